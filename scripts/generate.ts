@@ -1,0 +1,51 @@
+/**
+ * `npm run generate`: everything derived from the spec, in dependency order.
+ *   1. Redocly bundles openapi/ into openapi/dist/openapi.json (what every consumer reads).
+ *   2. hey-api writes the SDK core (client, types, functions, zod schemas) into sdk/src/generated.
+ *   3. openapi-typescript writes the `paths`/`components` types beside it.
+ *   4. Our generator writes the server's ts-rest contract (server-stub/src/generated).
+ *   5. Our generator writes MSW handlers from the spec's examples (mocks/src/generated).
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createClient } from '@hey-api/openapi-ts';
+import openapiTS, { astToString } from 'openapi-typescript';
+import { generateContract } from '../server-stub/scripts/generate-contract';
+import { generateMswHandlers } from '../mocks/scripts/generate-msw-handlers';
+import { GENERATED_HEADER, repoPath } from './lib/paths';
+
+const bundled = repoPath('openapi/dist/openapi.json');
+
+function bundleSpec(): void {
+  execFileSync(
+    repoPath('node_modules/.bin/redocly'),
+    ['bundle', repoPath('openapi/openapi.yaml'), '--config', repoPath('openapi/redocly.yaml'), '-o', bundled],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+  );
+}
+
+async function generateSdkCore(): Promise<void> {
+  await createClient({
+    input: bundled,
+    output: { path: repoPath('sdk/src/generated'), postProcess: [] },
+    logs: { level: 'silent' },
+    plugins: [
+      '@hey-api/client-fetch',
+      '@hey-api/typescript',
+      { name: '@hey-api/sdk', validator: false },
+      { name: 'zod' },
+    ],
+  });
+}
+
+async function generatePathTypes(): Promise<void> {
+  const ast = await openapiTS(new URL(`file://${bundled}`));
+  writeFileSync(repoPath('sdk/src/generated/paths.gen.ts'), `${GENERATED_HEADER}\n${astToString(ast)}`);
+}
+
+bundleSpec();
+await generateSdkCore();
+await generatePathTypes();
+generateContract(bundled, repoPath('server-stub/src/generated/contract.gen.ts'));
+generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
+console.log('generated: openapi/dist, sdk/src/generated, server-stub/src/generated, mocks/src/generated');
