@@ -1,0 +1,170 @@
+/**
+ * Writes server-stub/src/generated/contract.gen.ts: a ts-rest contract for every operation of
+ * the bundled spec — path, method, path/query/header parameters, body, and every declared
+ * response status with its schema. The reference implementation is bound to it with
+ * @ts-rest/express and `strictStatusCodes`, so a missing handler, or a handler returning a
+ * status or body the spec does not declare, does not compile.
+ *
+ * Each route also carries `metadata` (operationId, tag, required scopes, whether it is public)
+ * so that authentication and authorisation are read from the spec rather than restated.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { GENERATED_HEADER } from '../../scripts/lib/paths';
+import { type JsonSchema, referencedNames, toZod } from './json-schema-to-zod';
+
+type Parameter = { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; schema: JsonSchema; $ref?: string };
+type MediaType = { schema?: JsonSchema };
+type Response = { content?: Record<string, MediaType>; $ref?: string };
+type Operation = {
+  operationId: string;
+  summary: string;
+  description: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, MediaType>; required?: boolean };
+  responses: Record<string, Response>;
+};
+type Spec = {
+  paths: Record<string, Record<string, Operation | Parameter[]>>;
+  components: { schemas: Record<string, JsonSchema>; parameters?: Record<string, Parameter>; responses?: Record<string, Response> };
+  security?: Record<string, string[]>[];
+};
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+function resolve<T extends { $ref?: string }>(spec: Spec, value: T): T {
+  if (!value.$ref) return value;
+  const [, , kind, name] = value.$ref.split('/');
+  const target = (spec.components as Record<string, Record<string, unknown>>)[kind!]?.[name!];
+  if (!target) throw new Error(`Unresolved ${value.$ref}`);
+  return target as T;
+}
+
+/** "API Tokens" → "apiTokens": the contract (and SDK) groups operations by tag. */
+export function tagKey(tag: string): string {
+  const words = tag.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return words.map((word, index) => (index === 0 ? word.toLowerCase() : word[0]!.toUpperCase() + word.slice(1).toLowerCase())).join('');
+}
+
+/** Component schemas in an order where each comes after the ones it uses. */
+function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
+  const ordered: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new Error(`Recursive schemas are not supported: ${[...trail, name].join(' → ')}`);
+    state.set(name, 'visiting');
+    for (const dependency of [...referencedNames(schemas[name])].sort()) visit(dependency, [...trail, name]);
+    state.set(name, 'done');
+    ordered.push(name);
+  };
+  for (const name of Object.keys(schemas).sort()) visit(name, []);
+  return ordered;
+}
+
+function parametersObject(parameters: Parameter[], location: 'path' | 'query' | 'header'): string | undefined {
+  const selected = parameters.filter((parameter) => parameter.in === location);
+  if (selected.length === 0) return undefined;
+  const fields = selected.map((parameter) => {
+    // Express lower-cases header names; query and path values arrive as strings.
+    const key = location === 'header' ? parameter.name.toLowerCase() : parameter.name;
+    let code = toZod(parameter.schema, { coerce: location !== 'header' });
+    if (parameter.schema.default !== undefined) code += `.default(${JSON.stringify(parameter.schema.default)})`;
+    else if (!parameter.required) code += '.optional()';
+    return `${JSON.stringify(key)}: ${code}`;
+  });
+  return `z.object({ ${fields.join(', ')} })`;
+}
+
+function responsesObject(spec: Spec, operation: Operation): string {
+  const entries = Object.entries(operation.responses).map(([status, raw]) => {
+    if (!/^\d{3}$/.test(status)) throw new Error(`${operation.operationId}: only numeric statuses are supported, got ${status}`);
+    const response = resolve(spec, raw);
+    const media = Object.entries(response.content ?? {});
+    if (media.length === 0) return `${status}: c.noBody()`;
+    if (media.length > 1) throw new Error(`${operation.operationId} ${status}: one media type per response`);
+    const [contentType, { schema }] = media[0]!;
+    if (!schema) throw new Error(`${operation.operationId} ${status}: response without schema`);
+    const body = toZod(schema);
+    if (contentType === 'application/problem+json' && body === 'Problem') return `${status}: problem`;
+    return contentType === 'application/json'
+      ? `${status}: ${body}`
+      : `${status}: c.otherResponse({ contentType: ${JSON.stringify(contentType)}, body: ${body} })`;
+  });
+  return `{ ${entries.join(', ')} }`;
+}
+
+function routeSource(spec: Spec, path: string, method: string, operation: Operation, pathParameters: Parameter[]): string {
+  const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((parameter) => resolve(spec, parameter));
+  const security = operation.security ?? spec.security ?? [];
+  const scopes = [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))].sort();
+  const lines = [
+    `method: ${JSON.stringify(method.toUpperCase())}`,
+    `path: ${JSON.stringify(path.replace(/\{([^}]+)\}/g, ':$1'))}`,
+    `summary: ${JSON.stringify(operation.summary)}`,
+  ];
+  const pathParams = parametersObject(parameters, 'path');
+  if (pathParams) lines.push(`pathParams: ${pathParams}`);
+  const query = parametersObject(parameters, 'query');
+  if (query) lines.push(`query: ${query}`);
+  const headers = parametersObject(parameters, 'header');
+  if (headers) lines.push(`headers: ${headers}`);
+  if (method !== 'get' && method !== 'delete') {
+    const json = operation.requestBody?.content['application/json'];
+    lines.push(`body: ${json?.schema ? toZod(json.schema) : 'c.noBody()'}`);
+  }
+  lines.push(`responses: ${responsesObject(spec, operation)}`);
+  const idempotent = parameters.some((parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key');
+  const metadata = {
+    operationId: operation.operationId,
+    tag: operation.tags[0],
+    public: security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0),
+    idempotent,
+    scopes,
+  };
+  lines.push(`metadata: ${JSON.stringify(metadata)} as const`);
+  return `{\n      ${lines.join(',\n      ')},\n    }`;
+}
+
+export function contractSource(spec: Spec): string {
+  const schemaNames = orderSchemas(spec.components.schemas);
+  const schemaLines = schemaNames.map(
+    (name) => `export const ${name} = ${toZod(spec.components.schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
+  );
+  const groups = new Map<string, string[]>();
+  for (const [path, item] of Object.entries(spec.paths)) {
+    const pathParameters = (item.parameters as Parameter[] | undefined) ?? [];
+    for (const method of METHODS) {
+      const operation = item[method] as Operation | undefined;
+      if (!operation) continue;
+      if (operation.tags.length !== 1) throw new Error(`${operation.operationId}: exactly one tag expected`);
+      const key = tagKey(operation.tags[0]!);
+      const routes = groups.get(key) ?? [];
+      routes.push(`    ${operation.operationId}: ${routeSource(spec, path, method, operation, pathParameters)},`);
+      groups.set(key, routes);
+    }
+  }
+  const routers = [...groups.entries()].map(([key, routes]) => `  ${key}: {\n${routes.join('\n')}\n  },`);
+  return [
+    GENERATED_HEADER,
+    "import { initContract } from '@ts-rest/core';",
+    "import { z } from 'zod';",
+    '',
+    'const c = initContract();',
+    '',
+    ...schemaLines,
+    '',
+    "const problem = c.otherResponse({ contentType: 'application/problem+json', body: Problem });",
+    '',
+    `export const contract = c.router({\n${routers.join('\n')}\n}, { strictStatusCodes: true });`,
+    '',
+  ].join('\n');
+}
+
+export function generateContract(bundledSpecPath: string, outPath: string): void {
+  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, contractSource(spec));
+}

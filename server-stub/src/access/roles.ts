@@ -1,0 +1,17 @@
+import type { z } from 'zod';
+import type { Role as RoleSchema, Scope as ScopeSchema } from '../generated/contract.gen';
+
+export type Role = z.infer<typeof RoleSchema>;
+export type Scope = z.infer<typeof ScopeSchema>;
+
+const ALL_SCOPES: readonly Scope[] = [
+  'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write',
+  'devices:read', 'devices:write', 'devices:register',
+];
+
+/** What each role may do, as the spec's Role description states it. */
+export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  admin: ALL_SCOPES,
+  operator: ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write'],
+  viewer: ['tokens:read', 'tokens:write', 'sites:read', 'devices:read'],
+};

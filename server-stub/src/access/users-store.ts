@@ -1,0 +1,51 @@
+/** Reading users and their site assignments, and turning rows into the API's `User`. */
+import type { z } from 'zod';
+import type { AppContext } from '../context';
+import type { User } from '../generated/contract.gen';
+import { problems } from '../http/problem';
+import type { UserRow } from '../store/schema';
+
+export type ApiUser = z.infer<typeof User>;
+
+export async function siteIdsByUser(context: AppContext, userIds: string[]): Promise<Map<string, string[]>> {
+  const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const rows = await context.db.selectFrom('user_sites').select(['user_id', 'site_id']).where('user_id', 'in', userIds).orderBy('site_id').execute();
+  for (const row of rows) byUser.get(row.user_id)?.push(row.site_id);
+  return byUser;
+}
+
+export function toUser(row: UserRow, siteIds: string[]): ApiUser {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabled === 1,
+    site_ids: siteIds,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    last_login_at: row.last_login_at,
+  };
+}
+
+export async function presentUser(context: AppContext, row: UserRow): Promise<ApiUser> {
+  const siteIds = await siteIdsByUser(context, [row.id]);
+  return toUser(row, siteIds.get(row.id) ?? []);
+}
+
+export async function findUser(context: AppContext, id: string): Promise<UserRow> {
+  const row = await context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw problems.notFound('user', id);
+  return row;
+}
+
+/** Every listed site must exist; assignments to unknown sites are refused, not dropped. */
+export async function assertSitesExist(context: AppContext, siteIds: readonly string[]): Promise<void> {
+  if (siteIds.length === 0) return;
+  const found = await context.db.selectFrom('sites').select('id').where('id', 'in', [...siteIds]).execute();
+  const known = new Set(found.map((row) => row.id));
+  const unknown = siteIds.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw problems.unprocessable('unknown_site', `No site ${unknown.join(', ')} exists.`);
+}

@@ -1,0 +1,108 @@
+import { initServer } from '@ts-rest/express';
+import type { AppContext } from '../context';
+import { contract } from '../generated/contract.gen';
+import { generatePassword, hashPassword } from '../auth/passwords';
+import { checkIfMatch, setEtag } from '../http/etag';
+import { paginate } from '../http/pagination';
+import { principalOf } from '../http/principal';
+import { problems } from '../http/problem';
+import { newId } from '../store/ids';
+import { assertSitesExist, findUser, presentUser, siteIdsByUser, toUser } from './users-store';
+
+/** Admins may not lock themselves out: the server must always keep someone who can fix things. */
+function refuseSelf(actorId: string, targetId: string, what: string): void {
+  if (actorId === targetId) throw problems.unprocessable('cannot_modify_self', `You cannot ${what} your own account; ask another admin.`);
+}
+
+export function usersHandlers(context: AppContext) {
+  const { db } = context;
+
+  async function replaceSites(trx: typeof db, userId: string, siteIds: readonly string[]): Promise<void> {
+    await trx.deleteFrom('user_sites').where('user_id', '=', userId).execute();
+    if (siteIds.length > 0) await trx.insertInto('user_sites').values(siteIds.map((site_id) => ({ user_id: userId, site_id }))).execute();
+  }
+
+  return initServer().router(contract.users, {
+    listUsers: async ({ query }) => {
+      const page = await paginate(
+        query,
+        ({ afterId, take }) =>
+          db.selectFrom('users').selectAll()
+            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
+            .$if(query.role !== undefined, (qb) => qb.where('role', '=', query.role!))
+            .orderBy('id').limit(take).execute(),
+        (row) => row,
+      );
+      const sites = await siteIdsByUser(context, page.data.map((row) => row.id));
+      return { status: 200, body: { data: page.data.map((row) => toUser(row, sites.get(row.id) ?? [])), next_cursor: page.next_cursor } };
+    },
+
+    createUser: async ({ body }) => {
+      const username = body.username.toLowerCase();
+      const siteIds = body.site_ids ?? [];
+      await assertSitesExist(context, siteIds);
+      if (await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst()) {
+        throw problems.conflict('username_taken', `A user named ${username} already exists.`);
+      }
+      const now = context.now().toISOString();
+      const row = {
+        id: newId('usr'), username, display_name: body.display_name ?? username, email: body.email ?? null,
+        role: body.role, disabled: 0, password_hash: await hashPassword(body.password, context.passwordCost),
+        created_at: now, updated_at: now, last_login_at: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values(row).execute();
+        await replaceSites(trx, row.id, siteIds);
+      });
+      return { status: 201, body: toUser({ ...row, version: 1 }, [...siteIds]) };
+    },
+
+    getUser: async ({ params, res }) => {
+      const row = await findUser(context, params.user_id);
+      setEtag(res, row.version);
+      return { status: 200, body: await presentUser(context, row) };
+    },
+
+    updateUser: async ({ params, body, headers, req, res }) => {
+      const actor = principalOf(req);
+      const current = await findUser(context, params.user_id);
+      checkIfMatch(headers['if-match'], current.version);
+      if ((body.role !== undefined && body.role !== 'admin') || body.disabled === true) refuseSelf(actor.user.id, current.id, 'demote or disable');
+      if (body.site_ids) await assertSitesExist(context, body.site_ids);
+      const { site_ids: siteIds, disabled, ...fields } = body;
+      const updated = await db.transaction().execute(async (trx) => {
+        const result = await trx.updateTable('users')
+          .set((eb) => ({ ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }), version: eb('version', '+', 1), updated_at: context.now().toISOString() }))
+          .where('id', '=', current.id).where('version', '=', current.version)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(headers['if-match'] ?? '(none)', 'a newer version');
+        if (siteIds) await replaceSites(trx, current.id, siteIds);
+        if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
+        return trx.selectFrom('users').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
+      });
+      setEtag(res, updated.version);
+      return { status: 200, body: await presentUser(context, updated) };
+    },
+
+    deleteUser: async ({ params, req }) => {
+      const target = await findUser(context, params.user_id);
+      refuseSelf(principalOf(req).user.id, target.id, 'delete');
+      // Sessions, API tokens and site assignments go with the user (ON DELETE CASCADE).
+      await db.deleteFrom('users').where('id', '=', target.id).execute();
+      return { status: 204, body: undefined };
+    },
+
+    resetUserPassword: async ({ params, body }) => {
+      const target = await findUser(context, params.user_id);
+      const temporary = body.password === undefined ? generatePassword() : null;
+      const passwordHash = await hashPassword(body.password ?? temporary!, context.passwordCost);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('users')
+          .set((eb) => ({ password_hash: passwordHash, version: eb('version', '+', 1), updated_at: context.now().toISOString() }))
+          .where('id', '=', target.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', target.id).execute();
+      });
+      return { status: 200, body: { user_id: target.id, temporary_password: temporary } };
+    },
+  });
+}

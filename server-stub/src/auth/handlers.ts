@@ -1,0 +1,80 @@
+import { initServer } from '@ts-rest/express';
+import type { AppContext } from '../context';
+import { contract } from '../generated/contract.gen';
+import { presentUser } from '../access/users-store';
+import { principalOf, type Principal } from '../http/principal';
+import { problems } from '../http/problem';
+import { hashPassword, verifyPassword } from './passwords';
+import { clearSessionCookies, createSession, setSessionCookies } from './sessions';
+
+function requireSession(principal: Principal, what: string): string {
+  if (!principal.sessionId) {
+    throw problems.unprocessable('session_required', `${what} needs a session (sign in with POST /v1/auth/login); API tokens cannot do it.`);
+  }
+  return principal.sessionId;
+}
+
+export function authHandlers(context: AppContext) {
+  const { db } = context;
+  // Compared against when the username is unknown, so both failures take the same time.
+  const decoyHash = hashPassword('decoy-password-for-unknown-users', context.passwordCost);
+
+  return initServer().router(contract.auth, {
+    login: async ({ body, req, res }) => {
+      const user = await db.selectFrom('users').selectAll().where('username', '=', body.username.toLowerCase()).executeTakeFirst();
+      const valid = await verifyPassword(body.password, user?.password_hash ?? (await decoyHash));
+      if (!user || !valid || user.disabled) {
+        throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
+      }
+      const session = await createSession(context, user.id);
+      const now = context.now().toISOString();
+      await db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();
+      setSessionCookies(req, res, session);
+      return {
+        status: 200,
+        body: {
+          token: session.token,
+          token_type: 'bearer',
+          expires_at: session.expiresAt,
+          csrf_token: session.csrfToken,
+          user: await presentUser(context, { ...user, last_login_at: now }),
+        },
+      };
+    },
+
+    logout: async ({ req, res }) => {
+      const sessionId = requireSession(principalOf(req), 'Signing out');
+      await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+      clearSessionCookies(res);
+      return { status: 204, body: undefined };
+    },
+
+    getCurrentUser: async ({ req }) => {
+      const principal = principalOf(req);
+      return {
+        status: 200,
+        body: {
+          user: await presentUser(context, principal.user),
+          auth_method: principal.authMethod,
+          api_token_id: principal.apiTokenId,
+          scopes: [...principal.scopes].sort(),
+          site_ids: principal.siteIds === null ? null : [...principal.siteIds],
+        },
+      };
+    },
+
+    changePassword: async ({ body, req }) => {
+      const principal = principalOf(req);
+      const sessionId = requireSession(principal, 'Changing your password');
+      if (!(await verifyPassword(body.current_password, principal.user.password_hash))) {
+        throw problems.unprocessable('invalid_current_password', 'The current password is incorrect.');
+      }
+      const passwordHash = await hashPassword(body.new_password, context.passwordCost);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ password_hash: passwordHash, updated_at: context.now().toISOString() }).where('id', '=', principal.user.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', principal.user.id).where('id', '!=', sessionId).execute();
+      });
+      return { status: 204, body: undefined };
+    },
+  });
+}

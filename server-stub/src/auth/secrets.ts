@@ -1,0 +1,22 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type SecretKind = 'mst' | 'mtk' | 'mrt';
+
+/** A new bearer secret: `mst_` sessions, `mtk_` API tokens, `mrt_` device registration. */
+export function newSecret(kind: SecretKind): string {
+  return `${kind}_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Secrets are 256 random bits, so a fast hash is enough to store them (no KDF needed, unlike
+ * passwords); the database never holds a usable token.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,79 @@
+import { initServer } from '@ts-rest/express';
+import type { AppContext } from '../context';
+import { contract } from '../generated/contract.gen';
+import { checkIfMatch, setEtag } from '../http/etag';
+import { paginate } from '../http/pagination';
+import { principalOf } from '../http/principal';
+import { problems } from '../http/problem';
+import { newId } from '../store/ids';
+import { containsText } from '../store/search';
+import { findVisibleSite, selectSites, toSite } from './sites-store';
+
+export function sitesHandlers(context: AppContext) {
+  const { db } = context;
+
+  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
+    const taken = await db.selectFrom('sites').select('id').where('name_key', '=', name.toLowerCase()).executeTakeFirst();
+    if (taken && taken.id !== exceptId) throw problems.conflict('site_name_taken', `A site named ${name} already exists.`);
+  }
+
+  return initServer().router(contract.sites, {
+    listSites: async ({ query, req }) => {
+      const principal = principalOf(req);
+      const body = await paginate(
+        query,
+        ({ afterId, take }) =>
+          selectSites(context, principal)
+            .$if(afterId !== undefined, (qb) => qb.where('sites.id', '>', afterId!))
+            .$if(query.q !== undefined, (qb) => qb.where(containsText('sites.name', query.q!)))
+            .orderBy('sites.id').limit(take).execute(),
+        toSite,
+      );
+      return { status: 200, body };
+    },
+
+    createSite: async ({ body, res }) => {
+      await assertNameFree(body.name);
+      const now = context.now().toISOString();
+      const row = { id: newId('site'), name: body.name, name_key: body.name.toLowerCase(), description: body.description ?? '', created_at: now, updated_at: now };
+      await db.insertInto('sites').values(row).execute();
+      setEtag(res, 1);
+      return { status: 201, body: toSite({ ...row, version: 1, device_count: 0 }) };
+    },
+
+    getSite: async ({ params, req, res }) => {
+      const row = await findVisibleSite(context, principalOf(req), params.site_id);
+      setEtag(res, row.version);
+      return { status: 200, body: toSite(row) };
+    },
+
+    updateSite: async ({ params, body, headers, req, res }) => {
+      const principal = principalOf(req);
+      const current = await findVisibleSite(context, principal, params.site_id);
+      checkIfMatch(headers['if-match'], current.version);
+      if (body.name !== undefined) await assertNameFree(body.name, current.id);
+      const result = await db.updateTable('sites')
+        .set((eb) => ({
+          ...body,
+          ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+          version: eb('version', '+', 1),
+          updated_at: context.now().toISOString(),
+        }))
+        .where('id', '=', current.id).where('version', '=', current.version)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(headers['if-match'] ?? '(none)', 'a newer version');
+      const updated = await findVisibleSite(context, principal, current.id);
+      setEtag(res, updated.version);
+      return { status: 200, body: toSite(updated) };
+    },
+
+    deleteSite: async ({ params, req }) => {
+      const site = await findVisibleSite(context, principalOf(req), params.site_id);
+      if (Number(site.device_count) > 0) {
+        throw problems.conflict('site_not_empty', `The site still has ${site.device_count} device(s); move or delete them first.`);
+      }
+      await db.deleteFrom('sites').where('id', '=', site.id).execute();
+      return { status: 204, body: undefined };
+    },
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The Express app: shared HTTP concerns in the order a request meets them, then the contract's
+ * routes, then the fallbacks. Nothing here knows about individual operations.
+ */
+import { readFileSync } from 'node:fs';
+import { createExpressEndpoints } from '@ts-rest/express';
+import cookieParser from 'cookie-parser';
+import express, { type Express, type RequestHandler } from 'express';
+import { createDocsRouter } from '@meridian/docs';
+import type { AppContext } from '../context';
+import { contract } from '../generated/contract.gen';
+import { createRouter } from '../router';
+import { authenticate } from './authenticate';
+import { errorHandler } from './error-handler';
+import { notFoundOrMethodNotAllowed } from './fallback';
+import { idempotency } from './idempotency';
+import { jsonBody } from './json-body';
+import { apiRateLimit, loginRateLimit } from './rate-limit';
+import { requestId } from './request-id';
+import { routeMetadata } from './route';
+
+const SPEC_PATH = new URL('../../../openapi/dist/openapi.json', import.meta.url);
+
+/** Every route of the contract, flattened (for the 404/405 fallback). */
+function contractRoutes(): { method: string; path: string }[] {
+  return Object.values(contract).flatMap((group) => Object.values(group).map((route) => ({ method: route.method, path: route.path })));
+}
+
+/** The spec, with `servers` pointing at whoever asked, so Try-It and generators hit this server. */
+function serveSpec(): RequestHandler {
+  const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Record<string, unknown>;
+  return (req, res) => {
+    res.json({ ...spec, servers: [{ url: `${req.protocol}://${req.get('host')}`, description: 'This server' }] });
+  };
+}
+
+export function createApp(context: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // ETags are ours: resource versions (http/etag.ts), not hashes of whatever body was sent.
+  app.set('etag', false);
+  app.set('trust proxy', 'loopback');
+  app.use(requestId);
+  app.get('/openapi.json', serveSpec());
+ app.use('/docs', createDocsRouter());
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use(apiRateLimit(context.rateLimit.requestsPerMinute));
+  app.use(cookieParser());
+  app.use(jsonBody);
+
+  const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
+  const onlyForLogin: RequestHandler = (req, res, next) => (routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next());
+
+  createExpressEndpoints(contract, createRouter(context), app, {
+    logInitialization: false,
+    jsonQuery: false,
+    responseValidation: context.validateResponses,
+    globalMiddleware: [onlyForLogin, authenticate(context), idempotency(context)],
+    requestValidationErrorHandler: (error, _req, _res, next) => next(error),
+  });
+  app.use(notFoundOrMethodNotAllowed(contractRoutes()));
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,119 @@
+/**
+ * Authentication and authorisation for every contract route, driven by the spec: the route's
+ * metadata says whether it is public and which scopes it needs.
+ *
+ * Credentials: `Authorization: Bearer mst_…` (session) or `mtk_…` (API token), else the
+ * `meridian_session` cookie, which on unsafe methods also needs `X-CSRF-Token`.
+ */
+import type { Request, RequestHandler } from 'express';
+import { ROLE_SCOPES, type Scope } from '../access/roles';
+import { hashSecret, safeEqual } from '../auth/secrets';
+import type { AppContext } from '../context';
+import type { UserRow } from '../store/schema';
+import type { Principal } from './principal';
+import { problems } from './problem';
+import { routeMetadata } from './route';
+
+export const SESSION_COOKIE = 'meridian_session';
+export const CSRF_COOKIE = 'meridian_csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** last_used_at is a hint, not an audit trail: write it at most once a minute per token. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
+  if (!match) throw problems.unauthenticated('malformed_authorization', 'The Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+async function siteIdsOf(context: AppContext, user: UserRow): Promise<string[] | null> {
+  if (user.role === 'admin') return null;
+  const rows = await context.db.selectFrom('user_sites').select('site_id').where('user_id', '=', user.id).orderBy('site_id').execute();
+  return rows.map((row) => row.site_id);
+}
+
+async function activeUser(context: AppContext, userId: string): Promise<UserRow> {
+  const user = await context.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+  if (!user || user.disabled) throw problems.unauthenticated('user_disabled', 'The account behind these credentials is disabled or deleted.');
+  return user;
+}
+
+async function fromSession(context: AppContext, token: string, via: 'bearer' | 'cookie', req: Request): Promise<Principal> {
+  const session = await context.db.selectFrom('sessions').selectAll().where('token_hash', '=', hashSecret(token)).executeTakeFirst();
+  if (!session || session.expires_at <= context.now().toISOString()) {
+    throw problems.unauthenticated('session_expired', 'The session has ended or never existed; sign in again.');
+  }
+  if (via === 'cookie' && !SAFE_METHODS.has(req.method)) {
+    const sent = req.get('X-CSRF-Token');
+    if (!sent || !safeEqual(sent, session.csrf_token)) {
+      throw problems.forbidden('csrf_token_invalid', 'Requests made with the session cookie must send the meridian_csrf cookie value in X-CSRF-Token.');
+    }
+  }
+  const user = await activeUser(context, session.user_id);
+  return {
+    user,
+    role: user.role,
+    authMethod: 'session',
+    sessionId: session.id,
+    apiTokenId: null,
+    scopes: new Set(ROLE_SCOPES[user.role]),
+    siteIds: await siteIdsOf(context, user),
+  };
+}
+
+async function fromApiToken(context: AppContext, token: string): Promise<Principal> {
+  const row = await context.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashSecret(token)).executeTakeFirst();
+  const now = context.now();
+  if (!row) throw problems.unauthenticated('invalid_token', 'The API token is not valid.');
+  if (row.revoked_at) throw problems.unauthenticated('token_revoked', 'The API token was revoked.');
+  if (row.expires_at && row.expires_at <= now.toISOString()) throw problems.unauthenticated('token_expired', 'The API token has expired.');
+  const user = await activeUser(context, row.user_id);
+  if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_GRANULARITY_MS) {
+    await context.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+  }
+  // A token never does more than its creator can do now, whatever it was given.
+  const roleScopes = new Set<Scope>(ROLE_SCOPES[user.role]);
+  const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => roleScopes.has(scope));
+  return {
+    user,
+    role: user.role,
+    authMethod: 'api_token',
+    sessionId: null,
+    apiTokenId: row.id,
+    scopes: new Set(scopes),
+    siteIds: await siteIdsOf(context, user),
+  };
+}
+
+export async function resolvePrincipal(context: AppContext, req: Request): Promise<Principal | undefined> {
+  const bearer = bearerToken(req);
+  if (bearer !== undefined) {
+    if (bearer.startsWith('mst_')) return fromSession(context, bearer, 'bearer', req);
+    if (bearer.startsWith('mtk_')) return fromApiToken(context, bearer);
+    throw problems.unauthenticated('invalid_token', 'The bearer token is not a Meridian session (mst_) or API token (mtk_).');
+  }
+  const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+  if (cookie) return fromSession(context, cookie, 'cookie', req);
+  return undefined;
+}
+
+export function authenticate(context: AppContext): RequestHandler {
+  return async (req, _res, next) => {
+    try {
+      const metadata = routeMetadata(req);
+      if (metadata.public) return next();
+      const principal = await resolvePrincipal(context, req);
+      if (!principal) throw problems.unauthenticated();
+      const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));
+      if (missing.length > 0) {
+        throw problems.forbidden('insufficient_scope', `This operation needs the scope ${missing.join(', ')}, which your credentials lack.`);
+      }
+      req.principal = principal;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import { RequestValidationError } from '@ts-rest/express';
+import { ApiError, type FieldIssue, problemBody, problems } from './problem';
+
+type Issue = { path: PropertyKey[]; message: string };
+
+function issuesOf(part: string, error: { issues?: readonly Issue[] } | null): FieldIssue[] {
+  return (error?.issues ?? []).map((issue) => ({
+    path: `/${[part, ...issue.path.map(String)].join('/')}`,
+    message: issue.message,
+  }));
+}
+
+/** ts-rest's request validation failure, as one 400 listing every invalid field. */
+function fromValidation(error: RequestValidationError): ApiError {
+  const errors = [
+    ...issuesOf('path', error.pathParams as never),
+    ...issuesOf('headers', error.headers as never),
+    ...issuesOf('query', error.query as never),
+    ...issuesOf('body', error.body as never),
+  ];
+  return problems.validation(errors.slice(0, 100));
+}
+
+/** body-parser's errors carry a `type`; map the ones a client can cause. */
+function fromBodyParser(error: { type?: string; status?: number }): ApiError | undefined {
+  if (error.type === 'entity.parse.failed') return problems.badRequest('malformed_json', 'The request body is not valid JSON.');
+  if (error.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'Payload too large', 'Request bodies are limited to 100 KB.');
+  if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
+    return new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the request body as UTF-8 application/json.');
+  }
+  return undefined;
+}
+
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof RequestValidationError) return fromValidation(error);
+  if (error && typeof error === 'object' && 'type' in error) return fromBodyParser(error as { type?: string });
+  return undefined;
+}
+
+export function sendProblem(req: Request, res: Response, error: ApiError): void {
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.status(error.status).type('application/problem+json').send(JSON.stringify(problemBody(error, req.requestId)));
+}
+
+/** The one place anything thrown becomes a problem+json response. Unknown errors are 500s. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const known = toApiError(error);
+  if (!known) console.error(`[meridian] ${req.requestId} ${req.method} ${req.originalUrl} failed:`, error);
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendProblem(req, res, known ?? new ApiError(500, 'internal_error', 'Internal server error', 'Something went wrong on our side; the request ID helps us find it.'));
+};

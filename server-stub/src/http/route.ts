@@ -1,0 +1,17 @@
+import type { Request } from 'express';
+
+/** The metadata the contract generator copies from each operation of the spec. */
+export interface RouteMetadata {
+  operationId: string;
+  tag: string;
+  public: boolean;
+  idempotent: boolean;
+  scopes: readonly string[];
+}
+
+/** The metadata of the contract route handling this request (set by @ts-rest/express). */
+export function routeMetadata(req: Request): RouteMetadata {
+  const route = (req as Request & { tsRestRoute?: { metadata?: RouteMetadata } }).tsRestRoute;
+  if (!route?.metadata) throw new Error('routeMetadata used outside a contract route');
+  return route.metadata;
+}

@@ -1,0 +1,26 @@
+/** `npm start`: Meridian on its embedded default, configured from the environment. */
+import { startServer } from './index';
+
+const server = await startServer({
+  database: process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite',
+  port: Number(process.env.PORT ?? 8080),
+  adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
+  ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
+});
+
+console.log(`Meridian ${server.context.version} is running (${server.context.engine}).
+  API           ${server.url}/v1
+  OpenAPI spec  ${server.url}/openapi.json
+  Try-It docs   ${server.url}/docs`);
+if (server.bootstrap) {
+  console.log(`\nCreated the first admin user: ${server.bootstrap.username}`);
+  console.log(server.bootstrap.generatedPassword
+    ? `  password: ${server.bootstrap.generatedPassword}\n  (generated; shown only this once — change it with POST /v1/auth/password)`
+    : '  password: the one in MERIDIAN_ADMIN_PASSWORD');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}

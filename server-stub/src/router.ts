@@ -1,0 +1,25 @@
+/**
+ * Every operation of the contract bound to its handler. This object is checked against the
+ * contract by ts-rest: leaving out an operation, or returning a status or body the spec does not
+ * declare for it, is a compile error (see test/contract-enforcement.test.ts).
+ */
+import { initServer } from '@ts-rest/express';
+import { apiTokensHandlers } from './access/api-tokens';
+import { usersHandlers } from './access/users';
+import { authHandlers } from './auth/handlers';
+import type { AppContext } from './context';
+import { devicesHandlers } from './fleet/devices';
+import { sitesHandlers } from './fleet/sites';
+import { contract } from './generated/contract.gen';
+import { metaHandlers } from './meta/handlers';
+
+export function createRouter(context: AppContext) {
+  return initServer().router(contract, {
+    meta: metaHandlers(context),
+    auth: authHandlers(context),
+    users: usersHandlers(context),
+    apiTokens: apiTokensHandlers(context),
+    sites: sitesHandlers(context),
+    devices: devicesHandlers(context),
+  });
+}
