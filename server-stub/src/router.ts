@@ -10,7 +10,7 @@ import { authHandlers } from './auth/handlers';
 import type { AppContext } from './context';
 import { devicesHandlers } from './fleet/devices';
 import { sitesHandlers } from './fleet/sites';
-import { contract } from './generated/contract.gen';
+import { contract } from './generated/contract';
 import { metaHandlers } from './meta/handlers';
 
 export function createRouter(context: AppContext) {

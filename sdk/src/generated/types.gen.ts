@@ -52,7 +52,7 @@ export type ValidationIssue = {
  */
 export type Problem = {
     /**
-     * A URI naming the kind of problem; it resolves to a page of the docs.
+     * A URI reference naming the kind of problem. Resolved against the API's origin it opens the section of the errors guide (`/docs/guides/errors`) that explains the code.
      */
     type: string;
     /**

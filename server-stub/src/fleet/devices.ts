@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type Device } from '../generated/contract.gen';
+import { contract, type Device } from '../generated/contract';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { checkIfMatch, setEtag } from '../http/etag';
 import { paginate } from '../http/pagination';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Site } from '../generated/contract.gen';
+import type { Site } from '../generated/contract';
 import { canSeeSite, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { SiteRow } from '../store/schema';

@@ -8,7 +8,7 @@ import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import { createDocsRouter } from '@meridian/docs';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract.gen';
+import { contract } from '../generated/contract';
 import { createRouter } from '../router';
 import { authenticate } from './authenticate';
 import { errorHandler } from './error-handler';
@@ -42,13 +42,13 @@ export function createApp(context: AppContext): Express {
   app.set('trust proxy', 'loopback');
   app.use(requestId);
   app.get('/openapi.json', serveSpec());
- app.use('/docs', createDocsRouter());
+  app.use('/docs', createDocsRouter());
   app.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  app.use(apiRateLimit(context.rateLimit.requestsPerMinute));
   app.use(cookieParser());
+  app.use(apiRateLimit(context.rateLimit.requestsPerMinute));
   app.use(jsonBody);
 
   const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);

@@ -43,7 +43,7 @@ export const problems = {
 
 export function problemBody(error: ApiError, requestId: string) {
   return {
-    type: `https://meridian.dev/problems/${error.code.replaceAll('_', '-')}`,
+    type: `/docs/guides/errors#${error.code}`,
     title: error.title,
     status: error.status,
     detail: error.detail,

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import { sql } from 'kysely';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract.gen';
+import { contract } from '../generated/contract';
 
 export function metaHandlers(context: AppContext) {
   return initServer().router(contract.meta, {

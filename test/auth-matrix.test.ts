@@ -1,0 +1,100 @@
+/**
+ * For every operation that needs credentials: missing, malformed, unknown, revoked and expired
+ * credentials are 401; credentials without the operation's scope are 403; a cookie session
+ * without its CSRF token is 403 on unsafe methods; someone from another site gets 404 (or 403
+ * when their role lacks the scope). In every case the stored state is unchanged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken, login, revokeApiToken } from '@meridian/sdk';
+import { cookieHeader, cookiesOf } from './support/cookies';
+import { callOperation, validCalls, type SdkResult } from './support/operations';
+import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { snapshot } from './support/snapshot';
+import { operationById, specOperations, type SpecOperation } from './support/spec';
+import { buildWorld, unique, type World } from './support/world';
+
+const ALL_SCOPES = ['users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register'] as const;
+const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write'];
+const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read'];
+/** Operations on one thing that belongs to site A or to the viewer. */
+const TARGETED = ['getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite', 'getDevice', 'updateDevice', 'deleteDevice'];
+
+let t: TestServer;
+let world: World;
+const tokens = { revoked: '', expired: '', loggedOut: '' };
+let adminCookies: Record<string, string>;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  world = await buildWorld(t);
+  const revoked = ok(await createApiToken({ client: t.admin, body: { name: unique('revoked'), scopes: [...ALL_SCOPES] } }));
+  expect((await revokeApiToken({ client: t.admin, path: { token_id: revoked.id } })).response.status).toBe(204);
+  tokens.revoked = revoked.token;
+  const expiresAt = new Date(t.clock.now().getTime() + 60 * 60 * 1000).toISOString();
+  tokens.expired = ok(await createApiToken({ client: t.admin, body: { name: unique('expiring'), scopes: [...ALL_SCOPES], expires_at: expiresAt } })).token;
+  tokens.loggedOut = await t.signIn(ADMIN.username, ADMIN.password);
+  await callOperation('logout', t.client(tokens.loggedOut), {});
+  adminCookies = cookiesOf((await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } })).response);
+  t.clock.advance(2 * 60 * 60 * 1000);
+});
+afterAll(() => t.close());
+
+const secured = specOperations.filter((op) => !op.public);
+const scoped = secured.filter((op) => op.scopes.length > 0);
+const unsafe = secured.filter((op) => op.method !== 'GET');
+
+async function expectRefused(operation: SpecOperation, status: number, code: string | RegExp, call: () => Promise<SdkResult>): Promise<void> {
+  const before = await snapshot(t);
+  const result = await call();
+  expect(result.response.status, `${operation.operationId}: ${JSON.stringify(result.error)}`).toBe(status);
+  expect((result.error as { code: string }).code).toMatch(code);
+  expect(await snapshot(t), `${operation.operationId} changed stored state`).toBe(before);
+}
+
+const call = (operation: SpecOperation, token?: string, headers?: Record<string, string>) => () =>
+  callOperation(operation.operationId, t.client(token, headers), validCalls[operation.operationId]!(world));
+
+describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
+  it('is 401 with a malformed Authorization header', () =>
+    expectRefused(operation, 401, 'malformed_authorization', call(operation, undefined, { Authorization: 'Token abc' })));
+  it('is 401 with an unknown token', () => expectRefused(operation, 401, 'invalid_token', call(operation, `mtk_${'x'.repeat(40)}`)));
+  it('is 401 with a revoked API token', () => expectRefused(operation, 401, 'token_revoked', call(operation, tokens.revoked)));
+  it('is 401 with an expired API token', () => expectRefused(operation, 401, 'token_expired', call(operation, tokens.expired)));
+  it('is 401 with the session token of a signed-out session', () => expectRefused(operation, 401, 'session_expired', call(operation, tokens.loggedOut)));
+});
+
+describe.each(scoped.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('is 403 with an API token lacking its scope', async () => {
+    const otherScopes = ALL_SCOPES.filter((scope) => !operation.scopes.includes(scope));
+    const token = ok(await createApiToken({ client: t.admin, body: { name: unique('narrow'), scopes: otherScopes } })).token;
+    await expectRefused(operation, 403, 'insufficient_scope', call(operation, token));
+  });
+});
+
+const beyondViewers = scoped.filter((op) => !op.scopes.every((scope) => VIEWER_SCOPES.includes(scope)));
+describe.each(beyondViewers.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('is 403 for a role without its scope (a viewer of the site)', () =>
+    expectRefused(operation, 403, 'insufficient_scope', call(operation, world.viewer.session)));
+});
+
+describe.each(unsafe.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('is 403 with the session cookie but no X-CSRF-Token', () =>
+    expectRefused(operation, 403, 'csrf_token_invalid', call(operation, undefined, { Cookie: cookieHeader(adminCookies) })));
+});
+
+describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_name, operation) => {
+  it("is 404 (or 403 without the role's scope) for an operator of another site", () => {
+    const holdsScopes = operation.scopes.every((scope) => OPERATOR_SCOPES.includes(scope));
+    return expectRefused(operation, holdsScopes ? 404 : 403, holdsScopes ? 'not_found' : 'insufficient_scope', call(operation, world.outsider.session));
+  });
+});
+
+describe('the same credentials, allowed', () => {
+  it('lets the viewer read site A and its device (so the 404s above are about scoping, not the calls)', async () => {
+    for (const id of ['getSite', 'getDevice', 'getApiToken']) {
+      const result = await call(operationById(id), world.viewer.session)();
+      expect(result.response.status, id).toBe(200);
+    }
+  });
+});

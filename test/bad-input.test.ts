@@ -1,0 +1,85 @@
+/**
+ * What a careless or hostile client sends, for every operation: malformed JSON, wrong types,
+ * unknown enum values, oversize strings, out-of-range numbers, unknown fields, malformed ids,
+ * oversized bodies and other media types. Each must be a 4xx problem (never a 5xx) that names
+ * the offending field, and must write nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mutationsOf } from './support/mutations';
+import { callOperation, validCalls, type CallOptions } from './support/operations';
+import { startTestServer, type TestServer } from './support/server';
+import { snapshot } from './support/snapshot';
+import { specOperations, type SpecOperation } from './support/spec';
+import { buildWorld, type World } from './support/world';
+
+let t: TestServer;
+let world: World;
+beforeAll(async () => {
+  t = await startTestServer();
+  world = await buildWorld(t);
+});
+afterAll(() => t.close());
+
+interface Problem {
+  code: string;
+  errors?: { path: string; message: string }[];
+}
+
+async function send(operation: SpecOperation, call: CallOptions) {
+  const client = operation.public ? t.client() : t.client(t.adminToken);
+  const before = await snapshot(t);
+  const result = await callOperation(operation.operationId, client, call);
+  expect(await snapshot(t), `${operation.operationId} wrote something`).toBe(before);
+  return { status: result.response.status, problem: result.error as Problem, contentType: result.response.headers.get('content-type') };
+}
+
+const withMutations = specOperations.map((op) => ({ op, mutations: mutationsOf(op) })).filter(({ mutations }) => mutations.length > 0);
+
+describe.each(withMutations.map(({ op, mutations }) => [op.operationId, op, mutations] as const))('%s', (_name, operation, mutations) => {
+  it.each(mutations.map((m) => [m.description, m] as const))('refuses %s with 400', async (_description, mutation) => {
+    const { status, problem, contentType } = await send(operation, mutation.apply(validCalls[operation.operationId]!(world)));
+    expect(status, JSON.stringify(problem)).toBe(400);
+    expect(contentType).toMatch(/^application\/problem\+json/);
+    if (mutation.description === 'malformed JSON') expect(problem.code).toBe('malformed_json');
+    else expect(problem.code).toBe('validation_failed');
+    if (mutation.blames) expect(problem.errors?.map((issue) => issue.path), JSON.stringify(problem.errors)).toContainEqual(expect.stringMatching(new RegExp(`^${mutation.blames}`)));
+  });
+});
+
+const withBodies = specOperations.filter((op) => op.requestBody);
+
+describe.each(withBodies.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('refuses a body over 100 KB with 413', async () => {
+    const call = validCalls[operation.operationId]!(world);
+    const { status, problem } = await send(operation, { ...call, bodySerializer: () => JSON.stringify({ ...(call.body as object), padding: 'x'.repeat(150_000) }) });
+    expect(status).toBe(413);
+    expect(problem.code).toBe('payload_too_large');
+  });
+
+  it('refuses a body that is not application/json with 415', async () => {
+    const call = validCalls[operation.operationId]!(world);
+    const { status, problem } = await send(operation, {
+      ...call,
+      headers: { ...call.headers, 'Content-Type': 'text/plain' },
+      bodySerializer: (body) => JSON.stringify(body),
+    });
+    expect(status).toBe(415);
+    expect(problem.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('routes outside the spec', () => {
+  it('answers an unknown path with a 404 problem', async () => {
+    const response = await fetch(`${t.url}/v1/no-such-thing`, { headers: { Authorization: `Bearer ${t.adminToken}` } });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await response.json()).toMatchObject({ code: 'route_not_found', status: 404 });
+  });
+
+  it('answers a known path with the wrong method with 405 and Allow', async () => {
+    const response = await fetch(`${t.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${t.adminToken}` } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, POST');
+    expect(await response.json()).toMatchObject({ code: 'method_not_allowed', status: 405 });
+  });
+});

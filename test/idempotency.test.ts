@@ -1,0 +1,107 @@
+/**
+ * Idempotency keys on every creating POST: a retry with the same key and body replays the first
+ * answer (and creates nothing more); the same key with another body is 422; a retry while the
+ * first request is still running is 409; a failed request releases its key.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSite, listSites } from '@meridian/sdk';
+import { callOperation, validCalls } from './support/operations';
+import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { snapshot } from './support/snapshot';
+import { specOperations } from './support/spec';
+import { addMember, buildWorld, unique, type World } from './support/world';
+
+let t: TestServer;
+let world: World;
+beforeAll(async () => {
+  t = await startTestServer();
+  world = await buildWorld(t);
+});
+afterAll(() => t.close());
+
+const idempotent = specOperations.filter((op) => op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'));
+
+it('covers the creating operations', () => {
+  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createSite', 'createUser', 'registerDevice']);
+});
+
+describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operationId) => {
+  const send = (key: string, body: unknown) =>
+    callOperation(operationId, t.admin, { ...validCalls[operationId]!(world), body, headers: { 'Idempotency-Key': key } });
+
+  it('replays the first answer to a retry with the same key, creating nothing more', async () => {
+    const key = crypto.randomUUID();
+    const { body } = validCalls[operationId]!(world);
+    const first = await send(key, body);
+    expect(first.response.status).toBe(201);
+    expect(first.response.headers.get('idempotent-replayed')).toBeNull();
+    const before = await snapshot(t);
+    const retry = await send(key, body);
+    expect(retry.response.status).toBe(201);
+    expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.data).toEqual(first.data);
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('refuses the same key with a different body (422), writing nothing', async () => {
+    const key = crypto.randomUUID();
+    expect((await send(key, validCalls[operationId]!(world).body)).response.status).toBe(201);
+    const before = await snapshot(t);
+    const reused = await send(key, validCalls[operationId]!(world).body);
+    expect(reused.response.status).toBe(422);
+    expect(reused.error).toMatchObject({ code: 'idempotency_key_reused' });
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('answers 409 while the first request with the key is still running', async () => {
+    const key = crypto.randomUUID();
+    const { body } = validCalls[operationId]!(world);
+    const operation = specOperations.find((op) => op.operationId === operationId)!;
+    // What a request in flight leaves behind: the key claimed for this request, no answer yet.
+    const { db } = t.server.context;
+    const admin = await db.selectFrom('users').select('id').where('username', '=', ADMIN.username).executeTakeFirstOrThrow();
+    const requestHash = createHash('sha256').update(`POST ${operation.path}\n`).update(JSON.stringify(body)).digest('hex');
+    await db.insertInto('idempotency_keys')
+      .values({ owner: admin.id, key, request_hash: requestHash, status: null, content_type: null, response_body: null, created_at: t.clock.now().toISOString() })
+      .execute();
+    const before = await snapshot(t);
+    const concurrent = await send(key, body);
+    expect(concurrent.response.status).toBe(409);
+    expect(concurrent.error).toMatchObject({ code: 'idempotency_request_in_progress' });
+    expect(await snapshot(t)).toBe(before);
+  });
+});
+
+describe('keys', () => {
+  it('are released when the request fails, so a corrected retry runs', async () => {
+    const key = crypto.randomUUID();
+    const taken = ok(await createSite({ client: t.admin, body: { name: unique('Taken') } }));
+    const failed = await createSite({ client: t.admin, body: { name: taken.name }, headers: { 'Idempotency-Key': key } });
+    expect(failed.response.status).toBe(409);
+    const retried = await createSite({ client: t.admin, body: { name: taken.name }, headers: { 'Idempotency-Key': key } });
+    expect(retried.response.status).toBe(409);
+    expect(retried.response.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('belong to one user: another user with the same key makes their own resource', async () => {
+    const key = crypto.randomUUID();
+    const otherAdmin = await addMember(t, 'admin', []);
+    const name = unique('Shared key');
+    ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
+    const other = await createSite({ client: otherAdmin.client, body: { name: `${name} 2` }, headers: { 'Idempotency-Key': key } });
+    expect(ok(other).name).toBe(`${name} 2`);
+    const names = ok(await listSites({ client: t.admin, query: { q: name } })).data.map((site) => site.name);
+    expect(names.sort()).toEqual([name, `${name} 2`]);
+  });
+
+  it('expire after 24 hours: the same key then starts a new request', async () => {
+    const key = crypto.randomUUID();
+    const name = unique('Expiring');
+    ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
+    t.clock.advance(25 * 60 * 60 * 1000);
+    const later = await createSite({ client: t.client(await t.signIn(ADMIN.username, ADMIN.password)), body: { name: `${name} again` }, headers: { 'Idempotency-Key': key } });
+    expect(later.response.status).toBe(201);
+    expect(later.response.headers.get('idempotent-replayed')).toBeNull();
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * A `fetch` for the SDK that checks every response against the spec (response-validator.ts)
+ * and logs the call for the coverage check. A violation both throws and is remembered, so a
+ * test that only looks at `error` still fails (see conformance-setup.ts).
+ */
+import { logCall } from './call-log';
+import { responseViolations } from './response-validator';
+import { findOperation } from './spec';
+
+const violations: string[] = [];
+
+/** Violations seen since the last call, emptied by reading them. */
+export function takeViolations(): string[] {
+  return violations.splice(0);
+}
+
+export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  const response = await fetch(request);
+  const url = new URL(request.url);
+  const body = await response.clone().text();
+  const operation = findOperation(request.method, url.pathname);
+  const found = operation
+    ? responseViolations(operation, { status: response.status, headers: response.headers, body })
+    : unknownRouteViolations(response, body);
+  if (found.length > 0) {
+    const message = `${request.method} ${url.pathname} → ${response.status} breaks the spec${operation ? ` (${operation.operationId})` : ''}:\n  ${found.join('\n  ')}`;
+    violations.push(message);
+    throw new Error(message);
+  }
+  if (operation) logCall({ operationId: operation.operationId, status: response.status });
+  return response;
+}
+
+/** Routes outside the spec must still answer with a problem document (404 or 405). */
+function unknownRouteViolations(response: Response, body: string): string[] {
+  if (response.status !== 404 && response.status !== 405) return [`a route outside the spec answered ${response.status}`];
+  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) return ['a route outside the spec answered without problem+json'];
+  return body.includes('"request_id"') ? [] : ['the problem document has no request_id'];
+}

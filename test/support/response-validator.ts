@@ -1,0 +1,84 @@
+/**
+ * Checks one HTTP response against the spec: the status is declared for the operation, the
+ * content type is the declared one, the body validates against the declared schema, required
+ * headers are present, and problem documents repeat the status and the Request-Id.
+ */
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
+import { spec, type SpecOperation } from './spec';
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(spec, 'spec');
+
+const validators = new Map<string, ValidateFunction>();
+
+function pointerSegment(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** The JSON pointer (into the bundled spec) of the schema of a response's media type. */
+function schemaPointer(operation: SpecOperation, status: string, mediaType: string): string {
+  const raw = (spec.paths[operation.path]?.[operation.method.toLowerCase()] as { responses: Record<string, { $ref?: string }> }).responses[status];
+  const base = raw?.$ref ?? `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/responses/${status}`;
+  return `${base}/content/${pointerSegment(mediaType)}/schema`;
+}
+
+export function schemaValidator(pointer: string): ValidateFunction {
+  let validate = validators.get(pointer);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `spec${pointer}` });
+    validators.set(pointer, validate);
+  }
+  return validate;
+}
+
+export interface ObservedResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** Returns what is wrong with the response; an empty list means it conforms. */
+export function responseViolations(operation: SpecOperation, observed: ObservedResponse): string[] {
+  const status = String(observed.status);
+  const declared = operation.responses[status] ?? operation.responses[`${status[0]}XX`] ?? operation.responses.default;
+  if (!declared) return [`status ${status} is not declared (declared: ${Object.keys(operation.responses).join(', ')})`];
+  const declaredKey = operation.responses[status] ? status : operation.responses[`${status[0]}XX`] ? `${status[0]}XX` : 'default';
+
+  const violations: string[] = [];
+  for (const [name, header] of Object.entries(declared.headers ?? {})) {
+    if (header.required && !observed.headers.has(name)) violations.push(`required header ${name} is missing`);
+  }
+  const requestId = observed.headers.get('Request-Id');
+  if (!requestId) violations.push('Request-Id header is missing');
+
+  const mediaTypes = Object.keys(declared.content ?? {});
+  if (mediaTypes.length === 0) {
+    if (observed.body.length > 0) violations.push(`no body is declared but got ${observed.body.length} bytes`);
+    return violations;
+  }
+  const contentType = (observed.headers.get('Content-Type') ?? '').split(';')[0]!.trim();
+  if (!mediaTypes.includes(contentType)) {
+    return [...violations, `content type ${contentType || '(none)'} is not declared (declared: ${mediaTypes.join(', ')})`];
+  }
+  if (!contentType.endsWith('json')) return violations;
+
+  let body: unknown;
+  try {
+    body = JSON.parse(observed.body);
+  } catch {
+    return [...violations, `body is not JSON: ${observed.body.slice(0, 200)}`];
+  }
+  const validate = schemaValidator(schemaPointer(operation, declaredKey, contentType));
+  if (!validate(body)) {
+    violations.push(`body does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`);
+  }
+  if (contentType === 'application/problem+json') {
+    const problem = body as { status?: number; request_id?: string };
+    if (problem.status !== observed.status) violations.push(`problem status ${problem.status} differs from HTTP status ${observed.status}`);
+    if (problem.request_id !== requestId) violations.push(`problem request_id ${problem.request_id} differs from Request-Id ${requestId}`);
+  }
+  return violations;
+}

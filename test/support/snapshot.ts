@@ -1,0 +1,19 @@
+/**
+ * A snapshot of everything the server stores, to prove a refused request changed nothing.
+ * `last_used_at` of API tokens is left out: authenticating a token records its use even when
+ * the operation is then refused for lack of scope, and that is intended.
+ */
+import { sql } from 'kysely';
+import type { TestServer } from './server';
+
+const TABLES = ['users', 'user_sites', 'sessions', 'api_tokens', 'sites', 'devices', 'idempotency_keys'] as const;
+
+export async function snapshot(t: TestServer): Promise<string> {
+  const { db } = t.server.context;
+  const tables: Record<string, unknown[]> = {};
+  for (const table of TABLES) {
+    const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by 1`.execute(db);
+    tables[table] = rows.map(({ last_used_at: _ignored, ...row }) => row);
+  }
+  return JSON.stringify(tables);
+}
