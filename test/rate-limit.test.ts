@@ -4,7 +4,7 @@
  * credentials are unaffected. (Failed logins have their own limit: see auth.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getVersion } from '@meridian/sdk';
+import { getHealth, getVersion } from '@meridian/sdk';
 import { callOperation, validCalls } from './support/operations';
 import { startTestServer, type TestServer } from './support/server';
 import { snapshot } from './support/snapshot';
@@ -39,8 +39,15 @@ describe('the API rate limit', () => {
     expect((await getVersion({ client: t.admin })).response.status).toBe(200);
   });
 
+  it('spends the anonymous budget of this IP the same way', async () => {
+    let status = 0;
+    for (let i = 0; i <= BUDGET && status !== 429; i++) status = (await getHealth({ client: t.client() })).response.status;
+    expect(status).toBe(429);
+  });
+
   it.each(specOperations.map((op) => [op.operationId] as const))('refuses %s with 429 and writes nothing once the budget is spent', async (operationId) => {
-    const client = t.client(exhausted);
+    // Public operations carry no credentials, so they count against the caller's IP instead.
+    const client = specOperations.find((op) => op.operationId === operationId)!.public ? t.client() : t.client(exhausted);
     const before = await snapshot(t);
     const result = await callOperation(operationId, client, validCalls[operationId]!(world));
     expect(result.response.status).toBe(429);

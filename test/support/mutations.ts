@@ -16,6 +16,7 @@ interface JsonSchema {
   maximum?: number;
   properties?: Record<string, unknown>;
   additionalProperties?: boolean | object;
+  minProperties?: number;
 }
 
 export interface Mutation {
@@ -66,6 +67,9 @@ export function mutationsOf(operation: SpecOperation): Mutation[] {
       { description: 'malformed JSON', apply: (call) => ({ ...call, bodySerializer: () => '{"name": "unfinished' }) },
       { description: 'a JSON array instead of an object', blames: '/body', apply: (call) => ({ ...call, body: [call.body] }) },
     );
+    if (body.minProperties !== undefined) {
+      mutations.push({ description: `fewer than ${body.minProperties} field(s)`, blames: '/body', apply: (call) => ({ ...call, body: {} }) });
+    }
     if (body.additionalProperties === false) {
       mutations.push({ description: 'an unknown field', apply: (call) => ({ ...call, body: { ...(call.body as object), is_admin: true } }) });
     }

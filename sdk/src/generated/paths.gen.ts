@@ -1111,13 +1111,25 @@ export interface components {
     headers: {
         /** @description The ID of this request; it also appears in error bodies. Quote it when asking for help. */
         "Request-Id": string;
-        /** @description How many seconds to wait before trying again. */
+        /**
+         * @description How many seconds to wait before trying again.
+         * @example 30
+         */
         "Retry-After": number;
-        /** @description How many requests the current window allows. */
+        /**
+         * @description How many requests the current window allows.
+         * @example 1200
+         */
         "RateLimit-Limit": number;
-        /** @description How many requests are left in the current window. */
+        /**
+         * @description How many requests are left in the current window.
+         * @example 0
+         */
         "RateLimit-Remaining": number;
-        /** @description Seconds until the current window resets. */
+        /**
+         * @description Seconds until the current window resets.
+         * @example 30
+         */
         "RateLimit-Reset": number;
         /** @description The version of the resource; send it back as `If-Match` when updating. */
         ETag: string;
