@@ -1,0 +1,62 @@
+/**
+ * The same server on PostgreSQL (DATABASE_URL) instead of SQLite: the queries whose behaviour
+ * differs most between engines — case-insensitive uniqueness, literal text search, cursor
+ * pagination, conditional updates, ON CONFLICT for idempotency keys, foreign keys — through the
+ * SDK against a throwaway cluster.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSite, deleteSite, getDevice, getVersion, listDevices, listSites, updateDevice } from '@meridian/sdk';
+import { startPostgres, type Postgres } from './support/postgres';
+import { ok, startTestServer, type TestServer } from './support/server';
+import { addDevice, addMember, addSite, apiToken, unique } from './support/world';
+
+let pg: Postgres;
+let t: TestServer;
+beforeAll(async () => {
+  pg = await startPostgres();
+  t = await startTestServer({ database: pg.url });
+});
+afterAll(async () => {
+  await t?.close();
+  pg?.stop();
+});
+
+describe('on PostgreSQL', () => {
+  it('reports the engine it runs on', async () => {
+    expect(ok(await getVersion({ client: t.admin })).database).toBe('postgres');
+  });
+
+  it('keeps site names unique regardless of case, and searches text literally', async () => {
+    const stem = unique('Porto');
+    const site = ok(await createSite({ client: t.admin, body: { name: `${stem} 100%_dock` } }));
+    ok(await createSite({ client: t.admin, body: { name: `${stem} 1000 dock` } }));
+    expect((await createSite({ client: t.admin, body: { name: site.name.toUpperCase() } })).response.status).toBe(409);
+    expect(ok(await listSites({ client: t.admin, query: { q: '100%_D' } })).data.map((s) => s.id)).toEqual([site.id]);
+  });
+
+  it('pages, updates under If-Match, scopes by site and replays idempotent creates', async () => {
+    const site = await addSite(t);
+    const devices = [await addDevice(t, site.id), await addDevice(t, site.id), await addDevice(t, site.id)];
+    const first = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 2 } }));
+    const second = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 2, cursor: first.next_cursor! } }));
+    expect([...first.data, ...second.data].map((d) => d.id)).toEqual(devices.map((d) => d.id));
+    expect(second.next_cursor).toBeNull();
+
+    const etag = (await getDevice({ client: t.admin, path: { device_id: devices[0]!.id } })).response.headers.get('etag')!;
+    expect(ok(await updateDevice({ client: t.admin, path: { device_id: devices[0]!.id }, headers: { 'If-Match': etag }, body: { tags: ['pg'] } })).tags).toEqual(['pg']);
+    expect((await updateDevice({ client: t.admin, path: { device_id: devices[0]!.id }, headers: { 'If-Match': etag }, body: { tags: [] } })).response.status).toBe(412);
+
+    const viewer = await addMember(t, 'viewer', [site.id]);
+    const token = await apiToken(t, viewer.client, ['devices:read']);
+    expect(ok(await listDevices({ client: t.client(token), query: { limit: 500 } })).data).toHaveLength(3);
+
+    const key = crypto.randomUUID();
+    const name = unique('Replayed');
+    const created = ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
+    const replay = await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } });
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(ok(replay).id).toBe(created.id);
+
+    expect((await deleteSite({ client: t.admin, path: { site_id: site.id } })).response.status).toBe(409);
+  });
+});
