@@ -159,3 +159,14 @@ describe('sessions expire', () => {
     }
   });
 });
+
+describe('an empty Bearer header', () => {
+  it('counts as no Authorization (what API consoles send before a token is pasted)', async () => {
+    const anonymous = await getVersion({ client: t.client(undefined, { Authorization: 'Bearer ' }) });
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.error).toMatchObject({ code: 'unauthenticated' });
+    const result = await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } });
+    const withCookie = t.client(undefined, { Authorization: 'Bearer', cookie: cookieHeader(cookiesOf(result.response)) });
+    expect(ok(await getVersion({ client: withCookie })).api_version).toBe('v1');
+  });
+});

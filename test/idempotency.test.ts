@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSite, listSites } from '@meridian/sdk';
+import { keyDigest } from '../server-stub/src/http/replay-seal';
 import { callOperation, validCalls } from './support/operations';
 import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
 import { snapshot } from './support/snapshot';
@@ -41,7 +42,19 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.data).toEqual(first.data);
+    expect(retry.response.headers.get('etag')).toBe(first.response.headers.get('etag'));
     expect(await snapshot(t)).toBe(before);
+  });
+
+  it('stores neither the key nor the response readably (it may hold a one-time secret)', async () => {
+    const key = crypto.randomUUID();
+    const created = await send(key, validCalls[operationId]!(world).body);
+    const stored = await snapshot(t);
+    expect(stored).not.toContain(key);
+    // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
+    const secrets = JSON.stringify(created.data).match(/(?:mtk|mrt)_[A-Za-z0-9_-]{20,}/g) ?? [];
+    expect(secrets.length).toBe(['createApiToken', 'registerDevice'].includes(operationId) ? 1 : 0);
+    for (const secret of secrets) expect(stored).not.toContain(secret);
   });
 
   it('refuses the same key with a different body (422), writing nothing', async () => {
@@ -63,7 +76,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     const admin = await db.selectFrom('users').select('id').where('username', '=', ADMIN.username).executeTakeFirstOrThrow();
     const requestHash = createHash('sha256').update(`POST ${operation.path}\n`).update(JSON.stringify(body)).digest('hex');
     await db.insertInto('idempotency_keys')
-      .values({ owner: admin.id, key, request_hash: requestHash, status: null, content_type: null, response_body: null, created_at: t.clock.now().toISOString() })
+      .values({ owner: admin.id, key_digest: keyDigest(key), request_hash: requestHash, status: null, content_type: null, response_body: null, response_headers: null, created_at: t.clock.now().toISOString() })
       .execute();
     const before = await snapshot(t);
     const concurrent = await send(key, body);

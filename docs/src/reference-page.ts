@@ -41,7 +41,7 @@ function authNote(links: SiteLinks): string {
 <em>Test Request</em>, or run <code>curl -X POST "$MERIDIAN_URL/v1/auth/login" -H 'Content-Type: application/json'
 -d '{"username":"…","password":"…"}'</code>), copy the <code>token</code> from the response (<code>mst_…</code>, or use an
 API token <code>mtk_…</code>) and paste it into the <em>Bearer Token</em> field under <em>Authentication</em>. Until you do,
-Try-It sends an empty bearer header, which the API answers with <code>401 malformed_authorization</code>.
+Try-It sends an empty bearer header, which the API treats as no credentials (<code>401 unauthenticated</code>).
 Requests go straight from your browser to this server.</p>
 <p class="auth-note-guides">More in the ${guide('quick-start', 'quick start')} and the ${guide('authentication', 'authentication guide')}.</p>
 </aside>`;

@@ -91,7 +91,7 @@ describe('docs in a browser', () => {
     const client = await openTryIt('auth', 'GET', '/v1/auth/me');
 
     // Without a token the API refuses: the 200 below comes from the pasted token, nothing else.
-    expect(await send(client, '401 Unauthorized')).toContain('"code": "malformed_authorization"');
+    expect(await send(client, '401 Unauthorized')).toContain('"code": "unauthenticated"');
 
     await client.getByLabel('Bearer Token').fill(token);
     const response = await send(client, '200 OK');

@@ -123,7 +123,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -231,7 +231,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -244,10 +244,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -287,7 +287,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -394,7 +394,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -502,7 +502,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -615,7 +615,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#invalid_credentials",
-          "title": "Invalid credentials",
+          "title": "Authentication required",
           "status": 401,
           "code": "invalid_credentials",
           "detail": "The username or password is incorrect.",
@@ -717,7 +717,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -731,7 +731,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -909,7 +909,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -951,7 +951,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -1066,7 +1066,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1180,7 +1180,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1193,10 +1193,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -1236,7 +1236,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -1347,7 +1347,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1473,7 +1473,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1543,7 +1543,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -1637,7 +1637,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1757,7 +1757,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1859,7 +1859,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1872,10 +1872,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -1915,7 +1915,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -2017,7 +2017,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2133,7 +2133,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2160,10 +2160,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -2297,7 +2297,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2324,10 +2324,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -2437,7 +2437,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2544,7 +2544,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2557,10 +2557,10 @@ export const mockOperations = {
         },
         "contentType": "application/problem+json",
         "body": {
-          "type": "/docs/guides/errors#conflict",
+          "type": "/docs/guides/errors#site_name_taken",
           "title": "Conflict",
           "status": 409,
-          "code": "conflict",
+          "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
@@ -2600,7 +2600,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -2708,7 +2708,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2830,7 +2830,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -2900,7 +2900,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -2994,7 +2994,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -3022,7 +3022,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Idempotency key reused",
+          "title": "Unprocessable request",
           "status": 422,
           "code": "idempotency_key_reused",
           "detail": "The Idempotency-Key was used with a different request body.",
@@ -3119,7 +3119,7 @@ export const mockOperations = {
         "contentType": "application/problem+json",
         "body": {
           "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Insufficient scope",
+          "title": "Forbidden",
           "status": 403,
           "code": "insufficient_scope",
           "detail": "This operation needs the scope devices:write, which your credentials lack.",

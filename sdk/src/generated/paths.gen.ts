@@ -417,7 +417,7 @@ export interface components {
          */
         Health: {
             /**
-             * @description Always `ok` when the server answers 200; a failing database answers 503.
+             * @description Always `ok` when the server answers 200; when the database cannot be reached the check fails with `500`.
              * @enum {string}
              */
             status: "ok";
@@ -986,7 +986,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/docs/guides/errors#insufficient_scope",
-                 *       "title": "Insufficient scope",
+                 *       "title": "Forbidden",
                  *       "status": 403,
                  *       "code": "insufficient_scope",
                  *       "detail": "This operation needs the scope devices:write, which your credentials lack.",
@@ -1006,7 +1006,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/docs/guides/errors#idempotency_key_reused",
-                 *       "title": "Idempotency key reused",
+                 *       "title": "Unprocessable request",
                  *       "status": 422,
                  *       "code": "idempotency_key_reused",
                  *       "detail": "The Idempotency-Key was used with a different request body.",
@@ -1025,10 +1025,10 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "/docs/guides/errors#conflict",
+                 *       "type": "/docs/guides/errors#site_name_taken",
                  *       "title": "Conflict",
                  *       "status": 409,
-                 *       "code": "conflict",
+                 *       "code": "site_name_taken",
                  *       "detail": "A site named Lisbon office already exists.",
                  *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
                  *     }
@@ -1263,7 +1263,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "/docs/guides/errors#invalid_credentials",
-                     *       "title": "Invalid credentials",
+                     *       "title": "Authentication required",
                      *       "status": 401,
                      *       "code": "invalid_credentials",
                      *       "detail": "The username or password is incorrect.",

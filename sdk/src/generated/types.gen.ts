@@ -18,7 +18,7 @@ export type Timestamp = string;
  */
 export type Health = {
     /**
-     * Always `ok` when the server answers 200; a failing database answers 503.
+     * Always `ok` when the server answers 200; when the database cannot be reached the check fails with `500`.
      */
     status: 'ok';
     /**

@@ -22,7 +22,9 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 
 function bearerToken(req: Request): string | undefined {
   const header = req.headers.authorization;
-  if (header === undefined) return undefined;
+  // An empty "Bearer" is what API consoles (Scalar's Try-It among them) send before a token is
+  // pasted: treat it as no Authorization at all, so the session cookie can still apply.
+  if (header === undefined || /^Bearer\s*$/.test(header)) return undefined;
   const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
   if (!match) throw problems.unauthenticated('malformed_authorization', 'The Authorization header must be "Bearer <token>".');
   return match[1];

@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial';
+import * as sealedIdempotencyReplays from './migrations/002-sealed-idempotency-replays';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -17,7 +18,7 @@ export interface OpenedDatabase {
   engine: Engine;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial };
+const migrations: Record<string, Migration> = { '001-initial': initial, '002-sealed-idempotency-replays': sealedIdempotencyReplays };
 
 export function openDatabase(location: string): OpenedDatabase {
   if (/^postgres(ql)?:\/\//.test(location)) {

@@ -76,11 +76,15 @@ export interface DevicesTable {
 
 export interface IdempotencyKeysTable {
   owner: string;
-  key: string;
+  /** A digest of the Idempotency-Key (http/replay-seal.ts); the key itself is not stored. */
+  key_digest: string;
   request_hash: string;
   status: number | null;
   content_type: string | null;
+  /** The response body, sealed with a key derived from the Idempotency-Key. */
   response_body: string | null;
+  /** JSON of the replayed resource headers (ETag, Location), sealed like the body. */
+  response_headers: string | null;
   created_at: string;
 }
 
