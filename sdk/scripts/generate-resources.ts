@@ -1,0 +1,345 @@
+/**
+ * Writes sdk/src/generated/resources.gen.ts from the bundled spec: a route table with one entry
+ * per operation (`'GET /v1/devices/{device_id}'` plus what the spec says about it: accepts
+ * `Idempotency-Key`, accepts `If-Match`, paginated) and one resource class per tag with one thin
+ * method per operation, typed with hey-api's types.gen.ts and documented with the operation's
+ * summary and description. A new operation in the spec needs no hand-written SDK code.
+ *
+ * Names
+ * - Resource: the tag in camelCase (`Devices` → `meridian.devices`, `API Tokens` → `meridian.apiTokens`).
+ * - Method: the operationId with the resource noun taken out, in camelCase. The noun is the
+ *   tag's words, plural first, then with the last word made singular, matched as whole words of
+ *   the camelCase operationId: `listDevices` → `devices.list`, `getDevice` → `devices.get`,
+ *   `resetUserPassword` → `users.resetPassword`, `createApiToken` → `apiTokens.create`. When the
+ *   noun does not appear the operationId stays whole (`getCurrentUser` → `auth.getCurrentUser`).
+ *   An operation may set `x-sdk-method` to choose its name; two operations of a tag that end up
+ *   with the same name fail the generation (set `x-sdk-method` on one of them).
+ *
+ * Arguments, in order: path parameters (positional, in path order), the body (if any), the query
+ * object (if the operation has query parameters), then per-call options — with `idempotencyKey`
+ * only where the operation accepts `Idempotency-Key`, and `ifMatch` only where it accepts
+ * `If-Match`. Other header or cookie parameters go in `options.headers`.
+ *
+ * Pagination: a GET whose 200 JSON schema has a `data` array and `next_cursor`, and that takes a
+ * `cursor` query parameter, returns a `PagePromise` of the array's items.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GENERATED_HEADER } from '../../scripts/lib/paths';
+
+type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[] };
+type Parameter = { $ref?: string; name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; description?: string };
+type MediaType = { schema?: Schema };
+type Response = { $ref?: string; content?: Record<string, MediaType> };
+type Operation = {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  deprecated?: boolean;
+  parameters?: Parameter[];
+  requestBody?: { $ref?: string; required?: boolean; content?: Record<string, MediaType> };
+  responses?: Record<string, Response>;
+  'x-sdk-method'?: string;
+};
+type PathItem = { parameters?: Parameter[] } & Partial<Record<(typeof METHODS)[number], Operation>>;
+type Spec = {
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, PathItem>;
+  components?: Record<string, Record<string, unknown>>;
+};
+
+const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
+/** Header parameters that become typed per-call options instead of `options.headers`. */
+const OPTION_HEADERS: Record<string, 'idempotencyKey' | 'ifMatch'> = { 'idempotency-key': 'idempotencyKey', 'if-match': 'ifMatch' };
+/** Members of `Meridian` (and of a resource) that a generated name must not shadow. */
+const CLIENT_MEMBERS = new Set(['request', 'baseUrl', 'timeout', 'maxRetries', 'credentials', 'webhooks', '_call', '_list', 'constructor']);
+const RESOURCE_MEMBERS = new Set(['constructor', '_client']);
+
+interface Argument {
+  name: string;
+  type: string;
+  optional: boolean;
+  doc: string;
+}
+
+interface Method {
+  name: string;
+  operationId: string;
+  route: string;
+  flags: string[];
+  args: Argument[];
+  call: string;
+  returns: string;
+  doc: string[];
+}
+
+interface Resource {
+  property: string;
+  className: string;
+  description: string;
+  methods: Method[];
+}
+
+/** Follows a local `$ref` (`#/components/<kind>/<name>`), repeatedly. */
+function resolve<T extends { $ref?: string }>(spec: Spec, value: T): T {
+  let current: T = value;
+  for (let depth = 0; current?.$ref && depth < 20; depth++) {
+    const pointer = current.$ref.replace(/^#\//, '').split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+    let target: unknown = spec;
+    for (const part of pointer) target = (target as Record<string, unknown> | undefined)?.[part];
+    if (target === undefined) throw new Error(`generate-resources: cannot resolve ${current.$ref}`);
+    current = target as T;
+  }
+  return current;
+}
+
+/** Words of an identifier or a tag: `resetUserPassword` → reset User Password, `API Tokens` → API Tokens. */
+function wordsOf(text: string): string[] {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .flatMap((part) => part.split(/(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/))
+    .filter((word) => word.length > 0);
+}
+
+const capitalize = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+const camelCase = (words: string[]): string => words.map((word, i) => (i === 0 ? word.toLowerCase() : capitalize(word))).join('');
+const pascalCase = (words: string[]): string => words.map(capitalize).join('');
+
+function singular(word: string): string {
+  if (/ies$/i.test(word)) return word.replace(/ies$/i, 'y');
+  if (/(s|x|z|ch|sh)es$/i.test(word)) return word.replace(/es$/i, '');
+  if (/[^s]s$/i.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+/** The method name of an operation in its tag's resource (see the rule at the top). */
+export function methodName(operationId: string, tag: string): string {
+  const words = wordsOf(operationId);
+  const plural = wordsOf(tag).map((word) => word.toLowerCase());
+  const nouns = [plural, [...plural.slice(0, -1), singular(plural.at(-1) ?? '')]];
+  for (const noun of nouns) {
+    for (let start = 0; noun.length > 0 && start + noun.length <= words.length; start++) {
+      if (noun.every((word, i) => words[start + i]!.toLowerCase() === word)) {
+        const rest = [...words.slice(0, start), ...words.slice(start + noun.length)];
+        return rest.length > 0 ? camelCase(rest) : operationId;
+      }
+    }
+  }
+  return operationId;
+}
+
+/** The resource property of a tag: `API Tokens` → `apiTokens`. */
+export function resourceName(tag: string): string {
+  return camelCase(wordsOf(tag));
+}
+
+function jsdoc(lines: string[], indent: string): string {
+  const body = lines.map((line) => line.replaceAll('*/', '*\\/').trimEnd());
+  while (body.length > 0 && body.at(-1) === '') body.pop();
+  return [`${indent}/**`, ...body.map((line) => (line ? `${indent} * ${line}` : `${indent} *`)), `${indent} */`].join('\n');
+}
+
+function textLines(text: string | undefined): string[] {
+  return text ? text.trim().split('\n') : [];
+}
+
+function isPaginated(spec: Spec, method: string, operation: Operation, query: Parameter[]): boolean {
+  if (method !== 'get' || !query.some((parameter) => parameter.name === 'cursor')) return false;
+  const ok = operation.responses?.['200'] ? resolve(spec, operation.responses['200']) : undefined;
+  const schema = ok?.content?.['application/json']?.schema;
+  if (!schema) return false;
+  const resolved = resolve(spec, schema);
+  const data = resolved.properties?.data ? resolve(spec, resolved.properties.data) : undefined;
+  const isArray = data?.type === 'array' || (Array.isArray(data?.type) && data.type.includes('array'));
+  return isArray && resolved.properties?.next_cursor !== undefined;
+}
+
+/** Makes an optional argument followed by a required one required (`T | undefined`): TypeScript needs it. */
+function fixOptionality(args: Argument[]): Argument[] {
+  let laterRequired = false;
+  return args
+    .slice()
+    .reverse()
+    .map((arg) => {
+      if (!arg.optional) laterRequired = true;
+      else if (laterRequired) return { ...arg, optional: false, type: `${arg.type} | undefined` };
+      return arg;
+    })
+    .reverse();
+}
+
+function buildMethod(spec: Spec, path: string, method: string, item: PathItem, operation: Operation, typeNames: Set<string>): Method {
+  const operationId = operation.operationId!;
+  const tag = operation.tags![0]!;
+  const typeBase = operationId.charAt(0).toUpperCase() + operationId.slice(1);
+  for (const suffix of ['Data', 'Response']) {
+    if (!typeNames.has(`${typeBase}${suffix}`)) {
+      throw new Error(`generate-resources: hey-api's types.gen.ts has no ${typeBase}${suffix} for ${operationId}; run hey-api first`);
+    }
+  }
+  const data = `${typeBase}Data`;
+  const parameters = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) => resolve(spec, parameter));
+  const byKey = new Map(parameters.map((parameter) => [`${parameter.in}:${parameter.name}`, parameter]));
+  const unique = [...byKey.values()];
+  const pathParams = [...path.matchAll(/\{([^{}]+)\}/g)].map(([, name]) => {
+    const parameter = byKey.get(`path:${name}`);
+    if (!parameter) throw new Error(`generate-resources: ${operationId} has {${name}} in its path but no such path parameter`);
+    return parameter;
+  });
+  const query = unique.filter((parameter) => parameter.in === 'query');
+  const optionHeaders = unique.flatMap((parameter) => (parameter.in === 'header' ? [OPTION_HEADERS[parameter.name.toLowerCase()]] : [])).filter((o) => o !== undefined);
+  const otherHeaders = unique.filter((parameter) => (parameter.in === 'header' && !OPTION_HEADERS[parameter.name.toLowerCase()]) || parameter.in === 'cookie');
+  const paginated = isPaginated(spec, method, operation, query);
+  const body = operation.requestBody ? resolve(spec, operation.requestBody) : undefined;
+
+  const args: Argument[] = pathParams.map((parameter) => ({
+    name: camelCase(wordsOf(parameter.name)),
+    type: `${data}['path']['${parameter.name}']`,
+    optional: false,
+    doc: parameter.description?.trim().split('\n').join(' ') ?? '',
+  }));
+  if (body) {
+    const schema = Object.values(body.content ?? {})[0]?.schema;
+    const described = (body as { description?: string }).description ?? (schema ? (resolve(spec, schema) as { description?: string }).description : undefined);
+    args.push({ name: 'body', type: `${data}['body']`, optional: body.required !== true, doc: described?.trim().split('\n').join(' ') ?? 'The request body.' });
+  }
+  if (query.length > 0) {
+    const required = query.some((parameter) => parameter.required);
+    args.push({
+      name: 'query',
+      type: `${data}['query']`,
+      optional: !required,
+      doc: paginated ? 'Filters, and `limit` per page (the cursor is handled for you).' : 'Query parameters.',
+    });
+  }
+  const optionTypes = ['BaseRequestOptions', ...(optionHeaders.includes('idempotencyKey') ? ['IdempotencyKeyOption'] : []), ...(optionHeaders.includes('ifMatch') ? ['IfMatchOption'] : [])];
+  const headerNote = otherHeaders.length > 0 ? ` Send ${otherHeaders.map((p) => `\`${p.name}\` (${p.in})`).join(', ')} in \`options.headers\`.` : '';
+  args.push({ name: 'options', type: optionTypes.join(' & '), optional: true, doc: `Per-call options (timeout, retries, signal, headers${optionHeaders.length > 0 ? `, ${optionHeaders.join(', ')}` : ''}).${headerNote}` });
+
+  const callFields = [
+    ...(pathParams.length > 0 ? [`path: { ${pathParams.map((parameter, i) => `${/^[A-Za-z_$][\w$]*$/.test(parameter.name) ? parameter.name : `'${parameter.name}'`}: ${args[i]!.name}`).join(', ')} }`] : []),
+    ...(body ? ['body'] : []),
+    ...(query.length > 0 ? ['query'] : []),
+    'options',
+  ];
+  const flags = [
+    ...(optionHeaders.includes('idempotencyKey') ? ['idempotencyKey: true'] : []),
+    ...(optionHeaders.includes('ifMatch') ? ['ifMatch: true'] : []),
+    ...(paginated ? ['paginated: true'] : []),
+  ];
+  const route = `${method.toUpperCase()} ${path}`;
+  const name = operation['x-sdk-method'] ?? methodName(operationId, tag);
+  const doc = [
+    ...textLines(operation.summary),
+    '',
+    ...textLines(operation.description),
+    '',
+    `\`${route}\` (operation \`${operationId}\`).${paginated ? ' Await it for the first page, or `for await` over it for every item of every page.' : ''}`,
+    '',
+    ...fixOptionality(args).map((arg) => `@param ${arg.name} ${arg.doc}`.trimEnd()),
+    ...(operation.deprecated ? ['@deprecated'] : []),
+  ];
+  return {
+    name,
+    operationId,
+    route,
+    flags,
+    args: fixOptionality(args),
+    call: `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
+    returns: paginated ? `PagePromise<${typeBase}Response['data'][number]>` : `APIPromise<${typeBase}Response>`,
+    doc,
+  };
+}
+
+function collect(spec: Spec, typeNames: Set<string>): Resource[] {
+  const declaredTags = (spec.tags ?? []).map((tag) => tag.name);
+  const resources = new Map<string, Resource>();
+  const seenIds = new Set<string>();
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      const where = `${method.toUpperCase()} ${path}`;
+      if (!operation.operationId) throw new Error(`generate-resources: ${where} has no operationId`);
+      if (seenIds.has(operation.operationId)) throw new Error(`generate-resources: operationId ${operation.operationId} is used twice`);
+      seenIds.add(operation.operationId);
+      const tag = operation.tags?.[0];
+      if (!tag) throw new Error(`generate-resources: ${operation.operationId} has no tag, so it belongs to no resource`);
+      let resource = resources.get(tag);
+      if (!resource) {
+        const property = resourceName(tag);
+        if (CLIENT_MEMBERS.has(property)) throw new Error(`generate-resources: the tag ${tag} would shadow meridian.${property}`);
+        resource = { property, className: `${pascalCase(wordsOf(tag))}Resource`, description: spec.tags?.find((t) => t.name === tag)?.description ?? tag, methods: [] };
+        resources.set(tag, resource);
+      }
+      const built = buildMethod(spec, path, method, item, operation, typeNames);
+      if (RESOURCE_MEMBERS.has(built.name)) throw new Error(`generate-resources: ${operation.operationId} would be named ${built.name}; set x-sdk-method`);
+      const clash = resource.methods.find((other) => other.name === built.name);
+      if (clash) {
+        throw new Error(`generate-resources: ${clash.operationId} and ${built.operationId} would both be ${resource.property}.${built.name}; set x-sdk-method on one of them`);
+      }
+      resource.methods.push(built);
+    }
+  }
+  const order = (tag: string): number => (declaredTags.includes(tag) ? declaredTags.indexOf(tag) : declaredTags.length);
+  return [...resources.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)).map(([, resource]) => resource);
+}
+
+function render(resources: Resource[]): string {
+  const methods = resources.flatMap((resource) => resource.methods);
+  const typeImports = [...new Set(methods.flatMap((method) => {
+    const base = method.operationId.charAt(0).toUpperCase() + method.operationId.slice(1);
+    return [`${base}Data`, `${base}Response`];
+  }))].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(`${name}[`)) || method.returns.includes(name))).sort();
+  const optionImports = ['BaseRequestOptions', 'IdempotencyKeyOption', 'IfMatchOption'].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(name))));
+  const out: string[] = [
+    GENERATED_HEADER,
+    '// The resources of the API (one class per tag, one method per operation) and their route table,',
+    '// written by sdk/scripts/generate-resources.ts from openapi/dist/openapi.json.',
+    '',
+    ...(methods.some((method) => !method.returns.startsWith('PagePromise')) ? ["import type { APIPromise } from '../core/api-promise';"] : []),
+    ...(methods.some((method) => method.returns.startsWith('PagePromise')) ? ["import type { PagePromise } from '../core/pagination';"] : []),
+    `import type { ${optionImports.join(', ')} } from '../core/request-options';`,
+    "import { APIResource, type OperationClient, type Route } from '../core/resource';",
+    `import type { ${typeImports.join(', ')} } from './types.gen';`,
+    '',
+    '/** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */',
+    'export const routes = {',
+    ...methods.map((method) => `  ${method.operationId}: { route: '${method.route}'${method.flags.map((flag) => `, ${flag}`).join('')} },`),
+    '} as const satisfies Record<string, Route>;',
+  ];
+  for (const resource of resources) {
+    out.push('', jsdoc(textLines(resource.description), ''), `export class ${resource.className} extends APIResource {`);
+    resource.methods.forEach((method, i) => {
+      if (i > 0) out.push('');
+      const signature = method.args.map((arg) => `${arg.name}${arg.optional ? '?' : ''}: ${arg.type}`).join(', ');
+      out.push(jsdoc(method.doc, '  '), `  ${method.name}(${signature}): ${method.returns} {`, `    return ${method.call};`, '  }');
+    });
+    out.push('}');
+  }
+  out.push(
+    '',
+    '/** The resources of a `Meridian` client, one per tag of the spec. */',
+    'export interface Resources {',
+    ...resources.flatMap((resource) => [jsdoc(textLines(resource.description), '  '), `  readonly ${resource.property}: ${resource.className};`]),
+    '}',
+    '',
+    '/** The resource classes by property name, for the client to instantiate. */',
+    'export const resources: { readonly [K in keyof Resources]: new (client: OperationClient) => Resources[K] } = {',
+    ...resources.map((resource) => `  ${resource.property}: ${resource.className},`),
+    '};',
+    '',
+  );
+  return out.join('\n');
+}
+
+/** Reads the bundled spec and writes the resources file next to hey-api's output. */
+export function generateResources(bundledSpecPath: string, outPath: string): void {
+  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
+  const typesPath = join(dirname(outPath), 'types.gen.ts');
+  if (!existsSync(typesPath)) throw new Error(`generate-resources: ${typesPath} is missing; run hey-api first`);
+  const typeNames = new Set([...readFileSync(typesPath, 'utf8').matchAll(/^export type (\w+)/gm)].map(([, name]) => name!));
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, render(collect(spec, typeNames)));
+}

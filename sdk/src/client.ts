@@ -1,0 +1,355 @@
+/**
+ * `Meridian`: the client. It holds the options (base URL, credentials, timeout, retries, fetch,
+ * hooks, logger) and the one request path every call goes through:
+ *
+ *   build (URL, headers, body, Idempotency-Key once per call)
+ *   → send (fetch, with the timeout and the caller's signal)
+ *   → retry decision (core/retries.ts)
+ *   → parse (JSON, or nothing for 204)
+ *   → typed error (core/errors.ts)
+ *
+ * Resources (`meridian.devices`, `meridian.sites`, …) are generated from the spec into
+ * generated/resources.gen.ts; they only name a route and the types.
+ */
+import { APIPromise, type APIResponse } from './core/api-promise';
+import {
+  APIConnectionError,
+  APIError,
+  MeridianError,
+  TimeoutError,
+  UserAbortError,
+  errorFromResponse,
+} from './core/errors';
+import { Page, PagePromise, type PageBody } from './core/pagination';
+import type { RequestOptions } from './core/request-options';
+import type { HttpMethod, OperationArgs, OperationClient, Route } from './core/resource';
+import { DEFAULT_MAX_RETRIES, isRetryableStatus, isSafeToRepeat, MAX_RETRY_AFTER_MS, retryDelay } from './core/retries';
+import { resources, routes, type Resources } from './generated/resources.gen';
+import { documentCookies, readCookie } from './internal/utils/cookies';
+import { mergeHeaders, type HeadersLike } from './internal/utils/headers';
+import { levelLogger, type Logger, type LogLevel } from './internal/utils/log';
+import { parseRetryAfter } from './internal/utils/retry-after';
+import { sleep } from './internal/utils/sleep';
+import { buildUrl, fillPath } from './internal/utils/url';
+import { uuid } from './internal/utils/uuid';
+import { webhooks } from './webhooks';
+
+export type Fetch = (input: Request, init?: RequestInit) => Promise<Response>;
+
+export interface MeridianOptions {
+  /** Where the API lives, e.g. `https://meridian.example.com` or `http://localhost:8080`. */
+  baseUrl: string;
+  /** A session token (`mst_…`, from `auth.login`) or an API token (`mtk_…`), sent as `Authorization: Bearer`. */
+  token?: string;
+  /**
+   * `'cookie'`: browser session mode. Requests are sent with `credentials: 'include'` so the
+   * `meridian_session` cookie goes along, and unsafe methods (POST, PUT, PATCH, DELETE) echo the
+   * `meridian_csrf` cookie as `X-CSRF-Token`, as the server requires.
+   */
+  credentials?: 'cookie';
+  /** Milliseconds to wait for each attempt before failing it with `TimeoutError`. Default 60 000 (60 s). */
+  timeout?: number;
+  /** Retries of an attempt that failed in a way worth retrying (see README). Default 2; 0 turns retries off. */
+  maxRetries?: number;
+  /** The `fetch` to use. Default: the global `fetch`, looked up at each call (so MSW and similar can patch it). */
+  fetch?: Fetch;
+  /** Headers sent with every request; `null` removes one the client would send. */
+  headers?: HeadersLike;
+  /** Called before each attempt is sent. May return a replacement `Request` (clone it before reading its body). */
+  onRequest?: (request: Request) => void | Request | Promise<void | Request>;
+  /** Called with every response, including those that will be retried (the body is still unread: clone it to read it). */
+  onResponse?: (response: Response, request: Request) => void | Promise<void>;
+  /** Where to log. Default `console`. Credentials and tokens are redacted. */
+  logger?: Logger;
+  /** The least severe level logged: `'debug'` (every request and response), `'info'` (retries), `'warn'` (default), `'error'`, `'off'`. */
+  logLevel?: LogLevel;
+  /** Cookie mode: where to read cookies from. Default `document.cookie`; set it outside a browser or in tests. */
+  readCookies?: () => string;
+}
+
+/** `meridian.request()`: any method and path, with the same retries, errors and hooks as the resource methods. */
+export interface RawRequestOptions extends RequestOptions {
+  /** Values for `{placeholders}` in the path. */
+  pathParams?: Record<string, string | number>;
+  query?: object;
+  /** A JSON-serialisable value, or a string/Blob/FormData/URLSearchParams/ArrayBuffer sent as is. */
+  body?: unknown;
+}
+
+const CSRF_COOKIE = 'meridian_csrf';
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+interface Call {
+  method: HttpMethod;
+  /** The path template, e.g. `/v1/devices/{device_id}`. */
+  template: string;
+  pathParams: Record<string, string | number> | undefined;
+  query: object | undefined;
+  body: unknown;
+  options: RequestOptions;
+  /** The route of the spec, when known. */
+  route: Route | undefined;
+}
+
+interface Outcome {
+  body: unknown;
+  response: Response;
+  requestId: string | undefined;
+}
+
+export interface Meridian extends Resources {}
+
+export class Meridian implements OperationClient {
+  /** Verify and parse webhooks (Standard Webhooks); needs no client. */
+  static readonly webhooks = webhooks;
+
+  readonly baseUrl: string;
+  readonly timeout: number;
+  readonly maxRetries: number;
+  readonly credentials: 'cookie' | undefined;
+  readonly #token: string | undefined;
+  readonly #fetch: Fetch;
+  readonly #headers: HeadersLike | undefined;
+  readonly #onRequest: MeridianOptions['onRequest'];
+  readonly #onResponse: MeridianOptions['onResponse'];
+  readonly #readCookies: () => string;
+  readonly #log: Logger;
+
+  constructor(options: MeridianOptions) {
+    if (!options || typeof options.baseUrl !== 'string' || options.baseUrl === '') {
+      throw new MeridianError('new Meridian({ baseUrl }) needs the URL of the API, e.g. http://localhost:8080.');
+    }
+    this.baseUrl = options.baseUrl;
+    this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+    this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.credentials = options.credentials;
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#headers = options.headers;
+    this.#onRequest = options.onRequest;
+    this.#onResponse = options.onResponse;
+    this.#readCookies = options.readCookies ?? documentCookies;
+    this.#log = levelLogger(options.logger ?? console, options.logLevel ?? 'warn');
+    for (const [name, Resource] of Object.entries(resources)) {
+      Object.defineProperty(this, name, { value: new Resource(this), enumerable: true });
+    }
+  }
+
+  /**
+   * Calls any operation by method and path, e.g.
+   * `meridian.request('GET', '/v1/devices/{device_id}', { pathParams: { device_id } })`.
+   * Resolves to the parsed body (typed as you say), with the same retries, errors and hooks.
+   */
+  request<T = unknown>(method: HttpMethod, path: string, options: RawRequestOptions = {}): APIPromise<T> {
+    const { pathParams, query, body, ...requestOptions } = options;
+    const call: Call = { method, template: path, pathParams, query, body, options: requestOptions, route: undefined };
+    return new APIPromise(this.#run(call).then((outcome) => asResponse(outcome.body as T, outcome)));
+  }
+
+  /** Runs one operation of the route table; used by the generated resources, not meant to be called directly. */
+  _call<T>(route: Route, args: OperationArgs): APIPromise<T> {
+    return new APIPromise(this.#run(this.#callOf(route, args)).then((outcome) => asResponse(outcome.body as T, outcome)));
+  }
+
+  /** Runs a paginated operation and wraps its body in a `Page`; used by the generated resources. */
+  _list<T>(route: Route, args: OperationArgs): PagePromise<T> {
+    const fetchPage = (cursor: string): PagePromise<T> =>
+      this._list<T>(route, { ...args, query: { ...args.query, cursor }, options: withoutIdempotencyKey(args.options) });
+    const result = this.#run(this.#callOf(route, args)).then((outcome) =>
+      asResponse(new Page<T>(outcome.body as PageBody<T>, outcome.response, fetchPage), outcome),
+    );
+    return new PagePromise(result);
+  }
+
+  #callOf(route: Route, args: OperationArgs): Call {
+    const space = route.route.indexOf(' ');
+    return {
+      method: route.route.slice(0, space) as HttpMethod,
+      template: route.route.slice(space + 1),
+      pathParams: args.path,
+      query: args.query,
+      body: args.body,
+      options: args.options ?? {},
+      route,
+    };
+  }
+
+  /** The one request path: build, send, retry, parse, error. */
+  async #run(call: Call): Promise<Outcome> {
+    const { method, options } = call;
+    const path = fillPath(call.template, call.pathParams);
+    const url = buildUrl(this.baseUrl, path, call.query);
+    const { body, contentType } = serializeBody(call.body);
+    const headers = this.#headersOf(call, path, contentType);
+    const maxRetries = Math.max(0, options.maxRetries ?? this.maxRetries);
+    const timeout = options.timeout ?? this.timeout;
+    const repeatable = isSafeToRepeat(method, headers);
+    const what = `${method} ${path}`;
+
+    for (let retry = 0; ; retry++) {
+      if (options.signal?.aborted) throw new UserAbortError(options.signal.reason);
+      const request = await this.#requestOf(url, method, headers, body);
+      this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, { url: request.url, headers: request.headers, body: call.body });
+
+      const started = Date.now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new TimeoutError(timeout, what)), timeout);
+      const forwardAbort = (): void => controller.abort(options.signal?.reason);
+      options.signal?.addEventListener('abort', forwardAbort, { once: true });
+
+      let failure: MeridianError;
+      let retryAfterMs: number | undefined;
+      try {
+        let response: Response;
+        try {
+          response = await this.#fetch(request, { signal: controller.signal });
+        } catch (error) {
+          throw this.#connectionError(error, controller.signal, options.signal, what);
+        }
+        await this.#onResponse?.(response, request);
+        const requestId = response.headers.get('request-id') ?? undefined;
+        let parsed: unknown;
+        try {
+          parsed = await readBody(response, method);
+        } catch (error) {
+          throw error instanceof MeridianError ? error : this.#connectionError(error, controller.signal, options.signal, what);
+        }
+        this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, { requestId, headers: response.headers });
+        if (response.ok) return { body: parsed, response, requestId };
+        const error = errorFromResponse(response.status, parsed, response.headers);
+        if (!isRetryableStatus(error.status, error.code)) throw error;
+        failure = error;
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      } catch (error) {
+        if (!(error instanceof APIConnectionError)) throw error;
+        failure = error;
+      } finally {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', forwardAbort);
+      }
+
+      if (!repeatable || retry >= maxRetries) {
+        if (!repeatable && retry < maxRetries) {
+          this.#log.debug(`not retrying ${what}: a ${method} without Idempotency-Key could do the work twice`);
+        }
+        throw failure;
+      }
+      if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
+        this.#log.warn(`${what}: Retry-After asks for ${Math.round(retryAfterMs / 1000)} s; retrying after ${MAX_RETRY_AFTER_MS / 1000} s instead`);
+      }
+      const delay = retryDelay(retry, retryAfterMs);
+      this.#log.info(`${what} failed (${failure.status ?? failure.name}); retry ${retry + 1} of ${maxRetries} in ${delay} ms`, { requestId: failure.requestId });
+      try {
+        await sleep(delay, options.signal);
+      } catch (reason) {
+        throw new UserAbortError(reason);
+      }
+    }
+  }
+
+  /** Headers of the call, fixed once: every retry sends the same `Idempotency-Key`. */
+  #headersOf(call: Call, path: string, contentType: string | undefined): Headers {
+    const { method, options } = call;
+    const headers = mergeHeaders(
+      { Accept: 'application/json' },
+      contentType === undefined ? undefined : { 'Content-Type': contentType },
+      this.#token === undefined ? undefined : { Authorization: `Bearer ${this.#token}` },
+      this.#headers,
+      options.headers,
+    );
+    if (options.ifMatch !== undefined) headers.set('If-Match', options.ifMatch);
+    if (options.idempotencyKey !== undefined) {
+      headers.set('Idempotency-Key', options.idempotencyKey);
+    } else if (method === 'POST' && !headers.has('Idempotency-Key')) {
+      // Only where the server honours the key: there it makes a retry replay instead of
+      // repeating the work. A path outside the spec (a newer server's operation) gets one too.
+      const route = call.route ?? findRoute(method, path);
+      if (route === undefined || route.idempotencyKey === true) headers.set('Idempotency-Key', uuid());
+    }
+    return headers;
+  }
+
+  /** A fresh `Request` for one attempt (a body can only be sent once), passed through `onRequest`. */
+  async #requestOf(url: string, method: HttpMethod, headers: Headers, body: BodyInit | undefined): Promise<Request> {
+    const attemptHeaders = new Headers(headers);
+    if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !attemptHeaders.has('X-CSRF-Token')) {
+      const csrf = readCookie(this.#readCookies(), CSRF_COOKIE);
+      if (csrf === undefined) {
+        this.#log.warn(`cookie mode: no ${CSRF_COOKIE} cookie to send as X-CSRF-Token on ${method}; sign in first (the server will answer 403)`);
+      } else {
+        attemptHeaders.set('X-CSRF-Token', csrf);
+      }
+    }
+    const request = new Request(url, {
+      method,
+      headers: attemptHeaders,
+      ...(body === undefined ? {} : { body }),
+      ...(this.credentials === 'cookie' ? { credentials: 'include' as const } : {}),
+    });
+    return (await this.#onRequest?.(request)) ?? request;
+  }
+
+  #connectionError(error: unknown, attempt: AbortSignal, caller: AbortSignal | undefined, what: string): MeridianError {
+    if (caller?.aborted) return new UserAbortError(caller.reason);
+    if (attempt.aborted && attempt.reason instanceof TimeoutError) return attempt.reason;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new APIConnectionError(`${what}: could not reach ${this.baseUrl} (${reason})`, { cause: error });
+  }
+}
+
+function asResponse<T>(data: T, outcome: Outcome): APIResponse<T> {
+  return { data, response: outcome.response, requestId: outcome.requestId };
+}
+
+function withoutIdempotencyKey(options: RequestOptions | undefined): RequestOptions | undefined {
+  if (options?.idempotencyKey === undefined) return options;
+  const { idempotencyKey: _ignored, ...rest } = options;
+  return rest;
+}
+
+/** Parses a body: JSON when the server says so, text otherwise, nothing for 204/205/HEAD or an empty body. */
+async function readBody(response: Response, method: HttpMethod): Promise<unknown> {
+  if (method === 'HEAD' || response.status === 204 || response.status === 205) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const text = await response.text();
+  if (text === '') return undefined;
+  const type = response.headers.get('content-type') ?? '';
+  if (!/[/+]json\b/i.test(type)) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    if (!response.ok) return text;
+    throw new APIError(response.status, { detail: `The ${type} body is not valid JSON: ${text.slice(0, 200)}` }, response.headers);
+  }
+}
+
+function serializeBody(body: unknown): { body: BodyInit | undefined; contentType: string | undefined } {
+  if (body === undefined) return { body: undefined, contentType: undefined };
+  if (
+    typeof body === 'string' ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body)
+  ) {
+    return { body: body as BodyInit, contentType: undefined };
+  }
+  return { body: JSON.stringify(body), contentType: 'application/json' };
+}
+
+let routeMatchers: { pattern: RegExp; route: Route }[] | undefined;
+
+/** The route of the spec a method and filled path belong to, so `request()` behaves like the resource method. */
+function findRoute(method: HttpMethod, path: string): Route | undefined {
+  routeMatchers ??= Object.values(routes as Record<string, Route>).map((route) => {
+    const [routeMethod, template] = route.route.split(' ') as [string, string];
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^{}]+\}/g, '[^/]+');
+    return { pattern: new RegExp(`^${routeMethod} ${pattern}$`), route };
+  });
+  const pathname = path.split('?')[0];
+  return routeMatchers.find((matcher) => matcher.pattern.test(`${method} ${pathname}`))?.route;
+}
