@@ -74,6 +74,14 @@ describe('the packed SDK', () => {
     expect(manifest.dependencies).toBeUndefined();
   });
 
+  it('imports nothing Node-only from its entry points, so browsers, Deno and Bun can load them', async () => {
+    for (const entry of ['index.js', 'index.cjs', 'paths.js', 'zod.js']) {
+      const code = (await run('tar', ['-xzOf', tarball, `package/${entry}`])).stdout;
+      expect(code, entry).not.toMatch(/\bfrom\s*["']node:|require\(["']node:|\bimport\(["']node:/);
+      expect(code, entry).not.toMatch(/\bfrom\s*["'](fs|path|os|crypto|http|https|stream|url|util|buffer)["']/);
+    }
+  });
+
   it('works from an ESM project: the quick start runs and type-checks', async () => {
     const dir = await project('esm-app', 'module');
     writeFileSync(join(dir, 'index.ts'), `import Meridian, { NotFoundError } from '@meridian/sdk';

@@ -9,6 +9,8 @@ import ts from 'typescript';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   APIError,
+  createMeridianClient,
+  getDevice,
   Meridian,
   MeridianError,
   NotFoundError,
@@ -21,6 +23,7 @@ import {
   type Device,
   type DeviceRegistration,
   type PagePromise,
+  type Problem,
   type Session,
   type Site,
   type User,
@@ -122,6 +125,17 @@ export function wrongCalls(meridian: Meridian, device: Device): void {
   void new Meridian({ baseUrl: 'http://x', credentials: 'include' });
   // @ts-expect-error: baseUrl is required
   void new Meridian({ token: 'mtk_x' });
+}
+
+/** Never called: the generated functions' results narrow on their discriminator, `error`. */
+export async function narrowing(): Promise<void> {
+  const result = await getDevice({ client: createMeridianClient({ baseUrl: 'http://x' }), path: { device_id: 'dev_x' } });
+  if (result.error === undefined) {
+    expectTypeOf(result.data).toEqualTypeOf<Device>();
+  } else {
+    expectTypeOf(result.error).toEqualTypeOf<Problem>();
+    expectTypeOf(result.data).toBeUndefined();
+  }
 }
 
 /** Never called: what must compile. */
