@@ -197,6 +197,9 @@ export class Meridian implements OperationClient {
       const timer = setTimeout(() => controller.abort(new TimeoutError(timeout, what)), timeout);
       const forwardAbort = (): void => controller.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', forwardAbort, { once: true });
+      // A listener added to a signal that is already aborted never fires: an abort that came
+      // while the request was being built (e.g. in an async onRequest) must still stop it.
+      if (options.signal?.aborted) forwardAbort();
 
       let failure: MeridianError;
       let retryAfterMs: number | undefined;
@@ -239,7 +242,9 @@ export class Meridian implements OperationClient {
         this.#log.warn(`${what}: Retry-After asks for ${Math.round(retryAfterMs / 1000)} s; retrying after ${MAX_RETRY_AFTER_MS / 1000} s instead`);
       }
       const delay = retryDelay(retry, retryAfterMs);
-      this.#log.info(`${what} failed (${failure.status ?? failure.name}); retry ${retry + 1} of ${maxRetries} in ${delay} ms`, { requestId: failure.requestId });
+      const retrying = `${what} failed (${failure.status ?? failure.name}); retry ${retry + 1} of ${maxRetries} in ${delay} ms`;
+      if (failure.requestId === undefined) this.#log.info(retrying);
+      else this.#log.info(retrying, { requestId: failure.requestId });
       try {
         await sleep(delay, options.signal);
       } catch (reason) {
@@ -276,7 +281,9 @@ export class Meridian implements OperationClient {
     if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !attemptHeaders.has('X-CSRF-Token')) {
       const csrf = readCookie(this.#readCookies(), CSRF_COOKIE);
       if (csrf === undefined) {
-        this.#log.warn(`cookie mode: no ${CSRF_COOKIE} cookie to send as X-CSRF-Token on ${method}; sign in first (the server will answer 403)`);
+        // Not a warning: signing in is itself an unsafe request made before the cookie exists.
+        // Where the token is required, the server's 403 csrf_token_invalid explains it.
+        this.#log.debug(`cookie mode: no ${CSRF_COOKIE} cookie to send as X-CSRF-Token on ${method}`);
       } else {
         attemptHeaders.set('X-CSRF-Token', csrf);
       }

@@ -296,6 +296,16 @@ describe('timeouts and aborts', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('does not send a request aborted right after the call started (before it was built)', async () => {
+    const calls = sequence('get', '/v1/sites/:id', [() => json(SITE)]);
+    const controller = new AbortController();
+    const pending = client().sites.get(SITE.id, { signal: controller.signal });
+    controller.abort(new Error('changed my mind'));
+    const error = await pending.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(UserAbortError);
+    expect(calls).toHaveLength(0);
+  });
+
   it('does not send at all with an already aborted signal', async () => {
     const calls = sequence('get', '/v1/sites/:id', [() => json(SITE)]);
     const error = await client().sites.get(SITE.id, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
