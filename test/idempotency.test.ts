@@ -4,6 +4,7 @@
  * first request is still running is 409; a failed request releases its key.
  */
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSite, listSites } from '@meridian/sdk';
 import { keyDigest } from '../server-stub/src/http/replay-seal';
@@ -24,7 +25,7 @@ afterAll(() => t.close());
 const idempotent = specOperations.filter((op) => op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'));
 
 it('covers the creating operations', () => {
-  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createSite', 'createUser', 'registerDevice']);
+  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createEnrollmentCode', 'createSite', 'createUser', 'registerDevice']);
 });
 
 describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operationId) => {
@@ -43,6 +44,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.data).toEqual(first.data);
     expect(retry.response.headers.get('etag')).toBe(first.response.headers.get('etag'));
+    expect(retry.response.headers.get('request-id')).toBe(first.response.headers.get('request-id'));
     expect(await snapshot(t)).toBe(before);
   });
 
@@ -52,8 +54,8 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     const stored = await snapshot(t);
     expect(stored).not.toContain(key);
     // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
-    const secrets = JSON.stringify(created.data).match(/(?:mtk|mrt)_[A-Za-z0-9_-]{20,}/g) ?? [];
-    expect(secrets.length).toBe(['createApiToken', 'registerDevice'].includes(operationId) ? 1 : 0);
+    const secrets = new Set(JSON.stringify(created.data).match(/(?:mtk|mrt|mec)_[A-Za-z0-9_-]{20,}/g) ?? []);
+    expect(secrets.size).toBe(['createApiToken', 'registerDevice', 'createEnrollmentCode'].includes(operationId) ? 1 : 0);
     for (const secret of secrets) expect(stored).not.toContain(secret);
   });
 
@@ -69,12 +71,13 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
 
   it('answers 409 while the first request with the key is still running', async () => {
     const key = crypto.randomUUID();
-    const { body } = validCalls[operationId]!(world);
+    const { body, path } = validCalls[operationId]!(world);
     const operation = specOperations.find((op) => op.operationId === operationId)!;
+    const url = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => path![name]!);
     // What a request in flight leaves behind: the key claimed for this request, no answer yet.
     const { db } = t.server.context;
     const admin = await db.selectFrom('users').select('id').where('username', '=', ADMIN.username).executeTakeFirstOrThrow();
-    const requestHash = createHash('sha256').update(`POST ${operation.path}\n`).update(JSON.stringify(body)).digest('hex');
+    const requestHash = createHash('sha256').update(`POST ${url}\n`).update(JSON.stringify(body)).digest('hex');
     await db.insertInto('idempotency_keys')
       .values({ owner: admin.id, key_digest: keyDigest(key), request_hash: requestHash, status: null, content_type: null, response_body: null, response_headers: null, created_at: t.clock.now().toISOString() })
       .execute();
@@ -95,6 +98,24 @@ describe('keys', () => {
     const retried = await createSite({ client: t.admin, body: { name: taken.name }, headers: { 'Idempotency-Key': key } });
     expect(retried.response.status).toBe(409);
     expect(retried.response.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('keep a 5xx answer and replay it: the failed request may have written before it failed', async () => {
+    const broken = await startTestServer();
+    try {
+      // A server whose sites table is gone fails every site creation with 500.
+      await sql`drop table sites`.execute(broken.server.context.db);
+      const key = crypto.randomUUID();
+      const body = { name: unique('Broken') };
+      const first = await createSite({ client: broken.admin, body, headers: { 'Idempotency-Key': key } });
+      expect(first.response.status).toBe(500);
+      const retry = await createSite({ client: broken.admin, body, headers: { 'Idempotency-Key': key } });
+      expect(retry.response.status).toBe(500);
+      expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(retry.error).toEqual(first.error);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('belong to one user: another user with the same key makes their own resource', async () => {

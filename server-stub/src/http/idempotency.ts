@@ -1,9 +1,10 @@
 /**
  * Idempotency keys for creating POSTs (the spec marks them; see route metadata). The first
- * request with a key claims it; a successful (2xx) answer is stored and replayed to every retry
+ * request with a key claims it; its answer is stored and replayed to every retry
  * with the same key and body, with `Idempotent-Replayed: true`. The same key with another body
- * or path is 422; a retry while the first is still running is 409. Failed requests change
- * nothing, so their key is released and a retry runs again. Keys are kept for 24 hours, stored
+ * or path is 422; a retry while the first is still running is 409. Refused requests (4xx)
+ * change nothing, so their key is released and a retry runs again; a 5xx is kept and replayed
+ * like a success, since it may have failed after writing. Keys are kept for 24 hours, stored
  * only as digests, with the response sealed by a key derived from them (replay-seal.ts).
  */
 import { createHash } from 'node:crypto';
@@ -15,8 +16,11 @@ import { keyDigest, seal, unseal } from './replay-seal';
 import { routeMetadata } from './route';
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Headers that describe the created resource, replayed with the body. */
-const REPLAYED_HEADERS = ['etag', 'location'];
+/**
+ * Headers replayed with the body: those that describe the created resource, and the original
+ * Request-Id (the replay is that request's answer, and a problem body repeats its ID).
+ */
+const REPLAYED_HEADERS = ['etag', 'location', 'request-id'];
 
 function requestHash(req: Request): string {
   return createHash('sha256')
@@ -76,7 +80,11 @@ export function idempotency(context: AppContext): RequestHandler {
       }
       const bodyOf = captureBody(res);
       res.on('finish', () => {
-        const done = res.statusCode >= 200 && res.statusCode < 300
+        // A 4xx changed nothing, so its key is released and a corrected retry runs. After a 2xx,
+        // and after a 5xx (which may have failed after writing), the answer is kept and replayed:
+        // running the request again could do the work twice.
+        const refused = res.statusCode >= 400 && res.statusCode < 500;
+        const done = !refused
           ? db.updateTable('idempotency_keys')
               .set({
                 status: res.statusCode,
