@@ -221,7 +221,9 @@ export class Meridian implements OperationClient {
         this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, { requestId, headers: response.headers });
         if (response.ok) return { body: parsed, response, requestId };
         const error = errorFromResponse(response.status, parsed, response.headers);
-        if (!isRetryableStatus(error.status, error.code)) throw error;
+        // A replayed 5xx is the first attempt's own answer, kept by the server because that
+        // attempt may have written before failing: asking again only replays it again.
+        if (!isRetryableStatus(error.status, error.code) || response.headers.get('idempotent-replayed') === 'true') throw error;
         failure = error;
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       } catch (error) {

@@ -148,6 +148,17 @@ describe('retries', () => {
     expect(taken).toHaveLength(1);
   });
 
+  it('stops at a replayed 5xx: the server kept the first attempt\'s answer for this key', async () => {
+    vi.useFakeTimers();
+    const calls = sequence('post', '/v1/sites', [
+      () => problem(500, 'internal_error'),
+      () => problem(500, 'internal_error', { headers: { 'Idempotent-Replayed': 'true' } }),
+      () => json(SITE, 201),
+    ]);
+    expect(failure(await settle(client().sites.create({ name: 'Lisbon' })))).toMatchObject({ status: 500 });
+    expect(calls).toHaveLength(2);
+  });
+
   it('takes maxRetries per call over the client default, and 0 turns retries off', async () => {
     vi.useFakeTimers();
     const calls = sequence('get', '/v1/sites/:id', [() => problem(500, 'internal')]);
