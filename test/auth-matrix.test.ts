@@ -2,10 +2,13 @@
  * For every operation that needs credentials: missing, malformed, unknown, revoked and expired
  * credentials are 401; credentials without the operation's scope are 403; a cookie session
  * without its CSRF token is 403 on unsafe methods; someone from another site gets 404 (or 403
- * when their role lacks the scope). In every case the stored state is unchanged.
+ * when their role lacks the scope). Agent routes take only a device's access token and operator
+ * routes never do: each kind of credential is 401 on the other kind of route. In every case the
+ * stored state is unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken, login, revokeApiToken } from '@meridian/sdk';
+import { createApiToken, deleteDevice, login, revokeApiToken, revokeDeviceCredentials } from '@meridian/sdk';
+import { addAgent, renewAgent } from './support/agents';
 import { cookieHeader, cookiesOf } from './support/cookies';
 import { callOperation, validCalls, type SdkResult } from './support/operations';
 import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
@@ -13,15 +16,24 @@ import { snapshot } from './support/snapshot';
 import { operationById, specOperations, type SpecOperation } from './support/spec';
 import { buildWorld, unique, type World } from './support/world';
 
-const ALL_SCOPES = ['users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register'] as const;
-const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write'];
-const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read'];
+const ALL_SCOPES = [
+  'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register',
+  'enrollment:read', 'enrollment:write',
+] as const;
+const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write'];
+const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read'];
 /** Operations on one thing that belongs to site A or to the viewer. */
-const TARGETED = ['getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite', 'getDevice', 'updateDevice', 'deleteDevice'];
+const TARGETED = [
+  'getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite',
+  'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials',
+  'listEnrollmentCodes', 'createEnrollmentCode', 'revokeEnrollmentCode', 'getEnrollmentRequest', 'approveEnrollmentRequest', 'denyEnrollmentRequest',
+];
 
 let t: TestServer;
 let world: World;
-const tokens = { revoked: '', expired: '', loggedOut: '' };
+const tokens = { revoked: '', expired: '', loggedOut: '', apiToken: '' };
+/** Access tokens of devices in each state an agent can find itself in. */
+const agentTokens = { expired: '', revoked: '', deleted: '' };
 let adminCookies: Record<string, string>;
 
 beforeAll(async () => {
@@ -35,11 +47,22 @@ beforeAll(async () => {
   tokens.loggedOut = await t.signIn(ADMIN.username, ADMIN.password);
   await callOperation('logout', t.client(tokens.loggedOut), {});
   adminCookies = cookiesOf((await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } })).response);
-  t.clock.advance(2 * 60 * 60 * 1000);
+  tokens.apiToken = ok(await createApiToken({ client: t.admin, body: { name: unique('all'), scopes: [...ALL_SCOPES] } })).token;
+  agentTokens.expired = (await addAgent(t, world.siteA.id)).credentials.access_token;
+  await t.clock.advance(2 * 60 * 60 * 1000);
+  // The world's agent lives on: its refresh token outlasts the two hours its access token did not.
+  world.agent = await renewAgent(t, world.agent);
+  const revokedAgent = await addAgent(t, world.siteA.id);
+  ok(await revokeDeviceCredentials({ client: t.admin, path: { device_id: revokedAgent.deviceId } }));
+  agentTokens.revoked = revokedAgent.credentials.access_token;
+  const deleted = await addAgent(t, world.siteA.id);
+  expect((await deleteDevice({ client: t.admin, path: { device_id: deleted.deviceId } })).response.status).toBe(204);
+  agentTokens.deleted = deleted.credentials.access_token;
 });
 afterAll(() => t.close());
 
-const secured = specOperations.filter((op) => !op.public);
+const agentRoutes = specOperations.filter((op) => op.agent);
+const secured = specOperations.filter((op) => !op.public && !op.agent);
 const scoped = secured.filter((op) => op.scopes.length > 0);
 const unsafe = secured.filter((op) => op.method !== 'GET');
 
@@ -62,6 +85,22 @@ describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, 
   it('is 401 with a revoked API token', () => expectRefused(operation, 401, 'token_revoked', call(operation, tokens.revoked)));
   it('is 401 with an expired API token', () => expectRefused(operation, 401, 'token_expired', call(operation, tokens.expired)));
   it('is 401 with the session token of a signed-out session', () => expectRefused(operation, 401, 'session_expired', call(operation, tokens.loggedOut)));
+  it("is 401 with a device's access token", () =>
+    expectRefused(operation, 401, 'operator_credentials_required', call(operation, world.agent.credentials.access_token)));
+});
+
+describe.each(agentRoutes.map((op) => [op.operationId, op] as const))('%s (an agent route)', (_name, operation) => {
+  it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
+  it('is 401 with a malformed Authorization header', () =>
+    expectRefused(operation, 401, 'malformed_authorization', call(operation, undefined, { Authorization: 'Token abc' })));
+  it('is 401 with an unknown access token', () => expectRefused(operation, 401, 'invalid_token', call(operation, `mat_${'x'.repeat(43)}`)));
+  it("is 401 with an admin's session token", () => expectRefused(operation, 401, 'agent_credentials_required', call(operation, t.adminToken)));
+  it('is 401 with an API token holding every scope', () => expectRefused(operation, 401, 'agent_credentials_required', call(operation, tokens.apiToken)));
+  it("is 401 with an admin's session cookie", () =>
+    expectRefused(operation, 401, 'agent_credentials_required', call(operation, undefined, { Cookie: cookieHeader(adminCookies), 'X-CSRF-Token': adminCookies.meridian_csrf! })));
+  it('is 401 with an expired access token', () => expectRefused(operation, 401, 'token_expired', call(operation, agentTokens.expired)));
+  it('is 401 once the device\'s credentials are revoked', () => expectRefused(operation, 401, 'credentials_revoked', call(operation, agentTokens.revoked)));
+  it('is 401 once the device is deleted', () => expectRefused(operation, 401, 'device_deleted', call(operation, agentTokens.deleted)));
 });
 
 describe.each(scoped.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
@@ -92,9 +131,16 @@ describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_na
 
 describe('the same credentials, allowed', () => {
   it('lets the viewer read site A and its device (so the 404s above are about scoping, not the calls)', async () => {
-    for (const id of ['getSite', 'getDevice', 'getApiToken']) {
+    for (const id of ['getSite', 'getDevice', 'getApiToken', 'listEnrollmentCodes', 'getEnrollmentRequest']) {
       const result = await call(operationById(id), world.viewer.session)();
       expect(result.response.status, id).toBe(200);
+    }
+  });
+
+  it("lets the world's agent call the agent routes (so the 401s above are about the credentials)", async () => {
+    for (const operation of agentRoutes) {
+      const result = await call(operation, world.agent.credentials.access_token)();
+      expect(result.response.status, operation.operationId).toBeLessThan(300);
     }
   });
 });

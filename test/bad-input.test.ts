@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutationsOf } from './support/mutations';
-import { callOperation, validCalls, type CallOptions } from './support/operations';
+import { callOperation, clientFor, validCalls, type CallOptions } from './support/operations';
 import { startTestServer, type TestServer } from './support/server';
 import { snapshot } from './support/snapshot';
 import { specOperations, type SpecOperation } from './support/spec';
@@ -26,7 +26,7 @@ interface Problem {
 }
 
 async function send(operation: SpecOperation, call: CallOptions) {
-  const client = operation.public ? t.client() : t.client(t.adminToken);
+  const client = clientFor(t, world, operation);
   const before = await snapshot(t);
   const result = await callOperation(operation.operationId, client, call);
   expect(await snapshot(t), `${operation.operationId} wrote something`).toBe(before);

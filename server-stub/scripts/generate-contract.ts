@@ -5,8 +5,8 @@
  * @ts-rest/express and `strictStatusCodes`, so a missing handler, or a handler returning a
  * status or body the spec does not declare, does not compile.
  *
- * Each route also carries `metadata` (operationId, tag, required scopes, whether it is public)
- * so that authentication and authorisation are read from the spec rather than restated.
+ * Each route also carries `metadata` (operationId, tag, required scopes, whether it is public or
+ * an agent route) so that authentication and authorisation are read from the spec rather than restated.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -121,6 +121,8 @@ function routeSource(spec: Spec, path: string, method: string, operation: Operat
     operationId: operation.operationId,
     tag: operation.tags[0],
     public: security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0),
+    // Agent routes take a device's access token and nothing else; operator routes never take one.
+    agent: security.some((requirement) => 'agentAuth' in requirement),
     idempotent,
     scopes,
   };

@@ -23,6 +23,7 @@ export type JsonSchema = {
   maxItems?: number;
   uniqueItems?: boolean;
   minProperties?: number;
+  maxProperties?: number;
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -75,16 +76,30 @@ function numberSchema(schema: JsonSchema, options: { coerce: boolean }): string 
   return code;
 }
 
+/**
+ * `additionalProperties: false` refuses unknown keys; `true` keeps them (free-form objects such
+ * as a command's params, which zod's default object would silently empty); a schema makes a map
+ * (`z.record`), allowed only without named properties. Left out, unknown keys are dropped.
+ */
 function objectSchema(schema: JsonSchema): string {
   const required = new Set(schema.required ?? []);
   const fields = Object.entries(schema.properties ?? {}).map(([key, value]) => {
     const field = toZod(value);
     return `${lit(key)}: ${required.has(key) ? field : `${field}.optional()`}`;
   });
-  if (typeof schema.additionalProperties === 'object') throw new Error('Typed additionalProperties are not supported');
-  let code = `${schema.additionalProperties === false ? 'z.strictObject' : 'z.object'}({ ${fields.join(', ')} })`;
+  let code: string;
+  if (typeof schema.additionalProperties === 'object') {
+    if (fields.length > 0) throw new Error('Typed additionalProperties are only supported on maps (no named properties)');
+    code = `z.record(z.string(), ${toZod(schema.additionalProperties)})`;
+  } else {
+    const kind = schema.additionalProperties === false ? 'z.strictObject' : schema.additionalProperties === true ? 'z.looseObject' : 'z.object';
+    code = `${kind}({ ${fields.join(', ')} })`;
+  }
   if (schema.minProperties !== undefined) {
     code += `.refine((value) => Object.keys(value).length >= ${schema.minProperties}, { message: 'Send at least ${schema.minProperties} field(s) to change' })`;
+  }
+  if (schema.maxProperties !== undefined) {
+    code += `.refine((value) => Object.keys(value).length <= ${schema.maxProperties}, { message: 'At most ${schema.maxProperties} field(s)' })`;
   }
   return code;
 }
@@ -143,7 +158,7 @@ export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): s
 
 const KNOWN_KEYWORDS = new Set([
   '$ref', 'type', 'enum', 'const', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum',
-  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'items', 'properties', 'required',
+  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'items', 'properties', 'required',
   'additionalProperties', 'oneOf', 'anyOf', 'allOf', 'default',
 ]);
 

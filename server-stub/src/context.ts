@@ -1,6 +1,39 @@
 import type { Kysely } from 'kysely';
+import type { Signals } from './runtime/signals';
+import type { Timers } from './runtime/timers';
 import type { Engine } from './store/database';
 import type { Database } from './store/schema';
+
+/** How the fleet behaves; every duration in seconds. */
+export interface FleetSettings {
+  /** How often agents are told to send heartbeats. */
+  heartbeatIntervalSeconds: number;
+  /** A device with no heartbeat for this long is marked offline by the sweep. */
+  offlineAfterSeconds: number;
+  /** How often the background sweeps run (offline devices, expired requests and commands). */
+  sweepIntervalSeconds: number;
+  /** Lifetime of an agent's access token. */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of an agent's refresh token. */
+  refreshTokenTtlSeconds: number;
+  /** How often a waiting agent is told to poll its enrolment request. */
+  enrollmentPollIntervalSeconds: number;
+  /** A pending enrolment request nobody decides within this time expires. */
+  pendingEnrollmentTtlSeconds: number;
+  /** An approved request whose agent does not collect its credentials within this time expires. */
+  approvedEnrollmentTtlSeconds: number;
+}
+
+export const DEFAULT_FLEET_SETTINGS: FleetSettings = {
+  heartbeatIntervalSeconds: 60,
+  offlineAfterSeconds: 180,
+  sweepIntervalSeconds: 30,
+  accessTokenTtlSeconds: 15 * 60,
+  refreshTokenTtlSeconds: 30 * 24 * 60 * 60,
+  enrollmentPollIntervalSeconds: 30,
+  pendingEnrollmentTtlSeconds: 7 * 24 * 60 * 60,
+  approvedEnrollmentTtlSeconds: 24 * 60 * 60,
+};
 
 /** What handlers and shared middleware need from the running server. */
 export interface AppContext {
@@ -13,7 +46,15 @@ export interface AppContext {
   rateLimit: { requestsPerMinute: number; loginFailuresPerMinute: number };
   /** Validate every response against the contract (on outside production). */
   validateResponses: boolean;
+  fleet: FleetSettings;
   now(): Date;
+  /** Every delay the server waits for goes through these (tests drive them with their clock). */
+  timers: Timers;
+  /** Wake-ups for long-polls, waits and streams (runtime/signals.ts). */
+  signals: Signals;
 }
 
 export const nowIso = (context: AppContext): string => context.now().toISOString();
+
+/** `seconds` after the context's now, as an RFC 3339 string. */
+export const isoAfter = (context: AppContext, seconds: number): string => new Date(context.now().getTime() + seconds * 1000).toISOString();

@@ -2,7 +2,10 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
-import type { AppContext } from './context';
+import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings } from './context';
+import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
+import { Signals } from './runtime/signals';
+import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
 import { migrateToLatest, openDatabase } from './store/database';
 
@@ -18,15 +21,24 @@ export interface ServerOptions {
   requestsPerMinute?: number;
   loginFailuresPerMinute?: number;
   validateResponses?: boolean;
+  /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
+  fleet?: Partial<FleetSettings>;
   now?: () => Date;
+  /** Where the server's delays are scheduled; tests pass timers driven by their clock. */
+  timers?: Timers;
 }
 
 export interface RunningServer {
   url: string;
   bootstrap: BootstrapAdmin | null;
   context: AppContext;
+  /** Runs the background sweeps now (they also run every `sweepIntervalSeconds`). */
+  sweep(): Promise<SweepReport>;
   close(): Promise<void>;
 }
+
+export type { FleetSettings } from './context';
+export type { Timers } from './runtime/timers';
 
 export const VERSION = '0.1.0';
 
@@ -41,7 +53,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessionTtlSeconds: 12 * 60 * 60,
     rateLimit: { requestsPerMinute: options.requestsPerMinute ?? 1200, loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5 },
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+    fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
     now: options.now ?? (() => new Date()),
+    timers: options.timers ?? realTimers,
+    signals: new Signals(),
   };
   const bootstrap = await ensureBootstrapAdmin(context, options.adminUsername, options.adminPassword);
   const server: Server = createServer(createApp(context));
@@ -49,13 +64,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', resolve);
   });
+  const stopSweeps = startSweeps(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return {
     url: `http://${host}:${port}`,
     bootstrap,
     context,
+    sweep: () => runSweeps(context),
     close: async () => {
+      stopSweeps();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.destroy();

@@ -1,11 +1,24 @@
 /** `npm start`: Meridian on its embedded default, configured from the environment. */
-import { startServer } from './index';
+import { startServer, type FleetSettings } from './index';
+
+/** A whole number of seconds from the environment, or nothing when the variable is unset. */
+function seconds(variable: string, setting: keyof FleetSettings): Partial<FleetSettings> {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return {};
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 5 || value > 86_400) throw new Error(`${variable} must be a whole number of seconds from 5 to 86400, not ${raw}`);
+  return { [setting]: value };
+}
 
 const server = await startServer({
   database: process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite',
   port: Number(process.env.PORT ?? 8080),
   adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
   ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
+  fleet: {
+    ...seconds('MERIDIAN_HEARTBEAT_INTERVAL_SECONDS', 'heartbeatIntervalSeconds'),
+    ...seconds('MERIDIAN_OFFLINE_AFTER_SECONDS', 'offlineAfterSeconds'),
+  },
 });
 
 console.log(`Meridian ${server.context.version} is running (${server.context.engine}).

@@ -5,10 +5,13 @@
  */
 import { initServer } from '@ts-rest/express';
 import { apiTokensHandlers } from './access/api-tokens';
+import { agentHandlers } from './agent/handlers';
 import { usersHandlers } from './access/users';
 import { authHandlers } from './auth/handlers';
 import type { AppContext } from './context';
 import { devicesHandlers } from './fleet/devices';
+import { enrollmentCodesHandlers } from './fleet/enrollment-codes';
+import { enrollmentRequestsHandlers } from './fleet/enrollment-requests';
 import { sitesHandlers } from './fleet/sites';
 import { contract } from './generated/contract';
 import { metaHandlers } from './meta/handlers';
@@ -21,5 +24,8 @@ export function createRouter(context: AppContext) {
     apiTokens: apiTokensHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),
+    enrollmentCodes: enrollmentCodesHandlers(context),
+    enrollmentRequests: enrollmentRequestsHandlers(context),
+    agent: agentHandlers(context),
   });
 }

@@ -5,7 +5,8 @@
  */
 import * as sdk from '@meridian/sdk';
 import type { Client } from '@meridian/sdk';
-import { ADMIN } from './server';
+import { ADMIN, type TestServer } from './server';
+import { facts, newFingerprint } from './agents';
 import { unique, type World } from './world';
 
 export interface CallOptions {
@@ -54,7 +55,25 @@ export const validCalls: Record<string, ValidCall> = {
   getDevice: (w) => ({ path: { device_id: w.deviceA.id } }),
   updateDevice: (w) => ({ path: { device_id: w.deviceA.id }, body: { name: 'Renamed' } }),
   deleteDevice: (w) => ({ path: { device_id: w.deviceA.id } }),
+  revokeDeviceCredentials: (w) => ({ path: { device_id: w.deviceA.id } }),
+  listEnrollmentCodes: (w) => ({ path: { site_id: w.siteA.id }, query: { limit: 10 } }),
+  createEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id }, body: { label: unique('code'), max_uses: 5 } }),
+  revokeEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id, code_id: w.codeId } }),
+  listEnrollmentRequests: () => ({ query: { limit: 10 } }),
+  getEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id } }),
+  approveEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id }, body: { name: 'Approved kiosk' } }),
+  denyEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id }, body: { reason: 'Not one of ours' } }),
+  enrollAgent: (w) => ({ body: { code: w.code, fingerprint: newFingerprint(), facts: facts() } }),
+  pollAgentEnrollment: (w) => ({ body: { request_id: w.pending.request_id, poll_token: w.pending.poll_token } }),
+  refreshAgentToken: (w) => ({ body: { refresh_token: w.agent.credentials.refresh_token } }),
+  sendAgentHeartbeat: () => ({ body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 3600, metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 } } }),
 };
+
+/** A client that may call the operation: anonymous, the world's agent, or an operator (the admin by default). */
+export function clientFor(t: TestServer, world: World, operation: { public: boolean; agent: boolean }, operatorToken = t.adminToken): Client {
+  if (operation.public) return t.client();
+  return t.client(operation.agent ? world.agent.credentials.access_token : operatorToken);
+}
 
 /** Calls an operation of the SDK by its operationId. */
 export function callOperation(operationId: string, client: Client, options: CallOptions): Promise<SdkResult> {

@@ -2,18 +2,60 @@
  * Starts the real server in-process (in-memory SQLite, free port) and hands out SDK clients
  * whose every response is validated against the spec (checked-fetch.ts).
  */
-import { startServer, type RunningServer, type ServerOptions } from '@meridian/server';
+import { startServer, type RunningServer, type ServerOptions, type Timers } from '@meridian/server';
 import { createMeridianClient, login, type Client } from '@meridian/sdk';
 import { checkedFetch } from './checked-fetch';
 
 export const ADMIN = { username: 'root', password: 'root-password-for-tests' } as const;
 
-/** A clock tests can move forward, to expire tokens and sessions without waiting. */
+interface PendingTimer {
+  due: number;
+  label: string;
+  callback: () => unknown;
+}
+
+/**
+ * A clock tests can move forward, to expire tokens and sessions without waiting. The server's
+ * timers (long-poll deadlines, waits, sweeps) run on it too: they fire only when a test
+ * advances the clock past them, never on their own.
+ */
 export class TestClock {
   private offsetMs = 0;
+  private readonly pending = new Set<PendingTimer>();
+  private readonly watchers = new Set<{ label: string; resolve: () => void }>();
+
   now = (): Date => new Date(Date.now() + this.offsetMs);
-  advance(ms: number): void {
+
+  readonly timers: Timers = {
+    set: (ms, callback, label) => {
+      const timer: PendingTimer = { due: this.now().getTime() + ms, label, callback };
+      this.pending.add(timer);
+      for (const watcher of [...this.watchers]) {
+        if (watcher.label === label) {
+          this.watchers.delete(watcher);
+          watcher.resolve();
+        }
+      }
+      return () => void this.pending.delete(timer);
+    },
+  };
+
+  /** Moves the clock forward, then runs every timer that fell due (earliest first), awaiting each. */
+  async advance(ms: number): Promise<void> {
     this.offsetMs += ms;
+    for (;;) {
+      const now = this.now().getTime();
+      const next = [...this.pending].filter((timer) => timer.due <= now).sort((a, b) => a.due - b.due)[0];
+      if (!next) return;
+      this.pending.delete(next);
+      await next.callback();
+    }
+  }
+
+  /** Resolves once the server is waiting on a timer with this label (a long-poll began, …). */
+  waitingOn(label: string): Promise<void> {
+    if ([...this.pending].some((timer) => timer.label === label)) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.add({ label, resolve }));
   }
 }
 
@@ -27,6 +69,11 @@ export interface TestServer {
   signIn(username: string, password: string): Promise<string>;
   adminToken: string;
   admin: Client;
+  /**
+   * Moves the clock forward (running the server's timers that fall due) and signs the admin in
+   * again, since sessions end after 12 hours: `adminToken` and `admin` are replaced.
+   */
+  travel(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +91,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     loginFailuresPerMinute: 1000,
     validateResponses: true,
     now: clock.now,
+    timers: clock.timers,
     ...options,
   });
   const client = (token?: string, headers?: Record<string, string>): Client =>
@@ -54,7 +102,16 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     return data.token;
   };
   const adminToken = await signIn(ADMIN.username, ADMIN.password);
-  return { url: server.url, server, clock, client, signIn, adminToken, admin: client(adminToken), close: () => server.close() };
+  const t: TestServer = {
+    url: server.url, server, clock, client, signIn, adminToken, admin: client(adminToken),
+    travel: async (ms) => {
+      await clock.advance(ms);
+      t.adminToken = await signIn(ADMIN.username, ADMIN.password);
+      t.admin = client(t.adminToken);
+    },
+    close: () => server.close(),
+  };
+  return t;
 }
 
 /** Unwraps an SDK result that must have succeeded, with the error in the message if not. */

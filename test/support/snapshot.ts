@@ -6,7 +6,10 @@
 import { sql } from 'kysely';
 import type { TestServer } from './server';
 
-const TABLES = ['users', 'user_sites', 'sessions', 'api_tokens', 'sites', 'devices', 'idempotency_keys'] as const;
+const TABLES = [
+  'users', 'user_sites', 'sessions', 'api_tokens', 'sites', 'devices', 'idempotency_keys',
+  'enrollment_codes', 'enrollment_requests', 'agent_tokens', 'events',
+] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {
   const { db } = t.server.context;

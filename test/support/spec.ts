@@ -39,6 +39,8 @@ export interface SpecOperation {
   path: string;
   /** True when the operation needs no credentials (`security: []`). */
   public: boolean;
+  /** True for agent routes (`agentAuth`): only a device's access token is accepted. */
+  agent: boolean;
   scopes: string[];
   parameters: ParameterObject[];
   requestBody?: { required?: boolean; content: Record<string, MediaTypeObject> };
@@ -82,6 +84,7 @@ export const specOperations: SpecOperation[] = Object.entries(spec.paths).flatMa
         method: method.toUpperCase(),
         path,
         public: security.length === 0,
+        agent: security.some((requirement) => 'agentAuth' in requirement),
         scopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
         parameters: [...shared, ...((operation.parameters as unknown[] | undefined) ?? [])].map((p) => deref<ParameterObject>(p)),
         ...(operation.requestBody ? { requestBody: deref<SpecOperation['requestBody']>(operation.requestBody) } : {}),

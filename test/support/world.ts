@@ -1,11 +1,13 @@
 /**
- * A small populated world for authorisation and input tests: two sites, a device on each, and
- * an operator and a viewer who may only see site A, each with a session and an API token.
+ * A small populated world for authorisation and input tests: two sites, a device on each, an
+ * operator and a viewer who may only see site A, each with a session and an API token, and on
+ * site A an enrolled agent, an enrolment code and an enrolment request waiting for approval.
  */
 import {
-  createApiToken, createSite, createUser, registerDevice,
-  type Client, type Device, type Site, type User,
+  createApiToken, createEnrollmentCode, createSite, createUser, enrollAgent, registerDevice,
+  type AgentEnrollmentPending, type Client, type Device, type Site, type User,
 } from '@meridian/sdk';
+import { addAgent, facts, newFingerprint, type Agent } from './agents';
 import { ok, type TestServer } from './server';
 
 export interface Member {
@@ -26,6 +28,13 @@ export interface World {
   outsider: Member;
   /** An API token of the viewer (tokens:read). */
   viewerTokenId: string;
+  /** An enrolled agent on site A. */
+  agent: Agent;
+  /** An enrolment code of site A that does not auto-approve, and its ID. */
+  code: string;
+  codeId: string;
+  /** A pending enrolment request on site A, with its poll token. */
+  pending: AgentEnrollmentPending;
 }
 
 let counter = 0;
@@ -50,12 +59,24 @@ export async function apiToken(t: TestServer, member: Client, scopes: Parameters
   return ok(await createApiToken({ client: member, body: { name: unique('token'), scopes } })).token;
 }
 
+/** An agent asks to enrol with a code that needs approval; returns the pending answer. */
+export async function requestEnrollment(t: TestServer, code: string, fingerprint = newFingerprint()): Promise<AgentEnrollmentPending> {
+  const result = await enrollAgent({ client: t.client(), body: { code, fingerprint, facts: facts() } });
+  if (result.response.status !== 202) throw new Error(`expected a pending enrolment, got ${result.response.status}: ${JSON.stringify(result.error)}`);
+  return result.data as AgentEnrollmentPending;
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
   const viewer = await addMember(t, 'viewer', [siteA.id]);
   const viewerToken = ok(await createApiToken({ client: viewer.client, body: { name: unique('token'), scopes: ['tokens:read'] } }));
+  const created = ok(await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }));
   return {
+    agent: await addAgent(t, siteA.id),
+    code: created.code,
+    codeId: created.enrollment_code.id,
+    pending: await requestEnrollment(t, created.code),
     siteA,
     siteB,
     deviceA: await addDevice(t, siteA.id),

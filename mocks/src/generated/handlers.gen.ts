@@ -52,6 +52,500 @@ export const mockOperations = {
       }
     }
   },
+  "enrollAgent": {
+    "method": "post",
+    "path": "/v1/agent/enroll",
+    "success": {
+      "status": 201,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+        "status": "approved",
+        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+        "credentials": {
+          "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+          "token_type": "bearer",
+          "access_token": "mat_Hq3Lw8Zn1Rv6Tb2Yk9Pm4Xc7Js5Df0Ga",
+          "access_token_expires_at": "2026-11-02T09:27:00.000Z",
+          "refresh_token": "mrf_Nc6Vb1Qx8Kz3Wp5Rt2Lm9Hy4Jd7Fs0Ge",
+          "refresh_token_expires_at": "2026-12-02T09:12:00.000Z"
+        },
+        "poll_interval_seconds": null,
+        "deny_reason": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#enrollment_code_expired",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "enrollment_code_expired",
+          "detail": "This enrolment code expired; ask an operator for a new one.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "pollAgentEnrollment": {
+    "method": "post",
+    "path": "/v1/agent/enroll/poll",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+        "status": "pending",
+        "device_id": null,
+        "credentials": null,
+        "poll_interval_seconds": 30,
+        "deny_reason": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "sendAgentHeartbeat": {
+    "method": "post",
+    "path": "/v1/agent/heartbeat",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+        "status": "online",
+        "next_heartbeat_seconds": 60,
+        "pending_commands": 0,
+        "server_time": "2026-11-02T09:30:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "refreshAgentToken": {
+    "method": "post",
+    "path": "/v1/agent/token",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+        "token_type": "bearer",
+        "access_token": "mat_Pw7Gk2Nx9Rb4Tz1Vm6Hc3Ld8Js5Fq0Ya",
+        "access_token_expires_at": "2026-11-02T09:42:00.000Z",
+        "refresh_token": "mrf_Ub4Xe9Kq2Wn7Rc1Zt5Lh8My3Jd6Fs0Gb",
+        "refresh_token_expires_at": "2026-12-02T09:27:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#refresh_token_reused",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "refresh_token_reused",
+          "detail": "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "listApiTokens": {
     "method": "get",
     "path": "/v1/api-tokens",
@@ -1016,7 +1510,21 @@ export const mockOperations = {
               "floor:0"
             ],
             "agent_version": "2.4.1",
+            "os_name": "Windows 11 Pro",
+            "os_version": "10.0.22631",
+            "addresses": [
+              "192.168.10.24",
+              "fe80::1c2b:3a4d:5e6f:7a8b"
+            ],
+            "uptime_seconds": 356400,
+            "metrics": {
+              "cpu_percent": 12.5,
+              "memory_percent": 61.2,
+              "disk_percent": 48
+            },
             "last_seen_at": "2026-11-02T09:29:41.000Z",
+            "enrolled_at": "2026-10-02T11:04:12.000Z",
+            "credentials_revoked_at": null,
             "created_at": "2026-10-02T11:00:00.000Z",
             "updated_at": "2026-10-20T14:45:00.000Z"
           }
@@ -1130,7 +1638,14 @@ export const mockOperations = {
             "floor:0"
           ],
           "agent_version": null,
+          "os_name": null,
+          "os_version": null,
+          "addresses": [],
+          "uptime_seconds": null,
+          "metrics": null,
           "last_seen_at": null,
+          "enrolled_at": null,
+          "credentials_revoked_at": null,
           "created_at": "2026-10-02T11:00:00.000Z",
           "updated_at": "2026-10-02T11:00:00.000Z"
         },
@@ -1300,7 +1815,21 @@ export const mockOperations = {
           "floor:0"
         ],
         "agent_version": "2.4.1",
+        "os_name": "Windows 11 Pro",
+        "os_version": "10.0.22631",
+        "addresses": [
+          "192.168.10.24",
+          "fe80::1c2b:3a4d:5e6f:7a8b"
+        ],
+        "uptime_seconds": 356400,
+        "metrics": {
+          "cpu_percent": 12.5,
+          "memory_percent": 61.2,
+          "disk_percent": 48
+        },
         "last_seen_at": "2026-11-02T09:29:41.000Z",
+        "enrolled_at": "2026-10-02T11:04:12.000Z",
+        "credentials_revoked_at": null,
         "created_at": "2026-10-02T11:00:00.000Z",
         "updated_at": "2026-10-20T14:45:00.000Z"
       }
@@ -1426,7 +1955,21 @@ export const mockOperations = {
           "east-wing"
         ],
         "agent_version": "2.4.1",
+        "os_name": "Windows 11 Pro",
+        "os_version": "10.0.22631",
+        "addresses": [
+          "192.168.10.24",
+          "fe80::1c2b:3a4d:5e6f:7a8b"
+        ],
+        "uptime_seconds": 356400,
+        "metrics": {
+          "cpu_percent": 12.5,
+          "memory_percent": 61.2,
+          "disk_percent": 48
+        },
         "last_seen_at": "2026-11-02T09:29:41.000Z",
+        "enrolled_at": "2026-10-02T11:04:12.000Z",
+        "credentials_revoked_at": null,
         "created_at": "2026-10-02T11:00:00.000Z",
         "updated_at": "2026-11-02T10:15:00.000Z"
       }
@@ -1692,6 +2235,761 @@ export const mockOperations = {
       }
     }
   },
+  "revokeDeviceCredentials": {
+    "method": "post",
+    "path": "/v1/devices/:device_id/revoke-credentials",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "name": "Lobby kiosk 2",
+        "description": "Touchscreen by the main entrance",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "platform": "windows",
+        "status": "online",
+        "hostname": "LIS-KIOSK-02",
+        "tags": [
+          "kiosk",
+          "floor:0"
+        ],
+        "agent_version": "2.4.1",
+        "os_name": "Windows 11 Pro",
+        "os_version": "10.0.22631",
+        "addresses": [
+          "192.168.10.24",
+          "fe80::1c2b:3a4d:5e6f:7a8b"
+        ],
+        "uptime_seconds": 356400,
+        "metrics": {
+          "cpu_percent": 12.5,
+          "memory_percent": 61.2,
+          "disk_percent": 48
+        },
+        "last_seen_at": "2026-11-02T09:29:41.000Z",
+        "enrolled_at": "2026-10-02T11:04:12.000Z",
+        "credentials_revoked_at": "2026-11-02T10:20:00.000Z",
+        "created_at": "2026-10-02T11:00:00.000Z",
+        "updated_at": "2026-11-02T10:20:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listEnrollmentRequests": {
+    "method": "get",
+    "path": "/v1/enrollment-requests",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+            "status": "pending",
+            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+            "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+            "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+            "facts": {
+              "hostname": "LIS-KIOSK-03",
+              "platform": "windows",
+              "os_name": "Windows 11 Pro",
+              "os_version": "10.0.22631",
+              "agent_version": "2.4.1",
+              "addresses": [
+                "192.168.10.31"
+              ]
+            },
+            "device_id": null,
+            "known_device_id": null,
+            "source_ip": "192.168.10.31",
+            "created_at": "2026-11-02T09:12:00.000Z",
+            "expires_at": "2026-11-09T09:12:00.000Z",
+            "decided_at": null,
+            "decided_by": null,
+            "deny_reason": null
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getEnrollmentRequest": {
+    "method": "get",
+    "path": "/v1/enrollment-requests/:request_id",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+        "status": "pending",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+        "facts": {
+          "hostname": "LIS-KIOSK-03",
+          "platform": "windows",
+          "os_name": "Windows 11 Pro",
+          "os_version": "10.0.22631",
+          "agent_version": "2.4.1",
+          "addresses": [
+            "192.168.10.31"
+          ]
+        },
+        "device_id": null,
+        "known_device_id": null,
+        "source_ip": "192.168.10.31",
+        "created_at": "2026-11-02T09:12:00.000Z",
+        "expires_at": "2026-11-09T09:12:00.000Z",
+        "decided_at": null,
+        "decided_by": null,
+        "deny_reason": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "approveEnrollmentRequest": {
+    "method": "post",
+    "path": "/v1/enrollment-requests/:request_id/approve",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+        "status": "approved",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+        "facts": {
+          "hostname": "LIS-KIOSK-03",
+          "platform": "windows",
+          "os_name": "Windows 11 Pro",
+          "os_version": "10.0.22631",
+          "agent_version": "2.4.1",
+          "addresses": [
+            "192.168.10.31"
+          ]
+        },
+        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+        "known_device_id": null,
+        "source_ip": "192.168.10.31",
+        "created_at": "2026-11-02T09:12:00.000Z",
+        "expires_at": "2026-11-03T09:20:00.000Z",
+        "decided_at": "2026-11-02T09:20:00.000Z",
+        "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+        "deny_reason": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "denyEnrollmentRequest": {
+    "method": "post",
+    "path": "/v1/enrollment-requests/:request_id/deny",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+        "status": "denied",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+        "facts": {
+          "hostname": "LIS-KIOSK-03",
+          "platform": "windows",
+          "os_name": "Windows 11 Pro",
+          "os_version": "10.0.22631",
+          "agent_version": "2.4.1",
+          "addresses": [
+            "192.168.10.31"
+          ]
+        },
+        "device_id": null,
+        "known_device_id": null,
+        "source_ip": "192.168.10.31",
+        "created_at": "2026-11-02T09:12:00.000Z",
+        "expires_at": "2026-11-09T09:12:00.000Z",
+        "decided_at": "2026-11-02T09:20:00.000Z",
+        "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+        "deny_reason": "Not one of our machines"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "listSites": {
     "method": "get",
     "path": "/v1/sites",
@@ -1708,6 +3006,7 @@ export const mockOperations = {
             "name": "Lisbon office",
             "description": "Ground floor and warehouse, Rua do Ouro 12",
             "device_count": 42,
+            "auto_approve_until": null,
             "created_at": "2026-10-01T08:05:00.000Z",
             "updated_at": "2026-10-14T16:20:00.000Z"
           }
@@ -1813,6 +3112,7 @@ export const mockOperations = {
         "name": "Lisbon office",
         "description": "Ground floor and warehouse, Rua do Ouro 12",
         "device_count": 0,
+        "auto_approve_until": null,
         "created_at": "2026-10-01T08:05:00.000Z",
         "updated_at": "2026-10-01T08:05:00.000Z"
       }
@@ -1971,6 +3271,7 @@ export const mockOperations = {
         "name": "Lisbon office",
         "description": "Ground floor and warehouse, Rua do Ouro 12",
         "device_count": 42,
+        "auto_approve_until": null,
         "created_at": "2026-10-01T08:05:00.000Z",
         "updated_at": "2026-10-14T16:20:00.000Z"
       }
@@ -2087,6 +3388,7 @@ export const mockOperations = {
         "name": "Lisbon office",
         "description": "Ground floor, warehouse and the new rooftop antenna room",
         "device_count": 42,
+        "auto_approve_until": null,
         "created_at": "2026-10-01T08:05:00.000Z",
         "updated_at": "2026-11-02T10:15:00.000Z"
       }
@@ -2210,6 +3512,20 @@ export const mockOperations = {
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
       },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
       "429": {
         "headers": {
           "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
@@ -2329,6 +3645,437 @@ export const mockOperations = {
           "status": 409,
           "code": "site_name_taken",
           "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listEnrollmentCodes": {
+    "method": "get",
+    "path": "/v1/sites/:site_id/enrollment-codes",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+            "label": "Kiosk rollout, November",
+            "code_prefix": "mec_7QkP2",
+            "auto_approve": false,
+            "status": "active",
+            "expires_at": "2026-11-09T09:00:00.000Z",
+            "max_uses": 25,
+            "use_count": 3,
+            "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+            "created_at": "2026-11-02T09:00:00.000Z",
+            "revoked_at": null
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "createEnrollmentCode": {
+    "method": "post",
+    "path": "/v1/sites/:site_id/enrollment-codes",
+    "success": {
+      "status": 201,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "enrollment_code": {
+          "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+          "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+          "label": "Kiosk rollout, November",
+          "code_prefix": "mec_7QkP2",
+          "auto_approve": false,
+          "status": "active",
+          "expires_at": "2026-11-09T09:00:00.000Z",
+          "max_uses": 25,
+          "use_count": 0,
+          "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+          "created_at": "2026-11-02T09:00:00.000Z",
+          "revoked_at": null
+        },
+        "code": "mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa",
+        "install_commands": [
+          {
+            "platform": "linux",
+            "shell": "sh",
+            "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+          },
+          {
+            "platform": "macos",
+            "shell": "sh",
+            "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+          },
+          {
+            "platform": "windows",
+            "shell": "powershell",
+            "command": "& meridian-agent.exe enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "revokeEnrollmentCode": {
+    "method": "delete",
+    "path": "/v1/sites/:site_id/enrollment-codes/:code_id",
+    "success": {
+      "status": 204,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": null,
+      "body": null
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
       },

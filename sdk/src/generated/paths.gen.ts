@@ -332,8 +332,11 @@ export interface paths {
         head?: never;
         /**
          * Update a site
-         * @description Renames a site or changes its description. Send `If-Match` with the `ETag` you read
-         *     to avoid overwriting a concurrent change. Admins only (`sites:write`).
+         * @description Renames a site, changes its description, or opens (or closes) its auto-approval window:
+         *     until `auto_approve_until`, agents enrolling with any of the site's codes are approved
+         *     at once. The window may reach at most 7 days ahead; a time in the past, or further
+         *     ahead, answers `422`. Send `If-Match` with the `ETag` you read to avoid overwriting a
+         *     concurrent change. Admins only (`sites:write`).
          */
         patch: operations["updateSite"];
         trace?: never;
@@ -356,8 +359,10 @@ export interface paths {
         /**
          * Pre-register a device
          * @description Registers a device before its agent is installed and returns a one-time
-         *     `registration_token` (valid for 7 days) for the agent to present when it enrols. The
-         *     device starts in status `pending`. Admins only (`devices:register`).
+         *     `registration_token` (valid for 7 days) for the agent to present as its `code` when it
+         *     enrols (`POST /v1/agent/enroll`): the agent then gets this device's credentials at once,
+         *     with no approval step. The device starts in status `pending`. Admins only
+         *     (`devices:register`).
          */
         post: operations["registerDevice"];
         delete?: never;
@@ -386,7 +391,9 @@ export interface paths {
         /**
          * Delete a device
          * @description Removes a device and everything Meridian stored about it, and invalidates its
-         *     registration token so the agent can no longer use it.
+         *     registration token and its agent's credentials: the agent's next call gets `401
+         *     device_deleted`. If the same machine enrols again and is approved, it becomes a new
+         *     device with a new ID.
          */
         delete: operations["deleteDevice"];
         options?: never;
@@ -398,6 +405,296 @@ export interface paths {
          *     with the `ETag` you read to avoid overwriting a concurrent change.
          */
         patch: operations["updateDevice"];
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/revoke-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a device's credentials
+         * @description Invalidates every access and refresh token of the device's agent at once, for example
+         *     when a machine is lost or its disk was cloned. The agent's next call gets `401
+         *     credentials_revoked`; to come back it must enrol again with a code, and an operator
+         *     approves the request (which gives this same device new credentials). The device and its
+         *     history stay.
+         */
+        post: operations["revokeDeviceCredentials"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{site_id}/enrollment-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the site. */
+                site_id: components["parameters"]["SiteIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a site's enrolment codes
+         * @description Lists the site's enrolment codes, newest last, a page at a time, without their secrets.
+         *     Filter with `status` (for example `active` for the codes that still work).
+         */
+        get: operations["listEnrollmentCodes"];
+        put?: never;
+        /**
+         * Create an enrolment code
+         * @description Creates a code that agents present to ask to join this site, and returns it with
+         *     ready-to-paste commands for Linux, macOS and Windows that enrol the machine with the
+         *     agent's `meridian-agent` command, pointed at the server you called. The code is shown only in
+         *     this response. It works until `expires_at` (default 7 days, at most 90) and for at most
+         *     `max_uses` enrolments (default unlimited). With `auto_approve`, agents that enrol with
+         *     it get their credentials at once; otherwise each request waits in the approval queue
+         *     (`GET /v1/enrollment-requests`).
+         */
+        post: operations["createEnrollmentCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{site_id}/enrollment-codes/{code_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the site. */
+                site_id: components["parameters"]["SiteIdPath"];
+                /** @description The ID of the enrolment code (not the code itself). */
+                code_id: components["parameters"]["EnrollmentCodeIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an enrolment code
+         * @description Stops a code from working at once. Requests already made with it stay in the queue and
+         *     can still be approved or denied; devices enrolled with it keep their credentials. The
+         *     code stays listed, with status `revoked`. Revoking it again changes nothing.
+         */
+        delete: operations["revokeEnrollmentCode"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enrollment-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List enrolment requests (the approval queue)
+         * @description Lists enrolment requests on the sites you can see, oldest first, a page at a time.
+         *     `status=pending` is the approval queue. Admins can also ask for `status=wrong_code`:
+         *     recent attempts with a code that does not exist or no longer works, which belong to no
+         *     site (anyone else asking for them gets `403`).
+         */
+        get: operations["listEnrollmentRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enrollment-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an enrolment request
+         * @description Returns one enrolment request. Requests for sites you cannot see answer `404`.
+         */
+        get: operations["getEnrollmentRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enrollment-requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an enrolment request
+         * @description Lets the agent in: the request becomes `approved` and the agent collects its credentials
+         *     on its next poll. By default the device joins the code's site; send `site_id` to put it
+         *     on another site you can see. If a device with the same fingerprint exists (the agent was
+         *     reinstalled), that device gets new credentials and its old ones stop working; if the
+         *     machine's earlier device was deleted, a new device is created. Only `pending` requests
+         *     can be approved (`409` otherwise: denied and expired requests are final).
+         */
+        post: operations["approveEnrollmentRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enrollment-requests/{request_id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an enrolment request
+         * @description Refuses the request for good: the agent learns it was denied on its next poll, and the
+         *     request can never be approved afterwards. Only `pending` requests can be denied.
+         */
+        post: operations["denyEnrollmentRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enrol an agent
+         * @description The first call an agent makes. It presents an enrolment code (or a pre-registered
+         *     device's registration token) with a fingerprint of its machine and a few facts about it.
+         *
+         *     - If the code auto-approves, the site's auto-approval window is open, or the code is a
+         *       registration token, the answer is `201` with the device's credentials at once.
+         *     - Otherwise the answer is `202`: the request waits in the approval queue, and the agent
+         *       polls `POST /v1/agent/enroll/poll` with the returned `request_id` and `poll_token`.
+         *
+         *     A code that does not exist or no longer works (expired, used up, revoked) answers `422`
+         *     with a code saying which; such attempts are recorded for admins. While a request for the
+         *     same fingerprint is pending the answer is `409`: keep polling that one. Needs no
+         *     credentials.
+         */
+        post: operations["enrollAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/enroll/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll an enrolment request
+         * @description Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
+         *     and ask again. `approved`: the answer carries the device's credentials — exactly once;
+         *     polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
+         *     or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+         */
+        post: operations["pollAgentEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh an agent's tokens
+         * @description Trades a refresh token for a new access token and a new refresh token. Each refresh
+         *     token works once: presenting one that was already used means it was copied, so Meridian
+         *     revokes all of the device's tokens, records a `device.token_reuse_detected` event and
+         *     answers `401 refresh_token_reused` (the agent must enrol again). Other `401`s:
+         *     `invalid_refresh_token`, `token_expired`, `credentials_revoked`, `device_deleted`.
+         *     Needs no credentials besides the refresh token.
+         */
+        post: operations["refreshAgentToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a heartbeat
+         * @description Tells Meridian the agent is alive, with the machine's state: `ok` or `degraded`, agent
+         *     version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
+         *     device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
+         *     announced with a `device.online` event. When heartbeats stop for longer than the
+         *     server's offline threshold (3 minutes by default), the device turns `offline`. The
+         *     answer says when to send the next one and how many commands wait for the device.
+         */
+        post: operations["sendAgentHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -522,8 +819,9 @@ export interface components {
         /**
          * Role
          * @description What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
-         *     change devices, manage their own API tokens, on their assigned sites. `viewer`: read sites
-         *     and devices on their assigned sites, manage their own API tokens.
+         *     change devices, see the enrolment queue and codes and decide requests, manage their own API
+         *     tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
+         *     on their assigned sites, manage their own API tokens.
          * @enum {string}
          */
         Role: "admin" | "operator" | "viewer";
@@ -584,7 +882,7 @@ export interface components {
          * @description A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
          * @enum {string}
          */
-        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register";
+        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register" | "enrollment:read" | "enrollment:write";
         /**
          * CurrentPrincipal
          * @description Who is calling, how they authenticated, and what they may do.
@@ -734,6 +1032,12 @@ export interface components {
              * @description How many devices belong to the site.
              */
             device_count: number;
+            /**
+             * @description Until this time, every agent enrolling with one of the site's codes is approved at once
+             *     (handy while installing a batch of machines). `null` (or a past time) means requests wait
+             *     for an operator unless their code auto-approves.
+             */
+            auto_approve_until: components["schemas"]["Timestamp"] | null;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -756,6 +1060,8 @@ export interface components {
         SiteUpdate: {
             name?: string;
             description?: string;
+            /** @description Open an auto-approval window until this time (in the future, at most 7 days away), or close it with `null`. */
+            auto_approve_until?: components["schemas"]["Timestamp"] | null;
         };
         /**
          * DeviceStatus
@@ -783,6 +1089,22 @@ export interface components {
          */
         Tag: string;
         /**
+         * IpAddress
+         * @description An IPv4 or IPv6 address.
+         * @example 192.168.10.24
+         */
+        IpAddress: string;
+        /**
+         * DeviceMetrics
+         * @description A summary of the machine's load, as last reported.
+         */
+        DeviceMetrics: {
+            cpu_percent: number;
+            memory_percent: number;
+            /** @description Use of the fullest local disk. */
+            disk_percent: number;
+        };
+        /**
          * Device
          * @description A machine managed by Meridian.
          */
@@ -802,8 +1124,21 @@ export interface components {
             tags: components["schemas"]["Tag"][];
             /** @description The version of the agent running on the device, once known. */
             agent_version: string | null;
+            /** @description The operating system's name as the agent reports it, e.g. `Windows 11 Pro`. */
+            os_name: string | null;
+            os_version: string | null;
+            /** @description The machine's IP addresses, as last reported. */
+            addresses: components["schemas"]["IpAddress"][];
+            /** @description Seconds since the machine booted, as of the last heartbeat. */
+            uptime_seconds: number | null;
+            /** @description CPU, memory and disk use from the last heartbeat that carried them. */
+            metrics: components["schemas"]["DeviceMetrics"] | null;
             /** @description When the agent last reported, or `null` if it never has. */
             last_seen_at: components["schemas"]["Timestamp"] | null;
+            /** @description When an agent last received credentials for this device. */
+            enrolled_at: components["schemas"]["Timestamp"] | null;
+            /** @description When an operator (or a detected token theft) last revoked the device's credentials; its agent must enrol again. */
+            credentials_revoked_at: components["schemas"]["Timestamp"] | null;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -843,6 +1178,288 @@ export interface components {
             tags?: components["schemas"]["Tag"][];
             /** @description Move the device to another site; you must be able to see both. */
             site_id?: components["schemas"]["SiteId"];
+        };
+        /**
+         * EnrollmentCodeStatus
+         * @description `active`: agents can enrol with it. `expired`: past its `expires_at`. `exhausted`: used
+         *     `max_uses` times. `revoked`: revoked by an operator. Only active codes are accepted.
+         * @enum {string}
+         */
+        EnrollmentCodeStatus: "active" | "expired" | "exhausted" | "revoked";
+        /**
+         * EnrollmentCodeId
+         * @description The ID of an enrolment code (`enc_` followed by a ULID). Not the code itself.
+         * @example enc_01JD3K8W2N5P7R9T1V3X5Z7B9D
+         */
+        EnrollmentCodeId: string;
+        /**
+         * EnrollmentCode
+         * @description A code that lets agents ask to join a site. The code itself is shown once, when it is
+         *     created; afterwards only its first characters (`code_prefix`) identify it.
+         */
+        EnrollmentCode: {
+            id: components["schemas"]["EnrollmentCodeId"];
+            site_id: components["schemas"]["SiteId"];
+            /** @description What the code is for, for the people managing it. */
+            label: string;
+            /**
+             * @description The first characters of the code, to recognise it.
+             * @example mec_7QkP2
+             */
+            code_prefix: string;
+            /** @description Agents enrolling with this code are approved at once instead of waiting in the approval queue. */
+            auto_approve: boolean;
+            status: components["schemas"]["EnrollmentCodeStatus"];
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description How many enrolments the code allows, or `null` for no limit. */
+            max_uses: number | null;
+            /**
+             * Format: int32
+             * @description How many enrolment requests have used the code so far.
+             */
+            use_count: number;
+            /** @description The user who created the code, or `null` if that user has been deleted. */
+            created_by: components["schemas"]["UserId"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            revoked_at: components["schemas"]["Timestamp"] | null;
+        };
+        /** EnrollmentCodeList */
+        EnrollmentCodeList: {
+            data: components["schemas"]["EnrollmentCode"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** EnrollmentCodeCreate */
+        EnrollmentCodeCreate: {
+            /** @description What the code is for (default empty). */
+            label?: string;
+            /** @description When the code stops working; in the future and at most 90 days away. Default 7 days from now. */
+            expires_at?: components["schemas"]["Timestamp"];
+            /**
+             * Format: int32
+             * @description How many enrolments the code allows. Leave out for no limit.
+             */
+            max_uses?: number;
+            /**
+             * @description Approve agents that enrol with this code at once, skipping the approval queue.
+             * @default false
+             */
+            auto_approve: boolean;
+        };
+        /**
+         * InstallCommand
+         * @description A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+         */
+        InstallCommand: {
+            platform: components["schemas"]["Platform"];
+            /**
+             * @description Where to paste the command.
+             * @enum {string}
+             */
+            shell: "sh" | "powershell";
+            command: string;
+        };
+        /**
+         * EnrollmentCodeCreated
+         * @description A new enrolment code with its secret and install commands. The code is not shown again.
+         */
+        EnrollmentCodeCreated: {
+            enrollment_code: components["schemas"]["EnrollmentCode"];
+            /** @description The code itself (prefix `mec_`), for the agent to present when it enrols. */
+            code: string;
+            install_commands: components["schemas"]["InstallCommand"][];
+        };
+        /**
+         * EnrollmentRequestStatus
+         * @description `pending`: waiting for an operator. `approved`: approved; the agent collects its credentials
+         *     on its next poll. `completed`: the agent has its credentials. `denied`: refused by an
+         *     operator. `expired`: not decided, or not collected, in time. `wrong_code`: an attempt with a
+         *     code that does not exist or no longer works (recorded for admins; never approvable).
+         *     Denied, expired and wrong-code requests never complete.
+         * @enum {string}
+         */
+        EnrollmentRequestStatus: "pending" | "approved" | "completed" | "denied" | "expired" | "wrong_code";
+        /**
+         * EnrollmentRequestId
+         * @description The ID of an enrolment request (`enr_` followed by a ULID).
+         * @example enr_01JD4A2C4E6G8J0K2M4P6R8T0V
+         */
+        EnrollmentRequestId: string;
+        /**
+         * Fingerprint
+         * @description A stable identifier of the machine that the agent computes (for example a hash of the
+         *     machine ID and the primary MAC address). It survives reinstalling the agent, so Meridian can
+         *     tell that an enrolling agent runs on a machine it has seen before.
+         * @example sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e
+         */
+        Fingerprint: string;
+        /**
+         * AgentFacts
+         * @description What the agent reports about its machine when it enrols.
+         */
+        AgentFacts: {
+            hostname: string;
+            platform: components["schemas"]["Platform"];
+            /** @description The operating system's name, e.g. `Windows 11 Pro` or `Ubuntu`. */
+            os_name?: string;
+            os_version?: string;
+            agent_version: string;
+            /** @description The machine's IP addresses. */
+            addresses?: components["schemas"]["IpAddress"][];
+        };
+        /**
+         * EnrollmentRequest
+         * @description An agent asking to join a site with an enrolment code, waiting in (or gone through) the
+         *     approval queue.
+         */
+        EnrollmentRequest: {
+            id: components["schemas"]["EnrollmentRequestId"];
+            status: components["schemas"]["EnrollmentRequestStatus"];
+            /** @description The site the code belongs to (or the one it was approved into); `null` for wrong-code attempts. */
+            site_id: components["schemas"]["SiteId"] | null;
+            /** @description The code used, or `null` for wrong-code attempts and pre-registered devices. */
+            code_id: components["schemas"]["EnrollmentCodeId"] | null;
+            fingerprint: components["schemas"]["Fingerprint"];
+            facts: components["schemas"]["AgentFacts"];
+            /** @description The device the request was approved as, once approved. */
+            device_id: components["schemas"]["DeviceId"] | null;
+            /**
+             * @description An existing device with the same fingerprint (the agent was reinstalled): approving the
+             *     request gives that device new credentials instead of creating another one.
+             */
+            known_device_id: components["schemas"]["DeviceId"] | null;
+            /** @description The address the request came from. */
+            source_ip: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description A pending request not decided by then, or an approved one not collected by then, expires. */
+            expires_at: components["schemas"]["Timestamp"];
+            decided_at: components["schemas"]["Timestamp"] | null;
+            /** @description Who approved or denied it; `null` when undecided or approved automatically. */
+            decided_by: components["schemas"]["UserId"] | null;
+            deny_reason: string | null;
+        };
+        /** EnrollmentRequestList */
+        EnrollmentRequestList: {
+            data: components["schemas"]["EnrollmentRequest"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * EnrollmentApproval
+         * @description How to approve a request. Send `{}` to approve it as it is.
+         */
+        EnrollmentApproval: {
+            /** @description Put the device on this site instead of the code's site; you must be able to see it. */
+            site_id?: components["schemas"]["SiteId"];
+            /** @description The new device's display name (default its hostname). Ignored when the request re-enrols a known device. */
+            name?: string;
+        };
+        /** EnrollmentDenial */
+        EnrollmentDenial: {
+            /** @description Why, for the audit trail and the agent's log. */
+            reason?: string;
+        };
+        /** AgentEnrollmentRequest */
+        AgentEnrollmentRequest: {
+            /**
+             * @description An enrolment code (`mec_…`) from an operator, or the one-time registration token
+             *     (`mrt_…`) of a device pre-registered with `POST /v1/devices`.
+             */
+            code: string;
+            fingerprint: components["schemas"]["Fingerprint"];
+            facts: components["schemas"]["AgentFacts"];
+        };
+        /**
+         * AgentCredentials
+         * @description A device's credentials. Send `access_token` as `Authorization: Bearer` on the agent
+         *     endpoints; before it expires (or on a `401 token_expired`), trade `refresh_token` for a new
+         *     pair with `POST /v1/agent/token`. Each refresh token works once: store the new one each time.
+         */
+        AgentCredentials: {
+            device_id: components["schemas"]["DeviceId"];
+            /** @enum {string} */
+            token_type: "bearer";
+            /** @description Short-lived (15 minutes by default), prefix `mat_`. */
+            access_token: string;
+            access_token_expires_at: components["schemas"]["Timestamp"];
+            /** @description Single-use, prefix `mrf_`. Presenting one that was already used revokes all of the device's tokens. */
+            refresh_token: string;
+            refresh_token_expires_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * AgentEnrollmentStatus
+         * @description Where an agent's enrolment stands. `approved` carries the credentials, handed out exactly
+         *     once; `denied` and `expired` are final (enrol again with a new code if appropriate).
+         */
+        AgentEnrollmentStatus: {
+            request_id: components["schemas"]["EnrollmentRequestId"];
+            /** @enum {string} */
+            status: "pending" | "approved" | "denied" | "expired";
+            device_id: components["schemas"]["DeviceId"] | null;
+            /** @description Present only when `status` is `approved`. */
+            credentials: components["schemas"]["AgentCredentials"] | null;
+            /** @description When still pending, how long to wait before polling again. */
+            poll_interval_seconds: number | null;
+            deny_reason: string | null;
+        };
+        /**
+         * AgentEnrollmentPending
+         * @description The request waits for an operator. Poll `POST /v1/agent/enroll/poll` with `request_id` and
+         *     `poll_token` every `poll_interval_seconds` until it is decided. The poll token is shown only here.
+         */
+        AgentEnrollmentPending: {
+            request_id: components["schemas"]["EnrollmentRequestId"];
+            /** @enum {string} */
+            status: "pending";
+            /** @description The secret (prefix `mpt_`) that proves the poll comes from this agent. */
+            poll_token: string;
+            /** Format: int32 */
+            poll_interval_seconds: number;
+            /** @description The request expires if nobody decides by then. */
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        /** AgentEnrollmentPoll */
+        AgentEnrollmentPoll: {
+            request_id: components["schemas"]["EnrollmentRequestId"];
+            poll_token: string;
+        };
+        /** AgentTokenRefresh */
+        AgentTokenRefresh: {
+            refresh_token: string;
+        };
+        /** AgentHeartbeat */
+        AgentHeartbeat: {
+            /**
+             * @description `degraded` when the agent sees a problem (a crashed process, a full disk); the device shows as degraded.
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            agent_version: string;
+            /**
+             * Format: int64
+             * @description Seconds since the machine booted.
+             */
+            uptime_seconds: number;
+            hostname?: string;
+            os_name?: string;
+            os_version?: string;
+            addresses?: components["schemas"]["IpAddress"][];
+            metrics?: components["schemas"]["DeviceMetrics"];
+        };
+        /** AgentHeartbeatAck */
+        AgentHeartbeatAck: {
+            device_id: components["schemas"]["DeviceId"];
+            status: components["schemas"]["DeviceStatus"];
+            /**
+             * Format: int32
+             * @description Send the next heartbeat after this many seconds.
+             */
+            next_heartbeat_seconds: number;
+            /**
+             * Format: int32
+             * @description Commands queued for this device and not yet delivered to it.
+             */
+            pending_commands: number;
+            /** @description The server's clock, to spot a drifting machine clock. */
+            server_time: components["schemas"]["Timestamp"];
         };
     };
     responses: {
@@ -1076,6 +1693,30 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+         *     it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+         *     deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+         */
+        AgentUnauthorized: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/docs/guides/errors#token_expired",
+                 *       "title": "Authentication required",
+                 *       "status": 401,
+                 *       "code": "token_expired",
+                 *       "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+                 *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1106,6 +1747,10 @@ export interface components {
         SiteIdPath: components["schemas"]["SiteId"];
         /** @description The ID of the device. */
         DeviceIdPath: components["schemas"]["DeviceId"];
+        /** @description The ID of the enrolment code (not the code itself). */
+        EnrollmentCodeIdPath: components["schemas"]["EnrollmentCodeId"];
+        /** @description The ID of the enrolment request. */
+        EnrollmentRequestIdPath: components["schemas"]["EnrollmentRequestId"];
     };
     requestBodies: never;
     headers: {
@@ -1944,6 +2589,7 @@ export interface operations {
                      *           "name": "Lisbon office",
                      *           "description": "Ground floor and warehouse, Rua do Ouro 12",
                      *           "device_count": 42,
+                     *           "auto_approve_until": null,
                      *           "created_at": "2026-10-01T08:05:00.000Z",
                      *           "updated_at": "2026-10-14T16:20:00.000Z"
                      *         }
@@ -2002,6 +2648,7 @@ export interface operations {
                      *       "name": "Lisbon office",
                      *       "description": "Ground floor and warehouse, Rua do Ouro 12",
                      *       "device_count": 0,
+                     *       "auto_approve_until": null,
                      *       "created_at": "2026-10-01T08:05:00.000Z",
                      *       "updated_at": "2026-10-01T08:05:00.000Z"
                      *     }
@@ -2046,6 +2693,7 @@ export interface operations {
                      *       "name": "Lisbon office",
                      *       "description": "Ground floor and warehouse, Rua do Ouro 12",
                      *       "device_count": 42,
+                     *       "auto_approve_until": null,
                      *       "created_at": "2026-10-01T08:05:00.000Z",
                      *       "updated_at": "2026-10-14T16:20:00.000Z"
                      *     }
@@ -2109,11 +2757,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "description": "Ground floor, warehouse and the new rooftop antenna room"
-                 *     }
-                 */
                 "application/json": components["schemas"]["SiteUpdate"];
             };
         };
@@ -2132,6 +2775,7 @@ export interface operations {
                      *       "name": "Lisbon office",
                      *       "description": "Ground floor, warehouse and the new rooftop antenna room",
                      *       "device_count": 42,
+                     *       "auto_approve_until": null,
                      *       "created_at": "2026-10-01T08:05:00.000Z",
                      *       "updated_at": "2026-11-02T10:15:00.000Z"
                      *     }
@@ -2147,6 +2791,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -2202,7 +2847,21 @@ export interface operations {
                      *             "floor:0"
                      *           ],
                      *           "agent_version": "2.4.1",
+                     *           "os_name": "Windows 11 Pro",
+                     *           "os_version": "10.0.22631",
+                     *           "addresses": [
+                     *             "192.168.10.24",
+                     *             "fe80::1c2b:3a4d:5e6f:7a8b"
+                     *           ],
+                     *           "uptime_seconds": 356400,
+                     *           "metrics": {
+                     *             "cpu_percent": 12.5,
+                     *             "memory_percent": 61.2,
+                     *             "disk_percent": 48
+                     *           },
                      *           "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *           "enrolled_at": "2026-10-02T11:04:12.000Z",
+                     *           "credentials_revoked_at": null,
                      *           "created_at": "2026-10-02T11:00:00.000Z",
                      *           "updated_at": "2026-10-20T14:45:00.000Z"
                      *         }
@@ -2275,7 +2934,14 @@ export interface operations {
                      *           "floor:0"
                      *         ],
                      *         "agent_version": null,
+                     *         "os_name": null,
+                     *         "os_version": null,
+                     *         "addresses": [],
+                     *         "uptime_seconds": null,
+                     *         "metrics": null,
                      *         "last_seen_at": null,
+                     *         "enrolled_at": null,
+                     *         "credentials_revoked_at": null,
                      *         "created_at": "2026-10-02T11:00:00.000Z",
                      *         "updated_at": "2026-10-02T11:00:00.000Z"
                      *       },
@@ -2331,7 +2997,21 @@ export interface operations {
                      *         "floor:0"
                      *       ],
                      *       "agent_version": "2.4.1",
+                     *       "os_name": "Windows 11 Pro",
+                     *       "os_version": "10.0.22631",
+                     *       "addresses": [
+                     *         "192.168.10.24",
+                     *         "fe80::1c2b:3a4d:5e6f:7a8b"
+                     *       ],
+                     *       "uptime_seconds": 356400,
+                     *       "metrics": {
+                     *         "cpu_percent": 12.5,
+                     *         "memory_percent": 61.2,
+                     *         "disk_percent": 48
+                     *       },
                      *       "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *       "enrolled_at": "2026-10-02T11:04:12.000Z",
+                     *       "credentials_revoked_at": null,
                      *       "created_at": "2026-10-02T11:00:00.000Z",
                      *       "updated_at": "2026-10-20T14:45:00.000Z"
                      *     }
@@ -2431,7 +3111,21 @@ export interface operations {
                      *         "east-wing"
                      *       ],
                      *       "agent_version": "2.4.1",
+                     *       "os_name": "Windows 11 Pro",
+                     *       "os_version": "10.0.22631",
+                     *       "addresses": [
+                     *         "192.168.10.24",
+                     *         "fe80::1c2b:3a4d:5e6f:7a8b"
+                     *       ],
+                     *       "uptime_seconds": 356400,
+                     *       "metrics": {
+                     *         "cpu_percent": 12.5,
+                     *         "memory_percent": 61.2,
+                     *         "disk_percent": 48
+                     *       },
                      *       "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *       "enrolled_at": "2026-10-02T11:04:12.000Z",
+                     *       "credentials_revoked_at": null,
                      *       "created_at": "2026-10-02T11:00:00.000Z",
                      *       "updated_at": "2026-11-02T10:15:00.000Z"
                      *     }
@@ -2447,6 +3141,788 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeDeviceCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credentials are revoked; the device, with `credentials_revoked_at` set. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "name": "Lobby kiosk 2",
+                     *       "description": "Touchscreen by the main entrance",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "platform": "windows",
+                     *       "status": "online",
+                     *       "hostname": "LIS-KIOSK-02",
+                     *       "tags": [
+                     *         "kiosk",
+                     *         "floor:0"
+                     *       ],
+                     *       "agent_version": "2.4.1",
+                     *       "os_name": "Windows 11 Pro",
+                     *       "os_version": "10.0.22631",
+                     *       "addresses": [
+                     *         "192.168.10.24",
+                     *         "fe80::1c2b:3a4d:5e6f:7a8b"
+                     *       ],
+                     *       "uptime_seconds": 356400,
+                     *       "metrics": {
+                     *         "cpu_percent": 12.5,
+                     *         "memory_percent": 61.2,
+                     *         "disk_percent": 48
+                     *       },
+                     *       "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *       "enrolled_at": "2026-10-02T11:04:12.000Z",
+                     *       "credentials_revoked_at": "2026-11-02T10:20:00.000Z",
+                     *       "created_at": "2026-10-02T11:00:00.000Z",
+                     *       "updated_at": "2026-11-02T10:20:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listEnrollmentCodes: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, from 1 to 500.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only codes in this state. */
+                status?: components["schemas"]["EnrollmentCodeStatus"];
+            };
+            header?: never;
+            path: {
+                /** @description The ID of the site. */
+                site_id: components["parameters"]["SiteIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of enrolment codes. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *           "label": "Kiosk rollout, November",
+                     *           "code_prefix": "mec_7QkP2",
+                     *           "auto_approve": false,
+                     *           "status": "active",
+                     *           "expires_at": "2026-11-09T09:00:00.000Z",
+                     *           "max_uses": 25,
+                     *           "use_count": 3,
+                     *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *           "created_at": "2026-11-02T09:00:00.000Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentCodeList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createEnrollmentCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+                 *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+                 *     key with a different body is refused with `422`.
+                 * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The ID of the site. */
+                site_id: components["parameters"]["SiteIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "label": "Kiosk rollout, November",
+                 *       "expires_at": "2026-11-09T09:00:00.000Z",
+                 *       "max_uses": 25,
+                 *       "auto_approve": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["EnrollmentCodeCreate"];
+            };
+        };
+        responses: {
+            /** @description The code was created. The code itself is shown only here. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "enrollment_code": {
+                     *         "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *         "label": "Kiosk rollout, November",
+                     *         "code_prefix": "mec_7QkP2",
+                     *         "auto_approve": false,
+                     *         "status": "active",
+                     *         "expires_at": "2026-11-09T09:00:00.000Z",
+                     *         "max_uses": 25,
+                     *         "use_count": 0,
+                     *         "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *         "created_at": "2026-11-02T09:00:00.000Z",
+                     *         "revoked_at": null
+                     *       },
+                     *       "code": "mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa",
+                     *       "install_commands": [
+                     *         {
+                     *           "platform": "linux",
+                     *           "shell": "sh",
+                     *           "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+                     *         },
+                     *         {
+                     *           "platform": "macos",
+                     *           "shell": "sh",
+                     *           "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+                     *         },
+                     *         {
+                     *           "platform": "windows",
+                     *           "shell": "powershell",
+                     *           "command": "& meridian-agent.exe enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentCodeCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeEnrollmentCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the site. */
+                site_id: components["parameters"]["SiteIdPath"];
+                /** @description The ID of the enrolment code (not the code itself). */
+                code_id: components["parameters"]["EnrollmentCodeIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code is revoked. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listEnrollmentRequests: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, from 1 to 500.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only requests in this state. */
+                status?: components["schemas"]["EnrollmentRequestStatus"];
+                /** @description Only requests for this site. */
+                site_id?: components["schemas"]["SiteId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of enrolment requests. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *           "status": "pending",
+                     *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *           "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *           "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+                     *           "facts": {
+                     *             "hostname": "LIS-KIOSK-03",
+                     *             "platform": "windows",
+                     *             "os_name": "Windows 11 Pro",
+                     *             "os_version": "10.0.22631",
+                     *             "agent_version": "2.4.1",
+                     *             "addresses": [
+                     *               "192.168.10.31"
+                     *             ]
+                     *           },
+                     *           "device_id": null,
+                     *           "known_device_id": null,
+                     *           "source_ip": "192.168.10.31",
+                     *           "created_at": "2026-11-02T09:12:00.000Z",
+                     *           "expires_at": "2026-11-09T09:12:00.000Z",
+                     *           "decided_at": null,
+                     *           "decided_by": null,
+                     *           "deny_reason": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentRequestList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getEnrollmentRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The enrolment request. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *       "status": "pending",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *       "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+                     *       "facts": {
+                     *         "hostname": "LIS-KIOSK-03",
+                     *         "platform": "windows",
+                     *         "os_name": "Windows 11 Pro",
+                     *         "os_version": "10.0.22631",
+                     *         "agent_version": "2.4.1",
+                     *         "addresses": [
+                     *           "192.168.10.31"
+                     *         ]
+                     *       },
+                     *       "device_id": null,
+                     *       "known_device_id": null,
+                     *       "source_ip": "192.168.10.31",
+                     *       "created_at": "2026-11-02T09:12:00.000Z",
+                     *       "expires_at": "2026-11-09T09:12:00.000Z",
+                     *       "decided_at": null,
+                     *       "decided_by": null,
+                     *       "deny_reason": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    approveEnrollmentRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Lobby kiosk 3"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EnrollmentApproval"];
+            };
+        };
+        responses: {
+            /** @description The approved request, with the device it became. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *       "status": "approved",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *       "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+                     *       "facts": {
+                     *         "hostname": "LIS-KIOSK-03",
+                     *         "platform": "windows",
+                     *         "os_name": "Windows 11 Pro",
+                     *         "os_version": "10.0.22631",
+                     *         "agent_version": "2.4.1",
+                     *         "addresses": [
+                     *           "192.168.10.31"
+                     *         ]
+                     *       },
+                     *       "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+                     *       "known_device_id": null,
+                     *       "source_ip": "192.168.10.31",
+                     *       "created_at": "2026-11-02T09:12:00.000Z",
+                     *       "expires_at": "2026-11-03T09:20:00.000Z",
+                     *       "decided_at": "2026-11-02T09:20:00.000Z",
+                     *       "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "deny_reason": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    denyEnrollmentRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the enrolment request. */
+                request_id: components["parameters"]["EnrollmentRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Not one of our machines"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EnrollmentDenial"];
+            };
+        };
+        responses: {
+            /** @description The denied request. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *       "status": "denied",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
+                     *       "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+                     *       "facts": {
+                     *         "hostname": "LIS-KIOSK-03",
+                     *         "platform": "windows",
+                     *         "os_name": "Windows 11 Pro",
+                     *         "os_version": "10.0.22631",
+                     *         "agent_version": "2.4.1",
+                     *         "addresses": [
+                     *           "192.168.10.31"
+                     *         ]
+                     *       },
+                     *       "device_id": null,
+                     *       "known_device_id": null,
+                     *       "source_ip": "192.168.10.31",
+                     *       "created_at": "2026-11-02T09:12:00.000Z",
+                     *       "expires_at": "2026-11-09T09:12:00.000Z",
+                     *       "decided_at": "2026-11-02T09:20:00.000Z",
+                     *       "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "deny_reason": "Not one of our machines"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    enrollAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa",
+                 *       "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
+                 *       "facts": {
+                 *         "hostname": "LIS-KIOSK-03",
+                 *         "platform": "windows",
+                 *         "os_name": "Windows 11 Pro",
+                 *         "os_version": "10.0.22631",
+                 *         "agent_version": "2.4.1",
+                 *         "addresses": [
+                 *           "192.168.10.31"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentEnrollmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Approved at once; the device's credentials. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *       "status": "approved",
+                     *       "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+                     *       "credentials": {
+                     *         "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+                     *         "token_type": "bearer",
+                     *         "access_token": "mat_Hq3Lw8Zn1Rv6Tb2Yk9Pm4Xc7Js5Df0Ga",
+                     *         "access_token_expires_at": "2026-11-02T09:27:00.000Z",
+                     *         "refresh_token": "mrf_Nc6Vb1Qx8Kz3Wp5Rt2Lm9Hy4Jd7Fs0Ge",
+                     *         "refresh_token_expires_at": "2026-12-02T09:12:00.000Z"
+                     *       },
+                     *       "poll_interval_seconds": null,
+                     *       "deny_reason": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentEnrollmentStatus"];
+                };
+            };
+            /** @description The request waits for an operator; poll for the decision. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                     *       "status": "pending",
+                     *       "poll_token": "mpt_Zr5Kd2Wq8Nv1Bx7Lt4Hm9Jc3Pf6Sy0Ga",
+                     *       "poll_interval_seconds": 30,
+                     *       "expires_at": "2026-11-09T09:12:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentEnrollmentPending"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description The code does not work: `enrollment_code_invalid` (no such code),
+             *     `enrollment_code_expired`, `enrollment_code_exhausted`, `enrollment_code_revoked`, or
+             *     `registration_token_expired`. Nothing was created except a record of the attempt.
+             */
+            422: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/docs/guides/errors#enrollment_code_expired",
+                     *       "title": "Unprocessable request",
+                     *       "status": 422,
+                     *       "code": "enrollment_code_expired",
+                     *       "detail": "This enrolment code expired; ask an operator for a new one.",
+                     *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    pollAgentEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
+                 *       "poll_token": "mpt_Zr5Kd2Wq8Nv1Bx7Lt4Hm9Jc3Pf6Sy0Ga"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentEnrollmentPoll"];
+            };
+        };
+        responses: {
+            /** @description Where the request stands. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentEnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    refreshAgentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "mrf_Nc6Vb1Qx8Kz3Wp5Rt2Lm9Hy4Jd7Fs0Ge"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentTokenRefresh"];
+            };
+        };
+        responses: {
+            /** @description New credentials; the refresh token sent is now used up. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+                     *       "token_type": "bearer",
+                     *       "access_token": "mat_Pw7Gk2Nx9Rb4Tz1Vm6Hc3Ld8Js5Fq0Ya",
+                     *       "access_token_expires_at": "2026-11-02T09:42:00.000Z",
+                     *       "refresh_token": "mrf_Ub4Xe9Kq2Wn7Rc1Zt5Lh8My3Jd6Fs0Gb",
+                     *       "refresh_token_expires_at": "2026-12-02T09:27:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentCredentials"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /**
+             * @description The refresh token does not work: `invalid_refresh_token`, `token_expired`,
+             *     `refresh_token_reused` (all of the device's tokens are now revoked),
+             *     `credentials_revoked` or `device_deleted`. Enrol again.
+             */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/docs/guides/errors#refresh_token_reused",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "code": "refresh_token_reused",
+                     *       "detail": "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.",
+                     *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sendAgentHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "ok",
+                 *       "agent_version": "2.4.1",
+                 *       "uptime_seconds": 356400,
+                 *       "hostname": "LIS-KIOSK-03",
+                 *       "os_name": "Windows 11 Pro",
+                 *       "os_version": "10.0.22631",
+                 *       "addresses": [
+                 *         "192.168.10.31"
+                 *       ],
+                 *       "metrics": {
+                 *         "cpu_percent": 12.5,
+                 *         "memory_percent": 61.2,
+                 *         "disk_percent": 48
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentHeartbeat"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
+                     *       "status": "online",
+                     *       "next_heartbeat_seconds": 60,
+                     *       "pending_commands": 0,
+                     *       "server_time": "2026-11-02T09:30:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentHeartbeatAck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -6,7 +6,7 @@ import type { APIPromise } from '../core/api-promise';
 import type { PagePromise } from '../core/pagination';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { ChangePasswordData, ChangePasswordResponse, CreateApiTokenData, CreateApiTokenResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, GetApiTokenData, GetApiTokenResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListDevicesData, ListDevicesResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, RegisterDeviceData, RegisterDeviceResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
+import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, ChangePasswordData, ChangePasswordResponse, CreateApiTokenData, CreateApiTokenResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -36,6 +36,18 @@ export const routes = {
   getDevice: { route: 'GET /v1/devices/{device_id}' },
   updateDevice: { route: 'PATCH /v1/devices/{device_id}', ifMatch: true },
   deleteDevice: { route: 'DELETE /v1/devices/{device_id}' },
+  revokeDeviceCredentials: { route: 'POST /v1/devices/{device_id}/revoke-credentials' },
+  listEnrollmentCodes: { route: 'GET /v1/sites/{site_id}/enrollment-codes', paginated: true },
+  createEnrollmentCode: { route: 'POST /v1/sites/{site_id}/enrollment-codes', idempotencyKey: true },
+  revokeEnrollmentCode: { route: 'DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}' },
+  listEnrollmentRequests: { route: 'GET /v1/enrollment-requests', paginated: true },
+  getEnrollmentRequest: { route: 'GET /v1/enrollment-requests/{request_id}' },
+  approveEnrollmentRequest: { route: 'POST /v1/enrollment-requests/{request_id}/approve' },
+  denyEnrollmentRequest: { route: 'POST /v1/enrollment-requests/{request_id}/deny' },
+  enrollAgent: { route: 'POST /v1/agent/enroll' },
+  pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
+  refreshAgentToken: { route: 'POST /v1/agent/token' },
+  sendAgentHeartbeat: { route: 'POST /v1/agent/heartbeat' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -365,8 +377,11 @@ export class SitesResource extends APIResource {
   /**
    * Update a site
    *
-   * Renames a site or changes its description. Send `If-Match` with the `ETag` you read
-   * to avoid overwriting a concurrent change. Admins only (`sites:write`).
+   * Renames a site, changes its description, or opens (or closes) its auto-approval window:
+   * until `auto_approve_until`, agents enrolling with any of the site's codes are approved
+   * at once. The window may reach at most 7 days ahead; a time in the past, or further
+   * ahead, answers `422`. Send `If-Match` with the `ETag` you read to avoid overwriting a
+   * concurrent change. Admins only (`sites:write`).
    *
    * `PATCH /v1/sites/{site_id}` (operation `updateSite`).
    *
@@ -418,8 +433,10 @@ export class DevicesResource extends APIResource {
    * Pre-register a device
    *
    * Registers a device before its agent is installed and returns a one-time
-   * `registration_token` (valid for 7 days) for the agent to present when it enrols. The
-   * device starts in status `pending`. Admins only (`devices:register`).
+   * `registration_token` (valid for 7 days) for the agent to present as its `code` when it
+   * enrols (`POST /v1/agent/enroll`): the agent then gets this device's credentials at once,
+   * with no approval step. The device starts in status `pending`. Admins only
+   * (`devices:register`).
    *
    * `POST /v1/devices` (operation `registerDevice`).
    *
@@ -465,7 +482,9 @@ export class DevicesResource extends APIResource {
    * Delete a device
    *
    * Removes a device and everything Meridian stored about it, and invalidates its
-   * registration token so the agent can no longer use it.
+   * registration token and its agent's credentials: the agent's next call gets `401
+   * device_deleted`. If the same machine enrols again and is approved, it becomes a new
+   * device with a new ID.
    *
    * `DELETE /v1/devices/{device_id}` (operation `deleteDevice`).
    *
@@ -474,6 +493,247 @@ export class DevicesResource extends APIResource {
    */
   delete(deviceId: DeleteDeviceData['path']['device_id'], options?: BaseRequestOptions): APIPromise<DeleteDeviceResponse> {
     return this._client._call(routes.deleteDevice, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * Revoke a device's credentials
+   *
+   * Invalidates every access and refresh token of the device's agent at once, for example
+   * when a machine is lost or its disk was cloned. The agent's next call gets `401
+   * credentials_revoked`; to come back it must enrol again with a code, and an operator
+   * approves the request (which gives this same device new credentials). The device and its
+   * history stay.
+   *
+   * `POST /v1/devices/{device_id}/revoke-credentials` (operation `revokeDeviceCredentials`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeCredentials(deviceId: RevokeDeviceCredentialsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<RevokeDeviceCredentialsResponse> {
+    return this._client._call(routes.revokeDeviceCredentials, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
+ * Codes that let agents ask to join a site. A code is shown once, when created, together
+ * with ready-to-paste commands that enrol a machine with it; it can expire, be limited to a
+ * number of uses, approve agents at once, and be revoked.
+ */
+export class EnrollmentCodesResource extends APIResource {
+  /**
+   * List a site's enrolment codes
+   *
+   * Lists the site's enrolment codes, newest last, a page at a time, without their secrets.
+   * Filter with `status` (for example `active` for the codes that still work).
+   *
+   * `GET /v1/sites/{site_id}/enrollment-codes` (operation `listEnrollmentCodes`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param siteId The ID of the site.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(siteId: ListEnrollmentCodesData['path']['site_id'], query?: ListEnrollmentCodesData['query'], options?: BaseRequestOptions): PagePromise<ListEnrollmentCodesResponse['data'][number]> {
+    return this._client._list(routes.listEnrollmentCodes, { path: { site_id: siteId }, query, options });
+  }
+
+  /**
+   * Create an enrolment code
+   *
+   * Creates a code that agents present to ask to join this site, and returns it with
+   * ready-to-paste commands for Linux, macOS and Windows that enrol the machine with the
+   * agent's `meridian-agent` command, pointed at the server you called. The code is shown only in
+   * this response. It works until `expires_at` (default 7 days, at most 90) and for at most
+   * `max_uses` enrolments (default unlimited). With `auto_approve`, agents that enrol with
+   * it get their credentials at once; otherwise each request waits in the approval queue
+   * (`GET /v1/enrollment-requests`).
+   *
+   * `POST /v1/sites/{site_id}/enrollment-codes` (operation `createEnrollmentCode`).
+   *
+   * @param siteId The ID of the site.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(siteId: CreateEnrollmentCodeData['path']['site_id'], body: CreateEnrollmentCodeData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateEnrollmentCodeResponse> {
+    return this._client._call(routes.createEnrollmentCode, { path: { site_id: siteId }, body, options });
+  }
+
+  /**
+   * Revoke an enrolment code
+   *
+   * Stops a code from working at once. Requests already made with it stay in the queue and
+   * can still be approved or denied; devices enrolled with it keep their credentials. The
+   * code stays listed, with status `revoked`. Revoking it again changes nothing.
+   *
+   * `DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}` (operation `revokeEnrollmentCode`).
+   *
+   * @param siteId The ID of the site.
+   * @param codeId The ID of the enrolment code (not the code itself).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revoke(siteId: RevokeEnrollmentCodeData['path']['site_id'], codeId: RevokeEnrollmentCodeData['path']['code_id'], options?: BaseRequestOptions): APIPromise<RevokeEnrollmentCodeResponse> {
+    return this._client._call(routes.revokeEnrollmentCode, { path: { site_id: siteId, code_id: codeId }, options });
+  }
+}
+
+/**
+ * The approval queue: every agent that enrols with a code that does not approve at once
+ * waits here until an operator approves it (possibly onto another site) or denies it.
+ */
+export class EnrollmentRequestsResource extends APIResource {
+  /**
+   * List enrolment requests (the approval queue)
+   *
+   * Lists enrolment requests on the sites you can see, oldest first, a page at a time.
+   * `status=pending` is the approval queue. Admins can also ask for `status=wrong_code`:
+   * recent attempts with a code that does not exist or no longer works, which belong to no
+   * site (anyone else asking for them gets `403`).
+   *
+   * `GET /v1/enrollment-requests` (operation `listEnrollmentRequests`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(query?: ListEnrollmentRequestsData['query'], options?: BaseRequestOptions): PagePromise<ListEnrollmentRequestsResponse['data'][number]> {
+    return this._client._list(routes.listEnrollmentRequests, { query, options });
+  }
+
+  /**
+   * Get an enrolment request
+   *
+   * Returns one enrolment request. Requests for sites you cannot see answer `404`.
+   *
+   * `GET /v1/enrollment-requests/{request_id}` (operation `getEnrollmentRequest`).
+   *
+   * @param requestId The ID of the enrolment request.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(requestId: GetEnrollmentRequestData['path']['request_id'], options?: BaseRequestOptions): APIPromise<GetEnrollmentRequestResponse> {
+    return this._client._call(routes.getEnrollmentRequest, { path: { request_id: requestId }, options });
+  }
+
+  /**
+   * Approve an enrolment request
+   *
+   * Lets the agent in: the request becomes `approved` and the agent collects its credentials
+   * on its next poll. By default the device joins the code's site; send `site_id` to put it
+   * on another site you can see. If a device with the same fingerprint exists (the agent was
+   * reinstalled), that device gets new credentials and its old ones stop working; if the
+   * machine's earlier device was deleted, a new device is created. Only `pending` requests
+   * can be approved (`409` otherwise: denied and expired requests are final).
+   *
+   * `POST /v1/enrollment-requests/{request_id}/approve` (operation `approveEnrollmentRequest`).
+   *
+   * @param requestId The ID of the enrolment request.
+   * @param body How to approve a request. Send `{}` to approve it as it is.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  approve(requestId: ApproveEnrollmentRequestData['path']['request_id'], body: ApproveEnrollmentRequestData['body'], options?: BaseRequestOptions): APIPromise<ApproveEnrollmentRequestResponse> {
+    return this._client._call(routes.approveEnrollmentRequest, { path: { request_id: requestId }, body, options });
+  }
+
+  /**
+   * Deny an enrolment request
+   *
+   * Refuses the request for good: the agent learns it was denied on its next poll, and the
+   * request can never be approved afterwards. Only `pending` requests can be denied.
+   *
+   * `POST /v1/enrollment-requests/{request_id}/deny` (operation `denyEnrollmentRequest`).
+   *
+   * @param requestId The ID of the enrolment request.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  deny(requestId: DenyEnrollmentRequestData['path']['request_id'], body: DenyEnrollmentRequestData['body'], options?: BaseRequestOptions): APIPromise<DenyEnrollmentRequestResponse> {
+    return this._client._call(routes.denyEnrollmentRequest, { path: { request_id: requestId }, body, options });
+  }
+}
+
+/**
+ * The endpoints the agent on each device calls. An agent enrols with a code, collects its
+ * credentials (a short-lived access token and a single-use refresh token), then sends
+ * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
+ * device's access token (`agentAuth`); operator credentials are refused here, and device
+ * tokens are refused everywhere else.
+ */
+export class AgentResource extends APIResource {
+  /**
+   * Enrol an agent
+   *
+   * The first call an agent makes. It presents an enrolment code (or a pre-registered
+   * device's registration token) with a fingerprint of its machine and a few facts about it.
+   *
+   * - If the code auto-approves, the site's auto-approval window is open, or the code is a
+   *   registration token, the answer is `201` with the device's credentials at once.
+   * - Otherwise the answer is `202`: the request waits in the approval queue, and the agent
+   *   polls `POST /v1/agent/enroll/poll` with the returned `request_id` and `poll_token`.
+   *
+   * A code that does not exist or no longer works (expired, used up, revoked) answers `422`
+   * with a code saying which; such attempts are recorded for admins. While a request for the
+   * same fingerprint is pending the answer is `409`: keep polling that one. Needs no
+   * credentials.
+   *
+   * `POST /v1/agent/enroll` (operation `enrollAgent`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  enroll(body: EnrollAgentData['body'], options?: BaseRequestOptions): APIPromise<EnrollAgentResponse> {
+    return this._client._call(routes.enrollAgent, { body, options });
+  }
+
+  /**
+   * Poll an enrolment request
+   *
+   * Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
+   * and ask again. `approved`: the answer carries the device's credentials — exactly once;
+   * polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
+   * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+   *
+   * `POST /v1/agent/enroll/poll` (operation `pollAgentEnrollment`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  pollEnrollment(body: PollAgentEnrollmentData['body'], options?: BaseRequestOptions): APIPromise<PollAgentEnrollmentResponse> {
+    return this._client._call(routes.pollAgentEnrollment, { body, options });
+  }
+
+  /**
+   * Refresh an agent's tokens
+   *
+   * Trades a refresh token for a new access token and a new refresh token. Each refresh
+   * token works once: presenting one that was already used means it was copied, so Meridian
+   * revokes all of the device's tokens, records a `device.token_reuse_detected` event and
+   * answers `401 refresh_token_reused` (the agent must enrol again). Other `401`s:
+   * `invalid_refresh_token`, `token_expired`, `credentials_revoked`, `device_deleted`.
+   * Needs no credentials besides the refresh token.
+   *
+   * `POST /v1/agent/token` (operation `refreshAgentToken`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  refreshToken(body: RefreshAgentTokenData['body'], options?: BaseRequestOptions): APIPromise<RefreshAgentTokenResponse> {
+    return this._client._call(routes.refreshAgentToken, { body, options });
+  }
+
+  /**
+   * Send a heartbeat
+   *
+   * Tells Meridian the agent is alive, with the machine's state: `ok` or `degraded`, agent
+   * version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
+   * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
+   * announced with a `device.online` event. When heartbeats stop for longer than the
+   * server's offline threshold (3 minutes by default), the device turns `offline`. The
+   * answer says when to send the next one and how many commands wait for the device.
+   *
+   * `POST /v1/agent/heartbeat` (operation `sendAgentHeartbeat`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  sendHeartbeat(body: SendAgentHeartbeatData['body'], options?: BaseRequestOptions): APIPromise<SendAgentHeartbeatResponse> {
+    return this._client._call(routes.sendAgentHeartbeat, { body, options });
   }
 }
 
@@ -507,6 +767,25 @@ export interface Resources {
    * The machines Meridian manages. Each belongs to exactly one site.
    */
   readonly devices: DevicesResource;
+  /**
+   * Codes that let agents ask to join a site. A code is shown once, when created, together
+   * with ready-to-paste commands that enrol a machine with it; it can expire, be limited to a
+   * number of uses, approve agents at once, and be revoked.
+   */
+  readonly enrollmentCodes: EnrollmentCodesResource;
+  /**
+   * The approval queue: every agent that enrols with a code that does not approve at once
+   * waits here until an operator approves it (possibly onto another site) or denies it.
+   */
+  readonly enrollmentRequests: EnrollmentRequestsResource;
+  /**
+   * The endpoints the agent on each device calls. An agent enrols with a code, collects its
+   * credentials (a short-lived access token and a single-use refresh token), then sends
+   * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
+   * device's access token (`agentAuth`); operator credentials are refused here, and device
+   * tokens are refused everywhere else.
+   */
+  readonly agent: AgentResource;
 }
 
 /** The resource classes by property name, for the client to instantiate. */
@@ -517,4 +796,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   apiTokens: ApiTokensResource,
   sites: SitesResource,
   devices: DevicesResource,
+  enrollmentCodes: EnrollmentCodesResource,
+  enrollmentRequests: EnrollmentRequestsResource,
+  agent: AgentResource,
 };

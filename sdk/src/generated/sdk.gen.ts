@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
+import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -387,8 +387,11 @@ export const getSite = <ThrowOnError extends boolean = false>(options: Options<G
 /**
  * Update a site
  *
- * Renames a site or changes its description. Send `If-Match` with the `ETag` you read
- * to avoid overwriting a concurrent change. Admins only (`sites:write`).
+ * Renames a site, changes its description, or opens (or closes) its auto-approval window:
+ * until `auto_approve_until`, agents enrolling with any of the site's codes are approved
+ * at once. The window may reach at most 7 days ahead; a time in the past, or further
+ * ahead, answers `422`. Send `If-Match` with the `ETag` you read to avoid overwriting a
+ * concurrent change. Admins only (`sites:write`).
  *
  */
 export const updateSite = <ThrowOnError extends boolean = false>(options: Options<UpdateSiteData, ThrowOnError>) => (options.client ?? client).patch<UpdateSiteResponses, UpdateSiteErrors, ThrowOnError>({
@@ -427,8 +430,10 @@ export const listDevices = <ThrowOnError extends boolean = false>(options?: Opti
  * Pre-register a device
  *
  * Registers a device before its agent is installed and returns a one-time
- * `registration_token` (valid for 7 days) for the agent to present when it enrols. The
- * device starts in status `pending`. Admins only (`devices:register`).
+ * `registration_token` (valid for 7 days) for the agent to present as its `code` when it
+ * enrols (`POST /v1/agent/enroll`): the agent then gets this device's credentials at once,
+ * with no approval step. The device starts in status `pending`. Admins only
+ * (`devices:register`).
  *
  */
 export const registerDevice = <ThrowOnError extends boolean = false>(options: Options<RegisterDeviceData, ThrowOnError>) => (options.client ?? client).post<RegisterDeviceResponses, RegisterDeviceErrors, ThrowOnError>({
@@ -449,7 +454,9 @@ export const registerDevice = <ThrowOnError extends boolean = false>(options: Op
  * Delete a device
  *
  * Removes a device and everything Meridian stored about it, and invalidates its
- * registration token so the agent can no longer use it.
+ * registration token and its agent's credentials: the agent's next call gets `401
+ * device_deleted`. If the same machine enrols again and is approved, it becomes a new
+ * device with a new ID.
  *
  */
 export const deleteDevice = <ThrowOnError extends boolean = false>(options: Options<DeleteDeviceData, ThrowOnError>) => (options.client ?? client).delete<DeleteDeviceResponses, DeleteDeviceErrors, ThrowOnError>({
@@ -492,6 +499,252 @@ export const updateDevice = <ThrowOnError extends boolean = false>(options: Opti
             type: 'apiKey'
         }],
     url: '/v1/devices/{device_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke a device's credentials
+ *
+ * Invalidates every access and refresh token of the device's agent at once, for example
+ * when a machine is lost or its disk was cloned. The agent's next call gets `401
+ * credentials_revoked`; to come back it must enrol again with a code, and an operator
+ * approves the request (which gives this same device new credentials). The device and its
+ * history stay.
+ *
+ */
+export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(options: Options<RevokeDeviceCredentialsData, ThrowOnError>) => (options.client ?? client).post<RevokeDeviceCredentialsResponses, RevokeDeviceCredentialsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/revoke-credentials',
+    ...options
+});
+
+/**
+ * List a site's enrolment codes
+ *
+ * Lists the site's enrolment codes, newest last, a page at a time, without their secrets.
+ * Filter with `status` (for example `active` for the codes that still work).
+ *
+ */
+export const listEnrollmentCodes = <ThrowOnError extends boolean = false>(options: Options<ListEnrollmentCodesData, ThrowOnError>) => (options.client ?? client).get<ListEnrollmentCodesResponses, ListEnrollmentCodesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/sites/{site_id}/enrollment-codes',
+    ...options
+});
+
+/**
+ * Create an enrolment code
+ *
+ * Creates a code that agents present to ask to join this site, and returns it with
+ * ready-to-paste commands for Linux, macOS and Windows that enrol the machine with the
+ * agent's `meridian-agent` command, pointed at the server you called. The code is shown only in
+ * this response. It works until `expires_at` (default 7 days, at most 90) and for at most
+ * `max_uses` enrolments (default unlimited). With `auto_approve`, agents that enrol with
+ * it get their credentials at once; otherwise each request waits in the approval queue
+ * (`GET /v1/enrollment-requests`).
+ *
+ */
+export const createEnrollmentCode = <ThrowOnError extends boolean = false>(options: Options<CreateEnrollmentCodeData, ThrowOnError>) => (options.client ?? client).post<CreateEnrollmentCodeResponses, CreateEnrollmentCodeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/sites/{site_id}/enrollment-codes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an enrolment code
+ *
+ * Stops a code from working at once. Requests already made with it stay in the queue and
+ * can still be approved or denied; devices enrolled with it keep their credentials. The
+ * code stays listed, with status `revoked`. Revoking it again changes nothing.
+ *
+ */
+export const revokeEnrollmentCode = <ThrowOnError extends boolean = false>(options: Options<RevokeEnrollmentCodeData, ThrowOnError>) => (options.client ?? client).delete<RevokeEnrollmentCodeResponses, RevokeEnrollmentCodeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/sites/{site_id}/enrollment-codes/{code_id}',
+    ...options
+});
+
+/**
+ * List enrolment requests (the approval queue)
+ *
+ * Lists enrolment requests on the sites you can see, oldest first, a page at a time.
+ * `status=pending` is the approval queue. Admins can also ask for `status=wrong_code`:
+ * recent attempts with a code that does not exist or no longer works, which belong to no
+ * site (anyone else asking for them gets `403`).
+ *
+ */
+export const listEnrollmentRequests = <ThrowOnError extends boolean = false>(options?: Options<ListEnrollmentRequestsData, ThrowOnError>) => (options?.client ?? client).get<ListEnrollmentRequestsResponses, ListEnrollmentRequestsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/enrollment-requests',
+    ...options
+});
+
+/**
+ * Get an enrolment request
+ *
+ * Returns one enrolment request. Requests for sites you cannot see answer `404`.
+ */
+export const getEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<GetEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).get<GetEnrollmentRequestResponses, GetEnrollmentRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/enrollment-requests/{request_id}',
+    ...options
+});
+
+/**
+ * Approve an enrolment request
+ *
+ * Lets the agent in: the request becomes `approved` and the agent collects its credentials
+ * on its next poll. By default the device joins the code's site; send `site_id` to put it
+ * on another site you can see. If a device with the same fingerprint exists (the agent was
+ * reinstalled), that device gets new credentials and its old ones stop working; if the
+ * machine's earlier device was deleted, a new device is created. Only `pending` requests
+ * can be approved (`409` otherwise: denied and expired requests are final).
+ *
+ */
+export const approveEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<ApproveEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).post<ApproveEnrollmentRequestResponses, ApproveEnrollmentRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/enrollment-requests/{request_id}/approve',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Deny an enrolment request
+ *
+ * Refuses the request for good: the agent learns it was denied on its next poll, and the
+ * request can never be approved afterwards. Only `pending` requests can be denied.
+ *
+ */
+export const denyEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<DenyEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).post<DenyEnrollmentRequestResponses, DenyEnrollmentRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/enrollment-requests/{request_id}/deny',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Enrol an agent
+ *
+ * The first call an agent makes. It presents an enrolment code (or a pre-registered
+ * device's registration token) with a fingerprint of its machine and a few facts about it.
+ *
+ * - If the code auto-approves, the site's auto-approval window is open, or the code is a
+ * registration token, the answer is `201` with the device's credentials at once.
+ * - Otherwise the answer is `202`: the request waits in the approval queue, and the agent
+ * polls `POST /v1/agent/enroll/poll` with the returned `request_id` and `poll_token`.
+ *
+ * A code that does not exist or no longer works (expired, used up, revoked) answers `422`
+ * with a code saying which; such attempts are recorded for admins. While a request for the
+ * same fingerprint is pending the answer is `409`: keep polling that one. Needs no
+ * credentials.
+ *
+ */
+export const enrollAgent = <ThrowOnError extends boolean = false>(options: Options<EnrollAgentData, ThrowOnError>) => (options.client ?? client).post<EnrollAgentResponses, EnrollAgentErrors, ThrowOnError>({
+    url: '/v1/agent/enroll',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Poll an enrolment request
+ *
+ * Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
+ * and ask again. `approved`: the answer carries the device's credentials — exactly once;
+ * polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
+ * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+ *
+ */
+export const pollAgentEnrollment = <ThrowOnError extends boolean = false>(options: Options<PollAgentEnrollmentData, ThrowOnError>) => (options.client ?? client).post<PollAgentEnrollmentResponses, PollAgentEnrollmentErrors, ThrowOnError>({
+    url: '/v1/agent/enroll/poll',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Refresh an agent's tokens
+ *
+ * Trades a refresh token for a new access token and a new refresh token. Each refresh
+ * token works once: presenting one that was already used means it was copied, so Meridian
+ * revokes all of the device's tokens, records a `device.token_reuse_detected` event and
+ * answers `401 refresh_token_reused` (the agent must enrol again). Other `401`s:
+ * `invalid_refresh_token`, `token_expired`, `credentials_revoked`, `device_deleted`.
+ * Needs no credentials besides the refresh token.
+ *
+ */
+export const refreshAgentToken = <ThrowOnError extends boolean = false>(options: Options<RefreshAgentTokenData, ThrowOnError>) => (options.client ?? client).post<RefreshAgentTokenResponses, RefreshAgentTokenErrors, ThrowOnError>({
+    url: '/v1/agent/token',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Send a heartbeat
+ *
+ * Tells Meridian the agent is alive, with the machine's state: `ok` or `degraded`, agent
+ * version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
+ * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
+ * announced with a `device.online` event. When heartbeats stop for longer than the
+ * server's offline threshold (3 minutes by default), the device turns `offline`. The
+ * answer says when to send the next one and how many commands wait for the device.
+ *
+ */
+export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(options: Options<SendAgentHeartbeatData, ThrowOnError>) => (options.client ?? client).post<SendAgentHeartbeatResponses, SendAgentHeartbeatErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/heartbeat',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -137,8 +137,9 @@ export type Username = string;
  * Role
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
- * change devices, manage their own API tokens, on their assigned sites. `viewer`: read sites
- * and devices on their assigned sites, manage their own API tokens.
+ * change devices, see the enrolment queue and codes and decide requests, manage their own API
+ * tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
+ * on their assigned sites, manage their own API tokens.
  *
  */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -220,7 +221,7 @@ export type ApiTokenId = string;
  * A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
  *
  */
-export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register';
+export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register' | 'enrollment:read' | 'enrollment:write';
 
 /**
  * CurrentPrincipal
@@ -425,6 +426,13 @@ export type Site = {
      * How many devices belong to the site.
      */
     device_count: number;
+    /**
+     * Until this time, every agent enrolling with one of the site's codes is approved at once
+     * (handy while installing a batch of machines). `null` (or a past time) means requests wait
+     * for an operator unless their code auto-approves.
+     *
+     */
+    auto_approve_until: Timestamp | null;
     created_at: Timestamp;
     updated_at: Timestamp;
 };
@@ -459,6 +467,10 @@ export type SiteCreate = {
 export type SiteUpdate = {
     name?: string;
     description?: string;
+    /**
+     * Open an auto-approval window until this time (in the future, at most 7 days away), or close it with `null`.
+     */
+    auto_approve_until?: Timestamp | null;
 };
 
 /**
@@ -492,6 +504,27 @@ export type DeviceId = string;
 export type Tag = string;
 
 /**
+ * IpAddress
+ *
+ * An IPv4 or IPv6 address.
+ */
+export type IpAddress = string;
+
+/**
+ * DeviceMetrics
+ *
+ * A summary of the machine's load, as last reported.
+ */
+export type DeviceMetrics = {
+    cpu_percent: number;
+    memory_percent: number;
+    /**
+     * Use of the fullest local disk.
+     */
+    disk_percent: number;
+};
+
+/**
  * Device
  *
  * A machine managed by Meridian.
@@ -516,9 +549,34 @@ export type Device = {
      */
     agent_version: string | null;
     /**
+     * The operating system's name as the agent reports it, e.g. `Windows 11 Pro`.
+     */
+    os_name: string | null;
+    os_version: string | null;
+    /**
+     * The machine's IP addresses, as last reported.
+     */
+    addresses: Array<IpAddress>;
+    /**
+     * Seconds since the machine booted, as of the last heartbeat.
+     */
+    uptime_seconds: number | null;
+    /**
+     * CPU, memory and disk use from the last heartbeat that carried them.
+     */
+    metrics: DeviceMetrics | null;
+    /**
      * When the agent last reported, or `null` if it never has.
      */
     last_seen_at: Timestamp | null;
+    /**
+     * When an agent last received credentials for this device.
+     */
+    enrolled_at: Timestamp | null;
+    /**
+     * When an operator (or a detected token theft) last revoked the device's credentials; its agent must enrol again.
+     */
+    credentials_revoked_at: Timestamp | null;
     created_at: Timestamp;
     updated_at: Timestamp;
 };
@@ -580,6 +638,385 @@ export type DeviceUpdate = {
 };
 
 /**
+ * EnrollmentCodeStatus
+ *
+ * `active`: agents can enrol with it. `expired`: past its `expires_at`. `exhausted`: used
+ * `max_uses` times. `revoked`: revoked by an operator. Only active codes are accepted.
+ *
+ */
+export type EnrollmentCodeStatus = 'active' | 'expired' | 'exhausted' | 'revoked';
+
+/**
+ * EnrollmentCodeId
+ *
+ * The ID of an enrolment code (`enc_` followed by a ULID). Not the code itself.
+ */
+export type EnrollmentCodeId = string;
+
+/**
+ * EnrollmentCode
+ *
+ * A code that lets agents ask to join a site. The code itself is shown once, when it is
+ * created; afterwards only its first characters (`code_prefix`) identify it.
+ *
+ */
+export type EnrollmentCode = {
+    id: EnrollmentCodeId;
+    site_id: SiteId;
+    /**
+     * What the code is for, for the people managing it.
+     */
+    label: string;
+    /**
+     * The first characters of the code, to recognise it.
+     */
+    code_prefix: string;
+    /**
+     * Agents enrolling with this code are approved at once instead of waiting in the approval queue.
+     */
+    auto_approve: boolean;
+    status: EnrollmentCodeStatus;
+    expires_at: Timestamp;
+    /**
+     * How many enrolments the code allows, or `null` for no limit.
+     */
+    max_uses: number | null;
+    /**
+     * How many enrolment requests have used the code so far.
+     */
+    use_count: number;
+    /**
+     * The user who created the code, or `null` if that user has been deleted.
+     */
+    created_by: UserId | null;
+    created_at: Timestamp;
+    revoked_at: Timestamp | null;
+};
+
+/**
+ * EnrollmentCodeList
+ */
+export type EnrollmentCodeList = {
+    data: Array<EnrollmentCode>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * EnrollmentCodeCreate
+ */
+export type EnrollmentCodeCreate = {
+    /**
+     * What the code is for (default empty).
+     */
+    label?: string;
+    /**
+     * When the code stops working; in the future and at most 90 days away. Default 7 days from now.
+     */
+    expires_at?: Timestamp;
+    /**
+     * How many enrolments the code allows. Leave out for no limit.
+     */
+    max_uses?: number;
+    /**
+     * Approve agents that enrol with this code at once, skipping the approval queue.
+     */
+    auto_approve?: boolean;
+};
+
+/**
+ * InstallCommand
+ *
+ * A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+ */
+export type InstallCommand = {
+    platform: Platform;
+    /**
+     * Where to paste the command.
+     */
+    shell: 'sh' | 'powershell';
+    command: string;
+};
+
+/**
+ * EnrollmentCodeCreated
+ *
+ * A new enrolment code with its secret and install commands. The code is not shown again.
+ */
+export type EnrollmentCodeCreated = {
+    enrollment_code: EnrollmentCode;
+    /**
+     * The code itself (prefix `mec_`), for the agent to present when it enrols.
+     */
+    code: string;
+    install_commands: Array<InstallCommand>;
+};
+
+/**
+ * EnrollmentRequestStatus
+ *
+ * `pending`: waiting for an operator. `approved`: approved; the agent collects its credentials
+ * on its next poll. `completed`: the agent has its credentials. `denied`: refused by an
+ * operator. `expired`: not decided, or not collected, in time. `wrong_code`: an attempt with a
+ * code that does not exist or no longer works (recorded for admins; never approvable).
+ * Denied, expired and wrong-code requests never complete.
+ *
+ */
+export type EnrollmentRequestStatus = 'pending' | 'approved' | 'completed' | 'denied' | 'expired' | 'wrong_code';
+
+/**
+ * EnrollmentRequestId
+ *
+ * The ID of an enrolment request (`enr_` followed by a ULID).
+ */
+export type EnrollmentRequestId = string;
+
+/**
+ * Fingerprint
+ *
+ * A stable identifier of the machine that the agent computes (for example a hash of the
+ * machine ID and the primary MAC address). It survives reinstalling the agent, so Meridian can
+ * tell that an enrolling agent runs on a machine it has seen before.
+ *
+ */
+export type Fingerprint = string;
+
+/**
+ * AgentFacts
+ *
+ * What the agent reports about its machine when it enrols.
+ */
+export type AgentFacts = {
+    hostname: string;
+    platform: Platform;
+    /**
+     * The operating system's name, e.g. `Windows 11 Pro` or `Ubuntu`.
+     */
+    os_name?: string;
+    os_version?: string;
+    agent_version: string;
+    /**
+     * The machine's IP addresses.
+     */
+    addresses?: Array<IpAddress>;
+};
+
+/**
+ * EnrollmentRequest
+ *
+ * An agent asking to join a site with an enrolment code, waiting in (or gone through) the
+ * approval queue.
+ *
+ */
+export type EnrollmentRequest = {
+    id: EnrollmentRequestId;
+    status: EnrollmentRequestStatus;
+    /**
+     * The site the code belongs to (or the one it was approved into); `null` for wrong-code attempts.
+     */
+    site_id: SiteId | null;
+    /**
+     * The code used, or `null` for wrong-code attempts and pre-registered devices.
+     */
+    code_id: EnrollmentCodeId | null;
+    fingerprint: Fingerprint;
+    facts: AgentFacts;
+    /**
+     * The device the request was approved as, once approved.
+     */
+    device_id: DeviceId | null;
+    /**
+     * An existing device with the same fingerprint (the agent was reinstalled): approving the
+     * request gives that device new credentials instead of creating another one.
+     *
+     */
+    known_device_id: DeviceId | null;
+    /**
+     * The address the request came from.
+     */
+    source_ip: string;
+    created_at: Timestamp;
+    /**
+     * A pending request not decided by then, or an approved one not collected by then, expires.
+     */
+    expires_at: Timestamp;
+    decided_at: Timestamp | null;
+    /**
+     * Who approved or denied it; `null` when undecided or approved automatically.
+     */
+    decided_by: UserId | null;
+    deny_reason: string | null;
+};
+
+/**
+ * EnrollmentRequestList
+ */
+export type EnrollmentRequestList = {
+    data: Array<EnrollmentRequest>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * EnrollmentApproval
+ *
+ * How to approve a request. Send `{}` to approve it as it is.
+ */
+export type EnrollmentApproval = {
+    /**
+     * Put the device on this site instead of the code's site; you must be able to see it.
+     */
+    site_id?: SiteId;
+    /**
+     * The new device's display name (default its hostname). Ignored when the request re-enrols a known device.
+     */
+    name?: string;
+};
+
+/**
+ * EnrollmentDenial
+ */
+export type EnrollmentDenial = {
+    /**
+     * Why, for the audit trail and the agent's log.
+     */
+    reason?: string;
+};
+
+/**
+ * AgentEnrollmentRequest
+ */
+export type AgentEnrollmentRequest = {
+    /**
+     * An enrolment code (`mec_…`) from an operator, or the one-time registration token
+     * (`mrt_…`) of a device pre-registered with `POST /v1/devices`.
+     *
+     */
+    code: string;
+    fingerprint: Fingerprint;
+    facts: AgentFacts;
+};
+
+/**
+ * AgentCredentials
+ *
+ * A device's credentials. Send `access_token` as `Authorization: Bearer` on the agent
+ * endpoints; before it expires (or on a `401 token_expired`), trade `refresh_token` for a new
+ * pair with `POST /v1/agent/token`. Each refresh token works once: store the new one each time.
+ *
+ */
+export type AgentCredentials = {
+    device_id: DeviceId;
+    token_type: 'bearer';
+    /**
+     * Short-lived (15 minutes by default), prefix `mat_`.
+     */
+    access_token: string;
+    access_token_expires_at: Timestamp;
+    /**
+     * Single-use, prefix `mrf_`. Presenting one that was already used revokes all of the device's tokens.
+     */
+    refresh_token: string;
+    refresh_token_expires_at: Timestamp;
+};
+
+/**
+ * AgentEnrollmentStatus
+ *
+ * Where an agent's enrolment stands. `approved` carries the credentials, handed out exactly
+ * once; `denied` and `expired` are final (enrol again with a new code if appropriate).
+ *
+ */
+export type AgentEnrollmentStatus = {
+    request_id: EnrollmentRequestId;
+    status: 'pending' | 'approved' | 'denied' | 'expired';
+    device_id: DeviceId | null;
+    /**
+     * Present only when `status` is `approved`.
+     */
+    credentials: AgentCredentials | null;
+    /**
+     * When still pending, how long to wait before polling again.
+     */
+    poll_interval_seconds: number | null;
+    deny_reason: string | null;
+};
+
+/**
+ * AgentEnrollmentPending
+ *
+ * The request waits for an operator. Poll `POST /v1/agent/enroll/poll` with `request_id` and
+ * `poll_token` every `poll_interval_seconds` until it is decided. The poll token is shown only here.
+ *
+ */
+export type AgentEnrollmentPending = {
+    request_id: EnrollmentRequestId;
+    status: 'pending';
+    /**
+     * The secret (prefix `mpt_`) that proves the poll comes from this agent.
+     */
+    poll_token: string;
+    poll_interval_seconds: number;
+    /**
+     * The request expires if nobody decides by then.
+     */
+    expires_at: Timestamp;
+};
+
+/**
+ * AgentEnrollmentPoll
+ */
+export type AgentEnrollmentPoll = {
+    request_id: EnrollmentRequestId;
+    poll_token: string;
+};
+
+/**
+ * AgentTokenRefresh
+ */
+export type AgentTokenRefresh = {
+    refresh_token: string;
+};
+
+/**
+ * AgentHeartbeat
+ */
+export type AgentHeartbeat = {
+    /**
+     * `degraded` when the agent sees a problem (a crashed process, a full disk); the device shows as degraded.
+     */
+    status: 'ok' | 'degraded';
+    agent_version: string;
+    /**
+     * Seconds since the machine booted.
+     */
+    uptime_seconds: number;
+    hostname?: string;
+    os_name?: string;
+    os_version?: string;
+    addresses?: Array<IpAddress>;
+    metrics?: DeviceMetrics;
+};
+
+/**
+ * AgentHeartbeatAck
+ */
+export type AgentHeartbeatAck = {
+    device_id: DeviceId;
+    status: DeviceStatus;
+    /**
+     * Send the next heartbeat after this many seconds.
+     */
+    next_heartbeat_seconds: number;
+    /**
+     * Commands queued for this device and not yet delivered to it.
+     */
+    pending_commands: number;
+    /**
+     * The server's clock, to spot a drifting machine clock.
+     */
+    server_time: Timestamp;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -623,6 +1060,16 @@ export type SiteIdPath = SiteId;
  * The ID of the device.
  */
 export type DeviceIdPath = DeviceId;
+
+/**
+ * The ID of the enrolment code (not the code itself).
+ */
+export type EnrollmentCodeIdPath = EnrollmentCodeId;
+
+/**
+ * The ID of the enrolment request.
+ */
+export type EnrollmentRequestIdPath = EnrollmentRequestId;
 
 export type GetHealthData = {
     body?: never;
@@ -1712,6 +2159,10 @@ export type UpdateSiteErrors = {
      */
     415: Problem;
     /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
      * Too many requests; wait for `Retry-After` seconds.
      */
     429: Problem;
@@ -2037,3 +2488,682 @@ export type UpdateDeviceResponses = {
 };
 
 export type UpdateDeviceResponse = UpdateDeviceResponses[keyof UpdateDeviceResponses];
+
+export type RevokeDeviceCredentialsData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/revoke-credentials';
+};
+
+export type RevokeDeviceCredentialsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type RevokeDeviceCredentialsError = RevokeDeviceCredentialsErrors[keyof RevokeDeviceCredentialsErrors];
+
+export type RevokeDeviceCredentialsResponses = {
+    /**
+     * The credentials are revoked; the device, with `credentials_revoked_at` set.
+     */
+    200: Device;
+};
+
+export type RevokeDeviceCredentialsResponse = RevokeDeviceCredentialsResponses[keyof RevokeDeviceCredentialsResponses];
+
+export type ListEnrollmentCodesData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the site.
+         */
+        site_id: SiteId;
+    };
+    query?: {
+        /**
+         * How many items to return, from 1 to 500.
+         */
+        limit?: number;
+        /**
+         * The `next_cursor` of the previous page. Leave out for the first page.
+         */
+        cursor?: string;
+        /**
+         * Only codes in this state.
+         */
+        status?: EnrollmentCodeStatus;
+    };
+    url: '/v1/sites/{site_id}/enrollment-codes';
+};
+
+export type ListEnrollmentCodesErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListEnrollmentCodesError = ListEnrollmentCodesErrors[keyof ListEnrollmentCodesErrors];
+
+export type ListEnrollmentCodesResponses = {
+    /**
+     * A page of enrolment codes.
+     */
+    200: EnrollmentCodeList;
+};
+
+export type ListEnrollmentCodesResponse = ListEnrollmentCodesResponses[keyof ListEnrollmentCodesResponses];
+
+export type CreateEnrollmentCodeData = {
+    body: EnrollmentCodeCreate;
+    headers?: {
+        /**
+         * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         * key with a different body is refused with `422`.
+         *
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        /**
+         * The ID of the site.
+         */
+        site_id: SiteId;
+    };
+    query?: never;
+    url: '/v1/sites/{site_id}/enrollment-codes';
+};
+
+export type CreateEnrollmentCodeErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type CreateEnrollmentCodeError = CreateEnrollmentCodeErrors[keyof CreateEnrollmentCodeErrors];
+
+export type CreateEnrollmentCodeResponses = {
+    /**
+     * The code was created. The code itself is shown only here.
+     */
+    201: EnrollmentCodeCreated;
+};
+
+export type CreateEnrollmentCodeResponse = CreateEnrollmentCodeResponses[keyof CreateEnrollmentCodeResponses];
+
+export type RevokeEnrollmentCodeData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the site.
+         */
+        site_id: SiteId;
+        /**
+         * The ID of the enrolment code (not the code itself).
+         */
+        code_id: EnrollmentCodeId;
+    };
+    query?: never;
+    url: '/v1/sites/{site_id}/enrollment-codes/{code_id}';
+};
+
+export type RevokeEnrollmentCodeErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type RevokeEnrollmentCodeError = RevokeEnrollmentCodeErrors[keyof RevokeEnrollmentCodeErrors];
+
+export type RevokeEnrollmentCodeResponses = {
+    /**
+     * The code is revoked.
+     */
+    204: void;
+};
+
+export type RevokeEnrollmentCodeResponse = RevokeEnrollmentCodeResponses[keyof RevokeEnrollmentCodeResponses];
+
+export type ListEnrollmentRequestsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many items to return, from 1 to 500.
+         */
+        limit?: number;
+        /**
+         * The `next_cursor` of the previous page. Leave out for the first page.
+         */
+        cursor?: string;
+        /**
+         * Only requests in this state.
+         */
+        status?: EnrollmentRequestStatus;
+        /**
+         * Only requests for this site.
+         */
+        site_id?: SiteId;
+    };
+    url: '/v1/enrollment-requests';
+};
+
+export type ListEnrollmentRequestsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListEnrollmentRequestsError = ListEnrollmentRequestsErrors[keyof ListEnrollmentRequestsErrors];
+
+export type ListEnrollmentRequestsResponses = {
+    /**
+     * A page of enrolment requests.
+     */
+    200: EnrollmentRequestList;
+};
+
+export type ListEnrollmentRequestsResponse = ListEnrollmentRequestsResponses[keyof ListEnrollmentRequestsResponses];
+
+export type GetEnrollmentRequestData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the enrolment request.
+         */
+        request_id: EnrollmentRequestId;
+    };
+    query?: never;
+    url: '/v1/enrollment-requests/{request_id}';
+};
+
+export type GetEnrollmentRequestErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetEnrollmentRequestError = GetEnrollmentRequestErrors[keyof GetEnrollmentRequestErrors];
+
+export type GetEnrollmentRequestResponses = {
+    /**
+     * The enrolment request.
+     */
+    200: EnrollmentRequest;
+};
+
+export type GetEnrollmentRequestResponse = GetEnrollmentRequestResponses[keyof GetEnrollmentRequestResponses];
+
+export type ApproveEnrollmentRequestData = {
+    body: EnrollmentApproval;
+    path: {
+        /**
+         * The ID of the enrolment request.
+         */
+        request_id: EnrollmentRequestId;
+    };
+    query?: never;
+    url: '/v1/enrollment-requests/{request_id}/approve';
+};
+
+export type ApproveEnrollmentRequestErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ApproveEnrollmentRequestError = ApproveEnrollmentRequestErrors[keyof ApproveEnrollmentRequestErrors];
+
+export type ApproveEnrollmentRequestResponses = {
+    /**
+     * The approved request, with the device it became.
+     */
+    200: EnrollmentRequest;
+};
+
+export type ApproveEnrollmentRequestResponse = ApproveEnrollmentRequestResponses[keyof ApproveEnrollmentRequestResponses];
+
+export type DenyEnrollmentRequestData = {
+    body: EnrollmentDenial;
+    path: {
+        /**
+         * The ID of the enrolment request.
+         */
+        request_id: EnrollmentRequestId;
+    };
+    query?: never;
+    url: '/v1/enrollment-requests/{request_id}/deny';
+};
+
+export type DenyEnrollmentRequestErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type DenyEnrollmentRequestError = DenyEnrollmentRequestErrors[keyof DenyEnrollmentRequestErrors];
+
+export type DenyEnrollmentRequestResponses = {
+    /**
+     * The denied request.
+     */
+    200: EnrollmentRequest;
+};
+
+export type DenyEnrollmentRequestResponse = DenyEnrollmentRequestResponses[keyof DenyEnrollmentRequestResponses];
+
+export type EnrollAgentData = {
+    body: AgentEnrollmentRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/enroll';
+};
+
+export type EnrollAgentErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The code does not work: `enrollment_code_invalid` (no such code),
+     * `enrollment_code_expired`, `enrollment_code_exhausted`, `enrollment_code_revoked`, or
+     * `registration_token_expired`. Nothing was created except a record of the attempt.
+     *
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type EnrollAgentError = EnrollAgentErrors[keyof EnrollAgentErrors];
+
+export type EnrollAgentResponses = {
+    /**
+     * Approved at once; the device's credentials.
+     */
+    201: AgentEnrollmentStatus;
+    /**
+     * The request waits for an operator; poll for the decision.
+     */
+    202: AgentEnrollmentPending;
+};
+
+export type EnrollAgentResponse = EnrollAgentResponses[keyof EnrollAgentResponses];
+
+export type PollAgentEnrollmentData = {
+    body: AgentEnrollmentPoll;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/enroll/poll';
+};
+
+export type PollAgentEnrollmentErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type PollAgentEnrollmentError = PollAgentEnrollmentErrors[keyof PollAgentEnrollmentErrors];
+
+export type PollAgentEnrollmentResponses = {
+    /**
+     * Where the request stands.
+     */
+    200: AgentEnrollmentStatus;
+};
+
+export type PollAgentEnrollmentResponse = PollAgentEnrollmentResponses[keyof PollAgentEnrollmentResponses];
+
+export type RefreshAgentTokenData = {
+    body: AgentTokenRefresh;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/token';
+};
+
+export type RefreshAgentTokenErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The refresh token does not work: `invalid_refresh_token`, `token_expired`,
+     * `refresh_token_reused` (all of the device's tokens are now revoked),
+     * `credentials_revoked` or `device_deleted`. Enrol again.
+     *
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type RefreshAgentTokenError = RefreshAgentTokenErrors[keyof RefreshAgentTokenErrors];
+
+export type RefreshAgentTokenResponses = {
+    /**
+     * New credentials; the refresh token sent is now used up.
+     */
+    200: AgentCredentials;
+};
+
+export type RefreshAgentTokenResponse = RefreshAgentTokenResponses[keyof RefreshAgentTokenResponses];
+
+export type SendAgentHeartbeatData = {
+    body: AgentHeartbeat;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/heartbeat';
+};
+
+export type SendAgentHeartbeatErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type SendAgentHeartbeatError = SendAgentHeartbeatErrors[keyof SendAgentHeartbeatErrors];
+
+export type SendAgentHeartbeatResponses = {
+    /**
+     * Received.
+     */
+    200: AgentHeartbeatAck;
+};
+
+export type SendAgentHeartbeatResponse = SendAgentHeartbeatResponses[keyof SendAgentHeartbeatResponses];

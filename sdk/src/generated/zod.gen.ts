@@ -84,8 +84,9 @@ export const zUsername = z.string().min(3).max(64).regex(/^[a-z0-9][a-z0-9._-]{2
  * Role
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
- * change devices, manage their own API tokens, on their assigned sites. `viewer`: read sites
- * and devices on their assigned sites, manage their own API tokens.
+ * change devices, see the enrolment queue and codes and decide requests, manage their own API
+ * tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
+ * on their assigned sites, manage their own API tokens.
  *
  */
 export const zRole = z.enum([
@@ -156,7 +157,9 @@ export const zScope = z.enum([
     'sites:write',
     'devices:read',
     'devices:write',
-    'devices:register'
+    'devices:register',
+    'enrollment:read',
+    'enrollment:write'
 ]);
 
 /**
@@ -299,6 +302,7 @@ export const zSite = z.object({
     name: z.string().max(100),
     description: z.string().max(1000),
     device_count: z.int().gte(0).lte(10000000),
+    auto_approve_until: zTimestamp.nullable(),
     created_at: zTimestamp,
     updated_at: zTimestamp
 });
@@ -326,7 +330,8 @@ export const zSiteCreate = z.object({
  */
 export const zSiteUpdate = z.object({
     name: z.string().min(1).max(100).optional(),
-    description: z.string().max(1000).optional()
+    description: z.string().max(1000).optional(),
+    auto_approve_until: zTimestamp.nullish()
 });
 
 /**
@@ -370,6 +375,24 @@ export const zDeviceId = z.string().max(30).regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/
 export const zTag = z.string().min(1).max(40).regex(/^[a-z0-9][a-z0-9:_.-]*$/);
 
 /**
+ * IpAddress
+ *
+ * An IPv4 or IPv6 address.
+ */
+export const zIpAddress = z.string().min(2).max(45).regex(/^[0-9A-Fa-f:.]+$/);
+
+/**
+ * DeviceMetrics
+ *
+ * A summary of the machine's load, as last reported.
+ */
+export const zDeviceMetrics = z.object({
+    cpu_percent: z.number().gte(0).lte(100),
+    memory_percent: z.number().gte(0).lte(100),
+    disk_percent: z.number().gte(0).lte(100)
+});
+
+/**
  * Device
  *
  * A machine managed by Meridian.
@@ -384,7 +407,14 @@ export const zDevice = z.object({
     hostname: z.string().max(253).nullable(),
     tags: z.array(zTag).max(20),
     agent_version: z.string().max(40).nullable(),
+    os_name: z.string().max(100).nullable(),
+    os_version: z.string().max(100).nullable(),
+    addresses: z.array(zIpAddress).max(32),
+    uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)).nullable(),
+    metrics: zDeviceMetrics.nullable(),
     last_seen_at: zTimestamp.nullable(),
+    enrolled_at: zTimestamp.nullable(),
+    credentials_revoked_at: zTimestamp.nullable(),
     created_at: zTimestamp,
     updated_at: zTimestamp
 });
@@ -434,6 +464,290 @@ export const zDeviceUpdate = z.object({
 });
 
 /**
+ * EnrollmentCodeStatus
+ *
+ * `active`: agents can enrol with it. `expired`: past its `expires_at`. `exhausted`: used
+ * `max_uses` times. `revoked`: revoked by an operator. Only active codes are accepted.
+ *
+ */
+export const zEnrollmentCodeStatus = z.enum([
+    'active',
+    'expired',
+    'exhausted',
+    'revoked'
+]);
+
+/**
+ * EnrollmentCodeId
+ *
+ * The ID of an enrolment code (`enc_` followed by a ULID). Not the code itself.
+ */
+export const zEnrollmentCodeId = z.string().max(30).regex(/^enc_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * EnrollmentCode
+ *
+ * A code that lets agents ask to join a site. The code itself is shown once, when it is
+ * created; afterwards only its first characters (`code_prefix`) identify it.
+ *
+ */
+export const zEnrollmentCode = z.object({
+    id: zEnrollmentCodeId,
+    site_id: zSiteId,
+    label: z.string().max(100),
+    code_prefix: z.string().max(20),
+    auto_approve: z.boolean(),
+    status: zEnrollmentCodeStatus,
+    expires_at: zTimestamp,
+    max_uses: z.int().gte(1).lte(100000).nullable(),
+    use_count: z.int().gte(0).lte(100000),
+    created_by: zUserId.nullable(),
+    created_at: zTimestamp,
+    revoked_at: zTimestamp.nullable()
+});
+
+/**
+ * EnrollmentCodeList
+ */
+export const zEnrollmentCodeList = z.object({
+    data: z.array(zEnrollmentCode).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * EnrollmentCodeCreate
+ */
+export const zEnrollmentCodeCreate = z.object({
+    label: z.string().max(100).optional(),
+    expires_at: zTimestamp.optional(),
+    max_uses: z.int().gte(1).lte(100000).optional(),
+    auto_approve: z.boolean().optional().default(false)
+});
+
+/**
+ * InstallCommand
+ *
+ * A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+ */
+export const zInstallCommand = z.object({
+    platform: zPlatform,
+    shell: z.enum(['sh', 'powershell']),
+    command: z.string().max(2000)
+});
+
+/**
+ * EnrollmentCodeCreated
+ *
+ * A new enrolment code with its secret and install commands. The code is not shown again.
+ */
+export const zEnrollmentCodeCreated = z.object({
+    enrollment_code: zEnrollmentCode,
+    code: z.string().max(100),
+    install_commands: z.array(zInstallCommand).max(10)
+});
+
+/**
+ * EnrollmentRequestStatus
+ *
+ * `pending`: waiting for an operator. `approved`: approved; the agent collects its credentials
+ * on its next poll. `completed`: the agent has its credentials. `denied`: refused by an
+ * operator. `expired`: not decided, or not collected, in time. `wrong_code`: an attempt with a
+ * code that does not exist or no longer works (recorded for admins; never approvable).
+ * Denied, expired and wrong-code requests never complete.
+ *
+ */
+export const zEnrollmentRequestStatus = z.enum([
+    'pending',
+    'approved',
+    'completed',
+    'denied',
+    'expired',
+    'wrong_code'
+]);
+
+/**
+ * EnrollmentRequestId
+ *
+ * The ID of an enrolment request (`enr_` followed by a ULID).
+ */
+export const zEnrollmentRequestId = z.string().max(30).regex(/^enr_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Fingerprint
+ *
+ * A stable identifier of the machine that the agent computes (for example a hash of the
+ * machine ID and the primary MAC address). It survives reinstalling the agent, so Meridian can
+ * tell that an enrolling agent runs on a machine it has seen before.
+ *
+ */
+export const zFingerprint = z.string().min(8).max(128).regex(/^[A-Za-z0-9:._-]+$/);
+
+/**
+ * AgentFacts
+ *
+ * What the agent reports about its machine when it enrols.
+ */
+export const zAgentFacts = z.object({
+    hostname: z.string().min(1).max(253),
+    platform: zPlatform,
+    os_name: z.string().max(100).optional(),
+    os_version: z.string().max(100).optional(),
+    agent_version: z.string().min(1).max(40),
+    addresses: z.array(zIpAddress).max(32).optional()
+});
+
+/**
+ * EnrollmentRequest
+ *
+ * An agent asking to join a site with an enrolment code, waiting in (or gone through) the
+ * approval queue.
+ *
+ */
+export const zEnrollmentRequest = z.object({
+    id: zEnrollmentRequestId,
+    status: zEnrollmentRequestStatus,
+    site_id: zSiteId.nullable(),
+    code_id: zEnrollmentCodeId.nullable(),
+    fingerprint: zFingerprint,
+    facts: zAgentFacts,
+    device_id: zDeviceId.nullable(),
+    known_device_id: zDeviceId.nullable(),
+    source_ip: z.string().max(45),
+    created_at: zTimestamp,
+    expires_at: zTimestamp,
+    decided_at: zTimestamp.nullable(),
+    decided_by: zUserId.nullable(),
+    deny_reason: z.string().max(500).nullable()
+});
+
+/**
+ * EnrollmentRequestList
+ */
+export const zEnrollmentRequestList = z.object({
+    data: z.array(zEnrollmentRequest).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * EnrollmentApproval
+ *
+ * How to approve a request. Send `{}` to approve it as it is.
+ */
+export const zEnrollmentApproval = z.object({
+    site_id: zSiteId.optional(),
+    name: z.string().min(1).max(100).optional()
+});
+
+/**
+ * EnrollmentDenial
+ */
+export const zEnrollmentDenial = z.object({
+    reason: z.string().max(500).optional()
+});
+
+/**
+ * AgentEnrollmentRequest
+ */
+export const zAgentEnrollmentRequest = z.object({
+    code: z.string().min(1).max(100),
+    fingerprint: zFingerprint,
+    facts: zAgentFacts
+});
+
+/**
+ * AgentCredentials
+ *
+ * A device's credentials. Send `access_token` as `Authorization: Bearer` on the agent
+ * endpoints; before it expires (or on a `401 token_expired`), trade `refresh_token` for a new
+ * pair with `POST /v1/agent/token`. Each refresh token works once: store the new one each time.
+ *
+ */
+export const zAgentCredentials = z.object({
+    device_id: zDeviceId,
+    token_type: z.enum(['bearer']),
+    access_token: z.string().max(100),
+    access_token_expires_at: zTimestamp,
+    refresh_token: z.string().max(100),
+    refresh_token_expires_at: zTimestamp
+});
+
+/**
+ * AgentEnrollmentStatus
+ *
+ * Where an agent's enrolment stands. `approved` carries the credentials, handed out exactly
+ * once; `denied` and `expired` are final (enrol again with a new code if appropriate).
+ *
+ */
+export const zAgentEnrollmentStatus = z.object({
+    request_id: zEnrollmentRequestId,
+    status: z.enum([
+        'pending',
+        'approved',
+        'denied',
+        'expired'
+    ]),
+    device_id: zDeviceId.nullable(),
+    credentials: zAgentCredentials.nullable(),
+    poll_interval_seconds: z.int().gte(1).lte(3600).nullable(),
+    deny_reason: z.string().max(500).nullable()
+});
+
+/**
+ * AgentEnrollmentPending
+ *
+ * The request waits for an operator. Poll `POST /v1/agent/enroll/poll` with `request_id` and
+ * `poll_token` every `poll_interval_seconds` until it is decided. The poll token is shown only here.
+ *
+ */
+export const zAgentEnrollmentPending = z.object({
+    request_id: zEnrollmentRequestId,
+    status: z.enum(['pending']),
+    poll_token: z.string().max(100),
+    poll_interval_seconds: z.int().gte(1).lte(3600),
+    expires_at: zTimestamp
+});
+
+/**
+ * AgentEnrollmentPoll
+ */
+export const zAgentEnrollmentPoll = z.object({
+    request_id: zEnrollmentRequestId,
+    poll_token: z.string().min(1).max(100)
+});
+
+/**
+ * AgentTokenRefresh
+ */
+export const zAgentTokenRefresh = z.object({
+    refresh_token: z.string().min(1).max(100)
+});
+
+/**
+ * AgentHeartbeat
+ */
+export const zAgentHeartbeat = z.object({
+    status: z.enum(['ok', 'degraded']),
+    agent_version: z.string().min(1).max(40),
+    uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)),
+    hostname: z.string().min(1).max(253).optional(),
+    os_name: z.string().max(100).optional(),
+    os_version: z.string().max(100).optional(),
+    addresses: z.array(zIpAddress).max(32).optional(),
+    metrics: zDeviceMetrics.optional()
+});
+
+/**
+ * AgentHeartbeatAck
+ */
+export const zAgentHeartbeatAck = z.object({
+    device_id: zDeviceId,
+    status: zDeviceStatus,
+    next_heartbeat_seconds: z.int().gte(5).lte(3600),
+    pending_commands: z.int().gte(0).lte(100000),
+    server_time: zTimestamp
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -477,6 +791,16 @@ export const zSiteIdPath = zSiteId;
  * The ID of the device.
  */
 export const zDeviceIdPath = zDeviceId;
+
+/**
+ * The ID of the enrolment code (not the code itself).
+ */
+export const zEnrollmentCodeIdPath = zEnrollmentCodeId;
+
+/**
+ * The ID of the enrolment request.
+ */
+export const zEnrollmentRequestIdPath = zEnrollmentRequestId;
 
 /**
  * The server is healthy.
@@ -730,3 +1054,123 @@ export const zUpdateDevicePath = z.object({
  * The updated device.
  */
 export const zUpdateDeviceResponse = zDevice;
+
+export const zRevokeDeviceCredentialsPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * The credentials are revoked; the device, with `credentials_revoked_at` set.
+ */
+export const zRevokeDeviceCredentialsResponse = zDevice;
+
+export const zListEnrollmentCodesPath = z.object({
+    site_id: zSiteId
+});
+
+export const zListEnrollmentCodesQuery = z.object({
+    limit: z.int().gte(1).lte(500).optional().default(50),
+    cursor: z.string().max(200).optional(),
+    status: zEnrollmentCodeStatus.optional()
+});
+
+/**
+ * A page of enrolment codes.
+ */
+export const zListEnrollmentCodesResponse = zEnrollmentCodeList;
+
+export const zCreateEnrollmentCodeBody = zEnrollmentCodeCreate;
+
+export const zCreateEnrollmentCodeHeaders = z.object({
+    'Idempotency-Key': z.string().min(1).max(255).optional()
+});
+
+export const zCreateEnrollmentCodePath = z.object({
+    site_id: zSiteId
+});
+
+/**
+ * The code was created. The code itself is shown only here.
+ */
+export const zCreateEnrollmentCodeResponse = zEnrollmentCodeCreated;
+
+export const zRevokeEnrollmentCodePath = z.object({
+    site_id: zSiteId,
+    code_id: zEnrollmentCodeId
+});
+
+/**
+ * The code is revoked.
+ */
+export const zRevokeEnrollmentCodeResponse = z.void();
+
+export const zListEnrollmentRequestsQuery = z.object({
+    limit: z.int().gte(1).lte(500).optional().default(50),
+    cursor: z.string().max(200).optional(),
+    status: zEnrollmentRequestStatus.optional(),
+    site_id: zSiteId.optional()
+});
+
+/**
+ * A page of enrolment requests.
+ */
+export const zListEnrollmentRequestsResponse = zEnrollmentRequestList;
+
+export const zGetEnrollmentRequestPath = z.object({
+    request_id: zEnrollmentRequestId
+});
+
+/**
+ * The enrolment request.
+ */
+export const zGetEnrollmentRequestResponse = zEnrollmentRequest;
+
+export const zApproveEnrollmentRequestBody = zEnrollmentApproval;
+
+export const zApproveEnrollmentRequestPath = z.object({
+    request_id: zEnrollmentRequestId
+});
+
+/**
+ * The approved request, with the device it became.
+ */
+export const zApproveEnrollmentRequestResponse = zEnrollmentRequest;
+
+export const zDenyEnrollmentRequestBody = zEnrollmentDenial;
+
+export const zDenyEnrollmentRequestPath = z.object({
+    request_id: zEnrollmentRequestId
+});
+
+/**
+ * The denied request.
+ */
+export const zDenyEnrollmentRequestResponse = zEnrollmentRequest;
+
+export const zEnrollAgentBody = zAgentEnrollmentRequest;
+
+export const zEnrollAgentResponse = z.union([
+    zAgentEnrollmentStatus,
+    zAgentEnrollmentPending
+]);
+
+export const zPollAgentEnrollmentBody = zAgentEnrollmentPoll;
+
+/**
+ * Where the request stands.
+ */
+export const zPollAgentEnrollmentResponse = zAgentEnrollmentStatus;
+
+export const zRefreshAgentTokenBody = zAgentTokenRefresh;
+
+/**
+ * New credentials; the refresh token sent is now used up.
+ */
+export const zRefreshAgentTokenResponse = zAgentCredentials;
+
+export const zSendAgentHeartbeatBody = zAgentHeartbeat;
+
+/**
+ * Received.
+ */
+export const zSendAgentHeartbeatResponse = zAgentHeartbeatAck;

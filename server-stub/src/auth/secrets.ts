@@ -1,8 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type SecretKind = 'mst' | 'mtk' | 'mrt';
+export type SecretKind = 'mst' | 'mtk' | 'mrt' | 'mec' | 'mpt' | 'mat' | 'mrf';
 
-/** A new bearer secret: `mst_` sessions, `mtk_` API tokens, `mrt_` device registration. */
+/**
+ * A new bearer secret: `mst_` sessions, `mtk_` API tokens, `mrt_` device registration, `mec_`
+ * enrolment codes, `mpt_` enrolment poll tokens, `mat_` agent access and `mrf_` agent refresh tokens.
+ */
 export function newSecret(kind: SecretKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }

@@ -1,8 +1,8 @@
 import { initServer } from '@ts-rest/express';
-import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type Device } from '../generated/contract';
+import { contract } from '../generated/contract';
 import { hashSecret, newSecret } from '../auth/secrets';
+import { revokeDeviceTokens } from '../agent/credentials';
 import { checkIfMatch, setEtag } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
@@ -10,38 +10,22 @@ import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
+import { emitEvent } from '../observe/events-store';
+import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
 import { assertUsableSite } from './sites-store';
 
 const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
-function toDevice(row: DeviceRow): z.infer<typeof Device> {
-  return {
-    id: row.id, name: row.name, description: row.description, site_id: row.site_id, platform: row.platform, status: row.status,
-    hostname: row.hostname, tags: JSON.parse(row.tags) as string[], agent_version: row.agent_version,
-    last_seen_at: row.last_seen_at, created_at: row.created_at, updated_at: row.updated_at,
-  };
-}
-
 export function devicesHandlers(context: AppContext) {
   const { db } = context;
-
-  /** Devices on the principal's sites only. */
-  const selectDevices = (principal: Principal) =>
-    db.selectFrom('devices').selectAll()
-      .$if(principal.siteIds !== null, (qb) => qb.where('site_id', 'in', principal.siteIds!.length > 0 ? [...principal.siteIds!] : ['']));
-
-  async function findVisibleDevice(principal: Principal, id: string): Promise<DeviceRow> {
-    const row = await selectDevices(principal).where('id', '=', id).executeTakeFirst();
-    if (!row) throw problems.notFound('device', id);
-    return row;
-  }
+  const findDevice = (principal: Principal, id: string) => findVisibleDevice(context, principal, id);
 
   return initServer().router(contract.devices, {
     listDevices: async ({ query, req }) => {
       const body = await paginate(
         query,
         ({ afterId, take }) =>
-          selectDevices(principalOf(req))
+          selectDevices(context, principalOf(req))
             .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
             .$if(query.site_id !== undefined, (qb) => qb.where('site_id', '=', query.site_id!))
             .$if(query.status !== undefined, (qb) => qb.where('status', '=', query.status!))
@@ -62,6 +46,8 @@ export function devicesHandlers(context: AppContext) {
         status: 'pending', hostname: null, tags: JSON.stringify(body.tags ?? []), agent_version: null, last_seen_at: null,
         registration_token_hash: hashSecret(registrationToken),
         registration_expires_at: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
+        fingerprint: null, os_name: null, os_version: null, addresses: '[]', uptime_seconds: null, metrics: null,
+        enrolled_at: null, credentials_revoked_at: null,
         version: 1, created_at: now.toISOString(), updated_at: now.toISOString(),
       };
       const { version: _version, ...insertable } = row;
@@ -73,14 +59,14 @@ export function devicesHandlers(context: AppContext) {
     },
 
     getDevice: async ({ params, req, res }) => {
-      const row = await findVisibleDevice(principalOf(req), params.device_id);
+      const row = await findDevice(principalOf(req), params.device_id);
       setEtag(res, row.version);
       return { status: 200, body: toDevice(row) };
     },
 
     updateDevice: async ({ params, body, headers, req, res }) => {
       const principal = principalOf(req);
-      const current = await findVisibleDevice(principal, params.device_id);
+      const current = await findDevice(principal, params.device_id);
       checkIfMatch(headers['if-match'], current.version);
       if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
       const { tags, ...fields } = body;
@@ -100,10 +86,24 @@ export function devicesHandlers(context: AppContext) {
     },
 
     deleteDevice: async ({ params, req }) => {
-      const device = await findVisibleDevice(principalOf(req), params.device_id);
-      // Deleting the row also deletes the registration token's hash: the agent can no longer use it.
+      const device = await findDevice(principalOf(req), params.device_id);
+      // Deleting the row also deletes the registration token's hash: the agent can no longer use
+      // it. The agent's token rows stay, so its next call is told `device_deleted`.
       await db.deleteFrom('devices').where('id', '=', device.id).execute();
       return { status: 204, body: undefined };
+    },
+
+    revokeDeviceCredentials: async ({ params, req }) => {
+      const device = await findDevice(principalOf(req), params.device_id);
+      const now = context.now().toISOString();
+      const revoked = await revokeDeviceTokens(context, device.id);
+      await db.updateTable('devices').set({ credentials_revoked_at: now }).where('id', '=', device.id).execute();
+      await emitEvent(context, {
+        type: 'device.credentials_revoked', severity: 'warning', siteId: device.site_id, deviceId: device.id,
+        message: `The credentials of ${device.name} were revoked by ${principalOf(req).user.username}.`,
+        data: { revoked_tokens: revoked, revoked_by: principalOf(req).user.id },
+      });
+      return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };
     },
   });
 }

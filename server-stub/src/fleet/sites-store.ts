@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Site } from '../generated/contract';
-import { canSeeSite, type Principal } from '../http/principal';
+import { canSeeSite, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { SiteRow } from '../store/schema';
 
@@ -9,16 +9,17 @@ export type SiteWithCount = SiteRow & { device_count: number | string | bigint |
 
 /** Sites with their device count; non-admins only ever get the sites assigned to them. */
 export function selectSites(context: AppContext, principal: Principal) {
+  const siteIds = visibleSiteIds(principal);
   return context.db.selectFrom('sites')
     .selectAll('sites')
     .select((eb) => eb.selectFrom('devices').whereRef('devices.site_id', '=', 'sites.id').select(eb.fn.countAll().as('n')).as('device_count'))
-    .$if(principal.siteIds !== null, (qb) => qb.where('sites.id', 'in', principal.siteIds!.length > 0 ? [...principal.siteIds!] : ['']));
+    .$if(siteIds !== null, (qb) => qb.where('sites.id', 'in', siteIds!));
 }
 
 export function toSite(row: SiteWithCount): z.infer<typeof Site> {
   return {
     id: row.id, name: row.name, description: row.description, device_count: Number(row.device_count),
-    created_at: row.created_at, updated_at: row.updated_at,
+    auto_approve_until: row.auto_approve_until, created_at: row.created_at, updated_at: row.updated_at,
   };
 }
 

@@ -9,12 +9,25 @@ import { newId } from '../store/ids';
 import { containsText } from '../store/search';
 import { findVisibleSite, selectSites, toSite } from './sites-store';
 
+const MAX_AUTO_APPROVAL_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
 export function sitesHandlers(context: AppContext) {
   const { db } = context;
 
   async function assertNameFree(name: string, exceptId?: string): Promise<void> {
     const taken = await db.selectFrom('sites').select('id').where('name_key', '=', name.toLowerCase()).executeTakeFirst();
     if (taken && taken.id !== exceptId) throw problems.conflict('site_name_taken', `A site named ${name} already exists.`);
+  }
+
+  /** An auto-approval window opens now and closes in the future, at most a week away. */
+  function assertAutoApprovalWindow(until: string | null | undefined): void {
+    if (until === null || until === undefined) return;
+    const now = context.now().getTime();
+    const end = Date.parse(until);
+    if (end <= now) throw problems.unprocessable('auto_approval_window_in_past', 'auto_approve_until must be in the future; send null to close the window.');
+    if (end - now > MAX_AUTO_APPROVAL_WINDOW_MS) {
+      throw problems.unprocessable('auto_approval_window_too_long', 'auto_approve_until may be at most 7 days away; open a new window later if needed.');
+    }
   }
 
   return initServer().router(contract.sites, {
@@ -35,7 +48,7 @@ export function sitesHandlers(context: AppContext) {
     createSite: async ({ body, res }) => {
       await assertNameFree(body.name);
       const now = context.now().toISOString();
-      const row = { id: newId('site'), name: body.name, name_key: body.name.toLowerCase(), description: body.description ?? '', created_at: now, updated_at: now };
+      const row = { id: newId('site'), name: body.name, name_key: body.name.toLowerCase(), description: body.description ?? '', auto_approve_until: null, created_at: now, updated_at: now };
       await db.insertInto('sites').values(row).execute();
       setEtag(res, 1);
       return { status: 201, body: toSite({ ...row, version: 1, device_count: 0 }) };
@@ -52,6 +65,7 @@ export function sitesHandlers(context: AppContext) {
       const current = await findVisibleSite(context, principal, params.site_id);
       checkIfMatch(headers['if-match'], current.version);
       if (body.name !== undefined) await assertNameFree(body.name, current.id);
+      assertAutoApprovalWindow(body.auto_approve_until);
       const result = await db.updateTable('sites')
         .set((eb) => ({
           ...body,

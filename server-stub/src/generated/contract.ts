@@ -4,9 +4,25 @@ import { z } from 'zod';
 
 const c = initContract();
 
-export const ApiTokenId = z.string().max(30).regex(new RegExp("^tok_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ApiTokenId" });
-export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register"]).meta({ id: "Scope" });
+export const DeviceId = z.string().max(30).regex(new RegExp("^dev_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "DeviceId" });
 export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: "Timestamp" });
+export const AgentCredentials = z.object({ "device_id": DeviceId, "token_type": z.enum(["bearer"]), "access_token": z.string().max(100), "access_token_expires_at": Timestamp, "refresh_token": z.string().max(100), "refresh_token_expires_at": Timestamp }).meta({ id: "AgentCredentials" });
+export const EnrollmentRequestId = z.string().max(30).regex(new RegExp("^enr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentRequestId" });
+export const AgentEnrollmentPending = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending"]), "poll_token": z.string().max(100), "poll_interval_seconds": z.number().int().min(1).max(3600), "expires_at": Timestamp }).meta({ id: "AgentEnrollmentPending" });
+export const AgentEnrollmentPoll = z.strictObject({ "request_id": EnrollmentRequestId, "poll_token": z.string().min(1).max(100) }).meta({ id: "AgentEnrollmentPoll" });
+export const IpAddress = z.string().min(2).max(45).regex(new RegExp("^[0-9A-Fa-f:.]+$")).meta({ id: "IpAddress" });
+export const Platform = z.enum(["windows","macos","linux","other"]).meta({ id: "Platform" });
+export const AgentFacts = z.strictObject({ "hostname": z.string().min(1).max(253), "platform": Platform, "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "agent_version": z.string().min(1).max(40), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "AgentFacts" });
+export const Fingerprint = z.string().min(8).max(128).regex(new RegExp("^[A-Za-z0-9:._-]+$")).meta({ id: "Fingerprint" });
+export const AgentEnrollmentRequest = z.strictObject({ "code": z.string().min(1).max(100), "fingerprint": Fingerprint, "facts": AgentFacts }).meta({ id: "AgentEnrollmentRequest" });
+export const AgentEnrollmentStatus = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending","approved","denied","expired"]), "device_id": DeviceId.nullable(), "credentials": AgentCredentials.nullable(), "poll_interval_seconds": z.number().int().min(1).max(3600).nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "AgentEnrollmentStatus" });
+export const DeviceMetrics = z.strictObject({ "cpu_percent": z.number().min(0).max(100), "memory_percent": z.number().min(0).max(100), "disk_percent": z.number().min(0).max(100) }).meta({ id: "DeviceMetrics" });
+export const AgentHeartbeat = z.strictObject({ "status": z.enum(["ok","degraded"]), "agent_version": z.string().min(1).max(40), "uptime_seconds": z.number().int().min(0).max(3153600000), "hostname": z.string().min(1).max(253).optional(), "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "metrics": DeviceMetrics.optional() }).meta({ id: "AgentHeartbeat" });
+export const DeviceStatus = z.enum(["pending","online","offline","degraded"]).meta({ id: "DeviceStatus" });
+export const AgentHeartbeatAck = z.object({ "device_id": DeviceId, "status": DeviceStatus, "next_heartbeat_seconds": z.number().int().min(5).max(3600), "pending_commands": z.number().int().min(0).max(100000), "server_time": Timestamp }).meta({ id: "AgentHeartbeatAck" });
+export const AgentTokenRefresh = z.strictObject({ "refresh_token": z.string().min(1).max(100) }).meta({ id: "AgentTokenRefresh" });
+export const ApiTokenId = z.string().max(30).regex(new RegExp("^tok_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ApiTokenId" });
+export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write"]).meta({ id: "Scope" });
 export const UserId = z.string().max(30).regex(new RegExp("^usr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "UserId" });
 export const ApiToken = z.object({ "id": ApiTokenId, "name": z.string().max(100), "prefix": z.string().max(16), "scopes": z.array(Scope).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "user_id": UserId, "created_at": Timestamp, "expires_at": Timestamp.nullable(), "last_used_at": Timestamp.nullable(), "revoked_at": Timestamp.nullable() }).meta({ id: "ApiToken" });
 export const ApiTokenCreate = z.strictObject({ "name": z.string().min(1).max(100), "scopes": z.array(Scope).min(1).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "expires_at": Timestamp.optional() }).meta({ id: "ApiTokenCreate" });
@@ -20,15 +36,24 @@ export const Role = z.enum(["admin","operator","viewer"]).meta({ id: "Role" });
 export const Username = z.string().min(3).max(64).regex(new RegExp("^[a-z0-9][a-z0-9._-]{2,63}$")).meta({ id: "Username" });
 export const User = z.object({ "id": UserId, "username": Username, "display_name": z.string().max(100), "email": z.email().max(254).nullable(), "role": Role, "disabled": z.boolean(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "created_at": Timestamp, "updated_at": Timestamp, "last_login_at": Timestamp.nullable() }).meta({ id: "User" });
 export const CurrentPrincipal = z.object({ "user": User, "auth_method": z.enum(["session","api_token"]), "api_token_id": ApiTokenId.nullable().optional(), "scopes": z.array(Scope).max(50).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "site_ids": z.array(SiteId).max(1000).nullable() }).meta({ id: "CurrentPrincipal" });
-export const DeviceId = z.string().max(30).regex(new RegExp("^dev_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "DeviceId" });
-export const DeviceStatus = z.enum(["pending","online","offline","degraded"]).meta({ id: "DeviceStatus" });
-export const Platform = z.enum(["windows","macos","linux","other"]).meta({ id: "Platform" });
 export const Tag = z.string().min(1).max(40).regex(new RegExp("^[a-z0-9][a-z0-9:_.-]*$")).meta({ id: "Tag" });
-export const Device = z.object({ "id": DeviceId, "name": z.string().max(100), "description": z.string().max(1000), "site_id": SiteId, "platform": Platform, "status": DeviceStatus, "hostname": z.string().max(253).nullable(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "agent_version": z.string().max(40).nullable(), "last_seen_at": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Device" });
+export const Device = z.object({ "id": DeviceId, "name": z.string().max(100), "description": z.string().max(1000), "site_id": SiteId, "platform": Platform, "status": DeviceStatus, "hostname": z.string().max(253).nullable(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "agent_version": z.string().max(40).nullable(), "os_name": z.string().max(100).nullable(), "os_version": z.string().max(100).nullable(), "addresses": z.array(IpAddress).max(32), "uptime_seconds": z.number().int().min(0).max(3153600000).nullable(), "metrics": DeviceMetrics.nullable(), "last_seen_at": Timestamp.nullable(), "enrolled_at": Timestamp.nullable(), "credentials_revoked_at": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Device" });
 export const DeviceCreate = z.strictObject({ "name": z.string().min(1).max(100), "site_id": SiteId, "platform": Platform, "description": z.string().max(1000).optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "DeviceCreate" });
 export const DeviceList = z.object({ "data": z.array(Device).max(500), "next_cursor": NextCursor }).meta({ id: "DeviceList" });
 export const DeviceRegistration = z.object({ "device": Device, "registration_token": z.string().max(100), "registration_expires_at": Timestamp }).meta({ id: "DeviceRegistration" });
 export const DeviceUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "site_id": SiteId.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "DeviceUpdate" });
+export const EnrollmentApproval = z.strictObject({ "site_id": SiteId.optional(), "name": z.string().min(1).max(100).optional() }).meta({ id: "EnrollmentApproval" });
+export const EnrollmentCodeId = z.string().max(30).regex(new RegExp("^enc_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentCodeId" });
+export const EnrollmentCodeStatus = z.enum(["active","expired","exhausted","revoked"]).meta({ id: "EnrollmentCodeStatus" });
+export const EnrollmentCode = z.object({ "id": EnrollmentCodeId, "site_id": SiteId, "label": z.string().max(100), "code_prefix": z.string().max(20), "auto_approve": z.boolean(), "status": EnrollmentCodeStatus, "expires_at": Timestamp, "max_uses": z.number().int().min(1).max(100000).nullable(), "use_count": z.number().int().min(0).max(100000), "created_by": UserId.nullable(), "created_at": Timestamp, "revoked_at": Timestamp.nullable() }).meta({ id: "EnrollmentCode" });
+export const EnrollmentCodeCreate = z.strictObject({ "label": z.string().max(100).optional(), "expires_at": Timestamp.optional(), "max_uses": z.number().int().min(1).max(100000).optional(), "auto_approve": z.boolean().optional() }).meta({ id: "EnrollmentCodeCreate" });
+export const InstallCommand = z.object({ "platform": Platform, "shell": z.enum(["sh","powershell"]), "command": z.string().max(2000) }).meta({ id: "InstallCommand" });
+export const EnrollmentCodeCreated = z.object({ "enrollment_code": EnrollmentCode, "code": z.string().max(100), "install_commands": z.array(InstallCommand).max(10) }).meta({ id: "EnrollmentCodeCreated" });
+export const EnrollmentCodeList = z.object({ "data": z.array(EnrollmentCode).max(500), "next_cursor": NextCursor }).meta({ id: "EnrollmentCodeList" });
+export const EnrollmentDenial = z.strictObject({ "reason": z.string().max(500).optional() }).meta({ id: "EnrollmentDenial" });
+export const EnrollmentRequestStatus = z.enum(["pending","approved","completed","denied","expired","wrong_code"]).meta({ id: "EnrollmentRequestStatus" });
+export const EnrollmentRequest = z.object({ "id": EnrollmentRequestId, "status": EnrollmentRequestStatus, "site_id": SiteId.nullable(), "code_id": EnrollmentCodeId.nullable(), "fingerprint": Fingerprint, "facts": AgentFacts, "device_id": DeviceId.nullable(), "known_device_id": DeviceId.nullable(), "source_ip": z.string().max(45), "created_at": Timestamp, "expires_at": Timestamp, "decided_at": Timestamp.nullable(), "decided_by": UserId.nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "EnrollmentRequest" });
+export const EnrollmentRequestList = z.object({ "data": z.array(EnrollmentRequest).max(500), "next_cursor": NextCursor }).meta({ id: "EnrollmentRequestList" });
 export const Health = z.object({ "status": z.enum(["ok"]), "time": Timestamp }).meta({ id: "Health" });
 export const LoginRequest = z.strictObject({ "username": z.string().min(1).max(64), "password": z.string().min(1).max(256) }).meta({ id: "LoginRequest" });
 export const PasswordReset = z.strictObject({ "password": Password.optional() }).meta({ id: "PasswordReset" });
@@ -36,10 +61,10 @@ export const PasswordResetResult = z.object({ "user_id": UserId, "temporary_pass
 export const ValidationIssue = z.object({ "path": z.string().max(300), "message": z.string().max(500) }).meta({ id: "ValidationIssue" });
 export const Problem = z.object({ "type": z.string().max(200), "title": z.string().max(200), "status": z.number().int().min(400).max(599), "detail": z.string().max(2000).optional(), "code": z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]*$")), "request_id": z.string().max(64), "errors": z.array(ValidationIssue).max(100).optional() }).meta({ id: "Problem" });
 export const Session = z.object({ "token": z.string().max(100), "token_type": z.enum(["bearer"]), "expires_at": Timestamp, "csrf_token": z.string().max(100), "user": User }).meta({ id: "Session" });
-export const Site = z.object({ "id": SiteId, "name": z.string().max(100), "description": z.string().max(1000), "device_count": z.number().int().min(0).max(10000000), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Site" });
+export const Site = z.object({ "id": SiteId, "name": z.string().max(100), "description": z.string().max(1000), "device_count": z.number().int().min(0).max(10000000), "auto_approve_until": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Site" });
 export const SiteCreate = z.strictObject({ "name": z.string().min(1).max(100), "description": z.string().max(1000).optional() }).meta({ id: "SiteCreate" });
 export const SiteList = z.object({ "data": z.array(Site).max(500), "next_cursor": NextCursor }).meta({ id: "SiteList" });
-export const SiteUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "SiteUpdate" });
+export const SiteUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "auto_approve_until": Timestamp.nullable().optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "SiteUpdate" });
 export const UserCreate = z.strictObject({ "username": Username, "password": Password, "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).optional(), "role": Role, "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "UserCreate" });
 export const UserList = z.object({ "data": z.array(User).max(500), "next_cursor": NextCursor }).meta({ id: "UserList" });
 export const UserUpdate = z.strictObject({ "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).nullable().optional(), "role": Role.optional(), "disabled": z.boolean().optional(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "UserUpdate" });
@@ -54,14 +79,14 @@ export const contract = c.router({
       path: "/health",
       summary: "Check that the server is up",
       responses: { 200: Health, 429: problem, 500: problem },
-      metadata: {"operationId":"getHealth","tag":"Meta","public":true,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"getHealth","tag":"Meta","public":true,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
     getVersion: {
       method: "GET",
       path: "/v1/version",
       summary: "Get the server's version",
       responses: { 200: Version, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getVersion","tag":"Meta","public":false,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"getVersion","tag":"Meta","public":false,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
   },
   auth: {
@@ -71,7 +96,7 @@ export const contract = c.router({
       summary: "Sign in with a username and password",
       body: LoginRequest,
       responses: { 200: Session, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"login","tag":"Auth","public":true,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"login","tag":"Auth","public":true,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
     logout: {
       method: "POST",
@@ -79,14 +104,14 @@ export const contract = c.router({
       summary: "Sign out",
       body: c.noBody(),
       responses: { 204: c.noBody(), 401: problem, 403: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"logout","tag":"Auth","public":false,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"logout","tag":"Auth","public":false,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
     getCurrentUser: {
       method: "GET",
       path: "/v1/auth/me",
       summary: "Get the current user and their rights",
       responses: { 200: CurrentPrincipal, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getCurrentUser","tag":"Auth","public":false,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"getCurrentUser","tag":"Auth","public":false,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
     changePassword: {
       method: "POST",
@@ -94,7 +119,7 @@ export const contract = c.router({
       summary: "Change your own password",
       body: ChangePasswordRequest,
       responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"changePassword","tag":"Auth","public":false,"idempotent":false,"scopes":[]} as const,
+      metadata: {"operationId":"changePassword","tag":"Auth","public":false,"agent":false,"idempotent":false,"scopes":[]} as const,
     },
   },
   users: {
@@ -104,7 +129,7 @@ export const contract = c.router({
       summary: "List users",
       query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "role": Role.optional() }),
       responses: { 200: UserList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listUsers","tag":"Users","public":false,"idempotent":false,"scopes":["users:read"]} as const,
+      metadata: {"operationId":"listUsers","tag":"Users","public":false,"agent":false,"idempotent":false,"scopes":["users:read"]} as const,
     },
     createUser: {
       method: "POST",
@@ -113,7 +138,7 @@ export const contract = c.router({
       headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
       body: UserCreate,
       responses: { 201: User, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createUser","tag":"Users","public":false,"idempotent":true,"scopes":["users:write"]} as const,
+      metadata: {"operationId":"createUser","tag":"Users","public":false,"agent":false,"idempotent":true,"scopes":["users:write"]} as const,
     },
     getUser: {
       method: "GET",
@@ -121,7 +146,7 @@ export const contract = c.router({
       summary: "Get a user",
       pathParams: z.object({ "user_id": UserId }),
       responses: { 200: User, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getUser","tag":"Users","public":false,"idempotent":false,"scopes":["users:read"]} as const,
+      metadata: {"operationId":"getUser","tag":"Users","public":false,"agent":false,"idempotent":false,"scopes":["users:read"]} as const,
     },
     updateUser: {
       method: "PATCH",
@@ -131,7 +156,7 @@ export const contract = c.router({
       headers: z.object({ "if-match": z.string().max(64).optional() }),
       body: UserUpdate,
       responses: { 200: User, 400: problem, 401: problem, 403: problem, 404: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateUser","tag":"Users","public":false,"idempotent":false,"scopes":["users:write"]} as const,
+      metadata: {"operationId":"updateUser","tag":"Users","public":false,"agent":false,"idempotent":false,"scopes":["users:write"]} as const,
     },
     deleteUser: {
       method: "DELETE",
@@ -139,7 +164,7 @@ export const contract = c.router({
       summary: "Delete a user",
       pathParams: z.object({ "user_id": UserId }),
       responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteUser","tag":"Users","public":false,"idempotent":false,"scopes":["users:write"]} as const,
+      metadata: {"operationId":"deleteUser","tag":"Users","public":false,"agent":false,"idempotent":false,"scopes":["users:write"]} as const,
     },
     resetUserPassword: {
       method: "POST",
@@ -148,7 +173,7 @@ export const contract = c.router({
       pathParams: z.object({ "user_id": UserId }),
       body: PasswordReset,
       responses: { 200: PasswordResetResult, 400: problem, 401: problem, 403: problem, 404: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"resetUserPassword","tag":"Users","public":false,"idempotent":false,"scopes":["users:write"]} as const,
+      metadata: {"operationId":"resetUserPassword","tag":"Users","public":false,"agent":false,"idempotent":false,"scopes":["users:write"]} as const,
     },
   },
   apiTokens: {
@@ -158,7 +183,7 @@ export const contract = c.router({
       summary: "List your API tokens",
       query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "user_id": UserId.optional() }),
       responses: { 200: ApiTokenList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listApiTokens","tag":"API Tokens","public":false,"idempotent":false,"scopes":["tokens:read"]} as const,
+      metadata: {"operationId":"listApiTokens","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"scopes":["tokens:read"]} as const,
     },
     createApiToken: {
       method: "POST",
@@ -167,7 +192,7 @@ export const contract = c.router({
       headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
       body: ApiTokenCreate,
       responses: { 201: ApiTokenCreated, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createApiToken","tag":"API Tokens","public":false,"idempotent":true,"scopes":["tokens:write"]} as const,
+      metadata: {"operationId":"createApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":true,"scopes":["tokens:write"]} as const,
     },
     getApiToken: {
       method: "GET",
@@ -175,7 +200,7 @@ export const contract = c.router({
       summary: "Get an API token",
       pathParams: z.object({ "token_id": ApiTokenId }),
       responses: { 200: ApiToken, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getApiToken","tag":"API Tokens","public":false,"idempotent":false,"scopes":["tokens:read"]} as const,
+      metadata: {"operationId":"getApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"scopes":["tokens:read"]} as const,
     },
     revokeApiToken: {
       method: "DELETE",
@@ -183,7 +208,7 @@ export const contract = c.router({
       summary: "Revoke an API token",
       pathParams: z.object({ "token_id": ApiTokenId }),
       responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"revokeApiToken","tag":"API Tokens","public":false,"idempotent":false,"scopes":["tokens:write"]} as const,
+      metadata: {"operationId":"revokeApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"scopes":["tokens:write"]} as const,
     },
   },
   sites: {
@@ -193,7 +218,7 @@ export const contract = c.router({
       summary: "List sites",
       query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "q": z.string().min(1).max(100).optional() }),
       responses: { 200: SiteList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listSites","tag":"Sites","public":false,"idempotent":false,"scopes":["sites:read"]} as const,
+      metadata: {"operationId":"listSites","tag":"Sites","public":false,"agent":false,"idempotent":false,"scopes":["sites:read"]} as const,
     },
     createSite: {
       method: "POST",
@@ -202,7 +227,7 @@ export const contract = c.router({
       headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
       body: SiteCreate,
       responses: { 201: Site, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createSite","tag":"Sites","public":false,"idempotent":true,"scopes":["sites:write"]} as const,
+      metadata: {"operationId":"createSite","tag":"Sites","public":false,"agent":false,"idempotent":true,"scopes":["sites:write"]} as const,
     },
     getSite: {
       method: "GET",
@@ -210,7 +235,7 @@ export const contract = c.router({
       summary: "Get a site",
       pathParams: z.object({ "site_id": SiteId }),
       responses: { 200: Site, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getSite","tag":"Sites","public":false,"idempotent":false,"scopes":["sites:read"]} as const,
+      metadata: {"operationId":"getSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"scopes":["sites:read"]} as const,
     },
     updateSite: {
       method: "PATCH",
@@ -219,8 +244,8 @@ export const contract = c.router({
       pathParams: z.object({ "site_id": SiteId }),
       headers: z.object({ "if-match": z.string().max(64).optional() }),
       body: SiteUpdate,
-      responses: { 200: Site, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateSite","tag":"Sites","public":false,"idempotent":false,"scopes":["sites:write"]} as const,
+      responses: { 200: Site, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"updateSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"scopes":["sites:write"]} as const,
     },
     deleteSite: {
       method: "DELETE",
@@ -228,7 +253,7 @@ export const contract = c.router({
       summary: "Delete a site",
       pathParams: z.object({ "site_id": SiteId }),
       responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteSite","tag":"Sites","public":false,"idempotent":false,"scopes":["sites:write"]} as const,
+      metadata: {"operationId":"deleteSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"scopes":["sites:write"]} as const,
     },
   },
   devices: {
@@ -238,7 +263,7 @@ export const contract = c.router({
       summary: "List devices",
       query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "site_id": SiteId.optional(), "status": DeviceStatus.optional(), "platform": Platform.optional(), "q": z.string().min(1).max(100).optional() }),
       responses: { 200: DeviceList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listDevices","tag":"Devices","public":false,"idempotent":false,"scopes":["devices:read"]} as const,
+      metadata: {"operationId":"listDevices","tag":"Devices","public":false,"agent":false,"idempotent":false,"scopes":["devices:read"]} as const,
     },
     registerDevice: {
       method: "POST",
@@ -247,7 +272,7 @@ export const contract = c.router({
       headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
       body: DeviceCreate,
       responses: { 201: DeviceRegistration, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"registerDevice","tag":"Devices","public":false,"idempotent":true,"scopes":["devices:register"]} as const,
+      metadata: {"operationId":"registerDevice","tag":"Devices","public":false,"agent":false,"idempotent":true,"scopes":["devices:register"]} as const,
     },
     getDevice: {
       method: "GET",
@@ -255,7 +280,7 @@ export const contract = c.router({
       summary: "Get a device",
       pathParams: z.object({ "device_id": DeviceId }),
       responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDevice","tag":"Devices","public":false,"idempotent":false,"scopes":["devices:read"]} as const,
+      metadata: {"operationId":"getDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"scopes":["devices:read"]} as const,
     },
     updateDevice: {
       method: "PATCH",
@@ -265,7 +290,7 @@ export const contract = c.router({
       headers: z.object({ "if-match": z.string().max(64).optional() }),
       body: DeviceUpdate,
       responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateDevice","tag":"Devices","public":false,"idempotent":false,"scopes":["devices:write"]} as const,
+      metadata: {"operationId":"updateDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"scopes":["devices:write"]} as const,
     },
     deleteDevice: {
       method: "DELETE",
@@ -273,7 +298,115 @@ export const contract = c.router({
       summary: "Delete a device",
       pathParams: z.object({ "device_id": DeviceId }),
       responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteDevice","tag":"Devices","public":false,"idempotent":false,"scopes":["devices:write"]} as const,
+      metadata: {"operationId":"deleteDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"scopes":["devices:write"]} as const,
+    },
+    revokeDeviceCredentials: {
+      method: "POST",
+      path: "/v1/devices/:device_id/revoke-credentials",
+      summary: "Revoke a device's credentials",
+      pathParams: z.object({ "device_id": DeviceId }),
+      body: c.noBody(),
+      responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"revokeDeviceCredentials","tag":"Devices","public":false,"agent":false,"idempotent":false,"scopes":["devices:write"]} as const,
+    },
+  },
+  enrollmentCodes: {
+    listEnrollmentCodes: {
+      method: "GET",
+      path: "/v1/sites/:site_id/enrollment-codes",
+      summary: "List a site's enrolment codes",
+      pathParams: z.object({ "site_id": SiteId }),
+      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "status": EnrollmentCodeStatus.optional() }),
+      responses: { 200: EnrollmentCodeList, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"listEnrollmentCodes","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:read"]} as const,
+    },
+    createEnrollmentCode: {
+      method: "POST",
+      path: "/v1/sites/:site_id/enrollment-codes",
+      summary: "Create an enrolment code",
+      pathParams: z.object({ "site_id": SiteId }),
+      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+      body: EnrollmentCodeCreate,
+      responses: { 201: EnrollmentCodeCreated, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"createEnrollmentCode","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":true,"scopes":["enrollment:write"]} as const,
+    },
+    revokeEnrollmentCode: {
+      method: "DELETE",
+      path: "/v1/sites/:site_id/enrollment-codes/:code_id",
+      summary: "Revoke an enrolment code",
+      pathParams: z.object({ "site_id": SiteId, "code_id": EnrollmentCodeId }),
+      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"revokeEnrollmentCode","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:write"]} as const,
+    },
+  },
+  enrollmentRequests: {
+    listEnrollmentRequests: {
+      method: "GET",
+      path: "/v1/enrollment-requests",
+      summary: "List enrolment requests (the approval queue)",
+      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "status": EnrollmentRequestStatus.optional(), "site_id": SiteId.optional() }),
+      responses: { 200: EnrollmentRequestList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"listEnrollmentRequests","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:read"]} as const,
+    },
+    getEnrollmentRequest: {
+      method: "GET",
+      path: "/v1/enrollment-requests/:request_id",
+      summary: "Get an enrolment request",
+      pathParams: z.object({ "request_id": EnrollmentRequestId }),
+      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"getEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:read"]} as const,
+    },
+    approveEnrollmentRequest: {
+      method: "POST",
+      path: "/v1/enrollment-requests/:request_id/approve",
+      summary: "Approve an enrolment request",
+      pathParams: z.object({ "request_id": EnrollmentRequestId }),
+      body: EnrollmentApproval,
+      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"approveEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:write"]} as const,
+    },
+    denyEnrollmentRequest: {
+      method: "POST",
+      path: "/v1/enrollment-requests/:request_id/deny",
+      summary: "Deny an enrolment request",
+      pathParams: z.object({ "request_id": EnrollmentRequestId }),
+      body: EnrollmentDenial,
+      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"denyEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"scopes":["enrollment:write"]} as const,
+    },
+  },
+  agent: {
+    enrollAgent: {
+      method: "POST",
+      path: "/v1/agent/enroll",
+      summary: "Enrol an agent",
+      body: AgentEnrollmentRequest,
+      responses: { 201: AgentEnrollmentStatus, 202: AgentEnrollmentPending, 400: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"enrollAgent","tag":"Agent","public":true,"agent":false,"idempotent":false,"scopes":[]} as const,
+    },
+    pollAgentEnrollment: {
+      method: "POST",
+      path: "/v1/agent/enroll/poll",
+      summary: "Poll an enrolment request",
+      body: AgentEnrollmentPoll,
+      responses: { 200: AgentEnrollmentStatus, 400: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"pollAgentEnrollment","tag":"Agent","public":true,"agent":false,"idempotent":false,"scopes":[]} as const,
+    },
+    refreshAgentToken: {
+      method: "POST",
+      path: "/v1/agent/token",
+      summary: "Refresh an agent's tokens",
+      body: AgentTokenRefresh,
+      responses: { 200: AgentCredentials, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"refreshAgentToken","tag":"Agent","public":true,"agent":false,"idempotent":false,"scopes":[]} as const,
+    },
+    sendAgentHeartbeat: {
+      method: "POST",
+      path: "/v1/agent/heartbeat",
+      summary: "Send a heartbeat",
+      body: AgentHeartbeat,
+      responses: { 200: AgentHeartbeatAck, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"sendAgentHeartbeat","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
     },
   },
 }, { strictStatusCodes: true });

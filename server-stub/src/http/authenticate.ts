@@ -1,16 +1,19 @@
 /**
  * Authentication and authorisation for every contract route, driven by the spec: the route's
- * metadata says whether it is public and which scopes it needs.
+ * metadata says whether it is public, whether it is an agent route, and which scopes it needs.
  *
- * Credentials: `Authorization: Bearer mst_…` (session) or `mtk_…` (API token), else the
+ * Operator routes: `Authorization: Bearer mst_…` (session) or `mtk_…` (API token), else the
  * `meridian_session` cookie, which on unsafe methods also needs `X-CSRF-Token`.
+ * Agent routes: `Authorization: Bearer mat_…` (a device's access token) and nothing else.
+ * Each kind of credential is refused on the other kind of route with its own 401 code.
  */
 import type { Request, RequestHandler } from 'express';
 import { ROLE_SCOPES, type Scope } from '../access/roles';
 import { hashSecret, safeEqual } from '../auth/secrets';
 import type { AppContext } from '../context';
 import type { UserRow } from '../store/schema';
-import type { Principal } from './principal';
+import { authenticateAgent } from '../agent/credentials';
+import type { AgentPrincipal, Principal } from './principal';
 import { problems } from './problem';
 import { routeMetadata } from './route';
 
@@ -89,16 +92,32 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
   };
 }
 
+const sessionCookie = (req: Request): string | undefined => (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+
 export async function resolvePrincipal(context: AppContext, req: Request): Promise<Principal | undefined> {
   const bearer = bearerToken(req);
   if (bearer !== undefined) {
     if (bearer.startsWith('mst_')) return fromSession(context, bearer, 'bearer', req);
     if (bearer.startsWith('mtk_')) return fromApiToken(context, bearer);
+    if (bearer.startsWith('mat_')) {
+      throw problems.unauthenticated('operator_credentials_required', 'A device access token only works on the agent endpoints (/v1/agent/...); sign in or use an API token.');
+    }
     throw problems.unauthenticated('invalid_token', 'The bearer token is not a Meridian session (mst_) or API token (mtk_).');
   }
-  const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+  const cookie = sessionCookie(req);
   if (cookie) return fromSession(context, cookie, 'cookie', req);
   return undefined;
+}
+
+async function resolveAgent(context: AppContext, req: Request): Promise<AgentPrincipal> {
+  const bearer = bearerToken(req);
+  const operator = bearer === undefined ? sessionCookie(req) !== undefined : bearer.startsWith('mst_') || bearer.startsWith('mtk_');
+  if (operator) {
+    throw problems.unauthenticated('agent_credentials_required', "Agent endpoints take a device's access token (mat_), never an operator's session or API token.");
+  }
+  if (bearer === undefined) throw problems.unauthenticated('unauthenticated', "Send the device's access token as Authorization: Bearer <token>.");
+  if (!bearer.startsWith('mat_')) throw problems.unauthenticated('invalid_token', 'The bearer token is not a Meridian device access token (mat_).');
+  return authenticateAgent(context, bearer);
 }
 
 export function authenticate(context: AppContext): RequestHandler {
@@ -106,6 +125,10 @@ export function authenticate(context: AppContext): RequestHandler {
     try {
       const metadata = routeMetadata(req);
       if (metadata.public) return next();
+      if (metadata.agent) {
+        req.agent = await resolveAgent(context, req);
+        return next();
+      }
       const principal = await resolvePrincipal(context, req);
       if (!principal) throw problems.unauthenticated();
       const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));

@@ -13,11 +13,20 @@ export interface Principal {
   siteIds: readonly string[] | null;
 }
 
+/** The device whose agent is calling an agent route, worked out once by authenticate.ts. */
+export interface AgentPrincipal {
+  deviceId: string;
+  siteId: string;
+  /** The access token used (agent_tokens.id). */
+  tokenId: string;
+}
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       principal?: Principal;
+      agent?: AgentPrincipal;
     }
   }
 }
@@ -26,6 +35,19 @@ declare global {
 export function principalOf(req: { principal?: Principal | undefined }): Principal {
   if (!req.principal) throw new Error('principalOf called on a route without authentication');
   return req.principal;
+}
+
+/** The calling device of a route the spec marks as an agent route (`agentAuth`). */
+export function agentOf(req: { agent?: AgentPrincipal | undefined }): AgentPrincipal {
+  if (!req.agent) throw new Error('agentOf called on a route without agent authentication');
+  return req.agent;
+}
+
+/** Narrows a query to rows of the principal's sites (every site for admins). */
+export function visibleSiteIds(principal: Principal): readonly string[] | null {
+  if (principal.siteIds === null) return null;
+  // `in ()` is not valid SQL: an empty list becomes one id that cannot exist.
+  return principal.siteIds.length > 0 ? principal.siteIds : [''];
 }
 
 export function canSeeSite(principal: Principal, siteId: string): boolean {

@@ -5,6 +5,8 @@ export interface RouteMetadata {
   operationId: string;
   tag: string;
   public: boolean;
+  /** An agent route (`agentAuth`): only a device's access token is accepted. */
+  agent: boolean;
   idempotent: boolean;
   scopes: readonly string[];
 }

@@ -9,6 +9,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from
 import pg from 'pg';
 import * as initial from './migrations/001-initial';
 import * as sealedIdempotencyReplays from './migrations/002-sealed-idempotency-replays';
+import * as fleetEnrollment from './migrations/003-fleet-enrollment';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -18,7 +19,11 @@ export interface OpenedDatabase {
   engine: Engine;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial, '002-sealed-idempotency-replays': sealedIdempotencyReplays };
+const migrations: Record<string, Migration> = {
+  '001-initial': initial,
+  '002-sealed-idempotency-replays': sealedIdempotencyReplays,
+  '003-fleet-enrollment': fleetEnrollment,
+};
 
 export function openDatabase(location: string): OpenedDatabase {
   if (/^postgres(ql)?:\/\//.test(location)) {

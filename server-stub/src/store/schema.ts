@@ -51,6 +51,7 @@ export interface SitesTable {
   name: string;
   name_key: string;
   description: string;
+  auto_approve_until: string | null;
   version: Generated<number>;
   created_at: string;
   updated_at: string;
@@ -69,6 +70,18 @@ export interface DevicesTable {
   last_seen_at: string | null;
   registration_token_hash: string | null;
   registration_expires_at: string | null;
+  /** The agent's machine fingerprint, once an agent has enrolled as this device. */
+  fingerprint: string | null;
+  os_name: string | null;
+  os_version: string | null;
+  /** JSON array of IP addresses. */
+  addresses: string;
+  /** bigint: PostgreSQL hands it back as a string. */
+  uptime_seconds: number | string | null;
+  /** JSON DeviceMetrics, or null. */
+  metrics: string | null;
+  enrolled_at: string | null;
+  credentials_revoked_at: string | null;
   version: Generated<number>;
   created_at: string;
   updated_at: string;
@@ -88,6 +101,71 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
+export interface EnrollmentCodesTable {
+  id: string;
+  site_id: string;
+  label: string;
+  code_hash: string;
+  code_prefix: string;
+  auto_approve: number;
+  expires_at: string;
+  max_uses: number | null;
+  use_count: number;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export type EnrollmentRequestStatus = 'pending' | 'approved' | 'completed' | 'denied' | 'expired' | 'wrong_code';
+
+export interface EnrollmentRequestsTable {
+  id: string;
+  status: EnrollmentRequestStatus;
+  site_id: string | null;
+  code_id: string | null;
+  fingerprint: string;
+  /** JSON AgentFacts. */
+  facts: string;
+  device_id: string | null;
+  /** Cleared once the request is final, so the poll token stops working. */
+  poll_token_hash: string | null;
+  source_ip: string;
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  deny_reason: string | null;
+}
+
+export interface AgentTokensTable {
+  id: string;
+  device_id: string;
+  kind: 'access' | 'refresh';
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  /** Refresh tokens: when it was traded for new tokens (a second use is theft). */
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+export type EventSeverity = 'info' | 'warning' | 'error' | 'critical';
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  severity: EventSeverity;
+  source: 'system' | 'agent';
+  site_id: string | null;
+  device_id: string | null;
+  message: string;
+  /** JSON object with details that depend on the type. */
+  data: string;
+  created_at: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -96,9 +174,17 @@ export interface Database {
   sites: SitesTable;
   devices: DevicesTable;
   idempotency_keys: IdempotencyKeysTable;
+  enrollment_codes: EnrollmentCodesTable;
+  enrollment_requests: EnrollmentRequestsTable;
+  agent_tokens: AgentTokensTable;
+  events: EventsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type SiteRow = Selectable<SitesTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
+export type EnrollmentCodeRow = Selectable<EnrollmentCodesTable>;
+export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
+export type AgentTokenRow = Selectable<AgentTokensTable>;
+export type EventRow = Selectable<EventsTable>;

@@ -1,0 +1,51 @@
+/**
+ * Background upkeep, every `sweepIntervalSeconds` (through the context's timers): devices whose
+ * heartbeats stopped go offline, undecided or uncollected enrolment requests expire, and old
+ * wrong-code attempts and long-dead agent tokens are pruned. Each step is a conditional update
+ * or delete, so several instances sweeping the same database do each piece of work once.
+ */
+import type { AppContext } from '../context';
+import { sweepOfflineDevices } from './presence';
+
+const WRONG_CODE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const DEAD_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface SweepReport {
+  offline: number;
+  expiredRequests: number;
+}
+
+export async function runSweeps(context: AppContext): Promise<SweepReport> {
+  const now = context.now();
+  const offline = await sweepOfflineDevices(context);
+  const expired = await context.db.updateTable('enrollment_requests').set({ status: 'expired' })
+    .where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', now.toISOString()).executeTakeFirst();
+  await context.db.deleteFrom('enrollment_requests').where('status', '=', 'wrong_code')
+    .where('created_at', '<', new Date(now.getTime() - WRONG_CODE_RETENTION_MS).toISOString()).execute();
+  await context.db.deleteFrom('agent_tokens')
+    .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString()).execute();
+  return { offline, expiredRequests: Number(expired.numUpdatedRows) };
+}
+
+/** Runs the sweeps periodically until the returned function is called. */
+export function startSweeps(context: AppContext): () => void {
+  let stopped = false;
+  let cancel = (): void => undefined;
+  const schedule = (): void => {
+    if (stopped) return;
+    cancel = context.timers.set(context.fleet.sweepIntervalSeconds * 1000, async () => {
+      try {
+        await runSweeps(context);
+      } catch (error) {
+        console.error('[meridian] background sweep failed', error);
+      } finally {
+        schedule();
+      }
+    }, 'sweep');
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}

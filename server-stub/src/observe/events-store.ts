@@ -1,0 +1,42 @@
+/**
+ * The event log: what happened to the fleet, written by the system (enrolments, presence,
+ * commands) and by agents. Writers call `emitEvent` (or `insertEvent` inside a transaction, then
+ * `announceEvents` after it commits) so that event streams wake up.
+ */
+import type { Kysely } from 'kysely';
+import type { AppContext } from '../context';
+import { newId } from '../store/ids';
+import type { Database, EventRow, EventSeverity } from '../store/schema';
+
+export const EVENTS_TOPIC = 'events';
+
+export interface NewEvent {
+  type: string;
+  severity: EventSeverity;
+  source?: 'system' | 'agent';
+  siteId: string | null;
+  deviceId: string | null;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export async function insertEvent(db: Kysely<Database>, context: AppContext, event: NewEvent): Promise<EventRow> {
+  const row: EventRow = {
+    id: newId('evt'), type: event.type, severity: event.severity, source: event.source ?? 'system',
+    site_id: event.siteId, device_id: event.deviceId, message: event.message, data: JSON.stringify(event.data ?? {}),
+    created_at: context.now().toISOString(), acknowledged_at: null, acknowledged_by: null,
+  };
+  await db.insertInto('events').values(row).execute();
+  return row;
+}
+
+/** Wakes event streams; call after the transaction that inserted events has committed. */
+export function announceEvents(context: AppContext): void {
+  context.signals.notify(EVENTS_TOPIC);
+}
+
+export async function emitEvent(context: AppContext, event: NewEvent): Promise<EventRow> {
+  const row = await insertEvent(context.db, context, event);
+  announceEvents(context);
+  return row;
+}

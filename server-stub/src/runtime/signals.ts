@@ -1,0 +1,61 @@
+/**
+ * In-process wake-ups: code that waits for something (an agent long-polling for commands, an
+ * operator waiting for a command to finish, an event stream) subscribes to a topic, and code
+ * that changes the database notifies the topic after the change is committed. Waiters then
+ * re-read the database: a signal says "look again", it never carries the state itself.
+ *
+ * With several API instances on one PostgreSQL database, a signal only reaches waiters on the
+ * instance that made the change; waiters elsewhere see the change at their next deadline
+ * (long-polls and waits are bounded, at most 30–60 seconds). A shared channel (PostgreSQL
+ * LISTEN/NOTIFY) is the step to take when that matters.
+ */
+import type { Timers } from './timers';
+
+type Listener = (payload: unknown) => void;
+
+export class Signals {
+  readonly #listeners = new Map<string, Set<Listener>>();
+
+  /** Calls `listener` on every notification of `topic` until the returned function is called. */
+  subscribe(topic: string, listener: Listener): () => void {
+    let set = this.#listeners.get(topic);
+    if (!set) this.#listeners.set(topic, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(topic);
+    };
+  }
+
+  notify(topic: string, payload?: unknown): void {
+    for (const listener of [...(this.#listeners.get(topic) ?? [])]) listener(payload);
+  }
+
+  /**
+   * Waits until `check` finds something or `ms` pass, re-checking after each notification of
+   * `topic`. Subscribes before the first check, so a change made between a check and the wait
+   * is never missed. Returns the last result of `check` (possibly empty).
+   */
+  async waitFor<T>(topic: string, ms: number, timers: Timers, label: string, check: () => Promise<T>, found: (value: T) => boolean): Promise<T> {
+    let wake = new AbortController();
+    const unsubscribe = this.subscribe(topic, () => wake.abort());
+    const deadline = new AbortController();
+    const cancelDeadline = timers.set(ms, () => deadline.abort(), label);
+    try {
+      for (;;) {
+        const value = await check();
+        if (found(value) || deadline.signal.aborted) return value;
+        if (!wake.signal.aborted) await Promise.race([aborted(wake.signal), aborted(deadline.signal)]);
+        wake = new AbortController();
+      }
+    } finally {
+      unsubscribe();
+      cancelDeadline();
+    }
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
