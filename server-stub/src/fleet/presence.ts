@@ -12,8 +12,8 @@ import type { DeviceRow } from '../store/schema';
 
 type Heartbeat = z.infer<typeof AgentHeartbeat>;
 
-/** Records a heartbeat; returns the device's new status. */
-export async function recordHeartbeat(context: AppContext, deviceId: string, heartbeat: Heartbeat): Promise<DeviceRow['status']> {
+/** Records a heartbeat; returns the device's new status and the time it was seen. */
+export async function recordHeartbeat(context: AppContext, deviceId: string, heartbeat: Heartbeat): Promise<{ status: DeviceRow['status']; seenAt: string }> {
   const now = context.now().toISOString();
   const status = heartbeat.status === 'degraded' ? 'degraded' : 'online';
   const reported = {
@@ -29,12 +29,12 @@ export async function recordHeartbeat(context: AppContext, deviceId: string, hea
     .returning(['id', 'site_id', 'name']).executeTakeFirst();
   if (!before) {
     await context.db.updateTable('devices').set(reported).where('id', '=', deviceId).execute();
-    return status;
+    return { status, seenAt: now };
   }
   await emitEvent(context, status === 'degraded'
     ? { type: 'device.degraded', severity: 'warning', siteId: before.site_id, deviceId, message: `${before.name} reports a problem.`, data: {} }
     : { type: 'device.online', severity: 'info', siteId: before.site_id, deviceId, message: `${before.name} is online.`, data: {} });
-  return status;
+  return { status, seenAt: now };
 }
 
 /** Marks devices offline whose last heartbeat is older than the threshold; returns how many. */
