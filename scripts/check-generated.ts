@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { repoPath } from './lib/paths';
 
-const GENERATED = ['openapi/dist', 'sdk/src/generated', 'server-stub/src/generated', 'mocks/src/generated'];
+/** Generated files, and files with generated parts (the SDK README's resource table). */
+const GENERATED = ['openapi/dist', 'sdk/src/generated', 'server-stub/src/generated', 'mocks/src/generated', 'sdk/README.md'];
 
 execFileSync(process.execPath, ['--import', 'tsx', repoPath('scripts/generate.ts')], { stdio: 'inherit', cwd: repoPath('.') });
 const drift = execFileSync('git', ['status', '--porcelain', '--', ...GENERATED], { cwd: repoPath('.'), encoding: 'utf8' }).trim();

@@ -46,7 +46,7 @@ async function generatePathTypes(): Promise<void> {
 bundleSpec();
 await generateSdkCore();
 await generatePathTypes();
-(await import('../sdk/scripts/generate-resources')).generateResources(bundled, repoPath('sdk/src/generated/resources.gen.ts'));
+(await import('../sdk/scripts/generate-resources')).generateResources(bundled, repoPath('sdk/src/generated/resources.gen.ts'), repoPath('sdk/README.md'));
 generateContract(bundled, repoPath('server-stub/src/generated/contract.ts'));
 generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
 console.log('generated: openapi/dist, sdk/src/generated, server-stub/src/generated, mocks/src/generated');
