@@ -18,15 +18,16 @@ import { buildWorld, unique, type World } from './support/world';
 
 const ALL_SCOPES = [
   'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register',
-  'enrollment:read', 'enrollment:write',
+  'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write',
 ] as const;
-const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write'];
-const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read'];
+const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write'];
+const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read', 'commands:read'];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [
   'getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite',
   'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials',
   'listEnrollmentCodes', 'createEnrollmentCode', 'revokeEnrollmentCode', 'getEnrollmentRequest', 'approveEnrollmentRequest', 'denyEnrollmentRequest',
+  'getCommand', 'cancelCommand', 'clearPendingCommands',
 ];
 
 let t: TestServer;
@@ -131,7 +132,7 @@ describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_na
 
 describe('the same credentials, allowed', () => {
   it('lets the viewer read site A and its device (so the 404s above are about scoping, not the calls)', async () => {
-    for (const id of ['getSite', 'getDevice', 'getApiToken', 'listEnrollmentCodes', 'getEnrollmentRequest']) {
+    for (const id of ['getSite', 'getDevice', 'getApiToken', 'listEnrollmentCodes', 'getEnrollmentRequest', 'getCommand']) {
       const result = await call(operationById(id), world.viewer.session)();
       expect(result.response.status, id).toBe(200);
     }

@@ -25,10 +25,14 @@ afterAll(() => t.close());
 const idempotent = specOperations.filter((op) => op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'));
 
 it('covers the creating operations', () => {
-  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createEnrollmentCode', 'createSite', 'createUser', 'registerDevice']);
+  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createCommand', 'createEnrollmentCode', 'createSite', 'createUser', 'registerDevice']);
 });
 
+/** What a creating operation answers: 201, or 202 for work that carries on (a queued command). */
+const CREATED: Record<string, number> = { createCommand: 202 };
+
 describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operationId) => {
+  const created = CREATED[operationId] ?? 201;
   const send = (key: string, body: unknown) =>
     callOperation(operationId, t.admin, { ...validCalls[operationId]!(world), body, headers: { 'Idempotency-Key': key } });
 
@@ -36,11 +40,11 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     const key = crypto.randomUUID();
     const { body } = validCalls[operationId]!(world);
     const first = await send(key, body);
-    expect(first.response.status).toBe(201);
+    expect(first.response.status).toBe(created);
     expect(first.response.headers.get('idempotent-replayed')).toBeNull();
     const before = await snapshot(t);
     const retry = await send(key, body);
-    expect(retry.response.status).toBe(201);
+    expect(retry.response.status).toBe(created);
     expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.data).toEqual(first.data);
     expect(retry.response.headers.get('etag')).toBe(first.response.headers.get('etag'));
@@ -61,7 +65,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
 
   it('refuses the same key with a different body (422), writing nothing', async () => {
     const key = crypto.randomUUID();
-    expect((await send(key, validCalls[operationId]!(world).body)).response.status).toBe(201);
+    expect((await send(key, validCalls[operationId]!(world).body)).response.status).toBe(created);
     const before = await snapshot(t);
     const reused = await send(key, validCalls[operationId]!(world).body);
     expect(reused.response.status).toBe(422);

@@ -12,6 +12,7 @@ const device = (n: number): Device => ({
   description: '',
   site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
   platform: 'linux',
+  device_type: 'workstation',
   status: 'online',
   hostname: null,
   tags: [],

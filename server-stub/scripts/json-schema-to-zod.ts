@@ -88,7 +88,9 @@ function objectSchema(schema: JsonSchema): string {
     return `${lit(key)}: ${required.has(key) ? field : `${field}.optional()`}`;
   });
   let code: string;
-  if (typeof schema.additionalProperties === 'object') {
+  if (schema.additionalProperties === true && fields.length === 0) {
+    code = 'z.record(z.string(), z.unknown())';
+  } else if (typeof schema.additionalProperties === 'object') {
     if (fields.length > 0) throw new Error('Typed additionalProperties are only supported on maps (no named properties)');
     code = `z.record(z.string(), ${toZod(schema.additionalProperties)})`;
   } else {

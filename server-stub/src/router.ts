@@ -9,12 +9,14 @@ import { agentHandlers } from './agent/handlers';
 import { usersHandlers } from './access/users';
 import { authHandlers } from './auth/handlers';
 import type { AppContext } from './context';
+import { deviceTypesHandlers } from './fleet/device-types';
 import { devicesHandlers } from './fleet/devices';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests';
 import { sitesHandlers } from './fleet/sites';
 import { contract } from './generated/contract';
 import { metaHandlers } from './meta/handlers';
+import { commandsHandlers } from './operations/commands';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {
@@ -27,5 +29,7 @@ export function createRouter(context: AppContext) {
     enrollmentCodes: enrollmentCodesHandlers(context),
     enrollmentRequests: enrollmentRequestsHandlers(context),
     agent: agentHandlers(context),
+    deviceTypes: deviceTypesHandlers(),
+    commands: commandsHandlers(context),
   });
 }

@@ -5,7 +5,11 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const CALL_LOG_DIR = fileURLToPath(new URL('../.results/calls', import.meta.url));
+/**
+ * `MERIDIAN_CALL_LOG_DIR` moves the log elsewhere, so that two runs in one checkout at the same
+ * time (each starts by emptying the log) do not erase each other's record.
+ */
+export const CALL_LOG_DIR = process.env.MERIDIAN_CALL_LOG_DIR ?? fileURLToPath(new URL('../.results/calls', import.meta.url));
 
 export interface LoggedCall {
   operationId: string;

@@ -66,6 +66,16 @@ export const validCalls: Record<string, ValidCall> = {
   enrollAgent: (w) => ({ body: { code: w.code, fingerprint: newFingerprint(), facts: facts() } }),
   pollAgentEnrollment: (w) => ({ body: { request_id: w.pending.request_id, poll_token: w.pending.poll_token } }),
   refreshAgentToken: (w) => ({ body: { refresh_token: w.agent.credentials.refresh_token } }),
+  pollAgentCommands: () => ({ query: { wait_seconds: 0, limit: 10 } }),
+  reportAgentCommandProgress: (w) => ({ path: { command_id: w.commandId }, body: { percent: 50, message: 'Half way' } }),
+  reportAgentCommandResult: (w) => ({ path: { command_id: w.commandId }, body: { status: 'succeeded', exit_code: 0, stdout: 'pong', duration_ms: 12 } }),
+  listDeviceTypes: () => ({}),
+  getDeviceType: () => ({ path: { device_type: 'workstation' } }),
+  listCommands: () => ({ query: { limit: 10 } }),
+  createCommand: (w) => ({ body: { device_id: w.agent.deviceId, type: 'echo', params: { text: unique('hello') } } }),
+  getCommand: (w) => ({ path: { command_id: w.commandId } }),
+  cancelCommand: (w) => ({ path: { command_id: w.commandId } }),
+  clearPendingCommands: (w) => ({ path: { device_id: w.deviceA.id } }),
   sendAgentHeartbeat: () => ({ body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 3600, metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 } } }),
 };
 

@@ -1,10 +1,11 @@
 /**
  * A small populated world for authorisation and input tests: two sites, a device on each, an
  * operator and a viewer who may only see site A, each with a session and an API token, and on
- * site A an enrolled agent, an enrolment code and an enrolment request waiting for approval.
+ * site A an enrolled agent with a command queued for it, an enrolment code and an enrolment
+ * request waiting for approval.
  */
 import {
-  createApiToken, createEnrollmentCode, createSite, createUser, enrollAgent, registerDevice,
+  createApiToken, createCommand, createEnrollmentCode, createSite, createUser, enrollAgent, registerDevice,
   type AgentEnrollmentPending, type Client, type Device, type Site, type User,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
@@ -35,6 +36,8 @@ export interface World {
   codeId: string;
   /** A pending enrolment request on site A, with its poll token. */
   pending: AgentEnrollmentPending;
+  /** A command queued for the agent's device (it has a day to finish). */
+  commandId: string;
 }
 
 let counter = 0;
@@ -72,8 +75,11 @@ export async function buildWorld(t: TestServer): Promise<World> {
   const viewer = await addMember(t, 'viewer', [siteA.id]);
   const viewerToken = ok(await createApiToken({ client: viewer.client, body: { name: unique('token'), scopes: ['tokens:read'] } }));
   const created = ok(await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }));
+  const agent = await addAgent(t, siteA.id);
+  const command = await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 } });
   return {
-    agent: await addAgent(t, siteA.id),
+    agent,
+    commandId: command.data!.id,
     code: created.code,
     codeId: created.enrollment_code.id,
     pending: await requestEnrollment(t, created.code),

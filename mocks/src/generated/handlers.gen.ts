@@ -52,6 +52,376 @@ export const mockOperations = {
       }
     }
   },
+  "pollAgentCommands": {
+    "method": "post",
+    "path": "/v1/agent/commands/poll",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+            "type": "restart_process",
+            "params": {
+              "process_name": "TouchDesigner"
+            },
+            "timeout_seconds": 120,
+            "expires_at": "2026-11-02T10:02:00.000Z"
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "reportAgentCommandProgress": {
+    "method": "post",
+    "path": "/v1/agent/commands/:command_id/progress",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+        "status": "running"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "reportAgentCommandResult": {
+    "method": "post",
+    "path": "/v1/agent/commands/:command_id/result",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+        "status": "succeeded"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "enrollAgent": {
     "method": "post",
     "path": "/v1/agent/enroll",
@@ -1486,6 +1856,849 @@ export const mockOperations = {
       }
     }
   },
+  "listCommands": {
+    "method": "get",
+    "path": "/v1/commands",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+            "type": "restart_process",
+            "params": {
+              "process_name": "TouchDesigner"
+            },
+            "status": "succeeded",
+            "timeout_seconds": 120,
+            "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+            "created_at": "2026-11-02T10:00:00.000Z",
+            "delivered_at": "2026-11-02T10:00:00.412Z",
+            "started_at": "2026-11-02T10:00:01.020Z",
+            "finished_at": "2026-11-02T10:00:04.870Z",
+            "expires_at": "2026-11-02T10:02:00.000Z",
+            "progress_percent": 100,
+            "progress_message": "Process started again",
+            "result": {
+              "exit_code": 0,
+              "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+              "stderr": "",
+              "stdout_truncated": false,
+              "stderr_truncated": false,
+              "duration_ms": 3850,
+              "output": null,
+              "error": null
+            }
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "createCommand": {
+    "method": "post",
+    "path": "/v1/commands",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "type": "restart_process",
+        "params": {
+          "process_name": "TouchDesigner"
+        },
+        "status": "succeeded",
+        "timeout_seconds": 120,
+        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+        "created_at": "2026-11-02T10:00:00.000Z",
+        "delivered_at": "2026-11-02T10:00:00.412Z",
+        "started_at": "2026-11-02T10:00:01.020Z",
+        "finished_at": "2026-11-02T10:00:04.870Z",
+        "expires_at": "2026-11-02T10:02:00.000Z",
+        "progress_percent": 100,
+        "progress_message": "Process started again",
+        "result": {
+          "exit_code": 0,
+          "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+          "stderr": "",
+          "stdout_truncated": false,
+          "stderr_truncated": false,
+          "duration_ms": 3850,
+          "output": null,
+          "error": null
+        }
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#invalid_command_params",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "invalid_command_params",
+          "detail": "The params do not match the schema of restart_process: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/params/process_name",
+              "message": "must be string"
+            }
+          ]
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getCommand": {
+    "method": "get",
+    "path": "/v1/commands/:command_id",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "type": "restart_process",
+        "params": {
+          "process_name": "TouchDesigner"
+        },
+        "status": "succeeded",
+        "timeout_seconds": 120,
+        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+        "created_at": "2026-11-02T10:00:00.000Z",
+        "delivered_at": "2026-11-02T10:00:00.412Z",
+        "started_at": "2026-11-02T10:00:01.020Z",
+        "finished_at": "2026-11-02T10:00:04.870Z",
+        "expires_at": "2026-11-02T10:02:00.000Z",
+        "progress_percent": 100,
+        "progress_message": "Process started again",
+        "result": {
+          "exit_code": 0,
+          "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+          "stderr": "",
+          "stdout_truncated": false,
+          "stderr_truncated": false,
+          "duration_ms": 3850,
+          "output": null,
+          "error": null
+        }
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "cancelCommand": {
+    "method": "post",
+    "path": "/v1/commands/:command_id/cancel",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "type": "restart_process",
+        "params": {
+          "process_name": "TouchDesigner"
+        },
+        "status": "cancelled",
+        "timeout_seconds": 120,
+        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+        "created_at": "2026-11-02T10:00:00.000Z",
+        "delivered_at": null,
+        "started_at": null,
+        "finished_at": "2026-11-02T10:00:30.000Z",
+        "expires_at": "2026-11-02T10:02:00.000Z",
+        "progress_percent": null,
+        "progress_message": null,
+        "result": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listDeviceTypes": {
+    "method": "get",
+    "path": "/v1/device-types",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "relay",
+            "name": "Relay server",
+            "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
+            "command_types": [
+              {
+                "name": "close_tunnel",
+                "description": "Closes one tunnel at once.",
+                "default_timeout_seconds": 60,
+                "params_schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "tunnel_id"
+                  ],
+                  "properties": {
+                    "tunnel_id": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100
+                    }
+                  }
+                }
+              },
+              {
+                "name": "list_tunnels",
+                "description": "Returns the open tunnels as output.",
+                "default_timeout_seconds": 60,
+                "params_schema": {
+                  "type": "object",
+                  "additionalProperties": false
+                }
+              }
+            ]
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getDeviceType": {
+    "method": "get",
+    "path": "/v1/device-types/:device_type",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "relay",
+        "name": "Relay server",
+        "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
+        "command_types": [
+          {
+            "name": "close_tunnel",
+            "description": "Closes one tunnel at once.",
+            "default_timeout_seconds": 60,
+            "params_schema": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "tunnel_id"
+              ],
+              "properties": {
+                "tunnel_id": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 100
+                }
+              }
+            }
+          },
+          {
+            "name": "list_tunnels",
+            "description": "Returns the open tunnels as output.",
+            "default_timeout_seconds": 60,
+            "params_schema": {
+              "type": "object",
+              "additionalProperties": false
+            }
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "listDevices": {
     "method": "get",
     "path": "/v1/devices",
@@ -1503,6 +2716,7 @@ export const mockOperations = {
             "description": "Touchscreen by the main entrance",
             "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
             "platform": "windows",
+            "device_type": "workstation",
             "status": "online",
             "hostname": "LIS-KIOSK-02",
             "tags": [
@@ -1631,6 +2845,7 @@ export const mockOperations = {
           "description": "Touchscreen by the main entrance",
           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
           "platform": "windows",
+          "device_type": "workstation",
           "status": "pending",
           "hostname": null,
           "tags": [
@@ -1808,6 +3023,7 @@ export const mockOperations = {
         "description": "Touchscreen by the main entrance",
         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
         "platform": "windows",
+        "device_type": "workstation",
         "status": "online",
         "hostname": "LIS-KIOSK-02",
         "tags": [
@@ -1947,6 +3163,7 @@ export const mockOperations = {
         "description": "Touchscreen by the main entrance",
         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
         "platform": "windows",
+        "device_type": "workstation",
         "status": "online",
         "hostname": "LIS-KIOSK-02",
         "tags": [
@@ -2235,6 +3452,120 @@ export const mockOperations = {
       }
     }
   },
+  "clearPendingCommands": {
+    "method": "delete",
+    "path": "/v1/devices/:device_id/pending-commands",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "cancelled_count": 2,
+        "command_ids": [
+          "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+          "cmd_01JD5C4H8K2M4P6R8T0V2X4Z6B"
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "revokeDeviceCredentials": {
     "method": "post",
     "path": "/v1/devices/:device_id/revoke-credentials",
@@ -2250,6 +3581,7 @@ export const mockOperations = {
         "description": "Touchscreen by the main entrance",
         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
         "platform": "windows",
+        "device_type": "workstation",
         "status": "online",
         "hostname": "LIS-KIOSK-02",
         "tags": [

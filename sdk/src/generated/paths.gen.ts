@@ -697,6 +697,239 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agent/commands/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch commands (long-poll)
+         * @description Hands the agent the commands queued for its device, oldest first, and marks them
+         *     `delivered`. With `wait_seconds` (up to 30) the call waits when nothing is queued and
+         *     answers as soon as a command arrives — the agent can poll in a loop without hammering
+         *     the server; after `wait_seconds` with nothing to deliver the answer is an empty list.
+         *     Each command is delivered once.
+         */
+        post: operations["pollAgentCommands"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/commands/{command_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a command's progress
+         * @description Tells Meridian the agent is working on a delivered command, optionally how far along it
+         *     is. The command becomes `running`. A command that was cancelled, expired or already
+         *     finished answers `409` (`command_cancelled`, `command_expired`, `command_finished`): stop
+         *     working on it. Commands of other devices are `404`.
+         */
+        post: operations["reportAgentCommandProgress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/commands/{command_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a command's result
+         * @description Finishes a delivered or running command: `succeeded` or `failed`, with the exit code,
+         *     standard output and error (at most 32 KiB each: keep the end and set `*_truncated`), how
+         *     long it took, and any structured output. A failed command is recorded as a
+         *     `command.failed` event. A command that was cancelled, expired or already finished
+         *     answers `409`; commands of other devices are `404`.
+         */
+        post: operations["reportAgentCommandResult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/device-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List device types
+         * @description Lists the catalogue of device types — workstations, servers, edge nodes, relays — each
+         *     with the command types its agent accepts and the JSON Schema of their parameters. The
+         *     catalogue is built into the server and small, so it comes in one page (`next_cursor` is
+         *     always `null`). Use it to build command forms, or to check params before
+         *     `POST /v1/commands`.
+         */
+        get: operations["listDeviceTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/device-types/{device_type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device type. */
+                device_type: components["schemas"]["DeviceTypeId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a device type
+         * @description Returns one device type of the catalogue with its command types.
+         */
+        get: operations["getDeviceType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List commands
+         * @description Lists commands on the devices you can see, oldest first, a page at a time. Narrow the
+         *     list with `device_id`, `site_id`, `status` and `type`; filters combine with AND.
+         *     Commands past their deadline show as `expired`.
+         */
+        get: operations["listCommands"];
+        put?: never;
+        /**
+         * Send a command to a device
+         * @description Queues a command for a device's agent. `type` must be one of the command types of the
+         *     device's type and `params` must satisfy that command type's schema (see
+         *     `GET /v1/device-types`); otherwise the answer is `422` naming what is wrong. The agent
+         *     picks the command up on its next poll (at once if it is long-polling); if the command has
+         *     not finished `timeout_seconds` after now, it expires.
+         *
+         *     Commands are asynchronous: the answer is `202` with the queued command. To wait for the
+         *     outcome in the same call, pass `wait_seconds` (up to 60): the answer is `200` with the
+         *     finished command as soon as it finishes, or still `202` if it has not finished by then —
+         *     poll `GET /v1/commands/{command_id}` after that.
+         */
+        post: operations["createCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/commands/{command_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a command
+         * @description Returns one command with its progress and, once finished, its result. Commands of devices you cannot see answer `404`.
+         */
+        get: operations["getCommand"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/commands/{command_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a command
+         * @description Cancels a command that has not finished. A pending command is never delivered; an agent
+         *     already working on one is refused (`409 command_cancelled`) when it reports progress or a
+         *     result, and should stop. A command that already finished, expired or was cancelled
+         *     answers `409`.
+         */
+        post: operations["cancelCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/pending-commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Clear a device's pending commands
+         * @description Cancels every command of the device that its agent has not picked up yet (status
+         *     `pending`), for instance after queueing commands for a machine that turned out to be
+         *     off. Commands already delivered or running are left alone; cancel them one by one.
+         */
+        delete: operations["clearPendingCommands"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -819,9 +1052,10 @@ export interface components {
         /**
          * Role
          * @description What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
-         *     change devices, see the enrolment queue and codes and decide requests, manage their own API
-         *     tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
-         *     on their assigned sites, manage their own API tokens.
+         *     change devices, see the enrolment queue and codes and decide requests, send and cancel
+         *     commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
+         *     devices, enrolment codes and requests and commands on their assigned sites, manage their
+         *     own API tokens.
          * @enum {string}
          */
         Role: "admin" | "operator" | "viewer";
@@ -882,7 +1116,7 @@ export interface components {
          * @description A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
          * @enum {string}
          */
-        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register" | "enrollment:read" | "enrollment:write";
+        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register" | "enrollment:read" | "enrollment:write" | "commands:read" | "commands:write";
         /**
          * CurrentPrincipal
          * @description Who is calling, how they authenticated, and what they may do.
@@ -1083,6 +1317,12 @@ export interface components {
          */
         DeviceId: string;
         /**
+         * DeviceTypeId
+         * @description The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
+         * @example workstation
+         */
+        DeviceTypeId: string;
+        /**
          * Tag
          * @description A free-form label such as `kiosk` or `floor:2`, lowercase.
          * @example kiosk
@@ -1118,6 +1358,8 @@ export interface components {
             description: string;
             site_id: components["schemas"]["SiteId"];
             platform: components["schemas"]["Platform"];
+            /** @description What kind of device it is, which decides the commands it accepts (see `GET /v1/device-types`). */
+            device_type: components["schemas"]["DeviceTypeId"];
             status: components["schemas"]["DeviceStatus"];
             /** @description The hostname the agent reported, or `null` before the agent has reported. */
             hostname: string | null;
@@ -1154,6 +1396,8 @@ export interface components {
             site_id: components["schemas"]["SiteId"];
             platform: components["schemas"]["Platform"];
             description?: string;
+            /** @description One of the catalogue's device types (default `workstation`); an unknown one answers `422`. */
+            device_type?: components["schemas"]["DeviceTypeId"];
             tags?: components["schemas"]["Tag"][];
         };
         /**
@@ -1175,6 +1419,8 @@ export interface components {
         DeviceUpdate: {
             name?: string;
             description?: string;
+            /** @description One of the catalogue's device types (default `workstation`); an unknown one answers `422`. */
+            device_type?: components["schemas"]["DeviceTypeId"];
             tags?: components["schemas"]["Tag"][];
             /** @description Move the device to another site; you must be able to see both. */
             site_id?: components["schemas"]["SiteId"];
@@ -1302,6 +1548,8 @@ export interface components {
             /** @description The operating system's name, e.g. `Windows 11 Pro` or `Ubuntu`. */
             os_name?: string;
             os_version?: string;
+            /** @description What kind of device the agent runs on, for a new device (default `workstation`). */
+            device_type?: components["schemas"]["DeviceTypeId"];
             agent_version: string;
             /** @description The machine's IP addresses. */
             addresses?: components["schemas"]["IpAddress"][];
@@ -1455,11 +1703,199 @@ export interface components {
             next_heartbeat_seconds: number;
             /**
              * Format: int32
-             * @description Commands queued for this device and not yet delivered to it.
+             * @description Commands queued for this device and not yet delivered; fetch them with `POST /v1/agent/commands/poll`.
              */
             pending_commands: number;
             /** @description The server's clock, to spot a drifting machine clock. */
             server_time: components["schemas"]["Timestamp"];
+        };
+        /**
+         * CommandId
+         * @description The ID of a command (`cmd_` followed by a ULID).
+         * @example cmd_01JD5C3E5G7J9K1M3P5R7T9V1X
+         */
+        CommandId: string;
+        /**
+         * CommandTypeName
+         * @description The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+         * @example restart_process
+         */
+        CommandTypeName: string;
+        /**
+         * CommandParams
+         * @description The command's parameters, as its command type's `params_schema` describes them.
+         * @example {
+         *       "process_name": "TouchDesigner"
+         *     }
+         */
+        CommandParams: {
+            [key: string]: unknown;
+        };
+        /**
+         * AgentCommand
+         * @description A command as its agent receives it.
+         */
+        AgentCommand: {
+            id: components["schemas"]["CommandId"];
+            type: components["schemas"]["CommandTypeName"];
+            params: components["schemas"]["CommandParams"];
+            /** Format: int32 */
+            timeout_seconds: number;
+            /** @description Report the result before this time; afterwards the command has expired and the report is refused. */
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        /** AgentCommandBatch */
+        AgentCommandBatch: {
+            /** @description The commands now delivered to the agent, oldest first; empty when none arrived in time. */
+            data: components["schemas"]["AgentCommand"][];
+        };
+        /** AgentCommandProgress */
+        AgentCommandProgress: {
+            /** Format: int32 */
+            percent?: number;
+            message?: string;
+        };
+        /**
+         * CommandStatus
+         * @description `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+         *     reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+         *     operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+         *     its creation. The last four are final.
+         * @enum {string}
+         */
+        CommandStatus: "pending" | "delivered" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
+        /** AgentCommandState */
+        AgentCommandState: {
+            id: components["schemas"]["CommandId"];
+            status: components["schemas"]["CommandStatus"];
+        };
+        /**
+         * CommandOutput
+         * @description Structured data a command returned (a configuration, a list of tunnels, …).
+         * @example {
+         *       "tunnels": []
+         *     }
+         */
+        CommandOutput: {
+            [key: string]: unknown;
+        };
+        /** AgentCommandOutcome */
+        AgentCommandOutcome: {
+            /** @enum {string} */
+            status: "succeeded" | "failed";
+            /** Format: int32 */
+            exit_code?: number;
+            /** @description At most 32 KiB; keep the end and set `stdout_truncated` when there is more. */
+            stdout?: string;
+            stderr?: string;
+            stdout_truncated?: boolean;
+            stderr_truncated?: boolean;
+            /** Format: int64 */
+            duration_ms: number;
+            output?: components["schemas"]["CommandOutput"];
+            error?: string;
+        };
+        /**
+         * CommandType
+         * @description One kind of command a device type accepts, with the JSON Schema its `params` must satisfy.
+         */
+        CommandType: {
+            name: components["schemas"]["CommandTypeName"];
+            description: string;
+            /** @description A JSON Schema (draft 2020-12) for the command's `params`; creating a command with params it rejects answers `422`. */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int32
+             * @description The `timeout_seconds` a command of this type gets when none is given.
+             */
+            default_timeout_seconds: number;
+        };
+        /**
+         * DeviceType
+         * @description A kind of device (a driver, in edge-hub terms) and the commands its agent understands.
+         */
+        DeviceType: {
+            id: components["schemas"]["DeviceTypeId"];
+            name: string;
+            description: string;
+            command_types: components["schemas"]["CommandType"][];
+        };
+        /** DeviceTypeList */
+        DeviceTypeList: {
+            data: components["schemas"]["DeviceType"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * CommandResult
+         * @description What the agent reported when the command finished.
+         */
+        CommandResult: {
+            /** @description The exit code of the process the command ran, if it ran one. */
+            exit_code: number | null;
+            /** @description Standard output, at most 32 KiB (the agent keeps the end if there was more). */
+            stdout: string;
+            stderr: string;
+            stdout_truncated: boolean;
+            stderr_truncated: boolean;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Structured output, for commands that return data (a config, a list of tunnels…). */
+            output: components["schemas"]["CommandOutput"] | null;
+            /** @description Why the command failed, in the agent's words. */
+            error: string | null;
+        };
+        /**
+         * Command
+         * @description A piece of work for one device, queued by an operator and carried out by its agent.
+         */
+        Command: {
+            id: components["schemas"]["CommandId"];
+            device_id: components["schemas"]["DeviceId"];
+            site_id: components["schemas"]["SiteId"];
+            type: components["schemas"]["CommandTypeName"];
+            params: components["schemas"]["CommandParams"];
+            status: components["schemas"]["CommandStatus"];
+            /** Format: int32 */
+            timeout_seconds: number;
+            created_by: components["schemas"]["UserId"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            delivered_at: components["schemas"]["Timestamp"] | null;
+            started_at: components["schemas"]["Timestamp"] | null;
+            /** @description When it reached a final status. */
+            finished_at: components["schemas"]["Timestamp"] | null;
+            /** @description `created_at` plus `timeout_seconds`: if not finished by then, the command expires. */
+            expires_at: components["schemas"]["Timestamp"];
+            progress_percent: number | null;
+            progress_message: string | null;
+            result: components["schemas"]["CommandResult"] | null;
+        };
+        /** CommandList */
+        CommandList: {
+            data: components["schemas"]["Command"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** CommandCreate */
+        CommandCreate: {
+            /** @description The device to run it on; you must be able to see it. */
+            device_id: components["schemas"]["DeviceId"];
+            /** @description One of the command types of the device's type. */
+            type: components["schemas"]["CommandTypeName"];
+            /** @description Checked against the command type's `params_schema` (default `{}`). */
+            params?: components["schemas"]["CommandParams"];
+            /**
+             * Format: int32
+             * @description Seconds from now within which the command must finish, or it expires. Default the command type's.
+             */
+            timeout_seconds?: number;
+        };
+        /** PendingCommandsCleared */
+        PendingCommandsCleared: {
+            /** Format: int32 */
+            cancelled_count: number;
+            /** @description The commands cancelled (at most the first 1000). */
+            command_ids: components["schemas"]["CommandId"][];
         };
     };
     responses: {
@@ -1751,6 +2187,8 @@ export interface components {
         EnrollmentCodeIdPath: components["schemas"]["EnrollmentCodeId"];
         /** @description The ID of the enrolment request. */
         EnrollmentRequestIdPath: components["schemas"]["EnrollmentRequestId"];
+        /** @description The ID of the command. */
+        CommandIdPath: components["schemas"]["CommandId"];
     };
     requestBodies: never;
     headers: {
@@ -2840,6 +3278,7 @@ export interface operations {
                      *           "description": "Touchscreen by the main entrance",
                      *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
                      *           "platform": "windows",
+                     *           "device_type": "workstation",
                      *           "status": "online",
                      *           "hostname": "LIS-KIOSK-02",
                      *           "tags": [
@@ -2927,6 +3366,7 @@ export interface operations {
                      *         "description": "Touchscreen by the main entrance",
                      *         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
                      *         "platform": "windows",
+                     *         "device_type": "workstation",
                      *         "status": "pending",
                      *         "hostname": null,
                      *         "tags": [
@@ -2990,6 +3430,7 @@ export interface operations {
                      *       "description": "Touchscreen by the main entrance",
                      *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
                      *       "platform": "windows",
+                     *       "device_type": "workstation",
                      *       "status": "online",
                      *       "hostname": "LIS-KIOSK-02",
                      *       "tags": [
@@ -3103,6 +3544,7 @@ export interface operations {
                      *       "description": "Touchscreen by the main entrance",
                      *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
                      *       "platform": "windows",
+                     *       "device_type": "workstation",
                      *       "status": "online",
                      *       "hostname": "LIS-KIOSK-02",
                      *       "tags": [
@@ -3171,6 +3613,7 @@ export interface operations {
                      *       "description": "Touchscreen by the main entrance",
                      *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
                      *       "platform": "windows",
+                     *       "device_type": "workstation",
                      *       "status": "online",
                      *       "hostname": "LIS-KIOSK-02",
                      *       "tags": [
@@ -3737,7 +4180,8 @@ export interface operations {
             /**
              * @description The code does not work: `enrollment_code_invalid` (no such code),
              *     `enrollment_code_expired`, `enrollment_code_exhausted`, `enrollment_code_revoked`, or
-             *     `registration_token_expired`. Nothing was created except a record of the attempt.
+             *     `registration_token_expired`; nothing was created except a record of the attempt. Or
+             *     `unknown_device_type`: the facts name a device type the catalogue does not have.
              */
             422: {
                 headers: {
@@ -3923,6 +4367,671 @@ export interface operations {
             401: components["responses"]["AgentUnauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    pollAgentCommands: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How long to wait for a command when none is queued (default 0, answer at once).
+                 * @example 30
+                 */
+                wait_seconds?: number;
+                /**
+                 * @description The most commands to take at once.
+                 * @example 10
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commands now delivered (possibly none). */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *           "type": "restart_process",
+                     *           "params": {
+                     *             "process_name": "TouchDesigner"
+                     *           },
+                     *           "timeout_seconds": 120,
+                     *           "expires_at": "2026-11-02T10:02:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentCommandBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reportAgentCommandProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "percent": 40,
+                 *       "message": "Stopping TouchDesigner"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentCommandProgress"];
+            };
+        };
+        responses: {
+            /** @description Recorded; the command's status. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "status": "running"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentCommandState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reportAgentCommandResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "succeeded",
+                 *       "exit_code": 0,
+                 *       "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+                 *       "stderr": "",
+                 *       "duration_ms": 3850
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentCommandOutcome"];
+            };
+        };
+        responses: {
+            /** @description Recorded; the command's final status. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "status": "succeeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentCommandState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listDeviceTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every device type. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "relay",
+                     *           "name": "Relay server",
+                     *           "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
+                     *           "command_types": [
+                     *             {
+                     *               "name": "close_tunnel",
+                     *               "description": "Closes one tunnel at once.",
+                     *               "default_timeout_seconds": 60,
+                     *               "params_schema": {
+                     *                 "type": "object",
+                     *                 "additionalProperties": false,
+                     *                 "required": [
+                     *                   "tunnel_id"
+                     *                 ],
+                     *                 "properties": {
+                     *                   "tunnel_id": {
+                     *                     "type": "string",
+                     *                     "minLength": 1,
+                     *                     "maxLength": 100
+                     *                   }
+                     *                 }
+                     *               }
+                     *             },
+                     *             {
+                     *               "name": "list_tunnels",
+                     *               "description": "Returns the open tunnels as output.",
+                     *               "default_timeout_seconds": 60,
+                     *               "params_schema": {
+                     *                 "type": "object",
+                     *                 "additionalProperties": false
+                     *               }
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceTypeList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDeviceType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device type. */
+                device_type: components["schemas"]["DeviceTypeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device type. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "relay",
+                     *       "name": "Relay server",
+                     *       "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
+                     *       "command_types": [
+                     *         {
+                     *           "name": "close_tunnel",
+                     *           "description": "Closes one tunnel at once.",
+                     *           "default_timeout_seconds": 60,
+                     *           "params_schema": {
+                     *             "type": "object",
+                     *             "additionalProperties": false,
+                     *             "required": [
+                     *               "tunnel_id"
+                     *             ],
+                     *             "properties": {
+                     *               "tunnel_id": {
+                     *                 "type": "string",
+                     *                 "minLength": 1,
+                     *                 "maxLength": 100
+                     *               }
+                     *             }
+                     *           }
+                     *         },
+                     *         {
+                     *           "name": "list_tunnels",
+                     *           "description": "Returns the open tunnels as output.",
+                     *           "default_timeout_seconds": 60,
+                     *           "params_schema": {
+                     *             "type": "object",
+                     *             "additionalProperties": false
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceType"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listCommands: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, from 1 to 500.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only commands for this device. */
+                device_id?: components["schemas"]["DeviceId"];
+                /** @description Only commands for devices of this site. */
+                site_id?: components["schemas"]["SiteId"];
+                /** @description Only commands in this state. */
+                status?: components["schemas"]["CommandStatus"];
+                /** @description Only commands of this type. */
+                type?: components["schemas"]["CommandTypeName"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of commands. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *           "type": "restart_process",
+                     *           "params": {
+                     *             "process_name": "TouchDesigner"
+                     *           },
+                     *           "status": "succeeded",
+                     *           "timeout_seconds": 120,
+                     *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *           "created_at": "2026-11-02T10:00:00.000Z",
+                     *           "delivered_at": "2026-11-02T10:00:00.412Z",
+                     *           "started_at": "2026-11-02T10:00:01.020Z",
+                     *           "finished_at": "2026-11-02T10:00:04.870Z",
+                     *           "expires_at": "2026-11-02T10:02:00.000Z",
+                     *           "progress_percent": 100,
+                     *           "progress_message": "Process started again",
+                     *           "result": {
+                     *             "exit_code": 0,
+                     *             "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+                     *             "stderr": "",
+                     *             "stdout_truncated": false,
+                     *             "stderr_truncated": false,
+                     *             "duration_ms": 3850,
+                     *             "output": null,
+                     *             "error": null
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CommandList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createCommand: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Wait up to this many seconds for the command to finish before answering (default 0, no wait).
+                 * @example 30
+                 */
+                wait_seconds?: number;
+            };
+            header?: {
+                /**
+                 * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+                 *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+                 *     key with a different body is refused with `422`.
+                 * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                 *       "type": "restart_process",
+                 *       "params": {
+                 *         "process_name": "TouchDesigner"
+                 *       },
+                 *       "timeout_seconds": 120
+                 *     }
+                 */
+                "application/json": components["schemas"]["CommandCreate"];
+            };
+        };
+        responses: {
+            /** @description The command finished within `wait_seconds` (see `status` for how). */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "type": "restart_process",
+                     *       "params": {
+                     *         "process_name": "TouchDesigner"
+                     *       },
+                     *       "status": "succeeded",
+                     *       "timeout_seconds": 120,
+                     *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "created_at": "2026-11-02T10:00:00.000Z",
+                     *       "delivered_at": "2026-11-02T10:00:00.412Z",
+                     *       "started_at": "2026-11-02T10:00:01.020Z",
+                     *       "finished_at": "2026-11-02T10:00:04.870Z",
+                     *       "expires_at": "2026-11-02T10:02:00.000Z",
+                     *       "progress_percent": 100,
+                     *       "progress_message": "Process started again",
+                     *       "result": {
+                     *         "exit_code": 0,
+                     *         "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+                     *         "stderr": "",
+                     *         "stdout_truncated": false,
+                     *         "stderr_truncated": false,
+                     *         "duration_ms": 3850,
+                     *         "output": null,
+                     *         "error": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            /** @description The command is queued (or still running after `wait_seconds`). */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "type": "restart_process",
+                     *       "params": {
+                     *         "process_name": "TouchDesigner"
+                     *       },
+                     *       "status": "pending",
+                     *       "timeout_seconds": 120,
+                     *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "created_at": "2026-11-02T10:00:00.000Z",
+                     *       "delivered_at": null,
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "expires_at": "2026-11-02T10:02:00.000Z",
+                     *       "progress_percent": null,
+                     *       "progress_message": null,
+                     *       "result": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description The command cannot be sent as asked: `unknown_device` (no such device, or one you
+             *     cannot see), `unsupported_command_type` (the device's type has no such command), or
+             *     `invalid_command_params` (with `errors` naming each problem in `params`).
+             */
+            422: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/docs/guides/errors#invalid_command_params",
+                     *       "title": "Unprocessable request",
+                     *       "status": 422,
+                     *       "code": "invalid_command_params",
+                     *       "detail": "The params do not match the schema of restart_process: see errors.",
+                     *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+                     *       "errors": [
+                     *         {
+                     *           "path": "/body/params/process_name",
+                     *           "message": "must be string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The command. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "type": "restart_process",
+                     *       "params": {
+                     *         "process_name": "TouchDesigner"
+                     *       },
+                     *       "status": "succeeded",
+                     *       "timeout_seconds": 120,
+                     *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "created_at": "2026-11-02T10:00:00.000Z",
+                     *       "delivered_at": "2026-11-02T10:00:00.412Z",
+                     *       "started_at": "2026-11-02T10:00:01.020Z",
+                     *       "finished_at": "2026-11-02T10:00:04.870Z",
+                     *       "expires_at": "2026-11-02T10:02:00.000Z",
+                     *       "progress_percent": 100,
+                     *       "progress_message": "Process started again",
+                     *       "result": {
+                     *         "exit_code": 0,
+                     *         "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
+                     *         "stderr": "",
+                     *         "stdout_truncated": false,
+                     *         "stderr_truncated": false,
+                     *         "duration_ms": 3850,
+                     *         "output": null,
+                     *         "error": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    cancelCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the command. */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled command. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "type": "restart_process",
+                     *       "params": {
+                     *         "process_name": "TouchDesigner"
+                     *       },
+                     *       "status": "cancelled",
+                     *       "timeout_seconds": 120,
+                     *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+                     *       "created_at": "2026-11-02T10:00:00.000Z",
+                     *       "delivered_at": null,
+                     *       "started_at": null,
+                     *       "finished_at": "2026-11-02T10:00:30.000Z",
+                     *       "expires_at": "2026-11-02T10:02:00.000Z",
+                     *       "progress_percent": null,
+                     *       "progress_message": null,
+                     *       "result": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    clearPendingCommands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was cancelled. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "cancelled_count": 2,
+                     *       "command_ids": [
+                     *         "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+                     *         "cmd_01JD5C4H8K2M4P6R8T0V2X4Z6B"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PendingCommandsCleared"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -6,7 +6,7 @@ import type { APIPromise } from '../core/api-promise';
 import type { PagePromise } from '../core/pagination';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, ChangePasswordData, ChangePasswordResponse, CreateApiTokenData, CreateApiTokenResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
+import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -44,10 +44,20 @@ export const routes = {
   getEnrollmentRequest: { route: 'GET /v1/enrollment-requests/{request_id}' },
   approveEnrollmentRequest: { route: 'POST /v1/enrollment-requests/{request_id}/approve' },
   denyEnrollmentRequest: { route: 'POST /v1/enrollment-requests/{request_id}/deny' },
+  listDeviceTypes: { route: 'GET /v1/device-types' },
+  getDeviceType: { route: 'GET /v1/device-types/{device_type}' },
+  listCommands: { route: 'GET /v1/commands', paginated: true },
+  createCommand: { route: 'POST /v1/commands', idempotencyKey: true },
+  getCommand: { route: 'GET /v1/commands/{command_id}' },
+  cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
+  clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
   sendAgentHeartbeat: { route: 'POST /v1/agent/heartbeat' },
+  pollAgentCommands: { route: 'POST /v1/agent/commands/poll' },
+  reportAgentCommandProgress: { route: 'POST /v1/agent/commands/{command_id}/progress' },
+  reportAgentCommandResult: { route: 'POST /v1/agent/commands/{command_id}/result' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -649,11 +659,143 @@ export class EnrollmentRequestsResource extends APIResource {
 }
 
 /**
+ * The catalogue of device types (workstation, server, edge node, relay) and, for each, the
+ * commands its agent accepts with the JSON Schema of their parameters.
+ */
+export class DeviceTypesResource extends APIResource {
+  /**
+   * List device types
+   *
+   * Lists the catalogue of device types — workstations, servers, edge nodes, relays — each
+   * with the command types its agent accepts and the JSON Schema of their parameters. The
+   * catalogue is built into the server and small, so it comes in one page (`next_cursor` is
+   * always `null`). Use it to build command forms, or to check params before
+   * `POST /v1/commands`.
+   *
+   * `GET /v1/device-types` (operation `listDeviceTypes`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(options?: BaseRequestOptions): APIPromise<ListDeviceTypesResponse> {
+    return this._client._call(routes.listDeviceTypes, { options });
+  }
+
+  /**
+   * Get a device type
+   *
+   * Returns one device type of the catalogue with its command types.
+   *
+   * `GET /v1/device-types/{device_type}` (operation `getDeviceType`).
+   *
+   * @param deviceType The ID of the device type.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(deviceType: GetDeviceTypeData['path']['device_type'], options?: BaseRequestOptions): APIPromise<GetDeviceTypeResponse> {
+    return this._client._call(routes.getDeviceType, { path: { device_type: deviceType }, options });
+  }
+}
+
+/**
+ * Work sent to one device and carried out by its agent: queued, delivered (agents
+ * long-poll for them), running, then succeeded, failed, cancelled or expired. Creating one
+ * can wait for the outcome.
+ */
+export class CommandsResource extends APIResource {
+  /**
+   * List commands
+   *
+   * Lists commands on the devices you can see, oldest first, a page at a time. Narrow the
+   * list with `device_id`, `site_id`, `status` and `type`; filters combine with AND.
+   * Commands past their deadline show as `expired`.
+   *
+   * `GET /v1/commands` (operation `listCommands`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(query?: ListCommandsData['query'], options?: BaseRequestOptions): PagePromise<ListCommandsResponse['data'][number]> {
+    return this._client._list(routes.listCommands, { query, options });
+  }
+
+  /**
+   * Send a command to a device
+   *
+   * Queues a command for a device's agent. `type` must be one of the command types of the
+   * device's type and `params` must satisfy that command type's schema (see
+   * `GET /v1/device-types`); otherwise the answer is `422` naming what is wrong. The agent
+   * picks the command up on its next poll (at once if it is long-polling); if the command has
+   * not finished `timeout_seconds` after now, it expires.
+   *
+   * Commands are asynchronous: the answer is `202` with the queued command. To wait for the
+   * outcome in the same call, pass `wait_seconds` (up to 60): the answer is `200` with the
+   * finished command as soon as it finishes, or still `202` if it has not finished by then —
+   * poll `GET /v1/commands/{command_id}` after that.
+   *
+   * `POST /v1/commands` (operation `createCommand`).
+   *
+   * @param body The request body.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(body: CreateCommandData['body'], query?: CreateCommandData['query'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateCommandResponse> {
+    return this._client._call(routes.createCommand, { body, query, options });
+  }
+
+  /**
+   * Get a command
+   *
+   * Returns one command with its progress and, once finished, its result. Commands of devices you cannot see answer `404`.
+   *
+   * `GET /v1/commands/{command_id}` (operation `getCommand`).
+   *
+   * @param commandId The ID of the command.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(commandId: GetCommandData['path']['command_id'], options?: BaseRequestOptions): APIPromise<GetCommandResponse> {
+    return this._client._call(routes.getCommand, { path: { command_id: commandId }, options });
+  }
+
+  /**
+   * Cancel a command
+   *
+   * Cancels a command that has not finished. A pending command is never delivered; an agent
+   * already working on one is refused (`409 command_cancelled`) when it reports progress or a
+   * result, and should stop. A command that already finished, expired or was cancelled
+   * answers `409`.
+   *
+   * `POST /v1/commands/{command_id}/cancel` (operation `cancelCommand`).
+   *
+   * @param commandId The ID of the command.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  cancel(commandId: CancelCommandData['path']['command_id'], options?: BaseRequestOptions): APIPromise<CancelCommandResponse> {
+    return this._client._call(routes.cancelCommand, { path: { command_id: commandId }, options });
+  }
+
+  /**
+   * Clear a device's pending commands
+   *
+   * Cancels every command of the device that its agent has not picked up yet (status
+   * `pending`), for instance after queueing commands for a machine that turned out to be
+   * off. Commands already delivered or running are left alone; cancel them one by one.
+   *
+   * `DELETE /v1/devices/{device_id}/pending-commands` (operation `clearPendingCommands`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  clearPending(deviceId: ClearPendingCommandsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<ClearPendingCommandsResponse> {
+    return this._client._call(routes.clearPendingCommands, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
  * device's access token (`agentAuth`); operator credentials are refused here, and device
- * tokens are refused everywhere else.
+ * tokens are refused everywhere else. Enrolled agents send heartbeats, long-poll for
+ * commands and report their progress and results.
  */
 export class AgentResource extends APIResource {
   /**
@@ -735,6 +877,61 @@ export class AgentResource extends APIResource {
   sendHeartbeat(body: SendAgentHeartbeatData['body'], options?: BaseRequestOptions): APIPromise<SendAgentHeartbeatResponse> {
     return this._client._call(routes.sendAgentHeartbeat, { body, options });
   }
+
+  /**
+   * Fetch commands (long-poll)
+   *
+   * Hands the agent the commands queued for its device, oldest first, and marks them
+   * `delivered`. With `wait_seconds` (up to 30) the call waits when nothing is queued and
+   * answers as soon as a command arrives — the agent can poll in a loop without hammering
+   * the server; after `wait_seconds` with nothing to deliver the answer is an empty list.
+   * Each command is delivered once.
+   *
+   * `POST /v1/agent/commands/poll` (operation `pollAgentCommands`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  pollCommands(query?: PollAgentCommandsData['query'], options?: BaseRequestOptions): APIPromise<PollAgentCommandsResponse> {
+    return this._client._call(routes.pollAgentCommands, { query, options });
+  }
+
+  /**
+   * Report a command's progress
+   *
+   * Tells Meridian the agent is working on a delivered command, optionally how far along it
+   * is. The command becomes `running`. A command that was cancelled, expired or already
+   * finished answers `409` (`command_cancelled`, `command_expired`, `command_finished`): stop
+   * working on it. Commands of other devices are `404`.
+   *
+   * `POST /v1/agent/commands/{command_id}/progress` (operation `reportAgentCommandProgress`).
+   *
+   * @param commandId The ID of the command.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  reportCommandProgress(commandId: ReportAgentCommandProgressData['path']['command_id'], body: ReportAgentCommandProgressData['body'], options?: BaseRequestOptions): APIPromise<ReportAgentCommandProgressResponse> {
+    return this._client._call(routes.reportAgentCommandProgress, { path: { command_id: commandId }, body, options });
+  }
+
+  /**
+   * Report a command's result
+   *
+   * Finishes a delivered or running command: `succeeded` or `failed`, with the exit code,
+   * standard output and error (at most 32 KiB each: keep the end and set `*_truncated`), how
+   * long it took, and any structured output. A failed command is recorded as a
+   * `command.failed` event. A command that was cancelled, expired or already finished
+   * answers `409`; commands of other devices are `404`.
+   *
+   * `POST /v1/agent/commands/{command_id}/result` (operation `reportAgentCommandResult`).
+   *
+   * @param commandId The ID of the command.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  reportCommandResult(commandId: ReportAgentCommandResultData['path']['command_id'], body: ReportAgentCommandResultData['body'], options?: BaseRequestOptions): APIPromise<ReportAgentCommandResultResponse> {
+    return this._client._call(routes.reportAgentCommandResult, { path: { command_id: commandId }, body, options });
+  }
 }
 
 /** The resources of a `Meridian` client, one per tag of the spec. */
@@ -779,11 +976,23 @@ export interface Resources {
    */
   readonly enrollmentRequests: EnrollmentRequestsResource;
   /**
+   * The catalogue of device types (workstation, server, edge node, relay) and, for each, the
+   * commands its agent accepts with the JSON Schema of their parameters.
+   */
+  readonly deviceTypes: DeviceTypesResource;
+  /**
+   * Work sent to one device and carried out by its agent: queued, delivered (agents
+   * long-poll for them), running, then succeeded, failed, cancelled or expired. Creating one
+   * can wait for the outcome.
+   */
+  readonly commands: CommandsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
    * device's access token (`agentAuth`); operator credentials are refused here, and device
-   * tokens are refused everywhere else.
+   * tokens are refused everywhere else. Enrolled agents send heartbeats, long-poll for
+   * commands and report their progress and results.
    */
   readonly agent: AgentResource;
 }
@@ -798,5 +1007,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   devices: DevicesResource,
   enrollmentCodes: EnrollmentCodesResource,
   enrollmentRequests: EnrollmentRequestsResource,
+  deviceTypes: DeviceTypesResource,
+  commands: CommandsResource,
   agent: AgentResource,
 };

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
+import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -750,4 +750,193 @@ export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(options
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Fetch commands (long-poll)
+ *
+ * Hands the agent the commands queued for its device, oldest first, and marks them
+ * `delivered`. With `wait_seconds` (up to 30) the call waits when nothing is queued and
+ * answers as soon as a command arrives — the agent can poll in a loop without hammering
+ * the server; after `wait_seconds` with nothing to deliver the answer is an empty list.
+ * Each command is delivered once.
+ *
+ */
+export const pollAgentCommands = <ThrowOnError extends boolean = false>(options?: Options<PollAgentCommandsData, ThrowOnError>) => (options?.client ?? client).post<PollAgentCommandsResponses, PollAgentCommandsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/commands/poll',
+    ...options
+});
+
+/**
+ * Report a command's progress
+ *
+ * Tells Meridian the agent is working on a delivered command, optionally how far along it
+ * is. The command becomes `running`. A command that was cancelled, expired or already
+ * finished answers `409` (`command_cancelled`, `command_expired`, `command_finished`): stop
+ * working on it. Commands of other devices are `404`.
+ *
+ */
+export const reportAgentCommandProgress = <ThrowOnError extends boolean = false>(options: Options<ReportAgentCommandProgressData, ThrowOnError>) => (options.client ?? client).post<ReportAgentCommandProgressResponses, ReportAgentCommandProgressErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/commands/{command_id}/progress',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Report a command's result
+ *
+ * Finishes a delivered or running command: `succeeded` or `failed`, with the exit code,
+ * standard output and error (at most 32 KiB each: keep the end and set `*_truncated`), how
+ * long it took, and any structured output. A failed command is recorded as a
+ * `command.failed` event. A command that was cancelled, expired or already finished
+ * answers `409`; commands of other devices are `404`.
+ *
+ */
+export const reportAgentCommandResult = <ThrowOnError extends boolean = false>(options: Options<ReportAgentCommandResultData, ThrowOnError>) => (options.client ?? client).post<ReportAgentCommandResultResponses, ReportAgentCommandResultErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/commands/{command_id}/result',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List device types
+ *
+ * Lists the catalogue of device types — workstations, servers, edge nodes, relays — each
+ * with the command types its agent accepts and the JSON Schema of their parameters. The
+ * catalogue is built into the server and small, so it comes in one page (`next_cursor` is
+ * always `null`). Use it to build command forms, or to check params before
+ * `POST /v1/commands`.
+ *
+ */
+export const listDeviceTypes = <ThrowOnError extends boolean = false>(options?: Options<ListDeviceTypesData, ThrowOnError>) => (options?.client ?? client).get<ListDeviceTypesResponses, ListDeviceTypesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/device-types',
+    ...options
+});
+
+/**
+ * Get a device type
+ *
+ * Returns one device type of the catalogue with its command types.
+ */
+export const getDeviceType = <ThrowOnError extends boolean = false>(options: Options<GetDeviceTypeData, ThrowOnError>) => (options.client ?? client).get<GetDeviceTypeResponses, GetDeviceTypeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/device-types/{device_type}',
+    ...options
+});
+
+/**
+ * List commands
+ *
+ * Lists commands on the devices you can see, oldest first, a page at a time. Narrow the
+ * list with `device_id`, `site_id`, `status` and `type`; filters combine with AND.
+ * Commands past their deadline show as `expired`.
+ *
+ */
+export const listCommands = <ThrowOnError extends boolean = false>(options?: Options<ListCommandsData, ThrowOnError>) => (options?.client ?? client).get<ListCommandsResponses, ListCommandsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/commands',
+    ...options
+});
+
+/**
+ * Send a command to a device
+ *
+ * Queues a command for a device's agent. `type` must be one of the command types of the
+ * device's type and `params` must satisfy that command type's schema (see
+ * `GET /v1/device-types`); otherwise the answer is `422` naming what is wrong. The agent
+ * picks the command up on its next poll (at once if it is long-polling); if the command has
+ * not finished `timeout_seconds` after now, it expires.
+ *
+ * Commands are asynchronous: the answer is `202` with the queued command. To wait for the
+ * outcome in the same call, pass `wait_seconds` (up to 60): the answer is `200` with the
+ * finished command as soon as it finishes, or still `202` if it has not finished by then —
+ * poll `GET /v1/commands/{command_id}` after that.
+ *
+ */
+export const createCommand = <ThrowOnError extends boolean = false>(options: Options<CreateCommandData, ThrowOnError>) => (options.client ?? client).post<CreateCommandResponses, CreateCommandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/commands',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get a command
+ *
+ * Returns one command with its progress and, once finished, its result. Commands of devices you cannot see answer `404`.
+ */
+export const getCommand = <ThrowOnError extends boolean = false>(options: Options<GetCommandData, ThrowOnError>) => (options.client ?? client).get<GetCommandResponses, GetCommandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/commands/{command_id}',
+    ...options
+});
+
+/**
+ * Cancel a command
+ *
+ * Cancels a command that has not finished. A pending command is never delivered; an agent
+ * already working on one is refused (`409 command_cancelled`) when it reports progress or a
+ * result, and should stop. A command that already finished, expired or was cancelled
+ * answers `409`.
+ *
+ */
+export const cancelCommand = <ThrowOnError extends boolean = false>(options: Options<CancelCommandData, ThrowOnError>) => (options.client ?? client).post<CancelCommandResponses, CancelCommandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/commands/{command_id}/cancel',
+    ...options
+});
+
+/**
+ * Clear a device's pending commands
+ *
+ * Cancels every command of the device that its agent has not picked up yet (status
+ * `pending`), for instance after queueing commands for a machine that turned out to be
+ * off. Commands already delivered or running are left alone; cancel them one by one.
+ *
+ */
+export const clearPendingCommands = <ThrowOnError extends boolean = false>(options: Options<ClearPendingCommandsData, ThrowOnError>) => (options.client ?? client).delete<ClearPendingCommandsResponses, ClearPendingCommandsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/pending-commands',
+    ...options
 });

@@ -137,9 +137,10 @@ export type Username = string;
  * Role
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
- * change devices, see the enrolment queue and codes and decide requests, manage their own API
- * tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
- * on their assigned sites, manage their own API tokens.
+ * change devices, see the enrolment queue and codes and decide requests, send and cancel
+ * commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
+ * devices, enrolment codes and requests and commands on their assigned sites, manage their
+ * own API tokens.
  *
  */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -221,7 +222,7 @@ export type ApiTokenId = string;
  * A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
  *
  */
-export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register' | 'enrollment:read' | 'enrollment:write';
+export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register' | 'enrollment:read' | 'enrollment:write' | 'commands:read' | 'commands:write';
 
 /**
  * CurrentPrincipal
@@ -497,6 +498,13 @@ export type Platform = 'windows' | 'macos' | 'linux' | 'other';
 export type DeviceId = string;
 
 /**
+ * DeviceTypeId
+ *
+ * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
+ */
+export type DeviceTypeId = string;
+
+/**
  * Tag
  *
  * A free-form label such as `kiosk` or `floor:2`, lowercase.
@@ -538,6 +546,10 @@ export type Device = {
     description: string;
     site_id: SiteId;
     platform: Platform;
+    /**
+     * What kind of device it is, which decides the commands it accepts (see `GET /v1/device-types`).
+     */
+    device_type: DeviceTypeId;
     status: DeviceStatus;
     /**
      * The hostname the agent reported, or `null` before the agent has reported.
@@ -600,6 +612,10 @@ export type DeviceCreate = {
     site_id: SiteId;
     platform: Platform;
     description?: string;
+    /**
+     * One of the catalogue's device types (default `workstation`); an unknown one answers `422`.
+     */
+    device_type?: DeviceTypeId;
     tags?: Array<Tag>;
 };
 
@@ -630,6 +646,10 @@ export type DeviceRegistration = {
 export type DeviceUpdate = {
     name?: string;
     description?: string;
+    /**
+     * One of the catalogue's device types (default `workstation`); an unknown one answers `422`.
+     */
+    device_type?: DeviceTypeId;
     tags?: Array<Tag>;
     /**
      * Move the device to another site; you must be able to see both.
@@ -793,6 +813,10 @@ export type AgentFacts = {
      */
     os_name?: string;
     os_version?: string;
+    /**
+     * What kind of device the agent runs on, for a new device (default `workstation`).
+     */
+    device_type?: DeviceTypeId;
     agent_version: string;
     /**
      * The machine's IP addresses.
@@ -1007,13 +1031,255 @@ export type AgentHeartbeatAck = {
      */
     next_heartbeat_seconds: number;
     /**
-     * Commands queued for this device and not yet delivered to it.
+     * Commands queued for this device and not yet delivered; fetch them with `POST /v1/agent/commands/poll`.
      */
     pending_commands: number;
     /**
      * The server's clock, to spot a drifting machine clock.
      */
     server_time: Timestamp;
+};
+
+/**
+ * CommandId
+ *
+ * The ID of a command (`cmd_` followed by a ULID).
+ */
+export type CommandId = string;
+
+/**
+ * CommandTypeName
+ *
+ * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+ */
+export type CommandTypeName = string;
+
+/**
+ * CommandParams
+ *
+ * The command's parameters, as its command type's `params_schema` describes them.
+ */
+export type CommandParams = {
+    [key: string]: unknown;
+};
+
+/**
+ * AgentCommand
+ *
+ * A command as its agent receives it.
+ */
+export type AgentCommand = {
+    id: CommandId;
+    type: CommandTypeName;
+    params: CommandParams;
+    timeout_seconds: number;
+    /**
+     * Report the result before this time; afterwards the command has expired and the report is refused.
+     */
+    expires_at: Timestamp;
+};
+
+/**
+ * AgentCommandBatch
+ */
+export type AgentCommandBatch = {
+    /**
+     * The commands now delivered to the agent, oldest first; empty when none arrived in time.
+     */
+    data: Array<AgentCommand>;
+};
+
+/**
+ * AgentCommandProgress
+ */
+export type AgentCommandProgress = {
+    percent?: number;
+    message?: string;
+};
+
+/**
+ * CommandStatus
+ *
+ * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+ * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+ * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+ * its creation. The last four are final.
+ *
+ */
+export type CommandStatus = 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+/**
+ * AgentCommandState
+ */
+export type AgentCommandState = {
+    id: CommandId;
+    status: CommandStatus;
+};
+
+/**
+ * CommandOutput
+ *
+ * Structured data a command returned (a configuration, a list of tunnels, …).
+ */
+export type CommandOutput = {
+    [key: string]: unknown;
+};
+
+/**
+ * AgentCommandOutcome
+ */
+export type AgentCommandOutcome = {
+    status: 'succeeded' | 'failed';
+    exit_code?: number;
+    /**
+     * At most 32 KiB; keep the end and set `stdout_truncated` when there is more.
+     */
+    stdout?: string;
+    stderr?: string;
+    stdout_truncated?: boolean;
+    stderr_truncated?: boolean;
+    duration_ms: number;
+    output?: CommandOutput;
+    error?: string;
+};
+
+/**
+ * CommandType
+ *
+ * One kind of command a device type accepts, with the JSON Schema its `params` must satisfy.
+ */
+export type CommandType = {
+    name: CommandTypeName;
+    description: string;
+    /**
+     * A JSON Schema (draft 2020-12) for the command's `params`; creating a command with params it rejects answers `422`.
+     */
+    params_schema: {
+        [key: string]: unknown;
+    };
+    /**
+     * The `timeout_seconds` a command of this type gets when none is given.
+     */
+    default_timeout_seconds: number;
+};
+
+/**
+ * DeviceType
+ *
+ * A kind of device (a driver, in edge-hub terms) and the commands its agent understands.
+ */
+export type DeviceType = {
+    id: DeviceTypeId;
+    name: string;
+    description: string;
+    command_types: Array<CommandType>;
+};
+
+/**
+ * DeviceTypeList
+ */
+export type DeviceTypeList = {
+    data: Array<DeviceType>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * CommandResult
+ *
+ * What the agent reported when the command finished.
+ */
+export type CommandResult = {
+    /**
+     * The exit code of the process the command ran, if it ran one.
+     */
+    exit_code: number | null;
+    /**
+     * Standard output, at most 32 KiB (the agent keeps the end if there was more).
+     */
+    stdout: string;
+    stderr: string;
+    stdout_truncated: boolean;
+    stderr_truncated: boolean;
+    duration_ms: number;
+    /**
+     * Structured output, for commands that return data (a config, a list of tunnels…).
+     */
+    output: CommandOutput | null;
+    /**
+     * Why the command failed, in the agent's words.
+     */
+    error: string | null;
+};
+
+/**
+ * Command
+ *
+ * A piece of work for one device, queued by an operator and carried out by its agent.
+ */
+export type Command = {
+    id: CommandId;
+    device_id: DeviceId;
+    site_id: SiteId;
+    type: CommandTypeName;
+    params: CommandParams;
+    status: CommandStatus;
+    timeout_seconds: number;
+    created_by: UserId | null;
+    created_at: Timestamp;
+    delivered_at: Timestamp | null;
+    started_at: Timestamp | null;
+    /**
+     * When it reached a final status.
+     */
+    finished_at: Timestamp | null;
+    /**
+     * `created_at` plus `timeout_seconds`: if not finished by then, the command expires.
+     */
+    expires_at: Timestamp;
+    progress_percent: number | null;
+    progress_message: string | null;
+    result: CommandResult | null;
+};
+
+/**
+ * CommandList
+ */
+export type CommandList = {
+    data: Array<Command>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * CommandCreate
+ */
+export type CommandCreate = {
+    /**
+     * The device to run it on; you must be able to see it.
+     */
+    device_id: DeviceId;
+    /**
+     * One of the command types of the device's type.
+     */
+    type: CommandTypeName;
+    /**
+     * Checked against the command type's `params_schema` (default `{}`).
+     */
+    params?: CommandParams;
+    /**
+     * Seconds from now within which the command must finish, or it expires. Default the command type's.
+     */
+    timeout_seconds?: number;
+};
+
+/**
+ * PendingCommandsCleared
+ */
+export type PendingCommandsCleared = {
+    cancelled_count: number;
+    /**
+     * The commands cancelled (at most the first 1000).
+     */
+    command_ids: Array<CommandId>;
 };
 
 /**
@@ -1070,6 +1336,11 @@ export type EnrollmentCodeIdPath = EnrollmentCodeId;
  * The ID of the enrolment request.
  */
 export type EnrollmentRequestIdPath = EnrollmentRequestId;
+
+/**
+ * The ID of the command.
+ */
+export type CommandIdPath = CommandId;
 
 export type GetHealthData = {
     body?: never;
@@ -2994,7 +3265,8 @@ export type EnrollAgentErrors = {
     /**
      * The code does not work: `enrollment_code_invalid` (no such code),
      * `enrollment_code_expired`, `enrollment_code_exhausted`, `enrollment_code_revoked`, or
-     * `registration_token_expired`. Nothing was created except a record of the attempt.
+     * `registration_token_expired`; nothing was created except a record of the attempt. Or
+     * `unknown_device_type`: the facts name a device type the catalogue does not have.
      *
      */
     422: Problem;
@@ -3167,3 +3439,559 @@ export type SendAgentHeartbeatResponses = {
 };
 
 export type SendAgentHeartbeatResponse = SendAgentHeartbeatResponses[keyof SendAgentHeartbeatResponses];
+
+export type PollAgentCommandsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How long to wait for a command when none is queued (default 0, answer at once).
+         */
+        wait_seconds?: number;
+        /**
+         * The most commands to take at once.
+         */
+        limit?: number;
+    };
+    url: '/v1/agent/commands/poll';
+};
+
+export type PollAgentCommandsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type PollAgentCommandsError = PollAgentCommandsErrors[keyof PollAgentCommandsErrors];
+
+export type PollAgentCommandsResponses = {
+    /**
+     * The commands now delivered (possibly none).
+     */
+    200: AgentCommandBatch;
+};
+
+export type PollAgentCommandsResponse = PollAgentCommandsResponses[keyof PollAgentCommandsResponses];
+
+export type ReportAgentCommandProgressData = {
+    body: AgentCommandProgress;
+    path: {
+        /**
+         * The ID of the command.
+         */
+        command_id: CommandId;
+    };
+    query?: never;
+    url: '/v1/agent/commands/{command_id}/progress';
+};
+
+export type ReportAgentCommandProgressErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ReportAgentCommandProgressError = ReportAgentCommandProgressErrors[keyof ReportAgentCommandProgressErrors];
+
+export type ReportAgentCommandProgressResponses = {
+    /**
+     * Recorded; the command's status.
+     */
+    200: AgentCommandState;
+};
+
+export type ReportAgentCommandProgressResponse = ReportAgentCommandProgressResponses[keyof ReportAgentCommandProgressResponses];
+
+export type ReportAgentCommandResultData = {
+    body: AgentCommandOutcome;
+    path: {
+        /**
+         * The ID of the command.
+         */
+        command_id: CommandId;
+    };
+    query?: never;
+    url: '/v1/agent/commands/{command_id}/result';
+};
+
+export type ReportAgentCommandResultErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ReportAgentCommandResultError = ReportAgentCommandResultErrors[keyof ReportAgentCommandResultErrors];
+
+export type ReportAgentCommandResultResponses = {
+    /**
+     * Recorded; the command's final status.
+     */
+    200: AgentCommandState;
+};
+
+export type ReportAgentCommandResultResponse = ReportAgentCommandResultResponses[keyof ReportAgentCommandResultResponses];
+
+export type ListDeviceTypesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/device-types';
+};
+
+export type ListDeviceTypesErrors = {
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListDeviceTypesError = ListDeviceTypesErrors[keyof ListDeviceTypesErrors];
+
+export type ListDeviceTypesResponses = {
+    /**
+     * Every device type.
+     */
+    200: DeviceTypeList;
+};
+
+export type ListDeviceTypesResponse = ListDeviceTypesResponses[keyof ListDeviceTypesResponses];
+
+export type GetDeviceTypeData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device type.
+         */
+        device_type: DeviceTypeId;
+    };
+    query?: never;
+    url: '/v1/device-types/{device_type}';
+};
+
+export type GetDeviceTypeErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetDeviceTypeError = GetDeviceTypeErrors[keyof GetDeviceTypeErrors];
+
+export type GetDeviceTypeResponses = {
+    /**
+     * The device type.
+     */
+    200: DeviceType;
+};
+
+export type GetDeviceTypeResponse = GetDeviceTypeResponses[keyof GetDeviceTypeResponses];
+
+export type ListCommandsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many items to return, from 1 to 500.
+         */
+        limit?: number;
+        /**
+         * The `next_cursor` of the previous page. Leave out for the first page.
+         */
+        cursor?: string;
+        /**
+         * Only commands for this device.
+         */
+        device_id?: DeviceId;
+        /**
+         * Only commands for devices of this site.
+         */
+        site_id?: SiteId;
+        /**
+         * Only commands in this state.
+         */
+        status?: CommandStatus;
+        /**
+         * Only commands of this type.
+         */
+        type?: CommandTypeName;
+    };
+    url: '/v1/commands';
+};
+
+export type ListCommandsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListCommandsError = ListCommandsErrors[keyof ListCommandsErrors];
+
+export type ListCommandsResponses = {
+    /**
+     * A page of commands.
+     */
+    200: CommandList;
+};
+
+export type ListCommandsResponse = ListCommandsResponses[keyof ListCommandsResponses];
+
+export type CreateCommandData = {
+    body: CommandCreate;
+    headers?: {
+        /**
+         * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         * key with a different body is refused with `422`.
+         *
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * Wait up to this many seconds for the command to finish before answering (default 0, no wait).
+         */
+        wait_seconds?: number;
+    };
+    url: '/v1/commands';
+};
+
+export type CreateCommandErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The command cannot be sent as asked: `unknown_device` (no such device, or one you
+     * cannot see), `unsupported_command_type` (the device's type has no such command), or
+     * `invalid_command_params` (with `errors` naming each problem in `params`).
+     *
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type CreateCommandError = CreateCommandErrors[keyof CreateCommandErrors];
+
+export type CreateCommandResponses = {
+    /**
+     * The command finished within `wait_seconds` (see `status` for how).
+     */
+    200: Command;
+    /**
+     * The command is queued (or still running after `wait_seconds`).
+     */
+    202: Command;
+};
+
+export type CreateCommandResponse = CreateCommandResponses[keyof CreateCommandResponses];
+
+export type GetCommandData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the command.
+         */
+        command_id: CommandId;
+    };
+    query?: never;
+    url: '/v1/commands/{command_id}';
+};
+
+export type GetCommandErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetCommandError = GetCommandErrors[keyof GetCommandErrors];
+
+export type GetCommandResponses = {
+    /**
+     * The command.
+     */
+    200: Command;
+};
+
+export type GetCommandResponse = GetCommandResponses[keyof GetCommandResponses];
+
+export type CancelCommandData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the command.
+         */
+        command_id: CommandId;
+    };
+    query?: never;
+    url: '/v1/commands/{command_id}/cancel';
+};
+
+export type CancelCommandErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type CancelCommandError = CancelCommandErrors[keyof CancelCommandErrors];
+
+export type CancelCommandResponses = {
+    /**
+     * The cancelled command.
+     */
+    200: Command;
+};
+
+export type CancelCommandResponse = CancelCommandResponses[keyof CancelCommandResponses];
+
+export type ClearPendingCommandsData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/pending-commands';
+};
+
+export type ClearPendingCommandsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ClearPendingCommandsError = ClearPendingCommandsErrors[keyof ClearPendingCommandsErrors];
+
+export type ClearPendingCommandsResponses = {
+    /**
+     * What was cancelled.
+     */
+    200: PendingCommandsCleared;
+};
+
+export type ClearPendingCommandsResponse = ClearPendingCommandsResponses[keyof ClearPendingCommandsResponses];

@@ -84,9 +84,10 @@ export const zUsername = z.string().min(3).max(64).regex(/^[a-z0-9][a-z0-9._-]{2
  * Role
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
- * change devices, see the enrolment queue and codes and decide requests, manage their own API
- * tokens, on their assigned sites. `viewer`: read sites, devices, enrolment codes and requests
- * on their assigned sites, manage their own API tokens.
+ * change devices, see the enrolment queue and codes and decide requests, send and cancel
+ * commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
+ * devices, enrolment codes and requests and commands on their assigned sites, manage their
+ * own API tokens.
  *
  */
 export const zRole = z.enum([
@@ -159,7 +160,9 @@ export const zScope = z.enum([
     'devices:write',
     'devices:register',
     'enrollment:read',
-    'enrollment:write'
+    'enrollment:write',
+    'commands:read',
+    'commands:write'
 ]);
 
 /**
@@ -368,6 +371,13 @@ export const zPlatform = z.enum([
 export const zDeviceId = z.string().max(30).regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
+ * DeviceTypeId
+ *
+ * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
+ */
+export const zDeviceTypeId = z.string().max(40).regex(/^[a-z][a-z0-9-]{1,39}$/);
+
+/**
  * Tag
  *
  * A free-form label such as `kiosk` or `floor:2`, lowercase.
@@ -403,6 +413,7 @@ export const zDevice = z.object({
     description: z.string().max(1000),
     site_id: zSiteId,
     platform: zPlatform,
+    device_type: zDeviceTypeId,
     status: zDeviceStatus,
     hostname: z.string().max(253).nullable(),
     tags: z.array(zTag).max(20),
@@ -435,6 +446,7 @@ export const zDeviceCreate = z.object({
     site_id: zSiteId,
     platform: zPlatform,
     description: z.string().max(1000).optional(),
+    device_type: zDeviceTypeId.optional(),
     tags: z.array(zTag).max(20).optional()
 });
 
@@ -459,6 +471,7 @@ export const zDeviceRegistration = z.object({
 export const zDeviceUpdate = z.object({
     name: z.string().min(1).max(100).optional(),
     description: z.string().max(1000).optional(),
+    device_type: zDeviceTypeId.optional(),
     tags: z.array(zTag).max(20).optional(),
     site_id: zSiteId.optional()
 });
@@ -592,6 +605,7 @@ export const zAgentFacts = z.object({
     platform: zPlatform,
     os_name: z.string().max(100).optional(),
     os_version: z.string().max(100).optional(),
+    device_type: zDeviceTypeId.optional(),
     agent_version: z.string().min(1).max(40),
     addresses: z.array(zIpAddress).max(32).optional()
 });
@@ -748,6 +762,202 @@ export const zAgentHeartbeatAck = z.object({
 });
 
 /**
+ * CommandId
+ *
+ * The ID of a command (`cmd_` followed by a ULID).
+ */
+export const zCommandId = z.string().max(30).regex(/^cmd_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * CommandTypeName
+ *
+ * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+ */
+export const zCommandTypeName = z.string().max(64).regex(/^[a-z][a-z0-9_]{1,63}$/);
+
+/**
+ * CommandParams
+ *
+ * The command's parameters, as its command type's `params_schema` describes them.
+ */
+export const zCommandParams = z.record(z.string(), z.unknown());
+
+/**
+ * AgentCommand
+ *
+ * A command as its agent receives it.
+ */
+export const zAgentCommand = z.object({
+    id: zCommandId,
+    type: zCommandTypeName,
+    params: zCommandParams,
+    timeout_seconds: z.int().gte(5).lte(86400),
+    expires_at: zTimestamp
+});
+
+/**
+ * AgentCommandBatch
+ */
+export const zAgentCommandBatch = z.object({
+    data: z.array(zAgentCommand).max(50)
+});
+
+/**
+ * AgentCommandProgress
+ */
+export const zAgentCommandProgress = z.object({
+    percent: z.int().gte(0).lte(100).optional(),
+    message: z.string().max(500).optional()
+});
+
+/**
+ * CommandStatus
+ *
+ * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+ * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+ * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+ * its creation. The last four are final.
+ *
+ */
+export const zCommandStatus = z.enum([
+    'pending',
+    'delivered',
+    'running',
+    'succeeded',
+    'failed',
+    'cancelled',
+    'expired'
+]);
+
+/**
+ * AgentCommandState
+ */
+export const zAgentCommandState = z.object({
+    id: zCommandId,
+    status: zCommandStatus
+});
+
+/**
+ * CommandOutput
+ *
+ * Structured data a command returned (a configuration, a list of tunnels, …).
+ */
+export const zCommandOutput = z.record(z.string(), z.unknown());
+
+/**
+ * AgentCommandOutcome
+ */
+export const zAgentCommandOutcome = z.object({
+    status: z.enum(['succeeded', 'failed']),
+    exit_code: z.int().gte(-2147483648).lte(2147483647).optional(),
+    stdout: z.string().max(32768).optional(),
+    stderr: z.string().max(32768).optional(),
+    stdout_truncated: z.boolean().optional(),
+    stderr_truncated: z.boolean().optional(),
+    duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+    output: zCommandOutput.optional(),
+    error: z.string().max(2000).optional()
+});
+
+/**
+ * CommandType
+ *
+ * One kind of command a device type accepts, with the JSON Schema its `params` must satisfy.
+ */
+export const zCommandType = z.object({
+    name: zCommandTypeName,
+    description: z.string().max(500),
+    params_schema: z.record(z.string(), z.unknown()),
+    default_timeout_seconds: z.int().gte(5).lte(86400)
+});
+
+/**
+ * DeviceType
+ *
+ * A kind of device (a driver, in edge-hub terms) and the commands its agent understands.
+ */
+export const zDeviceType = z.object({
+    id: zDeviceTypeId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    command_types: z.array(zCommandType).max(100)
+});
+
+/**
+ * DeviceTypeList
+ */
+export const zDeviceTypeList = z.object({
+    data: z.array(zDeviceType).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * CommandResult
+ *
+ * What the agent reported when the command finished.
+ */
+export const zCommandResult = z.object({
+    exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+    stdout: z.string().max(32768),
+    stderr: z.string().max(32768),
+    stdout_truncated: z.boolean(),
+    stderr_truncated: z.boolean(),
+    duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+    output: zCommandOutput.nullable(),
+    error: z.string().max(2000).nullable()
+});
+
+/**
+ * Command
+ *
+ * A piece of work for one device, queued by an operator and carried out by its agent.
+ */
+export const zCommand = z.object({
+    id: zCommandId,
+    device_id: zDeviceId,
+    site_id: zSiteId,
+    type: zCommandTypeName,
+    params: zCommandParams,
+    status: zCommandStatus,
+    timeout_seconds: z.int().gte(5).lte(86400),
+    created_by: zUserId.nullable(),
+    created_at: zTimestamp,
+    delivered_at: zTimestamp.nullable(),
+    started_at: zTimestamp.nullable(),
+    finished_at: zTimestamp.nullable(),
+    expires_at: zTimestamp,
+    progress_percent: z.int().gte(0).lte(100).nullable(),
+    progress_message: z.string().max(500).nullable(),
+    result: zCommandResult.nullable()
+});
+
+/**
+ * CommandList
+ */
+export const zCommandList = z.object({
+    data: z.array(zCommand).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * CommandCreate
+ */
+export const zCommandCreate = z.object({
+    device_id: zDeviceId,
+    type: zCommandTypeName,
+    params: zCommandParams.optional(),
+    timeout_seconds: z.int().gte(5).lte(86400).optional()
+});
+
+/**
+ * PendingCommandsCleared
+ */
+export const zPendingCommandsCleared = z.object({
+    cancelled_count: z.int().gte(0).lte(100000),
+    command_ids: z.array(zCommandId).max(1000)
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -801,6 +1011,11 @@ export const zEnrollmentCodeIdPath = zEnrollmentCodeId;
  * The ID of the enrolment request.
  */
 export const zEnrollmentRequestIdPath = zEnrollmentRequestId;
+
+/**
+ * The ID of the command.
+ */
+export const zCommandIdPath = zCommandId;
 
 /**
  * The server is healthy.
@@ -1174,3 +1389,105 @@ export const zSendAgentHeartbeatBody = zAgentHeartbeat;
  * Received.
  */
 export const zSendAgentHeartbeatResponse = zAgentHeartbeatAck;
+
+export const zPollAgentCommandsQuery = z.object({
+    wait_seconds: z.int().gte(0).lte(30).optional().default(0),
+    limit: z.int().gte(1).lte(50).optional().default(10)
+});
+
+/**
+ * The commands now delivered (possibly none).
+ */
+export const zPollAgentCommandsResponse = zAgentCommandBatch;
+
+export const zReportAgentCommandProgressBody = zAgentCommandProgress;
+
+export const zReportAgentCommandProgressPath = z.object({
+    command_id: zCommandId
+});
+
+/**
+ * Recorded; the command's status.
+ */
+export const zReportAgentCommandProgressResponse = zAgentCommandState;
+
+export const zReportAgentCommandResultBody = zAgentCommandOutcome;
+
+export const zReportAgentCommandResultPath = z.object({
+    command_id: zCommandId
+});
+
+/**
+ * Recorded; the command's final status.
+ */
+export const zReportAgentCommandResultResponse = zAgentCommandState;
+
+/**
+ * Every device type.
+ */
+export const zListDeviceTypesResponse = zDeviceTypeList;
+
+export const zGetDeviceTypePath = z.object({
+    device_type: zDeviceTypeId
+});
+
+/**
+ * The device type.
+ */
+export const zGetDeviceTypeResponse = zDeviceType;
+
+export const zListCommandsQuery = z.object({
+    limit: z.int().gte(1).lte(500).optional().default(50),
+    cursor: z.string().max(200).optional(),
+    device_id: zDeviceId.optional(),
+    site_id: zSiteId.optional(),
+    status: zCommandStatus.optional(),
+    type: zCommandTypeName.optional()
+});
+
+/**
+ * A page of commands.
+ */
+export const zListCommandsResponse = zCommandList;
+
+export const zCreateCommandBody = zCommandCreate;
+
+export const zCreateCommandHeaders = z.object({
+    'Idempotency-Key': z.string().min(1).max(255).optional()
+});
+
+export const zCreateCommandQuery = z.object({
+    wait_seconds: z.int().gte(0).lte(60).optional().default(0)
+});
+
+/**
+ * The command finished within `wait_seconds` (see `status` for how).
+ */
+export const zCreateCommandResponse = zCommand;
+
+export const zGetCommandPath = z.object({
+    command_id: zCommandId
+});
+
+/**
+ * The command.
+ */
+export const zGetCommandResponse = zCommand;
+
+export const zCancelCommandPath = z.object({
+    command_id: zCommandId
+});
+
+/**
+ * The cancelled command.
+ */
+export const zCancelCommandResponse = zCommand;
+
+export const zClearPendingCommandsPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * What was cancelled.
+ */
+export const zClearPendingCommandsResponse = zPendingCommandsCleared;

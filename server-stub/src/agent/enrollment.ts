@@ -13,6 +13,7 @@ import { approveRequest, codeStatus, completeRequest, requestStatus } from '../f
 import { emitEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import type { EnrollmentRequestRow } from '../store/schema';
+import { assertDeviceType } from '../fleet/device-types';
 import { refreshCredentials } from './credentials';
 
 type Enrolment = z.infer<typeof AgentEnrollmentRequest>;
@@ -88,6 +89,7 @@ export function agentEnrollmentRoutes(context: AppContext) {
 
   return {
     enrollAgent: s.route(contract.agent.enrollAgent, async ({ body, req }) => {
+      assertDeviceType(body.facts.device_type);
       if (body.code.startsWith('mrt_')) return enrolPreRegistered(body, req);
       const now = context.now().toISOString();
       const code = await db.selectFrom('enrollment_codes').selectAll().where('code_hash', '=', hashSecret(body.code)).executeTakeFirst();

@@ -1,7 +1,8 @@
-/** Every route of the Agent tag: enrolment and credentials, then what an enrolled agent sends. */
+/** Every route of the Agent tag: enrolment and credentials, then what an enrolled agent does. */
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract';
+import { agentCommandRoutes } from './commands';
 import { agentEnrollmentRoutes } from './enrollment';
 import { agentHeartbeatRoutes } from './heartbeat';
 
@@ -9,5 +10,6 @@ export function agentHandlers(context: AppContext) {
   return initServer().router(contract.agent, {
     ...agentEnrollmentRoutes(context),
     ...agentHeartbeatRoutes(context),
+    ...agentCommandRoutes(context),
   });
 }

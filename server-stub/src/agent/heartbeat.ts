@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract';
 import { agentOf } from '../http/principal';
 import { recordHeartbeat } from '../fleet/presence';
+import { countPendingCommands } from '../operations/commands-store';
 
 const s = initServer();
 
@@ -15,8 +16,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
         status: 200,
         body: {
           device_id: deviceId, status, next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
-          // No commands exist yet in this version of the API; the count is real once they do.
-          pending_commands: 0,
+          pending_commands: await countPendingCommands(context, deviceId),
           server_time: seenAt,
         },
       };

@@ -9,7 +9,7 @@ export type DeviceBody = z.infer<typeof Device>;
 
 export function toDevice(row: DeviceRow): DeviceBody {
   return {
-    id: row.id, name: row.name, description: row.description, site_id: row.site_id, platform: row.platform, status: row.status,
+    id: row.id, name: row.name, description: row.description, site_id: row.site_id, platform: row.platform, device_type: row.device_type, status: row.status,
     hostname: row.hostname, tags: JSON.parse(row.tags) as string[], agent_version: row.agent_version,
     os_name: row.os_name, os_version: row.os_version, addresses: JSON.parse(row.addresses) as string[],
     uptime_seconds: row.uptime_seconds === null ? null : Number(row.uptime_seconds),

@@ -12,6 +12,8 @@ import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
 import { emitEvent } from '../observe/events-store';
 import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
+import { DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
+import { assertDeviceType } from './device-types';
 import { assertUsableSite } from './sites-store';
 
 const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -39,10 +41,12 @@ export function devicesHandlers(context: AppContext) {
 
     registerDevice: async ({ body, req }) => {
       await assertUsableSite(context, principalOf(req), body.site_id);
+      assertDeviceType(body.device_type);
       const now = context.now();
       const registrationToken = newSecret('mrt');
       const row: DeviceRow = {
         id: newId('dev'), site_id: body.site_id, name: body.name, description: body.description ?? '', platform: body.platform,
+        device_type: body.device_type ?? DEFAULT_DEVICE_TYPE,
         status: 'pending', hostname: null, tags: JSON.stringify(body.tags ?? []), agent_version: null, last_seen_at: null,
         registration_token_hash: hashSecret(registrationToken),
         registration_expires_at: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
@@ -69,6 +73,7 @@ export function devicesHandlers(context: AppContext) {
       const current = await findDevice(principal, params.device_id);
       checkIfMatch(headers['if-match'], current.version);
       if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
+      assertDeviceType(body.device_type);
       const { tags, ...fields } = body;
       const result = await db.updateTable('devices')
         .set((eb) => ({

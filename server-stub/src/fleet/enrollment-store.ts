@@ -13,6 +13,7 @@ import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
+import { DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import type { Database, EnrollmentCodeRow, EnrollmentRequestRow } from '../store/schema';
 
 export type Facts = z.infer<typeof AgentFacts>;
@@ -149,6 +150,7 @@ export async function approveRequest(context: AppContext, request: EnrollmentReq
     deviceId = newId('dev');
     await db.insertInto('devices').values({
       id: deviceId, site_id: approval.siteId, name: approval.name ?? facts.hostname.slice(0, 100), description: '', status: 'pending',
+      device_type: facts.device_type ?? DEFAULT_DEVICE_TYPE,
       tags: '[]', last_seen_at: null, registration_token_hash: null, registration_expires_at: null, fingerprint: request.fingerprint,
       uptime_seconds: null, metrics: null, enrolled_at: null, credentials_revoked_at: null, created_at: now, updated_at: now, ...reported,
     }).execute();

@@ -1,10 +1,12 @@
 /**
  * Background upkeep, every `sweepIntervalSeconds` (through the context's timers): devices whose
- * heartbeats stopped go offline, undecided or uncollected enrolment requests expire, and old
+ * heartbeats stopped go offline, commands and undecided or uncollected enrolment requests past
+ * their deadline expire, and old
  * wrong-code attempts and long-dead agent tokens are pruned. Each step is a conditional update
  * or delete, so several instances sweeping the same database do each piece of work once.
  */
 import type { AppContext } from '../context';
+import { expireDueCommands } from '../operations/commands-store';
 import { sweepOfflineDevices } from './presence';
 
 const WRONG_CODE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -13,18 +15,20 @@ const DEAD_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export interface SweepReport {
   offline: number;
   expiredRequests: number;
+  expiredCommands: number;
 }
 
 export async function runSweeps(context: AppContext): Promise<SweepReport> {
   const now = context.now();
   const offline = await sweepOfflineDevices(context);
+  const expiredCommands = await expireDueCommands(context);
   const expired = await context.db.updateTable('enrollment_requests').set({ status: 'expired' })
     .where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', now.toISOString()).executeTakeFirst();
   await context.db.deleteFrom('enrollment_requests').where('status', '=', 'wrong_code')
     .where('created_at', '<', new Date(now.getTime() - WRONG_CODE_RETENTION_MS).toISOString()).execute();
   await context.db.deleteFrom('agent_tokens')
     .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString()).execute();
-  return { offline, expiredRequests: Number(expired.numUpdatedRows) };
+  return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };
 }
 
 /** Runs the sweeps periodically until the returned function is called. */

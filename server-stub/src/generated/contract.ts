@@ -4,15 +4,26 @@ import { z } from 'zod';
 
 const c = initContract();
 
-export const DeviceId = z.string().max(30).regex(new RegExp("^dev_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "DeviceId" });
+export const CommandId = z.string().max(30).regex(new RegExp("^cmd_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "CommandId" });
+export const CommandParams = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' }).meta({ id: "CommandParams" });
+export const CommandTypeName = z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]{1,63}$")).meta({ id: "CommandTypeName" });
 export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: "Timestamp" });
+export const AgentCommand = z.object({ "id": CommandId, "type": CommandTypeName, "params": CommandParams, "timeout_seconds": z.number().int().min(5).max(86400), "expires_at": Timestamp }).meta({ id: "AgentCommand" });
+export const AgentCommandBatch = z.object({ "data": z.array(AgentCommand).max(50) }).meta({ id: "AgentCommandBatch" });
+export const CommandOutput = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 100, { message: 'At most 100 field(s)' }).meta({ id: "CommandOutput" });
+export const AgentCommandOutcome = z.strictObject({ "status": z.enum(["succeeded","failed"]), "exit_code": z.number().int().min(-2147483648).max(2147483647).optional(), "stdout": z.string().max(32768).optional(), "stderr": z.string().max(32768).optional(), "stdout_truncated": z.boolean().optional(), "stderr_truncated": z.boolean().optional(), "duration_ms": z.number().int().min(0).max(8640000000), "output": CommandOutput.optional(), "error": z.string().max(2000).optional() }).meta({ id: "AgentCommandOutcome" });
+export const AgentCommandProgress = z.strictObject({ "percent": z.number().int().min(0).max(100).optional(), "message": z.string().max(500).optional() }).meta({ id: "AgentCommandProgress" });
+export const CommandStatus = z.enum(["pending","delivered","running","succeeded","failed","cancelled","expired"]).meta({ id: "CommandStatus" });
+export const AgentCommandState = z.object({ "id": CommandId, "status": CommandStatus }).meta({ id: "AgentCommandState" });
+export const DeviceId = z.string().max(30).regex(new RegExp("^dev_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "DeviceId" });
 export const AgentCredentials = z.object({ "device_id": DeviceId, "token_type": z.enum(["bearer"]), "access_token": z.string().max(100), "access_token_expires_at": Timestamp, "refresh_token": z.string().max(100), "refresh_token_expires_at": Timestamp }).meta({ id: "AgentCredentials" });
 export const EnrollmentRequestId = z.string().max(30).regex(new RegExp("^enr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentRequestId" });
 export const AgentEnrollmentPending = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending"]), "poll_token": z.string().max(100), "poll_interval_seconds": z.number().int().min(1).max(3600), "expires_at": Timestamp }).meta({ id: "AgentEnrollmentPending" });
 export const AgentEnrollmentPoll = z.strictObject({ "request_id": EnrollmentRequestId, "poll_token": z.string().min(1).max(100) }).meta({ id: "AgentEnrollmentPoll" });
+export const DeviceTypeId = z.string().max(40).regex(new RegExp("^[a-z][a-z0-9-]{1,39}$")).meta({ id: "DeviceTypeId" });
 export const IpAddress = z.string().min(2).max(45).regex(new RegExp("^[0-9A-Fa-f:.]+$")).meta({ id: "IpAddress" });
 export const Platform = z.enum(["windows","macos","linux","other"]).meta({ id: "Platform" });
-export const AgentFacts = z.strictObject({ "hostname": z.string().min(1).max(253), "platform": Platform, "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "agent_version": z.string().min(1).max(40), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "AgentFacts" });
+export const AgentFacts = z.strictObject({ "hostname": z.string().min(1).max(253), "platform": Platform, "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "device_type": DeviceTypeId.optional(), "agent_version": z.string().min(1).max(40), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "AgentFacts" });
 export const Fingerprint = z.string().min(8).max(128).regex(new RegExp("^[A-Za-z0-9:._-]+$")).meta({ id: "Fingerprint" });
 export const AgentEnrollmentRequest = z.strictObject({ "code": z.string().min(1).max(100), "fingerprint": Fingerprint, "facts": AgentFacts }).meta({ id: "AgentEnrollmentRequest" });
 export const AgentEnrollmentStatus = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending","approved","denied","expired"]), "device_id": DeviceId.nullable(), "credentials": AgentCredentials.nullable(), "poll_interval_seconds": z.number().int().min(1).max(3600).nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "AgentEnrollmentStatus" });
@@ -22,7 +33,7 @@ export const DeviceStatus = z.enum(["pending","online","offline","degraded"]).me
 export const AgentHeartbeatAck = z.object({ "device_id": DeviceId, "status": DeviceStatus, "next_heartbeat_seconds": z.number().int().min(5).max(3600), "pending_commands": z.number().int().min(0).max(100000), "server_time": Timestamp }).meta({ id: "AgentHeartbeatAck" });
 export const AgentTokenRefresh = z.strictObject({ "refresh_token": z.string().min(1).max(100) }).meta({ id: "AgentTokenRefresh" });
 export const ApiTokenId = z.string().max(30).regex(new RegExp("^tok_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ApiTokenId" });
-export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write"]).meta({ id: "Scope" });
+export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write","commands:read","commands:write"]).meta({ id: "Scope" });
 export const UserId = z.string().max(30).regex(new RegExp("^usr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "UserId" });
 export const ApiToken = z.object({ "id": ApiTokenId, "name": z.string().max(100), "prefix": z.string().max(16), "scopes": z.array(Scope).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "user_id": UserId, "created_at": Timestamp, "expires_at": Timestamp.nullable(), "last_used_at": Timestamp.nullable(), "revoked_at": Timestamp.nullable() }).meta({ id: "ApiToken" });
 export const ApiTokenCreate = z.strictObject({ "name": z.string().min(1).max(100), "scopes": z.array(Scope).min(1).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "expires_at": Timestamp.optional() }).meta({ id: "ApiTokenCreate" });
@@ -31,17 +42,24 @@ export const NextCursor = z.string().max(200).nullable().meta({ id: "NextCursor"
 export const ApiTokenList = z.object({ "data": z.array(ApiToken).max(500), "next_cursor": NextCursor }).meta({ id: "ApiTokenList" });
 export const Password = z.string().min(12).max(256).meta({ id: "Password" });
 export const ChangePasswordRequest = z.strictObject({ "current_password": z.string().min(1).max(256), "new_password": Password }).meta({ id: "ChangePasswordRequest" });
+export const CommandResult = z.object({ "exit_code": z.number().int().min(-2147483648).max(2147483647).nullable(), "stdout": z.string().max(32768), "stderr": z.string().max(32768), "stdout_truncated": z.boolean(), "stderr_truncated": z.boolean(), "duration_ms": z.number().int().min(0).max(8640000000), "output": CommandOutput.nullable(), "error": z.string().max(2000).nullable() }).meta({ id: "CommandResult" });
 export const SiteId = z.string().max(31).regex(new RegExp("^site_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "SiteId" });
+export const Command = z.object({ "id": CommandId, "device_id": DeviceId, "site_id": SiteId, "type": CommandTypeName, "params": CommandParams, "status": CommandStatus, "timeout_seconds": z.number().int().min(5).max(86400), "created_by": UserId.nullable(), "created_at": Timestamp, "delivered_at": Timestamp.nullable(), "started_at": Timestamp.nullable(), "finished_at": Timestamp.nullable(), "expires_at": Timestamp, "progress_percent": z.number().int().min(0).max(100).nullable(), "progress_message": z.string().max(500).nullable(), "result": CommandResult.nullable() }).meta({ id: "Command" });
+export const CommandCreate = z.strictObject({ "device_id": DeviceId, "type": CommandTypeName, "params": CommandParams.optional(), "timeout_seconds": z.number().int().min(5).max(86400).optional() }).meta({ id: "CommandCreate" });
+export const CommandList = z.object({ "data": z.array(Command).max(500), "next_cursor": NextCursor }).meta({ id: "CommandList" });
+export const CommandType = z.object({ "name": CommandTypeName, "description": z.string().max(500), "params_schema": z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 20, { message: 'At most 20 field(s)' }), "default_timeout_seconds": z.number().int().min(5).max(86400) }).meta({ id: "CommandType" });
 export const Role = z.enum(["admin","operator","viewer"]).meta({ id: "Role" });
 export const Username = z.string().min(3).max(64).regex(new RegExp("^[a-z0-9][a-z0-9._-]{2,63}$")).meta({ id: "Username" });
 export const User = z.object({ "id": UserId, "username": Username, "display_name": z.string().max(100), "email": z.email().max(254).nullable(), "role": Role, "disabled": z.boolean(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "created_at": Timestamp, "updated_at": Timestamp, "last_login_at": Timestamp.nullable() }).meta({ id: "User" });
 export const CurrentPrincipal = z.object({ "user": User, "auth_method": z.enum(["session","api_token"]), "api_token_id": ApiTokenId.nullable().optional(), "scopes": z.array(Scope).max(50).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "site_ids": z.array(SiteId).max(1000).nullable() }).meta({ id: "CurrentPrincipal" });
 export const Tag = z.string().min(1).max(40).regex(new RegExp("^[a-z0-9][a-z0-9:_.-]*$")).meta({ id: "Tag" });
-export const Device = z.object({ "id": DeviceId, "name": z.string().max(100), "description": z.string().max(1000), "site_id": SiteId, "platform": Platform, "status": DeviceStatus, "hostname": z.string().max(253).nullable(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "agent_version": z.string().max(40).nullable(), "os_name": z.string().max(100).nullable(), "os_version": z.string().max(100).nullable(), "addresses": z.array(IpAddress).max(32), "uptime_seconds": z.number().int().min(0).max(3153600000).nullable(), "metrics": DeviceMetrics.nullable(), "last_seen_at": Timestamp.nullable(), "enrolled_at": Timestamp.nullable(), "credentials_revoked_at": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Device" });
-export const DeviceCreate = z.strictObject({ "name": z.string().min(1).max(100), "site_id": SiteId, "platform": Platform, "description": z.string().max(1000).optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "DeviceCreate" });
+export const Device = z.object({ "id": DeviceId, "name": z.string().max(100), "description": z.string().max(1000), "site_id": SiteId, "platform": Platform, "device_type": DeviceTypeId, "status": DeviceStatus, "hostname": z.string().max(253).nullable(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "agent_version": z.string().max(40).nullable(), "os_name": z.string().max(100).nullable(), "os_version": z.string().max(100).nullable(), "addresses": z.array(IpAddress).max(32), "uptime_seconds": z.number().int().min(0).max(3153600000).nullable(), "metrics": DeviceMetrics.nullable(), "last_seen_at": Timestamp.nullable(), "enrolled_at": Timestamp.nullable(), "credentials_revoked_at": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Device" });
+export const DeviceCreate = z.strictObject({ "name": z.string().min(1).max(100), "site_id": SiteId, "platform": Platform, "description": z.string().max(1000).optional(), "device_type": DeviceTypeId.optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "DeviceCreate" });
 export const DeviceList = z.object({ "data": z.array(Device).max(500), "next_cursor": NextCursor }).meta({ id: "DeviceList" });
 export const DeviceRegistration = z.object({ "device": Device, "registration_token": z.string().max(100), "registration_expires_at": Timestamp }).meta({ id: "DeviceRegistration" });
-export const DeviceUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "site_id": SiteId.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "DeviceUpdate" });
+export const DeviceType = z.object({ "id": DeviceTypeId, "name": z.string().max(100), "description": z.string().max(1000), "command_types": z.array(CommandType).max(100) }).meta({ id: "DeviceType" });
+export const DeviceTypeList = z.object({ "data": z.array(DeviceType).max(500), "next_cursor": NextCursor }).meta({ id: "DeviceTypeList" });
+export const DeviceUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "device_type": DeviceTypeId.optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "site_id": SiteId.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "DeviceUpdate" });
 export const EnrollmentApproval = z.strictObject({ "site_id": SiteId.optional(), "name": z.string().min(1).max(100).optional() }).meta({ id: "EnrollmentApproval" });
 export const EnrollmentCodeId = z.string().max(30).regex(new RegExp("^enc_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentCodeId" });
 export const EnrollmentCodeStatus = z.enum(["active","expired","exhausted","revoked"]).meta({ id: "EnrollmentCodeStatus" });
@@ -58,6 +76,7 @@ export const Health = z.object({ "status": z.enum(["ok"]), "time": Timestamp }).
 export const LoginRequest = z.strictObject({ "username": z.string().min(1).max(64), "password": z.string().min(1).max(256) }).meta({ id: "LoginRequest" });
 export const PasswordReset = z.strictObject({ "password": Password.optional() }).meta({ id: "PasswordReset" });
 export const PasswordResetResult = z.object({ "user_id": UserId, "temporary_password": z.string().max(256).nullable() }).meta({ id: "PasswordResetResult" });
+export const PendingCommandsCleared = z.object({ "cancelled_count": z.number().int().min(0).max(100000), "command_ids": z.array(CommandId).max(1000) }).meta({ id: "PendingCommandsCleared" });
 export const ValidationIssue = z.object({ "path": z.string().max(300), "message": z.string().max(500) }).meta({ id: "ValidationIssue" });
 export const Problem = z.object({ "type": z.string().max(200), "title": z.string().max(200), "status": z.number().int().min(400).max(599), "detail": z.string().max(2000).optional(), "code": z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]*$")), "request_id": z.string().max(64), "errors": z.array(ValidationIssue).max(100).optional() }).meta({ id: "Problem" });
 export const Session = z.object({ "token": z.string().max(100), "token_type": z.enum(["bearer"]), "expires_at": Timestamp, "csrf_token": z.string().max(100), "user": User }).meta({ id: "Session" });
@@ -407,6 +426,95 @@ export const contract = c.router({
       body: AgentHeartbeat,
       responses: { 200: AgentHeartbeatAck, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
       metadata: {"operationId":"sendAgentHeartbeat","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
+    },
+    pollAgentCommands: {
+      method: "POST",
+      path: "/v1/agent/commands/poll",
+      summary: "Fetch commands (long-poll)",
+      query: z.object({ "wait_seconds": z.coerce.number().int().min(0).max(30).default(0), "limit": z.coerce.number().int().min(1).max(50).default(10) }),
+      body: c.noBody(),
+      responses: { 200: AgentCommandBatch, 400: problem, 401: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"pollAgentCommands","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
+    },
+    reportAgentCommandProgress: {
+      method: "POST",
+      path: "/v1/agent/commands/:command_id/progress",
+      summary: "Report a command's progress",
+      pathParams: z.object({ "command_id": CommandId }),
+      body: AgentCommandProgress,
+      responses: { 200: AgentCommandState, 400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"reportAgentCommandProgress","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
+    },
+    reportAgentCommandResult: {
+      method: "POST",
+      path: "/v1/agent/commands/:command_id/result",
+      summary: "Report a command's result",
+      pathParams: z.object({ "command_id": CommandId }),
+      body: AgentCommandOutcome,
+      responses: { 200: AgentCommandState, 400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"reportAgentCommandResult","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
+    },
+  },
+  deviceTypes: {
+    listDeviceTypes: {
+      method: "GET",
+      path: "/v1/device-types",
+      summary: "List device types",
+      responses: { 200: DeviceTypeList, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"listDeviceTypes","tag":"Device Types","public":false,"agent":false,"idempotent":false,"scopes":["devices:read"]} as const,
+    },
+    getDeviceType: {
+      method: "GET",
+      path: "/v1/device-types/:device_type",
+      summary: "Get a device type",
+      pathParams: z.object({ "device_type": DeviceTypeId }),
+      responses: { 200: DeviceType, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"getDeviceType","tag":"Device Types","public":false,"agent":false,"idempotent":false,"scopes":["devices:read"]} as const,
+    },
+  },
+  commands: {
+    listCommands: {
+      method: "GET",
+      path: "/v1/commands",
+      summary: "List commands",
+      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "device_id": DeviceId.optional(), "site_id": SiteId.optional(), "status": CommandStatus.optional(), "type": CommandTypeName.optional() }),
+      responses: { 200: CommandList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"listCommands","tag":"Commands","public":false,"agent":false,"idempotent":false,"scopes":["commands:read"]} as const,
+    },
+    createCommand: {
+      method: "POST",
+      path: "/v1/commands",
+      summary: "Send a command to a device",
+      query: z.object({ "wait_seconds": z.coerce.number().int().min(0).max(60).default(0) }),
+      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+      body: CommandCreate,
+      responses: { 200: Command, 202: Command, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"createCommand","tag":"Commands","public":false,"agent":false,"idempotent":true,"scopes":["commands:write"]} as const,
+    },
+    getCommand: {
+      method: "GET",
+      path: "/v1/commands/:command_id",
+      summary: "Get a command",
+      pathParams: z.object({ "command_id": CommandId }),
+      responses: { 200: Command, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"getCommand","tag":"Commands","public":false,"agent":false,"idempotent":false,"scopes":["commands:read"]} as const,
+    },
+    cancelCommand: {
+      method: "POST",
+      path: "/v1/commands/:command_id/cancel",
+      summary: "Cancel a command",
+      pathParams: z.object({ "command_id": CommandId }),
+      body: c.noBody(),
+      responses: { 200: Command, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"cancelCommand","tag":"Commands","public":false,"agent":false,"idempotent":false,"scopes":["commands:write"]} as const,
+    },
+    clearPendingCommands: {
+      method: "DELETE",
+      path: "/v1/devices/:device_id/pending-commands",
+      summary: "Clear a device's pending commands",
+      pathParams: z.object({ "device_id": DeviceId }),
+      responses: { 200: PendingCommandsCleared, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"clearPendingCommands","tag":"Commands","public":false,"agent":false,"idempotent":false,"scopes":["commands:write"]} as const,
     },
   },
 }, { strictStatusCodes: true });

@@ -34,7 +34,7 @@ export const problems = {
   conflict: (code: string, detail: string) => new ApiError(409, code, 'Conflict', detail),
   preconditionFailed: (sent: string, current: string) =>
     new ApiError(412, 'precondition_failed', 'Precondition failed', `If-Match ${sent} does not match the current ETag ${current}; read the resource again and retry.`),
-  unprocessable: (code: string, detail: string) => new ApiError(422, code, 'Unprocessable request', detail),
+  unprocessable: (code: string, detail: string, errors?: FieldIssue[]) => new ApiError(422, code, 'Unprocessable request', detail, errors),
   tooManyRequests: (retryAfterSeconds: number) =>
     new ApiError(429, 'rate_limited', 'Too many requests', `Too many requests; retry after ${retryAfterSeconds} seconds.`, undefined, {
       'Retry-After': String(retryAfterSeconds),

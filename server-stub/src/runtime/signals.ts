@@ -33,24 +33,33 @@ export class Signals {
 
   /**
    * Waits until `check` finds something or `ms` pass, re-checking after each notification of
-   * `topic`. Subscribes before the first check, so a change made between a check and the wait
-   * is never missed. Returns the last result of `check` (possibly empty).
+   * `topic` and once more at the deadline. Subscribes before the first check, so a change made
+   * between a check and the wait is never missed. When `signal` aborts (the client went away)
+   * it stops without checking again. Returns the last result of `check` (possibly empty).
    */
-  async waitFor<T>(topic: string, ms: number, timers: Timers, label: string, check: () => Promise<T>, found: (value: T) => boolean): Promise<T> {
+  async waitFor<T>(
+    topic: string, ms: number, timers: Timers, label: string,
+    check: () => Promise<T>, found: (value: T) => boolean, signal?: AbortSignal,
+  ): Promise<T> {
     let wake = new AbortController();
     const unsubscribe = this.subscribe(topic, () => wake.abort());
     const deadline = new AbortController();
     const cancelDeadline = timers.set(ms, () => deadline.abort(), label);
+    const stop = (): void => deadline.abort();
+    signal?.addEventListener('abort', stop, { once: true });
     try {
-      for (;;) {
-        const value = await check();
-        if (found(value) || deadline.signal.aborted) return value;
+      let value = await check();
+      while (!found(value) && !deadline.signal.aborted) {
         if (!wake.signal.aborted) await Promise.race([aborted(wake.signal), aborted(deadline.signal)]);
         wake = new AbortController();
+        if (signal?.aborted) break;
+        value = await check();
       }
+      return value;
     } finally {
       unsubscribe();
       cancelDeadline();
+      signal?.removeEventListener('abort', stop);
     }
   }
 }

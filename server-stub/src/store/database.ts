@@ -10,6 +10,7 @@ import pg from 'pg';
 import * as initial from './migrations/001-initial';
 import * as sealedIdempotencyReplays from './migrations/002-sealed-idempotency-replays';
 import * as fleetEnrollment from './migrations/003-fleet-enrollment';
+import * as commands from './migrations/004-commands';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-sealed-idempotency-replays': sealedIdempotencyReplays,
   '003-fleet-enrollment': fleetEnrollment,
+  '004-commands': commands,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

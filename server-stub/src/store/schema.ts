@@ -63,6 +63,8 @@ export interface DevicesTable {
   name: string;
   description: string;
   platform: 'windows' | 'macos' | 'linux' | 'other';
+  /** An ID of the device type catalogue (fleet/device-type-catalogue.ts). */
+  device_type: string;
   status: 'pending' | 'online' | 'offline' | 'degraded';
   hostname: string | null;
   tags: string;
@@ -149,6 +151,28 @@ export interface AgentTokensTable {
   revoked_at: string | null;
 }
 
+export type CommandStatus = 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+export interface CommandsTable {
+  id: string;
+  device_id: string;
+  type: string;
+  /** JSON object. */
+  params: string;
+  status: CommandStatus;
+  timeout_seconds: number;
+  created_by: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  expires_at: string;
+  progress_percent: number | null;
+  progress_message: string | null;
+  /** JSON CommandResult once finished by the agent. */
+  result: string | null;
+}
+
 export type EventSeverity = 'info' | 'warning' | 'error' | 'critical';
 
 export interface EventsTable {
@@ -178,6 +202,7 @@ export interface Database {
   enrollment_requests: EnrollmentRequestsTable;
   agent_tokens: AgentTokensTable;
   events: EventsTable;
+  commands: CommandsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -188,3 +213,4 @@ export type EnrollmentCodeRow = Selectable<EnrollmentCodesTable>;
 export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
 export type AgentTokenRow = Selectable<AgentTokensTable>;
 export type EventRow = Selectable<EventsTable>;
+export type CommandRow = Selectable<CommandsTable>;

@@ -1,0 +1,23 @@
+import { initServer } from '@ts-rest/express';
+import { contract } from '../generated/contract';
+import { problems } from '../http/problem';
+import { deviceTypes, findDeviceType } from './device-type-catalogue';
+
+export function deviceTypesHandlers() {
+  return initServer().router(contract.deviceTypes, {
+    listDeviceTypes: async () => ({ status: 200, body: { data: deviceTypes, next_cursor: null } }),
+
+    getDeviceType: async ({ params }) => {
+      const type = findDeviceType(params.device_type);
+      if (!type) throw problems.notFound('device type', params.device_type);
+      return { status: 200, body: type };
+    },
+  });
+}
+
+/** A device type named in a request body: unknown ones are a 422. */
+export function assertDeviceType(typeId: string | undefined): void {
+  if (typeId !== undefined && !findDeviceType(typeId)) {
+    throw problems.unprocessable('unknown_device_type', `There is no device type ${typeId}; see GET /v1/device-types.`);
+  }
+}
