@@ -4,7 +4,7 @@
  * offline sweep — driven by the test clock, so nothing here waits for real time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteDevice, getDevice, refreshAgentToken, revokeDeviceCredentials, sendAgentHeartbeat, type AgentHeartbeat } from '@meridian/sdk';
+import { deleteDevice, getDevice, listEvents, refreshAgentToken, revokeDeviceCredentials, sendAgentHeartbeat, type AgentHeartbeat } from '@meridian/sdk';
 import { addAgent, renewAgent, type Agent } from './support/agents';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { addSite } from './support/world';
@@ -21,7 +21,7 @@ const beat = (agent: Agent, body: Partial<AgentHeartbeat> = {}) =>
   sendAgentHeartbeat({ client: agent.client, body: { status: 'ok', agent_version: '1.2.0', uptime_seconds: 120, ...body } });
 
 async function eventsOf(deviceId: string): Promise<{ type: string; severity: string }[]> {
-  return t.server.context.db.selectFrom('events').select(['type', 'severity']).where('device_id', '=', deviceId).orderBy('id').execute();
+  return ok(await listEvents({ client: t.admin, query: { device_id: deviceId, limit: 500 } })).data.map(({ type, severity }) => ({ type, severity }));
 }
 
 describe('credentials', () => {

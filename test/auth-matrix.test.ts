@@ -18,16 +18,19 @@ import { buildWorld, unique, type World } from './support/world';
 
 const ALL_SCOPES = [
   'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register',
-  'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write',
+  'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write', 'events:read', 'events:write',
 ] as const;
-const OPERATOR_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write'];
-const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read', 'commands:read'];
+const OPERATOR_SCOPES = [
+  'tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write',
+  'commands:read', 'commands:write', 'events:read', 'events:write',
+];
+const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read', 'commands:read', 'events:read'];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [
   'getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite',
   'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials',
   'listEnrollmentCodes', 'createEnrollmentCode', 'revokeEnrollmentCode', 'getEnrollmentRequest', 'approveEnrollmentRequest', 'denyEnrollmentRequest',
-  'getCommand', 'cancelCommand', 'clearPendingCommands',
+  'getCommand', 'cancelCommand', 'clearPendingCommands', 'getEvent', 'acknowledgeEvent',
 ];
 
 let t: TestServer;

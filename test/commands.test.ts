@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cancelCommand, clearPendingCommands, createCommand, enrollAgent, getCommand, getDeviceType, listCommands, listDeviceTypes,
+  cancelCommand, clearPendingCommands, createCommand, enrollAgent, getCommand, getDeviceType, listCommands, listDeviceTypes, listEvents,
   pollAgentCommands, registerDevice, reportAgentCommandProgress, reportAgentCommandResult, sendAgentHeartbeat, updateDevice,
   type AgentCommand, type CommandCreate,
 } from '@meridian/sdk';
@@ -33,7 +33,7 @@ const drain = async () => {
   for (const command of await poll()) await finish(command.id);
 };
 const eventTypes = async (commandId: string) =>
-  (await t.server.context.db.selectFrom('events').select(['type', 'data']).execute()).filter((e) => e.data.includes(commandId)).map((e) => e.type);
+  ok(await listEvents({ client: t.admin, query: { device_id: agent.deviceId, limit: 500 } })).data.filter((e) => e.data.command_id === commandId).map((e) => e.type);
 
 describe('the device type catalogue', () => {
   it('lists workstations, servers, edge nodes and relays with their command types and params schemas', async () => {

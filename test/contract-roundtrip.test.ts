@@ -54,6 +54,8 @@ function shape(doc: Doc, node: unknown, request = false): unknown {
     if (schema[key] !== undefined && !UNBOUNDED.includes(schema[key] as number)) result[key] = schema[key];
   }
   if (schema.enum) result.enum = [...(schema.enum as unknown[])].sort();
+  // A boolean in a query string arrives as the text `true` or `false`, and the contract says so.
+  if (result.type === 'string' && JSON.stringify(result.enum) === '["false","true"]') return { type: 'boolean' };
   if (schema.const !== undefined) result.enum = [schema.const];
   // Only requests are refused for unknown fields; zod-openapi closes every output object.
   if (request && schema.additionalProperties === false) result.closed = true;

@@ -16,6 +16,7 @@ import { enrollmentRequestsHandlers } from './fleet/enrollment-requests';
 import { sitesHandlers } from './fleet/sites';
 import { contract } from './generated/contract';
 import { metaHandlers } from './meta/handlers';
+import { eventsHandlers } from './observe/events';
 import { commandsHandlers } from './operations/commands';
 
 export function createRouter(context: AppContext) {
@@ -31,5 +32,6 @@ export function createRouter(context: AppContext) {
     agent: agentHandlers(context),
     deviceTypes: deviceTypesHandlers(),
     commands: commandsHandlers(context),
+    events: eventsHandlers(context),
   });
 }

@@ -18,7 +18,9 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
   const request = new Request(input, init);
   const response = await fetch(request);
   const url = new URL(request.url);
-  const body = await response.clone().text();
+  // An event stream stays open: its headers are checked, its body is the caller's to read.
+  const streaming = (response.headers.get('Content-Type') ?? '').startsWith('text/event-stream');
+  const body = streaming ? '' : await response.clone().text();
   const operation = findOperation(request.method, url.pathname);
   const found = operation
     ? responseViolations(operation, { status: response.status, headers: response.headers, body })

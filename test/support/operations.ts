@@ -76,6 +76,13 @@ export const validCalls: Record<string, ValidCall> = {
   getCommand: (w) => ({ path: { command_id: w.commandId } }),
   cancelCommand: (w) => ({ path: { command_id: w.commandId } }),
   clearPendingCommands: (w) => ({ path: { device_id: w.deviceA.id } }),
+  listEvents: (w) => ({ query: { limit: 10, site_id: w.siteA.id, acknowledged: false } }),
+  streamEvents: (w) => ({ query: { site_id: w.siteA.id } }),
+  acknowledgeEvents: (w) => ({ body: { event_ids: [w.eventId] } }),
+  countUnacknowledgedEvents: (w) => ({ query: { site_id: w.siteA.id } }),
+  getEvent: (w) => ({ path: { event_id: w.eventId } }),
+  acknowledgeEvent: (w) => ({ path: { event_id: w.eventId } }),
+  sendAgentEvent: () => ({ body: { type: 'process_crash', severity: 'error', message: 'TouchDesigner exited', data: { process_name: 'TouchDesigner' } } }),
   sendAgentHeartbeat: () => ({ body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 3600, metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 } } }),
 };
 
@@ -85,8 +92,24 @@ export function clientFor(t: TestServer, world: World, operation: { public: bool
   return t.client(operation.agent ? world.agent.credentials.access_token : operatorToken);
 }
 
-/** Calls an operation of the SDK by its operationId. */
-export function callOperation(operationId: string, client: Client, options: CallOptions): Promise<SdkResult> {
+/** Operations answering with an event stream, which the SDK exposes as an async iterator. */
+const STREAMS: Record<string, string> = { streamEvents: '/v1/events/stream' };
+
+/**
+ * Calls an operation of the SDK by its operationId. Event streams are opened with the same
+ * client as one request whose answer is read as a stream and closed at once: its status and
+ * headers are what the callers check.
+ */
+export async function callOperation(operationId: string, client: Client, options: CallOptions): Promise<SdkResult> {
+  const stream = STREAMS[operationId];
+  if (stream !== undefined) {
+    const result = await client.get({
+      url: stream, ...options, parseAs: 'stream',
+      security: [{ scheme: 'bearer', type: 'http' }, { in: 'cookie', name: 'meridian_session', type: 'apiKey' }],
+    });
+    if (result.data instanceof ReadableStream) await result.data.cancel();
+    return result;
+  }
   const operation = (sdk as unknown as Record<string, OperationFunction>)[operationId];
   if (!operation) throw new Error(`The SDK has no function ${operationId}`);
   return operation({ client, ...options });

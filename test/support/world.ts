@@ -5,7 +5,7 @@
  * request waiting for approval.
  */
 import {
-  createApiToken, createCommand, createEnrollmentCode, createSite, createUser, enrollAgent, registerDevice,
+  createApiToken, createCommand, createEnrollmentCode, createSite, listEvents, createUser, enrollAgent, registerDevice,
   type AgentEnrollmentPending, type Client, type Device, type Site, type User,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
@@ -38,6 +38,8 @@ export interface World {
   pending: AgentEnrollmentPending;
   /** A command queued for the agent's device (it has a day to finish). */
   commandId: string;
+  /** An event of site A (the agent's enrolment). */
+  eventId: string;
 }
 
 let counter = 0;
@@ -77,9 +79,11 @@ export async function buildWorld(t: TestServer): Promise<World> {
   const created = ok(await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }));
   const agent = await addAgent(t, siteA.id);
   const command = await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 } });
+  const events = ok(await listEvents({ client: t.admin, query: { device_id: agent.deviceId, type: 'device.enrolled' } }));
   return {
     agent,
     commandId: command.data!.id,
+    eventId: events.data[0]!.id,
     code: created.code,
     codeId: created.enrollment_code.id,
     pending: await requestEnrollment(t, created.code),

@@ -687,6 +687,129 @@ export const mockOperations = {
       }
     }
   },
+  "sendAgentEvent": {
+    "method": "post",
+    "path": "/v1/agent/events",
+    "success": {
+      "status": 201,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "evt_01JD5E2B4D6F8H0K2M4P6R8T0V",
+        "type": "agent.process_crash",
+        "severity": "error",
+        "source": "agent",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "message": "TouchDesigner exited with code -1073741819",
+        "data": {
+          "process_name": "TouchDesigner",
+          "exit_code": -1073741819
+        },
+        "created_at": "2026-11-02T09:45:12.000Z",
+        "acknowledged_at": null,
+        "acknowledged_by": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "sendAgentHeartbeat": {
     "method": "post",
     "path": "/v1/agent/heartbeat",
@@ -4285,6 +4408,700 @@ export const mockOperations = {
           "status": 415,
           "code": "unsupported_media_type",
           "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listEvents": {
+    "method": "get",
+    "path": "/v1/events",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+            "type": "device.offline",
+            "severity": "warning",
+            "source": "system",
+            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+            "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+            "data": {
+              "last_seen_at": "2026-11-02T09:29:41.000Z",
+              "offline_after_seconds": 180
+            },
+            "created_at": "2026-11-02T09:33:00.000Z",
+            "acknowledged_at": null,
+            "acknowledged_by": null
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "acknowledgeEvents": {
+    "method": "post",
+    "path": "/v1/events/acknowledge",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "acknowledged_count": 2
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "streamEvents": {
+    "method": "get",
+    "path": "/v1/events/stream",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "text/event-stream",
+      "body": "retry: 5000\n\nid: evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\nevent: device.offline\ndata: {\"id\":\"evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\",\"type\":\"device.offline\",\"severity\":\"warning\",\"source\":\"system\",\"site_id\":\"site_01JC0A1B2C3D4E5F6G7H8J9K0M\",\"device_id\":\"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ\",\"message\":\"Lobby kiosk 2 stopped sending heartbeats and is offline.\",\"data\":{\"last_seen_at\":\"2026-11-02T09:29:41.000Z\",\"offline_after_seconds\":180},\"created_at\":\"2026-11-02T09:33:00.000Z\",\"acknowledged_at\":null,\"acknowledged_by\":null}\n\n: keep-alive\n"
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "countUnacknowledgedEvents": {
+    "method": "get",
+    "path": "/v1/events/unacknowledged-count",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "count": 7,
+        "by_severity": {
+          "info": 3,
+          "warning": 3,
+          "error": 1,
+          "critical": 0
+        }
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getEvent": {
+    "method": "get",
+    "path": "/v1/events/:event_id",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+        "type": "device.offline",
+        "severity": "warning",
+        "source": "system",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+        "data": {
+          "last_seen_at": "2026-11-02T09:29:41.000Z",
+          "offline_after_seconds": 180
+        },
+        "created_at": "2026-11-02T09:33:00.000Z",
+        "acknowledged_at": null,
+        "acknowledged_by": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "acknowledgeEvent": {
+    "method": "post",
+    "path": "/v1/events/:event_id/acknowledge",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+        "type": "device.offline",
+        "severity": "warning",
+        "source": "system",
+        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+        "data": {
+          "last_seen_at": "2026-11-02T09:29:41.000Z",
+          "offline_after_seconds": 180
+        },
+        "created_at": "2026-11-02T09:33:00.000Z",
+        "acknowledged_at": "2026-11-02T09:40:00.000Z",
+        "acknowledged_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
       },

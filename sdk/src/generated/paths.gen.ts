@@ -930,6 +930,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description Lists the events of the sites you can see, oldest first, a page at a time. Narrow the
+         *     list with `device_id`, `site_id`, `type`, `severity`, `acknowledged` and `since`;
+         *     filters combine with AND. To follow events as they happen, use
+         *     `GET /v1/events/stream` instead of polling this list.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow events as they happen (Server-Sent Events)
+         * @description Keeps the connection open and sends each new event of the sites you can see as a
+         *     Server-Sent Event (`text/event-stream`): `id` is the event's ID, `event` its type and
+         *     `data` the event as JSON, exactly as `GET /v1/events/{event_id}` returns it. A comment
+         *     line is sent every 15 seconds so proxies keep the connection open.
+         *
+         *     After a disconnect, reconnect with the last `id` you received in the `Last-Event-ID`
+         *     header (browsers' `EventSource` does this by itself): the stream first sends every event
+         *     you missed, then carries on. Without it the stream starts with the next new event. Narrow
+         *     it with `site_id`, `device_id` and `severity`.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge events in bulk
+         * @description Acknowledges many events at once: either the listed `event_ids` (up to 500), or every
+         *     unacknowledged event you can see that matches `filter` (for instance everything of one
+         *     device before a given time). Sending both, or neither, answers `422`. Events already
+         *     acknowledged, and IDs you cannot see, are left alone; the answer counts the events this
+         *     request acknowledged.
+         */
+        post: operations["acknowledgeEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/unacknowledged-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count unacknowledged events
+         * @description Counts the unacknowledged events of the sites you can see, in total and per severity —
+         *     what a badge in a dashboard shows. Narrow it with `site_id` and `device_id`.
+         */
+        get: operations["countUnacknowledgedEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the event. */
+                event_id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event
+         * @description Returns one event. Events of sites you cannot see answer `404`.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the event. */
+                event_id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge an event
+         * @description Marks the event as seen and handled by you. Acknowledging it again changes nothing: the
+         *     first acknowledgement (who and when) is kept.
+         */
+        post: operations["acknowledgeEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report an event
+         * @description Records something the agent saw on its machine — a monitored process crashed or failed
+         *     to start, the connection to a local service dropped — as an event of its device, type
+         *     `agent.<type>`. Operators see it in `GET /v1/events` and in the event stream at once.
+         */
+        post: operations["sendAgentEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1053,9 +1218,9 @@ export interface components {
          * Role
          * @description What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
          *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-         *     commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
-         *     devices, enrolment codes and requests and commands on their assigned sites, manage their
-         *     own API tokens.
+         *     commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
+         *     `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+         *     assigned sites, manage their own API tokens.
          * @enum {string}
          */
         Role: "admin" | "operator" | "viewer";
@@ -1116,7 +1281,7 @@ export interface components {
          * @description A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
          * @enum {string}
          */
-        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register" | "enrollment:read" | "enrollment:write" | "commands:read" | "commands:write";
+        Scope: "users:read" | "users:write" | "tokens:read" | "tokens:write" | "sites:read" | "sites:write" | "devices:read" | "devices:write" | "devices:register" | "enrollment:read" | "enrollment:write" | "commands:read" | "commands:write" | "events:read" | "events:write";
         /**
          * CurrentPrincipal
          * @description Who is calling, how they authenticated, and what they may do.
@@ -1897,6 +2062,113 @@ export interface components {
             /** @description The commands cancelled (at most the first 1000). */
             command_ids: components["schemas"]["CommandId"][];
         };
+        /**
+         * EventType
+         * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
+         *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
+         *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+         *     Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+         * @example device.offline
+         */
+        EventType: string;
+        /**
+         * EventSeverity
+         * @description How much attention an event deserves, from `info` (for the record) to `critical` (act now).
+         * @enum {string}
+         */
+        EventSeverity: "info" | "warning" | "error" | "critical";
+        /**
+         * EventId
+         * @description The ID of an event (`evt_` followed by a ULID); IDs sort in the order events happened.
+         * @example evt_01JD5D7K9M1P3R5T7V9X1Z3B5D
+         */
+        EventId: string;
+        /**
+         * EventData
+         * @description Details that depend on the event's type (the command, the process, the exit code…).
+         * @example {
+         *       "command_id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+         *       "exit_code": 3
+         *     }
+         */
+        EventData: {
+            [key: string]: unknown;
+        };
+        /**
+         * Event
+         * @description Something that happened in the fleet, recorded by Meridian or reported by an agent.
+         */
+        Event: {
+            id: components["schemas"]["EventId"];
+            type: components["schemas"]["EventType"];
+            severity: components["schemas"]["EventSeverity"];
+            /** @enum {string} */
+            source: "system" | "agent";
+            site_id: components["schemas"]["SiteId"] | null;
+            device_id: components["schemas"]["DeviceId"] | null;
+            message: string;
+            data: components["schemas"]["EventData"];
+            created_at: components["schemas"]["Timestamp"];
+            acknowledged_at: components["schemas"]["Timestamp"] | null;
+            /** @description Who acknowledged it (`null` if not yet, or if that user was deleted). */
+            acknowledged_by: components["schemas"]["UserId"] | null;
+        };
+        /** EventList */
+        EventList: {
+            data: components["schemas"]["Event"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * EventFilter
+         * @description Every unacknowledged event you can see that matches all the given fields.
+         */
+        EventFilter: {
+            site_id?: components["schemas"]["SiteId"];
+            device_id?: components["schemas"]["DeviceId"];
+            type?: components["schemas"]["EventType"];
+            severity?: components["schemas"]["EventSeverity"];
+            /** @description Only events that happened before this time. */
+            before?: components["schemas"]["Timestamp"];
+        };
+        /**
+         * EventAcknowledgement
+         * @description Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
+         */
+        EventAcknowledgement: {
+            event_ids?: components["schemas"]["EventId"][];
+            filter?: components["schemas"]["EventFilter"];
+        };
+        /** EventsAcknowledged */
+        EventsAcknowledged: {
+            /**
+             * Format: int32
+             * @description How many events this request acknowledged (events already acknowledged, or that you cannot see, are not counted).
+             */
+            acknowledged_count: number;
+        };
+        /** UnacknowledgedCount */
+        UnacknowledgedCount: {
+            /** Format: int32 */
+            count: number;
+            by_severity: {
+                /** Format: int32 */
+                info: number;
+                /** Format: int32 */
+                warning: number;
+                /** Format: int32 */
+                error: number;
+                /** Format: int32 */
+                critical: number;
+            };
+        };
+        /** AgentEventCreate */
+        AgentEventCreate: {
+            /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
+            type: string;
+            severity: components["schemas"]["EventSeverity"];
+            message: string;
+            data?: components["schemas"]["EventData"];
+        };
     };
     responses: {
         /** @description Too many requests; wait for `Retry-After` seconds. */
@@ -2189,6 +2461,14 @@ export interface components {
         EnrollmentRequestIdPath: components["schemas"]["EnrollmentRequestId"];
         /** @description The ID of the command. */
         CommandIdPath: components["schemas"]["CommandId"];
+        /** @description Only events of this device. */
+        EventDeviceFilter: components["schemas"]["DeviceId"];
+        /** @description Only events of this site. */
+        EventSiteFilter: components["schemas"]["SiteId"];
+        /** @description Only events of this severity. */
+        EventSeverityFilter: components["schemas"]["EventSeverity"];
+        /** @description The ID of the event. */
+        EventIdPath: components["schemas"]["EventId"];
     };
     requestBodies: never;
     headers: {
@@ -5032,6 +5312,362 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, from 1 to 500.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only events of this device. */
+                device_id?: components["parameters"]["EventDeviceFilter"];
+                /** @description Only events of this site. */
+                site_id?: components["parameters"]["EventSiteFilter"];
+                /** @description Only events of this type. */
+                type?: components["schemas"]["EventType"];
+                /** @description Only events of this severity. */
+                severity?: components["parameters"]["EventSeverityFilter"];
+                /**
+                 * @description `true` for acknowledged events only, `false` for unacknowledged ones only.
+                 * @example false
+                 */
+                acknowledged?: boolean;
+                /**
+                 * @description Only events that happened at or after this time.
+                 * @example 2026-11-02T00:00:00.000Z
+                 */
+                since?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+                     *           "type": "device.offline",
+                     *           "severity": "warning",
+                     *           "source": "system",
+                     *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *           "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+                     *           "data": {
+                     *             "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *             "offline_after_seconds": 180
+                     *           },
+                     *           "created_at": "2026-11-02T09:33:00.000Z",
+                     *           "acknowledged_at": null,
+                     *           "acknowledged_by": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of this site. */
+                site_id?: components["parameters"]["EventSiteFilter"];
+                /** @description Only events of this device. */
+                device_id?: components["parameters"]["EventDeviceFilter"];
+                /** @description Only events of this severity. */
+                severity?: components["parameters"]["EventSeverityFilter"];
+            };
+            header?: {
+                /** @description The ID of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: components["schemas"]["EventId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream of events, until the client disconnects. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 5000
+                     *
+                     *     id: evt_01JD5D7K9M1P3R5T7V9X1Z3B5D
+                     *     event: device.offline
+                     *     data: {"id":"evt_01JD5D7K9M1P3R5T7V9X1Z3B5D","type":"device.offline","severity":"warning","source":"system","site_id":"site_01JC0A1B2C3D4E5F6G7H8J9K0M","device_id":"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ","message":"Lobby kiosk 2 stopped sending heartbeats and is offline.","data":{"last_seen_at":"2026-11-02T09:29:41.000Z","offline_after_seconds":180},"created_at":"2026-11-02T09:33:00.000Z","acknowledged_at":null,"acknowledged_by":null}
+                     *
+                     *     : keep-alive
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    acknowledgeEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventAcknowledgement"];
+            };
+        };
+        responses: {
+            /** @description How many events were acknowledged. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "acknowledged_count": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventsAcknowledged"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    countUnacknowledgedEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of this site. */
+                site_id?: components["parameters"]["EventSiteFilter"];
+                /** @description Only events of this device. */
+                device_id?: components["parameters"]["EventDeviceFilter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 7,
+                     *       "by_severity": {
+                     *         "info": 3,
+                     *         "warning": 3,
+                     *         "error": 1,
+                     *         "critical": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UnacknowledgedCount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the event. */
+                event_id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+                     *       "type": "device.offline",
+                     *       "severity": "warning",
+                     *       "source": "system",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+                     *       "data": {
+                     *         "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *         "offline_after_seconds": 180
+                     *       },
+                     *       "created_at": "2026-11-02T09:33:00.000Z",
+                     *       "acknowledged_at": null,
+                     *       "acknowledged_by": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    acknowledgeEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the event. */
+                event_id: components["parameters"]["EventIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The acknowledged event. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
+                     *       "type": "device.offline",
+                     *       "severity": "warning",
+                     *       "source": "system",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
+                     *       "data": {
+                     *         "last_seen_at": "2026-11-02T09:29:41.000Z",
+                     *         "offline_after_seconds": 180
+                     *       },
+                     *       "created_at": "2026-11-02T09:33:00.000Z",
+                     *       "acknowledged_at": "2026-11-02T09:40:00.000Z",
+                     *       "acknowledged_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sendAgentEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "process_crash",
+                 *       "severity": "error",
+                 *       "message": "TouchDesigner exited with code -1073741819",
+                 *       "data": {
+                 *         "process_name": "TouchDesigner",
+                 *         "exit_code": -1073741819
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentEventCreate"];
+            };
+        };
+        responses: {
+            /** @description The event was recorded. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "evt_01JD5E2B4D6F8H0K2M4P6R8T0V",
+                     *       "type": "agent.process_crash",
+                     *       "severity": "error",
+                     *       "source": "agent",
+                     *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "message": "TouchDesigner exited with code -1073741819",
+                     *       "data": {
+                     *         "process_name": "TouchDesigner",
+                     *         "exit_code": -1073741819
+                     *       },
+                     *       "created_at": "2026-11-02T09:45:12.000Z",
+                     *       "acknowledged_at": null,
+                     *       "acknowledged_by": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -6,7 +6,7 @@ import type { APIPromise } from '../core/api-promise';
 import type { PagePromise } from '../core/pagination';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
+import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, StreamEventsResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -51,6 +51,12 @@ export const routes = {
   getCommand: { route: 'GET /v1/commands/{command_id}' },
   cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
   clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
+  listEvents: { route: 'GET /v1/events', paginated: true },
+  streamEvents: { route: 'GET /v1/events/stream' },
+  acknowledgeEvents: { route: 'POST /v1/events/acknowledge' },
+  countUnacknowledgedEvents: { route: 'GET /v1/events/unacknowledged-count' },
+  getEvent: { route: 'GET /v1/events/{event_id}' },
+  acknowledgeEvent: { route: 'POST /v1/events/{event_id}/acknowledge' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -58,6 +64,7 @@ export const routes = {
   pollAgentCommands: { route: 'POST /v1/agent/commands/poll' },
   reportAgentCommandProgress: { route: 'POST /v1/agent/commands/{command_id}/progress' },
   reportAgentCommandResult: { route: 'POST /v1/agent/commands/{command_id}/result' },
+  sendAgentEvent: { route: 'POST /v1/agent/events' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -790,12 +797,121 @@ export class CommandsResource extends APIResource {
 }
 
 /**
+ * What happened in the fleet: devices enrolling, going online and offline, commands
+ * failing or expiring, agents reporting crashes. List and filter them, acknowledge them
+ * one by one or in bulk, count what is unacknowledged, and follow them live as
+ * Server-Sent Events.
+ */
+export class EventsResource extends APIResource {
+  /**
+   * List events
+   *
+   * Lists the events of the sites you can see, oldest first, a page at a time. Narrow the
+   * list with `device_id`, `site_id`, `type`, `severity`, `acknowledged` and `since`;
+   * filters combine with AND. To follow events as they happen, use
+   * `GET /v1/events/stream` instead of polling this list.
+   *
+   * `GET /v1/events` (operation `listEvents`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(query?: ListEventsData['query'], options?: BaseRequestOptions): PagePromise<ListEventsResponse['data'][number]> {
+    return this._client._list(routes.listEvents, { query, options });
+  }
+
+  /**
+   * Follow events as they happen (Server-Sent Events)
+   *
+   * Keeps the connection open and sends each new event of the sites you can see as a
+   * Server-Sent Event (`text/event-stream`): `id` is the event's ID, `event` its type and
+   * `data` the event as JSON, exactly as `GET /v1/events/{event_id}` returns it. A comment
+   * line is sent every 15 seconds so proxies keep the connection open.
+   *
+   * After a disconnect, reconnect with the last `id` you received in the `Last-Event-ID`
+   * header (browsers' `EventSource` does this by itself): the stream first sends every event
+   * you missed, then carries on. Without it the stream starts with the next new event. Narrow
+   * it with `site_id`, `device_id` and `severity`.
+   *
+   * `GET /v1/events/stream` (operation `streamEvents`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers). Send `Last-Event-ID` (header) in `options.headers`.
+   */
+  stream(query?: StreamEventsData['query'], options?: BaseRequestOptions): APIPromise<StreamEventsResponse> {
+    return this._client._call(routes.streamEvents, { query, options });
+  }
+
+  /**
+   * Acknowledge events in bulk
+   *
+   * Acknowledges many events at once: either the listed `event_ids` (up to 500), or every
+   * unacknowledged event you can see that matches `filter` (for instance everything of one
+   * device before a given time). Sending both, or neither, answers `422`. Events already
+   * acknowledged, and IDs you cannot see, are left alone; the answer counts the events this
+   * request acknowledged.
+   *
+   * `POST /v1/events/acknowledge` (operation `acknowledgeEvents`).
+   *
+   * @param body Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  acknowledgeMany(body: AcknowledgeEventsData['body'], options?: BaseRequestOptions): APIPromise<AcknowledgeEventsResponse> {
+    return this._client._call(routes.acknowledgeEvents, { body, options });
+  }
+
+  /**
+   * Count unacknowledged events
+   *
+   * Counts the unacknowledged events of the sites you can see, in total and per severity —
+   * what a badge in a dashboard shows. Narrow it with `site_id` and `device_id`.
+   *
+   * `GET /v1/events/unacknowledged-count` (operation `countUnacknowledgedEvents`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  countUnacknowledged(query?: CountUnacknowledgedEventsData['query'], options?: BaseRequestOptions): APIPromise<CountUnacknowledgedEventsResponse> {
+    return this._client._call(routes.countUnacknowledgedEvents, { query, options });
+  }
+
+  /**
+   * Get an event
+   *
+   * Returns one event. Events of sites you cannot see answer `404`.
+   *
+   * `GET /v1/events/{event_id}` (operation `getEvent`).
+   *
+   * @param eventId The ID of the event.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(eventId: GetEventData['path']['event_id'], options?: BaseRequestOptions): APIPromise<GetEventResponse> {
+    return this._client._call(routes.getEvent, { path: { event_id: eventId }, options });
+  }
+
+  /**
+   * Acknowledge an event
+   *
+   * Marks the event as seen and handled by you. Acknowledging it again changes nothing: the
+   * first acknowledgement (who and when) is kept.
+   *
+   * `POST /v1/events/{event_id}/acknowledge` (operation `acknowledgeEvent`).
+   *
+   * @param eventId The ID of the event.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  acknowledge(eventId: AcknowledgeEventData['path']['event_id'], options?: BaseRequestOptions): APIPromise<AcknowledgeEventResponse> {
+    return this._client._call(routes.acknowledgeEvent, { path: { event_id: eventId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
  * device's access token (`agentAuth`); operator credentials are refused here, and device
  * tokens are refused everywhere else. Enrolled agents send heartbeats, long-poll for
- * commands and report their progress and results.
+ * commands, report their progress and results, and report events of their machine.
  */
 export class AgentResource extends APIResource {
   /**
@@ -932,6 +1048,22 @@ export class AgentResource extends APIResource {
   reportCommandResult(commandId: ReportAgentCommandResultData['path']['command_id'], body: ReportAgentCommandResultData['body'], options?: BaseRequestOptions): APIPromise<ReportAgentCommandResultResponse> {
     return this._client._call(routes.reportAgentCommandResult, { path: { command_id: commandId }, body, options });
   }
+
+  /**
+   * Report an event
+   *
+   * Records something the agent saw on its machine — a monitored process crashed or failed
+   * to start, the connection to a local service dropped — as an event of its device, type
+   * `agent.<type>`. Operators see it in `GET /v1/events` and in the event stream at once.
+   *
+   * `POST /v1/agent/events` (operation `sendAgentEvent`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  sendEvent(body: SendAgentEventData['body'], options?: BaseRequestOptions): APIPromise<SendAgentEventResponse> {
+    return this._client._call(routes.sendAgentEvent, { body, options });
+  }
 }
 
 /** The resources of a `Meridian` client, one per tag of the spec. */
@@ -987,12 +1119,19 @@ export interface Resources {
    */
   readonly commands: CommandsResource;
   /**
+   * What happened in the fleet: devices enrolling, going online and offline, commands
+   * failing or expiring, agents reporting crashes. List and filter them, acknowledge them
+   * one by one or in bulk, count what is unacknowledged, and follow them live as
+   * Server-Sent Events.
+   */
+  readonly events: EventsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
    * device's access token (`agentAuth`); operator credentials are refused here, and device
    * tokens are refused everywhere else. Enrolled agents send heartbeats, long-poll for
-   * commands and report their progress and results.
+   * commands, report their progress and results, and report events of their machine.
    */
   readonly agent: AgentResource;
 }
@@ -1009,5 +1148,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,
   commands: CommandsResource,
+  events: EventsResource,
   agent: AgentResource,
 };

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
+import type { AcknowledgeEventData, AcknowledgeEventErrors, AcknowledgeEventResponses, AcknowledgeEventsData, AcknowledgeEventsErrors, AcknowledgeEventsResponses, ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CountUnacknowledgedEventsData, CountUnacknowledgedEventsErrors, CountUnacknowledgedEventsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentEventData, SendAgentEventErrors, SendAgentEventResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, StreamEventsData, StreamEventsErrors, StreamEventsResponse, StreamEventsResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -939,4 +939,138 @@ export const clearPendingCommands = <ThrowOnError extends boolean = false>(optio
         }],
     url: '/v1/devices/{device_id}/pending-commands',
     ...options
+});
+
+/**
+ * List events
+ *
+ * Lists the events of the sites you can see, oldest first, a page at a time. Narrow the
+ * list with `device_id`, `site_id`, `type`, `severity`, `acknowledged` and `since`;
+ * filters combine with AND. To follow events as they happen, use
+ * `GET /v1/events/stream` instead of polling this list.
+ *
+ */
+export const listEvents = <ThrowOnError extends boolean = false>(options?: Options<ListEventsData, ThrowOnError>) => (options?.client ?? client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events',
+    ...options
+});
+
+/**
+ * Follow events as they happen (Server-Sent Events)
+ *
+ * Keeps the connection open and sends each new event of the sites you can see as a
+ * Server-Sent Event (`text/event-stream`): `id` is the event's ID, `event` its type and
+ * `data` the event as JSON, exactly as `GET /v1/events/{event_id}` returns it. A comment
+ * line is sent every 15 seconds so proxies keep the connection open.
+ *
+ * After a disconnect, reconnect with the last `id` you received in the `Last-Event-ID`
+ * header (browsers' `EventSource` does this by itself): the stream first sends every event
+ * you missed, then carries on. Without it the stream starts with the next new event. Narrow
+ * it with `site_id`, `device_id` and `severity`.
+ *
+ */
+export const streamEvents = <ThrowOnError extends boolean = false>(options?: Options<StreamEventsData, ThrowOnError, StreamEventsResponse>) => (options?.client ?? client).sse.get<StreamEventsResponses, StreamEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events/stream',
+    ...options
+});
+
+/**
+ * Acknowledge events in bulk
+ *
+ * Acknowledges many events at once: either the listed `event_ids` (up to 500), or every
+ * unacknowledged event you can see that matches `filter` (for instance everything of one
+ * device before a given time). Sending both, or neither, answers `422`. Events already
+ * acknowledged, and IDs you cannot see, are left alone; the answer counts the events this
+ * request acknowledged.
+ *
+ */
+export const acknowledgeEvents = <ThrowOnError extends boolean = false>(options: Options<AcknowledgeEventsData, ThrowOnError>) => (options.client ?? client).post<AcknowledgeEventsResponses, AcknowledgeEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events/acknowledge',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Count unacknowledged events
+ *
+ * Counts the unacknowledged events of the sites you can see, in total and per severity —
+ * what a badge in a dashboard shows. Narrow it with `site_id` and `device_id`.
+ *
+ */
+export const countUnacknowledgedEvents = <ThrowOnError extends boolean = false>(options?: Options<CountUnacknowledgedEventsData, ThrowOnError>) => (options?.client ?? client).get<CountUnacknowledgedEventsResponses, CountUnacknowledgedEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events/unacknowledged-count',
+    ...options
+});
+
+/**
+ * Get an event
+ *
+ * Returns one event. Events of sites you cannot see answer `404`.
+ */
+export const getEvent = <ThrowOnError extends boolean = false>(options: Options<GetEventData, ThrowOnError>) => (options.client ?? client).get<GetEventResponses, GetEventErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events/{event_id}',
+    ...options
+});
+
+/**
+ * Acknowledge an event
+ *
+ * Marks the event as seen and handled by you. Acknowledging it again changes nothing: the
+ * first acknowledgement (who and when) is kept.
+ *
+ */
+export const acknowledgeEvent = <ThrowOnError extends boolean = false>(options: Options<AcknowledgeEventData, ThrowOnError>) => (options.client ?? client).post<AcknowledgeEventResponses, AcknowledgeEventErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/events/{event_id}/acknowledge',
+    ...options
+});
+
+/**
+ * Report an event
+ *
+ * Records something the agent saw on its machine — a monitored process crashed or failed
+ * to start, the connection to a local service dropped — as an event of its device, type
+ * `agent.<type>`. Operators see it in `GET /v1/events` and in the event stream at once.
+ *
+ */
+export const sendAgentEvent = <ThrowOnError extends boolean = false>(options: Options<SendAgentEventData, ThrowOnError>) => (options.client ?? client).post<SendAgentEventResponses, SendAgentEventErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/events',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

@@ -138,9 +138,9 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
- * devices, enrolment codes and requests and commands on their assigned sites, manage their
- * own API tokens.
+ * commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+ * assigned sites, manage their own API tokens.
  *
  */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -222,7 +222,7 @@ export type ApiTokenId = string;
  * A permission an operation requires. Roles grant scopes; API tokens carry a subset of them.
  *
  */
-export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register' | 'enrollment:read' | 'enrollment:write' | 'commands:read' | 'commands:write';
+export type Scope = 'users:read' | 'users:write' | 'tokens:read' | 'tokens:write' | 'sites:read' | 'sites:write' | 'devices:read' | 'devices:write' | 'devices:register' | 'enrollment:read' | 'enrollment:write' | 'commands:read' | 'commands:write' | 'events:read' | 'events:write';
 
 /**
  * CurrentPrincipal
@@ -1283,6 +1283,132 @@ export type PendingCommandsCleared = {
 };
 
 /**
+ * EventType
+ *
+ * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
+ * `device.offline`, `device.degraded`, `device.credentials_revoked`,
+ * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+ * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+ *
+ */
+export type EventType = string;
+
+/**
+ * EventSeverity
+ *
+ * How much attention an event deserves, from `info` (for the record) to `critical` (act now).
+ */
+export type EventSeverity = 'info' | 'warning' | 'error' | 'critical';
+
+/**
+ * EventId
+ *
+ * The ID of an event (`evt_` followed by a ULID); IDs sort in the order events happened.
+ */
+export type EventId = string;
+
+/**
+ * EventData
+ *
+ * Details that depend on the event's type (the command, the process, the exit code…).
+ */
+export type EventData = {
+    [key: string]: unknown;
+};
+
+/**
+ * Event
+ *
+ * Something that happened in the fleet, recorded by Meridian or reported by an agent.
+ */
+export type Event = {
+    id: EventId;
+    type: EventType;
+    severity: EventSeverity;
+    source: 'system' | 'agent';
+    site_id: SiteId | null;
+    device_id: DeviceId | null;
+    message: string;
+    data: EventData;
+    created_at: Timestamp;
+    acknowledged_at: Timestamp | null;
+    /**
+     * Who acknowledged it (`null` if not yet, or if that user was deleted).
+     */
+    acknowledged_by: UserId | null;
+};
+
+/**
+ * EventList
+ */
+export type EventList = {
+    data: Array<Event>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * EventFilter
+ *
+ * Every unacknowledged event you can see that matches all the given fields.
+ */
+export type EventFilter = {
+    site_id?: SiteId;
+    device_id?: DeviceId;
+    type?: EventType;
+    severity?: EventSeverity;
+    /**
+     * Only events that happened before this time.
+     */
+    before?: Timestamp;
+};
+
+/**
+ * EventAcknowledgement
+ *
+ * Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
+ */
+export type EventAcknowledgement = {
+    event_ids?: Array<EventId>;
+    filter?: EventFilter;
+};
+
+/**
+ * EventsAcknowledged
+ */
+export type EventsAcknowledged = {
+    /**
+     * How many events this request acknowledged (events already acknowledged, or that you cannot see, are not counted).
+     */
+    acknowledged_count: number;
+};
+
+/**
+ * UnacknowledgedCount
+ */
+export type UnacknowledgedCount = {
+    count: number;
+    by_severity: {
+        info: number;
+        warning: number;
+        error: number;
+        critical: number;
+    };
+};
+
+/**
+ * AgentEventCreate
+ */
+export type AgentEventCreate = {
+    /**
+     * What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`.
+     */
+    type: string;
+    severity: EventSeverity;
+    message: string;
+    data?: EventData;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -1341,6 +1467,26 @@ export type EnrollmentRequestIdPath = EnrollmentRequestId;
  * The ID of the command.
  */
 export type CommandIdPath = CommandId;
+
+/**
+ * Only events of this device.
+ */
+export type EventDeviceFilter = DeviceId;
+
+/**
+ * Only events of this site.
+ */
+export type EventSiteFilter = SiteId;
+
+/**
+ * Only events of this severity.
+ */
+export type EventSeverityFilter = EventSeverity;
+
+/**
+ * The ID of the event.
+ */
+export type EventIdPath = EventId;
 
 export type GetHealthData = {
     body?: never;
@@ -3995,3 +4141,388 @@ export type ClearPendingCommandsResponses = {
 };
 
 export type ClearPendingCommandsResponse = ClearPendingCommandsResponses[keyof ClearPendingCommandsResponses];
+
+export type ListEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many items to return, from 1 to 500.
+         */
+        limit?: number;
+        /**
+         * The `next_cursor` of the previous page. Leave out for the first page.
+         */
+        cursor?: string;
+        /**
+         * Only events of this device.
+         */
+        device_id?: DeviceId;
+        /**
+         * Only events of this site.
+         */
+        site_id?: SiteId;
+        /**
+         * Only events of this type.
+         */
+        type?: EventType;
+        /**
+         * Only events of this severity.
+         */
+        severity?: EventSeverity;
+        /**
+         * `true` for acknowledged events only, `false` for unacknowledged ones only.
+         */
+        acknowledged?: boolean;
+        /**
+         * Only events that happened at or after this time.
+         */
+        since?: Timestamp;
+    };
+    url: '/v1/events';
+};
+
+export type ListEventsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListEventsError = ListEventsErrors[keyof ListEventsErrors];
+
+export type ListEventsResponses = {
+    /**
+     * A page of events.
+     */
+    200: EventList;
+};
+
+export type ListEventsResponse = ListEventsResponses[keyof ListEventsResponses];
+
+export type StreamEventsData = {
+    body?: never;
+    headers?: {
+        /**
+         * The ID of the last event received; the stream resumes after it.
+         */
+        'Last-Event-ID'?: EventId;
+    };
+    path?: never;
+    query?: {
+        /**
+         * Only events of this site.
+         */
+        site_id?: SiteId;
+        /**
+         * Only events of this device.
+         */
+        device_id?: DeviceId;
+        /**
+         * Only events of this severity.
+         */
+        severity?: EventSeverity;
+    };
+    url: '/v1/events/stream';
+};
+
+export type StreamEventsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type StreamEventsError = StreamEventsErrors[keyof StreamEventsErrors];
+
+export type StreamEventsResponses = {
+    /**
+     * The stream of events, until the client disconnects.
+     */
+    200: string;
+};
+
+export type StreamEventsResponse = StreamEventsResponses[keyof StreamEventsResponses];
+
+export type AcknowledgeEventsData = {
+    body: EventAcknowledgement;
+    path?: never;
+    query?: never;
+    url: '/v1/events/acknowledge';
+};
+
+export type AcknowledgeEventsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type AcknowledgeEventsError = AcknowledgeEventsErrors[keyof AcknowledgeEventsErrors];
+
+export type AcknowledgeEventsResponses = {
+    /**
+     * How many events were acknowledged.
+     */
+    200: EventsAcknowledged;
+};
+
+export type AcknowledgeEventsResponse = AcknowledgeEventsResponses[keyof AcknowledgeEventsResponses];
+
+export type CountUnacknowledgedEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only events of this site.
+         */
+        site_id?: SiteId;
+        /**
+         * Only events of this device.
+         */
+        device_id?: DeviceId;
+    };
+    url: '/v1/events/unacknowledged-count';
+};
+
+export type CountUnacknowledgedEventsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type CountUnacknowledgedEventsError = CountUnacknowledgedEventsErrors[keyof CountUnacknowledgedEventsErrors];
+
+export type CountUnacknowledgedEventsResponses = {
+    /**
+     * The counts.
+     */
+    200: UnacknowledgedCount;
+};
+
+export type CountUnacknowledgedEventsResponse = CountUnacknowledgedEventsResponses[keyof CountUnacknowledgedEventsResponses];
+
+export type GetEventData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the event.
+         */
+        event_id: EventId;
+    };
+    query?: never;
+    url: '/v1/events/{event_id}';
+};
+
+export type GetEventErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetEventError = GetEventErrors[keyof GetEventErrors];
+
+export type GetEventResponses = {
+    /**
+     * The event.
+     */
+    200: Event;
+};
+
+export type GetEventResponse = GetEventResponses[keyof GetEventResponses];
+
+export type AcknowledgeEventData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the event.
+         */
+        event_id: EventId;
+    };
+    query?: never;
+    url: '/v1/events/{event_id}/acknowledge';
+};
+
+export type AcknowledgeEventErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type AcknowledgeEventError = AcknowledgeEventErrors[keyof AcknowledgeEventErrors];
+
+export type AcknowledgeEventResponses = {
+    /**
+     * The acknowledged event.
+     */
+    200: Event;
+};
+
+export type AcknowledgeEventResponse = AcknowledgeEventResponses[keyof AcknowledgeEventResponses];
+
+export type SendAgentEventData = {
+    body: AgentEventCreate;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/events';
+};
+
+export type SendAgentEventErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type SendAgentEventError = SendAgentEventErrors[keyof SendAgentEventErrors];
+
+export type SendAgentEventResponses = {
+    /**
+     * The event was recorded.
+     */
+    201: Event;
+};
+
+export type SendAgentEventResponse = SendAgentEventResponses[keyof SendAgentEventResponses];

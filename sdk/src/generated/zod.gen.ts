@@ -85,9 +85,9 @@ export const zUsername = z.string().min(3).max(64).regex(/^[a-z0-9][a-z0-9._-]{2
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, manage their own API tokens, on their assigned sites. `viewer`: read sites,
- * devices, enrolment codes and requests and commands on their assigned sites, manage their
- * own API tokens.
+ * commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+ * assigned sites, manage their own API tokens.
  *
  */
 export const zRole = z.enum([
@@ -162,7 +162,9 @@ export const zScope = z.enum([
     'enrollment:read',
     'enrollment:write',
     'commands:read',
-    'commands:write'
+    'commands:write',
+    'events:read',
+    'events:write'
 ]);
 
 /**
@@ -958,6 +960,123 @@ export const zPendingCommandsCleared = z.object({
 });
 
 /**
+ * EventType
+ *
+ * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
+ * `device.offline`, `device.degraded`, `device.credentials_revoked`,
+ * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+ * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+ *
+ */
+export const zEventType = z.string().max(64).regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/);
+
+/**
+ * EventSeverity
+ *
+ * How much attention an event deserves, from `info` (for the record) to `critical` (act now).
+ */
+export const zEventSeverity = z.enum([
+    'info',
+    'warning',
+    'error',
+    'critical'
+]);
+
+/**
+ * EventId
+ *
+ * The ID of an event (`evt_` followed by a ULID); IDs sort in the order events happened.
+ */
+export const zEventId = z.string().max(30).regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * EventData
+ *
+ * Details that depend on the event's type (the command, the process, the exit code…).
+ */
+export const zEventData = z.record(z.string(), z.unknown());
+
+/**
+ * Event
+ *
+ * Something that happened in the fleet, recorded by Meridian or reported by an agent.
+ */
+export const zEvent = z.object({
+    id: zEventId,
+    type: zEventType,
+    severity: zEventSeverity,
+    source: z.enum(['system', 'agent']),
+    site_id: zSiteId.nullable(),
+    device_id: zDeviceId.nullable(),
+    message: z.string().max(1000),
+    data: zEventData,
+    created_at: zTimestamp,
+    acknowledged_at: zTimestamp.nullable(),
+    acknowledged_by: zUserId.nullable()
+});
+
+/**
+ * EventList
+ */
+export const zEventList = z.object({
+    data: z.array(zEvent).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * EventFilter
+ *
+ * Every unacknowledged event you can see that matches all the given fields.
+ */
+export const zEventFilter = z.object({
+    site_id: zSiteId.optional(),
+    device_id: zDeviceId.optional(),
+    type: zEventType.optional(),
+    severity: zEventSeverity.optional(),
+    before: zTimestamp.optional()
+});
+
+/**
+ * EventAcknowledgement
+ *
+ * Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
+ */
+export const zEventAcknowledgement = z.object({
+    event_ids: z.array(zEventId).min(1).max(500).optional(),
+    filter: zEventFilter.optional()
+});
+
+/**
+ * EventsAcknowledged
+ */
+export const zEventsAcknowledged = z.object({
+    acknowledged_count: z.int().gte(0).lte(10000000)
+});
+
+/**
+ * UnacknowledgedCount
+ */
+export const zUnacknowledgedCount = z.object({
+    count: z.int().gte(0).lte(10000000),
+    by_severity: z.object({
+        info: z.int().gte(0).lte(10000000),
+        warning: z.int().gte(0).lte(10000000),
+        error: z.int().gte(0).lte(10000000),
+        critical: z.int().gte(0).lte(10000000)
+    })
+});
+
+/**
+ * AgentEventCreate
+ */
+export const zAgentEventCreate = z.object({
+    type: z.string().min(2).max(48).regex(/^[a-z][a-z0-9_]*$/),
+    severity: zEventSeverity,
+    message: z.string().min(1).max(1000),
+    data: zEventData.optional()
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -1016,6 +1135,26 @@ export const zEnrollmentRequestIdPath = zEnrollmentRequestId;
  * The ID of the command.
  */
 export const zCommandIdPath = zCommandId;
+
+/**
+ * Only events of this device.
+ */
+export const zEventDeviceFilter = zDeviceId;
+
+/**
+ * Only events of this site.
+ */
+export const zEventSiteFilter = zSiteId;
+
+/**
+ * Only events of this severity.
+ */
+export const zEventSeverityFilter = zEventSeverity;
+
+/**
+ * The ID of the event.
+ */
+export const zEventIdPath = zEventId;
 
 /**
  * The server is healthy.
@@ -1491,3 +1630,76 @@ export const zClearPendingCommandsPath = z.object({
  * What was cancelled.
  */
 export const zClearPendingCommandsResponse = zPendingCommandsCleared;
+
+export const zListEventsQuery = z.object({
+    limit: z.int().gte(1).lte(500).optional().default(50),
+    cursor: z.string().max(200).optional(),
+    device_id: zDeviceId.optional(),
+    site_id: zSiteId.optional(),
+    type: zEventType.optional(),
+    severity: zEventSeverity.optional(),
+    acknowledged: z.boolean().optional(),
+    since: zTimestamp.optional()
+});
+
+/**
+ * A page of events.
+ */
+export const zListEventsResponse = zEventList;
+
+export const zStreamEventsHeaders = z.object({
+    'Last-Event-ID': zEventId.optional()
+});
+
+export const zStreamEventsQuery = z.object({
+    site_id: zSiteId.optional(),
+    device_id: zDeviceId.optional(),
+    severity: zEventSeverity.optional()
+});
+
+/**
+ * The stream of events, until the client disconnects.
+ */
+export const zStreamEventsResponse = z.string().max(100000000);
+
+export const zAcknowledgeEventsBody = zEventAcknowledgement;
+
+/**
+ * How many events were acknowledged.
+ */
+export const zAcknowledgeEventsResponse = zEventsAcknowledged;
+
+export const zCountUnacknowledgedEventsQuery = z.object({
+    site_id: zSiteId.optional(),
+    device_id: zDeviceId.optional()
+});
+
+/**
+ * The counts.
+ */
+export const zCountUnacknowledgedEventsResponse = zUnacknowledgedCount;
+
+export const zGetEventPath = z.object({
+    event_id: zEventId
+});
+
+/**
+ * The event.
+ */
+export const zGetEventResponse = zEvent;
+
+export const zAcknowledgeEventPath = z.object({
+    event_id: zEventId
+});
+
+/**
+ * The acknowledged event.
+ */
+export const zAcknowledgeEventResponse = zEvent;
+
+export const zSendAgentEventBody = zAgentEventCreate;
+
+/**
+ * The event was recorded.
+ */
+export const zSendAgentEventResponse = zEvent;

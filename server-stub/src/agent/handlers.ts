@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract';
 import { agentCommandRoutes } from './commands';
 import { agentEnrollmentRoutes } from './enrollment';
+import { agentEventRoutes } from './events';
 import { agentHeartbeatRoutes } from './heartbeat';
 
 export function agentHandlers(context: AppContext) {
@@ -11,5 +12,6 @@ export function agentHandlers(context: AppContext) {
     ...agentEnrollmentRoutes(context),
     ...agentHeartbeatRoutes(context),
     ...agentCommandRoutes(context),
+    ...agentEventRoutes(context),
   });
 }

@@ -27,13 +27,16 @@ export const AgentFacts = z.strictObject({ "hostname": z.string().min(1).max(253
 export const Fingerprint = z.string().min(8).max(128).regex(new RegExp("^[A-Za-z0-9:._-]+$")).meta({ id: "Fingerprint" });
 export const AgentEnrollmentRequest = z.strictObject({ "code": z.string().min(1).max(100), "fingerprint": Fingerprint, "facts": AgentFacts }).meta({ id: "AgentEnrollmentRequest" });
 export const AgentEnrollmentStatus = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending","approved","denied","expired"]), "device_id": DeviceId.nullable(), "credentials": AgentCredentials.nullable(), "poll_interval_seconds": z.number().int().min(1).max(3600).nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "AgentEnrollmentStatus" });
+export const EventData = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' }).meta({ id: "EventData" });
+export const EventSeverity = z.enum(["info","warning","error","critical"]).meta({ id: "EventSeverity" });
+export const AgentEventCreate = z.strictObject({ "type": z.string().min(2).max(48).regex(new RegExp("^[a-z][a-z0-9_]*$")), "severity": EventSeverity, "message": z.string().min(1).max(1000), "data": EventData.optional() }).meta({ id: "AgentEventCreate" });
 export const DeviceMetrics = z.strictObject({ "cpu_percent": z.number().min(0).max(100), "memory_percent": z.number().min(0).max(100), "disk_percent": z.number().min(0).max(100) }).meta({ id: "DeviceMetrics" });
 export const AgentHeartbeat = z.strictObject({ "status": z.enum(["ok","degraded"]), "agent_version": z.string().min(1).max(40), "uptime_seconds": z.number().int().min(0).max(3153600000), "hostname": z.string().min(1).max(253).optional(), "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "metrics": DeviceMetrics.optional() }).meta({ id: "AgentHeartbeat" });
 export const DeviceStatus = z.enum(["pending","online","offline","degraded"]).meta({ id: "DeviceStatus" });
 export const AgentHeartbeatAck = z.object({ "device_id": DeviceId, "status": DeviceStatus, "next_heartbeat_seconds": z.number().int().min(5).max(3600), "pending_commands": z.number().int().min(0).max(100000), "server_time": Timestamp }).meta({ id: "AgentHeartbeatAck" });
 export const AgentTokenRefresh = z.strictObject({ "refresh_token": z.string().min(1).max(100) }).meta({ id: "AgentTokenRefresh" });
 export const ApiTokenId = z.string().max(30).regex(new RegExp("^tok_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ApiTokenId" });
-export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write","commands:read","commands:write"]).meta({ id: "Scope" });
+export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write","commands:read","commands:write","events:read","events:write"]).meta({ id: "Scope" });
 export const UserId = z.string().max(30).regex(new RegExp("^usr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "UserId" });
 export const ApiToken = z.object({ "id": ApiTokenId, "name": z.string().max(100), "prefix": z.string().max(16), "scopes": z.array(Scope).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "user_id": UserId, "created_at": Timestamp, "expires_at": Timestamp.nullable(), "last_used_at": Timestamp.nullable(), "revoked_at": Timestamp.nullable() }).meta({ id: "ApiToken" });
 export const ApiTokenCreate = z.strictObject({ "name": z.string().min(1).max(100), "scopes": z.array(Scope).min(1).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "expires_at": Timestamp.optional() }).meta({ id: "ApiTokenCreate" });
@@ -72,6 +75,13 @@ export const EnrollmentDenial = z.strictObject({ "reason": z.string().max(500).o
 export const EnrollmentRequestStatus = z.enum(["pending","approved","completed","denied","expired","wrong_code"]).meta({ id: "EnrollmentRequestStatus" });
 export const EnrollmentRequest = z.object({ "id": EnrollmentRequestId, "status": EnrollmentRequestStatus, "site_id": SiteId.nullable(), "code_id": EnrollmentCodeId.nullable(), "fingerprint": Fingerprint, "facts": AgentFacts, "device_id": DeviceId.nullable(), "known_device_id": DeviceId.nullable(), "source_ip": z.string().max(45), "created_at": Timestamp, "expires_at": Timestamp, "decided_at": Timestamp.nullable(), "decided_by": UserId.nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "EnrollmentRequest" });
 export const EnrollmentRequestList = z.object({ "data": z.array(EnrollmentRequest).max(500), "next_cursor": NextCursor }).meta({ id: "EnrollmentRequestList" });
+export const EventId = z.string().max(30).regex(new RegExp("^evt_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EventId" });
+export const EventType = z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$")).meta({ id: "EventType" });
+export const Event = z.object({ "id": EventId, "type": EventType, "severity": EventSeverity, "source": z.enum(["system","agent"]), "site_id": SiteId.nullable(), "device_id": DeviceId.nullable(), "message": z.string().max(1000), "data": EventData, "created_at": Timestamp, "acknowledged_at": Timestamp.nullable(), "acknowledged_by": UserId.nullable() }).meta({ id: "Event" });
+export const EventFilter = z.strictObject({ "site_id": SiteId.optional(), "device_id": DeviceId.optional(), "type": EventType.optional(), "severity": EventSeverity.optional(), "before": Timestamp.optional() }).meta({ id: "EventFilter" });
+export const EventAcknowledgement = z.strictObject({ "event_ids": z.array(EventId).min(1).max(500).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "filter": EventFilter.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "EventAcknowledgement" });
+export const EventList = z.object({ "data": z.array(Event).max(500), "next_cursor": NextCursor }).meta({ id: "EventList" });
+export const EventsAcknowledged = z.object({ "acknowledged_count": z.number().int().min(0).max(10000000) }).meta({ id: "EventsAcknowledged" });
 export const Health = z.object({ "status": z.enum(["ok"]), "time": Timestamp }).meta({ id: "Health" });
 export const LoginRequest = z.strictObject({ "username": z.string().min(1).max(64), "password": z.string().min(1).max(256) }).meta({ id: "LoginRequest" });
 export const PasswordReset = z.strictObject({ "password": Password.optional() }).meta({ id: "PasswordReset" });
@@ -84,6 +94,7 @@ export const Site = z.object({ "id": SiteId, "name": z.string().max(100), "descr
 export const SiteCreate = z.strictObject({ "name": z.string().min(1).max(100), "description": z.string().max(1000).optional() }).meta({ id: "SiteCreate" });
 export const SiteList = z.object({ "data": z.array(Site).max(500), "next_cursor": NextCursor }).meta({ id: "SiteList" });
 export const SiteUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "auto_approve_until": Timestamp.nullable().optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "SiteUpdate" });
+export const UnacknowledgedCount = z.object({ "count": z.number().int().min(0).max(10000000), "by_severity": z.strictObject({ "info": z.number().int().min(0).max(10000000), "warning": z.number().int().min(0).max(10000000), "error": z.number().int().min(0).max(10000000), "critical": z.number().int().min(0).max(10000000) }) }).meta({ id: "UnacknowledgedCount" });
 export const UserCreate = z.strictObject({ "username": Username, "password": Password, "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).optional(), "role": Role, "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "UserCreate" });
 export const UserList = z.object({ "data": z.array(User).max(500), "next_cursor": NextCursor }).meta({ id: "UserList" });
 export const UserUpdate = z.strictObject({ "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).nullable().optional(), "role": Role.optional(), "disabled": z.boolean().optional(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "UserUpdate" });
@@ -454,6 +465,14 @@ export const contract = c.router({
       responses: { 200: AgentCommandState, 400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
       metadata: {"operationId":"reportAgentCommandResult","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
     },
+    sendAgentEvent: {
+      method: "POST",
+      path: "/v1/agent/events",
+      summary: "Report an event",
+      body: AgentEventCreate,
+      responses: { 201: Event, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"sendAgentEvent","tag":"Agent","public":false,"agent":true,"idempotent":false,"scopes":[]} as const,
+    },
   },
   deviceTypes: {
     listDeviceTypes: {
@@ -515,6 +534,58 @@ export const contract = c.router({
       pathParams: z.object({ "device_id": DeviceId }),
       responses: { 200: PendingCommandsCleared, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
       metadata: {"operationId":"clearPendingCommands","tag":"Commands","public":false,"agent":false,"idempotent":false,"scopes":["commands:write"]} as const,
+    },
+  },
+  events: {
+    listEvents: {
+      method: "GET",
+      path: "/v1/events",
+      summary: "List events",
+      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "device_id": DeviceId.optional(), "site_id": SiteId.optional(), "type": EventType.optional(), "severity": EventSeverity.optional(), "acknowledged": z.enum(['true', 'false']).transform((value) => value === 'true').optional(), "since": Timestamp.optional() }),
+      responses: { 200: EventList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"listEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:read"]} as const,
+    },
+    streamEvents: {
+      method: "GET",
+      path: "/v1/events/stream",
+      summary: "Follow events as they happen (Server-Sent Events)",
+      query: z.object({ "site_id": SiteId.optional(), "device_id": DeviceId.optional(), "severity": EventSeverity.optional() }),
+      headers: z.object({ "last-event-id": EventId.optional() }),
+      responses: { 200: c.otherResponse({ contentType: "text/event-stream", body: z.string().max(100000000) }), 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"streamEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:read"]} as const,
+    },
+    acknowledgeEvents: {
+      method: "POST",
+      path: "/v1/events/acknowledge",
+      summary: "Acknowledge events in bulk",
+      body: EventAcknowledgement,
+      responses: { 200: EventsAcknowledged, 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"acknowledgeEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:write"]} as const,
+    },
+    countUnacknowledgedEvents: {
+      method: "GET",
+      path: "/v1/events/unacknowledged-count",
+      summary: "Count unacknowledged events",
+      query: z.object({ "site_id": SiteId.optional(), "device_id": DeviceId.optional() }),
+      responses: { 200: UnacknowledgedCount, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"countUnacknowledgedEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:read"]} as const,
+    },
+    getEvent: {
+      method: "GET",
+      path: "/v1/events/:event_id",
+      summary: "Get an event",
+      pathParams: z.object({ "event_id": EventId }),
+      responses: { 200: Event, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"getEvent","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:read"]} as const,
+    },
+    acknowledgeEvent: {
+      method: "POST",
+      path: "/v1/events/:event_id/acknowledge",
+      summary: "Acknowledge an event",
+      pathParams: z.object({ "event_id": EventId }),
+      body: c.noBody(),
+      responses: { 200: Event, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
+      metadata: {"operationId":"acknowledgeEvent","tag":"Events","public":false,"agent":false,"idempotent":false,"scopes":["events:write"]} as const,
     },
   },
 }, { strictStatusCodes: true });

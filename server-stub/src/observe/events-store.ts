@@ -4,7 +4,9 @@
  * `announceEvents` after it commits) so that event streams wake up.
  */
 import type { Kysely } from 'kysely';
+import type { z } from 'zod';
 import type { AppContext } from '../context';
+import type { Event } from '../generated/contract';
 import { newId } from '../store/ids';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
 
@@ -18,6 +20,14 @@ export interface NewEvent {
   deviceId: string | null;
   message: string;
   data?: Record<string, unknown>;
+}
+
+export function toEvent(row: EventRow): z.infer<typeof Event> {
+  return {
+    id: row.id, type: row.type, severity: row.severity, source: row.source, site_id: row.site_id, device_id: row.device_id,
+    message: row.message, data: JSON.parse(row.data) as Record<string, unknown>, created_at: row.created_at,
+    acknowledged_at: row.acknowledged_at, acknowledged_by: row.acknowledged_by,
+  };
 }
 
 export async function insertEvent(db: Kysely<Database>, context: AppContext, event: NewEvent): Promise<EventRow> {
