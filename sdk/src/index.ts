@@ -14,6 +14,8 @@ import { createClient, createConfig, type Client } from './generated/client';
 import { Meridian } from './client';
 
 export { Meridian };
+export { MeridianAgent, EnrollmentRefusedError } from './agent';
+export type { CommandContext, CommandHandler, CommandResult, MeridianAgentOptions, RunOptions } from './agent';
 export default Meridian;
 export type { Fetch, MeridianOptions, RawRequestOptions } from './client';
 export {

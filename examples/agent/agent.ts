@@ -1,0 +1,52 @@
+/**
+ * The reference agent: enrols this machine with a code, keeps its credentials in a state file
+ * (so a restart resumes instead of enrolling again), heartbeats and runs commands until stopped.
+ *
+ *   MERIDIAN_URL=http://localhost:8080 MERIDIAN_ENROLL_CODE=mec_… npx tsx examples/agent/agent.ts
+ *   options: --state <file> (default ./data/agent-credentials.json)  --allow-shell  --for <seconds>
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MeridianAgent, type AgentCredentials } from '@meridian/sdk';
+import { handlers } from './handlers';
+import { facts, fingerprint, heartbeat } from './machine';
+
+const { values } = parseArgs({
+  options: { state: { type: 'string', default: './data/agent-credentials.json' }, 'allow-shell': { type: 'boolean', default: false }, for: { type: 'string' } },
+});
+const statePath = values.state!;
+const saved = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as AgentCredentials) : undefined;
+
+const agent = new MeridianAgent({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  ...(saved ? { credentials: saved } : {}),
+  onCredentials: (credentials) => {
+    mkdirSync(dirname(statePath), { recursive: true });
+    writeFileSync(statePath, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  },
+});
+
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+if (values.for) setTimeout(() => stop.abort(), Number(values.for) * 1000).unref();
+
+if (!saved) {
+  const code = process.env.MERIDIAN_ENROLL_CODE;
+  if (!code) {
+    console.error('Not enrolled yet: set MERIDIAN_ENROLL_CODE to an enrolment code (mec_…) from an operator.');
+    process.exit(2);
+  }
+  console.log(`enrolling ${facts().hostname} …`);
+  await agent.enroll({ code, fingerprint: fingerprint(), facts: facts() }, { signal: stop.signal });
+}
+console.log(`device ${agent.deviceId}: online; waiting for commands (Ctrl-C to stop)`);
+
+await agent.run({
+  signal: stop.signal,
+  heartbeat,
+  handlers: handlers({ allowShell: values['allow-shell']! }),
+  onCommand: (command, outcome) => console.log(`${command.type} ${command.id}: ${outcome.status}`),
+  onError: (error) => console.error(`trouble reaching Meridian, retrying: ${error instanceof Error ? error.message : String(error)}`),
+});
+console.log('stopped');
