@@ -2,10 +2,11 @@
  * A fleet from end to end, through the SDK on both sides: an operator creates a site and two
  * codes; 20 agents (MeridianAgent) enrol — 15 approved at once, 5 through the approval queue —
  * heartbeat, receive a command each by long-poll and report its result; the operator sees them
- * online, sees every result and the events; the agents stop, and the sweep marks them offline.
+ * online, sees every result, and watches it all happen on the event stream (SSE); the agents
+ * stop, and the sweep marks them offline.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Meridian, MeridianAgent, type AgentCredentials } from '@meridian/sdk';
+import { Meridian, MeridianAgent, type AgentCredentials, type Event } from '@meridian/sdk';
 import { checkedFetch } from './support/checked-fetch';
 import { startTestServer, type TestServer } from './support/server';
 
@@ -18,13 +19,22 @@ const stop = new AbortController();
 const agents: MeridianAgent[] = [];
 const runs: Promise<void>[] = [];
 let siteId: string;
+/** What the operator's event stream delivered, from before the first agent enrolled. */
+const streamed: Event[] = [];
+const watching = new AbortController();
+let watcher: Promise<void>;
 
 beforeAll(async () => {
   t = await startTestServer({ fleet: { heartbeatIntervalSeconds: 5, enrollmentPollIntervalSeconds: 1, offlineAfterSeconds: 180 } });
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
+  watcher = (async () => {
+    for await (const event of operator.events.stream({}, { signal: watching.signal })) streamed.push(event.data);
+  })();
 });
 afterAll(async () => {
   stop.abort();
+  watching.abort();
+  await watcher;
   await Promise.allSettled(runs);
   await t?.close();
 });
@@ -95,5 +105,14 @@ describe('a fleet of 20 agents', () => {
     expect(new Set(offline.map((event) => event.device_id)).size).toBe(AUTO + MANUAL);
     expect(events.filter((event) => event.type === 'enrollment.requested')).toHaveLength(AUTO + MANUAL);
     expect(events.filter((event) => event.type === 'device.online').length).toBeGreaterThanOrEqual(AUTO + MANUAL);
+  });
+
+  it('showed the operator every event on the stream as it happened', async () => {
+    const ofSite = (type: string) => new Set(streamed.filter((event) => event.site_id === siteId && event.type === type).map((event) => event.device_id ?? event.id));
+    await vi.waitFor(() => expect(ofSite('device.offline').size).toBe(AUTO + MANUAL));
+    expect(ofSite('enrollment.requested').size).toBe(AUTO + MANUAL);
+    expect(ofSite('device.online').size).toBe(AUTO + MANUAL);
+    const ids = streamed.map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

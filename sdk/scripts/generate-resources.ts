@@ -71,6 +71,8 @@ interface Method {
   args: Argument[];
   call: string;
   returns: string;
+  /** Types of types.gen.ts the signature needs besides the operation's own. */
+  extraTypes: string[];
   doc: string[];
 }
 
@@ -155,6 +157,19 @@ function isPaginated(spec: Spec, method: string, operation: Operation, query: Pa
   return isArray && resolved.properties?.next_cursor !== undefined;
 }
 
+/**
+ * For an operation that answers Server-Sent Events: the type of each event's data, from the
+ * media type's `x-sse-data` schema (`unknown` without one). Undefined for other operations.
+ */
+function streamDataType(spec: Spec, operation: Operation): string | undefined {
+  const ok = operation.responses?.['200'] ? resolve(spec, operation.responses['200']) : undefined;
+  const media = ok?.content?.['text/event-stream'] as { 'x-sse-data'?: { $ref?: string; title?: string } } | undefined;
+  if (!media) return undefined;
+  // The bundler inlines the schema there, keeping its title: the component's name.
+  const schema = media['x-sse-data'];
+  return schema?.$ref?.split('/').pop() ?? schema?.title ?? 'unknown';
+}
+
 /** Makes an optional argument followed by a required one required (`T | undefined`): TypeScript needs it. */
 function fixOptionality(args: Argument[]): Argument[] {
   let laterRequired = false;
@@ -191,6 +206,7 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
   const optionHeaders = unique.flatMap((parameter) => (parameter.in === 'header' ? [OPTION_HEADERS[parameter.name.toLowerCase()]] : [])).filter((o) => o !== undefined);
   const otherHeaders = unique.filter((parameter) => (parameter.in === 'header' && !OPTION_HEADERS[parameter.name.toLowerCase()]) || parameter.in === 'cookie');
   const paginated = isPaginated(spec, method, operation, query);
+  const streamed = streamDataType(spec, operation);
   const body = operation.requestBody ? resolve(spec, operation.requestBody) : undefined;
 
   const args: Argument[] = pathParams.map((parameter) => ({
@@ -227,6 +243,7 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
     ...(optionHeaders.includes('idempotencyKey') ? ['idempotencyKey: true'] : []),
     ...(optionHeaders.includes('ifMatch') ? ['ifMatch: true'] : []),
     ...(paginated ? ['paginated: true'] : []),
+    ...(streamed ? ['stream: true'] : []),
   ];
   const route = `${method.toUpperCase()} ${path}`;
   const name = operation['x-sdk-method'] ?? methodName(operationId, tag);
@@ -235,7 +252,7 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
     '',
     ...textLines(operation.description),
     '',
-    `\`${route}\` (operation \`${operationId}\`).${paginated ? ' Await it for the first page, or `for await` over it for every item of every page.' : ''}`,
+    `\`${route}\` (operation \`${operationId}\`).${paginated ? ' Await it for the first page, or `for await` over it for every item of every page.' : ''}${streamed ? ' `for await` over it for each event as it happens; it reconnects with `Last-Event-ID` if the connection drops.' : ''}`,
     '',
     ...fixOptionality(args).map((arg) => `@param ${arg.name} ${arg.doc}`.trimEnd()),
     ...(operation.deprecated ? ['@deprecated'] : []),
@@ -246,8 +263,11 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
     route,
     flags,
     args: fixOptionality(args),
-    call: `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
-    returns: paginated ? `PagePromise<${typeBase}Response['data'][number]>` : `APIPromise<${typeBase}Response>`,
+    call: streamed
+      ? `this._client._stream<${streamed}>(routes.${operationId}, { ${callFields.join(', ')} })`
+      : `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
+    returns: streamed ? `EventStream<${streamed}>` : paginated ? `PagePromise<${typeBase}Response['data'][number]>` : `APIPromise<${typeBase}Response>`,
+    extraTypes: streamed && streamed !== 'unknown' ? [streamed] : [],
     doc,
   };
 }
@@ -291,15 +311,17 @@ function render(resources: Resource[]): string {
   const typeImports = [...new Set(methods.flatMap((method) => {
     const base = method.operationId.charAt(0).toUpperCase() + method.operationId.slice(1);
     return [`${base}Data`, `${base}Response`];
-  }))].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(`${name}[`)) || method.returns.includes(name))).sort();
+  }))].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(`${name}[`)) || method.returns.includes(name)))
+    .concat(methods.flatMap((method) => method.extraTypes)).sort();
   const optionImports = ['BaseRequestOptions', 'IdempotencyKeyOption', 'IfMatchOption'].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(name))));
   const out: string[] = [
     GENERATED_HEADER,
     '// The resources of the API (one class per tag, one method per operation) and their route table,',
     '// written by sdk/scripts/generate-resources.ts from openapi/dist/openapi.json.',
     '',
-    ...(methods.some((method) => !method.returns.startsWith('PagePromise')) ? ["import type { APIPromise } from '../core/api-promise';"] : []),
+    ...(methods.some((method) => method.returns.startsWith('APIPromise')) ? ["import type { APIPromise } from '../core/api-promise';"] : []),
     ...(methods.some((method) => method.returns.startsWith('PagePromise')) ? ["import type { PagePromise } from '../core/pagination';"] : []),
+    ...(methods.some((method) => method.returns.startsWith('EventStream')) ? ["import type { EventStream } from '../core/streaming';"] : []),
     `import type { ${optionImports.join(', ')} } from '../core/request-options';`,
     "import { APIResource, type OperationClient, type Route } from '../core/resource';",
     `import type { ${typeImports.join(', ')} } from './types.gen';`,

@@ -21,6 +21,7 @@ import {
   errorFromResponse,
 } from './core/errors';
 import { Page, PagePromise, type PageBody } from './core/pagination';
+import { EventStream } from './core/streaming';
 import type { RequestOptions } from './core/request-options';
 import type { HttpMethod, OperationArgs, OperationClient, Route } from './core/resource';
 import { DEFAULT_MAX_RETRIES, isRetryableStatus, isSafeToRepeat, MAX_RETRY_AFTER_MS, retryDelay } from './core/retries';
@@ -90,6 +91,8 @@ interface Call {
   options: RequestOptions;
   /** The route of the spec, when known. */
   route: Route | undefined;
+  /** Server-Sent Events: resolve with the response as soon as it starts, body unread. */
+  stream?: boolean;
 }
 
 interface Outcome {
@@ -162,6 +165,18 @@ export class Meridian implements OperationClient {
     return new PagePromise(result);
   }
 
+  /** Opens an event stream (reconnecting with Last-Event-ID); used by the generated resources. */
+  _stream<T>(route: Route, args: OperationArgs): EventStream<T> {
+    const options = args.options ?? {};
+    const open = (lastEventId: string | undefined, signal: AbortSignal): Promise<Response> => {
+      const headers = mergeHeaders({ Accept: 'text/event-stream' }, options.headers, lastEventId === undefined ? undefined : { 'Last-Event-ID': lastEventId });
+      const call = this.#callOf(route, { ...args, options: { ...options, headers, signal } });
+      return this.#run({ ...call, stream: true }).then((outcome) => outcome.response);
+    };
+    const given = mergeHeaders(options.headers).get('last-event-id') ?? undefined;
+    return new EventStream<T>(open, { ...(options.signal ? { signal: options.signal } : {}), ...(given === undefined ? {} : { lastEventId: given }) });
+  }
+
   #callOf(route: Route, args: OperationArgs): Call {
     const space = route.route.indexOf(' ');
     return {
@@ -212,6 +227,7 @@ export class Meridian implements OperationClient {
         }
         await this.#onResponse?.(response, request);
         const requestId = response.headers.get('request-id') ?? undefined;
+        if (call.stream && response.ok) return { body: undefined, response, requestId };
         let parsed: unknown;
         try {
           parsed = await readBody(response, method);

@@ -15,6 +15,7 @@ import { Meridian } from './client';
 
 export { Meridian };
 export { MeridianAgent, EnrollmentRefusedError } from './agent';
+export { EventStream, type ServerSentEvent } from './core/streaming';
 export type { CommandContext, CommandHandler, CommandResult, MeridianAgentOptions, RunOptions } from './agent';
 export default Meridian;
 export type { Fetch, MeridianOptions, RawRequestOptions } from './client';

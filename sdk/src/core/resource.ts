@@ -5,6 +5,7 @@
  */
 import type { APIPromise } from './api-promise';
 import type { PagePromise } from './pagination';
+import type { EventStream } from './streaming';
 import type { RequestOptions } from './request-options';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -18,6 +19,8 @@ export interface Route {
   readonly ifMatch?: boolean;
   /** The operation answers `{ data, next_cursor }` and takes `cursor`. */
   readonly paginated?: boolean;
+  /** The operation answers Server-Sent Events (`text/event-stream`). */
+  readonly stream?: boolean;
 }
 
 export interface OperationArgs {
@@ -31,6 +34,7 @@ export interface OperationArgs {
 export interface OperationClient {
   _call<T>(route: Route, args: OperationArgs): APIPromise<T>;
   _list<T>(route: Route, args: OperationArgs): PagePromise<T>;
+  _stream<T>(route: Route, args: OperationArgs): EventStream<T>;
 }
 
 export abstract class APIResource {

@@ -4,9 +4,10 @@
 
 import type { APIPromise } from '../core/api-promise';
 import type { PagePromise } from '../core/pagination';
+import type { EventStream } from '../core/streaming';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, StreamEventsResponse, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
+import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, Event, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -52,7 +53,7 @@ export const routes = {
   cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
   clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
   listEvents: { route: 'GET /v1/events', paginated: true },
-  streamEvents: { route: 'GET /v1/events/stream' },
+  streamEvents: { route: 'GET /v1/events/stream', stream: true },
   acknowledgeEvents: { route: 'POST /v1/events/acknowledge' },
   countUnacknowledgedEvents: { route: 'GET /v1/events/unacknowledged-count' },
   getEvent: { route: 'GET /v1/events/{event_id}' },
@@ -833,13 +834,13 @@ export class EventsResource extends APIResource {
    * you missed, then carries on. Without it the stream starts with the next new event. Narrow
    * it with `site_id`, `device_id` and `severity`.
    *
-   * `GET /v1/events/stream` (operation `streamEvents`).
+   * `GET /v1/events/stream` (operation `streamEvents`). `for await` over it for each event as it happens; it reconnects with `Last-Event-ID` if the connection drops.
    *
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers). Send `Last-Event-ID` (header) in `options.headers`.
    */
-  stream(query?: StreamEventsData['query'], options?: BaseRequestOptions): APIPromise<StreamEventsResponse> {
-    return this._client._call(routes.streamEvents, { query, options });
+  stream(query?: StreamEventsData['query'], options?: BaseRequestOptions): EventStream<Event> {
+    return this._client._stream<Event>(routes.streamEvents, { query, options });
   }
 
   /**
