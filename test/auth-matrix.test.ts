@@ -28,9 +28,11 @@ const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:rea
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [
   'getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite',
-  'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials',
+  'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials', 'getDeviceMetrics', 'getDeviceInventory',
+  'listDeviceScreenshots', 'getLatestDeviceScreenshot',
   'listEnrollmentCodes', 'createEnrollmentCode', 'revokeEnrollmentCode', 'getEnrollmentRequest', 'approveEnrollmentRequest', 'denyEnrollmentRequest',
   'getCommand', 'cancelCommand', 'clearPendingCommands', 'getEvent', 'acknowledgeEvent',
+  'listMonitoredProcesses', 'createMonitoredProcess', 'getMonitoredProcess', 'updateMonitoredProcess', 'deleteMonitoredProcess',
 ];
 
 let t: TestServer;

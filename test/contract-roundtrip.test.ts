@@ -84,7 +84,8 @@ function operations(doc: Doc): Record<string, OperationSummary> {
         parameters: parameters
           .map((p) => `${p.in} ${p.in === 'header' ? (p.name as string).toLowerCase() : p.name}${p.required ? ' (required)' : ''} ${JSON.stringify(shape(doc, p.schema))}`)
           .sort(),
-        requestBody: body ? shape(doc, body['application/json']?.schema, true) : null,
+        // Only JSON bodies are validated by the contract; binary ones (images) pass through as they are.
+        requestBody: body?.['application/json'] ? shape(doc, body['application/json'].schema, true) : null,
         responses: Object.fromEntries(
           Object.entries(operation.responses as Json).map(([status, response]) => [
             status,

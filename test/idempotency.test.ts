@@ -25,7 +25,7 @@ afterAll(() => t.close());
 const idempotent = specOperations.filter((op) => op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'));
 
 it('covers the creating operations', () => {
-  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createCommand', 'createEnrollmentCode', 'createSite', 'createUser', 'registerDevice']);
+  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createCommand', 'createEnrollmentCode', 'createMonitoredProcess', 'createSite', 'createUser', 'registerDevice']);
 });
 
 /** What a creating operation answers: 201, or 202 for work that carries on (a queued command). */

@@ -117,6 +117,8 @@ function routeSource(spec: Spec, path: string, method: string, operation: Operat
   }
   lines.push(`responses: ${responsesObject(spec, operation)}`);
   const idempotent = parameters.some((parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key');
+  // The media types the request body may have; other bodies are refused with 415.
+  const bodyTypes = Object.keys(operation.requestBody?.content ?? {});
   const metadata = {
     operationId: operation.operationId,
     tag: operation.tags[0],
@@ -124,6 +126,7 @@ function routeSource(spec: Spec, path: string, method: string, operation: Operat
     // Agent routes take a device's access token and nothing else; operator routes never take one.
     agent: security.some((requirement) => 'agentAuth' in requirement),
     idempotent,
+    bodyTypes,
     scopes,
   };
   lines.push(`metadata: ${JSON.stringify(metadata)} as const`);

@@ -57,6 +57,9 @@ function stringSchema(schema: JsonSchema): string {
     case undefined:
     case 'password':
     case 'uri-reference':
+    // Binary bodies (images) travel as streams and buffers, never through zod; the contract
+    // names them as the text they are on the wire.
+    case 'binary':
       code = 'z.string()';
       break;
     default:

@@ -8,6 +8,8 @@ import type { Database } from './store/schema';
 export interface FleetSettings {
   /** How often agents are told to send heartbeats. */
   heartbeatIntervalSeconds: number;
+  /** The `wait_seconds` agents are told to long-poll for commands with. */
+  commandPollWaitSeconds: number;
   /** A device with no heartbeat for this long is marked offline by the sweep. */
   offlineAfterSeconds: number;
   /** How often the background sweeps run (offline devices, expired requests and commands). */
@@ -26,6 +28,7 @@ export interface FleetSettings {
 
 export const DEFAULT_FLEET_SETTINGS: FleetSettings = {
   heartbeatIntervalSeconds: 60,
+  commandPollWaitSeconds: 30,
   offlineAfterSeconds: 180,
   sweepIntervalSeconds: 30,
   accessTokenTtlSeconds: 15 * 60,

@@ -18,6 +18,7 @@ import { contract } from './generated/contract';
 import { metaHandlers } from './meta/handlers';
 import { eventsHandlers } from './observe/events';
 import { commandsHandlers } from './operations/commands';
+import { processesHandlers } from './operations/processes';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {
@@ -33,5 +34,6 @@ export function createRouter(context: AppContext) {
     deviceTypes: deviceTypesHandlers(),
     commands: commandsHandlers(context),
     events: eventsHandlers(context),
+    monitoredProcesses: processesHandlers(context),
   });
 }

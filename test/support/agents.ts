@@ -16,6 +16,15 @@ export interface Agent {
   client: Client;
 }
 
+/** A real 1×1 JPEG (progressive), the smallest image a screenshot can be. */
+export const TINY_JPEG = Buffer.from(
+  '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
+  'base64',
+);
+
+/** A JPEG for uploads through the SDK (binary bodies are sent as they are: no serializer). */
+export const jpegBody = (image: Buffer = TINY_JPEG) => ({ body: new Blob([new Uint8Array(image)], { type: 'image/jpeg' }), bodySerializer: null });
+
 /** A fingerprint no other test uses. */
 export const newFingerprint = (): string => `sha256:${unique('fp').replace(/[^A-Za-z0-9]/g, '')}${Math.random().toString(16).slice(2)}`;
 

@@ -6,7 +6,7 @@
 import * as sdk from '@meridian/sdk';
 import type { Client } from '@meridian/sdk';
 import { ADMIN, type TestServer } from './server';
-import { facts, newFingerprint } from './agents';
+import { facts, jpegBody, newFingerprint } from './agents';
 import { unique, type World } from './world';
 
 export interface CallOptions {
@@ -14,7 +14,8 @@ export interface CallOptions {
   query?: Record<string, unknown>;
   body?: unknown;
   headers?: Record<string, string>;
-  bodySerializer?: (body: unknown) => string;
+  /** `null` sends the body as it is (binary bodies such as images). */
+  bodySerializer?: ((body: unknown) => string) | null;
 }
 
 export interface SdkResult {
@@ -56,6 +57,16 @@ export const validCalls: Record<string, ValidCall> = {
   updateDevice: (w) => ({ path: { device_id: w.deviceA.id }, body: { name: 'Renamed' } }),
   deleteDevice: (w) => ({ path: { device_id: w.deviceA.id } }),
   revokeDeviceCredentials: (w) => ({ path: { device_id: w.deviceA.id } }),
+  getDeviceStats: (w) => ({ query: { site_id: w.siteA.id } }),
+  getDeviceMetrics: (w) => ({ path: { device_id: w.agent.deviceId }, query: { metric: 'cpu_percent', range: '1h', max_points: 60 } }),
+  getDeviceInventory: (w) => ({ path: { device_id: w.agent.deviceId } }),
+  uploadAgentInventory: () => ({
+    body: {
+      hardware: { manufacturer: 'Dell Inc.', cpu_cores: 8, memory_bytes: 17_179_869_184, disks: [{ name: '/', size_bytes: 512_000_000_000, free_bytes: 200_000_000_000 }] },
+      software: [{ name: 'TouchDesigner', version: '2023.11880' }],
+      services: [{ name: 'sshd', state: 'running', start_mode: 'automatic' }],
+    },
+  }),
   listEnrollmentCodes: (w) => ({ path: { site_id: w.siteA.id }, query: { limit: 10 } }),
   createEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id }, body: { label: unique('code'), max_uses: 5 } }),
   revokeEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id, code_id: w.codeId } }),
@@ -82,6 +93,18 @@ export const validCalls: Record<string, ValidCall> = {
   countUnacknowledgedEvents: (w) => ({ query: { site_id: w.siteA.id } }),
   getEvent: (w) => ({ path: { event_id: w.eventId } }),
   acknowledgeEvent: (w) => ({ path: { event_id: w.eventId } }),
+  listMonitoredProcesses: (w) => ({ path: { device_id: w.agent.deviceId }, query: { limit: 10 } }),
+  createMonitoredProcess: (w) => ({
+    path: { device_id: w.agent.deviceId },
+    body: { name: unique('process'), executable_path: '/usr/bin/kiosk', arguments: ['--fullscreen'], launch_mode: 'scheduled', schedules: [{ days: ['mon', 'fri'], start_time: '08:00', end_time: '18:00' }] },
+  }),
+  getMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId } }),
+  updateMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId }, body: { launch_mode: 'always', restart_delay_seconds: 10 } }),
+  deleteMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId } }),
+  getAgentConfig: () => ({}),
+  uploadAgentScreenshot: () => jpegBody(),
+  listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),
+  getLatestDeviceScreenshot: (w) => ({ path: { device_id: w.agent.deviceId } }),
   sendAgentEvent: () => ({ body: { type: 'process_crash', severity: 'error', message: 'TouchDesigner exited', data: { process_name: 'TouchDesigner' } } }),
   sendAgentHeartbeat: () => ({ body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 3600, metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 } } }),
 };

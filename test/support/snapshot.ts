@@ -8,7 +8,8 @@ import type { TestServer } from './server';
 
 const TABLES = [
   'users', 'user_sites', 'sessions', 'api_tokens', 'sites', 'devices', 'idempotency_keys',
-  'enrollment_codes', 'enrollment_requests', 'agent_tokens', 'events',
+  'enrollment_codes', 'enrollment_requests', 'agent_tokens', 'events', 'commands', 'device_metrics', 'device_inventories',
+  'monitored_processes', 'device_screenshots',
 ] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {

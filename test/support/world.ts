@@ -1,11 +1,11 @@
 /**
  * A small populated world for authorisation and input tests: two sites, a device on each, an
  * operator and a viewer who may only see site A, each with a session and an API token, and on
- * site A an enrolled agent with a command queued for it, an enrolment code and an enrolment
- * request waiting for approval.
+ * site A an enrolled agent with a command queued for it and a monitored process, an enrolment
+ * code and an enrolment request waiting for approval.
  */
 import {
-  createApiToken, createCommand, createEnrollmentCode, createSite, listEvents, createUser, enrollAgent, registerDevice,
+  createApiToken, createCommand, createEnrollmentCode, createMonitoredProcess, createSite, listEvents, createUser, enrollAgent, registerDevice,
   type AgentEnrollmentPending, type Client, type Device, type Site, type User,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
@@ -40,6 +40,8 @@ export interface World {
   commandId: string;
   /** An event of site A (the agent's enrolment). */
   eventId: string;
+  /** A monitored process of the agent's device. */
+  processId: string;
 }
 
 let counter = 0;
@@ -80,8 +82,10 @@ export async function buildWorld(t: TestServer): Promise<World> {
   const agent = await addAgent(t, siteA.id);
   const command = await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 } });
   const events = ok(await listEvents({ client: t.admin, query: { device_id: agent.deviceId, type: 'device.enrolled' } }));
+  const process = ok(await createMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId }, body: { name: 'Kiosk browser', executable_path: '/usr/bin/chromium' } }));
   return {
     agent,
+    processId: process.id,
     commandId: command.data!.id,
     eventId: events.data[0]!.id,
     code: created.code,

@@ -422,6 +422,100 @@ export const mockOperations = {
       }
     }
   },
+  "getAgentConfig": {
+    "method": "get",
+    "path": "/v1/agent/config",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "version": "3f9a1c2e7b5d4a60",
+        "heartbeat_interval_seconds": 60,
+        "command_poll_wait_seconds": 30,
+        "processes": [
+          {
+            "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+            "name": "TouchDesigner",
+            "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+            "arguments": [
+              "C:\\Shows\\lobby.toe"
+            ],
+            "working_directory": null,
+            "launch_mode": "scheduled",
+            "schedules": [
+              {
+                "days": [
+                  "mon",
+                  "tue",
+                  "wed",
+                  "thu",
+                  "fri"
+                ],
+                "start_time": "08:00",
+                "end_time": "18:00"
+              }
+            ],
+            "restart_delay_seconds": 5,
+            "created_at": "2026-10-20T14:00:00.000Z",
+            "updated_at": "2026-10-21T09:00:00.000Z"
+          }
+        ]
+      }
+    },
+    "errors": {
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "enrollAgent": {
     "method": "post",
     "path": "/v1/agent/enroll",
@@ -824,6 +918,7 @@ export const mockOperations = {
         "status": "online",
         "next_heartbeat_seconds": 60,
         "pending_commands": 0,
+        "config_version": "3f9a1c2e7b5d4a60",
         "server_time": "2026-11-02T09:30:00.000Z"
       }
     },
@@ -887,6 +982,254 @@ export const mockOperations = {
           "status": 415,
           "code": "unsupported_media_type",
           "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "uploadAgentInventory": {
+    "method": "put",
+    "path": "/v1/agent/inventory",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "reported_at": "2026-11-02T06:00:12.000Z",
+        "hardware": {
+          "manufacturer": "Dell Inc.",
+          "model": "OptiPlex 7010",
+          "cpu_model": "Intel(R) Core(TM) i5-13500",
+          "cpu_cores": 14,
+          "memory_bytes": 17179869184,
+          "disks": [
+            {
+              "name": "C:",
+              "size_bytes": 511101108224,
+              "free_bytes": 265772544000
+            }
+          ]
+        },
+        "software": [
+          {
+            "name": "TouchDesigner",
+            "version": "2023.11880",
+            "publisher": "Derivative"
+          }
+        ],
+        "services": [
+          {
+            "name": "Spooler",
+            "state": "running",
+            "start_mode": "automatic"
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "uploadAgentScreenshot": {
+    "method": "post",
+    "path": "/v1/agent/screenshots",
+    "success": {
+      "status": 201,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "captured_at": "2026-11-02T09:50:00.000Z",
+        "size_bytes": 184320,
+        "width": 1920,
+        "height": 1080
+      }
+    },
+    "errors": {
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#token_expired",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "token_expired",
+          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
           "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
         }
       },
@@ -3130,6 +3473,126 @@ export const mockOperations = {
       }
     }
   },
+  "getDeviceStats": {
+    "method": "get",
+    "path": "/v1/devices/stats",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "total": 57,
+        "by_status": {
+          "pending": 2,
+          "online": 48,
+          "offline": 5,
+          "degraded": 2
+        },
+        "by_platform": {
+          "windows": 40,
+          "macos": 3,
+          "linux": 14,
+          "other": 0
+        },
+        "by_site": [
+          {
+            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+            "total": 42,
+            "online": 38
+          },
+          {
+            "site_id": "site_01JC0B5D7F9H1K3M5P7R9T1V3X",
+            "total": 15,
+            "online": 12
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "getDevice": {
     "method": "get",
     "path": "/v1/devices/:device_id",
@@ -3575,6 +4038,292 @@ export const mockOperations = {
       }
     }
   },
+  "getDeviceInventory": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/inventory",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "reported_at": "2026-11-02T06:00:12.000Z",
+        "hardware": {
+          "manufacturer": "Dell Inc.",
+          "model": "OptiPlex 7010",
+          "serial_number": "4XK2L93",
+          "cpu_model": "Intel(R) Core(TM) i5-13500",
+          "cpu_cores": 14,
+          "memory_bytes": 17179869184,
+          "disks": [
+            {
+              "name": "C:",
+              "size_bytes": 511101108224,
+              "free_bytes": 265772544000
+            }
+          ]
+        },
+        "software": [
+          {
+            "name": "TouchDesigner",
+            "version": "2023.11880",
+            "publisher": "Derivative",
+            "installed_on": "2026-03-14"
+          }
+        ],
+        "services": [
+          {
+            "name": "Spooler",
+            "display_name": "Print Spooler",
+            "state": "running",
+            "start_mode": "automatic"
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getDeviceMetrics": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/metrics",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "metric": "cpu_percent",
+        "start": "2026-11-02T08:30:00.000Z",
+        "end": "2026-11-02T09:30:00.000Z",
+        "bucket_seconds": 900,
+        "points": [
+          {
+            "start": "2026-11-02T08:30:00.000Z",
+            "min": 8.5,
+            "avg": 12.1,
+            "max": 19,
+            "samples": 15
+          },
+          {
+            "start": "2026-11-02T08:45:00.000Z",
+            "min": 10,
+            "avg": 31.4,
+            "max": 88.5,
+            "samples": 15
+          }
+        ]
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
   "clearPendingCommands": {
     "method": "delete",
     "path": "/v1/devices/:device_id/pending-commands",
@@ -3591,6 +4340,784 @@ export const mockOperations = {
           "cmd_01JD5C4H8K2M4P6R8T0V2X4Z6B"
         ]
       }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listMonitoredProcesses": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/processes",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+            "name": "TouchDesigner",
+            "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+            "arguments": [
+              "C:\\Shows\\lobby.toe"
+            ],
+            "working_directory": null,
+            "launch_mode": "scheduled",
+            "schedules": [
+              {
+                "days": [
+                  "mon",
+                  "tue",
+                  "wed",
+                  "thu",
+                  "fri"
+                ],
+                "start_time": "08:00",
+                "end_time": "18:00"
+              }
+            ],
+            "restart_delay_seconds": 5,
+            "created_at": "2026-10-20T14:00:00.000Z",
+            "updated_at": "2026-10-21T09:00:00.000Z"
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "createMonitoredProcess": {
+    "method": "post",
+    "path": "/v1/devices/:device_id/processes",
+    "success": {
+      "status": 201,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+        "ETag": "\"3\""
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "name": "TouchDesigner",
+        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+        "arguments": [
+          "C:\\Shows\\lobby.toe"
+        ],
+        "working_directory": null,
+        "launch_mode": "scheduled",
+        "schedules": [
+          {
+            "days": [
+              "mon",
+              "tue",
+              "wed",
+              "thu",
+              "fri"
+            ],
+            "start_time": "08:00",
+            "end_time": "18:00"
+          }
+        ],
+        "restart_delay_seconds": 5,
+        "created_at": "2026-10-20T14:00:00.000Z",
+        "updated_at": "2026-10-20T14:00:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getMonitoredProcess": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/processes/:process_id",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+        "ETag": "\"3\""
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "name": "TouchDesigner",
+        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+        "arguments": [
+          "C:\\Shows\\lobby.toe"
+        ],
+        "working_directory": null,
+        "launch_mode": "scheduled",
+        "schedules": [
+          {
+            "days": [
+              "mon",
+              "tue",
+              "wed",
+              "thu",
+              "fri"
+            ],
+            "start_time": "08:00",
+            "end_time": "18:00"
+          }
+        ],
+        "restart_delay_seconds": 5,
+        "created_at": "2026-10-20T14:00:00.000Z",
+        "updated_at": "2026-10-21T09:00:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "updateMonitoredProcess": {
+    "method": "patch",
+    "path": "/v1/devices/:device_id/processes/:process_id",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+        "ETag": "\"3\""
+      },
+      "contentType": "application/json",
+      "body": {
+        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+        "name": "TouchDesigner",
+        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+        "arguments": [
+          "C:\\Shows\\lobby.toe"
+        ],
+        "working_directory": null,
+        "launch_mode": "always",
+        "schedules": [
+          {
+            "days": [
+              "mon",
+              "tue",
+              "wed",
+              "thu",
+              "fri"
+            ],
+            "start_time": "08:00",
+            "end_time": "18:00"
+          }
+        ],
+        "restart_delay_seconds": 5,
+        "created_at": "2026-10-20T14:00:00.000Z",
+        "updated_at": "2026-11-02T10:15:00.000Z"
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "409": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#site_name_taken",
+          "title": "Conflict",
+          "status": 409,
+          "code": "site_name_taken",
+          "detail": "A site named Lisbon office already exists.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "412": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#precondition_failed",
+          "title": "Precondition failed",
+          "status": 412,
+          "code": "precondition_failed",
+          "detail": "If-Match \"2\" does not match the current ETag \"3\"; read the resource again and retry.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "413": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#payload_too_large",
+          "title": "Payload too large",
+          "status": 413,
+          "code": "payload_too_large",
+          "detail": "Request bodies are limited to 100 KB.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "415": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unsupported_media_type",
+          "title": "Unsupported media type",
+          "status": 415,
+          "code": "unsupported_media_type",
+          "detail": "Send the body as application/json.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "422": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#idempotency_key_reused",
+          "title": "Unprocessable request",
+          "status": 422,
+          "code": "idempotency_key_reused",
+          "detail": "The Idempotency-Key was used with a different request body.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "deleteMonitoredProcess": {
+    "method": "delete",
+    "path": "/v1/devices/:device_id/processes/:process_id",
+    "success": {
+      "status": 204,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": null,
+      "body": null
     },
     "errors": {
       "400": {
@@ -3730,6 +5257,235 @@ export const mockOperations = {
         "created_at": "2026-10-02T11:00:00.000Z",
         "updated_at": "2026-11-02T10:20:00.000Z"
       }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "listDeviceScreenshots": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/screenshots",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      },
+      "contentType": "application/json",
+      "body": {
+        "data": [
+          {
+            "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
+            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+            "captured_at": "2026-11-02T09:50:00.000Z",
+            "size_bytes": 184320,
+            "width": 1920,
+            "height": 1080
+          }
+        ],
+        "next_cursor": null
+      }
+    },
+    "errors": {
+      "400": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#validation_failed",
+          "title": "Invalid request",
+          "status": 400,
+          "code": "validation_failed",
+          "detail": "The request does not match the schema: see errors.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "errors": [
+            {
+              "path": "/body/name",
+              "message": "Too long; at most 100 characters"
+            }
+          ]
+        }
+      },
+      "401": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#unauthenticated",
+          "title": "Authentication required",
+          "status": 401,
+          "code": "unauthenticated",
+          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "403": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#insufficient_scope",
+          "title": "Forbidden",
+          "status": 403,
+          "code": "insufficient_scope",
+          "detail": "This operation needs the scope devices:write, which your credentials lack.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "404": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#not_found",
+          "title": "Not found",
+          "status": 404,
+          "code": "not_found",
+          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "429": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+          "Retry-After": "30",
+          "RateLimit-Limit": "1200",
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": "30"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#rate_limited",
+          "title": "Too many requests",
+          "status": 429,
+          "code": "rate_limited",
+          "detail": "Too many requests; retry after 30 seconds.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      },
+      "500": {
+        "headers": {
+          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        },
+        "contentType": "application/problem+json",
+        "body": {
+          "type": "/docs/guides/errors#internal_error",
+          "title": "Internal server error",
+          "status": 500,
+          "code": "internal_error",
+          "detail": "Something went wrong on our side; the request ID helps us find it.",
+          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        }
+      }
+    }
+  },
+  "getLatestDeviceScreenshot": {
+    "method": "get",
+    "path": "/v1/devices/:device_id/screenshots/latest",
+    "success": {
+      "status": 200,
+      "headers": {
+        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+        "Screenshot-Id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X"
+      },
+      "contentType": "image/jpeg",
+      "body": "(the JPEG image's bytes)"
     },
     "errors": {
       "400": {

@@ -371,6 +371,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count devices by status, platform and site
+         * @description Counts the devices on the sites you can see: in total, per status (`pending`, `online`,
+         *     `offline`, `degraded`), per platform, and per site with how many of them report. Narrow
+         *     it to one site with `site_id`. What a fleet overview dashboard shows first.
+         */
+        get: operations["getDeviceStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/devices/{device_id}": {
         parameters: {
             query?: never;
@@ -432,6 +454,174 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a device's metric history
+         * @description Returns one metric of the device (CPU, memory or disk use, as its heartbeats reported
+         *     them) over a time window, downsampled into at most `max_points` buckets, each with the
+         *     minimum, average and maximum of its samples. Choose the window with `range` (ending now;
+         *     default `24h`) or with `start` and `end`; sending `range` together with `start` or `end`,
+         *     an `end` before `start`, or a window over 90 days answers `422`. History is kept for 30
+         *     days.
+         */
+        get: operations["getDeviceMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a device's inventory
+         * @description Returns the hardware, installed software and services the device's agent last reported
+         *     (`PUT /v1/agent/inventory`), with when. A device whose agent has not reported an
+         *     inventory yet answers `404` with code `inventory_not_reported`.
+         */
+        get: operations["getDeviceInventory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/screenshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a device's screenshots
+         * @description Lists the screenshots the device's agent uploaded that Meridian still keeps (the last
+         *     20), newest first. Fetch the newest image with `GET /v1/devices/{device_id}/screenshots/latest`.
+         */
+        get: operations["listDeviceScreenshots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/screenshots/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a device's latest screenshot
+         * @description Returns the newest screenshot of the device as a JPEG image, with its ID in the
+         *     `Screenshot-Id` header. A device without screenshots answers `404` with code
+         *     `no_screenshot`.
+         */
+        get: operations["getLatestDeviceScreenshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a device's monitored processes
+         * @description Lists the processes the device's agent is told to run and watch, in the order they were added.
+         */
+        get: operations["listMonitoredProcesses"];
+        put?: never;
+        /**
+         * Add a monitored process
+         * @description Tells the device's agent to run and watch a program. `launch_mode` says when: `always`
+         *     (the default: restart it whenever it exits), `scheduled` (only inside the weekly
+         *     `schedules`, in the device's local time; at least one is needed), or `off`. The agent
+         *     picks the change up with its desired configuration (`GET /v1/agent/config`), whose
+         *     version changes at once. Names are unique on a device, ignoring case (`409`).
+         */
+        post: operations["createMonitoredProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/processes/{process_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+                /** @description The ID of the monitored process. */
+                process_id: components["parameters"]["MonitoredProcessIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a monitored process
+         * @description Returns one monitored process of the device.
+         */
+        get: operations["getMonitoredProcess"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a monitored process
+         * @description Stops the agent from managing the process (it no longer starts it; it does not kill a running one).
+         */
+        delete: operations["deleteMonitoredProcess"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a monitored process
+         * @description Changes a monitored process — its command line, its launch mode, its schedules. The same
+         *     rules as at creation apply to the result (`422`, `409`). Send `If-Match` with the `ETag`
+         *     you read to avoid overwriting a concurrent change.
+         */
+        patch: operations["updateMonitoredProcess"];
         trace?: never;
     };
     "/v1/sites/{site_id}/enrollment-codes": {
@@ -688,7 +878,8 @@ export interface paths {
          *     device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
          *     announced with a `device.online` event. When heartbeats stop for longer than the
          *     server's offline threshold (3 minutes by default), the device turns `offline`. The
-         *     answer says when to send the next one and how many commands wait for the device.
+         *     answer says when to send the next one, how many commands wait for the device, and the
+         *     version of its desired configuration (`GET /v1/agent/config`).
          */
         post: operations["sendAgentHeartbeat"];
         delete?: never;
@@ -1089,6 +1280,75 @@ export interface paths {
          *     `agent.<type>`. Operators see it in `GET /v1/events` and in the event stream at once.
          */
         post: operations["sendAgentEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload the machine's inventory
+         * @description Replaces the device's inventory — hardware, installed software, services — with what the
+         *     agent collected, for operators to read with `GET /v1/devices/{device_id}/inventory`.
+         *     Agents send it after enrolling, when it changes, and when asked by a `collect_inventory`
+         *     command. The body is limited to 100 KB.
+         */
+        put: operations["uploadAgentInventory"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the desired configuration
+         * @description Returns what operators want the agent to do: the heartbeat interval, how long to
+         *     long-poll for commands, and the monitored processes with their launch modes and weekly
+         *     schedules (in the device's local time). Fetch it after enrolling and whenever a heartbeat
+         *     answer carries a `config_version` other than the one you have.
+         */
+        get: operations["getAgentConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/screenshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a screenshot
+         * @description Stores a JPEG of the machine's screen (at most 2 MiB; larger is `413`) for operators to
+         *     look at — typically after a `take_screenshot` command, or periodically on kiosks. Send
+         *     the image itself as the body with `Content-Type: image/jpeg`. Meridian keeps the last 20
+         *     screenshots of each device. A body that is not a JPEG image answers `422`.
+         */
+        post: operations["uploadAgentScreenshot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1578,6 +1838,38 @@ export interface components {
             registration_expires_at: components["schemas"]["Timestamp"];
         };
         /**
+         * Count
+         * Format: int32
+         * @description A number of things.
+         */
+        Count: number;
+        /**
+         * DeviceStats
+         * @description How many devices there are, by status, by platform and by site.
+         */
+        DeviceStats: {
+            total: components["schemas"]["Count"];
+            by_status: {
+                pending: components["schemas"]["Count"];
+                online: components["schemas"]["Count"];
+                offline: components["schemas"]["Count"];
+                degraded: components["schemas"]["Count"];
+            };
+            by_platform: {
+                windows: components["schemas"]["Count"];
+                macos: components["schemas"]["Count"];
+                linux: components["schemas"]["Count"];
+                other: components["schemas"]["Count"];
+            };
+            /** @description One entry per site with devices, in site ID order. */
+            by_site: {
+                site_id: components["schemas"]["SiteId"];
+                total: components["schemas"]["Count"];
+                /** @description Devices online or degraded (reporting). */
+                online: components["schemas"]["Count"];
+            }[];
+        };
+        /**
          * DeviceUpdate
          * @description The fields to change; fields left out keep their value. `tags` replaces the whole list.
          */
@@ -1589,6 +1881,204 @@ export interface components {
             tags?: components["schemas"]["Tag"][];
             /** @description Move the device to another site; you must be able to see both. */
             site_id?: components["schemas"]["SiteId"];
+        };
+        /**
+         * MetricName
+         * @description A metric agents report in their heartbeats.
+         * @enum {string}
+         */
+        MetricName: "cpu_percent" | "memory_percent" | "disk_percent";
+        /**
+         * MetricPoint
+         * @description The samples of one time bucket, summarised.
+         */
+        MetricPoint: {
+            /** @description When the bucket starts; it lasts `bucket_seconds`. */
+            start: components["schemas"]["Timestamp"];
+            min: number;
+            avg: number;
+            max: number;
+            /**
+             * Format: int32
+             * @description How many heartbeats fell in the bucket.
+             */
+            samples: number;
+        };
+        /**
+         * MetricSeries
+         * @description One metric of one device over a time window, downsampled to at most `max_points` buckets of
+         *     `bucket_seconds` each. Buckets without samples are left out.
+         */
+        MetricSeries: {
+            device_id: components["schemas"]["DeviceId"];
+            metric: components["schemas"]["MetricName"];
+            start: components["schemas"]["Timestamp"];
+            end: components["schemas"]["Timestamp"];
+            /** Format: int32 */
+            bucket_seconds: number;
+            points: components["schemas"]["MetricPoint"][];
+        };
+        /** Hardware */
+        Hardware: {
+            manufacturer?: string;
+            model?: string;
+            serial_number?: string;
+            cpu_model?: string;
+            /** Format: int32 */
+            cpu_cores?: number;
+            /** Format: int64 */
+            memory_bytes?: number;
+            disks?: {
+                name: string;
+                /** Format: int64 */
+                size_bytes: number;
+                /** Format: int64 */
+                free_bytes: number;
+            }[];
+        };
+        /** InstalledSoftware */
+        InstalledSoftware: {
+            name: string;
+            version?: string;
+            publisher?: string;
+            /** @description The installation date (YYYY-MM-DD), when known. */
+            installed_on?: string;
+        };
+        /** SystemService */
+        SystemService: {
+            name: string;
+            display_name?: string;
+            /** @enum {string} */
+            state: "running" | "stopped" | "starting" | "stopping" | "failed" | "unknown";
+            /** @enum {string} */
+            start_mode?: "automatic" | "manual" | "disabled" | "unknown";
+        };
+        /**
+         * Inventory
+         * @description What an agent last reported about its machine's hardware, software and services.
+         */
+        Inventory: {
+            device_id: components["schemas"]["DeviceId"];
+            reported_at: components["schemas"]["Timestamp"];
+            hardware: components["schemas"]["Hardware"];
+            software: components["schemas"]["InstalledSoftware"][];
+            services: components["schemas"]["SystemService"][];
+        };
+        /**
+         * ScreenshotId
+         * @description The ID of a screenshot (`scr_` followed by a ULID).
+         * @example scr_01JD6C8E2G4J6K8M0P2R4T6V8X
+         */
+        ScreenshotId: string;
+        /**
+         * Screenshot
+         * @description A screenshot an agent uploaded (the image itself is served as JPEG).
+         */
+        Screenshot: {
+            id: components["schemas"]["ScreenshotId"];
+            device_id: components["schemas"]["DeviceId"];
+            captured_at: components["schemas"]["Timestamp"];
+            /** Format: int32 */
+            size_bytes: number;
+            /** Format: int32 */
+            width: number;
+            /** Format: int32 */
+            height: number;
+        };
+        /** ScreenshotList */
+        ScreenshotList: {
+            /** @description The screenshots kept (the last 20), newest first. */
+            data: components["schemas"]["Screenshot"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * JpegImage
+         * Format: binary
+         * @description A JPEG image, at most 2 MiB.
+         */
+        JpegImage: string;
+        /**
+         * MonitoredProcessId
+         * @description The ID of a monitored process (`prc_` followed by a ULID).
+         * @example prc_01JD6A3C5E7G9J1K3N5Q7S9T1W
+         */
+        MonitoredProcessId: string;
+        /**
+         * LaunchMode
+         * @description `off`: the agent leaves the process alone. `always`: the agent keeps it running, starting it
+         *     again (after `restart_delay_seconds`) whenever it exits. `scheduled`: the agent keeps it
+         *     running inside the weekly `schedules` windows and stops it outside them.
+         * @enum {string}
+         */
+        LaunchMode: "off" | "always" | "scheduled";
+        /**
+         * TimeOfDay
+         * @description A time of day, `HH:MM` on a 24-hour clock.
+         * @example 08:00
+         */
+        TimeOfDay: string;
+        /**
+         * ProcessSchedule
+         * @description A weekly window, in the device's local time. A window whose `end_time` is earlier than its
+         *     `start_time` runs past midnight into the next day.
+         */
+        ProcessSchedule: {
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            start_time: components["schemas"]["TimeOfDay"];
+            end_time: components["schemas"]["TimeOfDay"];
+        };
+        /**
+         * MonitoredProcess
+         * @description A program the device's agent starts and watches, as its launch mode says.
+         */
+        MonitoredProcess: {
+            id: components["schemas"]["MonitoredProcessId"];
+            device_id: components["schemas"]["DeviceId"];
+            /** @description Unique on the device (ignoring case); agents use it in their events. */
+            name: string;
+            executable_path: string;
+            arguments: string[];
+            working_directory: string | null;
+            launch_mode: components["schemas"]["LaunchMode"];
+            schedules: components["schemas"]["ProcessSchedule"][];
+            /** Format: int32 */
+            restart_delay_seconds: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** MonitoredProcessList */
+        MonitoredProcessList: {
+            data: components["schemas"]["MonitoredProcess"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** MonitoredProcessCreate */
+        MonitoredProcessCreate: {
+            name: string;
+            executable_path: string;
+            arguments?: string[];
+            working_directory?: string;
+            /** @description Default `always`. `scheduled` needs at least one schedule. */
+            launch_mode?: components["schemas"]["LaunchMode"];
+            schedules?: components["schemas"]["ProcessSchedule"][];
+            /**
+             * Format: int32
+             * @description How long to wait before starting the process again after it exits (default 5).
+             */
+            restart_delay_seconds?: number;
+        };
+        /**
+         * MonitoredProcessUpdate
+         * @description The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
+         */
+        MonitoredProcessUpdate: {
+            name?: string;
+            executable_path?: string;
+            arguments?: string[];
+            working_directory?: string | null;
+            launch_mode?: components["schemas"]["LaunchMode"];
+            schedules?: components["schemas"]["ProcessSchedule"][];
+            /** Format: int32 */
+            restart_delay_seconds?: number;
         };
         /**
          * EnrollmentCodeStatus
@@ -1857,6 +2347,12 @@ export interface components {
             addresses?: components["schemas"]["IpAddress"][];
             metrics?: components["schemas"]["DeviceMetrics"];
         };
+        /**
+         * ConfigVersion
+         * @description A fingerprint of an agent's desired configuration; it changes whenever the configuration does.
+         * @example 3f9a1c2e7b5d4a60
+         */
+        ConfigVersion: string;
         /** AgentHeartbeatAck */
         AgentHeartbeatAck: {
             device_id: components["schemas"]["DeviceId"];
@@ -1871,6 +2367,8 @@ export interface components {
              * @description Commands queued for this device and not yet delivered; fetch them with `POST /v1/agent/commands/poll`.
              */
             pending_commands: number;
+            /** @description The version of the desired configuration; fetch `GET /v1/agent/config` when it differs from yours. */
+            config_version: components["schemas"]["ConfigVersion"];
             /** @description The server's clock, to spot a drifting machine clock. */
             server_time: components["schemas"]["Timestamp"];
         };
@@ -2169,6 +2667,34 @@ export interface components {
             message: string;
             data?: components["schemas"]["EventData"];
         };
+        /**
+         * InventoryReport
+         * @description A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
+         */
+        InventoryReport: {
+            hardware: components["schemas"]["Hardware"];
+            software: components["schemas"]["InstalledSoftware"][];
+            services: components["schemas"]["SystemService"][];
+        };
+        /**
+         * AgentConfig
+         * @description What the agent should do, as operators configured it. `version` changes whenever anything
+         *     here changes; heartbeat answers carry the current one, so an agent fetches the config again
+         *     only when it differs from the one it has.
+         */
+        AgentConfig: {
+            device_id: components["schemas"]["DeviceId"];
+            version: components["schemas"]["ConfigVersion"];
+            /** Format: int32 */
+            heartbeat_interval_seconds: number;
+            /**
+             * Format: int32
+             * @description The `wait_seconds` to use when long-polling for commands.
+             */
+            command_poll_wait_seconds: number;
+            /** @description The processes to keep running (or not), with their launch modes and schedules. */
+            processes: components["schemas"]["MonitoredProcess"][];
+        };
     };
     responses: {
         /** @description Too many requests; wait for `Retry-After` seconds. */
@@ -2455,6 +2981,8 @@ export interface components {
         SiteIdPath: components["schemas"]["SiteId"];
         /** @description The ID of the device. */
         DeviceIdPath: components["schemas"]["DeviceId"];
+        /** @description The ID of the monitored process. */
+        MonitoredProcessIdPath: components["schemas"]["MonitoredProcessId"];
         /** @description The ID of the enrolment code (not the code itself). */
         EnrollmentCodeIdPath: components["schemas"]["EnrollmentCodeId"];
         /** @description The ID of the enrolment request. */
@@ -3683,6 +4211,64 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getDeviceStats: {
+        parameters: {
+            query?: {
+                /** @description Only devices of this site. */
+                site_id?: components["schemas"]["SiteId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "total": 57,
+                     *       "by_status": {
+                     *         "pending": 2,
+                     *         "online": 48,
+                     *         "offline": 5,
+                     *         "degraded": 2
+                     *       },
+                     *       "by_platform": {
+                     *         "windows": 40,
+                     *         "macos": 3,
+                     *         "linux": 14,
+                     *         "other": 0
+                     *       },
+                     *       "by_site": [
+                     *         {
+                     *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+                     *           "total": 42,
+                     *           "online": 38
+                     *         },
+                     *         {
+                     *           "site_id": "site_01JC0B5D7F9H1K3M5P7R9T1V3X",
+                     *           "total": 15,
+                     *           "online": 12
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getDevice: {
         parameters: {
             query?: never;
@@ -3927,6 +4513,576 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDeviceMetrics: {
+        parameters: {
+            query: {
+                /** @description Which metric. */
+                metric: components["schemas"]["MetricName"];
+                /**
+                 * @description A window ending now.
+                 * @example 24h
+                 */
+                range?: "1h" | "6h" | "24h" | "7d" | "30d";
+                /**
+                 * @description Where the window starts (default `end` minus 24 hours).
+                 * @example 2026-11-01T09:30:00.000Z
+                 */
+                start?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Where the window ends (default now).
+                 * @example 2026-11-02T09:30:00.000Z
+                 */
+                end?: components["schemas"]["Timestamp"];
+                /**
+                 * @description The most buckets to return; the window is divided evenly into this many.
+                 * @example 96
+                 */
+                max_points?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The downsampled series. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "metric": "cpu_percent",
+                     *       "start": "2026-11-02T08:30:00.000Z",
+                     *       "end": "2026-11-02T09:30:00.000Z",
+                     *       "bucket_seconds": 900,
+                     *       "points": [
+                     *         {
+                     *           "start": "2026-11-02T08:30:00.000Z",
+                     *           "min": 8.5,
+                     *           "avg": 12.1,
+                     *           "max": 19,
+                     *           "samples": 15
+                     *         },
+                     *         {
+                     *           "start": "2026-11-02T08:45:00.000Z",
+                     *           "min": 10,
+                     *           "avg": 31.4,
+                     *           "max": 88.5,
+                     *           "samples": 15
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MetricSeries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDeviceInventory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last reported inventory. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "reported_at": "2026-11-02T06:00:12.000Z",
+                     *       "hardware": {
+                     *         "manufacturer": "Dell Inc.",
+                     *         "model": "OptiPlex 7010",
+                     *         "serial_number": "4XK2L93",
+                     *         "cpu_model": "Intel(R) Core(TM) i5-13500",
+                     *         "cpu_cores": 14,
+                     *         "memory_bytes": 17179869184,
+                     *         "disks": [
+                     *           {
+                     *             "name": "C:",
+                     *             "size_bytes": 511101108224,
+                     *             "free_bytes": 265772544000
+                     *           }
+                     *         ]
+                     *       },
+                     *       "software": [
+                     *         {
+                     *           "name": "TouchDesigner",
+                     *           "version": "2023.11880",
+                     *           "publisher": "Derivative",
+                     *           "installed_on": "2026-03-14"
+                     *         }
+                     *       ],
+                     *       "services": [
+                     *         {
+                     *           "name": "Spooler",
+                     *           "display_name": "Print Spooler",
+                     *           "state": "running",
+                     *           "start_mode": "automatic"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Inventory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listDeviceScreenshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The kept screenshots. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
+                     *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *           "captured_at": "2026-11-02T09:50:00.000Z",
+                     *           "size_bytes": 184320,
+                     *           "width": 1920,
+                     *           "height": 1080
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ScreenshotList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getLatestDeviceScreenshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    /** @description The ID of the screenshot. */
+                    "Screenshot-Id": components["schemas"]["ScreenshotId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example (the JPEG image's bytes) */
+                    "image/jpeg": components["schemas"]["JpegImage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMonitoredProcesses: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, from 1 to 500.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of monitored processes. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+                     *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *           "name": "TouchDesigner",
+                     *           "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                     *           "arguments": [
+                     *             "C:\\Shows\\lobby.toe"
+                     *           ],
+                     *           "working_directory": null,
+                     *           "launch_mode": "scheduled",
+                     *           "schedules": [
+                     *             {
+                     *               "days": [
+                     *                 "mon",
+                     *                 "tue",
+                     *                 "wed",
+                     *                 "thu",
+                     *                 "fri"
+                     *               ],
+                     *               "start_time": "08:00",
+                     *               "end_time": "18:00"
+                     *             }
+                     *           ],
+                     *           "restart_delay_seconds": 5,
+                     *           "created_at": "2026-10-20T14:00:00.000Z",
+                     *           "updated_at": "2026-10-21T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MonitoredProcessList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createMonitoredProcess: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+                 *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+                 *     key with a different body is refused with `422`.
+                 * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "TouchDesigner",
+                 *       "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                 *       "arguments": [
+                 *         "C:\\Shows\\lobby.toe"
+                 *       ],
+                 *       "launch_mode": "scheduled",
+                 *       "schedules": [
+                 *         {
+                 *           "days": [
+                 *             "mon",
+                 *             "tue",
+                 *             "wed",
+                 *             "thu",
+                 *             "fri"
+                 *           ],
+                 *           "start_time": "08:00",
+                 *           "end_time": "18:00"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["MonitoredProcessCreate"];
+            };
+        };
+        responses: {
+            /** @description The process was added. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "name": "TouchDesigner",
+                     *       "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                     *       "arguments": [
+                     *         "C:\\Shows\\lobby.toe"
+                     *       ],
+                     *       "working_directory": null,
+                     *       "launch_mode": "scheduled",
+                     *       "schedules": [
+                     *         {
+                     *           "days": [
+                     *             "mon",
+                     *             "tue",
+                     *             "wed",
+                     *             "thu",
+                     *             "fri"
+                     *           ],
+                     *           "start_time": "08:00",
+                     *           "end_time": "18:00"
+                     *         }
+                     *       ],
+                     *       "restart_delay_seconds": 5,
+                     *       "created_at": "2026-10-20T14:00:00.000Z",
+                     *       "updated_at": "2026-10-20T14:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MonitoredProcess"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getMonitoredProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+                /** @description The ID of the monitored process. */
+                process_id: components["parameters"]["MonitoredProcessIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The monitored process. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "name": "TouchDesigner",
+                     *       "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                     *       "arguments": [
+                     *         "C:\\Shows\\lobby.toe"
+                     *       ],
+                     *       "working_directory": null,
+                     *       "launch_mode": "scheduled",
+                     *       "schedules": [
+                     *         {
+                     *           "days": [
+                     *             "mon",
+                     *             "tue",
+                     *             "wed",
+                     *             "thu",
+                     *             "fri"
+                     *           ],
+                     *           "start_time": "08:00",
+                     *           "end_time": "18:00"
+                     *         }
+                     *       ],
+                     *       "restart_delay_seconds": 5,
+                     *       "created_at": "2026-10-20T14:00:00.000Z",
+                     *       "updated_at": "2026-10-21T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MonitoredProcess"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteMonitoredProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+                /** @description The ID of the monitored process. */
+                process_id: components["parameters"]["MonitoredProcessIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process was removed. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateMonitoredProcess: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+                 *     otherwise the answer is `412` and nothing is written.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The ID of the device. */
+                device_id: components["parameters"]["DeviceIdPath"];
+                /** @description The ID of the monitored process. */
+                process_id: components["parameters"]["MonitoredProcessIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "launch_mode": "always"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MonitoredProcessUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated monitored process. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "name": "TouchDesigner",
+                     *       "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                     *       "arguments": [
+                     *         "C:\\Shows\\lobby.toe"
+                     *       ],
+                     *       "working_directory": null,
+                     *       "launch_mode": "always",
+                     *       "schedules": [
+                     *         {
+                     *           "days": [
+                     *             "mon",
+                     *             "tue",
+                     *             "wed",
+                     *             "thu",
+                     *             "fri"
+                     *           ],
+                     *           "start_time": "08:00",
+                     *           "end_time": "18:00"
+                     *         }
+                     *       ],
+                     *       "restart_delay_seconds": 5,
+                     *       "created_at": "2026-10-20T14:00:00.000Z",
+                     *       "updated_at": "2026-11-02T10:15:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MonitoredProcess"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -4637,6 +5793,7 @@ export interface operations {
                      *       "status": "online",
                      *       "next_heartbeat_seconds": 60,
                      *       "pending_commands": 0,
+                     *       "config_version": "3f9a1c2e7b5d4a60",
                      *       "server_time": "2026-11-02T09:30:00.000Z"
                      *     }
                      */
@@ -5668,6 +6825,206 @@ export interface operations {
             401: components["responses"]["AgentUnauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    uploadAgentInventory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "hardware": {
+                 *         "manufacturer": "Dell Inc.",
+                 *         "model": "OptiPlex 7010",
+                 *         "cpu_model": "Intel(R) Core(TM) i5-13500",
+                 *         "cpu_cores": 14,
+                 *         "memory_bytes": 17179869184,
+                 *         "disks": [
+                 *           {
+                 *             "name": "C:",
+                 *             "size_bytes": 511101108224,
+                 *             "free_bytes": 265772544000
+                 *           }
+                 *         ]
+                 *       },
+                 *       "software": [
+                 *         {
+                 *           "name": "TouchDesigner",
+                 *           "version": "2023.11880",
+                 *           "publisher": "Derivative"
+                 *         }
+                 *       ],
+                 *       "services": [
+                 *         {
+                 *           "name": "Spooler",
+                 *           "state": "running",
+                 *           "start_mode": "automatic"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["InventoryReport"];
+            };
+        };
+        responses: {
+            /** @description Stored; the inventory as operators now see it. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "reported_at": "2026-11-02T06:00:12.000Z",
+                     *       "hardware": {
+                     *         "manufacturer": "Dell Inc.",
+                     *         "model": "OptiPlex 7010",
+                     *         "cpu_model": "Intel(R) Core(TM) i5-13500",
+                     *         "cpu_cores": 14,
+                     *         "memory_bytes": 17179869184,
+                     *         "disks": [
+                     *           {
+                     *             "name": "C:",
+                     *             "size_bytes": 511101108224,
+                     *             "free_bytes": 265772544000
+                     *           }
+                     *         ]
+                     *       },
+                     *       "software": [
+                     *         {
+                     *           "name": "TouchDesigner",
+                     *           "version": "2023.11880",
+                     *           "publisher": "Derivative"
+                     *         }
+                     *       ],
+                     *       "services": [
+                     *         {
+                     *           "name": "Spooler",
+                     *           "state": "running",
+                     *           "start_mode": "automatic"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Inventory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["AgentUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAgentConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The desired configuration. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "version": "3f9a1c2e7b5d4a60",
+                     *       "heartbeat_interval_seconds": 60,
+                     *       "command_poll_wait_seconds": 30,
+                     *       "processes": [
+                     *         {
+                     *           "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+                     *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *           "name": "TouchDesigner",
+                     *           "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
+                     *           "arguments": [
+                     *             "C:\\Shows\\lobby.toe"
+                     *           ],
+                     *           "working_directory": null,
+                     *           "launch_mode": "scheduled",
+                     *           "schedules": [
+                     *             {
+                     *               "days": [
+                     *                 "mon",
+                     *                 "tue",
+                     *                 "wed",
+                     *                 "thu",
+                     *                 "fri"
+                     *               ],
+                     *               "start_time": "08:00",
+                     *               "end_time": "18:00"
+                     *             }
+                     *           ],
+                     *           "restart_delay_seconds": 5,
+                     *           "created_at": "2026-10-20T14:00:00.000Z",
+                     *           "updated_at": "2026-10-21T09:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentConfig"];
+                };
+            };
+            401: components["responses"]["AgentUnauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    uploadAgentScreenshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example (the JPEG image's bytes) */
+                "image/jpeg": components["schemas"]["JpegImage"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
+                     *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+                     *       "captured_at": "2026-11-02T09:50:00.000Z",
+                     *       "size_bytes": 184320,
+                     *       "width": 1920,
+                     *       "height": 1080
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Screenshot"];
+                };
+            };
+            401: components["responses"]["AgentUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

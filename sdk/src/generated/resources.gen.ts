@@ -7,7 +7,7 @@ import type { PagePromise } from '../core/pagination';
 import type { EventStream } from '../core/streaming';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, Event, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, UpdateDeviceData, UpdateDeviceResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse } from './types.gen';
+import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateMonitoredProcessData, CreateMonitoredProcessResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteMonitoredProcessData, DeleteMonitoredProcessResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, Event, GetAgentConfigResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceInventoryData, GetDeviceInventoryResponse, GetDeviceMetricsData, GetDeviceMetricsResponse, GetDeviceResponse, GetDeviceStatsData, GetDeviceStatsResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetLatestDeviceScreenshotData, GetLatestDeviceScreenshotResponse, GetMonitoredProcessData, GetMonitoredProcessResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceScreenshotsData, ListDeviceScreenshotsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListMonitoredProcessesData, ListMonitoredProcessesResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, UpdateDeviceData, UpdateDeviceResponse, UpdateMonitoredProcessData, UpdateMonitoredProcessResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse, UploadAgentInventoryData, UploadAgentInventoryResponse, UploadAgentScreenshotData, UploadAgentScreenshotResponse } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -34,10 +34,15 @@ export const routes = {
   deleteSite: { route: 'DELETE /v1/sites/{site_id}' },
   listDevices: { route: 'GET /v1/devices', paginated: true },
   registerDevice: { route: 'POST /v1/devices', idempotencyKey: true },
+  getDeviceStats: { route: 'GET /v1/devices/stats' },
   getDevice: { route: 'GET /v1/devices/{device_id}' },
   updateDevice: { route: 'PATCH /v1/devices/{device_id}', ifMatch: true },
   deleteDevice: { route: 'DELETE /v1/devices/{device_id}' },
   revokeDeviceCredentials: { route: 'POST /v1/devices/{device_id}/revoke-credentials' },
+  getDeviceMetrics: { route: 'GET /v1/devices/{device_id}/metrics' },
+  getDeviceInventory: { route: 'GET /v1/devices/{device_id}/inventory' },
+  listDeviceScreenshots: { route: 'GET /v1/devices/{device_id}/screenshots' },
+  getLatestDeviceScreenshot: { route: 'GET /v1/devices/{device_id}/screenshots/latest' },
   listEnrollmentCodes: { route: 'GET /v1/sites/{site_id}/enrollment-codes', paginated: true },
   createEnrollmentCode: { route: 'POST /v1/sites/{site_id}/enrollment-codes', idempotencyKey: true },
   revokeEnrollmentCode: { route: 'DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}' },
@@ -52,6 +57,11 @@ export const routes = {
   getCommand: { route: 'GET /v1/commands/{command_id}' },
   cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
   clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
+  listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
+  createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
+  getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
+  updateMonitoredProcess: { route: 'PATCH /v1/devices/{device_id}/processes/{process_id}', ifMatch: true },
+  deleteMonitoredProcess: { route: 'DELETE /v1/devices/{device_id}/processes/{process_id}' },
   listEvents: { route: 'GET /v1/events', paginated: true },
   streamEvents: { route: 'GET /v1/events/stream', stream: true },
   acknowledgeEvents: { route: 'POST /v1/events/acknowledge' },
@@ -66,6 +76,9 @@ export const routes = {
   reportAgentCommandProgress: { route: 'POST /v1/agent/commands/{command_id}/progress' },
   reportAgentCommandResult: { route: 'POST /v1/agent/commands/{command_id}/result' },
   sendAgentEvent: { route: 'POST /v1/agent/events' },
+  uploadAgentInventory: { route: 'PUT /v1/agent/inventory' },
+  getAgentConfig: { route: 'GET /v1/agent/config' },
+  uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -466,6 +479,22 @@ export class DevicesResource extends APIResource {
   }
 
   /**
+   * Count devices by status, platform and site
+   *
+   * Counts the devices on the sites you can see: in total, per status (`pending`, `online`,
+   * `offline`, `degraded`), per platform, and per site with how many of them report. Narrow
+   * it to one site with `site_id`. What a fleet overview dashboard shows first.
+   *
+   * `GET /v1/devices/stats` (operation `getDeviceStats`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getStats(query?: GetDeviceStatsData['query'], options?: BaseRequestOptions): APIPromise<GetDeviceStatsResponse> {
+    return this._client._call(routes.getDeviceStats, { query, options });
+  }
+
+  /**
    * Get a device
    *
    * Returns one device. Devices on sites you cannot see answer `404`.
@@ -529,6 +558,73 @@ export class DevicesResource extends APIResource {
    */
   revokeCredentials(deviceId: RevokeDeviceCredentialsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<RevokeDeviceCredentialsResponse> {
     return this._client._call(routes.revokeDeviceCredentials, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * Get a device's metric history
+   *
+   * Returns one metric of the device (CPU, memory or disk use, as its heartbeats reported
+   * them) over a time window, downsampled into at most `max_points` buckets, each with the
+   * minimum, average and maximum of its samples. Choose the window with `range` (ending now;
+   * default `24h`) or with `start` and `end`; sending `range` together with `start` or `end`,
+   * an `end` before `start`, or a window over 90 days answers `422`. History is kept for 30
+   * days.
+   *
+   * `GET /v1/devices/{device_id}/metrics` (operation `getDeviceMetrics`).
+   *
+   * @param deviceId The ID of the device.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getMetrics(deviceId: GetDeviceMetricsData['path']['device_id'], query: GetDeviceMetricsData['query'], options?: BaseRequestOptions): APIPromise<GetDeviceMetricsResponse> {
+    return this._client._call(routes.getDeviceMetrics, { path: { device_id: deviceId }, query, options });
+  }
+
+  /**
+   * Get a device's inventory
+   *
+   * Returns the hardware, installed software and services the device's agent last reported
+   * (`PUT /v1/agent/inventory`), with when. A device whose agent has not reported an
+   * inventory yet answers `404` with code `inventory_not_reported`.
+   *
+   * `GET /v1/devices/{device_id}/inventory` (operation `getDeviceInventory`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getInventory(deviceId: GetDeviceInventoryData['path']['device_id'], options?: BaseRequestOptions): APIPromise<GetDeviceInventoryResponse> {
+    return this._client._call(routes.getDeviceInventory, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * List a device's screenshots
+   *
+   * Lists the screenshots the device's agent uploaded that Meridian still keeps (the last
+   * 20), newest first. Fetch the newest image with `GET /v1/devices/{device_id}/screenshots/latest`.
+   *
+   * `GET /v1/devices/{device_id}/screenshots` (operation `listDeviceScreenshots`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listScreenshots(deviceId: ListDeviceScreenshotsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<ListDeviceScreenshotsResponse> {
+    return this._client._call(routes.listDeviceScreenshots, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * Get a device's latest screenshot
+   *
+   * Returns the newest screenshot of the device as a JPEG image, with its ID in the
+   * `Screenshot-Id` header. A device without screenshots answers `404` with code
+   * `no_screenshot`.
+   *
+   * `GET /v1/devices/{device_id}/screenshots/latest` (operation `getLatestDeviceScreenshot`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getLatestScreenshot(deviceId: GetLatestDeviceScreenshotData['path']['device_id'], options?: BaseRequestOptions): APIPromise<GetLatestDeviceScreenshotResponse> {
+    return this._client._call(routes.getLatestDeviceScreenshot, { path: { device_id: deviceId }, options });
   }
 }
 
@@ -798,6 +894,95 @@ export class CommandsResource extends APIResource {
 }
 
 /**
+ * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
+ * and restarts when they exit, reporting crashes as events. They reach the agent in its
+ * desired configuration.
+ */
+export class MonitoredProcessesResource extends APIResource {
+  /**
+   * List a device's monitored processes
+   *
+   * Lists the processes the device's agent is told to run and watch, in the order they were added.
+   *
+   * `GET /v1/devices/{device_id}/processes` (operation `listMonitoredProcesses`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param deviceId The ID of the device.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(deviceId: ListMonitoredProcessesData['path']['device_id'], query?: ListMonitoredProcessesData['query'], options?: BaseRequestOptions): PagePromise<ListMonitoredProcessesResponse['data'][number]> {
+    return this._client._list(routes.listMonitoredProcesses, { path: { device_id: deviceId }, query, options });
+  }
+
+  /**
+   * Add a monitored process
+   *
+   * Tells the device's agent to run and watch a program. `launch_mode` says when: `always`
+   * (the default: restart it whenever it exits), `scheduled` (only inside the weekly
+   * `schedules`, in the device's local time; at least one is needed), or `off`. The agent
+   * picks the change up with its desired configuration (`GET /v1/agent/config`), whose
+   * version changes at once. Names are unique on a device, ignoring case (`409`).
+   *
+   * `POST /v1/devices/{device_id}/processes` (operation `createMonitoredProcess`).
+   *
+   * @param deviceId The ID of the device.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(deviceId: CreateMonitoredProcessData['path']['device_id'], body: CreateMonitoredProcessData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateMonitoredProcessResponse> {
+    return this._client._call(routes.createMonitoredProcess, { path: { device_id: deviceId }, body, options });
+  }
+
+  /**
+   * Get a monitored process
+   *
+   * Returns one monitored process of the device.
+   *
+   * `GET /v1/devices/{device_id}/processes/{process_id}` (operation `getMonitoredProcess`).
+   *
+   * @param deviceId The ID of the device.
+   * @param processId The ID of the monitored process.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(deviceId: GetMonitoredProcessData['path']['device_id'], processId: GetMonitoredProcessData['path']['process_id'], options?: BaseRequestOptions): APIPromise<GetMonitoredProcessResponse> {
+    return this._client._call(routes.getMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, options });
+  }
+
+  /**
+   * Update a monitored process
+   *
+   * Changes a monitored process — its command line, its launch mode, its schedules. The same
+   * rules as at creation apply to the result (`422`, `409`). Send `If-Match` with the `ETag`
+   * you read to avoid overwriting a concurrent change.
+   *
+   * `PATCH /v1/devices/{device_id}/processes/{process_id}` (operation `updateMonitoredProcess`).
+   *
+   * @param deviceId The ID of the device.
+   * @param processId The ID of the monitored process.
+   * @param body The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(deviceId: UpdateMonitoredProcessData['path']['device_id'], processId: UpdateMonitoredProcessData['path']['process_id'], body: UpdateMonitoredProcessData['body'], options?: BaseRequestOptions & IfMatchOption): APIPromise<UpdateMonitoredProcessResponse> {
+    return this._client._call(routes.updateMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, body, options });
+  }
+
+  /**
+   * Remove a monitored process
+   *
+   * Stops the agent from managing the process (it no longer starts it; it does not kill a running one).
+   *
+   * `DELETE /v1/devices/{device_id}/processes/{process_id}` (operation `deleteMonitoredProcess`).
+   *
+   * @param deviceId The ID of the device.
+   * @param processId The ID of the monitored process.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(deviceId: DeleteMonitoredProcessData['path']['device_id'], processId: DeleteMonitoredProcessData['path']['process_id'], options?: BaseRequestOptions): APIPromise<DeleteMonitoredProcessResponse> {
+    return this._client._call(routes.deleteMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, options });
+  }
+}
+
+/**
  * What happened in the fleet: devices enrolling, going online and offline, commands
  * failing or expiring, agents reporting crashes. List and filter them, acknowledge them
  * one by one or in bulk, count what is unacknowledged, and follow them live as
@@ -984,7 +1169,8 @@ export class AgentResource extends APIResource {
    * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
    * announced with a `device.online` event. When heartbeats stop for longer than the
    * server's offline threshold (3 minutes by default), the device turns `offline`. The
-   * answer says when to send the next one and how many commands wait for the device.
+   * answer says when to send the next one, how many commands wait for the device, and the
+   * version of its desired configuration (`GET /v1/agent/config`).
    *
    * `POST /v1/agent/heartbeat` (operation `sendAgentHeartbeat`).
    *
@@ -1065,6 +1251,56 @@ export class AgentResource extends APIResource {
   sendEvent(body: SendAgentEventData['body'], options?: BaseRequestOptions): APIPromise<SendAgentEventResponse> {
     return this._client._call(routes.sendAgentEvent, { body, options });
   }
+
+  /**
+   * Upload the machine's inventory
+   *
+   * Replaces the device's inventory — hardware, installed software, services — with what the
+   * agent collected, for operators to read with `GET /v1/devices/{device_id}/inventory`.
+   * Agents send it after enrolling, when it changes, and when asked by a `collect_inventory`
+   * command. The body is limited to 100 KB.
+   *
+   * `PUT /v1/agent/inventory` (operation `uploadAgentInventory`).
+   *
+   * @param body A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  uploadInventory(body: UploadAgentInventoryData['body'], options?: BaseRequestOptions): APIPromise<UploadAgentInventoryResponse> {
+    return this._client._call(routes.uploadAgentInventory, { body, options });
+  }
+
+  /**
+   * Get the desired configuration
+   *
+   * Returns what operators want the agent to do: the heartbeat interval, how long to
+   * long-poll for commands, and the monitored processes with their launch modes and weekly
+   * schedules (in the device's local time). Fetch it after enrolling and whenever a heartbeat
+   * answer carries a `config_version` other than the one you have.
+   *
+   * `GET /v1/agent/config` (operation `getAgentConfig`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getConfig(options?: BaseRequestOptions): APIPromise<GetAgentConfigResponse> {
+    return this._client._call(routes.getAgentConfig, { options });
+  }
+
+  /**
+   * Upload a screenshot
+   *
+   * Stores a JPEG of the machine's screen (at most 2 MiB; larger is `413`) for operators to
+   * look at — typically after a `take_screenshot` command, or periodically on kiosks. Send
+   * the image itself as the body with `Content-Type: image/jpeg`. Meridian keeps the last 20
+   * screenshots of each device. A body that is not a JPEG image answers `422`.
+   *
+   * `POST /v1/agent/screenshots` (operation `uploadAgentScreenshot`).
+   *
+   * @param body A JPEG image, at most 2 MiB.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  uploadScreenshot(body: UploadAgentScreenshotData['body'], options?: BaseRequestOptions): APIPromise<UploadAgentScreenshotResponse> {
+    return this._client._call(routes.uploadAgentScreenshot, { body, options });
+  }
 }
 
 /** The resources of a `Meridian` client, one per tag of the spec. */
@@ -1120,6 +1356,12 @@ export interface Resources {
    */
   readonly commands: CommandsResource;
   /**
+   * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
+   * and restarts when they exit, reporting crashes as events. They reach the agent in its
+   * desired configuration.
+   */
+  readonly monitoredProcesses: MonitoredProcessesResource;
+  /**
    * What happened in the fleet: devices enrolling, going online and offline, commands
    * failing or expiring, agents reporting crashes. List and filter them, acknowledge them
    * one by one or in bulk, count what is unacknowledged, and follow them live as
@@ -1149,6 +1391,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,
   commands: CommandsResource,
+  monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   agent: AgentResource,
 };

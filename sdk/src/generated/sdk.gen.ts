@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AcknowledgeEventData, AcknowledgeEventErrors, AcknowledgeEventResponses, AcknowledgeEventsData, AcknowledgeEventsErrors, AcknowledgeEventsResponses, ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CountUnacknowledgedEventsData, CountUnacknowledgedEventsErrors, CountUnacknowledgedEventsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentEventData, SendAgentEventErrors, SendAgentEventResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, StreamEventsData, StreamEventsErrors, StreamEventsResponse, StreamEventsResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen';
+import type { AcknowledgeEventData, AcknowledgeEventErrors, AcknowledgeEventResponses, AcknowledgeEventsData, AcknowledgeEventsErrors, AcknowledgeEventsResponses, ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CountUnacknowledgedEventsData, CountUnacknowledgedEventsErrors, CountUnacknowledgedEventsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateMonitoredProcessData, CreateMonitoredProcessErrors, CreateMonitoredProcessResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteMonitoredProcessData, DeleteMonitoredProcessErrors, DeleteMonitoredProcessResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetAgentConfigData, GetAgentConfigErrors, GetAgentConfigResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceInventoryData, GetDeviceInventoryErrors, GetDeviceInventoryResponses, GetDeviceMetricsData, GetDeviceMetricsErrors, GetDeviceMetricsResponses, GetDeviceResponses, GetDeviceStatsData, GetDeviceStatsErrors, GetDeviceStatsResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLatestDeviceScreenshotData, GetLatestDeviceScreenshotErrors, GetLatestDeviceScreenshotResponses, GetMonitoredProcessData, GetMonitoredProcessErrors, GetMonitoredProcessResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDeviceScreenshotsData, ListDeviceScreenshotsErrors, ListDeviceScreenshotsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListMonitoredProcessesData, ListMonitoredProcessesErrors, ListMonitoredProcessesResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentEventData, SendAgentEventErrors, SendAgentEventResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, StreamEventsData, StreamEventsErrors, StreamEventsResponse, StreamEventsResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateMonitoredProcessData, UpdateMonitoredProcessErrors, UpdateMonitoredProcessResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UploadAgentInventoryData, UploadAgentInventoryErrors, UploadAgentInventoryResponses, UploadAgentScreenshotData, UploadAgentScreenshotErrors, UploadAgentScreenshotResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -451,6 +451,24 @@ export const registerDevice = <ThrowOnError extends boolean = false>(options: Op
 });
 
 /**
+ * Count devices by status, platform and site
+ *
+ * Counts the devices on the sites you can see: in total, per status (`pending`, `online`,
+ * `offline`, `degraded`), per platform, and per site with how many of them report. Narrow
+ * it to one site with `site_id`. What a fleet overview dashboard shows first.
+ *
+ */
+export const getDeviceStats = <ThrowOnError extends boolean = false>(options?: Options<GetDeviceStatsData, ThrowOnError>) => (options?.client ?? client).get<GetDeviceStatsResponses, GetDeviceStatsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/stats',
+    ...options
+});
+
+/**
  * Delete a device
  *
  * Removes a device and everything Meridian stored about it, and invalidates its
@@ -524,6 +542,171 @@ export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(op
         }],
     url: '/v1/devices/{device_id}/revoke-credentials',
     ...options
+});
+
+/**
+ * Get a device's metric history
+ *
+ * Returns one metric of the device (CPU, memory or disk use, as its heartbeats reported
+ * them) over a time window, downsampled into at most `max_points` buckets, each with the
+ * minimum, average and maximum of its samples. Choose the window with `range` (ending now;
+ * default `24h`) or with `start` and `end`; sending `range` together with `start` or `end`,
+ * an `end` before `start`, or a window over 90 days answers `422`. History is kept for 30
+ * days.
+ *
+ */
+export const getDeviceMetrics = <ThrowOnError extends boolean = false>(options: Options<GetDeviceMetricsData, ThrowOnError>) => (options.client ?? client).get<GetDeviceMetricsResponses, GetDeviceMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/metrics',
+    ...options
+});
+
+/**
+ * Get a device's inventory
+ *
+ * Returns the hardware, installed software and services the device's agent last reported
+ * (`PUT /v1/agent/inventory`), with when. A device whose agent has not reported an
+ * inventory yet answers `404` with code `inventory_not_reported`.
+ *
+ */
+export const getDeviceInventory = <ThrowOnError extends boolean = false>(options: Options<GetDeviceInventoryData, ThrowOnError>) => (options.client ?? client).get<GetDeviceInventoryResponses, GetDeviceInventoryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/inventory',
+    ...options
+});
+
+/**
+ * List a device's screenshots
+ *
+ * Lists the screenshots the device's agent uploaded that Meridian still keeps (the last
+ * 20), newest first. Fetch the newest image with `GET /v1/devices/{device_id}/screenshots/latest`.
+ *
+ */
+export const listDeviceScreenshots = <ThrowOnError extends boolean = false>(options: Options<ListDeviceScreenshotsData, ThrowOnError>) => (options.client ?? client).get<ListDeviceScreenshotsResponses, ListDeviceScreenshotsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/screenshots',
+    ...options
+});
+
+/**
+ * Get a device's latest screenshot
+ *
+ * Returns the newest screenshot of the device as a JPEG image, with its ID in the
+ * `Screenshot-Id` header. A device without screenshots answers `404` with code
+ * `no_screenshot`.
+ *
+ */
+export const getLatestDeviceScreenshot = <ThrowOnError extends boolean = false>(options: Options<GetLatestDeviceScreenshotData, ThrowOnError>) => (options.client ?? client).get<GetLatestDeviceScreenshotResponses, GetLatestDeviceScreenshotErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/screenshots/latest',
+    ...options
+});
+
+/**
+ * List a device's monitored processes
+ *
+ * Lists the processes the device's agent is told to run and watch, in the order they were added.
+ */
+export const listMonitoredProcesses = <ThrowOnError extends boolean = false>(options: Options<ListMonitoredProcessesData, ThrowOnError>) => (options.client ?? client).get<ListMonitoredProcessesResponses, ListMonitoredProcessesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/processes',
+    ...options
+});
+
+/**
+ * Add a monitored process
+ *
+ * Tells the device's agent to run and watch a program. `launch_mode` says when: `always`
+ * (the default: restart it whenever it exits), `scheduled` (only inside the weekly
+ * `schedules`, in the device's local time; at least one is needed), or `off`. The agent
+ * picks the change up with its desired configuration (`GET /v1/agent/config`), whose
+ * version changes at once. Names are unique on a device, ignoring case (`409`).
+ *
+ */
+export const createMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<CreateMonitoredProcessData, ThrowOnError>) => (options.client ?? client).post<CreateMonitoredProcessResponses, CreateMonitoredProcessErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/processes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Remove a monitored process
+ *
+ * Stops the agent from managing the process (it no longer starts it; it does not kill a running one).
+ */
+export const deleteMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<DeleteMonitoredProcessData, ThrowOnError>) => (options.client ?? client).delete<DeleteMonitoredProcessResponses, DeleteMonitoredProcessErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/processes/{process_id}',
+    ...options
+});
+
+/**
+ * Get a monitored process
+ *
+ * Returns one monitored process of the device.
+ */
+export const getMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<GetMonitoredProcessData, ThrowOnError>) => (options.client ?? client).get<GetMonitoredProcessResponses, GetMonitoredProcessErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/processes/{process_id}',
+    ...options
+});
+
+/**
+ * Update a monitored process
+ *
+ * Changes a monitored process — its command line, its launch mode, its schedules. The same
+ * rules as at creation apply to the result (`422`, `409`). Send `If-Match` with the `ETag`
+ * you read to avoid overwriting a concurrent change.
+ *
+ */
+export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<UpdateMonitoredProcessData, ThrowOnError>) => (options.client ?? client).patch<UpdateMonitoredProcessResponses, UpdateMonitoredProcessErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'meridian_session',
+            type: 'apiKey'
+        }],
+    url: '/v1/devices/{device_id}/processes/{process_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**
@@ -739,7 +922,8 @@ export const refreshAgentToken = <ThrowOnError extends boolean = false>(options:
  * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
  * announced with a `device.online` event. When heartbeats stop for longer than the
  * server's offline threshold (3 minutes by default), the device turns `offline`. The
- * answer says when to send the next one and how many commands wait for the device.
+ * answer says when to send the next one, how many commands wait for the device, and the
+ * version of its desired configuration (`GET /v1/agent/config`).
  *
  */
 export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(options: Options<SendAgentHeartbeatData, ThrowOnError>) => (options.client ?? client).post<SendAgentHeartbeatResponses, SendAgentHeartbeatErrors, ThrowOnError>({
@@ -1071,6 +1255,59 @@ export const sendAgentEvent = <ThrowOnError extends boolean = false>(options: Op
     ...options,
     headers: {
         'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Upload the machine's inventory
+ *
+ * Replaces the device's inventory — hardware, installed software, services — with what the
+ * agent collected, for operators to read with `GET /v1/devices/{device_id}/inventory`.
+ * Agents send it after enrolling, when it changes, and when asked by a `collect_inventory`
+ * command. The body is limited to 100 KB.
+ *
+ */
+export const uploadAgentInventory = <ThrowOnError extends boolean = false>(options: Options<UploadAgentInventoryData, ThrowOnError>) => (options.client ?? client).put<UploadAgentInventoryResponses, UploadAgentInventoryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/inventory',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get the desired configuration
+ *
+ * Returns what operators want the agent to do: the heartbeat interval, how long to
+ * long-poll for commands, and the monitored processes with their launch modes and weekly
+ * schedules (in the device's local time). Fetch it after enrolling and whenever a heartbeat
+ * answer carries a `config_version` other than the one you have.
+ *
+ */
+export const getAgentConfig = <ThrowOnError extends boolean = false>(options?: Options<GetAgentConfigData, ThrowOnError>) => (options?.client ?? client).get<GetAgentConfigResponses, GetAgentConfigErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/config',
+    ...options
+});
+
+/**
+ * Upload a screenshot
+ *
+ * Stores a JPEG of the machine's screen (at most 2 MiB; larger is `413`) for operators to
+ * look at — typically after a `take_screenshot` command, or periodically on kiosks. Send
+ * the image itself as the body with `Content-Type: image/jpeg`. Meridian keeps the last 20
+ * screenshots of each device. A body that is not a JPEG image answers `422`.
+ *
+ */
+export const uploadAgentScreenshot = <ThrowOnError extends boolean = false>(options: Options<UploadAgentScreenshotData, ThrowOnError>) => (options.client ?? client).post<UploadAgentScreenshotResponses, UploadAgentScreenshotErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/screenshots',
+    ...options,
+    headers: {
+        'Content-Type': 'image/jpeg',
         ...options.headers
     }
 });

@@ -639,6 +639,45 @@ export type DeviceRegistration = {
 };
 
 /**
+ * Count
+ *
+ * A number of things.
+ */
+export type Count = number;
+
+/**
+ * DeviceStats
+ *
+ * How many devices there are, by status, by platform and by site.
+ */
+export type DeviceStats = {
+    total: Count;
+    by_status: {
+        pending: Count;
+        online: Count;
+        offline: Count;
+        degraded: Count;
+    };
+    by_platform: {
+        windows: Count;
+        macos: Count;
+        linux: Count;
+        other: Count;
+    };
+    /**
+     * One entry per site with devices, in site ID order.
+     */
+    by_site: Array<{
+        site_id: SiteId;
+        total: Count;
+        /**
+         * Devices online or degraded (reporting).
+         */
+        online: Count;
+    }>;
+};
+
+/**
  * DeviceUpdate
  *
  * The fields to change; fields left out keep their value. `tags` replaces the whole list.
@@ -655,6 +694,241 @@ export type DeviceUpdate = {
      * Move the device to another site; you must be able to see both.
      */
     site_id?: SiteId;
+};
+
+/**
+ * MetricName
+ *
+ * A metric agents report in their heartbeats.
+ */
+export type MetricName = 'cpu_percent' | 'memory_percent' | 'disk_percent';
+
+/**
+ * MetricPoint
+ *
+ * The samples of one time bucket, summarised.
+ */
+export type MetricPoint = {
+    /**
+     * When the bucket starts; it lasts `bucket_seconds`.
+     */
+    start: Timestamp;
+    min: number;
+    avg: number;
+    max: number;
+    /**
+     * How many heartbeats fell in the bucket.
+     */
+    samples: number;
+};
+
+/**
+ * MetricSeries
+ *
+ * One metric of one device over a time window, downsampled to at most `max_points` buckets of
+ * `bucket_seconds` each. Buckets without samples are left out.
+ *
+ */
+export type MetricSeries = {
+    device_id: DeviceId;
+    metric: MetricName;
+    start: Timestamp;
+    end: Timestamp;
+    bucket_seconds: number;
+    points: Array<MetricPoint>;
+};
+
+/**
+ * Hardware
+ */
+export type Hardware = {
+    manufacturer?: string;
+    model?: string;
+    serial_number?: string;
+    cpu_model?: string;
+    cpu_cores?: number;
+    memory_bytes?: number;
+    disks?: Array<{
+        name: string;
+        size_bytes: number;
+        free_bytes: number;
+    }>;
+};
+
+/**
+ * InstalledSoftware
+ */
+export type InstalledSoftware = {
+    name: string;
+    version?: string;
+    publisher?: string;
+    /**
+     * The installation date (YYYY-MM-DD), when known.
+     */
+    installed_on?: string;
+};
+
+/**
+ * SystemService
+ */
+export type SystemService = {
+    name: string;
+    display_name?: string;
+    state: 'running' | 'stopped' | 'starting' | 'stopping' | 'failed' | 'unknown';
+    start_mode?: 'automatic' | 'manual' | 'disabled' | 'unknown';
+};
+
+/**
+ * Inventory
+ *
+ * What an agent last reported about its machine's hardware, software and services.
+ */
+export type Inventory = {
+    device_id: DeviceId;
+    reported_at: Timestamp;
+    hardware: Hardware;
+    software: Array<InstalledSoftware>;
+    services: Array<SystemService>;
+};
+
+/**
+ * ScreenshotId
+ *
+ * The ID of a screenshot (`scr_` followed by a ULID).
+ */
+export type ScreenshotId = string;
+
+/**
+ * Screenshot
+ *
+ * A screenshot an agent uploaded (the image itself is served as JPEG).
+ */
+export type Screenshot = {
+    id: ScreenshotId;
+    device_id: DeviceId;
+    captured_at: Timestamp;
+    size_bytes: number;
+    width: number;
+    height: number;
+};
+
+/**
+ * ScreenshotList
+ */
+export type ScreenshotList = {
+    /**
+     * The screenshots kept (the last 20), newest first.
+     */
+    data: Array<Screenshot>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * JpegImage
+ *
+ * A JPEG image, at most 2 MiB.
+ */
+export type JpegImage = Blob | File;
+
+/**
+ * MonitoredProcessId
+ *
+ * The ID of a monitored process (`prc_` followed by a ULID).
+ */
+export type MonitoredProcessId = string;
+
+/**
+ * LaunchMode
+ *
+ * `off`: the agent leaves the process alone. `always`: the agent keeps it running, starting it
+ * again (after `restart_delay_seconds`) whenever it exits. `scheduled`: the agent keeps it
+ * running inside the weekly `schedules` windows and stops it outside them.
+ *
+ */
+export type LaunchMode = 'off' | 'always' | 'scheduled';
+
+/**
+ * TimeOfDay
+ *
+ * A time of day, `HH:MM` on a 24-hour clock.
+ */
+export type TimeOfDay = string;
+
+/**
+ * ProcessSchedule
+ *
+ * A weekly window, in the device's local time. A window whose `end_time` is earlier than its
+ * `start_time` runs past midnight into the next day.
+ *
+ */
+export type ProcessSchedule = {
+    days: Array<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun'>;
+    start_time: TimeOfDay;
+    end_time: TimeOfDay;
+};
+
+/**
+ * MonitoredProcess
+ *
+ * A program the device's agent starts and watches, as its launch mode says.
+ */
+export type MonitoredProcess = {
+    id: MonitoredProcessId;
+    device_id: DeviceId;
+    /**
+     * Unique on the device (ignoring case); agents use it in their events.
+     */
+    name: string;
+    executable_path: string;
+    arguments: Array<string>;
+    working_directory: string | null;
+    launch_mode: LaunchMode;
+    schedules: Array<ProcessSchedule>;
+    restart_delay_seconds: number;
+    created_at: Timestamp;
+    updated_at: Timestamp;
+};
+
+/**
+ * MonitoredProcessList
+ */
+export type MonitoredProcessList = {
+    data: Array<MonitoredProcess>;
+    next_cursor: NextCursor;
+};
+
+/**
+ * MonitoredProcessCreate
+ */
+export type MonitoredProcessCreate = {
+    name: string;
+    executable_path: string;
+    arguments?: Array<string>;
+    working_directory?: string;
+    /**
+     * Default `always`. `scheduled` needs at least one schedule.
+     */
+    launch_mode?: LaunchMode;
+    schedules?: Array<ProcessSchedule>;
+    /**
+     * How long to wait before starting the process again after it exits (default 5).
+     */
+    restart_delay_seconds?: number;
+};
+
+/**
+ * MonitoredProcessUpdate
+ *
+ * The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
+ */
+export type MonitoredProcessUpdate = {
+    name?: string;
+    executable_path?: string;
+    arguments?: Array<string>;
+    working_directory?: string | null;
+    launch_mode?: LaunchMode;
+    schedules?: Array<ProcessSchedule>;
+    restart_delay_seconds?: number;
 };
 
 /**
@@ -1021,6 +1295,13 @@ export type AgentHeartbeat = {
 };
 
 /**
+ * ConfigVersion
+ *
+ * A fingerprint of an agent's desired configuration; it changes whenever the configuration does.
+ */
+export type ConfigVersion = string;
+
+/**
  * AgentHeartbeatAck
  */
 export type AgentHeartbeatAck = {
@@ -1034,6 +1315,10 @@ export type AgentHeartbeatAck = {
      * Commands queued for this device and not yet delivered; fetch them with `POST /v1/agent/commands/poll`.
      */
     pending_commands: number;
+    /**
+     * The version of the desired configuration; fetch `GET /v1/agent/config` when it differs from yours.
+     */
+    config_version: ConfigVersion;
     /**
      * The server's clock, to spot a drifting machine clock.
      */
@@ -1409,6 +1694,39 @@ export type AgentEventCreate = {
 };
 
 /**
+ * InventoryReport
+ *
+ * A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
+ */
+export type InventoryReport = {
+    hardware: Hardware;
+    software: Array<InstalledSoftware>;
+    services: Array<SystemService>;
+};
+
+/**
+ * AgentConfig
+ *
+ * What the agent should do, as operators configured it. `version` changes whenever anything
+ * here changes; heartbeat answers carry the current one, so an agent fetches the config again
+ * only when it differs from the one it has.
+ *
+ */
+export type AgentConfig = {
+    device_id: DeviceId;
+    version: ConfigVersion;
+    heartbeat_interval_seconds: number;
+    /**
+     * The `wait_seconds` to use when long-polling for commands.
+     */
+    command_poll_wait_seconds: number;
+    /**
+     * The processes to keep running (or not), with their launch modes and schedules.
+     */
+    processes: Array<MonitoredProcess>;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -1452,6 +1770,11 @@ export type SiteIdPath = SiteId;
  * The ID of the device.
  */
 export type DeviceIdPath = DeviceId;
+
+/**
+ * The ID of the monitored process.
+ */
+export type MonitoredProcessIdPath = MonitoredProcessId;
 
 /**
  * The ID of the enrolment code (not the code itself).
@@ -2732,6 +3055,52 @@ export type RegisterDeviceResponses = {
 
 export type RegisterDeviceResponse = RegisterDeviceResponses[keyof RegisterDeviceResponses];
 
+export type GetDeviceStatsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only devices of this site.
+         */
+        site_id?: SiteId;
+    };
+    url: '/v1/devices/stats';
+};
+
+export type GetDeviceStatsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetDeviceStatsError = GetDeviceStatsErrors[keyof GetDeviceStatsErrors];
+
+export type GetDeviceStatsResponses = {
+    /**
+     * The counts.
+     */
+    200: DeviceStats;
+};
+
+export type GetDeviceStatsResponse = GetDeviceStatsResponses[keyof GetDeviceStatsResponses];
+
 export type DeleteDeviceData = {
     body?: never;
     path: {
@@ -2955,6 +3324,555 @@ export type RevokeDeviceCredentialsResponses = {
 };
 
 export type RevokeDeviceCredentialsResponse = RevokeDeviceCredentialsResponses[keyof RevokeDeviceCredentialsResponses];
+
+export type GetDeviceMetricsData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query: {
+        /**
+         * Which metric.
+         */
+        metric: MetricName;
+        /**
+         * A window ending now.
+         */
+        range?: '1h' | '6h' | '24h' | '7d' | '30d';
+        /**
+         * Where the window starts (default `end` minus 24 hours).
+         */
+        start?: Timestamp;
+        /**
+         * Where the window ends (default now).
+         */
+        end?: Timestamp;
+        /**
+         * The most buckets to return; the window is divided evenly into this many.
+         */
+        max_points?: number;
+    };
+    url: '/v1/devices/{device_id}/metrics';
+};
+
+export type GetDeviceMetricsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetDeviceMetricsError = GetDeviceMetricsErrors[keyof GetDeviceMetricsErrors];
+
+export type GetDeviceMetricsResponses = {
+    /**
+     * The downsampled series.
+     */
+    200: MetricSeries;
+};
+
+export type GetDeviceMetricsResponse = GetDeviceMetricsResponses[keyof GetDeviceMetricsResponses];
+
+export type GetDeviceInventoryData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/inventory';
+};
+
+export type GetDeviceInventoryErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetDeviceInventoryError = GetDeviceInventoryErrors[keyof GetDeviceInventoryErrors];
+
+export type GetDeviceInventoryResponses = {
+    /**
+     * The last reported inventory.
+     */
+    200: Inventory;
+};
+
+export type GetDeviceInventoryResponse = GetDeviceInventoryResponses[keyof GetDeviceInventoryResponses];
+
+export type ListDeviceScreenshotsData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/screenshots';
+};
+
+export type ListDeviceScreenshotsErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListDeviceScreenshotsError = ListDeviceScreenshotsErrors[keyof ListDeviceScreenshotsErrors];
+
+export type ListDeviceScreenshotsResponses = {
+    /**
+     * The kept screenshots.
+     */
+    200: ScreenshotList;
+};
+
+export type ListDeviceScreenshotsResponse = ListDeviceScreenshotsResponses[keyof ListDeviceScreenshotsResponses];
+
+export type GetLatestDeviceScreenshotData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/screenshots/latest';
+};
+
+export type GetLatestDeviceScreenshotErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetLatestDeviceScreenshotError = GetLatestDeviceScreenshotErrors[keyof GetLatestDeviceScreenshotErrors];
+
+export type GetLatestDeviceScreenshotResponses = {
+    /**
+     * The image.
+     */
+    200: JpegImage;
+};
+
+export type GetLatestDeviceScreenshotResponse = GetLatestDeviceScreenshotResponses[keyof GetLatestDeviceScreenshotResponses];
+
+export type ListMonitoredProcessesData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: {
+        /**
+         * How many items to return, from 1 to 500.
+         */
+        limit?: number;
+        /**
+         * The `next_cursor` of the previous page. Leave out for the first page.
+         */
+        cursor?: string;
+    };
+    url: '/v1/devices/{device_id}/processes';
+};
+
+export type ListMonitoredProcessesErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type ListMonitoredProcessesError = ListMonitoredProcessesErrors[keyof ListMonitoredProcessesErrors];
+
+export type ListMonitoredProcessesResponses = {
+    /**
+     * A page of monitored processes.
+     */
+    200: MonitoredProcessList;
+};
+
+export type ListMonitoredProcessesResponse = ListMonitoredProcessesResponses[keyof ListMonitoredProcessesResponses];
+
+export type CreateMonitoredProcessData = {
+    body: MonitoredProcessCreate;
+    headers?: {
+        /**
+         * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         * key with a different body is refused with `422`.
+         *
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/processes';
+};
+
+export type CreateMonitoredProcessErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type CreateMonitoredProcessError = CreateMonitoredProcessErrors[keyof CreateMonitoredProcessErrors];
+
+export type CreateMonitoredProcessResponses = {
+    /**
+     * The process was added.
+     */
+    201: MonitoredProcess;
+};
+
+export type CreateMonitoredProcessResponse = CreateMonitoredProcessResponses[keyof CreateMonitoredProcessResponses];
+
+export type DeleteMonitoredProcessData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+        /**
+         * The ID of the monitored process.
+         */
+        process_id: MonitoredProcessId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/processes/{process_id}';
+};
+
+export type DeleteMonitoredProcessErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type DeleteMonitoredProcessError = DeleteMonitoredProcessErrors[keyof DeleteMonitoredProcessErrors];
+
+export type DeleteMonitoredProcessResponses = {
+    /**
+     * The process was removed.
+     */
+    204: void;
+};
+
+export type DeleteMonitoredProcessResponse = DeleteMonitoredProcessResponses[keyof DeleteMonitoredProcessResponses];
+
+export type GetMonitoredProcessData = {
+    body?: never;
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+        /**
+         * The ID of the monitored process.
+         */
+        process_id: MonitoredProcessId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/processes/{process_id}';
+};
+
+export type GetMonitoredProcessErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetMonitoredProcessError = GetMonitoredProcessErrors[keyof GetMonitoredProcessErrors];
+
+export type GetMonitoredProcessResponses = {
+    /**
+     * The monitored process.
+     */
+    200: MonitoredProcess;
+};
+
+export type GetMonitoredProcessResponse = GetMonitoredProcessResponses[keyof GetMonitoredProcessResponses];
+
+export type UpdateMonitoredProcessData = {
+    body: MonitoredProcessUpdate;
+    headers?: {
+        /**
+         * The `ETag` you last read. The update only happens if the resource has not changed since;
+         * otherwise the answer is `412` and nothing is written.
+         *
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        /**
+         * The ID of the device.
+         */
+        device_id: DeviceId;
+        /**
+         * The ID of the monitored process.
+         */
+        process_id: MonitoredProcessId;
+    };
+    query?: never;
+    url: '/v1/devices/{device_id}/processes/{process_id}';
+};
+
+export type UpdateMonitoredProcessErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+     */
+    401: Problem;
+    /**
+     * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+     */
+    403: Problem;
+    /**
+     * The resource does not exist, or it lives on a site you cannot see.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+     */
+    409: Problem;
+    /**
+     * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+     */
+    412: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type UpdateMonitoredProcessError = UpdateMonitoredProcessErrors[keyof UpdateMonitoredProcessErrors];
+
+export type UpdateMonitoredProcessResponses = {
+    /**
+     * The updated monitored process.
+     */
+    200: MonitoredProcess;
+};
+
+export type UpdateMonitoredProcessResponse = UpdateMonitoredProcessResponses[keyof UpdateMonitoredProcessResponses];
 
 export type ListEnrollmentCodesData = {
     body?: never;
@@ -4526,3 +5444,135 @@ export type SendAgentEventResponses = {
 };
 
 export type SendAgentEventResponse = SendAgentEventResponses[keyof SendAgentEventResponses];
+
+export type UploadAgentInventoryData = {
+    body: InventoryReport;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/inventory';
+};
+
+export type UploadAgentInventoryErrors = {
+    /**
+     * The request is malformed or does not match the schema. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type UploadAgentInventoryError = UploadAgentInventoryErrors[keyof UploadAgentInventoryErrors];
+
+export type UploadAgentInventoryResponses = {
+    /**
+     * Stored; the inventory as operators now see it.
+     */
+    200: Inventory;
+};
+
+export type UploadAgentInventoryResponse = UploadAgentInventoryResponses[keyof UploadAgentInventoryResponses];
+
+export type GetAgentConfigData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/config';
+};
+
+export type GetAgentConfigErrors = {
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type GetAgentConfigError = GetAgentConfigErrors[keyof GetAgentConfigErrors];
+
+export type GetAgentConfigResponses = {
+    /**
+     * The desired configuration.
+     */
+    200: AgentConfig;
+};
+
+export type GetAgentConfigResponse = GetAgentConfigResponses[keyof GetAgentConfigResponses];
+
+export type UploadAgentScreenshotData = {
+    body: JpegImage;
+    path?: never;
+    query?: never;
+    url: '/v1/agent/screenshots';
+};
+
+export type UploadAgentScreenshotErrors = {
+    /**
+     * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+     * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+     * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+     *
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts.
+     */
+    413: Problem;
+    /**
+     * The request has a body that is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+     */
+    422: Problem;
+    /**
+     * Too many requests; wait for `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on the server. Nothing is left half-done.
+     */
+    500: Problem;
+};
+
+export type UploadAgentScreenshotError = UploadAgentScreenshotErrors[keyof UploadAgentScreenshotErrors];
+
+export type UploadAgentScreenshotResponses = {
+    /**
+     * Stored.
+     */
+    201: Screenshot;
+};
+
+export type UploadAgentScreenshotResponse = UploadAgentScreenshotResponses[keyof UploadAgentScreenshotResponses];

@@ -466,6 +466,39 @@ export const zDeviceRegistration = z.object({
 });
 
 /**
+ * Count
+ *
+ * A number of things.
+ */
+export const zCount = z.int().gte(0).lte(10000000);
+
+/**
+ * DeviceStats
+ *
+ * How many devices there are, by status, by platform and by site.
+ */
+export const zDeviceStats = z.object({
+    total: zCount,
+    by_status: z.object({
+        pending: zCount,
+        online: zCount,
+        offline: zCount,
+        degraded: zCount
+    }),
+    by_platform: z.object({
+        windows: zCount,
+        macos: zCount,
+        linux: zCount,
+        other: zCount
+    }),
+    by_site: z.array(z.object({
+        site_id: zSiteId,
+        total: zCount,
+        online: zCount
+    })).max(10000)
+});
+
+/**
  * DeviceUpdate
  *
  * The fields to change; fields left out keep their value. `tags` replaces the whole list.
@@ -476,6 +509,248 @@ export const zDeviceUpdate = z.object({
     device_type: zDeviceTypeId.optional(),
     tags: z.array(zTag).max(20).optional(),
     site_id: zSiteId.optional()
+});
+
+/**
+ * MetricName
+ *
+ * A metric agents report in their heartbeats.
+ */
+export const zMetricName = z.enum([
+    'cpu_percent',
+    'memory_percent',
+    'disk_percent'
+]);
+
+/**
+ * MetricPoint
+ *
+ * The samples of one time bucket, summarised.
+ */
+export const zMetricPoint = z.object({
+    start: zTimestamp,
+    min: z.number().gte(0).lte(100),
+    avg: z.number().gte(0).lte(100),
+    max: z.number().gte(0).lte(100),
+    samples: z.int().gte(1).lte(10000000)
+});
+
+/**
+ * MetricSeries
+ *
+ * One metric of one device over a time window, downsampled to at most `max_points` buckets of
+ * `bucket_seconds` each. Buckets without samples are left out.
+ *
+ */
+export const zMetricSeries = z.object({
+    device_id: zDeviceId,
+    metric: zMetricName,
+    start: zTimestamp,
+    end: zTimestamp,
+    bucket_seconds: z.int().gte(1).lte(7776000),
+    points: z.array(zMetricPoint).max(1000)
+});
+
+/**
+ * Hardware
+ */
+export const zHardware = z.object({
+    manufacturer: z.string().max(100).optional(),
+    model: z.string().max(100).optional(),
+    serial_number: z.string().max(100).optional(),
+    cpu_model: z.string().max(200).optional(),
+    cpu_cores: z.int().gte(1).lte(4096).optional(),
+    memory_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)).optional(),
+    disks: z.array(z.object({
+        name: z.string().min(1).max(200),
+        size_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)),
+        free_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624))
+    })).max(64).optional()
+});
+
+/**
+ * InstalledSoftware
+ */
+export const zInstalledSoftware = z.object({
+    name: z.string().min(1).max(200),
+    version: z.string().max(100).optional(),
+    publisher: z.string().max(200).optional(),
+    installed_on: z.string().max(10).regex(/^\d{4}-\d{2}-\d{2}$/).optional()
+});
+
+/**
+ * SystemService
+ */
+export const zSystemService = z.object({
+    name: z.string().min(1).max(256),
+    display_name: z.string().max(256).optional(),
+    state: z.enum([
+        'running',
+        'stopped',
+        'starting',
+        'stopping',
+        'failed',
+        'unknown'
+    ]),
+    start_mode: z.enum([
+        'automatic',
+        'manual',
+        'disabled',
+        'unknown'
+    ]).optional()
+});
+
+/**
+ * Inventory
+ *
+ * What an agent last reported about its machine's hardware, software and services.
+ */
+export const zInventory = z.object({
+    device_id: zDeviceId,
+    reported_at: zTimestamp,
+    hardware: zHardware,
+    software: z.array(zInstalledSoftware).max(1000),
+    services: z.array(zSystemService).max(500)
+});
+
+/**
+ * ScreenshotId
+ *
+ * The ID of a screenshot (`scr_` followed by a ULID).
+ */
+export const zScreenshotId = z.string().max(30).regex(/^scr_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Screenshot
+ *
+ * A screenshot an agent uploaded (the image itself is served as JPEG).
+ */
+export const zScreenshot = z.object({
+    id: zScreenshotId,
+    device_id: zDeviceId,
+    captured_at: zTimestamp,
+    size_bytes: z.int().gte(1).lte(2097152),
+    width: z.int().gte(1).lte(65535),
+    height: z.int().gte(1).lte(65535)
+});
+
+/**
+ * ScreenshotList
+ */
+export const zScreenshotList = z.object({
+    data: z.array(zScreenshot).max(20),
+    next_cursor: zNextCursor
+});
+
+/**
+ * JpegImage
+ *
+ * A JPEG image, at most 2 MiB.
+ */
+export const zJpegImage = z.string().max(2097152);
+
+/**
+ * MonitoredProcessId
+ *
+ * The ID of a monitored process (`prc_` followed by a ULID).
+ */
+export const zMonitoredProcessId = z.string().max(30).regex(/^prc_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * LaunchMode
+ *
+ * `off`: the agent leaves the process alone. `always`: the agent keeps it running, starting it
+ * again (after `restart_delay_seconds`) whenever it exits. `scheduled`: the agent keeps it
+ * running inside the weekly `schedules` windows and stops it outside them.
+ *
+ */
+export const zLaunchMode = z.enum([
+    'off',
+    'always',
+    'scheduled'
+]);
+
+/**
+ * TimeOfDay
+ *
+ * A time of day, `HH:MM` on a 24-hour clock.
+ */
+export const zTimeOfDay = z.string().max(5).regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/);
+
+/**
+ * ProcessSchedule
+ *
+ * A weekly window, in the device's local time. A window whose `end_time` is earlier than its
+ * `start_time` runs past midnight into the next day.
+ *
+ */
+export const zProcessSchedule = z.object({
+    days: z.array(z.enum([
+        'mon',
+        'tue',
+        'wed',
+        'thu',
+        'fri',
+        'sat',
+        'sun'
+    ])).min(1).max(7),
+    start_time: zTimeOfDay,
+    end_time: zTimeOfDay
+});
+
+/**
+ * MonitoredProcess
+ *
+ * A program the device's agent starts and watches, as its launch mode says.
+ */
+export const zMonitoredProcess = z.object({
+    id: zMonitoredProcessId,
+    device_id: zDeviceId,
+    name: z.string().max(100),
+    executable_path: z.string().max(1000),
+    arguments: z.array(z.string().max(1000)).max(50),
+    working_directory: z.string().max(1000).nullable(),
+    launch_mode: zLaunchMode,
+    schedules: z.array(zProcessSchedule).max(20),
+    restart_delay_seconds: z.int().gte(0).lte(3600),
+    created_at: zTimestamp,
+    updated_at: zTimestamp
+});
+
+/**
+ * MonitoredProcessList
+ */
+export const zMonitoredProcessList = z.object({
+    data: z.array(zMonitoredProcess).max(500),
+    next_cursor: zNextCursor
+});
+
+/**
+ * MonitoredProcessCreate
+ */
+export const zMonitoredProcessCreate = z.object({
+    name: z.string().min(1).max(100),
+    executable_path: z.string().min(1).max(1000),
+    arguments: z.array(z.string().max(1000)).max(50).optional(),
+    working_directory: z.string().min(1).max(1000).optional(),
+    launch_mode: zLaunchMode.optional(),
+    schedules: z.array(zProcessSchedule).max(20).optional(),
+    restart_delay_seconds: z.int().gte(0).lte(3600).optional()
+});
+
+/**
+ * MonitoredProcessUpdate
+ *
+ * The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
+ */
+export const zMonitoredProcessUpdate = z.object({
+    name: z.string().min(1).max(100).optional(),
+    executable_path: z.string().min(1).max(1000).optional(),
+    arguments: z.array(z.string().max(1000)).max(50).optional(),
+    working_directory: z.string().min(1).max(1000).nullish(),
+    launch_mode: zLaunchMode.optional(),
+    schedules: z.array(zProcessSchedule).max(20).optional(),
+    restart_delay_seconds: z.int().gte(0).lte(3600).optional()
 });
 
 /**
@@ -753,6 +1028,13 @@ export const zAgentHeartbeat = z.object({
 });
 
 /**
+ * ConfigVersion
+ *
+ * A fingerprint of an agent's desired configuration; it changes whenever the configuration does.
+ */
+export const zConfigVersion = z.string().max(16).regex(/^[0-9a-f]{16}$/);
+
+/**
  * AgentHeartbeatAck
  */
 export const zAgentHeartbeatAck = z.object({
@@ -760,6 +1042,7 @@ export const zAgentHeartbeatAck = z.object({
     status: zDeviceStatus,
     next_heartbeat_seconds: z.int().gte(5).lte(3600),
     pending_commands: z.int().gte(0).lte(100000),
+    config_version: zConfigVersion,
     server_time: zTimestamp
 });
 
@@ -1077,6 +1360,33 @@ export const zAgentEventCreate = z.object({
 });
 
 /**
+ * InventoryReport
+ *
+ * A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
+ */
+export const zInventoryReport = z.object({
+    hardware: zHardware,
+    software: z.array(zInstalledSoftware).max(1000),
+    services: z.array(zSystemService).max(500)
+});
+
+/**
+ * AgentConfig
+ *
+ * What the agent should do, as operators configured it. `version` changes whenever anything
+ * here changes; heartbeat answers carry the current one, so an agent fetches the config again
+ * only when it differs from the one it has.
+ *
+ */
+export const zAgentConfig = z.object({
+    device_id: zDeviceId,
+    version: zConfigVersion,
+    heartbeat_interval_seconds: z.int().gte(5).lte(3600),
+    command_poll_wait_seconds: z.int().gte(0).lte(30),
+    processes: z.array(zMonitoredProcess).max(500)
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -1120,6 +1430,11 @@ export const zSiteIdPath = zSiteId;
  * The ID of the device.
  */
 export const zDeviceIdPath = zDeviceId;
+
+/**
+ * The ID of the monitored process.
+ */
+export const zMonitoredProcessIdPath = zMonitoredProcessId;
 
 /**
  * The ID of the enrolment code (not the code itself).
@@ -1376,6 +1691,15 @@ export const zRegisterDeviceHeaders = z.object({
  */
 export const zRegisterDeviceResponse = zDeviceRegistration;
 
+export const zGetDeviceStatsQuery = z.object({
+    site_id: zSiteId.optional()
+});
+
+/**
+ * The counts.
+ */
+export const zGetDeviceStatsResponse = zDeviceStats;
+
 export const zDeleteDevicePath = z.object({
     device_id: zDeviceId
 });
@@ -1417,6 +1741,121 @@ export const zRevokeDeviceCredentialsPath = z.object({
  * The credentials are revoked; the device, with `credentials_revoked_at` set.
  */
 export const zRevokeDeviceCredentialsResponse = zDevice;
+
+export const zGetDeviceMetricsPath = z.object({
+    device_id: zDeviceId
+});
+
+export const zGetDeviceMetricsQuery = z.object({
+    metric: zMetricName,
+    range: z.enum([
+        '1h',
+        '6h',
+        '24h',
+        '7d',
+        '30d'
+    ]).optional(),
+    start: zTimestamp.optional(),
+    end: zTimestamp.optional(),
+    max_points: z.int().gte(1).lte(1000).optional().default(100)
+});
+
+/**
+ * The downsampled series.
+ */
+export const zGetDeviceMetricsResponse = zMetricSeries;
+
+export const zGetDeviceInventoryPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * The last reported inventory.
+ */
+export const zGetDeviceInventoryResponse = zInventory;
+
+export const zListDeviceScreenshotsPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * The kept screenshots.
+ */
+export const zListDeviceScreenshotsResponse = zScreenshotList;
+
+export const zGetLatestDeviceScreenshotPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * The image.
+ */
+export const zGetLatestDeviceScreenshotResponse = zJpegImage;
+
+export const zListMonitoredProcessesPath = z.object({
+    device_id: zDeviceId
+});
+
+export const zListMonitoredProcessesQuery = z.object({
+    limit: z.int().gte(1).lte(500).optional().default(50),
+    cursor: z.string().max(200).optional()
+});
+
+/**
+ * A page of monitored processes.
+ */
+export const zListMonitoredProcessesResponse = zMonitoredProcessList;
+
+export const zCreateMonitoredProcessBody = zMonitoredProcessCreate;
+
+export const zCreateMonitoredProcessHeaders = z.object({
+    'Idempotency-Key': z.string().min(1).max(255).optional()
+});
+
+export const zCreateMonitoredProcessPath = z.object({
+    device_id: zDeviceId
+});
+
+/**
+ * The process was added.
+ */
+export const zCreateMonitoredProcessResponse = zMonitoredProcess;
+
+export const zDeleteMonitoredProcessPath = z.object({
+    device_id: zDeviceId,
+    process_id: zMonitoredProcessId
+});
+
+/**
+ * The process was removed.
+ */
+export const zDeleteMonitoredProcessResponse = z.void();
+
+export const zGetMonitoredProcessPath = z.object({
+    device_id: zDeviceId,
+    process_id: zMonitoredProcessId
+});
+
+/**
+ * The monitored process.
+ */
+export const zGetMonitoredProcessResponse = zMonitoredProcess;
+
+export const zUpdateMonitoredProcessBody = zMonitoredProcessUpdate;
+
+export const zUpdateMonitoredProcessHeaders = z.object({
+    'If-Match': z.string().max(64).optional()
+});
+
+export const zUpdateMonitoredProcessPath = z.object({
+    device_id: zDeviceId,
+    process_id: zMonitoredProcessId
+});
+
+/**
+ * The updated monitored process.
+ */
+export const zUpdateMonitoredProcessResponse = zMonitoredProcess;
 
 export const zListEnrollmentCodesPath = z.object({
     site_id: zSiteId
@@ -1703,3 +2142,22 @@ export const zSendAgentEventBody = zAgentEventCreate;
  * The event was recorded.
  */
 export const zSendAgentEventResponse = zEvent;
+
+export const zUploadAgentInventoryBody = zInventoryReport;
+
+/**
+ * Stored; the inventory as operators now see it.
+ */
+export const zUploadAgentInventoryResponse = zInventory;
+
+/**
+ * The desired configuration.
+ */
+export const zGetAgentConfigResponse = zAgentConfig;
+
+export const zUploadAgentScreenshotBody = zJpegImage;
+
+/**
+ * Stored.
+ */
+export const zUploadAgentScreenshotResponse = zScreenshot;

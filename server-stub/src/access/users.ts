@@ -7,6 +7,7 @@ import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
+import { updateIfUnchanged } from '../store/versioned';
 import { assertSitesExist, findUser, presentUser, siteIdsByUser, toUser } from './users-store';
 
 /** Admins may not lock themselves out: the server must always keep someone who can fix things. */
@@ -71,11 +72,7 @@ export function usersHandlers(context: AppContext) {
       if (body.site_ids) await assertSitesExist(context, body.site_ids);
       const { site_ids: siteIds, disabled, ...fields } = body;
       const updated = await db.transaction().execute(async (trx) => {
-        const result = await trx.updateTable('users')
-          .set((eb) => ({ ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }), version: eb('version', '+', 1), updated_at: context.now().toISOString() }))
-          .where('id', '=', current.id).where('version', '=', current.version)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(headers['if-match'] ?? '(none)', 'a newer version');
+        await updateIfUnchanged(context, 'users', current, headers['if-match'], { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) }, trx);
         if (siteIds) await replaceSites(trx, current.id, siteIds);
         if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
         return trx.selectFrom('users').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();

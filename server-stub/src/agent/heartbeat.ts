@@ -4,6 +4,7 @@ import { contract } from '../generated/contract';
 import { agentOf } from '../http/principal';
 import { recordHeartbeat } from '../fleet/presence';
 import { countPendingCommands } from '../operations/commands-store';
+import { desiredConfig } from '../operations/processes-store';
 
 const s = initServer();
 
@@ -17,6 +18,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
         body: {
           device_id: deviceId, status, next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
           pending_commands: await countPendingCommands(context, deviceId),
+          config_version: (await desiredConfig(context, deviceId)).version,
           server_time: seenAt,
         },
       };

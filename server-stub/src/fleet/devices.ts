@@ -6,13 +6,15 @@ import { revokeDeviceTokens } from '../agent/credentials';
 import { checkIfMatch, setEtag } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
-import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
+import { updateIfUnchanged } from '../store/versioned';
 import { emitEvent } from '../observe/events-store';
 import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
+import { deviceInsightRoutes } from './device-insights';
 import { DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
+import { deviceScreenshotRoutes } from './screenshots';
 import { assertDeviceType } from './device-types';
 import { assertUsableSite } from './sites-store';
 
@@ -23,6 +25,9 @@ export function devicesHandlers(context: AppContext) {
   const findDevice = (principal: Principal, id: string) => findVisibleDevice(context, principal, id);
 
   return initServer().router(contract.devices, {
+    ...deviceInsightRoutes(context),
+    ...deviceScreenshotRoutes(context),
+
     listDevices: async ({ query, req }) => {
       const body = await paginate(
         query,
@@ -75,16 +80,7 @@ export function devicesHandlers(context: AppContext) {
       if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
       assertDeviceType(body.device_type);
       const { tags, ...fields } = body;
-      const result = await db.updateTable('devices')
-        .set((eb) => ({
-          ...fields,
-          ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }),
-          version: eb('version', '+', 1),
-          updated_at: context.now().toISOString(),
-        }))
-        .where('id', '=', current.id).where('version', '=', current.version)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(headers['if-match'] ?? '(none)', 'a newer version');
+      await updateIfUnchanged(context, 'devices', current, headers['if-match'], { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) });
       const updated = await db.selectFrom('devices').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
       setEtag(res, updated.version);
       return { status: 200, body: toDevice(updated) };

@@ -24,6 +24,9 @@ export async function recordHeartbeat(context: AppContext, deviceId: string, hea
     ...(heartbeat.addresses === undefined ? {} : { addresses: JSON.stringify(heartbeat.addresses) }),
     ...(heartbeat.metrics === undefined ? {} : { metrics: JSON.stringify(heartbeat.metrics) }),
   } as const;
+  if (heartbeat.metrics !== undefined) {
+    await context.db.insertInto('device_metrics').values({ device_id: deviceId, recorded_at: now, ...heartbeat.metrics }).execute();
+  }
   const before = await context.db.updateTable('devices').set(reported)
     .where('id', '=', deviceId).where('status', '!=', status)
     .returning(['id', 'site_id', 'name']).executeTakeFirst();

@@ -7,6 +7,7 @@ import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import { containsText } from '../store/search';
+import { updateIfUnchanged } from '../store/versioned';
 import { findVisibleSite, selectSites, toSite } from './sites-store';
 
 const MAX_AUTO_APPROVAL_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
@@ -66,16 +67,7 @@ export function sitesHandlers(context: AppContext) {
       checkIfMatch(headers['if-match'], current.version);
       if (body.name !== undefined) await assertNameFree(body.name, current.id);
       assertAutoApprovalWindow(body.auto_approve_until);
-      const result = await db.updateTable('sites')
-        .set((eb) => ({
-          ...body,
-          ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
-          version: eb('version', '+', 1),
-          updated_at: context.now().toISOString(),
-        }))
-        .where('id', '=', current.id).where('version', '=', current.version)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(headers['if-match'] ?? '(none)', 'a newer version');
+      await updateIfUnchanged(context, 'sites', current, headers['if-match'], { ...body, ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }) });
       const updated = await findVisibleSite(context, principal, current.id);
       setEtag(res, updated.version);
       return { status: 200, body: toSite(updated) };

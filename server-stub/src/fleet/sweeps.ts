@@ -1,7 +1,7 @@
 /**
  * Background upkeep, every `sweepIntervalSeconds` (through the context's timers): devices whose
  * heartbeats stopped go offline, commands and undecided or uncollected enrolment requests past
- * their deadline expire, and old
+ * their deadline expire, and metric samples past their retention, old
  * wrong-code attempts and long-dead agent tokens are pruned. Each step is a conditional update
  * or delete, so several instances sweeping the same database do each piece of work once.
  */
@@ -11,6 +11,7 @@ import { sweepOfflineDevices } from './presence';
 
 const WRONG_CODE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const DEAD_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const METRICS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface SweepReport {
   offline: number;
@@ -26,6 +27,8 @@ export async function runSweeps(context: AppContext): Promise<SweepReport> {
     .where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', now.toISOString()).executeTakeFirst();
   await context.db.deleteFrom('enrollment_requests').where('status', '=', 'wrong_code')
     .where('created_at', '<', new Date(now.getTime() - WRONG_CODE_RETENTION_MS).toISOString()).execute();
+  await context.db.deleteFrom('device_metrics')
+    .where('recorded_at', '<', new Date(now.getTime() - METRICS_RETENTION_MS).toISOString()).execute();
   await context.db.deleteFrom('agent_tokens')
     .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString()).execute();
   return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };

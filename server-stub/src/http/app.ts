@@ -14,7 +14,7 @@ import { authenticate } from './authenticate';
 import { errorHandler } from './error-handler';
 import { notFoundOrMethodNotAllowed } from './fallback';
 import { idempotency } from './idempotency';
-import { jsonBody } from './json-body';
+import { acceptedBody, jsonBody } from './json-body';
 import { apiRateLimit, loginRateLimit } from './rate-limit';
 import { requestId } from './request-id';
 import { routeMetadata } from './route';
@@ -58,7 +58,7 @@ export function createApp(context: AppContext): Express {
     logInitialization: false,
     jsonQuery: false,
     responseValidation: context.validateResponses,
-    globalMiddleware: [onlyForLogin, authenticate(context), idempotency(context)],
+    globalMiddleware: [acceptedBody, onlyForLogin, authenticate(context), idempotency(context)],
     requestValidationErrorHandler: (error, _req, _res, next) => next(error),
   });
   app.use(notFoundOrMethodNotAllowed(contractRoutes()));

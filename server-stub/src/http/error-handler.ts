@@ -25,7 +25,11 @@ function fromValidation(error: RequestValidationError): ApiError {
 /** body-parser's errors carry a `type`; map the ones a client can cause. */
 function fromBodyParser(error: { type?: string; status?: number }): ApiError | undefined {
   if (error.type === 'entity.parse.failed') return problems.badRequest('malformed_json', 'The request body is not valid JSON.');
-  if (error.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'Payload too large', 'Request bodies are limited to 100 KB.');
+  if (error.type === 'entity.too.large') {
+    // JSON bodies stop at 100 KB; images (screenshots) may be larger.
+    const image = ((error as { limit?: number }).limit ?? 0) > 100 * 1024;
+    return new ApiError(413, 'payload_too_large', 'Payload too large', image ? 'Images are limited to 2 MiB.' : 'Request bodies are limited to 100 KB.');
+  }
   if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
     return new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the request body as UTF-8 application/json.');
   }

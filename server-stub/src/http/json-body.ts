@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { ApiError } from './problem';
+import { routeMetadata } from './route';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -12,12 +13,28 @@ declare global {
 }
 
 export const BODY_LIMIT = '100kb';
+/** Images (screenshots) are the one kind of body that is not JSON. */
+export const IMAGE_TYPES = ['image/jpeg'];
+export const IMAGE_LIMIT = '2mb';
 
-/** A body in anything but JSON is refused up front with 415 rather than parsed as nothing. */
+const hasBody = (req: express.Request): boolean => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+const unsupported = (types: readonly string[]) =>
+  new ApiError(415, 'unsupported_media_type', 'Unsupported media type', `Send the request body as ${types.join(' or ')}.`);
+
+/** A body in anything but JSON (or an image) is refused up front with 415 rather than parsed as nothing. */
 const requireJson: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.is('application/json')) {
-    next(new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the request body as application/json.'));
+  if (hasBody(req) && !req.is(['application/json', ...IMAGE_TYPES])) {
+    next(unsupported(['application/json']));
+    return;
+  }
+  next();
+};
+
+/** On a contract route: a body of a media type the operation does not take is 415. */
+export const acceptedBody: RequestHandler = (req, _res, next) => {
+  const { bodyTypes } = routeMetadata(req);
+  if (hasBody(req) && bodyTypes.length > 0 && !req.is([...bodyTypes])) {
+    next(unsupported(bodyTypes));
     return;
   }
   next();
@@ -32,4 +49,5 @@ export const jsonBody: RequestHandler[] = [
       (req as express.Request).rawBody = buffer;
     },
   }),
+  express.raw({ type: IMAGE_TYPES, limit: IMAGE_LIMIT }),
 ];

@@ -8,6 +8,8 @@ export interface RouteMetadata {
   /** An agent route (`agentAuth`): only a device's access token is accepted. */
   agent: boolean;
   idempotent: boolean;
+  /** The media types the request body may have (none: the operation takes no body). */
+  bodyTypes: readonly string[];
   scopes: readonly string[];
 }
 

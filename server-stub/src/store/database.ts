@@ -11,6 +11,9 @@ import * as initial from './migrations/001-initial';
 import * as sealedIdempotencyReplays from './migrations/002-sealed-idempotency-replays';
 import * as fleetEnrollment from './migrations/003-fleet-enrollment';
 import * as commands from './migrations/004-commands';
+import * as metricsInventory from './migrations/005-metrics-inventory';
+import * as monitoredProcesses from './migrations/006-monitored-processes';
+import * as screenshots from './migrations/007-screenshots';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -25,6 +28,9 @@ const migrations: Record<string, Migration> = {
   '002-sealed-idempotency-replays': sealedIdempotencyReplays,
   '003-fleet-enrollment': fleetEnrollment,
   '004-commands': commands,
+  '005-metrics-inventory': metricsInventory,
+  '006-monitored-processes': monitoredProcesses,
+  '007-screenshots': screenshots,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -190,6 +190,54 @@ export interface EventsTable {
   acknowledged_by: string | null;
 }
 
+export interface DeviceMetricsTable {
+  device_id: string;
+  recorded_at: string;
+  cpu_percent: number;
+  memory_percent: number;
+  disk_percent: number;
+}
+
+export interface DeviceInventoriesTable {
+  device_id: string;
+  reported_at: string;
+  /** JSON Hardware. */
+  hardware: string;
+  /** JSON array of InstalledSoftware. */
+  software: string;
+  /** JSON array of SystemService. */
+  services: string;
+}
+
+export interface MonitoredProcessesTable {
+  id: string;
+  device_id: string;
+  name: string;
+  /** The name in lower case: names are unique on a device, ignoring case. */
+  name_key: string;
+  executable_path: string;
+  /** JSON array of strings. */
+  arguments: string;
+  working_directory: string | null;
+  launch_mode: 'off' | 'always' | 'scheduled';
+  /** JSON array of ProcessSchedule. */
+  schedules: string;
+  restart_delay_seconds: number;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceScreenshotsTable {
+  id: string;
+  device_id: string;
+  captured_at: string;
+  size_bytes: number;
+  width: number;
+  height: number;
+  jpeg_base64: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -203,6 +251,10 @@ export interface Database {
   agent_tokens: AgentTokensTable;
   events: EventsTable;
   commands: CommandsTable;
+  device_metrics: DeviceMetricsTable;
+  device_inventories: DeviceInventoriesTable;
+  monitored_processes: MonitoredProcessesTable;
+  device_screenshots: DeviceScreenshotsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -214,3 +266,4 @@ export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
 export type AgentTokenRow = Selectable<AgentTokensTable>;
 export type EventRow = Selectable<EventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
+export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;

@@ -1,0 +1,86 @@
+/**
+ * Screenshots: agents upload JPEGs, Meridian keeps the last 20 of each device, operators list
+ * them and fetch the newest image.
+ */
+import { Readable } from 'node:stream';
+import { initServer } from '@ts-rest/express';
+import type { z } from 'zod';
+import type { AppContext } from '../context';
+import { contract, type Screenshot } from '../generated/contract';
+import { agentOf, principalOf } from '../http/principal';
+import { ApiError, problems } from '../http/problem';
+import { newId } from '../store/ids';
+import type { DeviceScreenshotsTable } from '../store/schema';
+import { findVisibleDevice } from './devices-store';
+
+const s = initServer();
+const KEPT_PER_DEVICE = 20;
+
+/** Start-of-frame markers (baseline, extended, progressive, lossless): they carry the size. */
+const START_OF_FRAME = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+/** The pixel size of a JPEG, read from its start-of-frame segment; undefined if it is not one. */
+export function jpegSize(image: Buffer): { width: number; height: number } | undefined {
+  if (image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) return undefined;
+  let offset = 2;
+  while (offset + 9 <= image.length) {
+    if (image[offset] !== 0xff) return undefined;
+    const marker = image[offset + 1]!;
+    if (marker === 0xff) {
+      offset += 1;
+      continue;
+    }
+    const length = image.readUInt16BE(offset + 2);
+    if (START_OF_FRAME.has(marker)) {
+      const height = image.readUInt16BE(offset + 5);
+      const width = image.readUInt16BE(offset + 7);
+      return width > 0 && height > 0 ? { width, height } : undefined;
+    }
+    offset += 2 + length;
+  }
+  return undefined;
+}
+
+const toScreenshot = (row: Omit<DeviceScreenshotsTable, 'jpeg_base64'>): z.infer<typeof Screenshot> => ({
+  id: row.id, device_id: row.device_id, captured_at: row.captured_at, size_bytes: row.size_bytes, width: row.width, height: row.height,
+});
+
+export function agentScreenshotRoutes(context: AppContext) {
+  return {
+    uploadAgentScreenshot: s.route(contract.agent.uploadAgentScreenshot, async ({ req }) => {
+      const image = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const size = jpegSize(image);
+      if (!size) throw problems.unprocessable('not_a_jpeg', 'The body is not a JPEG image.');
+      const { deviceId } = agentOf(req);
+      const row: DeviceScreenshotsTable = {
+        id: newId('scr'), device_id: deviceId, captured_at: context.now().toISOString(), size_bytes: image.length, ...size,
+        jpeg_base64: image.toString('base64'),
+      };
+      await context.db.insertInto('device_screenshots').values(row).execute();
+      const kept = context.db.selectFrom('device_screenshots').select('id').where('device_id', '=', deviceId).orderBy('id', 'desc').limit(KEPT_PER_DEVICE);
+      await context.db.deleteFrom('device_screenshots').where('device_id', '=', deviceId).where('id', 'not in', kept).execute();
+      return { status: 201, body: toScreenshot(row) };
+    }),
+  };
+}
+
+export function deviceScreenshotRoutes(context: AppContext) {
+  return {
+    listDeviceScreenshots: s.route(contract.devices.listDeviceScreenshots, async ({ params, req }) => {
+      const device = await findVisibleDevice(context, principalOf(req), params.device_id);
+      const rows = await context.db.selectFrom('device_screenshots').select(['id', 'device_id', 'captured_at', 'size_bytes', 'width', 'height'])
+        .where('device_id', '=', device.id).orderBy('id', 'desc').limit(KEPT_PER_DEVICE).execute();
+      return { status: 200, body: { data: rows.map(toScreenshot), next_cursor: null } };
+    }),
+
+    getLatestDeviceScreenshot: s.route(contract.devices.getLatestDeviceScreenshot, async ({ params, req, res }) => {
+      const device = await findVisibleDevice(context, principalOf(req), params.device_id);
+      const row = await context.db.selectFrom('device_screenshots').selectAll().where('device_id', '=', device.id).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      if (!row) throw new ApiError(404, 'no_screenshot', 'Not found', `The agent of device ${device.id} has not uploaded a screenshot yet.`);
+      res.setHeader('Content-Type', 'image/jpeg');
+      res.setHeader('Screenshot-Id', row.id);
+      // ts-rest sends a Stream body as it is: the contract types the image as the bytes on the wire.
+      return { status: 200, body: Readable.from([Buffer.from(row.jpeg_base64, 'base64')]) as unknown as string };
+    }),
+  };
+}

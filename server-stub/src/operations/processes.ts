@@ -1,0 +1,89 @@
+import { initServer } from '@ts-rest/express';
+import type { AppContext } from '../context';
+import { contract } from '../generated/contract';
+import { checkIfMatch, setEtag } from '../http/etag';
+import { paginate } from '../http/pagination';
+import { principalOf, type Principal } from '../http/principal';
+import { problems } from '../http/problem';
+import { findVisibleDevice } from '../fleet/devices-store';
+import { newId } from '../store/ids';
+import type { MonitoredProcessRow } from '../store/schema';
+import { updateIfUnchanged } from '../store/versioned';
+import { assertNameFree, assertRunnable, toProcess } from './processes-store';
+
+const DEFAULT_RESTART_DELAY_SECONDS = 5;
+
+export function processesHandlers(context: AppContext) {
+  const { db } = context;
+
+  async function findProcess(principal: Principal, deviceId: string, processId: string): Promise<MonitoredProcessRow> {
+    const device = await findVisibleDevice(context, principal, deviceId);
+    const row = await db.selectFrom('monitored_processes').selectAll().where('id', '=', processId).where('device_id', '=', device.id).executeTakeFirst();
+    if (!row) throw problems.notFound('monitored process', processId);
+    return row;
+  }
+
+  return initServer().router(contract.monitoredProcesses, {
+    listMonitoredProcesses: async ({ params, query, req }) => {
+      const device = await findVisibleDevice(context, principalOf(req), params.device_id);
+      const body = await paginate(
+        query,
+        ({ afterId, take }) =>
+          db.selectFrom('monitored_processes').selectAll().where('device_id', '=', device.id)
+            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
+            .orderBy('id').limit(take).execute(),
+        toProcess,
+      );
+      return { status: 200, body };
+    },
+
+    createMonitoredProcess: async ({ params, body, req, res }) => {
+      const device = await findVisibleDevice(context, principalOf(req), params.device_id);
+      const launchMode = body.launch_mode ?? 'always';
+      const schedules = body.schedules ?? [];
+      assertRunnable({ launch_mode: launchMode, schedules });
+      await assertNameFree(context, device.id, body.name);
+      const now = context.now().toISOString();
+      const row: MonitoredProcessRow = {
+        id: newId('prc'), device_id: device.id, name: body.name, name_key: body.name.toLowerCase(), executable_path: body.executable_path,
+        arguments: JSON.stringify(body.arguments ?? []), working_directory: body.working_directory ?? null, launch_mode: launchMode,
+        schedules: JSON.stringify(schedules), restart_delay_seconds: body.restart_delay_seconds ?? DEFAULT_RESTART_DELAY_SECONDS,
+        version: 1, created_at: now, updated_at: now,
+      };
+      const { version: _version, ...insertable } = row;
+      await db.insertInto('monitored_processes').values(insertable).execute();
+      setEtag(res, row.version);
+      return { status: 201, body: toProcess(row) };
+    },
+
+    getMonitoredProcess: async ({ params, req, res }) => {
+      const row = await findProcess(principalOf(req), params.device_id, params.process_id);
+      setEtag(res, row.version);
+      return { status: 200, body: toProcess(row) };
+    },
+
+    updateMonitoredProcess: async ({ params, body, headers, req, res }) => {
+      const current = await findProcess(principalOf(req), params.device_id, params.process_id);
+      checkIfMatch(headers['if-match'], current.version);
+      const merged = { ...toProcess(current), ...body };
+      assertRunnable(merged);
+      if (body.name !== undefined) await assertNameFree(context, current.device_id, body.name, current.id);
+      const { arguments: args, schedules, ...fields } = body;
+      await updateIfUnchanged(context, 'monitored_processes', current, headers['if-match'], {
+        ...fields,
+        ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+        ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
+        ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
+      });
+      const updated = await db.selectFrom('monitored_processes').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
+      setEtag(res, updated.version);
+      return { status: 200, body: toProcess(updated) };
+    },
+
+    deleteMonitoredProcess: async ({ params, req }) => {
+      const row = await findProcess(principalOf(req), params.device_id, params.process_id);
+      await db.deleteFrom('monitored_processes').where('id', '=', row.id).execute();
+      return { status: 204, body: undefined };
+    },
+  });
+}
