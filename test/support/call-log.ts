@@ -14,6 +14,8 @@ export const CALL_LOG_DIR = process.env.MERIDIAN_CALL_LOG_DIR ?? fileURLToPath(n
 export interface LoggedCall {
   operationId: string;
   status: number;
+  /** The problem's `code`, for error answers. */
+  code?: string;
 }
 
 export function logCall(call: LoggedCall): void {

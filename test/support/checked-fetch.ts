@@ -30,8 +30,14 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
     violations.push(message);
     throw new Error(message);
   }
-  if (operation) logCall({ operationId: operation.operationId, status: response.status });
+  if (operation) logCall({ operationId: operation.operationId, status: response.status, ...problemCode(response, body) });
   return response;
+}
+
+/** The `code` of a problem document (already validated against the spec), for the log. */
+function problemCode(response: Response, body: string): { code?: string } {
+  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) return {};
+  return { code: (JSON.parse(body) as { code: string }).code };
 }
 
 /** Routes outside the spec must still answer with a problem document (404 or 405). */
