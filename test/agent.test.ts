@@ -91,13 +91,13 @@ describe('heartbeats and presence', () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     expect(ok(await getDevice({ client: t.admin, path: { device_id: agent.deviceId } })).status).toBe('pending');
     const ack = ok(await beat(agent, {
-      uptime_seconds: 86_400, hostname: 'renamed-host', os_name: 'Debian', os_version: '12', addresses: ['10.1.2.3', 'fe80::1'],
+      uptime_seconds: 86_400, hostname: 'renamed-host', os_name: 'Debian', os_version: '12', timezone: 'America/Sao_Paulo', addresses: ['10.1.2.3', 'fe80::1'],
       metrics: { cpu_percent: 17.5, memory_percent: 40, disk_percent: 91 },
     }));
     expect(ack).toMatchObject({ device_id: agent.deviceId, status: 'online', next_heartbeat_seconds: 60, pending_commands: 0 });
     expect(Math.abs(Date.parse(ack.server_time) - t.clock.now().getTime())).toBeLessThan(5000);
     expect(ok(await getDevice({ client: t.admin, path: { device_id: agent.deviceId } }))).toMatchObject({
-      status: 'online', hostname: 'renamed-host', agent_version: '1.2.0', os_name: 'Debian', os_version: '12', uptime_seconds: 86_400,
+      status: 'online', hostname: 'renamed-host', agent_version: '1.2.0', os_name: 'Debian', os_version: '12', timezone: 'America/Sao_Paulo', uptime_seconds: 86_400,
       addresses: ['10.1.2.3', 'fe80::1'], metrics: { cpu_percent: 17.5, memory_percent: 40, disk_percent: 91 }, last_seen_at: ack.server_time,
     });
     expect(await eventsOf(agent.deviceId)).toEqual([{ type: 'device.enrolled', severity: 'info' }, { type: 'device.online', severity: 'info' }]);

@@ -225,11 +225,11 @@ describe('the approval queue', () => {
 describe('approving at once', () => {
   it('hands out credentials at enrolment (201) with an auto-approving code', async () => {
     const site = await addSite(t);
-    const result = await enrollAgent({ client: t.client(), body: { code: await addCode(t, site.id, { auto_approve: true }), fingerprint: newFingerprint(), facts: facts({ hostname: 'auto-1' }) } });
+    const result = await enrollAgent({ client: t.client(), body: { code: await addCode(t, site.id, { auto_approve: true }), fingerprint: newFingerprint(), facts: facts({ hostname: 'auto-1', timezone: 'Europe/Lisbon' }) } });
     expect(result.response.status).toBe(201);
     const body = result.data as AgentEnrollmentStatus;
     expect(body).toMatchObject({ status: 'approved', poll_interval_seconds: null });
-    expect(ok(await getDevice({ client: t.admin, path: { device_id: body.device_id! } }))).toMatchObject({ name: 'auto-1', site_id: site.id, hostname: 'auto-1' });
+    expect(ok(await getDevice({ client: t.admin, path: { device_id: body.device_id! } }))).toMatchObject({ name: 'auto-1', site_id: site.id, hostname: 'auto-1', timezone: 'Europe/Lisbon' });
     expect(ok(await getEnrollmentRequest({ client: t.admin, path: { request_id: body.request_id } }))).toMatchObject({ status: 'completed', decided_by: null });
   });
 

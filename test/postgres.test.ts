@@ -4,21 +4,16 @@
  * pagination, conditional updates, ON CONFLICT for idempotency keys, foreign keys — through the
  * SDK against a throwaway cluster.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSite, deleteSite, getDevice, getVersion, listDevices, listSites, updateDevice } from '@meridian/sdk';
-import { startPostgres, type Postgres } from './support/postgres';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { usePostgresServer } from './support/postgres';
+import { ok, type TestServer } from './support/server';
 import { addDevice, addMember, addSite, apiToken, unique } from './support/world';
 
-let pg: Postgres;
+const server = usePostgresServer();
 let t: TestServer;
-beforeAll(async () => {
-  pg = await startPostgres();
-  t = await startTestServer({ database: pg.url });
-});
-afterAll(async () => {
-  await t?.close();
-  pg?.stop();
+beforeAll(() => {
+  t = server();
 });
 
 describe('on PostgreSQL', () => {

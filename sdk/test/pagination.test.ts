@@ -19,6 +19,7 @@ const device = (n: number): Device => ({
   agent_version: null,
   os_name: null,
   os_version: null,
+  timezone: null,
   addresses: [],
   uptime_seconds: null,
   metrics: null,

@@ -8,6 +8,8 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from './server';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -47,5 +49,26 @@ export async function startPostgres(): Promise<Postgres> {
       run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * For a test file: a throwaway cluster and the server on it, started before its tests and
+ * stopped after them. Read `server()` inside tests (it exists once `beforeAll` ran).
+ */
+export function usePostgresServer(): () => TestServer {
+  let pg: Postgres | undefined;
+  let t: TestServer | undefined;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    t = await startTestServer({ database: pg.url });
+  });
+  afterAll(async () => {
+    await t?.close();
+    pg?.stop();
+  });
+  return () => {
+    if (!t) throw new Error('the PostgreSQL test server is not running');
+    return t;
   };
 }

@@ -3192,6 +3192,7 @@ export const mockOperations = {
             "agent_version": "2.4.1",
             "os_name": "Windows 11 Pro",
             "os_version": "10.0.22631",
+            "timezone": "Europe/Lisbon",
             "addresses": [
               "192.168.10.24",
               "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -3321,6 +3322,7 @@ export const mockOperations = {
           "agent_version": null,
           "os_name": null,
           "os_version": null,
+          "timezone": null,
           "addresses": [],
           "uptime_seconds": null,
           "metrics": null,
@@ -3619,6 +3621,7 @@ export const mockOperations = {
         "agent_version": "2.4.1",
         "os_name": "Windows 11 Pro",
         "os_version": "10.0.22631",
+        "timezone": "Europe/Lisbon",
         "addresses": [
           "192.168.10.24",
           "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -3760,6 +3763,7 @@ export const mockOperations = {
         "agent_version": "2.4.1",
         "os_name": "Windows 11 Pro",
         "os_version": "10.0.22631",
+        "timezone": "Europe/Lisbon",
         "addresses": [
           "192.168.10.24",
           "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -5241,6 +5245,7 @@ export const mockOperations = {
         "agent_version": "2.4.1",
         "os_name": "Windows 11 Pro",
         "os_version": "10.0.22631",
+        "timezone": "Europe/Lisbon",
         "addresses": [
           "192.168.10.24",
           "fe80::1c2b:3a4d:5e6f:7a8b"

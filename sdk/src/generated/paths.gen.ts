@@ -578,7 +578,7 @@ export interface paths {
          * Add a monitored process
          * @description Tells the device's agent to run and watch a program. `launch_mode` says when: `always`
          *     (the default: restart it whenever it exits), `scheduled` (only inside the weekly
-         *     `schedules`, in the device's local time; at least one is needed), or `off`. The agent
+         *     `schedules`, in the device's time zone; at least one is needed), or `off`. The agent
          *     picks the change up with its desired configuration (`GET /v1/agent/config`), whose
          *     version changes at once. Names are unique on a device, ignoring case (`409`).
          */
@@ -1320,7 +1320,7 @@ export interface paths {
          * Get the desired configuration
          * @description Returns what operators want the agent to do: the heartbeat interval, how long to
          *     long-poll for commands, and the monitored processes with their launch modes and weekly
-         *     schedules (in the device's local time). Fetch it after enrolling and whenever a heartbeat
+         *     schedules (in the device's time zone). Fetch it after enrolling and whenever a heartbeat
          *     answer carries a `config_version` other than the one you have.
          */
         get: operations["getAgentConfig"];
@@ -1754,6 +1754,12 @@ export interface components {
          */
         Tag: string;
         /**
+         * TimeZone
+         * @description An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
+         * @example Europe/Lisbon
+         */
+        TimeZone: string;
+        /**
          * IpAddress
          * @description An IPv4 or IPv6 address.
          * @example 192.168.10.24
@@ -1794,6 +1800,8 @@ export interface components {
             /** @description The operating system's name as the agent reports it, e.g. `Windows 11 Pro`. */
             os_name: string | null;
             os_version: string | null;
+            /** @description The machine's time zone as its agent reports it; the schedules of its monitored processes run in it. */
+            timezone: components["schemas"]["TimeZone"] | null;
             /** @description The machine's IP addresses, as last reported. */
             addresses: components["schemas"]["IpAddress"][];
             /** @description Seconds since the machine booted, as of the last heartbeat. */
@@ -2019,8 +2027,8 @@ export interface components {
         TimeOfDay: string;
         /**
          * ProcessSchedule
-         * @description A weekly window, in the device's local time. A window whose `end_time` is earlier than its
-         *     `start_time` runs past midnight into the next day.
+         * @description A weekly window, in the device's time zone (its `timezone`, as its agent reports it). A
+         *     window whose `end_time` is earlier than its `start_time` runs past midnight into the next day.
          */
         ProcessSchedule: {
             days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
@@ -2205,6 +2213,7 @@ export interface components {
             os_version?: string;
             /** @description What kind of device the agent runs on, for a new device (default `workstation`). */
             device_type?: components["schemas"]["DeviceTypeId"];
+            timezone?: components["schemas"]["TimeZone"];
             agent_version: string;
             /** @description The machine's IP addresses. */
             addresses?: components["schemas"]["IpAddress"][];
@@ -2344,6 +2353,8 @@ export interface components {
             hostname?: string;
             os_name?: string;
             os_version?: string;
+            /** @description The machine's IANA time zone, in which monitored process schedules run. */
+            timezone?: components["schemas"]["TimeZone"];
             addresses?: components["schemas"]["IpAddress"][];
             metrics?: components["schemas"]["DeviceMetrics"];
         };
@@ -4096,6 +4107,7 @@ export interface operations {
                      *           "agent_version": "2.4.1",
                      *           "os_name": "Windows 11 Pro",
                      *           "os_version": "10.0.22631",
+                     *           "timezone": "Europe/Lisbon",
                      *           "addresses": [
                      *             "192.168.10.24",
                      *             "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -4184,6 +4196,7 @@ export interface operations {
                      *         "agent_version": null,
                      *         "os_name": null,
                      *         "os_version": null,
+                     *         "timezone": null,
                      *         "addresses": [],
                      *         "uptime_seconds": null,
                      *         "metrics": null,
@@ -4306,6 +4319,7 @@ export interface operations {
                      *       "agent_version": "2.4.1",
                      *       "os_name": "Windows 11 Pro",
                      *       "os_version": "10.0.22631",
+                     *       "timezone": "Europe/Lisbon",
                      *       "addresses": [
                      *         "192.168.10.24",
                      *         "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -4421,6 +4435,7 @@ export interface operations {
                      *       "agent_version": "2.4.1",
                      *       "os_name": "Windows 11 Pro",
                      *       "os_version": "10.0.22631",
+                     *       "timezone": "Europe/Lisbon",
                      *       "addresses": [
                      *         "192.168.10.24",
                      *         "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -4489,6 +4504,7 @@ export interface operations {
                      *       "agent_version": "2.4.1",
                      *       "os_name": "Windows 11 Pro",
                      *       "os_version": "10.0.22631",
+                     *       "timezone": "Europe/Lisbon",
                      *       "addresses": [
                      *         "192.168.10.24",
                      *         "fe80::1c2b:3a4d:5e6f:7a8b"
@@ -5766,6 +5782,7 @@ export interface operations {
                  *       "hostname": "LIS-KIOSK-03",
                  *       "os_name": "Windows 11 Pro",
                  *       "os_version": "10.0.22631",
+                 *       "timezone": "Europe/Lisbon",
                  *       "addresses": [
                  *         "192.168.10.31"
                  *       ],

@@ -919,7 +919,7 @@ export class MonitoredProcessesResource extends APIResource {
    *
    * Tells the device's agent to run and watch a program. `launch_mode` says when: `always`
    * (the default: restart it whenever it exits), `scheduled` (only inside the weekly
-   * `schedules`, in the device's local time; at least one is needed), or `off`. The agent
+   * `schedules`, in the device's time zone; at least one is needed), or `off`. The agent
    * picks the change up with its desired configuration (`GET /v1/agent/config`), whose
    * version changes at once. Names are unique on a device, ignoring case (`409`).
    *
@@ -1274,7 +1274,7 @@ export class AgentResource extends APIResource {
    *
    * Returns what operators want the agent to do: the heartbeat interval, how long to
    * long-poll for commands, and the monitored processes with their launch modes and weekly
-   * schedules (in the device's local time). Fetch it after enrolling and whenever a heartbeat
+   * schedules (in the device's time zone). Fetch it after enrolling and whenever a heartbeat
    * answer carries a `config_version` other than the one you have.
    *
    * `GET /v1/agent/config` (operation `getAgentConfig`).

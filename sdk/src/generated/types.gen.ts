@@ -512,6 +512,13 @@ export type DeviceTypeId = string;
 export type Tag = string;
 
 /**
+ * TimeZone
+ *
+ * An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
+ */
+export type TimeZone = string;
+
+/**
  * IpAddress
  *
  * An IPv4 or IPv6 address.
@@ -565,6 +572,10 @@ export type Device = {
      */
     os_name: string | null;
     os_version: string | null;
+    /**
+     * The machine's time zone as its agent reports it; the schedules of its monitored processes run in it.
+     */
+    timezone: TimeZone | null;
     /**
      * The machine's IP addresses, as last reported.
      */
@@ -857,8 +868,8 @@ export type TimeOfDay = string;
 /**
  * ProcessSchedule
  *
- * A weekly window, in the device's local time. A window whose `end_time` is earlier than its
- * `start_time` runs past midnight into the next day.
+ * A weekly window, in the device's time zone (its `timezone`, as its agent reports it). A
+ * window whose `end_time` is earlier than its `start_time` runs past midnight into the next day.
  *
  */
 export type ProcessSchedule = {
@@ -1091,6 +1102,7 @@ export type AgentFacts = {
      * What kind of device the agent runs on, for a new device (default `workstation`).
      */
     device_type?: DeviceTypeId;
+    timezone?: TimeZone;
     agent_version: string;
     /**
      * The machine's IP addresses.
@@ -1290,6 +1302,10 @@ export type AgentHeartbeat = {
     hostname?: string;
     os_name?: string;
     os_version?: string;
+    /**
+     * The machine's IANA time zone, in which monitored process schedules run.
+     */
+    timezone?: TimeZone;
     addresses?: Array<IpAddress>;
     metrics?: DeviceMetrics;
 };

@@ -387,6 +387,13 @@ export const zDeviceTypeId = z.string().max(40).regex(/^[a-z][a-z0-9-]{1,39}$/);
 export const zTag = z.string().min(1).max(40).regex(/^[a-z0-9][a-z0-9:_.-]*$/);
 
 /**
+ * TimeZone
+ *
+ * An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
+ */
+export const zTimeZone = z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_+-]*([\/][A-Za-z0-9_+-]+){0,2}$/);
+
+/**
  * IpAddress
  *
  * An IPv4 or IPv6 address.
@@ -422,6 +429,7 @@ export const zDevice = z.object({
     agent_version: z.string().max(40).nullable(),
     os_name: z.string().max(100).nullable(),
     os_version: z.string().max(100).nullable(),
+    timezone: zTimeZone.nullable(),
     addresses: z.array(zIpAddress).max(32),
     uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)).nullable(),
     metrics: zDeviceMetrics.nullable(),
@@ -680,8 +688,8 @@ export const zTimeOfDay = z.string().max(5).regex(/^([01][0-9]|2[0-3]):[0-5][0-9
 /**
  * ProcessSchedule
  *
- * A weekly window, in the device's local time. A window whose `end_time` is earlier than its
- * `start_time` runs past midnight into the next day.
+ * A weekly window, in the device's time zone (its `timezone`, as its agent reports it). A
+ * window whose `end_time` is earlier than its `start_time` runs past midnight into the next day.
  *
  */
 export const zProcessSchedule = z.object({
@@ -883,6 +891,7 @@ export const zAgentFacts = z.object({
     os_name: z.string().max(100).optional(),
     os_version: z.string().max(100).optional(),
     device_type: zDeviceTypeId.optional(),
+    timezone: zTimeZone.optional(),
     agent_version: z.string().min(1).max(40),
     addresses: z.array(zIpAddress).max(32).optional()
 });
@@ -1023,6 +1032,7 @@ export const zAgentHeartbeat = z.object({
     hostname: z.string().min(1).max(253).optional(),
     os_name: z.string().max(100).optional(),
     os_version: z.string().max(100).optional(),
+    timezone: zTimeZone.optional(),
     addresses: z.array(zIpAddress).max(32).optional(),
     metrics: zDeviceMetrics.optional()
 });

@@ -65,7 +65,7 @@ export function agentEnrollmentRoutes(context: AppContext) {
       .set({
         registration_token_hash: null, registration_expires_at: null, fingerprint: body.fingerprint, hostname: body.facts.hostname,
         platform: body.facts.platform, agent_version: body.facts.agent_version, os_name: body.facts.os_name ?? null,
-        os_version: body.facts.os_version ?? null, addresses: JSON.stringify(body.facts.addresses ?? []),
+        os_version: body.facts.os_version ?? null, timezone: body.facts.timezone ?? null, addresses: JSON.stringify(body.facts.addresses ?? []),
       })
       .where('id', '=', device.id).where('registration_token_hash', '=', tokenHash)
       .executeTakeFirst();

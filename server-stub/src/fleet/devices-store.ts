@@ -11,7 +11,7 @@ export function toDevice(row: DeviceRow): DeviceBody {
   return {
     id: row.id, name: row.name, description: row.description, site_id: row.site_id, platform: row.platform, device_type: row.device_type, status: row.status,
     hostname: row.hostname, tags: JSON.parse(row.tags) as string[], agent_version: row.agent_version,
-    os_name: row.os_name, os_version: row.os_version, addresses: JSON.parse(row.addresses) as string[],
+    os_name: row.os_name, os_version: row.os_version, timezone: row.timezone, addresses: JSON.parse(row.addresses) as string[],
     uptime_seconds: row.uptime_seconds === null ? null : Number(row.uptime_seconds),
     metrics: row.metrics === null ? null : (JSON.parse(row.metrics) as DeviceBody['metrics']),
     last_seen_at: row.last_seen_at, enrolled_at: row.enrolled_at, credentials_revoked_at: row.credentials_revoked_at,

@@ -55,7 +55,7 @@ export function devicesHandlers(context: AppContext) {
         status: 'pending', hostname: null, tags: JSON.stringify(body.tags ?? []), agent_version: null, last_seen_at: null,
         registration_token_hash: hashSecret(registrationToken),
         registration_expires_at: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
-        fingerprint: null, os_name: null, os_version: null, addresses: '[]', uptime_seconds: null, metrics: null,
+        fingerprint: null, os_name: null, os_version: null, timezone: null, addresses: '[]', uptime_seconds: null, metrics: null,
         enrolled_at: null, credentials_revoked_at: null,
         version: 1, created_at: now.toISOString(), updated_at: now.toISOString(),
       };

@@ -138,7 +138,7 @@ export async function approveRequest(context: AppContext, request: EnrollmentReq
   const facts = JSON.parse(request.facts) as Facts;
   const reported = {
     hostname: facts.hostname, platform: facts.platform, agent_version: facts.agent_version, os_name: facts.os_name ?? null,
-    os_version: facts.os_version ?? null, addresses: JSON.stringify(facts.addresses ?? []),
+    os_version: facts.os_version ?? null, timezone: facts.timezone ?? null, addresses: JSON.stringify(facts.addresses ?? []),
   };
   const known = await db.selectFrom('devices').select(['id']).where('fingerprint', '=', request.fingerprint).executeTakeFirst();
   let deviceId: string;

@@ -21,6 +21,7 @@ export async function recordHeartbeat(context: AppContext, deviceId: string, hea
     ...(heartbeat.hostname === undefined ? {} : { hostname: heartbeat.hostname }),
     ...(heartbeat.os_name === undefined ? {} : { os_name: heartbeat.os_name }),
     ...(heartbeat.os_version === undefined ? {} : { os_version: heartbeat.os_version }),
+    ...(heartbeat.timezone === undefined ? {} : { timezone: heartbeat.timezone }),
     ...(heartbeat.addresses === undefined ? {} : { addresses: JSON.stringify(heartbeat.addresses) }),
     ...(heartbeat.metrics === undefined ? {} : { metrics: JSON.stringify(heartbeat.metrics) }),
   } as const;

@@ -14,6 +14,7 @@ import * as commands from './migrations/004-commands';
 import * as metricsInventory from './migrations/005-metrics-inventory';
 import * as monitoredProcesses from './migrations/006-monitored-processes';
 import * as screenshots from './migrations/007-screenshots';
+import * as deviceTimezone from './migrations/008-device-timezone';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '005-metrics-inventory': metricsInventory,
   '006-monitored-processes': monitoredProcesses,
   '007-screenshots': screenshots,
+  '008-device-timezone': deviceTimezone,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -76,6 +76,8 @@ export interface DevicesTable {
   fingerprint: string | null;
   os_name: string | null;
   os_version: string | null;
+  /** IANA time zone name, as the agent reports it. */
+  timezone: string | null;
   /** JSON array of IP addresses. */
   addresses: string;
   /** bigint: PostgreSQL hands it back as a string. */
