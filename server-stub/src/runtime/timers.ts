@@ -20,16 +20,3 @@ export const realTimers: Timers = {
   },
 };
 
-/** Resolves after `ms`, or at once when `signal` aborts; the timer is cancelled either way. */
-export function delay(timers: Timers, ms: number, label: string, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const cancel = timers.set(ms, finish, label);
-    function finish() {
-      cancel();
-      signal?.removeEventListener('abort', finish);
-      resolve();
-    }
-    signal?.addEventListener('abort', finish, { once: true });
-  });
-}
