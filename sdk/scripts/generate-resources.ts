@@ -208,6 +208,7 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
   const paginated = isPaginated(spec, method, operation, query);
   const streamed = streamDataType(spec, operation);
   const body = operation.requestBody ? resolve(spec, operation.requestBody) : undefined;
+  const bodyType = body ? Object.keys(body.content ?? {})[0] : undefined;
 
   const args: Argument[] = pathParams.map((parameter) => ({
     name: camelCase(wordsOf(parameter.name)),
@@ -244,6 +245,7 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
     ...(optionHeaders.includes('ifMatch') ? ['ifMatch: true'] : []),
     ...(paginated ? ['paginated: true'] : []),
     ...(streamed ? ['stream: true'] : []),
+    ...(bodyType !== undefined && bodyType !== 'application/json' ? [`contentType: '${bodyType}'`] : []),
   ];
   const route = `${method.toUpperCase()} ${path}`;
   const name = operation['x-sdk-method'] ?? methodName(operationId, tag);

@@ -195,7 +195,10 @@ export class Meridian implements OperationClient {
     const { method, options } = call;
     const path = fillPath(call.template, call.pathParams);
     const url = buildUrl(this.baseUrl, path, call.query);
-    const { body, contentType } = serializeBody(call.body);
+    const serialized = serializeBody(call.body);
+    const { body } = serialized;
+    // A binary body carries no type of its own (unless a typed Blob): send the spec's.
+    const contentType = serialized.contentType ?? (body === undefined || (body instanceof Blob && body.type !== '') ? undefined : call.route?.contentType);
     const headers = this.#headersOf(call, path, contentType);
     const maxRetries = Math.max(0, options.maxRetries ?? this.maxRetries);
     const timeout = options.timeout ?? this.timeout;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnrollmentRefusedError, Meridian, MeridianAgent, type AgentCredentials } from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
 import { startTestServer, type TestServer } from '../../test/support/server';
+import { TINY_JPEG } from '../../test/support/agents';
 
 let t: TestServer;
 let operator: Meridian;
@@ -101,5 +102,15 @@ describe('MeridianAgent', () => {
     await expect.poll(() => beats.length).toBeGreaterThan(0);
     stop.abort();
     await expect(running).resolves.toBeUndefined();
+  });
+
+  it('uploads a screenshot from untyped bytes: the client sends the spec\'s image/jpeg', async () => {
+    const agent = agentWith();
+    await agent.enroll({ code: autoCode, fingerprint: `agent-test:screenshot-${machine}`, facts: facts() });
+    const device = new Meridian({ baseUrl: t.url, token: agent.credentials!.access_token, fetch: checkedFetch });
+    // A Blob without a type, as read from a file or a canvas buffer: the client supplies image/jpeg.
+    await device.agent.uploadScreenshot(new Blob([new Uint8Array(TINY_JPEG)]));
+    const listed = await operator.devices.listScreenshots(agent.deviceId!);
+    expect(listed.data).toHaveLength(1);
   });
 });

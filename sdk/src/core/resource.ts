@@ -21,6 +21,8 @@ export interface Route {
   readonly paginated?: boolean;
   /** The operation answers Server-Sent Events (`text/event-stream`). */
   readonly stream?: boolean;
+  /** The media type of a body that is not JSON (e.g. `image/jpeg`), sent with binary bodies. */
+  readonly contentType?: string;
 }
 
 export interface OperationArgs {

@@ -78,7 +78,7 @@ export const routes = {
   sendAgentEvent: { route: 'POST /v1/agent/events' },
   uploadAgentInventory: { route: 'PUT /v1/agent/inventory' },
   getAgentConfig: { route: 'GET /v1/agent/config' },
-  uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots' },
+  uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots', contentType: 'image/jpeg' },
 } as const satisfies Record<string, Route>;
 
 /**
