@@ -55,6 +55,8 @@ describe('examples/agent', () => {
     expect(stdout).toMatch(/stopped\n$/);
     expect((await operator.devices.get(saved.device_id)).status).toBe('online');
     expect(existsSync(state)).toBe(true);
+    expect(stdout).toMatch(/configuration \S+: 0 monitored process\(es\)/);
+    expect((await operator.devices.getInventory(saved.device_id)).hardware).toMatchObject({ cpu_cores: expect.any(Number) });
   });
 });
 

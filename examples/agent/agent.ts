@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MeridianAgent, type AgentCredentials } from '@meridian/sdk';
 import { handlers } from './handlers';
-import { facts, fingerprint, heartbeat } from './machine';
+import { facts, fingerprint, heartbeat, inventory } from './machine';
 
 const { values } = parseArgs({
   options: { state: { type: 'string', default: './data/agent-credentials.json' }, 'allow-shell': { type: 'boolean', default: false }, for: { type: 'string' } },
@@ -40,6 +40,7 @@ if (!saved) {
   console.log(`enrolling ${facts().hostname} …`);
   await agent.enroll({ code, fingerprint: fingerprint(), facts: facts() }, { signal: stop.signal });
 }
+await agent.uploadInventory(inventory());
 console.log(`device ${agent.deviceId}: online; waiting for commands (Ctrl-C to stop)`);
 
 await agent.run({
@@ -47,6 +48,7 @@ await agent.run({
   heartbeat,
   handlers: handlers({ allowShell: values['allow-shell']! }),
   onCommand: (command, outcome) => console.log(`${command.type} ${command.id}: ${outcome.status}`),
+  onConfig: (config) => console.log(`configuration ${config.version}: ${config.processes.length} monitored process(es)`),
   onError: (error) => console.error(`trouble reaching Meridian, retrying: ${error instanceof Error ? error.message : String(error)}`),
 });
 console.log('stopped');

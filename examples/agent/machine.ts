@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { AgentFacts, AgentHeartbeat, Platform } from '@meridian/sdk';
+import type { AgentFacts, AgentHeartbeat, InventoryReport, Platform } from '@meridian/sdk';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -47,5 +47,14 @@ export function heartbeat(): AgentHeartbeat {
       memory_percent: percent((1 - os.freemem() / os.totalmem()) * 100),
       disk_percent: 0,
     },
+  };
+}
+
+/** What `os` can tell without extra tools: the hardware. Software and services need a package manager. */
+export function inventory(): InventoryReport {
+  return {
+    hardware: { cpu_model: (os.cpus()[0]?.model ?? 'unknown').slice(0, 200), cpu_cores: Math.max(1, os.cpus().length), memory_bytes: os.totalmem() },
+    software: [],
+    services: [],
   };
 }

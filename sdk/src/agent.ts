@@ -12,6 +12,8 @@ import { Meridian, type MeridianOptions } from './client';
 import { AuthenticationError } from './core/errors';
 import type {
   AgentCommand,
+  AgentConfig,
+  AgentEventCreate,
   AgentCommandOutcome,
   AgentCommandProgress,
   AgentCredentials,
@@ -19,6 +21,8 @@ import type {
   AgentEnrollmentStatus,
   AgentHeartbeat,
   AgentHeartbeatAck,
+  InventoryReport,
+  JpegImage,
 } from './generated/types.gen';
 import { sleep } from './internal/utils/sleep';
 
@@ -53,6 +57,11 @@ export interface RunOptions {
   /** Called with every heartbeat acknowledgement and every handled command (for logs and metrics). */
   onHeartbeat?: (ack: AgentHeartbeatAck) => void;
   onCommand?: (command: AgentCommand, outcome: AgentCommandOutcome) => void;
+  /**
+   * Called with the desired configuration (monitored processes, intervals) after the first
+   * heartbeat, and again whenever a heartbeat reports a new `config_version`.
+   */
+  onConfig?: (config: AgentConfig) => void | Promise<void>;
   /** Called with errors the loops survive (network trouble, 5xx); they wait and carry on. */
   onError?: (error: unknown) => void;
   /** How long a loop waits after such an error (default 5000 ms). */
@@ -137,6 +146,26 @@ export class MeridianAgent {
     return batch.data;
   }
 
+  /** The desired configuration: monitored processes, heartbeat interval, poll wait. */
+  config(): Promise<AgentConfig> {
+    return this.#authenticated((client) => client.agent.getConfig());
+  }
+
+  /** Reports something that happened on the machine (a crashed process, a full disk, …). */
+  async sendEvent(event: AgentEventCreate): Promise<void> {
+    await this.#authenticated((client) => client.agent.sendEvent(event));
+  }
+
+  /** Uploads the machine's hardware, software and services; operators read it on the device. */
+  async uploadInventory(report: InventoryReport): Promise<void> {
+    await this.#authenticated((client) => client.agent.uploadInventory(report));
+  }
+
+  /** Uploads a JPEG screenshot (the server keeps the last 20). */
+  async uploadScreenshot(image: JpegImage): Promise<void> {
+    await this.#authenticated((client) => client.agent.uploadScreenshot(image));
+  }
+
   /** Runs one command with its handler and reports the outcome. */
   async execute(command: AgentCommand, handlers: Record<string, CommandHandler>, stop?: AbortSignal): Promise<AgentCommandOutcome> {
     const started = Date.now();
@@ -188,10 +217,18 @@ export class MeridianAgent {
         }
       }
     };
+    let configVersion: AgentHeartbeatAck['config_version'] | undefined;
+    const followConfig = async (version: AgentHeartbeatAck['config_version'] | undefined): Promise<void> => {
+      if (!options.onConfig || (version !== undefined && version === configVersion)) return;
+      const config = await this.config();
+      configVersion = config.version;
+      await options.onConfig(config);
+    };
     await Promise.all([
       loop(async () => {
         const ack = await this.heartbeat(await options.heartbeat());
         options.onHeartbeat?.(ack);
+        await followConfig(ack.config_version);
         await sleep(ack.next_heartbeat_seconds * 1000, signal).catch(() => undefined);
       }),
       loop(async () => {

@@ -4,7 +4,7 @@
  * run through handlers, including the ones this agent does not know or that throw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollmentRefusedError, Meridian, MeridianAgent, type AgentCredentials } from '../src/index';
+import { EnrollmentRefusedError, Meridian, MeridianAgent, type AgentConfig, type AgentCredentials } from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { TINY_JPEG } from '../../test/support/agents';
@@ -112,5 +112,28 @@ describe('MeridianAgent', () => {
     await device.agent.uploadScreenshot(new Blob([new Uint8Array(TINY_JPEG)]));
     const listed = await operator.devices.listScreenshots(agent.deviceId!);
     expect(listed.data).toHaveLength(1);
+  });
+
+  it('follows the desired configuration, and reports inventory and events', async () => {
+    const agent = agentWith();
+    await agent.enroll({ code: autoCode, fingerprint: `agent-test:config-${machine}`, facts: facts() });
+    const stop = new AbortController();
+    const configs: AgentConfig[] = [];
+    const running = agent.run({
+      signal: stop.signal,
+      heartbeat: () => ({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 1 }),
+      handlers: {},
+      onConfig: (config) => void configs.push(config),
+    });
+    await expect.poll(() => configs.length).toBe(1);
+    expect(configs[0]).toMatchObject({ device_id: agent.deviceId, processes: [] });
+    stop.abort();
+    await running;
+
+    await agent.uploadInventory({ hardware: { cpu_cores: 4, memory_bytes: 8_589_934_592 }, software: [], services: [] });
+    expect((await operator.devices.getInventory(agent.deviceId!)).hardware).toMatchObject({ cpu_cores: 4 });
+    await agent.sendEvent({ type: 'process_crash', severity: 'error', message: 'kiosk.exe exited with code 3' });
+    const events = await operator.events.list({ device_id: agent.deviceId! });
+    expect(events.data.map((event) => event.type)).toContain('agent.process_crash');
   });
 });
