@@ -5,6 +5,7 @@
  * A generator bug or a hand edit of the contract shows up here as drift.
  */
 import { describe, expect, it } from 'vitest';
+import { resolveRef } from '../scripts/lib/openapi-ref';
 import { contractDocument } from './support/contract-document';
 import { spec } from './support/spec';
 
@@ -16,13 +17,7 @@ const authored = spec as unknown as Doc;
 const FORMATS = ['date-time', 'email'];
 const UNBOUNDED = [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
 
-function resolve(doc: Doc, node: unknown): Json {
-  let current = node as Json;
-  while (typeof current?.$ref === 'string') {
-    current = (current.$ref as string).slice(2).split('/').reduce<Json>((n, key) => n[key] as Json, doc as Json);
-  }
-  return current;
-}
+const resolve = (doc: Doc, node: unknown): Json => resolveRef(doc, node) as Json;
 
 /** A canonical form of a schema: what constrains values, not how it is written down. */
 function shape(doc: Doc, node: unknown, request = false): unknown {

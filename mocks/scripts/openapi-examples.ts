@@ -4,6 +4,7 @@
  * `#/components/schemas/…`). Redocly's bundle keeps every reference local, so an external one
  * means the input is not the bundle and is reported rather than guessed at.
  */
+import { resolveRef } from '../../scripts/lib/openapi-ref';
 
 interface Reference {
   $ref: string;
@@ -54,26 +55,9 @@ export type Example = { found: true; value: unknown } | { found: false };
 
 const NONE: Example = { found: false };
 
-function isReference(node: unknown): node is Reference {
-  return typeof node === 'object' && node !== null && typeof (node as Reference).$ref === 'string';
-}
-
 /** Returns a function that follows `$ref`s (chains included) to the object they point at. */
 export function referenceResolver(document: OpenApiDocument): <T>(node: Ref<T>) => T {
-  return <T>(node: Ref<T>): T => {
-    let current: unknown = node;
-    while (isReference(current)) {
-      const ref = current.$ref;
-      if (!ref.startsWith('#/')) throw new Error(`Only local $refs are supported (is this the bundled spec?): ${ref}`);
-      current = ref
-        .slice(2)
-        .split('/')
-        .map((segment) => decodeURIComponent(segment).replaceAll('~1', '/').replaceAll('~0', '~'))
-        .reduce<unknown>((parent, key) => (parent as Record<string, unknown> | undefined)?.[key], document);
-      if (current === undefined) throw new Error(`Unresolved $ref ${ref}`);
-    }
-    return current as T;
-  };
+  return <T>(node: Ref<T>): T => resolveRef(document, node) as T;
 }
 
 /**

@@ -25,6 +25,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
 
 type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[] };
@@ -81,19 +82,6 @@ interface Resource {
   className: string;
   description: string;
   methods: Method[];
-}
-
-/** Follows a local `$ref` (`#/components/<kind>/<name>`), repeatedly. */
-function resolve<T extends { $ref?: string }>(spec: Spec, value: T): T {
-  let current: T = value;
-  for (let depth = 0; current?.$ref && depth < 20; depth++) {
-    const pointer = current.$ref.replace(/^#\//, '').split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
-    let target: unknown = spec;
-    for (const part of pointer) target = (target as Record<string, unknown> | undefined)?.[part];
-    if (target === undefined) throw new Error(`generate-resources: cannot resolve ${current.$ref}`);
-    current = target as T;
-  }
-  return current;
 }
 
 /** Words of an identifier or a tag: `resetUserPassword` → reset User Password, `API Tokens` → API Tokens. */

@@ -10,6 +10,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
 import { type JsonSchema, referencedNames, toZod } from './json-schema-to-zod';
 
@@ -33,14 +34,6 @@ type Spec = {
 };
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-
-function resolve<T extends { $ref?: string }>(spec: Spec, value: T): T {
-  if (!value.$ref) return value;
-  const [, , kind, name] = value.$ref.split('/');
-  const target = (spec.components as Record<string, Record<string, unknown>>)[kind!]?.[name!];
-  if (!target) throw new Error(`Unresolved ${value.$ref}`);
-  return target as T;
-}
 
 /** "API Tokens" → "apiTokens": the contract (and SDK) groups operations by tag. */
 export function tagKey(tag: string): string {

@@ -1,5 +1,6 @@
 /** The bundled spec, read the way the tests need it: operations, and which one a request hit. */
 import { readFileSync } from 'node:fs';
+import { resolveRef } from '../../scripts/lib/openapi-ref';
 
 export const SPEC_PATH = new URL('../../openapi/dist/openapi.json', import.meta.url);
 
@@ -52,16 +53,9 @@ export const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as SpecDocument;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
-/** Follows a local `$ref` (`#/components/...`) once, as often as needed. */
+/** Follows local `$ref`s in the bundled spec (see scripts/lib/openapi-ref.ts). */
 export function deref<T>(value: unknown): T {
-  let current = value as { $ref?: string };
-  while (current && typeof current === 'object' && typeof current.$ref === 'string') {
-    current = current.$ref
-      .slice(2)
-      .split('/')
-      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replaceAll('~1', '/').replaceAll('~0', '~')], spec) as { $ref?: string };
-  }
-  return current as T;
+  return resolveRef(spec, value) as T;
 }
 
 function toPattern(path: string): RegExp {
