@@ -342,9 +342,11 @@ async function readBody(response: Response, method: HttpMethod): Promise<unknown
     await response.body?.cancel();
     return undefined;
   }
+  const type = response.headers.get('content-type') ?? '';
+  // Images and other binary answers stay bytes: decoding them as text would corrupt them.
+  if (response.ok && type !== '' && !/[/+]json\b|^text\//i.test(type)) return response.blob();
   const text = await response.text();
   if (text === '') return undefined;
-  const type = response.headers.get('content-type') ?? '';
   if (!/[/+]json\b/i.test(type)) return text;
   try {
     return JSON.parse(text) as unknown;

@@ -104,7 +104,7 @@ describe('MeridianAgent', () => {
     await expect(running).resolves.toBeUndefined();
   });
 
-  it('uploads a screenshot from untyped bytes: the client sends the spec\'s image/jpeg', async () => {
+  it('sends a screenshot from untyped bytes as the spec\'s image/jpeg, and reads it back as the same bytes', async () => {
     const agent = agentWith();
     await agent.enroll({ code: autoCode, fingerprint: `agent-test:screenshot-${machine}`, facts: facts() });
     const device = new Meridian({ baseUrl: t.url, token: agent.credentials!.access_token, fetch: checkedFetch });
@@ -112,6 +112,10 @@ describe('MeridianAgent', () => {
     await device.agent.uploadScreenshot(new Blob([new Uint8Array(TINY_JPEG)]));
     const listed = await operator.devices.listScreenshots(agent.deviceId!);
     expect(listed.data).toHaveLength(1);
+    // And the operator gets the same bytes back, as a Blob.
+    const latest = await operator.devices.getLatestScreenshot(agent.deviceId!);
+    expect(latest).toBeInstanceOf(Blob);
+    expect(Buffer.from(await latest.arrayBuffer()).equals(TINY_JPEG)).toBe(true);
   });
 
   it('follows the desired configuration, and reports inventory and events', async () => {
