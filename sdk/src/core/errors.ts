@@ -194,7 +194,7 @@ const CLASS_BY_STATUS: Record<number, typeof APIError> = {
 };
 
 /** Reads the problem fields from a parsed body, ignoring anything of the wrong type. */
-export function problemFrom(body: unknown): ProblemDetails {
+function problemFrom(body: unknown): ProblemDetails {
   if (typeof body === 'string') return body.trim() ? { detail: body.trim().slice(0, 500) } : {};
   if (typeof body !== 'object' || body === null) return {};
   const record = body as Record<string, unknown>;

@@ -94,7 +94,7 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
 
 const sessionCookie = (req: Request): string | undefined => (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
 
-export async function resolvePrincipal(context: AppContext, req: Request): Promise<Principal | undefined> {
+async function resolvePrincipal(context: AppContext, req: Request): Promise<Principal | undefined> {
   const bearer = bearerToken(req);
   if (bearer !== undefined) {
     if (bearer.startsWith('mst_')) return fromSession(context, bearer, 'bearer', req);

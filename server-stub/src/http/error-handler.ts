@@ -36,7 +36,7 @@ function fromBodyParser(error: { type?: string; status?: number }): ApiError | u
   return undefined;
 }
 
-export function toApiError(error: unknown): ApiError | undefined {
+function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof RequestValidationError) return fromValidation(error);
   if (error && typeof error === 'object' && 'type' in error) return fromBodyParser(error as { type?: string });

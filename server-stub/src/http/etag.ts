@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { problems } from './problem';
 
 /** Resources carry a version number that every update increments; the ETag is that number. */
-export const etagOf = (version: number): string => `"${version}"`;
+const etagOf = (version: number): string => `"${version}"`;
 
 export function setEtag(res: Response, version: number): void {
   res.setHeader('ETag', etagOf(version));

@@ -80,7 +80,7 @@ export async function expireDueCommands(context: AppContext): Promise<number> {
 }
 
 /** Why a live-only transition was refused, from the command's current status. */
-export function notLive(row: Pick<CommandRow, 'id' | 'status'>) {
+function notLive(row: Pick<CommandRow, 'id' | 'status'>) {
   const code = row.status === 'cancelled' ? 'command_cancelled' : row.status === 'expired' ? 'command_expired' : 'command_finished';
   return problems.conflict(code, `Command ${row.id} is ${row.status}; it can no longer change.`);
 }

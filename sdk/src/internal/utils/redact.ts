@@ -7,7 +7,7 @@ const SENSITIVE_KEY = /^(authorization|proxy-authorization|cookie|set-cookie)$|(
 const TOKEN = /\b(mst|mtk|mrt|whsec)_[A-Za-z0-9+/=_-]+/g;
 export const REDACTED = '[redacted]';
 
-export function redactString(value: string): string {
+function redactString(value: string): string {
   return value.replace(TOKEN, `$1_${REDACTED}`);
 }
 
