@@ -42,7 +42,7 @@ describe('on PostgreSQL', () => {
     expect((await updateDevice({ client: t.admin, path: { device_id: devices[0]!.id }, headers: { 'If-Match': etag }, body: { tags: [] } })).response.status).toBe(412);
 
     const viewer = await addMember(t, 'viewer', [site.id]);
-    const token = await apiToken(t, viewer.client, ['devices:read']);
+    const token = await apiToken(viewer.client, ['devices:read']);
     expect(ok(await listDevices({ client: t.client(token), query: { limit: 500 } })).data).toHaveLength(3);
 
     const key = crypto.randomUUID();

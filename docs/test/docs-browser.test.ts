@@ -54,6 +54,7 @@ describe('docs in a browser', () => {
     await client.getByRole('button', { name: /Send \w+ request to/ }).click();
     const response = client.getByRole('region', { name: 'Response', exact: true });
     await response.getByText(status, { exact: true }).waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright Locator, not a DOM node
     return response.innerText();
   }
 
@@ -61,6 +62,7 @@ describe('docs in a browser', () => {
     await openReference();
     const note = page.getByRole('complementary', { name: 'How to authenticate' });
     await note.waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright Locator, not a DOM node
     expect(await note.innerText()).toContain('Bearer Token');
     expect(await page.getByRole('link', { name: 'authentication guide' }).getAttribute('href')).toBe('/docs/guides/authentication');
   }, TEST_TIMEOUT_MS);

@@ -18,7 +18,7 @@ export function handlers(config: { allowShell: boolean; heartbeatSeconds?: numbe
     ping: async () => ({ stdout: 'pong\n' }),
     echo: async (command) => ({ stdout: `${String(command.params.text ?? '')}\n` }),
     get_config: async () => ({ output: { allow_shell: config.allowShell, agent_pid: process.pid, node: process.version } }),
-    collect_inventory: async (command, context) => {
+    collect_inventory: async (_command, context) => {
       await context.progress({ percent: 50, message: 'reading hardware' });
       return {
         output: {

@@ -3,7 +3,7 @@
  * by the compiler against the spec: an unknown operationId or an undeclared error status of an
  * operation is a type error, not a surprise at run time.
  */
-import { mockOperations } from './generated/handlers.gen';
+import type { mockOperations } from './generated/handlers.gen';
 
 type MockOperations = typeof mockOperations;
 

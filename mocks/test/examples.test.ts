@@ -72,7 +72,7 @@ describe.each(specOperations.map((operation) => [operation.operationId, operatio
 
 describe('request-body examples', () => {
   const bodies = specOperations.flatMap((operation) => {
-    const raw = (spec.paths[operation.path]?.[operation.method.toLowerCase()] as { requestBody?: { $ref?: string } }).requestBody;
+    const raw = (spec.paths[operation.path]![operation.method.toLowerCase()] as { requestBody?: { $ref?: string } }).requestBody;
     if (!raw || !operation.requestBody) return [];
     const base = raw.$ref ?? `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/requestBody`;
     return Object.entries(operation.requestBody.content).map(([mediaType, content]) => {

@@ -57,6 +57,7 @@ export interface MeridianOptions {
   /** Headers sent with every request; `null` removes one the client would send. */
   headers?: HeadersLike;
   /** Called before each attempt is sent. May return a replacement `Request` (clone it before reading its body). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing is the common case
   onRequest?: (request: Request) => void | Request | Promise<void | Request>;
   /** Called with every response, including those that will be retried (the body is still unread: clone it to read it). */
   onResponse?: (response: Response, request: Request) => void | Promise<void>;
@@ -103,6 +104,7 @@ interface Outcome {
 
 export interface Meridian extends Resources {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the generated resources are installed on the class in its constructor
 export class Meridian implements OperationClient {
   /** Verify and parse webhooks (Standard Webhooks); needs no client. */
   static readonly webhooks = webhooks;

@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
-  APIError,
+  type APIError,
   createMeridianClient,
   getDevice,
   Meridian,
-  MeridianError,
+  type MeridianError,
   NotFoundError,
-  Page,
+  type Page,
   webhooks,
   type APIPromise,
   type APIResponse,

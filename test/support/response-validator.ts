@@ -20,7 +20,7 @@ function pointerSegment(key: string): string {
 
 /** The JSON pointer (into the bundled spec) of the schema of a response's media type. */
 function schemaPointer(operation: SpecOperation, status: string, mediaType: string): string {
-  const raw = (spec.paths[operation.path]?.[operation.method.toLowerCase()] as { responses: Record<string, { $ref?: string }> }).responses[status];
+  const raw = (spec.paths[operation.path]![operation.method.toLowerCase()] as { responses: Record<string, { $ref?: string }> }).responses[status];
   const base = raw?.$ref ?? `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/responses/${status}`;
   return `${base}/content/${pointerSegment(mediaType)}/schema`;
 }

@@ -62,7 +62,7 @@ export async function addDevice(t: TestServer, siteId: string): Promise<Device> 
   return ok(await registerDevice({ client: t.admin, body: { name: unique('device'), site_id: siteId, platform: 'linux' } })).device;
 }
 
-export async function apiToken(t: TestServer, member: Client, scopes: Parameters<typeof createApiToken>[0]['body']['scopes']): Promise<string> {
+export async function apiToken(member: Client, scopes: Parameters<typeof createApiToken>[0]['body']['scopes']): Promise<string> {
   return ok(await createApiToken({ client: member, body: { name: unique('token'), scopes } })).token;
 }
 

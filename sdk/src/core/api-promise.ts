@@ -31,6 +31,7 @@ export class APIPromise<T> extends Promise<T> {
     return this.#result.then((result) => result.response);
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: an APIPromise is a Promise; it overrides then to unwrap the data
   override then<TResult1 = T, TResult2 = never>(
     onfulfilled?: ((value: T) => TResult1 | PromiseLike<TResult1>) | null,
     onrejected?: ((reason: unknown) => TResult2 | PromiseLike<TResult2>) | null,

@@ -52,6 +52,8 @@ export class MeridianError extends Error {
   /** The stable name `instanceof` checks against; every subclass declares its own. */
   static readonly kind: string = 'MeridianError';
 
+  // `this` is the class `instanceof` was asked about (a subclass, usually): that is the point here.
+  // biome-ignore-start lint/complexity/noThisInStatic: see above
   static override [Symbol.hasInstance](value: unknown): boolean {
     // A user's subclass without its own kind gets ordinary prototype-chain semantics.
     if (!Object.hasOwn(this, 'kind')) return Function.prototype[Symbol.hasInstance].call(this, value);
@@ -59,6 +61,7 @@ export class MeridianError extends Error {
     const kinds = (value as { [BRAND]?: unknown })[BRAND];
     return Array.isArray(kinds) && kinds.includes(this.kind);
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: see above
 
   /** The HTTP status, when the server answered. */
   readonly status: number | undefined;

@@ -3,7 +3,6 @@ import { ApiError } from './problem';
 import { routeMetadata } from './route';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The body exactly as sent; idempotency keys compare it. */

@@ -22,7 +22,6 @@ export interface AgentPrincipal {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       principal?: Principal;

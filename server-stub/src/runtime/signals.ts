@@ -19,7 +19,10 @@ export class Signals {
   /** Calls `listener` on every notification of `topic` until the returned function is called. */
   subscribe(topic: string, listener: Listener): () => void {
     let set = this.#listeners.get(topic);
-    if (!set) this.#listeners.set(topic, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(topic, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);
