@@ -5,14 +5,17 @@
  *   3. openapi-typescript writes the `paths`/`components` types beside it.
  *   4. Our generator writes the server's ts-rest contract (server-stub/src/generated).
  *   5. Our generator writes MSW handlers from the spec's examples (mocks/src/generated).
+ *   Everything written is formatted by Biome (hey-api's postProcess, scripts/lib/write-generated.ts
+ *   for ours), so it looks like the
+ *   hand-written code and the drift check compares formatted files.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { createClient } from '@hey-api/openapi-ts';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { generateContract } from '../server-stub/scripts/generate-contract';
 import { generateMswHandlers } from '../mocks/scripts/generate-msw-handlers';
 import { GENERATED_HEADER, repoPath } from './lib/paths';
+import { writeGeneratedFile } from './lib/write-generated';
 
 const bundled = repoPath('openapi/dist/openapi.json');
 
@@ -20,14 +23,17 @@ function bundleSpec(): void {
   execFileSync(
     repoPath('node_modules/.bin/redocly'),
     ['bundle', repoPath('openapi/openapi.yaml'), '--config', repoPath('openapi/redocly.yaml'), '-o', bundled],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    },
   );
 }
 
 async function generateSdkCore(): Promise<void> {
   await createClient({
     input: bundled,
-    output: { path: repoPath('sdk/src/generated'), postProcess: [] },
+    output: { path: repoPath('sdk/src/generated'), postProcess: ['biome:format'] },
     logs: { level: 'silent' },
     plugins: [
       '@hey-api/client-fetch',
@@ -40,13 +46,17 @@ async function generateSdkCore(): Promise<void> {
 
 async function generatePathTypes(): Promise<void> {
   const ast = await openapiTS(new URL(`file://${bundled}`));
-  writeFileSync(repoPath('sdk/src/generated/paths.gen.ts'), `${GENERATED_HEADER}\n${astToString(ast)}`);
+  writeGeneratedFile(repoPath('sdk/src/generated/paths.gen.ts'), `${GENERATED_HEADER}\n${astToString(ast)}`);
 }
 
 bundleSpec();
 await generateSdkCore();
 await generatePathTypes();
-(await import('../sdk/scripts/generate-resources')).generateResources(bundled, repoPath('sdk/src/generated/resources.gen.ts'), repoPath('sdk/README.md'));
+(await import('../sdk/scripts/generate-resources')).generateResources(
+  bundled,
+  repoPath('sdk/src/generated/resources.gen.ts'),
+  repoPath('sdk/README.md'),
+);
 generateContract(bundled, repoPath('server-stub/src/generated/contract.ts'));
 generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
 console.log('generated: openapi/dist, sdk/src/generated, server-stub/src/generated, mocks/src/generated');

@@ -8,9 +8,9 @@
  * no timestamps, and operations in a fixed order, so the drift check (`npm run
  * generate:check`) only fails when the spec changed.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
+import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 import type { JsonValue, MockOperation, MockResponse } from '../src/mock-operation';
 import {
   type Example,
@@ -26,7 +26,15 @@ import {
 } from './openapi-examples';
 
 /** Also the order of an operation's handlers within one path. */
-const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const satisfies readonly MockOperation['method'][];
+const METHODS = [
+  'get',
+  'put',
+  'post',
+  'patch',
+  'delete',
+  'head',
+  'options',
+] as const satisfies readonly MockOperation['method'][];
 
 type Resolve = ReturnType<typeof referenceResolver>;
 
@@ -64,7 +72,8 @@ function headerValues(response: ResponseObject, where: string, resolve: Resolve)
   for (const [name, raw] of Object.entries(response.headers ?? {})) {
     const header = resolve<HeaderObject>(raw);
     const example = headerExample(header, resolve);
-    if (example.found) headers[name] = typeof example.value === 'string' ? example.value : JSON.stringify(example.value);
+    if (example.found)
+      headers[name] = typeof example.value === 'string' ? example.value : JSON.stringify(example.value);
     else if (header.required) throw new Error(`${where}: required header ${name} has no example to serve`);
   }
   return headers;
@@ -74,7 +83,12 @@ function headerValues(response: ResponseObject, where: string, resolve: Resolve)
  * The example body of a response's (first) media type; `fallback` supplies one when the
  * response itself has none. A response without content has no body.
  */
-function responseBody(response: ResponseObject, where: string, resolve: Resolve, fallback?: (mediaType: MediaTypeObject) => Example): Omit<MockResponse, 'headers'> {
+function responseBody(
+  response: ResponseObject,
+  where: string,
+  resolve: Resolve,
+  fallback?: (mediaType: MediaTypeObject) => Example,
+): Omit<MockResponse, 'headers'> {
   const [contentType, mediaType] = Object.entries(response.content ?? {})[0] ?? [];
   if (contentType === undefined || mediaType === undefined) return { contentType: null, body: null };
   const own = ownExample(mediaType, resolve);
@@ -90,15 +104,25 @@ function responseBody(response: ResponseObject, where: string, resolve: Resolve,
 function problemFromSchema(status: number, resolve: Resolve): (mediaType: MediaTypeObject) => Example {
   return (mediaType) => {
     const example = schemaExample(mediaType.schema, resolve);
-    return example.found ? { found: true, value: { ...(example.value as Record<string, unknown>), status } } : example;
+    return example.found
+      ? { found: true, value: { ...(example.value as Record<string, unknown>), status } }
+      : example;
   };
 }
 
-function mockOperation({ operationId, method, path, operation }: LocatedOperation, resolve: Resolve): MockOperation {
-  const declared = Object.entries(operation.responses).map(([status, raw]) => [status, resolve<ResponseObject>(raw)] as const);
-  const successes = declared.filter(([status]) => /^2\d\d$/.test(status)).sort(([a], [b]) => Number(a) - Number(b));
+function mockOperation(
+  { operationId, method, path, operation }: LocatedOperation,
+  resolve: Resolve,
+): MockOperation {
+  const declared = Object.entries(operation.responses).map(
+    ([status, raw]) => [status, resolve<ResponseObject>(raw)] as const,
+  );
+  const successes = declared
+    .filter(([status]) => /^2\d\d$/.test(status))
+    .sort(([a], [b]) => Number(a) - Number(b));
   const [successStatus, successResponse] = successes[0] ?? [];
-  if (successStatus === undefined || successResponse === undefined) throw new Error(`${operationId}: declares no 2xx response`);
+  if (successStatus === undefined || successResponse === undefined)
+    throw new Error(`${operationId}: declares no 2xx response`);
 
   const where = (status: string): string => `${operationId} ${status}`;
   const errors = declared
@@ -106,7 +130,10 @@ function mockOperation({ operationId, method, path, operation }: LocatedOperatio
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([status, response]): [string, MockResponse] => [
       status,
-      { headers: headerValues(response, where(status), resolve), ...responseBody(response, where(status), resolve, problemFromSchema(Number(status), resolve)) },
+      {
+        headers: headerValues(response, where(status), resolve),
+        ...responseBody(response, where(status), resolve, problemFromSchema(Number(status), resolve)),
+      },
     ]);
   return {
     method,
@@ -127,7 +154,8 @@ function locateOperations(document: OpenApiDocument): LocatedOperation[] {
       METHODS.flatMap((method) => {
         const operation = document.paths[path]?.[method] as OperationObject | undefined;
         if (operation === undefined) return [];
-        if (operation.operationId === undefined) throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
+        if (operation.operationId === undefined)
+          throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
         return [{ operationId: operation.operationId, method, path, operation }];
       }),
     );
@@ -136,7 +164,9 @@ function locateOperations(document: OpenApiDocument): LocatedOperation[] {
 export function generateMswHandlers(bundledSpecPath: string, outPath: string): void {
   const document = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as OpenApiDocument;
   const resolve = referenceResolver(document);
-  const table = Object.fromEntries(locateOperations(document).map((located) => [located.operationId, mockOperation(located, resolve)]));
+  const table = Object.fromEntries(
+    locateOperations(document).map((located) => [located.operationId, mockOperation(located, resolve)]),
+  );
   const source = [
     GENERATED_HEADER,
     "import type { MockOperation } from '../mock-operation';",
@@ -145,6 +175,5 @@ export function generateMswHandlers(bundledSpecPath: string, outPath: string): v
     `export const mockOperations = ${JSON.stringify(table, null, 2)} as const satisfies Record<string, MockOperation>;`,
     '',
   ].join('\n');
-  mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, source);
+  writeGeneratedFile(outPath, source);
 }

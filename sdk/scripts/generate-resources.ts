@@ -23,13 +23,26 @@
  * Pagination: a GET whose 200 JSON schema has a `data` array and `next_cursor`, and that takes a
  * `cursor` query parameter, returns a `PagePromise` of the array's items.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
+import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 
-type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[] };
-type Parameter = { $ref?: string; name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; description?: string };
+type Schema = {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  allOf?: Schema[];
+};
+type Parameter = {
+  $ref?: string;
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  description?: string;
+};
 type MediaType = { schema?: Schema };
 type Response = { $ref?: string; content?: Record<string, MediaType> };
 type Operation = {
@@ -52,9 +65,22 @@ type Spec = {
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
 /** Header parameters that become typed per-call options instead of `options.headers`. */
-const OPTION_HEADERS: Record<string, 'idempotencyKey' | 'ifMatch'> = { 'idempotency-key': 'idempotencyKey', 'if-match': 'ifMatch' };
+const OPTION_HEADERS: Record<string, 'idempotencyKey' | 'ifMatch'> = {
+  'idempotency-key': 'idempotencyKey',
+  'if-match': 'ifMatch',
+};
 /** Members of `Meridian` (and of a resource) that a generated name must not shadow. */
-const CLIENT_MEMBERS = new Set(['request', 'baseUrl', 'timeout', 'maxRetries', 'credentials', 'webhooks', '_call', '_list', 'constructor']);
+const CLIENT_MEMBERS = new Set([
+  'request',
+  'baseUrl',
+  'timeout',
+  'maxRetries',
+  'credentials',
+  'webhooks',
+  '_call',
+  '_list',
+  'constructor',
+]);
 const RESOURCE_MEMBERS = new Set(['constructor', '_client']);
 
 interface Argument {
@@ -93,7 +119,8 @@ function wordsOf(text: string): string[] {
 }
 
 const capitalize = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
-const camelCase = (words: string[]): string => words.map((word, i) => (i === 0 ? word.toLowerCase() : capitalize(word))).join('');
+const camelCase = (words: string[]): string =>
+  words.map((word, i) => (i === 0 ? word.toLowerCase() : capitalize(word))).join('');
 const pascalCase = (words: string[]): string => words.map(capitalize).join('');
 
 function singular(word: string): string {
@@ -127,7 +154,11 @@ export function resourceName(tag: string): string {
 function jsdoc(lines: string[], indent: string): string {
   const body = lines.map((line) => line.replaceAll('*/', '*\\/').trimEnd());
   while (body.length > 0 && body.at(-1) === '') body.pop();
-  return [`${indent}/**`, ...body.map((line) => (line ? `${indent} * ${line}` : `${indent} *`)), `${indent} */`].join('\n');
+  return [
+    `${indent}/**`,
+    ...body.map((line) => (line ? `${indent} * ${line}` : `${indent} *`)),
+    `${indent} */`,
+  ].join('\n');
 }
 
 function textLines(text: string | undefined): string[] {
@@ -151,7 +182,9 @@ function isPaginated(spec: Spec, method: string, operation: Operation, query: Pa
  */
 function streamDataType(spec: Spec, operation: Operation): string | undefined {
   const ok = operation.responses?.['200'] ? resolve(spec, operation.responses['200']) : undefined;
-  const media = ok?.content?.['text/event-stream'] as { 'x-sse-data'?: { $ref?: string; title?: string } } | undefined;
+  const media = ok?.content?.['text/event-stream'] as
+    | { 'x-sse-data'?: { $ref?: string; title?: string } }
+    | undefined;
   if (!media) return undefined;
   // The bundler inlines the schema there, keeping its title: the component's name.
   const schema = media['x-sse-data'];
@@ -172,27 +205,47 @@ function fixOptionality(args: Argument[]): Argument[] {
     .reverse();
 }
 
-function buildMethod(spec: Spec, path: string, method: string, item: PathItem, operation: Operation, typeNames: Set<string>): Method {
+function buildMethod(
+  spec: Spec,
+  path: string,
+  method: string,
+  item: PathItem,
+  operation: Operation,
+  typeNames: Set<string>,
+): Method {
   const operationId = operation.operationId!;
   const tag = operation.tags![0]!;
   const typeBase = operationId.charAt(0).toUpperCase() + operationId.slice(1);
   for (const suffix of ['Data', 'Response']) {
     if (!typeNames.has(`${typeBase}${suffix}`)) {
-      throw new Error(`generate-resources: hey-api's types.gen.ts has no ${typeBase}${suffix} for ${operationId}; run hey-api first`);
+      throw new Error(
+        `generate-resources: hey-api's types.gen.ts has no ${typeBase}${suffix} for ${operationId}; run hey-api first`,
+      );
     }
   }
   const data = `${typeBase}Data`;
-  const parameters = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) => resolve(spec, parameter));
+  const parameters = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) =>
+    resolve(spec, parameter),
+  );
   const byKey = new Map(parameters.map((parameter) => [`${parameter.in}:${parameter.name}`, parameter]));
   const unique = [...byKey.values()];
   const pathParams = [...path.matchAll(/\{([^{}]+)\}/g)].map(([, name]) => {
     const parameter = byKey.get(`path:${name}`);
-    if (!parameter) throw new Error(`generate-resources: ${operationId} has {${name}} in its path but no such path parameter`);
+    if (!parameter)
+      throw new Error(
+        `generate-resources: ${operationId} has {${name}} in its path but no such path parameter`,
+      );
     return parameter;
   });
   const query = unique.filter((parameter) => parameter.in === 'query');
-  const optionHeaders = unique.flatMap((parameter) => (parameter.in === 'header' ? [OPTION_HEADERS[parameter.name.toLowerCase()]] : [])).filter((o) => o !== undefined);
-  const otherHeaders = unique.filter((parameter) => (parameter.in === 'header' && !OPTION_HEADERS[parameter.name.toLowerCase()]) || parameter.in === 'cookie');
+  const optionHeaders = unique
+    .flatMap((parameter) => (parameter.in === 'header' ? [OPTION_HEADERS[parameter.name.toLowerCase()]] : []))
+    .filter((o) => o !== undefined);
+  const otherHeaders = unique.filter(
+    (parameter) =>
+      (parameter.in === 'header' && !OPTION_HEADERS[parameter.name.toLowerCase()]) ||
+      parameter.in === 'cookie',
+  );
   const paginated = isPaginated(spec, method, operation, query);
   const streamed = streamDataType(spec, operation);
   const body = operation.requestBody ? resolve(spec, operation.requestBody) : undefined;
@@ -206,8 +259,15 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
   }));
   if (body) {
     const schema = Object.values(body.content ?? {})[0]?.schema;
-    const described = (body as { description?: string }).description ?? (schema ? (resolve(spec, schema) as { description?: string }).description : undefined);
-    args.push({ name: 'body', type: `${data}['body']`, optional: body.required !== true, doc: described?.trim().split('\n').join(' ') ?? 'The request body.' });
+    const described =
+      (body as { description?: string }).description ??
+      (schema ? (resolve(spec, schema) as { description?: string }).description : undefined);
+    args.push({
+      name: 'body',
+      type: `${data}['body']`,
+      optional: body.required !== true,
+      doc: described?.trim().split('\n').join(' ') ?? 'The request body.',
+    });
   }
   if (query.length > 0) {
     const required = query.some((parameter) => parameter.required);
@@ -218,12 +278,28 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
       doc: paginated ? 'Filters, and `limit` per page (the cursor is handled for you).' : 'Query parameters.',
     });
   }
-  const optionTypes = ['BaseRequestOptions', ...(optionHeaders.includes('idempotencyKey') ? ['IdempotencyKeyOption'] : []), ...(optionHeaders.includes('ifMatch') ? ['IfMatchOption'] : [])];
-  const headerNote = otherHeaders.length > 0 ? ` Send ${otherHeaders.map((p) => `\`${p.name}\` (${p.in})`).join(', ')} in \`options.headers\`.` : '';
-  args.push({ name: 'options', type: optionTypes.join(' & '), optional: true, doc: `Per-call options (timeout, retries, signal, headers${optionHeaders.length > 0 ? `, ${optionHeaders.join(', ')}` : ''}).${headerNote}` });
+  const optionTypes = [
+    'BaseRequestOptions',
+    ...(optionHeaders.includes('idempotencyKey') ? ['IdempotencyKeyOption'] : []),
+    ...(optionHeaders.includes('ifMatch') ? ['IfMatchOption'] : []),
+  ];
+  const headerNote =
+    otherHeaders.length > 0
+      ? ` Send ${otherHeaders.map((p) => `\`${p.name}\` (${p.in})`).join(', ')} in \`options.headers\`.`
+      : '';
+  args.push({
+    name: 'options',
+    type: optionTypes.join(' & '),
+    optional: true,
+    doc: `Per-call options (timeout, retries, signal, headers${optionHeaders.length > 0 ? `, ${optionHeaders.join(', ')}` : ''}).${headerNote}`,
+  });
 
   const callFields = [
-    ...(pathParams.length > 0 ? [`path: { ${pathParams.map((parameter, i) => `${/^[A-Za-z_$][\w$]*$/.test(parameter.name) ? parameter.name : `'${parameter.name}'`}: ${args[i]!.name}`).join(', ')} }`] : []),
+    ...(pathParams.length > 0
+      ? [
+          `path: { ${pathParams.map((parameter, i) => `${/^[A-Za-z_$][\w$]*$/.test(parameter.name) ? parameter.name : `'${parameter.name}'`}: ${args[i]!.name}`).join(', ')} }`,
+        ]
+      : []),
     ...(body ? ['body'] : []),
     ...(query.length > 0 ? ['query'] : []),
     'options',
@@ -256,7 +332,11 @@ function buildMethod(spec: Spec, path: string, method: string, item: PathItem, o
     call: streamed
       ? `this._client._stream<${streamed}>(routes.${operationId}, { ${callFields.join(', ')} })`
       : `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
-    returns: streamed ? `EventStream<${streamed}>` : paginated ? `PagePromise<${typeBase}Response['data'][number]>` : `APIPromise<${typeBase}Response>`,
+    returns: streamed
+      ? `EventStream<${streamed}>`
+      : paginated
+        ? `PagePromise<${typeBase}Response['data'][number]>`
+        : `APIPromise<${typeBase}Response>`,
     extraTypes: streamed && streamed !== 'unknown' ? [streamed] : [],
     doc,
   };
@@ -272,61 +352,111 @@ function collect(spec: Spec, typeNames: Set<string>): Resource[] {
       if (!operation) continue;
       const where = `${method.toUpperCase()} ${path}`;
       if (!operation.operationId) throw new Error(`generate-resources: ${where} has no operationId`);
-      if (seenIds.has(operation.operationId)) throw new Error(`generate-resources: operationId ${operation.operationId} is used twice`);
+      if (seenIds.has(operation.operationId))
+        throw new Error(`generate-resources: operationId ${operation.operationId} is used twice`);
       seenIds.add(operation.operationId);
       const tag = operation.tags?.[0];
-      if (!tag) throw new Error(`generate-resources: ${operation.operationId} has no tag, so it belongs to no resource`);
+      if (!tag)
+        throw new Error(
+          `generate-resources: ${operation.operationId} has no tag, so it belongs to no resource`,
+        );
       let resource = resources.get(tag);
       if (!resource) {
         const property = resourceName(tag);
-        if (CLIENT_MEMBERS.has(property)) throw new Error(`generate-resources: the tag ${tag} would shadow meridian.${property}`);
-        resource = { property, className: `${pascalCase(wordsOf(tag))}Resource`, description: spec.tags?.find((t) => t.name === tag)?.description ?? tag, methods: [] };
+        if (CLIENT_MEMBERS.has(property))
+          throw new Error(`generate-resources: the tag ${tag} would shadow meridian.${property}`);
+        resource = {
+          property,
+          className: `${pascalCase(wordsOf(tag))}Resource`,
+          description: spec.tags?.find((t) => t.name === tag)?.description ?? tag,
+          methods: [],
+        };
         resources.set(tag, resource);
       }
       const built = buildMethod(spec, path, method, item, operation, typeNames);
-      if (RESOURCE_MEMBERS.has(built.name)) throw new Error(`generate-resources: ${operation.operationId} would be named ${built.name}; set x-sdk-method`);
+      if (RESOURCE_MEMBERS.has(built.name))
+        throw new Error(
+          `generate-resources: ${operation.operationId} would be named ${built.name}; set x-sdk-method`,
+        );
       const clash = resource.methods.find((other) => other.name === built.name);
       if (clash) {
-        throw new Error(`generate-resources: ${clash.operationId} and ${built.operationId} would both be ${resource.property}.${built.name}; set x-sdk-method on one of them`);
+        throw new Error(
+          `generate-resources: ${clash.operationId} and ${built.operationId} would both be ${resource.property}.${built.name}; set x-sdk-method on one of them`,
+        );
       }
       resource.methods.push(built);
     }
   }
-  const order = (tag: string): number => (declaredTags.includes(tag) ? declaredTags.indexOf(tag) : declaredTags.length);
-  return [...resources.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)).map(([, resource]) => resource);
+  const order = (tag: string): number =>
+    declaredTags.includes(tag) ? declaredTags.indexOf(tag) : declaredTags.length;
+  return [...resources.entries()]
+    .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+    .map(([, resource]) => resource);
 }
 
 function render(resources: Resource[]): string {
   const methods = resources.flatMap((resource) => resource.methods);
-  const typeImports = [...new Set(methods.flatMap((method) => {
-    const base = method.operationId.charAt(0).toUpperCase() + method.operationId.slice(1);
-    return [`${base}Data`, `${base}Response`];
-  }))].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(`${name}[`)) || method.returns.includes(name)))
-    .concat(methods.flatMap((method) => method.extraTypes)).sort();
-  const optionImports = ['BaseRequestOptions', 'IdempotencyKeyOption', 'IfMatchOption'].filter((name) => methods.some((method) => method.args.some((arg) => arg.type.includes(name))));
+  const typeImports = [
+    ...new Set(
+      methods.flatMap((method) => {
+        const base = method.operationId.charAt(0).toUpperCase() + method.operationId.slice(1);
+        return [`${base}Data`, `${base}Response`];
+      }),
+    ),
+  ]
+    .filter((name) =>
+      methods.some(
+        (method) => method.args.some((arg) => arg.type.includes(`${name}[`)) || method.returns.includes(name),
+      ),
+    )
+    .concat(methods.flatMap((method) => method.extraTypes))
+    .sort();
+  const optionImports = ['BaseRequestOptions', 'IdempotencyKeyOption', 'IfMatchOption'].filter((name) =>
+    methods.some((method) => method.args.some((arg) => arg.type.includes(name))),
+  );
   const out: string[] = [
     GENERATED_HEADER,
     '// The resources of the API (one class per tag, one method per operation) and their route table,',
     '// written by sdk/scripts/generate-resources.ts from openapi/dist/openapi.json.',
     '',
-    ...(methods.some((method) => method.returns.startsWith('APIPromise')) ? ["import type { APIPromise } from '../core/api-promise';"] : []),
-    ...(methods.some((method) => method.returns.startsWith('PagePromise')) ? ["import type { PagePromise } from '../core/pagination';"] : []),
-    ...(methods.some((method) => method.returns.startsWith('EventStream')) ? ["import type { EventStream } from '../core/streaming';"] : []),
+    ...(methods.some((method) => method.returns.startsWith('APIPromise'))
+      ? ["import type { APIPromise } from '../core/api-promise';"]
+      : []),
+    ...(methods.some((method) => method.returns.startsWith('PagePromise'))
+      ? ["import type { PagePromise } from '../core/pagination';"]
+      : []),
+    ...(methods.some((method) => method.returns.startsWith('EventStream'))
+      ? ["import type { EventStream } from '../core/streaming';"]
+      : []),
     `import type { ${optionImports.join(', ')} } from '../core/request-options';`,
     "import { APIResource, type OperationClient, type Route } from '../core/resource';",
     `import type { ${typeImports.join(', ')} } from './types.gen';`,
     '',
     '/** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */',
     'export const routes = {',
-    ...methods.map((method) => `  ${method.operationId}: { route: '${method.route}'${method.flags.map((flag) => `, ${flag}`).join('')} },`),
+    ...methods.map(
+      (method) =>
+        `  ${method.operationId}: { route: '${method.route}'${method.flags.map((flag) => `, ${flag}`).join('')} },`,
+    ),
     '} as const satisfies Record<string, Route>;',
   ];
   for (const resource of resources) {
-    out.push('', jsdoc(textLines(resource.description), ''), `export class ${resource.className} extends APIResource {`);
+    out.push(
+      '',
+      jsdoc(textLines(resource.description), ''),
+      `export class ${resource.className} extends APIResource {`,
+    );
     resource.methods.forEach((method, i) => {
       if (i > 0) out.push('');
-      const signature = method.args.map((arg) => `${arg.name}${arg.optional ? '?' : ''}: ${arg.type}`).join(', ');
-      out.push(jsdoc(method.doc, '  '), `  ${method.name}(${signature}): ${method.returns} {`, `    return ${method.call};`, '  }');
+      const signature = method.args
+        .map((arg) => `${arg.name}${arg.optional ? '?' : ''}: ${arg.type}`)
+        .join(', ');
+      out.push(
+        jsdoc(method.doc, '  '),
+        `  ${method.name}(${signature}): ${method.returns} {`,
+        `    return ${method.call};`,
+        '  }',
+      );
     });
     out.push('}');
   }
@@ -334,7 +464,10 @@ function render(resources: Resource[]): string {
     '',
     '/** The resources of a `Meridian` client, one per tag of the spec. */',
     'export interface Resources {',
-    ...resources.flatMap((resource) => [jsdoc(textLines(resource.description), '  '), `  readonly ${resource.property}: ${resource.className};`]),
+    ...resources.flatMap((resource) => [
+      jsdoc(textLines(resource.description), '  '),
+      `  readonly ${resource.property}: ${resource.className};`,
+    ]),
     '}',
     '',
     '/** The resource classes by property name, for the client to instantiate. */',
@@ -354,9 +487,16 @@ function writeResourceTable(readmePath: string, resources: Resource[]): void {
   const readme = readFileSync(readmePath, 'utf8');
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`generate-resources: ${readmePath} needs the markers ${TABLE_START} and ${TABLE_END}`);
+  if (start < 0 || end < start)
+    throw new Error(`generate-resources: ${readmePath} needs the markers ${TABLE_START} and ${TABLE_END}`);
   const rows = resources.map((resource) => {
-    const methods = resource.methods.map((method) => `\`${method.name}(${method.args.filter((arg) => arg.name !== 'options').map((arg) => `${arg.name}${arg.optional ? '?' : ''}`).join(', ')})\``);
+    const methods = resource.methods.map(
+      (method) =>
+        `\`${method.name}(${method.args
+          .filter((arg) => arg.name !== 'options')
+          .map((arg) => `${arg.name}${arg.optional ? '?' : ''}`)
+          .join(', ')})\``,
+    );
     return `| \`meridian.${resource.property}\` | ${methods.join(', ')} |`;
   });
   const table = ['| resource | methods |', '| --- | --- |', ...rows].join('\n');
@@ -370,10 +510,12 @@ function writeResourceTable(readmePath: string, resources: Resource[]): void {
 export function generateResources(bundledSpecPath: string, outPath: string, readmePath?: string): void {
   const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
   const typesPath = join(dirname(outPath), 'types.gen.ts');
-  if (!existsSync(typesPath)) throw new Error(`generate-resources: ${typesPath} is missing; run hey-api first`);
-  const typeNames = new Set([...readFileSync(typesPath, 'utf8').matchAll(/^export type (\w+)/gm)].map(([, name]) => name!));
-  mkdirSync(dirname(outPath), { recursive: true });
+  if (!existsSync(typesPath))
+    throw new Error(`generate-resources: ${typesPath} is missing; run hey-api first`);
+  const typeNames = new Set(
+    [...readFileSync(typesPath, 'utf8').matchAll(/^export type (\w+)/gm)].map(([, name]) => name!),
+  );
   const resources = collect(spec, typeNames);
-  writeFileSync(outPath, render(resources));
+  writeGeneratedFile(outPath, render(resources));
   if (readmePath !== undefined) writeResourceTable(readmePath, resources);
 }

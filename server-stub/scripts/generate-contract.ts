@@ -8,13 +8,19 @@
  * Each route also carries `metadata` (operationId, tag, required scopes, whether it is public or
  * an agent route) so that authentication and authorisation are read from the spec rather than restated.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
+import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 import { type JsonSchema, referencedNames, toZod } from './json-schema-to-zod';
 
-type Parameter = { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean; schema: JsonSchema; $ref?: string };
+type Parameter = {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema: JsonSchema;
+  $ref?: string;
+};
 type MediaType = { schema?: JsonSchema };
 type Response = { content?: Record<string, MediaType>; $ref?: string };
 type Operation = {
@@ -29,7 +35,11 @@ type Operation = {
 };
 type Spec = {
   paths: Record<string, Record<string, Operation | Parameter[]>>;
-  components: { schemas: Record<string, JsonSchema>; parameters?: Record<string, Parameter>; responses?: Record<string, Response> };
+  components: {
+    schemas: Record<string, JsonSchema>;
+    parameters?: Record<string, Parameter>;
+    responses?: Record<string, Response>;
+  };
   security?: Record<string, string[]>[];
 };
 
@@ -38,7 +48,11 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** "API Tokens" → "apiTokens": the contract (and SDK) groups operations by tag. */
 export function tagKey(tag: string): string {
   const words = tag.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  return words.map((word, index) => (index === 0 ? word.toLowerCase() : word[0]!.toUpperCase() + word.slice(1).toLowerCase())).join('');
+  return words
+    .map((word, index) =>
+      index === 0 ? word.toLowerCase() : word[0]!.toUpperCase() + word.slice(1).toLowerCase(),
+    )
+    .join('');
 }
 
 /** Component schemas in an order where each comes after the ones it uses. */
@@ -47,7 +61,8 @@ function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]): void => {
     if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new Error(`Recursive schemas are not supported: ${[...trail, name].join(' → ')}`);
+    if (state.get(name) === 'visiting')
+      throw new Error(`Recursive schemas are not supported: ${[...trail, name].join(' → ')}`);
     state.set(name, 'visiting');
     for (const dependency of [...referencedNames(schemas[name])].sort()) visit(dependency, [...trail, name]);
     state.set(name, 'done');
@@ -57,14 +72,18 @@ function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
   return ordered;
 }
 
-function parametersObject(parameters: Parameter[], location: 'path' | 'query' | 'header'): string | undefined {
+function parametersObject(
+  parameters: Parameter[],
+  location: 'path' | 'query' | 'header',
+): string | undefined {
   const selected = parameters.filter((parameter) => parameter.in === location);
   if (selected.length === 0) return undefined;
   const fields = selected.map((parameter) => {
     // Express lower-cases header names; query and path values arrive as strings.
     const key = location === 'header' ? parameter.name.toLowerCase() : parameter.name;
     let code = toZod(parameter.schema, { coerce: location !== 'header' });
-    if (parameter.schema.default !== undefined) code += `.default(${JSON.stringify(parameter.schema.default)})`;
+    if (parameter.schema.default !== undefined)
+      code += `.default(${JSON.stringify(parameter.schema.default)})`;
     else if (!parameter.required) code += '.optional()';
     return `${JSON.stringify(key)}: ${code}`;
   });
@@ -73,7 +92,8 @@ function parametersObject(parameters: Parameter[], location: 'path' | 'query' | 
 
 function responsesObject(spec: Spec, operation: Operation): string {
   const entries = Object.entries(operation.responses).map(([status, raw]) => {
-    if (!/^\d{3}$/.test(status)) throw new Error(`${operation.operationId}: only numeric statuses are supported, got ${status}`);
+    if (!/^\d{3}$/.test(status))
+      throw new Error(`${operation.operationId}: only numeric statuses are supported, got ${status}`);
     const response = resolve(spec, raw);
     const media = Object.entries(response.content ?? {});
     if (media.length === 0) return `${status}: c.noBody()`;
@@ -89,8 +109,16 @@ function responsesObject(spec: Spec, operation: Operation): string {
   return `{ ${entries.join(', ')} }`;
 }
 
-function routeSource(spec: Spec, path: string, method: string, operation: Operation, pathParameters: Parameter[]): string {
-  const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((parameter) => resolve(spec, parameter));
+function routeSource(
+  spec: Spec,
+  path: string,
+  method: string,
+  operation: Operation,
+  pathParameters: Parameter[],
+): string {
+  const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((parameter) =>
+    resolve(spec, parameter),
+  );
   const security = operation.security ?? spec.security ?? [];
   const scopes = [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))].sort();
   const lines = [
@@ -109,7 +137,9 @@ function routeSource(spec: Spec, path: string, method: string, operation: Operat
     lines.push(`body: ${json?.schema ? toZod(json.schema) : 'c.noBody()'}`);
   }
   lines.push(`responses: ${responsesObject(spec, operation)}`);
-  const idempotent = parameters.some((parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key');
+  const idempotent = parameters.some(
+    (parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key',
+  );
   // The media types the request body may have; other bodies are refused with 415.
   const bodyTypes = Object.keys(operation.requestBody?.content ?? {});
   const metadata = {
@@ -129,7 +159,8 @@ function routeSource(spec: Spec, path: string, method: string, operation: Operat
 export function contractSource(spec: Spec): string {
   const schemaNames = orderSchemas(spec.components.schemas);
   const schemaLines = schemaNames.map(
-    (name) => `export const ${name} = ${toZod(spec.components.schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
+    (name) =>
+      `export const ${name} = ${toZod(spec.components.schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
   );
   const groups = new Map<string, string[]>();
   for (const [path, item] of Object.entries(spec.paths)) {
@@ -140,7 +171,9 @@ export function contractSource(spec: Spec): string {
       if (operation.tags.length !== 1) throw new Error(`${operation.operationId}: exactly one tag expected`);
       const key = tagKey(operation.tags[0]!);
       const routes = groups.get(key) ?? [];
-      routes.push(`    ${operation.operationId}: ${routeSource(spec, path, method, operation, pathParameters)},`);
+      routes.push(
+        `    ${operation.operationId}: ${routeSource(spec, path, method, operation, pathParameters)},`,
+      );
       groups.set(key, routes);
     }
   }
@@ -163,6 +196,5 @@ export function contractSource(spec: Spec): string {
 
 export function generateContract(bundledSpecPath: string, outPath: string): void {
   const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
-  mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, contractSource(spec));
+  writeGeneratedFile(outPath, contractSource(spec));
 }
