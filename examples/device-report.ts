@@ -21,12 +21,20 @@ const client = await connect();
 const devices: Device[] = [];
 let cursor: string | null = null;
 do {
-  const page: DeviceList = orExit(await listDevices({ client, query: { ...filters, limit: 100, ...(cursor ? { cursor } : {}) } }), 'Listing devices');
+  const page: DeviceList = orExit(
+    await listDevices({ client, query: { ...filters, limit: 100, ...(cursor ? { cursor } : {}) } }),
+    'Listing devices',
+  );
   devices.push(...page.data);
   cursor = page.next_cursor;
 } while (cursor);
 
-const siteNames = new Map(orExit(await listSites({ client, query: { limit: 500 } }), 'Listing sites').data.map((site) => [site.id, site.name]));
+const siteNames = new Map(
+  orExit(await listSites({ client, query: { limit: 500 } }), 'Listing sites').data.map((site) => [
+    site.id,
+    site.name,
+  ]),
+);
 const counts = new Map<string, Map<string, number>>();
 for (const device of devices) {
   const site = siteNames.get(device.site_id) ?? device.site_id;

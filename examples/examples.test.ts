@@ -31,11 +31,20 @@ describe('examples', () => {
     const sites = ok(await listSites({ client: t.admin, query: { q: 'Lisbon office' } })).data;
     expect(sites).toHaveLength(1);
     const devices = ok(await listDevices({ client: t.admin, query: { site_id: sites[0]!.id } })).data;
-    expect(devices.map((d) => `${d.name}:${d.platform}`)).toEqual(['kiosk-1:windows', 'kiosk-2:linux', 'kiosk-3:macos']);
+    expect(devices.map((d) => `${d.name}:${d.platform}`)).toEqual([
+      'kiosk-1:windows',
+      'kiosk-2:linux',
+      'kiosk-3:macos',
+    ]);
   });
 
   it('device-report.ts signs in with a password and counts devices per site and status', async () => {
-    const env = { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_USERNAME: ADMIN.username, MERIDIAN_PASSWORD: ADMIN.password };
+    const env = {
+      ...process.env,
+      MERIDIAN_URL: t.url,
+      MERIDIAN_USERNAME: ADMIN.username,
+      MERIDIAN_PASSWORD: ADMIN.password,
+    };
     const { stdout } = await run(TSX, [example('device-report.ts'), '--platform=windows'], { env });
     expect(stdout).toBe('1 device(s)\n  Lisbon office: 1 pending\n');
   });

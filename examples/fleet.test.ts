@@ -44,10 +44,16 @@ describe('examples/agent', () => {
 
     await expect.poll(() => stdout, { timeout: 15_000 }).toMatch(/online; waiting for commands/);
     const saved = JSON.parse(readFileSync(state, 'utf8')) as { device_id: string };
-    const command = await operator.commands.create({ device_id: saved.device_id, type: 'echo', params: { text: 'hello from the operator' } }, { wait_seconds: 10 });
+    const command = await operator.commands.create(
+      { device_id: saved.device_id, type: 'echo', params: { text: 'hello from the operator' } },
+      { wait_seconds: 10 },
+    );
     expect(command.status).toBe('succeeded');
     expect(command.result?.stdout).toBe('hello from the operator\n');
-    const shell = await operator.commands.create({ device_id: saved.device_id, type: 'run_shell', params: { command: 'rm -rf /tmp/nothing' } }, { wait_seconds: 10 });
+    const shell = await operator.commands.create(
+      { device_id: saved.device_id, type: 'run_shell', params: { command: 'rm -rf /tmp/nothing' } },
+      { wait_seconds: 10 },
+    );
     expect(shell.result?.stdout).toMatch(/^simulated: would run/);
 
     expect(await exited).toBe(0);
@@ -56,18 +62,27 @@ describe('examples/agent', () => {
     expect((await operator.devices.get(saved.device_id)).status).toBe('online');
     expect(existsSync(state)).toBe(true);
     expect(stdout).toMatch(/configuration \S+: 0 monitored process\(es\)/);
-    expect((await operator.devices.getInventory(saved.device_id)).hardware).toMatchObject({ cpu_cores: expect.any(Number) });
+    expect((await operator.devices.getInventory(saved.device_id)).hardware).toMatchObject({
+      cpu_cores: expect.any(Number),
+    });
   });
 });
 
 describe('examples/fleet-sim', () => {
   it('enrols a small fleet, runs commands across it and prints a clean summary', async () => {
-    const { stdout } = await run(TSX, [script('fleet-sim/fleet-sim.ts'), '--agents', '5', '--seconds', '3', '--progress-every', '1'], {
-      env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken },
-    });
+    const { stdout } = await run(
+      TSX,
+      [script('fleet-sim/fleet-sim.ts'), '--agents', '5', '--seconds', '3', '--progress-every', '1'],
+      {
+        env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken },
+      },
+    );
     expect(stdout).toMatch(/^5 agents enrolled on site fleet-sim /);
     expect(stdout).toMatch(/^t=\d+s agents=5 heartbeats=\d+/m);
-    const summary = /summary: 5 agents, [\d.]+ s, heartbeats (\d+) .*commands (\d+) \(round trip p50 \d+ ms, p99 \d+ ms\), errors 0/.exec(stdout);
+    const summary =
+      /summary: 5 agents, [\d.]+ s, heartbeats (\d+) .*commands (\d+) \(round trip p50 \d+ ms, p99 \d+ ms\), errors 0/.exec(
+        stdout,
+      );
     expect(summary, stdout).not.toBeNull();
     expect(Number(summary![1])).toBeGreaterThanOrEqual(5);
     expect(Number(summary![2])).toBeGreaterThan(0);

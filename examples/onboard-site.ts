@@ -16,11 +16,20 @@ if (!siteName || machines.length === 0) {
 }
 
 const client = await connect();
-const existing = orExit(await listSites({ client, query: { q: siteName, limit: 500 } }), 'Listing sites').data.find((site) => site.name === siteName);
-const site = existing ?? orExit(
-  await createSite({ client, body: { name: siteName }, headers: { 'Idempotency-Key': createHash('sha256').update(`site:${siteName}`).digest('hex') } }),
-  `Creating site ${siteName}`,
-);
+const existing = orExit(
+  await listSites({ client, query: { q: siteName, limit: 500 } }),
+  'Listing sites',
+).data.find((site) => site.name === siteName);
+const site =
+  existing ??
+  orExit(
+    await createSite({
+      client,
+      body: { name: siteName },
+      headers: { 'Idempotency-Key': createHash('sha256').update(`site:${siteName}`).digest('hex') },
+    }),
+    `Creating site ${siteName}`,
+  );
 console.log(`site ${site.name} (${site.id})`);
 
 for (const machine of machines) {
@@ -29,5 +38,7 @@ for (const machine of machines) {
     await registerDevice({ client, body: { name: name!, site_id: site.id, platform: platform as Platform } }),
     `Registering ${name}`,
   );
-  console.log(`  ${registration.device.name.padEnd(20)} ${registration.device.id}  token ${registration.registration_token}  (until ${registration.registration_expires_at})`);
+  console.log(
+    `  ${registration.device.name.padEnd(20)} ${registration.device.id}  token ${registration.registration_token}  (until ${registration.registration_expires_at})`,
+  );
 }

@@ -18,7 +18,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const README = readFileSync(new URL('../sdk/README.md', import.meta.url), 'utf8');
 const EXAMPLE_DIR = 'examples/sdk';
-const files = readdirSync(new URL('./sdk/', import.meta.url)).filter((name) => name.endsWith('.ts')).sort();
+const files = readdirSync(new URL('./sdk/', import.meta.url))
+  .filter((name) => name.endsWith('.ts'))
+  .sort();
 
 // ---------------------------------------------------------------------------------------------
 // The README and the files
@@ -49,7 +51,12 @@ function codeBlocks(markdown: string): CodeBlock[] {
     let end = i + 1;
     while (end < lines.length && !closing.test(lines[end]!)) end++;
     const comment = EXAMPLE_COMMENT.exec(lines[i - 1]?.trim() ?? '');
-    blocks.push({ line: i + 1, lang: open[2]!.toLowerCase(), code: lines.slice(i + 1, end).join('\n'), example: comment?.[1] });
+    blocks.push({
+      line: i + 1,
+      lang: open[2]!.toLowerCase(),
+      code: lines.slice(i + 1, end).join('\n'),
+      example: comment?.[1],
+    });
     i = end;
   }
   return blocks;
@@ -61,10 +68,15 @@ function regionOf(source: string): string {
   const starts = lines.flatMap((line, index) => (line.trim() === START ? [index] : []));
   const ends = lines.flatMap((line, index) => (line.trim() === END ? [index] : []));
   if (starts.length !== 1 || ends.length !== 1) {
-    throw new Error(`needs exactly one "${START}" and one "${END}" line (found ${starts.length} and ${ends.length})`);
+    throw new Error(
+      `needs exactly one "${START}" and one "${END}" line (found ${starts.length} and ${ends.length})`,
+    );
   }
   if (ends[0]! < starts[0]!) throw new Error(`"${END}" comes before "${START}"`);
-  const region = lines.slice(starts[0]! + 1, ends[0]!).join('\n').trim();
+  const region = lines
+    .slice(starts[0]! + 1, ends[0]!)
+    .join('\n')
+    .trim();
   if (region === '') throw new Error('the region is empty');
   return region;
 }
@@ -81,11 +93,14 @@ function readmeProblems(markdown: string, read: (path: string) => string | undef
   for (const block of blocks) {
     const where = `line ${block.line}`;
     if (!TESTED_LANGUAGES.has(block.lang)) {
-      if (block.example) problems.push(`${where}: ${block.example} is shown in a "${block.lang || 'plain'}" block, not ts`);
+      if (block.example)
+        problems.push(`${where}: ${block.example} is shown in a "${block.lang || 'plain'}" block, not ts`);
       continue;
     }
     if (!block.example) {
-      problems.push(`${where}: a ${block.lang} block without "<!-- example: ${EXAMPLE_DIR}/<file>.ts -->" right above it`);
+      problems.push(
+        `${where}: a ${block.lang} block without "<!-- example: ${EXAMPLE_DIR}/<file>.ts -->" right above it`,
+      );
       continue;
     }
     if (!new RegExp(`^${EXAMPLE_DIR}/[\\w.-]+\\.ts$`).test(block.example)) {
@@ -127,22 +142,48 @@ const readFromRoot = (path: string): string | undefined => {
 describe('sdk/README.md shows the examples', () => {
   it('finds every problem it looks for (checked on a made-up README)', () => {
     const example = `setup\n${START}\nconst a = 1;\n${END}\nteardown\n`;
-    const read = (path: string) => ({ 'examples/sdk/a.ts': example, 'examples/sdk/none.ts': 'no markers' })[path];
+    const read = (path: string) =>
+      ({ 'examples/sdk/a.ts': example, 'examples/sdk/none.ts': 'no markers' })[path];
     const fence = '```';
     const markdown = [
-      '<!-- example: examples/sdk/a.ts -->', `${fence}ts`, 'const a = 1;', fence, // fine
-      `${fence}ts`, 'const b = 2;', fence, // no comment
-      '<!-- example: examples/sdk/a.ts -->', `${fence}ts`, 'const a = 2;', fence, // differs
-      '<!-- example: examples/sdk/missing.ts -->', `${fence}ts`, 'x', fence, // no such file
-      '<!-- example: examples/sdk/none.ts -->', `${fence}typescript`, 'x', fence, // no markers
-      '<!-- example: examples/sdk/a.ts -->', '', `${fence}ts`, 'const a = 1;', fence, // comment not right above
-      '<!-- example: examples/sdk/a.ts -->', `${fence}sh`, 'npm test', fence, // not a ts block
-      `${fence}sh`, 'npm install', fence, // fine
+      '<!-- example: examples/sdk/a.ts -->',
+      `${fence}ts`,
+      'const a = 1;',
+      fence, // fine
+      `${fence}ts`,
+      'const b = 2;',
+      fence, // no comment
+      '<!-- example: examples/sdk/a.ts -->',
+      `${fence}ts`,
+      'const a = 2;',
+      fence, // differs
+      '<!-- example: examples/sdk/missing.ts -->',
+      `${fence}ts`,
+      'x',
+      fence, // no such file
+      '<!-- example: examples/sdk/none.ts -->',
+      `${fence}typescript`,
+      'x',
+      fence, // no markers
+      '<!-- example: examples/sdk/a.ts -->',
+      '',
+      `${fence}ts`,
+      'const a = 1;',
+      fence, // comment not right above
+      '<!-- example: examples/sdk/a.ts -->',
+      `${fence}sh`,
+      'npm test',
+      fence, // not a ts block
+      `${fence}sh`,
+      'npm install',
+      fence, // fine
     ].join('\n');
     expect(readmeProblems(markdown, read)).toEqual([
       expect.stringMatching(/^line 20: an example comment that is not right above/),
       expect.stringMatching(/^line 5: a ts block without/),
-      expect.stringMatching(/^line 9: differs from the region of examples\/sdk\/a\.ts at its line 1:\n {4}README: const a = 2;\n {4}file: {3}const a = 1;$/),
+      expect.stringMatching(
+        /^line 9: differs from the region of examples\/sdk\/a\.ts at its line 1:\n {4}README: const a = 2;\n {4}file: {3}const a = 1;$/,
+      ),
       expect.stringMatching(/^line 13: examples\/sdk\/missing\.ts does not exist/),
       expect.stringMatching(/^line 17: examples\/sdk\/none\.ts needs exactly one/),
       expect.stringMatching(/^line 22: a ts block without/),
@@ -152,7 +193,9 @@ describe('sdk/README.md shows the examples', () => {
 
   it('has every TypeScript block as the region of the example named above it', () => {
     expect(readmeProblems(README, readFromRoot)).toEqual([]);
-    expect(codeBlocks(README).filter((block) => block.lang === 'ts').length).toBeGreaterThanOrEqual(files.length);
+    expect(codeBlocks(README).filter((block) => block.lang === 'ts').length).toBeGreaterThanOrEqual(
+      files.length,
+    );
   });
 
   it('shows every file of examples/sdk/', () => {
@@ -182,10 +225,16 @@ beforeAll(async () => {
   lisbon = await admin.sites.create({ name: 'Lisbon office' });
   await admin.sites.create({ name: 'Faro depot' });
   lisbonDevices = [];
-  for (const [name, platform] of [['kiosk-1', 'windows'], ['kiosk-2', 'linux'], ['kiosk-3', 'macos']] as const) {
+  for (const [name, platform] of [
+    ['kiosk-1', 'windows'],
+    ['kiosk-2', 'linux'],
+    ['kiosk-3', 'macos'],
+  ] as const) {
     lisbonDevices.push((await admin.devices.register({ name, site_id: lisbon.id, platform })).device);
   }
-  readOnlyToken = (await admin.apiTokens.create({ name: 'examples: sign-in', scopes: ['devices:read', 'sites:read'] })).token;
+  readOnlyToken = (
+    await admin.apiTokens.create({ name: 'examples: sign-in', scopes: ['devices:read', 'sites:read'] })
+  ).token;
 });
 afterAll(() => t?.close());
 
@@ -195,40 +244,65 @@ interface Result {
 }
 
 /** Runs an example the way its header says, with the server's URL and the admin's token unless told otherwise. */
-async function runExample(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<Result> {
-  const options = { cwd: ROOT, timeout: 20_000, env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken, ...env } };
+async function runExample(
+  file: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Result> {
+  const options = {
+    cwd: ROOT,
+    timeout: 20_000,
+    env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken, ...env },
+  };
   try {
     const { stdout, stderr } = await run(TSX, [`${EXAMPLE_DIR}/${file}`, ...args], options);
     return { stdout, stderr };
   } catch (error) {
     const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    throw new Error(`${file} failed (exit ${String(failed.code)})\n--- stdout\n${failed.stdout ?? ''}\n--- stderr\n${failed.stderr ?? ''}`);
+    throw new Error(
+      `${file} failed (exit ${String(failed.code)})\n--- stdout\n${failed.stdout ?? ''}\n--- stderr\n${failed.stderr ?? ''}`,
+    );
   }
 }
 
 const withPassword = { MERIDIAN_USERNAME: ADMIN.username, MERIDIAN_PASSWORD: ADMIN.password };
 const everyDevice = () => admin.devices.list({ limit: 100 }).toArray({ limit: Infinity });
-const sitesNamed = async (name: string) => (await admin.sites.list({ q: name }).toArray({ limit: 10 })).filter((site) => site.name === name);
+const sitesNamed = async (name: string) =>
+  (await admin.sites.list({ q: name }).toArray({ limit: 10 })).filter((site) => site.name === name);
 
 /** Per example: run it (with the data it needs) and check its output and its effect. */
 const expectations: Record<string, () => Promise<void>> = {
   'browser-session.ts': async () => {
-    const { stdout, stderr } = await runExample('browser-session.ts', ['Porto office'], { ...withPassword, MERIDIAN_TOKEN: '' });
-    const created = /^signed in as root \(session\)\ncreated Porto office \((site_\w+)\)\ncookies left: 0\n$/.exec(stdout);
+    const { stdout, stderr } = await runExample('browser-session.ts', ['Porto office'], {
+      ...withPassword,
+      MERIDIAN_TOKEN: '',
+    });
+    const created =
+      /^signed in as root \(session\)\ncreated Porto office \((site_\w+)\)\ncookies left: 0\n$/.exec(stdout);
     expect(created, stdout).not.toBeNull();
     expect((await sitesNamed('Porto office')).map((site) => site.id)).toEqual([created![1]]);
     expect(stderr).toBe('');
   },
 
   'errors.ts': async () => {
-    const before = { sites: (await admin.sites.list({ limit: 100 }).toArray({ limit: Infinity })).length, devices: (await everyDevice()).length };
+    const before = {
+      sites: (await admin.sites.list({ limit: 100 }).toArray({ limit: Infinity })).length,
+      devices: (await everyDevice()).length,
+    };
     const { stdout, stderr } = await runExample('errors.ts');
-    expect(stdout).toMatch(/^not found: No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it\. \(request req_\w+\)\n/);
+    expect(stdout).toMatch(
+      /^not found: No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it\. \(request req_\w+\)\n/,
+    );
     expect(stdout).toMatch(/^invalid \/body\/name: .+$/m);
-    expect(stdout).toMatch(/^UnprocessableEntityError: 422 unknown_site: No site site_01JC0A1B2C3D4E5F6G7H8J9K0M exists, or you cannot see it\.\n$/m);
+    expect(stdout).toMatch(
+      /^UnprocessableEntityError: 422 unknown_site: No site site_01JC0A1B2C3D4E5F6G7H8J9K0M exists, or you cannot see it\.\n$/m,
+    );
     expect(stdout.trimEnd().split('\n')).toHaveLength(3);
     expect(stderr).toBe('');
-    const after = { sites: (await admin.sites.list({ limit: 100 }).toArray({ limit: Infinity })).length, devices: (await everyDevice()).length };
+    const after = {
+      sites: (await admin.sites.list({ limit: 100 }).toArray({ limit: Infinity })).length,
+      devices: (await everyDevice()).length,
+    };
     expect(after).toEqual(before);
   },
 
@@ -264,7 +338,13 @@ const expectations: Record<string, () => Promise<void>> = {
     for (const device of devices) byStatus.set(device.status, (byStatus.get(device.status) ?? 0) + 1);
     const sites = await admin.sites.list({ limit: 100 }).toArray({ limit: Infinity });
     const pages: string[] = [];
-    for (let i = 0; i < sites.length; i += 2) pages.push(`page ${i / 2 + 1}: ${sites.slice(i, i + 2).map((site) => site.name).join(', ')}`);
+    for (let i = 0; i < sites.length; i += 2)
+      pages.push(
+        `page ${i / 2 + 1}: ${sites
+          .slice(i, i + 2)
+          .map((site) => site.name)
+          .join(', ')}`,
+      );
     const pending = devices.filter((device) => device.status === 'pending');
     expect(sites.length).toBeGreaterThan(2); // more than one page
     const { stdout, stderr } = await runExample('pagination.ts');
@@ -283,7 +363,9 @@ const expectations: Record<string, () => Promise<void>> = {
     const devices = await everyDevice();
     expect(devices.length).toBeGreaterThanOrEqual(lisbonDevices.length);
     const { stdout, stderr } = await runExample('quick-start.ts');
-    expect(stdout).toBe(['Signed in as root.', ...devices.map((d) => `${d.name} (${d.platform}): ${d.status}`), ''].join('\n'));
+    expect(stdout).toBe(
+      ['Signed in as root.', ...devices.map((d) => `${d.name} (${d.platform}): ${d.status}`), ''].join('\n'),
+    );
     expect(stderr).toBe('');
   },
 
@@ -291,25 +373,37 @@ const expectations: Record<string, () => Promise<void>> = {
     const [first] = await admin.devices.list({ limit: 1 }).toArray({ limit: 1 });
     const { version } = await admin.meta.getVersion();
     const { stdout, stderr } = await runExample('raw-request.ts');
-    expect(stdout).toMatch(new RegExp(`^Meridian ${version.replaceAll('.', '\\.')}: HTTP 200 application/json; charset=utf-8, request req_\\w+\\n`));
+    expect(stdout).toMatch(
+      new RegExp(
+        `^Meridian ${version.replaceAll('.', '\\.')}: HTTP 200 application/json; charset=utf-8, request req_\\w+\\n`,
+      ),
+    );
     expect(stdout.split('\n').slice(1).join('\n')).toBe(`${first!.id}: ${first!.name}\n`);
     expect(stderr).toBe('');
   },
 
   'retries.ts': async () => {
     const { stdout, stderr } = await runExample('retries.ts', [lisbon.id]);
-    expect(stdout).toMatch(/^\[meridian\] POST \/v1\/devices failed \(APIConnectionError\); retry 1 of 4 in \d+ ms/);
+    expect(stdout).toMatch(
+      /^\[meridian\] POST \/v1\/devices failed \(APIConnectionError\); retry 1 of 4 in \d+ ms/,
+    );
     const registered = /^registered Lobby kiosk \((dev_\w+)\), replayed: true\nserver: ok\n$/m.exec(stdout);
     expect(registered, stdout).not.toBeNull();
     expect(stderr).toBe('');
     // The lost answer was retried with the same key: the device exists once.
-    const kiosks = (await admin.devices.list({ site_id: lisbon.id }).toArray({ limit: 100 })).filter((device) => device.name === 'Lobby kiosk');
+    const kiosks = (await admin.devices.list({ site_id: lisbon.id }).toArray({ limit: 100 })).filter(
+      (device) => device.name === 'Lobby kiosk',
+    );
     expect(kiosks.map((device) => device.id)).toEqual([registered![1]]);
   },
 
   'sign-in.ts': async () => {
-    const { stdout, stderr } = await runExample('sign-in.ts', [], { ...withPassword, MERIDIAN_TOKEN: readOnlyToken });
-    const lines = /^root via api_token, scopes: devices:read sites:read\nroot via session until (\S+)\n$/.exec(stdout);
+    const { stdout, stderr } = await runExample('sign-in.ts', [], {
+      ...withPassword,
+      MERIDIAN_TOKEN: readOnlyToken,
+    });
+    const lines =
+      /^root via api_token, scopes: devices:read sites:read\nroot via session until (\S+)\n$/.exec(stdout);
     expect(lines, stdout).not.toBeNull();
     expect(Date.parse(lines![1]!)).toBeGreaterThan(Date.now());
     expect(stderr).toBe('');
@@ -327,7 +421,11 @@ const expectations: Record<string, () => Promise<void>> = {
   },
 
   'update-with-etag.ts': async () => {
-    const { device } = await admin.devices.register({ name: 'Unlabelled kiosk', site_id: lisbon.id, platform: 'other' });
+    const { device } = await admin.devices.register({
+      name: 'Unlabelled kiosk',
+      site_id: lisbon.id,
+      platform: 'other',
+    });
     const { stdout, stderr } = await runExample('update-with-etag.ts', [device.id, 'Kiosk by the stairs']);
     expect(stdout).toBe('Unlabelled kiosk is now Kiosk by the stairs\n');
     expect(stderr).toBe('');
@@ -339,9 +437,13 @@ const expectations: Record<string, () => Promise<void>> = {
     const { stdout, stderr } = await runExample('webhooks.ts', [], { MERIDIAN_WEBHOOK_SECRET: secret });
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^received device\.offline \(msg_[0-9a-f]{32}\): \{"device_id":"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"\}$/);
+    expect(lines[0]).toMatch(
+      /^received device\.offline \(msg_[0-9a-f]{32}\): \{"device_id":"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"\}$/,
+    );
     expect(lines[1]).toBe('signed event: HTTP 204');
-    expect(lines[2]).toMatch(/^refused: No signature in webhook-signature matches\. Usual causes: the body was parsed/);
+    expect(lines[2]).toMatch(
+      /^refused: No signature in webhook-signature matches\. Usual causes: the body was parsed/,
+    );
     expect(lines[3]).toBe('altered event: HTTP 400');
     expect(stderr).toBe('');
   },

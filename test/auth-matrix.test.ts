@@ -17,22 +17,79 @@ import { operationById, specOperations, type SpecOperation } from './support/spe
 import { buildWorld, unique, type World } from './support/world';
 
 const ALL_SCOPES = [
-  'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:register',
-  'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write', 'events:read', 'events:write',
+  'users:read',
+  'users:write',
+  'tokens:read',
+  'tokens:write',
+  'sites:read',
+  'sites:write',
+  'devices:read',
+  'devices:write',
+  'devices:register',
+  'enrollment:read',
+  'enrollment:write',
+  'commands:read',
+  'commands:write',
+  'events:read',
+  'events:write',
 ] as const;
 const OPERATOR_SCOPES = [
-  'tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write',
-  'commands:read', 'commands:write', 'events:read', 'events:write',
+  'tokens:read',
+  'tokens:write',
+  'sites:read',
+  'devices:read',
+  'devices:write',
+  'enrollment:read',
+  'enrollment:write',
+  'commands:read',
+  'commands:write',
+  'events:read',
+  'events:write',
 ];
-const VIEWER_SCOPES = ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read', 'commands:read', 'events:read'];
+const VIEWER_SCOPES = [
+  'tokens:read',
+  'tokens:write',
+  'sites:read',
+  'devices:read',
+  'enrollment:read',
+  'commands:read',
+  'events:read',
+];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [
-  'getUser', 'updateUser', 'deleteUser', 'resetUserPassword', 'getApiToken', 'revokeApiToken', 'getSite', 'updateSite', 'deleteSite',
-  'getDevice', 'updateDevice', 'deleteDevice', 'revokeDeviceCredentials', 'getDeviceMetrics', 'getDeviceInventory',
-  'listDeviceScreenshots', 'getLatestDeviceScreenshot',
-  'listEnrollmentCodes', 'createEnrollmentCode', 'revokeEnrollmentCode', 'getEnrollmentRequest', 'approveEnrollmentRequest', 'denyEnrollmentRequest',
-  'getCommand', 'cancelCommand', 'clearPendingCommands', 'getEvent', 'acknowledgeEvent',
-  'listMonitoredProcesses', 'createMonitoredProcess', 'getMonitoredProcess', 'updateMonitoredProcess', 'deleteMonitoredProcess',
+  'getUser',
+  'updateUser',
+  'deleteUser',
+  'resetUserPassword',
+  'getApiToken',
+  'revokeApiToken',
+  'getSite',
+  'updateSite',
+  'deleteSite',
+  'getDevice',
+  'updateDevice',
+  'deleteDevice',
+  'revokeDeviceCredentials',
+  'getDeviceMetrics',
+  'getDeviceInventory',
+  'listDeviceScreenshots',
+  'getLatestDeviceScreenshot',
+  'listEnrollmentCodes',
+  'createEnrollmentCode',
+  'revokeEnrollmentCode',
+  'getEnrollmentRequest',
+  'approveEnrollmentRequest',
+  'denyEnrollmentRequest',
+  'getCommand',
+  'cancelCommand',
+  'clearPendingCommands',
+  'getEvent',
+  'acknowledgeEvent',
+  'listMonitoredProcesses',
+  'createMonitoredProcess',
+  'getMonitoredProcess',
+  'updateMonitoredProcess',
+  'deleteMonitoredProcess',
 ];
 
 let t: TestServer;
@@ -45,15 +102,29 @@ let adminCookies: Record<string, string>;
 beforeAll(async () => {
   t = await startTestServer();
   world = await buildWorld(t);
-  const revoked = ok(await createApiToken({ client: t.admin, body: { name: unique('revoked'), scopes: [...ALL_SCOPES] } }));
-  expect((await revokeApiToken({ client: t.admin, path: { token_id: revoked.id } })).response.status).toBe(204);
+  const revoked = ok(
+    await createApiToken({ client: t.admin, body: { name: unique('revoked'), scopes: [...ALL_SCOPES] } }),
+  );
+  expect((await revokeApiToken({ client: t.admin, path: { token_id: revoked.id } })).response.status).toBe(
+    204,
+  );
   tokens.revoked = revoked.token;
   const expiresAt = new Date(t.clock.now().getTime() + 60 * 60 * 1000).toISOString();
-  tokens.expired = ok(await createApiToken({ client: t.admin, body: { name: unique('expiring'), scopes: [...ALL_SCOPES], expires_at: expiresAt } })).token;
+  tokens.expired = ok(
+    await createApiToken({
+      client: t.admin,
+      body: { name: unique('expiring'), scopes: [...ALL_SCOPES], expires_at: expiresAt },
+    }),
+  ).token;
   tokens.loggedOut = await t.signIn(ADMIN.username, ADMIN.password);
   await callOperation('logout', t.client(tokens.loggedOut), {});
-  adminCookies = cookiesOf((await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } })).response);
-  tokens.apiToken = ok(await createApiToken({ client: t.admin, body: { name: unique('all'), scopes: [...ALL_SCOPES] } })).token;
+  adminCookies = cookiesOf(
+    (await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } }))
+      .response,
+  );
+  tokens.apiToken = ok(
+    await createApiToken({ client: t.admin, body: { name: unique('all'), scopes: [...ALL_SCOPES] } }),
+  ).token;
   agentTokens.expired = (await addAgent(t, world.siteA.id)).credentials.access_token;
   await t.clock.advance(2 * 60 * 60 * 1000);
   // The world's agent lives on: its refresh token outlasts the two hours its access token did not.
@@ -62,7 +133,9 @@ beforeAll(async () => {
   ok(await revokeDeviceCredentials({ client: t.admin, path: { device_id: revokedAgent.deviceId } }));
   agentTokens.revoked = revokedAgent.credentials.access_token;
   const deleted = await addAgent(t, world.siteA.id);
-  expect((await deleteDevice({ client: t.admin, path: { device_id: deleted.deviceId } })).response.status).toBe(204);
+  expect(
+    (await deleteDevice({ client: t.admin, path: { device_id: deleted.deviceId } })).response.status,
+  ).toBe(204);
   agentTokens.deleted = deleted.credentials.access_token;
 });
 afterAll(() => t.close());
@@ -72,7 +145,12 @@ const secured = specOperations.filter((op) => !op.public && !op.agent);
 const scoped = secured.filter((op) => op.scopes.length > 0);
 const unsafe = secured.filter((op) => op.method !== 'GET');
 
-async function expectRefused(operation: SpecOperation, status: number, code: string | RegExp, call: () => Promise<SdkResult>): Promise<void> {
+async function expectRefused(
+  operation: SpecOperation,
+  status: number,
+  code: string | RegExp,
+  call: () => Promise<SdkResult>,
+): Promise<void> {
   const before = await snapshot(t);
   const result = await call();
   expect(result.response.status, `${operation.operationId}: ${JSON.stringify(result.error)}`).toBe(status);
@@ -86,33 +164,71 @@ const call = (operation: SpecOperation, token?: string, headers?: Record<string,
 describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
   it('is 401 with a malformed Authorization header', () =>
-    expectRefused(operation, 401, 'malformed_authorization', call(operation, undefined, { Authorization: 'Token abc' })));
-  it('is 401 with an unknown token', () => expectRefused(operation, 401, 'invalid_token', call(operation, `mtk_${'x'.repeat(40)}`)));
-  it('is 401 with a revoked API token', () => expectRefused(operation, 401, 'token_revoked', call(operation, tokens.revoked)));
-  it('is 401 with an expired API token', () => expectRefused(operation, 401, 'token_expired', call(operation, tokens.expired)));
-  it('is 401 with the session token of a signed-out session', () => expectRefused(operation, 401, 'session_expired', call(operation, tokens.loggedOut)));
+    expectRefused(
+      operation,
+      401,
+      'malformed_authorization',
+      call(operation, undefined, { Authorization: 'Token abc' }),
+    ));
+  it('is 401 with an unknown token', () =>
+    expectRefused(operation, 401, 'invalid_token', call(operation, `mtk_${'x'.repeat(40)}`)));
+  it('is 401 with a revoked API token', () =>
+    expectRefused(operation, 401, 'token_revoked', call(operation, tokens.revoked)));
+  it('is 401 with an expired API token', () =>
+    expectRefused(operation, 401, 'token_expired', call(operation, tokens.expired)));
+  it('is 401 with the session token of a signed-out session', () =>
+    expectRefused(operation, 401, 'session_expired', call(operation, tokens.loggedOut)));
   it("is 401 with a device's access token", () =>
-    expectRefused(operation, 401, 'operator_credentials_required', call(operation, world.agent.credentials.access_token)));
+    expectRefused(
+      operation,
+      401,
+      'operator_credentials_required',
+      call(operation, world.agent.credentials.access_token),
+    ));
 });
 
-describe.each(agentRoutes.map((op) => [op.operationId, op] as const))('%s (an agent route)', (_name, operation) => {
-  it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
-  it('is 401 with a malformed Authorization header', () =>
-    expectRefused(operation, 401, 'malformed_authorization', call(operation, undefined, { Authorization: 'Token abc' })));
-  it('is 401 with an unknown access token', () => expectRefused(operation, 401, 'invalid_token', call(operation, `mat_${'x'.repeat(43)}`)));
-  it("is 401 with an admin's session token", () => expectRefused(operation, 401, 'agent_credentials_required', call(operation, t.adminToken)));
-  it('is 401 with an API token holding every scope', () => expectRefused(operation, 401, 'agent_credentials_required', call(operation, tokens.apiToken)));
-  it("is 401 with an admin's session cookie", () =>
-    expectRefused(operation, 401, 'agent_credentials_required', call(operation, undefined, { Cookie: cookieHeader(adminCookies), 'X-CSRF-Token': adminCookies.meridian_csrf! })));
-  it('is 401 with an expired access token', () => expectRefused(operation, 401, 'token_expired', call(operation, agentTokens.expired)));
-  it('is 401 once the device\'s credentials are revoked', () => expectRefused(operation, 401, 'credentials_revoked', call(operation, agentTokens.revoked)));
-  it('is 401 once the device is deleted', () => expectRefused(operation, 401, 'device_deleted', call(operation, agentTokens.deleted)));
-});
+describe.each(agentRoutes.map((op) => [op.operationId, op] as const))(
+  '%s (an agent route)',
+  (_name, operation) => {
+    it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
+    it('is 401 with a malformed Authorization header', () =>
+      expectRefused(
+        operation,
+        401,
+        'malformed_authorization',
+        call(operation, undefined, { Authorization: 'Token abc' }),
+      ));
+    it('is 401 with an unknown access token', () =>
+      expectRefused(operation, 401, 'invalid_token', call(operation, `mat_${'x'.repeat(43)}`)));
+    it("is 401 with an admin's session token", () =>
+      expectRefused(operation, 401, 'agent_credentials_required', call(operation, t.adminToken)));
+    it('is 401 with an API token holding every scope', () =>
+      expectRefused(operation, 401, 'agent_credentials_required', call(operation, tokens.apiToken)));
+    it("is 401 with an admin's session cookie", () =>
+      expectRefused(
+        operation,
+        401,
+        'agent_credentials_required',
+        call(operation, undefined, {
+          Cookie: cookieHeader(adminCookies),
+          'X-CSRF-Token': adminCookies.meridian_csrf!,
+        }),
+      ));
+    it('is 401 with an expired access token', () =>
+      expectRefused(operation, 401, 'token_expired', call(operation, agentTokens.expired)));
+    it("is 401 once the device's credentials are revoked", () =>
+      expectRefused(operation, 401, 'credentials_revoked', call(operation, agentTokens.revoked)));
+    it('is 401 once the device is deleted', () =>
+      expectRefused(operation, 401, 'device_deleted', call(operation, agentTokens.deleted)));
+  },
+);
 
 describe.each(scoped.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('is 403 with an API token lacking its scope', async () => {
     const otherScopes = ALL_SCOPES.filter((scope) => !operation.scopes.includes(scope));
-    const token = ok(await createApiToken({ client: t.admin, body: { name: unique('narrow'), scopes: otherScopes } })).token;
+    const token = ok(
+      await createApiToken({ client: t.admin, body: { name: unique('narrow'), scopes: otherScopes } }),
+    ).token;
     await expectRefused(operation, 403, 'insufficient_scope', call(operation, token));
   });
 });
@@ -125,19 +241,36 @@ describe.each(beyondViewers.map((op) => [op.operationId, op] as const))('%s', (_
 
 describe.each(unsafe.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('is 403 with the session cookie but no X-CSRF-Token', () =>
-    expectRefused(operation, 403, 'csrf_token_invalid', call(operation, undefined, { Cookie: cookieHeader(adminCookies) })));
+    expectRefused(
+      operation,
+      403,
+      'csrf_token_invalid',
+      call(operation, undefined, { Cookie: cookieHeader(adminCookies) }),
+    ));
 });
 
 describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_name, operation) => {
   it("is 404 (or 403 without the role's scope) for an operator of another site", () => {
     const holdsScopes = operation.scopes.every((scope) => OPERATOR_SCOPES.includes(scope));
-    return expectRefused(operation, holdsScopes ? 404 : 403, holdsScopes ? 'not_found' : 'insufficient_scope', call(operation, world.outsider.session));
+    return expectRefused(
+      operation,
+      holdsScopes ? 404 : 403,
+      holdsScopes ? 'not_found' : 'insufficient_scope',
+      call(operation, world.outsider.session),
+    );
   });
 });
 
 describe('the same credentials, allowed', () => {
   it('lets the viewer read site A and its device (so the 404s above are about scoping, not the calls)', async () => {
-    for (const id of ['getSite', 'getDevice', 'getApiToken', 'listEnrollmentCodes', 'getEnrollmentRequest', 'getCommand']) {
+    for (const id of [
+      'getSite',
+      'getDevice',
+      'getApiToken',
+      'listEnrollmentCodes',
+      'getEnrollmentRequest',
+      'getCommand',
+    ]) {
       const result = await call(operationById(id), world.viewer.session)();
       expect(result.response.status, id).toBe(200);
     }

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changePassword, createApiToken, getCurrentUser, getVersion, login, logout, updateUser, createSite } from '@meridian/sdk';
+import {
+  changePassword,
+  createApiToken,
+  getCurrentUser,
+  getVersion,
+  login,
+  logout,
+  updateUser,
+  createSite,
+} from '@meridian/sdk';
 import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
 import { addMember, unique } from './support/world';
 import { cookieHeader, cookiesOf } from './support/cookies';
@@ -12,7 +21,10 @@ afterAll(() => t.close());
 
 describe('login', () => {
   it('returns a bearer session and sets httpOnly session and CSRF cookies', async () => {
-    const result = await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } });
+    const result = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: ADMIN.password },
+    });
     const session = ok(result);
     expect(session.token).toMatch(/^mst_/);
     expect(session.user.username).toBe(ADMIN.username);
@@ -26,18 +38,30 @@ describe('login', () => {
   });
 
   it('answers a wrong password and an unknown user identically', async () => {
-    const wrongPassword = await login({ client: t.client(), body: { username: ADMIN.username, password: 'not-the-password' } });
-    const unknownUser = await login({ client: t.client(), body: { username: 'nobody-here', password: 'not-the-password' } });
+    const wrongPassword = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: 'not-the-password' },
+    });
+    const unknownUser = await login({
+      client: t.client(),
+      body: { username: 'nobody-here', password: 'not-the-password' },
+    });
     for (const result of [wrongPassword, unknownUser]) {
       expect(result.response.status).toBe(401);
-      expect(result.error).toMatchObject({ code: 'invalid_credentials', detail: 'The username or password is incorrect.' });
+      expect(result.error).toMatchObject({
+        code: 'invalid_credentials',
+        detail: 'The username or password is incorrect.',
+      });
     }
   });
 
   it('refuses disabled users with the same 401, and their sessions stop working', async () => {
     const member = await addMember(t, 'viewer', []);
     ok(await updateUser({ client: t.admin, path: { user_id: member.user.id }, body: { disabled: true } }));
-    const result = await login({ client: t.client(), body: { username: member.user.username, password: member.password } });
+    const result = await login({
+      client: t.client(),
+      body: { username: member.user.username, password: member.password },
+    });
     expect(result.response.status).toBe(401);
     expect(result.error).toMatchObject({ code: 'invalid_credentials' });
     expect((await getCurrentUser({ client: member.client })).response.status).toBe(401);
@@ -46,7 +70,8 @@ describe('login', () => {
   it('rate-limits failed logins per IP: 5 failures per minute, then 429 with Retry-After', async () => {
     const limited = await startTestServer({ loginFailuresPerMinute: 5 });
     try {
-      const attempt = () => login({ client: limited.client(), body: { username: ADMIN.username, password: 'wrong-password' } });
+      const attempt = () =>
+        login({ client: limited.client(), body: { username: ADMIN.username, password: 'wrong-password' } });
       for (let i = 0; i < 5; i++) expect((await attempt()).response.status).toBe(401);
       const blocked = await attempt();
       expect(blocked.response.status).toBe(429);
@@ -54,7 +79,10 @@ describe('login', () => {
       expect(blocked.response.headers.get('ratelimit-remaining')).toBe('0');
       expect(blocked.error).toMatchObject({ code: 'rate_limited' });
       // Even the right password waits out the window: the limit is on the source, not the guess.
-      const right = await login({ client: limited.client(), body: { username: ADMIN.username, password: ADMIN.password } });
+      const right = await login({
+        client: limited.client(),
+        body: { username: ADMIN.username, password: ADMIN.password },
+      });
       expect(right.response.status).toBe(429);
     } finally {
       await limited.close();
@@ -64,7 +92,13 @@ describe('login', () => {
   it('does not count successful logins against the limit', async () => {
     const limited = await startTestServer({ loginFailuresPerMinute: 2 });
     try {
-      for (let i = 0; i < 5; i++) ok(await login({ client: limited.client(), body: { username: ADMIN.username, password: ADMIN.password } }));
+      for (let i = 0; i < 5; i++)
+        ok(
+          await login({
+            client: limited.client(),
+            body: { username: ADMIN.username, password: ADMIN.password },
+          }),
+        );
     } finally {
       await limited.close();
     }
@@ -73,7 +107,10 @@ describe('login', () => {
 
 describe('cookie sessions and CSRF', () => {
   it('accepts the session cookie, and requires X-CSRF-Token on unsafe requests', async () => {
-    const result = await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } });
+    const result = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: ADMIN.password },
+    });
     const cookies = cookiesOf(result.response);
     const cookie = cookieHeader(cookies);
     const browser = t.client(undefined, { cookie });
@@ -83,7 +120,10 @@ describe('cookie sessions and CSRF', () => {
     expect(withoutCsrf.response.status).toBe(403);
     expect(withoutCsrf.error).toMatchObject({ code: 'csrf_token_invalid' });
 
-    const wrongCsrf = await createSite({ client: t.client(undefined, { cookie, 'x-csrf-token': 'f'.repeat(32) }), body: { name: unique('Csrf') } });
+    const wrongCsrf = await createSite({
+      client: t.client(undefined, { cookie, 'x-csrf-token': 'f'.repeat(32) }),
+      body: { name: unique('Csrf') },
+    });
     expect(wrongCsrf.response.status).toBe(403);
 
     const withCsrf = t.client(undefined, { cookie, 'x-csrf-token': cookies.meridian_csrf! });
@@ -91,7 +131,10 @@ describe('cookie sessions and CSRF', () => {
   });
 
   it('prefers a bad Authorization header over a good cookie: explicit credentials must be valid', async () => {
-    const result = await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } });
+    const result = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: ADMIN.password },
+    });
     const cookies = cookiesOf(result.response);
     const client = t.client('mst_forged', { cookie: `meridian_session=${cookies.meridian_session}` });
     expect((await getVersion({ client })).response.status).toBe(401);
@@ -110,7 +153,9 @@ describe('logout', () => {
   });
 
   it('refuses API tokens with 422: they are revoked, not logged out', async () => {
-    const token = ok(await createApiToken({ client: t.admin, body: { name: unique('token'), scopes: ['tokens:read'] } })).token;
+    const token = ok(
+      await createApiToken({ client: t.admin, body: { name: unique('token'), scopes: ['tokens:read'] } }),
+    ).token;
     const result = await logout({ client: t.client(token) });
     expect(result.response.status).toBe(422);
     expect(result.error).toMatchObject({ code: 'session_required' });
@@ -123,26 +168,55 @@ describe('change password', () => {
     const member = await addMember(t, 'viewer', []);
     const other = await t.signIn(member.user.username, member.password);
 
-    const wrong = await changePassword({ client: member.client, body: { current_password: 'not-my-password', new_password: 'a-brand-new-password' } });
+    const wrong = await changePassword({
+      client: member.client,
+      body: { current_password: 'not-my-password', new_password: 'a-brand-new-password' },
+    });
     expect(wrong.response.status).toBe(422);
     expect(wrong.error).toMatchObject({ code: 'invalid_current_password' });
     expect((await getCurrentUser({ client: t.client(other) })).response.status).toBe(200);
 
-    const changed = await changePassword({ client: member.client, body: { current_password: member.password, new_password: 'a-brand-new-password' } });
+    const changed = await changePassword({
+      client: member.client,
+      body: { current_password: member.password, new_password: 'a-brand-new-password' },
+    });
     expect(changed.response.status).toBe(204);
     expect((await getCurrentUser({ client: member.client })).response.status).toBe(200);
     expect((await getCurrentUser({ client: t.client(other) })).response.status).toBe(401);
-    expect((await login({ client: t.client(), body: { username: member.user.username, password: member.password } })).response.status).toBe(401);
-    ok(await login({ client: t.client(), body: { username: member.user.username, password: 'a-brand-new-password' } }));
+    expect(
+      (
+        await login({
+          client: t.client(),
+          body: { username: member.user.username, password: member.password },
+        })
+      ).response.status,
+    ).toBe(401);
+    ok(
+      await login({
+        client: t.client(),
+        body: { username: member.user.username, password: 'a-brand-new-password' },
+      }),
+    );
   });
 
   it('refuses API tokens with 422 and a too-short new password with 400', async () => {
-    const token = ok(await createApiToken({ client: t.admin, body: { name: unique('token'), scopes: ['tokens:read'] } })).token;
-    const viaToken = await changePassword({ client: t.client(token), body: { current_password: ADMIN.password, new_password: 'a-brand-new-password' } });
+    const token = ok(
+      await createApiToken({ client: t.admin, body: { name: unique('token'), scopes: ['tokens:read'] } }),
+    ).token;
+    const viaToken = await changePassword({
+      client: t.client(token),
+      body: { current_password: ADMIN.password, new_password: 'a-brand-new-password' },
+    });
     expect(viaToken.response.status).toBe(422);
-    const short = await changePassword({ client: t.admin, body: { current_password: ADMIN.password, new_password: 'short' } });
+    const short = await changePassword({
+      client: t.admin,
+      body: { current_password: ADMIN.password, new_password: 'short' },
+    });
     expect(short.response.status).toBe(400);
-    expect(short.error).toMatchObject({ code: 'validation_failed', errors: [{ path: '/body/new_password' }] });
+    expect(short.error).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ path: '/body/new_password' }],
+    });
   });
 });
 
@@ -165,8 +239,14 @@ describe('an empty Bearer header', () => {
     const anonymous = await getVersion({ client: t.client(undefined, { Authorization: 'Bearer ' }) });
     expect(anonymous.response.status).toBe(401);
     expect(anonymous.error).toMatchObject({ code: 'unauthenticated' });
-    const result = await login({ client: t.client(), body: { username: ADMIN.username, password: ADMIN.password } });
-    const withCookie = t.client(undefined, { Authorization: 'Bearer', cookie: cookieHeader(cookiesOf(result.response)) });
+    const result = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: ADMIN.password },
+    });
+    const withCookie = t.client(undefined, {
+      Authorization: 'Bearer',
+      cookie: cookieHeader(cookiesOf(result.response)),
+    });
     expect(ok(await getVersion({ client: withCookie })).api_version).toBe('v1');
   });
 });

@@ -30,21 +30,40 @@ async function send(operation: SpecOperation, call: CallOptions) {
   const before = await snapshot(t);
   const result = await callOperation(operation.operationId, client, call);
   expect(await snapshot(t), `${operation.operationId} wrote something`).toBe(before);
-  return { status: result.response.status, problem: result.error as Problem, contentType: result.response.headers.get('content-type') };
+  return {
+    status: result.response.status,
+    problem: result.error as Problem,
+    contentType: result.response.headers.get('content-type'),
+  };
 }
 
-const withMutations = specOperations.map((op) => ({ op, mutations: mutationsOf(op) })).filter(({ mutations }) => mutations.length > 0);
+const withMutations = specOperations
+  .map((op) => ({ op, mutations: mutationsOf(op) }))
+  .filter(({ mutations }) => mutations.length > 0);
 
-describe.each(withMutations.map(({ op, mutations }) => [op.operationId, op, mutations] as const))('%s', (_name, operation, mutations) => {
-  it.each(mutations.map((m) => [m.description, m] as const))('refuses %s with 400', async (_description, mutation) => {
-    const { status, problem, contentType } = await send(operation, mutation.apply(validCalls[operation.operationId]!(world)));
-    expect(status, JSON.stringify(problem)).toBe(400);
-    expect(contentType).toMatch(/^application\/problem\+json/);
-    if (mutation.description === 'malformed JSON') expect(problem.code).toBe('malformed_json');
-    else expect(problem.code).toBe('validation_failed');
-    if (mutation.blames) expect(problem.errors?.map((issue) => issue.path), JSON.stringify(problem.errors)).toContainEqual(expect.stringMatching(new RegExp(`^${mutation.blames}`)));
-  });
-});
+describe.each(withMutations.map(({ op, mutations }) => [op.operationId, op, mutations] as const))(
+  '%s',
+  (_name, operation, mutations) => {
+    it.each(mutations.map((m) => [m.description, m] as const))(
+      'refuses %s with 400',
+      async (_description, mutation) => {
+        const { status, problem, contentType } = await send(
+          operation,
+          mutation.apply(validCalls[operation.operationId]!(world)),
+        );
+        expect(status, JSON.stringify(problem)).toBe(400);
+        expect(contentType).toMatch(/^application\/problem\+json/);
+        if (mutation.description === 'malformed JSON') expect(problem.code).toBe('malformed_json');
+        else expect(problem.code).toBe('validation_failed');
+        if (mutation.blames)
+          expect(
+            problem.errors?.map((issue) => issue.path),
+            JSON.stringify(problem.errors),
+          ).toContainEqual(expect.stringMatching(new RegExp(`^${mutation.blames}`)));
+      },
+    );
+  },
+);
 
 const withBodies = specOperations.filter((op) => op.requestBody);
 
@@ -54,7 +73,9 @@ describe.each(withBodies.map((op) => [op.operationId, op] as const))('%s', (_nam
     const image = !operation.requestBody!.content['application/json'];
     const { status, problem } = await send(operation, {
       ...call,
-      bodySerializer: image ? () => 'x'.repeat(2.5 * 1024 * 1024) : () => JSON.stringify({ ...(call.body as object), padding: 'x'.repeat(150_000) }),
+      bodySerializer: image
+        ? () => 'x'.repeat(2.5 * 1024 * 1024)
+        : () => JSON.stringify({ ...(call.body as object), padding: 'x'.repeat(150_000) }),
     });
     expect(status).toBe(413);
     expect(problem.code).toBe('payload_too_large');
@@ -74,14 +95,19 @@ describe.each(withBodies.map((op) => [op.operationId, op] as const))('%s', (_nam
 
 describe('routes outside the spec', () => {
   it('answers an unknown path with a 404 problem', async () => {
-    const response = await fetch(`${t.url}/v1/no-such-thing`, { headers: { Authorization: `Bearer ${t.adminToken}` } });
+    const response = await fetch(`${t.url}/v1/no-such-thing`, {
+      headers: { Authorization: `Bearer ${t.adminToken}` },
+    });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await response.json()).toMatchObject({ code: 'route_not_found', status: 404 });
   });
 
   it('answers a known path with the wrong method with 405 and Allow', async () => {
-    const response = await fetch(`${t.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${t.adminToken}` } });
+    const response = await fetch(`${t.url}/v1/sites`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${t.adminToken}` },
+    });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, POST');
     expect(await response.json()).toMatchObject({ code: 'method_not_allowed', status: 405 });

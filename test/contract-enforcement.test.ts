@@ -13,7 +13,11 @@ const ROUTER = repo('server-stub/src/router.ts');
 const HANDLERS = repo('server-stub/src/fleet/devices.ts');
 const original = readFileSync(HANDLERS, 'utf8');
 
-const config = ts.getParsedCommandLineOfConfigFile(repo('tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;
+const config = ts.getParsedCommandLineOfConfigFile(
+  repo('tsconfig.json'),
+  {},
+  { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+)!;
 
 let previous: ts.Program | undefined;
 
@@ -23,19 +27,33 @@ function compileWith(edit: (source: string) => string): string[] {
   const host = ts.createCompilerHost(config.options);
   const readSource = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, language, ...rest) =>
-    fileName === HANDLERS ? ts.createSourceFile(fileName, edited, language) : readSource(fileName, language, ...rest);
+    fileName === HANDLERS
+      ? ts.createSourceFile(fileName, edited, language)
+      : readSource(fileName, language, ...rest);
   // Reusing the previous program keeps every untouched file's parse and check: much faster.
   const program = ts.createProgram([ROUTER], { ...config.options, noEmit: true }, host, previous);
   previous = program;
-  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName.replace(repo(''), '') ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map(
+      (d) =>
+        `${d.file?.fileName.replace(repo(''), '') ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+    );
 }
 
 const unchanged = (source: string) => source;
 
 /** Replaces exactly one occurrence, failing loudly if the handler no longer looks as expected. */
 function replaceOnce(source: string, from: string | RegExp, to: string): string {
-  const matches = source.match(typeof from === 'string' ? new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g') : new RegExp(from, 'g'));
-  if (matches?.length !== 1) throw new Error(`expected exactly one match of ${String(from)} in devices.ts, found ${matches?.length ?? 0}`);
+  const matches = source.match(
+    typeof from === 'string'
+      ? new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g')
+      : new RegExp(from, 'g'),
+  );
+  if (matches?.length !== 1)
+    throw new Error(
+      `expected exactly one match of ${String(from)} in devices.ts, found ${matches?.length ?? 0}`,
+    );
   return source.replace(from, to);
 }
 
@@ -45,18 +63,32 @@ describe('the server contract', () => {
   });
 
   it('fails to compile when a handler is missing', () => {
-    const errors = compileWith((source) => replaceOnce(source, /\n {4}getDevice: async [\s\S]*?\n {4}\},\n/, '\n'));
+    const errors = compileWith((source) =>
+      replaceOnce(source, /\n {4}getDevice: async [\s\S]*?\n {4}\},\n/, '\n'),
+    );
     expect(errors.join('\n')).toMatch(/getDevice/);
   });
 
   it('fails to compile when a handler returns a status the spec does not declare for it', () => {
-    const errors = compileWith((source) => replaceOnce(source, "return { status: 200, body: toDevice(row) };", "return { status: 418, body: toDevice(row) };"));
+    const errors = compileWith((source) =>
+      replaceOnce(
+        source,
+        'return { status: 200, body: toDevice(row) };',
+        'return { status: 418, body: toDevice(row) };',
+      ),
+    );
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.join('\n')).toMatch(/devices\.ts|router\.ts/);
   });
 
   it('fails to compile when a handler returns a body of the wrong shape', () => {
-    const errors = compileWith((source) => replaceOnce(source, "return { status: 200, body: toDevice(row) };", "return { status: 200, body: { ...toDevice(row), status: 'rebooting' } };"));
+    const errors = compileWith((source) =>
+      replaceOnce(
+        source,
+        'return { status: 200, body: toDevice(row) };',
+        "return { status: 200, body: { ...toDevice(row), status: 'rebooting' } };",
+      ),
+    );
     expect(errors.length).toBeGreaterThan(0);
   });
 });

@@ -26,7 +26,8 @@ function shape(doc: Doc, node: unknown, request = false): unknown {
   const variants = (schema.anyOf ?? schema.oneOf) as unknown[] | undefined;
   if (variants) {
     const nonNull = variants.filter((v) => resolve(doc, v).type !== 'null');
-    if (nonNull.length === 1 && variants.length === 2) return { ...(shape(doc, nonNull[0], request) as Json), nullable: true };
+    if (nonNull.length === 1 && variants.length === 2)
+      return { ...(shape(doc, nonNull[0], request) as Json), nullable: true };
     return { anyOf: variants.map((v) => shape(doc, v, request)) };
   }
   if (schema.allOf) {
@@ -37,7 +38,11 @@ function shape(doc: Doc, node: unknown, request = false): unknown {
       required: parts.flatMap((p) => (p.required as string[]) ?? []).sort(),
     };
   }
-  const types = Array.isArray(schema.type) ? (schema.type as string[]) : schema.type ? [schema.type as string] : [];
+  const types = Array.isArray(schema.type)
+    ? (schema.type as string[])
+    : schema.type
+      ? [schema.type as string]
+      : [];
   const result: Json = {};
   const type = types.filter((t) => t !== 'null');
   if (type.length > 0) result.type = type.join('|');
@@ -45,18 +50,31 @@ function shape(doc: Doc, node: unknown, request = false): unknown {
   // zod writes these formats out again as patterns; the format is what both sides mean.
   const format = FORMATS.includes(schema.format as string) ? (schema.format as string) : undefined;
   if (format) result.format = format;
-  for (const key of ['minLength', 'maxLength', ...(format ? [] : ['pattern']), 'minItems', 'maxItems', 'minimum', 'maximum']) {
+  for (const key of [
+    'minLength',
+    'maxLength',
+    ...(format ? [] : ['pattern']),
+    'minItems',
+    'maxItems',
+    'minimum',
+    'maximum',
+  ]) {
     if (schema[key] !== undefined && !UNBOUNDED.includes(schema[key] as number)) result[key] = schema[key];
   }
   if (schema.enum) result.enum = [...(schema.enum as unknown[])].sort();
   // A boolean in a query string arrives as the text `true` or `false`, and the contract says so.
-  if (result.type === 'string' && JSON.stringify(result.enum) === '["false","true"]') return { type: 'boolean' };
+  if (result.type === 'string' && JSON.stringify(result.enum) === '["false","true"]')
+    return { type: 'boolean' };
   if (schema.const !== undefined) result.enum = [schema.const];
   // Only requests are refused for unknown fields; zod-openapi closes every output object.
   if (request && schema.additionalProperties === false) result.closed = true;
   if (schema.items) result.items = shape(doc, schema.items, request);
   if (schema.properties) {
-    result.properties = Object.fromEntries(Object.entries(schema.properties as Json).sort().map(([name, sub]) => [name, shape(doc, sub, request)]));
+    result.properties = Object.fromEntries(
+      Object.entries(schema.properties as Json)
+        .sort()
+        .map(([name, sub]) => [name, shape(doc, sub, request)]),
+    );
     result.required = [...((schema.required as string[]) ?? [])].sort();
   }
   return result;
@@ -73,18 +91,28 @@ function operations(doc: Doc): Record<string, OperationSummary> {
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const [method, operation] of Object.entries(item)) {
       if (!operation.responses) continue;
-      const parameters = [...((item.parameters as unknown as unknown[]) ?? []), ...((operation.parameters as unknown[]) ?? [])].map((p) => resolve(doc, p));
+      const parameters = [
+        ...((item.parameters as unknown as unknown[]) ?? []),
+        ...((operation.parameters as unknown[]) ?? []),
+      ].map((p) => resolve(doc, p));
       const body = resolve(doc, operation.requestBody)?.content as Record<string, Json> | undefined;
       found[`${method.toUpperCase()} ${path}`] = {
         parameters: parameters
-          .map((p) => `${p.in} ${p.in === 'header' ? (p.name as string).toLowerCase() : p.name}${p.required ? ' (required)' : ''} ${JSON.stringify(shape(doc, p.schema))}`)
+          .map(
+            (p) =>
+              `${p.in} ${p.in === 'header' ? (p.name as string).toLowerCase() : p.name}${p.required ? ' (required)' : ''} ${JSON.stringify(shape(doc, p.schema))}`,
+          )
           .sort(),
         // Only JSON bodies are validated by the contract; binary ones (images) pass through as they are.
         requestBody: body?.['application/json'] ? shape(doc, body['application/json'].schema, true) : null,
         responses: Object.fromEntries(
           Object.entries(operation.responses as Json).map(([status, response]) => [
             status,
-            Object.fromEntries(Object.entries((resolve(doc, response).content as Record<string, Json>) ?? {}).map(([type, media]) => [type, shape(doc, media.schema)])),
+            Object.fromEntries(
+              Object.entries((resolve(doc, response).content as Record<string, Json>) ?? {}).map(
+                ([type, media]) => [type, shape(doc, media.schema)],
+              ),
+            ),
           ]),
         ),
       };
@@ -102,8 +130,11 @@ describe('the contract re-emitted by zod-openapi', () => {
   });
 
   describe.each(Object.keys(fromSpec).map((key) => [key] as const))('%s', (key) => {
-    it('has the same parameters', () => expect(fromContract[key]?.parameters).toEqual(fromSpec[key]!.parameters));
-    it('has the same request body', () => expect(fromContract[key]?.requestBody).toEqual(fromSpec[key]!.requestBody));
-    it('has the same statuses, content types and response schemas', () => expect(fromContract[key]?.responses).toEqual(fromSpec[key]!.responses));
+    it('has the same parameters', () =>
+      expect(fromContract[key]?.parameters).toEqual(fromSpec[key]!.parameters));
+    it('has the same request body', () =>
+      expect(fromContract[key]?.requestBody).toEqual(fromSpec[key]!.requestBody));
+    it('has the same statuses, content types and response schemas', () =>
+      expect(fromContract[key]?.responses).toEqual(fromSpec[key]!.responses));
   });
 });

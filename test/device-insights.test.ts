@@ -3,7 +3,15 @@
  * downsampled into buckets (samples placed with the test clock), and the last inventory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDeviceInventory, getDeviceMetrics, getDeviceStats, registerDevice, sendAgentHeartbeat, uploadAgentInventory, type DeviceMetrics } from '@meridian/sdk';
+import {
+  getDeviceInventory,
+  getDeviceMetrics,
+  getDeviceStats,
+  registerDevice,
+  sendAgentHeartbeat,
+  uploadAgentInventory,
+  type DeviceMetrics,
+} from '@meridian/sdk';
 import { addAgent, type Agent } from './support/agents';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { addMember, addSite } from './support/world';
@@ -15,7 +23,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const beat = (agent: Agent, metrics?: DeviceMetrics, status: 'ok' | 'degraded' = 'ok') =>
-  sendAgentHeartbeat({ client: agent.client, body: { status, agent_version: '1', uptime_seconds: 1, ...(metrics ? { metrics } : {}) } });
+  sendAgentHeartbeat({
+    client: agent.client,
+    body: { status, agent_version: '1', uptime_seconds: 1, ...(metrics ? { metrics } : {}) },
+  });
 
 describe('device stats', () => {
   it('count devices by status, platform and site, within the sites one can see', async () => {
@@ -51,15 +62,35 @@ describe('metric history', () => {
     }
     ok(await beat(agent));
     const end = new Date(start.getTime() + 150_000).toISOString();
-    const series = ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query: { metric: 'cpu_percent', start: start.toISOString(), end, max_points: 3 } }));
-    expect(series).toMatchObject({ device_id: agent.deviceId, metric: 'cpu_percent', start: start.toISOString(), end, bucket_seconds: 50 });
+    const series = ok(
+      await getDeviceMetrics({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        query: { metric: 'cpu_percent', start: start.toISOString(), end, max_points: 3 },
+      }),
+    );
+    expect(series).toMatchObject({
+      device_id: agent.deviceId,
+      metric: 'cpu_percent',
+      start: start.toISOString(),
+      end,
+      bucket_seconds: 50,
+    });
     expect(series.points.map(({ min, avg, max, samples }) => ({ min, avg, max, samples }))).toEqual([
       { min: 10, avg: 15, max: 20, samples: 2 },
       { min: 30, avg: 35, max: 40, samples: 2 },
       { min: 50, avg: 50, max: 50, samples: 1 },
     ]);
-    expect(series.points.map((point) => point.start)).toEqual([0, 50, 100].map((s) => new Date(start.getTime() + s * 1000).toISOString()));
-    const memory = ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query: { metric: 'memory_percent', range: '1h', max_points: 1 } }));
+    expect(series.points.map((point) => point.start)).toEqual(
+      [0, 50, 100].map((s) => new Date(start.getTime() + s * 1000).toISOString()),
+    );
+    const memory = ok(
+      await getDeviceMetrics({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        query: { metric: 'memory_percent', range: '1h', max_points: 1 },
+      }),
+    );
     expect(memory.bucket_seconds).toBe(3600);
     expect(memory.points).toEqual([expect.objectContaining({ min: 50, max: 90, avg: 70, samples: 5 })]);
   });
@@ -70,11 +101,19 @@ describe('metric history', () => {
     ok(await beat(agent, { cpu_percent: 5, memory_percent: 5, disk_percent: 5 }));
     const DAY = 24 * 60 * 60 * 1000;
     // A 40-day window that holds the sample: only the retention can leave it out.
-    const query = { metric: 'disk_percent' as const, start: new Date(beaten - DAY).toISOString(), end: new Date(beaten + 39 * DAY).toISOString() };
+    const query = {
+      metric: 'disk_percent' as const,
+      start: new Date(beaten - DAY).toISOString(),
+      end: new Date(beaten + 39 * DAY).toISOString(),
+    };
     await t.travel(29 * DAY);
-    expect(ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query })).points).toHaveLength(1);
+    expect(
+      ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query })).points,
+    ).toHaveLength(1);
     await t.travel(2 * DAY);
-    expect(ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query })).points).toEqual([]);
+    expect(
+      ok(await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query })).points,
+    ).toEqual([]);
   });
 
   it('refuses a range with start or end, an end before the start, and windows over 90 days (422)', async () => {
@@ -86,7 +125,11 @@ describe('metric history', () => {
       [{ start: iso(0), end: iso(-1) }, 'empty_window'],
       [{ start: iso(-91), end: iso(0) }, 'window_too_long'],
     ] as const) {
-      const refused = await getDeviceMetrics({ client: t.admin, path: { device_id: agent.deviceId }, query: { metric: 'cpu_percent', ...query } });
+      const refused = await getDeviceMetrics({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        query: { metric: 'cpu_percent', ...query },
+      });
       expect(refused.response.status).toBe(422);
       expect(refused.error).toMatchObject({ code });
     }
@@ -99,14 +142,35 @@ describe('inventory', () => {
     const missing = await getDeviceInventory({ client: t.admin, path: { device_id: agent.deviceId } });
     expect(missing.response.status).toBe(404);
     expect(missing.error).toMatchObject({ code: 'inventory_not_reported' });
-    const first = ok(await uploadAgentInventory({
-      client: agent.client,
-      body: { hardware: { model: 'OptiPlex 7010', cpu_cores: 8 }, software: [{ name: 'TouchDesigner', version: '2023.11880' }], services: [{ name: 'Spooler', state: 'running' }] },
-    }));
-    expect(first).toMatchObject({ device_id: agent.deviceId, hardware: { model: 'OptiPlex 7010', cpu_cores: 8 }, software: [{ name: 'TouchDesigner', version: '2023.11880' }] });
-    expect(ok(await getDeviceInventory({ client: t.admin, path: { device_id: agent.deviceId } }))).toEqual(first);
+    const first = ok(
+      await uploadAgentInventory({
+        client: agent.client,
+        body: {
+          hardware: { model: 'OptiPlex 7010', cpu_cores: 8 },
+          software: [{ name: 'TouchDesigner', version: '2023.11880' }],
+          services: [{ name: 'Spooler', state: 'running' }],
+        },
+      }),
+    );
+    expect(first).toMatchObject({
+      device_id: agent.deviceId,
+      hardware: { model: 'OptiPlex 7010', cpu_cores: 8 },
+      software: [{ name: 'TouchDesigner', version: '2023.11880' }],
+    });
+    expect(ok(await getDeviceInventory({ client: t.admin, path: { device_id: agent.deviceId } }))).toEqual(
+      first,
+    );
     await t.clock.advance(60_000);
-    const second = ok(await uploadAgentInventory({ client: agent.client, body: { hardware: {}, software: [], services: [{ name: 'Spooler', state: 'stopped', start_mode: 'disabled' }] } }));
+    const second = ok(
+      await uploadAgentInventory({
+        client: agent.client,
+        body: {
+          hardware: {},
+          software: [],
+          services: [{ name: 'Spooler', state: 'stopped', start_mode: 'disabled' }],
+        },
+      }),
+    );
     const read = ok(await getDeviceInventory({ client: t.admin, path: { device_id: agent.deviceId } }));
     expect(read).toEqual(second);
     expect(read.software).toEqual([]);

@@ -25,10 +25,13 @@ const watching = new AbortController();
 let watcher: Promise<void>;
 
 beforeAll(async () => {
-  t = await startTestServer({ fleet: { heartbeatIntervalSeconds: 5, enrollmentPollIntervalSeconds: 1, offlineAfterSeconds: 180 } });
+  t = await startTestServer({
+    fleet: { heartbeatIntervalSeconds: 5, enrollmentPollIntervalSeconds: 1, offlineAfterSeconds: 180 },
+  });
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   watcher = (async () => {
-    for await (const event of operator.events.stream({}, { signal: watching.signal })) streamed.push(event.data);
+    for await (const event of operator.events.stream({}, { signal: watching.signal }))
+      streamed.push(event.data);
   })();
 });
 afterAll(async () => {
@@ -43,13 +46,26 @@ describe('a fleet of 20 agents', () => {
   it('enrols: 15 through an auto-approving code, 5 after an operator approves them', async () => {
     const site = await operator.sites.create({ name: 'Lisbon office' });
     siteId = site.id;
-    const auto = await operator.enrollmentCodes.create(site.id, { label: 'kiosks', auto_approve: true, max_uses: AUTO });
+    const auto = await operator.enrollmentCodes.create(site.id, {
+      label: 'kiosks',
+      auto_approve: true,
+      max_uses: AUTO,
+    });
     const manual = await operator.enrollmentCodes.create(site.id, { label: 'back office', max_uses: MANUAL });
     const saved: AgentCredentials[] = [];
     const enrol = (code: string, n: number) => {
-      const agent = new MeridianAgent({ baseUrl: t.url, fetch: checkedFetch, logLevel: 'off', onCredentials: (c) => void saved.push(c) });
+      const agent = new MeridianAgent({
+        baseUrl: t.url,
+        fetch: checkedFetch,
+        logLevel: 'off',
+        onCredentials: (c) => void saved.push(c),
+      });
       agents.push(agent);
-      return agent.enroll({ code, fingerprint: `e2e:machine-${n}`, facts: { hostname: `kiosk-${n}`, platform: 'linux', agent_version: '2.4.1' } });
+      return agent.enroll({
+        code,
+        fingerprint: `e2e:machine-${n}`,
+        facts: { hostname: `kiosk-${n}`, platform: 'linux', agent_version: '2.4.1' },
+      });
     };
     const enrolments = [
       ...Array.from({ length: AUTO }, (_, n) => enrol(auto.code, n)),
@@ -71,17 +87,24 @@ describe('a fleet of 20 agents', () => {
   it('heartbeats and runs one command each, received by long-poll, with results the operator sees', async () => {
     const heartbeats = new Set<MeridianAgent>();
     for (const agent of agents) {
-      runs.push(agent.run({
-        signal: stop.signal,
-        heartbeat: () => ({ status: 'ok', agent_version: '2.4.1', uptime_seconds: 60 }),
-        handlers: { echo: async (command) => ({ stdout: `${String(command.params.text)}\n` }) },
-        pollWaitSeconds: 30,
-        onHeartbeat: () => heartbeats.add(agent),
-      }));
+      runs.push(
+        agent.run({
+          signal: stop.signal,
+          heartbeat: () => ({ status: 'ok', agent_version: '2.4.1', uptime_seconds: 60 }),
+          handlers: { echo: async (command) => ({ stdout: `${String(command.params.text)}\n` }) },
+          pollWaitSeconds: 30,
+          onHeartbeat: () => heartbeats.add(agent),
+        }),
+      );
     }
-    const commands = await Promise.all(agents.map((agent, n) =>
-      operator.commands.create({ device_id: agent.deviceId!, type: 'echo', params: { text: `hello ${n}` }, timeout_seconds: 60 }, { wait_seconds: 20 }),
-    ));
+    const commands = await Promise.all(
+      agents.map((agent, n) =>
+        operator.commands.create(
+          { device_id: agent.deviceId!, type: 'echo', params: { text: `hello ${n}` }, timeout_seconds: 60 },
+          { wait_seconds: 20 },
+        ),
+      ),
+    );
     expect(commands.map((command) => command.status)).toEqual(agents.map(() => 'succeeded'));
     expect(commands.map((command) => command.result?.stdout)).toEqual(agents.map((_, n) => `hello ${n}\n`));
 
@@ -98,17 +121,30 @@ describe('a fleet of 20 agents', () => {
     await Promise.all(runs);
     await t.travel(181_000);
     await t.server.sweep();
-    const devices = await new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch }).devices.list({ site_id: siteId, limit: 100 }).toArray({ limit: 100 });
+    const devices = await new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch }).devices
+      .list({ site_id: siteId, limit: 100 })
+      .toArray({ limit: 100 });
     expect(devices.map((device) => device.status)).toEqual(devices.map(() => 'offline'));
-    const events = await t.server.context.db.selectFrom('events').select(['type', 'device_id']).where('site_id', '=', siteId).execute();
+    const events = await t.server.context.db
+      .selectFrom('events')
+      .select(['type', 'device_id'])
+      .where('site_id', '=', siteId)
+      .execute();
     const offline = events.filter((event) => event.type === 'device.offline');
     expect(new Set(offline.map((event) => event.device_id)).size).toBe(AUTO + MANUAL);
     expect(events.filter((event) => event.type === 'enrollment.requested')).toHaveLength(AUTO + MANUAL);
-    expect(events.filter((event) => event.type === 'device.online').length).toBeGreaterThanOrEqual(AUTO + MANUAL);
+    expect(events.filter((event) => event.type === 'device.online').length).toBeGreaterThanOrEqual(
+      AUTO + MANUAL,
+    );
   });
 
   it('showed the operator every event on the stream as it happened', async () => {
-    const ofSite = (type: string) => new Set(streamed.filter((event) => event.site_id === siteId && event.type === type).map((event) => event.device_id ?? event.id));
+    const ofSite = (type: string) =>
+      new Set(
+        streamed
+          .filter((event) => event.site_id === siteId && event.type === type)
+          .map((event) => event.device_id ?? event.id),
+      );
     await vi.waitFor(() => expect(ofSite('device.offline').size).toBe(AUTO + MANUAL));
     expect(ofSite('enrollment.requested').size).toBe(AUTO + MANUAL);
     expect(ofSite('device.online').size).toBe(AUTO + MANUAL);

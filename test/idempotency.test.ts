@@ -22,10 +22,20 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const idempotent = specOperations.filter((op) => op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'));
+const idempotent = specOperations.filter((op) =>
+  op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
+);
 
 it('covers the creating operations', () => {
-  expect(idempotent.map((op) => op.operationId).sort()).toEqual(['createApiToken', 'createCommand', 'createEnrollmentCode', 'createMonitoredProcess', 'createSite', 'createUser', 'registerDevice']);
+  expect(idempotent.map((op) => op.operationId).sort()).toEqual([
+    'createApiToken',
+    'createCommand',
+    'createEnrollmentCode',
+    'createMonitoredProcess',
+    'createSite',
+    'createUser',
+    'registerDevice',
+  ]);
 });
 
 /** What a creating operation answers: 201, or 202 for work that carries on (a queued command). */
@@ -34,7 +44,11 @@ const CREATED: Record<string, number> = { createCommand: 202 };
 describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operationId) => {
   const created = CREATED[operationId] ?? 201;
   const send = (key: string, body: unknown) =>
-    callOperation(operationId, t.admin, { ...validCalls[operationId]!(world), body, headers: { 'Idempotency-Key': key } });
+    callOperation(operationId, t.admin, {
+      ...validCalls[operationId]!(world),
+      body,
+      headers: { 'Idempotency-Key': key },
+    });
 
   it('replays the first answer to a retry with the same key, creating nothing more', async () => {
     const key = crypto.randomUUID();
@@ -59,7 +73,9 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     expect(stored).not.toContain(key);
     // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
     const secrets = new Set(JSON.stringify(created.data).match(/(?:mtk|mrt|mec)_[A-Za-z0-9_-]{20,}/g) ?? []);
-    expect(secrets.size).toBe(['createApiToken', 'registerDevice', 'createEnrollmentCode'].includes(operationId) ? 1 : 0);
+    expect(secrets.size).toBe(
+      ['createApiToken', 'registerDevice', 'createEnrollmentCode'].includes(operationId) ? 1 : 0,
+    );
     for (const secret of secrets) expect(stored).not.toContain(secret);
   });
 
@@ -80,10 +96,27 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     const url = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => path![name]!);
     // What a request in flight leaves behind: the key claimed for this request, no answer yet.
     const { db } = t.server.context;
-    const admin = await db.selectFrom('users').select('id').where('username', '=', ADMIN.username).executeTakeFirstOrThrow();
-    const requestHash = createHash('sha256').update(`POST ${url}\n`).update(JSON.stringify(body)).digest('hex');
-    await db.insertInto('idempotency_keys')
-      .values({ owner: admin.id, key_digest: keyDigest(key), request_hash: requestHash, status: null, content_type: null, response_body: null, response_headers: null, created_at: t.clock.now().toISOString() })
+    const admin = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', ADMIN.username)
+      .executeTakeFirstOrThrow();
+    const requestHash = createHash('sha256')
+      .update(`POST ${url}\n`)
+      .update(JSON.stringify(body))
+      .digest('hex');
+    await db
+      .insertInto('idempotency_keys')
+      .values({
+        owner: admin.id,
+        key_digest: keyDigest(key),
+        request_hash: requestHash,
+        status: null,
+        content_type: null,
+        response_body: null,
+        response_headers: null,
+        created_at: t.clock.now().toISOString(),
+      })
       .execute();
     const before = await snapshot(t);
     const concurrent = await send(key, body);
@@ -97,9 +130,17 @@ describe('keys', () => {
   it('are released when the request fails, so a corrected retry runs', async () => {
     const key = crypto.randomUUID();
     const taken = ok(await createSite({ client: t.admin, body: { name: unique('Taken') } }));
-    const failed = await createSite({ client: t.admin, body: { name: taken.name }, headers: { 'Idempotency-Key': key } });
+    const failed = await createSite({
+      client: t.admin,
+      body: { name: taken.name },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(failed.response.status).toBe(409);
-    const retried = await createSite({ client: t.admin, body: { name: taken.name }, headers: { 'Idempotency-Key': key } });
+    const retried = await createSite({
+      client: t.admin,
+      body: { name: taken.name },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(retried.response.status).toBe(409);
     expect(retried.response.headers.get('idempotent-replayed')).toBeNull();
   });
@@ -127,7 +168,11 @@ describe('keys', () => {
     const otherAdmin = await addMember(t, 'admin', []);
     const name = unique('Shared key');
     ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
-    const other = await createSite({ client: otherAdmin.client, body: { name: `${name} 2` }, headers: { 'Idempotency-Key': key } });
+    const other = await createSite({
+      client: otherAdmin.client,
+      body: { name: `${name} 2` },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(ok(other).name).toBe(`${name} 2`);
     const names = ok(await listSites({ client: t.admin, query: { q: name } })).data.map((site) => site.name);
     expect(names.sort()).toEqual([name, `${name} 2`]);
@@ -138,7 +183,11 @@ describe('keys', () => {
     const name = unique('Expiring');
     ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
     t.clock.advance(25 * 60 * 60 * 1000);
-    const later = await createSite({ client: t.client(await t.signIn(ADMIN.username, ADMIN.password)), body: { name: `${name} again` }, headers: { 'Idempotency-Key': key } });
+    const later = await createSite({
+      client: t.client(await t.signIn(ADMIN.username, ADMIN.password)),
+      body: { name: `${name} again` },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(later.response.status).toBe(201);
     expect(later.response.headers.get('idempotent-replayed')).toBeNull();
   });

@@ -19,12 +19,18 @@ describe('meta', () => {
 
   it('tells the version to any signed-in caller', async () => {
     expect(ok(await getVersion({ client: t.admin }))).toEqual({
-      version: '0.1.0', api_version: 'v1', runtime: `node ${process.version}`, database: 'sqlite',
+      version: '0.1.0',
+      api_version: 'v1',
+      runtime: `node ${process.version}`,
+      database: 'sqlite',
     });
   });
 
   it('serves the spec with this server as its server, and the docs', async () => {
-    const spec = (await (await fetch(`${t.url}/openapi.json`)).json()) as { openapi: string; servers: { url: string }[] };
+    const spec = (await (await fetch(`${t.url}/openapi.json`)).json()) as {
+      openapi: string;
+      servers: { url: string }[];
+    };
     expect(spec.openapi).toBe('3.1.0');
     expect(spec.servers[0]!.url).toBe(t.url);
     const docs = await fetch(`${t.url}/docs`);
@@ -37,7 +43,10 @@ describe('meta', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(await unknown.json()).toMatchObject({ code: 'route_not_found', status: 404 });
-    const wrongMethod = await fetch(`${t.url}/v1/version`, { method: 'DELETE', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const wrongMethod = await fetch(`${t.url}/v1/version`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET');
     expect(await wrongMethod.json()).toMatchObject({ code: 'method_not_allowed' });

@@ -26,7 +26,9 @@ describe.each(byId.map((op) => [op.operationId, op] as const))('%s', (operationI
   it('is 404 for an id that does not exist', async () => {
     const call = validCalls[operationId]!(world);
     const path = Object.fromEntries(
-      operation.parameters.filter((p) => p.in === 'path').map((p) => [p.name, MISSING[p.name] ?? deref<{ examples: string[] }>(p.schema).examples[0]!]),
+      operation.parameters
+        .filter((p) => p.in === 'path')
+        .map((p) => [p.name, MISSING[p.name] ?? deref<{ examples: string[] }>(p.schema).examples[0]!]),
     );
     const before = await snapshot(t);
     const result = await callOperation(operationId, clientFor(t, world, operation), { ...call, path });

@@ -5,7 +5,15 @@
  * SDK against a throwaway cluster.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSite, deleteSite, getDevice, getVersion, listDevices, listSites, updateDevice } from '@meridian/sdk';
+import {
+  createSite,
+  deleteSite,
+  getDevice,
+  getVersion,
+  listDevices,
+  listSites,
+  updateDevice,
+} from '@meridian/sdk';
 import { usePostgresServer } from './support/postgres';
 import { ok, type TestServer } from './support/server';
 import { addDevice, addMember, addSite, apiToken, unique } from './support/world';
@@ -25,21 +33,50 @@ describe('on PostgreSQL', () => {
     const stem = unique('Porto');
     const site = ok(await createSite({ client: t.admin, body: { name: `${stem} 100%_dock` } }));
     ok(await createSite({ client: t.admin, body: { name: `${stem} 1000 dock` } }));
-    expect((await createSite({ client: t.admin, body: { name: site.name.toUpperCase() } })).response.status).toBe(409);
-    expect(ok(await listSites({ client: t.admin, query: { q: '100%_D' } })).data.map((s) => s.id)).toEqual([site.id]);
+    expect(
+      (await createSite({ client: t.admin, body: { name: site.name.toUpperCase() } })).response.status,
+    ).toBe(409);
+    expect(ok(await listSites({ client: t.admin, query: { q: '100%_D' } })).data.map((s) => s.id)).toEqual([
+      site.id,
+    ]);
   });
 
   it('pages, updates under If-Match, scopes by site and replays idempotent creates', async () => {
     const site = await addSite(t);
     const devices = [await addDevice(t, site.id), await addDevice(t, site.id), await addDevice(t, site.id)];
     const first = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 2 } }));
-    const second = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 2, cursor: first.next_cursor! } }));
+    const second = ok(
+      await listDevices({
+        client: t.admin,
+        query: { site_id: site.id, limit: 2, cursor: first.next_cursor! },
+      }),
+    );
     expect([...first.data, ...second.data].map((d) => d.id)).toEqual(devices.map((d) => d.id));
     expect(second.next_cursor).toBeNull();
 
-    const etag = (await getDevice({ client: t.admin, path: { device_id: devices[0]!.id } })).response.headers.get('etag')!;
-    expect(ok(await updateDevice({ client: t.admin, path: { device_id: devices[0]!.id }, headers: { 'If-Match': etag }, body: { tags: ['pg'] } })).tags).toEqual(['pg']);
-    expect((await updateDevice({ client: t.admin, path: { device_id: devices[0]!.id }, headers: { 'If-Match': etag }, body: { tags: [] } })).response.status).toBe(412);
+    const etag = (
+      await getDevice({ client: t.admin, path: { device_id: devices[0]!.id } })
+    ).response.headers.get('etag')!;
+    expect(
+      ok(
+        await updateDevice({
+          client: t.admin,
+          path: { device_id: devices[0]!.id },
+          headers: { 'If-Match': etag },
+          body: { tags: ['pg'] },
+        }),
+      ).tags,
+    ).toEqual(['pg']);
+    expect(
+      (
+        await updateDevice({
+          client: t.admin,
+          path: { device_id: devices[0]!.id },
+          headers: { 'If-Match': etag },
+          body: { tags: [] },
+        })
+      ).response.status,
+    ).toBe(412);
 
     const viewer = await addMember(t, 'viewer', [site.id]);
     const token = await apiToken(viewer.client, ['devices:read']);
@@ -47,7 +84,9 @@ describe('on PostgreSQL', () => {
 
     const key = crypto.randomUUID();
     const name = unique('Replayed');
-    const created = ok(await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }));
+    const created = ok(
+      await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } }),
+    );
     const replay = await createSite({ client: t.admin, body: { name }, headers: { 'Idempotency-Key': key } });
     expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
     expect(ok(replay).id).toBe(created.id);

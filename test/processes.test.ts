@@ -5,8 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createMonitoredProcess, deleteMonitoredProcess, getAgentConfig, getMonitoredProcess, listMonitoredProcesses, sendAgentHeartbeat,
-  updateMonitoredProcess, type MonitoredProcessCreate,
+  createMonitoredProcess,
+  deleteMonitoredProcess,
+  getAgentConfig,
+  getMonitoredProcess,
+  listMonitoredProcesses,
+  sendAgentHeartbeat,
+  updateMonitoredProcess,
+  type MonitoredProcessCreate,
 } from '@meridian/sdk';
 import { addAgent, type Agent } from './support/agents';
 import { ok, startTestServer, type TestServer } from './support/server';
@@ -20,38 +26,102 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const WEEKDAYS = { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[], start_time: '08:00', end_time: '18:00' };
+const WEEKDAYS = {
+  days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[],
+  start_time: '08:00',
+  end_time: '18:00',
+};
 const add = (body: Partial<MonitoredProcessCreate> = {}) =>
-  createMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId }, body: { name: `proc-${Math.random().toString(36).slice(2)}`, executable_path: '/usr/bin/td', ...body } });
-const configVersion = async () => ok(await sendAgentHeartbeat({ client: agent.client, body: { status: 'ok', agent_version: '1', uptime_seconds: 1 } })).config_version;
+  createMonitoredProcess({
+    client: t.admin,
+    path: { device_id: agent.deviceId },
+    body: { name: `proc-${Math.random().toString(36).slice(2)}`, executable_path: '/usr/bin/td', ...body },
+  });
+const configVersion = async () =>
+  ok(
+    await sendAgentHeartbeat({
+      client: agent.client,
+      body: { status: 'ok', agent_version: '1', uptime_seconds: 1 },
+    }),
+  ).config_version;
 
 describe('monitored processes', () => {
   it('are created always-on by default, listed, read with an ETag, updated under If-Match and deleted', async () => {
-    const created = await add({ name: 'TouchDesigner', arguments: ['C:\\Shows\\lobby.toe'], working_directory: 'C:\\Shows' });
+    const created = await add({
+      name: 'TouchDesigner',
+      arguments: ['C:\\Shows\\lobby.toe'],
+      working_directory: 'C:\\Shows',
+    });
     expect(created.response.status).toBe(201);
     expect(created.response.headers.get('etag')).toBe('"1"');
     const process = created.data!;
-    expect(process).toMatchObject({ device_id: agent.deviceId, launch_mode: 'always', schedules: [], restart_delay_seconds: 5, arguments: ['C:\\Shows\\lobby.toe'], working_directory: 'C:\\Shows' });
-    expect(ok(await listMonitoredProcesses({ client: t.admin, path: { device_id: agent.deviceId } })).data.map((p) => p.id)).toContain(process.id);
+    expect(process).toMatchObject({
+      device_id: agent.deviceId,
+      launch_mode: 'always',
+      schedules: [],
+      restart_delay_seconds: 5,
+      arguments: ['C:\\Shows\\lobby.toe'],
+      working_directory: 'C:\\Shows',
+    });
+    expect(
+      ok(await listMonitoredProcesses({ client: t.admin, path: { device_id: agent.deviceId } })).data.map(
+        (p) => p.id,
+      ),
+    ).toContain(process.id);
 
-    const read = await getMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: process.id } });
+    const read = await getMonitoredProcess({
+      client: t.admin,
+      path: { device_id: agent.deviceId, process_id: process.id },
+    });
     const updated = await updateMonitoredProcess({
-      client: t.admin, path: { device_id: agent.deviceId, process_id: process.id }, headers: { 'If-Match': read.response.headers.get('etag')! },
-      body: { launch_mode: 'scheduled', schedules: [WEEKDAYS, { days: ['sat'], start_time: '22:00', end_time: '02:00' }], working_directory: null },
+      client: t.admin,
+      path: { device_id: agent.deviceId, process_id: process.id },
+      headers: { 'If-Match': read.response.headers.get('etag')! },
+      body: {
+        launch_mode: 'scheduled',
+        schedules: [WEEKDAYS, { days: ['sat'], start_time: '22:00', end_time: '02:00' }],
+        working_directory: null,
+      },
     });
     expect(updated.response.headers.get('etag')).toBe('"2"');
-    expect(ok(updated)).toMatchObject({ launch_mode: 'scheduled', working_directory: null, schedules: [WEEKDAYS, { days: ['sat'], start_time: '22:00', end_time: '02:00' }] });
-    const stale = await updateMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: process.id }, headers: { 'If-Match': '"1"' }, body: { launch_mode: 'off' } });
+    expect(ok(updated)).toMatchObject({
+      launch_mode: 'scheduled',
+      working_directory: null,
+      schedules: [WEEKDAYS, { days: ['sat'], start_time: '22:00', end_time: '02:00' }],
+    });
+    const stale = await updateMonitoredProcess({
+      client: t.admin,
+      path: { device_id: agent.deviceId, process_id: process.id },
+      headers: { 'If-Match': '"1"' },
+      body: { launch_mode: 'off' },
+    });
     expect(stale.response.status).toBe(412);
 
-    expect((await deleteMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: process.id } })).response.status).toBe(204);
-    expect((await getMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: process.id } })).response.status).toBe(404);
+    expect(
+      (
+        await deleteMonitoredProcess({
+          client: t.admin,
+          path: { device_id: agent.deviceId, process_id: process.id },
+        })
+      ).response.status,
+    ).toBe(204);
+    expect(
+      (
+        await getMonitoredProcess({
+          client: t.admin,
+          path: { device_id: agent.deviceId, process_id: process.id },
+        })
+      ).response.status,
+    ).toBe(404);
   });
 
   it('refuses a scheduled process without schedules and a zero-length window (422), and a taken name in any case (409)', async () => {
     const refusals: [Partial<MonitoredProcessCreate>, string][] = [
       [{ launch_mode: 'scheduled' }, 'schedule_required'],
-      [{ launch_mode: 'scheduled', schedules: [{ days: ['mon'], start_time: '09:00', end_time: '09:00' }] }, 'empty_schedule_window'],
+      [
+        { launch_mode: 'scheduled', schedules: [{ days: ['mon'], start_time: '09:00', end_time: '09:00' }] },
+        'empty_schedule_window',
+      ],
     ];
     for (const [body, code] of refusals) {
       const refused = await add(body);
@@ -63,9 +133,17 @@ describe('monitored processes', () => {
     expect(taken.response.status).toBe(409);
     expect(taken.error).toMatchObject({ code: 'process_name_taken' });
     const other = ok(await add({ name: 'Other player' }));
-    const renamed = await updateMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: other.id }, body: { name: 'player' } });
+    const renamed = await updateMonitoredProcess({
+      client: t.admin,
+      path: { device_id: agent.deviceId, process_id: other.id },
+      body: { name: 'player' },
+    });
     expect(renamed.response.status).toBe(409);
-    const unscheduled = await updateMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: first.id }, body: { launch_mode: 'scheduled' } });
+    const unscheduled = await updateMonitoredProcess({
+      client: t.admin,
+      path: { device_id: agent.deviceId, process_id: first.id },
+      body: { launch_mode: 'scheduled' },
+    });
     expect(unscheduled.response.status).toBe(422);
     expect(unscheduled.error).toMatchObject({ code: 'schedule_required' });
   });
@@ -73,9 +151,19 @@ describe('monitored processes', () => {
   it('belong to a device: another device or site is 404', async () => {
     const process = ok(await add());
     const other = await addAgent(t, (await addSite(t)).id);
-    expect((await getMonitoredProcess({ client: t.admin, path: { device_id: other.deviceId, process_id: process.id } })).response.status).toBe(404);
+    expect(
+      (
+        await getMonitoredProcess({
+          client: t.admin,
+          path: { device_id: other.deviceId, process_id: process.id },
+        })
+      ).response.status,
+    ).toBe(404);
     const stranger = await addMember(t, 'operator', [(await addSite(t)).id]);
-    expect((await listMonitoredProcesses({ client: stranger.client, path: { device_id: agent.deviceId } })).response.status).toBe(404);
+    expect(
+      (await listMonitoredProcesses({ client: stranger.client, path: { device_id: agent.deviceId } }))
+        .response.status,
+    ).toBe(404);
   });
 });
 
@@ -87,9 +175,20 @@ describe("the agent's desired configuration", () => {
     const after = await configVersion();
     expect(after).not.toBe(before);
     const config = ok(await getAgentConfig({ client: agent.client }));
-    expect(config).toMatchObject({ device_id: agent.deviceId, version: after, heartbeat_interval_seconds: 60, command_poll_wait_seconds: 30 });
+    expect(config).toMatchObject({
+      device_id: agent.deviceId,
+      version: after,
+      heartbeat_interval_seconds: 60,
+      command_poll_wait_seconds: 30,
+    });
     expect(config.processes.find((p) => p.id === process.id)).toEqual(process);
-    ok(await updateMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId, process_id: process.id }, body: { launch_mode: 'off' } }));
+    ok(
+      await updateMonitoredProcess({
+        client: t.admin,
+        path: { device_id: agent.deviceId, process_id: process.id },
+        body: { launch_mode: 'off' },
+      }),
+    );
     expect(await configVersion()).not.toBe(after);
     const elsewhere = await addAgent(t, (await addSite(t)).id);
     expect(ok(await getAgentConfig({ client: elsewhere.client })).processes).toEqual([]);

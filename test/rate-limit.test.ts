@@ -41,17 +41,23 @@ describe('the API rate limit', () => {
 
   it('spends the anonymous budget of this IP the same way', async () => {
     let status = 0;
-    for (let i = 0; i <= BUDGET && status !== 429; i++) status = (await getHealth({ client: t.client() })).response.status;
+    for (let i = 0; i <= BUDGET && status !== 429; i++)
+      status = (await getHealth({ client: t.client() })).response.status;
     expect(status).toBe(429);
   });
 
-  it.each(specOperations.map((op) => [op.operationId] as const))('refuses %s with 429 and writes nothing once the budget is spent', async (operationId) => {
-    // Public operations carry no credentials, so they count against the caller's IP instead.
-    const client = specOperations.find((op) => op.operationId === operationId)!.public ? t.client() : t.client(exhausted);
-    const before = await snapshot(t);
-    const result = await callOperation(operationId, client, validCalls[operationId]!(world));
-    expect(result.response.status).toBe(429);
-    expect(result.response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await snapshot(t)).toBe(before);
-  });
+  it.each(specOperations.map((op) => [op.operationId] as const))(
+    'refuses %s with 429 and writes nothing once the budget is spent',
+    async (operationId) => {
+      // Public operations carry no credentials, so they count against the caller's IP instead.
+      const client = specOperations.find((op) => op.operationId === operationId)!.public
+        ? t.client()
+        : t.client(exhausted);
+      const before = await snapshot(t);
+      const result = await callOperation(operationId, client, validCalls[operationId]!(world));
+      expect(result.response.status).toBe(429);
+      expect(result.response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await snapshot(t)).toBe(before);
+    },
+  );
 });

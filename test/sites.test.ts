@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSite, deleteDevice, deleteSite, getCurrentUser, getSite, listSites, updateSite, updateUser, type Site } from '@meridian/sdk';
+import {
+  createSite,
+  deleteDevice,
+  deleteSite,
+  getCurrentUser,
+  getSite,
+  listSites,
+  updateSite,
+  updateUser,
+  type Site,
+} from '@meridian/sdk';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { addDevice, addMember, addSite, unique } from './support/world';
 
@@ -34,7 +44,9 @@ describe('sites', () => {
     const seen: Site[] = [];
     let cursor: string | undefined;
     do {
-      const page = ok(await listSites({ client: t.admin, query: { limit: 2, ...(cursor ? { cursor } : {}) } }));
+      const page = ok(
+        await listSites({ client: t.admin, query: { limit: 2, ...(cursor ? { cursor } : {}) } }),
+      );
       seen.push(...page.data);
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
@@ -51,14 +63,33 @@ describe('sites', () => {
   it('updates with If-Match; a stale ETag is 412 and a taken name 409, changing nothing', async () => {
     const site = await addSite(t);
     const other = await addSite(t);
-    const etag = (await getSite({ client: t.admin, path: { site_id: site.id } })).response.headers.get('etag')!;
-    const updated = await updateSite({ client: t.admin, path: { site_id: site.id }, headers: { 'If-Match': etag }, body: { description: 'Rooftop' } });
+    const etag = (await getSite({ client: t.admin, path: { site_id: site.id } })).response.headers.get(
+      'etag',
+    )!;
+    const updated = await updateSite({
+      client: t.admin,
+      path: { site_id: site.id },
+      headers: { 'If-Match': etag },
+      body: { description: 'Rooftop' },
+    });
     expect(ok(updated).description).toBe('Rooftop');
-    const stale = await updateSite({ client: t.admin, path: { site_id: site.id }, headers: { 'If-Match': etag }, body: { description: 'Lost update' } });
+    const stale = await updateSite({
+      client: t.admin,
+      path: { site_id: site.id },
+      headers: { 'If-Match': etag },
+      body: { description: 'Lost update' },
+    });
     expect(stale.response.status).toBe(412);
-    const taken = await updateSite({ client: t.admin, path: { site_id: site.id }, body: { name: other.name } });
+    const taken = await updateSite({
+      client: t.admin,
+      path: { site_id: site.id },
+      body: { name: other.name },
+    });
     expect(taken.response.status).toBe(409);
-    expect(ok(await getSite({ client: t.admin, path: { site_id: site.id } }))).toMatchObject({ name: site.name, description: 'Rooftop' });
+    expect(ok(await getSite({ client: t.admin, path: { site_id: site.id } }))).toMatchObject({
+      name: site.name,
+      description: 'Rooftop',
+    });
   });
 
   it('refuses to delete a site that has devices (409), and deletes it once empty', async () => {
@@ -68,7 +99,9 @@ describe('sites', () => {
     expect(busy.response.status).toBe(409);
     expect(busy.error).toMatchObject({ code: 'site_not_empty' });
     expect(ok(await getSite({ client: t.admin, path: { site_id: site.id } })).device_count).toBe(1);
-    expect((await deleteDevice({ client: t.admin, path: { device_id: device.id } })).response.status).toBe(204);
+    expect((await deleteDevice({ client: t.admin, path: { device_id: device.id } })).response.status).toBe(
+      204,
+    );
     expect((await deleteSite({ client: t.admin, path: { site_id: site.id } })).response.status).toBe(204);
     expect((await getSite({ client: t.admin, path: { site_id: site.id } })).response.status).toBe(404);
   });
@@ -77,9 +110,19 @@ describe('sites', () => {
     const mine = await addSite(t);
     const notMine = await addSite(t);
     const viewer = await addMember(t, 'viewer', [mine.id]);
-    expect(ok(await listSites({ client: viewer.client, query: { limit: 500 } })).data.map((site) => site.id)).toEqual([mine.id]);
-    expect((await getSite({ client: viewer.client, path: { site_id: notMine.id } })).response.status).toBe(404);
-    ok(await updateUser({ client: t.admin, path: { user_id: viewer.user.id }, body: { site_ids: [mine.id, notMine.id] } }));
+    expect(
+      ok(await listSites({ client: viewer.client, query: { limit: 500 } })).data.map((site) => site.id),
+    ).toEqual([mine.id]);
+    expect((await getSite({ client: viewer.client, path: { site_id: notMine.id } })).response.status).toBe(
+      404,
+    );
+    ok(
+      await updateUser({
+        client: t.admin,
+        path: { user_id: viewer.user.id },
+        body: { site_ids: [mine.id, notMine.id] },
+      }),
+    );
     expect(ok(await listSites({ client: viewer.client, query: { limit: 500 } })).data).toHaveLength(2);
     expect((await deleteSite({ client: t.admin, path: { site_id: notMine.id } })).response.status).toBe(204);
     expect(ok(await getCurrentUser({ client: viewer.client })).site_ids).toEqual([mine.id]);

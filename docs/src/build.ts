@@ -37,9 +37,13 @@ export async function buildStaticSite(outDir: string): Promise<string[]> {
   await writeFile(await target('index.html'), renderReferencePage(guides, staticLinks(0)));
   await writeFile(await target('guides/index.html'), renderGuidesIndex(guides, staticLinks(1)));
   for (const guide of guides) {
-    await writeFile(await target(`guides/${guide.slug}.html`), renderGuidePage(guides, staticLinks(1), guide));
+    await writeFile(
+      await target(`guides/${guide.slug}.html`),
+      renderGuidePage(guides, staticLinks(1), guide),
+    );
   }
-  for (const name of Object.keys(ASSETS) as AssetName[]) await copyFile(ASSETS[name], await target(`assets/${name}`));
+  for (const name of Object.keys(ASSETS) as AssetName[])
+    await copyFile(ASSETS[name], await target(`assets/${name}`));
   await copyFile(SPEC_PATH, await target('openapi.json'));
   return written;
 }

@@ -13,7 +13,9 @@ export function renderGuidePage(guides: readonly Guide[], links: SiteLinks, guid
 }
 
 export function renderGuidesIndex(guides: readonly Guide[], links: SiteLinks): string {
-  const items = guides.map((guide) => `<li><a href="${escapeHtml(links.guide(guide.slug))}">${escapeHtml(guide.title)}</a></li>`);
+  const items = guides.map(
+    (guide) => `<li><a href="${escapeHtml(links.guide(guide.slug))}">${escapeHtml(guide.title)}</a></li>`,
+  );
   return renderLayout(guides, links, {
     title: 'Guides',
     current: 'guides',

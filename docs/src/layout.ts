@@ -6,7 +6,12 @@ import type { Guide } from './guides';
 import type { SiteLinks } from './links';
 
 export const escapeHtml = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 export interface PageContent {
   title: string;
@@ -23,7 +28,9 @@ function navLink(href: string, label: string, isCurrent: boolean): string {
 }
 
 export function renderLayout(guides: readonly Guide[], links: SiteLinks, page: PageContent): string {
-  const guideLinks = guides.map((guide) => `<li>${navLink(links.guide(guide.slug), guide.title, page.current === guide.slug)}</li>`);
+  const guideLinks = guides.map(
+    (guide) => `<li>${navLink(links.guide(guide.slug), guide.title, page.current === guide.slug)}</li>`,
+  );
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -11,7 +11,10 @@ const SIBLING_GUIDE = /^([a-z0-9-]+)\.md(#[\w-]*)?$/;
 
 /** `` `not_found` `` → `not_found`, `Sessions and API tokens` → `sessions-and-api-tokens`. */
 export const headingId = (text: string): string =>
-  text.toLowerCase().replace(/[^a-z0-9_]+/g, '-').replace(/^-+|-+$/g, '');
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 
 export function renderMarkdown(markdown: string, guideHref: (slug: string) => string): string {
   const marked = new Marked({

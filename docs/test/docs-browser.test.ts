@@ -12,7 +12,14 @@ import { chromium, type Browser, type Locator, type Page, type Request } from 'p
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, signIn, startTestServer } from './test-server';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
 const UI_TIMEOUT_MS = 60_000;
 const TEST_TIMEOUT_MS = 180_000;
 
@@ -43,7 +50,10 @@ describe('docs in a browser', () => {
 
   /** Opens Try-It for one operation, as a user does: its "Test Request" button in the reference. */
   async function openTryIt(tag: string, method: string, path: string): Promise<Locator> {
-    await page.locator(`section[id$="/tag/${tag}/${method}${path}"]`).getByRole('button', { name: 'Test Request' }).click();
+    await page
+      .locator(`section[id$="/tag/${tag}/${method}${path}"]`)
+      .getByRole('button', { name: 'Test Request' })
+      .click();
     const client = page.getByRole('dialog', { name: 'API Client' });
     await client.waitFor();
     return client;
@@ -58,61 +68,83 @@ describe('docs in a browser', () => {
     return response.innerText();
   }
 
-  it('renders the reference with the sign-in note', async () => {
-    await openReference();
-    const note = page.getByRole('complementary', { name: 'How to authenticate' });
-    await note.waitFor();
-    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright Locator, not a DOM node
-    expect(await note.innerText()).toContain('Bearer Token');
-    expect(await page.getByRole('link', { name: 'authentication guide' }).getAttribute('href')).toBe('/docs/guides/authentication');
-  }, TEST_TIMEOUT_MS);
+  it(
+    'renders the reference with the sign-in note',
+    async () => {
+      await openReference();
+      const note = page.getByRole('complementary', { name: 'How to authenticate' });
+      await note.waitFor();
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright Locator, not a DOM node
+      expect(await note.innerText()).toContain('Bearer Token');
+      expect(await page.getByRole('link', { name: 'authentication guide' }).getAttribute('href')).toBe(
+        '/docs/guides/authentication',
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('offers none of the Scalar features that send the spec or requests to scalar.com', async () => {
-    await openReference();
-    await page.getByRole('navigation', { name: 'Sidebar for Meridian API' }).waitFor();
-    // With Scalar's defaults these appear on localhost: the AI agent, the developer toolbar
-    // (with "Share", an upload of the spec) and "Open API Client" links to client.scalar.com.
-    expect(await page.getByRole('button', { name: /Ask AI|Developer Tools|Share/ }).count()).toBe(0);
-    expect(await page.locator('a[href*="client.scalar.com"]').count()).toBe(0);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'offers none of the Scalar features that send the spec or requests to scalar.com',
+    async () => {
+      await openReference();
+      await page.getByRole('navigation', { name: 'Sidebar for Meridian API' }).waitFor();
+      // With Scalar's defaults these appear on localhost: the AI agent, the developer toolbar
+      // (with "Share", an upload of the spec) and "Open API Client" links to client.scalar.com.
+      expect(await page.getByRole('button', { name: /Ask AI|Developer Tools|Share/ }).count()).toBe(0);
+      expect(await page.locator('a[href*="client.scalar.com"]').count()).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('sends GET /health from Try-It and shows the real response', async () => {
-    await openReference();
-    const client = await openTryIt('meta', 'GET', '/health');
-    const response = await send(client, '200 OK');
-    expect(response).toContain('"status": "ok"');
-    const health = requests.filter((request) => request.url() === `${server.url}/health`);
-    expect(health).toHaveLength(1);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'sends GET /health from Try-It and shows the real response',
+    async () => {
+      await openReference();
+      const client = await openTryIt('meta', 'GET', '/health');
+      const response = await send(client, '200 OK');
+      expect(response).toContain('"status": "ok"');
+      const health = requests.filter((request) => request.url() === `${server.url}/health`);
+      expect(health).toHaveLength(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('sends GET /v1/auth/me with a token pasted into the Bearer field', async () => {
-    const token = await signIn(server.url);
-    await openReference();
-    const sidebar = page.getByRole('navigation', { name: 'Sidebar for Meridian API' });
-    await sidebar.getByRole('button', { name: /^Auth/ }).click();
-    const client = await openTryIt('auth', 'GET', '/v1/auth/me');
+  it(
+    'sends GET /v1/auth/me with a token pasted into the Bearer field',
+    async () => {
+      const token = await signIn(server.url);
+      await openReference();
+      const sidebar = page.getByRole('navigation', { name: 'Sidebar for Meridian API' });
+      await sidebar.getByRole('button', { name: /^Auth/ }).click();
+      const client = await openTryIt('auth', 'GET', '/v1/auth/me');
 
-    // Without a token the API refuses: the 200 below comes from the pasted token, nothing else.
-    expect(await send(client, '401 Unauthorized')).toContain('"code": "unauthenticated"');
+      // Without a token the API refuses: the 200 below comes from the pasted token, nothing else.
+      expect(await send(client, '401 Unauthorized')).toContain('"code": "unauthenticated"');
 
-    await client.getByLabel('Bearer Token').fill(token);
-    const response = await send(client, '200 OK');
-    expect(response).toContain(`"username": "${ADMIN.username}"`);
-    expect(response).toContain('"auth_method": "session"');
-    const sent = requests.filter((request) => request.url() === `${server.url}/v1/auth/me`).map((request) => request.headers().authorization);
-    expect(sent).toEqual(['Bearer', `Bearer ${token}`]);
-  }, TEST_TIMEOUT_MS);
+      await client.getByLabel('Bearer Token').fill(token);
+      const response = await send(client, '200 OK');
+      expect(response).toContain(`"username": "${ADMIN.username}"`);
+      expect(response).toContain('"auth_method": "session"');
+      const sent = requests
+        .filter((request) => request.url() === `${server.url}/v1/auth/me`)
+        .map((request) => request.headers().authorization);
+      expect(sent).toEqual(['Bearer', `Bearer ${token}`]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   // Runs last: it checks everything the tests above made the page request.
   it('made every request to its own origin, and nowhere else', () => {
     const urls = requests.map((request) => request.url());
     // The check is only meaningful if the page really loaded: the bundle, the spec, the API calls.
-    expect(urls).toEqual(expect.arrayContaining([
-      `${server.url}/docs/assets/standalone.js`,
-      `${server.url}/openapi.json`,
-      `${server.url}/health`,
-      `${server.url}/v1/auth/me`,
-    ]));
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        `${server.url}/docs/assets/standalone.js`,
+        `${server.url}/openapi.json`,
+        `${server.url}/health`,
+        `${server.url}/v1/auth/me`,
+      ]),
+    );
     const elsewhere = urls.filter((url) => new URL(url).origin !== server.url);
     expect(elsewhere).toEqual([]);
   });

@@ -23,15 +23,28 @@ const REQUIRED_GUIDES = ['quick-start', 'authentication', 'pagination', 'errors'
 /** Every guide file on disk, so a guide that is added but never served fails the test. */
 async function guideNamesOnDisk(): Promise<string[]> {
   const files = await readdir(GUIDES_DIR);
-  return files.filter((file) => file.endsWith('.md')).map((file) => file.slice(0, -'.md'.length)).sort();
+  return files
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => file.slice(0, -'.md'.length))
+    .sort();
 }
 
 async function fetchPage(url: string): Promise<{ status: number; type: string; html: string }> {
   const response = await fetch(url);
-  return { status: response.status, type: response.headers.get('content-type') ?? '', html: await response.text() };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    html: await response.text(),
+  };
 }
 
-const decodeAttribute = (value: string): string => value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decodeAttribute = (value: string): string =>
+  value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** The same-origin URLs a page links to or loads (href and src), without fragments. */
 function localLinks(html: string, pageUrl: string): string[] {
@@ -71,16 +84,19 @@ describe('docs pages', () => {
     expect(guideNames).toEqual(expect.arrayContaining(REQUIRED_GUIDES));
   });
 
-  it.each(['/docs', '/docs/'])('serves the reference page at %s with the offline Scalar bundle and the sign-in note', async (path) => {
-    const page = await fetchPage(`${server.url}${path}`);
-    expect(page.status).toBe(200);
-    expect(page.type).toMatch(/^text\/html/);
-    expect(page.html).toContain('<script src="/docs/assets/standalone.js"></script>');
-    expect(page.html).toContain('"withDefaultFonts":false');
-    expect(page.html).toContain('"proxyUrl":""');
-    expect(page.html).toContain('<code>POST /v1/auth/login</code>');
-    expect(page.html).not.toMatch(/cdn\.jsdelivr|unpkg|fonts\.scalar|fonts\.googleapis/);
-  });
+  it.each(['/docs', '/docs/'])(
+    'serves the reference page at %s with the offline Scalar bundle and the sign-in note',
+    async (path) => {
+      const page = await fetchPage(`${server.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.type).toMatch(/^text\/html/);
+      expect(page.html).toContain('<script src="/docs/assets/standalone.js"></script>');
+      expect(page.html).toContain('"withDefaultFonts":false');
+      expect(page.html).toContain('"proxyUrl":""');
+      expect(page.html).toContain('<code>POST /v1/auth/login</code>');
+      expect(page.html).not.toMatch(/cdn\.jsdelivr|unpkg|fonts\.scalar|fonts\.googleapis/);
+    },
+  );
 
   it('renders every guide at /docs/guides/<name> in the shared layout', async () => {
     for (const name of guideNames) {
@@ -99,15 +115,19 @@ describe('docs pages', () => {
     for (const name of guideNames) expect(page.html).toContain(`<li><a href="/docs/guides/${name}">`);
   });
 
-  it.each(['no-such-guide', 'Errors', 'errors.md', '..%2Fguides%2Ferrors.md', '..%2F..%2Fpackage.json', '%2Fetc%2Fpasswd'])(
-    'answers 404 for the unknown guide %s',
-    async (name) => {
-      const page = await fetchPage(`${server.url}/docs/guides/${name}`);
-      expect(page.status).toBe(404);
-      expect(page.type).toMatch(/^text\/html/);
-      expect(page.html).toContain('Guide not found');
-    },
-  );
+  it.each([
+    'no-such-guide',
+    'Errors',
+    'errors.md',
+    '..%2Fguides%2Ferrors.md',
+    '..%2F..%2Fpackage.json',
+    '%2Fetc%2Fpasswd',
+  ])('answers 404 for the unknown guide %s', async (name) => {
+    const page = await fetchPage(`${server.url}/docs/guides/${name}`);
+    expect(page.status).toBe(404);
+    expect(page.type).toMatch(/^text\/html/);
+    expect(page.html).toContain('Guide not found');
+  });
 
   it('serves the Scalar bundle and stylesheets from /docs/assets', async () => {
     const script = await fetch(`${server.url}/docs/assets/standalone.js`);
@@ -124,19 +144,28 @@ describe('docs pages', () => {
   });
 
   it('links from every page lead to pages that exist', async () => {
-    const pages = ['/docs', '/docs/guides', ...guideNames.map((name) => `/docs/guides/${name}`)].map((path) => `${server.url}${path}`);
+    const pages = ['/docs', '/docs/guides', ...guideNames.map((name) => `/docs/guides/${name}`)].map(
+      (path) => `${server.url}${path}`,
+    );
     expect(await brokenLinks(pages)).toEqual([]);
   });
 
   it('problem types open the section of the errors guide that explains their code', async () => {
     const token = await signIn(server.url);
-    const problems = await Promise.all([
-      fetch(`${server.url}/v1/auth/me`),
-      fetch(`${server.url}/v1/sites?limit=0`, { headers: { Authorization: `Bearer ${token}` } }),
-      fetch(`${server.url}/v1/no-such-route`, { headers: { Authorization: `Bearer ${token}` } }),
-      fetch(`${server.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` } }),
-    ].map(async (request) => (await request).json() as Promise<{ type: string; code: string }>));
-    expect(problems.map((problem) => problem.code)).toEqual(['unauthenticated', 'validation_failed', 'route_not_found', 'method_not_allowed']);
+    const problems = await Promise.all(
+      [
+        fetch(`${server.url}/v1/auth/me`),
+        fetch(`${server.url}/v1/sites?limit=0`, { headers: { Authorization: `Bearer ${token}` } }),
+        fetch(`${server.url}/v1/no-such-route`, { headers: { Authorization: `Bearer ${token}` } }),
+        fetch(`${server.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` } }),
+      ].map(async (request) => (await request).json() as Promise<{ type: string; code: string }>),
+    );
+    expect(problems.map((problem) => problem.code)).toEqual([
+      'unauthenticated',
+      'validation_failed',
+      'route_not_found',
+      'method_not_allowed',
+    ]);
     for (const problem of problems) {
       const target = new URL(problem.type, server.url);
       const page = await fetchPage(target.href);
@@ -180,12 +209,16 @@ describe('npm run docs:build', () => {
       .map((entry) => join(entry.parentPath, entry.name).slice(outDir.length + 1))
       .sort();
     expect(written).toEqual(expected);
-    expect(await readFile(join(outDir, 'openapi.json'), 'utf8')).toBe(await readFile(join(REPO_ROOT, 'openapi/dist/openapi.json'), 'utf8'));
+    expect(await readFile(join(outDir, 'openapi.json'), 'utf8')).toBe(
+      await readFile(join(REPO_ROOT, 'openapi/dist/openapi.json'), 'utf8'),
+    );
   });
 
   it('works from a static host: every page is HTML and every link resolves', async () => {
     const guideNames = await guideNamesOnDisk();
-    const pages = ['index.html', 'guides/index.html', ...guideNames.map((name) => `guides/${name}.html`)].map((path) => `${siteUrl}/${path}`);
+    const pages = ['index.html', 'guides/index.html', ...guideNames.map((name) => `guides/${name}.html`)].map(
+      (path) => `${siteUrl}/${path}`,
+    );
     for (const url of pages) {
       const page = await fetchPage(url);
       expect(page.status, url).toBe(200);

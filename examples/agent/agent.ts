@@ -13,10 +13,16 @@ import { handlers } from './handlers';
 import { facts, fingerprint, heartbeat, inventory } from './machine';
 
 const { values } = parseArgs({
-  options: { state: { type: 'string', default: './data/agent-credentials.json' }, 'allow-shell': { type: 'boolean', default: false }, for: { type: 'string' } },
+  options: {
+    state: { type: 'string', default: './data/agent-credentials.json' },
+    'allow-shell': { type: 'boolean', default: false },
+    for: { type: 'string' },
+  },
 });
 const statePath = values.state!;
-const saved = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as AgentCredentials) : undefined;
+const saved = existsSync(statePath)
+  ? (JSON.parse(readFileSync(statePath, 'utf8')) as AgentCredentials)
+  : undefined;
 
 const agent = new MeridianAgent({
   baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
@@ -34,7 +40,9 @@ if (values.for) setTimeout(() => stop.abort(), Number(values.for) * 1000).unref(
 if (!saved) {
   const code = process.env.MERIDIAN_ENROLL_CODE;
   if (!code) {
-    console.error('Not enrolled yet: set MERIDIAN_ENROLL_CODE to an enrolment code (mec_…) from an operator.');
+    console.error(
+      'Not enrolled yet: set MERIDIAN_ENROLL_CODE to an enrolment code (mec_…) from an operator.',
+    );
     process.exit(2);
   }
   console.log(`enrolling ${facts().hostname} …`);
@@ -48,7 +56,11 @@ await agent.run({
   heartbeat,
   handlers: handlers({ allowShell: values['allow-shell']! }),
   onCommand: (command, outcome) => console.log(`${command.type} ${command.id}: ${outcome.status}`),
-  onConfig: (config) => console.log(`configuration ${config.version}: ${config.processes.length} monitored process(es)`),
-  onError: (error) => console.error(`trouble reaching Meridian, retrying: ${error instanceof Error ? error.message : String(error)}`),
+  onConfig: (config) =>
+    console.log(`configuration ${config.version}: ${config.processes.length} monitored process(es)`),
+  onError: (error) =>
+    console.error(
+      `trouble reaching Meridian, retrying: ${error instanceof Error ? error.message : String(error)}`,
+    ),
 });
 console.log('stopped');

@@ -11,13 +11,20 @@ import type { CommandHandler } from '@meridian/sdk';
 
 const run = promisify(execFile);
 
-const simulated = (what: string): CommandHandler => async () => ({ stdout: `simulated: ${what}\n`, output: { simulated: true } });
+const simulated =
+  (what: string): CommandHandler =>
+  async () => ({ stdout: `simulated: ${what}\n`, output: { simulated: true } });
 
-export function handlers(config: { allowShell: boolean; heartbeatSeconds?: number }): Record<string, CommandHandler> {
+export function handlers(config: {
+  allowShell: boolean;
+  heartbeatSeconds?: number;
+}): Record<string, CommandHandler> {
   return {
     ping: async () => ({ stdout: 'pong\n' }),
     echo: async (command) => ({ stdout: `${String(command.params.text ?? '')}\n` }),
-    get_config: async () => ({ output: { allow_shell: config.allowShell, agent_pid: process.pid, node: process.version } }),
+    get_config: async () => ({
+      output: { allow_shell: config.allowShell, agent_pid: process.pid, node: process.version },
+    }),
     collect_inventory: async (_command, context) => {
       await context.progress({ percent: 50, message: 'reading hardware' });
       return {
@@ -32,20 +39,34 @@ export function handlers(config: { allowShell: boolean; heartbeatSeconds?: numbe
     },
     run_shell: async (command, context) => {
       const line = String(command.params.command ?? '');
-      if (!config.allowShell) return simulated(`would run ${JSON.stringify(line)} (start the agent with --allow-shell to run it)`)(command, context);
+      if (!config.allowShell)
+        return simulated(`would run ${JSON.stringify(line)} (start the agent with --allow-shell to run it)`)(
+          command,
+          context,
+        );
       try {
-        const { stdout, stderr } = await run('/bin/sh', ['-c', line], { signal: context.signal, maxBuffer: 1024 * 1024 });
+        const { stdout, stderr } = await run('/bin/sh', ['-c', line], {
+          signal: context.signal,
+          maxBuffer: 1024 * 1024,
+        });
         return { exit_code: 0, stdout, stderr };
       } catch (error) {
         const failed = error as { code?: number; stdout?: string; stderr?: string };
-        return { exit_code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) };
+        return {
+          exit_code: typeof failed.code === 'number' ? failed.code : 1,
+          stdout: failed.stdout ?? '',
+          stderr: failed.stderr ?? String(error),
+        };
       }
     },
     reboot: simulated('reboot'),
     restart_agent: simulated('restart the agent'),
-    restart_process: async (command, context) => simulated(`restart ${String(command.params.process_name)}`)(command, context),
-    kill_process: async (command, context) => simulated(`stop ${String(command.params.process_name)}`)(command, context),
-    restart_service: async (command, context) => simulated(`restart ${String(command.params.service_name)}`)(command, context),
+    restart_process: async (command, context) =>
+      simulated(`restart ${String(command.params.process_name)}`)(command, context),
+    kill_process: async (command, context) =>
+      simulated(`stop ${String(command.params.process_name)}`)(command, context),
+    restart_service: async (command, context) =>
+      simulated(`restart ${String(command.params.service_name)}`)(command, context),
     take_screenshot: simulated('take a screenshot'),
   };
 }

@@ -11,14 +11,23 @@ export const AGENT_VERSION = '0.1.0';
 const PLATFORMS: Record<string, Platform> = { win32: 'windows', darwin: 'macos', linux: 'linux' };
 
 function addresses(): string[] {
-  const found = Object.values(os.networkInterfaces()).flat().filter((nic) => nic && !nic.internal).map((nic) => nic!.address.split('%')[0]!);
+  const found = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((nic) => nic && !nic.internal)
+    .map((nic) => nic!.address.split('%')[0]!);
   return [...new Set(found)].slice(0, 32);
 }
 
 /** Stable across agent reinstalls: the host name and the hardware addresses of its interfaces. */
 export function fingerprint(): string {
-  const macs = Object.values(os.networkInterfaces()).flat().map((nic) => nic?.mac).filter((mac) => mac && mac !== '00:00:00:00:00:00').sort();
-  return `sha256:${createHash('sha256').update([os.hostname(), ...macs].join('|')).digest('hex')}`;
+  const macs = Object.values(os.networkInterfaces())
+    .flat()
+    .map((nic) => nic?.mac)
+    .filter((mac) => mac && mac !== '00:00:00:00:00:00')
+    .sort();
+  return `sha256:${createHash('sha256')
+    .update([os.hostname(), ...macs].join('|'))
+    .digest('hex')}`;
 }
 
 export function facts(): AgentFacts {
@@ -53,7 +62,11 @@ export function heartbeat(): AgentHeartbeat {
 /** What `os` can tell without extra tools: the hardware. Software and services need a package manager. */
 export function inventory(): InventoryReport {
   return {
-    hardware: { cpu_model: (os.cpus()[0]?.model ?? 'unknown').slice(0, 200), cpu_cores: Math.max(1, os.cpus().length), memory_bytes: os.totalmem() },
+    hardware: {
+      cpu_model: (os.cpus()[0]?.model ?? 'unknown').slice(0, 200),
+      cpu_cores: Math.max(1, os.cpus().length),
+      memory_bytes: os.totalmem(),
+    },
     software: [],
     services: [],
   };

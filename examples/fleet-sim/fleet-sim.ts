@@ -37,7 +37,11 @@ const started = Date.now();
 
 // 1. A site and an auto-approving code for the simulated fleet.
 const site = await operator.sites.create({ name: `fleet-sim ${new Date().toISOString()}` });
-const { code } = await operator.enrollmentCodes.create(site.id, { label: 'fleet simulator', auto_approve: true, max_uses: agentCount });
+const { code } = await operator.enrollmentCodes.create(site.id, {
+  label: 'fleet simulator',
+  auto_approve: true,
+  max_uses: agentCount,
+});
 
 // 2. Enrol every agent (a few dozen at a time), then let each run its loops.
 const heartbeat = (): AgentHeartbeat => ({
@@ -49,26 +53,41 @@ const heartbeat = (): AgentHeartbeat => ({
 const agents: MeridianAgent[] = [];
 for (let first = 0; first < agentCount; first += 25) {
   const batch = Array.from({ length: Math.min(25, agentCount - first) }, (_, i) => first + i);
-  agents.push(...(await Promise.all(batch.map(async (n) => {
-    const agent = new MeridianAgent({ baseUrl, logLevel: 'off' });
-    const hostname = `sim-${String(n + 1).padStart(5, '0')}`;
-    await agent.enroll({ code, fingerprint: `sim:${randomUUID()}`, facts: { hostname, platform: 'linux', agent_version: 'sim-1.0.0' } });
-    return agent;
-  }))));
+  agents.push(
+    ...(await Promise.all(
+      batch.map(async (n) => {
+        const agent = new MeridianAgent({ baseUrl, logLevel: 'off' });
+        const hostname = `sim-${String(n + 1).padStart(5, '0')}`;
+        await agent.enroll({
+          code,
+          fingerprint: `sim:${randomUUID()}`,
+          facts: { hostname, platform: 'linux', agent_version: 'sim-1.0.0' },
+        });
+        return agent;
+      }),
+    )),
+  );
 }
 const running = agents.map((agent) =>
-  agent.run({
-    signal: stop.signal,
-    heartbeat,
-    pollWaitSeconds: 10,
-    handlers: { echo: async (command) => ({ stdout: `${String(command.params.text)}\n` }), ping: async () => ({ stdout: 'pong\n' }) },
-    onHeartbeat: () => stats.heartbeats++,
-    onCommand: () => stats.commandsAnswered++,
-    onError: (error) => stats.error(error),
-    errorDelayMs: 1000,
-  }).catch((error: unknown) => stats.error(error)),
+  agent
+    .run({
+      signal: stop.signal,
+      heartbeat,
+      pollWaitSeconds: 10,
+      handlers: {
+        echo: async (command) => ({ stdout: `${String(command.params.text)}\n` }),
+        ping: async () => ({ stdout: 'pong\n' }),
+      },
+      onHeartbeat: () => stats.heartbeats++,
+      onCommand: () => stats.commandsAnswered++,
+      onError: (error) => stats.error(error),
+      errorDelayMs: 1000,
+    })
+    .catch((error: unknown) => stats.error(error)),
 );
-console.log(`${agents.length} agents enrolled on site ${site.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `${agents.length} agents enrolled on site ${site.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 
 // 3. The operator sends echo commands round-robin and waits for each result.
 const operatorLoop = (async () => {
@@ -76,7 +95,11 @@ const operatorLoop = (async () => {
     const deviceId = agents[n % agents.length]!.deviceId!;
     const sent = Date.now();
     try {
-      const command = await operator.commands.create({ device_id: deviceId, type: 'echo', params: { text: `hello ${n}` }, timeout_seconds: 60 }, { wait_seconds: 15 }, { signal: stop.signal });
+      const command = await operator.commands.create(
+        { device_id: deviceId, type: 'echo', params: { text: `hello ${n}` }, timeout_seconds: 60 },
+        { wait_seconds: 15 },
+        { signal: stop.signal },
+      );
       if (command.status !== 'succeeded') throw new Error(`command ${command.id} ended ${command.status}`);
       stats.roundTripsMs.push(Date.now() - sent);
     } catch (error) {
@@ -97,7 +120,9 @@ clearInterval(progress);
 await Promise.all([operatorLoop, ...running]);
 
 const elapsed = (Date.now() - started) / 1000;
-console.log(`summary: ${agents.length} agents, ${elapsed.toFixed(1)} s, heartbeats ${stats.heartbeats} (${(stats.heartbeats / elapsed).toFixed(1)}/s), ` +
-  `commands ${stats.roundTripsMs.length} (round trip p50 ${stats.percentile(50) ?? '-'} ms, p99 ${stats.percentile(99) ?? '-'} ms), errors ${stats.errors}`);
+console.log(
+  `summary: ${agents.length} agents, ${elapsed.toFixed(1)} s, heartbeats ${stats.heartbeats} (${(stats.heartbeats / elapsed).toFixed(1)}/s), ` +
+    `commands ${stats.roundTripsMs.length} (round trip p50 ${stats.percentile(50) ?? '-'} ms, p99 ${stats.percentile(99) ?? '-'} ms), errors ${stats.errors}`,
+);
 for (const message of stats.lastErrors) console.log(`  error: ${message}`);
 process.exit(stats.errors === 0 ? 0 : 1);

@@ -34,7 +34,14 @@ globalThis.fetch = async (input, init) => {
   return response;
 };
 Object.defineProperty(globalThis, 'document', {
-  value: { get cookie() { return [...jar].filter(([, cookie]) => !cookie.httpOnly).map(([name, cookie]) => `${name}=${cookie.value}`).join('; '); } },
+  value: {
+    get cookie() {
+      return [...jar]
+        .filter(([, cookie]) => !cookie.httpOnly)
+        .map(([name, cookie]) => `${name}=${cookie.value}`)
+        .join('; ');
+    },
+  },
 });
 // readme:start
 import Meridian from '@meridian/sdk';

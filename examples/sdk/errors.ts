@@ -6,7 +6,10 @@
  */
 import Meridian from '@meridian/sdk';
 
-const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080', token: process.env.MERIDIAN_TOKEN });
+const meridian = new Meridian({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  token: process.env.MERIDIAN_TOKEN,
+});
 // readme:start
 import { APIError, BadRequestError, NotFoundError } from '@meridian/sdk';
 
@@ -25,7 +28,11 @@ try {
 }
 
 try {
-  await meridian.devices.register({ name: 'Ghost', site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M', platform: 'linux' });
+  await meridian.devices.register({
+    name: 'Ghost',
+    site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+    platform: 'linux',
+  });
 } catch (error) {
   // Every error the server answered, whatever its class, has the problem's fields.
   if (!(error instanceof APIError)) throw error; // no answer: APIConnectionError, TimeoutError, UserAbortError

@@ -22,7 +22,9 @@ const meridian = new Meridian({
   },
   // After each response, those that will be retried too.
   onResponse: (response, request) => {
-    console.log(`${request.method} ${new URL(request.url).pathname} → ${response.status} (trace ${request.headers.get('x-trace-id')})`);
+    console.log(
+      `${request.method} ${new URL(request.url).pathname} → ${response.status} (trace ${request.headers.get('x-trace-id')})`,
+    );
   },
   logger: console, // the default; pino, winston and the like fit too
   logLevel: 'debug', // 'debug' | 'info' | 'warn' (default) | 'error' | 'off'

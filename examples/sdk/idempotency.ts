@@ -6,9 +6,14 @@
  */
 import Meridian from '@meridian/sdk';
 
-const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080', token: process.env.MERIDIAN_TOKEN });
+const meridian = new Meridian({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  token: process.env.MERIDIAN_TOKEN,
+});
 // readme:start
-const { data: site, response } = await meridian.sites.create({ name: 'Braga warehouse' }, { idempotencyKey: 'onboard-braga' }).withResponse();
+const { data: site, response } = await meridian.sites
+  .create({ name: 'Braga warehouse' }, { idempotencyKey: 'onboard-braga' })
+  .withResponse();
 const { device } = await meridian.devices.register(
   { name: 'Dock scanner', site_id: site.id, platform: 'linux' },
   { idempotencyKey: 'onboard-braga/dock-scanner' },

@@ -6,7 +6,10 @@
  */
 import Meridian from '@meridian/sdk';
 
-const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080', token: process.env.MERIDIAN_TOKEN });
+const meridian = new Meridian({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  token: process.env.MERIDIAN_TOKEN,
+});
 // readme:start
 // Every item of every page; the next page is only fetched when the loop gets there.
 const byStatus = new Map<string, number>();

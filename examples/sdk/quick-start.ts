@@ -6,7 +6,10 @@
 // readme:start
 import Meridian from '@meridian/sdk';
 
-const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080', token: process.env.MERIDIAN_TOKEN });
+const meridian = new Meridian({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  token: process.env.MERIDIAN_TOKEN,
+});
 
 const me = await meridian.auth.getCurrentUser();
 console.log(`Signed in as ${me.user.username}.`);

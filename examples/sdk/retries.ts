@@ -34,8 +34,12 @@ const meridian = new Meridian({
 });
 
 // The Idempotency-Key generated for this call goes with every retry of it: no duplicate device.
-const { data, response } = await meridian.devices.register({ name: 'Lobby kiosk', site_id: siteId, platform: 'windows' }).withResponse();
-console.log(`registered ${data.device.name} (${data.device.id}), replayed: ${response.headers.get('idempotent-replayed') === 'true'}`);
+const { data, response } = await meridian.devices
+  .register({ name: 'Lobby kiosk', site_id: siteId, platform: 'windows' })
+  .withResponse();
+console.log(
+  `registered ${data.device.name} (${data.device.id}), replayed: ${response.headers.get('idempotent-replayed') === 'true'}`,
+);
 
 // Per call: this one fails at once instead of retrying.
 const health = await meridian.meta.getHealth({ maxRetries: 0 });

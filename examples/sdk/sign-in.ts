@@ -6,7 +6,9 @@
  */
 const { MERIDIAN_USERNAME: username, MERIDIAN_PASSWORD: password } = process.env;
 if (!username || !password) {
-  console.error('Set MERIDIAN_TOKEN, MERIDIAN_USERNAME and MERIDIAN_PASSWORD (npm start prints the admin credentials).');
+  console.error(
+    'Set MERIDIAN_TOKEN, MERIDIAN_USERNAME and MERIDIAN_PASSWORD (npm start prints the admin credentials).',
+  );
   process.exit(2);
 }
 // readme:start

@@ -17,7 +17,11 @@ globalThis.fetch = async (input, init) => {
 import Meridian, { TimeoutError, UserAbortError } from '@meridian/sdk';
 
 // Each attempt may take 5 s (the default is 60 s), and this call 500 ms, without retrying.
-const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080', token: process.env.MERIDIAN_TOKEN, timeout: 5_000 });
+const meridian = new Meridian({
+  baseUrl: process.env.MERIDIAN_URL ?? 'http://localhost:8080',
+  token: process.env.MERIDIAN_TOKEN,
+  timeout: 5_000,
+});
 try {
   await meridian.devices.list({ limit: 100 }, { timeout: 500, maxRetries: 0 });
 } catch (error) {

@@ -33,8 +33,15 @@ const server = app.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/meridian`;
 
-const body = JSON.stringify({ type: 'device.offline', timestamp: new Date().toISOString(), data: { device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ' } });
-const headers = { ...(await Meridian.webhooks.sign(body, process.env.MERIDIAN_WEBHOOK_SECRET)), 'Content-Type': 'application/json' };
+const body = JSON.stringify({
+  type: 'device.offline',
+  timestamp: new Date().toISOString(),
+  data: { device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ' },
+});
+const headers = {
+  ...(await Meridian.webhooks.sign(body, process.env.MERIDIAN_WEBHOOK_SECRET)),
+  'Content-Type': 'application/json',
+};
 console.log(`signed event: HTTP ${(await fetch(url, { method: 'POST', headers, body })).status}`);
 const altered = body.replace('device.offline', 'device.online');
 console.log(`altered event: HTTP ${(await fetch(url, { method: 'POST', headers, body: altered })).status}`);

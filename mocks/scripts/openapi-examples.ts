@@ -73,10 +73,14 @@ export function ownExample(holder: ExampleHolder, resolve: <T>(node: Ref<T>) => 
 }
 
 /** A JSON Schema's own example: `examples[0]` (2020-12), else the deprecated `example`. */
-export function schemaExample(schema: Ref<SchemaObject> | undefined, resolve: <T>(node: Ref<T>) => T): Example {
+export function schemaExample(
+  schema: Ref<SchemaObject> | undefined,
+  resolve: <T>(node: Ref<T>) => T,
+): Example {
   if (schema === undefined) return NONE;
   const resolved = resolve(schema);
-  if (resolved.examples !== undefined && resolved.examples.length > 0) return { found: true, value: resolved.examples[0] };
+  if (resolved.examples !== undefined && resolved.examples.length > 0)
+    return { found: true, value: resolved.examples[0] };
   return 'example' in resolved ? { found: true, value: resolved.example } : NONE;
 }
 

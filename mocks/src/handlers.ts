@@ -30,7 +30,14 @@ function exampleBodyFor(operation: MockOperation, params: PathParams): JsonValue
   const body = operation.success.body;
   const lastSegment = operation.path.split('/').at(-1) ?? '';
   const requested = lastSegment.startsWith(':') ? params[lastSegment.slice(1)] : undefined;
-  if (typeof requested !== 'string' || body === null || typeof body !== 'object' || Array.isArray(body) || !('id' in body)) return body;
+  if (
+    typeof requested !== 'string' ||
+    body === null ||
+    typeof body !== 'object' ||
+    Array.isArray(body) ||
+    !('id' in body)
+  )
+    return body;
   return { ...body, id: requested };
 }
 
@@ -39,7 +46,9 @@ export function createHandlers({ baseUrl = '*', overrides = {} }: CreateHandlers
   return (Object.entries(mockOperations) as [OperationId, MockOperation][]).map(([operationId, operation]) =>
     http[operation.method](
       `${prefix}${operation.path}`,
-      overrides[operationId] ?? (({ params }) => toHttpResponse(operation.success, operation.success.status, exampleBodyFor(operation, params))),
+      overrides[operationId] ??
+        (({ params }) =>
+          toHttpResponse(operation.success, operation.success.status, exampleBodyFor(operation, params))),
     ),
   );
 }

@@ -5,7 +5,13 @@
  */
 
 /** A value that survives `JSON.stringify`/`JSON.parse` unchanged: what an example can hold. */
-export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
 
 export interface MockResponse {
   /** The declared media type, or `null` when the response has no body (a `204`). */

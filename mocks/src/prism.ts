@@ -11,7 +11,8 @@ import { startPrism } from './start-prism';
 function portFromEnvironment(): number {
   const raw = process.env.PORT ?? '4010';
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`PORT must be a port number (1–65535), not "${raw}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new Error(`PORT must be a port number (1–65535), not "${raw}"`);
   return port;
 }
 

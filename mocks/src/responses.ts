@@ -9,7 +9,11 @@ import type { JsonValue, MockResponse } from './mock-operation';
 import type { ErrorStatus, OperationId } from './operations';
 
 /** The response a row describes; `body` replaces the example body (same media type). */
-export function toHttpResponse(response: MockResponse, status: number, body: JsonValue = response.body): HttpResponse<string> {
+export function toHttpResponse(
+  response: MockResponse,
+  status: number,
+  body: JsonValue = response.body,
+): HttpResponse<string> {
   const headers = new Headers(response.headers);
   if (response.contentType === null) return new HttpResponse(null, { status, headers });
   headers.set('Content-Type', response.contentType);
@@ -22,11 +26,16 @@ export function toHttpResponse(response: MockResponse, status: number, body: Jso
  * Throws for a status the operation does not declare (reachable from JavaScript or through a
  * cast), because a mock answering what the real API never can would make tests lie.
  */
-export function errorResponse<Id extends OperationId>(operationId: Id, status: ErrorStatus<Id>): HttpResponse<string> {
+export function errorResponse<Id extends OperationId>(
+  operationId: Id,
+  status: ErrorStatus<Id>,
+): HttpResponse<string> {
   const errors: Readonly<Record<string, MockResponse>> = mockOperations[operationId].errors;
   const response = errors[String(status)];
   if (response === undefined) {
-    throw new Error(`${operationId} does not declare a ${String(status)} response (it declares ${Object.keys(errors).join(', ')})`);
+    throw new Error(
+      `${operationId} does not declare a ${String(status)} response (it declares ${Object.keys(errors).join(', ')})`,
+    );
   }
   return toHttpResponse(response, Number(status));
 }

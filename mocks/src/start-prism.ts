@@ -55,7 +55,11 @@ async function freePort(port: number): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${HOST} is already in use; choose another one`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${port} on ${HOST} is already in use; choose another one`)
+          : error,
+      ),
     );
     server.listen(port, HOST, resolve);
   });
@@ -74,7 +78,11 @@ async function answersHealth(url: string): Promise<boolean> {
   }
 }
 
-export async function startPrism({ port = 0, timeoutMs = 30_000, echo = false }: StartPrismOptions = {}): Promise<PrismServer> {
+export async function startPrism({
+  port = 0,
+  timeoutMs = 30_000,
+  echo = false,
+}: StartPrismOptions = {}): Promise<PrismServer> {
   const listenPort = await freePort(port);
   const url = `http://${HOST}:${listenPort}`;
   // stdout is Prism's request log: dropped unless echoed, since an unread pipe would fill and stall Prism.
@@ -111,7 +119,9 @@ export async function startPrism({ port = 0, timeoutMs = 30_000, echo = false }:
   };
 
   const startError = (reason: string): Error =>
-    new Error(`Prism (${PRISM_BIN} mock on port ${listenPort}) ${reason}.\nIts stderr ends with:\n${stderr.trim() || '(nothing)'}`);
+    new Error(
+      `Prism (${PRISM_BIN} mock on port ${listenPort}) ${reason}.\nIts stderr ends with:\n${stderr.trim() || '(nothing)'}`,
+    );
   const deadline = Date.now() + timeoutMs;
   while (!(await answersHealth(url))) {
     if (exitReason !== undefined) throw startError(exitReason);

@@ -5,7 +5,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
-import { createMeridianClient, createSite, getDevice, getHealth, listDevices, type Client, type SiteCreate } from '@meridian/sdk';
+import {
+  createMeridianClient,
+  createSite,
+  getDevice,
+  getHealth,
+  listDevices,
+  type Client,
+  type SiteCreate,
+} from '@meridian/sdk';
 import { createHandlers, errorResponse, handlers } from '../src/index';
 import { deref, operationById } from '../../test/support/spec';
 
@@ -38,7 +46,10 @@ describe('SDK against the generated MSW handlers', () => {
   });
 
   it('listDevices answers the spec example whatever the filters', async () => {
-    const { data, response } = await listDevices({ client: client(), query: { status: 'online', limit: 10 } });
+    const { data, response } = await listDevices({
+      client: client(),
+      query: { status: 'online', limit: 10 },
+    });
     expect(response.status).toBe(200);
     expect(data).toEqual(specExample('listDevices', 200));
     expect(data?.data.length).toBeGreaterThan(0);
@@ -48,7 +59,9 @@ describe('SDK against the generated MSW handlers', () => {
     const example = specExample('getDevice', 200) as { id: string };
     const same = await getDevice({ client: client(), path: { device_id: example.id } });
     expect(same.data).toEqual(example);
-    const etag = deref<{ schema: { examples: string[] } }>(operationById('getDevice').responses['200']?.headers?.ETag).schema.examples[0];
+    const etag = deref<{ schema: { examples: string[] } }>(
+      operationById('getDevice').responses['200']?.headers?.ETag,
+    ).schema.examples[0];
     expect(same.response.headers.get('ETag')).toBe(etag);
 
     const otherId = 'dev_01JD2M7T4X9K3QH5W8N6R2B4D0';
@@ -65,8 +78,16 @@ describe('SDK against the generated MSW handlers', () => {
   });
 
   it('an override with errorResponse gives the SDK the spec problem as its error', async () => {
-    server.use(...createHandlers({ baseUrl: BASE_URL, overrides: { getDevice: () => errorResponse('getDevice', 404) } }));
-    const { data, error, response } = await getDevice({ client: client(), path: { device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ' } });
+    server.use(
+      ...createHandlers({
+        baseUrl: BASE_URL,
+        overrides: { getDevice: () => errorResponse('getDevice', 404) },
+      }),
+    );
+    const { data, error, response } = await getDevice({
+      client: client(),
+      path: { device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ' },
+    });
     expect(data).toBeUndefined();
     expect(response.status).toBe(404);
     expect(response.headers.get('Content-Type')).toBe('application/problem+json');
@@ -76,7 +97,9 @@ describe('SDK against the generated MSW handlers', () => {
 
   it('errorResponse refuses a status the operation does not declare', () => {
     // @ts-expect-error getHealth declares only 429 and 500: the compiler rejects 404 too.
-    expect(() => errorResponse('getHealth', 404)).toThrow('getHealth does not declare a 404 response (it declares 429, 500)');
+    expect(() => errorResponse('getHealth', 404)).toThrow(
+      'getHealth does not declare a 404 response (it declares 429, 500)',
+    );
   });
 
   it('the default handlers answer on any origin', async () => {

@@ -4,7 +4,15 @@
  * responses), and Prism's credential check (presence only) as documented in start-prism.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMeridianClient, createSite, getDevice, getHealth, listSites, type Client, type SiteCreate } from '@meridian/sdk';
+import {
+  createMeridianClient,
+  createSite,
+  getDevice,
+  getHealth,
+  listSites,
+  type Client,
+  type SiteCreate,
+} from '@meridian/sdk';
 import { startPrism, type PrismServer } from '@meridian/mocks/prism';
 import { responseViolations, type ObservedResponse } from '../../test/support/response-validator';
 import { operationById } from '../../test/support/spec';

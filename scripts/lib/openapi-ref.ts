@@ -8,7 +8,8 @@ export function resolveRef<T>(document: unknown, node: T): T {
   for (let depth = 0; isReference(current); depth++) {
     const ref = current.$ref;
     if (depth === 32) throw new Error(`$ref chain too long (a cycle?) at ${ref}`);
-    if (!ref.startsWith('#/')) throw new Error(`Only local $refs are supported (is this the bundled spec?): ${ref}`);
+    if (!ref.startsWith('#/'))
+      throw new Error(`Only local $refs are supported (is this the bundled spec?): ${ref}`);
     current = ref
       .slice(2)
       .split('/')

@@ -11,7 +11,11 @@ import { build } from 'tsup';
 import { repoPath } from '../../scripts/lib/paths';
 
 const OUT = repoPath('sdk/dist');
-const ENTRIES = { index: 'src/index.ts', paths: 'src/generated/paths.gen.ts', zod: 'src/generated/zod.gen.ts' } as const;
+const ENTRIES = {
+  index: 'src/index.ts',
+  paths: 'src/generated/paths.gen.ts',
+  zod: 'src/generated/zod.gen.ts',
+} as const;
 
 const conditional = (name: string) => ({
   import: { types: `./${name}.d.ts`, default: `./${name}.js` },

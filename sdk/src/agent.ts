@@ -116,8 +116,14 @@ export class MeridianAgent {
    * Enrols with a code and waits, polling at the server's interval, until an operator approves
    * (or the code auto-approves). Throws `EnrollmentRefusedError` when denied or expired.
    */
-  async enroll(request: AgentEnrollmentRequest, options: { signal?: AbortSignal } = {}): Promise<AgentCredentials> {
-    const first = await this.#anonymous.agent.enroll(request, options.signal ? { signal: options.signal } : {});
+  async enroll(
+    request: AgentEnrollmentRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<AgentCredentials> {
+    const first = await this.#anonymous.agent.enroll(
+      request,
+      options.signal ? { signal: options.signal } : {},
+    );
     let status: AgentEnrollmentStatus | typeof first = first;
     while (status.status === 'pending') {
       await sleep((status.poll_interval_seconds ?? 5) * 1000, options.signal);
@@ -127,7 +133,10 @@ export class MeridianAgent {
       );
     }
     if (status.status !== 'approved' || !('credentials' in status) || !status.credentials) {
-      throw new EnrollmentRefusedError(status.status === 'denied' ? 'denied' : 'expired', 'deny_reason' in status ? status.deny_reason : null);
+      throw new EnrollmentRefusedError(
+        status.status === 'denied' ? 'denied' : 'expired',
+        'deny_reason' in status ? status.deny_reason : null,
+      );
     }
     await this.#adopt(status.credentials);
     return status.credentials;
@@ -141,7 +150,10 @@ export class MeridianAgent {
   /** Waits up to `waitSeconds` (≤ 30) for commands; returns as soon as one is queued. */
   async pollCommands(waitSeconds: number, signal?: AbortSignal): Promise<AgentCommand[]> {
     const batch = await this.#authenticated((client) =>
-      client.agent.pollCommands({ wait_seconds: waitSeconds }, { timeout: (waitSeconds + 15) * 1000, ...(signal ? { signal } : {}) }),
+      client.agent.pollCommands(
+        { wait_seconds: waitSeconds },
+        { timeout: (waitSeconds + 15) * 1000, ...(signal ? { signal } : {}) },
+      ),
     );
     return batch.data;
   }
@@ -167,7 +179,11 @@ export class MeridianAgent {
   }
 
   /** Runs one command with its handler and reports the outcome. */
-  async execute(command: AgentCommand, handlers: Record<string, CommandHandler>, stop?: AbortSignal): Promise<AgentCommandOutcome> {
+  async execute(
+    command: AgentCommand,
+    handlers: Record<string, CommandHandler>,
+    stop?: AbortSignal,
+  ): Promise<AgentCommandOutcome> {
     const started = Date.now();
     const handler = handlers[command.type];
     const signals = [AbortSignal.timeout(command.timeout_seconds * 1000), ...(stop ? [stop] : [])];
@@ -179,15 +195,21 @@ export class MeridianAgent {
     };
     let result: CommandResult;
     try {
-      result = handler ? await handler(command, context) : { status: 'failed', error: `this agent does not support command type ${command.type}` };
+      result = handler
+        ? await handler(command, context)
+        : { status: 'failed', error: `this agent does not support command type ${command.type}` };
     } catch (error) {
-      result = { status: 'failed', error: (error instanceof Error ? error.message : String(error)).slice(0, 2000) };
+      result = {
+        status: 'failed',
+        error: (error instanceof Error ? error.message : String(error)).slice(0, 2000),
+      };
     }
     const stdout = tail(result.stdout);
     const stderr = tail(result.stderr);
     const outcome: AgentCommandOutcome = {
       ...result,
-      status: result.status ?? (result.exit_code === undefined || result.exit_code === 0 ? 'succeeded' : 'failed'),
+      status:
+        result.status ?? (result.exit_code === undefined || result.exit_code === 0 ? 'succeeded' : 'failed'),
       duration_ms: Date.now() - started,
       ...(stdout.text === undefined ? {} : { stdout: stdout.text }),
       ...(stdout.truncated ? { stdout_truncated: true } : {}),

@@ -24,7 +24,13 @@ import { Page, PagePromise, type PageBody } from './core/pagination';
 import { EventStream } from './core/streaming';
 import type { RequestOptions } from './core/request-options';
 import type { HttpMethod, OperationArgs, OperationClient, Route } from './core/resource';
-import { DEFAULT_MAX_RETRIES, isRetryableStatus, isSafeToRepeat, MAX_RETRY_AFTER_MS, retryDelay } from './core/retries';
+import {
+  DEFAULT_MAX_RETRIES,
+  isRetryableStatus,
+  isSafeToRepeat,
+  MAX_RETRY_AFTER_MS,
+  retryDelay,
+} from './core/retries';
 import { resources, routes, type Resources } from './generated/resources.gen';
 import { documentCookies, readCookie } from './internal/utils/cookies';
 import { mergeHeaders, type HeadersLike } from './internal/utils/headers';
@@ -123,7 +129,9 @@ export class Meridian implements OperationClient {
 
   constructor(options: MeridianOptions) {
     if (!options || typeof options.baseUrl !== 'string' || options.baseUrl === '') {
-      throw new MeridianError('new Meridian({ baseUrl }) needs the URL of the API, e.g. http://localhost:8080.');
+      throw new MeridianError(
+        'new Meridian({ baseUrl }) needs the URL of the API, e.g. http://localhost:8080.',
+      );
     }
     this.baseUrl = options.baseUrl;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
@@ -148,19 +156,33 @@ export class Meridian implements OperationClient {
    */
   request<T = unknown>(method: HttpMethod, path: string, options: RawRequestOptions = {}): APIPromise<T> {
     const { pathParams, query, body, ...requestOptions } = options;
-    const call: Call = { method, template: path, pathParams, query, body, options: requestOptions, route: undefined };
+    const call: Call = {
+      method,
+      template: path,
+      pathParams,
+      query,
+      body,
+      options: requestOptions,
+      route: undefined,
+    };
     return new APIPromise(this.#run(call).then((outcome) => asResponse(outcome.body as T, outcome)));
   }
 
   /** Runs one operation of the route table; used by the generated resources, not meant to be called directly. */
   _call<T>(route: Route, args: OperationArgs): APIPromise<T> {
-    return new APIPromise(this.#run(this.#callOf(route, args)).then((outcome) => asResponse(outcome.body as T, outcome)));
+    return new APIPromise(
+      this.#run(this.#callOf(route, args)).then((outcome) => asResponse(outcome.body as T, outcome)),
+    );
   }
 
   /** Runs a paginated operation and wraps its body in a `Page`; used by the generated resources. */
   _list<T>(route: Route, args: OperationArgs): PagePromise<T> {
     const fetchPage = (cursor: string): PagePromise<T> =>
-      this._list<T>(route, { ...args, query: { ...args.query, cursor }, options: withoutIdempotencyKey(args.options) });
+      this._list<T>(route, {
+        ...args,
+        query: { ...args.query, cursor },
+        options: withoutIdempotencyKey(args.options),
+      });
     const result = this.#run(this.#callOf(route, args)).then((outcome) =>
       asResponse(new Page<T>(outcome.body as PageBody<T>, outcome.response, fetchPage), outcome),
     );
@@ -171,12 +193,19 @@ export class Meridian implements OperationClient {
   _stream<T>(route: Route, args: OperationArgs): EventStream<T> {
     const options = args.options ?? {};
     const open = (lastEventId: string | undefined, signal: AbortSignal): Promise<Response> => {
-      const headers = mergeHeaders({ Accept: 'text/event-stream' }, options.headers, lastEventId === undefined ? undefined : { 'Last-Event-ID': lastEventId });
+      const headers = mergeHeaders(
+        { Accept: 'text/event-stream' },
+        options.headers,
+        lastEventId === undefined ? undefined : { 'Last-Event-ID': lastEventId },
+      );
       const call = this.#callOf(route, { ...args, options: { ...options, headers, signal } });
       return this.#run({ ...call, stream: true }).then((outcome) => outcome.response);
     };
     const given = mergeHeaders(options.headers).get('last-event-id') ?? undefined;
-    return new EventStream<T>(open, { ...(options.signal ? { signal: options.signal } : {}), ...(given === undefined ? {} : { lastEventId: given }) });
+    return new EventStream<T>(open, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(given === undefined ? {} : { lastEventId: given }),
+    });
   }
 
   #callOf(route: Route, args: OperationArgs): Call {
@@ -200,7 +229,11 @@ export class Meridian implements OperationClient {
     const serialized = serializeBody(call.body);
     const { body } = serialized;
     // A binary body carries no type of its own (unless a typed Blob): send the spec's.
-    const contentType = serialized.contentType ?? (body === undefined || (body instanceof Blob && body.type !== '') ? undefined : call.route?.contentType);
+    const contentType =
+      serialized.contentType ??
+      (body === undefined || (body instanceof Blob && body.type !== '')
+        ? undefined
+        : call.route?.contentType);
     const headers = this.#headersOf(call, path, contentType);
     const maxRetries = Math.max(0, options.maxRetries ?? this.maxRetries);
     const timeout = options.timeout ?? this.timeout;
@@ -210,7 +243,11 @@ export class Meridian implements OperationClient {
     for (let retry = 0; ; retry++) {
       if (options.signal?.aborted) throw new UserAbortError(options.signal.reason);
       const request = await this.#requestOf(url, method, headers, body);
-      this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, { url: request.url, headers: request.headers, body: call.body });
+      this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, {
+        url: request.url,
+        headers: request.headers,
+        body: call.body,
+      });
 
       const started = Date.now();
       const controller = new AbortController();
@@ -237,14 +274,23 @@ export class Meridian implements OperationClient {
         try {
           parsed = await readBody(response, method);
         } catch (error) {
-          throw error instanceof MeridianError ? error : this.#connectionError(error, controller.signal, options.signal, what);
+          throw error instanceof MeridianError
+            ? error
+            : this.#connectionError(error, controller.signal, options.signal, what);
         }
-        this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, { requestId, headers: response.headers });
+        this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, {
+          requestId,
+          headers: response.headers,
+        });
         if (response.ok) return { body: parsed, response, requestId };
         const error = errorFromResponse(response.status, parsed, response.headers);
         // A replayed 5xx is the first attempt's own answer, kept by the server because that
         // attempt may have written before failing: asking again only replays it again.
-        if (!isRetryableStatus(error.status, error.code) || response.headers.get('idempotent-replayed') === 'true') throw error;
+        if (
+          !isRetryableStatus(error.status, error.code) ||
+          response.headers.get('idempotent-replayed') === 'true'
+        )
+          throw error;
         failure = error;
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       } catch (error) {
@@ -257,12 +303,16 @@ export class Meridian implements OperationClient {
 
       if (!repeatable || retry >= maxRetries) {
         if (!repeatable && retry < maxRetries) {
-          this.#log.debug(`not retrying ${what}: a ${method} without Idempotency-Key could do the work twice`);
+          this.#log.debug(
+            `not retrying ${what}: a ${method} without Idempotency-Key could do the work twice`,
+          );
         }
         throw failure;
       }
       if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
-        this.#log.warn(`${what}: Retry-After asks for ${Math.round(retryAfterMs / 1000)} s; retrying after ${MAX_RETRY_AFTER_MS / 1000} s instead`);
+        this.#log.warn(
+          `${what}: Retry-After asks for ${Math.round(retryAfterMs / 1000)} s; retrying after ${MAX_RETRY_AFTER_MS / 1000} s instead`,
+        );
       }
       const delay = retryDelay(retry, retryAfterMs);
       const retrying = `${what} failed (${failure.status ?? failure.name}); retry ${retry + 1} of ${maxRetries} in ${delay} ms`;
@@ -299,7 +349,12 @@ export class Meridian implements OperationClient {
   }
 
   /** A fresh `Request` for one attempt (a body can only be sent once), passed through `onRequest`. */
-  async #requestOf(url: string, method: HttpMethod, headers: Headers, body: BodyInit | undefined): Promise<Request> {
+  async #requestOf(
+    url: string,
+    method: HttpMethod,
+    headers: Headers,
+    body: BodyInit | undefined,
+  ): Promise<Request> {
     const attemptHeaders = new Headers(headers);
     if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !attemptHeaders.has('X-CSRF-Token')) {
       const csrf = readCookie(this.#readCookies(), CSRF_COOKIE);
@@ -320,7 +375,12 @@ export class Meridian implements OperationClient {
     return (await this.#onRequest?.(request)) ?? request;
   }
 
-  #connectionError(error: unknown, attempt: AbortSignal, caller: AbortSignal | undefined, what: string): MeridianError {
+  #connectionError(
+    error: unknown,
+    attempt: AbortSignal,
+    caller: AbortSignal | undefined,
+    what: string,
+  ): MeridianError {
     if (caller?.aborted) return new UserAbortError(caller.reason);
     if (attempt.aborted && attempt.reason instanceof TimeoutError) return attempt.reason;
     const reason = error instanceof Error ? error.message : String(error);
@@ -354,7 +414,11 @@ async function readBody(response: Response, method: HttpMethod): Promise<unknown
     return JSON.parse(text) as unknown;
   } catch {
     if (!response.ok) return text;
-    throw new APIError(response.status, { detail: `The ${type} body is not valid JSON: ${text.slice(0, 200)}` }, response.headers);
+    throw new APIError(
+      response.status,
+      { detail: `The ${type} body is not valid JSON: ${text.slice(0, 200)}` },
+      response.headers,
+    );
   }
 }
 

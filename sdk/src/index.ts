@@ -16,7 +16,13 @@ import { Meridian } from './client';
 export { Meridian };
 export { MeridianAgent, EnrollmentRefusedError } from './agent';
 export { EventStream, type ServerSentEvent } from './core/streaming';
-export type { CommandContext, CommandHandler, CommandResult, MeridianAgentOptions, RunOptions } from './agent';
+export type {
+  CommandContext,
+  CommandHandler,
+  CommandResult,
+  MeridianAgentOptions,
+  RunOptions,
+} from './agent';
 export default Meridian;
 export type { Fetch, MeridianOptions, RawRequestOptions } from './client';
 export {
@@ -39,7 +45,12 @@ export {
 } from './core/errors';
 export { APIPromise, type APIResponse } from './core/api-promise';
 export { Page, PagePromise, type PageBody, type ToArrayOptions } from './core/pagination';
-export type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption, RequestOptions } from './core/request-options';
+export type {
+  BaseRequestOptions,
+  IdempotencyKeyOption,
+  IfMatchOption,
+  RequestOptions,
+} from './core/request-options';
 export type { HttpMethod, Route } from './core/resource';
 export type { HeadersLike } from './internal/utils/headers';
 export type { Logger, LogLevel } from './internal/utils/log';

@@ -62,7 +62,12 @@ const encoder = new TextEncoder();
  * Checks that a webhook was signed with `secret` and is fresh. Resolves when it is; rejects with
  * `WebhookVerificationError` (saying the usual cause) when it is not.
  */
-async function verify(rawBody: WebhookBody, headers: WebhookHeaders, secret: WebhookSecret, options: WebhookVerifyOptions = {}): Promise<void> {
+async function verify(
+  rawBody: WebhookBody,
+  headers: WebhookHeaders,
+  secret: WebhookSecret,
+  options: WebhookVerifyOptions = {},
+): Promise<void> {
   const body = bodyBytes(rawBody);
   const id = requireHeader(headers, 'webhook-id');
   const timestamp = requireHeader(headers, 'webhook-timestamp');
@@ -89,7 +94,12 @@ async function verify(rawBody: WebhookBody, headers: WebhookHeaders, secret: Web
 }
 
 /** Verifies a webhook (as `verify`) and returns its event. */
-async function unwrap<T = unknown>(rawBody: WebhookBody, headers: WebhookHeaders, secret: WebhookSecret, options: WebhookVerifyOptions = {}): Promise<WebhookEvent<T>> {
+async function unwrap<T = unknown>(
+  rawBody: WebhookBody,
+  headers: WebhookHeaders,
+  secret: WebhookSecret,
+  options: WebhookVerifyOptions = {},
+): Promise<WebhookEvent<T>> {
   await verify(rawBody, headers, secret, options);
   const text = typeof rawBody === 'string' ? rawBody : new TextDecoder().decode(bodyBytes(rawBody));
   let payload: unknown;
@@ -98,23 +108,39 @@ async function unwrap<T = unknown>(rawBody: WebhookBody, headers: WebhookHeaders
   } catch {
     throw new WebhookVerificationError('The webhook is signed correctly but its body is not JSON.');
   }
-  if (typeof payload !== 'object' || payload === null || typeof (payload as { type?: unknown }).type !== 'string' || !('data' in payload)) {
-    throw new WebhookVerificationError('The webhook body is not an event: it needs a string "type" and a "data" field.');
+  if (
+    typeof payload !== 'object' ||
+    payload === null ||
+    typeof (payload as { type?: unknown }).type !== 'string' ||
+    !('data' in payload)
+  ) {
+    throw new WebhookVerificationError(
+      'The webhook body is not an event: it needs a string "type" and a "data" field.',
+    );
   }
   const event = payload as { type: string; timestamp?: unknown; data: T };
   const id = requireHeader(headers, 'webhook-id');
-  const timestamp = typeof event.timestamp === 'string'
-    ? event.timestamp
-    : new Date(Number(requireHeader(headers, 'webhook-timestamp')) * 1000).toISOString();
+  const timestamp =
+    typeof event.timestamp === 'string'
+      ? event.timestamp
+      : new Date(Number(requireHeader(headers, 'webhook-timestamp')) * 1000).toISOString();
   return { id, type: event.type, timestamp, data: event.data };
 }
 
 /** Signs a body as a Meridian server would: the headers to send it with. For tests and your own senders. */
-async function sign(rawBody: WebhookBody, secret: WebhookSecret, options: WebhookSignOptions = {}): Promise<SignedWebhookHeaders> {
+async function sign(
+  rawBody: WebhookBody,
+  secret: WebhookSecret,
+  options: WebhookSignOptions = {},
+): Promise<SignedWebhookHeaders> {
   const id = options.id ?? `msg_${uuid().replaceAll('-', '')}`;
   const timestamp = String(Math.floor((options.timestamp ?? new Date()).getTime() / 1000));
   const signature = await hmac(secretKey(secret), signedContent(id, timestamp, bodyBytes(rawBody)));
-  return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${encodeBase64(signature)}` };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': `v1,${encodeBase64(signature)}`,
+  };
 }
 
 export const webhooks = { verify, unwrap, sign } as const;
@@ -124,7 +150,9 @@ function bodyBytes(rawBody: unknown): Uint8Array {
   if (rawBody instanceof Uint8Array) return rawBody;
   if (rawBody instanceof ArrayBuffer) return new Uint8Array(rawBody);
   if (rawBody === undefined || rawBody === null) {
-    throw new WebhookVerificationError('No body was given: pass the raw request body (a string or bytes) exactly as received.');
+    throw new WebhookVerificationError(
+      'No body was given: pass the raw request body (a string or bytes) exactly as received.',
+    );
   }
   throw new WebhookVerificationError(
     `Pass the raw request body (a string or bytes), not a parsed ${typeof rawBody}: parsing and serialising again changes ` +
@@ -134,7 +162,8 @@ function bodyBytes(rawBody: unknown): Uint8Array {
 }
 
 function header(headers: WebhookHeaders, name: string): string | undefined {
-  if (typeof (headers as Headers | undefined)?.get === 'function') return (headers as Headers).get(name) ?? undefined;
+  if (typeof (headers as Headers | undefined)?.get === 'function')
+    return (headers as Headers).get(name) ?? undefined;
   if (typeof headers !== 'object' || headers === null) return undefined;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name) continue;
@@ -155,15 +184,20 @@ function requireHeader(headers: WebhookHeaders, name: string): string {
 }
 
 function checkTimestamp(timestamp: string, options: WebhookVerifyOptions): void {
-  if (!/^\d+$/.test(timestamp)) throw new WebhookVerificationError(`webhook-timestamp must be Unix seconds, got "${timestamp}".`);
+  if (!/^\d+$/.test(timestamp))
+    throw new WebhookVerificationError(`webhook-timestamp must be Unix seconds, got "${timestamp}".`);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const age = now - Number(timestamp);
   if (age > tolerance) {
-    throw new WebhookVerificationError(`The webhook is ${age} s old (more than ${tolerance} s): a replay, or this machine's clock is wrong.`);
+    throw new WebhookVerificationError(
+      `The webhook is ${age} s old (more than ${tolerance} s): a replay, or this machine's clock is wrong.`,
+    );
   }
   if (-age > tolerance) {
-    throw new WebhookVerificationError(`The webhook is timestamped ${-age} s in the future (more than ${tolerance} s): check this machine's clock.`);
+    throw new WebhookVerificationError(
+      `The webhook is timestamped ${-age} s in the future (more than ${tolerance} s): check this machine's clock.`,
+    );
   }
 }
 
@@ -177,7 +211,9 @@ function secretKey(secret: WebhookSecret): Uint8Array {
   }
   const key = decodeBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   if (!key || key.length === 0) {
-    throw new WebhookVerificationError('The webhook secret is not whsec_ followed by base64: copy it exactly as shown when the webhook was created.');
+    throw new WebhookVerificationError(
+      'The webhook secret is not whsec_ followed by base64: copy it exactly as shown when the webhook was created.',
+    );
   }
   return key;
 }
@@ -192,8 +228,17 @@ function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Ar
 
 async function hmac(key: Uint8Array, content: Uint8Array): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new WebhookVerificationError('WebCrypto (crypto.subtle) is not available: it needs Node 20+, a browser in a secure context, Deno or Bun.');
-  const cryptoKey = await subtle.importKey('raw', key as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  if (!subtle)
+    throw new WebhookVerificationError(
+      'WebCrypto (crypto.subtle) is not available: it needs Node 20+, a browser in a secure context, Deno or Bun.',
+    );
+  const cryptoKey = await subtle.importKey(
+    'raw',
+    key as BufferSource,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   return new Uint8Array(await subtle.sign('HMAC', cryptoKey, content as BufferSource));
 }
 
@@ -206,7 +251,8 @@ function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function encodeBase64(bytes: Uint8Array): string {
   let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }
 

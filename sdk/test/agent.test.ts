@@ -4,7 +4,13 @@
  * run through handlers, including the ones this agent does not know or that throw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollmentRefusedError, Meridian, MeridianAgent, type AgentConfig, type AgentCredentials } from '../src/index';
+import {
+  EnrollmentRefusedError,
+  Meridian,
+  MeridianAgent,
+  type AgentConfig,
+  type AgentCredentials,
+} from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { TINY_JPEG } from '../../test/support/agents';
@@ -26,22 +32,37 @@ afterAll(() => t.close());
 
 const facts = () => ({ hostname: `host-${++machine}`, platform: 'linux' as const, agent_version: '1.0.0' });
 const agentWith = (saved: AgentCredentials[] = []) =>
-  new MeridianAgent({ baseUrl: t.url, fetch: checkedFetch, logLevel: 'off', onCredentials: (c) => void saved.push(c) });
+  new MeridianAgent({
+    baseUrl: t.url,
+    fetch: checkedFetch,
+    logLevel: 'off',
+    onCredentials: (c) => void saved.push(c),
+  });
 
 describe('MeridianAgent', () => {
   it('enrols with an auto-approving code and hands the credentials to onCredentials', async () => {
     const saved: AgentCredentials[] = [];
     const agent = agentWith(saved);
-    const credentials = await agent.enroll({ code: autoCode, fingerprint: `agent-test:${machine}`, facts: facts() });
+    const credentials = await agent.enroll({
+      code: autoCode,
+      fingerprint: `agent-test:${machine}`,
+      facts: facts(),
+    });
     expect(credentials.access_token).toBeTruthy();
     expect(saved).toEqual([credentials]);
     expect(agent.deviceId).toBe(credentials.device_id);
-    expect((await agent.heartbeat({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 5 })).device_id).toBe(credentials.device_id);
+    expect(
+      (await agent.heartbeat({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 5 })).device_id,
+    ).toBe(credentials.device_id);
   });
 
   it('throws EnrollmentRefusedError with the reason when an operator denies it', async () => {
     const agent = agentWith();
-    const enrolling = agent.enroll({ code: manualCode, fingerprint: `agent-test:denied-${machine}`, facts: facts() });
+    const enrolling = agent.enroll({
+      code: manualCode,
+      fingerprint: `agent-test:denied-${machine}`,
+      facts: facts(),
+    });
     let pending: { id: string }[] = [];
     for (let tries = 0; pending.length === 0 && tries < 100; tries++) {
       pending = (await operator.enrollmentRequests.list({ status: 'pending' })).data;
@@ -72,12 +93,15 @@ describe('MeridianAgent', () => {
     const agent = agentWith();
     await agent.enroll({ code: autoCode, fingerprint: `agent-test:commands-${machine}`, facts: facts() });
     const handlers = {
-      echo: async (command: { params: Record<string, unknown> }) => ({ stdout: String(command.params.text).repeat(40) }),
+      echo: async (command: { params: Record<string, unknown> }) => ({
+        stdout: String(command.params.text).repeat(40),
+      }),
       ping: async () => {
         throw new Error('the network stack is down');
       },
     };
-    const send = (type: string, params: Record<string, unknown> = {}) => operator.commands.create({ device_id: agent.deviceId!, type, params }, { wait_seconds: 0 });
+    const send = (type: string, params: Record<string, unknown> = {}) =>
+      operator.commands.create({ device_id: agent.deviceId!, type, params }, { wait_seconds: 0 });
     const echo = await send('echo', { text: 'x'.repeat(1000) });
     const ping = await send('ping');
     const reboot = await send('reboot');
@@ -98,16 +122,25 @@ describe('MeridianAgent', () => {
     await agent.enroll({ code: autoCode, fingerprint: `agent-test:run-${machine}`, facts: facts() });
     const stop = new AbortController();
     const beats: number[] = [];
-    const running = agent.run({ signal: stop.signal, heartbeat: () => ({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 1 }), handlers: {}, onHeartbeat: () => beats.push(1) });
+    const running = agent.run({
+      signal: stop.signal,
+      heartbeat: () => ({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 1 }),
+      handlers: {},
+      onHeartbeat: () => beats.push(1),
+    });
     await expect.poll(() => beats.length).toBeGreaterThan(0);
     stop.abort();
     await expect(running).resolves.toBeUndefined();
   });
 
-  it('sends a screenshot from untyped bytes as the spec\'s image/jpeg, and reads it back as the same bytes', async () => {
+  it("sends a screenshot from untyped bytes as the spec's image/jpeg, and reads it back as the same bytes", async () => {
     const agent = agentWith();
     await agent.enroll({ code: autoCode, fingerprint: `agent-test:screenshot-${machine}`, facts: facts() });
-    const device = new Meridian({ baseUrl: t.url, token: agent.credentials!.access_token, fetch: checkedFetch });
+    const device = new Meridian({
+      baseUrl: t.url,
+      token: agent.credentials!.access_token,
+      fetch: checkedFetch,
+    });
     // A Blob without a type, as read from a file or a canvas buffer: the client supplies image/jpeg.
     await device.agent.uploadScreenshot(new Blob([new Uint8Array(TINY_JPEG)]));
     const listed = await operator.devices.listScreenshots(agent.deviceId!);
@@ -134,9 +167,17 @@ describe('MeridianAgent', () => {
     stop.abort();
     await running;
 
-    await agent.uploadInventory({ hardware: { cpu_cores: 4, memory_bytes: 8_589_934_592 }, software: [], services: [] });
+    await agent.uploadInventory({
+      hardware: { cpu_cores: 4, memory_bytes: 8_589_934_592 },
+      software: [],
+      services: [],
+    });
     expect((await operator.devices.getInventory(agent.deviceId!)).hardware).toMatchObject({ cpu_cores: 4 });
-    await agent.sendEvent({ type: 'process_crash', severity: 'error', message: 'kiosk.exe exited with code 3' });
+    await agent.sendEvent({
+      type: 'process_crash',
+      severity: 'error',
+      message: 'kiosk.exe exited with code 3',
+    });
     const events = await operator.events.list({ device_id: agent.deviceId! });
     expect(events.data.map((event) => event.type)).toContain('agent.process_crash');
   });

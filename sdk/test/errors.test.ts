@@ -48,12 +48,16 @@ describe('error classes', () => {
           return response;
         }),
       );
-      const error = await client({ maxRetries: 0 }).devices.get('dev_1').catch((e: unknown) => e);
+      const error = await client({ maxRetries: 0 })
+        .devices.get('dev_1')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ErrorClass);
       expect(error).toBeInstanceOf(APIError);
       expect(error).toBeInstanceOf(MeridianError);
       expect(error).toBeInstanceOf(Error);
-      for (const [, , Other] of CASES) if (Other !== ErrorClass && Other !== APIError && !(Other === InternalServerError && status >= 500)) expect(error).not.toBeInstanceOf(Other);
+      for (const [, , Other] of CASES)
+        if (Other !== ErrorClass && Other !== APIError && !(Other === InternalServerError && status >= 500))
+          expect(error).not.toBeInstanceOf(Other);
       expect(error).not.toBeInstanceOf(APIConnectionError);
       const apiError = error as APIError;
       expect(apiError).toMatchObject({
@@ -74,21 +78,45 @@ describe('error classes', () => {
   it('keeps the validation errors of a 400', async () => {
     const errors = [{ path: '/body/name', message: 'must NOT have more than 100 characters' }];
     server.use(http.post(url('/v1/sites'), () => problem(400, 'validation_failed', { errors })));
-    const error = await client().sites.create({ name: 'x'.repeat(101) }).catch((e: unknown) => e);
+    const error = await client()
+      .sites.create({ name: 'x'.repeat(101) })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).errors).toEqual(errors);
   });
 
-  it('makes do with a body that is not a problem document (a proxy\'s HTML page)', async () => {
-    server.use(http.get(url('/v1/devices/:id'), () => new HttpResponse('<h1>Bad gateway</h1>', { status: 502, headers: { 'Content-Type': 'text/html' } })));
-    const error = await client({ maxRetries: 0 }).devices.get('dev_1').catch((e: unknown) => e);
+  it("makes do with a body that is not a problem document (a proxy's HTML page)", async () => {
+    server.use(
+      http.get(
+        url('/v1/devices/:id'),
+        () =>
+          new HttpResponse('<h1>Bad gateway</h1>', { status: 502, headers: { 'Content-Type': 'text/html' } }),
+      ),
+    );
+    const error = await client({ maxRetries: 0 })
+      .devices.get('dev_1')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InternalServerError);
-    expect(error).toMatchObject({ status: 502, code: undefined, detail: '<h1>Bad gateway</h1>', requestId: undefined });
+    expect(error).toMatchObject({
+      status: 502,
+      code: undefined,
+      detail: '<h1>Bad gateway</h1>',
+      requestId: undefined,
+    });
   });
 
   it('takes the request id from the body when the header is missing', async () => {
-    server.use(http.get(url('/v1/devices/:id'), () => HttpResponse.json({ type: '/x', title: 'Not found', status: 404, code: 'not_found', request_id: 'req_body' }, { status: 404 })));
-    const error = await client().devices.get('dev_1').catch((e: unknown) => e);
+    server.use(
+      http.get(url('/v1/devices/:id'), () =>
+        HttpResponse.json(
+          { type: '/x', title: 'Not found', status: 404, code: 'not_found', request_id: 'req_body' },
+          { status: 404 },
+        ),
+      ),
+    );
+    const error = await client()
+      .devices.get('dev_1')
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ requestId: 'req_body' });
   });
 });
@@ -132,6 +160,8 @@ describe('instanceof across builds', () => {
     expect(new UserAbortError()).not.toBeInstanceOf(APIConnectionError);
     expect(new UserAbortError().name).toBe('UserAbortError');
     expect(new WebhookVerificationError('x').name).toBe('WebhookVerificationError');
-    expect(String(new TimeoutError(5, 'GET /health'))).toMatch(/^TimeoutError: GET \/health timed out after 5 ms/);
+    expect(String(new TimeoutError(5, 'GET /health'))).toMatch(
+      /^TimeoutError: GET \/health timed out after 5 ms/,
+    );
   });
 });

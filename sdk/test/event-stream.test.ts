@@ -24,13 +24,20 @@ afterAll(() => t.close());
 /** Enrols a machine and sends its first heartbeat: `enrollment.requested`, `device.enrolled`, `device.online`. */
 async function bringOnline(n: number): Promise<string> {
   const agent = new MeridianAgent({ baseUrl: t.url, fetch: checkedFetch });
-  await agent.enroll({ code, fingerprint: `stream-test:${n}`, facts: { hostname: `streamed-${n}`, platform: 'linux', agent_version: '1.0.0' } });
+  await agent.enroll({
+    code,
+    fingerprint: `stream-test:${n}`,
+    facts: { hostname: `streamed-${n}`, platform: 'linux', agent_version: '1.0.0' },
+  });
   await agent.heartbeat({ status: 'ok', agent_version: '1.0.0', uptime_seconds: 1 });
   return agent.deviceId!;
 }
 
 /** Reads events from an iterator until `count` have arrived. */
-async function take(iterator: AsyncIterator<ServerSentEvent<Event>>, count: number): Promise<ServerSentEvent<Event>[]> {
+async function take(
+  iterator: AsyncIterator<ServerSentEvent<Event>>,
+  count: number,
+): Promise<ServerSentEvent<Event>[]> {
   const events: ServerSentEvent<Event>[] = [];
   while (events.length < count) {
     const next = await iterator.next();
@@ -60,19 +67,29 @@ describe('events.stream()', () => {
 
     // Three more happen while nobody listens; a stream that resumes gets exactly those.
     const second = await bringOnline(2);
-    const resumed = operator.events.stream({ site_id: siteId }, { headers: { 'Last-Event-ID': stream.lastEventId! } })[Symbol.asyncIterator]();
+    const resumed = operator.events
+      .stream({ site_id: siteId }, { headers: { 'Last-Event-ID': stream.lastEventId! } })
+      [Symbol.asyncIterator]();
     const missed = await take(resumed, 3);
-    expect(missed.map((event) => [event.data.type, event.data.device_id])).toEqual([['enrollment.requested', null], ['device.enrolled', second], ['device.online', second]]);
+    expect(missed.map((event) => [event.data.type, event.data.device_id])).toEqual([
+      ['enrollment.requested', null],
+      ['device.enrolled', second],
+      ['device.online', second],
+    ]);
     await resumed.return?.(undefined);
   });
 
   it('throws the typed error when the stream is refused', async () => {
     const stranger = new Meridian({ baseUrl: t.url, token: 'mtk_not-a-token', maxRetries: 0 });
-    const error = await stranger.events.stream()[Symbol.asyncIterator]().next().catch((caught: unknown) => caught);
+    const error = await stranger.events
+      .stream()
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ status: 401 });
   });
 
-  it('reconnects after the connection ends, waiting the server\'s retry and sending Last-Event-ID', async () => {
+  it("reconnects after the connection ends, waiting the server's retry and sending Last-Event-ID", async () => {
     const sent: (string | null)[] = [];
     const bodies = [
       'retry: 10\n\nid: evt_1\nevent: device.online\ndata: {"id":"evt_1"}\n\n: keep-alive\n\n',

@@ -7,9 +7,20 @@ import { BASE_URL, TOKEN, client, json, problem, server, url, useMsw } from './s
 
 useMsw();
 
-const SITE = { id: 'site_1', name: 'Lisbon', description: '', created_at: '2026-10-01T00:00:00.000Z', updated_at: '2026-10-01T00:00:00.000Z', device_count: 0 };
+const SITE = {
+  id: 'site_1',
+  name: 'Lisbon',
+  description: '',
+  created_at: '2026-10-01T00:00:00.000Z',
+  updated_at: '2026-10-01T00:00:00.000Z',
+  device_count: 0,
+};
 
-function record(method: 'get' | 'post' | 'patch' | 'delete', path: string, respond: () => Response = () => json(SITE)): Request[] {
+function record(
+  method: 'get' | 'post' | 'patch' | 'delete',
+  path: string,
+  respond: () => Response = () => json(SITE),
+): Request[] {
   const seen: Request[] = [];
   server.use(
     http[method](url(path), ({ request }) => {
@@ -23,7 +34,11 @@ function record(method: 'get' | 'post' | 'patch' | 'delete', path: string, respo
 describe('requests', () => {
   it('sends the bearer token, Accept, JSON body, path and query as the spec says', async () => {
     const seen = record('patch', '/v1/devices/:id', () => json({}));
-    await client({ headers: { 'X-Client': 'fleet-bot' } }).devices.update('dev/1', { name: 'Renamed', tags: ['a'] }, { ifMatch: '"3"', headers: { 'X-Trace': 't-1' } });
+    await client({ headers: { 'X-Client': 'fleet-bot' } }).devices.update(
+      'dev/1',
+      { name: 'Renamed', tags: ['a'] },
+      { ifMatch: '"3"', headers: { 'X-Trace': 't-1' } },
+    );
     const [request] = seen;
     expect(new URL(request!.url).pathname).toBe('/v1/devices/dev%2F1');
     expect(request!.method).toBe('PATCH');
@@ -38,13 +53,17 @@ describe('requests', () => {
 
   it('lets a call remove a client header with null', async () => {
     const seen = record('get', '/v1/sites/:id');
-    await client({ headers: { 'X-Client': 'fleet-bot' } }).sites.get('site_1', { headers: { 'x-client': null } });
+    await client({ headers: { 'X-Client': 'fleet-bot' } }).sites.get('site_1', {
+      headers: { 'x-client': null },
+    });
     expect(seen[0]!.headers.has('x-client')).toBe(false);
   });
 
   it('refuses a missing path parameter or one that would climb the path, before sending', async () => {
     const seen = record('get', '/v1/sites/:id');
-    await expect(client().sites.get(undefined as unknown as string)).rejects.toThrow('the path parameter site_id is missing');
+    await expect(client().sites.get(undefined as unknown as string)).rejects.toThrow(
+      'the path parameter site_id is missing',
+    );
     await expect(client().sites.get('..')).rejects.toThrow(TypeError);
     expect(seen).toHaveLength(0);
   });
@@ -59,7 +78,10 @@ describe('requests', () => {
       return Response.json({ status: 'ok', request: request.url }, { headers: { 'Request-Id': 'req_f' } });
     });
     const meridian = new Meridian({ baseUrl: 'https://meridian.example.com/api/', fetch });
-    expect(await meridian.meta.getHealth()).toEqual({ status: 'ok', request: 'https://meridian.example.com/api/health' });
+    expect(await meridian.meta.getHealth()).toEqual({
+      status: 'ok',
+      request: 'https://meridian.example.com/api/health',
+    });
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(fetch.mock.calls[0]![0]).toBeInstanceOf(Request);
   });
@@ -67,7 +89,9 @@ describe('requests', () => {
 
 describe('raw access', () => {
   it('withResponse gives the data, the Response and the Request-Id', async () => {
-    server.use(http.get(url('/v1/sites/:id'), () => json(SITE, 200, { ETag: '"4"', 'Request-Id': 'req_raw' })));
+    server.use(
+      http.get(url('/v1/sites/:id'), () => json(SITE, 200, { ETag: '"4"', 'Request-Id': 'req_raw' })),
+    );
     const { data, response, requestId } = await client().sites.get('site_1').withResponse();
     expect(data).toEqual(SITE);
     expect(response.headers.get('etag')).toBe('"4"');
@@ -82,18 +106,33 @@ describe('raw access', () => {
     expect(await promise.then((site) => site.name)).toBe('Lisbon');
     const [a, b] = await Promise.all([client().sites.get('site_1'), client().sites.get('site_1')]);
     expect(a).toEqual(b);
-    await expect(client().sites.get('site_1').finally(() => undefined)).resolves.toEqual(SITE);
+    await expect(
+      client()
+        .sites.get('site_1')
+        .finally(() => undefined),
+    ).resolves.toEqual(SITE);
   });
 
   it('meridian.request reaches any path with query, body and the same typed errors', async () => {
     const seen = record('get', '/v1/devices/:id', () => json({ id: 'dev_1' }));
     const meridian = client();
-    const device = await meridian.request<{ id: string }>('GET', '/v1/devices/{device_id}', { pathParams: { device_id: 'dev_1' }, query: { expand: 'site', tags: ['a', 'b'] } });
+    const device = await meridian.request<{ id: string }>('GET', '/v1/devices/{device_id}', {
+      pathParams: { device_id: 'dev_1' },
+      query: { expand: 'site', tags: ['a', 'b'] },
+    });
     expect(device.id).toBe('dev_1');
     expect(new URL(seen[0]!.url).search).toBe('?expand=site&tags=a&tags=b');
     server.use(http.delete(url('/v1/things/:id'), () => problem(404, 'not_found')));
-    await expect(meridian.request('DELETE', '/v1/things/x', { maxRetries: 0 })).rejects.toBeInstanceOf(NotFoundError);
-    server.use(http.post(url('/v1/echo'), async ({ request }) => new HttpResponse(await request.text(), { headers: { 'Content-Type': 'text/plain' } })));
+    await expect(meridian.request('DELETE', '/v1/things/x', { maxRetries: 0 })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    server.use(
+      http.post(
+        url('/v1/echo'),
+        async ({ request }) =>
+          new HttpResponse(await request.text(), { headers: { 'Content-Type': 'text/plain' } }),
+      ),
+    );
     expect(await meridian.request('POST', '/v1/echo', { body: 'plain text' })).toBe('plain text');
   });
 });
@@ -116,14 +155,25 @@ describe('hooks', () => {
     });
     vi.spyOn(Math, 'random').mockReturnValue(0);
     expect(await meridian.sites.get('site_1', { maxRetries: 1 })).toEqual(SITE);
-    expect(events).toEqual(['request GET /v1/sites/site_1', 'response 503 for GET', 'request GET /v1/sites/site_1', 'response 200 for GET']);
+    expect(events).toEqual([
+      'request GET /v1/sites/site_1',
+      'response 503 for GET',
+      'request GET /v1/sites/site_1',
+      'response 200 for GET',
+    ]);
     expect(seen.map((request) => request.headers.get('x-hooked'))).toEqual(['yes', 'yes']);
   });
 
   it('a hook that throws fails the call with its own error, not retried', async () => {
     const seen = record('get', '/v1/sites/:id');
     const boom = new Error('hook failed');
-    await expect(client({ onResponse: () => { throw boom; } }).sites.get('site_1')).rejects.toBe(boom);
+    await expect(
+      client({
+        onResponse: () => {
+          throw boom;
+        },
+      }).sites.get('site_1'),
+    ).rejects.toBe(boom);
     expect(seen).toHaveLength(1);
   });
 });
@@ -131,8 +181,14 @@ describe('hooks', () => {
 describe('logging', () => {
   function capture(): { logger: Logger; lines: unknown[][] } {
     const lines: unknown[][] = [];
-    const push = (level: string) => (message: string, ...rest: unknown[]) => lines.push([level, message, ...rest]);
-    return { logger: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') }, lines };
+    const push =
+      (level: string) =>
+      (message: string, ...rest: unknown[]) =>
+        lines.push([level, message, ...rest]);
+    return {
+      logger: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') },
+      lines,
+    };
   }
 
   it('at debug logs requests and responses with credentials and tokens redacted', async () => {
@@ -147,11 +203,29 @@ describe('logging', () => {
       readCookies: () => 'meridian_csrf=csrf-secret-value',
       headers: { Cookie: 'meridian_session=session-cookie-value' },
     });
-    await meridian.users.resetPassword('usr_1', { password: 'a-new-password-mtk_leakedtoken123' }, { headers: { 'X-Note': 'rotated mtk_anothertoken456 today' } });
+    await meridian.users.resetPassword(
+      'usr_1',
+      { password: 'a-new-password-mtk_leakedtoken123' },
+      { headers: { 'X-Note': 'rotated mtk_anothertoken456 today' } },
+    );
     const text = JSON.stringify(lines);
-    expect(lines.some(([level, message]) => level === 'debug' && String(message).includes('→ POST /v1/users/usr_1/reset-password'))).toBe(true);
-    expect(lines.some(([level, message]) => level === 'debug' && String(message).includes('← 200 POST'))).toBe(true);
-    for (const secret of ['mst_sessiontokenvalue123', 'csrf-secret-value', 'session-cookie-value', 'a-new-password', 'mtk_leakedtoken123', 'mtk_anothertoken456']) {
+    expect(
+      lines.some(
+        ([level, message]) =>
+          level === 'debug' && String(message).includes('→ POST /v1/users/usr_1/reset-password'),
+      ),
+    ).toBe(true);
+    expect(
+      lines.some(([level, message]) => level === 'debug' && String(message).includes('← 200 POST')),
+    ).toBe(true);
+    for (const secret of [
+      'mst_sessiontokenvalue123',
+      'csrf-secret-value',
+      'session-cookie-value',
+      'a-new-password',
+      'mtk_leakedtoken123',
+      'mtk_anothertoken456',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('[redacted]');
@@ -165,7 +239,9 @@ describe('logging', () => {
     const info = capture();
     await new Meridian({ baseUrl: BASE_URL, logger: info.logger, logLevel: 'info' }).sites.get('site_1');
     expect(info.lines.map(([level]) => level)).toEqual(['info']);
-    expect(String(info.lines[0]![1])).toMatch(/GET \/v1\/sites\/site_1 failed \(503\); retry 1 of 2 in \d+ ms/);
+    expect(String(info.lines[0]![1])).toMatch(
+      /GET \/v1\/sites\/site_1 failed \(503\); retry 1 of 2 in \d+ ms/,
+    );
 
     const off = capture();
     await new Meridian({ baseUrl: BASE_URL, logger: off.logger, logLevel: 'off' }).sites.get('site_1');
@@ -182,13 +258,20 @@ describe('logging', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     record('post', '/v1/sites');
     // Signing in is an unsafe request made before the CSRF cookie exists: nothing to warn about.
-    await new Meridian({ baseUrl: BASE_URL, credentials: 'cookie', readCookies: () => '' }).sites.create({ name: 'x' });
+    await new Meridian({ baseUrl: BASE_URL, credentials: 'cookie', readCookies: () => '' }).sites.create({
+      name: 'x',
+    });
     expect(warn).not.toHaveBeenCalled();
     expect(debug).not.toHaveBeenCalled();
   });
 
   it('redacts nested fields, headers and token-looking strings', () => {
-    expect(redact({ headers: new Headers({ Authorization: 'Bearer x', 'X-CSRF-Token': 'y', Accept: 'a' }), nested: [{ new_password: 'p', note: 'whsec_abc+/= and mrt_xyz' }] })).toEqual({
+    expect(
+      redact({
+        headers: new Headers({ Authorization: 'Bearer x', 'X-CSRF-Token': 'y', Accept: 'a' }),
+        nested: [{ new_password: 'p', note: 'whsec_abc+/= and mrt_xyz' }],
+      }),
+    ).toEqual({
       headers: { authorization: '[redacted]', 'x-csrf-token': '[redacted]', accept: 'a' },
       nested: [{ new_password: '[redacted]', note: 'whsec_[redacted] and mrt_[redacted]' }],
     });

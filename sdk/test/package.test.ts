@@ -49,8 +49,15 @@ async function project(name: string, type: 'module' | 'commonjs'): Promise<strin
 // The scratch projects borrow only Node's own type definitions from this repository.
 const tsconfig = {
   compilerOptions: {
-    module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, outDir: 'build', skipLibCheck: false,
-    lib: ['es2022', 'dom'], typeRoots: [repoPath('node_modules/@types')], types: ['node'],
+    module: 'node16',
+    moduleResolution: 'node16',
+    target: 'es2022',
+    strict: true,
+    outDir: 'build',
+    skipLibCheck: false,
+    lib: ['es2022', 'dom'],
+    typeRoots: [repoPath('node_modules/@types')],
+    types: ['node'],
   },
 };
 
@@ -58,19 +65,30 @@ const tsconfig = {
 async function compileAndRun(dir: string) {
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, include: ['index.ts'] }));
   await run(process.execPath, [TSC, '-p', dir]);
-  return run(process.execPath, [join(dir, 'build/index.js')], { cwd: dir, env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken } });
+  return run(process.execPath, [join(dir, 'build/index.js')], {
+    cwd: dir,
+    env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken },
+  });
 }
 
 describe('the packed SDK', () => {
   it('contains only the build, its README and manifest, with no runtime dependencies', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
-    const files = stdout.trim().split('\n').map((file) => file.replace(/^package\//, '')).sort();
+    const files = stdout
+      .trim()
+      .split('\n')
+      .map((file) => file.replace(/^package\//, ''))
+      .sort();
     expect(files).toContain('index.js');
     expect(files).toContain('index.cjs');
     expect(files).toContain('index.d.cts');
     expect(files).toContain('README.md');
-    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('.d.cts'))).toEqual([]);
-    const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>;
+    expect(
+      files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('.d.cts')),
+    ).toEqual([]);
+    const manifest = JSON.parse(
+      (await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout,
+    ) as Record<string, unknown>;
     expect(manifest.dependencies).toBeUndefined();
   });
 
@@ -78,13 +96,17 @@ describe('the packed SDK', () => {
     for (const entry of ['index.js', 'index.cjs', 'paths.js', 'zod.js']) {
       const code = (await run('tar', ['-xzOf', tarball, `package/${entry}`])).stdout;
       expect(code, entry).not.toMatch(/\bfrom\s*["']node:|require\(["']node:|\bimport\(["']node:/);
-      expect(code, entry).not.toMatch(/\bfrom\s*["'](fs|path|os|crypto|http|https|stream|url|util|buffer)["']/);
+      expect(code, entry).not.toMatch(
+        /\bfrom\s*["'](fs|path|os|crypto|http|https|stream|url|util|buffer)["']/,
+      );
     }
   });
 
   it('works from an ESM project: the quick start runs and type-checks', async () => {
     const dir = await project('esm-app', 'module');
-    writeFileSync(join(dir, 'index.ts'), `import Meridian, { NotFoundError } from '@meridian/sdk';
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import Meridian, { NotFoundError } from '@meridian/sdk';
 import type { paths } from '@meridian/sdk/paths';
 
 const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL!, token: process.env.MERIDIAN_TOKEN });
@@ -101,14 +123,21 @@ try {
 type DevicePath = keyof paths;
 const path: DevicePath = '/v1/devices';
 console.log(JSON.stringify({ site: site.name, names, path }));
-`);
+`,
+    );
     const { stdout } = await compileAndRun(dir);
-    expect(JSON.parse(stdout)).toEqual({ site: 'Lisbon office', names: ['Lobby kiosk', 'not_found'], path: '/v1/devices' });
+    expect(JSON.parse(stdout)).toEqual({
+      site: 'Lisbon office',
+      names: ['Lobby kiosk', 'not_found'],
+      path: '/v1/devices',
+    });
   });
 
   it('works from a CommonJS project: require, instanceof across the API and types resolve', async () => {
     const dir = await project('cjs-app', 'commonjs');
-    writeFileSync(join(dir, 'index.ts'), `import { Meridian, AuthenticationError, MeridianError } from '@meridian/sdk';
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import { Meridian, AuthenticationError, MeridianError } from '@meridian/sdk';
 
 async function main(): Promise<void> {
   const meridian = new Meridian({ baseUrl: process.env.MERIDIAN_URL!, token: process.env.MERIDIAN_TOKEN });
@@ -121,7 +150,8 @@ async function main(): Promise<void> {
   }));
 }
 void main();
-`);
+`,
+    );
     const { stdout } = await compileAndRun(dir);
     expect(JSON.parse(stdout)).toEqual({ sites: ['Lisbon office'], refused: 401 });
   });

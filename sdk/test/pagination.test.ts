@@ -62,7 +62,11 @@ describe('pagination', () => {
   });
 
   it('iterates every item across pages with for await on the call itself', async () => {
-    const list = client().devices.list({ limit: 3, site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M', status: 'online' });
+    const list = client().devices.list({
+      limit: 3,
+      site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+      status: 'online',
+    });
     expect(list).toBeInstanceOf(PagePromise);
     const names: string[] = [];
     for await (const d of list) names.push(d.name);
@@ -93,7 +97,8 @@ describe('pagination', () => {
     expect(page.nextCursor).toBeNull();
     await expect(page.nextPage()).rejects.toThrow('check hasNextPage()');
     const pages: number[] = [];
-    for await (const each of (await client().devices.list({ limit: 3 })).iterPages()) pages.push(each.data.length);
+    for await (const each of (await client().devices.list({ limit: 3 })).iterPages())
+      pages.push(each.data.length);
     expect(pages).toEqual([3, 3, 1]);
   });
 

@@ -15,7 +15,8 @@ afterAll(async () => {
   await prism?.close();
 });
 
-const example = (operationId: string, status: string) => Object.values(operationById(operationId).responses[status]?.content ?? {})[0]?.example;
+const example = (operationId: string, status: string) =>
+  Object.values(operationById(operationId).responses[status]?.content ?? {})[0]?.example;
 
 describe('Meridian against Prism', () => {
   it('reads a page of sites as the spec example, with its cursor', async () => {

@@ -26,7 +26,12 @@ let counter = 0;
 const unique = (stem: string): string => `${stem}-${process.pid}-${++counter}`;
 
 const connect = (token?: string): Meridian =>
-  new Meridian({ baseUrl: t.url, fetch: checkedFetch, logLevel: 'off', ...(token === undefined ? {} : { token }) });
+  new Meridian({
+    baseUrl: t.url,
+    fetch: checkedFetch,
+    logLevel: 'off',
+    ...(token === undefined ? {} : { token }),
+  });
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -49,7 +54,11 @@ describe('Meridian against the reference server', () => {
     expect(site.id).toMatch(/^site_/);
     const registered: Device[] = [];
     for (let i = 0; i < 5; i++) {
-      const registration = await meridian.devices.register({ name: unique('kiosk'), site_id: site.id, platform: 'linux' });
+      const registration = await meridian.devices.register({
+        name: unique('kiosk'),
+        site_id: site.id,
+        platform: 'linux',
+      });
       expect(registration.registration_token).toMatch(/^mrt_/);
       registered.push(registration.device);
     }
@@ -62,7 +71,9 @@ describe('Meridian against the reference server', () => {
     expect(first.hasNextPage()).toBe(true);
     const second = await first.nextPage();
     expect(second.data.map((d) => d.id)).toEqual(seen.slice(2, 4));
-    expect(await meridian.devices.list({ site_id: site.id, limit: 2 }).toArray({ limit: 3 })).toEqual(registered.slice(0, 3).map((d) => expect.objectContaining({ id: d.id })));
+    expect(await meridian.devices.list({ site_id: site.id, limit: 2 }).toArray({ limit: 3 })).toEqual(
+      registered.slice(0, 3).map((d) => expect.objectContaining({ id: d.id })),
+    );
   });
 
   it('replays a create with the same idempotency key instead of creating twice', async () => {
@@ -72,20 +83,28 @@ describe('Meridian against the reference server', () => {
     const again = await meridian.sites.create({ name }, { idempotencyKey: key }).withResponse();
     expect(again.data.id).toBe(first.data.id);
     expect(again.response.headers.get('idempotent-replayed')).toBe('true');
-    const error = await meridian.sites.create({ name: unique('Other') }, { idempotencyKey: key }).catch((e: unknown) => e);
+    const error = await meridian.sites
+      .create({ name: unique('Other') }, { idempotencyKey: key })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnprocessableEntityError);
     expect(error).toMatchObject({ code: 'idempotency_key_reused' });
   });
 
   it('updates with If-Match, and a stale ETag is PreconditionFailedError', async () => {
     const site = await meridian.sites.create({ name: unique('Faro') });
-    const { device } = await meridian.devices.register({ name: unique('kiosk'), site_id: site.id, platform: 'windows' });
+    const { device } = await meridian.devices.register({
+      name: unique('kiosk'),
+      site_id: site.id,
+      platform: 'windows',
+    });
     const read = await meridian.devices.get(device.id).withResponse();
     const etag = read.response.headers.get('etag')!;
     expect(read.data).toEqual(device);
     const updated = await meridian.devices.update(device.id, { name: 'Renamed' }, { ifMatch: etag });
     expect(updated.name).toBe('Renamed');
-    const error = await meridian.devices.update(device.id, { name: 'Again' }, { ifMatch: etag }).catch((e: unknown) => e);
+    const error = await meridian.devices
+      .update(device.id, { name: 'Again' }, { ifMatch: etag })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PreconditionFailedError);
     const stale = error as PreconditionFailedError;
     expect(stale).toMatchObject({ status: 412, code: 'precondition_failed', title: 'Precondition failed' });
@@ -97,7 +116,11 @@ describe('Meridian against the reference server', () => {
 
   it('answers an unknown device with NotFoundError, and deletes', async () => {
     const site = await meridian.sites.create({ name: unique('Braga') });
-    const { device } = await meridian.devices.register({ name: unique('kiosk'), site_id: site.id, platform: 'macos' });
+    const { device } = await meridian.devices.register({
+      name: unique('kiosk'),
+      site_id: site.id,
+      platform: 'macos',
+    });
     expect(await meridian.devices.delete(device.id)).toBeUndefined();
     const error = await meridian.devices.get(device.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
@@ -114,22 +137,43 @@ describe('Meridian against the reference server', () => {
 
   it('reaches any operation with meridian.request, typed errors included', async () => {
     const site = await meridian.sites.create({ name: unique('Evora') });
-    const fetched = await meridian.request<{ id: string; name: string }>('GET', '/v1/sites/{site_id}', { pathParams: { site_id: site.id } });
+    const fetched = await meridian.request<{ id: string; name: string }>('GET', '/v1/sites/{site_id}', {
+      pathParams: { site_id: site.id },
+    });
     expect(fetched).toMatchObject({ id: site.id, name: site.name });
-    const page = await meridian.request<{ data: unknown[]; next_cursor: string | null }>('GET', '/v1/sites', { query: { limit: 1 } });
+    const page = await meridian.request<{ data: unknown[]; next_cursor: string | null }>('GET', '/v1/sites', {
+      query: { limit: 1 },
+    });
     expect(page.data).toHaveLength(1);
-    await expect(meridian.request('GET', '/v1/sites/{site_id}', { pathParams: { site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M' } })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      meridian.request('GET', '/v1/sites/{site_id}', {
+        pathParams: { site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M' },
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('maps the server\'s other errors to their classes', async () => {
-    await expect(connect('mtk_not-a-real-token').devices.list().then(() => 'resolved')).rejects.toBeInstanceOf(AuthenticationError);
+  it("maps the server's other errors to their classes", async () => {
+    await expect(
+      connect('mtk_not-a-real-token')
+        .devices.list()
+        .then(() => 'resolved'),
+    ).rejects.toBeInstanceOf(AuthenticationError);
     const name = unique('Dup');
     await meridian.sites.create({ name });
-    await expect(meridian.sites.create({ name })).rejects.toMatchObject({ constructor: ConflictError, code: 'site_name_taken' });
+    await expect(meridian.sites.create({ name })).rejects.toMatchObject({
+      constructor: ConflictError,
+      code: 'site_name_taken',
+    });
     const invalid = await meridian.sites.create({ name: 'x'.repeat(500) }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(BadRequestError);
     expect((invalid as BadRequestError).errors.length).toBeGreaterThan(0);
-    await expect(meridian.devices.register({ name: 'ghost', site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M', platform: 'linux' })).rejects.toMatchObject({ code: 'unknown_site', status: 422 });
+    await expect(
+      meridian.devices.register({
+        name: 'ghost',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        platform: 'linux',
+      }),
+    ).rejects.toMatchObject({ code: 'unknown_site', status: 422 });
   });
 });
 
@@ -148,11 +192,18 @@ describe('cookie mode against the reference server', () => {
       return response;
     };
   }
-  const cookieString = (jar: Map<string, string>): string => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const cookieString = (jar: Map<string, string>): string =>
+    [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
 
   it('signs in with cookies and echoes the CSRF cookie on unsafe requests', async () => {
     const jar = new Map<string, string>();
-    const browser = new Meridian({ baseUrl: t.url, credentials: 'cookie', fetch: browserLikeFetch(jar), readCookies: () => cookieString(jar), logLevel: 'off' });
+    const browser = new Meridian({
+      baseUrl: t.url,
+      credentials: 'cookie',
+      fetch: browserLikeFetch(jar),
+      readCookies: () => cookieString(jar),
+      logLevel: 'off',
+    });
     await browser.auth.login({ username: ADMIN.username, password: ADMIN.password });
     expect(jar.get('meridian_csrf')).toBeTruthy();
     const me = await browser.auth.getCurrentUser();
@@ -160,7 +211,13 @@ describe('cookie mode against the reference server', () => {
     const site = await browser.sites.create({ name: unique('Cookie') });
     expect(site.id).toMatch(/^site_/);
 
-    const withoutCsrf = new Meridian({ baseUrl: t.url, credentials: 'cookie', fetch: browserLikeFetch(jar), readCookies: () => '', logLevel: 'off' });
+    const withoutCsrf = new Meridian({
+      baseUrl: t.url,
+      credentials: 'cookie',
+      fetch: browserLikeFetch(jar),
+      readCookies: () => '',
+      logLevel: 'off',
+    });
     const error = await withoutCsrf.sites.create({ name: unique('NoCsrf') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermissionDeniedError);
     expect(error).toMatchObject({ code: 'csrf_token_invalid' });

@@ -18,11 +18,22 @@ import { client, failure, json, problem, server, settle, url, useMsw } from './s
 
 useMsw();
 
-const SITE = { id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M', name: 'Lisbon', description: null, created_at: '2026-10-01T00:00:00.000Z', updated_at: '2026-10-01T00:00:00.000Z', device_count: 0 };
+const SITE = {
+  id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+  name: 'Lisbon',
+  description: null,
+  created_at: '2026-10-01T00:00:00.000Z',
+  updated_at: '2026-10-01T00:00:00.000Z',
+  device_count: 0,
+};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Serves `responses` in order (the last one repeats) and records when and what was asked. */
-function sequence(method: 'get' | 'post' | 'patch' | 'delete', path: string, responses: (() => Response | Promise<Response>)[]) {
+function sequence(
+  method: 'get' | 'post' | 'patch' | 'delete',
+  path: string,
+  responses: (() => Response | Promise<Response>)[],
+) {
   const calls: { at: number; request: Request }[] = [];
   server.use(
     http[method](url(path), ({ request }) => {
@@ -37,7 +48,9 @@ const gaps = (calls: { at: number }[]): number[] => calls.slice(1).map((call, i)
 
 describe('backoff arithmetic', () => {
   it('is 0.5 s · 2^n with ±25 % jitter, never above 8 s', () => {
-    expect([0, 1, 2, 3, 4, 5].map((n) => backoffDelay(n, () => 0.5))).toEqual([500, 1000, 2000, 4000, 8000, 8000]);
+    expect([0, 1, 2, 3, 4, 5].map((n) => backoffDelay(n, () => 0.5))).toEqual([
+      500, 1000, 2000, 4000, 8000, 8000,
+    ]);
     expect(backoffDelay(0, () => 0)).toBe(375);
     expect(backoffDelay(0, () => 0.999999)).toBe(625);
     expect(backoffDelay(2, () => 0)).toBe(1500);
@@ -68,7 +81,11 @@ describe('retries', () => {
   it('retries 5xx twice by default, waiting 0.5 s then 1 s, and succeeds', async () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const calls = sequence('get', '/v1/sites/:id', [() => problem(503, 'unavailable'), () => problem(500, 'internal'), () => json(SITE)]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      () => problem(503, 'unavailable'),
+      () => problem(500, 'internal'),
+      () => json(SITE),
+    ]);
     const settled = await settle(client().sites.get(SITE.id));
     expect(settled).toEqual({ ok: true, value: SITE });
     expect(calls).toHaveLength(3);
@@ -88,7 +105,10 @@ describe('retries', () => {
 
   it('honours Retry-After in seconds on 429', async () => {
     vi.useFakeTimers();
-    const calls = sequence('get', '/v1/sites/:id', [() => problem(429, 'rate_limited', { headers: { 'Retry-After': '3' } }), () => json(SITE)]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      () => problem(429, 'rate_limited', { headers: { 'Retry-After': '3' } }),
+      () => json(SITE),
+    ]);
     expect(await settle(client().sites.get(SITE.id))).toEqual({ ok: true, value: SITE });
     expect(gaps(calls)).toEqual([3000]);
   });
@@ -96,7 +116,10 @@ describe('retries', () => {
   it('honours Retry-After as an HTTP date', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-11-02T10:00:00.000Z') });
     const calls = sequence('get', '/v1/sites/:id', [
-      () => problem(503, 'unavailable', { headers: { 'Retry-After': new Date(Date.now() + 4000).toUTCString() } }),
+      () =>
+        problem(503, 'unavailable', {
+          headers: { 'Retry-After': new Date(Date.now() + 4000).toUTCString() },
+        }),
       () => json(SITE),
     ]);
     expect(await settle(client().sites.get(SITE.id))).toMatchObject({ ok: true });
@@ -105,7 +128,10 @@ describe('retries', () => {
 
   it('caps a long Retry-After at 60 s', async () => {
     vi.useFakeTimers();
-    const calls = sequence('get', '/v1/sites/:id', [() => problem(429, 'rate_limited', { headers: { 'Retry-After': '3600' } }), () => json(SITE)]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      () => problem(429, 'rate_limited', { headers: { 'Retry-After': '3600' } }),
+      () => json(SITE),
+    ]);
     expect(await settle(client().sites.get(SITE.id))).toMatchObject({ ok: true });
     expect(gaps(calls)).toEqual([60_000]);
   });
@@ -113,7 +139,11 @@ describe('retries', () => {
   it('retries 408 and network errors', async () => {
     vi.useFakeTimers();
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const calls = sequence('get', '/v1/sites/:id', [() => HttpResponse.error(), () => problem(408, 'request_timeout'), () => json(SITE)]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      () => HttpResponse.error(),
+      () => problem(408, 'request_timeout'),
+      () => json(SITE),
+    ]);
     expect(await settle(client().sites.get(SITE.id))).toEqual({ ok: true, value: SITE });
     expect(calls).toHaveLength(3);
   });
@@ -137,18 +167,24 @@ describe('retries', () => {
 
   it('retries a 409 only while the same idempotency key is in progress', async () => {
     vi.useFakeTimers();
-    const inProgress = sequence('post', '/v1/sites', [() => problem(409, 'idempotency_request_in_progress'), () => json(SITE, 201)]);
+    const inProgress = sequence('post', '/v1/sites', [
+      () => problem(409, 'idempotency_request_in_progress'),
+      () => json(SITE, 201),
+    ]);
     expect(await settle(client().sites.create({ name: 'Lisbon' }))).toEqual({ ok: true, value: SITE });
     expect(inProgress).toHaveLength(2);
 
     server.resetHandlers();
-    const taken = sequence('post', '/v1/sites', [() => problem(409, 'site_name_taken'), () => json(SITE, 201)]);
+    const taken = sequence('post', '/v1/sites', [
+      () => problem(409, 'site_name_taken'),
+      () => json(SITE, 201),
+    ]);
     const error = failure(await settle(client().sites.create({ name: 'Lisbon' })));
     expect(error).toBeInstanceOf(ConflictError);
     expect(taken).toHaveLength(1);
   });
 
-  it('stops at a replayed 5xx: the server kept the first attempt\'s answer for this key', async () => {
+  it("stops at a replayed 5xx: the server kept the first attempt's answer for this key", async () => {
     vi.useFakeTimers();
     const calls = sequence('post', '/v1/sites', [
       () => problem(500, 'internal_error'),
@@ -173,14 +209,22 @@ describe('retries', () => {
 describe('idempotency keys', () => {
   it('sends one generated key per logical POST and reuses it on every retry', async () => {
     vi.useFakeTimers();
-    const calls = sequence('post', '/v1/sites', [() => problem(503, 'unavailable'), () => problem(429, 'rate_limited', { headers: { 'Retry-After': '1' } }), () => json(SITE, 201)]);
+    const calls = sequence('post', '/v1/sites', [
+      () => problem(503, 'unavailable'),
+      () => problem(429, 'rate_limited', { headers: { 'Retry-After': '1' } }),
+      () => json(SITE, 201),
+    ]);
     const meridian = client();
     expect(await settle(meridian.sites.create({ name: 'Lisbon' }))).toEqual({ ok: true, value: SITE });
     const keys = calls.map((call) => call.request.headers.get('idempotency-key'));
     expect(keys).toHaveLength(3);
     expect(keys[0]).toMatch(UUID);
     expect(new Set(keys).size).toBe(1);
-    expect(await Promise.all(calls.map((call) => call.request.json()))).toEqual([{ name: 'Lisbon' }, { name: 'Lisbon' }, { name: 'Lisbon' }]);
+    expect(await Promise.all(calls.map((call) => call.request.json()))).toEqual([
+      { name: 'Lisbon' },
+      { name: 'Lisbon' },
+      { name: 'Lisbon' },
+    ]);
 
     calls.length = 0;
     server.resetHandlers();
@@ -190,11 +234,19 @@ describe('idempotency keys', () => {
     expect(next[0]!.request.headers.get('idempotency-key')).not.toBe(keys[0]);
   });
 
-  it('uses the caller\'s key, on every retry', async () => {
+  it("uses the caller's key, on every retry", async () => {
     vi.useFakeTimers();
     const calls = sequence('post', '/v1/devices', [() => problem(500, 'internal'), () => json({}, 201)]);
-    await settle(client().devices.register({ name: 'kiosk', site_id: SITE.id, platform: 'linux' }, { idempotencyKey: 'onboard-lisbon-kiosk' }));
-    expect(calls.map((call) => call.request.headers.get('idempotency-key'))).toEqual(['onboard-lisbon-kiosk', 'onboard-lisbon-kiosk']);
+    await settle(
+      client().devices.register(
+        { name: 'kiosk', site_id: SITE.id, platform: 'linux' },
+        { idempotencyKey: 'onboard-lisbon-kiosk' },
+      ),
+    );
+    expect(calls.map((call) => call.request.headers.get('idempotency-key'))).toEqual([
+      'onboard-lisbon-kiosk',
+      'onboard-lisbon-kiosk',
+    ]);
   });
 
   it('never retries a POST without a key (an operation that does not take one): the work could happen twice', async () => {
@@ -209,7 +261,16 @@ describe('idempotency keys', () => {
   it('never retries a network error on a POST without a key', async () => {
     vi.useFakeTimers();
     const calls = sequence('post', '/v1/auth/password', [() => HttpResponse.error()]);
-    expect(failure(await settle(client().auth.changePassword({ current_password: 'a-long-enough-password', new_password: 'another-long-password' })))).toBeInstanceOf(APIConnectionError);
+    expect(
+      failure(
+        await settle(
+          client().auth.changePassword({
+            current_password: 'a-long-enough-password',
+            new_password: 'another-long-password',
+          }),
+        ),
+      ),
+    ).toBeInstanceOf(APIConnectionError);
     expect(calls).toHaveLength(1);
   });
 
@@ -225,7 +286,10 @@ describe('idempotency keys', () => {
 
   it('retries DELETE (idempotent by method) without a key', async () => {
     vi.useFakeTimers();
-    const calls = sequence('delete', '/v1/devices/:id', [() => problem(503, 'unavailable'), () => new HttpResponse(null, { status: 204 })]);
+    const calls = sequence('delete', '/v1/devices/:id', [
+      () => problem(503, 'unavailable'),
+      () => new HttpResponse(null, { status: 204 }),
+    ]);
     expect(await settle(client().devices.delete('dev_1'))).toEqual({ ok: true, value: undefined });
     expect(calls).toHaveLength(2);
     expect(calls[0]!.request.headers.has('idempotency-key')).toBe(false);
@@ -249,26 +313,32 @@ describe('idempotency keys', () => {
 describe('timeouts and aborts', () => {
   it('fails with TimeoutError after `timeout` ms per attempt, retrying a GET', async () => {
     vi.useFakeTimers();
-    const calls = sequence('get', '/v1/sites/:id', [async () => {
-      await delay('infinite');
-      return json(SITE);
-    }]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      async () => {
+        await delay('infinite');
+        return json(SITE);
+      },
+    ]);
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const error = failure(await settle(client({ timeout: 2000, maxRetries: 1 }).sites.get(SITE.id)));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toBeInstanceOf(APIConnectionError);
     expect((error as TimeoutError).timeout).toBe(2000);
-    expect((error as Error).message).toContain('GET /v1/sites/site_01JC0A1B2C3D4E5F6G7H8J9K0M timed out after 2000 ms');
+    expect((error as Error).message).toContain(
+      'GET /v1/sites/site_01JC0A1B2C3D4E5F6G7H8J9K0M timed out after 2000 ms',
+    );
     expect(calls).toHaveLength(2);
     expect(gaps(calls)).toEqual([2000 + 500]);
   });
 
-  it('takes the per-call timeout over the client\'s (default 60 s)', async () => {
+  it("takes the per-call timeout over the client's (default 60 s)", async () => {
     vi.useFakeTimers();
-    sequence('get', '/v1/sites/:id', [async () => {
-      await delay('infinite');
-      return json(SITE);
-    }]);
+    sequence('get', '/v1/sites/:id', [
+      async () => {
+        await delay('infinite');
+        return json(SITE);
+      },
+    ]);
     const meridian = client({ maxRetries: 0 });
     expect(meridian.timeout).toBe(60_000);
     const started = Date.now();
@@ -278,15 +348,20 @@ describe('timeouts and aborts', () => {
   });
 
   it('rejects with UserAbortError when the caller aborts a request in flight, without retrying', async () => {
-    const calls = sequence('get', '/v1/sites/:id', [async () => {
-      await delay('infinite');
-      return json(SITE);
-    }]);
+    const calls = sequence('get', '/v1/sites/:id', [
+      async () => {
+        await delay('infinite');
+        return json(SITE);
+      },
+    ]);
     const controller = new AbortController();
     const pending = client().sites.get(SITE.id, { signal: controller.signal });
     await vi.waitFor(() => expect(calls).toHaveLength(1));
     controller.abort(new Error('navigated away'));
-    const error = await pending.then(() => undefined, (e: unknown) => e);
+    const error = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UserAbortError);
     expect((error as UserAbortError).cause).toEqual(new Error('navigated away'));
     expect(calls).toHaveLength(1);
@@ -297,7 +372,12 @@ describe('timeouts and aborts', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const calls = sequence('get', '/v1/sites/:id', [() => problem(503, 'unavailable')]);
     const controller = new AbortController();
-    const outcome = client().sites.get(SITE.id, { signal: controller.signal }).then(() => 'resolved', (e: unknown) => e);
+    const outcome = client()
+      .sites.get(SITE.id, { signal: controller.signal })
+      .then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
     await vi.advanceTimersByTimeAsync(100);
     expect(calls).toHaveLength(1);
     controller.abort();
@@ -312,14 +392,19 @@ describe('timeouts and aborts', () => {
     const controller = new AbortController();
     const pending = client().sites.get(SITE.id, { signal: controller.signal });
     controller.abort(new Error('changed my mind'));
-    const error = await pending.then(() => undefined, (e: unknown) => e);
+    const error = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UserAbortError);
     expect(calls).toHaveLength(0);
   });
 
   it('does not send at all with an already aborted signal', async () => {
     const calls = sequence('get', '/v1/sites/:id', [() => json(SITE)]);
-    const error = await client().sites.get(SITE.id, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    const error = await client()
+      .sites.get(SITE.id, { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserAbortError);
     expect(calls).toHaveLength(0);
   });
@@ -327,8 +412,12 @@ describe('timeouts and aborts', () => {
 
 describe('RateLimitError', () => {
   it('says how long to wait when retries are exhausted', async () => {
-    sequence('get', '/v1/sites/:id', [() => problem(429, 'rate_limited', { headers: { 'Retry-After': '42' } })]);
-    const error = await client({ maxRetries: 0 }).sites.get(SITE.id).catch((e: unknown) => e);
+    sequence('get', '/v1/sites/:id', [
+      () => problem(429, 'rate_limited', { headers: { 'Retry-After': '42' } }),
+    ]);
+    const error = await client({ maxRetries: 0 })
+      .sites.get(SITE.id)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 42 });
   });

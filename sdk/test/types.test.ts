@@ -39,7 +39,10 @@ describe('types', () => {
     const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
     const program = ts.createProgram([THIS_FILE], { ...parsed.options, noEmit: true });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
-      const where = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start) : undefined;
+      const where =
+        diagnostic.file && diagnostic.start !== undefined
+          ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start)
+          : undefined;
       return `${diagnostic.file?.fileName ?? ''}:${where ? where.line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
     });
     expect(diagnostics).toEqual([]);
@@ -62,23 +65,41 @@ describe('types', () => {
     expectTypeOf(meridian.apiTokens.create).returns.resolves.toEqualTypeOf<ApiTokenCreated>();
     expectTypeOf(meridian.auth.login).returns.resolves.toEqualTypeOf<Session>();
     expectTypeOf(meridian.auth.getCurrentUser).returns.resolves.toEqualTypeOf<CurrentPrincipal>();
-    expectTypeOf(meridian.sites.get).returns.toHaveProperty('withResponse').returns.resolves.toEqualTypeOf<APIResponse<Site>>();
+    expectTypeOf(meridian.sites.get)
+      .returns.toHaveProperty('withResponse')
+      .returns.resolves.toEqualTypeOf<APIResponse<Site>>();
     expectTypeOf(meridian.request<Device>).returns.toEqualTypeOf<APIPromise<Device>>();
     expectTypeOf(meridian.request).returns.resolves.toBeUnknown();
-    expectTypeOf(webhooks.unwrap<{ device_id: string }>).returns.resolves.toEqualTypeOf<WebhookEvent<{ device_id: string }>>();
+    expectTypeOf(webhooks.unwrap<{ device_id: string }>).returns.resolves.toEqualTypeOf<
+      WebhookEvent<{ device_id: string }>
+    >();
     expectTypeOf<NotFoundError['status']>().toEqualTypeOf<number>();
     expectTypeOf<APIError['headers']>().toEqualTypeOf<Headers>();
     expectTypeOf<MeridianError['status']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<MeridianError['requestId']>().toEqualTypeOf<string | undefined>();
   });
 
-  it('list filters, bodies and options are the spec\'s', () => {
+  it("list filters, bodies and options are the spec's", () => {
     const meridian = new Meridian({ baseUrl: 'http://localhost:8080', fetch: async () => new Response() });
     expectTypeOf(meridian.devices.list).parameter(0).toEqualTypeOf<
-      { limit?: number; cursor?: string; site_id?: string; status?: Device['status']; platform?: Device['platform']; q?: string } | undefined
+      | {
+          limit?: number;
+          cursor?: string;
+          site_id?: string;
+          status?: Device['status'];
+          platform?: Device['platform'];
+          q?: string;
+        }
+      | undefined
     >();
     expectTypeOf(meridian.devices.update).parameter(2).toEqualTypeOf<
-      ({ timeout?: number; maxRetries?: number; signal?: AbortSignal; headers?: import('../src/index').HeadersLike } & { ifMatch?: string }) | undefined
+      | ({
+          timeout?: number;
+          maxRetries?: number;
+          signal?: AbortSignal;
+          headers?: import('../src/index').HeadersLike;
+        } & { ifMatch?: string })
+      | undefined
     >();
   });
 });
@@ -129,7 +150,10 @@ export function wrongCalls(meridian: Meridian, device: Device): void {
 
 /** Never called: the generated functions' results narrow on their discriminator, `error`. */
 export async function narrowing(): Promise<void> {
-  const result = await getDevice({ client: createMeridianClient({ baseUrl: 'http://x' }), path: { device_id: 'dev_x' } });
+  const result = await getDevice({
+    client: createMeridianClient({ baseUrl: 'http://x' }),
+    path: { device_id: 'dev_x' },
+  });
   if (result.error === undefined) {
     expectTypeOf(result.data).toEqualTypeOf<Device>();
   } else {
@@ -140,15 +164,31 @@ export async function narrowing(): Promise<void> {
 
 /** Never called: what must compile. */
 export async function rightCalls(meridian: Meridian): Promise<void> {
-  const site = await meridian.sites.create({ name: 'Lisbon' }, { idempotencyKey: 'k', timeout: 5_000, maxRetries: 0 });
-  const { device } = await meridian.devices.register({ name: 'kiosk', site_id: site.id, platform: 'linux', tags: ['a'] });
+  const site = await meridian.sites.create(
+    { name: 'Lisbon' },
+    { idempotencyKey: 'k', timeout: 5_000, maxRetries: 0 },
+  );
+  const { device } = await meridian.devices.register({
+    name: 'kiosk',
+    site_id: site.id,
+    platform: 'linux',
+    tags: ['a'],
+  });
   const { response } = await meridian.devices.get(device.id).withResponse();
-  await meridian.devices.update(device.id, { name: 'Renamed' }, { ifMatch: response.headers.get('etag') ?? '*', signal: AbortSignal.timeout(1000) });
-  for await (const each of meridian.devices.list({ site_id: site.id, status: 'online' })) expectTypeOf(each).toEqualTypeOf<Device>();
+  await meridian.devices.update(
+    device.id,
+    { name: 'Renamed' },
+    { ifMatch: response.headers.get('etag') ?? '*', signal: AbortSignal.timeout(1000) },
+  );
+  for await (const each of meridian.devices.list({ site_id: site.id, status: 'online' }))
+    expectTypeOf(each).toEqualTypeOf<Device>();
   const first: Device[] = await meridian.devices.list().toArray({ limit: 10 });
   void first;
   await meridian.users.resetPassword('usr_1', {});
-  await meridian.request('DELETE', '/v1/devices/{device_id}', { pathParams: { device_id: device.id }, headers: { 'X-Trace': '1' } });
+  await meridian.request('DELETE', '/v1/devices/{device_id}', {
+    pathParams: { device_id: device.id },
+    headers: { 'X-Trace': '1' },
+  });
   try {
     await meridian.devices.get('dev_x');
   } catch (error) {

@@ -16,15 +16,23 @@ import { Meridian, MeridianAgent } from '@meridian/sdk';
 import { startServer } from '../src/index';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' }, devices: { type: 'string', default: '50' } },
+  options: {
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    devices: { type: 'string', default: '50' },
+  },
 });
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const deviceCount = Number(values.devices);
 
 const HEARTBEAT = JSON.stringify({
-  status: 'ok', agent_version: '2.4.1', uptime_seconds: 86_400, hostname: 'LIS-KIOSK-02',
-  addresses: ['192.168.10.24'], metrics: { cpu_percent: 12.5, memory_percent: 48.1, disk_percent: 71.0 },
+  status: 'ok',
+  agent_version: '2.4.1',
+  uptime_seconds: 86_400,
+  hostname: 'LIS-KIOSK-02',
+  addresses: ['192.168.10.24'],
+  metrics: { cpu_percent: 12.5, memory_percent: 48.1, disk_percent: 71.0 },
 });
 
 interface Result {
@@ -43,46 +51,93 @@ async function load(url: string, tokens: string[]): Promise<Result> {
     duration: seconds,
     headers: { 'content-type': 'application/json' },
     body: HEARTBEAT,
-    requests: [{
-      setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
-    }],
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+        }),
+      },
+    ],
   });
-  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
 }
 
 function listen(app: express.Express): Promise<{ url: string; server: Server }> {
   const server = createServer(app);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    ),
+  );
 }
 
 // The floor: Express parsing the same body and answering with an acknowledgement of the same shape.
 const bare = express();
 bare.use(express.json({ limit: '100kb' }));
 bare.post('/v1/agent/heartbeat', (req, res) => {
-  res.json({ device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ', status: 'online', next_heartbeat_seconds: 60, pending_commands: 0, server_time: new Date().toISOString(), echo: Object.keys(req.body as object).length });
+  res.json({
+    device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+    status: 'online',
+    next_heartbeat_seconds: 60,
+    pending_commands: 0,
+    server_time: new Date().toISOString(),
+    echo: Object.keys(req.body as object).length,
+  });
 });
 const baseline = await listen(bare);
 
 const meridian = await startServer({
-  database: ':memory:', port: 0, host: '127.0.0.1', adminUsername: 'bench', adminPassword: 'bench-password-123',
-  passwordCost: 2 ** 10, validateResponses: false, requestsPerMinute: 10_000_000,
+  database: ':memory:',
+  port: 0,
+  host: '127.0.0.1',
+  adminUsername: 'bench',
+  adminPassword: 'bench-password-123',
+  passwordCost: 2 ** 10,
+  validateResponses: false,
+  requestsPerMinute: 10_000_000,
 });
-const { token } = await new Meridian({ baseUrl: meridian.url }).auth.login({ username: 'bench', password: 'bench-password-123' });
+const { token } = await new Meridian({ baseUrl: meridian.url }).auth.login({
+  username: 'bench',
+  password: 'bench-password-123',
+});
 const operator = new Meridian({ baseUrl: meridian.url, token });
 const site = await operator.sites.create({ name: 'Bench' });
-const { code } = await operator.enrollmentCodes.create(site.id, { auto_approve: true, max_uses: deviceCount });
-const tokens = await Promise.all(Array.from({ length: deviceCount }, async (_, n) => {
-  const agent = new MeridianAgent({ baseUrl: meridian.url });
-  const credentials = await agent.enroll({ code, fingerprint: `bench:device-${n}`, facts: { hostname: `bench-${n}`, platform: 'linux', agent_version: '2.4.1' } });
-  return credentials.access_token;
-}));
+const { code } = await operator.enrollmentCodes.create(site.id, {
+  auto_approve: true,
+  max_uses: deviceCount,
+});
+const tokens = await Promise.all(
+  Array.from({ length: deviceCount }, async (_, n) => {
+    const agent = new MeridianAgent({ baseUrl: meridian.url });
+    const credentials = await agent.enroll({
+      code,
+      fingerprint: `bench:device-${n}`,
+      facts: { hostname: `bench-${n}`, platform: 'linux', agent_version: '2.4.1' },
+    });
+    return credentials.access_token;
+  }),
+);
 
-console.log(`heartbeat ingest: ${connections} connections, ${seconds} s each, ${deviceCount} devices (node ${process.version})`);
+console.log(
+  `heartbeat ingest: ${connections} connections, ${seconds} s each, ${deviceCount} devices (node ${process.version})`,
+);
 const floor = await load(baseline.url, ['unused']);
-console.log(`  bare express   ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${floor.p50} ms  p99 ${floor.p99} ms`);
+console.log(
+  `  bare express   ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${floor.p50} ms  p99 ${floor.p99} ms`,
+);
 const measured = await load(meridian.url, tokens);
-console.log(`  meridian       ${measured.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  non-2xx ${measured.non2xx}`);
-console.log(`  ratio          ${(measured.requestsPerSecond / floor.requestsPerSecond).toFixed(3)} (meridian / bare express)`);
+console.log(
+  `  meridian       ${measured.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  non-2xx ${measured.non2xx}`,
+);
+console.log(
+  `  ratio          ${(measured.requestsPerSecond / floor.requestsPerSecond).toFixed(3)} (meridian / bare express)`,
+);
 
 baseline.server.close();
 await meridian.close();

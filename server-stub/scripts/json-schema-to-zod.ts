@@ -35,7 +35,15 @@ export type JsonSchema = {
 };
 
 /** Keywords that only document a schema; they do not change what it accepts. */
-const ANNOTATIONS = new Set(['title', 'description', 'examples', 'example', 'deprecated', 'readOnly', 'writeOnly']);
+const ANNOTATIONS = new Set([
+  'title',
+  'description',
+  'examples',
+  'example',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
 
 export function refName(ref: string): string {
   const prefix = '#/components/schemas/';
@@ -94,10 +102,16 @@ function objectSchema(schema: JsonSchema): string {
   if (schema.additionalProperties === true && fields.length === 0) {
     code = 'z.record(z.string(), z.unknown())';
   } else if (typeof schema.additionalProperties === 'object') {
-    if (fields.length > 0) throw new Error('Typed additionalProperties are only supported on maps (no named properties)');
+    if (fields.length > 0)
+      throw new Error('Typed additionalProperties are only supported on maps (no named properties)');
     code = `z.record(z.string(), ${toZod(schema.additionalProperties)})`;
   } else {
-    const kind = schema.additionalProperties === false ? 'z.strictObject' : schema.additionalProperties === true ? 'z.looseObject' : 'z.object';
+    const kind =
+      schema.additionalProperties === false
+        ? 'z.strictObject'
+        : schema.additionalProperties === true
+          ? 'z.looseObject'
+          : 'z.object';
     code = `${kind}({ ${fields.join(', ')} })`;
   }
   if (schema.minProperties !== undefined) {
@@ -114,7 +128,8 @@ function arraySchema(schema: JsonSchema): string {
   let code = `z.array(${toZod(schema.items)})`;
   if (schema.minItems !== undefined) code += `.min(${schema.minItems})`;
   if (schema.maxItems !== undefined) code += `.max(${schema.maxItems})`;
-  if (schema.uniqueItems) code += `.refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })`;
+  if (schema.uniqueItems)
+    code += `.refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })`;
   return code;
 }
 
@@ -125,14 +140,18 @@ function isNull(schema: JsonSchema): boolean {
 /** zod source for one schema. `coerce` is for query and path strings that carry numbers. */
 export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): string {
   for (const key of Object.keys(schema)) {
-    if (!ANNOTATIONS.has(key) && !KNOWN_KEYWORDS.has(key)) throw new Error(`Unsupported JSON Schema keyword ${key}`);
+    if (!ANNOTATIONS.has(key) && !KNOWN_KEYWORDS.has(key))
+      throw new Error(`Unsupported JSON Schema keyword ${key}`);
   }
   if (schema.$ref) return refName(schema.$ref);
   const variants = schema.oneOf ?? schema.anyOf;
   if (variants) {
     const nonNull = variants.filter((variant) => !isNull(variant));
     const nullable = nonNull.length < variants.length;
-    const inner = nonNull.length === 1 ? toZod(nonNull[0]!, options) : `z.union([${nonNull.map((v) => toZod(v, options)).join(', ')}])`;
+    const inner =
+      nonNull.length === 1
+        ? toZod(nonNull[0]!, options)
+        : `z.union([${nonNull.map((v) => toZod(v, options)).join(', ')}])`;
     return nullable ? `${inner}.nullable()` : inner;
   }
   if (schema.allOf) {
@@ -141,7 +160,8 @@ export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): s
   }
   if (schema.const !== undefined) return `z.literal(${lit(schema.const)})`;
   if (schema.enum) {
-    if (!schema.enum.every((value) => typeof value === 'string')) throw new Error('Only string enums are supported');
+    if (!schema.enum.every((value) => typeof value === 'string'))
+      throw new Error('Only string enums are supported');
     return `z.enum(${lit(schema.enum)})`;
   }
   switch (schema.type) {
@@ -151,7 +171,9 @@ export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): s
     case 'number':
       return numberSchema(schema, { coerce: options.coerce ?? false });
     case 'boolean':
-      return options.coerce ? `z.enum(['true', 'false']).transform((value) => value === 'true')` : 'z.boolean()';
+      return options.coerce
+        ? `z.enum(['true', 'false']).transform((value) => value === 'true')`
+        : 'z.boolean()';
     case 'object':
       return objectSchema(schema);
     case 'array':
@@ -162,9 +184,29 @@ export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): s
 }
 
 const KNOWN_KEYWORDS = new Set([
-  '$ref', 'type', 'enum', 'const', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum',
-  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'items', 'properties', 'required',
-  'additionalProperties', 'oneOf', 'anyOf', 'allOf', 'default',
+  '$ref',
+  'type',
+  'enum',
+  'const',
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'items',
+  'properties',
+  'required',
+  'additionalProperties',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'default',
 ]);
 
 /** The component schemas a schema refers to, directly or through its children. */

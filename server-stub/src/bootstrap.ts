@@ -12,14 +12,29 @@ export interface BootstrapAdmin {
  * A fresh database gets one admin so someone can sign in: from the given credentials, or with
  * a generated password. A database that already has users is left alone.
  */
-export async function ensureBootstrapAdmin(context: AppContext, username = 'admin', password?: string): Promise<BootstrapAdmin | null> {
+export async function ensureBootstrapAdmin(
+  context: AppContext,
+  username = 'admin',
+  password?: string,
+): Promise<BootstrapAdmin | null> {
   const existing = await context.db.selectFrom('users').select('id').limit(1).executeTakeFirst();
   if (existing) return null;
   const generatedPassword = password ? null : generatePassword();
   const now = context.now().toISOString();
-  await context.db.insertInto('users').values({
-    id: newId('usr'), username: username.toLowerCase(), display_name: 'Administrator', email: null, role: 'admin', disabled: 0,
-    password_hash: await hashPassword(password ?? generatedPassword!, context.passwordCost), created_at: now, updated_at: now, last_login_at: null,
-  }).execute();
+  await context.db
+    .insertInto('users')
+    .values({
+      id: newId('usr'),
+      username: username.toLowerCase(),
+      display_name: 'Administrator',
+      email: null,
+      role: 'admin',
+      disabled: 0,
+      password_hash: await hashPassword(password ?? generatedPassword!, context.passwordCost),
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    })
+    .execute();
   return { username: username.toLowerCase(), generatedPassword };
 }

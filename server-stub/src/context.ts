@@ -60,4 +60,5 @@ export interface AppContext {
 export const nowIso = (context: AppContext): string => context.now().toISOString();
 
 /** `seconds` after the context's now, as an RFC 3339 string. */
-export const isoAfter = (context: AppContext, seconds: number): string => new Date(context.now().getTime() + seconds * 1000).toISOString();
+export const isoAfter = (context: AppContext, seconds: number): string =>
+  new Date(context.now().getTime() + seconds * 1000).toISOString();

@@ -51,7 +51,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: VERSION,
     passwordCost: options.passwordCost ?? 2 ** 15,
     sessionTtlSeconds: 12 * 60 * 60,
-    rateLimit: { requestsPerMinute: options.requestsPerMinute ?? 1200, loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5 },
+    rateLimit: {
+      requestsPerMinute: options.requestsPerMinute ?? 1200,
+      loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5,
+    },
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
     now: options.now ?? (() => new Date()),

@@ -6,7 +6,8 @@ function seconds(variable: string, setting: keyof FleetSettings): Partial<FleetS
   const raw = process.env[variable];
   if (raw === undefined || raw === '') return {};
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 5 || value > 86_400) throw new Error(`${variable} must be a whole number of seconds from 5 to 86400, not ${raw}`);
+  if (!Number.isInteger(value) || value < 5 || value > 86_400)
+    throw new Error(`${variable} must be a whole number of seconds from 5 to 86400, not ${raw}`);
   return { [setting]: value };
 }
 
@@ -27,9 +28,11 @@ console.log(`Meridian ${server.context.version} is running (${server.context.eng
   Try-It docs   ${server.url}/docs`);
 if (server.bootstrap) {
   console.log(`\nCreated the first admin user: ${server.bootstrap.username}`);
-  console.log(server.bootstrap.generatedPassword
-    ? `  password: ${server.bootstrap.generatedPassword}\n  (generated; shown only this once — change it with POST /v1/auth/password)`
-    : '  password: the one in MERIDIAN_ADMIN_PASSWORD');
+  console.log(
+    server.bootstrap.generatedPassword
+      ? `  password: ${server.bootstrap.generatedPassword}\n  (generated; shown only this once — change it with POST /v1/auth/password)`
+      : '  password: the one in MERIDIAN_ADMIN_PASSWORD',
+  );
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  * `MERIDIAN_CALL_LOG_DIR` moves the log elsewhere, so that two runs in one checkout at the same
  * time (each starts by emptying the log) do not erase each other's record.
  */
-export const CALL_LOG_DIR = process.env.MERIDIAN_CALL_LOG_DIR ?? fileURLToPath(new URL('../.results/calls', import.meta.url));
+export const CALL_LOG_DIR =
+  process.env.MERIDIAN_CALL_LOG_DIR ?? fileURLToPath(new URL('../.results/calls', import.meta.url));
 
 export interface LoggedCall {
   operationId: string;

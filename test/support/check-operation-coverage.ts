@@ -30,8 +30,16 @@ const gaps = specOperations.flatMap((operation) => {
 const guide = readFileSync(new URL('../../docs/guides/errors.md', import.meta.url), 'utf8');
 const undocumented = [...codes].filter((code) => !guide.includes(`#### \`${code}\``)).sort();
 
-if (gaps.length > 0) console.error(`Operation coverage is incomplete (${gaps.length} of ${specOperations.length} operations):\n  ${gaps.join('\n  ')}`);
-if (undocumented.length > 0) console.error(`docs/guides/errors.md has no section for these problem codes the API answered: ${undocumented.join(', ')}`);
+if (gaps.length > 0)
+  console.error(
+    `Operation coverage is incomplete (${gaps.length} of ${specOperations.length} operations):\n  ${gaps.join('\n  ')}`,
+  );
+if (undocumented.length > 0)
+  console.error(
+    `docs/guides/errors.md has no section for these problem codes the API answered: ${undocumented.join(', ')}`,
+  );
 if (gaps.length > 0 || undocumented.length > 0) process.exit(1);
 const calls = [...seen.values()].reduce((sum, statuses) => sum + statuses.size, 0);
-console.log(`Operation coverage: all ${specOperations.length} operations succeeded and provoked every declared 4xx (${calls} operation/status pairs validated); all ${codes.size} problem codes seen are in the errors guide.`);
+console.log(
+  `Operation coverage: all ${specOperations.length} operations succeeded and provoked every declared 4xx (${calls} operation/status pairs validated); all ${codes.size} problem codes seen are in the errors guide.`,
+);

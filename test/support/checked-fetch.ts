@@ -30,7 +30,8 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
     violations.push(message);
     throw new Error(message);
   }
-  if (operation) logCall({ operationId: operation.operationId, status: response.status, ...problemCode(response, body) });
+  if (operation)
+    logCall({ operationId: operation.operationId, status: response.status, ...problemCode(response, body) });
   return response;
 }
 
@@ -42,7 +43,9 @@ function problemCode(response: Response, body: string): { code?: string } {
 
 /** Routes outside the spec must still answer with a problem document (404 or 405). */
 function unknownRouteViolations(response: Response, body: string): string[] {
-  if (response.status !== 404 && response.status !== 405) return [`a route outside the spec answered ${response.status}`];
-  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) return ['a route outside the spec answered without problem+json'];
+  if (response.status !== 404 && response.status !== 405)
+    return [`a route outside the spec answered ${response.status}`];
+  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json'))
+    return ['a route outside the spec answered without problem+json'];
   return body.includes('"request_id"') ? [] : ['the problem document has no request_id'];
 }

@@ -21,7 +21,8 @@ function responseObject(status: string, response: unknown) {
     const other = response as { contentType: string; body: unknown };
     return { description: status, content: { [other.contentType]: { schema: other.body } } };
   }
-  if (response && typeof response === 'object' && '_zod' in response) return { description: status, content: { 'application/json': { schema: response } } };
+  if (response && typeof response === 'object' && '_zod' in response)
+    return { description: status, content: { 'application/json': { schema: response } } };
   return { description: status };
 }
 
@@ -31,16 +32,29 @@ export function contractDocument() {
     for (const route of Object.values(group) as Route[]) {
       const path = route.path.replace(/:([a-z_]+)/g, '{$1}');
       const requestParams = Object.fromEntries(
-        Object.entries({ path: route.pathParams, query: route.query, header: route.headers }).filter(([, schema]) => schema !== undefined),
+        Object.entries({ path: route.pathParams, query: route.query, header: route.headers }).filter(
+          ([, schema]) => schema !== undefined,
+        ),
       );
       paths[path] ??= {};
       paths[path][route.method.toLowerCase()] = {
         operationId: route.metadata.operationId,
         requestParams,
-        ...(route.body && typeof route.body === 'object' ? { requestBody: { content: { 'application/json': { schema: route.body } } } } : {}),
-        responses: Object.fromEntries(Object.entries(route.responses).map(([status, response]) => [status, responseObject(status, response)])),
+        ...(route.body && typeof route.body === 'object'
+          ? { requestBody: { content: { 'application/json': { schema: route.body } } } }
+          : {}),
+        responses: Object.fromEntries(
+          Object.entries(route.responses).map(([status, response]) => [
+            status,
+            responseObject(status, response),
+          ]),
+        ),
       };
     }
   }
-  return createDocument({ openapi: '3.1.0', info: { title: 'Meridian contract', version: '1' }, paths: paths as ZodOpenApiPathsObject });
+  return createDocument({
+    openapi: '3.1.0',
+    info: { title: 'Meridian contract', version: '1' },
+    paths: paths as ZodOpenApiPathsObject,
+  });
 }

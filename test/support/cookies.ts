@@ -10,5 +10,7 @@ export function cookiesOf(response: Response): Record<string, string> {
 }
 
 export function cookieHeader(cookies: Record<string, string>): string {
-  return Object.entries(cookies).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('; ');
+  return Object.entries(cookies)
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join('; ');
 }

@@ -26,7 +26,8 @@ export interface Mutation {
   apply(call: CallOptions): CallOptions;
 }
 
-const typesOf = (schema: JsonSchema): string[] => (Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : []);
+const typesOf = (schema: JsonSchema): string[] =>
+  Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
 
 /** A value of a JSON type the schema does not allow. */
 function wrongTypeValue(schema: JsonSchema): unknown {
@@ -41,15 +42,24 @@ export function brokenValues(schema: JsonSchema, asText: boolean): { description
   const types = typesOf(schema);
   const wrong = wrongTypeValue(schema);
   // In a query string every value is text, so only a non-number can have the wrong type.
-  if (wrong !== undefined && (!asText || types.includes('integer') || types.includes('number'))) broken.push({ description: 'a wrong type', value: asText ? 'abc' : wrong });
+  if (wrong !== undefined && (!asText || types.includes('integer') || types.includes('number')))
+    broken.push({ description: 'a wrong type', value: asText ? 'abc' : wrong });
   if (schema.enum) broken.push({ description: 'a value outside the enum', value: 'no-such-value' });
-  if (schema.maxLength !== undefined) broken.push({ description: `a string over maxLength ${schema.maxLength}`, value: 'x'.repeat(schema.maxLength + 1) });
-  if (schema.pattern !== undefined && !schema.enum) broken.push({ description: 'a string off its pattern', value: 'not a valid value!' });
-  if (schema.minimum !== undefined) broken.push({ description: `a number under minimum ${schema.minimum}`, value: schema.minimum - 1 });
-  if (schema.maximum !== undefined) broken.push({ description: `a number over maximum ${schema.maximum}`, value: schema.maximum + 1 });
+  if (schema.maxLength !== undefined)
+    broken.push({
+      description: `a string over maxLength ${schema.maxLength}`,
+      value: 'x'.repeat(schema.maxLength + 1),
+    });
+  if (schema.pattern !== undefined && !schema.enum)
+    broken.push({ description: 'a string off its pattern', value: 'not a valid value!' });
+  if (schema.minimum !== undefined)
+    broken.push({ description: `a number under minimum ${schema.minimum}`, value: schema.minimum - 1 });
+  if (schema.maximum !== undefined)
+    broken.push({ description: `a number over maximum ${schema.maximum}`, value: schema.maximum + 1 });
   if (types.includes('array')) {
     const items = deref<JsonSchema>((schema as { items?: unknown }).items);
-    if (items && typesOf(items).includes('string')) broken.push({ description: 'an array holding a non-string', value: [42] });
+    if (items && typesOf(items).includes('string'))
+      broken.push({ description: 'an array holding a non-string', value: [42] });
   }
   return broken;
 }
@@ -64,14 +74,28 @@ export function mutationsOf(operation: SpecOperation): Mutation[] {
   const body = bodySchema(operation);
   if (body) {
     mutations.push(
-      { description: 'malformed JSON', apply: (call) => ({ ...call, bodySerializer: () => '{"name": "unfinished' }) },
-      { description: 'a JSON array instead of an object', blames: '/body', apply: (call) => ({ ...call, body: [call.body] }) },
+      {
+        description: 'malformed JSON',
+        apply: (call) => ({ ...call, bodySerializer: () => '{"name": "unfinished' }),
+      },
+      {
+        description: 'a JSON array instead of an object',
+        blames: '/body',
+        apply: (call) => ({ ...call, body: [call.body] }),
+      },
     );
     if (body.minProperties !== undefined) {
-      mutations.push({ description: `fewer than ${body.minProperties} field(s)`, blames: '/body', apply: (call) => ({ ...call, body: {} }) });
+      mutations.push({
+        description: `fewer than ${body.minProperties} field(s)`,
+        blames: '/body',
+        apply: (call) => ({ ...call, body: {} }),
+      });
     }
     if (body.additionalProperties === false) {
-      mutations.push({ description: 'an unknown field', apply: (call) => ({ ...call, body: { ...(call.body as object), is_admin: true } }) });
+      mutations.push({
+        description: 'an unknown field',
+        apply: (call) => ({ ...call, body: { ...(call.body as object), is_admin: true } }),
+      });
     }
     for (const [name, raw] of Object.entries(body.properties ?? {})) {
       for (const broken of brokenValues(deref<JsonSchema>(raw), false)) {
@@ -92,9 +116,11 @@ export function mutationsOf(operation: SpecOperation): Mutation[] {
         description: `${broken.description} in ${parameter.in} ${parameter.name}`,
         blames: `/${where}/${parameter.in === 'header' ? parameter.name.toLowerCase() : parameter.name}`,
         apply: (call) =>
-          parameter.in === 'path' ? { ...call, path: { ...call.path, [parameter.name]: value } }
-          : parameter.in === 'query' ? { ...call, query: { ...call.query, [parameter.name]: value } }
-          : { ...call, headers: { ...call.headers, [parameter.name]: value } },
+          parameter.in === 'path'
+            ? { ...call, path: { ...call.path, [parameter.name]: value } }
+            : parameter.in === 'query'
+              ? { ...call, query: { ...call.query, [parameter.name]: value } }
+              : { ...call, headers: { ...call.headers, [parameter.name]: value } },
       });
     }
   }

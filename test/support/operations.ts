@@ -35,9 +35,13 @@ export const validCalls: Record<string, ValidCall> = {
   login: () => ({ body: { username: ADMIN.username, password: ADMIN.password } }),
   logout: () => ({}),
   getCurrentUser: () => ({}),
-  changePassword: () => ({ body: { current_password: 'a-long-enough-password', new_password: 'another-long-password' } }),
+  changePassword: () => ({
+    body: { current_password: 'a-long-enough-password', new_password: 'another-long-password' },
+  }),
   listUsers: () => ({ query: { limit: 10 } }),
-  createUser: () => ({ body: { username: unique('new-user'), password: 'a-long-enough-password', role: 'viewer' } }),
+  createUser: () => ({
+    body: { username: unique('new-user'), password: 'a-long-enough-password', role: 'viewer' },
+  }),
   getUser: (w) => ({ path: { user_id: w.viewer.user.id } }),
   updateUser: (w) => ({ path: { user_id: w.viewer.user.id }, body: { display_name: 'Renamed' } }),
   deleteUser: (w) => ({ path: { user_id: w.viewer.user.id } }),
@@ -58,32 +62,59 @@ export const validCalls: Record<string, ValidCall> = {
   deleteDevice: (w) => ({ path: { device_id: w.deviceA.id } }),
   revokeDeviceCredentials: (w) => ({ path: { device_id: w.deviceA.id } }),
   getDeviceStats: (w) => ({ query: { site_id: w.siteA.id } }),
-  getDeviceMetrics: (w) => ({ path: { device_id: w.agent.deviceId }, query: { metric: 'cpu_percent', range: '1h', max_points: 60 } }),
+  getDeviceMetrics: (w) => ({
+    path: { device_id: w.agent.deviceId },
+    query: { metric: 'cpu_percent', range: '1h', max_points: 60 },
+  }),
   getDeviceInventory: (w) => ({ path: { device_id: w.agent.deviceId } }),
   uploadAgentInventory: () => ({
     body: {
-      hardware: { manufacturer: 'Dell Inc.', cpu_cores: 8, memory_bytes: 17_179_869_184, disks: [{ name: '/', size_bytes: 512_000_000_000, free_bytes: 200_000_000_000 }] },
+      hardware: {
+        manufacturer: 'Dell Inc.',
+        cpu_cores: 8,
+        memory_bytes: 17_179_869_184,
+        disks: [{ name: '/', size_bytes: 512_000_000_000, free_bytes: 200_000_000_000 }],
+      },
       software: [{ name: 'TouchDesigner', version: '2023.11880' }],
       services: [{ name: 'sshd', state: 'running', start_mode: 'automatic' }],
     },
   }),
   listEnrollmentCodes: (w) => ({ path: { site_id: w.siteA.id }, query: { limit: 10 } }),
-  createEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id }, body: { label: unique('code'), max_uses: 5 } }),
+  createEnrollmentCode: (w) => ({
+    path: { site_id: w.siteA.id },
+    body: { label: unique('code'), max_uses: 5 },
+  }),
   revokeEnrollmentCode: (w) => ({ path: { site_id: w.siteA.id, code_id: w.codeId } }),
   listEnrollmentRequests: () => ({ query: { limit: 10 } }),
   getEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id } }),
-  approveEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id }, body: { name: 'Approved kiosk' } }),
-  denyEnrollmentRequest: (w) => ({ path: { request_id: w.pending.request_id }, body: { reason: 'Not one of ours' } }),
+  approveEnrollmentRequest: (w) => ({
+    path: { request_id: w.pending.request_id },
+    body: { name: 'Approved kiosk' },
+  }),
+  denyEnrollmentRequest: (w) => ({
+    path: { request_id: w.pending.request_id },
+    body: { reason: 'Not one of ours' },
+  }),
   enrollAgent: (w) => ({ body: { code: w.code, fingerprint: newFingerprint(), facts: facts() } }),
-  pollAgentEnrollment: (w) => ({ body: { request_id: w.pending.request_id, poll_token: w.pending.poll_token } }),
+  pollAgentEnrollment: (w) => ({
+    body: { request_id: w.pending.request_id, poll_token: w.pending.poll_token },
+  }),
   refreshAgentToken: (w) => ({ body: { refresh_token: w.agent.credentials.refresh_token } }),
   pollAgentCommands: () => ({ query: { wait_seconds: 0, limit: 10 } }),
-  reportAgentCommandProgress: (w) => ({ path: { command_id: w.commandId }, body: { percent: 50, message: 'Half way' } }),
-  reportAgentCommandResult: (w) => ({ path: { command_id: w.commandId }, body: { status: 'succeeded', exit_code: 0, stdout: 'pong', duration_ms: 12 } }),
+  reportAgentCommandProgress: (w) => ({
+    path: { command_id: w.commandId },
+    body: { percent: 50, message: 'Half way' },
+  }),
+  reportAgentCommandResult: (w) => ({
+    path: { command_id: w.commandId },
+    body: { status: 'succeeded', exit_code: 0, stdout: 'pong', duration_ms: 12 },
+  }),
   listDeviceTypes: () => ({}),
   getDeviceType: () => ({ path: { device_type: 'workstation' } }),
   listCommands: () => ({ query: { limit: 10 } }),
-  createCommand: (w) => ({ body: { device_id: w.agent.deviceId, type: 'echo', params: { text: unique('hello') } } }),
+  createCommand: (w) => ({
+    body: { device_id: w.agent.deviceId, type: 'echo', params: { text: unique('hello') } },
+  }),
   getCommand: (w) => ({ path: { command_id: w.commandId } }),
   cancelCommand: (w) => ({ path: { command_id: w.commandId } }),
   clearPendingCommands: (w) => ({ path: { device_id: w.deviceA.id } }),
@@ -96,21 +127,49 @@ export const validCalls: Record<string, ValidCall> = {
   listMonitoredProcesses: (w) => ({ path: { device_id: w.agent.deviceId }, query: { limit: 10 } }),
   createMonitoredProcess: (w) => ({
     path: { device_id: w.agent.deviceId },
-    body: { name: unique('process'), executable_path: '/usr/bin/kiosk', arguments: ['--fullscreen'], launch_mode: 'scheduled', schedules: [{ days: ['mon', 'fri'], start_time: '08:00', end_time: '18:00' }] },
+    body: {
+      name: unique('process'),
+      executable_path: '/usr/bin/kiosk',
+      arguments: ['--fullscreen'],
+      launch_mode: 'scheduled',
+      schedules: [{ days: ['mon', 'fri'], start_time: '08:00', end_time: '18:00' }],
+    },
   }),
   getMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId } }),
-  updateMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId }, body: { launch_mode: 'always', restart_delay_seconds: 10 } }),
+  updateMonitoredProcess: (w) => ({
+    path: { device_id: w.agent.deviceId, process_id: w.processId },
+    body: { launch_mode: 'always', restart_delay_seconds: 10 },
+  }),
   deleteMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),
   getLatestDeviceScreenshot: (w) => ({ path: { device_id: w.agent.deviceId } }),
-  sendAgentEvent: () => ({ body: { type: 'process_crash', severity: 'error', message: 'TouchDesigner exited', data: { process_name: 'TouchDesigner' } } }),
-  sendAgentHeartbeat: () => ({ body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 3600, metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 } } }),
+  sendAgentEvent: () => ({
+    body: {
+      type: 'process_crash',
+      severity: 'error',
+      message: 'TouchDesigner exited',
+      data: { process_name: 'TouchDesigner' },
+    },
+  }),
+  sendAgentHeartbeat: () => ({
+    body: {
+      status: 'ok',
+      agent_version: '1.0.0',
+      uptime_seconds: 3600,
+      metrics: { cpu_percent: 5, memory_percent: 40, disk_percent: 30 },
+    },
+  }),
 };
 
 /** A client that may call the operation: anonymous, the world's agent, or an operator (the admin by default). */
-export function clientFor(t: TestServer, world: World, operation: { public: boolean; agent: boolean }, operatorToken = t.adminToken): Client {
+export function clientFor(
+  t: TestServer,
+  world: World,
+  operation: { public: boolean; agent: boolean },
+  operatorToken = t.adminToken,
+): Client {
   if (operation.public) return t.client();
   return t.client(operation.agent ? world.agent.credentials.access_token : operatorToken);
 }
@@ -123,12 +182,21 @@ const STREAMS: Record<string, string> = { streamEvents: '/v1/events/stream' };
  * client as one request whose answer is read as a stream and closed at once: its status and
  * headers are what the callers check.
  */
-export async function callOperation(operationId: string, client: Client, options: CallOptions): Promise<SdkResult> {
+export async function callOperation(
+  operationId: string,
+  client: Client,
+  options: CallOptions,
+): Promise<SdkResult> {
   const stream = STREAMS[operationId];
   if (stream !== undefined) {
     const result = await client.get({
-      url: stream, ...options, parseAs: 'stream',
-      security: [{ scheme: 'bearer', type: 'http' }, { in: 'cookie', name: 'meridian_session', type: 'apiKey' }],
+      url: stream,
+      ...options,
+      parseAs: 'stream',
+      security: [
+        { scheme: 'bearer', type: 'http' },
+        { in: 'cookie', name: 'meridian_session', type: 'apiKey' },
+      ],
     });
     if (result.data instanceof ReadableStream) await result.data.cancel();
     return result;

@@ -38,11 +38,22 @@ export async function startPostgres(): Promise<Postgres> {
     chownSync(dir, uid, gid);
   }
   const run = (tool: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${tool}`, ...args], { stdio: 'pipe' }) : execFileSync(`${BIN}/${tool}`, args, { stdio: 'pipe' });
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${tool}`, ...args], { stdio: 'pipe' })
+      : execFileSync(`${BIN}/${tool}`, args, { stdio: 'pipe' });
   const data = join(dir, 'data');
   const port = await freePort();
   run('initdb', ['-D', data, '-U', 'meridian', '--auth=trust', '--encoding=UTF8', '--no-sync']);
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -h 127.0.0.1 -k ${dir} -F`, 'start']);
+  run('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-o',
+    `-p ${port} -h 127.0.0.1 -k ${dir} -F`,
+    'start',
+  ]);
   return {
     url: `postgres://meridian@127.0.0.1:${port}/postgres`,
     stop: () => {

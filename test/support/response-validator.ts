@@ -20,8 +20,14 @@ function pointerSegment(key: string): string {
 
 /** The JSON pointer (into the bundled spec) of the schema of a response's media type. */
 function schemaPointer(operation: SpecOperation, status: string, mediaType: string): string {
-  const raw = (spec.paths[operation.path]![operation.method.toLowerCase()] as { responses: Record<string, { $ref?: string }> }).responses[status];
-  const base = raw?.$ref ?? `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/responses/${status}`;
+  const raw = (
+    spec.paths[operation.path]![operation.method.toLowerCase()] as {
+      responses: Record<string, { $ref?: string }>;
+    }
+  ).responses[status];
+  const base =
+    raw?.$ref ??
+    `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/responses/${status}`;
   return `${base}/content/${pointerSegment(mediaType)}/schema`;
 }
 
@@ -43,9 +49,15 @@ export interface ObservedResponse {
 /** Returns what is wrong with the response; an empty list means it conforms. */
 export function responseViolations(operation: SpecOperation, observed: ObservedResponse): string[] {
   const status = String(observed.status);
-  const declared = operation.responses[status] ?? operation.responses[`${status[0]}XX`] ?? operation.responses.default;
-  if (!declared) return [`status ${status} is not declared (declared: ${Object.keys(operation.responses).join(', ')})`];
-  const declaredKey = operation.responses[status] ? status : operation.responses[`${status[0]}XX`] ? `${status[0]}XX` : 'default';
+  const declared =
+    operation.responses[status] ?? operation.responses[`${status[0]}XX`] ?? operation.responses.default;
+  if (!declared)
+    return [`status ${status} is not declared (declared: ${Object.keys(operation.responses).join(', ')})`];
+  const declaredKey = operation.responses[status]
+    ? status
+    : operation.responses[`${status[0]}XX`]
+      ? `${status[0]}XX`
+      : 'default';
 
   const violations: string[] = [];
   for (const [name, header] of Object.entries(declared.headers ?? {})) {
@@ -56,12 +68,16 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
 
   const mediaTypes = Object.keys(declared.content ?? {});
   if (mediaTypes.length === 0) {
-    if (observed.body.length > 0) violations.push(`no body is declared but got ${observed.body.length} bytes`);
+    if (observed.body.length > 0)
+      violations.push(`no body is declared but got ${observed.body.length} bytes`);
     return violations;
   }
   const contentType = (observed.headers.get('Content-Type') ?? '').split(';')[0]!.trim();
   if (!mediaTypes.includes(contentType)) {
-    return [...violations, `content type ${contentType || '(none)'} is not declared (declared: ${mediaTypes.join(', ')})`];
+    return [
+      ...violations,
+      `content type ${contentType || '(none)'} is not declared (declared: ${mediaTypes.join(', ')})`,
+    ];
   }
   if (!contentType.endsWith('json')) return violations;
 
@@ -73,12 +89,16 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
   }
   const validate = schemaValidator(schemaPointer(operation, declaredKey, contentType));
   if (!validate(body)) {
-    violations.push(`body does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`);
+    violations.push(
+      `body does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`,
+    );
   }
   if (contentType === 'application/problem+json') {
     const problem = body as { status?: number; request_id?: string };
-    if (problem.status !== observed.status) violations.push(`problem status ${problem.status} differs from HTTP status ${observed.status}`);
-    if (problem.request_id !== requestId) violations.push(`problem request_id ${problem.request_id} differs from Request-Id ${requestId}`);
+    if (problem.status !== observed.status)
+      violations.push(`problem status ${problem.status} differs from HTTP status ${observed.status}`);
+    if (problem.request_id !== requestId)
+      violations.push(`problem request_id ${problem.request_id} differs from Request-Id ${requestId}`);
   }
   return violations;
 }

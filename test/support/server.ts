@@ -95,7 +95,12 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     ...options,
   });
   const client = (token?: string, headers?: Record<string, string>): Client =>
-    createMeridianClient({ baseUrl: server.url, fetch: checkedFetch, ...(token ? { token } : {}), ...(headers ? { headers } : {}) });
+    createMeridianClient({
+      baseUrl: server.url,
+      fetch: checkedFetch,
+      ...(token ? { token } : {}),
+      ...(headers ? { headers } : {}),
+    });
   const signIn = async (username: string, password: string): Promise<string> => {
     const { data, error } = await login({ client: client(), body: { username, password } });
     if (!data) throw new Error(`sign-in of ${username} failed: ${JSON.stringify(error)}`);
@@ -103,7 +108,13 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
   };
   const adminToken = await signIn(ADMIN.username, ADMIN.password);
   const t: TestServer = {
-    url: server.url, server, clock, client, signIn, adminToken, admin: client(adminToken),
+    url: server.url,
+    server,
+    clock,
+    client,
+    signIn,
+    adminToken,
+    admin: client(adminToken),
     travel: async (ms) => {
       await clock.advance(ms);
       t.adminToken = await signIn(ADMIN.username, ADMIN.password);

@@ -7,16 +7,31 @@ import { sql } from 'kysely';
 import type { TestServer } from './server';
 
 const TABLES = [
-  'users', 'user_sites', 'sessions', 'api_tokens', 'sites', 'devices', 'idempotency_keys',
-  'enrollment_codes', 'enrollment_requests', 'agent_tokens', 'events', 'commands', 'device_metrics', 'device_inventories',
-  'monitored_processes', 'device_screenshots',
+  'users',
+  'user_sites',
+  'sessions',
+  'api_tokens',
+  'sites',
+  'devices',
+  'idempotency_keys',
+  'enrollment_codes',
+  'enrollment_requests',
+  'agent_tokens',
+  'events',
+  'commands',
+  'device_metrics',
+  'device_inventories',
+  'monitored_processes',
+  'device_screenshots',
 ] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {
   const { db } = t.server.context;
   const tables: Record<string, unknown[]> = {};
   for (const table of TABLES) {
-    const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by 1`.execute(db);
+    const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by 1`.execute(
+      db,
+    );
     tables[table] = rows.map(({ last_used_at: _ignored, ...row }) => row);
   }
   return JSON.stringify(tables);

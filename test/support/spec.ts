@@ -71,7 +71,10 @@ export const specOperations: SpecOperation[] = Object.entries(spec.paths).flatMa
       const operation = raw as Record<string, unknown>;
       const security = (operation.security ?? spec.security ?? []) as Record<string, string[]>[];
       const responses = Object.fromEntries(
-        Object.entries(operation.responses as Record<string, unknown>).map(([status, response]) => [status, deref<ResponseObject>(response)]),
+        Object.entries(operation.responses as Record<string, unknown>).map(([status, response]) => [
+          status,
+          deref<ResponseObject>(response),
+        ]),
       );
       return {
         operationId: operation.operationId as string,
@@ -80,8 +83,12 @@ export const specOperations: SpecOperation[] = Object.entries(spec.paths).flatMa
         public: security.length === 0,
         agent: security.some((requirement) => 'agentAuth' in requirement),
         scopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
-        parameters: [...shared, ...((operation.parameters as unknown[] | undefined) ?? [])].map((p) => deref<ParameterObject>(p)),
-        ...(operation.requestBody ? { requestBody: deref<SpecOperation['requestBody']>(operation.requestBody) } : {}),
+        parameters: [...shared, ...((operation.parameters as unknown[] | undefined) ?? [])].map((p) =>
+          deref<ParameterObject>(p),
+        ),
+        ...(operation.requestBody
+          ? { requestBody: deref<SpecOperation['requestBody']>(operation.requestBody) }
+          : {}),
         responses,
         pattern: toPattern(path),
       } satisfies SpecOperation;
@@ -101,5 +108,7 @@ export function operationById(operationId: string): SpecOperation {
 
 /** The declared error statuses (4xx) of an operation. */
 export function declaredClientErrors(operation: SpecOperation): number[] {
-  return Object.keys(operation.responses).filter((s) => /^4\d\d$/.test(s)).map(Number);
+  return Object.keys(operation.responses)
+    .filter((s) => /^4\d\d$/.test(s))
+    .map(Number);
 }

@@ -5,8 +5,20 @@
  * code and an enrolment request waiting for approval.
  */
 import {
-  createApiToken, createCommand, createEnrollmentCode, createMonitoredProcess, createSite, listEvents, createUser, enrollAgent, registerDevice,
-  type AgentEnrollmentPending, type Client, type Device, type Site, type User,
+  createApiToken,
+  createCommand,
+  createEnrollmentCode,
+  createMonitoredProcess,
+  createSite,
+  listEvents,
+  createUser,
+  enrollAgent,
+  registerDevice,
+  type AgentEnrollmentPending,
+  type Client,
+  type Device,
+  type Site,
+  type User,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
 import { ok, type TestServer } from './server';
@@ -47,9 +59,18 @@ export interface World {
 let counter = 0;
 export const unique = (stem: string): string => `${stem}-${process.pid}-${++counter}`;
 
-export async function addMember(t: TestServer, role: 'admin' | 'operator' | 'viewer', siteIds: string[]): Promise<Member> {
+export async function addMember(
+  t: TestServer,
+  role: 'admin' | 'operator' | 'viewer',
+  siteIds: string[],
+): Promise<Member> {
   const password = 'a-long-enough-password';
-  const user = ok(await createUser({ client: t.admin, body: { username: unique(role), password, role, site_ids: siteIds } }));
+  const user = ok(
+    await createUser({
+      client: t.admin,
+      body: { username: unique(role), password, role, site_ids: siteIds },
+    }),
+  );
   const session = await t.signIn(user.username, password);
   return { user, password, session, client: t.client(session) };
 }
@@ -59,17 +80,32 @@ export async function addSite(t: TestServer): Promise<Site> {
 }
 
 export async function addDevice(t: TestServer, siteId: string): Promise<Device> {
-  return ok(await registerDevice({ client: t.admin, body: { name: unique('device'), site_id: siteId, platform: 'linux' } })).device;
+  return ok(
+    await registerDevice({
+      client: t.admin,
+      body: { name: unique('device'), site_id: siteId, platform: 'linux' },
+    }),
+  ).device;
 }
 
-export async function apiToken(member: Client, scopes: Parameters<typeof createApiToken>[0]['body']['scopes']): Promise<string> {
+export async function apiToken(
+  member: Client,
+  scopes: Parameters<typeof createApiToken>[0]['body']['scopes'],
+): Promise<string> {
   return ok(await createApiToken({ client: member, body: { name: unique('token'), scopes } })).token;
 }
 
 /** An agent asks to enrol with a code that needs approval; returns the pending answer. */
-export async function requestEnrollment(t: TestServer, code: string, fingerprint = newFingerprint()): Promise<AgentEnrollmentPending> {
+export async function requestEnrollment(
+  t: TestServer,
+  code: string,
+  fingerprint = newFingerprint(),
+): Promise<AgentEnrollmentPending> {
   const result = await enrollAgent({ client: t.client(), body: { code, fingerprint, facts: facts() } });
-  if (result.response.status !== 202) throw new Error(`expected a pending enrolment, got ${result.response.status}: ${JSON.stringify(result.error)}`);
+  if (result.response.status !== 202)
+    throw new Error(
+      `expected a pending enrolment, got ${result.response.status}: ${JSON.stringify(result.error)}`,
+    );
   return result.data as AgentEnrollmentPending;
 }
 
@@ -77,12 +113,27 @@ export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
   const viewer = await addMember(t, 'viewer', [siteA.id]);
-  const viewerToken = ok(await createApiToken({ client: viewer.client, body: { name: unique('token'), scopes: ['tokens:read'] } }));
-  const created = ok(await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }));
+  const viewerToken = ok(
+    await createApiToken({ client: viewer.client, body: { name: unique('token'), scopes: ['tokens:read'] } }),
+  );
+  const created = ok(
+    await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }),
+  );
   const agent = await addAgent(t, siteA.id);
-  const command = await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 } });
-  const events = ok(await listEvents({ client: t.admin, query: { device_id: agent.deviceId, type: 'device.enrolled' } }));
-  const process = ok(await createMonitoredProcess({ client: t.admin, path: { device_id: agent.deviceId }, body: { name: 'Kiosk browser', executable_path: '/usr/bin/chromium' } }));
+  const command = await createCommand({
+    client: t.admin,
+    body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 },
+  });
+  const events = ok(
+    await listEvents({ client: t.admin, query: { device_id: agent.deviceId, type: 'device.enrolled' } }),
+  );
+  const process = ok(
+    await createMonitoredProcess({
+      client: t.admin,
+      path: { device_id: agent.deviceId },
+      body: { name: 'Kiosk browser', executable_path: '/usr/bin/chromium' },
+    }),
+  );
   return {
     agent,
     processId: process.id,

@@ -3,8925 +3,8820 @@ import type { MockOperation } from '../mock-operation';
 
 /** Every operation of the spec with its example responses, in the order MSW should try them. */
 export const mockOperations = {
-  "getHealth": {
-    "method": "get",
-    "path": "/health",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getHealth: {
+    method: 'get',
+    path: '/health',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "status": "ok",
-        "time": "2026-11-02T09:30:00.000Z"
-      }
+      contentType: 'application/json',
+      body: {
+        status: 'ok',
+        time: '2026-11-02T09:30:00.000Z',
+      },
     },
-    "errors": {
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+    errors: {
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "pollAgentCommands": {
-    "method": "post",
-    "path": "/v1/agent/commands/poll",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  pollAgentCommands: {
+    method: 'post',
+    path: '/v1/agent/commands/poll',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        data: [
           {
-            "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-            "type": "restart_process",
-            "params": {
-              "process_name": "TouchDesigner"
+            id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+            type: 'restart_process',
+            params: {
+              process_name: 'TouchDesigner',
             },
-            "timeout_seconds": 120,
-            "expires_at": "2026-11-02T10:02:00.000Z"
-          }
-        ]
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "reportAgentCommandProgress": {
-    "method": "post",
-    "path": "/v1/agent/commands/:command_id/progress",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-        "status": "running"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "reportAgentCommandResult": {
-    "method": "post",
-    "path": "/v1/agent/commands/:command_id/result",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-        "status": "succeeded"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getAgentConfig": {
-    "method": "get",
-    "path": "/v1/agent/config",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "version": "3f9a1c2e7b5d4a60",
-        "heartbeat_interval_seconds": 60,
-        "command_poll_wait_seconds": 30,
-        "processes": [
-          {
-            "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
-            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "name": "TouchDesigner",
-            "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
-            "arguments": [
-              "C:\\Shows\\lobby.toe"
-            ],
-            "working_directory": null,
-            "launch_mode": "scheduled",
-            "schedules": [
-              {
-                "days": [
-                  "mon",
-                  "tue",
-                  "wed",
-                  "thu",
-                  "fri"
-                ],
-                "start_time": "08:00",
-                "end_time": "18:00"
-              }
-            ],
-            "restart_delay_seconds": 5,
-            "created_at": "2026-10-20T14:00:00.000Z",
-            "updated_at": "2026-10-21T09:00:00.000Z"
-          }
-        ]
-      }
-    },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "enrollAgent": {
-    "method": "post",
-    "path": "/v1/agent/enroll",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-        "status": "approved",
-        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
-        "credentials": {
-          "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
-          "token_type": "bearer",
-          "access_token": "mat_Hq3Lw8Zn1Rv6Tb2Yk9Pm4Xc7Js5Df0Ga",
-          "access_token_expires_at": "2026-11-02T09:27:00.000Z",
-          "refresh_token": "mrf_Nc6Vb1Qx8Kz3Wp5Rt2Lm9Hy4Jd7Fs0Ge",
-          "refresh_token_expires_at": "2026-12-02T09:12:00.000Z"
-        },
-        "poll_interval_seconds": null,
-        "deny_reason": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#enrollment_code_expired",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "enrollment_code_expired",
-          "detail": "This enrolment code expired; ask an operator for a new one.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "pollAgentEnrollment": {
-    "method": "post",
-    "path": "/v1/agent/enroll/poll",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "request_id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-        "status": "pending",
-        "device_id": null,
-        "credentials": null,
-        "poll_interval_seconds": 30,
-        "deny_reason": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "sendAgentEvent": {
-    "method": "post",
-    "path": "/v1/agent/events",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "evt_01JD5E2B4D6F8H0K2M4P6R8T0V",
-        "type": "agent.process_crash",
-        "severity": "error",
-        "source": "agent",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "message": "TouchDesigner exited with code -1073741819",
-        "data": {
-          "process_name": "TouchDesigner",
-          "exit_code": -1073741819
-        },
-        "created_at": "2026-11-02T09:45:12.000Z",
-        "acknowledged_at": null,
-        "acknowledged_by": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "sendAgentHeartbeat": {
-    "method": "post",
-    "path": "/v1/agent/heartbeat",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
-        "status": "online",
-        "next_heartbeat_seconds": 60,
-        "pending_commands": 0,
-        "config_version": "3f9a1c2e7b5d4a60",
-        "server_time": "2026-11-02T09:30:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "uploadAgentInventory": {
-    "method": "put",
-    "path": "/v1/agent/inventory",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "reported_at": "2026-11-02T06:00:12.000Z",
-        "hardware": {
-          "manufacturer": "Dell Inc.",
-          "model": "OptiPlex 7010",
-          "cpu_model": "Intel(R) Core(TM) i5-13500",
-          "cpu_cores": 14,
-          "memory_bytes": 17179869184,
-          "disks": [
-            {
-              "name": "C:",
-              "size_bytes": 511101108224,
-              "free_bytes": 265772544000
-            }
-          ]
-        },
-        "software": [
-          {
-            "name": "TouchDesigner",
-            "version": "2023.11880",
-            "publisher": "Derivative"
-          }
+            timeout_seconds: 120,
+            expires_at: '2026-11-02T10:02:00.000Z',
+          },
         ],
-        "services": [
-          {
-            "name": "Spooler",
-            "state": "running",
-            "start_mode": "automatic"
-          }
-        ]
-      }
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "uploadAgentScreenshot": {
-    "method": "post",
-    "path": "/v1/agent/screenshots",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "captured_at": "2026-11-02T09:50:00.000Z",
-        "size_bytes": 184320,
-        "width": 1920,
-        "height": 1080
-      }
-    },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#token_expired",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "token_expired",
-          "detail": "The access token has expired; get a new one with POST /v1/agent/token.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "refreshAgentToken": {
-    "method": "post",
-    "path": "/v1/agent/token",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
-        "token_type": "bearer",
-        "access_token": "mat_Pw7Gk2Nx9Rb4Tz1Vm6Hc3Ld8Js5Fq0Ya",
-        "access_token_expires_at": "2026-11-02T09:42:00.000Z",
-        "refresh_token": "mrf_Ub4Xe9Kq2Wn7Rc1Zt5Lh8My3Jd6Fs0Gb",
-        "refresh_token_expires_at": "2026-12-02T09:27:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#refresh_token_reused",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "refresh_token_reused",
-          "detail": "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listApiTokens": {
-    "method": "get",
-    "path": "/v1/api-tokens",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
-          {
-            "id": "tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z",
-            "name": "nightly-inventory-export",
-            "prefix": "mtk_7Hq2Xb",
-            "scopes": [
-              "devices:read",
-              "sites:read"
-            ],
-            "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-            "created_at": "2026-11-01T12:00:00.000Z",
-            "expires_at": "2027-02-01T00:00:00.000Z",
-            "last_used_at": "2026-11-02T03:00:12.000Z",
-            "revoked_at": null
-          }
-        ],
-        "next_cursor": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "createApiToken": {
-    "method": "post",
-    "path": "/v1/api-tokens",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z",
-        "name": "nightly-inventory-export",
-        "prefix": "mtk_7Hq2Xb",
-        "scopes": [
-          "devices:read",
-          "sites:read"
-        ],
-        "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "created_at": "2026-11-01T12:00:00.000Z",
-        "expires_at": "2027-02-01T00:00:00.000Z",
-        "last_used_at": null,
-        "revoked_at": null,
-        "token": "mtk_7Hq2XbN4vR8kT1mW5yZ3pL6sD9fG2hJ0cQ4eU7iO1"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getApiToken": {
-    "method": "get",
-    "path": "/v1/api-tokens/:token_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z",
-        "name": "nightly-inventory-export",
-        "prefix": "mtk_7Hq2Xb",
-        "scopes": [
-          "devices:read",
-          "sites:read"
-        ],
-        "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "created_at": "2026-11-01T12:00:00.000Z",
-        "expires_at": "2027-02-01T00:00:00.000Z",
-        "last_used_at": "2026-11-02T03:00:12.000Z",
-        "revoked_at": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "revokeApiToken": {
-    "method": "delete",
-    "path": "/v1/api-tokens/:token_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": null,
-      "body": null
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "login": {
-    "method": "post",
-    "path": "/v1/auth/login",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "token": "mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x",
-        "token_type": "bearer",
-        "expires_at": "2026-11-02T21:30:00.000Z",
-        "csrf_token": "c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c",
-        "user": {
-          "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-          "username": "alice.ops",
-          "display_name": "Alice Okafor",
-          "email": "alice@example.com",
-          "role": "operator",
-          "disabled": false,
-          "site_ids": [
-            "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-          ],
-          "created_at": "2026-10-01T08:00:00.000Z",
-          "updated_at": "2026-10-01T08:00:00.000Z",
-          "last_login_at": "2026-11-02T09:30:00.000Z"
-        }
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#invalid_credentials",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "invalid_credentials",
-          "detail": "The username or password is incorrect.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "logout": {
-    "method": "post",
-    "path": "/v1/auth/logout",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": null,
-      "body": null
-    },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getCurrentUser": {
-    "method": "get",
-    "path": "/v1/auth/me",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "user": {
-          "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-          "username": "alice.ops",
-          "display_name": "Alice Okafor",
-          "email": "alice@example.com",
-          "role": "operator",
-          "disabled": false,
-          "site_ids": [
-            "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-          ],
-          "created_at": "2026-10-01T08:00:00.000Z",
-          "updated_at": "2026-10-01T08:00:00.000Z",
-          "last_login_at": "2026-11-02T09:30:00.000Z"
-        },
-        "auth_method": "api_token",
-        "api_token_id": "tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z",
-        "scopes": [
-          "devices:read",
-          "sites:read"
-        ],
-        "site_ids": [
-          "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-        ]
-      }
-    },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "changePassword": {
-    "method": "post",
-    "path": "/v1/auth/password",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": null,
-      "body": null
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listCommands": {
-    "method": "get",
-    "path": "/v1/commands",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
-          {
-            "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "type": "restart_process",
-            "params": {
-              "process_name": "TouchDesigner"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
             },
-            "status": "succeeded",
-            "timeout_seconds": 120,
-            "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-            "created_at": "2026-11-02T10:00:00.000Z",
-            "delivered_at": "2026-11-02T10:00:00.412Z",
-            "started_at": "2026-11-02T10:00:01.020Z",
-            "finished_at": "2026-11-02T10:00:04.870Z",
-            "expires_at": "2026-11-02T10:02:00.000Z",
-            "progress_percent": 100,
-            "progress_message": "Process started again",
-            "result": {
-              "exit_code": 0,
-              "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
-              "stderr": "",
-              "stdout_truncated": false,
-              "stderr_truncated": false,
-              "duration_ms": 3850,
-              "output": null,
-              "error": null
-            }
-          }
-        ],
-        "next_cursor": null
-      }
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "createCommand": {
-    "method": "post",
-    "path": "/v1/commands",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  reportAgentCommandProgress: {
+    method: 'post',
+    path: '/v1/agent/commands/:command_id/progress',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "type": "restart_process",
-        "params": {
-          "process_name": "TouchDesigner"
-        },
-        "status": "succeeded",
-        "timeout_seconds": 120,
-        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "created_at": "2026-11-02T10:00:00.000Z",
-        "delivered_at": "2026-11-02T10:00:00.412Z",
-        "started_at": "2026-11-02T10:00:01.020Z",
-        "finished_at": "2026-11-02T10:00:04.870Z",
-        "expires_at": "2026-11-02T10:02:00.000Z",
-        "progress_percent": 100,
-        "progress_message": "Process started again",
-        "result": {
-          "exit_code": 0,
-          "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
-          "stderr": "",
-          "stdout_truncated": false,
-          "stderr_truncated": false,
-          "duration_ms": 3850,
-          "output": null,
-          "error": null
-        }
-      }
+      contentType: 'application/json',
+      body: {
+        id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+        status: 'running',
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#invalid_command_params",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "invalid_command_params",
-          "detail": "The params do not match the schema of restart_process: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/params/process_name",
-              "message": "must be string"
-            }
-          ]
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getCommand": {
-    "method": "get",
-    "path": "/v1/commands/:command_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "type": "restart_process",
-        "params": {
-          "process_name": "TouchDesigner"
-        },
-        "status": "succeeded",
-        "timeout_seconds": 120,
-        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "created_at": "2026-11-02T10:00:00.000Z",
-        "delivered_at": "2026-11-02T10:00:00.412Z",
-        "started_at": "2026-11-02T10:00:01.020Z",
-        "finished_at": "2026-11-02T10:00:04.870Z",
-        "expires_at": "2026-11-02T10:02:00.000Z",
-        "progress_percent": 100,
-        "progress_message": "Process started again",
-        "result": {
-          "exit_code": 0,
-          "stdout": "Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n",
-          "stderr": "",
-          "stdout_truncated": false,
-          "stderr_truncated": false,
-          "duration_ms": 3850,
-          "output": null,
-          "error": null
-        }
-      }
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "cancelCommand": {
-    "method": "post",
-    "path": "/v1/commands/:command_id/cancel",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  reportAgentCommandResult: {
+    method: 'post',
+    path: '/v1/agent/commands/:command_id/result',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "type": "restart_process",
-        "params": {
-          "process_name": "TouchDesigner"
-        },
-        "status": "cancelled",
-        "timeout_seconds": 120,
-        "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "created_at": "2026-11-02T10:00:00.000Z",
-        "delivered_at": null,
-        "started_at": null,
-        "finished_at": "2026-11-02T10:00:30.000Z",
-        "expires_at": "2026-11-02T10:02:00.000Z",
-        "progress_percent": null,
-        "progress_message": null,
-        "result": null
-      }
+      contentType: 'application/json',
+      body: {
+        id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+        status: 'succeeded',
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "listDeviceTypes": {
-    "method": "get",
-    "path": "/v1/device-types",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getAgentConfig: {
+    method: 'get',
+    path: '/v1/agent/config',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        version: '3f9a1c2e7b5d4a60',
+        heartbeat_interval_seconds: 60,
+        command_poll_wait_seconds: 30,
+        processes: [
           {
-            "id": "relay",
-            "name": "Relay server",
-            "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
-            "command_types": [
+            id: 'prc_01JD6A3C5E7G9J1K3N5Q7S9T1W',
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            name: 'TouchDesigner',
+            executable_path: 'C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe',
+            arguments: ['C:\\Shows\\lobby.toe'],
+            working_directory: null,
+            launch_mode: 'scheduled',
+            schedules: [
               {
-                "name": "close_tunnel",
-                "description": "Closes one tunnel at once.",
-                "default_timeout_seconds": 60,
-                "params_schema": {
-                  "type": "object",
-                  "additionalProperties": false,
-                  "required": [
-                    "tunnel_id"
-                  ],
-                  "properties": {
-                    "tunnel_id": {
-                      "type": "string",
-                      "minLength": 1,
-                      "maxLength": 100
-                    }
-                  }
-                }
+                days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+                start_time: '08:00',
+                end_time: '18:00',
+              },
+            ],
+            restart_delay_seconds: 5,
+            created_at: '2026-10-20T14:00:00.000Z',
+            updated_at: '2026-10-21T09:00:00.000Z',
+          },
+        ],
+      },
+    },
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  enrollAgent: {
+    method: 'post',
+    path: '/v1/agent/enroll',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        request_id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+        status: 'approved',
+        device_id: 'dev_01JD4B9F3H5K7M9P1R3T5V7X9Z',
+        credentials: {
+          device_id: 'dev_01JD4B9F3H5K7M9P1R3T5V7X9Z',
+          token_type: 'bearer',
+          access_token: 'mat_Hq3Lw8Zn1Rv6Tb2Yk9Pm4Xc7Js5Df0Ga',
+          access_token_expires_at: '2026-11-02T09:27:00.000Z',
+          refresh_token: 'mrf_Nc6Vb1Qx8Kz3Wp5Rt2Lm9Hy4Jd7Fs0Ge',
+          refresh_token_expires_at: '2026-12-02T09:12:00.000Z',
+        },
+        poll_interval_seconds: null,
+        deny_reason: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#enrollment_code_expired',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'enrollment_code_expired',
+          detail: 'This enrolment code expired; ask an operator for a new one.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  pollAgentEnrollment: {
+    method: 'post',
+    path: '/v1/agent/enroll/poll',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        request_id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+        status: 'pending',
+        device_id: null,
+        credentials: null,
+        poll_interval_seconds: 30,
+        deny_reason: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  sendAgentEvent: {
+    method: 'post',
+    path: '/v1/agent/events',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'evt_01JD5E2B4D6F8H0K2M4P6R8T0V',
+        type: 'agent.process_crash',
+        severity: 'error',
+        source: 'agent',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        message: 'TouchDesigner exited with code -1073741819',
+        data: {
+          process_name: 'TouchDesigner',
+          exit_code: -1073741819,
+        },
+        created_at: '2026-11-02T09:45:12.000Z',
+        acknowledged_at: null,
+        acknowledged_by: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  sendAgentHeartbeat: {
+    method: 'post',
+    path: '/v1/agent/heartbeat',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD4B9F3H5K7M9P1R3T5V7X9Z',
+        status: 'online',
+        next_heartbeat_seconds: 60,
+        pending_commands: 0,
+        config_version: '3f9a1c2e7b5d4a60',
+        server_time: '2026-11-02T09:30:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  uploadAgentInventory: {
+    method: 'put',
+    path: '/v1/agent/inventory',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        reported_at: '2026-11-02T06:00:12.000Z',
+        hardware: {
+          manufacturer: 'Dell Inc.',
+          model: 'OptiPlex 7010',
+          cpu_model: 'Intel(R) Core(TM) i5-13500',
+          cpu_cores: 14,
+          memory_bytes: 17179869184,
+          disks: [
+            {
+              name: 'C:',
+              size_bytes: 511101108224,
+              free_bytes: 265772544000,
+            },
+          ],
+        },
+        software: [
+          {
+            name: 'TouchDesigner',
+            version: '2023.11880',
+            publisher: 'Derivative',
+          },
+        ],
+        services: [
+          {
+            name: 'Spooler',
+            state: 'running',
+            start_mode: 'automatic',
+          },
+        ],
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  uploadAgentScreenshot: {
+    method: 'post',
+    path: '/v1/agent/screenshots',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'scr_01JD6C8E2G4J6K8M0P2R4T6V8X',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        captured_at: '2026-11-02T09:50:00.000Z',
+        size_bytes: 184320,
+        width: 1920,
+        height: 1080,
+      },
+    },
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#token_expired',
+          title: 'Authentication required',
+          status: 401,
+          code: 'token_expired',
+          detail: 'The access token has expired; get a new one with POST /v1/agent/token.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  refreshAgentToken: {
+    method: 'post',
+    path: '/v1/agent/token',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD4B9F3H5K7M9P1R3T5V7X9Z',
+        token_type: 'bearer',
+        access_token: 'mat_Pw7Gk2Nx9Rb4Tz1Vm6Hc3Ld8Js5Fq0Ya',
+        access_token_expires_at: '2026-11-02T09:42:00.000Z',
+        refresh_token: 'mrf_Ub4Xe9Kq2Wn7Rc1Zt5Lh8My3Jd6Fs0Gb',
+        refresh_token_expires_at: '2026-12-02T09:27:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#refresh_token_reused',
+          title: 'Authentication required',
+          status: 401,
+          code: 'refresh_token_reused',
+          detail:
+            "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.",
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listApiTokens: {
+    method: 'get',
+    path: '/v1/api-tokens',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z',
+            name: 'nightly-inventory-export',
+            prefix: 'mtk_7Hq2Xb',
+            scopes: ['devices:read', 'sites:read'],
+            user_id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+            created_at: '2026-11-01T12:00:00.000Z',
+            expires_at: '2027-02-01T00:00:00.000Z',
+            last_used_at: '2026-11-02T03:00:12.000Z',
+            revoked_at: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createApiToken: {
+    method: 'post',
+    path: '/v1/api-tokens',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z',
+        name: 'nightly-inventory-export',
+        prefix: 'mtk_7Hq2Xb',
+        scopes: ['devices:read', 'sites:read'],
+        user_id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-01T12:00:00.000Z',
+        expires_at: '2027-02-01T00:00:00.000Z',
+        last_used_at: null,
+        revoked_at: null,
+        token: 'mtk_7Hq2XbN4vR8kT1mW5yZ3pL6sD9fG2hJ0cQ4eU7iO1',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getApiToken: {
+    method: 'get',
+    path: '/v1/api-tokens/:token_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z',
+        name: 'nightly-inventory-export',
+        prefix: 'mtk_7Hq2Xb',
+        scopes: ['devices:read', 'sites:read'],
+        user_id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-01T12:00:00.000Z',
+        expires_at: '2027-02-01T00:00:00.000Z',
+        last_used_at: '2026-11-02T03:00:12.000Z',
+        revoked_at: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  revokeApiToken: {
+    method: 'delete',
+    path: '/v1/api-tokens/:token_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  login: {
+    method: 'post',
+    path: '/v1/auth/login',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        token: 'mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x',
+        token_type: 'bearer',
+        expires_at: '2026-11-02T21:30:00.000Z',
+        csrf_token: 'c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c',
+        user: {
+          id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+          username: 'alice.ops',
+          display_name: 'Alice Okafor',
+          email: 'alice@example.com',
+          role: 'operator',
+          disabled: false,
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+          created_at: '2026-10-01T08:00:00.000Z',
+          updated_at: '2026-10-01T08:00:00.000Z',
+          last_login_at: '2026-11-02T09:30:00.000Z',
+        },
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#invalid_credentials',
+          title: 'Authentication required',
+          status: 401,
+          code: 'invalid_credentials',
+          detail: 'The username or password is incorrect.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  logout: {
+    method: 'post',
+    path: '/v1/auth/logout',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getCurrentUser: {
+    method: 'get',
+    path: '/v1/auth/me',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        user: {
+          id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+          username: 'alice.ops',
+          display_name: 'Alice Okafor',
+          email: 'alice@example.com',
+          role: 'operator',
+          disabled: false,
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+          created_at: '2026-10-01T08:00:00.000Z',
+          updated_at: '2026-10-01T08:00:00.000Z',
+          last_login_at: '2026-11-02T09:30:00.000Z',
+        },
+        auth_method: 'api_token',
+        api_token_id: 'tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z',
+        scopes: ['devices:read', 'sites:read'],
+        site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+      },
+    },
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  changePassword: {
+    method: 'post',
+    path: '/v1/auth/password',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listCommands: {
+    method: 'get',
+    path: '/v1/commands',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            type: 'restart_process',
+            params: {
+              process_name: 'TouchDesigner',
+            },
+            status: 'succeeded',
+            timeout_seconds: 120,
+            created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+            created_at: '2026-11-02T10:00:00.000Z',
+            delivered_at: '2026-11-02T10:00:00.412Z',
+            started_at: '2026-11-02T10:00:01.020Z',
+            finished_at: '2026-11-02T10:00:04.870Z',
+            expires_at: '2026-11-02T10:02:00.000Z',
+            progress_percent: 100,
+            progress_message: 'Process started again',
+            result: {
+              exit_code: 0,
+              stdout: 'Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n',
+              stderr: '',
+              stdout_truncated: false,
+              stderr_truncated: false,
+              duration_ms: 3850,
+              output: null,
+              error: null,
+            },
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createCommand: {
+    method: 'post',
+    path: '/v1/commands',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        status: 'succeeded',
+        timeout_seconds: 120,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        delivered_at: '2026-11-02T10:00:00.412Z',
+        started_at: '2026-11-02T10:00:01.020Z',
+        finished_at: '2026-11-02T10:00:04.870Z',
+        expires_at: '2026-11-02T10:02:00.000Z',
+        progress_percent: 100,
+        progress_message: 'Process started again',
+        result: {
+          exit_code: 0,
+          stdout: 'Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n',
+          stderr: '',
+          stdout_truncated: false,
+          stderr_truncated: false,
+          duration_ms: 3850,
+          output: null,
+          error: null,
+        },
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#invalid_command_params',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'invalid_command_params',
+          detail: 'The params do not match the schema of restart_process: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/params/process_name',
+              message: 'must be string',
+            },
+          ],
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getCommand: {
+    method: 'get',
+    path: '/v1/commands/:command_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        status: 'succeeded',
+        timeout_seconds: 120,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        delivered_at: '2026-11-02T10:00:00.412Z',
+        started_at: '2026-11-02T10:00:01.020Z',
+        finished_at: '2026-11-02T10:00:04.870Z',
+        expires_at: '2026-11-02T10:02:00.000Z',
+        progress_percent: 100,
+        progress_message: 'Process started again',
+        result: {
+          exit_code: 0,
+          stdout: 'Stopped TouchDesigner (pid 4412)\nStarted TouchDesigner (pid 5120)\n',
+          stderr: '',
+          stdout_truncated: false,
+          stderr_truncated: false,
+          duration_ms: 3850,
+          output: null,
+          error: null,
+        },
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  cancelCommand: {
+    method: 'post',
+    path: '/v1/commands/:command_id/cancel',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        status: 'cancelled',
+        timeout_seconds: 120,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        delivered_at: null,
+        started_at: null,
+        finished_at: '2026-11-02T10:00:30.000Z',
+        expires_at: '2026-11-02T10:02:00.000Z',
+        progress_percent: null,
+        progress_message: null,
+        result: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listDeviceTypes: {
+    method: 'get',
+    path: '/v1/device-types',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'relay',
+            name: 'Relay server',
+            description: 'Forwards traffic between edge nodes and the outside through authorised tunnels.',
+            command_types: [
+              {
+                name: 'close_tunnel',
+                description: 'Closes one tunnel at once.',
+                default_timeout_seconds: 60,
+                params_schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['tunnel_id'],
+                  properties: {
+                    tunnel_id: {
+                      type: 'string',
+                      minLength: 1,
+                      maxLength: 100,
+                    },
+                  },
+                },
               },
               {
-                "name": "list_tunnels",
-                "description": "Returns the open tunnels as output.",
-                "default_timeout_seconds": 60,
-                "params_schema": {
-                  "type": "object",
-                  "additionalProperties": false
-                }
-              }
-            ]
-          }
+                name: 'list_tunnels',
+                description: 'Returns the open tunnels as output.',
+                default_timeout_seconds: 60,
+                params_schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                },
+              },
+            ],
+          },
         ],
-        "next_cursor": null
-      }
+        next_cursor: null,
+      },
     },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "getDeviceType": {
-    "method": "get",
-    "path": "/v1/device-types/:device_type",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getDeviceType: {
+    method: 'get',
+    path: '/v1/device-types/:device_type',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "relay",
-        "name": "Relay server",
-        "description": "Forwards traffic between edge nodes and the outside through authorised tunnels.",
-        "command_types": [
+      contentType: 'application/json',
+      body: {
+        id: 'relay',
+        name: 'Relay server',
+        description: 'Forwards traffic between edge nodes and the outside through authorised tunnels.',
+        command_types: [
           {
-            "name": "close_tunnel",
-            "description": "Closes one tunnel at once.",
-            "default_timeout_seconds": 60,
-            "params_schema": {
-              "type": "object",
-              "additionalProperties": false,
-              "required": [
-                "tunnel_id"
-              ],
-              "properties": {
-                "tunnel_id": {
-                  "type": "string",
-                  "minLength": 1,
-                  "maxLength": 100
-                }
-              }
-            }
+            name: 'close_tunnel',
+            description: 'Closes one tunnel at once.',
+            default_timeout_seconds: 60,
+            params_schema: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['tunnel_id'],
+              properties: {
+                tunnel_id: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: 100,
+                },
+              },
+            },
           },
           {
-            "name": "list_tunnels",
-            "description": "Returns the open tunnels as output.",
-            "default_timeout_seconds": 60,
-            "params_schema": {
-              "type": "object",
-              "additionalProperties": false
-            }
-          }
-        ]
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listDevices": {
-    "method": "get",
-    "path": "/v1/devices",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
-          {
-            "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "name": "Lobby kiosk 2",
-            "description": "Touchscreen by the main entrance",
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "platform": "windows",
-            "device_type": "workstation",
-            "status": "online",
-            "hostname": "LIS-KIOSK-02",
-            "tags": [
-              "kiosk",
-              "floor:0"
-            ],
-            "agent_version": "2.4.1",
-            "os_name": "Windows 11 Pro",
-            "os_version": "10.0.22631",
-            "timezone": "Europe/Lisbon",
-            "addresses": [
-              "192.168.10.24",
-              "fe80::1c2b:3a4d:5e6f:7a8b"
-            ],
-            "uptime_seconds": 356400,
-            "metrics": {
-              "cpu_percent": 12.5,
-              "memory_percent": 61.2,
-              "disk_percent": 48
+            name: 'list_tunnels',
+            description: 'Returns the open tunnels as output.',
+            default_timeout_seconds: 60,
+            params_schema: {
+              type: 'object',
+              additionalProperties: false,
             },
-            "last_seen_at": "2026-11-02T09:29:41.000Z",
-            "enrolled_at": "2026-10-02T11:04:12.000Z",
-            "credentials_revoked_at": null,
-            "created_at": "2026-10-02T11:00:00.000Z",
-            "updated_at": "2026-10-20T14:45:00.000Z"
-          }
+          },
         ],
-        "next_cursor": "eyJhZnRlciI6ImRldl8wMUpEMk03VDRYOUszUUg1VzhONlIyQjRDWiJ9"
-      }
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "registerDevice": {
-    "method": "post",
-    "path": "/v1/devices",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "device": {
-          "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-          "name": "Lobby kiosk 2",
-          "description": "Touchscreen by the main entrance",
-          "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-          "platform": "windows",
-          "device_type": "workstation",
-          "status": "pending",
-          "hostname": null,
-          "tags": [
-            "kiosk",
-            "floor:0"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
           ],
-          "agent_version": null,
-          "os_name": null,
-          "os_version": null,
-          "timezone": null,
-          "addresses": [],
-          "uptime_seconds": null,
-          "metrics": null,
-          "last_seen_at": null,
-          "enrolled_at": null,
-          "credentials_revoked_at": null,
-          "created_at": "2026-10-02T11:00:00.000Z",
-          "updated_at": "2026-10-02T11:00:00.000Z"
         },
-        "registration_token": "mrt_Vb3Nq8Zx2Lk5Rt9Wm1Hy4Jd7Fs0Gc6Pe",
-        "registration_expires_at": "2026-10-09T11:00:00.000Z"
-      }
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "getDeviceStats": {
-    "method": "get",
-    "path": "/v1/devices/stats",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  listDevices: {
+    method: 'get',
+    path: '/v1/devices',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "total": 57,
-        "by_status": {
-          "pending": 2,
-          "online": 48,
-          "offline": 5,
-          "degraded": 2
-        },
-        "by_platform": {
-          "windows": 40,
-          "macos": 3,
-          "linux": 14,
-          "other": 0
-        },
-        "by_site": [
+      contentType: 'application/json',
+      body: {
+        data: [
           {
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "total": 42,
-            "online": 38
+            id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            name: 'Lobby kiosk 2',
+            description: 'Touchscreen by the main entrance',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            platform: 'windows',
+            device_type: 'workstation',
+            status: 'online',
+            hostname: 'LIS-KIOSK-02',
+            tags: ['kiosk', 'floor:0'],
+            agent_version: '2.4.1',
+            os_name: 'Windows 11 Pro',
+            os_version: '10.0.22631',
+            timezone: 'Europe/Lisbon',
+            addresses: ['192.168.10.24', 'fe80::1c2b:3a4d:5e6f:7a8b'],
+            uptime_seconds: 356400,
+            metrics: {
+              cpu_percent: 12.5,
+              memory_percent: 61.2,
+              disk_percent: 48,
+            },
+            last_seen_at: '2026-11-02T09:29:41.000Z',
+            enrolled_at: '2026-10-02T11:04:12.000Z',
+            credentials_revoked_at: null,
+            created_at: '2026-10-02T11:00:00.000Z',
+            updated_at: '2026-10-20T14:45:00.000Z',
+          },
+        ],
+        next_cursor: 'eyJhZnRlciI6ImRldl8wMUpEMk03VDRYOUszUUg1VzhONlIyQjRDWiJ9',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  registerDevice: {
+    method: 'post',
+    path: '/v1/devices',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device: {
+          id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+          name: 'Lobby kiosk 2',
+          description: 'Touchscreen by the main entrance',
+          site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+          platform: 'windows',
+          device_type: 'workstation',
+          status: 'pending',
+          hostname: null,
+          tags: ['kiosk', 'floor:0'],
+          agent_version: null,
+          os_name: null,
+          os_version: null,
+          timezone: null,
+          addresses: [],
+          uptime_seconds: null,
+          metrics: null,
+          last_seen_at: null,
+          enrolled_at: null,
+          credentials_revoked_at: null,
+          created_at: '2026-10-02T11:00:00.000Z',
+          updated_at: '2026-10-02T11:00:00.000Z',
+        },
+        registration_token: 'mrt_Vb3Nq8Zx2Lk5Rt9Wm1Hy4Jd7Fs0Gc6Pe',
+        registration_expires_at: '2026-10-09T11:00:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getDeviceStats: {
+    method: 'get',
+    path: '/v1/devices/stats',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        total: 57,
+        by_status: {
+          pending: 2,
+          online: 48,
+          offline: 5,
+          degraded: 2,
+        },
+        by_platform: {
+          windows: 40,
+          macos: 3,
+          linux: 14,
+          other: 0,
+        },
+        by_site: [
+          {
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            total: 42,
+            online: 38,
           },
           {
-            "site_id": "site_01JC0B5D7F9H1K3M5P7R9T1V3X",
-            "total": 15,
-            "online": 12
-          }
-        ]
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getDevice": {
-    "method": "get",
-    "path": "/v1/devices/:device_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "Lobby kiosk 2",
-        "description": "Touchscreen by the main entrance",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "platform": "windows",
-        "device_type": "workstation",
-        "status": "online",
-        "hostname": "LIS-KIOSK-02",
-        "tags": [
-          "kiosk",
-          "floor:0"
+            site_id: 'site_01JC0B5D7F9H1K3M5P7R9T1V3X',
+            total: 15,
+            online: 12,
+          },
         ],
-        "agent_version": "2.4.1",
-        "os_name": "Windows 11 Pro",
-        "os_version": "10.0.22631",
-        "timezone": "Europe/Lisbon",
-        "addresses": [
-          "192.168.10.24",
-          "fe80::1c2b:3a4d:5e6f:7a8b"
-        ],
-        "uptime_seconds": 356400,
-        "metrics": {
-          "cpu_percent": 12.5,
-          "memory_percent": 61.2,
-          "disk_percent": 48
-        },
-        "last_seen_at": "2026-11-02T09:29:41.000Z",
-        "enrolled_at": "2026-10-02T11:04:12.000Z",
-        "credentials_revoked_at": null,
-        "created_at": "2026-10-02T11:00:00.000Z",
-        "updated_at": "2026-10-20T14:45:00.000Z"
-      }
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "updateDevice": {
-    "method": "patch",
-    "path": "/v1/devices/:device_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "Lobby kiosk 2 (east)",
-        "description": "Touchscreen by the main entrance",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "platform": "windows",
-        "device_type": "workstation",
-        "status": "online",
-        "hostname": "LIS-KIOSK-02",
-        "tags": [
-          "kiosk",
-          "floor:0",
-          "east-wing"
-        ],
-        "agent_version": "2.4.1",
-        "os_name": "Windows 11 Pro",
-        "os_version": "10.0.22631",
-        "timezone": "Europe/Lisbon",
-        "addresses": [
-          "192.168.10.24",
-          "fe80::1c2b:3a4d:5e6f:7a8b"
-        ],
-        "uptime_seconds": 356400,
-        "metrics": {
-          "cpu_percent": 12.5,
-          "memory_percent": 61.2,
-          "disk_percent": 48
-        },
-        "last_seen_at": "2026-11-02T09:29:41.000Z",
-        "enrolled_at": "2026-10-02T11:04:12.000Z",
-        "credentials_revoked_at": null,
-        "created_at": "2026-10-02T11:00:00.000Z",
-        "updated_at": "2026-11-02T10:15:00.000Z"
-      }
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "412": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#precondition_failed",
-          "title": "Precondition failed",
-          "status": 412,
-          "code": "precondition_failed",
-          "detail": "If-Match \"2\" does not match the current ETag \"3\"; read the resource again and retry.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "deleteDevice": {
-    "method": "delete",
-    "path": "/v1/devices/:device_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getDevice: {
+    method: 'get',
+    path: '/v1/devices/:device_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
       },
-      "contentType": null,
-      "body": null
+      contentType: 'application/json',
+      body: {
+        id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'Lobby kiosk 2',
+        description: 'Touchscreen by the main entrance',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        platform: 'windows',
+        device_type: 'workstation',
+        status: 'online',
+        hostname: 'LIS-KIOSK-02',
+        tags: ['kiosk', 'floor:0'],
+        agent_version: '2.4.1',
+        os_name: 'Windows 11 Pro',
+        os_version: '10.0.22631',
+        timezone: 'Europe/Lisbon',
+        addresses: ['192.168.10.24', 'fe80::1c2b:3a4d:5e6f:7a8b'],
+        uptime_seconds: 356400,
+        metrics: {
+          cpu_percent: 12.5,
+          memory_percent: 61.2,
+          disk_percent: 48,
+        },
+        last_seen_at: '2026-11-02T09:29:41.000Z',
+        enrolled_at: '2026-10-02T11:04:12.000Z',
+        credentials_revoked_at: null,
+        created_at: '2026-10-02T11:00:00.000Z',
+        updated_at: '2026-10-20T14:45:00.000Z',
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "getDeviceInventory": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/inventory",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  updateDevice: {
+    method: 'patch',
+    path: '/v1/devices/:device_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
       },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "reported_at": "2026-11-02T06:00:12.000Z",
-        "hardware": {
-          "manufacturer": "Dell Inc.",
-          "model": "OptiPlex 7010",
-          "serial_number": "4XK2L93",
-          "cpu_model": "Intel(R) Core(TM) i5-13500",
-          "cpu_cores": 14,
-          "memory_bytes": 17179869184,
-          "disks": [
-            {
-              "name": "C:",
-              "size_bytes": 511101108224,
-              "free_bytes": 265772544000
-            }
-          ]
+      contentType: 'application/json',
+      body: {
+        id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'Lobby kiosk 2 (east)',
+        description: 'Touchscreen by the main entrance',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        platform: 'windows',
+        device_type: 'workstation',
+        status: 'online',
+        hostname: 'LIS-KIOSK-02',
+        tags: ['kiosk', 'floor:0', 'east-wing'],
+        agent_version: '2.4.1',
+        os_name: 'Windows 11 Pro',
+        os_version: '10.0.22631',
+        timezone: 'Europe/Lisbon',
+        addresses: ['192.168.10.24', 'fe80::1c2b:3a4d:5e6f:7a8b'],
+        uptime_seconds: 356400,
+        metrics: {
+          cpu_percent: 12.5,
+          memory_percent: 61.2,
+          disk_percent: 48,
         },
-        "software": [
+        last_seen_at: '2026-11-02T09:29:41.000Z',
+        enrolled_at: '2026-10-02T11:04:12.000Z',
+        credentials_revoked_at: null,
+        created_at: '2026-10-02T11:00:00.000Z',
+        updated_at: '2026-11-02T10:15:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '412': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#precondition_failed',
+          title: 'Precondition failed',
+          status: 412,
+          code: 'precondition_failed',
+          detail: 'If-Match "2" does not match the current ETag "3"; read the resource again and retry.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  deleteDevice: {
+    method: 'delete',
+    path: '/v1/devices/:device_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getDeviceInventory: {
+    method: 'get',
+    path: '/v1/devices/:device_id/inventory',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        reported_at: '2026-11-02T06:00:12.000Z',
+        hardware: {
+          manufacturer: 'Dell Inc.',
+          model: 'OptiPlex 7010',
+          serial_number: '4XK2L93',
+          cpu_model: 'Intel(R) Core(TM) i5-13500',
+          cpu_cores: 14,
+          memory_bytes: 17179869184,
+          disks: [
+            {
+              name: 'C:',
+              size_bytes: 511101108224,
+              free_bytes: 265772544000,
+            },
+          ],
+        },
+        software: [
           {
-            "name": "TouchDesigner",
-            "version": "2023.11880",
-            "publisher": "Derivative",
-            "installed_on": "2026-03-14"
-          }
+            name: 'TouchDesigner',
+            version: '2023.11880',
+            publisher: 'Derivative',
+            installed_on: '2026-03-14',
+          },
         ],
-        "services": [
+        services: [
           {
-            "name": "Spooler",
-            "display_name": "Print Spooler",
-            "state": "running",
-            "start_mode": "automatic"
-          }
-        ]
-      }
+            name: 'Spooler',
+            display_name: 'Print Spooler',
+            state: 'running',
+            start_mode: 'automatic',
+          },
+        ],
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "getDeviceMetrics": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/metrics",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getDeviceMetrics: {
+    method: 'get',
+    path: '/v1/devices/:device_id/metrics',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "metric": "cpu_percent",
-        "start": "2026-11-02T08:30:00.000Z",
-        "end": "2026-11-02T09:30:00.000Z",
-        "bucket_seconds": 900,
-        "points": [
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        metric: 'cpu_percent',
+        start: '2026-11-02T08:30:00.000Z',
+        end: '2026-11-02T09:30:00.000Z',
+        bucket_seconds: 900,
+        points: [
           {
-            "start": "2026-11-02T08:30:00.000Z",
-            "min": 8.5,
-            "avg": 12.1,
-            "max": 19,
-            "samples": 15
+            start: '2026-11-02T08:30:00.000Z',
+            min: 8.5,
+            avg: 12.1,
+            max: 19,
+            samples: 15,
           },
           {
-            "start": "2026-11-02T08:45:00.000Z",
-            "min": 10,
-            "avg": 31.4,
-            "max": 88.5,
-            "samples": 15
-          }
-        ]
-      }
+            start: '2026-11-02T08:45:00.000Z',
+            min: 10,
+            avg: 31.4,
+            max: 88.5,
+            samples: 15,
+          },
+        ],
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "clearPendingCommands": {
-    "method": "delete",
-    "path": "/v1/devices/:device_id/pending-commands",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "cancelled_count": 2,
-        "command_ids": [
-          "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
-          "cmd_01JD5C4H8K2M4P6R8T0V2X4Z6B"
-        ]
-      }
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "listMonitoredProcesses": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/processes",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  clearPendingCommands: {
+    method: 'delete',
+    path: '/v1/devices/:device_id/pending-commands',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        cancelled_count: 2,
+        command_ids: ['cmd_01JD5C3E5G7J9K1M3P5R7T9V1X', 'cmd_01JD5C4H8K2M4P6R8T0V2X4Z6B'],
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listMonitoredProcesses: {
+    method: 'get',
+    path: '/v1/devices/:device_id/processes',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
           {
-            "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
-            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "name": "TouchDesigner",
-            "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
-            "arguments": [
-              "C:\\Shows\\lobby.toe"
-            ],
-            "working_directory": null,
-            "launch_mode": "scheduled",
-            "schedules": [
+            id: 'prc_01JD6A3C5E7G9J1K3N5Q7S9T1W',
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            name: 'TouchDesigner',
+            executable_path: 'C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe',
+            arguments: ['C:\\Shows\\lobby.toe'],
+            working_directory: null,
+            launch_mode: 'scheduled',
+            schedules: [
               {
-                "days": [
-                  "mon",
-                  "tue",
-                  "wed",
-                  "thu",
-                  "fri"
-                ],
-                "start_time": "08:00",
-                "end_time": "18:00"
-              }
+                days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+                start_time: '08:00',
+                end_time: '18:00',
+              },
             ],
-            "restart_delay_seconds": 5,
-            "created_at": "2026-10-20T14:00:00.000Z",
-            "updated_at": "2026-10-21T09:00:00.000Z"
-          }
+            restart_delay_seconds: 5,
+            created_at: '2026-10-20T14:00:00.000Z',
+            updated_at: '2026-10-21T09:00:00.000Z',
+          },
         ],
-        "next_cursor": null
-      }
+        next_cursor: null,
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "createMonitoredProcess": {
-    "method": "post",
-    "path": "/v1/devices/:device_id/processes",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "TouchDesigner",
-        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
-        "arguments": [
-          "C:\\Shows\\lobby.toe"
-        ],
-        "working_directory": null,
-        "launch_mode": "scheduled",
-        "schedules": [
-          {
-            "days": [
-              "mon",
-              "tue",
-              "wed",
-              "thu",
-              "fri"
-            ],
-            "start_time": "08:00",
-            "end_time": "18:00"
-          }
-        ],
-        "restart_delay_seconds": 5,
-        "created_at": "2026-10-20T14:00:00.000Z",
-        "updated_at": "2026-10-20T14:00:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getMonitoredProcess": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/processes/:process_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "TouchDesigner",
-        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
-        "arguments": [
-          "C:\\Shows\\lobby.toe"
-        ],
-        "working_directory": null,
-        "launch_mode": "scheduled",
-        "schedules": [
-          {
-            "days": [
-              "mon",
-              "tue",
-              "wed",
-              "thu",
-              "fri"
-            ],
-            "start_time": "08:00",
-            "end_time": "18:00"
-          }
-        ],
-        "restart_delay_seconds": 5,
-        "created_at": "2026-10-20T14:00:00.000Z",
-        "updated_at": "2026-10-21T09:00:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "updateMonitoredProcess": {
-    "method": "patch",
-    "path": "/v1/devices/:device_id/processes/:process_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "TouchDesigner",
-        "executable_path": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe",
-        "arguments": [
-          "C:\\Shows\\lobby.toe"
-        ],
-        "working_directory": null,
-        "launch_mode": "always",
-        "schedules": [
-          {
-            "days": [
-              "mon",
-              "tue",
-              "wed",
-              "thu",
-              "fri"
-            ],
-            "start_time": "08:00",
-            "end_time": "18:00"
-          }
-        ],
-        "restart_delay_seconds": 5,
-        "created_at": "2026-10-20T14:00:00.000Z",
-        "updated_at": "2026-11-02T10:15:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "412": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#precondition_failed",
-          "title": "Precondition failed",
-          "status": 412,
-          "code": "precondition_failed",
-          "detail": "If-Match \"2\" does not match the current ETag \"3\"; read the resource again and retry.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "deleteMonitoredProcess": {
-    "method": "delete",
-    "path": "/v1/devices/:device_id/processes/:process_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": null,
-      "body": null
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "revokeDeviceCredentials": {
-    "method": "post",
-    "path": "/v1/devices/:device_id/revoke-credentials",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "name": "Lobby kiosk 2",
-        "description": "Touchscreen by the main entrance",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "platform": "windows",
-        "device_type": "workstation",
-        "status": "online",
-        "hostname": "LIS-KIOSK-02",
-        "tags": [
-          "kiosk",
-          "floor:0"
-        ],
-        "agent_version": "2.4.1",
-        "os_name": "Windows 11 Pro",
-        "os_version": "10.0.22631",
-        "timezone": "Europe/Lisbon",
-        "addresses": [
-          "192.168.10.24",
-          "fe80::1c2b:3a4d:5e6f:7a8b"
-        ],
-        "uptime_seconds": 356400,
-        "metrics": {
-          "cpu_percent": 12.5,
-          "memory_percent": 61.2,
-          "disk_percent": 48
-        },
-        "last_seen_at": "2026-11-02T09:29:41.000Z",
-        "enrolled_at": "2026-10-02T11:04:12.000Z",
-        "credentials_revoked_at": "2026-11-02T10:20:00.000Z",
-        "created_at": "2026-10-02T11:00:00.000Z",
-        "updated_at": "2026-11-02T10:20:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listDeviceScreenshots": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/screenshots",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
-          {
-            "id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X",
-            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "captured_at": "2026-11-02T09:50:00.000Z",
-            "size_bytes": 184320,
-            "width": 1920,
-            "height": 1080
-          }
-        ],
-        "next_cursor": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getLatestDeviceScreenshot": {
-    "method": "get",
-    "path": "/v1/devices/:device_id/screenshots/latest",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "Screenshot-Id": "scr_01JD6C8E2G4J6K8M0P2R4T6V8X"
-      },
-      "contentType": "image/jpeg",
-      "body": "(the JPEG image's bytes)"
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listEnrollmentRequests": {
-    "method": "get",
-    "path": "/v1/enrollment-requests",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
-          {
-            "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-            "status": "pending",
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-            "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
-            "facts": {
-              "hostname": "LIS-KIOSK-03",
-              "platform": "windows",
-              "os_name": "Windows 11 Pro",
-              "os_version": "10.0.22631",
-              "agent_version": "2.4.1",
-              "addresses": [
-                "192.168.10.31"
-              ]
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
             },
-            "device_id": null,
-            "known_device_id": null,
-            "source_ip": "192.168.10.31",
-            "created_at": "2026-11-02T09:12:00.000Z",
-            "expires_at": "2026-11-09T09:12:00.000Z",
-            "decided_at": null,
-            "decided_by": null,
-            "deny_reason": null
-          }
-        ],
-        "next_cursor": null
-      }
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "getEnrollmentRequest": {
-    "method": "get",
-    "path": "/v1/enrollment-requests/:request_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  createMonitoredProcess: {
+    method: 'post',
+    path: '/v1/devices/:device_id/processes',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-        "status": "pending",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
-        "facts": {
-          "hostname": "LIS-KIOSK-03",
-          "platform": "windows",
-          "os_name": "Windows 11 Pro",
-          "os_version": "10.0.22631",
-          "agent_version": "2.4.1",
-          "addresses": [
-            "192.168.10.31"
-          ]
-        },
-        "device_id": null,
-        "known_device_id": null,
-        "source_ip": "192.168.10.31",
-        "created_at": "2026-11-02T09:12:00.000Z",
-        "expires_at": "2026-11-09T09:12:00.000Z",
-        "decided_at": null,
-        "decided_by": null,
-        "deny_reason": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "approveEnrollmentRequest": {
-    "method": "post",
-    "path": "/v1/enrollment-requests/:request_id/approve",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-        "status": "approved",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
-        "facts": {
-          "hostname": "LIS-KIOSK-03",
-          "platform": "windows",
-          "os_name": "Windows 11 Pro",
-          "os_version": "10.0.22631",
-          "agent_version": "2.4.1",
-          "addresses": [
-            "192.168.10.31"
-          ]
-        },
-        "device_id": "dev_01JD4B9F3H5K7M9P1R3T5V7X9Z",
-        "known_device_id": null,
-        "source_ip": "192.168.10.31",
-        "created_at": "2026-11-02T09:12:00.000Z",
-        "expires_at": "2026-11-03T09:20:00.000Z",
-        "decided_at": "2026-11-02T09:20:00.000Z",
-        "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "deny_reason": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "denyEnrollmentRequest": {
-    "method": "post",
-    "path": "/v1/enrollment-requests/:request_id/deny",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "enr_01JD4A2C4E6G8J0K2M4P6R8T0V",
-        "status": "denied",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "code_id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-        "fingerprint": "sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e",
-        "facts": {
-          "hostname": "LIS-KIOSK-03",
-          "platform": "windows",
-          "os_name": "Windows 11 Pro",
-          "os_version": "10.0.22631",
-          "agent_version": "2.4.1",
-          "addresses": [
-            "192.168.10.31"
-          ]
-        },
-        "device_id": null,
-        "known_device_id": null,
-        "source_ip": "192.168.10.31",
-        "created_at": "2026-11-02T09:12:00.000Z",
-        "expires_at": "2026-11-09T09:12:00.000Z",
-        "decided_at": "2026-11-02T09:20:00.000Z",
-        "decided_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "deny_reason": "Not one of our machines"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listEvents": {
-    "method": "get",
-    "path": "/v1/events",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        id: 'prc_01JD6A3C5E7G9J1K3N5Q7S9T1W',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'TouchDesigner',
+        executable_path: 'C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe',
+        arguments: ['C:\\Shows\\lobby.toe'],
+        working_directory: null,
+        launch_mode: 'scheduled',
+        schedules: [
           {
-            "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
-            "type": "device.offline",
-            "severity": "warning",
-            "source": "system",
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-            "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
-            "data": {
-              "last_seen_at": "2026-11-02T09:29:41.000Z",
-              "offline_after_seconds": 180
+            days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+            start_time: '08:00',
+            end_time: '18:00',
+          },
+        ],
+        restart_delay_seconds: 5,
+        created_at: '2026-10-20T14:00:00.000Z',
+        updated_at: '2026-10-20T14:00:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
             },
-            "created_at": "2026-11-02T09:33:00.000Z",
-            "acknowledged_at": null,
-            "acknowledged_by": null
-          }
-        ],
-        "next_cursor": null
-      }
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "acknowledgeEvents": {
-    "method": "post",
-    "path": "/v1/events/acknowledge",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  getMonitoredProcess: {
+    method: 'get',
+    path: '/v1/devices/:device_id/processes/:process_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
       },
-      "contentType": "application/json",
-      "body": {
-        "acknowledged_count": 2
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "streamEvents": {
-    "method": "get",
-    "path": "/v1/events/stream",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "text/event-stream",
-      "body": "retry: 5000\n\nid: evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\nevent: device.offline\ndata: {\"id\":\"evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\",\"type\":\"device.offline\",\"severity\":\"warning\",\"source\":\"system\",\"site_id\":\"site_01JC0A1B2C3D4E5F6G7H8J9K0M\",\"device_id\":\"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ\",\"message\":\"Lobby kiosk 2 stopped sending heartbeats and is offline.\",\"data\":{\"last_seen_at\":\"2026-11-02T09:29:41.000Z\",\"offline_after_seconds\":180},\"created_at\":\"2026-11-02T09:33:00.000Z\",\"acknowledged_at\":null,\"acknowledged_by\":null}\n\n: keep-alive\n"
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "countUnacknowledgedEvents": {
-    "method": "get",
-    "path": "/v1/events/unacknowledged-count",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "count": 7,
-        "by_severity": {
-          "info": 3,
-          "warning": 3,
-          "error": 1,
-          "critical": 0
-        }
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getEvent": {
-    "method": "get",
-    "path": "/v1/events/:event_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
-        "type": "device.offline",
-        "severity": "warning",
-        "source": "system",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
-        "data": {
-          "last_seen_at": "2026-11-02T09:29:41.000Z",
-          "offline_after_seconds": 180
-        },
-        "created_at": "2026-11-02T09:33:00.000Z",
-        "acknowledged_at": null,
-        "acknowledged_by": null
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "acknowledgeEvent": {
-    "method": "post",
-    "path": "/v1/events/:event_id/acknowledge",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "evt_01JD5D7K9M1P3R5T7V9X1Z3B5D",
-        "type": "device.offline",
-        "severity": "warning",
-        "source": "system",
-        "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-        "message": "Lobby kiosk 2 stopped sending heartbeats and is offline.",
-        "data": {
-          "last_seen_at": "2026-11-02T09:29:41.000Z",
-          "offline_after_seconds": 180
-        },
-        "created_at": "2026-11-02T09:33:00.000Z",
-        "acknowledged_at": "2026-11-02T09:40:00.000Z",
-        "acknowledged_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listSites": {
-    "method": "get",
-    "path": "/v1/sites",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        id: 'prc_01JD6A3C5E7G9J1K3N5Q7S9T1W',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'TouchDesigner',
+        executable_path: 'C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe',
+        arguments: ['C:\\Shows\\lobby.toe'],
+        working_directory: null,
+        launch_mode: 'scheduled',
+        schedules: [
           {
-            "id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "name": "Lisbon office",
-            "description": "Ground floor and warehouse, Rua do Ouro 12",
-            "device_count": 42,
-            "auto_approve_until": null,
-            "created_at": "2026-10-01T08:05:00.000Z",
-            "updated_at": "2026-10-14T16:20:00.000Z"
-          }
+            days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+            start_time: '08:00',
+            end_time: '18:00',
+          },
         ],
-        "next_cursor": null
-      }
+        restart_delay_seconds: 5,
+        created_at: '2026-10-20T14:00:00.000Z',
+        updated_at: '2026-10-21T09:00:00.000Z',
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "createSite": {
-    "method": "post",
-    "path": "/v1/sites",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "name": "Lisbon office",
-        "description": "Ground floor and warehouse, Rua do Ouro 12",
-        "device_count": 0,
-        "auto_approve_until": null,
-        "created_at": "2026-10-01T08:05:00.000Z",
-        "updated_at": "2026-10-01T08:05:00.000Z"
-      }
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "getSite": {
-    "method": "get",
-    "path": "/v1/sites/:site_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
+  updateMonitoredProcess: {
+    method: 'patch',
+    path: '/v1/devices/:device_id/processes/:process_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "name": "Lisbon office",
-        "description": "Ground floor and warehouse, Rua do Ouro 12",
-        "device_count": 42,
-        "auto_approve_until": null,
-        "created_at": "2026-10-01T08:05:00.000Z",
-        "updated_at": "2026-10-14T16:20:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "updateSite": {
-    "method": "patch",
-    "path": "/v1/sites/:site_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
-      },
-      "contentType": "application/json",
-      "body": {
-        "id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-        "name": "Lisbon office",
-        "description": "Ground floor, warehouse and the new rooftop antenna room",
-        "device_count": 42,
-        "auto_approve_until": null,
-        "created_at": "2026-10-01T08:05:00.000Z",
-        "updated_at": "2026-11-02T10:15:00.000Z"
-      }
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "412": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#precondition_failed",
-          "title": "Precondition failed",
-          "status": 412,
-          "code": "precondition_failed",
-          "detail": "If-Match \"2\" does not match the current ETag \"3\"; read the resource again and retry.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "deleteSite": {
-    "method": "delete",
-    "path": "/v1/sites/:site_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": null,
-      "body": null
-    },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "listEnrollmentCodes": {
-    "method": "get",
-    "path": "/v1/sites/:site_id/enrollment-codes",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-      },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: 'application/json',
+      body: {
+        id: 'prc_01JD6A3C5E7G9J1K3N5Q7S9T1W',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'TouchDesigner',
+        executable_path: 'C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe',
+        arguments: ['C:\\Shows\\lobby.toe'],
+        working_directory: null,
+        launch_mode: 'always',
+        schedules: [
           {
-            "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-            "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-            "label": "Kiosk rollout, November",
-            "code_prefix": "mec_7QkP2",
-            "auto_approve": false,
-            "status": "active",
-            "expires_at": "2026-11-09T09:00:00.000Z",
-            "max_uses": 25,
-            "use_count": 3,
-            "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-            "created_at": "2026-11-02T09:00:00.000Z",
-            "revoked_at": null
-          }
+            days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+            start_time: '08:00',
+            end_time: '18:00',
+          },
         ],
-        "next_cursor": null
-      }
+        restart_delay_seconds: 5,
+        created_at: '2026-10-20T14:00:00.000Z',
+        updated_at: '2026-11-02T10:15:00.000Z',
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '412': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#precondition_failed',
+          title: 'Precondition failed',
+          status: 412,
+          code: 'precondition_failed',
+          detail: 'If-Match "2" does not match the current ETag "3"; read the resource again and retry.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
   },
-  "createEnrollmentCode": {
-    "method": "post",
-    "path": "/v1/sites/:site_id/enrollment-codes",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  deleteMonitoredProcess: {
+    method: 'delete',
+    path: '/v1/devices/:device_id/processes/:process_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "enrollment_code": {
-          "id": "enc_01JD3K8W2N5P7R9T1V3X5Z7B9D",
-          "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-          "label": "Kiosk rollout, November",
-          "code_prefix": "mec_7QkP2",
-          "auto_approve": false,
-          "status": "active",
-          "expires_at": "2026-11-09T09:00:00.000Z",
-          "max_uses": 25,
-          "use_count": 0,
-          "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-          "created_at": "2026-11-02T09:00:00.000Z",
-          "revoked_at": null
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "code": "mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa",
-        "install_commands": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  revokeDeviceCredentials: {
+    method: 'post',
+    path: '/v1/devices/:device_id/revoke-credentials',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        name: 'Lobby kiosk 2',
+        description: 'Touchscreen by the main entrance',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        platform: 'windows',
+        device_type: 'workstation',
+        status: 'online',
+        hostname: 'LIS-KIOSK-02',
+        tags: ['kiosk', 'floor:0'],
+        agent_version: '2.4.1',
+        os_name: 'Windows 11 Pro',
+        os_version: '10.0.22631',
+        timezone: 'Europe/Lisbon',
+        addresses: ['192.168.10.24', 'fe80::1c2b:3a4d:5e6f:7a8b'],
+        uptime_seconds: 356400,
+        metrics: {
+          cpu_percent: 12.5,
+          memory_percent: 61.2,
+          disk_percent: 48,
+        },
+        last_seen_at: '2026-11-02T09:29:41.000Z',
+        enrolled_at: '2026-10-02T11:04:12.000Z',
+        credentials_revoked_at: '2026-11-02T10:20:00.000Z',
+        created_at: '2026-10-02T11:00:00.000Z',
+        updated_at: '2026-11-02T10:20:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listDeviceScreenshots: {
+    method: 'get',
+    path: '/v1/devices/:device_id/screenshots',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
           {
-            "platform": "linux",
-            "shell": "sh",
-            "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+            id: 'scr_01JD6C8E2G4J6K8M0P2R4T6V8X',
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            captured_at: '2026-11-02T09:50:00.000Z',
+            size_bytes: 184320,
+            width: 1920,
+            height: 1080,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getLatestDeviceScreenshot: {
+    method: 'get',
+    path: '/v1/devices/:device_id/screenshots/latest',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'Screenshot-Id': 'scr_01JD6C8E2G4J6K8M0P2R4T6V8X',
+      },
+      contentType: 'image/jpeg',
+      body: "(the JPEG image's bytes)",
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listEnrollmentRequests: {
+    method: 'get',
+    path: '/v1/enrollment-requests',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+            status: 'pending',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            code_id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+            fingerprint: 'sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e',
+            facts: {
+              hostname: 'LIS-KIOSK-03',
+              platform: 'windows',
+              os_name: 'Windows 11 Pro',
+              os_version: '10.0.22631',
+              agent_version: '2.4.1',
+              addresses: ['192.168.10.31'],
+            },
+            device_id: null,
+            known_device_id: null,
+            source_ip: '192.168.10.31',
+            created_at: '2026-11-02T09:12:00.000Z',
+            expires_at: '2026-11-09T09:12:00.000Z',
+            decided_at: null,
+            decided_by: null,
+            deny_reason: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getEnrollmentRequest: {
+    method: 'get',
+    path: '/v1/enrollment-requests/:request_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+        status: 'pending',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        code_id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+        fingerprint: 'sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e',
+        facts: {
+          hostname: 'LIS-KIOSK-03',
+          platform: 'windows',
+          os_name: 'Windows 11 Pro',
+          os_version: '10.0.22631',
+          agent_version: '2.4.1',
+          addresses: ['192.168.10.31'],
+        },
+        device_id: null,
+        known_device_id: null,
+        source_ip: '192.168.10.31',
+        created_at: '2026-11-02T09:12:00.000Z',
+        expires_at: '2026-11-09T09:12:00.000Z',
+        decided_at: null,
+        decided_by: null,
+        deny_reason: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  approveEnrollmentRequest: {
+    method: 'post',
+    path: '/v1/enrollment-requests/:request_id/approve',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+        status: 'approved',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        code_id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+        fingerprint: 'sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e',
+        facts: {
+          hostname: 'LIS-KIOSK-03',
+          platform: 'windows',
+          os_name: 'Windows 11 Pro',
+          os_version: '10.0.22631',
+          agent_version: '2.4.1',
+          addresses: ['192.168.10.31'],
+        },
+        device_id: 'dev_01JD4B9F3H5K7M9P1R3T5V7X9Z',
+        known_device_id: null,
+        source_ip: '192.168.10.31',
+        created_at: '2026-11-02T09:12:00.000Z',
+        expires_at: '2026-11-03T09:20:00.000Z',
+        decided_at: '2026-11-02T09:20:00.000Z',
+        decided_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        deny_reason: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  denyEnrollmentRequest: {
+    method: 'post',
+    path: '/v1/enrollment-requests/:request_id/deny',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'enr_01JD4A2C4E6G8J0K2M4P6R8T0V',
+        status: 'denied',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        code_id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+        fingerprint: 'sha256:4f2a9c1e7b3d5f8a0c2e4b6d8f1a3c5e',
+        facts: {
+          hostname: 'LIS-KIOSK-03',
+          platform: 'windows',
+          os_name: 'Windows 11 Pro',
+          os_version: '10.0.22631',
+          agent_version: '2.4.1',
+          addresses: ['192.168.10.31'],
+        },
+        device_id: null,
+        known_device_id: null,
+        source_ip: '192.168.10.31',
+        created_at: '2026-11-02T09:12:00.000Z',
+        expires_at: '2026-11-09T09:12:00.000Z',
+        decided_at: '2026-11-02T09:20:00.000Z',
+        decided_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        deny_reason: 'Not one of our machines',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listEvents: {
+    method: 'get',
+    path: '/v1/events',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'evt_01JD5D7K9M1P3R5T7V9X1Z3B5D',
+            type: 'device.offline',
+            severity: 'warning',
+            source: 'system',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            message: 'Lobby kiosk 2 stopped sending heartbeats and is offline.',
+            data: {
+              last_seen_at: '2026-11-02T09:29:41.000Z',
+              offline_after_seconds: 180,
+            },
+            created_at: '2026-11-02T09:33:00.000Z',
+            acknowledged_at: null,
+            acknowledged_by: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  acknowledgeEvents: {
+    method: 'post',
+    path: '/v1/events/acknowledge',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        acknowledged_count: 2,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  streamEvents: {
+    method: 'get',
+    path: '/v1/events/stream',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'text/event-stream',
+      body: 'retry: 5000\n\nid: evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\nevent: device.offline\ndata: {"id":"evt_01JD5D7K9M1P3R5T7V9X1Z3B5D","type":"device.offline","severity":"warning","source":"system","site_id":"site_01JC0A1B2C3D4E5F6G7H8J9K0M","device_id":"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ","message":"Lobby kiosk 2 stopped sending heartbeats and is offline.","data":{"last_seen_at":"2026-11-02T09:29:41.000Z","offline_after_seconds":180},"created_at":"2026-11-02T09:33:00.000Z","acknowledged_at":null,"acknowledged_by":null}\n\n: keep-alive\n',
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  countUnacknowledgedEvents: {
+    method: 'get',
+    path: '/v1/events/unacknowledged-count',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        count: 7,
+        by_severity: {
+          info: 3,
+          warning: 3,
+          error: 1,
+          critical: 0,
+        },
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getEvent: {
+    method: 'get',
+    path: '/v1/events/:event_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'evt_01JD5D7K9M1P3R5T7V9X1Z3B5D',
+        type: 'device.offline',
+        severity: 'warning',
+        source: 'system',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        message: 'Lobby kiosk 2 stopped sending heartbeats and is offline.',
+        data: {
+          last_seen_at: '2026-11-02T09:29:41.000Z',
+          offline_after_seconds: 180,
+        },
+        created_at: '2026-11-02T09:33:00.000Z',
+        acknowledged_at: null,
+        acknowledged_by: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  acknowledgeEvent: {
+    method: 'post',
+    path: '/v1/events/:event_id/acknowledge',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'evt_01JD5D7K9M1P3R5T7V9X1Z3B5D',
+        type: 'device.offline',
+        severity: 'warning',
+        source: 'system',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        message: 'Lobby kiosk 2 stopped sending heartbeats and is offline.',
+        data: {
+          last_seen_at: '2026-11-02T09:29:41.000Z',
+          offline_after_seconds: 180,
+        },
+        created_at: '2026-11-02T09:33:00.000Z',
+        acknowledged_at: '2026-11-02T09:40:00.000Z',
+        acknowledged_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listSites: {
+    method: 'get',
+    path: '/v1/sites',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            name: 'Lisbon office',
+            description: 'Ground floor and warehouse, Rua do Ouro 12',
+            device_count: 42,
+            auto_approve_until: null,
+            created_at: '2026-10-01T08:05:00.000Z',
+            updated_at: '2026-10-14T16:20:00.000Z',
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createSite: {
+    method: 'post',
+    path: '/v1/sites',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        name: 'Lisbon office',
+        description: 'Ground floor and warehouse, Rua do Ouro 12',
+        device_count: 0,
+        auto_approve_until: null,
+        created_at: '2026-10-01T08:05:00.000Z',
+        updated_at: '2026-10-01T08:05:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getSite: {
+    method: 'get',
+    path: '/v1/sites/:site_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        name: 'Lisbon office',
+        description: 'Ground floor and warehouse, Rua do Ouro 12',
+        device_count: 42,
+        auto_approve_until: null,
+        created_at: '2026-10-01T08:05:00.000Z',
+        updated_at: '2026-10-14T16:20:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  updateSite: {
+    method: 'patch',
+    path: '/v1/sites/:site_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        name: 'Lisbon office',
+        description: 'Ground floor, warehouse and the new rooftop antenna room',
+        device_count: 42,
+        auto_approve_until: null,
+        created_at: '2026-10-01T08:05:00.000Z',
+        updated_at: '2026-11-02T10:15:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '412': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#precondition_failed',
+          title: 'Precondition failed',
+          status: 412,
+          code: 'precondition_failed',
+          detail: 'If-Match "2" does not match the current ETag "3"; read the resource again and retry.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  deleteSite: {
+    method: 'delete',
+    path: '/v1/sites/:site_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listEnrollmentCodes: {
+    method: 'get',
+    path: '/v1/sites/:site_id/enrollment-codes',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            label: 'Kiosk rollout, November',
+            code_prefix: 'mec_7QkP2',
+            auto_approve: false,
+            status: 'active',
+            expires_at: '2026-11-09T09:00:00.000Z',
+            max_uses: 25,
+            use_count: 3,
+            created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+            created_at: '2026-11-02T09:00:00.000Z',
+            revoked_at: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createEnrollmentCode: {
+    method: 'post',
+    path: '/v1/sites/:site_id/enrollment-codes',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        enrollment_code: {
+          id: 'enc_01JD3K8W2N5P7R9T1V3X5Z7B9D',
+          site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+          label: 'Kiosk rollout, November',
+          code_prefix: 'mec_7QkP2',
+          auto_approve: false,
+          status: 'active',
+          expires_at: '2026-11-09T09:00:00.000Z',
+          max_uses: 25,
+          use_count: 0,
+          created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+          created_at: '2026-11-02T09:00:00.000Z',
+          revoked_at: null,
+        },
+        code: 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa',
+        install_commands: [
+          {
+            platform: 'linux',
+            shell: 'sh',
+            command:
+              "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'",
           },
           {
-            "platform": "macos",
-            "shell": "sh",
-            "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+            platform: 'macos',
+            shell: 'sh',
+            command:
+              "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'",
           },
           {
-            "platform": "windows",
-            "shell": "powershell",
-            "command": "& meridian-agent.exe enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
-          }
-        ]
-      }
+            platform: 'windows',
+            shell: 'powershell',
+            command:
+              "& meridian-agent.exe enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'",
+          },
+        ],
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "revokeEnrollmentCode": {
-    "method": "delete",
-    "path": "/v1/sites/:site_id/enrollment-codes/:code_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
       },
-      "contentType": null,
-      "body": null
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
-            {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
   },
-  "listUsers": {
-    "method": "get",
-    "path": "/v1/users",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  revokeEnrollmentCode: {
+    method: 'delete',
+    path: '/v1/sites/:site_id/enrollment-codes/:code_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "contentType": "application/json",
-      "body": {
-        "data": [
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listUsers: {
+    method: 'get',
+    path: '/v1/users',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
           {
-            "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-            "username": "alice.ops",
-            "display_name": "Alice Okafor",
-            "email": "alice@example.com",
-            "role": "operator",
-            "disabled": false,
-            "site_ids": [
-              "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-            ],
-            "created_at": "2026-10-01T08:00:00.000Z",
-            "updated_at": "2026-10-01T08:00:00.000Z",
-            "last_login_at": "2026-11-02T09:30:00.000Z"
-          }
+            id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+            username: 'alice.ops',
+            display_name: 'Alice Okafor',
+            email: 'alice@example.com',
+            role: 'operator',
+            disabled: false,
+            site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+            created_at: '2026-10-01T08:00:00.000Z',
+            updated_at: '2026-10-01T08:00:00.000Z',
+            last_login_at: '2026-11-02T09:30:00.000Z',
+          },
         ],
-        "next_cursor": null
-      }
+        next_cursor: null,
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "createUser": {
-    "method": "post",
-    "path": "/v1/users",
-    "success": {
-      "status": 201,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "username": "alice.ops",
-        "display_name": "Alice Okafor",
-        "email": "alice@example.com",
-        "role": "operator",
-        "disabled": false,
-        "site_ids": [
-          "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-        ],
-        "created_at": "2026-10-01T08:00:00.000Z",
-        "updated_at": "2026-10-01T08:00:00.000Z",
-        "last_login_at": null
-      }
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  },
+  createUser: {
+    method: 'post',
+    path: '/v1/users',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        username: 'alice.ops',
+        display_name: 'Alice Okafor',
+        email: 'alice@example.com',
+        role: 'operator',
+        disabled: false,
+        site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        created_at: '2026-10-01T08:00:00.000Z',
+        updated_at: '2026-10-01T08:00:00.000Z',
+        last_login_at: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "409": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#site_name_taken",
-          "title": "Conflict",
-          "status": 409,
-          "code": "site_name_taken",
-          "detail": "A site named Lisbon office already exists.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getUser": {
-    "method": "get",
-    "path": "/v1/users/:user_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "username": "alice.ops",
-        "display_name": "Alice Okafor",
-        "email": "alice@example.com",
-        "role": "operator",
-        "disabled": false,
-        "site_ids": [
-          "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-        ],
-        "created_at": "2026-10-01T08:00:00.000Z",
-        "updated_at": "2026-10-01T08:00:00.000Z",
-        "last_login_at": "2026-11-02T09:30:00.000Z"
-      }
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  },
+  getUser: {
+    method: 'get',
+    path: '/v1/users/:user_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        username: 'alice.ops',
+        display_name: 'Alice Okafor',
+        email: 'alice@example.com',
+        role: 'operator',
+        disabled: false,
+        site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        created_at: '2026-10-01T08:00:00.000Z',
+        updated_at: '2026-10-01T08:00:00.000Z',
+        last_login_at: '2026-11-02T09:30:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "updateUser": {
-    "method": "patch",
-    "path": "/v1/users/:user_id",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-        "ETag": "\"3\""
       },
-      "contentType": "application/json",
-      "body": {
-        "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "username": "alice.ops",
-        "display_name": "Alice Okafor",
-        "email": "alice@example.com",
-        "role": "viewer",
-        "disabled": false,
-        "site_ids": [
-          "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
-        ],
-        "created_at": "2026-10-01T08:00:00.000Z",
-        "updated_at": "2026-11-02T10:15:00.000Z",
-        "last_login_at": "2026-11-02T09:30:00.000Z"
-      }
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  },
+  updateUser: {
+    method: 'patch',
+    path: '/v1/users/:user_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        username: 'alice.ops',
+        display_name: 'Alice Okafor',
+        email: 'alice@example.com',
+        role: 'viewer',
+        disabled: false,
+        site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        created_at: '2026-10-01T08:00:00.000Z',
+        updated_at: '2026-11-02T10:15:00.000Z',
+        last_login_at: '2026-11-02T09:30:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "412": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#precondition_failed",
-          "title": "Precondition failed",
-          "status": 412,
-          "code": "precondition_failed",
-          "detail": "If-Match \"2\" does not match the current ETag \"3\"; read the resource again and retry.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '412': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#precondition_failed',
+          title: 'Precondition failed',
+          status: 412,
+          code: 'precondition_failed',
+          detail: 'If-Match "2" does not match the current ETag "3"; read the resource again and retry.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "deleteUser": {
-    "method": "delete",
-    "path": "/v1/users/:user_id",
-    "success": {
-      "status": 204,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
       },
-      "contentType": null,
-      "body": null
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  },
+  deleteUser: {
+    method: 'delete',
+    path: '/v1/users/:user_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "422": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#idempotency_key_reused",
-          "title": "Unprocessable request",
-          "status": 422,
-          "code": "idempotency_key_reused",
-          "detail": "The Idempotency-Key was used with a different request body.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "resetUserPassword": {
-    "method": "post",
-    "path": "/v1/users/:user_id/reset-password",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
       },
-      "contentType": "application/json",
-      "body": {
-        "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-        "temporary_password": "vX8-q2Lm-9TzR-w4Kp-7cHd"
-      }
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "400": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+  },
+  resetUserPassword: {
+    method: 'post',
+    path: '/v1/users/:user_id/reset-password',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        user_id: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        temporary_password: 'vX8-q2Lm-9TzR-w4Kp-7cHd',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#validation_failed",
-          "title": "Invalid request",
-          "status": 400,
-          "code": "validation_failed",
-          "detail": "The request does not match the schema: see errors.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "errors": [
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
             {
-              "path": "/body/name",
-              "message": "Too long; at most 100 characters"
-            }
-          ]
-        }
-      },
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "403": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#insufficient_scope",
-          "title": "Forbidden",
-          "status": 403,
-          "code": "insufficient_scope",
-          "detail": "This operation needs the scope devices:write, which your credentials lack.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "404": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#not_found",
-          "title": "Not found",
-          "status": 404,
-          "code": "not_found",
-          "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "413": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#payload_too_large",
-          "title": "Payload too large",
-          "status": 413,
-          "code": "payload_too_large",
-          "detail": "Request bodies are limited to 100 KB.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "415": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unsupported_media_type",
-          "title": "Unsupported media type",
-          "status": 415,
-          "code": "unsupported_media_type",
-          "detail": "Send the body as application/json.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  },
-  "getVersion": {
-    "method": "get",
-    "path": "/v1/version",
-    "success": {
-      "status": 200,
-      "headers": {
-        "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
       },
-      "contentType": "application/json",
-      "body": {
-        "version": "0.1.0",
-        "api_version": "v1",
-        "runtime": "node v20.20.2",
-        "database": "sqlite"
-      }
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
     },
-    "errors": {
-      "401": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#unauthenticated",
-          "title": "Authentication required",
-          "status": 401,
-          "code": "unauthenticated",
-          "detail": "Send a valid token as Authorization: Bearer <token>, or sign in.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+  },
+  getVersion: {
+    method: 'get',
+    path: '/v1/version',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
       },
-      "429": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-          "Retry-After": "30",
-          "RateLimit-Limit": "1200",
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": "30"
-        },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#rate_limited",
-          "title": "Too many requests",
-          "status": 429,
-          "code": "rate_limited",
-          "detail": "Too many requests; retry after 30 seconds.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
+      contentType: 'application/json',
+      body: {
+        version: '0.1.0',
+        api_version: 'v1',
+        runtime: 'node v20.20.2',
+        database: 'sqlite',
       },
-      "500": {
-        "headers": {
-          "Request-Id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+    },
+    errors: {
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
-        "contentType": "application/problem+json",
-        "body": {
-          "type": "/docs/guides/errors#internal_error",
-          "title": "Internal server error",
-          "status": 500,
-          "code": "internal_error",
-          "detail": "Something went wrong on our side; the request ID helps us find it.",
-          "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-        }
-      }
-    }
-  }
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
 } as const satisfies Record<string, MockOperation>;

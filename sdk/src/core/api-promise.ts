@@ -39,7 +39,9 @@ export class APIPromise<T> extends Promise<T> {
     return this.#result.then((result) => result.data).then(onfulfilled, onrejected);
   }
 
-  override catch<TResult = never>(onrejected?: ((reason: unknown) => TResult | PromiseLike<TResult>) | null): Promise<T | TResult> {
+  override catch<TResult = never>(
+    onrejected?: ((reason: unknown) => TResult | PromiseLike<TResult>) | null,
+  ): Promise<T | TResult> {
     return this.then(undefined, onrejected);
   }
 

@@ -41,7 +41,11 @@ type ErrorClass = abstract new (...args: never[]) => unknown;
 /** The kinds of a class and of its ancestors, up to `MeridianError`. */
 function kindsOf(target: ErrorClass): string[] {
   const kinds: string[] = [];
-  for (let current: unknown = target; typeof current === 'function'; current = Object.getPrototypeOf(current)) {
+  for (
+    let current: unknown = target;
+    typeof current === 'function';
+    current = Object.getPrototypeOf(current)
+  ) {
     if (Object.hasOwn(current, 'kind')) kinds.push((current as unknown as { kind: string }).kind);
     if (current === MeridianError) break;
   }
@@ -93,7 +97,12 @@ export class MeridianError extends Error {
     this.headers = init.headers;
     const kinds = kindsOf(new.target);
     Object.defineProperty(this, BRAND, { value: kinds, enumerable: false });
-    Object.defineProperty(this, 'name', { value: kinds[0] ?? 'MeridianError', enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(this, 'name', {
+      value: kinds[0] ?? 'MeridianError',
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 
@@ -103,7 +112,12 @@ export class APIError extends MeridianError {
   declare readonly status: number;
   declare readonly headers: Headers;
 
-  constructor(status: number, problem: ProblemDetails, headers: Headers, message = describe(status, problem, headers)) {
+  constructor(
+    status: number,
+    problem: ProblemDetails,
+    headers: Headers,
+    message = describe(status, problem, headers),
+  ) {
     super(message, { status, problem, headers });
   }
 }
@@ -167,8 +181,13 @@ export class APIConnectionError extends MeridianError {
 /** No response arrived within `timeout` milliseconds. */
 export class TimeoutError extends APIConnectionError {
   static override readonly kind: string = 'TimeoutError';
-  constructor(readonly timeout: number, what: string) {
-    super(`${what} timed out after ${timeout} ms; raise the \`timeout\` option (per client or per call) if the server is slow.`);
+  constructor(
+    readonly timeout: number,
+    what: string,
+  ) {
+    super(
+      `${what} timed out after ${timeout} ms; raise the \`timeout\` option (per client or per call) if the server is slow.`,
+    );
   }
 }
 

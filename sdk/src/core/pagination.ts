@@ -29,7 +29,8 @@ export class Page<T> implements AsyncIterable<T> {
 
   constructor(body: PageBody<T>, response: Response, fetchPage: FetchPage<T>) {
     this.data = Array.isArray(body?.data) ? body.data : [];
-    this.nextCursor = typeof body?.next_cursor === 'string' && body.next_cursor !== '' ? body.next_cursor : null;
+    this.nextCursor =
+      typeof body?.next_cursor === 'string' && body.next_cursor !== '' ? body.next_cursor : null;
     this.response = response;
     this.#fetchPage = fetchPage;
   }
@@ -41,7 +42,9 @@ export class Page<T> implements AsyncIterable<T> {
   /** Fetches the next page, with the same filters, `limit` and per-call options. */
   nextPage(): PagePromise<T> {
     if (this.nextCursor === null) {
-      return new PagePromise(Promise.reject(new Error('This is the last page: check hasNextPage() before calling nextPage().')));
+      return new PagePromise(
+        Promise.reject(new Error('This is the last page: check hasNextPage() before calling nextPage().')),
+      );
     }
     return this.#fetchPage(this.nextCursor);
   }
@@ -76,8 +79,15 @@ export class Page<T> implements AsyncIterable<T> {
 
 function checkLimit(options: ToArrayOptions | undefined): number {
   const limit = options?.limit;
-  if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0 || (!Number.isInteger(limit) && limit !== Infinity)) {
-    throw new TypeError('toArray() needs { limit }: the most items to collect (Infinity for all), so a large fleet cannot exhaust memory by accident.');
+  if (
+    typeof limit !== 'number' ||
+    Number.isNaN(limit) ||
+    limit < 0 ||
+    (!Number.isInteger(limit) && limit !== Infinity)
+  ) {
+    throw new TypeError(
+      'toArray() needs { limit }: the most items to collect (Infinity for all), so a large fleet cannot exhaust memory by accident.',
+    );
   }
   return limit;
 }

@@ -103,7 +103,8 @@ export class EventStream<T> implements AsyncIterable<ServerSentEvent<T>> {
           continue;
         }
         const body = response.body;
-        if (!body) throw new APIError(response.status, { detail: 'The event stream has no body.' }, response.headers);
+        if (!body)
+          throw new APIError(response.status, { detail: 'The event stream has no body.' }, response.headers);
         try {
           for await (const raw of parse(body, controller.signal)) {
             if (raw.retry !== undefined) retryMs = raw.retry;
@@ -113,7 +114,12 @@ export class EventStream<T> implements AsyncIterable<ServerSentEvent<T>> {
           }
         } catch (error) {
           if (controller.signal.aborted) return;
-          if (error instanceof SyntaxError) throw new APIError(response.status, { detail: `An event's data is not JSON: ${error.message}` }, response.headers);
+          if (error instanceof SyntaxError)
+            throw new APIError(
+              response.status,
+              { detail: `An event's data is not JSON: ${error.message}` },
+              response.headers,
+            );
         }
         await sleep(retryMs, controller.signal).catch(() => undefined);
       }

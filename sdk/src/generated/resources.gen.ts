@@ -7,7 +7,138 @@ import type { PagePromise } from '../core/pagination';
 import type { EventStream } from '../core/streaming';
 import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
 import { APIResource, type OperationClient, type Route } from '../core/resource';
-import type { AcknowledgeEventData, AcknowledgeEventResponse, AcknowledgeEventsData, AcknowledgeEventsResponse, ApproveEnrollmentRequestData, ApproveEnrollmentRequestResponse, CancelCommandData, CancelCommandResponse, ChangePasswordData, ChangePasswordResponse, ClearPendingCommandsData, ClearPendingCommandsResponse, CountUnacknowledgedEventsData, CountUnacknowledgedEventsResponse, CreateApiTokenData, CreateApiTokenResponse, CreateCommandData, CreateCommandResponse, CreateEnrollmentCodeData, CreateEnrollmentCodeResponse, CreateMonitoredProcessData, CreateMonitoredProcessResponse, CreateSiteData, CreateSiteResponse, CreateUserData, CreateUserResponse, DeleteDeviceData, DeleteDeviceResponse, DeleteMonitoredProcessData, DeleteMonitoredProcessResponse, DeleteSiteData, DeleteSiteResponse, DeleteUserData, DeleteUserResponse, DenyEnrollmentRequestData, DenyEnrollmentRequestResponse, EnrollAgentData, EnrollAgentResponse, Event, GetAgentConfigResponse, GetApiTokenData, GetApiTokenResponse, GetCommandData, GetCommandResponse, GetCurrentUserResponse, GetDeviceData, GetDeviceInventoryData, GetDeviceInventoryResponse, GetDeviceMetricsData, GetDeviceMetricsResponse, GetDeviceResponse, GetDeviceStatsData, GetDeviceStatsResponse, GetDeviceTypeData, GetDeviceTypeResponse, GetEnrollmentRequestData, GetEnrollmentRequestResponse, GetEventData, GetEventResponse, GetHealthResponse, GetLatestDeviceScreenshotData, GetLatestDeviceScreenshotResponse, GetMonitoredProcessData, GetMonitoredProcessResponse, GetSiteData, GetSiteResponse, GetUserData, GetUserResponse, GetVersionResponse, ListApiTokensData, ListApiTokensResponse, ListCommandsData, ListCommandsResponse, ListDeviceScreenshotsData, ListDeviceScreenshotsResponse, ListDeviceTypesResponse, ListDevicesData, ListDevicesResponse, ListEnrollmentCodesData, ListEnrollmentCodesResponse, ListEnrollmentRequestsData, ListEnrollmentRequestsResponse, ListEventsData, ListEventsResponse, ListMonitoredProcessesData, ListMonitoredProcessesResponse, ListSitesData, ListSitesResponse, ListUsersData, ListUsersResponse, LoginData, LoginResponse, LogoutResponse, PollAgentCommandsData, PollAgentCommandsResponse, PollAgentEnrollmentData, PollAgentEnrollmentResponse, RefreshAgentTokenData, RefreshAgentTokenResponse, RegisterDeviceData, RegisterDeviceResponse, ReportAgentCommandProgressData, ReportAgentCommandProgressResponse, ReportAgentCommandResultData, ReportAgentCommandResultResponse, ResetUserPasswordData, ResetUserPasswordResponse, RevokeApiTokenData, RevokeApiTokenResponse, RevokeDeviceCredentialsData, RevokeDeviceCredentialsResponse, RevokeEnrollmentCodeData, RevokeEnrollmentCodeResponse, SendAgentEventData, SendAgentEventResponse, SendAgentHeartbeatData, SendAgentHeartbeatResponse, StreamEventsData, UpdateDeviceData, UpdateDeviceResponse, UpdateMonitoredProcessData, UpdateMonitoredProcessResponse, UpdateSiteData, UpdateSiteResponse, UpdateUserData, UpdateUserResponse, UploadAgentInventoryData, UploadAgentInventoryResponse, UploadAgentScreenshotData, UploadAgentScreenshotResponse } from './types.gen';
+import type {
+  AcknowledgeEventData,
+  AcknowledgeEventResponse,
+  AcknowledgeEventsData,
+  AcknowledgeEventsResponse,
+  ApproveEnrollmentRequestData,
+  ApproveEnrollmentRequestResponse,
+  CancelCommandData,
+  CancelCommandResponse,
+  ChangePasswordData,
+  ChangePasswordResponse,
+  ClearPendingCommandsData,
+  ClearPendingCommandsResponse,
+  CountUnacknowledgedEventsData,
+  CountUnacknowledgedEventsResponse,
+  CreateApiTokenData,
+  CreateApiTokenResponse,
+  CreateCommandData,
+  CreateCommandResponse,
+  CreateEnrollmentCodeData,
+  CreateEnrollmentCodeResponse,
+  CreateMonitoredProcessData,
+  CreateMonitoredProcessResponse,
+  CreateSiteData,
+  CreateSiteResponse,
+  CreateUserData,
+  CreateUserResponse,
+  DeleteDeviceData,
+  DeleteDeviceResponse,
+  DeleteMonitoredProcessData,
+  DeleteMonitoredProcessResponse,
+  DeleteSiteData,
+  DeleteSiteResponse,
+  DeleteUserData,
+  DeleteUserResponse,
+  DenyEnrollmentRequestData,
+  DenyEnrollmentRequestResponse,
+  EnrollAgentData,
+  EnrollAgentResponse,
+  Event,
+  GetAgentConfigResponse,
+  GetApiTokenData,
+  GetApiTokenResponse,
+  GetCommandData,
+  GetCommandResponse,
+  GetCurrentUserResponse,
+  GetDeviceData,
+  GetDeviceInventoryData,
+  GetDeviceInventoryResponse,
+  GetDeviceMetricsData,
+  GetDeviceMetricsResponse,
+  GetDeviceResponse,
+  GetDeviceStatsData,
+  GetDeviceStatsResponse,
+  GetDeviceTypeData,
+  GetDeviceTypeResponse,
+  GetEnrollmentRequestData,
+  GetEnrollmentRequestResponse,
+  GetEventData,
+  GetEventResponse,
+  GetHealthResponse,
+  GetLatestDeviceScreenshotData,
+  GetLatestDeviceScreenshotResponse,
+  GetMonitoredProcessData,
+  GetMonitoredProcessResponse,
+  GetSiteData,
+  GetSiteResponse,
+  GetUserData,
+  GetUserResponse,
+  GetVersionResponse,
+  ListApiTokensData,
+  ListApiTokensResponse,
+  ListCommandsData,
+  ListCommandsResponse,
+  ListDeviceScreenshotsData,
+  ListDeviceScreenshotsResponse,
+  ListDeviceTypesResponse,
+  ListDevicesData,
+  ListDevicesResponse,
+  ListEnrollmentCodesData,
+  ListEnrollmentCodesResponse,
+  ListEnrollmentRequestsData,
+  ListEnrollmentRequestsResponse,
+  ListEventsData,
+  ListEventsResponse,
+  ListMonitoredProcessesData,
+  ListMonitoredProcessesResponse,
+  ListSitesData,
+  ListSitesResponse,
+  ListUsersData,
+  ListUsersResponse,
+  LoginData,
+  LoginResponse,
+  LogoutResponse,
+  PollAgentCommandsData,
+  PollAgentCommandsResponse,
+  PollAgentEnrollmentData,
+  PollAgentEnrollmentResponse,
+  RefreshAgentTokenData,
+  RefreshAgentTokenResponse,
+  RegisterDeviceData,
+  RegisterDeviceResponse,
+  ReportAgentCommandProgressData,
+  ReportAgentCommandProgressResponse,
+  ReportAgentCommandResultData,
+  ReportAgentCommandResultResponse,
+  ResetUserPasswordData,
+  ResetUserPasswordResponse,
+  RevokeApiTokenData,
+  RevokeApiTokenResponse,
+  RevokeDeviceCredentialsData,
+  RevokeDeviceCredentialsResponse,
+  RevokeEnrollmentCodeData,
+  RevokeEnrollmentCodeResponse,
+  SendAgentEventData,
+  SendAgentEventResponse,
+  SendAgentHeartbeatData,
+  SendAgentHeartbeatResponse,
+  StreamEventsData,
+  UpdateDeviceData,
+  UpdateDeviceResponse,
+  UpdateMonitoredProcessData,
+  UpdateMonitoredProcessResponse,
+  UpdateSiteData,
+  UpdateSiteResponse,
+  UpdateUserData,
+  UpdateUserResponse,
+  UploadAgentInventoryData,
+  UploadAgentInventoryResponse,
+  UploadAgentScreenshotData,
+  UploadAgentScreenshotResponse,
+} from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
@@ -183,7 +314,10 @@ export class AuthResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  changePassword(body: ChangePasswordData['body'], options?: BaseRequestOptions): APIPromise<ChangePasswordResponse> {
+  changePassword(
+    body: ChangePasswordData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ChangePasswordResponse> {
     return this._client._call(routes.changePassword, { body, options });
   }
 }
@@ -202,7 +336,10 @@ export class UsersResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListUsersData['query'], options?: BaseRequestOptions): PagePromise<ListUsersResponse['data'][number]> {
+  list(
+    query?: ListUsersData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListUsersResponse['data'][number]> {
     return this._client._list(routes.listUsers, { query, options });
   }
 
@@ -218,7 +355,10 @@ export class UsersResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(body: CreateUserData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateUserResponse> {
+  create(
+    body: CreateUserData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateUserResponse> {
     return this._client._call(routes.createUser, { body, options });
   }
 
@@ -250,7 +390,11 @@ export class UsersResource extends APIResource {
    * @param body The fields to change; fields left out keep their value.
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
-  update(userId: UpdateUserData['path']['user_id'], body: UpdateUserData['body'], options?: BaseRequestOptions & IfMatchOption): APIPromise<UpdateUserResponse> {
+  update(
+    userId: UpdateUserData['path']['user_id'],
+    body: UpdateUserData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateUserResponse> {
     return this._client._call(routes.updateUser, { path: { user_id: userId }, body, options });
   }
 
@@ -265,7 +409,10 @@ export class UsersResource extends APIResource {
    * @param userId The ID of the user.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  delete(userId: DeleteUserData['path']['user_id'], options?: BaseRequestOptions): APIPromise<DeleteUserResponse> {
+  delete(
+    userId: DeleteUserData['path']['user_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteUserResponse> {
     return this._client._call(routes.deleteUser, { path: { user_id: userId }, options });
   }
 
@@ -282,7 +429,11 @@ export class UsersResource extends APIResource {
    * @param body Leave `password` out to have Meridian generate a strong temporary password.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  resetPassword(userId: ResetUserPasswordData['path']['user_id'], body: ResetUserPasswordData['body'], options?: BaseRequestOptions): APIPromise<ResetUserPasswordResponse> {
+  resetPassword(
+    userId: ResetUserPasswordData['path']['user_id'],
+    body: ResetUserPasswordData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResetUserPasswordResponse> {
     return this._client._call(routes.resetUserPassword, { path: { user_id: userId }, body, options });
   }
 }
@@ -304,7 +455,10 @@ export class ApiTokensResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListApiTokensData['query'], options?: BaseRequestOptions): PagePromise<ListApiTokensResponse['data'][number]> {
+  list(
+    query?: ListApiTokensData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListApiTokensResponse['data'][number]> {
     return this._client._list(routes.listApiTokens, { query, options });
   }
 
@@ -321,7 +475,10 @@ export class ApiTokensResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(body: CreateApiTokenData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateApiTokenResponse> {
+  create(
+    body: CreateApiTokenData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateApiTokenResponse> {
     return this._client._call(routes.createApiToken, { body, options });
   }
 
@@ -336,7 +493,10 @@ export class ApiTokensResource extends APIResource {
    * @param tokenId The ID of the API token (not its secret).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(tokenId: GetApiTokenData['path']['token_id'], options?: BaseRequestOptions): APIPromise<GetApiTokenResponse> {
+  get(
+    tokenId: GetApiTokenData['path']['token_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetApiTokenResponse> {
     return this._client._call(routes.getApiToken, { path: { token_id: tokenId }, options });
   }
 
@@ -352,7 +512,10 @@ export class ApiTokensResource extends APIResource {
    * @param tokenId The ID of the API token (not its secret).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  revoke(tokenId: RevokeApiTokenData['path']['token_id'], options?: BaseRequestOptions): APIPromise<RevokeApiTokenResponse> {
+  revoke(
+    tokenId: RevokeApiTokenData['path']['token_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeApiTokenResponse> {
     return this._client._call(routes.revokeApiToken, { path: { token_id: tokenId }, options });
   }
 }
@@ -372,7 +535,10 @@ export class SitesResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListSitesData['query'], options?: BaseRequestOptions): PagePromise<ListSitesResponse['data'][number]> {
+  list(
+    query?: ListSitesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListSitesResponse['data'][number]> {
     return this._client._list(routes.listSites, { query, options });
   }
 
@@ -387,7 +553,10 @@ export class SitesResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(body: CreateSiteData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateSiteResponse> {
+  create(
+    body: CreateSiteData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateSiteResponse> {
     return this._client._call(routes.createSite, { body, options });
   }
 
@@ -420,7 +589,11 @@ export class SitesResource extends APIResource {
    * @param body The fields to change; fields left out keep their value.
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
-  update(siteId: UpdateSiteData['path']['site_id'], body: UpdateSiteData['body'], options?: BaseRequestOptions & IfMatchOption): APIPromise<UpdateSiteResponse> {
+  update(
+    siteId: UpdateSiteData['path']['site_id'],
+    body: UpdateSiteData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateSiteResponse> {
     return this._client._call(routes.updateSite, { path: { site_id: siteId }, body, options });
   }
 
@@ -435,7 +608,10 @@ export class SitesResource extends APIResource {
    * @param siteId The ID of the site.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  delete(siteId: DeleteSiteData['path']['site_id'], options?: BaseRequestOptions): APIPromise<DeleteSiteResponse> {
+  delete(
+    siteId: DeleteSiteData['path']['site_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteSiteResponse> {
     return this._client._call(routes.deleteSite, { path: { site_id: siteId }, options });
   }
 }
@@ -456,7 +632,10 @@ export class DevicesResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListDevicesData['query'], options?: BaseRequestOptions): PagePromise<ListDevicesResponse['data'][number]> {
+  list(
+    query?: ListDevicesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDevicesResponse['data'][number]> {
     return this._client._list(routes.listDevices, { query, options });
   }
 
@@ -474,7 +653,10 @@ export class DevicesResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  register(body: RegisterDeviceData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<RegisterDeviceResponse> {
+  register(
+    body: RegisterDeviceData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<RegisterDeviceResponse> {
     return this._client._call(routes.registerDevice, { body, options });
   }
 
@@ -490,7 +672,10 @@ export class DevicesResource extends APIResource {
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  getStats(query?: GetDeviceStatsData['query'], options?: BaseRequestOptions): APIPromise<GetDeviceStatsResponse> {
+  getStats(
+    query?: GetDeviceStatsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceStatsResponse> {
     return this._client._call(routes.getDeviceStats, { query, options });
   }
 
@@ -504,7 +689,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(deviceId: GetDeviceData['path']['device_id'], options?: BaseRequestOptions): APIPromise<GetDeviceResponse> {
+  get(
+    deviceId: GetDeviceData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceResponse> {
     return this._client._call(routes.getDevice, { path: { device_id: deviceId }, options });
   }
 
@@ -521,7 +709,11 @@ export class DevicesResource extends APIResource {
    * @param body The fields to change; fields left out keep their value. `tags` replaces the whole list.
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
-  update(deviceId: UpdateDeviceData['path']['device_id'], body: UpdateDeviceData['body'], options?: BaseRequestOptions & IfMatchOption): APIPromise<UpdateDeviceResponse> {
+  update(
+    deviceId: UpdateDeviceData['path']['device_id'],
+    body: UpdateDeviceData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateDeviceResponse> {
     return this._client._call(routes.updateDevice, { path: { device_id: deviceId }, body, options });
   }
 
@@ -538,7 +730,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  delete(deviceId: DeleteDeviceData['path']['device_id'], options?: BaseRequestOptions): APIPromise<DeleteDeviceResponse> {
+  delete(
+    deviceId: DeleteDeviceData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteDeviceResponse> {
     return this._client._call(routes.deleteDevice, { path: { device_id: deviceId }, options });
   }
 
@@ -556,7 +751,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  revokeCredentials(deviceId: RevokeDeviceCredentialsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<RevokeDeviceCredentialsResponse> {
+  revokeCredentials(
+    deviceId: RevokeDeviceCredentialsData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeDeviceCredentialsResponse> {
     return this._client._call(routes.revokeDeviceCredentials, { path: { device_id: deviceId }, options });
   }
 
@@ -576,7 +774,11 @@ export class DevicesResource extends APIResource {
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  getMetrics(deviceId: GetDeviceMetricsData['path']['device_id'], query: GetDeviceMetricsData['query'], options?: BaseRequestOptions): APIPromise<GetDeviceMetricsResponse> {
+  getMetrics(
+    deviceId: GetDeviceMetricsData['path']['device_id'],
+    query: GetDeviceMetricsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceMetricsResponse> {
     return this._client._call(routes.getDeviceMetrics, { path: { device_id: deviceId }, query, options });
   }
 
@@ -592,7 +794,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  getInventory(deviceId: GetDeviceInventoryData['path']['device_id'], options?: BaseRequestOptions): APIPromise<GetDeviceInventoryResponse> {
+  getInventory(
+    deviceId: GetDeviceInventoryData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceInventoryResponse> {
     return this._client._call(routes.getDeviceInventory, { path: { device_id: deviceId }, options });
   }
 
@@ -607,7 +812,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  listScreenshots(deviceId: ListDeviceScreenshotsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<ListDeviceScreenshotsResponse> {
+  listScreenshots(
+    deviceId: ListDeviceScreenshotsData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ListDeviceScreenshotsResponse> {
     return this._client._call(routes.listDeviceScreenshots, { path: { device_id: deviceId }, options });
   }
 
@@ -623,7 +831,10 @@ export class DevicesResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  getLatestScreenshot(deviceId: GetLatestDeviceScreenshotData['path']['device_id'], options?: BaseRequestOptions): APIPromise<GetLatestDeviceScreenshotResponse> {
+  getLatestScreenshot(
+    deviceId: GetLatestDeviceScreenshotData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetLatestDeviceScreenshotResponse> {
     return this._client._call(routes.getLatestDeviceScreenshot, { path: { device_id: deviceId }, options });
   }
 }
@@ -646,7 +857,11 @@ export class EnrollmentCodesResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(siteId: ListEnrollmentCodesData['path']['site_id'], query?: ListEnrollmentCodesData['query'], options?: BaseRequestOptions): PagePromise<ListEnrollmentCodesResponse['data'][number]> {
+  list(
+    siteId: ListEnrollmentCodesData['path']['site_id'],
+    query?: ListEnrollmentCodesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListEnrollmentCodesResponse['data'][number]> {
     return this._client._list(routes.listEnrollmentCodes, { path: { site_id: siteId }, query, options });
   }
 
@@ -667,7 +882,11 @@ export class EnrollmentCodesResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(siteId: CreateEnrollmentCodeData['path']['site_id'], body: CreateEnrollmentCodeData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateEnrollmentCodeResponse> {
+  create(
+    siteId: CreateEnrollmentCodeData['path']['site_id'],
+    body: CreateEnrollmentCodeData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateEnrollmentCodeResponse> {
     return this._client._call(routes.createEnrollmentCode, { path: { site_id: siteId }, body, options });
   }
 
@@ -684,8 +903,15 @@ export class EnrollmentCodesResource extends APIResource {
    * @param codeId The ID of the enrolment code (not the code itself).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  revoke(siteId: RevokeEnrollmentCodeData['path']['site_id'], codeId: RevokeEnrollmentCodeData['path']['code_id'], options?: BaseRequestOptions): APIPromise<RevokeEnrollmentCodeResponse> {
-    return this._client._call(routes.revokeEnrollmentCode, { path: { site_id: siteId, code_id: codeId }, options });
+  revoke(
+    siteId: RevokeEnrollmentCodeData['path']['site_id'],
+    codeId: RevokeEnrollmentCodeData['path']['code_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeEnrollmentCodeResponse> {
+    return this._client._call(routes.revokeEnrollmentCode, {
+      path: { site_id: siteId, code_id: codeId },
+      options,
+    });
   }
 }
 
@@ -707,7 +933,10 @@ export class EnrollmentRequestsResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListEnrollmentRequestsData['query'], options?: BaseRequestOptions): PagePromise<ListEnrollmentRequestsResponse['data'][number]> {
+  list(
+    query?: ListEnrollmentRequestsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListEnrollmentRequestsResponse['data'][number]> {
     return this._client._list(routes.listEnrollmentRequests, { query, options });
   }
 
@@ -721,7 +950,10 @@ export class EnrollmentRequestsResource extends APIResource {
    * @param requestId The ID of the enrolment request.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(requestId: GetEnrollmentRequestData['path']['request_id'], options?: BaseRequestOptions): APIPromise<GetEnrollmentRequestResponse> {
+  get(
+    requestId: GetEnrollmentRequestData['path']['request_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetEnrollmentRequestResponse> {
     return this._client._call(routes.getEnrollmentRequest, { path: { request_id: requestId }, options });
   }
 
@@ -741,8 +973,16 @@ export class EnrollmentRequestsResource extends APIResource {
    * @param body How to approve a request. Send `{}` to approve it as it is.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  approve(requestId: ApproveEnrollmentRequestData['path']['request_id'], body: ApproveEnrollmentRequestData['body'], options?: BaseRequestOptions): APIPromise<ApproveEnrollmentRequestResponse> {
-    return this._client._call(routes.approveEnrollmentRequest, { path: { request_id: requestId }, body, options });
+  approve(
+    requestId: ApproveEnrollmentRequestData['path']['request_id'],
+    body: ApproveEnrollmentRequestData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ApproveEnrollmentRequestResponse> {
+    return this._client._call(routes.approveEnrollmentRequest, {
+      path: { request_id: requestId },
+      body,
+      options,
+    });
   }
 
   /**
@@ -757,8 +997,16 @@ export class EnrollmentRequestsResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  deny(requestId: DenyEnrollmentRequestData['path']['request_id'], body: DenyEnrollmentRequestData['body'], options?: BaseRequestOptions): APIPromise<DenyEnrollmentRequestResponse> {
-    return this._client._call(routes.denyEnrollmentRequest, { path: { request_id: requestId }, body, options });
+  deny(
+    requestId: DenyEnrollmentRequestData['path']['request_id'],
+    body: DenyEnrollmentRequestData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DenyEnrollmentRequestResponse> {
+    return this._client._call(routes.denyEnrollmentRequest, {
+      path: { request_id: requestId },
+      body,
+      options,
+    });
   }
 }
 
@@ -794,7 +1042,10 @@ export class DeviceTypesResource extends APIResource {
    * @param deviceType The ID of the device type.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(deviceType: GetDeviceTypeData['path']['device_type'], options?: BaseRequestOptions): APIPromise<GetDeviceTypeResponse> {
+  get(
+    deviceType: GetDeviceTypeData['path']['device_type'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceTypeResponse> {
     return this._client._call(routes.getDeviceType, { path: { device_type: deviceType }, options });
   }
 }
@@ -817,7 +1068,10 @@ export class CommandsResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListCommandsData['query'], options?: BaseRequestOptions): PagePromise<ListCommandsResponse['data'][number]> {
+  list(
+    query?: ListCommandsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListCommandsResponse['data'][number]> {
     return this._client._list(routes.listCommands, { query, options });
   }
 
@@ -841,7 +1095,11 @@ export class CommandsResource extends APIResource {
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(body: CreateCommandData['body'], query?: CreateCommandData['query'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateCommandResponse> {
+  create(
+    body: CreateCommandData['body'],
+    query?: CreateCommandData['query'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateCommandResponse> {
     return this._client._call(routes.createCommand, { body, query, options });
   }
 
@@ -855,7 +1113,10 @@ export class CommandsResource extends APIResource {
    * @param commandId The ID of the command.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(commandId: GetCommandData['path']['command_id'], options?: BaseRequestOptions): APIPromise<GetCommandResponse> {
+  get(
+    commandId: GetCommandData['path']['command_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetCommandResponse> {
     return this._client._call(routes.getCommand, { path: { command_id: commandId }, options });
   }
 
@@ -872,7 +1133,10 @@ export class CommandsResource extends APIResource {
    * @param commandId The ID of the command.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  cancel(commandId: CancelCommandData['path']['command_id'], options?: BaseRequestOptions): APIPromise<CancelCommandResponse> {
+  cancel(
+    commandId: CancelCommandData['path']['command_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CancelCommandResponse> {
     return this._client._call(routes.cancelCommand, { path: { command_id: commandId }, options });
   }
 
@@ -888,7 +1152,10 @@ export class CommandsResource extends APIResource {
    * @param deviceId The ID of the device.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  clearPending(deviceId: ClearPendingCommandsData['path']['device_id'], options?: BaseRequestOptions): APIPromise<ClearPendingCommandsResponse> {
+  clearPending(
+    deviceId: ClearPendingCommandsData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ClearPendingCommandsResponse> {
     return this._client._call(routes.clearPendingCommands, { path: { device_id: deviceId }, options });
   }
 }
@@ -910,8 +1177,16 @@ export class MonitoredProcessesResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(deviceId: ListMonitoredProcessesData['path']['device_id'], query?: ListMonitoredProcessesData['query'], options?: BaseRequestOptions): PagePromise<ListMonitoredProcessesResponse['data'][number]> {
-    return this._client._list(routes.listMonitoredProcesses, { path: { device_id: deviceId }, query, options });
+  list(
+    deviceId: ListMonitoredProcessesData['path']['device_id'],
+    query?: ListMonitoredProcessesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListMonitoredProcessesResponse['data'][number]> {
+    return this._client._list(routes.listMonitoredProcesses, {
+      path: { device_id: deviceId },
+      query,
+      options,
+    });
   }
 
   /**
@@ -929,8 +1204,16 @@ export class MonitoredProcessesResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
-  create(deviceId: CreateMonitoredProcessData['path']['device_id'], body: CreateMonitoredProcessData['body'], options?: BaseRequestOptions & IdempotencyKeyOption): APIPromise<CreateMonitoredProcessResponse> {
-    return this._client._call(routes.createMonitoredProcess, { path: { device_id: deviceId }, body, options });
+  create(
+    deviceId: CreateMonitoredProcessData['path']['device_id'],
+    body: CreateMonitoredProcessData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateMonitoredProcessResponse> {
+    return this._client._call(routes.createMonitoredProcess, {
+      path: { device_id: deviceId },
+      body,
+      options,
+    });
   }
 
   /**
@@ -944,8 +1227,15 @@ export class MonitoredProcessesResource extends APIResource {
    * @param processId The ID of the monitored process.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  get(deviceId: GetMonitoredProcessData['path']['device_id'], processId: GetMonitoredProcessData['path']['process_id'], options?: BaseRequestOptions): APIPromise<GetMonitoredProcessResponse> {
-    return this._client._call(routes.getMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, options });
+  get(
+    deviceId: GetMonitoredProcessData['path']['device_id'],
+    processId: GetMonitoredProcessData['path']['process_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetMonitoredProcessResponse> {
+    return this._client._call(routes.getMonitoredProcess, {
+      path: { device_id: deviceId, process_id: processId },
+      options,
+    });
   }
 
   /**
@@ -962,8 +1252,17 @@ export class MonitoredProcessesResource extends APIResource {
    * @param body The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
-  update(deviceId: UpdateMonitoredProcessData['path']['device_id'], processId: UpdateMonitoredProcessData['path']['process_id'], body: UpdateMonitoredProcessData['body'], options?: BaseRequestOptions & IfMatchOption): APIPromise<UpdateMonitoredProcessResponse> {
-    return this._client._call(routes.updateMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, body, options });
+  update(
+    deviceId: UpdateMonitoredProcessData['path']['device_id'],
+    processId: UpdateMonitoredProcessData['path']['process_id'],
+    body: UpdateMonitoredProcessData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateMonitoredProcessResponse> {
+    return this._client._call(routes.updateMonitoredProcess, {
+      path: { device_id: deviceId, process_id: processId },
+      body,
+      options,
+    });
   }
 
   /**
@@ -977,8 +1276,15 @@ export class MonitoredProcessesResource extends APIResource {
    * @param processId The ID of the monitored process.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  delete(deviceId: DeleteMonitoredProcessData['path']['device_id'], processId: DeleteMonitoredProcessData['path']['process_id'], options?: BaseRequestOptions): APIPromise<DeleteMonitoredProcessResponse> {
-    return this._client._call(routes.deleteMonitoredProcess, { path: { device_id: deviceId, process_id: processId }, options });
+  delete(
+    deviceId: DeleteMonitoredProcessData['path']['device_id'],
+    processId: DeleteMonitoredProcessData['path']['process_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteMonitoredProcessResponse> {
+    return this._client._call(routes.deleteMonitoredProcess, {
+      path: { device_id: deviceId, process_id: processId },
+      options,
+    });
   }
 }
 
@@ -1002,7 +1308,10 @@ export class EventsResource extends APIResource {
    * @param query Filters, and `limit` per page (the cursor is handled for you).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  list(query?: ListEventsData['query'], options?: BaseRequestOptions): PagePromise<ListEventsResponse['data'][number]> {
+  list(
+    query?: ListEventsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListEventsResponse['data'][number]> {
     return this._client._list(routes.listEvents, { query, options });
   }
 
@@ -1042,7 +1351,10 @@ export class EventsResource extends APIResource {
    * @param body Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  acknowledgeMany(body: AcknowledgeEventsData['body'], options?: BaseRequestOptions): APIPromise<AcknowledgeEventsResponse> {
+  acknowledgeMany(
+    body: AcknowledgeEventsData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<AcknowledgeEventsResponse> {
     return this._client._call(routes.acknowledgeEvents, { body, options });
   }
 
@@ -1057,7 +1369,10 @@ export class EventsResource extends APIResource {
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  countUnacknowledged(query?: CountUnacknowledgedEventsData['query'], options?: BaseRequestOptions): APIPromise<CountUnacknowledgedEventsResponse> {
+  countUnacknowledged(
+    query?: CountUnacknowledgedEventsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CountUnacknowledgedEventsResponse> {
     return this._client._call(routes.countUnacknowledgedEvents, { query, options });
   }
 
@@ -1086,7 +1401,10 @@ export class EventsResource extends APIResource {
    * @param eventId The ID of the event.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  acknowledge(eventId: AcknowledgeEventData['path']['event_id'], options?: BaseRequestOptions): APIPromise<AcknowledgeEventResponse> {
+  acknowledge(
+    eventId: AcknowledgeEventData['path']['event_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<AcknowledgeEventResponse> {
     return this._client._call(routes.acknowledgeEvent, { path: { event_id: eventId }, options });
   }
 }
@@ -1138,7 +1456,10 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  pollEnrollment(body: PollAgentEnrollmentData['body'], options?: BaseRequestOptions): APIPromise<PollAgentEnrollmentResponse> {
+  pollEnrollment(
+    body: PollAgentEnrollmentData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<PollAgentEnrollmentResponse> {
     return this._client._call(routes.pollAgentEnrollment, { body, options });
   }
 
@@ -1157,7 +1478,10 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  refreshToken(body: RefreshAgentTokenData['body'], options?: BaseRequestOptions): APIPromise<RefreshAgentTokenResponse> {
+  refreshToken(
+    body: RefreshAgentTokenData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RefreshAgentTokenResponse> {
     return this._client._call(routes.refreshAgentToken, { body, options });
   }
 
@@ -1177,7 +1501,10 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  sendHeartbeat(body: SendAgentHeartbeatData['body'], options?: BaseRequestOptions): APIPromise<SendAgentHeartbeatResponse> {
+  sendHeartbeat(
+    body: SendAgentHeartbeatData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<SendAgentHeartbeatResponse> {
     return this._client._call(routes.sendAgentHeartbeat, { body, options });
   }
 
@@ -1195,7 +1522,10 @@ export class AgentResource extends APIResource {
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  pollCommands(query?: PollAgentCommandsData['query'], options?: BaseRequestOptions): APIPromise<PollAgentCommandsResponse> {
+  pollCommands(
+    query?: PollAgentCommandsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<PollAgentCommandsResponse> {
     return this._client._call(routes.pollAgentCommands, { query, options });
   }
 
@@ -1213,8 +1543,16 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  reportCommandProgress(commandId: ReportAgentCommandProgressData['path']['command_id'], body: ReportAgentCommandProgressData['body'], options?: BaseRequestOptions): APIPromise<ReportAgentCommandProgressResponse> {
-    return this._client._call(routes.reportAgentCommandProgress, { path: { command_id: commandId }, body, options });
+  reportCommandProgress(
+    commandId: ReportAgentCommandProgressData['path']['command_id'],
+    body: ReportAgentCommandProgressData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ReportAgentCommandProgressResponse> {
+    return this._client._call(routes.reportAgentCommandProgress, {
+      path: { command_id: commandId },
+      body,
+      options,
+    });
   }
 
   /**
@@ -1232,8 +1570,16 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  reportCommandResult(commandId: ReportAgentCommandResultData['path']['command_id'], body: ReportAgentCommandResultData['body'], options?: BaseRequestOptions): APIPromise<ReportAgentCommandResultResponse> {
-    return this._client._call(routes.reportAgentCommandResult, { path: { command_id: commandId }, body, options });
+  reportCommandResult(
+    commandId: ReportAgentCommandResultData['path']['command_id'],
+    body: ReportAgentCommandResultData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ReportAgentCommandResultResponse> {
+    return this._client._call(routes.reportAgentCommandResult, {
+      path: { command_id: commandId },
+      body,
+      options,
+    });
   }
 
   /**
@@ -1248,7 +1594,10 @@ export class AgentResource extends APIResource {
    * @param body The request body.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  sendEvent(body: SendAgentEventData['body'], options?: BaseRequestOptions): APIPromise<SendAgentEventResponse> {
+  sendEvent(
+    body: SendAgentEventData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<SendAgentEventResponse> {
     return this._client._call(routes.sendAgentEvent, { body, options });
   }
 
@@ -1265,7 +1614,10 @@ export class AgentResource extends APIResource {
    * @param body A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  uploadInventory(body: UploadAgentInventoryData['body'], options?: BaseRequestOptions): APIPromise<UploadAgentInventoryResponse> {
+  uploadInventory(
+    body: UploadAgentInventoryData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UploadAgentInventoryResponse> {
     return this._client._call(routes.uploadAgentInventory, { body, options });
   }
 
@@ -1298,7 +1650,10 @@ export class AgentResource extends APIResource {
    * @param body A JPEG image, at most 2 MiB.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
-  uploadScreenshot(body: UploadAgentScreenshotData['body'], options?: BaseRequestOptions): APIPromise<UploadAgentScreenshotResponse> {
+  uploadScreenshot(
+    body: UploadAgentScreenshotData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UploadAgentScreenshotResponse> {
     return this._client._call(routes.uploadAgentScreenshot, { body, options });
   }
 }

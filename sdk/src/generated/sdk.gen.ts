@@ -2,20 +2,230 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AcknowledgeEventData, AcknowledgeEventErrors, AcknowledgeEventResponses, AcknowledgeEventsData, AcknowledgeEventsErrors, AcknowledgeEventsResponses, ApproveEnrollmentRequestData, ApproveEnrollmentRequestErrors, ApproveEnrollmentRequestResponses, CancelCommandData, CancelCommandErrors, CancelCommandResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, ClearPendingCommandsData, ClearPendingCommandsErrors, ClearPendingCommandsResponses, CountUnacknowledgedEventsData, CountUnacknowledgedEventsErrors, CountUnacknowledgedEventsResponses, CreateApiTokenData, CreateApiTokenErrors, CreateApiTokenResponses, CreateCommandData, CreateCommandErrors, CreateCommandResponses, CreateEnrollmentCodeData, CreateEnrollmentCodeErrors, CreateEnrollmentCodeResponses, CreateMonitoredProcessData, CreateMonitoredProcessErrors, CreateMonitoredProcessResponses, CreateSiteData, CreateSiteErrors, CreateSiteResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteDeviceData, DeleteDeviceErrors, DeleteDeviceResponses, DeleteMonitoredProcessData, DeleteMonitoredProcessErrors, DeleteMonitoredProcessResponses, DeleteSiteData, DeleteSiteErrors, DeleteSiteResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DenyEnrollmentRequestData, DenyEnrollmentRequestErrors, DenyEnrollmentRequestResponses, EnrollAgentData, EnrollAgentErrors, EnrollAgentResponses, GetAgentConfigData, GetAgentConfigErrors, GetAgentConfigResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetCommandData, GetCommandErrors, GetCommandResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetDeviceData, GetDeviceErrors, GetDeviceInventoryData, GetDeviceInventoryErrors, GetDeviceInventoryResponses, GetDeviceMetricsData, GetDeviceMetricsErrors, GetDeviceMetricsResponses, GetDeviceResponses, GetDeviceStatsData, GetDeviceStatsErrors, GetDeviceStatsResponses, GetDeviceTypeData, GetDeviceTypeErrors, GetDeviceTypeResponses, GetEnrollmentRequestData, GetEnrollmentRequestErrors, GetEnrollmentRequestResponses, GetEventData, GetEventErrors, GetEventResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLatestDeviceScreenshotData, GetLatestDeviceScreenshotErrors, GetLatestDeviceScreenshotResponses, GetMonitoredProcessData, GetMonitoredProcessErrors, GetMonitoredProcessResponses, GetSiteData, GetSiteErrors, GetSiteResponses, GetUserData, GetUserErrors, GetUserResponses, GetVersionData, GetVersionErrors, GetVersionResponses, ListApiTokensData, ListApiTokensErrors, ListApiTokensResponses, ListCommandsData, ListCommandsErrors, ListCommandsResponses, ListDeviceScreenshotsData, ListDeviceScreenshotsErrors, ListDeviceScreenshotsResponses, ListDevicesData, ListDevicesErrors, ListDevicesResponses, ListDeviceTypesData, ListDeviceTypesErrors, ListDeviceTypesResponses, ListEnrollmentCodesData, ListEnrollmentCodesErrors, ListEnrollmentCodesResponses, ListEnrollmentRequestsData, ListEnrollmentRequestsErrors, ListEnrollmentRequestsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListMonitoredProcessesData, ListMonitoredProcessesErrors, ListMonitoredProcessesResponses, ListSitesData, ListSitesErrors, ListSitesResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PollAgentCommandsData, PollAgentCommandsErrors, PollAgentCommandsResponses, PollAgentEnrollmentData, PollAgentEnrollmentErrors, PollAgentEnrollmentResponses, RefreshAgentTokenData, RefreshAgentTokenErrors, RefreshAgentTokenResponses, RegisterDeviceData, RegisterDeviceErrors, RegisterDeviceResponses, ReportAgentCommandProgressData, ReportAgentCommandProgressErrors, ReportAgentCommandProgressResponses, ReportAgentCommandResultData, ReportAgentCommandResultErrors, ReportAgentCommandResultResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RevokeApiTokenData, RevokeApiTokenErrors, RevokeApiTokenResponses, RevokeDeviceCredentialsData, RevokeDeviceCredentialsErrors, RevokeDeviceCredentialsResponses, RevokeEnrollmentCodeData, RevokeEnrollmentCodeErrors, RevokeEnrollmentCodeResponses, SendAgentEventData, SendAgentEventErrors, SendAgentEventResponses, SendAgentHeartbeatData, SendAgentHeartbeatErrors, SendAgentHeartbeatResponses, StreamEventsData, StreamEventsErrors, StreamEventsResponse, StreamEventsResponses, UpdateDeviceData, UpdateDeviceErrors, UpdateDeviceResponses, UpdateMonitoredProcessData, UpdateMonitoredProcessErrors, UpdateMonitoredProcessResponses, UpdateSiteData, UpdateSiteErrors, UpdateSiteResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, UploadAgentInventoryData, UploadAgentInventoryErrors, UploadAgentInventoryResponses, UploadAgentScreenshotData, UploadAgentScreenshotErrors, UploadAgentScreenshotResponses } from './types.gen';
+import type {
+  AcknowledgeEventData,
+  AcknowledgeEventErrors,
+  AcknowledgeEventResponses,
+  AcknowledgeEventsData,
+  AcknowledgeEventsErrors,
+  AcknowledgeEventsResponses,
+  ApproveEnrollmentRequestData,
+  ApproveEnrollmentRequestErrors,
+  ApproveEnrollmentRequestResponses,
+  CancelCommandData,
+  CancelCommandErrors,
+  CancelCommandResponses,
+  ChangePasswordData,
+  ChangePasswordErrors,
+  ChangePasswordResponses,
+  ClearPendingCommandsData,
+  ClearPendingCommandsErrors,
+  ClearPendingCommandsResponses,
+  CountUnacknowledgedEventsData,
+  CountUnacknowledgedEventsErrors,
+  CountUnacknowledgedEventsResponses,
+  CreateApiTokenData,
+  CreateApiTokenErrors,
+  CreateApiTokenResponses,
+  CreateCommandData,
+  CreateCommandErrors,
+  CreateCommandResponses,
+  CreateEnrollmentCodeData,
+  CreateEnrollmentCodeErrors,
+  CreateEnrollmentCodeResponses,
+  CreateMonitoredProcessData,
+  CreateMonitoredProcessErrors,
+  CreateMonitoredProcessResponses,
+  CreateSiteData,
+  CreateSiteErrors,
+  CreateSiteResponses,
+  CreateUserData,
+  CreateUserErrors,
+  CreateUserResponses,
+  DeleteDeviceData,
+  DeleteDeviceErrors,
+  DeleteDeviceResponses,
+  DeleteMonitoredProcessData,
+  DeleteMonitoredProcessErrors,
+  DeleteMonitoredProcessResponses,
+  DeleteSiteData,
+  DeleteSiteErrors,
+  DeleteSiteResponses,
+  DeleteUserData,
+  DeleteUserErrors,
+  DeleteUserResponses,
+  DenyEnrollmentRequestData,
+  DenyEnrollmentRequestErrors,
+  DenyEnrollmentRequestResponses,
+  EnrollAgentData,
+  EnrollAgentErrors,
+  EnrollAgentResponses,
+  GetAgentConfigData,
+  GetAgentConfigErrors,
+  GetAgentConfigResponses,
+  GetApiTokenData,
+  GetApiTokenErrors,
+  GetApiTokenResponses,
+  GetCommandData,
+  GetCommandErrors,
+  GetCommandResponses,
+  GetCurrentUserData,
+  GetCurrentUserErrors,
+  GetCurrentUserResponses,
+  GetDeviceData,
+  GetDeviceErrors,
+  GetDeviceInventoryData,
+  GetDeviceInventoryErrors,
+  GetDeviceInventoryResponses,
+  GetDeviceMetricsData,
+  GetDeviceMetricsErrors,
+  GetDeviceMetricsResponses,
+  GetDeviceResponses,
+  GetDeviceStatsData,
+  GetDeviceStatsErrors,
+  GetDeviceStatsResponses,
+  GetDeviceTypeData,
+  GetDeviceTypeErrors,
+  GetDeviceTypeResponses,
+  GetEnrollmentRequestData,
+  GetEnrollmentRequestErrors,
+  GetEnrollmentRequestResponses,
+  GetEventData,
+  GetEventErrors,
+  GetEventResponses,
+  GetHealthData,
+  GetHealthErrors,
+  GetHealthResponses,
+  GetLatestDeviceScreenshotData,
+  GetLatestDeviceScreenshotErrors,
+  GetLatestDeviceScreenshotResponses,
+  GetMonitoredProcessData,
+  GetMonitoredProcessErrors,
+  GetMonitoredProcessResponses,
+  GetSiteData,
+  GetSiteErrors,
+  GetSiteResponses,
+  GetUserData,
+  GetUserErrors,
+  GetUserResponses,
+  GetVersionData,
+  GetVersionErrors,
+  GetVersionResponses,
+  ListApiTokensData,
+  ListApiTokensErrors,
+  ListApiTokensResponses,
+  ListCommandsData,
+  ListCommandsErrors,
+  ListCommandsResponses,
+  ListDeviceScreenshotsData,
+  ListDeviceScreenshotsErrors,
+  ListDeviceScreenshotsResponses,
+  ListDevicesData,
+  ListDevicesErrors,
+  ListDevicesResponses,
+  ListDeviceTypesData,
+  ListDeviceTypesErrors,
+  ListDeviceTypesResponses,
+  ListEnrollmentCodesData,
+  ListEnrollmentCodesErrors,
+  ListEnrollmentCodesResponses,
+  ListEnrollmentRequestsData,
+  ListEnrollmentRequestsErrors,
+  ListEnrollmentRequestsResponses,
+  ListEventsData,
+  ListEventsErrors,
+  ListEventsResponses,
+  ListMonitoredProcessesData,
+  ListMonitoredProcessesErrors,
+  ListMonitoredProcessesResponses,
+  ListSitesData,
+  ListSitesErrors,
+  ListSitesResponses,
+  ListUsersData,
+  ListUsersErrors,
+  ListUsersResponses,
+  LoginData,
+  LoginErrors,
+  LoginResponses,
+  LogoutData,
+  LogoutErrors,
+  LogoutResponses,
+  PollAgentCommandsData,
+  PollAgentCommandsErrors,
+  PollAgentCommandsResponses,
+  PollAgentEnrollmentData,
+  PollAgentEnrollmentErrors,
+  PollAgentEnrollmentResponses,
+  RefreshAgentTokenData,
+  RefreshAgentTokenErrors,
+  RefreshAgentTokenResponses,
+  RegisterDeviceData,
+  RegisterDeviceErrors,
+  RegisterDeviceResponses,
+  ReportAgentCommandProgressData,
+  ReportAgentCommandProgressErrors,
+  ReportAgentCommandProgressResponses,
+  ReportAgentCommandResultData,
+  ReportAgentCommandResultErrors,
+  ReportAgentCommandResultResponses,
+  ResetUserPasswordData,
+  ResetUserPasswordErrors,
+  ResetUserPasswordResponses,
+  RevokeApiTokenData,
+  RevokeApiTokenErrors,
+  RevokeApiTokenResponses,
+  RevokeDeviceCredentialsData,
+  RevokeDeviceCredentialsErrors,
+  RevokeDeviceCredentialsResponses,
+  RevokeEnrollmentCodeData,
+  RevokeEnrollmentCodeErrors,
+  RevokeEnrollmentCodeResponses,
+  SendAgentEventData,
+  SendAgentEventErrors,
+  SendAgentEventResponses,
+  SendAgentHeartbeatData,
+  SendAgentHeartbeatErrors,
+  SendAgentHeartbeatResponses,
+  StreamEventsData,
+  StreamEventsErrors,
+  StreamEventsResponse,
+  StreamEventsResponses,
+  UpdateDeviceData,
+  UpdateDeviceErrors,
+  UpdateDeviceResponses,
+  UpdateMonitoredProcessData,
+  UpdateMonitoredProcessErrors,
+  UpdateMonitoredProcessResponses,
+  UpdateSiteData,
+  UpdateSiteErrors,
+  UpdateSiteResponses,
+  UpdateUserData,
+  UpdateUserErrors,
+  UpdateUserResponses,
+  UploadAgentInventoryData,
+  UploadAgentInventoryErrors,
+  UploadAgentInventoryResponses,
+  UploadAgentScreenshotData,
+  UploadAgentScreenshotErrors,
+  UploadAgentScreenshotResponses,
+} from './types.gen';
 
-export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
-    /**
-     * You can provide a client instance returned by `createClient()` instead of
-     * individual options. This might be also useful if you want to implement a
-     * custom client.
-     */
-    client?: Client;
-    /**
-     * You can pass arbitrary values through the `meta` object. This can be
-     * used to access values that aren't defined as part of the SDK function.
-     */
-    meta?: Record<string, unknown>;
+export type Options<
+  TData extends TDataShape = TDataShape,
+  ThrowOnError extends boolean = boolean,
+  TResponse = unknown,
+> = Options2<TData, ThrowOnError, TResponse> & {
+  /**
+   * You can provide a client instance returned by `createClient()` instead of
+   * individual options. This might be also useful if you want to implement a
+   * custom client.
+   */
+  client?: Client;
+  /**
+   * You can pass arbitrary values through the `meta` object. This can be
+   * used to access values that aren't defined as part of the SDK function.
+   */
+  meta?: Record<string, unknown>;
 };
 
 /**
@@ -26,7 +236,13 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * server's clock, which helps diagnose agents whose clocks drift.
  *
  */
-export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
+export const getHealth = <ThrowOnError extends boolean = false>(
+  options?: Options<GetHealthData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({
+    url: '/health',
+    ...options,
+  });
 
 /**
  * Get the server's version
@@ -35,15 +251,21 @@ export const getHealth = <ThrowOnError extends boolean = false>(options?: Option
  * storage engine it uses. Any signed-in user or API token may call it; no scope is needed.
  *
  */
-export const getVersion = <ThrowOnError extends boolean = false>(options?: Options<GetVersionData, ThrowOnError>) => (options?.client ?? client).get<GetVersionResponses, GetVersionErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getVersion = <ThrowOnError extends boolean = false>(
+  options?: Options<GetVersionData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetVersionResponses, GetVersionErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/version',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Sign in with a username and password
@@ -58,14 +280,15 @@ export const getVersion = <ThrowOnError extends boolean = false>(options?: Optio
  * seconds, further attempts get `429` until the window passes.
  *
  */
-export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
+export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) =>
+  (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
     url: '/v1/auth/login',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Sign out
@@ -75,15 +298,19 @@ export const login = <ThrowOnError extends boolean = false>(options: Options<Log
  * `DELETE /v1/api-tokens/{token_id}` instead (calling this with one answers `422`).
  *
  */
-export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) =>
+  (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/auth/logout',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get the current user and their rights
@@ -92,15 +319,21 @@ export const logout = <ThrowOnError extends boolean = false>(options?: Options<L
  * the sites visible to the caller. Scripts use it to check a token before doing real work.
  *
  */
-export const getCurrentUser = <ThrowOnError extends boolean = false>(options?: Options<GetCurrentUserData, ThrowOnError>) => (options?.client ?? client).get<GetCurrentUserResponses, GetCurrentUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getCurrentUser = <ThrowOnError extends boolean = false>(
+  options?: Options<GetCurrentUserData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetCurrentUserResponses, GetCurrentUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/auth/me',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Change your own password
@@ -110,19 +343,25 @@ export const getCurrentUser = <ThrowOnError extends boolean = false>(options?: O
  * not an API token: an API token answers `422`.
  *
  */
-export const changePassword = <ThrowOnError extends boolean = false>(options: Options<ChangePasswordData, ThrowOnError>) => (options.client ?? client).post<ChangePasswordResponses, ChangePasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const changePassword = <ThrowOnError extends boolean = false>(
+  options: Options<ChangePasswordData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ChangePasswordResponses, ChangePasswordErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/auth/password',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * List users
@@ -130,15 +369,21 @@ export const changePassword = <ThrowOnError extends boolean = false>(options: Op
  * Lists operator accounts in the order they were created, a page at a time. Admins only.
  *
  */
-export const listUsers = <ThrowOnError extends boolean = false>(options?: Options<ListUsersData, ThrowOnError>) => (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listUsers = <ThrowOnError extends boolean = false>(
+  options?: Options<ListUsersData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Create a user
@@ -148,19 +393,25 @@ export const listUsers = <ThrowOnError extends boolean = false>(options?: Option
  * otherwise). Admins only.
  *
  */
-export const createUser = <ThrowOnError extends boolean = false>(options: Options<CreateUserData, ThrowOnError>) => (options.client ?? client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createUser = <ThrowOnError extends boolean = false>(
+  options: Options<CreateUserData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Delete a user
@@ -169,30 +420,40 @@ export const createUser = <ThrowOnError extends boolean = false>(options: Option
  * delete yourself (`422`). Admins only.
  *
  */
-export const deleteUser = <ThrowOnError extends boolean = false>(options: Options<DeleteUserData, ThrowOnError>) => (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const deleteUser = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteUserData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users/{user_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a user
  *
  * Returns one user account. Admins only.
  */
-export const getUser = <ThrowOnError extends boolean = false>(options: Options<GetUserData, ThrowOnError>) => (options.client ?? client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getUser = <ThrowOnError extends boolean = false>(options: Options<GetUserData, ThrowOnError>) =>
+  (options.client ?? client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users/{user_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Update a user
@@ -203,19 +464,25 @@ export const getUser = <ThrowOnError extends boolean = false>(options: Options<G
  * themselves (`422`), so a server always keeps at least one admin. Admins only.
  *
  */
-export const updateUser = <ThrowOnError extends boolean = false>(options: Options<UpdateUserData, ThrowOnError>) => (options.client ?? client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const updateUser = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateUserData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users/{user_id}',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Reset a user's password
@@ -225,19 +492,25 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
  * returned once. Admins only.
  *
  */
-export const resetUserPassword = <ThrowOnError extends boolean = false>(options: Options<ResetUserPasswordData, ThrowOnError>) => (options.client ?? client).post<ResetUserPasswordResponses, ResetUserPasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const resetUserPassword = <ThrowOnError extends boolean = false>(
+  options: Options<ResetUserPasswordData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResetUserPasswordResponses, ResetUserPasswordErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/users/{user_id}/reset-password',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * List your API tokens
@@ -246,15 +519,21 @@ export const resetUserPassword = <ThrowOnError extends boolean = false>(options:
  * user's tokens and can narrow the list with `user_id`. Secrets are never included.
  *
  */
-export const listApiTokens = <ThrowOnError extends boolean = false>(options?: Options<ListApiTokensData, ThrowOnError>) => (options?.client ?? client).get<ListApiTokensResponses, ListApiTokensErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listApiTokens = <ThrowOnError extends boolean = false>(
+  options?: Options<ListApiTokensData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListApiTokensResponses, ListApiTokensErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/api-tokens',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Create an API token
@@ -265,19 +544,25 @@ export const listApiTokens = <ThrowOnError extends boolean = false>(options?: Op
  * `token` field and is never shown again; store it in your secret manager.
  *
  */
-export const createApiToken = <ThrowOnError extends boolean = false>(options: Options<CreateApiTokenData, ThrowOnError>) => (options.client ?? client).post<CreateApiTokenResponses, CreateApiTokenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createApiToken = <ThrowOnError extends boolean = false>(
+  options: Options<CreateApiTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateApiTokenResponses, CreateApiTokenErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/api-tokens',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Revoke an API token
@@ -287,15 +572,21 @@ export const createApiToken = <ThrowOnError extends boolean = false>(options: Op
  * changes nothing. You can revoke your own tokens; admins can revoke anyone's.
  *
  */
-export const revokeApiToken = <ThrowOnError extends boolean = false>(options: Options<RevokeApiTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeApiTokenResponses, RevokeApiTokenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const revokeApiToken = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeApiTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<RevokeApiTokenResponses, RevokeApiTokenErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/api-tokens/{token_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get an API token
@@ -304,15 +595,21 @@ export const revokeApiToken = <ThrowOnError extends boolean = false>(options: Op
  * secret. You can see your own tokens; admins can see anyone's.
  *
  */
-export const getApiToken = <ThrowOnError extends boolean = false>(options: Options<GetApiTokenData, ThrowOnError>) => (options.client ?? client).get<GetApiTokenResponses, GetApiTokenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getApiToken = <ThrowOnError extends boolean = false>(
+  options: Options<GetApiTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetApiTokenResponses, GetApiTokenErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/api-tokens/{token_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List sites
@@ -321,15 +618,21 @@ export const getApiToken = <ThrowOnError extends boolean = false>(options: Optio
  * other users see the sites assigned to them. Use `q` to search by name.
  *
  */
-export const listSites = <ThrowOnError extends boolean = false>(options?: Options<ListSitesData, ThrowOnError>) => (options?.client ?? client).get<ListSitesResponses, ListSitesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listSites = <ThrowOnError extends boolean = false>(
+  options?: Options<ListSitesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListSitesResponses, ListSitesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Create a site
@@ -338,19 +641,25 @@ export const listSites = <ThrowOnError extends boolean = false>(options?: Option
  * name answers `409`. Admins only (`sites:write`).
  *
  */
-export const createSite = <ThrowOnError extends boolean = false>(options: Options<CreateSiteData, ThrowOnError>) => (options.client ?? client).post<CreateSiteResponses, CreateSiteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createSite = <ThrowOnError extends boolean = false>(
+  options: Options<CreateSiteData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateSiteResponses, CreateSiteErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Delete a site
@@ -359,30 +668,40 @@ export const createSite = <ThrowOnError extends boolean = false>(options: Option
  * devices first. Users assigned to the site lose the assignment. Admins only (`sites:write`).
  *
  */
-export const deleteSite = <ThrowOnError extends boolean = false>(options: Options<DeleteSiteData, ThrowOnError>) => (options.client ?? client).delete<DeleteSiteResponses, DeleteSiteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const deleteSite = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteSiteData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteSiteResponses, DeleteSiteErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a site
  *
  * Returns one site with its device count. Sites you cannot see answer `404`.
  */
-export const getSite = <ThrowOnError extends boolean = false>(options: Options<GetSiteData, ThrowOnError>) => (options.client ?? client).get<GetSiteResponses, GetSiteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getSite = <ThrowOnError extends boolean = false>(options: Options<GetSiteData, ThrowOnError>) =>
+  (options.client ?? client).get<GetSiteResponses, GetSiteErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Update a site
@@ -394,19 +713,25 @@ export const getSite = <ThrowOnError extends boolean = false>(options: Options<G
  * concurrent change. Admins only (`sites:write`).
  *
  */
-export const updateSite = <ThrowOnError extends boolean = false>(options: Options<UpdateSiteData, ThrowOnError>) => (options.client ?? client).patch<UpdateSiteResponses, UpdateSiteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const updateSite = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateSiteData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateSiteResponses, UpdateSiteErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * List devices
@@ -416,15 +741,21 @@ export const updateSite = <ThrowOnError extends boolean = false>(options: Option
  * matches the name or hostname); filters combine with AND.
  *
  */
-export const listDevices = <ThrowOnError extends boolean = false>(options?: Options<ListDevicesData, ThrowOnError>) => (options?.client ?? client).get<ListDevicesResponses, ListDevicesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listDevices = <ThrowOnError extends boolean = false>(
+  options?: Options<ListDevicesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListDevicesResponses, ListDevicesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Pre-register a device
@@ -436,19 +767,25 @@ export const listDevices = <ThrowOnError extends boolean = false>(options?: Opti
  * (`devices:register`).
  *
  */
-export const registerDevice = <ThrowOnError extends boolean = false>(options: Options<RegisterDeviceData, ThrowOnError>) => (options.client ?? client).post<RegisterDeviceResponses, RegisterDeviceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const registerDevice = <ThrowOnError extends boolean = false>(
+  options: Options<RegisterDeviceData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RegisterDeviceResponses, RegisterDeviceErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Count devices by status, platform and site
@@ -458,15 +795,21 @@ export const registerDevice = <ThrowOnError extends boolean = false>(options: Op
  * it to one site with `site_id`. What a fleet overview dashboard shows first.
  *
  */
-export const getDeviceStats = <ThrowOnError extends boolean = false>(options?: Options<GetDeviceStatsData, ThrowOnError>) => (options?.client ?? client).get<GetDeviceStatsResponses, GetDeviceStatsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getDeviceStats = <ThrowOnError extends boolean = false>(
+  options?: Options<GetDeviceStatsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetDeviceStatsResponses, GetDeviceStatsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/stats',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Delete a device
@@ -477,30 +820,42 @@ export const getDeviceStats = <ThrowOnError extends boolean = false>(options?: O
  * device with a new ID.
  *
  */
-export const deleteDevice = <ThrowOnError extends boolean = false>(options: Options<DeleteDeviceData, ThrowOnError>) => (options.client ?? client).delete<DeleteDeviceResponses, DeleteDeviceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const deleteDevice = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteDeviceData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteDeviceResponses, DeleteDeviceErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a device
  *
  * Returns one device. Devices on sites you cannot see answer `404`.
  */
-export const getDevice = <ThrowOnError extends boolean = false>(options: Options<GetDeviceData, ThrowOnError>) => (options.client ?? client).get<GetDeviceResponses, GetDeviceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getDevice = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceResponses, GetDeviceErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Update a device
@@ -510,19 +865,25 @@ export const getDevice = <ThrowOnError extends boolean = false>(options: Options
  * with the `ETag` you read to avoid overwriting a concurrent change.
  *
  */
-export const updateDevice = <ThrowOnError extends boolean = false>(options: Options<UpdateDeviceData, ThrowOnError>) => (options.client ?? client).patch<UpdateDeviceResponses, UpdateDeviceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const updateDevice = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateDeviceData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateDeviceResponses, UpdateDeviceErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Revoke a device's credentials
@@ -534,15 +895,25 @@ export const updateDevice = <ThrowOnError extends boolean = false>(options: Opti
  * history stay.
  *
  */
-export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(options: Options<RevokeDeviceCredentialsData, ThrowOnError>) => (options.client ?? client).post<RevokeDeviceCredentialsResponses, RevokeDeviceCredentialsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeDeviceCredentialsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    RevokeDeviceCredentialsResponses,
+    RevokeDeviceCredentialsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/revoke-credentials',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a device's metric history
@@ -555,15 +926,21 @@ export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(op
  * days.
  *
  */
-export const getDeviceMetrics = <ThrowOnError extends boolean = false>(options: Options<GetDeviceMetricsData, ThrowOnError>) => (options.client ?? client).get<GetDeviceMetricsResponses, GetDeviceMetricsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getDeviceMetrics = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceMetricsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceMetricsResponses, GetDeviceMetricsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/metrics',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a device's inventory
@@ -573,15 +950,21 @@ export const getDeviceMetrics = <ThrowOnError extends boolean = false>(options: 
  * inventory yet answers `404` with code `inventory_not_reported`.
  *
  */
-export const getDeviceInventory = <ThrowOnError extends boolean = false>(options: Options<GetDeviceInventoryData, ThrowOnError>) => (options.client ?? client).get<GetDeviceInventoryResponses, GetDeviceInventoryErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getDeviceInventory = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceInventoryData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceInventoryResponses, GetDeviceInventoryErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/inventory',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List a device's screenshots
@@ -590,15 +973,21 @@ export const getDeviceInventory = <ThrowOnError extends boolean = false>(options
  * 20), newest first. Fetch the newest image with `GET /v1/devices/{device_id}/screenshots/latest`.
  *
  */
-export const listDeviceScreenshots = <ThrowOnError extends boolean = false>(options: Options<ListDeviceScreenshotsData, ThrowOnError>) => (options.client ?? client).get<ListDeviceScreenshotsResponses, ListDeviceScreenshotsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listDeviceScreenshots = <ThrowOnError extends boolean = false>(
+  options: Options<ListDeviceScreenshotsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListDeviceScreenshotsResponses, ListDeviceScreenshotsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/screenshots',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a device's latest screenshot
@@ -608,30 +997,48 @@ export const listDeviceScreenshots = <ThrowOnError extends boolean = false>(opti
  * `no_screenshot`.
  *
  */
-export const getLatestDeviceScreenshot = <ThrowOnError extends boolean = false>(options: Options<GetLatestDeviceScreenshotData, ThrowOnError>) => (options.client ?? client).get<GetLatestDeviceScreenshotResponses, GetLatestDeviceScreenshotErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getLatestDeviceScreenshot = <ThrowOnError extends boolean = false>(
+  options: Options<GetLatestDeviceScreenshotData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<
+    GetLatestDeviceScreenshotResponses,
+    GetLatestDeviceScreenshotErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/screenshots/latest',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List a device's monitored processes
  *
  * Lists the processes the device's agent is told to run and watch, in the order they were added.
  */
-export const listMonitoredProcesses = <ThrowOnError extends boolean = false>(options: Options<ListMonitoredProcessesData, ThrowOnError>) => (options.client ?? client).get<ListMonitoredProcessesResponses, ListMonitoredProcessesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
-    url: '/v1/devices/{device_id}/processes',
-    ...options
-});
+export const listMonitoredProcesses = <ThrowOnError extends boolean = false>(
+  options: Options<ListMonitoredProcessesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListMonitoredProcessesResponses, ListMonitoredProcessesErrors, ThrowOnError>(
+    {
+      security: [
+        { scheme: 'bearer', type: 'http' },
+        {
+          in: 'cookie',
+          name: 'meridian_session',
+          type: 'apiKey',
+        },
+      ],
+      url: '/v1/devices/{device_id}/processes',
+      ...options,
+    },
+  );
 
 /**
  * Add a monitored process
@@ -643,49 +1050,75 @@ export const listMonitoredProcesses = <ThrowOnError extends boolean = false>(opt
  * version changes at once. Names are unique on a device, ignoring case (`409`).
  *
  */
-export const createMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<CreateMonitoredProcessData, ThrowOnError>) => (options.client ?? client).post<CreateMonitoredProcessResponses, CreateMonitoredProcessErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createMonitoredProcess = <ThrowOnError extends boolean = false>(
+  options: Options<CreateMonitoredProcessData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreateMonitoredProcessResponses,
+    CreateMonitoredProcessErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/processes',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Remove a monitored process
  *
  * Stops the agent from managing the process (it no longer starts it; it does not kill a running one).
  */
-export const deleteMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<DeleteMonitoredProcessData, ThrowOnError>) => (options.client ?? client).delete<DeleteMonitoredProcessResponses, DeleteMonitoredProcessErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const deleteMonitoredProcess = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteMonitoredProcessData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteMonitoredProcessResponses,
+    DeleteMonitoredProcessErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/processes/{process_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a monitored process
  *
  * Returns one monitored process of the device.
  */
-export const getMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<GetMonitoredProcessData, ThrowOnError>) => (options.client ?? client).get<GetMonitoredProcessResponses, GetMonitoredProcessErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getMonitoredProcess = <ThrowOnError extends boolean = false>(
+  options: Options<GetMonitoredProcessData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetMonitoredProcessResponses, GetMonitoredProcessErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/processes/{process_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Update a monitored process
@@ -695,19 +1128,29 @@ export const getMonitoredProcess = <ThrowOnError extends boolean = false>(option
  * you read to avoid overwriting a concurrent change.
  *
  */
-export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(options: Options<UpdateMonitoredProcessData, ThrowOnError>) => (options.client ?? client).patch<UpdateMonitoredProcessResponses, UpdateMonitoredProcessErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateMonitoredProcessData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<
+    UpdateMonitoredProcessResponses,
+    UpdateMonitoredProcessErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/processes/{process_id}',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * List a site's enrolment codes
@@ -716,15 +1159,21 @@ export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(opt
  * Filter with `status` (for example `active` for the codes that still work).
  *
  */
-export const listEnrollmentCodes = <ThrowOnError extends boolean = false>(options: Options<ListEnrollmentCodesData, ThrowOnError>) => (options.client ?? client).get<ListEnrollmentCodesResponses, ListEnrollmentCodesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listEnrollmentCodes = <ThrowOnError extends boolean = false>(
+  options: Options<ListEnrollmentCodesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListEnrollmentCodesResponses, ListEnrollmentCodesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}/enrollment-codes',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Create an enrolment code
@@ -738,19 +1187,25 @@ export const listEnrollmentCodes = <ThrowOnError extends boolean = false>(option
  * (`GET /v1/enrollment-requests`).
  *
  */
-export const createEnrollmentCode = <ThrowOnError extends boolean = false>(options: Options<CreateEnrollmentCodeData, ThrowOnError>) => (options.client ?? client).post<CreateEnrollmentCodeResponses, CreateEnrollmentCodeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createEnrollmentCode = <ThrowOnError extends boolean = false>(
+  options: Options<CreateEnrollmentCodeData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateEnrollmentCodeResponses, CreateEnrollmentCodeErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}/enrollment-codes',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Revoke an enrolment code
@@ -760,15 +1215,21 @@ export const createEnrollmentCode = <ThrowOnError extends boolean = false>(optio
  * code stays listed, with status `revoked`. Revoking it again changes nothing.
  *
  */
-export const revokeEnrollmentCode = <ThrowOnError extends boolean = false>(options: Options<RevokeEnrollmentCodeData, ThrowOnError>) => (options.client ?? client).delete<RevokeEnrollmentCodeResponses, RevokeEnrollmentCodeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const revokeEnrollmentCode = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeEnrollmentCodeData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<RevokeEnrollmentCodeResponses, RevokeEnrollmentCodeErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/sites/{site_id}/enrollment-codes/{code_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List enrolment requests (the approval queue)
@@ -779,30 +1240,46 @@ export const revokeEnrollmentCode = <ThrowOnError extends boolean = false>(optio
  * site (anyone else asking for them gets `403`).
  *
  */
-export const listEnrollmentRequests = <ThrowOnError extends boolean = false>(options?: Options<ListEnrollmentRequestsData, ThrowOnError>) => (options?.client ?? client).get<ListEnrollmentRequestsResponses, ListEnrollmentRequestsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listEnrollmentRequests = <ThrowOnError extends boolean = false>(
+  options?: Options<ListEnrollmentRequestsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    ListEnrollmentRequestsResponses,
+    ListEnrollmentRequestsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/enrollment-requests',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get an enrolment request
  *
  * Returns one enrolment request. Requests for sites you cannot see answer `404`.
  */
-export const getEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<GetEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).get<GetEnrollmentRequestResponses, GetEnrollmentRequestErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getEnrollmentRequest = <ThrowOnError extends boolean = false>(
+  options: Options<GetEnrollmentRequestData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetEnrollmentRequestResponses, GetEnrollmentRequestErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/enrollment-requests/{request_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Approve an enrolment request
@@ -815,19 +1292,29 @@ export const getEnrollmentRequest = <ThrowOnError extends boolean = false>(optio
  * can be approved (`409` otherwise: denied and expired requests are final).
  *
  */
-export const approveEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<ApproveEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).post<ApproveEnrollmentRequestResponses, ApproveEnrollmentRequestErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const approveEnrollmentRequest = <ThrowOnError extends boolean = false>(
+  options: Options<ApproveEnrollmentRequestData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    ApproveEnrollmentRequestResponses,
+    ApproveEnrollmentRequestErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/enrollment-requests/{request_id}/approve',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Deny an enrolment request
@@ -836,19 +1323,25 @@ export const approveEnrollmentRequest = <ThrowOnError extends boolean = false>(o
  * request can never be approved afterwards. Only `pending` requests can be denied.
  *
  */
-export const denyEnrollmentRequest = <ThrowOnError extends boolean = false>(options: Options<DenyEnrollmentRequestData, ThrowOnError>) => (options.client ?? client).post<DenyEnrollmentRequestResponses, DenyEnrollmentRequestErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const denyEnrollmentRequest = <ThrowOnError extends boolean = false>(
+  options: Options<DenyEnrollmentRequestData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<DenyEnrollmentRequestResponses, DenyEnrollmentRequestErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/enrollment-requests/{request_id}/deny',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Enrol an agent
@@ -867,14 +1360,17 @@ export const denyEnrollmentRequest = <ThrowOnError extends boolean = false>(opti
  * credentials.
  *
  */
-export const enrollAgent = <ThrowOnError extends boolean = false>(options: Options<EnrollAgentData, ThrowOnError>) => (options.client ?? client).post<EnrollAgentResponses, EnrollAgentErrors, ThrowOnError>({
+export const enrollAgent = <ThrowOnError extends boolean = false>(
+  options: Options<EnrollAgentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<EnrollAgentResponses, EnrollAgentErrors, ThrowOnError>({
     url: '/v1/agent/enroll',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Poll an enrolment request
@@ -885,14 +1381,17 @@ export const enrollAgent = <ThrowOnError extends boolean = false>(options: Optio
  * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
  *
  */
-export const pollAgentEnrollment = <ThrowOnError extends boolean = false>(options: Options<PollAgentEnrollmentData, ThrowOnError>) => (options.client ?? client).post<PollAgentEnrollmentResponses, PollAgentEnrollmentErrors, ThrowOnError>({
+export const pollAgentEnrollment = <ThrowOnError extends boolean = false>(
+  options: Options<PollAgentEnrollmentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<PollAgentEnrollmentResponses, PollAgentEnrollmentErrors, ThrowOnError>({
     url: '/v1/agent/enroll/poll',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Refresh an agent's tokens
@@ -905,14 +1404,17 @@ export const pollAgentEnrollment = <ThrowOnError extends boolean = false>(option
  * Needs no credentials besides the refresh token.
  *
  */
-export const refreshAgentToken = <ThrowOnError extends boolean = false>(options: Options<RefreshAgentTokenData, ThrowOnError>) => (options.client ?? client).post<RefreshAgentTokenResponses, RefreshAgentTokenErrors, ThrowOnError>({
+export const refreshAgentToken = <ThrowOnError extends boolean = false>(
+  options: Options<RefreshAgentTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RefreshAgentTokenResponses, RefreshAgentTokenErrors, ThrowOnError>({
     url: '/v1/agent/token',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Send a heartbeat
@@ -926,15 +1428,18 @@ export const refreshAgentToken = <ThrowOnError extends boolean = false>(options:
  * version of its desired configuration (`GET /v1/agent/config`).
  *
  */
-export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(options: Options<SendAgentHeartbeatData, ThrowOnError>) => (options.client ?? client).post<SendAgentHeartbeatResponses, SendAgentHeartbeatErrors, ThrowOnError>({
+export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(
+  options: Options<SendAgentHeartbeatData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<SendAgentHeartbeatResponses, SendAgentHeartbeatErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/heartbeat',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Fetch commands (long-poll)
@@ -946,11 +1451,14 @@ export const sendAgentHeartbeat = <ThrowOnError extends boolean = false>(options
  * Each command is delivered once.
  *
  */
-export const pollAgentCommands = <ThrowOnError extends boolean = false>(options?: Options<PollAgentCommandsData, ThrowOnError>) => (options?.client ?? client).post<PollAgentCommandsResponses, PollAgentCommandsErrors, ThrowOnError>({
+export const pollAgentCommands = <ThrowOnError extends boolean = false>(
+  options?: Options<PollAgentCommandsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<PollAgentCommandsResponses, PollAgentCommandsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/commands/poll',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Report a command's progress
@@ -961,15 +1469,22 @@ export const pollAgentCommands = <ThrowOnError extends boolean = false>(options?
  * working on it. Commands of other devices are `404`.
  *
  */
-export const reportAgentCommandProgress = <ThrowOnError extends boolean = false>(options: Options<ReportAgentCommandProgressData, ThrowOnError>) => (options.client ?? client).post<ReportAgentCommandProgressResponses, ReportAgentCommandProgressErrors, ThrowOnError>({
+export const reportAgentCommandProgress = <ThrowOnError extends boolean = false>(
+  options: Options<ReportAgentCommandProgressData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    ReportAgentCommandProgressResponses,
+    ReportAgentCommandProgressErrors,
+    ThrowOnError
+  >({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/commands/{command_id}/progress',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Report a command's result
@@ -981,15 +1496,22 @@ export const reportAgentCommandProgress = <ThrowOnError extends boolean = false>
  * answers `409`; commands of other devices are `404`.
  *
  */
-export const reportAgentCommandResult = <ThrowOnError extends boolean = false>(options: Options<ReportAgentCommandResultData, ThrowOnError>) => (options.client ?? client).post<ReportAgentCommandResultResponses, ReportAgentCommandResultErrors, ThrowOnError>({
+export const reportAgentCommandResult = <ThrowOnError extends boolean = false>(
+  options: Options<ReportAgentCommandResultData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    ReportAgentCommandResultResponses,
+    ReportAgentCommandResultErrors,
+    ThrowOnError
+  >({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/commands/{command_id}/result',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * List device types
@@ -1001,30 +1523,42 @@ export const reportAgentCommandResult = <ThrowOnError extends boolean = false>(o
  * `POST /v1/commands`.
  *
  */
-export const listDeviceTypes = <ThrowOnError extends boolean = false>(options?: Options<ListDeviceTypesData, ThrowOnError>) => (options?.client ?? client).get<ListDeviceTypesResponses, ListDeviceTypesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listDeviceTypes = <ThrowOnError extends boolean = false>(
+  options?: Options<ListDeviceTypesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListDeviceTypesResponses, ListDeviceTypesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/device-types',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get a device type
  *
  * Returns one device type of the catalogue with its command types.
  */
-export const getDeviceType = <ThrowOnError extends boolean = false>(options: Options<GetDeviceTypeData, ThrowOnError>) => (options.client ?? client).get<GetDeviceTypeResponses, GetDeviceTypeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getDeviceType = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceTypeData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceTypeResponses, GetDeviceTypeErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/device-types/{device_type}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List commands
@@ -1034,15 +1568,21 @@ export const getDeviceType = <ThrowOnError extends boolean = false>(options: Opt
  * Commands past their deadline show as `expired`.
  *
  */
-export const listCommands = <ThrowOnError extends boolean = false>(options?: Options<ListCommandsData, ThrowOnError>) => (options?.client ?? client).get<ListCommandsResponses, ListCommandsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listCommands = <ThrowOnError extends boolean = false>(
+  options?: Options<ListCommandsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListCommandsResponses, ListCommandsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/commands',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Send a command to a device
@@ -1059,34 +1599,46 @@ export const listCommands = <ThrowOnError extends boolean = false>(options?: Opt
  * poll `GET /v1/commands/{command_id}` after that.
  *
  */
-export const createCommand = <ThrowOnError extends boolean = false>(options: Options<CreateCommandData, ThrowOnError>) => (options.client ?? client).post<CreateCommandResponses, CreateCommandErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const createCommand = <ThrowOnError extends boolean = false>(
+  options: Options<CreateCommandData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateCommandResponses, CreateCommandErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/commands',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Get a command
  *
  * Returns one command with its progress and, once finished, its result. Commands of devices you cannot see answer `404`.
  */
-export const getCommand = <ThrowOnError extends boolean = false>(options: Options<GetCommandData, ThrowOnError>) => (options.client ?? client).get<GetCommandResponses, GetCommandErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getCommand = <ThrowOnError extends boolean = false>(
+  options: Options<GetCommandData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetCommandResponses, GetCommandErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/commands/{command_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Cancel a command
@@ -1097,15 +1649,21 @@ export const getCommand = <ThrowOnError extends boolean = false>(options: Option
  * answers `409`.
  *
  */
-export const cancelCommand = <ThrowOnError extends boolean = false>(options: Options<CancelCommandData, ThrowOnError>) => (options.client ?? client).post<CancelCommandResponses, CancelCommandErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const cancelCommand = <ThrowOnError extends boolean = false>(
+  options: Options<CancelCommandData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CancelCommandResponses, CancelCommandErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/commands/{command_id}/cancel',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Clear a device's pending commands
@@ -1115,15 +1673,21 @@ export const cancelCommand = <ThrowOnError extends boolean = false>(options: Opt
  * off. Commands already delivered or running are left alone; cancel them one by one.
  *
  */
-export const clearPendingCommands = <ThrowOnError extends boolean = false>(options: Options<ClearPendingCommandsData, ThrowOnError>) => (options.client ?? client).delete<ClearPendingCommandsResponses, ClearPendingCommandsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const clearPendingCommands = <ThrowOnError extends boolean = false>(
+  options: Options<ClearPendingCommandsData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<ClearPendingCommandsResponses, ClearPendingCommandsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/devices/{device_id}/pending-commands',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * List events
@@ -1134,15 +1698,21 @@ export const clearPendingCommands = <ThrowOnError extends boolean = false>(optio
  * `GET /v1/events/stream` instead of polling this list.
  *
  */
-export const listEvents = <ThrowOnError extends boolean = false>(options?: Options<ListEventsData, ThrowOnError>) => (options?.client ?? client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const listEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<ListEventsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Follow events as they happen (Server-Sent Events)
@@ -1158,15 +1728,21 @@ export const listEvents = <ThrowOnError extends boolean = false>(options?: Optio
  * it with `site_id`, `device_id` and `severity`.
  *
  */
-export const streamEvents = <ThrowOnError extends boolean = false>(options?: Options<StreamEventsData, ThrowOnError, StreamEventsResponse>) => (options?.client ?? client).sse.get<StreamEventsResponses, StreamEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const streamEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<StreamEventsData, ThrowOnError, StreamEventsResponse>,
+) =>
+  (options?.client ?? client).sse.get<StreamEventsResponses, StreamEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events/stream',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Acknowledge events in bulk
@@ -1178,19 +1754,25 @@ export const streamEvents = <ThrowOnError extends boolean = false>(options?: Opt
  * request acknowledged.
  *
  */
-export const acknowledgeEvents = <ThrowOnError extends boolean = false>(options: Options<AcknowledgeEventsData, ThrowOnError>) => (options.client ?? client).post<AcknowledgeEventsResponses, AcknowledgeEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const acknowledgeEvents = <ThrowOnError extends boolean = false>(
+  options: Options<AcknowledgeEventsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<AcknowledgeEventsResponses, AcknowledgeEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events/acknowledge',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Count unacknowledged events
@@ -1199,30 +1781,46 @@ export const acknowledgeEvents = <ThrowOnError extends boolean = false>(options:
  * what a badge in a dashboard shows. Narrow it with `site_id` and `device_id`.
  *
  */
-export const countUnacknowledgedEvents = <ThrowOnError extends boolean = false>(options?: Options<CountUnacknowledgedEventsData, ThrowOnError>) => (options?.client ?? client).get<CountUnacknowledgedEventsResponses, CountUnacknowledgedEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const countUnacknowledgedEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<CountUnacknowledgedEventsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    CountUnacknowledgedEventsResponses,
+    CountUnacknowledgedEventsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events/unacknowledged-count',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Get an event
  *
  * Returns one event. Events of sites you cannot see answer `404`.
  */
-export const getEvent = <ThrowOnError extends boolean = false>(options: Options<GetEventData, ThrowOnError>) => (options.client ?? client).get<GetEventResponses, GetEventErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const getEvent = <ThrowOnError extends boolean = false>(
+  options: Options<GetEventData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetEventResponses, GetEventErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events/{event_id}',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Acknowledge an event
@@ -1231,15 +1829,21 @@ export const getEvent = <ThrowOnError extends boolean = false>(options: Options<
  * first acknowledgement (who and when) is kept.
  *
  */
-export const acknowledgeEvent = <ThrowOnError extends boolean = false>(options: Options<AcknowledgeEventData, ThrowOnError>) => (options.client ?? client).post<AcknowledgeEventResponses, AcknowledgeEventErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, {
-            in: 'cookie',
-            name: 'meridian_session',
-            type: 'apiKey'
-        }],
+export const acknowledgeEvent = <ThrowOnError extends boolean = false>(
+  options: Options<AcknowledgeEventData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<AcknowledgeEventResponses, AcknowledgeEventErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/v1/events/{event_id}/acknowledge',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Report an event
@@ -1249,15 +1853,18 @@ export const acknowledgeEvent = <ThrowOnError extends boolean = false>(options: 
  * `agent.<type>`. Operators see it in `GET /v1/events` and in the event stream at once.
  *
  */
-export const sendAgentEvent = <ThrowOnError extends boolean = false>(options: Options<SendAgentEventData, ThrowOnError>) => (options.client ?? client).post<SendAgentEventResponses, SendAgentEventErrors, ThrowOnError>({
+export const sendAgentEvent = <ThrowOnError extends boolean = false>(
+  options: Options<SendAgentEventData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<SendAgentEventResponses, SendAgentEventErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/events',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Upload the machine's inventory
@@ -1268,15 +1875,18 @@ export const sendAgentEvent = <ThrowOnError extends boolean = false>(options: Op
  * command. The body is limited to 100 KB.
  *
  */
-export const uploadAgentInventory = <ThrowOnError extends boolean = false>(options: Options<UploadAgentInventoryData, ThrowOnError>) => (options.client ?? client).put<UploadAgentInventoryResponses, UploadAgentInventoryErrors, ThrowOnError>({
+export const uploadAgentInventory = <ThrowOnError extends boolean = false>(
+  options: Options<UploadAgentInventoryData, ThrowOnError>,
+) =>
+  (options.client ?? client).put<UploadAgentInventoryResponses, UploadAgentInventoryErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/inventory',
     ...options,
     headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
 
 /**
  * Get the desired configuration
@@ -1287,11 +1897,14 @@ export const uploadAgentInventory = <ThrowOnError extends boolean = false>(optio
  * answer carries a `config_version` other than the one you have.
  *
  */
-export const getAgentConfig = <ThrowOnError extends boolean = false>(options?: Options<GetAgentConfigData, ThrowOnError>) => (options?.client ?? client).get<GetAgentConfigResponses, GetAgentConfigErrors, ThrowOnError>({
+export const getAgentConfig = <ThrowOnError extends boolean = false>(
+  options?: Options<GetAgentConfigData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetAgentConfigResponses, GetAgentConfigErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/config',
-    ...options
-});
+    ...options,
+  });
 
 /**
  * Upload a screenshot
@@ -1302,12 +1915,15 @@ export const getAgentConfig = <ThrowOnError extends boolean = false>(options?: O
  * screenshots of each device. A body that is not a JPEG image answers `422`.
  *
  */
-export const uploadAgentScreenshot = <ThrowOnError extends boolean = false>(options: Options<UploadAgentScreenshotData, ThrowOnError>) => (options.client ?? client).post<UploadAgentScreenshotResponses, UploadAgentScreenshotErrors, ThrowOnError>({
+export const uploadAgentScreenshot = <ThrowOnError extends boolean = false>(
+  options: Options<UploadAgentScreenshotData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<UploadAgentScreenshotResponses, UploadAgentScreenshotErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/agent/screenshots',
     ...options,
     headers: {
-        'Content-Type': 'image/jpeg',
-        ...options.headers
-    }
-});
+      'Content-Type': 'image/jpeg',
+      ...options.headers,
+    },
+  });

@@ -15,8 +15,8 @@ export const zTimestamp = z.iso.datetime().max(40);
  * Whether the server is up and can reach its database.
  */
 export const zHealth = z.object({
-    status: z.enum(['ok']),
-    time: zTimestamp
+  status: z.enum(['ok']),
+  time: zTimestamp,
 });
 
 /**
@@ -25,8 +25,8 @@ export const zHealth = z.object({
  * One invalid field of a request.
  */
 export const zValidationIssue = z.object({
-    path: z.string().max(300),
-    message: z.string().max(500)
+  path: z.string().max(300),
+  message: z.string().max(500),
 });
 
 /**
@@ -37,13 +37,16 @@ export const zValidationIssue = z.object({
  *
  */
 export const zProblem = z.object({
-    type: z.string().max(200),
-    title: z.string().max(200),
-    status: z.int().gte(400).lte(599),
-    detail: z.string().max(2000).optional(),
-    code: z.string().max(64).regex(/^[a-z][a-z0-9_]*$/),
-    request_id: z.string().max(64),
-    errors: z.array(zValidationIssue).max(100).optional()
+  type: z.string().max(200),
+  title: z.string().max(200),
+  status: z.int().gte(400).lte(599),
+  detail: z.string().max(2000).optional(),
+  code: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z0-9_]*$/),
+  request_id: z.string().max(64),
+  errors: z.array(zValidationIssue).max(100).optional(),
 });
 
 /**
@@ -52,18 +55,18 @@ export const zProblem = z.object({
  * Build and runtime information about the server.
  */
 export const zVersion = z.object({
-    version: z.string().max(40),
-    api_version: z.enum(['v1']),
-    runtime: z.string().max(80),
-    database: z.enum(['sqlite', 'postgres'])
+  version: z.string().max(40),
+  api_version: z.enum(['v1']),
+  runtime: z.string().max(80),
+  database: z.enum(['sqlite', 'postgres']),
 });
 
 /**
  * LoginRequest
  */
 export const zLoginRequest = z.object({
-    username: z.string().min(1).max(64),
-    password: z.string().min(1).max(256)
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
 });
 
 /**
@@ -71,14 +74,21 @@ export const zLoginRequest = z.object({
  *
  * The ID of a user (`usr_` followed by a ULID).
  */
-export const zUserId = z.string().max(30).regex(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zUserId = z
+  .string()
+  .max(30)
+  .regex(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * Username
  *
  * A login name of 3 to 64 lowercase letters, digits, `.`, `_` or `-`, starting with a letter or digit.
  */
-export const zUsername = z.string().min(3).max(64).regex(/^[a-z0-9][a-z0-9._-]{2,63}$/);
+export const zUsername = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]{2,63}$/);
 
 /**
  * Role
@@ -90,18 +100,17 @@ export const zUsername = z.string().min(3).max(64).regex(/^[a-z0-9][a-z0-9._-]{2
  * assigned sites, manage their own API tokens.
  *
  */
-export const zRole = z.enum([
-    'admin',
-    'operator',
-    'viewer'
-]);
+export const zRole = z.enum(['admin', 'operator', 'viewer']);
 
 /**
  * SiteId
  *
  * The ID of a site (`site_` followed by a ULID).
  */
-export const zSiteId = z.string().max(31).regex(/^site_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zSiteId = z
+  .string()
+  .max(31)
+  .regex(/^site_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * User
@@ -109,16 +118,16 @@ export const zSiteId = z.string().max(31).regex(/^site_[0-9A-HJKMNP-TV-Z]{26}$/)
  * An operator account.
  */
 export const zUser = z.object({
-    id: zUserId,
-    username: zUsername,
-    display_name: z.string().max(100),
-    email: z.email().max(254).nullable(),
-    role: zRole,
-    disabled: z.boolean(),
-    site_ids: z.array(zSiteId).max(1000),
-    created_at: zTimestamp,
-    updated_at: zTimestamp,
-    last_login_at: zTimestamp.nullable()
+  id: zUserId,
+  username: zUsername,
+  display_name: z.string().max(100),
+  email: z.email().max(254).nullable(),
+  role: zRole,
+  disabled: z.boolean(),
+  site_ids: z.array(zSiteId).max(1000),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+  last_login_at: zTimestamp.nullable(),
 });
 
 /**
@@ -129,11 +138,11 @@ export const zUser = z.object({
  *
  */
 export const zSession = z.object({
-    token: z.string().max(100),
-    token_type: z.enum(['bearer']),
-    expires_at: zTimestamp,
-    csrf_token: z.string().max(100),
-    user: zUser
+  token: z.string().max(100),
+  token_type: z.enum(['bearer']),
+  expires_at: zTimestamp,
+  csrf_token: z.string().max(100),
+  user: zUser,
 });
 
 /**
@@ -141,7 +150,10 @@ export const zSession = z.object({
  *
  * The ID of an API token (`tok_` followed by a ULID). Not the secret.
  */
-export const zApiTokenId = z.string().max(30).regex(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zApiTokenId = z
+  .string()
+  .max(30)
+  .regex(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * Scope
@@ -150,21 +162,21 @@ export const zApiTokenId = z.string().max(30).regex(/^tok_[0-9A-HJKMNP-TV-Z]{26}
  *
  */
 export const zScope = z.enum([
-    'users:read',
-    'users:write',
-    'tokens:read',
-    'tokens:write',
-    'sites:read',
-    'sites:write',
-    'devices:read',
-    'devices:write',
-    'devices:register',
-    'enrollment:read',
-    'enrollment:write',
-    'commands:read',
-    'commands:write',
-    'events:read',
-    'events:write'
+  'users:read',
+  'users:write',
+  'tokens:read',
+  'tokens:write',
+  'sites:read',
+  'sites:write',
+  'devices:read',
+  'devices:write',
+  'devices:register',
+  'enrollment:read',
+  'enrollment:write',
+  'commands:read',
+  'commands:write',
+  'events:read',
+  'events:write',
 ]);
 
 /**
@@ -173,11 +185,11 @@ export const zScope = z.enum([
  * Who is calling, how they authenticated, and what they may do.
  */
 export const zCurrentPrincipal = z.object({
-    user: zUser,
-    auth_method: z.enum(['session', 'api_token']),
-    api_token_id: zApiTokenId.nullish(),
-    scopes: z.array(zScope).max(50),
-    site_ids: z.array(zSiteId).max(1000).nullable()
+  user: zUser,
+  auth_method: z.enum(['session', 'api_token']),
+  api_token_id: zApiTokenId.nullish(),
+  scopes: z.array(zScope).max(50),
+  site_ids: z.array(zSiteId).max(1000).nullable(),
 });
 
 /**
@@ -191,8 +203,8 @@ export const zPassword = z.string().min(12).max(256);
  * ChangePasswordRequest
  */
 export const zChangePasswordRequest = z.object({
-    current_password: z.string().min(1).max(256),
-    new_password: zPassword
+  current_password: z.string().min(1).max(256),
+  new_password: zPassword,
 });
 
 /**
@@ -206,20 +218,20 @@ export const zNextCursor = z.string().max(200).nullable();
  * UserList
  */
 export const zUserList = z.object({
-    data: z.array(zUser).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zUser).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * UserCreate
  */
 export const zUserCreate = z.object({
-    username: zUsername,
-    password: zPassword,
-    display_name: z.string().min(1).max(100).optional(),
-    email: z.email().max(254).optional(),
-    role: zRole,
-    site_ids: z.array(zSiteId).max(1000).optional()
+  username: zUsername,
+  password: zPassword,
+  display_name: z.string().min(1).max(100).optional(),
+  email: z.email().max(254).optional(),
+  role: zRole,
+  site_ids: z.array(zSiteId).max(1000).optional(),
 });
 
 /**
@@ -228,11 +240,11 @@ export const zUserCreate = z.object({
  * The fields to change; fields left out keep their value.
  */
 export const zUserUpdate = z.object({
-    display_name: z.string().min(1).max(100).optional(),
-    email: z.email().max(254).nullish(),
-    role: zRole.optional(),
-    disabled: z.boolean().optional(),
-    site_ids: z.array(zSiteId).max(1000).optional()
+  display_name: z.string().min(1).max(100).optional(),
+  email: z.email().max(254).nullish(),
+  role: zRole.optional(),
+  disabled: z.boolean().optional(),
+  site_ids: z.array(zSiteId).max(1000).optional(),
 });
 
 /**
@@ -241,7 +253,7 @@ export const zUserUpdate = z.object({
  * Leave `password` out to have Meridian generate a strong temporary password.
  */
 export const zPasswordReset = z.object({
-    password: zPassword.optional()
+  password: zPassword.optional(),
 });
 
 /**
@@ -250,8 +262,8 @@ export const zPasswordReset = z.object({
  * The outcome of a password reset. All of the user's sessions were ended.
  */
 export const zPasswordResetResult = z.object({
-    user_id: zUserId,
-    temporary_password: z.string().max(256).nullable()
+  user_id: zUserId,
+  temporary_password: z.string().max(256).nullable(),
 });
 
 /**
@@ -260,32 +272,32 @@ export const zPasswordResetResult = z.object({
  * An API token's metadata. The secret itself is only ever returned by `createApiToken`.
  */
 export const zApiToken = z.object({
-    id: zApiTokenId,
-    name: z.string().max(100),
-    prefix: z.string().max(16),
-    scopes: z.array(zScope).max(20),
-    user_id: zUserId,
-    created_at: zTimestamp,
-    expires_at: zTimestamp.nullable(),
-    last_used_at: zTimestamp.nullable(),
-    revoked_at: zTimestamp.nullable()
+  id: zApiTokenId,
+  name: z.string().max(100),
+  prefix: z.string().max(16),
+  scopes: z.array(zScope).max(20),
+  user_id: zUserId,
+  created_at: zTimestamp,
+  expires_at: zTimestamp.nullable(),
+  last_used_at: zTimestamp.nullable(),
+  revoked_at: zTimestamp.nullable(),
 });
 
 /**
  * ApiTokenList
  */
 export const zApiTokenList = z.object({
-    data: z.array(zApiToken).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zApiToken).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * ApiTokenCreate
  */
 export const zApiTokenCreate = z.object({
-    name: z.string().min(1).max(100),
-    scopes: z.array(zScope).min(1).max(20),
-    expires_at: zTimestamp.optional()
+  name: z.string().min(1).max(100),
+  scopes: z.array(zScope).min(1).max(20),
+  expires_at: zTimestamp.optional(),
 });
 
 /**
@@ -293,9 +305,11 @@ export const zApiTokenCreate = z.object({
  *
  * A new API token, with its secret. Store the secret now; it is not shown again.
  */
-export const zApiTokenCreated = zApiToken.and(z.object({
-    token: z.string().max(100)
-}));
+export const zApiTokenCreated = zApiToken.and(
+  z.object({
+    token: z.string().max(100),
+  }),
+);
 
 /**
  * Site
@@ -303,29 +317,29 @@ export const zApiTokenCreated = zApiToken.and(z.object({
  * A group of devices, usually a physical location or a customer.
  */
 export const zSite = z.object({
-    id: zSiteId,
-    name: z.string().max(100),
-    description: z.string().max(1000),
-    device_count: z.int().gte(0).lte(10000000),
-    auto_approve_until: zTimestamp.nullable(),
-    created_at: zTimestamp,
-    updated_at: zTimestamp
+  id: zSiteId,
+  name: z.string().max(100),
+  description: z.string().max(1000),
+  device_count: z.int().gte(0).lte(10000000),
+  auto_approve_until: zTimestamp.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
 });
 
 /**
  * SiteList
  */
 export const zSiteList = z.object({
-    data: z.array(zSite).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zSite).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * SiteCreate
  */
 export const zSiteCreate = z.object({
-    name: z.string().min(1).max(100),
-    description: z.string().max(1000).optional()
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional(),
 });
 
 /**
@@ -334,9 +348,9 @@ export const zSiteCreate = z.object({
  * The fields to change; fields left out keep their value.
  */
 export const zSiteUpdate = z.object({
-    name: z.string().min(1).max(100).optional(),
-    description: z.string().max(1000).optional(),
-    auto_approve_until: zTimestamp.nullish()
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  auto_approve_until: zTimestamp.nullish(),
 });
 
 /**
@@ -346,59 +360,66 @@ export const zSiteUpdate = z.object({
  * `offline`: heartbeats stopped. `degraded`: online but reporting a problem.
  *
  */
-export const zDeviceStatus = z.enum([
-    'pending',
-    'online',
-    'offline',
-    'degraded'
-]);
+export const zDeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']);
 
 /**
  * Platform
  *
  * The operating system family of a device.
  */
-export const zPlatform = z.enum([
-    'windows',
-    'macos',
-    'linux',
-    'other'
-]);
+export const zPlatform = z.enum(['windows', 'macos', 'linux', 'other']);
 
 /**
  * DeviceId
  *
  * The ID of a device (`dev_` followed by a ULID).
  */
-export const zDeviceId = z.string().max(30).regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zDeviceId = z
+  .string()
+  .max(30)
+  .regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * DeviceTypeId
  *
  * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
  */
-export const zDeviceTypeId = z.string().max(40).regex(/^[a-z][a-z0-9-]{1,39}$/);
+export const zDeviceTypeId = z
+  .string()
+  .max(40)
+  .regex(/^[a-z][a-z0-9-]{1,39}$/);
 
 /**
  * Tag
  *
  * A free-form label such as `kiosk` or `floor:2`, lowercase.
  */
-export const zTag = z.string().min(1).max(40).regex(/^[a-z0-9][a-z0-9:_.-]*$/);
+export const zTag = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z0-9][a-z0-9:_.-]*$/);
 
 /**
  * TimeZone
  *
  * An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
  */
-export const zTimeZone = z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_+-]*([\/][A-Za-z0-9_+-]+){0,2}$/);
+export const zTimeZone = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*([\/][A-Za-z0-9_+-]+){0,2}$/);
 
 /**
  * IpAddress
  *
  * An IPv4 or IPv6 address.
  */
-export const zIpAddress = z.string().min(2).max(45).regex(/^[0-9A-Fa-f:.]+$/);
+export const zIpAddress = z
+  .string()
+  .min(2)
+  .max(45)
+  .regex(/^[0-9A-Fa-f:.]+$/);
 
 /**
  * DeviceMetrics
@@ -406,9 +427,9 @@ export const zIpAddress = z.string().min(2).max(45).regex(/^[0-9A-Fa-f:.]+$/);
  * A summary of the machine's load, as last reported.
  */
 export const zDeviceMetrics = z.object({
-    cpu_percent: z.number().gte(0).lte(100),
-    memory_percent: z.number().gte(0).lte(100),
-    disk_percent: z.number().gte(0).lte(100)
+  cpu_percent: z.number().gte(0).lte(100),
+  memory_percent: z.number().gte(0).lte(100),
+  disk_percent: z.number().gte(0).lte(100),
 });
 
 /**
@@ -417,47 +438,47 @@ export const zDeviceMetrics = z.object({
  * A machine managed by Meridian.
  */
 export const zDevice = z.object({
-    id: zDeviceId,
-    name: z.string().max(100),
-    description: z.string().max(1000),
-    site_id: zSiteId,
-    platform: zPlatform,
-    device_type: zDeviceTypeId,
-    status: zDeviceStatus,
-    hostname: z.string().max(253).nullable(),
-    tags: z.array(zTag).max(20),
-    agent_version: z.string().max(40).nullable(),
-    os_name: z.string().max(100).nullable(),
-    os_version: z.string().max(100).nullable(),
-    timezone: zTimeZone.nullable(),
-    addresses: z.array(zIpAddress).max(32),
-    uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)).nullable(),
-    metrics: zDeviceMetrics.nullable(),
-    last_seen_at: zTimestamp.nullable(),
-    enrolled_at: zTimestamp.nullable(),
-    credentials_revoked_at: zTimestamp.nullable(),
-    created_at: zTimestamp,
-    updated_at: zTimestamp
+  id: zDeviceId,
+  name: z.string().max(100),
+  description: z.string().max(1000),
+  site_id: zSiteId,
+  platform: zPlatform,
+  device_type: zDeviceTypeId,
+  status: zDeviceStatus,
+  hostname: z.string().max(253).nullable(),
+  tags: z.array(zTag).max(20),
+  agent_version: z.string().max(40).nullable(),
+  os_name: z.string().max(100).nullable(),
+  os_version: z.string().max(100).nullable(),
+  timezone: zTimeZone.nullable(),
+  addresses: z.array(zIpAddress).max(32),
+  uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)).nullable(),
+  metrics: zDeviceMetrics.nullable(),
+  last_seen_at: zTimestamp.nullable(),
+  enrolled_at: zTimestamp.nullable(),
+  credentials_revoked_at: zTimestamp.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
 });
 
 /**
  * DeviceList
  */
 export const zDeviceList = z.object({
-    data: z.array(zDevice).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zDevice).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * DeviceCreate
  */
 export const zDeviceCreate = z.object({
-    name: z.string().min(1).max(100),
-    site_id: zSiteId,
-    platform: zPlatform,
-    description: z.string().max(1000).optional(),
-    device_type: zDeviceTypeId.optional(),
-    tags: z.array(zTag).max(20).optional()
+  name: z.string().min(1).max(100),
+  site_id: zSiteId,
+  platform: zPlatform,
+  description: z.string().max(1000).optional(),
+  device_type: zDeviceTypeId.optional(),
+  tags: z.array(zTag).max(20).optional(),
 });
 
 /**
@@ -468,9 +489,9 @@ export const zDeviceCreate = z.object({
  *
  */
 export const zDeviceRegistration = z.object({
-    device: zDevice,
-    registration_token: z.string().max(100),
-    registration_expires_at: zTimestamp
+  device: zDevice,
+  registration_token: z.string().max(100),
+  registration_expires_at: zTimestamp,
 });
 
 /**
@@ -486,24 +507,28 @@ export const zCount = z.int().gte(0).lte(10000000);
  * How many devices there are, by status, by platform and by site.
  */
 export const zDeviceStats = z.object({
-    total: zCount,
-    by_status: z.object({
-        pending: zCount,
-        online: zCount,
-        offline: zCount,
-        degraded: zCount
-    }),
-    by_platform: z.object({
-        windows: zCount,
-        macos: zCount,
-        linux: zCount,
-        other: zCount
-    }),
-    by_site: z.array(z.object({
+  total: zCount,
+  by_status: z.object({
+    pending: zCount,
+    online: zCount,
+    offline: zCount,
+    degraded: zCount,
+  }),
+  by_platform: z.object({
+    windows: zCount,
+    macos: zCount,
+    linux: zCount,
+    other: zCount,
+  }),
+  by_site: z
+    .array(
+      z.object({
         site_id: zSiteId,
         total: zCount,
-        online: zCount
-    })).max(10000)
+        online: zCount,
+      }),
+    )
+    .max(10000),
 });
 
 /**
@@ -512,11 +537,11 @@ export const zDeviceStats = z.object({
  * The fields to change; fields left out keep their value. `tags` replaces the whole list.
  */
 export const zDeviceUpdate = z.object({
-    name: z.string().min(1).max(100).optional(),
-    description: z.string().max(1000).optional(),
-    device_type: zDeviceTypeId.optional(),
-    tags: z.array(zTag).max(20).optional(),
-    site_id: zSiteId.optional()
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  device_type: zDeviceTypeId.optional(),
+  tags: z.array(zTag).max(20).optional(),
+  site_id: zSiteId.optional(),
 });
 
 /**
@@ -524,11 +549,7 @@ export const zDeviceUpdate = z.object({
  *
  * A metric agents report in their heartbeats.
  */
-export const zMetricName = z.enum([
-    'cpu_percent',
-    'memory_percent',
-    'disk_percent'
-]);
+export const zMetricName = z.enum(['cpu_percent', 'memory_percent', 'disk_percent']);
 
 /**
  * MetricPoint
@@ -536,11 +557,11 @@ export const zMetricName = z.enum([
  * The samples of one time bucket, summarised.
  */
 export const zMetricPoint = z.object({
-    start: zTimestamp,
-    min: z.number().gte(0).lte(100),
-    avg: z.number().gte(0).lte(100),
-    max: z.number().gte(0).lte(100),
-    samples: z.int().gte(1).lte(10000000)
+  start: zTimestamp,
+  min: z.number().gte(0).lte(100),
+  avg: z.number().gte(0).lte(100),
+  max: z.number().gte(0).lte(100),
+  samples: z.int().gte(1).lte(10000000),
 });
 
 /**
@@ -551,61 +572,58 @@ export const zMetricPoint = z.object({
  *
  */
 export const zMetricSeries = z.object({
-    device_id: zDeviceId,
-    metric: zMetricName,
-    start: zTimestamp,
-    end: zTimestamp,
-    bucket_seconds: z.int().gte(1).lte(7776000),
-    points: z.array(zMetricPoint).max(1000)
+  device_id: zDeviceId,
+  metric: zMetricName,
+  start: zTimestamp,
+  end: zTimestamp,
+  bucket_seconds: z.int().gte(1).lte(7776000),
+  points: z.array(zMetricPoint).max(1000),
 });
 
 /**
  * Hardware
  */
 export const zHardware = z.object({
-    manufacturer: z.string().max(100).optional(),
-    model: z.string().max(100).optional(),
-    serial_number: z.string().max(100).optional(),
-    cpu_model: z.string().max(200).optional(),
-    cpu_cores: z.int().gte(1).lte(4096).optional(),
-    memory_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)).optional(),
-    disks: z.array(z.object({
+  manufacturer: z.string().max(100).optional(),
+  model: z.string().max(100).optional(),
+  serial_number: z.string().max(100).optional(),
+  cpu_model: z.string().max(200).optional(),
+  cpu_cores: z.int().gte(1).lte(4096).optional(),
+  memory_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)).optional(),
+  disks: z
+    .array(
+      z.object({
         name: z.string().min(1).max(200),
         size_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)),
-        free_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624))
-    })).max(64).optional()
+        free_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)),
+      }),
+    )
+    .max(64)
+    .optional(),
 });
 
 /**
  * InstalledSoftware
  */
 export const zInstalledSoftware = z.object({
-    name: z.string().min(1).max(200),
-    version: z.string().max(100).optional(),
-    publisher: z.string().max(200).optional(),
-    installed_on: z.string().max(10).regex(/^\d{4}-\d{2}-\d{2}$/).optional()
+  name: z.string().min(1).max(200),
+  version: z.string().max(100).optional(),
+  publisher: z.string().max(200).optional(),
+  installed_on: z
+    .string()
+    .max(10)
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
 });
 
 /**
  * SystemService
  */
 export const zSystemService = z.object({
-    name: z.string().min(1).max(256),
-    display_name: z.string().max(256).optional(),
-    state: z.enum([
-        'running',
-        'stopped',
-        'starting',
-        'stopping',
-        'failed',
-        'unknown'
-    ]),
-    start_mode: z.enum([
-        'automatic',
-        'manual',
-        'disabled',
-        'unknown'
-    ]).optional()
+  name: z.string().min(1).max(256),
+  display_name: z.string().max(256).optional(),
+  state: z.enum(['running', 'stopped', 'starting', 'stopping', 'failed', 'unknown']),
+  start_mode: z.enum(['automatic', 'manual', 'disabled', 'unknown']).optional(),
 });
 
 /**
@@ -614,11 +632,11 @@ export const zSystemService = z.object({
  * What an agent last reported about its machine's hardware, software and services.
  */
 export const zInventory = z.object({
-    device_id: zDeviceId,
-    reported_at: zTimestamp,
-    hardware: zHardware,
-    software: z.array(zInstalledSoftware).max(1000),
-    services: z.array(zSystemService).max(500)
+  device_id: zDeviceId,
+  reported_at: zTimestamp,
+  hardware: zHardware,
+  software: z.array(zInstalledSoftware).max(1000),
+  services: z.array(zSystemService).max(500),
 });
 
 /**
@@ -626,7 +644,10 @@ export const zInventory = z.object({
  *
  * The ID of a screenshot (`scr_` followed by a ULID).
  */
-export const zScreenshotId = z.string().max(30).regex(/^scr_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zScreenshotId = z
+  .string()
+  .max(30)
+  .regex(/^scr_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * Screenshot
@@ -634,20 +655,20 @@ export const zScreenshotId = z.string().max(30).regex(/^scr_[0-9A-HJKMNP-TV-Z]{2
  * A screenshot an agent uploaded (the image itself is served as JPEG).
  */
 export const zScreenshot = z.object({
-    id: zScreenshotId,
-    device_id: zDeviceId,
-    captured_at: zTimestamp,
-    size_bytes: z.int().gte(1).lte(2097152),
-    width: z.int().gte(1).lte(65535),
-    height: z.int().gte(1).lte(65535)
+  id: zScreenshotId,
+  device_id: zDeviceId,
+  captured_at: zTimestamp,
+  size_bytes: z.int().gte(1).lte(2097152),
+  width: z.int().gte(1).lte(65535),
+  height: z.int().gte(1).lte(65535),
 });
 
 /**
  * ScreenshotList
  */
 export const zScreenshotList = z.object({
-    data: z.array(zScreenshot).max(20),
-    next_cursor: zNextCursor
+  data: z.array(zScreenshot).max(20),
+  next_cursor: zNextCursor,
 });
 
 /**
@@ -662,7 +683,10 @@ export const zJpegImage = z.string().max(2097152);
  *
  * The ID of a monitored process (`prc_` followed by a ULID).
  */
-export const zMonitoredProcessId = z.string().max(30).regex(/^prc_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zMonitoredProcessId = z
+  .string()
+  .max(30)
+  .regex(/^prc_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * LaunchMode
@@ -672,18 +696,17 @@ export const zMonitoredProcessId = z.string().max(30).regex(/^prc_[0-9A-HJKMNP-T
  * running inside the weekly `schedules` windows and stops it outside them.
  *
  */
-export const zLaunchMode = z.enum([
-    'off',
-    'always',
-    'scheduled'
-]);
+export const zLaunchMode = z.enum(['off', 'always', 'scheduled']);
 
 /**
  * TimeOfDay
  *
  * A time of day, `HH:MM` on a 24-hour clock.
  */
-export const zTimeOfDay = z.string().max(5).regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/);
+export const zTimeOfDay = z
+  .string()
+  .max(5)
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/);
 
 /**
  * ProcessSchedule
@@ -693,17 +716,12 @@ export const zTimeOfDay = z.string().max(5).regex(/^([01][0-9]|2[0-3]):[0-5][0-9
  *
  */
 export const zProcessSchedule = z.object({
-    days: z.array(z.enum([
-        'mon',
-        'tue',
-        'wed',
-        'thu',
-        'fri',
-        'sat',
-        'sun'
-    ])).min(1).max(7),
-    start_time: zTimeOfDay,
-    end_time: zTimeOfDay
+  days: z
+    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+    .min(1)
+    .max(7),
+  start_time: zTimeOfDay,
+  end_time: zTimeOfDay,
 });
 
 /**
@@ -712,38 +730,38 @@ export const zProcessSchedule = z.object({
  * A program the device's agent starts and watches, as its launch mode says.
  */
 export const zMonitoredProcess = z.object({
-    id: zMonitoredProcessId,
-    device_id: zDeviceId,
-    name: z.string().max(100),
-    executable_path: z.string().max(1000),
-    arguments: z.array(z.string().max(1000)).max(50),
-    working_directory: z.string().max(1000).nullable(),
-    launch_mode: zLaunchMode,
-    schedules: z.array(zProcessSchedule).max(20),
-    restart_delay_seconds: z.int().gte(0).lte(3600),
-    created_at: zTimestamp,
-    updated_at: zTimestamp
+  id: zMonitoredProcessId,
+  device_id: zDeviceId,
+  name: z.string().max(100),
+  executable_path: z.string().max(1000),
+  arguments: z.array(z.string().max(1000)).max(50),
+  working_directory: z.string().max(1000).nullable(),
+  launch_mode: zLaunchMode,
+  schedules: z.array(zProcessSchedule).max(20),
+  restart_delay_seconds: z.int().gte(0).lte(3600),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
 });
 
 /**
  * MonitoredProcessList
  */
 export const zMonitoredProcessList = z.object({
-    data: z.array(zMonitoredProcess).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zMonitoredProcess).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * MonitoredProcessCreate
  */
 export const zMonitoredProcessCreate = z.object({
-    name: z.string().min(1).max(100),
-    executable_path: z.string().min(1).max(1000),
-    arguments: z.array(z.string().max(1000)).max(50).optional(),
-    working_directory: z.string().min(1).max(1000).optional(),
-    launch_mode: zLaunchMode.optional(),
-    schedules: z.array(zProcessSchedule).max(20).optional(),
-    restart_delay_seconds: z.int().gte(0).lte(3600).optional()
+  name: z.string().min(1).max(100),
+  executable_path: z.string().min(1).max(1000),
+  arguments: z.array(z.string().max(1000)).max(50).optional(),
+  working_directory: z.string().min(1).max(1000).optional(),
+  launch_mode: zLaunchMode.optional(),
+  schedules: z.array(zProcessSchedule).max(20).optional(),
+  restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
 });
 
 /**
@@ -752,13 +770,13 @@ export const zMonitoredProcessCreate = z.object({
  * The fields to change; fields left out keep their value. `arguments` and `schedules` replace the whole list.
  */
 export const zMonitoredProcessUpdate = z.object({
-    name: z.string().min(1).max(100).optional(),
-    executable_path: z.string().min(1).max(1000).optional(),
-    arguments: z.array(z.string().max(1000)).max(50).optional(),
-    working_directory: z.string().min(1).max(1000).nullish(),
-    launch_mode: zLaunchMode.optional(),
-    schedules: z.array(zProcessSchedule).max(20).optional(),
-    restart_delay_seconds: z.int().gte(0).lte(3600).optional()
+  name: z.string().min(1).max(100).optional(),
+  executable_path: z.string().min(1).max(1000).optional(),
+  arguments: z.array(z.string().max(1000)).max(50).optional(),
+  working_directory: z.string().min(1).max(1000).nullish(),
+  launch_mode: zLaunchMode.optional(),
+  schedules: z.array(zProcessSchedule).max(20).optional(),
+  restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
 });
 
 /**
@@ -768,19 +786,17 @@ export const zMonitoredProcessUpdate = z.object({
  * `max_uses` times. `revoked`: revoked by an operator. Only active codes are accepted.
  *
  */
-export const zEnrollmentCodeStatus = z.enum([
-    'active',
-    'expired',
-    'exhausted',
-    'revoked'
-]);
+export const zEnrollmentCodeStatus = z.enum(['active', 'expired', 'exhausted', 'revoked']);
 
 /**
  * EnrollmentCodeId
  *
  * The ID of an enrolment code (`enc_` followed by a ULID). Not the code itself.
  */
-export const zEnrollmentCodeId = z.string().max(30).regex(/^enc_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zEnrollmentCodeId = z
+  .string()
+  .max(30)
+  .regex(/^enc_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * EnrollmentCode
@@ -790,36 +806,36 @@ export const zEnrollmentCodeId = z.string().max(30).regex(/^enc_[0-9A-HJKMNP-TV-
  *
  */
 export const zEnrollmentCode = z.object({
-    id: zEnrollmentCodeId,
-    site_id: zSiteId,
-    label: z.string().max(100),
-    code_prefix: z.string().max(20),
-    auto_approve: z.boolean(),
-    status: zEnrollmentCodeStatus,
-    expires_at: zTimestamp,
-    max_uses: z.int().gte(1).lte(100000).nullable(),
-    use_count: z.int().gte(0).lte(100000),
-    created_by: zUserId.nullable(),
-    created_at: zTimestamp,
-    revoked_at: zTimestamp.nullable()
+  id: zEnrollmentCodeId,
+  site_id: zSiteId,
+  label: z.string().max(100),
+  code_prefix: z.string().max(20),
+  auto_approve: z.boolean(),
+  status: zEnrollmentCodeStatus,
+  expires_at: zTimestamp,
+  max_uses: z.int().gte(1).lte(100000).nullable(),
+  use_count: z.int().gte(0).lte(100000),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  revoked_at: zTimestamp.nullable(),
 });
 
 /**
  * EnrollmentCodeList
  */
 export const zEnrollmentCodeList = z.object({
-    data: z.array(zEnrollmentCode).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zEnrollmentCode).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * EnrollmentCodeCreate
  */
 export const zEnrollmentCodeCreate = z.object({
-    label: z.string().max(100).optional(),
-    expires_at: zTimestamp.optional(),
-    max_uses: z.int().gte(1).lte(100000).optional(),
-    auto_approve: z.boolean().optional().default(false)
+  label: z.string().max(100).optional(),
+  expires_at: zTimestamp.optional(),
+  max_uses: z.int().gte(1).lte(100000).optional(),
+  auto_approve: z.boolean().optional().default(false),
 });
 
 /**
@@ -828,9 +844,9 @@ export const zEnrollmentCodeCreate = z.object({
  * A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
  */
 export const zInstallCommand = z.object({
-    platform: zPlatform,
-    shell: z.enum(['sh', 'powershell']),
-    command: z.string().max(2000)
+  platform: zPlatform,
+  shell: z.enum(['sh', 'powershell']),
+  command: z.string().max(2000),
 });
 
 /**
@@ -839,9 +855,9 @@ export const zInstallCommand = z.object({
  * A new enrolment code with its secret and install commands. The code is not shown again.
  */
 export const zEnrollmentCodeCreated = z.object({
-    enrollment_code: zEnrollmentCode,
-    code: z.string().max(100),
-    install_commands: z.array(zInstallCommand).max(10)
+  enrollment_code: zEnrollmentCode,
+  code: z.string().max(100),
+  install_commands: z.array(zInstallCommand).max(10),
 });
 
 /**
@@ -855,12 +871,12 @@ export const zEnrollmentCodeCreated = z.object({
  *
  */
 export const zEnrollmentRequestStatus = z.enum([
-    'pending',
-    'approved',
-    'completed',
-    'denied',
-    'expired',
-    'wrong_code'
+  'pending',
+  'approved',
+  'completed',
+  'denied',
+  'expired',
+  'wrong_code',
 ]);
 
 /**
@@ -868,7 +884,10 @@ export const zEnrollmentRequestStatus = z.enum([
  *
  * The ID of an enrolment request (`enr_` followed by a ULID).
  */
-export const zEnrollmentRequestId = z.string().max(30).regex(/^enr_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zEnrollmentRequestId = z
+  .string()
+  .max(30)
+  .regex(/^enr_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * Fingerprint
@@ -878,7 +897,11 @@ export const zEnrollmentRequestId = z.string().max(30).regex(/^enr_[0-9A-HJKMNP-
  * tell that an enrolling agent runs on a machine it has seen before.
  *
  */
-export const zFingerprint = z.string().min(8).max(128).regex(/^[A-Za-z0-9:._-]+$/);
+export const zFingerprint = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(/^[A-Za-z0-9:._-]+$/);
 
 /**
  * AgentFacts
@@ -886,14 +909,14 @@ export const zFingerprint = z.string().min(8).max(128).regex(/^[A-Za-z0-9:._-]+$
  * What the agent reports about its machine when it enrols.
  */
 export const zAgentFacts = z.object({
-    hostname: z.string().min(1).max(253),
-    platform: zPlatform,
-    os_name: z.string().max(100).optional(),
-    os_version: z.string().max(100).optional(),
-    device_type: zDeviceTypeId.optional(),
-    timezone: zTimeZone.optional(),
-    agent_version: z.string().min(1).max(40),
-    addresses: z.array(zIpAddress).max(32).optional()
+  hostname: z.string().min(1).max(253),
+  platform: zPlatform,
+  os_name: z.string().max(100).optional(),
+  os_version: z.string().max(100).optional(),
+  device_type: zDeviceTypeId.optional(),
+  timezone: zTimeZone.optional(),
+  agent_version: z.string().min(1).max(40),
+  addresses: z.array(zIpAddress).max(32).optional(),
 });
 
 /**
@@ -904,28 +927,28 @@ export const zAgentFacts = z.object({
  *
  */
 export const zEnrollmentRequest = z.object({
-    id: zEnrollmentRequestId,
-    status: zEnrollmentRequestStatus,
-    site_id: zSiteId.nullable(),
-    code_id: zEnrollmentCodeId.nullable(),
-    fingerprint: zFingerprint,
-    facts: zAgentFacts,
-    device_id: zDeviceId.nullable(),
-    known_device_id: zDeviceId.nullable(),
-    source_ip: z.string().max(45),
-    created_at: zTimestamp,
-    expires_at: zTimestamp,
-    decided_at: zTimestamp.nullable(),
-    decided_by: zUserId.nullable(),
-    deny_reason: z.string().max(500).nullable()
+  id: zEnrollmentRequestId,
+  status: zEnrollmentRequestStatus,
+  site_id: zSiteId.nullable(),
+  code_id: zEnrollmentCodeId.nullable(),
+  fingerprint: zFingerprint,
+  facts: zAgentFacts,
+  device_id: zDeviceId.nullable(),
+  known_device_id: zDeviceId.nullable(),
+  source_ip: z.string().max(45),
+  created_at: zTimestamp,
+  expires_at: zTimestamp,
+  decided_at: zTimestamp.nullable(),
+  decided_by: zUserId.nullable(),
+  deny_reason: z.string().max(500).nullable(),
 });
 
 /**
  * EnrollmentRequestList
  */
 export const zEnrollmentRequestList = z.object({
-    data: z.array(zEnrollmentRequest).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zEnrollmentRequest).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
@@ -934,24 +957,24 @@ export const zEnrollmentRequestList = z.object({
  * How to approve a request. Send `{}` to approve it as it is.
  */
 export const zEnrollmentApproval = z.object({
-    site_id: zSiteId.optional(),
-    name: z.string().min(1).max(100).optional()
+  site_id: zSiteId.optional(),
+  name: z.string().min(1).max(100).optional(),
 });
 
 /**
  * EnrollmentDenial
  */
 export const zEnrollmentDenial = z.object({
-    reason: z.string().max(500).optional()
+  reason: z.string().max(500).optional(),
 });
 
 /**
  * AgentEnrollmentRequest
  */
 export const zAgentEnrollmentRequest = z.object({
-    code: z.string().min(1).max(100),
-    fingerprint: zFingerprint,
-    facts: zAgentFacts
+  code: z.string().min(1).max(100),
+  fingerprint: zFingerprint,
+  facts: zAgentFacts,
 });
 
 /**
@@ -963,12 +986,12 @@ export const zAgentEnrollmentRequest = z.object({
  *
  */
 export const zAgentCredentials = z.object({
-    device_id: zDeviceId,
-    token_type: z.enum(['bearer']),
-    access_token: z.string().max(100),
-    access_token_expires_at: zTimestamp,
-    refresh_token: z.string().max(100),
-    refresh_token_expires_at: zTimestamp
+  device_id: zDeviceId,
+  token_type: z.enum(['bearer']),
+  access_token: z.string().max(100),
+  access_token_expires_at: zTimestamp,
+  refresh_token: z.string().max(100),
+  refresh_token_expires_at: zTimestamp,
 });
 
 /**
@@ -979,17 +1002,12 @@ export const zAgentCredentials = z.object({
  *
  */
 export const zAgentEnrollmentStatus = z.object({
-    request_id: zEnrollmentRequestId,
-    status: z.enum([
-        'pending',
-        'approved',
-        'denied',
-        'expired'
-    ]),
-    device_id: zDeviceId.nullable(),
-    credentials: zAgentCredentials.nullable(),
-    poll_interval_seconds: z.int().gte(1).lte(3600).nullable(),
-    deny_reason: z.string().max(500).nullable()
+  request_id: zEnrollmentRequestId,
+  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  device_id: zDeviceId.nullable(),
+  credentials: zAgentCredentials.nullable(),
+  poll_interval_seconds: z.int().gte(1).lte(3600).nullable(),
+  deny_reason: z.string().max(500).nullable(),
 });
 
 /**
@@ -1000,41 +1018,41 @@ export const zAgentEnrollmentStatus = z.object({
  *
  */
 export const zAgentEnrollmentPending = z.object({
-    request_id: zEnrollmentRequestId,
-    status: z.enum(['pending']),
-    poll_token: z.string().max(100),
-    poll_interval_seconds: z.int().gte(1).lte(3600),
-    expires_at: zTimestamp
+  request_id: zEnrollmentRequestId,
+  status: z.enum(['pending']),
+  poll_token: z.string().max(100),
+  poll_interval_seconds: z.int().gte(1).lte(3600),
+  expires_at: zTimestamp,
 });
 
 /**
  * AgentEnrollmentPoll
  */
 export const zAgentEnrollmentPoll = z.object({
-    request_id: zEnrollmentRequestId,
-    poll_token: z.string().min(1).max(100)
+  request_id: zEnrollmentRequestId,
+  poll_token: z.string().min(1).max(100),
 });
 
 /**
  * AgentTokenRefresh
  */
 export const zAgentTokenRefresh = z.object({
-    refresh_token: z.string().min(1).max(100)
+  refresh_token: z.string().min(1).max(100),
 });
 
 /**
  * AgentHeartbeat
  */
 export const zAgentHeartbeat = z.object({
-    status: z.enum(['ok', 'degraded']),
-    agent_version: z.string().min(1).max(40),
-    uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)),
-    hostname: z.string().min(1).max(253).optional(),
-    os_name: z.string().max(100).optional(),
-    os_version: z.string().max(100).optional(),
-    timezone: zTimeZone.optional(),
-    addresses: z.array(zIpAddress).max(32).optional(),
-    metrics: zDeviceMetrics.optional()
+  status: z.enum(['ok', 'degraded']),
+  agent_version: z.string().min(1).max(40),
+  uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)),
+  hostname: z.string().min(1).max(253).optional(),
+  os_name: z.string().max(100).optional(),
+  os_version: z.string().max(100).optional(),
+  timezone: zTimeZone.optional(),
+  addresses: z.array(zIpAddress).max(32).optional(),
+  metrics: zDeviceMetrics.optional(),
 });
 
 /**
@@ -1042,18 +1060,21 @@ export const zAgentHeartbeat = z.object({
  *
  * A fingerprint of an agent's desired configuration; it changes whenever the configuration does.
  */
-export const zConfigVersion = z.string().max(16).regex(/^[0-9a-f]{16}$/);
+export const zConfigVersion = z
+  .string()
+  .max(16)
+  .regex(/^[0-9a-f]{16}$/);
 
 /**
  * AgentHeartbeatAck
  */
 export const zAgentHeartbeatAck = z.object({
-    device_id: zDeviceId,
-    status: zDeviceStatus,
-    next_heartbeat_seconds: z.int().gte(5).lte(3600),
-    pending_commands: z.int().gte(0).lte(100000),
-    config_version: zConfigVersion,
-    server_time: zTimestamp
+  device_id: zDeviceId,
+  status: zDeviceStatus,
+  next_heartbeat_seconds: z.int().gte(5).lte(3600),
+  pending_commands: z.int().gte(0).lte(100000),
+  config_version: zConfigVersion,
+  server_time: zTimestamp,
 });
 
 /**
@@ -1061,14 +1082,20 @@ export const zAgentHeartbeatAck = z.object({
  *
  * The ID of a command (`cmd_` followed by a ULID).
  */
-export const zCommandId = z.string().max(30).regex(/^cmd_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zCommandId = z
+  .string()
+  .max(30)
+  .regex(/^cmd_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * CommandTypeName
  *
  * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
  */
-export const zCommandTypeName = z.string().max(64).regex(/^[a-z][a-z0-9_]{1,63}$/);
+export const zCommandTypeName = z
+  .string()
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]{1,63}$/);
 
 /**
  * CommandParams
@@ -1083,26 +1110,26 @@ export const zCommandParams = z.record(z.string(), z.unknown());
  * A command as its agent receives it.
  */
 export const zAgentCommand = z.object({
-    id: zCommandId,
-    type: zCommandTypeName,
-    params: zCommandParams,
-    timeout_seconds: z.int().gte(5).lte(86400),
-    expires_at: zTimestamp
+  id: zCommandId,
+  type: zCommandTypeName,
+  params: zCommandParams,
+  timeout_seconds: z.int().gte(5).lte(86400),
+  expires_at: zTimestamp,
 });
 
 /**
  * AgentCommandBatch
  */
 export const zAgentCommandBatch = z.object({
-    data: z.array(zAgentCommand).max(50)
+  data: z.array(zAgentCommand).max(50),
 });
 
 /**
  * AgentCommandProgress
  */
 export const zAgentCommandProgress = z.object({
-    percent: z.int().gte(0).lte(100).optional(),
-    message: z.string().max(500).optional()
+  percent: z.int().gte(0).lte(100).optional(),
+  message: z.string().max(500).optional(),
 });
 
 /**
@@ -1115,21 +1142,21 @@ export const zAgentCommandProgress = z.object({
  *
  */
 export const zCommandStatus = z.enum([
-    'pending',
-    'delivered',
-    'running',
-    'succeeded',
-    'failed',
-    'cancelled',
-    'expired'
+  'pending',
+  'delivered',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'expired',
 ]);
 
 /**
  * AgentCommandState
  */
 export const zAgentCommandState = z.object({
-    id: zCommandId,
-    status: zCommandStatus
+  id: zCommandId,
+  status: zCommandStatus,
 });
 
 /**
@@ -1143,15 +1170,15 @@ export const zCommandOutput = z.record(z.string(), z.unknown());
  * AgentCommandOutcome
  */
 export const zAgentCommandOutcome = z.object({
-    status: z.enum(['succeeded', 'failed']),
-    exit_code: z.int().gte(-2147483648).lte(2147483647).optional(),
-    stdout: z.string().max(32768).optional(),
-    stderr: z.string().max(32768).optional(),
-    stdout_truncated: z.boolean().optional(),
-    stderr_truncated: z.boolean().optional(),
-    duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
-    output: zCommandOutput.optional(),
-    error: z.string().max(2000).optional()
+  status: z.enum(['succeeded', 'failed']),
+  exit_code: z.int().gte(-2147483648).lte(2147483647).optional(),
+  stdout: z.string().max(32768).optional(),
+  stderr: z.string().max(32768).optional(),
+  stdout_truncated: z.boolean().optional(),
+  stderr_truncated: z.boolean().optional(),
+  duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+  output: zCommandOutput.optional(),
+  error: z.string().max(2000).optional(),
 });
 
 /**
@@ -1160,10 +1187,10 @@ export const zAgentCommandOutcome = z.object({
  * One kind of command a device type accepts, with the JSON Schema its `params` must satisfy.
  */
 export const zCommandType = z.object({
-    name: zCommandTypeName,
-    description: z.string().max(500),
-    params_schema: z.record(z.string(), z.unknown()),
-    default_timeout_seconds: z.int().gte(5).lte(86400)
+  name: zCommandTypeName,
+  description: z.string().max(500),
+  params_schema: z.record(z.string(), z.unknown()),
+  default_timeout_seconds: z.int().gte(5).lte(86400),
 });
 
 /**
@@ -1172,18 +1199,18 @@ export const zCommandType = z.object({
  * A kind of device (a driver, in edge-hub terms) and the commands its agent understands.
  */
 export const zDeviceType = z.object({
-    id: zDeviceTypeId,
-    name: z.string().max(100),
-    description: z.string().max(1000),
-    command_types: z.array(zCommandType).max(100)
+  id: zDeviceTypeId,
+  name: z.string().max(100),
+  description: z.string().max(1000),
+  command_types: z.array(zCommandType).max(100),
 });
 
 /**
  * DeviceTypeList
  */
 export const zDeviceTypeList = z.object({
-    data: z.array(zDeviceType).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zDeviceType).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
@@ -1192,14 +1219,14 @@ export const zDeviceTypeList = z.object({
  * What the agent reported when the command finished.
  */
 export const zCommandResult = z.object({
-    exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
-    stdout: z.string().max(32768),
-    stderr: z.string().max(32768),
-    stdout_truncated: z.boolean(),
-    stderr_truncated: z.boolean(),
-    duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
-    output: zCommandOutput.nullable(),
-    error: z.string().max(2000).nullable()
+  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+  stdout: z.string().max(32768),
+  stderr: z.string().max(32768),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+  output: zCommandOutput.nullable(),
+  error: z.string().max(2000).nullable(),
 });
 
 /**
@@ -1208,48 +1235,48 @@ export const zCommandResult = z.object({
  * A piece of work for one device, queued by an operator and carried out by its agent.
  */
 export const zCommand = z.object({
-    id: zCommandId,
-    device_id: zDeviceId,
-    site_id: zSiteId,
-    type: zCommandTypeName,
-    params: zCommandParams,
-    status: zCommandStatus,
-    timeout_seconds: z.int().gte(5).lte(86400),
-    created_by: zUserId.nullable(),
-    created_at: zTimestamp,
-    delivered_at: zTimestamp.nullable(),
-    started_at: zTimestamp.nullable(),
-    finished_at: zTimestamp.nullable(),
-    expires_at: zTimestamp,
-    progress_percent: z.int().gte(0).lte(100).nullable(),
-    progress_message: z.string().max(500).nullable(),
-    result: zCommandResult.nullable()
+  id: zCommandId,
+  device_id: zDeviceId,
+  site_id: zSiteId,
+  type: zCommandTypeName,
+  params: zCommandParams,
+  status: zCommandStatus,
+  timeout_seconds: z.int().gte(5).lte(86400),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  delivered_at: zTimestamp.nullable(),
+  started_at: zTimestamp.nullable(),
+  finished_at: zTimestamp.nullable(),
+  expires_at: zTimestamp,
+  progress_percent: z.int().gte(0).lte(100).nullable(),
+  progress_message: z.string().max(500).nullable(),
+  result: zCommandResult.nullable(),
 });
 
 /**
  * CommandList
  */
 export const zCommandList = z.object({
-    data: z.array(zCommand).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zCommand).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
  * CommandCreate
  */
 export const zCommandCreate = z.object({
-    device_id: zDeviceId,
-    type: zCommandTypeName,
-    params: zCommandParams.optional(),
-    timeout_seconds: z.int().gte(5).lte(86400).optional()
+  device_id: zDeviceId,
+  type: zCommandTypeName,
+  params: zCommandParams.optional(),
+  timeout_seconds: z.int().gte(5).lte(86400).optional(),
 });
 
 /**
  * PendingCommandsCleared
  */
 export const zPendingCommandsCleared = z.object({
-    cancelled_count: z.int().gte(0).lte(100000),
-    command_ids: z.array(zCommandId).max(1000)
+  cancelled_count: z.int().gte(0).lte(100000),
+  command_ids: z.array(zCommandId).max(1000),
 });
 
 /**
@@ -1261,26 +1288,27 @@ export const zPendingCommandsCleared = z.object({
  * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
-export const zEventType = z.string().max(64).regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/);
+export const zEventType = z
+  .string()
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/);
 
 /**
  * EventSeverity
  *
  * How much attention an event deserves, from `info` (for the record) to `critical` (act now).
  */
-export const zEventSeverity = z.enum([
-    'info',
-    'warning',
-    'error',
-    'critical'
-]);
+export const zEventSeverity = z.enum(['info', 'warning', 'error', 'critical']);
 
 /**
  * EventId
  *
  * The ID of an event (`evt_` followed by a ULID); IDs sort in the order events happened.
  */
-export const zEventId = z.string().max(30).regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+export const zEventId = z
+  .string()
+  .max(30)
+  .regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * EventData
@@ -1295,25 +1323,25 @@ export const zEventData = z.record(z.string(), z.unknown());
  * Something that happened in the fleet, recorded by Meridian or reported by an agent.
  */
 export const zEvent = z.object({
-    id: zEventId,
-    type: zEventType,
-    severity: zEventSeverity,
-    source: z.enum(['system', 'agent']),
-    site_id: zSiteId.nullable(),
-    device_id: zDeviceId.nullable(),
-    message: z.string().max(1000),
-    data: zEventData,
-    created_at: zTimestamp,
-    acknowledged_at: zTimestamp.nullable(),
-    acknowledged_by: zUserId.nullable()
+  id: zEventId,
+  type: zEventType,
+  severity: zEventSeverity,
+  source: z.enum(['system', 'agent']),
+  site_id: zSiteId.nullable(),
+  device_id: zDeviceId.nullable(),
+  message: z.string().max(1000),
+  data: zEventData,
+  created_at: zTimestamp,
+  acknowledged_at: zTimestamp.nullable(),
+  acknowledged_by: zUserId.nullable(),
 });
 
 /**
  * EventList
  */
 export const zEventList = z.object({
-    data: z.array(zEvent).max(500),
-    next_cursor: zNextCursor
+  data: z.array(zEvent).max(500),
+  next_cursor: zNextCursor,
 });
 
 /**
@@ -1322,11 +1350,11 @@ export const zEventList = z.object({
  * Every unacknowledged event you can see that matches all the given fields.
  */
 export const zEventFilter = z.object({
-    site_id: zSiteId.optional(),
-    device_id: zDeviceId.optional(),
-    type: zEventType.optional(),
-    severity: zEventSeverity.optional(),
-    before: zTimestamp.optional()
+  site_id: zSiteId.optional(),
+  device_id: zDeviceId.optional(),
+  type: zEventType.optional(),
+  severity: zEventSeverity.optional(),
+  before: zTimestamp.optional(),
 });
 
 /**
@@ -1335,38 +1363,42 @@ export const zEventFilter = z.object({
  * Which events to acknowledge — either `event_ids`, or a `filter` (send exactly one of the two).
  */
 export const zEventAcknowledgement = z.object({
-    event_ids: z.array(zEventId).min(1).max(500).optional(),
-    filter: zEventFilter.optional()
+  event_ids: z.array(zEventId).min(1).max(500).optional(),
+  filter: zEventFilter.optional(),
 });
 
 /**
  * EventsAcknowledged
  */
 export const zEventsAcknowledged = z.object({
-    acknowledged_count: z.int().gte(0).lte(10000000)
+  acknowledged_count: z.int().gte(0).lte(10000000),
 });
 
 /**
  * UnacknowledgedCount
  */
 export const zUnacknowledgedCount = z.object({
-    count: z.int().gte(0).lte(10000000),
-    by_severity: z.object({
-        info: z.int().gte(0).lte(10000000),
-        warning: z.int().gte(0).lte(10000000),
-        error: z.int().gte(0).lte(10000000),
-        critical: z.int().gte(0).lte(10000000)
-    })
+  count: z.int().gte(0).lte(10000000),
+  by_severity: z.object({
+    info: z.int().gte(0).lte(10000000),
+    warning: z.int().gte(0).lte(10000000),
+    error: z.int().gte(0).lte(10000000),
+    critical: z.int().gte(0).lte(10000000),
+  }),
 });
 
 /**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
-    type: z.string().min(2).max(48).regex(/^[a-z][a-z0-9_]*$/),
-    severity: zEventSeverity,
-    message: z.string().min(1).max(1000),
-    data: zEventData.optional()
+  type: z
+    .string()
+    .min(2)
+    .max(48)
+    .regex(/^[a-z][a-z0-9_]*$/),
+  severity: zEventSeverity,
+  message: z.string().min(1).max(1000),
+  data: zEventData.optional(),
 });
 
 /**
@@ -1375,9 +1407,9 @@ export const zAgentEventCreate = z.object({
  * A full inventory; it replaces the previous one. The whole body is limited to 100 KB.
  */
 export const zInventoryReport = z.object({
-    hardware: zHardware,
-    software: z.array(zInstalledSoftware).max(1000),
-    services: z.array(zSystemService).max(500)
+  hardware: zHardware,
+  software: z.array(zInstalledSoftware).max(1000),
+  services: z.array(zSystemService).max(500),
 });
 
 /**
@@ -1389,11 +1421,11 @@ export const zInventoryReport = z.object({
  *
  */
 export const zAgentConfig = z.object({
-    device_id: zDeviceId,
-    version: zConfigVersion,
-    heartbeat_interval_seconds: z.int().gte(5).lte(3600),
-    command_poll_wait_seconds: z.int().gte(0).lte(30),
-    processes: z.array(zMonitoredProcess).max(500)
+  device_id: zDeviceId,
+  version: zConfigVersion,
+  heartbeat_interval_seconds: z.int().gte(5).lte(3600),
+  command_poll_wait_seconds: z.int().gte(0).lte(30),
+  processes: z.array(zMonitoredProcess).max(500),
 });
 
 /**
@@ -1516,9 +1548,9 @@ export const zChangePasswordBody = zChangePasswordRequest;
 export const zChangePasswordResponse = z.void();
 
 export const zListUsersQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    role: zRole.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  role: zRole.optional(),
 });
 
 /**
@@ -1529,7 +1561,7 @@ export const zListUsersResponse = zUserList;
 export const zCreateUserBody = zUserCreate;
 
 export const zCreateUserHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 /**
@@ -1538,7 +1570,7 @@ export const zCreateUserHeaders = z.object({
 export const zCreateUserResponse = zUser;
 
 export const zDeleteUserPath = z.object({
-    user_id: zUserId
+  user_id: zUserId,
 });
 
 /**
@@ -1547,7 +1579,7 @@ export const zDeleteUserPath = z.object({
 export const zDeleteUserResponse = z.void();
 
 export const zGetUserPath = z.object({
-    user_id: zUserId
+  user_id: zUserId,
 });
 
 /**
@@ -1558,11 +1590,11 @@ export const zGetUserResponse = zUser;
 export const zUpdateUserBody = zUserUpdate;
 
 export const zUpdateUserHeaders = z.object({
-    'If-Match': z.string().max(64).optional()
+  'If-Match': z.string().max(64).optional(),
 });
 
 export const zUpdateUserPath = z.object({
-    user_id: zUserId
+  user_id: zUserId,
 });
 
 /**
@@ -1573,7 +1605,7 @@ export const zUpdateUserResponse = zUser;
 export const zResetUserPasswordBody = zPasswordReset;
 
 export const zResetUserPasswordPath = z.object({
-    user_id: zUserId
+  user_id: zUserId,
 });
 
 /**
@@ -1582,9 +1614,9 @@ export const zResetUserPasswordPath = z.object({
 export const zResetUserPasswordResponse = zPasswordResetResult;
 
 export const zListApiTokensQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    user_id: zUserId.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  user_id: zUserId.optional(),
 });
 
 /**
@@ -1595,7 +1627,7 @@ export const zListApiTokensResponse = zApiTokenList;
 export const zCreateApiTokenBody = zApiTokenCreate;
 
 export const zCreateApiTokenHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 /**
@@ -1604,7 +1636,7 @@ export const zCreateApiTokenHeaders = z.object({
 export const zCreateApiTokenResponse = zApiTokenCreated;
 
 export const zRevokeApiTokenPath = z.object({
-    token_id: zApiTokenId
+  token_id: zApiTokenId,
 });
 
 /**
@@ -1613,7 +1645,7 @@ export const zRevokeApiTokenPath = z.object({
 export const zRevokeApiTokenResponse = z.void();
 
 export const zGetApiTokenPath = z.object({
-    token_id: zApiTokenId
+  token_id: zApiTokenId,
 });
 
 /**
@@ -1622,9 +1654,9 @@ export const zGetApiTokenPath = z.object({
 export const zGetApiTokenResponse = zApiToken;
 
 export const zListSitesQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    q: z.string().min(1).max(100).optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  q: z.string().min(1).max(100).optional(),
 });
 
 /**
@@ -1635,7 +1667,7 @@ export const zListSitesResponse = zSiteList;
 export const zCreateSiteBody = zSiteCreate;
 
 export const zCreateSiteHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 /**
@@ -1644,7 +1676,7 @@ export const zCreateSiteHeaders = z.object({
 export const zCreateSiteResponse = zSite;
 
 export const zDeleteSitePath = z.object({
-    site_id: zSiteId
+  site_id: zSiteId,
 });
 
 /**
@@ -1653,7 +1685,7 @@ export const zDeleteSitePath = z.object({
 export const zDeleteSiteResponse = z.void();
 
 export const zGetSitePath = z.object({
-    site_id: zSiteId
+  site_id: zSiteId,
 });
 
 /**
@@ -1664,11 +1696,11 @@ export const zGetSiteResponse = zSite;
 export const zUpdateSiteBody = zSiteUpdate;
 
 export const zUpdateSiteHeaders = z.object({
-    'If-Match': z.string().max(64).optional()
+  'If-Match': z.string().max(64).optional(),
 });
 
 export const zUpdateSitePath = z.object({
-    site_id: zSiteId
+  site_id: zSiteId,
 });
 
 /**
@@ -1677,12 +1709,12 @@ export const zUpdateSitePath = z.object({
 export const zUpdateSiteResponse = zSite;
 
 export const zListDevicesQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    site_id: zSiteId.optional(),
-    status: zDeviceStatus.optional(),
-    platform: zPlatform.optional(),
-    q: z.string().min(1).max(100).optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  site_id: zSiteId.optional(),
+  status: zDeviceStatus.optional(),
+  platform: zPlatform.optional(),
+  q: z.string().min(1).max(100).optional(),
 });
 
 /**
@@ -1693,7 +1725,7 @@ export const zListDevicesResponse = zDeviceList;
 export const zRegisterDeviceBody = zDeviceCreate;
 
 export const zRegisterDeviceHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 /**
@@ -1702,7 +1734,7 @@ export const zRegisterDeviceHeaders = z.object({
 export const zRegisterDeviceResponse = zDeviceRegistration;
 
 export const zGetDeviceStatsQuery = z.object({
-    site_id: zSiteId.optional()
+  site_id: zSiteId.optional(),
 });
 
 /**
@@ -1711,7 +1743,7 @@ export const zGetDeviceStatsQuery = z.object({
 export const zGetDeviceStatsResponse = zDeviceStats;
 
 export const zDeleteDevicePath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1720,7 +1752,7 @@ export const zDeleteDevicePath = z.object({
 export const zDeleteDeviceResponse = z.void();
 
 export const zGetDevicePath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1731,11 +1763,11 @@ export const zGetDeviceResponse = zDevice;
 export const zUpdateDeviceBody = zDeviceUpdate;
 
 export const zUpdateDeviceHeaders = z.object({
-    'If-Match': z.string().max(64).optional()
+  'If-Match': z.string().max(64).optional(),
 });
 
 export const zUpdateDevicePath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1744,7 +1776,7 @@ export const zUpdateDevicePath = z.object({
 export const zUpdateDeviceResponse = zDevice;
 
 export const zRevokeDeviceCredentialsPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1753,21 +1785,15 @@ export const zRevokeDeviceCredentialsPath = z.object({
 export const zRevokeDeviceCredentialsResponse = zDevice;
 
 export const zGetDeviceMetricsPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 export const zGetDeviceMetricsQuery = z.object({
-    metric: zMetricName,
-    range: z.enum([
-        '1h',
-        '6h',
-        '24h',
-        '7d',
-        '30d'
-    ]).optional(),
-    start: zTimestamp.optional(),
-    end: zTimestamp.optional(),
-    max_points: z.int().gte(1).lte(1000).optional().default(100)
+  metric: zMetricName,
+  range: z.enum(['1h', '6h', '24h', '7d', '30d']).optional(),
+  start: zTimestamp.optional(),
+  end: zTimestamp.optional(),
+  max_points: z.int().gte(1).lte(1000).optional().default(100),
 });
 
 /**
@@ -1776,7 +1802,7 @@ export const zGetDeviceMetricsQuery = z.object({
 export const zGetDeviceMetricsResponse = zMetricSeries;
 
 export const zGetDeviceInventoryPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1785,7 +1811,7 @@ export const zGetDeviceInventoryPath = z.object({
 export const zGetDeviceInventoryResponse = zInventory;
 
 export const zListDeviceScreenshotsPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1794,7 +1820,7 @@ export const zListDeviceScreenshotsPath = z.object({
 export const zListDeviceScreenshotsResponse = zScreenshotList;
 
 export const zGetLatestDeviceScreenshotPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1803,12 +1829,12 @@ export const zGetLatestDeviceScreenshotPath = z.object({
 export const zGetLatestDeviceScreenshotResponse = zJpegImage;
 
 export const zListMonitoredProcessesPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 export const zListMonitoredProcessesQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
 });
 
 /**
@@ -1819,11 +1845,11 @@ export const zListMonitoredProcessesResponse = zMonitoredProcessList;
 export const zCreateMonitoredProcessBody = zMonitoredProcessCreate;
 
 export const zCreateMonitoredProcessHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 export const zCreateMonitoredProcessPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -1832,8 +1858,8 @@ export const zCreateMonitoredProcessPath = z.object({
 export const zCreateMonitoredProcessResponse = zMonitoredProcess;
 
 export const zDeleteMonitoredProcessPath = z.object({
-    device_id: zDeviceId,
-    process_id: zMonitoredProcessId
+  device_id: zDeviceId,
+  process_id: zMonitoredProcessId,
 });
 
 /**
@@ -1842,8 +1868,8 @@ export const zDeleteMonitoredProcessPath = z.object({
 export const zDeleteMonitoredProcessResponse = z.void();
 
 export const zGetMonitoredProcessPath = z.object({
-    device_id: zDeviceId,
-    process_id: zMonitoredProcessId
+  device_id: zDeviceId,
+  process_id: zMonitoredProcessId,
 });
 
 /**
@@ -1854,12 +1880,12 @@ export const zGetMonitoredProcessResponse = zMonitoredProcess;
 export const zUpdateMonitoredProcessBody = zMonitoredProcessUpdate;
 
 export const zUpdateMonitoredProcessHeaders = z.object({
-    'If-Match': z.string().max(64).optional()
+  'If-Match': z.string().max(64).optional(),
 });
 
 export const zUpdateMonitoredProcessPath = z.object({
-    device_id: zDeviceId,
-    process_id: zMonitoredProcessId
+  device_id: zDeviceId,
+  process_id: zMonitoredProcessId,
 });
 
 /**
@@ -1868,13 +1894,13 @@ export const zUpdateMonitoredProcessPath = z.object({
 export const zUpdateMonitoredProcessResponse = zMonitoredProcess;
 
 export const zListEnrollmentCodesPath = z.object({
-    site_id: zSiteId
+  site_id: zSiteId,
 });
 
 export const zListEnrollmentCodesQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    status: zEnrollmentCodeStatus.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  status: zEnrollmentCodeStatus.optional(),
 });
 
 /**
@@ -1885,11 +1911,11 @@ export const zListEnrollmentCodesResponse = zEnrollmentCodeList;
 export const zCreateEnrollmentCodeBody = zEnrollmentCodeCreate;
 
 export const zCreateEnrollmentCodeHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 export const zCreateEnrollmentCodePath = z.object({
-    site_id: zSiteId
+  site_id: zSiteId,
 });
 
 /**
@@ -1898,8 +1924,8 @@ export const zCreateEnrollmentCodePath = z.object({
 export const zCreateEnrollmentCodeResponse = zEnrollmentCodeCreated;
 
 export const zRevokeEnrollmentCodePath = z.object({
-    site_id: zSiteId,
-    code_id: zEnrollmentCodeId
+  site_id: zSiteId,
+  code_id: zEnrollmentCodeId,
 });
 
 /**
@@ -1908,10 +1934,10 @@ export const zRevokeEnrollmentCodePath = z.object({
 export const zRevokeEnrollmentCodeResponse = z.void();
 
 export const zListEnrollmentRequestsQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    status: zEnrollmentRequestStatus.optional(),
-    site_id: zSiteId.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  status: zEnrollmentRequestStatus.optional(),
+  site_id: zSiteId.optional(),
 });
 
 /**
@@ -1920,7 +1946,7 @@ export const zListEnrollmentRequestsQuery = z.object({
 export const zListEnrollmentRequestsResponse = zEnrollmentRequestList;
 
 export const zGetEnrollmentRequestPath = z.object({
-    request_id: zEnrollmentRequestId
+  request_id: zEnrollmentRequestId,
 });
 
 /**
@@ -1931,7 +1957,7 @@ export const zGetEnrollmentRequestResponse = zEnrollmentRequest;
 export const zApproveEnrollmentRequestBody = zEnrollmentApproval;
 
 export const zApproveEnrollmentRequestPath = z.object({
-    request_id: zEnrollmentRequestId
+  request_id: zEnrollmentRequestId,
 });
 
 /**
@@ -1942,7 +1968,7 @@ export const zApproveEnrollmentRequestResponse = zEnrollmentRequest;
 export const zDenyEnrollmentRequestBody = zEnrollmentDenial;
 
 export const zDenyEnrollmentRequestPath = z.object({
-    request_id: zEnrollmentRequestId
+  request_id: zEnrollmentRequestId,
 });
 
 /**
@@ -1952,10 +1978,7 @@ export const zDenyEnrollmentRequestResponse = zEnrollmentRequest;
 
 export const zEnrollAgentBody = zAgentEnrollmentRequest;
 
-export const zEnrollAgentResponse = z.union([
-    zAgentEnrollmentStatus,
-    zAgentEnrollmentPending
-]);
+export const zEnrollAgentResponse = z.union([zAgentEnrollmentStatus, zAgentEnrollmentPending]);
 
 export const zPollAgentEnrollmentBody = zAgentEnrollmentPoll;
 
@@ -1979,8 +2002,8 @@ export const zSendAgentHeartbeatBody = zAgentHeartbeat;
 export const zSendAgentHeartbeatResponse = zAgentHeartbeatAck;
 
 export const zPollAgentCommandsQuery = z.object({
-    wait_seconds: z.int().gte(0).lte(30).optional().default(0),
-    limit: z.int().gte(1).lte(50).optional().default(10)
+  wait_seconds: z.int().gte(0).lte(30).optional().default(0),
+  limit: z.int().gte(1).lte(50).optional().default(10),
 });
 
 /**
@@ -1991,7 +2014,7 @@ export const zPollAgentCommandsResponse = zAgentCommandBatch;
 export const zReportAgentCommandProgressBody = zAgentCommandProgress;
 
 export const zReportAgentCommandProgressPath = z.object({
-    command_id: zCommandId
+  command_id: zCommandId,
 });
 
 /**
@@ -2002,7 +2025,7 @@ export const zReportAgentCommandProgressResponse = zAgentCommandState;
 export const zReportAgentCommandResultBody = zAgentCommandOutcome;
 
 export const zReportAgentCommandResultPath = z.object({
-    command_id: zCommandId
+  command_id: zCommandId,
 });
 
 /**
@@ -2016,7 +2039,7 @@ export const zReportAgentCommandResultResponse = zAgentCommandState;
 export const zListDeviceTypesResponse = zDeviceTypeList;
 
 export const zGetDeviceTypePath = z.object({
-    device_type: zDeviceTypeId
+  device_type: zDeviceTypeId,
 });
 
 /**
@@ -2025,12 +2048,12 @@ export const zGetDeviceTypePath = z.object({
 export const zGetDeviceTypeResponse = zDeviceType;
 
 export const zListCommandsQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    device_id: zDeviceId.optional(),
-    site_id: zSiteId.optional(),
-    status: zCommandStatus.optional(),
-    type: zCommandTypeName.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  device_id: zDeviceId.optional(),
+  site_id: zSiteId.optional(),
+  status: zCommandStatus.optional(),
+  type: zCommandTypeName.optional(),
 });
 
 /**
@@ -2041,11 +2064,11 @@ export const zListCommandsResponse = zCommandList;
 export const zCreateCommandBody = zCommandCreate;
 
 export const zCreateCommandHeaders = z.object({
-    'Idempotency-Key': z.string().min(1).max(255).optional()
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
 });
 
 export const zCreateCommandQuery = z.object({
-    wait_seconds: z.int().gte(0).lte(60).optional().default(0)
+  wait_seconds: z.int().gte(0).lte(60).optional().default(0),
 });
 
 /**
@@ -2054,7 +2077,7 @@ export const zCreateCommandQuery = z.object({
 export const zCreateCommandResponse = zCommand;
 
 export const zGetCommandPath = z.object({
-    command_id: zCommandId
+  command_id: zCommandId,
 });
 
 /**
@@ -2063,7 +2086,7 @@ export const zGetCommandPath = z.object({
 export const zGetCommandResponse = zCommand;
 
 export const zCancelCommandPath = z.object({
-    command_id: zCommandId
+  command_id: zCommandId,
 });
 
 /**
@@ -2072,7 +2095,7 @@ export const zCancelCommandPath = z.object({
 export const zCancelCommandResponse = zCommand;
 
 export const zClearPendingCommandsPath = z.object({
-    device_id: zDeviceId
+  device_id: zDeviceId,
 });
 
 /**
@@ -2081,14 +2104,14 @@ export const zClearPendingCommandsPath = z.object({
 export const zClearPendingCommandsResponse = zPendingCommandsCleared;
 
 export const zListEventsQuery = z.object({
-    limit: z.int().gte(1).lte(500).optional().default(50),
-    cursor: z.string().max(200).optional(),
-    device_id: zDeviceId.optional(),
-    site_id: zSiteId.optional(),
-    type: zEventType.optional(),
-    severity: zEventSeverity.optional(),
-    acknowledged: z.boolean().optional(),
-    since: zTimestamp.optional()
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  device_id: zDeviceId.optional(),
+  site_id: zSiteId.optional(),
+  type: zEventType.optional(),
+  severity: zEventSeverity.optional(),
+  acknowledged: z.boolean().optional(),
+  since: zTimestamp.optional(),
 });
 
 /**
@@ -2097,13 +2120,13 @@ export const zListEventsQuery = z.object({
 export const zListEventsResponse = zEventList;
 
 export const zStreamEventsHeaders = z.object({
-    'Last-Event-ID': zEventId.optional()
+  'Last-Event-ID': zEventId.optional(),
 });
 
 export const zStreamEventsQuery = z.object({
-    site_id: zSiteId.optional(),
-    device_id: zDeviceId.optional(),
-    severity: zEventSeverity.optional()
+  site_id: zSiteId.optional(),
+  device_id: zDeviceId.optional(),
+  severity: zEventSeverity.optional(),
 });
 
 /**
@@ -2119,8 +2142,8 @@ export const zAcknowledgeEventsBody = zEventAcknowledgement;
 export const zAcknowledgeEventsResponse = zEventsAcknowledged;
 
 export const zCountUnacknowledgedEventsQuery = z.object({
-    site_id: zSiteId.optional(),
-    device_id: zDeviceId.optional()
+  site_id: zSiteId.optional(),
+  device_id: zDeviceId.optional(),
 });
 
 /**
@@ -2129,7 +2152,7 @@ export const zCountUnacknowledgedEventsQuery = z.object({
 export const zCountUnacknowledgedEventsResponse = zUnacknowledgedCount;
 
 export const zGetEventPath = z.object({
-    event_id: zEventId
+  event_id: zEventId,
 });
 
 /**
@@ -2138,7 +2161,7 @@ export const zGetEventPath = z.object({
 export const zGetEventResponse = zEvent;
 
 export const zAcknowledgeEventPath = z.object({
-    event_id: zEventId
+  event_id: zEventId,
 });
 
 /**

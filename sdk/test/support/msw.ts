@@ -31,7 +31,15 @@ export const url = (path: string): string => `${BASE_URL}${path}`;
 let requestCounter = 0;
 
 /** A problem+json error response like the real server's. */
-export function problem(status: number, code: string, init: { detail?: string; headers?: Record<string, string>; errors?: { path: string; message: string }[] } = {}): Response {
+export function problem(
+  status: number,
+  code: string,
+  init: {
+    detail?: string;
+    headers?: Record<string, string>;
+    errors?: { path: string; message: string }[];
+  } = {},
+): Response {
   const requestId = `req_${String(++requestCounter).padStart(4, '0')}`;
   return HttpResponse.json(
     {
@@ -43,13 +51,19 @@ export function problem(status: number, code: string, init: { detail?: string; h
       request_id: requestId,
       ...(init.errors ? { errors: init.errors } : {}),
     },
-    { status, headers: { 'Content-Type': 'application/problem+json', 'Request-Id': requestId, ...init.headers } },
+    {
+      status,
+      headers: { 'Content-Type': 'application/problem+json', 'Request-Id': requestId, ...init.headers },
+    },
   );
 }
 
 /** Answers `ok` with the Request-Id header the real server sends. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return HttpResponse.json(body as Record<string, unknown>, { status, headers: { 'Request-Id': `req_ok_${++requestCounter}`, ...headers } });
+  return HttpResponse.json(body as Record<string, unknown>, {
+    status,
+    headers: { 'Request-Id': `req_ok_${++requestCounter}`, ...headers },
+  });
 }
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -70,6 +84,7 @@ export async function settle<T>(promise: Promise<T>, maxMs = 300_000, stepMs = 2
 
 /** The error a settled call failed with (fails the test if it succeeded). */
 export function failure<T>(settled: Settled<T>): unknown {
-  if (settled.ok) throw new Error(`expected the call to fail, it resolved with ${JSON.stringify(settled.value)}`);
+  if (settled.ok)
+    throw new Error(`expected the call to fail, it resolved with ${JSON.stringify(settled.value)}`);
   return settled.error;
 }

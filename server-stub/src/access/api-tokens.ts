@@ -15,8 +15,15 @@ const PREFIX_LENGTH = 10;
 
 function toApiToken(row: ApiTokenRow): z.infer<typeof ApiToken> {
   return {
-    id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as Scope[], user_id: row.user_id,
-    created_at: row.created_at, expires_at: row.expires_at, last_used_at: row.last_used_at, revoked_at: row.revoked_at,
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    user_id: row.user_id,
+    created_at: row.created_at,
+    expires_at: row.expires_at,
+    last_used_at: row.last_used_at,
+    revoked_at: row.revoked_at,
   };
 }
 
@@ -27,7 +34,10 @@ export function apiTokensHandlers(context: AppContext) {
   const { db } = context;
 
   async function findVisibleToken(principal: Principal, id: string): Promise<ApiTokenRow> {
-    const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id)
+    const row = await db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', id)
       .$if(!isAdmin(principal), (qb) => qb.where('user_id', '=', principal.user.id))
       .executeTakeFirst();
     if (!row) throw problems.notFound('API token', id);
@@ -38,14 +48,21 @@ export function apiTokensHandlers(context: AppContext) {
     listApiTokens: async ({ query, req }) => {
       const principal = principalOf(req);
       const owner = isAdmin(principal) ? query.user_id : principal.user.id;
-      const hidden = !isAdmin(principal) && query.user_id !== undefined && query.user_id !== principal.user.id;
+      const hidden =
+        !isAdmin(principal) && query.user_id !== undefined && query.user_id !== principal.user.id;
       const body = await paginate(
         query,
         async ({ afterId, take }) =>
-          hidden ? [] : db.selectFrom('api_tokens').selectAll()
-            .$if(owner !== undefined, (qb) => qb.where('user_id', '=', owner!))
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .orderBy('id').limit(take).execute(),
+          hidden
+            ? []
+            : db
+                .selectFrom('api_tokens')
+                .selectAll()
+                .$if(owner !== undefined, (qb) => qb.where('user_id', '=', owner!))
+                .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
+                .orderBy('id')
+                .limit(take)
+                .execute(),
         toApiToken,
       );
       return { status: 200, body };
@@ -55,7 +72,10 @@ export function apiTokensHandlers(context: AppContext) {
       const principal = principalOf(req);
       const notHeld = body.scopes.filter((scope) => !principal.scopes.has(scope));
       if (notHeld.length > 0) {
-        throw problems.unprocessable('scope_not_held', `You cannot grant ${notHeld.join(', ')}: a token may only carry scopes you hold.`);
+        throw problems.unprocessable(
+          'scope_not_held',
+          `You cannot grant ${notHeld.join(', ')}: a token may only carry scopes you hold.`,
+        );
       }
       const now = context.now().toISOString();
       if (body.expires_at !== undefined && new Date(body.expires_at).toISOString() <= now) {
@@ -63,19 +83,34 @@ export function apiTokensHandlers(context: AppContext) {
       }
       const secret = newSecret('mtk');
       const row: ApiTokenRow = {
-        id: newId('tok'), user_id: principal.user.id, name: body.name, prefix: secret.slice(0, PREFIX_LENGTH),
-        token_hash: hashSecret(secret), scopes: JSON.stringify([...body.scopes].sort()), created_at: now,
-        expires_at: body.expires_at === undefined ? null : new Date(body.expires_at).toISOString(), last_used_at: null, revoked_at: null,
+        id: newId('tok'),
+        user_id: principal.user.id,
+        name: body.name,
+        prefix: secret.slice(0, PREFIX_LENGTH),
+        token_hash: hashSecret(secret),
+        scopes: JSON.stringify([...body.scopes].sort()),
+        created_at: now,
+        expires_at: body.expires_at === undefined ? null : new Date(body.expires_at).toISOString(),
+        last_used_at: null,
+        revoked_at: null,
       };
       await db.insertInto('api_tokens').values(row).execute();
       return { status: 201, body: { ...toApiToken(row), token: secret } };
     },
 
-    getApiToken: async ({ params, req }) => ({ status: 200, body: toApiToken(await findVisibleToken(principalOf(req), params.token_id)) }),
+    getApiToken: async ({ params, req }) => ({
+      status: 200,
+      body: toApiToken(await findVisibleToken(principalOf(req), params.token_id)),
+    }),
 
     revokeApiToken: async ({ params, req }) => {
       const row = await findVisibleToken(principalOf(req), params.token_id);
-      if (!row.revoked_at) await db.updateTable('api_tokens').set({ revoked_at: context.now().toISOString() }).where('id', '=', row.id).execute();
+      if (!row.revoked_at)
+        await db
+          .updateTable('api_tokens')
+          .set({ revoked_at: context.now().toISOString() })
+          .where('id', '=', row.id)
+          .execute();
       return { status: 204, body: undefined };
     },
   });

@@ -5,14 +5,46 @@ export type Role = z.infer<typeof RoleSchema>;
 export type Scope = z.infer<typeof ScopeSchema>;
 
 const ALL_SCOPES: readonly Scope[] = [
-  'users:read', 'users:write', 'tokens:read', 'tokens:write', 'sites:read', 'sites:write',
-  'devices:read', 'devices:write', 'devices:register', 'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write', 'events:read', 'events:write',
+  'users:read',
+  'users:write',
+  'tokens:read',
+  'tokens:write',
+  'sites:read',
+  'sites:write',
+  'devices:read',
+  'devices:write',
+  'devices:register',
+  'enrollment:read',
+  'enrollment:write',
+  'commands:read',
+  'commands:write',
+  'events:read',
+  'events:write',
 ];
 
 /** What each role may do, as the spec's Role description states it. */
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   admin: ALL_SCOPES,
-  operator: ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'devices:write', 'enrollment:read', 'enrollment:write', 'commands:read', 'commands:write',
-    'events:read', 'events:write'],
-  viewer: ['tokens:read', 'tokens:write', 'sites:read', 'devices:read', 'enrollment:read', 'commands:read', 'events:read'],
+  operator: [
+    'tokens:read',
+    'tokens:write',
+    'sites:read',
+    'devices:read',
+    'devices:write',
+    'enrollment:read',
+    'enrollment:write',
+    'commands:read',
+    'commands:write',
+    'events:read',
+    'events:write',
+  ],
+  viewer: [
+    'tokens:read',
+    'tokens:write',
+    'sites:read',
+    'devices:read',
+    'enrollment:read',
+    'commands:read',
+    'events:read',
+  ],
 };

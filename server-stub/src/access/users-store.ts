@@ -10,7 +10,12 @@ export type ApiUser = z.infer<typeof User>;
 export async function siteIdsByUser(context: AppContext, userIds: string[]): Promise<Map<string, string[]>> {
   const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return byUser;
-  const rows = await context.db.selectFrom('user_sites').select(['user_id', 'site_id']).where('user_id', 'in', userIds).orderBy('site_id').execute();
+  const rows = await context.db
+    .selectFrom('user_sites')
+    .select(['user_id', 'site_id'])
+    .where('user_id', 'in', userIds)
+    .orderBy('site_id')
+    .execute();
   for (const row of rows) byUser.get(row.user_id)?.push(row.site_id);
   return byUser;
 }
@@ -44,8 +49,13 @@ export async function findUser(context: AppContext, id: string): Promise<UserRow
 /** Every listed site must exist; assignments to unknown sites are refused, not dropped. */
 export async function assertSitesExist(context: AppContext, siteIds: readonly string[]): Promise<void> {
   if (siteIds.length === 0) return;
-  const found = await context.db.selectFrom('sites').select('id').where('id', 'in', [...siteIds]).execute();
+  const found = await context.db
+    .selectFrom('sites')
+    .select('id')
+    .where('id', 'in', [...siteIds])
+    .execute();
   const known = new Set(found.map((row) => row.id));
   const unknown = siteIds.filter((id) => !known.has(id));
-  if (unknown.length > 0) throw problems.unprocessable('unknown_site', `No site ${unknown.join(', ')} exists.`);
+  if (unknown.length > 0)
+    throw problems.unprocessable('unknown_site', `No site ${unknown.join(', ')} exists.`);
 }

@@ -12,7 +12,11 @@ import { assertSitesExist, findUser, presentUser, siteIdsByUser, toUser } from '
 
 /** Admins may not lock themselves out: the server must always keep someone who can fix things. */
 function refuseSelf(actorId: string, targetId: string, what: string): void {
-  if (actorId === targetId) throw problems.unprocessable('cannot_modify_self', `You cannot ${what} your own account; ask another admin.`);
+  if (actorId === targetId)
+    throw problems.unprocessable(
+      'cannot_modify_self',
+      `You cannot ${what} your own account; ask another admin.`,
+    );
 }
 
 export function usersHandlers(context: AppContext) {
@@ -20,7 +24,11 @@ export function usersHandlers(context: AppContext) {
 
   async function replaceSites(trx: typeof db, userId: string, siteIds: readonly string[]): Promise<void> {
     await trx.deleteFrom('user_sites').where('user_id', '=', userId).execute();
-    if (siteIds.length > 0) await trx.insertInto('user_sites').values(siteIds.map((site_id) => ({ user_id: userId, site_id }))).execute();
+    if (siteIds.length > 0)
+      await trx
+        .insertInto('user_sites')
+        .values(siteIds.map((site_id) => ({ user_id: userId, site_id })))
+        .execute();
   }
 
   return initServer().router(contract.users, {
@@ -28,14 +36,27 @@ export function usersHandlers(context: AppContext) {
       const page = await paginate(
         query,
         ({ afterId, take }) =>
-          db.selectFrom('users').selectAll()
+          db
+            .selectFrom('users')
+            .selectAll()
             .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
             .$if(query.role !== undefined, (qb) => qb.where('role', '=', query.role!))
-            .orderBy('id').limit(take).execute(),
+            .orderBy('id')
+            .limit(take)
+            .execute(),
         (row) => row,
       );
-      const sites = await siteIdsByUser(context, page.data.map((row) => row.id));
-      return { status: 200, body: { data: page.data.map((row) => toUser(row, sites.get(row.id) ?? [])), next_cursor: page.next_cursor } };
+      const sites = await siteIdsByUser(
+        context,
+        page.data.map((row) => row.id),
+      );
+      return {
+        status: 200,
+        body: {
+          data: page.data.map((row) => toUser(row, sites.get(row.id) ?? [])),
+          next_cursor: page.next_cursor,
+        },
+      };
     },
 
     createUser: async ({ body }) => {
@@ -47,9 +68,16 @@ export function usersHandlers(context: AppContext) {
       }
       const now = context.now().toISOString();
       const row = {
-        id: newId('usr'), username, display_name: body.display_name ?? username, email: body.email ?? null,
-        role: body.role, disabled: 0, password_hash: await hashPassword(body.password, context.passwordCost),
-        created_at: now, updated_at: now, last_login_at: null,
+        id: newId('usr'),
+        username,
+        display_name: body.display_name ?? username,
+        email: body.email ?? null,
+        role: body.role,
+        disabled: 0,
+        password_hash: await hashPassword(body.password, context.passwordCost),
+        created_at: now,
+        updated_at: now,
+        last_login_at: null,
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('users').values(row).execute();
@@ -68,11 +96,19 @@ export function usersHandlers(context: AppContext) {
       const actor = principalOf(req);
       const current = await findUser(context, params.user_id);
       checkIfMatch(headers['if-match'], current.version);
-      if ((body.role !== undefined && body.role !== 'admin') || body.disabled === true) refuseSelf(actor.user.id, current.id, 'demote or disable');
+      if ((body.role !== undefined && body.role !== 'admin') || body.disabled === true)
+        refuseSelf(actor.user.id, current.id, 'demote or disable');
       if (body.site_ids) await assertSitesExist(context, body.site_ids);
       const { site_ids: siteIds, disabled, ...fields } = body;
       const updated = await db.transaction().execute(async (trx) => {
-        await updateIfUnchanged(context, 'users', current, headers['if-match'], { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) }, trx);
+        await updateIfUnchanged(
+          context,
+          'users',
+          current,
+          headers['if-match'],
+          { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) },
+          trx,
+        );
         if (siteIds) await replaceSites(trx, current.id, siteIds);
         if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
         return trx.selectFrom('users').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
@@ -94,9 +130,15 @@ export function usersHandlers(context: AppContext) {
       const temporary = body.password === undefined ? generatePassword() : null;
       const passwordHash = await hashPassword(body.password ?? temporary!, context.passwordCost);
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('users')
-          .set((eb) => ({ password_hash: passwordHash, version: eb('version', '+', 1), updated_at: context.now().toISOString() }))
-          .where('id', '=', target.id).execute();
+        await trx
+          .updateTable('users')
+          .set((eb) => ({
+            password_hash: passwordHash,
+            version: eb('version', '+', 1),
+            updated_at: context.now().toISOString(),
+          }))
+          .where('id', '=', target.id)
+          .execute();
         await trx.deleteFrom('sessions').where('user_id', '=', target.id).execute();
       });
       return { status: 200, body: { user_id: target.id, temporary_password: temporary } };

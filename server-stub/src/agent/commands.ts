@@ -6,7 +6,12 @@ import { contract } from '../generated/contract';
 import { agentOf, type AgentPrincipal } from '../http/principal';
 import { problems } from '../http/problem';
 import { emitEvent } from '../observe/events-store';
-import { deliverCommands, deviceCommandsTopic, expireDueCommands, transitionLive } from '../operations/commands-store';
+import {
+  deliverCommands,
+  deviceCommandsTopic,
+  expireDueCommands,
+  transitionLive,
+} from '../operations/commands-store';
 import type { CommandRow } from '../store/schema';
 
 const s = initServer();
@@ -24,7 +29,12 @@ function closed(res: Response): AbortSignal {
 export function agentCommandRoutes(context: AppContext) {
   /** The device's own command, or 404: an agent cannot touch another device's work. */
   async function ownCommand(req: { agent?: AgentPrincipal }, commandId: string): Promise<CommandRow> {
-    const row = await context.db.selectFrom('commands').selectAll().where('id', '=', commandId).where('device_id', '=', agentOf(req).deviceId).executeTakeFirst();
+    const row = await context.db
+      .selectFrom('commands')
+      .selectAll()
+      .where('id', '=', commandId)
+      .where('device_id', '=', agentOf(req).deviceId)
+      .executeTakeFirst();
     if (!row) throw problems.notFound('command', commandId);
     return row;
   }
@@ -33,52 +43,84 @@ export function agentCommandRoutes(context: AppContext) {
     pollAgentCommands: s.route(contract.agent.pollAgentCommands, async ({ query, req, res }) => {
       const { deviceId } = agentOf(req);
       await expireDueCommands(context);
-      const delivered = query.wait_seconds === 0
-        ? await deliverCommands(context, deviceId, query.limit)
-        : await context.signals.waitFor(
-          deviceCommandsTopic(deviceId), query.wait_seconds * 1000, context.timers, 'agent-commands',
-          () => deliverCommands(context, deviceId, query.limit), (rows) => rows.length > 0, closed(res),
-        );
+      const delivered =
+        query.wait_seconds === 0
+          ? await deliverCommands(context, deviceId, query.limit)
+          : await context.signals.waitFor(
+              deviceCommandsTopic(deviceId),
+              query.wait_seconds * 1000,
+              context.timers,
+              'agent-commands',
+              () => deliverCommands(context, deviceId, query.limit),
+              (rows) => rows.length > 0,
+              closed(res),
+            );
       return {
         status: 200,
         body: {
           data: delivered.map((row) => ({
-            id: row.id, type: row.type, params: JSON.parse(row.params) as Record<string, unknown>, timeout_seconds: row.timeout_seconds, expires_at: row.expires_at,
+            id: row.id,
+            type: row.type,
+            params: JSON.parse(row.params) as Record<string, unknown>,
+            timeout_seconds: row.timeout_seconds,
+            expires_at: row.expires_at,
           })),
         },
       };
     }),
 
-    reportAgentCommandProgress: s.route(contract.agent.reportAgentCommandProgress, async ({ params, body, req }) => {
-      const command = await ownCommand(req, params.command_id);
-      const updated = await transitionLive(context, command, {
-        status: 'running', started_at: command.started_at ?? context.now().toISOString(),
-        ...(body.percent === undefined ? {} : { progress_percent: body.percent }),
-        ...(body.message === undefined ? {} : { progress_message: body.message }),
-      });
-      return { status: 200, body: { id: updated.id, status: updated.status } };
-    }),
-
-    reportAgentCommandResult: s.route(contract.agent.reportAgentCommandResult, async ({ params, body, req }) => {
-      const command = await ownCommand(req, params.command_id);
-      const now = context.now().toISOString();
-      const result = {
-        exit_code: body.exit_code ?? null, stdout: body.stdout ?? '', stderr: body.stderr ?? '',
-        stdout_truncated: body.stdout_truncated ?? false, stderr_truncated: body.stderr_truncated ?? false,
-        duration_ms: body.duration_ms, output: body.output ?? null, error: body.error ?? null,
-      };
-      const updated = await transitionLive(context, command, {
-        status: body.status, finished_at: now, started_at: command.started_at ?? command.delivered_at ?? now, result: JSON.stringify(result),
-      });
-      if (body.status === 'failed') {
-        const { siteId, deviceId } = agentOf(req);
-        await emitEvent(context, {
-          type: 'command.failed', severity: 'error', siteId, deviceId,
-          message: `Command ${command.type} failed${result.exit_code === null ? '' : ` with exit code ${result.exit_code}`}${result.error ? `: ${result.error}` : '.'}`.slice(0, 1000),
-          data: { command_id: command.id, command_type: command.type, exit_code: result.exit_code },
+    reportAgentCommandProgress: s.route(
+      contract.agent.reportAgentCommandProgress,
+      async ({ params, body, req }) => {
+        const command = await ownCommand(req, params.command_id);
+        const updated = await transitionLive(context, command, {
+          status: 'running',
+          started_at: command.started_at ?? context.now().toISOString(),
+          ...(body.percent === undefined ? {} : { progress_percent: body.percent }),
+          ...(body.message === undefined ? {} : { progress_message: body.message }),
         });
-      }
-      return { status: 200, body: { id: updated.id, status: updated.status } };
-    }),
+        return { status: 200, body: { id: updated.id, status: updated.status } };
+      },
+    ),
+
+    reportAgentCommandResult: s.route(
+      contract.agent.reportAgentCommandResult,
+      async ({ params, body, req }) => {
+        const command = await ownCommand(req, params.command_id);
+        const now = context.now().toISOString();
+        const result = {
+          exit_code: body.exit_code ?? null,
+          stdout: body.stdout ?? '',
+          stderr: body.stderr ?? '',
+          stdout_truncated: body.stdout_truncated ?? false,
+          stderr_truncated: body.stderr_truncated ?? false,
+          duration_ms: body.duration_ms,
+          output: body.output ?? null,
+          error: body.error ?? null,
+        };
+        const updated = await transitionLive(context, command, {
+          status: body.status,
+          finished_at: now,
+          started_at: command.started_at ?? command.delivered_at ?? now,
+          result: JSON.stringify(result),
+        });
+        if (body.status === 'failed') {
+          const { siteId, deviceId } = agentOf(req);
+          await emitEvent(context, {
+            type: 'command.failed',
+            severity: 'error',
+            siteId,
+            deviceId,
+            message:
+              `Command ${command.type} failed${result.exit_code === null ? '' : ` with exit code ${result.exit_code}`}${result.error ? `: ${result.error}` : '.'}`.slice(
+                0,
+                1000,
+              ),
+            data: { command_id: command.id, command_type: command.type, exit_code: result.exit_code },
+          });
+        }
+        return { status: 200, body: { id: updated.id, status: updated.status } };
+      },
+    ),
   };
 }

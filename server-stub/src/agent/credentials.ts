@@ -17,68 +17,141 @@ import type { AgentTokenRow, Database } from '../store/schema';
 export type Credentials = z.infer<typeof AgentCredentials>;
 
 /** Issues a new access and refresh token for the device. */
-export async function issueCredentials(context: AppContext, deviceId: string, db: Kysely<Database> = context.db): Promise<Credentials> {
+export async function issueCredentials(
+  context: AppContext,
+  deviceId: string,
+  db: Kysely<Database> = context.db,
+): Promise<Credentials> {
   const now = context.now().toISOString();
   const accessToken = newSecret('mat');
   const refreshToken = newSecret('mrf');
   const accessExpires = isoAfter(context, context.fleet.accessTokenTtlSeconds);
   const refreshExpires = isoAfter(context, context.fleet.refreshTokenTtlSeconds);
-  await db.insertInto('agent_tokens').values([
-    { id: newId('atk'), device_id: deviceId, kind: 'access', token_hash: hashSecret(accessToken), created_at: now, expires_at: accessExpires, used_at: null, revoked_at: null },
-    { id: newId('atk'), device_id: deviceId, kind: 'refresh', token_hash: hashSecret(refreshToken), created_at: now, expires_at: refreshExpires, used_at: null, revoked_at: null },
-  ]).execute();
+  await db
+    .insertInto('agent_tokens')
+    .values([
+      {
+        id: newId('atk'),
+        device_id: deviceId,
+        kind: 'access',
+        token_hash: hashSecret(accessToken),
+        created_at: now,
+        expires_at: accessExpires,
+        used_at: null,
+        revoked_at: null,
+      },
+      {
+        id: newId('atk'),
+        device_id: deviceId,
+        kind: 'refresh',
+        token_hash: hashSecret(refreshToken),
+        created_at: now,
+        expires_at: refreshExpires,
+        used_at: null,
+        revoked_at: null,
+      },
+    ])
+    .execute();
   return {
-    device_id: deviceId, token_type: 'bearer',
-    access_token: accessToken, access_token_expires_at: accessExpires,
-    refresh_token: refreshToken, refresh_token_expires_at: refreshExpires,
+    device_id: deviceId,
+    token_type: 'bearer',
+    access_token: accessToken,
+    access_token_expires_at: accessExpires,
+    refresh_token: refreshToken,
+    refresh_token_expires_at: refreshExpires,
   };
 }
 
 /** Revokes every live token of the device; returns how many. */
-export async function revokeDeviceTokens(context: AppContext, deviceId: string, db: Kysely<Database> = context.db): Promise<number> {
-  const result = await db.updateTable('agent_tokens').set({ revoked_at: context.now().toISOString() })
-    .where('device_id', '=', deviceId).where('revoked_at', 'is', null).executeTakeFirst();
+export async function revokeDeviceTokens(
+  context: AppContext,
+  deviceId: string,
+  db: Kysely<Database> = context.db,
+): Promise<number> {
+  const result = await db
+    .updateTable('agent_tokens')
+    .set({ revoked_at: context.now().toISOString() })
+    .where('device_id', '=', deviceId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
 /** The checks every presented token goes through, in the order that gives the clearest answer. */
-async function checkToken(context: AppContext, row: AgentTokenRow | undefined, invalidCode: string): Promise<{ row: AgentTokenRow; siteId: string }> {
+async function checkToken(
+  context: AppContext,
+  row: AgentTokenRow | undefined,
+  invalidCode: string,
+): Promise<{ row: AgentTokenRow; siteId: string }> {
   if (!row) throw problems.unauthenticated(invalidCode, 'The token is not a valid Meridian device token.');
-  const device = await context.db.selectFrom('devices').select(['id', 'site_id']).where('id', '=', row.device_id).executeTakeFirst();
-  if (!device) throw problems.unauthenticated('device_deleted', 'The device these credentials belong to was deleted; the agent must enrol again.');
-  if (row.revoked_at) throw problems.unauthenticated('credentials_revoked', "The device's credentials were revoked; the agent must enrol again.");
+  const device = await context.db
+    .selectFrom('devices')
+    .select(['id', 'site_id'])
+    .where('id', '=', row.device_id)
+    .executeTakeFirst();
+  if (!device)
+    throw problems.unauthenticated(
+      'device_deleted',
+      'The device these credentials belong to was deleted; the agent must enrol again.',
+    );
+  if (row.revoked_at)
+    throw problems.unauthenticated(
+      'credentials_revoked',
+      "The device's credentials were revoked; the agent must enrol again.",
+    );
   if (row.expires_at <= context.now().toISOString()) {
-    throw problems.unauthenticated('token_expired', row.kind === 'access'
-      ? 'The access token has expired; get a new one with POST /v1/agent/token.'
-      : 'The refresh token has expired; the agent must enrol again.');
+    throw problems.unauthenticated(
+      'token_expired',
+      row.kind === 'access'
+        ? 'The access token has expired; get a new one with POST /v1/agent/token.'
+        : 'The refresh token has expired; the agent must enrol again.',
+    );
   }
   return { row, siteId: device.site_id };
 }
 
 /** The device behind an access token (authenticate.ts), or a 401 saying why not. */
 export async function authenticateAgent(context: AppContext, accessToken: string): Promise<AgentPrincipal> {
-  const row = await context.db.selectFrom('agent_tokens').selectAll()
-    .where('token_hash', '=', hashSecret(accessToken)).where('kind', '=', 'access').executeTakeFirst();
+  const row = await context.db
+    .selectFrom('agent_tokens')
+    .selectAll()
+    .where('token_hash', '=', hashSecret(accessToken))
+    .where('kind', '=', 'access')
+    .executeTakeFirst();
   const checked = await checkToken(context, row, 'invalid_token');
   return { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
 }
 
 /** Trades a refresh token for new credentials, detecting reuse. */
 export async function refreshCredentials(context: AppContext, refreshToken: string): Promise<Credentials> {
-  const row = await context.db.selectFrom('agent_tokens').selectAll()
-    .where('token_hash', '=', hashSecret(refreshToken)).where('kind', '=', 'refresh').executeTakeFirst();
+  const row = await context.db
+    .selectFrom('agent_tokens')
+    .selectAll()
+    .where('token_hash', '=', hashSecret(refreshToken))
+    .where('kind', '=', 'refresh')
+    .executeTakeFirst();
   const { row: token, siteId } = await checkToken(context, row, 'invalid_refresh_token');
   // Claim the token: only one request can flip used_at from null, even when two race.
-  const claimed = await context.db.updateTable('agent_tokens').set({ used_at: context.now().toISOString() })
-    .where('id', '=', token.id).where('used_at', 'is', null).executeTakeFirst();
+  const claimed = await context.db
+    .updateTable('agent_tokens')
+    .set({ used_at: context.now().toISOString() })
+    .where('id', '=', token.id)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
   if (Number(claimed.numUpdatedRows) === 0) {
     const revoked = await revokeDeviceTokens(context, token.device_id);
     await emitEvent(context, {
-      type: 'device.token_reuse_detected', severity: 'critical', siteId, deviceId: token.device_id,
-      message: 'A refresh token was presented a second time; all of the device\'s tokens were revoked.',
+      type: 'device.token_reuse_detected',
+      severity: 'critical',
+      siteId,
+      deviceId: token.device_id,
+      message: "A refresh token was presented a second time; all of the device's tokens were revoked.",
       data: { revoked_tokens: revoked },
     });
-    throw problems.unauthenticated('refresh_token_reused', "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.");
+    throw problems.unauthenticated(
+      'refresh_token_reused',
+      "This refresh token was already used, so it may have been copied: all of the device's tokens are revoked. Enrol again.",
+    );
   }
   return issueCredentials(context, token.device_id);
 }

@@ -11,7 +11,13 @@ export function agentEventRoutes(context: AppContext) {
     sendAgentEvent: s.route(contract.agent.sendAgentEvent, async ({ body, req }) => {
       const { deviceId, siteId } = agentOf(req);
       const row = await emitEvent(context, {
-        type: `agent.${body.type}`, severity: body.severity, source: 'agent', siteId, deviceId, message: body.message, data: body.data ?? {},
+        type: `agent.${body.type}`,
+        severity: body.severity,
+        source: 'agent',
+        siteId,
+        deviceId,
+        message: body.message,
+        data: body.data ?? {},
       });
       return { status: 201, body: toEvent(row) };
     }),

@@ -16,7 +16,9 @@ export function agentHeartbeatRoutes(context: AppContext) {
       return {
         status: 200,
         body: {
-          device_id: deviceId, status, next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
+          device_id: deviceId,
+          status,
+          next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
           pending_commands: await countPendingCommands(context, deviceId),
           config_version: (await desiredConfig(context, deviceId)).version,
           server_time: seenAt,

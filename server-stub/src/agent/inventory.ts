@@ -11,8 +11,11 @@ type InventoryBody = z.infer<typeof Inventory>;
 
 export function toInventory(row: DeviceInventoriesTable): InventoryBody {
   return {
-    device_id: row.device_id, reported_at: row.reported_at, hardware: JSON.parse(row.hardware) as InventoryBody['hardware'],
-    software: JSON.parse(row.software) as InventoryBody['software'], services: JSON.parse(row.services) as InventoryBody['services'],
+    device_id: row.device_id,
+    reported_at: row.reported_at,
+    hardware: JSON.parse(row.hardware) as InventoryBody['hardware'],
+    software: JSON.parse(row.software) as InventoryBody['software'],
+    services: JSON.parse(row.services) as InventoryBody['services'],
   };
 }
 
@@ -20,12 +23,18 @@ export function agentInventoryRoutes(context: AppContext) {
   return {
     uploadAgentInventory: s.route(contract.agent.uploadAgentInventory, async ({ body, req }) => {
       const row: DeviceInventoriesTable = {
-        device_id: agentOf(req).deviceId, reported_at: context.now().toISOString(),
-        hardware: JSON.stringify(body.hardware), software: JSON.stringify(body.software), services: JSON.stringify(body.services),
+        device_id: agentOf(req).deviceId,
+        reported_at: context.now().toISOString(),
+        hardware: JSON.stringify(body.hardware),
+        software: JSON.stringify(body.software),
+        services: JSON.stringify(body.services),
       };
       const { device_id: _key, ...replaced } = row;
-      await context.db.insertInto('device_inventories').values(row)
-        .onConflict((conflict) => conflict.column('device_id').doUpdateSet(replaced)).execute();
+      await context.db
+        .insertInto('device_inventories')
+        .values(row)
+        .onConflict((conflict) => conflict.column('device_id').doUpdateSet(replaced))
+        .execute();
       return { status: 200, body: toInventory(row) };
     }),
   };

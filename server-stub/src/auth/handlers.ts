@@ -9,7 +9,10 @@ import { clearSessionCookies, createSession, setSessionCookies } from './session
 
 function requireSession(principal: Principal, what: string): string {
   if (!principal.sessionId) {
-    throw problems.unprocessable('session_required', `${what} needs a session (sign in with POST /v1/auth/login); API tokens cannot do it.`);
+    throw problems.unprocessable(
+      'session_required',
+      `${what} needs a session (sign in with POST /v1/auth/login); API tokens cannot do it.`,
+    );
   }
   return principal.sessionId;
 }
@@ -21,7 +24,11 @@ export function authHandlers(context: AppContext) {
 
   return initServer().router(contract.auth, {
     login: async ({ body, req, res }) => {
-      const user = await db.selectFrom('users').selectAll().where('username', '=', body.username.toLowerCase()).executeTakeFirst();
+      const user = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('username', '=', body.username.toLowerCase())
+        .executeTakeFirst();
       const valid = await verifyPassword(body.password, user?.password_hash ?? (await decoyHash));
       if (!user || !valid || user.disabled) {
         throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
@@ -71,8 +78,16 @@ export function authHandlers(context: AppContext) {
       }
       const passwordHash = await hashPassword(body.new_password, context.passwordCost);
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('users').set({ password_hash: passwordHash, updated_at: context.now().toISOString() }).where('id', '=', principal.user.id).execute();
-        await trx.deleteFrom('sessions').where('user_id', '=', principal.user.id).where('id', '!=', sessionId).execute();
+        await trx
+          .updateTable('users')
+          .set({ password_hash: passwordHash, updated_at: context.now().toISOString() })
+          .where('id', '=', principal.user.id)
+          .execute();
+        await trx
+          .deleteFrom('sessions')
+          .where('user_id', '=', principal.user.id)
+          .where('id', '!=', sessionId)
+          .execute();
       });
       return { status: 204, body: undefined };
     },

@@ -16,8 +16,16 @@ export async function createSession(context: AppContext, userId: string): Promis
   const csrfToken = randomBytes(16).toString('hex');
   const now = context.now();
   const expiresAt = new Date(now.getTime() + context.sessionTtlSeconds * 1000).toISOString();
-  await context.db.insertInto('sessions')
-    .values({ id: newId('ses'), user_id: userId, token_hash: hashSecret(token), csrf_token: csrfToken, created_at: now.toISOString(), expires_at: expiresAt })
+  await context.db
+    .insertInto('sessions')
+    .values({
+      id: newId('ses'),
+      user_id: userId,
+      token_hash: hashSecret(token),
+      csrf_token: csrfToken,
+      created_at: now.toISOString(),
+      expires_at: expiresAt,
+    })
     .execute();
   return { token, csrfToken, expiresAt };
 }
@@ -25,8 +33,20 @@ export async function createSession(context: AppContext, userId: string): Promis
 /** The session cookie is httpOnly; the CSRF cookie is readable by the page so it can echo it. */
 export function setSessionCookies(req: Request, res: Response, session: NewSession): void {
   const expires = new Date(session.expiresAt);
-  res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires });
-  res.cookie(CSRF_COOKIE, session.csrfToken, { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', expires });
+  res.cookie(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: req.secure,
+    path: '/',
+    expires,
+  });
+  res.cookie(CSRF_COOKIE, session.csrfToken, {
+    httpOnly: false,
+    sameSite: 'strict',
+    secure: req.secure,
+    path: '/',
+    expires,
+  });
 }
 
 export function clearSessionCookies(res: Response): void {

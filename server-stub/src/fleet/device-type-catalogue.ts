@@ -26,7 +26,12 @@ const PROCESS = { process_name: text(260) };
 /** Commands every agent understands. */
 const COMMON: Record<string, CommandSpec> = {
   ping: { description: 'Answers at once; proves the agent receives and runs commands.', timeout: 60 },
-  echo: { description: 'Prints `text` to standard output.', params: { text: text(1000, 0) }, required: ['text'], timeout: 60 },
+  echo: {
+    description: 'Prints `text` to standard output.',
+    params: { text: text(1000, 0) },
+    required: ['text'],
+    timeout: 60,
+  },
   get_config: { description: "Returns the agent's configuration as output.", timeout: 60 },
   restart_agent: { description: 'Restarts the agent service.', timeout: 300 },
 };
@@ -34,24 +39,52 @@ const COMMON: Record<string, CommandSpec> = {
 const MACHINE: Record<string, CommandSpec> = {
   run_shell: {
     description: 'Runs a shell command and reports its exit code and output.',
-    params: { command: text(8000), shell: { type: 'string', enum: ['sh', 'bash', 'powershell', 'cmd'] }, working_directory: text(1000) },
+    params: {
+      command: text(8000),
+      shell: { type: 'string', enum: ['sh', 'bash', 'powershell', 'cmd'] },
+      working_directory: text(1000),
+    },
     required: ['command'],
     timeout: 600,
   },
-  reboot: { description: 'Reboots the machine after `delay_seconds` (default 0).', params: { delay_seconds: seconds(3600) }, timeout: 900 },
-  collect_inventory: { description: 'Collects hardware, software and services and uploads them.', timeout: 600 },
+  reboot: {
+    description: 'Reboots the machine after `delay_seconds` (default 0).',
+    params: { delay_seconds: seconds(3600) },
+    timeout: 900,
+  },
+  collect_inventory: {
+    description: 'Collects hardware, software and services and uploads them.',
+    timeout: 600,
+  },
 };
 
-const CATALOGUE: Record<string, { name: string; description: string; commands: Record<string, CommandSpec> }> = {
+const CATALOGUE: Record<
+  string,
+  { name: string; description: string; commands: Record<string, CommandSpec> }
+> = {
   workstation: {
     name: 'Workstation',
     description: 'A desktop, laptop or kiosk PC (Windows, macOS or Linux) running user-facing software.',
     commands: {
       ...COMMON,
       ...MACHINE,
-      restart_process: { description: 'Stops a monitored process and starts it again.', params: PROCESS, required: ['process_name'], timeout: 120 },
-      kill_process: { description: 'Stops a process without starting it again.', params: PROCESS, required: ['process_name'], timeout: 60 },
-      take_screenshot: { description: 'Captures the screen and uploads it as a JPEG.', params: { display: seconds(16) }, timeout: 120 },
+      restart_process: {
+        description: 'Stops a monitored process and starts it again.',
+        params: PROCESS,
+        required: ['process_name'],
+        timeout: 120,
+      },
+      kill_process: {
+        description: 'Stops a process without starting it again.',
+        params: PROCESS,
+        required: ['process_name'],
+        timeout: 60,
+      },
+      take_screenshot: {
+        description: 'Captures the screen and uploads it as a JPEG.',
+        params: { display: seconds(16) },
+        timeout: 120,
+      },
     },
   },
   server: {
@@ -60,7 +93,12 @@ const CATALOGUE: Record<string, { name: string; description: string; commands: R
     commands: {
       ...COMMON,
       ...MACHINE,
-      restart_service: { description: 'Restarts a system service (systemd unit or Windows service).', params: { service_name: text(256) }, required: ['service_name'], timeout: 300 },
+      restart_service: {
+        description: 'Restarts a system service (systemd unit or Windows service).',
+        params: { service_name: text(256) },
+        required: ['service_name'],
+        timeout: 300,
+      },
     },
   },
   edge: {
@@ -68,14 +106,54 @@ const CATALOGUE: Record<string, { name: string; description: string; commands: R
     description: 'A small device at the edge running data flows that forward readings to outputs.',
     commands: {
       ...COMMON,
-      update_config: { description: "Replaces the node's configuration.", params: { config: { type: 'object', maxProperties: 200 } }, required: ['config'], timeout: 120 },
-      create_flow: { description: 'Creates a flow from its definition.', params: { flow_id: id, definition: { type: 'object', maxProperties: 200 } }, required: ['flow_id', 'definition'], timeout: 120 },
-      delete_flow: { description: 'Deletes a flow.', params: { flow_id: id }, required: ['flow_id'], timeout: 120 },
-      start_flow: { description: 'Starts a flow.', params: { flow_id: id }, required: ['flow_id'], timeout: 120 },
-      stop_flow: { description: 'Stops a flow.', params: { flow_id: id }, required: ['flow_id'], timeout: 120 },
-      restart_flow: { description: 'Stops a flow and starts it again.', params: { flow_id: id }, required: ['flow_id'], timeout: 120 },
-      add_output: { description: 'Adds an output to a flow.', params: { flow_id: id, output: { type: 'object', maxProperties: 50 } }, required: ['flow_id', 'output'], timeout: 120 },
-      remove_output: { description: 'Removes an output from a flow.', params: { flow_id: id, output_id: id }, required: ['flow_id', 'output_id'], timeout: 120 },
+      update_config: {
+        description: "Replaces the node's configuration.",
+        params: { config: { type: 'object', maxProperties: 200 } },
+        required: ['config'],
+        timeout: 120,
+      },
+      create_flow: {
+        description: 'Creates a flow from its definition.',
+        params: { flow_id: id, definition: { type: 'object', maxProperties: 200 } },
+        required: ['flow_id', 'definition'],
+        timeout: 120,
+      },
+      delete_flow: {
+        description: 'Deletes a flow.',
+        params: { flow_id: id },
+        required: ['flow_id'],
+        timeout: 120,
+      },
+      start_flow: {
+        description: 'Starts a flow.',
+        params: { flow_id: id },
+        required: ['flow_id'],
+        timeout: 120,
+      },
+      stop_flow: {
+        description: 'Stops a flow.',
+        params: { flow_id: id },
+        required: ['flow_id'],
+        timeout: 120,
+      },
+      restart_flow: {
+        description: 'Stops a flow and starts it again.',
+        params: { flow_id: id },
+        required: ['flow_id'],
+        timeout: 120,
+      },
+      add_output: {
+        description: 'Adds an output to a flow.',
+        params: { flow_id: id, output: { type: 'object', maxProperties: 50 } },
+        required: ['flow_id', 'output'],
+        timeout: 120,
+      },
+      remove_output: {
+        description: 'Removes an output from a flow.',
+        params: { flow_id: id, output_id: id },
+        required: ['flow_id', 'output_id'],
+        timeout: 120,
+      },
     },
   },
   relay: {
@@ -85,15 +163,30 @@ const CATALOGUE: Record<string, { name: string; description: string; commands: R
       ...COMMON,
       list_tunnels: { description: 'Returns the open tunnels as output.', timeout: 60 },
       list_edges: { description: 'Returns the connected edge nodes as output.', timeout: 60 },
-      close_tunnel: { description: 'Closes one tunnel at once.', params: { tunnel_id: id }, required: ['tunnel_id'], timeout: 60 },
-      disconnect_edge: { description: 'Disconnects one edge node.', params: { edge_id: id }, required: ['edge_id'], timeout: 60 },
+      close_tunnel: {
+        description: 'Closes one tunnel at once.',
+        params: { tunnel_id: id },
+        required: ['tunnel_id'],
+        timeout: 60,
+      },
+      disconnect_edge: {
+        description: 'Disconnects one edge node.',
+        params: { edge_id: id },
+        required: ['edge_id'],
+        timeout: 60,
+      },
       authorize_tunnel: {
         description: "Pre-authorises a tunnel's HMAC-SHA256 bind tokens.",
         params: { tunnel_id: id, ingress_token: text(200, 16), egress_token: text(200, 16) },
         required: ['tunnel_id', 'ingress_token', 'egress_token'],
         timeout: 60,
       },
-      revoke_tunnel: { description: "Removes a tunnel's bind authorisation.", params: { tunnel_id: id }, required: ['tunnel_id'], timeout: 60 },
+      revoke_tunnel: {
+        description: "Removes a tunnel's bind authorisation.",
+        params: { tunnel_id: id },
+        required: ['tunnel_id'],
+        timeout: 60,
+      },
     },
   },
 };
@@ -112,13 +205,20 @@ export const deviceTypes: z.infer<typeof DeviceType>[] = Object.entries(CATALOGU
   name: type.name,
   description: type.description,
   command_types: Object.entries(type.commands).map(([name, spec]) => ({
-    name, description: spec.description, params_schema: paramsSchema(spec), default_timeout_seconds: spec.timeout ?? 300,
+    name,
+    description: spec.description,
+    params_schema: paramsSchema(spec),
+    default_timeout_seconds: spec.timeout ?? 300,
   })),
 }));
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 const validators = new Map<string, ValidateFunction>(
-  deviceTypes.flatMap((type) => type.command_types.map((command) => [`${type.id}/${command.name}`, ajv.compile(command.params_schema)] as const)),
+  deviceTypes.flatMap((type) =>
+    type.command_types.map(
+      (command) => [`${type.id}/${command.name}`, ajv.compile(command.params_schema)] as const,
+    ),
+  ),
 );
 
 export function findDeviceType(typeId: string) {
@@ -130,9 +230,16 @@ export function findCommandType(typeId: string, name: string) {
 }
 
 const issueOf = (error: ErrorObject): FieldIssue => {
-  const missing = error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
-  const unknown = error.keyword === 'additionalProperties' ? `/${(error.params as { additionalProperty: string }).additionalProperty}` : '';
-  return { path: `/body/params${error.instancePath}${missing}${unknown}`, message: error.message ?? 'is invalid' };
+  const missing =
+    error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
+  const unknown =
+    error.keyword === 'additionalProperties'
+      ? `/${(error.params as { additionalProperty: string }).additionalProperty}`
+      : '';
+  return {
+    path: `/body/params${error.instancePath}${missing}${unknown}`,
+    message: error.message ?? 'is invalid',
+  };
 };
 
 /** What is wrong with `params` for the command type (empty when they are valid). */

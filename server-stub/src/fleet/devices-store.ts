@@ -9,23 +9,44 @@ export type DeviceBody = z.infer<typeof Device>;
 
 export function toDevice(row: DeviceRow): DeviceBody {
   return {
-    id: row.id, name: row.name, description: row.description, site_id: row.site_id, platform: row.platform, device_type: row.device_type, status: row.status,
-    hostname: row.hostname, tags: JSON.parse(row.tags) as string[], agent_version: row.agent_version,
-    os_name: row.os_name, os_version: row.os_version, timezone: row.timezone, addresses: JSON.parse(row.addresses) as string[],
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    site_id: row.site_id,
+    platform: row.platform,
+    device_type: row.device_type,
+    status: row.status,
+    hostname: row.hostname,
+    tags: JSON.parse(row.tags) as string[],
+    agent_version: row.agent_version,
+    os_name: row.os_name,
+    os_version: row.os_version,
+    timezone: row.timezone,
+    addresses: JSON.parse(row.addresses) as string[],
     uptime_seconds: row.uptime_seconds === null ? null : Number(row.uptime_seconds),
     metrics: row.metrics === null ? null : (JSON.parse(row.metrics) as DeviceBody['metrics']),
-    last_seen_at: row.last_seen_at, enrolled_at: row.enrolled_at, credentials_revoked_at: row.credentials_revoked_at,
-    created_at: row.created_at, updated_at: row.updated_at,
+    last_seen_at: row.last_seen_at,
+    enrolled_at: row.enrolled_at,
+    credentials_revoked_at: row.credentials_revoked_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 
 /** Devices on the principal's sites only. */
 export function selectDevices(context: AppContext, principal: Principal) {
   const siteIds = visibleSiteIds(principal);
-  return context.db.selectFrom('devices').selectAll().$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!));
+  return context.db
+    .selectFrom('devices')
+    .selectAll()
+    .$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!));
 }
 
-export async function findVisibleDevice(context: AppContext, principal: Principal, id: string): Promise<DeviceRow> {
+export async function findVisibleDevice(
+  context: AppContext,
+  principal: Principal,
+  id: string,
+): Promise<DeviceRow> {
   const row = await selectDevices(context, principal).where('id', '=', id).executeTakeFirst();
   if (!row) throw problems.notFound('device', id);
   return row;

@@ -37,8 +37,12 @@ export function devicesHandlers(context: AppContext) {
             .$if(query.site_id !== undefined, (qb) => qb.where('site_id', '=', query.site_id!))
             .$if(query.status !== undefined, (qb) => qb.where('status', '=', query.status!))
             .$if(query.platform !== undefined, (qb) => qb.where('platform', '=', query.platform!))
-            .$if(query.q !== undefined, (qb) => qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])))
-            .orderBy('id').limit(take).execute(),
+            .$if(query.q !== undefined, (qb) =>
+              qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
+            )
+            .orderBy('id')
+            .limit(take)
+            .execute(),
         toDevice,
       );
       return { status: 200, body };
@@ -50,20 +54,41 @@ export function devicesHandlers(context: AppContext) {
       const now = context.now();
       const registrationToken = newSecret('mrt');
       const row: DeviceRow = {
-        id: newId('dev'), site_id: body.site_id, name: body.name, description: body.description ?? '', platform: body.platform,
+        id: newId('dev'),
+        site_id: body.site_id,
+        name: body.name,
+        description: body.description ?? '',
+        platform: body.platform,
         device_type: body.device_type ?? DEFAULT_DEVICE_TYPE,
-        status: 'pending', hostname: null, tags: JSON.stringify(body.tags ?? []), agent_version: null, last_seen_at: null,
+        status: 'pending',
+        hostname: null,
+        tags: JSON.stringify(body.tags ?? []),
+        agent_version: null,
+        last_seen_at: null,
         registration_token_hash: hashSecret(registrationToken),
         registration_expires_at: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
-        fingerprint: null, os_name: null, os_version: null, timezone: null, addresses: '[]', uptime_seconds: null, metrics: null,
-        enrolled_at: null, credentials_revoked_at: null,
-        version: 1, created_at: now.toISOString(), updated_at: now.toISOString(),
+        fingerprint: null,
+        os_name: null,
+        os_version: null,
+        timezone: null,
+        addresses: '[]',
+        uptime_seconds: null,
+        metrics: null,
+        enrolled_at: null,
+        credentials_revoked_at: null,
+        version: 1,
+        created_at: now.toISOString(),
+        updated_at: now.toISOString(),
       };
       const { version: _version, ...insertable } = row;
       await db.insertInto('devices').values(insertable).execute();
       return {
         status: 201,
-        body: { device: toDevice(row), registration_token: registrationToken, registration_expires_at: row.registration_expires_at! },
+        body: {
+          device: toDevice(row),
+          registration_token: registrationToken,
+          registration_expires_at: row.registration_expires_at!,
+        },
       };
     },
 
@@ -80,8 +105,15 @@ export function devicesHandlers(context: AppContext) {
       if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
       assertDeviceType(body.device_type);
       const { tags, ...fields } = body;
-      await updateIfUnchanged(context, 'devices', current, headers['if-match'], { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) });
-      const updated = await db.selectFrom('devices').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
+      await updateIfUnchanged(context, 'devices', current, headers['if-match'], {
+        ...fields,
+        ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }),
+      });
+      const updated = await db
+        .selectFrom('devices')
+        .selectAll()
+        .where('id', '=', current.id)
+        .executeTakeFirstOrThrow();
       setEtag(res, updated.version);
       return { status: 200, body: toDevice(updated) };
     },
@@ -98,9 +130,16 @@ export function devicesHandlers(context: AppContext) {
       const device = await findDevice(principalOf(req), params.device_id);
       const now = context.now().toISOString();
       const revoked = await revokeDeviceTokens(context, device.id);
-      await db.updateTable('devices').set({ credentials_revoked_at: now }).where('id', '=', device.id).execute();
+      await db
+        .updateTable('devices')
+        .set({ credentials_revoked_at: now })
+        .where('id', '=', device.id)
+        .execute();
       await emitEvent(context, {
-        type: 'device.credentials_revoked', severity: 'warning', siteId: device.site_id, deviceId: device.id,
+        type: 'device.credentials_revoked',
+        severity: 'warning',
+        siteId: device.site_id,
+        deviceId: device.id,
         message: `The credentials of ${device.name} were revoked by ${principalOf(req).user.username}.`,
         data: { revoked_tokens: revoked, revoked_by: principalOf(req).user.id },
       });

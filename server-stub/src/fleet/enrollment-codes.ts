@@ -22,7 +22,9 @@ const PREFIX_LENGTH = 9;
  */
 function serverUrl(req: Request): string {
   const host = req.get('host') ?? '';
-  return /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `${req.protocol}://${host}` : 'http://localhost:8080';
+  return /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
+    ? `${req.protocol}://${host}`
+    : 'http://localhost:8080';
 }
 
 function installCommands(server: string, code: string) {
@@ -38,7 +40,12 @@ export function enrollmentCodesHandlers(context: AppContext) {
   const { db } = context;
 
   async function findCode(siteId: string, codeId: string): Promise<EnrollmentCodeRow> {
-    const row = await db.selectFrom('enrollment_codes').selectAll().where('id', '=', codeId).where('site_id', '=', siteId).executeTakeFirst();
+    const row = await db
+      .selectFrom('enrollment_codes')
+      .selectAll()
+      .where('id', '=', codeId)
+      .where('site_id', '=', siteId)
+      .executeTakeFirst();
     if (!row) throw problems.notFound('enrollment code', codeId);
     return row;
   }
@@ -50,10 +57,15 @@ export function enrollmentCodesHandlers(context: AppContext) {
       const body = await paginate(
         query,
         ({ afterId, take }) =>
-          db.selectFrom('enrollment_codes').selectAll().where('site_id', '=', site.id)
+          db
+            .selectFrom('enrollment_codes')
+            .selectAll()
+            .where('site_id', '=', site.id)
             .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
             .$if(query.status !== undefined, (qb) => qb.where(whereCodeStatus(query.status!, now)))
-            .orderBy('id').limit(take).execute(),
+            .orderBy('id')
+            .limit(take)
+            .execute(),
         (row) => toEnrollmentCode(row, now),
       );
       return { status: 200, body };
@@ -66,24 +78,46 @@ export function enrollmentCodesHandlers(context: AppContext) {
       const expiresAt = body.expires_at ?? isoAfter(context, DEFAULT_TTL_SECONDS);
       const ttl = Date.parse(expiresAt) - now.getTime();
       if (ttl <= 0) throw problems.unprocessable('expiry_in_past', 'expires_at must be in the future.');
-      if (ttl > MAX_TTL_MS) throw problems.unprocessable('expiry_too_far', 'expires_at may be at most 90 days away; create a new code later.');
+      if (ttl > MAX_TTL_MS)
+        throw problems.unprocessable(
+          'expiry_too_far',
+          'expires_at may be at most 90 days away; create a new code later.',
+        );
       const code = newSecret('mec');
       const row: EnrollmentCodeRow = {
-        id: newId('enc'), site_id: site.id, label: body.label ?? '', code_hash: hashSecret(code), code_prefix: code.slice(0, PREFIX_LENGTH),
-        auto_approve: body.auto_approve ? 1 : 0, expires_at: new Date(expiresAt).toISOString(), max_uses: body.max_uses ?? null, use_count: 0,
-        created_by: principal.user.id, created_at: now.toISOString(), revoked_at: null,
+        id: newId('enc'),
+        site_id: site.id,
+        label: body.label ?? '',
+        code_hash: hashSecret(code),
+        code_prefix: code.slice(0, PREFIX_LENGTH),
+        auto_approve: body.auto_approve ? 1 : 0,
+        expires_at: new Date(expiresAt).toISOString(),
+        max_uses: body.max_uses ?? null,
+        use_count: 0,
+        created_by: principal.user.id,
+        created_at: now.toISOString(),
+        revoked_at: null,
       };
       await db.insertInto('enrollment_codes').values(row).execute();
       return {
         status: 201,
-        body: { enrollment_code: toEnrollmentCode(row, now.toISOString()), code, install_commands: installCommands(serverUrl(req), code) },
+        body: {
+          enrollment_code: toEnrollmentCode(row, now.toISOString()),
+          code,
+          install_commands: installCommands(serverUrl(req), code),
+        },
       };
     },
 
     revokeEnrollmentCode: async ({ params, req }) => {
       const site = await findVisibleSite(context, principalOf(req), params.site_id);
       const code = await findCode(site.id, params.code_id);
-      await db.updateTable('enrollment_codes').set({ revoked_at: context.now().toISOString() }).where('id', '=', code.id).where('revoked_at', 'is', null).execute();
+      await db
+        .updateTable('enrollment_codes')
+        .set({ revoked_at: context.now().toISOString() })
+        .where('id', '=', code.id)
+        .where('revoked_at', 'is', null)
+        .execute();
       return { status: 204, body: undefined };
     },
   });

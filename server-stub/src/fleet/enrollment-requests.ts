@@ -4,7 +4,14 @@ import { contract } from '../generated/contract';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
-import { approveRequest, findVisibleRequest, notPending, selectRequests, toEnrollmentRequest, whereRequestStatus } from './enrollment-store';
+import {
+  approveRequest,
+  findVisibleRequest,
+  notPending,
+  selectRequests,
+  toEnrollmentRequest,
+  whereRequestStatus,
+} from './enrollment-store';
 import { assertUsableSite } from './sites-store';
 
 export function enrollmentRequestsHandlers(context: AppContext) {
@@ -19,7 +26,10 @@ export function enrollmentRequestsHandlers(context: AppContext) {
     listEnrollmentRequests: async ({ query, req }) => {
       const principal = principalOf(req);
       if (query.status === 'wrong_code' && principal.role !== 'admin') {
-        throw problems.forbidden('admin_only', 'Only admins can list wrong-code attempts: they belong to no site.');
+        throw problems.forbidden(
+          'admin_only',
+          'Only admins can list wrong-code attempts: they belong to no site.',
+        );
       }
       const now = context.now().toISOString();
       const body = await paginate(
@@ -29,13 +39,18 @@ export function enrollmentRequestsHandlers(context: AppContext) {
             .$if(afterId !== undefined, (qb) => qb.where('r.id', '>', afterId!))
             .$if(query.status !== undefined, (qb) => qb.where(whereRequestStatus(query.status!, now)))
             .$if(query.site_id !== undefined, (qb) => qb.where('r.site_id', '=', query.site_id!))
-            .orderBy('r.id').limit(take).execute(),
+            .orderBy('r.id')
+            .limit(take)
+            .execute(),
         (row) => toEnrollmentRequest(row, now),
       );
       return { status: 200, body };
     },
 
-    getEnrollmentRequest: async ({ params, req }) => ({ status: 200, body: await reread(principalOf(req), params.request_id) }),
+    getEnrollmentRequest: async ({ params, req }) => ({
+      status: 200,
+      body: await reread(principalOf(req), params.request_id),
+    }),
 
     approveEnrollmentRequest: async ({ params, body, req }) => {
       const principal = principalOf(req);
@@ -44,8 +59,16 @@ export function enrollmentRequestsHandlers(context: AppContext) {
       if (refusal) throw refusal;
       const siteId = body.site_id ?? request.site_id!;
       if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
-      const deviceId = await db.transaction().execute((trx) => approveRequest(context, request, { siteId, name: body.name, decidedBy: principal.user.id }, trx));
-      if (!deviceId) throw notPending(await findVisibleRequest(context, principal, request.id), context.now().toISOString())!;
+      const deviceId = await db
+        .transaction()
+        .execute((trx) =>
+          approveRequest(context, request, { siteId, name: body.name, decidedBy: principal.user.id }, trx),
+        );
+      if (!deviceId)
+        throw notPending(
+          await findVisibleRequest(context, principal, request.id),
+          context.now().toISOString(),
+        )!;
       return { status: 200, body: await reread(principal, request.id) };
     },
 
@@ -55,11 +78,20 @@ export function enrollmentRequestsHandlers(context: AppContext) {
       const now = context.now().toISOString();
       const refusal = notPending(request, now);
       if (refusal) throw refusal;
-      const denied = await db.updateTable('enrollment_requests')
-        .set({ status: 'denied', decided_at: now, decided_by: principal.user.id, deny_reason: body.reason ?? null })
-        .where('id', '=', request.id).where('status', '=', 'pending').where('expires_at', '>', now)
+      const denied = await db
+        .updateTable('enrollment_requests')
+        .set({
+          status: 'denied',
+          decided_at: now,
+          decided_by: principal.user.id,
+          deny_reason: body.reason ?? null,
+        })
+        .where('id', '=', request.id)
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', now)
         .executeTakeFirst();
-      if (Number(denied.numUpdatedRows) === 0) throw notPending(await findVisibleRequest(context, principal, request.id), now)!;
+      if (Number(denied.numUpdatedRows) === 0)
+        throw notPending(await findVisibleRequest(context, principal, request.id), now)!;
       return { status: 200, body: await reread(principal, request.id) };
     },
   });

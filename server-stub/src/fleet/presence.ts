@@ -13,11 +13,18 @@ import type { DeviceRow } from '../store/schema';
 type Heartbeat = z.infer<typeof AgentHeartbeat>;
 
 /** Records a heartbeat; returns the device's new status and the time it was seen. */
-export async function recordHeartbeat(context: AppContext, deviceId: string, heartbeat: Heartbeat): Promise<{ status: DeviceRow['status']; seenAt: string }> {
+export async function recordHeartbeat(
+  context: AppContext,
+  deviceId: string,
+  heartbeat: Heartbeat,
+): Promise<{ status: DeviceRow['status']; seenAt: string }> {
   const now = context.now().toISOString();
   const status = heartbeat.status === 'degraded' ? 'degraded' : 'online';
   const reported = {
-    status, last_seen_at: now, agent_version: heartbeat.agent_version, uptime_seconds: heartbeat.uptime_seconds,
+    status,
+    last_seen_at: now,
+    agent_version: heartbeat.agent_version,
+    uptime_seconds: heartbeat.uptime_seconds,
     ...(heartbeat.hostname === undefined ? {} : { hostname: heartbeat.hostname }),
     ...(heartbeat.os_name === undefined ? {} : { os_name: heartbeat.os_name }),
     ...(heartbeat.os_version === undefined ? {} : { os_version: heartbeat.os_version }),
@@ -26,30 +33,61 @@ export async function recordHeartbeat(context: AppContext, deviceId: string, hea
     ...(heartbeat.metrics === undefined ? {} : { metrics: JSON.stringify(heartbeat.metrics) }),
   } as const;
   if (heartbeat.metrics !== undefined) {
-    await context.db.insertInto('device_metrics').values({ device_id: deviceId, recorded_at: now, ...heartbeat.metrics }).execute();
+    await context.db
+      .insertInto('device_metrics')
+      .values({ device_id: deviceId, recorded_at: now, ...heartbeat.metrics })
+      .execute();
   }
-  const before = await context.db.updateTable('devices').set(reported)
-    .where('id', '=', deviceId).where('status', '!=', status)
-    .returning(['id', 'site_id', 'name']).executeTakeFirst();
+  const before = await context.db
+    .updateTable('devices')
+    .set(reported)
+    .where('id', '=', deviceId)
+    .where('status', '!=', status)
+    .returning(['id', 'site_id', 'name'])
+    .executeTakeFirst();
   if (!before) {
     await context.db.updateTable('devices').set(reported).where('id', '=', deviceId).execute();
     return { status, seenAt: now };
   }
-  await emitEvent(context, status === 'degraded'
-    ? { type: 'device.degraded', severity: 'warning', siteId: before.site_id, deviceId, message: `${before.name} reports a problem.`, data: {} }
-    : { type: 'device.online', severity: 'info', siteId: before.site_id, deviceId, message: `${before.name} is online.`, data: {} });
+  await emitEvent(
+    context,
+    status === 'degraded'
+      ? {
+          type: 'device.degraded',
+          severity: 'warning',
+          siteId: before.site_id,
+          deviceId,
+          message: `${before.name} reports a problem.`,
+          data: {},
+        }
+      : {
+          type: 'device.online',
+          severity: 'info',
+          siteId: before.site_id,
+          deviceId,
+          message: `${before.name} is online.`,
+          data: {},
+        },
+  );
   return { status, seenAt: now };
 }
 
 /** Marks devices offline whose last heartbeat is older than the threshold; returns how many. */
 export async function sweepOfflineDevices(context: AppContext): Promise<number> {
   const cutoff = new Date(context.now().getTime() - context.fleet.offlineAfterSeconds * 1000).toISOString();
-  const gone = await context.db.updateTable('devices').set({ status: 'offline' })
-    .where('status', 'in', ['online', 'degraded']).where('last_seen_at', '<', cutoff)
-    .returning(['id', 'site_id', 'name', 'last_seen_at']).execute();
+  const gone = await context.db
+    .updateTable('devices')
+    .set({ status: 'offline' })
+    .where('status', 'in', ['online', 'degraded'])
+    .where('last_seen_at', '<', cutoff)
+    .returning(['id', 'site_id', 'name', 'last_seen_at'])
+    .execute();
   for (const device of gone) {
     await insertEvent(context.db, context, {
-      type: 'device.offline', severity: 'warning', siteId: device.site_id, deviceId: device.id,
+      type: 'device.offline',
+      severity: 'warning',
+      siteId: device.site_id,
+      deviceId: device.id,
       message: `${device.name} stopped sending heartbeats and is offline.`,
       data: { last_seen_at: device.last_seen_at, offline_after_seconds: context.fleet.offlineAfterSeconds },
     });

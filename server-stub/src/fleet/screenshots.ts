@@ -17,7 +17,9 @@ const s = initServer();
 const KEPT_PER_DEVICE = 20;
 
 /** Start-of-frame markers (baseline, extended, progressive, lossless): they carry the size. */
-const START_OF_FRAME = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+const START_OF_FRAME = new Set([
+  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
+]);
 
 /** The pixel size of a JPEG, read from its start-of-frame segment; undefined if it is not one. */
 export function jpegSize(image: Buffer): { width: number; height: number } | undefined {
@@ -42,7 +44,12 @@ export function jpegSize(image: Buffer): { width: number; height: number } | und
 }
 
 const toScreenshot = (row: Omit<DeviceScreenshotsTable, 'jpeg_base64'>): z.infer<typeof Screenshot> => ({
-  id: row.id, device_id: row.device_id, captured_at: row.captured_at, size_bytes: row.size_bytes, width: row.width, height: row.height,
+  id: row.id,
+  device_id: row.device_id,
+  captured_at: row.captured_at,
+  size_bytes: row.size_bytes,
+  width: row.width,
+  height: row.height,
 });
 
 export function agentScreenshotRoutes(context: AppContext) {
@@ -53,12 +60,25 @@ export function agentScreenshotRoutes(context: AppContext) {
       if (!size) throw problems.unprocessable('not_a_jpeg', 'The body is not a JPEG image.');
       const { deviceId } = agentOf(req);
       const row: DeviceScreenshotsTable = {
-        id: newId('scr'), device_id: deviceId, captured_at: context.now().toISOString(), size_bytes: image.length, ...size,
+        id: newId('scr'),
+        device_id: deviceId,
+        captured_at: context.now().toISOString(),
+        size_bytes: image.length,
+        ...size,
         jpeg_base64: image.toString('base64'),
       };
       await context.db.insertInto('device_screenshots').values(row).execute();
-      const kept = context.db.selectFrom('device_screenshots').select('id').where('device_id', '=', deviceId).orderBy('id', 'desc').limit(KEPT_PER_DEVICE);
-      await context.db.deleteFrom('device_screenshots').where('device_id', '=', deviceId).where('id', 'not in', kept).execute();
+      const kept = context.db
+        .selectFrom('device_screenshots')
+        .select('id')
+        .where('device_id', '=', deviceId)
+        .orderBy('id', 'desc')
+        .limit(KEPT_PER_DEVICE);
+      await context.db
+        .deleteFrom('device_screenshots')
+        .where('device_id', '=', deviceId)
+        .where('id', 'not in', kept)
+        .execute();
       return { status: 201, body: toScreenshot(row) };
     }),
   };
@@ -68,19 +88,42 @@ export function deviceScreenshotRoutes(context: AppContext) {
   return {
     listDeviceScreenshots: s.route(contract.devices.listDeviceScreenshots, async ({ params, req }) => {
       const device = await findVisibleDevice(context, principalOf(req), params.device_id);
-      const rows = await context.db.selectFrom('device_screenshots').select(['id', 'device_id', 'captured_at', 'size_bytes', 'width', 'height'])
-        .where('device_id', '=', device.id).orderBy('id', 'desc').limit(KEPT_PER_DEVICE).execute();
+      const rows = await context.db
+        .selectFrom('device_screenshots')
+        .select(['id', 'device_id', 'captured_at', 'size_bytes', 'width', 'height'])
+        .where('device_id', '=', device.id)
+        .orderBy('id', 'desc')
+        .limit(KEPT_PER_DEVICE)
+        .execute();
       return { status: 200, body: { data: rows.map(toScreenshot), next_cursor: null } };
     }),
 
-    getLatestDeviceScreenshot: s.route(contract.devices.getLatestDeviceScreenshot, async ({ params, req, res }) => {
-      const device = await findVisibleDevice(context, principalOf(req), params.device_id);
-      const row = await context.db.selectFrom('device_screenshots').selectAll().where('device_id', '=', device.id).orderBy('id', 'desc').limit(1).executeTakeFirst();
-      if (!row) throw new ApiError(404, 'no_screenshot', 'Not found', `The agent of device ${device.id} has not uploaded a screenshot yet.`);
-      res.setHeader('Content-Type', 'image/jpeg');
-      res.setHeader('Screenshot-Id', row.id);
-      // ts-rest sends a Stream body as it is: the contract types the image as the bytes on the wire.
-      return { status: 200, body: Readable.from([Buffer.from(row.jpeg_base64, 'base64')]) as unknown as string };
-    }),
+    getLatestDeviceScreenshot: s.route(
+      contract.devices.getLatestDeviceScreenshot,
+      async ({ params, req, res }) => {
+        const device = await findVisibleDevice(context, principalOf(req), params.device_id);
+        const row = await context.db
+          .selectFrom('device_screenshots')
+          .selectAll()
+          .where('device_id', '=', device.id)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (!row)
+          throw new ApiError(
+            404,
+            'no_screenshot',
+            'Not found',
+            `The agent of device ${device.id} has not uploaded a screenshot yet.`,
+          );
+        res.setHeader('Content-Type', 'image/jpeg');
+        res.setHeader('Screenshot-Id', row.id);
+        // ts-rest sends a Stream body as it is: the contract types the image as the bytes on the wire.
+        return {
+          status: 200,
+          body: Readable.from([Buffer.from(row.jpeg_base64, 'base64')]) as unknown as string,
+        };
+      },
+    ),
   };
 }

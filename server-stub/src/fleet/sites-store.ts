@@ -10,20 +10,36 @@ export type SiteWithCount = SiteRow & { device_count: number | string | bigint |
 /** Sites with their device count; non-admins only ever get the sites assigned to them. */
 export function selectSites(context: AppContext, principal: Principal) {
   const siteIds = visibleSiteIds(principal);
-  return context.db.selectFrom('sites')
+  return context.db
+    .selectFrom('sites')
     .selectAll('sites')
-    .select((eb) => eb.selectFrom('devices').whereRef('devices.site_id', '=', 'sites.id').select(eb.fn.countAll().as('n')).as('device_count'))
+    .select((eb) =>
+      eb
+        .selectFrom('devices')
+        .whereRef('devices.site_id', '=', 'sites.id')
+        .select(eb.fn.countAll().as('n'))
+        .as('device_count'),
+    )
     .$if(siteIds !== null, (qb) => qb.where('sites.id', 'in', siteIds!));
 }
 
 export function toSite(row: SiteWithCount): z.infer<typeof Site> {
   return {
-    id: row.id, name: row.name, description: row.description, device_count: Number(row.device_count),
-    auto_approve_until: row.auto_approve_until, created_at: row.created_at, updated_at: row.updated_at,
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    device_count: Number(row.device_count),
+    auto_approve_until: row.auto_approve_until,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 
-export async function findVisibleSite(context: AppContext, principal: Principal, id: string): Promise<SiteWithCount> {
+export async function findVisibleSite(
+  context: AppContext,
+  principal: Principal,
+  id: string,
+): Promise<SiteWithCount> {
   const row = await selectSites(context, principal).where('sites.id', '=', id).executeTakeFirst();
   if (!row) throw problems.notFound('site', id);
   return row as SiteWithCount;
@@ -32,5 +48,6 @@ export async function findVisibleSite(context: AppContext, principal: Principal,
 /** A site named in a request body: unknown or invisible sites are a 422, not a 404 of the URL. */
 export async function assertUsableSite(context: AppContext, principal: Principal, id: string): Promise<void> {
   const exists = await context.db.selectFrom('sites').select('id').where('id', '=', id).executeTakeFirst();
-  if (!exists || !canSeeSite(principal, id)) throw problems.unprocessable('unknown_site', `No site ${id} exists, or you cannot see it.`);
+  if (!exists || !canSeeSite(principal, id))
+    throw problems.unprocessable('unknown_site', `No site ${id} exists, or you cannot see it.`);
 }

@@ -16,8 +16,13 @@ export function sitesHandlers(context: AppContext) {
   const { db } = context;
 
   async function assertNameFree(name: string, exceptId?: string): Promise<void> {
-    const taken = await db.selectFrom('sites').select('id').where('name_key', '=', name.toLowerCase()).executeTakeFirst();
-    if (taken && taken.id !== exceptId) throw problems.conflict('site_name_taken', `A site named ${name} already exists.`);
+    const taken = await db
+      .selectFrom('sites')
+      .select('id')
+      .where('name_key', '=', name.toLowerCase())
+      .executeTakeFirst();
+    if (taken && taken.id !== exceptId)
+      throw problems.conflict('site_name_taken', `A site named ${name} already exists.`);
   }
 
   /** An auto-approval window opens now and closes in the future, at most a week away. */
@@ -25,9 +30,16 @@ export function sitesHandlers(context: AppContext) {
     if (until === null || until === undefined) return;
     const now = context.now().getTime();
     const end = Date.parse(until);
-    if (end <= now) throw problems.unprocessable('auto_approval_window_in_past', 'auto_approve_until must be in the future; send null to close the window.');
+    if (end <= now)
+      throw problems.unprocessable(
+        'auto_approval_window_in_past',
+        'auto_approve_until must be in the future; send null to close the window.',
+      );
     if (end - now > MAX_AUTO_APPROVAL_WINDOW_MS) {
-      throw problems.unprocessable('auto_approval_window_too_long', 'auto_approve_until may be at most 7 days away; open a new window later if needed.');
+      throw problems.unprocessable(
+        'auto_approval_window_too_long',
+        'auto_approve_until may be at most 7 days away; open a new window later if needed.',
+      );
     }
   }
 
@@ -40,7 +52,9 @@ export function sitesHandlers(context: AppContext) {
           selectSites(context, principal)
             .$if(afterId !== undefined, (qb) => qb.where('sites.id', '>', afterId!))
             .$if(query.q !== undefined, (qb) => qb.where(containsText('sites.name', query.q!)))
-            .orderBy('sites.id').limit(take).execute(),
+            .orderBy('sites.id')
+            .limit(take)
+            .execute(),
         toSite,
       );
       return { status: 200, body };
@@ -49,7 +63,15 @@ export function sitesHandlers(context: AppContext) {
     createSite: async ({ body, res }) => {
       await assertNameFree(body.name);
       const now = context.now().toISOString();
-      const row = { id: newId('site'), name: body.name, name_key: body.name.toLowerCase(), description: body.description ?? '', auto_approve_until: null, created_at: now, updated_at: now };
+      const row = {
+        id: newId('site'),
+        name: body.name,
+        name_key: body.name.toLowerCase(),
+        description: body.description ?? '',
+        auto_approve_until: null,
+        created_at: now,
+        updated_at: now,
+      };
       await db.insertInto('sites').values(row).execute();
       setEtag(res, 1);
       return { status: 201, body: toSite({ ...row, version: 1, device_count: 0 }) };
@@ -67,7 +89,10 @@ export function sitesHandlers(context: AppContext) {
       checkIfMatch(headers['if-match'], current.version);
       if (body.name !== undefined) await assertNameFree(body.name, current.id);
       assertAutoApprovalWindow(body.auto_approve_until);
-      await updateIfUnchanged(context, 'sites', current, headers['if-match'], { ...body, ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }) });
+      await updateIfUnchanged(context, 'sites', current, headers['if-match'], {
+        ...body,
+        ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+      });
       const updated = await findVisibleSite(context, principal, current.id);
       setEtag(res, updated.version);
       return { status: 200, body: toSite(updated) };
@@ -76,7 +101,10 @@ export function sitesHandlers(context: AppContext) {
     deleteSite: async ({ params, req }) => {
       const site = await findVisibleSite(context, principalOf(req), params.site_id);
       if (Number(site.device_count) > 0) {
-        throw problems.conflict('site_not_empty', `The site still has ${site.device_count} device(s); move or delete them first.`);
+        throw problems.conflict(
+          'site_not_empty',
+          `The site still has ${site.device_count} device(s); move or delete them first.`,
+        );
       }
       await db.deleteFrom('sites').where('id', '=', site.id).execute();
       return { status: 204, body: undefined };

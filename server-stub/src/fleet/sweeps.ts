@@ -23,14 +23,25 @@ export async function runSweeps(context: AppContext): Promise<SweepReport> {
   const now = context.now();
   const offline = await sweepOfflineDevices(context);
   const expiredCommands = await expireDueCommands(context);
-  const expired = await context.db.updateTable('enrollment_requests').set({ status: 'expired' })
-    .where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', now.toISOString()).executeTakeFirst();
-  await context.db.deleteFrom('enrollment_requests').where('status', '=', 'wrong_code')
-    .where('created_at', '<', new Date(now.getTime() - WRONG_CODE_RETENTION_MS).toISOString()).execute();
-  await context.db.deleteFrom('device_metrics')
-    .where('recorded_at', '<', new Date(now.getTime() - METRICS_RETENTION_MS).toISOString()).execute();
-  await context.db.deleteFrom('agent_tokens')
-    .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString()).execute();
+  const expired = await context.db
+    .updateTable('enrollment_requests')
+    .set({ status: 'expired' })
+    .where('status', 'in', ['pending', 'approved'])
+    .where('expires_at', '<=', now.toISOString())
+    .executeTakeFirst();
+  await context.db
+    .deleteFrom('enrollment_requests')
+    .where('status', '=', 'wrong_code')
+    .where('created_at', '<', new Date(now.getTime() - WRONG_CODE_RETENTION_MS).toISOString())
+    .execute();
+  await context.db
+    .deleteFrom('device_metrics')
+    .where('recorded_at', '<', new Date(now.getTime() - METRICS_RETENTION_MS).toISOString())
+    .execute();
+  await context.db
+    .deleteFrom('agent_tokens')
+    .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString())
+    .execute();
   return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };
 }
 
@@ -40,15 +51,19 @@ export function startSweeps(context: AppContext): () => void {
   let cancel = (): void => undefined;
   const schedule = (): void => {
     if (stopped) return;
-    cancel = context.timers.set(context.fleet.sweepIntervalSeconds * 1000, async () => {
-      try {
-        await runSweeps(context);
-      } catch (error) {
-        console.error('[meridian] background sweep failed', error);
-      } finally {
-        schedule();
-      }
-    }, 'sweep');
+    cancel = context.timers.set(
+      context.fleet.sweepIntervalSeconds * 1000,
+      async () => {
+        try {
+          await runSweeps(context);
+        } catch (error) {
+          console.error('[meridian] background sweep failed', error);
+        } finally {
+          schedule();
+        }
+      },
+      'sweep',
+    );
   };
   schedule();
   return () => {

@@ -4,724 +4,2557 @@ import { z } from 'zod';
 
 const c = initContract();
 
-export const CommandId = z.string().max(30).regex(new RegExp("^cmd_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "CommandId" });
-export const CommandParams = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' }).meta({ id: "CommandParams" });
-export const CommandTypeName = z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]{1,63}$")).meta({ id: "CommandTypeName" });
-export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: "Timestamp" });
-export const AgentCommand = z.object({ "id": CommandId, "type": CommandTypeName, "params": CommandParams, "timeout_seconds": z.number().int().min(5).max(86400), "expires_at": Timestamp }).meta({ id: "AgentCommand" });
-export const AgentCommandBatch = z.object({ "data": z.array(AgentCommand).max(50) }).meta({ id: "AgentCommandBatch" });
-export const CommandOutput = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 100, { message: 'At most 100 field(s)' }).meta({ id: "CommandOutput" });
-export const AgentCommandOutcome = z.strictObject({ "status": z.enum(["succeeded","failed"]), "exit_code": z.number().int().min(-2147483648).max(2147483647).optional(), "stdout": z.string().max(32768).optional(), "stderr": z.string().max(32768).optional(), "stdout_truncated": z.boolean().optional(), "stderr_truncated": z.boolean().optional(), "duration_ms": z.number().int().min(0).max(8640000000), "output": CommandOutput.optional(), "error": z.string().max(2000).optional() }).meta({ id: "AgentCommandOutcome" });
-export const AgentCommandProgress = z.strictObject({ "percent": z.number().int().min(0).max(100).optional(), "message": z.string().max(500).optional() }).meta({ id: "AgentCommandProgress" });
-export const CommandStatus = z.enum(["pending","delivered","running","succeeded","failed","cancelled","expired"]).meta({ id: "CommandStatus" });
-export const AgentCommandState = z.object({ "id": CommandId, "status": CommandStatus }).meta({ id: "AgentCommandState" });
-export const ConfigVersion = z.string().max(16).regex(new RegExp("^[0-9a-f]{16}$")).meta({ id: "ConfigVersion" });
-export const DeviceId = z.string().max(30).regex(new RegExp("^dev_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "DeviceId" });
-export const LaunchMode = z.enum(["off","always","scheduled"]).meta({ id: "LaunchMode" });
-export const MonitoredProcessId = z.string().max(30).regex(new RegExp("^prc_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "MonitoredProcessId" });
-export const TimeOfDay = z.string().max(5).regex(new RegExp("^([01][0-9]|2[0-3]):[0-5][0-9]$")).meta({ id: "TimeOfDay" });
-export const ProcessSchedule = z.strictObject({ "days": z.array(z.enum(["mon","tue","wed","thu","fri","sat","sun"])).min(1).max(7).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "start_time": TimeOfDay, "end_time": TimeOfDay }).meta({ id: "ProcessSchedule" });
-export const MonitoredProcess = z.object({ "id": MonitoredProcessId, "device_id": DeviceId, "name": z.string().max(100), "executable_path": z.string().max(1000), "arguments": z.array(z.string().max(1000)).max(50), "working_directory": z.string().max(1000).nullable(), "launch_mode": LaunchMode, "schedules": z.array(ProcessSchedule).max(20), "restart_delay_seconds": z.number().int().min(0).max(3600), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "MonitoredProcess" });
-export const AgentConfig = z.object({ "device_id": DeviceId, "version": ConfigVersion, "heartbeat_interval_seconds": z.number().int().min(5).max(3600), "command_poll_wait_seconds": z.number().int().min(0).max(30), "processes": z.array(MonitoredProcess).max(500) }).meta({ id: "AgentConfig" });
-export const AgentCredentials = z.object({ "device_id": DeviceId, "token_type": z.enum(["bearer"]), "access_token": z.string().max(100), "access_token_expires_at": Timestamp, "refresh_token": z.string().max(100), "refresh_token_expires_at": Timestamp }).meta({ id: "AgentCredentials" });
-export const EnrollmentRequestId = z.string().max(30).regex(new RegExp("^enr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentRequestId" });
-export const AgentEnrollmentPending = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending"]), "poll_token": z.string().max(100), "poll_interval_seconds": z.number().int().min(1).max(3600), "expires_at": Timestamp }).meta({ id: "AgentEnrollmentPending" });
-export const AgentEnrollmentPoll = z.strictObject({ "request_id": EnrollmentRequestId, "poll_token": z.string().min(1).max(100) }).meta({ id: "AgentEnrollmentPoll" });
-export const DeviceTypeId = z.string().max(40).regex(new RegExp("^[a-z][a-z0-9-]{1,39}$")).meta({ id: "DeviceTypeId" });
-export const IpAddress = z.string().min(2).max(45).regex(new RegExp("^[0-9A-Fa-f:.]+$")).meta({ id: "IpAddress" });
-export const Platform = z.enum(["windows","macos","linux","other"]).meta({ id: "Platform" });
-export const TimeZone = z.string().max(64).regex(new RegExp("^[A-Za-z][A-Za-z0-9_+-]*([/][A-Za-z0-9_+-]+){0,2}$")).meta({ id: "TimeZone" });
-export const AgentFacts = z.strictObject({ "hostname": z.string().min(1).max(253), "platform": Platform, "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "device_type": DeviceTypeId.optional(), "timezone": TimeZone.optional(), "agent_version": z.string().min(1).max(40), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "AgentFacts" });
-export const Fingerprint = z.string().min(8).max(128).regex(new RegExp("^[A-Za-z0-9:._-]+$")).meta({ id: "Fingerprint" });
-export const AgentEnrollmentRequest = z.strictObject({ "code": z.string().min(1).max(100), "fingerprint": Fingerprint, "facts": AgentFacts }).meta({ id: "AgentEnrollmentRequest" });
-export const AgentEnrollmentStatus = z.object({ "request_id": EnrollmentRequestId, "status": z.enum(["pending","approved","denied","expired"]), "device_id": DeviceId.nullable(), "credentials": AgentCredentials.nullable(), "poll_interval_seconds": z.number().int().min(1).max(3600).nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "AgentEnrollmentStatus" });
-export const EventData = z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' }).meta({ id: "EventData" });
-export const EventSeverity = z.enum(["info","warning","error","critical"]).meta({ id: "EventSeverity" });
-export const AgentEventCreate = z.strictObject({ "type": z.string().min(2).max(48).regex(new RegExp("^[a-z][a-z0-9_]*$")), "severity": EventSeverity, "message": z.string().min(1).max(1000), "data": EventData.optional() }).meta({ id: "AgentEventCreate" });
-export const DeviceMetrics = z.strictObject({ "cpu_percent": z.number().min(0).max(100), "memory_percent": z.number().min(0).max(100), "disk_percent": z.number().min(0).max(100) }).meta({ id: "DeviceMetrics" });
-export const AgentHeartbeat = z.strictObject({ "status": z.enum(["ok","degraded"]), "agent_version": z.string().min(1).max(40), "uptime_seconds": z.number().int().min(0).max(3153600000), "hostname": z.string().min(1).max(253).optional(), "os_name": z.string().max(100).optional(), "os_version": z.string().max(100).optional(), "timezone": TimeZone.optional(), "addresses": z.array(IpAddress).max(32).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "metrics": DeviceMetrics.optional() }).meta({ id: "AgentHeartbeat" });
-export const DeviceStatus = z.enum(["pending","online","offline","degraded"]).meta({ id: "DeviceStatus" });
-export const AgentHeartbeatAck = z.object({ "device_id": DeviceId, "status": DeviceStatus, "next_heartbeat_seconds": z.number().int().min(5).max(3600), "pending_commands": z.number().int().min(0).max(100000), "config_version": ConfigVersion, "server_time": Timestamp }).meta({ id: "AgentHeartbeatAck" });
-export const AgentTokenRefresh = z.strictObject({ "refresh_token": z.string().min(1).max(100) }).meta({ id: "AgentTokenRefresh" });
-export const ApiTokenId = z.string().max(30).regex(new RegExp("^tok_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ApiTokenId" });
-export const Scope = z.enum(["users:read","users:write","tokens:read","tokens:write","sites:read","sites:write","devices:read","devices:write","devices:register","enrollment:read","enrollment:write","commands:read","commands:write","events:read","events:write"]).meta({ id: "Scope" });
-export const UserId = z.string().max(30).regex(new RegExp("^usr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "UserId" });
-export const ApiToken = z.object({ "id": ApiTokenId, "name": z.string().max(100), "prefix": z.string().max(16), "scopes": z.array(Scope).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "user_id": UserId, "created_at": Timestamp, "expires_at": Timestamp.nullable(), "last_used_at": Timestamp.nullable(), "revoked_at": Timestamp.nullable() }).meta({ id: "ApiToken" });
-export const ApiTokenCreate = z.strictObject({ "name": z.string().min(1).max(100), "scopes": z.array(Scope).min(1).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "expires_at": Timestamp.optional() }).meta({ id: "ApiTokenCreate" });
-export const ApiTokenCreated = z.intersection(ApiToken, z.object({ "token": z.string().max(100) })).meta({ id: "ApiTokenCreated" });
-export const NextCursor = z.string().max(200).nullable().meta({ id: "NextCursor" });
-export const ApiTokenList = z.object({ "data": z.array(ApiToken).max(500), "next_cursor": NextCursor }).meta({ id: "ApiTokenList" });
-export const Password = z.string().min(12).max(256).meta({ id: "Password" });
-export const ChangePasswordRequest = z.strictObject({ "current_password": z.string().min(1).max(256), "new_password": Password }).meta({ id: "ChangePasswordRequest" });
-export const CommandResult = z.object({ "exit_code": z.number().int().min(-2147483648).max(2147483647).nullable(), "stdout": z.string().max(32768), "stderr": z.string().max(32768), "stdout_truncated": z.boolean(), "stderr_truncated": z.boolean(), "duration_ms": z.number().int().min(0).max(8640000000), "output": CommandOutput.nullable(), "error": z.string().max(2000).nullable() }).meta({ id: "CommandResult" });
-export const SiteId = z.string().max(31).regex(new RegExp("^site_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "SiteId" });
-export const Command = z.object({ "id": CommandId, "device_id": DeviceId, "site_id": SiteId, "type": CommandTypeName, "params": CommandParams, "status": CommandStatus, "timeout_seconds": z.number().int().min(5).max(86400), "created_by": UserId.nullable(), "created_at": Timestamp, "delivered_at": Timestamp.nullable(), "started_at": Timestamp.nullable(), "finished_at": Timestamp.nullable(), "expires_at": Timestamp, "progress_percent": z.number().int().min(0).max(100).nullable(), "progress_message": z.string().max(500).nullable(), "result": CommandResult.nullable() }).meta({ id: "Command" });
-export const CommandCreate = z.strictObject({ "device_id": DeviceId, "type": CommandTypeName, "params": CommandParams.optional(), "timeout_seconds": z.number().int().min(5).max(86400).optional() }).meta({ id: "CommandCreate" });
-export const CommandList = z.object({ "data": z.array(Command).max(500), "next_cursor": NextCursor }).meta({ id: "CommandList" });
-export const CommandType = z.object({ "name": CommandTypeName, "description": z.string().max(500), "params_schema": z.record(z.string(), z.unknown()).refine((value) => Object.keys(value).length <= 20, { message: 'At most 20 field(s)' }), "default_timeout_seconds": z.number().int().min(5).max(86400) }).meta({ id: "CommandType" });
-export const Count = z.number().int().min(0).max(10000000).meta({ id: "Count" });
-export const Role = z.enum(["admin","operator","viewer"]).meta({ id: "Role" });
-export const Username = z.string().min(3).max(64).regex(new RegExp("^[a-z0-9][a-z0-9._-]{2,63}$")).meta({ id: "Username" });
-export const User = z.object({ "id": UserId, "username": Username, "display_name": z.string().max(100), "email": z.email().max(254).nullable(), "role": Role, "disabled": z.boolean(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "created_at": Timestamp, "updated_at": Timestamp, "last_login_at": Timestamp.nullable() }).meta({ id: "User" });
-export const CurrentPrincipal = z.object({ "user": User, "auth_method": z.enum(["session","api_token"]), "api_token_id": ApiTokenId.nullable().optional(), "scopes": z.array(Scope).max(50).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "site_ids": z.array(SiteId).max(1000).nullable() }).meta({ id: "CurrentPrincipal" });
-export const Tag = z.string().min(1).max(40).regex(new RegExp("^[a-z0-9][a-z0-9:_.-]*$")).meta({ id: "Tag" });
-export const Device = z.object({ "id": DeviceId, "name": z.string().max(100), "description": z.string().max(1000), "site_id": SiteId, "platform": Platform, "device_type": DeviceTypeId, "status": DeviceStatus, "hostname": z.string().max(253).nullable(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }), "agent_version": z.string().max(40).nullable(), "os_name": z.string().max(100).nullable(), "os_version": z.string().max(100).nullable(), "timezone": TimeZone.nullable(), "addresses": z.array(IpAddress).max(32), "uptime_seconds": z.number().int().min(0).max(3153600000).nullable(), "metrics": DeviceMetrics.nullable(), "last_seen_at": Timestamp.nullable(), "enrolled_at": Timestamp.nullable(), "credentials_revoked_at": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Device" });
-export const DeviceCreate = z.strictObject({ "name": z.string().min(1).max(100), "site_id": SiteId, "platform": Platform, "description": z.string().max(1000).optional(), "device_type": DeviceTypeId.optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "DeviceCreate" });
-export const DeviceList = z.object({ "data": z.array(Device).max(500), "next_cursor": NextCursor }).meta({ id: "DeviceList" });
-export const DeviceRegistration = z.object({ "device": Device, "registration_token": z.string().max(100), "registration_expires_at": Timestamp }).meta({ id: "DeviceRegistration" });
-export const DeviceStats = z.object({ "total": Count, "by_status": z.strictObject({ "pending": Count, "online": Count, "offline": Count, "degraded": Count }), "by_platform": z.strictObject({ "windows": Count, "macos": Count, "linux": Count, "other": Count }), "by_site": z.array(z.strictObject({ "site_id": SiteId, "total": Count, "online": Count })).max(10000) }).meta({ id: "DeviceStats" });
-export const DeviceType = z.object({ "id": DeviceTypeId, "name": z.string().max(100), "description": z.string().max(1000), "command_types": z.array(CommandType).max(100) }).meta({ id: "DeviceType" });
-export const DeviceTypeList = z.object({ "data": z.array(DeviceType).max(500), "next_cursor": NextCursor }).meta({ id: "DeviceTypeList" });
-export const DeviceUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "device_type": DeviceTypeId.optional(), "tags": z.array(Tag).max(20).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "site_id": SiteId.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "DeviceUpdate" });
-export const EnrollmentApproval = z.strictObject({ "site_id": SiteId.optional(), "name": z.string().min(1).max(100).optional() }).meta({ id: "EnrollmentApproval" });
-export const EnrollmentCodeId = z.string().max(30).regex(new RegExp("^enc_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EnrollmentCodeId" });
-export const EnrollmentCodeStatus = z.enum(["active","expired","exhausted","revoked"]).meta({ id: "EnrollmentCodeStatus" });
-export const EnrollmentCode = z.object({ "id": EnrollmentCodeId, "site_id": SiteId, "label": z.string().max(100), "code_prefix": z.string().max(20), "auto_approve": z.boolean(), "status": EnrollmentCodeStatus, "expires_at": Timestamp, "max_uses": z.number().int().min(1).max(100000).nullable(), "use_count": z.number().int().min(0).max(100000), "created_by": UserId.nullable(), "created_at": Timestamp, "revoked_at": Timestamp.nullable() }).meta({ id: "EnrollmentCode" });
-export const EnrollmentCodeCreate = z.strictObject({ "label": z.string().max(100).optional(), "expires_at": Timestamp.optional(), "max_uses": z.number().int().min(1).max(100000).optional(), "auto_approve": z.boolean().optional() }).meta({ id: "EnrollmentCodeCreate" });
-export const InstallCommand = z.object({ "platform": Platform, "shell": z.enum(["sh","powershell"]), "command": z.string().max(2000) }).meta({ id: "InstallCommand" });
-export const EnrollmentCodeCreated = z.object({ "enrollment_code": EnrollmentCode, "code": z.string().max(100), "install_commands": z.array(InstallCommand).max(10) }).meta({ id: "EnrollmentCodeCreated" });
-export const EnrollmentCodeList = z.object({ "data": z.array(EnrollmentCode).max(500), "next_cursor": NextCursor }).meta({ id: "EnrollmentCodeList" });
-export const EnrollmentDenial = z.strictObject({ "reason": z.string().max(500).optional() }).meta({ id: "EnrollmentDenial" });
-export const EnrollmentRequestStatus = z.enum(["pending","approved","completed","denied","expired","wrong_code"]).meta({ id: "EnrollmentRequestStatus" });
-export const EnrollmentRequest = z.object({ "id": EnrollmentRequestId, "status": EnrollmentRequestStatus, "site_id": SiteId.nullable(), "code_id": EnrollmentCodeId.nullable(), "fingerprint": Fingerprint, "facts": AgentFacts, "device_id": DeviceId.nullable(), "known_device_id": DeviceId.nullable(), "source_ip": z.string().max(45), "created_at": Timestamp, "expires_at": Timestamp, "decided_at": Timestamp.nullable(), "decided_by": UserId.nullable(), "deny_reason": z.string().max(500).nullable() }).meta({ id: "EnrollmentRequest" });
-export const EnrollmentRequestList = z.object({ "data": z.array(EnrollmentRequest).max(500), "next_cursor": NextCursor }).meta({ id: "EnrollmentRequestList" });
-export const EventId = z.string().max(30).regex(new RegExp("^evt_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "EventId" });
-export const EventType = z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$")).meta({ id: "EventType" });
-export const Event = z.object({ "id": EventId, "type": EventType, "severity": EventSeverity, "source": z.enum(["system","agent"]), "site_id": SiteId.nullable(), "device_id": DeviceId.nullable(), "message": z.string().max(1000), "data": EventData, "created_at": Timestamp, "acknowledged_at": Timestamp.nullable(), "acknowledged_by": UserId.nullable() }).meta({ id: "Event" });
-export const EventFilter = z.strictObject({ "site_id": SiteId.optional(), "device_id": DeviceId.optional(), "type": EventType.optional(), "severity": EventSeverity.optional(), "before": Timestamp.optional() }).meta({ id: "EventFilter" });
-export const EventAcknowledgement = z.strictObject({ "event_ids": z.array(EventId).min(1).max(500).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional(), "filter": EventFilter.optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "EventAcknowledgement" });
-export const EventList = z.object({ "data": z.array(Event).max(500), "next_cursor": NextCursor }).meta({ id: "EventList" });
-export const EventsAcknowledged = z.object({ "acknowledged_count": z.number().int().min(0).max(10000000) }).meta({ id: "EventsAcknowledged" });
-export const Hardware = z.strictObject({ "manufacturer": z.string().max(100).optional(), "model": z.string().max(100).optional(), "serial_number": z.string().max(100).optional(), "cpu_model": z.string().max(200).optional(), "cpu_cores": z.number().int().min(1).max(4096).optional(), "memory_bytes": z.number().int().min(0).max(1125899906842624).optional(), "disks": z.array(z.strictObject({ "name": z.string().min(1).max(200), "size_bytes": z.number().int().min(0).max(1125899906842624), "free_bytes": z.number().int().min(0).max(1125899906842624) })).max(64).optional() }).meta({ id: "Hardware" });
-export const Health = z.object({ "status": z.enum(["ok"]), "time": Timestamp }).meta({ id: "Health" });
-export const InstalledSoftware = z.strictObject({ "name": z.string().min(1).max(200), "version": z.string().max(100).optional(), "publisher": z.string().max(200).optional(), "installed_on": z.string().max(10).regex(new RegExp("^\\d{4}-\\d{2}-\\d{2}$")).optional() }).meta({ id: "InstalledSoftware" });
-export const SystemService = z.strictObject({ "name": z.string().min(1).max(256), "display_name": z.string().max(256).optional(), "state": z.enum(["running","stopped","starting","stopping","failed","unknown"]), "start_mode": z.enum(["automatic","manual","disabled","unknown"]).optional() }).meta({ id: "SystemService" });
-export const Inventory = z.object({ "device_id": DeviceId, "reported_at": Timestamp, "hardware": Hardware, "software": z.array(InstalledSoftware).max(1000), "services": z.array(SystemService).max(500) }).meta({ id: "Inventory" });
-export const InventoryReport = z.strictObject({ "hardware": Hardware, "software": z.array(InstalledSoftware).max(1000), "services": z.array(SystemService).max(500) }).meta({ id: "InventoryReport" });
-export const JpegImage = z.string().max(2097152).meta({ id: "JpegImage" });
-export const LoginRequest = z.strictObject({ "username": z.string().min(1).max(64), "password": z.string().min(1).max(256) }).meta({ id: "LoginRequest" });
-export const MetricName = z.enum(["cpu_percent","memory_percent","disk_percent"]).meta({ id: "MetricName" });
-export const MetricPoint = z.object({ "start": Timestamp, "min": z.number().min(0).max(100), "avg": z.number().min(0).max(100), "max": z.number().min(0).max(100), "samples": z.number().int().min(1).max(10000000) }).meta({ id: "MetricPoint" });
-export const MetricSeries = z.object({ "device_id": DeviceId, "metric": MetricName, "start": Timestamp, "end": Timestamp, "bucket_seconds": z.number().int().min(1).max(7776000), "points": z.array(MetricPoint).max(1000) }).meta({ id: "MetricSeries" });
-export const MonitoredProcessCreate = z.strictObject({ "name": z.string().min(1).max(100), "executable_path": z.string().min(1).max(1000), "arguments": z.array(z.string().max(1000)).max(50).optional(), "working_directory": z.string().min(1).max(1000).optional(), "launch_mode": LaunchMode.optional(), "schedules": z.array(ProcessSchedule).max(20).optional(), "restart_delay_seconds": z.number().int().min(0).max(3600).optional() }).meta({ id: "MonitoredProcessCreate" });
-export const MonitoredProcessList = z.object({ "data": z.array(MonitoredProcess).max(500), "next_cursor": NextCursor }).meta({ id: "MonitoredProcessList" });
-export const MonitoredProcessUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "executable_path": z.string().min(1).max(1000).optional(), "arguments": z.array(z.string().max(1000)).max(50).optional(), "working_directory": z.string().min(1).max(1000).nullable().optional(), "launch_mode": LaunchMode.optional(), "schedules": z.array(ProcessSchedule).max(20).optional(), "restart_delay_seconds": z.number().int().min(0).max(3600).optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "MonitoredProcessUpdate" });
-export const PasswordReset = z.strictObject({ "password": Password.optional() }).meta({ id: "PasswordReset" });
-export const PasswordResetResult = z.object({ "user_id": UserId, "temporary_password": z.string().max(256).nullable() }).meta({ id: "PasswordResetResult" });
-export const PendingCommandsCleared = z.object({ "cancelled_count": z.number().int().min(0).max(100000), "command_ids": z.array(CommandId).max(1000) }).meta({ id: "PendingCommandsCleared" });
-export const ValidationIssue = z.object({ "path": z.string().max(300), "message": z.string().max(500) }).meta({ id: "ValidationIssue" });
-export const Problem = z.object({ "type": z.string().max(200), "title": z.string().max(200), "status": z.number().int().min(400).max(599), "detail": z.string().max(2000).optional(), "code": z.string().max(64).regex(new RegExp("^[a-z][a-z0-9_]*$")), "request_id": z.string().max(64), "errors": z.array(ValidationIssue).max(100).optional() }).meta({ id: "Problem" });
-export const ScreenshotId = z.string().max(30).regex(new RegExp("^scr_[0-9A-HJKMNP-TV-Z]{26}$")).meta({ id: "ScreenshotId" });
-export const Screenshot = z.object({ "id": ScreenshotId, "device_id": DeviceId, "captured_at": Timestamp, "size_bytes": z.number().int().min(1).max(2097152), "width": z.number().int().min(1).max(65535), "height": z.number().int().min(1).max(65535) }).meta({ id: "Screenshot" });
-export const ScreenshotList = z.object({ "data": z.array(Screenshot).max(20), "next_cursor": NextCursor }).meta({ id: "ScreenshotList" });
-export const Session = z.object({ "token": z.string().max(100), "token_type": z.enum(["bearer"]), "expires_at": Timestamp, "csrf_token": z.string().max(100), "user": User }).meta({ id: "Session" });
-export const Site = z.object({ "id": SiteId, "name": z.string().max(100), "description": z.string().max(1000), "device_count": z.number().int().min(0).max(10000000), "auto_approve_until": Timestamp.nullable(), "created_at": Timestamp, "updated_at": Timestamp }).meta({ id: "Site" });
-export const SiteCreate = z.strictObject({ "name": z.string().min(1).max(100), "description": z.string().max(1000).optional() }).meta({ id: "SiteCreate" });
-export const SiteList = z.object({ "data": z.array(Site).max(500), "next_cursor": NextCursor }).meta({ id: "SiteList" });
-export const SiteUpdate = z.strictObject({ "name": z.string().min(1).max(100).optional(), "description": z.string().max(1000).optional(), "auto_approve_until": Timestamp.nullable().optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "SiteUpdate" });
-export const UnacknowledgedCount = z.object({ "count": z.number().int().min(0).max(10000000), "by_severity": z.strictObject({ "info": z.number().int().min(0).max(10000000), "warning": z.number().int().min(0).max(10000000), "error": z.number().int().min(0).max(10000000), "critical": z.number().int().min(0).max(10000000) }) }).meta({ id: "UnacknowledgedCount" });
-export const UserCreate = z.strictObject({ "username": Username, "password": Password, "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).optional(), "role": Role, "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).meta({ id: "UserCreate" });
-export const UserList = z.object({ "data": z.array(User).max(500), "next_cursor": NextCursor }).meta({ id: "UserList" });
-export const UserUpdate = z.strictObject({ "display_name": z.string().min(1).max(100).optional(), "email": z.email().max(254).nullable().optional(), "role": Role.optional(), "disabled": z.boolean().optional(), "site_ids": z.array(SiteId).max(1000).refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }).optional() }).refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' }).meta({ id: "UserUpdate" });
-export const Version = z.object({ "version": z.string().max(40), "api_version": z.enum(["v1"]), "runtime": z.string().max(80), "database": z.enum(["sqlite","postgres"]) }).meta({ id: "Version" });
+export const CommandId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^cmd_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'CommandId' });
+export const CommandParams = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' })
+  .meta({ id: 'CommandParams' });
+export const CommandTypeName = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[a-z][a-z0-9_]{1,63}$'))
+  .meta({ id: 'CommandTypeName' });
+export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: 'Timestamp' });
+export const AgentCommand = z
+  .object({
+    id: CommandId,
+    type: CommandTypeName,
+    params: CommandParams,
+    timeout_seconds: z.number().int().min(5).max(86400),
+    expires_at: Timestamp,
+  })
+  .meta({ id: 'AgentCommand' });
+export const AgentCommandBatch = z
+  .object({ data: z.array(AgentCommand).max(50) })
+  .meta({ id: 'AgentCommandBatch' });
+export const CommandOutput = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Object.keys(value).length <= 100, { message: 'At most 100 field(s)' })
+  .meta({ id: 'CommandOutput' });
+export const AgentCommandOutcome = z
+  .strictObject({
+    status: z.enum(['succeeded', 'failed']),
+    exit_code: z.number().int().min(-2147483648).max(2147483647).optional(),
+    stdout: z.string().max(32768).optional(),
+    stderr: z.string().max(32768).optional(),
+    stdout_truncated: z.boolean().optional(),
+    stderr_truncated: z.boolean().optional(),
+    duration_ms: z.number().int().min(0).max(8640000000),
+    output: CommandOutput.optional(),
+    error: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'AgentCommandOutcome' });
+export const AgentCommandProgress = z
+  .strictObject({
+    percent: z.number().int().min(0).max(100).optional(),
+    message: z.string().max(500).optional(),
+  })
+  .meta({ id: 'AgentCommandProgress' });
+export const CommandStatus = z
+  .enum(['pending', 'delivered', 'running', 'succeeded', 'failed', 'cancelled', 'expired'])
+  .meta({ id: 'CommandStatus' });
+export const AgentCommandState = z
+  .object({ id: CommandId, status: CommandStatus })
+  .meta({ id: 'AgentCommandState' });
+export const ConfigVersion = z
+  .string()
+  .max(16)
+  .regex(new RegExp('^[0-9a-f]{16}$'))
+  .meta({ id: 'ConfigVersion' });
+export const DeviceId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^dev_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeviceId' });
+export const LaunchMode = z.enum(['off', 'always', 'scheduled']).meta({ id: 'LaunchMode' });
+export const MonitoredProcessId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^prc_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'MonitoredProcessId' });
+export const TimeOfDay = z
+  .string()
+  .max(5)
+  .regex(new RegExp('^([01][0-9]|2[0-3]):[0-5][0-9]$'))
+  .meta({ id: 'TimeOfDay' });
+export const ProcessSchedule = z
+  .strictObject({
+    days: z
+      .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+      .min(1)
+      .max(7)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    start_time: TimeOfDay,
+    end_time: TimeOfDay,
+  })
+  .meta({ id: 'ProcessSchedule' });
+export const MonitoredProcess = z
+  .object({
+    id: MonitoredProcessId,
+    device_id: DeviceId,
+    name: z.string().max(100),
+    executable_path: z.string().max(1000),
+    arguments: z.array(z.string().max(1000)).max(50),
+    working_directory: z.string().max(1000).nullable(),
+    launch_mode: LaunchMode,
+    schedules: z.array(ProcessSchedule).max(20),
+    restart_delay_seconds: z.number().int().min(0).max(3600),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'MonitoredProcess' });
+export const AgentConfig = z
+  .object({
+    device_id: DeviceId,
+    version: ConfigVersion,
+    heartbeat_interval_seconds: z.number().int().min(5).max(3600),
+    command_poll_wait_seconds: z.number().int().min(0).max(30),
+    processes: z.array(MonitoredProcess).max(500),
+  })
+  .meta({ id: 'AgentConfig' });
+export const AgentCredentials = z
+  .object({
+    device_id: DeviceId,
+    token_type: z.enum(['bearer']),
+    access_token: z.string().max(100),
+    access_token_expires_at: Timestamp,
+    refresh_token: z.string().max(100),
+    refresh_token_expires_at: Timestamp,
+  })
+  .meta({ id: 'AgentCredentials' });
+export const EnrollmentRequestId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^enr_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'EnrollmentRequestId' });
+export const AgentEnrollmentPending = z
+  .object({
+    request_id: EnrollmentRequestId,
+    status: z.enum(['pending']),
+    poll_token: z.string().max(100),
+    poll_interval_seconds: z.number().int().min(1).max(3600),
+    expires_at: Timestamp,
+  })
+  .meta({ id: 'AgentEnrollmentPending' });
+export const AgentEnrollmentPoll = z
+  .strictObject({ request_id: EnrollmentRequestId, poll_token: z.string().min(1).max(100) })
+  .meta({ id: 'AgentEnrollmentPoll' });
+export const DeviceTypeId = z
+  .string()
+  .max(40)
+  .regex(new RegExp('^[a-z][a-z0-9-]{1,39}$'))
+  .meta({ id: 'DeviceTypeId' });
+export const IpAddress = z
+  .string()
+  .min(2)
+  .max(45)
+  .regex(new RegExp('^[0-9A-Fa-f:.]+$'))
+  .meta({ id: 'IpAddress' });
+export const Platform = z.enum(['windows', 'macos', 'linux', 'other']).meta({ id: 'Platform' });
+export const TimeZone = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[A-Za-z][A-Za-z0-9_+-]*([/][A-Za-z0-9_+-]+){0,2}$'))
+  .meta({ id: 'TimeZone' });
+export const AgentFacts = z
+  .strictObject({
+    hostname: z.string().min(1).max(253),
+    platform: Platform,
+    os_name: z.string().max(100).optional(),
+    os_version: z.string().max(100).optional(),
+    device_type: DeviceTypeId.optional(),
+    timezone: TimeZone.optional(),
+    agent_version: z.string().min(1).max(40),
+    addresses: z
+      .array(IpAddress)
+      .max(32)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .meta({ id: 'AgentFacts' });
+export const Fingerprint = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(new RegExp('^[A-Za-z0-9:._-]+$'))
+  .meta({ id: 'Fingerprint' });
+export const AgentEnrollmentRequest = z
+  .strictObject({ code: z.string().min(1).max(100), fingerprint: Fingerprint, facts: AgentFacts })
+  .meta({ id: 'AgentEnrollmentRequest' });
+export const AgentEnrollmentStatus = z
+  .object({
+    request_id: EnrollmentRequestId,
+    status: z.enum(['pending', 'approved', 'denied', 'expired']),
+    device_id: DeviceId.nullable(),
+    credentials: AgentCredentials.nullable(),
+    poll_interval_seconds: z.number().int().min(1).max(3600).nullable(),
+    deny_reason: z.string().max(500).nullable(),
+  })
+  .meta({ id: 'AgentEnrollmentStatus' });
+export const EventData = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' })
+  .meta({ id: 'EventData' });
+export const EventSeverity = z.enum(['info', 'warning', 'error', 'critical']).meta({ id: 'EventSeverity' });
+export const AgentEventCreate = z
+  .strictObject({
+    type: z.string().min(2).max(48).regex(new RegExp('^[a-z][a-z0-9_]*$')),
+    severity: EventSeverity,
+    message: z.string().min(1).max(1000),
+    data: EventData.optional(),
+  })
+  .meta({ id: 'AgentEventCreate' });
+export const DeviceMetrics = z
+  .strictObject({
+    cpu_percent: z.number().min(0).max(100),
+    memory_percent: z.number().min(0).max(100),
+    disk_percent: z.number().min(0).max(100),
+  })
+  .meta({ id: 'DeviceMetrics' });
+export const AgentHeartbeat = z
+  .strictObject({
+    status: z.enum(['ok', 'degraded']),
+    agent_version: z.string().min(1).max(40),
+    uptime_seconds: z.number().int().min(0).max(3153600000),
+    hostname: z.string().min(1).max(253).optional(),
+    os_name: z.string().max(100).optional(),
+    os_version: z.string().max(100).optional(),
+    timezone: TimeZone.optional(),
+    addresses: z
+      .array(IpAddress)
+      .max(32)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    metrics: DeviceMetrics.optional(),
+  })
+  .meta({ id: 'AgentHeartbeat' });
+export const DeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']).meta({ id: 'DeviceStatus' });
+export const AgentHeartbeatAck = z
+  .object({
+    device_id: DeviceId,
+    status: DeviceStatus,
+    next_heartbeat_seconds: z.number().int().min(5).max(3600),
+    pending_commands: z.number().int().min(0).max(100000),
+    config_version: ConfigVersion,
+    server_time: Timestamp,
+  })
+  .meta({ id: 'AgentHeartbeatAck' });
+export const AgentTokenRefresh = z
+  .strictObject({ refresh_token: z.string().min(1).max(100) })
+  .meta({ id: 'AgentTokenRefresh' });
+export const ApiTokenId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^tok_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'ApiTokenId' });
+export const Scope = z
+  .enum([
+    'users:read',
+    'users:write',
+    'tokens:read',
+    'tokens:write',
+    'sites:read',
+    'sites:write',
+    'devices:read',
+    'devices:write',
+    'devices:register',
+    'enrollment:read',
+    'enrollment:write',
+    'commands:read',
+    'commands:write',
+    'events:read',
+    'events:write',
+  ])
+  .meta({ id: 'Scope' });
+export const UserId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^usr_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'UserId' });
+export const ApiToken = z
+  .object({
+    id: ApiTokenId,
+    name: z.string().max(100),
+    prefix: z.string().max(16),
+    scopes: z
+      .array(Scope)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    user_id: UserId,
+    created_at: Timestamp,
+    expires_at: Timestamp.nullable(),
+    last_used_at: Timestamp.nullable(),
+    revoked_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'ApiToken' });
+export const ApiTokenCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    scopes: z
+      .array(Scope)
+      .min(1)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    expires_at: Timestamp.optional(),
+  })
+  .meta({ id: 'ApiTokenCreate' });
+export const ApiTokenCreated = z
+  .intersection(ApiToken, z.object({ token: z.string().max(100) }))
+  .meta({ id: 'ApiTokenCreated' });
+export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
+export const ApiTokenList = z
+  .object({ data: z.array(ApiToken).max(500), next_cursor: NextCursor })
+  .meta({ id: 'ApiTokenList' });
+export const Password = z.string().min(12).max(256).meta({ id: 'Password' });
+export const ChangePasswordRequest = z
+  .strictObject({ current_password: z.string().min(1).max(256), new_password: Password })
+  .meta({ id: 'ChangePasswordRequest' });
+export const CommandResult = z
+  .object({
+    exit_code: z.number().int().min(-2147483648).max(2147483647).nullable(),
+    stdout: z.string().max(32768),
+    stderr: z.string().max(32768),
+    stdout_truncated: z.boolean(),
+    stderr_truncated: z.boolean(),
+    duration_ms: z.number().int().min(0).max(8640000000),
+    output: CommandOutput.nullable(),
+    error: z.string().max(2000).nullable(),
+  })
+  .meta({ id: 'CommandResult' });
+export const SiteId = z
+  .string()
+  .max(31)
+  .regex(new RegExp('^site_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'SiteId' });
+export const Command = z
+  .object({
+    id: CommandId,
+    device_id: DeviceId,
+    site_id: SiteId,
+    type: CommandTypeName,
+    params: CommandParams,
+    status: CommandStatus,
+    timeout_seconds: z.number().int().min(5).max(86400),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    delivered_at: Timestamp.nullable(),
+    started_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+    expires_at: Timestamp,
+    progress_percent: z.number().int().min(0).max(100).nullable(),
+    progress_message: z.string().max(500).nullable(),
+    result: CommandResult.nullable(),
+  })
+  .meta({ id: 'Command' });
+export const CommandCreate = z
+  .strictObject({
+    device_id: DeviceId,
+    type: CommandTypeName,
+    params: CommandParams.optional(),
+    timeout_seconds: z.number().int().min(5).max(86400).optional(),
+  })
+  .meta({ id: 'CommandCreate' });
+export const CommandList = z
+  .object({ data: z.array(Command).max(500), next_cursor: NextCursor })
+  .meta({ id: 'CommandList' });
+export const CommandType = z
+  .object({
+    name: CommandTypeName,
+    description: z.string().max(500),
+    params_schema: z
+      .record(z.string(), z.unknown())
+      .refine((value) => Object.keys(value).length <= 20, { message: 'At most 20 field(s)' }),
+    default_timeout_seconds: z.number().int().min(5).max(86400),
+  })
+  .meta({ id: 'CommandType' });
+export const Count = z.number().int().min(0).max(10000000).meta({ id: 'Count' });
+export const Role = z.enum(['admin', 'operator', 'viewer']).meta({ id: 'Role' });
+export const Username = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(new RegExp('^[a-z0-9][a-z0-9._-]{2,63}$'))
+  .meta({ id: 'Username' });
+export const User = z
+  .object({
+    id: UserId,
+    username: Username,
+    display_name: z.string().max(100),
+    email: z.email().max(254).nullable(),
+    role: Role,
+    disabled: z.boolean(),
+    site_ids: z
+      .array(SiteId)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    last_login_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'User' });
+export const CurrentPrincipal = z
+  .object({
+    user: User,
+    auth_method: z.enum(['session', 'api_token']),
+    api_token_id: ApiTokenId.nullable().optional(),
+    scopes: z
+      .array(Scope)
+      .max(50)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    site_ids: z.array(SiteId).max(1000).nullable(),
+  })
+  .meta({ id: 'CurrentPrincipal' });
+export const Tag = z.string().min(1).max(40).regex(new RegExp('^[a-z0-9][a-z0-9:_.-]*$')).meta({ id: 'Tag' });
+export const Device = z
+  .object({
+    id: DeviceId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    site_id: SiteId,
+    platform: Platform,
+    device_type: DeviceTypeId,
+    status: DeviceStatus,
+    hostname: z.string().max(253).nullable(),
+    tags: z
+      .array(Tag)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    agent_version: z.string().max(40).nullable(),
+    os_name: z.string().max(100).nullable(),
+    os_version: z.string().max(100).nullable(),
+    timezone: TimeZone.nullable(),
+    addresses: z.array(IpAddress).max(32),
+    uptime_seconds: z.number().int().min(0).max(3153600000).nullable(),
+    metrics: DeviceMetrics.nullable(),
+    last_seen_at: Timestamp.nullable(),
+    enrolled_at: Timestamp.nullable(),
+    credentials_revoked_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Device' });
+export const DeviceCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    site_id: SiteId,
+    platform: Platform,
+    description: z.string().max(1000).optional(),
+    device_type: DeviceTypeId.optional(),
+    tags: z
+      .array(Tag)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .meta({ id: 'DeviceCreate' });
+export const DeviceList = z
+  .object({ data: z.array(Device).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeviceList' });
+export const DeviceRegistration = z
+  .object({ device: Device, registration_token: z.string().max(100), registration_expires_at: Timestamp })
+  .meta({ id: 'DeviceRegistration' });
+export const DeviceStats = z
+  .object({
+    total: Count,
+    by_status: z.strictObject({ pending: Count, online: Count, offline: Count, degraded: Count }),
+    by_platform: z.strictObject({ windows: Count, macos: Count, linux: Count, other: Count }),
+    by_site: z.array(z.strictObject({ site_id: SiteId, total: Count, online: Count })).max(10000),
+  })
+  .meta({ id: 'DeviceStats' });
+export const DeviceType = z
+  .object({
+    id: DeviceTypeId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    command_types: z.array(CommandType).max(100),
+  })
+  .meta({ id: 'DeviceType' });
+export const DeviceTypeList = z
+  .object({ data: z.array(DeviceType).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeviceTypeList' });
+export const DeviceUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    device_type: DeviceTypeId.optional(),
+    tags: z
+      .array(Tag)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    site_id: SiteId.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'DeviceUpdate' });
+export const EnrollmentApproval = z
+  .strictObject({ site_id: SiteId.optional(), name: z.string().min(1).max(100).optional() })
+  .meta({ id: 'EnrollmentApproval' });
+export const EnrollmentCodeId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^enc_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'EnrollmentCodeId' });
+export const EnrollmentCodeStatus = z
+  .enum(['active', 'expired', 'exhausted', 'revoked'])
+  .meta({ id: 'EnrollmentCodeStatus' });
+export const EnrollmentCode = z
+  .object({
+    id: EnrollmentCodeId,
+    site_id: SiteId,
+    label: z.string().max(100),
+    code_prefix: z.string().max(20),
+    auto_approve: z.boolean(),
+    status: EnrollmentCodeStatus,
+    expires_at: Timestamp,
+    max_uses: z.number().int().min(1).max(100000).nullable(),
+    use_count: z.number().int().min(0).max(100000),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    revoked_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'EnrollmentCode' });
+export const EnrollmentCodeCreate = z
+  .strictObject({
+    label: z.string().max(100).optional(),
+    expires_at: Timestamp.optional(),
+    max_uses: z.number().int().min(1).max(100000).optional(),
+    auto_approve: z.boolean().optional(),
+  })
+  .meta({ id: 'EnrollmentCodeCreate' });
+export const InstallCommand = z
+  .object({ platform: Platform, shell: z.enum(['sh', 'powershell']), command: z.string().max(2000) })
+  .meta({ id: 'InstallCommand' });
+export const EnrollmentCodeCreated = z
+  .object({
+    enrollment_code: EnrollmentCode,
+    code: z.string().max(100),
+    install_commands: z.array(InstallCommand).max(10),
+  })
+  .meta({ id: 'EnrollmentCodeCreated' });
+export const EnrollmentCodeList = z
+  .object({ data: z.array(EnrollmentCode).max(500), next_cursor: NextCursor })
+  .meta({ id: 'EnrollmentCodeList' });
+export const EnrollmentDenial = z
+  .strictObject({ reason: z.string().max(500).optional() })
+  .meta({ id: 'EnrollmentDenial' });
+export const EnrollmentRequestStatus = z
+  .enum(['pending', 'approved', 'completed', 'denied', 'expired', 'wrong_code'])
+  .meta({ id: 'EnrollmentRequestStatus' });
+export const EnrollmentRequest = z
+  .object({
+    id: EnrollmentRequestId,
+    status: EnrollmentRequestStatus,
+    site_id: SiteId.nullable(),
+    code_id: EnrollmentCodeId.nullable(),
+    fingerprint: Fingerprint,
+    facts: AgentFacts,
+    device_id: DeviceId.nullable(),
+    known_device_id: DeviceId.nullable(),
+    source_ip: z.string().max(45),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    decided_at: Timestamp.nullable(),
+    decided_by: UserId.nullable(),
+    deny_reason: z.string().max(500).nullable(),
+  })
+  .meta({ id: 'EnrollmentRequest' });
+export const EnrollmentRequestList = z
+  .object({ data: z.array(EnrollmentRequest).max(500), next_cursor: NextCursor })
+  .meta({ id: 'EnrollmentRequestList' });
+export const EventId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^evt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'EventId' });
+export const EventType = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$'))
+  .meta({ id: 'EventType' });
+export const Event = z
+  .object({
+    id: EventId,
+    type: EventType,
+    severity: EventSeverity,
+    source: z.enum(['system', 'agent']),
+    site_id: SiteId.nullable(),
+    device_id: DeviceId.nullable(),
+    message: z.string().max(1000),
+    data: EventData,
+    created_at: Timestamp,
+    acknowledged_at: Timestamp.nullable(),
+    acknowledged_by: UserId.nullable(),
+  })
+  .meta({ id: 'Event' });
+export const EventFilter = z
+  .strictObject({
+    site_id: SiteId.optional(),
+    device_id: DeviceId.optional(),
+    type: EventType.optional(),
+    severity: EventSeverity.optional(),
+    before: Timestamp.optional(),
+  })
+  .meta({ id: 'EventFilter' });
+export const EventAcknowledgement = z
+  .strictObject({
+    event_ids: z
+      .array(EventId)
+      .min(1)
+      .max(500)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    filter: EventFilter.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'EventAcknowledgement' });
+export const EventList = z
+  .object({ data: z.array(Event).max(500), next_cursor: NextCursor })
+  .meta({ id: 'EventList' });
+export const EventsAcknowledged = z
+  .object({ acknowledged_count: z.number().int().min(0).max(10000000) })
+  .meta({ id: 'EventsAcknowledged' });
+export const Hardware = z
+  .strictObject({
+    manufacturer: z.string().max(100).optional(),
+    model: z.string().max(100).optional(),
+    serial_number: z.string().max(100).optional(),
+    cpu_model: z.string().max(200).optional(),
+    cpu_cores: z.number().int().min(1).max(4096).optional(),
+    memory_bytes: z.number().int().min(0).max(1125899906842624).optional(),
+    disks: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1).max(200),
+          size_bytes: z.number().int().min(0).max(1125899906842624),
+          free_bytes: z.number().int().min(0).max(1125899906842624),
+        }),
+      )
+      .max(64)
+      .optional(),
+  })
+  .meta({ id: 'Hardware' });
+export const Health = z.object({ status: z.enum(['ok']), time: Timestamp }).meta({ id: 'Health' });
+export const InstalledSoftware = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    version: z.string().max(100).optional(),
+    publisher: z.string().max(200).optional(),
+    installed_on: z.string().max(10).regex(new RegExp('^\\d{4}-\\d{2}-\\d{2}$')).optional(),
+  })
+  .meta({ id: 'InstalledSoftware' });
+export const SystemService = z
+  .strictObject({
+    name: z.string().min(1).max(256),
+    display_name: z.string().max(256).optional(),
+    state: z.enum(['running', 'stopped', 'starting', 'stopping', 'failed', 'unknown']),
+    start_mode: z.enum(['automatic', 'manual', 'disabled', 'unknown']).optional(),
+  })
+  .meta({ id: 'SystemService' });
+export const Inventory = z
+  .object({
+    device_id: DeviceId,
+    reported_at: Timestamp,
+    hardware: Hardware,
+    software: z.array(InstalledSoftware).max(1000),
+    services: z.array(SystemService).max(500),
+  })
+  .meta({ id: 'Inventory' });
+export const InventoryReport = z
+  .strictObject({
+    hardware: Hardware,
+    software: z.array(InstalledSoftware).max(1000),
+    services: z.array(SystemService).max(500),
+  })
+  .meta({ id: 'InventoryReport' });
+export const JpegImage = z.string().max(2097152).meta({ id: 'JpegImage' });
+export const LoginRequest = z
+  .strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
+  .meta({ id: 'LoginRequest' });
+export const MetricName = z
+  .enum(['cpu_percent', 'memory_percent', 'disk_percent'])
+  .meta({ id: 'MetricName' });
+export const MetricPoint = z
+  .object({
+    start: Timestamp,
+    min: z.number().min(0).max(100),
+    avg: z.number().min(0).max(100),
+    max: z.number().min(0).max(100),
+    samples: z.number().int().min(1).max(10000000),
+  })
+  .meta({ id: 'MetricPoint' });
+export const MetricSeries = z
+  .object({
+    device_id: DeviceId,
+    metric: MetricName,
+    start: Timestamp,
+    end: Timestamp,
+    bucket_seconds: z.number().int().min(1).max(7776000),
+    points: z.array(MetricPoint).max(1000),
+  })
+  .meta({ id: 'MetricSeries' });
+export const MonitoredProcessCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    executable_path: z.string().min(1).max(1000),
+    arguments: z.array(z.string().max(1000)).max(50).optional(),
+    working_directory: z.string().min(1).max(1000).optional(),
+    launch_mode: LaunchMode.optional(),
+    schedules: z.array(ProcessSchedule).max(20).optional(),
+    restart_delay_seconds: z.number().int().min(0).max(3600).optional(),
+  })
+  .meta({ id: 'MonitoredProcessCreate' });
+export const MonitoredProcessList = z
+  .object({ data: z.array(MonitoredProcess).max(500), next_cursor: NextCursor })
+  .meta({ id: 'MonitoredProcessList' });
+export const MonitoredProcessUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    executable_path: z.string().min(1).max(1000).optional(),
+    arguments: z.array(z.string().max(1000)).max(50).optional(),
+    working_directory: z.string().min(1).max(1000).nullable().optional(),
+    launch_mode: LaunchMode.optional(),
+    schedules: z.array(ProcessSchedule).max(20).optional(),
+    restart_delay_seconds: z.number().int().min(0).max(3600).optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'MonitoredProcessUpdate' });
+export const PasswordReset = z.strictObject({ password: Password.optional() }).meta({ id: 'PasswordReset' });
+export const PasswordResetResult = z
+  .object({ user_id: UserId, temporary_password: z.string().max(256).nullable() })
+  .meta({ id: 'PasswordResetResult' });
+export const PendingCommandsCleared = z
+  .object({ cancelled_count: z.number().int().min(0).max(100000), command_ids: z.array(CommandId).max(1000) })
+  .meta({ id: 'PendingCommandsCleared' });
+export const ValidationIssue = z
+  .object({ path: z.string().max(300), message: z.string().max(500) })
+  .meta({ id: 'ValidationIssue' });
+export const Problem = z
+  .object({
+    type: z.string().max(200),
+    title: z.string().max(200),
+    status: z.number().int().min(400).max(599),
+    detail: z.string().max(2000).optional(),
+    code: z.string().max(64).regex(new RegExp('^[a-z][a-z0-9_]*$')),
+    request_id: z.string().max(64),
+    errors: z.array(ValidationIssue).max(100).optional(),
+  })
+  .meta({ id: 'Problem' });
+export const ScreenshotId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^scr_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'ScreenshotId' });
+export const Screenshot = z
+  .object({
+    id: ScreenshotId,
+    device_id: DeviceId,
+    captured_at: Timestamp,
+    size_bytes: z.number().int().min(1).max(2097152),
+    width: z.number().int().min(1).max(65535),
+    height: z.number().int().min(1).max(65535),
+  })
+  .meta({ id: 'Screenshot' });
+export const ScreenshotList = z
+  .object({ data: z.array(Screenshot).max(20), next_cursor: NextCursor })
+  .meta({ id: 'ScreenshotList' });
+export const Session = z
+  .object({
+    token: z.string().max(100),
+    token_type: z.enum(['bearer']),
+    expires_at: Timestamp,
+    csrf_token: z.string().max(100),
+    user: User,
+  })
+  .meta({ id: 'Session' });
+export const Site = z
+  .object({
+    id: SiteId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    device_count: z.number().int().min(0).max(10000000),
+    auto_approve_until: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Site' });
+export const SiteCreate = z
+  .strictObject({ name: z.string().min(1).max(100), description: z.string().max(1000).optional() })
+  .meta({ id: 'SiteCreate' });
+export const SiteList = z
+  .object({ data: z.array(Site).max(500), next_cursor: NextCursor })
+  .meta({ id: 'SiteList' });
+export const SiteUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    auto_approve_until: Timestamp.nullable().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'SiteUpdate' });
+export const UnacknowledgedCount = z
+  .object({
+    count: z.number().int().min(0).max(10000000),
+    by_severity: z.strictObject({
+      info: z.number().int().min(0).max(10000000),
+      warning: z.number().int().min(0).max(10000000),
+      error: z.number().int().min(0).max(10000000),
+      critical: z.number().int().min(0).max(10000000),
+    }),
+  })
+  .meta({ id: 'UnacknowledgedCount' });
+export const UserCreate = z
+  .strictObject({
+    username: Username,
+    password: Password,
+    display_name: z.string().min(1).max(100).optional(),
+    email: z.email().max(254).optional(),
+    role: Role,
+    site_ids: z
+      .array(SiteId)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .meta({ id: 'UserCreate' });
+export const UserList = z
+  .object({ data: z.array(User).max(500), next_cursor: NextCursor })
+  .meta({ id: 'UserList' });
+export const UserUpdate = z
+  .strictObject({
+    display_name: z.string().min(1).max(100).optional(),
+    email: z.email().max(254).nullable().optional(),
+    role: Role.optional(),
+    disabled: z.boolean().optional(),
+    site_ids: z
+      .array(SiteId)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'UserUpdate' });
+export const Version = z
+  .object({
+    version: z.string().max(40),
+    api_version: z.enum(['v1']),
+    runtime: z.string().max(80),
+    database: z.enum(['sqlite', 'postgres']),
+  })
+  .meta({ id: 'Version' });
 
 const problem = c.otherResponse({ contentType: 'application/problem+json', body: Problem });
 
-export const contract = c.router({
-  meta: {
-    getHealth: {
-      method: "GET",
-      path: "/health",
-      summary: "Check that the server is up",
-      responses: { 200: Health, 429: problem, 500: problem },
-      metadata: {"operationId":"getHealth","tag":"Meta","public":true,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
+export const contract = c.router(
+  {
+    meta: {
+      getHealth: {
+        method: 'GET',
+        path: '/health',
+        summary: 'Check that the server is up',
+        responses: { 200: Health, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'getHealth',
+          tag: 'Meta',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      getVersion: {
+        method: 'GET',
+        path: '/v1/version',
+        summary: "Get the server's version",
+        responses: { 200: Version, 401: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'getVersion',
+          tag: 'Meta',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
     },
-    getVersion: {
-      method: "GET",
-      path: "/v1/version",
-      summary: "Get the server's version",
-      responses: { 200: Version, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getVersion","tag":"Meta","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
+    auth: {
+      login: {
+        method: 'POST',
+        path: '/v1/auth/login',
+        summary: 'Sign in with a username and password',
+        body: LoginRequest,
+        responses: {
+          200: Session,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'login',
+          tag: 'Auth',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      logout: {
+        method: 'POST',
+        path: '/v1/auth/logout',
+        summary: 'Sign out',
+        body: c.noBody(),
+        responses: { 204: c.noBody(), 401: problem, 403: problem, 422: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'logout',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      getCurrentUser: {
+        method: 'GET',
+        path: '/v1/auth/me',
+        summary: 'Get the current user and their rights',
+        responses: { 200: CurrentPrincipal, 401: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'getCurrentUser',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      changePassword: {
+        method: 'POST',
+        path: '/v1/auth/password',
+        summary: 'Change your own password',
+        body: ChangePasswordRequest,
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'changePassword',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+    },
+    users: {
+      listUsers: {
+        method: 'GET',
+        path: '/v1/users',
+        summary: 'List users',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          role: Role.optional(),
+        }),
+        responses: { 200: UserList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listUsers',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:read'],
+        } as const,
+      },
+      createUser: {
+        method: 'POST',
+        path: '/v1/users',
+        summary: 'Create a user',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: UserCreate,
+        responses: {
+          201: User,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createUser',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['users:write'],
+        } as const,
+      },
+      getUser: {
+        method: 'GET',
+        path: '/v1/users/:user_id',
+        summary: 'Get a user',
+        pathParams: z.object({ user_id: UserId }),
+        responses: {
+          200: User,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getUser',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:read'],
+        } as const,
+      },
+      updateUser: {
+        method: 'PATCH',
+        path: '/v1/users/:user_id',
+        summary: 'Update a user',
+        pathParams: z.object({ user_id: UserId }),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: UserUpdate,
+        responses: {
+          200: User,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateUser',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['users:write'],
+        } as const,
+      },
+      deleteUser: {
+        method: 'DELETE',
+        path: '/v1/users/:user_id',
+        summary: 'Delete a user',
+        pathParams: z.object({ user_id: UserId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteUser',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:write'],
+        } as const,
+      },
+      resetUserPassword: {
+        method: 'POST',
+        path: '/v1/users/:user_id/reset-password',
+        summary: "Reset a user's password",
+        pathParams: z.object({ user_id: UserId }),
+        body: PasswordReset,
+        responses: {
+          200: PasswordResetResult,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resetUserPassword',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['users:write'],
+        } as const,
+      },
+    },
+    apiTokens: {
+      listApiTokens: {
+        method: 'GET',
+        path: '/v1/api-tokens',
+        summary: 'List your API tokens',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          user_id: UserId.optional(),
+        }),
+        responses: {
+          200: ApiTokenList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listApiTokens',
+          tag: 'API Tokens',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['tokens:read'],
+        } as const,
+      },
+      createApiToken: {
+        method: 'POST',
+        path: '/v1/api-tokens',
+        summary: 'Create an API token',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: ApiTokenCreate,
+        responses: {
+          201: ApiTokenCreated,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createApiToken',
+          tag: 'API Tokens',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['tokens:write'],
+        } as const,
+      },
+      getApiToken: {
+        method: 'GET',
+        path: '/v1/api-tokens/:token_id',
+        summary: 'Get an API token',
+        pathParams: z.object({ token_id: ApiTokenId }),
+        responses: {
+          200: ApiToken,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getApiToken',
+          tag: 'API Tokens',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['tokens:read'],
+        } as const,
+      },
+      revokeApiToken: {
+        method: 'DELETE',
+        path: '/v1/api-tokens/:token_id',
+        summary: 'Revoke an API token',
+        pathParams: z.object({ token_id: ApiTokenId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeApiToken',
+          tag: 'API Tokens',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['tokens:write'],
+        } as const,
+      },
+    },
+    sites: {
+      listSites: {
+        method: 'GET',
+        path: '/v1/sites',
+        summary: 'List sites',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          q: z.string().min(1).max(100).optional(),
+        }),
+        responses: { 200: SiteList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listSites',
+          tag: 'Sites',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['sites:read'],
+        } as const,
+      },
+      createSite: {
+        method: 'POST',
+        path: '/v1/sites',
+        summary: 'Create a site',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: SiteCreate,
+        responses: {
+          201: Site,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createSite',
+          tag: 'Sites',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['sites:write'],
+        } as const,
+      },
+      getSite: {
+        method: 'GET',
+        path: '/v1/sites/:site_id',
+        summary: 'Get a site',
+        pathParams: z.object({ site_id: SiteId }),
+        responses: {
+          200: Site,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getSite',
+          tag: 'Sites',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['sites:read'],
+        } as const,
+      },
+      updateSite: {
+        method: 'PATCH',
+        path: '/v1/sites/:site_id',
+        summary: 'Update a site',
+        pathParams: z.object({ site_id: SiteId }),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: SiteUpdate,
+        responses: {
+          200: Site,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateSite',
+          tag: 'Sites',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['sites:write'],
+        } as const,
+      },
+      deleteSite: {
+        method: 'DELETE',
+        path: '/v1/sites/:site_id',
+        summary: 'Delete a site',
+        pathParams: z.object({ site_id: SiteId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteSite',
+          tag: 'Sites',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['sites:write'],
+        } as const,
+      },
+    },
+    devices: {
+      listDevices: {
+        method: 'GET',
+        path: '/v1/devices',
+        summary: 'List devices',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          site_id: SiteId.optional(),
+          status: DeviceStatus.optional(),
+          platform: Platform.optional(),
+          q: z.string().min(1).max(100).optional(),
+        }),
+        responses: { 200: DeviceList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listDevices',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      registerDevice: {
+        method: 'POST',
+        path: '/v1/devices',
+        summary: 'Pre-register a device',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: DeviceCreate,
+        responses: {
+          201: DeviceRegistration,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'registerDevice',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:register'],
+        } as const,
+      },
+      getDeviceStats: {
+        method: 'GET',
+        path: '/v1/devices/stats',
+        summary: 'Count devices by status, platform and site',
+        query: z.object({ site_id: SiteId.optional() }),
+        responses: { 200: DeviceStats, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'getDeviceStats',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      getDevice: {
+        method: 'GET',
+        path: '/v1/devices/:device_id',
+        summary: 'Get a device',
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          200: Device,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDevice',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      updateDevice: {
+        method: 'PATCH',
+        path: '/v1/devices/:device_id',
+        summary: 'Update a device',
+        pathParams: z.object({ device_id: DeviceId }),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: DeviceUpdate,
+        responses: {
+          200: Device,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateDevice',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      deleteDevice: {
+        method: 'DELETE',
+        path: '/v1/devices/:device_id',
+        summary: 'Delete a device',
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteDevice',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      revokeDeviceCredentials: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/revoke-credentials',
+        summary: "Revoke a device's credentials",
+        pathParams: z.object({ device_id: DeviceId }),
+        body: c.noBody(),
+        responses: {
+          200: Device,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeDeviceCredentials',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      getDeviceMetrics: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/metrics',
+        summary: "Get a device's metric history",
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.object({
+          metric: MetricName,
+          range: z.enum(['1h', '6h', '24h', '7d', '30d']).optional(),
+          start: Timestamp.optional(),
+          end: Timestamp.optional(),
+          max_points: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        responses: {
+          200: MetricSeries,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceMetrics',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      getDeviceInventory: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/inventory',
+        summary: "Get a device's inventory",
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          200: Inventory,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceInventory',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      listDeviceScreenshots: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/screenshots',
+        summary: "List a device's screenshots",
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          200: ScreenshotList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeviceScreenshots',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      getLatestDeviceScreenshot: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/screenshots/latest',
+        summary: "Get a device's latest screenshot",
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          200: c.otherResponse({ contentType: 'image/jpeg', body: JpegImage }),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getLatestDeviceScreenshot',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+    },
+    monitoredProcesses: {
+      listMonitoredProcesses: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/processes',
+        summary: "List a device's monitored processes",
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: MonitoredProcessList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listMonitoredProcesses',
+          tag: 'Monitored Processes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      createMonitoredProcess: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/processes',
+        summary: 'Add a monitored process',
+        pathParams: z.object({ device_id: DeviceId }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: MonitoredProcessCreate,
+        responses: {
+          201: MonitoredProcess,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createMonitoredProcess',
+          tag: 'Monitored Processes',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      getMonitoredProcess: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/processes/:process_id',
+        summary: 'Get a monitored process',
+        pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        responses: {
+          200: MonitoredProcess,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getMonitoredProcess',
+          tag: 'Monitored Processes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      updateMonitoredProcess: {
+        method: 'PATCH',
+        path: '/v1/devices/:device_id/processes/:process_id',
+        summary: 'Update a monitored process',
+        pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: MonitoredProcessUpdate,
+        responses: {
+          200: MonitoredProcess,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateMonitoredProcess',
+          tag: 'Monitored Processes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      deleteMonitoredProcess: {
+        method: 'DELETE',
+        path: '/v1/devices/:device_id/processes/:process_id',
+        summary: 'Remove a monitored process',
+        pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteMonitoredProcess',
+          tag: 'Monitored Processes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+    },
+    enrollmentCodes: {
+      listEnrollmentCodes: {
+        method: 'GET',
+        path: '/v1/sites/:site_id/enrollment-codes',
+        summary: "List a site's enrolment codes",
+        pathParams: z.object({ site_id: SiteId }),
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          status: EnrollmentCodeStatus.optional(),
+        }),
+        responses: {
+          200: EnrollmentCodeList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listEnrollmentCodes',
+          tag: 'Enrollment Codes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['enrollment:read'],
+        } as const,
+      },
+      createEnrollmentCode: {
+        method: 'POST',
+        path: '/v1/sites/:site_id/enrollment-codes',
+        summary: 'Create an enrolment code',
+        pathParams: z.object({ site_id: SiteId }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: EnrollmentCodeCreate,
+        responses: {
+          201: EnrollmentCodeCreated,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createEnrollmentCode',
+          tag: 'Enrollment Codes',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['enrollment:write'],
+        } as const,
+      },
+      revokeEnrollmentCode: {
+        method: 'DELETE',
+        path: '/v1/sites/:site_id/enrollment-codes/:code_id',
+        summary: 'Revoke an enrolment code',
+        pathParams: z.object({ site_id: SiteId, code_id: EnrollmentCodeId }),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeEnrollmentCode',
+          tag: 'Enrollment Codes',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['enrollment:write'],
+        } as const,
+      },
+    },
+    enrollmentRequests: {
+      listEnrollmentRequests: {
+        method: 'GET',
+        path: '/v1/enrollment-requests',
+        summary: 'List enrolment requests (the approval queue)',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          status: EnrollmentRequestStatus.optional(),
+          site_id: SiteId.optional(),
+        }),
+        responses: {
+          200: EnrollmentRequestList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listEnrollmentRequests',
+          tag: 'Enrollment Requests',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['enrollment:read'],
+        } as const,
+      },
+      getEnrollmentRequest: {
+        method: 'GET',
+        path: '/v1/enrollment-requests/:request_id',
+        summary: 'Get an enrolment request',
+        pathParams: z.object({ request_id: EnrollmentRequestId }),
+        responses: {
+          200: EnrollmentRequest,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getEnrollmentRequest',
+          tag: 'Enrollment Requests',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['enrollment:read'],
+        } as const,
+      },
+      approveEnrollmentRequest: {
+        method: 'POST',
+        path: '/v1/enrollment-requests/:request_id/approve',
+        summary: 'Approve an enrolment request',
+        pathParams: z.object({ request_id: EnrollmentRequestId }),
+        body: EnrollmentApproval,
+        responses: {
+          200: EnrollmentRequest,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'approveEnrollmentRequest',
+          tag: 'Enrollment Requests',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['enrollment:write'],
+        } as const,
+      },
+      denyEnrollmentRequest: {
+        method: 'POST',
+        path: '/v1/enrollment-requests/:request_id/deny',
+        summary: 'Deny an enrolment request',
+        pathParams: z.object({ request_id: EnrollmentRequestId }),
+        body: EnrollmentDenial,
+        responses: {
+          200: EnrollmentRequest,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'denyEnrollmentRequest',
+          tag: 'Enrollment Requests',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['enrollment:write'],
+        } as const,
+      },
+    },
+    agent: {
+      enrollAgent: {
+        method: 'POST',
+        path: '/v1/agent/enroll',
+        summary: 'Enrol an agent',
+        body: AgentEnrollmentRequest,
+        responses: {
+          201: AgentEnrollmentStatus,
+          202: AgentEnrollmentPending,
+          400: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'enrollAgent',
+          tag: 'Agent',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      pollAgentEnrollment: {
+        method: 'POST',
+        path: '/v1/agent/enroll/poll',
+        summary: 'Poll an enrolment request',
+        body: AgentEnrollmentPoll,
+        responses: {
+          200: AgentEnrollmentStatus,
+          400: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'pollAgentEnrollment',
+          tag: 'Agent',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      refreshAgentToken: {
+        method: 'POST',
+        path: '/v1/agent/token',
+        summary: "Refresh an agent's tokens",
+        body: AgentTokenRefresh,
+        responses: {
+          200: AgentCredentials,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'refreshAgentToken',
+          tag: 'Agent',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      sendAgentHeartbeat: {
+        method: 'POST',
+        path: '/v1/agent/heartbeat',
+        summary: 'Send a heartbeat',
+        body: AgentHeartbeat,
+        responses: {
+          200: AgentHeartbeatAck,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'sendAgentHeartbeat',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      pollAgentCommands: {
+        method: 'POST',
+        path: '/v1/agent/commands/poll',
+        summary: 'Fetch commands (long-poll)',
+        query: z.object({
+          wait_seconds: z.coerce.number().int().min(0).max(30).default(0),
+          limit: z.coerce.number().int().min(1).max(50).default(10),
+        }),
+        body: c.noBody(),
+        responses: { 200: AgentCommandBatch, 400: problem, 401: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'pollAgentCommands',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      reportAgentCommandProgress: {
+        method: 'POST',
+        path: '/v1/agent/commands/:command_id/progress',
+        summary: "Report a command's progress",
+        pathParams: z.object({ command_id: CommandId }),
+        body: AgentCommandProgress,
+        responses: {
+          200: AgentCommandState,
+          400: problem,
+          401: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'reportAgentCommandProgress',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      reportAgentCommandResult: {
+        method: 'POST',
+        path: '/v1/agent/commands/:command_id/result',
+        summary: "Report a command's result",
+        pathParams: z.object({ command_id: CommandId }),
+        body: AgentCommandOutcome,
+        responses: {
+          200: AgentCommandState,
+          400: problem,
+          401: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'reportAgentCommandResult',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      sendAgentEvent: {
+        method: 'POST',
+        path: '/v1/agent/events',
+        summary: 'Report an event',
+        body: AgentEventCreate,
+        responses: {
+          201: Event,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'sendAgentEvent',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      uploadAgentInventory: {
+        method: 'PUT',
+        path: '/v1/agent/inventory',
+        summary: "Upload the machine's inventory",
+        body: InventoryReport,
+        responses: {
+          200: Inventory,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'uploadAgentInventory',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      getAgentConfig: {
+        method: 'GET',
+        path: '/v1/agent/config',
+        summary: 'Get the desired configuration',
+        responses: { 200: AgentConfig, 401: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'getAgentConfig',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      uploadAgentScreenshot: {
+        method: 'POST',
+        path: '/v1/agent/screenshots',
+        summary: 'Upload a screenshot',
+        body: c.noBody(),
+        responses: {
+          201: Screenshot,
+          401: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'uploadAgentScreenshot',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['image/jpeg'],
+          scopes: [],
+        } as const,
+      },
+    },
+    deviceTypes: {
+      listDeviceTypes: {
+        method: 'GET',
+        path: '/v1/device-types',
+        summary: 'List device types',
+        responses: { 200: DeviceTypeList, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listDeviceTypes',
+          tag: 'Device Types',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      getDeviceType: {
+        method: 'GET',
+        path: '/v1/device-types/:device_type',
+        summary: 'Get a device type',
+        pathParams: z.object({ device_type: DeviceTypeId }),
+        responses: {
+          200: DeviceType,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceType',
+          tag: 'Device Types',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+    },
+    commands: {
+      listCommands: {
+        method: 'GET',
+        path: '/v1/commands',
+        summary: 'List commands',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          device_id: DeviceId.optional(),
+          site_id: SiteId.optional(),
+          status: CommandStatus.optional(),
+          type: CommandTypeName.optional(),
+        }),
+        responses: { 200: CommandList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listCommands',
+          tag: 'Commands',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['commands:read'],
+        } as const,
+      },
+      createCommand: {
+        method: 'POST',
+        path: '/v1/commands',
+        summary: 'Send a command to a device',
+        query: z.object({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: CommandCreate,
+        responses: {
+          200: Command,
+          202: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createCommand',
+          tag: 'Commands',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['commands:write'],
+        } as const,
+      },
+      getCommand: {
+        method: 'GET',
+        path: '/v1/commands/:command_id',
+        summary: 'Get a command',
+        pathParams: z.object({ command_id: CommandId }),
+        responses: {
+          200: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getCommand',
+          tag: 'Commands',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['commands:read'],
+        } as const,
+      },
+      cancelCommand: {
+        method: 'POST',
+        path: '/v1/commands/:command_id/cancel',
+        summary: 'Cancel a command',
+        pathParams: z.object({ command_id: CommandId }),
+        body: c.noBody(),
+        responses: {
+          200: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cancelCommand',
+          tag: 'Commands',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['commands:write'],
+        } as const,
+      },
+      clearPendingCommands: {
+        method: 'DELETE',
+        path: '/v1/devices/:device_id/pending-commands',
+        summary: "Clear a device's pending commands",
+        pathParams: z.object({ device_id: DeviceId }),
+        responses: {
+          200: PendingCommandsCleared,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'clearPendingCommands',
+          tag: 'Commands',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['commands:write'],
+        } as const,
+      },
+    },
+    events: {
+      listEvents: {
+        method: 'GET',
+        path: '/v1/events',
+        summary: 'List events',
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          device_id: DeviceId.optional(),
+          site_id: SiteId.optional(),
+          type: EventType.optional(),
+          severity: EventSeverity.optional(),
+          acknowledged: z
+            .enum(['true', 'false'])
+            .transform((value) => value === 'true')
+            .optional(),
+          since: Timestamp.optional(),
+        }),
+        responses: { 200: EventList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listEvents',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['events:read'],
+        } as const,
+      },
+      streamEvents: {
+        method: 'GET',
+        path: '/v1/events/stream',
+        summary: 'Follow events as they happen (Server-Sent Events)',
+        query: z.object({
+          site_id: SiteId.optional(),
+          device_id: DeviceId.optional(),
+          severity: EventSeverity.optional(),
+        }),
+        headers: z.object({ 'last-event-id': EventId.optional() }),
+        responses: {
+          200: c.otherResponse({ contentType: 'text/event-stream', body: z.string().max(100000000) }),
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'streamEvents',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['events:read'],
+        } as const,
+      },
+      acknowledgeEvents: {
+        method: 'POST',
+        path: '/v1/events/acknowledge',
+        summary: 'Acknowledge events in bulk',
+        body: EventAcknowledgement,
+        responses: {
+          200: EventsAcknowledged,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'acknowledgeEvents',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['events:write'],
+        } as const,
+      },
+      countUnacknowledgedEvents: {
+        method: 'GET',
+        path: '/v1/events/unacknowledged-count',
+        summary: 'Count unacknowledged events',
+        query: z.object({ site_id: SiteId.optional(), device_id: DeviceId.optional() }),
+        responses: {
+          200: UnacknowledgedCount,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'countUnacknowledgedEvents',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['events:read'],
+        } as const,
+      },
+      getEvent: {
+        method: 'GET',
+        path: '/v1/events/:event_id',
+        summary: 'Get an event',
+        pathParams: z.object({ event_id: EventId }),
+        responses: {
+          200: Event,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getEvent',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['events:read'],
+        } as const,
+      },
+      acknowledgeEvent: {
+        method: 'POST',
+        path: '/v1/events/:event_id/acknowledge',
+        summary: 'Acknowledge an event',
+        pathParams: z.object({ event_id: EventId }),
+        body: c.noBody(),
+        responses: {
+          200: Event,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'acknowledgeEvent',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['events:write'],
+        } as const,
+      },
     },
   },
-  auth: {
-    login: {
-      method: "POST",
-      path: "/v1/auth/login",
-      summary: "Sign in with a username and password",
-      body: LoginRequest,
-      responses: { 200: Session, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"login","tag":"Auth","public":true,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    logout: {
-      method: "POST",
-      path: "/v1/auth/logout",
-      summary: "Sign out",
-      body: c.noBody(),
-      responses: { 204: c.noBody(), 401: problem, 403: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"logout","tag":"Auth","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
-    },
-    getCurrentUser: {
-      method: "GET",
-      path: "/v1/auth/me",
-      summary: "Get the current user and their rights",
-      responses: { 200: CurrentPrincipal, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getCurrentUser","tag":"Auth","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
-    },
-    changePassword: {
-      method: "POST",
-      path: "/v1/auth/password",
-      summary: "Change your own password",
-      body: ChangePasswordRequest,
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"changePassword","tag":"Auth","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-  },
-  users: {
-    listUsers: {
-      method: "GET",
-      path: "/v1/users",
-      summary: "List users",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "role": Role.optional() }),
-      responses: { 200: UserList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listUsers","tag":"Users","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["users:read"]} as const,
-    },
-    createUser: {
-      method: "POST",
-      path: "/v1/users",
-      summary: "Create a user",
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: UserCreate,
-      responses: { 201: User, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createUser","tag":"Users","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["users:write"]} as const,
-    },
-    getUser: {
-      method: "GET",
-      path: "/v1/users/:user_id",
-      summary: "Get a user",
-      pathParams: z.object({ "user_id": UserId }),
-      responses: { 200: User, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getUser","tag":"Users","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["users:read"]} as const,
-    },
-    updateUser: {
-      method: "PATCH",
-      path: "/v1/users/:user_id",
-      summary: "Update a user",
-      pathParams: z.object({ "user_id": UserId }),
-      headers: z.object({ "if-match": z.string().max(64).optional() }),
-      body: UserUpdate,
-      responses: { 200: User, 400: problem, 401: problem, 403: problem, 404: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateUser","tag":"Users","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["users:write"]} as const,
-    },
-    deleteUser: {
-      method: "DELETE",
-      path: "/v1/users/:user_id",
-      summary: "Delete a user",
-      pathParams: z.object({ "user_id": UserId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteUser","tag":"Users","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["users:write"]} as const,
-    },
-    resetUserPassword: {
-      method: "POST",
-      path: "/v1/users/:user_id/reset-password",
-      summary: "Reset a user's password",
-      pathParams: z.object({ "user_id": UserId }),
-      body: PasswordReset,
-      responses: { 200: PasswordResetResult, 400: problem, 401: problem, 403: problem, 404: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"resetUserPassword","tag":"Users","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["users:write"]} as const,
-    },
-  },
-  apiTokens: {
-    listApiTokens: {
-      method: "GET",
-      path: "/v1/api-tokens",
-      summary: "List your API tokens",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "user_id": UserId.optional() }),
-      responses: { 200: ApiTokenList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listApiTokens","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["tokens:read"]} as const,
-    },
-    createApiToken: {
-      method: "POST",
-      path: "/v1/api-tokens",
-      summary: "Create an API token",
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: ApiTokenCreate,
-      responses: { 201: ApiTokenCreated, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["tokens:write"]} as const,
-    },
-    getApiToken: {
-      method: "GET",
-      path: "/v1/api-tokens/:token_id",
-      summary: "Get an API token",
-      pathParams: z.object({ "token_id": ApiTokenId }),
-      responses: { 200: ApiToken, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["tokens:read"]} as const,
-    },
-    revokeApiToken: {
-      method: "DELETE",
-      path: "/v1/api-tokens/:token_id",
-      summary: "Revoke an API token",
-      pathParams: z.object({ "token_id": ApiTokenId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"revokeApiToken","tag":"API Tokens","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["tokens:write"]} as const,
-    },
-  },
-  sites: {
-    listSites: {
-      method: "GET",
-      path: "/v1/sites",
-      summary: "List sites",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "q": z.string().min(1).max(100).optional() }),
-      responses: { 200: SiteList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listSites","tag":"Sites","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["sites:read"]} as const,
-    },
-    createSite: {
-      method: "POST",
-      path: "/v1/sites",
-      summary: "Create a site",
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: SiteCreate,
-      responses: { 201: Site, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createSite","tag":"Sites","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["sites:write"]} as const,
-    },
-    getSite: {
-      method: "GET",
-      path: "/v1/sites/:site_id",
-      summary: "Get a site",
-      pathParams: z.object({ "site_id": SiteId }),
-      responses: { 200: Site, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["sites:read"]} as const,
-    },
-    updateSite: {
-      method: "PATCH",
-      path: "/v1/sites/:site_id",
-      summary: "Update a site",
-      pathParams: z.object({ "site_id": SiteId }),
-      headers: z.object({ "if-match": z.string().max(64).optional() }),
-      body: SiteUpdate,
-      responses: { 200: Site, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["sites:write"]} as const,
-    },
-    deleteSite: {
-      method: "DELETE",
-      path: "/v1/sites/:site_id",
-      summary: "Delete a site",
-      pathParams: z.object({ "site_id": SiteId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteSite","tag":"Sites","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["sites:write"]} as const,
-    },
-  },
-  devices: {
-    listDevices: {
-      method: "GET",
-      path: "/v1/devices",
-      summary: "List devices",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "site_id": SiteId.optional(), "status": DeviceStatus.optional(), "platform": Platform.optional(), "q": z.string().min(1).max(100).optional() }),
-      responses: { 200: DeviceList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listDevices","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    registerDevice: {
-      method: "POST",
-      path: "/v1/devices",
-      summary: "Pre-register a device",
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: DeviceCreate,
-      responses: { 201: DeviceRegistration, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"registerDevice","tag":"Devices","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["devices:register"]} as const,
-    },
-    getDeviceStats: {
-      method: "GET",
-      path: "/v1/devices/stats",
-      summary: "Count devices by status, platform and site",
-      query: z.object({ "site_id": SiteId.optional() }),
-      responses: { 200: DeviceStats, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDeviceStats","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    getDevice: {
-      method: "GET",
-      path: "/v1/devices/:device_id",
-      summary: "Get a device",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    updateDevice: {
-      method: "PATCH",
-      path: "/v1/devices/:device_id",
-      summary: "Update a device",
-      pathParams: z.object({ "device_id": DeviceId }),
-      headers: z.object({ "if-match": z.string().max(64).optional() }),
-      body: DeviceUpdate,
-      responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["devices:write"]} as const,
-    },
-    deleteDevice: {
-      method: "DELETE",
-      path: "/v1/devices/:device_id",
-      summary: "Delete a device",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteDevice","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:write"]} as const,
-    },
-    revokeDeviceCredentials: {
-      method: "POST",
-      path: "/v1/devices/:device_id/revoke-credentials",
-      summary: "Revoke a device's credentials",
-      pathParams: z.object({ "device_id": DeviceId }),
-      body: c.noBody(),
-      responses: { 200: Device, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"revokeDeviceCredentials","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:write"]} as const,
-    },
-    getDeviceMetrics: {
-      method: "GET",
-      path: "/v1/devices/:device_id/metrics",
-      summary: "Get a device's metric history",
-      pathParams: z.object({ "device_id": DeviceId }),
-      query: z.object({ "metric": MetricName, "range": z.enum(["1h","6h","24h","7d","30d"]).optional(), "start": Timestamp.optional(), "end": Timestamp.optional(), "max_points": z.coerce.number().int().min(1).max(1000).default(100) }),
-      responses: { 200: MetricSeries, 400: problem, 401: problem, 403: problem, 404: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDeviceMetrics","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    getDeviceInventory: {
-      method: "GET",
-      path: "/v1/devices/:device_id/inventory",
-      summary: "Get a device's inventory",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 200: Inventory, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDeviceInventory","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    listDeviceScreenshots: {
-      method: "GET",
-      path: "/v1/devices/:device_id/screenshots",
-      summary: "List a device's screenshots",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 200: ScreenshotList, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listDeviceScreenshots","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    getLatestDeviceScreenshot: {
-      method: "GET",
-      path: "/v1/devices/:device_id/screenshots/latest",
-      summary: "Get a device's latest screenshot",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 200: c.otherResponse({ contentType: "image/jpeg", body: JpegImage }), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getLatestDeviceScreenshot","tag":"Devices","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-  },
-  monitoredProcesses: {
-    listMonitoredProcesses: {
-      method: "GET",
-      path: "/v1/devices/:device_id/processes",
-      summary: "List a device's monitored processes",
-      pathParams: z.object({ "device_id": DeviceId }),
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional() }),
-      responses: { 200: MonitoredProcessList, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listMonitoredProcesses","tag":"Monitored Processes","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    createMonitoredProcess: {
-      method: "POST",
-      path: "/v1/devices/:device_id/processes",
-      summary: "Add a monitored process",
-      pathParams: z.object({ "device_id": DeviceId }),
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: MonitoredProcessCreate,
-      responses: { 201: MonitoredProcess, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createMonitoredProcess","tag":"Monitored Processes","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["devices:write"]} as const,
-    },
-    getMonitoredProcess: {
-      method: "GET",
-      path: "/v1/devices/:device_id/processes/:process_id",
-      summary: "Get a monitored process",
-      pathParams: z.object({ "device_id": DeviceId, "process_id": MonitoredProcessId }),
-      responses: { 200: MonitoredProcess, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getMonitoredProcess","tag":"Monitored Processes","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    updateMonitoredProcess: {
-      method: "PATCH",
-      path: "/v1/devices/:device_id/processes/:process_id",
-      summary: "Update a monitored process",
-      pathParams: z.object({ "device_id": DeviceId, "process_id": MonitoredProcessId }),
-      headers: z.object({ "if-match": z.string().max(64).optional() }),
-      body: MonitoredProcessUpdate,
-      responses: { 200: MonitoredProcess, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"updateMonitoredProcess","tag":"Monitored Processes","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["devices:write"]} as const,
-    },
-    deleteMonitoredProcess: {
-      method: "DELETE",
-      path: "/v1/devices/:device_id/processes/:process_id",
-      summary: "Remove a monitored process",
-      pathParams: z.object({ "device_id": DeviceId, "process_id": MonitoredProcessId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"deleteMonitoredProcess","tag":"Monitored Processes","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:write"]} as const,
-    },
-  },
-  enrollmentCodes: {
-    listEnrollmentCodes: {
-      method: "GET",
-      path: "/v1/sites/:site_id/enrollment-codes",
-      summary: "List a site's enrolment codes",
-      pathParams: z.object({ "site_id": SiteId }),
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "status": EnrollmentCodeStatus.optional() }),
-      responses: { 200: EnrollmentCodeList, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listEnrollmentCodes","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["enrollment:read"]} as const,
-    },
-    createEnrollmentCode: {
-      method: "POST",
-      path: "/v1/sites/:site_id/enrollment-codes",
-      summary: "Create an enrolment code",
-      pathParams: z.object({ "site_id": SiteId }),
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: EnrollmentCodeCreate,
-      responses: { 201: EnrollmentCodeCreated, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createEnrollmentCode","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["enrollment:write"]} as const,
-    },
-    revokeEnrollmentCode: {
-      method: "DELETE",
-      path: "/v1/sites/:site_id/enrollment-codes/:code_id",
-      summary: "Revoke an enrolment code",
-      pathParams: z.object({ "site_id": SiteId, "code_id": EnrollmentCodeId }),
-      responses: { 204: c.noBody(), 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"revokeEnrollmentCode","tag":"Enrollment Codes","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["enrollment:write"]} as const,
-    },
-  },
-  enrollmentRequests: {
-    listEnrollmentRequests: {
-      method: "GET",
-      path: "/v1/enrollment-requests",
-      summary: "List enrolment requests (the approval queue)",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "status": EnrollmentRequestStatus.optional(), "site_id": SiteId.optional() }),
-      responses: { 200: EnrollmentRequestList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listEnrollmentRequests","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["enrollment:read"]} as const,
-    },
-    getEnrollmentRequest: {
-      method: "GET",
-      path: "/v1/enrollment-requests/:request_id",
-      summary: "Get an enrolment request",
-      pathParams: z.object({ "request_id": EnrollmentRequestId }),
-      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["enrollment:read"]} as const,
-    },
-    approveEnrollmentRequest: {
-      method: "POST",
-      path: "/v1/enrollment-requests/:request_id/approve",
-      summary: "Approve an enrolment request",
-      pathParams: z.object({ "request_id": EnrollmentRequestId }),
-      body: EnrollmentApproval,
-      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"approveEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["enrollment:write"]} as const,
-    },
-    denyEnrollmentRequest: {
-      method: "POST",
-      path: "/v1/enrollment-requests/:request_id/deny",
-      summary: "Deny an enrolment request",
-      pathParams: z.object({ "request_id": EnrollmentRequestId }),
-      body: EnrollmentDenial,
-      responses: { 200: EnrollmentRequest, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"denyEnrollmentRequest","tag":"Enrollment Requests","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["enrollment:write"]} as const,
-    },
-  },
-  agent: {
-    enrollAgent: {
-      method: "POST",
-      path: "/v1/agent/enroll",
-      summary: "Enrol an agent",
-      body: AgentEnrollmentRequest,
-      responses: { 201: AgentEnrollmentStatus, 202: AgentEnrollmentPending, 400: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"enrollAgent","tag":"Agent","public":true,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    pollAgentEnrollment: {
-      method: "POST",
-      path: "/v1/agent/enroll/poll",
-      summary: "Poll an enrolment request",
-      body: AgentEnrollmentPoll,
-      responses: { 200: AgentEnrollmentStatus, 400: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"pollAgentEnrollment","tag":"Agent","public":true,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    refreshAgentToken: {
-      method: "POST",
-      path: "/v1/agent/token",
-      summary: "Refresh an agent's tokens",
-      body: AgentTokenRefresh,
-      responses: { 200: AgentCredentials, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"refreshAgentToken","tag":"Agent","public":true,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    sendAgentHeartbeat: {
-      method: "POST",
-      path: "/v1/agent/heartbeat",
-      summary: "Send a heartbeat",
-      body: AgentHeartbeat,
-      responses: { 200: AgentHeartbeatAck, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"sendAgentHeartbeat","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    pollAgentCommands: {
-      method: "POST",
-      path: "/v1/agent/commands/poll",
-      summary: "Fetch commands (long-poll)",
-      query: z.object({ "wait_seconds": z.coerce.number().int().min(0).max(30).default(0), "limit": z.coerce.number().int().min(1).max(50).default(10) }),
-      body: c.noBody(),
-      responses: { 200: AgentCommandBatch, 400: problem, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"pollAgentCommands","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
-    },
-    reportAgentCommandProgress: {
-      method: "POST",
-      path: "/v1/agent/commands/:command_id/progress",
-      summary: "Report a command's progress",
-      pathParams: z.object({ "command_id": CommandId }),
-      body: AgentCommandProgress,
-      responses: { 200: AgentCommandState, 400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"reportAgentCommandProgress","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    reportAgentCommandResult: {
-      method: "POST",
-      path: "/v1/agent/commands/:command_id/result",
-      summary: "Report a command's result",
-      pathParams: z.object({ "command_id": CommandId }),
-      body: AgentCommandOutcome,
-      responses: { 200: AgentCommandState, 400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"reportAgentCommandResult","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    sendAgentEvent: {
-      method: "POST",
-      path: "/v1/agent/events",
-      summary: "Report an event",
-      body: AgentEventCreate,
-      responses: { 201: Event, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"sendAgentEvent","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    uploadAgentInventory: {
-      method: "PUT",
-      path: "/v1/agent/inventory",
-      summary: "Upload the machine's inventory",
-      body: InventoryReport,
-      responses: { 200: Inventory, 400: problem, 401: problem, 413: problem, 415: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"uploadAgentInventory","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["application/json"],"scopes":[]} as const,
-    },
-    getAgentConfig: {
-      method: "GET",
-      path: "/v1/agent/config",
-      summary: "Get the desired configuration",
-      responses: { 200: AgentConfig, 401: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getAgentConfig","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":[],"scopes":[]} as const,
-    },
-    uploadAgentScreenshot: {
-      method: "POST",
-      path: "/v1/agent/screenshots",
-      summary: "Upload a screenshot",
-      body: c.noBody(),
-      responses: { 201: Screenshot, 401: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"uploadAgentScreenshot","tag":"Agent","public":false,"agent":true,"idempotent":false,"bodyTypes":["image/jpeg"],"scopes":[]} as const,
-    },
-  },
-  deviceTypes: {
-    listDeviceTypes: {
-      method: "GET",
-      path: "/v1/device-types",
-      summary: "List device types",
-      responses: { 200: DeviceTypeList, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listDeviceTypes","tag":"Device Types","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-    getDeviceType: {
-      method: "GET",
-      path: "/v1/device-types/:device_type",
-      summary: "Get a device type",
-      pathParams: z.object({ "device_type": DeviceTypeId }),
-      responses: { 200: DeviceType, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getDeviceType","tag":"Device Types","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["devices:read"]} as const,
-    },
-  },
-  commands: {
-    listCommands: {
-      method: "GET",
-      path: "/v1/commands",
-      summary: "List commands",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "device_id": DeviceId.optional(), "site_id": SiteId.optional(), "status": CommandStatus.optional(), "type": CommandTypeName.optional() }),
-      responses: { 200: CommandList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listCommands","tag":"Commands","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["commands:read"]} as const,
-    },
-    createCommand: {
-      method: "POST",
-      path: "/v1/commands",
-      summary: "Send a command to a device",
-      query: z.object({ "wait_seconds": z.coerce.number().int().min(0).max(60).default(0) }),
-      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
-      body: CommandCreate,
-      responses: { 200: Command, 202: Command, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"createCommand","tag":"Commands","public":false,"agent":false,"idempotent":true,"bodyTypes":["application/json"],"scopes":["commands:write"]} as const,
-    },
-    getCommand: {
-      method: "GET",
-      path: "/v1/commands/:command_id",
-      summary: "Get a command",
-      pathParams: z.object({ "command_id": CommandId }),
-      responses: { 200: Command, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getCommand","tag":"Commands","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["commands:read"]} as const,
-    },
-    cancelCommand: {
-      method: "POST",
-      path: "/v1/commands/:command_id/cancel",
-      summary: "Cancel a command",
-      pathParams: z.object({ "command_id": CommandId }),
-      body: c.noBody(),
-      responses: { 200: Command, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"cancelCommand","tag":"Commands","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["commands:write"]} as const,
-    },
-    clearPendingCommands: {
-      method: "DELETE",
-      path: "/v1/devices/:device_id/pending-commands",
-      summary: "Clear a device's pending commands",
-      pathParams: z.object({ "device_id": DeviceId }),
-      responses: { 200: PendingCommandsCleared, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"clearPendingCommands","tag":"Commands","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["commands:write"]} as const,
-    },
-  },
-  events: {
-    listEvents: {
-      method: "GET",
-      path: "/v1/events",
-      summary: "List events",
-      query: z.object({ "limit": z.coerce.number().int().min(1).max(500).default(50), "cursor": z.string().max(200).optional(), "device_id": DeviceId.optional(), "site_id": SiteId.optional(), "type": EventType.optional(), "severity": EventSeverity.optional(), "acknowledged": z.enum(['true', 'false']).transform((value) => value === 'true').optional(), "since": Timestamp.optional() }),
-      responses: { 200: EventList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"listEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["events:read"]} as const,
-    },
-    streamEvents: {
-      method: "GET",
-      path: "/v1/events/stream",
-      summary: "Follow events as they happen (Server-Sent Events)",
-      query: z.object({ "site_id": SiteId.optional(), "device_id": DeviceId.optional(), "severity": EventSeverity.optional() }),
-      headers: z.object({ "last-event-id": EventId.optional() }),
-      responses: { 200: c.otherResponse({ contentType: "text/event-stream", body: z.string().max(100000000) }), 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"streamEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["events:read"]} as const,
-    },
-    acknowledgeEvents: {
-      method: "POST",
-      path: "/v1/events/acknowledge",
-      summary: "Acknowledge events in bulk",
-      body: EventAcknowledgement,
-      responses: { 200: EventsAcknowledged, 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"acknowledgeEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":["application/json"],"scopes":["events:write"]} as const,
-    },
-    countUnacknowledgedEvents: {
-      method: "GET",
-      path: "/v1/events/unacknowledged-count",
-      summary: "Count unacknowledged events",
-      query: z.object({ "site_id": SiteId.optional(), "device_id": DeviceId.optional() }),
-      responses: { 200: UnacknowledgedCount, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"countUnacknowledgedEvents","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["events:read"]} as const,
-    },
-    getEvent: {
-      method: "GET",
-      path: "/v1/events/:event_id",
-      summary: "Get an event",
-      pathParams: z.object({ "event_id": EventId }),
-      responses: { 200: Event, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"getEvent","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["events:read"]} as const,
-    },
-    acknowledgeEvent: {
-      method: "POST",
-      path: "/v1/events/:event_id/acknowledge",
-      summary: "Acknowledge an event",
-      pathParams: z.object({ "event_id": EventId }),
-      body: c.noBody(),
-      responses: { 200: Event, 400: problem, 401: problem, 403: problem, 404: problem, 429: problem, 500: problem },
-      metadata: {"operationId":"acknowledgeEvent","tag":"Events","public":false,"agent":false,"idempotent":false,"bodyTypes":[],"scopes":["events:write"]} as const,
-    },
-  },
-}, { strictStatusCodes: true });
+  { strictStatusCodes: true },
+);

@@ -23,14 +23,19 @@ const SPEC_PATH = new URL('../../../openapi/dist/openapi.json', import.meta.url)
 
 /** Every route of the contract, flattened (for the 404/405 fallback). */
 function contractRoutes(): { method: string; path: string }[] {
-  return Object.values(contract).flatMap((group) => Object.values(group).map((route) => ({ method: route.method, path: route.path })));
+  return Object.values(contract).flatMap((group) =>
+    Object.values(group).map((route) => ({ method: route.method, path: route.path })),
+  );
 }
 
 /** The spec, with `servers` pointing at whoever asked, so Try-It and generators hit this server. */
 function serveSpec(): RequestHandler {
   const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Record<string, unknown>;
   return (req, res) => {
-    res.json({ ...spec, servers: [{ url: `${req.protocol}://${req.get('host')}`, description: 'This server' }] });
+    res.json({
+      ...spec,
+      servers: [{ url: `${req.protocol}://${req.get('host')}`, description: 'This server' }],
+    });
   };
 }
 
@@ -52,7 +57,8 @@ export function createApp(context: AppContext): Express {
   app.use(jsonBody);
 
   const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
-  const onlyForLogin: RequestHandler = (req, res, next) => (routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next());
+  const onlyForLogin: RequestHandler = (req, res, next) =>
+    routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
 
   createExpressEndpoints(contract, createRouter(context), app, {
     logInitialization: false,

@@ -29,31 +29,59 @@ function bearerToken(req: Request): string | undefined {
   // pasted: treat it as no Authorization at all, so the session cookie can still apply.
   if (header === undefined || /^Bearer\s*$/.test(header)) return undefined;
   const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
-  if (!match) throw problems.unauthenticated('malformed_authorization', 'The Authorization header must be "Bearer <token>".');
+  if (!match)
+    throw problems.unauthenticated(
+      'malformed_authorization',
+      'The Authorization header must be "Bearer <token>".',
+    );
   return match[1];
 }
 
 async function siteIdsOf(context: AppContext, user: UserRow): Promise<string[] | null> {
   if (user.role === 'admin') return null;
-  const rows = await context.db.selectFrom('user_sites').select('site_id').where('user_id', '=', user.id).orderBy('site_id').execute();
+  const rows = await context.db
+    .selectFrom('user_sites')
+    .select('site_id')
+    .where('user_id', '=', user.id)
+    .orderBy('site_id')
+    .execute();
   return rows.map((row) => row.site_id);
 }
 
 async function activeUser(context: AppContext, userId: string): Promise<UserRow> {
   const user = await context.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-  if (!user || user.disabled) throw problems.unauthenticated('user_disabled', 'The account behind these credentials is disabled or deleted.');
+  if (!user || user.disabled)
+    throw problems.unauthenticated(
+      'user_disabled',
+      'The account behind these credentials is disabled or deleted.',
+    );
   return user;
 }
 
-async function fromSession(context: AppContext, token: string, via: 'bearer' | 'cookie', req: Request): Promise<Principal> {
-  const session = await context.db.selectFrom('sessions').selectAll().where('token_hash', '=', hashSecret(token)).executeTakeFirst();
+async function fromSession(
+  context: AppContext,
+  token: string,
+  via: 'bearer' | 'cookie',
+  req: Request,
+): Promise<Principal> {
+  const session = await context.db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('token_hash', '=', hashSecret(token))
+    .executeTakeFirst();
   if (!session || session.expires_at <= context.now().toISOString()) {
-    throw problems.unauthenticated('session_expired', 'The session has ended or never existed; sign in again.');
+    throw problems.unauthenticated(
+      'session_expired',
+      'The session has ended or never existed; sign in again.',
+    );
   }
   if (via === 'cookie' && !SAFE_METHODS.has(req.method)) {
     const sent = req.get('X-CSRF-Token');
     if (!sent || !safeEqual(sent, session.csrf_token)) {
-      throw problems.forbidden('csrf_token_invalid', 'Requests made with the session cookie must send the meridian_csrf cookie value in X-CSRF-Token.');
+      throw problems.forbidden(
+        'csrf_token_invalid',
+        'Requests made with the session cookie must send the meridian_csrf cookie value in X-CSRF-Token.',
+      );
     }
   }
   const user = await activeUser(context, session.user_id);
@@ -69,14 +97,23 @@ async function fromSession(context: AppContext, token: string, via: 'bearer' | '
 }
 
 async function fromApiToken(context: AppContext, token: string): Promise<Principal> {
-  const row = await context.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashSecret(token)).executeTakeFirst();
+  const row = await context.db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where('token_hash', '=', hashSecret(token))
+    .executeTakeFirst();
   const now = context.now();
   if (!row) throw problems.unauthenticated('invalid_token', 'The API token is not valid.');
   if (row.revoked_at) throw problems.unauthenticated('token_revoked', 'The API token was revoked.');
-  if (row.expires_at && row.expires_at <= now.toISOString()) throw problems.unauthenticated('token_expired', 'The API token has expired.');
+  if (row.expires_at && row.expires_at <= now.toISOString())
+    throw problems.unauthenticated('token_expired', 'The API token has expired.');
   const user = await activeUser(context, row.user_id);
   if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_GRANULARITY_MS) {
-    await context.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+    await context.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .execute();
   }
   // A token never does more than its creator can do now, whatever it was given.
   const roleScopes = new Set<Scope>(ROLE_SCOPES[user.role]);
@@ -92,7 +129,8 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
   };
 }
 
-const sessionCookie = (req: Request): string | undefined => (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+const sessionCookie = (req: Request): string | undefined =>
+  (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
 
 async function resolvePrincipal(context: AppContext, req: Request): Promise<Principal | undefined> {
   const bearer = bearerToken(req);
@@ -100,9 +138,15 @@ async function resolvePrincipal(context: AppContext, req: Request): Promise<Prin
     if (bearer.startsWith('mst_')) return fromSession(context, bearer, 'bearer', req);
     if (bearer.startsWith('mtk_')) return fromApiToken(context, bearer);
     if (bearer.startsWith('mat_')) {
-      throw problems.unauthenticated('operator_credentials_required', 'A device access token only works on the agent endpoints (/v1/agent/...); sign in or use an API token.');
+      throw problems.unauthenticated(
+        'operator_credentials_required',
+        'A device access token only works on the agent endpoints (/v1/agent/...); sign in or use an API token.',
+      );
     }
-    throw problems.unauthenticated('invalid_token', 'The bearer token is not a Meridian session (mst_) or API token (mtk_).');
+    throw problems.unauthenticated(
+      'invalid_token',
+      'The bearer token is not a Meridian session (mst_) or API token (mtk_).',
+    );
   }
   const cookie = sessionCookie(req);
   if (cookie) return fromSession(context, cookie, 'cookie', req);
@@ -111,12 +155,26 @@ async function resolvePrincipal(context: AppContext, req: Request): Promise<Prin
 
 async function resolveAgent(context: AppContext, req: Request): Promise<AgentPrincipal> {
   const bearer = bearerToken(req);
-  const operator = bearer === undefined ? sessionCookie(req) !== undefined : bearer.startsWith('mst_') || bearer.startsWith('mtk_');
+  const operator =
+    bearer === undefined
+      ? sessionCookie(req) !== undefined
+      : bearer.startsWith('mst_') || bearer.startsWith('mtk_');
   if (operator) {
-    throw problems.unauthenticated('agent_credentials_required', "Agent endpoints take a device's access token (mat_), never an operator's session or API token.");
+    throw problems.unauthenticated(
+      'agent_credentials_required',
+      "Agent endpoints take a device's access token (mat_), never an operator's session or API token.",
+    );
   }
-  if (bearer === undefined) throw problems.unauthenticated('unauthenticated', "Send the device's access token as Authorization: Bearer <token>.");
-  if (!bearer.startsWith('mat_')) throw problems.unauthenticated('invalid_token', 'The bearer token is not a Meridian device access token (mat_).');
+  if (bearer === undefined)
+    throw problems.unauthenticated(
+      'unauthenticated',
+      "Send the device's access token as Authorization: Bearer <token>.",
+    );
+  if (!bearer.startsWith('mat_'))
+    throw problems.unauthenticated(
+      'invalid_token',
+      'The bearer token is not a Meridian device access token (mat_).',
+    );
   return authenticateAgent(context, bearer);
 }
 
@@ -133,7 +191,10 @@ export function authenticate(context: AppContext): RequestHandler {
       if (!principal) throw problems.unauthenticated();
       const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));
       if (missing.length > 0) {
-        throw problems.forbidden('insufficient_scope', `This operation needs the scope ${missing.join(', ')}, which your credentials lack.`);
+        throw problems.forbidden(
+          'insufficient_scope',
+          `This operation needs the scope ${missing.join(', ')}, which your credentials lack.`,
+        );
       }
       req.principal = principal;
       next();

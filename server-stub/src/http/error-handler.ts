@@ -24,14 +24,25 @@ function fromValidation(error: RequestValidationError): ApiError {
 
 /** body-parser's errors carry a `type`; map the ones a client can cause. */
 function fromBodyParser(error: { type?: string; status?: number }): ApiError | undefined {
-  if (error.type === 'entity.parse.failed') return problems.badRequest('malformed_json', 'The request body is not valid JSON.');
+  if (error.type === 'entity.parse.failed')
+    return problems.badRequest('malformed_json', 'The request body is not valid JSON.');
   if (error.type === 'entity.too.large') {
     // JSON bodies stop at 100 KB; images (screenshots) may be larger.
     const image = ((error as { limit?: number }).limit ?? 0) > 100 * 1024;
-    return new ApiError(413, 'payload_too_large', 'Payload too large', image ? 'Images are limited to 2 MiB.' : 'Request bodies are limited to 100 KB.');
+    return new ApiError(
+      413,
+      'payload_too_large',
+      'Payload too large',
+      image ? 'Images are limited to 2 MiB.' : 'Request bodies are limited to 100 KB.',
+    );
   }
   if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
-    return new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the request body as UTF-8 application/json.');
+    return new ApiError(
+      415,
+      'unsupported_media_type',
+      'Unsupported media type',
+      'Send the request body as UTF-8 application/json.',
+    );
   }
   return undefined;
 }
@@ -39,13 +50,17 @@ function fromBodyParser(error: { type?: string; status?: number }): ApiError | u
 function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof RequestValidationError) return fromValidation(error);
-  if (error && typeof error === 'object' && 'type' in error) return fromBodyParser(error as { type?: string });
+  if (error && typeof error === 'object' && 'type' in error)
+    return fromBodyParser(error as { type?: string });
   return undefined;
 }
 
 export function sendProblem(req: Request, res: Response, error: ApiError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).type('application/problem+json').send(JSON.stringify(problemBody(error, req.requestId)));
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(error, req.requestId)));
 }
 
 /** The one place anything thrown becomes a problem+json response. Unknown errors are 500s. */
@@ -56,5 +71,15 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     res.end();
     return;
   }
-  sendProblem(req, res, known ?? new ApiError(500, 'internal_error', 'Internal server error', 'Something went wrong on our side; the request ID helps us find it.'));
+  sendProblem(
+    req,
+    res,
+    known ??
+      new ApiError(
+        500,
+        'internal_error',
+        'Internal server error',
+        'Something went wrong on our side; the request ID helps us find it.',
+      ),
+  );
 };

@@ -13,9 +13,23 @@ export function notFoundOrMethodNotAllowed(routes: Route[]): RequestHandler {
     const allowed = compiled.filter((route) => route.pattern.test(req.path)).map((route) => route.method);
     if (allowed.length > 0) {
       res.setHeader('Allow', [...new Set(allowed)].join(', '));
-      next(new ApiError(405, 'method_not_allowed', 'Method not allowed', `${req.method} is not supported here; use ${allowed.join(' or ')}.`));
+      next(
+        new ApiError(
+          405,
+          'method_not_allowed',
+          'Method not allowed',
+          `${req.method} is not supported here; use ${allowed.join(' or ')}.`,
+        ),
+      );
       return;
     }
-    next(new ApiError(404, 'route_not_found', 'Not found', `There is no ${req.method} ${req.path} in this API; see /docs.`));
+    next(
+      new ApiError(
+        404,
+        'route_not_found',
+        'Not found',
+        `There is no ${req.method} ${req.path} in this API; see /docs.`,
+      ),
+    );
   };
 }

@@ -43,7 +43,9 @@ function captureBody(res: Response): () => string | undefined {
 }
 
 function resourceHeaders(res: Response): Record<string, string> {
-  return Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (res.hasHeader(name) ? [[name, String(res.getHeader(name))]] : [])));
+  return Object.fromEntries(
+    REPLAYED_HEADERS.flatMap((name) => (res.hasHeader(name) ? [[name, String(res.getHeader(name))]] : [])),
+  );
 }
 
 export function idempotency(context: AppContext): RequestHandler {
@@ -52,27 +54,55 @@ export function idempotency(context: AppContext): RequestHandler {
     try {
       const key = req.get('Idempotency-Key');
       // Out-of-bounds keys are left to request validation, which reports them as 400.
-      if (!routeMetadata(req).idempotent || key === undefined || key.length === 0 || key.length > 255) return next();
+      if (!routeMetadata(req).idempotent || key === undefined || key.length === 0 || key.length > 255)
+        return next();
       const owner = principalOf(req).user.id;
       const digest = keyDigest(key);
       const hash = requestHash(req);
       const now = context.now();
-      await db.deleteFrom('idempotency_keys').where('owner', '=', owner).where('key_digest', '=', digest)
-        .where('created_at', '<', new Date(now.getTime() - RETENTION_MS).toISOString()).execute();
-      const claimed = await db.insertInto('idempotency_keys')
-        .values({ owner, key_digest: digest, request_hash: hash, status: null, content_type: null, response_body: null, response_headers: null, created_at: now.toISOString() })
+      await db
+        .deleteFrom('idempotency_keys')
+        .where('owner', '=', owner)
+        .where('key_digest', '=', digest)
+        .where('created_at', '<', new Date(now.getTime() - RETENTION_MS).toISOString())
+        .execute();
+      const claimed = await db
+        .insertInto('idempotency_keys')
+        .values({
+          owner,
+          key_digest: digest,
+          request_hash: hash,
+          status: null,
+          content_type: null,
+          response_body: null,
+          response_headers: null,
+          created_at: now.toISOString(),
+        })
         .onConflict((conflict) => conflict.columns(['owner', 'key_digest']).doNothing())
         .executeTakeFirst();
       if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) {
-        const stored = await db.selectFrom('idempotency_keys').selectAll().where('owner', '=', owner).where('key_digest', '=', digest).executeTakeFirstOrThrow();
+        const stored = await db
+          .selectFrom('idempotency_keys')
+          .selectAll()
+          .where('owner', '=', owner)
+          .where('key_digest', '=', digest)
+          .executeTakeFirstOrThrow();
         if (stored.request_hash !== hash) {
-          throw problems.unprocessable('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key for a new request.');
+          throw problems.unprocessable(
+            'idempotency_key_reused',
+            'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+          );
         }
         if (stored.status === null) {
-          throw problems.conflict('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+          throw problems.conflict(
+            'idempotency_request_in_progress',
+            'A request with this Idempotency-Key is still being processed; retry shortly.',
+          );
         }
         res.status(stored.status).setHeader('Idempotent-Replayed', 'true');
-        const headers = stored.response_headers ? (JSON.parse(unseal(key, stored.response_headers)) as Record<string, string>) : {};
+        const headers = stored.response_headers
+          ? (JSON.parse(unseal(key, stored.response_headers)) as Record<string, string>)
+          : {};
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         if (stored.content_type) res.type(stored.content_type);
         res.send(stored.response_body ? unseal(key, stored.response_body) : '');
@@ -85,16 +115,20 @@ export function idempotency(context: AppContext): RequestHandler {
         // running the request again could do the work twice.
         const refused = res.statusCode >= 400 && res.statusCode < 500;
         const done = !refused
-          ? db.updateTable('idempotency_keys')
+          ? db
+              .updateTable('idempotency_keys')
               .set({
                 status: res.statusCode,
                 content_type: String(res.getHeader('content-type') ?? ''),
                 response_body: seal(key, bodyOf() ?? ''),
                 response_headers: seal(key, JSON.stringify(resourceHeaders(res))),
               })
-              .where('owner', '=', owner).where('key_digest', '=', digest)
+              .where('owner', '=', owner)
+              .where('key_digest', '=', digest)
           : db.deleteFrom('idempotency_keys').where('owner', '=', owner).where('key_digest', '=', digest);
-        done.execute().catch((error: unknown) => console.error('[meridian] could not record idempotency key', error));
+        done
+          .execute()
+          .catch((error: unknown) => console.error('[meridian] could not record idempotency key', error));
       });
       next();
     } catch (error) {

@@ -16,9 +16,15 @@ export const BODY_LIMIT = '100kb';
 export const IMAGE_TYPES = ['image/jpeg'];
 export const IMAGE_LIMIT = '2mb';
 
-const hasBody = (req: express.Request): boolean => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+const hasBody = (req: express.Request): boolean =>
+  Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
 const unsupported = (types: readonly string[]) =>
-  new ApiError(415, 'unsupported_media_type', 'Unsupported media type', `Send the request body as ${types.join(' or ')}.`);
+  new ApiError(
+    415,
+    'unsupported_media_type',
+    'Unsupported media type',
+    `Send the request body as ${types.join(' or ')}.`,
+  );
 
 /** A body in anything but JSON (or an image) is refused up front with 415 rather than parsed as nothing. */
 const requireJson: RequestHandler = (req, _res, next) => {

@@ -30,7 +30,9 @@ function decode(cursor: string): string {
   } catch {
     // fall through to the error below
   }
-  throw problems.validation([{ path: '/query/cursor', message: 'Not a cursor this API returned; pass next_cursor unchanged.' }]);
+  throw problems.validation([
+    { path: '/query/cursor', message: 'Not a cursor this API returned; pass next_cursor unchanged.' },
+  ]);
 }
 
 export async function paginate<Row extends { id: string }, Item>(

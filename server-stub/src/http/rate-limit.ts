@@ -16,7 +16,10 @@ const WINDOW_MS = 60_000;
 
 function rejectWithProblem(req: Request, res: Response): void {
   const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-  const seconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000));
+  const seconds = Math.max(
+    1,
+    Math.ceil(((resetTime?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000),
+  );
   sendProblem(req, res, problems.tooManyRequests(seconds));
 }
 

@@ -5,7 +5,8 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
-const derive = (purpose: string, key: string): Buffer => createHash('sha256').update(`meridian-idempotency-${purpose}\0${key}`).digest();
+const derive = (purpose: string, key: string): Buffer =>
+  createHash('sha256').update(`meridian-idempotency-${purpose}\0${key}`).digest();
 
 /** How a key is stored and looked up. */
 export function keyDigest(key: string): string {

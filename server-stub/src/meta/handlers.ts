@@ -11,7 +11,12 @@ export function metaHandlers(context: AppContext) {
     },
     getVersion: async () => ({
       status: 200,
-      body: { version: context.version, api_version: 'v1', runtime: `node ${process.version}`, database: context.engine },
+      body: {
+        version: context.version,
+        api_version: 'v1',
+        runtime: `node ${process.version}`,
+        database: context.engine,
+      },
     }),
   });
 }

@@ -24,17 +24,37 @@ export interface NewEvent {
 
 export function toEvent(row: EventRow): z.infer<typeof Event> {
   return {
-    id: row.id, type: row.type, severity: row.severity, source: row.source, site_id: row.site_id, device_id: row.device_id,
-    message: row.message, data: JSON.parse(row.data) as Record<string, unknown>, created_at: row.created_at,
-    acknowledged_at: row.acknowledged_at, acknowledged_by: row.acknowledged_by,
+    id: row.id,
+    type: row.type,
+    severity: row.severity,
+    source: row.source,
+    site_id: row.site_id,
+    device_id: row.device_id,
+    message: row.message,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    created_at: row.created_at,
+    acknowledged_at: row.acknowledged_at,
+    acknowledged_by: row.acknowledged_by,
   };
 }
 
-export async function insertEvent(db: Kysely<Database>, context: AppContext, event: NewEvent): Promise<EventRow> {
+export async function insertEvent(
+  db: Kysely<Database>,
+  context: AppContext,
+  event: NewEvent,
+): Promise<EventRow> {
   const row: EventRow = {
-    id: newId('evt'), type: event.type, severity: event.severity, source: event.source ?? 'system',
-    site_id: event.siteId, device_id: event.deviceId, message: event.message, data: JSON.stringify(event.data ?? {}),
-    created_at: context.now().toISOString(), acknowledged_at: null, acknowledged_by: null,
+    id: newId('evt'),
+    type: event.type,
+    severity: event.severity,
+    source: event.source ?? 'system',
+    site_id: event.siteId,
+    device_id: event.deviceId,
+    message: event.message,
+    data: JSON.stringify(event.data ?? {}),
+    created_at: context.now().toISOString(),
+    acknowledged_at: null,
+    acknowledged_by: null,
   };
   await db.insertInto('events').values(row).execute();
   return row;

@@ -15,25 +15,34 @@ const KEEP_ALIVE_MS = 15_000;
 const STREAM_BATCH = 500;
 const SEVERITIES: readonly EventSeverity[] = ['info', 'warning', 'error', 'critical'];
 
-type Filter = z.infer<typeof EventFilter> & { acknowledged?: boolean | undefined; since?: string | undefined };
+type Filter = z.infer<typeof EventFilter> & {
+  acknowledged?: boolean | undefined;
+  since?: string | undefined;
+};
 
 /** Events matching every given field of the filter. */
 function matching(filter: Filter) {
-  return (eb: ExpressionBuilder<Database, 'events'>) => eb.and([
-    ...(filter.site_id === undefined ? [] : [eb('site_id', '=', filter.site_id)]),
-    ...(filter.device_id === undefined ? [] : [eb('device_id', '=', filter.device_id)]),
-    ...(filter.type === undefined ? [] : [eb('type', '=', filter.type)]),
-    ...(filter.severity === undefined ? [] : [eb('severity', '=', filter.severity)]),
-    ...(filter.acknowledged === undefined ? [] : [eb('acknowledged_at', filter.acknowledged ? 'is not' : 'is', null)]),
-    ...(filter.since === undefined ? [] : [eb('created_at', '>=', new Date(filter.since).toISOString())]),
-    ...(filter.before === undefined ? [] : [eb('created_at', '<', new Date(filter.before).toISOString())]),
-  ]);
+  return (eb: ExpressionBuilder<Database, 'events'>) =>
+    eb.and([
+      ...(filter.site_id === undefined ? [] : [eb('site_id', '=', filter.site_id)]),
+      ...(filter.device_id === undefined ? [] : [eb('device_id', '=', filter.device_id)]),
+      ...(filter.type === undefined ? [] : [eb('type', '=', filter.type)]),
+      ...(filter.severity === undefined ? [] : [eb('severity', '=', filter.severity)]),
+      ...(filter.acknowledged === undefined
+        ? []
+        : [eb('acknowledged_at', filter.acknowledged ? 'is not' : 'is', null)]),
+      ...(filter.since === undefined ? [] : [eb('created_at', '>=', new Date(filter.since).toISOString())]),
+      ...(filter.before === undefined ? [] : [eb('created_at', '<', new Date(filter.before).toISOString())]),
+    ]);
 }
 
 /** Events of the principal's sites; events of no site are for admins only. */
 function selectEvents(context: AppContext, principal: Principal) {
   const siteIds = visibleSiteIds(principal);
-  return context.db.selectFrom('events').selectAll().$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!));
+  return context.db
+    .selectFrom('events')
+    .selectAll()
+    .$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!));
 }
 
 export function eventsHandlers(context: AppContext) {
@@ -47,7 +56,8 @@ export function eventsHandlers(context: AppContext) {
 
   /** Acknowledges the unacknowledged events among those selected; returns how many. */
   async function acknowledge(principal: Principal, select: ReturnType<typeof selectEvents>): Promise<number> {
-    const result = await db.updateTable('events')
+    const result = await db
+      .updateTable('events')
       .set({ acknowledged_at: context.now().toISOString(), acknowledged_by: principal.user.id })
       .where('acknowledged_at', 'is', null)
       .where('id', 'in', select.clearSelect().select('id'))
@@ -63,7 +73,9 @@ export function eventsHandlers(context: AppContext) {
           selectEvents(context, principalOf(req))
             .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
             .where(matching(query))
-            .orderBy('id').limit(take).execute(),
+            .orderBy('id')
+            .limit(take)
+            .execute(),
         toEvent,
       );
       return { status: 200, body };
@@ -73,9 +85,10 @@ export function eventsHandlers(context: AppContext) {
       const principal = principalOf(req);
       const visible = () => selectEvents(context, principal).where(matching(query));
       // Without Last-Event-ID the stream starts after the newest event there is now.
-      let lastId = headers['last-event-id']
-        ?? (await db.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst())?.id
-        ?? '';
+      let lastId =
+        headers['last-event-id'] ??
+        (await db.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst())?.id ??
+        '';
       const stream = new PassThrough();
       let sending: Promise<void> | undefined;
       let again = false;
@@ -91,23 +104,30 @@ export function eventsHandlers(context: AppContext) {
             let rows: EventRow[];
             do {
               rows = await visible().where('id', '>', lastId).orderBy('id').limit(STREAM_BATCH).execute();
-              for (const row of rows) stream.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify(toEvent(row))}\n\n`);
+              for (const row of rows)
+                stream.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify(toEvent(row))}\n\n`);
               lastId = rows.at(-1)?.id ?? lastId;
             } while (rows.length === STREAM_BATCH);
           } while (again);
-        })().catch((error: unknown) => {
-          console.error('[meridian] event stream failed', error);
-          stream.end();
-        }).finally(() => {
-          sending = undefined;
-        });
+        })()
+          .catch((error: unknown) => {
+            console.error('[meridian] event stream failed', error);
+            stream.end();
+          })
+          .finally(() => {
+            sending = undefined;
+          });
       };
       let cancelKeepAlive = (): void => undefined;
       const keepAlive = (): void => {
-        cancelKeepAlive = context.timers.set(KEEP_ALIVE_MS, () => {
-          stream.write(': keep-alive\n\n');
-          keepAlive();
-        }, 'event-stream');
+        cancelKeepAlive = context.timers.set(
+          KEEP_ALIVE_MS,
+          () => {
+            stream.write(': keep-alive\n\n');
+            keepAlive();
+          },
+          'event-stream',
+        );
       };
       const unsubscribe = context.signals.subscribe(EVENTS_TOPIC, sendNew);
       res.once('close', () => {
@@ -130,20 +150,39 @@ export function eventsHandlers(context: AppContext) {
       if (body.event_ids !== undefined && body.filter !== undefined) {
         throw problems.unprocessable('ambiguous_selection', 'Send either event_ids or filter, not both.');
       }
-      const select = body.event_ids !== undefined
-        ? selectEvents(context, principal).where('id', 'in', body.event_ids)
-        : selectEvents(context, principal).where(matching(body.filter ?? {}));
+      const select =
+        body.event_ids !== undefined
+          ? selectEvents(context, principal).where('id', 'in', body.event_ids)
+          : selectEvents(context, principal).where(matching(body.filter ?? {}));
       return { status: 200, body: { acknowledged_count: await acknowledge(principal, select) } };
     },
 
     countUnacknowledgedEvents: async ({ query, req }) => {
-      const rows = await selectEvents(context, principalOf(req)).where(matching({ ...query, acknowledged: false }))
-        .clearSelect().select(['severity', (eb) => eb.fn.countAll().as('n')]).groupBy('severity').execute();
-      const bySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, Number(rows.find((row) => row.severity === severity)?.n ?? 0)])) as Record<EventSeverity, number>;
-      return { status: 200, body: { count: SEVERITIES.reduce((sum, severity) => sum + bySeverity[severity], 0), by_severity: bySeverity } };
+      const rows = await selectEvents(context, principalOf(req))
+        .where(matching({ ...query, acknowledged: false }))
+        .clearSelect()
+        .select(['severity', (eb) => eb.fn.countAll().as('n')])
+        .groupBy('severity')
+        .execute();
+      const bySeverity = Object.fromEntries(
+        SEVERITIES.map((severity) => [
+          severity,
+          Number(rows.find((row) => row.severity === severity)?.n ?? 0),
+        ]),
+      ) as Record<EventSeverity, number>;
+      return {
+        status: 200,
+        body: {
+          count: SEVERITIES.reduce((sum, severity) => sum + bySeverity[severity], 0),
+          by_severity: bySeverity,
+        },
+      };
     },
 
-    getEvent: async ({ params, req }) => ({ status: 200, body: toEvent(await findEvent(principalOf(req), params.event_id)) }),
+    getEvent: async ({ params, req }) => ({
+      status: 200,
+      body: toEvent(await findEvent(principalOf(req), params.event_id)),
+    }),
 
     acknowledgeEvent: async ({ params, req }) => {
       const principal = principalOf(req);

@@ -15,7 +15,8 @@ import type { CommandRow, CommandStatus } from '../store/schema';
 export type CommandBody = z.infer<typeof Command>;
 
 export const LIVE_STATUSES = ['pending', 'delivered', 'running'] as const satisfies readonly CommandStatus[];
-export const isFinal = (status: CommandStatus): boolean => !(LIVE_STATUSES as readonly string[]).includes(status);
+export const isFinal = (status: CommandStatus): boolean =>
+  !(LIVE_STATUSES as readonly string[]).includes(status);
 
 /** Signalled when a command changes (operators waiting on it). */
 export const commandTopic = (commandId: string): string => `command:${commandId}`;
@@ -26,10 +27,21 @@ export type CommandWithSite = CommandRow & { site_id: string };
 
 export function toCommand(row: CommandWithSite): CommandBody {
   return {
-    id: row.id, device_id: row.device_id, site_id: row.site_id, type: row.type, params: JSON.parse(row.params) as Record<string, unknown>,
-    status: row.status, timeout_seconds: row.timeout_seconds, created_by: row.created_by, created_at: row.created_at,
-    delivered_at: row.delivered_at, started_at: row.started_at, finished_at: row.finished_at, expires_at: row.expires_at,
-    progress_percent: row.progress_percent, progress_message: row.progress_message,
+    id: row.id,
+    device_id: row.device_id,
+    site_id: row.site_id,
+    type: row.type,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    status: row.status,
+    timeout_seconds: row.timeout_seconds,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    delivered_at: row.delivered_at,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    expires_at: row.expires_at,
+    progress_percent: row.progress_percent,
+    progress_message: row.progress_message,
     result: row.result === null ? null : (JSON.parse(row.result) as z.infer<typeof CommandResult>),
   };
 }
@@ -37,22 +49,32 @@ export function toCommand(row: CommandWithSite): CommandBody {
 /** Commands of devices on the principal's sites, each with its device's site. */
 export function selectCommands(context: AppContext, principal: Principal) {
   const siteIds = visibleSiteIds(principal);
-  return context.db.selectFrom('commands as c')
+  return context.db
+    .selectFrom('commands as c')
     .innerJoin('devices as d', 'd.id', 'c.device_id')
     .selectAll('c')
     .select('d.site_id')
     .$if(siteIds !== null, (qb) => qb.where('d.site_id', 'in', siteIds!));
 }
 
-export async function findVisibleCommand(context: AppContext, principal: Principal, id: string): Promise<CommandWithSite> {
+export async function findVisibleCommand(
+  context: AppContext,
+  principal: Principal,
+  id: string,
+): Promise<CommandWithSite> {
   const row = await selectCommands(context, principal).where('c.id', '=', id).executeTakeFirst();
   if (!row) throw problems.notFound('command', id);
   return row;
 }
 
 export async function readCommand(context: AppContext, id: string): Promise<CommandWithSite | undefined> {
-  return context.db.selectFrom('commands as c').innerJoin('devices as d', 'd.id', 'c.device_id').selectAll('c').select('d.site_id')
-    .where('c.id', '=', id).executeTakeFirst();
+  return context.db
+    .selectFrom('commands as c')
+    .innerJoin('devices as d', 'd.id', 'c.device_id')
+    .selectAll('c')
+    .select('d.site_id')
+    .where('c.id', '=', id)
+    .executeTakeFirst();
 }
 
 /**
@@ -61,15 +83,30 @@ export async function readCommand(context: AppContext, id: string): Promise<Comm
  */
 export async function expireDueCommands(context: AppContext): Promise<number> {
   const now = context.now().toISOString();
-  const expired = await context.db.updateTable('commands').set({ status: 'expired', finished_at: now })
-    .where('status', 'in', LIVE_STATUSES).where('expires_at', '<=', now)
-    .returning(['id', 'device_id', 'type', 'status']).execute();
+  const expired = await context.db
+    .updateTable('commands')
+    .set({ status: 'expired', finished_at: now })
+    .where('status', 'in', LIVE_STATUSES)
+    .where('expires_at', '<=', now)
+    .returning(['id', 'device_id', 'type', 'status'])
+    .execute();
   if (expired.length === 0) return 0;
-  const devices = await context.db.selectFrom('devices').select(['id', 'site_id', 'name']).where('id', 'in', expired.map((c) => c.device_id)).execute();
+  const devices = await context.db
+    .selectFrom('devices')
+    .select(['id', 'site_id', 'name'])
+    .where(
+      'id',
+      'in',
+      expired.map((c) => c.device_id),
+    )
+    .execute();
   for (const command of expired) {
     const device = devices.find((d) => d.id === command.device_id);
     await insertEvent(context.db, context, {
-      type: 'command.expired', severity: 'warning', siteId: device?.site_id ?? null, deviceId: command.device_id,
+      type: 'command.expired',
+      severity: 'warning',
+      siteId: device?.site_id ?? null,
+      deviceId: command.device_id,
       message: `Command ${command.type} on ${device?.name ?? command.device_id} did not finish in time.`,
       data: { command_id: command.id, command_type: command.type },
     });
@@ -81,26 +118,53 @@ export async function expireDueCommands(context: AppContext): Promise<number> {
 
 /** Why a live-only transition was refused, from the command's current status. */
 function notLive(row: Pick<CommandRow, 'id' | 'status'>) {
-  const code = row.status === 'cancelled' ? 'command_cancelled' : row.status === 'expired' ? 'command_expired' : 'command_finished';
+  const code =
+    row.status === 'cancelled'
+      ? 'command_cancelled'
+      : row.status === 'expired'
+        ? 'command_expired'
+        : 'command_finished';
   return problems.conflict(code, `Command ${row.id} is ${row.status}; it can no longer change.`);
 }
 
 /** Hands up to `limit` pending commands of the device to its agent, oldest first. */
-export async function deliverCommands(context: AppContext, deviceId: string, limit: number): Promise<CommandRow[]> {
+export async function deliverCommands(
+  context: AppContext,
+  deviceId: string,
+  limit: number,
+): Promise<CommandRow[]> {
   const now = context.now().toISOString();
-  const waiting = await context.db.selectFrom('commands').select('id')
-    .where('device_id', '=', deviceId).where('status', '=', 'pending').where('expires_at', '>', now)
-    .orderBy('id').limit(limit).execute();
+  const waiting = await context.db
+    .selectFrom('commands')
+    .select('id')
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', now)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   if (waiting.length === 0) return [];
-  const delivered = await context.db.updateTable('commands').set({ status: 'delivered', delivered_at: now })
-    .where('id', 'in', waiting.map((c) => c.id)).where('status', '=', 'pending')
-    .returningAll().execute();
+  const delivered = await context.db
+    .updateTable('commands')
+    .set({ status: 'delivered', delivered_at: now })
+    .where(
+      'id',
+      'in',
+      waiting.map((c) => c.id),
+    )
+    .where('status', '=', 'pending')
+    .returningAll()
+    .execute();
   return delivered.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 export async function countPendingCommands(context: AppContext, deviceId: string): Promise<number> {
-  const { n } = await context.db.selectFrom('commands').select((eb) => eb.fn.countAll().as('n'))
-    .where('device_id', '=', deviceId).where('status', '=', 'pending').where('expires_at', '>', context.now().toISOString())
+  const { n } = await context.db
+    .selectFrom('commands')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', context.now().toISOString())
     .executeTakeFirstOrThrow();
   return Number(n);
 }
@@ -109,13 +173,26 @@ export async function countPendingCommands(context: AppContext, deviceId: string
  * Moves a live command to `changes.status` (or keeps it live, for progress) if it is still
  * live; otherwise throws the 409 its status calls for. Returns the updated row.
  */
-export async function transitionLive(context: AppContext, row: Pick<CommandRow, 'id'>, changes: Partial<CommandRow>): Promise<CommandRow> {
-  const updated = await context.db.updateTable('commands').set(changes)
-    .where('id', '=', row.id).where('status', 'in', LIVE_STATUSES).where('expires_at', '>', context.now().toISOString())
-    .returningAll().executeTakeFirst();
+export async function transitionLive(
+  context: AppContext,
+  row: Pick<CommandRow, 'id'>,
+  changes: Partial<CommandRow>,
+): Promise<CommandRow> {
+  const updated = await context.db
+    .updateTable('commands')
+    .set(changes)
+    .where('id', '=', row.id)
+    .where('status', 'in', LIVE_STATUSES)
+    .where('expires_at', '>', context.now().toISOString())
+    .returningAll()
+    .executeTakeFirst();
   if (!updated) {
     await expireDueCommands(context);
-    const current = await context.db.selectFrom('commands').select(['id', 'status']).where('id', '=', row.id).executeTakeFirstOrThrow();
+    const current = await context.db
+      .selectFrom('commands')
+      .select(['id', 'status'])
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
     throw notLive(current);
   }
   context.signals.notify(commandTopic(row.id));

@@ -9,7 +9,15 @@ import { findVisibleDevice, selectDevices } from '../fleet/devices-store';
 import { newId } from '../store/ids';
 import type { CommandRow } from '../store/schema';
 import {
-  commandTopic, deviceCommandsTopic, expireDueCommands, findVisibleCommand, isFinal, readCommand, selectCommands, toCommand, transitionLive,
+  commandTopic,
+  deviceCommandsTopic,
+  expireDueCommands,
+  findVisibleCommand,
+  isFinal,
+  readCommand,
+  selectCommands,
+  toCommand,
+  transitionLive,
 } from './commands-store';
 
 export function commandsHandlers(context: AppContext) {
@@ -27,7 +35,9 @@ export function commandsHandlers(context: AppContext) {
             .$if(query.site_id !== undefined, (qb) => qb.where('d.site_id', '=', query.site_id!))
             .$if(query.status !== undefined, (qb) => qb.where('c.status', '=', query.status!))
             .$if(query.type !== undefined, (qb) => qb.where('c.type', '=', query.type!))
-            .orderBy('c.id').limit(take).execute(),
+            .orderBy('c.id')
+            .limit(take)
+            .execute(),
         toCommand,
       );
       return { status: 200, body };
@@ -35,29 +45,59 @@ export function commandsHandlers(context: AppContext) {
 
     createCommand: async ({ body, query, req }) => {
       const principal = principalOf(req);
-      const device = await selectDevices(context, principal).where('id', '=', body.device_id).executeTakeFirst();
-      if (!device) throw problems.unprocessable('unknown_device', `No device ${body.device_id} exists, or you cannot see it.`);
+      const device = await selectDevices(context, principal)
+        .where('id', '=', body.device_id)
+        .executeTakeFirst();
+      if (!device)
+        throw problems.unprocessable(
+          'unknown_device',
+          `No device ${body.device_id} exists, or you cannot see it.`,
+        );
       const commandType = findCommandType(device.device_type, body.type);
       if (!commandType) {
-        throw problems.unprocessable('unsupported_command_type', `Devices of type ${device.device_type} have no command ${body.type}; see GET /v1/device-types/${device.device_type}.`);
+        throw problems.unprocessable(
+          'unsupported_command_type',
+          `Devices of type ${device.device_type} have no command ${body.type}; see GET /v1/device-types/${device.device_type}.`,
+        );
       }
       const params = body.params ?? {};
       const issues = paramsIssues(device.device_type, body.type, params);
-      if (issues.length > 0) throw problems.unprocessable('invalid_command_params', `The params do not match the schema of ${body.type}: see errors.`, issues);
+      if (issues.length > 0)
+        throw problems.unprocessable(
+          'invalid_command_params',
+          `The params do not match the schema of ${body.type}: see errors.`,
+          issues,
+        );
 
       const now = context.now();
       const timeout = body.timeout_seconds ?? commandType.default_timeout_seconds;
       const row: CommandRow = {
-        id: newId('cmd'), device_id: device.id, type: body.type, params: JSON.stringify(params), status: 'pending', timeout_seconds: timeout,
-        created_by: principal.user.id, created_at: now.toISOString(), delivered_at: null, started_at: null, finished_at: null,
-        expires_at: new Date(now.getTime() + timeout * 1000).toISOString(), progress_percent: null, progress_message: null, result: null,
+        id: newId('cmd'),
+        device_id: device.id,
+        type: body.type,
+        params: JSON.stringify(params),
+        status: 'pending',
+        timeout_seconds: timeout,
+        created_by: principal.user.id,
+        created_at: now.toISOString(),
+        delivered_at: null,
+        started_at: null,
+        finished_at: null,
+        expires_at: new Date(now.getTime() + timeout * 1000).toISOString(),
+        progress_percent: null,
+        progress_message: null,
+        result: null,
       };
       await db.insertInto('commands').values(row).execute();
       context.signals.notify(deviceCommandsTopic(device.id));
-      if (query.wait_seconds === 0) return { status: 202, body: toCommand({ ...row, site_id: device.site_id }) };
+      if (query.wait_seconds === 0)
+        return { status: 202, body: toCommand({ ...row, site_id: device.site_id }) };
 
       const latest = await context.signals.waitFor(
-        commandTopic(row.id), query.wait_seconds * 1000, context.timers, 'command-wait',
+        commandTopic(row.id),
+        query.wait_seconds * 1000,
+        context.timers,
+        'command-wait',
         async () => (await readCommand(context, row.id)) ?? { ...row, site_id: device.site_id },
         (command) => isFinal(command.status),
       );
@@ -66,20 +106,30 @@ export function commandsHandlers(context: AppContext) {
 
     getCommand: async ({ params, req }) => {
       await expireDueCommands(context);
-      return { status: 200, body: toCommand(await findVisibleCommand(context, principalOf(req), params.command_id)) };
+      return {
+        status: 200,
+        body: toCommand(await findVisibleCommand(context, principalOf(req), params.command_id)),
+      };
     },
 
     cancelCommand: async ({ params, req }) => {
       const command = await findVisibleCommand(context, principalOf(req), params.command_id);
-      const cancelled = await transitionLive(context, command, { status: 'cancelled', finished_at: context.now().toISOString() });
+      const cancelled = await transitionLive(context, command, {
+        status: 'cancelled',
+        finished_at: context.now().toISOString(),
+      });
       return { status: 200, body: toCommand({ ...cancelled, site_id: command.site_id }) };
     },
 
     clearPendingCommands: async ({ params, req }) => {
       const device = await findVisibleDevice(context, principalOf(req), params.device_id);
-      const cancelled = await db.updateTable('commands').set({ status: 'cancelled', finished_at: context.now().toISOString() })
-        .where('device_id', '=', device.id).where('status', '=', 'pending')
-        .returning('id').execute();
+      const cancelled = await db
+        .updateTable('commands')
+        .set({ status: 'cancelled', finished_at: context.now().toISOString() })
+        .where('device_id', '=', device.id)
+        .where('status', '=', 'pending')
+        .returning('id')
+        .execute();
       const ids = cancelled.map((c) => c.id).sort();
       for (const id of ids) context.signals.notify(commandTopic(id));
       return { status: 200, body: { cancelled_count: ids.length, command_ids: ids.slice(0, 1000) } };

@@ -14,30 +14,65 @@ type Schedule = z.infer<typeof ProcessSchedule>;
 
 export function toProcess(row: MonitoredProcessRow): ProcessBody {
   return {
-    id: row.id, device_id: row.device_id, name: row.name, executable_path: row.executable_path,
-    arguments: JSON.parse(row.arguments) as string[], working_directory: row.working_directory, launch_mode: row.launch_mode,
-    schedules: JSON.parse(row.schedules) as Schedule[], restart_delay_seconds: row.restart_delay_seconds,
-    created_at: row.created_at, updated_at: row.updated_at,
+    id: row.id,
+    device_id: row.device_id,
+    name: row.name,
+    executable_path: row.executable_path,
+    arguments: JSON.parse(row.arguments) as string[],
+    working_directory: row.working_directory,
+    launch_mode: row.launch_mode,
+    schedules: JSON.parse(row.schedules) as Schedule[],
+    restart_delay_seconds: row.restart_delay_seconds,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 
 /** The rules a process must satisfy whole, whether created or changed. */
 export function assertRunnable(process: Pick<ProcessBody, 'launch_mode' | 'schedules'>): void {
   if (process.launch_mode === 'scheduled' && process.schedules.length === 0) {
-    throw problems.unprocessable('schedule_required', 'A process in launch mode scheduled needs at least one schedule.');
+    throw problems.unprocessable(
+      'schedule_required',
+      'A process in launch mode scheduled needs at least one schedule.',
+    );
   }
   const empty = process.schedules.findIndex((schedule) => schedule.start_time === schedule.end_time);
-  if (empty >= 0) throw problems.unprocessable('empty_schedule_window', `Schedule ${empty} starts and ends at the same time; a window needs a length.`);
+  if (empty >= 0)
+    throw problems.unprocessable(
+      'empty_schedule_window',
+      `Schedule ${empty} starts and ends at the same time; a window needs a length.`,
+    );
 }
 
-export async function assertNameFree(context: AppContext, deviceId: string, name: string, exceptId?: string): Promise<void> {
-  const taken = await context.db.selectFrom('monitored_processes').select('id')
-    .where('device_id', '=', deviceId).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
-  if (taken && taken.id !== exceptId) throw problems.conflict('process_name_taken', `The device already has a monitored process named ${name}.`);
+export async function assertNameFree(
+  context: AppContext,
+  deviceId: string,
+  name: string,
+  exceptId?: string,
+): Promise<void> {
+  const taken = await context.db
+    .selectFrom('monitored_processes')
+    .select('id')
+    .where('device_id', '=', deviceId)
+    .where('name_key', '=', name.toLowerCase())
+    .executeTakeFirst();
+  if (taken && taken.id !== exceptId)
+    throw problems.conflict(
+      'process_name_taken',
+      `The device already has a monitored process named ${name}.`,
+    );
 }
 
-export async function desiredConfig(context: AppContext, deviceId: string): Promise<z.infer<typeof AgentConfig>> {
-  const rows = await context.db.selectFrom('monitored_processes').selectAll().where('device_id', '=', deviceId).orderBy('id').execute();
+export async function desiredConfig(
+  context: AppContext,
+  deviceId: string,
+): Promise<z.infer<typeof AgentConfig>> {
+  const rows = await context.db
+    .selectFrom('monitored_processes')
+    .selectAll()
+    .where('device_id', '=', deviceId)
+    .orderBy('id')
+    .execute();
   const config = {
     heartbeat_interval_seconds: context.fleet.heartbeatIntervalSeconds,
     command_poll_wait_seconds: context.fleet.commandPollWaitSeconds,

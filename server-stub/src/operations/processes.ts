@@ -16,9 +16,18 @@ const DEFAULT_RESTART_DELAY_SECONDS = 5;
 export function processesHandlers(context: AppContext) {
   const { db } = context;
 
-  async function findProcess(principal: Principal, deviceId: string, processId: string): Promise<MonitoredProcessRow> {
+  async function findProcess(
+    principal: Principal,
+    deviceId: string,
+    processId: string,
+  ): Promise<MonitoredProcessRow> {
     const device = await findVisibleDevice(context, principal, deviceId);
-    const row = await db.selectFrom('monitored_processes').selectAll().where('id', '=', processId).where('device_id', '=', device.id).executeTakeFirst();
+    const row = await db
+      .selectFrom('monitored_processes')
+      .selectAll()
+      .where('id', '=', processId)
+      .where('device_id', '=', device.id)
+      .executeTakeFirst();
     if (!row) throw problems.notFound('monitored process', processId);
     return row;
   }
@@ -29,9 +38,14 @@ export function processesHandlers(context: AppContext) {
       const body = await paginate(
         query,
         ({ afterId, take }) =>
-          db.selectFrom('monitored_processes').selectAll().where('device_id', '=', device.id)
+          db
+            .selectFrom('monitored_processes')
+            .selectAll()
+            .where('device_id', '=', device.id)
             .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .orderBy('id').limit(take).execute(),
+            .orderBy('id')
+            .limit(take)
+            .execute(),
         toProcess,
       );
       return { status: 200, body };
@@ -45,10 +59,19 @@ export function processesHandlers(context: AppContext) {
       await assertNameFree(context, device.id, body.name);
       const now = context.now().toISOString();
       const row: MonitoredProcessRow = {
-        id: newId('prc'), device_id: device.id, name: body.name, name_key: body.name.toLowerCase(), executable_path: body.executable_path,
-        arguments: JSON.stringify(body.arguments ?? []), working_directory: body.working_directory ?? null, launch_mode: launchMode,
-        schedules: JSON.stringify(schedules), restart_delay_seconds: body.restart_delay_seconds ?? DEFAULT_RESTART_DELAY_SECONDS,
-        version: 1, created_at: now, updated_at: now,
+        id: newId('prc'),
+        device_id: device.id,
+        name: body.name,
+        name_key: body.name.toLowerCase(),
+        executable_path: body.executable_path,
+        arguments: JSON.stringify(body.arguments ?? []),
+        working_directory: body.working_directory ?? null,
+        launch_mode: launchMode,
+        schedules: JSON.stringify(schedules),
+        restart_delay_seconds: body.restart_delay_seconds ?? DEFAULT_RESTART_DELAY_SECONDS,
+        version: 1,
+        created_at: now,
+        updated_at: now,
       };
       const { version: _version, ...insertable } = row;
       await db.insertInto('monitored_processes').values(insertable).execute();
@@ -75,7 +98,11 @@ export function processesHandlers(context: AppContext) {
         ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
         ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
       });
-      const updated = await db.selectFrom('monitored_processes').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
+      const updated = await db
+        .selectFrom('monitored_processes')
+        .selectAll()
+        .where('id', '=', current.id)
+        .executeTakeFirstOrThrow();
       setEtag(res, updated.version);
       return { status: 200, body: toProcess(updated) };
     },

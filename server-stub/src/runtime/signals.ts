@@ -41,8 +41,13 @@ export class Signals {
    * it stops without checking again. Returns the last result of `check` (possibly empty).
    */
   async waitFor<T>(
-    topic: string, ms: number, timers: Timers, label: string,
-    check: () => Promise<T>, found: (value: T) => boolean, signal?: AbortSignal,
+    topic: string,
+    ms: number,
+    timers: Timers,
+    label: string,
+    check: () => Promise<T>,
+    found: (value: T) => boolean,
+    signal?: AbortSignal,
   ): Promise<T> {
     let wake = new AbortController();
     const unsubscribe = this.subscribe(topic, () => wake.abort());
@@ -68,6 +73,7 @@ export class Signals {
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  return new Promise((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }
-

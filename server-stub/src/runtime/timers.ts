@@ -19,4 +19,3 @@ export const realTimers: Timers = {
     return () => clearTimeout(handle);
   },
 };
-

@@ -120,7 +120,13 @@ export interface EnrollmentCodesTable {
   revoked_at: string | null;
 }
 
-export type EnrollmentRequestStatus = 'pending' | 'approved' | 'completed' | 'denied' | 'expired' | 'wrong_code';
+export type EnrollmentRequestStatus =
+  | 'pending'
+  | 'approved'
+  | 'completed'
+  | 'denied'
+  | 'expired'
+  | 'wrong_code';
 
 export interface EnrollmentRequestsTable {
   id: string;
@@ -153,7 +159,14 @@ export interface AgentTokensTable {
   revoked_at: string | null;
 }
 
-export type CommandStatus = 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export type CommandStatus =
+  | 'pending'
+  | 'delivered'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
 
 export interface CommandsTable {
   id: string;

@@ -17,9 +17,15 @@ export async function updateIfUnchanged<Table extends VersionedTable>(
   changes: Updateable<Database[Table]>,
   db: Kysely<Database> = context.db,
 ): Promise<void> {
-  const result = await db.updateTable(table as VersionedTable)
-    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: context.now().toISOString() }) as never)
-    .where('id', '=', current.id).where('version', '=', current.version)
+  const result = await db
+    .updateTable(table as VersionedTable)
+    .set(
+      (eb) =>
+        ({ ...changes, version: eb('version', '+', 1), updated_at: context.now().toISOString() }) as never,
+    )
+    .where('id', '=', current.id)
+    .where('version', '=', current.version)
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw problems.preconditionFailed(ifMatch ?? '(none)', 'a newer version');
+  if (Number(result.numUpdatedRows) === 0)
+    throw problems.preconditionFailed(ifMatch ?? '(none)', 'a newer version');
 }

@@ -51,10 +51,7 @@ export interface Config {
    */
   headers?:
     | RequestInit['headers']
-    | Record<
-        string,
-        string | number | boolean | (string | number | boolean)[] | null | undefined | unknown
-      >;
+    | Record<string, string | number | boolean | (string | number | boolean)[] | null | undefined | unknown>;
   /**
    * The request method.
    *

@@ -17,6 +17,7 @@ export function levelLogger(logger: Logger, level: LogLevel): Logger {
   const at = (method: Exclude<LogLevel, 'off'>) =>
     RANK[method] < RANK[level]
       ? () => {}
-      : (message: string, ...rest: unknown[]) => logger[method](`[meridian] ${message}`, ...rest.map((item) => redact(item)));
+      : (message: string, ...rest: unknown[]) =>
+          logger[method](`[meridian] ${message}`, ...rest.map((item) => redact(item)));
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -12,7 +12,8 @@ export function fillPath(template: string, params: Record<string, unknown> = {})
       throw new TypeError(`${template}: the path parameter ${name} is missing`);
     }
     // `..` would survive encoding and make the URL climb out of the resource.
-    if (value === '.' || value === '..') throw new TypeError(`${template}: ${name} cannot be "${String(value)}"`);
+    if (value === '.' || value === '..')
+      throw new TypeError(`${template}: ${name} cannot be "${String(value)}"`);
   }
   return getUrl({ url: template, path: params, querySerializer: serializeQuery });
 }

@@ -94,7 +94,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['idempotency_keys', 'devices', 'api_tokens', 'sessions', 'user_sites', 'sites', 'users']) {
+  for (const table of [
+    'idempotency_keys',
+    'devices',
+    'api_tokens',
+    'sessions',
+    'user_sites',
+    'sites',
+    'users',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -11,12 +11,27 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('sites').addColumn('auto_approve_until', 'text').execute();
 
-  for (const [name, type] of [['fingerprint', 'text'], ['os_name', 'text'], ['os_version', 'text'], ['uptime_seconds', 'bigint'], ['metrics', 'text'], ['enrolled_at', 'text'], ['credentials_revoked_at', 'text']] as const) {
+  for (const [name, type] of [
+    ['fingerprint', 'text'],
+    ['os_name', 'text'],
+    ['os_version', 'text'],
+    ['uptime_seconds', 'bigint'],
+    ['metrics', 'text'],
+    ['enrolled_at', 'text'],
+    ['credentials_revoked_at', 'text'],
+  ] as const) {
     await db.schema.alterTable('devices').addColumn(name, type).execute();
   }
-  await db.schema.alterTable('devices').addColumn('addresses', 'text', (col) => col.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('devices')
+    .addColumn('addresses', 'text', (col) => col.notNull().defaultTo('[]'))
+    .execute();
   await db.schema.createIndex('devices_fingerprint').on('devices').column('fingerprint').unique().execute();
-  await db.schema.createIndex('devices_status_last_seen').on('devices').columns(['status', 'last_seen_at']).execute();
+  await db.schema
+    .createIndex('devices_status_last_seen')
+    .on('devices')
+    .columns(['status', 'last_seen_at'])
+    .execute();
 
   await db.schema
     .createTable('enrollment_codes')
@@ -52,8 +67,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('decided_by', 'text', (col) => col.references('users.id').onDelete('set null'))
     .addColumn('deny_reason', 'text')
     .execute();
-  await db.schema.createIndex('enrollment_requests_status').on('enrollment_requests').columns(['status', 'expires_at']).execute();
-  await db.schema.createIndex('enrollment_requests_fingerprint').on('enrollment_requests').column('fingerprint').execute();
+  await db.schema
+    .createIndex('enrollment_requests_status')
+    .on('enrollment_requests')
+    .columns(['status', 'expires_at'])
+    .execute();
+  await db.schema
+    .createIndex('enrollment_requests_fingerprint')
+    .on('enrollment_requests')
+    .column('fingerprint')
+    .execute();
 
   await db.schema
     .createTable('agent_tokens')
@@ -87,10 +110,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['events', 'agent_tokens', 'enrollment_requests', 'enrollment_codes']) await db.schema.dropTable(table).execute();
+  for (const table of ['events', 'agent_tokens', 'enrollment_requests', 'enrollment_codes'])
+    await db.schema.dropTable(table).execute();
   await db.schema.dropIndex('devices_status_last_seen').execute();
   await db.schema.dropIndex('devices_fingerprint').execute();
-  for (const column of ['addresses', 'credentials_revoked_at', 'enrolled_at', 'metrics', 'uptime_seconds', 'os_version', 'os_name', 'fingerprint']) {
+  for (const column of [
+    'addresses',
+    'credentials_revoked_at',
+    'enrolled_at',
+    'metrics',
+    'uptime_seconds',
+    'os_version',
+    'os_name',
+    'fingerprint',
+  ]) {
     await db.schema.alterTable('devices').dropColumn(column).execute();
   }
   await db.schema.alterTable('sites').dropColumn('auto_approve_until').execute();

@@ -5,7 +5,10 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('devices').addColumn('device_type', 'text', (col) => col.notNull().defaultTo('workstation')).execute();
+  await db.schema
+    .alterTable('devices')
+    .addColumn('device_type', 'text', (col) => col.notNull().defaultTo('workstation'))
+    .execute();
 
   await db.schema
     .createTable('commands')
@@ -25,8 +28,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('progress_message', 'text')
     .addColumn('result', 'text')
     .execute();
-  await db.schema.createIndex('commands_device_status').on('commands').columns(['device_id', 'status']).execute();
-  await db.schema.createIndex('commands_status_expires').on('commands').columns(['status', 'expires_at']).execute();
+  await db.schema
+    .createIndex('commands_device_status')
+    .on('commands')
+    .columns(['device_id', 'status'])
+    .execute();
+  await db.schema
+    .createIndex('commands_status_expires')
+    .on('commands')
+    .columns(['status', 'expires_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -10,7 +10,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('memory_percent', 'double precision', (col) => col.notNull())
     .addColumn('disk_percent', 'double precision', (col) => col.notNull())
     .execute();
-  await db.schema.createIndex('device_metrics_device_time').on('device_metrics').columns(['device_id', 'recorded_at']).execute();
+  await db.schema
+    .createIndex('device_metrics_device_time')
+    .on('device_metrics')
+    .columns(['device_id', 'recorded_at'])
+    .execute();
   await db.schema.createIndex('device_metrics_time').on('device_metrics').column('recorded_at').execute();
 
   await db.schema

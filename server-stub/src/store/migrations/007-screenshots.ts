@@ -15,7 +15,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('height', 'integer', (col) => col.notNull())
     .addColumn('jpeg_base64', 'text', (col) => col.notNull())
     .execute();
-  await db.schema.createIndex('device_screenshots_device').on('device_screenshots').columns(['device_id', 'id']).execute();
+  await db.schema
+    .createIndex('device_screenshots_device')
+    .on('device_screenshots')
+    .columns(['device_id', 'id'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
