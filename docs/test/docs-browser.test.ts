@@ -8,18 +8,11 @@
  * Waits are on selectors, never on fixed sleeps, with generous timeouts for a busy 2-core CI box.
  */
 import type { RunningServer } from '@meridian/server';
-import { chromium, type Browser, type Locator, type Page, type Request } from 'playwright-core';
+import type { Browser, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../test/support/programs';
 import { ADMIN, signIn, startTestServer } from './test-server';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const UI_TIMEOUT_MS = 60_000;
 const TEST_TIMEOUT_MS = 180_000;
 
@@ -31,7 +24,7 @@ describe('docs in a browser', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('request', (request) => requests.push(request));

@@ -1,6 +1,7 @@
 /**
  * A throwaway PostgreSQL cluster for tests: initdb in a temporary directory, started on a free
- * port, removed afterwards. Uses the PostgreSQL 15 binaries these machines have; as root it runs
+ * port, removed afterwards. Uses the PostgreSQL binaries of `MERIDIAN_TEST_POSTGRES_BIN`
+ * (test/support/programs.ts); as root it runs
  * them as the `postgres` user, since PostgreSQL refuses to run as root.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,9 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { postgresBin } from './programs';
 import { startTestServer, type TestServer } from './server';
-
-const BIN = '/usr/lib/postgresql/15/bin';
 
 export interface Postgres {
   url: string;
@@ -30,6 +30,7 @@ function freePort(): Promise<number> {
 }
 
 export async function startPostgres(): Promise<Postgres> {
+  const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
@@ -39,8 +40,8 @@ export async function startPostgres(): Promise<Postgres> {
   }
   const run = (tool: string, args: string[]) =>
     asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${tool}`, ...args], { stdio: 'pipe' })
-      : execFileSync(`${BIN}/${tool}`, args, { stdio: 'pipe' });
+      ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args], { stdio: 'pipe' })
+      : execFileSync(join(bin, tool), args, { stdio: 'pipe' });
   const data = join(dir, 'data');
   const port = await freePort();
   run('initdb', ['-D', data, '-U', 'meridian', '--auth=trust', '--encoding=UTF8', '--no-sync']);
