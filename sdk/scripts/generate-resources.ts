@@ -25,44 +25,19 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
+import {
+  assertMethod,
+  type LocatedOperation,
+  type OpenApiDocument,
+  operations,
+  type ParameterObject,
+  resolveRef,
+  type SchemaObject,
+} from '../../scripts/lib/openapi';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
 import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 
-type Schema = {
-  $ref?: string;
-  type?: string | string[];
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  allOf?: Schema[];
-};
-type Parameter = {
-  $ref?: string;
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required?: boolean;
-  description?: string;
-};
-type MediaType = { schema?: Schema };
-type Response = { $ref?: string; content?: Record<string, MediaType> };
-type Operation = {
-  operationId?: string;
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  deprecated?: boolean;
-  parameters?: Parameter[];
-  requestBody?: { $ref?: string; required?: boolean; content?: Record<string, MediaType> };
-  responses?: Record<string, Response>;
-  'x-sdk-method'?: string;
-};
-type PathItem = { parameters?: Parameter[] } & Partial<Record<(typeof METHODS)[number], Operation>>;
-type Spec = {
-  tags?: { name: string; description?: string }[];
-  paths: Record<string, PathItem>;
-  components?: Record<string, Record<string, unknown>>;
-};
-
+/** The methods the SDK can send (fetch refuses TRACE); any other fails the generation. */
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
 /** Header parameters that become typed per-call options instead of `options.headers`. */
 const OPTION_HEADERS: Record<string, 'idempotencyKey' | 'ifMatch'> = {
@@ -420,16 +395,16 @@ function render(resources: Resource[]): string {
     '// written by sdk/scripts/generate-resources.ts from openapi/dist/openapi.json.',
     '',
     ...(methods.some((method) => method.returns.startsWith('APIPromise'))
-      ? ["import type { APIPromise } from '../core/api-promise';"]
+      ? ["import type { APIPromise } from '../meridian-client/api-promise';"]
       : []),
     ...(methods.some((method) => method.returns.startsWith('PagePromise'))
-      ? ["import type { PagePromise } from '../core/pagination';"]
+      ? ["import type { PagePromise } from '../meridian-client/pagination';"]
       : []),
     ...(methods.some((method) => method.returns.startsWith('EventStream'))
-      ? ["import type { EventStream } from '../core/streaming';"]
+      ? ["import type { EventStream } from '../meridian-client/streaming';"]
       : []),
-    `import type { ${optionImports.join(', ')} } from '../core/request-options';`,
-    "import { APIResource, type OperationClient, type Route } from '../core/resource';",
+    `import type { ${optionImports.join(', ')} } from '../meridian-client/request-options';`,
+    "import { APIResource, type OperationClient, type Route } from '../meridian-client/resource';",
     `import type { ${typeImports.join(', ')} } from './types.gen';`,
     '',
     '/** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */',

@@ -9,7 +9,7 @@
  *   await agent.run({ heartbeat: () => ({ status: 'online', agent_version, uptime_seconds }), handlers, signal });
  */
 import { Meridian, type MeridianOptions } from './client';
-import { AuthenticationError } from './core/errors';
+import { AuthenticationError } from './meridian-client/errors';
 import type {
   AgentCommand,
   AgentConfig,

@@ -4,14 +4,14 @@
  *
  *   build (URL, headers, body, Idempotency-Key once per call)
  *   → send (fetch, with the timeout and the caller's signal)
- *   → retry decision (core/retries.ts)
+ *   → retry decision (meridian-client/retries.ts)
  *   → parse (JSON, or nothing for 204)
- *   → typed error (core/errors.ts)
+ *   → typed error (meridian-client/errors.ts)
  *
  * Resources (`meridian.devices`, `meridian.sites`, …) are generated from the spec into
  * generated/resources.gen.ts; they only name a route and the types.
  */
-import { APIPromise, type APIResponse } from './core/api-promise';
+import { APIPromise, type APIResponse } from './meridian-client/api-promise';
 import {
   APIConnectionError,
   APIError,
@@ -19,18 +19,18 @@ import {
   TimeoutError,
   UserAbortError,
   errorFromResponse,
-} from './core/errors';
-import { Page, PagePromise, type PageBody } from './core/pagination';
-import { EventStream } from './core/streaming';
-import type { RequestOptions } from './core/request-options';
-import type { HttpMethod, OperationArgs, OperationClient, Route } from './core/resource';
+} from './meridian-client/errors';
+import { Page, PagePromise, type PageBody } from './meridian-client/pagination';
+import { EventStream } from './meridian-client/streaming';
+import type { RequestOptions } from './meridian-client/request-options';
+import type { HttpMethod, OperationArgs, OperationClient, Route } from './meridian-client/resource';
 import {
   DEFAULT_MAX_RETRIES,
   isRetryableStatus,
   isSafeToRepeat,
   MAX_RETRY_AFTER_MS,
   retryDelay,
-} from './core/retries';
+} from './meridian-client/retries';
 import { resources, routes, type Resources } from './generated/resources.gen';
 import { documentCookies, readCookie } from './internal/utils/cookies';
 import { mergeHeaders, type HeadersLike } from './internal/utils/headers';

@@ -15,7 +15,7 @@ import { Meridian } from './client';
 
 export { Meridian };
 export { MeridianAgent, EnrollmentRefusedError } from './agent';
-export { EventStream, type ServerSentEvent } from './core/streaming';
+export { EventStream, type ServerSentEvent } from './meridian-client/streaming';
 export type {
   CommandContext,
   CommandHandler,
@@ -42,16 +42,16 @@ export {
   UserAbortError,
   WebhookVerificationError,
   type ProblemDetails,
-} from './core/errors';
-export { APIPromise, type APIResponse } from './core/api-promise';
-export { Page, PagePromise, type PageBody, type ToArrayOptions } from './core/pagination';
+} from './meridian-client/errors';
+export { APIPromise, type APIResponse } from './meridian-client/api-promise';
+export { Page, PagePromise, type PageBody, type ToArrayOptions } from './meridian-client/pagination';
 export type {
   BaseRequestOptions,
   IdempotencyKeyOption,
   IfMatchOption,
   RequestOptions,
-} from './core/request-options';
-export type { HttpMethod, Route } from './core/resource';
+} from './meridian-client/request-options';
+export type { HttpMethod, Route } from './meridian-client/resource';
 export type { HeadersLike } from './internal/utils/headers';
 export type { Logger, LogLevel } from './internal/utils/log';
 export {

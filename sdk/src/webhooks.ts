@@ -10,7 +10,7 @@
  * Only WebCrypto (`globalThis.crypto.subtle`) is used, so it runs in Node 20+, browsers, Deno,
  * Bun and edge runtimes.
  */
-import { WebhookVerificationError } from './core/errors';
+import { WebhookVerificationError } from './meridian-client/errors';
 import { uuid } from './internal/utils/uuid';
 
 /** A verified webhook. `data` is typed as you say; the payload types come with the webhook spec. */

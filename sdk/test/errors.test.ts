@@ -124,8 +124,8 @@ describe('error classes', () => {
 describe('instanceof across builds', () => {
   it('matches an error from another copy of the module (as the ESM and CJS builds would be)', async () => {
     // A query makes the module loader evaluate the file a second time: a second copy of every class.
-    const copy = '../src/core/errors?copy=cjs';
-    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../src/core/errors');
+    const copy = '../src/meridian-client/errors?copy=cjs';
+    const other = (await import(/* @vite-ignore */ copy)) as typeof import('../src/meridian-client/errors');
     expect(other.NotFoundError).not.toBe(NotFoundError);
     const foreign = new other.NotFoundError(404, { code: 'not_found' }, new Headers());
     expect(Object.getPrototypeOf(foreign)).not.toBe(NotFoundError.prototype);

@@ -12,7 +12,7 @@ import {
   TimeoutError,
   UserAbortError,
 } from '../src/index';
-import { backoffDelay, retryDelay } from '../src/core/retries';
+import { backoffDelay, retryDelay } from '../src/meridian-client/retries';
 import { parseRetryAfter } from '../src/internal/utils/retry-after';
 import { client, failure, json, problem, server, settle, url, useMsw } from './support/msw';
 

@@ -2,11 +2,15 @@
 // The resources of the API (one class per tag, one method per operation) and their route table,
 // written by sdk/scripts/generate-resources.ts from openapi/dist/openapi.json.
 
-import type { APIPromise } from '../core/api-promise';
-import type { PagePromise } from '../core/pagination';
-import type { EventStream } from '../core/streaming';
-import type { BaseRequestOptions, IdempotencyKeyOption, IfMatchOption } from '../core/request-options';
-import { APIResource, type OperationClient, type Route } from '../core/resource';
+import type { APIPromise } from '../meridian-client/api-promise';
+import type { PagePromise } from '../meridian-client/pagination';
+import type { EventStream } from '../meridian-client/streaming';
+import type {
+  BaseRequestOptions,
+  IdempotencyKeyOption,
+  IfMatchOption,
+} from '../meridian-client/request-options';
+import { APIResource, type OperationClient, type Route } from '../meridian-client/resource';
 import type {
   AcknowledgeEventData,
   AcknowledgeEventResponse,
