@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const repo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const ROUTER = repo('server-stub/src/router.ts');
-const HANDLERS = repo('server-stub/src/fleet/devices.ts');
+const HANDLERS = repo('server-stub/src/fleet/devices-handlers.ts');
 const original = readFileSync(HANDLERS, 'utf8');
 
 const config = ts.getParsedCommandLineOfConfigFile(
@@ -21,7 +21,7 @@ const config = ts.getParsedCommandLineOfConfigFile(
 
 let previous: ts.Program | undefined;
 
-/** Type errors in the server when devices.ts reads as `edit(original)`. */
+/** Type errors in the server when devices-handlers.ts reads as `edit(original)`. */
 function compileWith(edit: (source: string) => string): string[] {
   const edited = edit(original);
   const host = ts.createCompilerHost(config.options);
@@ -52,7 +52,7 @@ function replaceOnce(source: string, from: string | RegExp, to: string): string 
   );
   if (matches?.length !== 1)
     throw new Error(
-      `expected exactly one match of ${String(from)} in devices.ts, found ${matches?.length ?? 0}`,
+      `expected exactly one match of ${String(from)} in devices-handlers.ts, found ${matches?.length ?? 0}`,
     );
   return source.replace(from, to);
 }
@@ -78,7 +78,7 @@ describe('the server contract', () => {
       ),
     );
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors.join('\n')).toMatch(/devices\.ts|router\.ts/);
+    expect(errors.join('\n')).toMatch(/devices-handlers\.ts|router\.ts/);
   });
 
   it('fails to compile when a handler returns a body of the wrong shape', () => {

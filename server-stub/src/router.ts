@@ -2,23 +2,29 @@
  * Every operation of the contract bound to its handler. This object is checked against the
  * contract by ts-rest: leaving out an operation, or returning a status or body the spec does not
  * declare for it, is a compile error (see test/contract-enforcement.test.ts).
+ *
+ * File names, the same in every area folder (access/, agent/, fleet/, ...):
+ * - `<resource>-handlers.ts` binds the operations of one contract group (`<group>Handlers`), or a
+ *   part of one that its group's handlers spread in (`...Routes`, e.g. device-insights-handlers.ts);
+ * - `<resource>-store.ts` holds the queries and row-to-API mappings its handlers share;
+ * - anything else is domain logic named for what it is (passwords.ts, presence.ts, sweeps.ts).
  */
 import { initServer } from '@ts-rest/express';
-import { apiTokensHandlers } from './access/api-tokens';
-import { agentHandlers } from './agent/handlers';
-import { usersHandlers } from './access/users';
-import { authHandlers } from './auth/handlers';
+import { apiTokensHandlers } from './access/api-tokens-handlers';
+import { agentHandlers } from './agent/agent-handlers';
+import { usersHandlers } from './access/users-handlers';
+import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
-import { deviceTypesHandlers } from './fleet/device-types';
-import { devicesHandlers } from './fleet/devices';
-import { enrollmentCodesHandlers } from './fleet/enrollment-codes';
-import { enrollmentRequestsHandlers } from './fleet/enrollment-requests';
-import { sitesHandlers } from './fleet/sites';
+import { deviceTypesHandlers } from './fleet/device-types-handlers';
+import { devicesHandlers } from './fleet/devices-handlers';
+import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
+import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
+import { sitesHandlers } from './fleet/sites-handlers';
 import { contract } from './generated/contract';
-import { metaHandlers } from './meta/handlers';
-import { eventsHandlers } from './observe/events';
-import { commandsHandlers } from './operations/commands';
-import { processesHandlers } from './operations/processes';
+import { metaHandlers } from './meta/meta-handlers';
+import { eventsHandlers } from './observe/events-handlers';
+import { commandsHandlers } from './operations/commands-handlers';
+import { processesHandlers } from './operations/processes-handlers';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {

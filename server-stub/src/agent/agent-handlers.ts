@@ -2,13 +2,13 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract';
-import { agentCommandRoutes } from './commands';
-import { agentConfigRoutes } from './config';
-import { agentEnrollmentRoutes } from './enrollment';
-import { agentEventRoutes } from './events';
-import { agentInventoryRoutes } from './inventory';
-import { agentScreenshotRoutes } from '../fleet/screenshots';
-import { agentHeartbeatRoutes } from './heartbeat';
+import { agentCommandRoutes } from './commands-handlers';
+import { agentConfigRoutes } from './config-handlers';
+import { agentEnrollmentRoutes } from './enrollment-handlers';
+import { agentEventRoutes } from './events-handlers';
+import { agentInventoryRoutes } from './inventory-handlers';
+import { agentScreenshotRoutes } from '../fleet/screenshots-handlers';
+import { agentHeartbeatRoutes } from './heartbeat-handlers';
 
 export function agentHandlers(context: AppContext) {
   return initServer().router(contract.agent, {

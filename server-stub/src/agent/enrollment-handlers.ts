@@ -13,7 +13,7 @@ import { approveRequest, codeStatus, completeRequest, requestStatus } from '../f
 import { emitEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import type { EnrollmentRequestRow } from '../store/schema';
-import { assertDeviceType } from '../fleet/device-types';
+import { assertDeviceType } from '../fleet/device-types-handlers';
 import { refreshCredentials } from './credentials';
 
 type Enrolment = z.infer<typeof AgentEnrollmentRequest>;

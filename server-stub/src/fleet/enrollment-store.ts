@@ -2,7 +2,7 @@
  * Enrolment: codes, the approval queue, and the two steps every successful enrolment goes
  * through whoever triggers them — approval (the request gets a device) and completion (the
  * agent gets credentials). Operator handlers (enrollment-codes.ts, enrollment-requests.ts) and
- * the agent's (agent/enrollment.ts) only decide when to call them.
+ * the agent's (agent/enrollment-handlers.ts) only decide when to call them.
  */
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { z } from 'zod';
