@@ -17,6 +17,8 @@ export interface LoggedCall {
   status: number;
   /** The problem's `code`, for error answers. */
   code?: string;
+  /** The test file that made the call, relative to the repository root. */
+  file: string;
 }
 
 export function logCall(call: LoggedCall): void {

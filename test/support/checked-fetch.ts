@@ -3,6 +3,9 @@
  * and logs the call for the coverage check. A violation both throws and is remembered, so a
  * test that only looks at `error` still fails (see conformance-setup.ts).
  */
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { logCall } from './call-log';
 import { responseViolations } from './response-validator';
 import { findOperation } from './spec';
@@ -31,8 +34,22 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
     throw new Error(message);
   }
   if (operation)
-    logCall({ operationId: operation.operationId, status: response.status, ...problemCode(response, body) });
+    logCall({
+      operationId: operation.operationId,
+      status: response.status,
+      ...problemCode(response, body),
+      file: testFile(),
+    });
   return response;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The test file running now (vitest knows it in tests and hooks alike), for the coverage report. */
+function testFile(): string {
+  const { testPath } = expect.getState();
+  if (!testPath) throw new Error('checkedFetch is for vitest test files: no test file is running');
+  return relative(REPO_ROOT, testPath);
 }
 
 /** The `code` of a problem document (already validated against the spec), for the log. */
