@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getHealth, getVersion } from '@meridian/sdk';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { useTestServer } from './support/use-test-server';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('meta', () => {
   it('answers health checks without credentials, with the server clock', async () => {
