@@ -457,6 +457,7 @@ export type {
   ReportAgentCommandResultErrors,
   ReportAgentCommandResultResponse,
   ReportAgentCommandResultResponses,
+  RequestId,
   ResetUserPasswordData,
   ResetUserPasswordError,
   ResetUserPasswordErrors,

@@ -1360,6 +1360,12 @@ export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
     /**
+     * RequestId
+     * @description The ID of a request (`req_` followed by a ULID), sent in the `Request-Id` header and in error bodies.
+     * @example req_01JD5B8QJ3W2N4P6R8T0V2X4Z6
+     */
+    RequestId: string;
+    /**
      * Timestamp
      * Format: date-time
      * @description An RFC 3339 timestamp in UTC.
@@ -1422,7 +1428,7 @@ export interface components {
       /** @description A stable machine-readable error code, such as `not_found` or `validation_failed`. */
       code: string;
       /** @description The ID of the request, also sent in the `Request-Id` header. */
-      request_id: string;
+      request_id: components['schemas']['RequestId'];
       /** @description For validation errors, one entry per invalid field. */
       errors?: components['schemas']['ValidationIssue'][];
     };
@@ -3027,7 +3033,7 @@ export interface components {
   requestBodies: never;
   headers: {
     /** @description The ID of this request; it also appears in error bodies. Quote it when asking for help. */
-    'Request-Id': string;
+    'Request-Id': components['schemas']['RequestId'];
     /**
      * @description How many seconds to wait before trying again.
      * @example 30

@@ -5,6 +5,13 @@ export type ClientOptions = {
 };
 
 /**
+ * RequestId
+ *
+ * The ID of a request (`req_` followed by a ULID), sent in the `Request-Id` header and in error bodies.
+ */
+export type RequestId = string;
+
+/**
  * Timestamp
  *
  * An RFC 3339 timestamp in UTC.
@@ -74,7 +81,7 @@ export type Problem = {
   /**
    * The ID of the request, also sent in the `Request-Id` header.
    */
-  request_id: string;
+  request_id: RequestId;
   /**
    * For validation errors, one entry per invalid field.
    */

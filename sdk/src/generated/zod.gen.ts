@@ -3,6 +3,16 @@
 import * as z from 'zod';
 
 /**
+ * RequestId
+ *
+ * The ID of a request (`req_` followed by a ULID), sent in the `Request-Id` header and in error bodies.
+ */
+export const zRequestId = z
+  .string()
+  .max(30)
+  .regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
  * Timestamp
  *
  * An RFC 3339 timestamp in UTC.
@@ -45,7 +55,7 @@ export const zProblem = z.object({
     .string()
     .max(64)
     .regex(/^[a-z][a-z0-9_]*$/),
-  request_id: z.string().max(64),
+  request_id: zRequestId,
   errors: z.array(zValidationIssue).max(100).optional(),
 });
 

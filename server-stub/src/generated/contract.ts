@@ -729,6 +729,11 @@ export const PasswordResetResult = z
 export const PendingCommandsCleared = z
   .object({ cancelled_count: z.number().int().min(0).max(100000), command_ids: z.array(CommandId).max(1000) })
   .meta({ id: 'PendingCommandsCleared' });
+export const RequestId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^req_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'RequestId' });
 export const ValidationIssue = z
   .object({ path: z.string().max(300), message: z.string().max(500) })
   .meta({ id: 'ValidationIssue' });
@@ -739,7 +744,7 @@ export const Problem = z
     status: z.number().int().min(400).max(599),
     detail: z.string().max(2000).optional(),
     code: z.string().max(64).regex(new RegExp('^[a-z][a-z0-9_]*$')),
-    request_id: z.string().max(64),
+    request_id: RequestId,
     errors: z.array(ValidationIssue).max(100).optional(),
   })
   .meta({ id: 'Problem' });
