@@ -116,6 +116,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
         response_body: null,
         response_headers: null,
         created_at: t.clock.now().toISOString(),
+        locked_until: new Date(t.clock.now().getTime() + 60_000).toISOString(),
       })
       .execute();
     const before = await snapshot(t);

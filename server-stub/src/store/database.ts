@@ -15,6 +15,7 @@ import * as metricsInventory from './migrations/005-metrics-inventory';
 import * as monitoredProcesses from './migrations/006-monitored-processes';
 import * as screenshots from './migrations/007-screenshots';
 import * as deviceTimezone from './migrations/008-device-timezone';
+import * as idempotencyLease from './migrations/009-idempotency-lease';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '006-monitored-processes': monitoredProcesses,
   '007-screenshots': screenshots,
   '008-device-timezone': deviceTimezone,
+  '009-idempotency-lease': idempotencyLease,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

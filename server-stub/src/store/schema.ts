@@ -103,6 +103,8 @@ export interface IdempotencyKeysTable {
   /** JSON of the replayed resource headers (ETag, Location), sealed like the body. */
   response_headers: string | null;
   created_at: string;
+  /** Until when the request that claimed the key may still be running it (its lease). */
+  locked_until: string;
 }
 
 export interface EnrollmentCodesTable {
