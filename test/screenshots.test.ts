@@ -4,7 +4,7 @@ import { getLatestDeviceScreenshot, listDeviceScreenshots, uploadAgentScreenshot
 import { addAgent, jpegBody, TINY_JPEG } from './support/agents';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { addSite } from './support/world';
-import { jpegSize } from '../server-stub/src/fleet/screenshots-handlers';
+import { jpegSize } from '../server-stub/src/fleet/jpeg';
 
 let t: TestServer;
 beforeAll(async () => {

@@ -9,11 +9,11 @@ import { isoAfter, type AppContext } from '../context';
 import { contract, type AgentEnrollmentRequest } from '../generated/contract';
 import { hashSecret, newSecret, safeEqual } from '../auth/secrets';
 import { problems, type ApiError } from '../http/problem';
+import { assertDeviceType } from '../fleet/device-type-catalogue';
 import { approveRequest, codeStatus, completeRequest, requestStatus } from '../fleet/enrollment-store';
 import { emitEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import type { EnrollmentRequestRow } from '../store/schema';
-import { assertDeviceType } from '../fleet/device-types-handlers';
 import { refreshCredentials } from './credentials';
 
 type Enrolment = z.infer<typeof AgentEnrollmentRequest>;

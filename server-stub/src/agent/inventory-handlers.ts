@@ -1,23 +1,11 @@
 import { initServer } from '@ts-rest/express';
-import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type Inventory } from '../generated/contract';
+import { contract } from '../generated/contract';
 import { agentOf } from '../http/principal';
+import { toInventory } from '../fleet/devices-store';
 import type { DeviceInventoriesTable } from '../store/schema';
 
 const s = initServer();
-
-type InventoryBody = z.infer<typeof Inventory>;
-
-export function toInventory(row: DeviceInventoriesTable): InventoryBody {
-  return {
-    device_id: row.device_id,
-    reported_at: row.reported_at,
-    hardware: JSON.parse(row.hardware) as InventoryBody['hardware'],
-    software: JSON.parse(row.software) as InventoryBody['software'],
-    services: JSON.parse(row.services) as InventoryBody['services'],
-  };
-}
 
 export function agentInventoryRoutes(context: AppContext) {
   return {

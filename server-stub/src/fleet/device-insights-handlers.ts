@@ -4,9 +4,8 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract';
 import { principalOf } from '../http/principal';
 import { ApiError, problems } from '../http/problem';
-import { toInventory } from '../agent/inventory-handlers';
 import { METRICS_RETENTION_MS } from './sweeps';
-import { findVisibleDevice, selectDevices } from './devices-store';
+import { findVisibleDevice, selectDevices, toInventory } from './devices-store';
 
 const s = initServer();
 

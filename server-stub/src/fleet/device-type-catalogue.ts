@@ -7,7 +7,7 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import type { z } from 'zod';
 import type { DeviceType } from '../generated/contract';
-import type { FieldIssue } from '../http/problem';
+import { type FieldIssue, problems } from '../http/problem';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -223,6 +223,16 @@ const validators = new Map<string, ValidateFunction>(
 
 export function findDeviceType(typeId: string) {
   return deviceTypes.find((type) => type.id === typeId);
+}
+
+/** A device type named in a request body: unknown ones are a 422. */
+export function assertDeviceType(typeId: string | undefined): void {
+  if (typeId !== undefined && !findDeviceType(typeId)) {
+    throw problems.unprocessable(
+      'unknown_device_type',
+      `There is no device type ${typeId}; see GET /v1/device-types.`,
+    );
+  }
 }
 
 export function findCommandType(typeId: string, name: string) {

@@ -14,13 +14,3 @@ export function deviceTypesHandlers() {
     },
   });
 }
-
-/** A device type named in a request body: unknown ones are a 422. */
-export function assertDeviceType(typeId: string | undefined): void {
-  if (typeId !== undefined && !findDeviceType(typeId)) {
-    throw problems.unprocessable(
-      'unknown_device_type',
-      `There is no device type ${typeId}; see GET /v1/device-types.`,
-    );
-  }
-}

@@ -13,9 +13,8 @@ import { updateIfUnchanged } from '../store/versioned';
 import { emitEvent } from '../observe/events-store';
 import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
 import { deviceInsightRoutes } from './device-insights-handlers';
-import { DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
+import { assertDeviceType, DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import { deviceScreenshotRoutes } from './screenshots-handlers';
-import { assertDeviceType } from './device-types-handlers';
 import { assertUsableSite } from './sites-store';
 
 const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;

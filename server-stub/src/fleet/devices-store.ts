@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Device } from '../generated/contract';
+import type { Device, Inventory } from '../generated/contract';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
-import type { DeviceRow } from '../store/schema';
+import type { DeviceInventoriesTable, DeviceRow } from '../store/schema';
 
 export type DeviceBody = z.infer<typeof Device>;
 
@@ -50,4 +50,16 @@ export async function findVisibleDevice(
   const row = await selectDevices(context, principal).where('id', '=', id).executeTakeFirst();
   if (!row) throw problems.notFound('device', id);
   return row;
+}
+
+type InventoryBody = z.infer<typeof Inventory>;
+
+export function toInventory(row: DeviceInventoriesTable): InventoryBody {
+  return {
+    device_id: row.device_id,
+    reported_at: row.reported_at,
+    hardware: JSON.parse(row.hardware) as InventoryBody['hardware'],
+    software: JSON.parse(row.software) as InventoryBody['software'],
+    services: JSON.parse(row.services) as InventoryBody['services'],
+  };
 }
