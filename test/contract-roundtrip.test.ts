@@ -5,7 +5,7 @@
  * A generator bug or a hand edit of the contract shows up here as drift.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveRef } from '../scripts/lib/openapi-ref';
+import { resolveRef } from '../scripts/lib/openapi';
 import { contractDocument } from './support/contract-document';
 import { spec } from './support/spec';
 

@@ -13,19 +13,23 @@ import { GENERATED_HEADER } from '../../scripts/lib/paths';
 import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 import type { JsonValue, MockOperation, MockResponse } from '../src/mock-operation';
 import {
-  type Example,
+  assertMethod,
   type HeaderObject,
+  type LocatedOperation,
   type MediaTypeObject,
   type OpenApiDocument,
-  type OperationObject,
+  operations,
   type ResponseObject,
+} from '../../scripts/lib/openapi';
+import {
+  type Example,
   headerExample,
   ownExample,
   referenceResolver,
   schemaExample,
 } from './openapi-examples';
 
-/** Also the order of an operation's handlers within one path. */
+/** The methods MSW handlers can answer; any other fails the generation. */
 const METHODS = [
   'get',
   'put',
@@ -37,13 +41,6 @@ const METHODS = [
 ] as const satisfies readonly MockOperation['method'][];
 
 type Resolve = ReturnType<typeof referenceResolver>;
-
-interface LocatedOperation {
-  operationId: string;
-  method: MockOperation['method'];
-  path: string;
-  operation: OperationObject;
-}
 
 /**
  * MSW answers with the first handler that matches, and `/v1/users/:user_id` also matches
@@ -110,13 +107,10 @@ function problemFromSchema(status: number, resolve: Resolve): (mediaType: MediaT
   };
 }
 
-function mockOperation(
-  { operationId, method, path, operation }: LocatedOperation,
-  resolve: Resolve,
-): MockOperation {
-  const declared = Object.entries(operation.responses).map(
-    ([status, raw]) => [status, resolve<ResponseObject>(raw)] as const,
-  );
+function mockOperation(located: LocatedOperation, resolve: Resolve): MockOperation {
+  assertMethod(located, METHODS, 'generate-msw-handlers');
+  const { operationId, method, path } = located;
+  const declared = Object.entries(located.responses);
   const successes = declared
     .filter(([status]) => /^2\d\d$/.test(status))
     .sort(([a], [b]) => Number(a) - Number(b));
@@ -147,25 +141,13 @@ function mockOperation(
   };
 }
 
-function locateOperations(document: OpenApiDocument): LocatedOperation[] {
-  return Object.keys(document.paths)
-    .sort(comparePaths)
-    .flatMap((path) =>
-      METHODS.flatMap((method) => {
-        const operation = document.paths[path]?.[method] as OperationObject | undefined;
-        if (operation === undefined) return [];
-        if (operation.operationId === undefined)
-          throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
-        return [{ operationId: operation.operationId, method, path, operation }];
-      }),
-    );
-}
-
 export function generateMswHandlers(bundledSpecPath: string, outPath: string): void {
   const document = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as OpenApiDocument;
   const resolve = referenceResolver(document);
   const table = Object.fromEntries(
-    locateOperations(document).map((located) => [located.operationId, mockOperation(located, resolve)]),
+    operations(document)
+      .sort((a, b) => comparePaths(a.path, b.path))
+      .map((located) => [located.operationId, mockOperation(located, resolve)]),
   );
   const source = [
     GENERATED_HEADER,

@@ -4,51 +4,16 @@
  * `#/components/schemas/…`). Redocly's bundle keeps every reference local, so an external one
  * means the input is not the bundle and is reported rather than guessed at.
  */
-import { resolveRef } from '../../scripts/lib/openapi-ref';
+import {
+  type HeaderObject,
+  type MediaTypeObject,
+  type OpenApiDocument,
+  type Ref,
+  resolveRef,
+  type SchemaObject,
+} from '../../scripts/lib/openapi';
 
-interface Reference {
-  $ref: string;
-}
-
-/** An OpenAPI object that may be written in place or as a `$ref` to a component. */
-export type Ref<T> = T | Reference;
-
-export interface SchemaObject {
-  example?: unknown;
-  examples?: unknown[];
-}
-
-interface ExampleObject {
-  value?: unknown;
-}
-
-interface ExampleHolder {
-  example?: unknown;
-  examples?: Record<string, Ref<ExampleObject>>;
-}
-
-export interface MediaTypeObject extends ExampleHolder {
-  schema?: Ref<SchemaObject>;
-}
-
-export interface HeaderObject extends ExampleHolder {
-  required?: boolean;
-  schema?: Ref<SchemaObject>;
-}
-
-export interface ResponseObject {
-  headers?: Record<string, Ref<HeaderObject>>;
-  content?: Record<string, MediaTypeObject>;
-}
-
-export interface OperationObject {
-  operationId?: string;
-  responses: Record<string, Ref<ResponseObject>>;
-}
-
-export interface OpenApiDocument {
-  paths: Record<string, Record<string, unknown>>;
-}
+type ExampleHolder = Pick<MediaTypeObject, 'example' | 'examples'>;
 
 /** The `{ found, value }` pair distinguishes "no example" from an example that is `null`. */
 export type Example = { found: true; value: unknown } | { found: false };
@@ -57,7 +22,7 @@ const NONE: Example = { found: false };
 
 /** Returns a function that follows `$ref`s (chains included) to the object they point at. */
 export function referenceResolver(document: OpenApiDocument): <T>(node: Ref<T>) => T {
-  return <T>(node: Ref<T>): T => resolveRef(document, node) as T;
+  return <T>(node: Ref<T>): T => resolveRef(document, node);
 }
 
 /**

@@ -16,14 +16,11 @@ import {
   type OperationId,
 } from '../src/index';
 import { responseViolations, schemaValidator } from '../../test/support/response-validator';
-import { deref, spec, specOperations, type SpecOperation } from '../../test/support/spec';
+import { schemaPointer } from '../../scripts/lib/openapi';
+import { deref, specOperations, type SpecOperation } from '../../test/support/spec';
 
 const ORIGIN = 'http://mocks.test';
 const handlers = createHandlers({ baseUrl: ORIGIN });
-
-function pointerSegment(key: string): string {
-  return key.replaceAll('~', '~0').replaceAll('/', '~1');
-}
 
 /** The spec's path with each parameter replaced by its schema's first example (a valid id). */
 function examplePath(operation: SpecOperation): string {
@@ -92,19 +89,14 @@ describe.each(specOperations.map((operation) => [operation.operationId, operatio
 
 describe('request-body examples', () => {
   const bodies = specOperations.flatMap((operation) => {
-    const raw = (
-      spec.paths[operation.path]![operation.method.toLowerCase()] as { requestBody?: { $ref?: string } }
-    ).requestBody;
-    if (!raw || !operation.requestBody) return [];
-    const base =
-      raw.$ref ?? `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/requestBody`;
+    if (!operation.requestBody) return [];
     return Object.entries(operation.requestBody.content).map(([mediaType, content]) => {
       const named = Object.values(content.examples ?? {}).map(
         (example) => deref<{ value: unknown }>(example).value,
       );
       return {
         name: `${operation.operationId} ${mediaType}`,
-        pointer: `${base}/content/${pointerSegment(mediaType)}/schema`,
+        pointer: schemaPointer(operation, 'requestBody', mediaType),
         examples: 'example' in content ? [content.example, ...named] : named,
       };
     });

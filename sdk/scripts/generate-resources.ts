@@ -140,13 +140,14 @@ function textLines(text: string | undefined): string[] {
   return text ? text.trim().split('\n') : [];
 }
 
-function isPaginated(spec: Spec, method: string, operation: Operation, query: Parameter[]): boolean {
-  if (method !== 'get' || !query.some((parameter) => parameter.name === 'cursor')) return false;
-  const ok = operation.responses?.['200'] ? resolve(spec, operation.responses['200']) : undefined;
-  const schema = ok?.content?.['application/json']?.schema;
+function isPaginated(spec: OpenApiDocument, located: LocatedOperation, query: ParameterObject[]): boolean {
+  if (located.method !== 'get' || !query.some((parameter) => parameter.name === 'cursor')) return false;
+  const schema = located.responses['200']?.content?.['application/json']?.schema;
   if (!schema) return false;
-  const resolved = resolve(spec, schema);
-  const data = resolved.properties?.data ? resolve(spec, resolved.properties.data) : undefined;
+  const resolved = resolveRef<SchemaObject>(spec, schema);
+  const data = resolved.properties?.data
+    ? resolveRef<SchemaObject>(spec, resolved.properties.data)
+    : undefined;
   const isArray = data?.type === 'array' || (Array.isArray(data?.type) && data.type.includes('array'));
   return isArray && resolved.properties?.next_cursor !== undefined;
 }
@@ -155,11 +156,8 @@ function isPaginated(spec: Spec, method: string, operation: Operation, query: Pa
  * For an operation that answers Server-Sent Events: the type of each event's data, from the
  * media type's `x-sse-data` schema (`unknown` without one). Undefined for other operations.
  */
-function streamDataType(spec: Spec, operation: Operation): string | undefined {
-  const ok = operation.responses?.['200'] ? resolve(spec, operation.responses['200']) : undefined;
-  const media = ok?.content?.['text/event-stream'] as
-    | { 'x-sse-data'?: { $ref?: string; title?: string } }
-    | undefined;
+function streamDataType(located: LocatedOperation): string | undefined {
+  const media = located.responses['200']?.content?.['text/event-stream'];
   if (!media) return undefined;
   // The bundler inlines the schema there, keeping its title: the component's name.
   const schema = media['x-sse-data'];
@@ -180,15 +178,8 @@ function fixOptionality(args: Argument[]): Argument[] {
     .reverse();
 }
 
-function buildMethod(
-  spec: Spec,
-  path: string,
-  method: string,
-  item: PathItem,
-  operation: Operation,
-  typeNames: Set<string>,
-): Method {
-  const operationId = operation.operationId!;
+function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames: Set<string>): Method {
+  const { path, method, operation, operationId, parameters } = located;
   const tag = operation.tags![0]!;
   const typeBase = operationId.charAt(0).toUpperCase() + operationId.slice(1);
   for (const suffix of ['Data', 'Response']) {
@@ -199,31 +190,26 @@ function buildMethod(
     }
   }
   const data = `${typeBase}Data`;
-  const parameters = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) =>
-    resolve(spec, parameter),
-  );
-  const byKey = new Map(parameters.map((parameter) => [`${parameter.in}:${parameter.name}`, parameter]));
-  const unique = [...byKey.values()];
   const pathParams = [...path.matchAll(/\{([^{}]+)\}/g)].map(([, name]) => {
-    const parameter = byKey.get(`path:${name}`);
+    const parameter = parameters.find((p) => p.in === 'path' && p.name === name);
     if (!parameter)
       throw new Error(
         `generate-resources: ${operationId} has {${name}} in its path but no such path parameter`,
       );
     return parameter;
   });
-  const query = unique.filter((parameter) => parameter.in === 'query');
-  const optionHeaders = unique
+  const query = parameters.filter((parameter) => parameter.in === 'query');
+  const optionHeaders = parameters
     .flatMap((parameter) => (parameter.in === 'header' ? [OPTION_HEADERS[parameter.name.toLowerCase()]] : []))
     .filter((o) => o !== undefined);
-  const otherHeaders = unique.filter(
+  const otherHeaders = parameters.filter(
     (parameter) =>
       (parameter.in === 'header' && !OPTION_HEADERS[parameter.name.toLowerCase()]) ||
       parameter.in === 'cookie',
   );
-  const paginated = isPaginated(spec, method, operation, query);
-  const streamed = streamDataType(spec, operation);
-  const body = operation.requestBody ? resolve(spec, operation.requestBody) : undefined;
+  const paginated = isPaginated(spec, located, query);
+  const streamed = streamDataType(located);
+  const body = located.requestBody;
   const bodyType = body ? Object.keys(body.content ?? {})[0] : undefined;
 
   const args: Argument[] = pathParams.map((parameter) => ({
@@ -235,8 +221,7 @@ function buildMethod(
   if (body) {
     const schema = Object.values(body.content ?? {})[0]?.schema;
     const described =
-      (body as { description?: string }).description ??
-      (schema ? (resolve(spec, schema) as { description?: string }).description : undefined);
+      body.description ?? (schema ? resolveRef<SchemaObject>(spec, schema).description : undefined);
     args.push({
       name: 'body',
       type: `${data}['body']`,
@@ -317,50 +302,37 @@ function buildMethod(
   };
 }
 
-function collect(spec: Spec, typeNames: Set<string>): Resource[] {
+function collect(spec: OpenApiDocument, typeNames: Set<string>): Resource[] {
   const declaredTags = (spec.tags ?? []).map((tag) => tag.name);
   const resources = new Map<string, Resource>();
-  const seenIds = new Set<string>();
-  for (const [path, item] of Object.entries(spec.paths)) {
-    for (const method of METHODS) {
-      const operation = item[method];
-      if (!operation) continue;
-      const where = `${method.toUpperCase()} ${path}`;
-      if (!operation.operationId) throw new Error(`generate-resources: ${where} has no operationId`);
-      if (seenIds.has(operation.operationId))
-        throw new Error(`generate-resources: operationId ${operation.operationId} is used twice`);
-      seenIds.add(operation.operationId);
-      const tag = operation.tags?.[0];
-      if (!tag)
-        throw new Error(
-          `generate-resources: ${operation.operationId} has no tag, so it belongs to no resource`,
-        );
-      let resource = resources.get(tag);
-      if (!resource) {
-        const property = resourceName(tag);
-        if (CLIENT_MEMBERS.has(property))
-          throw new Error(`generate-resources: the tag ${tag} would shadow meridian.${property}`);
-        resource = {
-          property,
-          className: `${pascalCase(wordsOf(tag))}Resource`,
-          description: spec.tags?.find((t) => t.name === tag)?.description ?? tag,
-          methods: [],
-        };
-        resources.set(tag, resource);
-      }
-      const built = buildMethod(spec, path, method, item, operation, typeNames);
-      if (RESOURCE_MEMBERS.has(built.name))
-        throw new Error(
-          `generate-resources: ${operation.operationId} would be named ${built.name}; set x-sdk-method`,
-        );
-      const clash = resource.methods.find((other) => other.name === built.name);
-      if (clash) {
-        throw new Error(
-          `generate-resources: ${clash.operationId} and ${built.operationId} would both be ${resource.property}.${built.name}; set x-sdk-method on one of them`,
-        );
-      }
-      resource.methods.push(built);
+  for (const located of operations(spec)) {
+    assertMethod(located, METHODS, 'generate-resources');
+    const { operationId } = located;
+    const tag = located.operation.tags?.[0];
+    if (!tag) throw new Error(`generate-resources: ${operationId} has no tag, so it belongs to no resource`);
+    let resource = resources.get(tag);
+    if (!resource) {
+      const property = resourceName(tag);
+      if (CLIENT_MEMBERS.has(property))
+        throw new Error(`generate-resources: the tag ${tag} would shadow meridian.${property}`);
+      resource = {
+        property,
+        className: `${pascalCase(wordsOf(tag))}Resource`,
+        description: spec.tags?.find((t) => t.name === tag)?.description ?? tag,
+        methods: [],
+      };
+      resources.set(tag, resource);
     }
+    const built = buildMethod(spec, located, typeNames);
+    if (RESOURCE_MEMBERS.has(built.name))
+      throw new Error(`generate-resources: ${operationId} would be named ${built.name}; set x-sdk-method`);
+    const clash = resource.methods.find((other) => other.name === built.name);
+    if (clash) {
+      throw new Error(
+        `generate-resources: ${clash.operationId} and ${built.operationId} would both be ${resource.property}.${built.name}; set x-sdk-method on one of them`,
+      );
+    }
+    resource.methods.push(built);
   }
   const order = (tag: string): number =>
     declaredTags.includes(tag) ? declaredTags.indexOf(tag) : declaredTags.length;
@@ -483,7 +455,7 @@ function writeResourceTable(readmePath: string, resources: Resource[]): void {
  * resource table of the SDK's README when its path is given.
  */
 export function generateResources(bundledSpecPath: string, outPath: string, readmePath?: string): void {
-  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
+  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as OpenApiDocument;
   const typesPath = join(dirname(outPath), 'types.gen.ts');
   if (!existsSync(typesPath))
     throw new Error(`generate-resources: ${typesPath} is missing; run hey-api first`);

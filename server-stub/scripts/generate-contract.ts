@@ -9,40 +9,19 @@
  * an agent route) so that authentication and authorisation are read from the spec rather than restated.
  */
 import { readFileSync } from 'node:fs';
-import { resolveRef as resolve } from '../../scripts/lib/openapi-ref';
+import {
+  assertMethod,
+  type LocatedOperation,
+  type OpenApiDocument,
+  operations,
+  type ParameterObject,
+  securityOf,
+} from '../../scripts/lib/openapi';
 import { GENERATED_HEADER } from '../../scripts/lib/paths';
 import { writeGeneratedFile } from '../../scripts/lib/write-generated';
 import { type JsonSchema, referencedNames, toZod } from './json-schema-to-zod';
 
-type Parameter = {
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required?: boolean;
-  schema: JsonSchema;
-  $ref?: string;
-};
-type MediaType = { schema?: JsonSchema };
-type Response = { content?: Record<string, MediaType>; $ref?: string };
-type Operation = {
-  operationId: string;
-  summary: string;
-  description: string;
-  tags: string[];
-  security?: Record<string, string[]>[];
-  parameters?: Parameter[];
-  requestBody?: { content: Record<string, MediaType>; required?: boolean };
-  responses: Record<string, Response>;
-};
-type Spec = {
-  paths: Record<string, Record<string, Operation | Parameter[]>>;
-  components: {
-    schemas: Record<string, JsonSchema>;
-    parameters?: Record<string, Parameter>;
-    responses?: Record<string, Response>;
-  };
-  security?: Record<string, string[]>[];
-};
-
+/** The methods ts-rest (and @ts-rest/express) can bind; any other fails the generation. */
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /** "API Tokens" → "apiTokens": the contract (and SDK) groups operations by tag. */
@@ -73,7 +52,7 @@ function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
 }
 
 function parametersObject(
-  parameters: Parameter[],
+  parameters: ParameterObject[],
   location: 'path' | 'query' | 'header',
 ): string | undefined {
   const selected = parameters.filter((parameter) => parameter.in === location);
@@ -90,16 +69,15 @@ function parametersObject(
   return `z.object({ ${fields.join(', ')} })`;
 }
 
-function responsesObject(spec: Spec, operation: Operation): string {
-  const entries = Object.entries(operation.responses).map(([status, raw]) => {
+function responsesObject({ operationId, responses }: LocatedOperation): string {
+  const entries = Object.entries(responses).map(([status, response]) => {
     if (!/^\d{3}$/.test(status))
-      throw new Error(`${operation.operationId}: only numeric statuses are supported, got ${status}`);
-    const response = resolve(spec, raw);
+      throw new Error(`${operationId}: only numeric statuses are supported, got ${status}`);
     const media = Object.entries(response.content ?? {});
     if (media.length === 0) return `${status}: c.noBody()`;
-    if (media.length > 1) throw new Error(`${operation.operationId} ${status}: one media type per response`);
+    if (media.length > 1) throw new Error(`${operationId} ${status}: one media type per response`);
     const [contentType, { schema }] = media[0]!;
-    if (!schema) throw new Error(`${operation.operationId} ${status}: response without schema`);
+    if (!schema) throw new Error(`${operationId} ${status}: response without schema`);
     const body = toZod(schema);
     if (contentType === 'application/problem+json' && body === 'Problem') return `${status}: problem`;
     return contentType === 'application/json'
@@ -109,18 +87,8 @@ function responsesObject(spec: Spec, operation: Operation): string {
   return `{ ${entries.join(', ')} }`;
 }
 
-function routeSource(
-  spec: Spec,
-  path: string,
-  method: string,
-  operation: Operation,
-  pathParameters: Parameter[],
-): string {
-  const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((parameter) =>
-    resolve(spec, parameter),
-  );
-  const security = operation.security ?? spec.security ?? [];
-  const scopes = [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))].sort();
+function routeSource(spec: OpenApiDocument, located: LocatedOperation): string {
+  const { path, method, operation, parameters } = located;
   const lines = [
     `method: ${JSON.stringify(method.toUpperCase())}`,
     `path: ${JSON.stringify(path.replace(/\{([^}]+)\}/g, ':$1'))}`,
@@ -133,49 +101,43 @@ function routeSource(
   const headers = parametersObject(parameters, 'header');
   if (headers) lines.push(`headers: ${headers}`);
   if (method !== 'get' && method !== 'delete') {
-    const json = operation.requestBody?.content['application/json'];
+    const json = located.requestBody?.content['application/json'];
     lines.push(`body: ${json?.schema ? toZod(json.schema) : 'c.noBody()'}`);
   }
-  lines.push(`responses: ${responsesObject(spec, operation)}`);
+  lines.push(`responses: ${responsesObject(located)}`);
   const idempotent = parameters.some(
     (parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key',
   );
-  // The media types the request body may have; other bodies are refused with 415.
-  const bodyTypes = Object.keys(operation.requestBody?.content ?? {});
+  const { public: isPublic, agent, scopes } = securityOf(operation, spec);
   const metadata = {
-    operationId: operation.operationId,
-    tag: operation.tags[0],
-    public: security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0),
+    operationId: located.operationId,
+    tag: operation.tags![0],
+    public: isPublic,
     // Agent routes take a device's access token and nothing else; operator routes never take one.
-    agent: security.some((requirement) => 'agentAuth' in requirement),
+    agent,
     idempotent,
-    bodyTypes,
+    // The media types the request body may have; other bodies are refused with 415.
+    bodyTypes: Object.keys(located.requestBody?.content ?? {}),
     scopes,
   };
   lines.push(`metadata: ${JSON.stringify(metadata)} as const`);
   return `{\n      ${lines.join(',\n      ')},\n    }`;
 }
 
-export function contractSource(spec: Spec): string {
-  const schemaNames = orderSchemas(spec.components.schemas);
-  const schemaLines = schemaNames.map(
-    (name) =>
-      `export const ${name} = ${toZod(spec.components.schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
+export function contractSource(spec: OpenApiDocument): string {
+  const schemas = spec.components?.schemas ?? {};
+  const schemaLines = orderSchemas(schemas).map(
+    (name) => `export const ${name} = ${toZod(schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
   );
   const groups = new Map<string, string[]>();
-  for (const [path, item] of Object.entries(spec.paths)) {
-    const pathParameters = (item.parameters as Parameter[] | undefined) ?? [];
-    for (const method of METHODS) {
-      const operation = item[method] as Operation | undefined;
-      if (!operation) continue;
-      if (operation.tags.length !== 1) throw new Error(`${operation.operationId}: exactly one tag expected`);
-      const key = tagKey(operation.tags[0]!);
-      const routes = groups.get(key) ?? [];
-      routes.push(
-        `    ${operation.operationId}: ${routeSource(spec, path, method, operation, pathParameters)},`,
-      );
-      groups.set(key, routes);
-    }
+  for (const located of operations(spec)) {
+    assertMethod(located, METHODS, 'generate-contract');
+    const tags = located.operation.tags ?? [];
+    if (tags.length !== 1) throw new Error(`${located.operationId}: exactly one tag expected`);
+    const key = tagKey(tags[0]!);
+    const routes = groups.get(key) ?? [];
+    routes.push(`    ${located.operationId}: ${routeSource(spec, located)},`);
+    groups.set(key, routes);
   }
   const routers = [...groups.entries()].map(([key, routes]) => `  ${key}: {\n${routes.join('\n')}\n  },`);
   return [
@@ -195,6 +157,6 @@ export function contractSource(spec: Spec): string {
 }
 
 export function generateContract(bundledSpecPath: string, outPath: string): void {
-  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as Spec;
+  const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as OpenApiDocument;
   writeGeneratedFile(outPath, contractSource(spec));
 }

@@ -3,36 +3,14 @@
  *
  * Why not reuse hey-api's zod output (sdk/src/generated/zod.gen.ts)? It strips unknown keys
  * instead of enforcing `additionalProperties: false`, does not enforce `uniqueItems` or
- * `minProperties`, and cannot coerce query strings (see TOOLCHAIN.md). The server must refuse
+ * `minProperties`, and cannot coerce query strings (docs/decisions.md). The server must refuse
  * exactly what the spec forbids, so it gets its own, stricter translation. Anything this
  * translator does not understand is an error at generation time, never a silent `z.any()`.
  */
 
-export type JsonSchema = {
-  $ref?: string;
-  type?: string | string[];
-  enum?: unknown[];
-  const?: unknown;
-  format?: string;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  minItems?: number;
-  maxItems?: number;
-  uniqueItems?: boolean;
-  minProperties?: number;
-  maxProperties?: number;
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  oneOf?: JsonSchema[];
-  anyOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  default?: unknown;
-};
+import type { SchemaObject } from '../../scripts/lib/openapi';
+
+export type JsonSchema = SchemaObject;
 
 /** Keywords that only document a schema; they do not change what it accepts. */
 const ANNOTATIONS = new Set([

@@ -6,30 +6,14 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { spec, type SpecOperation } from './spec';
+import { schemaPointer } from '../../scripts/lib/openapi';
+import { deref, type HeaderObject, spec, type SpecOperation } from './spec';
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema(spec, 'spec');
 
 const validators = new Map<string, ValidateFunction>();
-
-function pointerSegment(key: string): string {
-  return key.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-/** The JSON pointer (into the bundled spec) of the schema of a response's media type. */
-function schemaPointer(operation: SpecOperation, status: string, mediaType: string): string {
-  const raw = (
-    spec.paths[operation.path]![operation.method.toLowerCase()] as {
-      responses: Record<string, { $ref?: string }>;
-    }
-  ).responses[status];
-  const base =
-    raw?.$ref ??
-    `#/paths/${pointerSegment(operation.path)}/${operation.method.toLowerCase()}/responses/${status}`;
-  return `${base}/content/${pointerSegment(mediaType)}/schema`;
-}
 
 export function schemaValidator(pointer: string): ValidateFunction {
   let validate = validators.get(pointer);
@@ -61,7 +45,8 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
 
   const violations: string[] = [];
   for (const [name, header] of Object.entries(declared.headers ?? {})) {
-    if (header.required && !observed.headers.has(name)) violations.push(`required header ${name} is missing`);
+    if (deref<HeaderObject>(header).required && !observed.headers.has(name))
+      violations.push(`required header ${name} is missing`);
   }
   const requestId = observed.headers.get('Request-Id');
   if (!requestId) violations.push('Request-Id header is missing');
@@ -87,7 +72,7 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
   } catch {
     return [...violations, `body is not JSON: ${observed.body.slice(0, 200)}`];
   }
-  const validate = schemaValidator(schemaPointer(operation, declaredKey, contentType));
+  const validate = schemaValidator(schemaPointer(operation, { response: declaredKey }, contentType));
   if (!validate(body)) {
     violations.push(
       `body does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`,

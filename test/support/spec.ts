@@ -1,61 +1,35 @@
 /** The bundled spec, read the way the tests need it: operations, and which one a request hit. */
 import { readFileSync } from 'node:fs';
-import { resolveRef } from '../../scripts/lib/openapi-ref';
+import {
+  type LocatedOperation,
+  type OpenApiDocument,
+  type OperationSecurity,
+  operations,
+  resolveRef,
+  securityOf,
+} from '../../scripts/lib/openapi';
+
+export type {
+  HeaderObject,
+  MediaTypeObject,
+  ParameterObject,
+  ResponseObject,
+} from '../../scripts/lib/openapi';
 
 export const SPEC_PATH = new URL('../../openapi/dist/openapi.json', import.meta.url);
 
-export interface SpecDocument {
-  paths: Record<string, Record<string, unknown>>;
-  components: Record<string, Record<string, unknown>>;
-  [key: string]: unknown;
-}
-
-export interface MediaTypeObject {
-  schema?: unknown;
-  example?: unknown;
-  examples?: Record<string, { value: unknown }>;
-}
-
-export interface HeaderObject {
-  required?: boolean;
-  schema?: unknown;
-}
-
-export interface ResponseObject {
-  description: string;
-  headers?: Record<string, HeaderObject>;
-  content?: Record<string, MediaTypeObject>;
-}
-
-export interface ParameterObject {
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required?: boolean;
-  schema: Record<string, unknown>;
-}
-
-export interface SpecOperation {
-  operationId: string;
+/** An operation of the spec (scripts/lib/openapi.ts) with what the tests ask of it. */
+export interface SpecOperation extends Omit<LocatedOperation, 'method'>, OperationSecurity {
+  /** Upper case, as on the wire: `GET`. */
   method: string;
-  path: string;
-  /** True when the operation needs no credentials (`security: []`). */
-  public: boolean;
-  /** True for agent routes (`agentAuth`): only a device's access token is accepted. */
-  agent: boolean;
-  scopes: string[];
-  parameters: ParameterObject[];
-  requestBody?: { required?: boolean; content: Record<string, MediaTypeObject> };
-  responses: Record<string, ResponseObject>;
   pattern: RegExp;
 }
 
-export const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as SpecDocument;
+export const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as OpenApiDocument;
 
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
-
-/** Follows local `$ref`s in the bundled spec (see scripts/lib/openapi-ref.ts). */
+/** Follows local `$ref`s in the bundled spec (see scripts/lib/openapi.ts). */
 export function deref<T>(value: unknown): T {
-  return resolveRef(spec, value) as T;
+  return resolveRef(spec, value as T);
 }
 
 function toPattern(path: string): RegExp {
@@ -63,37 +37,12 @@ function toPattern(path: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-export const specOperations: SpecOperation[] = Object.entries(spec.paths).flatMap(([path, item]) => {
-  const shared = (item.parameters as unknown[] | undefined) ?? [];
-  return Object.entries(item)
-    .filter(([method]) => HTTP_METHODS.includes(method))
-    .map(([method, raw]) => {
-      const operation = raw as Record<string, unknown>;
-      const security = (operation.security ?? spec.security ?? []) as Record<string, string[]>[];
-      const responses = Object.fromEntries(
-        Object.entries(operation.responses as Record<string, unknown>).map(([status, response]) => [
-          status,
-          deref<ResponseObject>(response),
-        ]),
-      );
-      return {
-        operationId: operation.operationId as string,
-        method: method.toUpperCase(),
-        path,
-        public: security.length === 0,
-        agent: security.some((requirement) => 'agentAuth' in requirement),
-        scopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
-        parameters: [...shared, ...((operation.parameters as unknown[] | undefined) ?? [])].map((p) =>
-          deref<ParameterObject>(p),
-        ),
-        ...(operation.requestBody
-          ? { requestBody: deref<SpecOperation['requestBody']>(operation.requestBody) }
-          : {}),
-        responses,
-        pattern: toPattern(path),
-      } satisfies SpecOperation;
-    });
-});
+export const specOperations: SpecOperation[] = operations(spec).map((located) => ({
+  ...located,
+  ...securityOf(located.operation, spec),
+  method: located.method.toUpperCase(),
+  pattern: toPattern(located.path),
+}));
 
 /** The operation a request was for, or undefined when the spec has no such route. */
 export function findOperation(method: string, pathname: string): SpecOperation | undefined {
