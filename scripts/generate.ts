@@ -57,6 +57,6 @@ await generatePathTypes();
   repoPath('sdk/src/generated/resources.gen.ts'),
   repoPath('sdk/README.md'),
 );
-generateContract(bundled, repoPath('server-stub/src/generated/contract.ts'));
+generateContract(bundled, repoPath('server-stub/src/generated/contract.gen.ts'));
 generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
 console.log('generated: openapi/dist, sdk/src/generated, server-stub/src/generated, mocks/src/generated');

@@ -1,5 +1,5 @@
 /**
- * Writes server-stub/src/generated/contract.ts: a ts-rest contract for every operation of
+ * Writes server-stub/src/generated/contract.gen.ts: a ts-rest contract for every operation of
  * the bundled spec — path, method, path/query/header parameters, body, and every declared
  * response status with its schema. The reference implementation is bound to it with
  * @ts-rest/express and `strictStatusCodes`, so a missing handler, or a handler returning a

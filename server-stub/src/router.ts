@@ -20,7 +20,7 @@ import { devicesHandlers } from './fleet/devices-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
 import { sitesHandlers } from './fleet/sites-handlers';
-import { contract } from './generated/contract';
+import { contract } from './generated/contract.gen';
 import { metaHandlers } from './meta/meta-handlers';
 import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';

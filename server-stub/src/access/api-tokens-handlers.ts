@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type ApiToken } from '../generated/contract';
+import { contract, type ApiToken } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Role as RoleSchema, Scope as ScopeSchema } from '../generated/contract';
+import type { Role as RoleSchema, Scope as ScopeSchema } from '../generated/contract.gen';
 
 export type Role = z.infer<typeof RoleSchema>;
 export type Scope = z.infer<typeof ScopeSchema>;

@@ -1,6 +1,6 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { checkIfMatch, setEtag } from '../http/etag';
 import { paginate } from '../http/pagination';

@@ -1,7 +1,7 @@
 /** Reading users and their site assignments, and turning rows into the API's `User`. */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { User } from '../generated/contract';
+import type { User } from '../generated/contract.gen';
 import { problems } from '../http/problem';
 import type { UserRow } from '../store/schema';
 

@@ -1,7 +1,7 @@
 /** Every route of the Agent tag: enrolment and credentials, then what an enrolled agent does. */
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { agentCommandRoutes } from './commands-handlers';
 import { agentConfigRoutes } from './config-handlers';
 import { agentEnrollmentRoutes } from './enrollment-handlers';

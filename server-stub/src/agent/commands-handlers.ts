@@ -2,7 +2,7 @@
 import type { Response } from 'express';
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { agentOf, type AgentPrincipal } from '../http/principal';
 import { problems } from '../http/problem';
 import { emitEvent } from '../observe/events-store';

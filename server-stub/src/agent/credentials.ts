@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { isoAfter, type AppContext } from '../context';
-import type { AgentCredentials } from '../generated/contract';
+import type { AgentCredentials } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import type { AgentPrincipal } from '../http/principal';
 import { problems } from '../http/problem';

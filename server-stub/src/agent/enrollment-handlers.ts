@@ -6,7 +6,7 @@ import type { Request } from 'express';
 import { initServer } from '@ts-rest/express';
 import type { z } from 'zod';
 import { isoAfter, type AppContext } from '../context';
-import { contract, type AgentEnrollmentRequest } from '../generated/contract';
+import { contract, type AgentEnrollmentRequest } from '../generated/contract.gen';
 import { hashSecret, newSecret, safeEqual } from '../auth/secrets';
 import { problems, type ApiError } from '../http/problem';
 import { assertDeviceType } from '../fleet/device-type-catalogue';

@@ -1,6 +1,6 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { agentOf } from '../http/principal';
 import { recordHeartbeat } from '../fleet/presence';
 import { countPendingCommands } from '../operations/commands-store';

@@ -1,7 +1,7 @@
 /** Read-only views of devices: fleet counts, metric history, inventory. Part of the Devices tag. */
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { principalOf } from '../http/principal';
 import { ApiError, problems } from '../http/problem';
 import { METRICS_RETENTION_MS } from './sweeps';

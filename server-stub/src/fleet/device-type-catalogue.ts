@@ -6,7 +6,7 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import type { z } from 'zod';
-import type { DeviceType } from '../generated/contract';
+import type { DeviceType } from '../generated/contract.gen';
 import { type FieldIssue, problems } from '../http/problem';
 
 type JsonSchema = Record<string, unknown>;

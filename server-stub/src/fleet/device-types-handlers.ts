@@ -1,5 +1,5 @@
 import { initServer } from '@ts-rest/express';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { problems } from '../http/problem';
 import { deviceTypes, findDeviceType } from './device-type-catalogue';
 

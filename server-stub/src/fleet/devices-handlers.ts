@@ -1,6 +1,6 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { revokeDeviceTokens } from '../agent/credentials';
 import { checkIfMatch, setEtag } from '../http/etag';

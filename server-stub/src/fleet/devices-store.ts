@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Device, Inventory } from '../generated/contract';
+import type { Device, Inventory } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { DeviceInventoriesTable, DeviceRow } from '../store/schema';

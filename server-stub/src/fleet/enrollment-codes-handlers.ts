@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { initServer } from '@ts-rest/express';
 import { isoAfter, type AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';

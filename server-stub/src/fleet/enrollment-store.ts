@@ -13,7 +13,7 @@ import type {
   EnrollmentCodeStatus,
   EnrollmentRequest,
   EnrollmentRequestStatus,
-} from '../generated/contract';
+} from '../generated/contract.gen';
 import { issueCredentials, revokeDeviceTokens, type Credentials } from '../agent/credentials';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { AgentHeartbeat } from '../generated/contract';
+import type { AgentHeartbeat } from '../generated/contract.gen';
 import { announceEvents, emitEvent, insertEvent } from '../observe/events-store';
 import type { DeviceRow } from '../store/schema';
 

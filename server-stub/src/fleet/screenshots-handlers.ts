@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { initServer } from '@ts-rest/express';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type Screenshot } from '../generated/contract';
+import { contract, type Screenshot } from '../generated/contract.gen';
 import { agentOf, principalOf } from '../http/principal';
 import { ApiError, problems } from '../http/problem';
 import { newId } from '../store/ids';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Site } from '../generated/contract';
+import type { Site } from '../generated/contract.gen';
 import { canSeeSite, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { SiteRow } from '../store/schema';

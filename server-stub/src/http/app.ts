@@ -8,7 +8,7 @@ import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import { createDocsRouter } from '@meridian/docs';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { createRouter } from '../router';
 import { authenticate } from './authenticate';
 import { errorHandler } from './error-handler';

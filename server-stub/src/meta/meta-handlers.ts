@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import { sql } from 'kysely';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 
 export function metaHandlers(context: AppContext) {
   return initServer().router(contract.meta, {

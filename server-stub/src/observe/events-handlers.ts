@@ -3,7 +3,7 @@ import { initServer } from '@ts-rest/express';
 import type { ExpressionBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import { contract, type EventFilter } from '../generated/contract';
+import { contract, type EventFilter } from '../generated/contract.gen';
 import { paginate } from '../http/pagination';
 import { principalOf, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';

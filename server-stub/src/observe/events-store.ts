@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Event } from '../generated/contract';
+import type { Event } from '../generated/contract.gen';
 import { newId } from '../store/ids';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
 

@@ -1,6 +1,6 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
-import { contract } from '../generated/contract';
+import { contract } from '../generated/contract.gen';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { Command, CommandResult } from '../generated/contract';
+import type { Command, CommandResult } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { AgentConfig, MonitoredProcess, ProcessSchedule } from '../generated/contract';
+import type { AgentConfig, MonitoredProcess, ProcessSchedule } from '../generated/contract.gen';
 import { problems } from '../http/problem';
 import type { MonitoredProcessRow } from '../store/schema';
 
