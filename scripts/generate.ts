@@ -5,11 +5,13 @@
  *   3. openapi-typescript writes the `paths`/`components` types beside it.
  *   4. Our generator writes the server's ts-rest contract (server-stub/src/generated).
  *   5. Our generator writes MSW handlers from the spec's examples (mocks/src/generated).
+ *   6. Each generated folder gets a README.md saying what writes it.
  *   Everything written is formatted by Biome (hey-api's postProcess, scripts/lib/write-generated.ts
  *   for ours), so it looks like the
  *   hand-written code and the drift check compares formatted files.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createClient } from '@hey-api/openapi-ts';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { generateContract } from '../server-stub/scripts/generate-contract';
@@ -49,6 +51,37 @@ async function generatePathTypes(): Promise<void> {
   writeGeneratedFile(repoPath('sdk/src/generated/paths.gen.ts'), `${GENERATED_HEADER}\n${astToString(ast)}`);
 }
 
+/** What writes each generated folder, for the README each one carries (written last: hey-api empties its folder). */
+const GENERATED_FOLDERS: Record<string, string> = {
+  'sdk/src/generated':
+    'hey-api (`@hey-api/openapi-ts`: `client/`, `core/`, `client.gen.ts`, `types.gen.ts`, `sdk.gen.ts`, `zod.gen.ts`),\n' +
+    'openapi-typescript (`paths.gen.ts`) and `sdk/scripts/generate-resources.ts` (`resources.gen.ts`)',
+  'server-stub/src/generated':
+    '`server-stub/scripts/generate-contract.ts` (`contract.gen.ts`, the ts-rest contract the server is bound to)',
+  'mocks/src/generated':
+    '`mocks/scripts/generate-msw-handlers.ts` (`handlers.gen.ts`, the example responses the MSW handlers serve)',
+};
+
+function writeFolderReadmes(): void {
+  for (const [folder, writers] of Object.entries(GENERATED_FOLDERS)) {
+    writeFileSync(
+      repoPath(`${folder}/README.md`),
+      [
+        '# Generated: do not edit by hand',
+        '',
+        'Every file in this folder is written by `npm run generate` (`scripts/generate.ts`) from the spec in',
+        '`openapi/`, by',
+        `${writers}.`,
+        '',
+        'To change anything here, change the spec (or the generator) and run `npm run generate`. Hand edits',
+        'are lost on the next run, and `npm run generate:check` fails while a file here differs from what',
+        'the spec produces.',
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
 bundleSpec();
 await generateSdkCore();
 await generatePathTypes();
@@ -59,4 +92,5 @@ await generatePathTypes();
 );
 generateContract(bundled, repoPath('server-stub/src/generated/contract.gen.ts'));
 generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
+writeFolderReadmes();
 console.log('generated: openapi/dist, sdk/src/generated, server-stub/src/generated, mocks/src/generated');
