@@ -408,6 +408,15 @@ describe('listing', () => {
     expect(await ids({ site_id: site.id, status: 'succeeded' })).toEqual([ping.id]);
     expect(await ids({ device_id: other.deviceId, type: 'echo', status: 'delivered' })).toEqual([echo.id]);
     expect(await ids({ limit: 500 }, operator.client)).toEqual([ping.id, echo.id]);
+    const first = ok(await listCommands({ client: t.admin, query: { device_id: other.deviceId, limit: 1 } }));
+    const second = ok(
+      await listCommands({
+        client: t.admin,
+        query: { device_id: other.deviceId, limit: 1, cursor: first.next_cursor! },
+      }),
+    );
+    expect([...first.data, ...second.data].map((c) => c.id)).toEqual([ping.id, echo.id]);
+    expect(second.next_cursor).toBeNull();
     const hidden = await queue();
     expect(
       (await getCommand({ client: operator.client, path: { command_id: hidden.id } })).response.status,

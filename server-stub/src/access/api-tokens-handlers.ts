@@ -47,22 +47,13 @@ export function apiTokensHandlers(context: AppContext) {
   return initServer().router(contract.apiTokens, {
     listApiTokens: async ({ query, req }) => {
       const principal = principalOf(req);
-      const owner = isAdmin(principal) ? query.user_id : principal.user.id;
-      const hidden =
-        !isAdmin(principal) && query.user_id !== undefined && query.user_id !== principal.user.id;
       const body = await paginate(
         query,
-        async ({ afterId, take }) =>
-          hidden
-            ? []
-            : db
-                .selectFrom('api_tokens')
-                .selectAll()
-                .$if(owner !== undefined, (qb) => qb.where('user_id', '=', owner!))
-                .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-                .orderBy('id')
-                .limit(take)
-                .execute(),
+        db
+          .selectFrom('api_tokens')
+          .selectAll()
+          .$if(!isAdmin(principal), (qb) => qb.where('user_id', '=', principal.user.id))
+          .$if(query.user_id !== undefined, (qb) => qb.where('user_id', '=', query.user_id!)),
         toApiToken,
       );
       return { status: 200, body };

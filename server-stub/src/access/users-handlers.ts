@@ -8,7 +8,7 @@ import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import { updateIfUnchanged } from '../store/versioned';
-import { assertSitesExist, findUser, presentUser, siteIdsByUser, toUser } from './users-store';
+import { assertSitesExist, findUser, presentUser, presentUsers, toUser } from './users-store';
 
 /** Admins may not lock themselves out: the server must always keep someone who can fix things. */
 function refuseSelf(actorId: string, targetId: string, what: string): void {
@@ -35,28 +35,13 @@ export function usersHandlers(context: AppContext) {
     listUsers: async ({ query }) => {
       const page = await paginate(
         query,
-        ({ afterId, take }) =>
-          db
-            .selectFrom('users')
-            .selectAll()
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .$if(query.role !== undefined, (qb) => qb.where('role', '=', query.role!))
-            .orderBy('id')
-            .limit(take)
-            .execute(),
+        db
+          .selectFrom('users')
+          .selectAll()
+          .$if(query.role !== undefined, (qb) => qb.where('role', '=', query.role!)),
         (row) => row,
       );
-      const sites = await siteIdsByUser(
-        context,
-        page.data.map((row) => row.id),
-      );
-      return {
-        status: 200,
-        body: {
-          data: page.data.map((row) => toUser(row, sites.get(row.id) ?? [])),
-          next_cursor: page.next_cursor,
-        },
-      };
+      return { status: 200, body: { ...page, data: await presentUsers(context, page.data) } };
     },
 
     createUser: async ({ body }) => {

@@ -7,7 +7,7 @@ import type { UserRow } from '../store/schema';
 
 export type ApiUser = z.infer<typeof User>;
 
-export async function siteIdsByUser(context: AppContext, userIds: string[]): Promise<Map<string, string[]>> {
+async function siteIdsByUser(context: AppContext, userIds: string[]): Promise<Map<string, string[]>> {
   const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return byUser;
   const rows = await context.db
@@ -35,9 +35,18 @@ export function toUser(row: UserRow, siteIds: string[]): ApiUser {
   };
 }
 
+/** Users as the API shows them, with their site assignments (one query for all of them). */
+export async function presentUsers(context: AppContext, rows: UserRow[]): Promise<ApiUser[]> {
+  const siteIds = await siteIdsByUser(
+    context,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => toUser(row, siteIds.get(row.id) ?? []));
+}
+
 export async function presentUser(context: AppContext, row: UserRow): Promise<ApiUser> {
-  const siteIds = await siteIdsByUser(context, [row.id]);
-  return toUser(row, siteIds.get(row.id) ?? []);
+  const [user] = await presentUsers(context, [row]);
+  return user!;
 }
 
 export async function findUser(context: AppContext, id: string): Promise<UserRow> {

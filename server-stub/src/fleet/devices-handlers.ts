@@ -30,18 +30,13 @@ export function devicesHandlers(context: AppContext) {
     listDevices: async ({ query, req }) => {
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          selectDevices(context, principalOf(req))
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .$if(query.site_id !== undefined, (qb) => qb.where('site_id', '=', query.site_id!))
-            .$if(query.status !== undefined, (qb) => qb.where('status', '=', query.status!))
-            .$if(query.platform !== undefined, (qb) => qb.where('platform', '=', query.platform!))
-            .$if(query.q !== undefined, (qb) =>
-              qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
-            )
-            .orderBy('id')
-            .limit(take)
-            .execute(),
+        selectDevices(context, principalOf(req))
+          .$if(query.site_id !== undefined, (qb) => qb.where('site_id', '=', query.site_id!))
+          .$if(query.status !== undefined, (qb) => qb.where('status', '=', query.status!))
+          .$if(query.platform !== undefined, (qb) => qb.where('platform', '=', query.platform!))
+          .$if(query.q !== undefined, (qb) =>
+            qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
+          ),
         toDevice,
       );
       return { status: 200, body };

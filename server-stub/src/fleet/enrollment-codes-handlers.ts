@@ -56,16 +56,11 @@ export function enrollmentCodesHandlers(context: AppContext) {
       const now = context.now().toISOString();
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          db
-            .selectFrom('enrollment_codes')
-            .selectAll()
-            .where('site_id', '=', site.id)
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .$if(query.status !== undefined, (qb) => qb.where(whereCodeStatus(query.status!, now)))
-            .orderBy('id')
-            .limit(take)
-            .execute(),
+        db
+          .selectFrom('enrollment_codes')
+          .selectAll()
+          .where('site_id', '=', site.id)
+          .$if(query.status !== undefined, (qb) => qb.where(whereCodeStatus(query.status!, now))),
         (row) => toEnrollmentCode(row, now),
       );
       return { status: 200, body };

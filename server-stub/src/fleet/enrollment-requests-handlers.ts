@@ -34,15 +34,11 @@ export function enrollmentRequestsHandlers(context: AppContext) {
       const now = context.now().toISOString();
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          selectRequests(context, principal)
-            .$if(afterId !== undefined, (qb) => qb.where('r.id', '>', afterId!))
-            .$if(query.status !== undefined, (qb) => qb.where(whereRequestStatus(query.status!, now)))
-            .$if(query.site_id !== undefined, (qb) => qb.where('r.site_id', '=', query.site_id!))
-            .orderBy('r.id')
-            .limit(take)
-            .execute(),
+        selectRequests(context, principal)
+          .$if(query.status !== undefined, (qb) => qb.where(whereRequestStatus(query.status!, now)))
+          .$if(query.site_id !== undefined, (qb) => qb.where('r.site_id', '=', query.site_id!)),
         (row) => toEnrollmentRequest(row, now),
+        'r.id',
       );
       return { status: 200, body };
     },

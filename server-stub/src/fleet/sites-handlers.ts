@@ -48,14 +48,11 @@ export function sitesHandlers(context: AppContext) {
       const principal = principalOf(req);
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          selectSites(context, principal)
-            .$if(afterId !== undefined, (qb) => qb.where('sites.id', '>', afterId!))
-            .$if(query.q !== undefined, (qb) => qb.where(containsText('sites.name', query.q!)))
-            .orderBy('sites.id')
-            .limit(take)
-            .execute(),
+        selectSites(context, principal).$if(query.q !== undefined, (qb) =>
+          qb.where(containsText('sites.name', query.q!)),
+        ),
         toSite,
+        'sites.id',
       );
       return { status: 200, body };
     },

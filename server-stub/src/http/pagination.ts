@@ -1,19 +1,15 @@
 /**
  * Cursor pagination shared by every list: items come in ID order (IDs are time-sortable, so
  * that is creation order), and the cursor is an opaque token naming the last item returned.
+ * A list handler hands `paginate` its filtered query; the cursor window, the order and the
+ * limit are applied here and nowhere else.
  */
+import { type SelectQueryBuilder, sql } from 'kysely';
 import { problems } from './problem';
 
 export interface PageParams {
   limit: number;
   cursor?: string | undefined;
-}
-
-export interface Window {
-  /** Only rows with an ID greater than this. */
-  afterId: string | undefined;
-  /** How many rows to fetch: one more than the page, to know whether another page follows. */
-  take: number;
 }
 
 export interface Page<Item> {
@@ -35,13 +31,24 @@ function decode(cursor: string): string {
   ]);
 }
 
-export async function paginate<Row extends { id: string }, Item>(
+/**
+ * One page of `select`'s rows as items. `idColumn` names the ID to page by where the query
+ * joins tables (`c.id`); the query must not order or limit itself.
+ */
+export async function paginate<DB, TB extends keyof DB, Row extends { id: string }, Item>(
   params: PageParams,
-  fetchRows: (window: Window) => Promise<Row[]>,
+  select: SelectQueryBuilder<DB, TB, Row>,
   toItem: (row: Row) => Item,
+  idColumn = 'id',
 ): Promise<Page<Item>> {
   const afterId = params.cursor === undefined ? undefined : decode(params.cursor);
-  const rows = await fetchRows({ afterId, take: params.limit + 1 });
+  const id = sql.ref<string>(idColumn);
+  // One row more than the page, to know whether another page follows.
+  const rows = await select
+    .$if(afterId !== undefined, (qb) => qb.where(id, '>', afterId!))
+    .orderBy(id)
+    .limit(params.limit + 1)
+    .execute();
   const page = rows.slice(0, params.limit);
   const last = page[page.length - 1];
   return { data: page.map(toItem), next_cursor: rows.length > params.limit && last ? encode(last.id) : null };

@@ -69,13 +69,7 @@ export function eventsHandlers(context: AppContext) {
     listEvents: async ({ query, req }) => {
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          selectEvents(context, principalOf(req))
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .where(matching(query))
-            .orderBy('id')
-            .limit(take)
-            .execute(),
+        selectEvents(context, principalOf(req)).where(matching(query)),
         toEvent,
       );
       return { status: 200, body };

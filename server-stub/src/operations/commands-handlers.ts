@@ -28,17 +28,13 @@ export function commandsHandlers(context: AppContext) {
       await expireDueCommands(context);
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          selectCommands(context, principalOf(req))
-            .$if(afterId !== undefined, (qb) => qb.where('c.id', '>', afterId!))
-            .$if(query.device_id !== undefined, (qb) => qb.where('c.device_id', '=', query.device_id!))
-            .$if(query.site_id !== undefined, (qb) => qb.where('d.site_id', '=', query.site_id!))
-            .$if(query.status !== undefined, (qb) => qb.where('c.status', '=', query.status!))
-            .$if(query.type !== undefined, (qb) => qb.where('c.type', '=', query.type!))
-            .orderBy('c.id')
-            .limit(take)
-            .execute(),
+        selectCommands(context, principalOf(req))
+          .$if(query.device_id !== undefined, (qb) => qb.where('c.device_id', '=', query.device_id!))
+          .$if(query.site_id !== undefined, (qb) => qb.where('d.site_id', '=', query.site_id!))
+          .$if(query.status !== undefined, (qb) => qb.where('c.status', '=', query.status!))
+          .$if(query.type !== undefined, (qb) => qb.where('c.type', '=', query.type!)),
         toCommand,
+        'c.id',
       );
       return { status: 200, body };
     },

@@ -37,15 +37,7 @@ export function processesHandlers(context: AppContext) {
       const device = await findVisibleDevice(context, principalOf(req), params.device_id);
       const body = await paginate(
         query,
-        ({ afterId, take }) =>
-          db
-            .selectFrom('monitored_processes')
-            .selectAll()
-            .where('device_id', '=', device.id)
-            .$if(afterId !== undefined, (qb) => qb.where('id', '>', afterId!))
-            .orderBy('id')
-            .limit(take)
-            .execute(),
+        db.selectFrom('monitored_processes').selectAll().where('device_id', '=', device.id),
         toProcess,
       );
       return { status: 200, body };
