@@ -3,7 +3,7 @@
  * everything), revoked and deleted devices, heartbeats that report the machine's state, and the
  * offline sweep — driven by the test clock, so nothing here waits for real time.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   deleteDevice,
   getDevice,
@@ -14,16 +14,14 @@ import {
   type AgentHeartbeat,
 } from '@meridian/sdk';
 import { addAgent, renewAgent, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok, startTestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addSite } from './support/world';
 
 const MINUTE = 60 * 1000;
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 const beat = (agent: Agent, body: Partial<AgentHeartbeat> = {}) =>
   sendAgentHeartbeat({
@@ -54,11 +52,9 @@ describe('credentials', () => {
       client: t.client(),
       body: { refresh_token: agent.credentials.refresh_token },
     });
-    expect(replay.response.status).toBe(401);
-    expect(replay.error).toMatchObject({ code: 'refresh_token_reused' });
+    expectProblem(replay, 401, 'refresh_token_reused');
     const refused = await beat(renewed);
-    expect(refused.response.status).toBe(401);
-    expect(refused.error).toMatchObject({ code: 'credentials_revoked' });
+    expectProblem(refused, 401, 'credentials_revoked');
     const legit = await refreshAgentToken({
       client: t.client(),
       body: { refresh_token: renewed.credentials.refresh_token },
@@ -74,8 +70,7 @@ describe('credentials', () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     await t.travel(16 * MINUTE);
     const expired = await beat(agent);
-    expect(expired.response.status).toBe(401);
-    expect(expired.error).toMatchObject({ code: 'token_expired' });
+    expectProblem(expired, 401, 'token_expired');
     const renewed = await renewAgent(t, agent);
     expect((await beat(renewed)).response.status).toBe(200);
     await t.travel(31 * 24 * 60 * MINUTE);
@@ -83,8 +78,7 @@ describe('credentials', () => {
       client: t.client(),
       body: { refresh_token: renewed.credentials.refresh_token },
     });
-    expect(late.response.status).toBe(401);
-    expect(late.error).toMatchObject({ code: 'token_expired' });
+    expectProblem(late, 401, 'token_expired');
   });
 
   it('an unknown refresh token is 401 invalid_refresh_token', async () => {
@@ -92,8 +86,7 @@ describe('credentials', () => {
       client: t.client(),
       body: { refresh_token: `mrf_${'x'.repeat(43)}` },
     });
-    expect(result.response.status).toBe(401);
-    expect(result.error).toMatchObject({ code: 'invalid_refresh_token' });
+    expectProblem(result, 401, 'invalid_refresh_token');
   });
 
   it('an operator can revoke them: the agent gets credentials_revoked everywhere, the device stays', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createApiToken,
   getApiToken,
@@ -9,14 +9,12 @@ import {
   updateDevice,
   updateUser,
 } from '@meridian/sdk';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addDevice, addMember, addSite, unique } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('API tokens', () => {
   it('shows the secret once, stores only its hash, and records last use', async () => {
@@ -60,14 +58,12 @@ describe('API tokens', () => {
       client: viewer.client,
       body: { name: 'escalate', scopes: ['devices:read', 'devices:write'] },
     });
-    expect(tooMuch.response.status).toBe(422);
-    expect(tooMuch.error).toMatchObject({ code: 'scope_not_held' });
+    expectProblem(tooMuch, 422, 'scope_not_held');
     const past = await createApiToken({
       client: t.admin,
       body: { name: 'old', scopes: ['sites:read'], expires_at: '2020-01-01T00:00:00Z' },
     });
-    expect(past.response.status).toBe(422);
-    expect(past.error).toMatchObject({ code: 'expiry_in_past' });
+    expectProblem(past, 422, 'expiry_in_past');
     expect(ok(await listApiTokens({ client: viewer.client, query: {} })).data).toEqual([]);
   });
 
@@ -93,8 +89,7 @@ describe('API tokens', () => {
       path: { device_id: deviceA.id },
       body: { name: 'renamed' },
     });
-    expect(write.response.status).toBe(403);
-    expect(write.error).toMatchObject({ code: 'insufficient_scope' });
+    expectProblem(write, 403, 'insufficient_scope');
     expect(ok(await getCurrentUser({ client: t.client(token) })).scopes).toEqual(['devices:read']);
 
     // Disabling the creator suspends the token.
@@ -139,8 +134,7 @@ describe('API tokens', () => {
       204,
     );
     const refused = await getCurrentUser({ client: t.client(created.token) });
-    expect(refused.response.status).toBe(401);
-    expect(refused.error).toMatchObject({ code: 'token_revoked' });
+    expectProblem(refused, 401, 'token_revoked');
     const revokedAt = ok(await getApiToken({ client: t.admin, path: { token_id: created.id } })).revoked_at;
     expect(revokedAt).not.toBeNull();
     expect((await revokeApiToken({ client: t.admin, path: { token_id: created.id } })).response.status).toBe(
@@ -163,8 +157,7 @@ describe('API tokens', () => {
     t.clock.advance(2 * 60 * 60 * 1000);
     try {
       const expired = await getCurrentUser({ client: t.client(created.token) });
-      expect(expired.response.status).toBe(401);
-      expect(expired.error).toMatchObject({ code: 'token_expired' });
+      expectProblem(expired, 401, 'token_expired');
     } finally {
       t.clock.advance(-2 * 60 * 60 * 1000);
     }

@@ -6,15 +6,17 @@
  * routes never do: each kind of credential is 401 on the other kind of route. In every case the
  * stored state is unchanged.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken, deleteDevice, login, revokeApiToken, revokeDeviceCredentials } from '@meridian/sdk';
 import { addAgent, renewAgent } from './support/agents';
 import { cookieHeader, cookiesOf } from './support/cookies';
 import { callOperation, validCalls, type SdkResult } from './support/operations';
-import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { ADMIN, ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { operationById, specOperations, type SpecOperation } from './support/spec';
-import { buildWorld, unique, type World } from './support/world';
+import { useTestServer } from './support/use-test-server';
+import { unique } from './support/world';
 
 const ALL_SCOPES = [
   'users:read',
@@ -92,16 +94,13 @@ const TARGETED = [
   'deleteMonitoredProcess',
 ];
 
-let t: TestServer;
-let world: World;
+const t = useTestServer({ world: true });
 const tokens = { revoked: '', expired: '', loggedOut: '', apiToken: '' };
 /** Access tokens of devices in each state an agent can find itself in. */
 const agentTokens = { expired: '', revoked: '', deleted: '' };
 let adminCookies: Record<string, string>;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  world = await buildWorld(t);
   const revoked = ok(
     await createApiToken({ client: t.admin, body: { name: unique('revoked'), scopes: [...ALL_SCOPES] } }),
   );
@@ -125,20 +124,19 @@ beforeAll(async () => {
   tokens.apiToken = ok(
     await createApiToken({ client: t.admin, body: { name: unique('all'), scopes: [...ALL_SCOPES] } }),
   ).token;
-  agentTokens.expired = (await addAgent(t, world.siteA.id)).credentials.access_token;
+  agentTokens.expired = (await addAgent(t, t.world.siteA.id)).credentials.access_token;
   await t.clock.advance(2 * 60 * 60 * 1000);
   // The world's agent lives on: its refresh token outlasts the two hours its access token did not.
-  world.agent = await renewAgent(t, world.agent);
-  const revokedAgent = await addAgent(t, world.siteA.id);
+  t.world.agent = await renewAgent(t, t.world.agent);
+  const revokedAgent = await addAgent(t, t.world.siteA.id);
   ok(await revokeDeviceCredentials({ client: t.admin, path: { device_id: revokedAgent.deviceId } }));
   agentTokens.revoked = revokedAgent.credentials.access_token;
-  const deleted = await addAgent(t, world.siteA.id);
+  const deleted = await addAgent(t, t.world.siteA.id);
   expect(
     (await deleteDevice({ client: t.admin, path: { device_id: deleted.deviceId } })).response.status,
   ).toBe(204);
   agentTokens.deleted = deleted.credentials.access_token;
 });
-afterAll(() => t.close());
 
 const agentRoutes = specOperations.filter((op) => op.agent);
 const secured = specOperations.filter((op) => !op.public && !op.agent);
@@ -148,18 +146,16 @@ const unsafe = secured.filter((op) => op.method !== 'GET');
 async function expectRefused(
   operation: SpecOperation,
   status: number,
-  code: string | RegExp,
+  code: string,
   call: () => Promise<SdkResult>,
 ): Promise<void> {
   const before = await snapshot(t);
-  const result = await call();
-  expect(result.response.status, `${operation.operationId}: ${JSON.stringify(result.error)}`).toBe(status);
-  expect((result.error as { code: string }).code).toMatch(code);
+  expectProblem(await call(), status, code);
   expect(await snapshot(t), `${operation.operationId} changed stored state`).toBe(before);
 }
 
 const call = (operation: SpecOperation, token?: string, headers?: Record<string, string>) => () =>
-  callOperation(operation.operationId, t.client(token, headers), validCalls[operation.operationId]!(world));
+  callOperation(operation.operationId, t.client(token, headers), validCalls[operation.operationId]!(t.world));
 
 describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('is 401 without credentials', () => expectRefused(operation, 401, 'unauthenticated', call(operation)));
@@ -183,7 +179,7 @@ describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, 
       operation,
       401,
       'operator_credentials_required',
-      call(operation, world.agent.credentials.access_token),
+      call(operation, t.world.agent.credentials.access_token),
     ));
 });
 
@@ -236,7 +232,7 @@ describe.each(scoped.map((op) => [op.operationId, op] as const))('%s', (_name, o
 const beyondViewers = scoped.filter((op) => !op.scopes.every((scope) => VIEWER_SCOPES.includes(scope)));
 describe.each(beyondViewers.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('is 403 for a role without its scope (a viewer of the site)', () =>
-    expectRefused(operation, 403, 'insufficient_scope', call(operation, world.viewer.session)));
+    expectRefused(operation, 403, 'insufficient_scope', call(operation, t.world.viewer.session)));
 });
 
 describe.each(unsafe.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
@@ -256,7 +252,7 @@ describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_na
       operation,
       holdsScopes ? 404 : 403,
       holdsScopes ? 'not_found' : 'insufficient_scope',
-      call(operation, world.outsider.session),
+      call(operation, t.world.outsider.session),
     );
   });
 });
@@ -271,14 +267,14 @@ describe('the same credentials, allowed', () => {
       'getEnrollmentRequest',
       'getCommand',
     ]) {
-      const result = await call(operationById(id), world.viewer.session)();
+      const result = await call(operationById(id), t.world.viewer.session)();
       expect(result.response.status, id).toBe(200);
     }
   });
 
   it("lets the world's agent call the agent routes (so the 401s above are about the credentials)", async () => {
     for (const operation of agentRoutes) {
-      const result = await call(operation, world.agent.credentials.access_token)();
+      const result = await call(operation, t.world.agent.credentials.access_token)();
       expect(result.response.status, operation.operationId).toBeLessThan(300);
     }
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   changePassword,
   createApiToken,
@@ -9,15 +9,13 @@ import {
   updateUser,
   createSite,
 } from '@meridian/sdk';
-import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { ADMIN, ok, startTestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, unique } from './support/world';
 import { cookieHeader, cookiesOf } from './support/cookies';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('login', () => {
   it('returns a bearer session and sets httpOnly session and CSRF cookies', async () => {
@@ -47,11 +45,9 @@ describe('login', () => {
       body: { username: 'nobody-here', password: 'not-the-password' },
     });
     for (const result of [wrongPassword, unknownUser]) {
-      expect(result.response.status).toBe(401);
-      expect(result.error).toMatchObject({
-        code: 'invalid_credentials',
-        detail: 'The username or password is incorrect.',
-      });
+      expect(expectProblem(result, 401, 'invalid_credentials').detail).toBe(
+        'The username or password is incorrect.',
+      );
     }
   });
 
@@ -62,8 +58,7 @@ describe('login', () => {
       client: t.client(),
       body: { username: member.user.username, password: member.password },
     });
-    expect(result.response.status).toBe(401);
-    expect(result.error).toMatchObject({ code: 'invalid_credentials' });
+    expectProblem(result, 401, 'invalid_credentials');
     expect((await getCurrentUser({ client: member.client })).response.status).toBe(401);
   });
 
@@ -74,10 +69,9 @@ describe('login', () => {
         login({ client: limited.client(), body: { username: ADMIN.username, password: 'wrong-password' } });
       for (let i = 0; i < 5; i++) expect((await attempt()).response.status).toBe(401);
       const blocked = await attempt();
-      expect(blocked.response.status).toBe(429);
+      expectProblem(blocked, 429, 'rate_limited');
       expect(Number(blocked.response.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(blocked.response.headers.get('ratelimit-remaining')).toBe('0');
-      expect(blocked.error).toMatchObject({ code: 'rate_limited' });
       // Even the right password waits out the window: the limit is on the source, not the guess.
       const right = await login({
         client: limited.client(),
@@ -117,8 +111,7 @@ describe('cookie sessions and CSRF', () => {
     expect(ok(await getVersion({ client: browser })).api_version).toBe('v1');
 
     const withoutCsrf = await createSite({ client: browser, body: { name: unique('Csrf') } });
-    expect(withoutCsrf.response.status).toBe(403);
-    expect(withoutCsrf.error).toMatchObject({ code: 'csrf_token_invalid' });
+    expectProblem(withoutCsrf, 403, 'csrf_token_invalid');
 
     const wrongCsrf = await createSite({
       client: t.client(undefined, { cookie, 'x-csrf-token': 'f'.repeat(32) }),
@@ -157,8 +150,7 @@ describe('logout', () => {
       await createApiToken({ client: t.admin, body: { name: unique('token'), scopes: ['tokens:read'] } }),
     ).token;
     const result = await logout({ client: t.client(token) });
-    expect(result.response.status).toBe(422);
-    expect(result.error).toMatchObject({ code: 'session_required' });
+    expectProblem(result, 422, 'session_required');
     expect((await getCurrentUser({ client: t.client(token) })).response.status).toBe(200);
   });
 });
@@ -172,8 +164,7 @@ describe('change password', () => {
       client: member.client,
       body: { current_password: 'not-my-password', new_password: 'a-brand-new-password' },
     });
-    expect(wrong.response.status).toBe(422);
-    expect(wrong.error).toMatchObject({ code: 'invalid_current_password' });
+    expectProblem(wrong, 422, 'invalid_current_password');
     expect((await getCurrentUser({ client: t.client(other) })).response.status).toBe(200);
 
     const changed = await changePassword({
@@ -212,9 +203,7 @@ describe('change password', () => {
       client: t.admin,
       body: { current_password: ADMIN.password, new_password: 'short' },
     });
-    expect(short.response.status).toBe(400);
-    expect(short.error).toMatchObject({
-      code: 'validation_failed',
+    expect(expectProblem(short, 400, 'validation_failed')).toMatchObject({
       errors: [{ path: '/body/new_password' }],
     });
   });
@@ -226,8 +215,7 @@ describe('sessions expire', () => {
     t.clock.advance(12 * 60 * 60 * 1000 + 1000);
     try {
       const result = await getCurrentUser({ client: t.client(token) });
-      expect(result.response.status).toBe(401);
-      expect(result.error).toMatchObject({ code: 'session_expired' });
+      expectProblem(result, 401, 'session_expired');
     } finally {
       t.clock.advance(-(12 * 60 * 60 * 1000 + 1000));
     }
@@ -237,8 +225,7 @@ describe('sessions expire', () => {
 describe('an empty Bearer header', () => {
   it('counts as no Authorization (what API consoles send before a token is pasted)', async () => {
     const anonymous = await getVersion({ client: t.client(undefined, { Authorization: 'Bearer ' }) });
-    expect(anonymous.response.status).toBe(401);
-    expect(anonymous.error).toMatchObject({ code: 'unauthenticated' });
+    expectProblem(anonymous, 401, 'unauthenticated');
     const result = await login({
       client: t.client(),
       body: { username: ADMIN.username, password: ADMIN.password },

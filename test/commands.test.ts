@@ -4,7 +4,7 @@
  * answers as soon as a command is queued) and the operator's wait. Every wait runs on the test
  * clock: a test either triggers the wake-up itself or advances the clock past the deadline.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   cancelCommand,
   clearPendingCommands,
@@ -25,16 +25,16 @@ import {
   type CommandCreate,
 } from '@meridian/sdk';
 import { addAgent, addCode, facts, newFingerprint, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addDevice, addMember, addSite } from './support/world';
 
-let t: TestServer;
+const t = useTestServer();
 let agent: Agent;
 beforeAll(async () => {
-  t = await startTestServer();
   agent = await addAgent(t, (await addSite(t)).id);
 });
-afterAll(() => t.close());
 
 const send = (body: Partial<CommandCreate> = {}, waitSeconds?: number) =>
   createCommand({
@@ -115,8 +115,7 @@ describe('the device type catalogue', () => {
         },
       }),
     ]) {
-      expect(refused.response.status).toBe(422);
-      expect(refused.error).toMatchObject({ code: 'unknown_device_type' });
+      expectProblem(refused, 422, 'unknown_device_type');
     }
   });
 });
@@ -124,11 +123,9 @@ describe('the device type catalogue', () => {
 describe('creating a command', () => {
   it("checks the type against the device's type and the params against the command type's schema (422, naming each problem)", async () => {
     const unsupported = await send({ type: 'close_tunnel', params: { tunnel_id: 't1' } });
-    expect(unsupported.response.status).toBe(422);
-    expect(unsupported.error).toMatchObject({ code: 'unsupported_command_type' });
+    expectProblem(unsupported, 422, 'unsupported_command_type');
     const invalid = await send({ type: 'restart_process', params: { process_name: 42, force: true } });
-    expect(invalid.response.status).toBe(422);
-    expect(invalid.error).toMatchObject({ code: 'invalid_command_params' });
+    expectProblem(invalid, 422, 'invalid_command_params');
     expect((invalid.error as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual([
       '/body/params/force',
       '/body/params/process_name',
@@ -154,8 +151,7 @@ describe('creating a command', () => {
         client: operator.client,
         body: { device_id: deviceId, type: 'ping' },
       });
-      expect(refused.response.status).toBe(422);
-      expect(refused.error).toMatchObject({ code: 'unknown_device' });
+      expectProblem(refused, 422, 'unknown_device');
     }
   });
 
@@ -253,8 +249,7 @@ describe('the lifecycle', () => {
       }),
       await finish(queued.id),
     ]) {
-      expect(late.response.status).toBe(409);
-      expect(late.error).toMatchObject({ code: 'command_finished' });
+      expectProblem(late, 409, 'command_finished');
     }
   });
 
@@ -278,8 +273,7 @@ describe('the lifecycle', () => {
     expect(ok(await getCommand({ client: t.admin, path: { command_id: queued.id } })).status).toBe('expired');
     expect(await eventTypes(queued.id)).toEqual(['command.expired']);
     const late = await finish(queued.id);
-    expect(late.response.status).toBe(409);
-    expect(late.error).toMatchObject({ code: 'command_expired' });
+    expectProblem(late, 409, 'command_expired');
   });
 
   it("lets an agent touch only its own device's commands (404)", async () => {
@@ -318,11 +312,9 @@ describe('cancelling', () => {
       path: { command_id: working.id },
       body: { percent: 10 },
     });
-    expect(told.response.status).toBe(409);
-    expect(told.error).toMatchObject({ code: 'command_cancelled' });
+    expectProblem(told, 409, 'command_cancelled');
     const again = await cancelCommand({ client: t.admin, path: { command_id: working.id } });
-    expect(again.response.status).toBe(409);
-    expect(again.error).toMatchObject({ code: 'command_cancelled' });
+    expectProblem(again, 409, 'command_cancelled');
   });
 
   it("clears a device's pending commands, leaving delivered ones alone", async () => {

@@ -2,7 +2,7 @@
  * What operators read about devices beyond the device itself: fleet counts, metric history
  * downsampled into buckets (samples placed with the test clock), and the last inventory.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   getDeviceInventory,
   getDeviceMetrics,
@@ -13,14 +13,12 @@ import {
   type DeviceMetrics,
 } from '@meridian/sdk';
 import { addAgent, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, addSite } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 const beat = (agent: Agent, metrics?: DeviceMetrics, status: 'ok' | 'degraded' = 'ok') =>
   sendAgentHeartbeat({
@@ -130,8 +128,7 @@ describe('metric history', () => {
         path: { device_id: agent.deviceId },
         query: { metric: 'cpu_percent', ...query },
       });
-      expect(refused.response.status).toBe(422);
-      expect(refused.error).toMatchObject({ code });
+      expectProblem(refused, 422, code);
     }
   });
 });
@@ -140,8 +137,7 @@ describe('inventory', () => {
   it('is 404 until the agent reports one, then shows the last report', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     const missing = await getDeviceInventory({ client: t.admin, path: { device_id: agent.deviceId } });
-    expect(missing.response.status).toBe(404);
-    expect(missing.error).toMatchObject({ code: 'inventory_not_reported' });
+    expectProblem(missing, 404, 'inventory_not_reported');
     const first = ok(
       await uploadAgentInventory({
         client: agent.client,

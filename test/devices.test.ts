@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   deleteDevice,
   getDevice,
@@ -7,14 +7,12 @@ import {
   updateDevice,
   type Device,
 } from '@meridian/sdk';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addDevice, addMember, addSite, unique } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('devices', () => {
   it('pre-registers a device: pending, with a one-time mrt_ registration token valid for 7 days', async () => {
@@ -50,8 +48,7 @@ describe('devices', () => {
       client: t.admin,
       body: { name: 'ghost', site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M', platform: 'linux' },
     });
-    expect(result.response.status).toBe(422);
-    expect(result.error).toMatchObject({ code: 'unknown_site' });
+    expectProblem(result, 422, 'unknown_site');
   });
 
   it('filters by site, status, platform and text, and the filters combine', async () => {
@@ -130,8 +127,7 @@ describe('devices', () => {
       headers: { 'If-Match': etag },
       body: { name: 'Lost' },
     });
-    expect(stale.response.status).toBe(412);
-    expect(stale.error).toMatchObject({ code: 'precondition_failed' });
+    expectProblem(stale, 412, 'precondition_failed');
     expect(ok(await getDevice({ client: t.admin, path: { device_id: device.id } })).name).toBe('Renamed');
   });
 
@@ -166,8 +162,7 @@ describe('devices', () => {
       path: { device_id: visible.id },
       body: { name: 'nope' },
     });
-    expect(write.response.status).toBe(403);
-    expect(write.error).toMatchObject({ code: 'insufficient_scope' });
+    expectProblem(write, 403, 'insufficient_scope');
   });
 
   it('deletes a device; it is then gone (404) and its site can be deleted', async () => {
@@ -177,8 +172,7 @@ describe('devices', () => {
       204,
     );
     const again = await getDevice({ client: t.admin, path: { device_id: device.id } });
-    expect(again.response.status).toBe(404);
-    expect(again.error).toMatchObject({ code: 'not_found' });
+    expectProblem(again, 404, 'not_found');
     expect((await deleteDevice({ client: t.admin, path: { device_id: device.id } })).response.status).toBe(
       404,
     );

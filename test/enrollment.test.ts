@@ -4,7 +4,7 @@
  * (list and filter, approve — possibly onto another site — and deny), with the agent's side
  * driven through the SDK as a real agent would.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   approveEnrollmentRequest,
   createEnrollmentCode,
@@ -25,17 +25,15 @@ import {
   type AgentEnrollmentStatus,
 } from '@meridian/sdk';
 import { addCode, agentFrom, facts, newFingerprint } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, addSite, requestEnrollment } from './support/world';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 const poll = async (pending: { request_id: string; poll_token: string }) =>
   ok(
@@ -89,8 +87,7 @@ describe('enrolment codes', () => {
         path: { site_id: site.id },
         body: { expires_at: new Date(t.clock.now().getTime() + offset).toISOString() },
       });
-      expect(result.response.status).toBe(422);
-      expect(result.error).toMatchObject({ code });
+      expectProblem(result, 422, code);
     }
     expect(ok(await listEnrollmentCodes({ client: t.admin, path: { site_id: site.id } })).data).toEqual([]);
   });
@@ -166,8 +163,7 @@ describe('enrolment codes', () => {
       client: operator.client,
       query: { status: 'wrong_code' },
     });
-    expect(refused.response.status).toBe(403);
-    expect(refused.error).toMatchObject({ code: 'admin_only' });
+    expectProblem(refused, 403, 'admin_only');
   });
 });
 
@@ -221,8 +217,7 @@ describe('the approval queue', () => {
       client: t.client(),
       body: { request_id: pending.request_id, poll_token: pending.poll_token },
     });
-    expect(again.response.status).toBe(409);
-    expect(again.error).toMatchObject({ code: 'enrollment_already_completed' });
+    expectProblem(again, 409, 'enrollment_already_completed');
     expect(
       ok(await getEnrollmentRequest({ client: operator.client, path: { request_id: pending.request_id } }))
         .status,
@@ -254,8 +249,7 @@ describe('the approval queue', () => {
         path: { request_id: pending.request_id },
         body: { site_id: siteId },
       });
-      expect(refused.response.status).toBe(422);
-      expect(refused.error).toMatchObject({ code: 'unknown_site' });
+      expectProblem(refused, 422, 'unknown_site');
     }
     const approved = ok(
       await approveEnrollmentRequest({
@@ -291,8 +285,7 @@ describe('the approval queue', () => {
       () => denyEnrollmentRequest({ client: t.admin, path: { request_id: pending.request_id }, body: {} }),
     ]) {
       const result = await decide();
-      expect(result.response.status).toBe(409);
-      expect(result.error).toMatchObject({ code: 'enrollment_request_not_pending' });
+      expectProblem(result, 409, 'enrollment_request_not_pending');
     }
     expect(ok(await listDevices({ client: t.admin, query: { site_id: site.id } })).data).toEqual([]);
   });
@@ -322,8 +315,7 @@ describe('the approval queue', () => {
       path: { request_id: pending.request_id },
       body: {},
     });
-    expect(late.response.status).toBe(409);
-    expect(late.error).toMatchObject({ code: 'enrollment_request_not_pending' });
+    expectProblem(late, 409, 'enrollment_request_not_pending');
   });
 
   it('refuses a second request from a machine whose request is still pending (409), and unknown poll tokens (404)', async () => {
@@ -332,14 +324,12 @@ describe('the approval queue', () => {
     const fingerprint = newFingerprint();
     const pending = await requestEnrollment(t, code, fingerprint);
     const twice = await enrollAgent({ client: t.client(), body: { code, fingerprint, facts: facts() } });
-    expect(twice.response.status).toBe(409);
-    expect(twice.error).toMatchObject({ code: 'enrollment_already_pending' });
+    expectProblem(twice, 409, 'enrollment_already_pending');
     const stranger = await pollAgentEnrollment({
       client: t.client(),
       body: { request_id: pending.request_id, poll_token: 'mpt_guessed' },
     });
-    expect(stranger.response.status).toBe(404);
-    expect(stranger.error).toMatchObject({ code: 'not_found' });
+    expectProblem(stranger, 404, 'not_found');
   });
 
   it('gives a reinstalled machine its old device back, and a machine whose device was deleted a fresh one', async () => {
@@ -366,8 +356,7 @@ describe('the approval queue', () => {
       client: t.client(oldCredentials.access_token),
       body: { status: 'ok', agent_version: '1', uptime_seconds: 1 },
     });
-    expect(old.response.status).toBe(401);
-    expect(old.error).toMatchObject({ code: 'credentials_revoked' });
+    expectProblem(old, 401, 'credentials_revoked');
     expect((await poll(again)).device_id).toBe(device);
 
     expect((await deleteDevice({ client: t.admin, path: { device_id: device } })).response.status).toBe(204);
@@ -463,8 +452,7 @@ describe('approving at once', () => {
         path: { site_id: site.id },
         body: { auto_approve_until: new Date(t.clock.now().getTime() + offset).toISOString() },
       });
-      expect(result.response.status).toBe(422);
-      expect(result.error).toMatchObject({ code });
+      expectProblem(result, 422, code);
     }
     expect(ok(await getSite({ client: t.admin, path: { site_id: site.id } })).auto_approve_until).toBeNull();
   });
@@ -493,8 +481,7 @@ describe('approving at once', () => {
       ok(await getDevice({ client: t.admin, path: { device_id: registration.device.id } })),
     ).toMatchObject({ name: 'Pre-registered', enrolled_at: expect.any(String) });
     const second = await enrol();
-    expect(second.response.status).toBe(422);
-    expect(second.error).toMatchObject({ code: 'enrollment_code_invalid' });
+    expectProblem(second, 422, 'enrollment_code_invalid');
   });
 
   it('refuses an expired registration token, and one whose machine is another device already (409)', async () => {
@@ -522,8 +509,7 @@ describe('approving at once', () => {
       client: t.client(),
       body: { code: fresh.registration_token, fingerprint: 'sha256:taken-machine-0001', facts: facts() },
     });
-    expect(clash.response.status).toBe(409);
-    expect(clash.error).toMatchObject({ code: 'fingerprint_in_use' });
+    expectProblem(clash, 409, 'fingerprint_in_use');
     const stale = ok(
       await registerDevice({ client: t.admin, body: { name: 'Late', site_id: site.id, platform: 'linux' } }),
     );
@@ -532,7 +518,6 @@ describe('approving at once', () => {
       client: t.client(),
       body: { code: stale.registration_token, fingerprint: newFingerprint(), facts: facts() },
     });
-    expect(late.response.status).toBe(422);
-    expect(late.error).toMatchObject({ code: 'registration_token_expired' });
+    expectProblem(late, 422, 'registration_token_expired');
   });
 });

@@ -4,7 +4,7 @@
  * resume. Streams are read through the SDK's async iterator; each test waits until the server
  * holds the stream open (its keep-alive timer exists) before making anything happen.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acknowledgeEvent,
   acknowledgeEvents,
@@ -23,14 +23,12 @@ import {
   type ListEventsData,
 } from '@meridian/sdk';
 import { addAgent, addCode, facts, newFingerprint, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, addSite } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 const list = async (query: ListEventsData['query'], client: Client = t.admin) =>
   ok(await listEvents({ client, query: { limit: 500, ...query } })).data;
@@ -212,8 +210,7 @@ describe('acknowledging', () => {
       client: t.admin,
       body: { event_ids: [c.id], filter: { device_id: agent.deviceId } },
     });
-    expect(both.response.status).toBe(422);
-    expect(both.error).toMatchObject({ code: 'ambiguous_selection' });
+    expectProblem(both, 422, 'ambiguous_selection');
     expect(
       ok(
         await acknowledgeEvents({

@@ -3,7 +3,7 @@
  * satisfy, and how they reach the agent — its desired configuration, whose version in each
  * heartbeat answer changes as soon as the configuration does.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createMonitoredProcess,
   deleteMonitoredProcess,
@@ -15,16 +15,16 @@ import {
   type MonitoredProcessCreate,
 } from '@meridian/sdk';
 import { addAgent, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, addSite } from './support/world';
 
-let t: TestServer;
+const t = useTestServer();
 let agent: Agent;
 beforeAll(async () => {
-  t = await startTestServer();
   agent = await addAgent(t, (await addSite(t)).id);
 });
-afterAll(() => t.close());
 
 const WEEKDAYS = {
   days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[],
@@ -125,13 +125,11 @@ describe('monitored processes', () => {
     ];
     for (const [body, code] of refusals) {
       const refused = await add(body);
-      expect(refused.response.status).toBe(422);
-      expect(refused.error).toMatchObject({ code });
+      expectProblem(refused, 422, code);
     }
     const first = ok(await add({ name: 'Player' }));
     const taken = await add({ name: 'PLAYER' });
-    expect(taken.response.status).toBe(409);
-    expect(taken.error).toMatchObject({ code: 'process_name_taken' });
+    expectProblem(taken, 409, 'process_name_taken');
     const other = ok(await add({ name: 'Other player' }));
     const renamed = await updateMonitoredProcess({
       client: t.admin,
@@ -144,8 +142,7 @@ describe('monitored processes', () => {
       path: { device_id: agent.deviceId, process_id: first.id },
       body: { launch_mode: 'scheduled' },
     });
-    expect(unscheduled.response.status).toBe(422);
-    expect(unscheduled.error).toMatchObject({ code: 'schedule_required' });
+    expectProblem(unscheduled, 422, 'schedule_required');
   });
 
   it('belong to a device: another device or site is 404', async () => {

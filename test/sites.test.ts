@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createSite,
   deleteDevice,
@@ -10,14 +10,12 @@ import {
   updateUser,
   type Site,
 } from '@meridian/sdk';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addDevice, addMember, addSite, unique } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('sites', () => {
   it('creates a site with an ETag, and refuses a duplicate name in any case (409)', async () => {
@@ -27,8 +25,7 @@ describe('sites', () => {
     expect(created.response.headers.get('etag')).toBe('"1"');
     expect(ok(created)).toMatchObject({ name, description: 'Rua do Ouro 12', device_count: 0 });
     const duplicate = await createSite({ client: t.admin, body: { name: name.toUpperCase() } });
-    expect(duplicate.response.status).toBe(409);
-    expect(duplicate.error).toMatchObject({ code: 'site_name_taken' });
+    expectProblem(duplicate, 409, 'site_name_taken');
   });
 
   it('searches by name, treating % and _ literally', async () => {
@@ -56,8 +53,9 @@ describe('sites', () => {
 
   it('refuses a cursor it did not issue with 400', async () => {
     const result = await listSites({ client: t.admin, query: { cursor: 'not-a-cursor' } });
-    expect(result.response.status).toBe(400);
-    expect(result.error).toMatchObject({ errors: [{ path: '/query/cursor' }] });
+    expect(expectProblem(result, 400, 'validation_failed')).toMatchObject({
+      errors: [{ path: '/query/cursor' }],
+    });
   });
 
   it('updates with If-Match; a stale ETag is 412 and a taken name 409, changing nothing', async () => {
@@ -96,8 +94,7 @@ describe('sites', () => {
     const site = await addSite(t);
     const device = await addDevice(t, site.id);
     const busy = await deleteSite({ client: t.admin, path: { site_id: site.id } });
-    expect(busy.response.status).toBe(409);
-    expect(busy.error).toMatchObject({ code: 'site_not_empty' });
+    expectProblem(busy, 409, 'site_not_empty');
     expect(ok(await getSite({ client: t.admin, path: { site_id: site.id } })).device_count).toBe(1);
     expect((await deleteDevice({ client: t.admin, path: { device_id: device.id } })).response.status).toBe(
       204,

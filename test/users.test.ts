@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createUser,
   deleteUser,
@@ -10,14 +10,12 @@ import {
   updateUser,
   type User,
 } from '@meridian/sdk';
-import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { ADMIN, ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addMember, addSite, unique } from './support/world';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 describe('users', () => {
   it('creates a user who can sign in, never returning the password', async () => {
@@ -62,8 +60,7 @@ describe('users', () => {
       client: t.admin,
       body: { username, password: 'correct-horse-battery', role: 'viewer' },
     });
-    expect(taken.response.status).toBe(409);
-    expect(taken.error).toMatchObject({ code: 'username_taken' });
+    expectProblem(taken, 409, 'username_taken');
     const unknownSite = await createUser({
       client: t.admin,
       body: {
@@ -73,8 +70,7 @@ describe('users', () => {
         site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
       },
     });
-    expect(unknownSite.response.status).toBe(422);
-    expect(unknownSite.error).toMatchObject({ code: 'unknown_site' });
+    expectProblem(unknownSite, 422, 'unknown_site');
   });
 
   it('lists users page by page, filtered by role', async () => {
@@ -130,8 +126,7 @@ describe('users', () => {
     const me = ok(await getCurrentUser({ client: t.admin })).user;
     for (const body of [{ role: 'viewer' as const }, { disabled: true }]) {
       const result = await updateUser({ client: t.admin, path: { user_id: me.id }, body });
-      expect(result.response.status).toBe(422);
-      expect(result.error).toMatchObject({ code: 'cannot_modify_self' });
+      expectProblem(result, 422, 'cannot_modify_self');
     }
     expect((await deleteUser({ client: t.admin, path: { user_id: me.id } })).response.status).toBe(422);
     expect(ok(await getUser({ client: t.admin, path: { user_id: me.id } }))).toMatchObject({
