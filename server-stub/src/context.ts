@@ -47,6 +47,8 @@ export interface AppContext {
   passwordCost: number;
   sessionTtlSeconds: number;
   rateLimit: { requestsPerMinute: number; loginFailuresPerMinute: number };
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For gives the client's address. */
+  trustProxy: boolean | number | string;
   /** Validate every response against the contract (on outside production). */
   validateResponses: boolean;
   fleet: FleetSettings;

@@ -20,6 +20,11 @@ export interface ServerOptions {
   passwordCost?: number;
   requestsPerMinute?: number;
   loginFailuresPerMinute?: number;
+  /**
+   * Express's `trust proxy` (true, a hop count, or addresses and subnets such as
+   * "loopback, 10.0.0.0/8"): whose X-Forwarded-For gives the client's address. Default "loopback".
+   */
+  trustProxy?: boolean | number | string;
   validateResponses?: boolean;
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
@@ -55,6 +60,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       requestsPerMinute: options.requestsPerMinute ?? 1200,
       loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5,
     },
+    trustProxy: options.trustProxy ?? 'loopback',
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
     now: options.now ?? (() => new Date()),

@@ -1,5 +1,5 @@
 /** `npm start`: Meridian on its embedded default, configured from the environment. */
-import { startServer, type FleetSettings } from './index';
+import { startServer, type FleetSettings, type ServerOptions } from './index';
 
 /** A whole number of seconds from the environment, or nothing when the variable is unset. */
 function seconds(variable: string, setting: keyof FleetSettings): Partial<FleetSettings> {
@@ -11,11 +11,20 @@ function seconds(variable: string, setting: keyof FleetSettings): Partial<FleetS
   return { [setting]: value };
 }
 
+/** MERIDIAN_TRUST_PROXY as Express's `trust proxy`: true/false, a hop count, or addresses and subnets. */
+function trustProxy(): Pick<ServerOptions, 'trustProxy'> {
+  const raw = process.env.MERIDIAN_TRUST_PROXY;
+  if (raw === undefined || raw === '') return {};
+  if (raw === 'true' || raw === 'false') return { trustProxy: raw === 'true' };
+  return { trustProxy: /^\d+$/.test(raw) ? Number(raw) : raw };
+}
+
 const server = await startServer({
   database: process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite',
   port: Number(process.env.PORT ?? 8080),
   adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
   ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
+  ...trustProxy(),
   fleet: {
     ...seconds('MERIDIAN_HEARTBEAT_INTERVAL_SECONDS', 'heartbeatIntervalSeconds'),
     ...seconds('MERIDIAN_OFFLINE_AFTER_SECONDS', 'offlineAfterSeconds'),

@@ -44,7 +44,7 @@ export function createApp(context: AppContext): Express {
   app.disable('x-powered-by');
   // ETags are ours: resource versions (http/etag.ts), not hashes of whatever body was sent.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', context.trustProxy);
   app.use(requestId);
   app.get('/openapi.json', serveSpec());
   app.use('/docs', createDocsRouter());
@@ -53,9 +53,9 @@ export function createApp(context: AppContext): Express {
     next();
   });
   app.use(cookieParser());
-  app.use(apiRateLimit(context.rateLimit.requestsPerMinute));
   app.use(jsonBody);
 
+  const limitRequests = apiRateLimit(context.rateLimit.requestsPerMinute);
   const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
   const onlyForLogin: RequestHandler = (req, res, next) =>
     routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
@@ -64,10 +64,15 @@ export function createApp(context: AppContext): Express {
     logInitialization: false,
     jsonQuery: false,
     responseValidation: context.validateResponses,
-    globalMiddleware: [acceptedBody, onlyForLogin, authenticate(context), idempotency(context)],
+    globalMiddleware: [
+      acceptedBody,
+      onlyForLogin,
+      limitRequests.around(authenticate(context)),
+      idempotency(context),
+    ],
     requestValidationErrorHandler: (error, _req, _res, next) => next(error),
   });
-  app.use(notFoundOrMethodNotAllowed(contractRoutes()));
+  app.use(limitRequests.byAddress, notFoundOrMethodNotAllowed(contractRoutes()));
   app.use(errorHandler);
   return app;
 }

@@ -189,6 +189,8 @@ export function authenticate(context: AppContext): RequestHandler {
       }
       const principal = await resolvePrincipal(context, req);
       if (!principal) throw problems.unauthenticated();
+      // Known even when refused below: the request counts against this principal's rate limit.
+      req.principal = principal;
       const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));
       if (missing.length > 0) {
         throw problems.forbidden(
@@ -196,7 +198,6 @@ export function authenticate(context: AppContext): RequestHandler {
           `This operation needs the scope ${missing.join(', ')}, which your credentials lack.`,
         );
       }
-      req.principal = principal;
       next();
     } catch (error) {
       next(error);
