@@ -41,7 +41,36 @@ async function generateSdkCore(): Promise<void> {
       '@hey-api/client-fetch',
       '@hey-api/typescript',
       { name: '@hey-api/sdk', validator: false },
-      { name: 'zod' },
+      {
+        name: 'zod',
+        '~resolvers': {
+          // The zod schemas must agree with the types hey-api writes (sdk/test/zod.test.ts checks
+          // both ways). hey-api's zod plugin always turns `format: int64` into `z.coerce.bigint()`,
+          // while its TypeScript plugin types the same field `number` (hey-api/openapi-ts#1802, open)
+          // and JSON has no bigint: a parsed value could not be `JSON.stringify`-ed. Every int64 the
+          // spec declares must be bounded inside Number.MAX_SAFE_INTEGER (checked here), so it parses
+          // as the integer the types say. A resolver that returns nothing lets the plugin build the
+          // node from the patched context (https://heyapi.dev/openapi-ts/plugins/concepts/resolvers).
+          number(ctx) {
+            const { schema } = ctx;
+            if (schema.format !== 'int64') return undefined;
+            const bounds = [
+              schema.minimum ?? schema.exclusiveMinimum,
+              schema.maximum ?? schema.exclusiveMaximum,
+            ];
+            if (!bounds.every((bound) => typeof bound === 'number' && Number.isSafeInteger(bound))) {
+              throw new Error(`an int64 needs minimum and maximum inside ±2^53-1 (got ${bounds.join(', ')})`);
+            }
+            ctx.schema = { ...schema, format: undefined };
+            return undefined;
+          },
+          // `format: binary` is typed `Blob | File` (what the SDK sends and returns), not a string.
+          string(ctx) {
+            if (ctx.schema.format !== 'binary') return undefined;
+            return ctx.$(ctx.symbols.z).attr('instanceof').call(ctx.$('Blob'));
+          },
+        },
+      },
     ],
   });
 }

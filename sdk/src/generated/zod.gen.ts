@@ -462,7 +462,7 @@ export const zDevice = z.object({
   os_version: z.string().max(100).nullable(),
   timezone: zTimeZone.nullable(),
   addresses: z.array(zIpAddress).max(32),
-  uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)).nullable(),
+  uptime_seconds: z.int().gte(0).lte(3153600000).nullable(),
   metrics: zDeviceMetrics.nullable(),
   last_seen_at: zTimestamp.nullable(),
   enrolled_at: zTimestamp.nullable(),
@@ -599,13 +599,13 @@ export const zHardware = z.object({
   serial_number: z.string().max(100).optional(),
   cpu_model: z.string().max(200).optional(),
   cpu_cores: z.int().gte(1).lte(4096).optional(),
-  memory_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)).optional(),
+  memory_bytes: z.int().gte(0).lte(1125899906842624).optional(),
   disks: z
     .array(
       z.object({
         name: z.string().min(1).max(200),
-        size_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)),
-        free_bytes: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(1125899906842624)),
+        size_bytes: z.int().gte(0).lte(1125899906842624),
+        free_bytes: z.int().gte(0).lte(1125899906842624),
       }),
     )
     .max(64)
@@ -686,7 +686,7 @@ export const zScreenshotList = z.object({
  *
  * A JPEG image, at most 2 MiB.
  */
-export const zJpegImage = z.string().max(2097152);
+export const zJpegImage = z.instanceof(Blob);
 
 /**
  * MonitoredProcessId
@@ -1056,7 +1056,7 @@ export const zAgentTokenRefresh = z.object({
 export const zAgentHeartbeat = z.object({
   status: z.enum(['ok', 'degraded']),
   agent_version: z.string().min(1).max(40),
-  uptime_seconds: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(3153600000)),
+  uptime_seconds: z.int().gte(0).lte(3153600000),
   hostname: z.string().min(1).max(253).optional(),
   os_name: z.string().max(100).optional(),
   os_version: z.string().max(100).optional(),
@@ -1186,7 +1186,7 @@ export const zAgentCommandOutcome = z.object({
   stderr: z.string().max(32768).optional(),
   stdout_truncated: z.boolean().optional(),
   stderr_truncated: z.boolean().optional(),
-  duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+  duration_ms: z.int().gte(0).lte(8640000000),
   output: zCommandOutput.optional(),
   error: z.string().max(2000).optional(),
 });
@@ -1234,7 +1234,7 @@ export const zCommandResult = z.object({
   stderr: z.string().max(32768),
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
-  duration_ms: z.coerce.bigint().gte(BigInt(0)).lte(BigInt(8640000000)),
+  duration_ms: z.int().gte(0).lte(8640000000),
   output: zCommandOutput.nullable(),
   error: z.string().max(2000).nullable(),
 });
