@@ -5,19 +5,16 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listDevices, listSites } from '@meridian/sdk';
-import { ADMIN, ok, startTestServer, type TestServer } from '../test/support/server';
+import { ADMIN, ok } from '../test/support/server';
+import { useTestServer } from '../test/support/use-test-server';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const example = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 const withToken = () => ({ env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken } });
 

@@ -11,22 +11,20 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Meridian } from '@meridian/sdk';
 import { checkedFetch } from '../test/support/checked-fetch';
-import { startTestServer, type TestServer } from '../test/support/server';
+import { useTestServer } from '../test/support/use-test-server';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const script = (path: string) => fileURLToPath(new URL(`./${path}`, import.meta.url));
 
-let t: TestServer;
+const t = useTestServer();
 let operator: Meridian;
 let scratch: string;
 beforeAll(async () => {
-  t = await startTestServer();
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   scratch = mkdtempSync(join(tmpdir(), 'meridian-agent-'));
 });
 afterAll(async () => {
-  await t.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -9,10 +9,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Meridian, type Device, type Site } from '@meridian/sdk';
 import { checkedFetch } from '../test/support/checked-fetch';
-import { ADMIN, startTestServer, type TestServer } from '../test/support/server';
+import { ADMIN } from '../test/support/server';
+import { useTestServer } from '../test/support/use-test-server';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -213,14 +214,13 @@ describe('sdk/README.md shows the examples', () => {
 
 const run = promisify(execFile);
 
-let t: TestServer;
+const t = useTestServer();
 let admin: Meridian;
 let lisbon: Site;
 let lisbonDevices: Device[];
 let readOnlyToken: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
   admin = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch, logLevel: 'off' });
   lisbon = await admin.sites.create({ name: 'Lisbon office' });
   await admin.sites.create({ name: 'Faro depot' });
@@ -236,7 +236,6 @@ beforeAll(async () => {
     await admin.apiTokens.create({ name: 'examples: sign-in', scopes: ['devices:read', 'sites:read'] })
   ).token;
 });
-afterAll(() => t?.close());
 
 interface Result {
   stdout: string;

@@ -8,12 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Meridian, MeridianAgent, type AgentCredentials, type Event } from '@meridian/sdk';
 import { checkedFetch } from './support/checked-fetch';
-import { startTestServer, type TestServer } from './support/server';
+import { useTestServer } from './support/use-test-server';
 
 const AUTO = 15;
 const MANUAL = 5;
 
-let t: TestServer;
+const t = useTestServer({
+  fleet: { heartbeatIntervalSeconds: 5, enrollmentPollIntervalSeconds: 1, offlineAfterSeconds: 180 },
+});
 let operator: Meridian;
 const stop = new AbortController();
 const agents: MeridianAgent[] = [];
@@ -25,9 +27,6 @@ const watching = new AbortController();
 let watcher: Promise<void>;
 
 beforeAll(async () => {
-  t = await startTestServer({
-    fleet: { heartbeatIntervalSeconds: 5, enrollmentPollIntervalSeconds: 1, offlineAfterSeconds: 180 },
-  });
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   watcher = (async () => {
     for await (const event of operator.events.stream({}, { signal: watching.signal }))
@@ -39,7 +38,6 @@ afterAll(async () => {
   watching.abort();
   await watcher;
   await Promise.allSettled(runs);
-  await t?.close();
 });
 
 describe('a fleet of 20 agents', () => {

@@ -3,7 +3,7 @@
  * themselves once the access token expires (one refresh even when calls race), and commands
  * run through handlers, including the ones this agent does not know or that throw.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   EnrollmentRefusedError,
   Meridian,
@@ -12,23 +12,21 @@ import {
   type AgentCredentials,
 } from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
-import { startTestServer, type TestServer } from '../../test/support/server';
+import { useTestServer } from '../../test/support/use-test-server';
 import { TINY_JPEG } from '../../test/support/agents';
 
-let t: TestServer;
+const t = useTestServer({ fleet: { enrollmentPollIntervalSeconds: 1 } });
 let operator: Meridian;
 let autoCode: string;
 let manualCode: string;
 let machine = 0;
 
 beforeAll(async () => {
-  t = await startTestServer({ fleet: { enrollmentPollIntervalSeconds: 1 } });
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   const site = await operator.sites.create({ name: 'Agents' });
   autoCode = (await operator.enrollmentCodes.create(site.id, { auto_approve: true })).code;
   manualCode = (await operator.enrollmentCodes.create(site.id, {})).code;
 });
-afterAll(() => t.close());
 
 const facts = () => ({ hostname: `host-${++machine}`, platform: 'linux' as const, agent_version: '1.0.0' });
 const agentWith = (saved: AgentCredentials[] = []) =>

@@ -2,24 +2,22 @@
  * `meridian.events.stream()` against the real server: events arrive as typed objects while
  * they happen, and a new stream given the last event's ID resumes after it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Meridian, MeridianAgent, type Event, type ServerSentEvent } from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
-import { startTestServer, type TestServer } from '../../test/support/server';
+import { useTestServer } from '../../test/support/use-test-server';
 
-let t: TestServer;
+const t = useTestServer();
 let operator: Meridian;
 let code: string;
 let siteId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   const site = await operator.sites.create({ name: 'Streamed' });
   siteId = site.id;
   code = (await operator.enrollmentCodes.create(site.id, { auto_approve: true })).code;
 });
-afterAll(() => t.close());
 
 /** Enrols a machine and sends its first heartbeat: `enrollment.requested`, `device.enrolled`, `device.online`. */
 async function bringOnline(n: number): Promise<string> {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSdk } from '../scripts/build';
 import { repoPath } from '../../scripts/lib/paths';
-import { startTestServer, type TestServer } from '../../test/support/server';
+import { useTestServer } from '../../test/support/use-test-server';
 
 const exec = promisify(execFile);
 /** Runs a command, with its output in the error when it fails (tsc reports on stdout). */
@@ -21,7 +21,7 @@ const run = (file: string, args: string[], options: { cwd?: string; env?: NodeJS
   });
 const TSC = repoPath('node_modules/typescript/bin/tsc');
 
-let t: TestServer;
+const t = useTestServer();
 let scratch: string;
 let tarball: string;
 
@@ -30,10 +30,8 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'meridian-sdk-pack-'));
   await run('npm', ['pack', repoPath('sdk/dist'), '--pack-destination', scratch, '--silent']);
   tarball = join(scratch, readdirSync(scratch).find((name) => name.endsWith('.tgz'))!);
-  t = await startTestServer();
 }, 120_000);
 afterAll(async () => {
-  await t?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -3,7 +3,7 @@
  * response goes through the spec-checking fetch of the cross-package tests (a response that
  * breaks the spec fails the test, see test/support/conformance-setup.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
   ConflictError,
@@ -18,9 +18,10 @@ import {
   type Fetch,
 } from '../src/index';
 import { checkedFetch } from '../../test/support/checked-fetch';
-import { ADMIN, startTestServer, type TestServer } from '../../test/support/server';
+import { ADMIN } from '../../test/support/server';
+import { useTestServer } from '../../test/support/use-test-server';
 
-let t: TestServer;
+const t = useTestServer();
 let meridian: Meridian;
 let counter = 0;
 const unique = (stem: string): string => `${stem}-${process.pid}-${++counter}`;
@@ -34,12 +35,10 @@ const connect = (token?: string): Meridian =>
   });
 
 beforeAll(async () => {
-  t = await startTestServer();
   const session = await connect().auth.login({ username: ADMIN.username, password: ADMIN.password });
   expect(session.token).toMatch(/^mst_/);
   meridian = connect(session.token);
 });
-afterAll(() => t.close());
 
 describe('Meridian against the reference server', () => {
   it('signs in and reads the current principal', async () => {
