@@ -9,10 +9,12 @@ import {
   createSite,
   deleteSite,
   getDevice,
+  getSite,
   getVersion,
   listDevices,
   listSites,
   updateDevice,
+  updateSite,
 } from '@meridian/sdk';
 import { usePostgresServer } from './support/postgres';
 import { ok, type TestServer } from './support/server';
@@ -39,6 +41,19 @@ describe('on PostgreSQL', () => {
     expect(ok(await listSites({ client: t.admin, query: { q: '100%_D' } })).data.map((s) => s.id)).toEqual([
       site.id,
     ]);
+  });
+
+  it('applies concurrent updates sent without If-Match one after another, never answering 412', async () => {
+    const site = await addSite(t);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        updateSite({ client: t.admin, path: { site_id: site.id }, body: { description: `Writer ${i}` } }),
+      ),
+    );
+    expect(results.map((result) => result.response.status)).toEqual(Array(8).fill(200));
+    expect(new Set(results.map((result) => result.response.headers.get('etag'))).size).toBe(8);
+    const final = await getSite({ client: t.admin, path: { site_id: site.id } });
+    expect(final.response.headers.get('etag')).toBe('"9"');
   });
 
   it('pages, updates under If-Match, scopes by site and replays idempotent creates', async () => {

@@ -2,12 +2,11 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { generatePassword, hashPassword } from '../auth/passwords';
-import { checkIfMatch, setEtag } from '../http/etag';
+import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
-import { updateIfUnchanged } from '../store/versioned';
 import { assertSitesExist, findUser, presentUser, presentUsers, toUser } from './users-store';
 
 /** Admins may not lock themselves out: the server must always keep someone who can fix things. */
@@ -79,26 +78,22 @@ export function usersHandlers(context: AppContext) {
 
     updateUser: async ({ params, body, headers, req, res }) => {
       const actor = principalOf(req);
-      const current = await findUser(context, params.user_id);
-      checkIfMatch(headers['if-match'], current.version);
-      if ((body.role !== undefined && body.role !== 'admin') || body.disabled === true)
-        refuseSelf(actor.user.id, current.id, 'demote or disable');
-      if (body.site_ids) await assertSitesExist(context, body.site_ids);
       const { site_ids: siteIds, disabled, ...fields } = body;
-      const updated = await db.transaction().execute(async (trx) => {
-        await updateIfUnchanged(
-          context,
-          'users',
-          current,
-          headers['if-match'],
-          { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) },
-          trx,
-        );
-        if (siteIds) await replaceSites(trx, current.id, siteIds);
-        if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
-        return trx.selectFrom('users').selectAll().where('id', '=', current.id).executeTakeFirstOrThrow();
+      const updated = await updateWithIfMatch(context, res, {
+        table: 'users',
+        ifMatch: headers['if-match'],
+        read: () => findUser(context, params.user_id),
+        changes: async (current) => {
+          if ((body.role !== undefined && body.role !== 'admin') || disabled === true)
+            refuseSelf(actor.user.id, current.id, 'demote or disable');
+          if (siteIds) await assertSitesExist(context, siteIds);
+          return { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) };
+        },
+        alongside: async (trx, current) => {
+          if (siteIds) await replaceSites(trx, current.id, siteIds);
+          if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
+        },
       });
-      setEtag(res, updated.version);
       return { status: 200, body: await presentUser(context, updated) };
     },
 

@@ -3,13 +3,12 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { revokeDeviceTokens } from '../agent/credentials';
-import { checkIfMatch, setEtag } from '../http/etag';
+import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
-import { updateIfUnchanged } from '../store/versioned';
 import { emitEvent } from '../observe/events-store';
 import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
 import { deviceInsightRoutes } from './device-insights-handlers';
@@ -94,21 +93,17 @@ export function devicesHandlers(context: AppContext) {
 
     updateDevice: async ({ params, body, headers, req, res }) => {
       const principal = principalOf(req);
-      const current = await findDevice(principal, params.device_id);
-      checkIfMatch(headers['if-match'], current.version);
-      if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
-      assertDeviceType(body.device_type);
-      const { tags, ...fields } = body;
-      await updateIfUnchanged(context, 'devices', current, headers['if-match'], {
-        ...fields,
-        ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }),
+      const updated = await updateWithIfMatch(context, res, {
+        table: 'devices',
+        ifMatch: headers['if-match'],
+        read: () => findDevice(principal, params.device_id),
+        changes: async () => {
+          if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
+          assertDeviceType(body.device_type);
+          const { tags, ...fields } = body;
+          return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
+        },
       });
-      const updated = await db
-        .selectFrom('devices')
-        .selectAll()
-        .where('id', '=', current.id)
-        .executeTakeFirstOrThrow();
-      setEtag(res, updated.version);
       return { status: 200, body: toDevice(updated) };
     },
 

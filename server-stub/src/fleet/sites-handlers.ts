@@ -1,13 +1,12 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { checkIfMatch, setEtag } from '../http/etag';
+import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import { containsText } from '../store/search';
-import { updateIfUnchanged } from '../store/versioned';
 import { findVisibleSite, selectSites, toSite } from './sites-store';
 
 const MAX_AUTO_APPROVAL_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
@@ -82,16 +81,16 @@ export function sitesHandlers(context: AppContext) {
 
     updateSite: async ({ params, body, headers, req, res }) => {
       const principal = principalOf(req);
-      const current = await findVisibleSite(context, principal, params.site_id);
-      checkIfMatch(headers['if-match'], current.version);
-      if (body.name !== undefined) await assertNameFree(body.name, current.id);
-      assertAutoApprovalWindow(body.auto_approve_until);
-      await updateIfUnchanged(context, 'sites', current, headers['if-match'], {
-        ...body,
-        ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+      const updated = await updateWithIfMatch(context, res, {
+        table: 'sites',
+        ifMatch: headers['if-match'],
+        read: () => findVisibleSite(context, principal, params.site_id),
+        changes: async (current) => {
+          if (body.name !== undefined) await assertNameFree(body.name, current.id);
+          assertAutoApprovalWindow(body.auto_approve_until);
+          return { ...body, ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }) };
+        },
       });
-      const updated = await findVisibleSite(context, principal, current.id);
-      setEtag(res, updated.version);
       return { status: 200, body: toSite(updated) };
     },
 

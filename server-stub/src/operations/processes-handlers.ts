@@ -1,14 +1,13 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { checkIfMatch, setEtag } from '../http/etag';
+import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { findVisibleDevice } from '../fleet/devices-store';
 import { newId } from '../store/ids';
 import type { MonitoredProcessRow } from '../store/schema';
-import { updateIfUnchanged } from '../store/versioned';
 import { assertNameFree, assertRunnable, toProcess } from './processes-store';
 
 const DEFAULT_RESTART_DELAY_SECONDS = 5;
@@ -78,24 +77,24 @@ export function processesHandlers(context: AppContext) {
     },
 
     updateMonitoredProcess: async ({ params, body, headers, req, res }) => {
-      const current = await findProcess(principalOf(req), params.device_id, params.process_id);
-      checkIfMatch(headers['if-match'], current.version);
-      const merged = { ...toProcess(current), ...body };
-      assertRunnable(merged);
-      if (body.name !== undefined) await assertNameFree(context, current.device_id, body.name, current.id);
-      const { arguments: args, schedules, ...fields } = body;
-      await updateIfUnchanged(context, 'monitored_processes', current, headers['if-match'], {
-        ...fields,
-        ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
-        ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
-        ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
+      const principal = principalOf(req);
+      const updated = await updateWithIfMatch(context, res, {
+        table: 'monitored_processes',
+        ifMatch: headers['if-match'],
+        read: () => findProcess(principal, params.device_id, params.process_id),
+        changes: async (current) => {
+          assertRunnable({ ...toProcess(current), ...body });
+          if (body.name !== undefined)
+            await assertNameFree(context, current.device_id, body.name, current.id);
+          const { arguments: args, schedules, ...fields } = body;
+          return {
+            ...fields,
+            ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+            ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
+            ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
+          };
+        },
       });
-      const updated = await db
-        .selectFrom('monitored_processes')
-        .selectAll()
-        .where('id', '=', current.id)
-        .executeTakeFirstOrThrow();
-      setEtag(res, updated.version);
       return { status: 200, body: toProcess(updated) };
     },
 
