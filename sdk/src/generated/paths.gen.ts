@@ -2729,10 +2729,42 @@ export interface components {
     };
   };
   responses: {
+    /** @description The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed. */
+    BadRequest: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#validation_failed",
+         *       "title": "Invalid request",
+         *       "status": 400,
+         *       "code": "validation_failed",
+         *       "detail": "The request does not match the schema: see errors.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+         *       "errors": [
+         *         {
+         *           "path": "/body/name",
+         *           "message": "Too long; at most 100 characters"
+         *         }
+         *       ]
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
     /** @description Too many requests; wait for `Retry-After` seconds. */
     TooManyRequests: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         'Retry-After': components['headers']['Retry-After'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -2757,6 +2789,9 @@ export interface components {
     InternalError: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2777,6 +2812,9 @@ export interface components {
     Unauthorized: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2793,36 +2831,13 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request is malformed or does not match the schema. Nothing was changed. */
-    BadRequest: {
-      headers: {
-        'Request-Id': components['headers']['Request-Id'];
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#validation_failed",
-         *       "title": "Invalid request",
-         *       "status": 400,
-         *       "code": "validation_failed",
-         *       "detail": "The request does not match the schema: see errors.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
-         *       "errors": [
-         *         {
-         *           "path": "/body/name",
-         *           "message": "Too long; at most 100 characters"
-         *         }
-         *       ]
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
     /** @description The request body is larger than the server accepts. */
     PayloadTooLarge: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2843,6 +2858,9 @@ export interface components {
     UnsupportedMediaType: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2863,6 +2881,9 @@ export interface components {
     Forbidden: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2883,6 +2904,9 @@ export interface components {
     UnprocessableEntity: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2903,6 +2927,9 @@ export interface components {
     Conflict: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2923,6 +2950,9 @@ export interface components {
     NotFound: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2943,6 +2973,9 @@ export interface components {
     PreconditionFailed: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -2967,6 +3000,9 @@ export interface components {
     AgentUnauthorized: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
         [name: string]: unknown;
       };
       content: {
@@ -3034,6 +3070,12 @@ export interface components {
   headers: {
     /** @description The ID of this request; it also appears in error bodies. Quote it when asking for help. */
     'Request-Id': components['schemas']['RequestId'];
+    /** @description CORS: the calling page's origin, when it is one of the origins the server allows (`MERIDIAN_CORS_ORIGINS`); a page there may then read this response. Absent for any other origin. Credentials are never allowed across origins: pages there send a bearer token. */
+    'Access-Control-Allow-Origin': string;
+    /** @description CORS: the response headers a page on an allowed origin may read. */
+    'Access-Control-Expose-Headers': string;
+    /** @description `Origin`: the CORS headers of this response depend on the calling page's origin. */
+    Vary: string;
     /**
      * @description How many seconds to wait before trying again.
      * @example 30
@@ -3074,6 +3116,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3086,6 +3131,7 @@ export interface operations {
           'application/json': components['schemas']['Health'];
         };
       };
+      400: components['responses']['BadRequest'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -3103,6 +3149,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3117,6 +3166,7 @@ export interface operations {
           'application/json': components['schemas']['Version'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
@@ -3145,6 +3195,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies. */
           'Set-Cookie'?: string;
           [name: string]: unknown;
@@ -3180,6 +3233,9 @@ export interface operations {
       401: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3215,10 +3271,14 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       422: components['responses']['UnprocessableEntity'];
@@ -3239,6 +3299,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3272,6 +3335,7 @@ export interface operations {
           'application/json': components['schemas']['CurrentPrincipal'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
@@ -3300,6 +3364,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -3337,6 +3404,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3408,6 +3478,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3457,6 +3530,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -3504,6 +3580,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -3552,6 +3631,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -3608,6 +3690,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3653,6 +3738,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3722,6 +3810,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3772,6 +3863,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3818,6 +3912,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -3856,6 +3953,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -3916,6 +4016,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -3961,6 +4064,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -4003,6 +4109,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -4043,6 +4152,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -4106,6 +4218,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4196,6 +4311,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4261,6 +4379,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4319,6 +4440,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -4385,6 +4509,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -4434,6 +4561,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -4505,6 +4635,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4593,6 +4726,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4649,6 +4785,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4716,6 +4855,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4761,6 +4903,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           /** @description The ID of the screenshot. */
           'Screenshot-Id': components['schemas']['ScreenshotId'];
           [name: string]: unknown;
@@ -4802,6 +4947,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -4901,6 +5049,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -4967,6 +5118,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -5029,6 +5183,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -5075,6 +5232,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -5150,6 +5310,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5221,6 +5384,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5293,6 +5459,9 @@ export interface operations {
       204: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content?: never;
@@ -5330,6 +5499,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5391,6 +5563,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5457,6 +5632,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5527,6 +5705,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5604,6 +5785,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5631,6 +5815,9 @@ export interface operations {
       202: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5659,6 +5846,9 @@ export interface operations {
       422: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5702,6 +5892,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5739,6 +5932,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5764,6 +5960,9 @@ export interface operations {
       401: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5822,6 +6021,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5870,6 +6072,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5923,6 +6128,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -5974,6 +6182,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6009,6 +6220,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6057,6 +6271,7 @@ export interface operations {
           'application/json': components['schemas']['DeviceTypeList'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       429: components['responses']['TooManyRequests'];
@@ -6079,6 +6294,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6159,6 +6377,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6249,6 +6470,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6290,6 +6514,9 @@ export interface operations {
       202: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6332,6 +6559,9 @@ export interface operations {
       422: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6374,6 +6604,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6435,6 +6668,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6488,6 +6724,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6550,6 +6789,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6609,6 +6851,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6648,6 +6893,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6687,6 +6935,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6727,6 +6978,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6775,6 +7029,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6835,6 +7092,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6916,6 +7176,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -6977,6 +7240,9 @@ export interface operations {
       200: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -7020,6 +7286,7 @@ export interface operations {
           'application/json': components['schemas']['AgentConfig'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['AgentUnauthorized'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
@@ -7043,6 +7310,9 @@ export interface operations {
       201: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
           [name: string]: unknown;
         };
         content: {
@@ -7059,6 +7329,7 @@ export interface operations {
           'application/json': components['schemas']['Screenshot'];
         };
       };
+      400: components['responses']['BadRequest'];
       401: components['responses']['AgentUnauthorized'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
