@@ -4,37 +4,22 @@
  * oversized bodies and other media types. Each must be a 4xx problem (never a 5xx) that names
  * the offending field, and must write nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mutationsOf } from './support/mutations';
 import { callOperation, clientFor, validCalls, type CallOptions } from './support/operations';
-import { startTestServer, type TestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { snapshot } from './support/snapshot';
 import { specOperations, type SpecOperation } from './support/spec';
-import { buildWorld, type World } from './support/world';
 
-let t: TestServer;
-let world: World;
-beforeAll(async () => {
-  t = await startTestServer();
-  world = await buildWorld(t);
-});
-afterAll(() => t.close());
-
-interface Problem {
-  code: string;
-  errors?: { path: string; message: string }[];
-}
+const t = useTestServer({ world: true });
 
 async function send(operation: SpecOperation, call: CallOptions) {
-  const client = clientFor(t, world, operation);
+  const client = clientFor(t, t.world, operation);
   const before = await snapshot(t);
   const result = await callOperation(operation.operationId, client, call);
   expect(await snapshot(t), `${operation.operationId} wrote something`).toBe(before);
-  return {
-    status: result.response.status,
-    problem: result.error as Problem,
-    contentType: result.response.headers.get('content-type'),
-  };
+  return result;
 }
 
 const withMutations = specOperations
@@ -47,14 +32,11 @@ describe.each(withMutations.map(({ op, mutations }) => [op.operationId, op, muta
     it.each(mutations.map((m) => [m.description, m] as const))(
       'refuses %s with 400',
       async (_description, mutation) => {
-        const { status, problem, contentType } = await send(
-          operation,
-          mutation.apply(validCalls[operation.operationId]!(world)),
+        const problem = expectProblem(
+          await send(operation, mutation.apply(validCalls[operation.operationId]!(t.world))),
+          400,
+          mutation.description === 'malformed JSON' ? 'malformed_json' : 'validation_failed',
         );
-        expect(status, JSON.stringify(problem)).toBe(400);
-        expect(contentType).toMatch(/^application\/problem\+json/);
-        if (mutation.description === 'malformed JSON') expect(problem.code).toBe('malformed_json');
-        else expect(problem.code).toBe('validation_failed');
         if (mutation.blames)
           expect(
             problem.errors?.map((issue) => issue.path),
@@ -69,27 +51,40 @@ const withBodies = specOperations.filter((op) => op.requestBody);
 
 describe.each(withBodies.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
   it('refuses a body over its limit (100 KB of JSON, 2 MiB of image) with 413', async () => {
-    const call = validCalls[operation.operationId]!(world);
+    const call = validCalls[operation.operationId]!(t.world);
     const image = !operation.requestBody!.content['application/json'];
-    const { status, problem } = await send(operation, {
+    const result = await send(operation, {
       ...call,
       bodySerializer: image
         ? () => 'x'.repeat(2.5 * 1024 * 1024)
         : () => JSON.stringify({ ...(call.body as object), padding: 'x'.repeat(150_000) }),
     });
-    expect(status).toBe(413);
-    expect(problem.code).toBe('payload_too_large');
+    expectProblem(result, 413, 'payload_too_large');
   });
 
   it('refuses a body that is not application/json with 415', async () => {
-    const call = validCalls[operation.operationId]!(world);
-    const { status, problem } = await send(operation, {
+    const call = validCalls[operation.operationId]!(t.world);
+    const result = await send(operation, {
       ...call,
       headers: { ...call.headers, 'Content-Type': 'text/plain' },
       bodySerializer: (body) => JSON.stringify(body),
     });
-    expect(status).toBe(415);
-    expect(problem.code).toBe('unsupported_media_type');
+    expectProblem(result, 415, 'unsupported_media_type');
+  });
+});
+
+describe.each(specOperations.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+  it('refuses a query parameter it does not take with 400, naming it', async () => {
+    const call = validCalls[operation.operationId]!(t.world);
+    const problem = expectProblem(
+      await send(operation, { ...call, query: { ...call.query, stauts: 'online' } }),
+      400,
+      'validation_failed',
+    );
+    expect(problem.errors).toContainEqual({
+      path: '/query/stauts',
+      message: expect.stringMatching(/^Unknown query parameter "stauts" for this operation; it takes /),
+    });
   });
 });
 

@@ -5,22 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSite, listSites } from '@meridian/sdk';
 import { keyDigest } from '../server-stub/src/http/replay-seal';
 import { callOperation, validCalls } from './support/operations';
-import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
+import { ADMIN, ok, startTestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { snapshot } from './support/snapshot';
 import { specOperations } from './support/spec';
-import { addMember, buildWorld, unique, type World } from './support/world';
+import { addMember, unique } from './support/world';
 
-let t: TestServer;
-let world: World;
-beforeAll(async () => {
-  t = await startTestServer();
-  world = await buildWorld(t);
-});
-afterAll(() => t.close());
+const t = useTestServer({ world: true });
 
 const idempotent = specOperations.filter((op) =>
   op.parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
@@ -45,14 +41,14 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
   const created = CREATED[operationId] ?? 201;
   const send = (key: string, body: unknown) =>
     callOperation(operationId, t.admin, {
-      ...validCalls[operationId]!(world),
+      ...validCalls[operationId]!(t.world),
       body,
       headers: { 'Idempotency-Key': key },
     });
 
   it('replays the first answer to a retry with the same key, creating nothing more', async () => {
     const key = crypto.randomUUID();
-    const { body } = validCalls[operationId]!(world);
+    const { body } = validCalls[operationId]!(t.world);
     const first = await send(key, body);
     expect(first.response.status).toBe(created);
     expect(first.response.headers.get('idempotent-replayed')).toBeNull();
@@ -68,7 +64,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
 
   it('stores neither the key nor the response readably (it may hold a one-time secret)', async () => {
     const key = crypto.randomUUID();
-    const created = await send(key, validCalls[operationId]!(world).body);
+    const created = await send(key, validCalls[operationId]!(t.world).body);
     const stored = await snapshot(t);
     expect(stored).not.toContain(key);
     // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
@@ -81,17 +77,16 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
 
   it('refuses the same key with a different body (422), writing nothing', async () => {
     const key = crypto.randomUUID();
-    expect((await send(key, validCalls[operationId]!(world).body)).response.status).toBe(created);
+    expect((await send(key, validCalls[operationId]!(t.world).body)).response.status).toBe(created);
     const before = await snapshot(t);
-    const reused = await send(key, validCalls[operationId]!(world).body);
-    expect(reused.response.status).toBe(422);
-    expect(reused.error).toMatchObject({ code: 'idempotency_key_reused' });
+    const reused = await send(key, validCalls[operationId]!(t.world).body);
+    expectProblem(reused, 422, 'idempotency_key_reused');
     expect(await snapshot(t)).toBe(before);
   });
 
   it('answers 409 while the first request with the key is still running', async () => {
     const key = crypto.randomUUID();
-    const { body, path } = validCalls[operationId]!(world);
+    const { body, path } = validCalls[operationId]!(t.world);
     const operation = specOperations.find((op) => op.operationId === operationId)!;
     const url = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => path![name]!);
     // What a request in flight leaves behind: the key claimed for this request, no answer yet.
@@ -121,8 +116,7 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
       .execute();
     const before = await snapshot(t);
     const concurrent = await send(key, body);
-    expect(concurrent.response.status).toBe(409);
-    expect(concurrent.error).toMatchObject({ code: 'idempotency_request_in_progress' });
+    expectProblem(concurrent, 409, 'idempotency_request_in_progress');
     expect(await snapshot(t)).toBe(before);
   });
 });

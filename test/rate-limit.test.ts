@@ -3,24 +3,20 @@
  * headers; past it, every operation answers 429 problem+json with Retry-After, and other
  * credentials are unaffected. (Failed logins have their own limit: see auth.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getHealth, getVersion } from '@meridian/sdk';
 import { callOperation, validCalls } from './support/operations';
-import { startTestServer, type TestServer } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { snapshot } from './support/snapshot';
 import { specOperations } from './support/spec';
-import { buildWorld, type World } from './support/world';
 
 const BUDGET = 40;
-let t: TestServer;
-let world: World;
+const t = useTestServer({ world: true, requestsPerMinute: BUDGET });
 let exhausted: string;
 beforeAll(async () => {
-  t = await startTestServer({ requestsPerMinute: BUDGET });
-  world = await buildWorld(t);
-  exhausted = await t.signIn(world.operator.user.username, world.operator.password);
+  exhausted = await t.signIn(t.world.operator.user.username, t.world.operator.password);
 });
-afterAll(() => t.close());
 
 describe('the API rate limit', () => {
   it('announces the budget, then answers 429 with Retry-After once it is spent', async () => {
@@ -31,8 +27,7 @@ describe('the API rate limit', () => {
     expect(Number(first.response.headers.get('ratelimit-remaining'))).toBe(BUDGET - 1);
     for (let i = 1; i < BUDGET; i++) expect((await getVersion({ client })).response.status).toBe(200);
     const limited = await getVersion({ client });
-    expect(limited.response.status).toBe(429);
-    expect(limited.error).toMatchObject({ code: 'rate_limited', status: 429 });
+    expectProblem(limited, 429, 'rate_limited');
     const retryAfter = Number(limited.response.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
@@ -54,7 +49,7 @@ describe('the API rate limit', () => {
         ? t.client()
         : t.client(exhausted);
       const before = await snapshot(t);
-      const result = await callOperation(operationId, client, validCalls[operationId]!(world));
+      const result = await callOperation(operationId, client, validCalls[operationId]!(t.world));
       expect(result.response.status).toBe(429);
       expect(result.response.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await snapshot(t)).toBe(before);

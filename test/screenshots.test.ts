@@ -1,16 +1,14 @@
 /** Screenshots: agents upload JPEGs (the last 20 kept), operators list them and fetch the newest. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getLatestDeviceScreenshot, listDeviceScreenshots, uploadAgentScreenshot } from '@meridian/sdk';
 import { addAgent, jpegBody, TINY_JPEG } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addSite } from './support/world';
 import { jpegSize } from '../server-stub/src/fleet/jpeg';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.close());
+const t = useTestServer();
 
 /** A baseline JPEG header of the given size (enough for the server, which reads the size). */
 function jpegOf(width: number, height: number): Buffer {
@@ -46,8 +44,7 @@ describe('screenshots', () => {
   it('are stored as uploaded, listed newest first, and the newest is served as the JPEG itself', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     const none = await getLatestDeviceScreenshot({ client: t.admin, path: { device_id: agent.deviceId } });
-    expect(none.response.status).toBe(404);
-    expect(none.error).toMatchObject({ code: 'no_screenshot' });
+    expectProblem(none, 404, 'no_screenshot');
 
     const first = await uploadAgentScreenshot({ client: agent.client, ...jpegBody() });
     expect(first.response.status).toBe(201);
@@ -91,16 +88,14 @@ describe('screenshots', () => {
       client: agent.client,
       ...jpegBody(Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')),
     });
-    expect(png.response.status).toBe(422);
-    expect(png.error).toMatchObject({ code: 'not_a_jpeg' });
+    expectProblem(png, 422, 'not_a_jpeg');
     const json = await uploadAgentScreenshot({
       client: agent.client,
       body: new Blob(['{}']),
       bodySerializer: null,
       headers: { 'Content-Type': 'application/json' },
     });
-    expect(json.response.status).toBe(415);
-    expect(json.error).toMatchObject({ code: 'unsupported_media_type' });
+    expectProblem(json, 415, 'unsupported_media_type');
     expect(
       ok(await listDeviceScreenshots({ client: t.admin, path: { device_id: agent.deviceId } })).data,
     ).toEqual([]);
