@@ -49,6 +49,8 @@ export interface AppContext {
   rateLimit: { requestsPerMinute: number; loginFailuresPerMinute: number };
   /** Express's `trust proxy`: which proxies' X-Forwarded-For gives the client's address. */
   trustProxy: boolean | number | string;
+  /** Origins whose pages may call the API with a bearer token (CORS). */
+  corsOrigins: readonly string[];
   /** Validate every response against the contract (on outside production). */
   validateResponses: boolean;
   fleet: FleetSettings;

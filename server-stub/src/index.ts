@@ -26,6 +26,8 @@ export interface ServerOptions {
    */
   trustProxy?: boolean | number | string;
   validateResponses?: boolean;
+  /** Origins (`https://console.example.com`) whose pages may call the API with a bearer token. None by default. */
+  corsOrigins?: readonly string[];
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
   now?: () => Date;
@@ -62,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     trustProxy: options.trustProxy ?? 'loopback',
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+    corsOrigins: options.corsOrigins ?? [],
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
     now: options.now ?? (() => new Date()),
     timers: options.timers ?? realTimers,

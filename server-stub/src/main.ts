@@ -19,12 +19,28 @@ function trustProxy(): Pick<ServerOptions, 'trustProxy'> {
   return { trustProxy: /^\d+$/.test(raw) ? Number(raw) : raw };
 }
 
+/** MERIDIAN_CORS_ORIGINS: a comma-separated list of origins (scheme, host and port, no path). */
+function corsOrigins(): Pick<ServerOptions, 'corsOrigins'> {
+  const origins = (process.env.MERIDIAN_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin)
+      throw new Error(
+        `MERIDIAN_CORS_ORIGINS must list origins such as https://console.example.com, not ${origin}`,
+      );
+  }
+  return { corsOrigins: origins };
+}
+
 const server = await startServer({
   database: process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite',
   port: Number(process.env.PORT ?? 8080),
   adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
   ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
   ...trustProxy(),
+  ...corsOrigins(),
   fleet: {
     ...seconds('MERIDIAN_HEARTBEAT_INTERVAL_SECONDS', 'heartbeatIntervalSeconds'),
     ...seconds('MERIDIAN_OFFLINE_AFTER_SECONDS', 'offlineAfterSeconds'),

@@ -11,6 +11,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { createRouter } from '../router';
 import { authenticate } from './authenticate';
+import { crossOrigin } from './cors';
 import { errorHandler } from './error-handler';
 import { notFoundOrMethodNotAllowed } from './fallback';
 import { idempotency } from './idempotency';
@@ -56,6 +57,7 @@ export function createApp(context: AppContext): Express {
   app.use(jsonBody);
 
   const limitRequests = apiRateLimit(context.rateLimit.requestsPerMinute);
+  app.use(crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]));
   const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
   const onlyForLogin: RequestHandler = (req, res, next) =>
     routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
