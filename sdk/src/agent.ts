@@ -152,7 +152,8 @@ export class MeridianAgent {
     const batch = await this.#authenticated((client) =>
       client.agent.pollCommands(
         { wait_seconds: waitSeconds },
-        { timeout: (waitSeconds + 15) * 1000, ...(signal ? { signal } : {}) },
+        // The client adds `wait_seconds` to the timeout: 15 s is the margin beyond the wait.
+        { timeout: 15_000, ...(signal ? { signal } : {}) },
       ),
     );
     return batch.data;

@@ -54,7 +54,10 @@ export interface MeridianOptions {
    * `meridian_csrf` cookie as `X-CSRF-Token`, as the server requires.
    */
   credentials?: 'cookie';
-  /** Milliseconds to wait for each attempt before failing it with `TimeoutError`. Default 60 000 (60 s). */
+  /**
+   * Milliseconds to wait for each attempt before failing it with `TimeoutError`. Default 60 000
+   * (60 s). An operation's `wait_seconds` (the time it may wait on the server) is added to it.
+   */
   timeout?: number;
   /** Retries of an attempt that failed in a way worth retrying (see README). Default 2; 0 turns retries off. */
   maxRetries?: number;
@@ -80,7 +83,10 @@ export interface RawRequestOptions extends RequestOptions {
   /** Values for `{placeholders}` in the path. */
   pathParams?: Record<string, string | number>;
   query?: object;
-  /** A JSON-serialisable value, or a string/Blob/FormData/URLSearchParams/ArrayBuffer sent as is. */
+  /**
+   * A JSON-serialisable value, or a string/Blob/FormData/URLSearchParams/ArrayBuffer sent as is,
+   * or a `ReadableStream` of bytes streamed as is (sent once: never retried).
+   */
   body?: unknown;
 }
 
@@ -236,8 +242,11 @@ export class Meridian implements OperationClient {
         : call.route?.contentType);
     const headers = this.#headersOf(call, path, contentType);
     const maxRetries = Math.max(0, options.maxRetries ?? this.maxRetries);
-    const timeout = options.timeout ?? this.timeout;
-    const repeatable = isSafeToRepeat(method, headers);
+    // An operation that waits on the server (`wait_seconds`) gets that long on top of the timeout.
+    const timeout = (options.timeout ?? this.timeout) + waitSecondsOf(call.query) * 1000;
+    // A stream is read as it is sent, so it cannot be sent again.
+    const streamed = body instanceof ReadableStream;
+    const repeatable = !streamed && isSafeToRepeat(method, headers);
     const what = `${method} ${path}`;
 
     for (let retry = 0; ; retry++) {
@@ -304,7 +313,7 @@ export class Meridian implements OperationClient {
       if (!repeatable || retry >= maxRetries) {
         if (!repeatable && retry < maxRetries) {
           this.#log.debug(
-            `not retrying ${what}: a ${method} without Idempotency-Key could do the work twice`,
+            `not retrying ${what}: ${streamed ? 'its streamed body was sent once and is gone' : `a ${method} without Idempotency-Key could do the work twice`}`,
           );
         }
         throw failure;
@@ -370,8 +379,10 @@ export class Meridian implements OperationClient {
       method,
       headers: attemptHeaders,
       ...(body === undefined ? {} : { body }),
+      // fetch sends a stream only when told the response may come before the body is all sent.
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
       ...(this.credentials === 'cookie' ? { credentials: 'include' as const } : {}),
-    });
+    } as RequestInit);
     return (await this.#onRequest?.(request)) ?? request;
   }
 
@@ -430,11 +441,24 @@ function serializeBody(body: unknown): { body: BodyInit | undefined; contentType
     body instanceof FormData ||
     body instanceof URLSearchParams ||
     body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body)
+    ArrayBuffer.isView(body) ||
+    body instanceof ReadableStream
   ) {
     return { body: body as BodyInit, contentType: undefined };
   }
+  // A Node.js stream or an async iterable would serialise to `{}`: refuse it before sending.
+  if (typeof (body as { pipe?: unknown }).pipe === 'function' || Symbol.asyncIterator in Object(body)) {
+    throw new TypeError(
+      'The body is a stream the SDK cannot send: pass a web ReadableStream (e.g. Readable.toWeb(stream)), a Blob or bytes.',
+    );
+  }
   return { body: JSON.stringify(body), contentType: 'application/json' };
+}
+
+/** The seconds an operation may wait on the server before answering (its `wait_seconds` query parameter). */
+function waitSecondsOf(query: object | undefined): number {
+  const seconds = Number((query as { wait_seconds?: unknown } | undefined)?.wait_seconds ?? 0);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
 }
 
 let routeMatchers: { pattern: RegExp; route: Route }[] | undefined;

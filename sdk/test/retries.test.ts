@@ -347,6 +347,39 @@ describe('timeouts and aborts', () => {
     expect(Date.now() - started).toBeLessThan(400);
   });
 
+  it('adds the seconds an operation waits on the server (`wait_seconds`) to the timeout of each attempt', async () => {
+    vi.useFakeTimers();
+    const COMMAND = { device_id: 'dev_01JC0A1B2C3D4E5F6G7H8J9K0M', type: 'echo' } as const;
+    // The server holds the request for as long as it may (30 s), then answers the finished command.
+    const calls = sequence('post', '/v1/commands', [
+      async () => {
+        await delay(30_000);
+        return json({ id: 'cmd_01JC0A1B2C3D4E5F6G7H8J9K0M', status: 'succeeded' });
+      },
+    ]);
+    const meridian = client({ timeout: 20_000, maxRetries: 0 });
+    const waited = await settle(meridian.commands.create(COMMAND, { wait_seconds: 30 }));
+    expect(waited).toMatchObject({ ok: true, value: { status: 'succeeded' } });
+
+    // The allowance is the wait, not more: a server silent for longer still times out, after 50 s.
+    const slower = sequence('post', '/v1/commands', [
+      async () => {
+        await delay('infinite');
+        return json({});
+      },
+    ]);
+    const started = Date.now();
+    const error = failure(await settle(meridian.commands.create(COMMAND, { wait_seconds: 30 })));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).timeout).toBe(50_000);
+    expect(Date.now() - started).toBeLessThan(50_100);
+    // Without a wait, the plain timeout.
+    const plain = failure(await settle(meridian.commands.create(COMMAND)));
+    expect((plain as TimeoutError).timeout).toBe(20_000);
+    expect(calls).toHaveLength(1);
+    expect(slower).toHaveLength(2);
+  });
+
   it('rejects with UserAbortError when the caller aborts a request in flight, without retrying', async () => {
     const calls = sequence('get', '/v1/sites/:id', [
       async () => {

@@ -2,7 +2,7 @@ import type { HeadersLike } from '../internal/utils/headers';
 
 /** Options every call accepts as its last argument; they override the client's for that call. */
 export interface BaseRequestOptions {
-  /** Milliseconds to wait for each attempt (default: the client's `timeout`, 60 000). */
+  /** Milliseconds to wait for each attempt (default: the client's `timeout`, 60 000), plus the operation's `wait_seconds`. */
   timeout?: number;
   /** How many times to retry a failed attempt that is safe to repeat (default: the client's, 2). */
   maxRetries?: number;
