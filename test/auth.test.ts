@@ -13,6 +13,12 @@ import { ADMIN, ok, startTestServer } from './support/server';
 import { expectProblem } from './support/problem';
 import { useTestServer } from './support/use-test-server';
 import { addMember, unique } from './support/world';
+import {
+  DEFAULT_PASSWORD_COST,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../server-stub/src/auth/passwords';
 import { cookieHeader, cookiesOf } from './support/cookies';
 
 const t = useTestServer();
@@ -96,6 +102,43 @@ describe('login', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('password hashing', () => {
+  it("uses OWASP's minimum scrypt cost by default (N=2^17, r=8, p=1)", async () => {
+    expect(DEFAULT_PASSWORD_COST).toBeGreaterThanOrEqual(2 ** 17);
+    const hash = await hashPassword('correct horse battery staple');
+    expect(hash.split('$').slice(0, 4)).toEqual(['scrypt', String(DEFAULT_PASSWORD_COST), '8', '1']);
+    expect(await verifyPassword('correct horse battery staple', hash)).toBe(true);
+    expect(needsRehash(hash)).toBe(false);
+  });
+
+  it('replaces a hash made with weaker parameters at sign-in, and the password still works', async () => {
+    const member = await addMember(t, 'viewer', []);
+    const { db, passwordCost } = t.server.context;
+    const stored = async () =>
+      (
+        await db
+          .selectFrom('users')
+          .select('password_hash')
+          .where('id', '=', member.user.id)
+          .executeTakeFirstOrThrow()
+      ).password_hash;
+    const configured = ['scrypt', String(passwordCost), '8', '1'];
+    expect((await stored()).split('$').slice(0, 4)).toEqual(configured);
+    const weak = await hashPassword(member.password, passwordCost / 4);
+    await db.updateTable('users').set({ password_hash: weak }).where('id', '=', member.user.id).execute();
+    const signIn = (password: string) =>
+      login({ client: t.client(), body: { username: member.user.username, password } });
+
+    expectProblem(await signIn('not-the-password'), 401, 'invalid_credentials');
+    expect(await stored()).toBe(weak);
+    ok(await signIn(member.password));
+    const rehashed = await stored();
+    expect(rehashed.split('$').slice(0, 4)).toEqual(configured);
+    ok(await signIn(member.password));
+    expect(await stored()).toBe(rehashed);
   });
 });
 

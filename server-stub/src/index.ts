@@ -1,6 +1,7 @@
 /** @meridian/server: start the reference implementation, in-process or from the command line. */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings } from './context';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
@@ -16,7 +17,7 @@ export interface ServerOptions {
   host?: string;
   adminUsername?: string;
   adminPassword?: string;
-  /** scrypt N; 2^15 by default. Tests lower it to keep thousands of sign-ins fast. */
+  /** scrypt N; 2^17 (OWASP's minimum) by default. Tests lower it to keep thousands of sign-ins fast. */
   passwordCost?: number;
   requestsPerMinute?: number;
   loginFailuresPerMinute?: number;
@@ -56,7 +57,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     db,
     engine,
     version: VERSION,
-    passwordCost: options.passwordCost ?? 2 ** 15,
+    passwordCost: options.passwordCost ?? DEFAULT_PASSWORD_COST,
     sessionTtlSeconds: 12 * 60 * 60,
     rateLimit: {
       requestsPerMinute: options.requestsPerMinute ?? 1200,

@@ -85,7 +85,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     host: '127.0.0.1',
     adminUsername: ADMIN.username,
     adminPassword: ADMIN.password,
-    // scrypt at N=2^10 keeps hundreds of sign-ins fast; production uses 2^15 (same code path).
+    // scrypt at N=2^10 keeps hundreds of sign-ins fast; production uses 2^17 (same code path).
     passwordCost: 2 ** 10,
     requestsPerMinute: 100_000,
     loginFailuresPerMinute: 1000,

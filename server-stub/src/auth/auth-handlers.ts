@@ -4,7 +4,7 @@ import { contract } from '../generated/contract.gen';
 import { presentUser } from '../access/users-store';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
-import { hashPassword, verifyPassword } from './passwords';
+import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { clearSessionCookies, createSession, setSessionCookies } from './sessions';
 
 function requireSession(principal: Principal, what: string): string {
@@ -35,7 +35,15 @@ export function authHandlers(context: AppContext) {
       }
       const session = await createSession(context, user.id);
       const now = context.now().toISOString();
-      await db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();
+      // A hash made with weaker parameters than configured is replaced while the password is at hand.
+      const rehashed = needsRehash(user.password_hash, context.passwordCost)
+        ? { password_hash: await hashPassword(body.password, context.passwordCost) }
+        : {};
+      await db
+        .updateTable('users')
+        .set({ last_login_at: now, ...rehashed })
+        .where('id', '=', user.id)
+        .execute();
       setSessionCookies(req, res, session);
       return {
         status: 200,
