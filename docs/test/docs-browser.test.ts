@@ -7,37 +7,33 @@
  *
  * Waits are on selectors, never on fixed sleeps, with generous timeouts for a busy 2-core CI box.
  */
-import type { RunningServer } from '@meridian/server';
 import type { Browser, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../test/support/programs';
-import { ADMIN, signIn, startTestServer } from './test-server';
+import { ADMIN } from '../../test/support/server';
+import { useTestServer } from '../../test/support/use-test-server';
 
 const UI_TIMEOUT_MS = 60_000;
 const TEST_TIMEOUT_MS = 180_000;
 
 describe('docs in a browser', () => {
-  let server: RunningServer;
+  const t = useTestServer();
   let browser: Browser;
   let page: Page;
   const requests: Request[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('request', (request) => requests.push(request));
   }, TEST_TIMEOUT_MS);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => browser?.close());
 
   /** Loads the reference and waits until Scalar has rendered the spec it fetched. */
   async function openReference(): Promise<void> {
-    await page.goto(`${server.url}/docs`);
+    await page.goto(`${t.url}/docs`);
     await page.getByRole('heading', { level: 1, name: 'Meridian API' }).waitFor();
   }
 
@@ -96,7 +92,7 @@ describe('docs in a browser', () => {
       const client = await openTryIt('meta', 'GET', '/health');
       const response = await send(client, '200 OK');
       expect(response).toContain('"status": "ok"');
-      const health = requests.filter((request) => request.url() === `${server.url}/health`);
+      const health = requests.filter((request) => request.url() === `${t.url}/health`);
       expect(health).toHaveLength(1);
     },
     TEST_TIMEOUT_MS,
@@ -105,7 +101,7 @@ describe('docs in a browser', () => {
   it(
     'sends GET /v1/auth/me with a token pasted into the Bearer field',
     async () => {
-      const token = await signIn(server.url);
+      const token = t.adminToken;
       await openReference();
       const sidebar = page.getByRole('navigation', { name: 'Sidebar for Meridian API' });
       await sidebar.getByRole('button', { name: /^Auth/ }).click();
@@ -119,7 +115,7 @@ describe('docs in a browser', () => {
       expect(response).toContain(`"username": "${ADMIN.username}"`);
       expect(response).toContain('"auth_method": "session"');
       const sent = requests
-        .filter((request) => request.url() === `${server.url}/v1/auth/me`)
+        .filter((request) => request.url() === `${t.url}/v1/auth/me`)
         .map((request) => request.headers().authorization);
       expect(sent).toEqual(['Bearer', `Bearer ${token}`]);
     },
@@ -132,13 +128,13 @@ describe('docs in a browser', () => {
     // The check is only meaningful if the page really loaded: the bundle, the spec, the API calls.
     expect(urls).toEqual(
       expect.arrayContaining([
-        `${server.url}/docs/assets/standalone.js`,
-        `${server.url}/openapi.json`,
-        `${server.url}/health`,
-        `${server.url}/v1/auth/me`,
+        `${t.url}/docs/assets/standalone.js`,
+        `${t.url}/openapi.json`,
+        `${t.url}/health`,
+        `${t.url}/v1/auth/me`,
       ]),
     );
-    const elsewhere = urls.filter((url) => new URL(url).origin !== server.url);
+    const elsewhere = urls.filter((url) => new URL(url).origin !== t.url);
     expect(elsewhere).toEqual([]);
   });
 });

@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import express from 'express';
-import type { RunningServer } from '@meridian/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSETS } from '../src/assets';
 import { GUIDES_DIR } from '../src/guides';
-import { signIn, startTestServer } from './test-server';
+import { useTestServer } from '../../test/support/use-test-server';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUIRED_GUIDES = ['quick-start', 'authentication', 'pagination', 'errors', 'idempotency'];
@@ -71,14 +70,12 @@ async function brokenLinks(startPages: string[]): Promise<string[]> {
 }
 
 describe('docs pages', () => {
-  let server: RunningServer;
+  const t = useTestServer();
   let guideNames: string[];
 
   beforeAll(async () => {
-    server = await startTestServer();
     guideNames = await guideNamesOnDisk();
   });
-  afterAll(() => server?.close());
 
   it('has every required guide on disk', () => {
     expect(guideNames).toEqual(expect.arrayContaining(REQUIRED_GUIDES));
@@ -87,7 +84,7 @@ describe('docs pages', () => {
   it.each(['/docs', '/docs/'])(
     'serves the reference page at %s with the offline Scalar bundle and the sign-in note',
     async (path) => {
-      const page = await fetchPage(`${server.url}${path}`);
+      const page = await fetchPage(`${t.url}${path}`);
       expect(page.status).toBe(200);
       expect(page.type).toMatch(/^text\/html/);
       expect(page.html).toContain('<script src="/docs/assets/standalone.js"></script>');
@@ -100,7 +97,7 @@ describe('docs pages', () => {
 
   it('renders every guide at /docs/guides/<name> in the shared layout', async () => {
     for (const name of guideNames) {
-      const page = await fetchPage(`${server.url}/docs/guides/${name}`);
+      const page = await fetchPage(`${t.url}/docs/guides/${name}`);
       expect(page.status, name).toBe(200);
       expect(page.type, name).toMatch(/^text\/html/);
       expect(page.html, name).toMatch(/<main class="guide">\s*<h1 id="[a-z0-9-]+">[^<]+<\/h1>/);
@@ -110,7 +107,7 @@ describe('docs pages', () => {
   });
 
   it('lists every guide at /docs/guides', async () => {
-    const page = await fetchPage(`${server.url}/docs/guides`);
+    const page = await fetchPage(`${t.url}/docs/guides`);
     expect(page.status).toBe(200);
     for (const name of guideNames) expect(page.html).toContain(`<li><a href="/docs/guides/${name}">`);
   });
@@ -123,41 +120,41 @@ describe('docs pages', () => {
     '..%2F..%2Fpackage.json',
     '%2Fetc%2Fpasswd',
   ])('answers 404 for the unknown guide %s', async (name) => {
-    const page = await fetchPage(`${server.url}/docs/guides/${name}`);
+    const page = await fetchPage(`${t.url}/docs/guides/${name}`);
     expect(page.status).toBe(404);
     expect(page.type).toMatch(/^text\/html/);
     expect(page.html).toContain('Guide not found');
   });
 
   it('serves the Scalar bundle and stylesheets from /docs/assets', async () => {
-    const script = await fetch(`${server.url}/docs/assets/standalone.js`);
+    const script = await fetch(`${t.url}/docs/assets/standalone.js`);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect((await script.arrayBuffer()).byteLength).toBe((await stat(ASSETS['standalone.js'])).size);
     for (const sheet of ['style.css', 'site.css']) {
-      const response = await fetch(`${server.url}/docs/assets/${sheet}`);
+      const response = await fetch(`${t.url}/docs/assets/${sheet}`);
       expect(response.status, sheet).toBe(200);
       expect(response.headers.get('content-type'), sheet).toMatch(/^text\/css/);
     }
-    const unknown = await fetch(`${server.url}/docs/assets/index.ts`);
+    const unknown = await fetch(`${t.url}/docs/assets/index.ts`);
     expect(unknown.status).toBe(404);
   });
 
   it('links from every page lead to pages that exist', async () => {
     const pages = ['/docs', '/docs/guides', ...guideNames.map((name) => `/docs/guides/${name}`)].map(
-      (path) => `${server.url}${path}`,
+      (path) => `${t.url}${path}`,
     );
     expect(await brokenLinks(pages)).toEqual([]);
   });
 
   it('problem types open the section of the errors guide that explains their code', async () => {
-    const token = await signIn(server.url);
+    const token = t.adminToken;
     const problems = await Promise.all(
       [
-        fetch(`${server.url}/v1/auth/me`),
-        fetch(`${server.url}/v1/sites?limit=0`, { headers: { Authorization: `Bearer ${token}` } }),
-        fetch(`${server.url}/v1/no-such-route`, { headers: { Authorization: `Bearer ${token}` } }),
-        fetch(`${server.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` } }),
+        fetch(`${t.url}/v1/auth/me`),
+        fetch(`${t.url}/v1/sites?limit=0`, { headers: { Authorization: `Bearer ${token}` } }),
+        fetch(`${t.url}/v1/no-such-route`, { headers: { Authorization: `Bearer ${token}` } }),
+        fetch(`${t.url}/v1/sites`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` } }),
       ].map(async (request) => (await request).json() as Promise<{ type: string; code: string }>),
     );
     expect(problems.map((problem) => problem.code)).toEqual([
@@ -167,7 +164,7 @@ describe('docs pages', () => {
       'method_not_allowed',
     ]);
     for (const problem of problems) {
-      const target = new URL(problem.type, server.url);
+      const target = new URL(problem.type, t.url);
       const page = await fetchPage(target.href);
       expect(page.status, problem.type).toBe(200);
       expect(page.html, problem.type).toContain(`id="${target.hash.slice(1)}"`);
