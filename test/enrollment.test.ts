@@ -120,9 +120,7 @@ describe('enrolment codes', () => {
       ['mec_no-such-code-at-all-no-such-code-at-all', 'enrollment_code_invalid'],
       ['mrt_not-a-registration-token', 'enrollment_code_invalid'],
     ] as const) {
-      const result = await attempt(code);
-      expect(result.response.status, code).toBe(422);
-      expect(result.error).toMatchObject({ code: expected });
+      expectProblem(await attempt(code), 422, expected);
     }
     const statuses = ok(await listEnrollmentCodes({ client: t.admin, path: { site_id: site.id } })).data.map(
       (c) => c.status,

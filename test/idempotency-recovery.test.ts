@@ -5,21 +5,21 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCommand, listCommands } from '@meridian/sdk';
 import { LEASE_MS } from '../server-stub/src/http/idempotency';
 import { keyDigest } from '../server-stub/src/http/replay-seal';
 import { addAgent, type Agent } from './support/agents';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ok } from './support/server';
+import { expectProblem } from './support/problem';
+import { useTestServer } from './support/use-test-server';
 import { addSite, unique } from './support/world';
 
-let t: TestServer;
+const t = useTestServer();
 let agent: Agent;
 beforeAll(async () => {
-  t = await startTestServer();
   agent = await addAgent(t, (await addSite(t)).id);
 });
-afterAll(() => t.close());
 
 const body = () => ({ device_id: agent.deviceId, type: 'echo' as const, params: { text: unique('hi') } });
 const send = (
@@ -100,8 +100,7 @@ describe('a claim whose holder died', () => {
     await diedWhileRunning(key, sent);
     await t.clock.advance(LEASE_MS - 1000);
     const retry = await send(key, sent);
-    expect(retry.response.status).toBe(409);
-    expect(retry.error).toMatchObject({ code: 'idempotency_request_in_progress' });
+    expectProblem(retry, 409, 'idempotency_request_in_progress');
   });
 
   it('is taken over by a retry once the lease runs out: the retry runs the request', async () => {

@@ -8,6 +8,7 @@
 import { networkInterfaces } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getHealth, getVersion, login, type Client } from '@meridian/sdk';
+import { expectProblem } from './support/problem';
 import { ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
 import { addMember, type Member, unique } from './support/world';
@@ -16,8 +17,7 @@ const BUDGET = 10;
 
 /** The RateLimit-* and Retry-After headers of a 429, checked. */
 function expectLimited(result: { response: Response; error?: unknown }): void {
-  expect(result.response.status).toBe(429);
-  expect(result.error).toMatchObject({ code: 'rate_limited' });
+  expectProblem(result, 429, 'rate_limited');
   const headers = result.response.headers;
   expect(Number(headers.get('retry-after'))).toBeGreaterThan(0);
   expect(headers.get('ratelimit-limit')).toBe(String(BUDGET));
