@@ -4,7 +4,7 @@
  *
  *   MERIDIAN_TOKEN=mtk_… npx tsx examples/device-report.ts --platform=windows
  */
-import { listDevices, listSites, type Device, type DeviceList, type ListDevicesData } from '@meridian/sdk';
+import type { ListDevicesData } from '@meridian/sdk';
 import { connect, orExit } from './lib/connect';
 
 const filters: ListDevicesData['query'] = {};
@@ -17,24 +17,14 @@ for (const arg of process.argv.slice(2)) {
   Object.assign(filters, { [key]: value });
 }
 
-const client = await connect();
-const devices: Device[] = [];
-let cursor: string | null = null;
-do {
-  const page: DeviceList = orExit(
-    await listDevices({ client, query: { ...filters, limit: 100, ...(cursor ? { cursor } : {}) } }),
-    'Listing devices',
-  );
-  devices.push(...page.data);
-  cursor = page.next_cursor;
-} while (cursor);
-
-const siteNames = new Map(
-  orExit(await listSites({ client, query: { limit: 500 } }), 'Listing sites').data.map((site) => [
-    site.id,
-    site.name,
-  ]),
+const meridian = await connect();
+// Every page, 100 devices at a time: the client follows next_cursor.
+const devices = await orExit(
+  meridian.devices.list({ ...filters, limit: 100 }).toArray({ limit: Infinity }),
+  'Listing devices',
 );
+const sites = await orExit(meridian.sites.list({ limit: 100 }).toArray({ limit: Infinity }), 'Listing sites');
+const siteNames = new Map(sites.map((site) => [site.id, site.name]));
 const counts = new Map<string, Map<string, number>>();
 for (const device of devices) {
   const site = siteNames.get(device.site_id) ?? device.site_id;

@@ -3,6 +3,7 @@
  * fresh in-memory server, and checks both its output and what it did to the server.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,36 @@ const t = useTestServer();
 
 const withToken = () => ({ env: { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken } });
 
+/** The low-level layer (hey-api's functions and their client), which examples do not teach. */
+const LOW_LEVEL = new Set([
+  'createMeridianClient',
+  ...[
+    ...readFileSync(new URL('../sdk/src/generated/sdk.gen.ts', import.meta.url), 'utf8').matchAll(
+      /^export const (\w+)/gm,
+    ),
+  ].map((match) => match[1]!),
+]);
+
 describe('examples', () => {
+  it('use the Meridian client, not the low-level functions', () => {
+    expect(LOW_LEVEL).toContain('listDevices');
+    const files = readdirSync(fileURLToPath(new URL('.', import.meta.url)), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'));
+    expect(files).toContain('onboard-site.ts');
+    const lowLevel = files.flatMap((file) =>
+      [
+        ...readFileSync(example(file), 'utf8').matchAll(
+          /import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'@meridian\/sdk'/g,
+        ),
+      ]
+        .flatMap((match) => match[1]!.split(',').map((name) => name.trim().replace(/^type\s+/, '')))
+        .filter((name) => LOW_LEVEL.has(name))
+        .map((name) => `${file}: ${name}`),
+    );
+    expect(lowLevel).toEqual([]);
+  });
+
   it('onboard-site.ts creates the site once and registers each machine', async () => {
     const args = [example('onboard-site.ts'), 'Lisbon office', 'kiosk-1:windows', 'kiosk-2:linux'];
     const first = await run(TSX, args, withToken());

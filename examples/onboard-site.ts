@@ -6,7 +6,7 @@
  *   MERIDIAN_TOKEN=mtk_… npx tsx examples/onboard-site.ts "Lisbon office" kiosk-1:windows kiosk-2:linux
  */
 import { createHash } from 'node:crypto';
-import { createSite, listSites, registerDevice, type Platform } from '@meridian/sdk';
+import type { Platform } from '@meridian/sdk';
 import { connect, orExit } from './lib/connect';
 
 const [siteName, ...machines] = process.argv.slice(2);
@@ -15,27 +15,27 @@ if (!siteName || machines.length === 0) {
   process.exit(2);
 }
 
-const client = await connect();
-const existing = orExit(
-  await listSites({ client, query: { q: siteName, limit: 500 } }),
+const meridian = await connect();
+const sameName = await orExit(
+  meridian.sites.list({ q: siteName, limit: 100 }).toArray({ limit: Infinity }),
   'Listing sites',
-).data.find((site) => site.name === siteName);
+);
 const site =
-  existing ??
-  orExit(
-    await createSite({
-      client,
-      body: { name: siteName },
-      headers: { 'Idempotency-Key': createHash('sha256').update(`site:${siteName}`).digest('hex') },
-    }),
+  sameName.find((candidate) => candidate.name === siteName) ??
+  (await orExit(
+    // The key is derived from the name, so a re-run after a lost answer replays the first creation.
+    meridian.sites.create(
+      { name: siteName },
+      { idempotencyKey: createHash('sha256').update(`site:${siteName}`).digest('hex') },
+    ),
     `Creating site ${siteName}`,
-  );
+  ));
 console.log(`site ${site.name} (${site.id})`);
 
 for (const machine of machines) {
   const [name, platform = 'other'] = machine.split(':');
-  const registration = orExit(
-    await registerDevice({ client, body: { name: name!, site_id: site.id, platform: platform as Platform } }),
+  const registration = await orExit(
+    meridian.devices.register({ name: name!, site_id: site.id, platform: platform as Platform }),
     `Registering ${name}`,
   );
   console.log(

@@ -3,12 +3,12 @@
  * MERIDIAN_TOKEN (an API token, best for scripts) or MERIDIAN_USERNAME + MERIDIAN_PASSWORD
  * (signs in and uses the session token).
  */
-import { createMeridianClient, login, type Client } from '@meridian/sdk';
+import Meridian, { MeridianError } from '@meridian/sdk';
 
-export async function connect(): Promise<Client> {
+export async function connect(): Promise<Meridian> {
   const baseUrl = process.env.MERIDIAN_URL ?? 'http://localhost:8080';
   const token = process.env.MERIDIAN_TOKEN;
-  if (token) return createMeridianClient({ baseUrl, token });
+  if (token) return new Meridian({ baseUrl, token });
   const username = process.env.MERIDIAN_USERNAME;
   const password = process.env.MERIDIAN_PASSWORD;
   if (!username || !password) {
@@ -16,23 +16,20 @@ export async function connect(): Promise<Client> {
       'Set MERIDIAN_TOKEN, or MERIDIAN_USERNAME and MERIDIAN_PASSWORD (npm start prints the admin credentials).',
     );
   }
-  const { data, error } = await login({
-    client: createMeridianClient({ baseUrl }),
-    body: { username, password },
-  });
-  if (!data) throw new Error(`Sign-in failed: ${error?.detail ?? 'no response'}`);
-  return createMeridianClient({ baseUrl, token: data.token });
+  const session = await orExit(new Meridian({ baseUrl }).auth.login({ username, password }), 'Sign-in');
+  return new Meridian({ baseUrl, token: session.token });
 }
 
-/** Ends the script with the API's own explanation when a call fails. */
-export function orExit<T>(
-  result: { data?: T; error?: { status: number; code: string; detail?: string; request_id: string } },
-  what: string,
-): T {
-  if (result.data !== undefined) return result.data;
-  const problem = result.error;
-  console.error(
-    `${what} failed: ${problem ? `${problem.status} ${problem.code}: ${problem.detail ?? ''} (request ${problem.request_id})` : 'no response'}`,
-  );
-  process.exit(1);
+/**
+ * Ends the script with the API's own explanation when a call fails (after the client's retries):
+ * status, code, detail and request ID, e.g. `Listing devices failed: 401 invalid_token: … (request req_…)`.
+ */
+export async function orExit<T>(call: Promise<T>, what: string): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!(error instanceof MeridianError)) throw error;
+    console.error(`${what} failed: ${error.message}`);
+    process.exit(1);
+  }
 }
