@@ -5,7 +5,7 @@
  * keeping the last screenshots), double-precision metrics and bigint uptimes — through the SDK
  * against a throwaway cluster.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acknowledgeEvents,
   approveEnrollmentRequest,
@@ -28,14 +28,10 @@ import {
 } from '@meridian/sdk';
 import { addAgent, addCode, agentFrom, jpegBody } from './support/agents';
 import { usePostgresServer } from './support/postgres';
-import { ok, type TestServer } from './support/server';
+import { ok } from './support/server';
 import { addSite, requestEnrollment } from './support/world';
 
-const server = usePostgresServer();
-let t: TestServer;
-beforeAll(() => {
-  t = server();
-});
+const t = usePostgresServer();
 
 describe('the fleet on PostgreSQL', () => {
   it('enrols through the queue, heartbeats, runs a command by long-poll and goes offline', async () => {

@@ -4,7 +4,7 @@
  * pagination, conditional updates, ON CONFLICT for idempotency keys, foreign keys — through the
  * SDK against a throwaway cluster.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createSite,
   deleteSite,
@@ -17,14 +17,10 @@ import {
   updateSite,
 } from '@meridian/sdk';
 import { usePostgresServer } from './support/postgres';
-import { ok, type TestServer } from './support/server';
+import { ok } from './support/server';
 import { addDevice, addMember, addSite, apiToken, unique } from './support/world';
 
-const server = usePostgresServer();
-let t: TestServer;
-beforeAll(() => {
-  t = server();
-});
+const t = usePostgresServer();
 
 describe('on PostgreSQL', () => {
   it('reports the engine it runs on', async () => {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { postgresBin } from './programs';
-import { startTestServer, type TestServer } from './server';
+import type { TestServer } from './server';
+import { useTestServer } from './use-test-server';
 
 export interface Postgres {
   url: string;
@@ -65,22 +66,15 @@ export async function startPostgres(): Promise<Postgres> {
 }
 
 /**
- * For a test file: a throwaway cluster and the server on it, started before its tests and
- * stopped after them. Read `server()` inside tests (it exists once `beforeAll` ran).
+ * For a test file: a throwaway cluster and the server on it (useTestServer), started before its
+ * tests and stopped after them; the cluster stops after the server closed (afterAll hooks run
+ * in reverse order).
  */
-export function usePostgresServer(): () => TestServer {
+export function usePostgresServer(): TestServer {
   let pg: Postgres | undefined;
-  let t: TestServer | undefined;
   beforeAll(async () => {
     pg = await startPostgres();
-    t = await startTestServer({ database: pg.url });
   });
-  afterAll(async () => {
-    await t?.close();
-    pg?.stop();
-  });
-  return () => {
-    if (!t) throw new Error('the PostgreSQL test server is not running');
-    return t;
-  };
+  afterAll(() => pg?.stop());
+  return useTestServer(() => ({ database: pg!.url }));
 }

@@ -4,6 +4,7 @@
  * ```ts
  * const t = useTestServer();                                  // or useTestServer({ requestsPerMinute: 40 })
  * const t = useTestServer({ world: true });                   // t.world: the populated world of world.ts
+ * const t = useTestServer(() => ({ database: pg.url }));      // options known only once earlier hooks ran
  * ```
  *
  * It registers the file's (or the enclosing `describe`'s) `beforeAll`, which starts the server
@@ -20,11 +21,15 @@ import { buildWorld, type World } from './world';
 type StartOptions = Partial<ServerOptions>;
 
 export function useTestServer(options: StartOptions & { world: true }): TestServer & { world: World };
-export function useTestServer(options?: StartOptions): TestServer;
-export function useTestServer({ world, ...options }: StartOptions & { world?: boolean } = {}): TestServer {
+export function useTestServer(options?: StartOptions | (() => StartOptions)): TestServer;
+export function useTestServer(
+  options: (StartOptions & { world?: boolean }) | (() => StartOptions) = {},
+): TestServer {
   let running: (TestServer & { world?: World }) | undefined;
   beforeAll(async () => {
-    const t = await startTestServer(options);
+    const chosen: StartOptions & { world?: boolean } = typeof options === 'function' ? options() : options;
+    const { world, ...start } = chosen;
+    const t = await startTestServer(start);
     running = t;
     if (world) running.world = await buildWorld(t);
   });
