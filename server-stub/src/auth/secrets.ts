@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type SecretKind = 'mst' | 'mtk' | 'mrt' | 'mec' | 'mpt' | 'mat' | 'mrf';
+/** The kinds of secret the server issues (the SDK's log redaction masks each: sdk/test/redact.test.ts). */
+export const SECRET_KINDS = ['mst', 'mtk', 'mrt', 'mec', 'mpt', 'mat', 'mrf'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
 
 /**
  * A new bearer secret: `mst_` sessions, `mtk_` API tokens, `mrt_` device registration, `mec_`

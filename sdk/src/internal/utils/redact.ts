@@ -1,10 +1,27 @@
 /**
  * Removes secrets from what is about to be logged: credential headers and secret-looking fields
- * are replaced whole, and Meridian token strings (`mst_…` sessions, `mtk_…` API tokens, `mrt_…`
- * registration tokens, `whsec_…` webhook secrets) are masked wherever they appear, in URLs too.
+ * are replaced whole, and every secret Meridian issues (SECRET_PREFIXES) is masked wherever it
+ * appears, in URLs and free text too.
  */
+
+/**
+ * The prefix of every secret Meridian issues. The server makes them in
+ * server-stub/src/auth/secrets.ts (`SECRET_KINDS`); sdk/test/redact.test.ts fails when it issues
+ * one this list lacks, or when an example of the spec shows a secret that is not masked.
+ */
+export const SECRET_PREFIXES = {
+  mst: 'operator session token',
+  mtk: 'API token',
+  mrt: 'device registration token',
+  mec: 'enrolment code',
+  mpt: 'enrolment poll token',
+  mat: 'agent access token',
+  mrf: 'agent refresh token',
+  whsec: 'webhook signing secret',
+} as const;
+
 const SENSITIVE_KEY = /^(authorization|proxy-authorization|cookie|set-cookie)$|(password|secret|token)$/i;
-const TOKEN = /\b(mst|mtk|mrt|whsec)_[A-Za-z0-9+/=_-]+/g;
+const TOKEN = new RegExp(`\\b(${Object.keys(SECRET_PREFIXES).join('|')})_[A-Za-z0-9+/=_-]+`, 'g');
 export const REDACTED = '[redacted]';
 
 function redactString(value: string): string {
