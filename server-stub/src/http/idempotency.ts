@@ -54,7 +54,8 @@ function recordBeforeSending(res: Response, record: (body: string) => Promise<vo
     const body = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : (chunk ?? '');
     record(body)
       .catch((error: unknown) => console.error('[meridian] could not record idempotency key', error))
-      .finally(() => send(chunk));
+      .then(() => send(chunk))
+      .catch((error: unknown) => console.error('[meridian] could not send a response', error));
     return res;
   };
 }
