@@ -70,7 +70,7 @@ export function apiTokensHandlers(context: AppContext) {
       }
       const now = context.now().toISOString();
       if (body.expires_at !== undefined && new Date(body.expires_at).toISOString() <= now) {
-        throw problems.unprocessable('expiry_in_past', 'expires_at must be in the future.');
+        throw problems.expiryInPast();
       }
       const secret = newSecret('mtk');
       const row: ApiTokenRow = {

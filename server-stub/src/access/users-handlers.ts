@@ -48,7 +48,7 @@ export function usersHandlers(context: AppContext) {
       const siteIds = body.site_ids ?? [];
       await assertSitesExist(context, siteIds);
       if (await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst()) {
-        throw problems.conflict('username_taken', `A user named ${username} already exists.`);
+        throw problems.nameTaken('username_taken', 'user', username);
       }
       const now = context.now().toISOString();
       const row = {

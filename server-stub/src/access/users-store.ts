@@ -66,5 +66,5 @@ export async function assertSitesExist(context: AppContext, siteIds: readonly st
   const known = new Set(found.map((row) => row.id));
   const unknown = siteIds.filter((id) => !known.has(id));
   if (unknown.length > 0)
-    throw problems.unprocessable('unknown_site', `No site ${unknown.join(', ')} exists.`);
+    throw problems.unknownReference('site', unknown);
 }

@@ -81,9 +81,13 @@ export async function revokeDeviceTokens(
 async function checkToken(
   context: AppContext,
   row: AgentTokenRow | undefined,
-  invalidCode: string,
+  kind: 'access' | 'refresh',
 ): Promise<{ row: AgentTokenRow; siteId: string }> {
-  if (!row) throw problems.unauthenticated(invalidCode, 'The token is not a valid Meridian device token.');
+  if (!row)
+    throw problems.invalidToken(
+      `Meridian device ${kind} token`,
+      kind === 'access' ? 'invalid_token' : 'invalid_refresh_token',
+    );
   const device = await context.db
     .selectFrom('devices')
     .select(['id', 'site_id'])
@@ -100,11 +104,9 @@ async function checkToken(
       "The device's credentials were revoked; the agent must enrol again.",
     );
   if (row.expires_at <= context.now().toISOString()) {
-    throw problems.unauthenticated(
-      'token_expired',
-      row.kind === 'access'
-        ? 'The access token has expired; get a new one with POST /v1/agent/token.'
-        : 'The refresh token has expired; the agent must enrol again.',
+    throw problems.tokenExpired(
+      `${kind} token`,
+      kind === 'access' ? 'get a new one with POST /v1/agent/token' : 'the agent must enrol again',
     );
   }
   return { row, siteId: device.site_id };
@@ -118,7 +120,7 @@ export async function authenticateAgent(context: AppContext, accessToken: string
     .where('token_hash', '=', hashSecret(accessToken))
     .where('kind', '=', 'access')
     .executeTakeFirst();
-  const checked = await checkToken(context, row, 'invalid_token');
+  const checked = await checkToken(context, row, 'access');
   return { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
 }
 
@@ -130,7 +132,7 @@ export async function refreshCredentials(context: AppContext, refreshToken: stri
     .where('token_hash', '=', hashSecret(refreshToken))
     .where('kind', '=', 'refresh')
     .executeTakeFirst();
-  const { row: token, siteId } = await checkToken(context, row, 'invalid_refresh_token');
+  const { row: token, siteId } = await checkToken(context, row, 'refresh');
   // Claim the token: only one request can flip used_at from null, even when two race.
   const claimed = await context.db
     .updateTable('agent_tokens')

@@ -3,7 +3,7 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { principalOf } from '../http/principal';
-import { ApiError, problems } from '../http/problem';
+import { problems } from '../http/problem';
 import { METRICS_RETENTION_MS } from './sweeps';
 import { findVisibleDevice, selectDevices, toInventory } from './devices-store';
 
@@ -149,12 +149,7 @@ export function deviceInsightRoutes(context: AppContext) {
         .where('device_id', '=', device.id)
         .executeTakeFirst();
       if (!row)
-        throw new ApiError(
-          404,
-          'inventory_not_reported',
-          'Not found',
-          `The agent of device ${device.id} has not reported an inventory yet.`,
-        );
+        throw problems.notReported('inventory_not_reported', device.id, 'reported an inventory');
       return { status: 200, body: toInventory(row) };
     }),
   };

@@ -72,7 +72,7 @@ export function enrollmentCodesHandlers(context: AppContext) {
       const now = context.now();
       const expiresAt = body.expires_at ?? isoAfter(context, DEFAULT_TTL_SECONDS);
       const ttl = Date.parse(expiresAt) - now.getTime();
-      if (ttl <= 0) throw problems.unprocessable('expiry_in_past', 'expires_at must be in the future.');
+      if (ttl <= 0) throw problems.expiryInPast();
       if (ttl > MAX_TTL_MS)
         throw problems.unprocessable(
           'expiry_too_far',

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { contract, type Screenshot } from '../generated/contract.gen';
 import { agentOf, principalOf } from '../http/principal';
-import { ApiError, problems } from '../http/problem';
+import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import type { DeviceScreenshotsTable } from '../store/schema';
 import { findVisibleDevice } from './devices-store';
@@ -84,12 +84,7 @@ export function deviceScreenshotRoutes(context: AppContext) {
           .limit(1)
           .executeTakeFirst();
         if (!row)
-          throw new ApiError(
-            404,
-            'no_screenshot',
-            'Not found',
-            `The agent of device ${device.id} has not uploaded a screenshot yet.`,
-          );
+          throw problems.notReported('no_screenshot', device.id, 'uploaded a screenshot');
         res.setHeader('Content-Type', 'image/jpeg');
         res.setHeader('Screenshot-Id', row.id);
         // ts-rest sends a Stream body as it is: the contract types the image as the bytes on the wire.

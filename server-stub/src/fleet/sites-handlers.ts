@@ -21,7 +21,7 @@ export function sitesHandlers(context: AppContext) {
       .where('name_key', '=', name.toLowerCase())
       .executeTakeFirst();
     if (taken && taken.id !== exceptId)
-      throw problems.conflict('site_name_taken', `A site named ${name} already exists.`);
+      throw problems.nameTaken('site_name_taken', 'site', name);
   }
 
   /** An auto-approval window opens now and closes in the future, at most a week away. */

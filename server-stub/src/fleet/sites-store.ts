@@ -49,5 +49,5 @@ export async function findVisibleSite(
 export async function assertUsableSite(context: AppContext, principal: Principal, id: string): Promise<void> {
   const exists = await context.db.selectFrom('sites').select('id').where('id', '=', id).executeTakeFirst();
   if (!exists || !canSeeSite(principal, id))
-    throw problems.unprocessable('unknown_site', `No site ${id} exists, or you cannot see it.`);
+    throw problems.unknownReference('site', [id]);
 }

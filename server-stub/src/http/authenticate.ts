@@ -103,10 +103,10 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     .where('token_hash', '=', hashSecret(token))
     .executeTakeFirst();
   const now = context.now();
-  if (!row) throw problems.unauthenticated('invalid_token', 'The API token is not valid.');
+  if (!row) throw problems.invalidToken('API token');
   if (row.revoked_at) throw problems.unauthenticated('token_revoked', 'The API token was revoked.');
   if (row.expires_at && row.expires_at <= now.toISOString())
-    throw problems.unauthenticated('token_expired', 'The API token has expired.');
+    throw problems.tokenExpired('API token', 'create a new one');
   const user = await activeUser(context, row.user_id);
   if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_GRANULARITY_MS) {
     await context.db
@@ -143,10 +143,7 @@ async function resolvePrincipal(context: AppContext, req: Request): Promise<Prin
         'A device access token only works on the agent endpoints (/v1/agent/...); sign in or use an API token.',
       );
     }
-    throw problems.unauthenticated(
-      'invalid_token',
-      'The bearer token is not a Meridian session (mst_) or API token (mtk_).',
-    );
+    throw problems.invalidToken('Meridian session (mst_) or API token (mtk_)');
   }
   const cookie = sessionCookie(req);
   if (cookie) return fromSession(context, cookie, 'cookie', req);
@@ -171,10 +168,7 @@ async function resolveAgent(context: AppContext, req: Request): Promise<AgentPri
       "Send the device's access token as Authorization: Bearer <token>.",
     );
   if (!bearer.startsWith('mat_'))
-    throw problems.unauthenticated(
-      'invalid_token',
-      'The bearer token is not a Meridian device access token (mat_).',
-    );
+    throw problems.invalidToken('Meridian device access token (mat_)');
   return authenticateAgent(context, bearer);
 }
 

@@ -29,20 +29,12 @@ function fromBodyParser(error: { type?: string; status?: number }): ApiError | u
   if (error.type === 'entity.too.large') {
     // JSON bodies stop at 100 KB; images (screenshots) may be larger.
     const image = ((error as { limit?: number }).limit ?? 0) > 100 * 1024;
-    return new ApiError(
-      413,
-      'payload_too_large',
-      'Payload too large',
-      image ? 'Images are limited to 2 MiB.' : 'Request bodies are limited to 100 KB.',
-    );
+    return image
+      ? problems.payloadTooLarge('Images', '2 MiB')
+      : problems.payloadTooLarge('Request bodies', '100 KB');
   }
   if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
-    return new ApiError(
-      415,
-      'unsupported_media_type',
-      'Unsupported media type',
-      'Send the request body as UTF-8 application/json.',
-    );
+    return problems.unsupportedMediaType(['UTF-8 application/json']);
   }
   return undefined;
 }
@@ -71,15 +63,5 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     res.end();
     return;
   }
-  sendProblem(
-    req,
-    res,
-    known ??
-      new ApiError(
-        500,
-        'internal_error',
-        'Internal server error',
-        'Something went wrong on our side; the request ID helps us find it.',
-      ),
-  );
+  sendProblem(req, res, known ?? problems.internal());
 };

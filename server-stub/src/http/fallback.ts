@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { ApiError } from './problem';
+import { problems } from './problem';
 
 type Route = { method: string; path: string };
 
@@ -13,23 +13,9 @@ export function notFoundOrMethodNotAllowed(routes: Route[]): RequestHandler {
     const allowed = compiled.filter((route) => route.pattern.test(req.path)).map((route) => route.method);
     if (allowed.length > 0) {
       res.setHeader('Allow', [...new Set(allowed)].join(', '));
-      next(
-        new ApiError(
-          405,
-          'method_not_allowed',
-          'Method not allowed',
-          `${req.method} is not supported here; use ${allowed.join(' or ')}.`,
-        ),
-      );
+      next(problems.methodNotAllowed(req.method, allowed));
       return;
     }
-    next(
-      new ApiError(
-        404,
-        'route_not_found',
-        'Not found',
-        `There is no ${req.method} ${req.path} in this API; see /docs.`,
-      ),
-    );
+    next(problems.routeNotFound(req.method, req.path));
   };
 }

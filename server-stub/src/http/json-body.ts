@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { ApiError } from './problem';
+import { problems } from './problem';
 import { routeMetadata } from './route';
 
 declare global {
@@ -18,18 +18,11 @@ export const IMAGE_LIMIT = '2mb';
 
 const hasBody = (req: express.Request): boolean =>
   Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-const unsupported = (types: readonly string[]) =>
-  new ApiError(
-    415,
-    'unsupported_media_type',
-    'Unsupported media type',
-    `Send the request body as ${types.join(' or ')}.`,
-  );
 
 /** A body in anything but JSON (or an image) is refused up front with 415 rather than parsed as nothing. */
 const requireJson: RequestHandler = (req, _res, next) => {
   if (hasBody(req) && !req.is(['application/json', ...IMAGE_TYPES])) {
-    next(unsupported(['application/json']));
+    next(problems.unsupportedMediaType(['application/json']));
     return;
   }
   next();
@@ -39,7 +32,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
 export const acceptedBody: RequestHandler = (req, _res, next) => {
   const { bodyTypes } = routeMetadata(req);
   if (hasBody(req) && bodyTypes.length > 0 && !req.is([...bodyTypes])) {
-    next(unsupported(bodyTypes));
+    next(problems.unsupportedMediaType(bodyTypes));
     return;
   }
   next();

@@ -30,10 +30,30 @@ export const problems = {
     code = 'unauthenticated',
     detail = 'Send a valid token as Authorization: Bearer <token>, or sign in.',
   ) => new ApiError(401, code, 'Authentication required', detail),
+  /** A token that is not one Meridian issued, or not of the kind this place takes. */
+  invalidToken: (expected: string, code = 'invalid_token') =>
+    new ApiError(401, code, 'Authentication required', `The token is not a valid ${expected}.`),
+  tokenExpired: (token: string, remedy: string) =>
+    new ApiError(401, 'token_expired', 'Authentication required', `The ${token} has expired; ${remedy}.`),
   forbidden: (code: string, detail: string) => new ApiError(403, code, 'Forbidden', detail),
   notFound: (what: string, id: string) =>
     new ApiError(404, 'not_found', 'Not found', `No ${what} ${id} exists, or you cannot see it.`),
+  /** A device's report (inventory, screenshot) its agent has not sent yet. */
+  notReported: (code: string, deviceId: string, what: string) =>
+    new ApiError(404, code, 'Not found', `The agent of device ${deviceId} has not ${what} yet.`),
+  routeNotFound: (method: string, path: string) =>
+    new ApiError(404, 'route_not_found', 'Not found', `There is no ${method} ${path} in this API; see /docs.`),
+  methodNotAllowed: (method: string, allowed: readonly string[]) =>
+    new ApiError(
+      405,
+      'method_not_allowed',
+      'Method not allowed',
+      `${method} is not supported here; use ${allowed.join(' or ')}.`,
+    ),
   conflict: (code: string, detail: string) => new ApiError(409, code, 'Conflict', detail),
+  /** A name that must be unique (in its scope) is already used. */
+  nameTaken: (code: string, what: string, name: string, scope = '') =>
+    new ApiError(409, code, 'Conflict', `A ${what} named ${name} already exists${scope}.`),
   preconditionFailed: (sent: string, current: string) =>
     new ApiError(
       412,
@@ -41,8 +61,27 @@ export const problems = {
       'Precondition failed',
       `If-Match ${sent} does not match the current ETag ${current}; read the resource again and retry.`,
     ),
+  payloadTooLarge: (what: string, limit: string) =>
+    new ApiError(413, 'payload_too_large', 'Payload too large', `${what} are limited to ${limit}.`),
+  unsupportedMediaType: (types: readonly string[]) =>
+    new ApiError(
+      415,
+      'unsupported_media_type',
+      'Unsupported media type',
+      `Send the request body as ${types.join(' or ')}.`,
+    ),
   unprocessable: (code: string, detail: string, errors?: FieldIssue[]) =>
     new ApiError(422, code, 'Unprocessable request', detail, errors),
+  /** A site or device named in the request body (not the URL) that does not exist for the caller. */
+  unknownReference: (what: 'site' | 'device', ids: readonly string[]) =>
+    new ApiError(
+      422,
+      `unknown_${what}`,
+      'Unprocessable request',
+      `No ${what} ${ids.join(', ')} exists, or you cannot see it.`,
+    ),
+  expiryInPast: () =>
+    new ApiError(422, 'expiry_in_past', 'Unprocessable request', 'expires_at must be in the future.'),
   tooManyRequests: (retryAfterSeconds: number) =>
     new ApiError(
       429,
@@ -53,6 +92,13 @@ export const problems = {
       {
         'Retry-After': String(retryAfterSeconds),
       },
+    ),
+  internal: () =>
+    new ApiError(
+      500,
+      'internal_error',
+      'Internal server error',
+      'Something went wrong on our side; the request ID helps us find it.',
     ),
 };
 

@@ -44,11 +44,7 @@ export function commandsHandlers(context: AppContext) {
       const device = await selectDevices(context, principal)
         .where('id', '=', body.device_id)
         .executeTakeFirst();
-      if (!device)
-        throw problems.unprocessable(
-          'unknown_device',
-          `No device ${body.device_id} exists, or you cannot see it.`,
-        );
+      if (!device) throw problems.unknownReference('device', [body.device_id]);
       const commandType = findCommandType(device.device_type, body.type);
       if (!commandType) {
         throw problems.unprocessable(

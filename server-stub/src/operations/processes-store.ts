@@ -57,10 +57,7 @@ export async function assertNameFree(
     .where('name_key', '=', name.toLowerCase())
     .executeTakeFirst();
   if (taken && taken.id !== exceptId)
-    throw problems.conflict(
-      'process_name_taken',
-      `The device already has a monitored process named ${name}.`,
-    );
+    throw problems.nameTaken('process_name_taken', 'monitored process', name, ' on this device');
 }
 
 export async function desiredConfig(
