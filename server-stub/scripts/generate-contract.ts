@@ -51,22 +51,25 @@ function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
   return ordered;
 }
 
+/** One parameter as a field of its location's zod object. */
+function parameterField(parameter: ParameterObject): string {
+  // Express lower-cases header names; query and path values arrive as strings.
+  const header = parameter.in === 'header';
+  let code = toZod(parameter.schema, { coerce: !header });
+  if (parameter.schema.default !== undefined) code += `.default(${JSON.stringify(parameter.schema.default)})`;
+  else if (!parameter.required) code += '.optional()';
+  return `${JSON.stringify(header ? parameter.name.toLowerCase() : parameter.name)}: ${code}`;
+}
+
 function parametersObject(
   parameters: ParameterObject[],
   location: 'path' | 'query' | 'header',
 ): string | undefined {
-  const selected = parameters.filter((parameter) => parameter.in === location);
-  if (selected.length === 0) return undefined;
-  const fields = selected.map((parameter) => {
-    // Express lower-cases header names; query and path values arrive as strings.
-    const key = location === 'header' ? parameter.name.toLowerCase() : parameter.name;
-    let code = toZod(parameter.schema, { coerce: location !== 'header' });
-    if (parameter.schema.default !== undefined)
-      code += `.default(${JSON.stringify(parameter.schema.default)})`;
-    else if (!parameter.required) code += '.optional()';
-    return `${JSON.stringify(key)}: ${code}`;
-  });
-  return `z.object({ ${fields.join(', ')} })`;
+  const fields = parameters.filter((parameter) => parameter.in === location).map(parameterField);
+  // Every operation refuses query parameters it does not declare (a misspelt filter must not
+  // answer the unfiltered list), so its query schema is strict, and there even when empty.
+  if (location === 'query') return `z.strictObject({ ${fields.join(', ')} })`;
+  return fields.length > 0 ? `z.object({ ${fields.join(', ')} })` : undefined;
 }
 
 function responsesObject({ operationId, responses }: LocatedOperation): string {
@@ -96,8 +99,7 @@ function routeSource(spec: OpenApiDocument, located: LocatedOperation): string {
   ];
   const pathParams = parametersObject(parameters, 'path');
   if (pathParams) lines.push(`pathParams: ${pathParams}`);
-  const query = parametersObject(parameters, 'query');
-  if (query) lines.push(`query: ${query}`);
+  lines.push(`query: ${parametersObject(parameters, 'query')}`);
   const headers = parametersObject(parameters, 'header');
   if (headers) lines.push(`headers: ${headers}`);
   if (method !== 'get' && method !== 'delete') {

@@ -1871,6 +1871,10 @@ export type GetHealthData = {
 
 export type GetHealthErrors = {
   /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
    * Too many requests; wait for `Retry-After` seconds.
    */
   429: Problem;
@@ -1899,6 +1903,10 @@ export type GetVersionData = {
 };
 
 export type GetVersionErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
   /**
    * No valid credentials were sent: the token is missing, malformed, expired or revoked.
    */
@@ -1933,7 +1941,7 @@ export type LoginData = {
 
 export type LoginErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -1978,6 +1986,10 @@ export type LogoutData = {
 
 export type LogoutErrors = {
   /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
    * No valid credentials were sent: the token is missing, malformed, expired or revoked.
    */
   401: Problem;
@@ -2019,6 +2031,10 @@ export type GetCurrentUserData = {
 
 export type GetCurrentUserErrors = {
   /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
    * No valid credentials were sent: the token is missing, malformed, expired or revoked.
    */
   401: Problem;
@@ -2052,7 +2068,7 @@ export type ChangePasswordData = {
 
 export type ChangePasswordErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2118,7 +2134,7 @@ export type ListUsersData = {
 
 export type ListUsersErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2168,7 +2184,7 @@ export type CreateUserData = {
 
 export type CreateUserErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2230,7 +2246,7 @@ export type DeleteUserData = {
 
 export type DeleteUserErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2284,7 +2300,7 @@ export type GetUserData = {
 
 export type GetUserErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2342,7 +2358,7 @@ export type UpdateUserData = {
 
 export type UpdateUserErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2408,7 +2424,7 @@ export type ResetUserPasswordData = {
 
 export type ResetUserPasswordErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2474,7 +2490,7 @@ export type ListApiTokensData = {
 
 export type ListApiTokensErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2524,7 +2540,7 @@ export type CreateApiTokenData = {
 
 export type CreateApiTokenErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2586,7 +2602,7 @@ export type RevokeApiTokenData = {
 
 export type RevokeApiTokenErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2636,7 +2652,7 @@ export type GetApiTokenData = {
 
 export type GetApiTokenErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2694,7 +2710,7 @@ export type ListSitesData = {
 
 export type ListSitesErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2744,7 +2760,7 @@ export type CreateSiteData = {
 
 export type CreateSiteErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2806,7 +2822,7 @@ export type DeleteSiteData = {
 
 export type DeleteSiteErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2860,7 +2876,7 @@ export type GetSiteData = {
 
 export type GetSiteErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -2918,7 +2934,7 @@ export type UpdateSiteData = {
 
 export type UpdateSiteErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3008,7 +3024,7 @@ export type ListDevicesData = {
 
 export type ListDevicesErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3058,7 +3074,7 @@ export type RegisterDeviceData = {
 
 export type RegisterDeviceErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3120,7 +3136,7 @@ export type GetDeviceStatsData = {
 
 export type GetDeviceStatsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3166,7 +3182,7 @@ export type DeleteDeviceData = {
 
 export type DeleteDeviceErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3216,7 +3232,7 @@ export type GetDeviceData = {
 
 export type GetDeviceErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3274,7 +3290,7 @@ export type UpdateDeviceData = {
 
 export type UpdateDeviceErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3340,7 +3356,7 @@ export type RevokeDeviceCredentialsData = {
 
 export type RevokeDeviceCredentialsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3412,7 +3428,7 @@ export type GetDeviceMetricsData = {
 
 export type GetDeviceMetricsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3466,7 +3482,7 @@ export type GetDeviceInventoryData = {
 
 export type GetDeviceInventoryErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3516,7 +3532,7 @@ export type ListDeviceScreenshotsData = {
 
 export type ListDeviceScreenshotsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3567,7 +3583,7 @@ export type GetLatestDeviceScreenshotData = {
 
 export type GetLatestDeviceScreenshotErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3628,7 +3644,7 @@ export type ListMonitoredProcessesData = {
 
 export type ListMonitoredProcessesErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3688,7 +3704,7 @@ export type CreateMonitoredProcessData = {
 
 export type CreateMonitoredProcessErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3759,7 +3775,7 @@ export type DeleteMonitoredProcessData = {
 
 export type DeleteMonitoredProcessErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3814,7 +3830,7 @@ export type GetMonitoredProcessData = {
 
 export type GetMonitoredProcessErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3876,7 +3892,7 @@ export type UpdateMonitoredProcessData = {
 
 export type UpdateMonitoredProcessErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -3960,7 +3976,7 @@ export type ListEnrollmentCodesData = {
 
 export type ListEnrollmentCodesErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4019,7 +4035,7 @@ export type CreateEnrollmentCodeData = {
 
 export type CreateEnrollmentCodeErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4089,7 +4105,7 @@ export type RevokeEnrollmentCodeData = {
 
 export type RevokeEnrollmentCodeErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4151,7 +4167,7 @@ export type ListEnrollmentRequestsData = {
 
 export type ListEnrollmentRequestsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4198,7 +4214,7 @@ export type GetEnrollmentRequestData = {
 
 export type GetEnrollmentRequestErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4248,7 +4264,7 @@ export type ApproveEnrollmentRequestData = {
 
 export type ApproveEnrollmentRequestErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4316,7 +4332,7 @@ export type DenyEnrollmentRequestData = {
 
 export type DenyEnrollmentRequestErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4374,7 +4390,7 @@ export type EnrollAgentData = {
 
 export type EnrollAgentErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4431,7 +4447,7 @@ export type PollAgentEnrollmentData = {
 
 export type PollAgentEnrollmentErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4480,7 +4496,7 @@ export type RefreshAgentTokenData = {
 
 export type RefreshAgentTokenErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4528,7 +4544,7 @@ export type SendAgentHeartbeatData = {
 
 export type SendAgentHeartbeatErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4585,7 +4601,7 @@ export type PollAgentCommandsData = {
 
 export type PollAgentCommandsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4630,7 +4646,7 @@ export type ReportAgentCommandProgressData = {
 
 export type ReportAgentCommandProgressErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4693,7 +4709,7 @@ export type ReportAgentCommandResultData = {
 
 export type ReportAgentCommandResultErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4751,6 +4767,10 @@ export type ListDeviceTypesData = {
 
 export type ListDeviceTypesErrors = {
   /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
    * No valid credentials were sent: the token is missing, malformed, expired or revoked.
    */
   401: Problem;
@@ -4793,7 +4813,7 @@ export type GetDeviceTypeData = {
 
 export type GetDeviceTypeErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4863,7 +4883,7 @@ export type ListCommandsData = {
 
 export type ListCommandsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4918,7 +4938,7 @@ export type CreateCommandData = {
 
 export type CreateCommandErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -4987,7 +5007,7 @@ export type GetCommandData = {
 
 export type GetCommandErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5037,7 +5057,7 @@ export type CancelCommandData = {
 
 export type CancelCommandErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5091,7 +5111,7 @@ export type ClearPendingCommandsData = {
 
 export type ClearPendingCommandsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5169,7 +5189,7 @@ export type ListEventsData = {
 
 export type ListEventsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5229,7 +5249,7 @@ export type StreamEventsData = {
 
 export type StreamEventsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5270,7 +5290,7 @@ export type AcknowledgeEventsData = {
 
 export type AcknowledgeEventsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5332,7 +5352,7 @@ export type CountUnacknowledgedEventsData = {
 
 export type CountUnacknowledgedEventsErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5380,7 +5400,7 @@ export type GetEventData = {
 
 export type GetEventErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5430,7 +5450,7 @@ export type AcknowledgeEventData = {
 
 export type AcknowledgeEventErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5475,7 +5495,7 @@ export type SendAgentEventData = {
 
 export type SendAgentEventErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5523,7 +5543,7 @@ export type UploadAgentInventoryData = {
 
 export type UploadAgentInventoryErrors = {
   /**
-   * The request is malformed or does not match the schema. Nothing was changed.
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
    */
   400: Problem;
   /**
@@ -5571,6 +5591,10 @@ export type GetAgentConfigData = {
 
 export type GetAgentConfigErrors = {
   /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
    * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
    * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
    * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
@@ -5606,6 +5630,10 @@ export type UploadAgentScreenshotData = {
 };
 
 export type UploadAgentScreenshotErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
   /**
    * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
    * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was

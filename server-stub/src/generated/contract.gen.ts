@@ -860,7 +860,8 @@ export const contract = c.router(
         method: 'GET',
         path: '/health',
         summary: 'Check that the server is up',
-        responses: { 200: Health, 429: problem, 500: problem },
+        query: z.strictObject({}),
+        responses: { 200: Health, 400: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getHealth',
           tag: 'Meta',
@@ -875,7 +876,8 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/version',
         summary: "Get the server's version",
-        responses: { 200: Version, 401: problem, 429: problem, 500: problem },
+        query: z.strictObject({}),
+        responses: { 200: Version, 400: problem, 401: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getVersion',
           tag: 'Meta',
@@ -892,6 +894,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/auth/login',
         summary: 'Sign in with a username and password',
+        query: z.strictObject({}),
         body: LoginRequest,
         responses: {
           200: Session,
@@ -916,8 +919,17 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/auth/logout',
         summary: 'Sign out',
+        query: z.strictObject({}),
         body: c.noBody(),
-        responses: { 204: c.noBody(), 401: problem, 403: problem, 422: problem, 429: problem, 500: problem },
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
         metadata: {
           operationId: 'logout',
           tag: 'Auth',
@@ -932,7 +944,8 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/auth/me',
         summary: 'Get the current user and their rights',
-        responses: { 200: CurrentPrincipal, 401: problem, 429: problem, 500: problem },
+        query: z.strictObject({}),
+        responses: { 200: CurrentPrincipal, 400: problem, 401: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getCurrentUser',
           tag: 'Auth',
@@ -947,6 +960,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/auth/password',
         summary: 'Change your own password',
+        query: z.strictObject({}),
         body: ChangePasswordRequest,
         responses: {
           204: c.noBody(),
@@ -975,7 +989,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/users',
         summary: 'List users',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           role: Role.optional(),
@@ -995,6 +1009,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/users',
         summary: 'Create a user',
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: UserCreate,
         responses: {
@@ -1024,6 +1039,7 @@ export const contract = c.router(
         path: '/v1/users/:user_id',
         summary: 'Get a user',
         pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
         responses: {
           200: User,
           400: problem,
@@ -1048,6 +1064,7 @@ export const contract = c.router(
         path: '/v1/users/:user_id',
         summary: 'Update a user',
         pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
         headers: z.object({ 'if-match': z.string().max(64).optional() }),
         body: UserUpdate,
         responses: {
@@ -1078,6 +1095,7 @@ export const contract = c.router(
         path: '/v1/users/:user_id',
         summary: 'Delete a user',
         pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1103,6 +1121,7 @@ export const contract = c.router(
         path: '/v1/users/:user_id/reset-password',
         summary: "Reset a user's password",
         pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
         body: PasswordReset,
         responses: {
           200: PasswordResetResult,
@@ -1131,7 +1150,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/api-tokens',
         summary: 'List your API tokens',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           user_id: UserId.optional(),
@@ -1158,6 +1177,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/api-tokens',
         summary: 'Create an API token',
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: ApiTokenCreate,
         responses: {
@@ -1187,6 +1207,7 @@ export const contract = c.router(
         path: '/v1/api-tokens/:token_id',
         summary: 'Get an API token',
         pathParams: z.object({ token_id: ApiTokenId }),
+        query: z.strictObject({}),
         responses: {
           200: ApiToken,
           400: problem,
@@ -1211,6 +1232,7 @@ export const contract = c.router(
         path: '/v1/api-tokens/:token_id',
         summary: 'Revoke an API token',
         pathParams: z.object({ token_id: ApiTokenId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1236,7 +1258,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/sites',
         summary: 'List sites',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           q: z.string().min(1).max(100).optional(),
@@ -1256,6 +1278,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/sites',
         summary: 'Create a site',
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: SiteCreate,
         responses: {
@@ -1285,6 +1308,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id',
         summary: 'Get a site',
         pathParams: z.object({ site_id: SiteId }),
+        query: z.strictObject({}),
         responses: {
           200: Site,
           400: problem,
@@ -1309,6 +1333,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id',
         summary: 'Update a site',
         pathParams: z.object({ site_id: SiteId }),
+        query: z.strictObject({}),
         headers: z.object({ 'if-match': z.string().max(64).optional() }),
         body: SiteUpdate,
         responses: {
@@ -1340,6 +1365,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id',
         summary: 'Delete a site',
         pathParams: z.object({ site_id: SiteId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1366,7 +1392,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/devices',
         summary: 'List devices',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           site_id: SiteId.optional(),
@@ -1389,6 +1415,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/devices',
         summary: 'Pre-register a device',
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: DeviceCreate,
         responses: {
@@ -1417,7 +1444,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/devices/stats',
         summary: 'Count devices by status, platform and site',
-        query: z.object({ site_id: SiteId.optional() }),
+        query: z.strictObject({ site_id: SiteId.optional() }),
         responses: { 200: DeviceStats, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getDeviceStats',
@@ -1434,6 +1461,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id',
         summary: 'Get a device',
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           200: Device,
           400: problem,
@@ -1458,6 +1486,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id',
         summary: 'Update a device',
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         headers: z.object({ 'if-match': z.string().max(64).optional() }),
         body: DeviceUpdate,
         responses: {
@@ -1488,6 +1517,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id',
         summary: 'Delete a device',
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1512,6 +1542,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/revoke-credentials',
         summary: "Revoke a device's credentials",
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         body: c.noBody(),
         responses: {
           200: Device,
@@ -1537,7 +1568,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/metrics',
         summary: "Get a device's metric history",
         pathParams: z.object({ device_id: DeviceId }),
-        query: z.object({
+        query: z.strictObject({
           metric: MetricName,
           range: z.enum(['1h', '6h', '24h', '7d', '30d']).optional(),
           start: Timestamp.optional(),
@@ -1569,6 +1600,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/inventory',
         summary: "Get a device's inventory",
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           200: Inventory,
           400: problem,
@@ -1593,6 +1625,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/screenshots',
         summary: "List a device's screenshots",
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           200: ScreenshotList,
           400: problem,
@@ -1617,6 +1650,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/screenshots/latest',
         summary: "Get a device's latest screenshot",
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           200: c.otherResponse({ contentType: 'image/jpeg', body: JpegImage }),
           400: problem,
@@ -1643,7 +1677,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/processes',
         summary: "List a device's monitored processes",
         pathParams: z.object({ device_id: DeviceId }),
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
         }),
@@ -1671,6 +1705,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/processes',
         summary: 'Add a monitored process',
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: MonitoredProcessCreate,
         responses: {
@@ -1701,6 +1736,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/processes/:process_id',
         summary: 'Get a monitored process',
         pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        query: z.strictObject({}),
         responses: {
           200: MonitoredProcess,
           400: problem,
@@ -1725,6 +1761,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/processes/:process_id',
         summary: 'Update a monitored process',
         pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        query: z.strictObject({}),
         headers: z.object({ 'if-match': z.string().max(64).optional() }),
         body: MonitoredProcessUpdate,
         responses: {
@@ -1756,6 +1793,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/processes/:process_id',
         summary: 'Remove a monitored process',
         pathParams: z.object({ device_id: DeviceId, process_id: MonitoredProcessId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1782,7 +1820,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id/enrollment-codes',
         summary: "List a site's enrolment codes",
         pathParams: z.object({ site_id: SiteId }),
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           status: EnrollmentCodeStatus.optional(),
@@ -1811,6 +1849,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id/enrollment-codes',
         summary: 'Create an enrolment code',
         pathParams: z.object({ site_id: SiteId }),
+        query: z.strictObject({}),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: EnrollmentCodeCreate,
         responses: {
@@ -1841,6 +1880,7 @@ export const contract = c.router(
         path: '/v1/sites/:site_id/enrollment-codes/:code_id',
         summary: 'Revoke an enrolment code',
         pathParams: z.object({ site_id: SiteId, code_id: EnrollmentCodeId }),
+        query: z.strictObject({}),
         responses: {
           204: c.noBody(),
           400: problem,
@@ -1866,7 +1906,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/enrollment-requests',
         summary: 'List enrolment requests (the approval queue)',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           status: EnrollmentRequestStatus.optional(),
@@ -1895,6 +1935,7 @@ export const contract = c.router(
         path: '/v1/enrollment-requests/:request_id',
         summary: 'Get an enrolment request',
         pathParams: z.object({ request_id: EnrollmentRequestId }),
+        query: z.strictObject({}),
         responses: {
           200: EnrollmentRequest,
           400: problem,
@@ -1919,6 +1960,7 @@ export const contract = c.router(
         path: '/v1/enrollment-requests/:request_id/approve',
         summary: 'Approve an enrolment request',
         pathParams: z.object({ request_id: EnrollmentRequestId }),
+        query: z.strictObject({}),
         body: EnrollmentApproval,
         responses: {
           200: EnrollmentRequest,
@@ -1948,6 +1990,7 @@ export const contract = c.router(
         path: '/v1/enrollment-requests/:request_id/deny',
         summary: 'Deny an enrolment request',
         pathParams: z.object({ request_id: EnrollmentRequestId }),
+        query: z.strictObject({}),
         body: EnrollmentDenial,
         responses: {
           200: EnrollmentRequest,
@@ -1977,6 +2020,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/enroll',
         summary: 'Enrol an agent',
+        query: z.strictObject({}),
         body: AgentEnrollmentRequest,
         responses: {
           201: AgentEnrollmentStatus,
@@ -2003,6 +2047,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/enroll/poll',
         summary: 'Poll an enrolment request',
+        query: z.strictObject({}),
         body: AgentEnrollmentPoll,
         responses: {
           200: AgentEnrollmentStatus,
@@ -2028,6 +2073,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/token',
         summary: "Refresh an agent's tokens",
+        query: z.strictObject({}),
         body: AgentTokenRefresh,
         responses: {
           200: AgentCredentials,
@@ -2052,6 +2098,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/heartbeat',
         summary: 'Send a heartbeat',
+        query: z.strictObject({}),
         body: AgentHeartbeat,
         responses: {
           200: AgentHeartbeatAck,
@@ -2076,7 +2123,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/commands/poll',
         summary: 'Fetch commands (long-poll)',
-        query: z.object({
+        query: z.strictObject({
           wait_seconds: z.coerce.number().int().min(0).max(30).default(0),
           limit: z.coerce.number().int().min(1).max(50).default(10),
         }),
@@ -2097,6 +2144,7 @@ export const contract = c.router(
         path: '/v1/agent/commands/:command_id/progress',
         summary: "Report a command's progress",
         pathParams: z.object({ command_id: CommandId }),
+        query: z.strictObject({}),
         body: AgentCommandProgress,
         responses: {
           200: AgentCommandState,
@@ -2124,6 +2172,7 @@ export const contract = c.router(
         path: '/v1/agent/commands/:command_id/result',
         summary: "Report a command's result",
         pathParams: z.object({ command_id: CommandId }),
+        query: z.strictObject({}),
         body: AgentCommandOutcome,
         responses: {
           200: AgentCommandState,
@@ -2150,6 +2199,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/events',
         summary: 'Report an event',
+        query: z.strictObject({}),
         body: AgentEventCreate,
         responses: {
           201: Event,
@@ -2174,6 +2224,7 @@ export const contract = c.router(
         method: 'PUT',
         path: '/v1/agent/inventory',
         summary: "Upload the machine's inventory",
+        query: z.strictObject({}),
         body: InventoryReport,
         responses: {
           200: Inventory,
@@ -2198,7 +2249,8 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/agent/config',
         summary: 'Get the desired configuration',
-        responses: { 200: AgentConfig, 401: problem, 429: problem, 500: problem },
+        query: z.strictObject({}),
+        responses: { 200: AgentConfig, 400: problem, 401: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getAgentConfig',
           tag: 'Agent',
@@ -2213,9 +2265,11 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/screenshots',
         summary: 'Upload a screenshot',
+        query: z.strictObject({}),
         body: c.noBody(),
         responses: {
           201: Screenshot,
+          400: problem,
           401: problem,
           413: problem,
           415: problem,
@@ -2239,7 +2293,15 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/device-types',
         summary: 'List device types',
-        responses: { 200: DeviceTypeList, 401: problem, 403: problem, 429: problem, 500: problem },
+        query: z.strictObject({}),
+        responses: {
+          200: DeviceTypeList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
         metadata: {
           operationId: 'listDeviceTypes',
           tag: 'Device Types',
@@ -2255,6 +2317,7 @@ export const contract = c.router(
         path: '/v1/device-types/:device_type',
         summary: 'Get a device type',
         pathParams: z.object({ device_type: DeviceTypeId }),
+        query: z.strictObject({}),
         responses: {
           200: DeviceType,
           400: problem,
@@ -2280,7 +2343,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/commands',
         summary: 'List commands',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           device_id: DeviceId.optional(),
@@ -2303,7 +2366,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/commands',
         summary: 'Send a command to a device',
-        query: z.object({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
         body: CommandCreate,
         responses: {
@@ -2334,6 +2397,7 @@ export const contract = c.router(
         path: '/v1/commands/:command_id',
         summary: 'Get a command',
         pathParams: z.object({ command_id: CommandId }),
+        query: z.strictObject({}),
         responses: {
           200: Command,
           400: problem,
@@ -2358,6 +2422,7 @@ export const contract = c.router(
         path: '/v1/commands/:command_id/cancel',
         summary: 'Cancel a command',
         pathParams: z.object({ command_id: CommandId }),
+        query: z.strictObject({}),
         body: c.noBody(),
         responses: {
           200: Command,
@@ -2384,6 +2449,7 @@ export const contract = c.router(
         path: '/v1/devices/:device_id/pending-commands',
         summary: "Clear a device's pending commands",
         pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
         responses: {
           200: PendingCommandsCleared,
           400: problem,
@@ -2409,7 +2475,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/events',
         summary: 'List events',
-        query: z.object({
+        query: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           device_id: DeviceId.optional(),
@@ -2437,7 +2503,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/events/stream',
         summary: 'Follow events as they happen (Server-Sent Events)',
-        query: z.object({
+        query: z.strictObject({
           site_id: SiteId.optional(),
           device_id: DeviceId.optional(),
           severity: EventSeverity.optional(),
@@ -2465,6 +2531,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/events/acknowledge',
         summary: 'Acknowledge events in bulk',
+        query: z.strictObject({}),
         body: EventAcknowledgement,
         responses: {
           200: EventsAcknowledged,
@@ -2491,7 +2558,7 @@ export const contract = c.router(
         method: 'GET',
         path: '/v1/events/unacknowledged-count',
         summary: 'Count unacknowledged events',
-        query: z.object({ site_id: SiteId.optional(), device_id: DeviceId.optional() }),
+        query: z.strictObject({ site_id: SiteId.optional(), device_id: DeviceId.optional() }),
         responses: {
           200: UnacknowledgedCount,
           400: problem,
@@ -2515,6 +2582,7 @@ export const contract = c.router(
         path: '/v1/events/:event_id',
         summary: 'Get an event',
         pathParams: z.object({ event_id: EventId }),
+        query: z.strictObject({}),
         responses: {
           200: Event,
           400: problem,
@@ -2539,6 +2607,7 @@ export const contract = c.router(
         path: '/v1/events/:event_id/acknowledge',
         summary: 'Acknowledge an event',
         pathParams: z.object({ event_id: EventId }),
+        query: z.strictObject({}),
         body: c.noBody(),
         responses: {
           200: Event,

@@ -3,7 +3,7 @@
  * routes, then the fallbacks. Nothing here knows about individual operations.
  */
 import { readFileSync } from 'node:fs';
-import { createExpressEndpoints } from '@ts-rest/express';
+import { createExpressEndpoints, type TsRestExpressOptions } from '@ts-rest/express';
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import { createDocsRouter } from '@meridian/docs';
@@ -40,6 +40,16 @@ function serveSpec(): RequestHandler {
   };
 }
 
+/**
+ * The shared middleware runs before ts-rest validates the request, so it sees Express's raw
+ * `req.query`; ts-rest types `req` as if validated (every route's query), hence the cast.
+ */
+function beforeValidation(
+  handlers: RequestHandler[],
+): NonNullable<TsRestExpressOptions<typeof contract>['globalMiddleware']> {
+  return handlers as never;
+}
+
 export function createApp(context: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -66,12 +76,12 @@ export function createApp(context: AppContext): Express {
     logInitialization: false,
     jsonQuery: false,
     responseValidation: context.validateResponses,
-    globalMiddleware: [
+    globalMiddleware: beforeValidation([
       acceptedBody,
       onlyForLogin,
       limitRequests.around(authenticate(context)),
       idempotency(context),
-    ],
+    ]),
     requestValidationErrorHandler: (error, _req, _res, next) => next(error),
   });
   app.use(limitRequests.byAddress, notFoundOrMethodNotAllowed(contractRoutes()));

@@ -1,8 +1,9 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { RequestValidationError } from '@ts-rest/express';
 import { ApiError, type FieldIssue, problemBody, problems } from './problem';
+import { queryParameterNames } from './route';
 
-type Issue = { path: PropertyKey[]; message: string };
+type Issue = { code?: string; path: PropertyKey[]; message: string; keys?: string[] };
 
 function issuesOf(part: string, error: { issues?: readonly Issue[] } | null): FieldIssue[] {
   return (error?.issues ?? []).map((issue) => ({
@@ -11,12 +12,29 @@ function issuesOf(part: string, error: { issues?: readonly Issue[] } | null): Fi
   }));
 }
 
+/**
+ * The query parameters the operation does not take (zod's unrecognized keys of the contract's
+ * strict query schema), one issue each, at its own path, saying which ones it does take.
+ */
+function queryIssuesOf(req: Request, error: { issues?: readonly Issue[] } | null): FieldIssue[] {
+  const accepted = queryParameterNames(req);
+  const takes = accepted.length > 0 ? `it takes ${accepted.join(', ')}` : 'it takes no query parameters';
+  return (error?.issues ?? []).flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? (issue.keys ?? []).map((key) => ({
+          path: `/query/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+          message: `Unknown query parameter "${key}" for this operation; ${takes}.`,
+        }))
+      : issuesOf('query', { issues: [issue] }),
+  );
+}
+
 /** ts-rest's request validation failure, as one 400 listing every invalid field. */
-function fromValidation(error: RequestValidationError): ApiError {
+function fromValidation(error: RequestValidationError, req: Request): ApiError {
   const errors = [
     ...issuesOf('path', error.pathParams as never),
     ...issuesOf('headers', error.headers as never),
-    ...issuesOf('query', error.query as never),
+    ...queryIssuesOf(req, error.query as never),
     ...issuesOf('body', error.body as never),
   ];
   return problems.validation(errors.slice(0, 100));
@@ -39,9 +57,9 @@ function fromBodyParser(error: { type?: string; status?: number }): ApiError | u
   return undefined;
 }
 
-function toApiError(error: unknown): ApiError | undefined {
+function toApiError(error: unknown, req: Request): ApiError | undefined {
   if (error instanceof ApiError) return error;
-  if (error instanceof RequestValidationError) return fromValidation(error);
+  if (error instanceof RequestValidationError) return fromValidation(error, req);
   if (error && typeof error === 'object' && 'type' in error)
     return fromBodyParser(error as { type?: string });
   return undefined;
@@ -57,7 +75,7 @@ export function sendProblem(req: Request, res: Response, error: ApiError): void 
 
 /** The one place anything thrown becomes a problem+json response. Unknown errors are 500s. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
-  const known = toApiError(error);
+  const known = toApiError(error, req);
   if (!known) console.error(`[meridian] ${req.requestId} ${req.method} ${req.originalUrl} failed:`, error);
   if (res.headersSent) {
     res.end();

@@ -13,9 +13,26 @@ export interface RouteMetadata {
   scopes: readonly string[];
 }
 
-/** The metadata of the contract route handling this request (set by @ts-rest/express). */
+interface ContractRoute {
+  metadata?: RouteMetadata;
+  query?: { shape: Record<string, unknown> };
+}
+
+/** The contract route handling this request (set by @ts-rest/express). */
+function contractRoute(req: Request, caller: string): ContractRoute {
+  const route = (req as Request & { tsRestRoute?: ContractRoute }).tsRestRoute;
+  if (!route) throw new Error(`${caller} used outside a contract route`);
+  return route;
+}
+
+/** The metadata of the contract route handling this request. */
 export function routeMetadata(req: Request): RouteMetadata {
-  const route = (req as Request & { tsRestRoute?: { metadata?: RouteMetadata } }).tsRestRoute;
-  if (!route?.metadata) throw new Error('routeMetadata used outside a contract route');
-  return route.metadata;
+  const { metadata } = contractRoute(req, 'routeMetadata');
+  if (!metadata) throw new Error('routeMetadata used outside a contract route');
+  return metadata;
+}
+
+/** The names of the query parameters the contract route handling this request takes. */
+export function queryParameterNames(req: Request): string[] {
+  return Object.keys(contractRoute(req, 'queryParameterNames').query?.shape ?? {});
 }
