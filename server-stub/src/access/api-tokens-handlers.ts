@@ -9,6 +9,7 @@ import { problems } from '../http/problem';
 import { newId } from '../store/ids';
 import type { ApiTokenRow } from '../store/schema';
 import type { Scope } from './roles';
+import { oneOrNotFound } from '../store/found';
 
 /** How much of the secret is kept in clear, to recognise a token in a list. */
 const PREFIX_LENGTH = 10;
@@ -34,14 +35,15 @@ export function apiTokensHandlers(context: AppContext) {
   const { db } = context;
 
   async function findVisibleToken(principal: Principal, id: string): Promise<ApiTokenRow> {
-    const row = await db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('id', '=', id)
-      .$if(!isAdmin(principal), (qb) => qb.where('user_id', '=', principal.user.id))
-      .executeTakeFirst();
-    if (!row) throw problems.notFound('API token', id);
-    return row;
+    return oneOrNotFound(
+      db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(!isAdmin(principal), (qb) => qb.where('user_id', '=', principal.user.id)),
+      'API token',
+      id,
+    );
   }
 
   return initServer().router(contract.apiTokens, {

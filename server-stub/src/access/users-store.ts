@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import type { User } from '../generated/contract.gen';
 import { problems } from '../http/problem';
 import type { UserRow } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 export type ApiUser = z.infer<typeof User>;
 
@@ -50,9 +51,7 @@ export async function presentUser(context: AppContext, row: UserRow): Promise<Ap
 }
 
 export async function findUser(context: AppContext, id: string): Promise<UserRow> {
-  const row = await context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw problems.notFound('user', id);
-  return row;
+  return oneOrNotFound(context.db.selectFrom('users').selectAll().where('id', '=', id), 'user', id);
 }
 
 /** Every listed site must exist; assignments to unknown sites are refused, not dropped. */
@@ -65,6 +64,5 @@ export async function assertSitesExist(context: AppContext, siteIds: readonly st
     .execute();
   const known = new Set(found.map((row) => row.id));
   const unknown = siteIds.filter((id) => !known.has(id));
-  if (unknown.length > 0)
-    throw problems.unknownReference('site', unknown);
+  if (unknown.length > 0) throw problems.unknownReference('site', unknown);
 }

@@ -4,7 +4,6 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { agentOf, type AgentPrincipal } from '../http/principal';
-import { problems } from '../http/problem';
 import { emitEvent } from '../observe/events-store';
 import {
   deliverCommands,
@@ -13,6 +12,7 @@ import {
   transitionLive,
 } from '../operations/commands-store';
 import type { CommandRow } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 const s = initServer();
 
@@ -29,14 +29,15 @@ function closed(res: Response): AbortSignal {
 export function agentCommandRoutes(context: AppContext) {
   /** The device's own command, or 404: an agent cannot touch another device's work. */
   async function ownCommand(req: { agent?: AgentPrincipal }, commandId: string): Promise<CommandRow> {
-    const row = await context.db
-      .selectFrom('commands')
-      .selectAll()
-      .where('id', '=', commandId)
-      .where('device_id', '=', agentOf(req).deviceId)
-      .executeTakeFirst();
-    if (!row) throw problems.notFound('command', commandId);
-    return row;
+    return oneOrNotFound(
+      context.db
+        .selectFrom('commands')
+        .selectAll()
+        .where('id', '=', commandId)
+        .where('device_id', '=', agentOf(req).deviceId),
+      'command',
+      commandId,
+    );
   }
 
   return {

@@ -2,8 +2,8 @@ import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Device, Inventory } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
-import { problems } from '../http/problem';
 import type { DeviceInventoriesTable, DeviceRow } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 export type DeviceBody = z.infer<typeof Device>;
 
@@ -47,9 +47,7 @@ export async function findVisibleDevice(
   principal: Principal,
   id: string,
 ): Promise<DeviceRow> {
-  const row = await selectDevices(context, principal).where('id', '=', id).executeTakeFirst();
-  if (!row) throw problems.notFound('device', id);
-  return row;
+  return oneOrNotFound(selectDevices(context, principal).where('id', '=', id), 'device', id);
 }
 
 type InventoryBody = z.infer<typeof Inventory>;

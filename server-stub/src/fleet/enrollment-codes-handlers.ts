@@ -10,6 +10,7 @@ import { newId } from '../store/ids';
 import type { EnrollmentCodeRow } from '../store/schema';
 import { toEnrollmentCode, whereCodeStatus } from './enrollment-store';
 import { findVisibleSite } from './sites-store';
+import { oneOrNotFound } from '../store/found';
 
 const DEFAULT_TTL_SECONDS = 7 * 24 * 60 * 60;
 const MAX_TTL_MS = 90 * 24 * 60 * 60 * 1000;
@@ -40,14 +41,11 @@ export function enrollmentCodesHandlers(context: AppContext) {
   const { db } = context;
 
   async function findCode(siteId: string, codeId: string): Promise<EnrollmentCodeRow> {
-    const row = await db
-      .selectFrom('enrollment_codes')
-      .selectAll()
-      .where('id', '=', codeId)
-      .where('site_id', '=', siteId)
-      .executeTakeFirst();
-    if (!row) throw problems.notFound('enrollment code', codeId);
-    return row;
+    return oneOrNotFound(
+      db.selectFrom('enrollment_codes').selectAll().where('id', '=', codeId).where('site_id', '=', siteId),
+      'enrollment code',
+      codeId,
+    );
   }
 
   return initServer().router(contract.enrollmentCodes, {

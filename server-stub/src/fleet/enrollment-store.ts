@@ -21,6 +21,7 @@ import { announceEvents, insertEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import { DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import type { Database, EnrollmentCodeRow, EnrollmentRequestRow } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 export type Facts = z.infer<typeof AgentFacts>;
 type CodeStatus = z.infer<typeof EnrollmentCodeStatus>;
@@ -134,9 +135,7 @@ export async function findVisibleRequest(
   principal: Principal,
   id: string,
 ): Promise<RequestWithKnownDevice> {
-  const row = await selectRequests(context, principal).where('r.id', '=', id).executeTakeFirst();
-  if (!row) throw problems.notFound('enrollment request', id);
-  return row;
+  return oneOrNotFound(selectRequests(context, principal).where('r.id', '=', id), 'enrollment request', id);
 }
 
 /** Requests in one (effective) state, as SQL (the same rules as `requestStatus`). */

@@ -4,6 +4,7 @@ import type { Site } from '../generated/contract.gen';
 import { canSeeSite, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { SiteRow } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 export type SiteWithCount = SiteRow & { device_count: number | string | bigint | null };
 
@@ -40,14 +41,15 @@ export async function findVisibleSite(
   principal: Principal,
   id: string,
 ): Promise<SiteWithCount> {
-  const row = await selectSites(context, principal).where('sites.id', '=', id).executeTakeFirst();
-  if (!row) throw problems.notFound('site', id);
-  return row as SiteWithCount;
+  return (await oneOrNotFound(
+    selectSites(context, principal).where('sites.id', '=', id),
+    'site',
+    id,
+  )) as SiteWithCount;
 }
 
 /** A site named in a request body: unknown or invisible sites are a 422, not a 404 of the URL. */
 export async function assertUsableSite(context: AppContext, principal: Principal, id: string): Promise<void> {
   const exists = await context.db.selectFrom('sites').select('id').where('id', '=', id).executeTakeFirst();
-  if (!exists || !canSeeSite(principal, id))
-    throw problems.unknownReference('site', [id]);
+  if (!exists || !canSeeSite(principal, id)) throw problems.unknownReference('site', [id]);
 }

@@ -9,6 +9,7 @@ import { principalOf, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
 import { EVENTS_TOPIC, toEvent } from './events-store';
+import { oneOrNotFound } from '../store/found';
 
 const KEEP_ALIVE_MS = 15_000;
 /** Events sent per query while a stream catches up; it queries again until it has all. */
@@ -49,9 +50,7 @@ export function eventsHandlers(context: AppContext) {
   const { db } = context;
 
   async function findEvent(principal: Principal, id: string): Promise<EventRow> {
-    const row = await selectEvents(context, principal).where('id', '=', id).executeTakeFirst();
-    if (!row) throw problems.notFound('event', id);
-    return row;
+    return oneOrNotFound(selectEvents(context, principal).where('id', '=', id), 'event', id);
   }
 
   /** Acknowledges the unacknowledged events among those selected; returns how many. */

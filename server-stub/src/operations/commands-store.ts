@@ -11,6 +11,7 @@ import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';
 import type { CommandRow, CommandStatus } from '../store/schema';
+import { oneOrNotFound } from '../store/found';
 
 export type CommandBody = z.infer<typeof Command>;
 
@@ -62,9 +63,7 @@ export async function findVisibleCommand(
   principal: Principal,
   id: string,
 ): Promise<CommandWithSite> {
-  const row = await selectCommands(context, principal).where('c.id', '=', id).executeTakeFirst();
-  if (!row) throw problems.notFound('command', id);
-  return row;
+  return oneOrNotFound(selectCommands(context, principal).where('c.id', '=', id), 'command', id);
 }
 
 export async function readCommand(context: AppContext, id: string): Promise<CommandWithSite | undefined> {

@@ -4,11 +4,11 @@ import { contract } from '../generated/contract.gen';
 import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
-import { problems } from '../http/problem';
 import { findVisibleDevice } from '../fleet/devices-store';
 import { newId } from '../store/ids';
 import type { MonitoredProcessRow } from '../store/schema';
 import { assertNameFree, assertRunnable, toProcess } from './processes-store';
+import { oneOrNotFound } from '../store/found';
 
 const DEFAULT_RESTART_DELAY_SECONDS = 5;
 
@@ -21,14 +21,15 @@ export function processesHandlers(context: AppContext) {
     processId: string,
   ): Promise<MonitoredProcessRow> {
     const device = await findVisibleDevice(context, principal, deviceId);
-    const row = await db
-      .selectFrom('monitored_processes')
-      .selectAll()
-      .where('id', '=', processId)
-      .where('device_id', '=', device.id)
-      .executeTakeFirst();
-    if (!row) throw problems.notFound('monitored process', processId);
-    return row;
+    return oneOrNotFound(
+      db
+        .selectFrom('monitored_processes')
+        .selectAll()
+        .where('id', '=', processId)
+        .where('device_id', '=', device.id),
+      'monitored process',
+      processId,
+    );
   }
 
   return initServer().router(contract.monitoredProcesses, {
