@@ -46,7 +46,7 @@ export async function buildSdk(): Promise<void> {
     name: source.name,
     version: source.version,
     description: source.description,
-    license: 'MIT',
+    license: source.license,
     type: 'module',
     sideEffects: false,
     engines: { node: '>=20' },
@@ -64,6 +64,8 @@ export async function buildSdk(): Promise<void> {
   };
   writeFileSync(`${OUT}/package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   copyFileSync(repoPath('sdk/README.md'), `${OUT}/README.md`);
+  // The repository's license, which npm pack ships beside the manifest that names it.
+  copyFileSync(repoPath('LICENSE'), `${OUT}/LICENSE`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await buildSdk();

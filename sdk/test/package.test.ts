@@ -4,13 +4,14 @@
  * server and type-checking it with TypeScript's node16 resolution.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSdk } from '../scripts/build';
 import { repoPath } from '../../scripts/lib/paths';
+import { SPEC_PATH } from '../../test/support/spec';
 import { useTestServer } from '../../test/support/use-test-server';
 
 const exec = promisify(execFile);
@@ -70,7 +71,7 @@ async function compileAndRun(dir: string) {
 }
 
 describe('the packed SDK', () => {
-  it('contains only the build, its README and manifest, with no runtime dependencies', async () => {
+  it('contains only the build, its README, license and manifest, with no runtime dependencies', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = stdout
       .trim()
@@ -81,6 +82,7 @@ describe('the packed SDK', () => {
     expect(files).toContain('index.cjs');
     expect(files).toContain('index.d.cts');
     expect(files).toContain('README.md');
+    expect(files).toContain('LICENSE');
     expect(
       files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('.d.cts')),
     ).toEqual([]);
@@ -88,6 +90,13 @@ describe('the packed SDK', () => {
       (await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout,
     ) as Record<string, unknown>;
     expect(manifest.dependencies).toBeUndefined();
+    // The license the spec states (info.license), in the manifest and as the file itself.
+    expect(manifest.license).toBe('Apache-2.0');
+    const stated = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { info: { license: { name: string } } };
+    expect(manifest.license).toBe(stated.info.license.name);
+    const license = (await run('tar', ['-xzOf', tarball, 'package/LICENSE'])).stdout;
+    expect(license).toBe(readFileSync(repoPath('LICENSE'), 'utf8'));
+    expect(license).toContain('Apache License');
   });
 
   it('imports nothing Node-only from its entry points, so browsers, Deno and Bun can load them', async () => {
