@@ -6,6 +6,7 @@ import { hashSecret, newSecret } from '../auth/secrets';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { ApiTokenRow } from '../store/schema';
 import type { Scope } from './roles';
@@ -51,11 +52,10 @@ export function apiTokensHandlers(context: AppContext) {
       const principal = principalOf(req);
       const body = await paginate(
         query,
-        db
-          .selectFrom('api_tokens')
-          .selectAll()
-          .$if(!isAdmin(principal), (qb) => qb.where('user_id', '=', principal.user.id))
-          .$if(query.user_id !== undefined, (qb) => qb.where('user_id', '=', query.user_id!)),
+        whereEqual(db.selectFrom('api_tokens').selectAll(), { user_id: query.user_id }).$if(
+          !isAdmin(principal),
+          (qb) => qb.where('user_id', '=', principal.user.id),
+        ),
         toApiToken,
       );
       return { status: 200, body };

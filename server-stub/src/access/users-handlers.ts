@@ -6,6 +6,7 @@ import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import { assertSitesExist, findUser, presentUser, presentUsers, toUser } from './users-store';
 
@@ -34,10 +35,7 @@ export function usersHandlers(context: AppContext) {
     listUsers: async ({ query }) => {
       const page = await paginate(
         query,
-        db
-          .selectFrom('users')
-          .selectAll()
-          .$if(query.role !== undefined, (qb) => qb.where('role', '=', query.role!)),
+        whereEqual(db.selectFrom('users').selectAll(), { role: query.role }),
         (row) => row,
       );
       return { status: 200, body: { ...page, data: await presentUsers(context, page.data) } };

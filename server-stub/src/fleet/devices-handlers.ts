@@ -6,6 +6,7 @@ import { revokeDeviceTokens } from '../agent/credentials';
 import { setEtag, updateWithIfMatch } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
@@ -29,13 +30,13 @@ export function devicesHandlers(context: AppContext) {
     listDevices: async ({ query, req }) => {
       const body = await paginate(
         query,
-        selectDevices(context, principalOf(req))
-          .$if(query.site_id !== undefined, (qb) => qb.where('site_id', '=', query.site_id!))
-          .$if(query.status !== undefined, (qb) => qb.where('status', '=', query.status!))
-          .$if(query.platform !== undefined, (qb) => qb.where('platform', '=', query.platform!))
-          .$if(query.q !== undefined, (qb) =>
-            qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
-          ),
+        whereEqual(selectDevices(context, principalOf(req)), {
+          site_id: query.site_id,
+          status: query.status,
+          platform: query.platform,
+        }).$if(query.q !== undefined, (qb) =>
+          qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
+        ),
         toDevice,
       );
       return { status: 200, body };

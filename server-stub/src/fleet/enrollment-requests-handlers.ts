@@ -4,6 +4,7 @@ import { contract } from '../generated/contract.gen';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
+import { whereEqual } from '../store/filters';
 import {
   approveRequest,
   findVisibleRequest,
@@ -34,9 +35,10 @@ export function enrollmentRequestsHandlers(context: AppContext) {
       const now = context.now().toISOString();
       const body = await paginate(
         query,
-        selectRequests(context, principal)
-          .$if(query.status !== undefined, (qb) => qb.where(whereRequestStatus(query.status!, now)))
-          .$if(query.site_id !== undefined, (qb) => qb.where('r.site_id', '=', query.site_id!)),
+        whereEqual(selectRequests(context, principal), { 'r.site_id': query.site_id }).$if(
+          query.status !== undefined,
+          (qb) => qb.where(whereRequestStatus(query.status!, now)),
+        ),
         (row) => toEnrollmentRequest(row, now),
         'r.id',
       );

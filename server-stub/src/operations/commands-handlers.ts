@@ -6,6 +6,7 @@ import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { findCommandType, paramsIssues } from '../fleet/device-type-catalogue';
 import { findVisibleDevice, selectDevices } from '../fleet/devices-store';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { CommandRow } from '../store/schema';
 import {
@@ -28,11 +29,12 @@ export function commandsHandlers(context: AppContext) {
       await expireDueCommands(context);
       const body = await paginate(
         query,
-        selectCommands(context, principalOf(req))
-          .$if(query.device_id !== undefined, (qb) => qb.where('c.device_id', '=', query.device_id!))
-          .$if(query.site_id !== undefined, (qb) => qb.where('d.site_id', '=', query.site_id!))
-          .$if(query.status !== undefined, (qb) => qb.where('c.status', '=', query.status!))
-          .$if(query.type !== undefined, (qb) => qb.where('c.type', '=', query.type!)),
+        whereEqual(selectCommands(context, principalOf(req)), {
+          'c.device_id': query.device_id,
+          'd.site_id': query.site_id,
+          'c.status': query.status,
+          'c.type': query.type,
+        }),
         toCommand,
         'c.id',
       );
