@@ -5,15 +5,13 @@
  * means the input is not the bundle and is reported rather than guessed at.
  */
 import {
+  type ExampleHolder,
   type HeaderObject,
-  type MediaTypeObject,
   type OpenApiDocument,
   type Ref,
   resolveRef,
   type SchemaObject,
 } from '../../scripts/lib/openapi';
-
-type ExampleHolder = Pick<MediaTypeObject, 'example' | 'examples'>;
 
 /** The `{ found, value }` pair distinguishes "no example" from an example that is `null`. */
 export type Example = { found: true; value: unknown } | { found: false };

@@ -48,7 +48,8 @@ export interface ExampleObject {
   value?: unknown;
 }
 
-interface ExampleHolder {
+/** Where OpenAPI lets examples be written: media types, headers, parameters. */
+export interface ExampleHolder {
   example?: unknown;
   examples?: Record<string, Ref<ExampleObject>>;
 }
