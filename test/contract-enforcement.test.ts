@@ -57,7 +57,9 @@ function replaceOnce(source: string, from: string | RegExp, to: string): string 
   return source.replace(from, to);
 }
 
-describe('the server contract', () => {
+// Each case is a full type-check of the server (10–20 s on a busy 2-core machine): a time limit here
+// would only measure the machine.
+describe('the server contract', { timeout: 180_000 }, () => {
   it('compiles as it stands', () => {
     expect(compileWith(unchanged)).toEqual([]);
   });
