@@ -65,9 +65,7 @@ describe('the server contract', { timeout: 180_000 }, () => {
   });
 
   it('fails to compile when a handler is missing', () => {
-    const errors = compileWith((source) =>
-      replaceOnce(source, /\n {4}getDevice: async [\s\S]*?\n {4}\},\n/, '\n'),
-    );
+    const errors = compileWith((source) => replaceOnce(source, /\n {4}getDevice: [^\n]*\n/, '\n'));
     expect(errors.join('\n')).toMatch(/getDevice/);
   });
 
@@ -75,8 +73,8 @@ describe('the server contract', { timeout: 180_000 }, () => {
     const errors = compileWith((source) =>
       replaceOnce(
         source,
-        'return { status: 200, body: toDevice(row) };',
-        'return { status: 418, body: toDevice(row) };',
+        'return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };',
+        'return { status: 418, body: toDevice({ ...device, credentials_revoked_at: now }) };',
       ),
     );
     expect(errors.length).toBeGreaterThan(0);
@@ -87,8 +85,8 @@ describe('the server contract', { timeout: 180_000 }, () => {
     const errors = compileWith((source) =>
       replaceOnce(
         source,
-        'return { status: 200, body: toDevice(row) };',
-        "return { status: 200, body: { ...toDevice(row), status: 'rebooting' } };",
+        'return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };',
+        "return { status: 200, body: { ...toDevice(device), status: 'rebooting' } };",
       ),
     );
     expect(errors.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { generatePassword, hashPassword } from '../auth/passwords';
-import { setEtag, updateWithIfMatch } from '../http/etag';
+import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
@@ -30,6 +30,13 @@ export function usersHandlers(context: AppContext) {
         .values(siteIds.map((site_id) => ({ user_id: userId, site_id })))
         .execute();
   }
+
+  const user = versionedRoutes(context, {
+    table: 'users',
+    read: ({ params }: RouteArgs<{ user_id: string }>) => findUser(context, params.user_id),
+    present: (row) => presentUser(context, row),
+  });
+  type UpdateArgs = HandlerArgs<typeof contract.users.updateUser>;
 
   return initServer().router(contract.users, {
     listUsers: async ({ query }) => {
@@ -68,32 +75,21 @@ export function usersHandlers(context: AppContext) {
       return { status: 201, body: toUser({ ...row, version: 1 }, [...siteIds]) };
     },
 
-    getUser: async ({ params, res }) => {
-      const row = await findUser(context, params.user_id);
-      setEtag(res, row.version);
-      return { status: 200, body: await presentUser(context, row) };
-    },
+    getUser: user.get,
 
-    updateUser: async ({ params, body, headers, req, res }) => {
-      const actor = principalOf(req);
-      const { site_ids: siteIds, disabled, ...fields } = body;
-      const updated = await updateWithIfMatch(context, res, {
-        table: 'users',
-        ifMatch: headers['if-match'],
-        read: () => findUser(context, params.user_id),
-        changes: async (current) => {
-          if ((body.role !== undefined && body.role !== 'admin') || disabled === true)
-            refuseSelf(actor.user.id, current.id, 'demote or disable');
-          if (siteIds) await assertSitesExist(context, siteIds);
-          return { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) };
-        },
-        alongside: async (trx, current) => {
-          if (siteIds) await replaceSites(trx, current.id, siteIds);
-          if (disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
-        },
-      });
-      return { status: 200, body: await presentUser(context, updated) };
-    },
+    updateUser: user.update(
+      async ({ body, req }: UpdateArgs, current) => {
+        const { site_ids: siteIds, disabled, ...fields } = body;
+        if ((body.role !== undefined && body.role !== 'admin') || disabled === true)
+          refuseSelf(principalOf(req).user.id, current.id, 'demote or disable');
+        if (siteIds) await assertSitesExist(context, siteIds);
+        return { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) };
+      },
+      async (trx, { body }, current) => {
+        if (body.site_ids) await replaceSites(trx, current.id, body.site_ids);
+        if (body.disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
+      },
+    ),
 
     deleteUser: async ({ params, req }) => {
       const target = await findUser(context, params.user_id);

@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { revokeDeviceTokens } from '../agent/credentials';
-import { setEtag, updateWithIfMatch } from '../http/etag';
+import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { whereEqual } from '../store/filters';
@@ -22,6 +22,13 @@ const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export function devicesHandlers(context: AppContext) {
   const { db } = context;
   const findDevice = (principal: Principal, id: string) => findVisibleDevice(context, principal, id);
+
+  const device = versionedRoutes(context, {
+    table: 'devices',
+    read: ({ params, req }: RouteArgs<{ device_id: string }>) =>
+      findDevice(principalOf(req), params.device_id),
+    present: toDevice,
+  });
 
   return initServer().router(contract.devices, {
     ...deviceInsightRoutes(context),
@@ -86,27 +93,14 @@ export function devicesHandlers(context: AppContext) {
       };
     },
 
-    getDevice: async ({ params, req, res }) => {
-      const row = await findDevice(principalOf(req), params.device_id);
-      setEtag(res, row.version);
-      return { status: 200, body: toDevice(row) };
-    },
+    getDevice: device.get,
 
-    updateDevice: async ({ params, body, headers, req, res }) => {
-      const principal = principalOf(req);
-      const updated = await updateWithIfMatch(context, res, {
-        table: 'devices',
-        ifMatch: headers['if-match'],
-        read: () => findDevice(principal, params.device_id),
-        changes: async () => {
-          if (body.site_id !== undefined) await assertUsableSite(context, principal, body.site_id);
-          assertDeviceType(body.device_type);
-          const { tags, ...fields } = body;
-          return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
-        },
-      });
-      return { status: 200, body: toDevice(updated) };
-    },
+    updateDevice: device.update(async ({ body, req }: HandlerArgs<typeof contract.devices.updateDevice>) => {
+      if (body.site_id !== undefined) await assertUsableSite(context, principalOf(req), body.site_id);
+      assertDeviceType(body.device_type);
+      const { tags, ...fields } = body;
+      return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
+    }),
 
     deleteDevice: async ({ params, req }) => {
       const device = await findDevice(principalOf(req), params.device_id);

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { setEtag, updateWithIfMatch } from '../http/etag';
+import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
@@ -20,8 +20,7 @@ export function sitesHandlers(context: AppContext) {
       .select('id')
       .where('name_key', '=', name.toLowerCase())
       .executeTakeFirst();
-    if (taken && taken.id !== exceptId)
-      throw problems.nameTaken('site_name_taken', 'site', name);
+    if (taken && taken.id !== exceptId) throw problems.nameTaken('site_name_taken', 'site', name);
   }
 
   /** An auto-approval window opens now and closes in the future, at most a week away. */
@@ -41,6 +40,13 @@ export function sitesHandlers(context: AppContext) {
       );
     }
   }
+
+  const site = versionedRoutes(context, {
+    table: 'sites',
+    read: ({ params, req }: RouteArgs<{ site_id: string }>) =>
+      findVisibleSite(context, principalOf(req), params.site_id),
+    present: toSite,
+  });
 
   return initServer().router(contract.sites, {
     listSites: async ({ query, req }) => {
@@ -73,26 +79,13 @@ export function sitesHandlers(context: AppContext) {
       return { status: 201, body: toSite({ ...row, version: 1, device_count: 0 }) };
     },
 
-    getSite: async ({ params, req, res }) => {
-      const row = await findVisibleSite(context, principalOf(req), params.site_id);
-      setEtag(res, row.version);
-      return { status: 200, body: toSite(row) };
-    },
+    getSite: site.get,
 
-    updateSite: async ({ params, body, headers, req, res }) => {
-      const principal = principalOf(req);
-      const updated = await updateWithIfMatch(context, res, {
-        table: 'sites',
-        ifMatch: headers['if-match'],
-        read: () => findVisibleSite(context, principal, params.site_id),
-        changes: async (current) => {
-          if (body.name !== undefined) await assertNameFree(body.name, current.id);
-          assertAutoApprovalWindow(body.auto_approve_until);
-          return { ...body, ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }) };
-        },
-      });
-      return { status: 200, body: toSite(updated) };
-    },
+    updateSite: site.update(async ({ body }: HandlerArgs<typeof contract.sites.updateSite>, current) => {
+      if (body.name !== undefined) await assertNameFree(body.name, current.id);
+      assertAutoApprovalWindow(body.auto_approve_until);
+      return { ...body, ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }) };
+    }),
 
     deleteSite: async ({ params, req }) => {
       const site = await findVisibleSite(context, principalOf(req), params.site_id);

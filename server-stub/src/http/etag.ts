@@ -2,7 +2,8 @@
  * Optimistic concurrency for the resources updated with `If-Match`: each carries a version
  * number that every update increments, and its ETag is that number.
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { AppRoute, ServerInferRequest } from '@ts-rest/core';
 import type { Kysely, Updateable } from 'kysely';
 import type { AppContext } from '../context';
 import type { Database } from '../store/schema';
@@ -24,7 +25,7 @@ function checkIfMatch(ifMatch: string | undefined, version: number): void {
   if (!sent.includes('*') && !sent.includes(current)) throw problems.preconditionFailed(ifMatch, current);
 }
 
-export interface VersionedUpdate<Table extends VersionedTable, Row> {
+interface VersionedUpdate<Table extends VersionedTable, Row> {
   table: Table;
   ifMatch: string | undefined;
   /** Reads the resource as the caller may see it (its 404 included). */
@@ -37,14 +38,14 @@ export interface VersionedUpdate<Table extends VersionedTable, Row> {
 
 /**
  * A PATCH with `If-Match`: check the precondition, write the changes only if the row is still
- * at the version read (bumping it), read the result again and set its ETag. If another update
+ * at the version read (bumping it), and read the result again. If another update
  * won the race, it starts over from a fresh read: a stale If-Match then fails with 412, and a
  * request without one is checked again against what the resource has become.
  */
-export async function updateWithIfMatch<
-  Table extends VersionedTable,
-  Row extends { id: string; version: number },
->(context: AppContext, res: Response, update: VersionedUpdate<Table, Row>): Promise<Row> {
+async function updateWithIfMatch<Table extends VersionedTable, Row extends { id: string; version: number }>(
+  context: AppContext,
+  update: VersionedUpdate<Table, Row>,
+): Promise<Row> {
   for (;;) {
     const current = await update.read();
     checkIfMatch(update.ifMatch, current.version);
@@ -67,10 +68,60 @@ export async function updateWithIfMatch<
       await update.alongside?.(trx, current);
       return true;
     });
-    if (written) {
-      const updated = await update.read();
-      setEtag(res, updated.version);
-      return updated;
-    }
+    if (written) return update.read();
   }
+}
+
+/** What ts-rest gives every handler, with the path parameters that name the resource. */
+export interface RouteArgs<Params = unknown> {
+  params: Params;
+  req: Request;
+  res: Response;
+}
+
+/** What ts-rest gives the handler of `route` (a contract operation). */
+export type HandlerArgs<Route extends AppRoute> = ServerInferRequest<Route> &
+  RouteArgs<ServerInferRequest<Route>['params']>;
+
+/**
+ * The GET and the If-Match PATCH of a versioned resource, from how the resource is read (its
+ * 404 included) and presented: `get` answers it with its ETag; `update(changes, alongside)` runs
+ * `updateWithIfMatch` with the handler's own checks and answers the result with its new ETag.
+ */
+export function versionedRoutes<
+  Table extends VersionedTable,
+  Args extends RouteArgs,
+  Row extends { id: string; version: number },
+  Body,
+>(
+  context: AppContext,
+  resource: {
+    table: Table;
+    read: (args: Args) => Promise<Row>;
+    present: (row: Row) => Body | Promise<Body>;
+  },
+) {
+  const answer = async (res: Response, row: Row) => {
+    setEtag(res, row.version);
+    return { status: 200 as const, body: await resource.present(row) };
+  };
+  return {
+    get: async (args: Args) => answer(args.res, await resource.read(args)),
+    update:
+      <UpdateArgs extends Args & { headers: { 'if-match'?: string | undefined } }>(
+        changes: (args: UpdateArgs, current: Row) => ReturnType<VersionedUpdate<Table, Row>['changes']>,
+        alongside?: (trx: Kysely<Database>, args: UpdateArgs, current: Row) => Promise<void>,
+      ) =>
+      async (args: UpdateArgs) =>
+        answer(
+          args.res,
+          await updateWithIfMatch(context, {
+            table: resource.table,
+            ifMatch: args.headers['if-match'],
+            read: () => resource.read(args),
+            changes: (current) => changes(args, current),
+            ...(alongside ? { alongside: (trx, current) => alongside(trx, args, current) } : {}),
+          }),
+        ),
+  };
 }

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { setEtag, updateWithIfMatch } from '../http/etag';
+import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { findVisibleDevice } from '../fleet/devices-store';
@@ -31,6 +31,13 @@ export function processesHandlers(context: AppContext) {
       processId,
     );
   }
+
+  const monitored = versionedRoutes(context, {
+    table: 'monitored_processes',
+    read: ({ params, req }: RouteArgs<{ device_id: string; process_id: string }>) =>
+      findProcess(principalOf(req), params.device_id, params.process_id),
+    present: toProcess,
+  });
 
   return initServer().router(contract.monitoredProcesses, {
     listMonitoredProcesses: async ({ params, query, req }) => {
@@ -71,33 +78,21 @@ export function processesHandlers(context: AppContext) {
       return { status: 201, body: toProcess(row) };
     },
 
-    getMonitoredProcess: async ({ params, req, res }) => {
-      const row = await findProcess(principalOf(req), params.device_id, params.process_id);
-      setEtag(res, row.version);
-      return { status: 200, body: toProcess(row) };
-    },
+    getMonitoredProcess: monitored.get,
 
-    updateMonitoredProcess: async ({ params, body, headers, req, res }) => {
-      const principal = principalOf(req);
-      const updated = await updateWithIfMatch(context, res, {
-        table: 'monitored_processes',
-        ifMatch: headers['if-match'],
-        read: () => findProcess(principal, params.device_id, params.process_id),
-        changes: async (current) => {
-          assertRunnable({ ...toProcess(current), ...body });
-          if (body.name !== undefined)
-            await assertNameFree(context, current.device_id, body.name, current.id);
-          const { arguments: args, schedules, ...fields } = body;
-          return {
-            ...fields,
-            ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
-            ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
-            ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
-          };
-        },
-      });
-      return { status: 200, body: toProcess(updated) };
-    },
+    updateMonitoredProcess: monitored.update(
+      async ({ body }: HandlerArgs<typeof contract.monitoredProcesses.updateMonitoredProcess>, current) => {
+        assertRunnable({ ...toProcess(current), ...body });
+        if (body.name !== undefined) await assertNameFree(context, current.device_id, body.name, current.id);
+        const { arguments: args, schedules, ...fields } = body;
+        return {
+          ...fields,
+          ...(body.name === undefined ? {} : { name_key: body.name.toLowerCase() }),
+          ...(args === undefined ? {} : { arguments: JSON.stringify(args) }),
+          ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
+        };
+      },
+    ),
 
     deleteMonitoredProcess: async ({ params, req }) => {
       const row = await findProcess(principalOf(req), params.device_id, params.process_id);
