@@ -26,9 +26,9 @@ export interface ServerOptions {
    * "loopback, 10.0.0.0/8"): whose X-Forwarded-For gives the client's address. Default "loopback".
    */
   trustProxy?: boolean | number | string;
-  validateResponses?: boolean;
   /** Origins (`https://console.example.com`) whose pages may call the API with a bearer token. None by default. */
   corsOrigins?: readonly string[];
+  validateResponses?: boolean;
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
   now?: () => Date;
@@ -64,8 +64,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5,
     },
     trustProxy: options.trustProxy ?? 'loopback',
-    validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     corsOrigins: options.corsOrigins ?? [],
+    validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
     now: options.now ?? (() => new Date()),
     timers: options.timers ?? realTimers,

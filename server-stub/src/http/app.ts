@@ -57,6 +57,7 @@ export function createApp(context: AppContext): Express {
   app.set('etag', false);
   app.set('trust proxy', context.trustProxy);
   app.use(requestId);
+  app.use(crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]));
   app.get('/openapi.json', serveSpec());
   app.use('/docs', createDocsRouter());
   app.use((_req, res, next) => {
@@ -67,7 +68,6 @@ export function createApp(context: AppContext): Express {
   app.use(jsonBody);
 
   const limitRequests = apiRateLimit(context.rateLimit.requestsPerMinute);
-  app.use(crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]));
   const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
   const onlyForLogin: RequestHandler = (req, res, next) =>
     routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
