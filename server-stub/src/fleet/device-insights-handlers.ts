@@ -148,8 +148,7 @@ export function deviceInsightRoutes(context: AppContext) {
         .selectAll()
         .where('device_id', '=', device.id)
         .executeTakeFirst();
-      if (!row)
-        throw problems.notReported('inventory_not_reported', device.id, 'reported an inventory');
+      if (!row) throw problems.notReported('inventory_not_reported', device.id, 'reported an inventory');
       return { status: 200, body: toInventory(row) };
     }),
   };

@@ -83,8 +83,7 @@ export function deviceScreenshotRoutes(context: AppContext) {
           .orderBy('id', 'desc')
           .limit(1)
           .executeTakeFirst();
-        if (!row)
-          throw problems.notReported('no_screenshot', device.id, 'uploaded a screenshot');
+        if (!row) throw problems.notReported('no_screenshot', device.id, 'uploaded a screenshot');
         res.setHeader('Content-Type', 'image/jpeg');
         res.setHeader('Screenshot-Id', row.id);
         // ts-rest sends a Stream body as it is: the contract types the image as the bytes on the wire.

@@ -167,8 +167,7 @@ async function resolveAgent(context: AppContext, req: Request): Promise<AgentPri
       'unauthenticated',
       "Send the device's access token as Authorization: Bearer <token>.",
     );
-  if (!bearer.startsWith('mat_'))
-    throw problems.invalidToken('Meridian device access token (mat_)');
+  if (!bearer.startsWith('mat_')) throw problems.invalidToken('Meridian device access token (mat_)');
   return authenticateAgent(context, bearer);
 }
 

@@ -42,7 +42,12 @@ export const problems = {
   notReported: (code: string, deviceId: string, what: string) =>
     new ApiError(404, code, 'Not found', `The agent of device ${deviceId} has not ${what} yet.`),
   routeNotFound: (method: string, path: string) =>
-    new ApiError(404, 'route_not_found', 'Not found', `There is no ${method} ${path} in this API; see /docs.`),
+    new ApiError(
+      404,
+      'route_not_found',
+      'Not found',
+      `There is no ${method} ${path} in this API; see /docs.`,
+    ),
   methodNotAllowed: (method: string, allowed: readonly string[]) =>
     new ApiError(
       405,
