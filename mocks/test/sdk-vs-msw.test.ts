@@ -96,9 +96,9 @@ describe('SDK against the generated MSW handlers', () => {
   });
 
   it('errorResponse refuses a status the operation does not declare', () => {
-    // @ts-expect-error getHealth declares only 429 and 500: the compiler rejects 404 too.
+    // @ts-expect-error getHealth declares only 400, 429 and 500: the compiler rejects 404 too.
     expect(() => errorResponse('getHealth', 404)).toThrow(
-      'getHealth does not declare a 404 response (it declares 429, 500)',
+      'getHealth does not declare a 404 response (it declares 400, 429, 500)',
     );
   });
 
