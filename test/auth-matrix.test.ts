@@ -34,6 +34,8 @@ const ALL_SCOPES = [
   'commands:write',
   'events:read',
   'events:write',
+  'alerts:read',
+  'alerts:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',
@@ -47,6 +49,7 @@ const OPERATOR_SCOPES = [
   'commands:write',
   'events:read',
   'events:write',
+  'alerts:read',
 ];
 const VIEWER_SCOPES = [
   'tokens:read',
@@ -56,6 +59,7 @@ const VIEWER_SCOPES = [
   'enrollment:read',
   'commands:read',
   'events:read',
+  'alerts:read',
 ];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [

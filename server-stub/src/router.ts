@@ -22,6 +22,7 @@ import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers
 import { sitesHandlers } from './fleet/sites-handlers';
 import { contract } from './generated/contract.gen';
 import { metaHandlers } from './meta/meta-handlers';
+import { alertRulesHandlers } from './observe/alert-rules-handlers';
 import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';
 import { processesHandlers } from './operations/processes-handlers';
@@ -41,5 +42,6 @@ export function createRouter(context: AppContext) {
     commands: commandsHandlers(context),
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),
+    alertRules: alertRulesHandlers(context),
   });
 }

@@ -141,6 +141,26 @@ export const validCalls: Record<string, ValidCall> = {
     body: { launch_mode: 'always', restart_delay_seconds: 10 },
   }),
   deleteMonitoredProcess: (w) => ({ path: { device_id: w.agent.deviceId, process_id: w.processId } }),
+  listAlertRules: () => ({ query: { limit: 10, kind: 'metric_threshold', enabled: true } }),
+  createAlertRule: (w) => ({
+    body: {
+      name: unique('rule'),
+      kind: 'metric_threshold',
+      metric: 'cpu_percent',
+      threshold_percent: 90,
+      duration_minutes: 10,
+      scope: { site_ids: [w.siteA.id] },
+    },
+  }),
+  previewAlertRule: (w) => ({
+    body: { name: 'Offline', kind: 'device_offline', duration_minutes: 5, scope: { site_ids: [w.siteA.id] } },
+  }),
+  getAlertRule: (w) => ({ path: { rule_id: w.ruleId } }),
+  updateAlertRule: (w) => ({
+    path: { rule_id: w.ruleId },
+    body: { severity: 'critical', duration_minutes: 15 },
+  }),
+  deleteAlertRule: (w) => ({ path: { rule_id: w.ruleId } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

@@ -5,6 +5,7 @@
  * code and an enrolment request waiting for approval.
  */
 import {
+  createAlertRule,
   createApiToken,
   createCommand,
   createEnrollmentCode,
@@ -54,6 +55,8 @@ export interface World {
   eventId: string;
   /** A monitored process of the agent's device. */
   processId: string;
+  /** An alert rule watching site A. */
+  ruleId: string;
 }
 
 let counter = 0;
@@ -134,9 +137,16 @@ export async function buildWorld(t: TestServer): Promise<World> {
       body: { name: 'Kiosk browser', executable_path: '/usr/bin/chromium' },
     }),
   );
+  const rule = ok(
+    await createAlertRule({
+      client: t.admin,
+      body: { name: 'Site A offline', kind: 'device_offline', scope: { site_ids: [siteA.id] } },
+    }),
+  );
   return {
     agent,
     processId: process.id,
+    ruleId: rule.id,
     commandId: command.data!.id,
     eventId: events.data[0]!.id,
     code: created.code,

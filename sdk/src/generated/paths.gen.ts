@@ -1355,6 +1355,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/alert-rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List alert rules
+     * @description Lists the alert rules, oldest first, optionally only those of one kind or only the enabled ones.
+     */
+    get: operations['listAlertRules'];
+    put?: never;
+    /**
+     * Create an alert rule
+     * @description Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+     *     its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
+     *     missing one, or a site, device or device type that does not exist is `422`.
+     */
+    post: operations['createAlertRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/alert-rules/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Preview an alert rule
+     * @description Evaluates a rule body now, without saving it, and answers which of the devices you can see
+     *     it would fire for. The body is checked as at creation (`422`); `enabled` is ignored.
+     */
+    post: operations['previewAlertRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/alert-rules/{rule_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the alert rule. */
+        rule_id: components['parameters']['AlertRuleIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an alert rule
+     * @description Returns one alert rule with its ETag.
+     */
+    get: operations['getAlertRule'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an alert rule
+     * @description Deletes the rule; it is no longer evaluated.
+     */
+    delete: operations['deleteAlertRule'];
+    options?: never;
+    head?: never;
+    /**
+     * Update an alert rule
+     * @description Changes a rule's settings (not its kind). The result must satisfy the same rules as at
+     *     creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
+     *     change (`412`).
+     */
+    patch: operations['updateAlertRule'];
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1484,8 +1564,9 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+     *     commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
+     *     assigned sites. Only admins change alert rules.
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
      *     assigned sites, manage their own API tokens.
      * @enum {string}
      */
@@ -1562,7 +1643,9 @@ export interface components {
       | 'commands:read'
       | 'commands:write'
       | 'events:read'
-      | 'events:write';
+      | 'events:write'
+      | 'alerts:read'
+      | 'alerts:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -2727,6 +2810,157 @@ export interface components {
       /** @description The processes to keep running (or not), with their launch modes and schedules. */
       processes: components['schemas']['MonitoredProcess'][];
     };
+    /**
+     * AlertRuleKind
+     * @description What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
+     *     `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
+     *     `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+     *     `event_match`: an event of the device matching `event_type`, `event_severity` and
+     *     `event_text` happened within the last `duration_minutes`.
+     * @enum {string}
+     */
+    AlertRuleKind: 'device_offline' | 'metric_threshold' | 'event_match';
+    /**
+     * AlertRuleId
+     * @description The ID of an alert rule (`alr_` followed by a ULID).
+     * @example alr_01JD7B2C4E6G8J0K2M4P6R8T0V
+     */
+    AlertRuleId: string;
+    /**
+     * AlertRuleScope
+     * @description The devices the rule watches: those matching every list given (a device matches a list when
+     *     its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+     */
+    AlertRuleScope: {
+      site_ids?: components['schemas']['SiteId'][];
+      device_types?: components['schemas']['DeviceTypeId'][];
+      tags?: components['schemas']['Tag'][];
+      device_ids?: components['schemas']['DeviceId'][];
+    };
+    /**
+     * AlertMetric
+     * @description The metric a `metric_threshold` rule compares with its threshold.
+     * @enum {string}
+     */
+    AlertMetric: 'cpu_percent' | 'memory_percent' | 'disk_percent';
+    /**
+     * ThresholdPercent
+     * @description A percentage the metric must stay above for the rule to fire.
+     */
+    ThresholdPercent: number;
+    /**
+     * ThresholdOverride
+     * @description A threshold of a `metric_threshold` rule that applies to one device instead of the rule's.
+     */
+    ThresholdOverride: {
+      device_id: components['schemas']['DeviceId'];
+      threshold_percent: components['schemas']['ThresholdPercent'];
+    };
+    /**
+     * AlertRule
+     * @description A condition Meridian evaluates for every device in its scope.
+     */
+    AlertRule: {
+      id: components['schemas']['AlertRuleId'];
+      name: string;
+      description: string;
+      kind: components['schemas']['AlertRuleKind'];
+      severity: components['schemas']['EventSeverity'];
+      enabled: boolean;
+      /** Format: int32 */
+      duration_minutes: number;
+      scope: components['schemas']['AlertRuleScope'];
+      excluded_device_ids: components['schemas']['DeviceId'][];
+      metric: components['schemas']['AlertMetric'] | null;
+      threshold_percent: components['schemas']['ThresholdPercent'] | null;
+      threshold_overrides: components['schemas']['ThresholdOverride'][];
+      event_type: components['schemas']['EventType'] | null;
+      event_severity: components['schemas']['EventSeverity'] | null;
+      event_text: string | null;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** AlertRuleList */
+    AlertRuleList: {
+      data: components['schemas']['AlertRule'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * AlertRuleCreate
+     * @description The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
+     *     `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
+     *     least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
+     *     them. A parameter another kind takes is refused (`422`).
+     */
+    AlertRuleCreate: {
+      kind: components['schemas']['AlertRuleKind'];
+      name: string;
+      description?: string;
+      /** @description The severity of the incidents the rule opens (default `warning`). */
+      severity?: components['schemas']['EventSeverity'];
+      /** @description A disabled rule opens no incidents, and its open incidents resolve (default true). */
+      enabled?: boolean;
+      /**
+       * Format: int32
+       * @description How long the condition must hold (or, for `event_match`, how long a matching event counts). Default 5.
+       */
+      duration_minutes?: number;
+      scope?: components['schemas']['AlertRuleScope'];
+      /** @description Devices the rule never fires for, even inside its scope. */
+      excluded_device_ids?: components['schemas']['DeviceId'][];
+      metric?: components['schemas']['AlertMetric'];
+      threshold_percent?: components['schemas']['ThresholdPercent'];
+      threshold_overrides?: components['schemas']['ThresholdOverride'][];
+      /** @description The event type to match exactly, such as `agent.process_crash`. */
+      event_type?: components['schemas']['EventType'];
+      /** @description The event severity to match exactly. */
+      event_severity?: components['schemas']['EventSeverity'];
+      /** @description Text the event's message must contain, ignoring case. */
+      event_text?: string;
+    };
+    /**
+     * AlertRulePreview
+     * @description The devices you can see for which the rule's condition holds now.
+     */
+    AlertRulePreview: {
+      evaluated_at: components['schemas']['Timestamp'];
+      devices: {
+        device_id: components['schemas']['DeviceId'];
+        site_id: components['schemas']['SiteId'];
+        name: string;
+      }[];
+    };
+    /**
+     * AlertRuleUpdate
+     * @description The settings to change; those left out keep their value, lists replace the whole list, and
+     *     `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+     *     same rules as at creation (`422`).
+     */
+    AlertRuleUpdate: {
+      name?: string;
+      description?: string;
+      /** @description The severity of the incidents the rule opens (default `warning`). */
+      severity?: components['schemas']['EventSeverity'];
+      /** @description A disabled rule opens no incidents, and its open incidents resolve (default true). */
+      enabled?: boolean;
+      /**
+       * Format: int32
+       * @description How long the condition must hold (or, for `event_match`, how long a matching event counts). Default 5.
+       */
+      duration_minutes?: number;
+      scope?: components['schemas']['AlertRuleScope'];
+      /** @description Devices the rule never fires for, even inside its scope. */
+      excluded_device_ids?: components['schemas']['DeviceId'][];
+      metric?: components['schemas']['AlertMetric'];
+      threshold_percent?: components['schemas']['ThresholdPercent'];
+      threshold_overrides?: components['schemas']['ThresholdOverride'][];
+      /** @description The event type to match exactly, such as `agent.process_crash`. */
+      event_type?: components['schemas']['EventType'] | null;
+      /** @description The event severity to match exactly. */
+      event_severity?: components['schemas']['EventSeverity'] | null;
+      /** @description Text the event's message must contain, ignoring case. */
+      event_text?: string | null;
+    };
   };
   responses: {
     /** @description The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed. */
@@ -3065,6 +3299,8 @@ export interface components {
     EventSeverityFilter: components['schemas']['EventSeverity'];
     /** @description The ID of the event. */
     EventIdPath: components['schemas']['EventId'];
+    /** @description The ID of the alert rule. */
+    AlertRuleIdPath: components['schemas']['AlertRuleId'];
   };
   requestBodies: never;
   headers: {
@@ -7331,6 +7567,433 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['AgentUnauthorized'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listAlertRules: {
+    parameters: {
+      query?: {
+        /** @description Only rules of this kind. */
+        kind?: components['schemas']['AlertRuleKind'];
+        /** @description Only enabled (`true`) or disabled (`false`) rules. */
+        enabled?: boolean;
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of alert rules. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *           "name": "Kiosks running hot",
+           *           "description": "CPU above 90 % for ten minutes on the lobby kiosks.",
+           *           "kind": "metric_threshold",
+           *           "severity": "warning",
+           *           "enabled": true,
+           *           "duration_minutes": 10,
+           *           "scope": {
+           *             "site_ids": [
+           *               "site_01JD2K8N4P6R8T0V2X4Z6B8D0F"
+           *             ],
+           *             "tags": [
+           *               "kiosk"
+           *             ]
+           *           },
+           *           "excluded_device_ids": [],
+           *           "metric": "cpu_percent",
+           *           "threshold_percent": 90,
+           *           "threshold_overrides": [
+           *             {
+           *               "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *               "threshold_percent": 97
+           *             }
+           *           ],
+           *           "event_type": null,
+           *           "event_severity": null,
+           *           "event_text": null,
+           *           "created_at": "2026-11-02T09:00:00.000Z",
+           *           "updated_at": "2026-11-02T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['AlertRuleList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createAlertRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Kiosks running hot",
+         *       "description": "CPU above 90 % for ten minutes on the lobby kiosks.",
+         *       "kind": "metric_threshold",
+         *       "duration_minutes": 10,
+         *       "scope": {
+         *         "site_ids": [
+         *           "site_01JD2K8N4P6R8T0V2X4Z6B8D0F"
+         *         ],
+         *         "tags": [
+         *           "kiosk"
+         *         ]
+         *       },
+         *       "metric": "cpu_percent",
+         *       "threshold_percent": 90,
+         *       "threshold_overrides": [
+         *         {
+         *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+         *           "threshold_percent": 97
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['AlertRuleCreate'];
+      };
+    };
+    responses: {
+      /** @description The rule was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "name": "Kiosks running hot",
+           *       "description": "CPU above 90 % for ten minutes on the lobby kiosks.",
+           *       "kind": "metric_threshold",
+           *       "severity": "warning",
+           *       "enabled": true,
+           *       "duration_minutes": 10,
+           *       "scope": {
+           *         "site_ids": [
+           *           "site_01JD2K8N4P6R8T0V2X4Z6B8D0F"
+           *         ],
+           *         "tags": [
+           *           "kiosk"
+           *         ]
+           *       },
+           *       "excluded_device_ids": [],
+           *       "metric": "cpu_percent",
+           *       "threshold_percent": 90,
+           *       "threshold_overrides": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "threshold_percent": 97
+           *         }
+           *       ],
+           *       "event_type": null,
+           *       "event_severity": null,
+           *       "event_text": null,
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AlertRule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  previewAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Offline for ten minutes",
+         *       "kind": "device_offline",
+         *       "duration_minutes": 10
+         *     }
+         */
+        'application/json': components['schemas']['AlertRuleCreate'];
+      };
+    };
+    responses: {
+      /** @description The devices the rule would fire for now. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "evaluated_at": "2026-11-02T10:15:00.000Z",
+           *       "devices": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *           "name": "Lobby kiosk 1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['AlertRulePreview'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the alert rule. */
+        rule_id: components['parameters']['AlertRuleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The alert rule. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "name": "Kiosks running hot",
+           *       "description": "CPU above 90 % for ten minutes on the lobby kiosks.",
+           *       "kind": "metric_threshold",
+           *       "severity": "warning",
+           *       "enabled": true,
+           *       "duration_minutes": 10,
+           *       "scope": {
+           *         "site_ids": [
+           *           "site_01JD2K8N4P6R8T0V2X4Z6B8D0F"
+           *         ],
+           *         "tags": [
+           *           "kiosk"
+           *         ]
+           *       },
+           *       "excluded_device_ids": [],
+           *       "metric": "cpu_percent",
+           *       "threshold_percent": 90,
+           *       "threshold_overrides": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "threshold_percent": 97
+           *         }
+           *       ],
+           *       "event_type": null,
+           *       "event_severity": null,
+           *       "event_text": null,
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AlertRule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteAlertRule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the alert rule. */
+        rule_id: components['parameters']['AlertRuleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rule was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateAlertRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the alert rule. */
+        rule_id: components['parameters']['AlertRuleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "threshold_percent": 95,
+         *       "excluded_device_ids": [
+         *         "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['AlertRuleUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated alert rule. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "name": "Kiosks running hot",
+           *       "description": "CPU above 90 % for ten minutes on the lobby kiosks.",
+           *       "kind": "metric_threshold",
+           *       "severity": "warning",
+           *       "enabled": true,
+           *       "duration_minutes": 10,
+           *       "scope": {
+           *         "site_ids": [
+           *           "site_01JD2K8N4P6R8T0V2X4Z6B8D0F"
+           *         ],
+           *         "tags": [
+           *           "kiosk"
+           *         ]
+           *       },
+           *       "excluded_device_ids": [
+           *         "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"
+           *       ],
+           *       "metric": "cpu_percent",
+           *       "threshold_percent": 95,
+           *       "threshold_overrides": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "threshold_percent": 97
+           *         }
+           *       ],
+           *       "event_type": null,
+           *       "event_severity": null,
+           *       "event_text": null,
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T08:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AlertRule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];

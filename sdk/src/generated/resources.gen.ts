@@ -26,6 +26,8 @@ import type {
   ClearPendingCommandsResponse,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsResponse,
+  CreateAlertRuleData,
+  CreateAlertRuleResponse,
   CreateApiTokenData,
   CreateApiTokenResponse,
   CreateCommandData,
@@ -38,6 +40,8 @@ import type {
   CreateSiteResponse,
   CreateUserData,
   CreateUserResponse,
+  DeleteAlertRuleData,
+  DeleteAlertRuleResponse,
   DeleteDeviceData,
   DeleteDeviceResponse,
   DeleteMonitoredProcessData,
@@ -52,6 +56,8 @@ import type {
   EnrollAgentResponse,
   Event,
   GetAgentConfigResponse,
+  GetAlertRuleData,
+  GetAlertRuleResponse,
   GetApiTokenData,
   GetApiTokenResponse,
   GetCommandData,
@@ -81,6 +87,8 @@ import type {
   GetUserData,
   GetUserResponse,
   GetVersionResponse,
+  ListAlertRulesData,
+  ListAlertRulesResponse,
   ListApiTokensData,
   ListApiTokensResponse,
   ListCommandsData,
@@ -109,6 +117,8 @@ import type {
   PollAgentCommandsResponse,
   PollAgentEnrollmentData,
   PollAgentEnrollmentResponse,
+  PreviewAlertRuleData,
+  PreviewAlertRuleResponse,
   RefreshAgentTokenData,
   RefreshAgentTokenResponse,
   RegisterDeviceData,
@@ -130,6 +140,8 @@ import type {
   SendAgentHeartbeatData,
   SendAgentHeartbeatResponse,
   StreamEventsData,
+  UpdateAlertRuleData,
+  UpdateAlertRuleResponse,
   UpdateDeviceData,
   UpdateDeviceResponse,
   UpdateMonitoredProcessData,
@@ -203,6 +215,12 @@ export const routes = {
   countUnacknowledgedEvents: { route: 'GET /v1/events/unacknowledged-count' },
   getEvent: { route: 'GET /v1/events/{event_id}' },
   acknowledgeEvent: { route: 'POST /v1/events/{event_id}/acknowledge' },
+  listAlertRules: { route: 'GET /v1/alert-rules', paginated: true },
+  createAlertRule: { route: 'POST /v1/alert-rules', idempotencyKey: true },
+  previewAlertRule: { route: 'POST /v1/alert-rules/preview' },
+  getAlertRule: { route: 'GET /v1/alert-rules/{rule_id}' },
+  updateAlertRule: { route: 'PATCH /v1/alert-rules/{rule_id}', ifMatch: true },
+  deleteAlertRule: { route: 'DELETE /v1/alert-rules/{rule_id}' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -1414,6 +1432,122 @@ export class EventsResource extends APIResource {
 }
 
 /**
+ * Conditions Meridian watches on every device in a rule's scope — offline for a while, a
+ * metric above a threshold for a while, a matching event — with per-device exclusions and
+ * threshold overrides, and a preview of which devices a rule would fire for now.
+ */
+export class AlertRulesResource extends APIResource {
+  /**
+   * List alert rules
+   *
+   * Lists the alert rules, oldest first, optionally only those of one kind or only the enabled ones.
+   *
+   * `GET /v1/alert-rules` (operation `listAlertRules`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListAlertRulesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListAlertRulesResponse['data'][number]> {
+    return this._client._list(routes.listAlertRules, { query, options });
+  }
+
+  /**
+   * Create an alert rule
+   *
+   * Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+   * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
+   * missing one, or a site, device or device type that does not exist is `422`.
+   *
+   * `POST /v1/alert-rules` (operation `createAlertRule`).
+   *
+   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateAlertRuleData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateAlertRuleResponse> {
+    return this._client._call(routes.createAlertRule, { body, options });
+  }
+
+  /**
+   * Preview an alert rule
+   *
+   * Evaluates a rule body now, without saving it, and answers which of the devices you can see
+   * it would fire for. The body is checked as at creation (`422`); `enabled` is ignored.
+   *
+   * `POST /v1/alert-rules/preview` (operation `previewAlertRule`).
+   *
+   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  preview(
+    body: PreviewAlertRuleData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<PreviewAlertRuleResponse> {
+    return this._client._call(routes.previewAlertRule, { body, options });
+  }
+
+  /**
+   * Get an alert rule
+   *
+   * Returns one alert rule with its ETag.
+   *
+   * `GET /v1/alert-rules/{rule_id}` (operation `getAlertRule`).
+   *
+   * @param ruleId The ID of the alert rule.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    ruleId: GetAlertRuleData['path']['rule_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetAlertRuleResponse> {
+    return this._client._call(routes.getAlertRule, { path: { rule_id: ruleId }, options });
+  }
+
+  /**
+   * Update an alert rule
+   *
+   * Changes a rule's settings (not its kind). The result must satisfy the same rules as at
+   * creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
+   * change (`412`).
+   *
+   * `PATCH /v1/alert-rules/{rule_id}` (operation `updateAlertRule`).
+   *
+   * @param ruleId The ID of the alert rule.
+   * @param body The settings to change; those left out keep their value, lists replace the whole list, and `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the same rules as at creation (`422`).
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    ruleId: UpdateAlertRuleData['path']['rule_id'],
+    body: UpdateAlertRuleData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateAlertRuleResponse> {
+    return this._client._call(routes.updateAlertRule, { path: { rule_id: ruleId }, body, options });
+  }
+
+  /**
+   * Delete an alert rule
+   *
+   * Deletes the rule; it is no longer evaluated.
+   *
+   * `DELETE /v1/alert-rules/{rule_id}` (operation `deleteAlertRule`).
+   *
+   * @param ruleId The ID of the alert rule.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    ruleId: DeleteAlertRuleData['path']['rule_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteAlertRuleResponse> {
+    return this._client._call(routes.deleteAlertRule, { path: { rule_id: ruleId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -1728,6 +1862,12 @@ export interface Resources {
    */
   readonly events: EventsResource;
   /**
+   * Conditions Meridian watches on every device in a rule's scope — offline for a while, a
+   * metric above a threshold for a while, a matching event — with per-device exclusions and
+   * threshold overrides, and a preview of which devices a rule would fire for now.
+   */
+  readonly alertRules: AlertRulesResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -1752,5 +1892,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   commands: CommandsResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
+  alertRules: AlertRulesResource,
   agent: AgentResource,
 };

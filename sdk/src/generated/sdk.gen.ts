@@ -24,6 +24,9 @@ import type {
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsErrors,
   CountUnacknowledgedEventsResponses,
+  CreateAlertRuleData,
+  CreateAlertRuleErrors,
+  CreateAlertRuleResponses,
   CreateApiTokenData,
   CreateApiTokenErrors,
   CreateApiTokenResponses,
@@ -42,6 +45,9 @@ import type {
   CreateUserData,
   CreateUserErrors,
   CreateUserResponses,
+  DeleteAlertRuleData,
+  DeleteAlertRuleErrors,
+  DeleteAlertRuleResponses,
   DeleteDeviceData,
   DeleteDeviceErrors,
   DeleteDeviceResponses,
@@ -63,6 +69,9 @@ import type {
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
+  GetAlertRuleData,
+  GetAlertRuleErrors,
+  GetAlertRuleResponses,
   GetApiTokenData,
   GetApiTokenErrors,
   GetApiTokenResponses,
@@ -111,6 +120,9 @@ import type {
   GetVersionData,
   GetVersionErrors,
   GetVersionResponses,
+  ListAlertRulesData,
+  ListAlertRulesErrors,
+  ListAlertRulesResponses,
   ListApiTokensData,
   ListApiTokensErrors,
   ListApiTokensResponses,
@@ -156,6 +168,9 @@ import type {
   PollAgentEnrollmentData,
   PollAgentEnrollmentErrors,
   PollAgentEnrollmentResponses,
+  PreviewAlertRuleData,
+  PreviewAlertRuleErrors,
+  PreviewAlertRuleResponses,
   RefreshAgentTokenData,
   RefreshAgentTokenErrors,
   RefreshAgentTokenResponses,
@@ -190,6 +205,9 @@ import type {
   StreamEventsErrors,
   StreamEventsResponse,
   StreamEventsResponses,
+  UpdateAlertRuleData,
+  UpdateAlertRuleErrors,
+  UpdateAlertRuleResponses,
   UpdateDeviceData,
   UpdateDeviceErrors,
   UpdateDeviceResponses,
@@ -1924,6 +1942,152 @@ export const uploadAgentScreenshot = <ThrowOnError extends boolean = false>(
     ...options,
     headers: {
       'Content-Type': 'image/jpeg',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List alert rules
+ *
+ * Lists the alert rules, oldest first, optionally only those of one kind or only the enabled ones.
+ */
+export const listAlertRules = <ThrowOnError extends boolean = false>(
+  options?: Options<ListAlertRulesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListAlertRulesResponses, ListAlertRulesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules',
+    ...options,
+  });
+
+/**
+ * Create an alert rule
+ *
+ * Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+ * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
+ * missing one, or a site, device or device type that does not exist is `422`.
+ *
+ */
+export const createAlertRule = <ThrowOnError extends boolean = false>(
+  options: Options<CreateAlertRuleData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateAlertRuleResponses, CreateAlertRuleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Preview an alert rule
+ *
+ * Evaluates a rule body now, without saving it, and answers which of the devices you can see
+ * it would fire for. The body is checked as at creation (`422`); `enabled` is ignored.
+ *
+ */
+export const previewAlertRule = <ThrowOnError extends boolean = false>(
+  options: Options<PreviewAlertRuleData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<PreviewAlertRuleResponses, PreviewAlertRuleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules/preview',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete an alert rule
+ *
+ * Deletes the rule; it is no longer evaluated.
+ */
+export const deleteAlertRule = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteAlertRuleData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteAlertRuleResponses, DeleteAlertRuleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules/{rule_id}',
+    ...options,
+  });
+
+/**
+ * Get an alert rule
+ *
+ * Returns one alert rule with its ETag.
+ */
+export const getAlertRule = <ThrowOnError extends boolean = false>(
+  options: Options<GetAlertRuleData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetAlertRuleResponses, GetAlertRuleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules/{rule_id}',
+    ...options,
+  });
+
+/**
+ * Update an alert rule
+ *
+ * Changes a rule's settings (not its kind). The result must satisfy the same rules as at
+ * creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
+ * change (`412`).
+ *
+ */
+export const updateAlertRule = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateAlertRuleData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateAlertRuleResponses, UpdateAlertRuleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/alert-rules/{rule_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
       ...options.headers,
     },
   });

@@ -145,8 +145,9 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
- * `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+ * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
+ * assigned sites. Only admins change alert rules.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -244,7 +245,9 @@ export type Scope =
   | 'commands:read'
   | 'commands:write'
   | 'events:read'
-  | 'events:write';
+  | 'events:write'
+  | 'alerts:read'
+  | 'alerts:write';
 
 /**
  * CurrentPrincipal
@@ -1778,6 +1781,202 @@ export type AgentConfig = {
 };
 
 /**
+ * AlertRuleKind
+ *
+ * What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
+ * `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
+ * `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+ * `event_match`: an event of the device matching `event_type`, `event_severity` and
+ * `event_text` happened within the last `duration_minutes`.
+ *
+ */
+export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'event_match';
+
+/**
+ * AlertRuleId
+ *
+ * The ID of an alert rule (`alr_` followed by a ULID).
+ */
+export type AlertRuleId = string;
+
+/**
+ * AlertRuleScope
+ *
+ * The devices the rule watches: those matching every list given (a device matches a list when
+ * its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+ *
+ */
+export type AlertRuleScope = {
+  site_ids?: Array<SiteId>;
+  device_types?: Array<DeviceTypeId>;
+  tags?: Array<Tag>;
+  device_ids?: Array<DeviceId>;
+};
+
+/**
+ * AlertMetric
+ *
+ * The metric a `metric_threshold` rule compares with its threshold.
+ */
+export type AlertMetric = 'cpu_percent' | 'memory_percent' | 'disk_percent';
+
+/**
+ * ThresholdPercent
+ *
+ * A percentage the metric must stay above for the rule to fire.
+ */
+export type ThresholdPercent = number;
+
+/**
+ * ThresholdOverride
+ *
+ * A threshold of a `metric_threshold` rule that applies to one device instead of the rule's.
+ */
+export type ThresholdOverride = {
+  device_id: DeviceId;
+  threshold_percent: ThresholdPercent;
+};
+
+/**
+ * AlertRule
+ *
+ * A condition Meridian evaluates for every device in its scope.
+ */
+export type AlertRule = {
+  id: AlertRuleId;
+  name: string;
+  description: string;
+  kind: AlertRuleKind;
+  severity: EventSeverity;
+  enabled: boolean;
+  duration_minutes: number;
+  scope: AlertRuleScope;
+  excluded_device_ids: Array<DeviceId>;
+  metric: AlertMetric | null;
+  threshold_percent: ThresholdPercent | null;
+  threshold_overrides: Array<ThresholdOverride>;
+  event_type: EventType | null;
+  event_severity: EventSeverity | null;
+  event_text: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * AlertRuleList
+ */
+export type AlertRuleList = {
+  data: Array<AlertRule>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * AlertRuleCreate
+ *
+ * The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
+ * `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
+ * least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
+ * them. A parameter another kind takes is refused (`422`).
+ *
+ */
+export type AlertRuleCreate = {
+  kind: AlertRuleKind;
+  name: string;
+  description?: string;
+  /**
+   * The severity of the incidents the rule opens (default `warning`).
+   */
+  severity?: EventSeverity;
+  /**
+   * A disabled rule opens no incidents, and its open incidents resolve (default true).
+   */
+  enabled?: boolean;
+  /**
+   * How long the condition must hold (or, for `event_match`, how long a matching event counts). Default 5.
+   */
+  duration_minutes?: number;
+  scope?: AlertRuleScope;
+  /**
+   * Devices the rule never fires for, even inside its scope.
+   */
+  excluded_device_ids?: Array<DeviceId>;
+  metric?: AlertMetric;
+  threshold_percent?: ThresholdPercent;
+  threshold_overrides?: Array<ThresholdOverride>;
+  /**
+   * The event type to match exactly, such as `agent.process_crash`.
+   */
+  event_type?: EventType;
+  /**
+   * The event severity to match exactly.
+   */
+  event_severity?: EventSeverity;
+  /**
+   * Text the event's message must contain, ignoring case.
+   */
+  event_text?: string;
+};
+
+/**
+ * AlertRulePreview
+ *
+ * The devices you can see for which the rule's condition holds now.
+ */
+export type AlertRulePreview = {
+  evaluated_at: Timestamp;
+  devices: Array<{
+    device_id: DeviceId;
+    site_id: SiteId;
+    name: string;
+  }>;
+};
+
+/**
+ * AlertRuleUpdate
+ *
+ * The settings to change; those left out keep their value, lists replace the whole list, and
+ * `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+ * same rules as at creation (`422`).
+ *
+ */
+export type AlertRuleUpdate = {
+  name?: string;
+  description?: string;
+  /**
+   * The severity of the incidents the rule opens (default `warning`).
+   */
+  severity?: EventSeverity;
+  /**
+   * A disabled rule opens no incidents, and its open incidents resolve (default true).
+   */
+  enabled?: boolean;
+  /**
+   * How long the condition must hold (or, for `event_match`, how long a matching event counts). Default 5.
+   */
+  duration_minutes?: number;
+  scope?: AlertRuleScope;
+  /**
+   * Devices the rule never fires for, even inside its scope.
+   */
+  excluded_device_ids?: Array<DeviceId>;
+  metric?: AlertMetric;
+  threshold_percent?: ThresholdPercent;
+  threshold_overrides?: Array<ThresholdOverride>;
+  /**
+   * The event type to match exactly, such as `agent.process_crash`.
+   */
+  event_type?: EventType | null;
+  /**
+   * The event severity to match exactly.
+   */
+  event_severity?: EventSeverity | null;
+  /**
+   * Text the event's message must contain, ignoring case.
+   */
+  event_text?: string | null;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -1861,6 +2060,11 @@ export type EventSeverityFilter = EventSeverity;
  * The ID of the event.
  */
 export type EventIdPath = EventId;
+
+/**
+ * The ID of the alert rule.
+ */
+export type AlertRuleIdPath = AlertRuleId;
 
 export type GetHealthData = {
   body?: never;
@@ -5674,3 +5878,354 @@ export type UploadAgentScreenshotResponses = {
 
 export type UploadAgentScreenshotResponse =
   UploadAgentScreenshotResponses[keyof UploadAgentScreenshotResponses];
+
+export type ListAlertRulesData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only rules of this kind.
+     */
+    kind?: AlertRuleKind;
+    /**
+     * Only enabled (`true`) or disabled (`false`) rules.
+     */
+    enabled?: boolean;
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/alert-rules';
+};
+
+export type ListAlertRulesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListAlertRulesError = ListAlertRulesErrors[keyof ListAlertRulesErrors];
+
+export type ListAlertRulesResponses = {
+  /**
+   * A page of alert rules.
+   */
+  200: AlertRuleList;
+};
+
+export type ListAlertRulesResponse = ListAlertRulesResponses[keyof ListAlertRulesResponses];
+
+export type CreateAlertRuleData = {
+  body: AlertRuleCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/alert-rules';
+};
+
+export type CreateAlertRuleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateAlertRuleError = CreateAlertRuleErrors[keyof CreateAlertRuleErrors];
+
+export type CreateAlertRuleResponses = {
+  /**
+   * The rule was created.
+   */
+  201: AlertRule;
+};
+
+export type CreateAlertRuleResponse = CreateAlertRuleResponses[keyof CreateAlertRuleResponses];
+
+export type PreviewAlertRuleData = {
+  body: AlertRuleCreate;
+  path?: never;
+  query?: never;
+  url: '/v1/alert-rules/preview';
+};
+
+export type PreviewAlertRuleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type PreviewAlertRuleError = PreviewAlertRuleErrors[keyof PreviewAlertRuleErrors];
+
+export type PreviewAlertRuleResponses = {
+  /**
+   * The devices the rule would fire for now.
+   */
+  200: AlertRulePreview;
+};
+
+export type PreviewAlertRuleResponse = PreviewAlertRuleResponses[keyof PreviewAlertRuleResponses];
+
+export type DeleteAlertRuleData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the alert rule.
+     */
+    rule_id: AlertRuleId;
+  };
+  query?: never;
+  url: '/v1/alert-rules/{rule_id}';
+};
+
+export type DeleteAlertRuleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteAlertRuleError = DeleteAlertRuleErrors[keyof DeleteAlertRuleErrors];
+
+export type DeleteAlertRuleResponses = {
+  /**
+   * The rule was deleted.
+   */
+  204: void;
+};
+
+export type DeleteAlertRuleResponse = DeleteAlertRuleResponses[keyof DeleteAlertRuleResponses];
+
+export type GetAlertRuleData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the alert rule.
+     */
+    rule_id: AlertRuleId;
+  };
+  query?: never;
+  url: '/v1/alert-rules/{rule_id}';
+};
+
+export type GetAlertRuleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetAlertRuleError = GetAlertRuleErrors[keyof GetAlertRuleErrors];
+
+export type GetAlertRuleResponses = {
+  /**
+   * The alert rule.
+   */
+  200: AlertRule;
+};
+
+export type GetAlertRuleResponse = GetAlertRuleResponses[keyof GetAlertRuleResponses];
+
+export type UpdateAlertRuleData = {
+  body: AlertRuleUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the alert rule.
+     */
+    rule_id: AlertRuleId;
+  };
+  query?: never;
+  url: '/v1/alert-rules/{rule_id}';
+};
+
+export type UpdateAlertRuleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateAlertRuleError = UpdateAlertRuleErrors[keyof UpdateAlertRuleErrors];
+
+export type UpdateAlertRuleResponses = {
+  /**
+   * The updated alert rule.
+   */
+  200: AlertRule;
+};
+
+export type UpdateAlertRuleResponse = UpdateAlertRuleResponses[keyof UpdateAlertRuleResponses];

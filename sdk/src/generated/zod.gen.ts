@@ -105,8 +105,9 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, manage their own API tokens, on their assigned sites.
- * `viewer`: read sites, devices, enrolment codes and requests, commands and events on their
+ * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
+ * assigned sites. Only admins change alert rules.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -187,6 +188,8 @@ export const zScope = z.enum([
   'commands:write',
   'events:read',
   'events:write',
+  'alerts:read',
+  'alerts:write',
 ]);
 
 /**
@@ -1439,6 +1442,167 @@ export const zAgentConfig = z.object({
 });
 
 /**
+ * AlertRuleKind
+ *
+ * What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
+ * `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
+ * `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+ * `event_match`: an event of the device matching `event_type`, `event_severity` and
+ * `event_text` happened within the last `duration_minutes`.
+ *
+ */
+export const zAlertRuleKind = z.enum(['device_offline', 'metric_threshold', 'event_match']);
+
+/**
+ * AlertRuleId
+ *
+ * The ID of an alert rule (`alr_` followed by a ULID).
+ */
+export const zAlertRuleId = z
+  .string()
+  .max(30)
+  .regex(/^alr_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * AlertRuleScope
+ *
+ * The devices the rule watches: those matching every list given (a device matches a list when
+ * its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+ *
+ */
+export const zAlertRuleScope = z.object({
+  site_ids: z.array(zSiteId).max(100).optional(),
+  device_types: z.array(zDeviceTypeId).max(20).optional(),
+  tags: z.array(zTag).max(50).optional(),
+  device_ids: z.array(zDeviceId).max(500).optional(),
+});
+
+/**
+ * AlertMetric
+ *
+ * The metric a `metric_threshold` rule compares with its threshold.
+ */
+export const zAlertMetric = z.enum(['cpu_percent', 'memory_percent', 'disk_percent']);
+
+/**
+ * ThresholdPercent
+ *
+ * A percentage the metric must stay above for the rule to fire.
+ */
+export const zThresholdPercent = z.number().gte(0).lte(100);
+
+/**
+ * ThresholdOverride
+ *
+ * A threshold of a `metric_threshold` rule that applies to one device instead of the rule's.
+ */
+export const zThresholdOverride = z.object({
+  device_id: zDeviceId,
+  threshold_percent: zThresholdPercent,
+});
+
+/**
+ * AlertRule
+ *
+ * A condition Meridian evaluates for every device in its scope.
+ */
+export const zAlertRule = z.object({
+  id: zAlertRuleId,
+  name: z.string().max(100),
+  description: z.string().max(1000),
+  kind: zAlertRuleKind,
+  severity: zEventSeverity,
+  enabled: z.boolean(),
+  duration_minutes: z.int().gte(1).lte(10080),
+  scope: zAlertRuleScope,
+  excluded_device_ids: z.array(zDeviceId).max(500),
+  metric: zAlertMetric.nullable(),
+  threshold_percent: zThresholdPercent.nullable(),
+  threshold_overrides: z.array(zThresholdOverride).max(500),
+  event_type: zEventType.nullable(),
+  event_severity: zEventSeverity.nullable(),
+  event_text: z.string().max(200).nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * AlertRuleList
+ */
+export const zAlertRuleList = z.object({
+  data: z.array(zAlertRule).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * AlertRuleCreate
+ *
+ * The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
+ * `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
+ * least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
+ * them. A parameter another kind takes is refused (`422`).
+ *
+ */
+export const zAlertRuleCreate = z.object({
+  kind: zAlertRuleKind,
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional(),
+  severity: zEventSeverity.optional(),
+  enabled: z.boolean().optional(),
+  duration_minutes: z.int().gte(1).lte(10080).optional(),
+  scope: zAlertRuleScope.optional(),
+  excluded_device_ids: z.array(zDeviceId).max(500).optional(),
+  metric: zAlertMetric.optional(),
+  threshold_percent: zThresholdPercent.optional(),
+  threshold_overrides: z.array(zThresholdOverride).max(500).optional(),
+  event_type: zEventType.optional(),
+  event_severity: zEventSeverity.optional(),
+  event_text: z.string().min(1).max(200).optional(),
+});
+
+/**
+ * AlertRulePreview
+ *
+ * The devices you can see for which the rule's condition holds now.
+ */
+export const zAlertRulePreview = z.object({
+  evaluated_at: zTimestamp,
+  devices: z
+    .array(
+      z.object({
+        device_id: zDeviceId,
+        site_id: zSiteId,
+        name: z.string().max(100),
+      }),
+    )
+    .max(10000),
+});
+
+/**
+ * AlertRuleUpdate
+ *
+ * The settings to change; those left out keep their value, lists replace the whole list, and
+ * `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+ * same rules as at creation (`422`).
+ *
+ */
+export const zAlertRuleUpdate = z.object({
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  severity: zEventSeverity.optional(),
+  enabled: z.boolean().optional(),
+  duration_minutes: z.int().gte(1).lte(10080).optional(),
+  scope: zAlertRuleScope.optional(),
+  excluded_device_ids: z.array(zDeviceId).max(500).optional(),
+  metric: zAlertMetric.optional(),
+  threshold_percent: zThresholdPercent.optional(),
+  threshold_overrides: z.array(zThresholdOverride).max(500).optional(),
+  event_type: zEventType.nullish(),
+  event_severity: zEventSeverity.nullish(),
+  event_text: z.string().min(1).max(200).nullish(),
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -1522,6 +1686,11 @@ export const zEventSeverityFilter = zEventSeverity;
  * The ID of the event.
  */
 export const zEventIdPath = zEventId;
+
+/**
+ * The ID of the alert rule.
+ */
+export const zAlertRuleIdPath = zAlertRuleId;
 
 /**
  * The server is healthy.
@@ -2204,3 +2373,66 @@ export const zUploadAgentScreenshotBody = zJpegImage;
  * Stored.
  */
 export const zUploadAgentScreenshotResponse = zScreenshot;
+
+export const zListAlertRulesQuery = z.object({
+  kind: zAlertRuleKind.optional(),
+  enabled: z.boolean().optional(),
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of alert rules.
+ */
+export const zListAlertRulesResponse = zAlertRuleList;
+
+export const zCreateAlertRuleBody = zAlertRuleCreate;
+
+export const zCreateAlertRuleHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The rule was created.
+ */
+export const zCreateAlertRuleResponse = zAlertRule;
+
+export const zPreviewAlertRuleBody = zAlertRuleCreate;
+
+/**
+ * The devices the rule would fire for now.
+ */
+export const zPreviewAlertRuleResponse = zAlertRulePreview;
+
+export const zDeleteAlertRulePath = z.object({
+  rule_id: zAlertRuleId,
+});
+
+/**
+ * The rule was deleted.
+ */
+export const zDeleteAlertRuleResponse = z.void();
+
+export const zGetAlertRulePath = z.object({
+  rule_id: zAlertRuleId,
+});
+
+/**
+ * The alert rule.
+ */
+export const zGetAlertRuleResponse = zAlertRule;
+
+export const zUpdateAlertRuleBody = zAlertRuleUpdate;
+
+export const zUpdateAlertRuleHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateAlertRulePath = z.object({
+  rule_id: zAlertRuleId,
+});
+
+/**
+ * The updated alert rule.
+ */
+export const zUpdateAlertRuleResponse = zAlertRule;

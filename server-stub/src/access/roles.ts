@@ -20,6 +20,8 @@ const ALL_SCOPES: readonly Scope[] = [
   'commands:write',
   'events:read',
   'events:write',
+  'alerts:read',
+  'alerts:write',
 ];
 
 /** What each role may do, as the spec's Role description states it. */
@@ -37,6 +39,7 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'commands:write',
     'events:read',
     'events:write',
+    'alerts:read',
   ],
   viewer: [
     'tokens:read',
@@ -46,5 +49,6 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'enrollment:read',
     'commands:read',
     'events:read',
+    'alerts:read',
   ],
 };

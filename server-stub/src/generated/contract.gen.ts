@@ -246,6 +246,133 @@ export const AgentHeartbeatAck = z
 export const AgentTokenRefresh = z
   .strictObject({ refresh_token: z.string().min(1).max(100) })
   .meta({ id: 'AgentTokenRefresh' });
+export const AlertMetric = z
+  .enum(['cpu_percent', 'memory_percent', 'disk_percent'])
+  .meta({ id: 'AlertMetric' });
+export const AlertRuleId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^alr_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'AlertRuleId' });
+export const AlertRuleKind = z
+  .enum(['device_offline', 'metric_threshold', 'event_match'])
+  .meta({ id: 'AlertRuleKind' });
+export const SiteId = z
+  .string()
+  .max(31)
+  .regex(new RegExp('^site_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'SiteId' });
+export const Tag = z.string().min(1).max(40).regex(new RegExp('^[a-z0-9][a-z0-9:_.-]*$')).meta({ id: 'Tag' });
+export const AlertRuleScope = z
+  .strictObject({
+    site_ids: z
+      .array(SiteId)
+      .max(100)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    device_types: z
+      .array(DeviceTypeId)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    tags: z
+      .array(Tag)
+      .max(50)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    device_ids: z
+      .array(DeviceId)
+      .max(500)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .meta({ id: 'AlertRuleScope' });
+export const EventType = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$'))
+  .meta({ id: 'EventType' });
+export const ThresholdPercent = z.number().min(0).max(100).meta({ id: 'ThresholdPercent' });
+export const ThresholdOverride = z
+  .strictObject({ device_id: DeviceId, threshold_percent: ThresholdPercent })
+  .meta({ id: 'ThresholdOverride' });
+export const AlertRule = z
+  .object({
+    id: AlertRuleId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    kind: AlertRuleKind,
+    severity: EventSeverity,
+    enabled: z.boolean(),
+    duration_minutes: z.number().int().min(1).max(10080),
+    scope: AlertRuleScope,
+    excluded_device_ids: z.array(DeviceId).max(500),
+    metric: AlertMetric.nullable(),
+    threshold_percent: ThresholdPercent.nullable(),
+    threshold_overrides: z.array(ThresholdOverride).max(500),
+    event_type: EventType.nullable(),
+    event_severity: EventSeverity.nullable(),
+    event_text: z.string().max(200).nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'AlertRule' });
+export const AlertRuleCreate = z
+  .strictObject({
+    kind: AlertRuleKind,
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    severity: EventSeverity.optional(),
+    enabled: z.boolean().optional(),
+    duration_minutes: z.number().int().min(1).max(10080).optional(),
+    scope: AlertRuleScope.optional(),
+    excluded_device_ids: z
+      .array(DeviceId)
+      .max(500)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    metric: AlertMetric.optional(),
+    threshold_percent: ThresholdPercent.optional(),
+    threshold_overrides: z.array(ThresholdOverride).max(500).optional(),
+    event_type: EventType.optional(),
+    event_severity: EventSeverity.optional(),
+    event_text: z.string().min(1).max(200).optional(),
+  })
+  .meta({ id: 'AlertRuleCreate' });
+export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
+export const AlertRuleList = z
+  .object({ data: z.array(AlertRule).max(500), next_cursor: NextCursor })
+  .meta({ id: 'AlertRuleList' });
+export const AlertRulePreview = z
+  .object({
+    evaluated_at: Timestamp,
+    devices: z
+      .array(z.object({ device_id: DeviceId, site_id: SiteId, name: z.string().max(100) }))
+      .max(10000),
+  })
+  .meta({ id: 'AlertRulePreview' });
+export const AlertRuleUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    severity: EventSeverity.optional(),
+    enabled: z.boolean().optional(),
+    duration_minutes: z.number().int().min(1).max(10080).optional(),
+    scope: AlertRuleScope.optional(),
+    excluded_device_ids: z
+      .array(DeviceId)
+      .max(500)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    metric: AlertMetric.optional(),
+    threshold_percent: ThresholdPercent.optional(),
+    threshold_overrides: z.array(ThresholdOverride).max(500).optional(),
+    event_type: EventType.nullable().optional(),
+    event_severity: EventSeverity.nullable().optional(),
+    event_text: z.string().min(1).max(200).nullable().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'AlertRuleUpdate' });
 export const ApiTokenId = z
   .string()
   .max(30)
@@ -268,6 +395,8 @@ export const Scope = z
     'commands:write',
     'events:read',
     'events:write',
+    'alerts:read',
+    'alerts:write',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -305,7 +434,6 @@ export const ApiTokenCreate = z
 export const ApiTokenCreated = z
   .intersection(ApiToken, z.object({ token: z.string().max(100) }))
   .meta({ id: 'ApiTokenCreated' });
-export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
 export const ApiTokenList = z
   .object({ data: z.array(ApiToken).max(500), next_cursor: NextCursor })
   .meta({ id: 'ApiTokenList' });
@@ -325,11 +453,6 @@ export const CommandResult = z
     error: z.string().max(2000).nullable(),
   })
   .meta({ id: 'CommandResult' });
-export const SiteId = z
-  .string()
-  .max(31)
-  .regex(new RegExp('^site_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'SiteId' });
 export const Command = z
   .object({
     id: CommandId,
@@ -408,7 +531,6 @@ export const CurrentPrincipal = z
     site_ids: z.array(SiteId).max(1000).nullable(),
   })
   .meta({ id: 'CurrentPrincipal' });
-export const Tag = z.string().min(1).max(40).regex(new RegExp('^[a-z0-9][a-z0-9:_.-]*$')).meta({ id: 'Tag' });
 export const Device = z
   .object({
     id: DeviceId,
@@ -570,11 +692,6 @@ export const EventId = z
   .max(30)
   .regex(new RegExp('^evt_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'EventId' });
-export const EventType = z
-  .string()
-  .max(64)
-  .regex(new RegExp('^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$'))
-  .meta({ id: 'EventType' });
 export const Event = z
   .object({
     id: EventId,
@@ -2626,6 +2743,176 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['events:write'],
+        } as const,
+      },
+    },
+    alertRules: {
+      listAlertRules: {
+        method: 'GET',
+        path: '/v1/alert-rules',
+        summary: 'List alert rules',
+        query: z.strictObject({
+          kind: AlertRuleKind.optional(),
+          enabled: z
+            .enum(['true', 'false'])
+            .transform((value) => value === 'true')
+            .optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: AlertRuleList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listAlertRules',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['alerts:read'],
+        } as const,
+      },
+      createAlertRule: {
+        method: 'POST',
+        path: '/v1/alert-rules',
+        summary: 'Create an alert rule',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: AlertRuleCreate,
+        responses: {
+          201: AlertRule,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createAlertRule',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['alerts:write'],
+        } as const,
+      },
+      previewAlertRule: {
+        method: 'POST',
+        path: '/v1/alert-rules/preview',
+        summary: 'Preview an alert rule',
+        query: z.strictObject({}),
+        body: AlertRuleCreate,
+        responses: {
+          200: AlertRulePreview,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'previewAlertRule',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['alerts:read'],
+        } as const,
+      },
+      getAlertRule: {
+        method: 'GET',
+        path: '/v1/alert-rules/:rule_id',
+        summary: 'Get an alert rule',
+        pathParams: z.object({ rule_id: AlertRuleId }),
+        query: z.strictObject({}),
+        responses: {
+          200: AlertRule,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getAlertRule',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['alerts:read'],
+        } as const,
+      },
+      updateAlertRule: {
+        method: 'PATCH',
+        path: '/v1/alert-rules/:rule_id',
+        summary: 'Update an alert rule',
+        pathParams: z.object({ rule_id: AlertRuleId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: AlertRuleUpdate,
+        responses: {
+          200: AlertRule,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateAlertRule',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['alerts:write'],
+        } as const,
+      },
+      deleteAlertRule: {
+        method: 'DELETE',
+        path: '/v1/alert-rules/:rule_id',
+        summary: 'Delete an alert rule',
+        pathParams: z.object({ rule_id: AlertRuleId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteAlertRule',
+          tag: 'Alert Rules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['alerts:write'],
         } as const,
       },
     },

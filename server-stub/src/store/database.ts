@@ -16,6 +16,7 @@ import * as monitoredProcesses from './migrations/006-monitored-processes';
 import * as screenshots from './migrations/007-screenshots';
 import * as deviceTimezone from './migrations/008-device-timezone';
 import * as idempotencyLease from './migrations/009-idempotency-lease';
+import * as alerts from './migrations/012-alerts';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '007-screenshots': screenshots,
   '008-device-timezone': deviceTimezone,
   '009-idempotency-lease': idempotencyLease,
+  '012-alerts': alerts,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -15,7 +15,10 @@ export type IdPrefix =
   | 'evt'
   | 'cmd'
   | 'prc'
-  | 'scr';
+  | 'scr'
+  | 'alr'
+  | 'inc'
+  | 'itl';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

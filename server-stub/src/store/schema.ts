@@ -255,6 +255,122 @@ export interface DeviceScreenshotsTable {
   jpeg_base64: string;
 }
 
+export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'event_match';
+export type AlertMetric = 'cpu_percent' | 'memory_percent' | 'disk_percent';
+
+export interface AlertRulesTable {
+  id: string;
+  name: string;
+  description: string;
+  kind: AlertRuleKind;
+  severity: EventSeverity;
+  enabled: number;
+  duration_minutes: number;
+  /** JSON AlertRuleScope. */
+  scope: string;
+  /** JSON array of device IDs. */
+  excluded_device_ids: string;
+  metric: AlertMetric | null;
+  threshold_percent: number | null;
+  /** JSON array of ThresholdOverride. */
+  threshold_overrides: string;
+  event_type: string | null;
+  event_severity: EventSeverity | null;
+  event_text: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export type IncidentState = 'open' | 'acknowledged' | 'resolved';
+
+export interface IncidentsTable {
+  id: string;
+  /** The rule that opened it (kept after the rule is deleted, with its name). */
+  rule_id: string;
+  rule_name: string;
+  device_id: string;
+  site_id: string;
+  severity: EventSeverity;
+  state: IncidentState;
+  summary: string;
+  opened_at: string;
+  reopen_count: Generated<number>;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  resolved_at: string | null;
+  /** The user who resolved it; null when it resolved itself. */
+  resolved_by: string | null;
+  updated_at: string;
+}
+
+export type IncidentTimelineKind =
+  | 'opened'
+  | 'acknowledged'
+  | 'unacknowledged'
+  | 'note'
+  | 'reopened'
+  | 'resolved';
+
+export interface IncidentTimelineTable {
+  id: string;
+  incident_id: string;
+  kind: IncidentTimelineKind;
+  at: string;
+  /** The user who did it; null for Meridian itself. */
+  actor_id: string | null;
+  note: string | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  description: string;
+  /** JSON array of event types, or null for every event. */
+  event_types: string | null;
+  site_id: string | null;
+  enabled: number;
+  /** The signing secret, sealed under the server's webhook secrets key (integrate/webhook-secrets.ts). */
+  secret: string;
+  /** The secret before the last rotation, sealed too; it signs beside the new one until it expires. */
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  /** The place in the chain, from 1 (bigint: read it through Number()). */
+  sequence: number | string;
+  occurred_at: string;
+  user_id: string;
+  api_token_id: string | null;
+  auth_method: 'session' | 'api_token';
+  operation: string;
+  method: string;
+  path: string;
+  resource_type: string;
+  resource: string | null;
+  /** JSON object: the request's fields, secrets redacted. */
+  changes: string;
+  status: number;
+  request_id: string;
+  client_address: string | null;
+  user_agent: string | null;
+  previous_hash: string;
+  hash: string;
+  hmac: string;
+}
+
+/** The head of the audit chain: one row (id 1), locked by every append. */
+export interface AuditChainTable {
+  id: number;
+  sequence: number | string;
+  hash: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -272,6 +388,9 @@ export interface Database {
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
   device_screenshots: DeviceScreenshotsTable;
+  alert_rules: AlertRulesTable;
+  incidents: IncidentsTable;
+  incident_timeline: IncidentTimelineTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -284,3 +403,5 @@ export type AgentTokenRow = Selectable<AgentTokensTable>;
 export type EventRow = Selectable<EventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
 export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type IncidentRow = Selectable<IncidentsTable>;
