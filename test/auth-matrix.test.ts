@@ -34,6 +34,7 @@ const ALL_SCOPES = [
   'commands:write',
   'events:read',
   'events:write',
+  'audit:read',
   'alerts:read',
   'alerts:write',
 ] as const;

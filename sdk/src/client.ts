@@ -417,7 +417,8 @@ async function readBody(response: Response, method: HttpMethod): Promise<unknown
   }
   const type = response.headers.get('content-type') ?? '';
   // Images and other binary answers stay bytes: decoding them as text would corrupt them.
-  if (response.ok && type !== '' && !/[/+]json\b|^text\//i.test(type)) return response.blob();
+  // NDJSON (an export) is text: one JSON document per line.
+  if (response.ok && type !== '' && !/[/+]json\b|^text\/|\/x-ndjson\b/i.test(type)) return response.blob();
   const text = await response.text();
   if (text === '') return undefined;
   if (!/[/+]json\b/i.test(type)) return text;

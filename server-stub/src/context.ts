@@ -54,6 +54,8 @@ export interface AppContext {
   /** Validate every response against the contract (on outside production). */
   validateResponses: boolean;
   fleet: FleetSettings;
+  /** Signs the audit chain (integrate/audit-key.ts); never stored in the database. */
+  auditKey: Buffer;
   now(): Date;
   /** Every delay the server waits for goes through these (tests drive them with their clock). */
   timers: Timers;

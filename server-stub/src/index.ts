@@ -8,6 +8,7 @@ import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
+import { resolveAuditKey } from './integrate/audit-key';
 import { migrateToLatest, openDatabase } from './store/database';
 
 export interface ServerOptions {
@@ -29,6 +30,11 @@ export interface ServerOptions {
   /** Origins (`https://console.example.com`) whose pages may call the API with a bearer token. None by default. */
   corsOrigins?: readonly string[];
   validateResponses?: boolean;
+  /**
+   * Signs the audit chain (MERIDIAN_AUDIT_KEY, at least 32 characters). Required on PostgreSQL;
+   * on SQLite a key file beside the database is created and used by default.
+   */
+  auditKey?: string;
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
   now?: () => Date;
@@ -40,6 +46,8 @@ export interface RunningServer {
   url: string;
   bootstrap: BootstrapAdmin | null;
   context: AppContext;
+  /** Where the audit key came from (the setting, a key file, generated). */
+  auditKeySource: string;
   /** Runs the background sweeps now (they also run every `sweepIntervalSeconds`). */
   sweep(): Promise<SweepReport>;
   close(): Promise<void>;
@@ -53,6 +61,7 @@ export const VERSION = '0.1.0';
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { db, engine } = openDatabase(options.database);
   await migrateToLatest(db);
+  const auditKey = resolveAuditKey(options.auditKey, options.database, engine);
   const context: AppContext = {
     db,
     engine,
@@ -67,6 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     corsOrigins: options.corsOrigins ?? [],
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
+    auditKey: auditKey.key,
     now: options.now ?? (() => new Date()),
     timers: options.timers ?? realTimers,
     signals: new Signals(),
@@ -84,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${port}`,
     bootstrap,
     context,
+    auditKeySource: auditKey.source,
     sweep: () => runSweeps(context),
     close: async () => {
       stopSweeps();

@@ -39,6 +39,7 @@ const server = await startServer({
   port: Number(process.env.PORT ?? 8080),
   adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
   ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
+  ...(process.env.MERIDIAN_AUDIT_KEY ? { auditKey: process.env.MERIDIAN_AUDIT_KEY } : {}),
   ...trustProxy(),
   ...corsOrigins(),
   fleet: {
@@ -50,7 +51,8 @@ const server = await startServer({
 console.log(`Meridian ${server.context.version} is running (${server.context.engine}).
   API           ${server.url}/v1
   OpenAPI spec  ${server.url}/openapi.json
-  Try-It docs   ${server.url}/docs`);
+  Try-It docs   ${server.url}/docs
+  Audit key     ${server.auditKeySource}`);
 if (server.bootstrap) {
   console.log(`\nCreated the first admin user: ${server.bootstrap.username}`);
   console.log(

@@ -21,6 +21,7 @@ import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
 import { sitesHandlers } from './fleet/sites-handlers';
 import { contract } from './generated/contract.gen';
+import { auditEventsHandlers } from './integrate/audit-events-handlers';
 import { metaHandlers } from './meta/meta-handlers';
 import { alertRulesHandlers } from './observe/alert-rules-handlers';
 import { eventsHandlers } from './observe/events-handlers';
@@ -43,5 +44,6 @@ export function createRouter(context: AppContext) {
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),
     alertRules: alertRulesHandlers(context),
+    auditEvents: auditEventsHandlers(context),
   });
 }

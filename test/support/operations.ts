@@ -161,6 +161,12 @@ export const validCalls: Record<string, ValidCall> = {
     body: { severity: 'critical', duration_minutes: 15 },
   }),
   deleteAlertRule: (w) => ({ path: { rule_id: w.ruleId } }),
+  listAuditEvents: () => ({
+    query: { limit: 10, resource_type: 'sites', since: '2026-01-01T00:00:00.000Z' },
+  }),
+  getAuditEvent: (w) => ({ path: { audit_event_id: w.auditEventId } }),
+  exportAuditEvents: () => ({ query: { operation: 'createSite' } }),
+  verifyAuditEvents: () => ({ query: { since: '2026-01-01T00:00:00.000Z' } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

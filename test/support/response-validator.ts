@@ -64,7 +64,8 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
       `content type ${contentType || '(none)'} is not declared (declared: ${mediaTypes.join(', ')})`,
     ];
   }
-  if (!contentType.endsWith('json')) return violations;
+  // JSON and +json documents are validated below; NDJSON (application/x-ndjson) is lines of JSON, not one.
+  if (!/[/+]json$/.test(contentType)) return violations;
 
   let body: unknown;
   try {

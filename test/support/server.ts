@@ -89,6 +89,8 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     passwordCost: 2 ** 10,
     requestsPerMinute: 100_000,
     loginFailuresPerMinute: 1000,
+    // Required on PostgreSQL; the same for every test server, as for every instance of one deployment.
+    auditKey: 'meridian-test-audit-key-0123456789abcdef',
     validateResponses: true,
     now: clock.now,
     timers: clock.timers,

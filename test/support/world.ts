@@ -11,6 +11,7 @@ import {
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
+  listAuditEvents,
   listEvents,
   createUser,
   enrollAgent,
@@ -55,6 +56,8 @@ export interface World {
   eventId: string;
   /** A monitored process of the agent's device. */
   processId: string;
+  /** An entry of the audit log (the creation of site A). */
+  auditEventId: string;
   /** An alert rule watching site A. */
   ruleId: string;
 }
@@ -143,8 +146,10 @@ export async function buildWorld(t: TestServer): Promise<World> {
       body: { name: 'Site A offline', kind: 'device_offline', scope: { site_ids: [siteA.id] } },
     }),
   );
+  const audited = ok(await listAuditEvents({ client: t.admin, query: { resource: siteA.id, limit: 1 } }));
   return {
     agent,
+    auditEventId: audited.data[0]!.id,
     processId: process.id,
     ruleId: rule.id,
     commandId: command.data!.id,

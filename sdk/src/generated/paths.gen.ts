@@ -1264,6 +1264,105 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/audit-events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List audit events
+     * @description Lists the audit log, oldest first, a page at a time: every change made by an operator or
+     *     an API token (`POST`, `PUT`, `PATCH` and `DELETE` requests that passed authentication and
+     *     authorisation), whatever its outcome, including enrolment decisions. Each entry says who
+     *     (user, API token, how they signed in), what (operation, resource, the fields sent with
+     *     secrets redacted), when, from where (address, user agent), the request ID and the
+     *     status answered. Reads, sign-ins and agents' requests are not recorded; a request refused
+     *     before it was authenticated or authorised (`401`, `403`) is not either.
+     *
+     *     Narrow the list with `actor_user_id`, `resource_type`, `resource`, `operation`,
+     *     `since` and `until`; filters combine with AND.
+     */
+    get: operations['listAuditEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/audit-events/export': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export audit events as NDJSON
+     * @description Sends every audit event matching the filters, oldest first, as newline-delimited JSON
+     *     (`application/x-ndjson`): one entry per line, each exactly as `GET /v1/audit-events/{audit_event_id}`
+     *     returns it. The filters are those of `GET /v1/audit-events`; the answer is streamed, so
+     *     a whole log can be exported in one request and checked offline (each line carries its
+     *     `previous_hash` and `hash`).
+     */
+    get: operations['exportAuditEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/audit-events/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Verify the audit chain
+     * @description Checks that the audit log is intact: for each entry, oldest first, that its content still
+     *     gives its `hash`, that its `hmac` is its hash signed with this server's audit key (kept
+     *     outside the database, `MERIDIAN_AUDIT_KEY`), that its `previous_hash` is the hash of the
+     *     entry before, and that no sequence number is missing, including at the end of the chain.
+     *     Answers `intact: false` with the first entry where the chain breaks and why. `since` and
+     *     `until` check only the entries recorded in that time (and the link to the entry before
+     *     them).
+     */
+    get: operations['verifyAuditEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/audit-events/{audit_event_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get an audit event
+     * @description Returns one entry of the audit log.
+     */
+    get: operations['getAuditEvent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent/events': {
     parameters: {
       query?: never;
@@ -1562,7 +1661,7 @@ export interface components {
     Username: string;
     /**
      * Role
-     * @description What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
+     * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
      *     commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
      *     assigned sites. Only admins change alert rules.
@@ -1644,6 +1743,7 @@ export interface components {
       | 'commands:write'
       | 'events:read'
       | 'events:write'
+      | 'audit:read'
       | 'alerts:read'
       | 'alerts:write';
     /**
@@ -2774,6 +2874,133 @@ export interface components {
         critical: number;
       };
     };
+    /**
+     * AuditResourceType
+     * @description The kind of resource an audited request acted on: the collection of its path, as it appears
+     *     in the URL (`users`, `api-tokens`, `enrollment-requests`, `processes`, …). For a path with
+     *     IDs, the collection named right before the last ID; for a request that created a resource,
+     *     the last collection of its path; otherwise the first segment after `/v1` (`auth`, `events`).
+     * @example users
+     */
+    AuditResourceType: string;
+    /**
+     * AuditEventId
+     * @description The ID of an audit event (`aud_` followed by a ULID).
+     * @example aud_01JD6A2B3C4D5E6F7G8H9J0K1M
+     */
+    AuditEventId: string;
+    /**
+     * Sha256Hex
+     * @description A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+     * @example 9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d
+     */
+    Sha256Hex: string;
+    /**
+     * AuditEvent
+     * @description One change made by an operator or an API token (or a change they tried and were refused),
+     *     as recorded when the server answered. Entries form a hash chain: `previous_hash` is the
+     *     `hash` of the entry before (by `sequence`), `hash` is the SHA-256 of `previous_hash` and a
+     *     canonical serialisation of the entry, and `hmac` is that hash signed with a server key
+     *     kept outside the database. `GET /v1/audit-events/verify` checks all three.
+     */
+    AuditEvent: {
+      id: components['schemas']['AuditEventId'];
+      /**
+       * Format: int64
+       * @description The entry's place in the chain, from 1, without gaps.
+       */
+      sequence: number;
+      occurred_at: components['schemas']['Timestamp'];
+      /** @description Who made the request. */
+      actor: {
+        user_id: components['schemas']['UserId'];
+        /** @description The API token used, or `null` for a session. */
+        api_token_id: components['schemas']['ApiTokenId'] | null;
+        /**
+         * @description `session` (signed in, bearer or cookie) or `api_token`.
+         * @enum {string}
+         */
+        auth_method: 'session' | 'api_token';
+      };
+      /** @description The `operationId` of the request in this API's spec (`createUser`, `approveEnrollmentRequest`, …). */
+      operation: string;
+      /** @enum {string} */
+      method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+      /** @description The request's path, without its query. */
+      path: string;
+      resource_type: components['schemas']['AuditResourceType'];
+      /**
+       * @description The ID of the resource acted on (from the path, or of the resource the request created),
+       *     if any; its kind is `resource_type`.
+       */
+      resource: string | null;
+      /**
+       * @description The fields the request sent, as sent, except secrets: passwords, tokens, secrets, codes
+       *     and keys (by field name, and any value that looks like a Meridian secret) are replaced
+       *     by `"[redacted]"`, and strings longer than 1,000 characters are cut short.
+       */
+      changes: {
+        [key: string]: unknown;
+      };
+      /**
+       * Format: int32
+       * @description The HTTP status the server answered with (the outcome).
+       */
+      status: number;
+      request_id: components['schemas']['RequestId'];
+      /** @description The client's address (after trusted proxies, see `MERIDIAN_TRUST_PROXY`). */
+      client_address: string | null;
+      /** @description The request's `User-Agent` header, cut to 500 characters. */
+      user_agent: string | null;
+      previous_hash: components['schemas']['Sha256Hex'];
+      hash: components['schemas']['Sha256Hex'];
+      hmac: components['schemas']['Sha256Hex'];
+    };
+    /** AuditEventList */
+    AuditEventList: {
+      data: components['schemas']['AuditEvent'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * AuditChainVerification
+     * @description Whether the audit chain (or the part of it checked) is intact, and if not where it first breaks.
+     */
+    AuditChainVerification: {
+      /** @description `true` when every entry checked is unchanged and none is missing. */
+      intact: boolean;
+      /**
+       * Format: int64
+       * @description How many entries were checked.
+       */
+      checked_count: number;
+      /** @description The `sequence` of the first entry checked (`null` when none was). */
+      first_sequence: number | null;
+      /** @description The `sequence` of the last entry checked (`null` when none was). */
+      last_sequence: number | null;
+      /** @description Where the chain first breaks, or `null` when it is intact. */
+      break: null | {
+        /**
+         * @description The entry where the chain breaks: the one that was changed, or the one right after
+         *     entries that are missing. `null` when the newest entries were removed.
+         */
+        audit_event_id: components['schemas']['AuditEventId'] | null;
+        /**
+         * Format: int64
+         * @description The `sequence` where the chain breaks (for missing entries, the first one missing).
+         */
+        sequence: number;
+        /**
+         * @description `hash_mismatch`: the entry's content no longer gives its hash (it was edited).
+         *     `hmac_mismatch`: the hash is not signed with this server's key (rewritten by
+         *     someone without the key). `previous_hash_mismatch`: the entry does not follow
+         *     the one before it. `entries_missing`: sequence numbers are missing (deleted).
+         * @enum {string}
+         */
+        reason: 'hash_mismatch' | 'hmac_mismatch' | 'previous_hash_mismatch' | 'entries_missing';
+        /** @description A sentence for people. */
+        detail: string;
+      };
+    };
     /** AgentEventCreate */
     AgentEventCreate: {
       /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
@@ -3299,6 +3526,32 @@ export interface components {
     EventSeverityFilter: components['schemas']['EventSeverity'];
     /** @description The ID of the event. */
     EventIdPath: components['schemas']['EventId'];
+    /** @description Only changes made by this user (with a session or one of their API tokens). */
+    AuditActorFilter: components['schemas']['UserId'];
+    /** @description Only changes to this kind of resource. */
+    AuditResourceTypeFilter: components['schemas']['AuditResourceType'];
+    /**
+     * @description Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+     * @example usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB
+     */
+    AuditResourceIdFilter: string;
+    /**
+     * @description Only requests of this operation (its `operationId`, such as `deleteDevice`).
+     * @example deleteDevice
+     */
+    AuditOperationFilter: string;
+    /**
+     * @description Only entries recorded at or after this time.
+     * @example 2026-11-02T00:00:00.000Z
+     */
+    AuditSince: components['schemas']['Timestamp'];
+    /**
+     * @description Only entries recorded before this time.
+     * @example 2026-11-03T00:00:00.000Z
+     */
+    AuditUntil: components['schemas']['Timestamp'];
+    /** @description The ID of the audit event. */
+    AuditEventIdPath: components['schemas']['AuditEventId'];
     /** @description The ID of the alert rule. */
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
   };
@@ -7290,6 +7543,258 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['Event'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listAuditEvents: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only changes made by this user (with a session or one of their API tokens). */
+        actor_user_id?: components['parameters']['AuditActorFilter'];
+        /** @description Only changes to this kind of resource. */
+        resource_type?: components['parameters']['AuditResourceTypeFilter'];
+        /**
+         * @description Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+         * @example usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB
+         */
+        resource?: components['parameters']['AuditResourceIdFilter'];
+        /**
+         * @description Only requests of this operation (its `operationId`, such as `deleteDevice`).
+         * @example deleteDevice
+         */
+        operation?: components['parameters']['AuditOperationFilter'];
+        /**
+         * @description Only entries recorded at or after this time.
+         * @example 2026-11-02T00:00:00.000Z
+         */
+        since?: components['parameters']['AuditSince'];
+        /**
+         * @description Only entries recorded before this time.
+         * @example 2026-11-03T00:00:00.000Z
+         */
+        until?: components['parameters']['AuditUntil'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of audit events. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "aud_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *           "sequence": 42,
+           *           "occurred_at": "2026-11-02T09:41:07.000Z",
+           *           "actor": {
+           *             "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *             "api_token_id": null,
+           *             "auth_method": "session"
+           *           },
+           *           "operation": "createUser",
+           *           "method": "POST",
+           *           "path": "/v1/users",
+           *           "resource_type": "users",
+           *           "resource": "usr_01JD6A2B0000000000000000AB",
+           *           "changes": {
+           *             "username": "mara",
+           *             "password": "[redacted]",
+           *             "role": "operator"
+           *           },
+           *           "status": 201,
+           *           "request_id": "req_01JD6A2B3C4D5E6F7G8H9J0K1N",
+           *           "client_address": "192.168.10.24",
+           *           "user_agent": "meridian-sdk/0.1.0",
+           *           "previous_hash": "1c8e5a0f3b7d9e2a4c6f8b0d2e4a6c8f0b2d4e6a8c0f2b4d6e8a0c2f4b6d8e0a",
+           *           "hash": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *           "hmac": "4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['AuditEventList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  exportAuditEvents: {
+    parameters: {
+      query?: {
+        /** @description Only changes made by this user (with a session or one of their API tokens). */
+        actor_user_id?: components['parameters']['AuditActorFilter'];
+        /** @description Only changes to this kind of resource. */
+        resource_type?: components['parameters']['AuditResourceTypeFilter'];
+        /**
+         * @description Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+         * @example usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB
+         */
+        resource?: components['parameters']['AuditResourceIdFilter'];
+        /**
+         * @description Only requests of this operation (its `operationId`, such as `deleteDevice`).
+         * @example deleteDevice
+         */
+        operation?: components['parameters']['AuditOperationFilter'];
+        /**
+         * @description Only entries recorded at or after this time.
+         * @example 2026-11-02T00:00:00.000Z
+         */
+        since?: components['parameters']['AuditSince'];
+        /**
+         * @description Only entries recorded before this time.
+         * @example 2026-11-03T00:00:00.000Z
+         */
+        until?: components['parameters']['AuditUntil'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The matching audit events, one JSON object per line. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example {"id":"aud_01JD6A2B3C4D5E6F7G8H9J0K1M","sequence":42,"occurred_at":"2026-11-02T09:41:07.000Z","actor":{"user_id":"usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB","api_token_id":null,"auth_method":"session"},"operation":"createUser","method":"POST","path":"/v1/users","resource_type":"users","resource":"usr_01JD6A2B0000000000000000AB","changes":{"username":"mara","password":"[redacted]","role":"operator"},"status":201,"request_id":"req_01JD6A2B3C4D5E6F7G8H9J0K1N","client_address":"192.168.10.24","user_agent":"meridian-sdk/0.1.0","previous_hash":"1c8e5a0f3b7d9e2a4c6f8b0d2e4a6c8f0b2d4e6a8c0f2b4d6e8a0c2f4b6d8e0a","hash":"9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d","hmac":"4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"} */
+          'application/x-ndjson': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  verifyAuditEvents: {
+    parameters: {
+      query?: {
+        /**
+         * @description Only entries recorded at or after this time.
+         * @example 2026-11-02T00:00:00.000Z
+         */
+        since?: components['parameters']['AuditSince'];
+        /**
+         * @description Only entries recorded before this time.
+         * @example 2026-11-03T00:00:00.000Z
+         */
+        until?: components['parameters']['AuditUntil'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outcome of the check. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditChainVerification'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getAuditEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the audit event. */
+        audit_event_id: components['parameters']['AuditEventIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The audit event. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "aud_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "sequence": 42,
+           *       "occurred_at": "2026-11-02T09:41:07.000Z",
+           *       "actor": {
+           *         "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *         "api_token_id": null,
+           *         "auth_method": "session"
+           *       },
+           *       "operation": "createUser",
+           *       "method": "POST",
+           *       "path": "/v1/users",
+           *       "resource_type": "users",
+           *       "resource": "usr_01JD6A2B0000000000000000AB",
+           *       "changes": {
+           *         "username": "mara",
+           *         "password": "[redacted]",
+           *         "role": "operator"
+           *       },
+           *       "status": 201,
+           *       "request_id": "req_01JD6A2B3C4D5E6F7G8H9J0K1N",
+           *       "client_address": "192.168.10.24",
+           *       "user_agent": "meridian-sdk/0.1.0",
+           *       "previous_hash": "1c8e5a0f3b7d9e2a4c6f8b0d2e4a6c8f0b2d4e6a8c0f2b4d6e8a0c2f4b6d8e0a",
+           *       "hash": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *       "hmac": "4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"
+           *     }
+           */
+          'application/json': components['schemas']['AuditEvent'];
         };
       };
       400: components['responses']['BadRequest'];

@@ -55,11 +55,15 @@ import type {
   EnrollAgentData,
   EnrollAgentResponse,
   Event,
+  ExportAuditEventsData,
+  ExportAuditEventsResponse,
   GetAgentConfigResponse,
   GetAlertRuleData,
   GetAlertRuleResponse,
   GetApiTokenData,
   GetApiTokenResponse,
+  GetAuditEventData,
+  GetAuditEventResponse,
   GetCommandData,
   GetCommandResponse,
   GetCurrentUserResponse,
@@ -91,6 +95,8 @@ import type {
   ListAlertRulesResponse,
   ListApiTokensData,
   ListApiTokensResponse,
+  ListAuditEventsData,
+  ListAuditEventsResponse,
   ListCommandsData,
   ListCommandsResponse,
   ListDeviceScreenshotsData,
@@ -154,6 +160,8 @@ import type {
   UploadAgentInventoryResponse,
   UploadAgentScreenshotData,
   UploadAgentScreenshotResponse,
+  VerifyAuditEventsData,
+  VerifyAuditEventsResponse,
 } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
@@ -221,6 +229,10 @@ export const routes = {
   getAlertRule: { route: 'GET /v1/alert-rules/{rule_id}' },
   updateAlertRule: { route: 'PATCH /v1/alert-rules/{rule_id}', ifMatch: true },
   deleteAlertRule: { route: 'DELETE /v1/alert-rules/{rule_id}' },
+  listAuditEvents: { route: 'GET /v1/audit-events', paginated: true },
+  exportAuditEvents: { route: 'GET /v1/audit-events/export' },
+  verifyAuditEvents: { route: 'GET /v1/audit-events/verify' },
+  getAuditEvent: { route: 'GET /v1/audit-events/{audit_event_id}' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -1548,6 +1560,100 @@ export class AlertRulesResource extends APIResource {
 }
 
 /**
+ * The tamper-evident audit log: every change operators and API tokens make, with who, what,
+ * when, from where and the outcome, in a hash chain signed with a key kept outside the
+ * database. List, filter, export as NDJSON, and verify the chain. Admins only.
+ */
+export class AuditEventsResource extends APIResource {
+  /**
+   * List audit events
+   *
+   * Lists the audit log, oldest first, a page at a time: every change made by an operator or
+   * an API token (`POST`, `PUT`, `PATCH` and `DELETE` requests that passed authentication and
+   * authorisation), whatever its outcome, including enrolment decisions. Each entry says who
+   * (user, API token, how they signed in), what (operation, resource, the fields sent with
+   * secrets redacted), when, from where (address, user agent), the request ID and the
+   * status answered. Reads, sign-ins and agents' requests are not recorded; a request refused
+   * before it was authenticated or authorised (`401`, `403`) is not either.
+   *
+   * Narrow the list with `actor_user_id`, `resource_type`, `resource`, `operation`,
+   * `since` and `until`; filters combine with AND.
+   *
+   * `GET /v1/audit-events` (operation `listAuditEvents`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListAuditEventsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListAuditEventsResponse['data'][number]> {
+    return this._client._list(routes.listAuditEvents, { query, options });
+  }
+
+  /**
+   * Export audit events as NDJSON
+   *
+   * Sends every audit event matching the filters, oldest first, as newline-delimited JSON
+   * (`application/x-ndjson`): one entry per line, each exactly as `GET /v1/audit-events/{audit_event_id}`
+   * returns it. The filters are those of `GET /v1/audit-events`; the answer is streamed, so
+   * a whole log can be exported in one request and checked offline (each line carries its
+   * `previous_hash` and `hash`).
+   *
+   * `GET /v1/audit-events/export` (operation `exportAuditEvents`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  export(
+    query?: ExportAuditEventsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ExportAuditEventsResponse> {
+    return this._client._call(routes.exportAuditEvents, { query, options });
+  }
+
+  /**
+   * Verify the audit chain
+   *
+   * Checks that the audit log is intact: for each entry, oldest first, that its content still
+   * gives its `hash`, that its `hmac` is its hash signed with this server's audit key (kept
+   * outside the database, `MERIDIAN_AUDIT_KEY`), that its `previous_hash` is the hash of the
+   * entry before, and that no sequence number is missing, including at the end of the chain.
+   * Answers `intact: false` with the first entry where the chain breaks and why. `since` and
+   * `until` check only the entries recorded in that time (and the link to the entry before
+   * them).
+   *
+   * `GET /v1/audit-events/verify` (operation `verifyAuditEvents`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  verify(
+    query?: VerifyAuditEventsData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<VerifyAuditEventsResponse> {
+    return this._client._call(routes.verifyAuditEvents, { query, options });
+  }
+
+  /**
+   * Get an audit event
+   *
+   * Returns one entry of the audit log.
+   *
+   * `GET /v1/audit-events/{audit_event_id}` (operation `getAuditEvent`).
+   *
+   * @param auditEventId The ID of the audit event.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    auditEventId: GetAuditEventData['path']['audit_event_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetAuditEventResponse> {
+    return this._client._call(routes.getAuditEvent, { path: { audit_event_id: auditEventId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -1868,6 +1974,12 @@ export interface Resources {
    */
   readonly alertRules: AlertRulesResource;
   /**
+   * The tamper-evident audit log: every change operators and API tokens make, with who, what,
+   * when, from where and the outcome, in a hash chain signed with a key kept outside the
+   * database. List, filter, export as NDJSON, and verify the chain. Admins only.
+   */
+  readonly auditEvents: AuditEventsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -1893,5 +2005,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,
+  auditEvents: AuditEventsResource,
   agent: AgentResource,
 };

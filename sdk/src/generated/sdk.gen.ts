@@ -66,6 +66,9 @@ import type {
   EnrollAgentData,
   EnrollAgentErrors,
   EnrollAgentResponses,
+  ExportAuditEventsData,
+  ExportAuditEventsErrors,
+  ExportAuditEventsResponses,
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
@@ -75,6 +78,9 @@ import type {
   GetApiTokenData,
   GetApiTokenErrors,
   GetApiTokenResponses,
+  GetAuditEventData,
+  GetAuditEventErrors,
+  GetAuditEventResponses,
   GetCommandData,
   GetCommandErrors,
   GetCommandResponses,
@@ -126,6 +132,9 @@ import type {
   ListApiTokensData,
   ListApiTokensErrors,
   ListApiTokensResponses,
+  ListAuditEventsData,
+  ListAuditEventsErrors,
+  ListAuditEventsResponses,
   ListCommandsData,
   ListCommandsErrors,
   ListCommandsResponses,
@@ -226,6 +235,9 @@ import type {
   UploadAgentScreenshotData,
   UploadAgentScreenshotErrors,
   UploadAgentScreenshotResponses,
+  VerifyAuditEventsData,
+  VerifyAuditEventsErrors,
+  VerifyAuditEventsResponses,
 } from './types.gen';
 
 export type Options<
@@ -1860,6 +1872,112 @@ export const acknowledgeEvent = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/events/{event_id}/acknowledge',
+    ...options,
+  });
+
+/**
+ * List audit events
+ *
+ * Lists the audit log, oldest first, a page at a time: every change made by an operator or
+ * an API token (`POST`, `PUT`, `PATCH` and `DELETE` requests that passed authentication and
+ * authorisation), whatever its outcome, including enrolment decisions. Each entry says who
+ * (user, API token, how they signed in), what (operation, resource, the fields sent with
+ * secrets redacted), when, from where (address, user agent), the request ID and the
+ * status answered. Reads, sign-ins and agents' requests are not recorded; a request refused
+ * before it was authenticated or authorised (`401`, `403`) is not either.
+ *
+ * Narrow the list with `actor_user_id`, `resource_type`, `resource`, `operation`,
+ * `since` and `until`; filters combine with AND.
+ *
+ */
+export const listAuditEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<ListAuditEventsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/audit-events',
+    ...options,
+  });
+
+/**
+ * Export audit events as NDJSON
+ *
+ * Sends every audit event matching the filters, oldest first, as newline-delimited JSON
+ * (`application/x-ndjson`): one entry per line, each exactly as `GET /v1/audit-events/{audit_event_id}`
+ * returns it. The filters are those of `GET /v1/audit-events`; the answer is streamed, so
+ * a whole log can be exported in one request and checked offline (each line carries its
+ * `previous_hash` and `hash`).
+ *
+ */
+export const exportAuditEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<ExportAuditEventsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ExportAuditEventsResponses, ExportAuditEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/audit-events/export',
+    ...options,
+  });
+
+/**
+ * Verify the audit chain
+ *
+ * Checks that the audit log is intact: for each entry, oldest first, that its content still
+ * gives its `hash`, that its `hmac` is its hash signed with this server's audit key (kept
+ * outside the database, `MERIDIAN_AUDIT_KEY`), that its `previous_hash` is the hash of the
+ * entry before, and that no sequence number is missing, including at the end of the chain.
+ * Answers `intact: false` with the first entry where the chain breaks and why. `since` and
+ * `until` check only the entries recorded in that time (and the link to the entry before
+ * them).
+ *
+ */
+export const verifyAuditEvents = <ThrowOnError extends boolean = false>(
+  options?: Options<VerifyAuditEventsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<VerifyAuditEventsResponses, VerifyAuditEventsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/audit-events/verify',
+    ...options,
+  });
+
+/**
+ * Get an audit event
+ *
+ * Returns one entry of the audit log.
+ */
+export const getAuditEvent = <ThrowOnError extends boolean = false>(
+  options: Options<GetAuditEventData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetAuditEventResponses, GetAuditEventErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/audit-events/{audit_event_id}',
     ...options,
   });
 

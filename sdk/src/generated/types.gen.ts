@@ -143,7 +143,7 @@ export type Username = string;
 /**
  * Role
  *
- * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
+ * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
  * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
  * assigned sites. Only admins change alert rules.
@@ -246,6 +246,7 @@ export type Scope =
   | 'commands:write'
   | 'events:read'
   | 'events:write'
+  | 'audit:read'
   | 'alerts:read'
   | 'alerts:write';
 
@@ -1735,6 +1736,164 @@ export type UnacknowledgedCount = {
 };
 
 /**
+ * AuditResourceType
+ *
+ * The kind of resource an audited request acted on: the collection of its path, as it appears
+ * in the URL (`users`, `api-tokens`, `enrollment-requests`, `processes`, …). For a path with
+ * IDs, the collection named right before the last ID; for a request that created a resource,
+ * the last collection of its path; otherwise the first segment after `/v1` (`auth`, `events`).
+ *
+ */
+export type AuditResourceType = string;
+
+/**
+ * AuditEventId
+ *
+ * The ID of an audit event (`aud_` followed by a ULID).
+ */
+export type AuditEventId = string;
+
+/**
+ * Sha256Hex
+ *
+ * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+ */
+export type Sha256Hex = string;
+
+/**
+ * AuditEvent
+ *
+ * One change made by an operator or an API token (or a change they tried and were refused),
+ * as recorded when the server answered. Entries form a hash chain: `previous_hash` is the
+ * `hash` of the entry before (by `sequence`), `hash` is the SHA-256 of `previous_hash` and a
+ * canonical serialisation of the entry, and `hmac` is that hash signed with a server key
+ * kept outside the database. `GET /v1/audit-events/verify` checks all three.
+ *
+ */
+export type AuditEvent = {
+  id: AuditEventId;
+  /**
+   * The entry's place in the chain, from 1, without gaps.
+   */
+  sequence: number;
+  occurred_at: Timestamp;
+  /**
+   * Who made the request.
+   */
+  actor: {
+    user_id: UserId;
+    /**
+     * The API token used, or `null` for a session.
+     */
+    api_token_id: ApiTokenId | null;
+    /**
+     * `session` (signed in, bearer or cookie) or `api_token`.
+     */
+    auth_method: 'session' | 'api_token';
+  };
+  /**
+   * The `operationId` of the request in this API's spec (`createUser`, `approveEnrollmentRequest`, …).
+   */
+  operation: string;
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /**
+   * The request's path, without its query.
+   */
+  path: string;
+  resource_type: AuditResourceType;
+  /**
+   * The ID of the resource acted on (from the path, or of the resource the request created),
+   * if any; its kind is `resource_type`.
+   *
+   */
+  resource: string | null;
+  /**
+   * The fields the request sent, as sent, except secrets: passwords, tokens, secrets, codes
+   * and keys (by field name, and any value that looks like a Meridian secret) are replaced
+   * by `"[redacted]"`, and strings longer than 1,000 characters are cut short.
+   *
+   */
+  changes: {
+    [key: string]: unknown;
+  };
+  /**
+   * The HTTP status the server answered with (the outcome).
+   */
+  status: number;
+  request_id: RequestId;
+  /**
+   * The client's address (after trusted proxies, see `MERIDIAN_TRUST_PROXY`).
+   */
+  client_address: string | null;
+  /**
+   * The request's `User-Agent` header, cut to 500 characters.
+   */
+  user_agent: string | null;
+  previous_hash: Sha256Hex;
+  hash: Sha256Hex;
+  hmac: Sha256Hex;
+};
+
+/**
+ * AuditEventList
+ */
+export type AuditEventList = {
+  data: Array<AuditEvent>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * AuditChainVerification
+ *
+ * Whether the audit chain (or the part of it checked) is intact, and if not where it first breaks.
+ */
+export type AuditChainVerification = {
+  /**
+   * `true` when every entry checked is unchanged and none is missing.
+   */
+  intact: boolean;
+  /**
+   * How many entries were checked.
+   */
+  checked_count: number;
+  /**
+   * The `sequence` of the first entry checked (`null` when none was).
+   */
+  first_sequence: number | null;
+  /**
+   * The `sequence` of the last entry checked (`null` when none was).
+   */
+  last_sequence: number | null;
+  /**
+   * Where the chain first breaks, or `null` when it is intact.
+   */
+  break: null | {
+    /**
+     * The entry where the chain breaks: the one that was changed, or the one right after
+     * entries that are missing. `null` when the newest entries were removed.
+     *
+     */
+    audit_event_id: AuditEventId | null;
+    /**
+     * The `sequence` where the chain breaks (for missing entries, the first one missing).
+     */
+    sequence: number;
+    /**
+     * `hash_mismatch`: the entry's content no longer gives its hash (it was edited).
+     * `hmac_mismatch`: the hash is not signed with this server's key (rewritten by
+     * someone without the key). `previous_hash_mismatch`: the entry does not follow
+     * the one before it. `entries_missing`: sequence numbers are missing (deleted).
+     *
+     */
+    reason: 'hash_mismatch' | 'hmac_mismatch' | 'previous_hash_mismatch' | 'entries_missing';
+    /**
+     * A sentence for people.
+     */
+    detail: string;
+  };
+};
+
+/**
  * AgentEventCreate
  */
 export type AgentEventCreate = {
@@ -2060,6 +2219,41 @@ export type EventSeverityFilter = EventSeverity;
  * The ID of the event.
  */
 export type EventIdPath = EventId;
+
+/**
+ * Only changes made by this user (with a session or one of their API tokens).
+ */
+export type AuditActorFilter = UserId;
+
+/**
+ * Only changes to this kind of resource.
+ */
+export type AuditResourceTypeFilter = AuditResourceType;
+
+/**
+ * Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+ */
+export type AuditResourceIdFilter = string;
+
+/**
+ * Only requests of this operation (its `operationId`, such as `deleteDevice`).
+ */
+export type AuditOperationFilter = string;
+
+/**
+ * Only entries recorded at or after this time.
+ */
+export type AuditSince = Timestamp;
+
+/**
+ * Only entries recorded before this time.
+ */
+export type AuditUntil = Timestamp;
+
+/**
+ * The ID of the audit event.
+ */
+export type AuditEventIdPath = AuditEventId;
 
 /**
  * The ID of the alert rule.
@@ -5689,6 +5883,246 @@ export type AcknowledgeEventResponses = {
 };
 
 export type AcknowledgeEventResponse = AcknowledgeEventResponses[keyof AcknowledgeEventResponses];
+
+export type ListAuditEventsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only changes made by this user (with a session or one of their API tokens).
+     */
+    actor_user_id?: UserId;
+    /**
+     * Only changes to this kind of resource.
+     */
+    resource_type?: AuditResourceType;
+    /**
+     * Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+     */
+    resource?: string;
+    /**
+     * Only requests of this operation (its `operationId`, such as `deleteDevice`).
+     */
+    operation?: string;
+    /**
+     * Only entries recorded at or after this time.
+     */
+    since?: Timestamp;
+    /**
+     * Only entries recorded before this time.
+     */
+    until?: Timestamp;
+  };
+  url: '/v1/audit-events';
+};
+
+export type ListAuditEventsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListAuditEventsError = ListAuditEventsErrors[keyof ListAuditEventsErrors];
+
+export type ListAuditEventsResponses = {
+  /**
+   * A page of audit events.
+   */
+  200: AuditEventList;
+};
+
+export type ListAuditEventsResponse = ListAuditEventsResponses[keyof ListAuditEventsResponses];
+
+export type ExportAuditEventsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only changes made by this user (with a session or one of their API tokens).
+     */
+    actor_user_id?: UserId;
+    /**
+     * Only changes to this kind of resource.
+     */
+    resource_type?: AuditResourceType;
+    /**
+     * Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+     */
+    resource?: string;
+    /**
+     * Only requests of this operation (its `operationId`, such as `deleteDevice`).
+     */
+    operation?: string;
+    /**
+     * Only entries recorded at or after this time.
+     */
+    since?: Timestamp;
+    /**
+     * Only entries recorded before this time.
+     */
+    until?: Timestamp;
+  };
+  url: '/v1/audit-events/export';
+};
+
+export type ExportAuditEventsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ExportAuditEventsError = ExportAuditEventsErrors[keyof ExportAuditEventsErrors];
+
+export type ExportAuditEventsResponses = {
+  /**
+   * The matching audit events, one JSON object per line.
+   */
+  200: string;
+};
+
+export type ExportAuditEventsResponse = ExportAuditEventsResponses[keyof ExportAuditEventsResponses];
+
+export type VerifyAuditEventsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only entries recorded at or after this time.
+     */
+    since?: Timestamp;
+    /**
+     * Only entries recorded before this time.
+     */
+    until?: Timestamp;
+  };
+  url: '/v1/audit-events/verify';
+};
+
+export type VerifyAuditEventsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type VerifyAuditEventsError = VerifyAuditEventsErrors[keyof VerifyAuditEventsErrors];
+
+export type VerifyAuditEventsResponses = {
+  /**
+   * The outcome of the check.
+   */
+  200: AuditChainVerification;
+};
+
+export type VerifyAuditEventsResponse = VerifyAuditEventsResponses[keyof VerifyAuditEventsResponses];
+
+export type GetAuditEventData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the audit event.
+     */
+    audit_event_id: AuditEventId;
+  };
+  query?: never;
+  url: '/v1/audit-events/{audit_event_id}';
+};
+
+export type GetAuditEventErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetAuditEventError = GetAuditEventErrors[keyof GetAuditEventErrors];
+
+export type GetAuditEventResponses = {
+  /**
+   * The audit event.
+   */
+  200: AuditEvent;
+};
+
+export type GetAuditEventResponse = GetAuditEventResponses[keyof GetAuditEventResponses];
 
 export type SendAgentEventData = {
   body: AgentEventCreate;

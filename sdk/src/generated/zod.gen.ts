@@ -103,7 +103,7 @@ export const zUsername = z
 /**
  * Role
  *
- * What a user may do. `admin`: everything, on every site. `operator`: read sites, read and
+ * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
  * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
  * assigned sites. Only admins change alert rules.
@@ -188,6 +188,7 @@ export const zScope = z.enum([
   'commands:write',
   'events:read',
   'events:write',
+  'audit:read',
   'alerts:read',
   'alerts:write',
 ]);
@@ -1401,6 +1402,109 @@ export const zUnacknowledgedCount = z.object({
 });
 
 /**
+ * AuditResourceType
+ *
+ * The kind of resource an audited request acted on: the collection of its path, as it appears
+ * in the URL (`users`, `api-tokens`, `enrollment-requests`, `processes`, …). For a path with
+ * IDs, the collection named right before the last ID; for a request that created a resource,
+ * the last collection of its path; otherwise the first segment after `/v1` (`auth`, `events`).
+ *
+ */
+export const zAuditResourceType = z
+  .string()
+  .max(40)
+  .regex(/^[a-z][a-z-]{0,39}$/);
+
+/**
+ * AuditEventId
+ *
+ * The ID of an audit event (`aud_` followed by a ULID).
+ */
+export const zAuditEventId = z
+  .string()
+  .max(30)
+  .regex(/^aud_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Sha256Hex
+ *
+ * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+ */
+export const zSha256Hex = z
+  .string()
+  .length(64)
+  .regex(/^[0-9a-f]{64}$/);
+
+/**
+ * AuditEvent
+ *
+ * One change made by an operator or an API token (or a change they tried and were refused),
+ * as recorded when the server answered. Entries form a hash chain: `previous_hash` is the
+ * `hash` of the entry before (by `sequence`), `hash` is the SHA-256 of `previous_hash` and a
+ * canonical serialisation of the entry, and `hmac` is that hash signed with a server key
+ * kept outside the database. `GET /v1/audit-events/verify` checks all three.
+ *
+ */
+export const zAuditEvent = z.object({
+  id: zAuditEventId,
+  sequence: z.int().gte(1).lte(9007199254740991),
+  occurred_at: zTimestamp,
+  actor: z.object({
+    user_id: zUserId,
+    api_token_id: zApiTokenId.nullable(),
+    auth_method: z.enum(['session', 'api_token']),
+  }),
+  operation: z
+    .string()
+    .max(80)
+    .regex(/^[a-z][A-Za-z]{0,79}$/),
+  method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']),
+  path: z.string().max(2000),
+  resource_type: zAuditResourceType,
+  resource: z
+    .string()
+    .max(40)
+    .regex(/^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$/)
+    .nullable(),
+  changes: z.record(z.string(), z.unknown()),
+  status: z.int().gte(100).lte(599),
+  request_id: zRequestId,
+  client_address: z.string().max(100).nullable(),
+  user_agent: z.string().max(500).nullable(),
+  previous_hash: zSha256Hex,
+  hash: zSha256Hex,
+  hmac: zSha256Hex,
+});
+
+/**
+ * AuditEventList
+ */
+export const zAuditEventList = z.object({
+  data: z.array(zAuditEvent).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * AuditChainVerification
+ *
+ * Whether the audit chain (or the part of it checked) is intact, and if not where it first breaks.
+ */
+export const zAuditChainVerification = z.object({
+  intact: z.boolean(),
+  checked_count: z.int().gte(0).lte(9007199254740991),
+  first_sequence: z.int().gte(1).lte(9007199254740991).nullable(),
+  last_sequence: z.int().gte(1).lte(9007199254740991).nullable(),
+  break: z
+    .object({
+      audit_event_id: zAuditEventId.nullable(),
+      sequence: z.int().gte(1).lte(9007199254740991),
+      reason: z.enum(['hash_mismatch', 'hmac_mismatch', 'previous_hash_mismatch', 'entries_missing']),
+      detail: z.string().max(500),
+    })
+    .nullable(),
+});
+
+/**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
@@ -1686,6 +1790,47 @@ export const zEventSeverityFilter = zEventSeverity;
  * The ID of the event.
  */
 export const zEventIdPath = zEventId;
+
+/**
+ * Only changes made by this user (with a session or one of their API tokens).
+ */
+export const zAuditActorFilter = zUserId;
+
+/**
+ * Only changes to this kind of resource.
+ */
+export const zAuditResourceTypeFilter = zAuditResourceType;
+
+/**
+ * Only changes to the resource with this ID (`usr_…`, `dev_…`, …).
+ */
+export const zAuditResourceIdFilter = z
+  .string()
+  .max(40)
+  .regex(/^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Only requests of this operation (its `operationId`, such as `deleteDevice`).
+ */
+export const zAuditOperationFilter = z
+  .string()
+  .max(80)
+  .regex(/^[a-z][A-Za-z]{0,79}$/);
+
+/**
+ * Only entries recorded at or after this time.
+ */
+export const zAuditSince = zTimestamp;
+
+/**
+ * Only entries recorded before this time.
+ */
+export const zAuditUntil = zTimestamp;
+
+/**
+ * The ID of the audit event.
+ */
+export const zAuditEventIdPath = zAuditEventId;
 
 /**
  * The ID of the alert rule.
@@ -2347,6 +2492,71 @@ export const zAcknowledgeEventPath = z.object({
  * The acknowledged event.
  */
 export const zAcknowledgeEventResponse = zEvent;
+
+export const zListAuditEventsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  actor_user_id: zUserId.optional(),
+  resource_type: zAuditResourceType.optional(),
+  resource: z
+    .string()
+    .max(40)
+    .regex(/^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$/)
+    .optional(),
+  operation: z
+    .string()
+    .max(80)
+    .regex(/^[a-z][A-Za-z]{0,79}$/)
+    .optional(),
+  since: zTimestamp.optional(),
+  until: zTimestamp.optional(),
+});
+
+/**
+ * A page of audit events.
+ */
+export const zListAuditEventsResponse = zAuditEventList;
+
+export const zExportAuditEventsQuery = z.object({
+  actor_user_id: zUserId.optional(),
+  resource_type: zAuditResourceType.optional(),
+  resource: z
+    .string()
+    .max(40)
+    .regex(/^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$/)
+    .optional(),
+  operation: z
+    .string()
+    .max(80)
+    .regex(/^[a-z][A-Za-z]{0,79}$/)
+    .optional(),
+  since: zTimestamp.optional(),
+  until: zTimestamp.optional(),
+});
+
+/**
+ * The matching audit events, one JSON object per line.
+ */
+export const zExportAuditEventsResponse = z.string().max(10000000000);
+
+export const zVerifyAuditEventsQuery = z.object({
+  since: zTimestamp.optional(),
+  until: zTimestamp.optional(),
+});
+
+/**
+ * The outcome of the check.
+ */
+export const zVerifyAuditEventsResponse = zAuditChainVerification;
+
+export const zGetAuditEventPath = z.object({
+  audit_event_id: zAuditEventId,
+});
+
+/**
+ * The audit event.
+ */
+export const zGetAuditEventResponse = zAuditEvent;
 
 export const zSendAgentEventBody = zAgentEventCreate;
 

@@ -20,6 +20,7 @@ const ALL_SCOPES: readonly Scope[] = [
   'commands:write',
   'events:read',
   'events:write',
+  'audit:read',
   'alerts:read',
   'alerts:write',
 ];

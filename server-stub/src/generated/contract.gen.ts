@@ -395,6 +395,7 @@ export const Scope = z
     'commands:write',
     'events:read',
     'events:write',
+    'audit:read',
     'alerts:read',
     'alerts:write',
   ])
@@ -437,6 +438,73 @@ export const ApiTokenCreated = z
 export const ApiTokenList = z
   .object({ data: z.array(ApiToken).max(500), next_cursor: NextCursor })
   .meta({ id: 'ApiTokenList' });
+export const AuditEventId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^aud_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'AuditEventId' });
+export const AuditChainVerification = z
+  .object({
+    intact: z.boolean(),
+    checked_count: z.number().int().min(0).max(9007199254740991),
+    first_sequence: z.number().int().min(1).max(9007199254740991).nullable(),
+    last_sequence: z.number().int().min(1).max(9007199254740991).nullable(),
+    break: z
+      .object({
+        audit_event_id: AuditEventId.nullable(),
+        sequence: z.number().int().min(1).max(9007199254740991),
+        reason: z.enum(['hash_mismatch', 'hmac_mismatch', 'previous_hash_mismatch', 'entries_missing']),
+        detail: z.string().max(500),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'AuditChainVerification' });
+export const AuditResourceType = z
+  .string()
+  .max(40)
+  .regex(new RegExp('^[a-z][a-z-]{0,39}$'))
+  .meta({ id: 'AuditResourceType' });
+export const RequestId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^req_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'RequestId' });
+export const Sha256Hex = z
+  .string()
+  .min(64)
+  .max(64)
+  .regex(new RegExp('^[0-9a-f]{64}$'))
+  .meta({ id: 'Sha256Hex' });
+export const AuditEvent = z
+  .object({
+    id: AuditEventId,
+    sequence: z.number().int().min(1).max(9007199254740991),
+    occurred_at: Timestamp,
+    actor: z.object({
+      user_id: UserId,
+      api_token_id: ApiTokenId.nullable(),
+      auth_method: z.enum(['session', 'api_token']),
+    }),
+    operation: z.string().max(80).regex(new RegExp('^[a-z][A-Za-z]{0,79}$')),
+    method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']),
+    path: z.string().max(2000),
+    resource_type: AuditResourceType,
+    resource: z.string().max(40).regex(new RegExp('^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$')).nullable(),
+    changes: z
+      .record(z.string(), z.unknown())
+      .refine((value) => Object.keys(value).length <= 100, { message: 'At most 100 field(s)' }),
+    status: z.number().int().min(100).max(599),
+    request_id: RequestId,
+    client_address: z.string().max(100).nullable(),
+    user_agent: z.string().max(500).nullable(),
+    previous_hash: Sha256Hex,
+    hash: Sha256Hex,
+    hmac: Sha256Hex,
+  })
+  .meta({ id: 'AuditEvent' });
+export const AuditEventList = z
+  .object({ data: z.array(AuditEvent).max(500), next_cursor: NextCursor })
+  .meta({ id: 'AuditEventList' });
 export const Password = z.string().min(12).max(256).meta({ id: 'Password' });
 export const ChangePasswordRequest = z
   .strictObject({ current_password: z.string().min(1).max(256), new_password: Password })
@@ -846,11 +914,6 @@ export const PasswordResetResult = z
 export const PendingCommandsCleared = z
   .object({ cancelled_count: z.number().int().min(0).max(100000), command_ids: z.array(CommandId).max(1000) })
   .meta({ id: 'PendingCommandsCleared' });
-export const RequestId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^req_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'RequestId' });
 export const ValidationIssue = z
   .object({ path: z.string().max(300), message: z.string().max(500) })
   .meta({ id: 'ValidationIssue' });
@@ -2743,6 +2806,118 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['events:write'],
+        } as const,
+      },
+    },
+    auditEvents: {
+      listAuditEvents: {
+        method: 'GET',
+        path: '/v1/audit-events',
+        summary: 'List audit events',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          actor_user_id: UserId.optional(),
+          resource_type: AuditResourceType.optional(),
+          resource: z.string().max(40).regex(new RegExp('^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$')).optional(),
+          operation: z.string().max(80).regex(new RegExp('^[a-z][A-Za-z]{0,79}$')).optional(),
+          since: Timestamp.optional(),
+          until: Timestamp.optional(),
+        }),
+        responses: {
+          200: AuditEventList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listAuditEvents',
+          tag: 'Audit Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['audit:read'],
+        } as const,
+      },
+      exportAuditEvents: {
+        method: 'GET',
+        path: '/v1/audit-events/export',
+        summary: 'Export audit events as NDJSON',
+        query: z.strictObject({
+          actor_user_id: UserId.optional(),
+          resource_type: AuditResourceType.optional(),
+          resource: z.string().max(40).regex(new RegExp('^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$')).optional(),
+          operation: z.string().max(80).regex(new RegExp('^[a-z][A-Za-z]{0,79}$')).optional(),
+          since: Timestamp.optional(),
+          until: Timestamp.optional(),
+        }),
+        responses: {
+          200: c.otherResponse({ contentType: 'application/x-ndjson', body: z.string().max(10000000000) }),
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'exportAuditEvents',
+          tag: 'Audit Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['audit:read'],
+        } as const,
+      },
+      verifyAuditEvents: {
+        method: 'GET',
+        path: '/v1/audit-events/verify',
+        summary: 'Verify the audit chain',
+        query: z.strictObject({ since: Timestamp.optional(), until: Timestamp.optional() }),
+        responses: {
+          200: AuditChainVerification,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'verifyAuditEvents',
+          tag: 'Audit Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['audit:read'],
+        } as const,
+      },
+      getAuditEvent: {
+        method: 'GET',
+        path: '/v1/audit-events/:audit_event_id',
+        summary: 'Get an audit event',
+        pathParams: z.object({ audit_event_id: AuditEventId }),
+        query: z.strictObject({}),
+        responses: {
+          200: AuditEvent,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getAuditEvent',
+          tag: 'Audit Events',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['audit:read'],
         } as const,
       },
     },

@@ -10,6 +10,7 @@ import { createDocsRouter } from '@meridian/docs';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { createRouter } from '../router';
+import { audit } from './audit';
 import { authenticate } from './authenticate';
 import { crossOrigin } from './cors';
 import { errorHandler } from './error-handler';
@@ -81,6 +82,8 @@ export function createApp(context: AppContext): Express {
       onlyForLogin,
       limitRequests.around(authenticate(context)),
       idempotency(context),
+      // After idempotency: a replay is answered before this, and is not recorded again.
+      audit(context),
     ]),
     requestValidationErrorHandler: (error, _req, _res, next) => next(error),
   });

@@ -14,6 +14,7 @@ export interface RouteMetadata {
 }
 
 interface ContractRoute {
+  path: string;
   metadata?: RouteMetadata;
   query?: { shape: Record<string, unknown> };
 }
@@ -35,4 +36,9 @@ export function routeMetadata(req: Request): RouteMetadata {
 /** The names of the query parameters the contract route handling this request takes. */
 export function queryParameterNames(req: Request): string[] {
   return Object.keys(contractRoute(req, 'queryParameterNames').query?.shape ?? {});
+}
+
+/** The path template of the contract route handling this request (`/v1/users/{user_id}` is `/v1/users/:user_id`). */
+export function routePath(req: Request): string {
+  return contractRoute(req, 'routePath').path;
 }

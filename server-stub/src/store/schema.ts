@@ -371,6 +371,37 @@ export interface AuditChainTable {
   hash: string;
 }
 
+export interface AuditEventsTable {
+  id: string;
+  /** The place in the chain, from 1 (bigint: read it through Number()). */
+  sequence: number | string;
+  occurred_at: string;
+  user_id: string;
+  api_token_id: string | null;
+  auth_method: 'session' | 'api_token';
+  operation: string;
+  method: string;
+  path: string;
+  resource_type: string;
+  resource: string | null;
+  /** JSON object: the request's fields, secrets redacted. */
+  changes: string;
+  status: number;
+  request_id: string;
+  client_address: string | null;
+  user_agent: string | null;
+  previous_hash: string;
+  hash: string;
+  hmac: string;
+}
+
+/** The head of the audit chain: one row (id 1), locked by every append. */
+export interface AuditChainTable {
+  id: number;
+  sequence: number | string;
+  hash: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -388,6 +419,8 @@ export interface Database {
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
   device_screenshots: DeviceScreenshotsTable;
+  audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
   alert_rules: AlertRulesTable;
   incidents: IncidentsTable;
   incident_timeline: IncidentTimelineTable;
@@ -401,6 +434,7 @@ export type EnrollmentCodeRow = Selectable<EnrollmentCodesTable>;
 export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
 export type AgentTokenRow = Selectable<AgentTokensTable>;
 export type EventRow = Selectable<EventsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
 export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
