@@ -371,37 +371,6 @@ export interface AuditChainTable {
   hash: string;
 }
 
-export interface AuditEventsTable {
-  id: string;
-  /** The place in the chain, from 1 (bigint: read it through Number()). */
-  sequence: number | string;
-  occurred_at: string;
-  user_id: string;
-  api_token_id: string | null;
-  auth_method: 'session' | 'api_token';
-  operation: string;
-  method: string;
-  path: string;
-  resource_type: string;
-  resource: string | null;
-  /** JSON object: the request's fields, secrets redacted. */
-  changes: string;
-  status: number;
-  request_id: string;
-  client_address: string | null;
-  user_agent: string | null;
-  previous_hash: string;
-  hash: string;
-  hmac: string;
-}
-
-/** The head of the audit chain: one row (id 1), locked by every append. */
-export interface AuditChainTable {
-  id: number;
-  sequence: number | string;
-  hash: string;
-}
-
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
