@@ -37,6 +37,8 @@ const ALL_SCOPES = [
   'audit:read',
   'alerts:read',
   'alerts:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',

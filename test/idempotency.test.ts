@@ -31,6 +31,7 @@ it('covers the creating operations', () => {
     'createMonitoredProcess',
     'createSite',
     'createUser',
+    'createWebhook',
     'registerDevice',
   ]);
 });
@@ -69,9 +70,13 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     const stored = await snapshot(t);
     expect(stored).not.toContain(key);
     // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
-    const secrets = new Set(JSON.stringify(created.data).match(/(?:mtk|mrt|mec)_[A-Za-z0-9_-]{20,}/g) ?? []);
+    const secrets = new Set(
+      JSON.stringify(created.data).match(/(?:mtk|mrt|mec|whsec)_[A-Za-z0-9_+/=-]{20,}/g) ?? [],
+    );
     expect(secrets.size).toBe(
-      ['createApiToken', 'registerDevice', 'createEnrollmentCode'].includes(operationId) ? 1 : 0,
+      ['createApiToken', 'registerDevice', 'createEnrollmentCode', 'createWebhook'].includes(operationId)
+        ? 1
+        : 0,
     );
     for (const secret of secrets) expect(stored).not.toContain(secret);
   });

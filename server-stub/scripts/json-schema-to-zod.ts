@@ -40,6 +40,9 @@ function stringSchema(schema: JsonSchema): string {
     case 'email':
       code = 'z.email()';
       break;
+    case 'uri':
+      code = 'z.url()';
+      break;
     case undefined:
     case 'password':
     case 'uri-reference':

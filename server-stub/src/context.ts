@@ -38,6 +38,14 @@ export const DEFAULT_FLEET_SETTINGS: FleetSettings = {
   approvedEnrollmentTtlSeconds: 24 * 60 * 60,
 };
 
+/** Outgoing webhooks. */
+export interface WebhookSettings {
+  /** Allow endpoints on loopback and private networks (never link-local or metadata addresses). */
+  allowPrivateTargets: boolean;
+  /** The key the endpoints' signing secrets are encrypted with in the database. */
+  secretsKey: string;
+}
+
 /** What handlers and shared middleware need from the running server. */
 export interface AppContext {
   db: Kysely<Database>;
@@ -54,6 +62,7 @@ export interface AppContext {
   /** Validate every response against the contract (on outside production). */
   validateResponses: boolean;
   fleet: FleetSettings;
+  webhooks: WebhookSettings;
   /** Signs the audit chain (integrate/audit-key.ts); never stored in the database. */
   auditKey: Buffer;
   now(): Date;

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
-import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings } from './context';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
@@ -37,6 +38,11 @@ export interface ServerOptions {
   auditKey?: string;
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
+  /**
+   * Webhooks: whether loopback and private targets are allowed (not by default), and the key that
+   * encrypts their secrets (a random one per process by default, fine for throwaway servers).
+   */
+  webhooks?: Partial<WebhookSettings>;
   now?: () => Date;
   /** Where the server's delays are scheduled; tests pass timers driven by their clock. */
   timers?: Timers;
@@ -53,7 +59,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type { FleetSettings } from './context';
+export type { FleetSettings, WebhookSettings } from './context';
 export type { Timers } from './runtime/timers';
 
 export const VERSION = '0.1.0';
@@ -76,6 +82,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     corsOrigins: options.corsOrigins ?? [],
     validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
     fleet: { ...DEFAULT_FLEET_SETTINGS, ...options.fleet },
+    webhooks: {
+      allowPrivateTargets: false,
+      secretsKey: randomBytes(32).toString('base64'),
+      ...options.webhooks,
+    },
     auditKey: auditKey.key,
     now: options.now ?? (() => new Date()),
     timers: options.timers ?? realTimers,

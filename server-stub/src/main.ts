@@ -1,5 +1,8 @@
 /** `npm start`: Meridian on its embedded default, configured from the environment. */
-import { startServer, type FleetSettings, type ServerOptions } from './index';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { startServer, type FleetSettings, type ServerOptions, type WebhookSettings } from './index';
 
 /** A whole number of seconds from the environment, or nothing when the variable is unset. */
 function seconds(variable: string, setting: keyof FleetSettings): Partial<FleetSettings> {
@@ -34,14 +37,52 @@ function corsOrigins(): Pick<ServerOptions, 'corsOrigins'> {
   return { corsOrigins: origins };
 }
 
+/**
+ * MERIDIAN_WEBHOOK_SECRETS_KEY encrypts webhook secrets in the database. Unset, a SQLite server
+ * keeps a generated key in `webhook-secrets.key` beside its database file; several instances on
+ * PostgreSQL must all be given the same key.
+ */
+function webhookSecretsKey(database: string): string | undefined {
+  const key = process.env.MERIDIAN_WEBHOOK_SECRETS_KEY;
+  if (key !== undefined && key !== '') {
+    if (key.length < 32)
+      throw new Error(
+        'MERIDIAN_WEBHOOK_SECRETS_KEY must be at least 32 characters (openssl rand -base64 32)',
+      );
+    return key;
+  }
+  if (/^postgres(ql)?:\/\//.test(database))
+    throw new Error(
+      'Set MERIDIAN_WEBHOOK_SECRETS_KEY (openssl rand -base64 32), the same on every instance: it encrypts webhook secrets',
+    );
+  if (database === ':memory:') return undefined;
+  const file = join(dirname(database), 'webhook-secrets.key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** MERIDIAN_WEBHOOKS_ALLOW_PRIVATE (true or false) and the webhook secrets key. */
+function webhookSettings(database: string): Partial<WebhookSettings> {
+  const allow = process.env.MERIDIAN_WEBHOOKS_ALLOW_PRIVATE ?? '';
+  if (!['', 'true', 'false'].includes(allow))
+    throw new Error(`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE must be true or false, not ${allow}`);
+  const secretsKey = webhookSecretsKey(database);
+  return { allowPrivateTargets: allow === 'true', ...(secretsKey ? { secretsKey } : {}) };
+}
+
+const database = process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite';
 const server = await startServer({
-  database: process.env.DATABASE_URL ?? process.env.MERIDIAN_DB ?? './data/meridian.sqlite',
+  database,
   port: Number(process.env.PORT ?? 8080),
   adminUsername: process.env.MERIDIAN_ADMIN_USERNAME ?? 'admin',
   ...(process.env.MERIDIAN_ADMIN_PASSWORD ? { adminPassword: process.env.MERIDIAN_ADMIN_PASSWORD } : {}),
   ...(process.env.MERIDIAN_AUDIT_KEY ? { auditKey: process.env.MERIDIAN_AUDIT_KEY } : {}),
   ...trustProxy(),
   ...corsOrigins(),
+  webhooks: webhookSettings(database),
   fleet: {
     ...seconds('MERIDIAN_HEARTBEAT_INTERVAL_SECONDS', 'heartbeatIntervalSeconds'),
     ...seconds('MERIDIAN_OFFLINE_AFTER_SECONDS', 'offlineAfterSeconds'),

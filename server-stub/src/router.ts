@@ -22,6 +22,7 @@ import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers
 import { sitesHandlers } from './fleet/sites-handlers';
 import { contract } from './generated/contract.gen';
 import { auditEventsHandlers } from './integrate/audit-events-handlers';
+import { webhooksHandlers } from './integrate/webhooks-handlers';
 import { metaHandlers } from './meta/meta-handlers';
 import { alertRulesHandlers } from './observe/alert-rules-handlers';
 import { eventsHandlers } from './observe/events-handlers';
@@ -43,6 +44,7 @@ export function createRouter(context: AppContext) {
     commands: commandsHandlers(context),
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),
+    webhookEndpoints: webhooksHandlers(context),
     alertRules: alertRulesHandlers(context),
     auditEvents: auditEventsHandlers(context),
   });

@@ -167,6 +167,18 @@ export const validCalls: Record<string, ValidCall> = {
   getAuditEvent: (w) => ({ path: { audit_event_id: w.auditEventId } }),
   exportAuditEvents: () => ({ query: { operation: 'createSite' } }),
   verifyAuditEvents: () => ({ query: { since: '2026-01-01T00:00:00.000Z' } }),
+  listWebhooks: () => ({ query: { limit: 10 } }),
+  createWebhook: () => ({
+    body: {
+      url: 'http://127.0.0.1:9/meridian',
+      description: unique('hook'),
+      event_types: ['device.offline'],
+    },
+  }),
+  getWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
+  updateWebhook: (w) => ({ path: { webhook_id: w.webhookId }, body: { description: 'Changed' } }),
+  deleteWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
+  rotateWebhookSecret: (w) => ({ path: { webhook_id: w.webhookId } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

@@ -94,6 +94,8 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     validateResponses: true,
     now: clock.now,
     timers: clock.timers,
+    // Tests' webhook receivers listen on 127.0.0.1; test/webhooks.test.ts proves the refusal without this.
+    webhooks: { allowPrivateTargets: true },
     ...options,
   });
   const client = (token?: string, headers?: Record<string, string>): Client =>

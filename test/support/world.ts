@@ -11,6 +11,7 @@ import {
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
+  createWebhook,
   listAuditEvents,
   listEvents,
   createUser,
@@ -56,6 +57,8 @@ export interface World {
   eventId: string;
   /** A monitored process of the agent's device. */
   processId: string;
+  /** A webhook endpoint (nothing listens at its URL). */
+  webhookId: string;
   /** An entry of the audit log (the creation of site A). */
   auditEventId: string;
   /** An alert rule watching site A. */
@@ -151,6 +154,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
     agent,
     auditEventId: audited.data[0]!.id,
     processId: process.id,
+    webhookId: ok(await createWebhook({ client: t.admin, body: { url: 'http://127.0.0.1:9/world' } })).id,
     ruleId: rule.id,
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

@@ -1363,6 +1363,96 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List webhook endpoints
+     * @description Lists the webhook endpoints, oldest first. Secrets are never included. Admins only
+     *     (`webhooks:read`).
+     */
+    get: operations['listWebhooks'];
+    put?: never;
+    /**
+     * Create a webhook endpoint
+     * @description Registers an endpoint that receives events as signed HTTP POSTs (Standard Webhooks:
+     *     `webhook-id`, `webhook-timestamp` and `webhook-signature` headers). Choose the event types
+     *     (or `null` for all) and optionally one site. The URL must not resolve to a loopback,
+     *     link-local, metadata or private address (`422 webhook_url_not_allowed`) unless the server
+     *     allows it. The signing secret (`whsec_…`) is in the response and never shown again.
+     *     Admins only (`webhooks:write`).
+     */
+    post: operations['createWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{webhook_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a webhook endpoint
+     * @description Returns one webhook endpoint, without its secret. Admins only (`webhooks:read`).
+     */
+    get: operations['getWebhook'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook endpoint
+     * @description Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+     */
+    delete: operations['deleteWebhook'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a webhook endpoint
+     * @description Changes the URL (checked like at creation), description, event types, site filter, or
+     *     pauses and resumes the endpoint with `enabled`. Send `If-Match` with the `ETag` you read to
+     *     avoid overwriting a concurrent change. Admins only (`webhooks:write`).
+     */
+    patch: operations['updateWebhook'];
+    trace?: never;
+  };
+  '/v1/webhooks/{webhook_id}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate a webhook endpoint's secret
+     * @description Gives the endpoint a new signing secret, shown only in this response. For the next 24
+     *     hours every delivery carries two signatures in `webhook-signature`, one with the new secret
+     *     and one with the previous, so receivers verify with either while they switch over.
+     *     Rotating again within those 24 hours retires the older previous secret at once. Admins only
+     *     (`webhooks:write`).
+     */
+    post: operations['rotateWebhookSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent/events': {
     parameters: {
       query?: never;
@@ -1743,6 +1833,8 @@ export interface components {
       | 'commands:write'
       | 'events:read'
       | 'events:write'
+      | 'webhooks:read'
+      | 'webhooks:write'
       | 'audit:read'
       | 'alerts:read'
       | 'alerts:write';
@@ -3001,6 +3093,103 @@ export interface components {
         detail: string;
       };
     };
+    /**
+     * WebhookId
+     * @description The ID of a webhook endpoint (`whk_` followed by a ULID).
+     * @example whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y
+     */
+    WebhookId: string;
+    /**
+     * WebhookUrl
+     * Format: uri
+     * @description Where Meridian POSTs the events, `http://` or `https://`. Addresses that resolve to loopback,
+     *     link-local (cloud metadata included) or private networks are refused unless the server allows
+     *     them (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`); the address is checked again before every delivery.
+     * @example https://hooks.example.com/meridian
+     */
+    WebhookUrl: string;
+    /**
+     * WebhookEventTypes
+     * @description The event types the endpoint receives, or `null` for every event.
+     * @example [
+     *       "device.offline",
+     *       "device.online"
+     *     ]
+     */
+    WebhookEventTypes: components['schemas']['EventType'][] | null;
+    /**
+     * Webhook
+     * @description An endpoint Meridian sends events to, signed in the Standard Webhooks format. Its secret is
+     *     shown only when it is created or rotated.
+     */
+    Webhook: {
+      id: components['schemas']['WebhookId'];
+      url: components['schemas']['WebhookUrl'];
+      description: string;
+      event_types: components['schemas']['WebhookEventTypes'];
+      /** @description Only events of this site (and none without a site), or `null` for every site. */
+      site_id: components['schemas']['SiteId'] | null;
+      /** @description A disabled endpoint receives nothing until it is enabled again. */
+      enabled: boolean;
+      /**
+       * @description After a rotation, deliveries are signed with the previous secret too until this time, so
+       *     receivers can switch over; `null` when there is no previous secret.
+       */
+      previous_secret_expires_at: components['schemas']['Timestamp'] | null;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** WebhookList */
+    WebhookList: {
+      data: components['schemas']['Webhook'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** WebhookCreate */
+    WebhookCreate: {
+      url: components['schemas']['WebhookUrl'];
+      /** @default  */
+      description: string;
+      event_types?: components['schemas']['WebhookEventTypes'];
+      /** @description Only events of this site; leave out (or `null`) for every site. */
+      site_id?: components['schemas']['SiteId'] | null;
+      /** @default true */
+      enabled: boolean;
+    };
+    /**
+     * WebhookSecret
+     * @description The signing secret in the Standard Webhooks format: `whsec_` and the base64 of the key. Any
+     *     Standard Webhooks library (or the SDK's `Meridian.webhooks.verify`) checks signatures with it.
+     * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2LMpoM0bGZI=
+     */
+    WebhookSecret: string;
+    /**
+     * WebhookCreated
+     * @description A new webhook endpoint, with its signing secret. Store the secret now; it is not shown again.
+     */
+    WebhookCreated: components['schemas']['Webhook'] & {
+      secret: components['schemas']['WebhookSecret'];
+    };
+    /**
+     * WebhookUpdate
+     * @description The fields to change; fields left out keep their value.
+     */
+    WebhookUpdate: {
+      url?: components['schemas']['WebhookUrl'];
+      description?: string;
+      event_types?: components['schemas']['WebhookEventTypes'];
+      /** @description Only events of this site, or `null` for every site. */
+      site_id?: components['schemas']['SiteId'] | null;
+      enabled?: boolean;
+    };
+    /**
+     * WebhookSecretRotated
+     * @description The endpoint's new signing secret, shown only this once.
+     */
+    WebhookSecretRotated: {
+      secret: components['schemas']['WebhookSecret'];
+      /** @description Until this time deliveries carry a signature with the previous secret as well. */
+      previous_secret_expires_at: components['schemas']['Timestamp'];
+    };
     /** AgentEventCreate */
     AgentEventCreate: {
       /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
@@ -3552,6 +3741,8 @@ export interface components {
     AuditUntil: components['schemas']['Timestamp'];
     /** @description The ID of the audit event. */
     AuditEventIdPath: components['schemas']['AuditEventId'];
+    /** @description The ID of the webhook endpoint. */
+    WebhookIdPath: components['schemas']['WebhookId'];
     /** @description The ID of the alert rule. */
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
   };
@@ -7795,6 +7986,324 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['AuditEvent'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listWebhooks: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of webhook endpoints. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *           "url": "https://hooks.example.com/meridian",
+           *           "description": "Page the on-call engineer when a Lisbon machine goes offline",
+           *           "event_types": [
+           *             "device.offline",
+           *             "device.online"
+           *           ],
+           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "enabled": true,
+           *           "previous_secret_expires_at": null,
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['WebhookList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createWebhook: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "url": "https://hooks.example.com/meridian",
+         *       "description": "Page the on-call engineer when a Lisbon machine goes offline",
+         *       "event_types": [
+         *         "device.offline",
+         *         "device.online"
+         *       ],
+         *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+         *       "enabled": true
+         *     }
+         */
+        'application/json': components['schemas']['WebhookCreate'];
+      };
+    };
+    responses: {
+      /** @description The endpoint was created. This is the only time its secret is shown. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *       "url": "https://hooks.example.com/meridian",
+           *       "description": "Page the on-call engineer when a Lisbon machine goes offline",
+           *       "event_types": [
+           *         "device.offline",
+           *         "device.online"
+           *       ],
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "enabled": true,
+           *       "previous_secret_expires_at": null,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z",
+           *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2LMpoM0bGZI="
+           *     }
+           */
+          'application/json': components['schemas']['WebhookCreated'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook endpoint. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *       "url": "https://hooks.example.com/meridian",
+           *       "description": "Page the on-call engineer when a Lisbon machine goes offline",
+           *       "event_types": [
+           *         "device.offline",
+           *         "device.online"
+           *       ],
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "enabled": true,
+           *       "previous_secret_expires_at": null,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateWebhook: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated webhook endpoint. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *       "url": "https://hooks.example.com/meridian",
+           *       "description": "Page the on-call engineer when a Lisbon machine goes offline",
+           *       "event_types": [
+           *         "device.offline",
+           *         "device.online"
+           *       ],
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "enabled": false,
+           *       "previous_secret_expires_at": null,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  rotateWebhookSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The new secret. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "secret": "whsec_Q2hhbmdlZCBvbiAyMDI2LTExLTA1IGJ5IHRoZSBvbi1jYWxsIQ==",
+           *       "previous_secret_expires_at": "2026-11-06T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['WebhookSecretRotated'];
         };
       };
       400: components['responses']['BadRequest'];

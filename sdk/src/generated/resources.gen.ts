@@ -40,6 +40,8 @@ import type {
   CreateSiteResponse,
   CreateUserData,
   CreateUserResponse,
+  CreateWebhookData,
+  CreateWebhookResponse,
   DeleteAlertRuleData,
   DeleteAlertRuleResponse,
   DeleteDeviceData,
@@ -50,6 +52,8 @@ import type {
   DeleteSiteResponse,
   DeleteUserData,
   DeleteUserResponse,
+  DeleteWebhookData,
+  DeleteWebhookResponse,
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestResponse,
   EnrollAgentData,
@@ -91,6 +95,8 @@ import type {
   GetUserData,
   GetUserResponse,
   GetVersionResponse,
+  GetWebhookData,
+  GetWebhookResponse,
   ListAlertRulesData,
   ListAlertRulesResponse,
   ListApiTokensData,
@@ -116,6 +122,8 @@ import type {
   ListSitesResponse,
   ListUsersData,
   ListUsersResponse,
+  ListWebhooksData,
+  ListWebhooksResponse,
   LoginData,
   LoginResponse,
   LogoutResponse,
@@ -141,6 +149,8 @@ import type {
   RevokeDeviceCredentialsResponse,
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeResponse,
+  RotateWebhookSecretData,
+  RotateWebhookSecretResponse,
   SendAgentEventData,
   SendAgentEventResponse,
   SendAgentHeartbeatData,
@@ -156,6 +166,8 @@ import type {
   UpdateSiteResponse,
   UpdateUserData,
   UpdateUserResponse,
+  UpdateWebhookData,
+  UpdateWebhookResponse,
   UploadAgentInventoryData,
   UploadAgentInventoryResponse,
   UploadAgentScreenshotData,
@@ -233,6 +245,12 @@ export const routes = {
   exportAuditEvents: { route: 'GET /v1/audit-events/export' },
   verifyAuditEvents: { route: 'GET /v1/audit-events/verify' },
   getAuditEvent: { route: 'GET /v1/audit-events/{audit_event_id}' },
+  listWebhooks: { route: 'GET /v1/webhooks', paginated: true },
+  createWebhook: { route: 'POST /v1/webhooks', idempotencyKey: true },
+  getWebhook: { route: 'GET /v1/webhooks/{webhook_id}' },
+  updateWebhook: { route: 'PATCH /v1/webhooks/{webhook_id}', ifMatch: true },
+  deleteWebhook: { route: 'DELETE /v1/webhooks/{webhook_id}' },
+  rotateWebhookSecret: { route: 'POST /v1/webhooks/{webhook_id}/rotate-secret' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -1654,6 +1672,130 @@ export class AuditEventsResource extends APIResource {
 }
 
 /**
+ * Endpoints that receive Meridian's events as signed HTTP POSTs in the Standard Webhooks
+ * format, so any Standard Webhooks library (or the SDK's `Meridian.webhooks`) verifies them.
+ * Each endpoint chooses its event types and optionally a site; its secret is shown when it
+ * is created or rotated, and a rotated secret keeps signing beside the new one for 24 hours.
+ */
+export class WebhookEndpointsResource extends APIResource {
+  /**
+   * List webhook endpoints
+   *
+   * Lists the webhook endpoints, oldest first. Secrets are never included. Admins only
+   * (`webhooks:read`).
+   *
+   * `GET /v1/webhooks` (operation `listWebhooks`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListWebhooksData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListWebhooksResponse['data'][number]> {
+    return this._client._list(routes.listWebhooks, { query, options });
+  }
+
+  /**
+   * Create a webhook endpoint
+   *
+   * Registers an endpoint that receives events as signed HTTP POSTs (Standard Webhooks:
+   * `webhook-id`, `webhook-timestamp` and `webhook-signature` headers). Choose the event types
+   * (or `null` for all) and optionally one site. The URL must not resolve to a loopback,
+   * link-local, metadata or private address (`422 webhook_url_not_allowed`) unless the server
+   * allows it. The signing secret (`whsec_…`) is in the response and never shown again.
+   * Admins only (`webhooks:write`).
+   *
+   * `POST /v1/webhooks` (operation `createWebhook`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateWebhookData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateWebhookResponse> {
+    return this._client._call(routes.createWebhook, { body, options });
+  }
+
+  /**
+   * Get a webhook endpoint
+   *
+   * Returns one webhook endpoint, without its secret. Admins only (`webhooks:read`).
+   *
+   * `GET /v1/webhooks/{webhook_id}` (operation `getWebhook`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    webhookId: GetWebhookData['path']['webhook_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetWebhookResponse> {
+    return this._client._call(routes.getWebhook, { path: { webhook_id: webhookId }, options });
+  }
+
+  /**
+   * Update a webhook endpoint
+   *
+   * Changes the URL (checked like at creation), description, event types, site filter, or
+   * pauses and resumes the endpoint with `enabled`. Send `If-Match` with the `ETag` you read to
+   * avoid overwriting a concurrent change. Admins only (`webhooks:write`).
+   *
+   * `PATCH /v1/webhooks/{webhook_id}` (operation `updateWebhook`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param body The fields to change; fields left out keep their value.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    webhookId: UpdateWebhookData['path']['webhook_id'],
+    body: UpdateWebhookData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateWebhookResponse> {
+    return this._client._call(routes.updateWebhook, { path: { webhook_id: webhookId }, body, options });
+  }
+
+  /**
+   * Delete a webhook endpoint
+   *
+   * Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+   *
+   * `DELETE /v1/webhooks/{webhook_id}` (operation `deleteWebhook`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    webhookId: DeleteWebhookData['path']['webhook_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteWebhookResponse> {
+    return this._client._call(routes.deleteWebhook, { path: { webhook_id: webhookId }, options });
+  }
+
+  /**
+   * Rotate a webhook endpoint's secret
+   *
+   * Gives the endpoint a new signing secret, shown only in this response. For the next 24
+   * hours every delivery carries two signatures in `webhook-signature`, one with the new secret
+   * and one with the previous, so receivers verify with either while they switch over.
+   * Rotating again within those 24 hours retires the older previous secret at once. Admins only
+   * (`webhooks:write`).
+   *
+   * `POST /v1/webhooks/{webhook_id}/rotate-secret` (operation `rotateWebhookSecret`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  rotateSecret(
+    webhookId: RotateWebhookSecretData['path']['webhook_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RotateWebhookSecretResponse> {
+    return this._client._call(routes.rotateWebhookSecret, { path: { webhook_id: webhookId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -1980,6 +2122,13 @@ export interface Resources {
    */
   readonly auditEvents: AuditEventsResource;
   /**
+   * Endpoints that receive Meridian's events as signed HTTP POSTs in the Standard Webhooks
+   * format, so any Standard Webhooks library (or the SDK's `Meridian.webhooks`) verifies them.
+   * Each endpoint chooses its event types and optionally a site; its secret is shown when it
+   * is created or rotated, and a rotated secret keeps signing beside the new one for 24 hours.
+   */
+  readonly webhookEndpoints: WebhookEndpointsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -2006,5 +2155,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   events: EventsResource,
   alertRules: AlertRulesResource,
   auditEvents: AuditEventsResource,
+  webhookEndpoints: WebhookEndpointsResource,
   agent: AgentResource,
 };

@@ -45,6 +45,9 @@ import type {
   CreateUserData,
   CreateUserErrors,
   CreateUserResponses,
+  CreateWebhookData,
+  CreateWebhookErrors,
+  CreateWebhookResponses,
   DeleteAlertRuleData,
   DeleteAlertRuleErrors,
   DeleteAlertRuleResponses,
@@ -60,6 +63,9 @@ import type {
   DeleteUserData,
   DeleteUserErrors,
   DeleteUserResponses,
+  DeleteWebhookData,
+  DeleteWebhookErrors,
+  DeleteWebhookResponses,
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestErrors,
   DenyEnrollmentRequestResponses,
@@ -126,6 +132,9 @@ import type {
   GetVersionData,
   GetVersionErrors,
   GetVersionResponses,
+  GetWebhookData,
+  GetWebhookErrors,
+  GetWebhookResponses,
   ListAlertRulesData,
   ListAlertRulesErrors,
   ListAlertRulesResponses,
@@ -165,6 +174,9 @@ import type {
   ListUsersData,
   ListUsersErrors,
   ListUsersResponses,
+  ListWebhooksData,
+  ListWebhooksErrors,
+  ListWebhooksResponses,
   LoginData,
   LoginErrors,
   LoginResponses,
@@ -204,6 +216,9 @@ import type {
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeErrors,
   RevokeEnrollmentCodeResponses,
+  RotateWebhookSecretData,
+  RotateWebhookSecretErrors,
+  RotateWebhookSecretResponses,
   SendAgentEventData,
   SendAgentEventErrors,
   SendAgentEventResponses,
@@ -229,6 +244,9 @@ import type {
   UpdateUserData,
   UpdateUserErrors,
   UpdateUserResponses,
+  UpdateWebhookData,
+  UpdateWebhookErrors,
+  UpdateWebhookResponses,
   UploadAgentInventoryData,
   UploadAgentInventoryErrors,
   UploadAgentInventoryResponses,
@@ -1978,6 +1996,157 @@ export const getAuditEvent = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/audit-events/{audit_event_id}',
+    ...options,
+  });
+
+/**
+ * List webhook endpoints
+ *
+ * Lists the webhook endpoints, oldest first. Secrets are never included. Admins only
+ * (`webhooks:read`).
+ *
+ */
+export const listWebhooks = <ThrowOnError extends boolean = false>(
+  options?: Options<ListWebhooksData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListWebhooksResponses, ListWebhooksErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks',
+    ...options,
+  });
+
+/**
+ * Create a webhook endpoint
+ *
+ * Registers an endpoint that receives events as signed HTTP POSTs (Standard Webhooks:
+ * `webhook-id`, `webhook-timestamp` and `webhook-signature` headers). Choose the event types
+ * (or `null` for all) and optionally one site. The URL must not resolve to a loopback,
+ * link-local, metadata or private address (`422 webhook_url_not_allowed`) unless the server
+ * allows it. The signing secret (`whsec_…`) is in the response and never shown again.
+ * Admins only (`webhooks:write`).
+ *
+ */
+export const createWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<CreateWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateWebhookResponses, CreateWebhookErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a webhook endpoint
+ *
+ * Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+ *
+ */
+export const deleteWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteWebhookResponses, DeleteWebhookErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}',
+    ...options,
+  });
+
+/**
+ * Get a webhook endpoint
+ *
+ * Returns one webhook endpoint, without its secret. Admins only (`webhooks:read`).
+ */
+export const getWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<GetWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetWebhookResponses, GetWebhookErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}',
+    ...options,
+  });
+
+/**
+ * Update a webhook endpoint
+ *
+ * Changes the URL (checked like at creation), description, event types, site filter, or
+ * pauses and resumes the endpoint with `enabled`. Send `If-Match` with the `ETag` you read to
+ * avoid overwriting a concurrent change. Admins only (`webhooks:write`).
+ *
+ */
+export const updateWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateWebhookResponses, UpdateWebhookErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Rotate a webhook endpoint's secret
+ *
+ * Gives the endpoint a new signing secret, shown only in this response. For the next 24
+ * hours every delivery carries two signatures in `webhook-signature`, one with the new secret
+ * and one with the previous, so receivers verify with either while they switch over.
+ * Rotating again within those 24 hours retires the older previous secret at once. Admins only
+ * (`webhooks:write`).
+ *
+ */
+export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(
+  options: Options<RotateWebhookSecretData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}/rotate-secret',
     ...options,
   });
 

@@ -246,6 +246,8 @@ export type Scope =
   | 'commands:write'
   | 'events:read'
   | 'events:write'
+  | 'webhooks:read'
+  | 'webhooks:write'
   | 'audit:read'
   | 'alerts:read'
   | 'alerts:write';
@@ -1894,6 +1896,129 @@ export type AuditChainVerification = {
 };
 
 /**
+ * WebhookId
+ *
+ * The ID of a webhook endpoint (`whk_` followed by a ULID).
+ */
+export type WebhookId = string;
+
+/**
+ * WebhookUrl
+ *
+ * Where Meridian POSTs the events, `http://` or `https://`. Addresses that resolve to loopback,
+ * link-local (cloud metadata included) or private networks are refused unless the server allows
+ * them (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`); the address is checked again before every delivery.
+ *
+ */
+export type WebhookUrl = string;
+
+/**
+ * WebhookEventTypes
+ *
+ * The event types the endpoint receives, or `null` for every event.
+ */
+export type WebhookEventTypes = Array<EventType> | null;
+
+/**
+ * Webhook
+ *
+ * An endpoint Meridian sends events to, signed in the Standard Webhooks format. Its secret is
+ * shown only when it is created or rotated.
+ *
+ */
+export type Webhook = {
+  id: WebhookId;
+  url: WebhookUrl;
+  description: string;
+  event_types: WebhookEventTypes;
+  /**
+   * Only events of this site (and none without a site), or `null` for every site.
+   */
+  site_id: SiteId | null;
+  /**
+   * A disabled endpoint receives nothing until it is enabled again.
+   */
+  enabled: boolean;
+  /**
+   * After a rotation, deliveries are signed with the previous secret too until this time, so
+   * receivers can switch over; `null` when there is no previous secret.
+   *
+   */
+  previous_secret_expires_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * WebhookList
+ */
+export type WebhookList = {
+  data: Array<Webhook>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * WebhookCreate
+ */
+export type WebhookCreate = {
+  url: WebhookUrl;
+  description?: string;
+  event_types?: WebhookEventTypes;
+  /**
+   * Only events of this site; leave out (or `null`) for every site.
+   */
+  site_id?: SiteId | null;
+  enabled?: boolean;
+};
+
+/**
+ * WebhookSecret
+ *
+ * The signing secret in the Standard Webhooks format: `whsec_` and the base64 of the key. Any
+ * Standard Webhooks library (or the SDK's `Meridian.webhooks.verify`) checks signatures with it.
+ *
+ */
+export type WebhookSecret = string;
+
+/**
+ * WebhookCreated
+ *
+ * A new webhook endpoint, with its signing secret. Store the secret now; it is not shown again.
+ */
+export type WebhookCreated = Webhook & {
+  secret: WebhookSecret;
+};
+
+/**
+ * WebhookUpdate
+ *
+ * The fields to change; fields left out keep their value.
+ */
+export type WebhookUpdate = {
+  url?: WebhookUrl;
+  description?: string;
+  event_types?: WebhookEventTypes;
+  /**
+   * Only events of this site, or `null` for every site.
+   */
+  site_id?: SiteId | null;
+  enabled?: boolean;
+};
+
+/**
+ * WebhookSecretRotated
+ *
+ * The endpoint's new signing secret, shown only this once.
+ */
+export type WebhookSecretRotated = {
+  secret: WebhookSecret;
+  /**
+   * Until this time deliveries carry a signature with the previous secret as well.
+   */
+  previous_secret_expires_at: Timestamp;
+};
+
+/**
  * AgentEventCreate
  */
 export type AgentEventCreate = {
@@ -2254,6 +2379,11 @@ export type AuditUntil = Timestamp;
  * The ID of the audit event.
  */
 export type AuditEventIdPath = AuditEventId;
+
+/**
+ * The ID of the webhook endpoint.
+ */
+export type WebhookIdPath = WebhookId;
 
 /**
  * The ID of the alert rule.
@@ -6123,6 +6253,346 @@ export type GetAuditEventResponses = {
 };
 
 export type GetAuditEventResponse = GetAuditEventResponses[keyof GetAuditEventResponses];
+
+export type ListWebhooksData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/webhooks';
+};
+
+export type ListWebhooksErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListWebhooksError = ListWebhooksErrors[keyof ListWebhooksErrors];
+
+export type ListWebhooksResponses = {
+  /**
+   * A page of webhook endpoints.
+   */
+  200: WebhookList;
+};
+
+export type ListWebhooksResponse = ListWebhooksResponses[keyof ListWebhooksResponses];
+
+export type CreateWebhookData = {
+  body: WebhookCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/webhooks';
+};
+
+export type CreateWebhookErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateWebhookError = CreateWebhookErrors[keyof CreateWebhookErrors];
+
+export type CreateWebhookResponses = {
+  /**
+   * The endpoint was created. This is the only time its secret is shown.
+   */
+  201: WebhookCreated;
+};
+
+export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookResponses];
+
+export type DeleteWebhookData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}';
+};
+
+export type DeleteWebhookErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteWebhookError = DeleteWebhookErrors[keyof DeleteWebhookErrors];
+
+export type DeleteWebhookResponses = {
+  /**
+   * The endpoint was deleted.
+   */
+  204: void;
+};
+
+export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookResponses];
+
+export type GetWebhookData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}';
+};
+
+export type GetWebhookErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+  /**
+   * The webhook endpoint.
+   */
+  200: Webhook;
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type UpdateWebhookData = {
+  body: WebhookUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}';
+};
+
+export type UpdateWebhookErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateWebhookError = UpdateWebhookErrors[keyof UpdateWebhookErrors];
+
+export type UpdateWebhookResponses = {
+  /**
+   * The updated webhook endpoint.
+   */
+  200: Webhook;
+};
+
+export type UpdateWebhookResponse = UpdateWebhookResponses[keyof UpdateWebhookResponses];
+
+export type RotateWebhookSecretData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}/rotate-secret';
+};
+
+export type RotateWebhookSecretErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+  /**
+   * The new secret.
+   */
+  200: WebhookSecretRotated;
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
 
 export type SendAgentEventData = {
   body: AgentEventCreate;

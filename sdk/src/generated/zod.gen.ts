@@ -188,6 +188,8 @@ export const zScope = z.enum([
   'commands:write',
   'events:read',
   'events:write',
+  'webhooks:read',
+  'webhooks:write',
   'audit:read',
   'alerts:read',
   'alerts:write',
@@ -1505,6 +1507,120 @@ export const zAuditChainVerification = z.object({
 });
 
 /**
+ * WebhookId
+ *
+ * The ID of a webhook endpoint (`whk_` followed by a ULID).
+ */
+export const zWebhookId = z
+  .string()
+  .max(30)
+  .regex(/^whk_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * WebhookUrl
+ *
+ * Where Meridian POSTs the events, `http://` or `https://`. Addresses that resolve to loopback,
+ * link-local (cloud metadata included) or private networks are refused unless the server allows
+ * them (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`); the address is checked again before every delivery.
+ *
+ */
+export const zWebhookUrl = z
+  .url()
+  .max(2048)
+  .regex(/^https?:/);
+
+/**
+ * WebhookEventTypes
+ *
+ * The event types the endpoint receives, or `null` for every event.
+ */
+export const zWebhookEventTypes = z.array(zEventType).min(1).max(50).nullable();
+
+/**
+ * Webhook
+ *
+ * An endpoint Meridian sends events to, signed in the Standard Webhooks format. Its secret is
+ * shown only when it is created or rotated.
+ *
+ */
+export const zWebhook = z.object({
+  id: zWebhookId,
+  url: zWebhookUrl,
+  description: z.string().max(500),
+  event_types: zWebhookEventTypes,
+  site_id: zSiteId.nullable(),
+  enabled: z.boolean(),
+  previous_secret_expires_at: zTimestamp.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * WebhookList
+ */
+export const zWebhookList = z.object({
+  data: z.array(zWebhook).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * WebhookCreate
+ */
+export const zWebhookCreate = z.object({
+  url: zWebhookUrl,
+  description: z.string().max(500).optional().default(''),
+  event_types: zWebhookEventTypes.optional(),
+  site_id: zSiteId.nullish(),
+  enabled: z.boolean().optional().default(true),
+});
+
+/**
+ * WebhookSecret
+ *
+ * The signing secret in the Standard Webhooks format: `whsec_` and the base64 of the key. Any
+ * Standard Webhooks library (or the SDK's `Meridian.webhooks.verify`) checks signatures with it.
+ *
+ */
+export const zWebhookSecret = z
+  .string()
+  .max(100)
+  .regex(/^whsec_[A-Za-z0-9+\/]+={0,2}$/);
+
+/**
+ * WebhookCreated
+ *
+ * A new webhook endpoint, with its signing secret. Store the secret now; it is not shown again.
+ */
+export const zWebhookCreated = zWebhook.and(
+  z.object({
+    secret: zWebhookSecret,
+  }),
+);
+
+/**
+ * WebhookUpdate
+ *
+ * The fields to change; fields left out keep their value.
+ */
+export const zWebhookUpdate = z.object({
+  url: zWebhookUrl.optional(),
+  description: z.string().max(500).optional(),
+  event_types: zWebhookEventTypes.optional(),
+  site_id: zSiteId.nullish(),
+  enabled: z.boolean().optional(),
+});
+
+/**
+ * WebhookSecretRotated
+ *
+ * The endpoint's new signing secret, shown only this once.
+ */
+export const zWebhookSecretRotated = z.object({
+  secret: zWebhookSecret,
+  previous_secret_expires_at: zTimestamp,
+});
+
+/**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
@@ -1831,6 +1947,11 @@ export const zAuditUntil = zTimestamp;
  * The ID of the audit event.
  */
 export const zAuditEventIdPath = zAuditEventId;
+
+/**
+ * The ID of the webhook endpoint.
+ */
+export const zWebhookIdPath = zWebhookId;
 
 /**
  * The ID of the alert rule.
@@ -2557,6 +2678,69 @@ export const zGetAuditEventPath = z.object({
  * The audit event.
  */
 export const zGetAuditEventResponse = zAuditEvent;
+
+export const zListWebhooksQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of webhook endpoints.
+ */
+export const zListWebhooksResponse = zWebhookList;
+
+export const zCreateWebhookBody = zWebhookCreate;
+
+export const zCreateWebhookHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The endpoint was created. This is the only time its secret is shown.
+ */
+export const zCreateWebhookResponse = zWebhookCreated;
+
+export const zDeleteWebhookPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
+ * The endpoint was deleted.
+ */
+export const zDeleteWebhookResponse = z.void();
+
+export const zGetWebhookPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
+ * The webhook endpoint.
+ */
+export const zGetWebhookResponse = zWebhook;
+
+export const zUpdateWebhookBody = zWebhookUpdate;
+
+export const zUpdateWebhookHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateWebhookPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
+ * The updated webhook endpoint.
+ */
+export const zUpdateWebhookResponse = zWebhook;
+
+export const zRotateWebhookSecretPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
+ * The new secret.
+ */
+export const zRotateWebhookSecretResponse = zWebhookSecretRotated;
 
 export const zSendAgentEventBody = zAgentEventCreate;
 

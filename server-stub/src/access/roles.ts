@@ -23,6 +23,8 @@ const ALL_SCOPES: readonly Scope[] = [
   'audit:read',
   'alerts:read',
   'alerts:write',
+  'webhooks:read',
+  'webhooks:write',
 ];
 
 /** What each role may do, as the spec's Role description states it. */

@@ -395,6 +395,8 @@ export const Scope = z
     'commands:write',
     'events:read',
     'events:write',
+    'webhooks:read',
+    'webhooks:write',
     'audit:read',
     'alerts:read',
     'alerts:write',
@@ -1030,6 +1032,65 @@ export const Version = z
     database: z.enum(['sqlite', 'postgres']),
   })
   .meta({ id: 'Version' });
+export const WebhookEventTypes = z
+  .array(EventType)
+  .min(1)
+  .max(50)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .nullable()
+  .meta({ id: 'WebhookEventTypes' });
+export const WebhookId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^whk_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'WebhookId' });
+export const WebhookUrl = z.url().max(2048).regex(new RegExp('^https?:')).meta({ id: 'WebhookUrl' });
+export const Webhook = z
+  .object({
+    id: WebhookId,
+    url: WebhookUrl,
+    description: z.string().max(500),
+    event_types: WebhookEventTypes,
+    site_id: SiteId.nullable(),
+    enabled: z.boolean(),
+    previous_secret_expires_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Webhook' });
+export const WebhookCreate = z
+  .strictObject({
+    url: WebhookUrl,
+    description: z.string().max(500).optional(),
+    event_types: WebhookEventTypes.optional(),
+    site_id: SiteId.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .meta({ id: 'WebhookCreate' });
+export const WebhookSecret = z
+  .string()
+  .max(100)
+  .regex(new RegExp('^whsec_[A-Za-z0-9+/]+={0,2}$'))
+  .meta({ id: 'WebhookSecret' });
+export const WebhookCreated = z
+  .intersection(Webhook, z.object({ secret: WebhookSecret }))
+  .meta({ id: 'WebhookCreated' });
+export const WebhookList = z
+  .object({ data: z.array(Webhook).max(500), next_cursor: NextCursor })
+  .meta({ id: 'WebhookList' });
+export const WebhookSecretRotated = z
+  .object({ secret: WebhookSecret, previous_secret_expires_at: Timestamp })
+  .meta({ id: 'WebhookSecretRotated' });
+export const WebhookUpdate = z
+  .strictObject({
+    url: WebhookUrl.optional(),
+    description: z.string().max(500).optional(),
+    event_types: WebhookEventTypes.optional(),
+    site_id: SiteId.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'WebhookUpdate' });
 
 const problem = c.otherResponse({ contentType: 'application/problem+json', body: Problem });
 
@@ -2918,6 +2979,163 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['audit:read'],
+        } as const,
+      },
+    },
+    webhookEndpoints: {
+      listWebhooks: {
+        method: 'GET',
+        path: '/v1/webhooks',
+        summary: 'List webhook endpoints',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: { 200: WebhookList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listWebhooks',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:read'],
+        } as const,
+      },
+      createWebhook: {
+        method: 'POST',
+        path: '/v1/webhooks',
+        summary: 'Create a webhook endpoint',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: WebhookCreate,
+        responses: {
+          201: WebhookCreated,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createWebhook',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['webhooks:write'],
+        } as const,
+      },
+      getWebhook: {
+        method: 'GET',
+        path: '/v1/webhooks/:webhook_id',
+        summary: 'Get a webhook endpoint',
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Webhook,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getWebhook',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:read'],
+        } as const,
+      },
+      updateWebhook: {
+        method: 'PATCH',
+        path: '/v1/webhooks/:webhook_id',
+        summary: 'Update a webhook endpoint',
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: WebhookUpdate,
+        responses: {
+          200: Webhook,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateWebhook',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['webhooks:write'],
+        } as const,
+      },
+      deleteWebhook: {
+        method: 'DELETE',
+        path: '/v1/webhooks/:webhook_id',
+        summary: 'Delete a webhook endpoint',
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteWebhook',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:write'],
+        } as const,
+      },
+      rotateWebhookSecret: {
+        method: 'POST',
+        path: '/v1/webhooks/:webhook_id/rotate-secret',
+        summary: "Rotate a webhook endpoint's secret",
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: WebhookSecretRotated,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'rotateWebhookSecret',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:write'],
         } as const,
       },
     },

@@ -9,7 +9,7 @@ import type { AppContext } from '../context';
 import type { Database } from '../store/schema';
 import { problems } from './problem';
 
-type VersionedTable = 'users' | 'sites' | 'devices' | 'monitored_processes' | 'alert_rules';
+type VersionedTable = 'users' | 'sites' | 'devices' | 'monitored_processes' | 'alert_rules' | 'webhooks';
 
 const etagOf = (version: number): string => `"${version}"`;
 

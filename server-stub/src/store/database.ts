@@ -16,6 +16,7 @@ import * as monitoredProcesses from './migrations/006-monitored-processes';
 import * as screenshots from './migrations/007-screenshots';
 import * as deviceTimezone from './migrations/008-device-timezone';
 import * as idempotencyLease from './migrations/009-idempotency-lease';
+import * as webhooks from './migrations/011-webhooks';
 import * as auditEvents from './migrations/010-audit-events';
 import * as alerts from './migrations/012-alerts';
 import type { Database } from './schema';
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '007-screenshots': screenshots,
   '008-device-timezone': deviceTimezone,
   '009-idempotency-lease': idempotencyLease,
+  '011-webhooks': webhooks,
   '010-audit-events': auditEvents,
   '012-alerts': alerts,
 };

@@ -19,7 +19,8 @@ export type IdPrefix =
   | 'alr'
   | 'inc'
   | 'itl'
-  | 'aud';
+  | 'aud'
+  | 'whk';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

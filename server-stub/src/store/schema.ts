@@ -371,6 +371,24 @@ export interface AuditChainTable {
   hash: string;
 }
 
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  description: string;
+  /** JSON array of event types, or null for every event. */
+  event_types: string | null;
+  site_id: string | null;
+  enabled: number;
+  /** The signing secret, sealed under the server's webhook secrets key (integrate/webhook-secrets.ts). */
+  secret: string;
+  /** The secret before the last rotation, sealed too; it signs beside the new one until it expires. */
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -388,6 +406,7 @@ export interface Database {
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
   device_screenshots: DeviceScreenshotsTable;
+  webhooks: WebhooksTable;
   audit_events: AuditEventsTable;
   audit_chain: AuditChainTable;
   alert_rules: AlertRulesTable;
@@ -406,5 +425,6 @@ export type EventRow = Selectable<EventsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
 export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type IncidentRow = Selectable<IncidentsTable>;
