@@ -4,6 +4,9 @@
  * and the hash chain's verification, which points at an entry edited or deleted directly in
  * the database.
  */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   approveEnrollmentRequest,
@@ -24,7 +27,8 @@ import {
 } from '@meridian/sdk';
 import { checkedFetch } from './support/checked-fetch';
 import { expectProblem } from './support/problem';
-import { ok } from './support/server';
+import { resolveAuditKey } from '../server-stub/src/integrate/audit-key';
+import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
 import { addSite, requestEnrollment, unique } from './support/world';
 import { addCode } from './support/agents';
@@ -303,3 +307,45 @@ async function rowOf(event: AuditEvent) {
     hmac: event.hmac,
   };
 }
+
+describe('the audit key', () => {
+  it('is kept in a file beside a SQLite database, read again on restart, and a different key shows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-audit-'));
+    const database = join(dir, 'meridian.sqlite');
+    try {
+      const change = async (server: TestServer) =>
+        ok(
+          await createUser({
+            client: server.admin,
+            body: { username: unique('keyed'), password: 'a-long-enough-password', role: 'viewer' },
+          }),
+        );
+      const firstRun = await startTestServer({ database, auditKey: undefined });
+      expect(firstRun.server.auditKeySource).toBe(`${database}.audit-key`);
+      await change(firstRun);
+      await firstRun.close();
+      expect(statSync(`${database}.audit-key`).mode & 0o777).toBe(0o600);
+
+      const restarted = await startTestServer({ database, auditKey: undefined });
+      await change(restarted);
+      expect(ok(await verifyAuditEvents({ client: restarted.admin })).intact).toBe(true);
+      await restarted.close();
+
+      const otherKey = await startTestServer({ database, auditKey: 'another-key-of-at-least-32-characters' });
+      expect(ok(await verifyAuditEvents({ client: otherKey.admin })).break).toMatchObject({
+        sequence: 1,
+        reason: 'hmac_mismatch',
+      });
+      await otherKey.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('must be given on PostgreSQL, and be long enough', () => {
+    expect(() => resolveAuditKey(undefined, 'postgres://db/meridian', 'postgres')).toThrow(
+      /MERIDIAN_AUDIT_KEY is required/,
+    );
+    expect(() => resolveAuditKey('short', ':memory:', 'sqlite')).toThrow(/at least 32 characters/);
+  });
+});
