@@ -1559,7 +1559,11 @@ export interface paths {
     put?: never;
     /**
      * Create an alert rule
-     * @description Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+     * @description Creates a rule, which Meridian evaluates with every sweep (every 30 seconds by default) for
+     *     each device in its scope: when its condition starts to hold for a device, an incident opens
+     *     (`incident.opened` event); when it clears, the incident resolves by itself
+     *     (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
+     *     reopens the same incident instead of opening another. Each kind takes
      *     its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
      *     missing one, or a site, device or device type that does not exist is `422`.
      */
@@ -1610,7 +1614,7 @@ export interface paths {
     post?: never;
     /**
      * Delete an alert rule
-     * @description Deletes the rule; it is no longer evaluated.
+     * @description Deletes the rule; its open incidents resolve at the next sweep.
      */
     delete: operations['deleteAlertRule'];
     options?: never;
@@ -1619,7 +1623,7 @@ export interface paths {
      * Update an alert rule
      * @description Changes a rule's settings (not its kind). The result must satisfy the same rules as at
      *     creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
-     *     change (`412`).
+     *     change (`412`). Disabling a rule resolves its open incidents at the next sweep.
      */
     patch: operations['updateAlertRule'];
     trace?: never;
@@ -2871,7 +2875,8 @@ export interface components {
      * EventType
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
-     *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+     *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+     *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
      *     Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
      * @example device.offline
      */
@@ -3274,7 +3279,8 @@ export interface components {
     };
     /**
      * AlertRule
-     * @description A condition Meridian evaluates for every device in its scope.
+     * @description A condition Meridian evaluates with every sweep for each device in its scope: while it holds
+     *     for a device, one incident of the rule and device is open.
      */
     AlertRule: {
       id: components['schemas']['AlertRuleId'];

@@ -1487,7 +1487,11 @@ export class AlertRulesResource extends APIResource {
   /**
    * Create an alert rule
    *
-   * Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+   * Creates a rule, which Meridian evaluates with every sweep (every 30 seconds by default) for
+   * each device in its scope: when its condition starts to hold for a device, an incident opens
+   * (`incident.opened` event); when it clears, the incident resolves by itself
+   * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
+   * reopens the same incident instead of opening another. Each kind takes
    * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
    * missing one, or a site, device or device type that does not exist is `422`.
    *
@@ -1543,7 +1547,7 @@ export class AlertRulesResource extends APIResource {
    *
    * Changes a rule's settings (not its kind). The result must satisfy the same rules as at
    * creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
-   * change (`412`).
+   * change (`412`). Disabling a rule resolves its open incidents at the next sweep.
    *
    * `PATCH /v1/alert-rules/{rule_id}` (operation `updateAlertRule`).
    *
@@ -1562,7 +1566,7 @@ export class AlertRulesResource extends APIResource {
   /**
    * Delete an alert rule
    *
-   * Deletes the rule; it is no longer evaluated.
+   * Deletes the rule; its open incidents resolve at the next sweep.
    *
    * `DELETE /v1/alert-rules/{rule_id}` (operation `deleteAlertRule`).
    *

@@ -2257,7 +2257,11 @@ export const listAlertRules = <ThrowOnError extends boolean = false>(
 /**
  * Create an alert rule
  *
- * Creates a rule: a condition Meridian evaluates for each device in its scope. Each kind takes
+ * Creates a rule, which Meridian evaluates with every sweep (every 30 seconds by default) for
+ * each device in its scope: when its condition starts to hold for a device, an incident opens
+ * (`incident.opened` event); when it clears, the incident resolves by itself
+ * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
+ * reopens the same incident instead of opening another. Each kind takes
  * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
  * missing one, or a site, device or device type that does not exist is `422`.
  *
@@ -2312,7 +2316,7 @@ export const previewAlertRule = <ThrowOnError extends boolean = false>(
 /**
  * Delete an alert rule
  *
- * Deletes the rule; it is no longer evaluated.
+ * Deletes the rule; its open incidents resolve at the next sweep.
  */
 export const deleteAlertRule = <ThrowOnError extends boolean = false>(
   options: Options<DeleteAlertRuleData, ThrowOnError>,
@@ -2356,7 +2360,7 @@ export const getAlertRule = <ThrowOnError extends boolean = false>(
  *
  * Changes a rule's settings (not its kind). The result must satisfy the same rules as at
  * creation (`422`). Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
- * change (`412`).
+ * change (`412`). Disabling a rule resolves its open incidents at the next sweep.
  *
  */
 export const updateAlertRule = <ThrowOnError extends boolean = false>(

@@ -1629,7 +1629,8 @@ export type PendingCommandsCleared = {
  *
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
- * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+ * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+ * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
  * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
@@ -2124,7 +2125,9 @@ export type ThresholdOverride = {
 /**
  * AlertRule
  *
- * A condition Meridian evaluates for every device in its scope.
+ * A condition Meridian evaluates with every sweep for each device in its scope: while it holds
+ * for a device, one incident of the rule and device is open.
+ *
  */
 export type AlertRule = {
   id: AlertRuleId;

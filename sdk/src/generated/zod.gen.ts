@@ -1300,7 +1300,8 @@ export const zPendingCommandsCleared = z.object({
  *
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
- * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`.
+ * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+ * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
  * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
@@ -1724,7 +1725,9 @@ export const zThresholdOverride = z.object({
 /**
  * AlertRule
  *
- * A condition Meridian evaluates for every device in its scope.
+ * A condition Meridian evaluates with every sweep for each device in its scope: while it holds
+ * for a device, one incident of the rule and device is open.
+ *
  */
 export const zAlertRule = z.object({
   id: zAlertRuleId,

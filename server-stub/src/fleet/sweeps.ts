@@ -2,10 +2,12 @@
  * Background upkeep, every `sweepIntervalSeconds` (through the context's timers): devices whose
  * heartbeats stopped go offline, commands and undecided or uncollected enrolment requests past
  * their deadline expire, and metric samples past their retention, old
- * wrong-code attempts and long-dead agent tokens are pruned. Each step is a conditional update
- * or delete, so several instances sweeping the same database do each piece of work once.
+ * wrong-code attempts and long-dead agent tokens are pruned; then the alert rules are evaluated
+ * (observe/alert-evaluator.ts). Each step is a conditional update or delete, so several
+ * instances sweeping the same database do each piece of work once.
  */
 import type { AppContext } from '../context';
+import { evaluateAlertRules } from '../observe/alert-evaluator';
 import { expireDueCommands } from '../operations/commands-store';
 import { sweepOfflineDevices } from './presence';
 
@@ -42,6 +44,7 @@ export async function runSweeps(context: AppContext): Promise<SweepReport> {
     .deleteFrom('agent_tokens')
     .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString())
     .execute();
+  await evaluateAlertRules(context);
   return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };
 }
 

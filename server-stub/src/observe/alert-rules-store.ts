@@ -152,7 +152,6 @@ export async function firingDevices(
     await context.db
       .selectFrom('devices')
       .select(['id', 'site_id', 'name', 'tags', 'status', 'last_seen_at'])
-      .where('status', '!=', 'pending')
       .$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!.length > 0 ? siteIds! : ['']))
       .$if(scope.site_ids !== undefined, (qb) => qb.where('site_id', 'in', [...scope.site_ids!, '']))
       .$if(scope.device_types !== undefined, (qb) =>
