@@ -27,6 +27,8 @@ import {
 } from '@meridian/sdk';
 import { checkedFetch } from './support/checked-fetch';
 import { expectProblem } from './support/problem';
+import { responseViolations } from './support/response-validator';
+import { specOperations } from './support/spec';
 import { resolveAuditKey } from '../server-stub/src/integrate/audit-key';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
@@ -203,6 +205,21 @@ describe('reading', () => {
     expect(lines).toEqual(await list({ operation: 'createUser' }));
     const response = await exportAuditEvents({ client: t.admin });
     expect(response.response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+  });
+
+  it('has every exported line checked against the AuditEvent schema', async () => {
+    const operation = specOperations.find((op) => op.operationId === 'exportAuditEvents')!;
+    const response = await fetch(`${t.url}/v1/audit-events/export`, {
+      headers: { Authorization: `Bearer ${t.adminToken}` },
+    });
+    const observed = { status: 200, headers: response.headers, body: await response.text() };
+    expect(responseViolations(operation, observed)).toEqual([]);
+    const [line] = observed.body.split('\n');
+    const broken = `${line}\n${JSON.stringify({ ...JSON.parse(line!), sequence: 0 })}\nnot json\n`;
+    expect(responseViolations(operation, { ...observed, body: broken })).toEqual([
+      expect.stringMatching(/^line 2 does not match the schema: line\/sequence must be >= 1/),
+      expect.stringMatching(/^line 3 is not JSON/),
+    ]);
   });
 });
 

@@ -17,7 +17,9 @@ export function toHttpResponse(
   const headers = new Headers(response.headers);
   if (response.contentType === null) return new HttpResponse(null, { status, headers });
   headers.set('Content-Type', response.contentType);
-  return new HttpResponse(JSON.stringify(body), { status, headers });
+  // JSON media types carry the example as JSON; text ones (event streams, NDJSON) as the text it is.
+  const json = /[/+]json$/.test(response.contentType) || typeof body !== 'string';
+  return new HttpResponse(json ? JSON.stringify(body) : body, { status, headers });
 }
 
 /**

@@ -58,6 +58,8 @@ export interface MediaTypeObject extends ExampleHolder {
   schema?: SchemaObject;
   /** Server-Sent Events: the schema of each event's data. */
   'x-sse-data'?: SchemaObject;
+  /** Newline-delimited JSON (application/x-ndjson): the schema of each line. */
+  'x-ndjson-item'?: SchemaObject;
 }
 
 export interface HeaderObject extends ExampleHolder {

@@ -30,6 +30,31 @@ export interface ObservedResponse {
   body: string;
 }
 
+/** Newline-delimited JSON: each line is a JSON document valid against the media type's `x-ndjson-item`. */
+function ndjsonViolations(operation: SpecOperation, declaredKey: string, body: string): string[] {
+  const pointer = schemaPointer(operation, { response: declaredKey }, 'application/x-ndjson').replace(
+    /\/schema$/,
+    '/x-ndjson-item',
+  );
+  const validate = schemaValidator(pointer);
+  return body
+    .split('\n')
+    .filter((line) => line !== '')
+    .flatMap((line, i) => {
+      let item: unknown;
+      try {
+        item = JSON.parse(line);
+      } catch {
+        return [`line ${i + 1} is not JSON: ${line.slice(0, 200)}`];
+      }
+      return validate(item)
+        ? []
+        : [
+            `line ${i + 1} does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: 'line' })}`,
+          ];
+    });
+}
+
 /** Returns what is wrong with the response; an empty list means it conforms. */
 export function responseViolations(operation: SpecOperation, observed: ObservedResponse): string[] {
   const status = String(observed.status);
@@ -64,7 +89,8 @@ export function responseViolations(operation: SpecOperation, observed: ObservedR
       `content type ${contentType || '(none)'} is not declared (declared: ${mediaTypes.join(', ')})`,
     ];
   }
-  // JSON and +json documents are validated below; NDJSON (application/x-ndjson) is lines of JSON, not one.
+  if (contentType === 'application/x-ndjson')
+    return [...violations, ...ndjsonViolations(operation, declaredKey, observed.body)];
   if (!/[/+]json$/.test(contentType)) return violations;
 
   let body: unknown;
