@@ -19,6 +19,8 @@ import {
   getAuditEvent,
   listAuditEvents,
   listUsers,
+  login,
+  sendAgentHeartbeat,
   Meridian,
   updateUser,
   verifyAuditEvents,
@@ -30,10 +32,10 @@ import { expectProblem } from './support/problem';
 import { responseViolations } from './support/response-validator';
 import { specOperations } from './support/spec';
 import { resolveAuditKey } from '../server-stub/src/integrate/audit-key';
-import { ok, startTestServer, type TestServer } from './support/server';
+import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
 import { addSite, requestEnrollment, unique } from './support/world';
-import { addCode } from './support/agents';
+import { addAgent, addCode } from './support/agents';
 
 const t = useTestServer();
 
@@ -107,7 +109,7 @@ describe('recording', () => {
     expect(everything).not.toContain(token.token);
   });
 
-  it('records refused changes with their status, and no reads', async () => {
+  it('records refused changes with their status; not reads, agents, sign-ins or unauthenticated calls', async () => {
     const missing = 'usr_01JD00000000000000000000ZZ';
     const refused = await deleteUser({ client: t.admin, path: { user_id: missing } });
     expectProblem(refused, 404, 'not_found');
@@ -120,9 +122,22 @@ describe('recording', () => {
     });
     const read = await listUsers({ client: t.admin });
     ok(read);
-    expect((await list()).some((event) => event.request_id === read.response.headers.get('request-id'))).toBe(
-      false,
-    );
+    const agent = await addAgent(t, (await addSite(t)).id);
+    const heartbeat = await sendAgentHeartbeat({
+      client: agent.client,
+      body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 60 },
+    });
+    ok(heartbeat);
+    const signIn = await login({
+      client: t.client(),
+      body: { username: ADMIN.username, password: ADMIN.password },
+    });
+    ok(signIn);
+    const unauthorised = await deleteUser({ client: t.client(), path: { user_id: missing } });
+    expectProblem(unauthorised, 401, 'unauthenticated');
+    const recorded = new Set((await list()).map((event) => event.request_id));
+    for (const { response } of [read, heartbeat, signIn, unauthorised])
+      expect(recorded.has(response.headers.get('request-id')!)).toBe(false);
   });
 
   it('records enrolment decisions', async () => {
