@@ -6,6 +6,7 @@ import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
+import { startWebhookWorker } from './integrate/webhook-deliveries';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -56,6 +57,8 @@ export interface RunningServer {
   auditKeySource: string;
   /** Runs the background sweeps now (they also run every `sweepIntervalSeconds`). */
   sweep(): Promise<SweepReport>;
+  /** Delivers the webhooks that are due now (the worker also does, on new events and every second). */
+  deliverWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', resolve);
   });
   const stopSweeps = startSweeps(context);
+  const webhookWorker = startWebhookWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return {
@@ -107,8 +111,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     context,
     auditKeySource: auditKey.source,
     sweep: () => runSweeps(context),
+    deliverWebhooks: webhookWorker.run,
     close: async () => {
       stopSweeps();
+      await webhookWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.destroy();

@@ -179,6 +179,12 @@ export const validCalls: Record<string, ValidCall> = {
   updateWebhook: (w) => ({ path: { webhook_id: w.webhookId }, body: { description: 'Changed' } }),
   deleteWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
   rotateWebhookSecret: (w) => ({ path: { webhook_id: w.webhookId } }),
+  testWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
+  listWebhookDeliveries: (w) => ({
+    path: { webhook_id: w.webhookId },
+    query: { limit: 10, state: 'failed' },
+  }),
+  retryWebhookDelivery: (w) => ({ path: { webhook_id: w.webhookId, delivery_id: w.webhookDeliveryId } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

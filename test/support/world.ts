@@ -12,6 +12,7 @@ import {
   createMonitoredProcess,
   createSite,
   createWebhook,
+  testWebhook,
   listAuditEvents,
   listEvents,
   createUser,
@@ -57,8 +58,9 @@ export interface World {
   eventId: string;
   /** A monitored process of the agent's device. */
   processId: string;
-  /** A webhook endpoint (nothing listens at its URL). */
+  /** A disabled webhook endpoint (nothing listens at its URL) and its failed test delivery. */
   webhookId: string;
+  webhookDeliveryId: string;
   /** An entry of the audit log (the creation of site A). */
   auditEventId: string;
   /** An alert rule watching site A. */
@@ -118,6 +120,15 @@ export async function requestEnrollment(
   return result.data as AgentEnrollmentPending;
 }
 
+/** A disabled endpoint (so no background delivery changes stored state) and a failed test send to it. */
+async function addWebhook(t: TestServer): Promise<Pick<World, 'webhookId' | 'webhookDeliveryId'>> {
+  const webhook = ok(
+    await createWebhook({ client: t.admin, body: { url: 'http://127.0.0.1:9/world', enabled: false } }),
+  );
+  const delivery = ok(await testWebhook({ client: t.admin, path: { webhook_id: webhook.id } }));
+  return { webhookId: webhook.id, webhookDeliveryId: delivery.id };
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
@@ -154,7 +165,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
     agent,
     auditEventId: audited.data[0]!.id,
     processId: process.id,
-    webhookId: ok(await createWebhook({ client: t.admin, body: { url: 'http://127.0.0.1:9/world' } })).id,
+    ...(await addWebhook(t)),
     ruleId: rule.id,
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

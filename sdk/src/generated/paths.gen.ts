@@ -1453,6 +1453,84 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks/{webhook_id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a test event
+     * @description Sends a `webhook.test` event to the endpoint now, signed like every delivery, and answers
+     *     with the outcome of that one attempt: the status the endpoint answered, how long it took
+     *     and the first bytes of its answer (or why it failed). A test event is not retried; it is
+     *     listed with the endpoint's deliveries. Admins only (`webhooks:write`).
+     */
+    post: operations['testWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{webhook_id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List an endpoint's deliveries
+     * @description Lists the endpoint's deliveries, oldest first, each with its state and every attempt
+     *     (status, latency, the first bytes of the answer, the error). Failed deliveries stay listed
+     *     (the dead letters); filter them with `state=failed`. Admins only (`webhooks:read`).
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+        /** @description The ID of the delivery. */
+        delivery_id: components['parameters']['WebhookDeliveryIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Retry a delivery
+     * @description Schedules one more attempt of a delivered or failed delivery, at once, with the same
+     *     `webhook-id` and body. A delivery still `pending` already has an attempt scheduled (`409`).
+     *     Admins only (`webhooks:write`).
+     */
+    post: operations['retryWebhookDelivery'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent/events': {
     parameters: {
       query?: never;
@@ -3195,6 +3273,64 @@ export interface components {
       /** @description Until this time deliveries carry a signature with the previous secret as well. */
       previous_secret_expires_at: components['schemas']['Timestamp'];
     };
+    /**
+     * WebhookDeliveryId
+     * @description The ID of a delivery (`dlv_` followed by a ULID). It is the `webhook-id` header of every
+     *     attempt to deliver the event, so receivers use it to recognise a redelivery.
+     * @example dlv_01JD7R3A5B7C9D1E3F5G7H9J1K
+     */
+    WebhookDeliveryId: string;
+    /**
+     * WebhookDeliveryState
+     * @description `pending`: waiting for its next attempt; `delivered`: the endpoint answered 2xx; `failed`:
+     *     every scheduled attempt failed (it stays listed and can be retried).
+     * @enum {string}
+     */
+    WebhookDeliveryState: 'pending' | 'delivered' | 'failed';
+    /**
+     * WebhookAttempt
+     * @description One attempt to deliver an event.
+     */
+    WebhookAttempt: {
+      attempted_at: components['schemas']['Timestamp'];
+      /** @description The HTTP status the endpoint answered, or `null` when it did not answer. */
+      status_code: number | null;
+      /**
+       * Format: int32
+       * @description How long the attempt took.
+       */
+      latency_ms: number;
+      /** @description The first bytes (at most 1 KiB) of the endpoint's answer. */
+      response_body: string;
+      /** @description Why the attempt failed without an answer (timeout, refused connection, address not allowed), else `null`. */
+      error: string | null;
+    };
+    /**
+     * WebhookDelivery
+     * @description One event on its way to one endpoint, with every attempt so far. Failed attempts are retried
+     *     after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); after the last one the
+     *     delivery is `failed`.
+     */
+    WebhookDelivery: {
+      id: components['schemas']['WebhookDeliveryId'];
+      webhook_id: components['schemas']['WebhookId'];
+      /** @description The event delivered, or `null` for a test event. */
+      event_id: components['schemas']['EventId'] | null;
+      event_type: components['schemas']['EventType'];
+      state: components['schemas']['WebhookDeliveryState'];
+      /** Format: int32 */
+      attempt_count: number;
+      /** @description When the next attempt is due, or `null` when none is scheduled. */
+      next_attempt_at: components['schemas']['Timestamp'] | null;
+      created_at: components['schemas']['Timestamp'];
+      /** @description The attempts, oldest first. */
+      attempts: components['schemas']['WebhookAttempt'][];
+    };
+    /** WebhookDeliveryList */
+    WebhookDeliveryList: {
+      data: components['schemas']['WebhookDelivery'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
     /** AgentEventCreate */
     AgentEventCreate: {
       /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
@@ -3749,6 +3885,8 @@ export interface components {
     AuditEventIdPath: components['schemas']['AuditEventId'];
     /** @description The ID of the webhook endpoint. */
     WebhookIdPath: components['schemas']['WebhookId'];
+    /** @description The ID of the delivery. */
+    WebhookDeliveryIdPath: components['schemas']['WebhookDeliveryId'];
     /** @description The ID of the alert rule. */
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
   };
@@ -8316,6 +8454,186 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  testWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The test delivery with its attempt (delivered or failed). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dlv_01JD7R3A5B7C9D1E3F5G7H9J1K",
+           *       "webhook_id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *       "event_id": null,
+           *       "event_type": "webhook.test",
+           *       "state": "delivered",
+           *       "attempt_count": 1,
+           *       "next_attempt_at": null,
+           *       "created_at": "2026-11-03T09:01:00.000Z",
+           *       "attempts": [
+           *         {
+           *           "attempted_at": "2026-11-03T09:01:00.000Z",
+           *           "status_code": 200,
+           *           "latency_ms": 84,
+           *           "response_body": "{\"received\":true}",
+           *           "error": null
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['WebhookDelivery'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only deliveries in this state. */
+        state?: components['schemas']['WebhookDeliveryState'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of deliveries. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "dlv_01JD7R9X2Y4Z6A8B0C2D4E6F8G",
+           *           "webhook_id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *           "event_id": "evt_01JD7R9W1V3T5S7R9Q1P3N5M7K",
+           *           "event_type": "device.offline",
+           *           "state": "pending",
+           *           "attempt_count": 1,
+           *           "next_attempt_at": "2026-11-03T10:15:05.000Z",
+           *           "created_at": "2026-11-03T10:15:00.000Z",
+           *           "attempts": [
+           *             {
+           *               "attempted_at": "2026-11-03T10:15:00.000Z",
+           *               "status_code": 503,
+           *               "latency_ms": 120,
+           *               "response_body": "Service Unavailable",
+           *               "error": null
+           *             }
+           *           ]
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['WebhookDeliveryList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  retryWebhookDelivery: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the webhook endpoint. */
+        webhook_id: components['parameters']['WebhookIdPath'];
+        /** @description The ID of the delivery. */
+        delivery_id: components['parameters']['WebhookDeliveryIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The delivery, pending its new attempt. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dlv_01JD7R3A5B7C9D1E3F5G7H9J1K",
+           *       "webhook_id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y",
+           *       "event_id": null,
+           *       "event_type": "webhook.test",
+           *       "state": "pending",
+           *       "attempt_count": 1,
+           *       "next_attempt_at": "2026-11-03T09:05:00.000Z",
+           *       "created_at": "2026-11-03T09:01:00.000Z",
+           *       "attempts": [
+           *         {
+           *           "attempted_at": "2026-11-03T09:01:00.000Z",
+           *           "status_code": 200,
+           *           "latency_ms": 84,
+           *           "response_body": "{\"received\":true}",
+           *           "error": null
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['WebhookDelivery'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -122,6 +122,8 @@ import type {
   ListSitesResponse,
   ListUsersData,
   ListUsersResponse,
+  ListWebhookDeliveriesData,
+  ListWebhookDeliveriesResponse,
   ListWebhooksData,
   ListWebhooksResponse,
   LoginData,
@@ -143,6 +145,8 @@ import type {
   ReportAgentCommandResultResponse,
   ResetUserPasswordData,
   ResetUserPasswordResponse,
+  RetryWebhookDeliveryData,
+  RetryWebhookDeliveryResponse,
   RevokeApiTokenData,
   RevokeApiTokenResponse,
   RevokeDeviceCredentialsData,
@@ -156,6 +160,8 @@ import type {
   SendAgentHeartbeatData,
   SendAgentHeartbeatResponse,
   StreamEventsData,
+  TestWebhookData,
+  TestWebhookResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
   UpdateDeviceData,
@@ -251,6 +257,9 @@ export const routes = {
   updateWebhook: { route: 'PATCH /v1/webhooks/{webhook_id}', ifMatch: true },
   deleteWebhook: { route: 'DELETE /v1/webhooks/{webhook_id}' },
   rotateWebhookSecret: { route: 'POST /v1/webhooks/{webhook_id}/rotate-secret' },
+  testWebhook: { route: 'POST /v1/webhooks/{webhook_id}/test' },
+  listWebhookDeliveries: { route: 'GET /v1/webhooks/{webhook_id}/deliveries', paginated: true },
+  retryWebhookDelivery: { route: 'POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -1796,6 +1805,75 @@ export class WebhookEndpointsResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<RotateWebhookSecretResponse> {
     return this._client._call(routes.rotateWebhookSecret, { path: { webhook_id: webhookId }, options });
+  }
+
+  /**
+   * Send a test event
+   *
+   * Sends a `webhook.test` event to the endpoint now, signed like every delivery, and answers
+   * with the outcome of that one attempt: the status the endpoint answered, how long it took
+   * and the first bytes of its answer (or why it failed). A test event is not retried; it is
+   * listed with the endpoint's deliveries. Admins only (`webhooks:write`).
+   *
+   * `POST /v1/webhooks/{webhook_id}/test` (operation `testWebhook`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  test(
+    webhookId: TestWebhookData['path']['webhook_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<TestWebhookResponse> {
+    return this._client._call(routes.testWebhook, { path: { webhook_id: webhookId }, options });
+  }
+
+  /**
+   * List an endpoint's deliveries
+   *
+   * Lists the endpoint's deliveries, oldest first, each with its state and every attempt
+   * (status, latency, the first bytes of the answer, the error). Failed deliveries stay listed
+   * (the dead letters); filter them with `state=failed`. Admins only (`webhooks:read`).
+   *
+   * `GET /v1/webhooks/{webhook_id}/deliveries` (operation `listWebhookDeliveries`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listDeliveries(
+    webhookId: ListWebhookDeliveriesData['path']['webhook_id'],
+    query?: ListWebhookDeliveriesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListWebhookDeliveriesResponse['data'][number]> {
+    return this._client._list(routes.listWebhookDeliveries, {
+      path: { webhook_id: webhookId },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Retry a delivery
+   *
+   * Schedules one more attempt of a delivered or failed delivery, at once, with the same
+   * `webhook-id` and body. A delivery still `pending` already has an attempt scheduled (`409`).
+   * Admins only (`webhooks:write`).
+   *
+   * `POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry` (operation `retryWebhookDelivery`).
+   *
+   * @param webhookId The ID of the webhook endpoint.
+   * @param deliveryId The ID of the delivery.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  retryDelivery(
+    webhookId: RetryWebhookDeliveryData['path']['webhook_id'],
+    deliveryId: RetryWebhookDeliveryData['path']['delivery_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RetryWebhookDeliveryResponse> {
+    return this._client._call(routes.retryWebhookDelivery, {
+      path: { webhook_id: webhookId, delivery_id: deliveryId },
+      options,
+    });
   }
 }
 

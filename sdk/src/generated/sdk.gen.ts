@@ -174,6 +174,9 @@ import type {
   ListUsersData,
   ListUsersErrors,
   ListUsersResponses,
+  ListWebhookDeliveriesData,
+  ListWebhookDeliveriesErrors,
+  ListWebhookDeliveriesResponses,
   ListWebhooksData,
   ListWebhooksErrors,
   ListWebhooksResponses,
@@ -207,6 +210,9 @@ import type {
   ResetUserPasswordData,
   ResetUserPasswordErrors,
   ResetUserPasswordResponses,
+  RetryWebhookDeliveryData,
+  RetryWebhookDeliveryErrors,
+  RetryWebhookDeliveryResponses,
   RevokeApiTokenData,
   RevokeApiTokenErrors,
   RevokeApiTokenResponses,
@@ -229,6 +235,9 @@ import type {
   StreamEventsErrors,
   StreamEventsResponse,
   StreamEventsResponses,
+  TestWebhookData,
+  TestWebhookErrors,
+  TestWebhookResponses,
   UpdateAlertRuleData,
   UpdateAlertRuleErrors,
   UpdateAlertRuleResponses,
@@ -2147,6 +2156,79 @@ export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/webhooks/{webhook_id}/rotate-secret',
+    ...options,
+  });
+
+/**
+ * Send a test event
+ *
+ * Sends a `webhook.test` event to the endpoint now, signed like every delivery, and answers
+ * with the outcome of that one attempt: the status the endpoint answered, how long it took
+ * and the first bytes of its answer (or why it failed). A test event is not retried; it is
+ * listed with the endpoint's deliveries. Admins only (`webhooks:write`).
+ *
+ */
+export const testWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<TestWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<TestWebhookResponses, TestWebhookErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}/test',
+    ...options,
+  });
+
+/**
+ * List an endpoint's deliveries
+ *
+ * Lists the endpoint's deliveries, oldest first, each with its state and every attempt
+ * (status, latency, the first bytes of the answer, the error). Failed deliveries stay listed
+ * (the dead letters); filter them with `state=failed`. Admins only (`webhooks:read`).
+ *
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(
+  options: Options<ListWebhookDeliveriesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}/deliveries',
+    ...options,
+  });
+
+/**
+ * Retry a delivery
+ *
+ * Schedules one more attempt of a delivered or failed delivery, at once, with the same
+ * `webhook-id` and body. A delivery still `pending` already has an attempt scheduled (`409`).
+ * Admins only (`webhooks:write`).
+ *
+ */
+export const retryWebhookDelivery = <ThrowOnError extends boolean = false>(
+  options: Options<RetryWebhookDeliveryData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RetryWebhookDeliveryResponses, RetryWebhookDeliveryErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry',
     ...options,
   });
 

@@ -2020,6 +2020,86 @@ export type WebhookSecretRotated = {
 };
 
 /**
+ * WebhookDeliveryId
+ *
+ * The ID of a delivery (`dlv_` followed by a ULID). It is the `webhook-id` header of every
+ * attempt to deliver the event, so receivers use it to recognise a redelivery.
+ *
+ */
+export type WebhookDeliveryId = string;
+
+/**
+ * WebhookDeliveryState
+ *
+ * `pending`: waiting for its next attempt; `delivered`: the endpoint answered 2xx; `failed`:
+ * every scheduled attempt failed (it stays listed and can be retried).
+ *
+ */
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+/**
+ * WebhookAttempt
+ *
+ * One attempt to deliver an event.
+ */
+export type WebhookAttempt = {
+  attempted_at: Timestamp;
+  /**
+   * The HTTP status the endpoint answered, or `null` when it did not answer.
+   */
+  status_code: number | null;
+  /**
+   * How long the attempt took.
+   */
+  latency_ms: number;
+  /**
+   * The first bytes (at most 1 KiB) of the endpoint's answer.
+   */
+  response_body: string;
+  /**
+   * Why the attempt failed without an answer (timeout, refused connection, address not allowed), else `null`.
+   */
+  error: string | null;
+};
+
+/**
+ * WebhookDelivery
+ *
+ * One event on its way to one endpoint, with every attempt so far. Failed attempts are retried
+ * after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); after the last one the
+ * delivery is `failed`.
+ *
+ */
+export type WebhookDelivery = {
+  id: WebhookDeliveryId;
+  webhook_id: WebhookId;
+  /**
+   * The event delivered, or `null` for a test event.
+   */
+  event_id: EventId | null;
+  event_type: EventType;
+  state: WebhookDeliveryState;
+  attempt_count: number;
+  /**
+   * When the next attempt is due, or `null` when none is scheduled.
+   */
+  next_attempt_at: Timestamp | null;
+  created_at: Timestamp;
+  /**
+   * The attempts, oldest first.
+   */
+  attempts: Array<WebhookAttempt>;
+};
+
+/**
+ * WebhookDeliveryList
+ */
+export type WebhookDeliveryList = {
+  data: Array<WebhookDelivery>;
+  next_cursor: NextCursor;
+};
+
+/**
  * AgentEventCreate
  */
 export type AgentEventCreate = {
@@ -2387,6 +2467,11 @@ export type AuditEventIdPath = AuditEventId;
  * The ID of the webhook endpoint.
  */
 export type WebhookIdPath = WebhookId;
+
+/**
+ * The ID of the delivery.
+ */
+export type WebhookDeliveryIdPath = WebhookDeliveryId;
 
 /**
  * The ID of the alert rule.
@@ -6596,6 +6681,178 @@ export type RotateWebhookSecretResponses = {
 };
 
 export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type TestWebhookData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}/test';
+};
+
+export type TestWebhookErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type TestWebhookError = TestWebhookErrors[keyof TestWebhookErrors];
+
+export type TestWebhookResponses = {
+  /**
+   * The test delivery with its attempt (delivered or failed).
+   */
+  200: WebhookDelivery;
+};
+
+export type TestWebhookResponse = TestWebhookResponses[keyof TestWebhookResponses];
+
+export type ListWebhookDeliveriesData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only deliveries in this state.
+     */
+    state?: WebhookDeliveryState;
+  };
+  url: '/v1/webhooks/{webhook_id}/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+  /**
+   * A page of deliveries.
+   */
+  200: WebhookDeliveryList;
+};
+
+export type ListWebhookDeliveriesResponse =
+  ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type RetryWebhookDeliveryData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the webhook endpoint.
+     */
+    webhook_id: WebhookId;
+    /**
+     * The ID of the delivery.
+     */
+    delivery_id: WebhookDeliveryId;
+  };
+  query?: never;
+  url: '/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry';
+};
+
+export type RetryWebhookDeliveryErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RetryWebhookDeliveryError = RetryWebhookDeliveryErrors[keyof RetryWebhookDeliveryErrors];
+
+export type RetryWebhookDeliveryResponses = {
+  /**
+   * The delivery, pending its new attempt.
+   */
+  202: WebhookDelivery;
+};
+
+export type RetryWebhookDeliveryResponse = RetryWebhookDeliveryResponses[keyof RetryWebhookDeliveryResponses];
 
 export type SendAgentEventData = {
   body: AgentEventCreate;

@@ -1622,6 +1622,68 @@ export const zWebhookSecretRotated = z.object({
 });
 
 /**
+ * WebhookDeliveryId
+ *
+ * The ID of a delivery (`dlv_` followed by a ULID). It is the `webhook-id` header of every
+ * attempt to deliver the event, so receivers use it to recognise a redelivery.
+ *
+ */
+export const zWebhookDeliveryId = z
+  .string()
+  .max(30)
+  .regex(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * WebhookDeliveryState
+ *
+ * `pending`: waiting for its next attempt; `delivered`: the endpoint answered 2xx; `failed`:
+ * every scheduled attempt failed (it stays listed and can be retried).
+ *
+ */
+export const zWebhookDeliveryState = z.enum(['pending', 'delivered', 'failed']);
+
+/**
+ * WebhookAttempt
+ *
+ * One attempt to deliver an event.
+ */
+export const zWebhookAttempt = z.object({
+  attempted_at: zTimestamp,
+  status_code: z.int().gte(100).lte(599).nullable(),
+  latency_ms: z.int().gte(0).lte(600000),
+  response_body: z.string().max(1024),
+  error: z.string().max(500).nullable(),
+});
+
+/**
+ * WebhookDelivery
+ *
+ * One event on its way to one endpoint, with every attempt so far. Failed attempts are retried
+ * after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); after the last one the
+ * delivery is `failed`.
+ *
+ */
+export const zWebhookDelivery = z.object({
+  id: zWebhookDeliveryId,
+  webhook_id: zWebhookId,
+  event_id: zEventId.nullable(),
+  event_type: zEventType,
+  state: zWebhookDeliveryState,
+  attempt_count: z.int().gte(0).lte(1000),
+  next_attempt_at: zTimestamp.nullable(),
+  created_at: zTimestamp,
+  attempts: z.array(zWebhookAttempt).max(1000),
+});
+
+/**
+ * WebhookDeliveryList
+ */
+export const zWebhookDeliveryList = z.object({
+  data: z.array(zWebhookDelivery).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
@@ -1955,6 +2017,11 @@ export const zAuditEventIdPath = zAuditEventId;
  * The ID of the webhook endpoint.
  */
 export const zWebhookIdPath = zWebhookId;
+
+/**
+ * The ID of the delivery.
+ */
+export const zWebhookDeliveryIdPath = zWebhookDeliveryId;
 
 /**
  * The ID of the alert rule.
@@ -2744,6 +2811,40 @@ export const zRotateWebhookSecretPath = z.object({
  * The new secret.
  */
 export const zRotateWebhookSecretResponse = zWebhookSecretRotated;
+
+export const zTestWebhookPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
+ * The test delivery with its attempt (delivered or failed).
+ */
+export const zTestWebhookResponse = zWebhookDelivery;
+
+export const zListWebhookDeliveriesPath = z.object({
+  webhook_id: zWebhookId,
+});
+
+export const zListWebhookDeliveriesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zWebhookDeliveryState.optional(),
+});
+
+/**
+ * A page of deliveries.
+ */
+export const zListWebhookDeliveriesResponse = zWebhookDeliveryList;
+
+export const zRetryWebhookDeliveryPath = z.object({
+  webhook_id: zWebhookId,
+  delivery_id: zWebhookDeliveryId,
+});
+
+/**
+ * The delivery, pending its new attempt.
+ */
+export const zRetryWebhookDeliveryResponse = zWebhookDelivery;
 
 export const zSendAgentEventBody = zAgentEventCreate;
 

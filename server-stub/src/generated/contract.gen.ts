@@ -1058,6 +1058,15 @@ export const Webhook = z
     updated_at: Timestamp,
   })
   .meta({ id: 'Webhook' });
+export const WebhookAttempt = z
+  .object({
+    attempted_at: Timestamp,
+    status_code: z.number().int().min(100).max(599).nullable(),
+    latency_ms: z.number().int().min(0).max(600000),
+    response_body: z.string().max(1024),
+    error: z.string().max(500).nullable(),
+  })
+  .meta({ id: 'WebhookAttempt' });
 export const WebhookCreate = z
   .strictObject({
     url: WebhookUrl,
@@ -1075,6 +1084,30 @@ export const WebhookSecret = z
 export const WebhookCreated = z
   .intersection(Webhook, z.object({ secret: WebhookSecret }))
   .meta({ id: 'WebhookCreated' });
+export const WebhookDeliveryId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^dlv_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'WebhookDeliveryId' });
+export const WebhookDeliveryState = z
+  .enum(['pending', 'delivered', 'failed'])
+  .meta({ id: 'WebhookDeliveryState' });
+export const WebhookDelivery = z
+  .object({
+    id: WebhookDeliveryId,
+    webhook_id: WebhookId,
+    event_id: EventId.nullable(),
+    event_type: EventType,
+    state: WebhookDeliveryState,
+    attempt_count: z.number().int().min(0).max(1000),
+    next_attempt_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    attempts: z.array(WebhookAttempt).max(1000),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export const WebhookDeliveryList = z
+  .object({ data: z.array(WebhookDelivery).max(500), next_cursor: NextCursor })
+  .meta({ id: 'WebhookDeliveryList' });
 export const WebhookList = z
   .object({ data: z.array(Webhook).max(500), next_cursor: NextCursor })
   .meta({ id: 'WebhookList' });
@@ -3130,6 +3163,88 @@ export const contract = c.router(
         },
         metadata: {
           operationId: 'rotateWebhookSecret',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:write'],
+        } as const,
+      },
+      testWebhook: {
+        method: 'POST',
+        path: '/v1/webhooks/:webhook_id/test',
+        summary: 'Send a test event',
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: WebhookDelivery,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'testWebhook',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:write'],
+        } as const,
+      },
+      listWebhookDeliveries: {
+        method: 'GET',
+        path: '/v1/webhooks/:webhook_id/deliveries',
+        summary: "List an endpoint's deliveries",
+        pathParams: z.object({ webhook_id: WebhookId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: WebhookDeliveryState.optional(),
+        }),
+        responses: {
+          200: WebhookDeliveryList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listWebhookDeliveries',
+          tag: 'Webhook Endpoints',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['webhooks:read'],
+        } as const,
+      },
+      retryWebhookDelivery: {
+        method: 'POST',
+        path: '/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry',
+        summary: 'Retry a delivery',
+        pathParams: z.object({ webhook_id: WebhookId, delivery_id: WebhookDeliveryId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          202: WebhookDelivery,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'retryWebhookDelivery',
           tag: 'Webhook Endpoints',
           public: false,
           agent: false,

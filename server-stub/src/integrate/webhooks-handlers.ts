@@ -6,11 +6,14 @@ import { contract } from '../generated/contract.gen';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
+import { problems } from '../http/problem';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { WebhookRow } from '../store/schema';
 import { PREVIOUS_SECRET_TTL_SECONDS, newWebhookSecret, sealWebhookSecret } from './webhook-secrets';
 import { assertAllowedTarget } from './webhook-targets';
-import { eventTypesColumn, findWebhook, toWebhook } from './webhooks-store';
+import { attemptNow, createTestDelivery, DELIVERIES_TOPIC } from './webhook-deliveries';
+import { eventTypesColumn, findDelivery, findWebhook, toWebhook, withAttempts } from './webhooks-store';
 
 export function webhooksHandlers(context: AppContext) {
   const { db } = context;
@@ -90,6 +93,55 @@ export function webhooksHandlers(context: AppContext) {
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) await findWebhook(context, params.webhook_id);
       return { status: 200, body: { secret, previous_secret_expires_at: previousExpiresAt } };
+    },
+
+    testWebhook: async ({ params }) => {
+      await findWebhook(context, params.webhook_id);
+      const delivery = await createTestDelivery(context, params.webhook_id);
+      await attemptNow(context, delivery);
+      const [sent] = await withAttempts(context, [
+        await findDelivery(context, params.webhook_id, delivery.id),
+      ]);
+      return { status: 200, body: sent! };
+    },
+
+    listWebhookDeliveries: async ({ params, query }) => {
+      await findWebhook(context, params.webhook_id);
+      const page = await paginate(
+        query,
+        whereEqual(
+          db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', params.webhook_id),
+          { state: query.state },
+        ),
+        (row) => row,
+      );
+      return { status: 200, body: { ...page, data: await withAttempts(context, page.data) } };
+    },
+
+    retryWebhookDelivery: async ({ params }) => {
+      const delivery = await findDelivery(context, params.webhook_id, params.delivery_id);
+      // One more attempt, at once; conditional on the state read, so two retries schedule one.
+      const result = await db
+        .updateTable('webhook_deliveries')
+        .set({
+          state: 'pending',
+          attempts_allowed: delivery.attempt_count + 1,
+          next_attempt_at: nowIso(context),
+        })
+        .where('id', '=', delivery.id)
+        .where('state', '!=', 'pending')
+        .where('attempt_count', '=', delivery.attempt_count)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0)
+        throw problems.conflict(
+          'webhook_delivery_pending',
+          `Delivery ${delivery.id} is still pending: its next attempt is already scheduled.`,
+        );
+      context.signals.notify(DELIVERIES_TOPIC);
+      const [retried] = await withAttempts(context, [
+        await findDelivery(context, params.webhook_id, delivery.id),
+      ]);
+      return { status: 202, body: retried! };
     },
   });
 }

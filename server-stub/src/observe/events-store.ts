@@ -1,11 +1,13 @@
 /**
  * The event log: what happened to the fleet, written by the system (enrolments, presence,
  * commands) and by agents. Writers call `emitEvent` (or `insertEvent` inside a transaction, then
- * `announceEvents` after it commits) so that event streams wake up.
+ * `announceEvents` after it commits) so that event streams and the webhook worker wake up. Every
+ * event's webhook deliveries are written with it, in the same transaction (the outbox).
  */
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
+import { enqueueDeliveries } from '../integrate/webhook-deliveries';
 import type { Event } from '../generated/contract.gen';
 import { newId } from '../store/ids';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
@@ -57,6 +59,7 @@ export async function insertEvent(
     acknowledged_by: null,
   };
   await db.insertInto('events').values(row).execute();
+  await enqueueDeliveries(db, row);
   return row;
 }
 

@@ -20,7 +20,9 @@ export type IdPrefix =
   | 'inc'
   | 'itl'
   | 'aud'
-  | 'whk';
+  | 'whk'
+  | 'dlv'
+  | 'wat';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

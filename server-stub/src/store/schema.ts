@@ -389,6 +389,38 @@ export interface WebhooksTable {
   updated_at: string;
 }
 
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** The outbox: one event on its way to one endpoint. */
+export interface WebhookDeliveriesTable {
+  /** Also the `webhook-id` header of every attempt. */
+  id: string;
+  webhook_id: string;
+  /** Null for a test event. */
+  event_id: string | null;
+  event_type: string;
+  /** The JSON body, fixed when the delivery is written, so every attempt sends the same bytes. */
+  payload: string;
+  state: WebhookDeliveryState;
+  attempt_count: number;
+  /** The delivery fails once attempt_count reaches this (a manual retry allows one more). */
+  attempts_allowed: number;
+  next_attempt_at: string | null;
+  /** While an instance is sending an attempt, until when it holds the delivery. */
+  lease_until: string | null;
+  created_at: string;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string;
+  error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -407,6 +439,8 @@ export interface Database {
   monitored_processes: MonitoredProcessesTable;
   device_screenshots: DeviceScreenshotsTable;
   webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   audit_events: AuditEventsTable;
   audit_chain: AuditChainTable;
   alert_rules: AlertRulesTable;
@@ -426,5 +460,7 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
 export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type IncidentRow = Selectable<IncidentsTable>;

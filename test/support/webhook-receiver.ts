@@ -1,0 +1,47 @@
+/**
+ * A real webhook receiver for tests: a node:http server on a free port of 127.0.0.1 that keeps
+ * every request it gets (headers and raw body) and answers as told: a status and body, or never.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** How to answer a request: a status (and body, and headers), or `'hang'` to never answer. */
+export type Answer = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+
+export interface Receiver {
+  url: string;
+  received: ReceivedWebhook[];
+  /** Answers the next requests with these, in order, then with `fallback`. */
+  answers: Answer[];
+  fallback: Answer;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(fallback: Answer = { status: 200, body: 'ok' }): Promise<Receiver> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const answer = receiver.answers.shift() ?? receiver.fallback;
+      if (answer !== 'hang') res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const receiver: Receiver = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received: [],
+    answers: [],
+    fallback,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return receiver;
+}
