@@ -44,6 +44,8 @@ export interface WebhookSettings {
   allowPrivateTargets: boolean;
   /** The key the endpoints' signing secrets are encrypted with in the database. */
   secretsKey: string;
+  /** How long an endpoint has to answer a delivery. */
+  attemptTimeoutSeconds: number;
 }
 
 /** What handlers and shared middleware need from the running server. */

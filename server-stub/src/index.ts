@@ -40,8 +40,9 @@ export interface ServerOptions {
   /** Heartbeat interval, offline threshold, token lifetimes… (see FleetSettings). */
   fleet?: Partial<FleetSettings>;
   /**
-   * Webhooks: whether loopback and private targets are allowed (not by default), and the key that
-   * encrypts their secrets (a random one per process by default, fine for throwaway servers).
+   * Webhooks: whether loopback and private targets are allowed (not by default), the key that
+   * encrypts their secrets (a random one per process by default, fine for throwaway servers), and
+   * how long endpoints have to answer (10 s).
    */
   webhooks?: Partial<WebhookSettings>;
   now?: () => Date;
@@ -88,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     webhooks: {
       allowPrivateTargets: false,
       secretsKey: randomBytes(32).toString('base64'),
+      attemptTimeoutSeconds: 10,
       ...options.webhooks,
     },
     auditKey: auditKey.key,

@@ -19,15 +19,19 @@ export interface Receiver {
   /** Answers the next requests with these, in order, then with `fallback`. */
   answers: Answer[];
   fallback: Answer;
+  /** Resolves with the `count`-th request (1-based) once it has arrived. */
+  waitFor(count: number): Promise<ReceivedWebhook>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(fallback: Answer = { status: 200, body: 'ok' }): Promise<Receiver> {
+  const waiters = new Set<{ count: number; resolve: () => void }>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      for (const waiter of [...waiters]) if (receiver.received.length >= waiter.count) waiter.resolve();
       const answer = receiver.answers.shift() ?? receiver.fallback;
       if (answer !== 'hang') res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
     });
@@ -38,6 +42,20 @@ export async function startReceiver(fallback: Answer = { status: 200, body: 'ok'
     received: [],
     answers: [],
     fallback,
+    waitFor: async (count) => {
+      if (receiver.received.length < count)
+        await new Promise<void>((resolve) => {
+          const waiter = {
+            count,
+            resolve: () => {
+              waiters.delete(waiter);
+              resolve();
+            },
+          };
+          waiters.add(waiter);
+        });
+      return receiver.received[count - 1]!;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

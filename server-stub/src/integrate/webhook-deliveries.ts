@@ -8,7 +8,7 @@
  *   (`lease_until`), so with several instances on one database only one sends each attempt; if
  *   the instance dies mid-attempt the lease runs out and another sends it again, with the same
  *   `webhook-id` (the delivery's ID) and body.
- * - Each attempt is a Standard Webhooks POST: 10 s timeout (on the context's timers), no redirects
+ * - Each attempt is a Standard Webhooks POST: 10 s timeout by default (on the context's timers), no redirects
  *   followed, at most 1 KiB of the answer kept, the target's address checked again first. A failed
  *   attempt is retried like Svix does: after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h, each
  *   with ±20 % jitter; after the last the delivery is `failed`.
@@ -25,9 +25,8 @@ import { checkTarget } from './webhook-targets';
 /** Seconds to wait before each attempt after a failed one (the first attempt is at once). */
 export const RETRY_DELAYS_SECONDS = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600] as const;
 export const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
-export const ATTEMPT_TIMEOUT_MS = 10_000;
-/** How long a claim holds a delivery: the timeout and a margin; after that another instance may retry it. */
-const LEASE_MS = ATTEMPT_TIMEOUT_MS + 50_000;
+/** How long a claim holds a delivery beyond the attempt's timeout; after that another instance may retry it. */
+const LEASE_MARGIN_MS = 5000;
 export const RESPONSE_BYTES_KEPT = 1024;
 const CLAIM_BATCH = 20;
 /** How often the worker looks for due retries (new events wake it at once). */
@@ -118,7 +117,7 @@ async function claim(context: AppContext, delivery: WebhookDeliveryRow): Promise
   const now = context.now().getTime();
   const result = await context.db
     .updateTable('webhook_deliveries')
-    .set({ lease_until: iso(now + LEASE_MS) })
+    .set({ lease_until: iso(now + context.webhooks.attemptTimeoutSeconds * 1000 + LEASE_MARGIN_MS) })
     .where('id', '=', delivery.id)
     .where('state', '=', 'pending')
     .where('attempt_count', '=', delivery.attempt_count)
@@ -172,9 +171,10 @@ async function send(
   if (!target.allowed) return { status_code: null, response_body: '', error: `Not sent: ${target.reason}.` };
   const timestamp = String(Math.floor(context.now().getTime() / 1000));
   const abort = new AbortController();
+  const { attemptTimeoutSeconds } = context.webhooks;
   const cancelTimeout = context.timers.set(
-    ATTEMPT_TIMEOUT_MS,
-    () => abort.abort(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`)),
+    attemptTimeoutSeconds * 1000,
+    () => abort.abort(new Error(`no answer within ${attemptTimeoutSeconds} s`)),
     'webhook-timeout',
   );
   try {
