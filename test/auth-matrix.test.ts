@@ -37,6 +37,8 @@ const ALL_SCOPES = [
   'audit:read',
   'alerts:read',
   'alerts:write',
+  'incidents:read',
+  'incidents:write',
   'webhooks:read',
   'webhooks:write',
 ] as const;
@@ -53,6 +55,8 @@ const OPERATOR_SCOPES = [
   'events:read',
   'events:write',
   'alerts:read',
+  'incidents:read',
+  'incidents:write',
 ];
 const VIEWER_SCOPES = [
   'tokens:read',
@@ -63,6 +67,7 @@ const VIEWER_SCOPES = [
   'commands:read',
   'events:read',
   'alerts:read',
+  'incidents:read',
 ];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [
@@ -99,6 +104,12 @@ const TARGETED = [
   'getMonitoredProcess',
   'updateMonitoredProcess',
   'deleteMonitoredProcess',
+  'getIncident',
+  'acknowledgeIncident',
+  'unacknowledgeIncident',
+  'resolveIncident',
+  'addIncidentNote',
+  'getIncidentTimeline',
 ];
 
 const t = useTestServer({ world: true });

@@ -24,6 +24,7 @@ const idempotent = specOperations.filter((op) =>
 
 it('covers the creating operations', () => {
   expect(idempotent.map((op) => op.operationId).sort()).toEqual([
+    'addIncidentNote',
     'createAlertRule',
     'createApiToken',
     'createCommand',

@@ -25,6 +25,7 @@ import { auditEventsHandlers } from './integrate/audit-events-handlers';
 import { webhooksHandlers } from './integrate/webhooks-handlers';
 import { metaHandlers } from './meta/meta-handlers';
 import { alertRulesHandlers } from './observe/alert-rules-handlers';
+import { incidentsHandlers } from './observe/incidents-handlers';
 import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';
 import { processesHandlers } from './operations/processes-handlers';
@@ -46,6 +47,7 @@ export function createRouter(context: AppContext) {
     monitoredProcesses: processesHandlers(context),
     webhookEndpoints: webhooksHandlers(context),
     alertRules: alertRulesHandlers(context),
+    incidents: incidentsHandlers(context),
     auditEvents: auditEventsHandlers(context),
   });
 }

@@ -161,6 +161,20 @@ export const validCalls: Record<string, ValidCall> = {
     body: { severity: 'critical', duration_minutes: 15 },
   }),
   deleteAlertRule: (w) => ({ path: { rule_id: w.ruleId } }),
+  listIncidents: (w) => ({
+    query: { limit: 10, site_id: w.siteA.id, state: 'open', since: '2026-01-01T00:00:00Z' },
+  }),
+  getIncident: (w) => ({ path: { incident_id: w.incidentId } }),
+  acknowledgeIncident: (w) => ({ path: { incident_id: w.incidentId } }),
+  unacknowledgeIncident: (w) => ({ path: { incident_id: w.incidentId } }),
+  resolveIncident: (w) => ({ path: { incident_id: w.incidentId } }),
+  addIncidentNote: (w) => ({
+    path: { incident_id: w.incidentId },
+    body: { note: unique('Looking into it') },
+  }),
+  getIncidentTimeline: (w) => ({ path: { incident_id: w.incidentId }, query: { limit: 10 } }),
+  acknowledgeIncidents: (w) => ({ body: { incident_ids: [w.incidentId] } }),
+  resolveIncidents: (w) => ({ body: { filter: { site_id: w.siteA.id, severity: 'warning' } } }),
   listAuditEvents: () => ({
     query: { limit: 10, resource_type: 'sites', since: '2026-01-01T00:00:00.000Z' },
   }),

@@ -15,6 +15,8 @@ import {
   testWebhook,
   listAuditEvents,
   listEvents,
+  listIncidents,
+  sendAgentEvent,
   createUser,
   enrollAgent,
   registerDevice,
@@ -65,6 +67,8 @@ export interface World {
   auditEventId: string;
   /** An alert rule watching site A. */
   ruleId: string;
+  /** An incident of site A (the agent's process crashed), open. */
+  incidentId: string;
 }
 
 let counter = 0;
@@ -129,6 +133,29 @@ async function addWebhook(t: TestServer): Promise<Pick<World, 'webhookId' | 'web
   return { webhookId: webhook.id, webhookDeliveryId: delivery.id };
 }
 
+/** An open incident of the site: an event_match rule and an agent event it matches, evaluated. */
+async function addIncident(t: TestServer, siteId: string, agent: Agent): Promise<string> {
+  const rule = ok(
+    await createAlertRule({
+      client: t.admin,
+      body: {
+        name: 'Site A crashes',
+        kind: 'event_match',
+        event_type: 'agent.process_crash',
+        scope: { site_ids: [siteId] },
+      },
+    }),
+  );
+  ok(
+    await sendAgentEvent({
+      client: agent.client,
+      body: { type: 'process_crash', severity: 'error', message: 'Kiosk browser exited' },
+    }),
+  );
+  await t.server.sweep();
+  return ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!.id;
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
@@ -167,6 +194,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
     processId: process.id,
     ...(await addWebhook(t)),
     ruleId: rule.id,
+    incidentId: await addIncident(t, siteA.id, agent),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,
     code: created.code,

@@ -1706,6 +1706,215 @@ export interface paths {
     patch: operations['updateAlertRule'];
     trace?: never;
   };
+  '/v1/incidents': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List incidents
+     * @description Lists the incidents of the sites you can see, oldest first, filtered by `state`,
+     *     `severity`, `site_id`, `device_id`, `rule_id` and the time they opened (`since`, `until`);
+     *     filters combine with AND.
+     */
+    get: operations['listIncidents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/acknowledge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Acknowledge incidents in bulk
+     * @description Acknowledges many `open` incidents at once: the listed `incident_ids` (up to 500), or every
+     *     open incident you can see that matches `filter`. Sending both answers `422`. Incidents
+     *     in another state, and IDs you cannot see, are left alone.
+     */
+    post: operations['acknowledgeIncidents'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/resolve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resolve incidents in bulk
+     * @description Resolves many `open` or `acknowledged` incidents at once: the listed `incident_ids` (up to
+     *     500), or every unresolved incident you can see that matches `filter`. Sending both answers
+     *     `422`. Resolved incidents, and IDs you cannot see, are left alone.
+     */
+    post: operations['resolveIncidents'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an incident
+     * @description Returns one incident of a site you can see.
+     */
+    get: operations['getIncident'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}/acknowledge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Acknowledge an incident
+     * @description Says someone is on it: an `open` incident becomes `acknowledged` (an `incident.acknowledged`
+     *     event). An incident that is not open answers `409`.
+     */
+    post: operations['acknowledgeIncident'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}/unacknowledge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Unacknowledge an incident
+     * @description Hands an `acknowledged` incident back: it is `open` again, with nobody on it. An incident
+     *     that is not acknowledged answers `409`.
+     */
+    post: operations['unacknowledgeIncident'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}/resolve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resolve an incident
+     * @description Resolves an `open` or `acknowledged` incident by hand (an `incident.resolved` event naming
+     *     you). If its condition still holds, the next evaluation reopens it. A resolved incident
+     *     answers `409`.
+     */
+    post: operations['resolveIncident'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}/notes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a note to an incident
+     * @description Adds a note to the incident's timeline, in any state.
+     */
+    post: operations['addIncidentNote'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/incidents/{incident_id}/timeline': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an incident's timeline
+     * @description What happened to the incident, oldest first: opened, acknowledged and unacknowledged (by
+     *     whom), notes, reopened and resolved (by whom, or by itself).
+     */
+    get: operations['getIncidentTimeline'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1835,9 +2044,9 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
-     *     assigned sites. Only admins change alert rules.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
+     *     commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+     *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
      * @enum {string}
      */
@@ -1919,7 +2128,9 @@ export interface components {
       | 'webhooks:write'
       | 'audit:read'
       | 'alerts:read'
-      | 'alerts:write';
+      | 'alerts:write'
+      | 'incidents:read'
+      | 'incidents:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -2954,7 +3165,8 @@ export interface components {
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
-     *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
+     *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
+     *     `incident.resolved`.
      *     Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
      * @example device.offline
      */
@@ -3519,6 +3731,105 @@ export interface components {
       /** @description Text the event's message must contain, ignoring case. */
       event_text?: string | null;
     };
+    /**
+     * IncidentState
+     * @description `open` while the condition holds and nobody has taken it on; `acknowledged` once someone has
+     *     (it stays acknowledged until it resolves, or is unacknowledged); `resolved` when the condition
+     *     cleared or someone resolved it. A resolved incident whose condition holds again within 5
+     *     minutes reopens.
+     * @enum {string}
+     */
+    IncidentState: 'open' | 'acknowledged' | 'resolved';
+    /**
+     * IncidentId
+     * @description The ID of an incident (`inc_` followed by a ULID).
+     * @example inc_01JD8C3D5F7H9K1M3P5R7T9V1X
+     */
+    IncidentId: string;
+    /**
+     * Incident
+     * @description One alert rule's condition holding for one device.
+     */
+    Incident: {
+      id: components['schemas']['IncidentId'];
+      rule_id: components['schemas']['AlertRuleId'];
+      /** @description The rule's name when the incident opened (kept if the rule is deleted). */
+      rule_name: string;
+      device_id: components['schemas']['DeviceId'];
+      site_id: components['schemas']['SiteId'];
+      severity: components['schemas']['EventSeverity'];
+      state: components['schemas']['IncidentState'];
+      summary: string;
+      opened_at: components['schemas']['Timestamp'];
+      /**
+       * Format: int32
+       * @description How many times the condition came back within 5 minutes of resolving.
+       */
+      reopen_count: number;
+      acknowledged_at: components['schemas']['Timestamp'] | null;
+      acknowledged_by: components['schemas']['UserId'] | null;
+      resolved_at: components['schemas']['Timestamp'] | null;
+      /** @description Who resolved it; null while unresolved, or when it resolved by itself. */
+      resolved_by: components['schemas']['UserId'] | null;
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** IncidentList */
+    IncidentList: {
+      data: components['schemas']['Incident'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * IncidentFilter
+     * @description Every incident you can see that matches all the given fields.
+     */
+    IncidentFilter: {
+      severity?: components['schemas']['EventSeverity'];
+      site_id?: components['schemas']['SiteId'];
+      device_id?: components['schemas']['DeviceId'];
+      rule_id?: components['schemas']['AlertRuleId'];
+      /** @description Only incidents opened before this time. */
+      until?: components['schemas']['Timestamp'];
+    };
+    /**
+     * IncidentSelection
+     * @description Which incidents — either `incident_ids`, or a `filter` (send exactly one of the two).
+     */
+    IncidentSelection: {
+      incident_ids?: components['schemas']['IncidentId'][];
+      filter?: components['schemas']['IncidentFilter'];
+    };
+    /** IncidentsChanged */
+    IncidentsChanged: {
+      /**
+       * Format: int32
+       * @description How many incidents this request changed (those already in the state asked for, or that you cannot see, are not counted).
+       */
+      changed_count: number;
+    };
+    /** IncidentNoteCreate */
+    IncidentNoteCreate: {
+      note: string;
+    };
+    /**
+     * IncidentTimelineEntry
+     * @description One thing that happened to an incident.
+     */
+    IncidentTimelineEntry: {
+      id: string;
+      incident_id: components['schemas']['IncidentId'];
+      /** @enum {string} */
+      kind: 'opened' | 'acknowledged' | 'unacknowledged' | 'note' | 'reopened' | 'resolved';
+      at: components['schemas']['Timestamp'];
+      /** @description The user who did it; null for Meridian itself (opening, reopening, resolving by itself). */
+      actor_id: components['schemas']['UserId'] | null;
+      /** @description The text of a `note`; null for the other kinds. */
+      note: string | null;
+    };
+    /** IncidentTimeline */
+    IncidentTimeline: {
+      data: components['schemas']['IncidentTimelineEntry'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
   };
   responses: {
     /** @description The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed. */
@@ -3889,6 +4200,8 @@ export interface components {
     WebhookDeliveryIdPath: components['schemas']['WebhookDeliveryId'];
     /** @description The ID of the alert rule. */
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
+    /** @description The ID of the incident. */
+    IncidentIdPath: components['schemas']['IncidentId'];
   };
   requestBodies: never;
   headers: {
@@ -9335,6 +9648,509 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listIncidents: {
+    parameters: {
+      query?: {
+        /** @description Only incidents in this state. */
+        state?: components['schemas']['IncidentState'];
+        /** @description Only incidents of this severity. */
+        severity?: components['schemas']['EventSeverity'];
+        /** @description Only incidents of this site. */
+        site_id?: components['schemas']['SiteId'];
+        /** @description Only incidents of this device. */
+        device_id?: components['schemas']['DeviceId'];
+        /** @description Only incidents of this alert rule. */
+        rule_id?: components['schemas']['AlertRuleId'];
+        /**
+         * @description Only incidents opened at or after this time.
+         * @example 2026-11-02T00:00:00.000Z
+         */
+        since?: components['schemas']['Timestamp'];
+        /**
+         * @description Only incidents opened before this time.
+         * @example 2026-11-03T00:00:00.000Z
+         */
+        until?: components['schemas']['Timestamp'];
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of incidents. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *           "rule_id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *           "rule_name": "Kiosks running hot",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *           "severity": "warning",
+           *           "state": "open",
+           *           "summary": "Lobby kiosk 1: CPU above 90 % for 10 minutes.",
+           *           "opened_at": "2026-11-02T10:15:00.000Z",
+           *           "reopen_count": 0,
+           *           "acknowledged_at": null,
+           *           "acknowledged_by": null,
+           *           "resolved_at": null,
+           *           "resolved_by": null,
+           *           "updated_at": "2026-11-02T10:15:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['IncidentList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  acknowledgeIncidents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IncidentSelection'];
+      };
+    };
+    responses: {
+      /** @description How many incidents changed. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "changed_count": 2
+           *     }
+           */
+          'application/json': components['schemas']['IncidentsChanged'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  resolveIncidents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IncidentSelection'];
+      };
+    };
+    responses: {
+      /** @description How many incidents changed. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "changed_count": 2
+           *     }
+           */
+          'application/json': components['schemas']['IncidentsChanged'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getIncident: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The incident. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *       "rule_id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "rule_name": "Kiosks running hot",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *       "severity": "warning",
+           *       "state": "open",
+           *       "summary": "Lobby kiosk 1: CPU above 90 % for 10 minutes.",
+           *       "opened_at": "2026-11-02T10:15:00.000Z",
+           *       "reopen_count": 0,
+           *       "acknowledged_at": null,
+           *       "acknowledged_by": null,
+           *       "resolved_at": null,
+           *       "resolved_by": null,
+           *       "updated_at": "2026-11-02T10:15:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Incident'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  acknowledgeIncident: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The incident as it is now. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *       "rule_id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "rule_name": "Kiosks running hot",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *       "severity": "warning",
+           *       "state": "acknowledged",
+           *       "summary": "Lobby kiosk 1: CPU above 90 % for 10 minutes.",
+           *       "opened_at": "2026-11-02T10:15:00.000Z",
+           *       "reopen_count": 0,
+           *       "acknowledged_at": "2026-11-02T10:20:00.000Z",
+           *       "acknowledged_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "resolved_at": null,
+           *       "resolved_by": null,
+           *       "updated_at": "2026-11-02T10:20:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Incident'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  unacknowledgeIncident: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The incident as it is now. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *       "rule_id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "rule_name": "Kiosks running hot",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *       "severity": "warning",
+           *       "state": "open",
+           *       "summary": "Lobby kiosk 1: CPU above 90 % for 10 minutes.",
+           *       "opened_at": "2026-11-02T10:15:00.000Z",
+           *       "reopen_count": 0,
+           *       "acknowledged_at": null,
+           *       "acknowledged_by": null,
+           *       "resolved_at": null,
+           *       "resolved_by": null,
+           *       "updated_at": "2026-11-02T10:25:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Incident'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  resolveIncident: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The incident as it is now. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *       "rule_id": "alr_01JD7B2C4E6G8J0K2M4P6R8T0V",
+           *       "rule_name": "Kiosks running hot",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JD2K8N4P6R8T0V2X4Z6B8D0F",
+           *       "severity": "warning",
+           *       "state": "resolved",
+           *       "summary": "Lobby kiosk 1: CPU above 90 % for 10 minutes.",
+           *       "opened_at": "2026-11-02T10:15:00.000Z",
+           *       "reopen_count": 0,
+           *       "acknowledged_at": null,
+           *       "acknowledged_by": null,
+           *       "resolved_at": "2026-11-02T10:30:00.000Z",
+           *       "resolved_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "updated_at": "2026-11-02T10:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Incident'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  addIncidentNote: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "note": "Rebooting the kiosk; the show file leaks memory."
+         *     }
+         */
+        'application/json': components['schemas']['IncidentNoteCreate'];
+      };
+    };
+    responses: {
+      /** @description The note, as an entry of the timeline. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "itl_01JD8C9F1H3K5M7P9R1T3V5X7Z",
+           *       "incident_id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *       "kind": "note",
+           *       "at": "2026-11-02T10:22:00.000Z",
+           *       "actor_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "note": "Rebooting the kiosk; the show file leaks memory."
+           *     }
+           */
+          'application/json': components['schemas']['IncidentTimelineEntry'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getIncidentTimeline: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the incident. */
+        incident_id: components['parameters']['IncidentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of the incident's timeline. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "itl_01JD8C3D5F7H9K1M3P5R7T9V1Y",
+           *           "incident_id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *           "kind": "opened",
+           *           "at": "2026-11-02T10:15:00.000Z",
+           *           "actor_id": null,
+           *           "note": null
+           *         },
+           *         {
+           *           "id": "itl_01JD8C9F1H3K5M7P9R1T3V5X7Z",
+           *           "incident_id": "inc_01JD8C3D5F7H9K1M3P5R7T9V1X",
+           *           "kind": "note",
+           *           "at": "2026-11-02T10:22:00.000Z",
+           *           "actor_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "note": "Rebooting the kiosk; the show file leaks memory."
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['IncidentTimeline'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

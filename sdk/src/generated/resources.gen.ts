@@ -16,6 +16,12 @@ import type {
   AcknowledgeEventResponse,
   AcknowledgeEventsData,
   AcknowledgeEventsResponse,
+  AcknowledgeIncidentData,
+  AcknowledgeIncidentResponse,
+  AcknowledgeIncidentsData,
+  AcknowledgeIncidentsResponse,
+  AddIncidentNoteData,
+  AddIncidentNoteResponse,
   ApproveEnrollmentRequestData,
   ApproveEnrollmentRequestResponse,
   CancelCommandData,
@@ -86,6 +92,10 @@ import type {
   GetEventData,
   GetEventResponse,
   GetHealthResponse,
+  GetIncidentData,
+  GetIncidentResponse,
+  GetIncidentTimelineData,
+  GetIncidentTimelineResponse,
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotResponse,
   GetMonitoredProcessData,
@@ -116,6 +126,8 @@ import type {
   ListEnrollmentRequestsResponse,
   ListEventsData,
   ListEventsResponse,
+  ListIncidentsData,
+  ListIncidentsResponse,
   ListMonitoredProcessesData,
   ListMonitoredProcessesResponse,
   ListSitesData,
@@ -145,6 +157,10 @@ import type {
   ReportAgentCommandResultResponse,
   ResetUserPasswordData,
   ResetUserPasswordResponse,
+  ResolveIncidentData,
+  ResolveIncidentResponse,
+  ResolveIncidentsData,
+  ResolveIncidentsResponse,
   RetryWebhookDeliveryData,
   RetryWebhookDeliveryResponse,
   RevokeApiTokenData,
@@ -162,6 +178,8 @@ import type {
   StreamEventsData,
   TestWebhookData,
   TestWebhookResponse,
+  UnacknowledgeIncidentData,
+  UnacknowledgeIncidentResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
   UpdateDeviceData,
@@ -260,6 +278,15 @@ export const routes = {
   testWebhook: { route: 'POST /v1/webhooks/{webhook_id}/test' },
   listWebhookDeliveries: { route: 'GET /v1/webhooks/{webhook_id}/deliveries', paginated: true },
   retryWebhookDelivery: { route: 'POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry' },
+  listIncidents: { route: 'GET /v1/incidents', paginated: true },
+  acknowledgeIncidents: { route: 'POST /v1/incidents/acknowledge' },
+  resolveIncidents: { route: 'POST /v1/incidents/resolve' },
+  getIncident: { route: 'GET /v1/incidents/{incident_id}' },
+  acknowledgeIncident: { route: 'POST /v1/incidents/{incident_id}/acknowledge' },
+  unacknowledgeIncident: { route: 'POST /v1/incidents/{incident_id}/unacknowledge' },
+  resolveIncident: { route: 'POST /v1/incidents/{incident_id}/resolve' },
+  addIncidentNote: { route: 'POST /v1/incidents/{incident_id}/notes', idempotencyKey: true },
+  getIncidentTimeline: { route: 'GET /v1/incidents/{incident_id}/timeline', paginated: true },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -1878,6 +1905,186 @@ export class WebhookEndpointsResource extends APIResource {
 }
 
 /**
+ * What alert rules found: one incident per rule and device while its condition holds,
+ * opened, reopened and resolved by Meridian itself, acknowledged, annotated and resolved by
+ * people, alone or in bulk, each with its timeline. Incidents raise `incident.opened`,
+ * `incident.acknowledged` and `incident.resolved` events.
+ */
+export class IncidentsResource extends APIResource {
+  /**
+   * List incidents
+   *
+   * Lists the incidents of the sites you can see, oldest first, filtered by `state`,
+   * `severity`, `site_id`, `device_id`, `rule_id` and the time they opened (`since`, `until`);
+   * filters combine with AND.
+   *
+   * `GET /v1/incidents` (operation `listIncidents`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListIncidentsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListIncidentsResponse['data'][number]> {
+    return this._client._list(routes.listIncidents, { query, options });
+  }
+
+  /**
+   * Acknowledge incidents in bulk
+   *
+   * Acknowledges many `open` incidents at once: the listed `incident_ids` (up to 500), or every
+   * open incident you can see that matches `filter`. Sending both answers `422`. Incidents
+   * in another state, and IDs you cannot see, are left alone.
+   *
+   * `POST /v1/incidents/acknowledge` (operation `acknowledgeIncidents`).
+   *
+   * @param body Which incidents — either `incident_ids`, or a `filter` (send exactly one of the two).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  acknowledgeMany(
+    body: AcknowledgeIncidentsData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<AcknowledgeIncidentsResponse> {
+    return this._client._call(routes.acknowledgeIncidents, { body, options });
+  }
+
+  /**
+   * Resolve incidents in bulk
+   *
+   * Resolves many `open` or `acknowledged` incidents at once: the listed `incident_ids` (up to
+   * 500), or every unresolved incident you can see that matches `filter`. Sending both answers
+   * `422`. Resolved incidents, and IDs you cannot see, are left alone.
+   *
+   * `POST /v1/incidents/resolve` (operation `resolveIncidents`).
+   *
+   * @param body Which incidents — either `incident_ids`, or a `filter` (send exactly one of the two).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  resolveMany(
+    body: ResolveIncidentsData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResolveIncidentsResponse> {
+    return this._client._call(routes.resolveIncidents, { body, options });
+  }
+
+  /**
+   * Get an incident
+   *
+   * Returns one incident of a site you can see.
+   *
+   * `GET /v1/incidents/{incident_id}` (operation `getIncident`).
+   *
+   * @param incidentId The ID of the incident.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    incidentId: GetIncidentData['path']['incident_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetIncidentResponse> {
+    return this._client._call(routes.getIncident, { path: { incident_id: incidentId }, options });
+  }
+
+  /**
+   * Acknowledge an incident
+   *
+   * Says someone is on it: an `open` incident becomes `acknowledged` (an `incident.acknowledged`
+   * event). An incident that is not open answers `409`.
+   *
+   * `POST /v1/incidents/{incident_id}/acknowledge` (operation `acknowledgeIncident`).
+   *
+   * @param incidentId The ID of the incident.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  acknowledge(
+    incidentId: AcknowledgeIncidentData['path']['incident_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<AcknowledgeIncidentResponse> {
+    return this._client._call(routes.acknowledgeIncident, { path: { incident_id: incidentId }, options });
+  }
+
+  /**
+   * Unacknowledge an incident
+   *
+   * Hands an `acknowledged` incident back: it is `open` again, with nobody on it. An incident
+   * that is not acknowledged answers `409`.
+   *
+   * `POST /v1/incidents/{incident_id}/unacknowledge` (operation `unacknowledgeIncident`).
+   *
+   * @param incidentId The ID of the incident.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  unacknowledge(
+    incidentId: UnacknowledgeIncidentData['path']['incident_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UnacknowledgeIncidentResponse> {
+    return this._client._call(routes.unacknowledgeIncident, { path: { incident_id: incidentId }, options });
+  }
+
+  /**
+   * Resolve an incident
+   *
+   * Resolves an `open` or `acknowledged` incident by hand (an `incident.resolved` event naming
+   * you). If its condition still holds, the next evaluation reopens it. A resolved incident
+   * answers `409`.
+   *
+   * `POST /v1/incidents/{incident_id}/resolve` (operation `resolveIncident`).
+   *
+   * @param incidentId The ID of the incident.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  resolve(
+    incidentId: ResolveIncidentData['path']['incident_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResolveIncidentResponse> {
+    return this._client._call(routes.resolveIncident, { path: { incident_id: incidentId }, options });
+  }
+
+  /**
+   * Add a note to an incident
+   *
+   * Adds a note to the incident's timeline, in any state.
+   *
+   * `POST /v1/incidents/{incident_id}/notes` (operation `addIncidentNote`).
+   *
+   * @param incidentId The ID of the incident.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  addNote(
+    incidentId: AddIncidentNoteData['path']['incident_id'],
+    body: AddIncidentNoteData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<AddIncidentNoteResponse> {
+    return this._client._call(routes.addIncidentNote, { path: { incident_id: incidentId }, body, options });
+  }
+
+  /**
+   * Get an incident's timeline
+   *
+   * What happened to the incident, oldest first: opened, acknowledged and unacknowledged (by
+   * whom), notes, reopened and resolved (by whom, or by itself).
+   *
+   * `GET /v1/incidents/{incident_id}/timeline` (operation `getIncidentTimeline`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param incidentId The ID of the incident.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  timeline(
+    incidentId: GetIncidentTimelineData['path']['incident_id'],
+    query?: GetIncidentTimelineData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<GetIncidentTimelineResponse['data'][number]> {
+    return this._client._list(routes.getIncidentTimeline, {
+      path: { incident_id: incidentId },
+      query,
+      options,
+    });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -2211,6 +2418,13 @@ export interface Resources {
    */
   readonly webhookEndpoints: WebhookEndpointsResource;
   /**
+   * What alert rules found: one incident per rule and device while its condition holds,
+   * opened, reopened and resolved by Meridian itself, acknowledged, annotated and resolved by
+   * people, alone or in bulk, each with its timeline. Incidents raise `incident.opened`,
+   * `incident.acknowledged` and `incident.resolved` events.
+   */
+  readonly incidents: IncidentsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -2238,5 +2452,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   alertRules: AlertRulesResource,
   auditEvents: AuditEventsResource,
   webhookEndpoints: WebhookEndpointsResource,
+  incidents: IncidentsResource,
   agent: AgentResource,
 };

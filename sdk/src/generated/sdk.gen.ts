@@ -9,6 +9,15 @@ import type {
   AcknowledgeEventsData,
   AcknowledgeEventsErrors,
   AcknowledgeEventsResponses,
+  AcknowledgeIncidentData,
+  AcknowledgeIncidentErrors,
+  AcknowledgeIncidentResponses,
+  AcknowledgeIncidentsData,
+  AcknowledgeIncidentsErrors,
+  AcknowledgeIncidentsResponses,
+  AddIncidentNoteData,
+  AddIncidentNoteErrors,
+  AddIncidentNoteResponses,
   ApproveEnrollmentRequestData,
   ApproveEnrollmentRequestErrors,
   ApproveEnrollmentRequestResponses,
@@ -117,6 +126,12 @@ import type {
   GetHealthData,
   GetHealthErrors,
   GetHealthResponses,
+  GetIncidentData,
+  GetIncidentErrors,
+  GetIncidentResponses,
+  GetIncidentTimelineData,
+  GetIncidentTimelineErrors,
+  GetIncidentTimelineResponses,
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotErrors,
   GetLatestDeviceScreenshotResponses,
@@ -165,6 +180,9 @@ import type {
   ListEventsData,
   ListEventsErrors,
   ListEventsResponses,
+  ListIncidentsData,
+  ListIncidentsErrors,
+  ListIncidentsResponses,
   ListMonitoredProcessesData,
   ListMonitoredProcessesErrors,
   ListMonitoredProcessesResponses,
@@ -210,6 +228,12 @@ import type {
   ResetUserPasswordData,
   ResetUserPasswordErrors,
   ResetUserPasswordResponses,
+  ResolveIncidentData,
+  ResolveIncidentErrors,
+  ResolveIncidentResponses,
+  ResolveIncidentsData,
+  ResolveIncidentsErrors,
+  ResolveIncidentsResponses,
   RetryWebhookDeliveryData,
   RetryWebhookDeliveryErrors,
   RetryWebhookDeliveryResponses,
@@ -238,6 +262,9 @@ import type {
   TestWebhookData,
   TestWebhookErrors,
   TestWebhookResponses,
+  UnacknowledgeIncidentData,
+  UnacknowledgeIncidentErrors,
+  UnacknowledgeIncidentResponses,
   UpdateAlertRuleData,
   UpdateAlertRuleErrors,
   UpdateAlertRuleResponses,
@@ -2463,4 +2490,223 @@ export const updateAlertRule = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * List incidents
+ *
+ * Lists the incidents of the sites you can see, oldest first, filtered by `state`,
+ * `severity`, `site_id`, `device_id`, `rule_id` and the time they opened (`since`, `until`);
+ * filters combine with AND.
+ *
+ */
+export const listIncidents = <ThrowOnError extends boolean = false>(
+  options?: Options<ListIncidentsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListIncidentsResponses, ListIncidentsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents',
+    ...options,
+  });
+
+/**
+ * Acknowledge incidents in bulk
+ *
+ * Acknowledges many `open` incidents at once: the listed `incident_ids` (up to 500), or every
+ * open incident you can see that matches `filter`. Sending both answers `422`. Incidents
+ * in another state, and IDs you cannot see, are left alone.
+ *
+ */
+export const acknowledgeIncidents = <ThrowOnError extends boolean = false>(
+  options: Options<AcknowledgeIncidentsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<AcknowledgeIncidentsResponses, AcknowledgeIncidentsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/acknowledge',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Resolve incidents in bulk
+ *
+ * Resolves many `open` or `acknowledged` incidents at once: the listed `incident_ids` (up to
+ * 500), or every unresolved incident you can see that matches `filter`. Sending both answers
+ * `422`. Resolved incidents, and IDs you cannot see, are left alone.
+ *
+ */
+export const resolveIncidents = <ThrowOnError extends boolean = false>(
+  options: Options<ResolveIncidentsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResolveIncidentsResponses, ResolveIncidentsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/resolve',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Get an incident
+ *
+ * Returns one incident of a site you can see.
+ */
+export const getIncident = <ThrowOnError extends boolean = false>(
+  options: Options<GetIncidentData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetIncidentResponses, GetIncidentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}',
+    ...options,
+  });
+
+/**
+ * Acknowledge an incident
+ *
+ * Says someone is on it: an `open` incident becomes `acknowledged` (an `incident.acknowledged`
+ * event). An incident that is not open answers `409`.
+ *
+ */
+export const acknowledgeIncident = <ThrowOnError extends boolean = false>(
+  options: Options<AcknowledgeIncidentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<AcknowledgeIncidentResponses, AcknowledgeIncidentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}/acknowledge',
+    ...options,
+  });
+
+/**
+ * Unacknowledge an incident
+ *
+ * Hands an `acknowledged` incident back: it is `open` again, with nobody on it. An incident
+ * that is not acknowledged answers `409`.
+ *
+ */
+export const unacknowledgeIncident = <ThrowOnError extends boolean = false>(
+  options: Options<UnacknowledgeIncidentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<UnacknowledgeIncidentResponses, UnacknowledgeIncidentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}/unacknowledge',
+    ...options,
+  });
+
+/**
+ * Resolve an incident
+ *
+ * Resolves an `open` or `acknowledged` incident by hand (an `incident.resolved` event naming
+ * you). If its condition still holds, the next evaluation reopens it. A resolved incident
+ * answers `409`.
+ *
+ */
+export const resolveIncident = <ThrowOnError extends boolean = false>(
+  options: Options<ResolveIncidentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResolveIncidentResponses, ResolveIncidentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}/resolve',
+    ...options,
+  });
+
+/**
+ * Add a note to an incident
+ *
+ * Adds a note to the incident's timeline, in any state.
+ */
+export const addIncidentNote = <ThrowOnError extends boolean = false>(
+  options: Options<AddIncidentNoteData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<AddIncidentNoteResponses, AddIncidentNoteErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}/notes',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Get an incident's timeline
+ *
+ * What happened to the incident, oldest first: opened, acknowledged and unacknowledged (by
+ * whom), notes, reopened and resolved (by whom, or by itself).
+ *
+ */
+export const getIncidentTimeline = <ThrowOnError extends boolean = false>(
+  options: Options<GetIncidentTimelineData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetIncidentTimelineResponses, GetIncidentTimelineErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/incidents/{incident_id}/timeline',
+    ...options,
   });

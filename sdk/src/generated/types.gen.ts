@@ -145,9 +145,9 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
- * assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
+ * commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -250,7 +250,9 @@ export type Scope =
   | 'webhooks:write'
   | 'audit:read'
   | 'alerts:read'
-  | 'alerts:write';
+  | 'alerts:write'
+  | 'incidents:read'
+  | 'incidents:write';
 
 /**
  * CurrentPrincipal
@@ -1630,7 +1632,8 @@ export type PendingCommandsCleared = {
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
+ * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
+ * `incident.resolved`.
  * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
@@ -2344,6 +2347,135 @@ export type AlertRuleUpdate = {
 };
 
 /**
+ * IncidentState
+ *
+ * `open` while the condition holds and nobody has taken it on; `acknowledged` once someone has
+ * (it stays acknowledged until it resolves, or is unacknowledged); `resolved` when the condition
+ * cleared or someone resolved it. A resolved incident whose condition holds again within 5
+ * minutes reopens.
+ *
+ */
+export type IncidentState = 'open' | 'acknowledged' | 'resolved';
+
+/**
+ * IncidentId
+ *
+ * The ID of an incident (`inc_` followed by a ULID).
+ */
+export type IncidentId = string;
+
+/**
+ * Incident
+ *
+ * One alert rule's condition holding for one device.
+ */
+export type Incident = {
+  id: IncidentId;
+  rule_id: AlertRuleId;
+  /**
+   * The rule's name when the incident opened (kept if the rule is deleted).
+   */
+  rule_name: string;
+  device_id: DeviceId;
+  site_id: SiteId;
+  severity: EventSeverity;
+  state: IncidentState;
+  summary: string;
+  opened_at: Timestamp;
+  /**
+   * How many times the condition came back within 5 minutes of resolving.
+   */
+  reopen_count: number;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: UserId | null;
+  resolved_at: Timestamp | null;
+  /**
+   * Who resolved it; null while unresolved, or when it resolved by itself.
+   */
+  resolved_by: UserId | null;
+  updated_at: Timestamp;
+};
+
+/**
+ * IncidentList
+ */
+export type IncidentList = {
+  data: Array<Incident>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * IncidentFilter
+ *
+ * Every incident you can see that matches all the given fields.
+ */
+export type IncidentFilter = {
+  severity?: EventSeverity;
+  site_id?: SiteId;
+  device_id?: DeviceId;
+  rule_id?: AlertRuleId;
+  /**
+   * Only incidents opened before this time.
+   */
+  until?: Timestamp;
+};
+
+/**
+ * IncidentSelection
+ *
+ * Which incidents — either `incident_ids`, or a `filter` (send exactly one of the two).
+ */
+export type IncidentSelection = {
+  incident_ids?: Array<IncidentId>;
+  filter?: IncidentFilter;
+};
+
+/**
+ * IncidentsChanged
+ */
+export type IncidentsChanged = {
+  /**
+   * How many incidents this request changed (those already in the state asked for, or that you cannot see, are not counted).
+   */
+  changed_count: number;
+};
+
+/**
+ * IncidentNoteCreate
+ */
+export type IncidentNoteCreate = {
+  note: string;
+};
+
+/**
+ * IncidentTimelineEntry
+ *
+ * One thing that happened to an incident.
+ */
+export type IncidentTimelineEntry = {
+  id: string;
+  incident_id: IncidentId;
+  kind: 'opened' | 'acknowledged' | 'unacknowledged' | 'note' | 'reopened' | 'resolved';
+  at: Timestamp;
+  /**
+   * The user who did it; null for Meridian itself (opening, reopening, resolving by itself).
+   */
+  actor_id: UserId | null;
+  /**
+   * The text of a `note`; null for the other kinds.
+   */
+  note: string | null;
+};
+
+/**
+ * IncidentTimeline
+ */
+export type IncidentTimeline = {
+  data: Array<IncidentTimelineEntry>;
+  next_cursor: NextCursor;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -2477,6 +2609,11 @@ export type WebhookDeliveryIdPath = WebhookDeliveryId;
  * The ID of the alert rule.
  */
 export type AlertRuleIdPath = AlertRuleId;
+
+/**
+ * The ID of the incident.
+ */
+export type IncidentIdPath = IncidentId;
 
 export type GetHealthData = {
   body?: never;
@@ -7393,3 +7530,538 @@ export type UpdateAlertRuleResponses = {
 };
 
 export type UpdateAlertRuleResponse = UpdateAlertRuleResponses[keyof UpdateAlertRuleResponses];
+
+export type ListIncidentsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only incidents in this state.
+     */
+    state?: IncidentState;
+    /**
+     * Only incidents of this severity.
+     */
+    severity?: EventSeverity;
+    /**
+     * Only incidents of this site.
+     */
+    site_id?: SiteId;
+    /**
+     * Only incidents of this device.
+     */
+    device_id?: DeviceId;
+    /**
+     * Only incidents of this alert rule.
+     */
+    rule_id?: AlertRuleId;
+    /**
+     * Only incidents opened at or after this time.
+     */
+    since?: Timestamp;
+    /**
+     * Only incidents opened before this time.
+     */
+    until?: Timestamp;
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/incidents';
+};
+
+export type ListIncidentsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListIncidentsError = ListIncidentsErrors[keyof ListIncidentsErrors];
+
+export type ListIncidentsResponses = {
+  /**
+   * A page of incidents.
+   */
+  200: IncidentList;
+};
+
+export type ListIncidentsResponse = ListIncidentsResponses[keyof ListIncidentsResponses];
+
+export type AcknowledgeIncidentsData = {
+  body: IncidentSelection;
+  path?: never;
+  query?: never;
+  url: '/v1/incidents/acknowledge';
+};
+
+export type AcknowledgeIncidentsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type AcknowledgeIncidentsError = AcknowledgeIncidentsErrors[keyof AcknowledgeIncidentsErrors];
+
+export type AcknowledgeIncidentsResponses = {
+  /**
+   * How many incidents changed.
+   */
+  200: IncidentsChanged;
+};
+
+export type AcknowledgeIncidentsResponse = AcknowledgeIncidentsResponses[keyof AcknowledgeIncidentsResponses];
+
+export type ResolveIncidentsData = {
+  body: IncidentSelection;
+  path?: never;
+  query?: never;
+  url: '/v1/incidents/resolve';
+};
+
+export type ResolveIncidentsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ResolveIncidentsError = ResolveIncidentsErrors[keyof ResolveIncidentsErrors];
+
+export type ResolveIncidentsResponses = {
+  /**
+   * How many incidents changed.
+   */
+  200: IncidentsChanged;
+};
+
+export type ResolveIncidentsResponse = ResolveIncidentsResponses[keyof ResolveIncidentsResponses];
+
+export type GetIncidentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: never;
+  url: '/v1/incidents/{incident_id}';
+};
+
+export type GetIncidentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetIncidentError = GetIncidentErrors[keyof GetIncidentErrors];
+
+export type GetIncidentResponses = {
+  /**
+   * The incident.
+   */
+  200: Incident;
+};
+
+export type GetIncidentResponse = GetIncidentResponses[keyof GetIncidentResponses];
+
+export type AcknowledgeIncidentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: never;
+  url: '/v1/incidents/{incident_id}/acknowledge';
+};
+
+export type AcknowledgeIncidentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type AcknowledgeIncidentError = AcknowledgeIncidentErrors[keyof AcknowledgeIncidentErrors];
+
+export type AcknowledgeIncidentResponses = {
+  /**
+   * The incident as it is now.
+   */
+  200: Incident;
+};
+
+export type AcknowledgeIncidentResponse = AcknowledgeIncidentResponses[keyof AcknowledgeIncidentResponses];
+
+export type UnacknowledgeIncidentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: never;
+  url: '/v1/incidents/{incident_id}/unacknowledge';
+};
+
+export type UnacknowledgeIncidentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UnacknowledgeIncidentError = UnacknowledgeIncidentErrors[keyof UnacknowledgeIncidentErrors];
+
+export type UnacknowledgeIncidentResponses = {
+  /**
+   * The incident as it is now.
+   */
+  200: Incident;
+};
+
+export type UnacknowledgeIncidentResponse =
+  UnacknowledgeIncidentResponses[keyof UnacknowledgeIncidentResponses];
+
+export type ResolveIncidentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: never;
+  url: '/v1/incidents/{incident_id}/resolve';
+};
+
+export type ResolveIncidentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ResolveIncidentError = ResolveIncidentErrors[keyof ResolveIncidentErrors];
+
+export type ResolveIncidentResponses = {
+  /**
+   * The incident as it is now.
+   */
+  200: Incident;
+};
+
+export type ResolveIncidentResponse = ResolveIncidentResponses[keyof ResolveIncidentResponses];
+
+export type AddIncidentNoteData = {
+  body: IncidentNoteCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: never;
+  url: '/v1/incidents/{incident_id}/notes';
+};
+
+export type AddIncidentNoteErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type AddIncidentNoteError = AddIncidentNoteErrors[keyof AddIncidentNoteErrors];
+
+export type AddIncidentNoteResponses = {
+  /**
+   * The note, as an entry of the timeline.
+   */
+  201: IncidentTimelineEntry;
+};
+
+export type AddIncidentNoteResponse = AddIncidentNoteResponses[keyof AddIncidentNoteResponses];
+
+export type GetIncidentTimelineData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the incident.
+     */
+    incident_id: IncidentId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/incidents/{incident_id}/timeline';
+};
+
+export type GetIncidentTimelineErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetIncidentTimelineError = GetIncidentTimelineErrors[keyof GetIncidentTimelineErrors];
+
+export type GetIncidentTimelineResponses = {
+  /**
+   * A page of the incident's timeline.
+   */
+  200: IncidentTimeline;
+};
+
+export type GetIncidentTimelineResponse = GetIncidentTimelineResponses[keyof GetIncidentTimelineResponses];

@@ -105,9 +105,9 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, read alert rules, manage their own API tokens, on their
- * assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, events and alert rules on their
+ * commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -193,6 +193,8 @@ export const zScope = z.enum([
   'audit:read',
   'alerts:read',
   'alerts:write',
+  'incidents:read',
+  'incidents:write',
 ]);
 
 /**
@@ -291,7 +293,7 @@ export const zApiToken = z.object({
   id: zApiTokenId,
   name: z.string().max(100),
   prefix: z.string().max(16),
-  scopes: z.array(zScope).max(20),
+  scopes: z.array(zScope).max(50),
   user_id: zUserId,
   created_at: zTimestamp,
   expires_at: zTimestamp.nullable(),
@@ -312,7 +314,7 @@ export const zApiTokenList = z.object({
  */
 export const zApiTokenCreate = z.object({
   name: z.string().min(1).max(100),
-  scopes: z.array(zScope).min(1).max(20),
+  scopes: z.array(zScope).min(1).max(50),
   expires_at: zTimestamp.optional(),
 });
 
@@ -1301,7 +1303,8 @@ export const zPendingCommandsCleared = z.object({
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.resolved`.
+ * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
+ * `incident.resolved`.
  * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
@@ -1888,6 +1891,120 @@ export const zAlertRuleUpdate = z.object({
 });
 
 /**
+ * IncidentState
+ *
+ * `open` while the condition holds and nobody has taken it on; `acknowledged` once someone has
+ * (it stays acknowledged until it resolves, or is unacknowledged); `resolved` when the condition
+ * cleared or someone resolved it. A resolved incident whose condition holds again within 5
+ * minutes reopens.
+ *
+ */
+export const zIncidentState = z.enum(['open', 'acknowledged', 'resolved']);
+
+/**
+ * IncidentId
+ *
+ * The ID of an incident (`inc_` followed by a ULID).
+ */
+export const zIncidentId = z
+  .string()
+  .max(30)
+  .regex(/^inc_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Incident
+ *
+ * One alert rule's condition holding for one device.
+ */
+export const zIncident = z.object({
+  id: zIncidentId,
+  rule_id: zAlertRuleId,
+  rule_name: z.string().max(100),
+  device_id: zDeviceId,
+  site_id: zSiteId,
+  severity: zEventSeverity,
+  state: zIncidentState,
+  summary: z.string().max(500),
+  opened_at: zTimestamp,
+  reopen_count: z.int().gte(0).lte(2147483647),
+  acknowledged_at: zTimestamp.nullable(),
+  acknowledged_by: zUserId.nullable(),
+  resolved_at: zTimestamp.nullable(),
+  resolved_by: zUserId.nullable(),
+  updated_at: zTimestamp,
+});
+
+/**
+ * IncidentList
+ */
+export const zIncidentList = z.object({
+  data: z.array(zIncident).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * IncidentFilter
+ *
+ * Every incident you can see that matches all the given fields.
+ */
+export const zIncidentFilter = z.object({
+  severity: zEventSeverity.optional(),
+  site_id: zSiteId.optional(),
+  device_id: zDeviceId.optional(),
+  rule_id: zAlertRuleId.optional(),
+  until: zTimestamp.optional(),
+});
+
+/**
+ * IncidentSelection
+ *
+ * Which incidents — either `incident_ids`, or a `filter` (send exactly one of the two).
+ */
+export const zIncidentSelection = z.object({
+  incident_ids: z.array(zIncidentId).min(1).max(500).optional(),
+  filter: zIncidentFilter.optional(),
+});
+
+/**
+ * IncidentsChanged
+ */
+export const zIncidentsChanged = z.object({
+  changed_count: z.int().gte(0).lte(10000000),
+});
+
+/**
+ * IncidentNoteCreate
+ */
+export const zIncidentNoteCreate = z.object({
+  note: z.string().min(1).max(2000),
+});
+
+/**
+ * IncidentTimelineEntry
+ *
+ * One thing that happened to an incident.
+ */
+export const zIncidentTimelineEntry = z.object({
+  id: z
+    .string()
+    .max(30)
+    .regex(/^itl_[0-9A-HJKMNP-TV-Z]{26}$/),
+  incident_id: zIncidentId,
+  kind: z.enum(['opened', 'acknowledged', 'unacknowledged', 'note', 'reopened', 'resolved']),
+  at: zTimestamp,
+  actor_id: zUserId.nullable(),
+  note: z.string().max(2000).nullable(),
+});
+
+/**
+ * IncidentTimeline
+ */
+export const zIncidentTimeline = z.object({
+  data: z.array(zIncidentTimelineEntry).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -2027,6 +2144,11 @@ export const zWebhookDeliveryIdPath = zWebhookDeliveryId;
  * The ID of the alert rule.
  */
 export const zAlertRuleIdPath = zAlertRuleId;
+
+/**
+ * The ID of the incident.
+ */
+export const zIncidentIdPath = zIncidentId;
 
 /**
  * The server is healthy.
@@ -2934,3 +3056,99 @@ export const zUpdateAlertRulePath = z.object({
  * The updated alert rule.
  */
 export const zUpdateAlertRuleResponse = zAlertRule;
+
+export const zListIncidentsQuery = z.object({
+  state: zIncidentState.optional(),
+  severity: zEventSeverity.optional(),
+  site_id: zSiteId.optional(),
+  device_id: zDeviceId.optional(),
+  rule_id: zAlertRuleId.optional(),
+  since: zTimestamp.optional(),
+  until: zTimestamp.optional(),
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of incidents.
+ */
+export const zListIncidentsResponse = zIncidentList;
+
+export const zAcknowledgeIncidentsBody = zIncidentSelection;
+
+/**
+ * How many incidents changed.
+ */
+export const zAcknowledgeIncidentsResponse = zIncidentsChanged;
+
+export const zResolveIncidentsBody = zIncidentSelection;
+
+/**
+ * How many incidents changed.
+ */
+export const zResolveIncidentsResponse = zIncidentsChanged;
+
+export const zGetIncidentPath = z.object({
+  incident_id: zIncidentId,
+});
+
+/**
+ * The incident.
+ */
+export const zGetIncidentResponse = zIncident;
+
+export const zAcknowledgeIncidentPath = z.object({
+  incident_id: zIncidentId,
+});
+
+/**
+ * The incident as it is now.
+ */
+export const zAcknowledgeIncidentResponse = zIncident;
+
+export const zUnacknowledgeIncidentPath = z.object({
+  incident_id: zIncidentId,
+});
+
+/**
+ * The incident as it is now.
+ */
+export const zUnacknowledgeIncidentResponse = zIncident;
+
+export const zResolveIncidentPath = z.object({
+  incident_id: zIncidentId,
+});
+
+/**
+ * The incident as it is now.
+ */
+export const zResolveIncidentResponse = zIncident;
+
+export const zAddIncidentNoteBody = zIncidentNoteCreate;
+
+export const zAddIncidentNoteHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+export const zAddIncidentNotePath = z.object({
+  incident_id: zIncidentId,
+});
+
+/**
+ * The note, as an entry of the timeline.
+ */
+export const zAddIncidentNoteResponse = zIncidentTimelineEntry;
+
+export const zGetIncidentTimelinePath = z.object({
+  incident_id: zIncidentId,
+});
+
+export const zGetIncidentTimelineQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of the incident's timeline.
+ */
+export const zGetIncidentTimelineResponse = zIncidentTimeline;

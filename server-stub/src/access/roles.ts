@@ -23,6 +23,8 @@ const ALL_SCOPES: readonly Scope[] = [
   'audit:read',
   'alerts:read',
   'alerts:write',
+  'incidents:read',
+  'incidents:write',
   'webhooks:read',
   'webhooks:write',
 ];
@@ -43,6 +45,8 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'events:read',
     'events:write',
     'alerts:read',
+    'incidents:read',
+    'incidents:write',
   ],
   viewer: [
     'tokens:read',
@@ -53,5 +57,6 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'commands:read',
     'events:read',
     'alerts:read',
+    'incidents:read',
   ],
 };

@@ -400,6 +400,8 @@ export const Scope = z
     'audit:read',
     'alerts:read',
     'alerts:write',
+    'incidents:read',
+    'incidents:write',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -414,7 +416,7 @@ export const ApiToken = z
     prefix: z.string().max(16),
     scopes: z
       .array(Scope)
-      .max(20)
+      .max(50)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
     user_id: UserId,
     created_at: Timestamp,
@@ -429,7 +431,7 @@ export const ApiTokenCreate = z
     scopes: z
       .array(Scope)
       .min(1)
-      .max(20)
+      .max(50)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
     expires_at: Timestamp.optional(),
   })
@@ -825,6 +827,74 @@ export const Hardware = z
   })
   .meta({ id: 'Hardware' });
 export const Health = z.object({ status: z.enum(['ok']), time: Timestamp }).meta({ id: 'Health' });
+export const IncidentId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^inc_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'IncidentId' });
+export const IncidentState = z.enum(['open', 'acknowledged', 'resolved']).meta({ id: 'IncidentState' });
+export const Incident = z
+  .object({
+    id: IncidentId,
+    rule_id: AlertRuleId,
+    rule_name: z.string().max(100),
+    device_id: DeviceId,
+    site_id: SiteId,
+    severity: EventSeverity,
+    state: IncidentState,
+    summary: z.string().max(500),
+    opened_at: Timestamp,
+    reopen_count: z.number().int().min(0).max(2147483647),
+    acknowledged_at: Timestamp.nullable(),
+    acknowledged_by: UserId.nullable(),
+    resolved_at: Timestamp.nullable(),
+    resolved_by: UserId.nullable(),
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Incident' });
+export const IncidentFilter = z
+  .strictObject({
+    severity: EventSeverity.optional(),
+    site_id: SiteId.optional(),
+    device_id: DeviceId.optional(),
+    rule_id: AlertRuleId.optional(),
+    until: Timestamp.optional(),
+  })
+  .meta({ id: 'IncidentFilter' });
+export const IncidentList = z
+  .object({ data: z.array(Incident).max(500), next_cursor: NextCursor })
+  .meta({ id: 'IncidentList' });
+export const IncidentNoteCreate = z
+  .strictObject({ note: z.string().min(1).max(2000) })
+  .meta({ id: 'IncidentNoteCreate' });
+export const IncidentSelection = z
+  .strictObject({
+    incident_ids: z
+      .array(IncidentId)
+      .min(1)
+      .max(500)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    filter: IncidentFilter.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'IncidentSelection' });
+export const IncidentTimelineEntry = z
+  .object({
+    id: z.string().max(30).regex(new RegExp('^itl_[0-9A-HJKMNP-TV-Z]{26}$')),
+    incident_id: IncidentId,
+    kind: z.enum(['opened', 'acknowledged', 'unacknowledged', 'note', 'reopened', 'resolved']),
+    at: Timestamp,
+    actor_id: UserId.nullable(),
+    note: z.string().max(2000).nullable(),
+  })
+  .meta({ id: 'IncidentTimelineEntry' });
+export const IncidentTimeline = z
+  .object({ data: z.array(IncidentTimelineEntry).max(500), next_cursor: NextCursor })
+  .meta({ id: 'IncidentTimeline' });
+export const IncidentsChanged = z
+  .object({ changed_count: z.number().int().min(0).max(10000000) })
+  .meta({ id: 'IncidentsChanged' });
 export const InstalledSoftware = z
   .strictObject({
     name: z.string().min(1).max(200),
@@ -3421,6 +3491,261 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['alerts:write'],
+        } as const,
+      },
+    },
+    incidents: {
+      listIncidents: {
+        method: 'GET',
+        path: '/v1/incidents',
+        summary: 'List incidents',
+        query: z.strictObject({
+          state: IncidentState.optional(),
+          severity: EventSeverity.optional(),
+          site_id: SiteId.optional(),
+          device_id: DeviceId.optional(),
+          rule_id: AlertRuleId.optional(),
+          since: Timestamp.optional(),
+          until: Timestamp.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: IncidentList,
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listIncidents',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:read'],
+        } as const,
+      },
+      acknowledgeIncidents: {
+        method: 'POST',
+        path: '/v1/incidents/acknowledge',
+        summary: 'Acknowledge incidents in bulk',
+        query: z.strictObject({}),
+        body: IncidentSelection,
+        responses: {
+          200: IncidentsChanged,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'acknowledgeIncidents',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      resolveIncidents: {
+        method: 'POST',
+        path: '/v1/incidents/resolve',
+        summary: 'Resolve incidents in bulk',
+        query: z.strictObject({}),
+        body: IncidentSelection,
+        responses: {
+          200: IncidentsChanged,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resolveIncidents',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      getIncident: {
+        method: 'GET',
+        path: '/v1/incidents/:incident_id',
+        summary: 'Get an incident',
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Incident,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getIncident',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:read'],
+        } as const,
+      },
+      acknowledgeIncident: {
+        method: 'POST',
+        path: '/v1/incidents/:incident_id/acknowledge',
+        summary: 'Acknowledge an incident',
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Incident,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'acknowledgeIncident',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      unacknowledgeIncident: {
+        method: 'POST',
+        path: '/v1/incidents/:incident_id/unacknowledge',
+        summary: 'Unacknowledge an incident',
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Incident,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'unacknowledgeIncident',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      resolveIncident: {
+        method: 'POST',
+        path: '/v1/incidents/:incident_id/resolve',
+        summary: 'Resolve an incident',
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Incident,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resolveIncident',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      addIncidentNote: {
+        method: 'POST',
+        path: '/v1/incidents/:incident_id/notes',
+        summary: 'Add a note to an incident',
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: IncidentNoteCreate,
+        responses: {
+          201: IncidentTimelineEntry,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'addIncidentNote',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['incidents:write'],
+        } as const,
+      },
+      getIncidentTimeline: {
+        method: 'GET',
+        path: '/v1/incidents/:incident_id/timeline',
+        summary: "Get an incident's timeline",
+        pathParams: z.object({ incident_id: IncidentId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: IncidentTimeline,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getIncidentTimeline',
+          tag: 'Incidents',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['incidents:read'],
         } as const,
       },
     },

@@ -4,16 +4,33 @@
  * event it raises, so that several instances make each transition once and every transition
  * reaches the event log (and whatever follows it) exactly when it is committed.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { z } from 'zod';
 import type { AppContext } from '../context';
+import type { Incident, IncidentTimelineEntry } from '../generated/contract.gen';
 import { newId } from '../store/ids';
-import type { Database, IncidentRow, IncidentState, IncidentTimelineKind } from '../store/schema';
+import type {
+  Database,
+  IncidentRow,
+  IncidentState,
+  IncidentTimelineKind,
+  IncidentTimelineTable,
+} from '../store/schema';
 import { announceEvents, insertEvent } from './events-store';
 
 /** A condition that clears and holds again within this time reopens its incident. */
 export const FLAP_WINDOW_MS = 5 * 60_000;
 
 type EventKind = 'opened' | 'acknowledged' | 'resolved';
+type TimelineRow = Selectable<IncidentTimelineTable>;
+
+export function toIncident(row: IncidentRow): z.infer<typeof Incident> {
+  return { ...row, reopen_count: Number(row.reopen_count) };
+}
+
+export function toTimelineEntry(row: TimelineRow): z.infer<typeof IncidentTimelineEntry> {
+  return row;
+}
 
 async function record(
   trx: Kysely<Database>,
@@ -21,19 +38,17 @@ async function record(
   incident: IncidentRow,
   entry: { kind: IncidentTimelineKind; actorId: string | null; note?: string },
   event?: EventKind,
-): Promise<void> {
-  await trx
-    .insertInto('incident_timeline')
-    .values({
-      id: newId('itl'),
-      incident_id: incident.id,
-      kind: entry.kind,
-      at: context.now().toISOString(),
-      actor_id: entry.actorId,
-      note: entry.note ?? null,
-    })
-    .execute();
-  if (event === undefined) return;
+): Promise<TimelineRow> {
+  const row: TimelineRow = {
+    id: newId('itl'),
+    incident_id: incident.id,
+    kind: entry.kind,
+    at: context.now().toISOString(),
+    actor_id: entry.actorId,
+    note: entry.note ?? null,
+  };
+  await trx.insertInto('incident_timeline').values(row).execute();
+  if (event === undefined) return row;
   await insertEvent(trx, context, {
     type: `incident.${event}`,
     severity: event === 'opened' ? incident.severity : 'info',
@@ -48,6 +63,7 @@ async function record(
       ...(entry.actorId === null ? {} : { by: entry.actorId }),
     },
   });
+  return row;
 }
 
 /**
@@ -85,6 +101,11 @@ export async function transition(
   });
   if (moved && event) announceEvents(context);
   return moved;
+}
+
+/** Adds a note to the incident's timeline. */
+export function addNote(context: AppContext, incident: IncidentRow, actorId: string, note: string) {
+  return record(context.db, context, incident, { kind: 'note', actorId, note });
 }
 
 export interface NewIncident {
