@@ -173,6 +173,11 @@ describe('incidents', () => {
       422,
       'ambiguous_selection',
     );
+    expectProblem(
+      await acknowledgeIncidents({ client: t.admin, body: { incident_ids: ids, filter: {} } }),
+      422,
+      'ambiguous_selection',
+    );
     const outsider = await addMember(t, 'operator', [(await addSite(t)).id]);
     expect(
       ok(await resolveIncidents({ client: outsider.client, body: { filter: { rule_id: ruleId } } })),
