@@ -108,7 +108,7 @@ describe('evaluating device_offline rules', () => {
 });
 
 describe('evaluating metric_threshold rules', () => {
-  it('opens an incident when the metric stays above the threshold for the duration, and resolves it below', async () => {
+  it('opens an incident when the metric stays above the threshold for the duration, resolves it below, reopens it on a flap', async () => {
     await addRule({
       kind: 'metric_threshold',
       metric: 'cpu_percent',
@@ -124,6 +124,13 @@ describe('evaluating metric_threshold rules', () => {
     expect(await incidentEvents()).toHaveLength(1);
     await elapse(SWEEP_MS, heartbeat(20));
     expect(await incidentEvents()).toEqual([opened, ['incident.resolved', opened![1], false]]);
+    // Above again for the duration, within the flap window: the same incident reopens.
+    await elapse(150_000, heartbeat(95));
+    expect(await incidentEvents()).toEqual([
+      opened,
+      ['incident.resolved', opened![1], false],
+      ['incident.opened', opened![1], true],
+    ]);
   });
 
   it('resolves the open incidents of a rule that is disabled or deleted', async () => {
