@@ -284,6 +284,9 @@ describe('the same credentials, allowed', () => {
       'listEnrollmentCodes',
       'getEnrollmentRequest',
       'getCommand',
+      'getAlertRule',
+      'getIncident',
+      'getIncidentTimeline',
     ]) {
       const result = await call(operationById(id), t.world.viewer.session)();
       expect(result.response.status, id).toBe(200);
