@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import {
   createWebhook,
+  getWebhook,
+  listEvents,
   listWebhookDeliveries,
   Meridian,
   retryWebhookDelivery,
@@ -219,14 +221,49 @@ describe('webhook deliveries', () => {
 
   it('records a timeout when the endpoint never answers (10 s)', async () => {
     const webhook = await hook();
+    receiver.received.length = 0;
     receiver.answers = ['hang'];
     const pending = testWebhook({ client: t.admin, path: { webhook_id: webhook.id } });
-    await t.clock.waitingOn('webhook-timeout');
+    // The endpoint has the whole request and keeps it: only the timeout ends the attempt.
+    await receiver.waitFor(1);
     await t.clock.advance(10_000);
     expect(ok(await pending)).toMatchObject({
       state: 'failed',
       attempts: [{ status_code: null, response_body: '', error: 'no answer within 10 s' }],
     });
+  });
+
+  it('disables an endpoint whose deliveries all failed for 5 days, with a webhook.disabled event', async () => {
+    const site = await addSite(t);
+    const webhook = await hook({ site_id: site.id, event_types: ['device.enrolled'] });
+    const watcher = await hook({ event_types: ['webhook.disabled'] });
+    /** An event to the failing endpoint, attempted until its delivery fails for good. */
+    const failEveryAttempt = async () => {
+      await enrolOn(site.id);
+      for (const delay of RETRY_DELAYS_SECONDS) {
+        await t.travel(delay * 1200 + 1000);
+        await t.server.deliverWebhooks();
+      }
+    };
+    const enabled = async () =>
+      ok(await getWebhook({ client: t.admin, path: { webhook_id: webhook.id } })).enabled;
+    receiver.fallback = { status: 500 };
+    try {
+      await failEveryAttempt();
+      expect(await enabled()).toBe(true);
+      await t.travel(4 * DAY_MS);
+      await failEveryAttempt();
+    } finally {
+      receiver.fallback = { status: 200, body: 'ok' };
+    }
+    expect(await enabled()).toBe(false);
+    // Endpoints of the tests before, taking every event, failed along and may be disabled too.
+    const disabled = ok(
+      await listEvents({ client: t.admin, query: { type: 'webhook.disabled', limit: 500 } }),
+    ).data;
+    const event = disabled.find((candidate) => candidate.data.webhook_id === webhook.id);
+    expect(event).toMatchObject({ severity: 'warning', data: { webhook_id: webhook.id, url: receiver.url } });
+    expect((await deliveries(watcher.id)).map((delivery) => delivery.event_id)).toContain(event!.id);
   });
 
   it('answers 404 for an unknown endpoint or delivery', async () => {

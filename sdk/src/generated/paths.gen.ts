@@ -3167,7 +3167,8 @@ export interface components {
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
      *     `incident.resolved`.
-     *     Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+     *     `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
+     *     send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
      * @example device.offline
      */
     EventType: string;
@@ -3424,7 +3425,10 @@ export interface components {
       event_types: components['schemas']['WebhookEventTypes'];
       /** @description Only events of this site (and none without a site), or `null` for every site. */
       site_id: components['schemas']['SiteId'] | null;
-      /** @description A disabled endpoint receives nothing until it is enabled again. */
+      /**
+       * @description A disabled endpoint receives nothing until it is enabled again. Meridian disables an
+       *     endpoint whose deliveries have all failed for 5 days (a `webhook.disabled` event says so).
+       */
       enabled: boolean;
       /**
        * @description After a rotation, deliveries are signed with the previous secret too until this time, so

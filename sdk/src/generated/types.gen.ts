@@ -1634,7 +1634,8 @@ export type PendingCommandsCleared = {
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`.
- * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+ * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
+ * send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
 export type EventType = string;
@@ -1940,7 +1941,9 @@ export type Webhook = {
    */
   site_id: SiteId | null;
   /**
-   * A disabled endpoint receives nothing until it is enabled again.
+   * A disabled endpoint receives nothing until it is enabled again. Meridian disables an
+   * endpoint whose deliveries have all failed for 5 days (a `webhook.disabled` event says so).
+   *
    */
   enabled: boolean;
   /**

@@ -1305,7 +1305,8 @@ export const zPendingCommandsCleared = z.object({
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`.
- * Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
+ * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
+ * send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
  */
 export const zEventType = z

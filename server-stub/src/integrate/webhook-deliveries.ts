@@ -11,12 +11,13 @@
  * - Each attempt is a Standard Webhooks POST: 10 s timeout by default (on the context's timers), no redirects
  *   followed, at most 1 KiB of the answer kept, the target's address checked again first. A failed
  *   attempt is retried like Svix does: after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h, each
- *   with ±20 % jitter; after the last the delivery is `failed`.
+ *   with ±20 % jitter; after the last the delivery is `failed`. An endpoint whose deliveries have
+ *   all failed for 5 days is disabled, and a `webhook.disabled` event says so.
  */
 import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context';
-import { EVENTS_TOPIC, toEvent } from '../observe/events-store';
+import { announceEvents, EVENTS_TOPIC, insertEvent, toEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import type { Database, EventRow, WebhookDeliveryRow, WebhookRow } from '../store/schema';
 import { openWebhookSecret } from './webhook-secrets';
@@ -29,6 +30,8 @@ export const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
 const LEASE_MARGIN_MS = 5000;
 export const RESPONSE_BYTES_KEPT = 1024;
 const CLAIM_BATCH = 20;
+/** An endpoint with no successful delivery and failed ones for this long is disabled. */
+export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 60 * 60 * 1000;
 /** How often the worker looks for due retries (new events wake it at once). */
 const POLL_INTERVAL_MS = 1000;
 
@@ -210,6 +213,52 @@ function retryDelayMs(attempts: number): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/**
+ * Disables the endpoint (in `trx`, with a `webhook.disabled` event) if its deliveries have all
+ * failed since a delivery that failed for good was created at least 5 days ago.
+ */
+async function disableIfFailingForDays(
+  trx: Kysely<Database>,
+  context: AppContext,
+  endpoint: WebhookRow,
+): Promise<boolean> {
+  const lastSuccess = await trx
+    .selectFrom('webhook_attempts')
+    .innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id')
+    .select((eb) => eb.fn.max('webhook_attempts.attempted_at').as('at'))
+    .where('webhook_deliveries.webhook_id', '=', endpoint.id)
+    .where('webhook_attempts.status_code', '>=', 200)
+    .where('webhook_attempts.status_code', '<', 300)
+    .executeTakeFirst();
+  const since = (lastSuccess?.at as string | null | undefined) ?? null;
+  const firstFailure = await trx
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.min('created_at').as('at'))
+    .where('webhook_id', '=', endpoint.id)
+    .where('state', '=', 'failed')
+    .$if(since !== null, (qb) => qb.where('created_at', '>', since!))
+    .executeTakeFirst();
+  const failingSince = firstFailure?.at as string | null | undefined;
+  const now = context.now();
+  if (!failingSince || Date.parse(failingSince) > now.getTime() - DISABLE_AFTER_FAILING_MS) return false;
+  const disabled = await trx
+    .updateTable('webhooks')
+    .set((eb) => ({ enabled: 0, version: eb('version', '+', 1), updated_at: now.toISOString() }))
+    .where('id', '=', endpoint.id)
+    .where('enabled', '=', 1)
+    .executeTakeFirst();
+  if (Number(disabled.numUpdatedRows) === 0) return false;
+  await insertEvent(trx, context, {
+    type: 'webhook.disabled',
+    severity: 'warning',
+    siteId: null,
+    deviceId: null,
+    message: `Webhook endpoint ${endpoint.url} was disabled: every delivery to it failed since ${failingSince}.`,
+    data: { webhook_id: endpoint.id, url: endpoint.url, failing_since: failingSince },
+  });
+  return true;
+}
+
 /** Makes one attempt of a claimed delivery and records it, scheduling the next if it failed. */
 async function attempt(context: AppContext, delivery: WebhookDeliveryRow): Promise<void> {
   const endpoint = await context.db
@@ -225,7 +274,7 @@ async function attempt(context: AppContext, delivery: WebhookDeliveryRow): Promi
   const delivered = outcome.status_code !== null && outcome.status_code >= 200 && outcome.status_code < 300;
   const attempts = delivery.attempt_count + 1;
   const exhausted = attempts >= delivery.attempts_allowed;
-  await context.db.transaction().execute(async (trx) => {
+  const disabled = await context.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('webhook_attempts')
       .values({
@@ -248,7 +297,9 @@ async function attempt(context: AppContext, delivery: WebhookDeliveryRow): Promi
       .where('id', '=', delivery.id)
       .where('attempt_count', '=', delivery.attempt_count)
       .execute();
+    return !delivered && exhausted && (await disableIfFailingForDays(trx, context, endpoint));
   });
+  if (disabled) announceEvents(context);
 }
 
 /** Claims and attempts one delivery (the test send); false if it was not due or someone else has it. */
