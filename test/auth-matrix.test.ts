@@ -41,6 +41,7 @@ const ALL_SCOPES = [
   'incidents:write',
   'webhooks:read',
   'webhooks:write',
+  'events:simulate',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',

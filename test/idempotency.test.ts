@@ -34,6 +34,7 @@ it('covers the creating operations', () => {
     'createUser',
     'createWebhook',
     'registerDevice',
+    'simulateEvent',
   ]);
 });
 

@@ -193,6 +193,14 @@ export const validCalls: Record<string, ValidCall> = {
   updateWebhook: (w) => ({ path: { webhook_id: w.webhookId }, body: { description: 'Changed' } }),
   deleteWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
   rotateWebhookSecret: (w) => ({ path: { webhook_id: w.webhookId } }),
+  simulateEvent: (w) => ({
+    body: {
+      type: 'device.offline',
+      severity: 'warning',
+      device_id: w.deviceA.id,
+      message: unique('Simulated'),
+    },
+  }),
   testWebhook: (w) => ({ path: { webhook_id: w.webhookId } }),
   listWebhookDeliveries: (w) => ({
     path: { webhook_id: w.webhookId },

@@ -7812,6 +7812,170 @@ export const mockOperations = {
       },
     },
   },
+  simulateEvent: {
+    method: 'post',
+    path: '/v1/events/simulate',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'evt_01JD7S1A3C5E7G9J1K3M5N7P9Q',
+        type: 'device.offline',
+        severity: 'warning',
+        source: 'system',
+        site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        message: 'Simulated: kiosk-lisbon-01 stopped sending heartbeats',
+        data: {
+          simulated: true,
+        },
+        created_at: '2026-11-03T11:00:00.000Z',
+        acknowledged_at: null,
+        acknowledged_by: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
   streamEvents: {
     method: 'get',
     path: '/v1/events/stream',

@@ -1172,6 +1172,30 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/events/simulate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Raise a synthetic event
+     * @description Records an event of the chosen type as if it had happened, for a device, a site or the
+     *     whole fleet, so that everything that reacts to events (webhooks, event streams) does: to
+     *     test an integration end to end. Its `data` says `simulated: true`. A `device_id` puts the
+     *     event on the device's site; a `site_id` that is not that site answers `422`. Admins only
+     *     (`events:simulate`).
+     */
+    post: operations['simulateEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/events/acknowledge': {
     parameters: {
       query?: never;
@@ -2126,6 +2150,7 @@ export interface components {
       | 'events:write'
       | 'webhooks:read'
       | 'webhooks:write'
+      | 'events:simulate'
       | 'audit:read'
       | 'alerts:read'
       | 'alerts:write'
@@ -3218,6 +3243,20 @@ export interface components {
     EventList: {
       data: components['schemas']['Event'][];
       next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * EventSimulation
+     * @description The synthetic event to record.
+     */
+    EventSimulation: {
+      type: components['schemas']['EventType'];
+      severity?: components['schemas']['EventSeverity'];
+      /** @description The device it concerns (the event then belongs to the device's site). */
+      device_id?: components['schemas']['DeviceId'];
+      /** @description The site it concerns; with `device_id`, it must be the device's site. */
+      site_id?: components['schemas']['SiteId'];
+      message?: string;
+      data?: components['schemas']['EventData'];
     };
     /**
      * EventFilter
@@ -8013,6 +8052,76 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  simulateEvent: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "type": "device.offline",
+         *       "severity": "warning",
+         *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+         *       "message": "Simulated: kiosk-lisbon-01 stopped sending heartbeats"
+         *     }
+         */
+        'application/json': components['schemas']['EventSimulation'];
+      };
+    };
+    responses: {
+      /** @description The recorded event. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "evt_01JD7S1A3C5E7G9J1K3M5N7P9Q",
+           *       "type": "device.offline",
+           *       "severity": "warning",
+           *       "source": "system",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "message": "Simulated: kiosk-lisbon-01 stopped sending heartbeats",
+           *       "data": {
+           *         "simulated": true
+           *       },
+           *       "created_at": "2026-11-03T11:00:00.000Z",
+           *       "acknowledged_at": null,
+           *       "acknowledged_by": null
+           *     }
+           */
+          'application/json': components['schemas']['Event'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

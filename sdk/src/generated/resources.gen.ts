@@ -175,6 +175,8 @@ import type {
   SendAgentEventResponse,
   SendAgentHeartbeatData,
   SendAgentHeartbeatResponse,
+  SimulateEventData,
+  SimulateEventResponse,
   StreamEventsData,
   TestWebhookData,
   TestWebhookResponse,
@@ -255,6 +257,7 @@ export const routes = {
   deleteMonitoredProcess: { route: 'DELETE /v1/devices/{device_id}/processes/{process_id}' },
   listEvents: { route: 'GET /v1/events', paginated: true },
   streamEvents: { route: 'GET /v1/events/stream', stream: true },
+  simulateEvent: { route: 'POST /v1/events/simulate', idempotencyKey: true },
   acknowledgeEvents: { route: 'POST /v1/events/acknowledge' },
   countUnacknowledgedEvents: { route: 'GET /v1/events/unacknowledged-count' },
   getEvent: { route: 'GET /v1/events/{event_id}' },
@@ -1423,6 +1426,27 @@ export class EventsResource extends APIResource {
    */
   stream(query?: StreamEventsData['query'], options?: BaseRequestOptions): EventStream<Event> {
     return this._client._stream<Event>(routes.streamEvents, { query, options });
+  }
+
+  /**
+   * Raise a synthetic event
+   *
+   * Records an event of the chosen type as if it had happened, for a device, a site or the
+   * whole fleet, so that everything that reacts to events (webhooks, event streams) does: to
+   * test an integration end to end. Its `data` says `simulated: true`. A `device_id` puts the
+   * event on the device's site; a `site_id` that is not that site answers `422`. Admins only
+   * (`events:simulate`).
+   *
+   * `POST /v1/events/simulate` (operation `simulateEvent`).
+   *
+   * @param body The synthetic event to record.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  simulate(
+    body: SimulateEventData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<SimulateEventResponse> {
+    return this._client._call(routes.simulateEvent, { body, options });
   }
 
   /**

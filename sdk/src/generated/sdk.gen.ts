@@ -255,6 +255,9 @@ import type {
   SendAgentHeartbeatData,
   SendAgentHeartbeatErrors,
   SendAgentHeartbeatResponses,
+  SimulateEventData,
+  SimulateEventErrors,
+  SimulateEventResponses,
   StreamEventsData,
   StreamEventsErrors,
   StreamEventsResponse,
@@ -1826,6 +1829,36 @@ export const streamEvents = <ThrowOnError extends boolean = false>(
     ],
     url: '/v1/events/stream',
     ...options,
+  });
+
+/**
+ * Raise a synthetic event
+ *
+ * Records an event of the chosen type as if it had happened, for a device, a site or the
+ * whole fleet, so that everything that reacts to events (webhooks, event streams) does: to
+ * test an integration end to end. Its `data` says `simulated: true`. A `device_id` puts the
+ * event on the device's site; a `site_id` that is not that site answers `422`. Admins only
+ * (`events:simulate`).
+ *
+ */
+export const simulateEvent = <ThrowOnError extends boolean = false>(
+  options: Options<SimulateEventData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<SimulateEventResponses, SimulateEventErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/events/simulate',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

@@ -248,6 +248,7 @@ export type Scope =
   | 'events:write'
   | 'webhooks:read'
   | 'webhooks:write'
+  | 'events:simulate'
   | 'audit:read'
   | 'alerts:read'
   | 'alerts:write'
@@ -1691,6 +1692,26 @@ export type Event = {
 export type EventList = {
   data: Array<Event>;
   next_cursor: NextCursor;
+};
+
+/**
+ * EventSimulation
+ *
+ * The synthetic event to record.
+ */
+export type EventSimulation = {
+  type: EventType;
+  severity?: EventSeverity;
+  /**
+   * The device it concerns (the event then belongs to the device's site).
+   */
+  device_id?: DeviceId;
+  /**
+   * The site it concerns; with `device_id`, it must be the device's site.
+   */
+  site_id?: SiteId;
+  message?: string;
+  data?: EventData;
 };
 
 /**
@@ -6036,6 +6057,72 @@ export type StreamEventsResponses = {
 };
 
 export type StreamEventsResponse = StreamEventsResponses[keyof StreamEventsResponses];
+
+export type SimulateEventData = {
+  body: EventSimulation;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/events/simulate';
+};
+
+export type SimulateEventErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type SimulateEventError = SimulateEventErrors[keyof SimulateEventErrors];
+
+export type SimulateEventResponses = {
+  /**
+   * The recorded event.
+   */
+  201: Event;
+};
+
+export type SimulateEventResponse = SimulateEventResponses[keyof SimulateEventResponses];
 
 export type AcknowledgeEventsData = {
   body: EventAcknowledgement;

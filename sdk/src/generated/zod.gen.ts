@@ -190,6 +190,7 @@ export const zScope = z.enum([
   'events:write',
   'webhooks:read',
   'webhooks:write',
+  'events:simulate',
   'audit:read',
   'alerts:read',
   'alerts:write',
@@ -1363,6 +1364,20 @@ export const zEvent = z.object({
 export const zEventList = z.object({
   data: z.array(zEvent).max(500),
   next_cursor: zNextCursor,
+});
+
+/**
+ * EventSimulation
+ *
+ * The synthetic event to record.
+ */
+export const zEventSimulation = z.object({
+  type: zEventType,
+  severity: zEventSeverity.optional(),
+  device_id: zDeviceId.optional(),
+  site_id: zSiteId.optional(),
+  message: z.string().min(1).max(500).optional(),
+  data: zEventData.optional(),
 });
 
 /**
@@ -2771,6 +2786,17 @@ export const zStreamEventsQuery = z.object({
  * The stream of events, until the client disconnects.
  */
 export const zStreamEventsResponse = z.string().max(100000000);
+
+export const zSimulateEventBody = zEventSimulation;
+
+export const zSimulateEventHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The recorded event.
+ */
+export const zSimulateEventResponse = zEvent;
 
 export const zAcknowledgeEventsBody = zEventAcknowledgement;
 

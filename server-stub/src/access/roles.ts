@@ -27,6 +27,7 @@ const ALL_SCOPES: readonly Scope[] = [
   'incidents:write',
   'webhooks:read',
   'webhooks:write',
+  'events:simulate',
 ];
 
 /** What each role may do, as the spec's Role description states it. */

@@ -397,6 +397,7 @@ export const Scope = z
     'events:write',
     'webhooks:read',
     'webhooks:write',
+    'events:simulate',
     'audit:read',
     'alerts:read',
     'alerts:write',
@@ -803,6 +804,16 @@ export const EventAcknowledgement = z
 export const EventList = z
   .object({ data: z.array(Event).max(500), next_cursor: NextCursor })
   .meta({ id: 'EventList' });
+export const EventSimulation = z
+  .strictObject({
+    type: EventType,
+    severity: EventSeverity.optional(),
+    device_id: DeviceId.optional(),
+    site_id: SiteId.optional(),
+    message: z.string().min(1).max(500).optional(),
+    data: EventData.optional(),
+  })
+  .meta({ id: 'EventSimulation' });
 export const EventsAcknowledged = z
   .object({ acknowledged_count: z.number().int().min(0).max(10000000) })
   .meta({ id: 'EventsAcknowledged' });
@@ -2869,6 +2880,35 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['events:read'],
+        } as const,
+      },
+      simulateEvent: {
+        method: 'POST',
+        path: '/v1/events/simulate',
+        summary: 'Raise a synthetic event',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: EventSimulation,
+        responses: {
+          201: Event,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'simulateEvent',
+          tag: 'Events',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['events:simulate'],
         } as const,
       },
       acknowledgeEvents: {

@@ -8,7 +8,8 @@ import { paginate } from '../http/pagination';
 import { principalOf, visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
-import { EVENTS_TOPIC, toEvent } from './events-store';
+import { assertUsableSite } from '../fleet/sites-store';
+import { emitEvent, EVENTS_TOPIC, toEvent } from './events-store';
 import { oneOrNotFound } from '../store/found';
 
 const KEEP_ALIVE_MS = 15_000;
@@ -136,6 +137,34 @@ export function eventsHandlers(context: AppContext) {
       // ts-rest pipes a Stream body to the response as it is (and skips response validation):
       // the contract types the body as the string it becomes on the wire.
       return { status: 200, body: stream as unknown as string };
+    },
+
+    simulateEvent: async ({ body, req }) => {
+      const principal = principalOf(req);
+      let siteId = body.site_id ?? null;
+      if (body.device_id !== undefined) {
+        const device = await context.db
+          .selectFrom('devices')
+          .select('site_id')
+          .where('id', '=', body.device_id)
+          .executeTakeFirst();
+        if (!device) throw problems.unknownReference('device', [body.device_id]);
+        if (siteId !== null && siteId !== device.site_id)
+          throw problems.unprocessable(
+            'event_site_mismatch',
+            `Device ${body.device_id} is not on site ${siteId}; leave site_id out to use the device's site.`,
+          );
+        siteId = device.site_id;
+      } else if (siteId !== null) await assertUsableSite(context, principal, siteId);
+      const row = await emitEvent(context, {
+        type: body.type,
+        severity: body.severity ?? 'info',
+        siteId,
+        deviceId: body.device_id ?? null,
+        message: body.message ?? `Simulated ${body.type} event`,
+        data: { ...body.data, simulated: true },
+      });
+      return { status: 201, body: toEvent(row) };
     },
 
     acknowledgeEvents: async ({ body, req }) => {
