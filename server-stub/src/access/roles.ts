@@ -1,34 +1,11 @@
 import type { z } from 'zod';
-import type { Role as RoleSchema, Scope as ScopeSchema } from '../generated/contract.gen';
+import { type Role as RoleSchema, Scope as ScopeSchema } from '../generated/contract.gen';
 
 export type Role = z.infer<typeof RoleSchema>;
 export type Scope = z.infer<typeof ScopeSchema>;
 
-const ALL_SCOPES: readonly Scope[] = [
-  'users:read',
-  'users:write',
-  'tokens:read',
-  'tokens:write',
-  'sites:read',
-  'sites:write',
-  'devices:read',
-  'devices:write',
-  'devices:register',
-  'enrollment:read',
-  'enrollment:write',
-  'commands:read',
-  'commands:write',
-  'events:read',
-  'events:write',
-  'audit:read',
-  'alerts:read',
-  'alerts:write',
-  'incidents:read',
-  'incidents:write',
-  'webhooks:read',
-  'webhooks:write',
-  'events:simulate',
-];
+/** Every scope the spec defines (admins hold them all). */
+const ALL_SCOPES: readonly Scope[] = ScopeSchema.options;
 
 /** What each role may do, as the spec's Role description states it. */
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {

@@ -371,24 +371,6 @@ export interface AuditChainTable {
   hash: string;
 }
 
-export interface WebhooksTable {
-  id: string;
-  url: string;
-  description: string;
-  /** JSON array of event types, or null for every event. */
-  event_types: string | null;
-  site_id: string | null;
-  enabled: number;
-  /** The signing secret, sealed under the server's webhook secrets key (integrate/webhook-secrets.ts). */
-  secret: string;
-  /** The secret before the last rotation, sealed too; it signs beside the new one until it expires. */
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
-  version: Generated<number>;
-  created_at: string;
-  updated_at: string;
-}
-
 export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed';
 
 /** The outbox: one event on its way to one endpoint. */
