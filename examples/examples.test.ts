@@ -2,14 +2,17 @@
  * Runs each example as a user would (a separate process, configured by environment) against a
  * fresh in-memory server, and checks both its output and what it did to the server.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { listDevices, listSites } from '@meridian/sdk';
+import { listAlertRules, listDevices, listSites, sendAgentHeartbeat } from '@meridian/sdk';
+import { addAgent } from '../test/support/agents';
 import { ADMIN, ok } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
+import { addSite } from '../test/support/world';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -83,4 +86,36 @@ describe('examples', () => {
       stderr: expect.stringMatching(/Listing devices failed: 401 invalid_token/),
     });
   });
+
+  it('alerting.ts creates a device_offline rule and prints the incidents the event stream carries', async () => {
+    const site = await addSite(t);
+    const agent = await addAgent(t, site.id);
+    const beat = async () =>
+      ok(
+        await sendAgentHeartbeat({
+          client: agent.client,
+          body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 60 },
+        }),
+      );
+    await beat();
+    const child = spawn(TSX, [example('alerting.ts'), site.id, '--minutes=2', '--count=2'], withToken());
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = once(child, 'exit');
+    // Once it follows the stream, the device goes quiet past the rule's 2 minutes, then comes back.
+    await t.clock.waitingOn('event-stream');
+    for (let sweep = 0; sweep < 8; sweep++) await t.clock.advance(30_000);
+    await beat();
+    await t.clock.advance(30_000);
+    const [code] = await exited;
+    expect(code).toBe(0);
+    const rules = ok(await listAlertRules({ client: t.admin, query: { kind: 'device_offline' } })).data;
+    expect(rules.map((rule) => rule.scope)).toEqual([{ site_ids: [site.id] }]);
+    expect(stdout.split('\n')).toEqual([
+      expect.stringMatching(/^rule Offline for 2 min \(alr_\w+\) watches site_\w+; following incidents$/),
+      expect.stringMatching(/ incident\.opened inc_\w+ Incident opened: Offline for 2 min\./),
+      expect.stringMatching(/ incident\.resolved inc_\w+ Incident resolved: /),
+      '',
+    ]);
+  }, 30_000);
 });
