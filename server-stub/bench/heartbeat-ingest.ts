@@ -1,11 +1,11 @@
 /**
- * `npm run bench`: heartbeat ingest. The same load (autocannon, POST /v1/agent/heartbeat with
+ * `npm run bench:heartbeat`: heartbeat ingest. The same load (autocannon, POST /v1/agent/heartbeat with
  * a realistic body, several connections) against a bare Express app that only parses the JSON
  * and answers — the floor any Express service pays — and then against Meridian with N enrolled
  * devices (auth, validation, a database write per heartbeat, events when a device comes
  * online). Both are measured in this run, on this machine; the ratio is what to watch.
  *
- *   npm run bench -- --seconds 10 --connections 20 --devices 50
+ *   npm run bench:heartbeat -- --seconds 10 --connections 20 --devices 50
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
