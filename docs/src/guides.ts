@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs';
 
 export const GUIDES_DIR = new URL('../guides/', import.meta.url);
 
-const SLUGS = ['quick-start', 'authentication', 'pagination', 'errors', 'idempotency', 'agents'] as const;
+const SLUGS = [
+  'quick-start',
+  'authentication',
+  'pagination',
+  'errors',
+  'idempotency',
+  'agents',
+  'alerting',
+] as const;
 
 export interface Guide {
   slug: string;
