@@ -146,8 +146,10 @@ console.log(
 console.log(
   `  meridian        ${rate(total, meridianMs)} deliveries/s  (${meridianMs.toFixed(0)} ms, events raised in ${raisedMs.toFixed(0)} ms)`,
 );
+const drainMs = meridianMs - raisedMs;
+const drained = total - deliveredWhileRaising;
 console.log(
-  `    after the last event was raised: ${rate(total - deliveredWhileRaising, meridianMs - raisedMs)} deliveries/s (${total - deliveredWhileRaising} deliveries)`,
+  `    after the last event was raised: ${rate(drained, drainMs)} deliveries/s (${drained} deliveries, ratio ${((drained / drainMs) * (baselineMs / delivered.length)).toFixed(3)})`,
 );
 console.log(
   `  ratio           ${(baselineMs / meridianMs).toFixed(3)} (meridian / plain node:http; goal ≥ 0.5)`,
