@@ -102,6 +102,23 @@ function conforming(): Node {
       '/public': { get: operation('getPublic', { security: [] }) },
       '/anonymous': { get: operation('getAnonymous', { security: [{}] }) },
     },
+    // a webhook (what the API sends) is named by its event type and answered by the receiver: the path
+    // and operation rules (kebab-case segments, 429 and 500) are not about it
+    webhooks: {
+      'thing.went_away': {
+        post: {
+          operationId: 'thingWentAway',
+          summary: 'thing.went_away',
+          description: 'A thing went away.',
+          tags: ['Things'],
+          security: [],
+          requestBody: {
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } },
+          },
+          responses: { '200': { description: 'Received.' } },
+        },
+      },
+    },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
       schemas: {
@@ -192,6 +209,15 @@ const cases: [name: string, rule: string, breakIt: (spec: Node) => void][] = [
     'rule/integer-bounds',
     (spec) => {
       delete at(spec, 'components', 'schemas', 'Count').format;
+    },
+  ],
+  [
+    'a path segment in snake_case',
+    'rule/paths-kebab-case',
+    (spec) => {
+      const paths = at(spec, 'paths');
+      paths['/public_things'] = paths['/public'];
+      delete paths['/public'];
     },
   ],
   [

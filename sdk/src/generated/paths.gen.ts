@@ -1940,7 +1940,310 @@ export interface paths {
     trace?: never;
   };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+  'device.enrolled': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.enrolled
+     * @description A device enrolled. An agent's enrolment was approved (by an operator or at once by its code) and the device received its credentials.
+     */
+    post: operations['deviceEnrolled'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'device.online': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.online
+     * @description A device came online. A device's agent sent a heartbeat again after the device was offline or degraded (or for the first time). `data.data` is empty.
+     */
+    post: operations['deviceOnline'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'device.offline': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.offline
+     * @description A device went offline. A device stopped sending heartbeats for longer than the offline threshold.
+     */
+    post: operations['deviceOffline'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'device.degraded': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.degraded
+     * @description A device reports a problem. A device's agent reported itself degraded in a heartbeat. `data.data` is empty.
+     */
+    post: operations['deviceDegraded'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'device.credentials_revoked': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.credentials_revoked
+     * @description A device's credentials were revoked. An operator revoked a device's agent credentials; the agent has to enrol again.
+     */
+    post: operations['deviceCredentialsRevoked'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'device.token_reuse_detected': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * device.token_reuse_detected
+     * @description A refresh token was used twice. An agent refresh token was presented a second time, so it may have been copied: every token of the device was revoked.
+     */
+    post: operations['deviceTokenReuseDetected'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'enrollment.requested': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * enrollment.requested
+     * @description An agent asked to enrol. An agent enrolled with a code that does not approve at once; the request waits for an operator.
+     */
+    post: operations['enrollmentRequested'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'command.failed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * command.failed
+     * @description A command failed. A device's agent reported that a command failed.
+     */
+    post: operations['commandFailed'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'command.expired': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * command.expired
+     * @description A command expired. A command did not finish before its timeout.
+     */
+    post: operations['commandExpired'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'incident.opened': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * incident.opened
+     * @description An incident opened. An alert rule's condition started to hold on a device (`data.data.reopened` is `true` when a condition back soon after resolving reopened the same incident).
+     */
+    post: operations['incidentOpened'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'incident.acknowledged': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * incident.acknowledged
+     * @description An incident was acknowledged. Someone took an incident on (`data.data.by`).
+     */
+    post: operations['incidentAcknowledged'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'incident.resolved': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * incident.resolved
+     * @description An incident was resolved. An incident was resolved by hand (`data.data.by`) or by Meridian when its condition cleared or its rule was disabled or deleted.
+     */
+    post: operations['incidentResolved'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'webhook.disabled': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * webhook.disabled
+     * @description A webhook endpoint was disabled. An endpoint whose deliveries all failed for 5 days was disabled (other endpoints receive this event).
+     */
+    post: operations['webhookDisabled'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'agent.*': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * agent.*
+     * @description An event an agent reported (`agent.<type>`, such as `agent.process_crash`), with the
+     *     severity, message and data the agent sent.
+     */
+    post: operations['agentEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'webhook.test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * webhook.test
+     * @description A test send (`POST /v1/webhooks/{webhook_id}/test`): not an event in the fleet, so `data`
+     *     names the endpoint instead of being an Event. Attempted once, never retried.
+     */
+    post: operations['webhookTest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
 export interface components {
   schemas: {
     /**
@@ -3873,6 +4176,23 @@ export interface components {
       data: components['schemas']['IncidentTimelineEntry'][];
       next_cursor: components['schemas']['NextCursor'];
     };
+    /**
+     * WebhookEventPayload
+     * @description The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
+     *     the event itself as `GET /v1/events/{event_id}` shows it. The `webhook-id` header (the same on
+     *     every retry) identifies the delivery.
+     */
+    WebhookEventPayload: {
+      type: components['schemas']['EventType'];
+      timestamp: components['schemas']['Timestamp'];
+      data: components['schemas']['Event'];
+    };
+    /**
+     * AgentEventType
+     * @description An event type an agent reported, `agent.<type>`.
+     * @example agent.process_crash
+     */
+    AgentEventType: string;
   };
   responses: {
     /** @description The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed. */
@@ -10266,6 +10586,505 @@ export interface operations {
       404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
+    };
+  };
+  deviceEnrolled: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.enrolled';
+          data: {
+            /** @constant */
+            type: 'device.enrolled';
+            data: {
+              enrollment_request_id: components['schemas']['EnrollmentRequestId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  deviceOnline: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.online';
+          data: {
+            /** @constant */
+            type: 'device.online';
+            data: Record<string, never>;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  deviceOffline: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.offline';
+          data: {
+            /** @constant */
+            type: 'device.offline';
+            data: {
+              last_seen_at: components['schemas']['Timestamp'];
+              /** Format: int32 */
+              offline_after_seconds: number;
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  deviceDegraded: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.degraded';
+          data: {
+            /** @constant */
+            type: 'device.degraded';
+            data: Record<string, never>;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  deviceCredentialsRevoked: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.credentials_revoked';
+          data: {
+            /** @constant */
+            type: 'device.credentials_revoked';
+            data: {
+              /** Format: int32 */
+              revoked_tokens: number;
+              revoked_by: components['schemas']['UserId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  deviceTokenReuseDetected: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'device.token_reuse_detected';
+          data: {
+            /** @constant */
+            type: 'device.token_reuse_detected';
+            data: {
+              /** Format: int32 */
+              revoked_tokens: number;
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  enrollmentRequested: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'enrollment.requested';
+          data: {
+            /** @constant */
+            type: 'enrollment.requested';
+            data: {
+              enrollment_request_id: components['schemas']['EnrollmentRequestId'];
+              hostname: string;
+              code_id: components['schemas']['EnrollmentCodeId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  commandFailed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'command.failed';
+          data: {
+            /** @constant */
+            type: 'command.failed';
+            data: {
+              command_id: components['schemas']['CommandId'];
+              command_type: components['schemas']['CommandTypeName'];
+              exit_code: number | null;
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  commandExpired: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'command.expired';
+          data: {
+            /** @constant */
+            type: 'command.expired';
+            data: {
+              command_id: components['schemas']['CommandId'];
+              command_type: components['schemas']['CommandTypeName'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  incidentOpened: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'incident.opened';
+          data: {
+            /** @constant */
+            type: 'incident.opened';
+            data: {
+              incident_id: components['schemas']['IncidentId'];
+              rule_id: components['schemas']['AlertRuleId'];
+              state: components['schemas']['IncidentState'];
+              /** @description Present (`true`) when the incident reopened. */
+              reopened?: boolean;
+              by?: components['schemas']['UserId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  incidentAcknowledged: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'incident.acknowledged';
+          data: {
+            /** @constant */
+            type: 'incident.acknowledged';
+            data: {
+              incident_id: components['schemas']['IncidentId'];
+              rule_id: components['schemas']['AlertRuleId'];
+              state: components['schemas']['IncidentState'];
+              /** @description Present (`true`) when the incident reopened. */
+              reopened?: boolean;
+              by?: components['schemas']['UserId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  incidentResolved: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'incident.resolved';
+          data: {
+            /** @constant */
+            type: 'incident.resolved';
+            data: {
+              incident_id: components['schemas']['IncidentId'];
+              rule_id: components['schemas']['AlertRuleId'];
+              state: components['schemas']['IncidentState'];
+              /** @description Present (`true`) when the incident reopened. */
+              reopened?: boolean;
+              by?: components['schemas']['UserId'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  webhookDisabled: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'webhook.disabled';
+          data: {
+            /** @constant */
+            type: 'webhook.disabled';
+            data: {
+              webhook_id: components['schemas']['WebhookId'];
+              /** Format: uri */
+              url: string;
+              failing_since: components['schemas']['Timestamp'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  agentEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          type: components['schemas']['AgentEventType'];
+          data: {
+            type: components['schemas']['AgentEventType'];
+            /** @constant */
+            source: 'agent';
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  webhookTest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @constant */
+          type: 'webhook.test';
+          timestamp: components['schemas']['Timestamp'];
+          data: {
+            webhook_id: components['schemas']['WebhookId'];
+            message: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
     };
   };
 }

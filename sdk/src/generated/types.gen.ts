@@ -4,6 +4,23 @@ export type ClientOptions = {
   baseUrl: 'http://localhost:8080' | (string & {});
 };
 
+export type Webhooks =
+  | DeviceEnrolledWebhookRequest
+  | DeviceOnlineWebhookRequest
+  | DeviceOfflineWebhookRequest
+  | DeviceDegradedWebhookRequest
+  | DeviceCredentialsRevokedWebhookRequest
+  | DeviceTokenReuseDetectedWebhookRequest
+  | EnrollmentRequestedWebhookRequest
+  | CommandFailedWebhookRequest
+  | CommandExpiredWebhookRequest
+  | IncidentOpenedWebhookRequest
+  | IncidentAcknowledgedWebhookRequest
+  | IncidentResolvedWebhookRequest
+  | WebhookDisabledWebhookRequest
+  | AgentEventWebhookRequest
+  | WebhookTestWebhookRequest;
+
 /**
  * RequestId
  *
@@ -2498,6 +2515,27 @@ export type IncidentTimeline = {
   data: Array<IncidentTimelineEntry>;
   next_cursor: NextCursor;
 };
+
+/**
+ * WebhookEventPayload
+ *
+ * The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
+ * the event itself as `GET /v1/events/{event_id}` shows it. The `webhook-id` header (the same on
+ * every retry) identifies the delivery.
+ *
+ */
+export type WebhookEventPayload = {
+  type: EventType;
+  timestamp: Timestamp;
+  data: Event;
+};
+
+/**
+ * AgentEventType
+ *
+ * An event type an agent reported, `agent.<type>`.
+ */
+export type AgentEventType = string;
 
 /**
  * How many items to return, from 1 to 500.
@@ -8155,3 +8193,285 @@ export type GetIncidentTimelineResponses = {
 };
 
 export type GetIncidentTimelineResponse = GetIncidentTimelineResponses[keyof GetIncidentTimelineResponses];
+
+export type DeviceEnrolledWebhookPayload = WebhookEventPayload & {
+  type: 'device.enrolled';
+  data: {
+    type: 'device.enrolled';
+    data: {
+      enrollment_request_id: EnrollmentRequestId;
+    };
+  };
+};
+
+export type DeviceEnrolledWebhookRequest = {
+  body: DeviceEnrolledWebhookPayload;
+  key: 'device.enrolled';
+  path?: never;
+  query?: never;
+};
+
+export type DeviceOnlineWebhookPayload = WebhookEventPayload & {
+  type: 'device.online';
+  data: {
+    type: 'device.online';
+    data: {
+      [key: string]: unknown;
+    };
+  };
+};
+
+export type DeviceOnlineWebhookRequest = {
+  body: DeviceOnlineWebhookPayload;
+  key: 'device.online';
+  path?: never;
+  query?: never;
+};
+
+export type DeviceOfflineWebhookPayload = WebhookEventPayload & {
+  type: 'device.offline';
+  data: {
+    type: 'device.offline';
+    data: {
+      last_seen_at: Timestamp;
+      offline_after_seconds: number;
+    };
+  };
+};
+
+export type DeviceOfflineWebhookRequest = {
+  body: DeviceOfflineWebhookPayload;
+  key: 'device.offline';
+  path?: never;
+  query?: never;
+};
+
+export type DeviceDegradedWebhookPayload = WebhookEventPayload & {
+  type: 'device.degraded';
+  data: {
+    type: 'device.degraded';
+    data: {
+      [key: string]: unknown;
+    };
+  };
+};
+
+export type DeviceDegradedWebhookRequest = {
+  body: DeviceDegradedWebhookPayload;
+  key: 'device.degraded';
+  path?: never;
+  query?: never;
+};
+
+export type DeviceCredentialsRevokedWebhookPayload = WebhookEventPayload & {
+  type: 'device.credentials_revoked';
+  data: {
+    type: 'device.credentials_revoked';
+    data: {
+      revoked_tokens: number;
+      revoked_by: UserId;
+    };
+  };
+};
+
+export type DeviceCredentialsRevokedWebhookRequest = {
+  body: DeviceCredentialsRevokedWebhookPayload;
+  key: 'device.credentials_revoked';
+  path?: never;
+  query?: never;
+};
+
+export type DeviceTokenReuseDetectedWebhookPayload = WebhookEventPayload & {
+  type: 'device.token_reuse_detected';
+  data: {
+    type: 'device.token_reuse_detected';
+    data: {
+      revoked_tokens: number;
+    };
+  };
+};
+
+export type DeviceTokenReuseDetectedWebhookRequest = {
+  body: DeviceTokenReuseDetectedWebhookPayload;
+  key: 'device.token_reuse_detected';
+  path?: never;
+  query?: never;
+};
+
+export type EnrollmentRequestedWebhookPayload = WebhookEventPayload & {
+  type: 'enrollment.requested';
+  data: {
+    type: 'enrollment.requested';
+    data: {
+      enrollment_request_id: EnrollmentRequestId;
+      hostname: string;
+      code_id: EnrollmentCodeId;
+    };
+  };
+};
+
+export type EnrollmentRequestedWebhookRequest = {
+  body: EnrollmentRequestedWebhookPayload;
+  key: 'enrollment.requested';
+  path?: never;
+  query?: never;
+};
+
+export type CommandFailedWebhookPayload = WebhookEventPayload & {
+  type: 'command.failed';
+  data: {
+    type: 'command.failed';
+    data: {
+      command_id: CommandId;
+      command_type: CommandTypeName;
+      exit_code: number | null;
+    };
+  };
+};
+
+export type CommandFailedWebhookRequest = {
+  body: CommandFailedWebhookPayload;
+  key: 'command.failed';
+  path?: never;
+  query?: never;
+};
+
+export type CommandExpiredWebhookPayload = WebhookEventPayload & {
+  type: 'command.expired';
+  data: {
+    type: 'command.expired';
+    data: {
+      command_id: CommandId;
+      command_type: CommandTypeName;
+    };
+  };
+};
+
+export type CommandExpiredWebhookRequest = {
+  body: CommandExpiredWebhookPayload;
+  key: 'command.expired';
+  path?: never;
+  query?: never;
+};
+
+export type IncidentOpenedWebhookPayload = WebhookEventPayload & {
+  type: 'incident.opened';
+  data: {
+    type: 'incident.opened';
+    data: {
+      incident_id: IncidentId;
+      rule_id: AlertRuleId;
+      state: IncidentState;
+      /**
+       * Present (`true`) when the incident reopened.
+       */
+      reopened?: boolean;
+      by?: UserId;
+    };
+  };
+};
+
+export type IncidentOpenedWebhookRequest = {
+  body: IncidentOpenedWebhookPayload;
+  key: 'incident.opened';
+  path?: never;
+  query?: never;
+};
+
+export type IncidentAcknowledgedWebhookPayload = WebhookEventPayload & {
+  type: 'incident.acknowledged';
+  data: {
+    type: 'incident.acknowledged';
+    data: {
+      incident_id: IncidentId;
+      rule_id: AlertRuleId;
+      state: IncidentState;
+      /**
+       * Present (`true`) when the incident reopened.
+       */
+      reopened?: boolean;
+      by?: UserId;
+    };
+  };
+};
+
+export type IncidentAcknowledgedWebhookRequest = {
+  body: IncidentAcknowledgedWebhookPayload;
+  key: 'incident.acknowledged';
+  path?: never;
+  query?: never;
+};
+
+export type IncidentResolvedWebhookPayload = WebhookEventPayload & {
+  type: 'incident.resolved';
+  data: {
+    type: 'incident.resolved';
+    data: {
+      incident_id: IncidentId;
+      rule_id: AlertRuleId;
+      state: IncidentState;
+      /**
+       * Present (`true`) when the incident reopened.
+       */
+      reopened?: boolean;
+      by?: UserId;
+    };
+  };
+};
+
+export type IncidentResolvedWebhookRequest = {
+  body: IncidentResolvedWebhookPayload;
+  key: 'incident.resolved';
+  path?: never;
+  query?: never;
+};
+
+export type WebhookDisabledWebhookPayload = WebhookEventPayload & {
+  type: 'webhook.disabled';
+  data: {
+    type: 'webhook.disabled';
+    data: {
+      webhook_id: WebhookId;
+      url: string;
+      failing_since: Timestamp;
+    };
+  };
+};
+
+export type WebhookDisabledWebhookRequest = {
+  body: WebhookDisabledWebhookPayload;
+  key: 'webhook.disabled';
+  path?: never;
+  query?: never;
+};
+
+export type AgentEventWebhookPayload = WebhookEventPayload & {
+  type: AgentEventType;
+  data: {
+    type: AgentEventType;
+    source: 'agent';
+  };
+};
+
+export type AgentEventWebhookRequest = {
+  body: AgentEventWebhookPayload;
+  key: 'agent.*';
+  path?: never;
+  query?: never;
+};
+
+export type WebhookTestWebhookPayload = {
+  type: 'webhook.test';
+  timestamp: Timestamp;
+  data: {
+    webhook_id: WebhookId;
+    message: string;
+  };
+};
+
+export type WebhookTestWebhookRequest = {
+  body: WebhookTestWebhookPayload;
+  key: 'webhook.test';
+  path?: never;
+  query?: never;
+};

@@ -2021,6 +2021,30 @@ export const zIncidentTimeline = z.object({
 });
 
 /**
+ * WebhookEventPayload
+ *
+ * The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
+ * the event itself as `GET /v1/events/{event_id}` shows it. The `webhook-id` header (the same on
+ * every retry) identifies the delivery.
+ *
+ */
+export const zWebhookEventPayload = z.object({
+  type: zEventType,
+  timestamp: zTimestamp,
+  data: zEvent,
+});
+
+/**
+ * AgentEventType
+ *
+ * An event type an agent reported, `agent.<type>`.
+ */
+export const zAgentEventType = z
+  .string()
+  .max(64)
+  .regex(/^agent\.[a-z][a-z0-9_]*$/);
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);

@@ -208,6 +208,11 @@ export const AgentEventCreate = z
     data: EventData.optional(),
   })
   .meta({ id: 'AgentEventCreate' });
+export const AgentEventType = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^agent\\.[a-z][a-z0-9_]*$'))
+  .meta({ id: 'AgentEventType' });
 export const DeviceMetrics = z
   .strictObject({
     cpu_percent: z.number().min(0).max(100),
@@ -1189,6 +1194,9 @@ export const WebhookDelivery = z
 export const WebhookDeliveryList = z
   .object({ data: z.array(WebhookDelivery).max(500), next_cursor: NextCursor })
   .meta({ id: 'WebhookDeliveryList' });
+export const WebhookEventPayload = z
+  .object({ type: EventType, timestamp: Timestamp, data: Event })
+  .meta({ id: 'WebhookEventPayload' });
 export const WebhookList = z
   .object({ data: z.array(Webhook).max(500), next_cursor: NextCursor })
   .meta({ id: 'WebhookList' });
