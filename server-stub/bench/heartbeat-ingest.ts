@@ -12,8 +12,8 @@ import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import express from 'express';
-import { Meridian, MeridianAgent } from '@meridian/sdk';
-import { startServer } from '../src/index';
+import { MeridianAgent } from '@meridian/sdk';
+import { startBenchServer } from './bench-server';
 
 const { values } = parseArgs({
   options: {
@@ -92,23 +92,8 @@ bare.post('/v1/agent/heartbeat', (req, res) => {
 });
 const baseline = await listen(bare);
 
-const meridian = await startServer({
-  database: ':memory:',
-  port: 0,
-  host: '127.0.0.1',
-  adminUsername: 'bench',
-  adminPassword: 'bench-password-123',
-  passwordCost: 2 ** 10,
-  validateResponses: false,
-  requestsPerMinute: 10_000_000,
-});
-const { token } = await new Meridian({ baseUrl: meridian.url }).auth.login({
-  username: 'bench',
-  password: 'bench-password-123',
-});
-const operator = new Meridian({ baseUrl: meridian.url, token });
-const site = await operator.sites.create({ name: 'Bench' });
-const { code } = await operator.enrollmentCodes.create(site.id, {
+const { meridian, operator, siteId } = await startBenchServer();
+const { code } = await operator.enrollmentCodes.create(siteId, {
   auto_approve: true,
   max_uses: deviceCount,
 });

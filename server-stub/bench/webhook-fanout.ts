@@ -11,8 +11,7 @@
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { Meridian } from '@meridian/sdk';
-import { startServer } from '../src/index';
+import { startBenchServer } from './bench-server';
 
 const { values } = parseArgs({
   options: {
@@ -67,23 +66,7 @@ async function pool(n: number, width: number, work: (index: number) => Promise<v
   );
 }
 
-const meridian = await startServer({
-  database: ':memory:',
-  port: 0,
-  host: '127.0.0.1',
-  adminUsername: 'bench',
-  adminPassword: 'bench-password-123',
-  passwordCost: 2 ** 10,
-  validateResponses: false,
-  requestsPerMinute: 10_000_000,
-  webhooks: { allowPrivateTargets: true },
-});
-const { token } = await new Meridian({ baseUrl: meridian.url }).auth.login({
-  username: 'bench',
-  password: 'bench-password-123',
-});
-const operator = new Meridian({ baseUrl: meridian.url, token });
-const site = await operator.sites.create({ name: 'Bench' });
+const { meridian, operator, siteId } = await startBenchServer({ webhooks: { allowPrivateTargets: true } });
 for (let n = 0; n < endpointCount; n++)
   await operator.webhookEndpoints.create({ url: `${receiverUrl}/endpoint-${n}`, description: `bench ${n}` });
 
@@ -96,7 +79,7 @@ await pool(eventCount, RAISERS, async (n) => {
   await operator.events.simulate({
     type: 'device.offline',
     severity: 'warning',
-    site_id: site.id,
+    site_id: siteId,
     message: `Bench event ${n}`,
     data: { n },
   });
