@@ -24,6 +24,7 @@ import { RETRY_DELAYS_SECONDS } from '../server-stub/src/integrate/webhook-deliv
 import { addAgent } from './support/agents';
 import { startPostgres, type Postgres } from './support/postgres';
 import { expectProblem } from './support/problem';
+import { schemaValidator } from './support/response-validator';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
 import { addSite } from './support/world';
@@ -41,6 +42,14 @@ const verifyWithLibrary = (secret: string, request: ReceivedWebhook) =>
     type: string;
     data: Record<string, unknown>;
   };
+
+/** A delivered body matches its event type's entry in the spec's `webhooks` section. */
+function expectDeclared(body: string): void {
+  const { type } = JSON.parse(body) as { type: string };
+  const entry = type.startsWith('agent.') ? 'agent.*' : type;
+  const validate = schemaValidator(`#/webhooks/${entry}/post/requestBody/content/application~1json/schema`);
+  expect(validate(JSON.parse(body)), JSON.stringify(validate.errors)).toBe(true);
+}
 
 describe('webhook deliveries', () => {
   const t = useTestServer();
@@ -83,6 +92,10 @@ describe('webhook deliveries', () => {
     });
     const unwrapped = await Meridian.webhooks.unwrap(request.body, headersOf(request), webhook.secret);
     expect(unwrapped).toMatchObject({ id: request.headers['webhook-id'], type: 'device.enrolled' });
+    expectDeclared(request.body);
+    if (unwrapped.type !== 'device.enrolled') throw new Error(`unwrapped a ${unwrapped.type}`);
+    // narrowed on type: the device.enrolled data the spec declares
+    expect(unwrapped.data.data.enrollment_request_id).toMatch(/^enr_/);
     expect(request.headers['content-type']).toBe('application/json');
 
     const [delivery] = await deliveries(webhook.id);
@@ -108,6 +121,10 @@ describe('webhook deliveries', () => {
     expect(verifyWithLibrary(rotated.secret, during).type).toBe('webhook.test');
     await Meridian.webhooks.verify(during.body, headersOf(during), webhook.secret);
     await Meridian.webhooks.verify(during.body, headersOf(during), rotated.secret);
+    expectDeclared(during.body);
+    const test = await Meridian.webhooks.unwrap(during.body, headersOf(during), rotated.secret);
+    if (test.type !== 'webhook.test') throw new Error(`unwrapped a ${test.type}`);
+    expect(test.data.webhook_id).toBe(webhook.id);
 
     await t.travel(DAY_MS + 1000);
     ok(await testWebhook({ client: t.admin, path: { webhook_id: webhook.id } }));

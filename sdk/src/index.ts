@@ -58,6 +58,8 @@ export type { HeadersLike } from './internal/utils/headers';
 export type { Logger, LogLevel } from './internal/utils/log';
 export {
   webhooks,
+  type MeridianWebhookEvent,
+  type MeridianWebhookPayload,
   type SignedWebhookHeaders,
   type WebhookBody,
   type WebhookEvent,

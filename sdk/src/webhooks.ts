@@ -10,10 +10,34 @@
  * Only WebCrypto (`globalThis.crypto.subtle`) is used, so it runs in Node 20+, browsers, Deno,
  * Bun and edge runtimes.
  */
+import type { AgentEventWebhookPayload, Webhooks } from './generated/types.gen';
 import { WebhookVerificationError } from './meridian-client/errors';
 import { uuid } from './internal/utils/uuid';
 
-/** A verified webhook. `data` is typed as you say; the payload types come with the webhook spec. */
+/**
+ * A body Meridian sends, one per event type declared in the spec's `webhooks` section. Agent events
+ * are typed `agent.${string}` (the spec can only say "a string starting with agent."), so that
+ * narrowing on `type` tells them from the others.
+ */
+export type MeridianWebhookPayload =
+  | Exclude<Webhooks, { key: 'agent.*' }>['body']
+  | (Omit<AgentEventWebhookPayload, 'type' | 'data'> & {
+      type: `agent.${string}`;
+      data: Omit<AgentEventWebhookPayload['data'], 'type'> & { type: `agent.${string}` };
+    });
+
+/**
+ * A verified Meridian webhook: its `webhook-id` and body, a union discriminated by `type`, so
+ * `if (event.type === 'device.offline')` types `event.data.data` as that event's data. (A simulated
+ * event of a type Meridian does not raise itself is not in the union.)
+ */
+export type MeridianWebhookEvent = MeridianWebhookPayload extends infer P
+  ? P extends unknown
+    ? { id: string } & P
+    : never
+  : never;
+
+/** A verified webhook whose `data` type you state (`unwrap<T>`). */
 export interface WebhookEvent<T = unknown> {
   /** The `webhook-id`: unique per message and the same on redelivery (use it to deduplicate). */
   id: string;
@@ -93,8 +117,23 @@ async function verify(
   }
 }
 
-/** Verifies a webhook (as `verify`) and returns its event. */
-async function unwrap<T = unknown>(
+/**
+ * Verifies a webhook (as `verify`) and returns its event: typed by `type` from the spec's webhooks,
+ * or with the `data` type you give (`unwrap<T>(…)`).
+ */
+function unwrap(
+  rawBody: WebhookBody,
+  headers: WebhookHeaders,
+  secret: WebhookSecret,
+  options?: WebhookVerifyOptions,
+): Promise<MeridianWebhookEvent>;
+function unwrap<T>(
+  rawBody: WebhookBody,
+  headers: WebhookHeaders,
+  secret: WebhookSecret,
+  options?: WebhookVerifyOptions,
+): Promise<WebhookEvent<T>>;
+async function unwrap<T>(
   rawBody: WebhookBody,
   headers: WebhookHeaders,
   secret: WebhookSecret,

@@ -27,6 +27,7 @@ import {
   type Session,
   type Site,
   type User,
+  type MeridianWebhookEvent,
   type WebhookEvent,
 } from '../src/index';
 
@@ -73,10 +74,63 @@ describe('types', () => {
     expectTypeOf(webhooks.unwrap<{ device_id: string }>).returns.resolves.toEqualTypeOf<
       WebhookEvent<{ device_id: string }>
     >();
+    expectTypeOf(() =>
+      webhooks.unwrap('{}', {}, 'whsec_x'),
+    ).returns.resolves.toEqualTypeOf<MeridianWebhookEvent>();
     expectTypeOf<NotFoundError['status']>().toEqualTypeOf<number>();
     expectTypeOf<APIError['headers']>().toEqualTypeOf<Headers>();
     expectTypeOf<MeridianError['status']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<MeridianError['requestId']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it("a Meridian webhook's type narrows its data", () => {
+    const narrow = (event: MeridianWebhookEvent) => {
+      expectTypeOf(event.id).toEqualTypeOf<string>();
+      switch (event.type) {
+        case 'device.offline':
+          expectTypeOf(event.data.type).toEqualTypeOf<'device.offline'>();
+          expectTypeOf(event.data.device_id).toEqualTypeOf<string | null>();
+          expectTypeOf(event.data.data.offline_after_seconds).toEqualTypeOf<number>();
+          expectTypeOf(event.data.data.last_seen_at).toEqualTypeOf<string>();
+          // @ts-expect-error: device.offline's data has no exit code
+          void event.data.data.exit_code.toFixed();
+          break;
+        case 'command.failed':
+          expectTypeOf(event.data.data.exit_code).toEqualTypeOf<number | null>();
+          expectTypeOf(event.data.data.command_id).toEqualTypeOf<string>();
+          break;
+        case 'incident.opened':
+          expectTypeOf(event.data.data.state).toEqualTypeOf<'open' | 'acknowledged' | 'resolved'>();
+          expectTypeOf(event.data.data.reopened).toEqualTypeOf<boolean | undefined>();
+          break;
+        case 'webhook.test':
+          // not an Event: the endpoint it was sent to
+          expectTypeOf(event.data).toEqualTypeOf<{ webhook_id: string; message: string }>();
+          break;
+        case 'webhook.disabled':
+          expectTypeOf(event.data.data.failing_since).toEqualTypeOf<string>();
+          break;
+        default:
+          // agent events stay apart from the types Meridian raises itself
+          expectTypeOf(event.type).toEqualTypeOf<
+            | `agent.${string}`
+            | 'device.enrolled'
+            | 'device.online'
+            | 'device.degraded'
+            | 'device.credentials_revoked'
+            | 'device.token_reuse_detected'
+            | 'enrollment.requested'
+            | 'command.expired'
+            | 'incident.acknowledged'
+            | 'incident.resolved'
+          >();
+      }
+    };
+    const agent = (event: Extract<MeridianWebhookEvent, { type: `agent.${string}` }>) => {
+      expectTypeOf(event.data.source).toEqualTypeOf<'agent'>();
+      expectTypeOf(event.data.data).toEqualTypeOf<{ [key: string]: unknown }>();
+    };
+    expect([narrow, agent]).toHaveLength(2);
   });
 
   it("list filters, bodies and options are the spec's", () => {
