@@ -42,6 +42,8 @@ const ALL_SCOPES = [
   'webhooks:read',
   'webhooks:write',
   'events:simulate',
+  'notifications:read',
+  'notifications:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',

@@ -30,6 +30,7 @@ it('covers the creating operations', () => {
     'createCommand',
     'createEnrollmentCode',
     'createMonitoredProcess',
+    'createNotificationChannel',
     'createSite',
     'createUser',
     'createWebhook',

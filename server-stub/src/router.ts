@@ -23,6 +23,7 @@ import { sitesHandlers } from './fleet/sites-handlers';
 import { contract } from './generated/contract.gen';
 import { auditEventsHandlers } from './integrate/audit-events-handlers';
 import { webhooksHandlers } from './integrate/webhooks-handlers';
+import { notificationChannelsHandlers } from './integrate/notification-channels-handlers';
 import { metaHandlers } from './meta/meta-handlers';
 import { alertRulesHandlers } from './observe/alert-rules-handlers';
 import { incidentsHandlers } from './observe/incidents-handlers';
@@ -46,6 +47,7 @@ export function createRouter(context: AppContext) {
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),
     webhookEndpoints: webhooksHandlers(context),
+    notificationChannels: notificationChannelsHandlers(context),
     alertRules: alertRulesHandlers(context),
     incidents: incidentsHandlers(context),
     auditEvents: auditEventsHandlers(context),

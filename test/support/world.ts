@@ -11,6 +11,7 @@ import {
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
+  createNotificationChannel,
   createWebhook,
   testWebhook,
   listAuditEvents,
@@ -67,6 +68,8 @@ export interface World {
   auditEventId: string;
   /** An alert rule watching site A. */
   ruleId: string;
+  /** An e-mail notification channel whose SMTP server does not listen (127.0.0.1:9). */
+  notificationChannelId: string;
   /** An incident of site A (the agent's process crashed), open. */
   incidentId: string;
 }
@@ -194,6 +197,22 @@ export async function buildWorld(t: TestServer): Promise<World> {
     processId: process.id,
     ...(await addWebhook(t)),
     ruleId: rule.id,
+    notificationChannelId: ok(
+      await createNotificationChannel({
+        client: t.admin,
+        body: {
+          name: 'World e-mail',
+          kind: 'email',
+          email: {
+            host: '127.0.0.1',
+            port: 9,
+            tls: 'none',
+            from: 'meridian@example.com',
+            to: ['ops@example.com'],
+          },
+        },
+      }),
+    ).id,
     incidentId: await addIncident(t, siteA.id, agent),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

@@ -1555,6 +1555,95 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/notification-channels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List notification channels
+     * @description Lists the notification channels, oldest first. Credentials are never included. Admins only
+     *     (`notifications:read`).
+     */
+    get: operations['listNotificationChannels'];
+    put?: never;
+    /**
+     * Create a notification channel
+     * @description Creates a channel that tells people about incidents. An `email` channel sends through the
+     *     SMTP server given; its username and password are stored encrypted and never shown again.
+     *     The SMTP host must not resolve to a loopback, link-local, metadata or private address
+     *     (`422 notification_host_not_allowed`) unless the server allows private targets
+     *     (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
+     *     (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+     */
+    post: operations['createNotificationChannel'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/notification-channels/{channel_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a notification channel
+     * @description Returns one notification channel, without its credentials. Admins only (`notifications:read`).
+     */
+    get: operations['getNotificationChannel'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a notification channel
+     * @description Deletes the channel and its stored credentials. Admins only (`notifications:write`).
+     */
+    delete: operations['deleteNotificationChannel'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a notification channel
+     * @description Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
+     *     (checked like at creation; credentials left out are removed). Send `If-Match` with the
+     *     `ETag` you read to avoid overwriting a concurrent change. Admins only
+     *     (`notifications:write`).
+     */
+    patch: operations['updateNotificationChannel'];
+    trace?: never;
+  };
+  '/v1/notification-channels/{channel_id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a test notification
+     * @description Sends a test message through the channel now (an e-mail to every recipient) and answers
+     *     with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
+     *     A test is sent once, not retried. Admins only (`notifications:write`).
+     */
+    post: operations['testNotificationChannel'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent/events': {
     parameters: {
       query?: never;
@@ -2458,7 +2547,9 @@ export interface components {
       | 'alerts:read'
       | 'alerts:write'
       | 'incidents:read'
-      | 'incidents:write';
+      | 'incidents:write'
+      | 'notifications:read'
+      | 'notifications:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -3889,6 +3980,119 @@ export interface components {
       data: components['schemas']['WebhookDelivery'][];
       next_cursor: components['schemas']['NextCursor'];
     };
+    /**
+     * NotificationChannelId
+     * @description The ID of a notification channel (`nch_` followed by a ULID).
+     * @example nch_01JD8A2B4C6D8E0F2G4H6J8K0M
+     */
+    NotificationChannelId: string;
+    /**
+     * EmailAddress
+     * Format: email
+     * @description An e-mail address.
+     * @example oncall@example.com
+     */
+    EmailAddress: string;
+    /**
+     * EmailSettings
+     * @description How an `email` channel sends: the SMTP server, how the connection is secured, the sender and
+     *     the recipients. The password is never shown.
+     */
+    EmailSettings: {
+      /**
+       * @description The SMTP server's host name or address.
+       * @example smtp.example.com
+       */
+      host: string;
+      /**
+       * Format: int32
+       * @example 587
+       */
+      port: number;
+      /**
+       * @description `tls`: the connection is TLS from the start (usually port 465); `starttls`: the server must
+       *     upgrade the connection with STARTTLS (usually port 587); `none`: plain SMTP, for a relay on
+       *     a trusted network only.
+       * @enum {string}
+       */
+      tls: 'none' | 'starttls' | 'tls';
+      /** @description The SMTP user to authenticate as, or `null` to send without authenticating. */
+      username: string | null;
+      from: components['schemas']['EmailAddress'];
+      to: components['schemas']['EmailAddress'][];
+    };
+    /**
+     * NotificationChannel
+     * @description Where people are told about incidents. An `email` channel sends through an SMTP server; its
+     *     credentials are stored encrypted and never shown.
+     */
+    NotificationChannel: {
+      id: components['schemas']['NotificationChannelId'];
+      name: string;
+      /** @enum {string} */
+      kind: 'email';
+      email: components['schemas']['EmailSettings'];
+      /** @description A disabled channel sends nothing until it is enabled again. */
+      enabled: boolean;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** NotificationChannelList */
+    NotificationChannelList: {
+      data: components['schemas']['NotificationChannel'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * EmailSettingsInput
+     * @description The SMTP settings of an `email` channel. The username and password are stored encrypted; the
+     *     password is never shown again. Leave both out to send without authenticating.
+     */
+    EmailSettingsInput: {
+      /** @description The SMTP server's host name or address. */
+      host: string;
+      /** Format: int32 */
+      port: number;
+      /**
+       * @description See `EmailSettings.tls`.
+       * @enum {string}
+       */
+      tls: 'none' | 'starttls' | 'tls';
+      username?: string;
+      password?: string;
+      from: components['schemas']['EmailAddress'];
+      to: components['schemas']['EmailAddress'][];
+    };
+    /** NotificationChannelCreate */
+    NotificationChannelCreate: {
+      name: string;
+      /** @enum {string} */
+      kind: 'email';
+      email: components['schemas']['EmailSettingsInput'];
+      /** @default true */
+      enabled: boolean;
+    };
+    /**
+     * NotificationChannelUpdate
+     * @description The fields to change; fields left out keep their value. `email` replaces the whole SMTP
+     *     settings, credentials included.
+     */
+    NotificationChannelUpdate: {
+      name?: string;
+      email?: components['schemas']['EmailSettingsInput'];
+      enabled?: boolean;
+    };
+    /**
+     * NotificationTestResult
+     * @description The outcome of a test notification.
+     */
+    NotificationTestResult: {
+      /** @description Whether the SMTP server accepted the message for every recipient. */
+      delivered: boolean;
+      /** Format: int32 */
+      latency_ms: number;
+      /** @description Why it was not delivered (the SMTP server's answer, or the connection error). */
+      error: string | null;
+    };
     /** AgentEventCreate */
     AgentEventCreate: {
       /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
@@ -4561,6 +4765,8 @@ export interface components {
     WebhookIdPath: components['schemas']['WebhookId'];
     /** @description The ID of the delivery. */
     WebhookDeliveryIdPath: components['schemas']['WebhookDeliveryId'];
+    /** @description The ID of the notification channel. */
+    NotificationChannelIdPath: components['schemas']['NotificationChannelId'];
     /** @description The ID of the alert rule. */
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
     /** @description The ID of the incident. */
@@ -9380,6 +9586,339 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listNotificationChannels: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of notification channels. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "nch_01JD8A2B4C6D8E0F2G4H6J8K0M",
+           *           "name": "On-call e-mail",
+           *           "kind": "email",
+           *           "email": {
+           *             "host": "smtp.example.com",
+           *             "port": 587,
+           *             "tls": "starttls",
+           *             "username": "meridian@example.com",
+           *             "from": "meridian@example.com",
+           *             "to": [
+           *               "oncall@example.com"
+           *             ]
+           *           },
+           *           "enabled": true,
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['NotificationChannelList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createNotificationChannel: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "On-call e-mail",
+         *       "kind": "email",
+         *       "email": {
+         *         "host": "smtp.example.com",
+         *         "port": 587,
+         *         "tls": "starttls",
+         *         "username": "meridian@example.com",
+         *         "password": "correct-horse-battery-staple",
+         *         "from": "meridian@example.com",
+         *         "to": [
+         *           "oncall@example.com"
+         *         ]
+         *       },
+         *       "enabled": true
+         *     }
+         */
+        'application/json': components['schemas']['NotificationChannelCreate'];
+      };
+    };
+    responses: {
+      /** @description The channel was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "nch_01JD8A2B4C6D8E0F2G4H6J8K0M",
+           *       "name": "On-call e-mail",
+           *       "kind": "email",
+           *       "email": {
+           *         "host": "smtp.example.com",
+           *         "port": 587,
+           *         "tls": "starttls",
+           *         "username": "meridian@example.com",
+           *         "from": "meridian@example.com",
+           *         "to": [
+           *           "oncall@example.com"
+           *         ]
+           *       },
+           *       "enabled": true,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['NotificationChannel'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getNotificationChannel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The notification channel. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "nch_01JD8A2B4C6D8E0F2G4H6J8K0M",
+           *       "name": "On-call e-mail",
+           *       "kind": "email",
+           *       "email": {
+           *         "host": "smtp.example.com",
+           *         "port": 587,
+           *         "tls": "starttls",
+           *         "username": "meridian@example.com",
+           *         "from": "meridian@example.com",
+           *         "to": [
+           *           "oncall@example.com"
+           *         ]
+           *       },
+           *       "enabled": true,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['NotificationChannel'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteNotificationChannel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The channel was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateNotificationChannel: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NotificationChannelUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated notification channel. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "nch_01JD8A2B4C6D8E0F2G4H6J8K0M",
+           *       "name": "On-call e-mail",
+           *       "kind": "email",
+           *       "email": {
+           *         "host": "smtp.example.com",
+           *         "port": 587,
+           *         "tls": "starttls",
+           *         "username": "meridian@example.com",
+           *         "from": "meridian@example.com",
+           *         "to": [
+           *           "oncall@example.com"
+           *         ]
+           *       },
+           *       "enabled": false,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['NotificationChannel'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  testNotificationChannel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the notification channel. */
+        channel_id: components['parameters']['NotificationChannelIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outcome of the test (delivered or not). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NotificationTestResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -42,6 +42,8 @@ import type {
   CreateEnrollmentCodeResponse,
   CreateMonitoredProcessData,
   CreateMonitoredProcessResponse,
+  CreateNotificationChannelData,
+  CreateNotificationChannelResponse,
   CreateSiteData,
   CreateSiteResponse,
   CreateUserData,
@@ -54,6 +56,8 @@ import type {
   DeleteDeviceResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
+  DeleteNotificationChannelData,
+  DeleteNotificationChannelResponse,
   DeleteSiteData,
   DeleteSiteResponse,
   DeleteUserData,
@@ -100,6 +104,8 @@ import type {
   GetLatestDeviceScreenshotResponse,
   GetMonitoredProcessData,
   GetMonitoredProcessResponse,
+  GetNotificationChannelData,
+  GetNotificationChannelResponse,
   GetSiteData,
   GetSiteResponse,
   GetUserData,
@@ -130,6 +136,8 @@ import type {
   ListIncidentsResponse,
   ListMonitoredProcessesData,
   ListMonitoredProcessesResponse,
+  ListNotificationChannelsData,
+  ListNotificationChannelsResponse,
   ListSitesData,
   ListSitesResponse,
   ListUsersData,
@@ -178,6 +186,8 @@ import type {
   SimulateEventData,
   SimulateEventResponse,
   StreamEventsData,
+  TestNotificationChannelData,
+  TestNotificationChannelResponse,
   TestWebhookData,
   TestWebhookResponse,
   UnacknowledgeIncidentData,
@@ -188,6 +198,8 @@ import type {
   UpdateDeviceResponse,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessResponse,
+  UpdateNotificationChannelData,
+  UpdateNotificationChannelResponse,
   UpdateSiteData,
   UpdateSiteResponse,
   UpdateUserData,
@@ -281,6 +293,12 @@ export const routes = {
   testWebhook: { route: 'POST /v1/webhooks/{webhook_id}/test' },
   listWebhookDeliveries: { route: 'GET /v1/webhooks/{webhook_id}/deliveries', paginated: true },
   retryWebhookDelivery: { route: 'POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry' },
+  listNotificationChannels: { route: 'GET /v1/notification-channels', paginated: true },
+  createNotificationChannel: { route: 'POST /v1/notification-channels', idempotencyKey: true },
+  getNotificationChannel: { route: 'GET /v1/notification-channels/{channel_id}' },
+  updateNotificationChannel: { route: 'PATCH /v1/notification-channels/{channel_id}', ifMatch: true },
+  deleteNotificationChannel: { route: 'DELETE /v1/notification-channels/{channel_id}' },
+  testNotificationChannel: { route: 'POST /v1/notification-channels/{channel_id}/test' },
   listIncidents: { route: 'GET /v1/incidents', paginated: true },
   acknowledgeIncidents: { route: 'POST /v1/incidents/acknowledge' },
   resolveIncidents: { route: 'POST /v1/incidents/resolve' },
@@ -1929,6 +1947,131 @@ export class WebhookEndpointsResource extends APIResource {
 }
 
 /**
+ * Where people are told about incidents: e-mail channels send through an SMTP server whose
+ * credentials are stored encrypted and never shown. Each channel can send a test message.
+ */
+export class NotificationChannelsResource extends APIResource {
+  /**
+   * List notification channels
+   *
+   * Lists the notification channels, oldest first. Credentials are never included. Admins only
+   * (`notifications:read`).
+   *
+   * `GET /v1/notification-channels` (operation `listNotificationChannels`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListNotificationChannelsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListNotificationChannelsResponse['data'][number]> {
+    return this._client._list(routes.listNotificationChannels, { query, options });
+  }
+
+  /**
+   * Create a notification channel
+   *
+   * Creates a channel that tells people about incidents. An `email` channel sends through the
+   * SMTP server given; its username and password are stored encrypted and never shown again.
+   * The SMTP host must not resolve to a loopback, link-local, metadata or private address
+   * (`422 notification_host_not_allowed`) unless the server allows private targets
+   * (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
+   * (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+   *
+   * `POST /v1/notification-channels` (operation `createNotificationChannel`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateNotificationChannelData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateNotificationChannelResponse> {
+    return this._client._call(routes.createNotificationChannel, { body, options });
+  }
+
+  /**
+   * Get a notification channel
+   *
+   * Returns one notification channel, without its credentials. Admins only (`notifications:read`).
+   *
+   * `GET /v1/notification-channels/{channel_id}` (operation `getNotificationChannel`).
+   *
+   * @param channelId The ID of the notification channel.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    channelId: GetNotificationChannelData['path']['channel_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetNotificationChannelResponse> {
+    return this._client._call(routes.getNotificationChannel, { path: { channel_id: channelId }, options });
+  }
+
+  /**
+   * Update a notification channel
+   *
+   * Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
+   * (checked like at creation; credentials left out are removed). Send `If-Match` with the
+   * `ETag` you read to avoid overwriting a concurrent change. Admins only
+   * (`notifications:write`).
+   *
+   * `PATCH /v1/notification-channels/{channel_id}` (operation `updateNotificationChannel`).
+   *
+   * @param channelId The ID of the notification channel.
+   * @param body The fields to change; fields left out keep their value. `email` replaces the whole SMTP settings, credentials included.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    channelId: UpdateNotificationChannelData['path']['channel_id'],
+    body: UpdateNotificationChannelData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateNotificationChannelResponse> {
+    return this._client._call(routes.updateNotificationChannel, {
+      path: { channel_id: channelId },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Delete a notification channel
+   *
+   * Deletes the channel and its stored credentials. Admins only (`notifications:write`).
+   *
+   * `DELETE /v1/notification-channels/{channel_id}` (operation `deleteNotificationChannel`).
+   *
+   * @param channelId The ID of the notification channel.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    channelId: DeleteNotificationChannelData['path']['channel_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteNotificationChannelResponse> {
+    return this._client._call(routes.deleteNotificationChannel, { path: { channel_id: channelId }, options });
+  }
+
+  /**
+   * Send a test notification
+   *
+   * Sends a test message through the channel now (an e-mail to every recipient) and answers
+   * with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
+   * A test is sent once, not retried. Admins only (`notifications:write`).
+   *
+   * `POST /v1/notification-channels/{channel_id}/test` (operation `testNotificationChannel`).
+   *
+   * @param channelId The ID of the notification channel.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  test(
+    channelId: TestNotificationChannelData['path']['channel_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<TestNotificationChannelResponse> {
+    return this._client._call(routes.testNotificationChannel, { path: { channel_id: channelId }, options });
+  }
+}
+
+/**
  * What alert rules found: one incident per rule and device while its condition holds,
  * opened, reopened and resolved by Meridian itself, acknowledged, annotated and resolved by
  * people, alone or in bulk, each with its timeline. Incidents raise `incident.opened`,
@@ -2442,6 +2585,11 @@ export interface Resources {
    */
   readonly webhookEndpoints: WebhookEndpointsResource;
   /**
+   * Where people are told about incidents: e-mail channels send through an SMTP server whose
+   * credentials are stored encrypted and never shown. Each channel can send a test message.
+   */
+  readonly notificationChannels: NotificationChannelsResource;
+  /**
    * What alert rules found: one incident per rule and device while its condition holds,
    * opened, reopened and resolved by Meridian itself, acknowledged, annotated and resolved by
    * people, alone or in bulk, each with its timeline. Incidents raise `incident.opened`,
@@ -2476,6 +2624,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   alertRules: AlertRulesResource,
   auditEvents: AuditEventsResource,
   webhookEndpoints: WebhookEndpointsResource,
+  notificationChannels: NotificationChannelsResource,
   incidents: IncidentsResource,
   agent: AgentResource,
 };

@@ -48,6 +48,9 @@ import type {
   CreateMonitoredProcessData,
   CreateMonitoredProcessErrors,
   CreateMonitoredProcessResponses,
+  CreateNotificationChannelData,
+  CreateNotificationChannelErrors,
+  CreateNotificationChannelResponses,
   CreateSiteData,
   CreateSiteErrors,
   CreateSiteResponses,
@@ -66,6 +69,9 @@ import type {
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
   DeleteMonitoredProcessResponses,
+  DeleteNotificationChannelData,
+  DeleteNotificationChannelErrors,
+  DeleteNotificationChannelResponses,
   DeleteSiteData,
   DeleteSiteErrors,
   DeleteSiteResponses,
@@ -138,6 +144,9 @@ import type {
   GetMonitoredProcessData,
   GetMonitoredProcessErrors,
   GetMonitoredProcessResponses,
+  GetNotificationChannelData,
+  GetNotificationChannelErrors,
+  GetNotificationChannelResponses,
   GetSiteData,
   GetSiteErrors,
   GetSiteResponses,
@@ -186,6 +195,9 @@ import type {
   ListMonitoredProcessesData,
   ListMonitoredProcessesErrors,
   ListMonitoredProcessesResponses,
+  ListNotificationChannelsData,
+  ListNotificationChannelsErrors,
+  ListNotificationChannelsResponses,
   ListSitesData,
   ListSitesErrors,
   ListSitesResponses,
@@ -262,6 +274,9 @@ import type {
   StreamEventsErrors,
   StreamEventsResponse,
   StreamEventsResponses,
+  TestNotificationChannelData,
+  TestNotificationChannelErrors,
+  TestNotificationChannelResponses,
   TestWebhookData,
   TestWebhookErrors,
   TestWebhookResponses,
@@ -277,6 +292,9 @@ import type {
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessErrors,
   UpdateMonitoredProcessResponses,
+  UpdateNotificationChannelData,
+  UpdateNotificationChannelErrors,
+  UpdateNotificationChannelResponses,
   UpdateSiteData,
   UpdateSiteErrors,
   UpdateSiteResponses,
@@ -2289,6 +2307,177 @@ export const retryWebhookDelivery = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry',
+    ...options,
+  });
+
+/**
+ * List notification channels
+ *
+ * Lists the notification channels, oldest first. Credentials are never included. Admins only
+ * (`notifications:read`).
+ *
+ */
+export const listNotificationChannels = <ThrowOnError extends boolean = false>(
+  options?: Options<ListNotificationChannelsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    ListNotificationChannelsResponses,
+    ListNotificationChannelsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notification-channels',
+    ...options,
+  });
+
+/**
+ * Create a notification channel
+ *
+ * Creates a channel that tells people about incidents. An `email` channel sends through the
+ * SMTP server given; its username and password are stored encrypted and never shown again.
+ * The SMTP host must not resolve to a loopback, link-local, metadata or private address
+ * (`422 notification_host_not_allowed`) unless the server allows private targets
+ * (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
+ * (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+ *
+ */
+export const createNotificationChannel = <ThrowOnError extends boolean = false>(
+  options: Options<CreateNotificationChannelData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreateNotificationChannelResponses,
+    CreateNotificationChannelErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notification-channels',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a notification channel
+ *
+ * Deletes the channel and its stored credentials. Admins only (`notifications:write`).
+ */
+export const deleteNotificationChannel = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteNotificationChannelData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteNotificationChannelResponses,
+    DeleteNotificationChannelErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notification-channels/{channel_id}',
+    ...options,
+  });
+
+/**
+ * Get a notification channel
+ *
+ * Returns one notification channel, without its credentials. Admins only (`notifications:read`).
+ */
+export const getNotificationChannel = <ThrowOnError extends boolean = false>(
+  options: Options<GetNotificationChannelData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetNotificationChannelResponses, GetNotificationChannelErrors, ThrowOnError>(
+    {
+      security: [
+        { scheme: 'bearer', type: 'http' },
+        {
+          in: 'cookie',
+          name: 'meridian_session',
+          type: 'apiKey',
+        },
+      ],
+      url: '/v1/notification-channels/{channel_id}',
+      ...options,
+    },
+  );
+
+/**
+ * Update a notification channel
+ *
+ * Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
+ * (checked like at creation; credentials left out are removed). Send `If-Match` with the
+ * `ETag` you read to avoid overwriting a concurrent change. Admins only
+ * (`notifications:write`).
+ *
+ */
+export const updateNotificationChannel = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateNotificationChannelData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<
+    UpdateNotificationChannelResponses,
+    UpdateNotificationChannelErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notification-channels/{channel_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Send a test notification
+ *
+ * Sends a test message through the channel now (an e-mail to every recipient) and answers
+ * with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
+ * A test is sent once, not retried. Admins only (`notifications:write`).
+ *
+ */
+export const testNotificationChannel = <ThrowOnError extends boolean = false>(
+  options: Options<TestNotificationChannelData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    TestNotificationChannelResponses,
+    TestNotificationChannelErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notification-channels/{channel_id}/test',
     ...options,
   });
 

@@ -270,7 +270,9 @@ export type Scope =
   | 'alerts:read'
   | 'alerts:write'
   | 'incidents:read'
-  | 'incidents:write';
+  | 'incidents:write'
+  | 'notifications:read'
+  | 'notifications:write';
 
 /**
  * CurrentPrincipal
@@ -2144,6 +2146,138 @@ export type WebhookDeliveryList = {
 };
 
 /**
+ * NotificationChannelId
+ *
+ * The ID of a notification channel (`nch_` followed by a ULID).
+ */
+export type NotificationChannelId = string;
+
+/**
+ * EmailAddress
+ *
+ * An e-mail address.
+ */
+export type EmailAddress = string;
+
+/**
+ * EmailSettings
+ *
+ * How an `email` channel sends: the SMTP server, how the connection is secured, the sender and
+ * the recipients. The password is never shown.
+ *
+ */
+export type EmailSettings = {
+  /**
+   * The SMTP server's host name or address.
+   */
+  host: string;
+  port: number;
+  /**
+   * `tls`: the connection is TLS from the start (usually port 465); `starttls`: the server must
+   * upgrade the connection with STARTTLS (usually port 587); `none`: plain SMTP, for a relay on
+   * a trusted network only.
+   *
+   */
+  tls: 'none' | 'starttls' | 'tls';
+  /**
+   * The SMTP user to authenticate as, or `null` to send without authenticating.
+   */
+  username: string | null;
+  from: EmailAddress;
+  to: Array<EmailAddress>;
+};
+
+/**
+ * NotificationChannel
+ *
+ * Where people are told about incidents. An `email` channel sends through an SMTP server; its
+ * credentials are stored encrypted and never shown.
+ *
+ */
+export type NotificationChannel = {
+  id: NotificationChannelId;
+  name: string;
+  kind: 'email';
+  email: EmailSettings;
+  /**
+   * A disabled channel sends nothing until it is enabled again.
+   */
+  enabled: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * NotificationChannelList
+ */
+export type NotificationChannelList = {
+  data: Array<NotificationChannel>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * EmailSettingsInput
+ *
+ * The SMTP settings of an `email` channel. The username and password are stored encrypted; the
+ * password is never shown again. Leave both out to send without authenticating.
+ *
+ */
+export type EmailSettingsInput = {
+  /**
+   * The SMTP server's host name or address.
+   */
+  host: string;
+  port: number;
+  /**
+   * See `EmailSettings.tls`.
+   */
+  tls: 'none' | 'starttls' | 'tls';
+  username?: string;
+  from: EmailAddress;
+  to: Array<EmailAddress>;
+};
+
+/**
+ * NotificationChannelCreate
+ */
+export type NotificationChannelCreate = {
+  name: string;
+  kind: 'email';
+  email: EmailSettingsInput;
+  enabled?: boolean;
+};
+
+/**
+ * NotificationChannelUpdate
+ *
+ * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
+ * settings, credentials included.
+ *
+ */
+export type NotificationChannelUpdate = {
+  name?: string;
+  email?: EmailSettingsInput;
+  enabled?: boolean;
+};
+
+/**
+ * NotificationTestResult
+ *
+ * The outcome of a test notification.
+ */
+export type NotificationTestResult = {
+  /**
+   * Whether the SMTP server accepted the message for every recipient.
+   */
+  delivered: boolean;
+  latency_ms: number;
+  /**
+   * Why it was not delivered (the SMTP server's answer, or the connection error).
+   */
+  error: string | null;
+};
+
+/**
  * AgentEventCreate
  */
 export type AgentEventCreate = {
@@ -2538,6 +2672,59 @@ export type WebhookEventPayload = {
 export type AgentEventType = string;
 
 /**
+ * WebhookEventTypes
+ *
+ * The event types the endpoint receives, or `null` for every event.
+ */
+export type WebhookEventTypesWritable = Array<EventType> | null;
+
+/**
+ * EmailSettingsInput
+ *
+ * The SMTP settings of an `email` channel. The username and password are stored encrypted; the
+ * password is never shown again. Leave both out to send without authenticating.
+ *
+ */
+export type EmailSettingsInputWritable = {
+  /**
+   * The SMTP server's host name or address.
+   */
+  host: string;
+  port: number;
+  /**
+   * See `EmailSettings.tls`.
+   */
+  tls: 'none' | 'starttls' | 'tls';
+  username?: string;
+  password?: string;
+  from: EmailAddress;
+  to: Array<EmailAddress>;
+};
+
+/**
+ * NotificationChannelCreate
+ */
+export type NotificationChannelCreateWritable = {
+  name: string;
+  kind: 'email';
+  email: EmailSettingsInputWritable;
+  enabled?: boolean;
+};
+
+/**
+ * NotificationChannelUpdate
+ *
+ * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
+ * settings, credentials included.
+ *
+ */
+export type NotificationChannelUpdateWritable = {
+  name?: string;
+  email?: EmailSettingsInputWritable;
+  enabled?: boolean;
+};
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -2666,6 +2853,11 @@ export type WebhookIdPath = WebhookId;
  * The ID of the delivery.
  */
 export type WebhookDeliveryIdPath = WebhookDeliveryId;
+
+/**
+ * The ID of the notification channel.
+ */
+export type NotificationChannelIdPath = NotificationChannelId;
 
 /**
  * The ID of the alert rule.
@@ -7118,6 +7310,356 @@ export type RetryWebhookDeliveryResponses = {
 };
 
 export type RetryWebhookDeliveryResponse = RetryWebhookDeliveryResponses[keyof RetryWebhookDeliveryResponses];
+
+export type ListNotificationChannelsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/notification-channels';
+};
+
+export type ListNotificationChannelsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListNotificationChannelsError =
+  ListNotificationChannelsErrors[keyof ListNotificationChannelsErrors];
+
+export type ListNotificationChannelsResponses = {
+  /**
+   * A page of notification channels.
+   */
+  200: NotificationChannelList;
+};
+
+export type ListNotificationChannelsResponse =
+  ListNotificationChannelsResponses[keyof ListNotificationChannelsResponses];
+
+export type CreateNotificationChannelData = {
+  body: NotificationChannelCreateWritable;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/notification-channels';
+};
+
+export type CreateNotificationChannelErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateNotificationChannelError =
+  CreateNotificationChannelErrors[keyof CreateNotificationChannelErrors];
+
+export type CreateNotificationChannelResponses = {
+  /**
+   * The channel was created.
+   */
+  201: NotificationChannel;
+};
+
+export type CreateNotificationChannelResponse =
+  CreateNotificationChannelResponses[keyof CreateNotificationChannelResponses];
+
+export type DeleteNotificationChannelData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the notification channel.
+     */
+    channel_id: NotificationChannelId;
+  };
+  query?: never;
+  url: '/v1/notification-channels/{channel_id}';
+};
+
+export type DeleteNotificationChannelErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteNotificationChannelError =
+  DeleteNotificationChannelErrors[keyof DeleteNotificationChannelErrors];
+
+export type DeleteNotificationChannelResponses = {
+  /**
+   * The channel was deleted.
+   */
+  204: void;
+};
+
+export type DeleteNotificationChannelResponse =
+  DeleteNotificationChannelResponses[keyof DeleteNotificationChannelResponses];
+
+export type GetNotificationChannelData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the notification channel.
+     */
+    channel_id: NotificationChannelId;
+  };
+  query?: never;
+  url: '/v1/notification-channels/{channel_id}';
+};
+
+export type GetNotificationChannelErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetNotificationChannelError = GetNotificationChannelErrors[keyof GetNotificationChannelErrors];
+
+export type GetNotificationChannelResponses = {
+  /**
+   * The notification channel.
+   */
+  200: NotificationChannel;
+};
+
+export type GetNotificationChannelResponse =
+  GetNotificationChannelResponses[keyof GetNotificationChannelResponses];
+
+export type UpdateNotificationChannelData = {
+  body: NotificationChannelUpdateWritable;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the notification channel.
+     */
+    channel_id: NotificationChannelId;
+  };
+  query?: never;
+  url: '/v1/notification-channels/{channel_id}';
+};
+
+export type UpdateNotificationChannelErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateNotificationChannelError =
+  UpdateNotificationChannelErrors[keyof UpdateNotificationChannelErrors];
+
+export type UpdateNotificationChannelResponses = {
+  /**
+   * The updated notification channel.
+   */
+  200: NotificationChannel;
+};
+
+export type UpdateNotificationChannelResponse =
+  UpdateNotificationChannelResponses[keyof UpdateNotificationChannelResponses];
+
+export type TestNotificationChannelData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the notification channel.
+     */
+    channel_id: NotificationChannelId;
+  };
+  query?: never;
+  url: '/v1/notification-channels/{channel_id}/test';
+};
+
+export type TestNotificationChannelErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type TestNotificationChannelError = TestNotificationChannelErrors[keyof TestNotificationChannelErrors];
+
+export type TestNotificationChannelResponses = {
+  /**
+   * The outcome of the test (delivered or not).
+   */
+  200: NotificationTestResult;
+};
+
+export type TestNotificationChannelResponse =
+  TestNotificationChannelResponses[keyof TestNotificationChannelResponses];
 
 export type SendAgentEventData = {
   body: AgentEventCreate;

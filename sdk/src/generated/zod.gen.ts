@@ -196,6 +196,8 @@ export const zScope = z.enum([
   'alerts:write',
   'incidents:read',
   'incidents:write',
+  'notifications:read',
+  'notifications:write',
 ]);
 
 /**
@@ -1703,6 +1705,122 @@ export const zWebhookDeliveryList = z.object({
 });
 
 /**
+ * NotificationChannelId
+ *
+ * The ID of a notification channel (`nch_` followed by a ULID).
+ */
+export const zNotificationChannelId = z
+  .string()
+  .max(30)
+  .regex(/^nch_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * EmailAddress
+ *
+ * An e-mail address.
+ */
+export const zEmailAddress = z.email().max(254);
+
+/**
+ * EmailSettings
+ *
+ * How an `email` channel sends: the SMTP server, how the connection is secured, the sender and
+ * the recipients. The password is never shown.
+ *
+ */
+export const zEmailSettings = z.object({
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._:-]+$/),
+  port: z.int().gte(1).lte(65535),
+  tls: z.enum(['none', 'starttls', 'tls']),
+  username: z.string().min(1).max(254).nullable(),
+  from: zEmailAddress,
+  to: z.array(zEmailAddress).min(1).max(50),
+});
+
+/**
+ * NotificationChannel
+ *
+ * Where people are told about incidents. An `email` channel sends through an SMTP server; its
+ * credentials are stored encrypted and never shown.
+ *
+ */
+export const zNotificationChannel = z.object({
+  id: zNotificationChannelId,
+  name: z.string().min(1).max(200),
+  kind: z.enum(['email']),
+  email: zEmailSettings,
+  enabled: z.boolean(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * NotificationChannelList
+ */
+export const zNotificationChannelList = z.object({
+  data: z.array(zNotificationChannel).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * EmailSettingsInput
+ *
+ * The SMTP settings of an `email` channel. The username and password are stored encrypted; the
+ * password is never shown again. Leave both out to send without authenticating.
+ *
+ */
+export const zEmailSettingsInput = z.object({
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._:-]+$/),
+  port: z.int().gte(1).lte(65535),
+  tls: z.enum(['none', 'starttls', 'tls']),
+  username: z.string().min(1).max(254).optional(),
+  from: zEmailAddress,
+  to: z.array(zEmailAddress).min(1).max(50),
+});
+
+/**
+ * NotificationChannelCreate
+ */
+export const zNotificationChannelCreate = z.object({
+  name: z.string().min(1).max(200),
+  kind: z.enum(['email']),
+  email: zEmailSettingsInput,
+  enabled: z.boolean().optional().default(true),
+});
+
+/**
+ * NotificationChannelUpdate
+ *
+ * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
+ * settings, credentials included.
+ *
+ */
+export const zNotificationChannelUpdate = z.object({
+  name: z.string().min(1).max(200).optional(),
+  email: zEmailSettingsInput.optional(),
+  enabled: z.boolean().optional(),
+});
+
+/**
+ * NotificationTestResult
+ *
+ * The outcome of a test notification.
+ */
+export const zNotificationTestResult = z.object({
+  delivered: z.boolean(),
+  latency_ms: z.int().gte(0).lte(600000),
+  error: z.string().max(1000).nullable(),
+});
+
+/**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
@@ -2045,6 +2163,57 @@ export const zAgentEventType = z
   .regex(/^agent\.[a-z][a-z0-9_]*$/);
 
 /**
+ * WebhookEventTypes
+ *
+ * The event types the endpoint receives, or `null` for every event.
+ */
+export const zWebhookEventTypesWritable = z.array(zEventType).min(1).max(50).nullable();
+
+/**
+ * EmailSettingsInput
+ *
+ * The SMTP settings of an `email` channel. The username and password are stored encrypted; the
+ * password is never shown again. Leave both out to send without authenticating.
+ *
+ */
+export const zEmailSettingsInputWritable = z.object({
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._:-]+$/),
+  port: z.int().gte(1).lte(65535),
+  tls: z.enum(['none', 'starttls', 'tls']),
+  username: z.string().min(1).max(254).optional(),
+  password: z.string().min(1).max(500).optional(),
+  from: zEmailAddress,
+  to: z.array(zEmailAddress).min(1).max(50),
+});
+
+/**
+ * NotificationChannelCreate
+ */
+export const zNotificationChannelCreateWritable = z.object({
+  name: z.string().min(1).max(200),
+  kind: z.enum(['email']),
+  email: zEmailSettingsInputWritable,
+  enabled: z.boolean().optional().default(true),
+});
+
+/**
+ * NotificationChannelUpdate
+ *
+ * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
+ * settings, credentials included.
+ *
+ */
+export const zNotificationChannelUpdateWritable = z.object({
+  name: z.string().min(1).max(200).optional(),
+  email: zEmailSettingsInputWritable.optional(),
+  enabled: z.boolean().optional(),
+});
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -2179,6 +2348,11 @@ export const zWebhookIdPath = zWebhookId;
  * The ID of the delivery.
  */
 export const zWebhookDeliveryIdPath = zWebhookDeliveryId;
+
+/**
+ * The ID of the notification channel.
+ */
+export const zNotificationChannelIdPath = zNotificationChannelId;
 
 /**
  * The ID of the alert rule.
@@ -3018,6 +3192,69 @@ export const zRetryWebhookDeliveryPath = z.object({
  * The delivery, pending its new attempt.
  */
 export const zRetryWebhookDeliveryResponse = zWebhookDelivery;
+
+export const zListNotificationChannelsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of notification channels.
+ */
+export const zListNotificationChannelsResponse = zNotificationChannelList;
+
+export const zCreateNotificationChannelBody = zNotificationChannelCreateWritable;
+
+export const zCreateNotificationChannelHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The channel was created.
+ */
+export const zCreateNotificationChannelResponse = zNotificationChannel;
+
+export const zDeleteNotificationChannelPath = z.object({
+  channel_id: zNotificationChannelId,
+});
+
+/**
+ * The channel was deleted.
+ */
+export const zDeleteNotificationChannelResponse = z.void();
+
+export const zGetNotificationChannelPath = z.object({
+  channel_id: zNotificationChannelId,
+});
+
+/**
+ * The notification channel.
+ */
+export const zGetNotificationChannelResponse = zNotificationChannel;
+
+export const zUpdateNotificationChannelBody = zNotificationChannelUpdateWritable;
+
+export const zUpdateNotificationChannelHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateNotificationChannelPath = z.object({
+  channel_id: zNotificationChannelId,
+});
+
+/**
+ * The updated notification channel.
+ */
+export const zUpdateNotificationChannelResponse = zNotificationChannel;
+
+export const zTestNotificationChannelPath = z.object({
+  channel_id: zNotificationChannelId,
+});
+
+/**
+ * The outcome of the test (delivered or not).
+ */
+export const zTestNotificationChannelResponse = zNotificationTestResult;
 
 export const zSendAgentEventBody = zAgentEventCreate;
 

@@ -408,6 +408,8 @@ export const Scope = z
     'alerts:write',
     'incidents:read',
     'incidents:write',
+    'notifications:read',
+    'notifications:write',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -690,6 +692,36 @@ export const DeviceUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'DeviceUpdate' });
+export const EmailAddress = z.email().max(254).meta({ id: 'EmailAddress' });
+export const EmailSettings = z
+  .object({
+    host: z.string().min(1).max(253).regex(new RegExp('^[A-Za-z0-9._:-]+$')),
+    port: z.number().int().min(1).max(65535),
+    tls: z.enum(['none', 'starttls', 'tls']),
+    username: z.string().min(1).max(254).nullable(),
+    from: EmailAddress,
+    to: z
+      .array(EmailAddress)
+      .min(1)
+      .max(50)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+  })
+  .meta({ id: 'EmailSettings' });
+export const EmailSettingsInput = z
+  .strictObject({
+    host: z.string().min(1).max(253).regex(new RegExp('^[A-Za-z0-9._:-]+$')),
+    port: z.number().int().min(1).max(65535),
+    tls: z.enum(['none', 'starttls', 'tls']),
+    username: z.string().min(1).max(254).optional(),
+    password: z.string().min(1).max(500).optional(),
+    from: EmailAddress,
+    to: z
+      .array(EmailAddress)
+      .min(1)
+      .max(50)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+  })
+  .meta({ id: 'EmailSettingsInput' });
 export const EnrollmentApproval = z
   .strictObject({ site_id: SiteId.optional(), name: z.string().min(1).max(100).optional() })
   .meta({ id: 'EnrollmentApproval' });
@@ -995,6 +1027,48 @@ export const MonitoredProcessUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'MonitoredProcessUpdate' });
+export const NotificationChannelId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^nch_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'NotificationChannelId' });
+export const NotificationChannel = z
+  .object({
+    id: NotificationChannelId,
+    name: z.string().min(1).max(200),
+    kind: z.enum(['email']),
+    email: EmailSettings,
+    enabled: z.boolean(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'NotificationChannel' });
+export const NotificationChannelCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    kind: z.enum(['email']),
+    email: EmailSettingsInput,
+    enabled: z.boolean().optional(),
+  })
+  .meta({ id: 'NotificationChannelCreate' });
+export const NotificationChannelList = z
+  .object({ data: z.array(NotificationChannel).max(500), next_cursor: NextCursor })
+  .meta({ id: 'NotificationChannelList' });
+export const NotificationChannelUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    email: EmailSettingsInput.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'NotificationChannelUpdate' });
+export const NotificationTestResult = z
+  .object({
+    delivered: z.boolean(),
+    latency_ms: z.number().int().min(0).max(600000),
+    error: z.string().max(1000).nullable(),
+  })
+  .meta({ id: 'NotificationTestResult' });
 export const PasswordReset = z.strictObject({ password: Password.optional() }).meta({ id: 'PasswordReset' });
 export const PasswordResetResult = z
   .object({ user_id: UserId, temporary_password: z.string().max(256).nullable() })
@@ -3369,6 +3443,170 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['webhooks:write'],
+        } as const,
+      },
+    },
+    notificationChannels: {
+      listNotificationChannels: {
+        method: 'GET',
+        path: '/v1/notification-channels',
+        summary: 'List notification channels',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: NotificationChannelList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listNotificationChannels',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['notifications:read'],
+        } as const,
+      },
+      createNotificationChannel: {
+        method: 'POST',
+        path: '/v1/notification-channels',
+        summary: 'Create a notification channel',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: NotificationChannelCreate,
+        responses: {
+          201: NotificationChannel,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createNotificationChannel',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['notifications:write'],
+        } as const,
+      },
+      getNotificationChannel: {
+        method: 'GET',
+        path: '/v1/notification-channels/:channel_id',
+        summary: 'Get a notification channel',
+        pathParams: z.object({ channel_id: NotificationChannelId }),
+        query: z.strictObject({}),
+        responses: {
+          200: NotificationChannel,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getNotificationChannel',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['notifications:read'],
+        } as const,
+      },
+      updateNotificationChannel: {
+        method: 'PATCH',
+        path: '/v1/notification-channels/:channel_id',
+        summary: 'Update a notification channel',
+        pathParams: z.object({ channel_id: NotificationChannelId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: NotificationChannelUpdate,
+        responses: {
+          200: NotificationChannel,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateNotificationChannel',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['notifications:write'],
+        } as const,
+      },
+      deleteNotificationChannel: {
+        method: 'DELETE',
+        path: '/v1/notification-channels/:channel_id',
+        summary: 'Delete a notification channel',
+        pathParams: z.object({ channel_id: NotificationChannelId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteNotificationChannel',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['notifications:write'],
+        } as const,
+      },
+      testNotificationChannel: {
+        method: 'POST',
+        path: '/v1/notification-channels/:channel_id/test',
+        summary: 'Send a test notification',
+        pathParams: z.object({ channel_id: NotificationChannelId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: NotificationTestResult,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'testNotificationChannel',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['notifications:write'],
         } as const,
       },
     },

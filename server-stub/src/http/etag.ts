@@ -9,7 +9,14 @@ import type { AppContext } from '../context';
 import type { Database } from '../store/schema';
 import { problems } from './problem';
 
-type VersionedTable = 'users' | 'sites' | 'devices' | 'monitored_processes' | 'alert_rules' | 'webhooks';
+type VersionedTable =
+  | 'users'
+  | 'sites'
+  | 'devices'
+  | 'monitored_processes'
+  | 'alert_rules'
+  | 'webhooks'
+  | 'notification_channels';
 
 const etagOf = (version: number): string => `"${version}"`;
 

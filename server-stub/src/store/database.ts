@@ -19,6 +19,7 @@ import * as idempotencyLease from './migrations/009-idempotency-lease';
 import * as webhooks from './migrations/011-webhooks';
 import * as auditEvents from './migrations/010-audit-events';
 import * as alerts from './migrations/012-alerts';
+import * as notificationChannels from './migrations/013-notification-channels';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '011-webhooks': webhooks,
   '010-audit-events': auditEvents,
   '012-alerts': alerts,
+  '013-notification-channels': notificationChannels,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

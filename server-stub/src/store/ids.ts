@@ -22,7 +22,8 @@ export type IdPrefix =
   | 'aud'
   | 'whk'
   | 'dlv'
-  | 'wat';
+  | 'wat'
+  | 'nch';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

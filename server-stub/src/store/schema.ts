@@ -403,6 +403,20 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+export interface NotificationChannelsTable {
+  id: string;
+  name: string;
+  kind: 'email';
+  /** JSON: the SMTP settings without the credentials (host, port, tls, username, from, to). */
+  settings: string;
+  /** JSON `{ username, password }` sealed under the webhook secrets key, or null (no authentication). */
+  credentials: string | null;
+  enabled: number;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -428,9 +442,11 @@ export interface Database {
   alert_rules: AlertRulesTable;
   incidents: IncidentsTable;
   incident_timeline: IncidentTimelineTable;
+  notification_channels: NotificationChannelsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
 export type SiteRow = Selectable<SitesTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;

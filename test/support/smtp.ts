@@ -1,0 +1,66 @@
+/**
+ * A real SMTP server for the e-mail tests (the `smtp-server` package on a free port of
+ * 127.0.0.1, plain SMTP): it authenticates against one username and password, may refuse
+ * recipients, and keeps every message it accepts with its envelope.
+ */
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedEmail {
+  from: string;
+  to: string[];
+  /** The raw message, with quoted-printable soft line breaks removed. */
+  raw: string;
+}
+
+export interface SmtpReceiver {
+  port: number;
+  messages: ReceivedEmail[];
+  /** What the server does: accept, refuse the credentials (535) or refuse every recipient (550). */
+  mode: 'accept' | 'refuse-auth' | 'refuse-rcpt';
+  close(): Promise<void>;
+}
+
+export const SMTP_USER = 'meridian';
+export const SMTP_PASSWORD = 'smtp-password-for-tests';
+
+export async function startSmtpReceiver(): Promise<SmtpReceiver> {
+  const receiver: Omit<SmtpReceiver, 'port' | 'close'> = { messages: [], mode: 'accept' };
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: true,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (receiver.mode !== 'refuse-auth' && auth.username === SMTP_USER && auth.password === SMTP_PASSWORD)
+        callback(null, { user: auth.username });
+      else callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, callback) {
+      if (receiver.mode === 'refuse-rcpt')
+        callback(Object.assign(new Error(`Mailbox ${address.address} unavailable`), { responseCode: 550 }));
+      else callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        receiver.messages.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          raw: Buffer.concat(chunks).toString('utf8').replace(/=\r\n/g, ''),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the SMTP server has no port');
+  return Object.assign(receiver, {
+    port: address.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }) as SmtpReceiver;
+}
