@@ -14,6 +14,7 @@ const SLUGS = [
   'idempotency',
   'agents',
   'alerting',
+  'webhooks',
 ] as const;
 
 export interface Guide {

@@ -11,6 +11,7 @@ import type { Browser, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../test/support/programs';
 import { ADMIN } from '../../test/support/server';
+import { spec } from '../../test/support/spec';
 import { useTestServer } from '../../test/support/use-test-server';
 
 const UI_TIMEOUT_MS = 60_000;
@@ -81,6 +82,22 @@ describe('docs in a browser', () => {
       // (with "Share", an upload of the spec) and "Open API Client" links to client.scalar.com.
       expect(await page.getByRole('button', { name: /Ask AI|Developer Tools|Share/ }).count()).toBe(0);
       expect(await page.locator('a[href*="client.scalar.com"]').count()).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "lists the spec's webhooks, one per event type, and shows each one",
+    async () => {
+      await openReference();
+      const sidebar = page.getByRole('navigation', { name: 'Sidebar for Meridian API' });
+      await sidebar.getByRole('button', { name: /^Webhook Events/ }).click();
+      for (const type of Object.keys(spec.webhooks ?? {})) {
+        await sidebar.getByText(type, { exact: true }).waitFor();
+      }
+      expect(Object.keys(spec.webhooks ?? {})).toContain('device.offline');
+      await sidebar.getByText('device.offline', { exact: true }).click();
+      await page.getByRole('heading', { name: 'device.offline', exact: true }).first().waitFor();
     },
     TEST_TIMEOUT_MS,
   );

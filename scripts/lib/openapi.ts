@@ -119,6 +119,8 @@ export interface OpenApiDocument {
   openapi?: string;
   tags?: { name: string; description?: string }[];
   paths: Record<string, PathItemObject>;
+  /** What the API sends (one entry per event type): not operations, so `operations()` leaves them out. */
+  webhooks?: Record<string, PathItemObject>;
   components?: {
     schemas?: Record<string, SchemaObject>;
     parameters?: Record<string, ParameterObject>;
