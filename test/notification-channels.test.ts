@@ -4,7 +4,7 @@
  * server started here (smtp-server), which receives the message, or refuses the credentials or
  * the recipients, and the answer says so.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createNotificationChannel,
   deleteNotificationChannel,
@@ -15,7 +15,7 @@ import {
 } from '@meridian/sdk';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
-import { SMTP_PASSWORD, SMTP_USER, type SmtpReceiver, startSmtpReceiver } from './support/smtp';
+import { SMTP_PASSWORD, SMTP_USER, smtpSettingsFor, useSmtpReceiver } from './support/smtp';
 import { snapshot } from './support/snapshot';
 import { useTestServer } from './support/use-test-server';
 import { unique } from './support/world';
@@ -24,24 +24,10 @@ const MISSING = 'nch_01JD8A2B4C6D8E0F2G4H6J8K0M';
 
 describe('notification channels', () => {
   const t = useTestServer();
-  let smtp: SmtpReceiver;
-  beforeAll(async () => {
-    smtp = await startSmtpReceiver();
-  });
-  afterAll(() => smtp.close());
-  beforeEach(() => {
-    smtp.mode = 'accept';
-    smtp.messages.length = 0;
-  });
+  const smtp = useSmtpReceiver();
 
   const email = (overrides: Record<string, unknown> = {}) => ({
-    host: '127.0.0.1',
-    port: smtp.port,
-    tls: 'none' as const,
-    username: SMTP_USER,
-    password: SMTP_PASSWORD,
-    from: 'meridian@example.com',
-    to: ['oncall@example.com', 'lead@example.com'],
+    ...smtpSettingsFor(smtp, ['oncall@example.com', 'lead@example.com']),
     ...overrides,
   });
   const create = async (overrides: Record<string, unknown> = {}) =>

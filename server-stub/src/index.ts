@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
+import { startNotificationWorker } from './integrate/notifications';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -60,6 +61,8 @@ export interface RunningServer {
   sweep(): Promise<SweepReport>;
   /** Delivers the webhooks that are due now (the worker also does, on new events and every second). */
   deliverWebhooks(): Promise<void>;
+  /** Sends the notifications due now (what the notification worker does on its own). */
+  sendNotifications(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const stopSweeps = startSweeps(context);
   const webhookWorker = startWebhookWorker(context);
+  const notificationWorker = startNotificationWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return {
@@ -114,9 +118,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     auditKeySource: auditKey.source,
     sweep: () => runSweeps(context),
     deliverWebhooks: webhookWorker.run,
+    sendNotifications: notificationWorker.run,
     close: async () => {
       stopSweeps();
       await webhookWorker.stop();
+      await notificationWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.destroy();

@@ -230,6 +230,9 @@ export const validCalls: Record<string, ValidCall> = {
   }),
   deleteNotificationChannel: (w) => ({ path: { channel_id: w.notificationChannelId } }),
   testNotificationChannel: (w) => ({ path: { channel_id: w.notificationChannelId } }),
+  listNotifications: (w) => ({
+    query: { limit: 10, channel_id: w.notificationChannelId, incident_id: w.incidentId, state: 'failed' },
+  }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

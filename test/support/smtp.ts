@@ -4,6 +4,7 @@
  * recipients, and keeps every message it accepts with its envelope.
  */
 import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 export interface ReceivedEmail {
   from: string;
@@ -63,4 +64,35 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
     port: address.port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }) as SmtpReceiver;
+}
+
+/** The SMTP settings of a channel that sends through `receiver` as the user it accepts. */
+export const smtpSettingsFor = (receiver: SmtpReceiver, to: string[]) => ({
+  host: '127.0.0.1',
+  port: receiver.port,
+  tls: 'none' as const,
+  username: SMTP_USER,
+  password: SMTP_PASSWORD,
+  from: 'meridian@example.com',
+  to,
+});
+
+/**
+ * A receiver for the file (or the enclosing `describe`): started by beforeAll, closed by
+ * afterAll, and accepting again with no messages before each test. Read it inside tests.
+ */
+export function useSmtpReceiver(): SmtpReceiver {
+  let receiver: SmtpReceiver | undefined;
+  beforeAll(async () => {
+    receiver = await startSmtpReceiver();
+  });
+  afterAll(() => receiver?.close());
+  beforeEach(() => {
+    receiver!.mode = 'accept';
+    receiver!.messages.length = 0;
+  });
+  return new Proxy({} as SmtpReceiver, {
+    get: (_, property) => Reflect.get(receiver!, property),
+    set: (_, property, value) => Reflect.set(receiver!, property, value),
+  });
 }

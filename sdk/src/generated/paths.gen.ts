@@ -1644,6 +1644,29 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/notifications': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List notifications
+     * @description Lists what the channels were asked to send about incidents, oldest first: when, to which
+     *     channel, for which incident and event, and the outcome (state, attempts, the last error).
+     *     Failed notifications stay listed. Filter by channel, incident or state. Admins only
+     *     (`notifications:read`).
+     */
+    get: operations['listNotifications'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent/events': {
     parameters: {
       query?: never;
@@ -1756,7 +1779,8 @@ export interface paths {
      *     (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
      *     reopens the same incident instead of opening another. Each kind takes
      *     its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
-     *     missing one, or a site, device or device type that does not exist is `422`.
+     *     missing one, or a site, device, device type or notification channel that does not exist is
+     *     `422`.
      */
     post: operations['createAlertRule'];
     delete?: never;
@@ -4093,6 +4117,54 @@ export interface components {
       /** @description Why it was not delivered (the SMTP server's answer, or the connection error). */
       error: string | null;
     };
+    /**
+     * IncidentId
+     * @description The ID of an incident (`inc_` followed by a ULID).
+     * @example inc_01JD8C3D5F7H9K1M3P5R7T9V1X
+     */
+    IncidentId: string;
+    /**
+     * NotificationState
+     * @description `pending`: not sent yet, or sent without success and to be tried again; `sent`: the channel
+     *     accepted it; `failed`: every attempt failed (it stays listed).
+     * @enum {string}
+     */
+    NotificationState: 'pending' | 'sent' | 'failed';
+    /**
+     * NotificationId
+     * @description The ID of a notification (`ntf_` followed by a ULID).
+     * @example ntf_01JD8B3C5D7E9F1G3H5J7K9M1N
+     */
+    NotificationId: string;
+    /**
+     * Notification
+     * @description One message to one channel about an incident event: written with the event, then sent by the
+     *     server with retries (after 1 min, 5 min, 30 min and 2 h).
+     */
+    Notification: {
+      id: components['schemas']['NotificationId'];
+      channel_id: components['schemas']['NotificationChannelId'];
+      event_id: components['schemas']['EventId'];
+      /** @example incident.opened */
+      event_type: string;
+      incident_id: components['schemas']['IncidentId'];
+      subject: string;
+      state: components['schemas']['NotificationState'];
+      /** Format: int32 */
+      attempt_count: number;
+      /** @description Why the last attempt failed, or `null`. */
+      last_error: string | null;
+      /** @description When it is tried next, or `null` once sent or failed. */
+      next_attempt_at: components['schemas']['Timestamp'] | null;
+      /** @description When the channel accepted it, or `null`. */
+      sent_at: components['schemas']['Timestamp'] | null;
+      created_at: components['schemas']['Timestamp'];
+    };
+    /** NotificationList */
+    NotificationList: {
+      data: components['schemas']['Notification'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
     /** AgentEventCreate */
     AgentEventCreate: {
       /** @description What happened, such as `process_crash`, `process_start_failed` or `connection_failure`; recorded as `agent.<type>`. */
@@ -4181,6 +4253,8 @@ export interface components {
      *     for a device, one incident of the rule and device is open.
      */
     AlertRule: {
+      /** @description The notification channels told when the rule's incidents open, are acknowledged or resolve. */
+      channel_ids: components['schemas']['NotificationChannelId'][];
       id: components['schemas']['AlertRuleId'];
       name: string;
       description: string;
@@ -4213,6 +4287,8 @@ export interface components {
      *     them. A parameter another kind takes is refused (`422`).
      */
     AlertRuleCreate: {
+      /** @description The notification channels (default none) to tell when the rule's incidents open, are acknowledged or resolve. */
+      channel_ids?: components['schemas']['NotificationChannelId'][];
       kind: components['schemas']['AlertRuleKind'];
       name: string;
       description?: string;
@@ -4257,6 +4333,8 @@ export interface components {
      *     same rules as at creation (`422`).
      */
     AlertRuleUpdate: {
+      /** @description The notification channels to tell when the rule's incidents open, are acknowledged or resolve. */
+      channel_ids?: components['schemas']['NotificationChannelId'][];
       name?: string;
       description?: string;
       /** @description The severity of the incidents the rule opens (default `warning`). */
@@ -4290,12 +4368,6 @@ export interface components {
      * @enum {string}
      */
     IncidentState: 'open' | 'acknowledged' | 'resolved';
-    /**
-     * IncidentId
-     * @description The ID of an incident (`inc_` followed by a ULID).
-     * @example inc_01JD8C3D5F7H9K1M3P5R7T9V1X
-     */
-    IncidentId: string;
     /**
      * Incident
      * @description One alert rule's condition holding for one device.
@@ -9923,6 +9995,70 @@ export interface operations {
       500: components['responses']['InternalError'];
     };
   };
+  listNotifications: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only notifications to this channel. */
+        channel_id?: components['schemas']['NotificationChannelId'];
+        /** @description Only notifications about this incident. */
+        incident_id?: components['schemas']['IncidentId'];
+        /** @description Only notifications in this state. */
+        state?: components['schemas']['NotificationState'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of notifications. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "ntf_01JD8B3C5D7E9F1G3H5J7K9M1N",
+           *           "channel_id": "nch_01JD8A2B4C6D8E0F2G4H6J8K0M",
+           *           "event_id": "evt_01JD8B3C5D7E9F1G3H5J7K9M1P",
+           *           "event_type": "incident.opened",
+           *           "incident_id": "inc_01JD8B3C5D7E9F1G3H5J7K9M1Q",
+           *           "subject": "[Meridian] Incident opened: Lisbon kiosks offline",
+           *           "state": "sent",
+           *           "attempt_count": 1,
+           *           "last_error": null,
+           *           "next_attempt_at": null,
+           *           "sent_at": "2026-11-03T09:05:01.000Z",
+           *           "created_at": "2026-11-03T09:05:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['NotificationList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
   sendAgentEvent: {
     parameters: {
       query?: never;
@@ -10259,6 +10395,9 @@ export interface operations {
            *           "event_type": null,
            *           "event_severity": null,
            *           "event_text": null,
+           *           "channel_ids": [
+           *             "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
+           *           ],
            *           "created_at": "2026-11-02T09:00:00.000Z",
            *           "updated_at": "2026-11-02T09:00:00.000Z"
            *         }
@@ -10361,6 +10500,9 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "channel_ids": [
+           *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
+           *       ],
            *       "created_at": "2026-11-02T09:00:00.000Z",
            *       "updated_at": "2026-11-02T09:00:00.000Z"
            *     }
@@ -10486,6 +10628,9 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "channel_ids": [
+           *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
+           *       ],
            *       "created_at": "2026-11-02T09:00:00.000Z",
            *       "updated_at": "2026-11-02T09:00:00.000Z"
            *     }
@@ -10605,6 +10750,9 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "channel_ids": [
+           *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
+           *       ],
            *       "created_at": "2026-11-02T09:00:00.000Z",
            *       "updated_at": "2026-11-03T08:30:00.000Z"
            *     }

@@ -138,6 +138,8 @@ import type {
   ListMonitoredProcessesResponse,
   ListNotificationChannelsData,
   ListNotificationChannelsResponse,
+  ListNotificationsData,
+  ListNotificationsResponse,
   ListSitesData,
   ListSitesResponse,
   ListUsersData,
@@ -299,6 +301,7 @@ export const routes = {
   updateNotificationChannel: { route: 'PATCH /v1/notification-channels/{channel_id}', ifMatch: true },
   deleteNotificationChannel: { route: 'DELETE /v1/notification-channels/{channel_id}' },
   testNotificationChannel: { route: 'POST /v1/notification-channels/{channel_id}/test' },
+  listNotifications: { route: 'GET /v1/notifications', paginated: true },
   listIncidents: { route: 'GET /v1/incidents', paginated: true },
   acknowledgeIncidents: { route: 'POST /v1/incidents/acknowledge' },
   resolveIncidents: { route: 'POST /v1/incidents/resolve' },
@@ -1571,7 +1574,8 @@ export class AlertRulesResource extends APIResource {
    * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
    * reopens the same incident instead of opening another. Each kind takes
    * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
-   * missing one, or a site, device or device type that does not exist is `422`.
+   * missing one, or a site, device, device type or notification channel that does not exist is
+   * `422`.
    *
    * `POST /v1/alert-rules` (operation `createAlertRule`).
    *
@@ -2068,6 +2072,26 @@ export class NotificationChannelsResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<TestNotificationChannelResponse> {
     return this._client._call(routes.testNotificationChannel, { path: { channel_id: channelId }, options });
+  }
+
+  /**
+   * List notifications
+   *
+   * Lists what the channels were asked to send about incidents, oldest first: when, to which
+   * channel, for which incident and event, and the outcome (state, attempts, the last error).
+   * Failed notifications stay listed. Filter by channel, incident or state. Admins only
+   * (`notifications:read`).
+   *
+   * `GET /v1/notifications` (operation `listNotifications`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listNotifications(
+    query?: ListNotificationsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListNotificationsResponse['data'][number]> {
+    return this._client._list(routes.listNotifications, { query, options });
   }
 }
 

@@ -198,6 +198,9 @@ import type {
   ListNotificationChannelsData,
   ListNotificationChannelsErrors,
   ListNotificationChannelsResponses,
+  ListNotificationsData,
+  ListNotificationsErrors,
+  ListNotificationsResponses,
   ListSitesData,
   ListSitesErrors,
   ListSitesResponses,
@@ -2482,6 +2485,31 @@ export const testNotificationChannel = <ThrowOnError extends boolean = false>(
   });
 
 /**
+ * List notifications
+ *
+ * Lists what the channels were asked to send about incidents, oldest first: when, to which
+ * channel, for which incident and event, and the outcome (state, attempts, the last error).
+ * Failed notifications stay listed. Filter by channel, incident or state. Admins only
+ * (`notifications:read`).
+ *
+ */
+export const listNotifications = <ThrowOnError extends boolean = false>(
+  options?: Options<ListNotificationsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListNotificationsResponses, ListNotificationsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/notifications',
+    ...options,
+  });
+
+/**
  * Report an event
  *
  * Records something the agent saw on its machine — a monitored process crashed or failed
@@ -2594,7 +2622,8 @@ export const listAlertRules = <ThrowOnError extends boolean = false>(
  * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
  * reopens the same incident instead of opening another. Each kind takes
  * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
- * missing one, or a site, device or device type that does not exist is `422`.
+ * missing one, or a site, device, device type or notification channel that does not exist is
+ * `422`.
  *
  */
 export const createAlertRule = <ThrowOnError extends boolean = false>(

@@ -2278,6 +2278,68 @@ export type NotificationTestResult = {
 };
 
 /**
+ * IncidentId
+ *
+ * The ID of an incident (`inc_` followed by a ULID).
+ */
+export type IncidentId = string;
+
+/**
+ * NotificationState
+ *
+ * `pending`: not sent yet, or sent without success and to be tried again; `sent`: the channel
+ * accepted it; `failed`: every attempt failed (it stays listed).
+ *
+ */
+export type NotificationState = 'pending' | 'sent' | 'failed';
+
+/**
+ * NotificationId
+ *
+ * The ID of a notification (`ntf_` followed by a ULID).
+ */
+export type NotificationId = string;
+
+/**
+ * Notification
+ *
+ * One message to one channel about an incident event: written with the event, then sent by the
+ * server with retries (after 1 min, 5 min, 30 min and 2 h).
+ *
+ */
+export type Notification = {
+  id: NotificationId;
+  channel_id: NotificationChannelId;
+  event_id: EventId;
+  event_type: string;
+  incident_id: IncidentId;
+  subject: string;
+  state: NotificationState;
+  attempt_count: number;
+  /**
+   * Why the last attempt failed, or `null`.
+   */
+  last_error: string | null;
+  /**
+   * When it is tried next, or `null` once sent or failed.
+   */
+  next_attempt_at: Timestamp | null;
+  /**
+   * When the channel accepted it, or `null`.
+   */
+  sent_at: Timestamp | null;
+  created_at: Timestamp;
+};
+
+/**
+ * NotificationList
+ */
+export type NotificationList = {
+  data: Array<Notification>;
+  next_cursor: NextCursor;
+};
+
+/**
  * AgentEventCreate
  */
 export type AgentEventCreate = {
@@ -2388,6 +2450,10 @@ export type ThresholdOverride = {
  *
  */
 export type AlertRule = {
+  /**
+   * The notification channels told when the rule's incidents open, are acknowledged or resolve.
+   */
+  channel_ids: Array<NotificationChannelId>;
   id: AlertRuleId;
   name: string;
   description: string;
@@ -2425,6 +2491,10 @@ export type AlertRuleList = {
  *
  */
 export type AlertRuleCreate = {
+  /**
+   * The notification channels (default none) to tell when the rule's incidents open, are acknowledged or resolve.
+   */
+  channel_ids?: Array<NotificationChannelId>;
   kind: AlertRuleKind;
   name: string;
   description?: string;
@@ -2485,6 +2555,10 @@ export type AlertRulePreview = {
  *
  */
 export type AlertRuleUpdate = {
+  /**
+   * The notification channels to tell when the rule's incidents open, are acknowledged or resolve.
+   */
+  channel_ids?: Array<NotificationChannelId>;
   name?: string;
   description?: string;
   /**
@@ -2531,13 +2605,6 @@ export type AlertRuleUpdate = {
  *
  */
 export type IncidentState = 'open' | 'acknowledged' | 'resolved';
-
-/**
- * IncidentId
- *
- * The ID of an incident (`inc_` followed by a ULID).
- */
-export type IncidentId = string;
 
 /**
  * Incident
@@ -7660,6 +7727,68 @@ export type TestNotificationChannelResponses = {
 
 export type TestNotificationChannelResponse =
   TestNotificationChannelResponses[keyof TestNotificationChannelResponses];
+
+export type ListNotificationsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only notifications to this channel.
+     */
+    channel_id?: NotificationChannelId;
+    /**
+     * Only notifications about this incident.
+     */
+    incident_id?: IncidentId;
+    /**
+     * Only notifications in this state.
+     */
+    state?: NotificationState;
+  };
+  url: '/v1/notifications';
+};
+
+export type ListNotificationsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListNotificationsError = ListNotificationsErrors[keyof ListNotificationsErrors];
+
+export type ListNotificationsResponses = {
+  /**
+   * A page of notifications.
+   */
+  200: NotificationList;
+};
+
+export type ListNotificationsResponse = ListNotificationsResponses[keyof ListNotificationsResponses];
 
 export type SendAgentEventData = {
   body: AgentEventCreate;

@@ -1821,6 +1821,65 @@ export const zNotificationTestResult = z.object({
 });
 
 /**
+ * IncidentId
+ *
+ * The ID of an incident (`inc_` followed by a ULID).
+ */
+export const zIncidentId = z
+  .string()
+  .max(30)
+  .regex(/^inc_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * NotificationState
+ *
+ * `pending`: not sent yet, or sent without success and to be tried again; `sent`: the channel
+ * accepted it; `failed`: every attempt failed (it stays listed).
+ *
+ */
+export const zNotificationState = z.enum(['pending', 'sent', 'failed']);
+
+/**
+ * NotificationId
+ *
+ * The ID of a notification (`ntf_` followed by a ULID).
+ */
+export const zNotificationId = z
+  .string()
+  .max(30)
+  .regex(/^ntf_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * Notification
+ *
+ * One message to one channel about an incident event: written with the event, then sent by the
+ * server with retries (after 1 min, 5 min, 30 min and 2 h).
+ *
+ */
+export const zNotification = z.object({
+  id: zNotificationId,
+  channel_id: zNotificationChannelId,
+  event_id: zEventId,
+  event_type: z.string().max(100),
+  incident_id: zIncidentId,
+  subject: z.string().max(500),
+  state: zNotificationState,
+  attempt_count: z.int().gte(0).lte(100),
+  last_error: z.string().max(1000).nullable(),
+  next_attempt_at: zTimestamp.nullable(),
+  sent_at: zTimestamp.nullable(),
+  created_at: zTimestamp,
+});
+
+/**
+ * NotificationList
+ */
+export const zNotificationList = z.object({
+  data: z.array(zNotification).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
  * AgentEventCreate
  */
 export const zAgentEventCreate = z.object({
@@ -1929,6 +1988,7 @@ export const zThresholdOverride = z.object({
  *
  */
 export const zAlertRule = z.object({
+  channel_ids: z.array(zNotificationChannelId).max(20),
   id: zAlertRuleId,
   name: z.string().max(100),
   description: z.string().max(1000),
@@ -1966,6 +2026,7 @@ export const zAlertRuleList = z.object({
  *
  */
 export const zAlertRuleCreate = z.object({
+  channel_ids: z.array(zNotificationChannelId).max(20).optional(),
   kind: zAlertRuleKind,
   name: z.string().min(1).max(100),
   description: z.string().max(1000).optional(),
@@ -2009,6 +2070,7 @@ export const zAlertRulePreview = z.object({
  *
  */
 export const zAlertRuleUpdate = z.object({
+  channel_ids: z.array(zNotificationChannelId).max(20).optional(),
   name: z.string().min(1).max(100).optional(),
   description: z.string().max(1000).optional(),
   severity: zEventSeverity.optional(),
@@ -2034,16 +2096,6 @@ export const zAlertRuleUpdate = z.object({
  *
  */
 export const zIncidentState = z.enum(['open', 'acknowledged', 'resolved']);
-
-/**
- * IncidentId
- *
- * The ID of an incident (`inc_` followed by a ULID).
- */
-export const zIncidentId = z
-  .string()
-  .max(30)
-  .regex(/^inc_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * Incident
@@ -3255,6 +3307,19 @@ export const zTestNotificationChannelPath = z.object({
  * The outcome of the test (delivered or not).
  */
 export const zTestNotificationChannelResponse = zNotificationTestResult;
+
+export const zListNotificationsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  channel_id: zNotificationChannelId.optional(),
+  incident_id: zIncidentId.optional(),
+  state: zNotificationState.optional(),
+});
+
+/**
+ * A page of notifications.
+ */
+export const zListNotificationsResponse = zNotificationList;
 
 export const zSendAgentEventBody = zAgentEventCreate;
 

@@ -297,12 +297,21 @@ export const EventType = z
   .max(64)
   .regex(new RegExp('^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$'))
   .meta({ id: 'EventType' });
+export const NotificationChannelId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^nch_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'NotificationChannelId' });
 export const ThresholdPercent = z.number().min(0).max(100).meta({ id: 'ThresholdPercent' });
 export const ThresholdOverride = z
   .strictObject({ device_id: DeviceId, threshold_percent: ThresholdPercent })
   .meta({ id: 'ThresholdOverride' });
 export const AlertRule = z
   .object({
+    channel_ids: z
+      .array(NotificationChannelId)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
     id: AlertRuleId,
     name: z.string().max(100),
     description: z.string().max(1000),
@@ -324,6 +333,11 @@ export const AlertRule = z
   .meta({ id: 'AlertRule' });
 export const AlertRuleCreate = z
   .strictObject({
+    channel_ids: z
+      .array(NotificationChannelId)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
     kind: AlertRuleKind,
     name: z.string().min(1).max(100),
     description: z.string().max(1000).optional(),
@@ -358,6 +372,11 @@ export const AlertRulePreview = z
   .meta({ id: 'AlertRulePreview' });
 export const AlertRuleUpdate = z
   .strictObject({
+    channel_ids: z
+      .array(NotificationChannelId)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
     name: z.string().min(1).max(100).optional(),
     description: z.string().max(1000).optional(),
     severity: EventSeverity.optional(),
@@ -1027,11 +1046,28 @@ export const MonitoredProcessUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'MonitoredProcessUpdate' });
-export const NotificationChannelId = z
+export const NotificationId = z
   .string()
   .max(30)
-  .regex(new RegExp('^nch_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'NotificationChannelId' });
+  .regex(new RegExp('^ntf_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'NotificationId' });
+export const NotificationState = z.enum(['pending', 'sent', 'failed']).meta({ id: 'NotificationState' });
+export const Notification = z
+  .object({
+    id: NotificationId,
+    channel_id: NotificationChannelId,
+    event_id: EventId,
+    event_type: z.string().max(100),
+    incident_id: IncidentId,
+    subject: z.string().max(500),
+    state: NotificationState,
+    attempt_count: z.number().int().min(0).max(100),
+    last_error: z.string().max(1000).nullable(),
+    next_attempt_at: Timestamp.nullable(),
+    sent_at: Timestamp.nullable(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'Notification' });
 export const NotificationChannel = z
   .object({
     id: NotificationChannelId,
@@ -1062,6 +1098,9 @@ export const NotificationChannelUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'NotificationChannelUpdate' });
+export const NotificationList = z
+  .object({ data: z.array(Notification).max(500), next_cursor: NextCursor })
+  .meta({ id: 'NotificationList' });
 export const NotificationTestResult = z
   .object({
     delivered: z.boolean(),
@@ -3607,6 +3646,35 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['notifications:write'],
+        } as const,
+      },
+      listNotifications: {
+        method: 'GET',
+        path: '/v1/notifications',
+        summary: 'List notifications',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          channel_id: NotificationChannelId.optional(),
+          incident_id: IncidentId.optional(),
+          state: NotificationState.optional(),
+        }),
+        responses: {
+          200: NotificationList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listNotifications',
+          tag: 'Notification Channels',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['notifications:read'],
         } as const,
       },
     },

@@ -78,10 +78,10 @@ export const problems = {
   unprocessable: (code: string, detail: string, errors?: FieldIssue[]) =>
     new ApiError(422, code, 'Unprocessable request', detail, errors),
   /** A site or device named in the request body (not the URL) that does not exist for the caller. */
-  unknownReference: (what: 'site' | 'device', ids: readonly string[]) =>
+  unknownReference: (what: 'site' | 'device' | 'notification channel', ids: readonly string[]) =>
     new ApiError(
       422,
-      `unknown_${what}`,
+      `unknown_${what.replace(' ', '_')}`,
       'Unprocessable request',
       `No ${what} ${ids.join(', ')} exists, or you cannot see it.`,
     ),

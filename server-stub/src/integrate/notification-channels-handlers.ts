@@ -4,6 +4,7 @@ import { nowIso } from '../context';
 import { contract } from '../generated/contract.gen';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
+import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { NotificationChannelRow } from '../store/schema';
 import { sendEmail } from './email';
@@ -62,6 +63,29 @@ export function notificationChannelsHandlers(context: AppContext) {
       await findNotificationChannel(context, params.channel_id);
       await db.deleteFrom('notification_channels').where('id', '=', params.channel_id).execute();
       return { status: 204, body: undefined };
+    },
+
+    listNotifications: async ({ query }) => {
+      const select = whereEqual(
+        db
+          .selectFrom('notifications')
+          .select([
+            'id',
+            'channel_id',
+            'event_id',
+            'event_type',
+            'incident_id',
+            'subject',
+            'state',
+            'attempt_count',
+            'last_error',
+            'next_attempt_at',
+            'sent_at',
+            'created_at',
+          ]),
+        { channel_id: query.channel_id, incident_id: query.incident_id, state: query.state },
+      );
+      return { status: 200, body: await paginate(query, select, (row) => row) };
     },
 
     testNotificationChannel: async ({ params }) => {

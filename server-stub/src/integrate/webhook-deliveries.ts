@@ -18,6 +18,7 @@ import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context';
 import { announceEvents, EVENTS_TOPIC, insertEvent, toEvent } from '../observe/events-store';
+import { startWorker, type Worker } from '../runtime/worker';
 import { newId } from '../store/ids';
 import type { Database, EventRow, WebhookDeliveryRow, WebhookRow } from '../store/schema';
 import { openWebhookSecret } from './webhook-secrets';
@@ -338,64 +339,11 @@ export async function deliverDue(context: AppContext): Promise<number> {
   }
 }
 
-export interface WebhookWorker {
-  /** Runs a pass now (after the one under way, if any) and resolves when it is done. */
-  run(): Promise<void>;
-  /** Stops the worker; resolves when the pass under way (if any) is done. */
-  stop(): Promise<void>;
-}
-
-/**
- * Delivers in the background: a pass when events are recorded (the events signal) and every
- * `POLL_INTERVAL_MS` for retries, one pass at a time. Timer callbacks never wait for a pass, since
- * an attempt itself waits on a timer (its timeout).
- */
-export function startWebhookWorker(context: AppContext): WebhookWorker {
-  let running: Promise<void> | null = null;
-  let again = false;
-  let stopped = false;
-  const pass = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await deliverDue(context);
-        } catch (error) {
-          console.error('[meridian] webhook delivery failed', error);
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = null;
-    });
-    return running;
-  };
-  let cancel = (): void => undefined;
-  const schedule = (): void => {
-    if (stopped) return;
-    cancel = context.timers.set(
-      POLL_INTERVAL_MS,
-      () => {
-        void pass();
-        schedule();
-      },
-      'webhook-deliveries',
-    );
-  };
-  const unsubscribe = [EVENTS_TOPIC, DELIVERIES_TOPIC].map((topic) =>
-    context.signals.subscribe(topic, () => void pass()),
-  );
-  schedule();
-  return {
-    run: pass,
-    stop: async () => {
-      stopped = true;
-      cancel();
-      for (const stop of unsubscribe) stop();
-      await running;
-    },
-  };
+/** Delivers in the background: a pass when events are recorded and every `POLL_INTERVAL_MS` for retries. */
+export function startWebhookWorker(context: AppContext): Worker {
+  return startWorker(context, 'webhook-deliveries', {
+    topics: [EVENTS_TOPIC, DELIVERIES_TOPIC],
+    intervalMs: POLL_INTERVAL_MS,
+    pass: () => deliverDue(context),
+  });
 }

@@ -24,9 +24,10 @@ function settingsColumns(settings: Partial<RuleSettings>) {
 }
 
 function changedColumns(settings: Partial<RuleSettings>) {
-  const { scope, excluded_device_ids, threshold_overrides, ...plain } = settings;
+  const { scope, excluded_device_ids, threshold_overrides, channel_ids, ...plain } = settings;
   return {
     ...plain,
+    ...(channel_ids === undefined ? {} : { channel_ids: JSON.stringify(channel_ids) }),
     ...(scope === undefined ? {} : { scope: JSON.stringify(scope) }),
     ...(excluded_device_ids === undefined
       ? {}

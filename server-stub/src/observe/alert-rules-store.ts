@@ -37,6 +37,7 @@ export function toAlertRule(row: AlertRuleRow): AlertRuleBody {
     event_type: row.event_type,
     event_severity: row.event_severity,
     event_text: row.event_text,
+    channel_ids: JSON.parse(row.channel_ids) as string[],
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -56,6 +57,7 @@ export function settingsOf(body: z.infer<typeof AlertRuleCreate>): RuleSettings 
     event_type: body.event_type ?? null,
     event_severity: body.event_severity ?? null,
     event_text: body.event_text ?? null,
+    channel_ids: body.channel_ids ?? [],
   };
 }
 
@@ -89,7 +91,7 @@ function parameterIssues(rule: RuleSettings): FieldIssue[] {
 
 /**
  * The rules a rule must satisfy whole, at creation, update and preview: its kind's parameters,
- * and sites, devices and device types that exist.
+ * and sites, devices, device types and notification channels that exist.
  */
 export async function assertValidRule(context: AppContext, rule: RuleSettings): Promise<void> {
   const issues = parameterIssues(rule);
@@ -106,15 +108,18 @@ export async function assertValidRule(context: AppContext, rule: RuleSettings): 
     ...rule.excluded_device_ids,
     ...rule.threshold_overrides.map((override) => override.device_id),
   ]);
+  await assertAllExist(context, 'notification channel', rule.channel_ids);
 }
 
-async function assertAllExist(context: AppContext, what: 'site' | 'device', ids: readonly string[]) {
+const TABLES = { site: 'sites', device: 'devices', 'notification channel': 'notification_channels' } as const;
+
+async function assertAllExist(context: AppContext, what: keyof typeof TABLES, ids: readonly string[]) {
   if (ids.length === 0) return;
   const unique = [...new Set(ids)];
   const found = new Set(
     (
       await context.db
-        .selectFrom(what === 'site' ? 'sites' : 'devices')
+        .selectFrom(TABLES[what])
         .select('id')
         .where('id', 'in', unique)
         .execute()

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { enqueueDeliveries } from '../integrate/webhook-deliveries';
+import { enqueueNotifications } from '../integrate/notifications';
 import type { Event } from '../generated/contract.gen';
 import { newId } from '../store/ids';
 import type { Database, EventRow, EventSeverity } from '../store/schema';
@@ -60,6 +61,7 @@ export async function insertEvent(
   };
   await db.insertInto('events').values(row).execute();
   await enqueueDeliveries(db, row);
+  await enqueueNotifications(db, row);
   return row;
 }
 

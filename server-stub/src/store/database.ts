@@ -20,6 +20,7 @@ import * as webhooks from './migrations/011-webhooks';
 import * as auditEvents from './migrations/010-audit-events';
 import * as alerts from './migrations/012-alerts';
 import * as notificationChannels from './migrations/013-notification-channels';
+import * as notifications from './migrations/014-notifications';
 import type { Database } from './schema';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '010-audit-events': auditEvents,
   '012-alerts': alerts,
   '013-notification-channels': notificationChannels,
+  '014-notifications': notifications,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -23,7 +23,8 @@ export type IdPrefix =
   | 'whk'
   | 'dlv'
   | 'wat'
-  | 'nch';
+  | 'nch'
+  | 'ntf';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

@@ -277,6 +277,8 @@ export interface AlertRulesTable {
   event_type: string | null;
   event_severity: EventSeverity | null;
   event_text: string | null;
+  /** JSON array of notification channel IDs. */
+  channel_ids: string;
   version: Generated<number>;
   created_at: string;
   updated_at: string;
@@ -417,6 +419,25 @@ export interface NotificationChannelsTable {
   updated_at: string;
 }
 
+export type NotificationState = 'pending' | 'sent' | 'failed';
+
+export interface NotificationsTable {
+  id: string;
+  channel_id: string;
+  event_id: string;
+  event_type: string;
+  incident_id: string;
+  subject: string;
+  body: string;
+  state: NotificationState;
+  attempt_count: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  lease_until: string | null;
+  sent_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -443,10 +464,12 @@ export interface Database {
   incidents: IncidentsTable;
   incident_timeline: IncidentTimelineTable;
   notification_channels: NotificationChannelsTable;
+  notifications: NotificationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
 export type SiteRow = Selectable<SitesTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
