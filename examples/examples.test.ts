@@ -8,8 +8,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { listAlertRules, listDevices, listSites, sendAgentHeartbeat } from '@meridian/sdk';
+import {
+  createWebhook,
+  listAlertRules,
+  listDevices,
+  listSites,
+  sendAgentHeartbeat,
+  testWebhook,
+  webhooks,
+} from '@meridian/sdk';
 import { addAgent } from '../test/support/agents';
+import { freePort } from '../test/support/postgres';
 import { ADMIN, ok } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
 import { addSite } from '../test/support/world';
@@ -115,6 +124,69 @@ describe('examples', () => {
       expect.stringMatching(/^rule Offline for 2 min \(alr_\w+\) watches site_\w+; following incidents$/),
       expect.stringMatching(/ incident\.opened inc_\w+ Incident opened: Offline for 2 min\./),
       expect.stringMatching(/ incident\.resolved inc_\w+ Incident resolved: /),
+      '',
+    ]);
+  }, 30_000);
+
+  it('webhook-receiver.ts verifies, unwraps and handles once each webhook the server delivers to it', async () => {
+    const port = await freePort();
+    const site = await addSite(t);
+    const webhook = ok(
+      await createWebhook({
+        client: t.admin,
+        body: { url: `http://127.0.0.1:${port}/`, event_types: ['device.enrolled'], site_id: site.id },
+      }),
+    );
+    const env = { ...process.env, PORT: String(port), MERIDIAN_WEBHOOK_SECRET: webhook.secret };
+    const child = spawn(TSX, [example('webhook-receiver.ts'), '--count=2'], { env });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = once(child, 'exit');
+    await once(child.stdout, 'data');
+    const url = `http://127.0.0.1:${port}/`;
+
+    // a test send, delivered at once: the receiver answered 2xx
+    const sent = ok(await testWebhook({ client: t.admin, path: { webhook_id: webhook.id } }));
+    expect(sent).toMatchObject({ state: 'delivered', attempts: [{ status_code: 204 }] });
+    // the same webhook-id again (as after a lost answer) is answered but not handled twice
+    const again = JSON.stringify({
+      type: 'webhook.test',
+      timestamp: new Date().toISOString(),
+      data: { webhook_id: webhook.id, message: 'again' },
+    });
+    const replay = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...(await webhooks.sign(again, webhook.secret, { id: sent.id })),
+        'content-type': 'application/json',
+      },
+      body: again,
+    });
+    expect(replay.status).toBe(204);
+    // a body not signed with the endpoint's secret is refused
+    const forged = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...(await webhooks.sign(again, 'whsec_Zm9yZ2VkLXNlY3JldC1rZXktMzItYnl0ZXMhISE=')),
+        'content-type': 'application/json',
+      },
+      body: again,
+    });
+    expect(forged.status).toBe(400);
+    // a real event: the device enrolled
+    const agent = await addAgent(t, site.id);
+    await t.server.deliverWebhooks();
+
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stdout.split('\n')).toEqual([
+      `listening on http://127.0.0.1:${port}/`,
+      `${sent.id} webhook.test: test from endpoint ${webhook.id}`,
+      `${sent.id} again: already handled`,
+      expect.stringMatching(/^refused: No signature in webhook-signature matches/),
+      expect.stringMatching(
+        new RegExp(`^dlv_\\w+ device\\.enrolled: ${agent.deviceId} enrolled \\(request enr_\\w+\\)$`),
+      ),
       '',
     ]);
   }, 30_000);

@@ -19,7 +19,8 @@ export interface Postgres {
   stop(): void;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on now (for a program that takes its port as a setting). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
