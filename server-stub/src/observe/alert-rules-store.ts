@@ -117,13 +117,9 @@ async function assertAllExist(context: AppContext, what: keyof typeof TABLES, id
   if (ids.length === 0) return;
   const unique = [...new Set(ids)];
   const found = new Set(
-    (
-      await context.db
-        .selectFrom(TABLES[what])
-        .select('id')
-        .where('id', 'in', unique)
-        .execute()
-    ).map((row) => row.id),
+    (await context.db.selectFrom(TABLES[what]).select('id').where('id', 'in', unique).execute()).map(
+      (row) => row.id,
+    ),
   );
   const unknown = unique.filter((id) => !found.has(id));
   if (unknown.length > 0) throw problems.unknownReference(what, unknown);
