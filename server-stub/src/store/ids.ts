@@ -24,7 +24,9 @@ export type IdPrefix =
   | 'dlv'
   | 'wat'
   | 'nch'
-  | 'ntf';
+  | 'ntf'
+  | 'cfd'
+  | 'dvw';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

@@ -438,6 +438,65 @@ export interface NotificationsTable {
   created_at: string;
 }
 
+export type CustomFieldType = 'string' | 'number' | 'boolean' | 'date' | 'enum' | 'url';
+
+/** A custom field definition. Its default, if any, sits in the column of its type (see below). */
+export interface CustomFieldsTable {
+  id: string;
+  /** snake_case, unique, never changes. */
+  key: string;
+  label: string;
+  description: string;
+  type: CustomFieldType;
+  /** JSON array of the allowed values of an enum field; null for the other types. */
+  options: string | null;
+  /** Who may set values: agents (in heartbeats and inventory reports) and operators, or operators only. */
+  writer: 'agent' | 'operator';
+  default_text: string | null;
+  default_number: number | null;
+  default_boolean: number | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * One device's value of one custom field, in the column of the field's type so SQL compares it as
+ * that type: value_text (string, enum, url, date `YYYY-MM-DD`), value_number (number), value_boolean
+ * (0/1); the other two are null. A device without a row has the field's default (COALESCE with
+ * custom_fields.default_*). Deleting the device or the definition deletes the row.
+ */
+export interface DeviceCustomFieldValuesTable {
+  device_id: string;
+  field_id: string;
+  value_text: string | null;
+  value_number: number | null;
+  value_boolean: number | null;
+  set_by: 'agent' | 'operator';
+  updated_at: string;
+}
+
+/** A saved device-list view: a filter (saved or inline), a sort and the columns shown. */
+export interface DeviceViewsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  /** private: only its owner sees it; shared: everyone with filters:read. */
+  visibility: 'private' | 'shared';
+  /** A saved device filter's ID, or null. */
+  filter_id: string | null;
+  /** JSON of an inline filter expression, or null. */
+  filter: string | null;
+  /** The device list's `sort` value, or null (the list's default order). */
+  sort: string | null;
+  /** JSON array of column names. */
+  columns: string;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -465,6 +524,9 @@ export interface Database {
   incident_timeline: IncidentTimelineTable;
   notification_channels: NotificationChannelsTable;
   notifications: NotificationsTable;
+  custom_fields: CustomFieldsTable;
+  device_custom_field_values: DeviceCustomFieldValuesTable;
+  device_views: DeviceViewsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -485,3 +547,6 @@ export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type IncidentRow = Selectable<IncidentsTable>;
+export type CustomFieldRow = Selectable<CustomFieldsTable>;
+export type DeviceCustomFieldValueRow = Selectable<DeviceCustomFieldValuesTable>;
+export type DeviceViewRow = Selectable<DeviceViewsTable>;
