@@ -21,8 +21,10 @@ import * as auditEvents from './migrations/010-audit-events';
 import * as alerts from './migrations/012-alerts';
 import * as notificationChannels from './migrations/013-notification-channels';
 import * as notifications from './migrations/014-notifications';
+import * as deviceFilters from './migrations/018-device-filters';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
 import type { Database } from './schema';
+import { versionKey } from './version-key';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -46,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '012-alerts': alerts,
   '013-notification-channels': notificationChannels,
   '014-notifications': notifications,
+  '018-device-filters': deviceFilters,
   '017-custom-fields-views': customFieldsViews,
 };
 
@@ -59,6 +62,9 @@ export function openDatabase(location: string): OpenedDatabase {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  sqlite.function('meridian_version_key', { deterministic: true }, (version) =>
+    versionKey(version as string | null),
+  );
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine: 'sqlite' };
 }
 

@@ -26,7 +26,8 @@ export type IdPrefix =
   | 'nch'
   | 'ntf'
   | 'cfd'
-  | 'dvw';
+  | 'dvw'
+  | 'flt';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

@@ -497,6 +497,22 @@ export interface DeviceViewsTable {
   updated_at: string;
 }
 
+/** A saved device filter (fleet/device-filter-sql.ts compiles its expression). */
+export interface DeviceFiltersTable {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON of the DeviceFilterExpression. */
+  expression: string;
+  /** The user who created it. */
+  created_by: string;
+  /** When it was archived (hidden from the default list, refused for new jobs), or null. */
+  archived_at: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -504,6 +520,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   sites: SitesTable;
   devices: DevicesTable;
+  device_filters: DeviceFiltersTable;
   idempotency_keys: IdempotencyKeysTable;
   enrollment_codes: EnrollmentCodesTable;
   enrollment_requests: EnrollmentRequestsTable;
@@ -534,6 +551,7 @@ export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type SiteRow = Selectable<SitesTable>;
 export type DeviceRow = Selectable<DevicesTable>;
+export type DeviceFilterRow = Selectable<DeviceFiltersTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type EnrollmentCodeRow = Selectable<EnrollmentCodesTable>;
 export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
