@@ -16,6 +16,8 @@ export type IdPrefix =
   | 'cmd'
   | 'prc'
   | 'scr'
+  | 'spt'
+  | 'spv'
   | 'alr'
   | 'inc'
   | 'itl'

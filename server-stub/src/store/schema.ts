@@ -513,6 +513,38 @@ export interface DeviceFiltersTable {
   updated_at: string;
 }
 
+export type ScriptLanguage = 'sh' | 'bash' | 'powershell' | 'python';
+
+/** What a script and each of its versions hold. */
+export interface ScriptContent {
+  name: string;
+  description: string;
+  language: ScriptLanguage;
+  /** JSON array of platforms (`linux`, `macos`, `windows`). */
+  platforms: string;
+  body: string;
+  /** JSON Schema (an object) of the script's parameters, as JSON. */
+  parameters: string;
+  timeout_seconds: number;
+  run_as: 'system' | 'user';
+}
+
+export interface ScriptsTable extends ScriptContent {
+  id: string;
+  version: Generated<number>;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScriptVersionsTable extends ScriptContent {
+  id: string;
+  script_id: string;
+  version: number;
+  changed_by: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -541,6 +573,8 @@ export interface Database {
   incident_timeline: IncidentTimelineTable;
   notification_channels: NotificationChannelsTable;
   notifications: NotificationsTable;
+  scripts: ScriptsTable;
+  script_versions: ScriptVersionsTable;
   custom_fields: CustomFieldsTable;
   device_custom_field_values: DeviceCustomFieldValuesTable;
   device_views: DeviceViewsTable;
@@ -549,6 +583,8 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
+export type ScriptRow = Selectable<ScriptsTable>;
+export type ScriptVersionRow = Selectable<ScriptVersionsTable>;
 export type SiteRow = Selectable<SitesTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type DeviceFilterRow = Selectable<DeviceFiltersTable>;
