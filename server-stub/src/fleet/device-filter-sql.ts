@@ -9,10 +9,11 @@
  *
  * Jobs (targets), saved views, previews and the device list all go through `selectDevicesMatching`.
  */
-import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { AppContext } from '../context';
 import { ApiError, type FieldIssue } from '../http/problem';
 import type { Principal } from '../http/principal';
+import type { CustomFieldRow } from '../store/schema';
 import { likeText } from '../store/search';
 import { versionKey } from '../store/version-key';
 import { selectDevices } from './devices-store';
@@ -55,8 +56,9 @@ const OPERATORS: Record<Kind, readonly string[]> = {
 /** Every operator a filter may name, for the spec's enum and messages. */
 export const FILTER_OPERATORS = [...new Set(Object.values(OPERATORS).flat())];
 
-interface BuiltInField {
-  column: string;
+interface Field {
+  /** A devices column, or the SQL of a custom field's value (or else its default). */
+  column: string | Expression<unknown>;
   kind: Kind;
   /** A value every device has (no `exists`). */
   required?: true;
@@ -70,7 +72,7 @@ const oneOf =
     allowed.includes(value) ? undefined : `Must be one of ${allowed.join(', ')}.`;
 
 /** Device fields a filter can test; custom fields are `custom.<key>`. */
-const FIELDS: Record<string, BuiltInField> = {
+const FIELDS: Record<string, Field> = {
   status: {
     column: 'status',
     kind: 'keyword',
@@ -111,7 +113,7 @@ export const FILTER_FIELDS = Object.keys(FIELDS);
 /** A checked condition: its field resolved, its value of the right type. */
 interface Condition {
   path: string;
-  field: BuiltInField;
+  field: Field;
   op: string;
   value: unknown;
 }
@@ -122,13 +124,18 @@ type Node =
   | ({ group?: undefined } & Condition);
 
 const VERSION = /^\d{1,9}(\.\d{1,9}){0,7}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const CUSTOM = 'custom.';
 const GROUPS = ['and', 'or', 'not'] as const;
 
 class Checker {
   readonly issues: FieldIssue[] = [];
   conditions = 0;
 
-  constructor(private readonly now: Date) {}
+  constructor(
+    private readonly now: Date,
+    private readonly customFields: ReadonlyMap<string, Field>,
+  ) {}
 
   issue(path: string, message: string): undefined {
     if (this.issues.length < 20) this.issues.push({ path, message });
@@ -169,9 +176,14 @@ class Checker {
       );
     const { field: name, op } = record;
     if (typeof name !== 'string') return this.issue(`${path}/field`, 'Required: the field to test.');
-    const field = FIELDS[name];
+    const field = FIELDS[name] ?? this.customFields.get(name);
     if (!field)
-      return this.issue(`${path}/field`, `Unknown field ${name}; fields: ${FILTER_FIELDS.join(', ')}.`);
+      return this.issue(
+        `${path}/field`,
+        name.startsWith(CUSTOM)
+          ? `No custom field ${name.slice(CUSTOM.length)} exists.`
+          : `Unknown field ${name}; fields: ${FILTER_FIELDS.join(', ')}, or custom.<key>.`,
+      );
     const operators = OPERATORS[field.kind].filter((each) => !(field.required && each === 'exists'));
     if (typeof op !== 'string' || !operators.includes(op))
       return this.issue(`${path}/op`, `${name} takes the operators ${operators.join(', ')}.`);
@@ -180,7 +192,7 @@ class Checker {
   }
 
   /** The value of a condition, checked and converted for SQL; undefined when refused. */
-  value(field: BuiltInField, op: string, raw: unknown, path: string): unknown {
+  value(field: Field, op: string, raw: unknown, path: string): unknown {
     const list = (each: (item: unknown, at: string) => unknown): unknown[] | undefined => {
       if (!Array.isArray(raw) || raw.length === 0 || raw.length > FILTER_LIMITS.values)
         return this.issue(path, `Must be an array of 1 to ${FILTER_LIMITS.values} values.`);
@@ -193,6 +205,23 @@ class Checker {
       const problem = check?.(item);
       return problem === undefined ? item : this.issue(at, problem);
     };
+    /** One value of the field's own type (booleans as 1/0, as they are stored). */
+    const scalar = (item: unknown, at: string): unknown => {
+      switch (field.kind) {
+        case 'number':
+          return typeof item === 'number' && Number.isFinite(item)
+            ? item
+            : this.issue(at, 'Must be a number.');
+        case 'boolean':
+          return typeof item === 'boolean' ? Number(item) : this.issue(at, 'Must be true or false.');
+        case 'date':
+          return typeof item === 'string' && DATE.test(item)
+            ? item
+            : this.issue(at, 'Must be a date as YYYY-MM-DD.');
+        default:
+          return text(item, at);
+      }
+    };
     switch (op) {
       case 'exists':
         return typeof raw === 'boolean' ? raw : this.issue(path, 'Must be true or false.');
@@ -201,16 +230,18 @@ class Checker {
       case 'has_any':
       case 'has_all':
       case 'has_none':
-        return list((item, at) => text(item, at));
+        return list(scalar);
       case 'lt':
       case 'lte':
       case 'gt':
       case 'gte':
+        if (field.kind === 'number') return scalar(raw, path);
         return typeof raw === 'string' && VERSION.test(raw)
           ? versionKey(raw)
           : this.issue(path, 'Must be a version of dot-separated numbers, such as 2.4.1.');
       case 'before':
       case 'after':
+        if (field.kind === 'date') return scalar(raw, path);
         return typeof raw === 'string' && !Number.isNaN(Date.parse(raw)) && /T.*(Z|[+-]\d\d:\d\d)$/.test(raw)
           ? new Date(raw).toISOString()
           : this.issue(path, 'Must be an RFC 3339 date-time, such as 2026-11-30T08:00:00Z.');
@@ -223,14 +254,14 @@ class Checker {
       case 'ends_with':
         return text(raw, path, undefined);
       default:
-        return text(raw, path);
+        return scalar(raw, path);
     }
   }
 }
 
 /** A condition as SQL, never NULL. */
 function conditionSql(context: AppContext, { field, op, value }: Condition): RawBuilder<SqlBool> {
-  const column = sql.ref(`devices.${field.column}`);
+  const column = typeof field.column === 'string' ? sql.ref(`devices.${field.column}`) : field.column;
   const present = (test: RawBuilder<SqlBool>) =>
     field.required ? test : sql<SqlBool>`(${column} is not null and ${test})`;
   const hasTag = (tag: unknown) =>
@@ -238,7 +269,8 @@ function conditionSql(context: AppContext, { field, op, value }: Condition): Raw
       ? sql<SqlBool>`jsonb_exists(${column}::jsonb, ${tag})`
       : sql<SqlBool>`exists (select 1 from json_each(${column}) where json_each.value = ${tag})`;
   const values = value as string[];
-  const versionKeyOf = sql`meridian_version_key(${column})`;
+  // Versions compare by their sortable key, numbers as numbers.
+  const ordered = field.kind === 'version' ? sql`meridian_version_key(${column})` : column;
   switch (op) {
     case 'eq':
       return present(sql`${column} = ${value}`);
@@ -253,13 +285,13 @@ function conditionSql(context: AppContext, { field, op, value }: Condition): Raw
     case 'ends_with':
       return present(likeText(column, value as string, op));
     case 'lt':
-      return present(sql`${versionKeyOf} < ${value}`);
+      return present(sql`${ordered} < ${value}`);
     case 'lte':
-      return present(sql`${versionKeyOf} <= ${value}`);
+      return present(sql`${ordered} <= ${value}`);
     case 'gt':
-      return present(sql`${versionKeyOf} > ${value}`);
+      return present(sql`${ordered} > ${value}`);
     case 'gte':
-      return present(sql`${versionKeyOf} >= ${value}`);
+      return present(sql`${ordered} >= ${value}`);
     case 'before':
       return present(sql`${column} < ${value}`);
     case 'after':
@@ -302,10 +334,48 @@ export async function deviceFilterCondition(
   expression: unknown,
   at: string,
 ): Promise<RawBuilder<SqlBool>> {
-  const checker = new Checker(context.now());
+  const checker = new Checker(context.now(), await customFieldsOf(context, expression));
   const root = checker.node(expression, at, 1);
   if (!root || checker.issues.length > 0) throw invalidFilter(checker.issues);
   return nodeSql(context, root);
+}
+
+/** The custom fields a filter names (`custom.<key>`), as fields it can test. */
+async function customFieldsOf(context: AppContext, expression: unknown): Promise<Map<string, Field>> {
+  const keys = new Set<string>();
+  const walk = (raw: unknown, depth: number): void => {
+    if (depth > FILTER_LIMITS.depth || raw === null || typeof raw !== 'object') return;
+    const { field, and, or, not } = raw as Record<string, unknown>;
+    if (typeof field === 'string' && field.startsWith(CUSTOM)) keys.add(field.slice(CUSTOM.length));
+    for (const child of [and, or].flatMap((list) => (Array.isArray(list) ? list : [])))
+      walk(child, depth + 1);
+    walk(not, depth + 1);
+  };
+  walk(expression, 1);
+  if (keys.size === 0 || keys.size > FILTER_LIMITS.conditions) return new Map();
+  const definitions = await context.db
+    .selectFrom('custom_fields')
+    .selectAll()
+    .where('key', 'in', [...keys])
+    .execute();
+  return new Map(definitions.map((definition) => [`${CUSTOM}${definition.key}`, customField(definition)]));
+}
+
+/** A custom field's value on a device (its row, or else the field's default) as a field to test. */
+function customField(definition: CustomFieldRow): Field {
+  const [column, fallback, kind]: [string, unknown, Kind] =
+    definition.type === 'number'
+      ? ['value_number', definition.default_number, 'number']
+      : definition.type === 'boolean'
+        ? ['value_boolean', definition.default_boolean, 'boolean']
+        : ['value_text', definition.default_text, definition.type === 'date' ? 'date' : 'text'];
+  const options = definition.options === null ? undefined : (JSON.parse(definition.options) as string[]);
+  return {
+    column: sql`coalesce((select v.${sql.ref(column)} from device_custom_field_values v
+      where v.device_id = devices.id and v.field_id = ${definition.id}), ${fallback})`,
+    kind,
+    ...(options ? { check: oneOf(options) } : {}),
+  };
 }
 
 export function invalidFilter(issues: FieldIssue[]): ApiError {
