@@ -29,6 +29,7 @@ it('covers the creating operations', () => {
     'createApiToken',
     'createCommand',
     'createEnrollmentCode',
+    'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',
     'createSite',
@@ -40,7 +41,7 @@ it('covers the creating operations', () => {
 });
 
 /** What a creating operation answers: 201, or 202 for work that carries on (a queued command). */
-const CREATED: Record<string, number> = { createCommand: 202 };
+const CREATED: Record<string, number> = { createCommand: 202, createJob: 202 };
 
 describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operationId) => {
   const created = CREATED[operationId] ?? 201;

@@ -103,6 +103,12 @@ describe('types', () => {
           expectTypeOf(event.data.data.state).toEqualTypeOf<'open' | 'acknowledged' | 'resolved'>();
           expectTypeOf(event.data.data.reopened).toEqualTypeOf<boolean | undefined>();
           break;
+        case 'job.finished':
+          expectTypeOf(event.data.data.state).toEqualTypeOf<
+            'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled'
+          >();
+          expectTypeOf(event.data.data.counts.failed).toEqualTypeOf<number>();
+          break;
         case 'webhook.test':
           // not an Event: the endpoint it was sent to
           expectTypeOf(event.data).toEqualTypeOf<{ webhook_id: string; message: string }>();
@@ -121,6 +127,7 @@ describe('types', () => {
             | 'device.token_reuse_detected'
             | 'enrollment.requested'
             | 'command.expired'
+            | 'job.started'
             | 'incident.acknowledged'
             | 'incident.resolved'
           >();

@@ -8,6 +8,7 @@ import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type Webho
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
 import { startNotificationWorker } from './integrate/notifications';
+import { startJobWorker } from './operations/jobs-store';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -109,6 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stopSweeps = startSweeps(context);
   const webhookWorker = startWebhookWorker(context);
   const notificationWorker = startNotificationWorker(context);
+  const jobWorker = startJobWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return {
@@ -123,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopSweeps();
       await webhookWorker.stop();
       await notificationWorker.stop();
+      await jobWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.destroy();

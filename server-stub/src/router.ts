@@ -29,6 +29,7 @@ import { alertRulesHandlers } from './observe/alert-rules-handlers';
 import { incidentsHandlers } from './observe/incidents-handlers';
 import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';
+import { jobsHandlers } from './operations/jobs-handlers';
 import { processesHandlers } from './operations/processes-handlers';
 
 export function createRouter(context: AppContext) {
@@ -44,6 +45,7 @@ export function createRouter(context: AppContext) {
     agent: agentHandlers(context),
     deviceTypes: deviceTypesHandlers(),
     commands: commandsHandlers(context),
+    jobs: jobsHandlers(context),
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),
     webhookEndpoints: webhooksHandlers(context),

@@ -8,6 +8,7 @@ import {
   createAlertRule,
   createApiToken,
   createCommand,
+  createJob,
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
@@ -72,6 +73,8 @@ export interface World {
   notificationChannelId: string;
   /** An incident of site A (the agent's process crashed), open. */
   incidentId: string;
+  /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
+  jobId: string;
 }
 
 let counter = 0;
@@ -159,6 +162,17 @@ async function addIncident(t: TestServer, siteId: string, agent: Agent): Promise
   return ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!.id;
 }
 
+/** A running job on a new device of the site (nothing answers it; it has a day to finish). */
+async function addJob(t: TestServer, siteId: string): Promise<string> {
+  const device = await addDevice(t, siteId);
+  return ok(
+    await createJob({
+      client: t.admin,
+      body: { command: { type: 'ping' }, target: { device_ids: [device.id] }, timeout_seconds: 86_400 },
+    }),
+  ).id;
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
@@ -214,6 +228,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     incidentId: await addIncident(t, siteA.id, agent),
+    jobId: await addJob(t, siteA.id),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,
     code: created.code,

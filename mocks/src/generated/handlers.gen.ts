@@ -9664,6 +9664,891 @@ export const mockOperations = {
       },
     },
   },
+  listJobs: {
+    method: 'get',
+    path: '/v1/jobs',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'job_01JD9A2B4C6E8G0J2K4M6P8R0T',
+            name: 'Restart the kiosk player',
+            state: 'partially_failed',
+            kind: 'command',
+            command_type: 'restart_process',
+            params: {
+              process_name: 'TouchDesigner',
+            },
+            target: {
+              site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+            },
+            timeout_seconds: 120,
+            attempt: 1,
+            counts: {
+              total: 12,
+              pending: 0,
+              delivered: 0,
+              running: 0,
+              succeeded: 10,
+              failed: 1,
+              cancelled: 0,
+              expired: 0,
+              unsupported: 1,
+            },
+            schedule_id: null,
+            created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+            created_at: '2026-11-02T10:00:00.000Z',
+            finished_at: '2026-11-02T10:00:41.200Z',
+            cancelled_at: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createJob: {
+    method: 'post',
+    path: '/v1/jobs',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'job_01JD9A2B4C6E8G0J2K4M6P8R0T',
+        name: 'Restart the kiosk player',
+        state: 'partially_failed',
+        kind: 'command',
+        command_type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        target: {
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        },
+        timeout_seconds: 120,
+        attempt: 1,
+        counts: {
+          total: 12,
+          pending: 0,
+          delivered: 0,
+          running: 0,
+          succeeded: 10,
+          failed: 1,
+          cancelled: 0,
+          expired: 0,
+          unsupported: 1,
+        },
+        schedule_id: null,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        finished_at: '2026-11-02T10:00:41.200Z',
+        cancelled_at: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#invalid_command_params',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'invalid_command_params',
+          detail: 'The params do not match the schema of restart_process: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/command/params/process_name',
+              message: 'must be string',
+            },
+          ],
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getJob: {
+    method: 'get',
+    path: '/v1/jobs/:job_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'job_01JD9A2B4C6E8G0J2K4M6P8R0T',
+        name: 'Restart the kiosk player',
+        state: 'partially_failed',
+        kind: 'command',
+        command_type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        target: {
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        },
+        timeout_seconds: 120,
+        attempt: 1,
+        counts: {
+          total: 12,
+          pending: 0,
+          delivered: 0,
+          running: 0,
+          succeeded: 10,
+          failed: 1,
+          cancelled: 0,
+          expired: 0,
+          unsupported: 1,
+        },
+        schedule_id: null,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        finished_at: '2026-11-02T10:00:41.200Z',
+        cancelled_at: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  cancelJob: {
+    method: 'post',
+    path: '/v1/jobs/:job_id/cancel',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'job_01JD9A2B4C6E8G0J2K4M6P8R0T',
+        name: 'Restart the kiosk player',
+        state: 'cancelled',
+        kind: 'command',
+        command_type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        target: {
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        },
+        timeout_seconds: 120,
+        attempt: 1,
+        counts: {
+          total: 12,
+          pending: 0,
+          delivered: 0,
+          running: 0,
+          succeeded: 0,
+          failed: 0,
+          cancelled: 11,
+          expired: 0,
+          unsupported: 1,
+        },
+        schedule_id: null,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        finished_at: '2026-11-02T10:00:05.000Z',
+        cancelled_at: '2026-11-02T10:00:05.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  retryJob: {
+    method: 'post',
+    path: '/v1/jobs/:job_id/retry',
+    success: {
+      status: 202,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'job_01JD9A2B4C6E8G0J2K4M6P8R0T',
+        name: 'Restart the kiosk player',
+        state: 'running',
+        kind: 'command',
+        command_type: 'restart_process',
+        params: {
+          process_name: 'TouchDesigner',
+        },
+        target: {
+          site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
+        },
+        timeout_seconds: 120,
+        attempt: 2,
+        counts: {
+          total: 12,
+          pending: 1,
+          delivered: 0,
+          running: 0,
+          succeeded: 10,
+          failed: 0,
+          cancelled: 0,
+          expired: 0,
+          unsupported: 1,
+        },
+        schedule_id: null,
+        created_by: 'usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB',
+        created_at: '2026-11-02T10:00:00.000Z',
+        finished_at: null,
+        cancelled_at: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  listJobTargets: {
+    method: 'get',
+    path: '/v1/jobs/:job_id/targets',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+            device_name: 'Lobby kiosk 2',
+            site_id: 'site_01JC0A1B2C3D4E5F6G7H8J9K0M',
+            state: 'failed',
+            command_id: 'cmd_01JD5C3E5G7J9K1M3P5R7T9V1X',
+            attempts: 1,
+            exit_code: 1,
+            stdout: '',
+            stderr: 'TouchDesigner is not installed\n',
+            output_truncated: false,
+            error: 'Process not found',
+            unsupported_reason: null,
+            started_at: '2026-11-02T10:00:01.020Z',
+            finished_at: '2026-11-02T10:00:01.410Z',
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
   listNotificationChannels: {
     method: 'get',
     path: '/v1/notification-channels',

@@ -1121,6 +1121,143 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/jobs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List jobs
+     * @description Lists jobs, oldest first, a page at a time, each with its state and the count of its
+     *     targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+     *     combine with AND. Non-admins see the jobs whose every target is on one of their sites.
+     */
+    get: operations['listJobs'];
+    put?: never;
+    /**
+     * Run something on many devices
+     * @description Starts a job: what to run (`command`: a command type of the catalogue with its params) on
+     *     a `target` (a list of devices, or every device of some sites, resolved now). Each target
+     *     device gets a command of its own, which its agent receives by its usual long-poll; a device
+     *     whose type has no such command is a target in state `unsupported` and gets nothing. The
+     *     params are checked as for a single command (`422 invalid_command_params`).
+     *
+     *     The answer is `202` with the running job. To wait for the outcome in the same call, pass
+     *     `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or
+     *     still `202` if some have not by then. Follow a job with `GET /v1/jobs/{job_id}` and see
+     *     each device's result with `GET /v1/jobs/{job_id}/targets`. A job raises `job.started`
+     *     when it starts and `job.finished` when its last target finishes.
+     */
+    post: operations['createJob'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/jobs/{job_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a job
+     * @description Returns one job with its state and the count of its targets in each state. Jobs with a
+     *     target on a site you cannot see answer `404`.
+     */
+    get: operations['getJob'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/jobs/{job_id}/targets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a job's targets and their results
+     * @description Lists the devices of a job in device ID order, a page at a time, each with the state of its
+     *     latest command, its exit code, the end of its output and its error. `state` narrows the
+     *     list, for instance to the `failed` ones.
+     */
+    get: operations['listJobTargets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/jobs/{job_id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a job
+     * @description Cancels every target's command that its agent has not picked up yet (`pending`); commands
+     *     already delivered or running finish as they will. The job ends `cancelled` once nothing
+     *     of it is left running. A job that already finished answers `409 job_finished`.
+     */
+    post: operations['cancelJob'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/jobs/{job_id}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Retry a job's failed targets
+     * @description Starts another attempt of a finished job on its targets that `failed` or `expired`, and
+     *     only those: each gets a new command (the job's `attempt` and the targets' `attempts` go
+     *     up by one) and the job is `running` again. Targets that succeeded, were cancelled or are
+     *     `unsupported` are left as they are. A job still running answers `409 job_running`; one
+     *     without a failed target answers `409 no_failed_targets`.
+     */
+    post: operations['retryJob'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/events': {
     parameters: {
       query?: never;
@@ -2234,6 +2371,46 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  'job.started': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * job.started
+     * @description A job started. Someone (or a schedule) started a job; each of its targets got a command.
+     */
+    post: operations['jobStarted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'job.finished': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * job.finished
+     * @description A job finished. The last of a job's targets finished (or the job was cancelled); `state` says how it went.
+     */
+    post: operations['jobFinished'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   'incident.opened': {
     parameters: {
       query?: never;
@@ -2484,9 +2661,9 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+     *     commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
      *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
      * @enum {string}
      */
@@ -2562,6 +2739,8 @@ export interface components {
       | 'enrollment:write'
       | 'commands:read'
       | 'commands:write'
+      | 'jobs:read'
+      | 'jobs:write'
       | 'events:read'
       | 'events:write'
       | 'webhooks:read'
@@ -3604,10 +3783,175 @@ export interface components {
       command_ids: components['schemas']['CommandId'][];
     };
     /**
+     * JobState
+     * @description `running`: at least one target's command has not finished. Once none is left:
+     *     `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+     *     or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+     * @enum {string}
+     */
+    JobState: 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
+    /**
+     * JobId
+     * @description The ID of a job (`job_` followed by a ULID).
+     * @example job_01JD9A2B4C6E8G0J2K4M6P8R0T
+     */
+    JobId: string;
+    /**
+     * JobTargetSelector
+     * @description Which devices the job runs on: give exactly one of `device_ids` or `site_ids` (every device
+     *     of those sites, resolved when the job starts). You must be able to see every device and site
+     *     you name.
+     * @example {
+     *       "device_ids": [
+     *         "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"
+     *       ]
+     *     }
+     */
+    JobTargetSelector: {
+      device_ids?: components['schemas']['DeviceId'][];
+      site_ids?: components['schemas']['SiteId'][];
+    };
+    /**
+     * JobCounts
+     * @description How many of the job's targets are in each state; `total` is the number of targets.
+     */
+    JobCounts: {
+      /** Format: int32 */
+      total: number;
+      /** Format: int32 */
+      pending: number;
+      /** Format: int32 */
+      delivered: number;
+      /** Format: int32 */
+      running: number;
+      /** Format: int32 */
+      succeeded: number;
+      /** Format: int32 */
+      failed: number;
+      /** Format: int32 */
+      cancelled: number;
+      /** Format: int32 */
+      expired: number;
+      /** Format: int32 */
+      unsupported: number;
+    };
+    /**
+     * Job
+     * @description One piece of work run on many devices, one command per device.
+     */
+    Job: {
+      id: components['schemas']['JobId'];
+      name: string;
+      state: components['schemas']['JobState'];
+      /**
+       * @description What the job runs; `command` is a command type of the catalogue.
+       * @enum {string}
+       */
+      kind: 'command';
+      /** @description The command type every target's command has. */
+      command_type: components['schemas']['CommandTypeName'];
+      /** @description The params every target's command has. */
+      params: components['schemas']['CommandParams'];
+      /** @description The targets as they were asked for. */
+      target: components['schemas']['JobTargetSelector'];
+      /** Format: int32 */
+      timeout_seconds: number;
+      /**
+       * Format: int32
+       * @description 1 for the first run, one more for each retry of the failed targets.
+       */
+      attempt: number;
+      counts: components['schemas']['JobCounts'];
+      /** @description The schedule that started the job, if one did. */
+      schedule_id: string | null;
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+      /** @description When the last target finished (null while running). */
+      finished_at: components['schemas']['Timestamp'] | null;
+      cancelled_at: components['schemas']['Timestamp'] | null;
+    };
+    /** JobList */
+    JobList: {
+      data: components['schemas']['Job'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * JobCommandAction
+     * @description A command type of the catalogue (see `GET /v1/device-types`) and its parameters.
+     */
+    JobCommandAction: {
+      type: components['schemas']['CommandTypeName'];
+      /** @description Checked against the command type's `params_schema`, as for a single command (default `{}`). */
+      params?: components['schemas']['CommandParams'];
+    };
+    /**
+     * JobCreate
+     * @description What to run (exactly one of `command`, …) and on which devices.
+     */
+    JobCreate: {
+      /** @description A label for the job (default a description of what it runs). */
+      name?: string;
+      command?: components['schemas']['JobCommandAction'];
+      target: components['schemas']['JobTargetSelector'];
+      /**
+       * Format: int32
+       * @description Seconds within which each target's command must finish, or it expires. Default the command type's.
+       */
+      timeout_seconds?: number;
+    };
+    /**
+     * JobTargetState
+     * @description The status of the target's command (see `CommandStatus`), or `unsupported` when the
+     *     device cannot run what the job runs (its device type has no such command, or a script is not
+     *     for its platform): no command was sent to it.
+     * @enum {string}
+     */
+    JobTargetState:
+      | 'pending'
+      | 'delivered'
+      | 'running'
+      | 'succeeded'
+      | 'failed'
+      | 'cancelled'
+      | 'expired'
+      | 'unsupported';
+    /**
+     * JobTargetResult
+     * @description One device of a job and how its command went; output is the last 4 KiB of each stream.
+     */
+    JobTargetResult: {
+      device_id: components['schemas']['DeviceId'];
+      device_name: string;
+      site_id: components['schemas']['SiteId'];
+      state: components['schemas']['JobTargetState'];
+      /** @description The target's latest command (see `GET /v1/commands/{command_id}` for all of it); null when `unsupported`. */
+      command_id: components['schemas']['CommandId'] | null;
+      /**
+       * Format: int32
+       * @description How many commands the target has had (one more per retry that included it).
+       */
+      attempts: number;
+      exit_code: number | null;
+      stdout: string;
+      stderr: string;
+      /** @description Whether stdout or stderr was cut here (or by the agent); the command has the agent's full report. */
+      output_truncated: boolean;
+      error: string | null;
+      unsupported_reason: string | null;
+      started_at: components['schemas']['Timestamp'] | null;
+      finished_at: components['schemas']['Timestamp'] | null;
+    };
+    /** JobTargetList */
+    JobTargetList: {
+      data: components['schemas']['JobTargetResult'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
      * EventType
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+     *     `job.started`, `job.finished`,
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
      *     `incident.resolved`.
      *     `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
@@ -4799,6 +5143,8 @@ export interface components {
     EnrollmentRequestIdPath: components['schemas']['EnrollmentRequestId'];
     /** @description The ID of the command. */
     CommandIdPath: components['schemas']['CommandId'];
+    /** @description The ID of the job. */
+    JobIdPath: components['schemas']['JobId'];
     /** @description Only events of this device. */
     EventDeviceFilter: components['schemas']['DeviceId'];
     /** @description Only events of this site. */
@@ -8528,6 +8874,548 @@ export interface operations {
       500: components['responses']['InternalError'];
     };
   };
+  listJobs: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only jobs in this state. */
+        state?: components['schemas']['JobState'];
+        /** @description Only jobs this user created (directly or through an API token). */
+        created_by?: components['schemas']['UserId'];
+        /**
+         * @description Only jobs created at or after this time.
+         * @example 2026-11-02T00:00:00.000Z
+         */
+        since?: components['schemas']['Timestamp'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of jobs. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *           "name": "Restart the kiosk player",
+           *           "state": "partially_failed",
+           *           "kind": "command",
+           *           "command_type": "restart_process",
+           *           "params": {
+           *             "process_name": "TouchDesigner"
+           *           },
+           *           "target": {
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           },
+           *           "timeout_seconds": 120,
+           *           "attempt": 1,
+           *           "counts": {
+           *             "total": 12,
+           *             "pending": 0,
+           *             "delivered": 0,
+           *             "running": 0,
+           *             "succeeded": 10,
+           *             "failed": 1,
+           *             "cancelled": 0,
+           *             "expired": 0,
+           *             "unsupported": 1
+           *           },
+           *           "schedule_id": null,
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-02T10:00:00.000Z",
+           *           "finished_at": "2026-11-02T10:00:41.200Z",
+           *           "cancelled_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['JobList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createJob: {
+    parameters: {
+      query?: {
+        /**
+         * @description Wait up to this many seconds for every target to finish before answering (default 0, no wait).
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Restart the kiosk player",
+         *       "command": {
+         *         "type": "restart_process",
+         *         "params": {
+         *           "process_name": "TouchDesigner"
+         *         }
+         *       },
+         *       "target": {
+         *         "site_ids": [
+         *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+         *         ]
+         *       },
+         *       "timeout_seconds": 120
+         *     }
+         */
+        'application/json': components['schemas']['JobCreate'];
+      };
+    };
+    responses: {
+      /** @description Every target finished within `wait_seconds` (see `state` and `counts` for how). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "name": "Restart the kiosk player",
+           *       "state": "partially_failed",
+           *       "kind": "command",
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 120,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 0,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 10,
+           *         "failed": 1,
+           *         "cancelled": 0,
+           *         "expired": 0,
+           *         "unsupported": 1
+           *       },
+           *       "schedule_id": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": "2026-11-02T10:00:41.200Z",
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      /** @description The job started (and is still running after `wait_seconds`, if given). */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "name": "Restart the kiosk player",
+           *       "state": "running",
+           *       "kind": "command",
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 120,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 11,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "cancelled": 0,
+           *         "expired": 0,
+           *         "unsupported": 1
+           *       },
+           *       "schedule_id": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": null,
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /**
+       * @description The job cannot run as asked: `unknown_device` or `unknown_site` (no such device or site,
+       *     or one you cannot see), `unknown_command_type` (no device type has such a command),
+       *     `invalid_command_params` (with `errors` naming each problem in `params`), or
+       *     `too_many_targets` (more than 10,000 devices).
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#invalid_command_params",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "invalid_command_params",
+           *       "detail": "The params do not match the schema of restart_process: see errors.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+           *       "errors": [
+           *         {
+           *           "path": "/body/command/params/process_name",
+           *           "message": "must be string"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The job. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "name": "Restart the kiosk player",
+           *       "state": "partially_failed",
+           *       "kind": "command",
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 120,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 0,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 10,
+           *         "failed": 1,
+           *         "cancelled": 0,
+           *         "expired": 0,
+           *         "unsupported": 1
+           *       },
+           *       "schedule_id": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": "2026-11-02T10:00:41.200Z",
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listJobTargets: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only targets in this state. */
+        state?: components['schemas']['JobTargetState'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of targets. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "device_name": "Lobby kiosk 2",
+           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "state": "failed",
+           *           "command_id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+           *           "attempts": 1,
+           *           "exit_code": 1,
+           *           "stdout": "",
+           *           "stderr": "TouchDesigner is not installed\n",
+           *           "output_truncated": false,
+           *           "error": "Process not found",
+           *           "unsupported_reason": null,
+           *           "started_at": "2026-11-02T10:00:01.020Z",
+           *           "finished_at": "2026-11-02T10:00:01.410Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['JobTargetList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  cancelJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The job, its pending targets cancelled. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "name": "Restart the kiosk player",
+           *       "state": "cancelled",
+           *       "kind": "command",
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 120,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 0,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "cancelled": 11,
+           *         "expired": 0,
+           *         "unsupported": 1
+           *       },
+           *       "schedule_id": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": "2026-11-02T10:00:05.000Z",
+           *       "cancelled_at": "2026-11-02T10:00:05.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  retryJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the job. */
+        job_id: components['parameters']['JobIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The job, running again on its failed targets. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "name": "Restart the kiosk player",
+           *       "state": "running",
+           *       "kind": "command",
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 120,
+           *       "attempt": 2,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 1,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 10,
+           *         "failed": 0,
+           *         "cancelled": 0,
+           *         "expired": 0,
+           *         "unsupported": 1
+           *       },
+           *       "schedule_id": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": null,
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
   listEvents: {
     parameters: {
       query?: {
@@ -11554,6 +12442,79 @@ export interface operations {
             data: {
               command_id: components['schemas']['CommandId'];
               command_type: components['schemas']['CommandTypeName'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  jobStarted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'job.started';
+          data: {
+            /** @constant */
+            type: 'job.started';
+            data: {
+              job_id: components['schemas']['JobId'];
+              name: string;
+              /** Format: int32 */
+              attempt: number;
+              counts: components['schemas']['JobCounts'];
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  jobFinished: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'job.finished';
+          data: {
+            /** @constant */
+            type: 'job.finished';
+            data: {
+              job_id: components['schemas']['JobId'];
+              name: string;
+              /** Format: int32 */
+              attempt: number;
+              state: components['schemas']['JobState'];
+              counts: components['schemas']['JobCounts'];
             };
           };
         };

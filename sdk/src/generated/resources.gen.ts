@@ -26,6 +26,8 @@ import type {
   ApproveEnrollmentRequestResponse,
   CancelCommandData,
   CancelCommandResponse,
+  CancelJobData,
+  CancelJobResponse,
   ChangePasswordData,
   ChangePasswordResponse,
   ClearPendingCommandsData,
@@ -40,6 +42,8 @@ import type {
   CreateCommandResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
+  CreateJobData,
+  CreateJobResponse,
   CreateMonitoredProcessData,
   CreateMonitoredProcessResponse,
   CreateNotificationChannelData,
@@ -100,6 +104,8 @@ import type {
   GetIncidentResponse,
   GetIncidentTimelineData,
   GetIncidentTimelineResponse,
+  GetJobData,
+  GetJobResponse,
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotResponse,
   GetMonitoredProcessData,
@@ -134,6 +140,10 @@ import type {
   ListEventsResponse,
   ListIncidentsData,
   ListIncidentsResponse,
+  ListJobTargetsData,
+  ListJobTargetsResponse,
+  ListJobsData,
+  ListJobsResponse,
   ListMonitoredProcessesData,
   ListMonitoredProcessesResponse,
   ListNotificationChannelsData,
@@ -171,6 +181,8 @@ import type {
   ResolveIncidentResponse,
   ResolveIncidentsData,
   ResolveIncidentsResponse,
+  RetryJobData,
+  RetryJobResponse,
   RetryWebhookDeliveryData,
   RetryWebhookDeliveryResponse,
   RevokeApiTokenData,
@@ -264,6 +276,12 @@ export const routes = {
   getCommand: { route: 'GET /v1/commands/{command_id}' },
   cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
   clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
+  listJobs: { route: 'GET /v1/jobs', paginated: true },
+  createJob: { route: 'POST /v1/jobs', idempotencyKey: true },
+  getJob: { route: 'GET /v1/jobs/{job_id}' },
+  listJobTargets: { route: 'GET /v1/jobs/{job_id}/targets', paginated: true },
+  cancelJob: { route: 'POST /v1/jobs/{job_id}/cancel' },
+  retryJob: { route: 'POST /v1/jobs/{job_id}/retry' },
   listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
   createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
   getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
@@ -1269,6 +1287,134 @@ export class CommandsResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ClearPendingCommandsResponse> {
     return this._client._call(routes.clearPendingCommands, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
+ * One piece of work run on many devices: a command type of the catalogue on a list of
+ * devices or on whole sites, one command per device. Follow its state and counts, read each
+ * device's result, cancel what has not run, and retry the targets that failed.
+ */
+export class JobsResource extends APIResource {
+  /**
+   * List jobs
+   *
+   * Lists jobs, oldest first, a page at a time, each with its state and the count of its
+   * targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+   * combine with AND. Non-admins see the jobs whose every target is on one of their sites.
+   *
+   * `GET /v1/jobs` (operation `listJobs`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListJobsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListJobsResponse['data'][number]> {
+    return this._client._list(routes.listJobs, { query, options });
+  }
+
+  /**
+   * Run something on many devices
+   *
+   * Starts a job: what to run (`command`: a command type of the catalogue with its params) on
+   * a `target` (a list of devices, or every device of some sites, resolved now). Each target
+   * device gets a command of its own, which its agent receives by its usual long-poll; a device
+   * whose type has no such command is a target in state `unsupported` and gets nothing. The
+   * params are checked as for a single command (`422 invalid_command_params`).
+   *
+   * The answer is `202` with the running job. To wait for the outcome in the same call, pass
+   * `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or
+   * still `202` if some have not by then. Follow a job with `GET /v1/jobs/{job_id}` and see
+   * each device's result with `GET /v1/jobs/{job_id}/targets`. A job raises `job.started`
+   * when it starts and `job.finished` when its last target finishes.
+   *
+   * `POST /v1/jobs` (operation `createJob`).
+   *
+   * @param body What to run (exactly one of `command`, …) and on which devices.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateJobData['body'],
+    query?: CreateJobData['query'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateJobResponse> {
+    return this._client._call(routes.createJob, { body, query, options });
+  }
+
+  /**
+   * Get a job
+   *
+   * Returns one job with its state and the count of its targets in each state. Jobs with a
+   * target on a site you cannot see answer `404`.
+   *
+   * `GET /v1/jobs/{job_id}` (operation `getJob`).
+   *
+   * @param jobId The ID of the job.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(jobId: GetJobData['path']['job_id'], options?: BaseRequestOptions): APIPromise<GetJobResponse> {
+    return this._client._call(routes.getJob, { path: { job_id: jobId }, options });
+  }
+
+  /**
+   * List a job's targets and their results
+   *
+   * Lists the devices of a job in device ID order, a page at a time, each with the state of its
+   * latest command, its exit code, the end of its output and its error. `state` narrows the
+   * list, for instance to the `failed` ones.
+   *
+   * `GET /v1/jobs/{job_id}/targets` (operation `listJobTargets`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param jobId The ID of the job.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listTargets(
+    jobId: ListJobTargetsData['path']['job_id'],
+    query?: ListJobTargetsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListJobTargetsResponse['data'][number]> {
+    return this._client._list(routes.listJobTargets, { path: { job_id: jobId }, query, options });
+  }
+
+  /**
+   * Cancel a job
+   *
+   * Cancels every target's command that its agent has not picked up yet (`pending`); commands
+   * already delivered or running finish as they will. The job ends `cancelled` once nothing
+   * of it is left running. A job that already finished answers `409 job_finished`.
+   *
+   * `POST /v1/jobs/{job_id}/cancel` (operation `cancelJob`).
+   *
+   * @param jobId The ID of the job.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  cancel(
+    jobId: CancelJobData['path']['job_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CancelJobResponse> {
+    return this._client._call(routes.cancelJob, { path: { job_id: jobId }, options });
+  }
+
+  /**
+   * Retry a job's failed targets
+   *
+   * Starts another attempt of a finished job on its targets that `failed` or `expired`, and
+   * only those: each gets a new command (the job's `attempt` and the targets' `attempts` go
+   * up by one) and the job is `running` again. Targets that succeeded, were cancelled or are
+   * `unsupported` are left as they are. A job still running answers `409 job_running`; one
+   * without a failed target answers `409 no_failed_targets`.
+   *
+   * `POST /v1/jobs/{job_id}/retry` (operation `retryJob`).
+   *
+   * @param jobId The ID of the job.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  retry(jobId: RetryJobData['path']['job_id'], options?: BaseRequestOptions): APIPromise<RetryJobResponse> {
+    return this._client._call(routes.retryJob, { path: { job_id: jobId }, options });
   }
 }
 
@@ -2577,6 +2723,12 @@ export interface Resources {
    */
   readonly commands: CommandsResource;
   /**
+   * One piece of work run on many devices: a command type of the catalogue on a list of
+   * devices or on whole sites, one command per device. Follow its state and counts, read each
+   * device's result, cancel what has not run, and retry the targets that failed.
+   */
+  readonly jobs: JobsResource;
+  /**
    * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
    * and restarts when they exit, reporting crashes as events. They reach the agent in its
    * desired configuration.
@@ -2643,6 +2795,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,
   commands: CommandsResource,
+  jobs: JobsResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,

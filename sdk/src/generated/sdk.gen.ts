@@ -24,6 +24,9 @@ import type {
   CancelCommandData,
   CancelCommandErrors,
   CancelCommandResponses,
+  CancelJobData,
+  CancelJobErrors,
+  CancelJobResponses,
   ChangePasswordData,
   ChangePasswordErrors,
   ChangePasswordResponses,
@@ -45,6 +48,9 @@ import type {
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
+  CreateJobData,
+  CreateJobErrors,
+  CreateJobResponses,
   CreateMonitoredProcessData,
   CreateMonitoredProcessErrors,
   CreateMonitoredProcessResponses,
@@ -138,6 +144,9 @@ import type {
   GetIncidentTimelineData,
   GetIncidentTimelineErrors,
   GetIncidentTimelineResponses,
+  GetJobData,
+  GetJobErrors,
+  GetJobResponses,
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotErrors,
   GetLatestDeviceScreenshotResponses,
@@ -192,6 +201,12 @@ import type {
   ListIncidentsData,
   ListIncidentsErrors,
   ListIncidentsResponses,
+  ListJobsData,
+  ListJobsErrors,
+  ListJobsResponses,
+  ListJobTargetsData,
+  ListJobTargetsErrors,
+  ListJobTargetsResponses,
   ListMonitoredProcessesData,
   ListMonitoredProcessesErrors,
   ListMonitoredProcessesResponses,
@@ -249,6 +264,9 @@ import type {
   ResolveIncidentsData,
   ResolveIncidentsErrors,
   ResolveIncidentsResponses,
+  RetryJobData,
+  RetryJobErrors,
+  RetryJobResponses,
   RetryWebhookDeliveryData,
   RetryWebhookDeliveryErrors,
   RetryWebhookDeliveryResponses,
@@ -1794,6 +1812,161 @@ export const clearPendingCommands = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/devices/{device_id}/pending-commands',
+    ...options,
+  });
+
+/**
+ * List jobs
+ *
+ * Lists jobs, oldest first, a page at a time, each with its state and the count of its
+ * targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+ * combine with AND. Non-admins see the jobs whose every target is on one of their sites.
+ *
+ */
+export const listJobs = <ThrowOnError extends boolean = false>(
+  options?: Options<ListJobsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListJobsResponses, ListJobsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs',
+    ...options,
+  });
+
+/**
+ * Run something on many devices
+ *
+ * Starts a job: what to run (`command`: a command type of the catalogue with its params) on
+ * a `target` (a list of devices, or every device of some sites, resolved now). Each target
+ * device gets a command of its own, which its agent receives by its usual long-poll; a device
+ * whose type has no such command is a target in state `unsupported` and gets nothing. The
+ * params are checked as for a single command (`422 invalid_command_params`).
+ *
+ * The answer is `202` with the running job. To wait for the outcome in the same call, pass
+ * `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or
+ * still `202` if some have not by then. Follow a job with `GET /v1/jobs/{job_id}` and see
+ * each device's result with `GET /v1/jobs/{job_id}/targets`. A job raises `job.started`
+ * when it starts and `job.finished` when its last target finishes.
+ *
+ */
+export const createJob = <ThrowOnError extends boolean = false>(
+  options: Options<CreateJobData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateJobResponses, CreateJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Get a job
+ *
+ * Returns one job with its state and the count of its targets in each state. Jobs with a
+ * target on a site you cannot see answer `404`.
+ *
+ */
+export const getJob = <ThrowOnError extends boolean = false>(options: Options<GetJobData, ThrowOnError>) =>
+  (options.client ?? client).get<GetJobResponses, GetJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs/{job_id}',
+    ...options,
+  });
+
+/**
+ * List a job's targets and their results
+ *
+ * Lists the devices of a job in device ID order, a page at a time, each with the state of its
+ * latest command, its exit code, the end of its output and its error. `state` narrows the
+ * list, for instance to the `failed` ones.
+ *
+ */
+export const listJobTargets = <ThrowOnError extends boolean = false>(
+  options: Options<ListJobTargetsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListJobTargetsResponses, ListJobTargetsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs/{job_id}/targets',
+    ...options,
+  });
+
+/**
+ * Cancel a job
+ *
+ * Cancels every target's command that its agent has not picked up yet (`pending`); commands
+ * already delivered or running finish as they will. The job ends `cancelled` once nothing
+ * of it is left running. A job that already finished answers `409 job_finished`.
+ *
+ */
+export const cancelJob = <ThrowOnError extends boolean = false>(
+  options: Options<CancelJobData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CancelJobResponses, CancelJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs/{job_id}/cancel',
+    ...options,
+  });
+
+/**
+ * Retry a job's failed targets
+ *
+ * Starts another attempt of a finished job on its targets that `failed` or `expired`, and
+ * only those: each gets a new command (the job's `attempt` and the targets' `attempts` go
+ * up by one) and the job is `running` again. Targets that succeeded, were cancelled or are
+ * `unsupported` are left as they are. A job still running answers `409 job_running`; one
+ * without a failed target answers `409 no_failed_targets`.
+ *
+ */
+export const retryJob = <ThrowOnError extends boolean = false>(
+  options: Options<RetryJobData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RetryJobResponses, RetryJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/jobs/{job_id}/retry',
     ...options,
   });
 

@@ -14,6 +14,8 @@ export type Webhooks =
   | EnrollmentRequestedWebhookRequest
   | CommandFailedWebhookRequest
   | CommandExpiredWebhookRequest
+  | JobStartedWebhookRequest
+  | JobFinishedWebhookRequest
   | IncidentOpenedWebhookRequest
   | IncidentAcknowledgedWebhookRequest
   | IncidentResolvedWebhookRequest
@@ -162,9 +164,9 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -261,6 +263,8 @@ export type Scope =
   | 'enrollment:write'
   | 'commands:read'
   | 'commands:write'
+  | 'jobs:read'
+  | 'jobs:write'
   | 'events:read'
   | 'events:write'
   | 'webhooks:read'
@@ -1647,11 +1651,199 @@ export type PendingCommandsCleared = {
 };
 
 /**
+ * JobState
+ *
+ * `running`: at least one target's command has not finished. Once none is left:
+ * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+ * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+ *
+ */
+export type JobState = 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
+
+/**
+ * JobId
+ *
+ * The ID of a job (`job_` followed by a ULID).
+ */
+export type JobId = string;
+
+/**
+ * JobTargetSelector
+ *
+ * Which devices the job runs on: give exactly one of `device_ids` or `site_ids` (every device
+ * of those sites, resolved when the job starts). You must be able to see every device and site
+ * you name.
+ *
+ */
+export type JobTargetSelector = {
+  device_ids?: Array<DeviceId>;
+  site_ids?: Array<SiteId>;
+};
+
+/**
+ * JobCounts
+ *
+ * How many of the job's targets are in each state; `total` is the number of targets.
+ */
+export type JobCounts = {
+  total: number;
+  pending: number;
+  delivered: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+  unsupported: number;
+};
+
+/**
+ * Job
+ *
+ * One piece of work run on many devices, one command per device.
+ */
+export type Job = {
+  id: JobId;
+  name: string;
+  state: JobState;
+  /**
+   * What the job runs; `command` is a command type of the catalogue.
+   */
+  kind: 'command';
+  /**
+   * The command type every target's command has.
+   */
+  command_type: CommandTypeName;
+  /**
+   * The params every target's command has.
+   */
+  params: CommandParams;
+  /**
+   * The targets as they were asked for.
+   */
+  target: JobTargetSelector;
+  timeout_seconds: number;
+  /**
+   * 1 for the first run, one more for each retry of the failed targets.
+   */
+  attempt: number;
+  counts: JobCounts;
+  /**
+   * The schedule that started the job, if one did.
+   */
+  schedule_id: string | null;
+  created_by: UserId | null;
+  created_at: Timestamp;
+  /**
+   * When the last target finished (null while running).
+   */
+  finished_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+};
+
+/**
+ * JobList
+ */
+export type JobList = {
+  data: Array<Job>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * JobCommandAction
+ *
+ * A command type of the catalogue (see `GET /v1/device-types`) and its parameters.
+ */
+export type JobCommandAction = {
+  type: CommandTypeName;
+  /**
+   * Checked against the command type's `params_schema`, as for a single command (default `{}`).
+   */
+  params?: CommandParams;
+};
+
+/**
+ * JobCreate
+ *
+ * What to run (exactly one of `command`, …) and on which devices.
+ */
+export type JobCreate = {
+  /**
+   * A label for the job (default a description of what it runs).
+   */
+  name?: string;
+  command?: JobCommandAction;
+  target: JobTargetSelector;
+  /**
+   * Seconds within which each target's command must finish, or it expires. Default the command type's.
+   */
+  timeout_seconds?: number;
+};
+
+/**
+ * JobTargetState
+ *
+ * The status of the target's command (see `CommandStatus`), or `unsupported` when the
+ * device cannot run what the job runs (its device type has no such command, or a script is not
+ * for its platform): no command was sent to it.
+ *
+ */
+export type JobTargetState =
+  | 'pending'
+  | 'delivered'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'expired'
+  | 'unsupported';
+
+/**
+ * JobTargetResult
+ *
+ * One device of a job and how its command went; output is the last 4 KiB of each stream.
+ */
+export type JobTargetResult = {
+  device_id: DeviceId;
+  device_name: string;
+  site_id: SiteId;
+  state: JobTargetState;
+  /**
+   * The target's latest command (see `GET /v1/commands/{command_id}` for all of it); null when `unsupported`.
+   */
+  command_id: CommandId | null;
+  /**
+   * How many commands the target has had (one more per retry that included it).
+   */
+  attempts: number;
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  /**
+   * Whether stdout or stderr was cut here (or by the agent); the command has the agent's full report.
+   */
+  output_truncated: boolean;
+  error: string | null;
+  unsupported_reason: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+};
+
+/**
+ * JobTargetList
+ */
+export type JobTargetList = {
+  data: Array<JobTargetResult>;
+  next_cursor: NextCursor;
+};
+
+/**
  * EventType
  *
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+ * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`.
  * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
@@ -2855,6 +3047,11 @@ export type EnrollmentRequestIdPath = EnrollmentRequestId;
  * The ID of the command.
  */
 export type CommandIdPath = CommandId;
+
+/**
+ * The ID of the job.
+ */
+export type JobIdPath = JobId;
 
 /**
  * Only events of this device.
@@ -6221,6 +6418,368 @@ export type ClearPendingCommandsResponses = {
 
 export type ClearPendingCommandsResponse = ClearPendingCommandsResponses[keyof ClearPendingCommandsResponses];
 
+export type ListJobsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only jobs in this state.
+     */
+    state?: JobState;
+    /**
+     * Only jobs this user created (directly or through an API token).
+     */
+    created_by?: UserId;
+    /**
+     * Only jobs created at or after this time.
+     */
+    since?: Timestamp;
+  };
+  url: '/v1/jobs';
+};
+
+export type ListJobsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListJobsError = ListJobsErrors[keyof ListJobsErrors];
+
+export type ListJobsResponses = {
+  /**
+   * A page of jobs.
+   */
+  200: JobList;
+};
+
+export type ListJobsResponse = ListJobsResponses[keyof ListJobsResponses];
+
+export type CreateJobData = {
+  body: JobCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: {
+    /**
+     * Wait up to this many seconds for every target to finish before answering (default 0, no wait).
+     */
+    wait_seconds?: number;
+  };
+  url: '/v1/jobs';
+};
+
+export type CreateJobErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The job cannot run as asked: `unknown_device` or `unknown_site` (no such device or site,
+   * or one you cannot see), `unknown_command_type` (no device type has such a command),
+   * `invalid_command_params` (with `errors` naming each problem in `params`), or
+   * `too_many_targets` (more than 10,000 devices).
+   *
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateJobError = CreateJobErrors[keyof CreateJobErrors];
+
+export type CreateJobResponses = {
+  /**
+   * Every target finished within `wait_seconds` (see `state` and `counts` for how).
+   */
+  200: Job;
+  /**
+   * The job started (and is still running after `wait_seconds`, if given).
+   */
+  202: Job;
+};
+
+export type CreateJobResponse = CreateJobResponses[keyof CreateJobResponses];
+
+export type GetJobData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the job.
+     */
+    job_id: JobId;
+  };
+  query?: never;
+  url: '/v1/jobs/{job_id}';
+};
+
+export type GetJobErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetJobError = GetJobErrors[keyof GetJobErrors];
+
+export type GetJobResponses = {
+  /**
+   * The job.
+   */
+  200: Job;
+};
+
+export type GetJobResponse = GetJobResponses[keyof GetJobResponses];
+
+export type ListJobTargetsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the job.
+     */
+    job_id: JobId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only targets in this state.
+     */
+    state?: JobTargetState;
+  };
+  url: '/v1/jobs/{job_id}/targets';
+};
+
+export type ListJobTargetsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListJobTargetsError = ListJobTargetsErrors[keyof ListJobTargetsErrors];
+
+export type ListJobTargetsResponses = {
+  /**
+   * A page of targets.
+   */
+  200: JobTargetList;
+};
+
+export type ListJobTargetsResponse = ListJobTargetsResponses[keyof ListJobTargetsResponses];
+
+export type CancelJobData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the job.
+     */
+    job_id: JobId;
+  };
+  query?: never;
+  url: '/v1/jobs/{job_id}/cancel';
+};
+
+export type CancelJobErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CancelJobError = CancelJobErrors[keyof CancelJobErrors];
+
+export type CancelJobResponses = {
+  /**
+   * The job, its pending targets cancelled.
+   */
+  200: Job;
+};
+
+export type CancelJobResponse = CancelJobResponses[keyof CancelJobResponses];
+
+export type RetryJobData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the job.
+     */
+    job_id: JobId;
+  };
+  query?: never;
+  url: '/v1/jobs/{job_id}/retry';
+};
+
+export type RetryJobErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RetryJobError = RetryJobErrors[keyof RetryJobErrors];
+
+export type RetryJobResponses = {
+  /**
+   * The job, running again on its failed targets.
+   */
+  202: Job;
+};
+
+export type RetryJobResponse = RetryJobResponses[keyof RetryJobResponses];
+
 export type ListEventsData = {
   body?: never;
   path?: never;
@@ -9021,6 +9580,47 @@ export type CommandExpiredWebhookPayload = WebhookEventPayload & {
 export type CommandExpiredWebhookRequest = {
   body: CommandExpiredWebhookPayload;
   key: 'command.expired';
+  path?: never;
+  query?: never;
+};
+
+export type JobStartedWebhookPayload = WebhookEventPayload & {
+  type: 'job.started';
+  data: {
+    type: 'job.started';
+    data: {
+      job_id: JobId;
+      name: string;
+      attempt: number;
+      counts: JobCounts;
+    };
+  };
+};
+
+export type JobStartedWebhookRequest = {
+  body: JobStartedWebhookPayload;
+  key: 'job.started';
+  path?: never;
+  query?: never;
+};
+
+export type JobFinishedWebhookPayload = WebhookEventPayload & {
+  type: 'job.finished';
+  data: {
+    type: 'job.finished';
+    data: {
+      job_id: JobId;
+      name: string;
+      attempt: number;
+      state: JobState;
+      counts: JobCounts;
+    };
+  };
+};
+
+export type JobFinishedWebhookRequest = {
+  body: JobFinishedWebhookPayload;
+  key: 'job.finished';
   path?: never;
   query?: never;
 };

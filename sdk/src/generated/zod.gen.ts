@@ -105,9 +105,9 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, events, alert rules and incidents on their
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -186,6 +186,8 @@ export const zScope = z.enum([
   'enrollment:write',
   'commands:read',
   'commands:write',
+  'jobs:read',
+  'jobs:write',
   'events:read',
   'events:write',
   'webhooks:read',
@@ -1301,11 +1303,168 @@ export const zPendingCommandsCleared = z.object({
 });
 
 /**
+ * JobState
+ *
+ * `running`: at least one target's command has not finished. Once none is left:
+ * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+ * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+ *
+ */
+export const zJobState = z.enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled']);
+
+/**
+ * JobId
+ *
+ * The ID of a job (`job_` followed by a ULID).
+ */
+export const zJobId = z
+  .string()
+  .max(30)
+  .regex(/^job_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * JobTargetSelector
+ *
+ * Which devices the job runs on: give exactly one of `device_ids` or `site_ids` (every device
+ * of those sites, resolved when the job starts). You must be able to see every device and site
+ * you name.
+ *
+ */
+export const zJobTargetSelector = z.object({
+  device_ids: z.array(zDeviceId).min(1).max(1000).optional(),
+  site_ids: z.array(zSiteId).min(1).max(100).optional(),
+});
+
+/**
+ * JobCounts
+ *
+ * How many of the job's targets are in each state; `total` is the number of targets.
+ */
+export const zJobCounts = z.object({
+  total: z.int().gte(0).lte(1000000),
+  pending: z.int().gte(0).lte(1000000),
+  delivered: z.int().gte(0).lte(1000000),
+  running: z.int().gte(0).lte(1000000),
+  succeeded: z.int().gte(0).lte(1000000),
+  failed: z.int().gte(0).lte(1000000),
+  cancelled: z.int().gte(0).lte(1000000),
+  expired: z.int().gte(0).lte(1000000),
+  unsupported: z.int().gte(0).lte(1000000),
+});
+
+/**
+ * Job
+ *
+ * One piece of work run on many devices, one command per device.
+ */
+export const zJob = z.object({
+  id: zJobId,
+  name: z.string().max(200),
+  state: zJobState,
+  kind: z.enum(['command']),
+  command_type: zCommandTypeName,
+  params: zCommandParams,
+  target: zJobTargetSelector,
+  timeout_seconds: z.int().gte(5).lte(86400),
+  attempt: z.int().gte(1).lte(1000000),
+  counts: zJobCounts,
+  schedule_id: z
+    .string()
+    .max(30)
+    .regex(/^sch_[0-9A-HJKMNP-TV-Z]{26}$/)
+    .nullable(),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  finished_at: zTimestamp.nullable(),
+  cancelled_at: zTimestamp.nullable(),
+});
+
+/**
+ * JobList
+ */
+export const zJobList = z.object({
+  data: z.array(zJob).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * JobCommandAction
+ *
+ * A command type of the catalogue (see `GET /v1/device-types`) and its parameters.
+ */
+export const zJobCommandAction = z.object({
+  type: zCommandTypeName,
+  params: zCommandParams.optional(),
+});
+
+/**
+ * JobCreate
+ *
+ * What to run (exactly one of `command`, …) and on which devices.
+ */
+export const zJobCreate = z.object({
+  name: z.string().min(1).max(200).optional(),
+  command: zJobCommandAction.optional(),
+  target: zJobTargetSelector,
+  timeout_seconds: z.int().gte(5).lte(86400).optional(),
+});
+
+/**
+ * JobTargetState
+ *
+ * The status of the target's command (see `CommandStatus`), or `unsupported` when the
+ * device cannot run what the job runs (its device type has no such command, or a script is not
+ * for its platform): no command was sent to it.
+ *
+ */
+export const zJobTargetState = z.enum([
+  'pending',
+  'delivered',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'expired',
+  'unsupported',
+]);
+
+/**
+ * JobTargetResult
+ *
+ * One device of a job and how its command went; output is the last 4 KiB of each stream.
+ */
+export const zJobTargetResult = z.object({
+  device_id: zDeviceId,
+  device_name: z.string().max(200),
+  site_id: zSiteId,
+  state: zJobTargetState,
+  command_id: zCommandId.nullable(),
+  attempts: z.int().gte(0).lte(1000000),
+  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+  stdout: z.string().max(4096),
+  stderr: z.string().max(4096),
+  output_truncated: z.boolean(),
+  error: z.string().max(2000).nullable(),
+  unsupported_reason: z.string().max(500).nullable(),
+  started_at: zTimestamp.nullable(),
+  finished_at: zTimestamp.nullable(),
+});
+
+/**
+ * JobTargetList
+ */
+export const zJobTargetList = z.object({
+  data: z.array(zJobTargetResult).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
  * EventType
  *
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
+ * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`.
  * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
@@ -2331,6 +2490,11 @@ export const zEnrollmentRequestIdPath = zEnrollmentRequestId;
 export const zCommandIdPath = zCommandId;
 
 /**
+ * The ID of the job.
+ */
+export const zJobIdPath = zJobId;
+
+/**
  * Only events of this device.
  */
 export const zEventDeviceFilter = zDeviceId;
@@ -3005,6 +3169,76 @@ export const zClearPendingCommandsPath = z.object({
  * What was cancelled.
  */
 export const zClearPendingCommandsResponse = zPendingCommandsCleared;
+
+export const zListJobsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zJobState.optional(),
+  created_by: zUserId.optional(),
+  since: zTimestamp.optional(),
+});
+
+/**
+ * A page of jobs.
+ */
+export const zListJobsResponse = zJobList;
+
+export const zCreateJobBody = zJobCreate;
+
+export const zCreateJobHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+export const zCreateJobQuery = z.object({
+  wait_seconds: z.int().gte(0).lte(60).optional().default(0),
+});
+
+/**
+ * Every target finished within `wait_seconds` (see `state` and `counts` for how).
+ */
+export const zCreateJobResponse = zJob;
+
+export const zGetJobPath = z.object({
+  job_id: zJobId,
+});
+
+/**
+ * The job.
+ */
+export const zGetJobResponse = zJob;
+
+export const zListJobTargetsPath = z.object({
+  job_id: zJobId,
+});
+
+export const zListJobTargetsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zJobTargetState.optional(),
+});
+
+/**
+ * A page of targets.
+ */
+export const zListJobTargetsResponse = zJobTargetList;
+
+export const zCancelJobPath = z.object({
+  job_id: zJobId,
+});
+
+/**
+ * The job, its pending targets cancelled.
+ */
+export const zCancelJobResponse = zJob;
+
+export const zRetryJobPath = z.object({
+  job_id: zJobId,
+});
+
+/**
+ * The job, running again on its failed targets.
+ */
+export const zRetryJobResponse = zJob;
 
 export const zListEventsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

@@ -239,22 +239,35 @@ export function findCommandType(typeId: string, name: string) {
   return findDeviceType(typeId)?.command_types.find((command) => command.name === name);
 }
 
-const issueOf = (error: ErrorObject): FieldIssue => {
-  const missing =
-    error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
-  const unknown =
-    error.keyword === 'additionalProperties'
-      ? `/${(error.params as { additionalProperty: string }).additionalProperty}`
-      : '';
-  return {
-    path: `/body/params${error.instancePath}${missing}${unknown}`,
-    message: error.message ?? 'is invalid',
+const issueOf =
+  (path: string) =>
+  (error: ErrorObject): FieldIssue => {
+    const missing =
+      error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
+    const unknown =
+      error.keyword === 'additionalProperties'
+        ? `/${(error.params as { additionalProperty: string }).additionalProperty}`
+        : '';
+    return {
+      path: `${path}${error.instancePath}${missing}${unknown}`,
+      message: error.message ?? 'is invalid',
+    };
   };
-};
 
-/** What is wrong with `params` for the command type (empty when they are valid). */
-export function paramsIssues(typeId: string, name: string, params: unknown): FieldIssue[] {
+/** What is wrong with `params` (found at `path` in the request) for the command type (empty when they are valid). */
+function paramsIssues(typeId: string, name: string, params: unknown, path = '/body/params'): FieldIssue[] {
   const validate = validators.get(`${typeId}/${name}`);
   if (!validate) throw new Error(`No command type ${typeId}/${name}`);
-  return validate(params) ? [] : (validate.errors ?? []).map(issueOf).slice(0, 100);
+  return validate(params) ? [] : (validate.errors ?? []).map(issueOf(path)).slice(0, 100);
+}
+
+/** Throws 422 `invalid_command_params` unless `params` (at `path`) suit the command type. */
+export function assertCommandParams(typeId: string, name: string, params: unknown, path?: string): void {
+  const issues = paramsIssues(typeId, name, params, path);
+  if (issues.length > 0)
+    throw problems.unprocessable(
+      'invalid_command_params',
+      `The params do not match the schema of ${name}: see errors.`,
+      issues,
+    );
 }

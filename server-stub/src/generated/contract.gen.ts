@@ -417,6 +417,8 @@ export const Scope = z
     'enrollment:write',
     'commands:read',
     'commands:write',
+    'jobs:read',
+    'jobs:write',
     'events:read',
     'events:write',
     'webhooks:read',
@@ -994,6 +996,100 @@ export const InventoryReport = z
     services: z.array(SystemService).max(500),
   })
   .meta({ id: 'InventoryReport' });
+export const JobCounts = z
+  .object({
+    total: z.number().int().min(0).max(1000000),
+    pending: z.number().int().min(0).max(1000000),
+    delivered: z.number().int().min(0).max(1000000),
+    running: z.number().int().min(0).max(1000000),
+    succeeded: z.number().int().min(0).max(1000000),
+    failed: z.number().int().min(0).max(1000000),
+    cancelled: z.number().int().min(0).max(1000000),
+    expired: z.number().int().min(0).max(1000000),
+    unsupported: z.number().int().min(0).max(1000000),
+  })
+  .meta({ id: 'JobCounts' });
+export const JobId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^job_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'JobId' });
+export const JobState = z
+  .enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled'])
+  .meta({ id: 'JobState' });
+export const JobTargetSelector = z
+  .strictObject({
+    device_ids: z
+      .array(DeviceId)
+      .min(1)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    site_ids: z
+      .array(SiteId)
+      .min(1)
+      .max(100)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+  })
+  .meta({ id: 'JobTargetSelector' });
+export const Job = z
+  .object({
+    id: JobId,
+    name: z.string().max(200),
+    state: JobState,
+    kind: z.enum(['command']),
+    command_type: CommandTypeName,
+    params: CommandParams,
+    target: JobTargetSelector,
+    timeout_seconds: z.number().int().min(5).max(86400),
+    attempt: z.number().int().min(1).max(1000000),
+    counts: JobCounts,
+    schedule_id: z.string().max(30).regex(new RegExp('^sch_[0-9A-HJKMNP-TV-Z]{26}$')).nullable(),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    finished_at: Timestamp.nullable(),
+    cancelled_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'Job' });
+export const JobCommandAction = z
+  .strictObject({ type: CommandTypeName, params: CommandParams.optional() })
+  .meta({ id: 'JobCommandAction' });
+export const JobCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    command: JobCommandAction.optional(),
+    target: JobTargetSelector,
+    timeout_seconds: z.number().int().min(5).max(86400).optional(),
+  })
+  .meta({ id: 'JobCreate' });
+export const JobList = z
+  .object({ data: z.array(Job).max(500), next_cursor: NextCursor })
+  .meta({ id: 'JobList' });
+export const JobTargetState = z
+  .enum(['pending', 'delivered', 'running', 'succeeded', 'failed', 'cancelled', 'expired', 'unsupported'])
+  .meta({ id: 'JobTargetState' });
+export const JobTargetResult = z
+  .object({
+    device_id: DeviceId,
+    device_name: z.string().max(200),
+    site_id: SiteId,
+    state: JobTargetState,
+    command_id: CommandId.nullable(),
+    attempts: z.number().int().min(0).max(1000000),
+    exit_code: z.number().int().min(-2147483648).max(2147483647).nullable(),
+    stdout: z.string().max(4096),
+    stderr: z.string().max(4096),
+    output_truncated: z.boolean(),
+    error: z.string().max(2000).nullable(),
+    unsupported_reason: z.string().max(500).nullable(),
+    started_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'JobTargetResult' });
+export const JobTargetList = z
+  .object({ data: z.array(JobTargetResult).max(500), next_cursor: NextCursor })
+  .meta({ id: 'JobTargetList' });
 export const JpegImage = z.string().max(2097152).meta({ id: 'JpegImage' });
 export const LoginRequest = z
   .strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
@@ -2943,6 +3039,168 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['commands:write'],
+        } as const,
+      },
+    },
+    jobs: {
+      listJobs: {
+        method: 'GET',
+        path: '/v1/jobs',
+        summary: 'List jobs',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: JobState.optional(),
+          created_by: UserId.optional(),
+          since: Timestamp.optional(),
+        }),
+        responses: { 200: JobList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listJobs',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:read'],
+        } as const,
+      },
+      createJob: {
+        method: 'POST',
+        path: '/v1/jobs',
+        summary: 'Run something on many devices',
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: JobCreate,
+        responses: {
+          200: Job,
+          202: Job,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createJob',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['jobs:write'],
+        } as const,
+      },
+      getJob: {
+        method: 'GET',
+        path: '/v1/jobs/:job_id',
+        summary: 'Get a job',
+        pathParams: z.object({ job_id: JobId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Job,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getJob',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:read'],
+        } as const,
+      },
+      listJobTargets: {
+        method: 'GET',
+        path: '/v1/jobs/:job_id/targets',
+        summary: "List a job's targets and their results",
+        pathParams: z.object({ job_id: JobId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: JobTargetState.optional(),
+        }),
+        responses: {
+          200: JobTargetList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listJobTargets',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:read'],
+        } as const,
+      },
+      cancelJob: {
+        method: 'POST',
+        path: '/v1/jobs/:job_id/cancel',
+        summary: 'Cancel a job',
+        pathParams: z.object({ job_id: JobId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Job,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cancelJob',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:write'],
+        } as const,
+      },
+      retryJob: {
+        method: 'POST',
+        path: '/v1/jobs/:job_id/retry',
+        summary: "Retry a job's failed targets",
+        pathParams: z.object({ job_id: JobId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          202: Job,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'retryJob',
+          tag: 'Jobs',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:write'],
         } as const,
       },
     },

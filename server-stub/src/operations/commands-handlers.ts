@@ -4,17 +4,17 @@ import { contract } from '../generated/contract.gen';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
-import { findCommandType, paramsIssues } from '../fleet/device-type-catalogue';
+import { assertCommandParams, findCommandType } from '../fleet/device-type-catalogue';
 import { findVisibleDevice, selectDevices } from '../fleet/devices-store';
 import { whereEqual } from '../store/filters';
-import { newId } from '../store/ids';
-import type { CommandRow } from '../store/schema';
 import {
+  commandChanged,
   commandTopic,
   deviceCommandsTopic,
   expireDueCommands,
   findVisibleCommand,
   isFinal,
+  newCommandRow,
   readCommand,
   selectCommands,
   toCommand,
@@ -55,33 +55,15 @@ export function commandsHandlers(context: AppContext) {
         );
       }
       const params = body.params ?? {};
-      const issues = paramsIssues(device.device_type, body.type, params);
-      if (issues.length > 0)
-        throw problems.unprocessable(
-          'invalid_command_params',
-          `The params do not match the schema of ${body.type}: see errors.`,
-          issues,
-        );
+      assertCommandParams(device.device_type, body.type, params);
 
-      const now = context.now();
-      const timeout = body.timeout_seconds ?? commandType.default_timeout_seconds;
-      const row: CommandRow = {
-        id: newId('cmd'),
-        device_id: device.id,
+      const row = newCommandRow(context, {
+        deviceId: device.id,
         type: body.type,
-        params: JSON.stringify(params),
-        status: 'pending',
-        timeout_seconds: timeout,
-        created_by: principal.user.id,
-        created_at: now.toISOString(),
-        delivered_at: null,
-        started_at: null,
-        finished_at: null,
-        expires_at: new Date(now.getTime() + timeout * 1000).toISOString(),
-        progress_percent: null,
-        progress_message: null,
-        result: null,
-      };
+        params,
+        timeoutSeconds: body.timeout_seconds ?? commandType.default_timeout_seconds,
+        createdBy: principal.user.id,
+      });
       await db.insertInto('commands').values(row).execute();
       context.signals.notify(deviceCommandsTopic(device.id));
       if (query.wait_seconds === 0)
@@ -125,7 +107,7 @@ export function commandsHandlers(context: AppContext) {
         .returning('id')
         .execute();
       const ids = cancelled.map((c) => c.id).sort();
-      for (const id of ids) context.signals.notify(commandTopic(id));
+      for (const id of ids) commandChanged(context, id);
       return { status: 200, body: { cancelled_count: ids.length, command_ids: ids.slice(0, 1000) } };
     },
   });

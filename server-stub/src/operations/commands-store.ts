@@ -12,6 +12,7 @@ import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';
 import type { CommandRow, CommandStatus } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
+import { newId } from '../store/ids';
 
 export type CommandBody = z.infer<typeof Command>;
 
@@ -23,6 +24,47 @@ export const isFinal = (status: CommandStatus): boolean =>
 export const commandTopic = (commandId: string): string => `command:${commandId}`;
 /** Signalled when a command is queued for a device (its agent long-polling). */
 export const deviceCommandsTopic = (deviceId: string): string => `device-commands:${deviceId}`;
+/** Signalled when any command changes (jobs settling when their last command finishes). */
+export const COMMANDS_CHANGED_TOPIC = 'commands-changed';
+
+/** Wakes whoever waits on the command, and the jobs. Call after the change is committed. */
+export function commandChanged(context: AppContext, commandId: string): void {
+  context.signals.notify(commandTopic(commandId));
+  context.signals.notify(COMMANDS_CHANGED_TOPIC);
+}
+
+/** A new pending command, due `timeoutSeconds` from now. */
+export function newCommandRow(
+  context: AppContext,
+  command: {
+    deviceId: string;
+    type: string;
+    params: Record<string, unknown>;
+    timeoutSeconds: number;
+    createdBy: string | null;
+    jobId?: string;
+  },
+): CommandRow {
+  const now = context.now();
+  return {
+    id: newId('cmd'),
+    device_id: command.deviceId,
+    type: command.type,
+    params: JSON.stringify(command.params),
+    status: 'pending',
+    timeout_seconds: command.timeoutSeconds,
+    created_by: command.createdBy,
+    created_at: now.toISOString(),
+    delivered_at: null,
+    started_at: null,
+    finished_at: null,
+    expires_at: new Date(now.getTime() + command.timeoutSeconds * 1000).toISOString(),
+    progress_percent: null,
+    progress_message: null,
+    result: null,
+    job_id: command.jobId ?? null,
+  };
+}
 
 export type CommandWithSite = CommandRow & { site_id: string };
 
@@ -109,7 +151,7 @@ export async function expireDueCommands(context: AppContext): Promise<number> {
       message: `Command ${command.type} on ${device?.name ?? command.device_id} did not finish in time.`,
       data: { command_id: command.id, command_type: command.type },
     });
-    context.signals.notify(commandTopic(command.id));
+    commandChanged(context, command.id);
   }
   announceEvents(context);
   return expired.length;
@@ -194,6 +236,6 @@ export async function transitionLive(
       .executeTakeFirstOrThrow();
     throw notLive(current);
   }
-  context.signals.notify(commandTopic(row.id));
+  commandChanged(context, row.id);
   return updated;
 }

@@ -24,6 +24,7 @@ import * as notifications from './migrations/014-notifications';
 import * as scripts from './migrations/019-scripts';
 import * as deviceFilters from './migrations/018-device-filters';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
+import * as jobs from './migrations/020-jobs';
 import type { Database } from './schema';
 import { versionKey } from './version-key';
 
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '019-scripts': scripts,
   '018-device-filters': deviceFilters,
   '017-custom-fields-views': customFieldsViews,
+  '020-jobs': jobs,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -14,6 +14,7 @@ export type IdPrefix =
   | 'atk'
   | 'evt'
   | 'cmd'
+  | 'job'
   | 'prc'
   | 'scr'
   | 'spt'

@@ -188,6 +188,44 @@ export interface CommandsTable {
   progress_message: string | null;
   /** JSON CommandResult once finished by the agent. */
   result: string | null;
+  /** The job this command is one target of (null for a command sent on its own). */
+  job_id: string | null;
+}
+
+export type JobState = 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
+export type JobKind = 'command' | 'script' | 'inline_script';
+
+export interface JobsTable {
+  id: string;
+  name: string;
+  kind: JobKind;
+  /** The command type every target runs (`run_script` for scripts). */
+  command_type: string;
+  /** JSON object: the params every target's command gets. */
+  params: string;
+  script_id: string | null;
+  script_version: number | null;
+  /** JSON JobTarget as given (device IDs, site IDs or a filter). */
+  target: string;
+  filter_id: string | null;
+  timeout_seconds: number;
+  state: JobState;
+  /** 1, then one more per retry. */
+  attempt: number;
+  schedule_id: string | null;
+  created_by: string | null;
+  created_at: string;
+  finished_at: string | null;
+  cancelled_at: string | null;
+}
+
+export interface JobTargetsTable {
+  job_id: string;
+  device_id: string;
+  /** The target's latest command; null when the device cannot run the job. */
+  command_id: string | null;
+  unsupported_reason: string | null;
+  attempts: number;
 }
 
 export type EventSeverity = 'info' | 'warning' | 'error' | 'critical';
@@ -559,6 +597,8 @@ export interface Database {
   agent_tokens: AgentTokensTable;
   events: EventsTable;
   commands: CommandsTable;
+  jobs: JobsTable;
+  job_targets: JobTargetsTable;
   device_metrics: DeviceMetricsTable;
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
@@ -595,6 +635,8 @@ export type AgentTokenRow = Selectable<AgentTokensTable>;
 export type EventRow = Selectable<EventsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
+export type JobRow = Selectable<JobsTable>;
+export type JobTargetRow = Selectable<JobTargetsTable>;
 export type MonitoredProcessRow = Selectable<MonitoredProcessesTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

@@ -1,0 +1,493 @@
+/**
+ * Jobs: one piece of work over many devices, each target a command of its own sent with the
+ * commands machinery (so agents receive it by their usual long-poll). A job's counts are read
+ * from its targets' commands; it ends when none of them is live any more, which `settleJobs`
+ * records once (a conditional update on the running state and attempt), with `job.finished`.
+ *
+ * `startJob` is what both `POST /v1/jobs` and the schedules call.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { AppContext } from '../context';
+import { assertCommandParams, deviceTypes, findCommandType } from '../fleet/device-type-catalogue';
+import { problems } from '../http/problem';
+import { announceEvents, insertEvent } from '../observe/events-store';
+import { oneOrNotFound } from '../store/found';
+import { newId } from '../store/ids';
+import type { CommandRow, CommandStatus, Database, JobRow, JobState, JobTargetRow } from '../store/schema';
+import {
+  COMMANDS_CHANGED_TOPIC,
+  commandChanged,
+  deviceCommandsTopic,
+  expireDueCommands,
+  LIVE_STATUSES,
+  newCommandRow,
+} from './commands-store';
+import { startWorker, type Worker } from '../runtime/worker';
+
+/** The most devices one job may target. */
+export const MAX_JOB_TARGETS = 10_000;
+/** The end of each output stream a target shows. */
+const OUTPUT_TAIL = 4096;
+/** Rows per INSERT (well under both engines' bound-parameter limits). */
+const INSERT_CHUNK = 500;
+
+export type JobTargetState = CommandStatus | 'unsupported';
+
+/** What to run and where, as `POST /v1/jobs` takes it. */
+export interface JobRequest {
+  name?: string | undefined;
+  command?: { type: string; params?: Record<string, unknown> | undefined } | undefined;
+  target: { device_ids?: string[] | undefined; site_ids?: string[] | undefined };
+  timeout_seconds?: number | undefined;
+}
+
+/** Who starts a job: the user it runs as (null for none) and the sites they may act on (null: all). */
+export interface JobOrigin {
+  createdBy: string | null;
+  siteIds: readonly string[] | null;
+  scheduleId?: string | null;
+  /**
+   * Runs first in the transaction that writes the job; throwing rolls the job back. A schedule
+   * claims its run here, so the claim and the job commit together (operations/schedules-store.ts).
+   */
+  within?: (trx: Kysely<Database>, job: JobRow) => Promise<void>;
+}
+
+export type JobCounts = Record<JobTargetState | 'total', number>;
+
+/** Signalled when a job finishes (operators waiting on it). */
+export const jobTopic = (jobId: string): string => `job:${jobId}`;
+
+const emptyCounts = (): JobCounts => ({
+  total: 0,
+  pending: 0,
+  delivered: 0,
+  running: 0,
+  succeeded: 0,
+  failed: 0,
+  cancelled: 0,
+  expired: 0,
+  unsupported: 0,
+});
+
+/** `in ()` is not valid SQL: an empty list of sites becomes one ID that cannot exist. */
+const siteList = (siteIds: readonly string[]): readonly string[] => (siteIds.length > 0 ? siteIds : ['']);
+
+/** Jobs whose every target is on one of `siteIds` (every job when null). */
+export function selectJobs(context: AppContext, siteIds: readonly string[] | null) {
+  return context.db
+    .selectFrom('jobs as j')
+    .selectAll('j')
+    .$if(siteIds !== null, (qb) =>
+      qb.where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('job_targets as t')
+              .innerJoin('devices as d', 'd.id', 't.device_id')
+              .select('t.device_id')
+              .whereRef('t.job_id', '=', 'j.id')
+              .where('d.site_id', 'not in', siteList(siteIds!)),
+          ),
+        ),
+      ),
+    );
+}
+
+export function findVisibleJob(context: AppContext, siteIds: readonly string[] | null, id: string) {
+  return oneOrNotFound(selectJobs(context, siteIds).where('j.id', '=', id), 'job', id);
+}
+
+/** The counts of targets by state of each job in `jobIds`. */
+export async function countTargets(
+  db: Kysely<Database>,
+  jobIds: readonly string[],
+): Promise<Map<string, JobCounts>> {
+  const counts = new Map(jobIds.map((id) => [id, emptyCounts()]));
+  if (jobIds.length === 0) return counts;
+  const rows = await db
+    .selectFrom('job_targets as t')
+    .leftJoin('commands as c', 'c.id', 't.command_id')
+    .select(['t.job_id', 'c.status'])
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('t.job_id', 'in', jobIds)
+    .groupBy(['t.job_id', 'c.status'])
+    .execute();
+  for (const row of rows) {
+    const job = counts.get(row.job_id)!;
+    job[row.status ?? 'unsupported'] += Number(row.n);
+    job.total += Number(row.n);
+  }
+  return counts;
+}
+
+/** The state of a job none of whose targets is live any more. */
+function finalState(job: Pick<JobRow, 'cancelled_at'>, counts: JobCounts): JobState {
+  if (job.cancelled_at !== null) return 'cancelled';
+  if (counts.succeeded === counts.total) return 'succeeded';
+  return counts.succeeded === 0 ? 'failed' : 'partially_failed';
+}
+
+/** The catalogue's schema and default timeout for a command type, from any device type that has it. */
+function catalogueCommand(type: string) {
+  const owners = deviceTypes.filter((deviceType) => findCommandType(deviceType.id, type));
+  if (owners.length === 0)
+    throw problems.unprocessable(
+      'unknown_command_type',
+      `No device type has a command ${type}; see GET /v1/device-types.`,
+    );
+  return { deviceType: owners[0]!.id, command: findCommandType(owners[0]!.id, type)! };
+}
+
+/** The devices `target` names, as the origin may see them; unknown ones are a 422. */
+async function resolveTargets(context: AppContext, origin: JobOrigin, target: JobRequest['target']) {
+  const given = [target.device_ids, target.site_ids].filter((list) => list !== undefined).length;
+  if (given !== 1)
+    throw problems.validation([
+      { path: '/body/target', message: 'Give exactly one of device_ids or site_ids.' },
+    ]);
+  const visible = context.db
+    .selectFrom('devices')
+    .select(['id', 'device_type'])
+    .$if(origin.siteIds !== null, (qb) => qb.where('site_id', 'in', siteList(origin.siteIds!)));
+  if (target.device_ids) {
+    const devices = await visible.where('id', 'in', target.device_ids).execute();
+    const found = new Set(devices.map((d) => d.id));
+    const missing = target.device_ids.filter((id) => !found.has(id));
+    if (missing.length > 0) throw problems.unknownReference('device', missing.slice(0, 20));
+    return devices;
+  }
+  const siteIds = target.site_ids!;
+  const sites = await context.db
+    .selectFrom('sites')
+    .select('id')
+    .where('id', 'in', siteIds)
+    .$if(origin.siteIds !== null, (qb) => qb.where('id', 'in', siteList(origin.siteIds!)))
+    .execute();
+  const found = new Set(sites.map((s) => s.id));
+  const missing = siteIds.filter((id) => !found.has(id));
+  if (missing.length > 0) throw problems.unknownReference('site', missing.slice(0, 20));
+  return visible
+    .where('site_id', 'in', siteIds)
+    .orderBy('id')
+    .limit(MAX_JOB_TARGETS + 1)
+    .execute();
+}
+
+async function insertChunked<T extends 'commands' | 'job_targets'>(
+  db: Kysely<Database>,
+  table: T,
+  rows: (T extends 'commands' ? CommandRow : JobTargetRow)[],
+): Promise<void> {
+  for (let first = 0; first < rows.length; first += INSERT_CHUNK)
+    await db
+      .insertInto(table)
+      .values(rows.slice(first, first + INSERT_CHUNK) as never)
+      .execute();
+}
+
+const startedEvent = (job: JobRow, counts: JobCounts) => ({
+  type: 'job.started',
+  severity: 'info' as const,
+  siteId: null,
+  deviceId: null,
+  message: `Job ${job.name} started on ${counts.total} device(s)${job.attempt > 1 ? ` (attempt ${job.attempt})` : ''}.`,
+  data: { job_id: job.id, name: job.name, attempt: job.attempt, counts },
+});
+
+/** Counts of a job about to start: its new commands pending, its unsupported targets. */
+function startingCounts(
+  total: number,
+  commands: number,
+  unsupported: number,
+  before = emptyCounts(),
+): JobCounts {
+  return { ...before, total, pending: commands, unsupported };
+}
+
+/**
+ * Starts a job: checks what it runs, resolves its targets as `origin` sees them, and writes the
+ * job, its targets and one pending command per device that can run it (with `job.started`) in
+ * one transaction; then wakes the agents. Throws the 400/422 problems of `POST /v1/jobs`.
+ */
+export async function startJob(context: AppContext, origin: JobOrigin, request: JobRequest): Promise<JobRow> {
+  const action = request.command;
+  if (!action) throw problems.validation([{ path: '/body/command', message: 'Say what to run: command.' }]);
+  const params = action.params ?? {};
+  const { deviceType, command } = catalogueCommand(action.type);
+  assertCommandParams(deviceType, action.type, params, '/body/command/params');
+  const devices = await resolveTargets(context, origin, request.target);
+  if (devices.length > MAX_JOB_TARGETS)
+    throw problems.unprocessable(
+      'too_many_targets',
+      `A job may target at most ${MAX_JOB_TARGETS} devices; narrow the target or split the job.`,
+    );
+
+  const timeoutSeconds = request.timeout_seconds ?? command.default_timeout_seconds;
+  const job: JobRow = {
+    id: newId('job'),
+    name: request.name ?? `Run ${action.type}`,
+    kind: 'command',
+    command_type: action.type,
+    params: JSON.stringify(params),
+    script_id: null,
+    script_version: null,
+    target: JSON.stringify(request.target),
+    filter_id: null,
+    timeout_seconds: timeoutSeconds,
+    state: 'running',
+    attempt: 1,
+    schedule_id: origin.scheduleId ?? null,
+    created_by: origin.createdBy,
+    created_at: context.now().toISOString(),
+    finished_at: null,
+    cancelled_at: null,
+  };
+  const commands: CommandRow[] = [];
+  const targets: JobTargetRow[] = devices.map((device) => {
+    if (!findCommandType(device.device_type, job.command_type))
+      return {
+        job_id: job.id,
+        device_id: device.id,
+        command_id: null,
+        unsupported_reason: `Devices of type ${device.device_type} have no command ${job.command_type}.`,
+        attempts: 0,
+      };
+    const row = newCommandRow(context, {
+      deviceId: device.id,
+      type: job.command_type,
+      params,
+      timeoutSeconds,
+      createdBy: origin.createdBy,
+      jobId: job.id,
+    });
+    commands.push(row);
+    return {
+      job_id: job.id,
+      device_id: device.id,
+      command_id: row.id,
+      unsupported_reason: null,
+      attempts: 1,
+    };
+  });
+  const counts = startingCounts(targets.length, commands.length, targets.length - commands.length);
+  await context.db.transaction().execute(async (trx) => {
+    await origin.within?.(trx, job);
+    await trx.insertInto('jobs').values(job).execute();
+    await insertChunked(trx, 'job_targets', targets);
+    await insertChunked(trx, 'commands', commands);
+    await insertEvent(trx, context, startedEvent(job, counts));
+  });
+  announceEvents(context);
+  for (const row of commands) context.signals.notify(deviceCommandsTopic(row.device_id));
+  if (commands.length === 0) await settleJobs(context, [job.id]);
+  return job;
+}
+
+/**
+ * Records the end of every running job (or of those in `jobIds`) none of whose commands is
+ * live any more: its final state and `finished_at`, with `job.finished`, once — the update
+ * only applies to the state and attempt it read, so several instances settle a job once.
+ */
+export async function settleJobs(context: AppContext, jobIds?: readonly string[]): Promise<void> {
+  await expireDueCommands(context);
+  const done = await context.db
+    .selectFrom('jobs as j')
+    .selectAll('j')
+    .where('j.state', '=', 'running')
+    .$if(jobIds !== undefined, (qb) => qb.where('j.id', 'in', jobIds!.length > 0 ? jobIds! : ['']))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('commands as c')
+            .select('c.id')
+            .whereRef('c.job_id', '=', 'j.id')
+            .where('c.status', 'in', LIVE_STATUSES),
+        ),
+      ),
+    )
+    .orderBy('j.id')
+    .limit(500)
+    .execute();
+  if (done.length === 0) return;
+  const counts = await countTargets(
+    context.db,
+    done.map((job) => job.id),
+  );
+  for (const job of done) {
+    const jobCounts = counts.get(job.id)!;
+    const state = finalState(job, jobCounts);
+    const settled = await context.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('jobs')
+        .set({ state, finished_at: context.now().toISOString() })
+        .where('id', '=', job.id)
+        .where('state', '=', 'running')
+        .where('attempt', '=', job.attempt)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      await insertEvent(trx, context, {
+        type: 'job.finished',
+        severity: state === 'succeeded' || state === 'cancelled' ? 'info' : 'warning',
+        siteId: null,
+        deviceId: null,
+        message: `Job ${job.name} finished: ${state.replace('_', ' ')} (${jobCounts.succeeded} of ${jobCounts.total} succeeded).`,
+        data: { job_id: job.id, name: job.name, attempt: job.attempt, state, counts: jobCounts },
+      });
+      return true;
+    });
+    if (settled) context.signals.notify(jobTopic(job.id));
+  }
+  announceEvents(context);
+}
+
+/** Settles jobs in the background: whenever a command changes, and every sweep interval. */
+export function startJobWorker(context: AppContext): Worker {
+  return startWorker(context, 'jobs', {
+    topics: [COMMANDS_CHANGED_TOPIC],
+    intervalMs: context.fleet.sweepIntervalSeconds * 1000,
+    pass: () => settleJobs(context),
+  });
+}
+
+/** Cancels the job's commands no agent has picked up, and marks it cancelled. 409 unless running. */
+export async function cancelJob(context: AppContext, job: JobRow): Promise<void> {
+  const now = context.now().toISOString();
+  const marked = await context.db
+    .updateTable('jobs')
+    .set({ cancelled_at: now })
+    .where('id', '=', job.id)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  if (Number(marked.numUpdatedRows) === 0)
+    throw problems.conflict('job_finished', `Job ${job.id} has already finished; nothing is left to cancel.`);
+  const cancelled = await context.db
+    .updateTable('commands')
+    .set({ status: 'cancelled', finished_at: now })
+    .where('job_id', '=', job.id)
+    .where('status', '=', 'pending')
+    .returning('id')
+    .execute();
+  for (const { id } of cancelled) commandChanged(context, id);
+  await settleJobs(context, [job.id]);
+}
+
+/**
+ * Starts another attempt of a finished job on its failed and expired targets: a new command
+ * each, in one transaction with the job going back to running (only from the state and attempt
+ * read, so two retries at once make one attempt). 409 while running or with nothing failed.
+ */
+export async function retryJob(context: AppContext, job: JobRow): Promise<void> {
+  if (job.state === 'running')
+    throw problems.conflict('job_running', `Job ${job.id} is still running; retry it once it has finished.`);
+  const failed = await context.db
+    .selectFrom('job_targets as t')
+    .innerJoin('commands as c', 'c.id', 't.command_id')
+    .select(['t.device_id', 't.attempts'])
+    .where('t.job_id', '=', job.id)
+    .where('c.status', 'in', ['failed', 'expired'])
+    .execute();
+  if (failed.length === 0)
+    throw problems.conflict('no_failed_targets', `Job ${job.id} has no failed or expired target to retry.`);
+  const attempt = { ...job, attempt: job.attempt + 1, state: 'running' as const };
+  const commands = failed.map((target) =>
+    newCommandRow(context, {
+      deviceId: target.device_id,
+      type: job.command_type,
+      params: JSON.parse(job.params) as Record<string, unknown>,
+      timeoutSeconds: job.timeout_seconds,
+      createdBy: job.created_by,
+      jobId: job.id,
+    }),
+  );
+  const retried = await context.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('jobs')
+      .set({ state: 'running', attempt: attempt.attempt, finished_at: null, cancelled_at: null })
+      .where('id', '=', job.id)
+      .where('state', '=', job.state)
+      .where('attempt', '=', job.attempt)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    await insertChunked(trx, 'commands', commands);
+    for (const command of commands)
+      await trx
+        .updateTable('job_targets')
+        .set({ command_id: command.id, attempts: sql<number>`attempts + 1` })
+        .where('job_id', '=', job.id)
+        .where('device_id', '=', command.device_id)
+        .execute();
+    const counts = (await countTargets(trx, [job.id])).get(job.id)!;
+    await insertEvent(trx, context, startedEvent(attempt, counts));
+    return true;
+  });
+  if (!retried)
+    throw problems.conflict('job_running', `Job ${job.id} was retried by someone else a moment ago.`);
+  announceEvents(context);
+  for (const row of commands) context.signals.notify(deviceCommandsTopic(row.device_id));
+}
+
+/** A job's targets with their device and latest command, for `GET /v1/jobs/{id}/targets`. */
+export function selectTargets(context: AppContext, jobId: string, state: JobTargetState | undefined) {
+  return context.db
+    .selectFrom('job_targets as t')
+    .innerJoin('devices as d', 'd.id', 't.device_id')
+    .leftJoin('commands as c', 'c.id', 't.command_id')
+    .select([
+      't.device_id as id',
+      'd.name as device_name',
+      'd.site_id',
+      't.command_id',
+      't.attempts',
+      't.unsupported_reason',
+      'c.status',
+      'c.result',
+      'c.started_at',
+      'c.delivered_at',
+      'c.finished_at',
+    ])
+    .where('t.job_id', '=', jobId)
+    .$if(state === 'unsupported', (qb) => qb.where('t.command_id', 'is', null))
+    .$if(state !== undefined && state !== 'unsupported', (qb) =>
+      qb.where('c.status', '=', state as CommandStatus),
+    );
+}
+
+type TargetRow = Awaited<ReturnType<ReturnType<typeof selectTargets>['execute']>>[number];
+
+const tail = (text: string): string => (text.length > OUTPUT_TAIL ? text.slice(-OUTPUT_TAIL) : text);
+
+export function toTargetResult(row: TargetRow) {
+  const result =
+    row.result === null
+      ? null
+      : (JSON.parse(row.result) as {
+          exit_code: number | null;
+          stdout: string;
+          stderr: string;
+          stdout_truncated: boolean;
+          stderr_truncated: boolean;
+          error: string | null;
+        });
+  const stdout = result?.stdout ?? '';
+  const stderr = result?.stderr ?? '';
+  return {
+    device_id: row.id,
+    device_name: row.device_name,
+    site_id: row.site_id,
+    state: (row.status ?? 'unsupported') as JobTargetState,
+    command_id: row.command_id,
+    attempts: row.attempts,
+    exit_code: result?.exit_code ?? null,
+    stdout: tail(stdout),
+    stderr: tail(stderr),
+    output_truncated:
+      (result?.stdout_truncated ?? false) ||
+      (result?.stderr_truncated ?? false) ||
+      stdout.length > OUTPUT_TAIL ||
+      stderr.length > OUTPUT_TAIL,
+    error: result?.error ?? null,
+    unsupported_reason: row.unsupported_reason,
+    started_at: row.started_at ?? row.delivered_at ?? null,
+    finished_at: row.finished_at ?? null,
+  };
+}
