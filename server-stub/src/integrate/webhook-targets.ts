@@ -49,7 +49,8 @@ const PRIVATE = blockList([
   'fc00::/7',
 ]);
 
-export type TargetVerdict = { allowed: true } | { allowed: false; reason: string };
+/** When allowed, `address` is the one to connect to (the first the name resolved to, all of them checked). */
+export type TargetVerdict = { allowed: true; address: string } | { allowed: false; reason: string };
 
 /** Whether `url` may receive webhooks now, resolving its host name. */
 export async function checkTarget(context: AppContext, url: string): Promise<TargetVerdict> {
@@ -70,7 +71,7 @@ export async function checkTarget(context: AppContext, url: string): Promise<Tar
         reason: `${host} resolves to ${address}, a loopback or private address (the server does not allow them)`,
       };
   }
-  return { allowed: true };
+  return { allowed: true, address: addresses[0]!.address };
 }
 
 /** Refuses a webhook URL (422) that may not receive webhooks. */
