@@ -2,6 +2,11 @@
  * The server the benches measure, started as it is deployed (no response validation, the rate
  * limit out of the way of the load), with an admin signed in and a site to work on.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Meridian } from '@meridian/sdk';
 import { type RunningServer, type ServerOptions, startServer } from '../src/index';
 
@@ -30,4 +35,72 @@ export async function startBenchServer(options: Partial<ServerOptions> = {}): Pr
   const operator = new Meridian({ baseUrl: meridian.url, token });
   const site = await operator.sites.create({ name: 'Bench' });
   return { meridian, operator, siteId: site.id };
+}
+
+export interface SpawnedBenchServer {
+  url: string;
+  pid: number;
+  operator: Meridian;
+  siteId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The server exactly as deployed, in a process of its own: `npm start`'s entry point with
+ * NODE_ENV=production, a SQLite file in a fresh temporary directory, default settings but for
+ * `env` (MERIDIAN_* variables). Signs the admin in and creates a site. With BENCH_SERVER_PROFILE=<dir>
+ * in the environment, the server writes a CPU profile there when it stops.
+ */
+export async function spawnBenchServer(env: Record<string, string> = {}): Promise<SpawnedBenchServer> {
+  const directory = mkdtempSync(join(tmpdir(), 'meridian-bench-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVER_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
+        : []),
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+    ],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: '0',
+        MERIDIAN_DB: join(directory, 'meridian.sqlite'),
+        MERIDIAN_ADMIN_USERNAME: 'bench',
+        MERIDIAN_ADMIN_PASSWORD: 'bench-password-123',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const api = /API\s+http:\/\/[^:]+:(\d+)\/v1/.exec(output);
+      if (api) resolve(`http://127.0.0.1:${api[1]}`);
+    });
+    void exited.then(() => reject(new Error(`the server exited before it was ready:\n${output}`)));
+  });
+  const { token } = await new Meridian({ baseUrl: url }).auth.login({
+    username: 'bench',
+    password: 'bench-password-123',
+  });
+  const operator = new Meridian({ baseUrl: url, token });
+  const site = await operator.sites.create({ name: 'Bench' });
+  return {
+    url,
+    pid: child.pid!,
+    operator,
+    siteId: site.id,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,17 +1,31 @@
 /**
- * `npm run bench:webhooks`: webhook fan-out. Meridian started as it is deployed (no response
- * validation) with 5 endpoints on one real node:http receiver; N events raised through
- * `POST /v1/events/simulate` become N × 5 signed deliveries (the outbox and the worker, claims of
- * 20 at a time). Then the baseline: the same bodies POSTed by plain node:http (keep-alive, 20 at a
- * time) to the same receiver, in this run, on this machine. Deliveries per second of each and their
- * ratio (goal ≥ 0.5×); fails if a delivery is missing (each endpoint must see every webhook-id).
+ * `npm run bench:webhooks`: webhook fan-out. Meridian started as it is deployed (`npm start`'s
+ * entry point in a process of its own, NODE_ENV=production, a SQLite file) with 5 endpoints on one
+ * real node:http receiver in this process; N events raised through `POST /v1/events/simulate`
+ * (10 at a time) become N × 5 signed deliveries (the outbox and the worker), timed from the first
+ * event raised to the last delivery received. Then the baseline: the same requests (bodies and
+ * webhook headers as received) POSTed by plain node:http, keep-alive, as many at a time as the
+ * worker sends (`DELIVERY_CONCURRENCY`), from a process of its own too, to the same receiver, in
+ * this run, on this machine. Deliveries per second of each and their ratio (goal ≥ 0.5×); fails if
+ * a delivery is missing (each endpoint must see every webhook-id). The machine's load average is
+ * printed beside each figure: the ratio only means something on a machine that is otherwise idle.
  *
  *   npm run bench:webhooks -- --events 1000 --endpoints 5
+ *
+ * The server keeps its default rate limit (1,200 requests a minute per principal): more than about
+ * 1,150 events are refused with 429.
  */
-import { Agent, createServer, request } from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBenchServer } from './bench-server';
+import { DELIVERY_CONCURRENCY } from '../src/integrate/webhook-deliveries';
+import { spawnBenchServer } from './bench-server';
 
 const { values } = parseArgs({
   options: {
@@ -22,14 +36,20 @@ const { values } = parseArgs({
 const eventCount = Number(values.events);
 const endpointCount = Number(values.endpoints);
 const total = eventCount * endpointCount;
-/** As many requests in flight as the worker sends at once (its claim batch). */
-const CONCURRENCY = 20;
 /** Events raised at once through the API. */
 const RAISERS = 10;
+/** The request headers the baseline sends again as they were received. */
+const REPLAYED_HEADERS = [
+  'content-type',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+];
 
 interface Received {
   path: string;
-  webhookId: string;
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -42,7 +62,12 @@ const receiver = createServer((req, res) => {
   req.on('end', () => {
     received.push({
       path: req.url ?? '',
-      webhookId: String(req.headers['webhook-id'] ?? ''),
+      headers: Object.fromEntries(
+        REPLAYED_HEADERS.filter((name) => req.headers[name] !== undefined).map((name) => [
+          name,
+          String(req.headers[name]),
+        ]),
+      ),
       body: Buffer.concat(chunks).toString('utf8'),
     });
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -66,14 +91,27 @@ async function pool(n: number, width: number, work: (index: number) => Promise<v
   );
 }
 
-const { meridian, operator, siteId } = await startBenchServer({ webhooks: { allowPrivateTargets: true } });
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
+/** CPU milliseconds a process has used so far (Linux), or NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const meridian = await spawnBenchServer({ MERIDIAN_WEBHOOKS_ALLOW_PRIVATE: 'true' });
+const { operator, siteId } = meridian;
 for (let n = 0; n < endpointCount; n++)
   await operator.webhookEndpoints.create({ url: `${receiverUrl}/endpoint-${n}`, description: `bench ${n}` });
 
 console.log(
-  `webhook fan-out: ${eventCount} events to ${endpointCount} endpoints = ${total} deliveries (node ${process.version})`,
+  `webhook fan-out: ${eventCount} events to ${endpointCount} endpoints = ${total} deliveries (node ${process.version}, ${load()})`,
 );
 // Meridian: from the first event raised to the last delivery received.
+const serverCpuBefore = cpuMs(meridian.pid);
 let started = performance.now();
 await pool(eventCount, RAISERS, async (n) => {
   await operator.events.simulate({
@@ -89,11 +127,13 @@ const deliveredWhileRaising = received.length;
 // Everything should arrive at once; a minute without is counted as lost below.
 await Promise.race([waitFor(total), new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
 const meridianMs = performance.now() - started;
+const serverCpuMs = cpuMs(meridian.pid) - serverCpuBefore;
+const meridianLoad = load();
 const delivered = received;
 const perEndpoint = new Map<string, Set<string>>();
-for (const { path, webhookId } of delivered) {
+for (const { path, headers } of delivered) {
   const ids = perEndpoint.get(path) ?? new Set<string>();
-  ids.add(webhookId);
+  ids.add(headers['webhook-id'] ?? '');
   perEndpoint.set(path, ids);
 }
 const lost = [...Array(endpointCount).keys()].map(
@@ -102,32 +142,45 @@ const lost = [...Array(endpointCount).keys()].map(
 const duplicates = delivered.length - [...perEndpoint.values()].reduce((sum, ids) => sum + ids.size, 0);
 await meridian.close();
 
-// The baseline: the same bodies, plain node:http POSTs to the same receiver, as many at a time.
+// The baseline: the same requests, plain node:http POSTs from a process of its own to the same receiver.
 received = [];
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-const post = ({ path, body }: Received) =>
-  new Promise<void>((resolve, reject) => {
-    const req = request(`${receiverUrl}${path}`, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    });
-    req.on('response', (res) => res.resume().on('end', resolve));
-    req.on('error', reject);
-    req.end(body);
-  });
+const directory = mkdtempSync(join(tmpdir(), 'meridian-bench-plain-'));
+const requestsFile = join(directory, 'requests.json');
+writeFileSync(
+  requestsFile,
+  JSON.stringify(
+    delivered.map(({ path, headers, body }) => ({ url: `${receiverUrl}${path}`, headers, body })),
+  ),
+);
+const sender: ChildProcess = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./plain-sender.ts', import.meta.url)),
+    requestsFile,
+    String(DELIVERY_CONCURRENCY),
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const senderExited = once(sender, 'exit');
+const [ready] = (await once(sender.stdout!, 'data')) as [Buffer];
+if (!ready.toString().startsWith('READY')) throw new Error(`the plain sender said ${ready.toString()}`);
 started = performance.now();
-await pool(delivered.length, CONCURRENCY, (n) => post(delivered[n]!));
+sender.stdin!.end('go\n');
+await waitFor(delivered.length);
 const baselineMs = performance.now() - started;
-agent.destroy();
+const [senderCode] = (await senderExited) as [number | null];
+rmSync(directory, { recursive: true, force: true });
 receiver.close();
+if (senderCode !== 0) throw new Error(`the plain sender failed (exit code ${senderCode})`);
 
 const rate = (count: number, ms: number) => (count / (ms / 1000)).toFixed(0).padStart(7);
 console.log(
-  `  plain node:http ${rate(delivered.length, baselineMs)} deliveries/s  (${baselineMs.toFixed(0)} ms)`,
+  `  plain node:http ${rate(delivered.length, baselineMs)} deliveries/s  (${baselineMs.toFixed(0)} ms, ${DELIVERY_CONCURRENCY} at a time, ${load()})`,
 );
 console.log(
-  `  meridian        ${rate(total, meridianMs)} deliveries/s  (${meridianMs.toFixed(0)} ms, events raised in ${raisedMs.toFixed(0)} ms)`,
+  `  meridian        ${rate(total, meridianMs)} deliveries/s  (${meridianMs.toFixed(0)} ms, events raised in ${raisedMs.toFixed(0)} ms, server CPU ${serverCpuMs.toFixed(0)} ms, ${meridianLoad})`,
 );
 const drainMs = meridianMs - raisedMs;
 const drained = total - deliveredWhileRaising;
