@@ -60,6 +60,7 @@ describe('notification channels', () => {
         from: 'meridian@example.com',
         to: ['oncall@example.com', 'lead@example.com'],
       },
+      webhook: null,
       enabled: true,
       created_at: expect.any(String),
       updated_at: channel.created_at,
@@ -89,7 +90,7 @@ describe('notification channels', () => {
 
   it('sends without authenticating when the channel has no credentials', async () => {
     const channel = await create({ username: undefined, password: undefined });
-    expect(channel.email.username).toBeNull();
+    expect(channel.email!.username).toBeNull();
     expect(ok(await sendTest(channel.id)).delivered).toBe(true);
     expect(smtp.messages[0]!.to).toEqual(['oncall@example.com', 'lead@example.com']);
   });

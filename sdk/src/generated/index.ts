@@ -901,6 +901,7 @@ export type {
   Version,
   Webhook,
   WebhookAttempt,
+  WebhookChannelSettings,
   WebhookCreate,
   WebhookCreated,
   WebhookDelivery,

@@ -1573,7 +1573,9 @@ export interface paths {
     post?: never;
     /**
      * Delete a webhook endpoint
-     * @description Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+     * @description Deletes the endpoint, with its deliveries; it receives nothing more. The `webhook`
+     *     notification channels that deliver through it are deleted too. Admins only
+     *     (`webhooks:write`).
      */
     delete: operations['deleteWebhook'];
     options?: never;
@@ -1713,7 +1715,11 @@ export interface paths {
      *     The SMTP host must not resolve to a loopback, link-local, metadata or private address
      *     (`422 notification_host_not_allowed`) unless the server allows private targets
      *     (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
-     *     (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+     *     (`422 smtp_credentials_incomplete`). A `webhook` channel delivers through an existing
+     *     webhook endpoint (`422 unknown_webhook` if there is none with that ID): each incident event
+     *     becomes a signed delivery to it, retried and listed like every webhook delivery. Send the
+     *     settings of the channel's kind only (`422 channel_settings_mismatch`). Admins only
+     *     (`notifications:write`).
      */
     post: operations['createNotificationChannel'];
     delete?: never;
@@ -1749,7 +1755,8 @@ export interface paths {
     /**
      * Update a notification channel
      * @description Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
-     *     (checked like at creation; credentials left out are removed). Send `If-Match` with the
+     *     (checked like at creation; credentials left out are removed) or its webhook endpoint. A
+     *     channel keeps its kind (`422 channel_settings_mismatch`). Send `If-Match` with the
      *     `ETag` you read to avoid overwriting a concurrent change. Admins only
      *     (`notifications:write`).
      */
@@ -1770,9 +1777,10 @@ export interface paths {
     put?: never;
     /**
      * Send a test notification
-     * @description Sends a test message through the channel now (an e-mail to every recipient) and answers
-     *     with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
-     *     A test is sent once, not retried. Admins only (`notifications:write`).
+     * @description Sends a test message through the channel now and answers with the outcome: whether it was
+     *     accepted, how long it took, or why it failed. An `email` channel sends an e-mail to every
+     *     recipient; a `webhook` channel a `webhook.test` delivery to its endpoint (listed with the
+     *     endpoint's deliveries). A test is sent once, not retried. Admins only (`notifications:write`).
      */
     post: operations['testNotificationChannel'];
     delete?: never;
@@ -1792,6 +1800,7 @@ export interface paths {
      * List notifications
      * @description Lists what the channels were asked to send about incidents, oldest first: when, to which
      *     channel, for which incident and event, and the outcome (state, attempts, the last error).
+     *     For a `webhook` channel that is the outcome of its webhook delivery (`webhook_delivery_id`).
      *     Failed notifications stay listed. Filter by channel, incident or state. Admins only
      *     (`notifications:read`).
      */
@@ -4390,16 +4399,33 @@ export interface components {
       to: components['schemas']['EmailAddress'][];
     };
     /**
+     * WebhookChannelSettings
+     * @description How a `webhook` channel sends: through an existing webhook endpoint (`/v1/webhooks`). Each
+     *     incident event of a rule naming the channel becomes a delivery to that endpoint, signed,
+     *     retried and listed like any other (`GET /v1/webhooks/{webhook_id}/deliveries`), even if the
+     *     endpoint does not subscribe to `incident.*` events; an endpoint that does subscribe gets the
+     *     event once, not twice.
+     */
+    WebhookChannelSettings: {
+      /** @description The webhook endpoint the channel delivers to. */
+      webhook_id: components['schemas']['WebhookId'];
+    };
+    /**
      * NotificationChannel
      * @description Where people are told about incidents. An `email` channel sends through an SMTP server; its
-     *     credentials are stored encrypted and never shown.
+     *     credentials are stored encrypted and never shown. A `webhook` channel delivers through one of
+     *     the webhook endpoints (signed Standard Webhooks deliveries, retried on the webhook schedule);
+     *     deleting that endpoint deletes the channel.
      */
     NotificationChannel: {
       id: components['schemas']['NotificationChannelId'];
       name: string;
       /** @enum {string} */
-      kind: 'email';
-      email: components['schemas']['EmailSettings'];
+      kind: 'email' | 'webhook';
+      /** @description The SMTP settings of an `email` channel; `null` for another kind. */
+      email: components['schemas']['EmailSettings'] | null;
+      /** @description The webhook endpoint of a `webhook` channel; `null` for another kind. */
+      webhook: components['schemas']['WebhookChannelSettings'] | null;
       /** @description A disabled channel sends nothing until it is enabled again. */
       enabled: boolean;
       created_at: components['schemas']['Timestamp'];
@@ -4430,23 +4456,31 @@ export interface components {
       from: components['schemas']['EmailAddress'];
       to: components['schemas']['EmailAddress'][];
     };
-    /** NotificationChannelCreate */
+    /**
+     * NotificationChannelCreate
+     * @description A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`;
+     *     the settings of the other kind are refused (`422 channel_settings_mismatch`).
+     */
     NotificationChannelCreate: {
       name: string;
       /** @enum {string} */
-      kind: 'email';
-      email: components['schemas']['EmailSettingsInput'];
+      kind: 'email' | 'webhook';
+      email?: components['schemas']['EmailSettingsInput'];
+      webhook?: components['schemas']['WebhookChannelSettings'];
       /** @default true */
       enabled: boolean;
     };
     /**
      * NotificationChannelUpdate
      * @description The fields to change; fields left out keep their value. `email` replaces the whole SMTP
-     *     settings, credentials included.
+     *     settings of an `email` channel, credentials included; `webhook` names another endpoint for a
+     *     `webhook` channel. A channel keeps its kind: the other kind's settings are refused
+     *     (`422 channel_settings_mismatch`).
      */
     NotificationChannelUpdate: {
       name?: string;
       email?: components['schemas']['EmailSettingsInput'];
+      webhook?: components['schemas']['WebhookChannelSettings'];
       enabled?: boolean;
     };
     /**
@@ -4454,11 +4488,17 @@ export interface components {
      * @description The outcome of a test notification.
      */
     NotificationTestResult: {
-      /** @description Whether the SMTP server accepted the message for every recipient. */
+      /**
+       * @description Whether the SMTP server accepted the message for every recipient (`email`), or the webhook
+       *     endpoint answered 2xx (`webhook`).
+       */
       delivered: boolean;
       /** Format: int32 */
       latency_ms: number;
-      /** @description Why it was not delivered (the SMTP server's answer, or the connection error). */
+      /**
+       * @description Why it was not delivered: the SMTP server's answer, the endpoint's HTTP status and the
+       *     start of its answer, or the connection error.
+       */
       error: string | null;
     };
     /**
@@ -4482,8 +4522,12 @@ export interface components {
     NotificationId: string;
     /**
      * Notification
-     * @description One message to one channel about an incident event: written with the event, then sent by the
-     *     server with retries (after 1 min, 5 min, 30 min and 2 h).
+     * @description One message to one channel about an incident event, written with the event. To an `email`
+     *     channel the server sends it with retries (after 1 min, 5 min, 30 min and 2 h). To a `webhook`
+     *     channel it is a webhook delivery (`webhook_delivery_id`), retried on the webhook schedule
+     *     (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), and the notification shows that delivery's
+     *     outcome: `sent` once the endpoint answered 2xx, `failed` after its last attempt (or at once if
+     *     the endpoint was disabled), the attempts made and why the last one failed.
      */
     Notification: {
       id: components['schemas']['NotificationId'];
@@ -4492,6 +4536,11 @@ export interface components {
       /** @example incident.opened */
       event_type: string;
       incident_id: components['schemas']['IncidentId'];
+      /**
+       * @description The webhook delivery carrying it, for a `webhook` channel (its attempts are listed by
+       *     `GET /v1/webhooks/{webhook_id}/deliveries`); `null` for an `email` channel.
+       */
+      webhook_delivery_id: components['schemas']['WebhookDeliveryId'] | null;
       subject: string;
       state: components['schemas']['NotificationState'];
       /** Format: int32 */
@@ -10594,9 +10643,22 @@ export interface operations {
            *               "oncall@example.com"
            *             ]
            *           },
+           *           "webhook": null,
            *           "enabled": true,
            *           "created_at": "2026-11-03T09:00:00.000Z",
            *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         },
+           *         {
+           *           "id": "nch_01JD8A3C5E7G9J1K3M5P7R9T1V",
+           *           "name": "Pager webhook",
+           *           "kind": "webhook",
+           *           "email": null,
+           *           "webhook": {
+           *             "webhook_id": "whk_01JD7Q2M4N6P8R0S2T4V6W8X0Y"
+           *           },
+           *           "enabled": true,
+           *           "created_at": "2026-11-03T09:10:00.000Z",
+           *           "updated_at": "2026-11-03T09:10:00.000Z"
            *         }
            *       ],
            *       "next_cursor": null
@@ -10629,24 +10691,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "name": "On-call e-mail",
-         *       "kind": "email",
-         *       "email": {
-         *         "host": "smtp.example.com",
-         *         "port": 587,
-         *         "tls": "starttls",
-         *         "username": "meridian@example.com",
-         *         "password": "correct-horse-battery-staple",
-         *         "from": "meridian@example.com",
-         *         "to": [
-         *           "oncall@example.com"
-         *         ]
-         *       },
-         *       "enabled": true
-         *     }
-         */
         'application/json': components['schemas']['NotificationChannelCreate'];
       };
     };
@@ -10677,6 +10721,7 @@ export interface operations {
            *           "oncall@example.com"
            *         ]
            *       },
+           *       "webhook": null,
            *       "enabled": true,
            *       "created_at": "2026-11-03T09:00:00.000Z",
            *       "updated_at": "2026-11-03T09:00:00.000Z"
@@ -10734,6 +10779,7 @@ export interface operations {
            *           "oncall@example.com"
            *         ]
            *       },
+           *       "webhook": null,
            *       "enabled": true,
            *       "created_at": "2026-11-03T09:00:00.000Z",
            *       "updated_at": "2026-11-03T09:00:00.000Z"
@@ -10830,6 +10876,7 @@ export interface operations {
            *           "oncall@example.com"
            *         ]
            *       },
+           *       "webhook": null,
            *       "enabled": false,
            *       "created_at": "2026-11-03T09:00:00.000Z",
            *       "updated_at": "2026-11-04T17:30:00.000Z"
@@ -10925,6 +10972,7 @@ export interface operations {
            *           "event_id": "evt_01JD8B3C5D7E9F1G3H5J7K9M1P",
            *           "event_type": "incident.opened",
            *           "incident_id": "inc_01JD8B3C5D7E9F1G3H5J7K9M1Q",
+           *           "webhook_delivery_id": null,
            *           "subject": "[Meridian] Incident opened: Lisbon kiosks offline",
            *           "state": "sent",
            *           "attempt_count": 1,

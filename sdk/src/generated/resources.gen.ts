@@ -1991,7 +1991,9 @@ export class WebhookEndpointsResource extends APIResource {
   /**
    * Delete a webhook endpoint
    *
-   * Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+   * Deletes the endpoint, with its deliveries; it receives nothing more. The `webhook`
+   * notification channels that deliver through it are deleted too. Admins only
+   * (`webhooks:write`).
    *
    * `DELETE /v1/webhooks/{webhook_id}` (operation `deleteWebhook`).
    *
@@ -2127,11 +2129,15 @@ export class NotificationChannelsResource extends APIResource {
    * The SMTP host must not resolve to a loopback, link-local, metadata or private address
    * (`422 notification_host_not_allowed`) unless the server allows private targets
    * (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
-   * (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+   * (`422 smtp_credentials_incomplete`). A `webhook` channel delivers through an existing
+   * webhook endpoint (`422 unknown_webhook` if there is none with that ID): each incident event
+   * becomes a signed delivery to it, retried and listed like every webhook delivery. Send the
+   * settings of the channel's kind only (`422 channel_settings_mismatch`). Admins only
+   * (`notifications:write`).
    *
    * `POST /v1/notification-channels` (operation `createNotificationChannel`).
    *
-   * @param body The request body.
+   * @param body A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`; the settings of the other kind are refused (`422 channel_settings_mismatch`).
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
   create(
@@ -2162,14 +2168,15 @@ export class NotificationChannelsResource extends APIResource {
    * Update a notification channel
    *
    * Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
-   * (checked like at creation; credentials left out are removed). Send `If-Match` with the
+   * (checked like at creation; credentials left out are removed) or its webhook endpoint. A
+   * channel keeps its kind (`422 channel_settings_mismatch`). Send `If-Match` with the
    * `ETag` you read to avoid overwriting a concurrent change. Admins only
    * (`notifications:write`).
    *
    * `PATCH /v1/notification-channels/{channel_id}` (operation `updateNotificationChannel`).
    *
    * @param channelId The ID of the notification channel.
-   * @param body The fields to change; fields left out keep their value. `email` replaces the whole SMTP settings, credentials included.
+   * @param body The fields to change; fields left out keep their value. `email` replaces the whole SMTP settings of an `email` channel, credentials included; `webhook` names another endpoint for a `webhook` channel. A channel keeps its kind: the other kind's settings are refused (`422 channel_settings_mismatch`).
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
   update(
@@ -2204,9 +2211,10 @@ export class NotificationChannelsResource extends APIResource {
   /**
    * Send a test notification
    *
-   * Sends a test message through the channel now (an e-mail to every recipient) and answers
-   * with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
-   * A test is sent once, not retried. Admins only (`notifications:write`).
+   * Sends a test message through the channel now and answers with the outcome: whether it was
+   * accepted, how long it took, or why it failed. An `email` channel sends an e-mail to every
+   * recipient; a `webhook` channel a `webhook.test` delivery to its endpoint (listed with the
+   * endpoint's deliveries). A test is sent once, not retried. Admins only (`notifications:write`).
    *
    * `POST /v1/notification-channels/{channel_id}/test` (operation `testNotificationChannel`).
    *
@@ -2225,6 +2233,7 @@ export class NotificationChannelsResource extends APIResource {
    *
    * Lists what the channels were asked to send about incidents, oldest first: when, to which
    * channel, for which incident and event, and the outcome (state, attempts, the last error).
+   * For a `webhook` channel that is the outcome of its webhook delivery (`webhook_delivery_id`).
    * Failed notifications stay listed. Filter by channel, incident or state. Admins only
    * (`notifications:read`).
    *

@@ -2319,7 +2319,9 @@ export const createWebhook = <ThrowOnError extends boolean = false>(
 /**
  * Delete a webhook endpoint
  *
- * Deletes the endpoint; it receives nothing more. Admins only (`webhooks:write`).
+ * Deletes the endpoint, with its deliveries; it receives nothing more. The `webhook`
+ * notification channels that deliver through it are deleted too. Admins only
+ * (`webhooks:write`).
  *
  */
 export const deleteWebhook = <ThrowOnError extends boolean = false>(
@@ -2521,7 +2523,11 @@ export const listNotificationChannels = <ThrowOnError extends boolean = false>(
  * The SMTP host must not resolve to a loopback, link-local, metadata or private address
  * (`422 notification_host_not_allowed`) unless the server allows private targets
  * (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). A password needs a username
- * (`422 smtp_credentials_incomplete`). Admins only (`notifications:write`).
+ * (`422 smtp_credentials_incomplete`). A `webhook` channel delivers through an existing
+ * webhook endpoint (`422 unknown_webhook` if there is none with that ID): each incident event
+ * becomes a signed delivery to it, retried and listed like every webhook delivery. Send the
+ * settings of the channel's kind only (`422 channel_settings_mismatch`). Admins only
+ * (`notifications:write`).
  *
  */
 export const createNotificationChannel = <ThrowOnError extends boolean = false>(
@@ -2600,7 +2606,8 @@ export const getNotificationChannel = <ThrowOnError extends boolean = false>(
  * Update a notification channel
  *
  * Renames the channel, pauses and resumes it with `enabled`, or replaces its SMTP settings
- * (checked like at creation; credentials left out are removed). Send `If-Match` with the
+ * (checked like at creation; credentials left out are removed) or its webhook endpoint. A
+ * channel keeps its kind (`422 channel_settings_mismatch`). Send `If-Match` with the
  * `ETag` you read to avoid overwriting a concurrent change. Admins only
  * (`notifications:write`).
  *
@@ -2632,9 +2639,10 @@ export const updateNotificationChannel = <ThrowOnError extends boolean = false>(
 /**
  * Send a test notification
  *
- * Sends a test message through the channel now (an e-mail to every recipient) and answers
- * with the outcome: whether the SMTP server accepted it, how long it took, or why it failed.
- * A test is sent once, not retried. Admins only (`notifications:write`).
+ * Sends a test message through the channel now and answers with the outcome: whether it was
+ * accepted, how long it took, or why it failed. An `email` channel sends an e-mail to every
+ * recipient; a `webhook` channel a `webhook.test` delivery to its endpoint (listed with the
+ * endpoint's deliveries). A test is sent once, not retried. Admins only (`notifications:write`).
  *
  */
 export const testNotificationChannel = <ThrowOnError extends boolean = false>(
@@ -2662,6 +2670,7 @@ export const testNotificationChannel = <ThrowOnError extends boolean = false>(
  *
  * Lists what the channels were asked to send about incidents, oldest first: when, to which
  * channel, for which incident and event, and the outcome (state, attempts, the last error).
+ * For a `webhook` channel that is the outcome of its webhook delivery (`webhook_delivery_id`).
  * Failed notifications stay listed. Filter by channel, incident or state. Admins only
  * (`notifications:read`).
  *

@@ -2380,17 +2380,43 @@ export type EmailSettings = {
 };
 
 /**
+ * WebhookChannelSettings
+ *
+ * How a `webhook` channel sends: through an existing webhook endpoint (`/v1/webhooks`). Each
+ * incident event of a rule naming the channel becomes a delivery to that endpoint, signed,
+ * retried and listed like any other (`GET /v1/webhooks/{webhook_id}/deliveries`), even if the
+ * endpoint does not subscribe to `incident.*` events; an endpoint that does subscribe gets the
+ * event once, not twice.
+ *
+ */
+export type WebhookChannelSettings = {
+  /**
+   * The webhook endpoint the channel delivers to.
+   */
+  webhook_id: WebhookId;
+};
+
+/**
  * NotificationChannel
  *
  * Where people are told about incidents. An `email` channel sends through an SMTP server; its
- * credentials are stored encrypted and never shown.
+ * credentials are stored encrypted and never shown. A `webhook` channel delivers through one of
+ * the webhook endpoints (signed Standard Webhooks deliveries, retried on the webhook schedule);
+ * deleting that endpoint deletes the channel.
  *
  */
 export type NotificationChannel = {
   id: NotificationChannelId;
   name: string;
-  kind: 'email';
-  email: EmailSettings;
+  kind: 'email' | 'webhook';
+  /**
+   * The SMTP settings of an `email` channel; `null` for another kind.
+   */
+  email: EmailSettings | null;
+  /**
+   * The webhook endpoint of a `webhook` channel; `null` for another kind.
+   */
+  webhook: WebhookChannelSettings | null;
   /**
    * A disabled channel sends nothing until it is enabled again.
    */
@@ -2431,11 +2457,16 @@ export type EmailSettingsInput = {
 
 /**
  * NotificationChannelCreate
+ *
+ * A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`;
+ * the settings of the other kind are refused (`422 channel_settings_mismatch`).
+ *
  */
 export type NotificationChannelCreate = {
   name: string;
-  kind: 'email';
-  email: EmailSettingsInput;
+  kind: 'email' | 'webhook';
+  email?: EmailSettingsInput;
+  webhook?: WebhookChannelSettings;
   enabled?: boolean;
 };
 
@@ -2443,12 +2474,15 @@ export type NotificationChannelCreate = {
  * NotificationChannelUpdate
  *
  * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
- * settings, credentials included.
+ * settings of an `email` channel, credentials included; `webhook` names another endpoint for a
+ * `webhook` channel. A channel keeps its kind: the other kind's settings are refused
+ * (`422 channel_settings_mismatch`).
  *
  */
 export type NotificationChannelUpdate = {
   name?: string;
   email?: EmailSettingsInput;
+  webhook?: WebhookChannelSettings;
   enabled?: boolean;
 };
 
@@ -2459,12 +2493,16 @@ export type NotificationChannelUpdate = {
  */
 export type NotificationTestResult = {
   /**
-   * Whether the SMTP server accepted the message for every recipient.
+   * Whether the SMTP server accepted the message for every recipient (`email`), or the webhook
+   * endpoint answered 2xx (`webhook`).
+   *
    */
   delivered: boolean;
   latency_ms: number;
   /**
-   * Why it was not delivered (the SMTP server's answer, or the connection error).
+   * Why it was not delivered: the SMTP server's answer, the endpoint's HTTP status and the
+   * start of its answer, or the connection error.
+   *
    */
   error: string | null;
 };
@@ -2495,8 +2533,12 @@ export type NotificationId = string;
 /**
  * Notification
  *
- * One message to one channel about an incident event: written with the event, then sent by the
- * server with retries (after 1 min, 5 min, 30 min and 2 h).
+ * One message to one channel about an incident event, written with the event. To an `email`
+ * channel the server sends it with retries (after 1 min, 5 min, 30 min and 2 h). To a `webhook`
+ * channel it is a webhook delivery (`webhook_delivery_id`), retried on the webhook schedule
+ * (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), and the notification shows that delivery's
+ * outcome: `sent` once the endpoint answered 2xx, `failed` after its last attempt (or at once if
+ * the endpoint was disabled), the attempts made and why the last one failed.
  *
  */
 export type Notification = {
@@ -2505,6 +2547,12 @@ export type Notification = {
   event_id: EventId;
   event_type: string;
   incident_id: IncidentId;
+  /**
+   * The webhook delivery carrying it, for a `webhook` channel (its attempts are listed by
+   * `GET /v1/webhooks/{webhook_id}/deliveries`); `null` for an `email` channel.
+   *
+   */
+  webhook_delivery_id: WebhookDeliveryId | null;
   subject: string;
   state: NotificationState;
   attempt_count: number;
@@ -2962,11 +3010,16 @@ export type EmailSettingsInputWritable = {
 
 /**
  * NotificationChannelCreate
+ *
+ * A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`;
+ * the settings of the other kind are refused (`422 channel_settings_mismatch`).
+ *
  */
 export type NotificationChannelCreateWritable = {
   name: string;
-  kind: 'email';
-  email: EmailSettingsInputWritable;
+  kind: 'email' | 'webhook';
+  email?: EmailSettingsInputWritable;
+  webhook?: WebhookChannelSettings;
   enabled?: boolean;
 };
 
@@ -2974,12 +3027,15 @@ export type NotificationChannelCreateWritable = {
  * NotificationChannelUpdate
  *
  * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
- * settings, credentials included.
+ * settings of an `email` channel, credentials included; `webhook` names another endpoint for a
+ * `webhook` channel. A channel keeps its kind: the other kind's settings are refused
+ * (`422 channel_settings_mismatch`).
  *
  */
 export type NotificationChannelUpdateWritable = {
   name?: string;
   email?: EmailSettingsInputWritable;
+  webhook?: WebhookChannelSettings;
   enabled?: boolean;
 };
 

@@ -1901,17 +1901,34 @@ export const zEmailSettings = z.object({
 });
 
 /**
+ * WebhookChannelSettings
+ *
+ * How a `webhook` channel sends: through an existing webhook endpoint (`/v1/webhooks`). Each
+ * incident event of a rule naming the channel becomes a delivery to that endpoint, signed,
+ * retried and listed like any other (`GET /v1/webhooks/{webhook_id}/deliveries`), even if the
+ * endpoint does not subscribe to `incident.*` events; an endpoint that does subscribe gets the
+ * event once, not twice.
+ *
+ */
+export const zWebhookChannelSettings = z.object({
+  webhook_id: zWebhookId,
+});
+
+/**
  * NotificationChannel
  *
  * Where people are told about incidents. An `email` channel sends through an SMTP server; its
- * credentials are stored encrypted and never shown.
+ * credentials are stored encrypted and never shown. A `webhook` channel delivers through one of
+ * the webhook endpoints (signed Standard Webhooks deliveries, retried on the webhook schedule);
+ * deleting that endpoint deletes the channel.
  *
  */
 export const zNotificationChannel = z.object({
   id: zNotificationChannelId,
   name: z.string().min(1).max(200),
-  kind: z.enum(['email']),
-  email: zEmailSettings,
+  kind: z.enum(['email', 'webhook']),
+  email: zEmailSettings.nullable(),
+  webhook: zWebhookChannelSettings.nullable(),
   enabled: z.boolean(),
   created_at: zTimestamp,
   updated_at: zTimestamp,
@@ -1947,11 +1964,16 @@ export const zEmailSettingsInput = z.object({
 
 /**
  * NotificationChannelCreate
+ *
+ * A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`;
+ * the settings of the other kind are refused (`422 channel_settings_mismatch`).
+ *
  */
 export const zNotificationChannelCreate = z.object({
   name: z.string().min(1).max(200),
-  kind: z.enum(['email']),
-  email: zEmailSettingsInput,
+  kind: z.enum(['email', 'webhook']),
+  email: zEmailSettingsInput.optional(),
+  webhook: zWebhookChannelSettings.optional(),
   enabled: z.boolean().optional().default(true),
 });
 
@@ -1959,12 +1981,15 @@ export const zNotificationChannelCreate = z.object({
  * NotificationChannelUpdate
  *
  * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
- * settings, credentials included.
+ * settings of an `email` channel, credentials included; `webhook` names another endpoint for a
+ * `webhook` channel. A channel keeps its kind: the other kind's settings are refused
+ * (`422 channel_settings_mismatch`).
  *
  */
 export const zNotificationChannelUpdate = z.object({
   name: z.string().min(1).max(200).optional(),
   email: zEmailSettingsInput.optional(),
+  webhook: zWebhookChannelSettings.optional(),
   enabled: z.boolean().optional(),
 });
 
@@ -2011,8 +2036,12 @@ export const zNotificationId = z
 /**
  * Notification
  *
- * One message to one channel about an incident event: written with the event, then sent by the
- * server with retries (after 1 min, 5 min, 30 min and 2 h).
+ * One message to one channel about an incident event, written with the event. To an `email`
+ * channel the server sends it with retries (after 1 min, 5 min, 30 min and 2 h). To a `webhook`
+ * channel it is a webhook delivery (`webhook_delivery_id`), retried on the webhook schedule
+ * (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), and the notification shows that delivery's
+ * outcome: `sent` once the endpoint answered 2xx, `failed` after its last attempt (or at once if
+ * the endpoint was disabled), the attempts made and why the last one failed.
  *
  */
 export const zNotification = z.object({
@@ -2021,6 +2050,7 @@ export const zNotification = z.object({
   event_id: zEventId,
   event_type: z.string().max(100),
   incident_id: zIncidentId,
+  webhook_delivery_id: zWebhookDeliveryId.nullable(),
   subject: z.string().max(500),
   state: zNotificationState,
   attempt_count: z.int().gte(0).lte(100),
@@ -2403,11 +2433,16 @@ export const zEmailSettingsInputWritable = z.object({
 
 /**
  * NotificationChannelCreate
+ *
+ * A channel and its settings: an `email` channel needs `email`, a `webhook` channel `webhook`;
+ * the settings of the other kind are refused (`422 channel_settings_mismatch`).
+ *
  */
 export const zNotificationChannelCreateWritable = z.object({
   name: z.string().min(1).max(200),
-  kind: z.enum(['email']),
-  email: zEmailSettingsInputWritable,
+  kind: z.enum(['email', 'webhook']),
+  email: zEmailSettingsInputWritable.optional(),
+  webhook: zWebhookChannelSettings.optional(),
   enabled: z.boolean().optional().default(true),
 });
 
@@ -2415,12 +2450,15 @@ export const zNotificationChannelCreateWritable = z.object({
  * NotificationChannelUpdate
  *
  * The fields to change; fields left out keep their value. `email` replaces the whole SMTP
- * settings, credentials included.
+ * settings of an `email` channel, credentials included; `webhook` names another endpoint for a
+ * `webhook` channel. A channel keeps its kind: the other kind's settings are refused
+ * (`422 channel_settings_mismatch`).
  *
  */
 export const zNotificationChannelUpdateWritable = z.object({
   name: z.string().min(1).max(200).optional(),
   email: zEmailSettingsInputWritable.optional(),
+  webhook: zWebhookChannelSettings.optional(),
   enabled: z.boolean().optional(),
 });
 

@@ -1148,6 +1148,11 @@ export const NotificationId = z
   .regex(new RegExp('^ntf_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'NotificationId' });
 export const NotificationState = z.enum(['pending', 'sent', 'failed']).meta({ id: 'NotificationState' });
+export const WebhookDeliveryId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^dlv_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'WebhookDeliveryId' });
 export const Notification = z
   .object({
     id: NotificationId,
@@ -1155,6 +1160,7 @@ export const Notification = z
     event_id: EventId,
     event_type: z.string().max(100),
     incident_id: IncidentId,
+    webhook_delivery_id: WebhookDeliveryId.nullable(),
     subject: z.string().max(500),
     state: NotificationState,
     attempt_count: z.number().int().min(0).max(100),
@@ -1164,12 +1170,21 @@ export const Notification = z
     created_at: Timestamp,
   })
   .meta({ id: 'Notification' });
+export const WebhookId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^whk_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'WebhookId' });
+export const WebhookChannelSettings = z
+  .strictObject({ webhook_id: WebhookId })
+  .meta({ id: 'WebhookChannelSettings' });
 export const NotificationChannel = z
   .object({
     id: NotificationChannelId,
     name: z.string().min(1).max(200),
-    kind: z.enum(['email']),
-    email: EmailSettings,
+    kind: z.enum(['email', 'webhook']),
+    email: EmailSettings.nullable(),
+    webhook: WebhookChannelSettings.nullable(),
     enabled: z.boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -1178,8 +1193,9 @@ export const NotificationChannel = z
 export const NotificationChannelCreate = z
   .strictObject({
     name: z.string().min(1).max(200),
-    kind: z.enum(['email']),
-    email: EmailSettingsInput,
+    kind: z.enum(['email', 'webhook']),
+    email: EmailSettingsInput.optional(),
+    webhook: WebhookChannelSettings.optional(),
     enabled: z.boolean().optional(),
   })
   .meta({ id: 'NotificationChannelCreate' });
@@ -1190,6 +1206,7 @@ export const NotificationChannelUpdate = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     email: EmailSettingsInput.optional(),
+    webhook: WebhookChannelSettings.optional(),
     enabled: z.boolean().optional(),
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
@@ -1334,11 +1351,6 @@ export const WebhookEventTypes = z
   .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
   .nullable()
   .meta({ id: 'WebhookEventTypes' });
-export const WebhookId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^whk_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'WebhookId' });
 export const WebhookUrl = z.url().max(2048).regex(new RegExp('^https?:')).meta({ id: 'WebhookUrl' });
 export const Webhook = z
   .object({
@@ -1379,11 +1391,6 @@ export const WebhookSecret = z
 export const WebhookCreated = z
   .intersection(Webhook, z.object({ secret: WebhookSecret }))
   .meta({ id: 'WebhookCreated' });
-export const WebhookDeliveryId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^dlv_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'WebhookDeliveryId' });
 export const WebhookDeliveryState = z
   .enum(['pending', 'delivered', 'failed'])
   .meta({ id: 'WebhookDeliveryState' });

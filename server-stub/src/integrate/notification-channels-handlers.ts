@@ -4,17 +4,19 @@ import { nowIso } from '../context';
 import { contract } from '../generated/contract.gen';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
-import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { NotificationChannelRow } from '../store/schema';
 import { sendEmail } from './email';
 import {
+  assertSettingsOfKind,
   emailColumns,
   findNotificationChannel,
   openCredentials,
   smtpSettings,
   toNotificationChannel,
+  webhookColumns,
 } from './notification-channels-store';
+import { notificationsPage, sendWebhookTest } from './notifications';
 
 export function notificationChannelsHandlers(context: AppContext) {
   const { db } = context;
@@ -34,12 +36,15 @@ export function notificationChannelsHandlers(context: AppContext) {
     }),
 
     createNotificationChannel: async ({ body, res }) => {
+      assertSettingsOfKind(body.kind, body, true);
       const now = nowIso(context);
       const row = {
         id: newId('nch'),
         name: body.name,
         kind: body.kind,
-        ...(await emailColumns(context, body.email)),
+        ...(body.kind === 'email'
+          ? { ...(await emailColumns(context, body.email!)), webhook_id: null }
+          : await webhookColumns(context, body.webhook!)),
         enabled: body.enabled === false ? 0 : 1,
         created_at: now,
         updated_at: now,
@@ -52,11 +57,18 @@ export function notificationChannelsHandlers(context: AppContext) {
     getNotificationChannel: channel.get,
 
     updateNotificationChannel: channel.update(
-      async ({ body }: HandlerArgs<typeof contract.notificationChannels.updateNotificationChannel>) => ({
-        ...(body.name === undefined ? {} : { name: body.name }),
-        ...(body.email === undefined ? {} : await emailColumns(context, body.email)),
-        ...(body.enabled === undefined ? {} : { enabled: body.enabled ? 1 : 0 }),
-      }),
+      async (
+        { body }: HandlerArgs<typeof contract.notificationChannels.updateNotificationChannel>,
+        current,
+      ) => {
+        assertSettingsOfKind(current.kind, body, false);
+        return {
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.email === undefined ? {} : await emailColumns(context, body.email)),
+          ...(body.webhook === undefined ? {} : await webhookColumns(context, body.webhook)),
+          ...(body.enabled === undefined ? {} : { enabled: body.enabled ? 1 : 0 }),
+        };
+      },
     ),
 
     deleteNotificationChannel: async ({ params }) => {
@@ -65,31 +77,12 @@ export function notificationChannelsHandlers(context: AppContext) {
       return { status: 204, body: undefined };
     },
 
-    listNotifications: async ({ query }) => {
-      const select = whereEqual(
-        db
-          .selectFrom('notifications')
-          .select([
-            'id',
-            'channel_id',
-            'event_id',
-            'event_type',
-            'incident_id',
-            'subject',
-            'state',
-            'attempt_count',
-            'last_error',
-            'next_attempt_at',
-            'sent_at',
-            'created_at',
-          ]),
-        { channel_id: query.channel_id, incident_id: query.incident_id, state: query.state },
-      );
-      return { status: 200, body: await paginate(query, select, (row) => row) };
-    },
+    listNotifications: async ({ query }) => ({ status: 200, body: await notificationsPage(context, query) }),
 
     testNotificationChannel: async ({ params }) => {
       const row = await findNotificationChannel(context, params.channel_id);
+      if (row.webhook_id !== null)
+        return { status: 200, body: await sendWebhookTest(context, row.webhook_id) };
       const outcome = await sendEmail(context, smtpSettings(row), openCredentials(context, row), {
         subject: `[Meridian] Test notification from ${row.name}`,
         text: `This is a test notification from Meridian, sent through the channel ${row.name} (${row.id}) at ${nowIso(context)}.\n`,

@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
-import type { EmailSettingsInput, NotificationChannel } from '../generated/contract.gen';
+import type {
+  EmailSettingsInput,
+  NotificationChannel,
+  NotificationChannelCreate,
+  WebhookChannelSettings,
+} from '../generated/contract.gen';
 import { seal, unseal } from '../http/replay-seal';
 import { problems } from '../http/problem';
 import { oneOrNotFound } from '../store/found';
@@ -29,7 +34,11 @@ export function toNotificationChannel(
     id: row.id,
     name: row.name,
     kind: row.kind,
-    email: { ...smtpSettings(row), username: openCredentials(context, row)?.username ?? null },
+    email:
+      row.kind === 'email'
+        ? { ...smtpSettings(row), username: openCredentials(context, row)?.username ?? null }
+        : null,
+    webhook: row.webhook_id === null ? null : { webhook_id: row.webhook_id },
     enabled: row.enabled === 1,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -42,6 +51,44 @@ export function findNotificationChannel(context: AppContext, id: string): Promis
     'notification channel',
     id,
   );
+}
+
+/**
+ * Refuses (422) settings of the other kind than the channel's, or missing settings of its own
+ * kind at creation.
+ */
+export function assertSettingsOfKind(
+  kind: z.infer<typeof NotificationChannelCreate>['kind'],
+  body: { email?: unknown; webhook?: unknown },
+  creating: boolean,
+): void {
+  const other = kind === 'email' ? 'webhook' : 'email';
+  const issues = [
+    ...(body[other] === undefined ? [] : [{ path: `/body/${other}`, message: `not for a ${kind} channel` }]),
+    ...(creating && body[kind] === undefined
+      ? [{ path: `/body/${kind}`, message: `required for a ${kind} channel` }]
+      : []),
+  ];
+  if (issues.length > 0)
+    throw problems.unprocessable(
+      'channel_settings_mismatch',
+      `A ${kind} channel takes \`${kind}\` settings only: see errors.`,
+      issues,
+    );
+}
+
+/** The columns of a webhook channel's settings, after checking that the endpoint exists (422). */
+export async function webhookColumns(
+  context: AppContext,
+  input: z.infer<typeof WebhookChannelSettings>,
+): Promise<{ settings: string; credentials: null; webhook_id: string }> {
+  const endpoint = await context.db
+    .selectFrom('webhooks')
+    .select('id')
+    .where('id', '=', input.webhook_id)
+    .executeTakeFirst();
+  if (!endpoint) throw problems.unknownReference('webhook', [input.webhook_id]);
+  return { settings: '{}', credentials: null, webhook_id: endpoint.id };
 }
 
 /**

@@ -85,6 +85,35 @@ export async function enqueueDeliveries(db: Kysely<Database>, event: EventRow): 
     .execute();
 }
 
+/**
+ * The delivery of `event` to one endpoint, written with `db` (the event's transaction) unless
+ * `enqueueDeliveries` already wrote it (the endpoint subscribes to the event); returns its ID.
+ * Used by notification channels of kind `webhook`, which deliver to their endpoint whatever it
+ * subscribes to.
+ */
+export async function enqueueDeliveryTo(
+  db: Kysely<Database>,
+  webhookId: string,
+  event: EventRow,
+): Promise<string> {
+  const written = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('webhook_id', '=', webhookId)
+    .where('event_id', '=', event.id)
+    .executeTakeFirst();
+  if (written) return written.id;
+  const delivery = newDelivery(
+    webhookId,
+    event.id,
+    event.type,
+    payload(event.type, event.created_at, toEvent(event)),
+    event.created_at,
+  );
+  await db.insertInto('webhook_deliveries').values(delivery).execute();
+  return delivery.id;
+}
+
 function newDelivery(
   webhookId: string,
   eventId: string | null,

@@ -21,6 +21,7 @@ import * as auditEvents from './migrations/010-audit-events';
 import * as alerts from './migrations/012-alerts';
 import * as notificationChannels from './migrations/013-notification-channels';
 import * as notifications from './migrations/014-notifications';
+import * as webhookNotificationChannels from './migrations/016-webhook-notification-channels';
 import * as scripts from './migrations/019-scripts';
 import * as deviceFilters from './migrations/018-device-filters';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '012-alerts': alerts,
   '013-notification-channels': notificationChannels,
   '014-notifications': notifications,
+  '016-webhook-notification-channels': webhookNotificationChannels,
   '019-scripts': scripts,
   '018-device-filters': deviceFilters,
   '017-custom-fields-views': customFieldsViews,

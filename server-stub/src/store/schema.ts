@@ -446,11 +446,13 @@ export interface WebhookAttemptsTable {
 export interface NotificationChannelsTable {
   id: string;
   name: string;
-  kind: 'email';
-  /** JSON: the SMTP settings without the credentials (host, port, tls, username, from, to). */
+  kind: 'email' | 'webhook';
+  /** JSON: the SMTP settings without the credentials (host, port, tls, username, from, to); `{}` for a webhook channel. */
   settings: string;
   /** JSON `{ username, password }` sealed under the webhook secrets key, or null (no authentication). */
   credentials: string | null;
+  /** The webhook endpoint a `webhook` channel delivers through (null for e-mail). */
+  webhook_id: string | null;
   enabled: number;
   version: Generated<number>;
   created_at: string;
@@ -465,6 +467,8 @@ export interface NotificationsTable {
   event_id: string;
   event_type: string;
   incident_id: string;
+  /** The webhook delivery carrying it (webhook channels), whose outcome is the notification's. */
+  webhook_delivery_id: string | null;
   subject: string;
   body: string;
   state: NotificationState;
