@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Meridian } from '@meridian/sdk';
 import { checkedFetch } from '../test/support/checked-fetch';
+import { startTestServer } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
 
 const run = promisify(execFile);
@@ -63,6 +64,58 @@ describe('examples/agent', () => {
     expect((await operator.devices.getInventory(saved.device_id)).hardware).toMatchObject({
       cpu_cores: expect.any(Number),
     });
+  });
+});
+
+describe('examples/agent --run-processes', () => {
+  it('runs its monitored processes, restarts one that dies, reports their state, and stops them when it stops', async () => {
+    // Heartbeats every 5 s, so the states arrive while the test waits.
+    const server = await startTestServer({ fleet: { heartbeatIntervalSeconds: 5 } });
+    try {
+      const admin = new Meridian({ baseUrl: server.url, token: server.adminToken, fetch: checkedFetch });
+      const site = await admin.sites.create({ name: 'Reference agent with processes' });
+      const { code } = await admin.enrollmentCodes.create(site.id, { auto_approve: true, max_uses: 1 });
+      const state = join(scratch, 'credentials-processes.json');
+      const agent = spawn(
+        TSX,
+        [script('agent/agent.ts'), '--state', state, '--run-processes', '--for', '90'],
+        { env: { ...process.env, MERIDIAN_URL: server.url, MERIDIAN_ENROLL_CODE: code } },
+      );
+      let stdout = '';
+      agent.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => agent.once('exit', resolve));
+      await expect.poll(() => stdout, { timeout: 15_000 }).toMatch(/online; waiting for commands/);
+      const deviceId = (JSON.parse(readFileSync(state, 'utf8')) as { device_id: string }).device_id;
+
+      const monitored = await admin.monitoredProcesses.create(deviceId, {
+        name: 'sleeper',
+        executable_path: process.execPath,
+        arguments: ['-e', 'setInterval(() => {}, 1000)'],
+        restart_delay_seconds: 1,
+      });
+      const reported = () => admin.monitoredProcesses.get(deviceId, monitored.id);
+      await expect
+        .poll(async () => (await reported()).state, { timeout: 30_000, interval: 500 })
+        .toBe('running');
+      const first = await reported();
+      expect(first).toMatchObject({ pid: expect.any(Number), restart_count: 0 });
+      process.kill(first.pid!, 'SIGKILL');
+      await expect
+        .poll(async () => (await reported()).restart_count, { timeout: 30_000, interval: 500 })
+        .toBe(1);
+      const second = await reported();
+      expect(second).toMatchObject({ state: 'running', pid: expect.any(Number) });
+      expect(second.pid).not.toBe(first.pid);
+      const events = await admin.events.list({ device_id: deviceId, type: 'process.started' });
+      expect(events.data.length).toBeGreaterThanOrEqual(1);
+
+      agent.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(/configuration \S+: 1 monitored process\(es\)\n/);
+      expect(() => process.kill(second.pid!, 0)).toThrow(/ESRCH/);
+    } finally {
+      await server.close();
+    }
   });
 });
 

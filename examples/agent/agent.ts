@@ -1,9 +1,12 @@
 /**
  * The reference agent: enrols this machine with a code, keeps its credentials in a state file
  * (so a restart resumes instead of enrolling again), heartbeats and runs commands until stopped.
+ * With --run-processes it also runs the device's monitored processes (processes.ts) and reports
+ * their state in each heartbeat; without it, it runs none and reports none.
  *
  *   MERIDIAN_URL=http://localhost:8080 MERIDIAN_ENROLL_CODE=mec_… npx tsx examples/agent/agent.ts
- *   options: --state <file> (default ./data/agent-credentials.json)  --allow-shell  --for <seconds>
+ *   options: --state <file> (default ./data/agent-credentials.json)  --allow-shell  --run-processes
+ *            --for <seconds>
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,11 +14,13 @@ import { parseArgs } from 'node:util';
 import { MeridianAgent, type AgentCredentials } from '@meridian/sdk';
 import { handlers } from './handlers';
 import { facts, fingerprint, heartbeat, inventory } from './machine';
+import { ProcessSupervisor } from './processes';
 
 const { values } = parseArgs({
   options: {
     state: { type: 'string', default: './data/agent-credentials.json' },
     'allow-shell': { type: 'boolean', default: false },
+    'run-processes': { type: 'boolean', default: false },
     for: { type: 'string' },
   },
 });
@@ -51,16 +56,23 @@ if (!saved) {
 await agent.uploadInventory(inventory());
 console.log(`device ${agent.deviceId}: online; waiting for commands (Ctrl-C to stop)`);
 
+const supervisor = values['run-processes'] ? new ProcessSupervisor() : undefined;
 await agent.run({
   signal: stop.signal,
-  heartbeat,
+  heartbeat: () => ({ ...heartbeat(), ...(supervisor ? { processes: supervisor.states() } : {}) }),
   handlers: handlers({ allowShell: values['allow-shell']! }),
   onCommand: (command, outcome) => console.log(`${command.type} ${command.id}: ${outcome.status}`),
-  onConfig: (config) =>
-    console.log(`configuration ${config.version}: ${config.processes.length} monitored process(es)`),
+  onConfig: (config) => {
+    supervisor?.apply(config.processes);
+    console.log(
+      `configuration ${config.version}: ${config.processes.length} monitored process(es)` +
+        (supervisor ? '' : ' (start the agent with --run-processes to run them)'),
+    );
+  },
   onError: (error) =>
     console.error(
       `trouble reaching Meridian, retrying: ${error instanceof Error ? error.message : String(error)}`,
     ),
 });
+supervisor?.stopAll();
 console.log('stopped');

@@ -113,6 +113,11 @@ describe('types', () => {
           // not an Event: the endpoint it was sent to
           expectTypeOf(event.data).toEqualTypeOf<{ webhook_id: string; message: string }>();
           break;
+        case 'process.stopped':
+          expectTypeOf(event.data.data.previous_state).toEqualTypeOf<
+            'running' | 'starting' | 'stopped' | 'crashed' | 'idle' | null
+          >();
+          break;
         case 'webhook.disabled':
           expectTypeOf(event.data.data.failing_since).toEqualTypeOf<string>();
           break;
@@ -130,6 +135,7 @@ describe('types', () => {
             | 'job.started'
             | 'incident.acknowledged'
             | 'incident.resolved'
+            | 'process.started'
           >();
       }
     };

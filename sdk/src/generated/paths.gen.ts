@@ -1925,8 +1925,8 @@ export interface paths {
      *     (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
      *     reopens the same incident instead of opening another. Each kind takes
      *     its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
-     *     missing one, or a site, device, device type or notification channel that does not exist is
-     *     `422`.
+     *     missing one, or a site, device, device type, notification channel or monitored process that
+     *     does not exist is `422`.
      */
     post: operations['createAlertRule'];
     delete?: never;
@@ -2474,6 +2474,46 @@ export interface webhooks {
      * @description An incident was resolved. An incident was resolved by hand (`data.data.by`) or by Meridian when its condition cleared or its rule was disabled or deleted.
      */
     post: operations['incidentResolved'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'process.started': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * process.started
+     * @description A monitored process started running. Its agent's heartbeat reported it `running` after reporting it down or idle (or for the first time).
+     */
+    post: operations['processStarted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'process.stopped': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * process.stopped
+     * @description A monitored process stopped running. Its agent's heartbeat reported it `stopped`, `crashed`, `starting` or `idle` after reporting it `running`, or reported it down the first time it reported it (severity `warning`, or `info` when it became `idle`).
+     */
+    post: operations['processStopped'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3256,8 +3296,21 @@ export interface components {
       end_time: components['schemas']['TimeOfDay'];
     };
     /**
+     * ProcessState
+     * @description What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+     *     starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+     *     although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+     *     signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+     *     schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+     * @example running
+     * @enum {string}
+     */
+    ProcessState: 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
+    /**
      * MonitoredProcess
-     * @description A program the device's agent starts and watches, as its launch mode says.
+     * @description A program the device's agent starts and watches, as its launch mode says, with the state its
+     *     agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
+     *     `null` until the agent reports the process in a heartbeat).
      */
     MonitoredProcess: {
       id: components['schemas']['MonitoredProcessId'];
@@ -3271,6 +3324,19 @@ export interface components {
       schedules: components['schemas']['ProcessSchedule'][];
       /** Format: int32 */
       restart_delay_seconds: number;
+      state: components['schemas']['ProcessState'] | null;
+      /** @description The operating system's process ID, when the agent reported one. */
+      pid: number | null;
+      /** @description How many times the agent has started the process again since the agent started, as last reported. */
+      restart_count: number | null;
+      /**
+       * @description Since when the process has been running, down (`starting`, `stopped` or `crashed`) or
+       *     `idle`. Moving between the down states keeps the time, so a process that keeps crashing and
+       *     restarting counts as down since it last ran.
+       */
+      state_changed_at: components['schemas']['Timestamp'] | null;
+      /** @description When the agent last reported the process (its last heartbeat listing it). */
+      reported_at: components['schemas']['Timestamp'] | null;
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
     };
@@ -3557,6 +3623,30 @@ export interface components {
     AgentTokenRefresh: {
       refresh_token: string;
     };
+    /**
+     * AgentProcessState
+     * @description The state of one monitored process of the device, as the agent sees it now.
+     */
+    AgentProcessState: {
+      /** @description The process, as `GET /v1/agent/config` lists it. IDs that are not this device's monitored processes (one deleted since the agent fetched its configuration, say) are ignored. */
+      process_id: components['schemas']['MonitoredProcessId'];
+      state: components['schemas']['ProcessState'];
+      /**
+       * Format: int32
+       * @description The operating system's process ID while it runs.
+       */
+      pid?: number;
+      /**
+       * Format: int32
+       * @description How many times the agent has started the process again after it exited, since the agent started.
+       */
+      restart_count?: number;
+      /**
+       * @description When the process entered this state, by the agent's clock. Meridian takes it only when it
+       *     falls between its previous report and now (otherwise it uses now).
+       */
+      since?: components['schemas']['Timestamp'];
+    };
     /** AgentHeartbeat */
     AgentHeartbeat: {
       /**
@@ -3577,6 +3667,14 @@ export interface components {
       timezone?: components['schemas']['TimeZone'];
       addresses?: components['schemas']['IpAddress'][];
       metrics?: components['schemas']['DeviceMetrics'];
+      /**
+       * @description The state of the device's monitored processes (those in `GET /v1/agent/config`); a
+       *     process listed twice counts with its last entry. Meridian keeps the latest state of each
+       *     (shown on the monitored process), raises `process.started` and `process.stopped` events
+       *     when a process starts or stops running, and `process_down` alert rules watch it. Leave it
+       *     out to report nothing.
+       */
+      processes?: components['schemas']['AgentProcessState'][];
     };
     /**
      * ConfigVersion
@@ -3962,7 +4060,8 @@ export interface components {
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
      *     `job.started`, `job.finished`,
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
-     *     `incident.resolved`.
+     *     `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
+     *     stopped running, as its agent's heartbeat reports it).
      *     `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
      *     send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
      * @example device.offline
@@ -4591,7 +4690,11 @@ export interface components {
        * @description The `wait_seconds` to use when long-polling for commands.
        */
       command_poll_wait_seconds: number;
-      /** @description The processes to keep running (or not), with their launch modes and schedules. */
+      /**
+       * @description The processes to keep running (or not), with their launch modes and schedules, and the
+       *     state last reported for each as of this fetch (a state change alone does not change
+       *     `version`).
+       */
       processes: components['schemas']['MonitoredProcess'][];
     };
     /**
@@ -4599,11 +4702,15 @@ export interface components {
      * @description What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
      *     `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
      *     `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+     *     `process_down`: a monitored process (`process_name` on every device in scope that has one of
+     *     that name, or the one `process_id`) has not been running for `duration_minutes`, as its
+     *     agent's heartbeats report it; a device whose agent stopped reporting is left to
+     *     `device_offline` rules.
      *     `event_match`: an event of the device matching `event_type`, `event_severity` and
      *     `event_text` happened within the last `duration_minutes`.
      * @enum {string}
      */
-    AlertRuleKind: 'device_offline' | 'metric_threshold' | 'event_match';
+    AlertRuleKind: 'device_offline' | 'metric_threshold' | 'process_down' | 'event_match';
     /**
      * AlertRuleId
      * @description The ID of an alert rule (`alr_` followed by a ULID).
@@ -4664,6 +4771,10 @@ export interface components {
       event_type: components['schemas']['EventType'] | null;
       event_severity: components['schemas']['EventSeverity'] | null;
       event_text: string | null;
+      /** @description `process_down`: the name of the monitored processes it watches (ignoring case), or null. */
+      process_name: string | null;
+      /** @description `process_down`: the one monitored process it watches, or null. */
+      process_id: components['schemas']['MonitoredProcessId'] | null;
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
     };
@@ -4676,8 +4787,8 @@ export interface components {
      * AlertRuleCreate
      * @description The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
      *     `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
-     *     least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
-     *     them. A parameter another kind takes is refused (`422`).
+     *     least one of `event_type`, `event_severity` and `event_text`; `process_down` needs exactly
+     *     one of `process_name` and `process_id`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
      */
     AlertRuleCreate: {
       /** @description The notification channels (default none) to tell when the rule's incidents open, are acknowledged or resolve. */
@@ -4706,6 +4817,13 @@ export interface components {
       event_severity?: components['schemas']['EventSeverity'];
       /** @description Text the event's message must contain, ignoring case. */
       event_text?: string;
+      /**
+       * @description `process_down`: watch the monitored processes of this name (ignoring case) on the devices in
+       *     scope. A device with no process of that name never fires; the name need not exist yet.
+       */
+      process_name?: string;
+      /** @description `process_down`: watch this one monitored process (its device must be in scope). */
+      process_id?: components['schemas']['MonitoredProcessId'];
     };
     /**
      * AlertRulePreview
@@ -4722,7 +4840,8 @@ export interface components {
     /**
      * AlertRuleUpdate
      * @description The settings to change; those left out keep their value, lists replace the whole list, and
-     *     `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+     *     `null` clears an event criterion or process (to switch a `process_down` rule between
+     *     `process_name` and `process_id`, set one and clear the other). A rule's kind cannot change. The result must satisfy the
      *     same rules as at creation (`422`).
      */
     AlertRuleUpdate: {
@@ -4751,6 +4870,10 @@ export interface components {
       event_severity?: components['schemas']['EventSeverity'] | null;
       /** @description Text the event's message must contain, ignoring case. */
       event_text?: string | null;
+      /** @description `process_down`: watch the monitored processes of this name (ignoring case) on the devices in scope. */
+      process_name?: string | null;
+      /** @description `process_down`: watch this one monitored process (its device must be in scope). */
+      process_id?: components['schemas']['MonitoredProcessId'] | null;
     };
     /**
      * IncidentState
@@ -4855,6 +4978,19 @@ export interface components {
       type: components['schemas']['EventType'];
       timestamp: components['schemas']['Timestamp'];
       data: components['schemas']['Event'];
+    };
+    /**
+     * ProcessStateChange
+     * @description The `data` of a `process.started` or `process.stopped` event.
+     */
+    ProcessStateChange: {
+      process_id: components['schemas']['MonitoredProcessId'];
+      process_name: string;
+      state: components['schemas']['ProcessState'];
+      /** @description The state reported before, or null on the process's first report. */
+      previous_state: components['schemas']['ProcessState'] | null;
+      pid: number | null;
+      restart_count: number | null;
     };
     /**
      * AgentEventType
@@ -7153,6 +7289,11 @@ export interface operations {
            *             }
            *           ],
            *           "restart_delay_seconds": 5,
+           *           "state": "running",
+           *           "pid": 7412,
+           *           "restart_count": 1,
+           *           "state_changed_at": "2026-11-02T08:00:03.000Z",
+           *           "reported_at": "2026-11-02T09:30:00.000Z",
            *           "created_at": "2026-10-20T14:00:00.000Z",
            *           "updated_at": "2026-10-21T09:00:00.000Z"
            *         }
@@ -7254,6 +7395,11 @@ export interface operations {
            *         }
            *       ],
            *       "restart_delay_seconds": 5,
+           *       "state": null,
+           *       "pid": null,
+           *       "restart_count": null,
+           *       "state_changed_at": null,
+           *       "reported_at": null,
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-10-20T14:00:00.000Z"
            *     }
@@ -7323,6 +7469,11 @@ export interface operations {
            *         }
            *       ],
            *       "restart_delay_seconds": 5,
+           *       "state": "running",
+           *       "pid": 7412,
+           *       "restart_count": 1,
+           *       "state_changed_at": "2026-11-02T08:00:03.000Z",
+           *       "reported_at": "2026-11-02T09:30:00.000Z",
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-10-21T09:00:00.000Z"
            *     }
@@ -7437,6 +7588,11 @@ export interface operations {
            *         }
            *       ],
            *       "restart_delay_seconds": 5,
+           *       "state": "running",
+           *       "pid": 7412,
+           *       "restart_count": 1,
+           *       "state_changed_at": "2026-11-02T08:00:03.000Z",
+           *       "reported_at": "2026-11-02T09:30:00.000Z",
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z"
            *     }
@@ -8183,7 +8339,16 @@ export interface operations {
          *         "cpu_percent": 12.5,
          *         "memory_percent": 61.2,
          *         "disk_percent": 48
-         *       }
+         *       },
+         *       "processes": [
+         *         {
+         *           "process_id": "prc_01JD6A3C5E7G9J1K3N5Q7S9T1W",
+         *           "state": "running",
+         *           "pid": 7412,
+         *           "restart_count": 1,
+         *           "since": "2026-11-02T08:00:03.000Z"
+         *         }
+         *       ]
          *     }
          */
         'application/json': components['schemas']['AgentHeartbeat'];
@@ -11208,6 +11373,11 @@ export interface operations {
            *             }
            *           ],
            *           "restart_delay_seconds": 5,
+           *           "state": "running",
+           *           "pid": 7412,
+           *           "restart_count": 1,
+           *           "state_changed_at": "2026-11-02T08:00:03.000Z",
+           *           "reported_at": "2026-11-02T09:30:00.000Z",
            *           "created_at": "2026-10-20T14:00:00.000Z",
            *           "updated_at": "2026-10-21T09:00:00.000Z"
            *         }
@@ -11331,11 +11501,39 @@ export interface operations {
            *           "event_type": null,
            *           "event_severity": null,
            *           "event_text": null,
+           *           "process_name": null,
+           *           "process_id": null,
            *           "channel_ids": [
            *             "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
            *           ],
            *           "created_at": "2026-11-02T09:00:00.000Z",
            *           "updated_at": "2026-11-02T09:00:00.000Z"
+           *         },
+           *         {
+           *           "id": "alr_01JD7B3D5F7H9K1M3P5R7T9V1X",
+           *           "name": "Show software down",
+           *           "description": "TouchDesigner not running for five minutes on any lobby kiosk.",
+           *           "kind": "process_down",
+           *           "severity": "critical",
+           *           "enabled": true,
+           *           "duration_minutes": 5,
+           *           "scope": {
+           *             "tags": [
+           *               "kiosk"
+           *             ]
+           *           },
+           *           "excluded_device_ids": [],
+           *           "metric": null,
+           *           "threshold_percent": null,
+           *           "threshold_overrides": [],
+           *           "event_type": null,
+           *           "event_severity": null,
+           *           "event_text": null,
+           *           "process_name": "TouchDesigner",
+           *           "process_id": null,
+           *           "channel_ids": [],
+           *           "created_at": "2026-11-02T09:05:00.000Z",
+           *           "updated_at": "2026-11-02T09:05:00.000Z"
            *         }
            *       ],
            *       "next_cursor": null
@@ -11436,6 +11634,8 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "process_name": null,
+           *       "process_id": null,
            *       "channel_ids": [
            *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
            *       ],
@@ -11466,13 +11666,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "name": "Offline for ten minutes",
-         *       "kind": "device_offline",
-         *       "duration_minutes": 10
-         *     }
-         */
         'application/json': components['schemas']['AlertRuleCreate'];
       };
     };
@@ -11564,6 +11757,8 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "process_name": null,
+           *       "process_id": null,
            *       "channel_ids": [
            *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
            *       ],
@@ -11686,6 +11881,8 @@ export interface operations {
            *       "event_type": null,
            *       "event_severity": null,
            *       "event_text": null,
+           *       "process_name": null,
+           *       "process_id": null,
            *       "channel_ids": [
            *         "nch_01JD8A2B4C6D8E0F2G4H6J8K0M"
            *       ],
@@ -12675,6 +12872,66 @@ export interface operations {
               reopened?: boolean;
               by?: components['schemas']['UserId'];
             };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  processStarted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'process.started';
+          data: {
+            /** @constant */
+            type: 'process.started';
+            data: components['schemas']['ProcessStateChange'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  processStopped: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'process.stopped';
+          data: {
+            /** @constant */
+            type: 'process.stopped';
+            data: components['schemas']['ProcessStateChange'];
           };
         };
       };

@@ -1720,12 +1720,12 @@ export class AlertRulesResource extends APIResource {
    * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
    * reopens the same incident instead of opening another. Each kind takes
    * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
-   * missing one, or a site, device, device type or notification channel that does not exist is
-   * `422`.
+   * missing one, or a site, device, device type, notification channel or monitored process that
+   * does not exist is `422`.
    *
    * `POST /v1/alert-rules` (operation `createAlertRule`).
    *
-   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
+   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `process_down` needs exactly one of `process_name` and `process_id`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
   create(
@@ -1743,7 +1743,7 @@ export class AlertRulesResource extends APIResource {
    *
    * `POST /v1/alert-rules/preview` (operation `previewAlertRule`).
    *
-   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
+   * @param body The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at least one of `event_type`, `event_severity` and `event_text`; `process_down` needs exactly one of `process_name` and `process_id`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
    * @param options Per-call options (timeout, retries, signal, headers).
    */
   preview(
@@ -1780,7 +1780,7 @@ export class AlertRulesResource extends APIResource {
    * `PATCH /v1/alert-rules/{rule_id}` (operation `updateAlertRule`).
    *
    * @param ruleId The ID of the alert rule.
-   * @param body The settings to change; those left out keep their value, lists replace the whole list, and `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the same rules as at creation (`422`).
+   * @param body The settings to change; those left out keep their value, lists replace the whole list, and `null` clears an event criterion or process (to switch a `process_down` rule between `process_name` and `process_id`, set one and clear the other). A rule's kind cannot change. The result must satisfy the same rules as at creation (`422`).
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
   update(

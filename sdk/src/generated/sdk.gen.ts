@@ -2804,8 +2804,8 @@ export const listAlertRules = <ThrowOnError extends boolean = false>(
  * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
  * reopens the same incident instead of opening another. Each kind takes
  * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
- * missing one, or a site, device, device type or notification channel that does not exist is
- * `422`.
+ * missing one, or a site, device, device type, notification channel or monitored process that
+ * does not exist is `422`.
  *
  */
 export const createAlertRule = <ThrowOnError extends boolean = false>(

@@ -19,6 +19,8 @@ export type Webhooks =
   | IncidentOpenedWebhookRequest
   | IncidentAcknowledgedWebhookRequest
   | IncidentResolvedWebhookRequest
+  | ProcessStartedWebhookRequest
+  | ProcessStoppedWebhookRequest
   | WebhookDisabledWebhookRequest
   | AgentEventWebhookRequest
   | WebhookTestWebhookRequest;
@@ -933,9 +935,24 @@ export type ProcessSchedule = {
 };
 
 /**
+ * ProcessState
+ *
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+ * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+ * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+ * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+ * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+ *
+ */
+export type ProcessState = 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
+
+/**
  * MonitoredProcess
  *
- * A program the device's agent starts and watches, as its launch mode says.
+ * A program the device's agent starts and watches, as its launch mode says, with the state its
+ * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
+ * `null` until the agent reports the process in a heartbeat).
+ *
  */
 export type MonitoredProcess = {
   id: MonitoredProcessId;
@@ -950,6 +967,26 @@ export type MonitoredProcess = {
   launch_mode: LaunchMode;
   schedules: Array<ProcessSchedule>;
   restart_delay_seconds: number;
+  state: ProcessState | null;
+  /**
+   * The operating system's process ID, when the agent reported one.
+   */
+  pid: number | null;
+  /**
+   * How many times the agent has started the process again since the agent started, as last reported.
+   */
+  restart_count: number | null;
+  /**
+   * Since when the process has been running, down (`starting`, `stopped` or `crashed`) or
+   * `idle`. Moving between the down states keeps the time, so a process that keeps crashing and
+   * restarting counts as down since it last ran.
+   *
+   */
+  state_changed_at: Timestamp | null;
+  /**
+   * When the agent last reported the process (its last heartbeat listing it).
+   */
+  reported_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -1347,6 +1384,33 @@ export type AgentTokenRefresh = {
 };
 
 /**
+ * AgentProcessState
+ *
+ * The state of one monitored process of the device, as the agent sees it now.
+ */
+export type AgentProcessState = {
+  /**
+   * The process, as `GET /v1/agent/config` lists it. IDs that are not this device's monitored processes (one deleted since the agent fetched its configuration, say) are ignored.
+   */
+  process_id: MonitoredProcessId;
+  state: ProcessState;
+  /**
+   * The operating system's process ID while it runs.
+   */
+  pid?: number;
+  /**
+   * How many times the agent has started the process again after it exited, since the agent started.
+   */
+  restart_count?: number;
+  /**
+   * When the process entered this state, by the agent's clock. Meridian takes it only when it
+   * falls between its previous report and now (otherwise it uses now).
+   *
+   */
+  since?: Timestamp;
+};
+
+/**
  * AgentHeartbeat
  */
 export type AgentHeartbeat = {
@@ -1368,6 +1432,15 @@ export type AgentHeartbeat = {
   timezone?: TimeZone;
   addresses?: Array<IpAddress>;
   metrics?: DeviceMetrics;
+  /**
+   * The state of the device's monitored processes (those in `GET /v1/agent/config`); a
+   * process listed twice counts with its last entry. Meridian keeps the latest state of each
+   * (shown on the monitored process), raises `process.started` and `process.stopped` events
+   * when a process starts or stops running, and `process_down` alert rules watch it. Leave it
+   * out to report nothing.
+   *
+   */
+  processes?: Array<AgentProcessState>;
 };
 
 /**
@@ -1845,7 +1918,8 @@ export type JobTargetList = {
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
  * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
- * `incident.resolved`.
+ * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
+ * stopped running, as its agent's heartbeat reports it).
  * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
  * send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
@@ -2620,7 +2694,10 @@ export type AgentConfig = {
    */
   command_poll_wait_seconds: number;
   /**
-   * The processes to keep running (or not), with their launch modes and schedules.
+   * The processes to keep running (or not), with their launch modes and schedules, and the
+   * state last reported for each as of this fetch (a state change alone does not change
+   * `version`).
+   *
    */
   processes: Array<MonitoredProcess>;
 };
@@ -2631,11 +2708,15 @@ export type AgentConfig = {
  * What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
  * `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
  * `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+ * `process_down`: a monitored process (`process_name` on every device in scope that has one of
+ * that name, or the one `process_id`) has not been running for `duration_minutes`, as its
+ * agent's heartbeats report it; a device whose agent stopped reporting is left to
+ * `device_offline` rules.
  * `event_match`: an event of the device matching `event_type`, `event_severity` and
  * `event_text` happened within the last `duration_minutes`.
  *
  */
-export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'event_match';
+export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'process_down' | 'event_match';
 
 /**
  * AlertRuleId
@@ -2709,6 +2790,14 @@ export type AlertRule = {
   event_type: EventType | null;
   event_severity: EventSeverity | null;
   event_text: string | null;
+  /**
+   * `process_down`: the name of the monitored processes it watches (ignoring case), or null.
+   */
+  process_name: string | null;
+  /**
+   * `process_down`: the one monitored process it watches, or null.
+   */
+  process_id: MonitoredProcessId | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -2726,8 +2815,8 @@ export type AlertRuleList = {
  *
  * The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
  * `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
- * least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
- * them. A parameter another kind takes is refused (`422`).
+ * least one of `event_type`, `event_severity` and `event_text`; `process_down` needs exactly
+ * one of `process_name` and `process_id`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
  *
  */
 export type AlertRuleCreate = {
@@ -2770,6 +2859,16 @@ export type AlertRuleCreate = {
    * Text the event's message must contain, ignoring case.
    */
   event_text?: string;
+  /**
+   * `process_down`: watch the monitored processes of this name (ignoring case) on the devices in
+   * scope. A device with no process of that name never fires; the name need not exist yet.
+   *
+   */
+  process_name?: string;
+  /**
+   * `process_down`: watch this one monitored process (its device must be in scope).
+   */
+  process_id?: MonitoredProcessId;
 };
 
 /**
@@ -2790,7 +2889,8 @@ export type AlertRulePreview = {
  * AlertRuleUpdate
  *
  * The settings to change; those left out keep their value, lists replace the whole list, and
- * `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+ * `null` clears an event criterion or process (to switch a `process_down` rule between
+ * `process_name` and `process_id`, set one and clear the other). A rule's kind cannot change. The result must satisfy the
  * same rules as at creation (`422`).
  *
  */
@@ -2833,6 +2933,14 @@ export type AlertRuleUpdate = {
    * Text the event's message must contain, ignoring case.
    */
   event_text?: string | null;
+  /**
+   * `process_down`: watch the monitored processes of this name (ignoring case) on the devices in scope.
+   */
+  process_name?: string | null;
+  /**
+   * `process_down`: watch this one monitored process (its device must be in scope).
+   */
+  process_id?: MonitoredProcessId | null;
 };
 
 /**
@@ -2969,6 +3077,23 @@ export type WebhookEventPayload = {
   type: EventType;
   timestamp: Timestamp;
   data: Event;
+};
+
+/**
+ * ProcessStateChange
+ *
+ * The `data` of a `process.started` or `process.stopped` event.
+ */
+export type ProcessStateChange = {
+  process_id: MonitoredProcessId;
+  process_name: string;
+  state: ProcessState;
+  /**
+   * The state reported before, or null on the process's first report.
+   */
+  previous_state: ProcessState | null;
+  pid: number | null;
+  restart_count: number | null;
 };
 
 /**
@@ -9749,6 +9874,36 @@ export type IncidentResolvedWebhookPayload = WebhookEventPayload & {
 export type IncidentResolvedWebhookRequest = {
   body: IncidentResolvedWebhookPayload;
   key: 'incident.resolved';
+  path?: never;
+  query?: never;
+};
+
+export type ProcessStartedWebhookPayload = WebhookEventPayload & {
+  type: 'process.started';
+  data: {
+    type: 'process.started';
+    data: ProcessStateChange;
+  };
+};
+
+export type ProcessStartedWebhookRequest = {
+  body: ProcessStartedWebhookPayload;
+  key: 'process.started';
+  path?: never;
+  query?: never;
+};
+
+export type ProcessStoppedWebhookPayload = WebhookEventPayload & {
+  type: 'process.stopped';
+  data: {
+    type: 'process.stopped';
+    data: ProcessStateChange;
+  };
+};
+
+export type ProcessStoppedWebhookRequest = {
+  body: ProcessStoppedWebhookPayload;
+  key: 'process.stopped';
   path?: never;
   query?: never;
 };

@@ -748,9 +748,24 @@ export const zProcessSchedule = z.object({
 });
 
 /**
+ * ProcessState
+ *
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+ * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+ * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+ * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+ * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+ *
+ */
+export const zProcessState = z.enum(['running', 'starting', 'stopped', 'crashed', 'idle']);
+
+/**
  * MonitoredProcess
  *
- * A program the device's agent starts and watches, as its launch mode says.
+ * A program the device's agent starts and watches, as its launch mode says, with the state its
+ * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
+ * `null` until the agent reports the process in a heartbeat).
+ *
  */
 export const zMonitoredProcess = z.object({
   id: zMonitoredProcessId,
@@ -762,6 +777,11 @@ export const zMonitoredProcess = z.object({
   launch_mode: zLaunchMode,
   schedules: z.array(zProcessSchedule).max(20),
   restart_delay_seconds: z.int().gte(0).lte(3600),
+  state: zProcessState.nullable(),
+  pid: z.int().gte(1).lte(2147483647).nullable(),
+  restart_count: z.int().gte(0).lte(2147483647).nullable(),
+  state_changed_at: zTimestamp.nullable(),
+  reported_at: zTimestamp.nullable(),
   created_at: zTimestamp,
   updated_at: zTimestamp,
 });
@@ -1064,6 +1084,19 @@ export const zAgentTokenRefresh = z.object({
 });
 
 /**
+ * AgentProcessState
+ *
+ * The state of one monitored process of the device, as the agent sees it now.
+ */
+export const zAgentProcessState = z.object({
+  process_id: zMonitoredProcessId,
+  state: zProcessState,
+  pid: z.int().gte(1).lte(2147483647).optional(),
+  restart_count: z.int().gte(0).lte(2147483647).optional(),
+  since: zTimestamp.optional(),
+});
+
+/**
  * AgentHeartbeat
  */
 export const zAgentHeartbeat = z.object({
@@ -1076,6 +1109,7 @@ export const zAgentHeartbeat = z.object({
   timezone: zTimeZone.optional(),
   addresses: z.array(zIpAddress).max(32).optional(),
   metrics: zDeviceMetrics.optional(),
+  processes: z.array(zAgentProcessState).max(500).optional(),
 });
 
 /**
@@ -1466,7 +1500,8 @@ export const zJobTargetList = z.object({
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
  * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
- * `incident.resolved`.
+ * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
+ * stopped running, as its agent's heartbeat reports it).
  * `webhook.disabled` (an endpoint whose deliveries all failed for 5 days was disabled); a test
  * send delivers `webhook.test`. Events sent by agents are `agent.<type>`, such as `agent.process_crash`.
  *
@@ -2115,11 +2150,15 @@ export const zAgentConfig = z.object({
  * What the rule watches. `device_offline`: the device has been offline (no heartbeat) for
  * `duration_minutes`. `metric_threshold`: every sample of `metric` its agent sent over the last
  * `duration_minutes` is above `threshold_percent` (and the samples cover that time).
+ * `process_down`: a monitored process (`process_name` on every device in scope that has one of
+ * that name, or the one `process_id`) has not been running for `duration_minutes`, as its
+ * agent's heartbeats report it; a device whose agent stopped reporting is left to
+ * `device_offline` rules.
  * `event_match`: an event of the device matching `event_type`, `event_severity` and
  * `event_text` happened within the last `duration_minutes`.
  *
  */
-export const zAlertRuleKind = z.enum(['device_offline', 'metric_threshold', 'event_match']);
+export const zAlertRuleKind = z.enum(['device_offline', 'metric_threshold', 'process_down', 'event_match']);
 
 /**
  * AlertRuleId
@@ -2193,6 +2232,8 @@ export const zAlertRule = z.object({
   event_type: zEventType.nullable(),
   event_severity: zEventSeverity.nullable(),
   event_text: z.string().max(200).nullable(),
+  process_name: z.string().max(100).nullable(),
+  process_id: zMonitoredProcessId.nullable(),
   created_at: zTimestamp,
   updated_at: zTimestamp,
 });
@@ -2210,8 +2251,8 @@ export const zAlertRuleList = z.object({
  *
  * The settings of an alert rule. Which parameters a kind takes: `metric_threshold` needs
  * `metric` and `threshold_percent` (and may have `threshold_overrides`); `event_match` needs at
- * least one of `event_type`, `event_severity` and `event_text`; `device_offline` takes none of
- * them. A parameter another kind takes is refused (`422`).
+ * least one of `event_type`, `event_severity` and `event_text`; `process_down` needs exactly
+ * one of `process_name` and `process_id`; `device_offline` takes none of them. A parameter another kind takes is refused (`422`).
  *
  */
 export const zAlertRuleCreate = z.object({
@@ -2230,6 +2271,8 @@ export const zAlertRuleCreate = z.object({
   event_type: zEventType.optional(),
   event_severity: zEventSeverity.optional(),
   event_text: z.string().min(1).max(200).optional(),
+  process_name: z.string().min(1).max(100).optional(),
+  process_id: zMonitoredProcessId.optional(),
 });
 
 /**
@@ -2254,7 +2297,8 @@ export const zAlertRulePreview = z.object({
  * AlertRuleUpdate
  *
  * The settings to change; those left out keep their value, lists replace the whole list, and
- * `null` clears an event criterion. A rule's kind cannot change. The result must satisfy the
+ * `null` clears an event criterion or process (to switch a `process_down` rule between
+ * `process_name` and `process_id`, set one and clear the other). A rule's kind cannot change. The result must satisfy the
  * same rules as at creation (`422`).
  *
  */
@@ -2273,6 +2317,8 @@ export const zAlertRuleUpdate = z.object({
   event_type: zEventType.nullish(),
   event_severity: zEventSeverity.nullish(),
   event_text: z.string().min(1).max(200).nullish(),
+  process_name: z.string().min(1).max(100).nullish(),
+  process_id: zMonitoredProcessId.nullish(),
 });
 
 /**
@@ -2391,6 +2437,20 @@ export const zWebhookEventPayload = z.object({
   type: zEventType,
   timestamp: zTimestamp,
   data: zEvent,
+});
+
+/**
+ * ProcessStateChange
+ *
+ * The `data` of a `process.started` or `process.stopped` event.
+ */
+export const zProcessStateChange = z.object({
+  process_id: zMonitoredProcessId,
+  process_name: z.string().max(100),
+  state: zProcessState,
+  previous_state: zProcessState.nullable(),
+  pid: z.int().gte(1).lte(2147483647).nullable(),
+  restart_count: z.int().gte(0).lte(2147483647).nullable(),
 });
 
 /**

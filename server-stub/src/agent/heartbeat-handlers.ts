@@ -4,6 +4,7 @@ import { contract } from '../generated/contract.gen';
 import { agentOf } from '../http/principal';
 import { recordHeartbeat } from '../fleet/presence';
 import { countPendingCommands } from '../operations/commands-store';
+import { recordProcessStates } from '../operations/process-states';
 import { desiredConfig } from '../operations/processes-store';
 
 const s = initServer();
@@ -13,6 +14,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
     sendAgentHeartbeat: s.route(contract.agent.sendAgentHeartbeat, async ({ body, req }) => {
       const { deviceId } = agentOf(req);
       const { status, seenAt } = await recordHeartbeat(context, deviceId, body);
+      await recordProcessStates(context, deviceId, body.processes, seenAt);
       return {
         status: 200,
         body: {

@@ -92,6 +92,9 @@ export const ProcessSchedule = z
     end_time: TimeOfDay,
   })
   .meta({ id: 'ProcessSchedule' });
+export const ProcessState = z
+  .enum(['running', 'starting', 'stopped', 'crashed', 'idle'])
+  .meta({ id: 'ProcessState' });
 export const MonitoredProcess = z
   .object({
     id: MonitoredProcessId,
@@ -103,6 +106,11 @@ export const MonitoredProcess = z
     launch_mode: LaunchMode,
     schedules: z.array(ProcessSchedule).max(20),
     restart_delay_seconds: z.number().int().min(0).max(3600),
+    state: ProcessState.nullable(),
+    pid: z.number().int().min(1).max(2147483647).nullable(),
+    restart_count: z.number().int().min(0).max(2147483647).nullable(),
+    state_changed_at: Timestamp.nullable(),
+    reported_at: Timestamp.nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -213,6 +221,15 @@ export const AgentEventType = z
   .max(64)
   .regex(new RegExp('^agent\\.[a-z][a-z0-9_]*$'))
   .meta({ id: 'AgentEventType' });
+export const AgentProcessState = z
+  .strictObject({
+    process_id: MonitoredProcessId,
+    state: ProcessState,
+    pid: z.number().int().min(1).max(2147483647).optional(),
+    restart_count: z.number().int().min(0).max(2147483647).optional(),
+    since: Timestamp.optional(),
+  })
+  .meta({ id: 'AgentProcessState' });
 export const DeviceMetrics = z
   .strictObject({
     cpu_percent: z.number().min(0).max(100),
@@ -235,6 +252,7 @@ export const AgentHeartbeat = z
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
     metrics: DeviceMetrics.optional(),
+    processes: z.array(AgentProcessState).max(500).optional(),
   })
   .meta({ id: 'AgentHeartbeat' });
 export const DeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']).meta({ id: 'DeviceStatus' });
@@ -260,7 +278,7 @@ export const AlertRuleId = z
   .regex(new RegExp('^alr_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'AlertRuleId' });
 export const AlertRuleKind = z
-  .enum(['device_offline', 'metric_threshold', 'event_match'])
+  .enum(['device_offline', 'metric_threshold', 'process_down', 'event_match'])
   .meta({ id: 'AlertRuleKind' });
 export const SiteId = z
   .string()
@@ -327,6 +345,8 @@ export const AlertRule = z
     event_type: EventType.nullable(),
     event_severity: EventSeverity.nullable(),
     event_text: z.string().max(200).nullable(),
+    process_name: z.string().max(100).nullable(),
+    process_id: MonitoredProcessId.nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -356,6 +376,8 @@ export const AlertRuleCreate = z
     event_type: EventType.optional(),
     event_severity: EventSeverity.optional(),
     event_text: z.string().min(1).max(200).optional(),
+    process_name: z.string().min(1).max(100).optional(),
+    process_id: MonitoredProcessId.optional(),
   })
   .meta({ id: 'AlertRuleCreate' });
 export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
@@ -394,6 +416,8 @@ export const AlertRuleUpdate = z
     event_type: EventType.nullable().optional(),
     event_severity: EventSeverity.nullable().optional(),
     event_text: z.string().min(1).max(200).nullable().optional(),
+    process_name: z.string().min(1).max(100).nullable().optional(),
+    process_id: MonitoredProcessId.nullable().optional(),
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'AlertRuleUpdate' });
@@ -1242,6 +1266,16 @@ export const Problem = z
     errors: z.array(ValidationIssue).max(100).optional(),
   })
   .meta({ id: 'Problem' });
+export const ProcessStateChange = z
+  .object({
+    process_id: MonitoredProcessId,
+    process_name: z.string().max(100),
+    state: ProcessState,
+    previous_state: ProcessState.nullable(),
+    pid: z.number().int().min(1).max(2147483647).nullable(),
+    restart_count: z.number().int().min(0).max(2147483647).nullable(),
+  })
+  .meta({ id: 'ProcessStateChange' });
 export const ScreenshotId = z
   .string()
   .max(30)

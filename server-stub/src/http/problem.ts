@@ -78,7 +78,10 @@ export const problems = {
   unprocessable: (code: string, detail: string, errors?: FieldIssue[]) =>
     new ApiError(422, code, 'Unprocessable request', detail, errors),
   /** A site or device named in the request body (not the URL) that does not exist for the caller. */
-  unknownReference: (what: 'site' | 'device' | 'notification channel' | 'webhook', ids: readonly string[]) =>
+  unknownReference: (
+    what: 'site' | 'device' | 'notification channel' | 'webhook' | 'monitored process',
+    ids: readonly string[],
+  ) =>
     new ApiError(
       422,
       `unknown_${what.replace(' ', '_')}`,

@@ -16,6 +16,8 @@ function summaryOf(rule: AlertRuleBody, device: FiringDevice): string {
   if (rule.kind === 'device_offline') return `${device.name} has been offline for ${minutes}.`;
   if (rule.kind === 'metric_threshold')
     return `${device.name}: ${METRIC_NAMES[rule.metric!]} above ${rule.threshold_percent} % for ${minutes}.`;
+  if (rule.kind === 'process_down')
+    return `${device.name}: ${device.process_name} has not been running for ${minutes}.`;
   return `${device.name} reported a matching event in the last ${minutes}.`;
 }
 

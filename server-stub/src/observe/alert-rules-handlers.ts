@@ -81,7 +81,8 @@ export function alertRulesHandlers(context: AppContext) {
       const settings = settingsOf(body);
       await assertValidRule(context, settings);
       const evaluatedAt = context.now().toISOString();
-      const devices = await firingDevices(context, settings, visibleSiteIds(principalOf(req)));
+      const firing = await firingDevices(context, settings, visibleSiteIds(principalOf(req)));
+      const devices = firing.map(({ device_id, site_id, name }) => ({ device_id, site_id, name }));
       return { status: 200, body: { evaluated_at: evaluatedAt, devices } };
     },
 

@@ -8,6 +8,7 @@ import type { AppContext } from '../context';
 import { assertDeviceType } from '../fleet/device-type-catalogue';
 import type { AlertRule, AlertRuleCreate, AlertRuleScope } from '../generated/contract.gen';
 import { problems, type FieldIssue } from '../http/problem';
+import { DOWN_STATES } from '../operations/process-states';
 import type { AlertRuleRow } from '../store/schema';
 
 export type AlertRuleBody = z.infer<typeof AlertRule>;
@@ -37,6 +38,8 @@ export function toAlertRule(row: AlertRuleRow): AlertRuleBody {
     event_type: row.event_type,
     event_severity: row.event_severity,
     event_text: row.event_text,
+    process_name: row.process_name,
+    process_id: row.process_id,
     channel_ids: JSON.parse(row.channel_ids) as string[],
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -57,12 +60,15 @@ export function settingsOf(body: z.infer<typeof AlertRuleCreate>): RuleSettings 
     event_type: body.event_type ?? null,
     event_severity: body.event_severity ?? null,
     event_text: body.event_text ?? null,
+    process_name: body.process_name ?? null,
+    process_id: body.process_id ?? null,
     channel_ids: body.channel_ids ?? [],
   };
 }
 
 const METRIC_PARAMETERS = ['metric', 'threshold_percent'] as const;
 const EVENT_PARAMETERS = ['event_type', 'event_severity', 'event_text'] as const;
+const PROCESS_PARAMETERS = ['process_name', 'process_id'] as const;
 
 /** The parameters a rule of its kind needs and the ones it must not have (422 naming each). */
 function parameterIssues(rule: RuleSettings): FieldIssue[] {
@@ -85,6 +91,13 @@ function parameterIssues(rule: RuleSettings): FieldIssue[] {
       );
   } else {
     for (const field of EVENT_PARAMETERS) if (rule[field] !== null) refuse(field);
+  }
+  if (rule.kind === 'process_down') {
+    const given = PROCESS_PARAMETERS.filter((field) => rule[field] !== null);
+    if (given.length !== 1)
+      need('process_name', 'A process_down rule needs exactly one of process_name and process_id.');
+  } else {
+    for (const field of PROCESS_PARAMETERS) if (rule[field] !== null) refuse(field);
   }
   return issues;
 }
@@ -109,9 +122,15 @@ export async function assertValidRule(context: AppContext, rule: RuleSettings): 
     ...rule.threshold_overrides.map((override) => override.device_id),
   ]);
   await assertAllExist(context, 'notification channel', rule.channel_ids);
+  await assertAllExist(context, 'monitored process', rule.process_id === null ? [] : [rule.process_id]);
 }
 
-const TABLES = { site: 'sites', device: 'devices', 'notification channel': 'notification_channels' } as const;
+const TABLES = {
+  site: 'sites',
+  device: 'devices',
+  'notification channel': 'notification_channels',
+  'monitored process': 'monitored_processes',
+} as const;
 
 async function assertAllExist(context: AppContext, what: keyof typeof TABLES, ids: readonly string[]) {
   if (ids.length === 0) return;
@@ -129,6 +148,8 @@ export interface FiringDevice {
   device_id: string;
   site_id: string;
   name: string;
+  /** `process_down`: the name of the process that is down. */
+  process_name?: string;
 }
 
 /**
@@ -138,6 +159,10 @@ export interface FiringDevice {
  * - `metric_threshold`: the metric was above the threshold (or the device's override) in every
  *   sample since the last one at or before `duration_minutes` ago, and the agent is still
  *   reporting (a sample within two heartbeat intervals);
+ * - `process_down`: the watched process (by name or ID) was last reported down (starting,
+ *   stopped or crashed) and has not been running or idle for `duration_minutes`, and the agent
+ *   is still reporting it (a report within two heartbeat intervals: a device that went quiet is
+ *   for `device_offline` rules);
  * - `event_match`: a matching event of the device within `duration_minutes` (incident events
  *   never match).
  */
@@ -170,19 +195,50 @@ export async function firingDevices(
   if (devices.length === 0) return [];
   const ids = devices.map((device) => device.id);
   let holds: (device: (typeof devices)[number]) => boolean;
+  let downProcesses = new Map<string, string>();
   if (rule.kind === 'device_offline') {
     holds = (device) =>
       device.status === 'offline' && device.last_seen_at !== null && device.last_seen_at <= windowStart;
   } else if (rule.kind === 'metric_threshold') {
     const above = await sustainedAbove(context, rule, ids, windowStart);
     holds = (device) => above.has(device.id);
+  } else if (rule.kind === 'process_down') {
+    downProcesses = await processesDown(context, rule, ids, windowStart);
+    holds = (device) => downProcesses.has(device.id);
   } else {
     const matched = await matchingEventDevices(context, rule, ids, windowStart);
     holds = (device) => matched.has(device.id);
   }
-  return devices
-    .filter(holds)
-    .map((device) => ({ device_id: device.id, site_id: device.site_id, name: device.name }));
+  return devices.filter(holds).map((device) => ({
+    device_id: device.id,
+    site_id: device.site_id,
+    name: device.name,
+    ...(downProcesses.has(device.id) ? { process_name: downProcesses.get(device.id)! } : {}),
+  }));
+}
+
+/** The devices whose watched process is down since before `windowStart`, with its name. */
+async function processesDown(
+  context: AppContext,
+  rule: RuleSettings,
+  deviceIds: readonly string[],
+  windowStart: string,
+): Promise<Map<string, string>> {
+  const graceMs = 2 * context.fleet.heartbeatIntervalSeconds * 1000;
+  const down = await context.db
+    .selectFrom('process_states')
+    .innerJoin('monitored_processes', 'monitored_processes.id', 'process_states.process_id')
+    .select(['process_states.device_id', 'monitored_processes.name'])
+    .where('process_states.device_id', 'in', deviceIds)
+    .$if(rule.process_id !== null, (qb) => qb.where('process_states.process_id', '=', rule.process_id!))
+    .$if(rule.process_name !== null, (qb) =>
+      qb.where('monitored_processes.name_key', '=', rule.process_name!.toLowerCase()),
+    )
+    .where('process_states.state', 'in', DOWN_STATES)
+    .where('process_states.state_changed_at', '<=', windowStart)
+    .where('process_states.reported_at', '>=', new Date(context.now().getTime() - graceMs).toISOString())
+    .execute();
+  return new Map(down.map((row) => [row.device_id, row.name]));
 }
 
 async function sustainedAbove(

@@ -7,10 +7,23 @@ import { principalOf, type Principal } from '../http/principal';
 import { findVisibleDevice } from '../fleet/devices-store';
 import { newId } from '../store/ids';
 import type { MonitoredProcessRow } from '../store/schema';
-import { assertNameFree, assertRunnable, toProcess } from './processes-store';
+import {
+  assertNameFree,
+  assertRunnable,
+  type ProcessWithStateRow,
+  selectProcesses,
+  toProcess,
+} from './processes-store';
 import { oneOrNotFound } from '../store/found';
 
 const DEFAULT_RESTART_DELAY_SECONDS = 5;
+const NOT_REPORTED = {
+  state: null,
+  pid: null,
+  restart_count: null,
+  state_changed_at: null,
+  reported_at: null,
+};
 
 export function processesHandlers(context: AppContext) {
   const { db } = context;
@@ -19,14 +32,12 @@ export function processesHandlers(context: AppContext) {
     principal: Principal,
     deviceId: string,
     processId: string,
-  ): Promise<MonitoredProcessRow> {
+  ): Promise<ProcessWithStateRow> {
     const device = await findVisibleDevice(context, principal, deviceId);
     return oneOrNotFound(
-      db
-        .selectFrom('monitored_processes')
-        .selectAll()
-        .where('id', '=', processId)
-        .where('device_id', '=', device.id),
+      selectProcesses(db)
+        .where('monitored_processes.id', '=', processId)
+        .where('monitored_processes.device_id', '=', device.id),
       'monitored process',
       processId,
     );
@@ -44,8 +55,9 @@ export function processesHandlers(context: AppContext) {
       const device = await findVisibleDevice(context, principalOf(req), params.device_id);
       const body = await paginate(
         query,
-        db.selectFrom('monitored_processes').selectAll().where('device_id', '=', device.id),
+        selectProcesses(db).where('monitored_processes.device_id', '=', device.id),
         toProcess,
+        'monitored_processes.id',
       );
       return { status: 200, body };
     },
@@ -75,7 +87,7 @@ export function processesHandlers(context: AppContext) {
       const { version: _version, ...insertable } = row;
       await db.insertInto('monitored_processes').values(insertable).execute();
       setEtag(res, row.version);
-      return { status: 201, body: toProcess(row) };
+      return { status: 201, body: toProcess({ ...row, ...NOT_REPORTED }) };
     },
 
     getMonitoredProcess: monitored.get,

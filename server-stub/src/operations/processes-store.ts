@@ -5,14 +5,37 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
+import type { Kysely } from 'kysely';
 import type { AgentConfig, MonitoredProcess, ProcessSchedule } from '../generated/contract.gen';
 import { problems } from '../http/problem';
-import type { MonitoredProcessRow } from '../store/schema';
+import type { Database, MonitoredProcessRow, ProcessStatesTable } from '../store/schema';
 
 export type ProcessBody = z.infer<typeof MonitoredProcess>;
 type Schedule = z.infer<typeof ProcessSchedule>;
+type Reported = Pick<
+  ProcessStatesTable,
+  'state' | 'pid' | 'restart_count' | 'state_changed_at' | 'reported_at'
+>;
+/** A monitored process with the state its agent last reported (all null before the first report). */
+export type ProcessWithStateRow = MonitoredProcessRow & { [K in keyof Reported]: Reported[K] | null };
 
-export function toProcess(row: MonitoredProcessRow): ProcessBody {
+/** The monitored processes, each with its latest reported state. */
+export function selectProcesses(db: Kysely<Database>) {
+  return db
+    .selectFrom('monitored_processes')
+    .leftJoin('process_states', 'process_states.process_id', 'monitored_processes.id')
+    .selectAll('monitored_processes')
+    .select([
+      'process_states.state',
+      'process_states.pid',
+      'process_states.restart_count',
+      'process_states.state_changed_at',
+      'process_states.reported_at',
+    ]);
+}
+
+/** The settings of a monitored process: what its agent is told, without what it reported. */
+function settingsOf(row: MonitoredProcessRow) {
   return {
     id: row.id,
     device_id: row.device_id,
@@ -25,6 +48,17 @@ export function toProcess(row: MonitoredProcessRow): ProcessBody {
     restart_delay_seconds: row.restart_delay_seconds,
     created_at: row.created_at,
     updated_at: row.updated_at,
+  };
+}
+
+export function toProcess(row: ProcessWithStateRow): ProcessBody {
+  return {
+    ...settingsOf(row),
+    state: row.state,
+    pid: row.pid,
+    restart_count: row.restart_count,
+    state_changed_at: row.state_changed_at,
+    reported_at: row.reported_at,
   };
 }
 
@@ -60,21 +94,23 @@ export async function assertNameFree(
     throw problems.nameTaken('process_name_taken', 'monitored process', name, ' on this device');
 }
 
+/**
+ * The device's desired configuration. Its version is a hash of the settings alone, so the
+ * states the agent reports do not make it fetch the configuration again.
+ */
 export async function desiredConfig(
   context: AppContext,
   deviceId: string,
 ): Promise<z.infer<typeof AgentConfig>> {
-  const rows = await context.db
-    .selectFrom('monitored_processes')
-    .selectAll()
-    .where('device_id', '=', deviceId)
-    .orderBy('id')
+  const rows = await selectProcesses(context.db)
+    .where('monitored_processes.device_id', '=', deviceId)
+    .orderBy('monitored_processes.id')
     .execute();
-  const config = {
+  const settings = {
     heartbeat_interval_seconds: context.fleet.heartbeatIntervalSeconds,
     command_poll_wait_seconds: context.fleet.commandPollWaitSeconds,
-    processes: rows.map(toProcess),
+    processes: rows.map(settingsOf),
   };
-  const version = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
-  return { device_id: deviceId, version, ...config };
+  const version = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
+  return { device_id: deviceId, version, ...settings, processes: rows.map(toProcess) };
 }

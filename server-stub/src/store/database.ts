@@ -24,6 +24,7 @@ import * as notifications from './migrations/014-notifications';
 import * as webhookNotificationChannels from './migrations/016-webhook-notification-channels';
 import * as scripts from './migrations/019-scripts';
 import * as deviceFilters from './migrations/018-device-filters';
+import * as processStates from './migrations/015-process-states';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
 import * as jobs from './migrations/020-jobs';
 import type { Database } from './schema';
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '016-webhook-notification-channels': webhookNotificationChannels,
   '019-scripts': scripts,
   '018-device-filters': deviceFilters,
+  '015-process-states': processStates,
   '017-custom-fields-views': customFieldsViews,
   '020-jobs': jobs,
 };

@@ -283,6 +283,20 @@ export interface MonitoredProcessesTable {
   updated_at: string;
 }
 
+export type ProcessState = 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
+
+/** The latest state an agent reported of a monitored process. */
+export interface ProcessStatesTable {
+  process_id: string;
+  device_id: string;
+  state: ProcessState;
+  pid: number | null;
+  restart_count: number | null;
+  /** When the process last changed between running, down (starting/stopped/crashed) and idle. */
+  state_changed_at: string;
+  reported_at: string;
+}
+
 export interface DeviceScreenshotsTable {
   id: string;
   device_id: string;
@@ -293,7 +307,7 @@ export interface DeviceScreenshotsTable {
   jpeg_base64: string;
 }
 
-export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'event_match';
+export type AlertRuleKind = 'device_offline' | 'metric_threshold' | 'process_down' | 'event_match';
 export type AlertMetric = 'cpu_percent' | 'memory_percent' | 'disk_percent';
 
 export interface AlertRulesTable {
@@ -315,6 +329,10 @@ export interface AlertRulesTable {
   event_type: string | null;
   event_severity: EventSeverity | null;
   event_text: string | null;
+  /** `process_down`: the name of the monitored processes it watches (matched ignoring case). */
+  process_name: string | null;
+  /** `process_down`: the one monitored process. */
+  process_id: string | null;
   /** JSON array of notification channel IDs. */
   channel_ids: string;
   version: Generated<number>;
@@ -606,6 +624,7 @@ export interface Database {
   device_metrics: DeviceMetricsTable;
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
+  process_states: ProcessStatesTable;
   device_screenshots: DeviceScreenshotsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
