@@ -41,7 +41,7 @@ const t = useTestServer();
 
 const list = async (query: ListAuditEventsData['query'] = {}) =>
   ok(await listAuditEvents({ client: t.admin, query: { limit: 500, ...query } })).data;
-const verify = async (query: { since?: string; until?: string } = {}) =>
+const verify = async (query: { since?: string; until?: string; from_id?: string; to_id?: string } = {}) =>
   ok(await verifyAuditEvents({ client: t.admin, query }));
 const byRequest = async (response: Response): Promise<AuditEvent> => {
   const entry = (await list()).find((event) => event.request_id === response.headers.get('request-id'));
@@ -288,6 +288,60 @@ describe('the chain', () => {
       .where('id', '=', second!.id)
       .execute();
     expect((await verify()).intact).toBe(true);
+  });
+
+  it('verifies from one entry to another, seeing a tampered entry inside the range and not outside it', async () => {
+    const all = await list();
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    const [from, inside, to, after] = [all[1]!, all[2]!, all[3]!, all[4]!];
+    const range = { from_id: from.id, to_id: to.id };
+    expect(await verify(range)).toEqual({
+      intact: true,
+      checked_count: 3,
+      first_sequence: from.sequence,
+      last_sequence: to.sequence,
+      break: null,
+    });
+    expect(await verify({ from_id: to.id })).toMatchObject({
+      intact: true,
+      first_sequence: to.sequence,
+      last_sequence: all.length,
+    });
+    expect(await verify({ to_id: from.id })).toMatchObject({
+      intact: true,
+      first_sequence: 1,
+      last_sequence: 2,
+    });
+
+    const tamper = (entry: AuditEvent, changes: unknown) =>
+      db()
+        .updateTable('audit_events')
+        .set({ changes: JSON.stringify(changes) })
+        .where('id', '=', entry.id)
+        .execute();
+    // Outside the range (right after its end, and the first entry before its start): still intact.
+    await tamper(after, { forged: true });
+    await tamper(all[0]!, { forged: true });
+    expect((await verify(range)).intact).toBe(true);
+    expect((await verify()).break).toMatchObject({ audit_event_id: all[0]!.id, reason: 'hash_mismatch' });
+    // Inside it: the range points at it.
+    await tamper(inside, { forged: true });
+    expect(await verify(range)).toMatchObject({
+      intact: false,
+      checked_count: 1,
+      break: { audit_event_id: inside.id, sequence: inside.sequence, reason: 'hash_mismatch' },
+    });
+    for (const entry of [all[0]!, inside, after]) await tamper(entry, entry.changes);
+    expect((await verify()).intact).toBe(true);
+  });
+
+  it('refuses a range naming an entry that does not exist, or ending before it starts (422)', async () => {
+    const [first, second] = await list();
+    const refused = (query: { from_id?: string; to_id?: string }) =>
+      verifyAuditEvents({ client: t.admin, query });
+    expectProblem(await refused({ from_id: 'aud_01JD6A2B3C4D5E6F7G8H9J0K1M' }), 422, 'unknown_audit_event');
+    expectProblem(await refused({ to_id: 'aud_01JD6A2B3C4D5E6F7G8H9J0K1M' }), 422, 'unknown_audit_event');
+    expectProblem(await refused({ from_id: second!.id, to_id: first!.id }), 422, 'empty_window');
   });
 
   it('catches a deleted entry, and deleted newest entries', async () => {

@@ -3138,6 +3138,20 @@ export const mockOperations = {
           request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
       },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
       '429': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',

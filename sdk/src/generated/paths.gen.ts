@@ -1492,8 +1492,11 @@ export interface paths {
      *     outside the database, `MERIDIAN_AUDIT_KEY`), that its `previous_hash` is the hash of the
      *     entry before, and that no sequence number is missing, including at the end of the chain.
      *     Answers `intact: false` with the first entry where the chain breaks and why. `since` and
-     *     `until` check only the entries recorded in that time (and the link to the entry before
-     *     them).
+     *     `until` check only the entries recorded in that time, `from_id` and `to_id` only the
+     *     entries from one entry to another (both included), and with both only the entries in
+     *     both; a range is checked with the link to the entry before it, and up to the end of the
+     *     chain when it has no end. An ID that names no entry is `422 unknown_audit_event`, a
+     *     `to_id` before the `from_id` `422 empty_window`.
      */
     get: operations['verifyAuditEvents'];
     put?: never;
@@ -10177,6 +10180,16 @@ export interface operations {
          * @example 2026-11-03T00:00:00.000Z
          */
         until?: components['parameters']['AuditUntil'];
+        /**
+         * @description Check from this entry on (included).
+         * @example aud_01JD6A2B3C4D5E6F7G8H9J0K1M
+         */
+        from_id?: components['schemas']['AuditEventId'];
+        /**
+         * @description Check up to this entry (included).
+         * @example aud_01JD6B7C8D9E0F1G2H3J4K5M6N
+         */
+        to_id?: components['schemas']['AuditEventId'];
       };
       header?: never;
       path?: never;
@@ -10200,6 +10213,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -2221,8 +2221,11 @@ export const exportAuditEvents = <ThrowOnError extends boolean = false>(
  * outside the database, `MERIDIAN_AUDIT_KEY`), that its `previous_hash` is the hash of the
  * entry before, and that no sequence number is missing, including at the end of the chain.
  * Answers `intact: false` with the first entry where the chain breaks and why. `since` and
- * `until` check only the entries recorded in that time (and the link to the entry before
- * them).
+ * `until` check only the entries recorded in that time, `from_id` and `to_id` only the
+ * entries from one entry to another (both included), and with both only the entries in
+ * both; a range is checked with the link to the entry before it, and up to the end of the
+ * chain when it has no end. An ID that names no entry is `422 unknown_audit_event`, a
+ * `to_id` before the `from_id` `422 empty_window`.
  *
  */
 export const verifyAuditEvents = <ThrowOnError extends boolean = false>(

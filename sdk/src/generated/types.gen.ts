@@ -7518,6 +7518,14 @@ export type VerifyAuditEventsData = {
      * Only entries recorded before this time.
      */
     until?: Timestamp;
+    /**
+     * Check from this entry on (included).
+     */
+    from_id?: AuditEventId;
+    /**
+     * Check up to this entry (included).
+     */
+    to_id?: AuditEventId;
   };
   url: '/v1/audit-events/verify';
 };
@@ -7535,6 +7543,10 @@ export type VerifyAuditEventsErrors = {
    * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
    */
   403: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
   /**
    * Too many requests; wait for `Retry-After` seconds.
    */

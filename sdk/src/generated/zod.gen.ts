@@ -3464,6 +3464,8 @@ export const zExportAuditEventsResponse = z.string().max(10000000000);
 export const zVerifyAuditEventsQuery = z.object({
   since: zTimestamp.optional(),
   until: zTimestamp.optional(),
+  from_id: zAuditEventId.optional(),
+  to_id: zAuditEventId.optional(),
 });
 
 /**

@@ -4,6 +4,7 @@ import type { ExpressionBuilder } from 'kysely';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { paginate } from '../http/pagination';
+import { problems } from '../http/problem';
 import { oneOrNotFound } from '../store/found';
 import type { AuditEventRow, Database } from '../store/schema';
 import { verifyAuditChain } from './audit-log';
@@ -57,6 +58,22 @@ function toAuditEvent(row: AuditEventRow) {
 export function auditEventsHandlers(context: AppContext) {
   const select = () => context.db.selectFrom('audit_events').selectAll();
 
+  /** The sequence of the entry a verify range starts or ends at (422 if there is none). */
+  const sequenceOf = async (id: string, parameter: 'from_id' | 'to_id'): Promise<number> => {
+    const row = await context.db
+      .selectFrom('audit_events')
+      .select('sequence')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row)
+      throw problems.unprocessable(
+        'unknown_audit_event',
+        `No audit event ${id} exists to verify from or to.`,
+        [{ path: `/query/${parameter}`, message: 'no such audit event' }],
+      );
+    return Number(row.sequence);
+  };
+
   return initServer().router(contract.auditEvents, {
     listAuditEvents: async ({ query }) => ({
       status: 200,
@@ -90,7 +107,21 @@ export function auditEventsHandlers(context: AppContext) {
       return { status: 200, body: stream as unknown as string };
     },
 
-    verifyAuditEvents: async ({ query }) => ({ status: 200, body: await verifyAuditChain(context, query) }),
+    verifyAuditEvents: async ({ query }) => {
+      const fromSequence =
+        query.from_id === undefined ? undefined : await sequenceOf(query.from_id, 'from_id');
+      const toSequence = query.to_id === undefined ? undefined : await sequenceOf(query.to_id, 'to_id');
+      if (fromSequence !== undefined && toSequence !== undefined && toSequence < fromSequence)
+        throw problems.unprocessable(
+          'empty_window',
+          `The entry to_id ${query.to_id} comes before from_id ${query.from_id}; swap them.`,
+          [{ path: '/query/to_id', message: 'before from_id' }],
+        );
+      return {
+        status: 200,
+        body: await verifyAuditChain(context, { ...query, fromSequence, toSequence }),
+      };
+    },
 
     getAuditEvent: async ({ params }) => ({
       status: 200,

@@ -134,14 +134,19 @@ function brokenLink(key: Buffer, row: AuditEventRow, previousHash: string): Chai
   return null;
 }
 
+/** The entries to verify: recorded in [since, until), and with a sequence in [from, to]; each bound optional. */
+export interface VerifiedRange {
+  since?: string | undefined;
+  until?: string | undefined;
+  fromSequence?: number | undefined;
+  toSequence?: number | undefined;
+}
+
 /**
- * Walks the chain in sequence order (only the entries recorded in [since, until) when given,
- * and the link to the entry before them) and reports the first break.
+ * Walks the chain in sequence order (only the entries in `range` when given, and the link to
+ * the entry before them) and reports the first break.
  */
-export async function verifyAuditChain(
-  context: AppContext,
-  range: { since?: string | undefined; until?: string | undefined },
-): Promise<Verification> {
+export async function verifyAuditChain(context: AppContext, range: VerifiedRange): Promise<Verification> {
   const { db } = context;
   const inRange = db
     .selectFrom('audit_events')
@@ -151,7 +156,9 @@ export async function verifyAuditChain(
     )
     .$if(range.until !== undefined, (qb) =>
       qb.where('occurred_at', '<', new Date(range.until!).toISOString()),
-    );
+    )
+    .$if(range.fromSequence !== undefined, (qb) => qb.where('sequence', '>=', range.fromSequence!))
+    .$if(range.toSequence !== undefined, (qb) => qb.where('sequence', '<=', range.toSequence!));
   const result: Verification = {
     intact: true,
     checked_count: 0,
@@ -165,7 +172,8 @@ export async function verifyAuditChain(
   let expected = 1;
   let previousHash = GENESIS_HASH;
   const first = await inRange.orderBy('sequence').limit(1).executeTakeFirst();
-  if (range.since !== undefined && first && Number(first.sequence) > 1) {
+  const hasStart = range.since !== undefined || range.fromSequence !== undefined;
+  if (hasStart && first && Number(first.sequence) > 1) {
     expected = Number(first.sequence);
     const before = await db
       .selectFrom('audit_events')
@@ -193,7 +201,7 @@ export async function verifyAuditChain(
   } while (rows.length === VERIFY_BATCH);
 
   // Up to the end of the chain: the head says how far it goes.
-  if (range.until === undefined) {
+  if (range.until === undefined && range.toSequence === undefined) {
     const head = await db.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
     if (Number(head.sequence) >= expected) return broken(missing(expected, undefined));
   }
