@@ -1,10 +1,19 @@
 /**
  * Alert evaluation with several instances: two servers on one PostgreSQL database evaluate the
- * same rules side by side, again and again, and each incident opens once and resolves once.
+ * same rules side by side, again and again, and each incident opens once and resolves once; a
+ * device's process states arriving through both at once are recorded (and announced) once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlertRule, listEvents, sendAgentEvent } from '@meridian/sdk';
-import { addAgent } from './support/agents';
+import {
+  createAlertRule,
+  createMonitoredProcess,
+  listEvents,
+  listIncidents,
+  sendAgentEvent,
+  sendAgentHeartbeat,
+  type AgentProcessState,
+} from '@meridian/sdk';
+import { addAgent, agentFrom } from './support/agents';
 import { startPostgres, type Postgres } from './support/postgres';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
@@ -64,5 +73,70 @@ describe('two instances on one PostgreSQL database', () => {
     await Promise.all([t.clock.advance(2 * 60_000), second.clock.advance(2 * 60_000)]);
     for (let round = 0; round < 3; round++) await sweepBoth();
     expect(await count('incident.resolved')).toBe(agents.length * 2);
+  });
+
+  it('record process states and open each process_down incident once, and resolve it once', async () => {
+    const siteId = (await addSite(t)).id;
+    const agent = await addAgent(t, siteId);
+    // The same device heartbeats through either instance.
+    const through = [agent, agentFrom(second, agent.credentials)];
+    const show = ok(
+      await createMonitoredProcess({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        body: { name: 'TouchDesigner', executable_path: 'C:\\TD\\TouchDesigner.exe' },
+      }),
+    );
+    const rule = ok(
+      await createAlertRule({
+        client: t.admin,
+        body: {
+          name: 'Show down',
+          kind: 'process_down',
+          process_name: 'TouchDesigner',
+          duration_minutes: 1,
+          scope: { site_ids: [siteId] },
+        },
+      }),
+    );
+    const report = (state: AgentProcessState['state']) =>
+      Promise.all(
+        through.map(async (sender) =>
+          ok(
+            await sendAgentHeartbeat({
+              client: sender.client,
+              body: {
+                status: 'ok',
+                agent_version: '1.0.0',
+                uptime_seconds: 60,
+                processes: [{ process_id: show.id, state }],
+              },
+            }),
+          ),
+        ),
+      );
+    const advanceBoth = (ms: number) => Promise.all([t.clock.advance(ms), second.clock.advance(ms)]);
+    const count = async (type: string) =>
+      ok(await listEvents({ client: t.admin, query: { device_id: agent.deviceId, type, limit: 500 } })).data
+        .length;
+
+    await report('running');
+    for (let step = 0; step < 4; step++) {
+      await report('crashed');
+      await advanceBoth(30_000);
+      await sweepBoth();
+    }
+    expect(await count('process.started')).toBe(1);
+    expect(await count('process.stopped')).toBe(1);
+    const incidents = async () =>
+      ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data;
+    expect(await incidents()).toMatchObject([{ device_id: agent.deviceId, state: 'open' }]);
+
+    await report('running');
+    for (let round = 0; round < 3; round++) await sweepBoth();
+    expect(await incidents()).toMatchObject([{ state: 'resolved' }]);
+    expect(await count('incident.opened')).toBe(1);
+    expect(await count('incident.resolved')).toBe(1);
+    expect(await count('process.started')).toBe(2);
   });
 });
