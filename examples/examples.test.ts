@@ -12,6 +12,8 @@ import {
   createWebhook,
   listAlertRules,
   listDevices,
+  listNotificationChannels,
+  listNotifications,
   listSites,
   sendAgentHeartbeat,
   testWebhook,
@@ -21,6 +23,7 @@ import { addAgent } from '../test/support/agents';
 import { freePort } from '../test/support/postgres';
 import { ADMIN, ok } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
+import { startReceiver } from '../test/support/webhook-receiver';
 import { addSite } from '../test/support/world';
 
 const run = promisify(execFile);
@@ -96,7 +99,11 @@ describe('examples', () => {
     });
   });
 
-  it('alerting.ts creates a device_offline rule and prints the incidents the event stream carries', async () => {
+  it('alerting.ts creates a webhook channel and a device_offline rule notifying it, and prints the incidents the event stream carries', async () => {
+    const receiver = await startReceiver();
+    const endpoint = ok(
+      await createWebhook({ client: t.admin, body: { url: receiver.url, event_types: ['webhook.test'] } }),
+    );
     const site = await addSite(t);
     const agent = await addAgent(t, site.id);
     const beat = async () =>
@@ -107,7 +114,11 @@ describe('examples', () => {
         }),
       );
     await beat();
-    const child = spawn(TSX, [example('alerting.ts'), site.id, '--minutes=2', '--count=2'], withToken());
+    const child = spawn(
+      TSX,
+      [example('alerting.ts'), site.id, endpoint.id, '--minutes=2', '--count=2'],
+      withToken(),
+    );
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     const exited = once(child, 'exit');
@@ -118,13 +129,43 @@ describe('examples', () => {
     await t.clock.advance(30_000);
     const [code] = await exited;
     expect(code).toBe(0);
+    const channels = ok(await listNotificationChannels({ client: t.admin, query: { limit: 500 } })).data;
+    const channel = channels.find((candidate) => candidate.webhook?.webhook_id === endpoint.id)!;
+    expect(channel).toMatchObject({ kind: 'webhook', name: `Incidents of ${site.id}`, enabled: true });
     const rules = ok(await listAlertRules({ client: t.admin, query: { kind: 'device_offline' } })).data;
-    expect(rules.map((rule) => rule.scope)).toEqual([{ site_ids: [site.id] }]);
+    expect(rules.map((rule) => [rule.scope, rule.channel_ids])).toEqual([
+      [{ site_ids: [site.id] }, [channel.id]],
+    ]);
     expect(stdout.split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^channel Incidents of ${site.id} \\(${channel.id}\\) delivers to ${endpoint.id}; test delivered in \\d+ ms$`,
+        ),
+      ),
       expect.stringMatching(/^rule Offline for 2 min \(alr_\w+\) watches site_\w+; following incidents$/),
       expect.stringMatching(/ incident\.opened inc_\w+ Incident opened: Offline for 2 min\./),
       expect.stringMatching(/ incident\.resolved inc_\w+ Incident resolved: /),
       '',
+    ]);
+    // The channel's endpoint got the test, then both incident events, signed with its secret.
+    await t.server.deliverWebhooks();
+    const received = await Promise.all(
+      receiver.received.map((request) =>
+        webhooks.unwrap(request.body, request.headers as Record<string, string>, endpoint.secret, {
+          now: t.clock.now(),
+        }),
+      ),
+    );
+    await receiver.close();
+    expect(received.map((event) => event.type).sort()).toEqual([
+      'incident.opened',
+      'incident.resolved',
+      'webhook.test',
+    ]);
+    const sent = ok(await listNotifications({ client: t.admin, query: { channel_id: channel.id } })).data;
+    expect(sent.map((notification) => [notification.event_type, notification.state])).toEqual([
+      ['incident.opened', 'sent'],
+      ['incident.resolved', 'sent'],
     ]);
   }, 30_000);
 
