@@ -137,10 +137,14 @@ describe('a job on devices', () => {
       command_id: first,
     });
 
-    const events = ok(await listEvents({ client: t.admin, query: { limit: 500 } })).data.filter(
+    // The job's targets are all on site A, so its events are site A's: its operator sees them.
+    const events = ok(await listEvents({ client: operatorA.client, query: { limit: 500 } })).data.filter(
       (event) => (event.data as { job_id?: string }).job_id === job.id,
     );
-    expect(events.map((event) => event.type)).toEqual(['job.started', 'job.finished']);
+    expect(events.map((event) => [event.type, event.site_id])).toEqual([
+      ['job.started', siteA],
+      ['job.finished', siteA],
+    ]);
     expect(events[1]!.data).toMatchObject({ state: 'partially_failed', counts: { succeeded: 2, failed: 1 } });
   });
 
@@ -240,6 +244,16 @@ describe('targets', () => {
     expect(listed).not.toContain(wide.id);
     ok(await cancelJob({ client: t.admin, path: { job_id: wide.id } }));
     ok(await cancelJob({ client: operatorA.client, path: { job_id: ok(own).id } }));
+    // A job over two sites raises its events for the whole fleet: admins see them, the operator does not.
+    const eventsOf = async (client: typeof t.admin) =>
+      ok(await listEvents({ client, query: { limit: 500 } }))
+        .data.filter((event) => (event.data as { job_id?: string }).job_id === wide.id)
+        .map((event) => [event.type, event.site_id]);
+    expect(await eventsOf(t.admin)).toEqual([
+      ['job.started', null],
+      ['job.finished', null],
+    ]);
+    expect(await eventsOf(operatorA.client)).toEqual([]);
   });
 });
 

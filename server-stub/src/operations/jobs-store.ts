@@ -185,10 +185,26 @@ async function insertChunked<T extends 'commands' | 'job_targets'>(
       .execute();
 }
 
-const startedEvent = (job: JobRow, counts: JobCounts) => ({
+/**
+ * The site a job's events belong to: its targets' site when they are all on one (so operators of
+ * that site see them), else none (the fleet's, which admins see).
+ */
+async function jobSiteId(db: Kysely<Database>, jobId: string): Promise<string | null> {
+  const sites = await db
+    .selectFrom('job_targets as t')
+    .innerJoin('devices as d', 'd.id', 't.device_id')
+    .select('d.site_id')
+    .distinct()
+    .where('t.job_id', '=', jobId)
+    .limit(2)
+    .execute();
+  return sites.length === 1 ? sites[0]!.site_id : null;
+}
+
+const startedEvent = (job: JobRow, counts: JobCounts, siteId: string | null) => ({
   type: 'job.started',
   severity: 'info' as const,
-  siteId: null,
+  siteId,
   deviceId: null,
   message: `Job ${job.name} started on ${counts.total} device(s)${job.attempt > 1 ? ` (attempt ${job.attempt})` : ''}.`,
   data: { job_id: job.id, name: job.name, attempt: job.attempt, counts },
@@ -275,7 +291,7 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
     await trx.insertInto('jobs').values(job).execute();
     await insertChunked(trx, 'job_targets', targets);
     await insertChunked(trx, 'commands', commands);
-    await insertEvent(trx, context, startedEvent(job, counts));
+    await insertEvent(trx, context, startedEvent(job, counts, await jobSiteId(trx, job.id)));
   });
   announceEvents(context);
   for (const row of commands) context.signals.notify(deviceCommandsTopic(row.device_id));
@@ -328,7 +344,7 @@ export async function settleJobs(context: AppContext, jobIds?: readonly string[]
       await insertEvent(trx, context, {
         type: 'job.finished',
         severity: state === 'succeeded' || state === 'cancelled' ? 'info' : 'warning',
-        siteId: null,
+        siteId: await jobSiteId(trx, job.id),
         deviceId: null,
         message: `Job ${job.name} finished: ${state.replace('_', ' ')} (${jobCounts.succeeded} of ${jobCounts.total} succeeded).`,
         data: { job_id: job.id, name: job.name, attempt: job.attempt, state, counts: jobCounts },
@@ -417,7 +433,7 @@ export async function retryJob(context: AppContext, job: JobRow): Promise<void> 
         .where('device_id', '=', command.device_id)
         .execute();
     const counts = (await countTargets(trx, [job.id])).get(job.id)!;
-    await insertEvent(trx, context, startedEvent(attempt, counts));
+    await insertEvent(trx, context, startedEvent(attempt, counts, await jobSiteId(trx, job.id)));
     return true;
   });
   if (!retried)
