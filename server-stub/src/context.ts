@@ -46,6 +46,12 @@ export interface WebhookSettings {
   secretsKey: string;
   /** How long an endpoint has to answer a delivery. */
   attemptTimeoutSeconds: number;
+  /**
+   * Resolves the host name of a webhook URL or an SMTP server to the addresses checked against the
+   * SSRF rule (webhook-targets.ts); the connection then goes to an address it answered, never
+   * resolving again. The system's resolver by default; tests give a hostile one.
+   */
+  resolve: (host: string) => Promise<{ address: string; family: number }[]>;
 }
 
 /** What handlers and shared middleware need from the running server. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
+import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
 import { startJobWorker } from './operations/jobs-store';
 import { Signals } from './runtime/signals';
@@ -94,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       allowPrivateTargets: false,
       secretsKey: randomBytes(32).toString('base64'),
       attemptTimeoutSeconds: 10,
+      resolve: resolveHost,
       ...options.webhooks,
     },
     auditKey: auditKey.key,

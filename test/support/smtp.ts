@@ -24,7 +24,8 @@ export interface SmtpReceiver {
 export const SMTP_USER = 'meridian';
 export const SMTP_PASSWORD = 'smtp-password-for-tests';
 
-export async function startSmtpReceiver(): Promise<SmtpReceiver> {
+/** Listens on a free port of `host` (another loopback address than 127.0.0.1 if need be). */
+export async function startSmtpReceiver(host = '127.0.0.1'): Promise<SmtpReceiver> {
   const receiver: Omit<SmtpReceiver, 'port' | 'close'> = { messages: [], mode: 'accept' };
   const server = new SMTPServer({
     disabledCommands: ['STARTTLS'],
@@ -56,7 +57,7 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('the SMTP server has no port');

@@ -24,7 +24,12 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(fallback: Answer = { status: 200, body: 'ok' }): Promise<Receiver> {
+/** Listens on `host` (127.0.0.1 by default) and `port` (a free one by default). */
+export async function startReceiver(
+  fallback: Answer = { status: 200, body: 'ok' },
+  listen: { host?: string; port?: number } = {},
+): Promise<Receiver> {
+  const { host = '127.0.0.1', port = 0 } = listen;
   const waiters = new Set<{ count: number; resolve: () => void }>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -36,9 +41,9 @@ export async function startReceiver(fallback: Answer = { status: 200, body: 'ok'
       if (answer !== 'hang') res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const receiver: Receiver = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/hooks`,
     received: [],
     answers: [],
     fallback,

@@ -1,8 +1,11 @@
 /**
  * E-mail through a channel's SMTP server (nodemailer). The host is checked against the SSRF rule
  * of webhooks (webhook-targets.ts) before each connection, since the name may resolve elsewhere by
- * then. Sending answers an outcome rather than throwing: the caller records it.
+ * then, and nodemailer connects to the very address checked (no second resolution a hostile DNS
+ * server could answer with another address), presenting and verifying the host name in TLS.
+ * Sending answers an outcome rather than throwing: the caller records it.
  */
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { AppContext } from '../context';
 import { checkTarget, type TargetVerdict } from './webhook-targets';
@@ -61,7 +64,9 @@ export async function sendEmail(
   const verdict = await checkSmtpHost(context, settings.host, settings.port);
   if (!verdict.allowed) return outcome(`refused to connect: ${verdict.reason}`);
   const transport = nodemailer.createTransport({
-    host: settings.host,
+    host: verdict.address,
+    // TLS (SNI and the certificate check) is about the name, although the connection goes to the address.
+    ...(isIP(settings.host) ? {} : { servername: settings.host }),
     port: settings.port,
     secure: settings.tls === 'tls',
     requireTLS: settings.tls === 'starttls',

@@ -4,7 +4,9 @@
  * multicast and reserved ranges are always refused; loopback and private networks are refused
  * unless the server allows them (`MERIDIAN_WEBHOOKS_ALLOW_PRIVATE`). The check runs when an
  * endpoint is created or changed and again before each delivery (the name may resolve elsewhere
- * by then).
+ * by then), and answers the address to connect to: a connection made to the name would resolve
+ * it once more, and a hostile DNS server could answer a checked public address to the check and
+ * 127.0.0.1 to the connection (DNS rebinding).
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIPv6 } from 'node:net';
@@ -50,6 +52,10 @@ const PRIVATE = blockList([
 ]);
 
 /** When allowed, `address` is the one to connect to (the first the name resolved to, all of them checked). */
+/** The system's resolver (every address of the name, in the order it gives them). */
+export const resolveHost = (host: string): Promise<{ address: string; family: number }[]> =>
+  lookup(host, { all: true, verbatim: true });
+
 export type TargetVerdict = { allowed: true; address: string } | { allowed: false; reason: string };
 
 /** Whether `url` may receive webhooks now, resolving its host name. */
@@ -57,7 +63,7 @@ export async function checkTarget(context: AppContext, url: string): Promise<Tar
   const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   let addresses: { address: string; family: number }[];
   try {
-    addresses = await lookup(host, { all: true, verbatim: true });
+    addresses = await context.webhooks.resolve(host);
   } catch {
     return { allowed: false, reason: `the host ${host} does not resolve` };
   }
