@@ -5,7 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type Migration,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial';
 import * as sealedIdempotencyReplays from './migrations/002-sealed-idempotency-replays';
@@ -73,7 +80,33 @@ export function openDatabase(location: string): OpenedDatabase {
   sqlite.function('meridian_version_key', { deterministic: true }, (version) =>
     versionKey(version as string | null),
   );
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine: 'sqlite' };
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }),
+    engine: 'sqlite',
+  };
+}
+
+/** How many prepared statements an SQLite connection keeps (the most recently used). */
+const STATEMENTS_KEPT = 500;
+
+/**
+ * The connection as Kysely sees it, with its prepared statements kept by SQL text: Kysely prepares
+ * every query it runs, and preparing (parsing and planning the SQL) costs more than running most
+ * of them. Safe on the one connection, where queries run one at a time.
+ */
+function keepingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql) => {
+      const statement = statements.get(sql) ?? sqlite.prepare(sql);
+      // Map order is the order of use: the first entry is the least recently used.
+      statements.delete(sql);
+      statements.set(sql, statement);
+      if (statements.size > STATEMENTS_KEPT) statements.delete(statements.keys().next().value!);
+      return statement;
+    },
+  };
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
