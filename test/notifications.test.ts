@@ -9,22 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAlertRule,
   createNotificationChannel,
-  listIncidents,
   listNotifications,
   resolveIncident,
-  sendAgentEvent,
   updateAlertRule,
   updateNotificationChannel,
 } from '@meridian/sdk';
 import { insertEvent } from '../server-stub/src/observe/events-store';
-import { addAgent } from './support/agents';
+import { openIncident } from './support/incidents';
 import { startPostgres, type Postgres } from './support/postgres';
 import { expectProblem } from './support/problem';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { type SmtpReceiver, smtpSettingsFor, startSmtpReceiver, useSmtpReceiver } from './support/smtp';
 import { snapshot } from './support/snapshot';
 import { useTestServer } from './support/use-test-server';
-import { addSite, unique } from './support/world';
+import { unique } from './support/world';
 
 const MISSING_CHANNEL = 'nch_01JD8A2B4C6D8E0F2G4H6J8K0M';
 
@@ -44,38 +42,10 @@ describe('incident notifications', () => {
       }),
     );
 
-  /** A site with an agent, a rule on its process crashes notifying `channelIds`, and a crash: an open incident. */
-  async function openIncident(channelIds: string[]) {
-    const site = await addSite(t);
-    const agent = await addAgent(t, site.id);
-    const rule = ok(
-      await createAlertRule({
-        client: t.admin,
-        body: {
-          name: unique('Kiosk crashes'),
-          kind: 'event_match',
-          event_type: 'agent.process_crash',
-          scope: { site_ids: [site.id] },
-          channel_ids: channelIds,
-        },
-      }),
-    );
-    expect(rule.channel_ids).toEqual(channelIds);
-    ok(
-      await sendAgentEvent({
-        client: agent.client,
-        body: { type: 'process_crash', severity: 'error', message: 'Kiosk browser exited' },
-      }),
-    );
-    await t.server.sweep();
-    const incident = ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!;
-    return { rule, incident };
-  }
-
   it('e-mails every channel of the rule when its incident opens and when it resolves, and lists what was sent', async () => {
     const pager = await addChannel(['oncall@example.com', 'lead@example.com']);
     const team = await addChannel(['team@example.com']);
-    const { rule, incident } = await openIncident([pager.id, team.id]);
+    const { rule, incident } = await openIncident(t, [pager.id, team.id]);
     await t.server.sendNotifications();
 
     expect(smtp.messages.map((message) => message.to).sort()).toEqual([
@@ -123,7 +93,7 @@ describe('incident notifications', () => {
   it('retries a refused e-mail on the schedule, then lists it as failed', async () => {
     const channel = await addChannel(['oncall@example.com']);
     smtp.mode = 'refuse-rcpt';
-    const { incident } = await openIncident([channel.id]);
+    const { incident } = await openIncident(t, [channel.id]);
     await t.server.sendNotifications();
     const query = { channel_id: channel.id, incident_id: incident.id };
     let [notification] = ok(await listNotifications({ client: t.admin, query })).data;
@@ -176,7 +146,7 @@ describe('incident notifications', () => {
     const recipient = `${unique('recovering')}@example.com`;
     const channel = await addChannel([recipient]);
     smtp.mode = 'refuse-auth';
-    const { incident } = await openIncident([channel.id]);
+    const { incident } = await openIncident(t, [channel.id]);
     await t.server.sendNotifications();
     smtp.mode = 'accept';
     await t.travel(60_000);
@@ -198,7 +168,7 @@ describe('incident notifications', () => {
       }),
     );
     for (const channelIds of [[], [channel.id]]) {
-      const { incident } = await openIncident(channelIds);
+      const { incident } = await openIncident(t, channelIds);
       await t.server.sendNotifications();
       expect(
         ok(await listNotifications({ client: t.admin, query: { incident_id: incident.id } })).data,

@@ -8,23 +8,20 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import {
-  createAlertRule,
   createNotificationChannel,
   createWebhook,
   deleteWebhook,
   getNotificationChannel,
-  listIncidents,
   listNotifications,
   listWebhookDeliveries,
   resolveIncident,
-  sendAgentEvent,
   testNotificationChannel,
   updateNotificationChannel,
   updateWebhook,
   type WebhookCreated,
 } from '@meridian/sdk';
 import { RETRY_DELAYS_SECONDS } from '../server-stub/src/integrate/webhook-deliveries';
-import { addAgent } from './support/agents';
+import { openIncident } from './support/incidents';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
 import { snapshot } from './support/snapshot';
@@ -71,33 +68,6 @@ describe('webhook notification channels', () => {
         body: { name: unique('Pager webhook'), kind: 'webhook', webhook: { webhook_id: webhookId } },
       }),
     );
-
-  /** An agent on a site (a new one by default), a rule on its process crashes notifying `channelId`, and a crash: an open incident. */
-  async function openIncident(channelId: string, siteId?: string) {
-    const site = { id: siteId ?? (await addSite(t)).id };
-    const agent = await addAgent(t, site.id);
-    const rule = ok(
-      await createAlertRule({
-        client: t.admin,
-        body: {
-          name: unique('Kiosk crashes'),
-          kind: 'event_match',
-          event_type: 'agent.process_crash',
-          scope: { site_ids: [site.id] },
-          channel_ids: [channelId],
-        },
-      }),
-    );
-    ok(
-      await sendAgentEvent({
-        client: agent.client,
-        body: { type: 'process_crash', severity: 'error', message: 'Kiosk browser exited' },
-      }),
-    );
-    await t.server.sweep();
-    const incident = ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!;
-    return { rule, incident };
-  }
 
   const notificationsOf = async (incidentId: string) =>
     ok(await listNotifications({ client: t.admin, query: { incident_id: incidentId } })).data;
@@ -203,7 +173,7 @@ describe('webhook notification channels', () => {
   it('delivers incident events to the endpoint, signed, even though it does not subscribe to them', async () => {
     const webhook = await endpoint();
     const channel = await channelTo(webhook.id);
-    const { rule, incident } = await openIncident(channel.id);
+    const { rule, incident } = await openIncident(t, [channel.id]);
     await t.server.deliverWebhooks();
 
     const [sent] = await notificationsOf(incident.id);
@@ -247,7 +217,7 @@ describe('webhook notification channels', () => {
     const site = await addSite(t);
     const webhook = await endpoint({ event_types: ['incident.opened'], site_id: site.id });
     const channel = await channelTo(webhook.id);
-    const { incident } = await openIncident(channel.id, site.id);
+    const { incident } = await openIncident(t, [channel.id], site.id);
     await t.server.deliverWebhooks();
     const deliveries = ok(
       await listWebhookDeliveries({ client: t.admin, path: { webhook_id: webhook.id } }),
@@ -265,7 +235,7 @@ describe('webhook notification channels', () => {
     const webhook = await endpoint();
     const channel = await channelTo(webhook.id);
     receiver.fallback = { status: 500, body: 'down' };
-    const { incident } = await openIncident(channel.id);
+    const { incident } = await openIncident(t, [channel.id]);
     await t.server.deliverWebhooks();
     let [notification] = await notificationsOf(incident.id);
     expect(notification).toMatchObject({
@@ -311,7 +281,7 @@ describe('webhook notification channels', () => {
     const webhook = await endpoint();
     const channel = await channelTo(webhook.id);
     ok(await updateWebhook({ client: t.admin, path: { webhook_id: webhook.id }, body: { enabled: false } }));
-    const { incident } = await openIncident(channel.id);
+    const { incident } = await openIncident(t, [channel.id]);
     await t.server.deliverWebhooks();
     expect(receiver.received).toEqual([]);
     expect(await notificationsOf(incident.id)).toMatchObject([
