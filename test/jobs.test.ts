@@ -4,7 +4,7 @@
  * job.finished events), wait_seconds, cancel, retry of the failed targets only, who may target
  * what, and bad input. Agents here are driven by hand (poll, report) on the test clock.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   cancelJob,
   createJob,
@@ -42,6 +42,19 @@ beforeAll(async () => {
   agentB = await addAgent(t, siteB);
   operatorA = await addMember(t, 'operator', [siteA]);
 });
+
+/** An agent on the site whose device is of `deviceType` (agents enrol as workstations). */
+async function addAgentOfType(site: string, deviceType: string): Promise<Agent> {
+  const agent = await addAgent(t, site);
+  ok(
+    await updateDevice({
+      client: t.admin,
+      path: { device_id: agent.deviceId },
+      body: { device_type: deviceType },
+    }),
+  );
+  return agent;
+}
 
 const start = async (body: Partial<JobCreate> = {}, client = t.admin, waitSeconds?: number) =>
   createJob({
@@ -171,14 +184,7 @@ describe('targets', () => {
   it('runs on every device of a site, marking devices that cannot run the command unsupported', async () => {
     const site = (await addSite(t)).id;
     const workstation = await addAgent(t, site);
-    const edge = await addAgent(t, site);
-    ok(
-      await updateDevice({
-        client: t.admin,
-        path: { device_id: edge.deviceId },
-        body: { device_type: 'edge' },
-      }),
-    );
+    const edge = await addAgentOfType(site, 'edge');
     const job = ok(
       await start({
         command: { type: 'restart_process', params: { process_name: 'player' } },
@@ -200,14 +206,7 @@ describe('targets', () => {
 
   it('finishes at once (200) when no target can run it', async () => {
     const site = (await addSite(t)).id;
-    const edge = await addAgent(t, site);
-    ok(
-      await updateDevice({
-        client: t.admin,
-        path: { device_id: edge.deviceId },
-        body: { device_type: 'edge' },
-      }),
-    );
+    await addAgentOfType(site, 'edge');
     const created = await start({ command: { type: 'reboot' }, target: { site_ids: [site] } });
     expect(created.response.status).toBe(200);
     expect(ok(created)).toMatchObject({ state: 'failed', counts: { total: 1, unsupported: 1 } });
@@ -280,6 +279,23 @@ describe('waiting', () => {
     expect(answered.response.status).toBe(202);
     expect(ok(answered)).toMatchObject({ state: 'running', counts: { pending: 1 } });
     await answer(agents[0]!, 'succeeded');
+  });
+});
+
+describe('finishing in the background', () => {
+  it('records the end and raises job.finished when the last command expires, with nobody reading the job', async () => {
+    const job = ok(await start({ target: { device_ids: [agents[2]!.deviceId] }, timeout_seconds: 30 }));
+    await t.clock.advance(31_000); // the sweep expires the command, which wakes the jobs' pass
+    await vi.waitFor(async () => {
+      const finished = ok(
+        await listEvents({ client: t.admin, query: { type: 'job.finished', limit: 500 } }),
+      ).data;
+      expect(finished.map((event) => (event.data as { job_id: string }).job_id)).toContain(job.id);
+    });
+    const [listed] = ok(
+      await listJobs({ client: t.admin, query: { state: 'failed', since: job.created_at } }),
+    ).data;
+    expect(listed).toMatchObject({ id: job.id, counts: { expired: 1 } });
   });
 });
 
