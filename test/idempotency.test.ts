@@ -25,6 +25,7 @@ const idempotent = specOperations.filter((op) =>
 it('covers the creating operations', () => {
   expect(idempotent.map((op) => op.operationId).sort()).toEqual([
     'addIncidentNote',
+    'cloneScript',
     'createAlertRule',
     'createApiToken',
     'createCommand',
@@ -32,9 +33,11 @@ it('covers the creating operations', () => {
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',
+    'createScript',
     'createSite',
     'createUser',
     'createWebhook',
+    'importScript',
     'registerDevice',
     'simulateEvent',
   ]);

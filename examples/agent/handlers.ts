@@ -2,12 +2,14 @@
  * The reference agent's command handlers. Harmless commands run for real (`ping`, `echo`,
  * `get_config`, `collect_inventory` from `os`); the ones that would change the machine
  * (reboot, restarting things, shell commands) are simulated and say so in their output, unless
- * `allowShell` lets `run_shell` run for real.
+ * `allowShell` lets `run_shell` run for real; `run_script` runs sh and bash scripts only with
+ * `allowShell` (run-script.ts).
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import type { CommandHandler } from '@meridian/sdk';
+import { runScript } from './run-script';
 
 const run = promisify(execFile);
 
@@ -59,6 +61,7 @@ export function handlers(config: {
         };
       }
     },
+    run_script: runScript(config),
     reboot: simulated('reboot'),
     restart_agent: simulated('restart the agent'),
     restart_process: async (command, context) =>

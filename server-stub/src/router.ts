@@ -31,6 +31,7 @@ import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';
 import { jobsHandlers } from './operations/jobs-handlers';
 import { processesHandlers } from './operations/processes-handlers';
+import { scriptsHandlers } from './operations/scripts-handlers';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {
@@ -45,6 +46,7 @@ export function createRouter(context: AppContext) {
     agent: agentHandlers(context),
     deviceTypes: deviceTypesHandlers(),
     commands: commandsHandlers(context),
+    scripts: scriptsHandlers(context),
     jobs: jobsHandlers(context),
     events: eventsHandlers(context),
     monitoredProcesses: processesHandlers(context),

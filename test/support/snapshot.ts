@@ -23,6 +23,8 @@ const TABLES = [
   'device_inventories',
   'monitored_processes',
   'device_screenshots',
+  'scripts',
+  'script_versions',
 ] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {

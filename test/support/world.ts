@@ -9,6 +9,7 @@ import {
   createApiToken,
   createCommand,
   createJob,
+  createScript,
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
@@ -75,6 +76,8 @@ export interface World {
   incidentId: string;
   /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
   jobId: string;
+  /** A script of the library (a bash script with one parameter). */
+  scriptId: string;
 }
 
 let counter = 0;
@@ -228,6 +231,17 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     incidentId: await addIncident(t, siteA.id, agent),
+    scriptId: ok(
+      await createScript({
+        client: t.admin,
+        body: {
+          name: 'World disk usage',
+          language: 'bash',
+          body: 'df -h "$MERIDIAN_PARAM_MOUNT"\n',
+          parameters: { type: 'object', properties: { mount: { type: 'string', maxLength: 200 } } },
+        },
+      }),
+    ).id,
     jobId: await addJob(t, siteA.id),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

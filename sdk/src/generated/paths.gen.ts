@@ -1121,6 +1121,193 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/scripts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List scripts
+     * @description Lists the script library, oldest first, each script at its current version. Filter by
+     *     `language`. Scripts are shared by the whole organisation: every operator and viewer may
+     *     read them (`scripts:read`).
+     */
+    get: operations['listScripts'];
+    put?: never;
+    /**
+     * Create a script
+     * @description Adds a script to the library as its version 1. Its parameters are declared as a JSON
+     *     Schema (draft 2020-12) of an object; a schema Meridian cannot compile, or one that is not
+     *     an object schema with environment-variable-like property names, is
+     *     `422 invalid_parameters_schema`. The body is at most 64 KiB. Admins only (`scripts:write`).
+     */
+    post: operations['createScript'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/scripts/import': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Import a script
+     * @description Creates a new script (version 1) from a document `GET /v1/scripts/{script_id}/export`
+     *     returned. A document that does not match the format is `400`; one of a
+     *     `format_version` this server does not read is `422 unsupported_format_version`; its
+     *     parameters schema is checked as at creation (`422 invalid_parameters_schema`). Admins only
+     *     (`scripts:write`).
+     */
+    post: operations['importScript'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/scripts/{script_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a script
+     * @description Returns one script at its current version, with its `ETag` for a later update (`scripts:read`).
+     */
+    get: operations['getScript'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a script
+     * @description Removes the script and its versions from the library. Commands and jobs that already run
+     *     it keep their copy of the body. Admins only (`scripts:write`).
+     */
+    delete: operations['deleteScript'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a script
+     * @description Changes the fields given; the result becomes the script's next version (the previous ones
+     *     stay readable under `/versions`). Jobs already started keep running the version they were
+     *     given. Send `If-Match` with the `ETag` you read so a concurrent change is not overwritten
+     *     (`412`). Admins only (`scripts:write`).
+     */
+    patch: operations['updateScript'];
+    trace?: never;
+  };
+  '/v1/scripts/{script_id}/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a script's versions
+     * @description Lists every version the script has had, newest first: version 1 is how it was created,
+     *     and each change (an update) added one, with who made it and when (`scripts:read`).
+     */
+    get: operations['listScriptVersions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/scripts/{script_id}/versions/{version}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+        /** @description The version number of the script (1 for how it was created). */
+        version: components['parameters']['ScriptVersionPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get one version of a script
+     * @description Returns the script as the given version left it (`scripts:read`).
+     */
+    get: operations['getScriptVersion'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/scripts/{script_id}/clone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Clone a script
+     * @description Creates a new script (version 1) with the current content of this one, named as given or
+     *     (send `{}`) after the original with ` (copy)`; the original's history stays with the
+     *     original. Admins only (`scripts:write`).
+     */
+    post: operations['cloneScript'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/scripts/{script_id}/export': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Export a script
+     * @description Returns the script's current content as a portable JSON document (`format`
+     *     `meridian.script`, `format_version` 1) that `POST /v1/scripts/import` reads, here or on
+     *     another server. IDs and history are left out (`scripts:read`).
+     */
+    get: operations['exportScript'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/jobs': {
     parameters: {
       query?: never;
@@ -2713,9 +2900,10 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
-     *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
+     *     commands, read the script library, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+     *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
+     *     and scripts.
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
      * @enum {string}
      */
@@ -2791,6 +2979,8 @@ export interface components {
       | 'enrollment:write'
       | 'commands:read'
       | 'commands:write'
+      | 'scripts:read'
+      | 'scripts:write'
       | 'jobs:read'
       | 'jobs:write'
       | 'events:read'
@@ -3891,6 +4081,203 @@ export interface components {
       cancelled_count: number;
       /** @description The commands cancelled (at most the first 1000). */
       command_ids: components['schemas']['CommandId'][];
+    };
+    /**
+     * ScriptLanguage
+     * @description The interpreter the agent runs the script with: `sh` (POSIX shell), `bash`, `powershell`
+     *     (PowerShell 7 or Windows PowerShell) or `python` (Python 3).
+     * @enum {string}
+     */
+    ScriptLanguage: 'sh' | 'bash' | 'powershell' | 'python';
+    /**
+     * ScriptName
+     * @description A name people recognise the script by (names need not be unique).
+     * @example Disk usage of a mount
+     */
+    ScriptName: string;
+    /**
+     * ScriptDescription
+     * @description What the script does and when to run it.
+     * @example Prints the disk usage of one mount point.
+     */
+    ScriptDescription: string;
+    /**
+     * ScriptPlatforms
+     * @description The operating system families the script is written for.
+     * @example [
+     *       "linux",
+     *       "macos"
+     *     ]
+     */
+    ScriptPlatforms: components['schemas']['Platform'][];
+    /**
+     * ScriptBody
+     * @description The script's source code, at most 64 KiB (65,536 characters).
+     * @example #!/bin/sh
+     *     set -eu
+     *     df -h "$MERIDIAN_PARAM_MOUNT"
+     */
+    ScriptBody: string;
+    /**
+     * ScriptParametersSchema
+     * @description A JSON Schema (draft 2020-12) of the script's parameters: an object schema (`type: object`)
+     *     whose property names are letters, digits and `_` (at most 64, not starting with a digit),
+     *     at most 16 KiB as JSON. Formats are annotations only. A job's arguments must satisfy it;
+     *     the agent passes each one to the script as the environment variable
+     *     `MERIDIAN_PARAM_<NAME>` (the name upper-cased). A schema Meridian cannot compile is
+     *     `422 invalid_parameters_schema`.
+     * @example {
+     *       "type": "object",
+     *       "properties": {
+     *         "mount": {
+     *           "type": "string",
+     *           "maxLength": 200,
+     *           "description": "The mount point to check."
+     *         }
+     *       },
+     *       "required": [
+     *         "mount"
+     *       ]
+     *     }
+     */
+    ScriptParametersSchema: {
+      [key: string]: unknown;
+    };
+    /**
+     * ScriptTimeout
+     * Format: int32
+     * @description Seconds the script may run on a device; the agent kills it when they pass and the command
+     *     fails.
+     * @example 300
+     */
+    ScriptTimeout: number;
+    /**
+     * ScriptRunAs
+     * @description Whom the agent runs the script as: `system` (the agent's own account: root or LocalSystem)
+     *     or `user` (the user signed in at the machine's console, for scripts that touch their session).
+     * @enum {string}
+     */
+    ScriptRunAs: 'system' | 'user';
+    /**
+     * ScriptDefinition
+     * @description What a script is, without its identity and history (what a version keeps and an export carries).
+     */
+    ScriptDefinition: {
+      name: components['schemas']['ScriptName'];
+      description: components['schemas']['ScriptDescription'];
+      language: components['schemas']['ScriptLanguage'];
+      platforms: components['schemas']['ScriptPlatforms'];
+      body: components['schemas']['ScriptBody'];
+      parameters: components['schemas']['ScriptParametersSchema'];
+      /** @description The timeout a run of the script gets unless the job gives another. */
+      timeout_seconds: components['schemas']['ScriptTimeout'];
+      run_as: components['schemas']['ScriptRunAs'];
+    };
+    /**
+     * ScriptId
+     * @description The ID of a script in the library (`spt_` followed by a ULID).
+     * @example spt_01JD9C4E6G8J0K2M4P6R8T0V2X
+     */
+    ScriptId: string;
+    /**
+     * ScriptVersionNumber
+     * Format: int32
+     * @description A version of a script, 1 at creation and one more for each change.
+     * @example 3
+     */
+    ScriptVersionNumber: number;
+    /**
+     * Script
+     * @description A script in the library, at its current version.
+     */
+    Script: components['schemas']['ScriptDefinition'] & {
+      id: components['schemas']['ScriptId'];
+      /** @description The current version; every change adds one (see `GET /v1/scripts/{script_id}/versions`). */
+      version: components['schemas']['ScriptVersionNumber'];
+      /** @description Who created the script. */
+      created_by: components['schemas']['UserId'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** ScriptList */
+    ScriptList: {
+      data: components['schemas']['Script'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** ScriptCreate */
+    ScriptCreate: {
+      name: components['schemas']['ScriptName'];
+      /** @description Default empty. */
+      description?: components['schemas']['ScriptDescription'];
+      language: components['schemas']['ScriptLanguage'];
+      /** @description Default `[linux, macos]` for `sh`, `bash` and `python`, `[windows]` for `powershell`. */
+      platforms?: components['schemas']['ScriptPlatforms'];
+      body: components['schemas']['ScriptBody'];
+      /** @description Default `{ "type": "object" }` (no declared parameters). */
+      parameters?: components['schemas']['ScriptParametersSchema'];
+      /** @description Default 300. */
+      timeout_seconds?: components['schemas']['ScriptTimeout'];
+      /** @description Default `system`. */
+      run_as?: components['schemas']['ScriptRunAs'];
+    };
+    /**
+     * ScriptExport
+     * @description A script as a portable JSON document, to keep in version control or to import into another
+     *     Meridian server (`POST /v1/scripts/import`). It carries what the script is, not its ID or
+     *     history. `format_version` says how to read it; this server reads version 1.
+     */
+    ScriptExport: {
+      /**
+       * @description Says what the document is.
+       * @constant
+       */
+      format: 'meridian.script';
+      /**
+       * Format: int32
+       * @description The version of this document format; a server refuses versions it does not know (`422 unsupported_format_version`).
+       */
+      format_version: number;
+      exported_at: components['schemas']['Timestamp'];
+      script: components['schemas']['ScriptDefinition'];
+    };
+    /**
+     * ScriptUpdate
+     * @description The fields to change; fields left out keep their value. The change becomes a new version.
+     */
+    ScriptUpdate: {
+      name?: components['schemas']['ScriptName'];
+      description?: components['schemas']['ScriptDescription'];
+      language?: components['schemas']['ScriptLanguage'];
+      platforms?: components['schemas']['ScriptPlatforms'];
+      body?: components['schemas']['ScriptBody'];
+      parameters?: components['schemas']['ScriptParametersSchema'];
+      timeout_seconds?: components['schemas']['ScriptTimeout'];
+      run_as?: components['schemas']['ScriptRunAs'];
+    };
+    /**
+     * ScriptVersion
+     * @description A script as one change left it.
+     */
+    ScriptVersion: components['schemas']['ScriptDefinition'] & {
+      script_id: components['schemas']['ScriptId'];
+      version: components['schemas']['ScriptVersionNumber'];
+      /** @description Who made the change (created, updated, cloned or imported the script). */
+      changed_by: components['schemas']['UserId'];
+      /** @description When the change was made. */
+      created_at: components['schemas']['Timestamp'];
+    };
+    /** ScriptVersionList */
+    ScriptVersionList: {
+      data: components['schemas']['ScriptVersion'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * ScriptClone
+     * @description How to name the copy.
+     */
+    ScriptClone: {
+      /** @description Default the original's name followed by ` (copy)`. */
+      name?: components['schemas']['ScriptName'];
     };
     /**
      * JobState
@@ -5331,6 +5718,10 @@ export interface components {
     EnrollmentRequestIdPath: components['schemas']['EnrollmentRequestId'];
     /** @description The ID of the command. */
     CommandIdPath: components['schemas']['CommandId'];
+    /** @description The ID of the script. */
+    ScriptIdPath: components['schemas']['ScriptId'];
+    /** @description The version number of the script (1 for how it was created). */
+    ScriptVersionPath: number;
     /** @description The ID of the job. */
     JobIdPath: components['schemas']['JobId'];
     /** @description Only events of this device. */
@@ -9081,6 +9472,794 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['PendingCommandsCleared'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listScripts: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only scripts in this language. */
+        language?: components['schemas']['ScriptLanguage'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of scripts. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *           "name": "Disk usage of a mount",
+           *           "description": "Prints the disk usage of one mount point.",
+           *           "language": "sh",
+           *           "platforms": [
+           *             "linux",
+           *             "macos"
+           *           ],
+           *           "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *           "parameters": {
+           *             "type": "object",
+           *             "properties": {
+           *               "mount": {
+           *                 "type": "string",
+           *                 "maxLength": 200,
+           *                 "description": "The mount point to check."
+           *               }
+           *             },
+           *             "required": [
+           *               "mount"
+           *             ]
+           *           },
+           *           "timeout_seconds": 60,
+           *           "run_as": "system",
+           *           "version": 2,
+           *           "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-04T10:15:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['ScriptList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createScript: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Disk usage of a mount",
+         *       "description": "Prints the disk usage of one mount point.",
+         *       "language": "sh",
+         *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+         *       "parameters": {
+         *         "type": "object",
+         *         "properties": {
+         *           "mount": {
+         *             "type": "string",
+         *             "maxLength": 200,
+         *             "description": "The mount point to check."
+         *           }
+         *         },
+         *         "required": [
+         *           "mount"
+         *         ]
+         *       },
+         *       "timeout_seconds": 60
+         *     }
+         */
+        'application/json': components['schemas']['ScriptCreate'];
+      };
+    };
+    responses: {
+      /** @description The script was created (version 1). */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *       "name": "Disk usage of a mount",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "version": 1,
+           *       "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Script'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  importScript: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "format": "meridian.script",
+         *       "format_version": 1,
+         *       "exported_at": "2026-11-05T09:30:00.000Z",
+         *       "script": {
+         *         "name": "Disk usage of a mount",
+         *         "description": "Prints the disk usage of one mount point.",
+         *         "language": "sh",
+         *         "platforms": [
+         *           "linux",
+         *           "macos"
+         *         ],
+         *         "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+         *         "parameters": {
+         *           "type": "object",
+         *           "properties": {
+         *             "mount": {
+         *               "type": "string",
+         *               "maxLength": 200,
+         *               "description": "The mount point to check."
+         *             }
+         *           },
+         *           "required": [
+         *             "mount"
+         *           ]
+         *         },
+         *         "timeout_seconds": 60,
+         *         "run_as": "system"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['ScriptExport'];
+      };
+    };
+    responses: {
+      /** @description The imported script. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "spt_01JDA1C3E5G7J9K1M3P5R7T9V1",
+           *       "name": "Disk usage of a mount",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "version": 1,
+           *       "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-05T10:00:00.000Z",
+           *       "updated_at": "2026-11-05T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Script'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getScript: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The script. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *       "name": "Disk usage of a mount",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "version": 2,
+           *       "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T10:15:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Script'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteScript: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The script was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateScript: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScriptUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated script, at its new version. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *       "name": "Disk usage of a mount",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -hP \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "version": 3,
+           *       "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-05T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Script'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listScriptVersions: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of versions, newest first. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "script_id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *           "version": 2,
+           *           "name": "Disk usage of a mount",
+           *           "description": "Prints the disk usage of one mount point.",
+           *           "language": "sh",
+           *           "platforms": [
+           *             "linux",
+           *             "macos"
+           *           ],
+           *           "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *           "parameters": {
+           *             "type": "object",
+           *             "properties": {
+           *               "mount": {
+           *                 "type": "string",
+           *                 "maxLength": 200,
+           *                 "description": "The mount point to check."
+           *               }
+           *             },
+           *             "required": [
+           *               "mount"
+           *             ]
+           *           },
+           *           "timeout_seconds": 60,
+           *           "run_as": "system",
+           *           "changed_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "created_at": "2026-11-04T10:15:00.000Z"
+           *         },
+           *         {
+           *           "script_id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *           "version": 1,
+           *           "name": "Disk usage of a mount",
+           *           "description": "Prints the disk usage of one mount point.",
+           *           "language": "sh",
+           *           "platforms": [
+           *             "linux",
+           *             "macos"
+           *           ],
+           *           "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *           "parameters": {
+           *             "type": "object",
+           *             "properties": {
+           *               "mount": {
+           *                 "type": "string",
+           *                 "maxLength": 200,
+           *                 "description": "The mount point to check."
+           *               }
+           *             },
+           *             "required": [
+           *               "mount"
+           *             ]
+           *           },
+           *           "timeout_seconds": 300,
+           *           "run_as": "system",
+           *           "changed_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "created_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['ScriptVersionList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getScriptVersion: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+        /** @description The version number of the script (1 for how it was created). */
+        version: components['parameters']['ScriptVersionPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The version. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "script_id": "spt_01JD9C4E6G8J0K2M4P6R8T0V2X",
+           *       "version": 2,
+           *       "name": "Disk usage of a mount",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "changed_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-04T10:15:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['ScriptVersion'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  cloneScript: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Disk usage of a mount (verbose)"
+         *     }
+         */
+        'application/json': components['schemas']['ScriptClone'];
+      };
+    };
+    responses: {
+      /** @description The copy. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "spt_01JDA0B2C4D6E8F0G2H4J6K8M0",
+           *       "name": "Disk usage of a mount (verbose)",
+           *       "description": "Prints the disk usage of one mount point.",
+           *       "language": "sh",
+           *       "platforms": [
+           *         "linux",
+           *         "macos"
+           *       ],
+           *       "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *       "parameters": {
+           *         "type": "object",
+           *         "properties": {
+           *           "mount": {
+           *             "type": "string",
+           *             "maxLength": 200,
+           *             "description": "The mount point to check."
+           *           }
+           *         },
+           *         "required": [
+           *           "mount"
+           *         ]
+           *       },
+           *       "timeout_seconds": 60,
+           *       "run_as": "system",
+           *       "version": 1,
+           *       "created_by": "usr_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "created_at": "2026-11-05T09:00:00.000Z",
+           *       "updated_at": "2026-11-05T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Script'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  exportScript: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the script. */
+        script_id: components['parameters']['ScriptIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The export document. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "format": "meridian.script",
+           *       "format_version": 1,
+           *       "exported_at": "2026-11-05T09:30:00.000Z",
+           *       "script": {
+           *         "name": "Disk usage of a mount",
+           *         "description": "Prints the disk usage of one mount point.",
+           *         "language": "sh",
+           *         "platforms": [
+           *           "linux",
+           *           "macos"
+           *         ],
+           *         "body": "#!/bin/sh\nset -eu\ndf -h \"$MERIDIAN_PARAM_MOUNT\"\n",
+           *         "parameters": {
+           *           "type": "object",
+           *           "properties": {
+           *             "mount": {
+           *               "type": "string",
+           *               "maxLength": 200,
+           *               "description": "The mount point to check."
+           *             }
+           *           },
+           *           "required": [
+           *             "mount"
+           *           ]
+           *         },
+           *         "timeout_seconds": 60,
+           *         "run_as": "system"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['ScriptExport'];
         };
       };
       400: components['responses']['BadRequest'];

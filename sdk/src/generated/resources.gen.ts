@@ -32,6 +32,8 @@ import type {
   ChangePasswordResponse,
   ClearPendingCommandsData,
   ClearPendingCommandsResponse,
+  CloneScriptData,
+  CloneScriptResponse,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsResponse,
   CreateAlertRuleData,
@@ -48,6 +50,8 @@ import type {
   CreateMonitoredProcessResponse,
   CreateNotificationChannelData,
   CreateNotificationChannelResponse,
+  CreateScriptData,
+  CreateScriptResponse,
   CreateSiteData,
   CreateSiteResponse,
   CreateUserData,
@@ -62,6 +66,8 @@ import type {
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
   DeleteNotificationChannelResponse,
+  DeleteScriptData,
+  DeleteScriptResponse,
   DeleteSiteData,
   DeleteSiteResponse,
   DeleteUserData,
@@ -75,6 +81,8 @@ import type {
   Event,
   ExportAuditEventsData,
   ExportAuditEventsResponse,
+  ExportScriptData,
+  ExportScriptResponse,
   GetAgentConfigResponse,
   GetAlertRuleData,
   GetAlertRuleResponse,
@@ -112,6 +120,10 @@ import type {
   GetMonitoredProcessResponse,
   GetNotificationChannelData,
   GetNotificationChannelResponse,
+  GetScriptData,
+  GetScriptResponse,
+  GetScriptVersionData,
+  GetScriptVersionResponse,
   GetSiteData,
   GetSiteResponse,
   GetUserData,
@@ -119,6 +131,8 @@ import type {
   GetVersionResponse,
   GetWebhookData,
   GetWebhookResponse,
+  ImportScriptData,
+  ImportScriptResponse,
   ListAlertRulesData,
   ListAlertRulesResponse,
   ListApiTokensData,
@@ -150,6 +164,10 @@ import type {
   ListNotificationChannelsResponse,
   ListNotificationsData,
   ListNotificationsResponse,
+  ListScriptVersionsData,
+  ListScriptVersionsResponse,
+  ListScriptsData,
+  ListScriptsResponse,
   ListSitesData,
   ListSitesResponse,
   ListUsersData,
@@ -214,6 +232,8 @@ import type {
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
   UpdateNotificationChannelResponse,
+  UpdateScriptData,
+  UpdateScriptResponse,
   UpdateSiteData,
   UpdateSiteResponse,
   UpdateUserData,
@@ -276,6 +296,16 @@ export const routes = {
   getCommand: { route: 'GET /v1/commands/{command_id}' },
   cancelCommand: { route: 'POST /v1/commands/{command_id}/cancel' },
   clearPendingCommands: { route: 'DELETE /v1/devices/{device_id}/pending-commands' },
+  listScripts: { route: 'GET /v1/scripts', paginated: true },
+  createScript: { route: 'POST /v1/scripts', idempotencyKey: true },
+  importScript: { route: 'POST /v1/scripts/import', idempotencyKey: true },
+  getScript: { route: 'GET /v1/scripts/{script_id}' },
+  updateScript: { route: 'PATCH /v1/scripts/{script_id}', ifMatch: true },
+  deleteScript: { route: 'DELETE /v1/scripts/{script_id}' },
+  listScriptVersions: { route: 'GET /v1/scripts/{script_id}/versions', paginated: true },
+  getScriptVersion: { route: 'GET /v1/scripts/{script_id}/versions/{version}' },
+  cloneScript: { route: 'POST /v1/scripts/{script_id}/clone', idempotencyKey: true },
+  exportScript: { route: 'GET /v1/scripts/{script_id}/export' },
   listJobs: { route: 'GET /v1/jobs', paginated: true },
   createJob: { route: 'POST /v1/jobs', idempotencyKey: true },
   getJob: { route: 'GET /v1/jobs/{job_id}' },
@@ -1287,6 +1317,213 @@ export class CommandsResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ClearPendingCommandsResponse> {
     return this._client._call(routes.clearPendingCommands, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
+ * The script library: shell, Bash, PowerShell and Python scripts with a JSON Schema of
+ * their parameters, a default timeout and whom they run as. Every change keeps a version;
+ * scripts can be cloned, and exported and imported as portable JSON documents. Jobs run
+ * them on many devices as `run_script` commands.
+ */
+export class ScriptsResource extends APIResource {
+  /**
+   * List scripts
+   *
+   * Lists the script library, oldest first, each script at its current version. Filter by
+   * `language`. Scripts are shared by the whole organisation: every operator and viewer may
+   * read them (`scripts:read`).
+   *
+   * `GET /v1/scripts` (operation `listScripts`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListScriptsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListScriptsResponse['data'][number]> {
+    return this._client._list(routes.listScripts, { query, options });
+  }
+
+  /**
+   * Create a script
+   *
+   * Adds a script to the library as its version 1. Its parameters are declared as a JSON
+   * Schema (draft 2020-12) of an object; a schema Meridian cannot compile, or one that is not
+   * an object schema with environment-variable-like property names, is
+   * `422 invalid_parameters_schema`. The body is at most 64 KiB. Admins only (`scripts:write`).
+   *
+   * `POST /v1/scripts` (operation `createScript`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateScriptData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateScriptResponse> {
+    return this._client._call(routes.createScript, { body, options });
+  }
+
+  /**
+   * Import a script
+   *
+   * Creates a new script (version 1) from a document `GET /v1/scripts/{script_id}/export`
+   * returned. A document that does not match the format is `400`; one of a
+   * `format_version` this server does not read is `422 unsupported_format_version`; its
+   * parameters schema is checked as at creation (`422 invalid_parameters_schema`). Admins only
+   * (`scripts:write`).
+   *
+   * `POST /v1/scripts/import` (operation `importScript`).
+   *
+   * @param body A script as a portable JSON document, to keep in version control or to import into another Meridian server (`POST /v1/scripts/import`). It carries what the script is, not its ID or history. `format_version` says how to read it; this server reads version 1.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  import(
+    body: ImportScriptData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<ImportScriptResponse> {
+    return this._client._call(routes.importScript, { body, options });
+  }
+
+  /**
+   * Get a script
+   *
+   * Returns one script at its current version, with its `ETag` for a later update (`scripts:read`).
+   *
+   * `GET /v1/scripts/{script_id}` (operation `getScript`).
+   *
+   * @param scriptId The ID of the script.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    scriptId: GetScriptData['path']['script_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetScriptResponse> {
+    return this._client._call(routes.getScript, { path: { script_id: scriptId }, options });
+  }
+
+  /**
+   * Update a script
+   *
+   * Changes the fields given; the result becomes the script's next version (the previous ones
+   * stay readable under `/versions`). Jobs already started keep running the version they were
+   * given. Send `If-Match` with the `ETag` you read so a concurrent change is not overwritten
+   * (`412`). Admins only (`scripts:write`).
+   *
+   * `PATCH /v1/scripts/{script_id}` (operation `updateScript`).
+   *
+   * @param scriptId The ID of the script.
+   * @param body The fields to change; fields left out keep their value. The change becomes a new version.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    scriptId: UpdateScriptData['path']['script_id'],
+    body: UpdateScriptData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateScriptResponse> {
+    return this._client._call(routes.updateScript, { path: { script_id: scriptId }, body, options });
+  }
+
+  /**
+   * Delete a script
+   *
+   * Removes the script and its versions from the library. Commands and jobs that already run
+   * it keep their copy of the body. Admins only (`scripts:write`).
+   *
+   * `DELETE /v1/scripts/{script_id}` (operation `deleteScript`).
+   *
+   * @param scriptId The ID of the script.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    scriptId: DeleteScriptData['path']['script_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteScriptResponse> {
+    return this._client._call(routes.deleteScript, { path: { script_id: scriptId }, options });
+  }
+
+  /**
+   * List a script's versions
+   *
+   * Lists every version the script has had, newest first: version 1 is how it was created,
+   * and each change (an update) added one, with who made it and when (`scripts:read`).
+   *
+   * `GET /v1/scripts/{script_id}/versions` (operation `listScriptVersions`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param scriptId The ID of the script.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listVersions(
+    scriptId: ListScriptVersionsData['path']['script_id'],
+    query?: ListScriptVersionsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListScriptVersionsResponse['data'][number]> {
+    return this._client._list(routes.listScriptVersions, { path: { script_id: scriptId }, query, options });
+  }
+
+  /**
+   * Get one version of a script
+   *
+   * Returns the script as the given version left it (`scripts:read`).
+   *
+   * `GET /v1/scripts/{script_id}/versions/{version}` (operation `getScriptVersion`).
+   *
+   * @param scriptId The ID of the script.
+   * @param version The version number of the script (1 for how it was created).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getVersion(
+    scriptId: GetScriptVersionData['path']['script_id'],
+    version: GetScriptVersionData['path']['version'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetScriptVersionResponse> {
+    return this._client._call(routes.getScriptVersion, {
+      path: { script_id: scriptId, version: version },
+      options,
+    });
+  }
+
+  /**
+   * Clone a script
+   *
+   * Creates a new script (version 1) with the current content of this one, named as given or
+   * (send `{}`) after the original with ` (copy)`; the original's history stays with the
+   * original. Admins only (`scripts:write`).
+   *
+   * `POST /v1/scripts/{script_id}/clone` (operation `cloneScript`).
+   *
+   * @param scriptId The ID of the script.
+   * @param body How to name the copy.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  clone(
+    scriptId: CloneScriptData['path']['script_id'],
+    body: CloneScriptData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CloneScriptResponse> {
+    return this._client._call(routes.cloneScript, { path: { script_id: scriptId }, body, options });
+  }
+
+  /**
+   * Export a script
+   *
+   * Returns the script's current content as a portable JSON document (`format`
+   * `meridian.script`, `format_version` 1) that `POST /v1/scripts/import` reads, here or on
+   * another server. IDs and history are left out (`scripts:read`).
+   *
+   * `GET /v1/scripts/{script_id}/export` (operation `exportScript`).
+   *
+   * @param scriptId The ID of the script.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  export(
+    scriptId: ExportScriptData['path']['script_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ExportScriptResponse> {
+    return this._client._call(routes.exportScript, { path: { script_id: scriptId }, options });
   }
 }
 
@@ -2735,6 +2972,13 @@ export interface Resources {
    */
   readonly commands: CommandsResource;
   /**
+   * The script library: shell, Bash, PowerShell and Python scripts with a JSON Schema of
+   * their parameters, a default timeout and whom they run as. Every change keeps a version;
+   * scripts can be cloned, and exported and imported as portable JSON documents. Jobs run
+   * them on many devices as `run_script` commands.
+   */
+  readonly scripts: ScriptsResource;
+  /**
    * One piece of work run on many devices: a command type of the catalogue on a list of
    * devices or on whole sites, one command per device. Follow its state and counts, read each
    * device's result, cancel what has not run, and retry the targets that failed.
@@ -2807,6 +3051,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,
   commands: CommandsResource,
+  scripts: ScriptsResource,
   jobs: JobsResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,

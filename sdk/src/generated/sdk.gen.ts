@@ -33,6 +33,9 @@ import type {
   ClearPendingCommandsData,
   ClearPendingCommandsErrors,
   ClearPendingCommandsResponses,
+  CloneScriptData,
+  CloneScriptErrors,
+  CloneScriptResponses,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsErrors,
   CountUnacknowledgedEventsResponses,
@@ -57,6 +60,9 @@ import type {
   CreateNotificationChannelData,
   CreateNotificationChannelErrors,
   CreateNotificationChannelResponses,
+  CreateScriptData,
+  CreateScriptErrors,
+  CreateScriptResponses,
   CreateSiteData,
   CreateSiteErrors,
   CreateSiteResponses,
@@ -78,6 +84,9 @@ import type {
   DeleteNotificationChannelData,
   DeleteNotificationChannelErrors,
   DeleteNotificationChannelResponses,
+  DeleteScriptData,
+  DeleteScriptErrors,
+  DeleteScriptResponses,
   DeleteSiteData,
   DeleteSiteErrors,
   DeleteSiteResponses,
@@ -96,6 +105,9 @@ import type {
   ExportAuditEventsData,
   ExportAuditEventsErrors,
   ExportAuditEventsResponses,
+  ExportScriptData,
+  ExportScriptErrors,
+  ExportScriptResponses,
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
@@ -156,6 +168,12 @@ import type {
   GetNotificationChannelData,
   GetNotificationChannelErrors,
   GetNotificationChannelResponses,
+  GetScriptData,
+  GetScriptErrors,
+  GetScriptResponses,
+  GetScriptVersionData,
+  GetScriptVersionErrors,
+  GetScriptVersionResponses,
   GetSiteData,
   GetSiteErrors,
   GetSiteResponses,
@@ -168,6 +186,9 @@ import type {
   GetWebhookData,
   GetWebhookErrors,
   GetWebhookResponses,
+  ImportScriptData,
+  ImportScriptErrors,
+  ImportScriptResponses,
   ListAlertRulesData,
   ListAlertRulesErrors,
   ListAlertRulesResponses,
@@ -216,6 +237,12 @@ import type {
   ListNotificationsData,
   ListNotificationsErrors,
   ListNotificationsResponses,
+  ListScriptsData,
+  ListScriptsErrors,
+  ListScriptsResponses,
+  ListScriptVersionsData,
+  ListScriptVersionsErrors,
+  ListScriptVersionsResponses,
   ListSitesData,
   ListSitesErrors,
   ListSitesResponses,
@@ -316,6 +343,9 @@ import type {
   UpdateNotificationChannelData,
   UpdateNotificationChannelErrors,
   UpdateNotificationChannelResponses,
+  UpdateScriptData,
+  UpdateScriptErrors,
+  UpdateScriptResponses,
   UpdateSiteData,
   UpdateSiteErrors,
   UpdateSiteResponses,
@@ -1812,6 +1842,258 @@ export const clearPendingCommands = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/devices/{device_id}/pending-commands',
+    ...options,
+  });
+
+/**
+ * List scripts
+ *
+ * Lists the script library, oldest first, each script at its current version. Filter by
+ * `language`. Scripts are shared by the whole organisation: every operator and viewer may
+ * read them (`scripts:read`).
+ *
+ */
+export const listScripts = <ThrowOnError extends boolean = false>(
+  options?: Options<ListScriptsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListScriptsResponses, ListScriptsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts',
+    ...options,
+  });
+
+/**
+ * Create a script
+ *
+ * Adds a script to the library as its version 1. Its parameters are declared as a JSON
+ * Schema (draft 2020-12) of an object; a schema Meridian cannot compile, or one that is not
+ * an object schema with environment-variable-like property names, is
+ * `422 invalid_parameters_schema`. The body is at most 64 KiB. Admins only (`scripts:write`).
+ *
+ */
+export const createScript = <ThrowOnError extends boolean = false>(
+  options: Options<CreateScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateScriptResponses, CreateScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Import a script
+ *
+ * Creates a new script (version 1) from a document `GET /v1/scripts/{script_id}/export`
+ * returned. A document that does not match the format is `400`; one of a
+ * `format_version` this server does not read is `422 unsupported_format_version`; its
+ * parameters schema is checked as at creation (`422 invalid_parameters_schema`). Admins only
+ * (`scripts:write`).
+ *
+ */
+export const importScript = <ThrowOnError extends boolean = false>(
+  options: Options<ImportScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ImportScriptResponses, ImportScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/import',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a script
+ *
+ * Removes the script and its versions from the library. Commands and jobs that already run
+ * it keep their copy of the body. Admins only (`scripts:write`).
+ *
+ */
+export const deleteScript = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteScriptResponses, DeleteScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}',
+    ...options,
+  });
+
+/**
+ * Get a script
+ *
+ * Returns one script at its current version, with its `ETag` for a later update (`scripts:read`).
+ */
+export const getScript = <ThrowOnError extends boolean = false>(
+  options: Options<GetScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetScriptResponses, GetScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}',
+    ...options,
+  });
+
+/**
+ * Update a script
+ *
+ * Changes the fields given; the result becomes the script's next version (the previous ones
+ * stay readable under `/versions`). Jobs already started keep running the version they were
+ * given. Send `If-Match` with the `ETag` you read so a concurrent change is not overwritten
+ * (`412`). Admins only (`scripts:write`).
+ *
+ */
+export const updateScript = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateScriptResponses, UpdateScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List a script's versions
+ *
+ * Lists every version the script has had, newest first: version 1 is how it was created,
+ * and each change (an update) added one, with who made it and when (`scripts:read`).
+ *
+ */
+export const listScriptVersions = <ThrowOnError extends boolean = false>(
+  options: Options<ListScriptVersionsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListScriptVersionsResponses, ListScriptVersionsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}/versions',
+    ...options,
+  });
+
+/**
+ * Get one version of a script
+ *
+ * Returns the script as the given version left it (`scripts:read`).
+ */
+export const getScriptVersion = <ThrowOnError extends boolean = false>(
+  options: Options<GetScriptVersionData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetScriptVersionResponses, GetScriptVersionErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}/versions/{version}',
+    ...options,
+  });
+
+/**
+ * Clone a script
+ *
+ * Creates a new script (version 1) with the current content of this one, named as given or
+ * (send `{}`) after the original with ` (copy)`; the original's history stays with the
+ * original. Admins only (`scripts:write`).
+ *
+ */
+export const cloneScript = <ThrowOnError extends boolean = false>(
+  options: Options<CloneScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CloneScriptResponses, CloneScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}/clone',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Export a script
+ *
+ * Returns the script's current content as a portable JSON document (`format`
+ * `meridian.script`, `format_version` 1) that `POST /v1/scripts/import` reads, here or on
+ * another server. IDs and history are left out (`scripts:read`).
+ *
+ */
+export const exportScript = <ThrowOnError extends boolean = false>(
+  options: Options<ExportScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ExportScriptResponses, ExportScriptErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/scripts/{script_id}/export',
     ...options,
   });
 

@@ -166,9 +166,10 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
- * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
+ * commands, read the script library, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
+ * and scripts.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -265,6 +266,8 @@ export type Scope =
   | 'enrollment:write'
   | 'commands:read'
   | 'commands:write'
+  | 'scripts:read'
+  | 'scripts:write'
   | 'jobs:read'
   | 'jobs:write'
   | 'events:read'
@@ -1724,6 +1727,240 @@ export type PendingCommandsCleared = {
 };
 
 /**
+ * ScriptLanguage
+ *
+ * The interpreter the agent runs the script with: `sh` (POSIX shell), `bash`, `powershell`
+ * (PowerShell 7 or Windows PowerShell) or `python` (Python 3).
+ *
+ */
+export type ScriptLanguage = 'sh' | 'bash' | 'powershell' | 'python';
+
+/**
+ * ScriptName
+ *
+ * A name people recognise the script by (names need not be unique).
+ */
+export type ScriptName = string;
+
+/**
+ * ScriptDescription
+ *
+ * What the script does and when to run it.
+ */
+export type ScriptDescription = string;
+
+/**
+ * ScriptPlatforms
+ *
+ * The operating system families the script is written for.
+ */
+export type ScriptPlatforms = Array<Platform>;
+
+/**
+ * ScriptBody
+ *
+ * The script's source code, at most 64 KiB (65,536 characters).
+ */
+export type ScriptBody = string;
+
+/**
+ * ScriptParametersSchema
+ *
+ * A JSON Schema (draft 2020-12) of the script's parameters: an object schema (`type: object`)
+ * whose property names are letters, digits and `_` (at most 64, not starting with a digit),
+ * at most 16 KiB as JSON. Formats are annotations only. A job's arguments must satisfy it;
+ * the agent passes each one to the script as the environment variable
+ * `MERIDIAN_PARAM_<NAME>` (the name upper-cased). A schema Meridian cannot compile is
+ * `422 invalid_parameters_schema`.
+ *
+ */
+export type ScriptParametersSchema = {
+  [key: string]: unknown;
+};
+
+/**
+ * ScriptTimeout
+ *
+ * Seconds the script may run on a device; the agent kills it when they pass and the command
+ * fails.
+ *
+ */
+export type ScriptTimeout = number;
+
+/**
+ * ScriptRunAs
+ *
+ * Whom the agent runs the script as: `system` (the agent's own account: root or LocalSystem)
+ * or `user` (the user signed in at the machine's console, for scripts that touch their session).
+ *
+ */
+export type ScriptRunAs = 'system' | 'user';
+
+/**
+ * ScriptDefinition
+ *
+ * What a script is, without its identity and history (what a version keeps and an export carries).
+ */
+export type ScriptDefinition = {
+  name: ScriptName;
+  description: ScriptDescription;
+  language: ScriptLanguage;
+  platforms: ScriptPlatforms;
+  body: ScriptBody;
+  parameters: ScriptParametersSchema;
+  /**
+   * The timeout a run of the script gets unless the job gives another.
+   */
+  timeout_seconds: ScriptTimeout;
+  run_as: ScriptRunAs;
+};
+
+/**
+ * ScriptId
+ *
+ * The ID of a script in the library (`spt_` followed by a ULID).
+ */
+export type ScriptId = string;
+
+/**
+ * ScriptVersionNumber
+ *
+ * A version of a script, 1 at creation and one more for each change.
+ */
+export type ScriptVersionNumber = number;
+
+/**
+ * Script
+ *
+ * A script in the library, at its current version.
+ */
+export type Script = ScriptDefinition & {
+  id: ScriptId;
+  /**
+   * The current version; every change adds one (see `GET /v1/scripts/{script_id}/versions`).
+   */
+  version: ScriptVersionNumber;
+  /**
+   * Who created the script.
+   */
+  created_by: UserId;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * ScriptList
+ */
+export type ScriptList = {
+  data: Array<Script>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * ScriptCreate
+ */
+export type ScriptCreate = {
+  name: ScriptName;
+  /**
+   * Default empty.
+   */
+  description?: ScriptDescription;
+  language: ScriptLanguage;
+  /**
+   * Default `[linux, macos]` for `sh`, `bash` and `python`, `[windows]` for `powershell`.
+   */
+  platforms?: ScriptPlatforms;
+  body: ScriptBody;
+  /**
+   * Default `{ "type": "object" }` (no declared parameters).
+   */
+  parameters?: ScriptParametersSchema;
+  /**
+   * Default 300.
+   */
+  timeout_seconds?: ScriptTimeout;
+  /**
+   * Default `system`.
+   */
+  run_as?: ScriptRunAs;
+};
+
+/**
+ * ScriptExport
+ *
+ * A script as a portable JSON document, to keep in version control or to import into another
+ * Meridian server (`POST /v1/scripts/import`). It carries what the script is, not its ID or
+ * history. `format_version` says how to read it; this server reads version 1.
+ *
+ */
+export type ScriptExport = {
+  /**
+   * Says what the document is.
+   */
+  format: 'meridian.script';
+  /**
+   * The version of this document format; a server refuses versions it does not know (`422 unsupported_format_version`).
+   */
+  format_version: number;
+  exported_at: Timestamp;
+  script: ScriptDefinition;
+};
+
+/**
+ * ScriptUpdate
+ *
+ * The fields to change; fields left out keep their value. The change becomes a new version.
+ */
+export type ScriptUpdate = {
+  name?: ScriptName;
+  description?: ScriptDescription;
+  language?: ScriptLanguage;
+  platforms?: ScriptPlatforms;
+  body?: ScriptBody;
+  parameters?: ScriptParametersSchema;
+  timeout_seconds?: ScriptTimeout;
+  run_as?: ScriptRunAs;
+};
+
+/**
+ * ScriptVersion
+ *
+ * A script as one change left it.
+ */
+export type ScriptVersion = ScriptDefinition & {
+  script_id: ScriptId;
+  version: ScriptVersionNumber;
+  /**
+   * Who made the change (created, updated, cloned or imported the script).
+   */
+  changed_by: UserId;
+  /**
+   * When the change was made.
+   */
+  created_at: Timestamp;
+};
+
+/**
+ * ScriptVersionList
+ */
+export type ScriptVersionList = {
+  data: Array<ScriptVersion>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * ScriptClone
+ *
+ * How to name the copy.
+ */
+export type ScriptClone = {
+  /**
+   * Default the original's name followed by ` (copy)`.
+   */
+  name?: ScriptName;
+};
+
+/**
  * JobState
  *
  * `running`: at least one target's command has not finished. Once none is left:
@@ -3104,6 +3341,13 @@ export type ProcessStateChange = {
 export type AgentEventType = string;
 
 /**
+ * ScriptPlatforms
+ *
+ * The operating system families the script is written for.
+ */
+export type ScriptPlatformsWritable = Array<Platform>;
+
+/**
  * WebhookEventTypes
  *
  * The event types the endpoint receives, or `null` for every event.
@@ -3228,6 +3472,16 @@ export type EnrollmentRequestIdPath = EnrollmentRequestId;
  * The ID of the command.
  */
 export type CommandIdPath = CommandId;
+
+/**
+ * The ID of the script.
+ */
+export type ScriptIdPath = ScriptId;
+
+/**
+ * The version number of the script (1 for how it was created).
+ */
+export type ScriptVersionPath = number;
 
 /**
  * The ID of the job.
@@ -6598,6 +6852,604 @@ export type ClearPendingCommandsResponses = {
 };
 
 export type ClearPendingCommandsResponse = ClearPendingCommandsResponses[keyof ClearPendingCommandsResponses];
+
+export type ListScriptsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only scripts in this language.
+     */
+    language?: ScriptLanguage;
+  };
+  url: '/v1/scripts';
+};
+
+export type ListScriptsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListScriptsError = ListScriptsErrors[keyof ListScriptsErrors];
+
+export type ListScriptsResponses = {
+  /**
+   * A page of scripts.
+   */
+  200: ScriptList;
+};
+
+export type ListScriptsResponse = ListScriptsResponses[keyof ListScriptsResponses];
+
+export type CreateScriptData = {
+  body: ScriptCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/scripts';
+};
+
+export type CreateScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateScriptError = CreateScriptErrors[keyof CreateScriptErrors];
+
+export type CreateScriptResponses = {
+  /**
+   * The script was created (version 1).
+   */
+  201: Script;
+};
+
+export type CreateScriptResponse = CreateScriptResponses[keyof CreateScriptResponses];
+
+export type ImportScriptData = {
+  body: ScriptExport;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/scripts/import';
+};
+
+export type ImportScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ImportScriptError = ImportScriptErrors[keyof ImportScriptErrors];
+
+export type ImportScriptResponses = {
+  /**
+   * The imported script.
+   */
+  201: Script;
+};
+
+export type ImportScriptResponse = ImportScriptResponses[keyof ImportScriptResponses];
+
+export type DeleteScriptData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}';
+};
+
+export type DeleteScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteScriptError = DeleteScriptErrors[keyof DeleteScriptErrors];
+
+export type DeleteScriptResponses = {
+  /**
+   * The script was deleted.
+   */
+  204: void;
+};
+
+export type DeleteScriptResponse = DeleteScriptResponses[keyof DeleteScriptResponses];
+
+export type GetScriptData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}';
+};
+
+export type GetScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetScriptError = GetScriptErrors[keyof GetScriptErrors];
+
+export type GetScriptResponses = {
+  /**
+   * The script.
+   */
+  200: Script;
+};
+
+export type GetScriptResponse = GetScriptResponses[keyof GetScriptResponses];
+
+export type UpdateScriptData = {
+  body: ScriptUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}';
+};
+
+export type UpdateScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateScriptError = UpdateScriptErrors[keyof UpdateScriptErrors];
+
+export type UpdateScriptResponses = {
+  /**
+   * The updated script, at its new version.
+   */
+  200: Script;
+};
+
+export type UpdateScriptResponse = UpdateScriptResponses[keyof UpdateScriptResponses];
+
+export type ListScriptVersionsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/scripts/{script_id}/versions';
+};
+
+export type ListScriptVersionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListScriptVersionsError = ListScriptVersionsErrors[keyof ListScriptVersionsErrors];
+
+export type ListScriptVersionsResponses = {
+  /**
+   * A page of versions, newest first.
+   */
+  200: ScriptVersionList;
+};
+
+export type ListScriptVersionsResponse = ListScriptVersionsResponses[keyof ListScriptVersionsResponses];
+
+export type GetScriptVersionData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+    /**
+     * The version number of the script (1 for how it was created).
+     */
+    version: number;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}/versions/{version}';
+};
+
+export type GetScriptVersionErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetScriptVersionError = GetScriptVersionErrors[keyof GetScriptVersionErrors];
+
+export type GetScriptVersionResponses = {
+  /**
+   * The version.
+   */
+  200: ScriptVersion;
+};
+
+export type GetScriptVersionResponse = GetScriptVersionResponses[keyof GetScriptVersionResponses];
+
+export type CloneScriptData = {
+  body: ScriptClone;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}/clone';
+};
+
+export type CloneScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CloneScriptError = CloneScriptErrors[keyof CloneScriptErrors];
+
+export type CloneScriptResponses = {
+  /**
+   * The copy.
+   */
+  201: Script;
+};
+
+export type CloneScriptResponse = CloneScriptResponses[keyof CloneScriptResponses];
+
+export type ExportScriptData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the script.
+     */
+    script_id: ScriptId;
+  };
+  query?: never;
+  url: '/v1/scripts/{script_id}/export';
+};
+
+export type ExportScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ExportScriptError = ExportScriptErrors[keyof ExportScriptErrors];
+
+export type ExportScriptResponses = {
+  /**
+   * The export document.
+   */
+  200: ScriptExport;
+};
+
+export type ExportScriptResponse = ExportScriptResponses[keyof ExportScriptResponses];
 
 export type ListJobsData = {
   body?: never;

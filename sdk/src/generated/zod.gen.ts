@@ -105,9 +105,10 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
- * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, jobs, events, alert rules and incidents on their
+ * commands, read the script library, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
+ * and scripts.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -186,6 +187,8 @@ export const zScope = z.enum([
   'enrollment:write',
   'commands:read',
   'commands:write',
+  'scripts:read',
+  'scripts:write',
   'jobs:read',
   'jobs:write',
   'events:read',
@@ -1337,6 +1340,206 @@ export const zPendingCommandsCleared = z.object({
 });
 
 /**
+ * ScriptLanguage
+ *
+ * The interpreter the agent runs the script with: `sh` (POSIX shell), `bash`, `powershell`
+ * (PowerShell 7 or Windows PowerShell) or `python` (Python 3).
+ *
+ */
+export const zScriptLanguage = z.enum(['sh', 'bash', 'powershell', 'python']);
+
+/**
+ * ScriptName
+ *
+ * A name people recognise the script by (names need not be unique).
+ */
+export const zScriptName = z.string().min(1).max(200);
+
+/**
+ * ScriptDescription
+ *
+ * What the script does and when to run it.
+ */
+export const zScriptDescription = z.string().max(2000);
+
+/**
+ * ScriptPlatforms
+ *
+ * The operating system families the script is written for.
+ */
+export const zScriptPlatforms = z.array(zPlatform).min(1).max(4);
+
+/**
+ * ScriptBody
+ *
+ * The script's source code, at most 64 KiB (65,536 characters).
+ */
+export const zScriptBody = z.string().min(1).max(65536);
+
+/**
+ * ScriptParametersSchema
+ *
+ * A JSON Schema (draft 2020-12) of the script's parameters: an object schema (`type: object`)
+ * whose property names are letters, digits and `_` (at most 64, not starting with a digit),
+ * at most 16 KiB as JSON. Formats are annotations only. A job's arguments must satisfy it;
+ * the agent passes each one to the script as the environment variable
+ * `MERIDIAN_PARAM_<NAME>` (the name upper-cased). A schema Meridian cannot compile is
+ * `422 invalid_parameters_schema`.
+ *
+ */
+export const zScriptParametersSchema = z.record(z.string(), z.unknown());
+
+/**
+ * ScriptTimeout
+ *
+ * Seconds the script may run on a device; the agent kills it when they pass and the command
+ * fails.
+ *
+ */
+export const zScriptTimeout = z.int().gte(5).lte(86400);
+
+/**
+ * ScriptRunAs
+ *
+ * Whom the agent runs the script as: `system` (the agent's own account: root or LocalSystem)
+ * or `user` (the user signed in at the machine's console, for scripts that touch their session).
+ *
+ */
+export const zScriptRunAs = z.enum(['system', 'user']);
+
+/**
+ * ScriptDefinition
+ *
+ * What a script is, without its identity and history (what a version keeps and an export carries).
+ */
+export const zScriptDefinition = z.object({
+  name: zScriptName,
+  description: zScriptDescription,
+  language: zScriptLanguage,
+  platforms: zScriptPlatforms,
+  body: zScriptBody,
+  parameters: zScriptParametersSchema,
+  timeout_seconds: zScriptTimeout,
+  run_as: zScriptRunAs,
+});
+
+/**
+ * ScriptId
+ *
+ * The ID of a script in the library (`spt_` followed by a ULID).
+ */
+export const zScriptId = z
+  .string()
+  .max(30)
+  .regex(/^spt_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * ScriptVersionNumber
+ *
+ * A version of a script, 1 at creation and one more for each change.
+ */
+export const zScriptVersionNumber = z.int().gte(1).lte(2147483647);
+
+/**
+ * Script
+ *
+ * A script in the library, at its current version.
+ */
+export const zScript = zScriptDefinition.and(
+  z.object({
+    id: zScriptId,
+    version: zScriptVersionNumber,
+    created_by: zUserId,
+    created_at: zTimestamp,
+    updated_at: zTimestamp,
+  }),
+);
+
+/**
+ * ScriptList
+ */
+export const zScriptList = z.object({
+  data: z.array(zScript).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * ScriptCreate
+ */
+export const zScriptCreate = z.object({
+  name: zScriptName,
+  description: zScriptDescription.optional(),
+  language: zScriptLanguage,
+  platforms: zScriptPlatforms.optional(),
+  body: zScriptBody,
+  parameters: zScriptParametersSchema.optional(),
+  timeout_seconds: zScriptTimeout.optional(),
+  run_as: zScriptRunAs.optional(),
+});
+
+/**
+ * ScriptExport
+ *
+ * A script as a portable JSON document, to keep in version control or to import into another
+ * Meridian server (`POST /v1/scripts/import`). It carries what the script is, not its ID or
+ * history. `format_version` says how to read it; this server reads version 1.
+ *
+ */
+export const zScriptExport = z.object({
+  format: z.literal('meridian.script'),
+  format_version: z.int().gte(1).lte(1000),
+  exported_at: zTimestamp,
+  script: zScriptDefinition,
+});
+
+/**
+ * ScriptUpdate
+ *
+ * The fields to change; fields left out keep their value. The change becomes a new version.
+ */
+export const zScriptUpdate = z.object({
+  name: zScriptName.optional(),
+  description: zScriptDescription.optional(),
+  language: zScriptLanguage.optional(),
+  platforms: zScriptPlatforms.optional(),
+  body: zScriptBody.optional(),
+  parameters: zScriptParametersSchema.optional(),
+  timeout_seconds: zScriptTimeout.optional(),
+  run_as: zScriptRunAs.optional(),
+});
+
+/**
+ * ScriptVersion
+ *
+ * A script as one change left it.
+ */
+export const zScriptVersion = zScriptDefinition.and(
+  z.object({
+    script_id: zScriptId,
+    version: zScriptVersionNumber,
+    changed_by: zUserId,
+    created_at: zTimestamp,
+  }),
+);
+
+/**
+ * ScriptVersionList
+ */
+export const zScriptVersionList = z.object({
+  data: z.array(zScriptVersion).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * ScriptClone
+ *
+ * How to name the copy.
+ */
+export const zScriptClone = z.object({
+  name: zScriptName.optional(),
+});
+
+/**
  * JobState
  *
  * `running`: at least one target's command has not finished. Once none is left:
@@ -2464,6 +2667,13 @@ export const zAgentEventType = z
   .regex(/^agent\.[a-z][a-z0-9_]*$/);
 
 /**
+ * ScriptPlatforms
+ *
+ * The operating system families the script is written for.
+ */
+export const zScriptPlatformsWritable = z.array(zPlatform).min(1).max(4);
+
+/**
  * WebhookEventTypes
  *
  * The event types the endpoint receives, or `null` for every event.
@@ -2586,6 +2796,16 @@ export const zEnrollmentRequestIdPath = zEnrollmentRequestId;
  * The ID of the command.
  */
 export const zCommandIdPath = zCommandId;
+
+/**
+ * The ID of the script.
+ */
+export const zScriptIdPath = zScriptId;
+
+/**
+ * The version number of the script (1 for how it was created).
+ */
+export const zScriptVersionPath = z.int().gte(1).lte(2147483647);
 
 /**
  * The ID of the job.
@@ -3267,6 +3487,120 @@ export const zClearPendingCommandsPath = z.object({
  * What was cancelled.
  */
 export const zClearPendingCommandsResponse = zPendingCommandsCleared;
+
+export const zListScriptsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  language: zScriptLanguage.optional(),
+});
+
+/**
+ * A page of scripts.
+ */
+export const zListScriptsResponse = zScriptList;
+
+export const zCreateScriptBody = zScriptCreate;
+
+export const zCreateScriptHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The script was created (version 1).
+ */
+export const zCreateScriptResponse = zScript;
+
+export const zImportScriptBody = zScriptExport;
+
+export const zImportScriptHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The imported script.
+ */
+export const zImportScriptResponse = zScript;
+
+export const zDeleteScriptPath = z.object({
+  script_id: zScriptId,
+});
+
+/**
+ * The script was deleted.
+ */
+export const zDeleteScriptResponse = z.void();
+
+export const zGetScriptPath = z.object({
+  script_id: zScriptId,
+});
+
+/**
+ * The script.
+ */
+export const zGetScriptResponse = zScript;
+
+export const zUpdateScriptBody = zScriptUpdate;
+
+export const zUpdateScriptHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateScriptPath = z.object({
+  script_id: zScriptId,
+});
+
+/**
+ * The updated script, at its new version.
+ */
+export const zUpdateScriptResponse = zScript;
+
+export const zListScriptVersionsPath = z.object({
+  script_id: zScriptId,
+});
+
+export const zListScriptVersionsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of versions, newest first.
+ */
+export const zListScriptVersionsResponse = zScriptVersionList;
+
+export const zGetScriptVersionPath = z.object({
+  script_id: zScriptId,
+  version: z.int().gte(1).lte(2147483647),
+});
+
+/**
+ * The version.
+ */
+export const zGetScriptVersionResponse = zScriptVersion;
+
+export const zCloneScriptBody = zScriptClone;
+
+export const zCloneScriptHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+export const zCloneScriptPath = z.object({
+  script_id: zScriptId,
+});
+
+/**
+ * The copy.
+ */
+export const zCloneScriptResponse = zScript;
+
+export const zExportScriptPath = z.object({
+  script_id: zScriptId,
+});
+
+/**
+ * The export document.
+ */
+export const zExportScriptResponse = zScriptExport;
 
 export const zListJobsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

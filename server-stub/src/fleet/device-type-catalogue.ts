@@ -47,6 +47,28 @@ const MACHINE: Record<string, CommandSpec> = {
     required: ['command'],
     timeout: 600,
   },
+  run_script: {
+    description:
+      'Runs a script (the body of a library script, or an inline one) with `language`, passing each of ' +
+      '`parameters` as the environment variable `MERIDIAN_PARAM_<NAME>` (upper-cased), killing it after ' +
+      '`timeout_seconds` (default 300); reports its exit code and output.',
+    params: {
+      language: { type: 'string', enum: ['sh', 'bash', 'powershell', 'python'] },
+      body: text(65_536),
+      parameters: {
+        type: 'object',
+        maxProperties: 50,
+        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+        additionalProperties: { anyOf: [text(4000, 0), { type: 'number' }, { type: 'boolean' }] },
+      },
+      timeout_seconds: { type: 'integer', minimum: 5, maximum: 86_400 },
+      run_as: { type: 'string', enum: ['system', 'user'] },
+      script_id: { type: 'string', pattern: '^spt_[0-9A-HJKMNP-TV-Z]{26}$' },
+      script_version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+    },
+    required: ['language', 'body'],
+    timeout: 3600,
+  },
   reboot: {
     description: 'Reboots the machine after `delay_seconds` (default 0).',
     params: { delay_seconds: seconds(3600) },

@@ -441,6 +441,8 @@ export const Scope = z
     'enrollment:write',
     'commands:read',
     'commands:write',
+    'scripts:read',
+    'scripts:write',
     'jobs:read',
     'jobs:write',
     'events:read',
@@ -1294,6 +1296,108 @@ export const Screenshot = z
 export const ScreenshotList = z
   .object({ data: z.array(Screenshot).max(20), next_cursor: NextCursor })
   .meta({ id: 'ScreenshotList' });
+export const ScriptBody = z.string().min(1).max(65536).meta({ id: 'ScriptBody' });
+export const ScriptDescription = z.string().max(2000).meta({ id: 'ScriptDescription' });
+export const ScriptLanguage = z.enum(['sh', 'bash', 'powershell', 'python']).meta({ id: 'ScriptLanguage' });
+export const ScriptName = z.string().min(1).max(200).meta({ id: 'ScriptName' });
+export const ScriptParametersSchema = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Object.keys(value).length <= 20, { message: 'At most 20 field(s)' })
+  .meta({ id: 'ScriptParametersSchema' });
+export const ScriptPlatforms = z
+  .array(Platform)
+  .min(1)
+  .max(4)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .meta({ id: 'ScriptPlatforms' });
+export const ScriptRunAs = z.enum(['system', 'user']).meta({ id: 'ScriptRunAs' });
+export const ScriptTimeout = z.number().int().min(5).max(86400).meta({ id: 'ScriptTimeout' });
+export const ScriptDefinition = z
+  .object({
+    name: ScriptName,
+    description: ScriptDescription,
+    language: ScriptLanguage,
+    platforms: ScriptPlatforms,
+    body: ScriptBody,
+    parameters: ScriptParametersSchema,
+    timeout_seconds: ScriptTimeout,
+    run_as: ScriptRunAs,
+  })
+  .meta({ id: 'ScriptDefinition' });
+export const ScriptId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^spt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'ScriptId' });
+export const ScriptVersionNumber = z
+  .number()
+  .int()
+  .min(1)
+  .max(2147483647)
+  .meta({ id: 'ScriptVersionNumber' });
+export const Script = z
+  .intersection(
+    ScriptDefinition,
+    z.object({
+      id: ScriptId,
+      version: ScriptVersionNumber,
+      created_by: UserId,
+      created_at: Timestamp,
+      updated_at: Timestamp,
+    }),
+  )
+  .meta({ id: 'Script' });
+export const ScriptClone = z.strictObject({ name: ScriptName.optional() }).meta({ id: 'ScriptClone' });
+export const ScriptCreate = z
+  .strictObject({
+    name: ScriptName,
+    description: ScriptDescription.optional(),
+    language: ScriptLanguage,
+    platforms: ScriptPlatforms.optional(),
+    body: ScriptBody,
+    parameters: ScriptParametersSchema.optional(),
+    timeout_seconds: ScriptTimeout.optional(),
+    run_as: ScriptRunAs.optional(),
+  })
+  .meta({ id: 'ScriptCreate' });
+export const ScriptExport = z
+  .strictObject({
+    format: z.literal('meridian.script'),
+    format_version: z.number().int().min(1).max(1000),
+    exported_at: Timestamp,
+    script: ScriptDefinition,
+  })
+  .meta({ id: 'ScriptExport' });
+export const ScriptList = z
+  .object({ data: z.array(Script).max(500), next_cursor: NextCursor })
+  .meta({ id: 'ScriptList' });
+export const ScriptUpdate = z
+  .strictObject({
+    name: ScriptName.optional(),
+    description: ScriptDescription.optional(),
+    language: ScriptLanguage.optional(),
+    platforms: ScriptPlatforms.optional(),
+    body: ScriptBody.optional(),
+    parameters: ScriptParametersSchema.optional(),
+    timeout_seconds: ScriptTimeout.optional(),
+    run_as: ScriptRunAs.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'ScriptUpdate' });
+export const ScriptVersion = z
+  .intersection(
+    ScriptDefinition,
+    z.object({
+      script_id: ScriptId,
+      version: ScriptVersionNumber,
+      changed_by: UserId,
+      created_at: Timestamp,
+    }),
+  )
+  .meta({ id: 'ScriptVersion' });
+export const ScriptVersionList = z
+  .object({ data: z.array(ScriptVersion).max(500), next_cursor: NextCursor })
+  .meta({ id: 'ScriptVersionList' });
 export const Session = z
   .object({
     token: z.string().max(100),
@@ -3080,6 +3184,279 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['commands:write'],
+        } as const,
+      },
+    },
+    scripts: {
+      listScripts: {
+        method: 'GET',
+        path: '/v1/scripts',
+        summary: 'List scripts',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          language: ScriptLanguage.optional(),
+        }),
+        responses: { 200: ScriptList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listScripts',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:read'],
+        } as const,
+      },
+      createScript: {
+        method: 'POST',
+        path: '/v1/scripts',
+        summary: 'Create a script',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: ScriptCreate,
+        responses: {
+          201: Script,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['scripts:write'],
+        } as const,
+      },
+      importScript: {
+        method: 'POST',
+        path: '/v1/scripts/import',
+        summary: 'Import a script',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: ScriptExport,
+        responses: {
+          201: Script,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'importScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['scripts:write'],
+        } as const,
+      },
+      getScript: {
+        method: 'GET',
+        path: '/v1/scripts/:script_id',
+        summary: 'Get a script',
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Script,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:read'],
+        } as const,
+      },
+      updateScript: {
+        method: 'PATCH',
+        path: '/v1/scripts/:script_id',
+        summary: 'Update a script',
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: ScriptUpdate,
+        responses: {
+          200: Script,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['scripts:write'],
+        } as const,
+      },
+      deleteScript: {
+        method: 'DELETE',
+        path: '/v1/scripts/:script_id',
+        summary: 'Delete a script',
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:write'],
+        } as const,
+      },
+      listScriptVersions: {
+        method: 'GET',
+        path: '/v1/scripts/:script_id/versions',
+        summary: "List a script's versions",
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: ScriptVersionList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listScriptVersions',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:read'],
+        } as const,
+      },
+      getScriptVersion: {
+        method: 'GET',
+        path: '/v1/scripts/:script_id/versions/:version',
+        summary: 'Get one version of a script',
+        pathParams: z.object({
+          script_id: ScriptId,
+          version: z.coerce.number().int().min(1).max(2147483647),
+        }),
+        query: z.strictObject({}),
+        responses: {
+          200: ScriptVersion,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getScriptVersion',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:read'],
+        } as const,
+      },
+      cloneScript: {
+        method: 'POST',
+        path: '/v1/scripts/:script_id/clone',
+        summary: 'Clone a script',
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: ScriptClone,
+        responses: {
+          201: Script,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cloneScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['scripts:write'],
+        } as const,
+      },
+      exportScript: {
+        method: 'GET',
+        path: '/v1/scripts/:script_id/export',
+        summary: 'Export a script',
+        pathParams: z.object({ script_id: ScriptId }),
+        query: z.strictObject({}),
+        responses: {
+          200: ScriptExport,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'exportScript',
+          tag: 'Scripts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['scripts:read'],
         } as const,
       },
     },

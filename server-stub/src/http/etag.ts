@@ -16,7 +16,8 @@ type VersionedTable =
   | 'monitored_processes'
   | 'alert_rules'
   | 'webhooks'
-  | 'notification_channels';
+  | 'notification_channels'
+  | 'scripts';
 
 const etagOf = (version: number): string => `"${version}"`;
 

@@ -33,20 +33,21 @@ function decode(cursor: string): string {
 
 /**
  * One page of `select`'s rows as items. `idColumn` names the ID to page by where the query
- * joins tables (`c.id`); the query must not order or limit itself.
+ * joins tables (`c.id`); the query must not order or limit itself. `desc` pages newest first.
  */
 export async function paginate<DB, TB extends keyof DB, Row extends { id: string }, Item>(
   params: PageParams,
   select: SelectQueryBuilder<DB, TB, Row>,
   toItem: (row: Row) => Item,
   idColumn = 'id',
+  order: 'asc' | 'desc' = 'asc',
 ): Promise<Page<Item>> {
   const afterId = params.cursor === undefined ? undefined : decode(params.cursor);
   const id = sql.ref<string>(idColumn);
   // One row more than the page, to know whether another page follows.
   const rows = await select
-    .$if(afterId !== undefined, (qb) => qb.where(id, '>', afterId!))
-    .orderBy(id)
+    .$if(afterId !== undefined, (qb) => qb.where(id, order === 'asc' ? '>' : '<', afterId!))
+    .orderBy(id, order)
     .limit(params.limit + 1)
     .execute();
   const page = rows.slice(0, params.limit);

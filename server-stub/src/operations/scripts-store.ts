@@ -5,24 +5,16 @@
  */
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import type { Kysely } from 'kysely';
+import type { z } from 'zod';
 import type { AppContext } from '../context';
+import type { ScriptDefinition } from '../generated/contract.gen';
 import { type FieldIssue, problems } from '../http/problem';
 import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
 import type { Database, ScriptContent, ScriptRow, ScriptVersionRow } from '../store/schema';
 
 /** A script as written: its content with the JSON columns parsed. */
-export interface ScriptSource {
-  name: string;
-  description: string;
-  language: ScriptContent['language'];
-  platforms: string[];
-  body: string;
-  /** The JSON Schema (an object schema) its arguments must satisfy. */
-  parameters: Record<string, unknown>;
-  timeout_seconds: number;
-  run_as: ScriptContent['run_as'];
-}
+export type ScriptSource = z.infer<typeof ScriptDefinition>;
 
 /** One version of a script, as a job runs it. */
 export interface LoadedScript extends ScriptSource {
@@ -40,7 +32,7 @@ export const sourceOf = (row: ScriptContent): ScriptSource => ({
   name: row.name,
   description: row.description,
   language: row.language,
-  platforms: JSON.parse(row.platforms) as string[],
+  platforms: JSON.parse(row.platforms) as ScriptSource['platforms'],
   body: row.body,
   parameters: JSON.parse(row.parameters) as Record<string, unknown>,
   timeout_seconds: row.timeout_seconds,
@@ -178,24 +170,27 @@ export async function loadScript(
 
 /**
  * Records the script's content as it now is (in `trx`, after the write that changed it) as a
- * new version, made by `userId`.
+ * new version, made by `userId` when the script was last updated.
  */
-export async function recordVersion(
-  trx: Kysely<Database>,
-  scriptId: string,
-  userId: string,
-  at: string,
-): Promise<void> {
+export async function recordVersion(trx: Kysely<Database>, scriptId: string, userId: string): Promise<void> {
   const {
     id,
     version,
     created_by: _createdBy,
-    updated_at: _updatedAt,
+    created_at: _createdAt,
+    updated_at,
     ...content
   } = await trx.selectFrom('scripts').selectAll().where('id', '=', scriptId).executeTakeFirstOrThrow();
   await trx
     .insertInto('script_versions')
-    .values({ ...content, id: newId('spv'), script_id: id, version, changed_by: userId, created_at: at })
+    .values({
+      ...content,
+      id: newId('spv'),
+      script_id: id,
+      version,
+      changed_by: userId,
+      created_at: updated_at,
+    })
     .execute();
 }
 
@@ -217,7 +212,7 @@ export async function insertScript(
   };
   await context.db.transaction().execute(async (trx) => {
     await trx.insertInto('scripts').values(row).execute();
-    await recordVersion(trx, row.id, userId, at);
+    await recordVersion(trx, row.id, userId);
   });
   return row;
 }
