@@ -2,7 +2,7 @@
  * The webhook fan-out bench's baseline, in a process of its own as the server is: plain node:http
  * POSTs of the requests listed in a JSON file (`[{ url, headers, body }]`), keep-alive, at most
  * `concurrency` at a time. Prints READY once loaded, starts on the first line read from stdin, and
- * exits when every request has been answered.
+ * when every request has been answered prints the CPU time it used for them (`CPU <ms>`) and exits.
  *
  *   tsx server-stub/bench/plain-sender.ts <requests.json> <concurrency>
  */
@@ -35,11 +35,14 @@ const post = ({ url, headers, body }: PlainRequest) =>
 
 console.log('READY');
 await once(process.stdin, 'data');
+const cpuBefore = process.cpuUsage();
 let next = 0;
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (next < requests.length) await post(requests[next++]!);
   }),
 );
+const cpu = process.cpuUsage(cpuBefore);
+console.log(`CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)}`);
 agent.destroy();
 process.exit(0);

@@ -112,6 +112,7 @@ console.log(
 );
 // Meridian: from the first event raised to the last delivery received.
 const serverCpuBefore = cpuMs(meridian.pid);
+const benchCpuBefore = process.cpuUsage();
 let started = performance.now();
 await pool(eventCount, RAISERS, async (n) => {
   await operator.events.simulate({
@@ -128,6 +129,8 @@ const deliveredWhileRaising = received.length;
 await Promise.race([waitFor(total), new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
 const meridianMs = performance.now() - started;
 const serverCpuMs = cpuMs(meridian.pid) - serverCpuBefore;
+const benchCpu = process.cpuUsage(benchCpuBefore);
+const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
 const meridianLoad = load();
 const delivered = received;
 const perEndpoint = new Map<string, Set<string>>();
@@ -163,9 +166,11 @@ const sender: ChildProcess = spawn(
   ],
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
-const senderExited = once(sender, 'exit');
-const [ready] = (await once(sender.stdout!, 'data')) as [Buffer];
-if (!ready.toString().startsWith('READY')) throw new Error(`the plain sender said ${ready.toString()}`);
+const senderExited = once(sender, 'close');
+let senderOutput = '';
+sender.stdout!.setEncoding('utf8').on('data', (chunk: string) => (senderOutput += chunk));
+await once(sender.stdout!, 'data');
+if (!senderOutput.startsWith('READY')) throw new Error(`the plain sender said ${senderOutput}`);
 started = performance.now();
 sender.stdin!.end('go\n');
 await waitFor(delivered.length);
@@ -174,13 +179,14 @@ const [senderCode] = (await senderExited) as [number | null];
 rmSync(directory, { recursive: true, force: true });
 receiver.close();
 if (senderCode !== 0) throw new Error(`the plain sender failed (exit code ${senderCode})`);
+const senderCpuMs = Number(/CPU (\d+)/.exec(senderOutput)?.[1]);
 
 const rate = (count: number, ms: number) => (count / (ms / 1000)).toFixed(0).padStart(7);
 console.log(
-  `  plain node:http ${rate(delivered.length, baselineMs)} deliveries/s  (${baselineMs.toFixed(0)} ms, ${DELIVERY_CONCURRENCY} at a time, ${load()})`,
+  `  plain node:http ${rate(delivered.length, baselineMs)} deliveries/s  (${baselineMs.toFixed(0)} ms, ${DELIVERY_CONCURRENCY} at a time, sender CPU ${senderCpuMs} ms, ${load()})`,
 );
 console.log(
-  `  meridian        ${rate(total, meridianMs)} deliveries/s  (${meridianMs.toFixed(0)} ms, events raised in ${raisedMs.toFixed(0)} ms, server CPU ${serverCpuMs.toFixed(0)} ms, ${meridianLoad})`,
+  `  meridian        ${rate(total, meridianMs)} deliveries/s  (${meridianMs.toFixed(0)} ms, events raised in ${raisedMs.toFixed(0)} ms, server CPU ${serverCpuMs.toFixed(0)} ms, raising client and receiver CPU ${benchCpuMs.toFixed(0)} ms, ${meridianLoad})`,
 );
 const drainMs = meridianMs - raisedMs;
 const drained = total - deliveredWhileRaising;
