@@ -570,7 +570,9 @@ export interface paths {
     };
     /**
      * List a device's monitored processes
-     * @description Lists the processes the device's agent is told to run and watch, in the order they were added.
+     * @description Lists the processes the device's agent is told to run and watch, in the order they were
+     *     added, each with the state the agent last reported in its heartbeats (`state`, `pid`,
+     *     `restart_count`, `state_changed_at`, `reported_at`; all `null` until it reports one).
      */
     get: operations['listMonitoredProcesses'];
     put?: never;
@@ -603,7 +605,7 @@ export interface paths {
     };
     /**
      * Get a monitored process
-     * @description Returns one monitored process of the device.
+     * @description Returns one monitored process of the device, with the state its agent last reported.
      */
     get: operations['getMonitoredProcess'];
     put?: never;
@@ -877,7 +879,9 @@ export interface paths {
      *     version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
      *     device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
      *     announced with a `device.online` event. When heartbeats stop for longer than the
-     *     server's offline threshold (3 minutes by default), the device turns `offline`. The
+     *     server's offline threshold (3 minutes by default), the device turns `offline`. An agent
+     *     that runs monitored processes reports their state in `processes` (shown on each process,
+     *     watched by `process_down` alert rules, `process.started` / `process.stopped` events). The
      *     answer says when to send the next one, how many commands wait for the device, and the
      *     version of its desired configuration (`GET /v1/agent/config`).
      */

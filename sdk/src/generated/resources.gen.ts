@@ -1664,7 +1664,9 @@ export class MonitoredProcessesResource extends APIResource {
   /**
    * List a device's monitored processes
    *
-   * Lists the processes the device's agent is told to run and watch, in the order they were added.
+   * Lists the processes the device's agent is told to run and watch, in the order they were
+   * added, each with the state the agent last reported in its heartbeats (`state`, `pid`,
+   * `restart_count`, `state_changed_at`, `reported_at`; all `null` until it reports one).
    *
    * `GET /v1/devices/{device_id}/processes` (operation `listMonitoredProcesses`). Await it for the first page, or `for await` over it for every item of every page.
    *
@@ -1714,7 +1716,7 @@ export class MonitoredProcessesResource extends APIResource {
   /**
    * Get a monitored process
    *
-   * Returns one monitored process of the device.
+   * Returns one monitored process of the device, with the state its agent last reported.
    *
    * `GET /v1/devices/{device_id}/processes/{process_id}` (operation `getMonitoredProcess`).
    *
@@ -2753,7 +2755,9 @@ export class AgentResource extends APIResource {
    * version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
    * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
    * announced with a `device.online` event. When heartbeats stop for longer than the
-   * server's offline threshold (3 minutes by default), the device turns `offline`. The
+   * server's offline threshold (3 minutes by default), the device turns `offline`. An agent
+   * that runs monitored processes reports their state in `processes` (shown on each process,
+   * watched by `process_down` alert rules, `process.started` / `process.stopped` events). The
    * answer says when to send the next one, how many commands wait for the device, and the
    * version of its desired configuration (`GET /v1/agent/config`).
    *

@@ -1176,7 +1176,10 @@ export const getLatestDeviceScreenshot = <ThrowOnError extends boolean = false>(
 /**
  * List a device's monitored processes
  *
- * Lists the processes the device's agent is told to run and watch, in the order they were added.
+ * Lists the processes the device's agent is told to run and watch, in the order they were
+ * added, each with the state the agent last reported in its heartbeats (`state`, `pid`,
+ * `restart_count`, `state_changed_at`, `reported_at`; all `null` until it reports one).
+ *
  */
 export const listMonitoredProcesses = <ThrowOnError extends boolean = false>(
   options: Options<ListMonitoredProcessesData, ThrowOnError>,
@@ -1258,7 +1261,7 @@ export const deleteMonitoredProcess = <ThrowOnError extends boolean = false>(
 /**
  * Get a monitored process
  *
- * Returns one monitored process of the device.
+ * Returns one monitored process of the device, with the state its agent last reported.
  */
 export const getMonitoredProcess = <ThrowOnError extends boolean = false>(
   options: Options<GetMonitoredProcessData, ThrowOnError>,
@@ -1579,7 +1582,9 @@ export const refreshAgentToken = <ThrowOnError extends boolean = false>(
  * version, uptime, and optionally hostname, OS, addresses and CPU/memory/disk use. The
  * device becomes `online` (or `degraded`) and a device that was `offline` or `pending` is
  * announced with a `device.online` event. When heartbeats stop for longer than the
- * server's offline threshold (3 minutes by default), the device turns `offline`. The
+ * server's offline threshold (3 minutes by default), the device turns `offline`. An agent
+ * that runs monitored processes reports their state in `processes` (shown on each process,
+ * watched by `process_down` alert rules, `process.started` / `process.stopped` events). The
  * answer says when to send the next one, how many commands wait for the device, and the
  * version of its desired configuration (`GET /v1/agent/config`).
  *
