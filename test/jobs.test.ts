@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   cancelJob,
   createJob,
+  createScript,
   getCommand,
   getJob,
   listEvents,
@@ -253,6 +254,110 @@ describe('targets', () => {
       ['job.finished', null],
     ]);
     expect(await eventsOf(operatorA.client)).toEqual([]);
+  });
+});
+
+describe('script jobs', () => {
+  const diskScript = async (platforms: ('linux' | 'windows')[] = ['linux']) =>
+    ok(
+      await createScript({
+        client: t.admin,
+        body: {
+          name: `Disk usage ${Math.random()}`,
+          language: 'sh',
+          platforms,
+          body: 'df -h "$MERIDIAN_PARAM_MOUNT"\n',
+          parameters: {
+            type: 'object',
+            required: ['MOUNT'],
+            properties: { MOUNT: { type: 'string', maxLength: 100 } },
+          },
+          timeout_seconds: 120,
+        },
+      }),
+    );
+
+  it('runs a saved script as run_script commands with its version and arguments', async () => {
+    const script = await diskScript();
+    const job = ok(
+      await start({
+        command: undefined,
+        script: { script_id: script.id, arguments: { MOUNT: '/var' } },
+        target: { device_ids: [agents[0]!.deviceId] },
+      }),
+    );
+    expect(job).toMatchObject({
+      kind: 'script',
+      command_type: 'run_script',
+      script_id: script.id,
+      script_version: 1,
+      timeout_seconds: 120,
+      params: { language: 'sh', parameters: { MOUNT: '/var' }, timeout_seconds: 120, script_version: 1 },
+    });
+    const [command] = ok(await pollAgentCommands({ client: agents[0]!.client })).data;
+    expect(command).toMatchObject({
+      type: 'run_script',
+      params: { body: 'df -h "$MERIDIAN_PARAM_MOUNT"\n' },
+    });
+    expect(
+      ok(await listJobs({ client: t.admin, query: { script_id: script.id } })).data.map((j) => j.id),
+    ).toEqual([job.id]);
+    ok(await cancelJob({ client: t.admin, path: { job_id: job.id } }));
+  });
+
+  it("marks devices of other platforms unsupported, and refuses arguments that do not fit the script's schema", async () => {
+    const script = await diskScript(['windows']);
+    const job = ok(
+      await start({
+        command: undefined,
+        script: { script_id: script.id, version: 1, arguments: { MOUNT: 'C:' } },
+        target: { device_ids: [agents[0]!.deviceId] },
+      }),
+    );
+    expect(job).toMatchObject({ state: 'failed', counts: { unsupported: 1 } });
+    expect((await targetsOf(job))[0]!.unsupported_reason).toMatch(/is for windows, not linux/);
+    const wrong = expectProblem(
+      await start({ command: undefined, script: { script_id: script.id, arguments: { MOUNT: 5 } } }),
+      422,
+      'invalid_script_arguments',
+    );
+    expect(wrong.errors).toEqual([{ path: '/body/script/arguments/MOUNT', message: 'must be string' }]);
+    expectProblem(
+      await start({ command: undefined, script: { script_id: script.id, arguments: {} } }),
+      422,
+      'invalid_script_arguments',
+    );
+    expectProblem(
+      await start({ command: undefined, script: { script_id: script.id, version: 9 } }),
+      422,
+      'unknown_script',
+    );
+    expectProblem(
+      await start({ command: undefined, script: { script_id: 'spt_01JD9C4E6G8J0K2M4P6R8T0V2X' } }),
+      422,
+      'unknown_script',
+    );
+  });
+
+  it('runs an inline script for a quick run', async () => {
+    const job = ok(
+      await start({
+        command: undefined,
+        inline_script: { language: 'bash', body: 'echo "$MERIDIAN_PARAM_WHO"', arguments: { WHO: 'fleet' } },
+        target: { device_ids: [agents[0]!.deviceId] },
+      }),
+    );
+    expect(job).toMatchObject({ kind: 'inline_script', command_type: 'run_script', script_id: null });
+    await answer(agents[0]!, 'succeeded', 'fleet\n');
+    expect((await targetsOf(job))[0]).toMatchObject({ state: 'succeeded', stdout: 'fleet\n' });
+    const both = expectProblem(
+      await start({ inline_script: { language: 'sh', body: 'true' } }),
+      400,
+      'validation_failed',
+    );
+    expect(both.errors).toEqual([
+      { path: '/body', message: 'Say what to run with exactly one of command, script and inline_script.' },
+    ]);
   });
 });
 

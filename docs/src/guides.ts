@@ -14,6 +14,7 @@ const SLUGS = [
   'idempotency',
   'agents',
   'alerting',
+  'scripts',
   'webhooks',
 ] as const;
 

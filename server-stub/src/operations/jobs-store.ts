@@ -13,7 +13,17 @@ import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';
 import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
-import type { CommandRow, CommandStatus, Database, JobRow, JobState, JobTargetRow } from '../store/schema';
+import type {
+  CommandRow,
+  CommandStatus,
+  Database,
+  DeviceRow,
+  JobKind,
+  JobRow,
+  JobState,
+  JobTargetRow,
+  ScriptContent,
+} from '../store/schema';
 import {
   COMMANDS_CHANGED_TOPIC,
   commandChanged,
@@ -23,6 +33,7 @@ import {
   newCommandRow,
 } from './commands-store';
 import { startWorker, type Worker } from '../runtime/worker';
+import { loadScript, runScriptParams, scriptArgumentIssues } from './scripts-store';
 
 /** The most devices one job may target. */
 export const MAX_JOB_TARGETS = 10_000;
@@ -32,11 +43,22 @@ const OUTPUT_TAIL = 4096;
 const INSERT_CHUNK = 500;
 
 export type JobTargetState = CommandStatus | 'unsupported';
+type ScriptArguments = Record<string, string | number | boolean>;
+/** Arguments become environment variables (`MERIDIAN_PARAM_<NAME>`), so their names must be names. */
+const ARGUMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** The command type scripts run as. */
+const RUN_SCRIPT = 'run_script';
 
 /** What to run and where, as `POST /v1/jobs` takes it. */
 export interface JobRequest {
   name?: string | undefined;
   command?: { type: string; params?: Record<string, unknown> | undefined } | undefined;
+  script?:
+    | { script_id: string; version?: number | undefined; arguments?: ScriptArguments | undefined }
+    | undefined;
+  inline_script?:
+    | { language: ScriptContent['language']; body: string; arguments?: ScriptArguments | undefined }
+    | undefined;
   target: { device_ids?: string[] | undefined; site_ids?: string[] | undefined };
   timeout_seconds?: number | undefined;
 }
@@ -127,19 +149,122 @@ function finalState(job: Pick<JobRow, 'cancelled_at'>, counts: JobCounts): JobSt
   return counts.succeeded === 0 ? 'failed' : 'partially_failed';
 }
 
-/** The catalogue's schema and default timeout for a command type, from any device type that has it. */
+/** The catalogue's command type `type` (from any device type that has it); 422 when none has. */
 function catalogueCommand(type: string) {
-  const owners = deviceTypes.filter((deviceType) => findCommandType(deviceType.id, type));
-  if (owners.length === 0)
+  const owner = deviceTypes.find((deviceType) => findCommandType(deviceType.id, type));
+  if (!owner)
     throw problems.unprocessable(
       'unknown_command_type',
       `No device type has a command ${type}; see GET /v1/device-types.`,
     );
-  return { deviceType: owners[0]!.id, command: findCommandType(owners[0]!.id, type)! };
+  return { deviceType: owner.id, command: findCommandType(owner.id, type)! };
+}
+
+interface TargetDevice {
+  id: string;
+  device_type: string;
+  platform: DeviceRow['platform'];
+}
+
+/** What a job runs, checked: the command every target gets, and who cannot run it (and why). */
+interface JobAction {
+  kind: JobKind;
+  commandType: string;
+  params: Record<string, unknown>;
+  scriptId: string | null;
+  scriptVersion: number | null;
+  defaultTimeoutSeconds: number;
+  unsupported(device: TargetDevice): string | null;
+}
+
+const lacksCommand = (type: string) => (device: TargetDevice) =>
+  findCommandType(device.device_type, type)
+    ? null
+    : `Devices of type ${device.device_type} have no command ${type}.`;
+
+/** Checks what `request` runs (exactly one of command, script and inline_script). */
+async function resolveAction(context: AppContext, request: JobRequest): Promise<JobAction> {
+  const given = [request.command, request.script, request.inline_script].filter(
+    (a) => a !== undefined,
+  ).length;
+  if (given !== 1)
+    throw problems.validation([
+      { path: '/body', message: 'Say what to run with exactly one of command, script and inline_script.' },
+    ]);
+  if (request.command) {
+    const params = request.command.params ?? {};
+    const { deviceType, command } = catalogueCommand(request.command.type);
+    assertCommandParams(deviceType, request.command.type, params, '/body/command/params');
+    return {
+      kind: 'command',
+      commandType: request.command.type,
+      params,
+      scriptId: null,
+      scriptVersion: null,
+      defaultTimeoutSeconds: command.default_timeout_seconds,
+      unsupported: lacksCommand(request.command.type),
+    };
+  }
+  const runScript = catalogueCommand(RUN_SCRIPT).command;
+  if (request.script) {
+    const { script_id: scriptId, version } = request.script;
+    const script = await loadScript(context.db, scriptId, version);
+    if (!script)
+      throw problems.unprocessable(
+        'unknown_script',
+        version === undefined
+          ? `No script ${scriptId} exists.`
+          : `Script ${scriptId} has no version ${version} (or does not exist).`,
+      );
+    const args = request.script.arguments ?? {};
+    const issues = scriptArgumentIssues(script, args, '/body/script/arguments');
+    if (issues.length > 0)
+      throw problems.unprocessable(
+        'invalid_script_arguments',
+        `The arguments do not match the parameters of script ${script.name}: see errors.`,
+        issues,
+      );
+    return {
+      kind: 'script',
+      commandType: RUN_SCRIPT,
+      params: runScriptParams(script, args),
+      scriptId: script.script_id,
+      scriptVersion: script.version,
+      defaultTimeoutSeconds: script.timeout_seconds,
+      unsupported: (device) =>
+        lacksCommand(RUN_SCRIPT)(device) ??
+        (script.platforms.includes(device.platform)
+          ? null
+          : `Script ${script.name} is for ${script.platforms.join(', ')}, not ${device.platform}.`),
+    };
+  }
+  const inline = request.inline_script!;
+  const args = inline.arguments ?? {};
+  const badNames = Object.keys(args).filter((name) => !ARGUMENT_NAME.test(name));
+  if (badNames.length > 0)
+    throw problems.validation(
+      badNames.map((name) => ({
+        path: `/body/inline_script/arguments/${name}`,
+        message: `must match ${ARGUMENT_NAME.source} (it becomes MERIDIAN_PARAM_${name})`,
+      })),
+    );
+  return {
+    kind: 'inline_script',
+    commandType: RUN_SCRIPT,
+    params: { language: inline.language, body: inline.body, parameters: args },
+    scriptId: null,
+    scriptVersion: null,
+    defaultTimeoutSeconds: runScript.default_timeout_seconds,
+    unsupported: lacksCommand(RUN_SCRIPT),
+  };
 }
 
 /** The devices `target` names, as the origin may see them; unknown ones are a 422. */
-async function resolveTargets(context: AppContext, origin: JobOrigin, target: JobRequest['target']) {
+async function resolveTargets(
+  context: AppContext,
+  origin: JobOrigin,
+  target: JobRequest['target'],
+): Promise<TargetDevice[]> {
   const given = [target.device_ids, target.site_ids].filter((list) => list !== undefined).length;
   if (given !== 1)
     throw problems.validation([
@@ -147,8 +272,10 @@ async function resolveTargets(context: AppContext, origin: JobOrigin, target: Jo
     ]);
   const visible = context.db
     .selectFrom('devices')
-    .select(['id', 'device_type'])
-    .$if(origin.siteIds !== null, (qb) => qb.where('site_id', 'in', siteList(origin.siteIds!)));
+    .select(['id', 'device_type', 'platform'])
+    .$if(origin.siteIds !== null, (qb) => qb.where('site_id', 'in', siteList(origin.siteIds!)))
+    .orderBy('id')
+    .limit(MAX_JOB_TARGETS + 1);
   if (target.device_ids) {
     const devices = await visible.where('id', 'in', target.device_ids).execute();
     const found = new Set(devices.map((d) => d.id));
@@ -166,11 +293,7 @@ async function resolveTargets(context: AppContext, origin: JobOrigin, target: Jo
   const found = new Set(sites.map((s) => s.id));
   const missing = siteIds.filter((id) => !found.has(id));
   if (missing.length > 0) throw problems.unknownReference('site', missing.slice(0, 20));
-  return visible
-    .where('site_id', 'in', siteIds)
-    .orderBy('id')
-    .limit(MAX_JOB_TARGETS + 1)
-    .execute();
+  return visible.where('site_id', 'in', siteIds).execute();
 }
 
 async function insertChunked<T extends 'commands' | 'job_targets'>(
@@ -226,11 +349,7 @@ function startingCounts(
  * one transaction; then wakes the agents. Throws the 400/422 problems of `POST /v1/jobs`.
  */
 export async function startJob(context: AppContext, origin: JobOrigin, request: JobRequest): Promise<JobRow> {
-  const action = request.command;
-  if (!action) throw problems.validation([{ path: '/body/command', message: 'Say what to run: command.' }]);
-  const params = action.params ?? {};
-  const { deviceType, command } = catalogueCommand(action.type);
-  assertCommandParams(deviceType, action.type, params, '/body/command/params');
+  const action = await resolveAction(context, request);
   const devices = await resolveTargets(context, origin, request.target);
   if (devices.length > MAX_JOB_TARGETS)
     throw problems.unprocessable(
@@ -238,15 +357,22 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
       `A job may target at most ${MAX_JOB_TARGETS} devices; narrow the target or split the job.`,
     );
 
-  const timeoutSeconds = request.timeout_seconds ?? command.default_timeout_seconds;
+  const timeoutSeconds = request.timeout_seconds ?? action.defaultTimeoutSeconds;
+  // A script is killed by its agent when the job's commands expire, not at another time.
+  const params =
+    action.commandType === RUN_SCRIPT ? { ...action.params, timeout_seconds: timeoutSeconds } : action.params;
   const job: JobRow = {
     id: newId('job'),
-    name: request.name ?? `Run ${action.type}`,
-    kind: 'command',
-    command_type: action.type,
+    name:
+      request.name ??
+      (request.command
+        ? `Run ${request.command.type}`
+        : `Run ${request.script ? 'script' : 'a quick script'}`),
+    kind: action.kind,
+    command_type: action.commandType,
     params: JSON.stringify(params),
-    script_id: null,
-    script_version: null,
+    script_id: action.scriptId,
+    script_version: action.scriptVersion,
     target: JSON.stringify(request.target),
     filter_id: null,
     timeout_seconds: timeoutSeconds,
@@ -260,12 +386,13 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
   };
   const commands: CommandRow[] = [];
   const targets: JobTargetRow[] = devices.map((device) => {
-    if (!findCommandType(device.device_type, job.command_type))
+    const reason = action.unsupported(device);
+    if (reason !== null)
       return {
         job_id: job.id,
         device_id: device.id,
         command_id: null,
-        unsupported_reason: `Devices of type ${device.device_type} have no command ${job.command_type}.`,
+        unsupported_reason: reason,
         attempts: 0,
       };
     const row = newCommandRow(context, {
