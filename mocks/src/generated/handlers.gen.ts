@@ -9755,6 +9755,8 @@ export const mockOperations = {
             params: {
               process_name: 'TouchDesigner',
             },
+            script_id: null,
+            script_version: null,
             target: {
               site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
             },
@@ -9882,6 +9884,8 @@ export const mockOperations = {
         params: {
           process_name: 'TouchDesigner',
         },
+        script_id: null,
+        script_version: null,
         target: {
           site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
         },
@@ -10068,6 +10072,8 @@ export const mockOperations = {
         params: {
           process_name: 'TouchDesigner',
         },
+        script_id: null,
+        script_version: null,
         target: {
           site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
         },
@@ -10206,6 +10212,8 @@ export const mockOperations = {
         params: {
           process_name: 'TouchDesigner',
         },
+        script_id: null,
+        script_version: null,
         target: {
           site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
         },
@@ -10358,6 +10366,8 @@ export const mockOperations = {
         params: {
           process_name: 'TouchDesigner',
         },
+        script_id: null,
+        script_version: null,
         target: {
           site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'],
         },

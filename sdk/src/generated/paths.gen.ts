@@ -1322,18 +1322,22 @@ export interface paths {
     /**
      * List jobs
      * @description Lists jobs, oldest first, a page at a time, each with its state and the count of its
-     *     targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+     *     targets in each state. Narrow the list with `state`, `script_id`, `created_by` and `since`; filters
      *     combine with AND. Non-admins see the jobs whose every target is on one of their sites.
      */
     get: operations['listJobs'];
     put?: never;
     /**
      * Run something on many devices
-     * @description Starts a job: what to run (`command`: a command type of the catalogue with its params) on
-     *     a `target` (a list of devices, or every device of some sites, resolved now). Each target
-     *     device gets a command of its own, which its agent receives by its usual long-poll; a device
-     *     whose type has no such command is a target in state `unsupported` and gets nothing. The
-     *     params are checked as for a single command (`422 invalid_command_params`).
+     * @description Starts a job: what to run — `command` (a command type of the catalogue with its params),
+     *     `script` (a script of the library, at its current version or a given one, with arguments
+     *     checked against its parameters schema) or `inline_script` (a quick run of a script written
+     *     here) — on a `target`: a list of devices, or every device of some sites (resolved now).
+     *     Each target device gets a command of its own (`run_script` for
+     *     scripts), which its agent receives by its usual long-poll; a device that cannot run it
+     *     (its device type has no such command, or the script is not for its platform) is a target in
+     *     state `unsupported` and gets nothing. Command params are checked as for a single command
+     *     (`422 invalid_command_params`).
      *
      *     The answer is `202` with the running job. To wait for the outcome in the same call, pass
      *     `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or
@@ -4345,14 +4349,19 @@ export interface components {
       name: string;
       state: components['schemas']['JobState'];
       /**
-       * @description What the job runs; `command` is a command type of the catalogue.
+       * @description What the job runs: `command` a command type of the catalogue, `script` a script of the
+       *     library, `inline_script` a script written for the job; scripts run as `run_script` commands.
        * @enum {string}
        */
-      kind: 'command';
+      kind: 'command' | 'script' | 'inline_script';
       /** @description The command type every target's command has. */
       command_type: components['schemas']['CommandTypeName'];
       /** @description The params every target's command has. */
       params: components['schemas']['CommandParams'];
+      /** @description The script of the library it runs (`script` jobs). */
+      script_id: components['schemas']['ScriptId'] | null;
+      /** @description The version of that script it runs. */
+      script_version: components['schemas']['ScriptVersionNumber'] | null;
       /** @description The targets as they were asked for. */
       target: components['schemas']['JobTargetSelector'];
       /** Format: int32 */
@@ -4386,17 +4395,51 @@ export interface components {
       params?: components['schemas']['CommandParams'];
     };
     /**
+     * JobScriptArguments
+     * @description The script's arguments by parameter name: the agent passes each as the environment variable
+     *     `MERIDIAN_PARAM_<NAME>`, so names are letters, digits and underscores, not starting with a
+     *     digit. A saved script's arguments must also satisfy its `parameters` schema.
+     * @example {
+     *       "MOUNT": "/var"
+     *     }
+     */
+    JobScriptArguments: {
+      [key: string]: string | number | boolean;
+    };
+    /**
+     * JobScriptAction
+     * @description A script of the library, at its current version or the one given, with its arguments.
+     */
+    JobScriptAction: {
+      script_id: components['schemas']['ScriptId'];
+      /** @description The version to run (default the current one). */
+      version?: components['schemas']['ScriptVersionNumber'];
+      /** @description Checked against the script's `parameters` schema (default `{}`). */
+      arguments?: components['schemas']['JobScriptArguments'];
+    };
+    /**
+     * JobInlineScriptAction
+     * @description A script written for this job only (a quick run), not kept in the library.
+     */
+    JobInlineScriptAction: {
+      language: components['schemas']['ScriptLanguage'];
+      body: components['schemas']['ScriptBody'];
+      arguments?: components['schemas']['JobScriptArguments'];
+    };
+    /**
      * JobCreate
-     * @description What to run (exactly one of `command`, …) and on which devices.
+     * @description What to run (exactly one of `command`, `script` and `inline_script`) and on which devices.
      */
     JobCreate: {
       /** @description A label for the job (default a description of what it runs). */
       name?: string;
       command?: components['schemas']['JobCommandAction'];
+      script?: components['schemas']['JobScriptAction'];
+      inline_script?: components['schemas']['JobInlineScriptAction'];
       target: components['schemas']['JobTargetSelector'];
       /**
        * Format: int32
-       * @description Seconds within which each target's command must finish, or it expires. Default the command type's.
+       * @description Seconds within which each target's command must finish, or it expires. Default the command type's (a saved script's own timeout).
        */
       timeout_seconds?: number;
     };
@@ -10286,6 +10329,8 @@ export interface operations {
         cursor?: components['parameters']['Cursor'];
         /** @description Only jobs in this state. */
         state?: components['schemas']['JobState'];
+        /** @description Only jobs that run this script of the library. */
+        script_id?: components['schemas']['ScriptId'];
         /** @description Only jobs this user created (directly or through an API token). */
         created_by?: components['schemas']['UserId'];
         /**
@@ -10322,6 +10367,8 @@ export interface operations {
            *           "params": {
            *             "process_name": "TouchDesigner"
            *           },
+           *           "script_id": null,
+           *           "script_version": null,
            *           "target": {
            *             "site_ids": [
            *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
@@ -10424,6 +10471,8 @@ export interface operations {
            *       "params": {
            *         "process_name": "TouchDesigner"
            *       },
+           *       "script_id": null,
+           *       "script_version": null,
            *       "target": {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
@@ -10472,6 +10521,8 @@ export interface operations {
            *       "params": {
            *         "process_name": "TouchDesigner"
            *       },
+           *       "script_id": null,
+           *       "script_version": null,
            *       "target": {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
@@ -10508,9 +10559,10 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       /**
        * @description The job cannot run as asked: `unknown_device` or `unknown_site` (no such device or site,
-       *     or one you cannot see), `unknown_command_type` (no device type has such a command),
-       *     `invalid_command_params` (with `errors` naming each problem in `params`), or
-       *     `too_many_targets` (more than 10,000 devices).
+       *     or one you cannot see), `unknown_command_type` (no device type has such a command), `invalid_command_params` (with `errors` naming each problem in `params`),
+       *     `unknown_script` (no such script or version), `invalid_script_arguments` (with
+       *     `errors` naming each problem in `arguments`), or `too_many_targets` (more than 10,000
+       *     devices).
        */
       422: {
         headers: {
@@ -10576,6 +10628,8 @@ export interface operations {
            *       "params": {
            *         "process_name": "TouchDesigner"
            *       },
+           *       "script_id": null,
+           *       "script_version": null,
            *       "target": {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
@@ -10710,6 +10764,8 @@ export interface operations {
            *       "params": {
            *         "process_name": "TouchDesigner"
            *       },
+           *       "script_id": null,
+           *       "script_version": null,
            *       "target": {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
@@ -10779,6 +10835,8 @@ export interface operations {
            *       "params": {
            *         "process_name": "TouchDesigner"
            *       },
+           *       "script_id": null,
+           *       "script_version": null,
            *       "target": {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"

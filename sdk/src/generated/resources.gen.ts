@@ -1528,16 +1528,17 @@ export class ScriptsResource extends APIResource {
 }
 
 /**
- * One piece of work run on many devices: a command type of the catalogue on a list of
- * devices or on whole sites, one command per device. Follow its state and counts, read each
- * device's result, cancel what has not run, and retry the targets that failed.
+ * One piece of work run on many devices: a command type of the catalogue or a script (of the
+ * library, or written for a quick run) on a list of devices or on whole sites, one command per
+ * device. Follow its state and counts, read each device's result, cancel what has not run, and
+ * retry the targets that failed.
  */
 export class JobsResource extends APIResource {
   /**
    * List jobs
    *
    * Lists jobs, oldest first, a page at a time, each with its state and the count of its
-   * targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+   * targets in each state. Narrow the list with `state`, `script_id`, `created_by` and `since`; filters
    * combine with AND. Non-admins see the jobs whose every target is on one of their sites.
    *
    * `GET /v1/jobs` (operation `listJobs`). Await it for the first page, or `for await` over it for every item of every page.
@@ -1555,11 +1556,15 @@ export class JobsResource extends APIResource {
   /**
    * Run something on many devices
    *
-   * Starts a job: what to run (`command`: a command type of the catalogue with its params) on
-   * a `target` (a list of devices, or every device of some sites, resolved now). Each target
-   * device gets a command of its own, which its agent receives by its usual long-poll; a device
-   * whose type has no such command is a target in state `unsupported` and gets nothing. The
-   * params are checked as for a single command (`422 invalid_command_params`).
+   * Starts a job: what to run — `command` (a command type of the catalogue with its params),
+   * `script` (a script of the library, at its current version or a given one, with arguments
+   * checked against its parameters schema) or `inline_script` (a quick run of a script written
+   * here) — on a `target`: a list of devices, or every device of some sites (resolved now).
+   * Each target device gets a command of its own (`run_script` for
+   * scripts), which its agent receives by its usual long-poll; a device that cannot run it
+   * (its device type has no such command, or the script is not for its platform) is a target in
+   * state `unsupported` and gets nothing. Command params are checked as for a single command
+   * (`422 invalid_command_params`).
    *
    * The answer is `202` with the running job. To wait for the outcome in the same call, pass
    * `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or
@@ -1569,7 +1574,7 @@ export class JobsResource extends APIResource {
    *
    * `POST /v1/jobs` (operation `createJob`).
    *
-   * @param body What to run (exactly one of `command`, …) and on which devices.
+   * @param body What to run (exactly one of `command`, `script` and `inline_script`) and on which devices.
    * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
@@ -2983,9 +2988,10 @@ export interface Resources {
    */
   readonly scripts: ScriptsResource;
   /**
-   * One piece of work run on many devices: a command type of the catalogue on a list of
-   * devices or on whole sites, one command per device. Follow its state and counts, read each
-   * device's result, cancel what has not run, and retry the targets that failed.
+   * One piece of work run on many devices: a command type of the catalogue or a script (of the
+   * library, or written for a quick run) on a list of devices or on whole sites, one command per
+   * device. Follow its state and counts, read each device's result, cancel what has not run, and
+   * retry the targets that failed.
    */
   readonly jobs: JobsResource;
   /**

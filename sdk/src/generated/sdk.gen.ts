@@ -2106,7 +2106,7 @@ export const exportScript = <ThrowOnError extends boolean = false>(
  * List jobs
  *
  * Lists jobs, oldest first, a page at a time, each with its state and the count of its
- * targets in each state. Narrow the list with `state`, `created_by` and `since`; filters
+ * targets in each state. Narrow the list with `state`, `script_id`, `created_by` and `since`; filters
  * combine with AND. Non-admins see the jobs whose every target is on one of their sites.
  *
  */
@@ -2129,11 +2129,15 @@ export const listJobs = <ThrowOnError extends boolean = false>(
 /**
  * Run something on many devices
  *
- * Starts a job: what to run (`command`: a command type of the catalogue with its params) on
- * a `target` (a list of devices, or every device of some sites, resolved now). Each target
- * device gets a command of its own, which its agent receives by its usual long-poll; a device
- * whose type has no such command is a target in state `unsupported` and gets nothing. The
- * params are checked as for a single command (`422 invalid_command_params`).
+ * Starts a job: what to run — `command` (a command type of the catalogue with its params),
+ * `script` (a script of the library, at its current version or a given one, with arguments
+ * checked against its parameters schema) or `inline_script` (a quick run of a script written
+ * here) — on a `target`: a list of devices, or every device of some sites (resolved now).
+ * Each target device gets a command of its own (`run_script` for
+ * scripts), which its agent receives by its usual long-poll; a device that cannot run it
+ * (its device type has no such command, or the script is not for its platform) is a target in
+ * state `unsupported` and gets nothing. Command params are checked as for a single command
+ * (`422 invalid_command_params`).
  *
  * The answer is `202` with the running job. To wait for the outcome in the same call, pass
  * `wait_seconds` (up to 60): the answer is `200` as soon as every target has finished, or

@@ -2017,9 +2017,11 @@ export type Job = {
   name: string;
   state: JobState;
   /**
-   * What the job runs; `command` is a command type of the catalogue.
+   * What the job runs: `command` a command type of the catalogue, `script` a script of the
+   * library, `inline_script` a script written for the job; scripts run as `run_script` commands.
+   *
    */
-  kind: 'command';
+  kind: 'command' | 'script' | 'inline_script';
   /**
    * The command type every target's command has.
    */
@@ -2028,6 +2030,14 @@ export type Job = {
    * The params every target's command has.
    */
   params: CommandParams;
+  /**
+   * The script of the library it runs (`script` jobs).
+   */
+  script_id: ScriptId | null;
+  /**
+   * The version of that script it runs.
+   */
+  script_version: ScriptVersionNumber | null;
   /**
    * The targets as they were asked for.
    */
@@ -2073,9 +2083,49 @@ export type JobCommandAction = {
 };
 
 /**
+ * JobScriptArguments
+ *
+ * The script's arguments by parameter name: the agent passes each as the environment variable
+ * `MERIDIAN_PARAM_<NAME>`, so names are letters, digits and underscores, not starting with a
+ * digit. A saved script's arguments must also satisfy its `parameters` schema.
+ *
+ */
+export type JobScriptArguments = {
+  [key: string]: string | number | boolean;
+};
+
+/**
+ * JobScriptAction
+ *
+ * A script of the library, at its current version or the one given, with its arguments.
+ */
+export type JobScriptAction = {
+  script_id: ScriptId;
+  /**
+   * The version to run (default the current one).
+   */
+  version?: ScriptVersionNumber;
+  /**
+   * Checked against the script's `parameters` schema (default `{}`).
+   */
+  arguments?: JobScriptArguments;
+};
+
+/**
+ * JobInlineScriptAction
+ *
+ * A script written for this job only (a quick run), not kept in the library.
+ */
+export type JobInlineScriptAction = {
+  language: ScriptLanguage;
+  body: ScriptBody;
+  arguments?: JobScriptArguments;
+};
+
+/**
  * JobCreate
  *
- * What to run (exactly one of `command`, …) and on which devices.
+ * What to run (exactly one of `command`, `script` and `inline_script`) and on which devices.
  */
 export type JobCreate = {
   /**
@@ -2083,9 +2133,11 @@ export type JobCreate = {
    */
   name?: string;
   command?: JobCommandAction;
+  script?: JobScriptAction;
+  inline_script?: JobInlineScriptAction;
   target: JobTargetSelector;
   /**
-   * Seconds within which each target's command must finish, or it expires. Default the command type's.
+   * Seconds within which each target's command must finish, or it expires. Default the command type's (a saved script's own timeout).
    */
   timeout_seconds?: number;
 };
@@ -7468,6 +7520,10 @@ export type ListJobsData = {
      */
     state?: JobState;
     /**
+     * Only jobs that run this script of the library.
+     */
+    script_id?: ScriptId;
+    /**
      * Only jobs this user created (directly or through an API token).
      */
     created_by?: UserId;
@@ -7561,9 +7617,10 @@ export type CreateJobErrors = {
   415: Problem;
   /**
    * The job cannot run as asked: `unknown_device` or `unknown_site` (no such device or site,
-   * or one you cannot see), `unknown_command_type` (no device type has such a command),
-   * `invalid_command_params` (with `errors` naming each problem in `params`), or
-   * `too_many_targets` (more than 10,000 devices).
+   * or one you cannot see), `unknown_command_type` (no device type has such a command), `invalid_command_params` (with `errors` naming each problem in `params`),
+   * `unknown_script` (no such script or version), `invalid_script_arguments` (with
+   * `errors` naming each problem in `arguments`), or `too_many_targets` (more than 10,000
+   * devices).
    *
    */
   422: Problem;

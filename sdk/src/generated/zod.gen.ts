@@ -1598,9 +1598,11 @@ export const zJob = z.object({
   id: zJobId,
   name: z.string().max(200),
   state: zJobState,
-  kind: z.enum(['command']),
+  kind: z.enum(['command', 'script', 'inline_script']),
   command_type: zCommandTypeName,
   params: zCommandParams,
+  script_id: zScriptId.nullable(),
+  script_version: zScriptVersionNumber.nullable(),
   target: zJobTargetSelector,
   timeout_seconds: z.int().gte(5).lte(86400),
   attempt: z.int().gte(1).lte(1000000),
@@ -1635,13 +1637,50 @@ export const zJobCommandAction = z.object({
 });
 
 /**
+ * JobScriptArguments
+ *
+ * The script's arguments by parameter name: the agent passes each as the environment variable
+ * `MERIDIAN_PARAM_<NAME>`, so names are letters, digits and underscores, not starting with a
+ * digit. A saved script's arguments must also satisfy its `parameters` schema.
+ *
+ */
+export const zJobScriptArguments = z.record(
+  z.string(),
+  z.union([z.string().max(4000), z.number(), z.boolean()]),
+);
+
+/**
+ * JobScriptAction
+ *
+ * A script of the library, at its current version or the one given, with its arguments.
+ */
+export const zJobScriptAction = z.object({
+  script_id: zScriptId,
+  version: zScriptVersionNumber.optional(),
+  arguments: zJobScriptArguments.optional(),
+});
+
+/**
+ * JobInlineScriptAction
+ *
+ * A script written for this job only (a quick run), not kept in the library.
+ */
+export const zJobInlineScriptAction = z.object({
+  language: zScriptLanguage,
+  body: zScriptBody,
+  arguments: zJobScriptArguments.optional(),
+});
+
+/**
  * JobCreate
  *
- * What to run (exactly one of `command`, …) and on which devices.
+ * What to run (exactly one of `command`, `script` and `inline_script`) and on which devices.
  */
 export const zJobCreate = z.object({
   name: z.string().min(1).max(200).optional(),
   command: zJobCommandAction.optional(),
+  script: zJobScriptAction.optional(),
+  inline_script: zJobInlineScriptAction.optional(),
   target: zJobTargetSelector,
   timeout_seconds: z.int().gte(5).lte(86400).optional(),
 });
@@ -3606,6 +3645,7 @@ export const zListJobsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),
   cursor: z.string().max(200).optional(),
   state: zJobState.optional(),
+  script_id: zScriptId.optional(),
   created_by: zUserId.optional(),
   since: zTimestamp.optional(),
 });

@@ -1059,14 +1059,27 @@ export const JobTargetSelector = z
       .optional(),
   })
   .meta({ id: 'JobTargetSelector' });
+export const ScriptId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^spt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'ScriptId' });
+export const ScriptVersionNumber = z
+  .number()
+  .int()
+  .min(1)
+  .max(2147483647)
+  .meta({ id: 'ScriptVersionNumber' });
 export const Job = z
   .object({
     id: JobId,
     name: z.string().max(200),
     state: JobState,
-    kind: z.enum(['command']),
+    kind: z.enum(['command', 'script', 'inline_script']),
     command_type: CommandTypeName,
     params: CommandParams,
+    script_id: ScriptId.nullable(),
+    script_version: ScriptVersionNumber.nullable(),
     target: JobTargetSelector,
     timeout_seconds: z.number().int().min(5).max(86400),
     attempt: z.number().int().min(1).max(1000000),
@@ -1081,10 +1094,28 @@ export const Job = z
 export const JobCommandAction = z
   .strictObject({ type: CommandTypeName, params: CommandParams.optional() })
   .meta({ id: 'JobCommandAction' });
+export const JobScriptArguments = z
+  .record(z.string(), z.union([z.string().max(4000), z.number(), z.boolean()]))
+  .refine((value) => Object.keys(value).length <= 50, { message: 'At most 50 field(s)' })
+  .meta({ id: 'JobScriptArguments' });
+export const ScriptBody = z.string().min(1).max(65536).meta({ id: 'ScriptBody' });
+export const ScriptLanguage = z.enum(['sh', 'bash', 'powershell', 'python']).meta({ id: 'ScriptLanguage' });
+export const JobInlineScriptAction = z
+  .strictObject({ language: ScriptLanguage, body: ScriptBody, arguments: JobScriptArguments.optional() })
+  .meta({ id: 'JobInlineScriptAction' });
+export const JobScriptAction = z
+  .strictObject({
+    script_id: ScriptId,
+    version: ScriptVersionNumber.optional(),
+    arguments: JobScriptArguments.optional(),
+  })
+  .meta({ id: 'JobScriptAction' });
 export const JobCreate = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     command: JobCommandAction.optional(),
+    script: JobScriptAction.optional(),
+    inline_script: JobInlineScriptAction.optional(),
     target: JobTargetSelector,
     timeout_seconds: z.number().int().min(5).max(86400).optional(),
   })
@@ -1296,9 +1327,7 @@ export const Screenshot = z
 export const ScreenshotList = z
   .object({ data: z.array(Screenshot).max(20), next_cursor: NextCursor })
   .meta({ id: 'ScreenshotList' });
-export const ScriptBody = z.string().min(1).max(65536).meta({ id: 'ScriptBody' });
 export const ScriptDescription = z.string().max(2000).meta({ id: 'ScriptDescription' });
-export const ScriptLanguage = z.enum(['sh', 'bash', 'powershell', 'python']).meta({ id: 'ScriptLanguage' });
 export const ScriptName = z.string().min(1).max(200).meta({ id: 'ScriptName' });
 export const ScriptParametersSchema = z
   .record(z.string(), z.unknown())
@@ -1324,17 +1353,6 @@ export const ScriptDefinition = z
     run_as: ScriptRunAs,
   })
   .meta({ id: 'ScriptDefinition' });
-export const ScriptId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^spt_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'ScriptId' });
-export const ScriptVersionNumber = z
-  .number()
-  .int()
-  .min(1)
-  .max(2147483647)
-  .meta({ id: 'ScriptVersionNumber' });
 export const Script = z
   .intersection(
     ScriptDefinition,
@@ -3469,6 +3487,7 @@ export const contract = c.router(
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
           state: JobState.optional(),
+          script_id: ScriptId.optional(),
           created_by: UserId.optional(),
           since: Timestamp.optional(),
         }),
