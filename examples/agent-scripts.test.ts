@@ -160,12 +160,13 @@ describe('run_script on the reference agent', () => {
 describe('run_script on the same agent restarted without --allow-shell', () => {
   it('refuses to run the script, saying how to allow it', async () => {
     const device = await startAgent([]);
+    const marker = join(scratch, 'ran');
     const script = await operator.scripts.create({
-      name: 'Harmless',
+      name: 'Leaves a mark',
       language: 'sh',
-      body: 'touch /tmp/x\n',
+      body: 'touch "$MERIDIAN_PARAM_MARKER"\n',
     });
-    const refused = await runScript(device, script, {});
+    const refused = await runScript(device, script, { marker });
     expect(refused.status).toBe('failed');
     expect(refused.result).toMatchObject({
       exit_code: null,
@@ -173,5 +174,6 @@ describe('run_script on the same agent restarted without --allow-shell', () => {
       error:
         'This agent does not run scripts: start it with --allow-shell to let it run sh and bash scripts.',
     });
+    expect(existsSync(marker)).toBe(false);
   });
 });

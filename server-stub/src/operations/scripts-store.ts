@@ -23,7 +23,7 @@ export interface LoadedScript extends ScriptSource {
 }
 
 /** The largest parameters schema accepted, as JSON. */
-export const MAX_PARAMETERS_SCHEMA_BYTES = 16 * 1024;
+const MAX_PARAMETERS_SCHEMA_BYTES = 16 * 1024;
 
 /** Parameter names become environment variables (`MERIDIAN_PARAM_<NAME>`), so they must be names. */
 const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -39,7 +39,7 @@ export const sourceOf = (row: ScriptContent): ScriptSource => ({
   run_as: row.run_as,
 });
 
-export const contentOf = (source: ScriptSource): ScriptContent => ({
+const contentOf = (source: ScriptSource): ScriptContent => ({
   name: source.name,
   description: source.description,
   language: source.language,
