@@ -51,11 +51,11 @@ const PRIVATE = blockList([
   'fc00::/7',
 ]);
 
-/** When allowed, `address` is the one to connect to (the first the name resolved to, all of them checked). */
 /** The system's resolver (every address of the name, in the order it gives them). */
 export const resolveHost = (host: string): Promise<{ address: string; family: number }[]> =>
   lookup(host, { all: true, verbatim: true });
 
+/** When allowed, `address` is the one to connect to (the first the name resolved to, all of them checked). */
 export type TargetVerdict = { allowed: true; address: string } | { allowed: false; reason: string };
 
 /** Whether `url` may receive webhooks now, resolving its host name. */
