@@ -22,6 +22,7 @@ import {
 } from '@meridian/sdk';
 import { RETRY_DELAYS_SECONDS } from '../server-stub/src/integrate/webhook-deliveries';
 import { openIncident } from './support/incidents';
+import { startPostgres, type Postgres } from './support/postgres';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
 import { snapshot } from './support/snapshot';
@@ -298,5 +299,50 @@ describe('webhook notification channels', () => {
       404,
       'not_found',
     );
+  });
+});
+
+describe('webhook notification channels on PostgreSQL', () => {
+  let pg: Postgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(() => pg.stop());
+  const t = useTestServer(() => ({ database: pg.url }));
+
+  it('delivers an incident to the channel endpoint, retried, and lists the outcome by state', async () => {
+    const receiver = await startReceiver({ status: 503, body: 'unavailable' });
+    try {
+      const webhook = ok(
+        await createWebhook({ client: t.admin, body: { url: receiver.url, event_types: ['webhook.test'] } }),
+      );
+      const channel = ok(
+        await createNotificationChannel({
+          client: t.admin,
+          body: { name: 'Pager', kind: 'webhook', webhook: { webhook_id: webhook.id } },
+        }),
+      );
+      const { incident } = await openIncident(t, [channel.id]);
+      await t.server.deliverWebhooks();
+      const query = { channel_id: channel.id, incident_id: incident.id };
+      expect(
+        ok(await listNotifications({ client: t.admin, query: { ...query, state: 'pending' } })).data,
+      ).toMatchObject([
+        { event_type: 'incident.opened', attempt_count: 1, last_error: 'HTTP 503: unavailable' },
+      ]);
+      receiver.fallback = { status: 204 };
+      await t.travel(RETRY_DELAYS_SECONDS[0] * 1200 + 1000);
+      await t.server.deliverWebhooks();
+      const [sent] = ok(
+        await listNotifications({ client: t.admin, query: { ...query, state: 'sent' } }),
+      ).data;
+      expect(sent).toMatchObject({ event_type: 'incident.opened', attempt_count: 2, last_error: null });
+      expect(receiver.received.map((request) => request.headers['webhook-id'])).toEqual([
+        sent!.webhook_delivery_id,
+        sent!.webhook_delivery_id,
+      ]);
+    } finally {
+      await receiver.close();
+    }
   });
 });
