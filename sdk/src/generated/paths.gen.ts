@@ -3498,13 +3498,11 @@ export interface components {
     };
     /**
      * ProcessState
-     * @description What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
-     *     launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
-     *     should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
-     *     a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
-     *     agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
-     *     now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
-     *     `starting`, `stopped` and `crashed` as down.
+     * @description What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+     *     starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+     *     although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+     *     signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+     *     schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
      * @example running
      * @enum {string}
      */
@@ -5081,7 +5079,10 @@ export interface components {
       webhook_delivery_id: components['schemas']['WebhookDeliveryId'] | null;
       subject: string;
       state: components['schemas']['NotificationState'];
-      /** Format: int32 */
+      /**
+       * Format: int32
+       * @description Attempts so far (for a `webhook` channel, its delivery's, manual retries included).
+       */
       attempt_count: number;
       /** @description Why the last attempt failed, or `null`. */
       last_error: string | null;

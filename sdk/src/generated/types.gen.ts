@@ -940,13 +940,11 @@ export type ProcessSchedule = {
 /**
  * ProcessState
  *
- * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
- * launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
- * should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
- * a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
- * agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
- * now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
- * `starting`, `stopped` and `crashed` as down.
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+ * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+ * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+ * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+ * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
  *
  */
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
@@ -2920,6 +2918,9 @@ export type Notification = {
   webhook_delivery_id: WebhookDeliveryId | null;
   subject: string;
   state: NotificationState;
+  /**
+   * Attempts so far (for a `webhook` channel, its delivery's, manual retries included).
+   */
   attempt_count: number;
   /**
    * Why the last attempt failed, or `null`.

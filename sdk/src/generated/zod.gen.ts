@@ -753,13 +753,11 @@ export const zProcessSchedule = z.object({
 /**
  * ProcessState
  *
- * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
- * launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
- * should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
- * a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
- * agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
- * now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
- * `starting`, `stopped` and `crashed` as down.
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
+ * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
+ * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
+ * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
+ * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
  *
  */
 export const zProcessState = z.enum(['running', 'starting', 'stopped', 'crashed', 'idle']);
@@ -2332,7 +2330,7 @@ export const zNotification = z.object({
   webhook_delivery_id: zWebhookDeliveryId.nullable(),
   subject: z.string().max(500),
   state: zNotificationState,
-  attempt_count: z.int().gte(0).lte(100),
+  attempt_count: z.int().gte(0).lte(1000),
   last_error: z.string().max(1000).nullable(),
   next_attempt_at: zTimestamp.nullable(),
   sent_at: zTimestamp.nullable(),

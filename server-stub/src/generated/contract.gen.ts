@@ -1220,7 +1220,7 @@ export const Notification = z
     webhook_delivery_id: WebhookDeliveryId.nullable(),
     subject: z.string().max(500),
     state: NotificationState,
-    attempt_count: z.number().int().min(0).max(100),
+    attempt_count: z.number().int().min(0).max(1000),
     last_error: z.string().max(1000).nullable(),
     next_attempt_at: Timestamp.nullable(),
     sent_at: Timestamp.nullable(),
