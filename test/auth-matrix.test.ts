@@ -48,6 +48,7 @@ const ALL_SCOPES = [
   'events:simulate',
   'notifications:read',
   'notifications:write',
+  'custom_fields:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',
@@ -120,6 +121,8 @@ const TARGETED = [
   'getMonitoredProcess',
   'updateMonitoredProcess',
   'deleteMonitoredProcess',
+  'setDeviceCustomField',
+  'deleteDeviceCustomField',
   'getIncident',
   'acknowledgeIncident',
   'unacknowledgeIncident',

@@ -73,8 +73,8 @@ describe('the server contract', { timeout: 180_000 }, () => {
     const errors = compileWith((source) =>
       replaceOnce(
         source,
-        'return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };',
-        'return { status: 418, body: toDevice({ ...device, credentials_revoked_at: now }) };',
+        'return { status: 200, body: await presentDevice(context, { ...device, credentials_revoked_at: now }) };',
+        'return { status: 418, body: await presentDevice(context, { ...device, credentials_revoked_at: now }) };',
       ),
     );
     expect(errors.length).toBeGreaterThan(0);
@@ -85,8 +85,8 @@ describe('the server contract', { timeout: 180_000 }, () => {
     const errors = compileWith((source) =>
       replaceOnce(
         source,
-        'return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };',
-        "return { status: 200, body: { ...toDevice(device), status: 'rebooting' } };",
+        'return { status: 200, body: await presentDevice(context, { ...device, credentials_revoked_at: now }) };',
+        "return { status: 200, body: { ...(await presentDevice(context, device)), status: 'rebooting' } };",
       ),
     );
     expect(errors.length).toBeGreaterThan(0);

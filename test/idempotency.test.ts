@@ -29,6 +29,7 @@ it('covers the creating operations', () => {
     'createAlertRule',
     'createApiToken',
     'createCommand',
+    'createCustomField',
     'createEnrollmentCode',
     'createJob',
     'createMonitoredProcess',

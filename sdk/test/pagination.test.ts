@@ -26,6 +26,7 @@ const device = (n: number): Device => ({
   last_seen_at: null,
   enrolled_at: null,
   credentials_revoked_at: null,
+  custom_fields: {},
   created_at: '2026-10-01T00:00:00.000Z',
   updated_at: '2026-10-01T00:00:00.000Z',
 });

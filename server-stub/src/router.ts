@@ -15,6 +15,7 @@ import { agentHandlers } from './agent/agent-handlers';
 import { usersHandlers } from './access/users-handlers';
 import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
+import { customFieldsHandlers } from './fleet/custom-fields-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
@@ -41,6 +42,7 @@ export function createRouter(context: AppContext) {
     apiTokens: apiTokensHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),
+    customFields: customFieldsHandlers(context),
     enrollmentCodes: enrollmentCodesHandlers(context),
     enrollmentRequests: enrollmentRequestsHandlers(context),
     agent: agentHandlers(context),

@@ -267,6 +267,21 @@ export const validCalls: Record<string, ValidCall> = {
       },
     },
   }),
+  listCustomFields: () => ({ query: { limit: 10 } }),
+  createCustomField: () => ({
+    body: { key: unique('rack_unit').replace(/-/g, '_'), label: 'Rack unit', type: 'number', default: 1 },
+  }),
+  getCustomField: (w) => ({ path: { custom_field_id: w.customFieldId } }),
+  updateCustomField: (w) => ({
+    path: { custom_field_id: w.customFieldId },
+    body: { label: 'Asset tag (new)' },
+  }),
+  deleteCustomField: (w) => ({ path: { custom_field_id: w.customFieldId } }),
+  setDeviceCustomField: (w) => ({
+    path: { device_id: w.deviceA.id, key: w.customFieldKey },
+    body: { value: 'INV-20931' },
+  }),
+  deleteDeviceCustomField: (w) => ({ path: { device_id: w.deviceA.id, key: w.customFieldKey } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

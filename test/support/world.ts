@@ -8,6 +8,7 @@ import {
   createAlertRule,
   createApiToken,
   createCommand,
+  createCustomField,
   createJob,
   createScript,
   createEnrollmentCode,
@@ -74,6 +75,9 @@ export interface World {
   notificationChannelId: string;
   /** An incident of site A (the agent's process crashed), open. */
   incidentId: string;
+  /** A string custom field (operator-written) and its key. */
+  customFieldId: string;
+  customFieldKey: string;
   /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
   jobId: string;
   /** A script of the library (a bash script with one parameter). */
@@ -176,6 +180,16 @@ async function addJob(t: TestServer, siteId: string): Promise<string> {
   ).id;
 }
 
+async function addCustomField(t: TestServer): Promise<Pick<World, 'customFieldId' | 'customFieldKey'>> {
+  const field = ok(
+    await createCustomField({
+      client: t.admin,
+      body: { key: unique('asset_tag').replace(/-/g, '_'), label: 'Asset tag', type: 'string' },
+    }),
+  );
+  return { customFieldId: field.id, customFieldKey: field.key };
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
@@ -231,6 +245,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     incidentId: await addIncident(t, siteA.id, agent),
+    ...(await addCustomField(t)),
     scriptId: ok(
       await createScript({
         client: t.admin,

@@ -4374,6 +4374,696 @@ export const mockOperations = {
       },
     },
   },
+  listCustomFields: {
+    method: 'get',
+    path: '/v1/custom-fields',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        data: [
+          {
+            id: 'cfd_01JD9C3D5E7F9G1H3J5K7M9N1P',
+            key: 'environment',
+            label: 'Environment',
+            description: 'Which environment the machine serves.',
+            type: 'enum',
+            options: ['production', 'staging', 'lab'],
+            writer: 'operator',
+            default: 'production',
+            created_at: '2026-11-03T09:00:00.000Z',
+            updated_at: '2026-11-03T09:00:00.000Z',
+          },
+        ],
+        next_cursor: null,
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  createCustomField: {
+    method: 'post',
+    path: '/v1/custom-fields',
+    success: {
+      status: 201,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cfd_01JD9C3D5E7F9G1H3J5K7M9N1P',
+        key: 'environment',
+        label: 'Environment',
+        description: 'Which environment the machine serves.',
+        type: 'enum',
+        options: ['production', 'staging', 'lab'],
+        writer: 'operator',
+        default: 'production',
+        created_at: '2026-11-03T09:00:00.000Z',
+        updated_at: '2026-11-03T09:00:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  getCustomField: {
+    method: 'get',
+    path: '/v1/custom-fields/:custom_field_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cfd_01JD9C3D5E7F9G1H3J5K7M9N1P',
+        key: 'environment',
+        label: 'Environment',
+        description: 'Which environment the machine serves.',
+        type: 'enum',
+        options: ['production', 'staging', 'lab'],
+        writer: 'operator',
+        default: 'production',
+        created_at: '2026-11-03T09:00:00.000Z',
+        updated_at: '2026-11-03T09:00:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  updateCustomField: {
+    method: 'patch',
+    path: '/v1/custom-fields/:custom_field_id',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        ETag: '"3"',
+      },
+      contentType: 'application/json',
+      body: {
+        id: 'cfd_01JD9C3D5E7F9G1H3J5K7M9N1P',
+        key: 'environment',
+        label: 'Environment',
+        description: 'Which environment the machine serves.',
+        type: 'enum',
+        options: ['production', 'staging', 'lab', 'retired'],
+        writer: 'operator',
+        default: 'production',
+        created_at: '2026-11-03T09:00:00.000Z',
+        updated_at: '2026-11-04T17:30:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '412': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#precondition_failed',
+          title: 'Precondition failed',
+          status: 412,
+          code: 'precondition_failed',
+          detail: 'If-Match "2" does not match the current ETag "3"; read the resource again and retry.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  deleteCustomField: {
+    method: 'delete',
+    path: '/v1/custom-fields/:custom_field_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
   listDeviceTypes: {
     method: 'get',
     path: '/v1/device-types',
@@ -4680,6 +5370,10 @@ export const mockOperations = {
             last_seen_at: '2026-11-02T09:29:41.000Z',
             enrolled_at: '2026-10-02T11:04:12.000Z',
             credentials_revoked_at: null,
+            custom_fields: {
+              asset_tag: 'INV-20931',
+              environment: 'production',
+            },
             created_at: '2026-10-02T11:00:00.000Z',
             updated_at: '2026-10-20T14:45:00.000Z',
           },
@@ -4800,6 +5494,10 @@ export const mockOperations = {
           last_seen_at: null,
           enrolled_at: null,
           credentials_revoked_at: null,
+          custom_fields: {
+            asset_tag: 'INV-20931',
+            environment: 'production',
+          },
           created_at: '2026-10-02T11:00:00.000Z',
           updated_at: '2026-10-02T11:00:00.000Z',
         },
@@ -5100,6 +5798,10 @@ export const mockOperations = {
         last_seen_at: '2026-11-02T09:29:41.000Z',
         enrolled_at: '2026-10-02T11:04:12.000Z',
         credentials_revoked_at: null,
+        custom_fields: {
+          asset_tag: 'INV-20931',
+          environment: 'production',
+        },
         created_at: '2026-10-02T11:00:00.000Z',
         updated_at: '2026-10-20T14:45:00.000Z',
       },
@@ -5235,6 +5937,10 @@ export const mockOperations = {
         last_seen_at: '2026-11-02T09:29:41.000Z',
         enrolled_at: '2026-10-02T11:04:12.000Z',
         credentials_revoked_at: null,
+        custom_fields: {
+          asset_tag: 'INV-20931',
+          environment: 'production',
+        },
         created_at: '2026-10-02T11:00:00.000Z',
         updated_at: '2026-11-02T10:15:00.000Z',
       },
@@ -5395,6 +6101,270 @@ export const mockOperations = {
   deleteDevice: {
     method: 'delete',
     path: '/v1/devices/:device_id',
+    success: {
+      status: 204,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: null,
+      body: null,
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  setDeviceCustomField: {
+    method: 'put',
+    path: '/v1/devices/:device_id/custom-fields/:key',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+      },
+      contentType: 'application/json',
+      body: {
+        device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+        key: 'environment',
+        value: 'staging',
+        set_by: 'operator',
+        updated_at: '2026-11-04T17:30:00.000Z',
+      },
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '404': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#not_found',
+          title: 'Not found',
+          status: 404,
+          code: 'not_found',
+          detail: 'No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '413': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#payload_too_large',
+          title: 'Payload too large',
+          status: 413,
+          code: 'payload_too_large',
+          detail: 'Request bodies are limited to 100 KB.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '415': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unsupported_media_type',
+          title: 'Unsupported media type',
+          status: 415,
+          code: 'unsupported_media_type',
+          detail: 'Send the body as application/json.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '422': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#idempotency_key_reused',
+          title: 'Unprocessable request',
+          status: 422,
+          code: 'idempotency_key_reused',
+          detail: 'The Idempotency-Key was used with a different request body.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
+  deleteDeviceCustomField: {
+    method: 'delete',
+    path: '/v1/devices/:device_id/custom-fields/:key',
     success: {
       status: 204,
       headers: {
@@ -6696,6 +7666,10 @@ export const mockOperations = {
         last_seen_at: '2026-11-02T09:29:41.000Z',
         enrolled_at: '2026-10-02T11:04:12.000Z',
         credentials_revoked_at: '2026-11-02T10:20:00.000Z',
+        custom_fields: {
+          asset_tag: 'INV-20931',
+          environment: 'production',
+        },
         created_at: '2026-10-02T11:00:00.000Z',
         updated_at: '2026-11-02T10:20:00.000Z',
       },

@@ -558,6 +558,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/devices/{device_id}/custom-fields/{key}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The key of the custom field. */
+        key: components['parameters']['CustomFieldKeyPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Set a device's custom field value
+     * @description Gives the device its own value of the field, replacing the default and any earlier value
+     *     (including one its agent reported). The value is checked against the field's type: a
+     *     mismatch is `422 invalid_custom_field_value` naming what the type takes. An unknown key is
+     *     `404`. Needs `devices:write` on the device's site.
+     */
+    put: operations['setDeviceCustomField'];
+    post?: never;
+    /**
+     * Remove a device's custom field value
+     * @description Removes the device's own value of the field, so it shows the field's default again (or no
+     *     value). Removing a value the device does not have succeeds too. Needs `devices:write` on
+     *     the device's site.
+     */
+    delete: operations['deleteDeviceCustomField'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices/{device_id}/processes': {
     parameters: {
       query?: never;
@@ -624,6 +658,71 @@ export interface paths {
      *     you read to avoid overwriting a concurrent change.
      */
     patch: operations['updateMonitoredProcess'];
+    trace?: never;
+  };
+  '/v1/custom-fields': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List custom fields
+     * @description Lists the custom field definitions, oldest first: each one's key, label, type, who writes
+     *     it and its default. Anyone who can read devices can read them (`devices:read`).
+     */
+    get: operations['listCustomFields'];
+    put?: never;
+    /**
+     * Create a custom field
+     * @description Defines a custom field every device may then have. The `key` (snake_case) is unique
+     *     (`409 custom_field_key_taken`) and never changes, nor does the `type`. An `enum` field needs
+     *     its `options`, and only an `enum` field takes them; a `default` must fit the type
+     *     (`422 invalid_custom_field_value`). `writer: agent` lets agents report the value in their
+     *     heartbeats. Admins only (`custom_fields:write`).
+     */
+    post: operations['createCustomField'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/custom-fields/{custom_field_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the custom field. */
+        custom_field_id: components['parameters']['CustomFieldIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a custom field
+     * @description Returns one custom field definition (`devices:read`).
+     */
+    get: operations['getCustomField'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a custom field
+     * @description Deletes the definition and every device's value of it; filters that name the field no
+     *     longer match on it. Admins only (`custom_fields:write`).
+     */
+    delete: operations['deleteCustomField'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a custom field
+     * @description Changes the label, description, writer, default or (for an `enum` field) the options; the
+     *     key and the type never change. Options still held by a device cannot be dropped
+     *     (`409 custom_field_option_in_use`), and the default must fit the field
+     *     (`422 invalid_custom_field_value`). Send `If-Match` with the `ETag` you read to avoid
+     *     overwriting a concurrent change. Admins only (`custom_fields:write`).
+     */
+    patch: operations['updateCustomField'];
     trace?: never;
   };
   '/v1/sites/{site_id}/enrollment-codes': {
@@ -3002,7 +3101,8 @@ export interface components {
       | 'incidents:read'
       | 'incidents:write'
       | 'notifications:read'
-      | 'notifications:write';
+      | 'notifications:write'
+      | 'custom_fields:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -3237,6 +3337,25 @@ export interface components {
       disk_percent: number;
     };
     /**
+     * CustomFieldValue
+     * @description A custom field value: a string (for `string`, `date`, `enum` and `url` fields), a number or a
+     *     boolean, as the field's type says.
+     * @example INV-20931
+     */
+    CustomFieldValue: string | number | boolean;
+    /**
+     * CustomFieldValues
+     * @description Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
+     * @example {
+     *       "asset_tag": "INV-20931",
+     *       "rack_unit": 12,
+     *       "warranty_until": "2027-06-30"
+     *     }
+     */
+    CustomFieldValues: {
+      [key: string]: components['schemas']['CustomFieldValue'];
+    };
+    /**
      * Device
      * @description A machine managed by Meridian.
      */
@@ -3275,6 +3394,12 @@ export interface components {
       enrolled_at: components['schemas']['Timestamp'] | null;
       /** @description When an operator (or a detected token theft) last revoked the device's credentials; its agent must enrol again. */
       credentials_revoked_at: components['schemas']['Timestamp'] | null;
+      /**
+       * @description The device's custom field values by key: its own value of each field, or else the field's
+       *     default; a field with neither is left out. Set them with
+       *     `PUT /v1/devices/{device_id}/custom-fields/{key}`; agents report the agent-writable ones.
+       */
+      custom_fields: components['schemas']['CustomFieldValues'];
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
     };
@@ -3467,6 +3592,33 @@ export interface components {
      */
     JpegImage: string;
     /**
+     * CustomFieldKey
+     * @description The field's key in `custom_fields` objects and in paths: snake_case (lowercase letters, digits
+     *     and single underscores, starting with a letter), unique, and fixed once the field is created.
+     * @example asset_tag
+     */
+    CustomFieldKey: string;
+    /** DeviceCustomFieldValueSet */
+    DeviceCustomFieldValueSet: {
+      /** @description The new value, checked against the field's type. */
+      value: components['schemas']['CustomFieldValue'];
+    };
+    /**
+     * DeviceCustomFieldValue
+     * @description One device's own value of one custom field.
+     */
+    DeviceCustomFieldValue: {
+      device_id: components['schemas']['DeviceId'];
+      key: components['schemas']['CustomFieldKey'];
+      value: components['schemas']['CustomFieldValue'];
+      /**
+       * @description Whether the device's agent or an operator wrote the value last.
+       * @enum {string}
+       */
+      set_by: 'agent' | 'operator';
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /**
      * MonitoredProcessId
      * @description The ID of a monitored process (`prc_` followed by a ULID).
      * @example prc_01JD6A3C5E7G9J1K3N5Q7S9T1W
@@ -3498,11 +3650,13 @@ export interface components {
     };
     /**
      * ProcessState
-     * @description What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
-     *     starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
-     *     although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
-     *     signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
-     *     schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+     * @description What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
+     *     launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
+     *     should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
+     *     a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
+     *     agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
+     *     now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
+     *     `starting`, `stopped` and `crashed` as down.
      * @example running
      * @enum {string}
      */
@@ -3574,6 +3728,89 @@ export interface components {
       schedules?: components['schemas']['ProcessSchedule'][];
       /** Format: int32 */
       restart_delay_seconds?: number;
+    };
+    /**
+     * CustomFieldId
+     * @description The ID of a custom field definition (`cfd_` followed by a ULID).
+     * @example cfd_01JD9C3D5E7F9G1H3J5K7M9N1P
+     */
+    CustomFieldId: string;
+    /**
+     * CustomFieldType
+     * @description What a value of the field is, checked on every write: `string` (up to 1,000 characters),
+     *     `number` (any finite JSON number), `boolean`, `date` (a calendar date `YYYY-MM-DD`), `enum`
+     *     (one of the field's `options`) or `url` (an absolute `http` or `https` URL, up to 2,048 characters).
+     * @enum {string}
+     */
+    CustomFieldType: 'string' | 'number' | 'boolean' | 'date' | 'enum' | 'url';
+    /**
+     * CustomFieldOptions
+     * @description The values an `enum` field allows.
+     * @example [
+     *       "production",
+     *       "staging",
+     *       "lab"
+     *     ]
+     */
+    CustomFieldOptions: string[];
+    /**
+     * CustomFieldWriter
+     * @description Who sets the field's values. `agent`: the device's agent reports it in its heartbeats
+     *     (`custom_fields`), and operators may set it too (the next report overwrites them). `operator`:
+     *     only operators (`devices:write`); agents' reports of it are ignored.
+     * @enum {string}
+     */
+    CustomFieldWriter: 'agent' | 'operator';
+    /**
+     * CustomField
+     * @description A custom field: a named, typed value every device may have, set by operators or reported by
+     *     agents, shown in each device's `custom_fields` and usable in device filters.
+     */
+    CustomField: {
+      id: components['schemas']['CustomFieldId'];
+      key: components['schemas']['CustomFieldKey'];
+      /** @description The name people see. */
+      label: string;
+      description: string;
+      type: components['schemas']['CustomFieldType'];
+      /** @description The allowed values of an `enum` field; `null` for the other types. */
+      options: components['schemas']['CustomFieldOptions'] | null;
+      writer: components['schemas']['CustomFieldWriter'];
+      /** @description The value of devices that have none of their own, or `null` (they then have no value). */
+      default: components['schemas']['CustomFieldValue'] | null;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** CustomFieldList */
+    CustomFieldList: {
+      data: components['schemas']['CustomField'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** CustomFieldCreate */
+    CustomFieldCreate: {
+      key: components['schemas']['CustomFieldKey'];
+      label: string;
+      /** @default  */
+      description: string;
+      type: components['schemas']['CustomFieldType'];
+      /** @description Required for an `enum` field, refused for the other types. */
+      options?: components['schemas']['CustomFieldOptions'];
+      /** @default operator */
+      writer: components['schemas']['CustomFieldWriter'];
+      /** @description Checked against the type like any value; `null` or left out for no default. */
+      default?: components['schemas']['CustomFieldValue'] | null;
+    };
+    /**
+     * CustomFieldUpdate
+     * @description The fields to change; fields left out keep their value. The key and the type never change.
+     *     `options` (enum fields only) may drop a value only when no device has it.
+     */
+    CustomFieldUpdate: {
+      label?: string;
+      description?: string;
+      options?: components['schemas']['CustomFieldOptions'];
+      writer?: components['schemas']['CustomFieldWriter'];
+      default?: components['schemas']['CustomFieldValue'] | null;
     };
     /**
      * EnrollmentCodeStatus
@@ -3869,6 +4106,13 @@ export interface components {
       addresses?: components['schemas']['IpAddress'][];
       metrics?: components['schemas']['DeviceMetrics'];
       /**
+       * @description Values of agent-writable custom fields (`writer: agent`, see `GET /v1/custom-fields`) to
+       *     store on the device, by key; fields left out keep their value. A key that is unknown or
+       *     operator-only, or a value that does not fit its field's type, is ignored (the rest of the
+       *     heartbeat still counts) and named in the answer's `ignored_custom_fields`.
+       */
+      custom_fields?: components['schemas']['CustomFieldValues'];
+      /**
        * @description The state of the device's monitored processes (those in `GET /v1/agent/config`); a
        *     process listed twice counts with its last entry. Meridian keeps the latest state of each
        *     (shown on the monitored process), raises `process.started` and `process.stopped` events
@@ -3883,6 +4127,20 @@ export interface components {
      * @example 3f9a1c2e7b5d4a60
      */
     ConfigVersion: string;
+    /**
+     * IgnoredCustomField
+     * @description A custom field value an agent reported that Meridian did not keep, and why.
+     */
+    IgnoredCustomField: {
+      key: components['schemas']['CustomFieldKey'];
+      /**
+       * @description `unknown_field`: no custom field has this key; `operator_only`: the field's `writer` is
+       *     `operator`; `invalid_value`: the value does not fit the field's type.
+       * @enum {string}
+       */
+      reason: 'unknown_field' | 'operator_only' | 'invalid_value';
+      message: string;
+    };
     /** AgentHeartbeatAck */
     AgentHeartbeatAck: {
       device_id: components['schemas']['DeviceId'];
@@ -3901,6 +4159,11 @@ export interface components {
       config_version: components['schemas']['ConfigVersion'];
       /** @description The server's clock, to spot a drifting machine clock. */
       server_time: components['schemas']['Timestamp'];
+      /**
+       * @description Present when the heartbeat carried `custom_fields`: the ones Meridian did not store, and
+       *     why (empty when all were stored).
+       */
+      ignored_custom_fields?: components['schemas']['IgnoredCustomField'][];
     };
     /**
      * CommandId
@@ -5760,8 +6023,12 @@ export interface components {
     SiteIdPath: components['schemas']['SiteId'];
     /** @description The ID of the device. */
     DeviceIdPath: components['schemas']['DeviceId'];
+    /** @description The key of the custom field. */
+    CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
     MonitoredProcessIdPath: components['schemas']['MonitoredProcessId'];
+    /** @description The ID of the custom field. */
+    CustomFieldIdPath: components['schemas']['CustomFieldId'];
     /** @description The ID of the enrolment code (not the code itself). */
     EnrollmentCodeIdPath: components['schemas']['EnrollmentCodeId'];
     /** @description The ID of the enrolment request. */
@@ -7010,6 +7277,10 @@ export interface operations {
            *           "last_seen_at": "2026-11-02T09:29:41.000Z",
            *           "enrolled_at": "2026-10-02T11:04:12.000Z",
            *           "credentials_revoked_at": null,
+           *           "custom_fields": {
+           *             "asset_tag": "INV-20931",
+           *             "environment": "production"
+           *           },
            *           "created_at": "2026-10-02T11:00:00.000Z",
            *           "updated_at": "2026-10-20T14:45:00.000Z"
            *         }
@@ -7095,6 +7366,10 @@ export interface operations {
            *         "last_seen_at": null,
            *         "enrolled_at": null,
            *         "credentials_revoked_at": null,
+           *         "custom_fields": {
+           *           "asset_tag": "INV-20931",
+           *           "environment": "production"
+           *         },
            *         "created_at": "2026-10-02T11:00:00.000Z",
            *         "updated_at": "2026-10-02T11:00:00.000Z"
            *       },
@@ -7231,6 +7506,10 @@ export interface operations {
            *       "last_seen_at": "2026-11-02T09:29:41.000Z",
            *       "enrolled_at": "2026-10-02T11:04:12.000Z",
            *       "credentials_revoked_at": null,
+           *       "custom_fields": {
+           *         "asset_tag": "INV-20931",
+           *         "environment": "production"
+           *       },
            *       "created_at": "2026-10-02T11:00:00.000Z",
            *       "updated_at": "2026-10-20T14:45:00.000Z"
            *     }
@@ -7353,6 +7632,10 @@ export interface operations {
            *       "last_seen_at": "2026-11-02T09:29:41.000Z",
            *       "enrolled_at": "2026-10-02T11:04:12.000Z",
            *       "credentials_revoked_at": null,
+           *       "custom_fields": {
+           *         "asset_tag": "INV-20931",
+           *         "environment": "production"
+           *       },
            *       "created_at": "2026-10-02T11:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z"
            *     }
@@ -7425,6 +7708,10 @@ export interface operations {
            *       "last_seen_at": "2026-11-02T09:29:41.000Z",
            *       "enrolled_at": "2026-10-02T11:04:12.000Z",
            *       "credentials_revoked_at": "2026-11-02T10:20:00.000Z",
+           *       "custom_fields": {
+           *         "asset_tag": "INV-20931",
+           *         "environment": "production"
+           *       },
            *       "created_at": "2026-10-02T11:00:00.000Z",
            *       "updated_at": "2026-11-02T10:20:00.000Z"
            *     }
@@ -7667,6 +7954,95 @@ export interface operations {
           /** @example (the JPEG image's bytes) */
           'image/jpeg': components['schemas']['JpegImage'];
         };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  setDeviceCustomField: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The key of the custom field. */
+        key: components['parameters']['CustomFieldKeyPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "value": "staging"
+         *     }
+         */
+        'application/json': components['schemas']['DeviceCustomFieldValueSet'];
+      };
+    };
+    responses: {
+      /** @description The device's value now. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "key": "environment",
+           *       "value": "staging",
+           *       "set_by": "operator",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceCustomFieldValue'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteDeviceCustomField: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The key of the custom field. */
+        key: components['parameters']['CustomFieldKeyPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The device has no value of its own now. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
@@ -8042,6 +8418,297 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['MonitoredProcess'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listCustomFields: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of custom fields. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "cfd_01JD9C3D5E7F9G1H3J5K7M9N1P",
+           *           "key": "environment",
+           *           "label": "Environment",
+           *           "description": "Which environment the machine serves.",
+           *           "type": "enum",
+           *           "options": [
+           *             "production",
+           *             "staging",
+           *             "lab"
+           *           ],
+           *           "writer": "operator",
+           *           "default": "production",
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['CustomFieldList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createCustomField: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "key": "environment",
+         *       "label": "Environment",
+         *       "description": "Which environment the machine serves.",
+         *       "type": "enum",
+         *       "options": [
+         *         "production",
+         *         "staging",
+         *         "lab"
+         *       ],
+         *       "writer": "operator",
+         *       "default": "production"
+         *     }
+         */
+        'application/json': components['schemas']['CustomFieldCreate'];
+      };
+    };
+    responses: {
+      /** @description The custom field was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cfd_01JD9C3D5E7F9G1H3J5K7M9N1P",
+           *       "key": "environment",
+           *       "label": "Environment",
+           *       "description": "Which environment the machine serves.",
+           *       "type": "enum",
+           *       "options": [
+           *         "production",
+           *         "staging",
+           *         "lab"
+           *       ],
+           *       "writer": "operator",
+           *       "default": "production",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['CustomField'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getCustomField: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the custom field. */
+        custom_field_id: components['parameters']['CustomFieldIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The custom field. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cfd_01JD9C3D5E7F9G1H3J5K7M9N1P",
+           *       "key": "environment",
+           *       "label": "Environment",
+           *       "description": "Which environment the machine serves.",
+           *       "type": "enum",
+           *       "options": [
+           *         "production",
+           *         "staging",
+           *         "lab"
+           *       ],
+           *       "writer": "operator",
+           *       "default": "production",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['CustomField'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteCustomField: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the custom field. */
+        custom_field_id: components['parameters']['CustomFieldIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The custom field and its values are gone. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateCustomField: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the custom field. */
+        custom_field_id: components['parameters']['CustomFieldIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CustomFieldUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated custom field. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cfd_01JD9C3D5E7F9G1H3J5K7M9N1P",
+           *       "key": "environment",
+           *       "label": "Environment",
+           *       "description": "Which environment the machine serves.",
+           *       "type": "enum",
+           *       "options": [
+           *         "production",
+           *         "staging",
+           *         "lab",
+           *         "retired"
+           *       ],
+           *       "writer": "operator",
+           *       "default": "production",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['CustomField'];
         };
       };
       400: components['responses']['BadRequest'];

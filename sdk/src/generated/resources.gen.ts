@@ -42,6 +42,8 @@ import type {
   CreateApiTokenResponse,
   CreateCommandData,
   CreateCommandResponse,
+  CreateCustomFieldData,
+  CreateCustomFieldResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
   CreateJobData,
@@ -60,6 +62,10 @@ import type {
   CreateWebhookResponse,
   DeleteAlertRuleData,
   DeleteAlertRuleResponse,
+  DeleteCustomFieldData,
+  DeleteCustomFieldResponse,
+  DeleteDeviceCustomFieldData,
+  DeleteDeviceCustomFieldResponse,
   DeleteDeviceData,
   DeleteDeviceResponse,
   DeleteMonitoredProcessData,
@@ -93,6 +99,8 @@ import type {
   GetCommandData,
   GetCommandResponse,
   GetCurrentUserResponse,
+  GetCustomFieldData,
+  GetCustomFieldResponse,
   GetDeviceData,
   GetDeviceInventoryData,
   GetDeviceInventoryResponse,
@@ -141,6 +149,8 @@ import type {
   ListAuditEventsResponse,
   ListCommandsData,
   ListCommandsResponse,
+  ListCustomFieldsData,
+  ListCustomFieldsResponse,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsResponse,
   ListDeviceTypesResponse,
@@ -215,6 +225,8 @@ import type {
   SendAgentEventResponse,
   SendAgentHeartbeatData,
   SendAgentHeartbeatResponse,
+  SetDeviceCustomFieldData,
+  SetDeviceCustomFieldResponse,
   SimulateEventData,
   SimulateEventResponse,
   StreamEventsData,
@@ -226,6 +238,8 @@ import type {
   UnacknowledgeIncidentResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
+  UpdateCustomFieldData,
+  UpdateCustomFieldResponse,
   UpdateDeviceData,
   UpdateDeviceResponse,
   UpdateMonitoredProcessData,
@@ -282,6 +296,13 @@ export const routes = {
   getDeviceInventory: { route: 'GET /v1/devices/{device_id}/inventory' },
   listDeviceScreenshots: { route: 'GET /v1/devices/{device_id}/screenshots' },
   getLatestDeviceScreenshot: { route: 'GET /v1/devices/{device_id}/screenshots/latest' },
+  setDeviceCustomField: { route: 'PUT /v1/devices/{device_id}/custom-fields/{key}' },
+  deleteDeviceCustomField: { route: 'DELETE /v1/devices/{device_id}/custom-fields/{key}' },
+  listCustomFields: { route: 'GET /v1/custom-fields', paginated: true },
+  createCustomField: { route: 'POST /v1/custom-fields', idempotencyKey: true },
+  getCustomField: { route: 'GET /v1/custom-fields/{custom_field_id}' },
+  updateCustomField: { route: 'PATCH /v1/custom-fields/{custom_field_id}', ifMatch: true },
+  deleteCustomField: { route: 'DELETE /v1/custom-fields/{custom_field_id}' },
   listEnrollmentCodes: { route: 'GET /v1/sites/{site_id}/enrollment-codes', paginated: true },
   createEnrollmentCode: { route: 'POST /v1/sites/{site_id}/enrollment-codes', idempotencyKey: true },
   revokeEnrollmentCode: { route: 'DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}' },
@@ -996,6 +1017,170 @@ export class DevicesResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<GetLatestDeviceScreenshotResponse> {
     return this._client._call(routes.getLatestDeviceScreenshot, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
+ * Typed values Meridian keeps per device beside its own fields — an asset tag, a warranty
+ * date, an environment — defined once (key, label, type, default, whether agents may report
+ * it), set per device by operators or reported by agents, shown in each device's
+ * `custom_fields` and usable in device filters.
+ */
+export class CustomFieldsResource extends APIResource {
+  /**
+   * Set a device's custom field value
+   *
+   * Gives the device its own value of the field, replacing the default and any earlier value
+   * (including one its agent reported). The value is checked against the field's type: a
+   * mismatch is `422 invalid_custom_field_value` naming what the type takes. An unknown key is
+   * `404`. Needs `devices:write` on the device's site.
+   *
+   * `PUT /v1/devices/{device_id}/custom-fields/{key}` (operation `setDeviceCustomField`).
+   *
+   * @param deviceId The ID of the device.
+   * @param key The key of the custom field.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  setDeviceValue(
+    deviceId: SetDeviceCustomFieldData['path']['device_id'],
+    key: SetDeviceCustomFieldData['path']['key'],
+    body: SetDeviceCustomFieldData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<SetDeviceCustomFieldResponse> {
+    return this._client._call(routes.setDeviceCustomField, {
+      path: { device_id: deviceId, key: key },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Remove a device's custom field value
+   *
+   * Removes the device's own value of the field, so it shows the field's default again (or no
+   * value). Removing a value the device does not have succeeds too. Needs `devices:write` on
+   * the device's site.
+   *
+   * `DELETE /v1/devices/{device_id}/custom-fields/{key}` (operation `deleteDeviceCustomField`).
+   *
+   * @param deviceId The ID of the device.
+   * @param key The key of the custom field.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  deleteDeviceValue(
+    deviceId: DeleteDeviceCustomFieldData['path']['device_id'],
+    key: DeleteDeviceCustomFieldData['path']['key'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteDeviceCustomFieldResponse> {
+    return this._client._call(routes.deleteDeviceCustomField, {
+      path: { device_id: deviceId, key: key },
+      options,
+    });
+  }
+
+  /**
+   * List custom fields
+   *
+   * Lists the custom field definitions, oldest first: each one's key, label, type, who writes
+   * it and its default. Anyone who can read devices can read them (`devices:read`).
+   *
+   * `GET /v1/custom-fields` (operation `listCustomFields`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListCustomFieldsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListCustomFieldsResponse['data'][number]> {
+    return this._client._list(routes.listCustomFields, { query, options });
+  }
+
+  /**
+   * Create a custom field
+   *
+   * Defines a custom field every device may then have. The `key` (snake_case) is unique
+   * (`409 custom_field_key_taken`) and never changes, nor does the `type`. An `enum` field needs
+   * its `options`, and only an `enum` field takes them; a `default` must fit the type
+   * (`422 invalid_custom_field_value`). `writer: agent` lets agents report the value in their
+   * heartbeats. Admins only (`custom_fields:write`).
+   *
+   * `POST /v1/custom-fields` (operation `createCustomField`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateCustomFieldData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateCustomFieldResponse> {
+    return this._client._call(routes.createCustomField, { body, options });
+  }
+
+  /**
+   * Get a custom field
+   *
+   * Returns one custom field definition (`devices:read`).
+   *
+   * `GET /v1/custom-fields/{custom_field_id}` (operation `getCustomField`).
+   *
+   * @param customFieldId The ID of the custom field.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    customFieldId: GetCustomFieldData['path']['custom_field_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetCustomFieldResponse> {
+    return this._client._call(routes.getCustomField, { path: { custom_field_id: customFieldId }, options });
+  }
+
+  /**
+   * Update a custom field
+   *
+   * Changes the label, description, writer, default or (for an `enum` field) the options; the
+   * key and the type never change. Options still held by a device cannot be dropped
+   * (`409 custom_field_option_in_use`), and the default must fit the field
+   * (`422 invalid_custom_field_value`). Send `If-Match` with the `ETag` you read to avoid
+   * overwriting a concurrent change. Admins only (`custom_fields:write`).
+   *
+   * `PATCH /v1/custom-fields/{custom_field_id}` (operation `updateCustomField`).
+   *
+   * @param customFieldId The ID of the custom field.
+   * @param body The fields to change; fields left out keep their value. The key and the type never change. `options` (enum fields only) may drop a value only when no device has it.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    customFieldId: UpdateCustomFieldData['path']['custom_field_id'],
+    body: UpdateCustomFieldData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateCustomFieldResponse> {
+    return this._client._call(routes.updateCustomField, {
+      path: { custom_field_id: customFieldId },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Delete a custom field
+   *
+   * Deletes the definition and every device's value of it; filters that name the field no
+   * longer match on it. Admins only (`custom_fields:write`).
+   *
+   * `DELETE /v1/custom-fields/{custom_field_id}` (operation `deleteCustomField`).
+   *
+   * @param customFieldId The ID of the custom field.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    customFieldId: DeleteCustomFieldData['path']['custom_field_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteCustomFieldResponse> {
+    return this._client._call(routes.deleteCustomField, {
+      path: { custom_field_id: customFieldId },
+      options,
+    });
   }
 }
 
@@ -2959,6 +3144,13 @@ export interface Resources {
    */
   readonly devices: DevicesResource;
   /**
+   * Typed values Meridian keeps per device beside its own fields — an asset tag, a warranty
+   * date, an environment — defined once (key, label, type, default, whether agents may report
+   * it), set per device by operators or reported by agents, shown in each device's
+   * `custom_fields` and usable in device filters.
+   */
+  readonly customFields: CustomFieldsResource;
+  /**
    * Codes that let agents ask to join a site. A code is shown once, when created, together
    * with ready-to-paste commands that enrol a machine with it; it can expire, be limited to a
    * number of uses, approve agents at once, and be revoked.
@@ -3057,6 +3249,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   apiTokens: ApiTokensResource,
   sites: SitesResource,
   devices: DevicesResource,
+  customFields: CustomFieldsResource,
   enrollmentCodes: EnrollmentCodesResource,
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,

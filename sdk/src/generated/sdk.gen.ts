@@ -48,6 +48,9 @@ import type {
   CreateCommandData,
   CreateCommandErrors,
   CreateCommandResponses,
+  CreateCustomFieldData,
+  CreateCustomFieldErrors,
+  CreateCustomFieldResponses,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
@@ -75,6 +78,12 @@ import type {
   DeleteAlertRuleData,
   DeleteAlertRuleErrors,
   DeleteAlertRuleResponses,
+  DeleteCustomFieldData,
+  DeleteCustomFieldErrors,
+  DeleteCustomFieldResponses,
+  DeleteDeviceCustomFieldData,
+  DeleteDeviceCustomFieldErrors,
+  DeleteDeviceCustomFieldResponses,
   DeleteDeviceData,
   DeleteDeviceErrors,
   DeleteDeviceResponses,
@@ -126,6 +135,9 @@ import type {
   GetCurrentUserData,
   GetCurrentUserErrors,
   GetCurrentUserResponses,
+  GetCustomFieldData,
+  GetCustomFieldErrors,
+  GetCustomFieldResponses,
   GetDeviceData,
   GetDeviceErrors,
   GetDeviceInventoryData,
@@ -201,6 +213,9 @@ import type {
   ListCommandsData,
   ListCommandsErrors,
   ListCommandsResponses,
+  ListCustomFieldsData,
+  ListCustomFieldsErrors,
+  ListCustomFieldsResponses,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsErrors,
   ListDeviceScreenshotsResponses,
@@ -315,6 +330,9 @@ import type {
   SendAgentHeartbeatData,
   SendAgentHeartbeatErrors,
   SendAgentHeartbeatResponses,
+  SetDeviceCustomFieldData,
+  SetDeviceCustomFieldErrors,
+  SetDeviceCustomFieldResponses,
   SimulateEventData,
   SimulateEventErrors,
   SimulateEventResponses,
@@ -334,6 +352,9 @@ import type {
   UpdateAlertRuleData,
   UpdateAlertRuleErrors,
   UpdateAlertRuleResponses,
+  UpdateCustomFieldData,
+  UpdateCustomFieldErrors,
+  UpdateCustomFieldResponses,
   UpdateDeviceData,
   UpdateDeviceErrors,
   UpdateDeviceResponses,
@@ -1174,6 +1195,63 @@ export const getLatestDeviceScreenshot = <ThrowOnError extends boolean = false>(
   });
 
 /**
+ * Remove a device's custom field value
+ *
+ * Removes the device's own value of the field, so it shows the field's default again (or no
+ * value). Removing a value the device does not have succeeds too. Needs `devices:write` on
+ * the device's site.
+ *
+ */
+export const deleteDeviceCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteDeviceCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteDeviceCustomFieldResponses,
+    DeleteDeviceCustomFieldErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/custom-fields/{key}',
+    ...options,
+  });
+
+/**
+ * Set a device's custom field value
+ *
+ * Gives the device its own value of the field, replacing the default and any earlier value
+ * (including one its agent reported). The value is checked against the field's type: a
+ * mismatch is `422 invalid_custom_field_value` naming what the type takes. An unknown key is
+ * `404`. Needs `devices:write` on the device's site.
+ *
+ */
+export const setDeviceCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<SetDeviceCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).put<SetDeviceCustomFieldResponses, SetDeviceCustomFieldErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/custom-fields/{key}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
  * List a device's monitored processes
  *
  * Lists the processes the device's agent is told to run and watch, in the order they were
@@ -1304,6 +1382,133 @@ export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/devices/{device_id}/processes/{process_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List custom fields
+ *
+ * Lists the custom field definitions, oldest first: each one's key, label, type, who writes
+ * it and its default. Anyone who can read devices can read them (`devices:read`).
+ *
+ */
+export const listCustomFields = <ThrowOnError extends boolean = false>(
+  options?: Options<ListCustomFieldsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListCustomFieldsResponses, ListCustomFieldsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/custom-fields',
+    ...options,
+  });
+
+/**
+ * Create a custom field
+ *
+ * Defines a custom field every device may then have. The `key` (snake_case) is unique
+ * (`409 custom_field_key_taken`) and never changes, nor does the `type`. An `enum` field needs
+ * its `options`, and only an `enum` field takes them; a `default` must fit the type
+ * (`422 invalid_custom_field_value`). `writer: agent` lets agents report the value in their
+ * heartbeats. Admins only (`custom_fields:write`).
+ *
+ */
+export const createCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<CreateCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateCustomFieldResponses, CreateCustomFieldErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/custom-fields',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a custom field
+ *
+ * Deletes the definition and every device's value of it; filters that name the field no
+ * longer match on it. Admins only (`custom_fields:write`).
+ *
+ */
+export const deleteCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteCustomFieldResponses, DeleteCustomFieldErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/custom-fields/{custom_field_id}',
+    ...options,
+  });
+
+/**
+ * Get a custom field
+ *
+ * Returns one custom field definition (`devices:read`).
+ */
+export const getCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<GetCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetCustomFieldResponses, GetCustomFieldErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/custom-fields/{custom_field_id}',
+    ...options,
+  });
+
+/**
+ * Update a custom field
+ *
+ * Changes the label, description, writer, default or (for an `enum` field) the options; the
+ * key and the type never change. Options still held by a device cannot be dropped
+ * (`409 custom_field_option_in_use`), and the default must fit the field
+ * (`422 invalid_custom_field_value`). Send `If-Match` with the `ETag` you read to avoid
+ * overwriting a concurrent change. Admins only (`custom_fields:write`).
+ *
+ */
+export const updateCustomField = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateCustomFieldData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateCustomFieldResponses, UpdateCustomFieldErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/custom-fields/{custom_field_id}',
     ...options,
     headers: {
       'Content-Type': 'application/json',

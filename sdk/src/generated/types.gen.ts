@@ -281,7 +281,8 @@ export type Scope =
   | 'incidents:read'
   | 'incidents:write'
   | 'notifications:read'
-  | 'notifications:write';
+  | 'notifications:write'
+  | 'custom_fields:write';
 
 /**
  * CurrentPrincipal
@@ -599,6 +600,24 @@ export type DeviceMetrics = {
 };
 
 /**
+ * CustomFieldValue
+ *
+ * A custom field value: a string (for `string`, `date`, `enum` and `url` fields), a number or a
+ * boolean, as the field's type says.
+ *
+ */
+export type CustomFieldValue = string | number | boolean;
+
+/**
+ * CustomFieldValues
+ *
+ * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
+ */
+export type CustomFieldValues = {
+  [key: string]: CustomFieldValue;
+};
+
+/**
  * Device
  *
  * A machine managed by Meridian.
@@ -659,6 +678,13 @@ export type Device = {
    * When an operator (or a detected token theft) last revoked the device's credentials; its agent must enrol again.
    */
   credentials_revoked_at: Timestamp | null;
+  /**
+   * The device's custom field values by key: its own value of each field, or else the field's
+   * default; a field with neither is left out. Set them with
+   * `PUT /v1/devices/{device_id}/custom-fields/{key}`; agents report the agent-writable ones.
+   *
+   */
+  custom_fields: CustomFieldValues;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -901,6 +927,41 @@ export type ScreenshotList = {
 export type JpegImage = Blob | File;
 
 /**
+ * CustomFieldKey
+ *
+ * The field's key in `custom_fields` objects and in paths: snake_case (lowercase letters, digits
+ * and single underscores, starting with a letter), unique, and fixed once the field is created.
+ *
+ */
+export type CustomFieldKey = string;
+
+/**
+ * DeviceCustomFieldValueSet
+ */
+export type DeviceCustomFieldValueSet = {
+  /**
+   * The new value, checked against the field's type.
+   */
+  value: CustomFieldValue;
+};
+
+/**
+ * DeviceCustomFieldValue
+ *
+ * One device's own value of one custom field.
+ */
+export type DeviceCustomFieldValue = {
+  device_id: DeviceId;
+  key: CustomFieldKey;
+  value: CustomFieldValue;
+  /**
+   * Whether the device's agent or an operator wrote the value last.
+   */
+  set_by: 'agent' | 'operator';
+  updated_at: Timestamp;
+};
+
+/**
  * MonitoredProcessId
  *
  * The ID of a monitored process (`prc_` followed by a ULID).
@@ -940,11 +1001,13 @@ export type ProcessSchedule = {
 /**
  * ProcessState
  *
- * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
- * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
- * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
- * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
- * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
+ * launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
+ * should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
+ * a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
+ * agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
+ * now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
+ * `starting`, `stopped` and `crashed` as down.
  *
  */
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
@@ -1034,6 +1097,111 @@ export type MonitoredProcessUpdate = {
   launch_mode?: LaunchMode;
   schedules?: Array<ProcessSchedule>;
   restart_delay_seconds?: number;
+};
+
+/**
+ * CustomFieldId
+ *
+ * The ID of a custom field definition (`cfd_` followed by a ULID).
+ */
+export type CustomFieldId = string;
+
+/**
+ * CustomFieldType
+ *
+ * What a value of the field is, checked on every write: `string` (up to 1,000 characters),
+ * `number` (any finite JSON number), `boolean`, `date` (a calendar date `YYYY-MM-DD`), `enum`
+ * (one of the field's `options`) or `url` (an absolute `http` or `https` URL, up to 2,048 characters).
+ *
+ */
+export type CustomFieldType = 'string' | 'number' | 'boolean' | 'date' | 'enum' | 'url';
+
+/**
+ * CustomFieldOptions
+ *
+ * The values an `enum` field allows.
+ */
+export type CustomFieldOptions = Array<string>;
+
+/**
+ * CustomFieldWriter
+ *
+ * Who sets the field's values. `agent`: the device's agent reports it in its heartbeats
+ * (`custom_fields`), and operators may set it too (the next report overwrites them). `operator`:
+ * only operators (`devices:write`); agents' reports of it are ignored.
+ *
+ */
+export type CustomFieldWriter = 'agent' | 'operator';
+
+/**
+ * CustomField
+ *
+ * A custom field: a named, typed value every device may have, set by operators or reported by
+ * agents, shown in each device's `custom_fields` and usable in device filters.
+ *
+ */
+export type CustomField = {
+  id: CustomFieldId;
+  key: CustomFieldKey;
+  /**
+   * The name people see.
+   */
+  label: string;
+  description: string;
+  type: CustomFieldType;
+  /**
+   * The allowed values of an `enum` field; `null` for the other types.
+   */
+  options: CustomFieldOptions | null;
+  writer: CustomFieldWriter;
+  /**
+   * The value of devices that have none of their own, or `null` (they then have no value).
+   */
+  default: CustomFieldValue | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * CustomFieldList
+ */
+export type CustomFieldList = {
+  data: Array<CustomField>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * CustomFieldCreate
+ */
+export type CustomFieldCreate = {
+  key: CustomFieldKey;
+  label: string;
+  description?: string;
+  type: CustomFieldType;
+  /**
+   * Required for an `enum` field, refused for the other types.
+   */
+  options?: CustomFieldOptions;
+  writer?: CustomFieldWriter;
+  /**
+   * Checked against the type like any value; `null` or left out for no default.
+   */
+  default?: CustomFieldValue | null;
+};
+
+/**
+ * CustomFieldUpdate
+ *
+ * The fields to change; fields left out keep their value. The key and the type never change.
+ * `options` (enum fields only) may drop a value only when no device has it.
+ *
+ */
+export type CustomFieldUpdate = {
+  label?: string;
+  description?: string;
+  options?: CustomFieldOptions;
+  writer?: CustomFieldWriter;
+  default?: CustomFieldValue | null;
 };
 
 /**
@@ -1436,6 +1604,14 @@ export type AgentHeartbeat = {
   addresses?: Array<IpAddress>;
   metrics?: DeviceMetrics;
   /**
+   * Values of agent-writable custom fields (`writer: agent`, see `GET /v1/custom-fields`) to
+   * store on the device, by key; fields left out keep their value. A key that is unknown or
+   * operator-only, or a value that does not fit its field's type, is ignored (the rest of the
+   * heartbeat still counts) and named in the answer's `ignored_custom_fields`.
+   *
+   */
+  custom_fields?: CustomFieldValues;
+  /**
    * The state of the device's monitored processes (those in `GET /v1/agent/config`); a
    * process listed twice counts with its last entry. Meridian keeps the latest state of each
    * (shown on the monitored process), raises `process.started` and `process.stopped` events
@@ -1452,6 +1628,22 @@ export type AgentHeartbeat = {
  * A fingerprint of an agent's desired configuration; it changes whenever the configuration does.
  */
 export type ConfigVersion = string;
+
+/**
+ * IgnoredCustomField
+ *
+ * A custom field value an agent reported that Meridian did not keep, and why.
+ */
+export type IgnoredCustomField = {
+  key: CustomFieldKey;
+  /**
+   * `unknown_field`: no custom field has this key; `operator_only`: the field's `writer` is
+   * `operator`; `invalid_value`: the value does not fit the field's type.
+   *
+   */
+  reason: 'unknown_field' | 'operator_only' | 'invalid_value';
+  message: string;
+};
 
 /**
  * AgentHeartbeatAck
@@ -1475,6 +1667,12 @@ export type AgentHeartbeatAck = {
    * The server's clock, to spot a drifting machine clock.
    */
   server_time: Timestamp;
+  /**
+   * Present when the heartbeat carried `custom_fields`: the ones Meridian did not store, and
+   * why (empty when all were stored).
+   *
+   */
+  ignored_custom_fields?: Array<IgnoredCustomField>;
 };
 
 /**
@@ -3396,6 +3594,15 @@ export type ProcessStateChange = {
 export type AgentEventType = string;
 
 /**
+ * CustomFieldValues
+ *
+ * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
+ */
+export type CustomFieldValuesWritable = {
+  [key: string]: CustomFieldValue;
+};
+
+/**
  * ScriptPlatforms
  *
  * The operating system families the script is written for.
@@ -3509,9 +3716,19 @@ export type SiteIdPath = SiteId;
 export type DeviceIdPath = DeviceId;
 
 /**
+ * The key of the custom field.
+ */
+export type CustomFieldKeyPath = CustomFieldKey;
+
+/**
  * The ID of the monitored process.
  */
 export type MonitoredProcessIdPath = MonitoredProcessId;
+
+/**
+ * The ID of the custom field.
+ */
+export type CustomFieldIdPath = CustomFieldId;
 
 /**
  * The ID of the enrolment code (not the code itself).
@@ -5382,6 +5599,127 @@ export type GetLatestDeviceScreenshotResponses = {
 export type GetLatestDeviceScreenshotResponse =
   GetLatestDeviceScreenshotResponses[keyof GetLatestDeviceScreenshotResponses];
 
+export type DeleteDeviceCustomFieldData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The key of the custom field.
+     */
+    key: CustomFieldKey;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/custom-fields/{key}';
+};
+
+export type DeleteDeviceCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteDeviceCustomFieldError = DeleteDeviceCustomFieldErrors[keyof DeleteDeviceCustomFieldErrors];
+
+export type DeleteDeviceCustomFieldResponses = {
+  /**
+   * The device has no value of its own now.
+   */
+  204: void;
+};
+
+export type DeleteDeviceCustomFieldResponse =
+  DeleteDeviceCustomFieldResponses[keyof DeleteDeviceCustomFieldResponses];
+
+export type SetDeviceCustomFieldData = {
+  body: DeviceCustomFieldValueSet;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The key of the custom field.
+     */
+    key: CustomFieldKey;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/custom-fields/{key}';
+};
+
+export type SetDeviceCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type SetDeviceCustomFieldError = SetDeviceCustomFieldErrors[keyof SetDeviceCustomFieldErrors];
+
+export type SetDeviceCustomFieldResponses = {
+  /**
+   * The device's value now.
+   */
+  200: DeviceCustomFieldValue;
+};
+
+export type SetDeviceCustomFieldResponse = SetDeviceCustomFieldResponses[keyof SetDeviceCustomFieldResponses];
+
 export type ListMonitoredProcessesData = {
   body?: never;
   path: {
@@ -5709,6 +6047,300 @@ export type UpdateMonitoredProcessResponses = {
 
 export type UpdateMonitoredProcessResponse =
   UpdateMonitoredProcessResponses[keyof UpdateMonitoredProcessResponses];
+
+export type ListCustomFieldsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/custom-fields';
+};
+
+export type ListCustomFieldsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListCustomFieldsError = ListCustomFieldsErrors[keyof ListCustomFieldsErrors];
+
+export type ListCustomFieldsResponses = {
+  /**
+   * A page of custom fields.
+   */
+  200: CustomFieldList;
+};
+
+export type ListCustomFieldsResponse = ListCustomFieldsResponses[keyof ListCustomFieldsResponses];
+
+export type CreateCustomFieldData = {
+  body: CustomFieldCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/custom-fields';
+};
+
+export type CreateCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateCustomFieldError = CreateCustomFieldErrors[keyof CreateCustomFieldErrors];
+
+export type CreateCustomFieldResponses = {
+  /**
+   * The custom field was created.
+   */
+  201: CustomField;
+};
+
+export type CreateCustomFieldResponse = CreateCustomFieldResponses[keyof CreateCustomFieldResponses];
+
+export type DeleteCustomFieldData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the custom field.
+     */
+    custom_field_id: CustomFieldId;
+  };
+  query?: never;
+  url: '/v1/custom-fields/{custom_field_id}';
+};
+
+export type DeleteCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteCustomFieldError = DeleteCustomFieldErrors[keyof DeleteCustomFieldErrors];
+
+export type DeleteCustomFieldResponses = {
+  /**
+   * The custom field and its values are gone.
+   */
+  204: void;
+};
+
+export type DeleteCustomFieldResponse = DeleteCustomFieldResponses[keyof DeleteCustomFieldResponses];
+
+export type GetCustomFieldData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the custom field.
+     */
+    custom_field_id: CustomFieldId;
+  };
+  query?: never;
+  url: '/v1/custom-fields/{custom_field_id}';
+};
+
+export type GetCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetCustomFieldError = GetCustomFieldErrors[keyof GetCustomFieldErrors];
+
+export type GetCustomFieldResponses = {
+  /**
+   * The custom field.
+   */
+  200: CustomField;
+};
+
+export type GetCustomFieldResponse = GetCustomFieldResponses[keyof GetCustomFieldResponses];
+
+export type UpdateCustomFieldData = {
+  body: CustomFieldUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the custom field.
+     */
+    custom_field_id: CustomFieldId;
+  };
+  query?: never;
+  url: '/v1/custom-fields/{custom_field_id}';
+};
+
+export type UpdateCustomFieldErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateCustomFieldError = UpdateCustomFieldErrors[keyof UpdateCustomFieldErrors];
+
+export type UpdateCustomFieldResponses = {
+  /**
+   * The updated custom field.
+   */
+  200: CustomField;
+};
+
+export type UpdateCustomFieldResponse = UpdateCustomFieldResponses[keyof UpdateCustomFieldResponses];
 
 export type ListEnrollmentCodesData = {
   body?: never;

@@ -203,6 +203,7 @@ export const zScope = z.enum([
   'incidents:write',
   'notifications:read',
   'notifications:write',
+  'custom_fields:write',
 ]);
 
 /**
@@ -459,6 +460,22 @@ export const zDeviceMetrics = z.object({
 });
 
 /**
+ * CustomFieldValue
+ *
+ * A custom field value: a string (for `string`, `date`, `enum` and `url` fields), a number or a
+ * boolean, as the field's type says.
+ *
+ */
+export const zCustomFieldValue = z.union([z.string().max(2048), z.number(), z.boolean()]);
+
+/**
+ * CustomFieldValues
+ *
+ * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
+ */
+export const zCustomFieldValues = z.record(z.string(), zCustomFieldValue);
+
+/**
  * Device
  *
  * A machine managed by Meridian.
@@ -483,6 +500,7 @@ export const zDevice = z.object({
   last_seen_at: zTimestamp.nullable(),
   enrolled_at: zTimestamp.nullable(),
   credentials_revoked_at: zTimestamp.nullable(),
+  custom_fields: zCustomFieldValues,
   created_at: zTimestamp,
   updated_at: zTimestamp,
 });
@@ -705,6 +723,39 @@ export const zScreenshotList = z.object({
 export const zJpegImage = z.instanceof(Blob);
 
 /**
+ * CustomFieldKey
+ *
+ * The field's key in `custom_fields` objects and in paths: snake_case (lowercase letters, digits
+ * and single underscores, starting with a letter), unique, and fixed once the field is created.
+ *
+ */
+export const zCustomFieldKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/);
+
+/**
+ * DeviceCustomFieldValueSet
+ */
+export const zDeviceCustomFieldValueSet = z.object({
+  value: zCustomFieldValue,
+});
+
+/**
+ * DeviceCustomFieldValue
+ *
+ * One device's own value of one custom field.
+ */
+export const zDeviceCustomFieldValue = z.object({
+  device_id: zDeviceId,
+  key: zCustomFieldKey,
+  value: zCustomFieldValue,
+  set_by: z.enum(['agent', 'operator']),
+  updated_at: zTimestamp,
+});
+
+/**
  * MonitoredProcessId
  *
  * The ID of a monitored process (`prc_` followed by a ULID).
@@ -753,11 +804,13 @@ export const zProcessSchedule = z.object({
 /**
  * ProcessState
  *
- * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent is
- * starting it (or waiting `restart_delay_seconds` to start it again). `stopped`: it is not running
- * although its launch mode says it should. `crashed`: it exited on its own (a non-zero exit or a
- * signal) and is not running. `idle`: it is not meant to run now (launch mode `off`, or outside its
- * schedule windows). A `process_down` alert rule counts `starting`, `stopped` and `crashed` as down.
+ * What the agent last saw of a monitored process. `running`: it runs. `starting`: the agent has
+ * launched it and it is not up yet. `stopped`: it is not running although its launch mode says it
+ * should (it exited with status 0, or could not be launched). `crashed`: it exited on its own with
+ * a failure (a non-zero status or a signal) and is not running. After `stopped` or `crashed` the
+ * agent launches it again once `restart_delay_seconds` have passed. `idle`: it is not meant to run
+ * now (launch mode `off`, or outside its schedule windows). A `process_down` alert rule counts
+ * `starting`, `stopped` and `crashed` as down.
  *
  */
 export const zProcessState = z.enum(['running', 'starting', 'stopped', 'crashed', 'idle']);
@@ -823,6 +876,99 @@ export const zMonitoredProcessUpdate = z.object({
   launch_mode: zLaunchMode.optional(),
   schedules: z.array(zProcessSchedule).max(20).optional(),
   restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
+});
+
+/**
+ * CustomFieldId
+ *
+ * The ID of a custom field definition (`cfd_` followed by a ULID).
+ */
+export const zCustomFieldId = z
+  .string()
+  .max(30)
+  .regex(/^cfd_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * CustomFieldType
+ *
+ * What a value of the field is, checked on every write: `string` (up to 1,000 characters),
+ * `number` (any finite JSON number), `boolean`, `date` (a calendar date `YYYY-MM-DD`), `enum`
+ * (one of the field's `options`) or `url` (an absolute `http` or `https` URL, up to 2,048 characters).
+ *
+ */
+export const zCustomFieldType = z.enum(['string', 'number', 'boolean', 'date', 'enum', 'url']);
+
+/**
+ * CustomFieldOptions
+ *
+ * The values an `enum` field allows.
+ */
+export const zCustomFieldOptions = z.array(z.string().min(1).max(100)).min(1).max(100);
+
+/**
+ * CustomFieldWriter
+ *
+ * Who sets the field's values. `agent`: the device's agent reports it in its heartbeats
+ * (`custom_fields`), and operators may set it too (the next report overwrites them). `operator`:
+ * only operators (`devices:write`); agents' reports of it are ignored.
+ *
+ */
+export const zCustomFieldWriter = z.enum(['agent', 'operator']);
+
+/**
+ * CustomField
+ *
+ * A custom field: a named, typed value every device may have, set by operators or reported by
+ * agents, shown in each device's `custom_fields` and usable in device filters.
+ *
+ */
+export const zCustomField = z.object({
+  id: zCustomFieldId,
+  key: zCustomFieldKey,
+  label: z.string().min(1).max(100),
+  description: z.string().max(1000),
+  type: zCustomFieldType,
+  options: zCustomFieldOptions.nullable(),
+  writer: zCustomFieldWriter,
+  default: zCustomFieldValue.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * CustomFieldList
+ */
+export const zCustomFieldList = z.object({
+  data: z.array(zCustomField).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * CustomFieldCreate
+ */
+export const zCustomFieldCreate = z.object({
+  key: zCustomFieldKey,
+  label: z.string().min(1).max(100),
+  description: z.string().max(1000).optional().default(''),
+  type: zCustomFieldType,
+  options: zCustomFieldOptions.optional(),
+  writer: zCustomFieldWriter.optional().default('operator'),
+  default: zCustomFieldValue.nullish(),
+});
+
+/**
+ * CustomFieldUpdate
+ *
+ * The fields to change; fields left out keep their value. The key and the type never change.
+ * `options` (enum fields only) may drop a value only when no device has it.
+ *
+ */
+export const zCustomFieldUpdate = z.object({
+  label: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  options: zCustomFieldOptions.optional(),
+  writer: zCustomFieldWriter.optional(),
+  default: zCustomFieldValue.nullish(),
 });
 
 /**
@@ -1112,6 +1258,7 @@ export const zAgentHeartbeat = z.object({
   timezone: zTimeZone.optional(),
   addresses: z.array(zIpAddress).max(32).optional(),
   metrics: zDeviceMetrics.optional(),
+  custom_fields: zCustomFieldValues.optional(),
   processes: z.array(zAgentProcessState).max(500).optional(),
 });
 
@@ -1126,6 +1273,17 @@ export const zConfigVersion = z
   .regex(/^[0-9a-f]{16}$/);
 
 /**
+ * IgnoredCustomField
+ *
+ * A custom field value an agent reported that Meridian did not keep, and why.
+ */
+export const zIgnoredCustomField = z.object({
+  key: zCustomFieldKey,
+  reason: z.enum(['unknown_field', 'operator_only', 'invalid_value']),
+  message: z.string().max(300),
+});
+
+/**
  * AgentHeartbeatAck
  */
 export const zAgentHeartbeatAck = z.object({
@@ -1135,6 +1293,7 @@ export const zAgentHeartbeatAck = z.object({
   pending_commands: z.int().gte(0).lte(100000),
   config_version: zConfigVersion,
   server_time: zTimestamp,
+  ignored_custom_fields: z.array(zIgnoredCustomField).max(100).optional(),
 });
 
 /**
@@ -2706,6 +2865,13 @@ export const zAgentEventType = z
   .regex(/^agent\.[a-z][a-z0-9_]*$/);
 
 /**
+ * CustomFieldValues
+ *
+ * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
+ */
+export const zCustomFieldValuesWritable = z.record(z.string(), zCustomFieldValue);
+
+/**
  * ScriptPlatforms
  *
  * The operating system families the script is written for.
@@ -2817,9 +2983,19 @@ export const zSiteIdPath = zSiteId;
 export const zDeviceIdPath = zDeviceId;
 
 /**
+ * The key of the custom field.
+ */
+export const zCustomFieldKeyPath = zCustomFieldKey;
+
+/**
  * The ID of the monitored process.
  */
 export const zMonitoredProcessIdPath = zMonitoredProcessId;
+
+/**
+ * The ID of the custom field.
+ */
+export const zCustomFieldIdPath = zCustomFieldId;
 
 /**
  * The ID of the enrolment code (not the code itself).
@@ -3252,6 +3428,28 @@ export const zGetLatestDeviceScreenshotPath = z.object({
  */
 export const zGetLatestDeviceScreenshotResponse = zJpegImage;
 
+export const zDeleteDeviceCustomFieldPath = z.object({
+  device_id: zDeviceId,
+  key: zCustomFieldKey,
+});
+
+/**
+ * The device has no value of its own now.
+ */
+export const zDeleteDeviceCustomFieldResponse = z.void();
+
+export const zSetDeviceCustomFieldBody = zDeviceCustomFieldValueSet;
+
+export const zSetDeviceCustomFieldPath = z.object({
+  device_id: zDeviceId,
+  key: zCustomFieldKey,
+});
+
+/**
+ * The device's value now.
+ */
+export const zSetDeviceCustomFieldResponse = zDeviceCustomFieldValue;
+
 export const zListMonitoredProcessesPath = z.object({
   device_id: zDeviceId,
 });
@@ -3316,6 +3514,60 @@ export const zUpdateMonitoredProcessPath = z.object({
  * The updated monitored process.
  */
 export const zUpdateMonitoredProcessResponse = zMonitoredProcess;
+
+export const zListCustomFieldsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of custom fields.
+ */
+export const zListCustomFieldsResponse = zCustomFieldList;
+
+export const zCreateCustomFieldBody = zCustomFieldCreate;
+
+export const zCreateCustomFieldHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The custom field was created.
+ */
+export const zCreateCustomFieldResponse = zCustomField;
+
+export const zDeleteCustomFieldPath = z.object({
+  custom_field_id: zCustomFieldId,
+});
+
+/**
+ * The custom field and its values are gone.
+ */
+export const zDeleteCustomFieldResponse = z.void();
+
+export const zGetCustomFieldPath = z.object({
+  custom_field_id: zCustomFieldId,
+});
+
+/**
+ * The custom field.
+ */
+export const zGetCustomFieldResponse = zCustomField;
+
+export const zUpdateCustomFieldBody = zCustomFieldUpdate;
+
+export const zUpdateCustomFieldHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateCustomFieldPath = z.object({
+  custom_field_id: zCustomFieldId,
+});
+
+/**
+ * The updated custom field.
+ */
+export const zUpdateCustomFieldResponse = zCustomField;
 
 export const zListEnrollmentCodesPath = z.object({
   site_id: zSiteId,

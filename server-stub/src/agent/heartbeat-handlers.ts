@@ -2,6 +2,7 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { agentOf } from '../http/principal';
+import { assertCustomFieldKeys, writeAgentValues } from '../fleet/custom-fields-store';
 import { recordHeartbeat } from '../fleet/presence';
 import { countPendingCommands } from '../operations/commands-store';
 import { recordProcessStates } from '../operations/process-states';
@@ -13,8 +14,13 @@ export function agentHeartbeatRoutes(context: AppContext) {
   return {
     sendAgentHeartbeat: s.route(contract.agent.sendAgentHeartbeat, async ({ body, req }) => {
       const { deviceId } = agentOf(req);
+      if (body.custom_fields !== undefined) assertCustomFieldKeys(body.custom_fields, '/body/custom_fields');
       const { status, seenAt } = await recordHeartbeat(context, deviceId, body);
       await recordProcessStates(context, deviceId, body.processes, seenAt);
+      const ignoredCustomFields =
+        body.custom_fields === undefined
+          ? undefined
+          : await writeAgentValues(context, deviceId, body.custom_fields);
       return {
         status: 200,
         body: {
@@ -24,6 +30,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
           pending_commands: await countPendingCommands(context, deviceId),
           config_version: (await desiredConfig(context, deviceId)).version,
           server_time: seenAt,
+          ...(ignoredCustomFields === undefined ? {} : { ignored_custom_fields: ignoredCustomFields }),
         },
       };
     }),

@@ -11,7 +11,7 @@ import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
 import { emitEvent } from '../observe/events-store';
-import { findVisibleDevice, selectDevices, toDevice } from './devices-store';
+import { findVisibleDevice, presentDevice, presentDevices, selectDevices } from './devices-store';
 import { deviceInsightRoutes } from './device-insights-handlers';
 import { assertDeviceType, DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import { deviceScreenshotRoutes } from './screenshots-handlers';
@@ -27,7 +27,7 @@ export function devicesHandlers(context: AppContext) {
     table: 'devices',
     read: ({ params, req }: RouteArgs<{ device_id: string }>) =>
       findDevice(principalOf(req), params.device_id),
-    present: toDevice,
+    present: (row: DeviceRow) => presentDevice(context, row),
   });
 
   return initServer().router(contract.devices, {
@@ -35,7 +35,7 @@ export function devicesHandlers(context: AppContext) {
     ...deviceScreenshotRoutes(context),
 
     listDevices: async ({ query, req }) => {
-      const body = await paginate(
+      const page = await paginate(
         query,
         whereEqual(selectDevices(context, principalOf(req)), {
           site_id: query.site_id,
@@ -44,9 +44,9 @@ export function devicesHandlers(context: AppContext) {
         }).$if(query.q !== undefined, (qb) =>
           qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
         ),
-        toDevice,
+        (row) => row,
       );
-      return { status: 200, body };
+      return { status: 200, body: { ...page, data: await presentDevices(context, page.data) } };
     },
 
     registerDevice: async ({ body, req }) => {
@@ -86,7 +86,7 @@ export function devicesHandlers(context: AppContext) {
       return {
         status: 201,
         body: {
-          device: toDevice(row),
+          device: await presentDevice(context, row),
           registration_token: registrationToken,
           registration_expires_at: row.registration_expires_at!,
         },
@@ -127,7 +127,7 @@ export function devicesHandlers(context: AppContext) {
         message: `The credentials of ${device.name} were revoked by ${principalOf(req).user.username}.`,
         data: { revoked_tokens: revoked, revoked_by: principalOf(req).user.id },
       });
-      return { status: 200, body: toDevice({ ...device, credentials_revoked_at: now }) };
+      return { status: 200, body: await presentDevice(context, { ...device, credentials_revoked_at: now }) };
     },
   });
 }

@@ -4,10 +4,11 @@ import type { Device, Inventory } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import type { DeviceInventoriesTable, DeviceRow } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
+import { customFieldsOf } from './custom-fields-store';
 
 export type DeviceBody = z.infer<typeof Device>;
 
-export function toDevice(row: DeviceRow): DeviceBody {
+function toDevice(row: DeviceRow, customFields: DeviceBody['custom_fields']): DeviceBody {
   return {
     id: row.id,
     name: row.name,
@@ -28,9 +29,24 @@ export function toDevice(row: DeviceRow): DeviceBody {
     last_seen_at: row.last_seen_at,
     enrolled_at: row.enrolled_at,
     credentials_revoked_at: row.credentials_revoked_at,
+    custom_fields: customFields,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
+}
+
+/** Devices as the API shows them, custom field values included (one query for all of them). */
+export async function presentDevices(context: AppContext, rows: readonly DeviceRow[]): Promise<DeviceBody[]> {
+  const customFields = await customFieldsOf(
+    context,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => toDevice(row, customFields.get(row.id)!));
+}
+
+export async function presentDevice(context: AppContext, row: DeviceRow): Promise<DeviceBody> {
+  const [device] = await presentDevices(context, [row]);
+  return device!;
 }
 
 /** Devices on the principal's sites only. */

@@ -230,6 +230,13 @@ export const AgentProcessState = z
     since: Timestamp.optional(),
   })
   .meta({ id: 'AgentProcessState' });
+export const CustomFieldValue = z
+  .union([z.string().max(2048), z.number(), z.boolean()])
+  .meta({ id: 'CustomFieldValue' });
+export const CustomFieldValues = z
+  .record(z.string(), CustomFieldValue)
+  .refine((value) => Object.keys(value).length <= 100, { message: 'At most 100 field(s)' })
+  .meta({ id: 'CustomFieldValues' });
 export const DeviceMetrics = z
   .strictObject({
     cpu_percent: z.number().min(0).max(100),
@@ -252,10 +259,24 @@ export const AgentHeartbeat = z
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
     metrics: DeviceMetrics.optional(),
+    custom_fields: CustomFieldValues.optional(),
     processes: z.array(AgentProcessState).max(500).optional(),
   })
   .meta({ id: 'AgentHeartbeat' });
 export const DeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']).meta({ id: 'DeviceStatus' });
+export const CustomFieldKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(new RegExp('^[a-z][a-z0-9]*(_[a-z0-9]+)*$'))
+  .meta({ id: 'CustomFieldKey' });
+export const IgnoredCustomField = z
+  .object({
+    key: CustomFieldKey,
+    reason: z.enum(['unknown_field', 'operator_only', 'invalid_value']),
+    message: z.string().max(300),
+  })
+  .meta({ id: 'IgnoredCustomField' });
 export const AgentHeartbeatAck = z
   .object({
     device_id: DeviceId,
@@ -264,6 +285,7 @@ export const AgentHeartbeatAck = z
     pending_commands: z.number().int().min(0).max(100000),
     config_version: ConfigVersion,
     server_time: Timestamp,
+    ignored_custom_fields: z.array(IgnoredCustomField).max(100).optional(),
   })
   .meta({ id: 'AgentHeartbeatAck' });
 export const AgentTokenRefresh = z
@@ -457,6 +479,7 @@ export const Scope = z
     'incidents:write',
     'notifications:read',
     'notifications:write',
+    'custom_fields:write',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -658,6 +681,59 @@ export const CurrentPrincipal = z
     site_ids: z.array(SiteId).max(1000).nullable(),
   })
   .meta({ id: 'CurrentPrincipal' });
+export const CustomFieldId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^cfd_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'CustomFieldId' });
+export const CustomFieldOptions = z
+  .array(z.string().min(1).max(100))
+  .min(1)
+  .max(100)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .meta({ id: 'CustomFieldOptions' });
+export const CustomFieldType = z
+  .enum(['string', 'number', 'boolean', 'date', 'enum', 'url'])
+  .meta({ id: 'CustomFieldType' });
+export const CustomFieldWriter = z.enum(['agent', 'operator']).meta({ id: 'CustomFieldWriter' });
+export const CustomField = z
+  .object({
+    id: CustomFieldId,
+    key: CustomFieldKey,
+    label: z.string().min(1).max(100),
+    description: z.string().max(1000),
+    type: CustomFieldType,
+    options: CustomFieldOptions.nullable(),
+    writer: CustomFieldWriter,
+    default: CustomFieldValue.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'CustomField' });
+export const CustomFieldCreate = z
+  .strictObject({
+    key: CustomFieldKey,
+    label: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    type: CustomFieldType,
+    options: CustomFieldOptions.optional(),
+    writer: CustomFieldWriter.optional(),
+    default: CustomFieldValue.nullable().optional(),
+  })
+  .meta({ id: 'CustomFieldCreate' });
+export const CustomFieldList = z
+  .object({ data: z.array(CustomField).max(500), next_cursor: NextCursor })
+  .meta({ id: 'CustomFieldList' });
+export const CustomFieldUpdate = z
+  .strictObject({
+    label: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    options: CustomFieldOptions.optional(),
+    writer: CustomFieldWriter.optional(),
+    default: CustomFieldValue.nullable().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'CustomFieldUpdate' });
 export const Device = z
   .object({
     id: DeviceId,
@@ -682,6 +758,7 @@ export const Device = z
     last_seen_at: Timestamp.nullable(),
     enrolled_at: Timestamp.nullable(),
     credentials_revoked_at: Timestamp.nullable(),
+    custom_fields: CustomFieldValues,
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -700,6 +777,18 @@ export const DeviceCreate = z
       .optional(),
   })
   .meta({ id: 'DeviceCreate' });
+export const DeviceCustomFieldValue = z
+  .object({
+    device_id: DeviceId,
+    key: CustomFieldKey,
+    value: CustomFieldValue,
+    set_by: z.enum(['agent', 'operator']),
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'DeviceCustomFieldValue' });
+export const DeviceCustomFieldValueSet = z
+  .strictObject({ value: CustomFieldValue })
+  .meta({ id: 'DeviceCustomFieldValueSet' });
 export const DeviceList = z
   .object({ data: z.array(Device).max(500), next_cursor: NextCursor })
   .meta({ id: 'DeviceList' });
@@ -2403,6 +2492,199 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['devices:read'],
+        } as const,
+      },
+    },
+    customFields: {
+      setDeviceCustomField: {
+        method: 'PUT',
+        path: '/v1/devices/:device_id/custom-fields/:key',
+        summary: "Set a device's custom field value",
+        pathParams: z.object({ device_id: DeviceId, key: CustomFieldKey }),
+        query: z.strictObject({}),
+        body: DeviceCustomFieldValueSet,
+        responses: {
+          200: DeviceCustomFieldValue,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'setDeviceCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      deleteDeviceCustomField: {
+        method: 'DELETE',
+        path: '/v1/devices/:device_id/custom-fields/:key',
+        summary: "Remove a device's custom field value",
+        pathParams: z.object({ device_id: DeviceId, key: CustomFieldKey }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteDeviceCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      listCustomFields: {
+        method: 'GET',
+        path: '/v1/custom-fields',
+        summary: 'List custom fields',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: CustomFieldList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listCustomFields',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      createCustomField: {
+        method: 'POST',
+        path: '/v1/custom-fields',
+        summary: 'Create a custom field',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: CustomFieldCreate,
+        responses: {
+          201: CustomField,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['custom_fields:write'],
+        } as const,
+      },
+      getCustomField: {
+        method: 'GET',
+        path: '/v1/custom-fields/:custom_field_id',
+        summary: 'Get a custom field',
+        pathParams: z.object({ custom_field_id: CustomFieldId }),
+        query: z.strictObject({}),
+        responses: {
+          200: CustomField,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      updateCustomField: {
+        method: 'PATCH',
+        path: '/v1/custom-fields/:custom_field_id',
+        summary: 'Update a custom field',
+        pathParams: z.object({ custom_field_id: CustomFieldId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: CustomFieldUpdate,
+        responses: {
+          200: CustomField,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['custom_fields:write'],
+        } as const,
+      },
+      deleteCustomField: {
+        method: 'DELETE',
+        path: '/v1/custom-fields/:custom_field_id',
+        summary: 'Delete a custom field',
+        pathParams: z.object({ custom_field_id: CustomFieldId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteCustomField',
+          tag: 'Custom Fields',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['custom_fields:write'],
         } as const,
       },
     },

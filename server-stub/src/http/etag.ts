@@ -17,6 +17,8 @@ type VersionedTable =
   | 'alert_rules'
   | 'webhooks'
   | 'notification_channels'
+  | 'custom_fields'
+  | 'device_views'
   | 'scripts';
 
 const etagOf = (version: number): string => `"${version}"`;
