@@ -14,6 +14,7 @@ const SLUGS = [
   'idempotency',
   'agents',
   'alerting',
+  'filters',
   'scripts',
   'webhooks',
 ] as const;
