@@ -14,12 +14,15 @@ import {
   listDevices,
   listNotificationChannels,
   listNotifications,
+  listSchedules,
   listSites,
+  pollAgentCommands,
+  reportAgentCommandResult,
   sendAgentHeartbeat,
   testWebhook,
   webhooks,
 } from '@meridian/sdk';
-import { addAgent } from '../test/support/agents';
+import { addAgent, renewAgent } from '../test/support/agents';
 import { freePort } from '../test/support/postgres';
 import { ADMIN, ok } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
@@ -228,6 +231,77 @@ describe('examples', () => {
       expect.stringMatching(
         new RegExp(`^dlv_\\w+ device\\.enrolled: ${agent.deviceId} enrolled \\(request enr_\\w+\\)$`),
       ),
+      '',
+    ]);
+  }, 30_000);
+
+  it('maintenance-window.ts schedules a weekly window in the site time zone and prints the last run per device', async () => {
+    const site = await addSite(t);
+    let agents = [await addAgent(t, site.id), await addAgent(t, site.id)];
+    for (const agent of agents)
+      ok(
+        await sendAgentHeartbeat({
+          client: agent.client,
+          body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 60, timezone: 'Europe/Berlin' },
+        }),
+      );
+    const first = await run(TSX, [example('maintenance-window.ts'), site.id], withToken());
+    const schedule = ok(await listSchedules({ client: t.admin, query: { limit: 500 } })).data.find(
+      (each) => each.name === `Maintenance window: ${site.name}`,
+    )!;
+    expect(schedule).toMatchObject({
+      trigger: { kind: 'cron', cron: '0 2 * * 0', time_zone: 'Europe/Berlin' },
+      job: { command: { type: 'run_shell' }, target: { site_ids: [site.id] } },
+    });
+    expect(first.stdout.split('\n')).toEqual([
+      `created ${schedule.name} (${schedule.id})`,
+      expect.stringMatching(/^next run: Sunday, .* at 02:00 \(Europe\/Berlin\), \d{4}-/),
+      'no run yet',
+      '',
+    ]);
+
+    // The window opens; one device's script succeeds and the other's fails.
+    await t.travel(Date.parse(schedule.next_run_at!) - t.clock.now().getTime());
+    await t.server.runSchedules();
+    agents = await Promise.all(agents.map((agent) => renewAgent(t, agent)));
+    for (const [index, agent] of agents.entries()) {
+      const [command] = ok(await pollAgentCommands({ client: agent.client })).data;
+      expect(command).toMatchObject({ type: 'run_shell', params: { shell: 'sh' } });
+      ok(
+        await reportAgentCommandResult({
+          client: agent.client,
+          path: { command_id: command!.id },
+          body:
+            index === 0
+              ? {
+                  status: 'succeeded',
+                  exit_code: 0,
+                  stdout: 'Vacuuming done, freed 120M\n',
+                  stderr: '',
+                  duration_ms: 900,
+                }
+              : {
+                  status: 'failed',
+                  exit_code: 1,
+                  stdout: '',
+                  stderr: 'journalctl: not found\n',
+                  duration_ms: 20,
+                },
+        }),
+      );
+    }
+    const second = await run(TSX, [example('maintenance-window.ts'), site.id], withToken());
+    const lines = second.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      expect.stringMatching(/^next run: Sunday, .* at 02:00 \(Europe\/Berlin\)/),
+      expect.stringMatching(
+        /^last run: Sunday, .* at 02:00 \(scheduled\), job job_\w+ partially_failed: 1 succeeded, 1 failed, 0 not finished, of 2$/,
+      ),
+    ]);
+    // Targets are listed in device order: the first agent's, then the second's.
+    expect(lines.slice(2)).toEqual([
+      expect.stringMatching(/: succeeded \(exit 0\) Vacuuming done, freed 120M$/),
+      expect.stringMatching(/: failed \(exit 1\) journalctl: not found$/),
       '',
     ]);
   }, 30_000);

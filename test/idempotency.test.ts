@@ -34,6 +34,7 @@ it('covers the creating operations', () => {
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',
+    'createSchedule',
     'createScript',
     'createSite',
     'createUser',

@@ -10,6 +10,7 @@ import { startWebhookWorker } from './integrate/webhook-deliveries';
 import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
 import { startJobWorker } from './operations/jobs-store';
+import { startScheduleWorker } from './operations/schedules-store';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -65,6 +66,8 @@ export interface RunningServer {
   deliverWebhooks(): Promise<void>;
   /** Sends the notifications due now (what the notification worker does on its own). */
   sendNotifications(): Promise<void>;
+  /** Starts the schedules' runs due now (what the schedule ticker does every second). */
+  runSchedules(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const webhookWorker = startWebhookWorker(context);
   const notificationWorker = startNotificationWorker(context);
   const jobWorker = startJobWorker(context);
+  const scheduleWorker = startScheduleWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return {
@@ -123,10 +127,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sweep: () => runSweeps(context),
     deliverWebhooks: webhookWorker.run,
     sendNotifications: notificationWorker.run,
+    runSchedules: scheduleWorker.run,
     close: async () => {
       stopSweeps();
       await webhookWorker.stop();
       await notificationWorker.stop();
+      await scheduleWorker.stop();
       await jobWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -16,7 +16,6 @@ import { usersHandlers } from './access/users-handlers';
 import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
-import { deviceFiltersHandlers } from './fleet/device-filters-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
@@ -33,6 +32,7 @@ import { eventsHandlers } from './observe/events-handlers';
 import { commandsHandlers } from './operations/commands-handlers';
 import { jobsHandlers } from './operations/jobs-handlers';
 import { processesHandlers } from './operations/processes-handlers';
+import { schedulesHandlers } from './operations/schedules-handlers';
 import { scriptsHandlers } from './operations/scripts-handlers';
 
 export function createRouter(context: AppContext) {
@@ -43,7 +43,6 @@ export function createRouter(context: AppContext) {
     apiTokens: apiTokensHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),
-    deviceFilters: deviceFiltersHandlers(context),
     customFields: customFieldsHandlers(context),
     enrollmentCodes: enrollmentCodesHandlers(context),
     enrollmentRequests: enrollmentRequestsHandlers(context),
@@ -59,5 +58,6 @@ export function createRouter(context: AppContext) {
     alertRules: alertRulesHandlers(context),
     incidents: incidentsHandlers(context),
     auditEvents: auditEventsHandlers(context),
+    schedules: schedulesHandlers(context),
   });
 }

@@ -8,9 +8,9 @@ import {
   createAlertRule,
   createApiToken,
   createCommand,
-  createDeviceFilter,
   createCustomField,
   createJob,
+  createSchedule,
   createScript,
   createEnrollmentCode,
   createMonitoredProcess,
@@ -74,8 +74,6 @@ export interface World {
   ruleId: string;
   /** An e-mail notification channel whose SMTP server does not listen (127.0.0.1:9). */
   notificationChannelId: string;
-  /** A saved device filter selecting site A's Linux devices. */
-  filterId: string;
   /** An incident of site A (the agent's process crashed), open. */
   incidentId: string;
   /** A string custom field (operator-written) and its key. */
@@ -83,6 +81,8 @@ export interface World {
   customFieldKey: string;
   /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
   jobId: string;
+  /** A disabled schedule of site A (it never runs by itself): a weekly ping of a device of its own. */
+  scheduleId: string;
   /** A script of the library (a bash script with one parameter). */
   scriptId: string;
 }
@@ -193,6 +193,22 @@ async function addCustomField(t: TestServer): Promise<Pick<World, 'customFieldId
   return { customFieldId: field.id, customFieldKey: field.key };
 }
 
+/** A disabled weekly schedule on a new device of the site (so run-now leaves the other devices' queues alone). */
+async function addSchedule(t: TestServer, siteId: string): Promise<string> {
+  const device = await addDevice(t, siteId);
+  return ok(
+    await createSchedule({
+      client: t.admin,
+      body: {
+        name: 'World maintenance',
+        enabled: false,
+        trigger: { kind: 'cron', cron: '0 2 * * 0', time_zone: 'Europe/Lisbon' },
+        job: { command: { type: 'ping' }, target: { device_ids: [device.id] }, timeout_seconds: 86_400 },
+      },
+    }),
+  ).id;
+}
+
 export async function buildWorld(t: TestServer): Promise<World> {
   const siteA = await addSite(t);
   const siteB = await addSite(t);
@@ -248,20 +264,6 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     incidentId: await addIncident(t, siteA.id, agent),
-    filterId: ok(
-      await createDeviceFilter({
-        client: t.admin,
-        body: {
-          name: unique('World filter'),
-          expression: {
-            and: [
-              { field: 'site_id', op: 'eq', value: siteA.id },
-              { field: 'platform', op: 'eq', value: 'linux' },
-            ],
-          },
-        },
-      }),
-    ).id,
     ...(await addCustomField(t)),
     scriptId: ok(
       await createScript({
@@ -275,6 +277,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     jobId: await addJob(t, siteA.id),
+    scheduleId: await addSchedule(t, siteA.id),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,
     code: created.code,

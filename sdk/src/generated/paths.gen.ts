@@ -350,12 +350,9 @@ export interface paths {
     };
     /**
      * List devices
-     * @description Lists the devices on the sites you can see, a page at a time, in the order they were
-     *     registered or in the order `sort` asks for. Narrow the list with `site_id`, `status`,
-     *     `platform`, `device_type`, `tag`, `agent_version` and `q` (which matches the name or
-     *     hostname), and with a device filter: a saved one by `filter_id`, or an inline expression
-     *     as `filter` (JSON). Everything given combines with AND. A cursor holds the sort it was
-     *     made with: pass the same `sort` with it (`400 validation_failed` otherwise).
+     * @description Lists the devices on the sites you can see, in the order they were registered, a page
+     *     at a time. Narrow the list with `site_id`, `status`, `platform` and `q` (which
+     *     matches the name or hostname); filters combine with AND.
      */
     get: operations['listDevices'];
     put?: never;
@@ -661,194 +658,6 @@ export interface paths {
      *     you read to avoid overwriting a concurrent change.
      */
     patch: operations['updateMonitoredProcess'];
-    trace?: never;
-  };
-  '/v1/device-filters': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /**
-     * List device filters
-     * @description Lists the saved device filters, oldest first, a page at a time. Archived filters are left out
-     *     unless you ask for them with `archived=true` (which lists only those). `q` matches the name.
-     *     Filters are shared by everyone who may read them (`filters:read`); whatever a filter selects,
-     *     each caller only ever gets the devices of their own sites.
-     */
-    get: operations['listDeviceFilters'];
-    put?: never;
-    /**
-     * Create a device filter
-     * @description Saves a filter expression under a name so that jobs, schedules, saved views and alert rules can
-     *     target it by ID. The expression is checked now (`400 invalid_filter`, with the JSON path of
-     *     each bad node, such as `/body/expression/and/2/op`); see the filters guide for the grammar.
-     *     Names are unique (`409 device_filter_name_taken`). Needs `filters:write`.
-     */
-    post: operations['createDeviceFilter'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/device-filters/preview': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * Preview a device filter
-     * @description Answers how many devices of your sites a filter selects now, and the first of them (in the
-     *     device list's order), without saving anything: send a saved filter's `filter_id` or an
-     *     inline `expression`, not both (`400 validation_failed`). An unknown `filter_id` is
-     *     `422 unknown_device_filter`; a bad expression `400 invalid_filter`. Needs `filters:read`
-     *     and `devices:read`.
-     */
-    post: operations['previewDeviceFilter'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/device-filters/{filter_id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    /**
-     * Get a device filter
-     * @description Returns one saved device filter, archived or not. Needs `filters:read`.
-     */
-    get: operations['getDeviceFilter'];
-    put?: never;
-    post?: never;
-    /**
-     * Delete a device filter
-     * @description Deletes a filter nothing uses. While jobs, schedules, saved views or alert rules target it
-     *     (see its usage) it is `409 device_filter_in_use`: archive it instead, or change those first.
-     *     Needs `filters:write`.
-     */
-    delete: operations['deleteDeviceFilter'];
-    options?: never;
-    head?: never;
-    /**
-     * Update a device filter
-     * @description Renames the filter, changes its description or replaces its expression (checked as at
-     *     creation). Whatever targets the filter by ID uses the new expression from then on. Send
-     *     `If-Match` with the `ETag` you read to avoid overwriting a concurrent change
-     *     (`412 precondition_failed`). Needs `filters:write`.
-     */
-    patch: operations['updateDeviceFilter'];
-    trace?: never;
-  };
-  '/v1/device-filters/{filter_id}/usage': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    /**
-     * List what uses a device filter
-     * @description Lists the jobs, schedules, saved views and alert rules that target this filter by its ID, as
-     *     `{ kind, id, name }` items. Needs `filters:read`.
-     */
-    get: operations['getDeviceFilterUsage'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/device-filters/{filter_id}/clone': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * Clone a device filter
-     * @description Saves a copy of the filter (its description and expression; never archived) under a new name,
-     *     by default (an empty body, `{}`) the original's followed by ` (copy)`. Names are unique
-     *     (`409 device_filter_name_taken`). Needs `filters:write`.
-     */
-    post: operations['cloneDeviceFilter'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/device-filters/{filter_id}/archive': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * Archive a device filter
-     * @description Archives the filter: it leaves the default list and cannot be used for new jobs, while what
-     *     already targets it keeps working. Archiving an archived filter changes nothing. Needs
-     *     `filters:write`.
-     */
-    post: operations['archiveDeviceFilter'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/device-filters/{filter_id}/unarchive': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * Unarchive a device filter
-     * @description Brings an archived filter back to the default list and to new jobs. Unarchiving a filter that
-     *     is not archived changes nothing. Needs `filters:write`.
-     */
-    post: operations['unarchiveDeviceFilter'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
     trace?: never;
   };
   '/v1/custom-fields': {
@@ -1737,6 +1546,126 @@ export interface paths {
      *     without a failed target answers `409 no_failed_targets`.
      */
     post: operations['retryJob'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List schedules
+     * @description Lists schedules, oldest first, a page at a time, each with its next run and its latest
+     *     one. Narrow the list with `enabled`. Non-admins see the schedules all of whose sites are
+     *     theirs (`schedules:read`).
+     */
+    get: operations['listSchedules'];
+    put?: never;
+    /**
+     * Create a schedule
+     * @description Creates a schedule: a `job` (the body of `POST /v1/jobs`, checked now as it would be
+     *     there) and a `trigger` saying when to start it — a cron expression in an IANA time zone,
+     *     an interval, or once at a given time. Each run starts a job at its time, once, however
+     *     many Meridian instances share the database. `missed_runs` says what happens to runs
+     *     missed while no server was running: `skip` them (default) or `run_once` when a server is
+     *     back. The answer shows `next_run_at`. Admins, and operators for their sites
+     *     (`schedules:write`).
+     */
+    post: operations['createSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/schedules/{schedule_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a schedule
+     * @description Returns one schedule with its next and latest run (`schedules:read`).
+     */
+    get: operations['getSchedule'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a schedule
+     * @description Deletes the schedule; it starts no more runs. The jobs it started stay, with their
+     *     results (`schedules:write`).
+     */
+    delete: operations['deleteSchedule'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a schedule
+     * @description Renames the schedule, pauses and resumes it with `enabled`, or changes its trigger,
+     *     missed-run policy or job (checked as at creation). A new trigger, or enabling the
+     *     schedule again, counts the next run from now: runs that fell due while it was disabled are
+     *     not made up. Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
+     *     change (`schedules:write`).
+     */
+    patch: operations['updateSchedule'];
+    trace?: never;
+  };
+  '/v1/schedules/{schedule_id}/run-now': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a schedule now
+     * @description Starts the schedule's job now, whether or not the schedule is enabled, without moving
+     *     its next run. The answer is `202` with the job, which also becomes the schedule's
+     *     `last_run` (cause `run_now`). Needs `jobs:write` as well as `schedules:write`, as it
+     *     starts a job.
+     */
+    post: operations['runScheduleNow'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/schedules/{schedule_id}/runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a schedule's runs
+     * @description The jobs the schedule started, oldest first, a page at a time; each is a job as
+     *     `GET /v1/jobs/{job_id}` shows it (its `schedule_id` is this schedule), and
+     *     `GET /v1/jobs/{job_id}/targets` gives each device's result. Needs `jobs:read` as well as
+     *     `schedules:read`.
+     */
+    get: operations['listScheduleRuns'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -3198,10 +3127,10 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, read the script library, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+     *     commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
      *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
      *     and scripts.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, events, alert rules and incidents on their
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
      * @enum {string}
      */
@@ -3277,12 +3206,12 @@ export interface components {
       | 'enrollment:write'
       | 'commands:read'
       | 'commands:write'
-      | 'filters:read'
-      | 'filters:write'
       | 'scripts:read'
       | 'scripts:write'
       | 'jobs:read'
       | 'jobs:write'
+      | 'schedules:read'
+      | 'schedules:write'
       | 'events:read'
       | 'events:write'
       | 'webhooks:read'
@@ -3490,6 +3419,12 @@ export interface components {
      */
     Platform: 'windows' | 'macos' | 'linux' | 'other';
     /**
+     * DeviceId
+     * @description The ID of a device (`dev_` followed by a ULID).
+     * @example dev_01JD2M7T4X9K3QH5W8N6R2B4CZ
+     */
+    DeviceId: string;
+    /**
      * DeviceTypeId
      * @description The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
      * @example workstation
@@ -3501,18 +3436,6 @@ export interface components {
      * @example kiosk
      */
     Tag: string;
-    /**
-     * DeviceFilterId
-     * @description The ID of a saved device filter (`flt_` followed by a ULID).
-     * @example flt_01JDA4K2M6N8P0Q2R4S6T8V0W2
-     */
-    DeviceFilterId: string;
-    /**
-     * DeviceId
-     * @description The ID of a device (`dev_` followed by a ULID).
-     * @example dev_01JD2M7T4X9K3QH5W8N6R2B4CZ
-     */
-    DeviceId: string;
     /**
      * TimeZone
      * @description An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
@@ -3927,201 +3850,6 @@ export interface components {
       schedules?: components['schemas']['ProcessSchedule'][];
       /** Format: int32 */
       restart_delay_seconds?: number;
-    };
-    /**
-     * DeviceFilterExpression
-     * @description A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
-     *     least one child matches) or `not` (its child does not match), or a **condition**
-     *     `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
-     *     1) and a filter holds at most 100 conditions.
-     *
-     *     Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
-     *
-     *     | field | operators |
-     *     | --- | --- |
-     *     | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
-     *     | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
-     *     | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
-     *     | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
-     *     | `tags` | `has`, `has_any`, `has_all`, `has_none` |
-     *     | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
-     *
-     *     `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
-     *     without a value (no hostname yet, never seen) is false, so `not` matches those devices.
-     *     A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
-     * @example {
-     *       "and": [
-     *         {
-     *           "field": "platform",
-     *           "op": "eq",
-     *           "value": "windows"
-     *         },
-     *         {
-     *           "field": "tags",
-     *           "op": "has",
-     *           "value": "kiosk"
-     *         },
-     *         {
-     *           "not": {
-     *             "field": "last_seen_at",
-     *             "op": "within_minutes",
-     *             "value": 1440
-     *           }
-     *         }
-     *       ]
-     *     }
-     * @example {
-     *       "or": [
-     *         {
-     *           "field": "agent_version",
-     *           "op": "lt",
-     *           "value": "2.4.0"
-     *         },
-     *         {
-     *           "field": "custom.warranty_until",
-     *           "op": "before",
-     *           "value": "2027-01-01"
-     *         }
-     *       ]
-     *     }
-     */
-    DeviceFilterExpression: {
-      /** @description Matches devices every child matches. */
-      and?: components['schemas']['DeviceFilterExpression'][];
-      /** @description Matches devices at least one child matches. */
-      or?: components['schemas']['DeviceFilterExpression'][];
-      /** @description Matches devices its child does not match. */
-      not?: components['schemas']['DeviceFilterExpression'];
-      /** @description The device field a condition tests, or `custom.<key>` for a custom field. */
-      field?: string;
-      op?: components['schemas']['DeviceFilterOperator'];
-      value?: components['schemas']['DeviceFilterValue'];
-    };
-    /**
-     * DeviceFilterOperator
-     * @description What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
-     *     `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
-     *     (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
-     *     `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
-     *     `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
-     * @enum {string}
-     */
-    DeviceFilterOperator:
-      | 'eq'
-      | 'ne'
-      | 'in'
-      | 'not_in'
-      | 'contains'
-      | 'starts_with'
-      | 'ends_with'
-      | 'lt'
-      | 'lte'
-      | 'gt'
-      | 'gte'
-      | 'before'
-      | 'after'
-      | 'within_minutes'
-      | 'exists'
-      | 'has'
-      | 'has_any'
-      | 'has_all'
-      | 'has_none';
-    /**
-     * DeviceFilterValue
-     * @description The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
-     *     number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
-     *     custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
-     *     strings or numbers.
-     */
-    DeviceFilterValue: string | number | boolean | (string | number)[];
-    /**
-     * DeviceFilter
-     * @description A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
-     *     target by ID. It is evaluated when used, so it always selects the devices that match now; each
-     *     caller only ever gets the devices of their own sites.
-     */
-    DeviceFilter: {
-      id: components['schemas']['DeviceFilterId'];
-      /** @description Unique among filters. */
-      name: string;
-      description: string;
-      expression: components['schemas']['DeviceFilterExpression'];
-      /**
-       * @description Archived filters are left out of the default list and cannot be used for new jobs; what
-       *     already uses them keeps working.
-       */
-      archived: boolean;
-      archived_at: components['schemas']['Timestamp'] | null;
-      created_by: components['schemas']['UserId'];
-      created_at: components['schemas']['Timestamp'];
-      updated_at: components['schemas']['Timestamp'];
-    };
-    /** DeviceFilterList */
-    DeviceFilterList: {
-      data: components['schemas']['DeviceFilter'][];
-      next_cursor: components['schemas']['NextCursor'];
-    };
-    /** DeviceFilterCreate */
-    DeviceFilterCreate: {
-      /** @description Unique among filters (`409 device_filter_name_taken`). */
-      name: string;
-      /** @default  */
-      description: string;
-      expression: components['schemas']['DeviceFilterExpression'];
-    };
-    /**
-     * DeviceFilterPreviewRequest
-     * @description Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
-     */
-    DeviceFilterPreviewRequest: {
-      filter_id?: components['schemas']['DeviceFilterId'];
-      expression?: components['schemas']['DeviceFilterExpression'];
-      /**
-       * Format: int32
-       * @description How many of the matching devices to return (the first page of the device list); 50 when left out.
-       */
-      limit?: number;
-    };
-    /** DeviceFilterPreview */
-    DeviceFilterPreview: {
-      /**
-       * Format: int64
-       * @description How many devices of your sites match.
-       */
-      count: number;
-      /** @description The first matching devices, in the device list's default order. */
-      data: components['schemas']['Device'][];
-      next_cursor: components['schemas']['NextCursor'];
-    };
-    /**
-     * DeviceFilterUpdate
-     * @description The fields to change; the others keep their value.
-     */
-    DeviceFilterUpdate: {
-      name?: string;
-      description?: string;
-      expression?: components['schemas']['DeviceFilterExpression'];
-    };
-    /** DeviceFilterUsage */
-    DeviceFilterUsage: {
-      /** @description What targets the filter by its ID, by kind then ID. */
-      data: {
-        /**
-         * @description What uses the filter.
-         * @enum {string}
-         */
-        kind: 'alert_rule' | 'device_view' | 'job' | 'schedule';
-        /** @description Its ID (`alr_…`, `dvw_…`, `job_…`, `sch_…`). */
-        id: string;
-        name: string;
-      }[];
-    };
-    /**
-     * DeviceFilterClone
-     * @description The copy's name; left out, it is the original's name followed by ` (copy)`.
-     */
-    DeviceFilterClone: {
-      name?: string;
     };
     /**
      * CustomFieldId
@@ -5146,6 +4874,171 @@ export interface components {
     JobTargetList: {
       data: components['schemas']['JobTargetResult'][];
       next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * ScheduleId
+     * @description The ID of a schedule (`sch_` followed by a ULID).
+     * @example sch_01JDA3C5E7G9J1K3M5P7R9T1V3
+     */
+    ScheduleId: string;
+    /**
+     * ScheduleTriggerKind
+     * @description How a schedule's runs are timed: `cron` (a cron expression in a time zone), `interval` (every
+     *     so many seconds) or `once` (at one given time).
+     * @enum {string}
+     */
+    ScheduleTriggerKind: 'cron' | 'interval' | 'once';
+    /**
+     * ScheduleCronExpression
+     * @description Five fields — minute, hour, day of month, month, day of week (0 or 7 is Sunday) — as in
+     *     `0 2 * * 0` (Sundays at 02:00), or a nickname such as `@daily` or `@weekly`. Ranges, lists,
+     *     steps and `L` (last day of the month) are understood.
+     * @example 0 2 * * 0
+     */
+    ScheduleCronExpression: string;
+    /**
+     * ScheduleIntervalSeconds
+     * Format: int32
+     * @description Seconds between runs, from 60 (one minute) to 31,536,000 (365 days).
+     * @example 3600
+     */
+    ScheduleIntervalSeconds: number;
+    /**
+     * ScheduleTrigger
+     * @description When the schedule runs. The fields of other kinds are `null`: a `cron` trigger has `cron` and
+     *     `time_zone`; an `interval` trigger has `interval_seconds` (counted from when the trigger was
+     *     set); a `once` trigger has `run_at`.
+     */
+    ScheduleTrigger: {
+      kind: components['schemas']['ScheduleTriggerKind'];
+      cron: components['schemas']['ScheduleCronExpression'] | null;
+      /** @description The IANA time zone the cron expression is read in. */
+      time_zone: components['schemas']['TimeZone'] | null;
+      interval_seconds: components['schemas']['ScheduleIntervalSeconds'] | null;
+      /** @description The one time a `once` schedule runs. */
+      run_at: components['schemas']['Timestamp'] | null;
+    };
+    /**
+     * MissedRunPolicy
+     * @description What to do about runs that were missed because no Meridian server was running (or a run is
+     *     found more than 60 seconds late): `skip` them and wait for the next run, or `run_once` now
+     *     however many were missed, then carry on with the next run.
+     * @enum {string}
+     */
+    MissedRunPolicy: 'skip' | 'run_once';
+    /**
+     * ScheduleRunCause
+     * @description Why a schedule started a job: `scheduled` (on time), `missed` (late, once, for runs missed
+     *     while no server was running, under the `run_once` policy) or `run_now` (someone asked).
+     * @enum {string}
+     */
+    ScheduleRunCause: 'scheduled' | 'missed' | 'run_now';
+    /**
+     * ScheduleLastRun
+     * @description The latest job a schedule started; read its results with `GET /v1/jobs/{job_id}/targets`.
+     */
+    ScheduleLastRun: {
+      job_id: components['schemas']['JobId'];
+      cause: components['schemas']['ScheduleRunCause'];
+      /** @description The run time it stands for (null for `run_now`). */
+      scheduled_for: components['schemas']['Timestamp'] | null;
+      started_at: components['schemas']['Timestamp'];
+    };
+    /**
+     * Schedule
+     * @description A job to start again and again (or once) at set times. Each run starts a job with the
+     *     schedule's `job` body, as `POST /v1/jobs` would, and the job's `schedule_id` names the
+     *     schedule.
+     */
+    Schedule: {
+      id: components['schemas']['ScheduleId'];
+      name: string;
+      description: string;
+      /** @description A disabled schedule starts no runs by itself (`run-now` still works). */
+      enabled: boolean;
+      trigger: components['schemas']['ScheduleTrigger'];
+      missed_runs: components['schemas']['MissedRunPolicy'];
+      /** @description What each run starts, as the body of `POST /v1/jobs`. */
+      job: components['schemas']['JobCreate'];
+      /**
+       * @description The sites the schedule acts on (those of its target's sites and devices). Non-admins see
+       *     and change only schedules all of whose sites are theirs.
+       */
+      site_ids: components['schemas']['SiteId'][] | null;
+      /** @description When the next run starts (null when the schedule is disabled or will not run again). */
+      next_run_at: components['schemas']['Timestamp'] | null;
+      /** @description The latest job the schedule started (null before the first). */
+      last_run: components['schemas']['ScheduleLastRun'] | null;
+      /**
+       * @description Why the latest run due could not start its job (a device of its target was deleted, …);
+       *     null once a run starts again.
+       */
+      last_error: string | null;
+      /** @description The time of the latest run skipped because it was missed (`missed_runs` is `skip`). */
+      last_skipped_at: components['schemas']['Timestamp'] | null;
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** ScheduleList */
+    ScheduleList: {
+      data: components['schemas']['Schedule'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * ScheduleTriggerInput
+     * @description When the schedule runs; give the fields of its kind and no others (`422
+     *     schedule_trigger_invalid` names each one that is missing, extra or unusable):
+     *
+     *     - `cron`: `cron`, and `time_zone` (default `UTC`), an IANA name such as `Europe/Berlin`. On
+     *       the day clocks go forward, a time that does not exist runs at the first minute after the
+     *       gap (02:30 becomes 03:00); on the day they go back, a time that happens twice runs once, the
+     *       first time.
+     *     - `interval`: `interval_seconds`; the first run is that long after the trigger is set.
+     *     - `once`: `run_at`, a time in the future.
+     * @example {
+     *       "kind": "cron",
+     *       "cron": "0 2 * * 0",
+     *       "time_zone": "Europe/Berlin"
+     *     }
+     */
+    ScheduleTriggerInput: {
+      kind: components['schemas']['ScheduleTriggerKind'];
+      cron?: components['schemas']['ScheduleCronExpression'];
+      /** @description The IANA time zone the cron expression is read in (default `UTC`). */
+      time_zone?: components['schemas']['TimeZone'];
+      interval_seconds?: components['schemas']['ScheduleIntervalSeconds'];
+      /** @description The one time a `once` schedule runs; must be in the future. */
+      run_at?: components['schemas']['Timestamp'];
+    };
+    /**
+     * ScheduleCreate
+     * @description A schedule to create.
+     */
+    ScheduleCreate: {
+      name: string;
+      description?: string;
+      /** @description Whether the schedule starts runs by itself (default true). */
+      enabled?: boolean;
+      trigger: components['schemas']['ScheduleTriggerInput'];
+      /** @description What to do about runs missed while no server was running (default `skip`). */
+      missed_runs?: components['schemas']['MissedRunPolicy'];
+      /** @description What each run starts, as the body of `POST /v1/jobs`; checked the same way now. */
+      job: components['schemas']['JobCreate'];
+    };
+    /**
+     * ScheduleUpdate
+     * @description The settings to change; those left out keep their value. A new `trigger` or re-enabling the
+     *     schedule counts the next run from now.
+     */
+    ScheduleUpdate: {
+      name?: string;
+      description?: string;
+      enabled?: boolean;
+      trigger?: components['schemas']['ScheduleTriggerInput'];
+      missed_runs?: components['schemas']['MissedRunPolicy'];
+      /** @description What each run starts from now on, checked as for `POST /v1/jobs`. */
+      job?: components['schemas']['JobCreate'];
     };
     /**
      * EventType
@@ -6421,8 +6314,6 @@ export interface components {
     CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
     MonitoredProcessIdPath: components['schemas']['MonitoredProcessId'];
-    /** @description The ID of the saved device filter. */
-    DeviceFilterIdPath: components['schemas']['DeviceFilterId'];
     /** @description The ID of the custom field. */
     CustomFieldIdPath: components['schemas']['CustomFieldId'];
     /** @description The ID of the enrolment code (not the code itself). */
@@ -6437,6 +6328,8 @@ export interface components {
     ScriptVersionPath: number;
     /** @description The ID of the job. */
     JobIdPath: components['schemas']['JobId'];
+    /** @description The ID of the schedule. */
+    ScheduleIdPath: components['schemas']['ScheduleId'];
     /** @description Only events of this device. */
     EventDeviceFilter: components['schemas']['DeviceId'];
     /** @description Only events of this site. */
@@ -7623,44 +7516,6 @@ export interface operations {
          * @example kiosk
          */
         q?: string;
-        /** @description Only devices of this device type. */
-        device_type?: components['schemas']['DeviceTypeId'];
-        /** @description Only devices carrying this tag. */
-        tag?: components['schemas']['Tag'];
-        /**
-         * @description Only devices whose agent reports exactly this version.
-         * @example 2.4.1
-         */
-        agent_version?: string;
-        /**
-         * @description Only devices a saved device filter selects (`422 unknown_device_filter` if there is no
-         *     such filter). Not together with `filter`.
-         */
-        filter_id?: components['schemas']['DeviceFilterId'];
-        /**
-         * @description Only devices an inline device filter selects: a DeviceFilterExpression as JSON (see the
-         *     filters guide), at most 4,000 characters once decoded. A query parameter rather than a
-         *     body so that a filtered list stays a plain, linkable GET paged with the same cursor as
-         *     any list; longer filters are saved first and named by `filter_id`, or previewed with
-         *     `POST /v1/device-filters/preview`. A bad filter is `400 invalid_filter`, each issue at
-         *     `/query/filter` followed by the JSON path of the bad node.
-         * @example {"and":[{"field":"platform","op":"eq","value":"windows"},{"field":"tags","op":"has","value":"kiosk"}]}
-         */
-        filter?: string;
-        /**
-         * @description The order of the list: `name`, `last_seen_at`, `status` or `created_at`, ascending, or
-         *     descending with a leading `-` (`-last_seen_at`: most recently seen first; devices never
-         *     seen come last). Devices that tie are ordered by ID. Left out: registration order.
-         */
-        sort?:
-          | 'name'
-          | '-name'
-          | 'last_seen_at'
-          | '-last_seen_at'
-          | 'status'
-          | '-status'
-          | 'created_at'
-          | '-created_at';
       };
       header?: never;
       path?: never;
@@ -7728,7 +7583,6 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
-      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -8864,720 +8718,6 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  listDeviceFilters: {
-    parameters: {
-      query?: {
-        /**
-         * @description How many items to return, from 1 to 500.
-         * @example 50
-         */
-        limit?: components['parameters']['Limit'];
-        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
-        cursor?: components['parameters']['Cursor'];
-        /** @description `true`: only archived filters; `false` (the default): only those in use. */
-        archived?: boolean;
-        /**
-         * @description Only filters whose name contains this text (case-insensitive).
-         * @example kiosk
-         */
-        q?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A page of device filters. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "data": [
-           *         {
-           *           "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *           "name": "Quiet Windows kiosks",
-           *           "description": "Windows kiosks not seen for a day",
-           *           "expression": {
-           *             "and": [
-           *               {
-           *                 "field": "platform",
-           *                 "op": "eq",
-           *                 "value": "windows"
-           *               },
-           *               {
-           *                 "field": "tags",
-           *                 "op": "has",
-           *                 "value": "kiosk"
-           *               },
-           *               {
-           *                 "not": {
-           *                   "field": "last_seen_at",
-           *                   "op": "within_minutes",
-           *                   "value": 1440
-           *                 }
-           *               }
-           *             ]
-           *           },
-           *           "archived": false,
-           *           "archived_at": null,
-           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *           "created_at": "2026-11-20T10:00:00.000Z",
-           *           "updated_at": "2026-11-20T10:00:00.000Z"
-           *         }
-           *       ],
-           *       "next_cursor": null
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilterList'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  createDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: {
-        /**
-         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
-         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
-         *     key with a different body is refused with `422`.
-         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
-         */
-        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        /**
-         * @example {
-         *       "name": "Quiet Windows kiosks",
-         *       "description": "Windows kiosks not seen for a day",
-         *       "expression": {
-         *         "and": [
-         *           {
-         *             "field": "platform",
-         *             "op": "eq",
-         *             "value": "windows"
-         *           },
-         *           {
-         *             "field": "tags",
-         *             "op": "has",
-         *             "value": "kiosk"
-         *           },
-         *           {
-         *             "not": {
-         *               "field": "last_seen_at",
-         *               "op": "within_minutes",
-         *               "value": 1440
-         *             }
-         *           }
-         *         ]
-         *       }
-         *     }
-         */
-        'application/json': components['schemas']['DeviceFilterCreate'];
-      };
-    };
-    responses: {
-      /** @description The filter was saved. */
-      201: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *       "name": "Quiet Windows kiosks",
-           *       "description": "Windows kiosks not seen for a day",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": false,
-           *       "archived_at": null,
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-20T10:00:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      409: components['responses']['Conflict'];
-      413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['UnprocessableEntity'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  previewDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['DeviceFilterPreviewRequest'];
-      };
-    };
-    responses: {
-      /** @description The count and the first matching devices. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "count": 1,
-           *       "data": [
-           *         {
-           *           "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
-           *           "name": "Lobby kiosk 2",
-           *           "description": "Touchscreen by the main entrance",
-           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
-           *           "platform": "windows",
-           *           "device_type": "workstation",
-           *           "status": "offline",
-           *           "hostname": "LIS-KIOSK-02",
-           *           "tags": [
-           *             "kiosk"
-           *           ],
-           *           "agent_version": "2.3.9",
-           *           "os_name": "Windows 11 Pro",
-           *           "os_version": "10.0.22631",
-           *           "timezone": "Europe/Lisbon",
-           *           "addresses": [
-           *             "192.168.10.24"
-           *           ],
-           *           "uptime_seconds": 356400,
-           *           "metrics": null,
-           *           "last_seen_at": "2026-11-18T07:12:00.000Z",
-           *           "enrolled_at": "2026-10-02T08:00:00.000Z",
-           *           "credentials_revoked_at": null,
-           *           "custom_fields": {
-           *             "asset_tag": "INV-20931"
-           *           },
-           *           "created_at": "2026-10-01T09:00:00.000Z",
-           *           "updated_at": "2026-11-18T07:12:00.000Z"
-           *         }
-           *       ],
-           *       "next_cursor": null
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilterPreview'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['UnprocessableEntity'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  getDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The device filter. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *       "name": "Quiet Windows kiosks",
-           *       "description": "Windows kiosks not seen for a day",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": false,
-           *       "archived_at": null,
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-20T10:00:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  deleteDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The filter was deleted. */
-      204: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  updateDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: {
-        /**
-         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
-         *     otherwise the answer is `412` and nothing is written.
-         * @example "3"
-         */
-        'If-Match'?: components['parameters']['IfMatch'];
-      };
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        /**
-         * @example {
-         *       "description": "Windows kiosks not seen for a day (lobby and floor 1)"
-         *     }
-         */
-        'application/json': components['schemas']['DeviceFilterUpdate'];
-      };
-    };
-    responses: {
-      /** @description The updated device filter. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *       "name": "Quiet Windows kiosks",
-           *       "description": "Windows kiosks not seen for a day (lobby and floor 1)",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": false,
-           *       "archived_at": null,
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-21T08:30:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
-      412: components['responses']['PreconditionFailed'];
-      413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  getDeviceFilterUsage: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description What uses the filter. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "data": [
-           *         {
-           *           "kind": "alert_rule",
-           *           "id": "alr_01JD5G7H9J1K3M5N7P9Q1R3S5T",
-           *           "name": "Kiosks offline"
-           *         }
-           *       ]
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilterUsage'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  cloneDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: {
-        /**
-         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
-         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
-         *     key with a different body is refused with `422`.
-         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
-         */
-        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
-      };
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        /**
-         * @example {
-         *       "name": "Quiet Linux kiosks"
-         *     }
-         */
-        'application/json': components['schemas']['DeviceFilterClone'];
-      };
-    };
-    responses: {
-      /** @description The copy. */
-      201: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDB7N3P5Q7R9S1T3V5W7X9Y1",
-           *       "name": "Quiet Linux kiosks",
-           *       "description": "Windows kiosks not seen for a day",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": false,
-           *       "archived_at": null,
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-20T10:00:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
-      413: components['responses']['PayloadTooLarge'];
-      415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['UnprocessableEntity'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  archiveDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The archived filter. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *       "name": "Quiet Windows kiosks",
-           *       "description": "Windows kiosks not seen for a day",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": true,
-           *       "archived_at": "2026-11-25T12:00:00.000Z",
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-25T12:00:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
-      429: components['responses']['TooManyRequests'];
-      500: components['responses']['InternalError'];
-    };
-  };
-  unarchiveDeviceFilter: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        /** @description The ID of the saved device filter. */
-        filter_id: components['parameters']['DeviceFilterIdPath'];
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The filter, no longer archived. */
-      200: {
-        headers: {
-          'Request-Id': components['headers']['Request-Id'];
-          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-          Vary: components['headers']['Vary'];
-          ETag: components['headers']['ETag'];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
-           *       "name": "Quiet Windows kiosks",
-           *       "description": "Windows kiosks not seen for a day",
-           *       "expression": {
-           *         "and": [
-           *           {
-           *             "field": "platform",
-           *             "op": "eq",
-           *             "value": "windows"
-           *           },
-           *           {
-           *             "field": "tags",
-           *             "op": "has",
-           *             "value": "kiosk"
-           *           },
-           *           {
-           *             "not": {
-           *               "field": "last_seen_at",
-           *               "op": "within_minutes",
-           *               "value": 1440
-           *             }
-           *           }
-           *         ]
-           *       },
-           *       "archived": false,
-           *       "archived_at": null,
-           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
-           *       "created_at": "2026-11-20T10:00:00.000Z",
-           *       "updated_at": "2026-11-20T10:00:00.000Z"
-           *     }
-           */
-          'application/json': components['schemas']['DeviceFilter'];
-        };
-      };
-      400: components['responses']['BadRequest'];
-      401: components['responses']['Unauthorized'];
-      403: components['responses']['Forbidden'];
-      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -12689,6 +11829,639 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listSchedules: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /**
+         * @description Only enabled (`true`) or disabled (`false`) schedules.
+         * @example true
+         */
+        enabled?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of schedules. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *           "name": "Weekly kiosk restart",
+           *           "description": "Restart the kiosk player every Sunday at 02:00, Berlin time.",
+           *           "enabled": true,
+           *           "trigger": {
+           *             "kind": "cron",
+           *             "cron": "0 2 * * 0",
+           *             "time_zone": "Europe/Berlin",
+           *             "interval_seconds": null,
+           *             "run_at": null
+           *           },
+           *           "missed_runs": "skip",
+           *           "job": {
+           *             "name": "Restart the kiosk player",
+           *             "command": {
+           *               "type": "restart_process",
+           *               "params": {
+           *                 "process_name": "TouchDesigner"
+           *               }
+           *             },
+           *             "target": {
+           *               "site_ids": [
+           *                 "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *               ]
+           *             },
+           *             "timeout_seconds": 600
+           *           },
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ],
+           *           "next_run_at": "2026-11-08T01:00:00.000Z",
+           *           "last_run": {
+           *             "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *             "cause": "scheduled",
+           *             "scheduled_for": "2026-11-01T01:00:00.000Z",
+           *             "started_at": "2026-11-01T01:00:00.412Z"
+           *           },
+           *           "last_error": null,
+           *           "last_skipped_at": null,
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-10-20T09:00:00.000Z",
+           *           "updated_at": "2026-10-20T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['ScheduleList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createSchedule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScheduleCreate'];
+      };
+    };
+    responses: {
+      /** @description The schedule was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *       "name": "Weekly kiosk restart",
+           *       "description": "Restart the kiosk player every Sunday at 02:00, Berlin time.",
+           *       "enabled": true,
+           *       "trigger": {
+           *         "kind": "cron",
+           *         "cron": "0 2 * * 0",
+           *         "time_zone": "Europe/Berlin",
+           *         "interval_seconds": null,
+           *         "run_at": null
+           *       },
+           *       "missed_runs": "skip",
+           *       "job": {
+           *         "name": "Restart the kiosk player",
+           *         "command": {
+           *           "type": "restart_process",
+           *           "params": {
+           *             "process_name": "TouchDesigner"
+           *           }
+           *         },
+           *         "target": {
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         },
+           *         "timeout_seconds": 600
+           *       },
+           *       "site_ids": [
+           *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "next_run_at": "2026-11-08T01:00:00.000Z",
+           *       "last_run": null,
+           *       "last_error": null,
+           *       "last_skipped_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-10-20T09:00:00.000Z",
+           *       "updated_at": "2026-10-20T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /**
+       * @description The schedule cannot be used: `schedule_trigger_invalid` (a field missing or extra for
+       *     the trigger's kind, a cron expression that does not parse or never fires, a time zone
+       *     that is not an IANA name, a `run_at` in the past; `errors` names each), or its job
+       *     could not run, with the same codes as `POST /v1/jobs` (`unknown_device`,
+       *     `unknown_site`, `unknown_command_type`, `invalid_command_params`, …).
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#schedule_trigger_invalid",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "schedule_trigger_invalid",
+           *       "detail": "The trigger cannot be used: see errors.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+           *       "errors": [
+           *         {
+           *           "path": "/body/trigger/time_zone",
+           *           "message": "Europe/Atlantis is not an IANA time zone."
+           *         }
+           *       ]
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *       "name": "Weekly kiosk restart",
+           *       "description": "Restart the kiosk player every Sunday at 02:00, Berlin time.",
+           *       "enabled": true,
+           *       "trigger": {
+           *         "kind": "cron",
+           *         "cron": "0 2 * * 0",
+           *         "time_zone": "Europe/Berlin",
+           *         "interval_seconds": null,
+           *         "run_at": null
+           *       },
+           *       "missed_runs": "skip",
+           *       "job": {
+           *         "name": "Restart the kiosk player",
+           *         "command": {
+           *           "type": "restart_process",
+           *           "params": {
+           *             "process_name": "TouchDesigner"
+           *           }
+           *         },
+           *         "target": {
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         },
+           *         "timeout_seconds": 600
+           *       },
+           *       "site_ids": [
+           *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "next_run_at": "2026-11-08T01:00:00.000Z",
+           *       "last_run": {
+           *         "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *         "cause": "scheduled",
+           *         "scheduled_for": "2026-11-01T01:00:00.000Z",
+           *         "started_at": "2026-11-01T01:00:00.412Z"
+           *       },
+           *       "last_error": null,
+           *       "last_skipped_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-10-20T09:00:00.000Z",
+           *       "updated_at": "2026-10-20T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateSchedule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScheduleUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated schedule. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *       "name": "Weekly kiosk restart",
+           *       "description": "Restart the kiosk player every Sunday at 02:00, Berlin time.",
+           *       "enabled": false,
+           *       "trigger": {
+           *         "kind": "cron",
+           *         "cron": "0 2 * * 0",
+           *         "time_zone": "Europe/Berlin",
+           *         "interval_seconds": null,
+           *         "run_at": null
+           *       },
+           *       "missed_runs": "skip",
+           *       "job": {
+           *         "name": "Restart the kiosk player",
+           *         "command": {
+           *           "type": "restart_process",
+           *           "params": {
+           *             "process_name": "TouchDesigner"
+           *           }
+           *         },
+           *         "target": {
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         },
+           *         "timeout_seconds": 600
+           *       },
+           *       "site_ids": [
+           *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "next_run_at": null,
+           *       "last_run": {
+           *         "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *         "cause": "scheduled",
+           *         "scheduled_for": "2026-11-01T01:00:00.000Z",
+           *         "started_at": "2026-11-01T01:00:00.412Z"
+           *       },
+           *       "last_error": null,
+           *       "last_skipped_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-10-20T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Schedule'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /**
+       * @description The schedule cannot be used: `schedule_trigger_invalid` (a field missing or extra for
+       *     the trigger's kind, a cron expression that does not parse or never fires, a time zone
+       *     that is not an IANA name, a `run_at` in the past; `errors` names each), or its job
+       *     could not run, with the same codes as `POST /v1/jobs` (`unknown_device`,
+       *     `unknown_site`, `unknown_command_type`, `invalid_command_params`, …).
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#schedule_trigger_invalid",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "schedule_trigger_invalid",
+           *       "detail": "The trigger cannot be used: see errors.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6",
+           *       "errors": [
+           *         {
+           *           "path": "/body/trigger/cron",
+           *           "message": "CronPattern: Invalid value for minute: 61"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  runScheduleNow: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The job started. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "job_01JDB7N9Q1S3T5W7Y9A1C3E5G7",
+           *       "name": "Restart the kiosk player",
+           *       "state": "running",
+           *       "kind": "command",
+           *       "script_id": null,
+           *       "script_version": null,
+           *       "command_type": "restart_process",
+           *       "params": {
+           *         "process_name": "TouchDesigner"
+           *       },
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 600,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 12,
+           *         "delivered": 0,
+           *         "running": 0,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "cancelled": 0,
+           *         "expired": 0,
+           *         "unsupported": 0
+           *       },
+           *       "schedule_id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-05T14:12:00.000Z",
+           *       "finished_at": null,
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /**
+       * @description The job cannot start now, with the same codes as `POST /v1/jobs` (`unknown_device`
+       *     when a device of its target was deleted, …).
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#unknown_device",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "unknown_device",
+           *       "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listScheduleRuns: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the schedule. */
+        schedule_id: components['parameters']['ScheduleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of the schedule's jobs. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *           "name": "Restart the kiosk player",
+           *           "state": "succeeded",
+           *           "kind": "command",
+           *           "script_id": null,
+           *           "script_version": null,
+           *           "command_type": "restart_process",
+           *           "params": {
+           *             "process_name": "TouchDesigner"
+           *           },
+           *           "target": {
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           },
+           *           "timeout_seconds": 600,
+           *           "attempt": 1,
+           *           "counts": {
+           *             "total": 12,
+           *             "pending": 0,
+           *             "delivered": 0,
+           *             "running": 0,
+           *             "succeeded": 12,
+           *             "failed": 0,
+           *             "cancelled": 0,
+           *             "expired": 0,
+           *             "unsupported": 0
+           *           },
+           *           "schedule_id": "sch_01JDA3C5E7G9J1K3M5P7R9T1V3",
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-01T01:00:00.412Z",
+           *           "finished_at": "2026-11-01T01:00:52.030Z",
+           *           "cancelled_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['JobList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -24,8 +24,6 @@ import type {
   AddIncidentNoteResponse,
   ApproveEnrollmentRequestData,
   ApproveEnrollmentRequestResponse,
-  ArchiveDeviceFilterData,
-  ArchiveDeviceFilterResponse,
   CancelCommandData,
   CancelCommandResponse,
   CancelJobData,
@@ -34,8 +32,6 @@ import type {
   ChangePasswordResponse,
   ClearPendingCommandsData,
   ClearPendingCommandsResponse,
-  CloneDeviceFilterData,
-  CloneDeviceFilterResponse,
   CloneScriptData,
   CloneScriptResponse,
   CountUnacknowledgedEventsData,
@@ -48,8 +44,6 @@ import type {
   CreateCommandResponse,
   CreateCustomFieldData,
   CreateCustomFieldResponse,
-  CreateDeviceFilterData,
-  CreateDeviceFilterResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
   CreateJobData,
@@ -58,6 +52,8 @@ import type {
   CreateMonitoredProcessResponse,
   CreateNotificationChannelData,
   CreateNotificationChannelResponse,
+  CreateScheduleData,
+  CreateScheduleResponse,
   CreateScriptData,
   CreateScriptResponse,
   CreateSiteData,
@@ -73,13 +69,13 @@ import type {
   DeleteDeviceCustomFieldData,
   DeleteDeviceCustomFieldResponse,
   DeleteDeviceData,
-  DeleteDeviceFilterData,
-  DeleteDeviceFilterResponse,
   DeleteDeviceResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
   DeleteNotificationChannelResponse,
+  DeleteScheduleData,
+  DeleteScheduleResponse,
   DeleteScriptData,
   DeleteScriptResponse,
   DeleteSiteData,
@@ -110,10 +106,6 @@ import type {
   GetCustomFieldData,
   GetCustomFieldResponse,
   GetDeviceData,
-  GetDeviceFilterData,
-  GetDeviceFilterResponse,
-  GetDeviceFilterUsageData,
-  GetDeviceFilterUsageResponse,
   GetDeviceInventoryData,
   GetDeviceInventoryResponse,
   GetDeviceMetricsData,
@@ -140,6 +132,8 @@ import type {
   GetMonitoredProcessResponse,
   GetNotificationChannelData,
   GetNotificationChannelResponse,
+  GetScheduleData,
+  GetScheduleResponse,
   GetScriptData,
   GetScriptResponse,
   GetScriptVersionData,
@@ -163,8 +157,6 @@ import type {
   ListCommandsResponse,
   ListCustomFieldsData,
   ListCustomFieldsResponse,
-  ListDeviceFiltersData,
-  ListDeviceFiltersResponse,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsResponse,
   ListDeviceTypesResponse,
@@ -188,6 +180,10 @@ import type {
   ListNotificationChannelsResponse,
   ListNotificationsData,
   ListNotificationsResponse,
+  ListScheduleRunsData,
+  ListScheduleRunsResponse,
+  ListSchedulesData,
+  ListSchedulesResponse,
   ListScriptVersionsData,
   ListScriptVersionsResponse,
   ListScriptsData,
@@ -209,8 +205,6 @@ import type {
   PollAgentEnrollmentResponse,
   PreviewAlertRuleData,
   PreviewAlertRuleResponse,
-  PreviewDeviceFilterData,
-  PreviewDeviceFilterResponse,
   RefreshAgentTokenData,
   RefreshAgentTokenResponse,
   RegisterDeviceData,
@@ -237,6 +231,8 @@ import type {
   RevokeEnrollmentCodeResponse,
   RotateWebhookSecretData,
   RotateWebhookSecretResponse,
+  RunScheduleNowData,
+  RunScheduleNowResponse,
   SendAgentEventData,
   SendAgentEventResponse,
   SendAgentHeartbeatData,
@@ -252,20 +248,18 @@ import type {
   TestWebhookResponse,
   UnacknowledgeIncidentData,
   UnacknowledgeIncidentResponse,
-  UnarchiveDeviceFilterData,
-  UnarchiveDeviceFilterResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
   UpdateCustomFieldData,
   UpdateCustomFieldResponse,
   UpdateDeviceData,
-  UpdateDeviceFilterData,
-  UpdateDeviceFilterResponse,
   UpdateDeviceResponse,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
   UpdateNotificationChannelResponse,
+  UpdateScheduleData,
+  UpdateScheduleResponse,
   UpdateScriptData,
   UpdateScriptResponse,
   UpdateSiteData,
@@ -323,16 +317,6 @@ export const routes = {
   getCustomField: { route: 'GET /v1/custom-fields/{custom_field_id}' },
   updateCustomField: { route: 'PATCH /v1/custom-fields/{custom_field_id}', ifMatch: true },
   deleteCustomField: { route: 'DELETE /v1/custom-fields/{custom_field_id}' },
-  listDeviceFilters: { route: 'GET /v1/device-filters', paginated: true },
-  createDeviceFilter: { route: 'POST /v1/device-filters', idempotencyKey: true },
-  previewDeviceFilter: { route: 'POST /v1/device-filters/preview' },
-  getDeviceFilter: { route: 'GET /v1/device-filters/{filter_id}' },
-  updateDeviceFilter: { route: 'PATCH /v1/device-filters/{filter_id}', ifMatch: true },
-  deleteDeviceFilter: { route: 'DELETE /v1/device-filters/{filter_id}' },
-  getDeviceFilterUsage: { route: 'GET /v1/device-filters/{filter_id}/usage' },
-  cloneDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/clone', idempotencyKey: true },
-  archiveDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/archive' },
-  unarchiveDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/unarchive' },
   listEnrollmentCodes: { route: 'GET /v1/sites/{site_id}/enrollment-codes', paginated: true },
   createEnrollmentCode: { route: 'POST /v1/sites/{site_id}/enrollment-codes', idempotencyKey: true },
   revokeEnrollmentCode: { route: 'DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}' },
@@ -363,6 +347,13 @@ export const routes = {
   listJobTargets: { route: 'GET /v1/jobs/{job_id}/targets', paginated: true },
   cancelJob: { route: 'POST /v1/jobs/{job_id}/cancel' },
   retryJob: { route: 'POST /v1/jobs/{job_id}/retry' },
+  listSchedules: { route: 'GET /v1/schedules', paginated: true },
+  createSchedule: { route: 'POST /v1/schedules', idempotencyKey: true },
+  getSchedule: { route: 'GET /v1/schedules/{schedule_id}' },
+  updateSchedule: { route: 'PATCH /v1/schedules/{schedule_id}', ifMatch: true },
+  deleteSchedule: { route: 'DELETE /v1/schedules/{schedule_id}' },
+  runScheduleNow: { route: 'POST /v1/schedules/{schedule_id}/run-now' },
+  listScheduleRuns: { route: 'GET /v1/schedules/{schedule_id}/runs', paginated: true },
   listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
   createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
   getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
@@ -834,12 +825,9 @@ export class DevicesResource extends APIResource {
   /**
    * List devices
    *
-   * Lists the devices on the sites you can see, a page at a time, in the order they were
-   * registered or in the order `sort` asks for. Narrow the list with `site_id`, `status`,
-   * `platform`, `device_type`, `tag`, `agent_version` and `q` (which matches the name or
-   * hostname), and with a device filter: a saved one by `filter_id`, or an inline expression
-   * as `filter` (JSON). Everything given combines with AND. A cursor holds the sort it was
-   * made with: pass the same `sort` with it (`400 validation_failed` otherwise).
+   * Lists the devices on the sites you can see, in the order they were registered, a page
+   * at a time. Narrow the list with `site_id`, `status`, `platform` and `q` (which
+   * matches the name or hostname); filters combine with AND.
    *
    * `GET /v1/devices` (operation `listDevices`). Await it for the first page, or `for await` over it for every item of every page.
    *
@@ -1214,209 +1202,6 @@ export class CustomFieldsResource extends APIResource {
       path: { custom_field_id: customFieldId },
       options,
     });
-  }
-}
-
-/**
- * Saved device filters: a JSON tree of `and` / `or` / `not` groups over conditions on device
- * fields (status, platform, type, site, tags, OS, agent version, last seen, name) and custom
- * fields, evaluated in the database when used. Preview what a filter selects, see what uses
- * it, clone it, archive it. Jobs, schedules, saved views and alert rules target filters by ID.
- */
-export class DeviceFiltersResource extends APIResource {
-  /**
-   * List device filters
-   *
-   * Lists the saved device filters, oldest first, a page at a time. Archived filters are left out
-   * unless you ask for them with `archived=true` (which lists only those). `q` matches the name.
-   * Filters are shared by everyone who may read them (`filters:read`); whatever a filter selects,
-   * each caller only ever gets the devices of their own sites.
-   *
-   * `GET /v1/device-filters` (operation `listDeviceFilters`). Await it for the first page, or `for await` over it for every item of every page.
-   *
-   * @param query Filters, and `limit` per page (the cursor is handled for you).
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  list(
-    query?: ListDeviceFiltersData['query'],
-    options?: BaseRequestOptions,
-  ): PagePromise<ListDeviceFiltersResponse['data'][number]> {
-    return this._client._list(routes.listDeviceFilters, { query, options });
-  }
-
-  /**
-   * Create a device filter
-   *
-   * Saves a filter expression under a name so that jobs, schedules, saved views and alert rules can
-   * target it by ID. The expression is checked now (`400 invalid_filter`, with the JSON path of
-   * each bad node, such as `/body/expression/and/2/op`); see the filters guide for the grammar.
-   * Names are unique (`409 device_filter_name_taken`). Needs `filters:write`.
-   *
-   * `POST /v1/device-filters` (operation `createDeviceFilter`).
-   *
-   * @param body The request body.
-   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
-   */
-  create(
-    body: CreateDeviceFilterData['body'],
-    options?: BaseRequestOptions & IdempotencyKeyOption,
-  ): APIPromise<CreateDeviceFilterResponse> {
-    return this._client._call(routes.createDeviceFilter, { body, options });
-  }
-
-  /**
-   * Preview a device filter
-   *
-   * Answers how many devices of your sites a filter selects now, and the first of them (in the
-   * device list's order), without saving anything: send a saved filter's `filter_id` or an
-   * inline `expression`, not both (`400 validation_failed`). An unknown `filter_id` is
-   * `422 unknown_device_filter`; a bad expression `400 invalid_filter`. Needs `filters:read`
-   * and `devices:read`.
-   *
-   * `POST /v1/device-filters/preview` (operation `previewDeviceFilter`).
-   *
-   * @param body Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  preview(
-    body: PreviewDeviceFilterData['body'],
-    options?: BaseRequestOptions,
-  ): APIPromise<PreviewDeviceFilterResponse> {
-    return this._client._call(routes.previewDeviceFilter, { body, options });
-  }
-
-  /**
-   * Get a device filter
-   *
-   * Returns one saved device filter, archived or not. Needs `filters:read`.
-   *
-   * `GET /v1/device-filters/{filter_id}` (operation `getDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  get(
-    filterId: GetDeviceFilterData['path']['filter_id'],
-    options?: BaseRequestOptions,
-  ): APIPromise<GetDeviceFilterResponse> {
-    return this._client._call(routes.getDeviceFilter, { path: { filter_id: filterId }, options });
-  }
-
-  /**
-   * Update a device filter
-   *
-   * Renames the filter, changes its description or replaces its expression (checked as at
-   * creation). Whatever targets the filter by ID uses the new expression from then on. Send
-   * `If-Match` with the `ETag` you read to avoid overwriting a concurrent change
-   * (`412 precondition_failed`). Needs `filters:write`.
-   *
-   * `PATCH /v1/device-filters/{filter_id}` (operation `updateDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param body The fields to change; the others keep their value.
-   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
-   */
-  update(
-    filterId: UpdateDeviceFilterData['path']['filter_id'],
-    body: UpdateDeviceFilterData['body'],
-    options?: BaseRequestOptions & IfMatchOption,
-  ): APIPromise<UpdateDeviceFilterResponse> {
-    return this._client._call(routes.updateDeviceFilter, { path: { filter_id: filterId }, body, options });
-  }
-
-  /**
-   * Delete a device filter
-   *
-   * Deletes a filter nothing uses. While jobs, schedules, saved views or alert rules target it
-   * (see its usage) it is `409 device_filter_in_use`: archive it instead, or change those first.
-   * Needs `filters:write`.
-   *
-   * `DELETE /v1/device-filters/{filter_id}` (operation `deleteDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  delete(
-    filterId: DeleteDeviceFilterData['path']['filter_id'],
-    options?: BaseRequestOptions,
-  ): APIPromise<DeleteDeviceFilterResponse> {
-    return this._client._call(routes.deleteDeviceFilter, { path: { filter_id: filterId }, options });
-  }
-
-  /**
-   * List what uses a device filter
-   *
-   * Lists the jobs, schedules, saved views and alert rules that target this filter by its ID, as
-   * `{ kind, id, name }` items. Needs `filters:read`.
-   *
-   * `GET /v1/device-filters/{filter_id}/usage` (operation `getDeviceFilterUsage`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  usage(
-    filterId: GetDeviceFilterUsageData['path']['filter_id'],
-    options?: BaseRequestOptions,
-  ): APIPromise<GetDeviceFilterUsageResponse> {
-    return this._client._call(routes.getDeviceFilterUsage, { path: { filter_id: filterId }, options });
-  }
-
-  /**
-   * Clone a device filter
-   *
-   * Saves a copy of the filter (its description and expression; never archived) under a new name,
-   * by default (an empty body, `{}`) the original's followed by ` (copy)`. Names are unique
-   * (`409 device_filter_name_taken`). Needs `filters:write`.
-   *
-   * `POST /v1/device-filters/{filter_id}/clone` (operation `cloneDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param body The copy's name; left out, it is the original's name followed by ` (copy)`.
-   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
-   */
-  clone(
-    filterId: CloneDeviceFilterData['path']['filter_id'],
-    body: CloneDeviceFilterData['body'],
-    options?: BaseRequestOptions & IdempotencyKeyOption,
-  ): APIPromise<CloneDeviceFilterResponse> {
-    return this._client._call(routes.cloneDeviceFilter, { path: { filter_id: filterId }, body, options });
-  }
-
-  /**
-   * Archive a device filter
-   *
-   * Archives the filter: it leaves the default list and cannot be used for new jobs, while what
-   * already targets it keeps working. Archiving an archived filter changes nothing. Needs
-   * `filters:write`.
-   *
-   * `POST /v1/device-filters/{filter_id}/archive` (operation `archiveDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  archive(
-    filterId: ArchiveDeviceFilterData['path']['filter_id'],
-    options?: BaseRequestOptions,
-  ): APIPromise<ArchiveDeviceFilterResponse> {
-    return this._client._call(routes.archiveDeviceFilter, { path: { filter_id: filterId }, options });
-  }
-
-  /**
-   * Unarchive a device filter
-   *
-   * Brings an archived filter back to the default list and to new jobs. Unarchiving a filter that
-   * is not archived changes nothing. Needs `filters:write`.
-   *
-   * `POST /v1/device-filters/{filter_id}/unarchive` (operation `unarchiveDeviceFilter`).
-   *
-   * @param filterId The ID of the saved device filter.
-   * @param options Per-call options (timeout, retries, signal, headers).
-   */
-  unarchive(
-    filterId: UnarchiveDeviceFilterData['path']['filter_id'],
-    options?: BaseRequestOptions,
-  ): APIPromise<UnarchiveDeviceFilterResponse> {
-    return this._client._call(routes.unarchiveDeviceFilter, { path: { filter_id: filterId }, options });
   }
 }
 
@@ -2078,6 +1863,156 @@ export class JobsResource extends APIResource {
    */
   retry(jobId: RetryJobData['path']['job_id'], options?: BaseRequestOptions): APIPromise<RetryJobResponse> {
     return this._client._call(routes.retryJob, { path: { job_id: jobId }, options });
+  }
+}
+
+/**
+ * Jobs started at set times: a cron expression in an IANA time zone (daylight-saving
+ * changes handled), an interval, or once. Each run starts a job once, however many
+ * instances share the database; runs missed while no server was running are skipped or run
+ * once. Run a schedule now, and list the jobs it started.
+ */
+export class SchedulesResource extends APIResource {
+  /**
+   * List schedules
+   *
+   * Lists schedules, oldest first, a page at a time, each with its next run and its latest
+   * one. Narrow the list with `enabled`. Non-admins see the schedules all of whose sites are
+   * theirs (`schedules:read`).
+   *
+   * `GET /v1/schedules` (operation `listSchedules`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListSchedulesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListSchedulesResponse['data'][number]> {
+    return this._client._list(routes.listSchedules, { query, options });
+  }
+
+  /**
+   * Create a schedule
+   *
+   * Creates a schedule: a `job` (the body of `POST /v1/jobs`, checked now as it would be
+   * there) and a `trigger` saying when to start it — a cron expression in an IANA time zone,
+   * an interval, or once at a given time. Each run starts a job at its time, once, however
+   * many Meridian instances share the database. `missed_runs` says what happens to runs
+   * missed while no server was running: `skip` them (default) or `run_once` when a server is
+   * back. The answer shows `next_run_at`. Admins, and operators for their sites
+   * (`schedules:write`).
+   *
+   * `POST /v1/schedules` (operation `createSchedule`).
+   *
+   * @param body A schedule to create.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateScheduleData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateScheduleResponse> {
+    return this._client._call(routes.createSchedule, { body, options });
+  }
+
+  /**
+   * Get a schedule
+   *
+   * Returns one schedule with its next and latest run (`schedules:read`).
+   *
+   * `GET /v1/schedules/{schedule_id}` (operation `getSchedule`).
+   *
+   * @param scheduleId The ID of the schedule.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    scheduleId: GetScheduleData['path']['schedule_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetScheduleResponse> {
+    return this._client._call(routes.getSchedule, { path: { schedule_id: scheduleId }, options });
+  }
+
+  /**
+   * Update a schedule
+   *
+   * Renames the schedule, pauses and resumes it with `enabled`, or changes its trigger,
+   * missed-run policy or job (checked as at creation). A new trigger, or enabling the
+   * schedule again, counts the next run from now: runs that fell due while it was disabled are
+   * not made up. Send `If-Match` with the `ETag` you read to avoid overwriting a concurrent
+   * change (`schedules:write`).
+   *
+   * `PATCH /v1/schedules/{schedule_id}` (operation `updateSchedule`).
+   *
+   * @param scheduleId The ID of the schedule.
+   * @param body The settings to change; those left out keep their value. A new `trigger` or re-enabling the schedule counts the next run from now.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    scheduleId: UpdateScheduleData['path']['schedule_id'],
+    body: UpdateScheduleData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateScheduleResponse> {
+    return this._client._call(routes.updateSchedule, { path: { schedule_id: scheduleId }, body, options });
+  }
+
+  /**
+   * Delete a schedule
+   *
+   * Deletes the schedule; it starts no more runs. The jobs it started stay, with their
+   * results (`schedules:write`).
+   *
+   * `DELETE /v1/schedules/{schedule_id}` (operation `deleteSchedule`).
+   *
+   * @param scheduleId The ID of the schedule.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    scheduleId: DeleteScheduleData['path']['schedule_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteScheduleResponse> {
+    return this._client._call(routes.deleteSchedule, { path: { schedule_id: scheduleId }, options });
+  }
+
+  /**
+   * Run a schedule now
+   *
+   * Starts the schedule's job now, whether or not the schedule is enabled, without moving
+   * its next run. The answer is `202` with the job, which also becomes the schedule's
+   * `last_run` (cause `run_now`). Needs `jobs:write` as well as `schedules:write`, as it
+   * starts a job.
+   *
+   * `POST /v1/schedules/{schedule_id}/run-now` (operation `runScheduleNow`).
+   *
+   * @param scheduleId The ID of the schedule.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  runNow(
+    scheduleId: RunScheduleNowData['path']['schedule_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RunScheduleNowResponse> {
+    return this._client._call(routes.runScheduleNow, { path: { schedule_id: scheduleId }, options });
+  }
+
+  /**
+   * List a schedule's runs
+   *
+   * The jobs the schedule started, oldest first, a page at a time; each is a job as
+   * `GET /v1/jobs/{job_id}` shows it (its `schedule_id` is this schedule), and
+   * `GET /v1/jobs/{job_id}/targets` gives each device's result. Needs `jobs:read` as well as
+   * `schedules:read`.
+   *
+   * `GET /v1/schedules/{schedule_id}/runs` (operation `listScheduleRuns`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param scheduleId The ID of the schedule.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listRuns(
+    scheduleId: ListScheduleRunsData['path']['schedule_id'],
+    query?: ListScheduleRunsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListScheduleRunsResponse['data'][number]> {
+    return this._client._list(routes.listScheduleRuns, { path: { schedule_id: scheduleId }, query, options });
   }
 }
 
@@ -3387,13 +3322,6 @@ export interface Resources {
    */
   readonly customFields: CustomFieldsResource;
   /**
-   * Saved device filters: a JSON tree of `and` / `or` / `not` groups over conditions on device
-   * fields (status, platform, type, site, tags, OS, agent version, last seen, name) and custom
-   * fields, evaluated in the database when used. Preview what a filter selects, see what uses
-   * it, clone it, archive it. Jobs, schedules, saved views and alert rules target filters by ID.
-   */
-  readonly deviceFilters: DeviceFiltersResource;
-  /**
    * Codes that let agents ask to join a site. A code is shown once, when created, together
    * with ready-to-paste commands that enrol a machine with it; it can expire, be limited to a
    * number of uses, approve agents at once, and be revoked.
@@ -3429,6 +3357,13 @@ export interface Resources {
    * retry the targets that failed.
    */
   readonly jobs: JobsResource;
+  /**
+   * Jobs started at set times: a cron expression in an IANA time zone (daylight-saving
+   * changes handled), an interval, or once. Each run starts a job once, however many
+   * instances share the database; runs missed while no server was running are skipped or run
+   * once. Run a schedule now, and list the jobs it started.
+   */
+  readonly schedules: SchedulesResource;
   /**
    * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
    * and restarts when they exit, reporting crashes as events. They reach the agent in its
@@ -3493,13 +3428,13 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   sites: SitesResource,
   devices: DevicesResource,
   customFields: CustomFieldsResource,
-  deviceFilters: DeviceFiltersResource,
   enrollmentCodes: EnrollmentCodesResource,
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,
   commands: CommandsResource,
   scripts: ScriptsResource,
   jobs: JobsResource,
+  schedules: SchedulesResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,

@@ -105,10 +105,10 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read the script library, run, cancel and retry jobs, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
  * and scripts.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, events, alert rules and incidents on their
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  *
  */
@@ -187,12 +187,12 @@ export const zScope = z.enum([
   'enrollment:write',
   'commands:read',
   'commands:write',
-  'filters:read',
-  'filters:write',
   'scripts:read',
   'scripts:write',
   'jobs:read',
   'jobs:write',
+  'schedules:read',
+  'schedules:write',
   'events:read',
   'events:write',
   'webhooks:read',
@@ -399,6 +399,16 @@ export const zDeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']
 export const zPlatform = z.enum(['windows', 'macos', 'linux', 'other']);
 
 /**
+ * DeviceId
+ *
+ * The ID of a device (`dev_` followed by a ULID).
+ */
+export const zDeviceId = z
+  .string()
+  .max(30)
+  .regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
  * DeviceTypeId
  *
  * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
@@ -418,26 +428,6 @@ export const zTag = z
   .min(1)
   .max(40)
   .regex(/^[a-z0-9][a-z0-9:_.-]*$/);
-
-/**
- * DeviceFilterId
- *
- * The ID of a saved device filter (`flt_` followed by a ULID).
- */
-export const zDeviceFilterId = z
-  .string()
-  .max(30)
-  .regex(/^flt_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
- * DeviceId
- *
- * The ID of a device (`dev_` followed by a ULID).
- */
-export const zDeviceId = z
-  .string()
-  .max(30)
-  .regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * TimeZone
@@ -888,211 +878,6 @@ export const zMonitoredProcessUpdate = z.object({
   launch_mode: zLaunchMode.optional(),
   schedules: z.array(zProcessSchedule).max(20).optional(),
   restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
-});
-
-/**
- * DeviceFilterOperator
- *
- * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
- * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
- * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
- * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
- * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
- *
- */
-export const zDeviceFilterOperator = z.enum([
-  'eq',
-  'ne',
-  'in',
-  'not_in',
-  'contains',
-  'starts_with',
-  'ends_with',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-  'before',
-  'after',
-  'within_minutes',
-  'exists',
-  'has',
-  'has_any',
-  'has_all',
-  'has_none',
-]);
-
-/**
- * DeviceFilterValue
- *
- * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
- * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
- * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
- * strings or numbers.
- *
- */
-export const zDeviceFilterValue = z.union([
-  z.string().min(1).max(200),
-  z.number().gte(-1000000000000000).lte(1000000000000000),
-  z.boolean(),
-  z
-    .array(z.union([z.string().min(1).max(200), z.number().gte(-1000000000000000).lte(1000000000000000)]))
-    .min(1)
-    .max(100),
-]);
-
-/**
- * DeviceFilterExpression
- *
- * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
- * least one child matches) or `not` (its child does not match), or a **condition**
- * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
- * 1) and a filter holds at most 100 conditions.
- *
- * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
- *
- * | field | operators |
- * | --- | --- |
- * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
- * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
- * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
- * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
- * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
- * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
- *
- * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
- * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
- * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
- *
- */
-export const zDeviceFilterExpression = z.object({
-  and: z
-    .array(z.lazy((): any => zDeviceFilterExpression))
-    .min(1)
-    .max(100)
-    .optional(),
-  or: z
-    .array(z.lazy((): any => zDeviceFilterExpression))
-    .min(1)
-    .max(100)
-    .optional(),
-  not: z.lazy((): any => zDeviceFilterExpression).optional(),
-  field: z
-    .string()
-    .max(72)
-    .regex(/^([a-z_]{1,40}|custom\.[a-z][a-z0-9_]{0,63})$/)
-    .optional(),
-  op: zDeviceFilterOperator.optional(),
-  value: zDeviceFilterValue.optional(),
-});
-
-/**
- * DeviceFilter
- *
- * A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
- * target by ID. It is evaluated when used, so it always selects the devices that match now; each
- * caller only ever gets the devices of their own sites.
- *
- */
-export const zDeviceFilter = z.object({
-  id: zDeviceFilterId,
-  name: z.string().min(1).max(100),
-  description: z.string().max(1000),
-  expression: zDeviceFilterExpression,
-  archived: z.boolean(),
-  archived_at: zTimestamp.nullable(),
-  created_by: zUserId,
-  created_at: zTimestamp,
-  updated_at: zTimestamp,
-});
-
-/**
- * DeviceFilterList
- */
-export const zDeviceFilterList = z.object({
-  data: z.array(zDeviceFilter).max(500),
-  next_cursor: zNextCursor,
-});
-
-/**
- * DeviceFilterCreate
- */
-export const zDeviceFilterCreate = z.object({
-  name: z.string().min(1).max(100),
-  description: z.string().max(1000).optional().default(''),
-  expression: zDeviceFilterExpression,
-});
-
-/**
- * DeviceFilterPreviewRequest
- *
- * Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
- */
-export const zDeviceFilterPreviewRequest = z.object({
-  filter_id: zDeviceFilterId.optional(),
-  expression: zDeviceFilterExpression.optional(),
-  limit: z.int().gte(1).lte(500).optional(),
-});
-
-/**
- * DeviceFilterPreview
- */
-export const zDeviceFilterPreview = z.object({
-  count: z.int().gte(0).lte(100000000),
-  data: z.array(zDevice).max(500),
-  next_cursor: zNextCursor,
-});
-
-/**
- * DeviceFilterUpdate
- *
- * The fields to change; the others keep their value.
- */
-export const zDeviceFilterUpdate = z.object({
-  name: z.string().min(1).max(100).optional(),
-  description: z.string().max(1000).optional(),
-  expression: zDeviceFilterExpression.optional(),
-});
-
-/**
- * DeviceFilterUsage
- */
-export const zDeviceFilterUsage = z.object({
-  data: z
-    .array(
-      z.object({
-        kind: z.enum(['alert_rule', 'device_view', 'job', 'schedule']),
-        id: z.union([
-          z
-            .string()
-            .max(30)
-            .regex(/^alr_[0-9A-HJKMNP-TV-Z]{26}$/),
-          z
-            .string()
-            .max(30)
-            .regex(/^dvw_[0-9A-HJKMNP-TV-Z]{26}$/),
-          z
-            .string()
-            .max(30)
-            .regex(/^job_[0-9A-HJKMNP-TV-Z]{26}$/),
-          z
-            .string()
-            .max(30)
-            .regex(/^sch_[0-9A-HJKMNP-TV-Z]{26}$/),
-        ]),
-        name: z.string().max(200),
-      }),
-    )
-    .max(1000),
-});
-
-/**
- * DeviceFilterClone
- *
- * The copy's name; left out, it is the original's name followed by ` (copy)`.
- */
-export const zDeviceFilterClone = z.object({
-  name: z.string().min(1).max(100).optional(),
 });
 
 /**
@@ -2108,6 +1893,175 @@ export const zJobTargetResult = z.object({
 export const zJobTargetList = z.object({
   data: z.array(zJobTargetResult).max(500),
   next_cursor: zNextCursor,
+});
+
+/**
+ * ScheduleId
+ *
+ * The ID of a schedule (`sch_` followed by a ULID).
+ */
+export const zScheduleId = z
+  .string()
+  .max(30)
+  .regex(/^sch_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * ScheduleTriggerKind
+ *
+ * How a schedule's runs are timed: `cron` (a cron expression in a time zone), `interval` (every
+ * so many seconds) or `once` (at one given time).
+ *
+ */
+export const zScheduleTriggerKind = z.enum(['cron', 'interval', 'once']);
+
+/**
+ * ScheduleCronExpression
+ *
+ * Five fields — minute, hour, day of month, month, day of week (0 or 7 is Sunday) — as in
+ * `0 2 * * 0` (Sundays at 02:00), or a nickname such as `@daily` or `@weekly`. Ranges, lists,
+ * steps and `L` (last day of the month) are understood.
+ *
+ */
+export const zScheduleCronExpression = z.string().min(1).max(100);
+
+/**
+ * ScheduleIntervalSeconds
+ *
+ * Seconds between runs, from 60 (one minute) to 31,536,000 (365 days).
+ */
+export const zScheduleIntervalSeconds = z.int().gte(60).lte(31536000);
+
+/**
+ * ScheduleTrigger
+ *
+ * When the schedule runs. The fields of other kinds are `null`: a `cron` trigger has `cron` and
+ * `time_zone`; an `interval` trigger has `interval_seconds` (counted from when the trigger was
+ * set); a `once` trigger has `run_at`.
+ *
+ */
+export const zScheduleTrigger = z.object({
+  kind: zScheduleTriggerKind,
+  cron: zScheduleCronExpression.nullable(),
+  time_zone: zTimeZone.nullable(),
+  interval_seconds: zScheduleIntervalSeconds.nullable(),
+  run_at: zTimestamp.nullable(),
+});
+
+/**
+ * MissedRunPolicy
+ *
+ * What to do about runs that were missed because no Meridian server was running (or a run is
+ * found more than 60 seconds late): `skip` them and wait for the next run, or `run_once` now
+ * however many were missed, then carry on with the next run.
+ *
+ */
+export const zMissedRunPolicy = z.enum(['skip', 'run_once']);
+
+/**
+ * ScheduleRunCause
+ *
+ * Why a schedule started a job: `scheduled` (on time), `missed` (late, once, for runs missed
+ * while no server was running, under the `run_once` policy) or `run_now` (someone asked).
+ *
+ */
+export const zScheduleRunCause = z.enum(['scheduled', 'missed', 'run_now']);
+
+/**
+ * ScheduleLastRun
+ *
+ * The latest job a schedule started; read its results with `GET /v1/jobs/{job_id}/targets`.
+ */
+export const zScheduleLastRun = z.object({
+  job_id: zJobId,
+  cause: zScheduleRunCause,
+  scheduled_for: zTimestamp.nullable(),
+  started_at: zTimestamp,
+});
+
+/**
+ * Schedule
+ *
+ * A job to start again and again (or once) at set times. Each run starts a job with the
+ * schedule's `job` body, as `POST /v1/jobs` would, and the job's `schedule_id` names the
+ * schedule.
+ *
+ */
+export const zSchedule = z.object({
+  id: zScheduleId,
+  name: z.string().max(100),
+  description: z.string().max(1000),
+  enabled: z.boolean(),
+  trigger: zScheduleTrigger,
+  missed_runs: zMissedRunPolicy,
+  job: zJobCreate,
+  site_ids: z.array(zSiteId).max(1000).nullable(),
+  next_run_at: zTimestamp.nullable(),
+  last_run: zScheduleLastRun.nullable(),
+  last_error: z.string().max(1000).nullable(),
+  last_skipped_at: zTimestamp.nullable(),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * ScheduleList
+ */
+export const zScheduleList = z.object({
+  data: z.array(zSchedule).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * ScheduleTriggerInput
+ *
+ * When the schedule runs; give the fields of its kind and no others (`422
+ * schedule_trigger_invalid` names each one that is missing, extra or unusable):
+ *
+ * - `cron`: `cron`, and `time_zone` (default `UTC`), an IANA name such as `Europe/Berlin`. On
+ * the day clocks go forward, a time that does not exist runs at the first minute after the
+ * gap (02:30 becomes 03:00); on the day they go back, a time that happens twice runs once, the
+ * first time.
+ * - `interval`: `interval_seconds`; the first run is that long after the trigger is set.
+ * - `once`: `run_at`, a time in the future.
+ *
+ */
+export const zScheduleTriggerInput = z.object({
+  kind: zScheduleTriggerKind,
+  cron: zScheduleCronExpression.optional(),
+  time_zone: zTimeZone.optional(),
+  interval_seconds: zScheduleIntervalSeconds.optional(),
+  run_at: zTimestamp.optional(),
+});
+
+/**
+ * ScheduleCreate
+ *
+ * A schedule to create.
+ */
+export const zScheduleCreate = z.object({
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional(),
+  enabled: z.boolean().optional(),
+  trigger: zScheduleTriggerInput,
+  missed_runs: zMissedRunPolicy.optional(),
+  job: zJobCreate,
+});
+
+/**
+ * ScheduleUpdate
+ *
+ * The settings to change; those left out keep their value. A new `trigger` or re-enabling the
+ * schedule counts the next run from now.
+ *
+ */
+export const zScheduleUpdate = z.object({
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  enabled: z.boolean().optional(),
+  trigger: zScheduleTriggerInput.optional(),
+  missed_runs: zMissedRunPolicy.optional(),
+  job: zJobCreate.optional(),
 });
 
 /**
@@ -3210,11 +3164,6 @@ export const zCustomFieldKeyPath = zCustomFieldKey;
 export const zMonitoredProcessIdPath = zMonitoredProcessId;
 
 /**
- * The ID of the saved device filter.
- */
-export const zDeviceFilterIdPath = zDeviceFilterId;
-
-/**
  * The ID of the custom field.
  */
 export const zCustomFieldIdPath = zCustomFieldId;
@@ -3248,6 +3197,11 @@ export const zScriptVersionPath = z.int().gte(1).lte(2147483647);
  * The ID of the job.
  */
 export const zJobIdPath = zJobId;
+
+/**
+ * The ID of the schedule.
+ */
+export const zScheduleIdPath = zScheduleId;
 
 /**
  * Only events of this device.
@@ -3537,23 +3491,6 @@ export const zListDevicesQuery = z.object({
   status: zDeviceStatus.optional(),
   platform: zPlatform.optional(),
   q: z.string().min(1).max(100).optional(),
-  device_type: zDeviceTypeId.optional(),
-  tag: zTag.optional(),
-  agent_version: z.string().min(1).max(50).optional(),
-  filter_id: zDeviceFilterId.optional(),
-  filter: z.string().min(2).max(4000).optional(),
-  sort: z
-    .enum([
-      'name',
-      '-name',
-      'last_seen_at',
-      '-last_seen_at',
-      'status',
-      '-status',
-      'created_at',
-      '-created_at',
-    ])
-    .optional(),
 });
 
 /**
@@ -3753,111 +3690,6 @@ export const zUpdateMonitoredProcessPath = z.object({
  * The updated monitored process.
  */
 export const zUpdateMonitoredProcessResponse = zMonitoredProcess;
-
-export const zListDeviceFiltersQuery = z.object({
-  limit: z.int().gte(1).lte(500).optional().default(50),
-  cursor: z.string().max(200).optional(),
-  archived: z.boolean().optional().default(false),
-  q: z.string().min(1).max(100).optional(),
-});
-
-/**
- * A page of device filters.
- */
-export const zListDeviceFiltersResponse = zDeviceFilterList;
-
-export const zCreateDeviceFilterBody = zDeviceFilterCreate;
-
-export const zCreateDeviceFilterHeaders = z.object({
-  'Idempotency-Key': z.string().min(1).max(255).optional(),
-});
-
-/**
- * The filter was saved.
- */
-export const zCreateDeviceFilterResponse = zDeviceFilter;
-
-export const zPreviewDeviceFilterBody = zDeviceFilterPreviewRequest;
-
-/**
- * The count and the first matching devices.
- */
-export const zPreviewDeviceFilterResponse = zDeviceFilterPreview;
-
-export const zDeleteDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The filter was deleted.
- */
-export const zDeleteDeviceFilterResponse = z.void();
-
-export const zGetDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The device filter.
- */
-export const zGetDeviceFilterResponse = zDeviceFilter;
-
-export const zUpdateDeviceFilterBody = zDeviceFilterUpdate;
-
-export const zUpdateDeviceFilterHeaders = z.object({
-  'If-Match': z.string().max(64).optional(),
-});
-
-export const zUpdateDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The updated device filter.
- */
-export const zUpdateDeviceFilterResponse = zDeviceFilter;
-
-export const zGetDeviceFilterUsagePath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * What uses the filter.
- */
-export const zGetDeviceFilterUsageResponse = zDeviceFilterUsage;
-
-export const zCloneDeviceFilterBody = zDeviceFilterClone;
-
-export const zCloneDeviceFilterHeaders = z.object({
-  'Idempotency-Key': z.string().min(1).max(255).optional(),
-});
-
-export const zCloneDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The copy.
- */
-export const zCloneDeviceFilterResponse = zDeviceFilter;
-
-export const zArchiveDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The archived filter.
- */
-export const zArchiveDeviceFilterResponse = zDeviceFilter;
-
-export const zUnarchiveDeviceFilterPath = z.object({
-  filter_id: zDeviceFilterId,
-});
-
-/**
- * The filter, no longer archived.
- */
-export const zUnarchiveDeviceFilterResponse = zDeviceFilter;
 
 export const zListCustomFieldsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),
@@ -4307,6 +4139,84 @@ export const zRetryJobPath = z.object({
  * The job, running again on its failed targets.
  */
 export const zRetryJobResponse = zJob;
+
+export const zListSchedulesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  enabled: z.boolean().optional(),
+});
+
+/**
+ * A page of schedules.
+ */
+export const zListSchedulesResponse = zScheduleList;
+
+export const zCreateScheduleBody = zScheduleCreate;
+
+export const zCreateScheduleHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The schedule was created.
+ */
+export const zCreateScheduleResponse = zSchedule;
+
+export const zDeleteSchedulePath = z.object({
+  schedule_id: zScheduleId,
+});
+
+/**
+ * The schedule was deleted.
+ */
+export const zDeleteScheduleResponse = z.void();
+
+export const zGetSchedulePath = z.object({
+  schedule_id: zScheduleId,
+});
+
+/**
+ * The schedule.
+ */
+export const zGetScheduleResponse = zSchedule;
+
+export const zUpdateScheduleBody = zScheduleUpdate;
+
+export const zUpdateScheduleHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateSchedulePath = z.object({
+  schedule_id: zScheduleId,
+});
+
+/**
+ * The updated schedule.
+ */
+export const zUpdateScheduleResponse = zSchedule;
+
+export const zRunScheduleNowPath = z.object({
+  schedule_id: zScheduleId,
+});
+
+/**
+ * The job started.
+ */
+export const zRunScheduleNowResponse = zJob;
+
+export const zListScheduleRunsPath = z.object({
+  schedule_id: zScheduleId,
+});
+
+export const zListScheduleRunsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of the schedule's jobs.
+ */
+export const zListScheduleRunsResponse = zJobList;
 
 export const zListEventsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

@@ -463,12 +463,12 @@ export const Scope = z
     'enrollment:write',
     'commands:read',
     'commands:write',
-    'filters:read',
-    'filters:write',
     'scripts:read',
     'scripts:write',
     'jobs:read',
     'jobs:write',
+    'schedules:read',
+    'schedules:write',
     'events:read',
     'events:write',
     'webhooks:read',
@@ -791,127 +791,6 @@ export const DeviceCustomFieldValue = z
 export const DeviceCustomFieldValueSet = z
   .strictObject({ value: CustomFieldValue })
   .meta({ id: 'DeviceCustomFieldValueSet' });
-export const DeviceFilterOperator = z
-  .enum([
-    'eq',
-    'ne',
-    'in',
-    'not_in',
-    'contains',
-    'starts_with',
-    'ends_with',
-    'lt',
-    'lte',
-    'gt',
-    'gte',
-    'before',
-    'after',
-    'within_minutes',
-    'exists',
-    'has',
-    'has_any',
-    'has_all',
-    'has_none',
-  ])
-  .meta({ id: 'DeviceFilterOperator' });
-export const DeviceFilterValue = z
-  .union([
-    z.string().min(1).max(200),
-    z.number().min(-1000000000000000).max(1000000000000000),
-    z.boolean(),
-    z
-      .array(z.union([z.string().min(1).max(200), z.number().min(-1000000000000000).max(1000000000000000)]))
-      .min(1)
-      .max(100),
-  ])
-  .meta({ id: 'DeviceFilterValue' });
-export const DeviceFilterExpression = z
-  .strictObject({
-    get and() {
-      return z.array(DeviceFilterExpression).min(1).max(100).optional();
-    },
-    get or() {
-      return z.array(DeviceFilterExpression).min(1).max(100).optional();
-    },
-    get not() {
-      return DeviceFilterExpression.optional();
-    },
-    field: z.string().max(72).regex(new RegExp('^([a-z_]{1,40}|custom\\.[a-z][a-z0-9_]{0,63})$')).optional(),
-    op: DeviceFilterOperator.optional(),
-    value: DeviceFilterValue.optional(),
-  })
-  .meta({ id: 'DeviceFilterExpression' });
-export const DeviceFilterId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^flt_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'DeviceFilterId' });
-export const DeviceFilter = z
-  .strictObject({
-    id: DeviceFilterId,
-    name: z.string().min(1).max(100),
-    description: z.string().max(1000),
-    expression: DeviceFilterExpression,
-    archived: z.boolean(),
-    archived_at: Timestamp.nullable(),
-    created_by: UserId,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .meta({ id: 'DeviceFilter' });
-export const DeviceFilterClone = z
-  .strictObject({ name: z.string().min(1).max(100).optional() })
-  .meta({ id: 'DeviceFilterClone' });
-export const DeviceFilterCreate = z
-  .strictObject({
-    name: z.string().min(1).max(100),
-    description: z.string().max(1000).optional(),
-    expression: DeviceFilterExpression,
-  })
-  .meta({ id: 'DeviceFilterCreate' });
-export const DeviceFilterList = z
-  .object({ data: z.array(DeviceFilter).max(500), next_cursor: NextCursor })
-  .meta({ id: 'DeviceFilterList' });
-export const DeviceFilterPreview = z
-  .strictObject({
-    count: z.number().int().min(0).max(100000000),
-    data: z.array(Device).max(500),
-    next_cursor: NextCursor,
-  })
-  .meta({ id: 'DeviceFilterPreview' });
-export const DeviceFilterPreviewRequest = z
-  .strictObject({
-    filter_id: DeviceFilterId.optional(),
-    expression: DeviceFilterExpression.optional(),
-    limit: z.number().int().min(1).max(500).optional(),
-  })
-  .meta({ id: 'DeviceFilterPreviewRequest' });
-export const DeviceFilterUpdate = z
-  .strictObject({
-    name: z.string().min(1).max(100).optional(),
-    description: z.string().max(1000).optional(),
-    expression: DeviceFilterExpression.optional(),
-  })
-  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
-  .meta({ id: 'DeviceFilterUpdate' });
-export const DeviceFilterUsage = z
-  .strictObject({
-    data: z
-      .array(
-        z.strictObject({
-          kind: z.enum(['alert_rule', 'device_view', 'job', 'schedule']),
-          id: z.union([
-            z.string().max(30).regex(new RegExp('^alr_[0-9A-HJKMNP-TV-Z]{26}$')),
-            z.string().max(30).regex(new RegExp('^dvw_[0-9A-HJKMNP-TV-Z]{26}$')),
-            z.string().max(30).regex(new RegExp('^job_[0-9A-HJKMNP-TV-Z]{26}$')),
-            z.string().max(30).regex(new RegExp('^sch_[0-9A-HJKMNP-TV-Z]{26}$')),
-          ]),
-          name: z.string().max(200),
-        }),
-      )
-      .max(1000),
-  })
-  .meta({ id: 'DeviceFilterUsage' });
 export const DeviceList = z
   .object({ data: z.array(Device).max(500), next_cursor: NextCursor })
   .meta({ id: 'DeviceList' });
@@ -1385,6 +1264,7 @@ export const MetricSeries = z
     points: z.array(MetricPoint).max(1000),
   })
   .meta({ id: 'MetricSeries' });
+export const MissedRunPolicy = z.enum(['skip', 'run_once']).meta({ id: 'MissedRunPolicy' });
 export const MonitoredProcessCreate = z
   .strictObject({
     name: z.string().min(1).max(100),
@@ -1521,6 +1401,89 @@ export const ProcessStateChange = z
     restart_count: z.number().int().min(0).max(2147483647).nullable(),
   })
   .meta({ id: 'ProcessStateChange' });
+export const ScheduleId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^sch_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'ScheduleId' });
+export const ScheduleRunCause = z.enum(['scheduled', 'missed', 'run_now']).meta({ id: 'ScheduleRunCause' });
+export const ScheduleLastRun = z
+  .object({
+    job_id: JobId,
+    cause: ScheduleRunCause,
+    scheduled_for: Timestamp.nullable(),
+    started_at: Timestamp,
+  })
+  .meta({ id: 'ScheduleLastRun' });
+export const ScheduleCronExpression = z.string().min(1).max(100).meta({ id: 'ScheduleCronExpression' });
+export const ScheduleIntervalSeconds = z
+  .number()
+  .int()
+  .min(60)
+  .max(31536000)
+  .meta({ id: 'ScheduleIntervalSeconds' });
+export const ScheduleTriggerKind = z.enum(['cron', 'interval', 'once']).meta({ id: 'ScheduleTriggerKind' });
+export const ScheduleTrigger = z
+  .object({
+    kind: ScheduleTriggerKind,
+    cron: ScheduleCronExpression.nullable(),
+    time_zone: TimeZone.nullable(),
+    interval_seconds: ScheduleIntervalSeconds.nullable(),
+    run_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'ScheduleTrigger' });
+export const Schedule = z
+  .object({
+    id: ScheduleId,
+    name: z.string().max(100),
+    description: z.string().max(1000),
+    enabled: z.boolean(),
+    trigger: ScheduleTrigger,
+    missed_runs: MissedRunPolicy,
+    job: JobCreate,
+    site_ids: z.array(SiteId).max(1000).nullable(),
+    next_run_at: Timestamp.nullable(),
+    last_run: ScheduleLastRun.nullable(),
+    last_error: z.string().max(1000).nullable(),
+    last_skipped_at: Timestamp.nullable(),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Schedule' });
+export const ScheduleTriggerInput = z
+  .strictObject({
+    kind: ScheduleTriggerKind,
+    cron: ScheduleCronExpression.optional(),
+    time_zone: TimeZone.optional(),
+    interval_seconds: ScheduleIntervalSeconds.optional(),
+    run_at: Timestamp.optional(),
+  })
+  .meta({ id: 'ScheduleTriggerInput' });
+export const ScheduleCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    enabled: z.boolean().optional(),
+    trigger: ScheduleTriggerInput,
+    missed_runs: MissedRunPolicy.optional(),
+    job: JobCreate,
+  })
+  .meta({ id: 'ScheduleCreate' });
+export const ScheduleList = z
+  .object({ data: z.array(Schedule).max(500), next_cursor: NextCursor })
+  .meta({ id: 'ScheduleList' });
+export const ScheduleUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    enabled: z.boolean().optional(),
+    trigger: ScheduleTriggerInput.optional(),
+    missed_runs: MissedRunPolicy.optional(),
+    job: JobCreate.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'ScheduleUpdate' });
 export const ScreenshotId = z
   .string()
   .max(30)
@@ -2346,33 +2309,8 @@ export const contract = c.router(
           status: DeviceStatus.optional(),
           platform: Platform.optional(),
           q: z.string().min(1).max(100).optional(),
-          device_type: DeviceTypeId.optional(),
-          tag: Tag.optional(),
-          agent_version: z.string().min(1).max(50).optional(),
-          filter_id: DeviceFilterId.optional(),
-          filter: z.string().min(2).max(4000).optional(),
-          sort: z
-            .enum([
-              'name',
-              '-name',
-              'last_seen_at',
-              '-last_seen_at',
-              'status',
-              '-status',
-              'created_at',
-              '-created_at',
-            ])
-            .optional(),
         }),
-        responses: {
-          200: DeviceList,
-          400: problem,
-          401: problem,
-          403: problem,
-          422: problem,
-          429: problem,
-          500: problem,
-        },
+        responses: { 200: DeviceList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'listDevices',
           tag: 'Devices',
@@ -2976,285 +2914,6 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['devices:write'],
-        } as const,
-      },
-    },
-    deviceFilters: {
-      listDeviceFilters: {
-        method: 'GET',
-        path: '/v1/device-filters',
-        summary: 'List device filters',
-        query: z.strictObject({
-          limit: z.coerce.number().int().min(1).max(500).default(50),
-          cursor: z.string().max(200).optional(),
-          archived: z
-            .enum(['true', 'false'])
-            .transform((value) => value === 'true')
-            .default(false),
-          q: z.string().min(1).max(100).optional(),
-        }),
-        responses: {
-          200: DeviceFilterList,
-          400: problem,
-          401: problem,
-          403: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'listDeviceFilters',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:read'],
-        } as const,
-      },
-      createDeviceFilter: {
-        method: 'POST',
-        path: '/v1/device-filters',
-        summary: 'Create a device filter',
-        query: z.strictObject({}),
-        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
-        body: DeviceFilterCreate,
-        responses: {
-          201: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          409: problem,
-          413: problem,
-          415: problem,
-          422: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'createDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: true,
-          bodyTypes: ['application/json'],
-          scopes: ['filters:write'],
-        } as const,
-      },
-      previewDeviceFilter: {
-        method: 'POST',
-        path: '/v1/device-filters/preview',
-        summary: 'Preview a device filter',
-        query: z.strictObject({}),
-        body: DeviceFilterPreviewRequest,
-        responses: {
-          200: DeviceFilterPreview,
-          400: problem,
-          401: problem,
-          403: problem,
-          413: problem,
-          415: problem,
-          422: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'previewDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: ['application/json'],
-          scopes: ['devices:read', 'filters:read'],
-        } as const,
-      },
-      getDeviceFilter: {
-        method: 'GET',
-        path: '/v1/device-filters/:filter_id',
-        summary: 'Get a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        responses: {
-          200: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'getDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:read'],
-        } as const,
-      },
-      updateDeviceFilter: {
-        method: 'PATCH',
-        path: '/v1/device-filters/:filter_id',
-        summary: 'Update a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        headers: z.object({ 'if-match': z.string().max(64).optional() }),
-        body: DeviceFilterUpdate,
-        responses: {
-          200: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          409: problem,
-          412: problem,
-          413: problem,
-          415: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'updateDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: ['application/json'],
-          scopes: ['filters:write'],
-        } as const,
-      },
-      deleteDeviceFilter: {
-        method: 'DELETE',
-        path: '/v1/device-filters/:filter_id',
-        summary: 'Delete a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        responses: {
-          204: c.noBody(),
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          409: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'deleteDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:write'],
-        } as const,
-      },
-      getDeviceFilterUsage: {
-        method: 'GET',
-        path: '/v1/device-filters/:filter_id/usage',
-        summary: 'List what uses a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        responses: {
-          200: DeviceFilterUsage,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'getDeviceFilterUsage',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:read'],
-        } as const,
-      },
-      cloneDeviceFilter: {
-        method: 'POST',
-        path: '/v1/device-filters/:filter_id/clone',
-        summary: 'Clone a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
-        body: DeviceFilterClone,
-        responses: {
-          201: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          409: problem,
-          413: problem,
-          415: problem,
-          422: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'cloneDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: true,
-          bodyTypes: ['application/json'],
-          scopes: ['filters:write'],
-        } as const,
-      },
-      archiveDeviceFilter: {
-        method: 'POST',
-        path: '/v1/device-filters/:filter_id/archive',
-        summary: 'Archive a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        body: c.noBody(),
-        responses: {
-          200: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'archiveDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:write'],
-        } as const,
-      },
-      unarchiveDeviceFilter: {
-        method: 'POST',
-        path: '/v1/device-filters/:filter_id/unarchive',
-        summary: 'Unarchive a device filter',
-        pathParams: z.object({ filter_id: DeviceFilterId }),
-        query: z.strictObject({}),
-        body: c.noBody(),
-        responses: {
-          200: DeviceFilter,
-          400: problem,
-          401: problem,
-          403: problem,
-          404: problem,
-          429: problem,
-          500: problem,
-        },
-        metadata: {
-          operationId: 'unarchiveDeviceFilter',
-          tag: 'Device Filters',
-          public: false,
-          agent: false,
-          idempotent: false,
-          bodyTypes: [],
-          scopes: ['filters:write'],
         } as const,
       },
     },
@@ -4347,6 +4006,203 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['jobs:write'],
+        } as const,
+      },
+    },
+    schedules: {
+      listSchedules: {
+        method: 'GET',
+        path: '/v1/schedules',
+        summary: 'List schedules',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          enabled: z
+            .enum(['true', 'false'])
+            .transform((value) => value === 'true')
+            .optional(),
+        }),
+        responses: {
+          200: ScheduleList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listSchedules',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['schedules:read'],
+        } as const,
+      },
+      createSchedule: {
+        method: 'POST',
+        path: '/v1/schedules',
+        summary: 'Create a schedule',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: ScheduleCreate,
+        responses: {
+          201: Schedule,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createSchedule',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['schedules:write'],
+        } as const,
+      },
+      getSchedule: {
+        method: 'GET',
+        path: '/v1/schedules/:schedule_id',
+        summary: 'Get a schedule',
+        pathParams: z.object({ schedule_id: ScheduleId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Schedule,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getSchedule',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['schedules:read'],
+        } as const,
+      },
+      updateSchedule: {
+        method: 'PATCH',
+        path: '/v1/schedules/:schedule_id',
+        summary: 'Update a schedule',
+        pathParams: z.object({ schedule_id: ScheduleId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: ScheduleUpdate,
+        responses: {
+          200: Schedule,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateSchedule',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['schedules:write'],
+        } as const,
+      },
+      deleteSchedule: {
+        method: 'DELETE',
+        path: '/v1/schedules/:schedule_id',
+        summary: 'Delete a schedule',
+        pathParams: z.object({ schedule_id: ScheduleId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteSchedule',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['schedules:write'],
+        } as const,
+      },
+      runScheduleNow: {
+        method: 'POST',
+        path: '/v1/schedules/:schedule_id/run-now',
+        summary: 'Run a schedule now',
+        pathParams: z.object({ schedule_id: ScheduleId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          202: Job,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'runScheduleNow',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:write', 'schedules:write'],
+        } as const,
+      },
+      listScheduleRuns: {
+        method: 'GET',
+        path: '/v1/schedules/:schedule_id/runs',
+        summary: "List a schedule's runs",
+        pathParams: z.object({ schedule_id: ScheduleId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: JobList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listScheduleRuns',
+          tag: 'Schedules',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['jobs:read', 'schedules:read'],
         } as const,
       },
     },

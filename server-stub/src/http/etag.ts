@@ -13,11 +13,11 @@ type VersionedTable =
   | 'users'
   | 'sites'
   | 'devices'
-  | 'device_filters'
   | 'monitored_processes'
   | 'alert_rules'
   | 'webhooks'
   | 'notification_channels'
+  | 'schedules'
   | 'custom_fields'
   | 'device_views'
   | 'scripts';

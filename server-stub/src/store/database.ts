@@ -34,8 +34,9 @@ import * as deviceFilters from './migrations/018-device-filters';
 import * as processStates from './migrations/015-process-states';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
 import * as jobs from './migrations/020-jobs';
+import * as schedules from './migrations/021-schedules';
 import type { Database } from './schema';
-import { cachedVersionKey } from './version-key';
+import { versionKey } from './version-key';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -65,6 +66,7 @@ const migrations: Record<string, Migration> = {
   '015-process-states': processStates,
   '017-custom-fields-views': customFieldsViews,
   '020-jobs': jobs,
+  '021-schedules': schedules,
 };
 
 export function openDatabase(location: string): OpenedDatabase {
@@ -77,11 +79,8 @@ export function openDatabase(location: string): OpenedDatabase {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  // A 64 MiB page cache (SQLite's default is 2 MiB): filters and sorted lists over a large fleet
-  // read rows all over the devices table.
-  sqlite.pragma('cache_size = -65536');
   sqlite.function('meridian_version_key', { deterministic: true }, (version) =>
-    cachedVersionKey(version as string | null),
+    versionKey(version as string | null),
   );
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }),

@@ -17,6 +17,7 @@ export type IdPrefix =
   | 'job'
   | 'prc'
   | 'scr'
+  | 'sch'
   | 'spt'
   | 'spv'
   | 'alr'

@@ -605,6 +605,44 @@ export interface ScriptVersionsTable extends ScriptContent {
   created_at: string;
 }
 
+export type ScheduleTriggerKind = 'cron' | 'interval' | 'once';
+export type ScheduleRunCause = 'scheduled' | 'missed' | 'run_now';
+
+export interface SchedulesTable {
+  id: string;
+  name: string;
+  description: string;
+  enabled: number;
+  trigger_kind: ScheduleTriggerKind;
+  cron: string | null;
+  time_zone: string | null;
+  interval_seconds: number | null;
+  /** An interval schedule runs at anchor_at + k × interval_seconds. */
+  anchor_at: string | null;
+  run_at: string | null;
+  missed_runs: 'skip' | 'run_once';
+  /** JSON JobCreate: what each run starts. */
+  job: string;
+  /** 1: the schedule may act on every site (an admin's, on a target not bound to sites). */
+  all_sites: number;
+  next_run_at: string | null;
+  last_run_job_id: string | null;
+  last_run_cause: ScheduleRunCause | null;
+  last_run_scheduled_for: string | null;
+  last_run_at: string | null;
+  last_skipped_at: string | null;
+  last_error: string | null;
+  created_by: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleSitesTable {
+  schedule_id: string;
+  site_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -641,9 +679,12 @@ export interface Database {
   custom_fields: CustomFieldsTable;
   device_custom_field_values: DeviceCustomFieldValuesTable;
   device_views: DeviceViewsTable;
+  schedules: SchedulesTable;
+  schedule_sites: ScheduleSitesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type ScheduleRow = Selectable<SchedulesTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type ScriptRow = Selectable<ScriptsTable>;
