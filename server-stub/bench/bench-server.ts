@@ -77,6 +77,11 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
     },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async () => {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(directory, { recursive: true, force: true });
+  };
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -85,6 +90,9 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
       if (api) resolve(`http://127.0.0.1:${api[1]}`);
     });
     void exited.then(() => reject(new Error(`the server exited before it was ready:\n${output}`)));
+  }).catch(async (error: unknown) => {
+    await close();
+    throw error;
   });
   const { token } = await new Meridian({ baseUrl: url }).auth.login({
     username: 'bench',
@@ -97,10 +105,6 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
     pid: child.pid!,
     operator,
     siteId: site.id,
-    close: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(directory, { recursive: true, force: true });
-    },
+    close,
   };
 }
