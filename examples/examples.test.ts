@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  createCustomField,
   createWebhook,
   listAlertRules,
   listDevices,
@@ -19,6 +20,7 @@ import {
   pollAgentCommands,
   reportAgentCommandResult,
   sendAgentHeartbeat,
+  setDeviceCustomField,
   testWebhook,
   webhooks,
 } from '@meridian/sdk';
@@ -92,6 +94,37 @@ describe('examples', () => {
     };
     const { stdout } = await run(TSX, [example('device-report.ts'), '--platform=windows'], { env });
     expect(stdout).toBe('1 device(s)\n  Lisbon office: 1 pending\n');
+  });
+
+  it('device-report.ts --by=<key> counts devices per site and custom field value', async () => {
+    ok(
+      await createCustomField({
+        client: t.admin,
+        body: {
+          key: 'environment',
+          label: 'Environment',
+          type: 'enum',
+          options: ['production', 'staging'],
+          default: 'production',
+        },
+      }),
+    );
+    const [windows] = ok(await listDevices({ client: t.admin, query: { platform: 'windows' } })).data;
+    ok(
+      await setDeviceCustomField({
+        client: t.admin,
+        path: { device_id: windows!.id, key: 'environment' },
+        body: { value: 'staging' },
+      }),
+    );
+    const report = (args: string[]) => run(TSX, [example('device-report.ts'), ...args], withToken());
+    expect((await report(['--q=kiosk', '--by=environment'])).stdout).toBe(
+      '3 device(s)\n  Lisbon office: 1 staging, 2 production\n',
+    );
+    await expect(report(['--by=colour'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/no custom field has the key colour; there are: environment/),
+    });
   });
 
   it('explains a refused call and exits non-zero', async () => {
