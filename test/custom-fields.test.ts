@@ -151,6 +151,15 @@ function customFieldSuite(t: TestServer) {
       404,
       'not_found',
     );
+    expectProblem(
+      await updateCustomField({
+        client: t.admin,
+        path: { custom_field_id: field.id },
+        body: { label: 'Gone' },
+      }),
+      404,
+      'not_found',
+    );
   });
 
   it('keeps the key unique and fixed, and the type fixed', async () => {
