@@ -19,19 +19,25 @@ const UNBOUNDED = [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
 
 const resolve = (doc: Doc, node: unknown): Json => resolveRef(doc, node) as Json;
 
-/** A canonical form of a schema: what constrains values, not how it is written down. */
-function shape(doc: Doc, node: unknown, request = false): unknown {
+/**
+ * A canonical form of a schema: what constrains values, not how it is written down. A schema met
+ * again inside itself (a tree such as DeviceFilterExpression) is named instead of expanded.
+ */
+function shape(doc: Doc, node: unknown, request = false, within: readonly string[] = []): unknown {
+  const name = ((node as Json | undefined)?.$ref as string | undefined)?.split('/').pop();
+  if (name !== undefined && within.includes(name)) return { recursive: name };
+  const inside = name === undefined ? within : [...within, name];
   const schema = resolve(doc, node);
   if (!schema || typeof schema !== 'object') return schema;
   const variants = (schema.anyOf ?? schema.oneOf) as unknown[] | undefined;
   if (variants) {
     const nonNull = variants.filter((v) => resolve(doc, v).type !== 'null');
     if (nonNull.length === 1 && variants.length === 2)
-      return { ...(shape(doc, nonNull[0], request) as Json), nullable: true };
-    return { anyOf: variants.map((v) => shape(doc, v, request)) };
+      return { ...(shape(doc, nonNull[0], request, inside) as Json), nullable: true };
+    return { anyOf: variants.map((v) => shape(doc, v, request, inside)) };
   }
   if (schema.allOf) {
-    const parts = (schema.allOf as unknown[]).map((part) => shape(doc, part, request) as Json);
+    const parts = (schema.allOf as unknown[]).map((part) => shape(doc, part, request, inside) as Json);
     return {
       type: 'object',
       properties: Object.assign({}, ...parts.map((p) => p.properties)),
@@ -68,12 +74,12 @@ function shape(doc: Doc, node: unknown, request = false): unknown {
   if (schema.const !== undefined) result.enum = [schema.const];
   // Only requests are refused for unknown fields; zod-openapi closes every output object.
   if (request && schema.additionalProperties === false) result.closed = true;
-  if (schema.items) result.items = shape(doc, schema.items, request);
+  if (schema.items) result.items = shape(doc, schema.items, request, inside);
   if (schema.properties) {
     result.properties = Object.fromEntries(
       Object.entries(schema.properties as Json)
         .sort()
-        .map(([name, sub]) => [name, shape(doc, sub, request)]),
+        .map(([property, sub]) => [property, shape(doc, sub, request, inside)]),
     );
     result.required = [...((schema.required as string[]) ?? [])].sort();
   }

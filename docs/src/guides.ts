@@ -14,6 +14,7 @@ const SLUGS = [
   'idempotency',
   'agents',
   'alerting',
+  'filters',
   'jobs-and-schedules',
   'scripts',
   'webhooks',

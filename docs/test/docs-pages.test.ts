@@ -17,7 +17,15 @@ import { GUIDES_DIR } from '../src/guides';
 import { useTestServer } from '../../test/support/use-test-server';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REQUIRED_GUIDES = ['quick-start', 'authentication', 'pagination', 'errors', 'idempotency', 'webhooks'];
+const REQUIRED_GUIDES = [
+  'quick-start',
+  'authentication',
+  'pagination',
+  'errors',
+  'idempotency',
+  'webhooks',
+  'filters',
+];
 
 /** Every guide file on disk, so a guide that is added but never served fails the test. */
 async function guideNamesOnDisk(): Promise<string[]> {

@@ -156,6 +156,20 @@ describe('types', () => {
           status?: Device['status'];
           platform?: Device['platform'];
           q?: string;
+          device_type?: string;
+          tag?: string;
+          agent_version?: string;
+          filter_id?: string;
+          filter?: string;
+          sort?:
+            | 'name'
+            | '-name'
+            | 'last_seen_at'
+            | '-last_seen_at'
+            | 'status'
+            | '-status'
+            | 'created_at'
+            | '-created_at';
         }
       | undefined
     >();

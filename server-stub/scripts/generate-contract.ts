@@ -34,7 +34,10 @@ export function tagKey(tag: string): string {
     .join('');
 }
 
-/** Component schemas in an order where each comes after the ones it uses. */
+/**
+ * Component schemas in an order where each comes after the ones it uses. A schema may refer to
+ * itself (a tree such as DeviceFilterExpression, through object properties); longer cycles fail.
+ */
 function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
   const ordered: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -43,7 +46,8 @@ function orderSchemas(schemas: Record<string, JsonSchema>): string[] {
     if (state.get(name) === 'visiting')
       throw new Error(`Recursive schemas are not supported: ${[...trail, name].join(' → ')}`);
     state.set(name, 'visiting');
-    for (const dependency of [...referencedNames(schemas[name])].sort()) visit(dependency, [...trail, name]);
+    for (const dependency of [...referencedNames(schemas[name])].sort())
+      if (dependency !== name) visit(dependency, [...trail, name]);
     state.set(name, 'done');
     ordered.push(name);
   };
@@ -129,7 +133,8 @@ function routeSource(spec: OpenApiDocument, located: LocatedOperation): string {
 export function contractSource(spec: OpenApiDocument): string {
   const schemas = spec.components?.schemas ?? {};
   const schemaLines = orderSchemas(schemas).map(
-    (name) => `export const ${name} = ${toZod(schemas[name]!)}.meta({ id: ${JSON.stringify(name)} });`,
+    (name) =>
+      `export const ${name} = ${toZod(schemas[name]!, { self: name })}.meta({ id: ${JSON.stringify(name)} });`,
   );
   const groups = new Map<string, string[]>();
   for (const located of operations(spec)) {

@@ -73,11 +73,16 @@ function numberSchema(schema: JsonSchema, options: { coerce: boolean }): string 
  * as a command's params, which zod's default object would silently empty); a schema makes a map
  * (`z.record`), allowed only without named properties. Left out, unknown keys are dropped.
  */
-function objectSchema(schema: JsonSchema): string {
+function objectSchema(schema: JsonSchema, self: string | undefined): string {
   const required = new Set(schema.required ?? []);
   const fields = Object.entries(schema.properties ?? {}).map(([key, value]) => {
-    const field = toZod(value);
-    return `${lit(key)}: ${required.has(key) ? field : `${field}.optional()`}`;
+    const field = toZod(value, { self });
+    const code = required.has(key) ? field : `${field}.optional()`;
+    // A property that refers back to the schema being defined is a getter, which is how zod 4
+    // declares recursive objects (the schema exists by the time the getter is read).
+    return self !== undefined && referencedNames(value).has(self)
+      ? `get ${lit(key)}() { return ${code}; }`
+      : `${lit(key)}: ${code}`;
   });
   let code: string;
   if (schema.additionalProperties === true && fields.length === 0) {
@@ -104,9 +109,9 @@ function objectSchema(schema: JsonSchema): string {
   return code;
 }
 
-function arraySchema(schema: JsonSchema): string {
+function arraySchema(schema: JsonSchema, self: string | undefined): string {
   if (!schema.items) throw new Error('Arrays need items');
-  let code = `z.array(${toZod(schema.items)})`;
+  let code = `z.array(${toZod(schema.items, { self })})`;
   if (schema.minItems !== undefined) code += `.min(${schema.minItems})`;
   if (schema.maxItems !== undefined) code += `.max(${schema.maxItems})`;
   if (schema.uniqueItems)
@@ -118,8 +123,14 @@ function isNull(schema: JsonSchema): boolean {
   return schema.type === 'null' && Object.keys(schema).every((key) => key === 'type' || ANNOTATIONS.has(key));
 }
 
-/** zod source for one schema. `coerce` is for query and path strings that carry numbers. */
-export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): string {
+/**
+ * zod source for one schema. `coerce` is for query and path strings that carry numbers; `self`
+ * names the component schema being defined, which its object properties may refer back to.
+ */
+export function toZod(
+  schema: JsonSchema,
+  options: { coerce?: boolean; self?: string | undefined } = {},
+): string {
   for (const key of Object.keys(schema)) {
     if (!ANNOTATIONS.has(key) && !KNOWN_KEYWORDS.has(key))
       throw new Error(`Unsupported JSON Schema keyword ${key}`);
@@ -156,9 +167,9 @@ export function toZod(schema: JsonSchema, options: { coerce?: boolean } = {}): s
         ? `z.enum(['true', 'false']).transform((value) => value === 'true')`
         : 'z.boolean()';
     case 'object':
-      return objectSchema(schema);
+      return objectSchema(schema, options.self);
     case 'array':
-      return arraySchema(schema);
+      return arraySchema(schema, options.self);
     default:
       throw new Error(`Unsupported schema type ${JSON.stringify(schema.type)}`);
   }

@@ -16,6 +16,7 @@ import { usersHandlers } from './access/users-handlers';
 import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
+import { deviceFiltersHandlers } from './fleet/device-filters-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
@@ -43,6 +44,7 @@ export function createRouter(context: AppContext) {
     apiTokens: apiTokensHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),
+    deviceFilters: deviceFiltersHandlers(context),
     customFields: customFieldsHandlers(context),
     enrollmentCodes: enrollmentCodesHandlers(context),
     enrollmentRequests: enrollmentRequestsHandlers(context),

@@ -8,6 +8,7 @@ import {
   createAlertRule,
   createApiToken,
   createCommand,
+  createDeviceFilter,
   createCustomField,
   createJob,
   createSchedule,
@@ -74,6 +75,8 @@ export interface World {
   ruleId: string;
   /** An e-mail notification channel whose SMTP server does not listen (127.0.0.1:9). */
   notificationChannelId: string;
+  /** A saved device filter selecting site A's Linux devices. */
+  filterId: string;
   /** An incident of site A (the agent's process crashed), open. */
   incidentId: string;
   /** A string custom field (operator-written) and its key. */
@@ -264,6 +267,20 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     incidentId: await addIncident(t, siteA.id, agent),
+    filterId: ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: {
+          name: unique('World filter'),
+          expression: {
+            and: [
+              { field: 'site_id', op: 'eq', value: siteA.id },
+              { field: 'platform', op: 'eq', value: 'linux' },
+            ],
+          },
+        },
+      }),
+    ).id,
     ...(await addCustomField(t)),
     scriptId: ok(
       await createScript({

@@ -350,9 +350,12 @@ export interface paths {
     };
     /**
      * List devices
-     * @description Lists the devices on the sites you can see, in the order they were registered, a page
-     *     at a time. Narrow the list with `site_id`, `status`, `platform` and `q` (which
-     *     matches the name or hostname); filters combine with AND.
+     * @description Lists the devices on the sites you can see, a page at a time, in the order they were
+     *     registered or in the order `sort` asks for. Narrow the list with `site_id`, `status`,
+     *     `platform`, `device_type`, `tag`, `agent_version` and `q` (which matches the name or
+     *     hostname), and with a device filter: a saved one by `filter_id`, or an inline expression
+     *     as `filter` (JSON). Everything given combines with AND. A cursor holds the sort it was
+     *     made with: pass the same `sort` with it (`400 validation_failed` otherwise).
      */
     get: operations['listDevices'];
     put?: never;
@@ -658,6 +661,194 @@ export interface paths {
      *     you read to avoid overwriting a concurrent change.
      */
     patch: operations['updateMonitoredProcess'];
+    trace?: never;
+  };
+  '/v1/device-filters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List device filters
+     * @description Lists the saved device filters, oldest first, a page at a time. Archived filters are left out
+     *     unless you ask for them with `archived=true` (which lists only those). `q` matches the name.
+     *     Filters are shared by everyone who may read them (`filters:read`); whatever a filter selects,
+     *     each caller only ever gets the devices of their own sites.
+     */
+    get: operations['listDeviceFilters'];
+    put?: never;
+    /**
+     * Create a device filter
+     * @description Saves a filter expression under a name so that jobs, schedules, saved views and alert rules can
+     *     target it by ID. The expression is checked now (`400 invalid_filter`, with the JSON path of
+     *     each bad node, such as `/body/expression/and/2/op`); see the filters guide for the grammar.
+     *     Names are unique (`409 device_filter_name_taken`). Needs `filters:write`.
+     */
+    post: operations['createDeviceFilter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-filters/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Preview a device filter
+     * @description Answers how many devices of your sites a filter selects now, and the first of them (in the
+     *     device list's order), without saving anything: send a saved filter's `filter_id` or an
+     *     inline `expression`, not both (`400 validation_failed`). An unknown `filter_id` is
+     *     `422 unknown_device_filter`; a bad expression `400 invalid_filter`. Needs `filters:read`
+     *     and `devices:read`.
+     */
+    post: operations['previewDeviceFilter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-filters/{filter_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a device filter
+     * @description Returns one saved device filter, archived or not. Needs `filters:read`.
+     */
+    get: operations['getDeviceFilter'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a device filter
+     * @description Deletes a filter nothing uses. While jobs, schedules, saved views or alert rules target it
+     *     (see its usage) it is `409 device_filter_in_use`: archive it instead, or change those first.
+     *     Needs `filters:write`.
+     */
+    delete: operations['deleteDeviceFilter'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a device filter
+     * @description Renames the filter, changes its description or replaces its expression (checked as at
+     *     creation). Whatever targets the filter by ID uses the new expression from then on. Send
+     *     `If-Match` with the `ETag` you read to avoid overwriting a concurrent change
+     *     (`412 precondition_failed`). Needs `filters:write`.
+     */
+    patch: operations['updateDeviceFilter'];
+    trace?: never;
+  };
+  '/v1/device-filters/{filter_id}/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List what uses a device filter
+     * @description Lists the jobs, schedules, saved views and alert rules that target this filter by its ID, as
+     *     `{ kind, id, name }` items. Needs `filters:read`.
+     */
+    get: operations['getDeviceFilterUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-filters/{filter_id}/clone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Clone a device filter
+     * @description Saves a copy of the filter (its description and expression; never archived) under a new name,
+     *     by default (an empty body, `{}`) the original's followed by ` (copy)`. Names are unique
+     *     (`409 device_filter_name_taken`). Needs `filters:write`.
+     */
+    post: operations['cloneDeviceFilter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-filters/{filter_id}/archive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Archive a device filter
+     * @description Archives the filter: it leaves the default list and cannot be used for new jobs, while what
+     *     already targets it keeps working. Archiving an archived filter changes nothing. Needs
+     *     `filters:write`.
+     */
+    post: operations['archiveDeviceFilter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-filters/{filter_id}/unarchive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Unarchive a device filter
+     * @description Brings an archived filter back to the default list and to new jobs. Unarchiving a filter that
+     *     is not archived changes nothing. Needs `filters:write`.
+     */
+    post: operations['unarchiveDeviceFilter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   '/v1/custom-fields': {
@@ -3206,6 +3397,8 @@ export interface components {
       | 'enrollment:write'
       | 'commands:read'
       | 'commands:write'
+      | 'filters:read'
+      | 'filters:write'
       | 'scripts:read'
       | 'scripts:write'
       | 'jobs:read'
@@ -3419,12 +3612,6 @@ export interface components {
      */
     Platform: 'windows' | 'macos' | 'linux' | 'other';
     /**
-     * DeviceId
-     * @description The ID of a device (`dev_` followed by a ULID).
-     * @example dev_01JD2M7T4X9K3QH5W8N6R2B4CZ
-     */
-    DeviceId: string;
-    /**
      * DeviceTypeId
      * @description The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
      * @example workstation
@@ -3436,6 +3623,18 @@ export interface components {
      * @example kiosk
      */
     Tag: string;
+    /**
+     * DeviceFilterId
+     * @description The ID of a saved device filter (`flt_` followed by a ULID).
+     * @example flt_01JDA4K2M6N8P0Q2R4S6T8V0W2
+     */
+    DeviceFilterId: string;
+    /**
+     * DeviceId
+     * @description The ID of a device (`dev_` followed by a ULID).
+     * @example dev_01JD2M7T4X9K3QH5W8N6R2B4CZ
+     */
+    DeviceId: string;
     /**
      * TimeZone
      * @description An IANA time zone name, such as `Europe/Lisbon` or `UTC`.
@@ -3850,6 +4049,201 @@ export interface components {
       schedules?: components['schemas']['ProcessSchedule'][];
       /** Format: int32 */
       restart_delay_seconds?: number;
+    };
+    /**
+     * DeviceFilterExpression
+     * @description A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+     *     least one child matches) or `not` (its child does not match), or a **condition**
+     *     `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+     *     1) and a filter holds at most 100 conditions.
+     *
+     *     Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+     *
+     *     | field | operators |
+     *     | --- | --- |
+     *     | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+     *     | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+     *     | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+     *     | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+     *     | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+     *     | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+     *
+     *     `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+     *     without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+     *     A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+     * @example {
+     *       "and": [
+     *         {
+     *           "field": "platform",
+     *           "op": "eq",
+     *           "value": "windows"
+     *         },
+     *         {
+     *           "field": "tags",
+     *           "op": "has",
+     *           "value": "kiosk"
+     *         },
+     *         {
+     *           "not": {
+     *             "field": "last_seen_at",
+     *             "op": "within_minutes",
+     *             "value": 1440
+     *           }
+     *         }
+     *       ]
+     *     }
+     * @example {
+     *       "or": [
+     *         {
+     *           "field": "agent_version",
+     *           "op": "lt",
+     *           "value": "2.4.0"
+     *         },
+     *         {
+     *           "field": "custom.warranty_until",
+     *           "op": "before",
+     *           "value": "2027-01-01"
+     *         }
+     *       ]
+     *     }
+     */
+    DeviceFilterExpression: {
+      /** @description Matches devices every child matches. */
+      and?: components['schemas']['DeviceFilterExpression'][];
+      /** @description Matches devices at least one child matches. */
+      or?: components['schemas']['DeviceFilterExpression'][];
+      /** @description Matches devices its child does not match. */
+      not?: components['schemas']['DeviceFilterExpression'];
+      /** @description The device field a condition tests, or `custom.<key>` for a custom field. */
+      field?: string;
+      op?: components['schemas']['DeviceFilterOperator'];
+      value?: components['schemas']['DeviceFilterValue'];
+    };
+    /**
+     * DeviceFilterOperator
+     * @description What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+     *     `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+     *     (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+     *     `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+     *     `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+     * @enum {string}
+     */
+    DeviceFilterOperator:
+      | 'eq'
+      | 'ne'
+      | 'in'
+      | 'not_in'
+      | 'contains'
+      | 'starts_with'
+      | 'ends_with'
+      | 'lt'
+      | 'lte'
+      | 'gt'
+      | 'gte'
+      | 'before'
+      | 'after'
+      | 'within_minutes'
+      | 'exists'
+      | 'has'
+      | 'has_any'
+      | 'has_all'
+      | 'has_none';
+    /**
+     * DeviceFilterValue
+     * @description The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+     *     number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+     *     custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+     *     strings or numbers.
+     */
+    DeviceFilterValue: string | number | boolean | (string | number)[];
+    /**
+     * DeviceFilter
+     * @description A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
+     *     target by ID. It is evaluated when used, so it always selects the devices that match now; each
+     *     caller only ever gets the devices of their own sites.
+     */
+    DeviceFilter: {
+      id: components['schemas']['DeviceFilterId'];
+      /** @description Unique among filters. */
+      name: string;
+      description: string;
+      expression: components['schemas']['DeviceFilterExpression'];
+      /**
+       * @description Archived filters are left out of the default list and cannot be used for new jobs; what
+       *     already uses them keeps working.
+       */
+      archived: boolean;
+      archived_at: components['schemas']['Timestamp'] | null;
+      created_by: components['schemas']['UserId'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** DeviceFilterList */
+    DeviceFilterList: {
+      data: components['schemas']['DeviceFilter'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** DeviceFilterCreate */
+    DeviceFilterCreate: {
+      /** @description Unique among filters (`409 device_filter_name_taken`). */
+      name: string;
+      /** @default  */
+      description: string;
+      expression: components['schemas']['DeviceFilterExpression'];
+    };
+    /**
+     * DeviceFilterPreviewRequest
+     * @description Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
+     */
+    DeviceFilterPreviewRequest: {
+      filter_id?: components['schemas']['DeviceFilterId'];
+      expression?: components['schemas']['DeviceFilterExpression'];
+      /**
+       * Format: int32
+       * @description How many of the matching devices to return (the first page of the device list); 50 when left out.
+       */
+      limit?: number;
+    };
+    /** DeviceFilterPreview */
+    DeviceFilterPreview: {
+      /**
+       * Format: int64
+       * @description How many devices of your sites match.
+       */
+      count: number;
+      /** @description The first matching devices, in the device list's default order. */
+      data: components['schemas']['Device'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * DeviceFilterUpdate
+     * @description The fields to change; the others keep their value.
+     */
+    DeviceFilterUpdate: {
+      name?: string;
+      description?: string;
+      expression?: components['schemas']['DeviceFilterExpression'];
+    };
+    /** DeviceFilterUsage */
+    DeviceFilterUsage: {
+      /** @description What targets the filter by its ID, by kind then ID. */
+      data: {
+        /**
+         * @description What uses the filter.
+         * @enum {string}
+         */
+        kind: 'alert_rule' | 'device_view' | 'job' | 'schedule';
+        /** @description Its ID (`alr_…`, `dvw_…`, `job_…`, `sch_…`). */
+        id: string;
+        name: string;
+      }[];
+    };
+    /**
+     * DeviceFilterClone
+     * @description The copy's name; left out, it is the original's name followed by ` (copy)`.
+     */
+    DeviceFilterClone: {
+      name?: string;
     };
     /**
      * CustomFieldId
@@ -6314,6 +6708,8 @@ export interface components {
     CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
     MonitoredProcessIdPath: components['schemas']['MonitoredProcessId'];
+    /** @description The ID of the saved device filter. */
+    DeviceFilterIdPath: components['schemas']['DeviceFilterId'];
     /** @description The ID of the custom field. */
     CustomFieldIdPath: components['schemas']['CustomFieldId'];
     /** @description The ID of the enrolment code (not the code itself). */
@@ -7516,6 +7912,44 @@ export interface operations {
          * @example kiosk
          */
         q?: string;
+        /** @description Only devices of this device type. */
+        device_type?: components['schemas']['DeviceTypeId'];
+        /** @description Only devices carrying this tag. */
+        tag?: components['schemas']['Tag'];
+        /**
+         * @description Only devices whose agent reports exactly this version.
+         * @example 2.4.1
+         */
+        agent_version?: string;
+        /**
+         * @description Only devices a saved device filter selects (`422 unknown_device_filter` if there is no
+         *     such filter). Not together with `filter`.
+         */
+        filter_id?: components['schemas']['DeviceFilterId'];
+        /**
+         * @description Only devices an inline device filter selects: a DeviceFilterExpression as JSON (see the
+         *     filters guide), at most 4,000 characters once decoded. A query parameter rather than a
+         *     body so that a filtered list stays a plain, linkable GET paged with the same cursor as
+         *     any list; longer filters are saved first and named by `filter_id`, or previewed with
+         *     `POST /v1/device-filters/preview`. A bad filter is `400 invalid_filter`, each issue at
+         *     `/query/filter` followed by the JSON path of the bad node.
+         * @example {"and":[{"field":"platform","op":"eq","value":"windows"},{"field":"tags","op":"has","value":"kiosk"}]}
+         */
+        filter?: string;
+        /**
+         * @description The order of the list: `name`, `last_seen_at`, `status` or `created_at`, ascending, or
+         *     descending with a leading `-` (`-last_seen_at`: most recently seen first; devices never
+         *     seen come last). Devices that tie are ordered by ID. Left out: registration order.
+         */
+        sort?:
+          | 'name'
+          | '-name'
+          | 'last_seen_at'
+          | '-last_seen_at'
+          | 'status'
+          | '-status'
+          | 'created_at'
+          | '-created_at';
       };
       header?: never;
       path?: never;
@@ -7583,6 +8017,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -8718,6 +9153,720 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeviceFilters: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description `true`: only archived filters; `false` (the default): only those in use. */
+        archived?: boolean;
+        /**
+         * @description Only filters whose name contains this text (case-insensitive).
+         * @example kiosk
+         */
+        q?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of device filters. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *           "name": "Quiet Windows kiosks",
+           *           "description": "Windows kiosks not seen for a day",
+           *           "expression": {
+           *             "and": [
+           *               {
+           *                 "field": "platform",
+           *                 "op": "eq",
+           *                 "value": "windows"
+           *               },
+           *               {
+           *                 "field": "tags",
+           *                 "op": "has",
+           *                 "value": "kiosk"
+           *               },
+           *               {
+           *                 "not": {
+           *                   "field": "last_seen_at",
+           *                   "op": "within_minutes",
+           *                   "value": 1440
+           *                 }
+           *               }
+           *             ]
+           *           },
+           *           "archived": false,
+           *           "archived_at": null,
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-20T10:00:00.000Z",
+           *           "updated_at": "2026-11-20T10:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilterList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Quiet Windows kiosks",
+         *       "description": "Windows kiosks not seen for a day",
+         *       "expression": {
+         *         "and": [
+         *           {
+         *             "field": "platform",
+         *             "op": "eq",
+         *             "value": "windows"
+         *           },
+         *           {
+         *             "field": "tags",
+         *             "op": "has",
+         *             "value": "kiosk"
+         *           },
+         *           {
+         *             "not": {
+         *               "field": "last_seen_at",
+         *               "op": "within_minutes",
+         *               "value": 1440
+         *             }
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['DeviceFilterCreate'];
+      };
+    };
+    responses: {
+      /** @description The filter was saved. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *       "name": "Quiet Windows kiosks",
+           *       "description": "Windows kiosks not seen for a day",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": false,
+           *       "archived_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-20T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  previewDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeviceFilterPreviewRequest'];
+      };
+    };
+    responses: {
+      /** @description The count and the first matching devices. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "count": 1,
+           *       "data": [
+           *         {
+           *           "id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "name": "Lobby kiosk 2",
+           *           "description": "Touchscreen by the main entrance",
+           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "platform": "windows",
+           *           "device_type": "workstation",
+           *           "status": "offline",
+           *           "hostname": "LIS-KIOSK-02",
+           *           "tags": [
+           *             "kiosk"
+           *           ],
+           *           "agent_version": "2.3.9",
+           *           "os_name": "Windows 11 Pro",
+           *           "os_version": "10.0.22631",
+           *           "timezone": "Europe/Lisbon",
+           *           "addresses": [
+           *             "192.168.10.24"
+           *           ],
+           *           "uptime_seconds": 356400,
+           *           "metrics": null,
+           *           "last_seen_at": "2026-11-18T07:12:00.000Z",
+           *           "enrolled_at": "2026-10-02T08:00:00.000Z",
+           *           "credentials_revoked_at": null,
+           *           "custom_fields": {
+           *             "asset_tag": "INV-20931"
+           *           },
+           *           "created_at": "2026-10-01T09:00:00.000Z",
+           *           "updated_at": "2026-11-18T07:12:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilterPreview'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The device filter. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *       "name": "Quiet Windows kiosks",
+           *       "description": "Windows kiosks not seen for a day",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": false,
+           *       "archived_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-20T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The filter was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "description": "Windows kiosks not seen for a day (lobby and floor 1)"
+         *     }
+         */
+        'application/json': components['schemas']['DeviceFilterUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated device filter. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *       "name": "Quiet Windows kiosks",
+           *       "description": "Windows kiosks not seen for a day (lobby and floor 1)",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": false,
+           *       "archived_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-21T08:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDeviceFilterUsage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What uses the filter. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "kind": "alert_rule",
+           *           "id": "alr_01JD5G7H9J1K3M5N7P9Q1R3S5T",
+           *           "name": "Kiosks offline"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilterUsage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  cloneDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Quiet Linux kiosks"
+         *     }
+         */
+        'application/json': components['schemas']['DeviceFilterClone'];
+      };
+    };
+    responses: {
+      /** @description The copy. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDB7N3P5Q7R9S1T3V5W7X9Y1",
+           *       "name": "Quiet Linux kiosks",
+           *       "description": "Windows kiosks not seen for a day",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": false,
+           *       "archived_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-20T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  archiveDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The archived filter. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *       "name": "Quiet Windows kiosks",
+           *       "description": "Windows kiosks not seen for a day",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": true,
+           *       "archived_at": "2026-11-25T12:00:00.000Z",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-25T12:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  unarchiveDeviceFilter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device filter. */
+        filter_id: components['parameters']['DeviceFilterIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The filter, no longer archived. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2",
+           *       "name": "Quiet Windows kiosks",
+           *       "description": "Windows kiosks not seen for a day",
+           *       "expression": {
+           *         "and": [
+           *           {
+           *             "field": "platform",
+           *             "op": "eq",
+           *             "value": "windows"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           },
+           *           {
+           *             "not": {
+           *               "field": "last_seen_at",
+           *               "op": "within_minutes",
+           *               "value": 1440
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "archived": false,
+           *       "archived_at": null,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-20T10:00:00.000Z",
+           *       "updated_at": "2026-11-20T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceFilter'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

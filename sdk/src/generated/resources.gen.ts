@@ -24,6 +24,8 @@ import type {
   AddIncidentNoteResponse,
   ApproveEnrollmentRequestData,
   ApproveEnrollmentRequestResponse,
+  ArchiveDeviceFilterData,
+  ArchiveDeviceFilterResponse,
   CancelCommandData,
   CancelCommandResponse,
   CancelJobData,
@@ -32,6 +34,8 @@ import type {
   ChangePasswordResponse,
   ClearPendingCommandsData,
   ClearPendingCommandsResponse,
+  CloneDeviceFilterData,
+  CloneDeviceFilterResponse,
   CloneScriptData,
   CloneScriptResponse,
   CountUnacknowledgedEventsData,
@@ -44,6 +48,8 @@ import type {
   CreateCommandResponse,
   CreateCustomFieldData,
   CreateCustomFieldResponse,
+  CreateDeviceFilterData,
+  CreateDeviceFilterResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
   CreateJobData,
@@ -69,6 +75,8 @@ import type {
   DeleteDeviceCustomFieldData,
   DeleteDeviceCustomFieldResponse,
   DeleteDeviceData,
+  DeleteDeviceFilterData,
+  DeleteDeviceFilterResponse,
   DeleteDeviceResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
@@ -106,6 +114,10 @@ import type {
   GetCustomFieldData,
   GetCustomFieldResponse,
   GetDeviceData,
+  GetDeviceFilterData,
+  GetDeviceFilterResponse,
+  GetDeviceFilterUsageData,
+  GetDeviceFilterUsageResponse,
   GetDeviceInventoryData,
   GetDeviceInventoryResponse,
   GetDeviceMetricsData,
@@ -157,6 +169,8 @@ import type {
   ListCommandsResponse,
   ListCustomFieldsData,
   ListCustomFieldsResponse,
+  ListDeviceFiltersData,
+  ListDeviceFiltersResponse,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsResponse,
   ListDeviceTypesResponse,
@@ -205,6 +219,8 @@ import type {
   PollAgentEnrollmentResponse,
   PreviewAlertRuleData,
   PreviewAlertRuleResponse,
+  PreviewDeviceFilterData,
+  PreviewDeviceFilterResponse,
   RefreshAgentTokenData,
   RefreshAgentTokenResponse,
   RegisterDeviceData,
@@ -248,11 +264,15 @@ import type {
   TestWebhookResponse,
   UnacknowledgeIncidentData,
   UnacknowledgeIncidentResponse,
+  UnarchiveDeviceFilterData,
+  UnarchiveDeviceFilterResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
   UpdateCustomFieldData,
   UpdateCustomFieldResponse,
   UpdateDeviceData,
+  UpdateDeviceFilterData,
+  UpdateDeviceFilterResponse,
   UpdateDeviceResponse,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessResponse,
@@ -317,6 +337,16 @@ export const routes = {
   getCustomField: { route: 'GET /v1/custom-fields/{custom_field_id}' },
   updateCustomField: { route: 'PATCH /v1/custom-fields/{custom_field_id}', ifMatch: true },
   deleteCustomField: { route: 'DELETE /v1/custom-fields/{custom_field_id}' },
+  listDeviceFilters: { route: 'GET /v1/device-filters', paginated: true },
+  createDeviceFilter: { route: 'POST /v1/device-filters', idempotencyKey: true },
+  previewDeviceFilter: { route: 'POST /v1/device-filters/preview' },
+  getDeviceFilter: { route: 'GET /v1/device-filters/{filter_id}' },
+  updateDeviceFilter: { route: 'PATCH /v1/device-filters/{filter_id}', ifMatch: true },
+  deleteDeviceFilter: { route: 'DELETE /v1/device-filters/{filter_id}' },
+  getDeviceFilterUsage: { route: 'GET /v1/device-filters/{filter_id}/usage' },
+  cloneDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/clone', idempotencyKey: true },
+  archiveDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/archive' },
+  unarchiveDeviceFilter: { route: 'POST /v1/device-filters/{filter_id}/unarchive' },
   listEnrollmentCodes: { route: 'GET /v1/sites/{site_id}/enrollment-codes', paginated: true },
   createEnrollmentCode: { route: 'POST /v1/sites/{site_id}/enrollment-codes', idempotencyKey: true },
   revokeEnrollmentCode: { route: 'DELETE /v1/sites/{site_id}/enrollment-codes/{code_id}' },
@@ -825,9 +855,12 @@ export class DevicesResource extends APIResource {
   /**
    * List devices
    *
-   * Lists the devices on the sites you can see, in the order they were registered, a page
-   * at a time. Narrow the list with `site_id`, `status`, `platform` and `q` (which
-   * matches the name or hostname); filters combine with AND.
+   * Lists the devices on the sites you can see, a page at a time, in the order they were
+   * registered or in the order `sort` asks for. Narrow the list with `site_id`, `status`,
+   * `platform`, `device_type`, `tag`, `agent_version` and `q` (which matches the name or
+   * hostname), and with a device filter: a saved one by `filter_id`, or an inline expression
+   * as `filter` (JSON). Everything given combines with AND. A cursor holds the sort it was
+   * made with: pass the same `sort` with it (`400 validation_failed` otherwise).
    *
    * `GET /v1/devices` (operation `listDevices`). Await it for the first page, or `for await` over it for every item of every page.
    *
@@ -1202,6 +1235,209 @@ export class CustomFieldsResource extends APIResource {
       path: { custom_field_id: customFieldId },
       options,
     });
+  }
+}
+
+/**
+ * Saved device filters: a JSON tree of `and` / `or` / `not` groups over conditions on device
+ * fields (status, platform, type, site, tags, OS, agent version, last seen, name) and custom
+ * fields, evaluated in the database when used. Preview what a filter selects, see what uses
+ * it, clone it, archive it. Jobs, schedules, saved views and alert rules target filters by ID.
+ */
+export class DeviceFiltersResource extends APIResource {
+  /**
+   * List device filters
+   *
+   * Lists the saved device filters, oldest first, a page at a time. Archived filters are left out
+   * unless you ask for them with `archived=true` (which lists only those). `q` matches the name.
+   * Filters are shared by everyone who may read them (`filters:read`); whatever a filter selects,
+   * each caller only ever gets the devices of their own sites.
+   *
+   * `GET /v1/device-filters` (operation `listDeviceFilters`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListDeviceFiltersData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDeviceFiltersResponse['data'][number]> {
+    return this._client._list(routes.listDeviceFilters, { query, options });
+  }
+
+  /**
+   * Create a device filter
+   *
+   * Saves a filter expression under a name so that jobs, schedules, saved views and alert rules can
+   * target it by ID. The expression is checked now (`400 invalid_filter`, with the JSON path of
+   * each bad node, such as `/body/expression/and/2/op`); see the filters guide for the grammar.
+   * Names are unique (`409 device_filter_name_taken`). Needs `filters:write`.
+   *
+   * `POST /v1/device-filters` (operation `createDeviceFilter`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateDeviceFilterData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateDeviceFilterResponse> {
+    return this._client._call(routes.createDeviceFilter, { body, options });
+  }
+
+  /**
+   * Preview a device filter
+   *
+   * Answers how many devices of your sites a filter selects now, and the first of them (in the
+   * device list's order), without saving anything: send a saved filter's `filter_id` or an
+   * inline `expression`, not both (`400 validation_failed`). An unknown `filter_id` is
+   * `422 unknown_device_filter`; a bad expression `400 invalid_filter`. Needs `filters:read`
+   * and `devices:read`.
+   *
+   * `POST /v1/device-filters/preview` (operation `previewDeviceFilter`).
+   *
+   * @param body Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  preview(
+    body: PreviewDeviceFilterData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<PreviewDeviceFilterResponse> {
+    return this._client._call(routes.previewDeviceFilter, { body, options });
+  }
+
+  /**
+   * Get a device filter
+   *
+   * Returns one saved device filter, archived or not. Needs `filters:read`.
+   *
+   * `GET /v1/device-filters/{filter_id}` (operation `getDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    filterId: GetDeviceFilterData['path']['filter_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceFilterResponse> {
+    return this._client._call(routes.getDeviceFilter, { path: { filter_id: filterId }, options });
+  }
+
+  /**
+   * Update a device filter
+   *
+   * Renames the filter, changes its description or replaces its expression (checked as at
+   * creation). Whatever targets the filter by ID uses the new expression from then on. Send
+   * `If-Match` with the `ETag` you read to avoid overwriting a concurrent change
+   * (`412 precondition_failed`). Needs `filters:write`.
+   *
+   * `PATCH /v1/device-filters/{filter_id}` (operation `updateDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param body The fields to change; the others keep their value.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    filterId: UpdateDeviceFilterData['path']['filter_id'],
+    body: UpdateDeviceFilterData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateDeviceFilterResponse> {
+    return this._client._call(routes.updateDeviceFilter, { path: { filter_id: filterId }, body, options });
+  }
+
+  /**
+   * Delete a device filter
+   *
+   * Deletes a filter nothing uses. While jobs, schedules, saved views or alert rules target it
+   * (see its usage) it is `409 device_filter_in_use`: archive it instead, or change those first.
+   * Needs `filters:write`.
+   *
+   * `DELETE /v1/device-filters/{filter_id}` (operation `deleteDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    filterId: DeleteDeviceFilterData['path']['filter_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteDeviceFilterResponse> {
+    return this._client._call(routes.deleteDeviceFilter, { path: { filter_id: filterId }, options });
+  }
+
+  /**
+   * List what uses a device filter
+   *
+   * Lists the jobs, schedules, saved views and alert rules that target this filter by its ID, as
+   * `{ kind, id, name }` items. Needs `filters:read`.
+   *
+   * `GET /v1/device-filters/{filter_id}/usage` (operation `getDeviceFilterUsage`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  usage(
+    filterId: GetDeviceFilterUsageData['path']['filter_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceFilterUsageResponse> {
+    return this._client._call(routes.getDeviceFilterUsage, { path: { filter_id: filterId }, options });
+  }
+
+  /**
+   * Clone a device filter
+   *
+   * Saves a copy of the filter (its description and expression; never archived) under a new name,
+   * by default (an empty body, `{}`) the original's followed by ` (copy)`. Names are unique
+   * (`409 device_filter_name_taken`). Needs `filters:write`.
+   *
+   * `POST /v1/device-filters/{filter_id}/clone` (operation `cloneDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param body The copy's name; left out, it is the original's name followed by ` (copy)`.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  clone(
+    filterId: CloneDeviceFilterData['path']['filter_id'],
+    body: CloneDeviceFilterData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CloneDeviceFilterResponse> {
+    return this._client._call(routes.cloneDeviceFilter, { path: { filter_id: filterId }, body, options });
+  }
+
+  /**
+   * Archive a device filter
+   *
+   * Archives the filter: it leaves the default list and cannot be used for new jobs, while what
+   * already targets it keeps working. Archiving an archived filter changes nothing. Needs
+   * `filters:write`.
+   *
+   * `POST /v1/device-filters/{filter_id}/archive` (operation `archiveDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  archive(
+    filterId: ArchiveDeviceFilterData['path']['filter_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ArchiveDeviceFilterResponse> {
+    return this._client._call(routes.archiveDeviceFilter, { path: { filter_id: filterId }, options });
+  }
+
+  /**
+   * Unarchive a device filter
+   *
+   * Brings an archived filter back to the default list and to new jobs. Unarchiving a filter that
+   * is not archived changes nothing. Needs `filters:write`.
+   *
+   * `POST /v1/device-filters/{filter_id}/unarchive` (operation `unarchiveDeviceFilter`).
+   *
+   * @param filterId The ID of the saved device filter.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  unarchive(
+    filterId: UnarchiveDeviceFilterData['path']['filter_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UnarchiveDeviceFilterResponse> {
+    return this._client._call(routes.unarchiveDeviceFilter, { path: { filter_id: filterId }, options });
   }
 }
 
@@ -3322,6 +3558,13 @@ export interface Resources {
    */
   readonly customFields: CustomFieldsResource;
   /**
+   * Saved device filters: a JSON tree of `and` / `or` / `not` groups over conditions on device
+   * fields (status, platform, type, site, tags, OS, agent version, last seen, name) and custom
+   * fields, evaluated in the database when used. Preview what a filter selects, see what uses
+   * it, clone it, archive it. Jobs, schedules, saved views and alert rules target filters by ID.
+   */
+  readonly deviceFilters: DeviceFiltersResource;
+  /**
    * Codes that let agents ask to join a site. A code is shown once, when created, together
    * with ready-to-paste commands that enrol a machine with it; it can expire, be limited to a
    * number of uses, approve agents at once, and be revoked.
@@ -3428,6 +3671,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   sites: SitesResource,
   devices: DevicesResource,
   customFields: CustomFieldsResource,
+  deviceFilters: DeviceFiltersResource,
   enrollmentCodes: EnrollmentCodesResource,
   enrollmentRequests: EnrollmentRequestsResource,
   deviceTypes: DeviceTypesResource,

@@ -21,6 +21,9 @@ import type {
   ApproveEnrollmentRequestData,
   ApproveEnrollmentRequestErrors,
   ApproveEnrollmentRequestResponses,
+  ArchiveDeviceFilterData,
+  ArchiveDeviceFilterErrors,
+  ArchiveDeviceFilterResponses,
   CancelCommandData,
   CancelCommandErrors,
   CancelCommandResponses,
@@ -33,6 +36,9 @@ import type {
   ClearPendingCommandsData,
   ClearPendingCommandsErrors,
   ClearPendingCommandsResponses,
+  CloneDeviceFilterData,
+  CloneDeviceFilterErrors,
+  CloneDeviceFilterResponses,
   CloneScriptData,
   CloneScriptErrors,
   CloneScriptResponses,
@@ -51,6 +57,9 @@ import type {
   CreateCustomFieldData,
   CreateCustomFieldErrors,
   CreateCustomFieldResponses,
+  CreateDeviceFilterData,
+  CreateDeviceFilterErrors,
+  CreateDeviceFilterResponses,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
@@ -89,6 +98,9 @@ import type {
   DeleteDeviceCustomFieldResponses,
   DeleteDeviceData,
   DeleteDeviceErrors,
+  DeleteDeviceFilterData,
+  DeleteDeviceFilterErrors,
+  DeleteDeviceFilterResponses,
   DeleteDeviceResponses,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
@@ -146,6 +158,12 @@ import type {
   GetCustomFieldResponses,
   GetDeviceData,
   GetDeviceErrors,
+  GetDeviceFilterData,
+  GetDeviceFilterErrors,
+  GetDeviceFilterResponses,
+  GetDeviceFilterUsageData,
+  GetDeviceFilterUsageErrors,
+  GetDeviceFilterUsageResponses,
   GetDeviceInventoryData,
   GetDeviceInventoryErrors,
   GetDeviceInventoryResponses,
@@ -225,6 +243,9 @@ import type {
   ListCustomFieldsData,
   ListCustomFieldsErrors,
   ListCustomFieldsResponses,
+  ListDeviceFiltersData,
+  ListDeviceFiltersErrors,
+  ListDeviceFiltersResponses,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsErrors,
   ListDeviceScreenshotsResponses,
@@ -300,6 +321,9 @@ import type {
   PreviewAlertRuleData,
   PreviewAlertRuleErrors,
   PreviewAlertRuleResponses,
+  PreviewDeviceFilterData,
+  PreviewDeviceFilterErrors,
+  PreviewDeviceFilterResponses,
   RefreshAgentTokenData,
   RefreshAgentTokenErrors,
   RefreshAgentTokenResponses,
@@ -367,6 +391,9 @@ import type {
   UnacknowledgeIncidentData,
   UnacknowledgeIncidentErrors,
   UnacknowledgeIncidentResponses,
+  UnarchiveDeviceFilterData,
+  UnarchiveDeviceFilterErrors,
+  UnarchiveDeviceFilterResponses,
   UpdateAlertRuleData,
   UpdateAlertRuleErrors,
   UpdateAlertRuleResponses,
@@ -375,6 +402,9 @@ import type {
   UpdateCustomFieldResponses,
   UpdateDeviceData,
   UpdateDeviceErrors,
+  UpdateDeviceFilterData,
+  UpdateDeviceFilterErrors,
+  UpdateDeviceFilterResponses,
   UpdateDeviceResponses,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessErrors,
@@ -934,9 +964,12 @@ export const updateSite = <ThrowOnError extends boolean = false>(
 /**
  * List devices
  *
- * Lists the devices on the sites you can see, in the order they were registered, a page
- * at a time. Narrow the list with `site_id`, `status`, `platform` and `q` (which
- * matches the name or hostname); filters combine with AND.
+ * Lists the devices on the sites you can see, a page at a time, in the order they were
+ * registered or in the order `sort` asks for. Narrow the list with `site_id`, `status`,
+ * `platform`, `device_type`, `tag`, `agent_version` and `q` (which matches the name or
+ * hostname), and with a device filter: a saved one by `filter_id`, or an inline expression
+ * as `filter` (JSON). Everything given combines with AND. A cursor holds the sort it was
+ * made with: pass the same `sort` with it (`400 validation_failed` otherwise).
  *
  */
 export const listDevices = <ThrowOnError extends boolean = false>(
@@ -1408,6 +1441,262 @@ export const updateMonitoredProcess = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * List device filters
+ *
+ * Lists the saved device filters, oldest first, a page at a time. Archived filters are left out
+ * unless you ask for them with `archived=true` (which lists only those). `q` matches the name.
+ * Filters are shared by everyone who may read them (`filters:read`); whatever a filter selects,
+ * each caller only ever gets the devices of their own sites.
+ *
+ */
+export const listDeviceFilters = <ThrowOnError extends boolean = false>(
+  options?: Options<ListDeviceFiltersData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListDeviceFiltersResponses, ListDeviceFiltersErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters',
+    ...options,
+  });
+
+/**
+ * Create a device filter
+ *
+ * Saves a filter expression under a name so that jobs, schedules, saved views and alert rules can
+ * target it by ID. The expression is checked now (`400 invalid_filter`, with the JSON path of
+ * each bad node, such as `/body/expression/and/2/op`); see the filters guide for the grammar.
+ * Names are unique (`409 device_filter_name_taken`). Needs `filters:write`.
+ *
+ */
+export const createDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<CreateDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateDeviceFilterResponses, CreateDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Preview a device filter
+ *
+ * Answers how many devices of your sites a filter selects now, and the first of them (in the
+ * device list's order), without saving anything: send a saved filter's `filter_id` or an
+ * inline `expression`, not both (`400 validation_failed`). An unknown `filter_id` is
+ * `422 unknown_device_filter`; a bad expression `400 invalid_filter`. Needs `filters:read`
+ * and `devices:read`.
+ *
+ */
+export const previewDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<PreviewDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<PreviewDeviceFilterResponses, PreviewDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/preview',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a device filter
+ *
+ * Deletes a filter nothing uses. While jobs, schedules, saved views or alert rules target it
+ * (see its usage) it is `409 device_filter_in_use`: archive it instead, or change those first.
+ * Needs `filters:write`.
+ *
+ */
+export const deleteDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteDeviceFilterResponses, DeleteDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}',
+    ...options,
+  });
+
+/**
+ * Get a device filter
+ *
+ * Returns one saved device filter, archived or not. Needs `filters:read`.
+ */
+export const getDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceFilterResponses, GetDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}',
+    ...options,
+  });
+
+/**
+ * Update a device filter
+ *
+ * Renames the filter, changes its description or replaces its expression (checked as at
+ * creation). Whatever targets the filter by ID uses the new expression from then on. Send
+ * `If-Match` with the `ETag` you read to avoid overwriting a concurrent change
+ * (`412 precondition_failed`). Needs `filters:write`.
+ *
+ */
+export const updateDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateDeviceFilterResponses, UpdateDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List what uses a device filter
+ *
+ * Lists the jobs, schedules, saved views and alert rules that target this filter by its ID, as
+ * `{ kind, id, name }` items. Needs `filters:read`.
+ *
+ */
+export const getDeviceFilterUsage = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceFilterUsageData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceFilterUsageResponses, GetDeviceFilterUsageErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}/usage',
+    ...options,
+  });
+
+/**
+ * Clone a device filter
+ *
+ * Saves a copy of the filter (its description and expression; never archived) under a new name,
+ * by default (an empty body, `{}`) the original's followed by ` (copy)`. Names are unique
+ * (`409 device_filter_name_taken`). Needs `filters:write`.
+ *
+ */
+export const cloneDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<CloneDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CloneDeviceFilterResponses, CloneDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}/clone',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Archive a device filter
+ *
+ * Archives the filter: it leaves the default list and cannot be used for new jobs, while what
+ * already targets it keeps working. Archiving an archived filter changes nothing. Needs
+ * `filters:write`.
+ *
+ */
+export const archiveDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<ArchiveDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ArchiveDeviceFilterResponses, ArchiveDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}/archive',
+    ...options,
+  });
+
+/**
+ * Unarchive a device filter
+ *
+ * Brings an archived filter back to the default list and to new jobs. Unarchiving a filter that
+ * is not archived changes nothing. Needs `filters:write`.
+ *
+ */
+export const unarchiveDeviceFilter = <ThrowOnError extends boolean = false>(
+  options: Options<UnarchiveDeviceFilterData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<UnarchiveDeviceFilterResponses, UnarchiveDeviceFilterErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-filters/{filter_id}/unarchive',
+    ...options,
   });
 
 /**

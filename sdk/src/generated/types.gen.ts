@@ -266,6 +266,8 @@ export type Scope =
   | 'enrollment:write'
   | 'commands:read'
   | 'commands:write'
+  | 'filters:read'
+  | 'filters:write'
   | 'scripts:read'
   | 'scripts:write'
   | 'jobs:read'
@@ -553,13 +555,6 @@ export type DeviceStatus = 'pending' | 'online' | 'offline' | 'degraded';
 export type Platform = 'windows' | 'macos' | 'linux' | 'other';
 
 /**
- * DeviceId
- *
- * The ID of a device (`dev_` followed by a ULID).
- */
-export type DeviceId = string;
-
-/**
  * DeviceTypeId
  *
  * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
@@ -572,6 +567,20 @@ export type DeviceTypeId = string;
  * A free-form label such as `kiosk` or `floor:2`, lowercase.
  */
 export type Tag = string;
+
+/**
+ * DeviceFilterId
+ *
+ * The ID of a saved device filter (`flt_` followed by a ULID).
+ */
+export type DeviceFilterId = string;
+
+/**
+ * DeviceId
+ *
+ * The ID of a device (`dev_` followed by a ULID).
+ */
+export type DeviceId = string;
 
 /**
  * TimeZone
@@ -1099,6 +1108,210 @@ export type MonitoredProcessUpdate = {
   launch_mode?: LaunchMode;
   schedules?: Array<ProcessSchedule>;
   restart_delay_seconds?: number;
+};
+
+/**
+ * DeviceFilterExpression
+ *
+ * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+ * least one child matches) or `not` (its child does not match), or a **condition**
+ * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+ * 1) and a filter holds at most 100 conditions.
+ *
+ * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+ *
+ * | field | operators |
+ * | --- | --- |
+ * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+ * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+ * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+ * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+ * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+ * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+ *
+ * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+ * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+ * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+ *
+ */
+export type DeviceFilterExpression = {
+  /**
+   * Matches devices every child matches.
+   */
+  and?: Array<DeviceFilterExpression>;
+  /**
+   * Matches devices at least one child matches.
+   */
+  or?: Array<DeviceFilterExpression>;
+  /**
+   * Matches devices its child does not match.
+   */
+  not?: DeviceFilterExpression;
+  /**
+   * The device field a condition tests, or `custom.<key>` for a custom field.
+   */
+  field?: string;
+  op?: DeviceFilterOperator;
+  value?: DeviceFilterValue;
+};
+
+/**
+ * DeviceFilterOperator
+ *
+ * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+ * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+ * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+ * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+ * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+ *
+ */
+export type DeviceFilterOperator =
+  | 'eq'
+  | 'ne'
+  | 'in'
+  | 'not_in'
+  | 'contains'
+  | 'starts_with'
+  | 'ends_with'
+  | 'lt'
+  | 'lte'
+  | 'gt'
+  | 'gte'
+  | 'before'
+  | 'after'
+  | 'within_minutes'
+  | 'exists'
+  | 'has'
+  | 'has_any'
+  | 'has_all'
+  | 'has_none';
+
+/**
+ * DeviceFilterValue
+ *
+ * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+ * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+ * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+ * strings or numbers.
+ *
+ */
+export type DeviceFilterValue = string | number | boolean | Array<string | number>;
+
+/**
+ * DeviceFilter
+ *
+ * A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
+ * target by ID. It is evaluated when used, so it always selects the devices that match now; each
+ * caller only ever gets the devices of their own sites.
+ *
+ */
+export type DeviceFilter = {
+  id: DeviceFilterId;
+  /**
+   * Unique among filters.
+   */
+  name: string;
+  description: string;
+  expression: DeviceFilterExpression;
+  /**
+   * Archived filters are left out of the default list and cannot be used for new jobs; what
+   * already uses them keeps working.
+   *
+   */
+  archived: boolean;
+  archived_at: Timestamp | null;
+  created_by: UserId;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * DeviceFilterList
+ */
+export type DeviceFilterList = {
+  data: Array<DeviceFilter>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * DeviceFilterCreate
+ */
+export type DeviceFilterCreate = {
+  /**
+   * Unique among filters (`409 device_filter_name_taken`).
+   */
+  name: string;
+  description?: string;
+  expression: DeviceFilterExpression;
+};
+
+/**
+ * DeviceFilterPreviewRequest
+ *
+ * Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
+ */
+export type DeviceFilterPreviewRequest = {
+  filter_id?: DeviceFilterId;
+  expression?: DeviceFilterExpression;
+  /**
+   * How many of the matching devices to return (the first page of the device list); 50 when left out.
+   */
+  limit?: number;
+};
+
+/**
+ * DeviceFilterPreview
+ */
+export type DeviceFilterPreview = {
+  /**
+   * How many devices of your sites match.
+   */
+  count: number;
+  /**
+   * The first matching devices, in the device list's default order.
+   */
+  data: Array<Device>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * DeviceFilterUpdate
+ *
+ * The fields to change; the others keep their value.
+ */
+export type DeviceFilterUpdate = {
+  name?: string;
+  description?: string;
+  expression?: DeviceFilterExpression;
+};
+
+/**
+ * DeviceFilterUsage
+ */
+export type DeviceFilterUsage = {
+  /**
+   * What targets the filter by its ID, by kind then ID.
+   */
+  data: Array<{
+    /**
+     * What uses the filter.
+     */
+    kind: 'alert_rule' | 'device_view' | 'job' | 'schedule';
+    /**
+     * Its ID (`alr_…`, `dvw_…`, `job_…`, `sch_…`).
+     */
+    id: string | string | string | string;
+    name: string;
+  }>;
+};
+
+/**
+ * DeviceFilterClone
+ *
+ * The copy's name; left out, it is the original's name followed by ` (copy)`.
+ */
+export type DeviceFilterClone = {
+  name?: string;
 };
 
 /**
@@ -3946,6 +4159,11 @@ export type CustomFieldKeyPath = CustomFieldKey;
 export type MonitoredProcessIdPath = MonitoredProcessId;
 
 /**
+ * The ID of the saved device filter.
+ */
+export type DeviceFilterIdPath = DeviceFilterId;
+
+/**
  * The ID of the custom field.
  */
 export type CustomFieldIdPath = CustomFieldId;
@@ -5221,6 +5439,49 @@ export type ListDevicesData = {
      * Only devices whose name or hostname contains this text (case-insensitive).
      */
     q?: string;
+    /**
+     * Only devices of this device type.
+     */
+    device_type?: DeviceTypeId;
+    /**
+     * Only devices carrying this tag.
+     */
+    tag?: Tag;
+    /**
+     * Only devices whose agent reports exactly this version.
+     */
+    agent_version?: string;
+    /**
+     * Only devices a saved device filter selects (`422 unknown_device_filter` if there is no
+     * such filter). Not together with `filter`.
+     *
+     */
+    filter_id?: DeviceFilterId;
+    /**
+     * Only devices an inline device filter selects: a DeviceFilterExpression as JSON (see the
+     * filters guide), at most 4,000 characters once decoded. A query parameter rather than a
+     * body so that a filtered list stays a plain, linkable GET paged with the same cursor as
+     * any list; longer filters are saved first and named by `filter_id`, or previewed with
+     * `POST /v1/device-filters/preview`. A bad filter is `400 invalid_filter`, each issue at
+     * `/query/filter` followed by the JSON path of the bad node.
+     *
+     */
+    filter?: string;
+    /**
+     * The order of the list: `name`, `last_seen_at`, `status` or `created_at`, ascending, or
+     * descending with a leading `-` (`-last_seen_at`: most recently seen first; devices never
+     * seen come last). Devices that tie are ordered by ID. Left out: registration order.
+     *
+     */
+    sort?:
+      | 'name'
+      | '-name'
+      | 'last_seen_at'
+      | '-last_seen_at'
+      | 'status'
+      | '-status'
+      | 'created_at'
+      | '-created_at';
   };
   url: '/v1/devices';
 };
@@ -5238,6 +5499,10 @@ export type ListDevicesErrors = {
    * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
    */
   403: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
   /**
    * Too many requests; wait for `Retry-After` seconds.
    */
@@ -6272,6 +6537,587 @@ export type UpdateMonitoredProcessResponses = {
 
 export type UpdateMonitoredProcessResponse =
   UpdateMonitoredProcessResponses[keyof UpdateMonitoredProcessResponses];
+
+export type ListDeviceFiltersData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * `true`: only archived filters; `false` (the default): only those in use.
+     */
+    archived?: boolean;
+    /**
+     * Only filters whose name contains this text (case-insensitive).
+     */
+    q?: string;
+  };
+  url: '/v1/device-filters';
+};
+
+export type ListDeviceFiltersErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeviceFiltersError = ListDeviceFiltersErrors[keyof ListDeviceFiltersErrors];
+
+export type ListDeviceFiltersResponses = {
+  /**
+   * A page of device filters.
+   */
+  200: DeviceFilterList;
+};
+
+export type ListDeviceFiltersResponse = ListDeviceFiltersResponses[keyof ListDeviceFiltersResponses];
+
+export type CreateDeviceFilterData = {
+  body: DeviceFilterCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/device-filters';
+};
+
+export type CreateDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateDeviceFilterError = CreateDeviceFilterErrors[keyof CreateDeviceFilterErrors];
+
+export type CreateDeviceFilterResponses = {
+  /**
+   * The filter was saved.
+   */
+  201: DeviceFilter;
+};
+
+export type CreateDeviceFilterResponse = CreateDeviceFilterResponses[keyof CreateDeviceFilterResponses];
+
+export type PreviewDeviceFilterData = {
+  body: DeviceFilterPreviewRequest;
+  path?: never;
+  query?: never;
+  url: '/v1/device-filters/preview';
+};
+
+export type PreviewDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type PreviewDeviceFilterError = PreviewDeviceFilterErrors[keyof PreviewDeviceFilterErrors];
+
+export type PreviewDeviceFilterResponses = {
+  /**
+   * The count and the first matching devices.
+   */
+  200: DeviceFilterPreview;
+};
+
+export type PreviewDeviceFilterResponse = PreviewDeviceFilterResponses[keyof PreviewDeviceFilterResponses];
+
+export type DeleteDeviceFilterData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}';
+};
+
+export type DeleteDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteDeviceFilterError = DeleteDeviceFilterErrors[keyof DeleteDeviceFilterErrors];
+
+export type DeleteDeviceFilterResponses = {
+  /**
+   * The filter was deleted.
+   */
+  204: void;
+};
+
+export type DeleteDeviceFilterResponse = DeleteDeviceFilterResponses[keyof DeleteDeviceFilterResponses];
+
+export type GetDeviceFilterData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}';
+};
+
+export type GetDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetDeviceFilterError = GetDeviceFilterErrors[keyof GetDeviceFilterErrors];
+
+export type GetDeviceFilterResponses = {
+  /**
+   * The device filter.
+   */
+  200: DeviceFilter;
+};
+
+export type GetDeviceFilterResponse = GetDeviceFilterResponses[keyof GetDeviceFilterResponses];
+
+export type UpdateDeviceFilterData = {
+  body: DeviceFilterUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}';
+};
+
+export type UpdateDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateDeviceFilterError = UpdateDeviceFilterErrors[keyof UpdateDeviceFilterErrors];
+
+export type UpdateDeviceFilterResponses = {
+  /**
+   * The updated device filter.
+   */
+  200: DeviceFilter;
+};
+
+export type UpdateDeviceFilterResponse = UpdateDeviceFilterResponses[keyof UpdateDeviceFilterResponses];
+
+export type GetDeviceFilterUsageData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}/usage';
+};
+
+export type GetDeviceFilterUsageErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetDeviceFilterUsageError = GetDeviceFilterUsageErrors[keyof GetDeviceFilterUsageErrors];
+
+export type GetDeviceFilterUsageResponses = {
+  /**
+   * What uses the filter.
+   */
+  200: DeviceFilterUsage;
+};
+
+export type GetDeviceFilterUsageResponse = GetDeviceFilterUsageResponses[keyof GetDeviceFilterUsageResponses];
+
+export type CloneDeviceFilterData = {
+  body: DeviceFilterClone;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}/clone';
+};
+
+export type CloneDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CloneDeviceFilterError = CloneDeviceFilterErrors[keyof CloneDeviceFilterErrors];
+
+export type CloneDeviceFilterResponses = {
+  /**
+   * The copy.
+   */
+  201: DeviceFilter;
+};
+
+export type CloneDeviceFilterResponse = CloneDeviceFilterResponses[keyof CloneDeviceFilterResponses];
+
+export type ArchiveDeviceFilterData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}/archive';
+};
+
+export type ArchiveDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ArchiveDeviceFilterError = ArchiveDeviceFilterErrors[keyof ArchiveDeviceFilterErrors];
+
+export type ArchiveDeviceFilterResponses = {
+  /**
+   * The archived filter.
+   */
+  200: DeviceFilter;
+};
+
+export type ArchiveDeviceFilterResponse = ArchiveDeviceFilterResponses[keyof ArchiveDeviceFilterResponses];
+
+export type UnarchiveDeviceFilterData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device filter.
+     */
+    filter_id: DeviceFilterId;
+  };
+  query?: never;
+  url: '/v1/device-filters/{filter_id}/unarchive';
+};
+
+export type UnarchiveDeviceFilterErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UnarchiveDeviceFilterError = UnarchiveDeviceFilterErrors[keyof UnarchiveDeviceFilterErrors];
+
+export type UnarchiveDeviceFilterResponses = {
+  /**
+   * The filter, no longer archived.
+   */
+  200: DeviceFilter;
+};
+
+export type UnarchiveDeviceFilterResponse =
+  UnarchiveDeviceFilterResponses[keyof UnarchiveDeviceFilterResponses];
 
 export type ListCustomFieldsData = {
   body?: never;

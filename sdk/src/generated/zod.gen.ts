@@ -187,6 +187,8 @@ export const zScope = z.enum([
   'enrollment:write',
   'commands:read',
   'commands:write',
+  'filters:read',
+  'filters:write',
   'scripts:read',
   'scripts:write',
   'jobs:read',
@@ -399,16 +401,6 @@ export const zDeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']
 export const zPlatform = z.enum(['windows', 'macos', 'linux', 'other']);
 
 /**
- * DeviceId
- *
- * The ID of a device (`dev_` followed by a ULID).
- */
-export const zDeviceId = z
-  .string()
-  .max(30)
-  .regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
  * DeviceTypeId
  *
  * The ID of a device type of the catalogue (`GET /v1/device-types`), such as `workstation` or `relay`.
@@ -428,6 +420,26 @@ export const zTag = z
   .min(1)
   .max(40)
   .regex(/^[a-z0-9][a-z0-9:_.-]*$/);
+
+/**
+ * DeviceFilterId
+ *
+ * The ID of a saved device filter (`flt_` followed by a ULID).
+ */
+export const zDeviceFilterId = z
+  .string()
+  .max(30)
+  .regex(/^flt_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * DeviceId
+ *
+ * The ID of a device (`dev_` followed by a ULID).
+ */
+export const zDeviceId = z
+  .string()
+  .max(30)
+  .regex(/^dev_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * TimeZone
@@ -878,6 +890,211 @@ export const zMonitoredProcessUpdate = z.object({
   launch_mode: zLaunchMode.optional(),
   schedules: z.array(zProcessSchedule).max(20).optional(),
   restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
+});
+
+/**
+ * DeviceFilterOperator
+ *
+ * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+ * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+ * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+ * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+ * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+ *
+ */
+export const zDeviceFilterOperator = z.enum([
+  'eq',
+  'ne',
+  'in',
+  'not_in',
+  'contains',
+  'starts_with',
+  'ends_with',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'before',
+  'after',
+  'within_minutes',
+  'exists',
+  'has',
+  'has_any',
+  'has_all',
+  'has_none',
+]);
+
+/**
+ * DeviceFilterValue
+ *
+ * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+ * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+ * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+ * strings or numbers.
+ *
+ */
+export const zDeviceFilterValue = z.union([
+  z.string().min(1).max(200),
+  z.number().gte(-1000000000000000).lte(1000000000000000),
+  z.boolean(),
+  z
+    .array(z.union([z.string().min(1).max(200), z.number().gte(-1000000000000000).lte(1000000000000000)]))
+    .min(1)
+    .max(100),
+]);
+
+/**
+ * DeviceFilterExpression
+ *
+ * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+ * least one child matches) or `not` (its child does not match), or a **condition**
+ * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+ * 1) and a filter holds at most 100 conditions.
+ *
+ * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+ *
+ * | field | operators |
+ * | --- | --- |
+ * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+ * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+ * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+ * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+ * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+ * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+ *
+ * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+ * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+ * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+ *
+ */
+export const zDeviceFilterExpression = z.object({
+  and: z
+    .array(z.lazy((): any => zDeviceFilterExpression))
+    .min(1)
+    .max(100)
+    .optional(),
+  or: z
+    .array(z.lazy((): any => zDeviceFilterExpression))
+    .min(1)
+    .max(100)
+    .optional(),
+  not: z.lazy((): any => zDeviceFilterExpression).optional(),
+  field: z
+    .string()
+    .max(72)
+    .regex(/^([a-z_]{1,40}|custom\.[a-z][a-z0-9_]{0,63})$/)
+    .optional(),
+  op: zDeviceFilterOperator.optional(),
+  value: zDeviceFilterValue.optional(),
+});
+
+/**
+ * DeviceFilter
+ *
+ * A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
+ * target by ID. It is evaluated when used, so it always selects the devices that match now; each
+ * caller only ever gets the devices of their own sites.
+ *
+ */
+export const zDeviceFilter = z.object({
+  id: zDeviceFilterId,
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000),
+  expression: zDeviceFilterExpression,
+  archived: z.boolean(),
+  archived_at: zTimestamp.nullable(),
+  created_by: zUserId,
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * DeviceFilterList
+ */
+export const zDeviceFilterList = z.object({
+  data: z.array(zDeviceFilter).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * DeviceFilterCreate
+ */
+export const zDeviceFilterCreate = z.object({
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional().default(''),
+  expression: zDeviceFilterExpression,
+});
+
+/**
+ * DeviceFilterPreviewRequest
+ *
+ * Exactly one of `filter_id` (a saved filter, archived or not) and `expression`.
+ */
+export const zDeviceFilterPreviewRequest = z.object({
+  filter_id: zDeviceFilterId.optional(),
+  expression: zDeviceFilterExpression.optional(),
+  limit: z.int().gte(1).lte(500).optional(),
+});
+
+/**
+ * DeviceFilterPreview
+ */
+export const zDeviceFilterPreview = z.object({
+  count: z.int().gte(0).lte(100000000),
+  data: z.array(zDevice).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * DeviceFilterUpdate
+ *
+ * The fields to change; the others keep their value.
+ */
+export const zDeviceFilterUpdate = z.object({
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  expression: zDeviceFilterExpression.optional(),
+});
+
+/**
+ * DeviceFilterUsage
+ */
+export const zDeviceFilterUsage = z.object({
+  data: z
+    .array(
+      z.object({
+        kind: z.enum(['alert_rule', 'device_view', 'job', 'schedule']),
+        id: z.union([
+          z
+            .string()
+            .max(30)
+            .regex(/^alr_[0-9A-HJKMNP-TV-Z]{26}$/),
+          z
+            .string()
+            .max(30)
+            .regex(/^dvw_[0-9A-HJKMNP-TV-Z]{26}$/),
+          z
+            .string()
+            .max(30)
+            .regex(/^job_[0-9A-HJKMNP-TV-Z]{26}$/),
+          z
+            .string()
+            .max(30)
+            .regex(/^sch_[0-9A-HJKMNP-TV-Z]{26}$/),
+        ]),
+        name: z.string().max(200),
+      }),
+    )
+    .max(1000),
+});
+
+/**
+ * DeviceFilterClone
+ *
+ * The copy's name; left out, it is the original's name followed by ` (copy)`.
+ */
+export const zDeviceFilterClone = z.object({
+  name: z.string().min(1).max(100).optional(),
 });
 
 /**
@@ -3164,6 +3381,11 @@ export const zCustomFieldKeyPath = zCustomFieldKey;
 export const zMonitoredProcessIdPath = zMonitoredProcessId;
 
 /**
+ * The ID of the saved device filter.
+ */
+export const zDeviceFilterIdPath = zDeviceFilterId;
+
+/**
  * The ID of the custom field.
  */
 export const zCustomFieldIdPath = zCustomFieldId;
@@ -3491,6 +3713,23 @@ export const zListDevicesQuery = z.object({
   status: zDeviceStatus.optional(),
   platform: zPlatform.optional(),
   q: z.string().min(1).max(100).optional(),
+  device_type: zDeviceTypeId.optional(),
+  tag: zTag.optional(),
+  agent_version: z.string().min(1).max(50).optional(),
+  filter_id: zDeviceFilterId.optional(),
+  filter: z.string().min(2).max(4000).optional(),
+  sort: z
+    .enum([
+      'name',
+      '-name',
+      'last_seen_at',
+      '-last_seen_at',
+      'status',
+      '-status',
+      'created_at',
+      '-created_at',
+    ])
+    .optional(),
 });
 
 /**
@@ -3690,6 +3929,111 @@ export const zUpdateMonitoredProcessPath = z.object({
  * The updated monitored process.
  */
 export const zUpdateMonitoredProcessResponse = zMonitoredProcess;
+
+export const zListDeviceFiltersQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  archived: z.boolean().optional().default(false),
+  q: z.string().min(1).max(100).optional(),
+});
+
+/**
+ * A page of device filters.
+ */
+export const zListDeviceFiltersResponse = zDeviceFilterList;
+
+export const zCreateDeviceFilterBody = zDeviceFilterCreate;
+
+export const zCreateDeviceFilterHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The filter was saved.
+ */
+export const zCreateDeviceFilterResponse = zDeviceFilter;
+
+export const zPreviewDeviceFilterBody = zDeviceFilterPreviewRequest;
+
+/**
+ * The count and the first matching devices.
+ */
+export const zPreviewDeviceFilterResponse = zDeviceFilterPreview;
+
+export const zDeleteDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The filter was deleted.
+ */
+export const zDeleteDeviceFilterResponse = z.void();
+
+export const zGetDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The device filter.
+ */
+export const zGetDeviceFilterResponse = zDeviceFilter;
+
+export const zUpdateDeviceFilterBody = zDeviceFilterUpdate;
+
+export const zUpdateDeviceFilterHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The updated device filter.
+ */
+export const zUpdateDeviceFilterResponse = zDeviceFilter;
+
+export const zGetDeviceFilterUsagePath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * What uses the filter.
+ */
+export const zGetDeviceFilterUsageResponse = zDeviceFilterUsage;
+
+export const zCloneDeviceFilterBody = zDeviceFilterClone;
+
+export const zCloneDeviceFilterHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+export const zCloneDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The copy.
+ */
+export const zCloneDeviceFilterResponse = zDeviceFilter;
+
+export const zArchiveDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The archived filter.
+ */
+export const zArchiveDeviceFilterResponse = zDeviceFilter;
+
+export const zUnarchiveDeviceFilterPath = z.object({
+  filter_id: zDeviceFilterId,
+});
+
+/**
+ * The filter, no longer archived.
+ */
+export const zUnarchiveDeviceFilterResponse = zDeviceFilter;
 
 export const zListCustomFieldsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

@@ -11,6 +11,7 @@ import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
 import { containsText } from '../store/search';
 import { emitEvent } from '../observe/events-store';
+import { deviceSort, listFilterConditions } from './device-filters-store';
 import { findVisibleDevice, presentDevice, presentDevices, selectDevices } from './devices-store';
 import { deviceInsightRoutes } from './device-insights-handlers';
 import { assertDeviceType, DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
@@ -35,16 +36,24 @@ export function devicesHandlers(context: AppContext) {
     ...deviceScreenshotRoutes(context),
 
     listDevices: async ({ query, req }) => {
+      const conditions = await listFilterConditions(context, query);
       const page = await paginate(
         query,
-        whereEqual(selectDevices(context, principalOf(req)), {
-          site_id: query.site_id,
-          status: query.status,
-          platform: query.platform,
-        }).$if(query.q !== undefined, (qb) =>
-          qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
+        conditions.reduce(
+          (select, condition) => select.where(condition),
+          whereEqual(selectDevices(context, principalOf(req)), {
+            site_id: query.site_id,
+            status: query.status,
+            platform: query.platform,
+            device_type: query.device_type,
+            agent_version: query.agent_version,
+          }).$if(query.q !== undefined, (qb) =>
+            qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
+          ),
         ),
         (row) => row,
+        'id',
+        query.sort === undefined ? 'asc' : deviceSort(query.sort),
       );
       return { status: 200, body: { ...page, data: await presentDevices(context, page.data) } };
     },

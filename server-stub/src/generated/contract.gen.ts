@@ -463,6 +463,8 @@ export const Scope = z
     'enrollment:write',
     'commands:read',
     'commands:write',
+    'filters:read',
+    'filters:write',
     'scripts:read',
     'scripts:write',
     'jobs:read',
@@ -791,6 +793,127 @@ export const DeviceCustomFieldValue = z
 export const DeviceCustomFieldValueSet = z
   .strictObject({ value: CustomFieldValue })
   .meta({ id: 'DeviceCustomFieldValueSet' });
+export const DeviceFilterOperator = z
+  .enum([
+    'eq',
+    'ne',
+    'in',
+    'not_in',
+    'contains',
+    'starts_with',
+    'ends_with',
+    'lt',
+    'lte',
+    'gt',
+    'gte',
+    'before',
+    'after',
+    'within_minutes',
+    'exists',
+    'has',
+    'has_any',
+    'has_all',
+    'has_none',
+  ])
+  .meta({ id: 'DeviceFilterOperator' });
+export const DeviceFilterValue = z
+  .union([
+    z.string().min(1).max(200),
+    z.number().min(-1000000000000000).max(1000000000000000),
+    z.boolean(),
+    z
+      .array(z.union([z.string().min(1).max(200), z.number().min(-1000000000000000).max(1000000000000000)]))
+      .min(1)
+      .max(100),
+  ])
+  .meta({ id: 'DeviceFilterValue' });
+export const DeviceFilterExpression = z
+  .strictObject({
+    get and() {
+      return z.array(DeviceFilterExpression).min(1).max(100).optional();
+    },
+    get or() {
+      return z.array(DeviceFilterExpression).min(1).max(100).optional();
+    },
+    get not() {
+      return DeviceFilterExpression.optional();
+    },
+    field: z.string().max(72).regex(new RegExp('^([a-z_]{1,40}|custom\\.[a-z][a-z0-9_]{0,63})$')).optional(),
+    op: DeviceFilterOperator.optional(),
+    value: DeviceFilterValue.optional(),
+  })
+  .meta({ id: 'DeviceFilterExpression' });
+export const DeviceFilterId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^flt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeviceFilterId' });
+export const DeviceFilter = z
+  .strictObject({
+    id: DeviceFilterId,
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000),
+    expression: DeviceFilterExpression,
+    archived: z.boolean(),
+    archived_at: Timestamp.nullable(),
+    created_by: UserId,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'DeviceFilter' });
+export const DeviceFilterClone = z
+  .strictObject({ name: z.string().min(1).max(100).optional() })
+  .meta({ id: 'DeviceFilterClone' });
+export const DeviceFilterCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    expression: DeviceFilterExpression,
+  })
+  .meta({ id: 'DeviceFilterCreate' });
+export const DeviceFilterList = z
+  .object({ data: z.array(DeviceFilter).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeviceFilterList' });
+export const DeviceFilterPreview = z
+  .strictObject({
+    count: z.number().int().min(0).max(100000000),
+    data: z.array(Device).max(500),
+    next_cursor: NextCursor,
+  })
+  .meta({ id: 'DeviceFilterPreview' });
+export const DeviceFilterPreviewRequest = z
+  .strictObject({
+    filter_id: DeviceFilterId.optional(),
+    expression: DeviceFilterExpression.optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .meta({ id: 'DeviceFilterPreviewRequest' });
+export const DeviceFilterUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    expression: DeviceFilterExpression.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'DeviceFilterUpdate' });
+export const DeviceFilterUsage = z
+  .strictObject({
+    data: z
+      .array(
+        z.strictObject({
+          kind: z.enum(['alert_rule', 'device_view', 'job', 'schedule']),
+          id: z.union([
+            z.string().max(30).regex(new RegExp('^alr_[0-9A-HJKMNP-TV-Z]{26}$')),
+            z.string().max(30).regex(new RegExp('^dvw_[0-9A-HJKMNP-TV-Z]{26}$')),
+            z.string().max(30).regex(new RegExp('^job_[0-9A-HJKMNP-TV-Z]{26}$')),
+            z.string().max(30).regex(new RegExp('^sch_[0-9A-HJKMNP-TV-Z]{26}$')),
+          ]),
+          name: z.string().max(200),
+        }),
+      )
+      .max(1000),
+  })
+  .meta({ id: 'DeviceFilterUsage' });
 export const DeviceList = z
   .object({ data: z.array(Device).max(500), next_cursor: NextCursor })
   .meta({ id: 'DeviceList' });
@@ -2309,8 +2432,33 @@ export const contract = c.router(
           status: DeviceStatus.optional(),
           platform: Platform.optional(),
           q: z.string().min(1).max(100).optional(),
+          device_type: DeviceTypeId.optional(),
+          tag: Tag.optional(),
+          agent_version: z.string().min(1).max(50).optional(),
+          filter_id: DeviceFilterId.optional(),
+          filter: z.string().min(2).max(4000).optional(),
+          sort: z
+            .enum([
+              'name',
+              '-name',
+              'last_seen_at',
+              '-last_seen_at',
+              'status',
+              '-status',
+              'created_at',
+              '-created_at',
+            ])
+            .optional(),
         }),
-        responses: { 200: DeviceList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        responses: {
+          200: DeviceList,
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
         metadata: {
           operationId: 'listDevices',
           tag: 'Devices',
@@ -2914,6 +3062,285 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['devices:write'],
+        } as const,
+      },
+    },
+    deviceFilters: {
+      listDeviceFilters: {
+        method: 'GET',
+        path: '/v1/device-filters',
+        summary: 'List device filters',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          archived: z
+            .enum(['true', 'false'])
+            .transform((value) => value === 'true')
+            .default(false),
+          q: z.string().min(1).max(100).optional(),
+        }),
+        responses: {
+          200: DeviceFilterList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeviceFilters',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:read'],
+        } as const,
+      },
+      createDeviceFilter: {
+        method: 'POST',
+        path: '/v1/device-filters',
+        summary: 'Create a device filter',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: DeviceFilterCreate,
+        responses: {
+          201: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      previewDeviceFilter: {
+        method: 'POST',
+        path: '/v1/device-filters/preview',
+        summary: 'Preview a device filter',
+        query: z.strictObject({}),
+        body: DeviceFilterPreviewRequest,
+        responses: {
+          200: DeviceFilterPreview,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'previewDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['devices:read', 'filters:read'],
+        } as const,
+      },
+      getDeviceFilter: {
+        method: 'GET',
+        path: '/v1/device-filters/:filter_id',
+        summary: 'Get a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        responses: {
+          200: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:read'],
+        } as const,
+      },
+      updateDeviceFilter: {
+        method: 'PATCH',
+        path: '/v1/device-filters/:filter_id',
+        summary: 'Update a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: DeviceFilterUpdate,
+        responses: {
+          200: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      deleteDeviceFilter: {
+        method: 'DELETE',
+        path: '/v1/device-filters/:filter_id',
+        summary: 'Delete a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      getDeviceFilterUsage: {
+        method: 'GET',
+        path: '/v1/device-filters/:filter_id/usage',
+        summary: 'List what uses a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        responses: {
+          200: DeviceFilterUsage,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceFilterUsage',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:read'],
+        } as const,
+      },
+      cloneDeviceFilter: {
+        method: 'POST',
+        path: '/v1/device-filters/:filter_id/clone',
+        summary: 'Clone a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: DeviceFilterClone,
+        responses: {
+          201: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cloneDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      archiveDeviceFilter: {
+        method: 'POST',
+        path: '/v1/device-filters/:filter_id/archive',
+        summary: 'Archive a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'archiveDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      unarchiveDeviceFilter: {
+        method: 'POST',
+        path: '/v1/device-filters/:filter_id/unarchive',
+        summary: 'Unarchive a device filter',
+        pathParams: z.object({ filter_id: DeviceFilterId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: DeviceFilter,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'unarchiveDeviceFilter',
+          tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:write'],
         } as const,
       },
     },

@@ -13,6 +13,7 @@ type VersionedTable =
   | 'users'
   | 'sites'
   | 'devices'
+  | 'device_filters'
   | 'monitored_processes'
   | 'alert_rules'
   | 'webhooks'

@@ -12,6 +12,20 @@ export function versionKey(version: string | null): string | null {
     .join('.');
 }
 
+const cache = new Map<string, string>();
+
+/** versionKey, remembered for the few thousand versions a fleet runs (SQLite calls it per row). */
+export function cachedVersionKey(version: string | null): string | null {
+  if (version === null) return null;
+  let key = cache.get(version);
+  if (key === undefined) {
+    if (cache.size >= 10_000) cache.clear();
+    key = versionKey(version)!;
+    cache.set(version, key);
+  }
+  return key;
+}
+
 /** The PostgreSQL twin of versionKey (migration 018). */
 export const POSTGRES_VERSION_KEY_FUNCTION = `
 create or replace function meridian_version_key(version text) returns text
