@@ -25,11 +25,13 @@ const idempotent = specOperations.filter((op) =>
 it('covers the creating operations', () => {
   expect(idempotent.map((op) => op.operationId).sort()).toEqual([
     'addIncidentNote',
+    'cloneDeviceFilter',
     'cloneScript',
     'createAlertRule',
     'createApiToken',
     'createCommand',
     'createCustomField',
+    'createDeviceFilter',
     'createEnrollmentCode',
     'createJob',
     'createMonitoredProcess',
