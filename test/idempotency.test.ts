@@ -32,6 +32,7 @@ it('covers the creating operations', () => {
     'createCommand',
     'createCustomField',
     'createDeviceFilter',
+    'createDeviceView',
     'createEnrollmentCode',
     'createJob',
     'createMonitoredProcess',

@@ -16,6 +16,7 @@ import { usersHandlers } from './access/users-handlers';
 import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
+import { deviceViewsHandlers } from './fleet/device-views-handlers';
 import { deviceFiltersHandlers } from './fleet/device-filters-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
@@ -46,6 +47,7 @@ export function createRouter(context: AppContext) {
     devices: devicesHandlers(context),
     deviceFilters: deviceFiltersHandlers(context),
     customFields: customFieldsHandlers(context),
+    deviceViews: deviceViewsHandlers(context),
     enrollmentCodes: enrollmentCodesHandlers(context),
     enrollmentRequests: enrollmentRequestsHandlers(context),
     agent: agentHandlers(context),

@@ -316,6 +316,18 @@ export const validCalls: Record<string, ValidCall> = {
     body: { value: 'INV-20931' },
   }),
   deleteDeviceCustomField: (w) => ({ path: { device_id: w.deviceA.id, key: w.customFieldKey } }),
+  listDeviceViews: () => ({ query: { limit: 10, visibility: 'private' } }),
+  createDeviceView: (w) => ({
+    body: {
+      name: unique('View'),
+      filter: { field: 'site_id', op: 'eq', value: w.siteA.id },
+      sort: '-last_seen_at',
+      columns: ['name', 'status', `custom.${w.customFieldKey}`],
+    },
+  }),
+  getDeviceView: (w) => ({ path: { view_id: w.deviceViewId } }),
+  updateDeviceView: (w) => ({ path: { view_id: w.deviceViewId }, body: { name: 'Renamed view' } }),
+  deleteDeviceView: (w) => ({ path: { view_id: w.deviceViewId } }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

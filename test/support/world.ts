@@ -10,6 +10,7 @@ import {
   createCommand,
   createDeviceFilter,
   createCustomField,
+  createDeviceView,
   createJob,
   createSchedule,
   createScript,
@@ -82,6 +83,8 @@ export interface World {
   /** A string custom field (operator-written) and its key. */
   customFieldId: string;
   customFieldKey: string;
+  /** A private device view of the admin (nobody else sees it). */
+  deviceViewId: string;
   /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
   jobId: string;
   /** A disabled schedule of site A (it never runs by itself): a weekly ping of a device of its own. */
@@ -282,6 +285,8 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     ...(await addCustomField(t)),
+    deviceViewId: ok(await createDeviceView({ client: t.admin, body: { name: 'World view', sort: 'name' } }))
+      .id,
     scriptId: ok(
       await createScript({
         client: t.admin,
