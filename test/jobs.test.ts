@@ -6,9 +6,12 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  archiveDeviceFilter,
   cancelJob,
+  createDeviceFilter,
   createJob,
   createScript,
+  getDeviceFilterUsage,
   getCommand,
   getJob,
   listEvents,
@@ -18,6 +21,7 @@ import {
   reportAgentCommandResult,
   retryJob,
   updateDevice,
+  type DeviceFilterExpression,
   type Job,
   type ListJobsData,
   type JobCreate,
@@ -254,6 +258,57 @@ describe('targets', () => {
       ['job.finished', null],
     ]);
     expect(await eventsOf(operatorA.client)).toEqual([]);
+  });
+});
+
+describe('filter targets', () => {
+  it('runs on the devices a filter written in the job matches, among those the caller can see', async () => {
+    const site = (await addSite(t)).id;
+    const kiosk = await addAgent(t, site);
+    await addAgentOfType(site, 'relay');
+    const filter: DeviceFilterExpression = {
+      and: [
+        { field: 'site_id', op: 'eq', value: site },
+        { field: 'device_type', op: 'eq', value: 'workstation' },
+      ],
+    };
+    const job = ok(await start({ target: { filter } }));
+    expect(job).toMatchObject({ target: { filter }, counts: { total: 1, pending: 1 } });
+    expect((await targetsOf(job)).map((target) => target.device_id)).toEqual([kiosk.deviceId]);
+    // An operator of site A only: the same filter matches none of their devices.
+    const theirs = ok(await start({ target: { filter } }, operatorA.client));
+    expect(theirs.counts.total).toBe(0);
+    ok(await cancelJob({ client: t.admin, path: { job_id: job.id } }));
+    const bad = expectProblem(
+      await start({ target: { filter: { field: 'colour', op: 'eq', value: 'red' } as never } }),
+      400,
+      'invalid_filter',
+    );
+    expect(bad.errors?.[0]?.path).toMatch(/^\/body\/target\/filter/);
+  });
+
+  it('runs on a saved filter, which then lists the job among its users; archived filters are refused', async () => {
+    const site = (await addSite(t)).id;
+    const device = await addAgent(t, site);
+    const saved = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: { name: `Site ${site}`, expression: { field: 'site_id', op: 'eq', value: site } },
+      }),
+    );
+    const job = ok(await start({ name: 'By saved filter', target: { filter_id: saved.id } }));
+    expect((await targetsOf(job)).map((target) => target.device_id)).toEqual([device.deviceId]);
+    expect(ok(await getDeviceFilterUsage({ client: t.admin, path: { filter_id: saved.id } })).data).toEqual([
+      { kind: 'job', id: job.id, name: 'By saved filter' },
+    ]);
+    ok(await cancelJob({ client: t.admin, path: { job_id: job.id } }));
+    ok(await archiveDeviceFilter({ client: t.admin, path: { filter_id: saved.id } }));
+    expectProblem(await start({ target: { filter_id: saved.id } }), 422, 'device_filter_archived');
+    expectProblem(
+      await start({ target: { filter_id: 'flt_01JD9A2B4C6E8G0J2K4M6P8R0T' } }),
+      422,
+      'unknown_device_filter',
+    );
   });
 });
 
@@ -509,7 +564,7 @@ describe('bad input', () => {
       'validation_failed',
     );
     expect(both.errors).toEqual([
-      { path: '/body/target', message: 'Give exactly one of device_ids or site_ids.' },
+      { path: '/body/target', message: 'Give exactly one of device_ids, site_ids, filter_id and filter.' },
     ]);
     expectProblem(
       await createJob({ client: t.admin, body: { target: { site_ids: [siteA] } } }),

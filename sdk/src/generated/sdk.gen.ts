@@ -60,9 +60,6 @@ import type {
   CreateDeviceFilterData,
   CreateDeviceFilterErrors,
   CreateDeviceFilterResponses,
-  CreateDeviceViewData,
-  CreateDeviceViewErrors,
-  CreateDeviceViewResponses,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
@@ -105,9 +102,6 @@ import type {
   DeleteDeviceFilterErrors,
   DeleteDeviceFilterResponses,
   DeleteDeviceResponses,
-  DeleteDeviceViewData,
-  DeleteDeviceViewErrors,
-  DeleteDeviceViewResponses,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
   DeleteMonitoredProcessResponses,
@@ -183,9 +177,6 @@ import type {
   GetDeviceTypeData,
   GetDeviceTypeErrors,
   GetDeviceTypeResponses,
-  GetDeviceViewData,
-  GetDeviceViewErrors,
-  GetDeviceViewResponses,
   GetEnrollmentRequestData,
   GetEnrollmentRequestErrors,
   GetEnrollmentRequestResponses,
@@ -264,9 +255,6 @@ import type {
   ListDeviceTypesData,
   ListDeviceTypesErrors,
   ListDeviceTypesResponses,
-  ListDeviceViewsData,
-  ListDeviceViewsErrors,
-  ListDeviceViewsResponses,
   ListEnrollmentCodesData,
   ListEnrollmentCodesErrors,
   ListEnrollmentCodesResponses,
@@ -418,9 +406,6 @@ import type {
   UpdateDeviceFilterErrors,
   UpdateDeviceFilterResponses,
   UpdateDeviceResponses,
-  UpdateDeviceViewData,
-  UpdateDeviceViewErrors,
-  UpdateDeviceViewResponses,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessErrors,
   UpdateMonitoredProcessResponses,
@@ -1715,133 +1700,6 @@ export const unarchiveDeviceFilter = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * List saved device views
- *
- * Lists the device views you may see, oldest first: the shared ones and your own private
- * ones (admins see every view). Narrow with `visibility`. Needs `filters:read`.
- *
- */
-export const listDeviceViews = <ThrowOnError extends boolean = false>(
-  options?: Options<ListDeviceViewsData, ThrowOnError>,
-) =>
-  (options?.client ?? client).get<ListDeviceViewsResponses, ListDeviceViewsErrors, ThrowOnError>({
-    security: [
-      { scheme: 'bearer', type: 'http' },
-      {
-        in: 'cookie',
-        name: 'meridian_session',
-        type: 'apiKey',
-      },
-    ],
-    url: '/v1/device-views',
-    ...options,
-  });
-
-/**
- * Save a device view
- *
- * Saves a named view of the device list for you: a device filter (a saved one by
- * `filter_id`, or an inline `filter`; not both), a `sort` and the columns to show
- * (`custom.<key>` for a custom field, `422 unknown_custom_field` if there is none). Private
- * by default; `shared` shows it to everyone with `filters:read`. Needs `filters:write`.
- *
- */
-export const createDeviceView = <ThrowOnError extends boolean = false>(
-  options: Options<CreateDeviceViewData, ThrowOnError>,
-) =>
-  (options.client ?? client).post<CreateDeviceViewResponses, CreateDeviceViewErrors, ThrowOnError>({
-    security: [
-      { scheme: 'bearer', type: 'http' },
-      {
-        in: 'cookie',
-        name: 'meridian_session',
-        type: 'apiKey',
-      },
-    ],
-    url: '/v1/device-views',
-    ...options,
-    headers: {
-      'Content-Type': 'application/json',
-      ...options.headers,
-    },
-  });
-
-/**
- * Delete a saved device view
- *
- * Deletes the view (not the saved filter it names). Only its owner or an admin may
- * (`403 device_view_not_owner` for a shared view of someone else). Needs `filters:write`.
- *
- */
-export const deleteDeviceView = <ThrowOnError extends boolean = false>(
-  options: Options<DeleteDeviceViewData, ThrowOnError>,
-) =>
-  (options.client ?? client).delete<DeleteDeviceViewResponses, DeleteDeviceViewErrors, ThrowOnError>({
-    security: [
-      { scheme: 'bearer', type: 'http' },
-      {
-        in: 'cookie',
-        name: 'meridian_session',
-        type: 'apiKey',
-      },
-    ],
-    url: '/v1/device-views/{view_id}',
-    ...options,
-  });
-
-/**
- * Get a saved device view
- *
- * Returns one device view: a shared one, or your own private one (admins: any). Someone
- * else's private view is `404`. Needs `filters:read`.
- *
- */
-export const getDeviceView = <ThrowOnError extends boolean = false>(
-  options: Options<GetDeviceViewData, ThrowOnError>,
-) =>
-  (options.client ?? client).get<GetDeviceViewResponses, GetDeviceViewErrors, ThrowOnError>({
-    security: [
-      { scheme: 'bearer', type: 'http' },
-      {
-        in: 'cookie',
-        name: 'meridian_session',
-        type: 'apiKey',
-      },
-    ],
-    url: '/v1/device-views/{view_id}',
-    ...options,
-  });
-
-/**
- * Update a saved device view
- *
- * Renames the view, shares or unshares it, or changes its filter, sort or columns (checked
- * as at creation). Only its owner or an admin may (`403 device_view_not_owner` for a shared
- * view of someone else). Send `If-Match` with the `ETag` you read to avoid overwriting a
- * concurrent change. Needs `filters:write`.
- *
- */
-export const updateDeviceView = <ThrowOnError extends boolean = false>(
-  options: Options<UpdateDeviceViewData, ThrowOnError>,
-) =>
-  (options.client ?? client).patch<UpdateDeviceViewResponses, UpdateDeviceViewErrors, ThrowOnError>({
-    security: [
-      { scheme: 'bearer', type: 'http' },
-      {
-        in: 'cookie',
-        name: 'meridian_session',
-        type: 'apiKey',
-      },
-    ],
-    url: '/v1/device-views/{view_id}',
-    ...options,
-    headers: {
-      'Content-Type': 'application/json',
-      ...options.headers,
-    },
-  });
-
-/**
  * List custom fields
  *
  * Lists the custom field definitions, oldest first: each one's key, label, type, who writes
@@ -2789,8 +2647,9 @@ export const listJobs = <ThrowOnError extends boolean = false>(
  * Starts a job: what to run — `command` (a command type of the catalogue with its params),
  * `script` (a script of the library, at its current version or a given one, with arguments
  * checked against its parameters schema) or `inline_script` (a quick run of a script written
- * here) — on a `target`: a list of devices, or every device of some sites (resolved now).
- * Each target device gets a command of its own (`run_script` for
+ * here) — on a `target`: a list of devices, every device of some sites, or the devices a
+ * device filter (saved, `filter_id`, or written here, `filter`) matches, resolved now among
+ * the devices you can see. Each target device gets a command of its own (`run_script` for
  * scripts), which its agent receives by its usual long-poll; a device that cannot run it
  * (its device type has no such command, or the script is not for its platform) is a target in
  * state `unsupported` and gets nothing. Command params are checked as for a single command

@@ -34,6 +34,8 @@ import {
 } from './commands-store';
 import { startWorker, type Worker } from '../runtime/worker';
 import { loadScript, runScriptParams, scriptArgumentIssues } from './scripts-store';
+import { deviceFilterCondition } from '../fleet/device-filter-sql';
+import { savedFilterExpression } from '../fleet/device-filters-store';
 
 /** The most devices one job may target. */
 export const MAX_JOB_TARGETS = 10_000;
@@ -59,7 +61,12 @@ export interface JobRequest {
   inline_script?:
     | { language: ScriptContent['language']; body: string; arguments?: ScriptArguments | undefined }
     | undefined;
-  target: { device_ids?: string[] | undefined; site_ids?: string[] | undefined };
+  target: {
+    device_ids?: string[] | undefined;
+    site_ids?: string[] | undefined;
+    filter_id?: string | undefined;
+    filter?: unknown;
+  };
   timeout_seconds?: number | undefined;
 }
 
@@ -265,10 +272,12 @@ async function resolveTargets(
   origin: JobOrigin,
   target: JobRequest['target'],
 ): Promise<TargetDevice[]> {
-  const given = [target.device_ids, target.site_ids].filter((list) => list !== undefined).length;
+  const given = [target.device_ids, target.site_ids, target.filter_id, target.filter].filter(
+    (choice) => choice !== undefined,
+  ).length;
   if (given !== 1)
     throw problems.validation([
-      { path: '/body/target', message: 'Give exactly one of device_ids or site_ids.' },
+      { path: '/body/target', message: 'Give exactly one of device_ids, site_ids, filter_id and filter.' },
     ]);
   const visible = context.db
     .selectFrom('devices')
@@ -283,17 +292,25 @@ async function resolveTargets(
     if (missing.length > 0) throw problems.unknownReference('device', missing.slice(0, 20));
     return devices;
   }
-  const siteIds = target.site_ids!;
-  const sites = await context.db
-    .selectFrom('sites')
-    .select('id')
-    .where('id', 'in', siteIds)
-    .$if(origin.siteIds !== null, (qb) => qb.where('id', 'in', siteList(origin.siteIds!)))
-    .execute();
-  const found = new Set(sites.map((s) => s.id));
-  const missing = siteIds.filter((id) => !found.has(id));
-  if (missing.length > 0) throw problems.unknownReference('site', missing.slice(0, 20));
-  return visible.where('site_id', 'in', siteIds).execute();
+  if (target.site_ids) {
+    const siteIds = target.site_ids;
+    const sites = await context.db
+      .selectFrom('sites')
+      .select('id')
+      .where('id', 'in', siteIds)
+      .$if(origin.siteIds !== null, (qb) => qb.where('id', 'in', siteList(origin.siteIds!)))
+      .execute();
+    const found = new Set(sites.map((s) => s.id));
+    const missing = siteIds.filter((id) => !found.has(id));
+    if (missing.length > 0) throw problems.unknownReference('site', missing.slice(0, 20));
+    return visible.where('site_id', 'in', siteIds).execute();
+  }
+  const expression =
+    target.filter_id === undefined
+      ? target.filter
+      : await savedFilterExpression(context, target.filter_id, { forNewWork: true });
+  const path = target.filter_id === undefined ? '/body/target/filter' : '/body/target/filter_id';
+  return visible.where(await deviceFilterCondition(context, expression, path)).execute();
 }
 
 async function insertChunked<T extends 'commands' | 'job_targets'>(
@@ -374,7 +391,7 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
     script_id: action.scriptId,
     script_version: action.scriptVersion,
     target: JSON.stringify(request.target),
-    filter_id: null,
+    filter_id: request.target.filter_id ?? null,
     timeout_seconds: timeoutSeconds,
     state: 'running',
     attempt: 1,
