@@ -11,7 +11,9 @@ import {
   cloneDeviceFilter,
   createCustomField,
   createDeviceFilter,
+  createDeviceView,
   deleteDeviceFilter,
+  deleteDeviceView,
   getDeviceFilter,
   getDeviceFilterUsage,
   listDeviceFilters,
@@ -435,6 +437,40 @@ describe('device filters', () => {
       404,
       'not_found',
     );
+  });
+
+  it('lists what targets a filter and refuses to delete it while used', async () => {
+    const site = await addSite(t);
+    const filter = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: { name: unique('In use'), expression: { field: 'site_id', op: 'eq', value: site.id } },
+      }),
+    );
+    const view = ok(
+      await createDeviceView({
+        client: t.admin,
+        body: { name: unique('Site view'), visibility: 'shared', filter_id: filter.id },
+      }),
+    );
+    expect(ok(await getDeviceFilterUsage({ client: t.admin, path: { filter_id: filter.id } })).data).toEqual([
+      { kind: 'device_view', id: view.id, name: view.name },
+    ]);
+    const refused = expectProblem(
+      await deleteDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }),
+      409,
+      'device_filter_in_use',
+    );
+    expect(refused.detail).toContain(view.id);
+    // Archived, it still serves what uses it.
+    ok(await archiveDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }));
+    ok(await listDevices({ client: t.admin, query: { filter_id: filter.id } }));
+    expect((await deleteDeviceView({ client: t.admin, path: { view_id: view.id } })).response.status).toBe(
+      204,
+    );
+    expect(
+      (await deleteDeviceFilter({ client: t.admin, path: { filter_id: filter.id } })).response.status,
+    ).toBe(204);
   });
 
   it('previews a saved or inline filter: the count and the first page, of your own sites only', async () => {
