@@ -851,6 +851,70 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/device-views': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List saved device views
+     * @description Lists the device views you may see, oldest first: the shared ones and your own private
+     *     ones (admins see every view). Narrow with `visibility`. Needs `filters:read`.
+     */
+    get: operations['listDeviceViews'];
+    put?: never;
+    /**
+     * Save a device view
+     * @description Saves a named view of the device list for you: a device filter (a saved one by
+     *     `filter_id`, or an inline `filter`; not both), a `sort` and the columns to show
+     *     (`custom.<key>` for a custom field, `422 unknown_custom_field` if there is none). Private
+     *     by default; `shared` shows it to everyone with `filters:read`. Needs `filters:write`.
+     */
+    post: operations['createDeviceView'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device-views/{view_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device view. */
+        view_id: components['parameters']['DeviceViewIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a saved device view
+     * @description Returns one device view: a shared one, or your own private one (admins: any). Someone
+     *     else's private view is `404`. Needs `filters:read`.
+     */
+    get: operations['getDeviceView'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a saved device view
+     * @description Deletes the view (not the saved filter it names). Only its owner or an admin may
+     *     (`403 device_view_not_owner` for a shared view of someone else). Needs `filters:write`.
+     */
+    delete: operations['deleteDeviceView'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a saved device view
+     * @description Renames the view, shares or unshares it, or changes its filter, sort or columns (checked
+     *     as at creation). Only its owner or an admin may (`403 device_view_not_owner` for a shared
+     *     view of someone else). Send `If-Match` with the `ETag` you read to avoid overwriting a
+     *     concurrent change. Needs `filters:write`.
+     */
+    patch: operations['updateDeviceView'];
+    trace?: never;
+  };
   '/v1/custom-fields': {
     parameters: {
       query?: never;
@@ -3631,6 +3695,21 @@ export interface components {
      */
     DeviceFilterId: string;
     /**
+     * DeviceSort
+     * @description An order of the device list (its `sort` parameter): the field, ascending, or descending with a
+     *     leading `-`.
+     * @enum {string}
+     */
+    DeviceSort:
+      | 'name'
+      | '-name'
+      | 'last_seen_at'
+      | '-last_seen_at'
+      | 'status'
+      | '-status'
+      | 'created_at'
+      | '-created_at';
+    /**
      * DeviceId
      * @description The ID of a device (`dev_` followed by a ULID).
      * @example dev_01JD2M7T4X9K3QH5W8N6R2B4CZ
@@ -4245,6 +4324,118 @@ export interface components {
      */
     DeviceFilterClone: {
       name?: string;
+    };
+    /**
+     * DeviceViewVisibility
+     * @description `private`: only its owner (and admins) see it; `shared`: everyone who may read filters
+     *     (`filters:read`) sees it. Only its owner or an admin changes or deletes it either way.
+     * @enum {string}
+     */
+    DeviceViewVisibility: 'private' | 'shared';
+    /**
+     * DeviceViewId
+     * @description The ID of a saved device view (`dvw_` followed by a ULID).
+     * @example dvw_01JDA4E6G8J0K2M4P6R8T0V2X4
+     */
+    DeviceViewId: string;
+    /**
+     * DeviceViewColumn
+     * @description A column of the device list: a field of the device, or a custom field as `custom.<key>`.
+     * @example last_seen_at
+     */
+    DeviceViewColumn:
+      | (
+          | 'name'
+          | 'description'
+          | 'site_id'
+          | 'platform'
+          | 'device_type'
+          | 'status'
+          | 'hostname'
+          | 'tags'
+          | 'agent_version'
+          | 'os_name'
+          | 'os_version'
+          | 'timezone'
+          | 'addresses'
+          | 'uptime_seconds'
+          | 'last_seen_at'
+          | 'enrolled_at'
+          | 'created_at'
+          | 'updated_at'
+        )
+      | string;
+    /**
+     * DeviceViewColumns
+     * @description The columns to show, in order.
+     * @example [
+     *       "name",
+     *       "status",
+     *       "site_id",
+     *       "last_seen_at",
+     *       "custom.asset_tag"
+     *     ]
+     */
+    DeviceViewColumns: components['schemas']['DeviceViewColumn'][];
+    /**
+     * DeviceView
+     * @description A saved view of the device list: which devices (a saved filter, an inline filter, or all), in
+     *     which order and with which columns. Apply it by calling `GET /v1/devices` with its `filter_id`
+     *     (or its `filter` as JSON) and `sort`.
+     */
+    DeviceView: {
+      id: components['schemas']['DeviceViewId'];
+      name: string;
+      description: string;
+      visibility: components['schemas']['DeviceViewVisibility'];
+      /** @description The user who created the view. */
+      owner_id: components['schemas']['UserId'];
+      /**
+       * @description The saved device filter the view shows, or `null`. A view does not keep its filter from
+       *     being deleted; the device list then answers `422 unknown_device_filter` for it.
+       */
+      filter_id: components['schemas']['DeviceFilterId'] | null;
+      /** @description The inline device filter the view shows, or `null`. At most one of `filter_id` and `filter` is set; neither means every device. */
+      filter: components['schemas']['DeviceFilterExpression'] | null;
+      /** @description The order, or `null` for the device list's own (registration order). */
+      sort: components['schemas']['DeviceSort'] | null;
+      columns: components['schemas']['DeviceViewColumns'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** DeviceViewList */
+    DeviceViewList: {
+      data: components['schemas']['DeviceView'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** DeviceViewCreate */
+    DeviceViewCreate: {
+      name: string;
+      /** @default  */
+      description: string;
+      /** @default private */
+      visibility: components['schemas']['DeviceViewVisibility'];
+      /** @description A saved device filter (`422 unknown_device_filter` if there is none). Not together with `filter`. */
+      filter_id?: components['schemas']['DeviceFilterId'];
+      /** @description An inline device filter (`400 invalid_filter` if it is not valid). Not together with `filter_id`. */
+      filter?: components['schemas']['DeviceFilterExpression'];
+      sort?: components['schemas']['DeviceSort'];
+      /** @description The columns to show; left out: `name`, `status`, `site_id`, `last_seen_at`. */
+      columns?: components['schemas']['DeviceViewColumns'];
+    };
+    /**
+     * DeviceViewUpdate
+     * @description The fields to change; fields left out keep their value. Setting `filter_id` clears `filter`
+     *     and the other way round; `null` clears it.
+     */
+    DeviceViewUpdate: {
+      name?: string;
+      description?: string;
+      visibility?: components['schemas']['DeviceViewVisibility'];
+      filter_id?: components['schemas']['DeviceFilterId'] | null;
+      filter?: components['schemas']['DeviceFilterExpression'] | null;
+      sort?: components['schemas']['DeviceSort'] | null;
+      columns?: components['schemas']['DeviceViewColumns'];
     };
     /**
      * CustomFieldId
@@ -6714,6 +6905,8 @@ export interface components {
     MonitoredProcessIdPath: components['schemas']['MonitoredProcessId'];
     /** @description The ID of the saved device filter. */
     DeviceFilterIdPath: components['schemas']['DeviceFilterId'];
+    /** @description The ID of the saved device view. */
+    DeviceViewIdPath: components['schemas']['DeviceViewId'];
     /** @description The ID of the custom field. */
     CustomFieldIdPath: components['schemas']['CustomFieldId'];
     /** @description The ID of the enrolment code (not the code itself). */
@@ -7945,15 +8138,7 @@ export interface operations {
          *     descending with a leading `-` (`-last_seen_at`: most recently seen first; devices never
          *     seen come last). Devices that tie are ordered by ID. Left out: registration order.
          */
-        sort?:
-          | 'name'
-          | '-name'
-          | 'last_seen_at'
-          | '-last_seen_at'
-          | 'status'
-          | '-status'
-          | 'created_at'
-          | '-created_at';
+        sort?: components['schemas']['DeviceSort'];
       };
       header?: never;
       path?: never;
@@ -9871,6 +10056,370 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeviceViews: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only private or only shared views. */
+        visibility?: components['schemas']['DeviceViewVisibility'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of device views. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "dvw_01JDA4E6G8J0K2M4P6R8T0V2X4",
+           *           "name": "Lisbon kiosks seen last",
+           *           "description": "Kiosks of the Lisbon site, least recently seen first.",
+           *           "visibility": "shared",
+           *           "owner_id": "usr_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "filter_id": null,
+           *           "filter": {
+           *             "and": [
+           *               {
+           *                 "field": "site_id",
+           *                 "op": "eq",
+           *                 "value": "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *               },
+           *               {
+           *                 "field": "tags",
+           *                 "op": "has",
+           *                 "value": "kiosk"
+           *               }
+           *             ]
+           *           },
+           *           "sort": "last_seen_at",
+           *           "columns": [
+           *             "name",
+           *             "status",
+           *             "last_seen_at",
+           *             "custom.asset_tag"
+           *           ],
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeviceViewList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createDeviceView: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Lisbon kiosks seen last",
+         *       "description": "Kiosks of the Lisbon site, least recently seen first.",
+         *       "visibility": "shared",
+         *       "filter": {
+         *         "and": [
+         *           {
+         *             "field": "site_id",
+         *             "op": "eq",
+         *             "value": "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+         *           },
+         *           {
+         *             "field": "tags",
+         *             "op": "has",
+         *             "value": "kiosk"
+         *           }
+         *         ]
+         *       },
+         *       "sort": "last_seen_at",
+         *       "columns": [
+         *         "name",
+         *         "status",
+         *         "last_seen_at",
+         *         "custom.asset_tag"
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['DeviceViewCreate'];
+      };
+    };
+    responses: {
+      /** @description The view was saved. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dvw_01JDA4E6G8J0K2M4P6R8T0V2X4",
+           *       "name": "Lisbon kiosks seen last",
+           *       "description": "Kiosks of the Lisbon site, least recently seen first.",
+           *       "visibility": "shared",
+           *       "owner_id": "usr_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "filter_id": null,
+           *       "filter": {
+           *         "and": [
+           *           {
+           *             "field": "site_id",
+           *             "op": "eq",
+           *             "value": "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           }
+           *         ]
+           *       },
+           *       "sort": "last_seen_at",
+           *       "columns": [
+           *         "name",
+           *         "status",
+           *         "last_seen_at",
+           *         "custom.asset_tag"
+           *       ],
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDeviceView: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device view. */
+        view_id: components['parameters']['DeviceViewIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The device view. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dvw_01JDA4E6G8J0K2M4P6R8T0V2X4",
+           *       "name": "Lisbon kiosks seen last",
+           *       "description": "Kiosks of the Lisbon site, least recently seen first.",
+           *       "visibility": "shared",
+           *       "owner_id": "usr_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "filter_id": null,
+           *       "filter": {
+           *         "and": [
+           *           {
+           *             "field": "site_id",
+           *             "op": "eq",
+           *             "value": "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           }
+           *         ]
+           *       },
+           *       "sort": "last_seen_at",
+           *       "columns": [
+           *         "name",
+           *         "status",
+           *         "last_seen_at",
+           *         "custom.asset_tag"
+           *       ],
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteDeviceView: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the saved device view. */
+        view_id: components['parameters']['DeviceViewIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The view is gone. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateDeviceView: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the saved device view. */
+        view_id: components['parameters']['DeviceViewIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeviceViewUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated device view. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dvw_01JDA4E6G8J0K2M4P6R8T0V2X4",
+           *       "name": "Lisbon kiosks seen last",
+           *       "description": "Kiosks of the Lisbon site, least recently seen first.",
+           *       "visibility": "shared",
+           *       "owner_id": "usr_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "filter_id": null,
+           *       "filter": {
+           *         "and": [
+           *           {
+           *             "field": "site_id",
+           *             "op": "eq",
+           *             "value": "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           },
+           *           {
+           *             "field": "tags",
+           *             "op": "has",
+           *             "value": "kiosk"
+           *           }
+           *         ]
+           *       },
+           *       "sort": "-last_seen_at",
+           *       "columns": [
+           *         "name",
+           *         "status",
+           *         "last_seen_at",
+           *         "custom.asset_tag"
+           *       ],
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -50,6 +50,8 @@ import type {
   CreateCustomFieldResponse,
   CreateDeviceFilterData,
   CreateDeviceFilterResponse,
+  CreateDeviceViewData,
+  CreateDeviceViewResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
   CreateJobData,
@@ -78,6 +80,8 @@ import type {
   DeleteDeviceFilterData,
   DeleteDeviceFilterResponse,
   DeleteDeviceResponse,
+  DeleteDeviceViewData,
+  DeleteDeviceViewResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
@@ -127,6 +131,8 @@ import type {
   GetDeviceStatsResponse,
   GetDeviceTypeData,
   GetDeviceTypeResponse,
+  GetDeviceViewData,
+  GetDeviceViewResponse,
   GetEnrollmentRequestData,
   GetEnrollmentRequestResponse,
   GetEventData,
@@ -174,6 +180,8 @@ import type {
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsResponse,
   ListDeviceTypesResponse,
+  ListDeviceViewsData,
+  ListDeviceViewsResponse,
   ListDevicesData,
   ListDevicesResponse,
   ListEnrollmentCodesData,
@@ -274,6 +282,8 @@ import type {
   UpdateDeviceFilterData,
   UpdateDeviceFilterResponse,
   UpdateDeviceResponse,
+  UpdateDeviceViewData,
+  UpdateDeviceViewResponse,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
@@ -330,6 +340,11 @@ export const routes = {
   getDeviceInventory: { route: 'GET /v1/devices/{device_id}/inventory' },
   listDeviceScreenshots: { route: 'GET /v1/devices/{device_id}/screenshots' },
   getLatestDeviceScreenshot: { route: 'GET /v1/devices/{device_id}/screenshots/latest' },
+  listDeviceViews: { route: 'GET /v1/device-views', paginated: true },
+  createDeviceView: { route: 'POST /v1/device-views', idempotencyKey: true },
+  getDeviceView: { route: 'GET /v1/device-views/{view_id}' },
+  updateDeviceView: { route: 'PATCH /v1/device-views/{view_id}', ifMatch: true },
+  deleteDeviceView: { route: 'DELETE /v1/device-views/{view_id}' },
   setDeviceCustomField: { route: 'PUT /v1/devices/{device_id}/custom-fields/{key}' },
   deleteDeviceCustomField: { route: 'DELETE /v1/devices/{device_id}/custom-fields/{key}' },
   listCustomFields: { route: 'GET /v1/custom-fields', paginated: true },
@@ -1071,6 +1086,108 @@ export class DevicesResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<GetLatestDeviceScreenshotResponse> {
     return this._client._call(routes.getLatestDeviceScreenshot, { path: { device_id: deviceId }, options });
+  }
+}
+
+/**
+ * Saved views of the device list: a name, a device filter (saved or inline), a sort and the
+ * columns to show, private to their owner or shared with everyone who reads filters.
+ */
+export class DeviceViewsResource extends APIResource {
+  /**
+   * List saved device views
+   *
+   * Lists the device views you may see, oldest first: the shared ones and your own private
+   * ones (admins see every view). Narrow with `visibility`. Needs `filters:read`.
+   *
+   * `GET /v1/device-views` (operation `listDeviceViews`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListDeviceViewsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDeviceViewsResponse['data'][number]> {
+    return this._client._list(routes.listDeviceViews, { query, options });
+  }
+
+  /**
+   * Save a device view
+   *
+   * Saves a named view of the device list for you: a device filter (a saved one by
+   * `filter_id`, or an inline `filter`; not both), a `sort` and the columns to show
+   * (`custom.<key>` for a custom field, `422 unknown_custom_field` if there is none). Private
+   * by default; `shared` shows it to everyone with `filters:read`. Needs `filters:write`.
+   *
+   * `POST /v1/device-views` (operation `createDeviceView`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateDeviceViewData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateDeviceViewResponse> {
+    return this._client._call(routes.createDeviceView, { body, options });
+  }
+
+  /**
+   * Get a saved device view
+   *
+   * Returns one device view: a shared one, or your own private one (admins: any). Someone
+   * else's private view is `404`. Needs `filters:read`.
+   *
+   * `GET /v1/device-views/{view_id}` (operation `getDeviceView`).
+   *
+   * @param viewId The ID of the saved device view.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    viewId: GetDeviceViewData['path']['view_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeviceViewResponse> {
+    return this._client._call(routes.getDeviceView, { path: { view_id: viewId }, options });
+  }
+
+  /**
+   * Update a saved device view
+   *
+   * Renames the view, shares or unshares it, or changes its filter, sort or columns (checked
+   * as at creation). Only its owner or an admin may (`403 device_view_not_owner` for a shared
+   * view of someone else). Send `If-Match` with the `ETag` you read to avoid overwriting a
+   * concurrent change. Needs `filters:write`.
+   *
+   * `PATCH /v1/device-views/{view_id}` (operation `updateDeviceView`).
+   *
+   * @param viewId The ID of the saved device view.
+   * @param body The fields to change; fields left out keep their value. Setting `filter_id` clears `filter` and the other way round; `null` clears it.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    viewId: UpdateDeviceViewData['path']['view_id'],
+    body: UpdateDeviceViewData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateDeviceViewResponse> {
+    return this._client._call(routes.updateDeviceView, { path: { view_id: viewId }, body, options });
+  }
+
+  /**
+   * Delete a saved device view
+   *
+   * Deletes the view (not the saved filter it names). Only its owner or an admin may
+   * (`403 device_view_not_owner` for a shared view of someone else). Needs `filters:write`.
+   *
+   * `DELETE /v1/device-views/{view_id}` (operation `deleteDeviceView`).
+   *
+   * @param viewId The ID of the saved device view.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    viewId: DeleteDeviceViewData['path']['view_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteDeviceViewResponse> {
+    return this._client._call(routes.deleteDeviceView, { path: { view_id: viewId }, options });
   }
 }
 
@@ -3552,6 +3669,11 @@ export interface Resources {
    */
   readonly devices: DevicesResource;
   /**
+   * Saved views of the device list: a name, a device filter (saved or inline), a sort and the
+   * columns to show, private to their owner or shared with everyone who reads filters.
+   */
+  readonly deviceViews: DeviceViewsResource;
+  /**
    * Typed values Meridian keeps per device beside its own fields — an asset tag, a warranty
    * date, an environment — defined once (key, label, type, default, whether agents may report
    * it), set per device by operators or reported by agents, shown in each device's
@@ -3671,6 +3793,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   apiTokens: ApiTokensResource,
   sites: SitesResource,
   devices: DevicesResource,
+  deviceViews: DeviceViewsResource,
   customFields: CustomFieldsResource,
   deviceFilters: DeviceFiltersResource,
   enrollmentCodes: EnrollmentCodesResource,

@@ -60,6 +60,9 @@ import type {
   CreateDeviceFilterData,
   CreateDeviceFilterErrors,
   CreateDeviceFilterResponses,
+  CreateDeviceViewData,
+  CreateDeviceViewErrors,
+  CreateDeviceViewResponses,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
@@ -102,6 +105,9 @@ import type {
   DeleteDeviceFilterErrors,
   DeleteDeviceFilterResponses,
   DeleteDeviceResponses,
+  DeleteDeviceViewData,
+  DeleteDeviceViewErrors,
+  DeleteDeviceViewResponses,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
   DeleteMonitoredProcessResponses,
@@ -177,6 +183,9 @@ import type {
   GetDeviceTypeData,
   GetDeviceTypeErrors,
   GetDeviceTypeResponses,
+  GetDeviceViewData,
+  GetDeviceViewErrors,
+  GetDeviceViewResponses,
   GetEnrollmentRequestData,
   GetEnrollmentRequestErrors,
   GetEnrollmentRequestResponses,
@@ -255,6 +264,9 @@ import type {
   ListDeviceTypesData,
   ListDeviceTypesErrors,
   ListDeviceTypesResponses,
+  ListDeviceViewsData,
+  ListDeviceViewsErrors,
+  ListDeviceViewsResponses,
   ListEnrollmentCodesData,
   ListEnrollmentCodesErrors,
   ListEnrollmentCodesResponses,
@@ -406,6 +418,9 @@ import type {
   UpdateDeviceFilterErrors,
   UpdateDeviceFilterResponses,
   UpdateDeviceResponses,
+  UpdateDeviceViewData,
+  UpdateDeviceViewErrors,
+  UpdateDeviceViewResponses,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessErrors,
   UpdateMonitoredProcessResponses,
@@ -1697,6 +1712,133 @@ export const unarchiveDeviceFilter = <ThrowOnError extends boolean = false>(
     ],
     url: '/v1/device-filters/{filter_id}/unarchive',
     ...options,
+  });
+
+/**
+ * List saved device views
+ *
+ * Lists the device views you may see, oldest first: the shared ones and your own private
+ * ones (admins see every view). Narrow with `visibility`. Needs `filters:read`.
+ *
+ */
+export const listDeviceViews = <ThrowOnError extends boolean = false>(
+  options?: Options<ListDeviceViewsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListDeviceViewsResponses, ListDeviceViewsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-views',
+    ...options,
+  });
+
+/**
+ * Save a device view
+ *
+ * Saves a named view of the device list for you: a device filter (a saved one by
+ * `filter_id`, or an inline `filter`; not both), a `sort` and the columns to show
+ * (`custom.<key>` for a custom field, `422 unknown_custom_field` if there is none). Private
+ * by default; `shared` shows it to everyone with `filters:read`. Needs `filters:write`.
+ *
+ */
+export const createDeviceView = <ThrowOnError extends boolean = false>(
+  options: Options<CreateDeviceViewData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateDeviceViewResponses, CreateDeviceViewErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-views',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a saved device view
+ *
+ * Deletes the view (not the saved filter it names). Only its owner or an admin may
+ * (`403 device_view_not_owner` for a shared view of someone else). Needs `filters:write`.
+ *
+ */
+export const deleteDeviceView = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteDeviceViewData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteDeviceViewResponses, DeleteDeviceViewErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-views/{view_id}',
+    ...options,
+  });
+
+/**
+ * Get a saved device view
+ *
+ * Returns one device view: a shared one, or your own private one (admins: any). Someone
+ * else's private view is `404`. Needs `filters:read`.
+ *
+ */
+export const getDeviceView = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeviceViewData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeviceViewResponses, GetDeviceViewErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-views/{view_id}',
+    ...options,
+  });
+
+/**
+ * Update a saved device view
+ *
+ * Renames the view, shares or unshares it, or changes its filter, sort or columns (checked
+ * as at creation). Only its owner or an admin may (`403 device_view_not_owner` for a shared
+ * view of someone else). Send `If-Match` with the `ETag` you read to avoid overwriting a
+ * concurrent change. Needs `filters:write`.
+ *
+ */
+export const updateDeviceView = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateDeviceViewData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateDeviceViewResponses, UpdateDeviceViewErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/device-views/{view_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

@@ -576,6 +576,23 @@ export type Tag = string;
 export type DeviceFilterId = string;
 
 /**
+ * DeviceSort
+ *
+ * An order of the device list (its `sort` parameter): the field, ascending, or descending with a
+ * leading `-`.
+ *
+ */
+export type DeviceSort =
+  | 'name'
+  | '-name'
+  | 'last_seen_at'
+  | '-last_seen_at'
+  | 'status'
+  | '-status'
+  | 'created_at'
+  | '-created_at';
+
+/**
  * DeviceId
  *
  * The ID of a device (`dev_` followed by a ULID).
@@ -1312,6 +1329,139 @@ export type DeviceFilterUsage = {
  */
 export type DeviceFilterClone = {
   name?: string;
+};
+
+/**
+ * DeviceViewVisibility
+ *
+ * `private`: only its owner (and admins) see it; `shared`: everyone who may read filters
+ * (`filters:read`) sees it. Only its owner or an admin changes or deletes it either way.
+ *
+ */
+export type DeviceViewVisibility = 'private' | 'shared';
+
+/**
+ * DeviceViewId
+ *
+ * The ID of a saved device view (`dvw_` followed by a ULID).
+ */
+export type DeviceViewId = string;
+
+/**
+ * DeviceViewColumn
+ *
+ * A column of the device list: a field of the device, or a custom field as `custom.<key>`.
+ *
+ */
+export type DeviceViewColumn =
+  | 'name'
+  | 'description'
+  | 'site_id'
+  | 'platform'
+  | 'device_type'
+  | 'status'
+  | 'hostname'
+  | 'tags'
+  | 'agent_version'
+  | 'os_name'
+  | 'os_version'
+  | 'timezone'
+  | 'addresses'
+  | 'uptime_seconds'
+  | 'last_seen_at'
+  | 'enrolled_at'
+  | 'created_at'
+  | 'updated_at'
+  | string;
+
+/**
+ * DeviceViewColumns
+ *
+ * The columns to show, in order.
+ */
+export type DeviceViewColumns = Array<DeviceViewColumn>;
+
+/**
+ * DeviceView
+ *
+ * A saved view of the device list: which devices (a saved filter, an inline filter, or all), in
+ * which order and with which columns. Apply it by calling `GET /v1/devices` with its `filter_id`
+ * (or its `filter` as JSON) and `sort`.
+ *
+ */
+export type DeviceView = {
+  id: DeviceViewId;
+  name: string;
+  description: string;
+  visibility: DeviceViewVisibility;
+  /**
+   * The user who created the view.
+   */
+  owner_id: UserId;
+  /**
+   * The saved device filter the view shows, or `null`. A view does not keep its filter from
+   * being deleted; the device list then answers `422 unknown_device_filter` for it.
+   *
+   */
+  filter_id: DeviceFilterId | null;
+  /**
+   * The inline device filter the view shows, or `null`. At most one of `filter_id` and `filter` is set; neither means every device.
+   */
+  filter: DeviceFilterExpression | null;
+  /**
+   * The order, or `null` for the device list's own (registration order).
+   */
+  sort: DeviceSort | null;
+  columns: DeviceViewColumns;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * DeviceViewList
+ */
+export type DeviceViewList = {
+  data: Array<DeviceView>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * DeviceViewCreate
+ */
+export type DeviceViewCreate = {
+  name: string;
+  description?: string;
+  visibility?: DeviceViewVisibility;
+  /**
+   * A saved device filter (`422 unknown_device_filter` if there is none). Not together with `filter`.
+   */
+  filter_id?: DeviceFilterId;
+  /**
+   * An inline device filter (`400 invalid_filter` if it is not valid). Not together with `filter_id`.
+   */
+  filter?: DeviceFilterExpression;
+  sort?: DeviceSort;
+  /**
+   * The columns to show; left out: `name`, `status`, `site_id`, `last_seen_at`.
+   */
+  columns?: DeviceViewColumns;
+};
+
+/**
+ * DeviceViewUpdate
+ *
+ * The fields to change; fields left out keep their value. Setting `filter_id` clears `filter`
+ * and the other way round; `null` clears it.
+ *
+ */
+export type DeviceViewUpdate = {
+  name?: string;
+  description?: string;
+  visibility?: DeviceViewVisibility;
+  filter_id?: DeviceFilterId | null;
+  filter?: DeviceFilterExpression | null;
+  sort?: DeviceSort | null;
+  columns?: DeviceViewColumns;
 };
 
 /**
@@ -4039,6 +4189,13 @@ export type CustomFieldValuesWritable = {
 };
 
 /**
+ * DeviceViewColumns
+ *
+ * The columns to show, in order.
+ */
+export type DeviceViewColumnsWritable = Array<DeviceViewColumn>;
+
+/**
  * ScriptPlatforms
  *
  * The operating system families the script is written for.
@@ -4165,6 +4322,11 @@ export type MonitoredProcessIdPath = MonitoredProcessId;
  * The ID of the saved device filter.
  */
 export type DeviceFilterIdPath = DeviceFilterId;
+
+/**
+ * The ID of the saved device view.
+ */
+export type DeviceViewIdPath = DeviceViewId;
 
 /**
  * The ID of the custom field.
@@ -5476,15 +5638,7 @@ export type ListDevicesData = {
      * seen come last). Devices that tie are ordered by ID. Left out: registration order.
      *
      */
-    sort?:
-      | 'name'
-      | '-name'
-      | 'last_seen_at'
-      | '-last_seen_at'
-      | 'status'
-      | '-status'
-      | 'created_at'
-      | '-created_at';
+    sort?: DeviceSort;
   };
   url: '/v1/devices';
 };
@@ -7121,6 +7275,300 @@ export type UnarchiveDeviceFilterResponses = {
 
 export type UnarchiveDeviceFilterResponse =
   UnarchiveDeviceFilterResponses[keyof UnarchiveDeviceFilterResponses];
+
+export type ListDeviceViewsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only private or only shared views.
+     */
+    visibility?: DeviceViewVisibility;
+  };
+  url: '/v1/device-views';
+};
+
+export type ListDeviceViewsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeviceViewsError = ListDeviceViewsErrors[keyof ListDeviceViewsErrors];
+
+export type ListDeviceViewsResponses = {
+  /**
+   * A page of device views.
+   */
+  200: DeviceViewList;
+};
+
+export type ListDeviceViewsResponse = ListDeviceViewsResponses[keyof ListDeviceViewsResponses];
+
+export type CreateDeviceViewData = {
+  body: DeviceViewCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/device-views';
+};
+
+export type CreateDeviceViewErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateDeviceViewError = CreateDeviceViewErrors[keyof CreateDeviceViewErrors];
+
+export type CreateDeviceViewResponses = {
+  /**
+   * The view was saved.
+   */
+  201: DeviceView;
+};
+
+export type CreateDeviceViewResponse = CreateDeviceViewResponses[keyof CreateDeviceViewResponses];
+
+export type DeleteDeviceViewData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device view.
+     */
+    view_id: DeviceViewId;
+  };
+  query?: never;
+  url: '/v1/device-views/{view_id}';
+};
+
+export type DeleteDeviceViewErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteDeviceViewError = DeleteDeviceViewErrors[keyof DeleteDeviceViewErrors];
+
+export type DeleteDeviceViewResponses = {
+  /**
+   * The view is gone.
+   */
+  204: void;
+};
+
+export type DeleteDeviceViewResponse = DeleteDeviceViewResponses[keyof DeleteDeviceViewResponses];
+
+export type GetDeviceViewData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the saved device view.
+     */
+    view_id: DeviceViewId;
+  };
+  query?: never;
+  url: '/v1/device-views/{view_id}';
+};
+
+export type GetDeviceViewErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetDeviceViewError = GetDeviceViewErrors[keyof GetDeviceViewErrors];
+
+export type GetDeviceViewResponses = {
+  /**
+   * The device view.
+   */
+  200: DeviceView;
+};
+
+export type GetDeviceViewResponse = GetDeviceViewResponses[keyof GetDeviceViewResponses];
+
+export type UpdateDeviceViewData = {
+  body: DeviceViewUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the saved device view.
+     */
+    view_id: DeviceViewId;
+  };
+  query?: never;
+  url: '/v1/device-views/{view_id}';
+};
+
+export type UpdateDeviceViewErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateDeviceViewError = UpdateDeviceViewErrors[keyof UpdateDeviceViewErrors];
+
+export type UpdateDeviceViewResponses = {
+  /**
+   * The updated device view.
+   */
+  200: DeviceView;
+};
+
+export type UpdateDeviceViewResponse = UpdateDeviceViewResponses[keyof UpdateDeviceViewResponses];
 
 export type ListCustomFieldsData = {
   body?: never;

@@ -432,6 +432,24 @@ export const zDeviceFilterId = z
   .regex(/^flt_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
+ * DeviceSort
+ *
+ * An order of the device list (its `sort` parameter): the field, ascending, or descending with a
+ * leading `-`.
+ *
+ */
+export const zDeviceSort = z.enum([
+  'name',
+  '-name',
+  'last_seen_at',
+  '-last_seen_at',
+  'status',
+  '-status',
+  'created_at',
+  '-created_at',
+]);
+
+/**
  * DeviceId
  *
  * The ID of a device (`dev_` followed by a ULID).
@@ -1095,6 +1113,123 @@ export const zDeviceFilterUsage = z.object({
  */
 export const zDeviceFilterClone = z.object({
   name: z.string().min(1).max(100).optional(),
+});
+
+/**
+ * DeviceViewVisibility
+ *
+ * `private`: only its owner (and admins) see it; `shared`: everyone who may read filters
+ * (`filters:read`) sees it. Only its owner or an admin changes or deletes it either way.
+ *
+ */
+export const zDeviceViewVisibility = z.enum(['private', 'shared']);
+
+/**
+ * DeviceViewId
+ *
+ * The ID of a saved device view (`dvw_` followed by a ULID).
+ */
+export const zDeviceViewId = z
+  .string()
+  .max(30)
+  .regex(/^dvw_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * DeviceViewColumn
+ *
+ * A column of the device list: a field of the device, or a custom field as `custom.<key>`.
+ *
+ */
+export const zDeviceViewColumn = z.union([
+  z.literal('name'),
+  z.literal('description'),
+  z.literal('site_id'),
+  z.literal('platform'),
+  z.literal('device_type'),
+  z.literal('status'),
+  z.literal('hostname'),
+  z.literal('tags'),
+  z.literal('agent_version'),
+  z.literal('os_name'),
+  z.literal('os_version'),
+  z.literal('timezone'),
+  z.literal('addresses'),
+  z.literal('uptime_seconds'),
+  z.literal('last_seen_at'),
+  z.literal('enrolled_at'),
+  z.literal('created_at'),
+  z.literal('updated_at'),
+  z
+    .string()
+    .max(71)
+    .regex(/^custom\.[a-z][a-z0-9]*(_[a-z0-9]+)*$/),
+]);
+
+/**
+ * DeviceViewColumns
+ *
+ * The columns to show, in order.
+ */
+export const zDeviceViewColumns = z.array(zDeviceViewColumn).min(1).max(30);
+
+/**
+ * DeviceView
+ *
+ * A saved view of the device list: which devices (a saved filter, an inline filter, or all), in
+ * which order and with which columns. Apply it by calling `GET /v1/devices` with its `filter_id`
+ * (or its `filter` as JSON) and `sort`.
+ *
+ */
+export const zDeviceView = z.object({
+  id: zDeviceViewId,
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000),
+  visibility: zDeviceViewVisibility,
+  owner_id: zUserId,
+  filter_id: zDeviceFilterId.nullable(),
+  filter: zDeviceFilterExpression.nullable(),
+  sort: zDeviceSort.nullable(),
+  columns: zDeviceViewColumns,
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * DeviceViewList
+ */
+export const zDeviceViewList = z.object({
+  data: z.array(zDeviceView).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * DeviceViewCreate
+ */
+export const zDeviceViewCreate = z.object({
+  name: z.string().min(1).max(100),
+  description: z.string().max(1000).optional().default(''),
+  visibility: zDeviceViewVisibility.optional().default('private'),
+  filter_id: zDeviceFilterId.optional(),
+  filter: zDeviceFilterExpression.optional(),
+  sort: zDeviceSort.optional(),
+  columns: zDeviceViewColumns.optional(),
+});
+
+/**
+ * DeviceViewUpdate
+ *
+ * The fields to change; fields left out keep their value. Setting `filter_id` clears `filter`
+ * and the other way round; `null` clears it.
+ *
+ */
+export const zDeviceViewUpdate = z.object({
+  name: z.string().min(1).max(100).optional(),
+  description: z.string().max(1000).optional(),
+  visibility: zDeviceViewVisibility.optional(),
+  filter_id: zDeviceFilterId.nullish(),
+  filter: zDeviceFilterExpression.nullish(),
+  sort: zDeviceSort.nullish(),
+  columns: zDeviceViewColumns.optional(),
 });
 
 /**
@@ -3263,6 +3398,13 @@ export const zAgentEventType = z
 export const zCustomFieldValuesWritable = z.record(z.string(), zCustomFieldValue);
 
 /**
+ * DeviceViewColumns
+ *
+ * The columns to show, in order.
+ */
+export const zDeviceViewColumnsWritable = z.array(zDeviceViewColumn).min(1).max(30);
+
+/**
  * ScriptPlatforms
  *
  * The operating system families the script is written for.
@@ -3387,6 +3529,11 @@ export const zMonitoredProcessIdPath = zMonitoredProcessId;
  * The ID of the saved device filter.
  */
 export const zDeviceFilterIdPath = zDeviceFilterId;
+
+/**
+ * The ID of the saved device view.
+ */
+export const zDeviceViewIdPath = zDeviceViewId;
 
 /**
  * The ID of the custom field.
@@ -3721,18 +3868,7 @@ export const zListDevicesQuery = z.object({
   agent_version: z.string().min(1).max(50).optional(),
   filter_id: zDeviceFilterId.optional(),
   filter: z.string().min(2).max(4000).optional(),
-  sort: z
-    .enum([
-      'name',
-      '-name',
-      'last_seen_at',
-      '-last_seen_at',
-      'status',
-      '-status',
-      'created_at',
-      '-created_at',
-    ])
-    .optional(),
+  sort: zDeviceSort.optional(),
 });
 
 /**
@@ -4037,6 +4173,61 @@ export const zUnarchiveDeviceFilterPath = z.object({
  * The filter, no longer archived.
  */
 export const zUnarchiveDeviceFilterResponse = zDeviceFilter;
+
+export const zListDeviceViewsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  visibility: zDeviceViewVisibility.optional(),
+});
+
+/**
+ * A page of device views.
+ */
+export const zListDeviceViewsResponse = zDeviceViewList;
+
+export const zCreateDeviceViewBody = zDeviceViewCreate;
+
+export const zCreateDeviceViewHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The view was saved.
+ */
+export const zCreateDeviceViewResponse = zDeviceView;
+
+export const zDeleteDeviceViewPath = z.object({
+  view_id: zDeviceViewId,
+});
+
+/**
+ * The view is gone.
+ */
+export const zDeleteDeviceViewResponse = z.void();
+
+export const zGetDeviceViewPath = z.object({
+  view_id: zDeviceViewId,
+});
+
+/**
+ * The device view.
+ */
+export const zGetDeviceViewResponse = zDeviceView;
+
+export const zUpdateDeviceViewBody = zDeviceViewUpdate;
+
+export const zUpdateDeviceViewHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateDeviceViewPath = z.object({
+  view_id: zDeviceViewId,
+});
+
+/**
+ * The updated device view.
+ */
+export const zUpdateDeviceViewResponse = zDeviceView;
 
 export const zListCustomFieldsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

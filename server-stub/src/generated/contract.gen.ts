@@ -920,6 +920,9 @@ export const DeviceList = z
 export const DeviceRegistration = z
   .object({ device: Device, registration_token: z.string().max(100), registration_expires_at: Timestamp })
   .meta({ id: 'DeviceRegistration' });
+export const DeviceSort = z
+  .enum(['name', '-name', 'last_seen_at', '-last_seen_at', 'status', '-status', 'created_at', '-created_at'])
+  .meta({ id: 'DeviceSort' });
 export const DeviceStats = z
   .object({
     total: Count,
@@ -953,6 +956,84 @@ export const DeviceUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'DeviceUpdate' });
+export const DeviceViewColumn = z
+  .union([
+    z.enum([
+      'name',
+      'description',
+      'site_id',
+      'platform',
+      'device_type',
+      'status',
+      'hostname',
+      'tags',
+      'agent_version',
+      'os_name',
+      'os_version',
+      'timezone',
+      'addresses',
+      'uptime_seconds',
+      'last_seen_at',
+      'enrolled_at',
+      'created_at',
+      'updated_at',
+    ]),
+    z.string().max(71).regex(new RegExp('^custom\\.[a-z][a-z0-9]*(_[a-z0-9]+)*$')),
+  ])
+  .meta({ id: 'DeviceViewColumn' });
+export const DeviceViewColumns = z
+  .array(DeviceViewColumn)
+  .min(1)
+  .max(30)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .meta({ id: 'DeviceViewColumns' });
+export const DeviceViewId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^dvw_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeviceViewId' });
+export const DeviceViewVisibility = z.enum(['private', 'shared']).meta({ id: 'DeviceViewVisibility' });
+export const DeviceView = z
+  .object({
+    id: DeviceViewId,
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000),
+    visibility: DeviceViewVisibility,
+    owner_id: UserId,
+    filter_id: DeviceFilterId.nullable(),
+    filter: DeviceFilterExpression.nullable(),
+    sort: DeviceSort.nullable(),
+    columns: DeviceViewColumns,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'DeviceView' });
+export const DeviceViewCreate = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    visibility: DeviceViewVisibility.optional(),
+    filter_id: DeviceFilterId.optional(),
+    filter: DeviceFilterExpression.optional(),
+    sort: DeviceSort.optional(),
+    columns: DeviceViewColumns.optional(),
+  })
+  .meta({ id: 'DeviceViewCreate' });
+export const DeviceViewList = z
+  .object({ data: z.array(DeviceView).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeviceViewList' });
+export const DeviceViewUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().max(1000).optional(),
+    visibility: DeviceViewVisibility.optional(),
+    filter_id: DeviceFilterId.nullable().optional(),
+    filter: DeviceFilterExpression.nullable().optional(),
+    sort: DeviceSort.nullable().optional(),
+    columns: DeviceViewColumns.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'DeviceViewUpdate' });
 export const EmailAddress = z.email().max(254).meta({ id: 'EmailAddress' });
 export const EmailSettings = z
   .object({
@@ -2439,18 +2520,7 @@ export const contract = c.router(
           agent_version: z.string().min(1).max(50).optional(),
           filter_id: DeviceFilterId.optional(),
           filter: z.string().min(2).max(4000).optional(),
-          sort: z
-            .enum([
-              'name',
-              '-name',
-              'last_seen_at',
-              '-last_seen_at',
-              'status',
-              '-status',
-              'created_at',
-              '-created_at',
-            ])
-            .optional(),
+          sort: DeviceSort.optional(),
         }),
         responses: {
           200: DeviceList,
@@ -3338,6 +3408,145 @@ export const contract = c.router(
         metadata: {
           operationId: 'unarchiveDeviceFilter',
           tag: 'Device Filters',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:write'],
+        } as const,
+      },
+    },
+    deviceViews: {
+      listDeviceViews: {
+        method: 'GET',
+        path: '/v1/device-views',
+        summary: 'List saved device views',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          visibility: DeviceViewVisibility.optional(),
+        }),
+        responses: {
+          200: DeviceViewList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeviceViews',
+          tag: 'Device Views',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:read'],
+        } as const,
+      },
+      createDeviceView: {
+        method: 'POST',
+        path: '/v1/device-views',
+        summary: 'Save a device view',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: DeviceViewCreate,
+        responses: {
+          201: DeviceView,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createDeviceView',
+          tag: 'Device Views',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      getDeviceView: {
+        method: 'GET',
+        path: '/v1/device-views/:view_id',
+        summary: 'Get a saved device view',
+        pathParams: z.object({ view_id: DeviceViewId }),
+        query: z.strictObject({}),
+        responses: {
+          200: DeviceView,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeviceView',
+          tag: 'Device Views',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['filters:read'],
+        } as const,
+      },
+      updateDeviceView: {
+        method: 'PATCH',
+        path: '/v1/device-views/:view_id',
+        summary: 'Update a saved device view',
+        pathParams: z.object({ view_id: DeviceViewId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: DeviceViewUpdate,
+        responses: {
+          200: DeviceView,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateDeviceView',
+          tag: 'Device Views',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['filters:write'],
+        } as const,
+      },
+      deleteDeviceView: {
+        method: 'DELETE',
+        path: '/v1/device-views/:view_id',
+        summary: 'Delete a saved device view',
+        pathParams: z.object({ view_id: DeviceViewId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteDeviceView',
+          tag: 'Device Views',
           public: false,
           agent: false,
           idempotent: false,
