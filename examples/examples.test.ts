@@ -284,9 +284,10 @@ describe('examples', () => {
     )!;
     expect(schedule).toMatchObject({
       trigger: { kind: 'cron', cron: '0 2 * * 0', time_zone: 'Europe/Berlin' },
-      job: { command: { type: 'run_shell' }, target: { site_ids: [site.id] } },
+      job: { script: { script_id: expect.stringMatching(/^spt_/) }, target: { site_ids: [site.id] } },
     });
     expect(first.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^created script Weekly maintenance \(spt_\w+\)$/),
       `created ${schedule.name} (${schedule.id})`,
       expect.stringMatching(/^next run: Sunday, .* at 02:00 \(Europe\/Berlin\), \d{4}-/),
       'no run yet',
@@ -299,7 +300,7 @@ describe('examples', () => {
     agents = await Promise.all(agents.map((agent) => renewAgent(t, agent)));
     for (const [index, agent] of agents.entries()) {
       const [command] = ok(await pollAgentCommands({ client: agent.client })).data;
-      expect(command).toMatchObject({ type: 'run_shell', params: { shell: 'sh' } });
+      expect(command).toMatchObject({ type: 'run_script', params: { language: 'sh' } });
       ok(
         await reportAgentCommandResult({
           client: agent.client,

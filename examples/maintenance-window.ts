@@ -1,8 +1,9 @@
 /**
- * A weekly maintenance window: makes sure a site has a schedule that runs a shell script on every
- * device of the site each Sunday at 02:00 in the site's time zone (the one its agents report
- * most, unless --time-zone says otherwise), then prints when it runs next and what its last run
- * did on each device. Run it again after a window to read the results.
+ * A weekly maintenance window: makes sure the script library has a "Weekly maintenance" shell
+ * script (--script gives its body when it is created) and that a site has a schedule running it
+ * on every device of the site each Sunday at 02:00 in the site's time zone (the one its agents
+ * report most, unless --time-zone says otherwise), then prints when it runs next and what its
+ * last run did on each device. Run it again after a window to read the results.
  *
  *   MERIDIAN_TOKEN=mtk_… npx tsx examples/maintenance-window.ts site_01JD… \
  *     [--time-zone=Europe/Berlin] [--script='apt-get -y autoremove && journalctl --vacuum-time=14d']
@@ -39,6 +40,24 @@ async function siteTimeZone(): Promise<string> {
   return [...zones].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'UTC';
 }
 
+/** The library's maintenance script, created the first time (creating scripts needs an admin). */
+async function maintenanceScript(): Promise<string> {
+  for await (const script of meridian.scripts.list({ limit: 500 }))
+    if (script.name === 'Weekly maintenance') return script.id;
+  const created = await orExit(
+    meridian.scripts.create({
+      name: 'Weekly maintenance',
+      description: 'Frees disk space: old journal entries.',
+      language: 'sh',
+      body: `#!/bin/sh\nset -e\n${settings.script}\n`,
+      timeout_seconds: 3600,
+    }),
+    'Creating the script',
+  );
+  console.log(`created script ${created.name} (${created.id})`);
+  return created.id;
+}
+
 let schedule: Schedule | undefined;
 for await (const existing of meridian.schedules.list({ limit: 500 }))
   if (existing.name === name) schedule = existing;
@@ -51,9 +70,8 @@ if (!schedule) {
     missed_runs: 'skip',
     job: {
       name: `Maintenance of ${site.name}`,
-      command: { type: 'run_shell', params: { command: settings.script, shell: 'sh' } },
+      script: { script_id: await maintenanceScript() },
       target: { site_ids: [siteId] },
-      timeout_seconds: 3600,
     },
   };
   schedule = await orExit(meridian.schedules.create(body), 'Creating the schedule');
