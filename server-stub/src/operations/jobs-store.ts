@@ -38,7 +38,7 @@ import { deviceFilterCondition } from '../fleet/device-filter-sql';
 import { savedFilterExpression } from '../fleet/device-filters-store';
 
 /** The most devices one job may target. */
-export const MAX_JOB_TARGETS = 10_000;
+const MAX_JOB_TARGETS = 10_000;
 /** The end of each output stream a target shows. */
 const OUTPUT_TAIL = 4096;
 /** Rows per INSERT (well under both engines' bound-parameter limits). */
