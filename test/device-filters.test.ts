@@ -215,6 +215,55 @@ const CASES = (fleet: Fleet): [string, DeviceFilterExpression, Label[]][] => [
   ],
 ];
 
+/** Eight devices on a site of their own with ties on every sort column; returns the site and them. */
+async function addSortFleet(t: TestServer): Promise<{ siteId: string; all: Device[] }> {
+  const site = await addSite(t);
+  // Ties on every sort column: same names, same registration time, never seen, same status.
+  for (const name of ['kiosk', 'kiosk', 'kiosk', 'alpha', 'zulu'])
+    ok(await registerDevice({ client: t.admin, body: { name, site_id: site.id, platform: 'linux' } }));
+  await t.clock.advance(1000);
+  for (const name of ['kiosk', 'mike']) {
+    const agent = await addAgent(t, site.id);
+    ok(await updateDevice({ client: t.admin, path: { device_id: agent.deviceId }, body: { name } }));
+    ok(
+      await sendAgentHeartbeat({
+        client: agent.client,
+        body: { status: 'ok', uptime_seconds: 1, agent_version: '1' },
+      }),
+    );
+  }
+  await t.clock.advance(1000);
+  const degraded = await addAgent(t, site.id);
+  ok(
+    await sendAgentHeartbeat({
+      client: degraded.client,
+      body: { status: 'degraded', uptime_seconds: 1, agent_version: '1' },
+    }),
+  );
+  const all = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 500 } })).data;
+  expect(all).toHaveLength(8);
+  return { siteId: site.id, all };
+}
+
+const SORTS = ['name', 'last_seen_at', 'status', 'created_at'] as const;
+
+/** Every page of the site's devices in `sort`, three at a time. */
+async function walkPages(t: TestServer, siteId: string, sort: string): Promise<Device[]> {
+  const walked: Device[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = ok(
+      await listDevices({
+        client: t.admin,
+        query: { site_id: siteId, sort: sort as never, limit: 3, ...(cursor ? { cursor } : {}) },
+      }),
+    );
+    walked.push(...page.data);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return walked;
+}
+
 function filterCases(engine: string, t: TestServer) {
   describe(`the filter grammar on ${engine}`, () => {
     let fleet: Fleet;
@@ -234,6 +283,25 @@ function filterCases(engine: string, t: TestServer) {
         const labels = preview.data.map((device) => labelOf.get(device.id)).sort();
         expect(labels, name).toEqual([...expected].sort());
         expect(preview.count, name).toBe(expected.length);
+      }
+    });
+
+    it('pages every sort in the order the database sorts it, without gaps or repeats', async () => {
+      const { siteId } = await addSortFleet(t);
+      for (const column of SORTS) {
+        for (const sort of [column, `-${column}`]) {
+          const whole = ok(
+            await listDevices({
+              client: t.admin,
+              query: { site_id: siteId, sort: sort as never, limit: 500 },
+            }),
+          ).data;
+          const walked = await walkPages(t, siteId, sort);
+          expect(
+            walked.map((device) => device.id),
+            sort,
+          ).toEqual(whole.map((device) => device.id));
+        }
       }
     });
   });
@@ -580,47 +648,11 @@ describe('the device list', () => {
   });
 
   it('sorts by name, last_seen_at, status and created_at both ways, paging without gaps or repeats', async () => {
-    const site = await addSite(t);
-    // Ties on every sort column: same names, same registration time, never seen, same status.
-    for (const name of ['kiosk', 'kiosk', 'kiosk', 'alpha', 'zulu'])
-      ok(await registerDevice({ client: t.admin, body: { name, site_id: site.id, platform: 'linux' } }));
-    await t.clock.advance(1000);
-    for (const name of ['kiosk', 'mike']) {
-      const agent = await addAgent(t, site.id);
-      ok(await updateDevice({ client: t.admin, path: { device_id: agent.deviceId }, body: { name } }));
-      ok(
-        await sendAgentHeartbeat({
-          client: agent.client,
-          body: { status: 'ok', uptime_seconds: 1, agent_version: '1' },
-        }),
-      );
-    }
-    await t.clock.advance(1000);
-    const degraded = await addAgent(t, site.id);
-    ok(
-      await sendAgentHeartbeat({
-        client: degraded.client,
-        body: { status: 'degraded', uptime_seconds: 1, agent_version: '1' },
-      }),
-    );
-    const all = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 500 } })).data;
-    expect(all).toHaveLength(8);
+    const { siteId, all } = await addSortFleet(t);
 
-    const sorts = ['name', 'last_seen_at', 'status', 'created_at'] as const;
-    for (const column of sorts) {
+    for (const column of SORTS) {
       for (const sort of [column, `-${column}`] as const) {
-        const walked: Device[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = ok(
-            await listDevices({
-              client: t.admin,
-              query: { site_id: site.id, sort, limit: 3, ...(cursor ? { cursor } : {}) },
-            }),
-          );
-          walked.push(...page.data);
-          cursor = page.next_cursor ?? undefined;
-        } while (cursor);
+        const walked = await walkPages(t, siteId, sort);
         const key = (device: Device) => String(device[column] ?? '');
         const sign = sort.startsWith('-') ? -1 : 1;
         const expected = [...all].sort(
@@ -634,24 +666,24 @@ describe('the device list', () => {
     }
 
     const first = ok(
-      await listDevices({ client: t.admin, query: { site_id: site.id, sort: 'name', limit: 2 } }),
+      await listDevices({ client: t.admin, query: { site_id: siteId, sort: 'name', limit: 2 } }),
     );
     for (const query of [{ sort: '-name' }, { sort: 'status' }, {}] as const) {
       const problem = expectProblem(
         await listDevices({
           client: t.admin,
-          query: { site_id: site.id, cursor: first.next_cursor!, ...query },
+          query: { site_id: siteId, cursor: first.next_cursor!, ...query },
         }),
         400,
         'validation_failed',
       );
       expect(problem.errors?.[0]?.path).toBe('/query/cursor');
     }
-    const unsorted = ok(await listDevices({ client: t.admin, query: { site_id: site.id, limit: 2 } }));
+    const unsorted = ok(await listDevices({ client: t.admin, query: { site_id: siteId, limit: 2 } }));
     expectProblem(
       await listDevices({
         client: t.admin,
-        query: { site_id: site.id, sort: 'name', cursor: unsorted.next_cursor! },
+        query: { site_id: siteId, sort: 'name', cursor: unsorted.next_cursor! },
       }),
       400,
       'validation_failed',
