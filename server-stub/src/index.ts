@@ -68,6 +68,8 @@ export interface RunningServer {
   sendNotifications(): Promise<void>;
   /** Starts the schedules' runs due now (what the schedule ticker does every second). */
   runSchedules(): Promise<void>;
+  /** Records the end of the jobs none of whose commands is live (what a command change wakes). */
+  settleJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     deliverWebhooks: webhookWorker.run,
     sendNotifications: notificationWorker.run,
     runSchedules: scheduleWorker.run,
+    settleJobs: jobWorker.run,
     close: async () => {
       stopSweeps();
       await webhookWorker.stop();
