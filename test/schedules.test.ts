@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createDeviceFilter,
   createSchedule,
+  deleteDeviceFilter,
+  getDeviceFilterUsage,
   deleteDevice,
   deleteSchedule,
   getJob,
@@ -288,6 +291,33 @@ describe('schedules', () => {
       last_run: { job_id: job.id, cause: 'run_now', scheduled_for: null },
     });
     expect((await runsOf(t, schedule.id)).map((run) => run.id)).toEqual([job.id]);
+  });
+
+  it('target a saved device filter, resolved at each run, and show in its usage', async () => {
+    const filter = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: { name: `Site ${siteA}`, expression: { field: 'site_id', op: 'eq', value: siteA } },
+      }),
+    );
+    const schedule = await addSchedule(t.admin, {
+      enabled: false,
+      job: { command: { type: 'ping' }, target: { filter_id: filter.id } },
+    });
+    expect(schedule.job.target).toEqual({ filter_id: filter.id });
+    const before = ok(await runScheduleNow({ client: t.admin, path: { schedule_id: schedule.id } }));
+    const added = await addDevice(t, siteA);
+    const after = ok(await runScheduleNow({ client: t.admin, path: { schedule_id: schedule.id } }));
+    expect(after.counts.total).toBe(before.counts.total + 1);
+    expect(ok(await getDeviceFilterUsage({ client: t.admin, path: { filter_id: filter.id } })).data).toEqual(
+      expect.arrayContaining([{ kind: 'schedule', id: schedule.id, name: schedule.name }]),
+    );
+    expectProblem(
+      await deleteDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }),
+      409,
+      'device_filter_in_use',
+    );
+    ok(await deleteDevice({ client: t.admin, path: { device_id: added.id } }));
   });
 
   it('record why a run could not start, and carry on', async () => {

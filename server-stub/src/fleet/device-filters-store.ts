@@ -162,6 +162,13 @@ const USAGE: Partial<
       .where('filter_id', '=', filterId)
       .limit(USAGE_LIMIT)
       .execute(),
+  schedule: (context, filterId) =>
+    context.db
+      .selectFrom('schedules')
+      .select(['id', 'name'])
+      .where('filter_id', '=', filterId)
+      .limit(USAGE_LIMIT)
+      .execute(),
 };
 
 export async function deviceFilterUsage(context: AppContext, filterId: string): Promise<UsageItem[]> {

@@ -56,6 +56,7 @@ export function schedulesHandlers(context: AppContext) {
         ...trigger,
         missed_runs: body.missed_runs ?? 'skip',
         job: JSON.stringify(body.job),
+        filter_id: body.job.target.filter_id ?? null,
         all_sites: siteIds === null ? 1 : 0,
         next_run_at: nextRunOf({ ...trigger, enabled }, now),
         last_run_job_id: null,
@@ -106,7 +107,11 @@ export function schedulesHandlers(context: AppContext) {
               }),
           ...(body.job === undefined
             ? {}
-            : { job: JSON.stringify(body.job), all_sites: sites === null ? 1 : 0 }),
+            : {
+                job: JSON.stringify(body.job),
+                filter_id: body.job.target.filter_id ?? null,
+                all_sites: sites === null ? 1 : 0,
+              }),
           enabled,
           ...(retimed ? { next_run_at: nextRunOf({ ...trigger, enabled }, now) } : {}),
         };

@@ -623,6 +623,8 @@ export interface SchedulesTable {
   missed_runs: 'skip' | 'run_once';
   /** JSON JobCreate: what each run starts. */
   job: string;
+  /** The saved device filter the job targets, if it does. */
+  filter_id: string | null;
   /** 1: the schedule may act on every site (an admin's, on a target not bound to sites). */
   all_sites: number;
   next_run_at: string | null;

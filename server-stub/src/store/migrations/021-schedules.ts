@@ -3,7 +3,8 @@
  * ticker claims a due schedule by moving `next_run_at` on with a conditional update, in the
  * transaction that starts the job, so each run starts once however many instances tick.
  * `schedule_sites` lists the sites a schedule may act on (none for an admin's fleet-wide one),
- * so lists are scoped to the caller's sites in SQL.
+ * so lists are scoped to the caller's sites in SQL; `filter_id` names the saved device filter its job
+ * targets (for the filter's usage).
  */
 import type { Kysely } from 'kysely';
 
@@ -22,6 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('run_at', 'text')
     .addColumn('missed_runs', 'text', (col) => col.notNull())
     .addColumn('job', 'text', (col) => col.notNull())
+    .addColumn('filter_id', 'text')
     .addColumn('all_sites', 'integer', (col) => col.notNull())
     .addColumn('next_run_at', 'text')
     .addColumn('last_run_job_id', 'text')
@@ -36,6 +38,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (col) => col.notNull())
     .execute();
   await db.schema.createIndex('schedules_due').on('schedules').columns(['enabled', 'next_run_at']).execute();
+  await db.schema.createIndex('schedules_filter').on('schedules').columns(['filter_id']).execute();
 
   await db.schema
     .createTable('schedule_sites')
