@@ -4391,8 +4391,8 @@ export interface components {
       /** @description The user who created the view. */
       owner_id: components['schemas']['UserId'];
       /**
-       * @description The saved device filter the view shows, or `null`. A view does not keep its filter from
-       *     being deleted; the device list then answers `422 unknown_device_filter` for it.
+       * @description The saved device filter the view shows, or `null`. The filter lists the view in its usage
+       *     and cannot be deleted while the view names it (`409 device_filter_in_use`).
        */
       filter_id: components['schemas']['DeviceFilterId'] | null;
       /** @description The inline device filter the view shows, or `null`. At most one of `filter_id` and `filter` is set; neither means every device. */

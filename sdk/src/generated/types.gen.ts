@@ -1399,8 +1399,8 @@ export type DeviceView = {
    */
   owner_id: UserId;
   /**
-   * The saved device filter the view shows, or `null`. A view does not keep its filter from
-   * being deleted; the device list then answers `422 unknown_device_filter` for it.
+   * The saved device filter the view shows, or `null`. The filter lists the view in its usage
+   * and cannot be deleted while the view names it (`409 device_filter_in_use`).
    *
    */
   filter_id: DeviceFilterId | null;
