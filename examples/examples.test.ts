@@ -284,10 +284,14 @@ describe('examples', () => {
     )!;
     expect(schedule).toMatchObject({
       trigger: { kind: 'cron', cron: '0 2 * * 0', time_zone: 'Europe/Berlin' },
-      job: { script: { script_id: expect.stringMatching(/^spt_/) }, target: { site_ids: [site.id] } },
+      job: {
+        script: { script_id: expect.stringMatching(/^spt_/) },
+        target: { filter_id: expect.stringMatching(/^flt_/) },
+      },
     });
     expect(first.stdout.split('\n')).toEqual([
       expect.stringMatching(/^created script Weekly maintenance \(spt_\w+\)$/),
+      expect.stringMatching(/^created filter Maintained machines of .* \(flt_\w+\)$/),
       `created ${schedule.name} (${schedule.id})`,
       expect.stringMatching(/^next run: Sunday, .* at 02:00 \(Europe\/Berlin\), \d{4}-/),
       'no run yet',

@@ -1,9 +1,10 @@
 /**
  * A weekly maintenance window: makes sure the script library has a "Weekly maintenance" shell
- * script (--script gives its body when it is created) and that a site has a schedule running it
- * on every device of the site each Sunday at 02:00 in the site's time zone (the one its agents
- * report most, unless --time-zone says otherwise), then prints when it runs next and what its
- * last run did on each device. Run it again after a window to read the results.
+ * script (--script gives its body when it is created), that a saved device filter selects the
+ * site's Linux and macOS machines, and that a schedule runs the script on the devices the filter
+ * selects each Sunday at 02:00 in the site's time zone (the one its agents report most, unless
+ * --time-zone says otherwise), then prints when it runs next and what its last run did on each
+ * device. Run it again after a window to read the results.
  *
  *   MERIDIAN_TOKEN=mtk_… npx tsx examples/maintenance-window.ts site_01JD… \
  *     [--time-zone=Europe/Berlin] [--script='apt-get -y autoremove && journalctl --vacuum-time=14d']
@@ -58,20 +59,42 @@ async function maintenanceScript(): Promise<string> {
   return created.id;
 }
 
+/** The saved filter of the site's machines that run sh, created the first time. */
+async function maintenanceFilter(): Promise<string> {
+  const filterName = `Maintained machines of ${site.name}`;
+  for await (const filter of meridian.deviceFilters.list({ limit: 500 }))
+    if (filter.name === filterName) return filter.id;
+  const created = await orExit(
+    meridian.deviceFilters.create({
+      name: filterName,
+      expression: {
+        and: [
+          { field: 'site_id', op: 'eq', value: siteId },
+          { field: 'platform', op: 'in', value: ['linux', 'macos'] },
+        ],
+      },
+    }),
+    'Creating the device filter',
+  );
+  console.log(`created filter ${created.name} (${created.id})`);
+  return created.id;
+}
+
 let schedule: Schedule | undefined;
 for await (const existing of meridian.schedules.list({ limit: 500 }))
   if (existing.name === name) schedule = existing;
 if (!schedule) {
   const body: ScheduleCreate = {
     name,
-    description: `Runs every Sunday at 02:00 on the devices of ${site.name}.`,
+    description: `Runs every Sunday at 02:00 on the Linux and macOS machines of ${site.name}.`,
     trigger: { kind: 'cron', cron: '0 2 * * 0', time_zone: settings['time-zone'] ?? (await siteTimeZone()) },
     // A window missed while Meridian was down is not worth running during the working week.
     missed_runs: 'skip',
     job: {
       name: `Maintenance of ${site.name}`,
       script: { script_id: await maintenanceScript() },
-      target: { site_ids: [siteId] },
+      // Resolved at each run: machines added to the site later are maintained too.
+      target: { filter_id: await maintenanceFilter() },
     },
   };
   schedule = await orExit(meridian.schedules.create(body), 'Creating the schedule');
