@@ -1,14 +1,18 @@
 /**
  * Alert rules: CRUD under If-Match, the parameters each kind takes, the references it names,
  * and the preview — which devices a rule would fire for now — for each kind, with scopes,
- * exclusions, threshold overrides and site visibility.
+ * exclusions, threshold overrides and site visibility; and rules scoped by a saved device filter,
+ * evaluated when the rule is (a device that starts matching is watched from then on).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  archiveDeviceFilter,
   createAlertRule,
+  createDeviceFilter,
   deleteAlertRule,
   getAlertRule,
   listAlertRules,
+  listIncidents,
   previewAlertRule,
   sendAgentEvent,
   sendAgentHeartbeat,
@@ -244,5 +248,91 @@ describe('previewing a rule', () => {
       hot.deviceId,
       quiet.deviceId,
     ]);
+  });
+});
+
+describe('a rule scoped by a saved device filter', () => {
+  it('fires and previews for the devices matching the filter now, and refuses unknown or archived filters (422)', async () => {
+    const siteId = (await addSite(t)).id;
+    const [tagged, other] = [await addAgent(t, siteId), await addAgent(t, siteId)];
+    const tag = unique('watched')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-');
+    const setTags = async (agent: Agent, tags: string[]) =>
+      ok(await updateDevice({ client: t.admin, path: { device_id: agent.deviceId }, body: { tags } }));
+    await setTags(tagged, [tag]);
+    const filter = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: { name: unique('Watched'), expression: { field: 'tags', op: 'has', value: tag } },
+      }),
+    );
+    for (const agent of [tagged, other])
+      ok(
+        await sendAgentEvent({
+          client: agent.client,
+          body: { type: 'process_crash', severity: 'error', message: 'Renderer overheated' },
+        }),
+      );
+    const body = {
+      name: unique('Overheating'),
+      kind: 'event_match',
+      event_text: 'overheated',
+      duration_minutes: 10,
+      scope: { filter_id: filter.id },
+    } as const;
+    expect(await preview(body)).toEqual([tagged.deviceId]);
+    const rule = ok(await createAlertRule({ client: t.admin, body }));
+    expect(rule.scope).toEqual({ filter_id: filter.id });
+    const incidentDevices = async () =>
+      ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id, state: 'open' } }))
+        .data.map((incident) => incident.device_id)
+        .sort();
+    await t.clock.advance(30_000);
+    expect(await incidentDevices()).toEqual([tagged.deviceId]);
+
+    // The other device starts matching: the next evaluation and preview cover it.
+    await setTags(other, [tag]);
+    expect(await preview(body)).toEqual([tagged.deviceId, other.deviceId].sort());
+    await t.clock.advance(30_000);
+    expect(await incidentDevices()).toEqual([tagged.deviceId, other.deviceId].sort());
+
+    // Archived, the filter still serves the rule (a device that stops matching is let go), but no
+    // rule or preview may newly take it.
+    ok(await archiveDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }));
+    expect(
+      ok(
+        await updateAlertRule({
+          client: t.admin,
+          path: { rule_id: rule.id },
+          body: { severity: 'critical' },
+        }),
+      ).severity,
+    ).toBe('critical');
+    await setTags(other, []);
+    await t.clock.advance(30_000);
+    expect(await incidentDevices()).toEqual([tagged.deviceId]);
+    expectProblem(await previewAlertRule({ client: t.admin, body }), 422, 'device_filter_archived');
+    expectProblem(await createAlertRule({ client: t.admin, body }), 422, 'device_filter_archived');
+    expectProblem(
+      await updateAlertRule({
+        client: t.admin,
+        path: { rule_id: rule.id },
+        body: { scope: { filter_id: filter.id, site_ids: [siteId] } },
+      }),
+      422,
+      'device_filter_archived',
+    );
+    const unknown = `flt_${'0'.repeat(26)}`;
+    expectProblem(
+      await createAlertRule({ client: t.admin, body: { ...body, scope: { filter_id: unknown } } }),
+      422,
+      'unknown_device_filter',
+    );
+    expectProblem(
+      await previewAlertRule({ client: t.admin, body: { ...body, scope: { filter_id: unknown } } }),
+      422,
+      'unknown_device_filter',
+    );
   });
 });

@@ -9,9 +9,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   archiveDeviceFilter,
   cloneDeviceFilter,
+  createAlertRule,
   createCustomField,
   createDeviceFilter,
   createDeviceView,
+  deleteAlertRule,
   deleteDeviceFilter,
   deleteDeviceView,
   getDeviceFilter,
@@ -521,7 +523,14 @@ describe('device filters', () => {
         body: { name: unique('Site view'), visibility: 'shared', filter_id: filter.id },
       }),
     );
+    const rule = ok(
+      await createAlertRule({
+        client: t.admin,
+        body: { name: unique('Filtered offline'), kind: 'device_offline', scope: { filter_id: filter.id } },
+      }),
+    );
     expect(ok(await getDeviceFilterUsage({ client: t.admin, path: { filter_id: filter.id } })).data).toEqual([
+      { kind: 'alert_rule', id: rule.id, name: rule.name },
       { kind: 'device_view', id: view.id, name: view.name },
     ]);
     const refused = expectProblem(
@@ -530,6 +539,10 @@ describe('device filters', () => {
       'device_filter_in_use',
     );
     expect(refused.detail).toContain(view.id);
+    expect(refused.detail).toContain(rule.id);
+    expect((await deleteAlertRule({ client: t.admin, path: { rule_id: rule.id } })).response.status).toBe(
+      204,
+    );
     // Archived, it still serves what uses it.
     ok(await archiveDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }));
     ok(await listDevices({ client: t.admin, query: { filter_id: filter.id } }));

@@ -2598,8 +2598,9 @@ export interface paths {
      *     (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
      *     reopens the same incident instead of opening another. Each kind takes
      *     its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
-     *     missing one, or a site, device, device type, notification channel or monitored process that
-     *     does not exist is `422`.
+     *     missing one, or a site, device, device type, notification channel, monitored process or
+     *     saved device filter (`scope.filter_id`, evaluated each time) that does not exist is `422`,
+     *     as is an archived filter.
      */
     post: operations['createAlertRule'];
     delete?: never;
@@ -6299,13 +6300,29 @@ export interface components {
     /**
      * AlertRuleScope
      * @description The devices the rule watches: those matching every list given (a device matches a list when
-     *     its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+     *     its site, type or ID is in it, or it carries one of the tags) and, with `filter_id`, the saved
+     *     device filter. An empty scope is every device.
+     * @example {
+     *       "site_ids": [
+     *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+     *       ],
+     *       "filter_id": "flt_01JDA4K2M6N8P0Q2R4S6T8V0W2"
+     *     }
      */
     AlertRuleScope: {
       site_ids?: components['schemas']['SiteId'][];
       device_types?: components['schemas']['DeviceTypeId'][];
       tags?: components['schemas']['Tag'][];
       device_ids?: components['schemas']['DeviceId'][];
+      /**
+       * @description A saved device filter (`/v1/device-filters`) the devices must also match. It is evaluated
+       *     each time the rule is evaluated or previewed, so a device that starts matching is watched
+       *     from then on. The filter must exist (422 `unknown_device_filter`) and, when a create, an
+       *     update or a preview sets it, not be archived (422 `device_filter_archived`; a filter archived
+       *     later still serves the rule). While a rule names it, the filter lists the rule in its usage
+       *     (`kind: alert_rule`) and cannot be deleted (409 `device_filter_in_use`).
+       */
+      filter_id?: components['schemas']['DeviceFilterId'];
     };
     /**
      * AlertMetric

@@ -3936,8 +3936,9 @@ export const listAlertRules = <ThrowOnError extends boolean = false>(
  * (`incident.resolved`); and a condition that holds again within 5 minutes of resolving
  * reopens the same incident instead of opening another. Each kind takes
  * its own parameters (see `AlertRuleCreate`); a parameter that does not fit the kind, a
- * missing one, or a site, device, device type, notification channel or monitored process that
- * does not exist is `422`.
+ * missing one, or a site, device, device type, notification channel, monitored process or
+ * saved device filter (`scope.filter_id`, evaluated each time) that does not exist is `422`,
+ * as is an archived filter.
  *
  */
 export const createAlertRule = <ThrowOnError extends boolean = false>(

@@ -3805,7 +3805,8 @@ export type AlertRuleId = string;
  * AlertRuleScope
  *
  * The devices the rule watches: those matching every list given (a device matches a list when
- * its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+ * its site, type or ID is in it, or it carries one of the tags) and, with `filter_id`, the saved
+ * device filter. An empty scope is every device.
  *
  */
 export type AlertRuleScope = {
@@ -3813,6 +3814,16 @@ export type AlertRuleScope = {
   device_types?: Array<DeviceTypeId>;
   tags?: Array<Tag>;
   device_ids?: Array<DeviceId>;
+  /**
+   * A saved device filter (`/v1/device-filters`) the devices must also match. It is evaluated
+   * each time the rule is evaluated or previewed, so a device that starts matching is watched
+   * from then on. The filter must exist (422 `unknown_device_filter`) and, when a create, an
+   * update or a preview sets it, not be archived (422 `device_filter_archived`; a filter archived
+   * later still serves the rule). While a rule names it, the filter lists the rule in its usage
+   * (`kind: alert_rule`) and cannot be deleted (409 `device_filter_in_use`).
+   *
+   */
+  filter_id?: DeviceFilterId;
 };
 
 /**

@@ -3101,7 +3101,8 @@ export const zAlertRuleId = z
  * AlertRuleScope
  *
  * The devices the rule watches: those matching every list given (a device matches a list when
- * its site, type or ID is in it, or it carries one of the tags). An empty scope is every device.
+ * its site, type or ID is in it, or it carries one of the tags) and, with `filter_id`, the saved
+ * device filter. An empty scope is every device.
  *
  */
 export const zAlertRuleScope = z.object({
@@ -3109,6 +3110,7 @@ export const zAlertRuleScope = z.object({
   device_types: z.array(zDeviceTypeId).max(20).optional(),
   tags: z.array(zTag).max(50).optional(),
   device_ids: z.array(zDeviceId).max(500).optional(),
+  filter_id: zDeviceFilterId.optional(),
 });
 
 /**

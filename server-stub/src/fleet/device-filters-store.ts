@@ -140,7 +140,7 @@ export function deviceSort(sort: string): SortOrder {
 
 /**
  * What targets a filter by its ID, one query per kind. Jobs and schedules name their filter in
- * their own tables; a kind is added here with its query.
+ * their own tables, alert rules in their scope's JSON; a kind is added here with its query.
  */
 const USAGE: Partial<
   Record<
@@ -148,6 +148,17 @@ const USAGE: Partial<
     (context: AppContext, filterId: string) => Promise<{ id: string; name: string }[]>
   >
 > = {
+  alert_rule: async (context, filterId) =>
+    (
+      await context.db
+        .selectFrom('alert_rules')
+        .select(['id', 'name', 'scope'])
+        .where('scope', 'like', `%${JSON.stringify({ filter_id: filterId }).slice(1, -1)}%`)
+        .limit(USAGE_LIMIT)
+        .execute()
+    )
+      .filter((rule) => (JSON.parse(rule.scope) as { filter_id?: string }).filter_id === filterId)
+      .map(({ id, name }) => ({ id, name })),
   device_view: (context, filterId) =>
     context.db
       .selectFrom('device_views')

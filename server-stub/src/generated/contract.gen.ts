@@ -302,6 +302,11 @@ export const AlertRuleId = z
 export const AlertRuleKind = z
   .enum(['device_offline', 'metric_threshold', 'process_down', 'event_match'])
   .meta({ id: 'AlertRuleKind' });
+export const DeviceFilterId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^flt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeviceFilterId' });
 export const SiteId = z
   .string()
   .max(31)
@@ -330,6 +335,7 @@ export const AlertRuleScope = z
       .max(500)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
+    filter_id: DeviceFilterId.optional(),
   })
   .meta({ id: 'AlertRuleScope' });
 export const EventType = z
@@ -843,11 +849,6 @@ export const DeviceFilterExpression = z
     value: DeviceFilterValue.optional(),
   })
   .meta({ id: 'DeviceFilterExpression' });
-export const DeviceFilterId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^flt_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'DeviceFilterId' });
 export const DeviceFilter = z
   .strictObject({
     id: DeviceFilterId,

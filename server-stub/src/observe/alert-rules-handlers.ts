@@ -91,7 +91,11 @@ export function alertRulesHandlers(context: AppContext) {
     updateAlertRule: rules.update(
       async ({ body }: HandlerArgs<typeof contract.alertRules.updateAlertRule>, current) => {
         const { name, description, enabled, ...settings } = body;
-        await assertValidRule(context, { ...toAlertRule(current), ...settings });
+        await assertValidRule(
+          context,
+          { ...toAlertRule(current), ...settings },
+          { newScope: settings.scope !== undefined },
+        );
         return {
           ...settingsColumns(settings),
           ...(name === undefined ? {} : { name }),

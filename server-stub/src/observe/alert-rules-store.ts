@@ -5,6 +5,8 @@
  */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
+import { deviceFilterCondition } from '../fleet/device-filter-sql';
+import { savedFilterExpression } from '../fleet/device-filters-store';
 import { assertDeviceType } from '../fleet/device-type-catalogue';
 import type { AlertRule, AlertRuleCreate, AlertRuleScope } from '../generated/contract.gen';
 import { problems, type FieldIssue } from '../http/problem';
@@ -104,9 +106,14 @@ function parameterIssues(rule: RuleSettings): FieldIssue[] {
 
 /**
  * The rules a rule must satisfy whole, at creation, update and preview: its kind's parameters,
- * and sites, devices, device types and notification channels that exist.
+ * and sites, devices, device types, notification channels and a saved device filter that exist
+ * (the filter not archived when `newScope`: a rule keeps a filter archived after it was set).
  */
-export async function assertValidRule(context: AppContext, rule: RuleSettings): Promise<void> {
+export async function assertValidRule(
+  context: AppContext,
+  rule: RuleSettings,
+  { newScope }: { newScope: boolean } = { newScope: true },
+): Promise<void> {
   const issues = parameterIssues(rule);
   if (issues.length > 0)
     throw problems.unprocessable(
@@ -114,6 +121,8 @@ export async function assertValidRule(context: AppContext, rule: RuleSettings): 
       `The parameters do not fit a ${rule.kind} rule: see errors.`,
       issues,
     );
+  if (rule.scope.filter_id !== undefined)
+    await savedFilterExpression(context, rule.scope.filter_id, { forNewWork: newScope });
   for (const type of rule.scope.device_types ?? []) assertDeviceType(type);
   await assertAllExist(context, 'site', rule.scope.site_ids ?? []);
   await assertAllExist(context, 'device', [
@@ -153,8 +162,8 @@ export interface FiringDevice {
 }
 
 /**
- * The devices in the rule's scope (of `siteIds`, or every site when null) for which its
- * condition holds at the context's now:
+ * The devices in the rule's scope (of `siteIds`, or every site when null; its saved filter
+ * evaluated in SQL now) for which its condition holds at the context's now:
  * - `device_offline`: offline, with no heartbeat for `duration_minutes`;
  * - `metric_threshold`: the metric was above the threshold (or the device's override) in every
  *   sample since the last one at or before `duration_minutes` ago, and the agent is still
@@ -174,6 +183,14 @@ export async function firingDevices(
   const now = context.now().getTime();
   const windowStart = new Date(now - rule.duration_minutes * 60_000).toISOString();
   const { scope } = rule;
+  const filtered =
+    scope.filter_id === undefined
+      ? undefined
+      : await deviceFilterCondition(
+          context,
+          await savedFilterExpression(context, scope.filter_id, { forNewWork: false }),
+          '/body/scope/filter_id',
+        );
   const devices = (
     await context.db
       .selectFrom('devices')
@@ -185,6 +202,7 @@ export async function firingDevices(
       )
       .$if(scope.device_ids !== undefined, (qb) => qb.where('id', 'in', [...scope.device_ids!, '']))
       .$if(rule.excluded_device_ids.length > 0, (qb) => qb.where('id', 'not in', rule.excluded_device_ids))
+      .$if(filtered !== undefined, (qb) => qb.where(filtered!))
       .orderBy('id')
       .execute()
   ).filter(
