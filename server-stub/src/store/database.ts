@@ -35,6 +35,7 @@ import * as processStates from './migrations/015-process-states';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
 import * as jobs from './migrations/020-jobs';
 import * as schedules from './migrations/021-schedules';
+import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
 
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '017-custom-fields-views': customFieldsViews,
   '020-jobs': jobs,
   '021-schedules': schedules,
+  '022-device-filter-indexes': deviceFilterIndexes,
 };
 
 export function openDatabase(location: string): OpenedDatabase {
