@@ -8,8 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   archiveDeviceFilter,
   createAlertRule,
+  createCustomField,
   createDeviceFilter,
   deleteAlertRule,
+  deleteCustomField,
   getAlertRule,
   listAlertRules,
   listIncidents,
@@ -334,5 +336,59 @@ describe('a rule scoped by a saved device filter', () => {
       422,
       'unknown_device_filter',
     );
+  });
+
+  it('whose filter no longer compiles (a custom field it names was deleted) is skipped while the others are evaluated', async () => {
+    const siteId = (await addSite(t)).id;
+    const agent = await addAgent(t, siteId);
+    const key = unique('rack')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_');
+    const field = ok(
+      await createCustomField({ client: t.admin, body: { key, label: 'Rack', type: 'number', default: 1 } }),
+    );
+    const filter = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: { name: unique('Rack one'), expression: { field: `custom.${key}`, op: 'eq', value: 1 } },
+      }),
+    );
+    const byRack = ok(
+      await createAlertRule({
+        client: t.admin,
+        body: { name: unique('Rack offline'), kind: 'device_offline', scope: { filter_id: filter.id } },
+      }),
+    );
+    const bySite = ok(
+      await createAlertRule({
+        client: t.admin,
+        body: {
+          name: unique('Site events'),
+          kind: 'event_match',
+          event_text: 'fan stalled',
+          scope: { site_ids: [siteId] },
+        },
+      }),
+    );
+    expect(
+      (await deleteCustomField({ client: t.admin, path: { custom_field_id: field.id } })).response.status,
+    ).toBe(204);
+    expectProblem(
+      await previewAlertRule({
+        client: t.admin,
+        body: { name: byRack.name, kind: byRack.kind, scope: byRack.scope },
+      }),
+      400,
+      'invalid_filter',
+    );
+    ok(
+      await sendAgentEvent({
+        client: agent.client,
+        body: { type: 'process_crash', severity: 'warning', message: 'Fan stalled' },
+      }),
+    );
+    await t.clock.advance(30_000);
+    const opened = ok(await listIncidents({ client: t.admin, query: { rule_id: bySite.id } })).data;
+    expect(opened.map((incident) => incident.device_id)).toEqual([agent.deviceId]);
   });
 });

@@ -6,6 +6,7 @@
  * reopen and resolve each incident once.
  */
 import type { AppContext } from '../context';
+import { ApiError } from '../http/problem';
 import { type AlertRuleBody, type FiringDevice, firingDevices, toAlertRule } from './alert-rules-store';
 import { openIncident, transition } from './incidents-store';
 
@@ -43,7 +44,13 @@ export async function evaluateAlertRules(context: AppContext): Promise<Evaluatio
     await context.db.selectFrom('alert_rules').selectAll().where('enabled', '=', 1).execute()
   ).map(toAlertRule);
   for (const rule of rules) {
-    const firing = await firingDevices(context, rule, null);
+    const firing = await firingDevices(context, rule, null).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'invalid_filter') return undefined;
+      throw error;
+    });
+    // Its saved filter no longer compiles (a custom field it names was deleted): the rule is
+    // skipped, its incidents left as they are, until the filter is fixed.
+    if (firing === undefined) continue;
     const unresolved = await context.db
       .selectFrom('incidents')
       .select(['id', 'device_id'])
