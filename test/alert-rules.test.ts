@@ -23,6 +23,7 @@ import {
   type AlertRuleCreate,
 } from '@meridian/sdk';
 import { addAgent, renewAgent, type Agent } from './support/agents';
+import { filteredRuleFleet } from './support/filtered-rule';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
@@ -255,34 +256,7 @@ describe('previewing a rule', () => {
 
 describe('a rule scoped by a saved device filter', () => {
   it('fires and previews for the devices matching the filter now, and refuses unknown or archived filters (422)', async () => {
-    const siteId = (await addSite(t)).id;
-    const [tagged, other] = [await addAgent(t, siteId), await addAgent(t, siteId)];
-    const tag = unique('watched')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-');
-    const setTags = async (agent: Agent, tags: string[]) =>
-      ok(await updateDevice({ client: t.admin, path: { device_id: agent.deviceId }, body: { tags } }));
-    await setTags(tagged, [tag]);
-    const filter = ok(
-      await createDeviceFilter({
-        client: t.admin,
-        body: { name: unique('Watched'), expression: { field: 'tags', op: 'has', value: tag } },
-      }),
-    );
-    for (const agent of [tagged, other])
-      ok(
-        await sendAgentEvent({
-          client: agent.client,
-          body: { type: 'process_crash', severity: 'error', message: 'Renderer overheated' },
-        }),
-      );
-    const body = {
-      name: unique('Overheating'),
-      kind: 'event_match',
-      event_text: 'overheated',
-      duration_minutes: 10,
-      scope: { filter_id: filter.id },
-    } as const;
+    const { siteId, tagged, other, filter, body, match } = await filteredRuleFleet(t);
     expect(await preview(body)).toEqual([tagged.deviceId]);
     const rule = ok(await createAlertRule({ client: t.admin, body }));
     expect(rule.scope).toEqual({ filter_id: filter.id });
@@ -294,7 +268,7 @@ describe('a rule scoped by a saved device filter', () => {
     expect(await incidentDevices()).toEqual([tagged.deviceId]);
 
     // The other device starts matching: the next evaluation and preview cover it.
-    await setTags(other, [tag]);
+    await match(other, true);
     expect(await preview(body)).toEqual([tagged.deviceId, other.deviceId].sort());
     await t.clock.advance(30_000);
     expect(await incidentDevices()).toEqual([tagged.deviceId, other.deviceId].sort());
@@ -311,7 +285,7 @@ describe('a rule scoped by a saved device filter', () => {
         }),
       ).severity,
     ).toBe('critical');
-    await setTags(other, []);
+    await match(other, false);
     await t.clock.advance(30_000);
     expect(await incidentDevices()).toEqual([tagged.deviceId]);
     expectProblem(await previewAlertRule({ client: t.admin, body }), 422, 'device_filter_archived');

@@ -1,14 +1,18 @@
 /**
  * Alert evaluation with several instances: two servers on one PostgreSQL database evaluate the
  * same rules side by side, again and again, and each incident opens once and resolves once; a
- * device's process states arriving through both at once are recorded (and announced) once.
+ * device's process states arriving through both at once are recorded (and announced) once. A
+ * rule scoped by a saved device filter fires for the matching devices only and is in its usage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAlertRule,
   createMonitoredProcess,
+  deleteDeviceFilter,
+  getDeviceFilterUsage,
   listEvents,
   listIncidents,
+  previewAlertRule,
   sendAgentEvent,
   sendAgentHeartbeat,
   type AgentProcessState,
@@ -17,6 +21,8 @@ import { addAgent, agentFrom } from './support/agents';
 import { startPostgres, type Postgres } from './support/postgres';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
+import { filteredRuleFleet } from './support/filtered-rule';
+import { expectProblem } from './support/problem';
 import { addSite } from './support/world';
 
 let pg: Postgres;
@@ -73,6 +79,25 @@ describe('two instances on one PostgreSQL database', () => {
     await Promise.all([t.clock.advance(2 * 60_000), second.clock.advance(2 * 60_000)]);
     for (let round = 0; round < 3; round++) await sweepBoth();
     expect(await count('incident.resolved')).toBe(agents.length * 2);
+  });
+
+  it('scope a rule by a saved device filter: it fires for the matching devices only, and is in its usage', async () => {
+    const { tagged, filter, body } = await filteredRuleFleet(t);
+    expect(ok(await previewAlertRule({ client: t.admin, body })).devices.map((d) => d.device_id)).toEqual([
+      tagged.deviceId,
+    ]);
+    const rule = ok(await createAlertRule({ client: t.admin, body }));
+    await sweepBoth();
+    const incidents = ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data;
+    expect(incidents.map((incident) => incident.device_id)).toEqual([tagged.deviceId]);
+    expect(ok(await getDeviceFilterUsage({ client: t.admin, path: { filter_id: filter.id } })).data).toEqual([
+      { kind: 'alert_rule', id: rule.id, name: rule.name },
+    ]);
+    expectProblem(
+      await deleteDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }),
+      409,
+      'device_filter_in_use',
+    );
   });
 
   it('record process states and open each process_down incident once, and resolve it once', async () => {
