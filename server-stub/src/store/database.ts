@@ -23,16 +23,16 @@ import * as monitoredProcesses from './migrations/006-monitored-processes';
 import * as screenshots from './migrations/007-screenshots';
 import * as deviceTimezone from './migrations/008-device-timezone';
 import * as idempotencyLease from './migrations/009-idempotency-lease';
-import * as webhooks from './migrations/011-webhooks';
 import * as auditEvents from './migrations/010-audit-events';
+import * as webhooks from './migrations/011-webhooks';
 import * as alerts from './migrations/012-alerts';
 import * as notificationChannels from './migrations/013-notification-channels';
 import * as notifications from './migrations/014-notifications';
-import * as webhookNotificationChannels from './migrations/016-webhook-notification-channels';
-import * as scripts from './migrations/019-scripts';
-import * as deviceFilters from './migrations/018-device-filters';
 import * as processStates from './migrations/015-process-states';
+import * as webhookNotificationChannels from './migrations/016-webhook-notification-channels';
 import * as customFieldsViews from './migrations/017-custom-fields-views';
+import * as deviceFilters from './migrations/018-device-filters';
+import * as scripts from './migrations/019-scripts';
 import * as jobs from './migrations/020-jobs';
 import * as schedules from './migrations/021-schedules';
 import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
@@ -56,16 +56,16 @@ const migrations: Record<string, Migration> = {
   '007-screenshots': screenshots,
   '008-device-timezone': deviceTimezone,
   '009-idempotency-lease': idempotencyLease,
-  '011-webhooks': webhooks,
   '010-audit-events': auditEvents,
+  '011-webhooks': webhooks,
   '012-alerts': alerts,
   '013-notification-channels': notificationChannels,
   '014-notifications': notifications,
-  '016-webhook-notification-channels': webhookNotificationChannels,
-  '019-scripts': scripts,
-  '018-device-filters': deviceFilters,
   '015-process-states': processStates,
+  '016-webhook-notification-channels': webhookNotificationChannels,
   '017-custom-fields-views': customFieldsViews,
+  '018-device-filters': deviceFilters,
+  '019-scripts': scripts,
   '020-jobs': jobs,
   '021-schedules': schedules,
   '022-device-filter-indexes': deviceFilterIndexes,
