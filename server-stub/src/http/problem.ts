@@ -110,6 +110,14 @@ export const problems = {
     ),
 };
 
+/** The spec bounds a field issue's message (500 characters); long ones (an enum of every scope) are cut. */
+const MAX_ISSUE_MESSAGE = 500;
+
+function bounded(issue: FieldIssue): FieldIssue {
+  if (issue.message.length <= MAX_ISSUE_MESSAGE) return issue;
+  return { ...issue, message: `${issue.message.slice(0, MAX_ISSUE_MESSAGE - 1)}…` };
+}
+
 export function problemBody(error: ApiError, requestId: string) {
   return {
     type: `/docs/guides/errors#${error.code}`,
@@ -118,6 +126,6 @@ export function problemBody(error: ApiError, requestId: string) {
     detail: error.detail,
     code: error.code,
     request_id: requestId,
-    ...(error.errors ? { errors: error.errors } : {}),
+    ...(error.errors ? { errors: error.errors.map(bounded) } : {}),
   };
 }
