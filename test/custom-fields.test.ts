@@ -8,7 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   createCustomField,
+  createDeviceFilter,
+  createDeviceView,
+  createSchedule,
   deleteCustomField,
+  deleteDeviceFilter,
+  deleteDeviceView,
+  deleteSchedule,
   deleteDeviceCustomField,
   getCustomField,
   getDevice,
@@ -359,6 +365,60 @@ function customFieldSuite(t: TestServer) {
     // A new field with the same key starts without the old value.
     await create({ key: field.key, type: 'number' });
     expect(await deviceFields(device.id)).not.toHaveProperty(field.key);
+  });
+
+  it('refuses to delete a field that a saved filter, view or schedule names, until they no longer do', async () => {
+    const site = await addSite(t);
+    const device = await addDevice(t, site.id);
+    const byFilter = await create({ key: uniqueKey('rack'), type: 'string' });
+    const byView = await create({ key: uniqueKey('owner'), type: 'string' });
+    const bySchedule = await create({ key: uniqueKey('ring'), type: 'number' });
+    const filter = ok(
+      await createDeviceFilter({
+        client: t.admin,
+        body: {
+          name: unique('racked'),
+          expression: { field: `custom.${byFilter.key}`, op: 'eq', value: 'r1' },
+        },
+      }),
+    );
+    const view = ok(
+      await createDeviceView({
+        client: t.admin,
+        body: { name: unique('owners'), columns: ['name', `custom.${byView.key}`] },
+      }),
+    );
+    const schedule = ok(
+      await createSchedule({
+        client: t.admin,
+        body: {
+          name: unique('ring'),
+          trigger: { kind: 'cron', cron: '0 2 * * *', time_zone: 'UTC' },
+          job: {
+            name: 'Ping ring 1',
+            command: { type: 'ping' },
+            target: { filter: { field: `custom.${bySchedule.key}`, op: 'eq', value: 1 } },
+          },
+        },
+      }),
+    );
+    const remove = (field: CustomField) =>
+      deleteCustomField({ client: t.admin, path: { custom_field_id: field.id } });
+    for (const [field, user] of [
+      [byFilter, filter.id],
+      [byView, view.id],
+      [bySchedule, schedule.id],
+    ] as const) {
+      const refused = expectProblem(await remove(field), 409, 'custom_field_in_use');
+      expect(refused.detail).toContain(user);
+    }
+    ok(await deleteDeviceFilter({ client: t.admin, path: { filter_id: filter.id } }));
+    ok(await deleteDeviceView({ client: t.admin, path: { view_id: view.id } }));
+    ok(await deleteSchedule({ client: t.admin, path: { schedule_id: schedule.id } }));
+    for (const field of [byFilter, byView, bySchedule])
+      expect((await remove(field)).response.status).toBe(204);
+    const shown = await deviceFields(device.id);
+    for (const field of [byFilter, byView, bySchedule]) expect(shown).not.toHaveProperty(field.key);
   });
 
   it('stores what agents report of agent-writable fields and ignores the rest, saying why', async () => {

@@ -5030,6 +5030,20 @@ export const mockOperations = {
           request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
       },
+      '409': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#site_name_taken',
+          title: 'Conflict',
+          status: 409,
+          code: 'site_name_taken',
+          detail: 'A site named Lisbon office already exists.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
       '429': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',

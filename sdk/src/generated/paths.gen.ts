@@ -963,8 +963,10 @@ export interface paths {
     post?: never;
     /**
      * Delete a custom field
-     * @description Deletes the definition and every device's value of it; filters that name the field no
-     *     longer match on it. Admins only (`custom_fields:write`).
+     * @description Deletes the definition and every device's value of it. Refused with 409
+     *     `custom_field_in_use` while a saved device filter, a saved view or a schedule names the
+     *     field (`custom.<key>`), since their filters would stop compiling. Admins only
+     *     (`custom_fields:write`).
      */
     delete: operations['deleteCustomField'];
     options?: never;
@@ -10661,6 +10663,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

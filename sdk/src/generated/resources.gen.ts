@@ -1336,8 +1336,10 @@ export class CustomFieldsResource extends APIResource {
   /**
    * Delete a custom field
    *
-   * Deletes the definition and every device's value of it; filters that name the field no
-   * longer match on it. Admins only (`custom_fields:write`).
+   * Deletes the definition and every device's value of it. Refused with 409
+   * `custom_field_in_use` while a saved device filter, a saved view or a schedule names the
+   * field (`custom.<key>`), since their filters would stop compiling. Admins only
+   * (`custom_fields:write`).
    *
    * `DELETE /v1/custom-fields/{custom_field_id}` (operation `deleteCustomField`).
    *

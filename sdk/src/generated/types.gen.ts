@@ -7729,6 +7729,10 @@ export type DeleteCustomFieldErrors = {
    */
   404: Problem;
   /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
    * Too many requests; wait for `Retry-After` seconds.
    */
   429: Problem;

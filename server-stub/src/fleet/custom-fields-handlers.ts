@@ -11,6 +11,7 @@ import { newId } from '../store/ids';
 import type { CustomFieldRow } from '../store/schema';
 import {
   checkedValue,
+  customFieldUsers,
   findCustomField,
   findCustomFieldByKey,
   MAX_CUSTOM_FIELDS,
@@ -141,7 +142,14 @@ export function customFieldsHandlers(context: AppContext) {
     ),
 
     deleteCustomField: async ({ params }) => {
-      await findCustomField(context, params.custom_field_id);
+      const field = await findCustomField(context, params.custom_field_id);
+      const users = await customFieldUsers(context, field.key);
+      if (users.length > 0) {
+        throw problems.conflict(
+          'custom_field_in_use',
+          `The custom field ${field.key} is named by ${users.slice(0, 20).join(', ')}; change those first.`,
+        );
+      }
       // The foreign key deletes every device's value with it.
       await db.deleteFrom('custom_fields').where('id', '=', params.custom_field_id).execute();
       return { status: 204, body: undefined };

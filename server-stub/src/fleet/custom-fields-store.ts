@@ -205,6 +205,39 @@ const KEY = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 const MAX_KEY = 64;
 
 /** 400 for a key that could never name a custom field (a map's keys are not checked by the schema). */
+/**
+ * What names the field by its key (`custom.<key>`): saved device filters, saved views (their
+ * filter or columns) and schedules (the job each run starts). The JSON text is narrowed with
+ * `like` and then checked exactly, since `_` in a key is a `like` wildcard.
+ */
+export async function customFieldUsers(context: AppContext, key: string): Promise<string[]> {
+  const needle = JSON.stringify(`custom.${key}`);
+  const pattern = `%${needle}%`;
+  const names = (kind: string, rows: { id: string; text: string | null }[]) =>
+    rows.filter((row) => row.text?.includes(needle)).map((row) => `${kind} ${row.id}`);
+  const [filters, views, schedules] = await Promise.all([
+    context.db
+      .selectFrom('device_filters')
+      .select(['id', 'expression as text'])
+      .where('expression', 'like', pattern)
+      .execute(),
+    context.db
+      .selectFrom('device_views')
+      .select(['id', (eb) => eb.fn.coalesce('filter', eb.val('')).as('filter'), 'columns'])
+      .where((eb) => eb.or([eb('filter', 'like', pattern), eb('columns', 'like', pattern)]))
+      .execute(),
+    context.db.selectFrom('schedules').select(['id', 'job as text']).where('job', 'like', pattern).execute(),
+  ]);
+  return [
+    ...names('device filter', filters),
+    ...names(
+      'device view',
+      views.map((view) => ({ id: view.id, text: `${view.filter}${view.columns}` })),
+    ),
+    ...names('schedule', schedules),
+  ];
+}
+
 export function assertCustomFieldKeys(values: Values, path: string): void {
   const bad = Object.keys(values).filter((key) => key.length > MAX_KEY || !KEY.test(key));
   if (bad.length > 0)

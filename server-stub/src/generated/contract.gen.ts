@@ -2981,6 +2981,7 @@ export const contract = c.router(
           401: problem,
           403: problem,
           404: problem,
+          409: problem,
           429: problem,
           500: problem,
         },
