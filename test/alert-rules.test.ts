@@ -11,7 +11,7 @@ import {
   createCustomField,
   createDeviceFilter,
   deleteAlertRule,
-  deleteCustomField,
+  updateCustomField,
   getAlertRule,
   listAlertRules,
   listIncidents,
@@ -312,19 +312,22 @@ describe('a rule scoped by a saved device filter', () => {
     );
   });
 
-  it('whose filter no longer compiles (a custom field it names was deleted) is skipped while the others are evaluated', async () => {
+  it('whose filter no longer compiles (an enum option it names was dropped) is skipped while the others are evaluated', async () => {
     const siteId = (await addSite(t)).id;
     const agent = await addAgent(t, siteId);
     const key = unique('rack')
       .toLowerCase()
       .replace(/[^a-z0-9_]/g, '_');
     const field = ok(
-      await createCustomField({ client: t.admin, body: { key, label: 'Rack', type: 'number', default: 1 } }),
+      await createCustomField({
+        client: t.admin,
+        body: { key, label: 'Rack', type: 'enum', options: ['one', 'two'], default: 'two' },
+      }),
     );
     const filter = ok(
       await createDeviceFilter({
         client: t.admin,
-        body: { name: unique('Rack one'), expression: { field: `custom.${key}`, op: 'eq', value: 1 } },
+        body: { name: unique('Rack two'), expression: { field: `custom.${key}`, op: 'eq', value: 'two' } },
       }),
     );
     const byRack = ok(
@@ -344,9 +347,14 @@ describe('a rule scoped by a saved device filter', () => {
         },
       }),
     );
-    expect(
-      (await deleteCustomField({ client: t.admin, path: { custom_field_id: field.id } })).response.status,
-    ).toBe(204);
+    ok(
+      await updateCustomField({
+        client: t.admin,
+        path: { custom_field_id: field.id },
+        headers: { 'If-Match': '"1"' },
+        body: { options: ['one'], default: 'one' },
+      }),
+    );
     expectProblem(
       await previewAlertRule({
         client: t.admin,

@@ -3821,7 +3821,7 @@ export type AlertRuleScope = {
    * update or a preview sets it, not be archived (422 `device_filter_archived`; a filter archived
    * later still serves the rule). While a rule names it, the filter lists the rule in its usage
    * (`kind: alert_rule`) and cannot be deleted (409 `device_filter_in_use`). Should the filter
-   * stop compiling (a custom field it names was deleted), evaluation skips the rule and leaves
+   * stop compiling (an enum option it names was dropped from its custom field), evaluation skips the rule and leaves
    * its incidents as they are, and a preview is 400 `invalid_filter`, until the filter is fixed.
    *
    */
