@@ -4,7 +4,7 @@
  * device's process states arriving through both at once are recorded (and announced) once. A
  * rule scoped by a saved device filter fires for the matching devices only and is in its usage.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createAlertRule,
   createMonitoredProcess,
@@ -18,24 +18,13 @@ import {
   type AgentProcessState,
 } from '@meridian/sdk';
 import { addAgent, agentFrom } from './support/agents';
-import { startPostgres, type Postgres } from './support/postgres';
-import { ok, startTestServer, type TestServer } from './support/server';
-import { useTestServer } from './support/use-test-server';
+import { usePostgresInstances } from './support/postgres';
+import { ok } from './support/server';
 import { filteredRuleFleet } from './support/filtered-rule';
 import { expectProblem } from './support/problem';
 import { addSite } from './support/world';
 
-let pg: Postgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-});
-afterAll(() => pg.stop());
-const t = useTestServer(() => ({ database: pg.url }));
-let second: TestServer;
-beforeAll(async () => {
-  second = await startTestServer({ database: pg.url });
-});
-afterAll(() => second.close());
+const [t, second] = usePostgresInstances();
 
 const sweepBoth = () => Promise.all([t.server.sweep(), second.server.sweep(), t.server.sweep()]);
 

@@ -2,27 +2,16 @@
  * Jobs with several instances: two servers on one PostgreSQL database settle the same jobs side
  * by side, and each job finishes once, with one job.finished event.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJob, listEvents, listJobs, pollAgentCommands, reportAgentCommandResult } from '@meridian/sdk';
 import { addAgent, agentFrom } from './support/agents';
-import { startPostgres, type Postgres } from './support/postgres';
-import { ok, startTestServer, type TestServer } from './support/server';
-import { useTestServer } from './support/use-test-server';
+import { usePostgresInstances } from './support/postgres';
+import { ok } from './support/server';
 import { addSite } from './support/world';
 
 const JOBS = 20;
 
-let pg: Postgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-});
-afterAll(() => pg.stop());
-const t = useTestServer(() => ({ database: pg.url }));
-let second: TestServer;
-beforeAll(async () => {
-  second = await startTestServer({ database: pg.url });
-});
-afterAll(() => second.close());
+const [t, second] = usePostgresInstances();
 
 describe('two instances on one PostgreSQL database', () => {
   it('finish each job once', async () => {

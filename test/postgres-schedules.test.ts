@@ -2,24 +2,13 @@
  * Schedules with several instances: two servers on one PostgreSQL database tick side by side
  * (each on its own test clock, moved together) and every run of every schedule starts one job.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSchedule } from '@meridian/sdk';
-import { startPostgres, type Postgres } from './support/postgres';
-import { ok, startTestServer, type TestServer } from './support/server';
-import { useTestServer } from './support/use-test-server';
+import { usePostgresInstances } from './support/postgres';
+import { ok } from './support/server';
 import { addDevice, addSite } from './support/world';
 
-let pg: Postgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-});
-afterAll(() => pg.stop());
-const t = useTestServer(() => ({ database: pg.url }));
-let second: TestServer;
-beforeAll(async () => {
-  second = await startTestServer({ database: pg.url });
-});
-afterAll(() => second.close());
+const [t, second] = usePostgresInstances();
 
 /** Moves both instances' clocks by `ms` at once (their tickers race), then waits for both passes. */
 async function tickBoth(ms: number): Promise<void> {

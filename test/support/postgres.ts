@@ -71,11 +71,22 @@ export async function startPostgres(): Promise<Postgres> {
  * tests and stopped after them; the cluster stops after the server closed (afterAll hooks run
  * in reverse order).
  */
-export function usePostgresServer(): TestServer {
+/** A throwaway cluster for the file (or describe), and the server options that use it. */
+function usePostgresDatabase(): () => { database: string } {
   let pg: Postgres | undefined;
   beforeAll(async () => {
     pg = await startPostgres();
   });
   afterAll(() => pg?.stop());
-  return useTestServer(() => ({ database: pg!.url }));
+  return () => ({ database: pg!.url });
+}
+
+export function usePostgresServer(): TestServer {
+  return useTestServer(usePostgresDatabase());
+}
+
+/** Two server instances sharing one throwaway PostgreSQL database, as several replicas would. */
+export function usePostgresInstances(): [TestServer, TestServer] {
+  const database = usePostgresDatabase();
+  return [useTestServer(database), useTestServer(database)];
 }
