@@ -1,6 +1,6 @@
 /**
- * The server the benches measure, started as it is deployed (no response validation, the rate
- * limit out of the way of the load), with an admin signed in and a site to work on.
+ * What the benches start as processes of their own: the server exactly as deployed, and the bench's
+ * helpers (load generators, baselines), each run with tsx.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,33 +8,59 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Meridian } from '@meridian/sdk';
-import { type RunningServer, type ServerOptions, startServer } from '../src/index';
 
-export interface BenchServer {
-  meridian: RunningServer;
-  operator: Meridian;
-  siteId: string;
+export interface BenchProcess {
+  pid: number;
+  /** Resolves with the first match of `pattern` in what the process printed, or rejects if it exits first. */
+  printed(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
+  /** Stops the process (SIGTERM) and waits for it to end. */
+  stop(): Promise<void>;
 }
 
-export async function startBenchServer(options: Partial<ServerOptions> = {}): Promise<BenchServer> {
-  const meridian = await startServer({
-    database: ':memory:',
-    port: 0,
-    host: '127.0.0.1',
-    adminUsername: 'bench',
-    adminPassword: 'bench-password-123',
-    passwordCost: 2 ** 10,
-    validateResponses: false,
-    requestsPerMinute: 10_000_000,
-    ...options,
-  });
-  const { token } = await new Meridian({ baseUrl: meridian.url }).auth.login({
-    username: 'bench',
-    password: 'bench-password-123',
-  });
-  const operator = new Meridian({ baseUrl: meridian.url, token });
-  const site = await operator.sites.create({ name: 'Bench' });
-  return { meridian, operator, siteId: site.id };
+/**
+ * Runs a TypeScript file of this folder (or of the server) with tsx in a process of its own, with
+ * `env` added to this process's environment; stderr goes to this process's.
+ */
+export function spawnTsx(
+  script: URL,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  nodeOptions: string[] = [],
+): BenchProcess {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeOptions, '--import', 'tsx', fileURLToPath(script), ...args],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  return {
+    pid: child.pid!,
+    printed: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(output);
+          if (!match) return false;
+          child.stdout!.off('data', check);
+          resolve(match);
+          return true;
+        };
+        if (check()) return;
+        child.stdout!.on('data', check);
+        void exited.then(() => {
+          if (!check())
+            reject(new Error(`${fileURLToPath(script)} exited without printing ${pattern}:\n${output}`));
+        });
+      }),
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 export interface SpawnedBenchServer {
@@ -53,47 +79,32 @@ export interface SpawnedBenchServer {
  */
 export async function spawnBenchServer(env: Record<string, string> = {}): Promise<SpawnedBenchServer> {
   const directory = mkdtempSync(join(tmpdir(), 'meridian-bench-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_SERVER_PROFILE
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
-        : []),
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../src/main.ts', import.meta.url)),
-    ],
+  const server = spawnTsx(
+    new URL('../src/main.ts', import.meta.url),
+    [],
     {
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: '0',
-        MERIDIAN_DB: join(directory, 'meridian.sqlite'),
-        MERIDIAN_ADMIN_USERNAME: 'bench',
-        MERIDIAN_ADMIN_PASSWORD: 'bench-password-123',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      NODE_ENV: 'production',
+      PORT: '0',
+      MERIDIAN_DB: join(directory, 'meridian.sqlite'),
+      MERIDIAN_ADMIN_USERNAME: 'bench',
+      MERIDIAN_ADMIN_PASSWORD: 'bench-password-123',
+      ...env,
     },
+    process.env.BENCH_SERVER_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
+      : [],
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const close = async () => {
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
     rmSync(directory, { recursive: true, force: true });
   };
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const api = /API\s+http:\/\/[^:]+:(\d+)\/v1/.exec(output);
-      if (api) resolve(`http://127.0.0.1:${api[1]}`);
+  const url = await server
+    .printed(/API\s+http:\/\/[^:]+:(\d+)\/v1/)
+    .then(([, port]) => `http://127.0.0.1:${port}`)
+    .catch(async (error: unknown) => {
+      await close();
+      throw error;
     });
-    void exited.then(() => reject(new Error(`the server exited before it was ready:\n${output}`)));
-  }).catch(async (error: unknown) => {
-    await close();
-    throw error;
-  });
   const { token } = await new Meridian({ baseUrl: url }).auth.login({
     username: 'bench',
     password: 'bench-password-123',
@@ -102,7 +113,7 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
   const site = await operator.sites.create({ name: 'Bench' });
   return {
     url,
-    pid: child.pid!,
+    pid: server.pid,
     operator,
     siteId: site.id,
     close,
