@@ -3,6 +3,8 @@
  *   1. Redocly bundles openapi/ into openapi/dist/openapi.json (what every consumer reads).
  *   2. hey-api writes the SDK core (client, types, functions, zod schemas) into sdk/src/generated.
  *   3. openapi-typescript writes the `paths`/`components` types beside it.
+ *   3b. The SDK's resource classes (sdk/scripts/generate-resources.ts), then `x-codeSamples` on every
+ *      operation of the bundle, calling those classes' methods (sdk/scripts/generate-code-samples.ts).
  *   4. Our generator writes the server's ts-rest contract (server-stub/src/generated).
  *   5. Our generator writes MSW handlers from the spec's examples (mocks/src/generated).
  *   6. Each generated folder gets a README.md saying what writes it.
@@ -117,11 +119,14 @@ function writeFolderReadmes(): void {
 bundleSpec();
 await generateSdkCore();
 await generatePathTypes();
-(await import('../sdk/scripts/generate-resources')).generateResources(
+const resources = (await import('../sdk/scripts/generate-resources')).generateResources(
   bundled,
   repoPath('sdk/src/generated/resources.gen.ts'),
   repoPath('sdk/README.md'),
 );
+// The docs' code samples name the methods just generated; hey-api and openapi-typescript have
+// already read the bundle, and what they write does not depend on x- extensions.
+(await import('../sdk/scripts/generate-code-samples')).addCodeSamples(bundled, resources);
 generateContract(bundled, repoPath('server-stub/src/generated/contract.gen.ts'));
 generateMswHandlers(bundled, repoPath('mocks/src/generated/handlers.gen.ts'));
 writeFolderReadmes();

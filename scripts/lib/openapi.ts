@@ -103,6 +103,15 @@ export interface OperationObject {
   responses: Record<string, Ref<ResponseObject>>;
   /** The SDK method name, when the naming rule of sdk/scripts/generate-resources.ts is not wanted. */
   'x-sdk-method'?: string;
+  /** Code samples for the docs, written into the bundle by sdk/scripts/generate-code-samples.ts. */
+  'x-codeSamples'?: CodeSample[];
+}
+
+/** One entry of `x-codeSamples`, as Scalar and Redocly read it. */
+export interface CodeSample {
+  lang: string;
+  label: string;
+  source: string;
 }
 
 /** Every method a path item may hold, in the order operations of one path are listed. */

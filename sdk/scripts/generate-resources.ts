@@ -58,14 +58,14 @@ const CLIENT_MEMBERS = new Set([
 ]);
 const RESOURCE_MEMBERS = new Set(['constructor', '_client']);
 
-interface Argument {
+export interface Argument {
   name: string;
   type: string;
   optional: boolean;
   doc: string;
 }
 
-interface Method {
+export interface Method {
   name: string;
   operationId: string;
   route: string;
@@ -73,12 +73,14 @@ interface Method {
   args: Argument[];
   call: string;
   returns: string;
+  /** What a call gives: one result, a page promise to `for await` over, or an event stream. */
+  kind: 'call' | 'list' | 'stream';
   /** Types of types.gen.ts the signature needs besides the operation's own. */
   extraTypes: string[];
   doc: string[];
 }
 
-interface Resource {
+export interface Resource {
   property: string;
   className: string;
   description: string;
@@ -292,6 +294,7 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     call: streamed
       ? `this._client._stream<${streamed}>(routes.${operationId}, { ${callFields.join(', ')} })`
       : `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
+    kind: streamed ? 'stream' : paginated ? 'list' : 'call',
     returns: streamed
       ? `EventStream<${streamed}>`
       : paginated
@@ -452,9 +455,14 @@ function writeResourceTable(readmePath: string, resources: Resource[]): void {
 
 /**
  * Reads the bundled spec and writes the resources file next to hey-api's output, and the
- * resource table of the SDK's README when its path is given.
+ * resource table of the SDK's README when its path is given. Returns the resources written, so
+ * other generators (the code samples) name exactly the methods the SDK has.
  */
-export function generateResources(bundledSpecPath: string, outPath: string, readmePath?: string): void {
+export function generateResources(
+  bundledSpecPath: string,
+  outPath: string,
+  readmePath?: string,
+): readonly Resource[] {
   const spec = JSON.parse(readFileSync(bundledSpecPath, 'utf8')) as OpenApiDocument;
   const typesPath = join(dirname(outPath), 'types.gen.ts');
   if (!existsSync(typesPath))
@@ -465,4 +473,5 @@ export function generateResources(bundledSpecPath: string, outPath: string, read
   const resources = collect(spec, typeNames);
   writeGeneratedFile(outPath, render(resources));
   if (readmePath !== undefined) writeResourceTable(readmePath, resources);
+  return resources;
 }
