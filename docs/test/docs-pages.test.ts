@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSETS } from '../src/assets';
-import { GUIDES_DIR } from '../src/guides';
+import { GUIDES_DIR, SDK_MANUAL } from '../src/guides';
 import { useTestServer } from '../../test/support/use-test-server';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,13 +27,13 @@ const REQUIRED_GUIDES = [
   'filters',
 ];
 
-/** Every guide file on disk, so a guide that is added but never served fails the test. */
+/** Every guide file on disk (so a guide that is added but never served fails the test), and the SDK's manual. */
 async function guideNamesOnDisk(): Promise<string[]> {
   const files = await readdir(GUIDES_DIR);
-  return files
-    .filter((file) => file.endsWith('.md'))
-    .map((file) => file.slice(0, -'.md'.length))
-    .sort();
+  return [
+    ...files.filter((file) => file.endsWith('.md')).map((file) => file.slice(0, -'.md'.length)),
+    SDK_MANUAL.slug,
+  ].sort();
 }
 
 async function fetchPage(url: string): Promise<{ status: number; type: string; html: string }> {
@@ -112,6 +112,19 @@ describe('docs pages', () => {
       expect(page.html, name).toContain(`<a href="/docs/guides/${name}" aria-current="page">`);
       expect(page.html, name).toContain('<a href="/docs/">API reference</a>');
     }
+  });
+
+  it("serves the SDK's manual (sdk/README.md) as the guide sdk, its sections linkable", async () => {
+    const page = await fetchPage(`${t.url}/docs/guides/${SDK_MANUAL.slug}`);
+    expect(page.status).toBe(200);
+    const manual = await readFile(SDK_MANUAL.file, 'utf8');
+    for (const [, heading] of manual.matchAll(/^## (.+)$/gm))
+      expect(page.html).toContain(`>${heading!.replaceAll('&', '&amp;')}</h2>`);
+    expect(page.html).toContain('<h2 id="browser-use">');
+    expect(page.html).toContain('<a href="#browser-use">Browser use</a>');
+    expect(page.html).toContain('<code>meridian.devices</code>');
+    // The manual's links into the repository keep their text and lose their target.
+    expect(page.html).toMatch(/runnable file in\s<code>examples\/sdk\/<\/code>/);
   });
 
   it('lists every guide at /docs/guides', async () => {

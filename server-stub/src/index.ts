@@ -11,6 +11,7 @@ import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
 import { startJobWorker } from './operations/jobs-store';
 import { startScheduleWorker } from './operations/schedules-store';
+import { shareSignals } from './runtime/shared-signals';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -118,6 +119,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     timers: options.timers ?? realTimers,
     signals: new Signals(),
   };
+  // Several instances on one PostgreSQL database wake each other's waiters.
+  const sharedSignals = engine === 'postgres' ? await shareSignals(context, options.database) : undefined;
   const bootstrap = await ensureBootstrapAdmin(context, options.adminUsername, options.adminPassword);
   const server: Server = createServer(createApp(context));
   await new Promise<void>((resolve, reject) => {
@@ -149,6 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await jobWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sharedSignals?.close();
       await db.destroy();
     },
   };

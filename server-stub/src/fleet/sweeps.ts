@@ -4,11 +4,13 @@
  * their deadline expire, and metric samples past their retention, old
  * wrong-code attempts and long-dead agent tokens are pruned; then the alert rules are evaluated
  * (observe/alert-evaluator.ts). Each step is a conditional update or delete, so several
- * instances sweeping the same database do each piece of work once.
+ * instances sweeping the same database at once do each piece of work once; and a tick runs the
+ * sweeps only if it claims the interval (runtime/ticks.ts), so of several instances one sweeps.
  */
 import type { AppContext } from '../context';
 import { evaluateAlertRules } from '../observe/alert-evaluator';
 import { expireDueCommands } from '../operations/commands-store';
+import { claimTick } from '../runtime/ticks';
 import { sweepOfflineDevices } from './presence';
 
 const WRONG_CODE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -48,16 +50,18 @@ export async function runSweeps(context: AppContext): Promise<SweepReport> {
   return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };
 }
 
-/** Runs the sweeps periodically until the returned function is called. */
+/** Runs the sweeps periodically, once per interval across instances, until the returned function is called. */
 export function startSweeps(context: AppContext): () => void {
+  const intervalMs = context.fleet.sweepIntervalSeconds * 1000;
   let stopped = false;
   let cancel = (): void => undefined;
   const schedule = (): void => {
     if (stopped) return;
     cancel = context.timers.set(
-      context.fleet.sweepIntervalSeconds * 1000,
+      intervalMs,
       async () => {
         try {
+          if (!(await claimTick(context, 'sweeps', intervalMs))) return;
           await runSweeps(context);
         } catch (error) {
           console.error('[meridian] background sweep failed', error);

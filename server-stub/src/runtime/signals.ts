@@ -1,20 +1,22 @@
 /**
- * In-process wake-ups: code that waits for something (an agent long-polling for commands, an
- * operator waiting for a command to finish, an event stream) subscribes to a topic, and code
- * that changes the database notifies the topic after the change is committed. Waiters then
- * re-read the database: a signal says "look again", it never carries the state itself.
+ * Wake-ups: code that waits for something (an agent long-polling for commands, an operator
+ * waiting for a command to finish, an event stream, a background worker) subscribes to a topic,
+ * and code that changes the database notifies the topic after the change is committed. Waiters
+ * then re-read the database: a signal says "look again", it never carries the state itself.
  *
- * With several API instances on one PostgreSQL database, a signal only reaches waiters on the
- * instance that made the change; waiters elsewhere see the change at their next deadline
- * (long-polls and waits are bounded, at most 30–60 seconds). A shared channel (PostgreSQL
- * LISTEN/NOTIFY) is the step to take when that matters.
+ * Local subscribers are woken at once. With several API instances on one PostgreSQL database,
+ * every notification also goes to the other instances (runtime/shared-signals.ts: PostgreSQL
+ * LISTEN/NOTIFY), which wake their own subscribers of the topic; when that channel was lost for
+ * a while, every subscriber is woken once after it is back, since notifications may have been
+ * missed. Long-polls and waits stay bounded either way.
  */
 import type { Timers } from './timers';
 
-type Listener = (payload: unknown) => void;
+type Listener = () => void;
 
 export class Signals {
   readonly #listeners = new Map<string, Set<Listener>>();
+  #publish: ((topic: string) => void) | undefined;
 
   /** Calls `listener` on every notification of `topic` until the returned function is called. */
   subscribe(topic: string, listener: Listener): () => void {
@@ -30,8 +32,25 @@ export class Signals {
     };
   }
 
-  notify(topic: string, payload?: unknown): void {
-    for (const listener of [...(this.#listeners.get(topic) ?? [])]) listener(payload);
+  /** Wakes the subscribers of `topic`, here and (once shared) on the other instances. */
+  notify(topic: string): void {
+    this.deliver(topic);
+    this.#publish?.(topic);
+  }
+
+  /** Wakes the subscribers of `topic` on this instance only (a notification from another one). */
+  deliver(topic: string): void {
+    for (const listener of [...(this.#listeners.get(topic) ?? [])]) listener();
+  }
+
+  /** Wakes every subscriber on this instance once (after notifications may have been missed). */
+  deliverAll(): void {
+    for (const topic of [...this.#listeners.keys()]) this.deliver(topic);
+  }
+
+  /** From now on every `notify` is also handed to `publish`, which sends it to the other instances. */
+  share(publish: (topic: string) => void): void {
+    this.#publish = publish;
   }
 
   /**

@@ -645,6 +645,12 @@ export interface ScheduleSitesTable {
   site_id: string;
 }
 
+/** When each kind of periodic work is next due (runtime/ticks.ts). */
+export interface BackgroundTicksTable {
+  work: string;
+  next_run_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_sites: UserSitesTable;
@@ -683,6 +689,7 @@ export interface Database {
   device_views: DeviceViewsTable;
   schedules: SchedulesTable;
   schedule_sites: ScheduleSitesTable;
+  background_ticks: BackgroundTicksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,0 +1,159 @@
+/**
+ * Wake-ups across instances: two servers on one PostgreSQL database, each on its own clock. No
+ * test moves a clock to end a wait, so a long-poll, a wait or a stream held by one instance
+ * answers only when the change made through the other reaches it (PostgreSQL LISTEN/NOTIFY);
+ * without that they would answer at their deadline, which never comes. Then: the listening
+ * connection is cut and comes back, waking its waiters; and the periodic sweep, ticking on both
+ * instances, runs on one.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sql } from 'kysely';
+import {
+  createCommand,
+  listEvents,
+  pollAgentCommands,
+  reportAgentCommandResult,
+  sendAgentHeartbeat,
+  simulateEvent,
+  streamEvents,
+} from '@meridian/sdk';
+import { addAgent, agentFrom, type Agent } from './support/agents';
+import { usePostgresInstances } from './support/postgres';
+import { ok, type TestServer } from './support/server';
+import { addSite } from './support/world';
+
+const [a, b] = usePostgresInstances();
+
+/** How long (real time) a wake-up may take before the test calls it lost; deadlines are 30 s of a clock that stands still. */
+const WAKE_UP_MS = 5000;
+
+/** `promise`, or a failure if it has not settled within WAKE_UP_MS. */
+function wokenUp<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no wake-up within ${WAKE_UP_MS} ms`)), WAKE_UP_MS);
+  });
+  return Promise.race([promise, lost]).finally(() => clearTimeout(timer));
+}
+
+const echo = (t: TestServer, agent: Agent, waitSeconds = 0) =>
+  createCommand({
+    client: t.admin,
+    body: { device_id: agent.deviceId, type: 'echo', params: { text: 'hi' } },
+    query: { wait_seconds: waitSeconds },
+  });
+
+/** The agent long-polls `t` (30 s); resolves once the poll is waiting, with its answer to come. */
+async function longPoll(t: TestServer, agent: Agent) {
+  const answer = pollAgentCommands({
+    client: agentFrom(t, agent.credentials).client,
+    query: { wait_seconds: 30 },
+  });
+  await t.clock.waitingOn('agent-commands');
+  return { answer };
+}
+
+describe('two instances on one PostgreSQL database', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('a command created on one reaches the agent long-polling on the other', async () => {
+    const agent = await addAgent(a, (await addSite(a)).id);
+    const { answer: polling } = await longPoll(a, agent);
+    const command = ok(await echo(b, agent));
+    expect(ok(await wokenUp(polling, 'long-poll on A')).data.map((c) => c.id)).toEqual([command.id]);
+  });
+
+  it('a command wait on one answers when the agent reports through the other', async () => {
+    const agent = await addAgent(a, (await addSite(a)).id);
+    const creating = echo(a, agent, 30);
+    await a.clock.waitingOn('command-wait');
+    const throughB = agentFrom(b, agent.credentials);
+    const [command] = ok(await pollAgentCommands({ client: throughB.client })).data;
+    ok(
+      await reportAgentCommandResult({
+        client: throughB.client,
+        path: { command_id: command!.id },
+        body: { status: 'succeeded', exit_code: 0, duration_ms: 1 },
+      }),
+    );
+    const answer = await wokenUp(creating, 'command wait on A');
+    expect(answer.response.status).toBe(200);
+    expect(answer.data).toMatchObject({ id: command!.id, status: 'succeeded' });
+  });
+
+  it('an event raised on one appears on a stream held by the other', async () => {
+    const site = await addSite(a);
+    const controller = new AbortController();
+    const { stream } = await streamEvents({
+      client: b.admin,
+      query: { site_id: site.id },
+      signal: controller.signal,
+      sseMaxRetryAttempts: 1,
+    });
+    const first = stream[Symbol.asyncIterator]().next();
+    await b.clock.waitingOn('event-stream');
+    const raised = ok(
+      await simulateEvent({ client: a.admin, body: { type: 'agent.process_crash', site_id: site.id } }),
+    );
+    expect((await wokenUp(first, 'event stream on B')).value).toMatchObject({
+      id: raised.id,
+      type: 'agent.process_crash',
+    });
+    controller.abort();
+  });
+
+  it('waiters are woken once the listening connection is back, and notifications cross again', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const agent = await addAgent(a, (await addSite(a)).id);
+    const { answer: polling } = await longPoll(a, agent);
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity where query = 'LISTEN meridian_signals'`.execute(
+      a.server.context.db,
+    );
+    await Promise.all([a.clock.waitingOn('signals-reconnect'), b.clock.waitingOn('signals-reconnect')]);
+    expect(warn).toHaveBeenCalledWith(
+      '[meridian] lost the connection that listens for other instances; reconnecting',
+    );
+    // Sent while A does not listen: A's poll misses it, and finds the command once A listens again.
+    const missed = ok(await echo(b, agent));
+    await Promise.all([a.clock.advance(1000), b.clock.advance(1000)]);
+    expect(ok(await wokenUp(polling, 'long-poll on A after reconnecting')).data.map((c) => c.id)).toEqual([
+      missed.id,
+    ]);
+    const { answer: again } = await longPoll(a, agent);
+    const next = ok(await echo(b, agent));
+    expect(ok(await wokenUp(again, 'long-poll on A')).data.map((c) => c.id)).toEqual([next.id]);
+  });
+
+  it('the periodic sweep ticking on both runs on one: each device goes offline once', async () => {
+    const site = await addSite(a);
+    const agents = [await addAgent(a, site.id), await addAgent(a, site.id), await addAgent(a, site.id)];
+    for (const agent of agents)
+      ok(
+        await sendAgentHeartbeat({
+          client: agent.client,
+          body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 1 },
+        }),
+      );
+    // Counts the UPDATE statements on devices (even those that change no row): the sweep makes one.
+    const { db } = a.server.context;
+    await sql`create table device_updates (at timestamptz not null default now())`.execute(db);
+    await sql`create function count_device_update() returns trigger language plpgsql as
+      $$ begin insert into device_updates default values; return null; end $$`.execute(db);
+    await sql`create trigger device_updates after update on devices
+      for each statement execute function count_device_update()`.execute(db);
+    // Both clocks pass the offline threshold; each instance's sweep timer fires once.
+    const past = (a.server.context.fleet.offlineAfterSeconds + 1) * 1000;
+    await a.clock.advance(past);
+    await b.clock.advance(past);
+    const { rows } = await sql<{ count: string }>`select count(*) as count from device_updates`.execute(db);
+    expect(Number(rows[0]!.count)).toBe(1);
+    const offline = ok(
+      await listEvents({ client: b.admin, query: { site_id: site.id, type: 'device.offline', limit: 500 } }),
+    ).data;
+    expect(offline.map((event) => event.device_id).sort()).toEqual(
+      agents.map((agent) => agent.deviceId).sort(),
+    );
+  });
+});
