@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { RateLimitCounters } from './http/rate-limit';
 import type { Signals } from './runtime/signals';
 import type { Timers } from './runtime/timers';
 import type { Engine } from './store/database';
@@ -62,7 +63,12 @@ export interface AppContext {
   /** scrypt cost parameter (N). Lower only in tests. */
   passwordCost: number;
   sessionTtlSeconds: number;
-  rateLimit: { requestsPerMinute: number; loginFailuresPerMinute: number };
+  rateLimit: {
+    requestsPerMinute: number;
+    loginFailuresPerMinute: number;
+    /** Where the counters live: PostgreSQL (shared by the instances) or memory (http/rate-limit.ts). */
+    counters: RateLimitCounters;
+  };
   /** Express's `trust proxy`: which proxies' X-Forwarded-For gives the client's address. */
   trustProxy: boolean | number | string;
   /** Origins whose pages may call the API with a bearer token (CORS). */

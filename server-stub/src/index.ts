@@ -15,6 +15,7 @@ import { shareSignals } from './runtime/shared-signals';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
+import { rateLimitCounters } from './http/rate-limit';
 import type { LogLevel } from './config';
 import { resolveAuditKey } from './integrate/audit-key';
 import { migrateToLatest, openDatabase } from './store/database';
@@ -90,7 +91,8 @@ export type { Timers } from './runtime/timers';
 export const VERSION = '0.1.0';
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { db, engine } = openDatabase(options.database);
+  const { db, engine, pool } = openDatabase(options.database);
+  const timers = options.timers ?? realTimers;
   await migrateToLatest(db);
   const auditKey = resolveAuditKey(options.auditKey, options.database, engine);
   const context: AppContext = {
@@ -102,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rateLimit: {
       requestsPerMinute: options.requestsPerMinute ?? 1200,
       loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5,
+      counters: rateLimitCounters(pool, timers),
     },
     trustProxy: options.trustProxy ?? 'loopback',
     corsOrigins: options.corsOrigins ?? [],
@@ -116,7 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     auditKey: auditKey.key,
     now: options.now ?? (() => new Date()),
-    timers: options.timers ?? realTimers,
+    timers,
     signals: new Signals(),
   };
   // Several instances on one PostgreSQL database wake each other's waiters.
@@ -153,6 +156,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sharedSignals?.close();
+      context.rateLimit.counters.close();
       await db.destroy();
     },
   };

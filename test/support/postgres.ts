@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { postgresBin } from './programs';
+import type { ServerOptions } from '@meridian/server';
 import type { TestServer } from './server';
 import { useTestServer } from './use-test-server';
 
@@ -85,8 +86,12 @@ export function usePostgresServer(): TestServer {
   return useTestServer(usePostgresDatabase());
 }
 
-/** Two server instances sharing one throwaway PostgreSQL database, as several replicas would. */
-export function usePostgresInstances(): [TestServer, TestServer] {
+/**
+ * Two server instances sharing one throwaway PostgreSQL database, as several replicas would, both
+ * started with `options`.
+ */
+export function usePostgresInstances(options: Partial<ServerOptions> = {}): [TestServer, TestServer] {
   const database = usePostgresDatabase();
-  return [useTestServer(database), useTestServer(database)];
+  const start = () => ({ ...options, ...database() });
+  return [useTestServer(start), useTestServer(start)];
 }

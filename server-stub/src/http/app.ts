@@ -68,8 +68,9 @@ export function createApp(context: AppContext): Express {
   app.use(cookieParser());
   app.use(jsonBody);
 
-  const limitRequests = apiRateLimit(context.rateLimit.requestsPerMinute);
-  const limitFailedLogins = loginRateLimit(context.rateLimit.loginFailuresPerMinute);
+  const { counters, requestsPerMinute, loginFailuresPerMinute } = context.rateLimit;
+  const limitRequests = apiRateLimit(counters, requestsPerMinute);
+  const limitFailedLogins = loginRateLimit(counters, loginFailuresPerMinute);
   const onlyForLogin: RequestHandler = (req, res, next) =>
     routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
 

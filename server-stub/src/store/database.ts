@@ -36,6 +36,7 @@ import * as scripts from './migrations/019-scripts';
 import * as jobs from './migrations/020-jobs';
 import * as schedules from './migrations/021-schedules';
 import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
+import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
@@ -45,6 +46,8 @@ export type Engine = 'sqlite' | 'postgres';
 export interface OpenedDatabase {
   db: Kysely<Database>;
   engine: Engine;
+  /** The connection pool under `db` on PostgreSQL (for libraries that take a pg pool). */
+  pool?: pg.Pool;
 }
 
 const migrations: Record<string, Migration> = {
@@ -70,13 +73,14 @@ const migrations: Record<string, Migration> = {
   '020-jobs': jobs,
   '021-schedules': schedules,
   '022-device-filter-indexes': deviceFilterIndexes,
+  '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
 };
 
 export function openDatabase(location: string): OpenedDatabase {
   if (/^postgres(ql)?:\/\//.test(location)) {
     const pool = new pg.Pool({ connectionString: location, max: 10 });
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres' };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres', pool };
   }
   if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
   const sqlite = new SQLite(location);
