@@ -1,14 +1,15 @@
 /**
- * A `fetch` for the SDK that checks every response against the spec (response-validator.ts)
- * and logs the call for the coverage check. A violation both throws and is remembered, so a
+ * A `fetch` for the SDK that checks every response against the spec (the conformance runner's
+ * checkExchange, mocks/src/conformance/exchange.ts) and logs the call for the coverage check. A violation both throws and is remembered, so a
  * test that only looks at `error` still fails (see conformance-setup.ts).
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { checkExchange } from '../../mocks/src/conformance/exchange';
 import { logCall } from './call-log';
-import { responseViolations } from './response-validator';
-import { findOperation } from './spec';
+import { validator } from './response-validator';
+import { specModel } from './spec';
 
 const violations: string[] = [];
 
@@ -21,13 +22,7 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
   const request = new Request(input, init);
   const response = await fetch(request);
   const url = new URL(request.url);
-  // An event stream stays open: its headers are checked, its body is the caller's to read.
-  const streaming = (response.headers.get('Content-Type') ?? '').startsWith('text/event-stream');
-  const body = streaming ? '' : await response.clone().text();
-  const operation = findOperation(request.method, url.pathname);
-  const found = operation
-    ? responseViolations(operation, { status: response.status, headers: response.headers, body })
-    : unknownRouteViolations(response, body);
+  const { operation, violations: found, code } = await checkExchange(specModel, validator, request, response);
   if (found.length > 0) {
     const message = `${request.method} ${url.pathname} → ${response.status} breaks the spec${operation ? ` (${operation.operationId})` : ''}:\n  ${found.join('\n  ')}`;
     violations.push(message);
@@ -37,7 +32,7 @@ export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit)
     logCall({
       operationId: operation.operationId,
       status: response.status,
-      ...problemCode(response, body),
+      ...(code === undefined ? {} : { code }),
       file: testFile(),
     });
   return response;
@@ -50,19 +45,4 @@ function testFile(): string {
   const { testPath } = expect.getState();
   if (!testPath) throw new Error('checkedFetch is for vitest test files: no test file is running');
   return relative(REPO_ROOT, testPath);
-}
-
-/** The `code` of a problem document (already validated against the spec), for the log. */
-function problemCode(response: Response, body: string): { code?: string } {
-  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) return {};
-  return { code: (JSON.parse(body) as { code: string }).code };
-}
-
-/** Routes outside the spec must still answer with a problem document (404 or 405). */
-function unknownRouteViolations(response: Response, body: string): string[] {
-  if (response.status !== 404 && response.status !== 405)
-    return [`a route outside the spec answered ${response.status}`];
-  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json'))
-    return ['a route outside the spec answered without problem+json'];
-  return body.includes('"request_id"') ? [] : ['the problem document has no request_id'];
 }

@@ -1,13 +1,7 @@
 /** The bundled spec, read the way the tests need it: operations, and which one a request hit. */
 import { readFileSync } from 'node:fs';
-import {
-  type LocatedOperation,
-  type OpenApiDocument,
-  type OperationSecurity,
-  operations,
-  resolveRef,
-  securityOf,
-} from '../../scripts/lib/openapi';
+import type { OpenApiDocument } from '../../scripts/lib/openapi';
+import { createSpecModel, type SpecOperation } from '../../mocks/src/conformance/spec-model';
 
 export type {
   HeaderObject,
@@ -15,45 +9,13 @@ export type {
   ParameterObject,
   ResponseObject,
 } from '../../scripts/lib/openapi';
+export type { SpecOperation } from '../../mocks/src/conformance/spec-model';
 
 export const SPEC_PATH = new URL('../../openapi/dist/openapi.json', import.meta.url);
 
-/** An operation of the spec (scripts/lib/openapi.ts) with what the tests ask of it. */
-export interface SpecOperation extends Omit<LocatedOperation, 'method'>, OperationSecurity {
-  /** Upper case, as on the wire: `GET`. */
-  method: string;
-  pattern: RegExp;
-}
-
-export const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as OpenApiDocument;
-
-/** Follows local `$ref`s in the bundled spec (see scripts/lib/openapi.ts). */
-export function deref<T>(value: unknown): T {
-  return resolveRef(spec, value as T);
-}
-
-function toPattern(path: string): RegExp {
-  const escaped = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
-  return new RegExp(`^${escaped}$`);
-}
-
-export const specOperations: SpecOperation[] = operations(spec).map((located) => ({
-  ...located,
-  ...securityOf(located.operation, spec),
-  method: located.method.toUpperCase(),
-  pattern: toPattern(located.path),
-}));
-
-/** The operation a request was for, or undefined when the spec has no such route. */
-export function findOperation(method: string, pathname: string): SpecOperation | undefined {
-  return specOperations.find((op) => op.method === method.toUpperCase() && op.pattern.test(pathname));
-}
-
-export function operationById(operationId: string): SpecOperation {
-  const operation = specOperations.find((op) => op.operationId === operationId);
-  if (!operation) throw new Error(`The spec has no operation ${operationId}`);
-  return operation;
-}
+/** The spec model (mocks/src/conformance/spec-model.ts), shared with the conformance runner. */
+export const specModel = createSpecModel(JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as OpenApiDocument);
+export const { spec, deref, specOperations, findOperation, operationById } = specModel;
 
 /** The declared error statuses (4xx) of an operation. */
 export function declaredClientErrors(operation: SpecOperation): number[] {
