@@ -4,55 +4,21 @@
  * the event again, with the same webhook-id. The child's timers are real, so its attempt timeout
  * is 2 s: the lease it held runs out 7 s after it claimed the delivery.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import {
-  createMeridianClient,
   createSite,
   createWebhook,
   listWebhookDeliveries,
-  login,
   registerDevice,
   revokeDeviceCredentials,
-  type Client,
 } from '@meridian/sdk';
-import { checkedFetch } from './support/checked-fetch';
+import { signIn, startChild } from './support/child';
 import { ADMIN, ok } from './support/server';
 import { startReceiver } from './support/webhook-receiver';
-
-const CHILD = fileURLToPath(new URL('./support/child-server.ts', import.meta.url));
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-}
-
-function startChild(options: object): Promise<Child> {
-  // node itself (with tsx as a loader), not the tsx wrapper: SIGKILL must reach the server's process.
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = /READY (\S+)/.exec(output);
-      if (ready) resolve({ process: child, url: ready[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was ready`)));
-  });
-}
-
-async function signIn(url: string): Promise<Client> {
-  const client = createMeridianClient({ baseUrl: url, fetch: checkedFetch });
-  const { token } = ok(await login({ client, body: ADMIN }));
-  return createMeridianClient({ baseUrl: url, fetch: checkedFetch, token });
-}
 
 it('delivers after a SIGKILL mid-delivery and a restart, with the same webhook-id', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-crash-'));

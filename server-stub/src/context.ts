@@ -84,6 +84,11 @@ export interface AppContext {
   timers: Timers;
   /** Wake-ups for long-polls, waits and streams (runtime/signals.ts). */
   signals: Signals;
+  /**
+   * Aborted when a graceful shutdown starts (runtime/shutdown.ts): waits and long-polls answer
+   * with what they have, event streams end, GET /ready answers 503.
+   */
+  draining: AbortSignal;
 }
 
 export const nowIso = (context: AppContext): string => context.now().toISOString();

@@ -12,6 +12,7 @@ import { startNotificationWorker } from './integrate/notifications';
 import { startJobWorker } from './operations/jobs-store';
 import { startScheduleWorker } from './operations/schedules-store';
 import { shareSignals } from './runtime/shared-signals';
+import { Drain } from './runtime/shutdown';
 import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
@@ -82,11 +83,18 @@ export interface RunningServer {
   runSchedules(): Promise<void>;
   /** Records the end of the jobs none of whose commands is live (what a command change wakes). */
   settleJobs(): Promise<void>;
+  /**
+   * Shuts down gracefully (runtime/shutdown.ts): stops accepting connections, lets in-flight
+   * requests finish within `shutdownGraceSeconds`, then stops the background work and closes
+   * the database.
+   */
+  shutdown(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type { FleetSettings, WebhookSettings } from './context';
 export type { Timers } from './runtime/timers';
+export { shutDownOnSignals } from './runtime/shutdown';
 
 export const VERSION = '0.1.0';
 
@@ -95,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const timers = options.timers ?? realTimers;
   await migrateToLatest(db);
   const auditKey = resolveAuditKey(options.auditKey, options.database, engine);
+  const drain = new Drain();
   const context: AppContext = {
     db,
     engine,
@@ -121,11 +130,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now: options.now ?? (() => new Date()),
     timers,
     signals: new Signals(),
+    draining: drain.signal,
   };
   // Several instances on one PostgreSQL database wake each other's waiters.
   const sharedSignals = engine === 'postgres' ? await shareSignals(context, options.database) : undefined;
   const bootstrap = await ensureBootstrapAdmin(context, options.adminUsername, options.adminPassword);
   const server: Server = createServer(createApp(context));
+  drain.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', resolve);
@@ -137,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const scheduleWorker = startScheduleWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
-  return {
+  const running: RunningServer = {
     url: `http://${host}:${port}`,
     bootstrap,
     context,
@@ -147,6 +158,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sendNotifications: notificationWorker.run,
     runSchedules: scheduleWorker.run,
     settleJobs: jobWorker.run,
+    shutdown: async () => {
+      await drain.start(server, (options.shutdownGraceSeconds ?? 10) * 1000, context.timers);
+      await running.close();
+    },
     close: async () => {
       stopSweeps();
       await webhookWorker.stop();
@@ -160,4 +175,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await db.destroy();
     },
   };
+  return running;
 }

@@ -1,6 +1,6 @@
 /** `npm start`: Meridian on its embedded default, configured from the environment (config.ts). */
 import { ConfigError, readConfig, serverOptions, type Environment } from './config';
-import { startServer } from './index';
+import { shutDownOnSignals, startServer } from './index';
 
 function configuration(): Environment {
   try {
@@ -27,9 +27,4 @@ if (server.bootstrap) {
       : '  password: the one in MERIDIAN_ADMIN_PASSWORD',
   );
 }
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void server.close().then(() => process.exit(0));
-  });
-}
+shutDownOnSignals(server);

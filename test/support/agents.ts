@@ -48,20 +48,20 @@ export const facts = (overrides: Partial<AgentFacts> = {}): AgentFacts => ({
 });
 
 export async function addCode(
-  t: TestServer,
+  t: Pick<TestServer, 'admin'>,
   siteId: string,
   body: EnrollmentCodeCreate = {},
 ): Promise<string> {
   return ok(await createEnrollmentCode({ client: t.admin, path: { site_id: siteId }, body })).code;
 }
 
-export function agentFrom(t: TestServer, credentials: AgentCredentials): Agent {
+export function agentFrom(t: Pick<TestServer, 'client'>, credentials: AgentCredentials): Agent {
   return { deviceId: credentials.device_id, credentials, client: t.client(credentials.access_token) };
 }
 
 /** Enrols a new machine on the site with an auto-approving code and returns its agent. */
 export async function addAgent(
-  t: TestServer,
+  t: Pick<TestServer, 'admin' | 'client'>,
   siteId: string,
   fingerprint = newFingerprint(),
 ): Promise<Agent> {

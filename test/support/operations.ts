@@ -31,6 +31,7 @@ export type ValidCall = (world: World) => CallOptions;
 
 export const validCalls: Record<string, ValidCall> = {
   getHealth: () => ({}),
+  getReadiness: () => ({}),
   getVersion: () => ({}),
   login: () => ({ body: { username: ADMIN.username, password: ADMIN.password } }),
   logout: () => ({}),

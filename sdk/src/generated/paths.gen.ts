@@ -22,6 +22,34 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/ready': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Check that the server takes new requests
+     * @description For load balancers and orchestrators (a Kubernetes readiness probe): answers `200` while
+     *     this instance takes new requests and can reach its database, and `503` while it cannot
+     *     reach its database or while it shuts down. On SIGTERM (or SIGINT) the server stops
+     *     accepting connections, answers `503` here on the connections it still has, lets in-flight
+     *     requests finish within `MERIDIAN_SHUTDOWN_GRACE_SECONDS` (command waits and agent
+     *     long-polls answer early with what they have, event streams end), then exits.
+     *
+     *     Unlike `GET /health`, which says whether the process is alive, this says whether to send it
+     *     traffic. Needs no credentials.
+     */
+    get: operations['getReadiness'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/version': {
     parameters: {
       query?: never;
@@ -3333,6 +3361,17 @@ export interface components {
       request_id: components['schemas']['RequestId'];
       /** @description For validation errors, one entry per invalid field. */
       errors?: components['schemas']['ValidationIssue'][];
+    };
+    /**
+     * Readiness
+     * @description The server takes new requests and can reach its database.
+     */
+    Readiness: {
+      /**
+       * @description Always `ready` when the server answers 200; otherwise it answers `503`.
+       * @enum {string}
+       */
+      status: 'ready';
     };
     /**
      * Version
@@ -6679,6 +6718,32 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /**
+     * @description The server does not take new requests now: it is shutting down (`shutting_down`), or it cannot
+     *     reach its database (`database_unavailable`). Send requests to another instance.
+     */
+    ServiceUnavailable: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#shutting_down",
+         *       "title": "Service unavailable",
+         *       "status": 503,
+         *       "code": "shutting_down",
+         *       "detail": "This instance is shutting down and takes no new requests; send them to another instance.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
     /** @description No valid credentials were sent: the token is missing, malformed, expired or revoked. */
     Unauthorized: {
       headers: {
@@ -7057,6 +7122,42 @@ export interface operations {
       400: components['responses']['BadRequest'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
+    };
+  };
+  getReadiness: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The server takes new requests. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ready"
+           *     }
+           */
+          'application/json': components['schemas']['Readiness'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
     };
   };
   getVersion: {

@@ -150,6 +150,7 @@ import type {
   GetMonitoredProcessResponse,
   GetNotificationChannelData,
   GetNotificationChannelResponse,
+  GetReadinessResponse,
   GetScheduleData,
   GetScheduleResponse,
   GetScriptData,
@@ -309,6 +310,7 @@ import type {
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
 export const routes = {
   getHealth: { route: 'GET /health' },
+  getReadiness: { route: 'GET /ready' },
   getVersion: { route: 'GET /v1/version' },
   login: { route: 'POST /v1/auth/login' },
   logout: { route: 'POST /v1/auth/logout' },
@@ -460,7 +462,7 @@ export const routes = {
 } as const satisfies Record<string, Route>;
 
 /**
- * Liveness and build information about the server itself.
+ * Liveness, readiness and build information about the server itself.
  */
 export class MetaResource extends APIResource {
   /**
@@ -476,6 +478,27 @@ export class MetaResource extends APIResource {
    */
   getHealth(options?: BaseRequestOptions): APIPromise<GetHealthResponse> {
     return this._client._call(routes.getHealth, { options });
+  }
+
+  /**
+   * Check that the server takes new requests
+   *
+   * For load balancers and orchestrators (a Kubernetes readiness probe): answers `200` while
+   * this instance takes new requests and can reach its database, and `503` while it cannot
+   * reach its database or while it shuts down. On SIGTERM (or SIGINT) the server stops
+   * accepting connections, answers `503` here on the connections it still has, lets in-flight
+   * requests finish within `MERIDIAN_SHUTDOWN_GRACE_SECONDS` (command waits and agent
+   * long-polls answer early with what they have, event streams end), then exits.
+   *
+   * Unlike `GET /health`, which says whether the process is alive, this says whether to send it
+   * traffic. Needs no credentials.
+   *
+   * `GET /ready` (operation `getReadiness`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getReadiness(options?: BaseRequestOptions): APIPromise<GetReadinessResponse> {
+    return this._client._call(routes.getReadiness, { options });
   }
 
   /**
@@ -3644,7 +3667,7 @@ export class AgentResource extends APIResource {
 /** The resources of a `Meridian` client, one per tag of the spec. */
 export interface Resources {
   /**
-   * Liveness and build information about the server itself.
+   * Liveness, readiness and build information about the server itself.
    */
   readonly meta: MetaResource;
   /**

@@ -213,6 +213,9 @@ import type {
   GetNotificationChannelData,
   GetNotificationChannelErrors,
   GetNotificationChannelResponses,
+  GetReadinessData,
+  GetReadinessErrors,
+  GetReadinessResponses,
   GetScheduleData,
   GetScheduleErrors,
   GetScheduleResponses,
@@ -484,6 +487,28 @@ export const getHealth = <ThrowOnError extends boolean = false>(
 ) =>
   (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({
     url: '/health',
+    ...options,
+  });
+
+/**
+ * Check that the server takes new requests
+ *
+ * For load balancers and orchestrators (a Kubernetes readiness probe): answers `200` while
+ * this instance takes new requests and can reach its database, and `503` while it cannot
+ * reach its database or while it shuts down. On SIGTERM (or SIGINT) the server stops
+ * accepting connections, answers `503` here on the connections it still has, lets in-flight
+ * requests finish within `MERIDIAN_SHUTDOWN_GRACE_SECONDS` (command waits and agent
+ * long-polls answer early with what they have, event streams end), then exits.
+ *
+ * Unlike `GET /health`, which says whether the process is alive, this says whether to send it
+ * traffic. Needs no credentials.
+ *
+ */
+export const getReadiness = <ThrowOnError extends boolean = false>(
+  options?: Options<GetReadinessData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({
+    url: '/ready',
     ...options,
   });
 

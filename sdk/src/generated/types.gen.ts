@@ -110,6 +110,18 @@ export type Problem = {
 };
 
 /**
+ * Readiness
+ *
+ * The server takes new requests and can reach its database.
+ */
+export type Readiness = {
+  /**
+   * Always `ready` when the server answers 200; otherwise it answers `503`.
+   */
+  status: 'ready';
+};
+
+/**
  * Version
  *
  * Build and runtime information about the server.
@@ -4493,6 +4505,45 @@ export type GetHealthResponses = {
 };
 
 export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
+
+export type GetReadinessData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/ready';
+};
+
+export type GetReadinessErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+  /**
+   * The server does not take new requests now: it is shutting down (`shutting_down`), or it cannot
+   * reach its database (`database_unavailable`). Send requests to another instance.
+   *
+   */
+  503: Problem;
+};
+
+export type GetReadinessError = GetReadinessErrors[keyof GetReadinessErrors];
+
+export type GetReadinessResponses = {
+  /**
+   * The server takes new requests.
+   */
+  200: Readiness;
+};
+
+export type GetReadinessResponse = GetReadinessResponses[keyof GetReadinessResponses];
 
 export type GetVersionData = {
   body?: never;

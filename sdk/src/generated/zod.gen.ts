@@ -60,6 +60,15 @@ export const zProblem = z.object({
 });
 
 /**
+ * Readiness
+ *
+ * The server takes new requests and can reach its database.
+ */
+export const zReadiness = z.object({
+  status: z.enum(['ready']),
+});
+
+/**
  * Version
  *
  * Build and runtime information about the server.
@@ -3667,6 +3676,11 @@ export const zIncidentIdPath = zIncidentId;
  * The server is healthy.
  */
 export const zGetHealthResponse = zHealth;
+
+/**
+ * The server takes new requests.
+ */
+export const zGetReadinessResponse = zReadiness;
 
 /**
  * The server's version information.

@@ -54,7 +54,7 @@ export function agentCommandRoutes(context: AppContext) {
               'agent-commands',
               () => deliverCommands(context, deviceId, query.limit),
               (rows) => rows.length > 0,
-              closed(res),
+              AbortSignal.any([closed(res), context.draining]),
             );
       return {
         status: 200,

@@ -1608,6 +1608,7 @@ export const ProcessStateChange = z
     restart_count: z.number().int().min(0).max(2147483647).nullable(),
   })
   .meta({ id: 'ProcessStateChange' });
+export const Readiness = z.object({ status: z.enum(['ready']) }).meta({ id: 'Readiness' });
 export const ScheduleId = z
   .string()
   .max(30)
@@ -1981,6 +1982,22 @@ export const contract = c.router(
         responses: { 200: Health, 400: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getHealth',
+          tag: 'Meta',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      getReadiness: {
+        method: 'GET',
+        path: '/ready',
+        summary: 'Check that the server takes new requests',
+        query: z.strictObject({}),
+        responses: { 200: Readiness, 400: problem, 429: problem, 500: problem, 503: problem },
+        metadata: {
+          operationId: 'getReadiness',
           tag: 'Meta',
           public: true,
           agent: false,

@@ -101,6 +101,9 @@ export const problems = {
         'Retry-After': String(retryAfterSeconds),
       },
     ),
+  /** The server takes no new requests now (GET /ready): shutting down, or its database is unreachable. */
+  unavailable: (code: 'shutting_down' | 'database_unavailable', detail: string) =>
+    new ApiError(503, code, 'Service unavailable', detail),
   internal: () =>
     new ApiError(
       500,

@@ -124,7 +124,15 @@ export function eventsHandlers(context: AppContext) {
         );
       };
       const unsubscribe = context.signals.subscribe(EVENTS_TOPIC, sendNew);
+      // A graceful shutdown ends the stream once what is being sent is sent; the client
+      // reconnects (to another instance) with Last-Event-ID and misses nothing.
+      const endOnDrain = (): void => {
+        unsubscribe();
+        cancelKeepAlive();
+        void Promise.resolve(sending).then(() => stream.end());
+      };
       res.once('close', () => {
+        context.draining.removeEventListener('abort', endOnDrain);
         unsubscribe();
         cancelKeepAlive();
         stream.end();
@@ -134,6 +142,8 @@ export function eventsHandlers(context: AppContext) {
       stream.write('retry: 5000\n\n');
       sendNew();
       keepAlive();
+      if (context.draining.aborted) endOnDrain();
+      else context.draining.addEventListener('abort', endOnDrain, { once: true });
       // ts-rest pipes a Stream body to the response as it is (and skips response validation):
       // the contract types the body as the string it becomes on the wire.
       return { status: 200, body: stream as unknown as string };

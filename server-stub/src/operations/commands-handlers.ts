@@ -76,6 +76,7 @@ export function commandsHandlers(context: AppContext) {
         'command-wait',
         async () => (await readCommand(context, row.id)) ?? { ...row, site_id: device.site_id },
         (command) => isFinal(command.status),
+        context.draining,
       );
       return { status: isFinal(latest.status) ? 200 : 202, body: toCommand(latest) };
     },

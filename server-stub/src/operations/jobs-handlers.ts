@@ -94,6 +94,7 @@ export function jobsHandlers(context: AppContext) {
               'job-wait',
               () => present(job.id),
               (current) => current.state !== 'running',
+              context.draining,
             );
       return { status: latest.state === 'running' ? 202 : 200, body: latest };
     },

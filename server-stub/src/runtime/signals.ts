@@ -56,8 +56,8 @@ export class Signals {
   /**
    * Waits until `check` finds something or `ms` pass, re-checking after each notification of
    * `topic` and once more at the deadline. Subscribes before the first check, so a change made
-   * between a check and the wait is never missed. When `signal` aborts (the client went away)
-   * it stops without checking again. Returns the last result of `check` (possibly empty).
+   * between a check and the wait is never missed. When `signal` aborts (the client went away,
+   * the server shuts down), even before the wait began, it stops without checking again. Returns the last result of `check` (possibly empty).
    */
   async waitFor<T>(
     topic: string,
@@ -74,6 +74,7 @@ export class Signals {
     const cancelDeadline = timers.set(ms, () => deadline.abort(), label);
     const stop = (): void => deadline.abort();
     signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
     try {
       let value = await check();
       while (!found(value) && !deadline.signal.aborted) {
