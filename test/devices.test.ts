@@ -7,6 +7,7 @@ import {
   updateDevice,
   type Device,
 } from '@meridian/sdk';
+import { expectDeviceSearch } from './support/device-search';
 import { ok } from './support/server';
 import { expectProblem } from './support/problem';
 import { useTestServer } from './support/use-test-server';
@@ -76,6 +77,10 @@ describe('devices', () => {
     expect(await ids({ site_id: site.id, status: 'pending', platform: 'linux', q: stem })).toEqual([
       linux.id,
     ]);
+  });
+
+  it('searches names and hostnames for literal text, ignoring case, kept up to date and scoped', async () => {
+    await expectDeviceSearch(t);
   });
 
   it("pages through a site's devices exactly once, in registration order", async () => {

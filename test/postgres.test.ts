@@ -16,6 +16,7 @@ import {
   updateDevice,
   updateSite,
 } from '@meridian/sdk';
+import { expectDeviceSearch } from './support/device-search';
 import { usePostgresServer } from './support/postgres';
 import { ok } from './support/server';
 import { addDevice, addMember, addSite, apiToken, unique } from './support/world';
@@ -37,6 +38,10 @@ describe('on PostgreSQL', () => {
     expect(ok(await listSites({ client: t.admin, query: { q: '100%_D' } })).data.map((s) => s.id)).toEqual([
       site.id,
     ]);
+  });
+
+  it('searches device names and hostnames as on SQLite (pg_trgm indexes)', async () => {
+    await expectDeviceSearch(t);
   });
 
   it('applies concurrent updates sent without If-Match one after another, never answering 412', async () => {

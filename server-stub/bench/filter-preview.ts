@@ -2,20 +2,13 @@
  * `npm run bench:filters`: a device filter preview over a fleet of 100,000 devices against the
  * unfiltered first page of the device list, both measured in this run on the same server, started
  * as deployed (spawnBenchServer: its own process, NODE_ENV=production, a SQLite file). The fleet is
- * written straight into that file before the server starts (through the server's own migrations
- * and Kysely, like rows the API writes), since registering 100,000 devices through the API would
- * time the seeding rather than the filter. Requests are sent one at a time, alternating between
- * the two, after a warm-up; the p99 ratio is the figure to watch (goal <= 3).
+ * written straight into that file before the server starts (seed-fleet.ts). Requests are sent one
+ * at a time, alternating between the two, after a warm-up; the p99 ratio is the figure to watch (goal <= 3).
  *
  *   npm run bench:filters -- --devices 100000 --requests 300
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { migrateToLatest, openDatabase } from '../src/store/database';
-import { newId } from '../src/store/ids';
-import { spawnBenchServer } from './bench-server';
+import { percentile, spawnFleetServer } from './seed-fleet';
 
 const { values } = parseArgs({
   options: {
@@ -37,79 +30,8 @@ const filterOf = (siteId: string) => ({
   ],
 });
 
-async function seed(path: string): Promise<string[]> {
-  const { db } = openDatabase(path);
-  await migrateToLatest(db);
-  const now = Date.now();
-  const siteIds = Array.from({ length: 20 }, () => newId('site'));
-  await db
-    .insertInto('sites')
-    .values(
-      siteIds.map((id, index) => ({
-        id,
-        name: `Seeded site ${index}`,
-        name_key: `seeded site ${index}`,
-        description: '',
-        auto_approve_until: null,
-        created_at: new Date(now).toISOString(),
-        updated_at: new Date(now).toISOString(),
-      })),
-    )
-    .execute();
-  const platforms = ['windows', 'linux', 'macos', 'other'] as const;
-  const statuses = ['online', 'offline', 'degraded', 'pending'] as const;
-  const tagSets = [['kiosk'], ['kiosk', 'floor:1'], ['pos'], [], ['lab', 'edge']];
-  const versions = ['2.3.9', '2.4.1', '2.10.0', '1.9.7', '2.4.0'];
-  for (let start = 0; start < deviceCount; start += 1000) {
-    const rows = Array.from({ length: Math.min(1000, deviceCount - start) }, (_, offset) => {
-      const n = start + offset;
-      const created = new Date(now - (deviceCount - n) * 1000).toISOString();
-      const seen = n % 4 === 3 ? null : new Date(now - (n % 97) * 3_600_000).toISOString();
-      return {
-        id: newId('dev'),
-        site_id: siteIds[n % siteIds.length]!,
-        name: `device-${n}`,
-        description: '',
-        platform: platforms[n % 4]!,
-        device_type: 'workstation',
-        status: statuses[(n >> 2) % 4]!,
-        hostname: seen === null ? null : `host-${n}`,
-        tags: JSON.stringify(tagSets[n % tagSets.length]),
-        agent_version: seen === null ? null : versions[n % versions.length]!,
-        last_seen_at: seen,
-        registration_token_hash: null,
-        registration_expires_at: null,
-        fingerprint: null,
-        os_name: seen === null ? null : 'Windows 11 Pro',
-        os_version: seen === null ? null : '10.0.22631',
-        timezone: null,
-        addresses: '[]',
-        uptime_seconds: null,
-        metrics: null,
-        enrolled_at: seen,
-        credentials_revoked_at: null,
-        created_at: created,
-        updated_at: created,
-      };
-    });
-    await db.insertInto('devices').values(rows).execute();
-  }
-  await db.destroy();
-  return siteIds;
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-
-const directory = mkdtempSync(join(tmpdir(), 'meridian-filter-bench-'));
-const path = join(directory, 'fleet.sqlite');
-const seedStart = performance.now();
-const siteIds = await seed(path);
-console.log(
-  `seeded ${deviceCount} devices on ${siteIds.length} sites in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
-);
-
-const server = await spawnBenchServer({ MERIDIAN_DB: path });
+const server = await spawnFleetServer(deviceCount);
+const { siteIds } = server;
 try {
   const { token } = await fetch(`${server.url}/v1/auth/login`, {
     method: 'POST',
@@ -161,5 +83,4 @@ try {
   console.log(`  p50 ratio preview / list: ${(median(samples.preview) / median(samples.list)).toFixed(2)}`);
 } finally {
   await server.close();
-  rmSync(directory, { recursive: true, force: true });
 }

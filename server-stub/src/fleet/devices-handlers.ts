@@ -9,10 +9,15 @@ import { principalOf, type Principal } from '../http/principal';
 import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
-import { containsText } from '../store/search';
 import { emitEvent } from '../observe/events-store';
 import { deviceSort, listFilterConditions } from './device-filters-store';
-import { findVisibleDevice, presentDevice, presentDevices, selectDevices } from './devices-store';
+import {
+  deviceTextCondition,
+  findVisibleDevice,
+  presentDevice,
+  presentDevices,
+  selectDevices,
+} from './devices-store';
 import { deviceInsightRoutes } from './device-insights-handlers';
 import { assertDeviceType, DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import { deviceScreenshotRoutes } from './screenshots-handlers';
@@ -36,7 +41,10 @@ export function devicesHandlers(context: AppContext) {
     ...deviceScreenshotRoutes(context),
 
     listDevices: async ({ query, req }) => {
-      const conditions = await listFilterConditions(context, query);
+      const conditions = [
+        ...(await listFilterConditions(context, query)),
+        ...(query.q === undefined ? [] : [await deviceTextCondition(context, query.q)]),
+      ];
       const page = await paginate(
         query,
         conditions.reduce(
@@ -47,9 +55,7 @@ export function devicesHandlers(context: AppContext) {
             platform: query.platform,
             device_type: query.device_type,
             agent_version: query.agent_version,
-          }).$if(query.q !== undefined, (qb) =>
-            qb.where((eb) => eb.or([containsText('name', query.q!), containsText('hostname', query.q!)])),
-          ),
+          }),
         ),
         (row) => row,
         'id',

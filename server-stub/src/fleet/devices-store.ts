@@ -1,9 +1,11 @@
+import { type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Device, Inventory } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import type { DeviceInventoriesTable, DeviceRow } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
+import { containsText } from '../store/search';
 import { customFieldsOf } from './custom-fields-store';
 
 export type DeviceBody = z.infer<typeof Device>;
@@ -56,6 +58,35 @@ export function selectDevices(context: AppContext, principal: Principal) {
     .selectFrom('devices')
     .selectAll()
     .$if(siteIds !== null, (qb) => qb.where('site_id', 'in', siteIds!));
+}
+
+/** Below this many devices matching a search text, SQLite reads them from the index (see below). */
+const INDEXED_MATCHES_MAX = 2000;
+
+/**
+ * Devices whose name or hostname contains `text`, ignoring case (the device list's `q`).
+ *
+ * PostgreSQL runs it as LIKE on `lower(…)`, which the pg_trgm indexes of migration 023 serve (the
+ * planner weighs them against reading the list in order). SQLite has no such planner, so this
+ * chooses: text of three characters or more is looked up in the `devices_search` FTS5 trigram
+ * index (023) as one phrase, every character literal (a phrase of trigrams is a substring, case
+ * folded), when it matches fewer than INDEXED_MATCHES_MAX devices (counting stops there, so the
+ * count is cheap); text that many devices contain is matched by LIKE on the list read in order,
+ * which fills a page after a few rows instead of fetching and sorting every match. LIKE folds
+ * ASCII only, as FTS5 folds all of Unicode, so text with other characters always takes the index;
+ * text under three characters has no trigram and always takes LIKE.
+ */
+export async function deviceTextCondition(context: AppContext, text: string): Promise<RawBuilder<boolean>> {
+  const like = sql<boolean>`(${containsText('name', text)} or ${containsText('hostname', text)})`;
+  if (context.engine === 'postgres' || [...text].length < 3) return like;
+  const phrase = `"${text.replaceAll('"', '""')}"`;
+  if (/^[\x20-\x7e]*$/.test(text)) {
+    const counted = sql<{ matches: number }>`select count(*) as matches from (select rowid
+      from devices_search where devices_search match ${phrase} limit ${INDEXED_MATCHES_MAX})`;
+    const { rows } = await counted.execute(context.db);
+    if (rows[0]!.matches >= INDEXED_MATCHES_MAX) return like;
+  }
+  return sql<boolean>`devices.rowid in (select rowid from devices_search where devices_search match ${phrase})`;
 }
 
 export async function findVisibleDevice(

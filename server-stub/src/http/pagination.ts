@@ -23,9 +23,8 @@ export interface Page<Item> {
 export interface SortOrder {
   /** The `sort` value (`-last_seen_at`); a cursor made with one sort is refused with another. */
   name: string;
-  /** The column, as the rows name it; a column that may be NULL sorts as '' (first ascending). */
+  /** The column, as the rows name it; not NULL (the cursor holds its value). */
   column: string;
-  nullable?: boolean;
   direction: 'asc' | 'desc';
 }
 
@@ -75,8 +74,7 @@ export async function paginate<DB, TB extends keyof DB, Row extends { id: string
   const direction = sort?.direction ?? (order as 'asc' | 'desc');
   const position = params.cursor === undefined ? undefined : decode(params.cursor, sort);
   const id = sql.ref<string>(idColumn);
-  const column = sort && sql.ref<string>(sort.column);
-  const key = column && (sort.nullable ? sql<string>`coalesce(${column}, '')` : column);
+  const key = sort && sql.ref<string>(sort.column);
   const beyond = direction === 'asc' ? sql.raw('>') : sql.raw('<');
   // One row more than the page, to know whether another page follows.
   const rows = await select

@@ -36,6 +36,7 @@ import * as scripts from './migrations/019-scripts';
 import * as jobs from './migrations/020-jobs';
 import * as schedules from './migrations/021-schedules';
 import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
+import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
 import type { Database } from './schema';
@@ -73,6 +74,7 @@ const migrations: Record<string, Migration> = {
   '020-jobs': jobs,
   '021-schedules': schedules,
   '022-device-filter-indexes': deviceFilterIndexes,
+  '023-device-list-indexes': deviceListIndexes,
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
 };

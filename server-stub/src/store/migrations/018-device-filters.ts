@@ -27,4 +27,4 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   if (isPostgres(db)) await sql`drop function meridian_version_key(text)`.execute(db);
 }
 
-const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
+export const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
