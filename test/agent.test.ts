@@ -10,7 +10,9 @@ import {
   listEvents,
   refreshAgentToken,
   revokeDeviceCredentials,
+  sendAgentEvent,
   sendAgentHeartbeat,
+  updateDevice,
   type AgentHeartbeat,
 } from '@meridian/sdk';
 import { addAgent, renewAgent, type Agent } from './support/agents';
@@ -48,6 +50,8 @@ describe('credentials', () => {
   it('reusing a refresh token revokes every token of the device and records the theft', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     const renewed = await renewAgent(t, agent);
+    // Verified once, so this instance caches the token: the revocation must still apply at once.
+    ok(await beat(renewed));
     const replay = await refreshAgentToken({
       client: t.client(),
       body: { refresh_token: agent.credentials.refresh_token },
@@ -91,6 +95,7 @@ describe('credentials', () => {
 
   it('an operator can revoke them: the agent gets credentials_revoked everywhere, the device stays', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
+    ok(await beat(agent));
     const revoked = ok(
       await revokeDeviceCredentials({ client: t.admin, path: { device_id: agent.deviceId } }),
     );
@@ -115,6 +120,7 @@ describe('credentials', () => {
 
   it('a deleted device is told so (device_deleted), on every agent call and on refresh', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
+    ok(await beat(agent));
     expect(
       (await deleteDevice({ client: t.admin, path: { device_id: agent.deviceId } })).response.status,
     ).toBe(204);
@@ -127,6 +133,26 @@ describe('credentials', () => {
         })
       ).error,
     ).toMatchObject({ code: 'device_deleted' });
+  });
+
+  it('a device moved to another site reports into that site at once, though its token was just verified', async () => {
+    const agent = await addAgent(t, (await addSite(t)).id);
+    ok(await beat(agent));
+    const elsewhere = await addSite(t);
+    ok(
+      await updateDevice({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        body: { site_id: elsewhere.id },
+      }),
+    );
+    const event = ok(
+      await sendAgentEvent({
+        client: agent.client,
+        body: { type: 'moved', severity: 'info', message: 'Reporting from the new site' },
+      }),
+    );
+    expect(event.site_id).toBe(elsewhere.id);
   });
 });
 

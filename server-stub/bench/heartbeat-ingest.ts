@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MeridianAgent } from '@meridian/sdk';
-import { spawnBenchServer, spawnTsx } from './bench-server';
+import { cpuMs, spawnBenchServer, spawnTsx } from './bench-server';
 
 const GOAL = 0.5;
 const { values } = parseArgs({
@@ -40,11 +40,14 @@ interface Result {
   p50: number;
   p99: number;
   failed: number;
+  /** The server's CPU time per request, in microseconds: unlike the rate, it hardly moves with the machine's load. */
+  cpuPerRequest: number;
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'meridian-bench-heartbeat-'));
-/** Loads `url` from a load generator of its own, sending the tokens in `tokensFile` in turn. */
-async function load(url: string, tokensFile: string, duration = seconds): Promise<Result> {
+/** Loads the server at `url` (process `pid`) from a load generator of its own, sending the tokens in `tokensFile` in turn. */
+async function load(url: string, pid: number, tokensFile: string, duration = seconds): Promise<Result> {
+  const cpuBefore = cpuMs(pid);
   const generator = spawnTsx(new URL('./heartbeat-load.ts', import.meta.url), [
     url,
     tokensFile,
@@ -53,7 +56,9 @@ async function load(url: string, tokensFile: string, duration = seconds): Promis
   ]);
   const [line] = await generator.printed(/^\{.*\}$/m);
   await generator.exited;
-  return JSON.parse(line) as Result;
+  const result = JSON.parse(line) as Omit<Result, 'cpuPerRequest'>;
+  const cpuPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / (result.requestsPerSecond * duration);
+  return { ...result, cpuPerRequest };
 }
 
 const bare = spawnTsx(new URL('./bare-echo.ts', import.meta.url));
@@ -81,15 +86,15 @@ console.log(
   `heartbeat ingest: ${connections} connections, ${seconds} s a load, ${deviceCount} devices, ${rounds} rounds (node ${process.version})`,
 );
 const row = (name: string, result: Result) =>
-  `    ${name.padEnd(13)}${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  failed ${result.failed}  (load ${loadavg()[0]!.toFixed(1)})`;
+  `    ${name.padEnd(13)}${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  server CPU ${result.cpuPerRequest.toFixed(0)} µs/req  failed ${result.failed}  (load ${loadavg()[0]!.toFixed(1)})`;
 // Warm both up (JIT, the SQLite page cache) before anything is counted.
-await load(bareUrl, unusedTokenFile, 1);
-await load(meridian.url, tokensFile, 1);
+await load(bareUrl, bare.pid, unusedTokenFile, 1);
+await load(meridian.url, meridian.pid, tokensFile, 1);
 const ratios: number[] = [];
 let failed = 0;
 for (let round = 1; round <= rounds; round++) {
-  const floor = await load(bareUrl, unusedTokenFile);
-  const measured = await load(meridian.url, tokensFile);
+  const floor = await load(bareUrl, bare.pid, unusedTokenFile);
+  const measured = await load(meridian.url, meridian.pid, tokensFile);
   const ratio = measured.requestsPerSecond / floor.requestsPerSecond;
   ratios.push(ratio);
   failed += floor.failed + measured.failed;

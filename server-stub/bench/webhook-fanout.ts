@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DELIVERY_CONCURRENCY } from '../src/integrate/webhook-deliveries';
-import { spawnBenchServer } from './bench-server';
+import { cpuMs, spawnBenchServer } from './bench-server';
 
 const { values } = parseArgs({
   options: {
@@ -92,16 +92,6 @@ async function pool(n: number, width: number, work: (index: number) => Promise<v
 }
 
 const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
-/** CPU milliseconds a process has used so far (Linux), or NaN elsewhere. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 const meridian = await spawnBenchServer({ MERIDIAN_WEBHOOKS_ALLOW_PRIVATE: 'true' });
 const { operator, siteId } = meridian;
 for (let n = 0; n < endpointCount; n++)

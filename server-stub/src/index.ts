@@ -5,6 +5,7 @@ import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
+import { flushMetricSamples } from './fleet/metric-samples';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
 import { resolveHost } from './integrate/webhook-targets';
@@ -172,6 +173,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sharedSignals?.close();
       context.rateLimit.counters.close();
+      // Heartbeats answered before the close keep their metric samples.
+      await flushMetricSamples(context);
       await db.destroy();
     },
   };

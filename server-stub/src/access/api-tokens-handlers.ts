@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { contract, type ApiToken } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
+import { forgetOperatorCredentials } from '../http/authenticate';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
@@ -104,6 +105,7 @@ export function apiTokensHandlers(context: AppContext) {
           .set({ revoked_at: context.now().toISOString() })
           .where('id', '=', row.id)
           .execute();
+      forgetOperatorCredentials(context);
       return { status: 204, body: undefined };
     },
   });

@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
+import { forgetOperatorCredentials } from '../http/authenticate';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
@@ -88,6 +89,7 @@ export function usersHandlers(context: AppContext) {
       async (trx, { body }, current) => {
         if (body.site_ids) await replaceSites(trx, current.id, body.site_ids);
         if (body.disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
+        forgetOperatorCredentials(context);
       },
     ),
 
@@ -96,6 +98,7 @@ export function usersHandlers(context: AppContext) {
       refuseSelf(principalOf(req).user.id, target.id, 'delete');
       // Sessions, API tokens and site assignments go with the user (ON DELETE CASCADE).
       await db.deleteFrom('users').where('id', '=', target.id).execute();
+      forgetOperatorCredentials(context);
       return { status: 204, body: undefined };
     },
 
@@ -115,6 +118,7 @@ export function usersHandlers(context: AppContext) {
           .execute();
         await trx.deleteFrom('sessions').where('user_id', '=', target.id).execute();
       });
+      forgetOperatorCredentials(context);
       return { status: 200, body: { user_id: target.id, temporary_password: temporary } };
     },
   });

@@ -11,10 +11,22 @@ import { hashSecret, newSecret } from '../auth/secrets';
 import type { AgentPrincipal } from '../http/principal';
 import { problems } from '../http/problem';
 import { emitEvent } from '../observe/events-store';
+import { cachePerServer } from '../runtime/credential-cache';
 import { newId } from '../store/ids';
 import type { AgentTokenRow, Database } from '../store/schema';
 
 export type Credentials = z.infer<typeof AgentCredentials>;
+
+/** Verified access tokens by hash (runtime/credential-cache.ts), each with its expiry. */
+const verifiedAccessTokens = cachePerServer<{ agent: AgentPrincipal; expiresAt: string }>();
+
+/**
+ * Forgets the verified access tokens of a device on this instance: called wherever its tokens are
+ * revoked, and when it is deleted or moved to another site.
+ */
+export function forgetDeviceTokens(context: AppContext, deviceId: string): void {
+  verifiedAccessTokens(context).forget(({ agent }) => agent.deviceId === deviceId);
+}
 
 /** Issues a new access and refresh token for the device. */
 export async function issueCredentials(
@@ -74,8 +86,16 @@ export async function revokeDeviceTokens(
     .where('device_id', '=', deviceId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  forgetDeviceTokens(context, deviceId);
   return Number(result.numUpdatedRows);
 }
+
+/** The 401 for credentials whose device was deleted. */
+export const deviceDeleted = () =>
+  problems.unauthenticated(
+    'device_deleted',
+    'The device these credentials belong to was deleted; the agent must enrol again.',
+  );
 
 /** The checks every presented token goes through, in the order that gives the clearest answer. */
 async function checkToken(
@@ -93,11 +113,7 @@ async function checkToken(
     .select(['id', 'site_id'])
     .where('id', '=', row.device_id)
     .executeTakeFirst();
-  if (!device)
-    throw problems.unauthenticated(
-      'device_deleted',
-      'The device these credentials belong to was deleted; the agent must enrol again.',
-    );
+  if (!device) throw deviceDeleted();
   if (row.revoked_at)
     throw problems.unauthenticated(
       'credentials_revoked',
@@ -112,16 +128,24 @@ async function checkToken(
   return { row, siteId: device.site_id };
 }
 
-/** The device behind an access token (authenticate.ts), or a 401 saying why not. */
+/**
+ * The device behind an access token (authenticate.ts), or a 401 saying why not. A token verified in
+ * the last few seconds is believed until it expires (runtime/credential-cache.ts).
+ */
 export async function authenticateAgent(context: AppContext, accessToken: string): Promise<AgentPrincipal> {
+  const hash = hashSecret(accessToken);
+  const verified = verifiedAccessTokens(context).get(hash);
+  if (verified && verified.expiresAt > context.now().toISOString()) return verified.agent;
   const row = await context.db
     .selectFrom('agent_tokens')
     .selectAll()
-    .where('token_hash', '=', hashSecret(accessToken))
+    .where('token_hash', '=', hash)
     .where('kind', '=', 'access')
     .executeTakeFirst();
   const checked = await checkToken(context, row, 'access');
-  return { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
+  const agent = { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
+  verifiedAccessTokens(context).set(hash, { agent, expiresAt: checked.row.expires_at });
+  return agent;
 }
 
 /** Trades a refresh token for new credentials, detecting reuse. */

@@ -4,7 +4,6 @@ import { contract } from '../generated/contract.gen';
 import { agentOf } from '../http/principal';
 import { assertCustomFieldKeys, writeAgentValues } from '../fleet/custom-fields-store';
 import { recordHeartbeat } from '../fleet/presence';
-import { countPendingCommands } from '../operations/commands-store';
 import { recordProcessStates } from '../operations/process-states';
 import { desiredConfig } from '../operations/processes-store';
 
@@ -15,7 +14,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
     sendAgentHeartbeat: s.route(contract.agent.sendAgentHeartbeat, async ({ body, req }) => {
       const { deviceId } = agentOf(req);
       if (body.custom_fields !== undefined) assertCustomFieldKeys(body.custom_fields, '/body/custom_fields');
-      const { status, seenAt } = await recordHeartbeat(context, deviceId, body);
+      const { status, seenAt, pendingCommands } = await recordHeartbeat(context, deviceId, body);
       await recordProcessStates(context, deviceId, body.processes, seenAt);
       const ignoredCustomFields =
         body.custom_fields === undefined
@@ -27,7 +26,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
           device_id: deviceId,
           status,
           next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
-          pending_commands: await countPendingCommands(context, deviceId),
+          pending_commands: pendingCommands,
           config_version: (await desiredConfig(context, deviceId)).version,
           server_time: seenAt,
           ...(ignoredCustomFields === undefined ? {} : { ignored_custom_fields: ignoredCustomFields }),

@@ -6,6 +6,7 @@ import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { clearSessionCookies, createSession, setSessionCookies } from './sessions';
+import { forgetOperatorCredentials } from '../http/authenticate';
 
 function requireSession(principal: Principal, what: string): string {
   if (!principal.sessionId) {
@@ -44,6 +45,7 @@ export function authHandlers(context: AppContext) {
         .set({ last_login_at: now, ...rehashed })
         .where('id', '=', user.id)
         .execute();
+      forgetOperatorCredentials(context);
       setSessionCookies(req, res, session);
       return {
         status: 200,
@@ -60,6 +62,7 @@ export function authHandlers(context: AppContext) {
     logout: async ({ req, res }) => {
       const sessionId = requireSession(principalOf(req), 'Signing out');
       await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+      forgetOperatorCredentials(context);
       clearSessionCookies(res);
       return { status: 204, body: undefined };
     },
@@ -97,6 +100,7 @@ export function authHandlers(context: AppContext) {
           .where('id', '!=', sessionId)
           .execute();
       });
+      forgetOperatorCredentials(context);
       return { status: 204, body: undefined };
     },
   });

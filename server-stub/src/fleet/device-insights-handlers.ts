@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
+import { flushMetricSamples } from './metric-samples';
 import { METRICS_RETENTION_MS } from './sweeps';
 import { findVisibleDevice, selectDevices, toInventory } from './devices-store';
 
@@ -96,6 +97,7 @@ export function deviceInsightRoutes(context: AppContext) {
       const device = await findVisibleDevice(context, principalOf(req), params.device_id);
       const { start, end } = metricsWindow(context.now(), query);
       const bucketMs = Math.max(1000, Math.ceil((end - start) / query.max_points / 1000) * 1000);
+      await flushMetricSamples(context);
       const samples = await db
         .selectFrom('device_metrics')
         .select(['recorded_at', query.metric])

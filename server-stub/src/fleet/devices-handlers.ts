@@ -2,7 +2,7 @@ import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
-import { revokeDeviceTokens } from '../agent/credentials';
+import { forgetDeviceTokens, revokeDeviceTokens } from '../agent/credentials';
 import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
@@ -110,18 +110,25 @@ export function devicesHandlers(context: AppContext) {
 
     getDevice: device.get,
 
-    updateDevice: device.update(async ({ body, req }: HandlerArgs<typeof contract.devices.updateDevice>) => {
-      if (body.site_id !== undefined) await assertUsableSite(context, principalOf(req), body.site_id);
-      assertDeviceType(body.device_type);
-      const { tags, ...fields } = body;
-      return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
-    }),
+    updateDevice: device.update(
+      async ({ body, req }: HandlerArgs<typeof contract.devices.updateDevice>) => {
+        if (body.site_id !== undefined) await assertUsableSite(context, principalOf(req), body.site_id);
+        assertDeviceType(body.device_type);
+        const { tags, ...fields } = body;
+        return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
+      },
+      // The agent's verified tokens name the device's site.
+      async (_trx, { body }, current) => {
+        if (body.site_id !== undefined) forgetDeviceTokens(context, current.id);
+      },
+    ),
 
     deleteDevice: async ({ params, req }) => {
       const device = await findDevice(principalOf(req), params.device_id);
       // Deleting the row also deletes the registration token's hash: the agent can no longer use
       // it. The agent's token rows stay, so its next call is told `device_deleted`.
       await db.deleteFrom('devices').where('id', '=', device.id).execute();
+      forgetDeviceTokens(context, device.id);
       return { status: 204, body: undefined };
     },
 

@@ -7,17 +7,25 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { AgentHeartbeat } from '../generated/contract.gen';
+import { deviceDeleted } from '../agent/credentials';
 import { announceEvents, emitEvent, insertEvent } from '../observe/events-store';
+import { pendingCommands } from '../operations/commands-store';
+import { addMetricSample } from './metric-samples';
 import type { DeviceRow } from '../store/schema';
 
 type Heartbeat = z.infer<typeof AgentHeartbeat>;
 
-/** Records a heartbeat; returns the device's new status and the time it was seen. */
+/**
+ * Records a heartbeat in one statement when the device's status does not change (the usual case):
+ * the device row's update, which also answers how many commands wait for the device. The metric
+ * sample is buffered (metric-samples.ts). Returns the device's new status, the time it was seen
+ * and its pending commands.
+ */
 export async function recordHeartbeat(
   context: AppContext,
   deviceId: string,
   heartbeat: Heartbeat,
-): Promise<{ status: DeviceRow['status']; seenAt: string }> {
+): Promise<{ status: DeviceRow['status']; seenAt: string; pendingCommands: number }> {
   const now = context.now().toISOString();
   const status = heartbeat.status === 'degraded' ? 'degraded' : 'online';
   const reported = {
@@ -32,22 +40,25 @@ export async function recordHeartbeat(
     ...(heartbeat.addresses === undefined ? {} : { addresses: JSON.stringify(heartbeat.addresses) }),
     ...(heartbeat.metrics === undefined ? {} : { metrics: JSON.stringify(heartbeat.metrics) }),
   } as const;
-  if (heartbeat.metrics !== undefined) {
-    await context.db
-      .insertInto('device_metrics')
-      .values({ device_id: deviceId, recorded_at: now, ...heartbeat.metrics })
-      .execute();
-  }
-  const before = await context.db
-    .updateTable('devices')
-    .set(reported)
-    .where('id', '=', deviceId)
-    .where('status', '!=', status)
-    .returning(['id', 'site_id', 'name'])
-    .executeTakeFirst();
+  if (heartbeat.metrics !== undefined)
+    addMetricSample(context, { device_id: deviceId, recorded_at: now, ...heartbeat.metrics });
+  /** The update; `changing` picks the rows whose status differs from the new one (or is the same). */
+  const update = (changing: boolean) =>
+    context.db
+      .updateTable('devices')
+      .set(reported)
+      .where('id', '=', deviceId)
+      .where('status', changing ? '!=' : '=', status)
+      .returning((eb) => ['site_id', 'name', pendingCommands(eb, deviceId, now).as('pending_commands')])
+      .executeTakeFirst();
+  const unchanged = await update(false);
+  if (unchanged) return { status, seenAt: now, pendingCommands: Number(unchanged.pending_commands) };
+  // The status changes, unless another heartbeat changed it in between.
+  const before = await update(true);
   if (!before) {
-    await context.db.updateTable('devices').set(reported).where('id', '=', deviceId).execute();
-    return { status, seenAt: now };
+    const raced = await update(false);
+    if (!raced) throw deviceDeleted();
+    return { status, seenAt: now, pendingCommands: Number(raced.pending_commands) };
   }
   await emitEvent(
     context,
@@ -69,7 +80,7 @@ export async function recordHeartbeat(
           data: {},
         },
   );
-  return { status, seenAt: now };
+  return { status, seenAt: now, pendingCommands: Number(before.pending_commands) };
 }
 
 /** Marks devices offline whose last heartbeat is older than the threshold; returns how many. */

@@ -1,6 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
+import { forgetOperatorCredentials } from '../http/authenticate';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf } from '../http/principal';
@@ -96,6 +97,8 @@ export function sitesHandlers(context: AppContext) {
         );
       }
       await db.deleteFrom('sites').where('id', '=', site.id).execute();
+      // Users assigned to the site lose it.
+      forgetOperatorCredentials(context);
       return { status: 204, body: undefined };
     },
   });

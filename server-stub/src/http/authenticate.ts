@@ -13,6 +13,7 @@ import { hashSecret, safeEqual } from '../auth/secrets';
 import type { AppContext } from '../context';
 import type { UserRow } from '../store/schema';
 import { authenticateAgent } from '../agent/credentials';
+import { cachePerServer } from '../runtime/credential-cache';
 import type { AgentPrincipal, Principal } from './principal';
 import { problems } from './problem';
 import { routeMetadata } from './route';
@@ -22,6 +23,36 @@ export const CSRF_COOKIE = 'meridian_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** last_used_at is a hint, not an audit trail: write it at most once a minute per token. */
 const LAST_USED_GRANULARITY_MS = 60_000;
+
+/**
+ * Sessions and API tokens verified in the last few seconds, by the hash of the secret
+ * (runtime/credential-cache.ts), with what the request needs of them: the principal, when the
+ * credential expires, a session's CSRF token, when an API token was last marked used.
+ */
+interface Verified {
+  principal: Principal;
+  expiresAt: string | null;
+  csrfToken: string | null;
+  lastUsedAt: string | null;
+}
+const verifiedCredentials = cachePerServer<Verified>();
+
+/**
+ * Forgets every verified session and API token on this instance: called by whatever ends a session,
+ * revokes a token, or changes a user (role, sites, disabled, password, profile) or deletes one or a
+ * site, so that the next request sees the change.
+ */
+export function forgetOperatorCredentials(context: AppContext): void {
+  verifiedCredentials(context).forget();
+}
+
+/** A credential verified in the last few seconds, unless it has expired since. */
+function stillVerified(context: AppContext, hash: string): Verified | undefined {
+  const verified = verifiedCredentials(context).get(hash);
+  return verified && (verified.expiresAt === null || verified.expiresAt > context.now().toISOString())
+    ? verified
+    : undefined;
+}
 
 function bearerToken(req: Request): string | undefined {
   const header = req.headers.authorization;
@@ -58,16 +89,34 @@ async function activeUser(context: AppContext, userId: string): Promise<UserRow>
   return user;
 }
 
+/** A session cookie on an unsafe method must come with its CSRF token in X-CSRF-Token. */
+function checkCsrf(req: Request, via: 'bearer' | 'cookie', csrfToken: string): void {
+  if (via === 'bearer' || SAFE_METHODS.has(req.method)) return;
+  const sent = req.get('X-CSRF-Token');
+  if (!sent || !safeEqual(sent, csrfToken)) {
+    throw problems.forbidden(
+      'csrf_token_invalid',
+      'Requests made with the session cookie must send the meridian_csrf cookie value in X-CSRF-Token.',
+    );
+  }
+}
+
 async function fromSession(
   context: AppContext,
   token: string,
   via: 'bearer' | 'cookie',
   req: Request,
 ): Promise<Principal> {
+  const hash = hashSecret(token);
+  const verified = stillVerified(context, hash);
+  if (verified) {
+    checkCsrf(req, via, verified.csrfToken!);
+    return verified.principal;
+  }
   const session = await context.db
     .selectFrom('sessions')
     .selectAll()
-    .where('token_hash', '=', hashSecret(token))
+    .where('token_hash', '=', hash)
     .executeTakeFirst();
   if (!session || session.expires_at <= context.now().toISOString()) {
     throw problems.unauthenticated(
@@ -75,17 +124,9 @@ async function fromSession(
       'The session has ended or never existed; sign in again.',
     );
   }
-  if (via === 'cookie' && !SAFE_METHODS.has(req.method)) {
-    const sent = req.get('X-CSRF-Token');
-    if (!sent || !safeEqual(sent, session.csrf_token)) {
-      throw problems.forbidden(
-        'csrf_token_invalid',
-        'Requests made with the session cookie must send the meridian_csrf cookie value in X-CSRF-Token.',
-      );
-    }
-  }
+  checkCsrf(req, via, session.csrf_token);
   const user = await activeUser(context, session.user_id);
-  return {
+  const principal: Principal = {
     user,
     role: user.role,
     authMethod: 'session',
@@ -94,13 +135,42 @@ async function fromSession(
     scopes: new Set(ROLE_SCOPES[user.role]),
     siteIds: await siteIdsOf(context, user),
   };
+  verifiedCredentials(context).set(hash, {
+    principal,
+    expiresAt: session.expires_at,
+    csrfToken: session.csrf_token,
+    lastUsedAt: null,
+  });
+  return principal;
+}
+
+/** Marks an API token used, at most once a minute; returns when it was last marked. */
+async function markUsed(
+  context: AppContext,
+  tokenId: string,
+  lastUsedAt: string | null,
+): Promise<string | null> {
+  const now = context.now();
+  if (lastUsedAt && now.getTime() - Date.parse(lastUsedAt) < LAST_USED_GRANULARITY_MS) return lastUsedAt;
+  await context.db
+    .updateTable('api_tokens')
+    .set({ last_used_at: now.toISOString() })
+    .where('id', '=', tokenId)
+    .execute();
+  return now.toISOString();
 }
 
 async function fromApiToken(context: AppContext, token: string): Promise<Principal> {
+  const hash = hashSecret(token);
+  const verified = stillVerified(context, hash);
+  if (verified) {
+    verified.lastUsedAt = await markUsed(context, verified.principal.apiTokenId!, verified.lastUsedAt);
+    return verified.principal;
+  }
   const row = await context.db
     .selectFrom('api_tokens')
     .selectAll()
-    .where('token_hash', '=', hashSecret(token))
+    .where('token_hash', '=', hash)
     .executeTakeFirst();
   const now = context.now();
   if (!row) throw problems.invalidToken('API token');
@@ -108,17 +178,11 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
   if (row.expires_at && row.expires_at <= now.toISOString())
     throw problems.tokenExpired('API token', 'create a new one');
   const user = await activeUser(context, row.user_id);
-  if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_GRANULARITY_MS) {
-    await context.db
-      .updateTable('api_tokens')
-      .set({ last_used_at: now.toISOString() })
-      .where('id', '=', row.id)
-      .execute();
-  }
+  const lastUsedAt = await markUsed(context, row.id, row.last_used_at);
   // A token never does more than its creator can do now, whatever it was given.
   const roleScopes = new Set<Scope>(ROLE_SCOPES[user.role]);
   const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => roleScopes.has(scope));
-  return {
+  const principal: Principal = {
     user,
     role: user.role,
     authMethod: 'api_token',
@@ -127,6 +191,13 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     scopes: new Set(scopes),
     siteIds: await siteIdsOf(context, user),
   };
+  verifiedCredentials(context).set(hash, {
+    principal,
+    expiresAt: row.expires_at,
+    csrfToken: null,
+    lastUsedAt,
+  });
+  return principal;
 }
 
 const sessionCookie = (req: Request): string | undefined =>

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { deviceFilterCondition } from '../fleet/device-filter-sql';
 import { savedFilterExpression } from '../fleet/device-filters-store';
+import { flushMetricSamples } from '../fleet/metric-samples';
 import { assertDeviceType } from '../fleet/device-type-catalogue';
 import type { AlertRule, AlertRuleCreate, AlertRuleScope } from '../generated/contract.gen';
 import { problems, type FieldIssue } from '../http/problem';
@@ -268,6 +269,7 @@ async function sustainedAbove(
   const metric = rule.metric!;
   const graceMs = 2 * context.fleet.heartbeatIntervalSeconds * 1000;
   const now = context.now().getTime();
+  await flushMetricSamples(context);
   const samples = await context.db
     .selectFrom('device_metrics')
     .select(['device_id', 'recorded_at', metric])

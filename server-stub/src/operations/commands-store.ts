@@ -4,13 +4,14 @@
  * update on the current status, so a command never moves twice even when an operator, the
  * agent and the sweep act at once; whoever changed a command signals its topic afterwards.
  */
+import type { ExpressionBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Command, CommandResult } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { announceEvents, insertEvent } from '../observe/events-store';
-import type { CommandRow, CommandStatus } from '../store/schema';
+import type { CommandRow, CommandStatus, Database } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
 
@@ -199,15 +200,14 @@ export async function deliverCommands(
   return delivered.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-export async function countPendingCommands(context: AppContext, deviceId: string): Promise<number> {
-  const { n } = await context.db
+/** How many commands wait for the device at `now`, as a subquery (the heartbeat's update returns it). */
+export function pendingCommands(eb: ExpressionBuilder<Database, 'devices'>, deviceId: string, now: string) {
+  return eb
     .selectFrom('commands')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('device_id', '=', deviceId)
-    .where('status', '=', 'pending')
-    .where('expires_at', '>', context.now().toISOString())
-    .executeTakeFirstOrThrow();
-  return Number(n);
+    .select((inner) => inner.fn.countAll().as('n'))
+    .where('commands.device_id', '=', deviceId)
+    .where('commands.status', '=', 'pending')
+    .where('commands.expires_at', '>', now);
 }
 
 /**

@@ -1,0 +1,57 @@
+/**
+ * A short-lived cache of verified credentials (agent access tokens, operator sessions and API
+ * tokens), keyed by the hash of the presented secret, so that a busy caller is not looked up in
+ * the database on every request.
+ *
+ * Bounds: at most `capacity` entries (the oldest goes first) and each one for `CREDENTIAL_CACHE_TTL_MS`
+ * of the server's clock. On the instance where a credential is revoked, a session ends, a user is
+ * disabled, changes role or sites, or a device is deleted or moved, the code that made the change
+ * forgets the entries concerned at once; another instance (several on one PostgreSQL) may accept
+ * such a credential for at most `CREDENTIAL_CACHE_TTL_MS` after the change.
+ */
+import type { AppContext } from '../context';
+
+/** How long a verified credential is believed without asking the database again. */
+export const CREDENTIAL_CACHE_TTL_MS = 3_000;
+const CAPACITY = 10_000;
+
+export class CredentialCache<V> {
+  readonly #entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly now: () => Date,
+    private readonly capacity = CAPACITY,
+  ) {}
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until > this.now().getTime()) return entry.value;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, until: this.now().getTime() + CREDENTIAL_CACHE_TTL_MS });
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  /** Forgets the entries whose value matches, or every entry without a predicate. */
+  forget(matches: (value: V) => boolean = () => true): void {
+    for (const [key, { value }] of this.#entries) if (matches(value)) this.#entries.delete(key);
+  }
+}
+
+/** One cache per server (context) and kind, made on first use. */
+export function cachePerServer<V>(): (context: AppContext) => CredentialCache<V> {
+  const caches = new WeakMap<AppContext, CredentialCache<V>>();
+  return (context) => {
+    let cache = caches.get(context);
+    if (!cache) {
+      cache = new CredentialCache<V>(() => context.now());
+      caches.set(context, cache);
+    }
+    return cache;
+  };
+}
