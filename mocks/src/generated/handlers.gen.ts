@@ -10,6 +10,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -21,6 +24,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -92,6 +98,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -164,6 +173,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -184,6 +196,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -204,6 +219,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -256,6 +274,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -267,6 +288,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -287,6 +311,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -301,6 +328,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -315,6 +345,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -395,6 +428,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -406,6 +442,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -426,6 +465,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -440,6 +482,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -454,6 +499,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -534,6 +582,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -573,6 +624,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -593,6 +647,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -645,6 +702,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -667,6 +727,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -687,6 +750,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -729,6 +795,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -781,6 +850,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -796,6 +868,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -816,6 +891,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -830,6 +908,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -910,6 +991,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -933,6 +1017,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -953,6 +1040,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1033,6 +1123,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1048,6 +1141,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1068,6 +1164,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1148,6 +1247,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1187,6 +1289,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1207,6 +1312,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1287,6 +1395,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1302,6 +1413,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1322,6 +1436,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1364,6 +1481,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1416,6 +1536,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1431,6 +1554,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1451,6 +1577,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1532,6 +1661,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1598,6 +1730,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1618,6 +1753,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1632,6 +1770,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1684,6 +1825,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -1722,6 +1866,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1742,6 +1889,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1756,6 +1906,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1770,6 +1923,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1812,6 +1968,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1864,6 +2023,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -1881,6 +2043,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1901,6 +2066,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1915,6 +2083,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -1957,6 +2128,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2009,6 +2183,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -2047,6 +2224,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2067,6 +2247,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2081,6 +2264,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2095,6 +2281,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2147,6 +2336,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -2185,6 +2377,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2205,6 +2400,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2219,6 +2417,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2233,6 +2434,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2247,6 +2451,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2289,6 +2496,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2341,6 +2551,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -2349,6 +2562,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2369,6 +2585,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2383,6 +2602,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2397,6 +2619,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2449,6 +2674,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -2472,6 +2700,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2492,6 +2723,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2506,6 +2740,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2558,6 +2795,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -2577,6 +2817,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2597,6 +2840,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2611,6 +2857,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2625,6 +2874,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2667,6 +2919,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2719,6 +2974,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -2737,6 +2995,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2757,6 +3018,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2771,6 +3035,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2785,6 +3052,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2837,6 +3107,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -2845,6 +3118,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2865,6 +3141,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2879,6 +3158,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2893,6 +3175,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -2945,6 +3230,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -2984,6 +3272,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3004,6 +3295,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3018,6 +3312,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3070,6 +3367,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/x-ndjson',
       body: '{"id":"aud_01JD6A2B3C4D5E6F7G8H9J0K1M","sequence":42,"occurred_at":"2026-11-02T09:41:07.000Z","actor":{"user_id":"usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB","api_token_id":null,"auth_method":"session"},"operation":"createUser","method":"POST","path":"/v1/users","resource_type":"users","resource":"usr_01JD6A2B0000000000000000AB","changes":{"username":"mara","password":"[redacted]","role":"operator"},"status":201,"request_id":"req_01JD6A2B3C4D5E6F7G8H9J0K1N","client_address":"192.168.10.24","user_agent":"meridian-sdk/0.1.0","previous_hash":"1c8e5a0f3b7d9e2a4c6f8b0d2e4a6c8f0b2d4e6a8c0f2b4d6e8a0c2f4b6d8e0a","hash":"9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d","hmac":"4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"}\n',
@@ -3078,6 +3378,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3098,6 +3401,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3112,6 +3418,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3164,6 +3473,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -3178,6 +3490,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3198,6 +3513,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3212,6 +3530,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3226,6 +3547,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3278,6 +3602,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -3312,6 +3639,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3332,6 +3662,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3346,6 +3679,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3360,6 +3696,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3412,6 +3751,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -3437,6 +3779,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3457,6 +3802,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3537,6 +3885,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -3545,6 +3896,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3565,6 +3919,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3579,6 +3936,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3593,6 +3953,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3645,6 +4008,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -3670,6 +4036,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3690,6 +4059,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3742,6 +4114,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -3750,6 +4125,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3770,6 +4148,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3784,6 +4165,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3826,6 +4210,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3878,6 +4265,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -3919,6 +4309,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3939,6 +4332,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -3953,6 +4349,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4005,6 +4404,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -4041,6 +4443,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4061,6 +4466,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4075,6 +4483,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4089,6 +4500,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4131,6 +4545,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4189,6 +4606,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -4225,6 +4645,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4245,6 +4668,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4259,6 +4685,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4273,6 +4702,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4325,6 +4757,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -4352,6 +4787,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4372,6 +4810,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4386,6 +4827,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4400,6 +4844,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4414,6 +4861,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4466,6 +4916,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -4490,6 +4943,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4510,6 +4966,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4524,6 +4983,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4576,6 +5038,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -4596,6 +5061,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4616,6 +5084,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4630,6 +5101,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4644,6 +5118,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4686,6 +5163,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4738,6 +5218,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -4758,6 +5241,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4778,6 +5264,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4792,6 +5281,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4806,6 +5298,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4858,6 +5353,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -4878,6 +5376,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4898,6 +5399,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4912,6 +5416,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4926,6 +5433,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4940,6 +5450,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4954,6 +5467,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -4996,6 +5512,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5048,6 +5567,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -5056,6 +5578,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5076,6 +5601,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5090,6 +5618,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5104,6 +5635,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5118,6 +5652,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5170,6 +5707,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -5213,6 +5753,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5233,6 +5776,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5247,6 +5793,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5299,6 +5848,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -5338,6 +5890,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5358,6 +5913,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5372,6 +5930,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5386,6 +5947,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5428,6 +5992,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5480,6 +6047,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -5519,6 +6089,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5539,6 +6112,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5553,6 +6129,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5595,6 +6174,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5647,6 +6229,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -5686,6 +6271,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5706,6 +6294,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5720,6 +6311,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5734,6 +6328,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5786,6 +6383,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -5825,6 +6425,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5845,6 +6448,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5859,6 +6465,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5873,6 +6482,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5887,6 +6499,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5901,6 +6516,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -5981,6 +6599,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -5989,6 +6610,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6009,6 +6633,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6023,6 +6650,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6037,6 +6667,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6051,6 +6684,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6103,6 +6739,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -6142,6 +6781,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6162,6 +6804,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6176,6 +6821,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6190,6 +6838,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6242,6 +6893,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -6281,6 +6935,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6301,6 +6958,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6315,6 +6975,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6329,6 +6992,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6343,6 +7009,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6385,6 +7054,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6437,6 +7109,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -6476,6 +7151,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6496,6 +7174,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6510,6 +7191,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6524,6 +7208,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6576,6 +7263,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -6592,6 +7282,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6612,6 +7305,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6626,6 +7322,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6640,6 +7339,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6692,6 +7394,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -6737,6 +7442,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6757,6 +7465,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6771,6 +7482,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6823,6 +7537,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -6863,6 +7580,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6883,6 +7603,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6897,6 +7620,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6911,6 +7637,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -6963,6 +7692,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -7001,6 +7733,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7021,6 +7756,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7035,6 +7773,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7087,6 +7828,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -7121,6 +7865,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7141,6 +7888,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7155,6 +7905,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7169,6 +7922,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7211,6 +7967,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7263,6 +8022,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -7297,6 +8059,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7317,6 +8082,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7331,6 +8099,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7345,6 +8116,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7397,6 +8171,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -7431,6 +8208,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7451,6 +8231,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7465,6 +8248,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7479,6 +8265,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7493,6 +8282,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7535,6 +8327,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7587,6 +8382,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -7595,6 +8393,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7615,6 +8416,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7629,6 +8433,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7643,6 +8450,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7695,6 +8505,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -7738,6 +8551,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7758,6 +8574,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7772,6 +8591,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7786,6 +8608,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7838,6 +8663,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -7876,6 +8704,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7896,6 +8727,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7910,6 +8744,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7924,6 +8761,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -7966,6 +8806,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8018,6 +8861,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -8052,6 +8898,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8072,6 +8921,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8086,6 +8938,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8138,6 +8993,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -8177,6 +9035,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8197,6 +9058,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8211,6 +9075,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8225,6 +9092,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8277,6 +9147,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -8316,6 +9189,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8336,6 +9212,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8350,6 +9229,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8364,6 +9246,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8378,6 +9263,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8420,6 +9308,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8472,6 +9363,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -8480,6 +9374,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8500,6 +9397,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8514,6 +9414,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8528,6 +9431,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8580,6 +9486,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -8594,6 +9503,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8614,6 +9526,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8628,6 +9543,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8642,6 +9560,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8684,6 +9605,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8736,6 +9660,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -8744,6 +9671,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8764,6 +9694,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8778,6 +9711,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8792,6 +9728,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8844,6 +9783,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -8886,6 +9828,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8906,6 +9851,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8920,6 +9868,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8934,6 +9885,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -8986,6 +9940,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -9016,6 +9973,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9036,6 +9996,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9050,6 +10013,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9064,6 +10030,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9078,6 +10047,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9130,6 +10102,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -9141,6 +10116,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9161,6 +10139,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9175,6 +10156,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9189,6 +10173,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9241,6 +10228,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -9277,6 +10267,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9297,6 +10290,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9311,6 +10307,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9325,6 +10324,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9377,6 +10379,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -9409,6 +10414,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9429,6 +10437,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9443,6 +10454,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9457,6 +10471,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9471,6 +10488,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9513,6 +10533,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9565,6 +10588,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -9597,6 +10623,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9617,6 +10646,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9631,6 +10663,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9645,6 +10680,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9697,6 +10735,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -9729,6 +10770,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9749,6 +10793,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9763,6 +10810,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9777,6 +10827,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9791,6 +10844,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9805,6 +10861,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9847,6 +10906,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9899,6 +10961,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -9907,6 +10972,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9927,6 +10995,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9941,6 +11012,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -9955,6 +11029,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10007,6 +11084,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10045,6 +11125,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10065,6 +11148,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10079,6 +11165,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10093,6 +11182,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10145,6 +11237,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10165,6 +11260,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10185,6 +11283,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10199,6 +11300,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10213,6 +11317,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10265,6 +11372,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         'Screenshot-Id': 'scr_01JD6C8E2G4J6K8M0P2R4T6V8X',
       },
       contentType: 'image/jpeg',
@@ -10274,6 +11384,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10294,6 +11407,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10308,6 +11424,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10322,6 +11441,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10374,6 +11496,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10409,6 +11534,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10429,6 +11557,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10443,6 +11574,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10495,6 +11629,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10525,6 +11662,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10545,6 +11685,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10559,6 +11702,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10573,6 +11719,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10625,6 +11774,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10655,6 +11807,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10675,6 +11830,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10689,6 +11847,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10703,6 +11864,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10717,6 +11881,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10759,6 +11926,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10811,6 +11981,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -10841,6 +12014,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10861,6 +12037,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10875,6 +12054,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10889,6 +12071,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10903,6 +12088,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -10983,6 +12171,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11011,6 +12202,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11031,6 +12225,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11045,6 +12242,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11097,6 +12297,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11107,6 +12310,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11127,6 +12333,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11141,6 +12350,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11183,6 +12395,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11235,6 +12450,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11257,6 +12475,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11277,6 +12498,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11291,6 +12515,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11305,6 +12532,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11347,6 +12577,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11399,6 +12632,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'text/event-stream',
       body: 'retry: 5000\n\nid: evt_01JD5D7K9M1P3R5T7V9X1Z3B5D\nevent: device.offline\ndata: {"id":"evt_01JD5D7K9M1P3R5T7V9X1Z3B5D","type":"device.offline","severity":"warning","source":"system","site_id":"site_01JC0A1B2C3D4E5F6G7H8J9K0M","device_id":"dev_01JD2M7T4X9K3QH5W8N6R2B4CZ","message":"Lobby kiosk 2 stopped sending heartbeats and is offline.","data":{"last_seen_at":"2026-11-02T09:29:41.000Z","offline_after_seconds":180},"created_at":"2026-11-02T09:33:00.000Z","acknowledged_at":null,"acknowledged_by":null}\n\n: keep-alive\n',
@@ -11407,6 +12643,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11427,6 +12666,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11441,6 +12683,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11493,6 +12738,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11509,6 +12757,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11529,6 +12780,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11543,6 +12797,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11595,6 +12852,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11618,6 +12878,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11638,6 +12901,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11652,6 +12918,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11666,6 +12935,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11718,6 +12990,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11741,6 +13016,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11761,6 +13039,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11775,6 +13056,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11789,6 +13073,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11841,6 +13128,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11870,6 +13160,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11890,6 +13183,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11904,6 +13200,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11918,6 +13217,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -11970,6 +13272,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -11980,6 +13285,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12000,6 +13308,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12014,6 +13325,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12056,6 +13370,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12108,6 +13425,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12118,6 +13438,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12138,6 +13461,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12152,6 +13478,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12194,6 +13523,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12246,6 +13578,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12270,6 +13605,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12290,6 +13628,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12304,6 +13645,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12318,6 +13662,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12370,6 +13717,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12394,6 +13744,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12414,6 +13767,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12428,6 +13784,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12442,6 +13801,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12456,6 +13818,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12508,6 +13873,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12523,6 +13891,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12543,6 +13914,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12557,6 +13931,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12571,6 +13948,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12585,6 +13965,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12627,6 +14010,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12679,6 +14065,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12703,6 +14092,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12723,6 +14115,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12737,6 +14132,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12751,6 +14149,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12765,6 +14166,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12817,6 +14221,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12845,6 +14252,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12865,6 +14275,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12879,6 +14292,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12893,6 +14309,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12945,6 +14364,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -12969,6 +14391,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -12989,6 +14414,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13003,6 +14431,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13017,6 +14448,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13031,6 +14465,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13083,6 +14520,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13128,6 +14568,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13148,6 +14591,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13162,6 +14608,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13214,6 +14663,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13254,6 +14706,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13274,6 +14729,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13288,6 +14746,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13302,6 +14763,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13344,6 +14808,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13402,6 +14869,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13442,6 +14912,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13462,6 +14935,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13476,6 +14952,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13490,6 +14969,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13542,6 +15024,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13582,6 +15067,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13602,6 +15090,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13616,6 +15107,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13630,6 +15124,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13644,6 +15141,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13696,6 +15196,9 @@ export const mockOperations = {
       status: 202,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13736,6 +15239,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13756,6 +15262,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13770,6 +15279,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13784,6 +15296,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13798,6 +15313,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13850,6 +15368,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -13878,6 +15399,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13898,6 +15422,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13912,6 +15439,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13926,6 +15456,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -13978,6 +15511,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -14019,6 +15555,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14039,6 +15578,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14053,6 +15595,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14105,6 +15650,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -14130,6 +15678,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14150,6 +15701,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14164,6 +15718,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14178,6 +15735,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14220,6 +15780,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14272,6 +15835,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -14297,6 +15863,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14317,6 +15886,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14331,6 +15903,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14345,6 +15920,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14397,6 +15975,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -14422,6 +16003,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14442,6 +16026,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14456,6 +16043,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14470,6 +16060,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14484,6 +16077,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14526,6 +16122,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14578,6 +16177,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -14586,6 +16188,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14606,6 +16211,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14620,6 +16228,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14634,6 +16245,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14686,6 +16300,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -14698,6 +16315,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14718,6 +16338,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14732,6 +16355,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14746,6 +16372,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14798,6 +16427,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -14825,6 +16457,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14845,6 +16480,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14859,6 +16497,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14911,6 +16552,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -14963,6 +16607,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14983,6 +16630,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -14997,6 +16647,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15049,6 +16702,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -15092,6 +16748,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15112,6 +16771,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15126,6 +16788,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15140,6 +16805,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15182,6 +16850,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15240,6 +16911,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -15288,6 +16962,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15308,6 +16985,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15322,6 +17002,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15336,6 +17019,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15388,6 +17074,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -15436,6 +17125,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15456,6 +17148,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15470,6 +17165,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15484,6 +17182,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15498,6 +17199,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15540,6 +17244,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15598,6 +17305,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -15606,6 +17316,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15626,6 +17339,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15640,6 +17356,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15654,6 +17373,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15706,6 +17428,9 @@ export const mockOperations = {
       status: 202,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -15746,6 +17471,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15766,6 +17494,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15780,6 +17511,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15794,6 +17528,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15808,6 +17545,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15860,6 +17600,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -15905,6 +17648,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15925,6 +17671,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15939,6 +17688,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -15953,6 +17705,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16005,6 +17760,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -16042,6 +17800,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16062,6 +17823,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16076,6 +17840,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16128,6 +17895,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -16161,6 +17931,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16181,6 +17954,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16195,6 +17971,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16209,6 +17988,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16251,6 +18033,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16303,6 +18088,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -16336,6 +18124,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16356,6 +18147,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16370,6 +18164,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16384,6 +18181,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16426,6 +18226,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16478,6 +18281,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -16511,6 +18317,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16531,6 +18340,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16545,6 +18357,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16559,6 +18374,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16611,6 +18429,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -16644,6 +18465,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16664,6 +18488,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16678,6 +18505,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16692,6 +18522,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16706,6 +18539,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16748,6 +18584,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16800,6 +18639,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -16808,6 +18650,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16828,6 +18673,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16842,6 +18690,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16856,6 +18707,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16908,6 +18762,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -16941,6 +18798,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16961,6 +18821,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16975,6 +18838,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -16989,6 +18855,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17003,6 +18872,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17045,6 +18917,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17097,6 +18972,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -17129,6 +19007,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17149,6 +19030,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17163,6 +19047,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17177,6 +19064,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17229,6 +19119,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -17289,6 +19182,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17309,6 +19205,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17323,6 +19222,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17337,6 +19239,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17389,6 +19294,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -17420,6 +19328,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17440,6 +19351,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17454,6 +19368,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17468,6 +19385,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17520,6 +19440,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -17541,6 +19464,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17561,6 +19487,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17575,6 +19504,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17627,6 +19559,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -17644,6 +19579,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17664,6 +19602,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17678,6 +19619,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17692,6 +19636,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17734,6 +19681,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17786,6 +19736,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -17803,6 +19756,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17823,6 +19779,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17837,6 +19796,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17851,6 +19813,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17903,6 +19868,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -17920,6 +19888,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17940,6 +19911,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17954,6 +19928,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17968,6 +19945,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17982,6 +19962,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -17996,6 +19979,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18038,6 +20024,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18090,6 +20079,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -18098,6 +20090,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18118,6 +20113,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18132,6 +20130,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18146,6 +20147,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18160,6 +20164,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18212,6 +20219,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -18238,6 +20248,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18258,6 +20271,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18272,6 +20288,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18286,6 +20305,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18338,6 +20360,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -18382,6 +20407,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18402,6 +20430,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18416,6 +20447,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18430,6 +20464,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18444,6 +20481,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18486,6 +20526,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18538,6 +20581,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -18546,6 +20592,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18566,6 +20615,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18580,6 +20632,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18594,6 +20649,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18646,6 +20704,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -18670,6 +20731,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18690,6 +20754,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18704,6 +20771,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18756,6 +20826,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -18775,6 +20848,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18795,6 +20871,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18809,6 +20888,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18823,6 +20905,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18865,6 +20950,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18917,6 +21005,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -18937,6 +21028,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18957,6 +21051,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18971,6 +21068,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -18985,6 +21085,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19037,6 +21140,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -19057,6 +21163,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19077,6 +21186,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19091,6 +21203,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19105,6 +21220,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19119,6 +21237,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19161,6 +21282,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19213,6 +21337,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -19221,6 +21348,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19241,6 +21371,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19255,6 +21388,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19269,6 +21405,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19283,6 +21422,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19335,6 +21477,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -19346,6 +21491,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19366,6 +21514,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19380,6 +21531,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19394,6 +21548,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19474,6 +21631,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -19487,6 +21647,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19507,6 +21670,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19559,6 +21725,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -19582,6 +21751,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19602,6 +21774,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19616,6 +21791,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19668,6 +21846,9 @@ export const mockOperations = {
       status: 201,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -19688,6 +21869,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19708,6 +21892,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19722,6 +21909,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19736,6 +21926,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19778,6 +21971,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19830,6 +22026,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -19849,6 +22048,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19869,6 +22071,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19883,6 +22088,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19897,6 +22105,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19949,6 +22160,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
         ETag: '"3"',
       },
       contentType: 'application/json',
@@ -19968,6 +22182,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -19988,6 +22205,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20002,6 +22222,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20016,6 +22239,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20030,6 +22256,9 @@ export const mockOperations = {
       '412': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20072,6 +22301,9 @@ export const mockOperations = {
       '422': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20124,6 +22356,9 @@ export const mockOperations = {
       status: 204,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: null,
       body: null,
@@ -20132,6 +22367,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20152,6 +22390,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20166,6 +22407,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20180,6 +22424,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20232,6 +22479,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -20263,6 +22513,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20283,6 +22536,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20297,6 +22553,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20311,6 +22570,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20363,6 +22625,9 @@ export const mockOperations = {
       status: 202,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -20389,6 +22654,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20409,6 +22677,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20423,6 +22694,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20437,6 +22711,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20451,6 +22728,9 @@ export const mockOperations = {
       '409': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20503,6 +22783,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -20514,6 +22797,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20534,6 +22820,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20548,6 +22837,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20562,6 +22854,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20614,6 +22909,9 @@ export const mockOperations = {
       status: 200,
       headers: {
         'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
       },
       contentType: 'application/json',
       body: {
@@ -20640,6 +22938,9 @@ export const mockOperations = {
       '400': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20660,6 +22961,9 @@ export const mockOperations = {
       '401': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20674,6 +22978,9 @@ export const mockOperations = {
       '403': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
@@ -20688,6 +22995,9 @@ export const mockOperations = {
       '404': {
         headers: {
           'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
         },
         contentType: 'application/problem+json',
         body: {
