@@ -20,10 +20,11 @@ const ENTRIES = {
   zod: 'src/generated/zod.gen.ts',
 } as const;
 
-export async function buildSdk(): Promise<void> {
+/** Builds into sdk/dist, or into `outDir` (absolute, or relative to the repository) for a test of its own. */
+export async function buildSdk(outDir = 'sdk/dist'): Promise<void> {
   await buildLibrary({
     entry: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, `sdk/${file}`])),
-    outDir: 'sdk/dist',
+    outDir,
     tsconfig: 'sdk/tsconfig.json',
     splitting: true,
     // zod is an optional peer dependency, used only by the `./zod` subpath.
@@ -32,7 +33,7 @@ export async function buildSdk(): Promise<void> {
 
   const source = JSON.parse(readFileSync(repoPath('sdk/package.json'), 'utf8')) as Record<string, unknown>;
   writePackageFiles(
-    'sdk/dist',
+    outDir,
     {
       name: source.name,
       version: source.version,
