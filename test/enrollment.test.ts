@@ -519,3 +519,41 @@ describe('approving at once', () => {
     expectProblem(late, 422, 'registration_token_expired');
   });
 });
+
+describe('waiting for the decision', () => {
+  const waitingPoll = (pending: { request_id: string; poll_token: string }, waitSeconds: number) =>
+    pollAgentEnrollment({
+      client: t.client(),
+      body: { request_id: pending.request_id, poll_token: pending.poll_token },
+      query: { wait_seconds: waitSeconds },
+    });
+
+  it('answers a poll with wait_seconds as soon as the request is approved or denied, without the clock moving', async () => {
+    const site = await addSite(t);
+    const approving = await requestEnrollment(t, await addCode(t, site.id));
+    const approvalPoll = waitingPoll(approving, 30);
+    await t.clock.waitingOn('agent-enrollment');
+    ok(
+      await approveEnrollmentRequest({
+        client: t.admin,
+        path: { request_id: approving.request_id },
+        body: {},
+      }),
+    );
+    expect(ok(await approvalPoll)).toMatchObject({ status: 'approved', credentials: expect.anything() });
+
+    const denying = await requestEnrollment(t, await addCode(t, site.id));
+    const denialPoll = waitingPoll(denying, 30);
+    await t.clock.waitingOn('agent-enrollment');
+    ok(await denyEnrollmentRequest({ client: t.admin, path: { request_id: denying.request_id }, body: {} }));
+    expect(ok(await denialPoll)).toMatchObject({ status: 'denied', credentials: null });
+  });
+
+  it('answers pending once wait_seconds pass undecided', async () => {
+    const pending = await requestEnrollment(t, await addCode(t, (await addSite(t)).id));
+    const polling = waitingPoll(pending, 10);
+    await t.clock.waitingOn('agent-enrollment');
+    await t.clock.advance(10_000);
+    expect(ok(await polling)).toMatchObject({ status: 'pending', poll_interval_seconds: 30 });
+  });
+});

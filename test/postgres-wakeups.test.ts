@@ -9,18 +9,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import {
+  approveEnrollmentRequest,
   createCommand,
   listEvents,
   pollAgentCommands,
+  pollAgentEnrollment,
   reportAgentCommandResult,
   sendAgentHeartbeat,
   simulateEvent,
   streamEvents,
 } from '@meridian/sdk';
-import { addAgent, agentFrom, type Agent } from './support/agents';
+import { addAgent, addCode, agentFrom, type Agent } from './support/agents';
 import { usePostgresInstances } from './support/postgres';
 import { ok, type TestServer } from './support/server';
-import { addSite } from './support/world';
+import { addSite, requestEnrollment } from './support/world';
 
 const [a, b] = usePostgresInstances();
 
@@ -102,6 +104,23 @@ describe('two instances on one PostgreSQL database', () => {
       type: 'agent.process_crash',
     });
     controller.abort();
+  });
+
+  it('an enrolment poll waiting on one answers when the request is approved on the other', async () => {
+    const pending = await requestEnrollment(a, await addCode(a, (await addSite(a)).id));
+    const polling = pollAgentEnrollment({
+      client: a.client(),
+      body: { request_id: pending.request_id, poll_token: pending.poll_token },
+      query: { wait_seconds: 30 },
+    });
+    await a.clock.waitingOn('agent-enrollment');
+    ok(
+      await approveEnrollmentRequest({ client: b.admin, path: { request_id: pending.request_id }, body: {} }),
+    );
+    expect(ok(await wokenUp(polling, 'enrolment poll on A'))).toMatchObject({
+      status: 'approved',
+      credentials: expect.anything(),
+    });
   });
 
   it('waiters are woken once the listening connection is back, and notifications cross again', async () => {

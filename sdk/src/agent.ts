@@ -129,6 +129,7 @@ export class MeridianAgent {
       await sleep((status.poll_interval_seconds ?? 5) * 1000, options.signal);
       status = await this.#anonymous.agent.pollEnrollment(
         { request_id: first.request_id, poll_token: 'poll_token' in first ? first.poll_token : '' },
+        {},
         options.signal ? { signal: options.signal } : {},
       );
     }

@@ -1214,7 +1214,10 @@ export interface paths {
      * @description Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
      *     and ask again. `approved`: the answer carries the device's credentials — exactly once;
      *     polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
-     *     or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+     *     or a wrong `poll_token` is `404`. Needs no credentials besides the poll token. With
+     *     `wait_seconds` (up to 30) the call waits while the request is pending and answers as soon
+     *     as an operator approves or denies it (through whichever instance of the server); after
+     *     `wait_seconds` still undecided, the answer is `pending`.
      */
     post: operations['pollAgentEnrollment'];
     delete?: never;
@@ -6646,9 +6649,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6754,9 +6754,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6826,9 +6823,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6852,9 +6846,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6878,9 +6869,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6904,9 +6892,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6930,9 +6915,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -6960,9 +6942,6 @@ export interface components {
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
         Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -7089,29 +7068,25 @@ export interface components {
     /** @description `Origin`: the CORS headers of this response depend on the calling page's origin. */
     Vary: string;
     /**
-     * @description How many requests the current one-minute window allows the caller: its principal (a user's
-     *     sessions together, an API token, a device), or its address without valid credentials. On a `429`
-     *     for failed sign-ins, how many failures the window allows. Sent with every response to a request
-     *     that was counted, that is every response but a body refused unread (`413`, `415`, and the `400`
-     *     for a body that is not JSON).
-     * @example 1200
-     */
-    'RateLimit-Limit': number;
-    /**
-     * @description How many requests (or failed sign-ins) are left in the current window; `0` once spent.
-     * @example 0
-     */
-    'RateLimit-Remaining': number;
-    /**
-     * @description Seconds until the current window ends and the budget is whole again.
-     * @example 30
-     */
-    'RateLimit-Reset': number;
-    /**
      * @description How many seconds to wait before trying again.
      * @example 30
      */
     'Retry-After': number;
+    /**
+     * @description How many requests the current window allows.
+     * @example 1200
+     */
+    'RateLimit-Limit': number;
+    /**
+     * @description How many requests are left in the current window.
+     * @example 0
+     */
+    'RateLimit-Remaining': number;
+    /**
+     * @description Seconds until the current window resets.
+     * @example 30
+     */
+    'RateLimit-Reset': number;
     /** @description The version of the resource; send it back as `If-Match` when updating. */
     ETag: string;
   };
@@ -7135,9 +7110,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7207,9 +7179,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7256,9 +7225,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies. */
           'Set-Cookie'?: string;
           [name: string]: unknown;
@@ -7297,9 +7263,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7338,9 +7301,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -7369,9 +7329,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7437,9 +7394,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -7480,9 +7434,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7557,9 +7508,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7612,9 +7560,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -7665,9 +7610,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -7719,9 +7661,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -7781,9 +7720,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7832,9 +7768,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7907,9 +7840,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -7963,9 +7893,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8015,9 +7942,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -8059,9 +7983,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8125,9 +8046,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -8176,9 +8094,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -8224,9 +8139,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -8270,9 +8182,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -8369,9 +8278,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8470,9 +8376,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8545,9 +8448,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8609,9 +8509,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -8685,9 +8582,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -8740,9 +8634,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -8821,9 +8712,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8919,9 +8807,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -8981,9 +8866,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9054,9 +8936,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9105,9 +8984,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           /** @description The ID of the screenshot. */
           'Screenshot-Id': components['schemas']['ScreenshotId'];
           [name: string]: unknown;
@@ -9155,9 +9031,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9205,9 +9078,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -9247,9 +9117,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9357,9 +9224,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -9434,9 +9298,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -9507,9 +9368,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -9559,9 +9417,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -9647,9 +9502,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9756,9 +9608,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -9830,9 +9679,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -9906,9 +9752,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -9976,9 +9819,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -10027,9 +9867,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10101,9 +9938,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -10165,9 +9999,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10239,9 +10070,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10309,9 +10137,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10386,9 +10211,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -10496,9 +10318,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10569,9 +10388,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10639,9 +10455,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -10684,9 +10497,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10763,9 +10573,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -10845,9 +10652,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10903,9 +10707,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -10958,9 +10759,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -11004,9 +10802,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -11075,9 +10870,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11152,9 +10944,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11230,9 +11019,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -11273,9 +11059,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11340,9 +11123,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11412,9 +11192,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11488,9 +11265,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11571,9 +11345,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11604,9 +11375,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11638,9 +11406,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11663,7 +11428,13 @@ export interface operations {
   };
   pollAgentEnrollment: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description How long to wait for a decision while the request is pending (default 0, answer at once).
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -11687,9 +11458,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11730,9 +11498,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11761,9 +11526,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11834,9 +11596,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11888,9 +11647,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -11947,9 +11703,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12004,9 +11757,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12045,9 +11795,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12122,9 +11869,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12208,9 +11952,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12304,9 +12045,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12351,9 +12089,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12399,9 +12134,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12447,9 +12179,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12514,9 +12243,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12573,9 +12299,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12625,9 +12348,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -12728,9 +12448,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -12841,9 +12558,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -12913,9 +12627,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -12982,9 +12693,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -13027,9 +12735,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -13108,9 +12813,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13211,9 +12913,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13295,9 +12994,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -13368,9 +13064,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13452,9 +13145,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13561,9 +13251,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13614,9 +13301,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13681,9 +13365,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13729,9 +13410,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13812,9 +13490,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13871,9 +13546,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -13945,9 +13617,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14029,9 +13698,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14124,9 +13790,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -14194,9 +13857,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14242,9 +13902,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -14325,9 +13982,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -14370,9 +14024,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -14446,9 +14097,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14494,9 +14142,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14554,9 +14199,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14604,9 +14246,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14705,9 +14344,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14770,9 +14406,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14831,9 +14464,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14888,9 +14518,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14933,9 +14560,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -14979,9 +14603,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15033,9 +14654,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15116,9 +14734,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15207,9 +14822,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15261,9 +14873,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15297,9 +14906,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15367,9 +14973,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15444,9 +15047,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -15501,9 +15101,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -15554,9 +15151,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -15599,9 +15193,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -15656,9 +15247,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15698,9 +15286,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15765,9 +15350,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15829,9 +15411,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15892,9 +15471,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -15974,9 +15550,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -16035,9 +15608,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -16093,9 +15663,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -16138,9 +15705,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -16200,9 +15764,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16247,9 +15808,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16316,9 +15874,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16403,9 +15958,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16470,9 +16022,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16548,9 +16097,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16604,9 +16150,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16741,9 +16284,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -16820,9 +16360,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -16870,9 +16407,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -16945,9 +16479,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -16998,9 +16529,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           ETag: components['headers']['ETag'];
           [name: string]: unknown;
         };
@@ -17104,9 +16632,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17165,9 +16690,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17209,9 +16731,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17252,9 +16771,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17307,9 +16823,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17363,9 +16876,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17419,9 +16929,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17492,9 +16999,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -17550,9 +17054,6 @@ export interface operations {
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
           Vary: components['headers']['Vary'];
-          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {

@@ -3453,18 +3453,23 @@ export class AgentResource extends APIResource {
    * Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
    * and ask again. `approved`: the answer carries the device's credentials — exactly once;
    * polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
-   * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+   * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token. With
+   * `wait_seconds` (up to 30) the call waits while the request is pending and answers as soon
+   * as an operator approves or denies it (through whichever instance of the server); after
+   * `wait_seconds` still undecided, the answer is `pending`.
    *
    * `POST /v1/agent/enroll/poll` (operation `pollAgentEnrollment`).
    *
    * @param body The request body.
+   * @param query Query parameters.
    * @param options Per-call options (timeout, retries, signal, headers).
    */
   pollEnrollment(
     body: PollAgentEnrollmentData['body'],
+    query?: PollAgentEnrollmentData['query'],
     options?: BaseRequestOptions,
   ): APIPromise<PollAgentEnrollmentResponse> {
-    return this._client._call(routes.pollAgentEnrollment, { body, options });
+    return this._client._call(routes.pollAgentEnrollment, { body, query, options });
   }
 
   /**

@@ -2221,7 +2221,10 @@ export const enrollAgent = <ThrowOnError extends boolean = false>(
  * Asks whether a pending enrolment was decided. `pending`: wait `poll_interval_seconds`
  * and ask again. `approved`: the answer carries the device's credentials — exactly once;
  * polling again afterwards is `409`. `denied` and `expired` are final. An unknown request
- * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token.
+ * or a wrong `poll_token` is `404`. Needs no credentials besides the poll token. With
+ * `wait_seconds` (up to 30) the call waits while the request is pending and answers as soon
+ * as an operator approves or denies it (through whichever instance of the server); after
+ * `wait_seconds` still undecided, the answer is `pending`.
  *
  */
 export const pollAgentEnrollment = <ThrowOnError extends boolean = false>(

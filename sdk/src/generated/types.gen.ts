@@ -8424,7 +8424,12 @@ export type EnrollAgentResponse = EnrollAgentResponses[keyof EnrollAgentResponse
 export type PollAgentEnrollmentData = {
   body: AgentEnrollmentPoll;
   path?: never;
-  query?: never;
+  query?: {
+    /**
+     * How long to wait for a decision while the request is pending (default 0, answer at once).
+     */
+    wait_seconds?: number;
+  };
   url: '/v1/agent/enroll/poll';
 };
 

@@ -4388,6 +4388,10 @@ export const zEnrollAgentResponse = z.union([zAgentEnrollmentStatus, zAgentEnrol
 
 export const zPollAgentEnrollmentBody = zAgentEnrollmentPoll;
 
+export const zPollAgentEnrollmentQuery = z.object({
+  wait_seconds: z.int().gte(0).lte(30).optional().default(0),
+});
+
 /**
  * Where the request stands.
  */

@@ -20,7 +20,7 @@ const s = initServer();
  * A signal that fires when the response closes: when it is sent, or before that if the client
  * went away — so a long-poll stops waiting, and delivers nothing, for nobody.
  */
-function closed(res: Response): AbortSignal {
+export function closed(res: Response): AbortSignal {
   const controller = new AbortController();
   res.once('close', () => controller.abort());
   return controller.signal;

@@ -10,10 +10,17 @@ import { contract, type AgentEnrollmentRequest } from '../generated/contract.gen
 import { hashSecret, newSecret, safeEqual } from '../auth/secrets';
 import { problems, type ApiError } from '../http/problem';
 import { assertDeviceType } from '../fleet/device-type-catalogue';
-import { approveRequest, codeStatus, completeRequest, requestStatus } from '../fleet/enrollment-store';
+import {
+  approveRequest,
+  codeStatus,
+  completeRequest,
+  enrollmentRequestTopic,
+  requestStatus,
+} from '../fleet/enrollment-store';
 import { emitEvent } from '../observe/events-store';
 import { newId } from '../store/ids';
 import type { EnrollmentRequestRow } from '../store/schema';
+import { closed } from './commands-handlers';
 import { refreshCredentials } from './credentials';
 
 type Enrolment = z.infer<typeof AgentEnrollmentRequest>;
@@ -235,14 +242,26 @@ export function agentEnrollmentRoutes(context: AppContext) {
       };
     }),
 
-    pollAgentEnrollment: s.route(contract.agent.pollAgentEnrollment, async ({ body }) => {
-      const row = await db
-        .selectFrom('enrollment_requests')
-        .selectAll()
-        .where('id', '=', body.request_id)
-        .executeTakeFirst();
-      if (!row?.poll_token_hash || !safeEqual(hashSecret(body.poll_token), row.poll_token_hash))
+    pollAgentEnrollment: s.route(contract.agent.pollAgentEnrollment, async ({ body, query, res }) => {
+      const read = () =>
+        db.selectFrom('enrollment_requests').selectAll().where('id', '=', body.request_id).executeTakeFirst();
+      const first = await read();
+      if (!first?.poll_token_hash || !safeEqual(hashSecret(body.poll_token), first.poll_token_hash))
         throw problems.notFound('enrollment request', body.request_id);
+      const undecided = (row: EnrollmentRequestRow | undefined) =>
+        row !== undefined && requestStatus(row, context.now().toISOString()) === 'pending';
+      const row =
+        query.wait_seconds === 0 || !undecided(first)
+          ? first
+          : ((await context.signals.waitFor(
+              enrollmentRequestTopic(first.id),
+              query.wait_seconds * 1000,
+              context.timers,
+              'agent-enrollment',
+              read,
+              (latest) => !undecided(latest),
+              AbortSignal.any([closed(res), context.draining]),
+            )) ?? first);
       const now = context.now().toISOString();
       const answer = {
         request_id: row.id,

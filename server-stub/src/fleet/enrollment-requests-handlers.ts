@@ -7,6 +7,7 @@ import { problems } from '../http/problem';
 import { whereEqual } from '../store/filters';
 import {
   approveRequest,
+  enrollmentRequestTopic,
   findVisibleRequest,
   notPending,
   selectRequests,
@@ -67,6 +68,7 @@ export function enrollmentRequestsHandlers(context: AppContext) {
           await findVisibleRequest(context, principal, request.id),
           context.now().toISOString(),
         )!;
+      context.signals.notify(enrollmentRequestTopic(request.id));
       return { status: 200, body: await reread(principal, request.id) };
     },
 
@@ -90,6 +92,7 @@ export function enrollmentRequestsHandlers(context: AppContext) {
         .executeTakeFirst();
       if (Number(denied.numUpdatedRows) === 0)
         throw notPending(await findVisibleRequest(context, principal, request.id), now)!;
+      context.signals.notify(enrollmentRequestTopic(request.id));
       return { status: 200, body: await reread(principal, request.id) };
     },
   });

@@ -83,6 +83,9 @@ export function whereCodeStatus(status: CodeStatus, now: string) {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/** Signalled when an operator decides a request (its agent waiting on the poll). */
+export const enrollmentRequestTopic = (requestId: string): string => `enrollment-request:${requestId}`;
+
 /** Pending and approved requests are expired from their `expires_at` on, sweep or no sweep. */
 export function requestStatus(
   row: Pick<EnrollmentRequestRow, 'status' | 'expires_at'>,

@@ -3807,7 +3807,7 @@ export const contract = c.router(
         method: 'POST',
         path: '/v1/agent/enroll/poll',
         summary: 'Poll an enrolment request',
-        query: z.strictObject({}),
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(30).default(0) }),
         body: AgentEnrollmentPoll,
         responses: {
           200: AgentEnrollmentStatus,
