@@ -4,6 +4,7 @@
  * requests or guesses over both instances gets no more than from one. (Each test claims its own
  * address through X-Forwarded-For, believed from loopback, so budgets do not mix.)
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { getHealth, getVersion, login } from '@meridian/sdk';
 import { usePostgresInstances } from './support/postgres';
@@ -64,5 +65,19 @@ describe('two instances on one PostgreSQL database', () => {
       expect((await failFrom(i, '203.0.113.50', unique('guess'))).response.status).toBe(401);
     expectLimited(await failFrom(FAILURES, '203.0.113.50', unique('guess')), FAILURES);
     expectLimited(await failFrom(FAILURES + 1, '203.0.113.50', unique('guess')), FAILURES);
+  });
+
+  it('delete the counters of windows that ended, every 5 minutes', async () => {
+    const { db } = t.server.context;
+    await sql`insert into rate_limits (key, points, expire) values ('api:ended', 3, ${Date.now() - 1000})`.execute(
+      db,
+    );
+    await getHealth({ client: t.client(undefined, { 'X-Forwarded-For': '192.0.2.99' }) });
+    const keys = async () =>
+      (await sql<{ key: string }>`select key from rate_limits`.execute(db)).rows.map((row) => row.key);
+    expect(await keys()).toEqual(expect.arrayContaining(['api:ended', 'api:address:192.0.2.99']));
+    await t.clock.advance(5 * 60_000);
+    expect(await keys()).not.toContain('api:ended');
+    expect(await keys()).toContain('api:address:192.0.2.99');
   });
 });
