@@ -79,7 +79,8 @@ export async function shareSignals(context: AppContext, connectionString: string
 
   let listener: pg.Client | undefined;
   const listen = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString });
+    // TCP keep-alives notice a connection that died without a word (a dropped NAT entry).
+    const client = new pg.Client({ connectionString, keepAlive: true });
     client.on('notification', (message) => receive(message.payload ?? ''));
     // A lost connection emits 'error' and then 'end'; 'end' reconnects.
     client.on('error', () => undefined);
