@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import {
   approveEnrollmentRequest,
   createCommand,
+  createJob,
   listEvents,
   pollAgentCommands,
   pollAgentEnrollment,
@@ -83,6 +84,28 @@ describe('two instances on one PostgreSQL database', () => {
     const answer = await wokenUp(creating, 'command wait on A');
     expect(answer.response.status).toBe(200);
     expect(answer.data).toMatchObject({ id: command!.id, status: 'succeeded' });
+  });
+
+  it('a job wait on one answers when the agent reports its command through the other', async () => {
+    const agent = await addAgent(a, (await addSite(a)).id);
+    const starting = createJob({
+      client: a.admin,
+      body: { command: { type: 'echo', params: { text: 'hi' } }, target: { device_ids: [agent.deviceId] } },
+      query: { wait_seconds: 30 },
+    });
+    await a.clock.waitingOn('job-wait');
+    const throughB = agentFrom(b, agent.credentials);
+    const [command] = ok(await pollAgentCommands({ client: throughB.client })).data;
+    ok(
+      await reportAgentCommandResult({
+        client: throughB.client,
+        path: { command_id: command!.id },
+        body: { status: 'succeeded', exit_code: 0, duration_ms: 1 },
+      }),
+    );
+    const answer = await wokenUp(starting, 'job wait on A');
+    expect(answer.response.status).toBe(200);
+    expect(answer.data).toMatchObject({ state: 'succeeded', counts: { succeeded: 1 } });
   });
 
   it('an event raised on one appears on a stream held by the other', async () => {
