@@ -53,6 +53,7 @@ const ALL_SCOPES = [
   'notifications:read',
   'notifications:write',
   'custom_fields:write',
+  'metrics:read',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',

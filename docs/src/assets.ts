@@ -13,6 +13,7 @@ export const ASSETS = {
   'standalone.js': require.resolve('@scalar/api-reference/browser/standalone.js'),
   'style.css': require.resolve('@scalar/api-reference/style.css'),
   'site.css': fileURLToPath(new URL('../assets/site.css', import.meta.url)),
+  'reference.js': fileURLToPath(new URL('../assets/reference.js', import.meta.url)),
 } as const;
 
 export type AssetName = keyof typeof ASSETS;

@@ -12,7 +12,9 @@
  * - `hideClientButton`: the "Open API Client" button links to client.scalar.com with the spec URL;
  * - `telemetry: false`.
  * Try-It targets the page's own origin (`servers` is set in the browser), which is the API
- * itself when the server serves the docs.
+ * itself when the server serves the docs. The page has no inline script: the configuration is a
+ * JSON data block that assets/reference.js hands to Scalar, so the server's Content Security
+ * Policy can allow scripts from its own origin only.
  */
 import type { Guide } from './guides';
 import { escapeHtml, renderLayout } from './layout';
@@ -31,7 +33,7 @@ function scalarConfiguration(links: SiteLinks) {
   };
 }
 
-/** JSON that is safe inside a `<script>` element (no `</script>` or `<!--` can appear). */
+/** JSON that is safe inside a `<script>` data block (no `</script>` or `<!--` can appear). */
 const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
 function authNote(links: SiteLinks): string {
@@ -54,11 +56,8 @@ export function renderReferencePage(guides: readonly Guide[], links: SiteLinks):
     head: `<link rel="stylesheet" href="${escapeHtml(links.asset('style.css'))}">`,
     body: `${authNote(links)}
 <div id="app"></div>
+<script id="scalar-configuration" type="application/json">${scriptJson(scalarConfiguration(links))}</script>
 <script src="${escapeHtml(links.asset('standalone.js'))}"></script>
-<script>
-Scalar.createApiReference('#app', Object.assign(${scriptJson(scalarConfiguration(links))}, {
-  servers: [{ url: window.location.origin, description: 'This server' }],
-}));
-</script>`,
+<script src="${escapeHtml(links.asset('reference.js'))}"></script>`,
   });
 }

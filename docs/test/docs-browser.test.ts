@@ -3,7 +3,9 @@
  * server: Scalar renders the reference offline, and its Try-It client sends requests to this
  * server and shows the real answers, including an authenticated call with a token pasted into
  * the Bearer field the way a user would. Every request the page makes is recorded: none may
- * leave the server's origin.
+ * leave the server's origin. All of it under the server's Content Security Policy (scripts and
+ * connections from its own origin only): every violation the page reports is recorded, and
+ * there may be none.
  *
  * Waits are on selectors, never on fixed sleeps, with generous timeouts for a busy 2-core CI box.
  */
@@ -22,19 +24,32 @@ describe('docs in a browser', () => {
   let browser: Browser;
   let page: Page;
   const requests: Request[] = [];
+  /** CSP violations: the browser's own console reports and the page's securitypolicyviolation events. */
+  const violations: string[] = [];
 
   beforeAll(async () => {
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('request', (request) => requests.push(request));
+    page.on('console', (message) => {
+      if (/Content Security Policy|securitypolicyviolation/.test(message.text()))
+        violations.push(message.text());
+    });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        console.error(`securitypolicyviolation ${event.violatedDirective} ${event.blockedURI}`);
+      });
+    });
   }, TEST_TIMEOUT_MS);
 
   afterAll(() => browser?.close());
 
   /** Loads the reference and waits until Scalar has rendered the spec it fetched. */
   async function openReference(): Promise<void> {
-    await page.goto(`${t.url}/docs`);
+    const response = await page.goto(`${t.url}/docs`);
+    // Scripts from this origin only, none inline (see server-stub/src/http/security-headers.ts).
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self' 'unsafe-eval';");
     await page.getByRole('heading', { level: 1, name: 'Meridian API' }).waitFor();
   }
 
@@ -139,7 +154,11 @@ describe('docs in a browser', () => {
     TEST_TIMEOUT_MS,
   );
 
-  // Runs last: it checks everything the tests above made the page request.
+  // Runs last: it checks everything the tests above made the page do.
+  it('ran everything above under the Content Security Policy without a violation', () => {
+    expect(violations).toEqual([]);
+  });
+
   it('made every request to its own origin, and nowhere else', () => {
     const urls = requests.map((request) => request.url());
     // The check is only meaningful if the page really loaded: the bundle, the spec, the API calls.

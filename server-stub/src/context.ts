@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { ServerMetrics } from './http/metrics';
 import type { RateLimitCounters } from './http/rate-limit';
 import type { Signals } from './runtime/signals';
 import type { Timers } from './runtime/timers';
@@ -89,6 +91,10 @@ export interface AppContext {
    * with what they have, event streams end, GET /ready answers 503.
    */
   draining: AbortSignal;
+  /** Operational logs (http/logging.ts): one line per request, background failures. */
+  log: Logger;
+  /** Prometheus metrics of this server (http/metrics.ts). */
+  metrics: ServerMetrics;
 }
 
 export const nowIso = (context: AppContext): string => context.now().toISOString();

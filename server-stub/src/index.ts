@@ -1,5 +1,6 @@
 /** @meridian/server: start the reference implementation, in-process or from the command line. */
 import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
@@ -10,6 +11,7 @@ import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
 import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
+import { countCommandsByStatus } from './operations/commands-store';
 import { startJobWorker } from './operations/jobs-store';
 import { startScheduleWorker } from './operations/schedules-store';
 import { shareSignals } from './runtime/shared-signals';
@@ -18,6 +20,8 @@ import { Signals } from './runtime/signals';
 import { realTimers, type Timers } from './runtime/timers';
 import { createApp } from './http/app';
 import { rateLimitCounters } from './http/rate-limit';
+import { createLogger } from './http/logging';
+import { listenForMetrics, ServerMetrics } from './http/metrics';
 import type { LogLevel } from './config';
 import { resolveAuditKey } from './integrate/audit-key';
 import { migrateToLatest, openDatabase } from './store/database';
@@ -61,6 +65,8 @@ export interface ServerOptions {
   logLevel?: LogLevel;
   /** A second port serving the metrics without a token (MERIDIAN_METRICS_PORT); none by default. */
   metricsPort?: number;
+  /** Where log lines go: standard output by default, pretty-printed outside production. */
+  logDestination?: DestinationStream;
   /**
    * How long a shutdown lets in-flight requests finish before cutting their connections
    * (MERIDIAN_SHUTDOWN_GRACE_SECONDS); 10 s by default.
@@ -90,6 +96,8 @@ export interface RunningServer {
    * the database.
    */
   shutdown(): Promise<void>;
+  /** The metrics port's `/metrics` URL, when `metricsPort` is set. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -132,6 +140,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     timers,
     signals: new Signals(),
     draining: drain.signal,
+    log: createLogger({ level: options.logLevel ?? 'info', destination: options.logDestination }),
+    metrics: new ServerMetrics(() => countCommandsByStatus(db)),
   };
   // Several instances on one PostgreSQL database wake each other's waiters.
   const sharedSignals = engine === 'postgres' ? await shareSignals(context, options.database) : undefined;
@@ -149,6 +159,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const scheduleWorker = startScheduleWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
+  const metricsServer =
+    options.metricsPort === undefined
+      ? null
+      : await listenForMetrics(context.metrics, options.metricsPort, options.host ?? '0.0.0.0');
   const running: RunningServer = {
     url: `http://${host}:${port}`,
     bootstrap,
@@ -159,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sendNotifications: notificationWorker.run,
     runSchedules: scheduleWorker.run,
     settleJobs: jobWorker.run,
+    metricsUrl: metricsServer ? `http://${host}:${metricsServer.port}/metrics` : null,
     shutdown: async () => {
       await drain.start(server, (options.shutdownGraceSeconds ?? 10) * 1000, context.timers);
       await running.close();
@@ -171,6 +186,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await jobWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
       await sharedSignals?.close();
       context.rateLimit.counters.close();
       // Heartbeats answered before the close keep their metric samples.

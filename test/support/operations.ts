@@ -33,6 +33,7 @@ export const validCalls: Record<string, ValidCall> = {
   getHealth: () => ({}),
   getReadiness: () => ({}),
   getVersion: () => ({}),
+  getMetrics: () => ({}),
   login: () => ({ body: { username: ADMIN.username, password: ADMIN.password } }),
   logout: () => ({}),
   getCurrentUser: () => ({}),

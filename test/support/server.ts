@@ -96,6 +96,8 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     timers: clock.timers,
     // Tests' webhook receivers listen on 127.0.0.1; test/webhooks.test.ts proves the refusal without this.
     webhooks: { allowPrivateTargets: true },
+    // Quiet unless a test asks for the logs (test/logging.test.ts gives a level and a destination).
+    logLevel: 'silent',
     ...options,
   });
   const client = (token?: string, headers?: Record<string, string>): Client =>

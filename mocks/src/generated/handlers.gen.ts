@@ -78,6 +78,112 @@ export const mockOperations = {
       },
     },
   },
+  getMetrics: {
+    method: 'get',
+    path: '/metrics',
+    success: {
+      status: 200,
+      headers: {
+        'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        'RateLimit-Limit': '1200',
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': '30',
+      },
+      contentType: 'text/plain',
+      body: '# HELP meridian_http_requests_total HTTP requests answered, by operation (operationId in the spec) and status.\n# TYPE meridian_http_requests_total counter\nmeridian_http_requests_total{operation="listDevices",status="200"} 1284\nmeridian_http_requests_total{operation="sendAgentHeartbeat",status="204"} 90211\nmeridian_http_requests_total{operation="createCommand",status="422"} 3\n\n# HELP meridian_http_request_duration_seconds Time from receiving a request to the end of its response, by operation and status.\n# TYPE meridian_http_request_duration_seconds histogram\nmeridian_http_request_duration_seconds_bucket{le="0.005",operation="listDevices",status="200"} 1190\nmeridian_http_request_duration_seconds_bucket{le="0.025",operation="listDevices",status="200"} 1280\nmeridian_http_request_duration_seconds_bucket{le="+Inf",operation="listDevices",status="200"} 1284\nmeridian_http_request_duration_seconds_sum{operation="listDevices",status="200"} 4.127\nmeridian_http_request_duration_seconds_count{operation="listDevices",status="200"} 1284\n\n# HELP meridian_agent_heartbeats_total Heartbeats accepted from agents.\n# TYPE meridian_agent_heartbeats_total counter\nmeridian_agent_heartbeats_total 90211\n\n# HELP meridian_commands Commands in the database, by state.\n# TYPE meridian_commands gauge\nmeridian_commands{state="pending"} 4\nmeridian_commands{state="succeeded"} 1532\n\n# HELP meridian_event_streams_open Event streams (server-sent events) open now.\n# TYPE meridian_event_streams_open gauge\nmeridian_event_streams_open 2\n\n# HELP meridian_background_runs_total Passes of background work run, by worker.\n# TYPE meridian_background_runs_total counter\nmeridian_background_runs_total{worker="webhook-deliveries"} 8630\nmeridian_background_runs_total{worker="sweeps"} 288\n\n# HELP meridian_background_failures_total Passes of background work that failed, by worker.\n# TYPE meridian_background_failures_total counter\nmeridian_background_failures_total{worker="webhook-deliveries"} 0\n',
+    },
+    errors: {
+      '400': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#validation_failed',
+          title: 'Invalid request',
+          status: 400,
+          code: 'validation_failed',
+          detail: 'The request does not match the schema: see errors.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          errors: [
+            {
+              path: '/body/name',
+              message: 'Too long; at most 100 characters',
+            },
+          ],
+        },
+      },
+      '401': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#unauthenticated',
+          title: 'Authentication required',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'Send a valid token as Authorization: Bearer <token>, or sign in.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '403': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#insufficient_scope',
+          title: 'Forbidden',
+          status: 403,
+          code: 'insufficient_scope',
+          detail: 'This operation needs the scope devices:write, which your credentials lack.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '429': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+          'Retry-After': '30',
+          'RateLimit-Limit': '1200',
+          'RateLimit-Remaining': '0',
+          'RateLimit-Reset': '30',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#rate_limited',
+          title: 'Too many requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests; retry after 30 seconds.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+      '500': {
+        headers: {
+          'Request-Id': 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+        contentType: 'application/problem+json',
+        body: {
+          type: '/docs/guides/errors#internal_error',
+          title: 'Internal server error',
+          status: 500,
+          code: 'internal_error',
+          detail: 'Something went wrong on our side; the request ID helps us find it.',
+          request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
+        },
+      },
+    },
+  },
   getReadiness: {
     method: 'get',
     path: '/ready',

@@ -71,6 +71,36 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read the server's metrics (Prometheus)
+     * @description The server's metrics in the Prometheus text exposition format, for a Prometheus (or any
+     *     compatible agent) to scrape: requests answered and their latency by operation (the
+     *     `operationId` of this spec) and status, heartbeats accepted from agents, commands by
+     *     state (counted in the database at each scrape), event streams open, and the background
+     *     work (passes run, items handled and failed passes of webhook delivery, notifications,
+     *     jobs, schedules, sweeps and alert evaluation), plus the process's own (CPU, memory, event
+     *     loop). Each instance reports its own figures; the commands are the database's.
+     *
+     *     Needs the `metrics:read` scope, which only admins hold: give the scraper an API token
+     *     with just that scope. Or set `MERIDIAN_METRICS_PORT` and scrape `GET /metrics` on that
+     *     port without credentials, from inside your network only.
+     */
+    get: operations['getMetrics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/auth/login': {
     parameters: {
       query?: never;
@@ -3426,7 +3456,7 @@ export interface components {
     Username: string;
     /**
      * Role
-     * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
+     * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
      *     commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
      *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
@@ -3527,7 +3557,8 @@ export interface components {
       | 'incidents:write'
       | 'notifications:read'
       | 'notifications:write'
-      | 'custom_fields:write';
+      | 'custom_fields:write'
+      | 'metrics:read';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -6776,6 +6807,32 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /** @description The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing). */
+    Forbidden: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#insufficient_scope",
+         *       "title": "Forbidden",
+         *       "status": 403,
+         *       "code": "insufficient_scope",
+         *       "detail": "This operation needs the scope devices:write, which your credentials lack.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
     /** @description The request body is larger than the server accepts. */
     PayloadTooLarge: {
       headers: {
@@ -6816,32 +6873,6 @@ export interface components {
          *       "status": 415,
          *       "code": "unsupported_media_type",
          *       "detail": "Send the body as application/json.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing). */
-    Forbidden: {
-      headers: {
-        'Request-Id': components['headers']['Request-Id'];
-        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-        Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#insufficient_scope",
-         *       "title": "Forbidden",
-         *       "status": 403,
-         *       "code": "insufficient_scope",
-         *       "detail": "This operation needs the scope devices:write, which your credentials lack.",
          *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
          *     }
          */
@@ -7229,6 +7260,75 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The metrics, in the Prometheus text format (version 0.0.4). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example # HELP meridian_http_requests_total HTTP requests answered, by operation (operationId in the spec) and status.
+           *     # TYPE meridian_http_requests_total counter
+           *     meridian_http_requests_total{operation="listDevices",status="200"} 1284
+           *     meridian_http_requests_total{operation="sendAgentHeartbeat",status="204"} 90211
+           *     meridian_http_requests_total{operation="createCommand",status="422"} 3
+           *
+           *     # HELP meridian_http_request_duration_seconds Time from receiving a request to the end of its response, by operation and status.
+           *     # TYPE meridian_http_request_duration_seconds histogram
+           *     meridian_http_request_duration_seconds_bucket{le="0.005",operation="listDevices",status="200"} 1190
+           *     meridian_http_request_duration_seconds_bucket{le="0.025",operation="listDevices",status="200"} 1280
+           *     meridian_http_request_duration_seconds_bucket{le="+Inf",operation="listDevices",status="200"} 1284
+           *     meridian_http_request_duration_seconds_sum{operation="listDevices",status="200"} 4.127
+           *     meridian_http_request_duration_seconds_count{operation="listDevices",status="200"} 1284
+           *
+           *     # HELP meridian_agent_heartbeats_total Heartbeats accepted from agents.
+           *     # TYPE meridian_agent_heartbeats_total counter
+           *     meridian_agent_heartbeats_total 90211
+           *
+           *     # HELP meridian_commands Commands in the database, by state.
+           *     # TYPE meridian_commands gauge
+           *     meridian_commands{state="pending"} 4
+           *     meridian_commands{state="succeeded"} 1532
+           *
+           *     # HELP meridian_event_streams_open Event streams (server-sent events) open now.
+           *     # TYPE meridian_event_streams_open gauge
+           *     meridian_event_streams_open 2
+           *
+           *     # HELP meridian_background_runs_total Passes of background work run, by worker.
+           *     # TYPE meridian_background_runs_total counter
+           *     meridian_background_runs_total{worker="webhook-deliveries"} 8630
+           *     meridian_background_runs_total{worker="sweeps"} 288
+           *
+           *     # HELP meridian_background_failures_total Passes of background work that failed, by worker.
+           *     # TYPE meridian_background_failures_total counter
+           *     meridian_background_failures_total{worker="webhook-deliveries"} 0
+           */
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

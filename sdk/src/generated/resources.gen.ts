@@ -146,6 +146,7 @@ import type {
   GetJobResponse,
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotResponse,
+  GetMetricsResponse,
   GetMonitoredProcessData,
   GetMonitoredProcessResponse,
   GetNotificationChannelData,
@@ -312,6 +313,7 @@ export const routes = {
   getHealth: { route: 'GET /health' },
   getReadiness: { route: 'GET /ready' },
   getVersion: { route: 'GET /v1/version' },
+  getMetrics: { route: 'GET /metrics' },
   login: { route: 'POST /v1/auth/login' },
   logout: { route: 'POST /v1/auth/logout' },
   getCurrentUser: { route: 'GET /v1/auth/me' },
@@ -513,6 +515,29 @@ export class MetaResource extends APIResource {
    */
   getVersion(options?: BaseRequestOptions): APIPromise<GetVersionResponse> {
     return this._client._call(routes.getVersion, { options });
+  }
+
+  /**
+   * Read the server's metrics (Prometheus)
+   *
+   * The server's metrics in the Prometheus text exposition format, for a Prometheus (or any
+   * compatible agent) to scrape: requests answered and their latency by operation (the
+   * `operationId` of this spec) and status, heartbeats accepted from agents, commands by
+   * state (counted in the database at each scrape), event streams open, and the background
+   * work (passes run, items handled and failed passes of webhook delivery, notifications,
+   * jobs, schedules, sweeps and alert evaluation), plus the process's own (CPU, memory, event
+   * loop). Each instance reports its own figures; the commands are the database's.
+   *
+   * Needs the `metrics:read` scope, which only admins hold: give the scraper an API token
+   * with just that scope. Or set `MERIDIAN_METRICS_PORT` and scrape `GET /metrics` on that
+   * port without credentials, from inside your network only.
+   *
+   * `GET /metrics` (operation `getMetrics`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getMetrics(options?: BaseRequestOptions): APIPromise<GetMetricsResponse> {
+    return this._client._call(routes.getMetrics, { options });
   }
 }
 

@@ -207,6 +207,9 @@ import type {
   GetLatestDeviceScreenshotData,
   GetLatestDeviceScreenshotErrors,
   GetLatestDeviceScreenshotResponses,
+  GetMetricsData,
+  GetMetricsErrors,
+  GetMetricsResponses,
   GetMonitoredProcessData,
   GetMonitoredProcessErrors,
   GetMonitoredProcessResponses,
@@ -532,6 +535,38 @@ export const getVersion = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/version',
+    ...options,
+  });
+
+/**
+ * Read the server's metrics (Prometheus)
+ *
+ * The server's metrics in the Prometheus text exposition format, for a Prometheus (or any
+ * compatible agent) to scrape: requests answered and their latency by operation (the
+ * `operationId` of this spec) and status, heartbeats accepted from agents, commands by
+ * state (counted in the database at each scrape), event streams open, and the background
+ * work (passes run, items handled and failed passes of webhook delivery, notifications,
+ * jobs, schedules, sweeps and alert evaluation), plus the process's own (CPU, memory, event
+ * loop). Each instance reports its own figures; the commands are the database's.
+ *
+ * Needs the `metrics:read` scope, which only admins hold: give the scraper an API token
+ * with just that scope. Or set `MERIDIAN_METRICS_PORT` and scrape `GET /metrics` on that
+ * port without credentials, from inside your network only.
+ *
+ */
+export const getMetrics = <ThrowOnError extends boolean = false>(
+  options?: Options<GetMetricsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetMetricsResponses, GetMetricsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/metrics',
     ...options,
   });
 

@@ -176,7 +176,7 @@ export type Username = string;
 /**
  * Role
  *
- * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
+ * What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
  * commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
@@ -298,7 +298,8 @@ export type Scope =
   | 'incidents:write'
   | 'notifications:read'
   | 'notifications:write'
-  | 'custom_fields:write';
+  | 'custom_fields:write'
+  | 'metrics:read';
 
 /**
  * CurrentPrincipal
@@ -4581,6 +4582,47 @@ export type GetVersionResponses = {
 };
 
 export type GetVersionResponse = GetVersionResponses[keyof GetVersionResponses];
+
+export type GetMetricsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/metrics';
+};
+
+export type GetMetricsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
+
+export type GetMetricsResponses = {
+  /**
+   * The metrics, in the Prometheus text format (version 0.0.4).
+   */
+  200: string;
+};
+
+export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
 
 export type LoginData = {
   body: LoginRequest;

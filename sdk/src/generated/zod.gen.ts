@@ -112,7 +112,7 @@ export const zUsername = z
 /**
  * Role
  *
- * What a user may do. `admin`: everything, on every site, and alone reads the audit log. `operator`: read sites, read and
+ * What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
  * commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
@@ -217,6 +217,7 @@ export const zScope = z.enum([
   'notifications:read',
   'notifications:write',
   'custom_fields:write',
+  'metrics:read',
 ]);
 
 /**
@@ -3686,6 +3687,11 @@ export const zGetReadinessResponse = zReadiness;
  * The server's version information.
  */
 export const zGetVersionResponse = zVersion;
+
+/**
+ * The metrics, in the Prometheus text format (version 0.0.4).
+ */
+export const zGetMetricsResponse = z.string().max(10000000);
 
 export const zLoginBody = zLoginRequest;
 

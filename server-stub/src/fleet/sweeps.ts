@@ -46,7 +46,11 @@ export async function runSweeps(context: AppContext): Promise<SweepReport> {
     .deleteFrom('agent_tokens')
     .where('expires_at', '<', new Date(now.getTime() - DEAD_TOKEN_RETENTION_MS).toISOString())
     .execute();
-  await evaluateAlertRules(context);
+  await context.metrics.pass(
+    'alert-evaluation',
+    () => evaluateAlertRules(context),
+    (report) => report.opened + report.resolved,
+  );
   return { offline, expiredRequests: Number(expired.numUpdatedRows), expiredCommands };
 }
 
@@ -62,9 +66,13 @@ export function startSweeps(context: AppContext): () => void {
       async () => {
         try {
           if (!(await claimTick(context, 'sweeps', intervalMs))) return;
-          await runSweeps(context);
+          await context.metrics.pass(
+            'sweeps',
+            () => runSweeps(context),
+            (report) => report.offline + report.expiredRequests + report.expiredCommands,
+          );
         } catch (error) {
-          console.error('[meridian] background sweep failed', error);
+          context.log.error({ err: error, worker: 'sweeps' }, 'background work failed: sweeps');
         } finally {
           schedule();
         }

@@ -490,6 +490,7 @@ export const Scope = z
     'notifications:read',
     'notifications:write',
     'custom_fields:write',
+    'metrics:read',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -2020,6 +2021,29 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: [],
+        } as const,
+      },
+      getMetrics: {
+        method: 'GET',
+        path: '/metrics',
+        summary: "Read the server's metrics (Prometheus)",
+        query: z.strictObject({}),
+        responses: {
+          200: c.otherResponse({ contentType: 'text/plain', body: z.string().max(10000000) }),
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getMetrics',
+          tag: 'Meta',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['metrics:read'],
         } as const,
       },
     },

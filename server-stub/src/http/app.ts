@@ -16,10 +16,12 @@ import { crossOrigin } from './cors';
 import { errorHandler } from './error-handler';
 import { notFoundOrMethodNotAllowed } from './fallback';
 import { idempotency } from './idempotency';
+import { requestLogging } from './logging';
 import { acceptedBody, jsonBody } from './json-body';
 import { apiRateLimit, loginRateLimit } from './rate-limit';
 import { requestId } from './request-id';
 import { routeMetadata } from './route';
+import { apiSecurityHeaders, docsSecurityHeaders } from './security-headers';
 
 const SPEC_PATH = new URL('../../../openapi/dist/openapi.json', import.meta.url);
 
@@ -58,9 +60,12 @@ export function createApp(context: AppContext): Express {
   app.set('etag', false);
   app.set('trust proxy', context.trustProxy);
   app.use(requestId);
+  app.use(requestLogging(context.log));
+  app.use(context.metrics.countRequests);
+  app.use(apiSecurityHeaders);
   app.use(crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]));
   app.get('/openapi.json', serveSpec());
-  app.use('/docs', createDocsRouter());
+  app.use('/docs', docsSecurityHeaders, createDocsRouter());
   app.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();

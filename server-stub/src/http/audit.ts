@@ -120,9 +120,9 @@ export function audit(context: AppContext): RequestHandler {
       const [chunk] = args;
       const body = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
       appendAuditEvent(context, record(req, params, res, body))
-        .catch((error: unknown) => console.error('[meridian] could not record an audit event', error))
+        .catch((error: unknown) => res.log.error({ err: error }, 'could not record an audit event'))
         .then(() => end(...args))
-        .catch((error: unknown) => console.error('[meridian] could not send a response', error));
+        .catch((error: unknown) => res.log.error({ err: error }, 'could not send a response'));
       return res;
     }) as Response['end'];
     next();

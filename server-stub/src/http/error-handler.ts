@@ -76,7 +76,8 @@ export function sendProblem(req: Request, res: Response, error: ApiError): void 
 /** The one place anything thrown becomes a problem+json response. Unknown errors are 500s. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const known = toApiError(error, req);
-  if (!known) console.error(`[meridian] ${req.requestId} ${req.method} ${req.originalUrl} failed:`, error);
+  // The request's log line (http/logging.ts) carries the error, with its stack.
+  if (!known) res.err = error instanceof Error ? error : new Error(String(error));
   if (res.headersSent) {
     res.end();
     return;

@@ -53,9 +53,9 @@ function recordBeforeSending(res: Response, record: (body: string) => Promise<vo
     res.send = send;
     const body = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : (chunk ?? '');
     record(body)
-      .catch((error: unknown) => console.error('[meridian] could not record idempotency key', error))
+      .catch((error: unknown) => res.log.error({ err: error }, 'could not record an idempotency key'))
       .then(() => send(chunk))
-      .catch((error: unknown) => console.error('[meridian] could not send a response', error));
+      .catch((error: unknown) => res.log.error({ err: error }, 'could not send a response'));
     return res;
   };
 }

@@ -33,6 +33,11 @@ export function routeMetadata(req: Request): RouteMetadata {
   return metadata;
 }
 
+/** The operation handling this request, if it reached a contract route (not a 404, the docs…). */
+export function operationIdOf(req: Request): string | undefined {
+  return (req as Request & { tsRestRoute?: ContractRoute }).tsRestRoute?.metadata?.operationId;
+}
+
 /** The names of the query parameters the contract route handling this request takes. */
 export function queryParameterNames(req: Request): string[] {
   return Object.keys(contractRoute(req, 'queryParameterNames').query?.shape ?? {});

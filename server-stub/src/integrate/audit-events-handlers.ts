@@ -100,7 +100,7 @@ export function auditEventsHandlers(context: AppContext) {
           lastId = rows.at(-1)?.id ?? lastId;
         } while (rows.length === EXPORT_BATCH && !closed);
       })()
-        .catch((error: unknown) => console.error('[meridian] audit export failed', error))
+        .catch((error: unknown) => res.log.error({ err: error }, 'audit export failed'))
         .finally(() => stream.end());
       res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
       // ts-rest pipes a Stream body to the response as it is: the contract types it as the text it becomes.

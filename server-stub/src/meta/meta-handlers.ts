@@ -35,5 +35,7 @@ export function metaHandlers(context: AppContext) {
         database: context.engine,
       },
     }),
+    // ts-rest answers `text/plain; charset=utf-8`: Prometheus reads it as text format 0.0.4.
+    getMetrics: async () => ({ status: 200, body: (await context.metrics.scrape()).text }),
   });
 }

@@ -105,7 +105,7 @@ export function eventsHandlers(context: AppContext) {
           } while (again);
         })()
           .catch((error: unknown) => {
-            console.error('[meridian] event stream failed', error);
+            res.log.error({ err: error }, 'event stream failed');
             stream.end();
           })
           .finally(() => {
@@ -131,8 +131,10 @@ export function eventsHandlers(context: AppContext) {
         cancelKeepAlive();
         void Promise.resolve(sending).then(() => stream.end());
       };
+      context.metrics.eventStreams.inc();
       res.once('close', () => {
         context.draining.removeEventListener('abort', endOnDrain);
+        context.metrics.eventStreams.dec();
         unsubscribe();
         cancelKeepAlive();
         stream.end();

@@ -4,7 +4,7 @@
  * update on the current status, so a command never moves twice even when an operator, the
  * agent and the sweep act at once; whoever changed a command signals its topic afterwards.
  */
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Command, CommandResult } from '../generated/contract.gen';
@@ -238,4 +238,16 @@ export async function transitionLive(
   }
   commandChanged(context, row.id);
   return updated;
+}
+
+/** How many commands there are in each status (the `meridian_commands` metric, read at each scrape). */
+export async function countCommandsByStatus(
+  db: Kysely<Database>,
+): Promise<{ state: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('commands')
+    .select(['status', (eb) => eb.fn.countAll<number | string>().as('count')])
+    .groupBy('status')
+    .execute();
+  return rows.map((row) => ({ state: row.status, count: Number(row.count) }));
 }

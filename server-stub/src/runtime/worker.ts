@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import type { WorkerName } from '../http/metrics';
 
 export interface Worker {
   /** Runs a pass now (after the one under way, if any) and resolves when it is done. */
@@ -14,7 +15,7 @@ export interface Worker {
  */
 export function startWorker(
   context: AppContext,
-  name: string,
+  name: WorkerName,
   options: { topics: readonly string[]; intervalMs: number; pass: () => Promise<unknown> },
 ): Worker {
   let running: Promise<void> | null = null;
@@ -29,9 +30,9 @@ export function startWorker(
       do {
         again = false;
         try {
-          await options.pass();
+          await context.metrics.pass(name, options.pass, (made) => (typeof made === 'number' ? made : 0));
         } catch (error) {
-          console.error(`[meridian] ${name} failed`, error);
+          context.log.error({ err: error, worker: name }, `background work failed: ${name}`);
         }
       } while (again && !stopped);
     })().finally(() => {

@@ -1,0 +1,108 @@
+/**
+ * Logs: pino, one JSON object per line, and pino-http's one line per request (written when the
+ * response is finished or the connection closes) with the request ID, the principal, the
+ * operation, the status and the duration. Bodies and headers are never logged, and credentials
+ * are redacted wherever they might still appear (an error object, a future field). Outside
+ * production the lines are pretty-printed by pino-pretty as a synchronous stream in this thread,
+ * not a worker-thread transport, so the bundled server (esbuild) needs no worker files.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { PinoPretty } from 'pino-pretty';
+import { operationIdOf } from './route';
+
+export type LogLevel = LevelWithSilent;
+
+/** Field names whose values are credentials, at the top level and one level down. */
+const SECRET_FIELDS = [
+  'password',
+  'new_password',
+  'current_password',
+  'token',
+  'access_token',
+  'refresh_token',
+  'secret',
+  'authorization',
+  'cookie',
+  'set-cookie',
+];
+
+const REDACTED_PATHS = [
+  ...SECRET_FIELDS.flatMap((field) => [`["${field}"]`, `*["${field}"]`]),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+];
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Where lines go: standard output by default (pretty-printed outside production). */
+  destination?: DestinationStream | undefined;
+}
+
+export function createLogger({ level, destination }: LoggerOptions): Logger {
+  const options = {
+    level,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  if (destination) return pino(options, destination);
+  if (process.env.NODE_ENV === 'production') return pino(options);
+  return pino(
+    options,
+    PinoPretty({ sync: true, singleLine: true, ignore: 'pid,hostname,method,path,status' }),
+  );
+}
+
+/** Who made the request, as authenticate.ts worked it out (nothing for public routes and refusals). */
+function principalFields(req: Request): Record<string, string | null> | undefined {
+  if (req.principal) {
+    const { user, authMethod, apiTokenId } = req.principal;
+    return {
+      kind: authMethod === 'api_token' ? 'api_token' : 'user',
+      user_id: user.id,
+      token_id: apiTokenId,
+    };
+  }
+  if (req.agent) return { kind: 'agent', device_id: req.agent.deviceId };
+  return undefined;
+}
+
+/** The fields of a request's line besides pino-http's own request ID and duration. */
+function requestFields(req: Request, res: Response): Record<string, unknown> {
+  return {
+    method: req.method,
+    path: req.originalUrl,
+    operation_id: operationIdOf(req),
+    principal: principalFields(req),
+    status: res.statusCode,
+  };
+}
+
+/** One line per request; `requestId` (http/request-id.ts) must run first. */
+export function requestLogging(logger: Logger): RequestHandler {
+  const middleware = pinoHttp({
+    logger,
+    genReqId: (req) => (req as Request).requestId,
+    customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
+    // The request and response objects themselves are not logged (headers carry credentials).
+    serializers: { req: () => undefined, res: () => undefined },
+    wrapSerializers: false,
+    quietReqLogger: true,
+    quietResLogger: true,
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: (req, res) => `${req.method} ${(req as Request).originalUrl} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${(req as Request).originalUrl} ${res.statusCode}`,
+    customSuccessObject: (req, res, fields) => ({
+      ...fields,
+      ...requestFields(req as Request, res as Response),
+    }),
+    customErrorObject: (req, res, _error, fields) => ({
+      ...fields,
+      ...requestFields(req as Request, res as Response),
+    }),
+  });
+  return middleware as unknown as RequestHandler;
+}

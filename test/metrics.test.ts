@@ -1,0 +1,123 @@
+/**
+ * GET /metrics: Prometheus text through the SDK (validated against the spec), readable with the
+ * `metrics:read` scope only, and without credentials on the separate metrics port. Each figure
+ * is read before and after the thing it counts: requests by operation and status, heartbeats,
+ * commands by state, open event streams, and passes of each background worker.
+ */
+import { createCommand, getMetrics, getVersion, sendAgentHeartbeat } from '@meridian/sdk';
+import { describe, expect, it } from 'vitest';
+import { addAgent } from './support/agents';
+import { expectProblem } from './support/problem';
+import { ok } from './support/server';
+import { useTestServer } from './support/use-test-server';
+import { addMember, addSite, apiToken } from './support/world';
+
+const t = useTestServer({ metricsPort: 0 });
+
+async function scrape(): Promise<string> {
+  const text = ok(await getMetrics({ client: t.admin }));
+  expect(typeof text).toBe('string');
+  return text as string;
+}
+
+/** The value of one sample (`name{labels}`, labels in prom-client's order), 0 when absent. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+describe('GET /metrics', () => {
+  it('counts requests by operation and status, with their latency', async () => {
+    const requests = 'meridian_http_requests_total{operation="getVersion",status="200"}';
+    const latency = 'meridian_http_request_duration_seconds_count{operation="getVersion",status="200"}';
+    const refused = 'meridian_http_requests_total{operation="getVersion",status="401"}';
+    const before = await scrape();
+    for (const _ of [1, 2, 3]) ok(await getVersion({ client: t.admin }));
+    expectProblem(await getVersion({ client: t.client() }), 401, 'unauthenticated');
+    const after = await scrape();
+    expect(sample(after, requests) - sample(before, requests)).toBe(3);
+    expect(sample(after, latency) - sample(before, latency)).toBe(3);
+    expect(sample(after, refused) - sample(before, refused)).toBe(1);
+    expect(after).toContain('# TYPE meridian_http_request_duration_seconds histogram');
+    expect(after).toContain('meridian_process_resident_memory_bytes');
+  });
+
+  it('counts heartbeats and commands by state', async () => {
+    const agent = await addAgent(t, (await addSite(t)).id);
+    const before = await scrape();
+    ok(
+      await sendAgentHeartbeat({
+        client: agent.client,
+        body: { status: 'ok', agent_version: '1.2.0', uptime_seconds: 120 },
+      }),
+    );
+    ok(await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping' } }));
+    const after = await scrape();
+    expect(
+      sample(after, 'meridian_agent_heartbeats_total') - sample(before, 'meridian_agent_heartbeats_total'),
+    ).toBe(1);
+    const queued = 'meridian_commands{state="pending"}';
+    expect(sample(after, queued) - sample(before, queued)).toBe(1);
+  });
+
+  it('counts the event streams open now', async () => {
+    const open = 'meridian_event_streams_open';
+    expect(sample(await scrape(), open)).toBe(0);
+    const controller = new AbortController();
+    const stream = await fetch(`${t.url}/v1/events/stream`, {
+      headers: { Authorization: `Bearer ${t.adminToken}` },
+      signal: controller.signal,
+    });
+    expect(stream.status).toBe(200);
+    await t.clock.waitingOn('event-stream');
+    expect(sample(await scrape(), open)).toBe(1);
+    controller.abort();
+    await expect.poll(async () => sample(await scrape(), open)).toBe(0);
+  });
+
+  it('counts the passes of the background workers and what they handled', async () => {
+    const runs = (worker: string) => `meridian_background_runs_total{worker="${worker}"}`;
+    const workers = [
+      'sweeps',
+      'alert-evaluation',
+      'webhook-deliveries',
+      'notifications',
+      'schedules',
+      'jobs',
+    ];
+    const before = await scrape();
+    for (const worker of workers) {
+      expect(before).toContain(`meridian_background_failures_total{worker="${worker}"}`);
+      expect(before).toContain(`meridian_background_items_total{worker="${worker}"}`);
+    }
+    // The sweep's own timer (and the alert evaluation within it); the other workers on demand.
+    await t.clock.advance(t.server.context.fleet.sweepIntervalSeconds * 1000);
+    await t.server.deliverWebhooks();
+    await t.server.sendNotifications();
+    await t.server.runSchedules();
+    await t.server.settleJobs();
+    const after = await scrape();
+    for (const worker of workers)
+      expect(sample(after, runs(worker))).toBeGreaterThan(sample(before, runs(worker)));
+  });
+
+  it('is refused without credentials (401) and without the metrics:read scope (403)', async () => {
+    expectProblem(await getMetrics({ client: t.client() }), 401, 'unauthenticated');
+    const operator = await addMember(t, 'operator', [(await addSite(t)).id]);
+    expectProblem(await getMetrics({ client: operator.client }), 403, 'insufficient_scope');
+    // An admin's API token with just this scope is what a scraper gets.
+    const scraper = await apiToken(t.admin, ['metrics:read']);
+    expect(ok(await getMetrics({ client: t.client(scraper) }))).toContain('meridian_http_requests_total');
+  });
+
+  it('is served without credentials on the metrics port, and nothing else is', async () => {
+    const url = t.server.metricsUrl!;
+    expect(new URL(url).port).not.toBe(new URL(t.url).port);
+    const metrics = await fetch(url);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('Content-Type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await metrics.text()).toContain('meridian_http_requests_total');
+    expect((await fetch(new URL('/v1/version', url))).status).toBe(404);
+    expect((await fetch(url, { method: 'POST' })).status).toBe(404);
+  });
+});
