@@ -143,7 +143,15 @@ describe('the built SDK quick start on every runtime', () => {
   });
 
   it('prints the signed-in user and the devices on Node 20, 22, 24, Bun, Deno and in Chromium', async () => {
-    const env = { ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken, NO_COLOR: '1' };
+    const env = {
+      ...process.env,
+      MERIDIAN_URL: t.url,
+      MERIDIAN_TOKEN: t.adminToken,
+      NO_COLOR: '1',
+      // Nothing may leave the machine: no update check (Deno), no crash reports or analytics (Bun).
+      DENO_NO_UPDATE_CHECK: '1',
+      DO_NOT_TRACK: '1',
+    };
     const cached = (bin: keyof typeof BIN) => join(CACHE, 'node_modules', BIN[bin]);
     const commands: Record<string, [string, string[]]> = {
       [`Node ${process.versions.node}`]: [process.execPath, ['quick-start.js']],
