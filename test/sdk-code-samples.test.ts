@@ -4,10 +4,14 @@
  * SDK sample type-checks against the SDK (so it names a method that exists, with arguments of the
  * right types), and every curl sample sends the operation's method to its path.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repoPath } from '../scripts/lib/paths';
-import { type SpecOperation, specOperations as operations } from './support/spec';
+import { type SpecOperation, operationById, specOperations as operations } from './support/spec';
+import { useTestServer } from './support/use-test-server';
+import { addSite } from './support/world';
 
 const sample = (operation: SpecOperation, label: string): string | undefined =>
   operation.operation['x-codeSamples']?.find((s) => s.label === label)?.source;
@@ -70,6 +74,28 @@ describe('x-codeSamples', () => {
       expect.stringMatching(/^code-sample-wrong-argument\.ts: Argument of type 'number'/),
     ]);
   }, 120_000);
+
+  describe('run against the real server', () => {
+    const t = useTestServer();
+    const run = promisify(execFile);
+    const env = () => ({ ...process.env, MERIDIAN_URL: t.url, MERIDIAN_TOKEN: t.adminToken });
+
+    it('the SDK sample and the curl sample of listSites list the sites', async () => {
+      const site = await addSite(t);
+      const operation = operationById('listSites');
+      // The SDK sample as a module of the repository, where `@meridian/sdk` is the SDK's source.
+      const sdk = await run(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '--eval', sample(operation, '@meridian/sdk')!],
+        { cwd: repoPath('.'), env: env() },
+      );
+      expect(sdk.stdout).toContain(`id: '${site.id}'`);
+      const curl = await run('sh', ['-c', sample(operation, 'curl')!], { env: env() });
+      expect((JSON.parse(curl.stdout) as { data: { id: string }[] }).data.map((s) => s.id)).toContain(
+        site.id,
+      );
+    }, 60_000);
+  });
 
   it("every curl sample sends the operation's method to its path", () => {
     for (const operation of operations) {
