@@ -8,8 +8,8 @@
  * - in what a client receives (2xx JSON bodies): a response removed, a property removed or renamed,
  *   one no longer always present, a type changed (a new type, `null` included, is one clients do
  *   not expect).
- * A maintained library was tried first: api-smart-diff 1.0.6 (the only one on npm for OpenAPI 3.x
- * that runs on Node 20; openapi-diff reads 3.0 only) classifies a response property whose type
+ * Libraries were tried first: openapi-diff 0.24.1 refuses the spec ("Unsupported OpenAPI version:
+ * 3.1.0"); api-smart-diff 1.0.6 reads it on Node 20 but classifies a response property whose type
  * changes from string to integer as non-breaking, and takes 5–10 s per comparison.
  */
 import {
