@@ -204,4 +204,34 @@ describe('keys', () => {
     expect(later.response.status).toBe(201);
     expect(later.response.headers.get('idempotent-replayed')).toBeNull();
   });
+
+  it('expire after 24 hours also before the periodic purge has deleted them', async () => {
+    const key = crypto.randomUUID();
+    const name = unique('Expiring');
+    const admin = t.client(await t.signIn(ADMIN.username, ADMIN.password));
+    ok(await createSite({ client: admin, body: { name }, headers: { 'Idempotency-Key': key } }));
+    await t.travel(24 * 60 * 60 * 1000 - 30_000);
+    // A request with a key of its own purges what has expired by now: not the key above yet.
+    ok(
+      await createSite({
+        client: t.admin,
+        body: { name: unique('Other') },
+        headers: { 'Idempotency-Key': crypto.randomUUID() },
+      }),
+    );
+    await t.clock.advance(31_000);
+    const later = await createSite({
+      client: t.admin,
+      body: { name: `${name} again` },
+      headers: { 'Idempotency-Key': key },
+    });
+    expect(later.response.status).toBe(201);
+    expect(later.response.headers.get('idempotent-replayed')).toBeNull();
+    const again = await createSite({
+      client: t.admin,
+      body: { name: `${name} again` },
+      headers: { 'Idempotency-Key': key },
+    });
+    expect(again.response.headers.get('idempotent-replayed')).toBe('true');
+  });
 });

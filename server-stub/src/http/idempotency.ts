@@ -26,6 +26,8 @@ import { keyDigest, seal, unseal } from './replay-seal';
 import { routeMetadata } from './route';
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Expired keys are deleted at most this often per instance (a key found expired meanwhile is free). */
+const PURGE_INTERVAL_MS = 60 * 1000;
 /** How long a claim is held for its request: longer than any request runs (waits are at most 60 s). */
 export const LEASE_MS = 2 * 60 * 1000;
 /**
@@ -103,6 +105,25 @@ async function claim(
     .where('owner', '=', owner)
     .where('key_digest', '=', digest)
     .executeTakeFirstOrThrow();
+  if (stored.created_at < new Date(now.getTime() - RETENTION_MS).toISOString()) {
+    // Kept past its 24 hours and not purged yet: the key is new again (for one request, if several race).
+    const renewed = await db
+      .updateTable('idempotency_keys')
+      .set({
+        request_hash: hash,
+        status: null,
+        content_type: null,
+        response_body: null,
+        response_headers: null,
+        created_at: now.toISOString(),
+        locked_until: lease,
+      })
+      .where('owner', '=', owner)
+      .where('key_digest', '=', digest)
+      .where('created_at', '=', stored.created_at)
+      .executeTakeFirst();
+    if (Number(renewed.numUpdatedRows) > 0) return { lease };
+  }
   if (stored.request_hash !== hash || stored.status !== null || stored.locked_until > now.toISOString())
     return { stored };
   // Only the first of several retries finds the lease still run out: the others get 409.
@@ -127,8 +148,23 @@ function replay(res: Response, key: string, stored: StoredKey): void {
   res.send(stored.response_body ? unseal(key, stored.response_body) : '');
 }
 
+/** Deletes the keys past their 24 hours, at most once every PURGE_INTERVAL_MS. */
+function purgeExpired(context: AppContext): () => Promise<void> {
+  let lastPurge = Number.NEGATIVE_INFINITY;
+  return async () => {
+    const now = context.now().getTime();
+    if (now - lastPurge < PURGE_INTERVAL_MS) return;
+    lastPurge = now;
+    await context.db
+      .deleteFrom('idempotency_keys')
+      .where('created_at', '<', new Date(now - RETENTION_MS).toISOString())
+      .execute();
+  };
+}
+
 export function idempotency(context: AppContext): RequestHandler {
   const { db } = context;
+  const purge = purgeExpired(context);
   return async (req, res, next) => {
     try {
       const key = req.get('Idempotency-Key');
@@ -137,12 +173,7 @@ export function idempotency(context: AppContext): RequestHandler {
         return next();
       const owner = principalOf(req).user.id;
       const digest = keyDigest(key);
-      await db
-        .deleteFrom('idempotency_keys')
-        .where('owner', '=', owner)
-        .where('key_digest', '=', digest)
-        .where('created_at', '<', new Date(context.now().getTime() - RETENTION_MS).toISOString())
-        .execute();
+      await purge();
       const hash = requestHash(req);
       const claimed = await claim(context, owner, digest, hash);
       if ('stored' in claimed) {

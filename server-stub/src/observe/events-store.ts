@@ -70,8 +70,9 @@ export function announceEvents(context: AppContext): void {
   context.signals.notify(EVENTS_TOPIC);
 }
 
+/** Writes an event with its deliveries and notifications in one transaction, then announces it. */
 export async function emitEvent(context: AppContext, event: NewEvent): Promise<EventRow> {
-  const row = await insertEvent(context.db, context, event);
+  const row = await context.db.transaction().execute((trx) => insertEvent(trx, context, event));
   announceEvents(context);
   return row;
 }
