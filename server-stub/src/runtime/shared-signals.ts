@@ -57,7 +57,7 @@ export async function shareSignals(context: AppContext, connectionString: string
         context.db,
       );
     } catch (error) {
-      console.error('[meridian] could not send signals to the other instances', error);
+      context.log.error({ err: error }, 'could not send signals to the other instances');
     }
   };
   context.signals.share((topic) => {
@@ -94,7 +94,7 @@ export async function shareSignals(context: AppContext, connectionString: string
     client.once('end', () => {
       listener = undefined;
       if (closed) return;
-      console.warn('[meridian] lost the connection that listens for other instances; reconnecting');
+      context.log.warn('lost the connection that listens for other instances; reconnecting');
       retryLater();
     });
     listener = client;
@@ -110,7 +110,7 @@ export async function shareSignals(context: AppContext, connectionString: string
           context.signals.deliverAll();
         } catch (error) {
           retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
-          console.error('[meridian] could not listen for other instances; trying again', error);
+          context.log.error({ err: error }, 'could not listen for other instances; trying again');
           retryLater();
         }
       },
