@@ -5,6 +5,7 @@
  * commands by state, open event streams, and passes of each background worker.
  */
 import { createCommand, getMetrics, getVersion, sendAgentHeartbeat } from '@meridian/sdk';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { addAgent } from './support/agents';
 import { expectProblem } from './support/problem';
@@ -13,6 +14,13 @@ import { useTestServer } from './support/use-test-server';
 import { addMember, addSite, apiToken } from './support/world';
 
 const t = useTestServer({ metricsPort: 0 });
+/** A server of its own whose background work is made to fail (its logs kept). */
+const failingLog: string[] = [];
+const failing = useTestServer({
+  metricsPort: 0,
+  logLevel: 'error',
+  logDestination: { write: (line: string) => void failingLog.push(line) },
+});
 
 async function scrape(): Promise<string> {
   const text = ok(await getMetrics({ client: t.admin }));
@@ -108,6 +116,27 @@ describe('GET /metrics', () => {
     // An admin's API token with just this scope is what a scraper gets.
     const scraper = await apiToken(t.admin, ['metrics:read']);
     expect(ok(await getMetrics({ client: t.client(scraper) }))).toContain('meridian_http_requests_total');
+  });
+
+  it('counts a failed pass, which the logs tell too, and is served while the database fails', async () => {
+    const failures = 'meridian_background_failures_total{worker="webhook-deliveries"}';
+    const before = sample(await scrape(), failures);
+    // Every delivery pass now fails on the table it reads first, and commands cannot be counted.
+    await sql`drop table webhook_deliveries`.execute(failing.server.context.db);
+    await sql`drop table commands`.execute(failing.server.context.db);
+    await failing.server.deliverWebhooks();
+    const response = await fetch(failing.server.metricsUrl!);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(sample(text, failures)).toBe(1);
+    expect(text).not.toContain('meridian_commands{');
+    expect(sample(await scrape(), failures)).toBe(before);
+    const logged = failingLog.map(
+      (line) => JSON.parse(line) as { level: number; worker?: string; err?: object },
+    );
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 50, worker: 'webhook-deliveries', err: expect.any(Object) }),
+    );
   });
 
   it('is served without credentials on the metrics port, and nothing else is', async () => {
