@@ -112,6 +112,15 @@ describe('breaking changes of the spec', () => {
     );
   });
 
+  it('flags a webhook removed, and a webhook payload changed as a response would break', () => {
+    const breaks = breaksOf((copy, schemas) => {
+      delete copy.webhooks!['device.enrolled'];
+      delete schemas.WebhookEventPayload!.properties!.timestamp;
+    });
+    expect(breaks).toContain('webhook device.enrolled: removed');
+    expect(breaks).toContain('webhook device.offline payload: property `timestamp` removed or renamed');
+  });
+
   it('passes changes that break nobody: new operations, new optional inputs, new outputs, wider inputs', () => {
     expect(
       breaksOf((copy, schemas) => {

@@ -5,9 +5,9 @@
  * - a parameter, or the request body, that became required, or a new required one;
  * - in what a client sends (parameters, request bodies): a property that became required or is no
  *   longer accepted, a type no longer accepted, an enum value no longer accepted;
- * - in what a client receives (2xx JSON bodies): a response removed, a property removed or renamed,
- *   one no longer always present, a type changed (a new type, `null` included, is one clients do
- *   not expect).
+ * - in what a client receives (2xx JSON bodies, and webhook payloads): a response or webhook
+ *   removed, a property removed or renamed, one no longer always present, a type changed (a new
+ *   type, `null` included, is one clients do not expect).
  * Libraries were tried first: openapi-diff 0.24.1 refuses the spec ("Unsupported OpenAPI version:
  * 3.1.0"); api-smart-diff 1.0.6 reads it on Node 20 but classifies a response property whose type
  * changes from string to integer as non-breaking, and takes 5–10 s per comparison.
@@ -181,6 +181,28 @@ function compareOperations(state: Compared, before: LocatedOperation, after: Loc
   }
 }
 
+/**
+ * The webhooks the API sends (the spec's `webhooks`): their receivers read each payload as a client
+ * reads a response, so a webhook removed or a payload changed that way breaks them.
+ */
+function compareWebhooks(state: Compared): void {
+  for (const [name, item] of Object.entries(state.before.webhooks ?? {})) {
+    const payload = resolveRef(state.before, item.post?.requestBody ?? { content: {} });
+    const nextItem = state.after.webhooks?.[name];
+    if (!nextItem?.post) {
+      state.breaks.push(`webhook ${name}: removed`);
+      continue;
+    }
+    const beforeSchema = jsonSchema(payload.content);
+    const afterSchema = jsonSchema(
+      resolveRef(state.after, nextItem.post.requestBody ?? { content: {} }).content,
+    );
+    state.seen = new Set();
+    if (beforeSchema && afterSchema)
+      compareSchemas(state, beforeSchema, afterSchema, 'response', `webhook ${name} payload`);
+  }
+}
+
 /** What in `after` breaks users of `before`, one line each (empty when nothing does). */
 export function breakingChanges(before: OpenApiDocument, after: OpenApiDocument): string[] {
   const current = new Map(operations(after).map((located) => [key(located), located]));
@@ -193,5 +215,6 @@ export function breakingChanges(before: OpenApiDocument, after: OpenApiDocument)
       compareOperations(state, located, next);
     }
   }
+  compareWebhooks(state);
   return [...new Set(state.breaks)];
 }
