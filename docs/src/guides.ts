@@ -19,6 +19,7 @@ const SLUGS = [
   'jobs-and-schedules',
   'scripts',
   'webhooks',
+  'operating',
 ] as const;
 
 /** The page of the SDK's manual, and where it is written. */
