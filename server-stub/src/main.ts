@@ -18,6 +18,7 @@ console.log(`Meridian ${server.context.version} is running (${server.context.eng
   API           ${server.url}/v1
   OpenAPI spec  ${server.url}/openapi.json
   Try-It docs   ${server.url}/docs
+  Metrics       ${server.metricsUrl ?? `${server.url}/metrics (with the metrics:read scope)`}
   Audit key     ${server.auditKeySource}`);
 if (server.bootstrap) {
   console.log(`\nCreated the first admin user: ${server.bootstrap.username}`);
