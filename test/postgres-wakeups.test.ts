@@ -2,9 +2,9 @@
  * Wake-ups across instances: two servers on one PostgreSQL database, each on its own clock. No
  * test moves a clock to end a wait, so a long-poll, a wait or a stream held by one instance
  * answers only when the change made through the other reaches it (PostgreSQL LISTEN/NOTIFY);
- * without that they would answer at their deadline, which never comes. Then: the listening
- * connection is cut and comes back, waking its waiters; and the periodic sweep, ticking on both
- * instances, runs on one.
+ * without that they would answer at their deadline, which never comes. Then: more topics at once
+ * than one NOTIFY carries; the listening connection is cut and comes back, waking its waiters;
+ * and the periodic sweep, ticking on both instances, runs on one.
  */
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
@@ -140,6 +140,21 @@ describe('two instances on one PostgreSQL database', () => {
       status: 'approved',
       credentials: expect.anything(),
     });
+  });
+
+  it('carries many topics notified at once (more than one NOTIFY payload holds) to the other', async () => {
+    const topics = Array.from({ length: 1000 }, (_, n) => `many-topics-test:${n}:${'x'.repeat(40)}`);
+    const woken = topics.map(
+      (topic) =>
+        new Promise<void>((resolve) => {
+          const unsubscribe = b.server.context.signals.subscribe(topic, () => {
+            unsubscribe();
+            resolve();
+          });
+        }),
+    );
+    for (const topic of topics) a.server.context.signals.notify(topic);
+    await wokenUp(Promise.all(woken), 'subscribers on B');
   });
 
   it('waiters are woken once the listening connection is back, and notifications cross again', async () => {
