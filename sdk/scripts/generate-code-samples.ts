@@ -48,6 +48,9 @@ function literal(value: unknown, indent = ''): string {
   return `${isArray ? '[' : '{'}\n${entries.map((entry) => `${inner}${entry},`).join('\n')}\n${indent}${isArray ? ']' : '}'}`;
 }
 
+/** The file a sample reads a binary body from, or writes a binary answer to: `image/jpeg` → `image.jpeg`. */
+const fileFor = (mediaType: string): string => mediaType.replace('/', '.');
+
 /** A string in single quotes for a POSIX shell. */
 const shellQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
 
@@ -177,7 +180,7 @@ function typescriptSample(
     ...token,
     '});',
     '',
-    ...(binary ? [`const body = await openAsBlob('screenshot.jpg', { type: '${binary}' });`] : []),
+    ...(binary ? [`const body = await openAsBlob('${fileFor(binary)}', { type: '${binary}' });`] : []),
     ...use,
     '',
   ].join('\n');
@@ -204,7 +207,10 @@ function curlSample(spec: OpenApiDocument, request: Request): string {
       `-d ${shellQuote(JSON.stringify(request.body.json, null, 2))}`,
     );
   if (request.body && 'binary' in request.body)
-    lines.push(`-H 'Content-Type: ${request.body.binary}'`, '--data-binary @screenshot.jpg');
+    lines.push(`-H 'Content-Type: ${request.body.binary}'`, `--data-binary @${fileFor(request.body.binary)}`);
+  // A binary answer (an image) goes to a file rather than the terminal.
+  const answer = Object.keys(located.responses['200']?.content ?? {})[0];
+  if (answer !== undefined && !/json|^text\//.test(answer)) lines.push(`-o ${fileFor(answer)}`);
   return `${lines.join(' \\\n  ')}\n`;
 }
 
