@@ -2,7 +2,8 @@
  * The docs' code samples (`x-codeSamples`, written into the bundled spec by
  * sdk/scripts/generate-code-samples.ts): every operation has an SDK sample and a curl sample, every
  * SDK sample type-checks against the SDK (so it names a method that exists, with arguments of the
- * right types), and every curl sample sends the operation's method to its path.
+ * right types), every curl sample sends the operation's method to its path, and the two samples of
+ * a read run as they are against the real server.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
