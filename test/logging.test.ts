@@ -5,6 +5,7 @@
  * `logLevel` decides what is written.
  */
 import { createApiToken, getCurrentUser, login, sendAgentHeartbeat } from '@meridian/sdk';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { addAgent } from './support/agents';
 import { expectProblem } from './support/problem';
@@ -104,6 +105,25 @@ describe('request logs', () => {
     expect(linesOf(log.lines, response.headers.get('Request-Id'))).toMatchObject([
       { status: 404, msg: 'GET /v1/no-such-thing 404' },
     ]);
+  });
+});
+
+describe('a failed request', () => {
+  const log = capture();
+  const t = useTestServer({ logLevel: 'info', logDestination: log.destination });
+
+  it('is logged once, at level error, with the error and its stack', async () => {
+    // Listing sites now fails on a table that is gone: an unexpected error, answered 500.
+    await sql`drop table sites`.execute(t.server.context.db);
+    const response = await fetch(`${t.url}/v1/sites`, {
+      headers: { Authorization: `Bearer ${t.adminToken}` },
+    });
+    expect(response.status).toBe(500);
+    const lines = linesOf(log.lines, response.headers.get('Request-Id'));
+    expect(lines).toMatchObject([{ level: 50, operation_id: 'listSites', status: 500 }]);
+    expect(lines[0]).toMatchObject({
+      err: { message: expect.stringContaining('no such table'), stack: expect.any(String) },
+    });
   });
 });
 
