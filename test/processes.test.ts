@@ -186,7 +186,17 @@ describe("the agent's desired configuration", () => {
         body: { launch_mode: 'off' },
       }),
     );
-    expect(await configVersion()).not.toBe(after);
+    const off = await configVersion();
+    expect(off).not.toBe(after);
+    expect(
+      (
+        await deleteMonitoredProcess({
+          client: t.admin,
+          path: { device_id: agent.deviceId, process_id: process.id },
+        })
+      ).response.status,
+    ).toBe(204);
+    expect(await configVersion()).not.toBe(off);
     const elsewhere = await addAgent(t, (await addSite(t)).id);
     expect(ok(await getAgentConfig({ client: elsewhere.client })).processes).toEqual([]);
   });

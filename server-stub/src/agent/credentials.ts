@@ -134,8 +134,10 @@ async function checkToken(
  */
 export async function authenticateAgent(context: AppContext, accessToken: string): Promise<AgentPrincipal> {
   const hash = hashSecret(accessToken);
-  const verified = verifiedAccessTokens(context).get(hash);
+  const cache = verifiedAccessTokens(context);
+  const verified = cache.get(hash);
   if (verified && verified.expiresAt > context.now().toISOString()) return verified.agent;
+  const stamp = cache.stamp;
   const row = await context.db
     .selectFrom('agent_tokens')
     .selectAll()
@@ -144,7 +146,7 @@ export async function authenticateAgent(context: AppContext, accessToken: string
     .executeTakeFirst();
   const checked = await checkToken(context, row, 'access');
   const agent = { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
-  verifiedAccessTokens(context).set(hash, { agent, expiresAt: checked.row.expires_at });
+  cache.set(hash, { agent, expiresAt: checked.row.expires_at }, stamp);
   return agent;
 }
 

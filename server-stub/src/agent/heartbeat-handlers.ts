@@ -5,7 +5,7 @@ import { agentOf } from '../http/principal';
 import { assertCustomFieldKeys, writeAgentValues } from '../fleet/custom-fields-store';
 import { recordHeartbeat } from '../fleet/presence';
 import { recordProcessStates } from '../operations/process-states';
-import { desiredConfig } from '../operations/processes-store';
+import { configVersion } from '../operations/processes-store';
 
 const s = initServer();
 
@@ -27,7 +27,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
           status,
           next_heartbeat_seconds: context.fleet.heartbeatIntervalSeconds,
           pending_commands: pendingCommands,
-          config_version: (await desiredConfig(context, deviceId)).version,
+          config_version: await configVersion(context, deviceId),
           server_time: seenAt,
           ...(ignoredCustomFields === undefined ? {} : { ignored_custom_fields: ignoredCustomFields }),
         },

@@ -113,6 +113,7 @@ async function fromSession(
     checkCsrf(req, via, verified.csrfToken!);
     return verified.principal;
   }
+  const { stamp } = verifiedCredentials(context);
   const session = await context.db
     .selectFrom('sessions')
     .selectAll()
@@ -135,12 +136,16 @@ async function fromSession(
     scopes: new Set(ROLE_SCOPES[user.role]),
     siteIds: await siteIdsOf(context, user),
   };
-  verifiedCredentials(context).set(hash, {
-    principal,
-    expiresAt: session.expires_at,
-    csrfToken: session.csrf_token,
-    lastUsedAt: null,
-  });
+  verifiedCredentials(context).set(
+    hash,
+    {
+      principal,
+      expiresAt: session.expires_at,
+      csrfToken: session.csrf_token,
+      lastUsedAt: null,
+    },
+    stamp,
+  );
   return principal;
 }
 
@@ -167,6 +172,7 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     verified.lastUsedAt = await markUsed(context, verified.principal.apiTokenId!, verified.lastUsedAt);
     return verified.principal;
   }
+  const { stamp } = verifiedCredentials(context);
   const row = await context.db
     .selectFrom('api_tokens')
     .selectAll()
@@ -191,12 +197,16 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     scopes: new Set(scopes),
     siteIds: await siteIdsOf(context, user),
   };
-  verifiedCredentials(context).set(hash, {
-    principal,
-    expiresAt: row.expires_at,
-    csrfToken: null,
-    lastUsedAt,
-  });
+  verifiedCredentials(context).set(
+    hash,
+    {
+      principal,
+      expiresAt: row.expires_at,
+      csrfToken: null,
+      lastUsedAt,
+    },
+    stamp,
+  );
   return principal;
 }
 

@@ -10,6 +10,7 @@ import type { MonitoredProcessRow } from '../store/schema';
 import {
   assertNameFree,
   assertRunnable,
+  forgetConfigVersion,
   type ProcessWithStateRow,
   selectProcesses,
   toProcess,
@@ -86,6 +87,7 @@ export function processesHandlers(context: AppContext) {
       };
       const { version: _version, ...insertable } = row;
       await db.insertInto('monitored_processes').values(insertable).execute();
+      forgetConfigVersion(context, device.id);
       setEtag(res, row.version);
       return { status: 201, body: toProcess({ ...row, ...NOT_REPORTED }) };
     },
@@ -104,11 +106,13 @@ export function processesHandlers(context: AppContext) {
           ...(schedules === undefined ? {} : { schedules: JSON.stringify(schedules) }),
         };
       },
+      async (_trx, _args, current) => forgetConfigVersion(context, current.device_id),
     ),
 
     deleteMonitoredProcess: async ({ params, req }) => {
       const row = await findProcess(principalOf(req), params.device_id, params.process_id);
       await db.deleteFrom('monitored_processes').where('id', '=', row.id).execute();
+      forgetConfigVersion(context, row.device_id);
       return { status: 204, body: undefined };
     },
   });

@@ -8,6 +8,7 @@ import type { AppContext } from '../context';
 import type { Kysely } from 'kysely';
 import type { AgentConfig, MonitoredProcess, ProcessSchedule } from '../generated/contract.gen';
 import { problems } from '../http/problem';
+import { cachePerServer } from '../runtime/credential-cache';
 import type { Database, MonitoredProcessRow, ProcessStatesTable } from '../store/schema';
 
 export type ProcessBody = z.infer<typeof MonitoredProcess>;
@@ -113,4 +114,26 @@ export async function desiredConfig(
   };
   const version = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
   return { device_id: deviceId, version, ...settings, processes: rows.map(toProcess) };
+}
+
+/**
+ * Each device's configuration version as heartbeats answer it, kept for a few seconds like a
+ * verified credential (runtime/credential-cache.ts): forgotten at once on this instance when one of
+ * the device's monitored processes is created, changed or deleted (forgetConfigVersion); another
+ * instance answers the new version within CREDENTIAL_CACHE_TTL_MS (3 s).
+ */
+const configVersions = cachePerServer<string>();
+
+export async function configVersion(context: AppContext, deviceId: string): Promise<string> {
+  const cache = configVersions(context);
+  const known = cache.get(deviceId);
+  if (known !== undefined) return known;
+  const { stamp } = cache;
+  const { version } = await desiredConfig(context, deviceId);
+  cache.set(deviceId, version, stamp);
+  return version;
+}
+
+export function forgetConfigVersion(context: AppContext, deviceId: string): void {
+  configVersions(context).delete(deviceId);
 }

@@ -7,7 +7,11 @@
  * of the server's clock. On the instance where a credential is revoked, a session ends, a user is
  * disabled, changes role or sites, or a device is deleted or moved, the code that made the change
  * forgets the entries concerned at once; another instance (several on one PostgreSQL) may accept
- * such a credential for at most `CREDENTIAL_CACHE_TTL_MS` after the change.
+ * such a credential for at most `CREDENTIAL_CACHE_TTL_MS` after the change. What was read from the
+ * database before something was forgotten is not cached (`stamp`), so a read racing a revocation
+ * cannot put the revoked credential back.
+ *
+ * Each device's desired-configuration version is kept the same way (operations/processes-store.ts).
  */
 import type { AppContext } from '../context';
 
@@ -17,6 +21,7 @@ const CAPACITY = 10_000;
 
 export class CredentialCache<V> {
   readonly #entries = new Map<string, { value: V; until: number }>();
+  #forgotten = 0;
 
   constructor(
     private readonly now: () => Date,
@@ -31,7 +36,14 @@ export class CredentialCache<V> {
     return undefined;
   }
 
-  set(key: string, value: V): void {
+  /** Changes whenever something is forgotten: take it before reading what `set` will cache. */
+  get stamp(): number {
+    return this.#forgotten;
+  }
+
+  /** Caches `value`, unless something was forgotten since `stamp` was taken (it may be stale). */
+  set(key: string, value: V, stamp: number): void {
+    if (stamp !== this.#forgotten) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, until: this.now().getTime() + CREDENTIAL_CACHE_TTL_MS });
     if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
@@ -39,7 +51,14 @@ export class CredentialCache<V> {
 
   /** Forgets the entries whose value matches, or every entry without a predicate. */
   forget(matches: (value: V) => boolean = () => true): void {
+    this.#forgotten++;
     for (const [key, { value }] of this.#entries) if (matches(value)) this.#entries.delete(key);
+  }
+
+  /** Forgets the entry of one key. */
+  delete(key: string): void {
+    this.#forgotten++;
+    this.#entries.delete(key);
   }
 }
 
