@@ -7,7 +7,7 @@
 import { createCommand, getMetrics, getVersion, sendAgentHeartbeat } from '@meridian/sdk';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { addAgent } from './support/agents';
+import { addAgent, type Agent } from './support/agents';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
@@ -27,6 +27,12 @@ async function scrape(): Promise<string> {
   expect(typeof text).toBe('string');
   return text as string;
 }
+
+const beat = (agent: Agent) =>
+  sendAgentHeartbeat({
+    client: agent.client,
+    body: { status: 'ok', agent_version: '1.2.0', uptime_seconds: 120 },
+  });
 
 /** The value of one sample (`name{labels}`, labels in prom-client's order), 0 when absent. */
 function sample(text: string, series: string): number {
@@ -53,12 +59,7 @@ describe('GET /metrics', () => {
   it('counts heartbeats and commands by state', async () => {
     const agent = await addAgent(t, (await addSite(t)).id);
     const before = await scrape();
-    ok(
-      await sendAgentHeartbeat({
-        client: agent.client,
-        body: { status: 'ok', agent_version: '1.2.0', uptime_seconds: 120 },
-      }),
-    );
+    ok(await beat(agent));
     ok(await createCommand({ client: t.admin, body: { device_id: agent.deviceId, type: 'ping' } }));
     const after = await scrape();
     expect(
@@ -93,18 +94,24 @@ describe('GET /metrics', () => {
       'schedules',
       'jobs',
     ];
+    const swept = 'meridian_background_items_total{worker="sweeps"}';
+    // A device that reports once and then falls silent: a sweep will mark it offline.
+    const agent = await addAgent(t, (await addSite(t)).id);
+    ok(await beat(agent));
     const before = await scrape();
     for (const worker of workers) {
       expect(before).toContain(`meridian_background_failures_total{worker="${worker}"}`);
       expect(before).toContain(`meridian_background_items_total{worker="${worker}"}`);
     }
     // The sweep's own timer (and the alert evaluation within it); the other workers on demand.
-    await t.clock.advance(t.server.context.fleet.sweepIntervalSeconds * 1000);
+    const { offlineAfterSeconds, sweepIntervalSeconds } = t.server.context.fleet;
+    await t.clock.advance((offlineAfterSeconds + sweepIntervalSeconds) * 1000);
     await t.server.deliverWebhooks();
     await t.server.sendNotifications();
     await t.server.runSchedules();
     await t.server.settleJobs();
     const after = await scrape();
+    expect(sample(after, swept)).toBeGreaterThan(sample(before, swept));
     for (const worker of workers)
       expect(sample(after, runs(worker))).toBeGreaterThan(sample(before, runs(worker)));
   });
