@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import { decodeTime, TIME_LEN } from 'ulid';
 import {
   approveEnrollmentRequest,
   createCommand,
@@ -19,6 +20,7 @@ import {
   sendAgentHeartbeat,
   simulateEvent,
   streamEvents,
+  type Event,
 } from '@meridian/sdk';
 import { addAgent, addCode, agentFrom, type Agent } from './support/agents';
 import { usePostgresInstances } from './support/postgres';
@@ -122,6 +124,49 @@ describe('two instances on one PostgreSQL database', () => {
       id: raised.id,
       type: 'agent.process_crash',
     });
+    controller.abort();
+  });
+
+  it('an event committed after a newer one, as from an instance whose clock is behind, still reaches the stream', async () => {
+    const site = await addSite(a);
+    const controller = new AbortController();
+    const { stream } = await streamEvents({
+      client: b.admin,
+      query: { site_id: site.id },
+      signal: controller.signal,
+      sseMaxRetryAttempts: 1,
+    });
+    const events: AsyncIterator<unknown> = stream[Symbol.asyncIterator]();
+    const next = async (pending = events.next()) =>
+      ((await wokenUp(pending, 'event stream on B')).value as Event).id;
+    const first = events.next();
+    await b.clock.waitingOn('event-stream');
+    const raise = async () =>
+      ok(await simulateEvent({ client: a.admin, body: { type: 'agent.process_crash', site_id: site.id } }))
+        .id;
+    const newer = await raise();
+    expect(await next(first)).toBe(newer);
+    // Made in the same millisecond by an instance whose clock is a little behind (so its ID sorts
+    // first), and committed only now.
+    const late = `evt_${newer.slice('evt_'.length, 'evt_'.length + TIME_LEN)}${'0'.repeat(16)}`;
+    await a.server.context.db
+      .insertInto('events')
+      .values({
+        id: late,
+        type: 'agent.process_crash',
+        severity: 'info',
+        source: 'system',
+        site_id: site.id,
+        device_id: null,
+        message: 'Late',
+        data: '{}',
+        created_at: new Date(decodeTime(late.slice('evt_'.length))).toISOString(),
+        acknowledged_at: null,
+        acknowledged_by: null,
+      })
+      .execute();
+    const newest = await raise();
+    expect([await next(), await next()]).toEqual([late, newest]);
     controller.abort();
   });
 

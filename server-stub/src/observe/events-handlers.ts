@@ -11,10 +11,17 @@ import type { Database, EventRow, EventSeverity } from '../store/schema';
 import { assertUsableSite } from '../fleet/sites-store';
 import { emitEvent, EVENTS_TOPIC, toEvent } from './events-store';
 import { oneOrNotFound } from '../store/found';
+import { idBefore } from '../store/ids';
 
 const KEEP_ALIVE_MS = 15_000;
 /** Events sent per query while a stream catches up; it queries again until it has all. */
 const STREAM_BATCH = 500;
+/**
+ * Events do not always commit in the order of their IDs (two transactions at once, or instances
+ * whose clocks differ a little): a stream reads again from this long before the newest event it
+ * sent, skipping those it sent already, so an event committed late still goes out.
+ */
+const LOOK_BACK_MS = 2000;
 const SEVERITIES: readonly EventSeverity[] = ['info', 'warning', 'error', 'critical'];
 
 type Filter = z.infer<typeof EventFilter> & {
@@ -79,14 +86,17 @@ export function eventsHandlers(context: AppContext) {
       const principal = principalOf(req);
       const visible = () => selectEvents(context, principal).where(matching(query));
       // Without Last-Event-ID the stream starts after the newest event there is now.
-      let lastId =
+      const start =
         headers['last-event-id'] ??
         (await db.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst())?.id ??
         '';
+      // The newest event sent, and the events sent within LOOK_BACK_MS of it.
+      let newest = start;
+      const sent = new Set<string>();
       const stream = new PassThrough();
       let sending: Promise<void> | undefined;
       let again = false;
-      /** Sends every visible event after the last one sent; one run at a time, rerun if woken meanwhile. */
+      /** Sends every visible event after the start not sent yet; one run at a time, rerun if woken meanwhile. */
       const sendNew = (): void => {
         if (sending) {
           again = true;
@@ -95,13 +105,21 @@ export function eventsHandlers(context: AppContext) {
         sending = (async () => {
           do {
             again = false;
+            // Never before the start: the stream does not send what was there when it began.
+            let after = idBefore(newest, LOOK_BACK_MS);
+            if (after < start) after = start;
             let rows: EventRow[];
             do {
-              rows = await visible().where('id', '>', lastId).orderBy('id').limit(STREAM_BATCH).execute();
-              for (const row of rows)
+              rows = await visible().where('id', '>', after).orderBy('id').limit(STREAM_BATCH).execute();
+              for (const row of rows.filter((candidate) => !sent.has(candidate.id))) {
                 stream.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify(toEvent(row))}\n\n`);
-              lastId = rows.at(-1)?.id ?? lastId;
+                sent.add(row.id);
+                if (row.id > newest) newest = row.id;
+              }
+              after = rows.at(-1)?.id ?? after;
             } while (rows.length === STREAM_BATCH);
+            const forgotten = idBefore(newest, LOOK_BACK_MS);
+            for (const id of sent) if (id <= forgotten) sent.delete(id);
           } while (again);
         })()
           .catch((error: unknown) => {

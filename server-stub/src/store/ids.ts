@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { decodeTime, encodeTime, monotonicFactory, TIME_LEN } from 'ulid';
 
 /**
  * ulid's random source, drawn from a pool of random bytes refilled 4 KiB at a time: its default
@@ -52,4 +52,17 @@ export type IdPrefix =
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
+}
+
+/**
+ * The lowest ID of `id`'s kind made `ms` before it (every ID above it was made at most `ms`
+ * earlier), or `id` itself when it is no ID of ours.
+ */
+export function idBefore(id: string, ms: number): string {
+  const [prefix, value] = id.split('_');
+  try {
+    return `${prefix}_${encodeTime(Math.max(0, decodeTime(value ?? '') - ms), TIME_LEN)}`;
+  } catch {
+    return id;
+  }
 }
