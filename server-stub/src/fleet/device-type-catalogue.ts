@@ -4,7 +4,7 @@
  * manager's process commands). Built in: adding a device type is a code change, reviewed like
  * one. Every params schema is compiled once, at startup, with Ajv (draft 2020-12).
  */
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { z } from 'zod';
 import type { DeviceType } from '../generated/contract.gen';
 import { type FieldIssue, problems } from '../http/problem';

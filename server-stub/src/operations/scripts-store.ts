@@ -3,7 +3,7 @@
  * (`loadScript`, `scriptArgumentIssues`, `runScriptParams`). A script's parameters are declared
  * as a JSON Schema, checked here with Ajv when the script is saved and again when it is run.
  */
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
