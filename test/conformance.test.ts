@@ -158,6 +158,21 @@ describe('the conformance runner', () => {
     },
     RUN_TIMEOUT,
   );
+
+  it('exits 2 with its usage when --url or the token is missing, checking nothing', async () => {
+    const env = { ...process.env, MERIDIAN_TOKEN: '' };
+    const result = await new Promise<{ code: unknown; stderr: string }>((resolve) =>
+      execFile(
+        'npm',
+        ['run', '--silent', 'conformance', '--', '--token', 'x'],
+        { cwd: repoPath('.'), env },
+        (error, _out, stderr) => resolve({ code: error?.code, stderr }),
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--url and --token \(or MERIDIAN_TOKEN\) are required/);
+    expect(result.stderr).toMatch(/^Usage: meridian-conformance/m);
+  });
 });
 
 describe('against a server that breaks the spec', () => {

@@ -25,7 +25,7 @@ it('reports the spec example site and its online device', async () => {
 it('reports a site without devices when listDevices is overridden', async () => {
   server.use(
     ...createHandlers({
-      overrides: { listDevices: () => HttpResponse.json({ data: [], next_cursor: null, has_more: false }) },
+      overrides: { listDevices: () => HttpResponse.json({ data: [], next_cursor: null }) },
     }),
   );
   expect(await siteReport(meridian, SITE)).toEqual({ site: 'Lisbon office', online: [] });
