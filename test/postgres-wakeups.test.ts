@@ -58,6 +58,47 @@ async function longPoll(t: TestServer, agent: Agent) {
   return { answer };
 }
 
+/** The agent, through `t`, takes its one queued command and reports it done; returns its ID. */
+async function runCommandThrough(t: TestServer, agent: Agent): Promise<string> {
+  const { client } = agentFrom(t, agent.credentials);
+  const [command] = ok(await pollAgentCommands({ client })).data;
+  ok(
+    await reportAgentCommandResult({
+      client,
+      path: { command_id: command!.id },
+      body: { status: 'succeeded', exit_code: 0, duration_ms: 1 },
+    }),
+  );
+  return command!.id;
+}
+
+const raiseEvent = async (t: TestServer, siteId: string) =>
+  ok(await simulateEvent({ client: t.admin, body: { type: 'agent.process_crash', site_id: siteId } })).id;
+
+/** Follows the site's events on `t` (as an admin); resolves once the server holds the stream open. */
+async function follow(t: TestServer, siteId: string) {
+  const controller = new AbortController();
+  const { stream } = await streamEvents({
+    client: t.admin,
+    query: { site_id: siteId },
+    signal: controller.signal,
+    sseMaxRetryAttempts: 1,
+  });
+  const events: AsyncIterator<unknown> = stream[Symbol.asyncIterator]();
+  const first = events.next();
+  await t.clock.waitingOn('event-stream');
+  let pending: Promise<IteratorResult<unknown>> | undefined = first;
+  return {
+    /** The ID of the next event on the stream. */
+    next: async () => {
+      const result = await wokenUp(pending ?? events.next(), 'event stream');
+      pending = undefined;
+      return (result.value as Event).id;
+    },
+    close: () => controller.abort(),
+  };
+}
+
 describe('two instances on one PostgreSQL database', () => {
   it('a command created on one reaches the agent long-polling on the other', async () => {
     const agent = await addAgent(a, (await addSite(a)).id);
@@ -70,18 +111,10 @@ describe('two instances on one PostgreSQL database', () => {
     const agent = await addAgent(a, (await addSite(a)).id);
     const creating = echo(a, agent, 30);
     await a.clock.waitingOn('command-wait');
-    const throughB = agentFrom(b, agent.credentials);
-    const [command] = ok(await pollAgentCommands({ client: throughB.client })).data;
-    ok(
-      await reportAgentCommandResult({
-        client: throughB.client,
-        path: { command_id: command!.id },
-        body: { status: 'succeeded', exit_code: 0, duration_ms: 1 },
-      }),
-    );
+    const commandId = await runCommandThrough(b, agent);
     const answer = await wokenUp(creating, 'command wait on A');
     expect(answer.response.status).toBe(200);
-    expect(answer.data).toMatchObject({ id: command!.id, status: 'succeeded' });
+    expect(answer.data).toMatchObject({ id: commandId, status: 'succeeded' });
   });
 
   it('a job wait on one answers when the agent reports its command through the other', async () => {
@@ -92,15 +125,7 @@ describe('two instances on one PostgreSQL database', () => {
       query: { wait_seconds: 30 },
     });
     await a.clock.waitingOn('job-wait');
-    const throughB = agentFrom(b, agent.credentials);
-    const [command] = ok(await pollAgentCommands({ client: throughB.client })).data;
-    ok(
-      await reportAgentCommandResult({
-        client: throughB.client,
-        path: { command_id: command!.id },
-        body: { status: 'succeeded', exit_code: 0, duration_ms: 1 },
-      }),
-    );
+    await runCommandThrough(b, agent);
     const answer = await wokenUp(starting, 'job wait on A');
     expect(answer.response.status).toBe(200);
     expect(answer.data).toMatchObject({ state: 'succeeded', counts: { succeeded: 1 } });
@@ -108,44 +133,17 @@ describe('two instances on one PostgreSQL database', () => {
 
   it('an event raised on one appears on a stream held by the other', async () => {
     const site = await addSite(a);
-    const controller = new AbortController();
-    const { stream } = await streamEvents({
-      client: b.admin,
-      query: { site_id: site.id },
-      signal: controller.signal,
-      sseMaxRetryAttempts: 1,
-    });
-    const first = stream[Symbol.asyncIterator]().next();
-    await b.clock.waitingOn('event-stream');
-    const raised = ok(
-      await simulateEvent({ client: a.admin, body: { type: 'agent.process_crash', site_id: site.id } }),
-    );
-    expect((await wokenUp(first, 'event stream on B')).value).toMatchObject({
-      id: raised.id,
-      type: 'agent.process_crash',
-    });
-    controller.abort();
+    const stream = await follow(b, site.id);
+    const raised = await raiseEvent(a, site.id);
+    expect(await stream.next()).toBe(raised);
+    stream.close();
   });
 
   it('an event committed after a newer one, as from an instance whose clock is behind, still reaches the stream', async () => {
     const site = await addSite(a);
-    const controller = new AbortController();
-    const { stream } = await streamEvents({
-      client: b.admin,
-      query: { site_id: site.id },
-      signal: controller.signal,
-      sseMaxRetryAttempts: 1,
-    });
-    const events: AsyncIterator<unknown> = stream[Symbol.asyncIterator]();
-    const next = async (pending = events.next()) =>
-      ((await wokenUp(pending, 'event stream on B')).value as Event).id;
-    const first = events.next();
-    await b.clock.waitingOn('event-stream');
-    const raise = async () =>
-      ok(await simulateEvent({ client: a.admin, body: { type: 'agent.process_crash', site_id: site.id } }))
-        .id;
-    const newer = await raise();
-    expect(await next(first)).toBe(newer);
+    const stream = await follow(b, site.id);
+    const newer = await raiseEvent(a, site.id);
+    expect(await stream.next()).toBe(newer);
     // Made in the same millisecond by an instance whose clock is a little behind (so its ID sorts
     // first), and committed only now.
     const late = `evt_${newer.slice('evt_'.length, 'evt_'.length + TIME_LEN)}${'0'.repeat(16)}`;
@@ -165,9 +163,9 @@ describe('two instances on one PostgreSQL database', () => {
         acknowledged_by: null,
       })
       .execute();
-    const newest = await raise();
-    expect([await next(), await next()]).toEqual([late, newest]);
-    controller.abort();
+    const newest = await raiseEvent(a, site.id);
+    expect([await stream.next(), await stream.next()]).toEqual([late, newest]);
+    stream.close();
   });
 
   it('an enrolment poll waiting on one answers when the request is approved on the other', async () => {
