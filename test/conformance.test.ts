@@ -179,7 +179,9 @@ describe('against a server that breaks the spec', () => {
   let proxy: Server;
   let proxyUrl: string;
   /** The answer the proxy puts in place of the server's for a request, if any. */
-  let rewrite: (request: IncomingMessage) => { status: number; type: string; body: string } | undefined;
+  let rewrite: (
+    request: IncomingMessage,
+  ) => { status: number; type: string; body: string; headers?: Record<string, string> } | undefined;
   beforeAll(async () => {
     // Streams both ways (the event stream stays open until the runner lets go of it).
     proxy = createServer((incoming, outgoing) => {
@@ -196,7 +198,9 @@ describe('against a server that breaks the spec', () => {
         }
         upstream.resume();
         const { 'content-length': _length, ...headers } = upstream.headers;
-        outgoing.writeHead(broken.status, { ...headers, 'content-type': broken.type }).end(broken.body);
+        outgoing
+          .writeHead(broken.status, { ...headers, ...broken.headers, 'content-type': broken.type })
+          .end(broken.body);
       });
       forward.on('error', () => outgoing.destroy());
       outgoing.on('close', () => forward.destroy());
@@ -243,6 +247,26 @@ describe('against a server that breaks the spec', () => {
       expect(outcomeOf(report, 'updateSite', 'answers a valid request')).toBe('failed');
       expect(outcomeOf(report, 'deleteSite', 'removes the scratch site and its devices')).toBe('passed');
       expect(await scratchSites()).toEqual([]);
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    'waits out a 429 for its Retry-After and checks the answer that follows',
+    async () => {
+      let versionRequests = 0;
+      rewrite = ({ method, url, headers }) =>
+        method === 'GET' &&
+        url === '/v1/version' &&
+        headers.authorization === `Bearer ${t.adminToken}` &&
+        versionRequests++ === 0
+          ? { status: 429, type: 'application/problem+json', body: '{}', headers: { 'retry-after': '1' } }
+          : undefined;
+      const { code, report } = await conformance(proxyUrl, t.adminToken);
+      expect(failures(report)).toEqual([]);
+      expect(code).toBe(0);
+      expect(versionRequests).toBe(2);
+      expect(outcomeOf(report, 'getVersion', 'answers a valid request')).toBe('passed');
     },
     RUN_TIMEOUT,
   );

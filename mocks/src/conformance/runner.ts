@@ -177,7 +177,7 @@ export class ConformanceRun {
     for (let attempt = 0; ; attempt++) {
       const request = new Request(url, { method: operation.method, headers, body });
       const response = await fetch(request.clone());
-      const retryAfter = Number(response.headers.get('Retry-After') ?? '1');
+      const retryAfter = Number(response.headers.get('Retry-After')) || 1;
       if (response.status === 429 && attempt < (this.options.rateLimitRetries ?? 5)) {
         await response.body?.cancel();
         await new Promise((resolve) =>
