@@ -5,7 +5,7 @@
  * the offending field, and must write nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { mutationsOf } from './support/mutations';
+import { mutationsOf, unknownQueryParameter } from './support/mutations';
 import { callOperation, clientFor, validCalls, type CallOptions } from './support/operations';
 import { expectProblem } from './support/problem';
 import { useTestServer } from './support/use-test-server';
@@ -77,7 +77,7 @@ describe.each(specOperations.map((op) => [op.operationId, op] as const))('%s', (
   it('refuses a query parameter it does not take with 400, naming it', async () => {
     const call = validCalls[operation.operationId]!(t.world);
     const problem = expectProblem(
-      await send(operation, { ...call, query: { ...call.query, stauts: 'online' } }),
+      await send(operation, unknownQueryParameter.apply(call)),
       400,
       'validation_failed',
     );

@@ -5,6 +5,6 @@
 import { type Mutation, mutationsOf as sharedMutationsOf } from '../../mocks/src/conformance/mutations';
 import { deref, type SpecOperation } from './spec';
 
-export type { Mutation } from '../../mocks/src/conformance/mutations';
+export { type Mutation, unknownQueryParameter } from '../../mocks/src/conformance/mutations';
 
 export const mutationsOf = (operation: SpecOperation): Mutation[] => sharedMutationsOf(operation, deref);

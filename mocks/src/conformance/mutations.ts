@@ -142,3 +142,10 @@ export function mutationsOf(operation: SpecOperation, deref: Deref): Mutation[] 
   }
   return mutations;
 }
+
+/** A query parameter no operation takes (a typo of `status`): every operation must refuse it with 400. */
+export const unknownQueryParameter: Mutation = {
+  description: 'an unknown query parameter',
+  blames: '/query/stauts',
+  apply: (call) => ({ ...call, query: { ...call.query, stauts: 'online' } }),
+};

@@ -17,7 +17,7 @@
  */
 import type { ParameterObject, SchemaObject } from '../../../scripts/lib/openapi';
 import { checkExchange } from './exchange';
-import { mutationsOf, type RequestParts } from './mutations';
+import { mutationsOf, type RequestParts, unknownQueryParameter } from './mutations';
 import { createResponseValidator, type ResponseValidator } from './response-validator';
 import type { SpecModel, SpecOperation } from './spec-model';
 
@@ -306,12 +306,7 @@ export class ConformanceRun {
   }
 
   private async checkBadInput(operation: SpecOperation, parts: RequestParts, token?: string): Promise<void> {
-    const unknownQuery = {
-      description: 'an unknown query parameter',
-      blames: '/query/stauts',
-      apply: (call: RequestParts) => ({ ...call, query: { ...call.query, stauts: 'online' } }),
-    };
-    for (const mutation of [...mutationsOf(operation, this.model.deref), unknownQuery]) {
+    for (const mutation of [...mutationsOf(operation, this.model.deref), unknownQueryParameter]) {
       await this.check(operation.operationId, `refuses ${mutation.description} with 400`, async () => {
         const sent = await this.send(operation, mutation.apply(parts), token);
         const problems = this.expect(sent, '400', (status) => status === 400);
