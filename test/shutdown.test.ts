@@ -22,6 +22,7 @@ import {
 import { addAgent } from './support/agents';
 import { checkedFetch } from './support/checked-fetch';
 import { type Child, clientOf, startChild } from './support/child';
+import { startPostgres } from './support/postgres';
 import { expectProblem } from './support/problem';
 import { responseViolations } from './support/response-validator';
 import { ADMIN, ok, startTestServer } from './support/server';
@@ -155,5 +156,17 @@ it('is not ready while its database cannot be reached', async () => {
   cleanups.push(() => t.close());
   expect(ok(await getReadiness({ client: t.client() }))).toEqual({ status: 'ready' });
   await t.server.context.db.destroy();
+  expectProblem(await getReadiness({ client: t.client() }), 503, 'database_unavailable');
+});
+
+it('is not ready while its PostgreSQL server is down, and lives through it', async () => {
+  const pg = await startPostgres();
+  let running = true;
+  cleanups.push(() => running && pg.stop());
+  const t = await startTestServer({ database: pg.url });
+  cleanups.push(() => t.close());
+  expect(ok(await getReadiness({ client: t.client() }))).toEqual({ status: 'ready' });
+  pg.stop();
+  running = false;
   expectProblem(await getReadiness({ client: t.client() }), 503, 'database_unavailable');
 });

@@ -143,6 +143,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: createLogger({ level: options.logLevel ?? 'info', destination: options.logDestination }),
     metrics: new ServerMetrics(() => countCommandsByStatus(db)),
   };
+  // A connection PostgreSQL closed while idle (a restart, a failover) leaves the pool, and the next
+  // query opens another; unheard, its error would end the process.
+  pool?.on('error', (error) => context.log.warn({ err: error }, 'database connection lost'));
   // Several instances on one PostgreSQL database wake each other's waiters.
   const sharedSignals = engine === 'postgres' ? await shareSignals(context, options.database) : undefined;
   const bootstrap = await ensureBootstrapAdmin(context, options.adminUsername, options.adminPassword);
