@@ -149,6 +149,9 @@ describe('the conformance runner', () => {
       expect(outcomeOf(report, 'updateSite', 'answers a valid request')).toBe('passed');
       expect(outcomeOf(report, 'registerDevice', 'refuses malformed JSON with 400')).toBe('passed');
       expect(outcomeOf(report, 'registerDevice', 'is 401 without credentials')).toBe('passed');
+      expect(outcomeOf(report, 'updateSite', 'refuses a body that is not application/json with 415')).toBe(
+        'passed',
+      );
       expect(outcomeOf(report, 'deleteSite', 'removes the scratch site and its devices')).toBe('passed');
       expect(junitCounts(junit).failures).toBe(0);
       expect(await scratchSites()).toEqual([]);

@@ -359,7 +359,7 @@ export class ConformanceRun {
     return scratch;
   }
 
-  /** Valid writes in the scratch site, each also refused without credentials and with bad input. */
+  /** Valid writes in the scratch site, each also refused without credentials, with bad input and as text. */
   private async checkWrites(scratch: Scratch): Promise<void> {
     const calls: [string, RequestParts | undefined][] = [
       [
@@ -397,6 +397,14 @@ export class ConformanceRun {
       }
       await this.checkCredentials(operation, parts);
       await this.checkBadInput(operation, parts, this.options.token);
+      const asText = { ...parts, headers: { 'Content-Type': 'text/plain' } };
+      await this.check(operationId, 'refuses a body that is not application/json with 415', async () =>
+        this.expect(
+          await this.send(operation, asText, this.options.token),
+          '415',
+          (status) => status === 415,
+        ),
+      );
       await this.check(operationId, 'answers a valid request', async () =>
         this.expect(await this.send(operation, parts, this.options.token), '2xx', (status) => status < 300),
       );
