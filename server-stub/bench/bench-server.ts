@@ -29,6 +29,12 @@ export interface BenchProcess {
   stop(): Promise<void>;
 }
 
+/** The processes spawnTsx started that are still running: stopped when this process exits, however. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 /**
  * Runs a TypeScript file of this folder (or of the server) with tsx in a process of its own, with
  * `env` added to this process's environment; stderr goes to this process's.
@@ -44,7 +50,13 @@ export function spawnTsx(
     [...nodeOptions, '--import', 'tsx', fileURLToPath(script), ...args],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   return {
@@ -108,24 +120,19 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
     await server.stop();
     rmSync(directory, { recursive: true, force: true });
   };
-  const url = await server
-    .printed(/API\s+http:\/\/[^:]+:(\d+)\/v1/)
-    .then(([, port]) => `http://127.0.0.1:${port}`)
-    .catch(async (error: unknown) => {
-      await close();
-      throw error;
+  try {
+    const [, port] = await server.printed(/API\s+http:\/\/[^:]+:(\d+)\/v1/);
+    const url = `http://127.0.0.1:${port}`;
+    const { token } = await new Meridian({ baseUrl: url }).auth.login({
+      username: 'bench',
+      password: 'bench-password-123',
     });
-  const { token } = await new Meridian({ baseUrl: url }).auth.login({
-    username: 'bench',
-    password: 'bench-password-123',
-  });
-  const operator = new Meridian({ baseUrl: url, token });
-  const site = await operator.sites.create({ name: 'Bench' });
-  return {
-    url,
-    pid: server.pid,
-    operator,
-    siteId: site.id,
-    close,
-  };
+    const operator = new Meridian({ baseUrl: url, token });
+    const site = await operator.sites.create({ name: 'Bench' });
+    return { url, pid: server.pid, operator, siteId: site.id, close };
+  } catch (error) {
+    // Never leave the server running when the bench cannot use it.
+    await close();
+    throw error;
+  }
 }
