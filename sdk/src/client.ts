@@ -132,6 +132,12 @@ export class Meridian implements OperationClient {
   readonly #onResponse: MeridianOptions['onResponse'];
   readonly #readCookies: () => string;
   readonly #log: Logger;
+  /**
+   * Whether an attempt is made a `Request`: only for whoever is handed one (a given `fetch`,
+   * `onRequest`, `onResponse`). Otherwise the global fetch gets the URL and the init, which
+   * sends the same request without building a `Request` that fetch would then copy into another.
+   */
+  readonly #handsOutRequests: boolean;
 
   constructor(options: MeridianOptions) {
     if (!options || typeof options.baseUrl !== 'string' || options.baseUrl === '') {
@@ -150,6 +156,7 @@ export class Meridian implements OperationClient {
     this.#onResponse = options.onResponse;
     this.#readCookies = options.readCookies ?? documentCookies;
     this.#log = levelLogger(options.logger ?? console, options.logLevel ?? 'warn');
+    this.#handsOutRequests = Boolean(options.fetch ?? options.onRequest ?? options.onResponse);
     for (const [name, Resource] of Object.entries(resources)) {
       Object.defineProperty(this, name, { value: new Resource(this), enumerable: true });
     }
@@ -251,10 +258,12 @@ export class Meridian implements OperationClient {
 
     for (let retry = 0; ; retry++) {
       if (options.signal?.aborted) throw new UserAbortError(options.signal.reason);
-      const request = await this.#requestOf(url, method, headers, body);
+      const init = this.#initOf(method, headers, body);
+      // Awaited either way: an abort right after the call started, before this, still stops it.
+      const request = await (this.#handsOutRequests ? this.#requestOf(url, init) : undefined);
       this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, {
-        url: request.url,
-        headers: request.headers,
+        url: request?.url ?? url,
+        headers: request?.headers ?? init.headers,
         body: call.body,
       });
 
@@ -272,11 +281,13 @@ export class Meridian implements OperationClient {
       try {
         let response: Response;
         try {
-          response = await this.#fetch(request, { signal: controller.signal });
+          response = await (request === undefined
+            ? globalThis.fetch(url, { ...init, signal: controller.signal })
+            : this.#fetch(request, { signal: controller.signal }));
         } catch (error) {
           throw this.#connectionError(error, controller.signal, options.signal, what);
         }
-        await this.#onResponse?.(response, request);
+        if (request !== undefined) await this.#onResponse?.(response, request);
         const requestId = response.headers.get('request-id') ?? undefined;
         if (call.stream && response.ok) return { body: undefined, response, requestId };
         let parsed: unknown;
@@ -357,32 +368,38 @@ export class Meridian implements OperationClient {
     return headers;
   }
 
-  /** A fresh `Request` for one attempt (a body can only be sent once), passed through `onRequest`. */
-  async #requestOf(
-    url: string,
+  /** What one attempt sends: the call's headers (and the CSRF cookie's token), the body, cookies. */
+  #initOf(
     method: HttpMethod,
     headers: Headers,
     body: BodyInit | undefined,
-  ): Promise<Request> {
-    const attemptHeaders = new Headers(headers);
-    if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !attemptHeaders.has('X-CSRF-Token')) {
+  ): RequestInit & { headers: Headers } {
+    let attemptHeaders = headers;
+    if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !headers.has('X-CSRF-Token')) {
       const csrf = readCookie(this.#readCookies(), CSRF_COOKIE);
       if (csrf === undefined) {
         // Not a warning: signing in is itself an unsafe request made before the cookie exists.
         // Where the token is required, the server's 403 csrf_token_invalid explains it.
         this.#log.debug(`cookie mode: no ${CSRF_COOKIE} cookie to send as X-CSRF-Token on ${method}`);
       } else {
+        // The cookie is read at each attempt: the call's own headers stay as they are.
+        attemptHeaders = new Headers(headers);
         attemptHeaders.set('X-CSRF-Token', csrf);
       }
     }
-    const request = new Request(url, {
+    return {
       method,
       headers: attemptHeaders,
       ...(body === undefined ? {} : { body }),
       // fetch sends a stream only when told the response may come before the body is all sent.
       ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
       ...(this.credentials === 'cookie' ? { credentials: 'include' as const } : {}),
-    } as RequestInit);
+    } as RequestInit & { headers: Headers };
+  }
+
+  /** A fresh `Request` for one attempt (a body can only be sent once), passed through `onRequest`. */
+  async #requestOf(url: string, init: RequestInit): Promise<Request> {
+    const request = new Request(url, init);
     return (await this.#onRequest?.(request)) ?? request;
   }
 
