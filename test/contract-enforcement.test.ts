@@ -9,7 +9,9 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const repo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
-const ROUTER = repo('server-stub/src/router.ts');
+// The whole server from its entry point, so the type augmentations its middleware declares
+// (request-id.ts, pino-http's) are in the program as they are in `npm run typecheck`.
+const SERVER = repo('server-stub/src/index.ts');
 const HANDLERS = repo('server-stub/src/fleet/devices-handlers.ts');
 const original = readFileSync(HANDLERS, 'utf8');
 
@@ -31,7 +33,7 @@ function compileWith(edit: (source: string) => string): string[] {
       ? ts.createSourceFile(fileName, edited, language)
       : readSource(fileName, language, ...rest);
   // Reusing the previous program keeps every untouched file's parse and check: much faster.
-  const program = ts.createProgram([ROUTER], { ...config.options, noEmit: true }, host, previous);
+  const program = ts.createProgram([SERVER], { ...config.options, noEmit: true }, host, previous);
   previous = program;
   return ts
     .getPreEmitDiagnostics(program)
