@@ -83,19 +83,19 @@ async function claim(
   const { db } = context;
   const now = context.now();
   const lease = new Date(now.getTime() + LEASE_MS).toISOString();
+  // A key started afresh: this request's hash, no answer yet, leased to this request.
+  const fresh = {
+    request_hash: hash,
+    status: null,
+    content_type: null,
+    response_body: null,
+    response_headers: null,
+    created_at: now.toISOString(),
+    locked_until: lease,
+  };
   const inserted = await db
     .insertInto('idempotency_keys')
-    .values({
-      owner,
-      key_digest: digest,
-      request_hash: hash,
-      status: null,
-      content_type: null,
-      response_body: null,
-      response_headers: null,
-      created_at: now.toISOString(),
-      locked_until: lease,
-    })
+    .values({ owner, key_digest: digest, ...fresh })
     .onConflict((conflict) => conflict.columns(['owner', 'key_digest']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { lease };
@@ -109,15 +109,7 @@ async function claim(
     // Kept past its 24 hours and not purged yet: the key is new again (for one request, if several race).
     const renewed = await db
       .updateTable('idempotency_keys')
-      .set({
-        request_hash: hash,
-        status: null,
-        content_type: null,
-        response_body: null,
-        response_headers: null,
-        created_at: now.toISOString(),
-        locked_until: lease,
-      })
+      .set(fresh)
       .where('owner', '=', owner)
       .where('key_digest', '=', digest)
       .where('created_at', '=', stored.created_at)
