@@ -16,7 +16,8 @@ const realFetch = globalThis.fetch;
 let dropped = false;
 globalThis.fetch = async (input, init) => {
   const response = await realFetch(input, init);
-  if (!dropped && input instanceof Request && input.method === 'POST') {
+  const method = input instanceof Request ? input.method : (init?.method ?? 'GET');
+  if (!dropped && method === 'POST') {
     dropped = true;
     await response.body?.cancel();
     throw new TypeError('fetch failed: connection reset (simulated)');
