@@ -146,6 +146,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A connection PostgreSQL closed while idle (a restart, a failover) leaves the pool, and the next
   // query opens another; unheard, its error would end the process.
   pool?.on('error', (error) => context.log.warn({ err: error }, 'database connection lost'));
+  // One lost while checked out (mid-query, mid-transaction) rejects the query running on it, which
+  // reaches its caller; the client then emits the same error, which, unheard, would end the process.
+  pool?.on('connect', (client) => client.on('error', () => undefined));
   // Several instances on one PostgreSQL database wake each other's waiters.
   const sharedSignals = engine === 'postgres' ? await shareSignals(context, options.database) : undefined;
   const bootstrap = await ensureBootstrapAdmin(context, options.adminUsername, options.adminPassword);
