@@ -5,7 +5,8 @@ import { presentUser } from '../access/users-store';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
-import { clearSessionCookies, createSession, setSessionCookies } from './sessions';
+import { clearSessionCookies } from './sessions';
+import { completeSignIn } from './sign-in';
 import { forgetOperatorCredentials } from '../http/authenticate';
 
 function requireSession(principal: Principal, what: string): string {
@@ -34,29 +35,16 @@ export function authHandlers(context: AppContext) {
       if (!user || !valid || user.disabled) {
         throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
       }
-      const session = await createSession(context, user.id);
-      const now = context.now().toISOString();
       // A hash made with weaker parameters than configured is replaced while the password is at hand.
-      const rehashed = needsRehash(user.password_hash, context.passwordCost)
-        ? { password_hash: await hashPassword(body.password, context.passwordCost) }
-        : {};
-      await db
-        .updateTable('users')
-        .set({ last_login_at: now, ...rehashed })
-        .where('id', '=', user.id)
-        .execute();
-      forgetOperatorCredentials(context);
-      setSessionCookies(req, res, session);
-      return {
-        status: 200,
-        body: {
-          token: session.token,
-          token_type: 'bearer',
-          expires_at: session.expiresAt,
-          csrf_token: session.csrfToken,
-          user: await presentUser(context, { ...user, last_login_at: now }),
-        },
-      };
+      if (needsRehash(user.password_hash, context.passwordCost)) {
+        const passwordHash = await hashPassword(body.password, context.passwordCost);
+        await db
+          .updateTable('users')
+          .set({ password_hash: passwordHash })
+          .where('id', '=', user.id)
+          .execute();
+      }
+      return { status: 200, body: await completeSignIn(context, { req, res, user, method: 'password' }) };
     },
 
     logout: async ({ req, res }) => {
