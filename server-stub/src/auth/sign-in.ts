@@ -1,0 +1,42 @@
+import type { Request, Response } from 'express';
+import { presentUser } from '../access/users-store';
+import type { AppContext } from '../context';
+import { forgetOperatorCredentials } from '../http/authenticate';
+import type { UserRow } from '../store/schema';
+import { createSession, setSessionCookies } from './sessions';
+
+/** How the user proved who they are, before any second factor. */
+export type SignInMethod = 'password';
+
+export interface SignIn {
+  req: Request;
+  res: Response;
+  /** The user, already authenticated by `method` (and found neither disabled nor locked). */
+  user: UserRow;
+  method: SignInMethod;
+  /**
+   * The sign-in itself proved a second factor (a passkey does), so a user with MFA on gets a
+   * session at once instead of the `mfa_required` challenge.
+   */
+  mfaSatisfied?: boolean;
+}
+
+/**
+ * The one way every kind of sign-in ends: a new session, its cookies set, the user's last sign-in
+ * recorded, and the body of a successful sign-in.
+ */
+export async function completeSignIn(context: AppContext, signIn: SignIn) {
+  const { req, res, user } = signIn;
+  const session = await createSession(context, user.id);
+  const now = context.now().toISOString();
+  await context.db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();
+  forgetOperatorCredentials(context);
+  setSessionCookies(req, res, session);
+  return {
+    token: session.token,
+    token_type: 'bearer' as const,
+    expires_at: session.expiresAt,
+    csrf_token: session.csrfToken,
+    user: await presentUser(context, { ...user, last_login_at: now }),
+  };
+}
