@@ -88,6 +88,15 @@ export const configSchema = z
       .default('info'),
     MERIDIAN_METRICS_PORT: port.optional(),
     MERIDIAN_SHUTDOWN_GRACE_SECONDS: wholeNumber(0, 3600, 'seconds').default(10),
+    MERIDIAN_BLOB_DIR: z.string().optional(),
+    MERIDIAN_ARTIFACT_MAX_BYTES: wholeNumber(1, 1024 ** 4, 'bytes').optional(),
+    MERIDIAN_PUBLIC_URL: z
+      .string()
+      .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {
+        error: 'must be the http:// or https:// URL agents reach Meridian at',
+      })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL === undefined) return;
@@ -154,6 +163,11 @@ export function serverOptions(env: Environment): ServerOptions {
     logLevel: env.MERIDIAN_LOG_LEVEL,
     metricsPort: env.MERIDIAN_METRICS_PORT,
     shutdownGraceSeconds: env.MERIDIAN_SHUTDOWN_GRACE_SECONDS,
+    ...(env.MERIDIAN_BLOB_DIR === undefined ? {} : { blobDir: env.MERIDIAN_BLOB_DIR }),
+    ...(env.MERIDIAN_ARTIFACT_MAX_BYTES === undefined
+      ? {}
+      : { artifactMaxBytes: env.MERIDIAN_ARTIFACT_MAX_BYTES }),
+    ...(env.MERIDIAN_PUBLIC_URL === undefined ? {} : { publicUrl: env.MERIDIAN_PUBLIC_URL }),
     webhooks: {
       allowPrivateTargets: env.MERIDIAN_WEBHOOKS_ALLOW_PRIVATE,
       ...(secretsKey === undefined ? {} : { secretsKey }),

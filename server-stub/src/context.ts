@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ServerMetrics } from './http/metrics';
 import type { RateLimitCounters } from './http/rate-limit';
+import type { BlobStore } from './lifecycle/blob-store';
 import type { Signals } from './runtime/signals';
 import type { Timers } from './runtime/timers';
 import type { Engine } from './store/database';
@@ -95,6 +96,12 @@ export interface AppContext {
   log: Logger;
   /** Prometheus metrics of this server (http/metrics.ts). */
   metrics: ServerMetrics;
+  /** Uploaded files (agent builds, installers), content-addressed (lifecycle/blob-store.ts). */
+  blobs: BlobStore;
+  /** Uploads: refused above `maxBytes` (MERIDIAN_ARTIFACT_MAX_BYTES). */
+  artifacts: { maxBytes: number };
+  /** The server's URL as agents reach it (MERIDIAN_PUBLIC_URL); else the request's own. */
+  publicUrl: string | undefined;
 }
 
 export const nowIso = (context: AppContext): string => context.now().toISOString();

@@ -5,10 +5,14 @@ import { createServer, type Server } from 'node:http';
 import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 import { ensureBootstrapAdmin, type BootstrapAdmin } from './bootstrap';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
 import { flushMetricSamples } from './fleet/metric-samples';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
+import { FileBlobStore } from './lifecycle/blob-store';
 import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
 import { countCommandsByStatus } from './operations/commands-store';
@@ -72,6 +76,27 @@ export interface ServerOptions {
    * (MERIDIAN_SHUTDOWN_GRACE_SECONDS); 10 s by default.
    */
   shutdownGraceSeconds?: number;
+  /**
+   * Where uploaded files are kept (MERIDIAN_BLOB_DIR): `blobs` beside the SQLite file by default;
+   * for `:memory:` a temporary directory removed when the server closes; `./data/blobs` with
+   * PostgreSQL (several instances need one shared directory).
+   */
+  blobDir?: string;
+  /** Uploads larger than this are refused (MERIDIAN_ARTIFACT_MAX_BYTES); 1 GiB by default. */
+  artifactMaxBytes?: number;
+  /** The URL agents reach the server at (MERIDIAN_PUBLIC_URL), for install scripts; else the request's. */
+  publicUrl?: string;
+}
+
+export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
+
+/** The blob directory of `options` (see ServerOptions.blobDir); `temporary` when made for this process. */
+async function blobDirectory(options: ServerOptions): Promise<{ path: string; temporary: boolean }> {
+  if (options.blobDir !== undefined) return { path: options.blobDir, temporary: false };
+  if (options.database === ':memory:')
+    return { path: await mkdtemp(join(tmpdir(), 'meridian-blobs-')), temporary: true };
+  if (/^postgres(ql)?:\/\//.test(options.database)) return { path: './data/blobs', temporary: false };
+  return { path: join(dirname(options.database), 'blobs'), temporary: false };
 }
 
 export interface RunningServer {
@@ -113,6 +138,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await migrateToLatest(db);
   const auditKey = resolveAuditKey(options.auditKey, options.database, engine);
   const drain = new Drain();
+  const blobDir = await blobDirectory(options);
   const context: AppContext = {
     db,
     engine,
@@ -142,6 +168,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     draining: drain.signal,
     log: createLogger({ level: options.logLevel ?? 'info', destination: options.logDestination }),
     metrics: new ServerMetrics(() => countCommandsByStatus(db)),
+    blobs: new FileBlobStore(blobDir.path),
+    artifacts: { maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES },
+    publicUrl: options.publicUrl,
   };
   // A connection PostgreSQL closed while idle (a restart, a failover) leaves the pool, and the next
   // query opens another; unheard, its error would end the process.
@@ -198,6 +227,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Heartbeats answered before the close keep their metric samples.
       await flushMetricSamples(context);
       await db.destroy();
+      if (blobDir.temporary) await rm(blobDir.path, { recursive: true, force: true });
     },
   };
   return running;
