@@ -3,7 +3,7 @@
  * helpers (load generators, baselines), each run with tsx.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,19 +37,25 @@ process.once('exit', () => {
 
 /**
  * Runs a TypeScript file of this folder (or of the server) with tsx in a process of its own, with
- * `env` added to this process's environment; stderr goes to this process's.
+ * `env` added to this process's environment; stderr goes to this process's, stdout to `stdoutFile`
+ * if given, else through a pipe to this process.
  */
 export function spawnTsx(
   script: URL,
   args: string[] = [],
   env: Record<string, string> = {},
   nodeOptions: string[] = [],
+  stdoutFile?: string,
 ): BenchProcess {
+  // A server's log goes to a file, as deployed: through a pipe, its writes would wait for this
+  // process's event loop (busy being a receiver or a load generator) to read them.
+  const file = stdoutFile === undefined ? undefined : openSync(stdoutFile, 'w');
   const child: ChildProcess = spawn(
     process.execPath,
     [...nodeOptions, '--import', 'tsx', fileURLToPath(script), ...args],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, ...env }, stdio: ['ignore', file ?? 'pipe', 'inherit'] },
   );
+  if (file !== undefined) closeSync(file);
   running.add(child);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
@@ -58,23 +64,23 @@ export function spawnTsx(
     }),
   );
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const read = () => (stdoutFile === undefined ? output : readFileSync(stdoutFile, 'utf8'));
   return {
     pid: child.pid!,
     printed: (pattern) =>
       new Promise((resolve, reject) => {
-        const check = () => {
-          const match = pattern.exec(output);
-          if (!match) return false;
-          child.stdout!.off('data', check);
+        const poll = setInterval(() => {
+          const match = pattern.exec(read());
+          if (!match) return;
+          clearInterval(poll);
           resolve(match);
-          return true;
-        };
-        if (check()) return;
-        child.stdout!.on('data', check);
+        }, 20);
         void exited.then(() => {
-          if (!check())
-            reject(new Error(`${fileURLToPath(script)} exited without printing ${pattern}:\n${output}`));
+          clearInterval(poll);
+          const match = pattern.exec(read());
+          if (match) resolve(match);
+          else reject(new Error(`${fileURLToPath(script)} exited without printing ${pattern}:\n${read()}`));
         });
       }),
     exited,
@@ -115,6 +121,7 @@ export async function spawnBenchServer(env: Record<string, string> = {}): Promis
     process.env.BENCH_SERVER_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
       : [],
+    join(directory, 'meridian.log'),
   );
   const close = async () => {
     await server.stop();
