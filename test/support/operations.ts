@@ -84,6 +84,12 @@ export const validCalls: Record<string, ValidCall> = {
   updateDevice: (w) => ({ path: { device_id: w.deviceA.id }, body: { name: 'Renamed' } }),
   deleteDevice: (w) => ({ path: { device_id: w.deviceA.id } }),
   revokeDeviceCredentials: (w) => ({ path: { device_id: w.deviceA.id } }),
+  listDeviceCredentials: (w) => ({ path: { device_id: w.agent.deviceId }, query: { limit: 10 } }),
+  revokeDeviceCredential: (w) => ({
+    path: { device_id: w.agent.deviceId, credential_id: w.agentCredentialId },
+  }),
+  revokeSiteDeviceCredentials: (w) => ({ path: { site_id: w.siteA.id } }),
+  issueDeviceRegistrationToken: (w) => ({ path: { device_id: w.deviceA.id } }),
   getDeviceStats: (w) => ({ query: { site_id: w.siteA.id } }),
   getDeviceMetrics: (w) => ({
     path: { device_id: w.agent.deviceId },

@@ -23,6 +23,7 @@ import {
   listAuditEvents,
   listEvents,
   listIncidents,
+  listDeviceCredentials,
   sendAgentEvent,
   createUser,
   enrollAgent,
@@ -56,6 +57,8 @@ export interface World {
   viewerTokenId: string;
   /** An enrolled agent on site A. */
   agent: Agent;
+  /** The ID of one of the agent's tokens (its first refresh token). */
+  agentCredentialId: string;
   /** An enrolment code of site A that does not auto-approve, and its ID. */
   code: string;
   codeId: string;
@@ -226,6 +229,9 @@ export async function buildWorld(t: TestServer): Promise<World> {
     await createEnrollmentCode({ client: t.admin, path: { site_id: siteA.id }, body: { label: 'world' } }),
   );
   const agent = await addAgent(t, siteA.id);
+  const agentCredentials = ok(
+    await listDeviceCredentials({ client: t.admin, path: { device_id: agent.deviceId } }),
+  );
   const command = await createCommand({
     client: t.admin,
     body: { device_id: agent.deviceId, type: 'ping', timeout_seconds: 86_400 },
@@ -249,6 +255,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
   const audited = ok(await listAuditEvents({ client: t.admin, query: { resource: siteA.id, limit: 1 } }));
   return {
     agent,
+    agentCredentialId: agentCredentials.data[0]!.id,
     auditEventId: audited.data[0]!.id,
     processId: process.id,
     ...(await addWebhook(t)),

@@ -517,6 +517,114 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/devices/{device_id}/credentials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a device's agent credentials
+     * @description Lists the tokens the device's agent was given, newest first: access tokens and refresh
+     *     tokens with when each was created, last used and expires, and whether it is still active.
+     *     Secrets are never included. Tokens that expired more than a week ago are forgotten.
+     */
+    get: operations['listDeviceCredentials'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/credentials/{credential_id}/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the device's agent token. */
+        credential_id: components['parameters']['DeviceCredentialIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Revoke one of a device's agent tokens
+     * @description Revokes one token of the device's agent, at once on this server (other instances on the
+     *     same database follow within three seconds). A revoked access token is answered `401
+     *     credentials_revoked`; the agent can still get a new pair with its refresh token, unless
+     *     that is the one revoked, in which case it must enrol again. To cut the agent off entirely,
+     *     revoke all of its credentials (`POST /v1/devices/{device_id}/revoke-credentials`).
+     */
+    post: operations['revokeDeviceCredential'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/registration-token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Issue a new registration token for a pre-registered device
+     * @description Gives a device registered with `POST /v1/devices` whose agent has not enrolled yet a new
+     *     one-time registration token, valid for 7 days, for example because the first one expired
+     *     or was lost. The previous token stops working. A device whose agent already enrolled is
+     *     answered `409 device_already_enrolled`: its machine comes back through an enrolment code.
+     *     Admins only (`devices:register`).
+     */
+    post: operations['issueDeviceRegistrationToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/sites/{site_id}/revoke-device-credentials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the site. */
+        site_id: components['parameters']['SiteIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Revoke the credentials of every device of a site
+     * @description Revokes every access and refresh token of every device of the site at once, for example
+     *     after a site's machines were imaged from a compromised disk. Each device gets
+     *     `credentials_revoked_at` and a `device.credentials_revoked` event; each agent's next call is
+     *     answered `401 credentials_revoked`, and it must enrol again (with a code, approved by an
+     *     operator) to come back. The devices and their history stay.
+     */
+    post: operations['revokeSiteDeviceCredentials'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices/{device_id}/metrics': {
     parameters: {
       query?: never;
@@ -3954,6 +4062,73 @@ export interface components {
       site_id?: components['schemas']['SiteId'];
     };
     /**
+     * DeviceCredentialId
+     * @description The ID of one of a device's agent tokens (`atk_` followed by a ULID). Not the secret.
+     * @example atk_01JD3F6Y8Z0A2B4C6D8E0G2H4J
+     */
+    DeviceCredentialId: string;
+    /**
+     * DeviceCredential
+     * @description One of the tokens a device's agent holds: a short-lived access token (`mat_…`) for the agent
+     *     routes, or the single-use refresh token (`mrf_…`) that trades for the next pair. Only the
+     *     token's metadata; the secret is never shown again after it was handed to the agent.
+     */
+    DeviceCredential: {
+      id: components['schemas']['DeviceCredentialId'];
+      device_id: components['schemas']['DeviceId'];
+      /**
+       * @description `access`: authenticates the agent's calls; `refresh`: gets the agent a new pair of tokens.
+       * @enum {string}
+       */
+      kind: 'access' | 'refresh';
+      /**
+       * @description `active`: still accepted; `used`: a refresh token already traded for new tokens;
+       *     `expired`: past `expires_at`; `revoked`: revoked by an operator, by a reuse of a refresh
+       *     token or by a new enrolment.
+       * @enum {string}
+       */
+      state: 'active' | 'used' | 'expired' | 'revoked';
+      created_at: components['schemas']['Timestamp'];
+      /** @description When the token stops being accepted. */
+      expires_at: components['schemas']['Timestamp'];
+      /**
+       * @description When the token was last presented: for an access token, when it last authenticated a call
+       *     (updated at most every five minutes); for a refresh token, when it was traded. `null` if
+       *     never.
+       */
+      last_used_at: components['schemas']['Timestamp'] | null;
+      /** @description When the token was revoked, or `null`. */
+      revoked_at: components['schemas']['Timestamp'] | null;
+    };
+    /** DeviceCredentialList */
+    DeviceCredentialList: {
+      data: components['schemas']['DeviceCredential'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * DeviceRegistrationToken
+     * @description A new one-time registration token for a pre-registered device. The token is shown only here;
+     *     Meridian stores a hash of it, and the device's previous registration token stops working.
+     */
+    DeviceRegistrationToken: {
+      device_id: components['schemas']['DeviceId'];
+      /** @description The one-time token (prefix `mrt_`) to give to the device's agent as its enrolment `code`. */
+      registration_token: string;
+      /** @description The token is refused after this time (7 days after it was issued). */
+      registration_expires_at: components['schemas']['Timestamp'];
+    };
+    /**
+     * SiteDeviceCredentialsRevoked
+     * @description What revoking every device credential of a site did.
+     */
+    SiteDeviceCredentialsRevoked: {
+      site_id: components['schemas']['SiteId'];
+      /** @description How many devices of the site had their credentials revoked (every device of the site). */
+      devices: components['schemas']['Count'];
+      /** @description How many tokens that were not yet revoked are now. */
+      revoked_tokens: components['schemas']['Count'];
+    };
+    /**
      * MetricName
      * @description A metric agents report in their heartbeats.
      * @enum {string}
@@ -7043,6 +7218,8 @@ export interface components {
     SiteIdPath: components['schemas']['SiteId'];
     /** @description The ID of the device. */
     DeviceIdPath: components['schemas']['DeviceId'];
+    /** @description The ID of the device's agent token. */
+    DeviceCredentialIdPath: components['schemas']['DeviceCredentialId'];
     /** @description The key of the custom field. */
     CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
@@ -8970,6 +9147,215 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['Device'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeviceCredentials: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of the device's agent tokens. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "atk_01JD3F6Y8Z0A2B4C6D8E0G2H4J",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "kind": "access",
+           *           "state": "active",
+           *           "created_at": "2026-11-02T10:00:00.000Z",
+           *           "expires_at": "2026-11-02T10:15:00.000Z",
+           *           "last_used_at": "2026-11-02T10:05:00.000Z",
+           *           "revoked_at": null
+           *         },
+           *         {
+           *           "id": "atk_01JD3F6Y8Z0A2B4C6D8E0G2H4K",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "kind": "refresh",
+           *           "state": "active",
+           *           "created_at": "2026-11-02T10:00:00.000Z",
+           *           "expires_at": "2026-12-02T10:00:00.000Z",
+           *           "last_used_at": null,
+           *           "revoked_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeviceCredentialList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  revokeDeviceCredential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the device's agent token. */
+        credential_id: components['parameters']['DeviceCredentialIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The token, now revoked. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "atk_01JD3F6Y8Z0A2B4C6D8E0G2H4J",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "kind": "access",
+           *       "state": "revoked",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "expires_at": "2026-11-02T10:15:00.000Z",
+           *       "last_used_at": "2026-11-02T10:05:00.000Z",
+           *       "revoked_at": "2026-11-02T10:07:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceCredential'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  issueDeviceRegistrationToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The new registration token, shown only here. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "registration_token": "mrt_Hc6Tq1Wd8Rn3Lx5Zb0Kp7Ys2Vf9Jg4Me",
+           *       "registration_expires_at": "2026-11-09T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['DeviceRegistrationToken'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  revokeSiteDeviceCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the site. */
+        site_id: components['parameters']['SiteIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description How many devices and tokens were concerned. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "devices": 12,
+           *       "revoked_tokens": 24
+           *     }
+           */
+          'application/json': components['schemas']['SiteDeviceCredentialsRevoked'];
         };
       };
       400: components['responses']['BadRequest'];

@@ -167,6 +167,8 @@ import type {
   GetWebhookResponse,
   ImportScriptData,
   ImportScriptResponse,
+  IssueDeviceRegistrationTokenData,
+  IssueDeviceRegistrationTokenResponse,
   ListAlertRulesData,
   ListAlertRulesResponse,
   ListApiTokensData,
@@ -177,6 +179,8 @@ import type {
   ListCommandsResponse,
   ListCustomFieldsData,
   ListCustomFieldsResponse,
+  ListDeviceCredentialsData,
+  ListDeviceCredentialsResponse,
   ListDeviceFiltersData,
   ListDeviceFiltersResponse,
   ListDeviceScreenshotsData,
@@ -251,10 +255,14 @@ import type {
   RetryWebhookDeliveryResponse,
   RevokeApiTokenData,
   RevokeApiTokenResponse,
+  RevokeDeviceCredentialData,
+  RevokeDeviceCredentialResponse,
   RevokeDeviceCredentialsData,
   RevokeDeviceCredentialsResponse,
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeResponse,
+  RevokeSiteDeviceCredentialsData,
+  RevokeSiteDeviceCredentialsResponse,
   RotateWebhookSecretData,
   RotateWebhookSecretResponse,
   RunScheduleNowData,
@@ -340,6 +348,10 @@ export const routes = {
   updateDevice: { route: 'PATCH /v1/devices/{device_id}', ifMatch: true },
   deleteDevice: { route: 'DELETE /v1/devices/{device_id}' },
   revokeDeviceCredentials: { route: 'POST /v1/devices/{device_id}/revoke-credentials' },
+  listDeviceCredentials: { route: 'GET /v1/devices/{device_id}/credentials', paginated: true },
+  revokeDeviceCredential: { route: 'POST /v1/devices/{device_id}/credentials/{credential_id}/revoke' },
+  issueDeviceRegistrationToken: { route: 'POST /v1/devices/{device_id}/registration-token' },
+  revokeSiteDeviceCredentials: { route: 'POST /v1/sites/{site_id}/revoke-device-credentials' },
   getDeviceMetrics: { route: 'GET /v1/devices/{device_id}/metrics' },
   getDeviceInventory: { route: 'GET /v1/devices/{device_id}/inventory' },
   listDeviceScreenshots: { route: 'GET /v1/devices/{device_id}/screenshots' },
@@ -1054,6 +1066,102 @@ export class DevicesResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<RevokeDeviceCredentialsResponse> {
     return this._client._call(routes.revokeDeviceCredentials, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * List a device's agent credentials
+   *
+   * Lists the tokens the device's agent was given, newest first: access tokens and refresh
+   * tokens with when each was created, last used and expires, and whether it is still active.
+   * Secrets are never included. Tokens that expired more than a week ago are forgotten.
+   *
+   * `GET /v1/devices/{device_id}/credentials` (operation `listDeviceCredentials`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param deviceId The ID of the device.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listCredentials(
+    deviceId: ListDeviceCredentialsData['path']['device_id'],
+    query?: ListDeviceCredentialsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDeviceCredentialsResponse['data'][number]> {
+    return this._client._list(routes.listDeviceCredentials, {
+      path: { device_id: deviceId },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Revoke one of a device's agent tokens
+   *
+   * Revokes one token of the device's agent, at once on this server (other instances on the
+   * same database follow within three seconds). A revoked access token is answered `401
+   * credentials_revoked`; the agent can still get a new pair with its refresh token, unless
+   * that is the one revoked, in which case it must enrol again. To cut the agent off entirely,
+   * revoke all of its credentials (`POST /v1/devices/{device_id}/revoke-credentials`).
+   *
+   * `POST /v1/devices/{device_id}/credentials/{credential_id}/revoke` (operation `revokeDeviceCredential`).
+   *
+   * @param deviceId The ID of the device.
+   * @param credentialId The ID of the device's agent token.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeCredential(
+    deviceId: RevokeDeviceCredentialData['path']['device_id'],
+    credentialId: RevokeDeviceCredentialData['path']['credential_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeDeviceCredentialResponse> {
+    return this._client._call(routes.revokeDeviceCredential, {
+      path: { device_id: deviceId, credential_id: credentialId },
+      options,
+    });
+  }
+
+  /**
+   * Issue a new registration token for a pre-registered device
+   *
+   * Gives a device registered with `POST /v1/devices` whose agent has not enrolled yet a new
+   * one-time registration token, valid for 7 days, for example because the first one expired
+   * or was lost. The previous token stops working. A device whose agent already enrolled is
+   * answered `409 device_already_enrolled`: its machine comes back through an enrolment code.
+   * Admins only (`devices:register`).
+   *
+   * `POST /v1/devices/{device_id}/registration-token` (operation `issueDeviceRegistrationToken`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  issueRegistrationToken(
+    deviceId: IssueDeviceRegistrationTokenData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<IssueDeviceRegistrationTokenResponse> {
+    return this._client._call(routes.issueDeviceRegistrationToken, {
+      path: { device_id: deviceId },
+      options,
+    });
+  }
+
+  /**
+   * Revoke the credentials of every device of a site
+   *
+   * Revokes every access and refresh token of every device of the site at once, for example
+   * after a site's machines were imaged from a compromised disk. Each device gets
+   * `credentials_revoked_at` and a `device.credentials_revoked` event; each agent's next call is
+   * answered `401 credentials_revoked`, and it must enrol again (with a code, approved by an
+   * operator) to come back. The devices and their history stay.
+   *
+   * `POST /v1/sites/{site_id}/revoke-device-credentials` (operation `revokeSiteDeviceCredentials`).
+   *
+   * @param siteId The ID of the site.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeSiteCredentials(
+    siteId: RevokeSiteDeviceCredentialsData['path']['site_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeSiteDeviceCredentialsResponse> {
+    return this._client._call(routes.revokeSiteDeviceCredentials, { path: { site_id: siteId }, options });
   }
 
   /**

@@ -243,6 +243,9 @@ import type {
   ImportScriptData,
   ImportScriptErrors,
   ImportScriptResponses,
+  IssueDeviceRegistrationTokenData,
+  IssueDeviceRegistrationTokenErrors,
+  IssueDeviceRegistrationTokenResponses,
   ListAlertRulesData,
   ListAlertRulesErrors,
   ListAlertRulesResponses,
@@ -258,6 +261,9 @@ import type {
   ListCustomFieldsData,
   ListCustomFieldsErrors,
   ListCustomFieldsResponses,
+  ListDeviceCredentialsData,
+  ListDeviceCredentialsErrors,
+  ListDeviceCredentialsResponses,
   ListDeviceFiltersData,
   ListDeviceFiltersErrors,
   ListDeviceFiltersResponses,
@@ -372,12 +378,18 @@ import type {
   RevokeApiTokenData,
   RevokeApiTokenErrors,
   RevokeApiTokenResponses,
+  RevokeDeviceCredentialData,
+  RevokeDeviceCredentialErrors,
+  RevokeDeviceCredentialResponses,
   RevokeDeviceCredentialsData,
   RevokeDeviceCredentialsErrors,
   RevokeDeviceCredentialsResponses,
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeErrors,
   RevokeEnrollmentCodeResponses,
+  RevokeSiteDeviceCredentialsData,
+  RevokeSiteDeviceCredentialsErrors,
+  RevokeSiteDeviceCredentialsResponses,
   RotateWebhookSecretData,
   RotateWebhookSecretErrors,
   RotateWebhookSecretResponses,
@@ -1218,6 +1230,120 @@ export const revokeDeviceCredentials = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/devices/{device_id}/revoke-credentials',
+    ...options,
+  });
+
+/**
+ * List a device's agent credentials
+ *
+ * Lists the tokens the device's agent was given, newest first: access tokens and refresh
+ * tokens with when each was created, last used and expires, and whether it is still active.
+ * Secrets are never included. Tokens that expired more than a week ago are forgotten.
+ *
+ */
+export const listDeviceCredentials = <ThrowOnError extends boolean = false>(
+  options: Options<ListDeviceCredentialsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListDeviceCredentialsResponses, ListDeviceCredentialsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/credentials',
+    ...options,
+  });
+
+/**
+ * Revoke one of a device's agent tokens
+ *
+ * Revokes one token of the device's agent, at once on this server (other instances on the
+ * same database follow within three seconds). A revoked access token is answered `401
+ * credentials_revoked`; the agent can still get a new pair with its refresh token, unless
+ * that is the one revoked, in which case it must enrol again. To cut the agent off entirely,
+ * revoke all of its credentials (`POST /v1/devices/{device_id}/revoke-credentials`).
+ *
+ */
+export const revokeDeviceCredential = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeDeviceCredentialData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    RevokeDeviceCredentialResponses,
+    RevokeDeviceCredentialErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/credentials/{credential_id}/revoke',
+    ...options,
+  });
+
+/**
+ * Issue a new registration token for a pre-registered device
+ *
+ * Gives a device registered with `POST /v1/devices` whose agent has not enrolled yet a new
+ * one-time registration token, valid for 7 days, for example because the first one expired
+ * or was lost. The previous token stops working. A device whose agent already enrolled is
+ * answered `409 device_already_enrolled`: its machine comes back through an enrolment code.
+ * Admins only (`devices:register`).
+ *
+ */
+export const issueDeviceRegistrationToken = <ThrowOnError extends boolean = false>(
+  options: Options<IssueDeviceRegistrationTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    IssueDeviceRegistrationTokenResponses,
+    IssueDeviceRegistrationTokenErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/registration-token',
+    ...options,
+  });
+
+/**
+ * Revoke the credentials of every device of a site
+ *
+ * Revokes every access and refresh token of every device of the site at once, for example
+ * after a site's machines were imaged from a compromised disk. Each device gets
+ * `credentials_revoked_at` and a `device.credentials_revoked` event; each agent's next call is
+ * answered `401 credentials_revoked`, and it must enrol again (with a code, approved by an
+ * operator) to come back. The devices and their history stay.
+ *
+ */
+export const revokeSiteDeviceCredentials = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeSiteDeviceCredentialsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    RevokeSiteDeviceCredentialsResponses,
+    RevokeSiteDeviceCredentialsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/sites/{site_id}/revoke-device-credentials',
     ...options,
   });
 

@@ -834,6 +834,97 @@ export type DeviceUpdate = {
 };
 
 /**
+ * DeviceCredentialId
+ *
+ * The ID of one of a device's agent tokens (`atk_` followed by a ULID). Not the secret.
+ */
+export type DeviceCredentialId = string;
+
+/**
+ * DeviceCredential
+ *
+ * One of the tokens a device's agent holds: a short-lived access token (`mat_…`) for the agent
+ * routes, or the single-use refresh token (`mrf_…`) that trades for the next pair. Only the
+ * token's metadata; the secret is never shown again after it was handed to the agent.
+ *
+ */
+export type DeviceCredential = {
+  id: DeviceCredentialId;
+  device_id: DeviceId;
+  /**
+   * `access`: authenticates the agent's calls; `refresh`: gets the agent a new pair of tokens.
+   */
+  kind: 'access' | 'refresh';
+  /**
+   * `active`: still accepted; `used`: a refresh token already traded for new tokens;
+   * `expired`: past `expires_at`; `revoked`: revoked by an operator, by a reuse of a refresh
+   * token or by a new enrolment.
+   *
+   */
+  state: 'active' | 'used' | 'expired' | 'revoked';
+  created_at: Timestamp;
+  /**
+   * When the token stops being accepted.
+   */
+  expires_at: Timestamp;
+  /**
+   * When the token was last presented: for an access token, when it last authenticated a call
+   * (updated at most every five minutes); for a refresh token, when it was traded. `null` if
+   * never.
+   *
+   */
+  last_used_at: Timestamp | null;
+  /**
+   * When the token was revoked, or `null`.
+   */
+  revoked_at: Timestamp | null;
+};
+
+/**
+ * DeviceCredentialList
+ */
+export type DeviceCredentialList = {
+  data: Array<DeviceCredential>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * DeviceRegistrationToken
+ *
+ * A new one-time registration token for a pre-registered device. The token is shown only here;
+ * Meridian stores a hash of it, and the device's previous registration token stops working.
+ *
+ */
+export type DeviceRegistrationToken = {
+  device_id: DeviceId;
+  /**
+   * The one-time token (prefix `mrt_`) to give to the device's agent as its enrolment `code`.
+   */
+  registration_token: string;
+  /**
+   * The token is refused after this time (7 days after it was issued).
+   */
+  registration_expires_at: Timestamp;
+};
+
+/**
+ * SiteDeviceCredentialsRevoked
+ *
+ * What revoking every device credential of a site did.
+ */
+export type SiteDeviceCredentialsRevoked = {
+  site_id: SiteId;
+  /**
+   * How many devices of the site had their credentials revoked (every device of the site).
+   */
+  devices: Count;
+  /**
+   * How many tokens that were not yet revoked are now.
+   */
+  revoked_tokens: Count;
+};
+
+/**
  * MetricName
  *
  * A metric agents report in their heartbeats.
@@ -4335,6 +4426,11 @@ export type SiteIdPath = SiteId;
 export type DeviceIdPath = DeviceId;
 
 /**
+ * The ID of the device's agent token.
+ */
+export type DeviceCredentialIdPath = DeviceCredentialId;
+
+/**
  * The key of the custom field.
  */
 export type CustomFieldKeyPath = CustomFieldKey;
@@ -6123,6 +6219,233 @@ export type RevokeDeviceCredentialsResponses = {
 
 export type RevokeDeviceCredentialsResponse =
   RevokeDeviceCredentialsResponses[keyof RevokeDeviceCredentialsResponses];
+
+export type ListDeviceCredentialsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/devices/{device_id}/credentials';
+};
+
+export type ListDeviceCredentialsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeviceCredentialsError = ListDeviceCredentialsErrors[keyof ListDeviceCredentialsErrors];
+
+export type ListDeviceCredentialsResponses = {
+  /**
+   * A page of the device's agent tokens.
+   */
+  200: DeviceCredentialList;
+};
+
+export type ListDeviceCredentialsResponse =
+  ListDeviceCredentialsResponses[keyof ListDeviceCredentialsResponses];
+
+export type RevokeDeviceCredentialData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The ID of the device's agent token.
+     */
+    credential_id: DeviceCredentialId;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/credentials/{credential_id}/revoke';
+};
+
+export type RevokeDeviceCredentialErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RevokeDeviceCredentialError = RevokeDeviceCredentialErrors[keyof RevokeDeviceCredentialErrors];
+
+export type RevokeDeviceCredentialResponses = {
+  /**
+   * The token, now revoked.
+   */
+  200: DeviceCredential;
+};
+
+export type RevokeDeviceCredentialResponse =
+  RevokeDeviceCredentialResponses[keyof RevokeDeviceCredentialResponses];
+
+export type IssueDeviceRegistrationTokenData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/registration-token';
+};
+
+export type IssueDeviceRegistrationTokenErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type IssueDeviceRegistrationTokenError =
+  IssueDeviceRegistrationTokenErrors[keyof IssueDeviceRegistrationTokenErrors];
+
+export type IssueDeviceRegistrationTokenResponses = {
+  /**
+   * The new registration token, shown only here.
+   */
+  200: DeviceRegistrationToken;
+};
+
+export type IssueDeviceRegistrationTokenResponse =
+  IssueDeviceRegistrationTokenResponses[keyof IssueDeviceRegistrationTokenResponses];
+
+export type RevokeSiteDeviceCredentialsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the site.
+     */
+    site_id: SiteId;
+  };
+  query?: never;
+  url: '/v1/sites/{site_id}/revoke-device-credentials';
+};
+
+export type RevokeSiteDeviceCredentialsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RevokeSiteDeviceCredentialsError =
+  RevokeSiteDeviceCredentialsErrors[keyof RevokeSiteDeviceCredentialsErrors];
+
+export type RevokeSiteDeviceCredentialsResponses = {
+  /**
+   * How many devices and tokens were concerned.
+   */
+  200: SiteDeviceCredentialsRevoked;
+};
+
+export type RevokeSiteDeviceCredentialsResponse =
+  RevokeSiteDeviceCredentialsResponses[keyof RevokeSiteDeviceCredentialsResponses];
 
 export type GetDeviceMetricsData = {
   body?: never;

@@ -631,6 +631,67 @@ export const zDeviceUpdate = z.object({
 });
 
 /**
+ * DeviceCredentialId
+ *
+ * The ID of one of a device's agent tokens (`atk_` followed by a ULID). Not the secret.
+ */
+export const zDeviceCredentialId = z
+  .string()
+  .max(30)
+  .regex(/^atk_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * DeviceCredential
+ *
+ * One of the tokens a device's agent holds: a short-lived access token (`mat_…`) for the agent
+ * routes, or the single-use refresh token (`mrf_…`) that trades for the next pair. Only the
+ * token's metadata; the secret is never shown again after it was handed to the agent.
+ *
+ */
+export const zDeviceCredential = z.object({
+  id: zDeviceCredentialId,
+  device_id: zDeviceId,
+  kind: z.enum(['access', 'refresh']),
+  state: z.enum(['active', 'used', 'expired', 'revoked']),
+  created_at: zTimestamp,
+  expires_at: zTimestamp,
+  last_used_at: zTimestamp.nullable(),
+  revoked_at: zTimestamp.nullable(),
+});
+
+/**
+ * DeviceCredentialList
+ */
+export const zDeviceCredentialList = z.object({
+  data: z.array(zDeviceCredential).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * DeviceRegistrationToken
+ *
+ * A new one-time registration token for a pre-registered device. The token is shown only here;
+ * Meridian stores a hash of it, and the device's previous registration token stops working.
+ *
+ */
+export const zDeviceRegistrationToken = z.object({
+  device_id: zDeviceId,
+  registration_token: z.string().max(100),
+  registration_expires_at: zTimestamp,
+});
+
+/**
+ * SiteDeviceCredentialsRevoked
+ *
+ * What revoking every device credential of a site did.
+ */
+export const zSiteDeviceCredentialsRevoked = z.object({
+  site_id: zSiteId,
+  devices: zCount,
+  revoked_tokens: zCount,
+});
+
+/**
  * MetricName
  *
  * A metric agents report in their heartbeats.
@@ -3528,6 +3589,11 @@ export const zSiteIdPath = zSiteId;
 export const zDeviceIdPath = zDeviceId;
 
 /**
+ * The ID of the device's agent token.
+ */
+export const zDeviceCredentialIdPath = zDeviceCredentialId;
+
+/**
  * The key of the custom field.
  */
 export const zCustomFieldKeyPath = zCustomFieldKey;
@@ -3959,6 +4025,48 @@ export const zRevokeDeviceCredentialsPath = z.object({
  * The credentials are revoked; the device, with `credentials_revoked_at` set.
  */
 export const zRevokeDeviceCredentialsResponse = zDevice;
+
+export const zListDeviceCredentialsPath = z.object({
+  device_id: zDeviceId,
+});
+
+export const zListDeviceCredentialsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of the device's agent tokens.
+ */
+export const zListDeviceCredentialsResponse = zDeviceCredentialList;
+
+export const zRevokeDeviceCredentialPath = z.object({
+  device_id: zDeviceId,
+  credential_id: zDeviceCredentialId,
+});
+
+/**
+ * The token, now revoked.
+ */
+export const zRevokeDeviceCredentialResponse = zDeviceCredential;
+
+export const zIssueDeviceRegistrationTokenPath = z.object({
+  device_id: zDeviceId,
+});
+
+/**
+ * The new registration token, shown only here.
+ */
+export const zIssueDeviceRegistrationTokenResponse = zDeviceRegistrationToken;
+
+export const zRevokeSiteDeviceCredentialsPath = z.object({
+  site_id: zSiteId,
+});
+
+/**
+ * How many devices and tokens were concerned.
+ */
+export const zRevokeSiteDeviceCredentialsResponse = zSiteDeviceCredentialsRevoked;
 
 export const zGetDeviceMetricsPath = z.object({
   device_id: zDeviceId,

@@ -28,6 +28,16 @@ export function forgetDeviceTokens(context: AppContext, deviceId: string): void 
   verifiedAccessTokens(context).forget(({ agent }) => agent.deviceId === deviceId);
 }
 
+/** Forgets the verified access tokens of these devices on this instance. */
+export function forgetDevicesTokens(context: AppContext, deviceIds: ReadonlySet<string>): void {
+  verifiedAccessTokens(context).forget(({ agent }) => deviceIds.has(agent.deviceId));
+}
+
+/** Forgets one verified access token on this instance, by the hash of its secret. */
+export function forgetToken(context: AppContext, tokenHash: string): void {
+  verifiedAccessTokens(context).delete(tokenHash);
+}
+
 /** Issues a new access and refresh token for the device. */
 export async function issueCredentials(
   context: AppContext,
@@ -129,6 +139,23 @@ async function checkToken(
 }
 
 /**
+ * `last_used_at` is a hint for operators (`GET /v1/devices/{id}/credentials`), not an audit trail:
+ * written when a token is verified from the database and its mark is older than this, so an
+ * access token (15 minutes) is written a few times in its life, not on every call.
+ */
+const LAST_USED_GRANULARITY_MS = 5 * 60_000;
+
+async function markUsed(context: AppContext, row: AgentTokenRow): Promise<void> {
+  const now = context.now();
+  if (row.last_used_at && now.getTime() - Date.parse(row.last_used_at) < LAST_USED_GRANULARITY_MS) return;
+  await context.db
+    .updateTable('agent_tokens')
+    .set({ last_used_at: now.toISOString() })
+    .where('id', '=', row.id)
+    .execute();
+}
+
+/**
  * The device behind an access token (authenticate.ts), or a 401 saying why not. A token verified in
  * the last few seconds is believed until it expires (runtime/credential-cache.ts).
  */
@@ -145,6 +172,7 @@ export async function authenticateAgent(context: AppContext, accessToken: string
     .where('kind', '=', 'access')
     .executeTakeFirst();
   const checked = await checkToken(context, row, 'access');
+  await markUsed(context, checked.row);
   const agent = { deviceId: checked.row.device_id, siteId: checked.siteId, tokenId: checked.row.id };
   cache.set(hash, { agent, expiresAt: checked.row.expires_at }, stamp);
   return agent;

@@ -1,15 +1,13 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { hashSecret, newSecret } from '../auth/secrets';
-import { forgetDeviceTokens, revokeDeviceTokens } from '../agent/credentials';
+import { forgetDeviceTokens } from '../agent/credentials';
 import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
 import type { DeviceRow } from '../store/schema';
-import { emitEvent } from '../observe/events-store';
 import { deviceSort, listFilterConditions } from './device-filters-store';
 import {
   deviceTextCondition,
@@ -18,12 +16,15 @@ import {
   presentDevices,
   selectDevices,
 } from './devices-store';
+import {
+  deviceCredentialRoutes,
+  newRegistrationToken,
+  revokeCredentialsOf,
+} from './device-credentials-handlers';
 import { deviceInsightRoutes } from './device-insights-handlers';
 import { assertDeviceType, DEFAULT_DEVICE_TYPE } from './device-type-catalogue';
 import { deviceScreenshotRoutes } from './screenshots-handlers';
 import { assertUsableSite } from './sites-store';
-
-const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function devicesHandlers(context: AppContext) {
   const { db } = context;
@@ -39,6 +40,7 @@ export function devicesHandlers(context: AppContext) {
   return initServer().router(contract.devices, {
     ...deviceInsightRoutes(context),
     ...deviceScreenshotRoutes(context),
+    ...deviceCredentialRoutes(context),
 
     listDevices: async ({ query, req }) => {
       const conditions = [
@@ -68,7 +70,7 @@ export function devicesHandlers(context: AppContext) {
       await assertUsableSite(context, principalOf(req), body.site_id);
       assertDeviceType(body.device_type);
       const now = context.now();
-      const registrationToken = newSecret('mrt');
+      const registration = newRegistrationToken(context);
       const row: DeviceRow = {
         id: newId('dev'),
         site_id: body.site_id,
@@ -81,8 +83,8 @@ export function devicesHandlers(context: AppContext) {
         tags: JSON.stringify(body.tags ?? []),
         agent_version: null,
         last_seen_at: null,
-        registration_token_hash: hashSecret(registrationToken),
-        registration_expires_at: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
+        registration_token_hash: registration.hash,
+        registration_expires_at: registration.expiresAt,
         fingerprint: null,
         os_name: null,
         os_version: null,
@@ -102,7 +104,7 @@ export function devicesHandlers(context: AppContext) {
         status: 201,
         body: {
           device: await presentDevice(context, row),
-          registration_token: registrationToken,
+          registration_token: registration.token,
           registration_expires_at: row.registration_expires_at!,
         },
       };
@@ -134,22 +136,11 @@ export function devicesHandlers(context: AppContext) {
 
     revokeDeviceCredentials: async ({ params, req }) => {
       const device = await findDevice(principalOf(req), params.device_id);
-      const now = context.now().toISOString();
-      const revoked = await revokeDeviceTokens(context, device.id);
-      await db
-        .updateTable('devices')
-        .set({ credentials_revoked_at: now })
-        .where('id', '=', device.id)
-        .execute();
-      await emitEvent(context, {
-        type: 'device.credentials_revoked',
-        severity: 'warning',
-        siteId: device.site_id,
-        deviceId: device.id,
-        message: `The credentials of ${device.name} were revoked by ${principalOf(req).user.username}.`,
-        data: { revoked_tokens: revoked, revoked_by: principalOf(req).user.id },
-      });
-      return { status: 200, body: await presentDevice(context, { ...device, credentials_revoked_at: now }) };
+      await revokeCredentialsOf(context, [device], principalOf(req));
+      return {
+        status: 200,
+        body: await presentDevice(context, await findDevice(principalOf(req), device.id)),
+      };
     },
   });
 }

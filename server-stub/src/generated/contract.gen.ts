@@ -788,6 +788,26 @@ export const DeviceCreate = z
       .optional(),
   })
   .meta({ id: 'DeviceCreate' });
+export const DeviceCredentialId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^atk_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeviceCredentialId' });
+export const DeviceCredential = z
+  .object({
+    id: DeviceCredentialId,
+    device_id: DeviceId,
+    kind: z.enum(['access', 'refresh']),
+    state: z.enum(['active', 'used', 'expired', 'revoked']),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    revoked_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'DeviceCredential' });
+export const DeviceCredentialList = z
+  .object({ data: z.array(DeviceCredential).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeviceCredentialList' });
 export const DeviceCustomFieldValue = z
   .object({
     device_id: DeviceId,
@@ -922,6 +942,13 @@ export const DeviceList = z
 export const DeviceRegistration = z
   .object({ device: Device, registration_token: z.string().max(100), registration_expires_at: Timestamp })
   .meta({ id: 'DeviceRegistration' });
+export const DeviceRegistrationToken = z
+  .object({
+    device_id: DeviceId,
+    registration_token: z.string().max(100),
+    registration_expires_at: Timestamp,
+  })
+  .meta({ id: 'DeviceRegistrationToken' });
 export const DeviceSort = z
   .enum(['name', '-name', 'last_seen_at', '-last_seen_at', 'status', '-status', 'created_at', '-created_at'])
   .meta({ id: 'DeviceSort' });
@@ -1823,6 +1850,9 @@ export const Site = z
 export const SiteCreate = z
   .strictObject({ name: z.string().min(1).max(100), description: z.string().max(1000).optional() })
   .meta({ id: 'SiteCreate' });
+export const SiteDeviceCredentialsRevoked = z
+  .object({ site_id: SiteId, devices: Count, revoked_tokens: Count })
+  .meta({ id: 'SiteDeviceCredentialsRevoked' });
 export const SiteList = z
   .object({ data: z.array(Site).max(500), next_cursor: NextCursor })
   .meta({ id: 'SiteList' });
@@ -2727,6 +2757,114 @@ export const contract = c.router(
         },
         metadata: {
           operationId: 'revokeDeviceCredentials',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      listDeviceCredentials: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/credentials',
+        summary: "List a device's agent credentials",
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: DeviceCredentialList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeviceCredentials',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      revokeDeviceCredential: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/credentials/:credential_id/revoke',
+        summary: "Revoke one of a device's agent tokens",
+        pathParams: z.object({ device_id: DeviceId, credential_id: DeviceCredentialId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: DeviceCredential,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeDeviceCredential',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:write'],
+        } as const,
+      },
+      issueDeviceRegistrationToken: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/registration-token',
+        summary: 'Issue a new registration token for a pre-registered device',
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: DeviceRegistrationToken,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'issueDeviceRegistrationToken',
+          tag: 'Devices',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:register'],
+        } as const,
+      },
+      revokeSiteDeviceCredentials: {
+        method: 'POST',
+        path: '/v1/sites/:site_id/revoke-device-credentials',
+        summary: 'Revoke the credentials of every device of a site',
+        pathParams: z.object({ site_id: SiteId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: SiteDeviceCredentialsRevoked,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeSiteDeviceCredentials',
           tag: 'Devices',
           public: false,
           agent: false,

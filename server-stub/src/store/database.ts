@@ -39,6 +39,7 @@ import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
 import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
+import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
 
@@ -77,6 +78,7 @@ const migrations: Record<string, Migration> = {
   '023-device-list-indexes': deviceListIndexes,
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
+  '032-agent-lifecycle': agentLifecycle,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -159,6 +159,8 @@ export interface AgentTokensTable {
   /** Refresh tokens: when it was traded for new tokens (a second use is theft). */
   used_at: string | null;
   revoked_at: string | null;
+  /** Access tokens: when one last authenticated a call (marked at most every few minutes). */
+  last_used_at: string | null;
 }
 
 export type CommandStatus =
