@@ -7,7 +7,23 @@
  * stored state is unchanged.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken, deleteDevice, login, revokeApiToken, revokeDeviceCredentials } from '@meridian/sdk';
+import {
+  type Client,
+  createApiToken,
+  createRole,
+  deleteDevice,
+  getCurrentUser,
+  getDevice,
+  listDevices,
+  listUsers,
+  login,
+  revokeApiToken,
+  revokeDeviceCredentials,
+  updateDevice,
+  updateRole,
+  updateUser,
+} from '@meridian/sdk';
+import { BUILT_IN_ROLE_IDS } from '../server-stub/src/access/roles';
 import { addAgent, renewAgent } from './support/agents';
 import { cookieHeader, cookiesOf } from './support/cookies';
 import { callOperation, validCalls, type SdkResult } from './support/operations';
@@ -16,7 +32,7 @@ import { ADMIN, ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { operationById, specOperations, type SpecOperation } from './support/spec';
 import { useTestServer } from './support/use-test-server';
-import { unique } from './support/world';
+import { addMemberWith, unique } from './support/world';
 
 const ALL_SCOPES = [
   'users:read',
@@ -54,6 +70,8 @@ const ALL_SCOPES = [
   'notifications:write',
   'custom_fields:write',
   'metrics:read',
+  'roles:read',
+  'roles:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',
@@ -314,6 +332,123 @@ describe.each(TARGETED.map((id) => [id, operationById(id)] as const))('%s', (_na
       holdsScopes ? 'not_found' : 'insufficient_scope',
       call(operation, t.world.outsider.session),
     );
+  });
+});
+
+describe('site-scoped role bindings', () => {
+  const { operator: operatorRole, viewer: viewerRole } = BUILT_IN_ROLE_IDS;
+  const renameDevice = (client: Client, deviceId: string) =>
+    updateDevice({ client, path: { device_id: deviceId }, body: { name: unique('renamed') } });
+  const expectUnchangedRefusal = async (status: number, code: string, call: () => Promise<SdkResult>) => {
+    const before = await snapshot(t);
+    expectProblem(await call(), status, code);
+    expect(await snapshot(t)).toBe(before);
+  };
+
+  it('keeps an operator of site A off site B (and lets them act on A)', async () => {
+    const { operator, deviceA, deviceB } = t.world;
+    await expectUnchangedRefusal(404, 'not_found', () => renameDevice(operator.client, deviceB.id));
+    expectProblem(
+      await getDevice({ client: operator.client, path: { device_id: deviceB.id } }),
+      404,
+      'not_found',
+    );
+    ok(await renameDevice(operator.client, deviceA.id));
+  });
+
+  it('gives a viewer binding on B and an operator binding on A each its own sites', async () => {
+    const { siteA, siteB, deviceA, deviceB } = t.world;
+    const mixed = await addMemberWith(t, 'mixed', {
+      role_bindings: [
+        { role_id: operatorRole, site_ids: [siteA.id] },
+        { role_id: viewerRole, site_ids: [siteB.id] },
+      ],
+    });
+    ok(await renameDevice(mixed.client, deviceA.id));
+    await expectUnchangedRefusal(404, 'not_found', () => renameDevice(mixed.client, deviceB.id));
+    expect(ok(await getDevice({ client: mixed.client, path: { device_id: deviceB.id } })).id).toBe(
+      deviceB.id,
+    );
+    const listed = ok(await listDevices({ client: mixed.client, query: { limit: 500 } })).data.map(
+      (d) => d.id,
+    );
+    expect(listed).toEqual(expect.arrayContaining([deviceA.id, deviceB.id]));
+    const me = ok(await getCurrentUser({ client: mixed.client }));
+    expect(me.scopes).toEqual([...OPERATOR_SCOPES].sort());
+    expect(me.site_ids).toEqual([siteA.id, siteB.id].sort());
+    expect(me.user.role).toBe('operator');
+    expect(me.user.site_ids).toEqual([siteA.id, siteB.id].sort());
+  });
+
+  it('grants no admin-only scope through a binding limited to sites', async () => {
+    const { siteA, deviceA } = t.world;
+    const role = ok(
+      await createRole({
+        client: t.admin,
+        body: { name: unique('site auditor'), scopes: ['users:read', 'sites:read', 'devices:read'] },
+      }),
+    );
+    const member = await addMemberWith(t, 'auditor', {
+      role_bindings: [{ role_id: role.id, site_ids: [siteA.id] }],
+    });
+    await expectUnchangedRefusal(403, 'insufficient_scope', () =>
+      listUsers({ client: member.client, query: { limit: 10 } }),
+    );
+    ok(await getDevice({ client: member.client, path: { device_id: deviceA.id } }));
+    expect(ok(await getCurrentUser({ client: member.client })).scopes).toEqual([
+      'devices:read',
+      'sites:read',
+    ]);
+  });
+
+  it('shrinks an API token at once when its creator loses a role', async () => {
+    const { siteA, deviceA } = t.world;
+    const member = await addMemberWith(t, 'demoted', {
+      role_bindings: [
+        { role_id: operatorRole, site_ids: [siteA.id] },
+        { role_id: viewerRole, site_ids: [siteA.id] },
+      ],
+    });
+    const token = ok(
+      await createApiToken({
+        client: member.client,
+        body: { name: unique('token'), scopes: ['devices:read', 'devices:write'] },
+      }),
+    ).token;
+    ok(await renameDevice(t.client(token), deviceA.id));
+    ok(
+      await updateUser({
+        client: t.admin,
+        path: { user_id: member.user.id },
+        body: { role_bindings: [{ role_id: viewerRole, site_ids: [siteA.id] }] },
+      }),
+    );
+    await expectUnchangedRefusal(403, 'insufficient_scope', () => renameDevice(t.client(token), deviceA.id));
+    ok(await getDevice({ client: t.client(token), path: { device_id: deviceA.id } }));
+    const me = ok(await getCurrentUser({ client: t.client(token) }));
+    expect(me.scopes).toEqual(['devices:read']);
+  });
+
+  it("takes a scope a custom role loses from its holders' sessions at once", async () => {
+    const { siteA, deviceA } = t.world;
+    const role = ok(
+      await createRole({
+        client: t.admin,
+        body: { name: unique('fixer'), scopes: ['sites:read', 'devices:read', 'devices:write'] },
+      }),
+    );
+    const member = await addMemberWith(t, 'fixer', {
+      role_bindings: [{ role_id: role.id, site_ids: [siteA.id] }],
+    });
+    ok(await renameDevice(member.client, deviceA.id));
+    ok(
+      await updateRole({
+        client: t.admin,
+        path: { role_id: role.id },
+        body: { scopes: ['sites:read', 'devices:read'] },
+      }),
+    );
+    await expectUnchangedRefusal(403, 'insufficient_scope', () => renameDevice(member.client, deviceA.id));
   });
 });
 

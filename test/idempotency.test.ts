@@ -37,6 +37,7 @@ it('covers the creating operations', () => {
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',
+    'createRole',
     'createSchedule',
     'createScript',
     'createSite',

@@ -1,6 +1,7 @@
 import type { AppContext } from './context';
 import { generatePassword, hashPassword } from './auth/passwords';
 import { newId } from './store/ids';
+import { bindingOfRole, replaceBindings } from './access/role-bindings';
 
 export interface BootstrapAdmin {
   username: string;
@@ -21,20 +22,25 @@ export async function ensureBootstrapAdmin(
   if (existing) return null;
   const generatedPassword = password ? null : generatePassword();
   const now = context.now().toISOString();
-  await context.db
-    .insertInto('users')
-    .values({
-      id: newId('usr'),
-      username: username.toLowerCase(),
-      display_name: 'Administrator',
-      email: null,
-      role: 'admin',
-      disabled: 0,
-      password_hash: await hashPassword(password ?? generatedPassword!, context.passwordCost),
-      created_at: now,
-      updated_at: now,
-      last_login_at: null,
-    })
-    .execute();
+  const id = newId('usr');
+  const passwordHash = await hashPassword(password ?? generatedPassword!, context.passwordCost);
+  await context.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('users')
+      .values({
+        id,
+        username: username.toLowerCase(),
+        display_name: 'Administrator',
+        email: null,
+        role: 'admin',
+        disabled: 0,
+        password_hash: passwordHash,
+        created_at: now,
+        updated_at: now,
+        last_login_at: null,
+      })
+      .execute();
+    await replaceBindings(trx, id, [bindingOfRole('admin', [])]);
+  });
   return { username: username.toLowerCase(), generatedPassword };
 }

@@ -13,6 +13,7 @@ import { initServer } from '@ts-rest/express';
 import { apiTokensHandlers } from './access/api-tokens-handlers';
 import { agentHandlers } from './agent/agent-handlers';
 import { usersHandlers } from './access/users-handlers';
+import { rolesHandlers } from './access/roles-handlers';
 import { authHandlers } from './auth/auth-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
@@ -42,6 +43,7 @@ export function createRouter(context: AppContext) {
     meta: metaHandlers(context),
     auth: authHandlers(context),
     users: usersHandlers(context),
+    roles: rolesHandlers(context),
     apiTokens: apiTokensHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),

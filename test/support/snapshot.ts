@@ -8,7 +8,9 @@ import type { TestServer } from './server';
 
 const TABLES = [
   'users',
-  'user_sites',
+  'roles',
+  'role_bindings',
+  'role_binding_sites',
   'sessions',
   'api_tokens',
   'sites',

@@ -26,6 +26,7 @@ import {
   listDeviceCredentials,
   sendAgentEvent,
   createUser,
+  createRole,
   enrollAgent,
   registerDevice,
   type AgentEnrollmentPending,
@@ -33,6 +34,7 @@ import {
   type Device,
   type Site,
   type User,
+  type UserCreate,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
 import { ok, type TestServer } from './server';
@@ -94,6 +96,8 @@ export interface World {
   scheduleId: string;
   /** A script of the library (a bash script with one parameter). */
   scriptId: string;
+  /** A custom role nobody holds (devices:read on its own). */
+  roleId: string;
 }
 
 let counter = 0;
@@ -104,11 +108,20 @@ export async function addMember(
   role: 'admin' | 'operator' | 'viewer',
   siteIds: string[],
 ): Promise<Member> {
+  return addMemberWith(t, role, { role, site_ids: siteIds });
+}
+
+/** A signed-in user given `roles` (the users API's `role` and `site_ids`, or `role_bindings`). */
+export async function addMemberWith(
+  t: TestServer,
+  stem: string,
+  roles: Pick<UserCreate, 'role' | 'site_ids' | 'role_bindings'>,
+): Promise<Member> {
   const password = 'a-long-enough-password';
   const user = ok(
     await createUser({
       client: t.admin,
-      body: { username: unique(role), password, role, site_ids: siteIds },
+      body: { username: unique(stem), password, ...roles },
     }),
   );
   const session = await t.signIn(user.username, password);
@@ -294,6 +307,9 @@ export async function buildWorld(t: TestServer): Promise<World> {
     ...(await addCustomField(t)),
     deviceViewId: ok(await createDeviceView({ client: t.admin, body: { name: 'World view', sort: 'name' } }))
       .id,
+    roleId: ok(
+      await createRole({ client: t.admin, body: { name: unique('role'), scopes: ['devices:read'] } }),
+    ).id,
     scriptId: ok(
       await createScript({
         client: t.admin,

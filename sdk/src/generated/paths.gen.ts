@@ -208,7 +208,8 @@ export interface paths {
     put?: never;
     /**
      * Create a user
-     * @description Creates an operator account with a role and, for non-admins, the sites they may see.
+     * @description Creates an operator account with its roles: `role_bindings` (each role on every site or
+     *     on a list of sites), or a built-in `role` and, for non-admins, the sites they may see.
      *     Usernames are unique: a taken one answers `409`. Every listed site must exist (`422`
      *     otherwise). Admins only.
      */
@@ -246,8 +247,10 @@ export interface paths {
     head?: never;
     /**
      * Update a user
-     * @description Changes a user's display name, email, role, sites or disabled flag. Disabling a user ends
-     *     their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
+     * @description Changes a user's display name, email, roles (`role_bindings`, or the built-in `role` and
+     *     `site_ids`), or disabled flag. Every role and site named must exist (`422 unknown_role`,
+     *     `422 unknown_site`). New roles apply to the user's sessions and API tokens from their next
+     *     request. Disabling a user ends their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
      *     you read to avoid overwriting a concurrent change. Admins cannot demote or disable
      *     themselves (`422`), so a server always keeps at least one admin. Admins only.
      */
@@ -277,6 +280,69 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  '/v1/roles': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List roles
+     * @description Lists the roles users can be given: the built-in `admin`, `operator` and `viewer` first,
+     *     then the custom roles in the order they were created. Needs `roles:read` (admins).
+     */
+    get: operations['listRoles'];
+    put?: never;
+    /**
+     * Create a custom role
+     * @description Defines a role: a unique name (`409 role_name_taken`, the built-in names included), the
+     *     scopes it grants and whether its users must use multi-factor authentication. Give it to
+     *     users with their `role_bindings`. Needs `roles:write` (admins).
+     */
+    post: operations['createRole'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/roles/{role_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the role. */
+        role_id: components['parameters']['RoleIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a role
+     * @description Returns one role, built-in or custom, with its scopes. Needs `roles:read` (admins).
+     */
+    get: operations['getRole'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a custom role
+     * @description Deletes a custom role that no user holds; while someone does, the answer is
+     *     `409 role_in_use` (change their `role_bindings` first). The built-in roles cannot be
+     *     deleted (`409 role_built_in`). Needs `roles:write` (admins).
+     */
+    delete: operations['deleteRole'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a custom role
+     * @description Renames a custom role or changes its scopes or its MFA requirement. Its users' sessions
+     *     and API tokens have the new scopes from their next request (tokens never more than their
+     *     creator). The built-in roles cannot be changed (`409 role_built_in`). Send `If-Match` with
+     *     the `ETag` you read to avoid overwriting a concurrent change. Needs `roles:write` (admins).
+     */
+    patch: operations['updateRole'];
     trace?: never;
   };
   '/v1/api-tokens': {
@@ -3571,6 +3637,8 @@ export interface components {
      *     and scripts.
      *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
+     *     These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
+     *     custom roles an admin defines (`role_bindings` on a user).
      * @enum {string}
      */
     Role: 'admin' | 'operator' | 'viewer';
@@ -3580,6 +3648,27 @@ export interface components {
      * @example site_01JC0A1B2C3D4E5F6G7H8J9K0M
      */
     SiteId: string;
+    /**
+     * RoleId
+     * @description The ID of a role (`rol_` followed by a ULID). The built-in roles have fixed IDs:
+     *     `rol_000000000000000001ADM1N000` (admin), `rol_0000000000000000020PERAT0R` (operator) and
+     *     `rol_000000000000000003V1EWER00` (viewer).
+     * @example rol_01JDB2C4E6G8J0K2M4P6R8T0V2
+     */
+    RoleId: string;
+    /**
+     * RoleBinding
+     * @description A role a user holds, on every site (`site_ids: null`) or on the listed sites. A user's scopes
+     *     on a site are the union of the scopes of the bindings that cover it. A binding limited to
+     *     sites grants only the scopes of site-level work (those the built-in operator and viewer roles
+     *     hold); the other scopes (users, roles, webhooks, settings, …) need a binding on every site, and
+     *     the admin role is only ever bound on every site.
+     */
+    RoleBinding: {
+      role_id: components['schemas']['RoleId'];
+      /** @description The sites the role applies to, or `null` for every site (present and future). */
+      site_ids: components['schemas']['SiteId'][] | null;
+    };
     /**
      * User
      * @description An operator account.
@@ -3594,11 +3683,22 @@ export interface components {
       display_name: string;
       /** @description Where notifications go, if anywhere. */
       email: string | null;
+      /**
+       * @description The user's built-in role, for clients that predate `role_bindings`: `admin` when the user
+       *     holds the admin role, else `operator` when they hold the operator role or a custom role,
+       *     else `viewer`. `role_bindings` tells the whole story.
+       */
       role: components['schemas']['Role'];
       /** @description A disabled user cannot sign in, and their sessions and API tokens stop working. */
       disabled: boolean;
-      /** @description The sites a non-admin user may see. Ignored for admins, who see every site. */
+      /**
+       * @description The sites named by the user's role bindings (for clients that predate `role_bindings`).
+       *     A binding on every site names none: admins, and whoever holds a role on every site, see
+       *     every site.
+       */
       site_ids: components['schemas']['SiteId'][];
+      /** @description The user's roles, each on every site or on a list of sites. */
+      role_bindings: components['schemas']['RoleBinding'][];
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
       /** @description When the user last signed in, or `null` if never. */
@@ -3666,7 +3766,9 @@ export interface components {
       | 'notifications:read'
       | 'notifications:write'
       | 'custom_fields:write'
-      | 'metrics:read';
+      | 'metrics:read'
+      | 'roles:read'
+      | 'roles:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -3680,9 +3782,16 @@ export interface components {
       auth_method: 'session' | 'api_token';
       /** @description The API token used, when `auth_method` is `api_token`. */
       api_token_id?: components['schemas']['ApiTokenId'] | null;
-      /** @description The scopes in effect for this request. */
+      /**
+       * @description The scopes in effect: those the caller's role bindings grant on any site (for an API token,
+       *     those of them the token carries). An operation runs on the sites where the caller holds
+       *     every scope it needs.
+       */
       scopes: components['schemas']['Scope'][];
-      /** @description The sites the caller may see, or `null` when they may see every site (admins). */
+      /**
+       * @description The sites the caller's role bindings cover, or `null` when a binding covers every site
+       *     (admins).
+       */
       site_ids: components['schemas']['SiteId'][] | null;
     };
     /**
@@ -3710,7 +3819,17 @@ export interface components {
       data: components['schemas']['User'][];
       next_cursor: components['schemas']['NextCursor'];
     };
-    /** UserCreate */
+    /**
+     * RoleBindings
+     * @description The user's roles, each on every site or on a list of sites; each role at most once.
+     */
+    RoleBindings: components['schemas']['RoleBinding'][];
+    /**
+     * UserCreate
+     * @description Give the user either `role_bindings`, or a built-in `role` with, for a non-admin, the
+     *     `site_ids` it applies to (one binding; `422 role_required` if neither, `422
+     *     role_bindings_conflict` if both).
+     */
     UserCreate: {
       username: components['schemas']['Username'];
       password: components['schemas']['Password'];
@@ -3718,13 +3837,17 @@ export interface components {
       display_name?: string;
       /** Format: email */
       email?: string;
-      role: components['schemas']['Role'];
+      role?: components['schemas']['Role'];
       /** @description The sites the user may see (ignored for admins). Every site must exist. */
       site_ids?: components['schemas']['SiteId'][];
+      role_bindings?: components['schemas']['RoleBindings'];
     };
     /**
      * UserUpdate
-     * @description The fields to change; fields left out keep their value.
+     * @description The fields to change; fields left out keep their value. `role_bindings` replaces the user's
+     *     bindings; `role` and `site_ids` (not with `role_bindings`: `422 role_bindings_conflict`)
+     *     replace them with one binding of that built-in role on those sites (on every site for admin),
+     *     the field left out keeping the value the user shows.
      */
     UserUpdate: {
       display_name?: string;
@@ -3733,6 +3856,7 @@ export interface components {
       /** @description Disabling a user ends their sessions and suspends their API tokens. */
       disabled?: boolean;
       site_ids?: components['schemas']['SiteId'][];
+      role_bindings?: components['schemas']['RoleBindings'];
     };
     /**
      * PasswordReset
@@ -3749,6 +3873,76 @@ export interface components {
       user_id: components['schemas']['UserId'];
       /** @description The generated password, shown only this once; `null` when you chose the password. */
       temporary_password: string | null;
+    };
+    /**
+     * RoleName
+     * @description A role's name, unique among roles (the built-in ones are `admin`, `operator` and `viewer`).
+     * @example helpdesk
+     */
+    RoleName: string;
+    /**
+     * RoleScopes
+     * @description What the role allows (see `Scope`).
+     * @example [
+     *       "sites:read",
+     *       "devices:read",
+     *       "commands:read",
+     *       "commands:write"
+     *     ]
+     */
+    RoleScopes: components['schemas']['Scope'][];
+    /**
+     * RoleDefinition
+     * @description A role: a named set of scopes that users are given through role bindings (`User.role_bindings`),
+     *     each on every site or on a list of sites. The built-in `admin`, `operator` and `viewer` are
+     *     listed with their scopes and cannot be changed or deleted.
+     */
+    RoleDefinition: {
+      id: components['schemas']['RoleId'];
+      name: components['schemas']['RoleName'];
+      description: string;
+      scopes: components['schemas']['RoleScopes'];
+      /**
+       * @description Users holding this role must enrol in multi-factor authentication before they can do
+       *     anything else (`403 mfa_enrollment_required`).
+       */
+      require_mfa: boolean;
+      /** @description One of the built-in roles, which cannot be changed or deleted. */
+      built_in: boolean;
+      /**
+       * Format: int32
+       * @description How many users hold the role (a role in use cannot be deleted).
+       */
+      user_count: number;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** RoleDefinitionList */
+    RoleDefinitionList: {
+      data: components['schemas']['RoleDefinition'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** RoleDefinitionCreate */
+    RoleDefinitionCreate: {
+      name: components['schemas']['RoleName'];
+      /** @description Defaults to empty. */
+      description?: string;
+      scopes: components['schemas']['RoleScopes'];
+      /**
+       * @description Whether the role's users must use multi-factor authentication.
+       * @default false
+       */
+      require_mfa: boolean;
+    };
+    /**
+     * RoleDefinitionUpdate
+     * @description The fields to change; fields left out keep their value.
+     */
+    RoleDefinitionUpdate: {
+      name?: components['schemas']['RoleName'];
+      description?: string;
+      scopes?: components['schemas']['RoleScopes'];
+      require_mfa?: boolean;
     };
     /**
      * ApiToken
@@ -7212,6 +7406,8 @@ export interface components {
      * @example "3"
      */
     IfMatch: string;
+    /** @description The ID of the role. */
+    RoleIdPath: components['schemas']['RoleId'];
     /** @description The ID of the API token (not its secret). */
     ApiTokenIdPath: components['schemas']['ApiTokenId'];
     /** @description The ID of the site. */
@@ -7560,6 +7756,14 @@ export interface operations {
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
            *         ],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           }
+           *         ],
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z"
@@ -7666,6 +7870,14 @@ export interface operations {
            *         "disabled": false,
            *         "site_ids": [
            *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           }
            *         ],
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
@@ -7779,6 +7991,14 @@ export interface operations {
            *           "site_ids": [
            *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
            *           ],
+           *           "role_bindings": [
+           *             {
+           *               "role_id": "rol_0000000000000000020PERAT0R",
+           *               "site_ids": [
+           *                 "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *               ]
+           *             }
+           *           ],
            *           "created_at": "2026-10-01T08:00:00.000Z",
            *           "updated_at": "2026-10-01T08:00:00.000Z",
            *           "last_login_at": "2026-11-02T09:30:00.000Z"
@@ -7854,6 +8074,14 @@ export interface operations {
            *       "site_ids": [
            *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
            *       ],
+           *       "role_bindings": [
+           *         {
+           *           "role_id": "rol_0000000000000000020PERAT0R",
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         }
+           *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
            *       "last_login_at": null
@@ -7909,6 +8137,14 @@ export interface operations {
            *       "disabled": false,
            *       "site_ids": [
            *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "role_bindings": [
+           *         {
+           *           "role_id": "rol_0000000000000000020PERAT0R",
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         }
            *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
@@ -8017,6 +8253,14 @@ export interface operations {
            *       "site_ids": [
            *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
            *       ],
+           *       "role_bindings": [
+           *         {
+           *           "role_id": "rol_000000000000000003V1EWER00",
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         }
+           *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z",
            *       "last_login_at": "2026-11-02T09:30:00.000Z"
@@ -8080,6 +8324,324 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listRoles: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of roles. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "rol_000000000000000003V1EWER00",
+           *           "name": "viewer",
+           *           "description": "Reads sites, devices, commands, jobs, events and incidents on its sites.",
+           *           "scopes": [
+           *             "sites:read",
+           *             "devices:read",
+           *             "commands:read",
+           *             "events:read"
+           *           ],
+           *           "require_mfa": false,
+           *           "built_in": true,
+           *           "user_count": 4,
+           *           "created_at": "2026-10-01T08:00:00.000Z",
+           *           "updated_at": "2026-10-01T08:00:00.000Z"
+           *         },
+           *         {
+           *           "id": "rol_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *           "name": "helpdesk",
+           *           "description": "Reads devices and sends commands to them.",
+           *           "scopes": [
+           *             "sites:read",
+           *             "devices:read",
+           *             "commands:read",
+           *             "commands:write"
+           *           ],
+           *           "require_mfa": true,
+           *           "built_in": false,
+           *           "user_count": 2,
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['RoleDefinitionList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createRole: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "helpdesk",
+         *       "description": "Reads devices and sends commands to them.",
+         *       "scopes": [
+         *         "sites:read",
+         *         "devices:read",
+         *         "commands:read",
+         *         "commands:write"
+         *       ],
+         *       "require_mfa": true
+         *     }
+         */
+        'application/json': components['schemas']['RoleDefinitionCreate'];
+      };
+    };
+    responses: {
+      /** @description The role was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rol_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "helpdesk",
+           *       "description": "Reads devices and sends commands to them.",
+           *       "scopes": [
+           *         "sites:read",
+           *         "devices:read",
+           *         "commands:read",
+           *         "commands:write"
+           *       ],
+           *       "require_mfa": true,
+           *       "built_in": false,
+           *       "user_count": 0,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['RoleDefinition'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getRole: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the role. */
+        role_id: components['parameters']['RoleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The role. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rol_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "helpdesk",
+           *       "description": "Reads devices and sends commands to them.",
+           *       "scopes": [
+           *         "sites:read",
+           *         "devices:read",
+           *         "commands:read",
+           *         "commands:write"
+           *       ],
+           *       "require_mfa": true,
+           *       "built_in": false,
+           *       "user_count": 2,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['RoleDefinition'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteRole: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the role. */
+        role_id: components['parameters']['RoleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The role is gone. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateRole: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the role. */
+        role_id: components['parameters']['RoleIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RoleDefinitionUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated role. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rol_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "helpdesk",
+           *       "description": "Reads devices and sends commands to them.",
+           *       "scopes": [
+           *         "sites:read",
+           *         "devices:read",
+           *         "commands:read"
+           *       ],
+           *       "require_mfa": true,
+           *       "built_in": false,
+           *       "user_count": 2,
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['RoleDefinition'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      412: components['responses']['PreconditionFailed'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];

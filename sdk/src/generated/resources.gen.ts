@@ -60,6 +60,8 @@ import type {
   CreateMonitoredProcessResponse,
   CreateNotificationChannelData,
   CreateNotificationChannelResponse,
+  CreateRoleData,
+  CreateRoleResponse,
   CreateScheduleData,
   CreateScheduleResponse,
   CreateScriptData,
@@ -86,6 +88,8 @@ import type {
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
   DeleteNotificationChannelResponse,
+  DeleteRoleData,
+  DeleteRoleResponse,
   DeleteScheduleData,
   DeleteScheduleResponse,
   DeleteScriptData,
@@ -152,6 +156,8 @@ import type {
   GetNotificationChannelData,
   GetNotificationChannelResponse,
   GetReadinessResponse,
+  GetRoleData,
+  GetRoleResponse,
   GetScheduleData,
   GetScheduleResponse,
   GetScriptData,
@@ -208,6 +214,8 @@ import type {
   ListNotificationChannelsResponse,
   ListNotificationsData,
   ListNotificationsResponse,
+  ListRolesData,
+  ListRolesResponse,
   ListScheduleRunsData,
   ListScheduleRunsResponse,
   ListSchedulesData,
@@ -298,6 +306,8 @@ import type {
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
   UpdateNotificationChannelResponse,
+  UpdateRoleData,
+  UpdateRoleResponse,
   UpdateScheduleData,
   UpdateScheduleResponse,
   UpdateScriptData,
@@ -332,6 +342,11 @@ export const routes = {
   updateUser: { route: 'PATCH /v1/users/{user_id}', ifMatch: true },
   deleteUser: { route: 'DELETE /v1/users/{user_id}' },
   resetUserPassword: { route: 'POST /v1/users/{user_id}/reset-password' },
+  listRoles: { route: 'GET /v1/roles', paginated: true },
+  createRole: { route: 'POST /v1/roles', idempotencyKey: true },
+  getRole: { route: 'GET /v1/roles/{role_id}' },
+  updateRole: { route: 'PATCH /v1/roles/{role_id}', ifMatch: true },
+  deleteRole: { route: 'DELETE /v1/roles/{role_id}' },
   listApiTokens: { route: 'GET /v1/api-tokens', paginated: true },
   createApiToken: { route: 'POST /v1/api-tokens', idempotencyKey: true },
   getApiToken: { route: 'GET /v1/api-tokens/{token_id}' },
@@ -653,13 +668,14 @@ export class UsersResource extends APIResource {
   /**
    * Create a user
    *
-   * Creates an operator account with a role and, for non-admins, the sites they may see.
+   * Creates an operator account with its roles: `role_bindings` (each role on every site or
+   * on a list of sites), or a built-in `role` and, for non-admins, the sites they may see.
    * Usernames are unique: a taken one answers `409`. Every listed site must exist (`422`
    * otherwise). Admins only.
    *
    * `POST /v1/users` (operation `createUser`).
    *
-   * @param body The request body.
+   * @param body Give the user either `role_bindings`, or a built-in `role` with, for a non-admin, the `site_ids` it applies to (one binding; `422 role_required` if neither, `422 role_bindings_conflict` if both).
    * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
    */
   create(
@@ -686,15 +702,17 @@ export class UsersResource extends APIResource {
   /**
    * Update a user
    *
-   * Changes a user's display name, email, role, sites or disabled flag. Disabling a user ends
-   * their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
+   * Changes a user's display name, email, roles (`role_bindings`, or the built-in `role` and
+   * `site_ids`), or disabled flag. Every role and site named must exist (`422 unknown_role`,
+   * `422 unknown_site`). New roles apply to the user's sessions and API tokens from their next
+   * request. Disabling a user ends their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
    * you read to avoid overwriting a concurrent change. Admins cannot demote or disable
    * themselves (`422`), so a server always keeps at least one admin. Admins only.
    *
    * `PATCH /v1/users/{user_id}` (operation `updateUser`).
    *
    * @param userId The ID of the user.
-   * @param body The fields to change; fields left out keep their value.
+   * @param body The fields to change; fields left out keep their value. `role_bindings` replaces the user's bindings; `role` and `site_ids` (not with `role_bindings`: `422 role_bindings_conflict`) replace them with one binding of that built-in role on those sites (on every site for admin), the field left out keeping the value the user shows.
    * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
    */
   update(
@@ -742,6 +760,104 @@ export class UsersResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ResetUserPasswordResponse> {
     return this._client._call(routes.resetUserPassword, { path: { user_id: userId }, body, options });
+  }
+}
+
+/**
+ * Named sets of scopes that users hold through role bindings, each on every site or on a
+ * list of sites: the built-in admin, operator and viewer, and custom roles. Admins only.
+ */
+export class RolesResource extends APIResource {
+  /**
+   * List roles
+   *
+   * Lists the roles users can be given: the built-in `admin`, `operator` and `viewer` first,
+   * then the custom roles in the order they were created. Needs `roles:read` (admins).
+   *
+   * `GET /v1/roles` (operation `listRoles`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListRolesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListRolesResponse['data'][number]> {
+    return this._client._list(routes.listRoles, { query, options });
+  }
+
+  /**
+   * Create a custom role
+   *
+   * Defines a role: a unique name (`409 role_name_taken`, the built-in names included), the
+   * scopes it grants and whether its users must use multi-factor authentication. Give it to
+   * users with their `role_bindings`. Needs `roles:write` (admins).
+   *
+   * `POST /v1/roles` (operation `createRole`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateRoleData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateRoleResponse> {
+    return this._client._call(routes.createRole, { body, options });
+  }
+
+  /**
+   * Get a role
+   *
+   * Returns one role, built-in or custom, with its scopes. Needs `roles:read` (admins).
+   *
+   * `GET /v1/roles/{role_id}` (operation `getRole`).
+   *
+   * @param roleId The ID of the role.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(roleId: GetRoleData['path']['role_id'], options?: BaseRequestOptions): APIPromise<GetRoleResponse> {
+    return this._client._call(routes.getRole, { path: { role_id: roleId }, options });
+  }
+
+  /**
+   * Update a custom role
+   *
+   * Renames a custom role or changes its scopes or its MFA requirement. Its users' sessions
+   * and API tokens have the new scopes from their next request (tokens never more than their
+   * creator). The built-in roles cannot be changed (`409 role_built_in`). Send `If-Match` with
+   * the `ETag` you read to avoid overwriting a concurrent change. Needs `roles:write` (admins).
+   *
+   * `PATCH /v1/roles/{role_id}` (operation `updateRole`).
+   *
+   * @param roleId The ID of the role.
+   * @param body The fields to change; fields left out keep their value.
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    roleId: UpdateRoleData['path']['role_id'],
+    body: UpdateRoleData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateRoleResponse> {
+    return this._client._call(routes.updateRole, { path: { role_id: roleId }, body, options });
+  }
+
+  /**
+   * Delete a custom role
+   *
+   * Deletes a custom role that no user holds; while someone does, the answer is
+   * `409 role_in_use` (change their `role_bindings` first). The built-in roles cannot be
+   * deleted (`409 role_built_in`). Needs `roles:write` (admins).
+   *
+   * `DELETE /v1/roles/{role_id}` (operation `deleteRole`).
+   *
+   * @param roleId The ID of the role.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    roleId: DeleteRoleData['path']['role_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteRoleResponse> {
+    return this._client._call(routes.deleteRole, { path: { role_id: roleId }, options });
   }
 }
 
@@ -3819,6 +3935,11 @@ export interface Resources {
    */
   readonly users: UsersResource;
   /**
+   * Named sets of scopes that users hold through role bindings, each on every site or on a
+   * list of sites: the built-in admin, operator and viewer, and custom roles. Admins only.
+   */
+  readonly roles: RolesResource;
+  /**
    * Long-lived, scoped credentials for scripts and integrations. A token acts with its own
    * scopes intersected with its creator's current rights, and sees only its creator's sites.
    * The secret is shown once, at creation; Meridian stores only a hash of it.
@@ -3954,6 +4075,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   meta: MetaResource,
   auth: AuthResource,
   users: UsersResource,
+  roles: RolesResource,
   apiTokens: ApiTokensResource,
   sites: SitesResource,
   devices: DevicesResource,

@@ -75,6 +75,9 @@ import type {
   CreateNotificationChannelData,
   CreateNotificationChannelErrors,
   CreateNotificationChannelResponses,
+  CreateRoleData,
+  CreateRoleErrors,
+  CreateRoleResponses,
   CreateScheduleData,
   CreateScheduleErrors,
   CreateScheduleResponses,
@@ -114,6 +117,9 @@ import type {
   DeleteNotificationChannelData,
   DeleteNotificationChannelErrors,
   DeleteNotificationChannelResponses,
+  DeleteRoleData,
+  DeleteRoleErrors,
+  DeleteRoleResponses,
   DeleteScheduleData,
   DeleteScheduleErrors,
   DeleteScheduleResponses,
@@ -219,6 +225,9 @@ import type {
   GetReadinessData,
   GetReadinessErrors,
   GetReadinessResponses,
+  GetRoleData,
+  GetRoleErrors,
+  GetRoleResponses,
   GetScheduleData,
   GetScheduleErrors,
   GetScheduleResponses,
@@ -306,6 +315,9 @@ import type {
   ListNotificationsData,
   ListNotificationsErrors,
   ListNotificationsResponses,
+  ListRolesData,
+  ListRolesErrors,
+  ListRolesResponses,
   ListScheduleRunsData,
   ListScheduleRunsErrors,
   ListScheduleRunsResponses,
@@ -445,6 +457,9 @@ import type {
   UpdateNotificationChannelData,
   UpdateNotificationChannelErrors,
   UpdateNotificationChannelResponses,
+  UpdateRoleData,
+  UpdateRoleErrors,
+  UpdateRoleResponses,
   UpdateScheduleData,
   UpdateScheduleErrors,
   UpdateScheduleResponses,
@@ -703,7 +718,8 @@ export const listUsers = <ThrowOnError extends boolean = false>(
 /**
  * Create a user
  *
- * Creates an operator account with a role and, for non-admins, the sites they may see.
+ * Creates an operator account with its roles: `role_bindings` (each role on every site or
+ * on a list of sites), or a built-in `role` and, for non-admins, the sites they may see.
  * Usernames are unique: a taken one answers `409`. Every listed site must exist (`422`
  * otherwise). Admins only.
  *
@@ -773,8 +789,10 @@ export const getUser = <ThrowOnError extends boolean = false>(options: Options<G
 /**
  * Update a user
  *
- * Changes a user's display name, email, role, sites or disabled flag. Disabling a user ends
- * their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
+ * Changes a user's display name, email, roles (`role_bindings`, or the built-in `role` and
+ * `site_ids`), or disabled flag. Every role and site named must exist (`422 unknown_role`,
+ * `422 unknown_site`). New roles apply to the user's sessions and API tokens from their next
+ * request. Disabling a user ends their sessions at once and suspends their API tokens. Send `If-Match` with the `ETag`
  * you read to avoid overwriting a concurrent change. Admins cannot demote or disable
  * themselves (`422`), so a server always keeps at least one admin. Admins only.
  *
@@ -820,6 +838,129 @@ export const resetUserPassword = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/users/{user_id}/reset-password',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List roles
+ *
+ * Lists the roles users can be given: the built-in `admin`, `operator` and `viewer` first,
+ * then the custom roles in the order they were created. Needs `roles:read` (admins).
+ *
+ */
+export const listRoles = <ThrowOnError extends boolean = false>(
+  options?: Options<ListRolesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListRolesResponses, ListRolesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/roles',
+    ...options,
+  });
+
+/**
+ * Create a custom role
+ *
+ * Defines a role: a unique name (`409 role_name_taken`, the built-in names included), the
+ * scopes it grants and whether its users must use multi-factor authentication. Give it to
+ * users with their `role_bindings`. Needs `roles:write` (admins).
+ *
+ */
+export const createRole = <ThrowOnError extends boolean = false>(
+  options: Options<CreateRoleData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateRoleResponses, CreateRoleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/roles',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a custom role
+ *
+ * Deletes a custom role that no user holds; while someone does, the answer is
+ * `409 role_in_use` (change their `role_bindings` first). The built-in roles cannot be
+ * deleted (`409 role_built_in`). Needs `roles:write` (admins).
+ *
+ */
+export const deleteRole = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteRoleData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteRoleResponses, DeleteRoleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/roles/{role_id}',
+    ...options,
+  });
+
+/**
+ * Get a role
+ *
+ * Returns one role, built-in or custom, with its scopes. Needs `roles:read` (admins).
+ */
+export const getRole = <ThrowOnError extends boolean = false>(options: Options<GetRoleData, ThrowOnError>) =>
+  (options.client ?? client).get<GetRoleResponses, GetRoleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/roles/{role_id}',
+    ...options,
+  });
+
+/**
+ * Update a custom role
+ *
+ * Renames a custom role or changes its scopes or its MFA requirement. Its users' sessions
+ * and API tokens have the new scopes from their next request (tokens never more than their
+ * creator). The built-in roles cannot be changed (`409 role_built_in`). Send `If-Match` with
+ * the `ETag` you read to avoid overwriting a concurrent change. Needs `roles:write` (admins).
+ *
+ */
+export const updateRole = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateRoleData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdateRoleResponses, UpdateRoleErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/roles/{role_id}',
     ...options,
     headers: {
       'Content-Type': 'application/json',

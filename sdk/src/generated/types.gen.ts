@@ -183,6 +183,8 @@ export type Username = string;
  * and scripts.
  * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
+ * These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
+ * custom roles an admin defines (`role_bindings` on a user).
  *
  */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -193,6 +195,34 @@ export type Role = 'admin' | 'operator' | 'viewer';
  * The ID of a site (`site_` followed by a ULID).
  */
 export type SiteId = string;
+
+/**
+ * RoleId
+ *
+ * The ID of a role (`rol_` followed by a ULID). The built-in roles have fixed IDs:
+ * `rol_000000000000000001ADM1N000` (admin), `rol_0000000000000000020PERAT0R` (operator) and
+ * `rol_000000000000000003V1EWER00` (viewer).
+ *
+ */
+export type RoleId = string;
+
+/**
+ * RoleBinding
+ *
+ * A role a user holds, on every site (`site_ids: null`) or on the listed sites. A user's scopes
+ * on a site are the union of the scopes of the bindings that cover it. A binding limited to
+ * sites grants only the scopes of site-level work (those the built-in operator and viewer roles
+ * hold); the other scopes (users, roles, webhooks, settings, …) need a binding on every site, and
+ * the admin role is only ever bound on every site.
+ *
+ */
+export type RoleBinding = {
+  role_id: RoleId;
+  /**
+   * The sites the role applies to, or `null` for every site (present and future).
+   */
+  site_ids: Array<SiteId> | null;
+};
 
 /**
  * User
@@ -210,15 +240,28 @@ export type User = {
    * Where notifications go, if anywhere.
    */
   email: string | null;
+  /**
+   * The user's built-in role, for clients that predate `role_bindings`: `admin` when the user
+   * holds the admin role, else `operator` when they hold the operator role or a custom role,
+   * else `viewer`. `role_bindings` tells the whole story.
+   *
+   */
   role: Role;
   /**
    * A disabled user cannot sign in, and their sessions and API tokens stop working.
    */
   disabled: boolean;
   /**
-   * The sites a non-admin user may see. Ignored for admins, who see every site.
+   * The sites named by the user's role bindings (for clients that predate `role_bindings`).
+   * A binding on every site names none: admins, and whoever holds a role on every site, see
+   * every site.
+   *
    */
   site_ids: Array<SiteId>;
+  /**
+   * The user's roles, each on every site or on a list of sites.
+   */
+  role_bindings: Array<RoleBinding>;
   created_at: Timestamp;
   updated_at: Timestamp;
   /**
@@ -299,7 +342,9 @@ export type Scope =
   | 'notifications:read'
   | 'notifications:write'
   | 'custom_fields:write'
-  | 'metrics:read';
+  | 'metrics:read'
+  | 'roles:read'
+  | 'roles:write';
 
 /**
  * CurrentPrincipal
@@ -317,11 +362,16 @@ export type CurrentPrincipal = {
    */
   api_token_id?: ApiTokenId | null;
   /**
-   * The scopes in effect for this request.
+   * The scopes in effect: those the caller's role bindings grant on any site (for an API token,
+   * those of them the token carries). An operation runs on the sites where the caller holds
+   * every scope it needs.
+   *
    */
   scopes: Array<Scope>;
   /**
-   * The sites the caller may see, or `null` when they may see every site (admins).
+   * The sites the caller's role bindings cover, or `null` when a binding covers every site
+   * (admins).
+   *
    */
   site_ids: Array<SiteId> | null;
 };
@@ -360,7 +410,19 @@ export type UserList = {
 };
 
 /**
+ * RoleBindings
+ *
+ * The user's roles, each on every site or on a list of sites; each role at most once.
+ */
+export type RoleBindings = Array<RoleBinding>;
+
+/**
  * UserCreate
+ *
+ * Give the user either `role_bindings`, or a built-in `role` with, for a non-admin, the
+ * `site_ids` it applies to (one binding; `422 role_required` if neither, `422
+ * role_bindings_conflict` if both).
+ *
  */
 export type UserCreate = {
   username: Username;
@@ -370,17 +432,22 @@ export type UserCreate = {
    */
   display_name?: string;
   email?: string;
-  role: Role;
+  role?: Role;
   /**
    * The sites the user may see (ignored for admins). Every site must exist.
    */
   site_ids?: Array<SiteId>;
+  role_bindings?: RoleBindings;
 };
 
 /**
  * UserUpdate
  *
- * The fields to change; fields left out keep their value.
+ * The fields to change; fields left out keep their value. `role_bindings` replaces the user's
+ * bindings; `role` and `site_ids` (not with `role_bindings`: `422 role_bindings_conflict`)
+ * replace them with one binding of that built-in role on those sites (on every site for admin),
+ * the field left out keeping the value the user shows.
+ *
  */
 export type UserUpdate = {
   display_name?: string;
@@ -391,6 +458,7 @@ export type UserUpdate = {
    */
   disabled?: boolean;
   site_ids?: Array<SiteId>;
+  role_bindings?: RoleBindings;
 };
 
 /**
@@ -413,6 +481,87 @@ export type PasswordResetResult = {
    * The generated password, shown only this once; `null` when you chose the password.
    */
   temporary_password: string | null;
+};
+
+/**
+ * RoleName
+ *
+ * A role's name, unique among roles (the built-in ones are `admin`, `operator` and `viewer`).
+ */
+export type RoleName = string;
+
+/**
+ * RoleScopes
+ *
+ * What the role allows (see `Scope`).
+ */
+export type RoleScopes = Array<Scope>;
+
+/**
+ * RoleDefinition
+ *
+ * A role: a named set of scopes that users are given through role bindings (`User.role_bindings`),
+ * each on every site or on a list of sites. The built-in `admin`, `operator` and `viewer` are
+ * listed with their scopes and cannot be changed or deleted.
+ *
+ */
+export type RoleDefinition = {
+  id: RoleId;
+  name: RoleName;
+  description: string;
+  scopes: RoleScopes;
+  /**
+   * Users holding this role must enrol in multi-factor authentication before they can do
+   * anything else (`403 mfa_enrollment_required`).
+   *
+   */
+  require_mfa: boolean;
+  /**
+   * One of the built-in roles, which cannot be changed or deleted.
+   */
+  built_in: boolean;
+  /**
+   * How many users hold the role (a role in use cannot be deleted).
+   */
+  user_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * RoleDefinitionList
+ */
+export type RoleDefinitionList = {
+  data: Array<RoleDefinition>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * RoleDefinitionCreate
+ */
+export type RoleDefinitionCreate = {
+  name: RoleName;
+  /**
+   * Defaults to empty.
+   */
+  description?: string;
+  scopes: RoleScopes;
+  /**
+   * Whether the role's users must use multi-factor authentication.
+   */
+  require_mfa?: boolean;
+};
+
+/**
+ * RoleDefinitionUpdate
+ *
+ * The fields to change; fields left out keep their value.
+ */
+export type RoleDefinitionUpdate = {
+  name?: RoleName;
+  description?: string;
+  scopes?: RoleScopes;
+  require_mfa?: boolean;
 };
 
 /**
@@ -4297,6 +4446,13 @@ export type ProcessStateChange = {
 export type AgentEventType = string;
 
 /**
+ * RoleScopes
+ *
+ * What the role allows (see `Scope`).
+ */
+export type RoleScopesWritable = Array<Scope>;
+
+/**
  * CustomFieldValues
  *
  * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
@@ -4409,6 +4565,11 @@ export type UserIdPath = UserId;
  *
  */
 export type IfMatch = string;
+
+/**
+ * The ID of the role.
+ */
+export type RoleIdPath = RoleId;
 
 /**
  * The ID of the API token (not its secret).
@@ -5255,6 +5416,300 @@ export type ResetUserPasswordResponses = {
 };
 
 export type ResetUserPasswordResponse = ResetUserPasswordResponses[keyof ResetUserPasswordResponses];
+
+export type ListRolesData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/roles';
+};
+
+export type ListRolesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListRolesError = ListRolesErrors[keyof ListRolesErrors];
+
+export type ListRolesResponses = {
+  /**
+   * A page of roles.
+   */
+  200: RoleDefinitionList;
+};
+
+export type ListRolesResponse = ListRolesResponses[keyof ListRolesResponses];
+
+export type CreateRoleData = {
+  body: RoleDefinitionCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/roles';
+};
+
+export type CreateRoleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateRoleError = CreateRoleErrors[keyof CreateRoleErrors];
+
+export type CreateRoleResponses = {
+  /**
+   * The role was created.
+   */
+  201: RoleDefinition;
+};
+
+export type CreateRoleResponse = CreateRoleResponses[keyof CreateRoleResponses];
+
+export type DeleteRoleData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the role.
+     */
+    role_id: RoleId;
+  };
+  query?: never;
+  url: '/v1/roles/{role_id}';
+};
+
+export type DeleteRoleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteRoleError = DeleteRoleErrors[keyof DeleteRoleErrors];
+
+export type DeleteRoleResponses = {
+  /**
+   * The role is gone.
+   */
+  204: void;
+};
+
+export type DeleteRoleResponse = DeleteRoleResponses[keyof DeleteRoleResponses];
+
+export type GetRoleData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the role.
+     */
+    role_id: RoleId;
+  };
+  query?: never;
+  url: '/v1/roles/{role_id}';
+};
+
+export type GetRoleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetRoleError = GetRoleErrors[keyof GetRoleErrors];
+
+export type GetRoleResponses = {
+  /**
+   * The role.
+   */
+  200: RoleDefinition;
+};
+
+export type GetRoleResponse = GetRoleResponses[keyof GetRoleResponses];
+
+export type UpdateRoleData = {
+  body: RoleDefinitionUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the role.
+     */
+    role_id: RoleId;
+  };
+  query?: never;
+  url: '/v1/roles/{role_id}';
+};
+
+export type UpdateRoleErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateRoleError = UpdateRoleErrors[keyof UpdateRoleErrors];
+
+export type UpdateRoleResponses = {
+  /**
+   * The updated role.
+   */
+  200: RoleDefinition;
+};
+
+export type UpdateRoleResponse = UpdateRoleResponses[keyof UpdateRoleResponses];
 
 export type ListApiTokensData = {
   body?: never;

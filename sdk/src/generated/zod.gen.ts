@@ -119,6 +119,8 @@ export const zUsername = z
  * and scripts.
  * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
+ * These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
+ * custom roles an admin defines (`role_bindings` on a user).
  *
  */
 export const zRole = z.enum(['admin', 'operator', 'viewer']);
@@ -134,6 +136,34 @@ export const zSiteId = z
   .regex(/^site_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
+ * RoleId
+ *
+ * The ID of a role (`rol_` followed by a ULID). The built-in roles have fixed IDs:
+ * `rol_000000000000000001ADM1N000` (admin), `rol_0000000000000000020PERAT0R` (operator) and
+ * `rol_000000000000000003V1EWER00` (viewer).
+ *
+ */
+export const zRoleId = z
+  .string()
+  .max(30)
+  .regex(/^rol_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * RoleBinding
+ *
+ * A role a user holds, on every site (`site_ids: null`) or on the listed sites. A user's scopes
+ * on a site are the union of the scopes of the bindings that cover it. A binding limited to
+ * sites grants only the scopes of site-level work (those the built-in operator and viewer roles
+ * hold); the other scopes (users, roles, webhooks, settings, …) need a binding on every site, and
+ * the admin role is only ever bound on every site.
+ *
+ */
+export const zRoleBinding = z.object({
+  role_id: zRoleId,
+  site_ids: z.array(zSiteId).max(1000).nullable(),
+});
+
+/**
  * User
  *
  * An operator account.
@@ -146,6 +176,7 @@ export const zUser = z.object({
   role: zRole,
   disabled: z.boolean(),
   site_ids: z.array(zSiteId).max(1000),
+  role_bindings: z.array(zRoleBinding).max(50),
   created_at: zTimestamp,
   updated_at: zTimestamp,
   last_login_at: zTimestamp.nullable(),
@@ -218,6 +249,8 @@ export const zScope = z.enum([
   'notifications:write',
   'custom_fields:write',
   'metrics:read',
+  'roles:read',
+  'roles:write',
 ]);
 
 /**
@@ -264,21 +297,38 @@ export const zUserList = z.object({
 });
 
 /**
+ * RoleBindings
+ *
+ * The user's roles, each on every site or on a list of sites; each role at most once.
+ */
+export const zRoleBindings = z.array(zRoleBinding).min(1).max(50);
+
+/**
  * UserCreate
+ *
+ * Give the user either `role_bindings`, or a built-in `role` with, for a non-admin, the
+ * `site_ids` it applies to (one binding; `422 role_required` if neither, `422
+ * role_bindings_conflict` if both).
+ *
  */
 export const zUserCreate = z.object({
   username: zUsername,
   password: zPassword,
   display_name: z.string().min(1).max(100).optional(),
   email: z.email().max(254).optional(),
-  role: zRole,
+  role: zRole.optional(),
   site_ids: z.array(zSiteId).max(1000).optional(),
+  role_bindings: zRoleBindings.optional(),
 });
 
 /**
  * UserUpdate
  *
- * The fields to change; fields left out keep their value.
+ * The fields to change; fields left out keep their value. `role_bindings` replaces the user's
+ * bindings; `role` and `site_ids` (not with `role_bindings`: `422 role_bindings_conflict`)
+ * replace them with one binding of that built-in role on those sites (on every site for admin),
+ * the field left out keeping the value the user shows.
+ *
  */
 export const zUserUpdate = z.object({
   display_name: z.string().min(1).max(100).optional(),
@@ -286,6 +336,7 @@ export const zUserUpdate = z.object({
   role: zRole.optional(),
   disabled: z.boolean().optional(),
   site_ids: z.array(zSiteId).max(1000).optional(),
+  role_bindings: zRoleBindings.optional(),
 });
 
 /**
@@ -305,6 +356,70 @@ export const zPasswordReset = z.object({
 export const zPasswordResetResult = z.object({
   user_id: zUserId,
   temporary_password: z.string().max(256).nullable(),
+});
+
+/**
+ * RoleName
+ *
+ * A role's name, unique among roles (the built-in ones are `admin`, `operator` and `viewer`).
+ */
+export const zRoleName = z.string().min(1).max(100);
+
+/**
+ * RoleScopes
+ *
+ * What the role allows (see `Scope`).
+ */
+export const zRoleScopes = z.array(zScope).min(1).max(100);
+
+/**
+ * RoleDefinition
+ *
+ * A role: a named set of scopes that users are given through role bindings (`User.role_bindings`),
+ * each on every site or on a list of sites. The built-in `admin`, `operator` and `viewer` are
+ * listed with their scopes and cannot be changed or deleted.
+ *
+ */
+export const zRoleDefinition = z.object({
+  id: zRoleId,
+  name: zRoleName,
+  description: z.string().max(1000),
+  scopes: zRoleScopes,
+  require_mfa: z.boolean(),
+  built_in: z.boolean(),
+  user_count: z.int().gte(0).lte(1000000),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * RoleDefinitionList
+ */
+export const zRoleDefinitionList = z.object({
+  data: z.array(zRoleDefinition).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * RoleDefinitionCreate
+ */
+export const zRoleDefinitionCreate = z.object({
+  name: zRoleName,
+  description: z.string().max(1000).optional(),
+  scopes: zRoleScopes,
+  require_mfa: z.boolean().optional().default(false),
+});
+
+/**
+ * RoleDefinitionUpdate
+ *
+ * The fields to change; fields left out keep their value.
+ */
+export const zRoleDefinitionUpdate = z.object({
+  name: zRoleName.optional(),
+  description: z.string().max(1000).optional(),
+  scopes: zRoleScopes.optional(),
+  require_mfa: z.boolean().optional(),
 });
 
 /**
@@ -3464,6 +3579,13 @@ export const zAgentEventType = z
   .regex(/^agent\.[a-z][a-z0-9_]*$/);
 
 /**
+ * RoleScopes
+ *
+ * What the role allows (see `Scope`).
+ */
+export const zRoleScopesWritable = z.array(zScope).min(1).max(100);
+
+/**
  * CustomFieldValues
  *
  * Custom field values by key (the snake_case keys of `GET /v1/custom-fields`).
@@ -3572,6 +3694,11 @@ export const zUserIdPath = zUserId;
  *
  */
 export const zIfMatch = z.string().max(64);
+
+/**
+ * The ID of the role.
+ */
+export const zRoleIdPath = zRoleId;
 
 /**
  * The ID of the API token (not its secret).
@@ -3848,6 +3975,60 @@ export const zResetUserPasswordPath = z.object({
  * The password was reset.
  */
 export const zResetUserPasswordResponse = zPasswordResetResult;
+
+export const zListRolesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of roles.
+ */
+export const zListRolesResponse = zRoleDefinitionList;
+
+export const zCreateRoleBody = zRoleDefinitionCreate;
+
+export const zCreateRoleHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The role was created.
+ */
+export const zCreateRoleResponse = zRoleDefinition;
+
+export const zDeleteRolePath = z.object({
+  role_id: zRoleId,
+});
+
+/**
+ * The role is gone.
+ */
+export const zDeleteRoleResponse = z.void();
+
+export const zGetRolePath = z.object({
+  role_id: zRoleId,
+});
+
+/**
+ * The role.
+ */
+export const zGetRoleResponse = zRoleDefinition;
+
+export const zUpdateRoleBody = zRoleDefinitionUpdate;
+
+export const zUpdateRoleHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateRolePath = z.object({
+  role_id: zRoleId,
+});
+
+/**
+ * The updated role.
+ */
+export const zUpdateRoleResponse = zRoleDefinition;
 
 export const zListApiTokensQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

@@ -9,7 +9,16 @@ import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { whereEqual } from '../store/filters';
 import { newId } from '../store/ids';
-import { assertSitesExist, findUser, presentUser, presentUsers, toUser } from './users-store';
+import {
+  bindingOfRole,
+  builtInRoleFor,
+  checkBindings,
+  namedSites,
+  replaceBindings,
+  type RoleBinding,
+} from './role-bindings';
+import type { Role } from './roles';
+import { findUser, presentUser, presentUsers } from './users-store';
 
 /** Admins may not lock themselves out: the server must always keep someone who can fix things. */
 function refuseSelf(actorId: string, targetId: string, what: string): void {
@@ -20,17 +29,38 @@ function refuseSelf(actorId: string, targetId: string, what: string): void {
     );
 }
 
+/**
+ * The bindings a request gives the user: its `role_bindings`, or one binding of the built-in
+ * `role` on the `site_ids` (the fields released before bindings; one left out keeps the value
+ * `current` shows), or `undefined` when an update names no role (a new user needs one).
+ */
+function requestedBindings(
+  body: {
+    role?: Role | undefined;
+    site_ids?: string[] | undefined;
+    role_bindings?: RoleBinding[] | undefined;
+  },
+  current?: { role: Role; role_bindings: RoleBinding[] },
+): RoleBinding[] | undefined {
+  if (body.role_bindings !== undefined) {
+    if (body.role !== undefined || body.site_ids !== undefined)
+      throw problems.unprocessable(
+        'role_bindings_conflict',
+        'Give role_bindings, or role and site_ids, not both.',
+      );
+    return body.role_bindings;
+  }
+  if (current === undefined && body.role === undefined)
+    throw problems.unprocessable('role_required', 'Give the user role_bindings, or a role (and site_ids).');
+  if (body.role === undefined && body.site_ids === undefined) return undefined;
+  const siteIds = body.site_ids ?? namedSites(current?.role_bindings ?? []);
+  return [bindingOfRole(body.role ?? current!.role, siteIds)];
+}
+
 export function usersHandlers(context: AppContext) {
   const { db } = context;
-
-  async function replaceSites(trx: typeof db, userId: string, siteIds: readonly string[]): Promise<void> {
-    await trx.deleteFrom('user_sites').where('user_id', '=', userId).execute();
-    if (siteIds.length > 0)
-      await trx
-        .insertInto('user_sites')
-        .values(siteIds.map((site_id) => ({ user_id: userId, site_id })))
-        .execute();
-  }
+  /** The bindings an update's checks settled on, for the write that follows in its transaction. */
+  const settledBindings = new WeakMap<object, RoleBinding[]>();
 
   const user = versionedRoutes(context, {
     table: 'users',
@@ -51,8 +81,8 @@ export function usersHandlers(context: AppContext) {
 
     createUser: async ({ body }) => {
       const username = body.username.toLowerCase();
-      const siteIds = body.site_ids ?? [];
-      await assertSitesExist(context, siteIds);
+      const bindings = requestedBindings(body)!;
+      await checkBindings(context, bindings);
       if (await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst()) {
         throw problems.nameTaken('username_taken', 'user', username);
       }
@@ -62,7 +92,7 @@ export function usersHandlers(context: AppContext) {
         username,
         display_name: body.display_name ?? username,
         email: body.email ?? null,
-        role: body.role,
+        role: builtInRoleFor(bindings),
         disabled: 0,
         password_hash: await hashPassword(body.password, context.passwordCost),
         created_at: now,
@@ -71,23 +101,36 @@ export function usersHandlers(context: AppContext) {
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('users').values(row).execute();
-        await replaceSites(trx, row.id, siteIds);
+        await replaceBindings(trx, row.id, bindings);
       });
-      return { status: 201, body: toUser({ ...row, version: 1 }, [...siteIds]) };
+      return { status: 201, body: await presentUser(context, { ...row, version: 1 }) };
     },
 
     getUser: user.get,
 
     updateUser: user.update(
-      async ({ body, req }: UpdateArgs, current) => {
-        const { site_ids: siteIds, disabled, ...fields } = body;
-        if ((body.role !== undefined && body.role !== 'admin') || disabled === true)
-          refuseSelf(principalOf(req).user.id, current.id, 'demote or disable');
-        if (siteIds) await assertSitesExist(context, siteIds);
-        return { ...fields, ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }) };
+      async (args: UpdateArgs, current) => {
+        const { site_ids, role_bindings, role, disabled, ...fields } = args.body;
+        const bindings = requestedBindings(
+          { site_ids, role_bindings, role },
+          await presentUser(context, current),
+        );
+        if ((bindings && builtInRoleFor(bindings) !== 'admin') || disabled === true)
+          refuseSelf(principalOf(args.req).user.id, current.id, 'demote or disable');
+        if (bindings) {
+          await checkBindings(context, bindings);
+          settledBindings.set(args, bindings);
+        }
+        return {
+          ...fields,
+          ...(bindings ? { role: builtInRoleFor(bindings) } : {}),
+          ...(disabled === undefined ? {} : { disabled: disabled ? 1 : 0 }),
+        };
       },
-      async (trx, { body }, current) => {
-        if (body.site_ids) await replaceSites(trx, current.id, body.site_ids);
+      async (trx, args, current) => {
+        const { body } = args;
+        const bindings = settledBindings.get(args);
+        if (bindings) await replaceBindings(trx, current.id, bindings);
         if (body.disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
         forgetOperatorCredentials(context);
       },

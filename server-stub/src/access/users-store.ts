@@ -1,27 +1,15 @@
-/** Reading users and their site assignments, and turning rows into the API's `User`. */
+/** Reading users and their role bindings, and turning rows into the API's `User`. */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { User } from '../generated/contract.gen';
 import { problems } from '../http/problem';
 import type { UserRow } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
+import { bindingsByUser, namedSites, type RoleBinding } from './role-bindings';
 
 export type ApiUser = z.infer<typeof User>;
 
-async function siteIdsByUser(context: AppContext, userIds: string[]): Promise<Map<string, string[]>> {
-  const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return byUser;
-  const rows = await context.db
-    .selectFrom('user_sites')
-    .select(['user_id', 'site_id'])
-    .where('user_id', 'in', userIds)
-    .orderBy('site_id')
-    .execute();
-  for (const row of rows) byUser.get(row.user_id)?.push(row.site_id);
-  return byUser;
-}
-
-export function toUser(row: UserRow, siteIds: string[]): ApiUser {
+export function toUser(row: UserRow, bindings: RoleBinding[]): ApiUser {
   return {
     id: row.id,
     username: row.username,
@@ -29,20 +17,21 @@ export function toUser(row: UserRow, siteIds: string[]): ApiUser {
     email: row.email,
     role: row.role,
     disabled: row.disabled === 1,
-    site_ids: siteIds,
+    site_ids: namedSites(bindings),
+    role_bindings: bindings,
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_login_at: row.last_login_at,
   };
 }
 
-/** Users as the API shows them, with their site assignments (one query for all of them). */
+/** Users as the API shows them, with their role bindings (one query for all of them). */
 export async function presentUsers(context: AppContext, rows: UserRow[]): Promise<ApiUser[]> {
-  const siteIds = await siteIdsByUser(
+  const bindings = await bindingsByUser(
     context,
     rows.map((row) => row.id),
   );
-  return rows.map((row) => toUser(row, siteIds.get(row.id) ?? []));
+  return rows.map((row) => toUser(row, bindings.get(row.id) ?? []));
 }
 
 export async function presentUser(context: AppContext, row: UserRow): Promise<ApiUser> {

@@ -491,6 +491,8 @@ export const Scope = z
     'notifications:write',
     'custom_fields:write',
     'metrics:read',
+    'roles:read',
+    'roles:write',
   ])
   .meta({ id: 'Scope' });
 export const UserId = z
@@ -657,6 +659,21 @@ export const CommandType = z
   .meta({ id: 'CommandType' });
 export const Count = z.number().int().min(0).max(10000000).meta({ id: 'Count' });
 export const Role = z.enum(['admin', 'operator', 'viewer']).meta({ id: 'Role' });
+export const RoleId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^rol_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'RoleId' });
+export const RoleBinding = z
+  .strictObject({
+    role_id: RoleId,
+    site_ids: z
+      .array(SiteId)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .nullable(),
+  })
+  .meta({ id: 'RoleBinding' });
 export const Username = z
   .string()
   .min(3)
@@ -675,6 +692,7 @@ export const User = z
       .array(SiteId)
       .max(1000)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    role_bindings: z.array(RoleBinding).max(50),
     created_at: Timestamp,
     updated_at: Timestamp,
     last_login_at: Timestamp.nullable(),
@@ -1637,6 +1655,47 @@ export const ProcessStateChange = z
   })
   .meta({ id: 'ProcessStateChange' });
 export const Readiness = z.object({ status: z.enum(['ready']) }).meta({ id: 'Readiness' });
+export const RoleBindings = z.array(RoleBinding).min(1).max(50).meta({ id: 'RoleBindings' });
+export const RoleName = z.string().min(1).max(100).meta({ id: 'RoleName' });
+export const RoleScopes = z
+  .array(Scope)
+  .min(1)
+  .max(100)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .meta({ id: 'RoleScopes' });
+export const RoleDefinition = z
+  .object({
+    id: RoleId,
+    name: RoleName,
+    description: z.string().max(1000),
+    scopes: RoleScopes,
+    require_mfa: z.boolean(),
+    built_in: z.boolean(),
+    user_count: z.number().int().min(0).max(1000000),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'RoleDefinition' });
+export const RoleDefinitionCreate = z
+  .strictObject({
+    name: RoleName,
+    description: z.string().max(1000).optional(),
+    scopes: RoleScopes,
+    require_mfa: z.boolean().optional(),
+  })
+  .meta({ id: 'RoleDefinitionCreate' });
+export const RoleDefinitionList = z
+  .object({ data: z.array(RoleDefinition).max(500), next_cursor: NextCursor })
+  .meta({ id: 'RoleDefinitionList' });
+export const RoleDefinitionUpdate = z
+  .strictObject({
+    name: RoleName.optional(),
+    description: z.string().max(1000).optional(),
+    scopes: RoleScopes.optional(),
+    require_mfa: z.boolean().optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'RoleDefinitionUpdate' });
 export const ScheduleId = z
   .string()
   .max(30)
@@ -1881,12 +1940,13 @@ export const UserCreate = z
     password: Password,
     display_name: z.string().min(1).max(100).optional(),
     email: z.email().max(254).optional(),
-    role: Role,
+    role: Role.optional(),
     site_ids: z
       .array(SiteId)
       .max(1000)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
+    role_bindings: RoleBindings.optional(),
   })
   .meta({ id: 'UserCreate' });
 export const UserList = z
@@ -1903,6 +1963,7 @@ export const UserUpdate = z
       .max(1000)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
+    role_bindings: RoleBindings.optional(),
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'UserUpdate' });
@@ -2330,6 +2391,145 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: ['application/json'],
           scopes: ['users:write'],
+        } as const,
+      },
+    },
+    roles: {
+      listRoles: {
+        method: 'GET',
+        path: '/v1/roles',
+        summary: 'List roles',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: RoleDefinitionList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listRoles',
+          tag: 'Roles',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['roles:read'],
+        } as const,
+      },
+      createRole: {
+        method: 'POST',
+        path: '/v1/roles',
+        summary: 'Create a custom role',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: RoleDefinitionCreate,
+        responses: {
+          201: RoleDefinition,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createRole',
+          tag: 'Roles',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['roles:write'],
+        } as const,
+      },
+      getRole: {
+        method: 'GET',
+        path: '/v1/roles/:role_id',
+        summary: 'Get a role',
+        pathParams: z.object({ role_id: RoleId }),
+        query: z.strictObject({}),
+        responses: {
+          200: RoleDefinition,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getRole',
+          tag: 'Roles',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['roles:read'],
+        } as const,
+      },
+      updateRole: {
+        method: 'PATCH',
+        path: '/v1/roles/:role_id',
+        summary: 'Update a custom role',
+        pathParams: z.object({ role_id: RoleId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: RoleDefinitionUpdate,
+        responses: {
+          200: RoleDefinition,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateRole',
+          tag: 'Roles',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['roles:write'],
+        } as const,
+      },
+      deleteRole: {
+        method: 'DELETE',
+        path: '/v1/roles/:role_id',
+        summary: 'Delete a custom role',
+        pathParams: z.object({ role_id: RoleId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteRole',
+          tag: 'Roles',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['roles:write'],
         } as const,
       },
     },

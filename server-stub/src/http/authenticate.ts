@@ -8,13 +8,14 @@
  * Each kind of credential is refused on the other kind of route with its own 401 code.
  */
 import type { Request, RequestHandler } from 'express';
-import { ROLE_SCOPES, type Scope } from '../access/roles';
+import { accessOf, reachOf, tokenAccess } from '../access/role-bindings';
+import type { Scope } from '../access/roles';
 import { hashSecret, safeEqual } from '../auth/secrets';
 import type { AppContext } from '../context';
 import type { UserRow } from '../store/schema';
 import { authenticateAgent } from '../agent/credentials';
 import { cachePerServer } from '../runtime/credential-cache';
-import type { AgentPrincipal, Principal } from './principal';
+import { type AgentPrincipal, forOperation, type Principal } from './principal';
 import { problems } from './problem';
 import { routeMetadata } from './route';
 
@@ -39,8 +40,8 @@ const verifiedCredentials = cachePerServer<Verified>();
 
 /**
  * Forgets every verified session and API token on this instance: called by whatever ends a session,
- * revokes a token, or changes a user (role, sites, disabled, password, profile) or deletes one or a
- * site, so that the next request sees the change.
+ * revokes a token, or changes a user (role bindings, disabled, password, profile) or a role, or
+ * deletes a user or a site, so that the next request sees the change.
  */
 export function forgetOperatorCredentials(context: AppContext): void {
   verifiedCredentials(context).forget();
@@ -66,17 +67,6 @@ function bearerToken(req: Request): string | undefined {
       'The Authorization header must be "Bearer <token>".',
     );
   return match[1];
-}
-
-async function siteIdsOf(context: AppContext, user: UserRow): Promise<string[] | null> {
-  if (user.role === 'admin') return null;
-  const rows = await context.db
-    .selectFrom('user_sites')
-    .select('site_id')
-    .where('user_id', '=', user.id)
-    .orderBy('site_id')
-    .execute();
-  return rows.map((row) => row.site_id);
 }
 
 async function activeUser(context: AppContext, userId: string): Promise<UserRow> {
@@ -127,14 +117,15 @@ async function fromSession(
   }
   checkCsrf(req, via, session.csrf_token);
   const user = await activeUser(context, session.user_id);
+  const access = await accessOf(context, user.id);
   const principal: Principal = {
     user,
     role: user.role,
     authMethod: 'session',
     sessionId: session.id,
     apiTokenId: null,
-    scopes: new Set(ROLE_SCOPES[user.role]),
-    siteIds: await siteIdsOf(context, user),
+    ...reachOf(access),
+    access,
   };
   verifiedCredentials(context).set(
     hash,
@@ -185,17 +176,16 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     throw problems.tokenExpired('API token', 'create a new one');
   const user = await activeUser(context, row.user_id);
   const lastUsedAt = await markUsed(context, row.id, row.last_used_at);
-  // A token never does more than its creator can do now, whatever it was given.
-  const roleScopes = new Set<Scope>(ROLE_SCOPES[user.role]);
-  const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => roleScopes.has(scope));
+  // A token never does more than its creator can do now (on each site), whatever it was given.
+  const access = tokenAccess(await accessOf(context, user.id), JSON.parse(row.scopes) as Scope[]);
   const principal: Principal = {
     user,
     role: user.role,
     authMethod: 'api_token',
     sessionId: null,
     apiTokenId: row.id,
-    scopes: new Set(scopes),
-    siteIds: await siteIdsOf(context, user),
+    ...reachOf(access),
+    access,
   };
   verifiedCredentials(context).set(
     hash,
@@ -264,7 +254,8 @@ export function authenticate(context: AppContext): RequestHandler {
       const principal = await resolvePrincipal(context, req);
       if (!principal) throw problems.unauthenticated();
       // Known even when refused below: the request counts against this principal's rate limit.
-      req.principal = principal;
+      // Its sites are those where it holds every scope the operation needs (principal.ts).
+      req.principal = forOperation(principal, metadata.scopes as Scope[]);
       const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));
       if (missing.length > 0) {
         throw problems.forbidden(

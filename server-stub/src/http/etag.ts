@@ -11,6 +11,7 @@ import { problems } from './problem';
 
 type VersionedTable =
   | 'users'
+  | 'roles'
   | 'sites'
   | 'devices'
   | 'device_filters'

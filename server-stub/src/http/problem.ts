@@ -79,7 +79,7 @@ export const problems = {
     new ApiError(422, code, 'Unprocessable request', detail, errors),
   /** A site or device named in the request body (not the URL) that does not exist for the caller. */
   unknownReference: (
-    what: 'site' | 'device' | 'notification channel' | 'webhook' | 'monitored process',
+    what: 'site' | 'device' | 'notification channel' | 'webhook' | 'monitored process' | 'role',
     ids: readonly string[],
   ) =>
     new ApiError(

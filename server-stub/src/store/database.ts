@@ -39,6 +39,7 @@ import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
 import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
+import * as roleBindings from './migrations/026-role-bindings';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
@@ -52,7 +53,7 @@ export interface OpenedDatabase {
   pool?: pg.Pool;
 }
 
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-sealed-idempotency-replays': sealedIdempotencyReplays,
   '003-fleet-enrollment': fleetEnrollment,
@@ -78,6 +79,7 @@ const migrations: Record<string, Migration> = {
   '023-device-list-indexes': deviceListIndexes,
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
+  '026-role-bindings': roleBindings,
   '032-agent-lifecycle': agentLifecycle,
 };
 

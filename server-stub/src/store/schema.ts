@@ -19,8 +19,30 @@ export interface UsersTable {
   last_login_at: string | null;
 }
 
-export interface UserSitesTable {
+/** A named set of scopes (migration 026); the built-in roles' scopes are in access/roles.ts. */
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON array of scopes ('[]' for the built-in roles). */
+  scopes: string;
+  require_mfa: number;
+  built_in: number;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A role a user holds, on every site or on the sites of role_binding_sites. */
+export interface RoleBindingsTable {
   user_id: string;
+  role_id: string;
+  all_sites: number;
+}
+
+export interface RoleBindingSitesTable {
+  user_id: string;
+  role_id: string;
   site_id: string;
 }
 
@@ -655,7 +677,9 @@ export interface BackgroundTicksTable {
 
 export interface Database {
   users: UsersTable;
-  user_sites: UserSitesTable;
+  roles: RolesTable;
+  role_bindings: RoleBindingsTable;
+  role_binding_sites: RoleBindingSitesTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   sites: SitesTable;
@@ -695,6 +719,7 @@ export interface Database {
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type RoleRow = Selectable<RolesTable>;
 export type ScheduleRow = Selectable<SchedulesTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
