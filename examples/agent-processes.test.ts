@@ -28,32 +28,34 @@ describe('insideSchedule', () => {
   });
 });
 
+const monitored = (id: string, fields: Partial<MonitoredProcess>): MonitoredProcess => ({
+  id,
+  device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
+  name: id,
+  executable_path: '/nonexistent/program',
+  arguments: [],
+  working_directory: null,
+  launch_mode: 'off',
+  schedules: [],
+  restart_delay_seconds: 5,
+  state: null,
+  pid: null,
+  restart_count: null,
+  state_changed_at: null,
+  reported_at: null,
+  last_exit: null,
+  created_at: '2026-11-30T08:00:00.000Z',
+  updated_at: '2026-11-30T08:00:00.000Z',
+  ...fields,
+});
+
 describe('ProcessSupervisor', () => {
   it('reports processes that are off, or outside their windows, as idle, and runs none of them', () => {
-    const process = (id: string, fields: Partial<MonitoredProcess>): MonitoredProcess => ({
-      id,
-      device_id: 'dev_01JD2M7T4X9K3QH5W8N6R2B4CZ',
-      name: id,
-      executable_path: '/nonexistent/program',
-      arguments: [],
-      working_directory: null,
-      launch_mode: 'off',
-      schedules: [],
-      restart_delay_seconds: 5,
-      state: null,
-      pid: null,
-      restart_count: null,
-      state_changed_at: null,
-      reported_at: null,
-      created_at: '2026-11-30T08:00:00.000Z',
-      updated_at: '2026-11-30T08:00:00.000Z',
-      ...fields,
-    });
     const supervisor = new ProcessSupervisor();
     const never: ProcessSchedule[] = [{ days: ['sat'], start_time: '00:00', end_time: '00:01' }];
     supervisor.apply([
-      process('prc_01JD6A3C5E7G9J1K3N5Q7S9T1A', {}),
-      process('prc_01JD6A3C5E7G9J1K3N5Q7S9T1B', { launch_mode: 'scheduled', schedules: never }),
+      monitored('prc_01JD6A3C5E7G9J1K3N5Q7S9T1A', {}),
+      monitored('prc_01JD6A3C5E7G9J1K3N5Q7S9T1B', { launch_mode: 'scheduled', schedules: never }),
     ]);
     supervisor.reconcile(at(1, '12:00'));
     expect(supervisor.states().map(({ process_id, state, pid }) => ({ process_id, state, pid }))).toEqual([
@@ -62,5 +64,27 @@ describe('ProcessSupervisor', () => {
     ]);
     supervisor.stopAll();
     expect(supervisor.states()).toEqual([]);
+  });
+
+  it('reports how a program last ended: its exit status, and the state crashed', async () => {
+    const supervisor = new ProcessSupervisor();
+    supervisor.apply([
+      monitored('prc_01JD6A3C5E7G9J1K3N5Q7S9T1C', {
+        executable_path: '/bin/sh',
+        arguments: ['-c', 'exit 3'],
+        launch_mode: 'always',
+        restart_delay_seconds: 3600,
+      }),
+    ]);
+    try {
+      await expect.poll(() => supervisor.states()[0]?.state).toBe('crashed');
+      expect(supervisor.states()[0]!.last_exit).toEqual({
+        exit_code: 3,
+        signal: null,
+        exited_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+    } finally {
+      supervisor.stopAll();
+    }
   });
 });

@@ -170,6 +170,9 @@ const TARGETED = [
   'deleteSchedule',
   'runScheduleNow',
   'listScheduleRuns',
+  'listLiveProcesses',
+  'terminateLiveProcess',
+  'runServiceAction',
 ];
 
 const t = useTestServer({ world: true });

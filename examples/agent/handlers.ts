@@ -1,14 +1,16 @@
 /**
  * The reference agent's command handlers. Harmless commands run for real (`ping`, `echo`,
- * `get_config`, `collect_inventory` from `os`); the ones that would change the machine
- * (reboot, restarting things, shell commands) are simulated and say so in their output, unless
- * `allowShell` lets `run_shell` run for real; `run_script` runs sh and bash scripts only with
- * `allowShell` (run-script.ts).
+ * `get_config`, `collect_inventory` from `os`, `list_processes` from `ps`); the ones that would
+ * change the machine (reboot, restarting things, shell commands) are simulated and say so in their
+ * output, unless `allowShell` lets `run_shell` run for real; `run_script` runs sh and bash scripts
+ * only with `allowShell` (run-script.ts); terminating processes and service actions likewise
+ * (live-state.ts).
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import type { CommandHandler } from '@meridian/sdk';
+import { liveStateHandlers } from './live-state';
 import { runScript } from './run-script';
 
 const run = promisify(execFile);
@@ -68,8 +70,7 @@ export function handlers(config: {
       simulated(`restart ${String(command.params.process_name)}`)(command, context),
     kill_process: async (command, context) =>
       simulated(`stop ${String(command.params.process_name)}`)(command, context),
-    restart_service: async (command, context) =>
-      simulated(`restart ${String(command.params.service_name)}`)(command, context),
+    ...liveStateHandlers(config),
     take_screenshot: simulated('take a screenshot'),
   };
 }

@@ -28,6 +28,7 @@ class Supervised {
   state: AgentProcessState['state'] = 'idle';
   since = new Date();
   restarts = 0;
+  lastExit: AgentProcessState['last_exit'];
   #child: ChildProcess | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #retired = false;
@@ -50,6 +51,7 @@ class Supervised {
       ...(this.state === 'running' && this.#child?.pid !== undefined ? { pid: this.#child.pid } : {}),
       restart_count: this.restarts,
       since: this.since.toISOString(),
+      ...(this.lastExit ? { last_exit: this.lastExit } : {}),
     };
   }
 
@@ -75,9 +77,11 @@ class Supervised {
     child.once('spawn', () => this.#enter('running'));
     // A program that cannot be started (missing, not executable) is stopped, and tried again later.
     child.once('error', () => this.#exited(child, 'stopped'));
-    child.once('exit', (code, signal) =>
-      this.#exited(child, code === 0 && signal === null ? 'stopped' : 'crashed'),
-    );
+    child.once('exit', (code, signal) => {
+      if (this.#child === child)
+        this.lastExit = { exit_code: code, signal, exited_at: new Date().toISOString() };
+      this.#exited(child, code === 0 && signal === null ? 'stopped' : 'crashed');
+    });
   }
 
   #exited(child: ChildProcess, state: 'stopped' | 'crashed'): void {

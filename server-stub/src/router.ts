@@ -21,6 +21,7 @@ import { deviceViewsHandlers } from './fleet/device-views-handlers';
 import { deviceFiltersHandlers } from './fleet/device-filters-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
+import { liveStateHandlers } from './fleet/live-state-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
 import { sitesHandlers } from './fleet/sites-handlers';
@@ -65,5 +66,6 @@ export function createRouter(context: AppContext) {
     incidents: incidentsHandlers(context),
     auditEvents: auditEventsHandlers(context),
     schedules: schedulesHandlers(context),
+    liveState: liveStateHandlers(context),
   });
 }

@@ -341,6 +341,15 @@ export const validCalls: Record<string, ValidCall> = {
   getDeviceView: (w) => ({ path: { view_id: w.deviceViewId } }),
   updateDeviceView: (w) => ({ path: { view_id: w.deviceViewId }, body: { name: 'Renamed view' } }),
   deleteDeviceView: (w) => ({ path: { view_id: w.deviceViewId } }),
+  listLiveProcesses: (w) => ({
+    path: { device_id: w.deviceA.id },
+    query: { max_age_seconds: 60, wait_seconds: 0 },
+  }),
+  terminateLiveProcess: (w) => ({ path: { device_id: w.deviceA.id, pid: '4242' } }),
+  runServiceAction: (w) => ({
+    path: { device_id: w.deviceA.id, service_name: 'nginx.service' },
+    body: { action: 'restart' },
+  }),
   getAgentConfig: () => ({}),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),

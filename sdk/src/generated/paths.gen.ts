@@ -744,6 +744,95 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/devices/{device_id}/live-processes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List the processes running on a device
+     * @description Returns the processes running on the device, as its agent listed them. Meridian keeps the
+     *     last list the agent sent (the output of its latest `list_processes` command): when that
+     *     list is at most `max_age_seconds` old it is the answer (`200`, `refresh_command` null).
+     *     Otherwise Meridian sends the agent a `list_processes` command (or joins the one already on
+     *     its way) and waits up to `wait_seconds` for it: `200` with the new list when it comes in
+     *     time, else `202` with the older list (empty, `collected_at` null, when there is none) and
+     *     the command in `refresh_command`, to follow with `GET /v1/commands/{command_id}` before
+     *     asking again. A refresh the agent failed also answers `202` (the command says why).
+     */
+    get: operations['listLiveProcesses'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/live-processes/{pid}/terminate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The operating system's process ID (see `GET /v1/devices/{device_id}/live-processes`). */
+        pid: number;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Terminate a process on a device
+     * @description Sends the device's agent a `terminate_process` command for the process with this PID: the
+     *     agent asks it to end (SIGTERM; on Windows, to close) and kills it if it has not ended ten
+     *     seconds later. The command fails when no process has that PID any more. Like every
+     *     command it is asynchronous: `202` with the queued command, or pass `wait_seconds` to get
+     *     `200` with the finished command. A monitored process ended this way is started again by
+     *     its agent as its launch mode says.
+     */
+    post: operations['terminateLiveProcess'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/services/{service_name}/actions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The system service's name (a systemd unit such as `nginx.service`, a Windows service name such as `Spooler`), as the device's inventory lists it (letters, digits and the characters `_.@:+$\-`). */
+        service_name: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start, stop or restart a service on a device
+     * @description Sends the device's agent the command for `action` on the service: `start_service`,
+     *     `stop_service` or `restart_service` (see `GET /v1/device-types/{device_type}`: machines
+     *     — workstations and servers — have services; edge nodes and relays do not, `409`). The
+     *     command fails when the machine has no such service. Asynchronous like every command:
+     *     `202` with the queued command, or pass `wait_seconds` to get `200` with the finished one.
+     */
+    post: operations['runServiceAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices/{device_id}/screenshots': {
     parameters: {
       query?: never;
@@ -4405,6 +4494,150 @@ export interface components {
       services: components['schemas']['SystemService'][];
     };
     /**
+     * LiveProcess
+     * @description One process running on the device when its agent listed them.
+     */
+    LiveProcess: {
+      /**
+       * Format: int32
+       * @description The operating system's process ID.
+       */
+      pid: number;
+      /** Format: int32 */
+      parent_pid?: number;
+      /** @description The program's name (the executable's file name). */
+      name: string;
+      /** @description The full command line, when the agent may read it (cut at 4000 characters). */
+      command_line?: string;
+      /** @description The account the process runs as. */
+      user?: string;
+      /**
+       * Format: double
+       * @description CPU use (100 is one core fully busy).
+       */
+      cpu_percent?: number;
+      /**
+       * Format: int64
+       * @description Resident memory.
+       */
+      memory_bytes?: number;
+      /** @description When the process started. */
+      started_at?: components['schemas']['Timestamp'];
+    };
+    /**
+     * CommandId
+     * @description The ID of a command (`cmd_` followed by a ULID).
+     * @example cmd_01JD5C3E5G7J9K1M3P5R7T9V1X
+     */
+    CommandId: string;
+    /**
+     * CommandTypeName
+     * @description The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+     * @example restart_process
+     */
+    CommandTypeName: string;
+    /**
+     * CommandParams
+     * @description The command's parameters, as its command type's `params_schema` describes them.
+     * @example {
+     *       "process_name": "TouchDesigner"
+     *     }
+     */
+    CommandParams: {
+      [key: string]: unknown;
+    };
+    /**
+     * CommandStatus
+     * @description `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+     *     reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+     *     operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+     *     its creation. The last four are final.
+     * @enum {string}
+     */
+    CommandStatus: 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+    /**
+     * CommandOutput
+     * @description Structured data a command returned (a configuration, a list of tunnels, …).
+     * @example {
+     *       "tunnels": []
+     *     }
+     */
+    CommandOutput: {
+      [key: string]: unknown;
+    };
+    /**
+     * CommandResult
+     * @description What the agent reported when the command finished.
+     */
+    CommandResult: {
+      /** @description The exit code of the process the command ran, if it ran one. */
+      exit_code: number | null;
+      /** @description Standard output, at most 32 KiB (the agent keeps the end if there was more). */
+      stdout: string;
+      stderr: string;
+      stdout_truncated: boolean;
+      stderr_truncated: boolean;
+      /** Format: int64 */
+      duration_ms: number;
+      /** @description Structured output, for commands that return data (a config, a list of tunnels…). */
+      output: components['schemas']['CommandOutput'] | null;
+      /** @description Why the command failed, in the agent's words. */
+      error: string | null;
+    };
+    /**
+     * Command
+     * @description A piece of work for one device, queued by an operator and carried out by its agent.
+     */
+    Command: {
+      id: components['schemas']['CommandId'];
+      device_id: components['schemas']['DeviceId'];
+      site_id: components['schemas']['SiteId'];
+      type: components['schemas']['CommandTypeName'];
+      params: components['schemas']['CommandParams'];
+      status: components['schemas']['CommandStatus'];
+      /** Format: int32 */
+      timeout_seconds: number;
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+      delivered_at: components['schemas']['Timestamp'] | null;
+      started_at: components['schemas']['Timestamp'] | null;
+      /** @description When it reached a final status. */
+      finished_at: components['schemas']['Timestamp'] | null;
+      /** @description `created_at` plus `timeout_seconds`: if not finished by then, the command expires. */
+      expires_at: components['schemas']['Timestamp'];
+      progress_percent: number | null;
+      progress_message: string | null;
+      result: components['schemas']['CommandResult'] | null;
+    };
+    /**
+     * LiveProcessList
+     * @description The processes running on a device, as its agent last listed them (a `list_processes` command),
+     *     with the command that refreshes the list when it was older than asked.
+     */
+    LiveProcessList: {
+      device_id: components['schemas']['DeviceId'];
+      /** @description When the agent listed these processes (when its `list_processes` command finished); `null` when it never has. */
+      collected_at: components['schemas']['Timestamp'] | null;
+      processes: components['schemas']['LiveProcess'][];
+      /**
+       * @description The `list_processes` command this request sent to the agent (or joined, when one was
+       *     already on its way) because the list was older than `max_age_seconds`; `null` when the list
+       *     was fresh enough. When the answer is `202`, follow it with `GET /v1/commands/{command_id}`.
+       */
+      refresh_command: components['schemas']['Command'] | null;
+    };
+    /**
+     * ServiceAction
+     * @description What to do to a system service (a systemd unit, a Windows service, a launchd job).
+     * @example restart
+     * @enum {string}
+     */
+    ServiceAction: 'start' | 'stop' | 'restart';
+    /** ServiceActionRequest */
+    ServiceActionRequest: {
+      action: components['schemas']['ServiceAction'];
+    };
+    /**
      * ScreenshotId
      * @description The ID of a screenshot (`scr_` followed by a ULID).
      * @example scr_01JD6C8E2G4J6K8M0P2R4T6V8X
@@ -4508,10 +4741,22 @@ export interface components {
      */
     ProcessState: 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
     /**
+     * ProcessExit
+     * @description How a monitored process last ended.
+     */
+    ProcessExit: {
+      /** @description Its exit status, or `null` when a signal ended it. */
+      exit_code: number | null;
+      /** @description The signal that ended it (`SIGKILL`, `SIGSEGV`…), or `null` when it exited by itself. */
+      signal: string | null;
+      /** @description When it ended, by the agent's clock. */
+      exited_at: components['schemas']['Timestamp'];
+    };
+    /**
      * MonitoredProcess
      * @description A program the device's agent starts and watches, as its launch mode says, with the state its
-     *     agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
-     *     `null` until the agent reports the process in a heartbeat).
+     *     agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`,
+     *     `last_exit`: all `null` until the agent reports the process in a heartbeat).
      */
     MonitoredProcess: {
       id: components['schemas']['MonitoredProcessId'];
@@ -4538,6 +4783,8 @@ export interface components {
       state_changed_at: components['schemas']['Timestamp'] | null;
       /** @description When the agent last reported the process (its last heartbeat listing it). */
       reported_at: components['schemas']['Timestamp'] | null;
+      /** @description How the process last ended (exit status or signal, and when), as its agent last reported it; `null` while it has not reported one. */
+      last_exit: components['schemas']['ProcessExit'] | null;
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
     };
@@ -5237,6 +5484,8 @@ export interface components {
        *     falls between its previous report and now (otherwise it uses now).
        */
       since?: components['schemas']['Timestamp'];
+      /** @description How the process last ended, if it has ended since the agent started (an exit status or a signal). */
+      last_exit?: components['schemas']['ProcessExit'];
     };
     /** AgentHeartbeat */
     AgentHeartbeat: {
@@ -5319,28 +5568,6 @@ export interface components {
       ignored_custom_fields?: components['schemas']['IgnoredCustomField'][];
     };
     /**
-     * CommandId
-     * @description The ID of a command (`cmd_` followed by a ULID).
-     * @example cmd_01JD5C3E5G7J9K1M3P5R7T9V1X
-     */
-    CommandId: string;
-    /**
-     * CommandTypeName
-     * @description The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
-     * @example restart_process
-     */
-    CommandTypeName: string;
-    /**
-     * CommandParams
-     * @description The command's parameters, as its command type's `params_schema` describes them.
-     * @example {
-     *       "process_name": "TouchDesigner"
-     *     }
-     */
-    CommandParams: {
-      [key: string]: unknown;
-    };
-    /**
      * AgentCommand
      * @description A command as its agent receives it.
      */
@@ -5364,29 +5591,10 @@ export interface components {
       percent?: number;
       message?: string;
     };
-    /**
-     * CommandStatus
-     * @description `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
-     *     reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
-     *     operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
-     *     its creation. The last four are final.
-     * @enum {string}
-     */
-    CommandStatus: 'pending' | 'delivered' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
     /** AgentCommandState */
     AgentCommandState: {
       id: components['schemas']['CommandId'];
       status: components['schemas']['CommandStatus'];
-    };
-    /**
-     * CommandOutput
-     * @description Structured data a command returned (a configuration, a list of tunnels, …).
-     * @example {
-     *       "tunnels": []
-     *     }
-     */
-    CommandOutput: {
-      [key: string]: unknown;
     };
     /** AgentCommandOutcome */
     AgentCommandOutcome: {
@@ -5435,50 +5643,6 @@ export interface components {
     DeviceTypeList: {
       data: components['schemas']['DeviceType'][];
       next_cursor: components['schemas']['NextCursor'];
-    };
-    /**
-     * CommandResult
-     * @description What the agent reported when the command finished.
-     */
-    CommandResult: {
-      /** @description The exit code of the process the command ran, if it ran one. */
-      exit_code: number | null;
-      /** @description Standard output, at most 32 KiB (the agent keeps the end if there was more). */
-      stdout: string;
-      stderr: string;
-      stdout_truncated: boolean;
-      stderr_truncated: boolean;
-      /** Format: int64 */
-      duration_ms: number;
-      /** @description Structured output, for commands that return data (a config, a list of tunnels…). */
-      output: components['schemas']['CommandOutput'] | null;
-      /** @description Why the command failed, in the agent's words. */
-      error: string | null;
-    };
-    /**
-     * Command
-     * @description A piece of work for one device, queued by an operator and carried out by its agent.
-     */
-    Command: {
-      id: components['schemas']['CommandId'];
-      device_id: components['schemas']['DeviceId'];
-      site_id: components['schemas']['SiteId'];
-      type: components['schemas']['CommandTypeName'];
-      params: components['schemas']['CommandParams'];
-      status: components['schemas']['CommandStatus'];
-      /** Format: int32 */
-      timeout_seconds: number;
-      created_by: components['schemas']['UserId'] | null;
-      created_at: components['schemas']['Timestamp'];
-      delivered_at: components['schemas']['Timestamp'] | null;
-      started_at: components['schemas']['Timestamp'] | null;
-      /** @description When it reached a final status. */
-      finished_at: components['schemas']['Timestamp'] | null;
-      /** @description `created_at` plus `timeout_seconds`: if not finished by then, the command expires. */
-      expires_at: components['schemas']['Timestamp'];
-      progress_percent: number | null;
-      progress_message: string | null;
-      result: components['schemas']['CommandResult'] | null;
     };
     /** CommandList */
     CommandList: {
@@ -10086,6 +10250,456 @@ export interface operations {
       500: components['responses']['InternalError'];
     };
   };
+  listLiveProcesses: {
+    parameters: {
+      query?: {
+        /**
+         * @description How old (in seconds, by when the agent listed them) the list may be (default 60; 0 always asks the agent).
+         * @example 10
+         */
+        max_age_seconds?: number;
+        /**
+         * @description When the list is older than `max_age_seconds`, wait up to this many seconds for the agent's new list (default 10).
+         * @example 15
+         */
+        wait_seconds?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The processes, listed at most `max_age_seconds` ago. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "collected_at": "2026-11-02T09:30:02.118Z",
+           *       "processes": [
+           *         {
+           *           "pid": 7412,
+           *           "parent_pid": 1,
+           *           "name": "TouchDesigner.exe",
+           *           "command_line": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe C:\\Shows\\lobby.toe",
+           *           "user": "kiosk",
+           *           "cpu_percent": 37.5,
+           *           "memory_bytes": 1843200000,
+           *           "started_at": "2026-11-02T08:00:03.000Z"
+           *         },
+           *         {
+           *           "pid": 812,
+           *           "parent_pid": 1,
+           *           "name": "sshd",
+           *           "user": "root",
+           *           "cpu_percent": 0,
+           *           "memory_bytes": 8421376
+           *         }
+           *       ],
+           *       "refresh_command": null
+           *     }
+           */
+          'application/json': components['schemas']['LiveProcessList'];
+        };
+      };
+      /** @description The list is older than `max_age_seconds` and the agent has not sent a newer one within `wait_seconds` (or failed to): the older list, if any, and the refresh command. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "collected_at": "2026-11-02T09:20:00.000Z",
+           *       "processes": [
+           *         {
+           *           "pid": 7412,
+           *           "parent_pid": 1,
+           *           "name": "TouchDesigner.exe",
+           *           "command_line": "C:\\Program Files\\Derivative\\TouchDesigner\\bin\\TouchDesigner.exe C:\\Shows\\lobby.toe",
+           *           "user": "kiosk",
+           *           "cpu_percent": 37.5,
+           *           "memory_bytes": 1843200000,
+           *           "started_at": "2026-11-02T08:00:03.000Z"
+           *         }
+           *       ],
+           *       "refresh_command": {
+           *         "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+           *         "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *         "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *         "type": "list_processes",
+           *         "params": {},
+           *         "status": "delivered",
+           *         "timeout_seconds": 60,
+           *         "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *         "created_at": "2026-11-02T09:30:00.000Z",
+           *         "delivered_at": "2026-11-02T09:30:00.020Z",
+           *         "started_at": null,
+           *         "finished_at": null,
+           *         "expires_at": "2026-11-02T09:31:00.000Z",
+           *         "progress_percent": null,
+           *         "progress_message": null,
+           *         "result": null
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['LiveProcessList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /**
+       * @description `live_state_unsupported`: the device's type has no live process commands (`list_processes`,
+       *     `terminate_process`; see `GET /v1/device-types/{device_type}`).
+       */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#live_state_unsupported",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "live_state_unsupported",
+           *       "detail": "Devices of type edge have no live process list.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  terminateLiveProcess: {
+    parameters: {
+      query?: {
+        /**
+         * @description Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The operating system's process ID (see `GET /v1/devices/{device_id}/live-processes`). */
+        pid: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The agent finished the command within `wait_seconds` (see `status` for how). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Y",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "terminate_process",
+           *       "params": {
+           *         "pid": 7412
+           *       },
+           *       "status": "succeeded",
+           *       "timeout_seconds": 60,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": "2026-11-02T10:00:00.412Z",
+           *       "started_at": "2026-11-02T10:00:00.420Z",
+           *       "finished_at": "2026-11-02T10:00:00.910Z",
+           *       "expires_at": "2026-11-02T10:01:00.000Z",
+           *       "progress_percent": null,
+           *       "progress_message": null,
+           *       "result": {
+           *         "exit_code": null,
+           *         "stdout": "Process 7412 (TouchDesigner.exe) ended.\n",
+           *         "stderr": "",
+           *         "stdout_truncated": false,
+           *         "stderr_truncated": false,
+           *         "duration_ms": 490,
+           *         "output": null,
+           *         "error": null
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      /** @description The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Y",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "terminate_process",
+           *       "params": {
+           *         "pid": 7412
+           *       },
+           *       "status": "pending",
+           *       "timeout_seconds": 60,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": null,
+           *       "started_at": null,
+           *       "finished_at": null,
+           *       "expires_at": "2026-11-02T10:01:00.000Z",
+           *       "progress_percent": null,
+           *       "progress_message": null,
+           *       "result": null
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /**
+       * @description `live_state_unsupported`: the device's type has no live process commands (`list_processes`,
+       *     `terminate_process`; see `GET /v1/device-types/{device_type}`).
+       */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#live_state_unsupported",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "live_state_unsupported",
+           *       "detail": "Devices of type edge have no live process list.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  runServiceAction: {
+    parameters: {
+      query?: {
+        /**
+         * @description Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The system service's name (a systemd unit such as `nginx.service`, a Windows service name such as `Spooler`), as the device's inventory lists it (letters, digits and the characters `_.@:+$\-`). */
+        service_name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "action": "restart"
+         *     }
+         */
+        'application/json': components['schemas']['ServiceActionRequest'];
+      };
+    };
+    responses: {
+      /** @description The agent finished the command within `wait_seconds` (see `status` for how). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Z",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "restart_service",
+           *       "params": {
+           *         "service_name": "nginx.service"
+           *       },
+           *       "status": "succeeded",
+           *       "timeout_seconds": 300,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": "2026-11-02T10:00:00.412Z",
+           *       "started_at": "2026-11-02T10:00:00.420Z",
+           *       "finished_at": "2026-11-02T10:00:02.100Z",
+           *       "expires_at": "2026-11-02T10:05:00.000Z",
+           *       "progress_percent": null,
+           *       "progress_message": null,
+           *       "result": {
+           *         "exit_code": 0,
+           *         "stdout": "",
+           *         "stderr": "",
+           *         "stdout_truncated": false,
+           *         "stderr_truncated": false,
+           *         "duration_ms": 1680,
+           *         "output": null,
+           *         "error": null
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      /** @description The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Z",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "restart_service",
+           *       "params": {
+           *         "service_name": "nginx.service"
+           *       },
+           *       "status": "pending",
+           *       "timeout_seconds": 300,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": null,
+           *       "started_at": null,
+           *       "finished_at": null,
+           *       "expires_at": "2026-11-02T10:05:00.000Z",
+           *       "progress_percent": null,
+           *       "progress_message": null,
+           *       "result": null
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /**
+       * @description `services_unsupported`: the device's type has no system services (no `start_service`,
+       *     `stop_service` and `restart_service` commands; see `GET /v1/device-types/{device_type}`).
+       */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#services_unsupported",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "services_unsupported",
+           *       "detail": "Devices of type relay have no system services.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
   listDeviceScreenshots: {
     parameters: {
       query?: never;
@@ -10336,6 +10950,11 @@ export interface operations {
            *           "restart_count": 1,
            *           "state_changed_at": "2026-11-02T08:00:03.000Z",
            *           "reported_at": "2026-11-02T09:30:00.000Z",
+           *           "last_exit": {
+           *             "exit_code": 3,
+           *             "signal": null,
+           *             "exited_at": "2026-11-02T07:59:58.000Z"
+           *           },
            *           "created_at": "2026-10-20T14:00:00.000Z",
            *           "updated_at": "2026-10-21T09:00:00.000Z"
            *         }
@@ -10445,6 +11064,7 @@ export interface operations {
            *       "restart_count": null,
            *       "state_changed_at": null,
            *       "reported_at": null,
+           *       "last_exit": null,
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-10-20T14:00:00.000Z"
            *     }
@@ -10522,6 +11142,11 @@ export interface operations {
            *       "restart_count": 1,
            *       "state_changed_at": "2026-11-02T08:00:03.000Z",
            *       "reported_at": "2026-11-02T09:30:00.000Z",
+           *       "last_exit": {
+           *         "exit_code": 3,
+           *         "signal": null,
+           *         "exited_at": "2026-11-02T07:59:58.000Z"
+           *       },
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-10-21T09:00:00.000Z"
            *     }
@@ -10647,6 +11272,11 @@ export interface operations {
            *       "restart_count": 1,
            *       "state_changed_at": "2026-11-02T08:00:03.000Z",
            *       "reported_at": "2026-11-02T09:30:00.000Z",
+           *       "last_exit": {
+           *         "exit_code": 3,
+           *         "signal": null,
+           *         "exited_at": "2026-11-02T07:59:58.000Z"
+           *       },
            *       "created_at": "2026-10-20T14:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z"
            *     }
@@ -12875,7 +13505,12 @@ export interface operations {
          *           "state": "running",
          *           "pid": 7412,
          *           "restart_count": 1,
-         *           "since": "2026-11-02T08:00:03.000Z"
+         *           "since": "2026-11-02T08:00:03.000Z",
+         *           "last_exit": {
+         *             "exit_code": 3,
+         *             "signal": null,
+         *             "exited_at": "2026-11-02T07:59:58.000Z"
+         *           }
          *         }
          *       ]
          *     }
@@ -17569,6 +18204,11 @@ export interface operations {
            *           "restart_count": 1,
            *           "state_changed_at": "2026-11-02T08:00:03.000Z",
            *           "reported_at": "2026-11-02T09:30:00.000Z",
+           *           "last_exit": {
+           *             "exit_code": 3,
+           *             "signal": null,
+           *             "exited_at": "2026-11-02T07:59:58.000Z"
+           *           },
            *           "created_at": "2026-10-20T14:00:00.000Z",
            *           "updated_at": "2026-10-21T09:00:00.000Z"
            *         }

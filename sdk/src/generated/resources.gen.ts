@@ -208,6 +208,8 @@ import type {
   ListJobTargetsResponse,
   ListJobsData,
   ListJobsResponse,
+  ListLiveProcessesData,
+  ListLiveProcessesResponse,
   ListMonitoredProcessesData,
   ListMonitoredProcessesResponse,
   ListNotificationChannelsData,
@@ -275,6 +277,8 @@ import type {
   RotateWebhookSecretResponse,
   RunScheduleNowData,
   RunScheduleNowResponse,
+  RunServiceActionData,
+  RunServiceActionResponse,
   SendAgentEventData,
   SendAgentEventResponse,
   SendAgentHeartbeatData,
@@ -284,6 +288,8 @@ import type {
   SimulateEventData,
   SimulateEventResponse,
   StreamEventsData,
+  TerminateLiveProcessData,
+  TerminateLiveProcessResponse,
   TestNotificationChannelData,
   TestNotificationChannelResponse,
   TestWebhookData,
@@ -430,6 +436,9 @@ export const routes = {
   deleteSchedule: { route: 'DELETE /v1/schedules/{schedule_id}' },
   runScheduleNow: { route: 'POST /v1/schedules/{schedule_id}/run-now' },
   listScheduleRuns: { route: 'GET /v1/schedules/{schedule_id}/runs', paginated: true },
+  listLiveProcesses: { route: 'GET /v1/devices/{device_id}/live-processes' },
+  terminateLiveProcess: { route: 'POST /v1/devices/{device_id}/live-processes/{pid}/terminate' },
+  runServiceAction: { route: 'POST /v1/devices/{device_id}/services/{service_name}/actions' },
   listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
   createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
   getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
@@ -2645,6 +2654,101 @@ export class SchedulesResource extends APIResource {
 }
 
 /**
+ * What runs on a device right now, asked of its agent when the last answer is older than you
+ * accept, and actions on it: terminate a process, start, stop or restart a system service.
+ * Each action is a command of the device's type (see Device Types), followed like any other.
+ */
+export class LiveStateResource extends APIResource {
+  /**
+   * List the processes running on a device
+   *
+   * Returns the processes running on the device, as its agent listed them. Meridian keeps the
+   * last list the agent sent (the output of its latest `list_processes` command): when that
+   * list is at most `max_age_seconds` old it is the answer (`200`, `refresh_command` null).
+   * Otherwise Meridian sends the agent a `list_processes` command (or joins the one already on
+   * its way) and waits up to `wait_seconds` for it: `200` with the new list when it comes in
+   * time, else `202` with the older list (empty, `collected_at` null, when there is none) and
+   * the command in `refresh_command`, to follow with `GET /v1/commands/{command_id}` before
+   * asking again. A refresh the agent failed also answers `202` (the command says why).
+   *
+   * `GET /v1/devices/{device_id}/live-processes` (operation `listLiveProcesses`).
+   *
+   * @param deviceId The ID of the device.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listLiveProcesses(
+    deviceId: ListLiveProcessesData['path']['device_id'],
+    query?: ListLiveProcessesData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ListLiveProcessesResponse> {
+    return this._client._call(routes.listLiveProcesses, { path: { device_id: deviceId }, query, options });
+  }
+
+  /**
+   * Terminate a process on a device
+   *
+   * Sends the device's agent a `terminate_process` command for the process with this PID: the
+   * agent asks it to end (SIGTERM; on Windows, to close) and kills it if it has not ended ten
+   * seconds later. The command fails when no process has that PID any more. Like every
+   * command it is asynchronous: `202` with the queued command, or pass `wait_seconds` to get
+   * `200` with the finished command. A monitored process ended this way is started again by
+   * its agent as its launch mode says.
+   *
+   * `POST /v1/devices/{device_id}/live-processes/{pid}/terminate` (operation `terminateLiveProcess`).
+   *
+   * @param deviceId The ID of the device.
+   * @param pid The operating system's process ID (see `GET /v1/devices/{device_id}/live-processes`).
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  terminateLiveProcess(
+    deviceId: TerminateLiveProcessData['path']['device_id'],
+    pid: TerminateLiveProcessData['path']['pid'],
+    query?: TerminateLiveProcessData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<TerminateLiveProcessResponse> {
+    return this._client._call(routes.terminateLiveProcess, {
+      path: { device_id: deviceId, pid: pid },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Start, stop or restart a service on a device
+   *
+   * Sends the device's agent the command for `action` on the service: `start_service`,
+   * `stop_service` or `restart_service` (see `GET /v1/device-types/{device_type}`: machines
+   * — workstations and servers — have services; edge nodes and relays do not, `409`). The
+   * command fails when the machine has no such service. Asynchronous like every command:
+   * `202` with the queued command, or pass `wait_seconds` to get `200` with the finished one.
+   *
+   * `POST /v1/devices/{device_id}/services/{service_name}/actions` (operation `runServiceAction`).
+   *
+   * @param deviceId The ID of the device.
+   * @param serviceName The system service's name (a systemd unit such as `nginx.service`, a Windows service name such as `Spooler`), as the device's inventory lists it (letters, digits and the characters `_.@:+$\-`).
+   * @param body The request body.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  runServiceAction(
+    deviceId: RunServiceActionData['path']['device_id'],
+    serviceName: RunServiceActionData['path']['service_name'],
+    body: RunServiceActionData['body'],
+    query?: RunServiceActionData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RunServiceActionResponse> {
+    return this._client._call(routes.runServiceAction, {
+      path: { device_id: deviceId, service_name: serviceName },
+      body,
+      query,
+      options,
+    });
+  }
+}
+
+/**
  * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
  * and restarts when they exit, reporting crashes as events. They reach the agent in its
  * desired configuration.
@@ -4016,6 +4120,12 @@ export interface Resources {
    */
   readonly schedules: SchedulesResource;
   /**
+   * What runs on a device right now, asked of its agent when the last answer is older than you
+   * accept, and actions on it: terminate a process, start, stop or restart a system service.
+   * Each action is a command of the device's type (see Device Types), followed like any other.
+   */
+  readonly liveState: LiveStateResource;
+  /**
    * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
    * and restarts when they exit, reporting crashes as events. They reach the agent in its
    * desired configuration.
@@ -4089,6 +4199,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   scripts: ScriptsResource,
   jobs: JobsResource,
   schedules: SchedulesResource,
+  liveState: LiveStateResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,

@@ -306,6 +306,9 @@ import type {
   ListJobTargetsData,
   ListJobTargetsErrors,
   ListJobTargetsResponses,
+  ListLiveProcessesData,
+  ListLiveProcessesErrors,
+  ListLiveProcessesResponses,
   ListMonitoredProcessesData,
   ListMonitoredProcessesErrors,
   ListMonitoredProcessesResponses,
@@ -408,6 +411,9 @@ import type {
   RunScheduleNowData,
   RunScheduleNowErrors,
   RunScheduleNowResponses,
+  RunServiceActionData,
+  RunServiceActionErrors,
+  RunServiceActionResponses,
   SendAgentEventData,
   SendAgentEventErrors,
   SendAgentEventResponses,
@@ -424,6 +430,9 @@ import type {
   StreamEventsErrors,
   StreamEventsResponse,
   StreamEventsResponses,
+  TerminateLiveProcessData,
+  TerminateLiveProcessErrors,
+  TerminateLiveProcessResponses,
   TestNotificationChannelData,
   TestNotificationChannelErrors,
   TestNotificationChannelResponses,
@@ -1537,6 +1546,92 @@ export const getDeviceInventory = <ThrowOnError extends boolean = false>(
     ],
     url: '/v1/devices/{device_id}/inventory',
     ...options,
+  });
+
+/**
+ * List the processes running on a device
+ *
+ * Returns the processes running on the device, as its agent listed them. Meridian keeps the
+ * last list the agent sent (the output of its latest `list_processes` command): when that
+ * list is at most `max_age_seconds` old it is the answer (`200`, `refresh_command` null).
+ * Otherwise Meridian sends the agent a `list_processes` command (or joins the one already on
+ * its way) and waits up to `wait_seconds` for it: `200` with the new list when it comes in
+ * time, else `202` with the older list (empty, `collected_at` null, when there is none) and
+ * the command in `refresh_command`, to follow with `GET /v1/commands/{command_id}` before
+ * asking again. A refresh the agent failed also answers `202` (the command says why).
+ *
+ */
+export const listLiveProcesses = <ThrowOnError extends boolean = false>(
+  options: Options<ListLiveProcessesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListLiveProcessesResponses, ListLiveProcessesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/live-processes',
+    ...options,
+  });
+
+/**
+ * Terminate a process on a device
+ *
+ * Sends the device's agent a `terminate_process` command for the process with this PID: the
+ * agent asks it to end (SIGTERM; on Windows, to close) and kills it if it has not ended ten
+ * seconds later. The command fails when no process has that PID any more. Like every
+ * command it is asynchronous: `202` with the queued command, or pass `wait_seconds` to get
+ * `200` with the finished command. A monitored process ended this way is started again by
+ * its agent as its launch mode says.
+ *
+ */
+export const terminateLiveProcess = <ThrowOnError extends boolean = false>(
+  options: Options<TerminateLiveProcessData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<TerminateLiveProcessResponses, TerminateLiveProcessErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/live-processes/{pid}/terminate',
+    ...options,
+  });
+
+/**
+ * Start, stop or restart a service on a device
+ *
+ * Sends the device's agent the command for `action` on the service: `start_service`,
+ * `stop_service` or `restart_service` (see `GET /v1/device-types/{device_type}`: machines
+ * — workstations and servers — have services; edge nodes and relays do not, `409`). The
+ * command fails when the machine has no such service. Asynchronous like every command:
+ * `202` with the queued command, or pass `wait_seconds` to get `200` with the finished one.
+ *
+ */
+export const runServiceAction = <ThrowOnError extends boolean = false>(
+  options: Options<RunServiceActionData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RunServiceActionResponses, RunServiceActionErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/services/{service_name}/actions',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

@@ -1169,6 +1169,188 @@ export type Inventory = {
 };
 
 /**
+ * LiveProcess
+ *
+ * One process running on the device when its agent listed them.
+ */
+export type LiveProcess = {
+  /**
+   * The operating system's process ID.
+   */
+  pid: number;
+  parent_pid?: number;
+  /**
+   * The program's name (the executable's file name).
+   */
+  name: string;
+  /**
+   * The full command line, when the agent may read it (cut at 4000 characters).
+   */
+  command_line?: string;
+  /**
+   * The account the process runs as.
+   */
+  user?: string;
+  /**
+   * CPU use (100 is one core fully busy).
+   */
+  cpu_percent?: number;
+  /**
+   * Resident memory.
+   */
+  memory_bytes?: number;
+  /**
+   * When the process started.
+   */
+  started_at?: Timestamp;
+};
+
+/**
+ * CommandId
+ *
+ * The ID of a command (`cmd_` followed by a ULID).
+ */
+export type CommandId = string;
+
+/**
+ * CommandTypeName
+ *
+ * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+ */
+export type CommandTypeName = string;
+
+/**
+ * CommandParams
+ *
+ * The command's parameters, as its command type's `params_schema` describes them.
+ */
+export type CommandParams = {
+  [key: string]: unknown;
+};
+
+/**
+ * CommandStatus
+ *
+ * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+ * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+ * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+ * its creation. The last four are final.
+ *
+ */
+export type CommandStatus =
+  | 'pending'
+  | 'delivered'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
+
+/**
+ * CommandOutput
+ *
+ * Structured data a command returned (a configuration, a list of tunnels, …).
+ */
+export type CommandOutput = {
+  [key: string]: unknown;
+};
+
+/**
+ * CommandResult
+ *
+ * What the agent reported when the command finished.
+ */
+export type CommandResult = {
+  /**
+   * The exit code of the process the command ran, if it ran one.
+   */
+  exit_code: number | null;
+  /**
+   * Standard output, at most 32 KiB (the agent keeps the end if there was more).
+   */
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+  duration_ms: number;
+  /**
+   * Structured output, for commands that return data (a config, a list of tunnels…).
+   */
+  output: CommandOutput | null;
+  /**
+   * Why the command failed, in the agent's words.
+   */
+  error: string | null;
+};
+
+/**
+ * Command
+ *
+ * A piece of work for one device, queued by an operator and carried out by its agent.
+ */
+export type Command = {
+  id: CommandId;
+  device_id: DeviceId;
+  site_id: SiteId;
+  type: CommandTypeName;
+  params: CommandParams;
+  status: CommandStatus;
+  timeout_seconds: number;
+  created_by: UserId | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+  started_at: Timestamp | null;
+  /**
+   * When it reached a final status.
+   */
+  finished_at: Timestamp | null;
+  /**
+   * `created_at` plus `timeout_seconds`: if not finished by then, the command expires.
+   */
+  expires_at: Timestamp;
+  progress_percent: number | null;
+  progress_message: string | null;
+  result: CommandResult | null;
+};
+
+/**
+ * LiveProcessList
+ *
+ * The processes running on a device, as its agent last listed them (a `list_processes` command),
+ * with the command that refreshes the list when it was older than asked.
+ *
+ */
+export type LiveProcessList = {
+  device_id: DeviceId;
+  /**
+   * When the agent listed these processes (when its `list_processes` command finished); `null` when it never has.
+   */
+  collected_at: Timestamp | null;
+  processes: Array<LiveProcess>;
+  /**
+   * The `list_processes` command this request sent to the agent (or joined, when one was
+   * already on its way) because the list was older than `max_age_seconds`; `null` when the list
+   * was fresh enough. When the answer is `202`, follow it with `GET /v1/commands/{command_id}`.
+   *
+   */
+  refresh_command: Command | null;
+};
+
+/**
+ * ServiceAction
+ *
+ * What to do to a system service (a systemd unit, a Windows service, a launchd job).
+ */
+export type ServiceAction = 'start' | 'stop' | 'restart';
+
+/**
+ * ServiceActionRequest
+ */
+export type ServiceActionRequest = {
+  action: ServiceAction;
+};
+
+/**
  * ScreenshotId
  *
  * The ID of a screenshot (`scr_` followed by a ULID).
@@ -1294,11 +1476,31 @@ export type ProcessSchedule = {
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'crashed' | 'idle';
 
 /**
+ * ProcessExit
+ *
+ * How a monitored process last ended.
+ */
+export type ProcessExit = {
+  /**
+   * Its exit status, or `null` when a signal ended it.
+   */
+  exit_code: number | null;
+  /**
+   * The signal that ended it (`SIGKILL`, `SIGSEGV`…), or `null` when it exited by itself.
+   */
+  signal: string | null;
+  /**
+   * When it ended, by the agent's clock.
+   */
+  exited_at: Timestamp;
+};
+
+/**
  * MonitoredProcess
  *
  * A program the device's agent starts and watches, as its launch mode says, with the state its
- * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
- * `null` until the agent reports the process in a heartbeat).
+ * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`,
+ * `last_exit`: all `null` until the agent reports the process in a heartbeat).
  *
  */
 export type MonitoredProcess = {
@@ -1334,6 +1536,10 @@ export type MonitoredProcess = {
    * When the agent last reported the process (its last heartbeat listing it).
    */
   reported_at: Timestamp | null;
+  /**
+   * How the process last ended (exit status or signal, and when), as its agent last reported it; `null` while it has not reported one.
+   */
+  last_exit: ProcessExit | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -2197,6 +2403,10 @@ export type AgentProcessState = {
    *
    */
   since?: Timestamp;
+  /**
+   * How the process last ended, if it has ended since the agent started (an exit status or a signal).
+   */
+  last_exit?: ProcessExit;
 };
 
 /**
@@ -2294,29 +2504,6 @@ export type AgentHeartbeatAck = {
 };
 
 /**
- * CommandId
- *
- * The ID of a command (`cmd_` followed by a ULID).
- */
-export type CommandId = string;
-
-/**
- * CommandTypeName
- *
- * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
- */
-export type CommandTypeName = string;
-
-/**
- * CommandParams
- *
- * The command's parameters, as its command type's `params_schema` describes them.
- */
-export type CommandParams = {
-  [key: string]: unknown;
-};
-
-/**
  * AgentCommand
  *
  * A command as its agent receives it.
@@ -2351,38 +2538,11 @@ export type AgentCommandProgress = {
 };
 
 /**
- * CommandStatus
- *
- * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
- * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
- * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
- * its creation. The last four are final.
- *
- */
-export type CommandStatus =
-  | 'pending'
-  | 'delivered'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'expired';
-
-/**
  * AgentCommandState
  */
 export type AgentCommandState = {
   id: CommandId;
   status: CommandStatus;
-};
-
-/**
- * CommandOutput
- *
- * Structured data a command returned (a configuration, a list of tunnels, …).
- */
-export type CommandOutput = {
-  [key: string]: unknown;
 };
 
 /**
@@ -2441,64 +2601,6 @@ export type DeviceType = {
 export type DeviceTypeList = {
   data: Array<DeviceType>;
   next_cursor: NextCursor;
-};
-
-/**
- * CommandResult
- *
- * What the agent reported when the command finished.
- */
-export type CommandResult = {
-  /**
-   * The exit code of the process the command ran, if it ran one.
-   */
-  exit_code: number | null;
-  /**
-   * Standard output, at most 32 KiB (the agent keeps the end if there was more).
-   */
-  stdout: string;
-  stderr: string;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-  /**
-   * Structured output, for commands that return data (a config, a list of tunnels…).
-   */
-  output: CommandOutput | null;
-  /**
-   * Why the command failed, in the agent's words.
-   */
-  error: string | null;
-};
-
-/**
- * Command
- *
- * A piece of work for one device, queued by an operator and carried out by its agent.
- */
-export type Command = {
-  id: CommandId;
-  device_id: DeviceId;
-  site_id: SiteId;
-  type: CommandTypeName;
-  params: CommandParams;
-  status: CommandStatus;
-  timeout_seconds: number;
-  created_by: UserId | null;
-  created_at: Timestamp;
-  delivered_at: Timestamp | null;
-  started_at: Timestamp | null;
-  /**
-   * When it reached a final status.
-   */
-  finished_at: Timestamp | null;
-  /**
-   * `created_at` plus `timeout_seconds`: if not finished by then, the command expires.
-   */
-  expires_at: Timestamp;
-  progress_percent: number | null;
-  progress_message: string | null;
-  result: CommandResult | null;
 };
 
 /**
@@ -7026,6 +7128,221 @@ export type GetDeviceInventoryResponses = {
 };
 
 export type GetDeviceInventoryResponse = GetDeviceInventoryResponses[keyof GetDeviceInventoryResponses];
+
+export type ListLiveProcessesData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: {
+    /**
+     * How old (in seconds, by when the agent listed them) the list may be (default 60; 0 always asks the agent).
+     */
+    max_age_seconds?: number;
+    /**
+     * When the list is older than `max_age_seconds`, wait up to this many seconds for the agent's new list (default 10).
+     */
+    wait_seconds?: number;
+  };
+  url: '/v1/devices/{device_id}/live-processes';
+};
+
+export type ListLiveProcessesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `live_state_unsupported`: the device's type has no live process commands (`list_processes`,
+   * `terminate_process`; see `GET /v1/device-types/{device_type}`).
+   *
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListLiveProcessesError = ListLiveProcessesErrors[keyof ListLiveProcessesErrors];
+
+export type ListLiveProcessesResponses = {
+  /**
+   * The processes, listed at most `max_age_seconds` ago.
+   */
+  200: LiveProcessList;
+  /**
+   * The list is older than `max_age_seconds` and the agent has not sent a newer one within `wait_seconds` (or failed to): the older list, if any, and the refresh command.
+   */
+  202: LiveProcessList;
+};
+
+export type ListLiveProcessesResponse = ListLiveProcessesResponses[keyof ListLiveProcessesResponses];
+
+export type TerminateLiveProcessData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The operating system's process ID (see `GET /v1/devices/{device_id}/live-processes`).
+     */
+    pid: number;
+  };
+  query?: {
+    /**
+     * Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+     */
+    wait_seconds?: number;
+  };
+  url: '/v1/devices/{device_id}/live-processes/{pid}/terminate';
+};
+
+export type TerminateLiveProcessErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `live_state_unsupported`: the device's type has no live process commands (`list_processes`,
+   * `terminate_process`; see `GET /v1/device-types/{device_type}`).
+   *
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type TerminateLiveProcessError = TerminateLiveProcessErrors[keyof TerminateLiveProcessErrors];
+
+export type TerminateLiveProcessResponses = {
+  /**
+   * The agent finished the command within `wait_seconds` (see `status` for how).
+   */
+  200: Command;
+  /**
+   * The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`.
+   */
+  202: Command;
+};
+
+export type TerminateLiveProcessResponse = TerminateLiveProcessResponses[keyof TerminateLiveProcessResponses];
+
+export type RunServiceActionData = {
+  body: ServiceActionRequest;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The system service's name (a systemd unit such as `nginx.service`, a Windows service name such as `Spooler`), as the device's inventory lists it (letters, digits and the characters `_.@:+$\-`).
+     */
+    service_name: string;
+  };
+  query?: {
+    /**
+     * Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+     */
+    wait_seconds?: number;
+  };
+  url: '/v1/devices/{device_id}/services/{service_name}/actions';
+};
+
+export type RunServiceActionErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `services_unsupported`: the device's type has no system services (no `start_service`,
+   * `stop_service` and `restart_service` commands; see `GET /v1/device-types/{device_type}`).
+   *
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RunServiceActionError = RunServiceActionErrors[keyof RunServiceActionErrors];
+
+export type RunServiceActionResponses = {
+  /**
+   * The agent finished the command within `wait_seconds` (see `status` for how).
+   */
+  200: Command;
+  /**
+   * The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`.
+   */
+  202: Command;
+};
+
+export type RunServiceActionResponse = RunServiceActionResponses[keyof RunServiceActionResponses];
 
 export type ListDeviceScreenshotsData = {
   body?: never;

@@ -902,6 +902,143 @@ export const zInventory = z.object({
 });
 
 /**
+ * LiveProcess
+ *
+ * One process running on the device when its agent listed them.
+ */
+export const zLiveProcess = z.object({
+  pid: z.int().gte(1).lte(2147483647),
+  parent_pid: z.int().gte(0).lte(2147483647).optional(),
+  name: z.string().min(1).max(260),
+  command_line: z.string().max(4000).optional(),
+  user: z.string().max(256).optional(),
+  cpu_percent: z.number().gte(0).lte(100000).optional(),
+  memory_bytes: z.int().gte(0).lte(9007199254740991).optional(),
+  started_at: zTimestamp.optional(),
+});
+
+/**
+ * CommandId
+ *
+ * The ID of a command (`cmd_` followed by a ULID).
+ */
+export const zCommandId = z
+  .string()
+  .max(30)
+  .regex(/^cmd_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * CommandTypeName
+ *
+ * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
+ */
+export const zCommandTypeName = z
+  .string()
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]{1,63}$/);
+
+/**
+ * CommandParams
+ *
+ * The command's parameters, as its command type's `params_schema` describes them.
+ */
+export const zCommandParams = z.record(z.string(), z.unknown());
+
+/**
+ * CommandStatus
+ *
+ * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
+ * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
+ * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
+ * its creation. The last four are final.
+ *
+ */
+export const zCommandStatus = z.enum([
+  'pending',
+  'delivered',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'expired',
+]);
+
+/**
+ * CommandOutput
+ *
+ * Structured data a command returned (a configuration, a list of tunnels, …).
+ */
+export const zCommandOutput = z.record(z.string(), z.unknown());
+
+/**
+ * CommandResult
+ *
+ * What the agent reported when the command finished.
+ */
+export const zCommandResult = z.object({
+  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+  stdout: z.string().max(32768),
+  stderr: z.string().max(32768),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  duration_ms: z.int().gte(0).lte(8640000000),
+  output: zCommandOutput.nullable(),
+  error: z.string().max(2000).nullable(),
+});
+
+/**
+ * Command
+ *
+ * A piece of work for one device, queued by an operator and carried out by its agent.
+ */
+export const zCommand = z.object({
+  id: zCommandId,
+  device_id: zDeviceId,
+  site_id: zSiteId,
+  type: zCommandTypeName,
+  params: zCommandParams,
+  status: zCommandStatus,
+  timeout_seconds: z.int().gte(5).lte(86400),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  delivered_at: zTimestamp.nullable(),
+  started_at: zTimestamp.nullable(),
+  finished_at: zTimestamp.nullable(),
+  expires_at: zTimestamp,
+  progress_percent: z.int().gte(0).lte(100).nullable(),
+  progress_message: z.string().max(500).nullable(),
+  result: zCommandResult.nullable(),
+});
+
+/**
+ * LiveProcessList
+ *
+ * The processes running on a device, as its agent last listed them (a `list_processes` command),
+ * with the command that refreshes the list when it was older than asked.
+ *
+ */
+export const zLiveProcessList = z.object({
+  device_id: zDeviceId,
+  collected_at: zTimestamp.nullable(),
+  processes: z.array(zLiveProcess).max(1000),
+  refresh_command: zCommand.nullable(),
+});
+
+/**
+ * ServiceAction
+ *
+ * What to do to a system service (a systemd unit, a Windows service, a launchd job).
+ */
+export const zServiceAction = z.enum(['start', 'stop', 'restart']);
+
+/**
+ * ServiceActionRequest
+ */
+export const zServiceActionRequest = z.object({
+  action: zServiceAction,
+});
+
+/**
  * ScreenshotId
  *
  * The ID of a screenshot (`scr_` followed by a ULID).
@@ -1034,11 +1171,26 @@ export const zProcessSchedule = z.object({
 export const zProcessState = z.enum(['running', 'starting', 'stopped', 'crashed', 'idle']);
 
 /**
+ * ProcessExit
+ *
+ * How a monitored process last ended.
+ */
+export const zProcessExit = z.object({
+  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+  signal: z
+    .string()
+    .max(32)
+    .regex(/^[A-Z0-9+]+$/)
+    .nullable(),
+  exited_at: zTimestamp,
+});
+
+/**
  * MonitoredProcess
  *
  * A program the device's agent starts and watches, as its launch mode says, with the state its
- * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`: all
- * `null` until the agent reports the process in a heartbeat).
+ * agent last reported (`state`, `pid`, `restart_count`, `state_changed_at`, `reported_at`,
+ * `last_exit`: all `null` until the agent reports the process in a heartbeat).
  *
  */
 export const zMonitoredProcess = z.object({
@@ -1056,6 +1208,7 @@ export const zMonitoredProcess = z.object({
   restart_count: z.int().gte(0).lte(2147483647).nullable(),
   state_changed_at: zTimestamp.nullable(),
   reported_at: zTimestamp.nullable(),
+  last_exit: zProcessExit.nullable(),
   created_at: zTimestamp,
   updated_at: zTimestamp,
 });
@@ -1783,6 +1936,7 @@ export const zAgentProcessState = z.object({
   pid: z.int().gte(1).lte(2147483647).optional(),
   restart_count: z.int().gte(0).lte(2147483647).optional(),
   since: zTimestamp.optional(),
+  last_exit: zProcessExit.optional(),
 });
 
 /**
@@ -1837,33 +1991,6 @@ export const zAgentHeartbeatAck = z.object({
 });
 
 /**
- * CommandId
- *
- * The ID of a command (`cmd_` followed by a ULID).
- */
-export const zCommandId = z
-  .string()
-  .max(30)
-  .regex(/^cmd_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
- * CommandTypeName
- *
- * The name of a command type, unique within its device type (`restart_process`, `start_flow`, …).
- */
-export const zCommandTypeName = z
-  .string()
-  .max(64)
-  .regex(/^[a-z][a-z0-9_]{1,63}$/);
-
-/**
- * CommandParams
- *
- * The command's parameters, as its command type's `params_schema` describes them.
- */
-export const zCommandParams = z.record(z.string(), z.unknown());
-
-/**
  * AgentCommand
  *
  * A command as its agent receives it.
@@ -1892,38 +2019,12 @@ export const zAgentCommandProgress = z.object({
 });
 
 /**
- * CommandStatus
- *
- * `pending`: queued, not yet picked up. `delivered`: handed to the agent. `running`: the agent
- * reported progress. `succeeded` / `failed`: the agent reported the result. `cancelled`: an
- * operator cancelled it before it finished. `expired`: not finished within `timeout_seconds` of
- * its creation. The last four are final.
- *
- */
-export const zCommandStatus = z.enum([
-  'pending',
-  'delivered',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'expired',
-]);
-
-/**
  * AgentCommandState
  */
 export const zAgentCommandState = z.object({
   id: zCommandId,
   status: zCommandStatus,
 });
-
-/**
- * CommandOutput
- *
- * Structured data a command returned (a configuration, a list of tunnels, …).
- */
-export const zCommandOutput = z.record(z.string(), z.unknown());
 
 /**
  * AgentCommandOutcome
@@ -1970,46 +2071,6 @@ export const zDeviceType = z.object({
 export const zDeviceTypeList = z.object({
   data: z.array(zDeviceType).max(500),
   next_cursor: zNextCursor,
-});
-
-/**
- * CommandResult
- *
- * What the agent reported when the command finished.
- */
-export const zCommandResult = z.object({
-  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
-  stdout: z.string().max(32768),
-  stderr: z.string().max(32768),
-  stdout_truncated: z.boolean(),
-  stderr_truncated: z.boolean(),
-  duration_ms: z.int().gte(0).lte(8640000000),
-  output: zCommandOutput.nullable(),
-  error: z.string().max(2000).nullable(),
-});
-
-/**
- * Command
- *
- * A piece of work for one device, queued by an operator and carried out by its agent.
- */
-export const zCommand = z.object({
-  id: zCommandId,
-  device_id: zDeviceId,
-  site_id: zSiteId,
-  type: zCommandTypeName,
-  params: zCommandParams,
-  status: zCommandStatus,
-  timeout_seconds: z.int().gte(5).lte(86400),
-  created_by: zUserId.nullable(),
-  created_at: zTimestamp,
-  delivered_at: zTimestamp.nullable(),
-  started_at: zTimestamp.nullable(),
-  finished_at: zTimestamp.nullable(),
-  expires_at: zTimestamp,
-  progress_percent: z.int().gte(0).lte(100).nullable(),
-  progress_message: z.string().max(500).nullable(),
-  result: zCommandResult.nullable(),
 });
 
 /**
@@ -4274,6 +4335,54 @@ export const zGetDeviceInventoryPath = z.object({
  * The last reported inventory.
  */
 export const zGetDeviceInventoryResponse = zInventory;
+
+export const zListLiveProcessesPath = z.object({
+  device_id: zDeviceId,
+});
+
+export const zListLiveProcessesQuery = z.object({
+  max_age_seconds: z.int().gte(0).lte(86400).optional().default(60),
+  wait_seconds: z.int().gte(0).lte(60).optional().default(10),
+});
+
+/**
+ * The processes, listed at most `max_age_seconds` ago.
+ */
+export const zListLiveProcessesResponse = zLiveProcessList;
+
+export const zTerminateLiveProcessPath = z.object({
+  device_id: zDeviceId,
+  pid: z.int().gte(1).lte(2147483647),
+});
+
+export const zTerminateLiveProcessQuery = z.object({
+  wait_seconds: z.int().gte(0).lte(60).optional().default(0),
+});
+
+/**
+ * The agent finished the command within `wait_seconds` (see `status` for how).
+ */
+export const zTerminateLiveProcessResponse = zCommand;
+
+export const zRunServiceActionBody = zServiceActionRequest;
+
+export const zRunServiceActionPath = z.object({
+  device_id: zDeviceId,
+  service_name: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[A-Za-z0-9_.@:+$\\-]+$/),
+});
+
+export const zRunServiceActionQuery = z.object({
+  wait_seconds: z.int().gte(0).lte(60).optional().default(0),
+});
+
+/**
+ * The agent finished the command within `wait_seconds` (see `status` for how).
+ */
+export const zRunServiceActionResponse = zCommand;
 
 export const zListDeviceScreenshotsPath = z.object({
   device_id: zDeviceId,

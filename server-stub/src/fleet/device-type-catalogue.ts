@@ -22,6 +22,7 @@ const text = (maxLength: number, minLength = 1): JsonSchema => ({ type: 'string'
 const id = text(100);
 const seconds = (maximum: number): JsonSchema => ({ type: 'integer', minimum: 0, maximum });
 const PROCESS = { process_name: text(260) };
+const SERVICE = { service_name: text(256) };
 
 /** Commands every agent understands. */
 const COMMON: Record<string, CommandSpec> = {
@@ -78,6 +79,30 @@ const MACHINE: Record<string, CommandSpec> = {
     description: 'Collects hardware, software and services and uploads them.',
     timeout: 600,
   },
+  list_processes: {
+    description:
+      'Returns the running processes as output (`processes`: pid, parent_pid, name, command_line, user, ' +
+      'cpu_percent, memory_bytes, started_at); `GET /v1/devices/{device_id}/live-processes` sends it.',
+    timeout: 60,
+  },
+  terminate_process: {
+    description:
+      'Ends the process with this PID (asks it to end, kills it ten seconds later); fails when there is none.',
+    params: { pid: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+    required: ['pid'],
+    timeout: 60,
+  },
+  ...Object.fromEntries(
+    (['start', 'stop', 'restart'] as const).map((action) => [
+      `${action}_service`,
+      {
+        description: `${action[0]!.toUpperCase()}${action.slice(1)}s a system service (systemd unit, Windows service or launchd job).`,
+        params: SERVICE,
+        required: ['service_name'],
+        timeout: 300,
+      },
+    ]),
+  ),
 };
 
 const CATALOGUE: Record<
@@ -115,12 +140,6 @@ const CATALOGUE: Record<
     commands: {
       ...COMMON,
       ...MACHINE,
-      restart_service: {
-        description: 'Restarts a system service (systemd unit or Windows service).',
-        params: { service_name: text(256) },
-        required: ['service_name'],
-        timeout: 300,
-      },
     },
   },
   edge: {

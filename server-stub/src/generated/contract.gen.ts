@@ -76,6 +76,13 @@ export const MonitoredProcessId = z
   .max(30)
   .regex(new RegExp('^prc_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'MonitoredProcessId' });
+export const ProcessExit = z
+  .strictObject({
+    exit_code: z.number().int().min(-2147483648).max(2147483647).nullable(),
+    signal: z.string().max(32).regex(new RegExp('^[A-Z0-9+]+$')).nullable(),
+    exited_at: Timestamp,
+  })
+  .meta({ id: 'ProcessExit' });
 export const TimeOfDay = z
   .string()
   .max(5)
@@ -111,6 +118,7 @@ export const MonitoredProcess = z
     restart_count: z.number().int().min(0).max(2147483647).nullable(),
     state_changed_at: Timestamp.nullable(),
     reported_at: Timestamp.nullable(),
+    last_exit: ProcessExit.nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -228,6 +236,7 @@ export const AgentProcessState = z
     pid: z.number().int().min(1).max(2147483647).optional(),
     restart_count: z.number().int().min(0).max(2147483647).optional(),
     since: Timestamp.optional(),
+    last_exit: ProcessExit.optional(),
   })
   .meta({ id: 'AgentProcessState' });
 export const CustomFieldValue = z
@@ -1492,6 +1501,26 @@ export const JobTargetList = z
   .object({ data: z.array(JobTargetResult).max(500), next_cursor: NextCursor })
   .meta({ id: 'JobTargetList' });
 export const JpegImage = z.string().max(2097152).meta({ id: 'JpegImage' });
+export const LiveProcess = z
+  .object({
+    pid: z.number().int().min(1).max(2147483647),
+    parent_pid: z.number().int().min(0).max(2147483647).optional(),
+    name: z.string().min(1).max(260),
+    command_line: z.string().max(4000).optional(),
+    user: z.string().max(256).optional(),
+    cpu_percent: z.number().min(0).max(100000).optional(),
+    memory_bytes: z.number().int().min(0).max(9007199254740991).optional(),
+    started_at: Timestamp.optional(),
+  })
+  .meta({ id: 'LiveProcess' });
+export const LiveProcessList = z
+  .object({
+    device_id: DeviceId,
+    collected_at: Timestamp.nullable(),
+    processes: z.array(LiveProcess).max(1000),
+    refresh_command: Command.nullable(),
+  })
+  .meta({ id: 'LiveProcessList' });
 export const LoginRequest = z
   .strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
   .meta({ id: 'LoginRequest' });
@@ -1886,6 +1915,10 @@ export const ScriptVersion = z
 export const ScriptVersionList = z
   .object({ data: z.array(ScriptVersion).max(500), next_cursor: NextCursor })
   .meta({ id: 'ScriptVersionList' });
+export const ServiceAction = z.enum(['start', 'stop', 'restart']).meta({ id: 'ServiceAction' });
+export const ServiceActionRequest = z
+  .strictObject({ action: ServiceAction })
+  .meta({ id: 'ServiceActionRequest' });
 export const Session = z
   .object({
     token: z.string().max(100),
@@ -3178,6 +3211,99 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['devices:read'],
+        } as const,
+      },
+    },
+    liveState: {
+      listLiveProcesses: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/live-processes',
+        summary: 'List the processes running on a device',
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({
+          max_age_seconds: z.coerce.number().int().min(0).max(86400).default(60),
+          wait_seconds: z.coerce.number().int().min(0).max(60).default(10),
+        }),
+        responses: {
+          200: LiveProcessList,
+          202: LiveProcessList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listLiveProcesses',
+          tag: 'Live State',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['devices:read'],
+        } as const,
+      },
+      terminateLiveProcess: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/live-processes/:pid/terminate',
+        summary: 'Terminate a process on a device',
+        pathParams: z.object({ device_id: DeviceId, pid: z.coerce.number().int().min(1).max(2147483647) }),
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        body: c.noBody(),
+        responses: {
+          200: Command,
+          202: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'terminateLiveProcess',
+          tag: 'Live State',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['commands:write'],
+        } as const,
+      },
+      runServiceAction: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/services/:service_name/actions',
+        summary: 'Start, stop or restart a service on a device',
+        pathParams: z.object({
+          device_id: DeviceId,
+          service_name: z.string().min(1).max(256).regex(new RegExp('^[A-Za-z0-9_.@:+$\\\\-]+$')),
+        }),
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        body: ServiceActionRequest,
+        responses: {
+          200: Command,
+          202: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'runServiceAction',
+          tag: 'Live State',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['commands:write'],
         } as const,
       },
     },

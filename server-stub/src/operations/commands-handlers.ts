@@ -8,15 +8,12 @@ import { assertCommandParams, findCommandType } from '../fleet/device-type-catal
 import { findVisibleDevice, selectDevices } from '../fleet/devices-store';
 import { whereEqual } from '../store/filters';
 import {
+  answerCommand,
   commandChanged,
-  commandTopic,
-  deviceCommandsTopic,
   expireDueCommands,
   findVisibleCommand,
-  isFinal,
-  newCommandRow,
-  readCommand,
   selectCommands,
+  sendCommand,
   toCommand,
   transitionLive,
 } from './commands-store';
@@ -57,28 +54,19 @@ export function commandsHandlers(context: AppContext) {
       const params = body.params ?? {};
       assertCommandParams(device.device_type, body.type, params);
 
-      const row = newCommandRow(context, {
-        deviceId: device.id,
-        type: body.type,
-        params,
-        timeoutSeconds: body.timeout_seconds ?? commandType.default_timeout_seconds,
-        createdBy: principal.user.id,
-      });
-      await db.insertInto('commands').values(row).execute();
-      context.signals.notify(deviceCommandsTopic(device.id));
-      if (query.wait_seconds === 0)
-        return { status: 202, body: toCommand({ ...row, site_id: device.site_id }) };
-
-      const latest = await context.signals.waitFor(
-        commandTopic(row.id),
-        query.wait_seconds * 1000,
-        context.timers,
-        'command-wait',
-        async () => (await readCommand(context, row.id)) ?? { ...row, site_id: device.site_id },
-        (command) => isFinal(command.status),
-        context.draining,
+      return answerCommand(
+        await sendCommand(
+          context,
+          device,
+          {
+            type: body.type,
+            params,
+            timeoutSeconds: body.timeout_seconds ?? commandType.default_timeout_seconds,
+            createdBy: principal.user.id,
+          },
+          query.wait_seconds,
+        ),
       );
-      return { status: isFinal(latest.status) ? 200 : 202, body: toCommand(latest) };
     },
 
     getCommand: async ({ params, req }) => {

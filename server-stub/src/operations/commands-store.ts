@@ -69,6 +69,51 @@ export function newCommandRow(
 
 export type CommandWithSite = CommandRow & { site_id: string };
 
+/**
+ * Queues a command for the device (a row like newCommandRow's, its agent woken) and waits up to
+ * `waitSeconds` for it to finish; returns it as it stands then.
+ */
+export async function sendCommand(
+  context: AppContext,
+  device: { id: string; site_id: string },
+  command: {
+    type: string;
+    params: Record<string, unknown>;
+    timeoutSeconds: number;
+    createdBy: string | null;
+  },
+  waitSeconds: number,
+): Promise<CommandWithSite> {
+  const row = { ...newCommandRow(context, { deviceId: device.id, ...command }), site_id: device.site_id };
+  const { site_id: _site, ...stored } = row;
+  await context.db.insertInto('commands').values(stored).execute();
+  context.signals.notify(deviceCommandsTopic(device.id));
+  return waitForCommand(context, row, waitSeconds);
+}
+
+/** The command once it finished, or as it stands after `waitSeconds` (at once when 0). */
+export async function waitForCommand(
+  context: AppContext,
+  command: CommandWithSite,
+  waitSeconds: number,
+): Promise<CommandWithSite> {
+  if (waitSeconds === 0 || isFinal(command.status)) return command;
+  return context.signals.waitFor(
+    commandTopic(command.id),
+    waitSeconds * 1000,
+    context.timers,
+    'command-wait',
+    async () => (await readCommand(context, command.id)) ?? command,
+    (current) => isFinal(current.status),
+    context.draining,
+  );
+}
+
+/** The answer to an operation that sent a command: 200 once it finished, else 202. */
+export function answerCommand(command: CommandWithSite) {
+  return { status: isFinal(command.status) ? 200 : 202, body: toCommand(command) } as const;
+}
+
 export function toCommand(row: CommandWithSite): CommandBody {
   return {
     id: row.id,

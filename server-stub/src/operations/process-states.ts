@@ -1,15 +1,15 @@
 /**
  * What agents report of their monitored processes: the latest state of each, kept with the time
  * the process last started running, went down or went idle, and the `process.started` /
- * `process.stopped` events those moments raise. Each report is a conditional write on the
- * state it read, so a transition is recorded (and announced) once.
+ * `process.stopped` events those moments raise, and how each last ended. Each report is a
+ * conditional write on the state it read, so a transition is recorded (and announced) once.
  */
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { AgentProcessState } from '../generated/contract.gen';
 import { announceEvents, insertEvent } from '../observe/events-store';
 import type { ProcessState } from '../store/schema';
-import { selectProcesses } from './processes-store';
+import { type ProcessWithStateRow, selectProcesses } from './processes-store';
 
 type Report = z.infer<typeof AgentProcessState>;
 type Phase = 'running' | 'down' | 'idle';
@@ -47,6 +47,28 @@ function startOf(report: Report, previousReportAt: string | null, now: string): 
 }
 
 /**
+ * How the process last ended: the report's `last_exit` when it has one (its time as the agent
+ * gave it, in UTC), else what was recorded before (an agent that restarted forgets its exits).
+ */
+function lastExitOf(
+  report: Report,
+  previous: Pick<ProcessWithStateRow, 'last_exit_code' | 'last_exit_signal' | 'last_exit_at'>,
+) {
+  const exit = report.last_exit;
+  if (exit === undefined)
+    return {
+      last_exit_code: previous.last_exit_code,
+      last_exit_signal: previous.last_exit_signal,
+      last_exit_at: previous.last_exit_at,
+    };
+  return {
+    last_exit_code: exit.exit_code,
+    last_exit_signal: exit.signal,
+    last_exit_at: new Date(exit.exited_at).toISOString(),
+  };
+}
+
+/**
  * Records the process states of a heartbeat received at `now` (the last entry of a process
  * counts).
  */
@@ -78,6 +100,7 @@ export async function recordProcessStates(
         restart_count: report.restart_count ?? null,
         state_changed_at: samePhase ? process.state_changed_at! : startOf(report, process.reported_at, now),
         reported_at: now,
+        ...lastExitOf(report, process),
       };
       const written =
         process.state === null

@@ -24,6 +24,9 @@ const NOT_REPORTED = {
   restart_count: null,
   state_changed_at: null,
   reported_at: null,
+  last_exit_code: null,
+  last_exit_signal: null,
+  last_exit_at: null,
 };
 
 export function processesHandlers(context: AppContext) {

@@ -15,7 +15,14 @@ export type ProcessBody = z.infer<typeof MonitoredProcess>;
 type Schedule = z.infer<typeof ProcessSchedule>;
 type Reported = Pick<
   ProcessStatesTable,
-  'state' | 'pid' | 'restart_count' | 'state_changed_at' | 'reported_at'
+  | 'state'
+  | 'pid'
+  | 'restart_count'
+  | 'state_changed_at'
+  | 'reported_at'
+  | 'last_exit_code'
+  | 'last_exit_signal'
+  | 'last_exit_at'
 >;
 /** A monitored process with the state its agent last reported (all null before the first report). */
 export type ProcessWithStateRow = MonitoredProcessRow & { [K in keyof Reported]: Reported[K] | null };
@@ -32,6 +39,9 @@ export function selectProcesses(db: Kysely<Database>) {
       'process_states.restart_count',
       'process_states.state_changed_at',
       'process_states.reported_at',
+      'process_states.last_exit_code',
+      'process_states.last_exit_signal',
+      'process_states.last_exit_at',
     ]);
 }
 
@@ -60,6 +70,10 @@ export function toProcess(row: ProcessWithStateRow): ProcessBody {
     restart_count: row.restart_count,
     state_changed_at: row.state_changed_at,
     reported_at: row.reported_at,
+    last_exit:
+      row.last_exit_at === null
+        ? null
+        : { exit_code: row.last_exit_code, signal: row.last_exit_signal, exited_at: row.last_exit_at },
   };
 }
 

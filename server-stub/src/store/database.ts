@@ -41,6 +41,7 @@ import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
 import * as roleBindings from './migrations/026-role-bindings';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
+import * as liveState from './migrations/033-live-state';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
 
@@ -81,6 +82,7 @@ export const migrations: Record<string, Migration> = {
   '025-background-ticks': backgroundTicks,
   '026-role-bindings': roleBindings,
   '032-agent-lifecycle': agentLifecycle,
+  '033-live-state': liveState,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

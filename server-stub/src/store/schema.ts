@@ -319,6 +319,10 @@ export interface ProcessStatesTable {
   /** When the process last changed between running, down (starting/stopped/crashed) and idle. */
   state_changed_at: string;
   reported_at: string;
+  /** How the process last ended, as its agent last reported it (all null until it reports one). */
+  last_exit_code: number | null;
+  last_exit_signal: string | null;
+  last_exit_at: string | null;
 }
 
 export interface DeviceScreenshotsTable {
