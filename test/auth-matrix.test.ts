@@ -70,6 +70,8 @@ const ALL_SCOPES = [
   'notifications:write',
   'custom_fields:write',
   'metrics:read',
+  'identity_providers:read',
+  'identity_providers:write',
   'roles:read',
   'roles:write',
 ] as const;

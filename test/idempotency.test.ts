@@ -34,6 +34,7 @@ it('covers the creating operations', () => {
     'createDeviceFilter',
     'createDeviceView',
     'createEnrollmentCode',
+    'createIdentityProvider',
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',

@@ -11,6 +11,7 @@
  */
 import { initServer } from '@ts-rest/express';
 import { apiTokensHandlers } from './access/api-tokens-handlers';
+import { identityProvidersHandlers } from './access/identity-providers-handlers';
 import { agentHandlers } from './agent/agent-handlers';
 import { usersHandlers } from './access/users-handlers';
 import { rolesHandlers } from './access/roles-handlers';
@@ -46,6 +47,7 @@ export function createRouter(context: AppContext) {
     users: usersHandlers(context),
     roles: rolesHandlers(context),
     apiTokens: apiTokensHandlers(context),
+    identityProviders: identityProvidersHandlers(context),
     sites: sitesHandlers(context),
     devices: devicesHandlers(context),
     deviceFilters: deviceFiltersHandlers(context),

@@ -262,6 +262,33 @@ export const validCalls: Record<string, ValidCall> = {
     query: { limit: 10, state: 'failed' },
   }),
   retryWebhookDelivery: (w) => ({ path: { webhook_id: w.webhookId, delivery_id: w.webhookDeliveryId } }),
+  listIdentityProviders: () => ({ query: { limit: 10 } }),
+  createIdentityProvider: () => ({
+    body: {
+      name: unique('Directory'),
+      kind: 'ldap',
+      ldap: {
+        url: 'ldap://127.0.0.1:9',
+        bind_dn: 'cn=meridian,dc=example,dc=com',
+        bind_password: 'service-account-password',
+        user_search_base: 'ou=people,dc=example,dc=com',
+      },
+      role_mappings: [{ match: 'cn=ops,dc=example,dc=com', role: 'operator' }],
+    },
+  }),
+  getIdentityProvider: (w) => ({ path: { provider_id: w.identityProviderId } }),
+  updateIdentityProvider: (w) => ({ path: { provider_id: w.identityProviderId }, body: { name: 'Renamed' } }),
+  deleteIdentityProvider: (w) => ({ path: { provider_id: w.identityProviderId } }),
+  testIdentityProvider: (w) => ({ path: { provider_id: w.identityProviderId } }),
+  startOidcSignIn: (w) => ({ path: { provider_id: w.identityProviderId }, query: { return_to: '/docs' } }),
+  finishOidcSignIn: (w) => ({
+    path: { provider_id: w.identityProviderId },
+    query: { code: 'an-authorization-code', state: 'a-state' },
+  }),
+  ldapLogin: (w) => ({
+    path: { provider_id: w.identityProviderId },
+    body: { username: 'grace', password: 'a-directory-password' },
+  }),
   listNotificationChannels: () => ({ query: { limit: 10 } }),
   createNotificationChannel: () => ({
     body: {

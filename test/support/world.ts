@@ -18,6 +18,7 @@ import {
   createMonitoredProcess,
   createSite,
   createNotificationChannel,
+  createIdentityProvider,
   createWebhook,
   testWebhook,
   listAuditEvents,
@@ -81,6 +82,8 @@ export interface World {
   ruleId: string;
   /** An e-mail notification channel whose SMTP server does not listen (127.0.0.1:9). */
   notificationChannelId: string;
+  /** An LDAP identity provider whose directory does not listen (127.0.0.1:9). */
+  identityProviderId: string;
   /** A saved device filter selecting site A's Linux devices. */
   filterId: string;
   /** An incident of site A (the agent's process crashed), open. */
@@ -273,6 +276,17 @@ export async function buildWorld(t: TestServer): Promise<World> {
     processId: process.id,
     ...(await addWebhook(t)),
     ruleId: rule.id,
+    identityProviderId: ok(
+      await createIdentityProvider({
+        client: t.admin,
+        body: {
+          name: 'World directory',
+          kind: 'ldap',
+          ldap: { url: 'ldap://127.0.0.1:9', user_search_base: 'ou=people,dc=example,dc=com' },
+          default_role: 'viewer',
+        },
+      }),
+    ).id,
     notificationChannelId: ok(
       await createNotificationChannel({
         client: t.admin,

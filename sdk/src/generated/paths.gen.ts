@@ -193,6 +193,92 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/auth/oidc/{provider_id}/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Start signing in with an OpenID Connect provider
+     * @description Redirects a browser to the provider's authorization endpoint (authorization code flow
+     *     with PKCE, `state` and `nonce`). The flow's secrets travel in a short-lived, encrypted,
+     *     httpOnly cookie (`meridian_oidc`, 10 minutes) that the callback checks. `return_to` is
+     *     where the browser lands once signed in: a path on this server (default `/docs`). A client
+     *     that asks for JSON gets the authorization URL instead, to send the browser there itself.
+     */
+    get: operations['startOidcSignIn'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/oidc/{provider_id}/callback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Finish signing in with an OpenID Connect provider
+     * @description Where the provider sends the browser back. Meridian checks `state` against the
+     *     `meridian_oidc` cookie, exchanges the code (with the PKCE verifier) for tokens, checks the
+     *     ID token and its `nonce`, and signs the user in: a user of this provider with the ID
+     *     token's `sub` is found, or created just in time (`source: oidc`) with the roles the
+     *     mappings give. The session cookies are set and the browser is sent to the `return_to` of
+     *     the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`). Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
+     *     provider or the token check refuses (`401 oidc_sign_in_failed`), a user outside the
+     *     allowed domains, with no role, or disabled (`403 identity_not_allowed`), a username
+     *     another account holds (`409 identity_conflict`).
+     */
+    get: operations['finishOidcSignIn'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/ldap/{provider_id}/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with directory credentials
+     * @description Signs in with a username and password of an LDAP directory: Meridian binds as the
+     *     provider's service account, finds the user's entry, binds as it with the password, and
+     *     maps the entry's groups to roles. The first sign-in creates the user (`source: ldap`). The
+     *     answer is that of `POST /v1/auth/login`: session cookies and the bearer token. A wrong
+     *     password and an unknown user get the same `401`; failed attempts count towards the same
+     *     limit as password sign-ins.
+     */
+    post: operations['ldapLogin'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/users': {
     parameters: {
       query?: never;
@@ -276,6 +362,98 @@ export interface paths {
      *     returned once. Admins only.
      */
     post: operations['resetUserPassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/identity-providers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List identity providers
+     * @description Lists the OpenID Connect providers and LDAP directories operators can sign in with, oldest
+     *     first. Client secrets and bind passwords are never included. Admins only
+     *     (`identity_providers:read`).
+     */
+    get: operations['listIdentityProviders'];
+    put?: never;
+    /**
+     * Create an identity provider
+     * @description Adds an OpenID Connect provider (`kind: oidc`, with `oidc` settings) or an LDAP directory
+     *     (`kind: ldap`, with `ldap` settings). The client secret or bind password is stored
+     *     encrypted and never shown again. Users it signs in are created at their first sign-in with
+     *     the roles the mappings give them. Admins only (`identity_providers:write`).
+     */
+    post: operations['createIdentityProvider'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/identity-providers/{provider_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an identity provider
+     * @description Returns one identity provider, without its secret. Admins only (`identity_providers:read`).
+     */
+    get: operations['getIdentityProvider'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an identity provider
+     * @description Deletes the provider and its stored secret. The users it created stay (an admin can
+     *     disable or delete them) but can no longer sign in through it. Admins only
+     *     (`identity_providers:write`).
+     */
+    delete: operations['deleteIdentityProvider'];
+    options?: never;
+    head?: never;
+    /**
+     * Update an identity provider
+     * @description Renames the provider, turns it off and on with `enabled`, replaces its settings (secret
+     *     included), its allowed domains or its role mappings. Users already signed in keep their
+     *     sessions; the new mappings apply at their next sign-in. A provider keeps its kind
+     *     (`422 provider_settings_mismatch`). Send `If-Match` with the `ETag` you read to avoid
+     *     overwriting a concurrent change. Admins only (`identity_providers:write`).
+     */
+    patch: operations['updateIdentityProvider'];
+    trace?: never;
+  };
+  '/v1/identity-providers/{provider_id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Test an identity provider's settings
+     * @description Tries the provider's settings now, without signing anyone in, and answers with the
+     *     outcome. OIDC: reads the issuer's discovery document. LDAP: connects (with StartTLS if
+     *     set), binds as the service account and reads the user search base. Admins only
+     *     (`identity_providers:write`).
+     */
+    post: operations['testIdentityProvider'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3792,6 +3970,13 @@ export interface components {
       updated_at: components['schemas']['Timestamp'];
       /** @description When the user last signed in, or `null` if never. */
       last_login_at: components['schemas']['Timestamp'] | null;
+      /**
+       * @description Where the account comes from: `local` (a Meridian password), or created at its first
+       *     sign-in through an OpenID Connect provider (`oidc`) or an LDAP directory (`ldap`), which
+       *     then decides its password and roles.
+       * @enum {string}
+       */
+      source?: 'local' | 'oidc' | 'ldap';
     };
     /**
      * Session
@@ -3856,6 +4041,8 @@ export interface components {
       | 'notifications:write'
       | 'custom_fields:write'
       | 'metrics:read'
+      | 'identity_providers:read'
+      | 'identity_providers:write'
       | 'roles:read'
       | 'roles:write';
     /**
@@ -3897,6 +4084,35 @@ export interface components {
        */
       current_password: string;
       new_password: components['schemas']['Password'];
+    };
+    /**
+     * IdentityProviderId
+     * @description The ID of an identity provider (`idp_` followed by a ULID).
+     * @example idp_01JD9K2M4N6P8R0S2T4V6W8X0Y
+     */
+    IdentityProviderId: string;
+    /**
+     * OidcAuthorization
+     * @description The start of an OpenID Connect sign-in.
+     */
+    OidcAuthorization: {
+      /**
+       * Format: uri
+       * @description The provider's authorization URL to send the browser to.
+       */
+      authorization_url: string;
+      /** @description Until when the callback accepts the answer (10 minutes). */
+      expires_at: components['schemas']['Timestamp'];
+    };
+    /** LdapLoginRequest */
+    LdapLoginRequest: {
+      /**
+       * @description The directory username (what `{username}` in the provider's search filter stands for).
+       * @example grace
+       */
+      username: string;
+      /** @description The directory password. */
+      password: string;
     };
     /**
      * NextCursor
@@ -3962,6 +4178,278 @@ export interface components {
       user_id: components['schemas']['UserId'];
       /** @description The generated password, shown only this once; `null` when you chose the password. */
       temporary_password: string | null;
+    };
+    /**
+     * OidcSettings
+     * @description How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+     *     never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+     *     redirect URI.
+     */
+    OidcSettings: {
+      /**
+       * Format: uri
+       * @description The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+       *     or `http` only on a loopback address.
+       * @example https://login.example.com/realms/ops
+       */
+      issuer: string;
+      /** @example meridian */
+      client_id: string;
+      /**
+       * @description The scopes asked for; `openid` is always among them.
+       * @example [
+       *       "openid",
+       *       "email",
+       *       "profile",
+       *       "groups"
+       *     ]
+       */
+      scopes: string[];
+      /**
+       * @description The ID token or userinfo claim the role mappings match, or `null` to grant only `default_role`.
+       * @example groups
+       */
+      role_claim: string | null;
+    };
+    /**
+     * LdapSettings
+     * @description How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+     *     service account (`bind_dn`, or anonymously), searches `user_search_base` with
+     *     `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+     *     the entry found with the password typed in, and reads its `memberOf` groups for the role
+     *     mappings. The bind password is stored encrypted and never shown.
+     */
+    LdapSettings: {
+      /**
+       * Format: uri
+       * @description `ldap://host:port` (with `start_tls` to encrypt it) or `ldaps://host:port`.
+       * @example ldap://ldap.example.com:389
+       */
+      url: string;
+      /**
+       * @description The service account's DN, or `null` to search anonymously.
+       * @example cn=meridian
+       * @example ou=services
+       * @example dc=example
+       * @example dc=com
+       */
+      bind_dn: string | null;
+      /**
+       * @example ou=people
+       * @example dc=example
+       * @example dc=com
+       */
+      user_search_base: string;
+      /**
+       * @description An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`.
+       * @example (uid={username})
+       */
+      user_search_filter: string;
+      /** @description Upgrade an `ldap://` connection with StartTLS before binding (refused if the server cannot). */
+      start_tls: boolean;
+      /**
+       * @description PEM certificates of the certification authorities to trust for StartTLS and `ldaps://`
+       *     besides the system's (a directory with a certificate of an internal CA).
+       */
+      tls_ca_certificate: string | null;
+    };
+    /**
+     * IdentityProviderAllowedDomains
+     * @description When not empty, only users whose e-mail address (the verified `email` claim, or the directory
+     *     entry's `mail`) is in one of these domains may sign in.
+     * @example [
+     *       "example.com"
+     *     ]
+     */
+    IdentityProviderAllowedDomains: string[];
+    /**
+     * IdentityProviderRoleMapping
+     * @description A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
+     *     `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
+     *     member of the group whose DN is `match` (compared case-insensitively, from the user's
+     *     `memberOf`). A user matching several mappings gets every role they name.
+     */
+    IdentityProviderRoleMapping: {
+      /**
+       * @description The claim value (OIDC) or the group DN (LDAP).
+       * @example cn=meridian-operators
+       * @example ou=groups
+       * @example dc=example
+       * @example dc=com
+       */
+      match: string;
+      /**
+       * @description The name of the role to grant (`admin`, `operator`, `viewer` or a custom role).
+       * @example operator
+       */
+      role: string;
+    };
+    /**
+     * IdentityProviderRoleMappings
+     * @description Which users get which roles; see each mapping.
+     */
+    IdentityProviderRoleMappings: components['schemas']['IdentityProviderRoleMapping'][];
+    /**
+     * IdentityProviderDefaultRole
+     * @description The role of users no mapping matches, or `null` to refuse them (`403 identity_not_allowed`).
+     * @example viewer
+     */
+    IdentityProviderDefaultRole: string | null;
+    /**
+     * IdentityProvider
+     * @description Where operators can sign in besides their Meridian password: an OpenID Connect provider
+     *     (`oidc`) or an LDAP directory (`ldap`). The first sign-in creates the user (its `source` is
+     *     the provider's kind); each sign-in sets the user's role from the mappings again.
+     */
+    IdentityProvider: {
+      id: components['schemas']['IdentityProviderId'];
+      /** @example Company SSO */
+      name: string;
+      /** @enum {string} */
+      kind: 'oidc' | 'ldap';
+      /** @description A disabled provider signs nobody in. */
+      enabled: boolean;
+      /** @description The OpenID Connect settings (`oidc` providers), else `null`. */
+      oidc: components['schemas']['OidcSettings'] | null;
+      /** @description The directory settings (`ldap` providers), else `null`. */
+      ldap: components['schemas']['LdapSettings'] | null;
+      allowed_domains: components['schemas']['IdentityProviderAllowedDomains'];
+      role_mappings: components['schemas']['IdentityProviderRoleMappings'];
+      default_role: components['schemas']['IdentityProviderDefaultRole'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** IdentityProviderList */
+    IdentityProviderList: {
+      data: components['schemas']['IdentityProvider'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * OidcSettingsInput
+     * @description How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+     *     never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+     *     redirect URI.
+     */
+    OidcSettingsInput: {
+      /**
+       * Format: uri
+       * @description The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+       *     or `http` only on a loopback address.
+       * @example https://login.example.com/realms/ops
+       */
+      issuer: string;
+      /** @example meridian */
+      client_id: string;
+      /** @description The client secret, stored encrypted and never shown again. */
+      client_secret: string;
+      /**
+       * @description The scopes to ask for (default `openid`, `email`, `profile`); `openid` is always added.
+       * @example [
+       *       "openid",
+       *       "email",
+       *       "profile",
+       *       "groups"
+       *     ]
+       */
+      scopes?: string[];
+      /**
+       * @description The ID token or userinfo claim the role mappings match (default `null`, only `default_role` is granted).
+       * @example groups
+       */
+      role_claim?: string | null;
+    };
+    /**
+     * LdapSettingsInput
+     * @description How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+     *     service account (`bind_dn`, or anonymously), searches `user_search_base` with
+     *     `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+     *     the entry found with the password typed in, and reads its `memberOf` groups for the role
+     *     mappings. The bind password is stored encrypted and never shown.
+     */
+    LdapSettingsInput: {
+      /**
+       * Format: uri
+       * @description `ldap://host:port` (with `start_tls` to encrypt it) or `ldaps://host:port`.
+       * @example ldap://ldap.example.com:389
+       */
+      url: string;
+      /**
+       * @description The service account's DN (default `null`, an anonymous search); send `bind_password` with it.
+       * @example cn=meridian
+       * @example ou=services
+       * @example dc=example
+       * @example dc=com
+       */
+      bind_dn?: string | null;
+      /** @description The service account's password (with `bind_dn`), stored encrypted and never shown again. */
+      bind_password?: string;
+      /**
+       * @example ou=people
+       * @example dc=example
+       * @example dc=com
+       */
+      user_search_base: string;
+      /**
+       * @description An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`. Default `(uid={username})`.
+       * @example (uid={username})
+       */
+      user_search_filter?: string;
+      /** @description Upgrade an `ldap://` connection with StartTLS before binding (refused if the server cannot). Default `false`. */
+      start_tls?: boolean;
+      /**
+       * @description PEM certificates of the certification authorities to trust for StartTLS and `ldaps://`
+       *     besides the system's (a directory with a certificate of an internal CA); default `null`.
+       */
+      tls_ca_certificate?: string | null;
+    };
+    /**
+     * IdentityProviderCreate
+     * @description A provider and its settings: an `oidc` provider needs `oidc`, an `ldap` provider `ldap`; the
+     *     settings of the other kind are refused (`422 provider_settings_mismatch`). Roles named in
+     *     `role_mappings` and `default_role` must exist (`422 unknown_role`).
+     */
+    IdentityProviderCreate: {
+      name: string;
+      /** @enum {string} */
+      kind: 'oidc' | 'ldap';
+      /** @default true */
+      enabled: boolean;
+      oidc?: components['schemas']['OidcSettingsInput'];
+      ldap?: components['schemas']['LdapSettingsInput'];
+      allowed_domains?: components['schemas']['IdentityProviderAllowedDomains'];
+      role_mappings?: components['schemas']['IdentityProviderRoleMappings'];
+      default_role?: components['schemas']['IdentityProviderDefaultRole'];
+    };
+    /**
+     * IdentityProviderUpdate
+     * @description The fields to change; fields left out keep their value. `oidc` or `ldap` replaces the whole
+     *     settings, secret included. A provider keeps its kind: the other kind's settings are refused
+     *     (`422 provider_settings_mismatch`).
+     */
+    IdentityProviderUpdate: {
+      name?: string;
+      enabled?: boolean;
+      oidc?: components['schemas']['OidcSettingsInput'];
+      ldap?: components['schemas']['LdapSettingsInput'];
+      allowed_domains?: components['schemas']['IdentityProviderAllowedDomains'];
+      role_mappings?: components['schemas']['IdentityProviderRoleMappings'];
+      default_role?: components['schemas']['IdentityProviderDefaultRole'];
+    };
+    /**
+     * IdentityProviderTestResult
+     * @description The outcome of testing a provider's settings.
+     */
+    IdentityProviderTestResult: {
+      /**
+       * @description OIDC: the issuer's discovery document was read and names this issuer. LDAP: the
+       *     connection (and StartTLS) succeeded, the service account bound, and the user search base
+       *     was found.
+       */
+      succeeded: boolean;
+      /** Format: int32 */
+      latency_ms: number;
+      /** @description What failed, or `null`. */
+      error: string | null;
     };
     /**
      * RoleName
@@ -7438,32 +7926,6 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress). */
-    Conflict: {
-      headers: {
-        'Request-Id': components['headers']['Request-Id'];
-        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-        Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#site_name_taken",
-         *       "title": "Conflict",
-         *       "status": 409,
-         *       "code": "site_name_taken",
-         *       "detail": "A site named Lisbon office already exists.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
     /** @description The resource does not exist, or it lives on a site you cannot see. */
     NotFound: {
       headers: {
@@ -7484,6 +7946,136 @@ export interface components {
          *       "status": 404,
          *       "code": "not_found",
          *       "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description Meridian could not reach the identity provider (its discovery document or directory). */
+    IdentityProviderUnreachable: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#identity_provider_unreachable",
+         *       "title": "Bad Gateway",
+         *       "status": 502,
+         *       "code": "identity_provider_unreachable",
+         *       "detail": "ldap://ldap.example.com:389 could not be reached: connect ECONNREFUSED.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID token signature, issuer, audience, nonce). */
+    OidcSignInFailed: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#oidc_sign_in_failed",
+         *       "title": "Authentication required",
+         *       "status": 401,
+         *       "code": "oidc_sign_in_failed",
+         *       "detail": "The provider answered access_denied: the user cancelled.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The identity provider vouched for the user, but Meridian does not let them in: their e-mail domain is not allowed, no role mapping matches and there is no default role, or their account is disabled. */
+    IdentityNotAllowed: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#identity_not_allowed",
+         *       "title": "Forbidden",
+         *       "status": 403,
+         *       "code": "identity_not_allowed",
+         *       "detail": "grace@elsewhere.org is not in a domain this provider allows (example.com).",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description Another account (a local one, or one of another provider) already holds the username this user would get. */
+    IdentityConflict: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#identity_conflict",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "identity_conflict",
+         *       "detail": "The username grace belongs to another account; an admin can rename it.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress). */
+    Conflict: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#site_name_taken",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "site_name_taken",
+         *       "detail": "A site named Lisbon office already exists.",
          *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
          *     }
          */
@@ -7548,6 +8140,8 @@ export interface components {
     };
   };
   parameters: {
+    /** @description The ID of the identity provider. */
+    IdentityProviderIdPath: components['schemas']['IdentityProviderId'];
     /**
      * @description How many items to return, from 1 to 500.
      * @example 50
@@ -8110,6 +8704,276 @@ export interface operations {
       500: components['responses']['InternalError'];
     };
   };
+  startOidcSignIn: {
+    parameters: {
+      query?: {
+        /** @description A path on this server to land on after signing in (not another origin). */
+        return_to?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /**
+       * @description For a client that asks for JSON (`Accept: application/json`, or no preference): where to
+       *     send the browser, with the `meridian_oidc` cookie set as for a redirect.
+       */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The `meridian_oidc` cookie holding the flow's state (encrypted, httpOnly, 10 minutes). */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "authorization_url": "https://login.example.com/realms/ops/protocol/openid-connect/auth?client_id=meridian&scope=openid%20email%20profile%20groups&response_type=code&redirect_uri=https%3A%2F%2Fmeridian.example.com%2Fv1%2Fauth%2Foidc%2Fidp_01JD9K2M4N6P8R0S2T4V6W8X0Y%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=af0ifjsldkj&nonce=n-0S6_WzA2Mj",
+           *       "expires_at": "2026-11-02T09:40:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['OidcAuthorization'];
+        };
+      };
+      /** @description For a browser (`Accept` prefers `text/html`), to the provider's authorization endpoint. */
+      302: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The provider's authorization URL with the request's parameters. */
+          Location?: string;
+          /** @description The `meridian_oidc` cookie holding the flow's state (encrypted, httpOnly, 10 minutes). */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      502: components['responses']['IdentityProviderUnreachable'];
+    };
+  };
+  finishOidcSignIn: {
+    parameters: {
+      query?: {
+        /** @description The authorization code. */
+        code?: string;
+        /** @description The state sent with the authorization request. */
+        state?: string;
+        /** @description The issuer that answered (RFC 9207). */
+        iss?: string;
+        /** @description The provider's error code when it refused the request. */
+        error?: string;
+        /** @description The provider's explanation of `error`. */
+        error_description?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /**
+       * @description Signed in, for a client that asks for JSON (`Accept: application/json`, or no
+       *     preference): the answer of `POST /v1/auth/login`, session cookies included.
+       */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies; `meridian_oidc` cleared. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "token": "mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x",
+           *       "token_type": "bearer",
+           *       "expires_at": "2026-11-02T21:30:00.000Z",
+           *       "csrf_token": "c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c",
+           *       "user": {
+           *         "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1CD",
+           *         "username": "grace",
+           *         "display_name": "Grace Hopper",
+           *         "email": "grace@example.com",
+           *         "role": "operator",
+           *         "disabled": false,
+           *         "site_ids": [],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": null
+           *           }
+           *         ],
+           *         "created_at": "2026-11-02T09:30:00.000Z",
+           *         "updated_at": "2026-11-02T09:30:00.000Z",
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "source": "oidc"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      /** @description Signed in, for a browser (`Accept` prefers `text/html`); to the `return_to` path of the login. */
+      302: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The path to land on. */
+          Location?: string;
+          /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies; `meridian_oidc` cleared. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['OidcSignInFailed'];
+      403: components['responses']['IdentityNotAllowed'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['IdentityConflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      502: components['responses']['IdentityProviderUnreachable'];
+    };
+  };
+  ldapLogin: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "username": "grace",
+         *       "password": "correct-horse-battery-staple"
+         *     }
+         */
+        'application/json': components['schemas']['LdapLoginRequest'];
+      };
+    };
+    responses: {
+      /** @description Signed in. The session cookies are set and the bearer token is in the body. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "token": "mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x",
+           *       "token_type": "bearer",
+           *       "expires_at": "2026-11-02T21:30:00.000Z",
+           *       "csrf_token": "c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c",
+           *       "user": {
+           *         "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1CD",
+           *         "username": "grace",
+           *         "display_name": "Grace Hopper",
+           *         "email": "grace@example.com",
+           *         "role": "operator",
+           *         "disabled": false,
+           *         "site_ids": [],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": null
+           *           }
+           *         ],
+           *         "created_at": "2026-11-02T09:30:00.000Z",
+           *         "updated_at": "2026-11-02T09:30:00.000Z",
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "source": "ldap"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      /** @description The username or password is wrong. Which one is not revealed. */
+      401: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#invalid_credentials",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "invalid_credentials",
+           *       "detail": "The username or password is incorrect.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      403: components['responses']['IdentityNotAllowed'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['IdentityConflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      502: components['responses']['IdentityProviderUnreachable'];
+    };
+  };
   listUsers: {
     parameters: {
       query?: {
@@ -8490,6 +9354,410 @@ export interface operations {
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listIdentityProviders: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of identity providers. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "idp_01JD9K2M4N6P8R0S2T4V6W8X0Y",
+           *           "name": "Company SSO",
+           *           "kind": "oidc",
+           *           "enabled": true,
+           *           "oidc": {
+           *             "issuer": "https://login.example.com/realms/ops",
+           *             "client_id": "meridian",
+           *             "scopes": [
+           *               "openid",
+           *               "email",
+           *               "profile",
+           *               "groups"
+           *             ],
+           *             "role_claim": "groups"
+           *           },
+           *           "ldap": null,
+           *           "allowed_domains": [
+           *             "example.com"
+           *           ],
+           *           "role_mappings": [
+           *             {
+           *               "match": "meridian-admins",
+           *               "role": "admin"
+           *             },
+           *             {
+           *               "match": "meridian-operators",
+           *               "role": "operator"
+           *             }
+           *           ],
+           *           "default_role": "viewer",
+           *           "created_at": "2026-11-03T09:00:00.000Z",
+           *           "updated_at": "2026-11-03T09:00:00.000Z"
+           *         },
+           *         {
+           *           "id": "idp_01JD9K3A5B7C9D1E3F5G7H9J1K",
+           *           "name": "Head office directory",
+           *           "kind": "ldap",
+           *           "enabled": true,
+           *           "oidc": null,
+           *           "ldap": {
+           *             "url": "ldap://ldap.example.com:389",
+           *             "bind_dn": "cn=meridian,ou=services,dc=example,dc=com",
+           *             "user_search_base": "ou=people,dc=example,dc=com",
+           *             "user_search_filter": "(uid={username})",
+           *             "start_tls": true,
+           *             "tls_ca_certificate": null
+           *           },
+           *           "allowed_domains": [],
+           *           "role_mappings": [
+           *             {
+           *               "match": "cn=meridian-operators,ou=groups,dc=example,dc=com",
+           *               "role": "operator"
+           *             }
+           *           ],
+           *           "default_role": null,
+           *           "created_at": "2026-11-03T09:05:00.000Z",
+           *           "updated_at": "2026-11-03T09:05:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['IdentityProviderList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createIdentityProvider: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IdentityProviderCreate'];
+      };
+    };
+    responses: {
+      /** @description The provider was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "idp_01JD9K2M4N6P8R0S2T4V6W8X0Y",
+           *       "name": "Company SSO",
+           *       "kind": "oidc",
+           *       "enabled": true,
+           *       "oidc": {
+           *         "issuer": "https://login.example.com/realms/ops",
+           *         "client_id": "meridian",
+           *         "scopes": [
+           *           "openid",
+           *           "email",
+           *           "profile",
+           *           "groups"
+           *         ],
+           *         "role_claim": "groups"
+           *       },
+           *       "ldap": null,
+           *       "allowed_domains": [
+           *         "example.com"
+           *       ],
+           *       "role_mappings": [
+           *         {
+           *           "match": "meridian-admins",
+           *           "role": "admin"
+           *         },
+           *         {
+           *           "match": "meridian-operators",
+           *           "role": "operator"
+           *         }
+           *       ],
+           *       "default_role": "viewer",
+           *       "created_at": "2026-11-03T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['IdentityProvider'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getIdentityProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The identity provider. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "idp_01JD9K3A5B7C9D1E3F5G7H9J1K",
+           *       "name": "Head office directory",
+           *       "kind": "ldap",
+           *       "enabled": true,
+           *       "oidc": null,
+           *       "ldap": {
+           *         "url": "ldap://ldap.example.com:389",
+           *         "bind_dn": "cn=meridian,ou=services,dc=example,dc=com",
+           *         "user_search_base": "ou=people,dc=example,dc=com",
+           *         "user_search_filter": "(uid={username})",
+           *         "start_tls": true,
+           *         "tls_ca_certificate": null
+           *       },
+           *       "allowed_domains": [],
+           *       "role_mappings": [
+           *         {
+           *           "match": "cn=meridian-operators,ou=groups,dc=example,dc=com",
+           *           "role": "operator"
+           *         }
+           *       ],
+           *       "default_role": null,
+           *       "created_at": "2026-11-03T09:05:00.000Z",
+           *       "updated_at": "2026-11-03T09:05:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['IdentityProvider'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteIdentityProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The provider was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateIdentityProvider: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you last read. The update only happens if the resource has not changed since;
+         *     otherwise the answer is `412` and nothing is written.
+         * @example "3"
+         */
+        'If-Match'?: components['parameters']['IfMatch'];
+      };
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IdentityProviderUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated identity provider. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "idp_01JD9K3A5B7C9D1E3F5G7H9J1K",
+           *       "name": "Head office directory",
+           *       "kind": "ldap",
+           *       "enabled": false,
+           *       "oidc": null,
+           *       "ldap": {
+           *         "url": "ldap://ldap.example.com:389",
+           *         "bind_dn": "cn=meridian,ou=services,dc=example,dc=com",
+           *         "user_search_base": "ou=people,dc=example,dc=com",
+           *         "user_search_filter": "(uid={username})",
+           *         "start_tls": true,
+           *         "tls_ca_certificate": null
+           *       },
+           *       "allowed_domains": [],
+           *       "role_mappings": [
+           *         {
+           *           "match": "cn=meridian-operators,ou=groups,dc=example,dc=com",
+           *           "role": "operator"
+           *         }
+           *       ],
+           *       "default_role": null,
+           *       "created_at": "2026-11-03T09:05:00.000Z",
+           *       "updated_at": "2026-11-04T17:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['IdentityProvider'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  testIdentityProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the identity provider. */
+        provider_id: components['parameters']['IdentityProviderIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outcome of the test (succeeded or not). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['IdentityProviderTestResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

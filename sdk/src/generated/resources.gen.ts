@@ -54,6 +54,8 @@ import type {
   CreateDeviceViewResponse,
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeResponse,
+  CreateIdentityProviderData,
+  CreateIdentityProviderResponse,
   CreateJobData,
   CreateJobResponse,
   CreateMonitoredProcessData,
@@ -84,6 +86,8 @@ import type {
   DeleteDeviceResponse,
   DeleteDeviceViewData,
   DeleteDeviceViewResponse,
+  DeleteIdentityProviderData,
+  DeleteIdentityProviderResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
@@ -109,6 +113,8 @@ import type {
   ExportAuditEventsResponse,
   ExportScriptData,
   ExportScriptResponse,
+  FinishOidcSignInData,
+  FinishOidcSignInResponse,
   GetAgentConfigResponse,
   GetAlertRuleData,
   GetAlertRuleResponse,
@@ -142,6 +148,8 @@ import type {
   GetEventData,
   GetEventResponse,
   GetHealthResponse,
+  GetIdentityProviderData,
+  GetIdentityProviderResponse,
   GetIncidentData,
   GetIncidentResponse,
   GetIncidentTimelineData,
@@ -175,6 +183,8 @@ import type {
   ImportScriptResponse,
   IssueDeviceRegistrationTokenData,
   IssueDeviceRegistrationTokenResponse,
+  LdapLoginData,
+  LdapLoginResponse,
   ListAlertRulesData,
   ListAlertRulesResponse,
   ListApiTokensData,
@@ -202,6 +212,8 @@ import type {
   ListEnrollmentRequestsResponse,
   ListEventsData,
   ListEventsResponse,
+  ListIdentityProvidersData,
+  ListIdentityProvidersResponse,
   ListIncidentsData,
   ListIncidentsResponse,
   ListJobTargetsData,
@@ -287,9 +299,13 @@ import type {
   SetDeviceCustomFieldResponse,
   SimulateEventData,
   SimulateEventResponse,
+  StartOidcSignInData,
+  StartOidcSignInResponse,
   StreamEventsData,
   TerminateLiveProcessData,
   TerminateLiveProcessResponse,
+  TestIdentityProviderData,
+  TestIdentityProviderResponse,
   TestNotificationChannelData,
   TestNotificationChannelResponse,
   TestWebhookData,
@@ -308,6 +324,8 @@ import type {
   UpdateDeviceResponse,
   UpdateDeviceViewData,
   UpdateDeviceViewResponse,
+  UpdateIdentityProviderData,
+  UpdateIdentityProviderResponse,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
@@ -353,6 +371,15 @@ export const routes = {
   getRole: { route: 'GET /v1/roles/{role_id}' },
   updateRole: { route: 'PATCH /v1/roles/{role_id}', ifMatch: true },
   deleteRole: { route: 'DELETE /v1/roles/{role_id}' },
+  startOidcSignIn: { route: 'GET /v1/auth/oidc/{provider_id}/login' },
+  finishOidcSignIn: { route: 'GET /v1/auth/oidc/{provider_id}/callback' },
+  ldapLogin: { route: 'POST /v1/auth/ldap/{provider_id}/login' },
+  listIdentityProviders: { route: 'GET /v1/identity-providers', paginated: true },
+  createIdentityProvider: { route: 'POST /v1/identity-providers', idempotencyKey: true },
+  getIdentityProvider: { route: 'GET /v1/identity-providers/{provider_id}' },
+  updateIdentityProvider: { route: 'PATCH /v1/identity-providers/{provider_id}', ifMatch: true },
+  deleteIdentityProvider: { route: 'DELETE /v1/identity-providers/{provider_id}' },
+  testIdentityProvider: { route: 'POST /v1/identity-providers/{provider_id}/test' },
   listApiTokens: { route: 'GET /v1/api-tokens', paginated: true },
   createApiToken: { route: 'POST /v1/api-tokens', idempotencyKey: true },
   getApiToken: { route: 'GET /v1/api-tokens/{token_id}' },
@@ -867,6 +894,211 @@ export class RolesResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<DeleteRoleResponse> {
     return this._client._call(routes.deleteRole, { path: { role_id: roleId }, options });
+  }
+}
+
+/**
+ * OpenID Connect providers and LDAP directories operators sign in with: their settings
+ * (secrets stored encrypted, never shown), the e-mail domains they may vouch for, and which
+ * claim values or directory groups give which roles (admins only); and signing in through
+ * them: the OpenID Connect authorization code flow and directory credentials. Users are
+ * created at their first sign-in.
+ */
+export class IdentityProvidersResource extends APIResource {
+  /**
+   * Start signing in with an OpenID Connect provider
+   *
+   * Redirects a browser to the provider's authorization endpoint (authorization code flow
+   * with PKCE, `state` and `nonce`). The flow's secrets travel in a short-lived, encrypted,
+   * httpOnly cookie (`meridian_oidc`, 10 minutes) that the callback checks. `return_to` is
+   * where the browser lands once signed in: a path on this server (default `/docs`). A client
+   * that asks for JSON gets the authorization URL instead, to send the browser there itself.
+   *
+   * `GET /v1/auth/oidc/{provider_id}/login` (operation `startOidcSignIn`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  startOidcSignIn(
+    providerId: StartOidcSignInData['path']['provider_id'],
+    query?: StartOidcSignInData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<StartOidcSignInResponse> {
+    return this._client._call(routes.startOidcSignIn, { path: { provider_id: providerId }, query, options });
+  }
+
+  /**
+   * Finish signing in with an OpenID Connect provider
+   *
+   * Where the provider sends the browser back. Meridian checks `state` against the
+   * `meridian_oidc` cookie, exchanges the code (with the PKCE verifier) for tokens, checks the
+   * ID token and its `nonce`, and signs the user in: a user of this provider with the ID
+   * token's `sub` is found, or created just in time (`source: oidc`) with the roles the
+   * mappings give. The session cookies are set and the browser is sent to the `return_to` of
+   * the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`). Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
+   * provider or the token check refuses (`401 oidc_sign_in_failed`), a user outside the
+   * allowed domains, with no role, or disabled (`403 identity_not_allowed`), a username
+   * another account holds (`409 identity_conflict`).
+   *
+   * `GET /v1/auth/oidc/{provider_id}/callback` (operation `finishOidcSignIn`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  finishOidcSignIn(
+    providerId: FinishOidcSignInData['path']['provider_id'],
+    query?: FinishOidcSignInData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<FinishOidcSignInResponse> {
+    return this._client._call(routes.finishOidcSignIn, { path: { provider_id: providerId }, query, options });
+  }
+
+  /**
+   * Sign in with directory credentials
+   *
+   * Signs in with a username and password of an LDAP directory: Meridian binds as the
+   * provider's service account, finds the user's entry, binds as it with the password, and
+   * maps the entry's groups to roles. The first sign-in creates the user (`source: ldap`). The
+   * answer is that of `POST /v1/auth/login`: session cookies and the bearer token. A wrong
+   * password and an unknown user get the same `401`; failed attempts count towards the same
+   * limit as password sign-ins.
+   *
+   * `POST /v1/auth/ldap/{provider_id}/login` (operation `ldapLogin`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  ldapLogin(
+    providerId: LdapLoginData['path']['provider_id'],
+    body: LdapLoginData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<LdapLoginResponse> {
+    return this._client._call(routes.ldapLogin, { path: { provider_id: providerId }, body, options });
+  }
+
+  /**
+   * List identity providers
+   *
+   * Lists the OpenID Connect providers and LDAP directories operators can sign in with, oldest
+   * first. Client secrets and bind passwords are never included. Admins only
+   * (`identity_providers:read`).
+   *
+   * `GET /v1/identity-providers` (operation `listIdentityProviders`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListIdentityProvidersData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListIdentityProvidersResponse['data'][number]> {
+    return this._client._list(routes.listIdentityProviders, { query, options });
+  }
+
+  /**
+   * Create an identity provider
+   *
+   * Adds an OpenID Connect provider (`kind: oidc`, with `oidc` settings) or an LDAP directory
+   * (`kind: ldap`, with `ldap` settings). The client secret or bind password is stored
+   * encrypted and never shown again. Users it signs in are created at their first sign-in with
+   * the roles the mappings give them. Admins only (`identity_providers:write`).
+   *
+   * `POST /v1/identity-providers` (operation `createIdentityProvider`).
+   *
+   * @param body A provider and its settings: an `oidc` provider needs `oidc`, an `ldap` provider `ldap`; the settings of the other kind are refused (`422 provider_settings_mismatch`). Roles named in `role_mappings` and `default_role` must exist (`422 unknown_role`).
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateIdentityProviderData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateIdentityProviderResponse> {
+    return this._client._call(routes.createIdentityProvider, { body, options });
+  }
+
+  /**
+   * Get an identity provider
+   *
+   * Returns one identity provider, without its secret. Admins only (`identity_providers:read`).
+   *
+   * `GET /v1/identity-providers/{provider_id}` (operation `getIdentityProvider`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    providerId: GetIdentityProviderData['path']['provider_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetIdentityProviderResponse> {
+    return this._client._call(routes.getIdentityProvider, { path: { provider_id: providerId }, options });
+  }
+
+  /**
+   * Update an identity provider
+   *
+   * Renames the provider, turns it off and on with `enabled`, replaces its settings (secret
+   * included), its allowed domains or its role mappings. Users already signed in keep their
+   * sessions; the new mappings apply at their next sign-in. A provider keeps its kind
+   * (`422 provider_settings_mismatch`). Send `If-Match` with the `ETag` you read to avoid
+   * overwriting a concurrent change. Admins only (`identity_providers:write`).
+   *
+   * `PATCH /v1/identity-providers/{provider_id}` (operation `updateIdentityProvider`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param body The fields to change; fields left out keep their value. `oidc` or `ldap` replaces the whole settings, secret included. A provider keeps its kind: the other kind's settings are refused (`422 provider_settings_mismatch`).
+   * @param options Per-call options (timeout, retries, signal, headers, ifMatch).
+   */
+  update(
+    providerId: UpdateIdentityProviderData['path']['provider_id'],
+    body: UpdateIdentityProviderData['body'],
+    options?: BaseRequestOptions & IfMatchOption,
+  ): APIPromise<UpdateIdentityProviderResponse> {
+    return this._client._call(routes.updateIdentityProvider, {
+      path: { provider_id: providerId },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Delete an identity provider
+   *
+   * Deletes the provider and its stored secret. The users it created stay (an admin can
+   * disable or delete them) but can no longer sign in through it. Admins only
+   * (`identity_providers:write`).
+   *
+   * `DELETE /v1/identity-providers/{provider_id}` (operation `deleteIdentityProvider`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    providerId: DeleteIdentityProviderData['path']['provider_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteIdentityProviderResponse> {
+    return this._client._call(routes.deleteIdentityProvider, { path: { provider_id: providerId }, options });
+  }
+
+  /**
+   * Test an identity provider's settings
+   *
+   * Tries the provider's settings now, without signing anyone in, and answers with the
+   * outcome. OIDC: reads the issuer's discovery document. LDAP: connects (with StartTLS if
+   * set), binds as the service account and reads the user search base. Admins only
+   * (`identity_providers:write`).
+   *
+   * `POST /v1/identity-providers/{provider_id}/test` (operation `testIdentityProvider`).
+   *
+   * @param providerId The ID of the identity provider.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  test(
+    providerId: TestIdentityProviderData['path']['provider_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<TestIdentityProviderResponse> {
+    return this._client._call(routes.testIdentityProvider, { path: { provider_id: providerId }, options });
   }
 }
 
@@ -4044,6 +4276,14 @@ export interface Resources {
    */
   readonly roles: RolesResource;
   /**
+   * OpenID Connect providers and LDAP directories operators sign in with: their settings
+   * (secrets stored encrypted, never shown), the e-mail domains they may vouch for, and which
+   * claim values or directory groups give which roles (admins only); and signing in through
+   * them: the OpenID Connect authorization code flow and directory credentials. Users are
+   * created at their first sign-in.
+   */
+  readonly identityProviders: IdentityProvidersResource;
+  /**
    * Long-lived, scoped credentials for scripts and integrations. A token acts with its own
    * scopes intersected with its creator's current rights, and sees only its creator's sites.
    * The secret is shown once, at creation; Meridian stores only a hash of it.
@@ -4186,6 +4426,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   auth: AuthResource,
   users: UsersResource,
   roles: RolesResource,
+  identityProviders: IdentityProvidersResource,
   apiTokens: ApiTokensResource,
   sites: SitesResource,
   devices: DevicesResource,

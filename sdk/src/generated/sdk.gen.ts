@@ -66,6 +66,9 @@ import type {
   CreateEnrollmentCodeData,
   CreateEnrollmentCodeErrors,
   CreateEnrollmentCodeResponses,
+  CreateIdentityProviderData,
+  CreateIdentityProviderErrors,
+  CreateIdentityProviderResponses,
   CreateJobData,
   CreateJobErrors,
   CreateJobResponses,
@@ -111,6 +114,9 @@ import type {
   DeleteDeviceViewData,
   DeleteDeviceViewErrors,
   DeleteDeviceViewResponses,
+  DeleteIdentityProviderData,
+  DeleteIdentityProviderErrors,
+  DeleteIdentityProviderResponses,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
   DeleteMonitoredProcessResponses,
@@ -147,6 +153,9 @@ import type {
   ExportScriptData,
   ExportScriptErrors,
   ExportScriptResponses,
+  FinishOidcSignInData,
+  FinishOidcSignInErrors,
+  FinishOidcSignInResponses,
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
@@ -201,6 +210,9 @@ import type {
   GetHealthData,
   GetHealthErrors,
   GetHealthResponses,
+  GetIdentityProviderData,
+  GetIdentityProviderErrors,
+  GetIdentityProviderResponses,
   GetIncidentData,
   GetIncidentErrors,
   GetIncidentResponses,
@@ -255,6 +267,9 @@ import type {
   IssueDeviceRegistrationTokenData,
   IssueDeviceRegistrationTokenErrors,
   IssueDeviceRegistrationTokenResponses,
+  LdapLoginData,
+  LdapLoginErrors,
+  LdapLoginResponses,
   ListAlertRulesData,
   ListAlertRulesErrors,
   ListAlertRulesResponses,
@@ -297,6 +312,9 @@ import type {
   ListEventsData,
   ListEventsErrors,
   ListEventsResponses,
+  ListIdentityProvidersData,
+  ListIdentityProvidersErrors,
+  ListIdentityProvidersResponses,
   ListIncidentsData,
   ListIncidentsErrors,
   ListIncidentsResponses,
@@ -426,6 +444,9 @@ import type {
   SimulateEventData,
   SimulateEventErrors,
   SimulateEventResponses,
+  StartOidcSignInData,
+  StartOidcSignInErrors,
+  StartOidcSignInResponses,
   StreamEventsData,
   StreamEventsErrors,
   StreamEventsResponse,
@@ -433,6 +454,9 @@ import type {
   TerminateLiveProcessData,
   TerminateLiveProcessErrors,
   TerminateLiveProcessResponses,
+  TestIdentityProviderData,
+  TestIdentityProviderErrors,
+  TestIdentityProviderResponses,
   TestNotificationChannelData,
   TestNotificationChannelErrors,
   TestNotificationChannelResponses,
@@ -460,6 +484,9 @@ import type {
   UpdateDeviceViewData,
   UpdateDeviceViewErrors,
   UpdateDeviceViewResponses,
+  UpdateIdentityProviderData,
+  UpdateIdentityProviderErrors,
+  UpdateIdentityProviderResponses,
   UpdateMonitoredProcessData,
   UpdateMonitoredProcessErrors,
   UpdateMonitoredProcessResponses,
@@ -703,6 +730,69 @@ export const changePassword = <ThrowOnError extends boolean = false>(
   });
 
 /**
+ * Start signing in with an OpenID Connect provider
+ *
+ * Redirects a browser to the provider's authorization endpoint (authorization code flow
+ * with PKCE, `state` and `nonce`). The flow's secrets travel in a short-lived, encrypted,
+ * httpOnly cookie (`meridian_oidc`, 10 minutes) that the callback checks. `return_to` is
+ * where the browser lands once signed in: a path on this server (default `/docs`). A client
+ * that asks for JSON gets the authorization URL instead, to send the browser there itself.
+ *
+ */
+export const startOidcSignIn = <ThrowOnError extends boolean = false>(
+  options: Options<StartOidcSignInData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<StartOidcSignInResponses, StartOidcSignInErrors, ThrowOnError>({
+    url: '/v1/auth/oidc/{provider_id}/login',
+    ...options,
+  });
+
+/**
+ * Finish signing in with an OpenID Connect provider
+ *
+ * Where the provider sends the browser back. Meridian checks `state` against the
+ * `meridian_oidc` cookie, exchanges the code (with the PKCE verifier) for tokens, checks the
+ * ID token and its `nonce`, and signs the user in: a user of this provider with the ID
+ * token's `sub` is found, or created just in time (`source: oidc`) with the roles the
+ * mappings give. The session cookies are set and the browser is sent to the `return_to` of
+ * the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`). Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
+ * provider or the token check refuses (`401 oidc_sign_in_failed`), a user outside the
+ * allowed domains, with no role, or disabled (`403 identity_not_allowed`), a username
+ * another account holds (`409 identity_conflict`).
+ *
+ */
+export const finishOidcSignIn = <ThrowOnError extends boolean = false>(
+  options: Options<FinishOidcSignInData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<FinishOidcSignInResponses, FinishOidcSignInErrors, ThrowOnError>({
+    url: '/v1/auth/oidc/{provider_id}/callback',
+    ...options,
+  });
+
+/**
+ * Sign in with directory credentials
+ *
+ * Signs in with a username and password of an LDAP directory: Meridian binds as the
+ * provider's service account, finds the user's entry, binds as it with the password, and
+ * maps the entry's groups to roles. The first sign-in creates the user (`source: ldap`). The
+ * answer is that of `POST /v1/auth/login`: session cookies and the bearer token. A wrong
+ * password and an unknown user get the same `401`; failed attempts count towards the same
+ * limit as password sign-ins.
+ *
+ */
+export const ldapLogin = <ThrowOnError extends boolean = false>(
+  options: Options<LdapLoginData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<LdapLoginResponses, LdapLoginErrors, ThrowOnError>({
+    url: '/v1/auth/ldap/{provider_id}/login',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
  * List users
  *
  * Lists operator accounts in the order they were created, a page at a time. Admins only.
@@ -852,6 +942,171 @@ export const resetUserPassword = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * List identity providers
+ *
+ * Lists the OpenID Connect providers and LDAP directories operators can sign in with, oldest
+ * first. Client secrets and bind passwords are never included. Admins only
+ * (`identity_providers:read`).
+ *
+ */
+export const listIdentityProviders = <ThrowOnError extends boolean = false>(
+  options?: Options<ListIdentityProvidersData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListIdentityProvidersResponses, ListIdentityProvidersErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers',
+    ...options,
+  });
+
+/**
+ * Create an identity provider
+ *
+ * Adds an OpenID Connect provider (`kind: oidc`, with `oidc` settings) or an LDAP directory
+ * (`kind: ldap`, with `ldap` settings). The client secret or bind password is stored
+ * encrypted and never shown again. Users it signs in are created at their first sign-in with
+ * the roles the mappings give them. Admins only (`identity_providers:write`).
+ *
+ */
+export const createIdentityProvider = <ThrowOnError extends boolean = false>(
+  options: Options<CreateIdentityProviderData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreateIdentityProviderResponses,
+    CreateIdentityProviderErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete an identity provider
+ *
+ * Deletes the provider and its stored secret. The users it created stay (an admin can
+ * disable or delete them) but can no longer sign in through it. Admins only
+ * (`identity_providers:write`).
+ *
+ */
+export const deleteIdentityProvider = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteIdentityProviderData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteIdentityProviderResponses,
+    DeleteIdentityProviderErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers/{provider_id}',
+    ...options,
+  });
+
+/**
+ * Get an identity provider
+ *
+ * Returns one identity provider, without its secret. Admins only (`identity_providers:read`).
+ */
+export const getIdentityProvider = <ThrowOnError extends boolean = false>(
+  options: Options<GetIdentityProviderData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetIdentityProviderResponses, GetIdentityProviderErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers/{provider_id}',
+    ...options,
+  });
+
+/**
+ * Update an identity provider
+ *
+ * Renames the provider, turns it off and on with `enabled`, replaces its settings (secret
+ * included), its allowed domains or its role mappings. Users already signed in keep their
+ * sessions; the new mappings apply at their next sign-in. A provider keeps its kind
+ * (`422 provider_settings_mismatch`). Send `If-Match` with the `ETag` you read to avoid
+ * overwriting a concurrent change. Admins only (`identity_providers:write`).
+ *
+ */
+export const updateIdentityProvider = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateIdentityProviderData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<
+    UpdateIdentityProviderResponses,
+    UpdateIdentityProviderErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers/{provider_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Test an identity provider's settings
+ *
+ * Tries the provider's settings now, without signing anyone in, and answers with the
+ * outcome. OIDC: reads the issuer's discovery document. LDAP: connects (with StartTLS if
+ * set), binds as the service account and reads the user search base. Admins only
+ * (`identity_providers:write`).
+ *
+ */
+export const testIdentityProvider = <ThrowOnError extends boolean = false>(
+  options: Options<TestIdentityProviderData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<TestIdentityProviderResponses, TestIdentityProviderErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/identity-providers/{provider_id}/test',
+    ...options,
   });
 
 /**

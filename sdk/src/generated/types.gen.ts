@@ -268,6 +268,13 @@ export type User = {
    * When the user last signed in, or `null` if never.
    */
   last_login_at: Timestamp | null;
+  /**
+   * Where the account comes from: `local` (a Meridian password), or created at its first
+   * sign-in through an OpenID Connect provider (`oidc`) or an LDAP directory (`ldap`), which
+   * then decides its password and roles.
+   *
+   */
+  source?: 'local' | 'oidc' | 'ldap';
 };
 
 /**
@@ -343,6 +350,8 @@ export type Scope =
   | 'notifications:write'
   | 'custom_fields:write'
   | 'metrics:read'
+  | 'identity_providers:read'
+  | 'identity_providers:write'
   | 'roles:read'
   | 'roles:write';
 
@@ -392,6 +401,43 @@ export type ChangePasswordRequest = {
    */
   current_password: string;
   new_password: Password;
+};
+
+/**
+ * IdentityProviderId
+ *
+ * The ID of an identity provider (`idp_` followed by a ULID).
+ */
+export type IdentityProviderId = string;
+
+/**
+ * OidcAuthorization
+ *
+ * The start of an OpenID Connect sign-in.
+ */
+export type OidcAuthorization = {
+  /**
+   * The provider's authorization URL to send the browser to.
+   */
+  authorization_url: string;
+  /**
+   * Until when the callback accepts the answer (10 minutes).
+   */
+  expires_at: Timestamp;
+};
+
+/**
+ * LdapLoginRequest
+ */
+export type LdapLoginRequest = {
+  /**
+   * The directory username (what `{username}` in the provider's search filter stands for).
+   */
+  username: string;
+  /**
+   * The directory password.
+   */
+  password: string;
 };
 
 /**
@@ -481,6 +527,278 @@ export type PasswordResetResult = {
    * The generated password, shown only this once; `null` when you chose the password.
    */
   temporary_password: string | null;
+};
+
+/**
+ * OidcSettings
+ *
+ * How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+ * never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+ * redirect URI.
+ *
+ */
+export type OidcSettings = {
+  /**
+   * The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+   * or `http` only on a loopback address.
+   *
+   */
+  issuer: string;
+  client_id: string;
+  /**
+   * The scopes asked for; `openid` is always among them.
+   */
+  scopes: Array<string>;
+  /**
+   * The ID token or userinfo claim the role mappings match, or `null` to grant only `default_role`.
+   */
+  role_claim: string | null;
+};
+
+/**
+ * LdapSettings
+ *
+ * How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+ * service account (`bind_dn`, or anonymously), searches `user_search_base` with
+ * `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+ * the entry found with the password typed in, and reads its `memberOf` groups for the role
+ * mappings. The bind password is stored encrypted and never shown.
+ *
+ */
+export type LdapSettings = {
+  /**
+   * `ldap://host:port` (with `start_tls` to encrypt it) or `ldaps://host:port`.
+   */
+  url: string;
+  /**
+   * The service account's DN, or `null` to search anonymously.
+   */
+  bind_dn: string | null;
+  user_search_base: string;
+  /**
+   * An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`.
+   */
+  user_search_filter: string;
+  /**
+   * Upgrade an `ldap://` connection with StartTLS before binding (refused if the server cannot).
+   */
+  start_tls: boolean;
+  /**
+   * PEM certificates of the certification authorities to trust for StartTLS and `ldaps://`
+   * besides the system's (a directory with a certificate of an internal CA).
+   *
+   */
+  tls_ca_certificate: string | null;
+};
+
+/**
+ * IdentityProviderAllowedDomains
+ *
+ * When not empty, only users whose e-mail address (the verified `email` claim, or the directory
+ * entry's `mail`) is in one of these domains may sign in.
+ *
+ */
+export type IdentityProviderAllowedDomains = Array<string>;
+
+/**
+ * IdentityProviderRoleMapping
+ *
+ * A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
+ * `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
+ * member of the group whose DN is `match` (compared case-insensitively, from the user's
+ * `memberOf`). A user matching several mappings gets every role they name.
+ *
+ */
+export type IdentityProviderRoleMapping = {
+  /**
+   * The claim value (OIDC) or the group DN (LDAP).
+   */
+  match: string;
+  /**
+   * The name of the role to grant (`admin`, `operator`, `viewer` or a custom role).
+   */
+  role: string;
+};
+
+/**
+ * IdentityProviderRoleMappings
+ *
+ * Which users get which roles; see each mapping.
+ */
+export type IdentityProviderRoleMappings = Array<IdentityProviderRoleMapping>;
+
+/**
+ * IdentityProviderDefaultRole
+ *
+ * The role of users no mapping matches, or `null` to refuse them (`403 identity_not_allowed`).
+ *
+ */
+export type IdentityProviderDefaultRole = string | null;
+
+/**
+ * IdentityProvider
+ *
+ * Where operators can sign in besides their Meridian password: an OpenID Connect provider
+ * (`oidc`) or an LDAP directory (`ldap`). The first sign-in creates the user (its `source` is
+ * the provider's kind); each sign-in sets the user's role from the mappings again.
+ *
+ */
+export type IdentityProvider = {
+  id: IdentityProviderId;
+  name: string;
+  kind: 'oidc' | 'ldap';
+  /**
+   * A disabled provider signs nobody in.
+   */
+  enabled: boolean;
+  /**
+   * The OpenID Connect settings (`oidc` providers), else `null`.
+   */
+  oidc: OidcSettings | null;
+  /**
+   * The directory settings (`ldap` providers), else `null`.
+   */
+  ldap: LdapSettings | null;
+  allowed_domains: IdentityProviderAllowedDomains;
+  role_mappings: IdentityProviderRoleMappings;
+  default_role: IdentityProviderDefaultRole;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * IdentityProviderList
+ */
+export type IdentityProviderList = {
+  data: Array<IdentityProvider>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * OidcSettingsInput
+ *
+ * How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+ * never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+ * redirect URI.
+ *
+ */
+export type OidcSettingsInput = {
+  /**
+   * The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+   * or `http` only on a loopback address.
+   *
+   */
+  issuer: string;
+  client_id: string;
+  /**
+   * The client secret, stored encrypted and never shown again.
+   */
+  client_secret: string;
+  /**
+   * The scopes to ask for (default `openid`, `email`, `profile`); `openid` is always added.
+   */
+  scopes?: Array<string>;
+  /**
+   * The ID token or userinfo claim the role mappings match (default `null`, only `default_role` is granted).
+   */
+  role_claim?: string | null;
+};
+
+/**
+ * LdapSettingsInput
+ *
+ * How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+ * service account (`bind_dn`, or anonymously), searches `user_search_base` with
+ * `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+ * the entry found with the password typed in, and reads its `memberOf` groups for the role
+ * mappings. The bind password is stored encrypted and never shown.
+ *
+ */
+export type LdapSettingsInput = {
+  /**
+   * `ldap://host:port` (with `start_tls` to encrypt it) or `ldaps://host:port`.
+   */
+  url: string;
+  /**
+   * The service account's DN (default `null`, an anonymous search); send `bind_password` with it.
+   */
+  bind_dn?: string | null;
+  /**
+   * The service account's password (with `bind_dn`), stored encrypted and never shown again.
+   */
+  bind_password?: string;
+  user_search_base: string;
+  /**
+   * An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`. Default `(uid={username})`.
+   */
+  user_search_filter?: string;
+  /**
+   * Upgrade an `ldap://` connection with StartTLS before binding (refused if the server cannot). Default `false`.
+   */
+  start_tls?: boolean;
+  /**
+   * PEM certificates of the certification authorities to trust for StartTLS and `ldaps://`
+   * besides the system's (a directory with a certificate of an internal CA); default `null`.
+   *
+   */
+  tls_ca_certificate?: string | null;
+};
+
+/**
+ * IdentityProviderCreate
+ *
+ * A provider and its settings: an `oidc` provider needs `oidc`, an `ldap` provider `ldap`; the
+ * settings of the other kind are refused (`422 provider_settings_mismatch`). Roles named in
+ * `role_mappings` and `default_role` must exist (`422 unknown_role`).
+ *
+ */
+export type IdentityProviderCreate = {
+  name: string;
+  kind: 'oidc' | 'ldap';
+  enabled?: boolean;
+  oidc?: OidcSettingsInput;
+  ldap?: LdapSettingsInput;
+  allowed_domains?: IdentityProviderAllowedDomains;
+  role_mappings?: IdentityProviderRoleMappings;
+  default_role?: IdentityProviderDefaultRole;
+};
+
+/**
+ * IdentityProviderUpdate
+ *
+ * The fields to change; fields left out keep their value. `oidc` or `ldap` replaces the whole
+ * settings, secret included. A provider keeps its kind: the other kind's settings are refused
+ * (`422 provider_settings_mismatch`).
+ *
+ */
+export type IdentityProviderUpdate = {
+  name?: string;
+  enabled?: boolean;
+  oidc?: OidcSettingsInput;
+  ldap?: LdapSettingsInput;
+  allowed_domains?: IdentityProviderAllowedDomains;
+  role_mappings?: IdentityProviderRoleMappings;
+  default_role?: IdentityProviderDefaultRole;
+};
+
+/**
+ * IdentityProviderTestResult
+ *
+ * The outcome of testing a provider's settings.
+ */
+export type IdentityProviderTestResult = {
+  /**
+   * OIDC: the issuer's discovery document was read and names this issuer. LDAP: the
+   * connection (and StartTLS) succeeded, the service account bound, and the user search base
+   * was found.
+   *
+   */
+  succeeded: boolean;
+  latency_ms: number;
+  /**
+   * What failed, or `null`.
+   */
+  error: string | null;
 };
 
 /**
@@ -4639,6 +4957,11 @@ export type NotificationChannelUpdateWritable = {
 };
 
 /**
+ * The ID of the identity provider.
+ */
+export type IdentityProviderIdPath = IdentityProviderId;
+
+/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -5163,6 +5486,206 @@ export type ChangePasswordResponses = {
 
 export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
 
+export type StartOidcSignInData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: {
+    /**
+     * A path on this server to land on after signing in (not another origin).
+     */
+    return_to?: string;
+  };
+  url: '/v1/auth/oidc/{provider_id}/login';
+};
+
+export type StartOidcSignInErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+  /**
+   * Meridian could not reach the identity provider (its discovery document or directory).
+   */
+  502: Problem;
+};
+
+export type StartOidcSignInError = StartOidcSignInErrors[keyof StartOidcSignInErrors];
+
+export type StartOidcSignInResponses = {
+  /**
+   * For a client that asks for JSON (`Accept: application/json`, or no preference): where to
+   * send the browser, with the `meridian_oidc` cookie set as for a redirect.
+   *
+   */
+  200: OidcAuthorization;
+};
+
+export type StartOidcSignInResponse = StartOidcSignInResponses[keyof StartOidcSignInResponses];
+
+export type FinishOidcSignInData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: {
+    /**
+     * The authorization code.
+     */
+    code?: string;
+    /**
+     * The state sent with the authorization request.
+     */
+    state?: string;
+    /**
+     * The issuer that answered (RFC 9207).
+     */
+    iss?: string;
+    /**
+     * The provider's error code when it refused the request.
+     */
+    error?: string;
+    /**
+     * The provider's explanation of `error`.
+     */
+    error_description?: string;
+  };
+  url: '/v1/auth/oidc/{provider_id}/callback';
+};
+
+export type FinishOidcSignInErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID token signature, issuer, audience, nonce).
+   */
+  401: Problem;
+  /**
+   * The identity provider vouched for the user, but Meridian does not let them in: their e-mail domain is not allowed, no role mapping matches and there is no default role, or their account is disabled.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Another account (a local one, or one of another provider) already holds the username this user would get.
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+  /**
+   * Meridian could not reach the identity provider (its discovery document or directory).
+   */
+  502: Problem;
+};
+
+export type FinishOidcSignInError = FinishOidcSignInErrors[keyof FinishOidcSignInErrors];
+
+export type FinishOidcSignInResponses = {
+  /**
+   * Signed in, for a client that asks for JSON (`Accept: application/json`, or no
+   * preference): the answer of `POST /v1/auth/login`, session cookies included.
+   *
+   */
+  200: Session;
+};
+
+export type FinishOidcSignInResponse = FinishOidcSignInResponses[keyof FinishOidcSignInResponses];
+
+export type LdapLoginData = {
+  body: LdapLoginRequest;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: never;
+  url: '/v1/auth/ldap/{provider_id}/login';
+};
+
+export type LdapLoginErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The username or password is wrong. Which one is not revealed.
+   */
+  401: Problem;
+  /**
+   * The identity provider vouched for the user, but Meridian does not let them in: their e-mail domain is not allowed, no role mapping matches and there is no default role, or their account is disabled.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Another account (a local one, or one of another provider) already holds the username this user would get.
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+  /**
+   * Meridian could not reach the identity provider (its discovery document or directory).
+   */
+  502: Problem;
+};
+
+export type LdapLoginError = LdapLoginErrors[keyof LdapLoginErrors];
+
+export type LdapLoginResponses = {
+  /**
+   * Signed in. The session cookies are set and the bearer token is in the body.
+   */
+  200: Session;
+};
+
+export type LdapLoginResponse = LdapLoginResponses[keyof LdapLoginResponses];
+
 export type ListUsersData = {
   body?: never;
   path?: never;
@@ -5518,6 +6041,350 @@ export type ResetUserPasswordResponses = {
 };
 
 export type ResetUserPasswordResponse = ResetUserPasswordResponses[keyof ResetUserPasswordResponses];
+
+export type ListIdentityProvidersData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/identity-providers';
+};
+
+export type ListIdentityProvidersErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListIdentityProvidersError = ListIdentityProvidersErrors[keyof ListIdentityProvidersErrors];
+
+export type ListIdentityProvidersResponses = {
+  /**
+   * A page of identity providers.
+   */
+  200: IdentityProviderList;
+};
+
+export type ListIdentityProvidersResponse =
+  ListIdentityProvidersResponses[keyof ListIdentityProvidersResponses];
+
+export type CreateIdentityProviderData = {
+  body: IdentityProviderCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/identity-providers';
+};
+
+export type CreateIdentityProviderErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateIdentityProviderError = CreateIdentityProviderErrors[keyof CreateIdentityProviderErrors];
+
+export type CreateIdentityProviderResponses = {
+  /**
+   * The provider was created.
+   */
+  201: IdentityProvider;
+};
+
+export type CreateIdentityProviderResponse =
+  CreateIdentityProviderResponses[keyof CreateIdentityProviderResponses];
+
+export type DeleteIdentityProviderData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: never;
+  url: '/v1/identity-providers/{provider_id}';
+};
+
+export type DeleteIdentityProviderErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteIdentityProviderError = DeleteIdentityProviderErrors[keyof DeleteIdentityProviderErrors];
+
+export type DeleteIdentityProviderResponses = {
+  /**
+   * The provider was deleted.
+   */
+  204: void;
+};
+
+export type DeleteIdentityProviderResponse =
+  DeleteIdentityProviderResponses[keyof DeleteIdentityProviderResponses];
+
+export type GetIdentityProviderData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: never;
+  url: '/v1/identity-providers/{provider_id}';
+};
+
+export type GetIdentityProviderErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetIdentityProviderError = GetIdentityProviderErrors[keyof GetIdentityProviderErrors];
+
+export type GetIdentityProviderResponses = {
+  /**
+   * The identity provider.
+   */
+  200: IdentityProvider;
+};
+
+export type GetIdentityProviderResponse = GetIdentityProviderResponses[keyof GetIdentityProviderResponses];
+
+export type UpdateIdentityProviderData = {
+  body: IdentityProviderUpdate;
+  headers?: {
+    /**
+     * The `ETag` you last read. The update only happens if the resource has not changed since;
+     * otherwise the answer is `412` and nothing is written.
+     *
+     */
+    'If-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: never;
+  url: '/v1/identity-providers/{provider_id}';
+};
+
+export type UpdateIdentityProviderErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed.
+   */
+  412: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateIdentityProviderError = UpdateIdentityProviderErrors[keyof UpdateIdentityProviderErrors];
+
+export type UpdateIdentityProviderResponses = {
+  /**
+   * The updated identity provider.
+   */
+  200: IdentityProvider;
+};
+
+export type UpdateIdentityProviderResponse =
+  UpdateIdentityProviderResponses[keyof UpdateIdentityProviderResponses];
+
+export type TestIdentityProviderData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the identity provider.
+     */
+    provider_id: IdentityProviderId;
+  };
+  query?: never;
+  url: '/v1/identity-providers/{provider_id}/test';
+};
+
+export type TestIdentityProviderErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type TestIdentityProviderError = TestIdentityProviderErrors[keyof TestIdentityProviderErrors];
+
+export type TestIdentityProviderResponses = {
+  /**
+   * The outcome of the test (succeeded or not).
+   */
+  200: IdentityProviderTestResult;
+};
+
+export type TestIdentityProviderResponse = TestIdentityProviderResponses[keyof TestIdentityProviderResponses];
 
 export type ListRolesData = {
   body?: never;

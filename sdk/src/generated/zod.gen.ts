@@ -180,6 +180,7 @@ export const zUser = z.object({
   created_at: zTimestamp,
   updated_at: zTimestamp,
   last_login_at: zTimestamp.nullable(),
+  source: z.enum(['local', 'oidc', 'ldap']).optional(),
 });
 
 /**
@@ -249,6 +250,8 @@ export const zScope = z.enum([
   'notifications:write',
   'custom_fields:write',
   'metrics:read',
+  'identity_providers:read',
+  'identity_providers:write',
   'roles:read',
   'roles:write',
 ]);
@@ -279,6 +282,34 @@ export const zPassword = z.string().min(12).max(256);
 export const zChangePasswordRequest = z.object({
   current_password: z.string().min(1).max(256),
   new_password: zPassword,
+});
+
+/**
+ * IdentityProviderId
+ *
+ * The ID of an identity provider (`idp_` followed by a ULID).
+ */
+export const zIdentityProviderId = z
+  .string()
+  .max(30)
+  .regex(/^idp_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * OidcAuthorization
+ *
+ * The start of an OpenID Connect sign-in.
+ */
+export const zOidcAuthorization = z.object({
+  authorization_url: z.url().max(8000),
+  expires_at: zTimestamp,
+});
+
+/**
+ * LdapLoginRequest
+ */
+export const zLdapLoginRequest = z.object({
+  username: z.string().min(1).max(256),
+  password: z.string().min(1).max(1000),
 });
 
 /**
@@ -356,6 +387,239 @@ export const zPasswordReset = z.object({
 export const zPasswordResetResult = z.object({
   user_id: zUserId,
   temporary_password: z.string().max(256).nullable(),
+});
+
+/**
+ * OidcSettings
+ *
+ * How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+ * never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+ * redirect URI.
+ *
+ */
+export const zOidcSettings = z.object({
+  issuer: z.url().max(2000),
+  client_id: z.string().min(1).max(500),
+  scopes: z
+    .array(
+      z
+        .string()
+        .max(100)
+        .regex(/^[A-Za-z0-9_.:\/-]+$/),
+    )
+    .min(1)
+    .max(20),
+  role_claim: z.string().min(1).max(100).nullable(),
+});
+
+/**
+ * LdapSettings
+ *
+ * How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+ * service account (`bind_dn`, or anonymously), searches `user_search_base` with
+ * `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+ * the entry found with the password typed in, and reads its `memberOf` groups for the role
+ * mappings. The bind password is stored encrypted and never shown.
+ *
+ */
+export const zLdapSettings = z.object({
+  url: z
+    .url()
+    .max(2000)
+    .regex(/^ldaps?:\/\//),
+  bind_dn: z.string().min(1).max(1000).nullable(),
+  user_search_base: z.string().min(1).max(1000),
+  user_search_filter: z
+    .string()
+    .min(1)
+    .max(1000)
+    .regex(/\{username\}/),
+  start_tls: z.boolean(),
+  tls_ca_certificate: z
+    .string()
+    .max(20000)
+    .regex(/^-----BEGIN CERTIFICATE-----/)
+    .nullable(),
+});
+
+/**
+ * IdentityProviderAllowedDomains
+ *
+ * When not empty, only users whose e-mail address (the verified `email` claim, or the directory
+ * entry's `mail`) is in one of these domains may sign in.
+ *
+ */
+export const zIdentityProviderAllowedDomains = z
+  .array(
+    z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/),
+  )
+  .max(100);
+
+/**
+ * IdentityProviderRoleMapping
+ *
+ * A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
+ * `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
+ * member of the group whose DN is `match` (compared case-insensitively, from the user's
+ * `memberOf`). A user matching several mappings gets every role they name.
+ *
+ */
+export const zIdentityProviderRoleMapping = z.object({
+  match: z.string().min(1).max(500),
+  role: z.string().min(1).max(100),
+});
+
+/**
+ * IdentityProviderRoleMappings
+ *
+ * Which users get which roles; see each mapping.
+ */
+export const zIdentityProviderRoleMappings = z.array(zIdentityProviderRoleMapping).max(100);
+
+/**
+ * IdentityProviderDefaultRole
+ *
+ * The role of users no mapping matches, or `null` to refuse them (`403 identity_not_allowed`).
+ *
+ */
+export const zIdentityProviderDefaultRole = z.string().min(1).max(100).nullable();
+
+/**
+ * IdentityProvider
+ *
+ * Where operators can sign in besides their Meridian password: an OpenID Connect provider
+ * (`oidc`) or an LDAP directory (`ldap`). The first sign-in creates the user (its `source` is
+ * the provider's kind); each sign-in sets the user's role from the mappings again.
+ *
+ */
+export const zIdentityProvider = z.object({
+  id: zIdentityProviderId,
+  name: z.string().min(1).max(200),
+  kind: z.enum(['oidc', 'ldap']),
+  enabled: z.boolean(),
+  oidc: zOidcSettings.nullable(),
+  ldap: zLdapSettings.nullable(),
+  allowed_domains: zIdentityProviderAllowedDomains,
+  role_mappings: zIdentityProviderRoleMappings,
+  default_role: zIdentityProviderDefaultRole,
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * IdentityProviderList
+ */
+export const zIdentityProviderList = z.object({
+  data: z.array(zIdentityProvider).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * OidcSettingsInput
+ *
+ * How Meridian reaches an OpenID Connect provider. The client secret is stored encrypted and
+ * never shown. Register `/v1/auth/oidc/{provider_id}/callback` on this server as the client's
+ * redirect URI.
+ *
+ */
+export const zOidcSettingsInput = z.object({
+  issuer: z.url().max(2000),
+  client_id: z.string().min(1).max(500),
+  client_secret: z.string().min(1).max(1000),
+  scopes: z
+    .array(
+      z
+        .string()
+        .max(100)
+        .regex(/^[A-Za-z0-9_.:\/-]+$/),
+    )
+    .min(1)
+    .max(20)
+    .optional(),
+  role_claim: z.string().min(1).max(100).nullish(),
+});
+
+/**
+ * LdapSettingsInput
+ *
+ * How Meridian reaches an LDAP directory (OpenLDAP, Active Directory). Sign-in binds as the
+ * service account (`bind_dn`, or anonymously), searches `user_search_base` with
+ * `user_search_filter` (where `{username}` stands for the escaped username typed in), binds as
+ * the entry found with the password typed in, and reads its `memberOf` groups for the role
+ * mappings. The bind password is stored encrypted and never shown.
+ *
+ */
+export const zLdapSettingsInput = z.object({
+  url: z
+    .url()
+    .max(2000)
+    .regex(/^ldaps?:\/\//),
+  bind_dn: z.string().min(1).max(1000).nullish(),
+  bind_password: z.string().min(1).max(1000).optional(),
+  user_search_base: z.string().min(1).max(1000),
+  user_search_filter: z
+    .string()
+    .min(1)
+    .max(1000)
+    .regex(/\{username\}/)
+    .optional(),
+  start_tls: z.boolean().optional(),
+  tls_ca_certificate: z
+    .string()
+    .max(20000)
+    .regex(/^-----BEGIN CERTIFICATE-----/)
+    .nullish(),
+});
+
+/**
+ * IdentityProviderCreate
+ *
+ * A provider and its settings: an `oidc` provider needs `oidc`, an `ldap` provider `ldap`; the
+ * settings of the other kind are refused (`422 provider_settings_mismatch`). Roles named in
+ * `role_mappings` and `default_role` must exist (`422 unknown_role`).
+ *
+ */
+export const zIdentityProviderCreate = z.object({
+  name: z.string().min(1).max(200),
+  kind: z.enum(['oidc', 'ldap']),
+  enabled: z.boolean().optional().default(true),
+  oidc: zOidcSettingsInput.optional(),
+  ldap: zLdapSettingsInput.optional(),
+  allowed_domains: zIdentityProviderAllowedDomains.optional(),
+  role_mappings: zIdentityProviderRoleMappings.optional(),
+  default_role: zIdentityProviderDefaultRole.optional(),
+});
+
+/**
+ * IdentityProviderUpdate
+ *
+ * The fields to change; fields left out keep their value. `oidc` or `ldap` replaces the whole
+ * settings, secret included. A provider keeps its kind: the other kind's settings are refused
+ * (`422 provider_settings_mismatch`).
+ *
+ */
+export const zIdentityProviderUpdate = z.object({
+  name: z.string().min(1).max(200).optional(),
+  enabled: z.boolean().optional(),
+  oidc: zOidcSettingsInput.optional(),
+  ldap: zLdapSettingsInput.optional(),
+  allowed_domains: zIdentityProviderAllowedDomains.optional(),
+  role_mappings: zIdentityProviderRoleMappings.optional(),
+  default_role: zIdentityProviderDefaultRole.optional(),
+});
+
+/**
+ * IdentityProviderTestResult
+ *
+ * The outcome of testing a provider's settings.
+ */
+export const zIdentityProviderTestResult = z.object({
+  succeeded: z.boolean(),
+  latency_ms: z.int().gte(0).lte(600000),
+  error: z.string().max(1000).nullable(),
 });
 
 /**
@@ -3727,6 +3991,11 @@ export const zNotificationChannelUpdateWritable = z.object({
 });
 
 /**
+ * The ID of the identity provider.
+ */
+export const zIdentityProviderIdPath = zIdentityProviderId;
+
+/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -3971,6 +4240,55 @@ export const zChangePasswordBody = zChangePasswordRequest;
  */
 export const zChangePasswordResponse = z.void();
 
+export const zStartOidcSignInPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+export const zStartOidcSignInQuery = z.object({
+  return_to: z
+    .string()
+    .max(2000)
+    .regex(/^\/(?![\/\\])[\x21-\x7E]*$/)
+    .optional(),
+});
+
+/**
+ * For a client that asks for JSON (`Accept: application/json`, or no preference): where to
+ * send the browser, with the `meridian_oidc` cookie set as for a redirect.
+ *
+ */
+export const zStartOidcSignInResponse = zOidcAuthorization;
+
+export const zFinishOidcSignInPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+export const zFinishOidcSignInQuery = z.object({
+  code: z.string().max(2000).optional(),
+  state: z.string().max(500).optional(),
+  iss: z.string().max(2000).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(2000).optional(),
+});
+
+/**
+ * Signed in, for a client that asks for JSON (`Accept: application/json`, or no
+ * preference): the answer of `POST /v1/auth/login`, session cookies included.
+ *
+ */
+export const zFinishOidcSignInResponse = zSession;
+
+export const zLdapLoginBody = zLdapLoginRequest;
+
+export const zLdapLoginPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+/**
+ * Signed in. The session cookies are set and the bearer token is in the body.
+ */
+export const zLdapLoginResponse = zSession;
+
 export const zListUsersQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),
   cursor: z.string().max(200).optional(),
@@ -4036,6 +4354,69 @@ export const zResetUserPasswordPath = z.object({
  * The password was reset.
  */
 export const zResetUserPasswordResponse = zPasswordResetResult;
+
+export const zListIdentityProvidersQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of identity providers.
+ */
+export const zListIdentityProvidersResponse = zIdentityProviderList;
+
+export const zCreateIdentityProviderBody = zIdentityProviderCreate;
+
+export const zCreateIdentityProviderHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The provider was created.
+ */
+export const zCreateIdentityProviderResponse = zIdentityProvider;
+
+export const zDeleteIdentityProviderPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+/**
+ * The provider was deleted.
+ */
+export const zDeleteIdentityProviderResponse = z.void();
+
+export const zGetIdentityProviderPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+/**
+ * The identity provider.
+ */
+export const zGetIdentityProviderResponse = zIdentityProvider;
+
+export const zUpdateIdentityProviderBody = zIdentityProviderUpdate;
+
+export const zUpdateIdentityProviderHeaders = z.object({
+  'If-Match': z.string().max(64).optional(),
+});
+
+export const zUpdateIdentityProviderPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+/**
+ * The updated identity provider.
+ */
+export const zUpdateIdentityProviderResponse = zIdentityProvider;
+
+export const zTestIdentityProviderPath = z.object({
+  provider_id: zIdentityProviderId,
+});
+
+/**
+ * The outcome of the test (succeeded or not).
+ */
+export const zTestIdentityProviderResponse = zIdentityProviderTestResult;
 
 export const zListRolesQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

@@ -98,6 +98,9 @@ export function usersHandlers(context: AppContext) {
         created_at: now,
         updated_at: now,
         last_login_at: null,
+        source: 'local' as const,
+        identity_provider_id: null,
+        external_id: null,
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('users').values(row).execute();

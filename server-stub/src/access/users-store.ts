@@ -22,6 +22,7 @@ export function toUser(row: UserRow, bindings: RoleBinding[]): ApiUser {
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_login_at: row.last_login_at,
+    source: row.source,
   };
 }
 

@@ -500,6 +500,8 @@ export const Scope = z
     'notifications:write',
     'custom_fields:write',
     'metrics:read',
+    'identity_providers:read',
+    'identity_providers:write',
     'roles:read',
     'roles:write',
   ])
@@ -705,6 +707,7 @@ export const User = z
     created_at: Timestamp,
     updated_at: Timestamp,
     last_login_at: Timestamp.nullable(),
+    source: z.enum(['local', 'oidc', 'ldap']).optional(),
   })
   .meta({ id: 'User' });
 export const CurrentPrincipal = z
@@ -1273,6 +1276,135 @@ export const Hardware = z
   })
   .meta({ id: 'Hardware' });
 export const Health = z.object({ status: z.enum(['ok']), time: Timestamp }).meta({ id: 'Health' });
+export const IdentityProviderAllowedDomains = z
+  .array(
+    z
+      .string()
+      .max(253)
+      .regex(new RegExp('^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$')),
+  )
+  .max(100)
+  .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+  .meta({ id: 'IdentityProviderAllowedDomains' });
+export const IdentityProviderDefaultRole = z
+  .string()
+  .min(1)
+  .max(100)
+  .nullable()
+  .meta({ id: 'IdentityProviderDefaultRole' });
+export const IdentityProviderId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^idp_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'IdentityProviderId' });
+export const IdentityProviderRoleMapping = z
+  .strictObject({ match: z.string().min(1).max(500), role: z.string().min(1).max(100) })
+  .meta({ id: 'IdentityProviderRoleMapping' });
+export const IdentityProviderRoleMappings = z
+  .array(IdentityProviderRoleMapping)
+  .max(100)
+  .meta({ id: 'IdentityProviderRoleMappings' });
+export const LdapSettings = z
+  .object({
+    url: z.url().max(2000).regex(new RegExp('^ldaps?://')),
+    bind_dn: z.string().min(1).max(1000).nullable(),
+    user_search_base: z.string().min(1).max(1000),
+    user_search_filter: z.string().min(1).max(1000).regex(new RegExp('\\{username\\}')),
+    start_tls: z.boolean(),
+    tls_ca_certificate: z.string().max(20000).regex(new RegExp('^-----BEGIN CERTIFICATE-----')).nullable(),
+  })
+  .meta({ id: 'LdapSettings' });
+export const OidcSettings = z
+  .object({
+    issuer: z.url().max(2000),
+    client_id: z.string().min(1).max(500),
+    scopes: z
+      .array(z.string().max(100).regex(new RegExp('^[A-Za-z0-9_.:/-]+$')))
+      .min(1)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+    role_claim: z.string().min(1).max(100).nullable(),
+  })
+  .meta({ id: 'OidcSettings' });
+export const IdentityProvider = z
+  .object({
+    id: IdentityProviderId,
+    name: z.string().min(1).max(200),
+    kind: z.enum(['oidc', 'ldap']),
+    enabled: z.boolean(),
+    oidc: OidcSettings.nullable(),
+    ldap: LdapSettings.nullable(),
+    allowed_domains: IdentityProviderAllowedDomains,
+    role_mappings: IdentityProviderRoleMappings,
+    default_role: IdentityProviderDefaultRole,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'IdentityProvider' });
+export const LdapSettingsInput = z
+  .strictObject({
+    url: z.url().max(2000).regex(new RegExp('^ldaps?://')),
+    bind_dn: z.string().min(1).max(1000).nullable().optional(),
+    bind_password: z.string().min(1).max(1000).optional(),
+    user_search_base: z.string().min(1).max(1000),
+    user_search_filter: z.string().min(1).max(1000).regex(new RegExp('\\{username\\}')).optional(),
+    start_tls: z.boolean().optional(),
+    tls_ca_certificate: z
+      .string()
+      .max(20000)
+      .regex(new RegExp('^-----BEGIN CERTIFICATE-----'))
+      .nullable()
+      .optional(),
+  })
+  .meta({ id: 'LdapSettingsInput' });
+export const OidcSettingsInput = z
+  .strictObject({
+    issuer: z.url().max(2000),
+    client_id: z.string().min(1).max(500),
+    client_secret: z.string().min(1).max(1000),
+    scopes: z
+      .array(z.string().max(100).regex(new RegExp('^[A-Za-z0-9_.:/-]+$')))
+      .min(1)
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    role_claim: z.string().min(1).max(100).nullable().optional(),
+  })
+  .meta({ id: 'OidcSettingsInput' });
+export const IdentityProviderCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    kind: z.enum(['oidc', 'ldap']),
+    enabled: z.boolean().optional(),
+    oidc: OidcSettingsInput.optional(),
+    ldap: LdapSettingsInput.optional(),
+    allowed_domains: IdentityProviderAllowedDomains.optional(),
+    role_mappings: IdentityProviderRoleMappings.optional(),
+    default_role: IdentityProviderDefaultRole.optional(),
+  })
+  .meta({ id: 'IdentityProviderCreate' });
+export const IdentityProviderList = z
+  .object({ data: z.array(IdentityProvider).max(500), next_cursor: NextCursor })
+  .meta({ id: 'IdentityProviderList' });
+export const IdentityProviderTestResult = z
+  .object({
+    succeeded: z.boolean(),
+    latency_ms: z.number().int().min(0).max(600000),
+    error: z.string().max(1000).nullable(),
+  })
+  .meta({ id: 'IdentityProviderTestResult' });
+export const IdentityProviderUpdate = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    enabled: z.boolean().optional(),
+    oidc: OidcSettingsInput.optional(),
+    ldap: LdapSettingsInput.optional(),
+    allowed_domains: IdentityProviderAllowedDomains.optional(),
+    role_mappings: IdentityProviderRoleMappings.optional(),
+    default_role: IdentityProviderDefaultRole.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'IdentityProviderUpdate' });
 export const IncidentId = z
   .string()
   .max(30)
@@ -1501,6 +1633,9 @@ export const JobTargetList = z
   .object({ data: z.array(JobTargetResult).max(500), next_cursor: NextCursor })
   .meta({ id: 'JobTargetList' });
 export const JpegImage = z.string().max(2097152).meta({ id: 'JpegImage' });
+export const LdapLoginRequest = z
+  .strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).max(1000) })
+  .meta({ id: 'LdapLoginRequest' });
 export const LiveProcess = z
   .object({
     pid: z.number().int().min(1).max(2147483647),
@@ -1652,6 +1787,9 @@ export const NotificationTestResult = z
     error: z.string().max(1000).nullable(),
   })
   .meta({ id: 'NotificationTestResult' });
+export const OidcAuthorization = z
+  .object({ authorization_url: z.url().max(8000), expires_at: Timestamp })
+  .meta({ id: 'OidcAuthorization' });
 export const PasswordReset = z.strictObject({ password: Password.optional() }).meta({ id: 'PasswordReset' });
 export const PasswordResetResult = z
   .object({ user_id: UserId, temporary_password: z.string().max(256).nullable() })
@@ -2263,6 +2401,261 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: ['application/json'],
           scopes: [],
+        } as const,
+      },
+    },
+    identityProviders: {
+      startOidcSignIn: {
+        method: 'GET',
+        path: '/v1/auth/oidc/:provider_id/login',
+        summary: 'Start signing in with an OpenID Connect provider',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({
+          return_to: z.string().max(2000).regex(new RegExp('^/(?![/\\\\])[\\x21-\\x7E]*$')).optional(),
+        }),
+        responses: {
+          200: OidcAuthorization,
+          302: c.noBody(),
+          400: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+          502: problem,
+        },
+        metadata: {
+          operationId: 'startOidcSignIn',
+          tag: 'Identity Providers',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      finishOidcSignIn: {
+        method: 'GET',
+        path: '/v1/auth/oidc/:provider_id/callback',
+        summary: 'Finish signing in with an OpenID Connect provider',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({
+          code: z.string().max(2000).optional(),
+          state: z.string().max(500).optional(),
+          iss: z.string().max(2000).optional(),
+          error: z.string().max(200).optional(),
+          error_description: z.string().max(2000).optional(),
+        }),
+        responses: {
+          200: Session,
+          302: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+          502: problem,
+        },
+        metadata: {
+          operationId: 'finishOidcSignIn',
+          tag: 'Identity Providers',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      ldapLogin: {
+        method: 'POST',
+        path: '/v1/auth/ldap/:provider_id/login',
+        summary: 'Sign in with directory credentials',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({}),
+        body: LdapLoginRequest,
+        responses: {
+          200: Session,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+          502: problem,
+        },
+        metadata: {
+          operationId: 'ldapLogin',
+          tag: 'Identity Providers',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      listIdentityProviders: {
+        method: 'GET',
+        path: '/v1/identity-providers',
+        summary: 'List identity providers',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: IdentityProviderList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listIdentityProviders',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['identity_providers:read'],
+        } as const,
+      },
+      createIdentityProvider: {
+        method: 'POST',
+        path: '/v1/identity-providers',
+        summary: 'Create an identity provider',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: IdentityProviderCreate,
+        responses: {
+          201: IdentityProvider,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createIdentityProvider',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['identity_providers:write'],
+        } as const,
+      },
+      getIdentityProvider: {
+        method: 'GET',
+        path: '/v1/identity-providers/:provider_id',
+        summary: 'Get an identity provider',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({}),
+        responses: {
+          200: IdentityProvider,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getIdentityProvider',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['identity_providers:read'],
+        } as const,
+      },
+      updateIdentityProvider: {
+        method: 'PATCH',
+        path: '/v1/identity-providers/:provider_id',
+        summary: 'Update an identity provider',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'if-match': z.string().max(64).optional() }),
+        body: IdentityProviderUpdate,
+        responses: {
+          200: IdentityProvider,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          412: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateIdentityProvider',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['identity_providers:write'],
+        } as const,
+      },
+      deleteIdentityProvider: {
+        method: 'DELETE',
+        path: '/v1/identity-providers/:provider_id',
+        summary: 'Delete an identity provider',
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteIdentityProvider',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['identity_providers:write'],
+        } as const,
+      },
+      testIdentityProvider: {
+        method: 'POST',
+        path: '/v1/identity-providers/:provider_id/test',
+        summary: "Test an identity provider's settings",
+        pathParams: z.object({ provider_id: IdentityProviderId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: IdentityProviderTestResult,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'testIdentityProvider',
+          tag: 'Identity Providers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['identity_providers:write'],
         } as const,
       },
     },

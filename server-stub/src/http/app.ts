@@ -25,6 +25,9 @@ import { apiSecurityHeaders, docsSecurityHeaders } from './security-headers';
 
 const SPEC_PATH = new URL('../../../openapi/dist/openapi.json', import.meta.url);
 
+/** Sign-ins with a password (Meridian's own or a directory's): their failures are rate limited. */
+const PASSWORD_SIGN_INS = new Set(['login', 'ldapLogin']);
+
 /** Every route of the contract, flattened (for the 404/405 fallback). */
 function contractRoutes(): { method: string; path: string }[] {
   return Object.values(contract).flatMap((group) =>
@@ -77,7 +80,7 @@ export function createApp(context: AppContext): Express {
   const limitRequests = apiRateLimit(counters, requestsPerMinute);
   const limitFailedLogins = loginRateLimit(counters, loginFailuresPerMinute);
   const onlyForLogin: RequestHandler = (req, res, next) =>
-    routeMetadata(req).operationId === 'login' ? limitFailedLogins(req, res, next) : next();
+    PASSWORD_SIGN_INS.has(routeMetadata(req).operationId) ? limitFailedLogins(req, res, next) : next();
 
   createExpressEndpoints(contract, createRouter(context), app, {
     logInitialization: false,

@@ -19,6 +19,7 @@ type VersionedTable =
   | 'alert_rules'
   | 'webhooks'
   | 'notification_channels'
+  | 'identity_providers'
   | 'schedules'
   | 'custom_fields'
   | 'device_views'

@@ -40,6 +40,7 @@ import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
 import * as roleBindings from './migrations/026-role-bindings';
+import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
 import type { Database } from './schema';
@@ -81,6 +82,7 @@ export const migrations: Record<string, Migration> = {
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
   '026-role-bindings': roleBindings,
+  '030-identity-providers': identityProviders,
   '032-agent-lifecycle': agentLifecycle,
   '033-live-state': liveState,
 };

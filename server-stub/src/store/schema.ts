@@ -17,6 +17,11 @@ export interface UsersTable {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  /** Where the account comes from (migration 030): a local password, or the provider that created it. */
+  source: Generated<'local' | 'oidc' | 'ldap'>;
+  identity_provider_id: Generated<string | null>;
+  /** The user's ID at that provider: the OIDC `sub`, or the LDAP entry's DN. */
+  external_id: Generated<string | null>;
 }
 
 /** A named set of scopes (migration 026); the built-in roles' scopes are in access/roles.ts. */
@@ -489,6 +494,25 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+export interface IdentityProvidersTable {
+  id: string;
+  name: string;
+  kind: 'oidc' | 'ldap';
+  enabled: number;
+  /** JSON: the kind's settings without the secret (OidcSettings or LdapSettings of the API). */
+  settings: string;
+  /** The OIDC client secret or the LDAP bind password, sealed under the webhook secrets key; null for none. */
+  secret: string | null;
+  /** JSON array of e-mail domains (empty: any). */
+  allowed_domains: string;
+  /** JSON array of `{ match, role }`. */
+  role_mappings: string;
+  default_role: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface NotificationChannelsTable {
   id: string;
   name: string;
@@ -681,6 +705,7 @@ export interface BackgroundTicksTable {
 
 export interface Database {
   users: UsersTable;
+  identity_providers: IdentityProvidersTable;
   roles: RolesTable;
   role_bindings: RoleBindingsTable;
   role_binding_sites: RoleBindingSitesTable;
@@ -723,6 +748,7 @@ export interface Database {
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type IdentityProviderRow = Selectable<IdentityProvidersTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type ScheduleRow = Selectable<SchedulesTable>;
 export type NotificationChannelRow = Selectable<NotificationChannelsTable>;

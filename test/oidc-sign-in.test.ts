@@ -1,0 +1,267 @@
+/**
+ * OpenID Connect sign-in end to end: a real OpenID provider (oidc-provider, its development login
+ * form) started here, and Debian's Chromium (playwright-core) going from Meridian's login route
+ * through the provider's form and back to Meridian's callback, ending on /docs signed in (the
+ * session cookie works for GET /v1/auth/me), as a user created just in time with the role the
+ * `groups` claim maps to and `source: oidc`. Then the JSON forms of both routes through the SDK,
+ * and each refusal: an unknown or foreign flow (400), the provider's error and a replayed code
+ * (401), a user outside the allowed domains (403), a username a local account holds (409).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createIdentityProvider,
+  createUser,
+  finishOidcSignIn,
+  getCurrentUser,
+  startOidcSignIn,
+} from '@meridian/sdk';
+import { cookieHeader, cookiesOf } from './support/cookies';
+import { expectProblem } from './support/problem';
+import { launchChromium } from './support/programs';
+import { ok } from './support/server';
+import { snapshot } from './support/snapshot';
+import { useTestServer } from './support/use-test-server';
+
+const TIMEOUT_MS = 120_000;
+const CLIENT_SECRET = 'meridian-client-secret-at-the-provider';
+
+/** The provider's accounts: the development login form takes any password, the login names these. */
+const ACCOUNTS: Record<string, { email: string; name: string; groups: string[] }> = {
+  ada: { email: 'ada@example.com', name: 'Ada Lovelace', groups: ['meridian-operators'] },
+  eve: { email: 'eve@elsewhere.org', name: 'Eve Outsider', groups: ['meridian-operators'] },
+  taken: { email: 'taken@example.com', name: 'Taken Name', groups: [] },
+};
+
+const t = useTestServer();
+let idp: Server;
+let issuer: string;
+let providerId: string;
+let browser: Browser;
+
+/** Every consent granted at once: the test is about Meridian, not the provider's consent screen. */
+async function grantEverything(ctx: KoaContextWithOIDC) {
+  const { oidc } = ctx;
+  const grant = new oidc.provider.Grant({
+    clientId: oidc.client!.clientId,
+    accountId: oidc.session!.accountId!,
+  });
+  grant.addOIDCScope('openid email profile groups');
+  await grant.save();
+  return grant;
+}
+
+beforeAll(async () => {
+  idp = createServer();
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  providerId = ok(
+    await createIdentityProvider({
+      client: t.admin,
+      body: {
+        name: 'Test provider',
+        kind: 'oidc',
+        oidc: {
+          issuer,
+          client_id: 'meridian',
+          client_secret: CLIENT_SECRET,
+          scopes: ['openid', 'email', 'profile', 'groups'],
+          role_claim: 'groups',
+        },
+        allowed_domains: ['example.com'],
+        role_mappings: [{ match: 'meridian-operators', role: 'operator' }],
+        default_role: 'viewer',
+      },
+    }),
+  ).id;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'meridian',
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${t.url}/v1/auth/oidc/${providerId}/callback`],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    claims: {
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+      groups: ['groups'],
+    },
+    findAccount: (_ctx, id) => ({
+      accountId: id,
+      claims: () => ({
+        sub: `subject-${id}`,
+        preferred_username: id,
+        email: ACCOUNTS[id]?.email,
+        email_verified: true,
+        name: ACCOUNTS[id]?.name,
+        groups: ACCOUNTS[id]?.groups,
+      }),
+    }),
+    loadExistingGrant: grantEverything,
+    features: { devInteractions: { enabled: true } },
+    cookies: { keys: ['oidc-provider-test-cookie-key'] },
+  });
+  idp.on('request', provider.callback());
+  browser = await launchChromium();
+}, TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => idp?.close(resolve));
+});
+
+/** A fresh browser (no session at the provider yet) that reaches nothing beyond this machine (the provider's page asks for web fonts). */
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => route.abort(),
+  );
+  return context;
+}
+
+/** Signs in at the provider's form. */
+async function signInAtProvider(context: BrowserContext, start: string, login: string) {
+  const page = await context.newPage();
+  await page.goto(start);
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password will do');
+  await page.locator('button[type="submit"]').click();
+  return page;
+}
+
+/**
+ * The callback URL the provider sends `login`'s browser to, for a start made through the SDK
+ * (JSON), and that start's flow cookie. The browser lacks the cookie, so Meridian refuses its
+ * callback (400) before using the code, which the SDK then brings with the cookie.
+ */
+async function authorize(login: string): Promise<{ callback: URL; cookie: string }> {
+  const started = await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } });
+  const context = await newContext();
+  try {
+    const page = await signInAtProvider(context, ok(started).authorization_url, login);
+    await page.waitForURL((url) => url.href.startsWith(`${t.url}/`));
+    return { callback: new URL(page.url()), cookie: cookieHeader(cookiesOf(started.response)) };
+  } finally {
+    await context.close();
+  }
+}
+
+const finish = (callback: URL, cookie?: string) =>
+  finishOidcSignIn({
+    client: t.client(undefined, cookie === undefined ? undefined : { Cookie: cookie }),
+    path: { provider_id: providerId },
+    query: Object.fromEntries(callback.searchParams),
+  });
+
+describe('OpenID Connect sign-in', () => {
+  it(
+    'takes a browser from Meridian through the provider’s login form and back, signed in, onto /docs',
+    async () => {
+      const context = await newContext();
+      const page = await signInAtProvider(
+        context,
+        `${t.url}/v1/auth/oidc/${providerId}/login?return_to=/docs`,
+        'ada',
+      );
+      await page.waitForURL(`${t.url}/docs`);
+      const me = await page.evaluate(async () => {
+        const response = await fetch('/v1/auth/me');
+        return { status: response.status, body: await response.json() };
+      });
+      expect(me.status).toBe(200);
+      expect(me.body.auth_method).toBe('session');
+      expect(me.body.user).toMatchObject({
+        username: 'ada',
+        email: 'ada@example.com',
+        display_name: 'Ada Lovelace',
+        role: 'operator',
+        source: 'oidc',
+      });
+      const cookies = await context.cookies(t.url);
+      expect(cookies.find((cookie) => cookie.name === 'meridian_session')).toMatchObject({ httpOnly: true });
+      // The flow's cookie is gone once used.
+      expect(cookies.map((cookie) => cookie.name)).not.toContain('meridian_oidc');
+      await context.close();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'answers JSON clients: the authorization URL (PKCE, state, nonce), then the session',
+    async () => {
+      const started = ok(await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } }));
+      const url = new URL(started.authorization_url);
+      expect(url.origin).toBe(issuer);
+      expect(Object.fromEntries(url.searchParams)).toMatchObject({
+        client_id: 'meridian',
+        response_type: 'code',
+        redirect_uri: `${t.url}/v1/auth/oidc/${providerId}/callback`,
+        scope: 'openid email profile groups',
+        code_challenge_method: 'S256',
+        code_challenge: expect.stringMatching(/^[\w-]{43}$/),
+        state: expect.any(String),
+        nonce: expect.any(String),
+      });
+      const { callback, cookie } = await authorize('ada');
+      const session = ok(await finish(callback, cookie));
+      expect(session.user).toMatchObject({ username: 'ada', source: 'oidc', role: 'operator' });
+      expect(ok(await getCurrentUser({ client: t.client(session.token) })).user.id).toBe(session.user.id);
+      // The code was used: the same answer again is refused by the provider.
+      expectProblem(await finish(callback, cookie), 401, 'oidc_sign_in_failed');
+    },
+    TIMEOUT_MS,
+  );
+
+  it('refuses a callback without the flow’s cookie, or with the state of another flow (400)', async () => {
+    const before = await snapshot(t);
+    const started = await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } });
+    const cookie = cookieHeader(cookiesOf(started.response));
+    const state = new URL(ok(started).authorization_url).searchParams.get('state')!;
+    expectProblem(await finish(new URL(`${t.url}/cb?code=abc&state=${state}`)), 400, 'oidc_state_invalid');
+    expectProblem(
+      await finish(new URL(`${t.url}/cb?code=abc&state=other`), cookie),
+      400,
+      'oidc_state_invalid',
+    );
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('refuses the provider’s error answer (401)', async () => {
+    const started = await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } });
+    const state = new URL(ok(started).authorization_url).searchParams.get('state')!;
+    const refused = expectProblem(
+      await finish(
+        new URL(`${t.url}/cb?error=access_denied&error_description=cancelled&state=${state}`),
+        cookieHeader(cookiesOf(started.response)),
+      ),
+      401,
+      'oidc_sign_in_failed',
+    );
+    expect(refused.detail).toContain('access_denied: cancelled');
+  });
+
+  it(
+    'refuses a user outside the allowed domains (403) and one whose username a local account holds (409)',
+    async () => {
+      const outsider = await authorize('eve');
+      const before = await snapshot(t);
+      expectProblem(await finish(outsider.callback, outsider.cookie), 403, 'identity_not_allowed');
+      expect(await snapshot(t)).toBe(before);
+      ok(
+        await createUser({
+          client: t.admin,
+          body: { username: 'taken', password: 'a-long-enough-password', role: 'viewer' },
+        }),
+      );
+      const clash = await authorize('taken');
+      expectProblem(await finish(clash.callback, clash.cookie), 409, 'identity_conflict');
+    },
+    TIMEOUT_MS,
+  );
+});
