@@ -74,6 +74,8 @@ const ALL_SCOPES = [
   'identity_providers:write',
   'roles:read',
   'roles:write',
+  'releases:read',
+  'releases:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',
@@ -88,6 +90,7 @@ const OPERATOR_SCOPES = [
   'filters:read',
   'filters:write',
   'scripts:read',
+  'releases:read',
   'jobs:read',
   'jobs:write',
   'schedules:read',
@@ -107,6 +110,7 @@ const VIEWER_SCOPES = [
   'commands:read',
   'filters:read',
   'scripts:read',
+  'releases:read',
   'jobs:read',
   'schedules:read',
   'events:read',

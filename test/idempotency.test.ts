@@ -27,6 +27,7 @@ it('covers the creating operations', () => {
     'addIncidentNote',
     'cloneDeviceFilter',
     'cloneScript',
+    'createAgentRelease',
     'createAlertRule',
     'createApiToken',
     'createCommand',

@@ -19,6 +19,7 @@ const SLUGS = [
   'jobs-and-schedules',
   'scripts',
   'webhooks',
+  'software-lifecycle',
   'operating',
 ] as const;
 

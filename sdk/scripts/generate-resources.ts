@@ -224,9 +224,13 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     const schema = Object.values(body.content ?? {})[0]?.schema;
     const described =
       body.description ?? (schema ? resolveRef<SchemaObject>(spec, schema).description : undefined);
+    // A JSON body that may instead be a file (an upload, or a link to it): hey-api types only the
+    // JSON; the method takes the file's bytes too, sent as they are (streamed, for a ReadableStream).
+    const content = body.content ?? {};
+    const orFile = 'application/json' in content && 'application/octet-stream' in content;
     args.push({
       name: 'body',
-      type: `${data}['body']`,
+      type: `${data}['body']${orFile ? ' | Blob | ReadableStream<Uint8Array>' : ''}`,
       optional: body.required !== true,
       doc: described?.trim().split('\n').join(' ') ?? 'The request body.',
     });

@@ -107,8 +107,14 @@ function routeSource(spec: OpenApiDocument, located: LocatedOperation): string {
   const headers = parametersObject(parameters, 'header');
   if (headers) lines.push(`headers: ${headers}`);
   if (method !== 'get' && method !== 'delete') {
-    const json = located.requestBody?.content['application/json'];
-    lines.push(`body: ${json?.schema ? toZod(json.schema) : 'c.noBody()'}`);
+    const content = located.requestBody?.content ?? {};
+    const json = content['application/json'];
+    // A body that may also come in another media type (a streamed upload) is not parsed as JSON
+    // then: the handler reads it, and the JSON schema applies only when there is a JSON body.
+    const alsoOther = Object.keys(content).length > 1;
+    lines.push(
+      `body: ${json?.schema ? `${toZod(json.schema)}${alsoOther ? '.optional()' : ''}` : 'c.noBody()'}`,
+    );
   }
   lines.push(`responses: ${responsesObject(located)}`);
   const idempotent = parameters.some(

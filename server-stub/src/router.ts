@@ -39,6 +39,7 @@ import { jobsHandlers } from './operations/jobs-handlers';
 import { processesHandlers } from './operations/processes-handlers';
 import { schedulesHandlers } from './operations/schedules-handlers';
 import { scriptsHandlers } from './operations/scripts-handlers';
+import { agentReleasesHandlers } from './lifecycle/agent-releases-handlers';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {
@@ -68,6 +69,7 @@ export function createRouter(context: AppContext) {
     incidents: incidentsHandlers(context),
     auditEvents: auditEventsHandlers(context),
     schedules: schedulesHandlers(context),
+    agentReleases: agentReleasesHandlers(context),
     liveState: liveStateHandlers(context),
   });
 }

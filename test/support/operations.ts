@@ -7,6 +7,7 @@ import * as sdk from '@meridian/sdk';
 import type { Client } from '@meridian/sdk';
 import { ADMIN, type TestServer } from './server';
 import { facts, jpegBody, newFingerprint } from './agents';
+import { newVersion } from './releases';
 import { unique, type World } from './world';
 
 export interface CallOptions {
@@ -378,6 +379,18 @@ export const validCalls: Record<string, ValidCall> = {
     body: { action: 'restart' },
   }),
   getAgentConfig: () => ({}),
+  listAgentReleases: () => ({ query: { limit: 10, channel: 'stable' } }),
+  createAgentRelease: () => ({
+    body: { version: newVersion(), channel: 'beta', notes: 'Faster heartbeats.' },
+  }),
+  getAgentRelease: (w) => ({ path: { release_id: w.releaseId } }),
+  deleteAgentRelease: (w) => ({ path: { release_id: w.releaseId } }),
+  addAgentReleaseArtifact: (w) => ({
+    path: { release_id: w.releaseId },
+    query: { platform: 'windows-amd64' },
+    body: { url: 'https://downloads.example.com/meridian-agent.exe', sha256: 'ab'.repeat(32) },
+  }),
+  downloadAgentReleaseArtifact: (w) => ({ path: { release_id: w.releaseId, platform: 'linux-amd64' } }),
   uploadAgentScreenshot: () => jpegBody(),
   listDeviceScreenshots: (w) => ({ path: { device_id: w.agent.deviceId } }),
   getLatestDeviceScreenshot: (w) => ({ path: { device_id: w.agent.deviceId } }),

@@ -3,7 +3,9 @@
  * `last_used_at` of API tokens is left out: authenticating a token records its use even when
  * the operation is then refused for lack of scope, and that is intended.
  */
+import { readdir } from 'node:fs/promises';
 import { sql } from 'kysely';
+import type { FileBlobStore } from '../../server-stub/src/lifecycle/blob-store';
 import type { TestServer } from './server';
 
 const TABLES = [
@@ -27,6 +29,8 @@ const TABLES = [
   'device_screenshots',
   'scripts',
   'script_versions',
+  'agent_releases',
+  'agent_release_artifacts',
 ] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {
@@ -38,5 +42,8 @@ export async function snapshot(t: TestServer): Promise<string> {
     );
     tables[table] = rows.map(({ last_used_at: _ignored, ...row }) => row);
   }
-  return JSON.stringify(tables);
+  // Stored files too: a refused upload must leave none (lifecycle/blob-store.ts).
+  const { directory } = t.server.context.blobs as FileBlobStore;
+  const files = await readdir(directory, { recursive: true }).catch(() => []);
+  return JSON.stringify({ ...tables, blobs: files.sort() });
 }

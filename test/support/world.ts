@@ -38,6 +38,7 @@ import {
   type UserCreate,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
+import { addReleaseWithBuild } from './releases';
 import { ok, type TestServer } from './server';
 
 export interface Member {
@@ -97,6 +98,8 @@ export interface World {
   jobId: string;
   /** A disabled schedule of site A (it never runs by itself): a weekly ping of a device of its own. */
   scheduleId: string;
+  /** An agent release with an uploaded linux-amd64 build. */
+  releaseId: string;
   /** A script of the library (a bash script with one parameter). */
   scriptId: string;
   /** A custom role nobody holds (devices:read on its own). */
@@ -336,6 +339,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     jobId: await addJob(t, siteA.id),
+    releaseId: (await addReleaseWithBuild(t)).release.id,
     scheduleId: await addSchedule(t, siteA.id),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

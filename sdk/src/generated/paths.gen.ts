@@ -3376,6 +3376,125 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/agent-releases': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List agent releases
+     * @description Lists the agent releases, newest first, each with its builds per platform. Filter by
+     *     `channel`. Operators and viewers may read them (`releases:read`).
+     */
+    get: operations['listAgentReleases'];
+    put?: never;
+    /**
+     * Create an agent release
+     * @description Publishes a version of the agent on a channel (`stable` when not given), without builds
+     *     yet: add one per platform with `POST /v1/agent-releases/{release_id}/artifacts`. A version
+     *     is released once: another release of the same version is `409 release_version_taken`.
+     *     Admins only (`releases:write`).
+     */
+    post: operations['createAgentRelease'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-releases/{release_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an agent release
+     * @description Returns one release with its builds per platform (`releases:read`).
+     */
+    get: operations['getAgentRelease'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an agent release
+     * @description Removes the release and its builds; a stored file no other release or installer uses is
+     *     deleted with it. Admins only (`releases:write`).
+     */
+    delete: operations['deleteAgentRelease'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-releases/{release_id}/artifacts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a build to an agent release
+     * @description Adds the release's build for one `platform`, replacing the one it had. Either:
+     *
+     *     - **upload** the file as the body with `Content-Type: application/octet-stream`. It is
+     *       streamed to storage as it arrives and its SHA-256 computed; give `sha256` to have it
+     *       checked (another digest is `422 sha256_mismatch`). Uploads are limited to
+     *       `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload
+     *       leaves nothing stored.
+     *     - **link** a file kept elsewhere: a JSON body with its `url` and `sha256`. Agents download
+     *       it from there and check the digest.
+     *
+     *     `file_name` is the name the file is downloaded under (no directories; by default
+     *     `meridian-agent-<version>-<platform>`, with `.exe` on Windows). Admins only
+     *     (`releases:write`).
+     */
+    post: operations['addAgentReleaseArtifact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-releases/{release_id}/artifacts/{platform}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Download a build of an agent release
+     * @description Streams the release's uploaded build for the platform, with its SHA-256 as the `ETag`.
+     *     Send `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`)
+     *     and `If-None-Match` with the ETag to skip a download you have (`304`). A build given by
+     *     URL answers `404 artifact_not_stored`: download it from its `url`. `releases:read`.
+     */
+    get: operations['downloadAgentReleaseArtifact'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export interface webhooks {
   'device.enrolled': {
@@ -3899,10 +4018,10 @@ export interface components {
      * Role
      * @description What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
      *     change devices, see the enrolment queue and codes and decide requests, send and cancel
-     *     commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+     *     commands, read the script library and agent releases, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
      *     incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
-     *     and scripts.
-     *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
+     *     and scripts, and publish agent releases.
+     *     `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, agent releases, jobs, schedules, events, alert rules and incidents on their
      *     assigned sites, manage their own API tokens.
      *     These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
      *     custom roles an admin defines (`role_bindings` on a user).
@@ -4044,7 +4163,9 @@ export interface components {
       | 'identity_providers:read'
       | 'identity_providers:write'
       | 'roles:read'
-      | 'roles:write';
+      | 'roles:write'
+      | 'releases:read'
+      | 'releases:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -7663,6 +7784,137 @@ export interface components {
       next_cursor: components['schemas']['NextCursor'];
     };
     /**
+     * ReleaseChannel
+     * @description A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+     *     own, else their site's), and take the releases published on it.
+     * @example stable
+     */
+    ReleaseChannel: string;
+    /**
+     * AgentReleaseId
+     * @description The ID of an agent release (`rel_` followed by a ULID).
+     * @example rel_01JDA2B4C6D8E0F2G4H6J8K0M2
+     */
+    AgentReleaseId: string;
+    /**
+     * AgentVersion
+     * @description A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+     * @example 1.4.0
+     */
+    AgentVersion: string;
+    /**
+     * AgentReleaseArtifactId
+     * @description The ID of one platform's build of an agent release (`art_` followed by a ULID).
+     * @example art_01JDA2C8E0G2J4K6M8P0R2T4V6
+     */
+    AgentReleaseArtifactId: string;
+    /**
+     * AgentPlatform
+     * @description An operating system and processor architecture the agent is built for.
+     * @example linux-amd64
+     * @enum {string}
+     */
+    AgentPlatform:
+      | 'linux-amd64'
+      | 'linux-arm64'
+      | 'macos-amd64'
+      | 'macos-arm64'
+      | 'windows-amd64'
+      | 'windows-arm64';
+    /**
+     * ArtifactFileName
+     * @description The name a downloaded file is saved under: letters, digits, `.`, `_`, `+` and `-`, starting
+     *     with a letter or digit, no `..` (no directories: a name is never a path).
+     * @example meridian-agent-1.4.0-linux-amd64
+     */
+    ArtifactFileName: string;
+    /**
+     * Sha256
+     * @description A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+     * @example 9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c
+     */
+    Sha256: string;
+    /**
+     * AgentReleaseArtifact
+     * @description One platform's build of an agent release.
+     */
+    AgentReleaseArtifact: {
+      id: components['schemas']['AgentReleaseArtifactId'];
+      platform: components['schemas']['AgentPlatform'];
+      file_name: components['schemas']['ArtifactFileName'];
+      /** @description The SHA-256 of the file (computed by Meridian for an upload; as given for a URL). */
+      sha256: components['schemas']['Sha256'];
+      /** @description The size of the file in bytes; null for a URL given without its size. */
+      size_bytes: number | null;
+      /**
+       * @description `upload`: Meridian stores the file; `url`: it is downloaded from `url`.
+       * @enum {string}
+       */
+      source: 'upload' | 'url';
+      /** @description Where the file is downloaded from, for a `url` artifact; null for an upload. */
+      url: string | null;
+      created_at: components['schemas']['Timestamp'];
+    };
+    /**
+     * AgentRelease
+     * @description A version of the agent published on a channel, with its builds per platform.
+     */
+    AgentRelease: {
+      id: components['schemas']['AgentReleaseId'];
+      version: components['schemas']['AgentVersion'];
+      channel: components['schemas']['ReleaseChannel'];
+      /** @description Release notes (Markdown). */
+      notes: string;
+      /** @description The builds, one per platform at most, in platform order. */
+      artifacts: components['schemas']['AgentReleaseArtifact'][];
+      /** @description Who created the release. */
+      created_by: components['schemas']['UserId'];
+      created_at: components['schemas']['Timestamp'];
+      /** @description When the release or one of its builds last changed. */
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** AgentReleaseList */
+    AgentReleaseList: {
+      data: components['schemas']['AgentRelease'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** AgentReleaseCreate */
+    AgentReleaseCreate: {
+      /** @description The agent's version; unique among releases. */
+      version: components['schemas']['AgentVersion'];
+      /** @default stable */
+      channel: components['schemas']['ReleaseChannel'];
+      /**
+       * @description Release notes (Markdown).
+       * @default
+       */
+      notes: string;
+    };
+    /**
+     * BinaryFile
+     * Format: binary
+     * @description The file's bytes.
+     */
+    BinaryFile: string;
+    /**
+     * AgentReleaseArtifactLink
+     * @description A build kept elsewhere (a CDN, a release page), given by its URL and SHA-256.
+     */
+    AgentReleaseArtifactLink: {
+      /**
+       * Format: uri
+       * @description An `http://` or `https://` URL agents download the file from.
+       */
+      url: string;
+      /** @description The file's SHA-256; agents refuse a download with another. */
+      sha256: components['schemas']['Sha256'];
+      /**
+       * Format: int64
+       * @description The file's size in bytes, when known.
+       */
+      size_bytes?: number;
+    };
+    /**
      * WebhookEventPayload
      * @description The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
      *     the event itself as `GET /v1/events/{event_id}` shows it. The `webhook-id` header (the same on
@@ -8138,6 +8390,34 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /** @description The requested range starts past the end of the file; `Content-Range: bytes *\/<size>` gives its size. */
+    RangeNotSatisfiable: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        /** @description `bytes *\/<size>`: the size of the file. */
+        'Content-Range'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#range_not_satisfiable",
+         *       "title": "Range not satisfiable",
+         *       "status": 416,
+         *       "code": "range_not_satisfiable",
+         *       "detail": "The file is 18874368 bytes long: ask for a range that starts before its end.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
   };
   parameters: {
     /** @description The ID of the identity provider. */
@@ -8242,6 +8522,10 @@ export interface components {
     AlertRuleIdPath: components['schemas']['AlertRuleId'];
     /** @description The ID of the incident. */
     IncidentIdPath: components['schemas']['IncidentId'];
+    /** @description The ID of the agent release. */
+    AgentReleaseIdPath: components['schemas']['AgentReleaseId'];
+    /** @description The platform of the build. */
+    AgentPlatformPath: components['schemas']['AgentPlatform'];
   };
   requestBodies: never;
   headers: {
@@ -20551,6 +20835,417 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listAgentReleases: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only the releases of this channel. */
+        channel?: components['schemas']['ReleaseChannel'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of releases. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "rel_01JDA2B4C6D8E0F2G4H6J8K0M2",
+           *           "version": "1.4.0",
+           *           "channel": "stable",
+           *           "notes": "Reports the state of monitored processes; smaller heartbeats.",
+           *           "artifacts": [
+           *             {
+           *               "id": "art_01JDA2C8E0G2J4K6M8P0R2T4V6",
+           *               "platform": "linux-amd64",
+           *               "file_name": "meridian-agent-1.4.0-linux-amd64",
+           *               "sha256": "9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
+           *               "size_bytes": 18874368,
+           *               "source": "upload",
+           *               "url": null,
+           *               "created_at": "2026-11-05T10:02:00.000Z"
+           *             },
+           *             {
+           *               "id": "art_01JDA2D2F4H6K8M0P2R4T6V8X0",
+           *               "platform": "windows-amd64",
+           *               "file_name": "meridian-agent-1.4.0-windows-amd64.exe",
+           *               "sha256": "1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4e3d2c1b0a",
+           *               "size_bytes": null,
+           *               "source": "url",
+           *               "url": "https://downloads.example.com/meridian-agent/1.4.0/meridian-agent-windows-amd64.exe",
+           *               "created_at": "2026-11-05T10:04:00.000Z"
+           *             }
+           *           ],
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-05T10:00:00.000Z",
+           *           "updated_at": "2026-11-05T10:04:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['AgentReleaseList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createAgentRelease: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "version": "1.4.0",
+         *       "channel": "stable",
+         *       "notes": "Reports the state of monitored processes; smaller heartbeats."
+         *     }
+         */
+        'application/json': components['schemas']['AgentReleaseCreate'];
+      };
+    };
+    responses: {
+      /** @description The release was created. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rel_01JDA2B4C6D8E0F2G4H6J8K0M2",
+           *       "version": "1.4.0",
+           *       "channel": "stable",
+           *       "notes": "Reports the state of monitored processes; smaller heartbeats.",
+           *       "artifacts": [],
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-05T10:00:00.000Z",
+           *       "updated_at": "2026-11-05T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AgentRelease'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getAgentRelease: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The release. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rel_01JDA2B4C6D8E0F2G4H6J8K0M2",
+           *       "version": "1.4.0",
+           *       "channel": "stable",
+           *       "notes": "Reports the state of monitored processes; smaller heartbeats.",
+           *       "artifacts": [
+           *         {
+           *           "id": "art_01JDA2C8E0G2J4K6M8P0R2T4V6",
+           *           "platform": "linux-amd64",
+           *           "file_name": "meridian-agent-1.4.0-linux-amd64",
+           *           "sha256": "9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
+           *           "size_bytes": 18874368,
+           *           "source": "upload",
+           *           "url": null,
+           *           "created_at": "2026-11-05T10:02:00.000Z"
+           *         },
+           *         {
+           *           "id": "art_01JDA2D2F4H6K8M0P2R4T6V8X0",
+           *           "platform": "windows-amd64",
+           *           "file_name": "meridian-agent-1.4.0-windows-amd64.exe",
+           *           "sha256": "1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4e3d2c1b0a",
+           *           "size_bytes": null,
+           *           "source": "url",
+           *           "url": "https://downloads.example.com/meridian-agent/1.4.0/meridian-agent-windows-amd64.exe",
+           *           "created_at": "2026-11-05T10:04:00.000Z"
+           *         }
+           *       ],
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-05T10:00:00.000Z",
+           *       "updated_at": "2026-11-05T10:04:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AgentRelease'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteAgentRelease: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The release was deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  addAgentReleaseArtifact: {
+    parameters: {
+      query: {
+        /** @description The platform the build is for. */
+        platform: components['schemas']['AgentPlatform'];
+        /** @description The name the file is downloaded under. */
+        file_name?: components['schemas']['ArtifactFileName'];
+        /** @description The SHA-256 the uploaded file must have (uploads only; a link gives it in its body). */
+        sha256?: components['schemas']['Sha256'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /** @example (the agent binary's bytes) */
+        'application/octet-stream': components['schemas']['BinaryFile'];
+        /**
+         * @example {
+         *       "url": "https://downloads.example.com/meridian-agent/1.4.0/meridian-agent-windows-amd64.exe",
+         *       "sha256": "1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4e3d2c1b0a"
+         *     }
+         */
+        'application/json': components['schemas']['AgentReleaseArtifactLink'];
+      };
+    };
+    responses: {
+      /** @description The build was added (the release's build for that platform before it is gone). */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "art_01JDA2C8E0G2J4K6M8P0R2T4V6",
+           *       "platform": "linux-amd64",
+           *       "file_name": "meridian-agent-1.4.0-linux-amd64",
+           *       "sha256": "9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
+           *       "size_bytes": 18874368,
+           *       "source": "upload",
+           *       "url": null,
+           *       "created_at": "2026-11-05T10:02:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['AgentReleaseArtifact'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  downloadAgentReleaseArtifact: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+         * @example bytes=0-1048575
+         */
+        Range?: string;
+        /** @description The ETag you have part of: the range is sent only if the file is still that one. */
+        'If-Range'?: string;
+        /** @description The ETag of the file you have; `304` when it is still the one. */
+        'If-None-Match'?: string;
+      };
+      path: {
+        /** @description The ID of the agent release. */
+        release_id: components['parameters']['AgentReleaseIdPath'];
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The whole file. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (the agent binary's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description The range asked for, with `Content-Range: bytes <first>-<last>/<size>`. */
+      206: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          /** @description `bytes <first>-<last>/<size>`. */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (part of the agent binary's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description Not modified: the file is still the one `If-None-Match` named. */
+      304: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      416: components['responses']['RangeNotSatisfiable'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -20,6 +20,8 @@ import type {
   AcknowledgeIncidentResponse,
   AcknowledgeIncidentsData,
   AcknowledgeIncidentsResponse,
+  AddAgentReleaseArtifactData,
+  AddAgentReleaseArtifactResponse,
   AddIncidentNoteData,
   AddIncidentNoteResponse,
   ApproveEnrollmentRequestData,
@@ -40,6 +42,8 @@ import type {
   CloneScriptResponse,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsResponse,
+  CreateAgentReleaseData,
+  CreateAgentReleaseResponse,
   CreateAlertRuleData,
   CreateAlertRuleResponse,
   CreateApiTokenData,
@@ -74,6 +78,8 @@ import type {
   CreateUserResponse,
   CreateWebhookData,
   CreateWebhookResponse,
+  DeleteAgentReleaseData,
+  DeleteAgentReleaseResponse,
   DeleteAlertRuleData,
   DeleteAlertRuleResponse,
   DeleteCustomFieldData,
@@ -106,6 +112,8 @@ import type {
   DeleteWebhookResponse,
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestResponse,
+  DownloadAgentReleaseArtifactData,
+  DownloadAgentReleaseArtifactResponse,
   EnrollAgentData,
   EnrollAgentResponse,
   Event,
@@ -116,6 +124,8 @@ import type {
   FinishOidcSignInData,
   FinishOidcSignInResponse,
   GetAgentConfigResponse,
+  GetAgentReleaseData,
+  GetAgentReleaseResponse,
   GetAlertRuleData,
   GetAlertRuleResponse,
   GetApiTokenData,
@@ -185,6 +195,8 @@ import type {
   IssueDeviceRegistrationTokenResponse,
   LdapLoginData,
   LdapLoginResponse,
+  ListAgentReleasesData,
+  ListAgentReleasesResponse,
   ListAlertRulesData,
   ListAlertRulesResponse,
   ListApiTokensData,
@@ -513,6 +525,15 @@ export const routes = {
   resolveIncident: { route: 'POST /v1/incidents/{incident_id}/resolve' },
   addIncidentNote: { route: 'POST /v1/incidents/{incident_id}/notes', idempotencyKey: true },
   getIncidentTimeline: { route: 'GET /v1/incidents/{incident_id}/timeline', paginated: true },
+  listAgentReleases: { route: 'GET /v1/agent-releases', paginated: true },
+  createAgentRelease: { route: 'POST /v1/agent-releases', idempotencyKey: true },
+  getAgentRelease: { route: 'GET /v1/agent-releases/{release_id}' },
+  deleteAgentRelease: { route: 'DELETE /v1/agent-releases/{release_id}' },
+  addAgentReleaseArtifact: {
+    route: 'POST /v1/agent-releases/{release_id}/artifacts',
+    contentType: 'application/octet-stream',
+  },
+  downloadAgentReleaseArtifact: { route: 'GET /v1/agent-releases/{release_id}/artifacts/{platform}' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -3999,6 +4020,149 @@ export class IncidentsResource extends APIResource {
 }
 
 /**
+ * Versions of the agent published on release channels (`stable`, `beta`, …), each with a
+ * build per platform: a file uploaded to Meridian (stored by its SHA-256, downloadable in
+ * ranges) or a URL with its SHA-256. Rollouts bring devices to a release.
+ */
+export class AgentReleasesResource extends APIResource {
+  /**
+   * List agent releases
+   *
+   * Lists the agent releases, newest first, each with its builds per platform. Filter by
+   * `channel`. Operators and viewers may read them (`releases:read`).
+   *
+   * `GET /v1/agent-releases` (operation `listAgentReleases`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListAgentReleasesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListAgentReleasesResponse['data'][number]> {
+    return this._client._list(routes.listAgentReleases, { query, options });
+  }
+
+  /**
+   * Create an agent release
+   *
+   * Publishes a version of the agent on a channel (`stable` when not given), without builds
+   * yet: add one per platform with `POST /v1/agent-releases/{release_id}/artifacts`. A version
+   * is released once: another release of the same version is `409 release_version_taken`.
+   * Admins only (`releases:write`).
+   *
+   * `POST /v1/agent-releases` (operation `createAgentRelease`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateAgentReleaseData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateAgentReleaseResponse> {
+    return this._client._call(routes.createAgentRelease, { body, options });
+  }
+
+  /**
+   * Get an agent release
+   *
+   * Returns one release with its builds per platform (`releases:read`).
+   *
+   * `GET /v1/agent-releases/{release_id}` (operation `getAgentRelease`).
+   *
+   * @param releaseId The ID of the agent release.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    releaseId: GetAgentReleaseData['path']['release_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetAgentReleaseResponse> {
+    return this._client._call(routes.getAgentRelease, { path: { release_id: releaseId }, options });
+  }
+
+  /**
+   * Delete an agent release
+   *
+   * Removes the release and its builds; a stored file no other release or installer uses is
+   * deleted with it. Admins only (`releases:write`).
+   *
+   * `DELETE /v1/agent-releases/{release_id}` (operation `deleteAgentRelease`).
+   *
+   * @param releaseId The ID of the agent release.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    releaseId: DeleteAgentReleaseData['path']['release_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteAgentReleaseResponse> {
+    return this._client._call(routes.deleteAgentRelease, { path: { release_id: releaseId }, options });
+  }
+
+  /**
+   * Add a build to an agent release
+   *
+   * Adds the release's build for one `platform`, replacing the one it had. Either:
+   *
+   * - **upload** the file as the body with `Content-Type: application/octet-stream`. It is
+   *   streamed to storage as it arrives and its SHA-256 computed; give `sha256` to have it
+   *   checked (another digest is `422 sha256_mismatch`). Uploads are limited to
+   *   `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload
+   *   leaves nothing stored.
+   * - **link** a file kept elsewhere: a JSON body with its `url` and `sha256`. Agents download
+   *   it from there and check the digest.
+   *
+   * `file_name` is the name the file is downloaded under (no directories; by default
+   * `meridian-agent-<version>-<platform>`, with `.exe` on Windows). Admins only
+   * (`releases:write`).
+   *
+   * `POST /v1/agent-releases/{release_id}/artifacts` (operation `addAgentReleaseArtifact`).
+   *
+   * @param releaseId The ID of the agent release.
+   * @param body The file's bytes.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  addArtifact(
+    releaseId: AddAgentReleaseArtifactData['path']['release_id'],
+    body: AddAgentReleaseArtifactData['body'] | Blob | ReadableStream<Uint8Array>,
+    query: AddAgentReleaseArtifactData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<AddAgentReleaseArtifactResponse> {
+    return this._client._call(routes.addAgentReleaseArtifact, {
+      path: { release_id: releaseId },
+      body,
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Download a build of an agent release
+   *
+   * Streams the release's uploaded build for the platform, with its SHA-256 as the `ETag`.
+   * Send `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`)
+   * and `If-None-Match` with the ETag to skip a download you have (`304`). A build given by
+   * URL answers `404 artifact_not_stored`: download it from its `url`. `releases:read`.
+   *
+   * `GET /v1/agent-releases/{release_id}/artifacts/{platform}` (operation `downloadAgentReleaseArtifact`).
+   *
+   * @param releaseId The ID of the agent release.
+   * @param platform The platform of the build.
+   * @param options Per-call options (timeout, retries, signal, headers). Send `Range` (header), `If-Range` (header), `If-None-Match` (header) in `options.headers`.
+   */
+  downloadArtifact(
+    releaseId: DownloadAgentReleaseArtifactData['path']['release_id'],
+    platform: DownloadAgentReleaseArtifactData['path']['platform'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DownloadAgentReleaseArtifactResponse> {
+    return this._client._call(routes.downloadAgentReleaseArtifact, {
+      path: { release_id: releaseId, platform: platform },
+      options,
+    });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -4410,6 +4574,12 @@ export interface Resources {
    */
   readonly incidents: IncidentsResource;
   /**
+   * Versions of the agent published on release channels (`stable`, `beta`, …), each with a
+   * build per platform: a file uploaded to Meridian (stored by its SHA-256, downloadable in
+   * ranges) or a URL with its SHA-256. Rollouts bring devices to a release.
+   */
+  readonly agentReleases: AgentReleasesResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -4448,5 +4618,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   webhookEndpoints: WebhookEndpointsResource,
   notificationChannels: NotificationChannelsResource,
   incidents: IncidentsResource,
+  agentReleases: AgentReleasesResource,
   agent: AgentResource,
 };

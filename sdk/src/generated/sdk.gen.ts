@@ -15,6 +15,9 @@ import type {
   AcknowledgeIncidentsData,
   AcknowledgeIncidentsErrors,
   AcknowledgeIncidentsResponses,
+  AddAgentReleaseArtifactData,
+  AddAgentReleaseArtifactErrors,
+  AddAgentReleaseArtifactResponses,
   AddIncidentNoteData,
   AddIncidentNoteErrors,
   AddIncidentNoteResponses,
@@ -45,6 +48,9 @@ import type {
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsErrors,
   CountUnacknowledgedEventsResponses,
+  CreateAgentReleaseData,
+  CreateAgentReleaseErrors,
+  CreateAgentReleaseResponses,
   CreateAlertRuleData,
   CreateAlertRuleErrors,
   CreateAlertRuleResponses,
@@ -96,6 +102,9 @@ import type {
   CreateWebhookData,
   CreateWebhookErrors,
   CreateWebhookResponses,
+  DeleteAgentReleaseData,
+  DeleteAgentReleaseErrors,
+  DeleteAgentReleaseResponses,
   DeleteAlertRuleData,
   DeleteAlertRuleErrors,
   DeleteAlertRuleResponses,
@@ -144,6 +153,9 @@ import type {
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestErrors,
   DenyEnrollmentRequestResponses,
+  DownloadAgentReleaseArtifactData,
+  DownloadAgentReleaseArtifactErrors,
+  DownloadAgentReleaseArtifactResponses,
   EnrollAgentData,
   EnrollAgentErrors,
   EnrollAgentResponses,
@@ -159,6 +171,9 @@ import type {
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
+  GetAgentReleaseData,
+  GetAgentReleaseErrors,
+  GetAgentReleaseResponses,
   GetAlertRuleData,
   GetAlertRuleErrors,
   GetAlertRuleResponses,
@@ -270,6 +285,9 @@ import type {
   LdapLoginData,
   LdapLoginErrors,
   LdapLoginResponses,
+  ListAgentReleasesData,
+  ListAgentReleasesErrors,
+  ListAgentReleasesResponses,
   ListAlertRulesData,
   ListAlertRulesErrors,
   ListAlertRulesResponses,
@@ -4956,5 +4974,172 @@ export const getIncidentTimeline = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/incidents/{incident_id}/timeline',
+    ...options,
+  });
+
+/**
+ * List agent releases
+ *
+ * Lists the agent releases, newest first, each with its builds per platform. Filter by
+ * `channel`. Operators and viewers may read them (`releases:read`).
+ *
+ */
+export const listAgentReleases = <ThrowOnError extends boolean = false>(
+  options?: Options<ListAgentReleasesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListAgentReleasesResponses, ListAgentReleasesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases',
+    ...options,
+  });
+
+/**
+ * Create an agent release
+ *
+ * Publishes a version of the agent on a channel (`stable` when not given), without builds
+ * yet: add one per platform with `POST /v1/agent-releases/{release_id}/artifacts`. A version
+ * is released once: another release of the same version is `409 release_version_taken`.
+ * Admins only (`releases:write`).
+ *
+ */
+export const createAgentRelease = <ThrowOnError extends boolean = false>(
+  options: Options<CreateAgentReleaseData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateAgentReleaseResponses, CreateAgentReleaseErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete an agent release
+ *
+ * Removes the release and its builds; a stored file no other release or installer uses is
+ * deleted with it. Admins only (`releases:write`).
+ *
+ */
+export const deleteAgentRelease = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteAgentReleaseData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteAgentReleaseResponses, DeleteAgentReleaseErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases/{release_id}',
+    ...options,
+  });
+
+/**
+ * Get an agent release
+ *
+ * Returns one release with its builds per platform (`releases:read`).
+ */
+export const getAgentRelease = <ThrowOnError extends boolean = false>(
+  options: Options<GetAgentReleaseData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetAgentReleaseResponses, GetAgentReleaseErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases/{release_id}',
+    ...options,
+  });
+
+/**
+ * Add a build to an agent release
+ *
+ * Adds the release's build for one `platform`, replacing the one it had. Either:
+ *
+ * - **upload** the file as the body with `Content-Type: application/octet-stream`. It is
+ * streamed to storage as it arrives and its SHA-256 computed; give `sha256` to have it
+ * checked (another digest is `422 sha256_mismatch`). Uploads are limited to
+ * `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload
+ * leaves nothing stored.
+ * - **link** a file kept elsewhere: a JSON body with its `url` and `sha256`. Agents download
+ * it from there and check the digest.
+ *
+ * `file_name` is the name the file is downloaded under (no directories; by default
+ * `meridian-agent-<version>-<platform>`, with `.exe` on Windows). Admins only
+ * (`releases:write`).
+ *
+ */
+export const addAgentReleaseArtifact = <ThrowOnError extends boolean = false>(
+  options: Options<AddAgentReleaseArtifactData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    AddAgentReleaseArtifactResponses,
+    AddAgentReleaseArtifactErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases/{release_id}/artifacts',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Download a build of an agent release
+ *
+ * Streams the release's uploaded build for the platform, with its SHA-256 as the `ETag`.
+ * Send `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`)
+ * and `If-None-Match` with the ETag to skip a download you have (`304`). A build given by
+ * URL answers `404 artifact_not_stored`: download it from its `url`. `releases:read`.
+ *
+ */
+export const downloadAgentReleaseArtifact = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadAgentReleaseArtifactData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<
+    DownloadAgentReleaseArtifactResponses,
+    DownloadAgentReleaseArtifactErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/agent-releases/{release_id}/artifacts/{platform}',
     ...options,
   });

@@ -178,10 +178,10 @@ export type Username = string;
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * commands, read the script library and agent releases, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
- * and scripts.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
+ * and scripts, and publish agent releases.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, agent releases, jobs, schedules, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  * These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
  * custom roles an admin defines (`role_bindings` on a user).
@@ -353,7 +353,9 @@ export type Scope =
   | 'identity_providers:read'
   | 'identity_providers:write'
   | 'roles:read'
-  | 'roles:write';
+  | 'roles:write'
+  | 'releases:read'
+  | 'releases:write';
 
 /**
  * CurrentPrincipal
@@ -4828,6 +4830,171 @@ export type IncidentTimeline = {
 };
 
 /**
+ * ReleaseChannel
+ *
+ * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+ * own, else their site's), and take the releases published on it.
+ *
+ */
+export type ReleaseChannel = string;
+
+/**
+ * AgentReleaseId
+ *
+ * The ID of an agent release (`rel_` followed by a ULID).
+ */
+export type AgentReleaseId = string;
+
+/**
+ * AgentVersion
+ *
+ * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+ */
+export type AgentVersion = string;
+
+/**
+ * AgentReleaseArtifactId
+ *
+ * The ID of one platform's build of an agent release (`art_` followed by a ULID).
+ */
+export type AgentReleaseArtifactId = string;
+
+/**
+ * AgentPlatform
+ *
+ * An operating system and processor architecture the agent is built for.
+ */
+export type AgentPlatform =
+  | 'linux-amd64'
+  | 'linux-arm64'
+  | 'macos-amd64'
+  | 'macos-arm64'
+  | 'windows-amd64'
+  | 'windows-arm64';
+
+/**
+ * ArtifactFileName
+ *
+ * The name a downloaded file is saved under: letters, digits, `.`, `_`, `+` and `-`, starting
+ * with a letter or digit, no `..` (no directories: a name is never a path).
+ *
+ */
+export type ArtifactFileName = string;
+
+/**
+ * Sha256
+ *
+ * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+ */
+export type Sha256 = string;
+
+/**
+ * AgentReleaseArtifact
+ *
+ * One platform's build of an agent release.
+ */
+export type AgentReleaseArtifact = {
+  id: AgentReleaseArtifactId;
+  platform: AgentPlatform;
+  file_name: ArtifactFileName;
+  /**
+   * The SHA-256 of the file (computed by Meridian for an upload; as given for a URL).
+   */
+  sha256: Sha256;
+  /**
+   * The size of the file in bytes; null for a URL given without its size.
+   */
+  size_bytes: number | null;
+  /**
+   * `upload`: Meridian stores the file; `url`: it is downloaded from `url`.
+   */
+  source: 'upload' | 'url';
+  /**
+   * Where the file is downloaded from, for a `url` artifact; null for an upload.
+   */
+  url: string | null;
+  created_at: Timestamp;
+};
+
+/**
+ * AgentRelease
+ *
+ * A version of the agent published on a channel, with its builds per platform.
+ */
+export type AgentRelease = {
+  id: AgentReleaseId;
+  version: AgentVersion;
+  channel: ReleaseChannel;
+  /**
+   * Release notes (Markdown).
+   */
+  notes: string;
+  /**
+   * The builds, one per platform at most, in platform order.
+   */
+  artifacts: Array<AgentReleaseArtifact>;
+  /**
+   * Who created the release.
+   */
+  created_by: UserId;
+  created_at: Timestamp;
+  /**
+   * When the release or one of its builds last changed.
+   */
+  updated_at: Timestamp;
+};
+
+/**
+ * AgentReleaseList
+ */
+export type AgentReleaseList = {
+  data: Array<AgentRelease>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * AgentReleaseCreate
+ */
+export type AgentReleaseCreate = {
+  /**
+   * The agent's version; unique among releases.
+   */
+  version: AgentVersion;
+  channel?: ReleaseChannel;
+  /**
+   * Release notes (Markdown).
+   */
+  notes?: string;
+};
+
+/**
+ * BinaryFile
+ *
+ * The file's bytes.
+ */
+export type BinaryFile = Blob | File;
+
+/**
+ * AgentReleaseArtifactLink
+ *
+ * A build kept elsewhere (a CDN, a release page), given by its URL and SHA-256.
+ */
+export type AgentReleaseArtifactLink = {
+  /**
+   * An `http://` or `https://` URL agents download the file from.
+   */
+  url: string;
+  /**
+   * The file's SHA-256; agents refuse a download with another.
+   */
+  sha256: Sha256;
+  /**
+   * The file's size in bytes, when known.
+   */
+  size_bytes?: number;
+};
+
+/**
  * WebhookEventPayload
  *
  * The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
@@ -5155,6 +5322,16 @@ export type AlertRuleIdPath = AlertRuleId;
  * The ID of the incident.
  */
 export type IncidentIdPath = IncidentId;
+
+/**
+ * The ID of the agent release.
+ */
+export type AgentReleaseIdPath = AgentReleaseId;
+
+/**
+ * The platform of the build.
+ */
+export type AgentPlatformPath = AgentPlatform;
 
 export type GetHealthData = {
   body?: never;
@@ -15180,6 +15357,380 @@ export type GetIncidentTimelineResponses = {
 };
 
 export type GetIncidentTimelineResponse = GetIncidentTimelineResponses[keyof GetIncidentTimelineResponses];
+
+export type ListAgentReleasesData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only the releases of this channel.
+     */
+    channel?: ReleaseChannel;
+  };
+  url: '/v1/agent-releases';
+};
+
+export type ListAgentReleasesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListAgentReleasesError = ListAgentReleasesErrors[keyof ListAgentReleasesErrors];
+
+export type ListAgentReleasesResponses = {
+  /**
+   * A page of releases.
+   */
+  200: AgentReleaseList;
+};
+
+export type ListAgentReleasesResponse = ListAgentReleasesResponses[keyof ListAgentReleasesResponses];
+
+export type CreateAgentReleaseData = {
+  body: AgentReleaseCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/agent-releases';
+};
+
+export type CreateAgentReleaseErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateAgentReleaseError = CreateAgentReleaseErrors[keyof CreateAgentReleaseErrors];
+
+export type CreateAgentReleaseResponses = {
+  /**
+   * The release was created.
+   */
+  201: AgentRelease;
+};
+
+export type CreateAgentReleaseResponse = CreateAgentReleaseResponses[keyof CreateAgentReleaseResponses];
+
+export type DeleteAgentReleaseData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the agent release.
+     */
+    release_id: AgentReleaseId;
+  };
+  query?: never;
+  url: '/v1/agent-releases/{release_id}';
+};
+
+export type DeleteAgentReleaseErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteAgentReleaseError = DeleteAgentReleaseErrors[keyof DeleteAgentReleaseErrors];
+
+export type DeleteAgentReleaseResponses = {
+  /**
+   * The release was deleted.
+   */
+  204: void;
+};
+
+export type DeleteAgentReleaseResponse = DeleteAgentReleaseResponses[keyof DeleteAgentReleaseResponses];
+
+export type GetAgentReleaseData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the agent release.
+     */
+    release_id: AgentReleaseId;
+  };
+  query?: never;
+  url: '/v1/agent-releases/{release_id}';
+};
+
+export type GetAgentReleaseErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetAgentReleaseError = GetAgentReleaseErrors[keyof GetAgentReleaseErrors];
+
+export type GetAgentReleaseResponses = {
+  /**
+   * The release.
+   */
+  200: AgentRelease;
+};
+
+export type GetAgentReleaseResponse = GetAgentReleaseResponses[keyof GetAgentReleaseResponses];
+
+export type AddAgentReleaseArtifactData = {
+  body: AgentReleaseArtifactLink;
+  path: {
+    /**
+     * The ID of the agent release.
+     */
+    release_id: AgentReleaseId;
+  };
+  query: {
+    /**
+     * The platform the build is for.
+     */
+    platform: AgentPlatform;
+    /**
+     * The name the file is downloaded under.
+     */
+    file_name?: ArtifactFileName;
+    /**
+     * The SHA-256 the uploaded file must have (uploads only; a link gives it in its body).
+     */
+    sha256?: Sha256;
+  };
+  url: '/v1/agent-releases/{release_id}/artifacts';
+};
+
+export type AddAgentReleaseArtifactErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type AddAgentReleaseArtifactError = AddAgentReleaseArtifactErrors[keyof AddAgentReleaseArtifactErrors];
+
+export type AddAgentReleaseArtifactResponses = {
+  /**
+   * The build was added (the release's build for that platform before it is gone).
+   */
+  201: AgentReleaseArtifact;
+};
+
+export type AddAgentReleaseArtifactResponse =
+  AddAgentReleaseArtifactResponses[keyof AddAgentReleaseArtifactResponses];
+
+export type DownloadAgentReleaseArtifactData = {
+  body?: never;
+  headers?: {
+    /**
+     * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+     */
+    Range?: string;
+    /**
+     * The ETag you have part of: the range is sent only if the file is still that one.
+     */
+    'If-Range'?: string;
+    /**
+     * The ETag of the file you have; `304` when it is still the one.
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the agent release.
+     */
+    release_id: AgentReleaseId;
+    /**
+     * The platform of the build.
+     */
+    platform: AgentPlatform;
+  };
+  query?: never;
+  url: '/v1/agent-releases/{release_id}/artifacts/{platform}';
+};
+
+export type DownloadAgentReleaseArtifactErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The requested range starts past the end of the file; `Content-Range: bytes *<size>` gives its size.
+   */
+  416: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DownloadAgentReleaseArtifactError =
+  DownloadAgentReleaseArtifactErrors[keyof DownloadAgentReleaseArtifactErrors];
+
+export type DownloadAgentReleaseArtifactResponses = {
+  /**
+   * The whole file.
+   */
+  200: BinaryFile;
+  /**
+   * The range asked for, with `Content-Range: bytes <first>-<last>/<size>`.
+   */
+  206: BinaryFile;
+};
+
+export type DownloadAgentReleaseArtifactResponse =
+  DownloadAgentReleaseArtifactResponses[keyof DownloadAgentReleaseArtifactResponses];
 
 export type DeviceEnrolledWebhookPayload = WebhookEventPayload & {
   type: 'device.enrolled';

@@ -114,10 +114,10 @@ export const zUsername = z
  *
  * What a user may do. `admin`: everything, on every site, and alone reads the audit log and the metrics. `operator`: read sites, read and
  * change devices, see the enrolment queue and codes and decide requests, send and cancel
- * commands, read the script library, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
+ * commands, read the script library and agent releases, run, cancel and retry jobs, create and run schedules, read and acknowledge events, read alert rules, read, acknowledge, annotate and resolve
  * incidents, manage their own API tokens, on their assigned sites. Only admins change alert rules
- * and scripts.
- * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, jobs, schedules, events, alert rules and incidents on their
+ * and scripts, and publish agent releases.
+ * `viewer`: read sites, devices, enrolment codes and requests, commands, the script library, agent releases, jobs, schedules, events, alert rules and incidents on their
  * assigned sites, manage their own API tokens.
  * These are the built-in roles; `GET /v1/roles` lists them with their exact scopes, beside the
  * custom roles an admin defines (`role_bindings` on a user).
@@ -254,6 +254,8 @@ export const zScope = z.enum([
   'identity_providers:write',
   'roles:read',
   'roles:write',
+  'releases:read',
+  'releases:write',
 ]);
 
 /**
@@ -3866,6 +3868,155 @@ export const zIncidentTimeline = z.object({
 });
 
 /**
+ * ReleaseChannel
+ *
+ * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+ * own, else their site's), and take the releases published on it.
+ *
+ */
+export const zReleaseChannel = z
+  .string()
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]{0,31}$/);
+
+/**
+ * AgentReleaseId
+ *
+ * The ID of an agent release (`rel_` followed by a ULID).
+ */
+export const zAgentReleaseId = z
+  .string()
+  .max(30)
+  .regex(/^rel_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * AgentVersion
+ *
+ * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+ */
+export const zAgentVersion = z
+  .string()
+  .max(64)
+  .regex(/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/);
+
+/**
+ * AgentReleaseArtifactId
+ *
+ * The ID of one platform's build of an agent release (`art_` followed by a ULID).
+ */
+export const zAgentReleaseArtifactId = z
+  .string()
+  .max(30)
+  .regex(/^art_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * AgentPlatform
+ *
+ * An operating system and processor architecture the agent is built for.
+ */
+export const zAgentPlatform = z.enum([
+  'linux-amd64',
+  'linux-arm64',
+  'macos-amd64',
+  'macos-arm64',
+  'windows-amd64',
+  'windows-arm64',
+]);
+
+/**
+ * ArtifactFileName
+ *
+ * The name a downloaded file is saved under: letters, digits, `.`, `_`, `+` and `-`, starting
+ * with a letter or digit, no `..` (no directories: a name is never a path).
+ *
+ */
+export const zArtifactFileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._+-]*$/);
+
+/**
+ * Sha256
+ *
+ * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+ */
+export const zSha256 = z
+  .string()
+  .max(64)
+  .regex(/^[0-9a-fA-F]{64}$/);
+
+/**
+ * AgentReleaseArtifact
+ *
+ * One platform's build of an agent release.
+ */
+export const zAgentReleaseArtifact = z.object({
+  id: zAgentReleaseArtifactId,
+  platform: zAgentPlatform,
+  file_name: zArtifactFileName,
+  sha256: zSha256,
+  size_bytes: z.int().gte(1).lte(1099511627776).nullable(),
+  source: z.enum(['upload', 'url']),
+  url: z.url().max(2000).nullable(),
+  created_at: zTimestamp,
+});
+
+/**
+ * AgentRelease
+ *
+ * A version of the agent published on a channel, with its builds per platform.
+ */
+export const zAgentRelease = z.object({
+  id: zAgentReleaseId,
+  version: zAgentVersion,
+  channel: zReleaseChannel,
+  notes: z.string().max(20000),
+  artifacts: z.array(zAgentReleaseArtifact).max(6),
+  created_by: zUserId,
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * AgentReleaseList
+ */
+export const zAgentReleaseList = z.object({
+  data: z.array(zAgentRelease).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * AgentReleaseCreate
+ */
+export const zAgentReleaseCreate = z.object({
+  version: zAgentVersion,
+  channel: zReleaseChannel.optional().default('stable'),
+  notes: z.string().max(20000).optional().default(''),
+});
+
+/**
+ * BinaryFile
+ *
+ * The file's bytes.
+ */
+export const zBinaryFile = z.instanceof(Blob);
+
+/**
+ * AgentReleaseArtifactLink
+ *
+ * A build kept elsewhere (a CDN, a release page), given by its URL and SHA-256.
+ */
+export const zAgentReleaseArtifactLink = z.object({
+  url: z
+    .url()
+    .max(2000)
+    .regex(/^https?:/),
+  sha256: zSha256,
+  size_bytes: z.int().gte(1).lte(1099511627776).optional(),
+});
+
+/**
  * WebhookEventPayload
  *
  * The body of a webhook delivery (Standard Webhooks): the event's type, when it happened, and
@@ -4195,6 +4346,16 @@ export const zAlertRuleIdPath = zAlertRuleId;
  * The ID of the incident.
  */
 export const zIncidentIdPath = zIncidentId;
+
+/**
+ * The ID of the agent release.
+ */
+export const zAgentReleaseIdPath = zAgentReleaseId;
+
+/**
+ * The platform of the build.
+ */
+export const zAgentPlatformPath = zAgentPlatform;
 
 /**
  * The server is healthy.
@@ -6062,3 +6223,76 @@ export const zGetIncidentTimelineQuery = z.object({
  * A page of the incident's timeline.
  */
 export const zGetIncidentTimelineResponse = zIncidentTimeline;
+
+export const zListAgentReleasesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  channel: zReleaseChannel.optional(),
+});
+
+/**
+ * A page of releases.
+ */
+export const zListAgentReleasesResponse = zAgentReleaseList;
+
+export const zCreateAgentReleaseBody = zAgentReleaseCreate;
+
+export const zCreateAgentReleaseHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The release was created.
+ */
+export const zCreateAgentReleaseResponse = zAgentRelease;
+
+export const zDeleteAgentReleasePath = z.object({
+  release_id: zAgentReleaseId,
+});
+
+/**
+ * The release was deleted.
+ */
+export const zDeleteAgentReleaseResponse = z.void();
+
+export const zGetAgentReleasePath = z.object({
+  release_id: zAgentReleaseId,
+});
+
+/**
+ * The release.
+ */
+export const zGetAgentReleaseResponse = zAgentRelease;
+
+export const zAddAgentReleaseArtifactBody = zAgentReleaseArtifactLink;
+
+export const zAddAgentReleaseArtifactPath = z.object({
+  release_id: zAgentReleaseId,
+});
+
+export const zAddAgentReleaseArtifactQuery = z.object({
+  platform: zAgentPlatform,
+  file_name: zArtifactFileName.optional(),
+  sha256: zSha256.optional(),
+});
+
+/**
+ * The build was added (the release's build for that platform before it is gone).
+ */
+export const zAddAgentReleaseArtifactResponse = zAgentReleaseArtifact;
+
+export const zDownloadAgentReleaseArtifactHeaders = z.object({
+  Range: z.string().max(100).optional(),
+  'If-Range': z.string().max(100).optional(),
+  'If-None-Match': z.string().max(200).optional(),
+});
+
+export const zDownloadAgentReleaseArtifactPath = z.object({
+  release_id: zAgentReleaseId,
+  platform: zAgentPlatform,
+});
+
+/**
+ * The whole file.
+ */
+export const zDownloadAgentReleaseArtifactResponse = zBinaryFile;

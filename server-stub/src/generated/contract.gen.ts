@@ -297,6 +297,83 @@ export const AgentHeartbeatAck = z
     ignored_custom_fields: z.array(IgnoredCustomField).max(100).optional(),
   })
   .meta({ id: 'AgentHeartbeatAck' });
+export const AgentPlatform = z
+  .enum(['linux-amd64', 'linux-arm64', 'macos-amd64', 'macos-arm64', 'windows-amd64', 'windows-arm64'])
+  .meta({ id: 'AgentPlatform' });
+export const AgentReleaseArtifactId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^art_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'AgentReleaseArtifactId' });
+export const ArtifactFileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(new RegExp('^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._+-]*$'))
+  .meta({ id: 'ArtifactFileName' });
+export const Sha256 = z.string().max(64).regex(new RegExp('^[0-9a-fA-F]{64}$')).meta({ id: 'Sha256' });
+export const AgentReleaseArtifact = z
+  .object({
+    id: AgentReleaseArtifactId,
+    platform: AgentPlatform,
+    file_name: ArtifactFileName,
+    sha256: Sha256,
+    size_bytes: z.number().int().min(1).max(1099511627776).nullable(),
+    source: z.enum(['upload', 'url']),
+    url: z.url().max(2000).nullable(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'AgentReleaseArtifact' });
+export const AgentReleaseId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^rel_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'AgentReleaseId' });
+export const AgentVersion = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$'))
+  .meta({ id: 'AgentVersion' });
+export const ReleaseChannel = z
+  .string()
+  .max(32)
+  .regex(new RegExp('^[a-z][a-z0-9-]{0,31}$'))
+  .meta({ id: 'ReleaseChannel' });
+export const UserId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^usr_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'UserId' });
+export const AgentRelease = z
+  .object({
+    id: AgentReleaseId,
+    version: AgentVersion,
+    channel: ReleaseChannel,
+    notes: z.string().max(20000),
+    artifacts: z.array(AgentReleaseArtifact).max(6),
+    created_by: UserId,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'AgentRelease' });
+export const AgentReleaseArtifactLink = z
+  .strictObject({
+    url: z.url().max(2000).regex(new RegExp('^https?:')),
+    sha256: Sha256,
+    size_bytes: z.number().int().min(1).max(1099511627776).optional(),
+  })
+  .meta({ id: 'AgentReleaseArtifactLink' });
+export const AgentReleaseCreate = z
+  .strictObject({
+    version: AgentVersion,
+    channel: ReleaseChannel.optional(),
+    notes: z.string().max(20000).optional(),
+  })
+  .meta({ id: 'AgentReleaseCreate' });
+export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
+export const AgentReleaseList = z
+  .object({ data: z.array(AgentRelease).max(500), next_cursor: NextCursor })
+  .meta({ id: 'AgentReleaseList' });
 export const AgentTokenRefresh = z
   .strictObject({ refresh_token: z.string().min(1).max(100) })
   .meta({ id: 'AgentTokenRefresh' });
@@ -417,7 +494,6 @@ export const AlertRuleCreate = z
     process_id: MonitoredProcessId.optional(),
   })
   .meta({ id: 'AlertRuleCreate' });
-export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
 export const AlertRuleList = z
   .object({ data: z.array(AlertRule).max(500), next_cursor: NextCursor })
   .meta({ id: 'AlertRuleList' });
@@ -504,13 +580,10 @@ export const Scope = z
     'identity_providers:write',
     'roles:read',
     'roles:write',
+    'releases:read',
+    'releases:write',
   ])
   .meta({ id: 'Scope' });
-export const UserId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^usr_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'UserId' });
 export const ApiToken = z
   .object({
     id: ApiTokenId,
@@ -611,6 +684,7 @@ export const AuditEvent = z
 export const AuditEventList = z
   .object({ data: z.array(AuditEvent).max(500), next_cursor: NextCursor })
   .meta({ id: 'AuditEventList' });
+export const BinaryFile = z.string().max(1099511627776).meta({ id: 'BinaryFile' });
 export const Password = z.string().min(12).max(256).meta({ id: 'Password' });
 export const ChangePasswordRequest = z
   .strictObject({ current_password: z.string().min(1).max(256), new_password: Password })
@@ -6904,6 +6978,180 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['incidents:read'],
+        } as const,
+      },
+    },
+    agentReleases: {
+      listAgentReleases: {
+        method: 'GET',
+        path: '/v1/agent-releases',
+        summary: 'List agent releases',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          channel: ReleaseChannel.optional(),
+        }),
+        responses: {
+          200: AgentReleaseList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listAgentReleases',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['releases:read'],
+        } as const,
+      },
+      createAgentRelease: {
+        method: 'POST',
+        path: '/v1/agent-releases',
+        summary: 'Create an agent release',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: AgentReleaseCreate,
+        responses: {
+          201: AgentRelease,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createAgentRelease',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['releases:write'],
+        } as const,
+      },
+      getAgentRelease: {
+        method: 'GET',
+        path: '/v1/agent-releases/:release_id',
+        summary: 'Get an agent release',
+        pathParams: z.object({ release_id: AgentReleaseId }),
+        query: z.strictObject({}),
+        responses: {
+          200: AgentRelease,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getAgentRelease',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['releases:read'],
+        } as const,
+      },
+      deleteAgentRelease: {
+        method: 'DELETE',
+        path: '/v1/agent-releases/:release_id',
+        summary: 'Delete an agent release',
+        pathParams: z.object({ release_id: AgentReleaseId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteAgentRelease',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['releases:write'],
+        } as const,
+      },
+      addAgentReleaseArtifact: {
+        method: 'POST',
+        path: '/v1/agent-releases/:release_id/artifacts',
+        summary: 'Add a build to an agent release',
+        pathParams: z.object({ release_id: AgentReleaseId }),
+        query: z.strictObject({
+          platform: AgentPlatform,
+          file_name: ArtifactFileName.optional(),
+          sha256: Sha256.optional(),
+        }),
+        body: AgentReleaseArtifactLink.optional(),
+        responses: {
+          201: AgentReleaseArtifact,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'addAgentReleaseArtifact',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/octet-stream', 'application/json'],
+          scopes: ['releases:write'],
+        } as const,
+      },
+      downloadAgentReleaseArtifact: {
+        method: 'GET',
+        path: '/v1/agent-releases/:release_id/artifacts/:platform',
+        summary: 'Download a build of an agent release',
+        pathParams: z.object({ release_id: AgentReleaseId, platform: AgentPlatform }),
+        query: z.strictObject({}),
+        headers: z.object({
+          range: z.string().max(100).optional(),
+          'if-range': z.string().max(100).optional(),
+          'if-none-match': z.string().max(200).optional(),
+        }),
+        responses: {
+          200: c.otherResponse({ contentType: 'application/octet-stream', body: BinaryFile }),
+          206: c.otherResponse({ contentType: 'application/octet-stream', body: BinaryFile }),
+          304: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          416: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'downloadAgentReleaseArtifact',
+          tag: 'Agent Releases',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['releases:read'],
         } as const,
       },
     },

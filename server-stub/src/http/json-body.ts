@@ -15,13 +15,15 @@ export const BODY_LIMIT = '100kb';
 /** Images (screenshots) are the one kind of body that is not JSON. */
 export const IMAGE_TYPES = ['image/jpeg'];
 export const IMAGE_LIMIT = '2mb';
+/** Files (artifact uploads) are never parsed: the operation streams them (lifecycle/blob-http.ts). */
+export const STREAMED_TYPES = ['application/octet-stream'];
 
 const hasBody = (req: express.Request): boolean =>
   Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
 
 /** A body in anything but JSON (or an image) is refused up front with 415 rather than parsed as nothing. */
 const requireJson: RequestHandler = (req, _res, next) => {
-  if (hasBody(req) && !req.is(['application/json', ...IMAGE_TYPES])) {
+  if (hasBody(req) && !req.is(['application/json', ...IMAGE_TYPES, ...STREAMED_TYPES])) {
     next(problems.unsupportedMediaType(['application/json']));
     return;
   }

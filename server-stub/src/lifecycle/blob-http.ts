@@ -44,8 +44,11 @@ export async function receiveBlob(context: AppContext, req: Request, declared?: 
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes);
   try {
     const blob = await context.blobs.put(req, { maxBytes, ...(declared ? { sha256: declared } : {}) });
-    if (blob.size === 0)
+    if (blob.size === 0) {
+      // Empty uploads are always refused, so no other upload uses this (empty) blob.
+      await context.blobs.delete(blob.sha256);
       throw problems.unprocessable('empty_upload', 'The upload is empty: send the file as the body.');
+    }
     return blob;
   } catch (error) {
     if (error instanceof BlobTooLargeError) throw tooLarge(maxBytes);

@@ -20,6 +20,8 @@ const ulid = monotonicFactory(pooledRandom);
 
 export type IdPrefix =
   | 'usr'
+  | 'art'
+  | 'rel'
   | 'idp'
   | 'rol'
   | 'site'

@@ -703,6 +703,31 @@ export interface BackgroundTicksTable {
   next_run_at: string;
 }
 
+/** Agent releases (lifecycle/agent-releases-*.ts). */
+export interface AgentReleasesTable {
+  id: string;
+  version: string;
+  channel: string;
+  notes: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One platform's build of a release: a file in the blob store, or a URL (both with their SHA-256). */
+export interface AgentReleaseArtifactsTable {
+  id: string;
+  release_id: string;
+  platform: string;
+  file_name: string;
+  sha256: string;
+  /** A bigint: PostgreSQL answers it as a string. */
+  size_bytes: string | number | null;
+  source: 'upload' | 'url';
+  url: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   identity_providers: IdentityProvidersTable;
@@ -745,6 +770,8 @@ export interface Database {
   schedules: SchedulesTable;
   schedule_sites: ScheduleSitesTable;
   background_ticks: BackgroundTicksTable;
+  agent_releases: AgentReleasesTable;
+  agent_release_artifacts: AgentReleaseArtifactsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
