@@ -175,7 +175,7 @@ describe('identity providers', () => {
     expectProblem(await getIdentityProvider({ client: t.admin, path }), 404, 'not_found');
   });
 
-  it('refuses the settings of the other kind, a missing half of the bind, an insecure issuer and unknown roles (422)', async () => {
+  it('refuses the settings of the other kind, a missing half of the bind, an insecure issuer and unknown roles (422), at creation and in updates', async () => {
     const before = await snapshot(t);
     const cases: [Record<string, unknown>, string][] = [
       [
@@ -202,6 +202,25 @@ describe('identity providers', () => {
         code,
       );
     expect(await snapshot(t)).toBe(before);
+    // A provider keeps its kind, and its roles must exist.
+    const provider = await directory();
+    const unchanged = await snapshot(t);
+    const path = { provider_id: provider.id };
+    expectProblem(
+      await updateIdentityProvider({
+        client: t.admin,
+        path,
+        body: { oidc: { issuer: 'https://id.example.com', client_id: 'm', client_secret: 's' } },
+      }),
+      422,
+      'provider_settings_mismatch',
+    );
+    expectProblem(
+      await updateIdentityProvider({ client: t.admin, path, body: { default_role: 'no-such-role' } }),
+      422,
+      'unknown_role',
+    );
+    expect(await snapshot(t)).toBe(unchanged);
   });
 });
 
