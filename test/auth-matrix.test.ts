@@ -76,6 +76,8 @@ const ALL_SCOPES = [
   'roles:write',
   'releases:read',
   'releases:write',
+  'software:read',
+  'software:write',
 ] as const;
 const OPERATOR_SCOPES = [
   'tokens:read',
@@ -100,6 +102,8 @@ const OPERATOR_SCOPES = [
   'alerts:read',
   'incidents:read',
   'incidents:write',
+  'software:read',
+  'software:write',
 ];
 const VIEWER_SCOPES = [
   'tokens:read',
@@ -116,6 +120,7 @@ const VIEWER_SCOPES = [
   'events:read',
   'alerts:read',
   'incidents:read',
+  'software:read',
 ];
 /** Operations on one thing that belongs to site A or to the viewer. */
 const TARGETED = [

@@ -36,6 +36,7 @@ it('covers the creating operations', () => {
     'createDeviceView',
     'createEnrollmentCode',
     'createIdentityProvider',
+    'createInstaller',
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',

@@ -23,6 +23,7 @@ import { deviceFiltersHandlers } from './fleet/device-filters-handlers';
 import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { liveStateHandlers } from './fleet/live-state-handlers';
+import { installersHandlers } from './lifecycle/installers-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
 import { sitesHandlers } from './fleet/sites-handlers';
@@ -71,5 +72,6 @@ export function createRouter(context: AppContext) {
     schedules: schedulesHandlers(context),
     agentReleases: agentReleasesHandlers(context),
     liveState: liveStateHandlers(context),
+    installers: installersHandlers(context),
   });
 }

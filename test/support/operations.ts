@@ -378,6 +378,21 @@ export const validCalls: Record<string, ValidCall> = {
     path: { device_id: w.deviceA.id, service_name: 'nginx.service' },
     body: { action: 'restart' },
   }),
+  listInstallers: () => ({ query: { limit: 10, name: 'world agent tools', platform: 'linux' } }),
+  createInstaller: () => ({
+    body: {
+      name: unique('Kiosk tools'),
+      version: '2.1.0',
+      platform: 'linux',
+      url: 'https://downloads.example.com/kiosk-tools-2.1.0.sh',
+      sha256: 'a'.repeat(64),
+      install_arguments: ['--quiet'],
+      uninstall_arguments: ['--uninstall', '--quiet'],
+      detection: { name: 'kiosk-tools' },
+    },
+  }),
+  getInstaller: (w) => ({ path: { installer_id: w.installerId } }),
+  deleteInstaller: (w) => ({ path: { installer_id: w.installerId } }),
   getAgentConfig: () => ({}),
   listAgentReleases: () => ({ query: { limit: 10, channel: 'stable' } }),
   createAgentRelease: () => ({

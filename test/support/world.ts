@@ -14,6 +14,7 @@ import {
   createJob,
   createSchedule,
   createScript,
+  createInstaller,
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
@@ -102,6 +103,8 @@ export interface World {
   releaseId: string;
   /** A script of the library (a bash script with one parameter). */
   scriptId: string;
+  /** An installer (a Linux shell-script installer at a URL nothing serves). */
+  installerId: string;
   /** A custom role nobody holds (devices:read on its own). */
   roleId: string;
 }
@@ -326,6 +329,18 @@ export async function buildWorld(t: TestServer): Promise<World> {
       .id,
     roleId: ok(
       await createRole({ client: t.admin, body: { name: unique('role'), scopes: ['devices:read'] } }),
+    ).id,
+    installerId: ok(
+      await createInstaller({
+        client: t.admin,
+        body: {
+          name: 'World agent tools',
+          version: '1.0.0',
+          platform: 'linux',
+          url: 'http://127.0.0.1:9/world-tools.sh',
+          sha256: '0'.repeat(64),
+        },
+      }),
     ).id,
     scriptId: ok(
       await createScript({

@@ -1011,6 +1011,61 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/installers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List installers
+     * @description Lists the installers, oldest first, a page at a time. Narrow the list with `name` (the
+     *     software's name, ignoring case) and `platform`.
+     */
+    get: operations['listInstallers'];
+    put?: never;
+    /**
+     * Add an installer
+     * @description Adds one version of a piece of software for a platform: where agents download it (`url`)
+     *     and its SHA-256, which agents check before they run it, the arguments that install and
+     *     uninstall it silently, and how it shows in the inventory once installed (`detection`,
+     *     by default its name and version). Deployments install and uninstall it on devices.
+     */
+    post: operations['createInstaller'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/installers/{installer_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get an installer
+     * @description Returns one installer.
+     */
+    get: operations['getInstaller'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an installer
+     * @description Deletes an installer. Deployments that used it keep their commands and results.
+     */
+    delete: operations['deleteInstaller'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices/{device_id}/screenshots': {
     parameters: {
       query?: never;
@@ -4165,7 +4220,9 @@ export interface components {
       | 'roles:read'
       | 'roles:write'
       | 'releases:read'
-      | 'releases:write';
+      | 'releases:write'
+      | 'software:read'
+      | 'software:write';
     /**
      * CurrentPrincipal
      * @description Who is calling, how they authenticated, and what they may do.
@@ -5245,6 +5302,83 @@ export interface components {
     /** ServiceActionRequest */
     ServiceActionRequest: {
       action: components['schemas']['ServiceAction'];
+    };
+    /**
+     * InstallerId
+     * @description The ID of an installer (`ins_` followed by a ULID).
+     * @example ins_01JDA1B3C5E7G9J1K3M5P7R9T1
+     */
+    InstallerId: string;
+    /**
+     * InstallerUrl
+     * Format: uri
+     * @description Where agents download the installer (`http` or `https`); they check its SHA-256 before running it.
+     * @example https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe
+     */
+    InstallerUrl: string;
+    /**
+     * Sha256Hex
+     * @description A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+     * @example 9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d
+     */
+    Sha256Hex: string;
+    /**
+     * InstallerArguments
+     * @description Arguments passed to the installer program, one by one (no shell between), to run it silently.
+     * @example [
+     *       "/S",
+     *       "/norestart"
+     *     ]
+     */
+    InstallerArguments: string[];
+    /**
+     * SoftwareDetection
+     * @description How the software shows in a device's inventory (`GET /v1/devices/{device_id}/inventory`) once
+     *     installed: its name (compared ignoring case) and, when given, its version.
+     */
+    SoftwareDetection: {
+      name: string;
+      version?: string;
+    };
+    /**
+     * Installer
+     * @description One version of a piece of software for one platform, as agents install it: the file to
+     *     download (its URL and SHA-256), the arguments that run it silently to install and to
+     *     uninstall, and how the installed software shows in the inventory.
+     */
+    Installer: {
+      id: components['schemas']['InstallerId'];
+      /** @description The software's name. */
+      name: string;
+      version: string;
+      platform: components['schemas']['Platform'];
+      url: components['schemas']['InstallerUrl'];
+      sha256: components['schemas']['Sha256Hex'];
+      install_arguments: components['schemas']['InstallerArguments'];
+      uninstall_arguments: components['schemas']['InstallerArguments'];
+      detection: components['schemas']['SoftwareDetection'];
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+    };
+    /** InstallerList */
+    InstallerList: {
+      data: components['schemas']['Installer'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** InstallerCreate */
+    InstallerCreate: {
+      /** @description The software's name; one installer per name, version and platform (ignoring case). */
+      name: string;
+      version: string;
+      platform: components['schemas']['Platform'];
+      url: components['schemas']['InstallerUrl'];
+      sha256: components['schemas']['Sha256Hex'];
+      /** @description Default none. */
+      install_arguments?: components['schemas']['InstallerArguments'];
+      /** @description Default none. */
+      uninstall_arguments?: components['schemas']['InstallerArguments'];
+      /** @description Default the installer's name and version. */
+      detection?: components['schemas']['SoftwareDetection'];
     };
     /**
      * ScreenshotId
@@ -6981,12 +7115,6 @@ export interface components {
      */
     AuditEventId: string;
     /**
-     * Sha256Hex
-     * @description A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
-     * @example 9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d
-     */
-    Sha256Hex: string;
-    /**
      * AuditEvent
      * @description One change made by an operator or an API token (or a change they tried and were refused),
      *     as recorded when the server answered. Entries form a hash chain: `previous_hash` is the
@@ -8454,6 +8582,8 @@ export interface components {
     DeviceIdPath: components['schemas']['DeviceId'];
     /** @description The ID of the device's agent token. */
     DeviceCredentialIdPath: components['schemas']['DeviceCredentialId'];
+    /** @description The ID of the installer. */
+    InstallerIdPath: components['schemas']['InstallerId'];
     /** @description The key of the custom field. */
     CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
@@ -12248,6 +12378,286 @@ export interface operations {
       };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listInstallers: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only installers of the software with this name (ignoring case). */
+        name?: string;
+        /** @description Only installers for this platform. */
+        platform?: components['schemas']['Platform'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of installers. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *           "name": "TouchDesigner",
+           *           "version": "2023.11880",
+           *           "platform": "windows",
+           *           "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+           *           "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *           "install_arguments": [
+           *             "/VERYSILENT",
+           *             "/NORESTART"
+           *           ],
+           *           "uninstall_arguments": [
+           *             "/VERYSILENT"
+           *           ],
+           *           "detection": {
+           *             "name": "TouchDesigner",
+           *             "version": "2023.11880"
+           *           },
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-02T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['InstallerList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createInstaller: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "TouchDesigner",
+         *       "version": "2023.11880",
+         *       "platform": "windows",
+         *       "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+         *       "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+         *       "install_arguments": [
+         *         "/VERYSILENT",
+         *         "/NORESTART"
+         *       ],
+         *       "uninstall_arguments": [
+         *         "/VERYSILENT"
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['InstallerCreate'];
+      };
+    };
+    responses: {
+      /** @description The installer. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "name": "TouchDesigner",
+           *       "version": "2023.11880",
+           *       "platform": "windows",
+           *       "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+           *       "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *       "install_arguments": [
+           *         "/VERYSILENT",
+           *         "/NORESTART"
+           *       ],
+           *       "uninstall_arguments": [
+           *         "/VERYSILENT"
+           *       ],
+           *       "detection": {
+           *         "name": "TouchDesigner",
+           *         "version": "2023.11880"
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Installer'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /**
+       * @description `installer_exists`: there is already an installer of this software, version and platform
+       *     (or a request with the same idempotency key is still in progress).
+       */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#installer_exists",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "installer_exists",
+           *       "detail": "There is already an installer of TouchDesigner 2023.11880 for windows.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getInstaller: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The installer. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "name": "TouchDesigner",
+           *       "version": "2023.11880",
+           *       "platform": "windows",
+           *       "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+           *       "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *       "install_arguments": [
+           *         "/VERYSILENT",
+           *         "/NORESTART"
+           *       ],
+           *       "uninstall_arguments": [
+           *         "/VERYSILENT"
+           *       ],
+           *       "detection": {
+           *         "name": "TouchDesigner",
+           *         "version": "2023.11880"
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Installer'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteInstaller: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

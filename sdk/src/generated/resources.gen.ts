@@ -60,6 +60,8 @@ import type {
   CreateEnrollmentCodeResponse,
   CreateIdentityProviderData,
   CreateIdentityProviderResponse,
+  CreateInstallerData,
+  CreateInstallerResponse,
   CreateJobData,
   CreateJobResponse,
   CreateMonitoredProcessData,
@@ -94,6 +96,8 @@ import type {
   DeleteDeviceViewResponse,
   DeleteIdentityProviderData,
   DeleteIdentityProviderResponse,
+  DeleteInstallerData,
+  DeleteInstallerResponse,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
@@ -164,6 +168,8 @@ import type {
   GetIncidentResponse,
   GetIncidentTimelineData,
   GetIncidentTimelineResponse,
+  GetInstallerData,
+  GetInstallerResponse,
   GetJobData,
   GetJobResponse,
   GetLatestDeviceScreenshotData,
@@ -228,6 +234,8 @@ import type {
   ListIdentityProvidersResponse,
   ListIncidentsData,
   ListIncidentsResponse,
+  ListInstallersData,
+  ListInstallersResponse,
   ListJobTargetsData,
   ListJobTargetsResponse,
   ListJobsData,
@@ -478,6 +486,10 @@ export const routes = {
   listLiveProcesses: { route: 'GET /v1/devices/{device_id}/live-processes' },
   terminateLiveProcess: { route: 'POST /v1/devices/{device_id}/live-processes/{pid}/terminate' },
   runServiceAction: { route: 'POST /v1/devices/{device_id}/services/{service_name}/actions' },
+  listInstallers: { route: 'GET /v1/installers', paginated: true },
+  createInstaller: { route: 'POST /v1/installers', idempotencyKey: true },
+  getInstaller: { route: 'GET /v1/installers/{installer_id}' },
+  deleteInstaller: { route: 'DELETE /v1/installers/{installer_id}' },
   listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
   createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
   getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
@@ -3002,6 +3014,85 @@ export class LiveStateResource extends APIResource {
 }
 
 /**
+ * Software as agents install it: one version for one platform, its download (URL and
+ * SHA-256), the arguments that install and uninstall it silently, and how it shows in the
+ * inventory once installed.
+ */
+export class InstallersResource extends APIResource {
+  /**
+   * List installers
+   *
+   * Lists the installers, oldest first, a page at a time. Narrow the list with `name` (the
+   * software's name, ignoring case) and `platform`.
+   *
+   * `GET /v1/installers` (operation `listInstallers`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListInstallersData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListInstallersResponse['data'][number]> {
+    return this._client._list(routes.listInstallers, { query, options });
+  }
+
+  /**
+   * Add an installer
+   *
+   * Adds one version of a piece of software for a platform: where agents download it (`url`)
+   * and its SHA-256, which agents check before they run it, the arguments that install and
+   * uninstall it silently, and how it shows in the inventory once installed (`detection`,
+   * by default its name and version). Deployments install and uninstall it on devices.
+   *
+   * `POST /v1/installers` (operation `createInstaller`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateInstallerData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateInstallerResponse> {
+    return this._client._call(routes.createInstaller, { body, options });
+  }
+
+  /**
+   * Get an installer
+   *
+   * Returns one installer.
+   *
+   * `GET /v1/installers/{installer_id}` (operation `getInstaller`).
+   *
+   * @param installerId The ID of the installer.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    installerId: GetInstallerData['path']['installer_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetInstallerResponse> {
+    return this._client._call(routes.getInstaller, { path: { installer_id: installerId }, options });
+  }
+
+  /**
+   * Delete an installer
+   *
+   * Deletes an installer. Deployments that used it keep their commands and results.
+   *
+   * `DELETE /v1/installers/{installer_id}` (operation `deleteInstaller`).
+   *
+   * @param installerId The ID of the installer.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    installerId: DeleteInstallerData['path']['installer_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteInstallerResponse> {
+    return this._client._call(routes.deleteInstaller, { path: { installer_id: installerId }, options });
+  }
+}
+
+/**
  * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
  * and restarts when they exit, reporting crashes as events. They reach the agent in its
  * desired configuration.
@@ -4530,6 +4621,12 @@ export interface Resources {
    */
   readonly liveState: LiveStateResource;
   /**
+   * Software as agents install it: one version for one platform, its download (URL and
+   * SHA-256), the arguments that install and uninstall it silently, and how it shows in the
+   * inventory once installed.
+   */
+  readonly installers: InstallersResource;
+  /**
    * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
    * and restarts when they exit, reporting crashes as events. They reach the agent in its
    * desired configuration.
@@ -4611,6 +4708,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   jobs: JobsResource,
   schedules: SchedulesResource,
   liveState: LiveStateResource,
+  installers: InstallersResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,

@@ -75,6 +75,9 @@ import type {
   CreateIdentityProviderData,
   CreateIdentityProviderErrors,
   CreateIdentityProviderResponses,
+  CreateInstallerData,
+  CreateInstallerErrors,
+  CreateInstallerResponses,
   CreateJobData,
   CreateJobErrors,
   CreateJobResponses,
@@ -126,6 +129,9 @@ import type {
   DeleteIdentityProviderData,
   DeleteIdentityProviderErrors,
   DeleteIdentityProviderResponses,
+  DeleteInstallerData,
+  DeleteInstallerErrors,
+  DeleteInstallerResponses,
   DeleteMonitoredProcessData,
   DeleteMonitoredProcessErrors,
   DeleteMonitoredProcessResponses,
@@ -234,6 +240,9 @@ import type {
   GetIncidentTimelineData,
   GetIncidentTimelineErrors,
   GetIncidentTimelineResponses,
+  GetInstallerData,
+  GetInstallerErrors,
+  GetInstallerResponses,
   GetJobData,
   GetJobErrors,
   GetJobResponses,
@@ -336,6 +345,9 @@ import type {
   ListIncidentsData,
   ListIncidentsErrors,
   ListIncidentsResponses,
+  ListInstallersData,
+  ListInstallersErrors,
+  ListInstallersResponses,
   ListJobsData,
   ListJobsErrors,
   ListJobsResponses,
@@ -1905,6 +1917,101 @@ export const runServiceAction = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * List installers
+ *
+ * Lists the installers, oldest first, a page at a time. Narrow the list with `name` (the
+ * software's name, ignoring case) and `platform`.
+ *
+ */
+export const listInstallers = <ThrowOnError extends boolean = false>(
+  options?: Options<ListInstallersData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListInstallersResponses, ListInstallersErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/installers',
+    ...options,
+  });
+
+/**
+ * Add an installer
+ *
+ * Adds one version of a piece of software for a platform: where agents download it (`url`)
+ * and its SHA-256, which agents check before they run it, the arguments that install and
+ * uninstall it silently, and how it shows in the inventory once installed (`detection`,
+ * by default its name and version). Deployments install and uninstall it on devices.
+ *
+ */
+export const createInstaller = <ThrowOnError extends boolean = false>(
+  options: Options<CreateInstallerData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateInstallerResponses, CreateInstallerErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/installers',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete an installer
+ *
+ * Deletes an installer. Deployments that used it keep their commands and results.
+ *
+ */
+export const deleteInstaller = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteInstallerData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteInstallerResponses, DeleteInstallerErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/installers/{installer_id}',
+    ...options,
+  });
+
+/**
+ * Get an installer
+ *
+ * Returns one installer.
+ */
+export const getInstaller = <ThrowOnError extends boolean = false>(
+  options: Options<GetInstallerData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetInstallerResponses, GetInstallerErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/installers/{installer_id}',
+    ...options,
   });
 
 /**

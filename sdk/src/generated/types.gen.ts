@@ -355,7 +355,9 @@ export type Scope =
   | 'roles:read'
   | 'roles:write'
   | 'releases:read'
-  | 'releases:write';
+  | 'releases:write'
+  | 'software:read'
+  | 'software:write';
 
 /**
  * CurrentPrincipal
@@ -1668,6 +1670,105 @@ export type ServiceAction = 'start' | 'stop' | 'restart';
  */
 export type ServiceActionRequest = {
   action: ServiceAction;
+};
+
+/**
+ * InstallerId
+ *
+ * The ID of an installer (`ins_` followed by a ULID).
+ */
+export type InstallerId = string;
+
+/**
+ * InstallerUrl
+ *
+ * Where agents download the installer (`http` or `https`); they check its SHA-256 before running it.
+ */
+export type InstallerUrl = string;
+
+/**
+ * Sha256Hex
+ *
+ * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+ */
+export type Sha256Hex = string;
+
+/**
+ * InstallerArguments
+ *
+ * Arguments passed to the installer program, one by one (no shell between), to run it silently.
+ */
+export type InstallerArguments = Array<string>;
+
+/**
+ * SoftwareDetection
+ *
+ * How the software shows in a device's inventory (`GET /v1/devices/{device_id}/inventory`) once
+ * installed: its name (compared ignoring case) and, when given, its version.
+ *
+ */
+export type SoftwareDetection = {
+  name: string;
+  version?: string;
+};
+
+/**
+ * Installer
+ *
+ * One version of a piece of software for one platform, as agents install it: the file to
+ * download (its URL and SHA-256), the arguments that run it silently to install and to
+ * uninstall, and how the installed software shows in the inventory.
+ *
+ */
+export type Installer = {
+  id: InstallerId;
+  /**
+   * The software's name.
+   */
+  name: string;
+  version: string;
+  platform: Platform;
+  url: InstallerUrl;
+  sha256: Sha256Hex;
+  install_arguments: InstallerArguments;
+  uninstall_arguments: InstallerArguments;
+  detection: SoftwareDetection;
+  created_by: UserId | null;
+  created_at: Timestamp;
+};
+
+/**
+ * InstallerList
+ */
+export type InstallerList = {
+  data: Array<Installer>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * InstallerCreate
+ */
+export type InstallerCreate = {
+  /**
+   * The software's name; one installer per name, version and platform (ignoring case).
+   */
+  name: string;
+  version: string;
+  platform: Platform;
+  url: InstallerUrl;
+  sha256: Sha256Hex;
+  /**
+   * Default none.
+   */
+  install_arguments?: InstallerArguments;
+  /**
+   * Default none.
+   */
+  uninstall_arguments?: InstallerArguments;
+  /**
+   * Default the installer's name and version.
+   */
+  detection?: SoftwareDetection;
 };
 
 /**
@@ -3815,13 +3916,6 @@ export type AuditResourceType = string;
 export type AuditEventId = string;
 
 /**
- * Sha256Hex
- *
- * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
- */
-export type Sha256Hex = string;
-
-/**
  * AuditEvent
  *
  * One change made by an operator or an API token (or a change they tried and were refused),
@@ -5182,6 +5276,11 @@ export type DeviceIdPath = DeviceId;
  * The ID of the device's agent token.
  */
 export type DeviceCredentialIdPath = DeviceCredentialId;
+
+/**
+ * The ID of the installer.
+ */
+export type InstallerIdPath = InstallerId;
 
 /**
  * The key of the custom field.
@@ -8387,6 +8486,232 @@ export type RunServiceActionResponses = {
 };
 
 export type RunServiceActionResponse = RunServiceActionResponses[keyof RunServiceActionResponses];
+
+export type ListInstallersData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only installers of the software with this name (ignoring case).
+     */
+    name?: string;
+    /**
+     * Only installers for this platform.
+     */
+    platform?: Platform;
+  };
+  url: '/v1/installers';
+};
+
+export type ListInstallersErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListInstallersError = ListInstallersErrors[keyof ListInstallersErrors];
+
+export type ListInstallersResponses = {
+  /**
+   * A page of installers.
+   */
+  200: InstallerList;
+};
+
+export type ListInstallersResponse = ListInstallersResponses[keyof ListInstallersResponses];
+
+export type CreateInstallerData = {
+  body: InstallerCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/installers';
+};
+
+export type CreateInstallerErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * `installer_exists`: there is already an installer of this software, version and platform
+   * (or a request with the same idempotency key is still in progress).
+   *
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateInstallerError = CreateInstallerErrors[keyof CreateInstallerErrors];
+
+export type CreateInstallerResponses = {
+  /**
+   * The installer.
+   */
+  201: Installer;
+};
+
+export type CreateInstallerResponse = CreateInstallerResponses[keyof CreateInstallerResponses];
+
+export type DeleteInstallerData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the installer.
+     */
+    installer_id: InstallerId;
+  };
+  query?: never;
+  url: '/v1/installers/{installer_id}';
+};
+
+export type DeleteInstallerErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteInstallerError = DeleteInstallerErrors[keyof DeleteInstallerErrors];
+
+export type DeleteInstallerResponses = {
+  /**
+   * Deleted.
+   */
+  204: void;
+};
+
+export type DeleteInstallerResponse = DeleteInstallerResponses[keyof DeleteInstallerResponses];
+
+export type GetInstallerData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the installer.
+     */
+    installer_id: InstallerId;
+  };
+  query?: never;
+  url: '/v1/installers/{installer_id}';
+};
+
+export type GetInstallerErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetInstallerError = GetInstallerErrors[keyof GetInstallerErrors];
+
+export type GetInstallerResponses = {
+  /**
+   * The installer.
+   */
+  200: Installer;
+};
+
+export type GetInstallerResponse = GetInstallerResponses[keyof GetInstallerResponses];
 
 export type ListDeviceScreenshotsData = {
   body?: never;

@@ -256,6 +256,8 @@ export const zScope = z.enum([
   'roles:write',
   'releases:read',
   'releases:write',
+  'software:read',
+  'software:write',
 ]);
 
 /**
@@ -1302,6 +1304,99 @@ export const zServiceAction = z.enum(['start', 'stop', 'restart']);
  */
 export const zServiceActionRequest = z.object({
   action: zServiceAction,
+});
+
+/**
+ * InstallerId
+ *
+ * The ID of an installer (`ins_` followed by a ULID).
+ */
+export const zInstallerId = z
+  .string()
+  .max(30)
+  .regex(/^ins_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * InstallerUrl
+ *
+ * Where agents download the installer (`http` or `https`); they check its SHA-256 before running it.
+ */
+export const zInstallerUrl = z
+  .url()
+  .max(2000)
+  .regex(/^https?:\/\//);
+
+/**
+ * Sha256Hex
+ *
+ * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
+ */
+export const zSha256Hex = z
+  .string()
+  .length(64)
+  .regex(/^[0-9a-f]{64}$/);
+
+/**
+ * InstallerArguments
+ *
+ * Arguments passed to the installer program, one by one (no shell between), to run it silently.
+ */
+export const zInstallerArguments = z.array(z.string().max(1000)).max(50);
+
+/**
+ * SoftwareDetection
+ *
+ * How the software shows in a device's inventory (`GET /v1/devices/{device_id}/inventory`) once
+ * installed: its name (compared ignoring case) and, when given, its version.
+ *
+ */
+export const zSoftwareDetection = z.object({
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(100).optional(),
+});
+
+/**
+ * Installer
+ *
+ * One version of a piece of software for one platform, as agents install it: the file to
+ * download (its URL and SHA-256), the arguments that run it silently to install and to
+ * uninstall, and how the installed software shows in the inventory.
+ *
+ */
+export const zInstaller = z.object({
+  id: zInstallerId,
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(100),
+  platform: zPlatform,
+  url: zInstallerUrl,
+  sha256: zSha256Hex,
+  install_arguments: zInstallerArguments,
+  uninstall_arguments: zInstallerArguments,
+  detection: zSoftwareDetection,
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+});
+
+/**
+ * InstallerList
+ */
+export const zInstallerList = z.object({
+  data: z.array(zInstaller).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * InstallerCreate
+ */
+export const zInstallerCreate = z.object({
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(100),
+  platform: zPlatform,
+  url: zInstallerUrl,
+  sha256: zSha256Hex,
+  install_arguments: zInstallerArguments.optional(),
+  uninstall_arguments: zInstallerArguments.optional(),
+  detection: zSoftwareDetection.optional(),
 });
 
 /**
@@ -3084,16 +3179,6 @@ export const zAuditEventId = z
   .regex(/^aud_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
- * Sha256Hex
- *
- * A SHA-256 digest (or HMAC-SHA256) in lowercase hexadecimal.
- */
-export const zSha256Hex = z
-  .string()
-  .length(64)
-  .regex(/^[0-9a-f]{64}$/);
-
-/**
  * AuditEvent
  *
  * One change made by an operator or an API token (or a change they tried and were refused),
@@ -4202,6 +4287,11 @@ export const zDeviceIdPath = zDeviceId;
 export const zDeviceCredentialIdPath = zDeviceCredentialId;
 
 /**
+ * The ID of the installer.
+ */
+export const zInstallerIdPath = zInstallerId;
+
+/**
  * The key of the custom field.
  */
 export const zCustomFieldKeyPath = zCustomFieldKey;
@@ -4925,6 +5015,47 @@ export const zRunServiceActionQuery = z.object({
  * The agent finished the command within `wait_seconds` (see `status` for how).
  */
 export const zRunServiceActionResponse = zCommand;
+
+export const zListInstallersQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  name: z.string().min(1).max(200).optional(),
+  platform: zPlatform.optional(),
+});
+
+/**
+ * A page of installers.
+ */
+export const zListInstallersResponse = zInstallerList;
+
+export const zCreateInstallerBody = zInstallerCreate;
+
+export const zCreateInstallerHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The installer.
+ */
+export const zCreateInstallerResponse = zInstaller;
+
+export const zDeleteInstallerPath = z.object({
+  installer_id: zInstallerId,
+});
+
+/**
+ * Deleted.
+ */
+export const zDeleteInstallerResponse = z.void();
+
+export const zGetInstallerPath = z.object({
+  installer_id: zInstallerId,
+});
+
+/**
+ * The installer.
+ */
+export const zGetInstallerResponse = zInstaller;
 
 export const zListDeviceScreenshotsPath = z.object({
   device_id: zDeviceId,

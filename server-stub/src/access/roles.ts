@@ -56,6 +56,8 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'incidents:write',
     'schedules:read',
     'schedules:write',
+    'software:read',
+    'software:write',
   ],
   viewer: [
     'tokens:read',
@@ -72,5 +74,6 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
     'alerts:read',
     'incidents:read',
     'schedules:read',
+    'software:read',
   ],
 };

@@ -582,6 +582,8 @@ export const Scope = z
     'roles:write',
     'releases:read',
     'releases:write',
+    'software:read',
+    'software:write',
   ])
   .meta({ id: 'Scope' });
 export const ApiToken = z
@@ -1555,6 +1557,46 @@ export const InstalledSoftware = z
     installed_on: z.string().max(10).regex(new RegExp('^\\d{4}-\\d{2}-\\d{2}$')).optional(),
   })
   .meta({ id: 'InstalledSoftware' });
+export const InstallerArguments = z.array(z.string().max(1000)).max(50).meta({ id: 'InstallerArguments' });
+export const InstallerId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^ins_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'InstallerId' });
+export const InstallerUrl = z.url().max(2000).regex(new RegExp('^https?://')).meta({ id: 'InstallerUrl' });
+export const SoftwareDetection = z
+  .strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100).optional() })
+  .meta({ id: 'SoftwareDetection' });
+export const Installer = z
+  .object({
+    id: InstallerId,
+    name: z.string().min(1).max(200),
+    version: z.string().min(1).max(100),
+    platform: Platform,
+    url: InstallerUrl,
+    sha256: Sha256Hex,
+    install_arguments: InstallerArguments,
+    uninstall_arguments: InstallerArguments,
+    detection: SoftwareDetection,
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'Installer' });
+export const InstallerCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    version: z.string().min(1).max(100),
+    platform: Platform,
+    url: InstallerUrl,
+    sha256: Sha256Hex,
+    install_arguments: InstallerArguments.optional(),
+    uninstall_arguments: InstallerArguments.optional(),
+    detection: SoftwareDetection.optional(),
+  })
+  .meta({ id: 'InstallerCreate' });
+export const InstallerList = z
+  .object({ data: z.array(Installer).max(500), next_cursor: NextCursor })
+  .meta({ id: 'InstallerList' });
 export const SystemService = z
   .strictObject({
     name: z.string().min(1).max(256),
@@ -3771,6 +3813,115 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: ['application/json'],
           scopes: ['commands:write'],
+        } as const,
+      },
+    },
+    installers: {
+      listInstallers: {
+        method: 'GET',
+        path: '/v1/installers',
+        summary: 'List installers',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          name: z.string().min(1).max(200).optional(),
+          platform: Platform.optional(),
+        }),
+        responses: {
+          200: InstallerList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listInstallers',
+          tag: 'Installers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      createInstaller: {
+        method: 'POST',
+        path: '/v1/installers',
+        summary: 'Add an installer',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: InstallerCreate,
+        responses: {
+          201: Installer,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createInstaller',
+          tag: 'Installers',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['software:write'],
+        } as const,
+      },
+      getInstaller: {
+        method: 'GET',
+        path: '/v1/installers/:installer_id',
+        summary: 'Get an installer',
+        pathParams: z.object({ installer_id: InstallerId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Installer,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getInstaller',
+          tag: 'Installers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      deleteInstaller: {
+        method: 'DELETE',
+        path: '/v1/installers/:installer_id',
+        summary: 'Delete an installer',
+        pathParams: z.object({ installer_id: InstallerId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteInstaller',
+          tag: 'Installers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
         } as const,
       },
     },

@@ -44,6 +44,7 @@ import * as agentReleases from './migrations/031-agent-releases';
 import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
+import * as software from './migrations/033-software';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
 
@@ -87,6 +88,7 @@ export const migrations: Record<string, Migration> = {
   '030-identity-providers': identityProviders,
   '032-agent-lifecycle': agentLifecycle,
   '033-live-state': liveState,
+  '033-software': software,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

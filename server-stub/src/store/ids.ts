@@ -19,6 +19,7 @@ function pooledRandom(): number {
 const ulid = monotonicFactory(pooledRandom);
 
 export type IdPrefix =
+  | 'ins'
   | 'usr'
   | 'art'
   | 'rel'

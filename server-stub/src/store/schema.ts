@@ -330,6 +330,24 @@ export interface ProcessStatesTable {
   last_exit_at: string | null;
 }
 
+export interface InstallersTable {
+  id: string;
+  name: string;
+  /** The name lower-cased: one installer per name, version and platform. */
+  name_key: string;
+  version: string;
+  platform: DevicesTable['platform'];
+  url: string;
+  sha256: string;
+  /** JSON arrays of strings. */
+  install_arguments: string;
+  uninstall_arguments: string;
+  /** JSON: `{ name, version? }`. */
+  detection: string;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface DeviceScreenshotsTable {
   id: string;
   device_id: string;
@@ -751,6 +769,7 @@ export interface Database {
   device_inventories: DeviceInventoriesTable;
   monitored_processes: MonitoredProcessesTable;
   process_states: ProcessStatesTable;
+  installers: InstallersTable;
   device_screenshots: DeviceScreenshotsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
