@@ -4,7 +4,7 @@
  * is read before and after the thing it counts: requests by operation and status, heartbeats,
  * commands by state, open event streams, and passes of each background worker.
  */
-import { createCommand, getMetrics, getVersion, sendAgentHeartbeat } from '@meridian/sdk';
+import { createCommand, createJob, getJob, getMetrics, getVersion, sendAgentHeartbeat } from '@meridian/sdk';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { addAgent, type Agent } from './support/agents';
@@ -114,6 +114,28 @@ describe('GET /metrics', () => {
     expect(sample(after, swept)).toBeGreaterThan(sample(before, swept));
     for (const worker of workers)
       expect(sample(after, runs(worker))).toBeGreaterThan(sample(before, runs(worker)));
+  });
+
+  it('counts the targets of the jobs the jobs worker finished', async () => {
+    const site = (await addSite(t)).id;
+    const devices = [(await addAgent(t, site)).deviceId, (await addAgent(t, site)).deviceId];
+    const handled = 'meridian_background_items_total{worker="jobs"}';
+    const before = sample(await scrape(), handled);
+    const job = ok(
+      await createJob({
+        client: t.admin,
+        body: {
+          command: { type: 'echo', params: { text: 'hi' } },
+          target: { device_ids: devices },
+          timeout_seconds: 30,
+        },
+      }),
+    );
+    // No agent answers: the commands expire, and the worker's pass finishes the job.
+    await t.clock.advance(31_000);
+    await t.server.settleJobs();
+    expect(ok(await getJob({ client: t.admin, path: { job_id: job.id } })).state).not.toBe('running');
+    expect(sample(await scrape(), handled) - before).toBe(2);
   });
 
   it('is refused without credentials (401) and without the metrics:read scope (403)', async () => {

@@ -447,8 +447,9 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
  * Records the end of every running job (or of those in `jobIds`) none of whose commands is
  * live any more: its final state and `finished_at`, with `job.finished`, once — the update
  * only applies to the state and attempt it read, so several instances settle a job once.
+ * Resolves to the number of targets of the jobs it finished (what the jobs worker reports handling).
  */
-export async function settleJobs(context: AppContext, jobIds?: readonly string[]): Promise<void> {
+export async function settleJobs(context: AppContext, jobIds?: readonly string[]): Promise<number> {
   await expireDueCommands(context);
   const done = await context.db
     .selectFrom('jobs as j')
@@ -468,11 +469,12 @@ export async function settleJobs(context: AppContext, jobIds?: readonly string[]
     .orderBy('j.id')
     .limit(500)
     .execute();
-  if (done.length === 0) return;
+  if (done.length === 0) return 0;
   const counts = await countTargets(
     context.db,
     done.map((job) => job.id),
   );
+  let finishedTargets = 0;
   for (const job of done) {
     const jobCounts = counts.get(job.id)!;
     const state = finalState(job, jobCounts);
@@ -495,9 +497,12 @@ export async function settleJobs(context: AppContext, jobIds?: readonly string[]
       });
       return true;
     });
-    if (settled) context.signals.notify(jobTopic(job.id));
+    if (!settled) continue;
+    finishedTargets += jobCounts.total;
+    context.signals.notify(jobTopic(job.id));
   }
   announceEvents(context);
+  return finishedTargets;
 }
 
 /** Settles jobs in the background: whenever a command changes, and every sweep interval. */
