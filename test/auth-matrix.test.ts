@@ -130,6 +130,8 @@ const TARGETED = [
   'resetUserPassword',
   'getApiToken',
   'revokeApiToken',
+  'updatePasskey',
+  'deletePasskey',
   'getSite',
   'updateSite',
   'deleteSite',

@@ -144,6 +144,20 @@ function conforming(): Node {
             version: { type: 'string', const: 'v1' },
             photo: { type: 'string', format: 'binary', maxLength: 2097152 },
             size: { $ref: '#/components/schemas/Count' },
+            credential: { $ref: '#/components/schemas/WebAuthnCredential' },
+          },
+        },
+        // one of WebAuthn's own JSON forms keeps its camelCase names, nested objects included
+        WebAuthnCredential: {
+          type: 'object',
+          'x-webauthn': true,
+          properties: {
+            rawId: { type: 'string', maxLength: 100 },
+            response: {
+              type: 'object',
+              'x-webauthn': true,
+              properties: { clientDataJSON: { type: 'string', maxLength: 1000 } },
+            },
           },
         },
       },

@@ -21,6 +21,7 @@ const ANNOTATIONS = new Set([
   'deprecated',
   'readOnly',
   'writeOnly',
+  'externalDocs',
 ]);
 
 export function refName(ref: string): string {
@@ -132,7 +133,7 @@ export function toZod(
   options: { coerce?: boolean; self?: string | undefined } = {},
 ): string {
   for (const key of Object.keys(schema)) {
-    if (!ANNOTATIONS.has(key) && !KNOWN_KEYWORDS.has(key))
+    if (!ANNOTATIONS.has(key) && !KNOWN_KEYWORDS.has(key) && !key.startsWith('x-'))
       throw new Error(`Unsupported JSON Schema keyword ${key}`);
   }
   if (schema.$ref) return refName(schema.$ref);

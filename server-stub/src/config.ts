@@ -42,6 +42,33 @@ function isOrigin(origin: string): boolean {
   return URL.canParse(origin) && new URL(origin).origin === origin;
 }
 
+/** A comma-separated list of origins such as https://console.example.com. */
+const originList = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  )
+  .pipe(
+    z.array(
+      z.string().refine(isOrigin, {
+        error: (issue) =>
+          `must list origins such as https://console.example.com (scheme, host and port, no path), not ${String(issue.input)}`,
+      }),
+    ),
+  );
+
+/** A domain name as WebAuthn's relying party ID: lowercase labels, no scheme, port or path. */
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** Whether a page of `origin` may use passkeys bound to `rpId` (its host is the domain or under it). */
+function originFitsRpId(origin: string, rpId: string): boolean {
+  const { hostname } = new URL(origin);
+  return hostname === rpId || hostname.endsWith(`.${rpId}`);
+}
+
 export const configSchema = z
   .object({
     NODE_ENV: z
@@ -62,23 +89,7 @@ export const configSchema = z
         raw === 'true' || raw === 'false' ? raw === 'true' : /^\d+$/.test(raw) ? Number(raw) : raw,
       )
       .default('loopback'),
-    MERIDIAN_CORS_ORIGINS: z
-      .string()
-      .transform((raw) =>
-        raw
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter((origin) => origin !== ''),
-      )
-      .pipe(
-        z.array(
-          z.string().refine(isOrigin, {
-            error: (issue) =>
-              `must list origins such as https://console.example.com (scheme, host and port, no path), not ${String(issue.input)}`,
-          }),
-        ),
-      )
-      .default([]),
+    MERIDIAN_CORS_ORIGINS: originList.default([]),
     MERIDIAN_WEBHOOKS_ALLOW_PRIVATE: trueOrFalse.default(false),
     MERIDIAN_WEBHOOK_SECRETS_KEY: secretKey('openssl rand -base64 32').optional(),
     MERIDIAN_HEARTBEAT_INTERVAL_SECONDS: wholeNumber(5, 86_400, 'seconds').optional(),
@@ -88,6 +99,11 @@ export const configSchema = z
       .default('info'),
     MERIDIAN_METRICS_PORT: port.optional(),
     MERIDIAN_SHUTDOWN_GRACE_SECONDS: wholeNumber(0, 3600, 'seconds').default(10),
+    MERIDIAN_WEBAUTHN_RP_ID: z
+      .string()
+      .regex(DOMAIN, { error: 'must be a domain name such as meridian.example.com (no scheme or port)' })
+      .default('localhost'),
+    MERIDIAN_WEBAUTHN_ORIGINS: originList.optional(),
     MERIDIAN_BLOB_DIR: z.string().optional(),
     MERIDIAN_ARTIFACT_MAX_BYTES: wholeNumber(1, 1024 ** 4, 'bytes').optional(),
     MERIDIAN_PUBLIC_URL: z
@@ -99,6 +115,14 @@ export const configSchema = z
       .optional(),
   })
   .superRefine((env, ctx) => {
+    for (const origin of env.MERIDIAN_WEBAUTHN_ORIGINS ?? []) {
+      if (!originFitsRpId(origin, env.MERIDIAN_WEBAUTHN_RP_ID))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MERIDIAN_WEBAUTHN_ORIGINS'],
+          message: `must list origins on MERIDIAN_WEBAUTHN_RP_ID (${env.MERIDIAN_WEBAUTHN_RP_ID}) or under it, not ${origin}`,
+        });
+    }
     if (env.DATABASE_URL === undefined) return;
     if (env.MERIDIAN_AUDIT_KEY === undefined)
       ctx.addIssue({
@@ -163,6 +187,10 @@ export function serverOptions(env: Environment): ServerOptions {
     logLevel: env.MERIDIAN_LOG_LEVEL,
     metricsPort: env.MERIDIAN_METRICS_PORT,
     shutdownGraceSeconds: env.MERIDIAN_SHUTDOWN_GRACE_SECONDS,
+    webauthn: {
+      rpId: env.MERIDIAN_WEBAUTHN_RP_ID,
+      ...(env.MERIDIAN_WEBAUTHN_ORIGINS === undefined ? {} : { origins: env.MERIDIAN_WEBAUTHN_ORIGINS }),
+    },
     ...(env.MERIDIAN_BLOB_DIR === undefined ? {} : { blobDir: env.MERIDIAN_BLOB_DIR }),
     ...(env.MERIDIAN_ARTIFACT_MAX_BYTES === undefined
       ? {}

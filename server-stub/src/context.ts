@@ -42,6 +42,17 @@ export const DEFAULT_FLEET_SETTINGS: FleetSettings = {
   approvedEnrollmentTtlSeconds: 24 * 60 * 60,
 };
 
+/** Passkeys (auth/passkeys-handlers.ts): where their ceremonies may take place. */
+export interface WebAuthnSettings {
+  /** The domain passkeys are bound to (MERIDIAN_WEBAUTHN_RP_ID); `localhost` by default. */
+  rpId: string;
+  /**
+   * The origins whose pages may run the ceremonies (MERIDIAN_WEBAUTHN_ORIGINS). When not given:
+   * `https://<rpId>`, or for `localhost` the server's own `http://localhost:<port>`.
+   */
+  origins: readonly string[] | undefined;
+}
+
 /** Outgoing webhooks. */
 export interface WebhookSettings {
   /** Allow endpoints on loopback and private networks (never link-local or metadata addresses). */
@@ -80,6 +91,7 @@ export interface AppContext {
   validateResponses: boolean;
   fleet: FleetSettings;
   webhooks: WebhookSettings;
+  webauthn: WebAuthnSettings;
   /** Signs the audit chain (integrate/audit-key.ts); never stored in the database. */
   auditKey: Buffer;
   now(): Date;

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_FLEET_SETTINGS, type AppContext, type FleetSettings, type WebhookSettings } from './context';
+import {
+  DEFAULT_FLEET_SETTINGS,
+  type AppContext,
+  type FleetSettings,
+  type WebAuthnSettings,
+  type WebhookSettings,
+} from './context';
 import { flushMetricSamples } from './fleet/metric-samples';
 import { runSweeps, startSweeps, type SweepReport } from './fleet/sweeps';
 import { startWebhookWorker } from './integrate/webhook-deliveries';
@@ -62,6 +68,8 @@ export interface ServerOptions {
    * how long endpoints have to answer (10 s).
    */
   webhooks?: Partial<WebhookSettings>;
+  /** Passkeys: the relying party ID and the allowed origins (see WebAuthnSettings). */
+  webauthn?: Partial<WebAuthnSettings>;
   now?: () => Date;
   /** Where the server's delays are scheduled; tests pass timers driven by their clock. */
   timers?: Timers;
@@ -126,7 +134,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type { FleetSettings, WebhookSettings } from './context';
+export type { FleetSettings, WebAuthnSettings, WebhookSettings } from './context';
 export type { Timers } from './runtime/timers';
 export { shutDownOnSignals } from './runtime/shutdown';
 
@@ -161,6 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve: resolveHost,
       ...options.webhooks,
     },
+    webauthn: { rpId: options.webauthn?.rpId ?? 'localhost', origins: options.webauthn?.origins },
     auditKey: auditKey.key,
     now: options.now ?? (() => new Date()),
     timers,

@@ -16,6 +16,7 @@ import { agentHandlers } from './agent/agent-handlers';
 import { usersHandlers } from './access/users-handlers';
 import { rolesHandlers } from './access/roles-handlers';
 import { authHandlers } from './auth/auth-handlers';
+import { passkeysHandlers } from './auth/passkeys-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
 import { deviceViewsHandlers } from './fleet/device-views-handlers';
@@ -46,6 +47,7 @@ export function createRouter(context: AppContext) {
   return initServer().router(contract, {
     meta: metaHandlers(context),
     auth: authHandlers(context),
+    passkeys: passkeysHandlers(context),
     users: usersHandlers(context),
     roles: rolesHandlers(context),
     apiTokens: apiTokensHandlers(context),

@@ -27,6 +27,29 @@ export interface SdkResult {
 
 type OperationFunction = (options: CallOptions & { client: Client }) => Promise<SdkResult>;
 
+/**
+ * Well-formed passkey ceremony answers (WebAuthn's JSON forms) that no challenge was issued for:
+ * valid requests as far as the schema goes, refused by the server's checks.
+ */
+const PASSKEY_REGISTRATION = {
+  id: 'cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U',
+  rawId: 'cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U',
+  response: { clientDataJSON: 'eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0', attestationObject: 'o2NmbXRkbm9uZQ' },
+  clientExtensionResults: {},
+  type: 'public-key',
+} as const;
+const PASSKEY_AUTHENTICATION = {
+  id: 'cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U',
+  rawId: 'cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U',
+  response: {
+    clientDataJSON: 'eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0',
+    authenticatorData: 'SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ',
+    signature: 'MEUCIQDKa8xjPQ2QsLf2Ea6ZyB0o',
+  },
+  clientExtensionResults: {},
+  type: 'public-key',
+} as const;
+
 /** A valid request for each operation. Extra world state (token IDs) is passed in. */
 export type ValidCall = (world: World) => CallOptions;
 
@@ -54,6 +77,13 @@ export const validCalls: Record<string, ValidCall> = {
   getRole: (w) => ({ path: { role_id: w.roleId } }),
   updateRole: (w) => ({ path: { role_id: w.roleId }, body: { description: 'Reads devices.' } }),
   deleteRole: (w) => ({ path: { role_id: w.roleId } }),
+  createPasskeyRegistrationOptions: () => ({}),
+  verifyPasskeyRegistration: () => ({ body: { name: 'Laptop', credential: PASSKEY_REGISTRATION } }),
+  createPasskeyAuthenticationOptions: () => ({}),
+  verifyPasskeyAuthentication: () => ({ body: { credential: PASSKEY_AUTHENTICATION } }),
+  listPasskeys: () => ({ query: { limit: 10 } }),
+  updatePasskey: (w) => ({ path: { passkey_id: w.passkeyId }, body: { name: 'Renamed' } }),
+  deletePasskey: (w) => ({ path: { passkey_id: w.passkeyId } }),
   listApiTokens: () => ({ query: { limit: 10 } }),
   createApiToken: () => ({ body: { name: unique('token'), scopes: ['tokens:read'] } }),
   getApiToken: (w) => ({ path: { token_id: w.viewerTokenId } }),

@@ -39,6 +39,7 @@ import {
   type UserCreate,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
+import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './authenticator';
 import { addReleaseWithBuild } from './releases';
 import { ok, type TestServer } from './server';
 
@@ -95,6 +96,8 @@ export interface World {
   customFieldKey: string;
   /** A private device view of the admin (nobody else sees it). */
   deviceViewId: string;
+  /** A passkey of the viewer (nobody else can see, rename or delete it). */
+  passkeyId: string;
   /** A running job of site A: a ping for a device of its own that never answers (a day to finish). */
   jobId: string;
   /** A disabled schedule of site A (it never runs by itself): a weekly ping of a device of its own. */
@@ -325,6 +328,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     ...(await addCustomField(t)),
+    passkeyId: (await registerPasskey(viewer.client, new SoftwareAuthenticator(ownOrigin(t)))).id,
     deviceViewId: ok(await createDeviceView({ client: t.admin, body: { name: 'World view', sort: 'name' } }))
       .id,
     roleId: ok(

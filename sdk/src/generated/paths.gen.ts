@@ -193,6 +193,160 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/auth/passkeys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List your passkeys
+     * @description Lists the passkeys registered for your own account, oldest first. Needs a session, not an
+     *     API token (`422 session_required`).
+     */
+    get: operations['listPasskeys'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/passkeys/{passkey_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the passkey (not its credential ID). */
+        passkey_id: components['parameters']['PasskeyIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a passkey
+     * @description Deletes one of your passkeys: it can no longer sign you in (`401 passkey_unknown`). Delete
+     *     the passkey from the device too, or it keeps offering it. Sessions it started stay signed
+     *     in. Someone else's passkey does not exist for you (`404`). Needs a session, not an API token.
+     */
+    delete: operations['deletePasskey'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename a passkey
+     * @description Renames one of your passkeys. Someone else's passkey does not exist for you (`404`). Needs
+     *     a session, not an API token (`422 session_required`).
+     */
+    patch: operations['updatePasskey'];
+    trace?: never;
+  };
+  '/v1/auth/passkeys/authentication/options': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start signing in with a passkey
+     * @description Returns the options for `navigator.credentials.get()`: a fresh challenge and the relying
+     *     party ID, and no list of credentials, so the authenticator offers the passkeys it holds for
+     *     Meridian and no username is needed. Send what the browser returns to
+     *     `POST /v1/auth/passkeys/authentication/verify` within `timeout` milliseconds.
+     */
+    post: operations['createPasskeyAuthenticationOptions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/passkeys/authentication/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with a passkey
+     * @description Checks what `navigator.credentials.get()` returned against the challenge of
+     *     `POST /v1/auth/passkeys/authentication/options` (which it uses up), the relying party ID,
+     *     the allowed origins and the passkey's public key and signature counter, and signs its user
+     *     in as `POST /v1/auth/login` does: the same session body and cookies. A passkey verifies the
+     *     user (PIN, fingerprint) on a device they hold, so it satisfies multi-factor authentication:
+     *     no `mfa_required` step follows. An unknown, used or expired challenge is
+     *     `401 passkey_challenge_invalid`, a passkey Meridian does not know (deleted, or never
+     *     registered here) `401 passkey_unknown`, a response that does not verify (another origin, a
+     *     bad signature, a counter that went backwards) `401 passkey_verification_failed`, and a
+     *     disabled user `401 invalid_credentials`.
+     */
+    post: operations['verifyPasskeyAuthentication'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/passkeys/registration/options': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start registering a passkey
+     * @description Returns the options for `navigator.credentials.create()`: a fresh challenge, Meridian as the
+     *     relying party (`MERIDIAN_WEBAUTHN_RP_ID`), you as the user, and your passkeys already
+     *     registered (so an authenticator is not registered twice). The passkey must be discoverable
+     *     (a resident key) and verify the user (PIN, fingerprint). Send what the browser returns to
+     *     `POST /v1/auth/passkeys/registration/verify` within `timeout` milliseconds. Needs a session,
+     *     not an API token (`422 session_required`).
+     */
+    post: operations['createPasskeyRegistrationOptions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/passkeys/registration/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Finish registering a passkey
+     * @description Checks what `navigator.credentials.create()` returned against the challenge of
+     *     `POST /v1/auth/passkeys/registration/options` (which it uses up), the relying party ID and
+     *     the allowed origins (`MERIDIAN_WEBAUTHN_ORIGINS`), and stores the passkey's public key. A
+     *     challenge that is unknown, used, expired or someone else's is
+     *     `422 passkey_challenge_invalid`; a response that does not verify (another origin, no user
+     *     verification, a bad attestation) is `422 passkey_verification_failed`; a credential
+     *     already registered is `409 passkey_already_registered`. Needs a session, not an API token.
+     */
+    post: operations['verifyPasskeyRegistration'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/auth/oidc/{provider_id}/login': {
     parameters: {
       query?: never;
@@ -4145,6 +4299,11 @@ export interface components {
       /** @description When the user last signed in, or `null` if never. */
       last_login_at: components['schemas']['Timestamp'] | null;
       /**
+       * Format: int32
+       * @description How many passkeys the user has registered (each can sign them in without a password).
+       */
+      passkey_count: number;
+      /**
        * @description Where the account comes from: `local` (a Meridian password), or created at its first
        *     sign-in through an OpenID Connect provider (`oidc`) or an LDAP directory (`ldap`), which
        *     then decides its password and roles.
@@ -4264,6 +4423,211 @@ export interface components {
       new_password: components['schemas']['Password'];
     };
     /**
+     * PasskeyId
+     * @description The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
+     * @example psk_01JD6C2M4N6P8Q0R2S4T6V8W0X
+     */
+    PasskeyId: string;
+    /**
+     * PasskeyTransport
+     * @description How the browser reaches the authenticator holding a passkey (WebAuthn's AuthenticatorTransport).
+     * @enum {string}
+     */
+    PasskeyTransport: 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb';
+    /**
+     * Passkey
+     * @description A passkey of the signed-in user. The public key and the credential ID stay on the server.
+     */
+    Passkey: {
+      id: components['schemas']['PasskeyId'];
+      /**
+       * @description A name to recognise it by (the device or password manager that holds it).
+       * @example Work laptop
+       */
+      name: string;
+      created_at: components['schemas']['Timestamp'];
+      /** @description When it last signed the user in, or `null` if never. */
+      last_used_at: components['schemas']['Timestamp'] | null;
+      /** @description Whether the authenticator syncs it to other devices (a password manager's passkey). */
+      backed_up: boolean;
+      /**
+       * @description `multi_device` when it can be synced to other devices, `single_device` when bound to one authenticator.
+       * @enum {string}
+       */
+      device_type: 'single_device' | 'multi_device';
+      /** @description How the browser reached the authenticator when the passkey was registered. */
+      transports: components['schemas']['PasskeyTransport'][];
+    };
+    /**
+     * NextCursor
+     * @description Pass as `cursor` to get the next page; `null` on the last page.
+     */
+    NextCursor: string | null;
+    /** PasskeyList */
+    PasskeyList: {
+      data: components['schemas']['Passkey'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** PasskeyUpdate */
+    PasskeyUpdate: {
+      /** @description The passkey's new name. */
+      name: string;
+    };
+    /**
+     * Base64Url
+     * @description Bytes in base64url without padding, as WebAuthn's JSON forms carry them.
+     * @example dXNyXzAxSkJaM1Y0SzdNMlE4UjVUNlc5WDBZMUFC
+     */
+    Base64Url: string;
+    /**
+     * RelyingPartyId
+     * @description The domain passkeys are bound to (MERIDIAN_WEBAUTHN_RP_ID), WebAuthn's relying party ID.
+     * @example meridian.example.com
+     */
+    RelyingPartyId: string;
+    /**
+     * PasskeyAuthenticationOptions
+     * @description WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, as the browser takes it:
+     *     `navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) })`.
+     *     No `allowCredentials`: the authenticator offers the passkeys it holds for Meridian, so no
+     *     username is needed. The challenge is good for one sign-in within `timeout` milliseconds.
+     */
+    PasskeyAuthenticationOptions: {
+      challenge: components['schemas']['Base64Url'];
+      rpId: components['schemas']['RelyingPartyId'];
+      /**
+       * Format: int32
+       * @description How long the browser may wait for the user, in milliseconds; the challenge expires then too.
+       */
+      timeout?: number;
+      /** @enum {string} */
+      userVerification?: 'discouraged' | 'preferred' | 'required';
+      hints?: ('hybrid' | 'security-key' | 'client-device')[];
+    };
+    /**
+     * PasskeyClientExtensionResults
+     * @description What the browser reports of the extensions asked for (`credProps` at registration); not relied upon.
+     */
+    PasskeyClientExtensionResults: {
+      credProps?: {
+        rk?: boolean;
+      };
+    };
+    /**
+     * PasskeyAuthenticationCredential
+     * @description WebAuthn's `AuthenticationResponseJSON`: what `navigator.credentials.get()` gave, as its
+     *     `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+     */
+    PasskeyAuthenticationCredential: {
+      id: components['schemas']['Base64Url'];
+      rawId: components['schemas']['Base64Url'];
+      response: {
+        clientDataJSON: components['schemas']['Base64Url'];
+        authenticatorData: components['schemas']['Base64Url'];
+        signature: components['schemas']['Base64Url'];
+        userHandle?: components['schemas']['Base64Url'];
+      };
+      /** @enum {string} */
+      authenticatorAttachment?: 'platform' | 'cross-platform';
+      clientExtensionResults: components['schemas']['PasskeyClientExtensionResults'];
+      /** @constant */
+      type: 'public-key';
+    };
+    /** PasskeyAuthentication */
+    PasskeyAuthentication: {
+      credential: components['schemas']['PasskeyAuthenticationCredential'];
+    };
+    /**
+     * PasskeyCredentialDescriptor
+     * @description A credential the authenticator should skip (registration) or may use (sign-in).
+     */
+    PasskeyCredentialDescriptor: {
+      id: components['schemas']['Base64Url'];
+      /** @description Always `public-key`. */
+      type: string;
+      transports?: components['schemas']['PasskeyTransport'][];
+    };
+    /**
+     * PasskeyRegistrationOptions
+     * @description WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, as the browser takes it:
+     *     `navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })`.
+     *     Field names are WebAuthn's own (camelCase). The challenge is good for one registration of the
+     *     caller's, within `timeout` milliseconds.
+     */
+    PasskeyRegistrationOptions: {
+      challenge: components['schemas']['Base64Url'];
+      /** @description The relying party, Meridian; `id` is the domain the passkey is bound to (MERIDIAN_WEBAUTHN_RP_ID). */
+      rp: {
+        name: string;
+        id: components['schemas']['RelyingPartyId'];
+      };
+      /** @description The user the passkey is for; `id` is the user's ID as bytes (the user handle a sign-in returns). */
+      user: {
+        id: components['schemas']['Base64Url'];
+        name: string;
+        displayName: string;
+      };
+      /** @description The signature algorithms Meridian verifies (COSE identifiers), preferred first. */
+      pubKeyCredParams: {
+        /** Format: int32 */
+        alg: number;
+        /** @constant */
+        type: 'public-key';
+      }[];
+      /**
+       * Format: int32
+       * @description How long the browser may wait for the user, in milliseconds; the challenge expires then too.
+       */
+      timeout?: number;
+      /** @enum {string} */
+      attestation?: 'none' | 'indirect' | 'direct' | 'enterprise';
+      /** @description The user's passkeys already registered, so an authenticator is not registered twice. */
+      excludeCredentials?: components['schemas']['PasskeyCredentialDescriptor'][];
+      /** @description A discoverable credential (a passkey, signing in without a username) verified by the user. */
+      authenticatorSelection?: {
+        /** @enum {string} */
+        authenticatorAttachment?: 'platform' | 'cross-platform';
+        /** @enum {string} */
+        residentKey?: 'discouraged' | 'preferred' | 'required';
+        requireResidentKey?: boolean;
+        /** @enum {string} */
+        userVerification?: 'discouraged' | 'preferred' | 'required';
+      };
+      extensions?: {
+        credProps?: boolean;
+      };
+      hints?: ('hybrid' | 'security-key' | 'client-device')[];
+    };
+    /**
+     * PasskeyRegistrationCredential
+     * @description WebAuthn's `RegistrationResponseJSON`: what `navigator.credentials.create()` gave, as its
+     *     `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+     */
+    PasskeyRegistrationCredential: {
+      id: components['schemas']['Base64Url'];
+      rawId: components['schemas']['Base64Url'];
+      response: {
+        clientDataJSON: components['schemas']['Base64Url'];
+        attestationObject: components['schemas']['Base64Url'];
+        authenticatorData?: components['schemas']['Base64Url'];
+        transports?: components['schemas']['PasskeyTransport'][];
+        /** Format: int32 */
+        publicKeyAlgorithm?: number;
+        publicKey?: components['schemas']['Base64Url'];
+      };
+      /** @enum {string} */
+      authenticatorAttachment?: 'platform' | 'cross-platform';
+      clientExtensionResults: components['schemas']['PasskeyClientExtensionResults'];
+      /** @constant */
+      type: 'public-key';
+    };
+    /** PasskeyRegistration */
+    PasskeyRegistration: {
+      /** @description A name to recognise the passkey by; "Passkey" followed by the date when left out. */
+      name?: string;
+      credential: components['schemas']['PasskeyRegistrationCredential'];
+    };
+    /**
      * IdentityProviderId
      * @description The ID of an identity provider (`idp_` followed by a ULID).
      * @example idp_01JD9K2M4N6P8R0S2T4V6W8X0Y
@@ -4292,11 +4656,6 @@ export interface components {
       /** @description The directory password. */
       password: string;
     };
-    /**
-     * NextCursor
-     * @description Pass as `cursor` to get the next page; `null` on the last page.
-     */
-    NextCursor: string | null;
     /** UserList */
     UserList: {
       data: components['schemas']['User'][];
@@ -8332,6 +8691,32 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /** @description The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress). */
+    Conflict: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#site_name_taken",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "site_name_taken",
+         *       "detail": "A site named Lisbon office already exists.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
     /** @description Meridian could not reach the identity provider (its discovery document or directory). */
     IdentityProviderUnreachable: {
       headers: {
@@ -8436,32 +8821,6 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress). */
-    Conflict: {
-      headers: {
-        'Request-Id': components['headers']['Request-Id'];
-        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-        Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#site_name_taken",
-         *       "title": "Conflict",
-         *       "status": 409,
-         *       "code": "site_name_taken",
-         *       "detail": "A site named Lisbon office already exists.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
     /** @description `If-Match` does not match the resource's current `ETag`: someone changed it since you read it. Nothing was changed. */
     PreconditionFailed: {
       headers: {
@@ -8548,8 +8907,6 @@ export interface components {
     };
   };
   parameters: {
-    /** @description The ID of the identity provider. */
-    IdentityProviderIdPath: components['schemas']['IdentityProviderId'];
     /**
      * @description How many items to return, from 1 to 500.
      * @example 50
@@ -8557,6 +8914,10 @@ export interface components {
     Limit: number;
     /** @description The `next_cursor` of the previous page. Leave out for the first page. */
     Cursor: string;
+    /** @description The ID of the passkey (not its credential ID). */
+    PasskeyIdPath: components['schemas']['PasskeyId'];
+    /** @description The ID of the identity provider. */
+    IdentityProviderIdPath: components['schemas']['IdentityProviderId'];
     /**
      * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
      *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
@@ -8938,7 +9299,8 @@ export interface operations {
            *         ],
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
-           *         "last_login_at": "2026-11-02T09:30:00.000Z"
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1
            *       }
            *     }
            */
@@ -9053,7 +9415,8 @@ export interface operations {
            *         ],
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
-           *         "last_login_at": "2026-11-02T09:30:00.000Z"
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1
            *       },
            *       "auth_method": "api_token",
            *       "api_token_id": "tok_01JD4S9N2P6Q8R3T5V7W9X1Y2Z",
@@ -9111,6 +9474,459 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listPasskeys: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of your passkeys. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "psk_01JD6C2M4N6P8Q0R2S4T6V8W0X",
+           *           "name": "Work laptop",
+           *           "created_at": "2026-11-02T09:30:00.000Z",
+           *           "last_used_at": null,
+           *           "backed_up": false,
+           *           "device_type": "single_device",
+           *           "transports": [
+           *             "internal"
+           *           ]
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['PasskeyList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deletePasskey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the passkey (not its credential ID). */
+        passkey_id: components['parameters']['PasskeyIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The passkey is deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updatePasskey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the passkey (not its credential ID). */
+        passkey_id: components['parameters']['PasskeyIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Personal phone"
+         *     }
+         */
+        'application/json': components['schemas']['PasskeyUpdate'];
+      };
+    };
+    responses: {
+      /** @description The renamed passkey. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "psk_01JD6C2M4N6P8Q0R2S4T6V8W0X",
+           *       "name": "Personal phone",
+           *       "created_at": "2026-11-02T09:30:00.000Z",
+           *       "last_used_at": null,
+           *       "backed_up": false,
+           *       "device_type": "single_device",
+           *       "transports": [
+           *         "internal"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Passkey'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createPasskeyAuthenticationOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The request options, in WebAuthn's JSON form. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "challenge": "c9iU75FrbMPjG_AxOIMSDlXpbu11P3YZxC9JfAoc-R0",
+           *       "rpId": "meridian.example.com",
+           *       "timeout": 300000,
+           *       "userVerification": "required"
+           *     }
+           */
+          'application/json': components['schemas']['PasskeyAuthenticationOptions'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  verifyPasskeyAuthentication: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "credential": {
+         *         "id": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
+         *         "rawId": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
+         *         "response": {
+         *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+         *           "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+         *           "signature": "MEUCIQDKa8xjPQ2QsLf2Ea6ZyB0o",
+         *           "userHandle": "dXNyXzAxSkJaM1Y0SzdNMlE4UjVUNlc5WDBZMUFC"
+         *         },
+         *         "authenticatorAttachment": "platform",
+         *         "clientExtensionResults": {},
+         *         "type": "public-key"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['PasskeyAuthentication'];
+      };
+    };
+    responses: {
+      /** @description Signed in. The session cookies are set and the bearer token is in the body. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "token": "mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x",
+           *       "token_type": "bearer",
+           *       "expires_at": "2026-11-02T21:30:00.000Z",
+           *       "csrf_token": "c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c",
+           *       "user": {
+           *         "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *         "username": "alice.ops",
+           *         "display_name": "Alice Okafor",
+           *         "email": "alice@example.com",
+           *         "role": "operator",
+           *         "disabled": false,
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           }
+           *         ],
+           *         "created_at": "2026-10-01T08:00:00.000Z",
+           *         "updated_at": "2026-10-01T08:00:00.000Z",
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      /** @description The challenge, the passkey or its signature is not good, or the user is disabled (see `code`). */
+      401: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#passkey_unknown",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "passkey_unknown",
+           *       "detail": "This passkey is not registered with Meridian (it may have been deleted).",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createPasskeyRegistrationOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The creation options, in WebAuthn's JSON form. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "challenge": "pYspB9tx83WvoMHx0ztjeNEPFVHM5y4Fqty3m477nmg",
+           *       "rp": {
+           *         "name": "Meridian",
+           *         "id": "meridian.example.com"
+           *       },
+           *       "user": {
+           *         "id": "dXNyXzAxSkJaM1Y0SzdNMlE4UjVUNlc5WDBZMUFC",
+           *         "name": "alice.ops",
+           *         "displayName": "Alice Okafor"
+           *       },
+           *       "pubKeyCredParams": [
+           *         {
+           *           "alg": -8,
+           *           "type": "public-key"
+           *         },
+           *         {
+           *           "alg": -7,
+           *           "type": "public-key"
+           *         },
+           *         {
+           *           "alg": -257,
+           *           "type": "public-key"
+           *         }
+           *       ],
+           *       "timeout": 300000,
+           *       "attestation": "none",
+           *       "excludeCredentials": [],
+           *       "authenticatorSelection": {
+           *         "residentKey": "required",
+           *         "userVerification": "required",
+           *         "requireResidentKey": true
+           *       },
+           *       "extensions": {
+           *         "credProps": true
+           *       },
+           *       "hints": []
+           *     }
+           */
+          'application/json': components['schemas']['PasskeyRegistrationOptions'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  verifyPasskeyRegistration: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Work laptop",
+         *       "credential": {
+         *         "id": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
+         *         "rawId": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
+         *         "response": {
+         *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0",
+         *           "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjE",
+         *           "transports": [
+         *             "internal"
+         *           ]
+         *         },
+         *         "authenticatorAttachment": "platform",
+         *         "clientExtensionResults": {
+         *           "credProps": {
+         *             "rk": true
+         *           }
+         *         },
+         *         "type": "public-key"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['PasskeyRegistration'];
+      };
+    };
+    responses: {
+      /** @description The passkey is registered; it can sign you in from now on. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "psk_01JD6C2M4N6P8Q0R2S4T6V8W0X",
+           *       "name": "Work laptop",
+           *       "created_at": "2026-11-02T09:30:00.000Z",
+           *       "last_used_at": null,
+           *       "backed_up": false,
+           *       "device_type": "single_device",
+           *       "transports": [
+           *         "internal"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Passkey'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
@@ -9249,6 +10065,7 @@ export interface operations {
            *         "created_at": "2026-11-02T09:30:00.000Z",
            *         "updated_at": "2026-11-02T09:30:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1,
            *         "source": "oidc"
            *       }
            *     }
@@ -9344,6 +10161,7 @@ export interface operations {
            *         "created_at": "2026-11-02T09:30:00.000Z",
            *         "updated_at": "2026-11-02T09:30:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1,
            *         "source": "ldap"
            *       }
            *     }
@@ -9443,7 +10261,8 @@ export interface operations {
            *           ],
            *           "created_at": "2026-10-01T08:00:00.000Z",
            *           "updated_at": "2026-10-01T08:00:00.000Z",
-           *           "last_login_at": "2026-11-02T09:30:00.000Z"
+           *           "last_login_at": "2026-11-02T09:30:00.000Z",
+           *           "passkey_count": 1
            *         }
            *       ],
            *       "next_cursor": null
@@ -9526,7 +10345,8 @@ export interface operations {
            *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
-           *       "last_login_at": null
+           *       "last_login_at": null,
+           *       "passkey_count": 1
            *     }
            */
           'application/json': components['schemas']['User'];
@@ -9590,7 +10410,8 @@ export interface operations {
            *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
-           *       "last_login_at": "2026-11-02T09:30:00.000Z"
+           *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "passkey_count": 1
            *     }
            */
           'application/json': components['schemas']['User'];
@@ -9705,7 +10526,8 @@ export interface operations {
            *       ],
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z",
-           *       "last_login_at": "2026-11-02T09:30:00.000Z"
+           *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "passkey_count": 1
            *     }
            */
           'application/json': components['schemas']['User'];

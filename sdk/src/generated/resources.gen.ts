@@ -68,6 +68,8 @@ import type {
   CreateMonitoredProcessResponse,
   CreateNotificationChannelData,
   CreateNotificationChannelResponse,
+  CreatePasskeyAuthenticationOptionsResponse,
+  CreatePasskeyRegistrationOptionsResponse,
   CreateRoleData,
   CreateRoleResponse,
   CreateScheduleData,
@@ -102,6 +104,8 @@ import type {
   DeleteMonitoredProcessResponse,
   DeleteNotificationChannelData,
   DeleteNotificationChannelResponse,
+  DeletePasskeyData,
+  DeletePasskeyResponse,
   DeleteRoleData,
   DeleteRoleResponse,
   DeleteScheduleData,
@@ -248,6 +252,8 @@ import type {
   ListNotificationChannelsResponse,
   ListNotificationsData,
   ListNotificationsResponse,
+  ListPasskeysData,
+  ListPasskeysResponse,
   ListRolesData,
   ListRolesResponse,
   ListScheduleRunsData,
@@ -350,6 +356,8 @@ import type {
   UpdateMonitoredProcessResponse,
   UpdateNotificationChannelData,
   UpdateNotificationChannelResponse,
+  UpdatePasskeyData,
+  UpdatePasskeyResponse,
   UpdateRoleData,
   UpdateRoleResponse,
   UpdateScheduleData,
@@ -368,6 +376,10 @@ import type {
   UploadAgentScreenshotResponse,
   VerifyAuditEventsData,
   VerifyAuditEventsResponse,
+  VerifyPasskeyAuthenticationData,
+  VerifyPasskeyAuthenticationResponse,
+  VerifyPasskeyRegistrationData,
+  VerifyPasskeyRegistrationResponse,
 } from './types.gen';
 
 /** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */
@@ -380,6 +392,13 @@ export const routes = {
   logout: { route: 'POST /v1/auth/logout' },
   getCurrentUser: { route: 'GET /v1/auth/me' },
   changePassword: { route: 'POST /v1/auth/password' },
+  listPasskeys: { route: 'GET /v1/auth/passkeys', paginated: true },
+  updatePasskey: { route: 'PATCH /v1/auth/passkeys/{passkey_id}' },
+  deletePasskey: { route: 'DELETE /v1/auth/passkeys/{passkey_id}' },
+  createPasskeyAuthenticationOptions: { route: 'POST /v1/auth/passkeys/authentication/options' },
+  verifyPasskeyAuthentication: { route: 'POST /v1/auth/passkeys/authentication/verify' },
+  createPasskeyRegistrationOptions: { route: 'POST /v1/auth/passkeys/registration/options' },
+  verifyPasskeyRegistration: { route: 'POST /v1/auth/passkeys/registration/verify' },
   listUsers: { route: 'GET /v1/users', paginated: true },
   createUser: { route: 'POST /v1/users', idempotencyKey: true },
   getUser: { route: 'GET /v1/users/{user_id}' },
@@ -710,6 +729,158 @@ export class AuthResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ChangePasswordResponse> {
     return this._client._call(routes.changePassword, { body, options });
+  }
+}
+
+/**
+ * Signing in with a passkey (WebAuthn) instead of a password, without typing a username, and
+ * managing your own passkeys. A passkey is bound to the relying party ID
+ * (`MERIDIAN_WEBAUTHN_RP_ID`) and verified only from the allowed origins
+ * (`MERIDIAN_WEBAUTHN_ORIGINS`); it satisfies multi-factor authentication.
+ */
+export class PasskeysResource extends APIResource {
+  /**
+   * List your passkeys
+   *
+   * Lists the passkeys registered for your own account, oldest first. Needs a session, not an
+   * API token (`422 session_required`).
+   *
+   * `GET /v1/auth/passkeys` (operation `listPasskeys`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListPasskeysData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListPasskeysResponse['data'][number]> {
+    return this._client._list(routes.listPasskeys, { query, options });
+  }
+
+  /**
+   * Rename a passkey
+   *
+   * Renames one of your passkeys. Someone else's passkey does not exist for you (`404`). Needs
+   * a session, not an API token (`422 session_required`).
+   *
+   * `PATCH /v1/auth/passkeys/{passkey_id}` (operation `updatePasskey`).
+   *
+   * @param passkeyId The ID of the passkey (not its credential ID).
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  update(
+    passkeyId: UpdatePasskeyData['path']['passkey_id'],
+    body: UpdatePasskeyData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UpdatePasskeyResponse> {
+    return this._client._call(routes.updatePasskey, { path: { passkey_id: passkeyId }, body, options });
+  }
+
+  /**
+   * Delete a passkey
+   *
+   * Deletes one of your passkeys: it can no longer sign you in (`401 passkey_unknown`). Delete
+   * the passkey from the device too, or it keeps offering it. Sessions it started stay signed
+   * in. Someone else's passkey does not exist for you (`404`). Needs a session, not an API token.
+   *
+   * `DELETE /v1/auth/passkeys/{passkey_id}` (operation `deletePasskey`).
+   *
+   * @param passkeyId The ID of the passkey (not its credential ID).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  delete(
+    passkeyId: DeletePasskeyData['path']['passkey_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeletePasskeyResponse> {
+    return this._client._call(routes.deletePasskey, { path: { passkey_id: passkeyId }, options });
+  }
+
+  /**
+   * Start signing in with a passkey
+   *
+   * Returns the options for `navigator.credentials.get()`: a fresh challenge and the relying
+   * party ID, and no list of credentials, so the authenticator offers the passkeys it holds for
+   * Meridian and no username is needed. Send what the browser returns to
+   * `POST /v1/auth/passkeys/authentication/verify` within `timeout` milliseconds.
+   *
+   * `POST /v1/auth/passkeys/authentication/options` (operation `createPasskeyAuthenticationOptions`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  createAuthenticationOptions(
+    options?: BaseRequestOptions,
+  ): APIPromise<CreatePasskeyAuthenticationOptionsResponse> {
+    return this._client._call(routes.createPasskeyAuthenticationOptions, { options });
+  }
+
+  /**
+   * Sign in with a passkey
+   *
+   * Checks what `navigator.credentials.get()` returned against the challenge of
+   * `POST /v1/auth/passkeys/authentication/options` (which it uses up), the relying party ID,
+   * the allowed origins and the passkey's public key and signature counter, and signs its user
+   * in as `POST /v1/auth/login` does: the same session body and cookies. A passkey verifies the
+   * user (PIN, fingerprint) on a device they hold, so it satisfies multi-factor authentication:
+   * no `mfa_required` step follows. An unknown, used or expired challenge is
+   * `401 passkey_challenge_invalid`, a passkey Meridian does not know (deleted, or never
+   * registered here) `401 passkey_unknown`, a response that does not verify (another origin, a
+   * bad signature, a counter that went backwards) `401 passkey_verification_failed`, and a
+   * disabled user `401 invalid_credentials`.
+   *
+   * `POST /v1/auth/passkeys/authentication/verify` (operation `verifyPasskeyAuthentication`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  verifyAuthentication(
+    body: VerifyPasskeyAuthenticationData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<VerifyPasskeyAuthenticationResponse> {
+    return this._client._call(routes.verifyPasskeyAuthentication, { body, options });
+  }
+
+  /**
+   * Start registering a passkey
+   *
+   * Returns the options for `navigator.credentials.create()`: a fresh challenge, Meridian as the
+   * relying party (`MERIDIAN_WEBAUTHN_RP_ID`), you as the user, and your passkeys already
+   * registered (so an authenticator is not registered twice). The passkey must be discoverable
+   * (a resident key) and verify the user (PIN, fingerprint). Send what the browser returns to
+   * `POST /v1/auth/passkeys/registration/verify` within `timeout` milliseconds. Needs a session,
+   * not an API token (`422 session_required`).
+   *
+   * `POST /v1/auth/passkeys/registration/options` (operation `createPasskeyRegistrationOptions`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  createRegistrationOptions(
+    options?: BaseRequestOptions,
+  ): APIPromise<CreatePasskeyRegistrationOptionsResponse> {
+    return this._client._call(routes.createPasskeyRegistrationOptions, { options });
+  }
+
+  /**
+   * Finish registering a passkey
+   *
+   * Checks what `navigator.credentials.create()` returned against the challenge of
+   * `POST /v1/auth/passkeys/registration/options` (which it uses up), the relying party ID and
+   * the allowed origins (`MERIDIAN_WEBAUTHN_ORIGINS`), and stores the passkey's public key. A
+   * challenge that is unknown, used, expired or someone else's is
+   * `422 passkey_challenge_invalid`; a response that does not verify (another origin, no user
+   * verification, a bad attestation) is `422 passkey_verification_failed`; a credential
+   * already registered is `409 passkey_already_registered`. Needs a session, not an API token.
+   *
+   * `POST /v1/auth/passkeys/registration/verify` (operation `verifyPasskeyRegistration`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  verifyRegistration(
+    body: VerifyPasskeyRegistrationData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<VerifyPasskeyRegistrationResponse> {
+    return this._client._call(routes.verifyPasskeyRegistration, { body, options });
   }
 }
 
@@ -4522,6 +4693,13 @@ export interface Resources {
    */
   readonly auth: AuthResource;
   /**
+   * Signing in with a passkey (WebAuthn) instead of a password, without typing a username, and
+   * managing your own passkeys. A passkey is bound to the relying party ID
+   * (`MERIDIAN_WEBAUTHN_RP_ID`) and verified only from the allowed origins
+   * (`MERIDIAN_WEBAUTHN_ORIGINS`); it satisfies multi-factor authentication.
+   */
+  readonly passkeys: PasskeysResource;
+  /**
    * Operator accounts, their roles and the sites they may see. Admins only.
    */
   readonly users: UsersResource;
@@ -4691,6 +4869,7 @@ export interface Resources {
 export const resources: { readonly [K in keyof Resources]: new (client: OperationClient) => Resources[K] } = {
   meta: MetaResource,
   auth: AuthResource,
+  passkeys: PasskeysResource,
   users: UsersResource,
   roles: RolesResource,
   identityProviders: IdentityProvidersResource,

@@ -87,6 +87,12 @@ import type {
   CreateNotificationChannelData,
   CreateNotificationChannelErrors,
   CreateNotificationChannelResponses,
+  CreatePasskeyAuthenticationOptionsData,
+  CreatePasskeyAuthenticationOptionsErrors,
+  CreatePasskeyAuthenticationOptionsResponses,
+  CreatePasskeyRegistrationOptionsData,
+  CreatePasskeyRegistrationOptionsErrors,
+  CreatePasskeyRegistrationOptionsResponses,
   CreateRoleData,
   CreateRoleErrors,
   CreateRoleResponses,
@@ -138,6 +144,9 @@ import type {
   DeleteNotificationChannelData,
   DeleteNotificationChannelErrors,
   DeleteNotificationChannelResponses,
+  DeletePasskeyData,
+  DeletePasskeyErrors,
+  DeletePasskeyResponses,
   DeleteRoleData,
   DeleteRoleErrors,
   DeleteRoleResponses,
@@ -366,6 +375,9 @@ import type {
   ListNotificationsData,
   ListNotificationsErrors,
   ListNotificationsResponses,
+  ListPasskeysData,
+  ListPasskeysErrors,
+  ListPasskeysResponses,
   ListRolesData,
   ListRolesErrors,
   ListRolesResponses,
@@ -523,6 +535,9 @@ import type {
   UpdateNotificationChannelData,
   UpdateNotificationChannelErrors,
   UpdateNotificationChannelResponses,
+  UpdatePasskeyData,
+  UpdatePasskeyErrors,
+  UpdatePasskeyResponses,
   UpdateRoleData,
   UpdateRoleErrors,
   UpdateRoleResponses,
@@ -550,6 +565,12 @@ import type {
   VerifyAuditEventsData,
   VerifyAuditEventsErrors,
   VerifyAuditEventsResponses,
+  VerifyPasskeyAuthenticationData,
+  VerifyPasskeyAuthenticationErrors,
+  VerifyPasskeyAuthenticationResponses,
+  VerifyPasskeyRegistrationData,
+  VerifyPasskeyRegistrationErrors,
+  VerifyPasskeyRegistrationResponses,
 } from './types.gen';
 
 export type Options<
@@ -752,6 +773,196 @@ export const changePassword = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/auth/password',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List your passkeys
+ *
+ * Lists the passkeys registered for your own account, oldest first. Needs a session, not an
+ * API token (`422 session_required`).
+ *
+ */
+export const listPasskeys = <ThrowOnError extends boolean = false>(
+  options?: Options<ListPasskeysData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListPasskeysResponses, ListPasskeysErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/passkeys',
+    ...options,
+  });
+
+/**
+ * Delete a passkey
+ *
+ * Deletes one of your passkeys: it can no longer sign you in (`401 passkey_unknown`). Delete
+ * the passkey from the device too, or it keeps offering it. Sessions it started stay signed
+ * in. Someone else's passkey does not exist for you (`404`). Needs a session, not an API token.
+ *
+ */
+export const deletePasskey = <ThrowOnError extends boolean = false>(
+  options: Options<DeletePasskeyData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeletePasskeyResponses, DeletePasskeyErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/passkeys/{passkey_id}',
+    ...options,
+  });
+
+/**
+ * Rename a passkey
+ *
+ * Renames one of your passkeys. Someone else's passkey does not exist for you (`404`). Needs
+ * a session, not an API token (`422 session_required`).
+ *
+ */
+export const updatePasskey = <ThrowOnError extends boolean = false>(
+  options: Options<UpdatePasskeyData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<UpdatePasskeyResponses, UpdatePasskeyErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/passkeys/{passkey_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Start signing in with a passkey
+ *
+ * Returns the options for `navigator.credentials.get()`: a fresh challenge and the relying
+ * party ID, and no list of credentials, so the authenticator offers the passkeys it holds for
+ * Meridian and no username is needed. Send what the browser returns to
+ * `POST /v1/auth/passkeys/authentication/verify` within `timeout` milliseconds.
+ *
+ */
+export const createPasskeyAuthenticationOptions = <ThrowOnError extends boolean = false>(
+  options?: Options<CreatePasskeyAuthenticationOptionsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<
+    CreatePasskeyAuthenticationOptionsResponses,
+    CreatePasskeyAuthenticationOptionsErrors,
+    ThrowOnError
+  >({ url: '/v1/auth/passkeys/authentication/options', ...options });
+
+/**
+ * Sign in with a passkey
+ *
+ * Checks what `navigator.credentials.get()` returned against the challenge of
+ * `POST /v1/auth/passkeys/authentication/options` (which it uses up), the relying party ID,
+ * the allowed origins and the passkey's public key and signature counter, and signs its user
+ * in as `POST /v1/auth/login` does: the same session body and cookies. A passkey verifies the
+ * user (PIN, fingerprint) on a device they hold, so it satisfies multi-factor authentication:
+ * no `mfa_required` step follows. An unknown, used or expired challenge is
+ * `401 passkey_challenge_invalid`, a passkey Meridian does not know (deleted, or never
+ * registered here) `401 passkey_unknown`, a response that does not verify (another origin, a
+ * bad signature, a counter that went backwards) `401 passkey_verification_failed`, and a
+ * disabled user `401 invalid_credentials`.
+ *
+ */
+export const verifyPasskeyAuthentication = <ThrowOnError extends boolean = false>(
+  options: Options<VerifyPasskeyAuthenticationData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    VerifyPasskeyAuthenticationResponses,
+    VerifyPasskeyAuthenticationErrors,
+    ThrowOnError
+  >({
+    url: '/v1/auth/passkeys/authentication/verify',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Start registering a passkey
+ *
+ * Returns the options for `navigator.credentials.create()`: a fresh challenge, Meridian as the
+ * relying party (`MERIDIAN_WEBAUTHN_RP_ID`), you as the user, and your passkeys already
+ * registered (so an authenticator is not registered twice). The passkey must be discoverable
+ * (a resident key) and verify the user (PIN, fingerprint). Send what the browser returns to
+ * `POST /v1/auth/passkeys/registration/verify` within `timeout` milliseconds. Needs a session,
+ * not an API token (`422 session_required`).
+ *
+ */
+export const createPasskeyRegistrationOptions = <ThrowOnError extends boolean = false>(
+  options?: Options<CreatePasskeyRegistrationOptionsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<
+    CreatePasskeyRegistrationOptionsResponses,
+    CreatePasskeyRegistrationOptionsErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/passkeys/registration/options',
+    ...options,
+  });
+
+/**
+ * Finish registering a passkey
+ *
+ * Checks what `navigator.credentials.create()` returned against the challenge of
+ * `POST /v1/auth/passkeys/registration/options` (which it uses up), the relying party ID and
+ * the allowed origins (`MERIDIAN_WEBAUTHN_ORIGINS`), and stores the passkey's public key. A
+ * challenge that is unknown, used, expired or someone else's is
+ * `422 passkey_challenge_invalid`; a response that does not verify (another origin, no user
+ * verification, a bad attestation) is `422 passkey_verification_failed`; a credential
+ * already registered is `409 passkey_already_registered`. Needs a session, not an API token.
+ *
+ */
+export const verifyPasskeyRegistration = <ThrowOnError extends boolean = false>(
+  options: Options<VerifyPasskeyRegistrationData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    VerifyPasskeyRegistrationResponses,
+    VerifyPasskeyRegistrationErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/passkeys/registration/verify',
     ...options,
     headers: {
       'Content-Type': 'application/json',

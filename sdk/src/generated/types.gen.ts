@@ -269,6 +269,10 @@ export type User = {
    */
   last_login_at: Timestamp | null;
   /**
+   * How many passkeys the user has registered (each can sign them in without a password).
+   */
+  passkey_count: number;
+  /**
    * Where the account comes from: `local` (a Meridian password), or created at its first
    * sign-in through an OpenID Connect provider (`oidc`) or an LDAP directory (`ldap`), which
    * then decides its password and roles.
@@ -408,6 +412,253 @@ export type ChangePasswordRequest = {
 };
 
 /**
+ * PasskeyId
+ *
+ * The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
+ */
+export type PasskeyId = string;
+
+/**
+ * PasskeyTransport
+ *
+ * How the browser reaches the authenticator holding a passkey (WebAuthn's AuthenticatorTransport).
+ */
+export type PasskeyTransport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb';
+
+/**
+ * Passkey
+ *
+ * A passkey of the signed-in user. The public key and the credential ID stay on the server.
+ */
+export type Passkey = {
+  id: PasskeyId;
+  /**
+   * A name to recognise it by (the device or password manager that holds it).
+   */
+  name: string;
+  created_at: Timestamp;
+  /**
+   * When it last signed the user in, or `null` if never.
+   */
+  last_used_at: Timestamp | null;
+  /**
+   * Whether the authenticator syncs it to other devices (a password manager's passkey).
+   */
+  backed_up: boolean;
+  /**
+   * `multi_device` when it can be synced to other devices, `single_device` when bound to one authenticator.
+   */
+  device_type: 'single_device' | 'multi_device';
+  /**
+   * How the browser reached the authenticator when the passkey was registered.
+   */
+  transports: Array<PasskeyTransport>;
+};
+
+/**
+ * NextCursor
+ *
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+export type NextCursor = string | null;
+
+/**
+ * PasskeyList
+ */
+export type PasskeyList = {
+  data: Array<Passkey>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * PasskeyUpdate
+ */
+export type PasskeyUpdate = {
+  /**
+   * The passkey's new name.
+   */
+  name: string;
+};
+
+/**
+ * Base64Url
+ *
+ * Bytes in base64url without padding, as WebAuthn's JSON forms carry them.
+ */
+export type Base64Url = string;
+
+/**
+ * RelyingPartyId
+ *
+ * The domain passkeys are bound to (MERIDIAN_WEBAUTHN_RP_ID), WebAuthn's relying party ID.
+ */
+export type RelyingPartyId = string;
+
+/**
+ * PasskeyAuthenticationOptions
+ *
+ * WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, as the browser takes it:
+ * `navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) })`.
+ * No `allowCredentials`: the authenticator offers the passkeys it holds for Meridian, so no
+ * username is needed. The challenge is good for one sign-in within `timeout` milliseconds.
+ *
+ */
+export type PasskeyAuthenticationOptions = {
+  challenge: Base64Url;
+  rpId: RelyingPartyId;
+  /**
+   * How long the browser may wait for the user, in milliseconds; the challenge expires then too.
+   */
+  timeout?: number;
+  userVerification?: 'discouraged' | 'preferred' | 'required';
+  hints?: Array<'hybrid' | 'security-key' | 'client-device'>;
+};
+
+/**
+ * PasskeyClientExtensionResults
+ *
+ * What the browser reports of the extensions asked for (`credProps` at registration); not relied upon.
+ */
+export type PasskeyClientExtensionResults = {
+  credProps?: {
+    rk?: boolean;
+  };
+};
+
+/**
+ * PasskeyAuthenticationCredential
+ *
+ * WebAuthn's `AuthenticationResponseJSON`: what `navigator.credentials.get()` gave, as its
+ * `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+ *
+ */
+export type PasskeyAuthenticationCredential = {
+  id: Base64Url;
+  rawId: Base64Url;
+  response: {
+    clientDataJSON: Base64Url;
+    authenticatorData: Base64Url;
+    signature: Base64Url;
+    userHandle?: Base64Url;
+  };
+  authenticatorAttachment?: 'platform' | 'cross-platform';
+  clientExtensionResults: PasskeyClientExtensionResults;
+  type: 'public-key';
+};
+
+/**
+ * PasskeyAuthentication
+ */
+export type PasskeyAuthentication = {
+  credential: PasskeyAuthenticationCredential;
+};
+
+/**
+ * PasskeyCredentialDescriptor
+ *
+ * A credential the authenticator should skip (registration) or may use (sign-in).
+ */
+export type PasskeyCredentialDescriptor = {
+  id: Base64Url;
+  /**
+   * Always `public-key`.
+   */
+  type: string;
+  transports?: Array<PasskeyTransport>;
+};
+
+/**
+ * PasskeyRegistrationOptions
+ *
+ * WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, as the browser takes it:
+ * `navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })`.
+ * Field names are WebAuthn's own (camelCase). The challenge is good for one registration of the
+ * caller's, within `timeout` milliseconds.
+ *
+ */
+export type PasskeyRegistrationOptions = {
+  challenge: Base64Url;
+  /**
+   * The relying party, Meridian; `id` is the domain the passkey is bound to (MERIDIAN_WEBAUTHN_RP_ID).
+   */
+  rp: {
+    name: string;
+    id: RelyingPartyId;
+  };
+  /**
+   * The user the passkey is for; `id` is the user's ID as bytes (the user handle a sign-in returns).
+   */
+  user: {
+    id: Base64Url;
+    name: string;
+    displayName: string;
+  };
+  /**
+   * The signature algorithms Meridian verifies (COSE identifiers), preferred first.
+   */
+  pubKeyCredParams: Array<{
+    alg: number;
+    type: 'public-key';
+  }>;
+  /**
+   * How long the browser may wait for the user, in milliseconds; the challenge expires then too.
+   */
+  timeout?: number;
+  attestation?: 'none' | 'indirect' | 'direct' | 'enterprise';
+  /**
+   * The user's passkeys already registered, so an authenticator is not registered twice.
+   */
+  excludeCredentials?: Array<PasskeyCredentialDescriptor>;
+  /**
+   * A discoverable credential (a passkey, signing in without a username) verified by the user.
+   */
+  authenticatorSelection?: {
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+    residentKey?: 'discouraged' | 'preferred' | 'required';
+    requireResidentKey?: boolean;
+    userVerification?: 'discouraged' | 'preferred' | 'required';
+  };
+  extensions?: {
+    credProps?: boolean;
+  };
+  hints?: Array<'hybrid' | 'security-key' | 'client-device'>;
+};
+
+/**
+ * PasskeyRegistrationCredential
+ *
+ * WebAuthn's `RegistrationResponseJSON`: what `navigator.credentials.create()` gave, as its
+ * `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+ *
+ */
+export type PasskeyRegistrationCredential = {
+  id: Base64Url;
+  rawId: Base64Url;
+  response: {
+    clientDataJSON: Base64Url;
+    attestationObject: Base64Url;
+    authenticatorData?: Base64Url;
+    transports?: Array<PasskeyTransport>;
+    publicKeyAlgorithm?: number;
+    publicKey?: Base64Url;
+  };
+  authenticatorAttachment?: 'platform' | 'cross-platform';
+  clientExtensionResults: PasskeyClientExtensionResults;
+  type: 'public-key';
+};
+
+/**
+ * PasskeyRegistration
+ */
+export type PasskeyRegistration = {
+  /**
+   * A name to recognise the passkey by; "Passkey" followed by the date when left out.
+   */
+  name?: string;
+  credential: PasskeyRegistrationCredential;
+};
+
+/**
  * IdentityProviderId
  *
  * The ID of an identity provider (`idp_` followed by a ULID).
@@ -443,13 +694,6 @@ export type LdapLoginRequest = {
    */
   password: string;
 };
-
-/**
- * NextCursor
- *
- * Pass as `cursor` to get the next page; `null` on the last page.
- */
-export type NextCursor = string | null;
 
 /**
  * UserList
@@ -5218,11 +5462,6 @@ export type NotificationChannelUpdateWritable = {
 };
 
 /**
- * The ID of the identity provider.
- */
-export type IdentityProviderIdPath = IdentityProviderId;
-
-/**
  * How many items to return, from 1 to 500.
  */
 export type Limit = number;
@@ -5231,6 +5470,16 @@ export type Limit = number;
  * The `next_cursor` of the previous page. Leave out for the first page.
  */
 export type Cursor = string;
+
+/**
+ * The ID of the passkey (not its credential ID).
+ */
+export type PasskeyIdPath = PasskeyId;
+
+/**
+ * The ID of the identity provider.
+ */
+export type IdentityProviderIdPath = IdentityProviderId;
 
 /**
  * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
@@ -5761,6 +6010,360 @@ export type ChangePasswordResponses = {
 };
 
 export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
+
+export type ListPasskeysData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/auth/passkeys';
+};
+
+export type ListPasskeysErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListPasskeysError = ListPasskeysErrors[keyof ListPasskeysErrors];
+
+export type ListPasskeysResponses = {
+  /**
+   * A page of your passkeys.
+   */
+  200: PasskeyList;
+};
+
+export type ListPasskeysResponse = ListPasskeysResponses[keyof ListPasskeysResponses];
+
+export type DeletePasskeyData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the passkey (not its credential ID).
+     */
+    passkey_id: PasskeyId;
+  };
+  query?: never;
+  url: '/v1/auth/passkeys/{passkey_id}';
+};
+
+export type DeletePasskeyErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeletePasskeyError = DeletePasskeyErrors[keyof DeletePasskeyErrors];
+
+export type DeletePasskeyResponses = {
+  /**
+   * The passkey is deleted.
+   */
+  204: void;
+};
+
+export type DeletePasskeyResponse = DeletePasskeyResponses[keyof DeletePasskeyResponses];
+
+export type UpdatePasskeyData = {
+  body: PasskeyUpdate;
+  path: {
+    /**
+     * The ID of the passkey (not its credential ID).
+     */
+    passkey_id: PasskeyId;
+  };
+  query?: never;
+  url: '/v1/auth/passkeys/{passkey_id}';
+};
+
+export type UpdatePasskeyErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdatePasskeyError = UpdatePasskeyErrors[keyof UpdatePasskeyErrors];
+
+export type UpdatePasskeyResponses = {
+  /**
+   * The renamed passkey.
+   */
+  200: Passkey;
+};
+
+export type UpdatePasskeyResponse = UpdatePasskeyResponses[keyof UpdatePasskeyResponses];
+
+export type CreatePasskeyAuthenticationOptionsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/passkeys/authentication/options';
+};
+
+export type CreatePasskeyAuthenticationOptionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreatePasskeyAuthenticationOptionsError =
+  CreatePasskeyAuthenticationOptionsErrors[keyof CreatePasskeyAuthenticationOptionsErrors];
+
+export type CreatePasskeyAuthenticationOptionsResponses = {
+  /**
+   * The request options, in WebAuthn's JSON form.
+   */
+  200: PasskeyAuthenticationOptions;
+};
+
+export type CreatePasskeyAuthenticationOptionsResponse =
+  CreatePasskeyAuthenticationOptionsResponses[keyof CreatePasskeyAuthenticationOptionsResponses];
+
+export type VerifyPasskeyAuthenticationData = {
+  body: PasskeyAuthentication;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/passkeys/authentication/verify';
+};
+
+export type VerifyPasskeyAuthenticationErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The challenge, the passkey or its signature is not good, or the user is disabled (see `code`).
+   */
+  401: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type VerifyPasskeyAuthenticationError =
+  VerifyPasskeyAuthenticationErrors[keyof VerifyPasskeyAuthenticationErrors];
+
+export type VerifyPasskeyAuthenticationResponses = {
+  /**
+   * Signed in. The session cookies are set and the bearer token is in the body.
+   */
+  200: Session;
+};
+
+export type VerifyPasskeyAuthenticationResponse =
+  VerifyPasskeyAuthenticationResponses[keyof VerifyPasskeyAuthenticationResponses];
+
+export type CreatePasskeyRegistrationOptionsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/passkeys/registration/options';
+};
+
+export type CreatePasskeyRegistrationOptionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreatePasskeyRegistrationOptionsError =
+  CreatePasskeyRegistrationOptionsErrors[keyof CreatePasskeyRegistrationOptionsErrors];
+
+export type CreatePasskeyRegistrationOptionsResponses = {
+  /**
+   * The creation options, in WebAuthn's JSON form.
+   */
+  200: PasskeyRegistrationOptions;
+};
+
+export type CreatePasskeyRegistrationOptionsResponse =
+  CreatePasskeyRegistrationOptionsResponses[keyof CreatePasskeyRegistrationOptionsResponses];
+
+export type VerifyPasskeyRegistrationData = {
+  body: PasskeyRegistration;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/passkeys/registration/verify';
+};
+
+export type VerifyPasskeyRegistrationErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type VerifyPasskeyRegistrationError =
+  VerifyPasskeyRegistrationErrors[keyof VerifyPasskeyRegistrationErrors];
+
+export type VerifyPasskeyRegistrationResponses = {
+  /**
+   * The passkey is registered; it can sign you in from now on.
+   */
+  201: Passkey;
+};
+
+export type VerifyPasskeyRegistrationResponse =
+  VerifyPasskeyRegistrationResponses[keyof VerifyPasskeyRegistrationResponses];
 
 export type StartOidcSignInData = {
   body?: never;

@@ -180,6 +180,7 @@ export const zUser = z.object({
   created_at: zTimestamp,
   updated_at: zTimestamp,
   last_login_at: zTimestamp.nullable(),
+  passkey_count: z.int().gte(0).lte(1000),
   source: z.enum(['local', 'oidc', 'ldap']).optional(),
 });
 
@@ -289,6 +290,230 @@ export const zChangePasswordRequest = z.object({
 });
 
 /**
+ * PasskeyId
+ *
+ * The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
+ */
+export const zPasskeyId = z
+  .string()
+  .max(30)
+  .regex(/^psk_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * PasskeyTransport
+ *
+ * How the browser reaches the authenticator holding a passkey (WebAuthn's AuthenticatorTransport).
+ */
+export const zPasskeyTransport = z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
+
+/**
+ * Passkey
+ *
+ * A passkey of the signed-in user. The public key and the credential ID stay on the server.
+ */
+export const zPasskey = z.object({
+  id: zPasskeyId,
+  name: z.string().max(100),
+  created_at: zTimestamp,
+  last_used_at: zTimestamp.nullable(),
+  backed_up: z.boolean(),
+  device_type: z.enum(['single_device', 'multi_device']),
+  transports: z.array(zPasskeyTransport).max(7),
+});
+
+/**
+ * NextCursor
+ *
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+export const zNextCursor = z.string().max(200).nullable();
+
+/**
+ * PasskeyList
+ */
+export const zPasskeyList = z.object({
+  data: z.array(zPasskey).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * PasskeyUpdate
+ */
+export const zPasskeyUpdate = z.object({
+  name: z.string().min(1).max(100),
+});
+
+/**
+ * Base64Url
+ *
+ * Bytes in base64url without padding, as WebAuthn's JSON forms carry them.
+ */
+export const zBase64Url = z
+  .string()
+  .max(16384)
+  .regex(/^[A-Za-z0-9_-]*$/);
+
+/**
+ * RelyingPartyId
+ *
+ * The domain passkeys are bound to (MERIDIAN_WEBAUTHN_RP_ID), WebAuthn's relying party ID.
+ */
+export const zRelyingPartyId = z.string().max(253);
+
+/**
+ * PasskeyAuthenticationOptions
+ *
+ * WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, as the browser takes it:
+ * `navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) })`.
+ * No `allowCredentials`: the authenticator offers the passkeys it holds for Meridian, so no
+ * username is needed. The challenge is good for one sign-in within `timeout` milliseconds.
+ *
+ */
+export const zPasskeyAuthenticationOptions = z.object({
+  challenge: zBase64Url,
+  rpId: zRelyingPartyId,
+  timeout: z.int().gte(1).lte(600000).optional(),
+  userVerification: z.enum(['discouraged', 'preferred', 'required']).optional(),
+  hints: z
+    .array(z.enum(['hybrid', 'security-key', 'client-device']))
+    .max(3)
+    .optional(),
+});
+
+/**
+ * PasskeyClientExtensionResults
+ *
+ * What the browser reports of the extensions asked for (`credProps` at registration); not relied upon.
+ */
+export const zPasskeyClientExtensionResults = z.object({
+  credProps: z
+    .object({
+      rk: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+/**
+ * PasskeyAuthenticationCredential
+ *
+ * WebAuthn's `AuthenticationResponseJSON`: what `navigator.credentials.get()` gave, as its
+ * `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+ *
+ */
+export const zPasskeyAuthenticationCredential = z.object({
+  id: zBase64Url,
+  rawId: zBase64Url,
+  response: z.object({
+    clientDataJSON: zBase64Url,
+    authenticatorData: zBase64Url,
+    signature: zBase64Url,
+    userHandle: zBase64Url.optional(),
+  }),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: zPasskeyClientExtensionResults,
+  type: z.literal('public-key'),
+});
+
+/**
+ * PasskeyAuthentication
+ */
+export const zPasskeyAuthentication = z.object({
+  credential: zPasskeyAuthenticationCredential,
+});
+
+/**
+ * PasskeyCredentialDescriptor
+ *
+ * A credential the authenticator should skip (registration) or may use (sign-in).
+ */
+export const zPasskeyCredentialDescriptor = z.object({
+  id: zBase64Url,
+  type: z.string().max(20),
+  transports: z.array(zPasskeyTransport).max(7).optional(),
+});
+
+/**
+ * PasskeyRegistrationOptions
+ *
+ * WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, as the browser takes it:
+ * `navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })`.
+ * Field names are WebAuthn's own (camelCase). The challenge is good for one registration of the
+ * caller's, within `timeout` milliseconds.
+ *
+ */
+export const zPasskeyRegistrationOptions = z.object({
+  challenge: zBase64Url,
+  rp: z.object({
+    name: z.string().max(100),
+    id: zRelyingPartyId,
+  }),
+  user: z.object({
+    id: zBase64Url,
+    name: z.string().max(64),
+    displayName: z.string().max(100),
+  }),
+  pubKeyCredParams: z
+    .array(
+      z.object({
+        alg: z.int().gte(-65536).lte(65535),
+        type: z.literal('public-key'),
+      }),
+    )
+    .max(10),
+  timeout: z.int().gte(1).lte(600000).optional(),
+  attestation: z.enum(['none', 'indirect', 'direct', 'enterprise']).optional(),
+  excludeCredentials: z.array(zPasskeyCredentialDescriptor).max(100).optional(),
+  authenticatorSelection: z
+    .object({
+      authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+      residentKey: z.enum(['discouraged', 'preferred', 'required']).optional(),
+      requireResidentKey: z.boolean().optional(),
+      userVerification: z.enum(['discouraged', 'preferred', 'required']).optional(),
+    })
+    .optional(),
+  extensions: z
+    .object({
+      credProps: z.boolean().optional(),
+    })
+    .optional(),
+  hints: z
+    .array(z.enum(['hybrid', 'security-key', 'client-device']))
+    .max(3)
+    .optional(),
+});
+
+/**
+ * PasskeyRegistrationCredential
+ *
+ * WebAuthn's `RegistrationResponseJSON`: what `navigator.credentials.create()` gave, as its
+ * `toJSON()` writes it. Field names are WebAuthn's own (camelCase).
+ *
+ */
+export const zPasskeyRegistrationCredential = z.object({
+  id: zBase64Url,
+  rawId: zBase64Url,
+  response: z.object({
+    clientDataJSON: zBase64Url,
+    attestationObject: zBase64Url,
+    authenticatorData: zBase64Url.optional(),
+    transports: z.array(zPasskeyTransport).max(7).optional(),
+    publicKeyAlgorithm: z.int().gte(-65536).lte(65535).optional(),
+    publicKey: zBase64Url.optional(),
+  }),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: zPasskeyClientExtensionResults,
+  type: z.literal('public-key'),
+});
+
+/**
+ * PasskeyRegistration
+ */
+export const zPasskeyRegistration = z.object({
+  name: z.string().min(1).max(100).optional(),
+  credential: zPasskeyRegistrationCredential,
+});
+
+/**
  * IdentityProviderId
  *
  * The ID of an identity provider (`idp_` followed by a ULID).
@@ -315,13 +540,6 @@ export const zLdapLoginRequest = z.object({
   username: z.string().min(1).max(256),
   password: z.string().min(1).max(1000),
 });
-
-/**
- * NextCursor
- *
- * Pass as `cursor` to get the next page; `null` on the last page.
- */
-export const zNextCursor = z.string().max(200).nullable();
 
 /**
  * UserList
@@ -4227,11 +4445,6 @@ export const zNotificationChannelUpdateWritable = z.object({
 });
 
 /**
- * The ID of the identity provider.
- */
-export const zIdentityProviderIdPath = zIdentityProviderId;
-
-/**
  * How many items to return, from 1 to 500.
  */
 export const zLimit = z.int().gte(1).lte(500).default(50);
@@ -4240,6 +4453,16 @@ export const zLimit = z.int().gte(1).lte(500).default(50);
  * The `next_cursor` of the previous page. Leave out for the first page.
  */
 export const zCursor = z.string().max(200);
+
+/**
+ * The ID of the passkey (not its credential ID).
+ */
+export const zPasskeyIdPath = zPasskeyId;
+
+/**
+ * The ID of the identity provider.
+ */
+export const zIdentityProviderIdPath = zIdentityProviderId;
 
 /**
  * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
@@ -4490,6 +4713,60 @@ export const zChangePasswordBody = zChangePasswordRequest;
  * The password was changed.
  */
 export const zChangePasswordResponse = z.void();
+
+export const zListPasskeysQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of your passkeys.
+ */
+export const zListPasskeysResponse = zPasskeyList;
+
+export const zDeletePasskeyPath = z.object({
+  passkey_id: zPasskeyId,
+});
+
+/**
+ * The passkey is deleted.
+ */
+export const zDeletePasskeyResponse = z.void();
+
+export const zUpdatePasskeyBody = zPasskeyUpdate;
+
+export const zUpdatePasskeyPath = z.object({
+  passkey_id: zPasskeyId,
+});
+
+/**
+ * The renamed passkey.
+ */
+export const zUpdatePasskeyResponse = zPasskey;
+
+/**
+ * The request options, in WebAuthn's JSON form.
+ */
+export const zCreatePasskeyAuthenticationOptionsResponse = zPasskeyAuthenticationOptions;
+
+export const zVerifyPasskeyAuthenticationBody = zPasskeyAuthentication;
+
+/**
+ * Signed in. The session cookies are set and the bearer token is in the body.
+ */
+export const zVerifyPasskeyAuthenticationResponse = zSession;
+
+/**
+ * The creation options, in WebAuthn's JSON form.
+ */
+export const zCreatePasskeyRegistrationOptionsResponse = zPasskeyRegistrationOptions;
+
+export const zVerifyPasskeyRegistrationBody = zPasskeyRegistration;
+
+/**
+ * The passkey is registered; it can sign you in from now on.
+ */
+export const zVerifyPasskeyRegistrationResponse = zPasskey;
 
 export const zStartOidcSignInPath = z.object({
   provider_id: zIdentityProviderId,

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { User } from '../generated/contract.gen';
+import { passkeyCountsByUser } from '../auth/passkeys-store';
 import { problems } from '../http/problem';
 import type { UserRow } from '../store/schema';
 import { oneOrNotFound } from '../store/found';
@@ -9,7 +10,7 @@ import { bindingsByUser, namedSites, type RoleBinding } from './role-bindings';
 
 export type ApiUser = z.infer<typeof User>;
 
-export function toUser(row: UserRow, bindings: RoleBinding[]): ApiUser {
+export function toUser(row: UserRow, bindings: RoleBinding[], passkeyCount: number): ApiUser {
   return {
     id: row.id,
     username: row.username,
@@ -22,6 +23,7 @@ export function toUser(row: UserRow, bindings: RoleBinding[]): ApiUser {
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_login_at: row.last_login_at,
+    passkey_count: passkeyCount,
     source: row.source,
   };
 }
@@ -32,7 +34,11 @@ export async function presentUsers(context: AppContext, rows: UserRow[]): Promis
     context,
     rows.map((row) => row.id),
   );
-  return rows.map((row) => toUser(row, bindings.get(row.id) ?? []));
+  const passkeys = await passkeyCountsByUser(
+    context,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => toUser(row, bindings.get(row.id) ?? [], passkeys.get(row.id) ?? 0));
 }
 
 export async function presentUser(context: AppContext, row: UserRow): Promise<ApiUser> {

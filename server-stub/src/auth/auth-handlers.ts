@@ -9,7 +9,7 @@ import { clearSessionCookies } from './sessions';
 import { completeSignIn } from './sign-in';
 import { forgetOperatorCredentials } from '../http/authenticate';
 
-function requireSession(principal: Principal, what: string): string {
+export function requireSession(principal: Principal, what: string): string {
   if (!principal.sessionId) {
     throw problems.unprocessable(
       'session_required',

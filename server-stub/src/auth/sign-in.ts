@@ -6,7 +6,7 @@ import type { UserRow } from '../store/schema';
 import { createSession, setSessionCookies } from './sessions';
 
 /** How the user proved who they are, before any second factor. */
-export type SignInMethod = 'password' | 'oidc' | 'ldap';
+export type SignInMethod = 'password' | 'passkey' | 'oidc' | 'ldap';
 
 export interface SignIn {
   req: Request;

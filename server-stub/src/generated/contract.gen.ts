@@ -686,6 +686,11 @@ export const AuditEvent = z
 export const AuditEventList = z
   .object({ data: z.array(AuditEvent).max(500), next_cursor: NextCursor })
   .meta({ id: 'AuditEventList' });
+export const Base64Url = z
+  .string()
+  .max(16384)
+  .regex(new RegExp('^[A-Za-z0-9_-]*$'))
+  .meta({ id: 'Base64Url' });
 export const BinaryFile = z.string().max(1099511627776).meta({ id: 'BinaryFile' });
 export const Password = z.string().min(12).max(256).meta({ id: 'Password' });
 export const ChangePasswordRequest = z
@@ -783,6 +788,7 @@ export const User = z
     created_at: Timestamp,
     updated_at: Timestamp,
     last_login_at: Timestamp.nullable(),
+    passkey_count: z.number().int().min(0).max(1000),
     source: z.enum(['local', 'oidc', 'ldap']).optional(),
   })
   .meta({ id: 'User' });
@@ -1906,6 +1912,122 @@ export const NotificationTestResult = z
 export const OidcAuthorization = z
   .object({ authorization_url: z.url().max(8000), expires_at: Timestamp })
   .meta({ id: 'OidcAuthorization' });
+export const PasskeyId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^psk_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'PasskeyId' });
+export const PasskeyTransport = z
+  .enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])
+  .meta({ id: 'PasskeyTransport' });
+export const Passkey = z
+  .object({
+    id: PasskeyId,
+    name: z.string().max(100),
+    created_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    backed_up: z.boolean(),
+    device_type: z.enum(['single_device', 'multi_device']),
+    transports: z
+      .array(PasskeyTransport)
+      .max(7)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
+  })
+  .meta({ id: 'Passkey' });
+export const PasskeyClientExtensionResults = z
+  .object({ credProps: z.object({ rk: z.boolean().optional() }).optional() })
+  .refine((value) => Object.keys(value).length <= 20, { message: 'At most 20 field(s)' })
+  .meta({ id: 'PasskeyClientExtensionResults' });
+export const PasskeyAuthenticationCredential = z
+  .object({
+    id: Base64Url,
+    rawId: Base64Url,
+    response: z.object({
+      clientDataJSON: Base64Url,
+      authenticatorData: Base64Url,
+      signature: Base64Url,
+      userHandle: Base64Url.optional(),
+    }),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+    clientExtensionResults: PasskeyClientExtensionResults,
+    type: z.literal('public-key'),
+  })
+  .meta({ id: 'PasskeyAuthenticationCredential' });
+export const PasskeyAuthentication = z
+  .strictObject({ credential: PasskeyAuthenticationCredential })
+  .meta({ id: 'PasskeyAuthentication' });
+export const RelyingPartyId = z.string().max(253).meta({ id: 'RelyingPartyId' });
+export const PasskeyAuthenticationOptions = z
+  .object({
+    challenge: Base64Url,
+    rpId: RelyingPartyId,
+    timeout: z.number().int().min(1).max(600000).optional(),
+    userVerification: z.enum(['discouraged', 'preferred', 'required']).optional(),
+    hints: z
+      .array(z.enum(['hybrid', 'security-key', 'client-device']))
+      .max(3)
+      .optional(),
+  })
+  .meta({ id: 'PasskeyAuthenticationOptions' });
+export const PasskeyCredentialDescriptor = z
+  .object({
+    id: Base64Url,
+    type: z.string().max(20),
+    transports: z.array(PasskeyTransport).max(7).optional(),
+  })
+  .meta({ id: 'PasskeyCredentialDescriptor' });
+export const PasskeyList = z
+  .object({ data: z.array(Passkey).max(500), next_cursor: NextCursor })
+  .meta({ id: 'PasskeyList' });
+export const PasskeyRegistrationCredential = z
+  .object({
+    id: Base64Url,
+    rawId: Base64Url,
+    response: z.object({
+      clientDataJSON: Base64Url,
+      attestationObject: Base64Url,
+      authenticatorData: Base64Url.optional(),
+      transports: z.array(PasskeyTransport).max(7).optional(),
+      publicKeyAlgorithm: z.number().int().min(-65536).max(65535).optional(),
+      publicKey: Base64Url.optional(),
+    }),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+    clientExtensionResults: PasskeyClientExtensionResults,
+    type: z.literal('public-key'),
+  })
+  .meta({ id: 'PasskeyRegistrationCredential' });
+export const PasskeyRegistration = z
+  .strictObject({ name: z.string().min(1).max(100).optional(), credential: PasskeyRegistrationCredential })
+  .meta({ id: 'PasskeyRegistration' });
+export const PasskeyRegistrationOptions = z
+  .object({
+    challenge: Base64Url,
+    rp: z.object({ name: z.string().max(100), id: RelyingPartyId }),
+    user: z.object({ id: Base64Url, name: z.string().max(64), displayName: z.string().max(100) }),
+    pubKeyCredParams: z
+      .array(z.object({ alg: z.number().int().min(-65536).max(65535), type: z.literal('public-key') }))
+      .max(10),
+    timeout: z.number().int().min(1).max(600000).optional(),
+    attestation: z.enum(['none', 'indirect', 'direct', 'enterprise']).optional(),
+    excludeCredentials: z.array(PasskeyCredentialDescriptor).max(100).optional(),
+    authenticatorSelection: z
+      .object({
+        authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+        residentKey: z.enum(['discouraged', 'preferred', 'required']).optional(),
+        requireResidentKey: z.boolean().optional(),
+        userVerification: z.enum(['discouraged', 'preferred', 'required']).optional(),
+      })
+      .optional(),
+    extensions: z.object({ credProps: z.boolean().optional() }).optional(),
+    hints: z
+      .array(z.enum(['hybrid', 'security-key', 'client-device']))
+      .max(3)
+      .optional(),
+  })
+  .meta({ id: 'PasskeyRegistrationOptions' });
+export const PasskeyUpdate = z
+  .strictObject({ name: z.string().min(1).max(100) })
+  .meta({ id: 'PasskeyUpdate' });
 export const PasswordReset = z.strictObject({ password: Password.optional() }).meta({ id: 'PasswordReset' });
 export const PasswordResetResult = z
   .object({ user_id: UserId, temporary_password: z.string().max(256).nullable() })
@@ -2512,6 +2634,177 @@ export const contract = c.router(
         metadata: {
           operationId: 'changePassword',
           tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+    },
+    passkeys: {
+      listPasskeys: {
+        method: 'GET',
+        path: '/v1/auth/passkeys',
+        summary: 'List your passkeys',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: { 200: PasskeyList, 400: problem, 401: problem, 422: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listPasskeys',
+          tag: 'Passkeys',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      updatePasskey: {
+        method: 'PATCH',
+        path: '/v1/auth/passkeys/:passkey_id',
+        summary: 'Rename a passkey',
+        pathParams: z.object({ passkey_id: PasskeyId }),
+        query: z.strictObject({}),
+        body: PasskeyUpdate,
+        responses: {
+          200: Passkey,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updatePasskey',
+          tag: 'Passkeys',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      deletePasskey: {
+        method: 'DELETE',
+        path: '/v1/auth/passkeys/:passkey_id',
+        summary: 'Delete a passkey',
+        pathParams: z.object({ passkey_id: PasskeyId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deletePasskey',
+          tag: 'Passkeys',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      createPasskeyAuthenticationOptions: {
+        method: 'POST',
+        path: '/v1/auth/passkeys/authentication/options',
+        summary: 'Start signing in with a passkey',
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: { 200: PasskeyAuthenticationOptions, 400: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'createPasskeyAuthenticationOptions',
+          tag: 'Passkeys',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      verifyPasskeyAuthentication: {
+        method: 'POST',
+        path: '/v1/auth/passkeys/authentication/verify',
+        summary: 'Sign in with a passkey',
+        query: z.strictObject({}),
+        body: PasskeyAuthentication,
+        responses: {
+          200: Session,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'verifyPasskeyAuthentication',
+          tag: 'Passkeys',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      createPasskeyRegistrationOptions: {
+        method: 'POST',
+        path: '/v1/auth/passkeys/registration/options',
+        summary: 'Start registering a passkey',
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: PasskeyRegistrationOptions,
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createPasskeyRegistrationOptions',
+          tag: 'Passkeys',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      verifyPasskeyRegistration: {
+        method: 'POST',
+        path: '/v1/auth/passkeys/registration/verify',
+        summary: 'Finish registering a passkey',
+        query: z.strictObject({}),
+        body: PasskeyRegistration,
+        responses: {
+          201: Passkey,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'verifyPasskeyRegistration',
+          tag: 'Passkeys',
           public: false,
           agent: false,
           idempotent: false,

@@ -40,6 +40,7 @@ import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
 import * as roleBindings from './migrations/026-role-bindings';
+import * as passkeys from './migrations/028-passkeys';
 import * as agentReleases from './migrations/031-agent-releases';
 import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
@@ -84,6 +85,7 @@ export const migrations: Record<string, Migration> = {
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
   '026-role-bindings': roleBindings,
+  '028-passkeys': passkeys,
   '031-agent-releases': agentReleases,
   '030-identity-providers': identityProviders,
   '032-agent-lifecycle': agentLifecycle,

@@ -21,6 +21,7 @@ const ulid = monotonicFactory(pooledRandom);
 export type IdPrefix =
   | 'ins'
   | 'usr'
+  | 'psk'
   | 'art'
   | 'rel'
   | 'idp'

@@ -51,6 +51,34 @@ export interface RoleBindingSitesTable {
   site_id: string;
 }
 
+/** A user's passkey (WebAuthn credential), migration 028. */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url, as WebAuthn's JSON forms carry it. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The signature counter last seen (bigint: PostgreSQL hands it back as a string). */
+  counter: number | string;
+  /** JSON array of transports. */
+  transports: string;
+  device_type: 'single_device' | 'multi_device';
+  backed_up: number;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A challenge handed out by a passkey options operation, good once until it expires. */
+export interface PasskeyChallengesTable {
+  challenge: string;
+  ceremony: 'registration' | 'authentication';
+  /** The user registering; null for a sign-in, which names nobody. */
+  user_id: string | null;
+  expires_at: string;
+}
+
 export interface SessionsTable {
   id: string;
   user_id: string;
@@ -771,6 +799,8 @@ export interface Database {
   role_bindings: RoleBindingsTable;
   role_binding_sites: RoleBindingSitesTable;
   sessions: SessionsTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   api_tokens: ApiTokensTable;
   sites: SitesTable;
   devices: DevicesTable;
@@ -812,6 +842,7 @@ export interface Database {
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type PasskeyRow = Selectable<PasskeysTable>;
 export type IdentityProviderRow = Selectable<IdentityProvidersTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type ScheduleRow = Selectable<SchedulesTable>;
