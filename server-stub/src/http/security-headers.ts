@@ -5,9 +5,12 @@
  * configuration is a JSON data block read by an asset, so no inline script is needed), inline
  * styles (Scalar's components set them), images from this origin and `data:` URLs. Scripts may
  * also evaluate code (`'unsafe-eval'`): the zod inside Scalar's bundle (1.46) probes
- * `new Function` on load and compiles its validators with it; refused, it falls back to slower
- * validation but every page load reports a violation. With no inline script allowed, only code
- * from this origin can reach that. Neither policy upgrades insecure requests: the server is often
+ * `new Function("")` (in a try/catch) when it builds its first object schema and, if allowed,
+ * compiles its validators with it; refused, it falls back to slower validation and works, but
+ * every page load reports a violation (which the docs browser test rightly fails on). The probe
+ * is skipped only under zod's `jitless` setting, and that object is private to the bundle: it is
+ * not on `globalThis` (only zod's registry is) and Scalar exposes no option for it, so the page
+ * cannot set it. With no inline script allowed, only code from this origin can reach eval. Neither policy upgrades insecure requests: the server is often
  * reached over plain HTTP on a private network.
  */
 import helmet from 'helmet';
