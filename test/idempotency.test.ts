@@ -41,6 +41,7 @@ it('covers the creating operations', () => {
     'createMonitoredProcess',
     'createNotificationChannel',
     'createRole',
+    'createRollout',
     'createSchedule',
     'createScript',
     'createSite',

@@ -23,6 +23,7 @@ import { resolveHost } from './integrate/webhook-targets';
 import { startNotificationWorker } from './integrate/notifications';
 import { countCommandsByStatus } from './operations/commands-store';
 import { startJobWorker } from './operations/jobs-store';
+import { startRolloutWorker } from './lifecycle/rollouts-store';
 import { startScheduleWorker } from './operations/schedules-store';
 import { shareSignals } from './runtime/shared-signals';
 import { Drain } from './runtime/shutdown';
@@ -123,6 +124,8 @@ export interface RunningServer {
   runSchedules(): Promise<void>;
   /** Records the end of the jobs none of whose commands is live (what a command change wakes). */
   settleJobs(): Promise<void>;
+  /** Advances the running rollouts now (device timeouts, batch intervals), as the rollout worker's tick does. */
+  advanceRollouts(): Promise<void>;
   /**
    * Shuts down gracefully (runtime/shutdown.ts): stops accepting connections, lets in-flight
    * requests finish within `shutdownGraceSeconds`, then stops the background work and closes
@@ -200,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const webhookWorker = startWebhookWorker(context);
   const notificationWorker = startNotificationWorker(context);
   const jobWorker = startJobWorker(context);
+  const rolloutWorker = startRolloutWorker(context);
   const scheduleWorker = startScheduleWorker(context);
   const { port } = server.address() as AddressInfo;
   const host = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
@@ -217,6 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sendNotifications: notificationWorker.run,
     runSchedules: scheduleWorker.run,
     settleJobs: jobWorker.run,
+    advanceRollouts: rolloutWorker.run,
     metricsUrl: metricsServer ? `http://${host}:${metricsServer.port}/metrics` : null,
     shutdown: async () => {
       await drain.start(server, (options.shutdownGraceSeconds ?? 10) * 1000, context.timers);
@@ -228,6 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await notificationWorker.stop();
       await scheduleWorker.stop();
       await jobWorker.stop();
+      await rolloutWorker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));

@@ -42,6 +42,7 @@ import { processesHandlers } from './operations/processes-handlers';
 import { schedulesHandlers } from './operations/schedules-handlers';
 import { scriptsHandlers } from './operations/scripts-handlers';
 import { agentReleasesHandlers } from './lifecycle/agent-releases-handlers';
+import { rolloutsHandlers } from './lifecycle/rollouts-handlers';
 
 export function createRouter(context: AppContext) {
   return initServer().router(contract, {
@@ -73,6 +74,7 @@ export function createRouter(context: AppContext) {
     auditEvents: auditEventsHandlers(context),
     schedules: schedulesHandlers(context),
     agentReleases: agentReleasesHandlers(context),
+    rollouts: rolloutsHandlers(context),
     liveState: liveStateHandlers(context),
     installers: installersHandlers(context),
   });

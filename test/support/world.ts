@@ -15,6 +15,7 @@ import {
   createSchedule,
   createScript,
   createInstaller,
+  createRollout,
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
@@ -40,7 +41,7 @@ import {
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
 import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './authenticator';
-import { addReleaseWithBuild } from './releases';
+import { addRelease, addReleaseWithBuild, uploadBuild } from './releases';
 import { ok, type TestServer } from './server';
 
 export interface Member {
@@ -104,6 +105,8 @@ export interface World {
   scheduleId: string;
   /** An agent release with an uploaded linux-amd64 build. */
   releaseId: string;
+  /** A running rollout of another release (its only build: linux-arm64) updating the agent's device. */
+  rolloutId: string;
   /** A script of the library (a bash script with one parameter). */
   scriptId: string;
   /** An installer (a Linux shell-script installer at a URL nothing serves). */
@@ -204,6 +207,20 @@ async function addIncident(t: TestServer, siteId: string, agent: Agent): Promise
   );
   await t.server.sweep();
   return ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!.id;
+}
+
+/**
+ * A running rollout updating the device (it has a week to report) to a release whose only build is
+ * for linux-arm64, so that the spec's example platform (linux-amd64) has none.
+ */
+async function addRollout(t: TestServer, deviceId: string): Promise<string> {
+  const release = await addRelease(t);
+  ok(await uploadBuild(t.admin, release.id, new Uint8Array(64).fill(7), { platform: 'linux-arm64' }));
+  const rollout = await createRollout({
+    client: t.admin,
+    body: { release_id: release.id, target: { device_ids: [deviceId] }, device_timeout_seconds: 604_800 },
+  });
+  return ok(rollout).id;
 }
 
 /** A running job on a new device of the site (nothing answers it; it has a day to finish). */
@@ -359,6 +376,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
     ).id,
     jobId: await addJob(t, siteA.id),
     releaseId: (await addReleaseWithBuild(t)).release.id,
+    rolloutId: await addRollout(t, agent.deviceId),
     scheduleId: await addSchedule(t, siteA.id),
     commandId: command.data!.id,
     eventId: events.data[0]!.id,

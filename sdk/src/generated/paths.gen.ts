@@ -3704,6 +3704,213 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/rollouts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List rollouts
+     * @description Lists agent rollouts, newest first, optionally only those in one `status`. Rollouts are
+     *     fleet-wide; their device lists show only the devices you can see (`rollouts:read`).
+     */
+    get: operations['listRollouts'];
+    put?: never;
+    /**
+     * Roll an agent release out
+     * @description Brings the devices of `target` (devices, sites or a device filter, among those you can see)
+     *     to an agent release, in batches of `batch_size` devices or `batch_percent` of them. Devices
+     *     that follow another channel than the release's, or already run its version, are
+     *     `skipped`. The first batch starts at once: each of its devices learns the version in its
+     *     next heartbeat answer (`agent_update`), updates and reports the outcome. When a batch has
+     *     finished (and `batch_interval_seconds` passed) the next starts; when `failure_threshold`
+     *     devices have failed the rollout pauses itself. Rolling back is a rollout of the older
+     *     release.
+     *     A device is in one unfinished rollout at a time: a new rollout takes over the devices it
+     *     shares with an older one (there they become `cancelled`), so rolling back needs no cancel
+     *     first.
+     */
+    post: operations['createRollout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/rollouts/{rollout_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a rollout
+     * @description Returns one rollout with how many of its devices are in each state.
+     */
+    get: operations['getRollout'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/rollouts/{rollout_id}/devices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a rollout's devices
+     * @description Where each device of the rollout stands, in device ID order, optionally only those in one
+     *     `state`. Only devices you can see are listed.
+     */
+    get: operations['listRolloutDevices'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/rollouts/{rollout_id}/pause': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Pause a rollout
+     * @description Starts no more devices until the rollout is resumed: heartbeat answers stop telling agents
+     *     to update; one that had already started carries on and still reports. Only a running
+     *     rollout can be paused (`409 rollout_not_running`).
+     */
+    post: operations['pauseRollout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/rollouts/{rollout_id}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resume a paused rollout
+     * @description Lets a paused rollout carry on where it stopped. Its failure threshold counts the failures
+     *     from now on, so a rollout that paused itself gets as many again. Only a paused rollout can
+     *     be resumed (`409 rollout_not_paused`).
+     */
+    post: operations['resumeRollout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/rollouts/{rollout_id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a rollout
+     * @description Stops the rollout for good: devices that had not reported are `cancelled` and are no
+     *     longer told to update (one already installing may still finish). A completed or cancelled
+     *     rollout answers `409 rollout_finished`.
+     */
+    post: operations['cancelRollout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/update/{platform}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Download the agent build a rollout asks for
+     * @description Streams the platform's build of the release this device's rollout asks it to run (the
+     *     `agent_update` of its heartbeat answer), when Meridian stores it; check it against the
+     *     `sha256` given there. `Range` and `If-None-Match` work as for
+     *     `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. `404` when no rollout asks
+     *     this device to update, or the release has no stored build for the platform.
+     */
+    get: operations['downloadAgentUpdate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/update-result': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Report how an agent update went
+     * @description The agent's answer to the `agent_update` of its heartbeat: `succeeded` once it runs the
+     *     rollout's version (which `version` must be), or `failed` with what went wrong. Reported
+     *     once; a device the rollout is not waiting for (not started, already reported, cancelled)
+     *     gets `409 update_not_expected`.
+     */
+    post: operations['reportAgentUpdateResult'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export interface webhooks {
   'device.enrolled': {
@@ -4380,6 +4587,8 @@ export interface components {
       | 'roles:write'
       | 'releases:read'
       | 'releases:write'
+      | 'rollouts:read'
+      | 'rollouts:write'
       | 'software:read'
       | 'software:write';
     /**
@@ -5108,6 +5317,13 @@ export interface components {
       token: string;
     };
     /**
+     * ReleaseChannel
+     * @description A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+     *     own, else their site's), and take the releases published on it.
+     * @example stable
+     */
+    ReleaseChannel: string;
+    /**
      * Site
      * @description A group of devices, usually a physical location or a customer.
      */
@@ -5130,6 +5346,11 @@ export interface components {
        *     for an operator unless their code auto-approves.
        */
       auto_approve_until: components['schemas']['Timestamp'] | null;
+      /**
+       * @description The agent release channel the site's devices follow unless they have their own; `null`:
+       *     `stable`.
+       */
+      channel?: components['schemas']['ReleaseChannel'] | null;
       created_at: components['schemas']['Timestamp'];
       updated_at: components['schemas']['Timestamp'];
     };
@@ -5152,6 +5373,8 @@ export interface components {
     SiteUpdate: {
       name?: string;
       description?: string;
+      /** @description The release channel the site's devices follow (unless they have their own); `null` for `stable`. */
+      channel?: components['schemas']['ReleaseChannel'] | null;
       /** @description Open an auto-approval window until this time (in the future, at most 7 days away), or close it with `null`. */
       auto_approve_until?: components['schemas']['Timestamp'] | null;
     };
@@ -5288,6 +5511,12 @@ export interface components {
       /** @description When an operator (or a detected token theft) last revoked the device's credentials; its agent must enrol again. */
       credentials_revoked_at: components['schemas']['Timestamp'] | null;
       /**
+       * @description The agent release channel the device follows, set with `PATCH`; `null`: it follows its
+       *     site's channel (and `stable` when the site has none). Rollouts update only the devices
+       *     that follow their release's channel.
+       */
+      channel?: components['schemas']['ReleaseChannel'] | null;
+      /**
        * @description The device's custom field values by key: its own value of each field, or else the field's
        *     default; a field with neither is left out. Set them with
        *     `PUT /v1/devices/{device_id}/custom-fields/{key}`; agents report the agent-writable ones.
@@ -5366,6 +5595,8 @@ export interface components {
       /** @description One of the catalogue's device types (default `workstation`); an unknown one answers `422`. */
       device_type?: components['schemas']['DeviceTypeId'];
       tags?: components['schemas']['Tag'][];
+      /** @description The release channel the device follows; `null` to follow its site's again. */
+      channel?: components['schemas']['ReleaseChannel'] | null;
       /** @description Move the device to another site; you must be able to see both. */
       site_id?: components['schemas']['SiteId'];
     };
@@ -6645,6 +6876,65 @@ export interface components {
       reason: 'unknown_field' | 'operator_only' | 'invalid_value';
       message: string;
     };
+    /**
+     * RolloutId
+     * @description The ID of a rollout (`rlo_` followed by a ULID).
+     * @example rlo_01JD6A2B3C4D5E6F7G8H9J0K1M
+     */
+    RolloutId: string;
+    /**
+     * AgentReleaseId
+     * @description The ID of an agent release (`rel_` followed by a ULID).
+     * @example rel_01JDA2B4C6D8E0F2G4H6J8K0M2
+     */
+    AgentReleaseId: string;
+    /**
+     * AgentVersion
+     * @description A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+     * @example 1.4.0
+     */
+    AgentVersion: string;
+    /**
+     * AgentPlatform
+     * @description An operating system and processor architecture the agent is built for.
+     * @example linux-amd64
+     * @enum {string}
+     */
+    AgentPlatform:
+      | 'linux-amd64'
+      | 'linux-arm64'
+      | 'macos-amd64'
+      | 'macos-arm64'
+      | 'windows-amd64'
+      | 'windows-arm64';
+    /**
+     * Sha256
+     * @description A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+     * @example 9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c
+     */
+    Sha256: string;
+    /**
+     * AgentUpdate
+     * @description The agent version this device should run, from a rollout: download the build for your
+     *     platform, check its SHA-256, install it, restart, and report the outcome with
+     *     `POST /v1/agent/update-result`.
+     */
+    AgentUpdate: {
+      rollout_id: components['schemas']['RolloutId'];
+      release_id: components['schemas']['AgentReleaseId'];
+      version: components['schemas']['AgentVersion'];
+      /** @description The release's builds, one per platform. */
+      artifacts: {
+        platform: components['schemas']['AgentPlatform'];
+        sha256: components['schemas']['Sha256'];
+        size_bytes: number | null;
+        /**
+         * @description Where to download it: the build's own URL, or for a build stored by Meridian the path
+         *     of `GET /v1/agent/update/{platform}` on this server (with the agent's access token).
+         */
+        url: string;
+      }[];
+    };
     /** AgentHeartbeatAck */
     AgentHeartbeatAck: {
       device_id: components['schemas']['DeviceId'];
@@ -6668,6 +6958,8 @@ export interface components {
        *     why (empty when all were stored).
        */
       ignored_custom_fields?: components['schemas']['IgnoredCustomField'][];
+      /** @description Present when a rollout asks this device to update its agent. */
+      agent_update?: components['schemas']['AgentUpdate'];
     };
     /**
      * AgentCommand
@@ -8271,43 +8563,11 @@ export interface components {
       next_cursor: components['schemas']['NextCursor'];
     };
     /**
-     * ReleaseChannel
-     * @description A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
-     *     own, else their site's), and take the releases published on it.
-     * @example stable
-     */
-    ReleaseChannel: string;
-    /**
-     * AgentReleaseId
-     * @description The ID of an agent release (`rel_` followed by a ULID).
-     * @example rel_01JDA2B4C6D8E0F2G4H6J8K0M2
-     */
-    AgentReleaseId: string;
-    /**
-     * AgentVersion
-     * @description A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
-     * @example 1.4.0
-     */
-    AgentVersion: string;
-    /**
      * AgentReleaseArtifactId
      * @description The ID of one platform's build of an agent release (`art_` followed by a ULID).
      * @example art_01JDA2C8E0G2J4K6M8P0R2T4V6
      */
     AgentReleaseArtifactId: string;
-    /**
-     * AgentPlatform
-     * @description An operating system and processor architecture the agent is built for.
-     * @example linux-amd64
-     * @enum {string}
-     */
-    AgentPlatform:
-      | 'linux-amd64'
-      | 'linux-arm64'
-      | 'macos-amd64'
-      | 'macos-arm64'
-      | 'windows-amd64'
-      | 'windows-arm64';
     /**
      * ArtifactFileName
      * @description The name a downloaded file is saved under: letters, digits, `.`, `_`, `+` and `-`, starting
@@ -8315,12 +8575,6 @@ export interface components {
      * @example meridian-agent-1.4.0-linux-amd64
      */
     ArtifactFileName: string;
-    /**
-     * Sha256
-     * @description A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
-     * @example 9f2b8c1d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c
-     */
-    Sha256: string;
     /**
      * AgentReleaseArtifact
      * @description One platform's build of an agent release.
@@ -8400,6 +8654,163 @@ export interface components {
        * @description The file's size in bytes, when known.
        */
       size_bytes?: number;
+    };
+    /**
+     * RolloutStatus
+     * @description `running`: batches start one after another; `paused` (by an operator, or by itself when
+     *     failures reached its threshold): no new device starts until it is resumed; `completed`: every
+     *     batch finished; `cancelled`: stopped for good, devices that had not started were left alone.
+     * @enum {string}
+     */
+    RolloutStatus: 'running' | 'paused' | 'completed' | 'cancelled';
+    /**
+     * RolloutCounts
+     * @description How many of the rollout's devices are in each state.
+     */
+    RolloutCounts: {
+      pending: components['schemas']['Count'];
+      updating: components['schemas']['Count'];
+      succeeded: components['schemas']['Count'];
+      failed: components['schemas']['Count'];
+      skipped: components['schemas']['Count'];
+      cancelled: components['schemas']['Count'];
+    };
+    /**
+     * Rollout
+     * @description An agent release rolled out to devices in batches.
+     */
+    Rollout: {
+      id: components['schemas']['RolloutId'];
+      /** @description What the rollout is for (may be empty). */
+      name: string;
+      release_id: components['schemas']['AgentReleaseId'];
+      /** @description The release's version, which the devices are brought to. */
+      version: components['schemas']['AgentVersion'];
+      /** @description The release's channel; devices following another one are skipped. */
+      channel: components['schemas']['ReleaseChannel'];
+      status: components['schemas']['RolloutStatus'];
+      /** @description Why a paused rollout is paused; `null` unless paused. */
+      pause_reason: ('operator' | 'failure_threshold') | null;
+      /**
+       * Format: int32
+       * @description How many devices each batch has (the last may have fewer).
+       */
+      batch_size: number;
+      /** Format: int32 */
+      batch_count: number;
+      /**
+       * Format: int32
+       * @description The number of the latest batch started (batches count from 1).
+       */
+      current_batch: number;
+      /** Format: int32 */
+      failure_threshold: number;
+      /** Format: int32 */
+      batch_interval_seconds: number;
+      /** Format: int32 */
+      device_timeout_seconds: number;
+      counts: components['schemas']['RolloutCounts'];
+      created_by: components['schemas']['UserId'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+      /** @description When it completed or was cancelled. */
+      finished_at: components['schemas']['Timestamp'] | null;
+    };
+    /** RolloutList */
+    RolloutList: {
+      data: components['schemas']['Rollout'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * RolloutCreate
+     * @description A release to bring devices to. Give `batch_size` or `batch_percent` (neither: one batch of
+     *     every device). To roll back, roll out the older release.
+     */
+    RolloutCreate: {
+      /**
+       * @description What the rollout is for.
+       * @default
+       */
+      name: string;
+      release_id: components['schemas']['AgentReleaseId'];
+      target: components['schemas']['JobTargetSelector'];
+      /**
+       * Format: int32
+       * @description How many devices each batch updates.
+       */
+      batch_size?: number;
+      /**
+       * Format: int32
+       * @description Each batch's share of the rollout's devices, in percent (rounded up, at least one device).
+       */
+      batch_percent?: number;
+      /**
+       * Format: int32
+       * @description The rollout pauses itself when this many devices have failed (since it last started or resumed).
+       * @default 1
+       */
+      failure_threshold: number;
+      /**
+       * Format: int32
+       * @description How long to wait after a batch finished before the next starts.
+       * @default 0
+       */
+      batch_interval_seconds: number;
+      /**
+       * Format: int32
+       * @description A device that has not reported its outcome this long after its batch started counts as failed.
+       * @default 3600
+       */
+      device_timeout_seconds: number;
+    };
+    /**
+     * RolloutDeviceState
+     * @description `pending`: its batch has not started; `updating`: told to update (in its heartbeat answer),
+     *     outcome not reported yet; `succeeded` / `failed`: as its agent reported (or `failed` when it
+     *     did not report within the rollout's `device_timeout_seconds`); `skipped`: not updated at all
+     *     (it follows another channel, or already runs the version); `cancelled`: the rollout was
+     *     cancelled (or a newer rollout took the device over) before it reported.
+     * @enum {string}
+     */
+    RolloutDeviceState: 'pending' | 'updating' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+    /**
+     * RolloutDevice
+     * @description Where one device stands in a rollout.
+     */
+    RolloutDevice: {
+      rollout_id: components['schemas']['RolloutId'];
+      device_id: components['schemas']['DeviceId'];
+      /**
+       * Format: int32
+       * @description Its batch (from 1); 0 for a skipped device.
+       */
+      batch: number;
+      state: components['schemas']['RolloutDeviceState'];
+      /** @description The agent version it ran when the rollout was created. */
+      from_version: string | null;
+      /** @description Why it failed, or was skipped. */
+      error: string | null;
+      /** @description When its batch started. */
+      started_at: components['schemas']['Timestamp'] | null;
+      finished_at: components['schemas']['Timestamp'] | null;
+    };
+    /** RolloutDeviceList */
+    RolloutDeviceList: {
+      data: components['schemas']['RolloutDevice'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * AgentUpdateResult
+     * @description How an update the heartbeat asked for went.
+     */
+    AgentUpdateResult: {
+      rollout_id: components['schemas']['RolloutId'];
+      /** @enum {string} */
+      outcome: 'succeeded' | 'failed';
+      /** @description The version the agent runs now (the rollout's on success, its previous one after a failure). */
+      version: components['schemas']['AgentVersion'];
+      /** @description What went wrong (a checksum mismatch, an installer's exit code…), for a failure. */
+      error?: string;
     };
     /**
      * WebhookEventPayload
@@ -9017,6 +9428,8 @@ export interface components {
     AgentReleaseIdPath: components['schemas']['AgentReleaseId'];
     /** @description The platform of the build. */
     AgentPlatformPath: components['schemas']['AgentPlatform'];
+    /** @description The ID of the rollout. */
+    RolloutIdPath: components['schemas']['RolloutId'];
   };
   requestBodies: never;
   headers: {
@@ -22478,6 +22891,641 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       416: components['responses']['RangeNotSatisfiable'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listRollouts: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only rollouts in this status. */
+        status?: components['schemas']['RolloutStatus'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of rollouts. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *           "name": "Lisbon to 1.5.0",
+           *           "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *           "version": "1.5.0",
+           *           "channel": "stable",
+           *           "status": "running",
+           *           "pause_reason": null,
+           *           "batch_size": 10,
+           *           "batch_count": 5,
+           *           "current_batch": 2,
+           *           "failure_threshold": 2,
+           *           "batch_interval_seconds": 600,
+           *           "device_timeout_seconds": 3600,
+           *           "counts": {
+           *             "pending": 30,
+           *             "updating": 4,
+           *             "succeeded": 15,
+           *             "failed": 1,
+           *             "skipped": 2,
+           *             "cancelled": 0
+           *           },
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-10T09:00:00.000Z",
+           *           "updated_at": "2026-11-10T09:20:00.000Z",
+           *           "finished_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['RolloutList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createRollout: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Lisbon to 1.5.0",
+         *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+         *       "target": {
+         *         "site_ids": [
+         *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+         *         ]
+         *       },
+         *       "batch_percent": 20,
+         *       "failure_threshold": 2,
+         *       "batch_interval_seconds": 600
+         *     }
+         */
+        'application/json': components['schemas']['RolloutCreate'];
+      };
+    };
+    responses: {
+      /** @description The rollout, its first batch started. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "name": "Lisbon to 1.5.0",
+           *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *       "version": "1.5.0",
+           *       "channel": "stable",
+           *       "status": "running",
+           *       "pause_reason": null,
+           *       "batch_size": 10,
+           *       "batch_count": 5,
+           *       "current_batch": 1,
+           *       "failure_threshold": 2,
+           *       "batch_interval_seconds": 600,
+           *       "device_timeout_seconds": 3600,
+           *       "counts": {
+           *         "pending": 40,
+           *         "updating": 10,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "skipped": 2,
+           *         "cancelled": 0
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-10T09:00:00.000Z",
+           *       "updated_at": "2026-11-10T09:00:00.000Z",
+           *       "finished_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Rollout'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getRollout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rollout. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "name": "Lisbon to 1.5.0",
+           *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *       "version": "1.5.0",
+           *       "channel": "stable",
+           *       "status": "running",
+           *       "pause_reason": null,
+           *       "batch_size": 10,
+           *       "batch_count": 5,
+           *       "current_batch": 2,
+           *       "failure_threshold": 2,
+           *       "batch_interval_seconds": 600,
+           *       "device_timeout_seconds": 3600,
+           *       "counts": {
+           *         "pending": 30,
+           *         "updating": 4,
+           *         "succeeded": 15,
+           *         "failed": 1,
+           *         "skipped": 2,
+           *         "cancelled": 0
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-10T09:00:00.000Z",
+           *       "updated_at": "2026-11-10T09:20:00.000Z",
+           *       "finished_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Rollout'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listRolloutDevices: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only devices in this state. */
+        state?: components['schemas']['RolloutDeviceState'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of the rollout's devices. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "rollout_id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "batch": 1,
+           *           "state": "succeeded",
+           *           "from_version": "1.4.0",
+           *           "error": null,
+           *           "started_at": "2026-11-10T09:00:00.000Z",
+           *           "finished_at": "2026-11-10T09:04:10.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['RolloutDeviceList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  pauseRollout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The paused rollout. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "name": "Lisbon to 1.5.0",
+           *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *       "version": "1.5.0",
+           *       "channel": "stable",
+           *       "status": "paused",
+           *       "pause_reason": "operator",
+           *       "batch_size": 10,
+           *       "batch_count": 5,
+           *       "current_batch": 2,
+           *       "failure_threshold": 2,
+           *       "batch_interval_seconds": 600,
+           *       "device_timeout_seconds": 3600,
+           *       "counts": {
+           *         "pending": 30,
+           *         "updating": 4,
+           *         "succeeded": 15,
+           *         "failed": 1,
+           *         "skipped": 2,
+           *         "cancelled": 0
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-10T09:00:00.000Z",
+           *       "updated_at": "2026-11-10T09:20:00.000Z",
+           *       "finished_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Rollout'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  resumeRollout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The running rollout. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "name": "Lisbon to 1.5.0",
+           *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *       "version": "1.5.0",
+           *       "channel": "stable",
+           *       "status": "running",
+           *       "pause_reason": null,
+           *       "batch_size": 10,
+           *       "batch_count": 5,
+           *       "current_batch": 2,
+           *       "failure_threshold": 2,
+           *       "batch_interval_seconds": 600,
+           *       "device_timeout_seconds": 3600,
+           *       "counts": {
+           *         "pending": 30,
+           *         "updating": 4,
+           *         "succeeded": 15,
+           *         "failed": 1,
+           *         "skipped": 2,
+           *         "cancelled": 0
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-10T09:00:00.000Z",
+           *       "updated_at": "2026-11-10T09:20:00.000Z",
+           *       "finished_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Rollout'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  cancelRollout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the rollout. */
+        rollout_id: components['parameters']['RolloutIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The cancelled rollout. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "name": "Lisbon to 1.5.0",
+           *       "release_id": "rel_01JD5Z8Y7X6W5V4T3S2R1Q0P9N",
+           *       "version": "1.5.0",
+           *       "channel": "stable",
+           *       "status": "cancelled",
+           *       "pause_reason": null,
+           *       "batch_size": 10,
+           *       "batch_count": 5,
+           *       "current_batch": 2,
+           *       "failure_threshold": 2,
+           *       "batch_interval_seconds": 600,
+           *       "device_timeout_seconds": 3600,
+           *       "counts": {
+           *         "pending": 30,
+           *         "updating": 4,
+           *         "succeeded": 15,
+           *         "failed": 1,
+           *         "skipped": 2,
+           *         "cancelled": 0
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-10T09:00:00.000Z",
+           *       "updated_at": "2026-11-10T09:20:00.000Z",
+           *       "finished_at": "2026-11-10T09:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Rollout'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  downloadAgentUpdate: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`. */
+        Range?: string;
+        /** @description The ETag of the file you have; `304` when it is still the one. */
+        'If-None-Match'?: string;
+      };
+      path: {
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The whole file. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (the agent binary's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description The range asked for, with `Content-Range: bytes <first>-<last>/<size>`. */
+      206: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          /** @description `bytes <first>-<last>/<size>`. */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (part of the agent binary's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description Not modified: the file is still the one `If-None-Match` named. */
+      304: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
+      416: components['responses']['RangeNotSatisfiable'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  reportAgentUpdateResult: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "rollout_id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+         *       "outcome": "succeeded",
+         *       "version": "1.5.0"
+         *     }
+         */
+        'application/json': components['schemas']['AgentUpdateResult'];
+      };
+    };
+    responses: {
+      /** @description The device's state in the rollout, now final. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "rollout_id": "rlo_01JD6A2B3C4D5E6F7G8H9J0K1M",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "batch": 1,
+           *       "state": "succeeded",
+           *       "from_version": "1.4.0",
+           *       "error": null,
+           *       "started_at": "2026-11-10T09:00:00.000Z",
+           *       "finished_at": "2026-11-10T09:04:10.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['RolloutDevice'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -32,6 +32,8 @@ import type {
   CancelCommandResponse,
   CancelJobData,
   CancelJobResponse,
+  CancelRolloutData,
+  CancelRolloutResponse,
   ChangePasswordData,
   ChangePasswordResponse,
   ClearPendingCommandsData,
@@ -72,6 +74,8 @@ import type {
   CreatePasskeyRegistrationOptionsResponse,
   CreateRoleData,
   CreateRoleResponse,
+  CreateRolloutData,
+  CreateRolloutResponse,
   CreateScheduleData,
   CreateScheduleResponse,
   CreateScriptData,
@@ -122,6 +126,8 @@ import type {
   DenyEnrollmentRequestResponse,
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactResponse,
+  DownloadAgentUpdateData,
+  DownloadAgentUpdateResponse,
   EnrollAgentData,
   EnrollAgentResponse,
   Event,
@@ -186,6 +192,8 @@ import type {
   GetReadinessResponse,
   GetRoleData,
   GetRoleResponse,
+  GetRolloutData,
+  GetRolloutResponse,
   GetScheduleData,
   GetScheduleResponse,
   GetScriptData,
@@ -256,6 +264,10 @@ import type {
   ListPasskeysResponse,
   ListRolesData,
   ListRolesResponse,
+  ListRolloutDevicesData,
+  ListRolloutDevicesResponse,
+  ListRolloutsData,
+  ListRolloutsResponse,
   ListScheduleRunsData,
   ListScheduleRunsResponse,
   ListSchedulesData,
@@ -275,6 +287,8 @@ import type {
   LoginData,
   LoginResponse,
   LogoutResponse,
+  PauseRolloutData,
+  PauseRolloutResponse,
   PollAgentCommandsData,
   PollAgentCommandsResponse,
   PollAgentEnrollmentData,
@@ -291,12 +305,16 @@ import type {
   ReportAgentCommandProgressResponse,
   ReportAgentCommandResultData,
   ReportAgentCommandResultResponse,
+  ReportAgentUpdateResultData,
+  ReportAgentUpdateResultResponse,
   ResetUserPasswordData,
   ResetUserPasswordResponse,
   ResolveIncidentData,
   ResolveIncidentResponse,
   ResolveIncidentsData,
   ResolveIncidentsResponse,
+  ResumeRolloutData,
+  ResumeRolloutResponse,
   RetryJobData,
   RetryJobResponse,
   RetryWebhookDeliveryData,
@@ -565,6 +583,13 @@ export const routes = {
     contentType: 'application/octet-stream',
   },
   downloadAgentReleaseArtifact: { route: 'GET /v1/agent-releases/{release_id}/artifacts/{platform}' },
+  listRollouts: { route: 'GET /v1/rollouts', paginated: true },
+  createRollout: { route: 'POST /v1/rollouts', idempotencyKey: true },
+  getRollout: { route: 'GET /v1/rollouts/{rollout_id}' },
+  listRolloutDevices: { route: 'GET /v1/rollouts/{rollout_id}/devices', paginated: true },
+  pauseRollout: { route: 'POST /v1/rollouts/{rollout_id}/pause' },
+  resumeRollout: { route: 'POST /v1/rollouts/{rollout_id}/resume' },
+  cancelRollout: { route: 'POST /v1/rollouts/{rollout_id}/cancel' },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -576,6 +601,8 @@ export const routes = {
   uploadAgentInventory: { route: 'PUT /v1/agent/inventory' },
   getAgentConfig: { route: 'GET /v1/agent/config' },
   uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots', contentType: 'image/jpeg' },
+  downloadAgentUpdate: { route: 'GET /v1/agent/update/{platform}' },
+  reportAgentUpdateResult: { route: 'POST /v1/agent/update-result' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -4425,6 +4452,150 @@ export class AgentReleasesResource extends APIResource {
 }
 
 /**
+ * Agent releases brought to devices in batches, with a failure threshold at which a rollout pauses itself; pause, resume, cancel, and where each device stands. Devices follow a release channel (their own, else their site's); rolling back is a rollout of an older release.
+ */
+export class RolloutsResource extends APIResource {
+  /**
+   * List rollouts
+   *
+   * Lists agent rollouts, newest first, optionally only those in one `status`. Rollouts are
+   * fleet-wide; their device lists show only the devices you can see (`rollouts:read`).
+   *
+   * `GET /v1/rollouts` (operation `listRollouts`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListRolloutsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListRolloutsResponse['data'][number]> {
+    return this._client._list(routes.listRollouts, { query, options });
+  }
+
+  /**
+   * Roll an agent release out
+   *
+   * Brings the devices of `target` (devices, sites or a device filter, among those you can see)
+   * to an agent release, in batches of `batch_size` devices or `batch_percent` of them. Devices
+   * that follow another channel than the release's, or already run its version, are
+   * `skipped`. The first batch starts at once: each of its devices learns the version in its
+   * next heartbeat answer (`agent_update`), updates and reports the outcome. When a batch has
+   * finished (and `batch_interval_seconds` passed) the next starts; when `failure_threshold`
+   * devices have failed the rollout pauses itself. Rolling back is a rollout of the older
+   * release.
+   * A device is in one unfinished rollout at a time: a new rollout takes over the devices it
+   * shares with an older one (there they become `cancelled`), so rolling back needs no cancel
+   * first.
+   *
+   * `POST /v1/rollouts` (operation `createRollout`).
+   *
+   * @param body A release to bring devices to. Give `batch_size` or `batch_percent` (neither: one batch of every device). To roll back, roll out the older release.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateRolloutData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateRolloutResponse> {
+    return this._client._call(routes.createRollout, { body, options });
+  }
+
+  /**
+   * Get a rollout
+   *
+   * Returns one rollout with how many of its devices are in each state.
+   *
+   * `GET /v1/rollouts/{rollout_id}` (operation `getRollout`).
+   *
+   * @param rolloutId The ID of the rollout.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    rolloutId: GetRolloutData['path']['rollout_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetRolloutResponse> {
+    return this._client._call(routes.getRollout, { path: { rollout_id: rolloutId }, options });
+  }
+
+  /**
+   * List a rollout's devices
+   *
+   * Where each device of the rollout stands, in device ID order, optionally only those in one
+   * `state`. Only devices you can see are listed.
+   *
+   * `GET /v1/rollouts/{rollout_id}/devices` (operation `listRolloutDevices`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param rolloutId The ID of the rollout.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listDevices(
+    rolloutId: ListRolloutDevicesData['path']['rollout_id'],
+    query?: ListRolloutDevicesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListRolloutDevicesResponse['data'][number]> {
+    return this._client._list(routes.listRolloutDevices, { path: { rollout_id: rolloutId }, query, options });
+  }
+
+  /**
+   * Pause a rollout
+   *
+   * Starts no more devices until the rollout is resumed: heartbeat answers stop telling agents
+   * to update; one that had already started carries on and still reports. Only a running
+   * rollout can be paused (`409 rollout_not_running`).
+   *
+   * `POST /v1/rollouts/{rollout_id}/pause` (operation `pauseRollout`).
+   *
+   * @param rolloutId The ID of the rollout.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  pause(
+    rolloutId: PauseRolloutData['path']['rollout_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<PauseRolloutResponse> {
+    return this._client._call(routes.pauseRollout, { path: { rollout_id: rolloutId }, options });
+  }
+
+  /**
+   * Resume a paused rollout
+   *
+   * Lets a paused rollout carry on where it stopped. Its failure threshold counts the failures
+   * from now on, so a rollout that paused itself gets as many again. Only a paused rollout can
+   * be resumed (`409 rollout_not_paused`).
+   *
+   * `POST /v1/rollouts/{rollout_id}/resume` (operation `resumeRollout`).
+   *
+   * @param rolloutId The ID of the rollout.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  resume(
+    rolloutId: ResumeRolloutData['path']['rollout_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResumeRolloutResponse> {
+    return this._client._call(routes.resumeRollout, { path: { rollout_id: rolloutId }, options });
+  }
+
+  /**
+   * Cancel a rollout
+   *
+   * Stops the rollout for good: devices that had not reported are `cancelled` and are no
+   * longer told to update (one already installing may still finish). A completed or cancelled
+   * rollout answers `409 rollout_finished`.
+   *
+   * `POST /v1/rollouts/{rollout_id}/cancel` (operation `cancelRollout`).
+   *
+   * @param rolloutId The ID of the rollout.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  cancel(
+    rolloutId: CancelRolloutData['path']['rollout_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CancelRolloutResponse> {
+    return this._client._call(routes.cancelRollout, { path: { rollout_id: rolloutId }, options });
+  }
+}
+
+/**
  * The endpoints the agent on each device calls. An agent enrols with a code, collects its
  * credentials (a short-lived access token and a single-use refresh token), then sends
  * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -4678,6 +4849,47 @@ export class AgentResource extends APIResource {
   ): APIPromise<UploadAgentScreenshotResponse> {
     return this._client._call(routes.uploadAgentScreenshot, { body, options });
   }
+
+  /**
+   * Download the agent build a rollout asks for
+   *
+   * Streams the platform's build of the release this device's rollout asks it to run (the
+   * `agent_update` of its heartbeat answer), when Meridian stores it; check it against the
+   * `sha256` given there. `Range` and `If-None-Match` work as for
+   * `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. `404` when no rollout asks
+   * this device to update, or the release has no stored build for the platform.
+   *
+   * `GET /v1/agent/update/{platform}` (operation `downloadAgentUpdate`).
+   *
+   * @param platform The platform of the build.
+   * @param options Per-call options (timeout, retries, signal, headers). Send `Range` (header), `If-None-Match` (header) in `options.headers`.
+   */
+  downloadUpdate(
+    platform: DownloadAgentUpdateData['path']['platform'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DownloadAgentUpdateResponse> {
+    return this._client._call(routes.downloadAgentUpdate, { path: { platform: platform }, options });
+  }
+
+  /**
+   * Report how an agent update went
+   *
+   * The agent's answer to the `agent_update` of its heartbeat: `succeeded` once it runs the
+   * rollout's version (which `version` must be), or `failed` with what went wrong. Reported
+   * once; a device the rollout is not waiting for (not started, already reported, cancelled)
+   * gets `409 update_not_expected`.
+   *
+   * `POST /v1/agent/update-result` (operation `reportAgentUpdateResult`).
+   *
+   * @param body How an update the heartbeat asked for went.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  reportUpdateResult(
+    body: ReportAgentUpdateResultData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ReportAgentUpdateResultResponse> {
+    return this._client._call(routes.reportAgentUpdateResult, { body, options });
+  }
 }
 
 /** The resources of a `Meridian` client, one per tag of the spec. */
@@ -4855,6 +5067,10 @@ export interface Resources {
    */
   readonly agentReleases: AgentReleasesResource;
   /**
+   * Agent releases brought to devices in batches, with a failure threshold at which a rollout pauses itself; pause, resume, cancel, and where each device stands. Devices follow a release channel (their own, else their site's); rolling back is a rollout of an older release.
+   */
+  readonly rollouts: RolloutsResource;
+  /**
    * The endpoints the agent on each device calls. An agent enrols with a code, collects its
    * credentials (a short-lived access token and a single-use refresh token), then sends
    * heartbeats. Apart from enrolling, polling and refreshing, these endpoints take only a
@@ -4896,5 +5112,6 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   notificationChannels: NotificationChannelsResource,
   incidents: IncidentsResource,
   agentReleases: AgentReleasesResource,
+  rollouts: RolloutsResource,
   agent: AgentResource,
 };

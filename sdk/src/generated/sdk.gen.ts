@@ -33,6 +33,9 @@ import type {
   CancelJobData,
   CancelJobErrors,
   CancelJobResponses,
+  CancelRolloutData,
+  CancelRolloutErrors,
+  CancelRolloutResponses,
   ChangePasswordData,
   ChangePasswordErrors,
   ChangePasswordResponses,
@@ -96,6 +99,9 @@ import type {
   CreateRoleData,
   CreateRoleErrors,
   CreateRoleResponses,
+  CreateRolloutData,
+  CreateRolloutErrors,
+  CreateRolloutResponses,
   CreateScheduleData,
   CreateScheduleErrors,
   CreateScheduleResponses,
@@ -171,6 +177,9 @@ import type {
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactErrors,
   DownloadAgentReleaseArtifactResponses,
+  DownloadAgentUpdateData,
+  DownloadAgentUpdateErrors,
+  DownloadAgentUpdateResponses,
   EnrollAgentData,
   EnrollAgentErrors,
   EnrollAgentResponses,
@@ -273,6 +282,9 @@ import type {
   GetRoleData,
   GetRoleErrors,
   GetRoleResponses,
+  GetRolloutData,
+  GetRolloutErrors,
+  GetRolloutResponses,
   GetScheduleData,
   GetScheduleErrors,
   GetScheduleResponses,
@@ -381,6 +393,12 @@ import type {
   ListRolesData,
   ListRolesErrors,
   ListRolesResponses,
+  ListRolloutDevicesData,
+  ListRolloutDevicesErrors,
+  ListRolloutDevicesResponses,
+  ListRolloutsData,
+  ListRolloutsErrors,
+  ListRolloutsResponses,
   ListScheduleRunsData,
   ListScheduleRunsErrors,
   ListScheduleRunsResponses,
@@ -411,6 +429,9 @@ import type {
   LogoutData,
   LogoutErrors,
   LogoutResponses,
+  PauseRolloutData,
+  PauseRolloutErrors,
+  PauseRolloutResponses,
   PollAgentCommandsData,
   PollAgentCommandsErrors,
   PollAgentCommandsResponses,
@@ -435,6 +456,9 @@ import type {
   ReportAgentCommandResultData,
   ReportAgentCommandResultErrors,
   ReportAgentCommandResultResponses,
+  ReportAgentUpdateResultData,
+  ReportAgentUpdateResultErrors,
+  ReportAgentUpdateResultResponses,
   ResetUserPasswordData,
   ResetUserPasswordErrors,
   ResetUserPasswordResponses,
@@ -444,6 +468,9 @@ import type {
   ResolveIncidentsData,
   ResolveIncidentsErrors,
   ResolveIncidentsResponses,
+  ResumeRolloutData,
+  ResumeRolloutErrors,
+  ResumeRolloutResponses,
   RetryJobData,
   RetryJobErrors,
   RetryJobResponses,
@@ -5460,4 +5487,224 @@ export const downloadAgentReleaseArtifact = <ThrowOnError extends boolean = fals
     ],
     url: '/v1/agent-releases/{release_id}/artifacts/{platform}',
     ...options,
+  });
+
+/**
+ * List rollouts
+ *
+ * Lists agent rollouts, newest first, optionally only those in one `status`. Rollouts are
+ * fleet-wide; their device lists show only the devices you can see (`rollouts:read`).
+ *
+ */
+export const listRollouts = <ThrowOnError extends boolean = false>(
+  options?: Options<ListRolloutsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListRolloutsResponses, ListRolloutsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts',
+    ...options,
+  });
+
+/**
+ * Roll an agent release out
+ *
+ * Brings the devices of `target` (devices, sites or a device filter, among those you can see)
+ * to an agent release, in batches of `batch_size` devices or `batch_percent` of them. Devices
+ * that follow another channel than the release's, or already run its version, are
+ * `skipped`. The first batch starts at once: each of its devices learns the version in its
+ * next heartbeat answer (`agent_update`), updates and reports the outcome. When a batch has
+ * finished (and `batch_interval_seconds` passed) the next starts; when `failure_threshold`
+ * devices have failed the rollout pauses itself. Rolling back is a rollout of the older
+ * release.
+ * A device is in one unfinished rollout at a time: a new rollout takes over the devices it
+ * shares with an older one (there they become `cancelled`), so rolling back needs no cancel
+ * first.
+ *
+ */
+export const createRollout = <ThrowOnError extends boolean = false>(
+  options: Options<CreateRolloutData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateRolloutResponses, CreateRolloutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Get a rollout
+ *
+ * Returns one rollout with how many of its devices are in each state.
+ */
+export const getRollout = <ThrowOnError extends boolean = false>(
+  options: Options<GetRolloutData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetRolloutResponses, GetRolloutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts/{rollout_id}',
+    ...options,
+  });
+
+/**
+ * List a rollout's devices
+ *
+ * Where each device of the rollout stands, in device ID order, optionally only those in one
+ * `state`. Only devices you can see are listed.
+ *
+ */
+export const listRolloutDevices = <ThrowOnError extends boolean = false>(
+  options: Options<ListRolloutDevicesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListRolloutDevicesResponses, ListRolloutDevicesErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts/{rollout_id}/devices',
+    ...options,
+  });
+
+/**
+ * Pause a rollout
+ *
+ * Starts no more devices until the rollout is resumed: heartbeat answers stop telling agents
+ * to update; one that had already started carries on and still reports. Only a running
+ * rollout can be paused (`409 rollout_not_running`).
+ *
+ */
+export const pauseRollout = <ThrowOnError extends boolean = false>(
+  options: Options<PauseRolloutData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<PauseRolloutResponses, PauseRolloutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts/{rollout_id}/pause',
+    ...options,
+  });
+
+/**
+ * Resume a paused rollout
+ *
+ * Lets a paused rollout carry on where it stopped. Its failure threshold counts the failures
+ * from now on, so a rollout that paused itself gets as many again. Only a paused rollout can
+ * be resumed (`409 rollout_not_paused`).
+ *
+ */
+export const resumeRollout = <ThrowOnError extends boolean = false>(
+  options: Options<ResumeRolloutData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResumeRolloutResponses, ResumeRolloutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts/{rollout_id}/resume',
+    ...options,
+  });
+
+/**
+ * Cancel a rollout
+ *
+ * Stops the rollout for good: devices that had not reported are `cancelled` and are no
+ * longer told to update (one already installing may still finish). A completed or cancelled
+ * rollout answers `409 rollout_finished`.
+ *
+ */
+export const cancelRollout = <ThrowOnError extends boolean = false>(
+  options: Options<CancelRolloutData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CancelRolloutResponses, CancelRolloutErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/rollouts/{rollout_id}/cancel',
+    ...options,
+  });
+
+/**
+ * Download the agent build a rollout asks for
+ *
+ * Streams the platform's build of the release this device's rollout asks it to run (the
+ * `agent_update` of its heartbeat answer), when Meridian stores it; check it against the
+ * `sha256` given there. `Range` and `If-None-Match` work as for
+ * `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. `404` when no rollout asks
+ * this device to update, or the release has no stored build for the platform.
+ *
+ */
+export const downloadAgentUpdate = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadAgentUpdateData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<DownloadAgentUpdateResponses, DownloadAgentUpdateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/update/{platform}',
+    ...options,
+  });
+
+/**
+ * Report how an agent update went
+ *
+ * The agent's answer to the `agent_update` of its heartbeat: `succeeded` once it runs the
+ * rollout's version (which `version` must be), or `failed` with what went wrong. Reported
+ * once; a device the rollout is not waiting for (not started, already reported, cancelled)
+ * gets `409 update_not_expected`.
+ *
+ */
+export const reportAgentUpdateResult = <ThrowOnError extends boolean = false>(
+  options: Options<ReportAgentUpdateResultData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    ReportAgentUpdateResultResponses,
+    ReportAgentUpdateResultErrors,
+    ThrowOnError
+  >({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/update-result',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });

@@ -360,6 +360,8 @@ export type Scope =
   | 'roles:write'
   | 'releases:read'
   | 'releases:write'
+  | 'rollouts:read'
+  | 'rollouts:write'
   | 'software:read'
   | 'software:write';
 
@@ -1204,6 +1206,15 @@ export type ApiTokenCreated = ApiToken & {
 };
 
 /**
+ * ReleaseChannel
+ *
+ * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+ * own, else their site's), and take the releases published on it.
+ *
+ */
+export type ReleaseChannel = string;
+
+/**
  * Site
  *
  * A group of devices, usually a physical location or a customer.
@@ -1226,6 +1237,12 @@ export type Site = {
    *
    */
   auto_approve_until: Timestamp | null;
+  /**
+   * The agent release channel the site's devices follow unless they have their own; `null`:
+   * `stable`.
+   *
+   */
+  channel?: ReleaseChannel | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 };
@@ -1260,6 +1277,10 @@ export type SiteCreate = {
 export type SiteUpdate = {
   name?: string;
   description?: string;
+  /**
+   * The release channel the site's devices follow (unless they have their own); `null` for `stable`.
+   */
+  channel?: ReleaseChannel | null;
   /**
    * Open an auto-approval window until this time (in the future, at most 7 days away), or close it with `null`.
    */
@@ -1435,6 +1456,13 @@ export type Device = {
    */
   credentials_revoked_at: Timestamp | null;
   /**
+   * The agent release channel the device follows, set with `PATCH`; `null`: it follows its
+   * site's channel (and `stable` when the site has none). Rollouts update only the devices
+   * that follow their release's channel.
+   *
+   */
+  channel?: ReleaseChannel | null;
+  /**
    * The device's custom field values by key: its own value of each field, or else the field's
    * default; a field with neither is left out. Set them with
    * `PUT /v1/devices/{device_id}/custom-fields/{key}`; agents report the agent-writable ones.
@@ -1542,6 +1570,10 @@ export type DeviceUpdate = {
    */
   device_type?: DeviceTypeId;
   tags?: Array<Tag>;
+  /**
+   * The release channel the device follows; `null` to follow its site's again.
+   */
+  channel?: ReleaseChannel | null;
   /**
    * Move the device to another site; you must be able to see both.
    */
@@ -3139,6 +3171,75 @@ export type IgnoredCustomField = {
 };
 
 /**
+ * RolloutId
+ *
+ * The ID of a rollout (`rlo_` followed by a ULID).
+ */
+export type RolloutId = string;
+
+/**
+ * AgentReleaseId
+ *
+ * The ID of an agent release (`rel_` followed by a ULID).
+ */
+export type AgentReleaseId = string;
+
+/**
+ * AgentVersion
+ *
+ * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+ */
+export type AgentVersion = string;
+
+/**
+ * AgentPlatform
+ *
+ * An operating system and processor architecture the agent is built for.
+ */
+export type AgentPlatform =
+  | 'linux-amd64'
+  | 'linux-arm64'
+  | 'macos-amd64'
+  | 'macos-arm64'
+  | 'windows-amd64'
+  | 'windows-arm64';
+
+/**
+ * Sha256
+ *
+ * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+ */
+export type Sha256 = string;
+
+/**
+ * AgentUpdate
+ *
+ * The agent version this device should run, from a rollout: download the build for your
+ * platform, check its SHA-256, install it, restart, and report the outcome with
+ * `POST /v1/agent/update-result`.
+ *
+ */
+export type AgentUpdate = {
+  rollout_id: RolloutId;
+  release_id: AgentReleaseId;
+  version: AgentVersion;
+  /**
+   * The release's builds, one per platform.
+   */
+  artifacts: Array<{
+    platform: AgentPlatform;
+    sha256: Sha256;
+    size_bytes: number | null;
+    /**
+     * Where to download it: the build's own URL, or for a build stored by Meridian the path
+     * of `GET /v1/agent/update/{platform}` on this server (with the agent's access token).
+     *
+     */
+    url: string;
+  }>;
+};
+
+/**
  * AgentHeartbeatAck
  */
 export type AgentHeartbeatAck = {
@@ -3166,6 +3267,10 @@ export type AgentHeartbeatAck = {
    *
    */
   ignored_custom_fields?: Array<IgnoredCustomField>;
+  /**
+   * Present when a rollout asks this device to update its agent.
+   */
+  agent_update?: AgentUpdate;
 };
 
 /**
@@ -5168,47 +5273,11 @@ export type IncidentTimeline = {
 };
 
 /**
- * ReleaseChannel
- *
- * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
- * own, else their site's), and take the releases published on it.
- *
- */
-export type ReleaseChannel = string;
-
-/**
- * AgentReleaseId
- *
- * The ID of an agent release (`rel_` followed by a ULID).
- */
-export type AgentReleaseId = string;
-
-/**
- * AgentVersion
- *
- * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
- */
-export type AgentVersion = string;
-
-/**
  * AgentReleaseArtifactId
  *
  * The ID of one platform's build of an agent release (`art_` followed by a ULID).
  */
 export type AgentReleaseArtifactId = string;
-
-/**
- * AgentPlatform
- *
- * An operating system and processor architecture the agent is built for.
- */
-export type AgentPlatform =
-  | 'linux-amd64'
-  | 'linux-arm64'
-  | 'macos-amd64'
-  | 'macos-arm64'
-  | 'windows-amd64'
-  | 'windows-arm64';
 
 /**
  * ArtifactFileName
@@ -5218,13 +5287,6 @@ export type AgentPlatform =
  *
  */
 export type ArtifactFileName = string;
-
-/**
- * Sha256
- *
- * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
- */
-export type Sha256 = string;
 
 /**
  * AgentReleaseArtifact
@@ -5330,6 +5392,187 @@ export type AgentReleaseArtifactLink = {
    * The file's size in bytes, when known.
    */
   size_bytes?: number;
+};
+
+/**
+ * RolloutStatus
+ *
+ * `running`: batches start one after another; `paused` (by an operator, or by itself when
+ * failures reached its threshold): no new device starts until it is resumed; `completed`: every
+ * batch finished; `cancelled`: stopped for good, devices that had not started were left alone.
+ *
+ */
+export type RolloutStatus = 'running' | 'paused' | 'completed' | 'cancelled';
+
+/**
+ * RolloutCounts
+ *
+ * How many of the rollout's devices are in each state.
+ */
+export type RolloutCounts = {
+  pending: Count;
+  updating: Count;
+  succeeded: Count;
+  failed: Count;
+  skipped: Count;
+  cancelled: Count;
+};
+
+/**
+ * Rollout
+ *
+ * An agent release rolled out to devices in batches.
+ */
+export type Rollout = {
+  id: RolloutId;
+  /**
+   * What the rollout is for (may be empty).
+   */
+  name: string;
+  release_id: AgentReleaseId;
+  /**
+   * The release's version, which the devices are brought to.
+   */
+  version: AgentVersion;
+  /**
+   * The release's channel; devices following another one are skipped.
+   */
+  channel: ReleaseChannel;
+  status: RolloutStatus;
+  /**
+   * Why a paused rollout is paused; `null` unless paused.
+   */
+  pause_reason: 'operator' | 'failure_threshold' | null;
+  /**
+   * How many devices each batch has (the last may have fewer).
+   */
+  batch_size: number;
+  batch_count: number;
+  /**
+   * The number of the latest batch started (batches count from 1).
+   */
+  current_batch: number;
+  failure_threshold: number;
+  batch_interval_seconds: number;
+  device_timeout_seconds: number;
+  counts: RolloutCounts;
+  created_by: UserId;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  /**
+   * When it completed or was cancelled.
+   */
+  finished_at: Timestamp | null;
+};
+
+/**
+ * RolloutList
+ */
+export type RolloutList = {
+  data: Array<Rollout>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * RolloutCreate
+ *
+ * A release to bring devices to. Give `batch_size` or `batch_percent` (neither: one batch of
+ * every device). To roll back, roll out the older release.
+ *
+ */
+export type RolloutCreate = {
+  /**
+   * What the rollout is for.
+   */
+  name?: string;
+  release_id: AgentReleaseId;
+  target: JobTargetSelector;
+  /**
+   * How many devices each batch updates.
+   */
+  batch_size?: number;
+  /**
+   * Each batch's share of the rollout's devices, in percent (rounded up, at least one device).
+   */
+  batch_percent?: number;
+  /**
+   * The rollout pauses itself when this many devices have failed (since it last started or resumed).
+   */
+  failure_threshold?: number;
+  /**
+   * How long to wait after a batch finished before the next starts.
+   */
+  batch_interval_seconds?: number;
+  /**
+   * A device that has not reported its outcome this long after its batch started counts as failed.
+   */
+  device_timeout_seconds?: number;
+};
+
+/**
+ * RolloutDeviceState
+ *
+ * `pending`: its batch has not started; `updating`: told to update (in its heartbeat answer),
+ * outcome not reported yet; `succeeded` / `failed`: as its agent reported (or `failed` when it
+ * did not report within the rollout's `device_timeout_seconds`); `skipped`: not updated at all
+ * (it follows another channel, or already runs the version); `cancelled`: the rollout was
+ * cancelled (or a newer rollout took the device over) before it reported.
+ *
+ */
+export type RolloutDeviceState = 'pending' | 'updating' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/**
+ * RolloutDevice
+ *
+ * Where one device stands in a rollout.
+ */
+export type RolloutDevice = {
+  rollout_id: RolloutId;
+  device_id: DeviceId;
+  /**
+   * Its batch (from 1); 0 for a skipped device.
+   */
+  batch: number;
+  state: RolloutDeviceState;
+  /**
+   * The agent version it ran when the rollout was created.
+   */
+  from_version: string | null;
+  /**
+   * Why it failed, or was skipped.
+   */
+  error: string | null;
+  /**
+   * When its batch started.
+   */
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+};
+
+/**
+ * RolloutDeviceList
+ */
+export type RolloutDeviceList = {
+  data: Array<RolloutDevice>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * AgentUpdateResult
+ *
+ * How an update the heartbeat asked for went.
+ */
+export type AgentUpdateResult = {
+  rollout_id: RolloutId;
+  outcome: 'succeeded' | 'failed';
+  /**
+   * The version the agent runs now (the rollout's on success, its previous one after a failure).
+   */
+  version: AgentVersion;
+  /**
+   * What went wrong (a checksum mismatch, an installer's exit code…), for a failure.
+   */
+  error?: string;
 };
 
 /**
@@ -5680,6 +5923,11 @@ export type AgentReleaseIdPath = AgentReleaseId;
  * The platform of the build.
  */
 export type AgentPlatformPath = AgentPlatform;
+
+/**
+ * The ID of the rollout.
+ */
+export type RolloutIdPath = RolloutId;
 
 export type GetHealthData = {
   body?: never;
@@ -16659,6 +16907,529 @@ export type DownloadAgentReleaseArtifactResponses = {
 
 export type DownloadAgentReleaseArtifactResponse =
   DownloadAgentReleaseArtifactResponses[keyof DownloadAgentReleaseArtifactResponses];
+
+export type ListRolloutsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only rollouts in this status.
+     */
+    status?: RolloutStatus;
+  };
+  url: '/v1/rollouts';
+};
+
+export type ListRolloutsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListRolloutsError = ListRolloutsErrors[keyof ListRolloutsErrors];
+
+export type ListRolloutsResponses = {
+  /**
+   * A page of rollouts.
+   */
+  200: RolloutList;
+};
+
+export type ListRolloutsResponse = ListRolloutsResponses[keyof ListRolloutsResponses];
+
+export type CreateRolloutData = {
+  body: RolloutCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/rollouts';
+};
+
+export type CreateRolloutErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateRolloutError = CreateRolloutErrors[keyof CreateRolloutErrors];
+
+export type CreateRolloutResponses = {
+  /**
+   * The rollout, its first batch started.
+   */
+  201: Rollout;
+};
+
+export type CreateRolloutResponse = CreateRolloutResponses[keyof CreateRolloutResponses];
+
+export type GetRolloutData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the rollout.
+     */
+    rollout_id: RolloutId;
+  };
+  query?: never;
+  url: '/v1/rollouts/{rollout_id}';
+};
+
+export type GetRolloutErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetRolloutError = GetRolloutErrors[keyof GetRolloutErrors];
+
+export type GetRolloutResponses = {
+  /**
+   * The rollout.
+   */
+  200: Rollout;
+};
+
+export type GetRolloutResponse = GetRolloutResponses[keyof GetRolloutResponses];
+
+export type ListRolloutDevicesData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the rollout.
+     */
+    rollout_id: RolloutId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only devices in this state.
+     */
+    state?: RolloutDeviceState;
+  };
+  url: '/v1/rollouts/{rollout_id}/devices';
+};
+
+export type ListRolloutDevicesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListRolloutDevicesError = ListRolloutDevicesErrors[keyof ListRolloutDevicesErrors];
+
+export type ListRolloutDevicesResponses = {
+  /**
+   * A page of the rollout's devices.
+   */
+  200: RolloutDeviceList;
+};
+
+export type ListRolloutDevicesResponse = ListRolloutDevicesResponses[keyof ListRolloutDevicesResponses];
+
+export type PauseRolloutData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the rollout.
+     */
+    rollout_id: RolloutId;
+  };
+  query?: never;
+  url: '/v1/rollouts/{rollout_id}/pause';
+};
+
+export type PauseRolloutErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type PauseRolloutError = PauseRolloutErrors[keyof PauseRolloutErrors];
+
+export type PauseRolloutResponses = {
+  /**
+   * The paused rollout.
+   */
+  200: Rollout;
+};
+
+export type PauseRolloutResponse = PauseRolloutResponses[keyof PauseRolloutResponses];
+
+export type ResumeRolloutData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the rollout.
+     */
+    rollout_id: RolloutId;
+  };
+  query?: never;
+  url: '/v1/rollouts/{rollout_id}/resume';
+};
+
+export type ResumeRolloutErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ResumeRolloutError = ResumeRolloutErrors[keyof ResumeRolloutErrors];
+
+export type ResumeRolloutResponses = {
+  /**
+   * The running rollout.
+   */
+  200: Rollout;
+};
+
+export type ResumeRolloutResponse = ResumeRolloutResponses[keyof ResumeRolloutResponses];
+
+export type CancelRolloutData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the rollout.
+     */
+    rollout_id: RolloutId;
+  };
+  query?: never;
+  url: '/v1/rollouts/{rollout_id}/cancel';
+};
+
+export type CancelRolloutErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CancelRolloutError = CancelRolloutErrors[keyof CancelRolloutErrors];
+
+export type CancelRolloutResponses = {
+  /**
+   * The cancelled rollout.
+   */
+  200: Rollout;
+};
+
+export type CancelRolloutResponse = CancelRolloutResponses[keyof CancelRolloutResponses];
+
+export type DownloadAgentUpdateData = {
+  body?: never;
+  headers?: {
+    /**
+     * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+     */
+    Range?: string;
+    /**
+     * The ETag of the file you have; `304` when it is still the one.
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    /**
+     * The platform of the build.
+     */
+    platform: AgentPlatform;
+  };
+  query?: never;
+  url: '/v1/agent/update/{platform}';
+};
+
+export type DownloadAgentUpdateErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The requested range starts past the end of the file; `Content-Range: bytes *<size>` gives its size.
+   */
+  416: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DownloadAgentUpdateError = DownloadAgentUpdateErrors[keyof DownloadAgentUpdateErrors];
+
+export type DownloadAgentUpdateResponses = {
+  /**
+   * The whole file.
+   */
+  200: BinaryFile;
+  /**
+   * The range asked for, with `Content-Range: bytes <first>-<last>/<size>`.
+   */
+  206: BinaryFile;
+};
+
+export type DownloadAgentUpdateResponse = DownloadAgentUpdateResponses[keyof DownloadAgentUpdateResponses];
+
+export type ReportAgentUpdateResultData = {
+  body: AgentUpdateResult;
+  path?: never;
+  query?: never;
+  url: '/v1/agent/update-result';
+};
+
+export type ReportAgentUpdateResultErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ReportAgentUpdateResultError = ReportAgentUpdateResultErrors[keyof ReportAgentUpdateResultErrors];
+
+export type ReportAgentUpdateResultResponses = {
+  /**
+   * The device's state in the rollout, now final.
+   */
+  200: RolloutDevice;
+};
+
+export type ReportAgentUpdateResultResponse =
+  ReportAgentUpdateResultResponses[keyof ReportAgentUpdateResultResponses];
 
 export type DeviceEnrolledWebhookPayload = WebhookEventPayload & {
   type: 'device.enrolled';

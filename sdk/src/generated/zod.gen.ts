@@ -257,6 +257,8 @@ export const zScope = z.enum([
   'roles:write',
   'releases:read',
   'releases:write',
+  'rollouts:read',
+  'rollouts:write',
   'software:read',
   'software:write',
 ]);
@@ -954,6 +956,18 @@ export const zApiTokenCreated = zApiToken.and(
 );
 
 /**
+ * ReleaseChannel
+ *
+ * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
+ * own, else their site's), and take the releases published on it.
+ *
+ */
+export const zReleaseChannel = z
+  .string()
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]{0,31}$/);
+
+/**
  * Site
  *
  * A group of devices, usually a physical location or a customer.
@@ -964,6 +978,7 @@ export const zSite = z.object({
   description: z.string().max(1000),
   device_count: z.int().gte(0).lte(10000000),
   auto_approve_until: zTimestamp.nullable(),
+  channel: zReleaseChannel.nullish(),
   created_at: zTimestamp,
   updated_at: zTimestamp,
 });
@@ -992,6 +1007,7 @@ export const zSiteCreate = z.object({
 export const zSiteUpdate = z.object({
   name: z.string().min(1).max(100).optional(),
   description: z.string().max(1000).optional(),
+  channel: zReleaseChannel.nullish(),
   auto_approve_until: zTimestamp.nullish(),
 });
 
@@ -1143,6 +1159,7 @@ export const zDevice = z.object({
   last_seen_at: zTimestamp.nullable(),
   enrolled_at: zTimestamp.nullable(),
   credentials_revoked_at: zTimestamp.nullable(),
+  channel: zReleaseChannel.nullish(),
   custom_fields: zCustomFieldValues,
   created_at: zTimestamp,
   updated_at: zTimestamp,
@@ -1228,6 +1245,7 @@ export const zDeviceUpdate = z.object({
   description: z.string().max(1000).optional(),
   device_type: zDeviceTypeId.optional(),
   tags: z.array(zTag).max(20).optional(),
+  channel: zReleaseChannel.nullish(),
   site_id: zSiteId.optional(),
 });
 
@@ -2557,6 +2575,84 @@ export const zIgnoredCustomField = z.object({
 });
 
 /**
+ * RolloutId
+ *
+ * The ID of a rollout (`rlo_` followed by a ULID).
+ */
+export const zRolloutId = z
+  .string()
+  .max(30)
+  .regex(/^rlo_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * AgentReleaseId
+ *
+ * The ID of an agent release (`rel_` followed by a ULID).
+ */
+export const zAgentReleaseId = z
+  .string()
+  .max(30)
+  .regex(/^rel_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * AgentVersion
+ *
+ * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
+ */
+export const zAgentVersion = z
+  .string()
+  .max(64)
+  .regex(/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/);
+
+/**
+ * AgentPlatform
+ *
+ * An operating system and processor architecture the agent is built for.
+ */
+export const zAgentPlatform = z.enum([
+  'linux-amd64',
+  'linux-arm64',
+  'macos-amd64',
+  'macos-arm64',
+  'windows-amd64',
+  'windows-arm64',
+]);
+
+/**
+ * Sha256
+ *
+ * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
+ */
+export const zSha256 = z
+  .string()
+  .max(64)
+  .regex(/^[0-9a-fA-F]{64}$/);
+
+/**
+ * AgentUpdate
+ *
+ * The agent version this device should run, from a rollout: download the build for your
+ * platform, check its SHA-256, install it, restart, and report the outcome with
+ * `POST /v1/agent/update-result`.
+ *
+ */
+export const zAgentUpdate = z.object({
+  rollout_id: zRolloutId,
+  release_id: zAgentReleaseId,
+  version: zAgentVersion,
+  artifacts: z
+    .array(
+      z.object({
+        platform: zAgentPlatform,
+        sha256: zSha256,
+        size_bytes: z.int().gte(1).lte(1099511627776).nullable(),
+        url: z.string().max(2000),
+      }),
+    )
+    .max(6),
+});
+
+/**
  * AgentHeartbeatAck
  */
 export const zAgentHeartbeatAck = z.object({
@@ -2567,6 +2663,7 @@ export const zAgentHeartbeatAck = z.object({
   config_version: zConfigVersion,
   server_time: zTimestamp,
   ignored_custom_fields: z.array(zIgnoredCustomField).max(100).optional(),
+  agent_update: zAgentUpdate.optional(),
 });
 
 /**
@@ -4171,38 +4268,6 @@ export const zIncidentTimeline = z.object({
 });
 
 /**
- * ReleaseChannel
- *
- * A release channel: a lower-case name such as `stable` or `beta`. Devices follow one (their
- * own, else their site's), and take the releases published on it.
- *
- */
-export const zReleaseChannel = z
-  .string()
-  .max(32)
-  .regex(/^[a-z][a-z0-9-]{0,31}$/);
-
-/**
- * AgentReleaseId
- *
- * The ID of an agent release (`rel_` followed by a ULID).
- */
-export const zAgentReleaseId = z
-  .string()
-  .max(30)
-  .regex(/^rel_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
- * AgentVersion
- *
- * A version of the agent, as semantic versioning writes it (`1.4.0`, `1.5.0-beta.2`).
- */
-export const zAgentVersion = z
-  .string()
-  .max(64)
-  .regex(/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/);
-
-/**
  * AgentReleaseArtifactId
  *
  * The ID of one platform's build of an agent release (`art_` followed by a ULID).
@@ -4211,20 +4276,6 @@ export const zAgentReleaseArtifactId = z
   .string()
   .max(30)
   .regex(/^art_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
- * AgentPlatform
- *
- * An operating system and processor architecture the agent is built for.
- */
-export const zAgentPlatform = z.enum([
-  'linux-amd64',
-  'linux-arm64',
-  'macos-amd64',
-  'macos-arm64',
-  'windows-amd64',
-  'windows-arm64',
-]);
 
 /**
  * ArtifactFileName
@@ -4238,16 +4289,6 @@ export const zArtifactFileName = z
   .min(1)
   .max(255)
   .regex(/^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._+-]*$/);
-
-/**
- * Sha256
- *
- * A SHA-256 digest in hexadecimal (Meridian answers it in lower case).
- */
-export const zSha256 = z
-  .string()
-  .max(64)
-  .regex(/^[0-9a-fA-F]{64}$/);
 
 /**
  * AgentReleaseArtifact
@@ -4317,6 +4358,137 @@ export const zAgentReleaseArtifactLink = z.object({
     .regex(/^https?:/),
   sha256: zSha256,
   size_bytes: z.int().gte(1).lte(1099511627776).optional(),
+});
+
+/**
+ * RolloutStatus
+ *
+ * `running`: batches start one after another; `paused` (by an operator, or by itself when
+ * failures reached its threshold): no new device starts until it is resumed; `completed`: every
+ * batch finished; `cancelled`: stopped for good, devices that had not started were left alone.
+ *
+ */
+export const zRolloutStatus = z.enum(['running', 'paused', 'completed', 'cancelled']);
+
+/**
+ * RolloutCounts
+ *
+ * How many of the rollout's devices are in each state.
+ */
+export const zRolloutCounts = z.object({
+  pending: zCount,
+  updating: zCount,
+  succeeded: zCount,
+  failed: zCount,
+  skipped: zCount,
+  cancelled: zCount,
+});
+
+/**
+ * Rollout
+ *
+ * An agent release rolled out to devices in batches.
+ */
+export const zRollout = z.object({
+  id: zRolloutId,
+  name: z.string().max(100),
+  release_id: zAgentReleaseId,
+  version: zAgentVersion,
+  channel: zReleaseChannel,
+  status: zRolloutStatus,
+  pause_reason: z.union([z.literal('operator'), z.literal('failure_threshold')]).nullable(),
+  batch_size: z.int().gte(1).lte(10000),
+  batch_count: z.int().gte(0).lte(10000),
+  current_batch: z.int().gte(0).lte(10000),
+  failure_threshold: z.int().gte(1).lte(10000),
+  batch_interval_seconds: z.int().gte(0).lte(604800),
+  device_timeout_seconds: z.int().gte(60).lte(604800),
+  counts: zRolloutCounts,
+  created_by: zUserId,
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+  finished_at: zTimestamp.nullable(),
+});
+
+/**
+ * RolloutList
+ */
+export const zRolloutList = z.object({
+  data: z.array(zRollout).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * RolloutCreate
+ *
+ * A release to bring devices to. Give `batch_size` or `batch_percent` (neither: one batch of
+ * every device). To roll back, roll out the older release.
+ *
+ */
+export const zRolloutCreate = z.object({
+  name: z.string().max(100).optional().default(''),
+  release_id: zAgentReleaseId,
+  target: zJobTargetSelector,
+  batch_size: z.int().gte(1).lte(10000).optional(),
+  batch_percent: z.int().gte(1).lte(100).optional(),
+  failure_threshold: z.int().gte(1).lte(10000).optional().default(1),
+  batch_interval_seconds: z.int().gte(0).lte(604800).optional().default(0),
+  device_timeout_seconds: z.int().gte(60).lte(604800).optional().default(3600),
+});
+
+/**
+ * RolloutDeviceState
+ *
+ * `pending`: its batch has not started; `updating`: told to update (in its heartbeat answer),
+ * outcome not reported yet; `succeeded` / `failed`: as its agent reported (or `failed` when it
+ * did not report within the rollout's `device_timeout_seconds`); `skipped`: not updated at all
+ * (it follows another channel, or already runs the version); `cancelled`: the rollout was
+ * cancelled (or a newer rollout took the device over) before it reported.
+ *
+ */
+export const zRolloutDeviceState = z.enum([
+  'pending',
+  'updating',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
+
+/**
+ * RolloutDevice
+ *
+ * Where one device stands in a rollout.
+ */
+export const zRolloutDevice = z.object({
+  rollout_id: zRolloutId,
+  device_id: zDeviceId,
+  batch: z.int().gte(0).lte(10000),
+  state: zRolloutDeviceState,
+  from_version: z.string().max(64).nullable(),
+  error: z.string().max(2000).nullable(),
+  started_at: zTimestamp.nullable(),
+  finished_at: zTimestamp.nullable(),
+});
+
+/**
+ * RolloutDeviceList
+ */
+export const zRolloutDeviceList = z.object({
+  data: z.array(zRolloutDevice).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * AgentUpdateResult
+ *
+ * How an update the heartbeat asked for went.
+ */
+export const zAgentUpdateResult = z.object({
+  rollout_id: zRolloutId,
+  outcome: z.enum(['succeeded', 'failed']),
+  version: zAgentVersion,
+  error: z.string().max(2000).optional(),
 });
 
 /**
@@ -4669,6 +4841,11 @@ export const zAgentReleaseIdPath = zAgentReleaseId;
  * The platform of the build.
  */
 export const zAgentPlatformPath = zAgentPlatform;
+
+/**
+ * The ID of the rollout.
+ */
+export const zRolloutIdPath = zRolloutId;
 
 /**
  * The server is healthy.
@@ -6704,3 +6881,97 @@ export const zDownloadAgentReleaseArtifactPath = z.object({
  * The whole file.
  */
 export const zDownloadAgentReleaseArtifactResponse = zBinaryFile;
+
+export const zListRolloutsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  status: zRolloutStatus.optional(),
+});
+
+/**
+ * A page of rollouts.
+ */
+export const zListRolloutsResponse = zRolloutList;
+
+export const zCreateRolloutBody = zRolloutCreate;
+
+export const zCreateRolloutHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The rollout, its first batch started.
+ */
+export const zCreateRolloutResponse = zRollout;
+
+export const zGetRolloutPath = z.object({
+  rollout_id: zRolloutId,
+});
+
+/**
+ * The rollout.
+ */
+export const zGetRolloutResponse = zRollout;
+
+export const zListRolloutDevicesPath = z.object({
+  rollout_id: zRolloutId,
+});
+
+export const zListRolloutDevicesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zRolloutDeviceState.optional(),
+});
+
+/**
+ * A page of the rollout's devices.
+ */
+export const zListRolloutDevicesResponse = zRolloutDeviceList;
+
+export const zPauseRolloutPath = z.object({
+  rollout_id: zRolloutId,
+});
+
+/**
+ * The paused rollout.
+ */
+export const zPauseRolloutResponse = zRollout;
+
+export const zResumeRolloutPath = z.object({
+  rollout_id: zRolloutId,
+});
+
+/**
+ * The running rollout.
+ */
+export const zResumeRolloutResponse = zRollout;
+
+export const zCancelRolloutPath = z.object({
+  rollout_id: zRolloutId,
+});
+
+/**
+ * The cancelled rollout.
+ */
+export const zCancelRolloutResponse = zRollout;
+
+export const zDownloadAgentUpdateHeaders = z.object({
+  Range: z.string().max(100).optional(),
+  'If-None-Match': z.string().max(200).optional(),
+});
+
+export const zDownloadAgentUpdatePath = z.object({
+  platform: zAgentPlatform,
+});
+
+/**
+ * The whole file.
+ */
+export const zDownloadAgentUpdateResponse = zBinaryFile;
+
+export const zReportAgentUpdateResultBody = zAgentUpdateResult;
+
+/**
+ * The device's state in the rollout, now final.
+ */
+export const zReportAgentUpdateResultResponse = zRolloutDevice;

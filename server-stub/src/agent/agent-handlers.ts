@@ -9,6 +9,7 @@ import { agentEventRoutes } from './events-handlers';
 import { agentInventoryRoutes } from './inventory-handlers';
 import { agentScreenshotRoutes } from '../fleet/screenshots-handlers';
 import { agentHeartbeatRoutes } from './heartbeat-handlers';
+import { agentRolloutRoutes } from '../lifecycle/rollouts-handlers';
 
 export function agentHandlers(context: AppContext) {
   return initServer().router(contract.agent, {
@@ -19,5 +20,6 @@ export function agentHandlers(context: AppContext) {
     ...agentInventoryRoutes(context),
     ...agentConfigRoutes(context),
     ...agentScreenshotRoutes(context),
+    ...agentRolloutRoutes(context),
   });
 }

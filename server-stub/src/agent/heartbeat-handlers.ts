@@ -6,6 +6,7 @@ import { assertCustomFieldKeys, writeAgentValues } from '../fleet/custom-fields-
 import { recordHeartbeat } from '../fleet/presence';
 import { recordProcessStates } from '../operations/process-states';
 import { configVersion } from '../operations/processes-store';
+import { agentUpdateFor } from '../lifecycle/rollouts-store';
 
 const s = initServer();
 
@@ -30,6 +31,7 @@ export function agentHeartbeatRoutes(context: AppContext) {
           config_version: await configVersion(context, deviceId),
           server_time: seenAt,
           ...(ignoredCustomFields === undefined ? {} : { ignored_custom_fields: ignoredCustomFields }),
+          ...(await agentUpdateFor(context, deviceId).then((update) => update && { agent_update: update })),
         },
       };
     }),

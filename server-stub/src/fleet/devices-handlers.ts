@@ -94,6 +94,7 @@ export function devicesHandlers(context: AppContext) {
         metrics: null,
         enrolled_at: null,
         credentials_revoked_at: null,
+        channel: null,
         version: 1,
         created_at: now.toISOString(),
         updated_at: now.toISOString(),

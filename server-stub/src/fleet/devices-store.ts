@@ -31,6 +31,7 @@ function toDevice(row: DeviceRow, customFields: DeviceBody['custom_fields']): De
     last_seen_at: row.last_seen_at,
     enrolled_at: row.enrolled_at,
     credentials_revoked_at: row.credentials_revoked_at,
+    channel: row.channel,
     custom_fields: customFields,
     created_at: row.created_at,
     updated_at: row.updated_at,

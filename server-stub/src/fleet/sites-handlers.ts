@@ -72,6 +72,7 @@ export function sitesHandlers(context: AppContext) {
         name_key: body.name.toLowerCase(),
         description: body.description ?? '',
         auto_approve_until: null,
+        channel: null,
         created_at: now,
         updated_at: now,
       };

@@ -31,6 +31,7 @@ export function toSite(row: SiteWithCount): z.infer<typeof Site> {
     description: row.description,
     device_count: Number(row.device_count),
     auto_approve_until: row.auto_approve_until,
+    channel: row.channel,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

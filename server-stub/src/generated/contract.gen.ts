@@ -272,6 +272,42 @@ export const AgentHeartbeat = z
     processes: z.array(AgentProcessState).max(500).optional(),
   })
   .meta({ id: 'AgentHeartbeat' });
+export const AgentPlatform = z
+  .enum(['linux-amd64', 'linux-arm64', 'macos-amd64', 'macos-arm64', 'windows-amd64', 'windows-arm64'])
+  .meta({ id: 'AgentPlatform' });
+export const AgentReleaseId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^rel_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'AgentReleaseId' });
+export const AgentVersion = z
+  .string()
+  .max(64)
+  .regex(new RegExp('^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$'))
+  .meta({ id: 'AgentVersion' });
+export const RolloutId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^rlo_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'RolloutId' });
+export const Sha256 = z.string().max(64).regex(new RegExp('^[0-9a-fA-F]{64}$')).meta({ id: 'Sha256' });
+export const AgentUpdate = z
+  .object({
+    rollout_id: RolloutId,
+    release_id: AgentReleaseId,
+    version: AgentVersion,
+    artifacts: z
+      .array(
+        z.object({
+          platform: AgentPlatform,
+          sha256: Sha256,
+          size_bytes: z.number().int().min(1).max(1099511627776).nullable(),
+          url: z.string().max(2000),
+        }),
+      )
+      .max(6),
+  })
+  .meta({ id: 'AgentUpdate' });
 export const DeviceStatus = z.enum(['pending', 'online', 'offline', 'degraded']).meta({ id: 'DeviceStatus' });
 export const CustomFieldKey = z
   .string()
@@ -295,11 +331,9 @@ export const AgentHeartbeatAck = z
     config_version: ConfigVersion,
     server_time: Timestamp,
     ignored_custom_fields: z.array(IgnoredCustomField).max(100).optional(),
+    agent_update: AgentUpdate.optional(),
   })
   .meta({ id: 'AgentHeartbeatAck' });
-export const AgentPlatform = z
-  .enum(['linux-amd64', 'linux-arm64', 'macos-amd64', 'macos-arm64', 'windows-amd64', 'windows-arm64'])
-  .meta({ id: 'AgentPlatform' });
 export const AgentReleaseArtifactId = z
   .string()
   .max(30)
@@ -311,7 +345,6 @@ export const ArtifactFileName = z
   .max(255)
   .regex(new RegExp('^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._+-]*$'))
   .meta({ id: 'ArtifactFileName' });
-export const Sha256 = z.string().max(64).regex(new RegExp('^[0-9a-fA-F]{64}$')).meta({ id: 'Sha256' });
 export const AgentReleaseArtifact = z
   .object({
     id: AgentReleaseArtifactId,
@@ -324,16 +357,6 @@ export const AgentReleaseArtifact = z
     created_at: Timestamp,
   })
   .meta({ id: 'AgentReleaseArtifact' });
-export const AgentReleaseId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^rel_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'AgentReleaseId' });
-export const AgentVersion = z
-  .string()
-  .max(64)
-  .regex(new RegExp('^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$'))
-  .meta({ id: 'AgentVersion' });
 export const ReleaseChannel = z
   .string()
   .max(32)
@@ -377,6 +400,14 @@ export const AgentReleaseList = z
 export const AgentTokenRefresh = z
   .strictObject({ refresh_token: z.string().min(1).max(100) })
   .meta({ id: 'AgentTokenRefresh' });
+export const AgentUpdateResult = z
+  .strictObject({
+    rollout_id: RolloutId,
+    outcome: z.enum(['succeeded', 'failed']),
+    version: AgentVersion,
+    error: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'AgentUpdateResult' });
 export const AlertMetric = z
   .enum(['cpu_percent', 'memory_percent', 'disk_percent'])
   .meta({ id: 'AlertMetric' });
@@ -582,6 +613,8 @@ export const Scope = z
     'roles:write',
     'releases:read',
     'releases:write',
+    'rollouts:read',
+    'rollouts:write',
     'software:read',
     'software:write',
   ])
@@ -881,6 +914,7 @@ export const Device = z
     last_seen_at: Timestamp.nullable(),
     enrolled_at: Timestamp.nullable(),
     credentials_revoked_at: Timestamp.nullable(),
+    channel: ReleaseChannel.nullable().optional(),
     custom_fields: CustomFieldValues,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -1093,6 +1127,7 @@ export const DeviceUpdate = z
       .max(20)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
+    channel: ReleaseChannel.nullable().optional(),
     site_id: SiteId.optional(),
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
@@ -2101,6 +2136,74 @@ export const RoleDefinitionUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'RoleDefinitionUpdate' });
+export const RolloutCounts = z
+  .object({
+    pending: Count,
+    updating: Count,
+    succeeded: Count,
+    failed: Count,
+    skipped: Count,
+    cancelled: Count,
+  })
+  .meta({ id: 'RolloutCounts' });
+export const RolloutStatus = z
+  .enum(['running', 'paused', 'completed', 'cancelled'])
+  .meta({ id: 'RolloutStatus' });
+export const Rollout = z
+  .object({
+    id: RolloutId,
+    name: z.string().max(100),
+    release_id: AgentReleaseId,
+    version: AgentVersion,
+    channel: ReleaseChannel,
+    status: RolloutStatus,
+    pause_reason: z.enum(['operator', 'failure_threshold']).nullable(),
+    batch_size: z.number().int().min(1).max(10000),
+    batch_count: z.number().int().min(0).max(10000),
+    current_batch: z.number().int().min(0).max(10000),
+    failure_threshold: z.number().int().min(1).max(10000),
+    batch_interval_seconds: z.number().int().min(0).max(604800),
+    device_timeout_seconds: z.number().int().min(60).max(604800),
+    counts: RolloutCounts,
+    created_by: UserId,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    finished_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'Rollout' });
+export const RolloutCreate = z
+  .strictObject({
+    name: z.string().max(100).optional(),
+    release_id: AgentReleaseId,
+    target: JobTargetSelector,
+    batch_size: z.number().int().min(1).max(10000).optional(),
+    batch_percent: z.number().int().min(1).max(100).optional(),
+    failure_threshold: z.number().int().min(1).max(10000).optional(),
+    batch_interval_seconds: z.number().int().min(0).max(604800).optional(),
+    device_timeout_seconds: z.number().int().min(60).max(604800).optional(),
+  })
+  .meta({ id: 'RolloutCreate' });
+export const RolloutDeviceState = z
+  .enum(['pending', 'updating', 'succeeded', 'failed', 'skipped', 'cancelled'])
+  .meta({ id: 'RolloutDeviceState' });
+export const RolloutDevice = z
+  .object({
+    rollout_id: RolloutId,
+    device_id: DeviceId,
+    batch: z.number().int().min(0).max(10000),
+    state: RolloutDeviceState,
+    from_version: z.string().max(64).nullable(),
+    error: z.string().max(2000).nullable(),
+    started_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'RolloutDevice' });
+export const RolloutDeviceList = z
+  .object({ data: z.array(RolloutDevice).max(500), next_cursor: NextCursor })
+  .meta({ id: 'RolloutDeviceList' });
+export const RolloutList = z
+  .object({ data: z.array(Rollout).max(500), next_cursor: NextCursor })
+  .meta({ id: 'RolloutList' });
 export const ScheduleId = z
   .string()
   .max(30)
@@ -2311,6 +2414,7 @@ export const Site = z
     description: z.string().max(1000),
     device_count: z.number().int().min(0).max(10000000),
     auto_approve_until: Timestamp.nullable(),
+    channel: ReleaseChannel.nullable().optional(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -2328,6 +2432,7 @@ export const SiteUpdate = z
   .strictObject({
     name: z.string().min(1).max(100).optional(),
     description: z.string().max(1000).optional(),
+    channel: ReleaseChannel.nullable().optional(),
     auto_approve_until: Timestamp.nullable().optional(),
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
@@ -5446,6 +5551,65 @@ export const contract = c.router(
           scopes: [],
         } as const,
       },
+      downloadAgentUpdate: {
+        method: 'GET',
+        path: '/v1/agent/update/:platform',
+        summary: 'Download the agent build a rollout asks for',
+        pathParams: z.object({ platform: AgentPlatform }),
+        query: z.strictObject({}),
+        headers: z.object({
+          range: z.string().max(100).optional(),
+          'if-none-match': z.string().max(200).optional(),
+        }),
+        responses: {
+          200: c.otherResponse({ contentType: 'application/octet-stream', body: BinaryFile }),
+          206: c.otherResponse({ contentType: 'application/octet-stream', body: BinaryFile }),
+          304: c.noBody(),
+          400: problem,
+          401: problem,
+          404: problem,
+          416: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'downloadAgentUpdate',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      reportAgentUpdateResult: {
+        method: 'POST',
+        path: '/v1/agent/update-result',
+        summary: 'Report how an agent update went',
+        query: z.strictObject({}),
+        body: AgentUpdateResult,
+        responses: {
+          200: RolloutDevice,
+          400: problem,
+          401: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'reportAgentUpdateResult',
+          tag: 'Agent',
+          public: false,
+          agent: true,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
     },
     deviceTypes: {
       listDeviceTypes: {
@@ -7596,6 +7760,192 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['releases:read'],
+        } as const,
+      },
+    },
+    rollouts: {
+      listRollouts: {
+        method: 'GET',
+        path: '/v1/rollouts',
+        summary: 'List rollouts',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          status: RolloutStatus.optional(),
+        }),
+        responses: { 200: RolloutList, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listRollouts',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:read'],
+        } as const,
+      },
+      createRollout: {
+        method: 'POST',
+        path: '/v1/rollouts',
+        summary: 'Roll an agent release out',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: RolloutCreate,
+        responses: {
+          201: Rollout,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createRollout',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['rollouts:write'],
+        } as const,
+      },
+      getRollout: {
+        method: 'GET',
+        path: '/v1/rollouts/:rollout_id',
+        summary: 'Get a rollout',
+        pathParams: z.object({ rollout_id: RolloutId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Rollout,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getRollout',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:read'],
+        } as const,
+      },
+      listRolloutDevices: {
+        method: 'GET',
+        path: '/v1/rollouts/:rollout_id/devices',
+        summary: "List a rollout's devices",
+        pathParams: z.object({ rollout_id: RolloutId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: RolloutDeviceState.optional(),
+        }),
+        responses: {
+          200: RolloutDeviceList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listRolloutDevices',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:read'],
+        } as const,
+      },
+      pauseRollout: {
+        method: 'POST',
+        path: '/v1/rollouts/:rollout_id/pause',
+        summary: 'Pause a rollout',
+        pathParams: z.object({ rollout_id: RolloutId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Rollout,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'pauseRollout',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:write'],
+        } as const,
+      },
+      resumeRollout: {
+        method: 'POST',
+        path: '/v1/rollouts/:rollout_id/resume',
+        summary: 'Resume a paused rollout',
+        pathParams: z.object({ rollout_id: RolloutId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Rollout,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resumeRollout',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:write'],
+        } as const,
+      },
+      cancelRollout: {
+        method: 'POST',
+        path: '/v1/rollouts/:rollout_id/cancel',
+        summary: 'Cancel a rollout',
+        pathParams: z.object({ rollout_id: RolloutId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Rollout,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cancelRollout',
+          tag: 'Rollouts',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['rollouts:write'],
         } as const,
       },
     },

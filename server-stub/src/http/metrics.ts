@@ -16,6 +16,7 @@ const WORKERS = [
   'schedules',
   'sweeps',
   'alert-evaluation',
+  'rollouts',
 ] as const;
 export type WorkerName = (typeof WORKERS)[number];
 

@@ -6,7 +6,7 @@
  *
  * `startJob` is what both `POST /v1/jobs` and the schedules call.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { AppContext } from '../context';
 import { assertCommandParams, deviceTypes, findCommandType } from '../fleet/device-type-catalogue';
 import { problems } from '../http/problem';
@@ -38,7 +38,7 @@ import { deviceFilterCondition } from '../fleet/device-filter-sql';
 import { savedFilterExpression } from '../fleet/device-filters-store';
 
 /** The most devices one job may target. */
-const MAX_JOB_TARGETS = 10_000;
+export const MAX_JOB_TARGETS = 10_000;
 /** The end of each output stream a target shows. */
 const OUTPUT_TAIL = 4096;
 /** Rows per INSERT (well under both engines' bound-parameter limits). */
@@ -267,7 +267,7 @@ async function resolveAction(context: AppContext, request: JobRequest): Promise<
 }
 
 /** The devices `target` names, as the origin may see them; unknown ones are a 422. */
-async function resolveTargets(
+export async function resolveTargets(
   context: AppContext,
   origin: JobOrigin,
   target: JobRequest['target'],
@@ -313,10 +313,11 @@ async function resolveTargets(
   return visible.where(await deviceFilterCondition(context, expression, path)).execute();
 }
 
-async function insertChunked<T extends 'commands' | 'job_targets'>(
+/** Inserts rows a few hundred at a time (an engine limits the parameters of one statement). */
+export async function insertChunked<T extends keyof Database & string>(
   db: Kysely<Database>,
   table: T,
-  rows: (T extends 'commands' ? CommandRow : JobTargetRow)[],
+  rows: Insertable<Database[T]>[],
 ): Promise<void> {
   for (let first = 0; first < rows.length; first += INSERT_CHUNK)
     await db

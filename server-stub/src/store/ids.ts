@@ -28,6 +28,7 @@ export type IdPrefix =
   | 'rol'
   | 'site'
   | 'dev'
+  | 'rlo'
   | 'tok'
   | 'ses'
   | 'req'

@@ -107,6 +107,8 @@ export interface SitesTable {
   name_key: string;
   description: string;
   auto_approve_until: string | null;
+  /** The agent release channel its devices follow unless they have their own (null: stable). */
+  channel: string | null;
   version: Generated<number>;
   created_at: string;
   updated_at: string;
@@ -141,6 +143,8 @@ export interface DevicesTable {
   metrics: string | null;
   enrolled_at: string | null;
   credentials_revoked_at: string | null;
+  /** The agent release channel it follows (null: its site's). */
+  channel: string | null;
   version: Generated<number>;
   created_at: string;
   updated_at: string;
@@ -202,6 +206,44 @@ export interface EnrollmentRequestsTable {
   decided_at: string | null;
   decided_by: string | null;
   deny_reason: string | null;
+}
+
+export type RolloutStatus = 'running' | 'paused' | 'completed' | 'cancelled';
+export type RolloutDeviceState = 'pending' | 'updating' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export interface RolloutsTable {
+  id: string;
+  name: string;
+  release_id: string;
+  version: string;
+  channel: string;
+  status: RolloutStatus;
+  pause_reason: 'operator' | 'failure_threshold' | null;
+  batch_size: number;
+  batch_count: number;
+  current_batch: number;
+  failure_threshold: number;
+  failures_forgiven: number;
+  batch_interval_seconds: number;
+  device_timeout_seconds: number;
+  next_batch_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  batch: number;
+  state: RolloutDeviceState;
+  from_version: string | null;
+  error: string | null;
+  started_at: string | null;
+  /** An updating device that has not reported by then counts as failed. */
+  deadline_at: string | null;
+  finished_at: string | null;
 }
 
 export interface AgentTokensTable {
@@ -809,6 +851,8 @@ export interface Database {
   enrollment_codes: EnrollmentCodesTable;
   enrollment_requests: EnrollmentRequestsTable;
   agent_tokens: AgentTokensTable;
+  rollouts: RolloutsTable;
+  rollout_devices: RolloutDevicesTable;
   events: EventsTable;
   commands: CommandsTable;
   jobs: JobsTable;
@@ -857,6 +901,8 @@ export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type EnrollmentCodeRow = Selectable<EnrollmentCodesTable>;
 export type EnrollmentRequestRow = Selectable<EnrollmentRequestsTable>;
 export type AgentTokenRow = Selectable<AgentTokensTable>;
+export type RolloutRow = Selectable<RolloutsTable>;
+export type RolloutDeviceRow = Selectable<RolloutDevicesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CommandRow = Selectable<CommandsTable>;
