@@ -418,24 +418,6 @@ export interface InstallersTable {
   created_at: string;
 }
 
-export interface InstallersTable {
-  id: string;
-  name: string;
-  /** The name lower-cased: one installer per name, version and platform. */
-  name_key: string;
-  version: string;
-  platform: Platform;
-  url: string;
-  sha256: string;
-  /** JSON arrays of strings. */
-  install_arguments: string;
-  uninstall_arguments: string;
-  /** JSON: `{ name, version? }`. */
-  detection: string;
-  created_by: string | null;
-  created_at: string;
-}
-
 export interface DeviceScreenshotsTable {
   id: string;
   device_id: string;
