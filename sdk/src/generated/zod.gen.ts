@@ -650,7 +650,7 @@ export const zLdapSettings = z.object({
   url: z
     .url()
     .max(2000)
-    .regex(/^ldaps?:\/\//),
+    .regex(/^ldaps?:[\/][\/]/),
   bind_dn: z.string().min(1).max(1000).nullable(),
   user_search_base: z.string().min(1).max(1000),
   user_search_filter: z
@@ -780,7 +780,7 @@ export const zLdapSettingsInput = z.object({
   url: z
     .url()
     .max(2000)
-    .regex(/^ldaps?:\/\//),
+    .regex(/^ldaps?:[\/][\/]/),
   bind_dn: z.string().min(1).max(1000).nullish(),
   bind_password: z.string().min(1).max(1000).optional(),
   user_search_base: z.string().min(1).max(1000),
@@ -4953,7 +4953,7 @@ export const zStartOidcSignInQuery = z.object({
   return_to: z
     .string()
     .max(2000)
-    .regex(/^\/(?![\/\\])[\x21-\x7E]*$/)
+    .regex(/^[\/](?![\/\\])[\x21-\x7E]*$/)
     .optional(),
 });
 

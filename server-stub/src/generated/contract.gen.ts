@@ -1423,7 +1423,7 @@ export const IdentityProviderRoleMappings = z
   .meta({ id: 'IdentityProviderRoleMappings' });
 export const LdapSettings = z
   .object({
-    url: z.url().max(2000).regex(new RegExp('^ldaps?://')),
+    url: z.url().max(2000).regex(new RegExp('^ldaps?:[/][/]')),
     bind_dn: z.string().min(1).max(1000).nullable(),
     user_search_base: z.string().min(1).max(1000),
     user_search_filter: z.string().min(1).max(1000).regex(new RegExp('\\{username\\}')),
@@ -1460,7 +1460,7 @@ export const IdentityProvider = z
   .meta({ id: 'IdentityProvider' });
 export const LdapSettingsInput = z
   .strictObject({
-    url: z.url().max(2000).regex(new RegExp('^ldaps?://')),
+    url: z.url().max(2000).regex(new RegExp('^ldaps?:[/][/]')),
     bind_dn: z.string().min(1).max(1000).nullable().optional(),
     bind_password: z.string().min(1).max(1000).optional(),
     user_search_base: z.string().min(1).max(1000),
@@ -2925,7 +2925,7 @@ export const contract = c.router(
         summary: 'Start signing in with an OpenID Connect provider',
         pathParams: z.object({ provider_id: IdentityProviderId }),
         query: z.strictObject({
-          return_to: z.string().max(2000).regex(new RegExp('^/(?![/\\\\])[\\x21-\\x7E]*$')).optional(),
+          return_to: z.string().max(2000).regex(new RegExp('^[/](?![/\\\\])[\\x21-\\x7E]*$')).optional(),
         }),
         responses: {
           200: OidcAuthorization,
