@@ -40,6 +40,7 @@ it('covers the creating operations', () => {
     'createJob',
     'createMonitoredProcess',
     'createNotificationChannel',
+    'createPasswordResetToken',
     'createRole',
     'createRollout',
     'createSchedule',
@@ -88,10 +89,16 @@ describe.each(idempotent.map((op) => [op.operationId] as const))('%s', (operatio
     expect(stored).not.toContain(key);
     // Whole secrets only: an API token's short display prefix (mtk_ + 6 characters) is stored on purpose.
     const secrets = new Set(
-      JSON.stringify(created.data).match(/(?:mtk|mrt|mec|whsec)_[A-Za-z0-9_+/=-]{20,}/g) ?? [],
+      JSON.stringify(created.data).match(/(?:mtk|mrt|mec|mpr|whsec)_[A-Za-z0-9_+/=-]{20,}/g) ?? [],
     );
     expect(secrets.size).toBe(
-      ['createApiToken', 'registerDevice', 'createEnrollmentCode', 'createWebhook'].includes(operationId)
+      [
+        'createApiToken',
+        'registerDevice',
+        'createEnrollmentCode',
+        'createWebhook',
+        'createPasswordResetToken',
+      ].includes(operationId)
         ? 1
         : 0,
     );

@@ -99,6 +99,12 @@ export const configSchema = z
       .default('info'),
     MERIDIAN_METRICS_PORT: port.optional(),
     MERIDIAN_SHUTDOWN_GRACE_SECONDS: wholeNumber(0, 3600, 'seconds').default(10),
+    MERIDIAN_LOCKOUT_THRESHOLD: wholeNumber(1, 1000, 'failed sign-ins').optional(),
+    MERIDIAN_LOCKOUT_WINDOW_MINUTES: wholeNumber(1, 1440, 'minutes').optional(),
+    MERIDIAN_LOCKOUT_MINUTES: wholeNumber(1, 10_080, 'minutes').optional(),
+    MERIDIAN_SESSION_IDLE_MINUTES: wholeNumber(1, 10_080, 'minutes').optional(),
+    MERIDIAN_SESSION_LIFETIME_HOURS: wholeNumber(1, 8760, 'hours').optional(),
+    MERIDIAN_SESSION_REMEMBER_DAYS: wholeNumber(1, 365, 'days').optional(),
     MERIDIAN_WEBAUTHN_RP_ID: z
       .string()
       .regex(DOMAIN, { error: 'must be a domain name such as meridian.example.com (no scheme or port)' })
@@ -170,6 +176,13 @@ function webhookSecretsKey(env: Environment, database: string): string | undefin
   return readFileSync(file, 'utf8').trim();
 }
 
+/** The settings that are set (the server's defaults apply to the others). */
+function defined<T extends object>(settings: { [K in keyof T]: T[K] | undefined }): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(settings).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
+
 /** The options `npm start` gives startServer (creating the webhook secrets key file if needed). */
 export function serverOptions(env: Environment): ServerOptions {
   const database = env.DATABASE_URL ?? env.MERIDIAN_DB;
@@ -187,6 +200,16 @@ export function serverOptions(env: Environment): ServerOptions {
     logLevel: env.MERIDIAN_LOG_LEVEL,
     metricsPort: env.MERIDIAN_METRICS_PORT,
     shutdownGraceSeconds: env.MERIDIAN_SHUTDOWN_GRACE_SECONDS,
+    sessions: defined({
+      idleMinutes: env.MERIDIAN_SESSION_IDLE_MINUTES,
+      lifetimeHours: env.MERIDIAN_SESSION_LIFETIME_HOURS,
+      rememberDays: env.MERIDIAN_SESSION_REMEMBER_DAYS,
+    }),
+    lockout: defined({
+      threshold: env.MERIDIAN_LOCKOUT_THRESHOLD,
+      windowMinutes: env.MERIDIAN_LOCKOUT_WINDOW_MINUTES,
+      lockMinutes: env.MERIDIAN_LOCKOUT_MINUTES,
+    }),
     webauthn: {
       rpId: env.MERIDIAN_WEBAUTHN_RP_ID,
       ...(env.MERIDIAN_WEBAUTHN_ORIGINS === undefined ? {} : { origins: env.MERIDIAN_WEBAUTHN_ORIGINS }),

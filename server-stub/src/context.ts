@@ -69,6 +69,38 @@ export interface WebhookSettings {
   resolve: (host: string) => Promise<{ address: string; family: number }[]>;
 }
 
+/** How long sessions last (auth/sessions.ts). */
+export interface SessionSettings {
+  /** A session unused this long ends (MERIDIAN_SESSION_IDLE_MINUTES); not for `remember_me` ones. */
+  idleMinutes: number;
+  /** A session ends this long after sign-in, used or not (MERIDIAN_SESSION_LIFETIME_HOURS). */
+  lifetimeHours: number;
+  /** The lifetime of a `remember_me` session instead (MERIDIAN_SESSION_REMEMBER_DAYS). */
+  rememberDays: number;
+}
+
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
+  idleMinutes: 60,
+  lifetimeHours: 12,
+  rememberDays: 30,
+};
+
+/** When failed sign-ins lock an account (auth/lockout.ts). */
+export interface LockoutSettings {
+  /** Failed sign-ins of one username (MERIDIAN_LOCKOUT_THRESHOLD)… */
+  threshold: number;
+  /** …within this many minutes (MERIDIAN_LOCKOUT_WINDOW_MINUTES)… */
+  windowMinutes: number;
+  /** …lock it for this long (MERIDIAN_LOCKOUT_MINUTES), or until an admin unlocks it. */
+  lockMinutes: number;
+}
+
+export const DEFAULT_LOCKOUT_SETTINGS: LockoutSettings = {
+  threshold: 10,
+  windowMinutes: 15,
+  lockMinutes: 15,
+};
+
 /** What handlers and shared middleware need from the running server. */
 export interface AppContext {
   db: Kysely<Database>;
@@ -76,7 +108,8 @@ export interface AppContext {
   version: string;
   /** scrypt cost parameter (N). Lower only in tests. */
   passwordCost: number;
-  sessionTtlSeconds: number;
+  sessions: SessionSettings;
+  lockout: LockoutSettings;
   rateLimit: {
     requestsPerMinute: number;
     loginFailuresPerMinute: number;

@@ -10,8 +10,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   DEFAULT_FLEET_SETTINGS,
+  DEFAULT_LOCKOUT_SETTINGS,
+  DEFAULT_SESSION_SETTINGS,
   type AppContext,
   type FleetSettings,
+  type LockoutSettings,
+  type SessionSettings,
   type WebAuthnSettings,
   type WebhookSettings,
 } from './context';
@@ -48,6 +52,10 @@ export interface ServerOptions {
   passwordCost?: number;
   requestsPerMinute?: number;
   loginFailuresPerMinute?: number;
+  /** Idle timeout, absolute lifetime, `remember_me` lifetime of sessions (see SessionSettings). */
+  sessions?: Partial<SessionSettings>;
+  /** How many failed sign-ins within how long lock an account, and for how long (LockoutSettings). */
+  lockout?: Partial<LockoutSettings>;
   /**
    * Express's `trust proxy` (true, a hop count, or addresses and subnets such as
    * "loopback, 10.0.0.0/8"): whose X-Forwarded-For gives the client's address. Default "loopback".
@@ -137,7 +145,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type { FleetSettings, WebAuthnSettings, WebhookSettings } from './context';
+export type {
+  FleetSettings,
+  LockoutSettings,
+  SessionSettings,
+  WebAuthnSettings,
+  WebhookSettings,
+} from './context';
 export type { Timers } from './runtime/timers';
 export { shutDownOnSignals } from './runtime/shutdown';
 
@@ -155,7 +169,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     engine,
     version: VERSION,
     passwordCost: options.passwordCost ?? DEFAULT_PASSWORD_COST,
-    sessionTtlSeconds: 12 * 60 * 60,
+    sessions: { ...DEFAULT_SESSION_SETTINGS, ...options.sessions },
+    lockout: { ...DEFAULT_LOCKOUT_SETTINGS, ...options.lockout },
     rateLimit: {
       requestsPerMinute: options.requestsPerMinute ?? 1200,
       loginFailuresPerMinute: options.loginFailuresPerMinute ?? 5,

@@ -72,6 +72,19 @@ export const validCalls: Record<string, ValidCall> = {
   updateUser: (w) => ({ path: { user_id: w.viewer.user.id }, body: { display_name: 'Renamed' } }),
   deleteUser: (w) => ({ path: { user_id: w.viewer.user.id } }),
   resetUserPassword: (w) => ({ path: { user_id: w.viewer.user.id }, body: {} }),
+  listSessions: () => ({ query: { limit: 10 } }),
+  revokeSession: () => ({ path: { session_id: 'ses_01JD5C2M8Q4R6T8V0X2Z4B6D8F' } }),
+  revokeOtherSessions: () => ({}),
+  resetPasswordWithToken: () => ({
+    body: { token: 'mpr_not-a-token-anyone-was-given', new_password: 'a-long-enough-password' },
+  }),
+  revokeUserSessions: (w) => ({ path: { user_id: w.viewer.user.id } }),
+  unlockUser: (w) => ({ path: { user_id: w.viewer.user.id } }),
+  // A different body each time (the idempotency test reuses a key with another body).
+  createPasswordResetToken: (w) => ({
+    path: { user_id: w.viewer.user.id },
+    body: { expires_in_minutes: 5 + (Number(unique('minutes').split('-').pop()) % 10_000) },
+  }),
   listRoles: () => ({ query: { limit: 10 } }),
   createRole: () => ({ body: { name: unique('role'), scopes: ['devices:read', 'sites:read'] } }),
   getRole: (w) => ({ path: { role_id: w.roleId } }),

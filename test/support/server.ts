@@ -89,6 +89,11 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     passwordCost: 2 ** 10,
     requestsPerMinute: 100_000,
     loginFailuresPerMinute: 1000,
+    // Tests move the clock by hours while holding the world's sessions, and fail sign-ins on
+    // purpose: idle timeout and lockout stay out of their way (test/sessions.test.ts and
+    // test/lockout.test.ts set their own).
+    sessions: { idleMinutes: 12 * 60 },
+    lockout: { threshold: 1000 },
     // Required on PostgreSQL; the same for every test server, as for every instance of one deployment.
     auditKey: 'meridian-test-audit-key-0123456789abcdef',
     validateResponses: true,

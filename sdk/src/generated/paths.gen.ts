@@ -193,6 +193,98 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/auth/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List your sessions
+     * @description Lists your signed-in sessions, oldest first: when each started, when it was last used,
+     *     when it ends, the address and user agent it signed in from, and which one made this
+     *     request (`current`). Sessions that have ended are not listed. With an API token, none is
+     *     `current`.
+     */
+    get: operations['listSessions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/sessions/{session_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of one of your sessions (from `GET /v1/auth/sessions`). */
+        session_id: components['parameters']['SessionIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * End one of your sessions
+     * @description Signs one of your sessions out at once, such as one left open on another computer: its
+     *     token and cookie stop working on every instance. Ending the session making this request
+     *     works like `POST /v1/auth/logout`. Another user's session answers `404`.
+     */
+    delete: operations['revokeSession'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/sessions/revoke-others': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * End all your other sessions
+     * @description Signs out every session of yours except the one making this request: what to do when a
+     *     device is lost or a password may have leaked. Needs a session (an API token answers
+     *     `422 session_required`); your API tokens are not sessions and keep working.
+     */
+    post: operations['revokeOtherSessions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/password-reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set a new password with a reset token
+     * @description Sets a new password with a password reset token, without being signed in. The token works
+     *     once; it also ends all of the user's sessions and any lock from failed sign-ins. An unknown,
+     *     used or expired token answers `422 invalid_reset_token`, the same for each.
+     */
+    post: operations['resetPasswordWithToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/auth/passkeys': {
     parameters: {
       query?: never;
@@ -516,6 +608,82 @@ export interface paths {
      *     returned once. Admins only.
      */
     post: operations['resetUserPassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/users/{user_id}/revoke-sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * End all of a user's sessions
+     * @description Signs a user out everywhere at once (their API tokens are not sessions: revoke those
+     *     with `DELETE /v1/api-tokens/{token_id}`). Ending your own sessions this way ends the one
+     *     making the request too. Admins only.
+     */
+    post: operations['revokeUserSessions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/users/{user_id}/unlock': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Unlock a user locked out by failed sign-ins
+     * @description Ends the lock that too many failed sign-ins put on the account (`locked_until`) and
+     *     forgets those failures, so the user can sign in again at once. Unlocking an account that
+     *     is not locked changes nothing. Admins only.
+     */
+    post: operations['unlockUser'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/users/{user_id}/password-reset-tokens': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a password reset token for a user
+     * @description Makes a one-time token with which the user sets a new password themselves
+     *     (`POST /v1/auth/password-reset`), for someone who forgot theirs. It expires after
+     *     `expires_in_minutes` (an hour by default) and works once; the secret is shown only in this
+     *     response and stored as a hash. Admins only.
+     */
+    post: operations['createPasswordResetToken'];
     delete?: never;
     options?: never;
     head?: never;
@@ -4417,6 +4585,12 @@ export interface components {
        * @description The user's password.
        */
       password: string;
+      /**
+       * @description Keep this session for days (MERIDIAN_SESSION_REMEMBER_DAYS, 30 by default) without an idle
+       *     timeout, instead of the usual hours that also end after an idle period.
+       * @default false
+       */
+      remember_me: boolean;
     };
     /**
      * UserId
@@ -4517,6 +4691,12 @@ export interface components {
        * @enum {string}
        */
       source?: 'local' | 'oidc' | 'ldap';
+      /**
+       * @description When the latest lock after too many failed sign-ins ends (or ended): the account is locked
+       *     while this is in the future, until then or until an admin unlocks it with
+       *     `POST /v1/users/{user_id}/unlock`. `null` if it was never locked, or unlocked since.
+       */
+      locked_until?: components['schemas']['Timestamp'] | null;
     };
     /**
      * Session
@@ -4632,6 +4812,69 @@ export interface components {
       new_password: components['schemas']['Password'];
     };
     /**
+     * SessionId
+     * @description The ID of a session (`ses_` followed by a ULID). Not its token.
+     * @example ses_01JD5C2M8Q4R6T8V0X2Z4B6D8F
+     */
+    SessionId: string;
+    /**
+     * ActiveSession
+     * @description One of your signed-in sessions, as `GET /v1/auth/sessions` lists them. Its token is never
+     *     shown again after sign-in.
+     */
+    ActiveSession: {
+      id: components['schemas']['SessionId'];
+      /** @description When you signed in. */
+      created_at: components['schemas']['Timestamp'];
+      /** @description When the session last made a request (recorded at most once a minute), or `null` if never since sign-in. */
+      last_used_at: components['schemas']['Timestamp'] | null;
+      /**
+       * @description When the session ends whatever happens: the absolute lifetime after sign-in (longer with
+       *     `remember_me`). Without `remember_me` it also ends after being unused for the idle timeout.
+       */
+      expires_at: components['schemas']['Timestamp'];
+      /**
+       * @description The address the sign-in came from (behind a trusted proxy, the client's), if known.
+       * @example 203.0.113.7
+       */
+      ip_address: string | null;
+      /** @description The `User-Agent` of the sign-in (cut at 512 characters), if it sent one. */
+      user_agent: string | null;
+      /** @description Signed in with `remember_me` (a long lifetime and no idle timeout). */
+      remember_me: boolean;
+      /** @description The session that made this request. */
+      current: boolean;
+    };
+    /**
+     * NextCursor
+     * @description Pass as `cursor` to get the next page; `null` on the last page.
+     */
+    NextCursor: string | null;
+    /** ActiveSessionList */
+    ActiveSessionList: {
+      data: components['schemas']['ActiveSession'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * Count
+     * Format: int32
+     * @description A number of things.
+     */
+    Count: number;
+    /**
+     * SessionsRevoked
+     * @description How many sessions were ended.
+     */
+    SessionsRevoked: {
+      revoked: components['schemas']['Count'];
+    };
+    /** PasswordResetWithToken */
+    PasswordResetWithToken: {
+      /** @description The password reset token an admin (or the server owner's `npm run admin -- reset-password`) gave you. */
+      token: string;
+      new_password: components['schemas']['Password'];
+    };
+    /**
      * PasskeyId
      * @description The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
      * @example psk_01JD6C2M4N6P8Q0R2S4T6V8W0X
@@ -4667,11 +4910,6 @@ export interface components {
       /** @description How the browser reached the authenticator when the passkey was registered. */
       transports: components['schemas']['PasskeyTransport'][];
     };
-    /**
-     * NextCursor
-     * @description Pass as `cursor` to get the next page; `null` on the last page.
-     */
-    NextCursor: string | null;
     /** PasskeyList */
     PasskeyList: {
       data: components['schemas']['Passkey'][];
@@ -4924,6 +5162,35 @@ export interface components {
       user_id: components['schemas']['UserId'];
       /** @description The generated password, shown only this once; `null` when you chose the password. */
       temporary_password: string | null;
+    };
+    /** PasswordResetTokenCreate */
+    PasswordResetTokenCreate: {
+      /**
+       * Format: int32
+       * @description How long the token can be used, from 5 minutes to 7 days; an hour by default.
+       * @default 60
+       */
+      expires_in_minutes: number;
+    };
+    /**
+     * PasswordResetTokenId
+     * @description The ID of a password reset token (`prt_` followed by a ULID). Not the token itself.
+     * @example prt_01JD5D4F6H8K0M2P4R6T8V0X2Z
+     */
+    PasswordResetTokenId: string;
+    /**
+     * PasswordResetTokenCreated
+     * @description A one-time password reset token. Hand `token` to the user (over a channel you trust): with it,
+     *     `POST /v1/auth/password-reset` sets a new password. It is shown only in this response; Meridian
+     *     keeps a hash.
+     */
+    PasswordResetTokenCreated: {
+      id: components['schemas']['PasswordResetTokenId'];
+      user_id: components['schemas']['UserId'];
+      /** @description The secret (prefix `mpr_`), shown only this once. */
+      token: string;
+      created_at: components['schemas']['Timestamp'];
+      expires_at: components['schemas']['Timestamp'];
     };
     /**
      * OidcSettings
@@ -5553,12 +5820,6 @@ export interface components {
       /** @description The token is refused after this time (7 days after registration). */
       registration_expires_at: components['schemas']['Timestamp'];
     };
-    /**
-     * Count
-     * Format: int32
-     * @description A number of things.
-     */
-    Count: number;
     /**
      * DeviceStats
      * @description How many devices there are, by status, by platform and by site.
@@ -9325,6 +9586,8 @@ export interface components {
     Limit: number;
     /** @description The `next_cursor` of the previous page. Leave out for the first page. */
     Cursor: string;
+    /** @description The ID of one of your sessions (from `GET /v1/auth/sessions`). */
+    SessionIdPath: components['schemas']['SessionId'];
     /** @description The ID of the passkey (not its credential ID). */
     PasskeyIdPath: components['schemas']['PasskeyId'];
     /** @description The ID of the identity provider. */
@@ -9713,6 +9976,7 @@ export interface operations {
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "locked_until": null,
            *         "passkey_count": 1
            *       }
            *     }
@@ -9829,6 +10093,7 @@ export interface operations {
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "locked_until": null,
            *         "passkey_count": 1
            *       },
            *       "auth_method": "api_token",
@@ -9887,6 +10152,175 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listSessions: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of your sessions. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "ses_01JD5C2M8Q4R6T8V0X2Z4B6D8F",
+           *           "created_at": "2026-11-02T09:30:00.000Z",
+           *           "last_used_at": "2026-11-02T11:04:00.000Z",
+           *           "expires_at": "2026-11-02T21:30:00.000Z",
+           *           "ip_address": "203.0.113.7",
+           *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0",
+           *           "remember_me": false,
+           *           "current": true
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['ActiveSessionList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  revokeSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of one of your sessions (from `GET /v1/auth/sessions`). */
+        session_id: components['parameters']['SessionIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The session has ended. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  revokeOtherSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every other session has ended. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "revoked": 2
+           *     }
+           */
+          'application/json': components['schemas']['SessionsRevoked'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  resetPasswordWithToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "token": "mpr_V3nQ8xK2pL5wR9tY1mB4cD7fH0jS6gU2eI8oA3zN5q",
+         *       "new_password": "plaid-umbrella-orbit-lantern"
+         *     }
+         */
+        'application/json': components['schemas']['PasswordResetWithToken'];
+      };
+    };
+    responses: {
+      /** @description The password is set; sign in with it. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
@@ -10158,6 +10592,7 @@ export interface operations {
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "locked_until": null,
            *         "passkey_count": 1
            *       }
            *     }
@@ -10478,6 +10913,7 @@ export interface operations {
            *         "created_at": "2026-11-02T09:30:00.000Z",
            *         "updated_at": "2026-11-02T09:30:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "locked_until": null,
            *         "passkey_count": 1,
            *         "source": "oidc"
            *       }
@@ -10574,6 +11010,7 @@ export interface operations {
            *         "created_at": "2026-11-02T09:30:00.000Z",
            *         "updated_at": "2026-11-02T09:30:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "locked_until": null,
            *         "passkey_count": 1,
            *         "source": "ldap"
            *       }
@@ -10675,6 +11112,7 @@ export interface operations {
            *           "created_at": "2026-10-01T08:00:00.000Z",
            *           "updated_at": "2026-10-01T08:00:00.000Z",
            *           "last_login_at": "2026-11-02T09:30:00.000Z",
+           *           "locked_until": null,
            *           "passkey_count": 1
            *         }
            *       ],
@@ -10759,6 +11197,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
            *       "last_login_at": null,
+           *       "locked_until": null,
            *       "passkey_count": 1
            *     }
            */
@@ -10824,6 +11263,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
            *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "locked_until": null,
            *       "passkey_count": 1
            *     }
            */
@@ -10940,6 +11380,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z",
            *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "locked_until": null,
            *       "passkey_count": 1
            *     }
            */
@@ -11003,6 +11444,176 @@ export interface operations {
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  revokeUserSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description All of the user's sessions have ended. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "revoked": 3
+           *     }
+           */
+          'application/json': components['schemas']['SessionsRevoked'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  unlockUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user, unlocked. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "username": "alice.ops",
+           *       "display_name": "Alice Okafor",
+           *       "email": "alice@example.com",
+           *       "role": "operator",
+           *       "disabled": false,
+           *       "site_ids": [
+           *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "role_bindings": [
+           *         {
+           *           "role_id": "rol_0000000000000000020PERAT0R",
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         }
+           *       ],
+           *       "source": "local",
+           *       "created_at": "2026-10-01T08:00:00.000Z",
+           *       "updated_at": "2026-10-01T08:00:00.000Z",
+           *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "passkey_count": 1,
+           *       "locked_until": null
+           *     }
+           */
+          'application/json': components['schemas']['User'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createPasswordResetToken: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "expires_in_minutes": 60
+         *     }
+         */
+        'application/json': components['schemas']['PasswordResetTokenCreate'];
+      };
+    };
+    responses: {
+      /** @description The token was created. This is the only time its secret is shown. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "prt_01JD5D4F6H8K0M2P4R6T8V0X2Z",
+           *       "user_id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "token": "mpr_V3nQ8xK2pL5wR9tY1mB4cD7fH0jS6gU2eI8oA3zN5q",
+           *       "created_at": "2026-11-02T09:30:00.000Z",
+           *       "expires_at": "2026-11-02T10:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['PasswordResetTokenCreated'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

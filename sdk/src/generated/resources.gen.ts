@@ -72,6 +72,8 @@ import type {
   CreateNotificationChannelResponse,
   CreatePasskeyAuthenticationOptionsResponse,
   CreatePasskeyRegistrationOptionsResponse,
+  CreatePasswordResetTokenData,
+  CreatePasswordResetTokenResponse,
   CreateRoleData,
   CreateRoleResponse,
   CreateRolloutData,
@@ -276,6 +278,8 @@ import type {
   ListScriptVersionsResponse,
   ListScriptsData,
   ListScriptsResponse,
+  ListSessionsData,
+  ListSessionsResponse,
   ListSitesData,
   ListSitesResponse,
   ListUsersData,
@@ -307,6 +311,8 @@ import type {
   ReportAgentCommandResultResponse,
   ReportAgentUpdateResultData,
   ReportAgentUpdateResultResponse,
+  ResetPasswordWithTokenData,
+  ResetPasswordWithTokenResponse,
   ResetUserPasswordData,
   ResetUserPasswordResponse,
   ResolveIncidentData,
@@ -327,8 +333,13 @@ import type {
   RevokeDeviceCredentialsResponse,
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeResponse,
+  RevokeOtherSessionsResponse,
+  RevokeSessionData,
+  RevokeSessionResponse,
   RevokeSiteDeviceCredentialsData,
   RevokeSiteDeviceCredentialsResponse,
+  RevokeUserSessionsData,
+  RevokeUserSessionsResponse,
   RotateWebhookSecretData,
   RotateWebhookSecretResponse,
   RunScheduleNowData,
@@ -358,6 +369,8 @@ import type {
   UnacknowledgeIncidentResponse,
   UnarchiveDeviceFilterData,
   UnarchiveDeviceFilterResponse,
+  UnlockUserData,
+  UnlockUserResponse,
   UpdateAlertRuleData,
   UpdateAlertRuleResponse,
   UpdateCustomFieldData,
@@ -410,6 +423,10 @@ export const routes = {
   logout: { route: 'POST /v1/auth/logout' },
   getCurrentUser: { route: 'GET /v1/auth/me' },
   changePassword: { route: 'POST /v1/auth/password' },
+  listSessions: { route: 'GET /v1/auth/sessions', paginated: true },
+  revokeSession: { route: 'DELETE /v1/auth/sessions/{session_id}' },
+  revokeOtherSessions: { route: 'POST /v1/auth/sessions/revoke-others' },
+  resetPasswordWithToken: { route: 'POST /v1/auth/password-reset' },
   listPasskeys: { route: 'GET /v1/auth/passkeys', paginated: true },
   updatePasskey: { route: 'PATCH /v1/auth/passkeys/{passkey_id}' },
   deletePasskey: { route: 'DELETE /v1/auth/passkeys/{passkey_id}' },
@@ -423,6 +440,9 @@ export const routes = {
   updateUser: { route: 'PATCH /v1/users/{user_id}', ifMatch: true },
   deleteUser: { route: 'DELETE /v1/users/{user_id}' },
   resetUserPassword: { route: 'POST /v1/users/{user_id}/reset-password' },
+  revokeUserSessions: { route: 'POST /v1/users/{user_id}/revoke-sessions' },
+  unlockUser: { route: 'POST /v1/users/{user_id}/unlock' },
+  createPasswordResetToken: { route: 'POST /v1/users/{user_id}/password-reset-tokens', idempotencyKey: true },
   listRoles: { route: 'GET /v1/roles', paginated: true },
   createRole: { route: 'POST /v1/roles', idempotencyKey: true },
   getRole: { route: 'GET /v1/roles/{role_id}' },
@@ -757,6 +777,79 @@ export class AuthResource extends APIResource {
   ): APIPromise<ChangePasswordResponse> {
     return this._client._call(routes.changePassword, { body, options });
   }
+
+  /**
+   * List your sessions
+   *
+   * Lists your signed-in sessions, oldest first: when each started, when it was last used,
+   * when it ends, the address and user agent it signed in from, and which one made this
+   * request (`current`). Sessions that have ended are not listed. With an API token, none is
+   * `current`.
+   *
+   * `GET /v1/auth/sessions` (operation `listSessions`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listSessions(
+    query?: ListSessionsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListSessionsResponse['data'][number]> {
+    return this._client._list(routes.listSessions, { query, options });
+  }
+
+  /**
+   * End one of your sessions
+   *
+   * Signs one of your sessions out at once, such as one left open on another computer: its
+   * token and cookie stop working on every instance. Ending the session making this request
+   * works like `POST /v1/auth/logout`. Another user's session answers `404`.
+   *
+   * `DELETE /v1/auth/sessions/{session_id}` (operation `revokeSession`).
+   *
+   * @param sessionId The ID of one of your sessions (from `GET /v1/auth/sessions`).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeSession(
+    sessionId: RevokeSessionData['path']['session_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeSessionResponse> {
+    return this._client._call(routes.revokeSession, { path: { session_id: sessionId }, options });
+  }
+
+  /**
+   * End all your other sessions
+   *
+   * Signs out every session of yours except the one making this request: what to do when a
+   * device is lost or a password may have leaked. Needs a session (an API token answers
+   * `422 session_required`); your API tokens are not sessions and keep working.
+   *
+   * `POST /v1/auth/sessions/revoke-others` (operation `revokeOtherSessions`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeOtherSessions(options?: BaseRequestOptions): APIPromise<RevokeOtherSessionsResponse> {
+    return this._client._call(routes.revokeOtherSessions, { options });
+  }
+
+  /**
+   * Set a new password with a reset token
+   *
+   * Sets a new password with a password reset token, without being signed in. The token works
+   * once; it also ends all of the user's sessions and any lock from failed sign-ins. An unknown,
+   * used or expired token answers `422 invalid_reset_token`, the same for each.
+   *
+   * `POST /v1/auth/password-reset` (operation `resetPasswordWithToken`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  resetPasswordWithToken(
+    body: ResetPasswordWithTokenData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResetPasswordWithTokenResponse> {
+    return this._client._call(routes.resetPasswordWithToken, { body, options });
+  }
 }
 
 /**
@@ -1027,6 +1120,66 @@ export class UsersResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ResetUserPasswordResponse> {
     return this._client._call(routes.resetUserPassword, { path: { user_id: userId }, body, options });
+  }
+
+  /**
+   * End all of a user's sessions
+   *
+   * Signs a user out everywhere at once (their API tokens are not sessions: revoke those
+   * with `DELETE /v1/api-tokens/{token_id}`). Ending your own sessions this way ends the one
+   * making the request too. Admins only.
+   *
+   * `POST /v1/users/{user_id}/revoke-sessions` (operation `revokeUserSessions`).
+   *
+   * @param userId The ID of the user.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  revokeSessions(
+    userId: RevokeUserSessionsData['path']['user_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RevokeUserSessionsResponse> {
+    return this._client._call(routes.revokeUserSessions, { path: { user_id: userId }, options });
+  }
+
+  /**
+   * Unlock a user locked out by failed sign-ins
+   *
+   * Ends the lock that too many failed sign-ins put on the account (`locked_until`) and
+   * forgets those failures, so the user can sign in again at once. Unlocking an account that
+   * is not locked changes nothing. Admins only.
+   *
+   * `POST /v1/users/{user_id}/unlock` (operation `unlockUser`).
+   *
+   * @param userId The ID of the user.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  unlock(
+    userId: UnlockUserData['path']['user_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UnlockUserResponse> {
+    return this._client._call(routes.unlockUser, { path: { user_id: userId }, options });
+  }
+
+  /**
+   * Create a password reset token for a user
+   *
+   * Makes a one-time token with which the user sets a new password themselves
+   * (`POST /v1/auth/password-reset`), for someone who forgot theirs. It expires after
+   * `expires_in_minutes` (an hour by default) and works once; the secret is shown only in this
+   * response and stored as a hash. Admins only.
+   *
+   * `POST /v1/users/{user_id}/password-reset-tokens` (operation `createPasswordResetToken`).
+   *
+   * @param userId The ID of the user.
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  createPasswordResetToken(
+    userId: CreatePasswordResetTokenData['path']['user_id'],
+    body: CreatePasswordResetTokenData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreatePasswordResetTokenResponse> {
+    return this._client._call(routes.createPasswordResetToken, { path: { user_id: userId }, body, options });
   }
 }
 

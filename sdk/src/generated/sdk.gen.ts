@@ -96,6 +96,9 @@ import type {
   CreatePasskeyRegistrationOptionsData,
   CreatePasskeyRegistrationOptionsErrors,
   CreatePasskeyRegistrationOptionsResponses,
+  CreatePasswordResetTokenData,
+  CreatePasswordResetTokenErrors,
+  CreatePasswordResetTokenResponses,
   CreateRoleData,
   CreateRoleErrors,
   CreateRoleResponses,
@@ -411,6 +414,9 @@ import type {
   ListScriptVersionsData,
   ListScriptVersionsErrors,
   ListScriptVersionsResponses,
+  ListSessionsData,
+  ListSessionsErrors,
+  ListSessionsResponses,
   ListSitesData,
   ListSitesErrors,
   ListSitesResponses,
@@ -459,6 +465,9 @@ import type {
   ReportAgentUpdateResultData,
   ReportAgentUpdateResultErrors,
   ReportAgentUpdateResultResponses,
+  ResetPasswordWithTokenData,
+  ResetPasswordWithTokenErrors,
+  ResetPasswordWithTokenResponses,
   ResetUserPasswordData,
   ResetUserPasswordErrors,
   ResetUserPasswordResponses,
@@ -489,9 +498,18 @@ import type {
   RevokeEnrollmentCodeData,
   RevokeEnrollmentCodeErrors,
   RevokeEnrollmentCodeResponses,
+  RevokeOtherSessionsData,
+  RevokeOtherSessionsErrors,
+  RevokeOtherSessionsResponses,
+  RevokeSessionData,
+  RevokeSessionErrors,
+  RevokeSessionResponses,
   RevokeSiteDeviceCredentialsData,
   RevokeSiteDeviceCredentialsErrors,
   RevokeSiteDeviceCredentialsResponses,
+  RevokeUserSessionsData,
+  RevokeUserSessionsErrors,
+  RevokeUserSessionsResponses,
   RotateWebhookSecretData,
   RotateWebhookSecretErrors,
   RotateWebhookSecretResponses,
@@ -538,6 +556,9 @@ import type {
   UnarchiveDeviceFilterData,
   UnarchiveDeviceFilterErrors,
   UnarchiveDeviceFilterResponses,
+  UnlockUserData,
+  UnlockUserErrors,
+  UnlockUserResponses,
   UpdateAlertRuleData,
   UpdateAlertRuleErrors,
   UpdateAlertRuleResponses,
@@ -800,6 +821,103 @@ export const changePassword = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/auth/password',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * List your sessions
+ *
+ * Lists your signed-in sessions, oldest first: when each started, when it was last used,
+ * when it ends, the address and user agent it signed in from, and which one made this
+ * request (`current`). Sessions that have ended are not listed. With an API token, none is
+ * `current`.
+ *
+ */
+export const listSessions = <ThrowOnError extends boolean = false>(
+  options?: Options<ListSessionsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListSessionsResponses, ListSessionsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/sessions',
+    ...options,
+  });
+
+/**
+ * End one of your sessions
+ *
+ * Signs one of your sessions out at once, such as one left open on another computer: its
+ * token and cookie stop working on every instance. Ending the session making this request
+ * works like `POST /v1/auth/logout`. Another user's session answers `404`.
+ *
+ */
+export const revokeSession = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeSessionData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<RevokeSessionResponses, RevokeSessionErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/sessions/{session_id}',
+    ...options,
+  });
+
+/**
+ * End all your other sessions
+ *
+ * Signs out every session of yours except the one making this request: what to do when a
+ * device is lost or a password may have leaked. Needs a session (an API token answers
+ * `422 session_required`); your API tokens are not sessions and keep working.
+ *
+ */
+export const revokeOtherSessions = <ThrowOnError extends boolean = false>(
+  options?: Options<RevokeOtherSessionsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<RevokeOtherSessionsResponses, RevokeOtherSessionsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/sessions/revoke-others',
+    ...options,
+  });
+
+/**
+ * Set a new password with a reset token
+ *
+ * Sets a new password with a password reset token, without being signed in. The token works
+ * once; it also ends all of the user's sessions and any lock from failed sign-ins. An unknown,
+ * used or expired token answers `422 invalid_reset_token`, the same for each.
+ *
+ */
+export const resetPasswordWithToken = <ThrowOnError extends boolean = false>(
+  options: Options<ResetPasswordWithTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    ResetPasswordWithTokenResponses,
+    ResetPasswordWithTokenErrors,
+    ThrowOnError
+  >({
+    url: '/v1/auth/password-reset',
     ...options,
     headers: {
       'Content-Type': 'application/json',
@@ -1205,6 +1323,87 @@ export const resetUserPassword = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/users/{user_id}/reset-password',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * End all of a user's sessions
+ *
+ * Signs a user out everywhere at once (their API tokens are not sessions: revoke those
+ * with `DELETE /v1/api-tokens/{token_id}`). Ending your own sessions this way ends the one
+ * making the request too. Admins only.
+ *
+ */
+export const revokeUserSessions = <ThrowOnError extends boolean = false>(
+  options: Options<RevokeUserSessionsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RevokeUserSessionsResponses, RevokeUserSessionsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/users/{user_id}/revoke-sessions',
+    ...options,
+  });
+
+/**
+ * Unlock a user locked out by failed sign-ins
+ *
+ * Ends the lock that too many failed sign-ins put on the account (`locked_until`) and
+ * forgets those failures, so the user can sign in again at once. Unlocking an account that
+ * is not locked changes nothing. Admins only.
+ *
+ */
+export const unlockUser = <ThrowOnError extends boolean = false>(
+  options: Options<UnlockUserData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<UnlockUserResponses, UnlockUserErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/users/{user_id}/unlock',
+    ...options,
+  });
+
+/**
+ * Create a password reset token for a user
+ *
+ * Makes a one-time token with which the user sets a new password themselves
+ * (`POST /v1/auth/password-reset`), for someone who forgot theirs. It expires after
+ * `expires_in_minutes` (an hour by default) and works once; the secret is shown only in this
+ * response and stored as a hash. Admins only.
+ *
+ */
+export const createPasswordResetToken = <ThrowOnError extends boolean = false>(
+  options: Options<CreatePasswordResetTokenData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreatePasswordResetTokenResponses,
+    CreatePasswordResetTokenErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/users/{user_id}/password-reset-tokens',
     ...options,
     headers: {
       'Content-Type': 'application/json',

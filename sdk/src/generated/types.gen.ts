@@ -157,6 +157,12 @@ export type LoginRequest = {
    * The user's password.
    */
   password: string;
+  /**
+   * Keep this session for days (MERIDIAN_SESSION_REMEMBER_DAYS, 30 by default) without an idle
+   * timeout, instead of the usual hours that also end after an idle period.
+   *
+   */
+  remember_me?: boolean;
 };
 
 /**
@@ -279,6 +285,13 @@ export type User = {
    *
    */
   source?: 'local' | 'oidc' | 'ldap';
+  /**
+   * When the latest lock after too many failed sign-ins ends (or ended): the account is locked
+   * while this is in the future, until then or until an admin unlocks it with
+   * `POST /v1/users/{user_id}/unlock`. `null` if it was never locked, or unlocked since.
+   *
+   */
+  locked_until?: Timestamp | null;
 };
 
 /**
@@ -414,6 +427,96 @@ export type ChangePasswordRequest = {
 };
 
 /**
+ * SessionId
+ *
+ * The ID of a session (`ses_` followed by a ULID). Not its token.
+ */
+export type SessionId = string;
+
+/**
+ * ActiveSession
+ *
+ * One of your signed-in sessions, as `GET /v1/auth/sessions` lists them. Its token is never
+ * shown again after sign-in.
+ *
+ */
+export type ActiveSession = {
+  id: SessionId;
+  /**
+   * When you signed in.
+   */
+  created_at: Timestamp;
+  /**
+   * When the session last made a request (recorded at most once a minute), or `null` if never since sign-in.
+   */
+  last_used_at: Timestamp | null;
+  /**
+   * When the session ends whatever happens: the absolute lifetime after sign-in (longer with
+   * `remember_me`). Without `remember_me` it also ends after being unused for the idle timeout.
+   *
+   */
+  expires_at: Timestamp;
+  /**
+   * The address the sign-in came from (behind a trusted proxy, the client's), if known.
+   */
+  ip_address: string | null;
+  /**
+   * The `User-Agent` of the sign-in (cut at 512 characters), if it sent one.
+   */
+  user_agent: string | null;
+  /**
+   * Signed in with `remember_me` (a long lifetime and no idle timeout).
+   */
+  remember_me: boolean;
+  /**
+   * The session that made this request.
+   */
+  current: boolean;
+};
+
+/**
+ * NextCursor
+ *
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+export type NextCursor = string | null;
+
+/**
+ * ActiveSessionList
+ */
+export type ActiveSessionList = {
+  data: Array<ActiveSession>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * Count
+ *
+ * A number of things.
+ */
+export type Count = number;
+
+/**
+ * SessionsRevoked
+ *
+ * How many sessions were ended.
+ */
+export type SessionsRevoked = {
+  revoked: Count;
+};
+
+/**
+ * PasswordResetWithToken
+ */
+export type PasswordResetWithToken = {
+  /**
+   * The password reset token an admin (or the server owner's `npm run admin -- reset-password`) gave you.
+   */
+  token: string;
+  new_password: Password;
+};
+
+/**
  * PasskeyId
  *
  * The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
@@ -456,13 +559,6 @@ export type Passkey = {
    */
   transports: Array<PasskeyTransport>;
 };
-
-/**
- * NextCursor
- *
- * Pass as `cursor` to get the next page; `null` on the last page.
- */
-export type NextCursor = string | null;
 
 /**
  * PasskeyList
@@ -777,6 +873,42 @@ export type PasswordResetResult = {
    * The generated password, shown only this once; `null` when you chose the password.
    */
   temporary_password: string | null;
+};
+
+/**
+ * PasswordResetTokenCreate
+ */
+export type PasswordResetTokenCreate = {
+  /**
+   * How long the token can be used, from 5 minutes to 7 days; an hour by default.
+   */
+  expires_in_minutes?: number;
+};
+
+/**
+ * PasswordResetTokenId
+ *
+ * The ID of a password reset token (`prt_` followed by a ULID). Not the token itself.
+ */
+export type PasswordResetTokenId = string;
+
+/**
+ * PasswordResetTokenCreated
+ *
+ * A one-time password reset token. Hand `token` to the user (over a channel you trust): with it,
+ * `POST /v1/auth/password-reset` sets a new password. It is shown only in this response; Meridian
+ * keeps a hash.
+ *
+ */
+export type PasswordResetTokenCreated = {
+  id: PasswordResetTokenId;
+  user_id: UserId;
+  /**
+   * The secret (prefix `mpr_`), shown only this once.
+   */
+  token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
 };
 
 /**
@@ -1517,13 +1649,6 @@ export type DeviceRegistration = {
    */
   registration_expires_at: Timestamp;
 };
-
-/**
- * Count
- *
- * A number of things.
- */
-export type Count = number;
 
 /**
  * DeviceStats
@@ -5715,6 +5840,11 @@ export type Limit = number;
 export type Cursor = string;
 
 /**
+ * The ID of one of your sessions (from `GET /v1/auth/sessions`).
+ */
+export type SessionIdPath = SessionId;
+
+/**
  * The ID of the passkey (not its credential ID).
  */
 export type PasskeyIdPath = PasskeyId;
@@ -6258,6 +6388,193 @@ export type ChangePasswordResponses = {
 };
 
 export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
+
+export type ListSessionsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/auth/sessions';
+};
+
+export type ListSessionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListSessionsError = ListSessionsErrors[keyof ListSessionsErrors];
+
+export type ListSessionsResponses = {
+  /**
+   * A page of your sessions.
+   */
+  200: ActiveSessionList;
+};
+
+export type ListSessionsResponse = ListSessionsResponses[keyof ListSessionsResponses];
+
+export type RevokeSessionData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of one of your sessions (from `GET /v1/auth/sessions`).
+     */
+    session_id: SessionId;
+  };
+  query?: never;
+  url: '/v1/auth/sessions/{session_id}';
+};
+
+export type RevokeSessionErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RevokeSessionError = RevokeSessionErrors[keyof RevokeSessionErrors];
+
+export type RevokeSessionResponses = {
+  /**
+   * The session has ended.
+   */
+  204: void;
+};
+
+export type RevokeSessionResponse = RevokeSessionResponses[keyof RevokeSessionResponses];
+
+export type RevokeOtherSessionsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/sessions/revoke-others';
+};
+
+export type RevokeOtherSessionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RevokeOtherSessionsError = RevokeOtherSessionsErrors[keyof RevokeOtherSessionsErrors];
+
+export type RevokeOtherSessionsResponses = {
+  /**
+   * Every other session has ended.
+   */
+  200: SessionsRevoked;
+};
+
+export type RevokeOtherSessionsResponse = RevokeOtherSessionsResponses[keyof RevokeOtherSessionsResponses];
+
+export type ResetPasswordWithTokenData = {
+  body: PasswordResetWithToken;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/password-reset';
+};
+
+export type ResetPasswordWithTokenErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ResetPasswordWithTokenError = ResetPasswordWithTokenErrors[keyof ResetPasswordWithTokenErrors];
+
+export type ResetPasswordWithTokenResponses = {
+  /**
+   * The password is set; sign in with it.
+   */
+  204: void;
+};
+
+export type ResetPasswordWithTokenResponse =
+  ResetPasswordWithTokenResponses[keyof ResetPasswordWithTokenResponses];
 
 export type ListPasskeysData = {
   body?: never;
@@ -7168,6 +7485,183 @@ export type ResetUserPasswordResponses = {
 };
 
 export type ResetUserPasswordResponse = ResetUserPasswordResponses[keyof ResetUserPasswordResponses];
+
+export type RevokeUserSessionsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the user.
+     */
+    user_id: UserId;
+  };
+  query?: never;
+  url: '/v1/users/{user_id}/revoke-sessions';
+};
+
+export type RevokeUserSessionsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RevokeUserSessionsError = RevokeUserSessionsErrors[keyof RevokeUserSessionsErrors];
+
+export type RevokeUserSessionsResponses = {
+  /**
+   * All of the user's sessions have ended.
+   */
+  200: SessionsRevoked;
+};
+
+export type RevokeUserSessionsResponse = RevokeUserSessionsResponses[keyof RevokeUserSessionsResponses];
+
+export type UnlockUserData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the user.
+     */
+    user_id: UserId;
+  };
+  query?: never;
+  url: '/v1/users/{user_id}/unlock';
+};
+
+export type UnlockUserErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UnlockUserError = UnlockUserErrors[keyof UnlockUserErrors];
+
+export type UnlockUserResponses = {
+  /**
+   * The user, unlocked.
+   */
+  200: User;
+};
+
+export type UnlockUserResponse = UnlockUserResponses[keyof UnlockUserResponses];
+
+export type CreatePasswordResetTokenData = {
+  body: PasswordResetTokenCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path: {
+    /**
+     * The ID of the user.
+     */
+    user_id: UserId;
+  };
+  query?: never;
+  url: '/v1/users/{user_id}/password-reset-tokens';
+};
+
+export type CreatePasswordResetTokenErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreatePasswordResetTokenError =
+  CreatePasswordResetTokenErrors[keyof CreatePasswordResetTokenErrors];
+
+export type CreatePasswordResetTokenResponses = {
+  /**
+   * The token was created. This is the only time its secret is shown.
+   */
+  201: PasswordResetTokenCreated;
+};
+
+export type CreatePasswordResetTokenResponse =
+  CreatePasswordResetTokenResponses[keyof CreatePasswordResetTokenResponses];
 
 export type ListIdentityProvidersData = {
   body?: never;

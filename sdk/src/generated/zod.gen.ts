@@ -86,6 +86,7 @@ export const zVersion = z.object({
 export const zLoginRequest = z.object({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(256),
+  remember_me: z.boolean().optional().default(false),
 });
 
 /**
@@ -182,6 +183,7 @@ export const zUser = z.object({
   last_login_at: zTimestamp.nullable(),
   passkey_count: z.int().gte(0).lte(1000),
   source: z.enum(['local', 'oidc', 'ldap']).optional(),
+  locked_until: zTimestamp.nullish(),
 });
 
 /**
@@ -292,6 +294,73 @@ export const zChangePasswordRequest = z.object({
 });
 
 /**
+ * SessionId
+ *
+ * The ID of a session (`ses_` followed by a ULID). Not its token.
+ */
+export const zSessionId = z
+  .string()
+  .max(30)
+  .regex(/^ses_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * ActiveSession
+ *
+ * One of your signed-in sessions, as `GET /v1/auth/sessions` lists them. Its token is never
+ * shown again after sign-in.
+ *
+ */
+export const zActiveSession = z.object({
+  id: zSessionId,
+  created_at: zTimestamp,
+  last_used_at: zTimestamp.nullable(),
+  expires_at: zTimestamp,
+  ip_address: z.string().max(64).nullable(),
+  user_agent: z.string().max(512).nullable(),
+  remember_me: z.boolean(),
+  current: z.boolean(),
+});
+
+/**
+ * NextCursor
+ *
+ * Pass as `cursor` to get the next page; `null` on the last page.
+ */
+export const zNextCursor = z.string().max(200).nullable();
+
+/**
+ * ActiveSessionList
+ */
+export const zActiveSessionList = z.object({
+  data: z.array(zActiveSession).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * Count
+ *
+ * A number of things.
+ */
+export const zCount = z.int().gte(0).lte(10000000);
+
+/**
+ * SessionsRevoked
+ *
+ * How many sessions were ended.
+ */
+export const zSessionsRevoked = z.object({
+  revoked: zCount,
+});
+
+/**
+ * PasswordResetWithToken
+ */
+export const zPasswordResetWithToken = z.object({
+  token: z.string().min(1).max(100),
+  new_password: zPassword,
+});
+
+/**
  * PasskeyId
  *
  * The ID of a passkey (`psk_` followed by a ULID). Not the authenticator's credential ID.
@@ -322,13 +391,6 @@ export const zPasskey = z.object({
   device_type: z.enum(['single_device', 'multi_device']),
   transports: z.array(zPasskeyTransport).max(7),
 });
-
-/**
- * NextCursor
- *
- * Pass as `cursor` to get the next page; `null` on the last page.
- */
-export const zNextCursor = z.string().max(200).nullable();
 
 /**
  * PasskeyList
@@ -611,6 +673,39 @@ export const zPasswordReset = z.object({
 export const zPasswordResetResult = z.object({
   user_id: zUserId,
   temporary_password: z.string().max(256).nullable(),
+});
+
+/**
+ * PasswordResetTokenCreate
+ */
+export const zPasswordResetTokenCreate = z.object({
+  expires_in_minutes: z.int().gte(5).lte(10080).optional().default(60),
+});
+
+/**
+ * PasswordResetTokenId
+ *
+ * The ID of a password reset token (`prt_` followed by a ULID). Not the token itself.
+ */
+export const zPasswordResetTokenId = z
+  .string()
+  .max(30)
+  .regex(/^prt_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * PasswordResetTokenCreated
+ *
+ * A one-time password reset token. Hand `token` to the user (over a channel you trust): with it,
+ * `POST /v1/auth/password-reset` sets a new password. It is shown only in this response; Meridian
+ * keeps a hash.
+ *
+ */
+export const zPasswordResetTokenCreated = z.object({
+  id: zPasswordResetTokenId,
+  user_id: zUserId,
+  token: z.string().max(100),
+  created_at: zTimestamp,
+  expires_at: zTimestamp,
 });
 
 /**
@@ -1197,13 +1292,6 @@ export const zDeviceRegistration = z.object({
   registration_token: z.string().max(100),
   registration_expires_at: zTimestamp,
 });
-
-/**
- * Count
- *
- * A number of things.
- */
-export const zCount = z.int().gte(0).lte(10000000);
 
 /**
  * DeviceStats
@@ -4627,6 +4715,11 @@ export const zLimit = z.int().gte(1).lte(500).default(50);
 export const zCursor = z.string().max(200);
 
 /**
+ * The ID of one of your sessions (from `GET /v1/auth/sessions`).
+ */
+export const zSessionIdPath = zSessionId;
+
+/**
  * The ID of the passkey (not its credential ID).
  */
 export const zPasskeyIdPath = zPasskeyId;
@@ -4891,6 +4984,37 @@ export const zChangePasswordBody = zChangePasswordRequest;
  */
 export const zChangePasswordResponse = z.void();
 
+export const zListSessionsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of your sessions.
+ */
+export const zListSessionsResponse = zActiveSessionList;
+
+export const zRevokeSessionPath = z.object({
+  session_id: zSessionId,
+});
+
+/**
+ * The session has ended.
+ */
+export const zRevokeSessionResponse = z.void();
+
+/**
+ * Every other session has ended.
+ */
+export const zRevokeOtherSessionsResponse = zSessionsRevoked;
+
+export const zResetPasswordWithTokenBody = zPasswordResetWithToken;
+
+/**
+ * The password is set; sign in with it.
+ */
+export const zResetPasswordWithTokenResponse = z.void();
+
 export const zListPasskeysQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),
   cursor: z.string().max(200).optional(),
@@ -5059,6 +5183,39 @@ export const zResetUserPasswordPath = z.object({
  * The password was reset.
  */
 export const zResetUserPasswordResponse = zPasswordResetResult;
+
+export const zRevokeUserSessionsPath = z.object({
+  user_id: zUserId,
+});
+
+/**
+ * All of the user's sessions have ended.
+ */
+export const zRevokeUserSessionsResponse = zSessionsRevoked;
+
+export const zUnlockUserPath = z.object({
+  user_id: zUserId,
+});
+
+/**
+ * The user, unlocked.
+ */
+export const zUnlockUserResponse = zUser;
+
+export const zCreatePasswordResetTokenBody = zPasswordResetTokenCreate;
+
+export const zCreatePasswordResetTokenHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+export const zCreatePasswordResetTokenPath = z.object({
+  user_id: zUserId,
+});
+
+/**
+ * The token was created. This is the only time its secret is shown.
+ */
+export const zCreatePasswordResetTokenResponse = zPasswordResetTokenCreated;
 
 export const zListIdentityProvidersQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),

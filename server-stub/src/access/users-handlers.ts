@@ -1,4 +1,5 @@
 import { initServer } from '@ts-rest/express';
+import { userSessionRoutes } from '../auth/sessions-handlers';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { generatePassword, hashPassword } from '../auth/passwords';
@@ -70,6 +71,7 @@ export function usersHandlers(context: AppContext) {
   type UpdateArgs = HandlerArgs<typeof contract.users.updateUser>;
 
   return initServer().router(contract.users, {
+    ...userSessionRoutes(context),
     listUsers: async ({ query }) => {
       const page = await paginate(
         query,
@@ -98,6 +100,7 @@ export function usersHandlers(context: AppContext) {
         created_at: now,
         updated_at: now,
         last_login_at: null,
+        locked_until: null,
         source: 'local' as const,
         identity_provider_id: null,
         external_id: null,

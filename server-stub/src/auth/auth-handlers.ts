@@ -6,6 +6,8 @@ import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { clearSessionCookies } from './sessions';
+import { clearFailures, lockedUntil, recordFailure } from './lockout';
+import { sessionRoutes } from './sessions-handlers';
 import { completeSignIn } from './sign-in';
 import { forgetOperatorCredentials } from '../http/authenticate';
 
@@ -25,16 +27,28 @@ export function authHandlers(context: AppContext) {
   const decoyHash = hashPassword('decoy-password-for-unknown-users', context.passwordCost);
 
   return initServer().router(contract.auth, {
+    ...sessionRoutes(context),
     login: async ({ body, req, res }) => {
       const user = await db
         .selectFrom('users')
         .selectAll()
         .where('username', '=', body.username.toLowerCase())
         .executeTakeFirst();
+      // Known and unknown usernames go through the same steps: the lock and the failures are
+      // kept per username either way, and a password is always checked (auth/lockout.ts).
+      const locked = await lockedUntil(context, body.username);
       const valid = await verifyPassword(body.password, user?.password_hash ?? (await decoyHash));
+      if (locked !== null) {
+        throw problems.unauthenticated(
+          'account_locked',
+          'Too many failed sign-ins: this account is locked for a while, or until an admin unlocks it.',
+        );
+      }
       if (!user || !valid || user.disabled) {
+        await recordFailure(context, body.username);
         throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
       }
+      await clearFailures(context, user.username);
       // A hash made with weaker parameters than configured is replaced while the password is at hand.
       if (needsRehash(user.password_hash, context.passwordCost)) {
         const passwordHash = await hashPassword(body.password, context.passwordCost);
@@ -44,7 +58,16 @@ export function authHandlers(context: AppContext) {
           .where('id', '=', user.id)
           .execute();
       }
-      return { status: 200, body: await completeSignIn(context, { req, res, user, method: 'password' }) };
+      return {
+        status: 200,
+        body: await completeSignIn(context, {
+          req,
+          res,
+          user,
+          method: 'password',
+          rememberMe: body.remember_me,
+        }),
+      };
     },
 
     logout: async ({ req, res }) => {

@@ -14,6 +14,8 @@ export interface SignIn {
   /** The user, already authenticated by `method` (and found neither disabled nor locked). */
   user: UserRow;
   method: SignInMethod;
+  /** Asked for a long session without an idle timeout (`remember_me`, auth/sessions.ts). */
+  rememberMe?: boolean | undefined;
   /**
    * The sign-in itself proved a second factor (a passkey does), so a user with MFA on gets a
    * session at once instead of the `mfa_required` challenge.
@@ -27,7 +29,7 @@ export interface SignIn {
  */
 export async function completeSignIn(context: AppContext, signIn: SignIn) {
   const { req, res, user } = signIn;
-  const session = await createSession(context, user.id);
+  const session = await createSession(context, user.id, { req, rememberMe: signIn.rememberMe });
   const now = context.now().toISOString();
   await context.db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();
   forgetOperatorCredentials(context);

@@ -4,6 +4,28 @@ import { z } from 'zod';
 
 const c = initContract();
 
+export const SessionId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^ses_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'SessionId' });
+export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: 'Timestamp' });
+export const ActiveSession = z
+  .object({
+    id: SessionId,
+    created_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    expires_at: Timestamp,
+    ip_address: z.string().max(64).nullable(),
+    user_agent: z.string().max(512).nullable(),
+    remember_me: z.boolean(),
+    current: z.boolean(),
+  })
+  .meta({ id: 'ActiveSession' });
+export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
+export const ActiveSessionList = z
+  .object({ data: z.array(ActiveSession).max(500), next_cursor: NextCursor })
+  .meta({ id: 'ActiveSessionList' });
 export const CommandId = z
   .string()
   .max(30)
@@ -18,7 +40,6 @@ export const CommandTypeName = z
   .max(64)
   .regex(new RegExp('^[a-z][a-z0-9_]{1,63}$'))
   .meta({ id: 'CommandTypeName' });
-export const Timestamp = z.iso.datetime({ offset: true }).max(40).meta({ id: 'Timestamp' });
 export const AgentCommand = z
   .object({
     id: CommandId,
@@ -393,7 +414,6 @@ export const AgentReleaseCreate = z
     notes: z.string().max(20000).optional(),
   })
   .meta({ id: 'AgentReleaseCreate' });
-export const NextCursor = z.string().max(200).nullable().meta({ id: 'NextCursor' });
 export const AgentReleaseList = z
   .object({ data: z.array(AgentRelease).max(500), next_cursor: NextCursor })
   .meta({ id: 'AgentReleaseList' });
@@ -823,6 +843,7 @@ export const User = z
     last_login_at: Timestamp.nullable(),
     passkey_count: z.number().int().min(0).max(1000),
     source: z.enum(['local', 'oidc', 'ldap']).optional(),
+    locked_until: Timestamp.nullable().optional(),
   })
   .meta({ id: 'User' });
 export const CurrentPrincipal = z
@@ -1814,7 +1835,11 @@ export const LiveProcessList = z
   })
   .meta({ id: 'LiveProcessList' });
 export const LoginRequest = z
-  .strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) })
+  .strictObject({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(256),
+    remember_me: z.boolean().optional(),
+  })
   .meta({ id: 'LoginRequest' });
 export const MetricName = z
   .enum(['cpu_percent', 'memory_percent', 'disk_percent'])
@@ -2067,6 +2092,26 @@ export const PasswordReset = z.strictObject({ password: Password.optional() }).m
 export const PasswordResetResult = z
   .object({ user_id: UserId, temporary_password: z.string().max(256).nullable() })
   .meta({ id: 'PasswordResetResult' });
+export const PasswordResetTokenCreate = z
+  .strictObject({ expires_in_minutes: z.number().int().min(5).max(10080).optional() })
+  .meta({ id: 'PasswordResetTokenCreate' });
+export const PasswordResetTokenId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^prt_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'PasswordResetTokenId' });
+export const PasswordResetTokenCreated = z
+  .object({
+    id: PasswordResetTokenId,
+    user_id: UserId,
+    token: z.string().max(100),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+  })
+  .meta({ id: 'PasswordResetTokenCreated' });
+export const PasswordResetWithToken = z
+  .strictObject({ token: z.string().min(1).max(100), new_password: Password })
+  .meta({ id: 'PasswordResetWithToken' });
 export const PendingCommandsCleared = z
   .object({ cancelled_count: z.number().int().min(0).max(100000), command_ids: z.array(CommandId).max(1000) })
   .meta({ id: 'PendingCommandsCleared' });
@@ -2407,6 +2452,7 @@ export const Session = z
     user: User,
   })
   .meta({ id: 'Session' });
+export const SessionsRevoked = z.object({ revoked: Count }).meta({ id: 'SessionsRevoked' });
 export const Site = z
   .object({
     id: SiteId,
@@ -2740,6 +2786,100 @@ export const contract = c.router(
           operationId: 'changePassword',
           tag: 'Auth',
           public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      listSessions: {
+        method: 'GET',
+        path: '/v1/auth/sessions',
+        summary: 'List your sessions',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: { 200: ActiveSessionList, 400: problem, 401: problem, 429: problem, 500: problem },
+        metadata: {
+          operationId: 'listSessions',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      revokeSession: {
+        method: 'DELETE',
+        path: '/v1/auth/sessions/:session_id',
+        summary: 'End one of your sessions',
+        pathParams: z.object({ session_id: SessionId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeSession',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      revokeOtherSessions: {
+        method: 'POST',
+        path: '/v1/auth/sessions/revoke-others',
+        summary: 'End all your other sessions',
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: SessionsRevoked,
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeOtherSessions',
+          tag: 'Auth',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      resetPasswordWithToken: {
+        method: 'POST',
+        path: '/v1/auth/password-reset',
+        summary: 'Set a new password with a reset token',
+        query: z.strictObject({}),
+        body: PasswordResetWithToken,
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resetPasswordWithToken',
+          tag: 'Auth',
+          public: true,
           agent: false,
           idempotent: false,
           bodyTypes: ['application/json'],
@@ -3329,6 +3469,89 @@ export const contract = c.router(
           public: false,
           agent: false,
           idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['users:write'],
+        } as const,
+      },
+      revokeUserSessions: {
+        method: 'POST',
+        path: '/v1/users/:user_id/revoke-sessions',
+        summary: "End all of a user's sessions",
+        pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: SessionsRevoked,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'revokeUserSessions',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:write'],
+        } as const,
+      },
+      unlockUser: {
+        method: 'POST',
+        path: '/v1/users/:user_id/unlock',
+        summary: 'Unlock a user locked out by failed sign-ins',
+        pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: User,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'unlockUser',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:write'],
+        } as const,
+      },
+      createPasswordResetToken: {
+        method: 'POST',
+        path: '/v1/users/:user_id/password-reset-tokens',
+        summary: 'Create a password reset token for a user',
+        pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: PasswordResetTokenCreate,
+        responses: {
+          201: PasswordResetTokenCreated,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createPasswordResetToken',
+          tag: 'Users',
+          public: false,
+          agent: false,
+          idempotent: true,
           bodyTypes: ['application/json'],
           scopes: ['users:write'],
         } as const,

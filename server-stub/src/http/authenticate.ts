@@ -11,6 +11,7 @@ import type { Request, RequestHandler } from 'express';
 import { accessOf, reachOf, tokenAccess } from '../access/role-bindings';
 import type { Scope } from '../access/roles';
 import { hashSecret, safeEqual } from '../auth/secrets';
+import { sessionEndsAt } from '../auth/sessions';
 import type { AppContext } from '../context';
 import type { UserRow } from '../store/schema';
 import { authenticateAgent } from '../agent/credentials';
@@ -22,7 +23,7 @@ import { routeMetadata } from './route';
 export const SESSION_COOKIE = 'meridian_session';
 export const CSRF_COOKIE = 'meridian_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** last_used_at is a hint, not an audit trail: write it at most once a minute per token. */
+/** last_used_at is a hint, not an audit trail: write it at most once a minute per token or session. */
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
@@ -101,6 +102,12 @@ async function fromSession(
   const verified = stillVerified(context, hash);
   if (verified) {
     checkCsrf(req, via, verified.csrfToken!);
+    verified.lastUsedAt = await markUsed(
+      context,
+      'sessions',
+      verified.principal.sessionId!,
+      verified.lastUsedAt,
+    );
     return verified.principal;
   }
   const { stamp } = verifiedCredentials(context);
@@ -109,7 +116,7 @@ async function fromSession(
     .selectAll()
     .where('token_hash', '=', hash)
     .executeTakeFirst();
-  if (!session || session.expires_at <= context.now().toISOString()) {
+  if (!session || sessionEndsAt(context, session) <= context.now().toISOString()) {
     throw problems.unauthenticated(
       'session_expired',
       'The session has ended or never existed; sign in again.',
@@ -127,32 +134,30 @@ async function fromSession(
     ...reachOf(access),
     access,
   };
+  const lastUsedAt = await markUsed(context, 'sessions', session.id, session.last_used_at);
   verifiedCredentials(context).set(
     hash,
     {
       principal,
-      expiresAt: session.expires_at,
+      expiresAt: sessionEndsAt(context, { ...session, last_used_at: lastUsedAt }),
       csrfToken: session.csrf_token,
-      lastUsedAt: null,
+      lastUsedAt,
     },
     stamp,
   );
   return principal;
 }
 
-/** Marks an API token used, at most once a minute; returns when it was last marked. */
+/** Marks an API token or a session used, at most once a minute; returns when it was last marked. */
 async function markUsed(
   context: AppContext,
-  tokenId: string,
+  table: 'api_tokens' | 'sessions',
+  id: string,
   lastUsedAt: string | null,
 ): Promise<string | null> {
   const now = context.now();
   if (lastUsedAt && now.getTime() - Date.parse(lastUsedAt) < LAST_USED_GRANULARITY_MS) return lastUsedAt;
-  await context.db
-    .updateTable('api_tokens')
-    .set({ last_used_at: now.toISOString() })
-    .where('id', '=', tokenId)
-    .execute();
+  await context.db.updateTable(table).set({ last_used_at: now.toISOString() }).where('id', '=', id).execute();
   return now.toISOString();
 }
 
@@ -160,7 +165,12 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
   const hash = hashSecret(token);
   const verified = stillVerified(context, hash);
   if (verified) {
-    verified.lastUsedAt = await markUsed(context, verified.principal.apiTokenId!, verified.lastUsedAt);
+    verified.lastUsedAt = await markUsed(
+      context,
+      'api_tokens',
+      verified.principal.apiTokenId!,
+      verified.lastUsedAt,
+    );
     return verified.principal;
   }
   const { stamp } = verifiedCredentials(context);
@@ -175,7 +185,7 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
   if (row.expires_at && row.expires_at <= now.toISOString())
     throw problems.tokenExpired('API token', 'create a new one');
   const user = await activeUser(context, row.user_id);
-  const lastUsedAt = await markUsed(context, row.id, row.last_used_at);
+  const lastUsedAt = await markUsed(context, 'api_tokens', row.id, row.last_used_at);
   // A token never does more than its creator can do now (on each site), whatever it was given.
   const access = tokenAccess(await accessOf(context, user.id), JSON.parse(row.scopes) as Scope[]);
   const principal: Principal = {

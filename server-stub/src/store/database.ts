@@ -46,6 +46,7 @@ import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
 import * as software from './migrations/033-software';
+import * as sessionsLockoutRecovery from './migrations/029-sessions-lockout-recovery';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
 
@@ -91,6 +92,7 @@ export const migrations: Record<string, Migration> = {
   '032-agent-lifecycle': agentLifecycle,
   '033-live-state': liveState,
   '033-software': software,
+  '029-sessions-lockout-recovery': sessionsLockoutRecovery,
 };
 
 export function openDatabase(location: string): OpenedDatabase {

@@ -31,6 +31,7 @@ export type IdPrefix =
   | 'rlo'
   | 'tok'
   | 'ses'
+  | 'prt'
   | 'req'
   | 'enc'
   | 'enr'

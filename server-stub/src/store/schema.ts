@@ -17,6 +17,8 @@ export interface UsersTable {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  /** Until when sign-ins are refused after too many failures (auth/lockout.ts); null when never locked. */
+  locked_until: Generated<string | null>;
   /** Where the account comes from (migration 030): a local password, or the provider that created it. */
   source: Generated<'local' | 'oidc' | 'ldap'>;
   identity_provider_id: Generated<string | null>;
@@ -84,6 +86,27 @@ export interface SessionsTable {
   user_id: string;
   token_hash: string;
   csrf_token: string;
+  created_at: string;
+  expires_at: string;
+  /** Written at most once a minute (http/authenticate.ts); null until the first use after sign-in. */
+  last_used_at: Generated<string | null>;
+  ip_address: Generated<string | null>;
+  user_agent: Generated<string | null>;
+  /** 1 for a `remember_me` sign-in: a long absolute lifetime and no idle timeout. */
+  remember_me: Generated<number>;
+}
+/** Failed sign-ins per username, known or not (auth/lockout.ts). */
+export interface LoginFailuresTable {
+  username_hash: string;
+  failures: number;
+  window_started_at: string;
+  locked_until: string | null;
+}
+export interface PasswordResetTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_by: string | null;
   created_at: string;
   expires_at: string;
 }
@@ -823,6 +846,8 @@ export interface Database {
   role_bindings: RoleBindingsTable;
   role_binding_sites: RoleBindingSitesTable;
   sessions: SessionsTable;
+  login_failures: LoginFailuresTable;
+  password_reset_tokens: PasswordResetTokensTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
   api_tokens: ApiTokensTable;
@@ -868,6 +893,7 @@ export interface Database {
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
 export type PasskeyRow = Selectable<PasskeysTable>;
 export type IdentityProviderRow = Selectable<IdentityProvidersTable>;
 export type RoleRow = Selectable<RolesTable>;

@@ -17,6 +17,7 @@ export const SECRET_PREFIXES = {
   mpt: 'enrolment poll token',
   mat: 'agent access token',
   mrf: 'agent refresh token',
+  mpr: 'password reset token',
   whsec: 'webhook signing secret',
 } as const;
 
