@@ -7,6 +7,7 @@
  * stored state is unchanged.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Secret, TOTP } from 'otpauth';
 import {
   type Client,
   createApiToken,
@@ -133,6 +134,7 @@ const TARGETED = [
   'updateUser',
   'deleteUser',
   'resetUserPassword',
+  'resetUserMfa',
   'revokeUserSessions',
   'unlockUser',
   'createPasswordResetToken',
@@ -473,6 +475,39 @@ describe('site-scoped role bindings', () => {
       }),
     );
     await expectUnchangedRefusal(403, 'insufficient_scope', () => renameDevice(member.client, deviceA.id));
+  });
+});
+
+describe('a sign-in waiting for its second factor', () => {
+  const password = 'a-long-enough-password';
+  const username = unique('mfa-admin');
+  let totp: TOTP;
+  let challengeToken = '';
+  const code = () => totp.generate({ timestamp: t.clock.now().getTime() });
+
+  beforeAll(async () => {
+    // An admin, so that no scope is what refuses the challenge token below.
+    ok(await callOperation('createUser', t.admin, { body: { username, password, role: 'admin' } }));
+    const client = t.client(await t.signIn(username, password));
+    const { secret } = ok(await callOperation('setupTotp', client, {})) as { secret: string };
+    totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    ok(await callOperation('confirmTotp', client, { body: { code: code() } }));
+    const pending = await callOperation('login', t.client(), { body: { username, password } });
+    expectProblem(pending, 401, 'mfa_required');
+    challengeToken = (pending.error as { mfa_challenge: { token: string } }).mfa_challenge.token;
+  });
+
+  describe.each(secured.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+    it('is 401 with the challenge token of a sign-in waiting for its second factor', () =>
+      expectRefused(operation, 401, 'mfa_pending', call(operation, challengeToken)));
+  });
+
+  it('is good for POST /v1/auth/mfa/verify only, which completes the sign-in with it', async () => {
+    await t.clock.advance(30_000);
+    const verified = await callOperation('verifyMfa', t.client(), {
+      body: { challenge_token: challengeToken, code: code() },
+    });
+    expect(ok(verified)).toMatchObject({ user: { username } });
   });
 });
 

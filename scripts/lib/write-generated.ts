@@ -13,6 +13,8 @@ export function formatSource(path: string, source: string): string {
     input: source,
     encoding: 'utf8',
     cwd: repoPath('.'),
+    // The MSW handlers passed Node's default 1 MiB of output (ENOBUFS).
+    maxBuffer: 64 * 1024 * 1024,
   });
 }
 

@@ -16,6 +16,7 @@ import { agentHandlers } from './agent/agent-handlers';
 import { usersHandlers } from './access/users-handlers';
 import { rolesHandlers } from './access/roles-handlers';
 import { authHandlers } from './auth/auth-handlers';
+import { mfaHandlers } from './auth/mfa-handlers';
 import { passkeysHandlers } from './auth/passkeys-handlers';
 import type { AppContext } from './context';
 import { customFieldsHandlers } from './fleet/custom-fields-handlers';
@@ -48,6 +49,7 @@ export function createRouter(context: AppContext) {
   return initServer().router(contract, {
     meta: metaHandlers(context),
     auth: authHandlers(context),
+    mfa: mfaHandlers(context),
     passkeys: passkeysHandlers(context),
     users: usersHandlers(context),
     roles: rolesHandlers(context),

@@ -120,6 +120,10 @@ export interface paths {
      *     A wrong username and a wrong password get the same `401`, so the answer never reveals
      *     whether an account exists. After 5 failed attempts from one IP address within 60
      *     seconds, further attempts get `429` until the window passes.
+     *
+     *     A user with MFA on gets no session yet: the answer is `401` with the code `mfa_required`
+     *     and an `mfa_challenge`, whose token `POST /v1/auth/mfa/verify` exchanges for the session
+     *     together with a code of the authenticator app (or a recovery code).
      */
     post: operations['login'];
     delete?: never;
@@ -187,6 +191,126 @@ export interface paths {
      *     not an API token: an API token answers `422`.
      */
     post: operations['changePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/mfa/totp/setup': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start setting up TOTP
+     * @description Creates a new TOTP secret for the caller and returns it three ways: the base32 `secret`,
+     *     the `otpauth://` URI and that URI as a QR code (SVG) for an authenticator app to scan.
+     *     MFA is not on until `POST /v1/auth/mfa/totp/confirm` receives a first code for it; calling
+     *     this again replaces a secret not yet confirmed. A user whose MFA is already on gets `409`
+     *     (turn it off first). Needs a session, not an API token (`422`).
+     */
+    post: operations['setupTotp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/mfa/totp/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Turn TOTP on with a first code
+     * @description Checks a code of the secret from `POST /v1/auth/mfa/totp/setup` and, when it is right,
+     *     turns MFA on: from now on signing in with a password asks for a code
+     *     (`mfa_required`). Returns ten one-time recovery codes, shown only this once. A wrong
+     *     code is `422 invalid_mfa_code`; without a setup waiting it is `422 mfa_setup_required`;
+     *     with MFA already on, `409`.
+     */
+    post: operations['confirmTotp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/mfa/totp/disable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Turn TOTP off
+     * @description Turns the caller's MFA off and deletes the TOTP secret and the recovery codes. Send your
+     *     password or a current code (`422` when it is wrong). Without MFA on it is `409`. If one
+     *     of your roles requires MFA, you can do nothing else until you set it up again.
+     */
+    post: operations['disableTotp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/mfa/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Complete a sign-in with a second factor
+     * @description Completes a sign-in that answered `401 mfa_required`: send its `mfa_challenge.token` with
+     *     the code the authenticator app shows now, or with one of the recovery codes. The answer
+     *     is the same as a sign-in's: the session cookies are set and the bearer token is in the
+     *     body.
+     *
+     *     Each TOTP code is accepted once (a code seen before is refused even within its 30
+     *     seconds), and each recovery code once ever. A wrong code is `401 invalid_mfa_code`; after
+     *     five, or once the five minutes have passed or the challenge was used, it is
+     *     `401 mfa_challenge_invalid`: sign in again.
+     */
+    post: operations['verifyMfa'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/mfa/recovery-codes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace your recovery codes
+     * @description Makes ten new one-time recovery codes and returns them, shown only this once; the
+     *     earlier ones, used or not, stop working. Send your password or a current code (`422`
+     *     when it is wrong). Without MFA on it is `409`.
+     */
+    post: operations['regenerateRecoveryCodes'];
     delete?: never;
     options?: never;
     head?: never;
@@ -608,6 +732,32 @@ export interface paths {
      *     returned once. Admins only.
      */
     post: operations['resetUserPassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/users/{user_id}/mfa/reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reset a user's MFA
+     * @description Turns MFA off for another user who lost their authenticator and their recovery codes:
+     *     deletes their TOTP secret and recovery codes and ends their pending sign-in challenges.
+     *     They sign in with their password alone next time, and set MFA up again (at once, if one
+     *     of their roles requires it). Needs `users:write`.
+     */
+    post: operations['resetUserMfa'];
     delete?: never;
     options?: never;
     head?: never;
@@ -4679,6 +4829,8 @@ export interface components {
       updated_at: components['schemas']['Timestamp'];
       /** @description When the user last signed in, or `null` if never. */
       last_login_at: components['schemas']['Timestamp'] | null;
+      /** @description Whether signing in with a password also needs a second factor (TOTP or a recovery code). */
+      mfa_enabled?: boolean;
       /**
        * Format: int32
        * @description How many passkeys the user has registered (each can sign them in without a password).
@@ -4713,6 +4865,26 @@ export interface components {
       /** @description The value to echo in `X-CSRF-Token` on unsafe requests made with the session cookie. */
       csrf_token: string;
       user: components['schemas']['User'];
+    };
+    /**
+     * MfaChallenge
+     * @description A sign-in waiting for its second factor. `token` (prefix `mmc_`) is good for nothing but
+     *     `POST /v1/auth/mfa/verify`, once, until `expires_at`; five wrong codes end it.
+     */
+    MfaChallenge: {
+      /** @description The challenge token (prefix `mmc_`) to send to `POST /v1/auth/mfa/verify` with a code. */
+      token: string;
+      /** @description When the challenge ends (five minutes after the password was checked). */
+      expires_at: components['schemas']['Timestamp'];
+    };
+    /**
+     * MfaRequiredProblem
+     * @description A failed sign-in as a problem document. When the password was right but the user has MFA
+     *     on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
+     *     `POST /v1/auth/mfa/verify`.
+     */
+    MfaRequiredProblem: components['schemas']['Problem'] & {
+      mfa_challenge?: components['schemas']['MfaChallenge'];
     };
     /**
      * ApiTokenId
@@ -4810,6 +4982,76 @@ export interface components {
        */
       current_password: string;
       new_password: components['schemas']['Password'];
+    };
+    /**
+     * TotpSetup
+     * @description A new TOTP secret waiting for its first code. Scan `qr_code_svg` (or open `otpauth_uri`, or
+     *     type `secret`) into an authenticator app, then confirm with `POST /v1/auth/mfa/totp/confirm`.
+     *     MFA is not on until then; a new setup replaces one not yet confirmed.
+     */
+    TotpSetup: {
+      /**
+       * @description The shared secret in base32 (160 bits), for apps that cannot scan.
+       * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+       */
+      secret: string;
+      /**
+       * Format: uri
+       * @description The `otpauth://totp/…` URI the QR code holds (SHA-1, 6 digits, 30 seconds).
+       */
+      otpauth_uri: string;
+      /** @description The QR code of `otpauth_uri` as an SVG document, to show as is. */
+      qr_code_svg: string;
+    };
+    /**
+     * TotpCode
+     * @description The 6-digit code an authenticator app shows now (TOTP, 30-second steps). Each code is accepted once.
+     * @example 492039
+     */
+    TotpCode: string;
+    /** TotpConfirmation */
+    TotpConfirmation: {
+      /** @description The code the authenticator app shows for the new secret. */
+      code: components['schemas']['TotpCode'];
+    };
+    /**
+     * RecoveryCode
+     * @description A one-time recovery code (`xxxx-xxxx-xxxx`; the hyphens may be left out).
+     * @example k7rm-q2xa-54vd
+     */
+    RecoveryCode: string;
+    /**
+     * RecoveryCodes
+     * @description Ten one-time recovery codes, each good for one sign-in instead of a TOTP code. They are shown
+     *     only now (the server keeps hashes): store them somewhere safe. Any earlier codes no longer work.
+     */
+    RecoveryCodes: {
+      recovery_codes: components['schemas']['RecoveryCode'][];
+    };
+    /**
+     * MfaReauthentication
+     * @description Proof that the person at the keyboard is the user, beyond the session: the password or a current TOTP code.
+     */
+    MfaReauthentication: {
+      /**
+       * Format: password
+       * @description Your password.
+       */
+      password?: string;
+      /** @description A current code of your authenticator app. */
+      code?: components['schemas']['TotpCode'];
+    };
+    /**
+     * MfaVerification
+     * @description The challenge from the sign-in, and either a TOTP code or one recovery code.
+     */
+    MfaVerification: {
+      /** @description The `mfa_challenge.token` of the sign-in's `mfa_required` answer. */
+      challenge_token: string;
+      /** @description The code the authenticator app shows now. */
+      code?: components['schemas']['TotpCode'];
+      /** @description One of the recovery codes, instead of `code` (each works once). */
+      recovery_code?: components['schemas']['RecoveryCode'];
     };
     /**
      * SessionId
@@ -9337,32 +9579,6 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The resource does not exist, or it lives on a site you cannot see. */
-    NotFound: {
-      headers: {
-        'Request-Id': components['headers']['Request-Id'];
-        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
-        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
-        Vary: components['headers']['Vary'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#not_found",
-         *       "title": "Not found",
-         *       "status": 404,
-         *       "code": "not_found",
-         *       "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
     /** @description The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress). */
     Conflict: {
       headers: {
@@ -9383,6 +9599,32 @@ export interface components {
          *       "status": 409,
          *       "code": "site_name_taken",
          *       "detail": "A site named Lisbon office already exists.",
+         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+         *     }
+         */
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The resource does not exist, or it lives on a site you cannot see. */
+    NotFound: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "/docs/guides/errors#not_found",
+         *       "title": "Not found",
+         *       "status": 404,
+         *       "code": "not_found",
+         *       "detail": "No device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ exists, or you cannot see it.",
          *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
          *     }
          */
@@ -9976,6 +10218,7 @@ export interface operations {
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "mfa_enabled": false,
            *         "locked_until": null,
            *         "passkey_count": 1
            *       }
@@ -9985,7 +10228,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
-      /** @description The username or password is wrong, or the account is disabled. Which one is not revealed. */
+      /** @description The username or password is wrong, or the account is disabled. Which one is not revealed. When the password is right but the user has MFA on, the code is `mfa_required` and `mfa_challenge` holds the challenge to complete with `POST /v1/auth/mfa/verify`. */
       401: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
@@ -10008,7 +10251,7 @@ export interface operations {
            *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
            *     }
            */
-          'application/problem+json': components['schemas']['Problem'];
+          'application/problem+json': components['schemas']['MfaRequiredProblem'];
         };
       };
       413: components['responses']['PayloadTooLarge'];
@@ -10093,6 +10336,7 @@ export interface operations {
            *         "created_at": "2026-10-01T08:00:00.000Z",
            *         "updated_at": "2026-10-01T08:00:00.000Z",
            *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "mfa_enabled": false,
            *         "locked_until": null,
            *         "passkey_count": 1
            *       },
@@ -10152,6 +10396,314 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  setupTotp: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The new secret, not yet in use. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+           *       "otpauth_uri": "otpauth://totp/Meridian:alice.ops?issuer=Meridian&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30",
+           *       "qr_code_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 37 37\">…</svg>"
+           *     }
+           */
+          'application/json': components['schemas']['TotpSetup'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  confirmTotp: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "code": "492039"
+         *     }
+         */
+        'application/json': components['schemas']['TotpConfirmation'];
+      };
+    };
+    responses: {
+      /** @description MFA is on. Store the recovery codes now; they are not shown again. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "recovery_codes": [
+           *         "k7rm-q2xa-54vd",
+           *         "p3zt-6hwe-ya2n",
+           *         "c4uf-m7qs-2lkb",
+           *         "x5ne-t3gj-w6ro",
+           *         "b2dv-h4yk-q7mi",
+           *         "r6sp-z5ca-3ewt",
+           *         "g7lx-n2ub-k4fy",
+           *         "v3oh-w6dq-5jms",
+           *         "e4ti-a7rz-c2xp",
+           *         "y5gk-j3mv-6nla"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['RecoveryCodes'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  disableTotp: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "code": "492039"
+         *     }
+         */
+        'application/json': components['schemas']['MfaReauthentication'];
+      };
+    };
+    responses: {
+      /** @description MFA is off; signing in needs only the password again. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  verifyMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "challenge_token": "mmc_Vb3Kq9XyT2mW7nR4pL8sD1fG6hJ0aZcE5uI3oY2tQxw",
+         *       "code": "492039"
+         *     }
+         */
+        'application/json': components['schemas']['MfaVerification'];
+      };
+    };
+    responses: {
+      /** @description Signed in. The session cookies are set and the bearer token is in the body. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "token": "mst_Q2xK9vR3mT7wY1zB5nH8jL4pD6sF0aGc2eU9iO3rW7x",
+           *       "token_type": "bearer",
+           *       "expires_at": "2026-11-02T21:30:00.000Z",
+           *       "csrf_token": "c9f1e3a7b5d24f6e8a0c2b4d6f8e0a1c",
+           *       "user": {
+           *         "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *         "username": "alice.ops",
+           *         "display_name": "Alice Okafor",
+           *         "email": "alice@example.com",
+           *         "role": "operator",
+           *         "disabled": false,
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ],
+           *         "role_bindings": [
+           *           {
+           *             "role_id": "rol_0000000000000000020PERAT0R",
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           }
+           *         ],
+           *         "created_at": "2026-10-01T08:00:00.000Z",
+           *         "updated_at": "2026-10-01T08:00:00.000Z",
+           *         "last_login_at": "2026-11-02T09:30:00.000Z",
+           *         "passkey_count": 1,
+           *         "mfa_enabled": true
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      /** @description The code is wrong or was used before (`invalid_mfa_code`), or the challenge is unknown, used, expired or ended by too many wrong codes (`mfa_challenge_invalid`). */
+      401: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#invalid_mfa_code",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "invalid_mfa_code",
+           *       "detail": "The code is wrong, or was used before; wait for the next one.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  regenerateRecoveryCodes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "password": "correct-horse-battery-staple"
+         *     }
+         */
+        'application/json': components['schemas']['MfaReauthentication'];
+      };
+    };
+    responses: {
+      /** @description The new recovery codes. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "recovery_codes": [
+           *         "k7rm-q2xa-54vd",
+           *         "p3zt-6hwe-ya2n",
+           *         "c4uf-m7qs-2lkb",
+           *         "x5ne-t3gj-w6ro",
+           *         "b2dv-h4yk-q7mi",
+           *         "r6sp-z5ca-3ewt",
+           *         "g7lx-n2ub-k4fy",
+           *         "v3oh-w6dq-5jms",
+           *         "e4ti-a7rz-c2xp",
+           *         "y5gk-j3mv-6nla"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['RecoveryCodes'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
@@ -11112,6 +11664,7 @@ export interface operations {
            *           "created_at": "2026-10-01T08:00:00.000Z",
            *           "updated_at": "2026-10-01T08:00:00.000Z",
            *           "last_login_at": "2026-11-02T09:30:00.000Z",
+           *           "mfa_enabled": false,
            *           "locked_until": null,
            *           "passkey_count": 1
            *         }
@@ -11197,6 +11750,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
            *       "last_login_at": null,
+           *       "mfa_enabled": false,
            *       "locked_until": null,
            *       "passkey_count": 1
            *     }
@@ -11263,6 +11817,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-10-01T08:00:00.000Z",
            *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "mfa_enabled": false,
            *       "locked_until": null,
            *       "passkey_count": 1
            *     }
@@ -11380,6 +11935,7 @@ export interface operations {
            *       "created_at": "2026-10-01T08:00:00.000Z",
            *       "updated_at": "2026-11-02T10:15:00.000Z",
            *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "mfa_enabled": false,
            *       "locked_until": null,
            *       "passkey_count": 1
            *     }
@@ -11444,6 +12000,68 @@ export interface operations {
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  resetUserMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the user. */
+        user_id: components['parameters']['UserIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user, with MFA off. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "username": "alice.ops",
+           *       "display_name": "Alice Okafor",
+           *       "email": "alice@example.com",
+           *       "role": "operator",
+           *       "disabled": false,
+           *       "site_ids": [
+           *         "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *       ],
+           *       "role_bindings": [
+           *         {
+           *           "role_id": "rol_0000000000000000020PERAT0R",
+           *           "site_ids": [
+           *             "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *           ]
+           *         }
+           *       ],
+           *       "created_at": "2026-10-01T08:00:00.000Z",
+           *       "updated_at": "2026-10-01T08:00:00.000Z",
+           *       "last_login_at": "2026-11-02T09:30:00.000Z",
+           *       "passkey_count": 1,
+           *       "mfa_enabled": false
+           *     }
+           */
+          'application/json': components['schemas']['User'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

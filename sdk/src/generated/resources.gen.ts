@@ -42,6 +42,8 @@ import type {
   CloneDeviceFilterResponse,
   CloneScriptData,
   CloneScriptResponse,
+  ConfirmTotpData,
+  ConfirmTotpResponse,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsResponse,
   CreateAgentReleaseData,
@@ -126,6 +128,8 @@ import type {
   DeleteWebhookResponse,
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestResponse,
+  DisableTotpData,
+  DisableTotpResponse,
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactResponse,
   DownloadAgentUpdateData,
@@ -303,6 +307,8 @@ import type {
   PreviewDeviceFilterResponse,
   RefreshAgentTokenData,
   RefreshAgentTokenResponse,
+  RegenerateRecoveryCodesData,
+  RegenerateRecoveryCodesResponse,
   RegisterDeviceData,
   RegisterDeviceResponse,
   ReportAgentCommandProgressData,
@@ -313,6 +319,8 @@ import type {
   ReportAgentUpdateResultResponse,
   ResetPasswordWithTokenData,
   ResetPasswordWithTokenResponse,
+  ResetUserMfaData,
+  ResetUserMfaResponse,
   ResetUserPasswordData,
   ResetUserPasswordResponse,
   ResolveIncidentData,
@@ -352,6 +360,7 @@ import type {
   SendAgentHeartbeatResponse,
   SetDeviceCustomFieldData,
   SetDeviceCustomFieldResponse,
+  SetupTotpResponse,
   SimulateEventData,
   SimulateEventResponse,
   StartOidcSignInData,
@@ -407,6 +416,8 @@ import type {
   UploadAgentScreenshotResponse,
   VerifyAuditEventsData,
   VerifyAuditEventsResponse,
+  VerifyMfaData,
+  VerifyMfaResponse,
   VerifyPasskeyAuthenticationData,
   VerifyPasskeyAuthenticationResponse,
   VerifyPasskeyRegistrationData,
@@ -434,6 +445,12 @@ export const routes = {
   verifyPasskeyAuthentication: { route: 'POST /v1/auth/passkeys/authentication/verify' },
   createPasskeyRegistrationOptions: { route: 'POST /v1/auth/passkeys/registration/options' },
   verifyPasskeyRegistration: { route: 'POST /v1/auth/passkeys/registration/verify' },
+  setupTotp: { route: 'POST /v1/auth/mfa/totp/setup' },
+  confirmTotp: { route: 'POST /v1/auth/mfa/totp/confirm' },
+  disableTotp: { route: 'POST /v1/auth/mfa/totp/disable' },
+  verifyMfa: { route: 'POST /v1/auth/mfa/verify' },
+  regenerateRecoveryCodes: { route: 'POST /v1/auth/mfa/recovery-codes' },
+  resetUserMfa: { route: 'POST /v1/users/{user_id}/mfa/reset' },
   listUsers: { route: 'GET /v1/users', paginated: true },
   createUser: { route: 'POST /v1/users', idempotencyKey: true },
   getUser: { route: 'GET /v1/users/{user_id}' },
@@ -721,6 +738,10 @@ export class AuthResource extends APIResource {
    * whether an account exists. After 5 failed attempts from one IP address within 60
    * seconds, further attempts get `429` until the window passes.
    *
+   * A user with MFA on gets no session yet: the answer is `401` with the code `mfa_required`
+   * and an `mfa_challenge`, whose token `POST /v1/auth/mfa/verify` exchanges for the session
+   * together with a code of the authenticator app (or a recovery code).
+   *
    * `POST /v1/auth/login` (operation `login`).
    *
    * @param body The request body.
@@ -1001,6 +1022,125 @@ export class PasskeysResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<VerifyPasskeyRegistrationResponse> {
     return this._client._call(routes.verifyPasskeyRegistration, { body, options });
+  }
+}
+
+/**
+ * Multi-factor authentication: TOTP set up with an authenticator app, one-time recovery
+ * codes, completing a sign-in that answered `mfa_required`, and an admin's reset for
+ * a user who lost their second factor.
+ */
+export class MfaResource extends APIResource {
+  /**
+   * Start setting up TOTP
+   *
+   * Creates a new TOTP secret for the caller and returns it three ways: the base32 `secret`,
+   * the `otpauth://` URI and that URI as a QR code (SVG) for an authenticator app to scan.
+   * MFA is not on until `POST /v1/auth/mfa/totp/confirm` receives a first code for it; calling
+   * this again replaces a secret not yet confirmed. A user whose MFA is already on gets `409`
+   * (turn it off first). Needs a session, not an API token (`422`).
+   *
+   * `POST /v1/auth/mfa/totp/setup` (operation `setupTotp`).
+   *
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  setupTotp(options?: BaseRequestOptions): APIPromise<SetupTotpResponse> {
+    return this._client._call(routes.setupTotp, { options });
+  }
+
+  /**
+   * Turn TOTP on with a first code
+   *
+   * Checks a code of the secret from `POST /v1/auth/mfa/totp/setup` and, when it is right,
+   * turns MFA on: from now on signing in with a password asks for a code
+   * (`mfa_required`). Returns ten one-time recovery codes, shown only this once. A wrong
+   * code is `422 invalid_mfa_code`; without a setup waiting it is `422 mfa_setup_required`;
+   * with MFA already on, `409`.
+   *
+   * `POST /v1/auth/mfa/totp/confirm` (operation `confirmTotp`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  confirmTotp(body: ConfirmTotpData['body'], options?: BaseRequestOptions): APIPromise<ConfirmTotpResponse> {
+    return this._client._call(routes.confirmTotp, { body, options });
+  }
+
+  /**
+   * Turn TOTP off
+   *
+   * Turns the caller's MFA off and deletes the TOTP secret and the recovery codes. Send your
+   * password or a current code (`422` when it is wrong). Without MFA on it is `409`. If one
+   * of your roles requires MFA, you can do nothing else until you set it up again.
+   *
+   * `POST /v1/auth/mfa/totp/disable` (operation `disableTotp`).
+   *
+   * @param body Proof that the person at the keyboard is the user, beyond the session: the password or a current TOTP code.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  disableTotp(body: DisableTotpData['body'], options?: BaseRequestOptions): APIPromise<DisableTotpResponse> {
+    return this._client._call(routes.disableTotp, { body, options });
+  }
+
+  /**
+   * Complete a sign-in with a second factor
+   *
+   * Completes a sign-in that answered `401 mfa_required`: send its `mfa_challenge.token` with
+   * the code the authenticator app shows now, or with one of the recovery codes. The answer
+   * is the same as a sign-in's: the session cookies are set and the bearer token is in the
+   * body.
+   *
+   * Each TOTP code is accepted once (a code seen before is refused even within its 30
+   * seconds), and each recovery code once ever. A wrong code is `401 invalid_mfa_code`; after
+   * five, or once the five minutes have passed or the challenge was used, it is
+   * `401 mfa_challenge_invalid`: sign in again.
+   *
+   * `POST /v1/auth/mfa/verify` (operation `verifyMfa`).
+   *
+   * @param body The challenge from the sign-in, and either a TOTP code or one recovery code.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  verify(body: VerifyMfaData['body'], options?: BaseRequestOptions): APIPromise<VerifyMfaResponse> {
+    return this._client._call(routes.verifyMfa, { body, options });
+  }
+
+  /**
+   * Replace your recovery codes
+   *
+   * Makes ten new one-time recovery codes and returns them, shown only this once; the
+   * earlier ones, used or not, stop working. Send your password or a current code (`422`
+   * when it is wrong). Without MFA on it is `409`.
+   *
+   * `POST /v1/auth/mfa/recovery-codes` (operation `regenerateRecoveryCodes`).
+   *
+   * @param body Proof that the person at the keyboard is the user, beyond the session: the password or a current TOTP code.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  regenerateRecoveryCodes(
+    body: RegenerateRecoveryCodesData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RegenerateRecoveryCodesResponse> {
+    return this._client._call(routes.regenerateRecoveryCodes, { body, options });
+  }
+
+  /**
+   * Reset a user's MFA
+   *
+   * Turns MFA off for another user who lost their authenticator and their recovery codes:
+   * deletes their TOTP secret and recovery codes and ends their pending sign-in challenges.
+   * They sign in with their password alone next time, and set MFA up again (at once, if one
+   * of their roles requires it). Needs `users:write`.
+   *
+   * `POST /v1/users/{user_id}/mfa/reset` (operation `resetUserMfa`).
+   *
+   * @param userId The ID of the user.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  resetUser(
+    userId: ResetUserMfaData['path']['user_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ResetUserMfaResponse> {
+    return this._client._call(routes.resetUserMfa, { path: { user_id: userId }, options });
   }
 }
 
@@ -5065,6 +5205,12 @@ export interface Resources {
    */
   readonly passkeys: PasskeysResource;
   /**
+   * Multi-factor authentication: TOTP set up with an authenticator app, one-time recovery
+   * codes, completing a sign-in that answered `mfa_required`, and an admin's reset for
+   * a user who lost their second factor.
+   */
+  readonly mfa: MfaResource;
+  /**
    * Operator accounts, their roles and the sites they may see. Admins only.
    */
   readonly users: UsersResource;
@@ -5239,6 +5385,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   meta: MetaResource,
   auth: AuthResource,
   passkeys: PasskeysResource,
+  mfa: MfaResource,
   users: UsersResource,
   roles: RolesResource,
   identityProviders: IdentityProvidersResource,

@@ -48,6 +48,9 @@ import type {
   CloneScriptData,
   CloneScriptErrors,
   CloneScriptResponses,
+  ConfirmTotpData,
+  ConfirmTotpErrors,
+  ConfirmTotpResponses,
   CountUnacknowledgedEventsData,
   CountUnacknowledgedEventsErrors,
   CountUnacknowledgedEventsResponses,
@@ -177,6 +180,9 @@ import type {
   DenyEnrollmentRequestData,
   DenyEnrollmentRequestErrors,
   DenyEnrollmentRequestResponses,
+  DisableTotpData,
+  DisableTotpErrors,
+  DisableTotpResponses,
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactErrors,
   DownloadAgentReleaseArtifactResponses,
@@ -453,6 +459,9 @@ import type {
   RefreshAgentTokenData,
   RefreshAgentTokenErrors,
   RefreshAgentTokenResponses,
+  RegenerateRecoveryCodesData,
+  RegenerateRecoveryCodesErrors,
+  RegenerateRecoveryCodesResponses,
   RegisterDeviceData,
   RegisterDeviceErrors,
   RegisterDeviceResponses,
@@ -468,6 +477,9 @@ import type {
   ResetPasswordWithTokenData,
   ResetPasswordWithTokenErrors,
   ResetPasswordWithTokenResponses,
+  ResetUserMfaData,
+  ResetUserMfaErrors,
+  ResetUserMfaResponses,
   ResetUserPasswordData,
   ResetUserPasswordErrors,
   ResetUserPasswordResponses,
@@ -528,6 +540,9 @@ import type {
   SetDeviceCustomFieldData,
   SetDeviceCustomFieldErrors,
   SetDeviceCustomFieldResponses,
+  SetupTotpData,
+  SetupTotpErrors,
+  SetupTotpResponses,
   SimulateEventData,
   SimulateEventErrors,
   SimulateEventResponses,
@@ -613,6 +628,9 @@ import type {
   VerifyAuditEventsData,
   VerifyAuditEventsErrors,
   VerifyAuditEventsResponses,
+  VerifyMfaData,
+  VerifyMfaErrors,
+  VerifyMfaResponses,
   VerifyPasskeyAuthenticationData,
   VerifyPasskeyAuthenticationErrors,
   VerifyPasskeyAuthenticationResponses,
@@ -744,6 +762,10 @@ export const getMetrics = <ThrowOnError extends boolean = false>(
  * whether an account exists. After 5 failed attempts from one IP address within 60
  * seconds, further attempts get `429` until the window passes.
  *
+ * A user with MFA on gets no session yet: the answer is `401` with the code `mfa_required`
+ * and an `mfa_challenge`, whose token `POST /v1/auth/mfa/verify` exchanges for the session
+ * together with a code of the authenticator app (or a recovery code).
+ *
  */
 export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) =>
   (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
@@ -821,6 +843,148 @@ export const changePassword = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/auth/password',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Start setting up TOTP
+ *
+ * Creates a new TOTP secret for the caller and returns it three ways: the base32 `secret`,
+ * the `otpauth://` URI and that URI as a QR code (SVG) for an authenticator app to scan.
+ * MFA is not on until `POST /v1/auth/mfa/totp/confirm` receives a first code for it; calling
+ * this again replaces a secret not yet confirmed. A user whose MFA is already on gets `409`
+ * (turn it off first). Needs a session, not an API token (`422`).
+ *
+ */
+export const setupTotp = <ThrowOnError extends boolean = false>(
+  options?: Options<SetupTotpData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<SetupTotpResponses, SetupTotpErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/mfa/totp/setup',
+    ...options,
+  });
+
+/**
+ * Turn TOTP on with a first code
+ *
+ * Checks a code of the secret from `POST /v1/auth/mfa/totp/setup` and, when it is right,
+ * turns MFA on: from now on signing in with a password asks for a code
+ * (`mfa_required`). Returns ten one-time recovery codes, shown only this once. A wrong
+ * code is `422 invalid_mfa_code`; without a setup waiting it is `422 mfa_setup_required`;
+ * with MFA already on, `409`.
+ *
+ */
+export const confirmTotp = <ThrowOnError extends boolean = false>(
+  options: Options<ConfirmTotpData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ConfirmTotpResponses, ConfirmTotpErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/mfa/totp/confirm',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Turn TOTP off
+ *
+ * Turns the caller's MFA off and deletes the TOTP secret and the recovery codes. Send your
+ * password or a current code (`422` when it is wrong). Without MFA on it is `409`. If one
+ * of your roles requires MFA, you can do nothing else until you set it up again.
+ *
+ */
+export const disableTotp = <ThrowOnError extends boolean = false>(
+  options: Options<DisableTotpData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<DisableTotpResponses, DisableTotpErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/mfa/totp/disable',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Complete a sign-in with a second factor
+ *
+ * Completes a sign-in that answered `401 mfa_required`: send its `mfa_challenge.token` with
+ * the code the authenticator app shows now, or with one of the recovery codes. The answer
+ * is the same as a sign-in's: the session cookies are set and the bearer token is in the
+ * body.
+ *
+ * Each TOTP code is accepted once (a code seen before is refused even within its 30
+ * seconds), and each recovery code once ever. A wrong code is `401 invalid_mfa_code`; after
+ * five, or once the five minutes have passed or the challenge was used, it is
+ * `401 mfa_challenge_invalid`: sign in again.
+ *
+ */
+export const verifyMfa = <ThrowOnError extends boolean = false>(
+  options: Options<VerifyMfaData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<VerifyMfaResponses, VerifyMfaErrors, ThrowOnError>({
+    url: '/v1/auth/mfa/verify',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Replace your recovery codes
+ *
+ * Makes ten new one-time recovery codes and returns them, shown only this once; the
+ * earlier ones, used or not, stop working. Send your password or a current code (`422`
+ * when it is wrong). Without MFA on it is `409`.
+ *
+ */
+export const regenerateRecoveryCodes = <ThrowOnError extends boolean = false>(
+  options: Options<RegenerateRecoveryCodesData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    RegenerateRecoveryCodesResponses,
+    RegenerateRecoveryCodesErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/auth/mfa/recovery-codes',
     ...options,
     headers: {
       'Content-Type': 'application/json',
@@ -1328,6 +1492,31 @@ export const resetUserPassword = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * Reset a user's MFA
+ *
+ * Turns MFA off for another user who lost their authenticator and their recovery codes:
+ * deletes their TOTP secret and recovery codes and ends their pending sign-in challenges.
+ * They sign in with their password alone next time, and set MFA up again (at once, if one
+ * of their roles requires it). Needs `users:write`.
+ *
+ */
+export const resetUserMfa = <ThrowOnError extends boolean = false>(
+  options: Options<ResetUserMfaData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResetUserMfaResponses, ResetUserMfaErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/users/{user_id}/mfa/reset',
+    ...options,
   });
 
 /**

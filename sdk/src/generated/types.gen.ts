@@ -275,6 +275,10 @@ export type User = {
    */
   last_login_at: Timestamp | null;
   /**
+   * Whether signing in with a password also needs a second factor (TOTP or a recovery code).
+   */
+  mfa_enabled?: boolean;
+  /**
    * How many passkeys the user has registered (each can sign them in without a password).
    */
   passkey_count: number;
@@ -316,6 +320,36 @@ export type Session = {
    */
   csrf_token: string;
   user: User;
+};
+
+/**
+ * MfaChallenge
+ *
+ * A sign-in waiting for its second factor. `token` (prefix `mmc_`) is good for nothing but
+ * `POST /v1/auth/mfa/verify`, once, until `expires_at`; five wrong codes end it.
+ *
+ */
+export type MfaChallenge = {
+  /**
+   * The challenge token (prefix `mmc_`) to send to `POST /v1/auth/mfa/verify` with a code.
+   */
+  token: string;
+  /**
+   * When the challenge ends (five minutes after the password was checked).
+   */
+  expires_at: Timestamp;
+};
+
+/**
+ * MfaRequiredProblem
+ *
+ * A failed sign-in as a problem document. When the password was right but the user has MFA
+ * on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
+ * `POST /v1/auth/mfa/verify`.
+ *
+ */
+export type MfaRequiredProblem = Problem & {
+  mfa_challenge?: MfaChallenge;
 };
 
 /**
@@ -424,6 +458,111 @@ export type ChangePasswordRequest = {
    */
   current_password: string;
   new_password: Password;
+};
+
+/**
+ * TotpSetup
+ *
+ * A new TOTP secret waiting for its first code. Scan `qr_code_svg` (or open `otpauth_uri`, or
+ * type `secret`) into an authenticator app, then confirm with `POST /v1/auth/mfa/totp/confirm`.
+ * MFA is not on until then; a new setup replaces one not yet confirmed.
+ *
+ */
+export type TotpSetup = {
+  /**
+   * The shared secret in base32 (160 bits), for apps that cannot scan.
+   */
+  secret: string;
+  /**
+   * The `otpauth://totp/…` URI the QR code holds (SHA-1, 6 digits, 30 seconds).
+   */
+  otpauth_uri: string;
+  /**
+   * The QR code of `otpauth_uri` as an SVG document, to show as is.
+   */
+  qr_code_svg: string;
+};
+
+/**
+ * TotpCode
+ *
+ * The 6-digit code an authenticator app shows now (TOTP, 30-second steps). Each code is accepted once.
+ */
+export type TotpCode = string;
+
+/**
+ * TotpConfirmation
+ */
+export type TotpConfirmation = {
+  /**
+   * The code the authenticator app shows for the new secret.
+   */
+  code: TotpCode;
+};
+
+/**
+ * RecoveryCode
+ *
+ * A one-time recovery code (`xxxx-xxxx-xxxx`; the hyphens may be left out).
+ */
+export type RecoveryCode = string;
+
+/**
+ * RecoveryCodes
+ *
+ * Ten one-time recovery codes, each good for one sign-in instead of a TOTP code. They are shown
+ * only now (the server keeps hashes): store them somewhere safe. Any earlier codes no longer work.
+ *
+ */
+export type RecoveryCodes = {
+  recovery_codes: [
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+    RecoveryCode,
+  ];
+};
+
+/**
+ * MfaReauthentication
+ *
+ * Proof that the person at the keyboard is the user, beyond the session: the password or a current TOTP code.
+ */
+export type MfaReauthentication = {
+  /**
+   * Your password.
+   */
+  password?: string;
+  /**
+   * A current code of your authenticator app.
+   */
+  code?: TotpCode;
+};
+
+/**
+ * MfaVerification
+ *
+ * The challenge from the sign-in, and either a TOTP code or one recovery code.
+ */
+export type MfaVerification = {
+  /**
+   * The `mfa_challenge.token` of the sign-in's `mfa_required` answer.
+   */
+  challenge_token: string;
+  /**
+   * The code the authenticator app shows now.
+   */
+  code?: TotpCode;
+  /**
+   * One of the recovery codes, instead of `code` (each works once).
+   */
+  recovery_code?: RecoveryCode;
 };
 
 /**
@@ -6222,9 +6361,9 @@ export type LoginErrors = {
    */
   400: Problem;
   /**
-   * The username or password is wrong, or the account is disabled. Which one is not revealed.
+   * The username or password is wrong, or the account is disabled. Which one is not revealed. When the password is right but the user has MFA on, the code is `mfa_required` and `mfa_challenge` holds the challenge to complete with `POST /v1/auth/mfa/verify`.
    */
-  401: Problem;
+  401: MfaRequiredProblem;
   /**
    * The request body is larger than the server accepts.
    */
@@ -6388,6 +6527,272 @@ export type ChangePasswordResponses = {
 };
 
 export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
+
+export type SetupTotpData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/mfa/totp/setup';
+};
+
+export type SetupTotpErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type SetupTotpError = SetupTotpErrors[keyof SetupTotpErrors];
+
+export type SetupTotpResponses = {
+  /**
+   * The new secret, not yet in use.
+   */
+  200: TotpSetup;
+};
+
+export type SetupTotpResponse = SetupTotpResponses[keyof SetupTotpResponses];
+
+export type ConfirmTotpData = {
+  body: TotpConfirmation;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/mfa/totp/confirm';
+};
+
+export type ConfirmTotpErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ConfirmTotpError = ConfirmTotpErrors[keyof ConfirmTotpErrors];
+
+export type ConfirmTotpResponses = {
+  /**
+   * MFA is on. Store the recovery codes now; they are not shown again.
+   */
+  200: RecoveryCodes;
+};
+
+export type ConfirmTotpResponse = ConfirmTotpResponses[keyof ConfirmTotpResponses];
+
+export type DisableTotpData = {
+  body: MfaReauthentication;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/mfa/totp/disable';
+};
+
+export type DisableTotpErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DisableTotpError = DisableTotpErrors[keyof DisableTotpErrors];
+
+export type DisableTotpResponses = {
+  /**
+   * MFA is off; signing in needs only the password again.
+   */
+  204: void;
+};
+
+export type DisableTotpResponse = DisableTotpResponses[keyof DisableTotpResponses];
+
+export type VerifyMfaData = {
+  body: MfaVerification;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/mfa/verify';
+};
+
+export type VerifyMfaErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The code is wrong or was used before (`invalid_mfa_code`), or the challenge is unknown, used, expired or ended by too many wrong codes (`mfa_challenge_invalid`).
+   */
+  401: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type VerifyMfaError = VerifyMfaErrors[keyof VerifyMfaErrors];
+
+export type VerifyMfaResponses = {
+  /**
+   * Signed in. The session cookies are set and the bearer token is in the body.
+   */
+  200: Session;
+};
+
+export type VerifyMfaResponse = VerifyMfaResponses[keyof VerifyMfaResponses];
+
+export type RegenerateRecoveryCodesData = {
+  body: MfaReauthentication;
+  path?: never;
+  query?: never;
+  url: '/v1/auth/mfa/recovery-codes';
+};
+
+export type RegenerateRecoveryCodesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RegenerateRecoveryCodesError = RegenerateRecoveryCodesErrors[keyof RegenerateRecoveryCodesErrors];
+
+export type RegenerateRecoveryCodesResponses = {
+  /**
+   * The new recovery codes.
+   */
+  200: RecoveryCodes;
+};
+
+export type RegenerateRecoveryCodesResponse =
+  RegenerateRecoveryCodesResponses[keyof RegenerateRecoveryCodesResponses];
 
 export type ListSessionsData = {
   body?: never;
@@ -7485,6 +7890,56 @@ export type ResetUserPasswordResponses = {
 };
 
 export type ResetUserPasswordResponse = ResetUserPasswordResponses[keyof ResetUserPasswordResponses];
+
+export type ResetUserMfaData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the user.
+     */
+    user_id: UserId;
+  };
+  query?: never;
+  url: '/v1/users/{user_id}/mfa/reset';
+};
+
+export type ResetUserMfaErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ResetUserMfaError = ResetUserMfaErrors[keyof ResetUserMfaErrors];
+
+export type ResetUserMfaResponses = {
+  /**
+   * The user, with MFA off.
+   */
+  200: User;
+};
+
+export type ResetUserMfaResponse = ResetUserMfaResponses[keyof ResetUserMfaResponses];
 
 export type RevokeUserSessionsData = {
   body?: never;

@@ -181,6 +181,7 @@ export const zUser = z.object({
   created_at: zTimestamp,
   updated_at: zTimestamp,
   last_login_at: zTimestamp.nullable(),
+  mfa_enabled: z.boolean().optional(),
   passkey_count: z.int().gte(0).lte(1000),
   source: z.enum(['local', 'oidc', 'ldap']).optional(),
   locked_until: zTimestamp.nullish(),
@@ -200,6 +201,32 @@ export const zSession = z.object({
   csrf_token: z.string().max(100),
   user: zUser,
 });
+
+/**
+ * MfaChallenge
+ *
+ * A sign-in waiting for its second factor. `token` (prefix `mmc_`) is good for nothing but
+ * `POST /v1/auth/mfa/verify`, once, until `expires_at`; five wrong codes end it.
+ *
+ */
+export const zMfaChallenge = z.object({
+  token: z.string().max(100),
+  expires_at: zTimestamp,
+});
+
+/**
+ * MfaRequiredProblem
+ *
+ * A failed sign-in as a problem document. When the password was right but the user has MFA
+ * on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
+ * `POST /v1/auth/mfa/verify`.
+ *
+ */
+export const zMfaRequiredProblem = zProblem.and(
+  z.object({
+    mfa_challenge: zMfaChallenge.optional(),
+  }),
+);
 
 /**
  * ApiTokenId
@@ -291,6 +318,94 @@ export const zPassword = z.string().min(12).max(256);
 export const zChangePasswordRequest = z.object({
   current_password: z.string().min(1).max(256),
   new_password: zPassword,
+});
+
+/**
+ * TotpSetup
+ *
+ * A new TOTP secret waiting for its first code. Scan `qr_code_svg` (or open `otpauth_uri`, or
+ * type `secret`) into an authenticator app, then confirm with `POST /v1/auth/mfa/totp/confirm`.
+ * MFA is not on until then; a new setup replaces one not yet confirmed.
+ *
+ */
+export const zTotpSetup = z.object({
+  secret: z.string().max(64),
+  otpauth_uri: z.url().max(500),
+  qr_code_svg: z.string().max(100000),
+});
+
+/**
+ * TotpCode
+ *
+ * The 6-digit code an authenticator app shows now (TOTP, 30-second steps). Each code is accepted once.
+ */
+export const zTotpCode = z
+  .string()
+  .length(6)
+  .regex(/^[0-9]{6}$/);
+
+/**
+ * TotpConfirmation
+ */
+export const zTotpConfirmation = z.object({
+  code: zTotpCode,
+});
+
+/**
+ * RecoveryCode
+ *
+ * A one-time recovery code (`xxxx-xxxx-xxxx`; the hyphens may be left out).
+ */
+export const zRecoveryCode = z
+  .string()
+  .min(12)
+  .max(14)
+  .regex(/^[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}$/);
+
+/**
+ * RecoveryCodes
+ *
+ * Ten one-time recovery codes, each good for one sign-in instead of a TOTP code. They are shown
+ * only now (the server keeps hashes): store them somewhere safe. Any earlier codes no longer work.
+ *
+ */
+export const zRecoveryCodes = z.object({
+  recovery_codes: z.tuple([
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+    zRecoveryCode,
+  ]),
+});
+
+/**
+ * MfaReauthentication
+ *
+ * Proof that the person at the keyboard is the user, beyond the session: the password or a current TOTP code.
+ */
+export const zMfaReauthentication = z.object({
+  password: z.string().min(1).max(256).optional(),
+  code: zTotpCode.optional(),
+});
+
+/**
+ * MfaVerification
+ *
+ * The challenge from the sign-in, and either a TOTP code or one recovery code.
+ */
+export const zMfaVerification = z.object({
+  challenge_token: z
+    .string()
+    .max(47)
+    .regex(/^mmc_[A-Za-z0-9_-]{43}$/),
+  code: zTotpCode.optional(),
+  recovery_code: zRecoveryCode.optional(),
 });
 
 /**
@@ -4984,6 +5099,39 @@ export const zChangePasswordBody = zChangePasswordRequest;
  */
 export const zChangePasswordResponse = z.void();
 
+/**
+ * The new secret, not yet in use.
+ */
+export const zSetupTotpResponse = zTotpSetup;
+
+export const zConfirmTotpBody = zTotpConfirmation;
+
+/**
+ * MFA is on. Store the recovery codes now; they are not shown again.
+ */
+export const zConfirmTotpResponse = zRecoveryCodes;
+
+export const zDisableTotpBody = zMfaReauthentication;
+
+/**
+ * MFA is off; signing in needs only the password again.
+ */
+export const zDisableTotpResponse = z.void();
+
+export const zVerifyMfaBody = zMfaVerification;
+
+/**
+ * Signed in. The session cookies are set and the bearer token is in the body.
+ */
+export const zVerifyMfaResponse = zSession;
+
+export const zRegenerateRecoveryCodesBody = zMfaReauthentication;
+
+/**
+ * The new recovery codes.
+ */
+export const zRegenerateRecoveryCodesResponse = zRecoveryCodes;
+
 export const zListSessionsQuery = z.object({
   limit: z.int().gte(1).lte(500).optional().default(50),
   cursor: z.string().max(200).optional(),
@@ -5183,6 +5331,15 @@ export const zResetUserPasswordPath = z.object({
  * The password was reset.
  */
 export const zResetUserPasswordResponse = zPasswordResetResult;
+
+export const zResetUserMfaPath = z.object({
+  user_id: zUserId,
+});
+
+/**
+ * The user, with MFA off.
+ */
+export const zResetUserMfaResponse = zUser;
 
 export const zRevokeUserSessionsPath = z.object({
   user_id: zUserId,

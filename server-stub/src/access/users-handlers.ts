@@ -100,6 +100,7 @@ export function usersHandlers(context: AppContext) {
         created_at: now,
         updated_at: now,
         last_login_at: null,
+        mfa_enabled_at: null,
         locked_until: null,
         source: 'local' as const,
         identity_provider_id: null,

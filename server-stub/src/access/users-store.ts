@@ -23,6 +23,7 @@ export function toUser(row: UserRow, bindings: RoleBinding[], passkeyCount: numb
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_login_at: row.last_login_at,
+    mfa_enabled: row.mfa_enabled_at !== null,
     locked_until: row.locked_until,
     passkey_count: passkeyCount,
     source: row.source,

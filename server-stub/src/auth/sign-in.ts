@@ -3,6 +3,7 @@ import { presentUser } from '../access/users-store';
 import type { AppContext } from '../context';
 import { forgetOperatorCredentials } from '../http/authenticate';
 import type { UserRow } from '../store/schema';
+import { mfaRequired } from './mfa-challenges';
 import { createSession, setSessionCookies } from './sessions';
 
 /** How the user proved who they are, before any second factor. */
@@ -25,10 +26,14 @@ export interface SignIn {
 
 /**
  * The one way every kind of sign-in ends: a new session, its cookies set, the user's last sign-in
- * recorded, and the body of a successful sign-in.
+ * recorded, and the body of a successful sign-in. A user with MFA on gets no session unless the
+ * sign-in proved a second factor (`mfaSatisfied`): it throws the `401 mfa_required` problem with a
+ * challenge instead, which POST /v1/auth/mfa/verify completes (with `mfaSatisfied`).
  */
 export async function completeSignIn(context: AppContext, signIn: SignIn) {
   const { req, res, user } = signIn;
+  if (user.mfa_enabled_at !== null && !signIn.mfaSatisfied)
+    throw await mfaRequired(context, user.id, signIn.method);
   const session = await createSession(context, user.id, { req, rememberMe: signIn.rememberMe });
   const now = context.now().toISOString();
   await context.db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();

@@ -841,6 +841,7 @@ export const User = z
     created_at: Timestamp,
     updated_at: Timestamp,
     last_login_at: Timestamp.nullable(),
+    mfa_enabled: z.boolean().optional(),
     passkey_count: z.number().int().min(0).max(1000),
     source: z.enum(['local', 'oidc', 'ldap']).optional(),
     locked_until: Timestamp.nullable().optional(),
@@ -1863,6 +1864,46 @@ export const MetricSeries = z
     points: z.array(MetricPoint).max(1000),
   })
   .meta({ id: 'MetricSeries' });
+export const MfaChallenge = z
+  .object({ token: z.string().max(100), expires_at: Timestamp })
+  .meta({ id: 'MfaChallenge' });
+export const TotpCode = z.string().min(6).max(6).regex(new RegExp('^[0-9]{6}$')).meta({ id: 'TotpCode' });
+export const MfaReauthentication = z
+  .strictObject({ password: z.string().min(1).max(256).optional(), code: TotpCode.optional() })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'MfaReauthentication' });
+export const ValidationIssue = z
+  .object({ path: z.string().max(300), message: z.string().max(500) })
+  .meta({ id: 'ValidationIssue' });
+export const Problem = z
+  .object({
+    type: z.string().max(200),
+    title: z.string().max(200),
+    status: z.number().int().min(400).max(599),
+    detail: z.string().max(2000).optional(),
+    code: z.string().max(64).regex(new RegExp('^[a-z][a-z0-9_]*$')),
+    request_id: RequestId,
+    errors: z.array(ValidationIssue).max(100).optional(),
+  })
+  .meta({ id: 'Problem' });
+export const MfaRequiredProblem = z
+  .intersection(Problem, z.object({ mfa_challenge: MfaChallenge.optional() }))
+  .meta({ id: 'MfaRequiredProblem' });
+export const RecoveryCode = z
+  .string()
+  .min(12)
+  .max(14)
+  .regex(new RegExp('^[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}$'))
+  .meta({ id: 'RecoveryCode' });
+export const MfaVerification = z
+  .strictObject({
+    challenge_token: z.string().max(47).regex(new RegExp('^mmc_[A-Za-z0-9_-]{43}$')),
+    code: TotpCode.optional(),
+    recovery_code: RecoveryCode.optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 2, { message: 'Send at least 2 field(s) to change' })
+  .refine((value) => Object.keys(value).length <= 2, { message: 'At most 2 field(s)' })
+  .meta({ id: 'MfaVerification' });
 export const MissedRunPolicy = z.enum(['skip', 'run_once']).meta({ id: 'MissedRunPolicy' });
 export const MonitoredProcessCreate = z
   .strictObject({
@@ -2115,20 +2156,6 @@ export const PasswordResetWithToken = z
 export const PendingCommandsCleared = z
   .object({ cancelled_count: z.number().int().min(0).max(100000), command_ids: z.array(CommandId).max(1000) })
   .meta({ id: 'PendingCommandsCleared' });
-export const ValidationIssue = z
-  .object({ path: z.string().max(300), message: z.string().max(500) })
-  .meta({ id: 'ValidationIssue' });
-export const Problem = z
-  .object({
-    type: z.string().max(200),
-    title: z.string().max(200),
-    status: z.number().int().min(400).max(599),
-    detail: z.string().max(2000).optional(),
-    code: z.string().max(64).regex(new RegExp('^[a-z][a-z0-9_]*$')),
-    request_id: RequestId,
-    errors: z.array(ValidationIssue).max(100).optional(),
-  })
-  .meta({ id: 'Problem' });
 export const ProcessStateChange = z
   .object({
     process_id: MonitoredProcessId,
@@ -2140,6 +2167,9 @@ export const ProcessStateChange = z
   })
   .meta({ id: 'ProcessStateChange' });
 export const Readiness = z.object({ status: z.enum(['ready']) }).meta({ id: 'Readiness' });
+export const RecoveryCodes = z
+  .object({ recovery_codes: z.array(RecoveryCode).min(10).max(10) })
+  .meta({ id: 'RecoveryCodes' });
 export const RoleBindings = z.array(RoleBinding).min(1).max(50).meta({ id: 'RoleBindings' });
 export const RoleName = z.string().min(1).max(100).meta({ id: 'RoleName' });
 export const RoleScopes = z
@@ -2483,6 +2513,10 @@ export const SiteUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'SiteUpdate' });
+export const TotpConfirmation = z.strictObject({ code: TotpCode }).meta({ id: 'TotpConfirmation' });
+export const TotpSetup = z
+  .object({ secret: z.string().max(64), otpauth_uri: z.url().max(500), qr_code_svg: z.string().max(100000) })
+  .meta({ id: 'TotpSetup' });
 export const UnacknowledgedCount = z
   .object({
     count: z.number().int().min(0).max(10000000),
@@ -2708,7 +2742,7 @@ export const contract = c.router(
         responses: {
           200: Session,
           400: problem,
-          401: problem,
+          401: c.otherResponse({ contentType: 'application/problem+json', body: MfaRequiredProblem }),
           413: problem,
           415: problem,
           429: problem,
@@ -2884,6 +2918,169 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: ['application/json'],
           scopes: [],
+        } as const,
+      },
+    },
+    mfa: {
+      setupTotp: {
+        method: 'POST',
+        path: '/v1/auth/mfa/totp/setup',
+        summary: 'Start setting up TOTP',
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: TotpSetup,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'setupTotp',
+          tag: 'MFA',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: [],
+        } as const,
+      },
+      confirmTotp: {
+        method: 'POST',
+        path: '/v1/auth/mfa/totp/confirm',
+        summary: 'Turn TOTP on with a first code',
+        query: z.strictObject({}),
+        body: TotpConfirmation,
+        responses: {
+          200: RecoveryCodes,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'confirmTotp',
+          tag: 'MFA',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      disableTotp: {
+        method: 'POST',
+        path: '/v1/auth/mfa/totp/disable',
+        summary: 'Turn TOTP off',
+        query: z.strictObject({}),
+        body: MfaReauthentication,
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'disableTotp',
+          tag: 'MFA',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      verifyMfa: {
+        method: 'POST',
+        path: '/v1/auth/mfa/verify',
+        summary: 'Complete a sign-in with a second factor',
+        query: z.strictObject({}),
+        body: MfaVerification,
+        responses: {
+          200: Session,
+          400: problem,
+          401: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'verifyMfa',
+          tag: 'MFA',
+          public: true,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      regenerateRecoveryCodes: {
+        method: 'POST',
+        path: '/v1/auth/mfa/recovery-codes',
+        summary: 'Replace your recovery codes',
+        query: z.strictObject({}),
+        body: MfaReauthentication,
+        responses: {
+          200: RecoveryCodes,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'regenerateRecoveryCodes',
+          tag: 'MFA',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: [],
+        } as const,
+      },
+      resetUserMfa: {
+        method: 'POST',
+        path: '/v1/users/:user_id/mfa/reset',
+        summary: "Reset a user's MFA",
+        pathParams: z.object({ user_id: UserId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: User,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'resetUserMfa',
+          tag: 'MFA',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['users:write'],
         } as const,
       },
     },

@@ -224,6 +224,12 @@ async function resolvePrincipal(context: AppContext, req: Request): Promise<Prin
         'A device access token only works on the agent endpoints (/v1/agent/...); sign in or use an API token.',
       );
     }
+    if (bearer.startsWith('mmc_')) {
+      throw problems.unauthenticated(
+        'mfa_pending',
+        'An MFA challenge token is no session: send it with a code to POST /v1/auth/mfa/verify, which answers with the session.',
+      );
+    }
     throw problems.invalidToken('Meridian session (mst_) or API token (mtk_)');
   }
   const cookie = sessionCookie(req);

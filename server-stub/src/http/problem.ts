@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly errors?: FieldIssue[],
     readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members: more fields of the body (e.g. a sign-in's `mfa_challenge`). */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -123,6 +125,7 @@ function bounded(issue: FieldIssue): FieldIssue {
 
 export function problemBody(error: ApiError, requestId: string) {
   return {
+    ...error.extensions,
     type: `/docs/guides/errors#${error.code}`,
     title: error.title,
     status: error.status,

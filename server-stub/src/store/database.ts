@@ -39,6 +39,7 @@ import * as deviceFilterIndexes from './migrations/022-device-filter-indexes';
 import * as deviceListIndexes from './migrations/023-device-list-indexes';
 import * as rateLimits from './migrations/024-rate-limits';
 import * as backgroundTicks from './migrations/025-background-ticks';
+import * as mfa from './migrations/027-mfa';
 import * as roleBindings from './migrations/026-role-bindings';
 import * as passkeys from './migrations/028-passkeys';
 import * as agentReleases from './migrations/031-agent-releases';
@@ -85,6 +86,7 @@ export const migrations: Record<string, Migration> = {
   '023-device-list-indexes': deviceListIndexes,
   '024-rate-limits': rateLimits,
   '025-background-ticks': backgroundTicks,
+  '027-mfa': mfa,
   '026-role-bindings': roleBindings,
   '028-passkeys': passkeys,
   '031-agent-releases': agentReleases,

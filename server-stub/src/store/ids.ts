@@ -55,7 +55,9 @@ export type IdPrefix =
   | 'ntf'
   | 'cfd'
   | 'dvw'
-  | 'flt';
+  | 'flt'
+  | 'rcv'
+  | 'mfc';
 
 /** A new opaque, prefixed, time-sortable ID such as `dev_01JD2M7T4X9K3QH5W8N6R2B4CZ`. */
 export function newId(prefix: IdPrefix): string {

@@ -17,6 +17,8 @@ export interface UsersTable {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  /** When MFA was turned on (a TOTP secret confirmed), or null while it is off. */
+  mfa_enabled_at: Generated<string | null>;
   /** Until when sign-ins are refused after too many failures (auth/lockout.ts); null when never locked. */
   locked_until: Generated<string | null>;
   /** Where the account comes from (migration 030): a local password, or the provider that created it. */
@@ -78,6 +80,35 @@ export interface PasskeyChallengesTable {
   ceremony: 'registration' | 'authentication';
   /** The user registering; null for a sign-in, which names nobody. */
   user_id: string | null;
+  expires_at: string;
+}
+
+/** A user's TOTP secret, sealed; confirmed once users.mfa_enabled_at is set. */
+export interface MfaTotpTable {
+  user_id: string;
+  secret: string;
+  created_at: string;
+  /** The time step of the last code accepted: only later steps' codes are accepted (no replay). */
+  last_used_step: number | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** A sign-in whose password was right, waiting for its second factor. */
+export interface MfaChallengesTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  /** How the user signed in before the second factor (auth/sign-in.ts SignInMethod). */
+  method: string;
+  failed_attempts: Generated<number>;
+  created_at: string;
   expires_at: string;
 }
 
@@ -846,6 +877,9 @@ export interface Database {
   role_bindings: RoleBindingsTable;
   role_binding_sites: RoleBindingSitesTable;
   sessions: SessionsTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
   login_failures: LoginFailuresTable;
   password_reset_tokens: PasswordResetTokensTable;
   passkeys: PasskeysTable;

@@ -17,11 +17,13 @@ export const SECRET_PREFIXES = {
   mpt: 'enrolment poll token',
   mat: 'agent access token',
   mrf: 'agent refresh token',
+  mmc: 'MFA challenge token',
   mpr: 'password reset token',
   whsec: 'webhook signing secret',
 } as const;
 
-const SENSITIVE_KEY = /^(authorization|proxy-authorization|cookie|set-cookie)$|(password|secret|token)$/i;
+const SENSITIVE_KEY =
+  /^(authorization|proxy-authorization|cookie|set-cookie)$|(password|secret|token|recovery_code)$/i;
 const TOKEN = new RegExp(`\\b(${Object.keys(SECRET_PREFIXES).join('|')})_[A-Za-z0-9+/=_-]+`, 'g');
 export const REDACTED = '[redacted]';
 
