@@ -5483,17 +5483,10 @@ export interface components {
       url: string;
       /**
        * @description The service account's DN, or `null` to search anonymously.
-       * @example cn=meridian
-       * @example ou=services
-       * @example dc=example
-       * @example dc=com
+       * @example cn=meridian,ou=services,dc=example,dc=com
        */
       bind_dn: string | null;
-      /**
-       * @example ou=people
-       * @example dc=example
-       * @example dc=com
-       */
+      /** @example ou=people,dc=example,dc=com */
       user_search_base: string;
       /**
        * @description An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`.
@@ -5527,10 +5520,7 @@ export interface components {
     IdentityProviderRoleMapping: {
       /**
        * @description The claim value (OIDC) or the group DN (LDAP).
-       * @example cn=meridian-operators
-       * @example ou=groups
-       * @example dc=example
-       * @example dc=com
+       * @example cn=meridian-operators,ou=groups,dc=example,dc=com
        */
       match: string;
       /**
@@ -5630,19 +5620,12 @@ export interface components {
       url: string;
       /**
        * @description The service account's DN (default `null`, an anonymous search); send `bind_password` with it.
-       * @example cn=meridian
-       * @example ou=services
-       * @example dc=example
-       * @example dc=com
+       * @example cn=meridian,ou=services,dc=example,dc=com
        */
       bind_dn?: string | null;
       /** @description The service account's password (with `bind_dn`), stored encrypted and never shown again. */
       bind_password?: string;
-      /**
-       * @example ou=people
-       * @example dc=example
-       * @example dc=com
-       */
+      /** @example ou=people,dc=example,dc=com */
       user_search_base: string;
       /**
        * @description An LDAP filter holding `{username}`; Active Directory uses `(sAMAccountName={username})`. Default `(uid={username})`.
