@@ -87,7 +87,14 @@ function exampleRequest(spec: OpenApiDocument, located: LocatedOperation): Reque
   const path = Object.fromEntries(
     located.parameters
       .filter((parameter) => parameter.in === 'path')
-      .map((parameter) => [parameter.name, parameterExample(spec, parameter) ?? parameter.name]),
+      .map((parameter) => {
+        const example = parameterExample(spec, parameter);
+        if (example === undefined)
+          throw new Error(
+            `generate-code-samples: ${located.operationId}'s path parameter ${parameter.name} has no example`,
+          );
+        return [parameter.name, example];
+      }),
   );
   const required = located.parameters.filter((parameter) => parameter.in === 'query' && parameter.required);
   const query = Object.fromEntries(
