@@ -35,6 +35,7 @@ export {
   ConflictError,
   InternalServerError,
   MeridianError,
+  MfaRequiredError,
   NotFoundError,
   PermissionDeniedError,
   PreconditionFailedError,

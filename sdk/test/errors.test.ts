@@ -9,6 +9,7 @@ import {
   ConflictError,
   InternalServerError,
   MeridianError,
+  MfaRequiredError,
   NotFoundError,
   PermissionDeniedError,
   PreconditionFailedError,
@@ -74,6 +75,38 @@ describe('error classes', () => {
       expect(apiError.message).toBe(`${status} ${code}: what went wrong (${status}) (request ${requestId})`);
     });
   }
+
+  it('401 mfa_required → MfaRequiredError carrying the challenge; without a well-formed one, AuthenticationError', async () => {
+    const mfaChallenge = { token: 'mmc_challenge', expires_at: '2026-01-01T12:05:00Z' };
+    const answers: unknown[] = [mfaChallenge, { token: 'mmc_challenge' }, undefined];
+    server.use(
+      http.post(url('/v1/auth/login'), async () => {
+        const response = problem(401, 'mfa_required');
+        return HttpResponse.json(
+          { ...(await response.json()), mfa_challenge: answers.shift() },
+          { status: 401, headers: response.headers },
+        );
+      }),
+    );
+    const login = () =>
+      client()
+        .auth.login({ username: 'alice', password: 'her-password' })
+        .catch((e: unknown) => e);
+    const error = await login();
+    expect(error).toBeInstanceOf(MfaRequiredError);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({
+      name: 'MfaRequiredError',
+      status: 401,
+      code: 'mfa_required',
+      mfaChallenge,
+    });
+    for (const malformed of [await login(), await login()]) {
+      expect(malformed).toBeInstanceOf(AuthenticationError);
+      expect(malformed).not.toBeInstanceOf(MfaRequiredError);
+      expect(malformed).not.toHaveProperty('mfaChallenge');
+    }
+  });
 
   it('keeps the validation errors of a 400', async () => {
     const errors = [{ path: '/body/name', message: 'must NOT have more than 100 characters' }];

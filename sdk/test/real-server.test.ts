@@ -3,11 +3,13 @@
  * response goes through the spec-checking fetch of the cross-package tests (a response that
  * breaks the spec fails the test, see test/support/conformance-setup.ts).
  */
+import { Secret, TOTP } from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
   ConflictError,
   Meridian,
+  MfaRequiredError,
   NotFoundError,
   PermissionDeniedError,
   PreconditionFailedError,
@@ -20,6 +22,7 @@ import {
 import { checkedFetch } from '../../test/support/checked-fetch';
 import { ADMIN } from '../../test/support/server';
 import { useTestServer } from '../../test/support/use-test-server';
+import { addMember } from '../../test/support/world';
 
 const t = useTestServer();
 let meridian: Meridian;
@@ -173,6 +176,39 @@ describe('Meridian against the reference server', () => {
         platform: 'linux',
       }),
     ).rejects.toMatchObject({ code: 'unknown_site', status: 422 });
+  });
+});
+
+describe('MFA sign-in through the client', () => {
+  it('login throws MfaRequiredError with the challenge, and mfa.verify with a code gives the session', async () => {
+    const member = await addMember(t, 'operator', []);
+    const enrolling = connect(member.session);
+    const totp = new TOTP({ secret: Secret.fromBase32((await enrolling.mfa.setupTotp()).secret) });
+    const codeAt = (): string => totp.generate({ timestamp: t.clock.now().getTime() });
+    await enrolling.mfa.confirmTotp({ code: codeAt() });
+
+    const credentials = { username: member.user.username, password: member.password };
+    const error = await connect()
+      .auth.login(credentials)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MfaRequiredError);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    const { mfaChallenge, status, code } = error as MfaRequiredError;
+    expect({ status, code }).toEqual({ status: 401, code: 'mfa_required' });
+    expect(mfaChallenge.token).toMatch(/^mmc_/);
+    expect(Date.parse(mfaChallenge.expires_at)).toBeGreaterThan(t.clock.now().getTime());
+
+    await t.clock.advance(30_000); // the confirming code's step is used up
+    const session = await connect().mfa.verify({ challenge_token: mfaChallenge.token, code: codeAt() });
+    const me = await connect(session.token).auth.getCurrentUser();
+    expect(me.user.username).toBe(member.user.username);
+
+    // A wrong password is no MFA matter: a plain AuthenticationError, without a challenge.
+    const wrong = await connect()
+      .auth.login({ ...credentials, password: 'not-the-password' })
+      .catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(AuthenticationError);
+    expect(wrong).not.toBeInstanceOf(MfaRequiredError);
   });
 });
 

@@ -13,7 +13,7 @@
  * SDK still matches the classes of the CJS build (and the other way round) when both end up
  * loaded in one process. Kinds are explicit strings because minifiers rename classes.
  */
-import type { ValidationIssue } from '../generated/types.gen';
+import type { MfaChallenge, ValidationIssue } from '../generated/types.gen';
 import { parseRetryAfter } from '../internal/utils/retry-after';
 
 const BRAND = Symbol.for('meridian.error');
@@ -136,6 +136,23 @@ export class BadRequestError extends APIError {
 export class AuthenticationError extends APIError {
   static override readonly kind: string = 'AuthenticationError';
 }
+/**
+ * 401 `mfa_required`: the password was right, but the user has MFA on. `mfaChallenge.token` and a
+ * code of the authenticator app (or a recovery code) go to `meridian.mfa.verify(...)`, which
+ * answers the session that `auth.login` would have, until `mfaChallenge.expires_at`.
+ */
+export class MfaRequiredError extends AuthenticationError {
+  static override readonly kind: string = 'MfaRequiredError';
+
+  constructor(
+    status: number,
+    problem: ProblemDetails,
+    headers: Headers,
+    readonly mfaChallenge: MfaChallenge,
+  ) {
+    super(status, problem, headers);
+  }
+}
 /** 403: the credentials lack a scope, or a cookie session sent no CSRF token. */
 export class PermissionDeniedError extends APIError {
   static override readonly kind: string = 'PermissionDeniedError';
@@ -229,8 +246,23 @@ function problemFrom(body: unknown): ProblemDetails {
   return problem;
 }
 
-/** The error for an error response: its status picks the class, its body fills the fields. */
+/** The `mfa_challenge` of an `mfa_required` answer, when it is there and well-typed. */
+function mfaChallengeFrom(body: unknown): MfaChallenge | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const challenge = (body as { mfa_challenge?: unknown }).mfa_challenge;
+  if (typeof challenge !== 'object' || challenge === null) return undefined;
+  const { token, expires_at } = challenge as Record<string, unknown>;
+  return typeof token === 'string' && typeof expires_at === 'string' ? { token, expires_at } : undefined;
+}
+
+/**
+ * The error for an error response: its status picks the class (and a 401 `mfa_required` with its
+ * challenge, `MfaRequiredError`), its body fills the fields.
+ */
 export function errorFromResponse(status: number, body: unknown, headers: Headers): APIError {
+  const problem = problemFrom(body);
+  const mfaChallenge = status === 401 && problem.code === 'mfa_required' ? mfaChallengeFrom(body) : undefined;
+  if (mfaChallenge) return new MfaRequiredError(status, problem, headers, mfaChallenge);
   const ErrorClass = CLASS_BY_STATUS[status] ?? (status >= 500 ? InternalServerError : APIError);
-  return new ErrorClass(status, problemFrom(body), headers);
+  return new ErrorClass(status, problem, headers);
 }
