@@ -8,7 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { Secret, TOTP } from 'otpauth';
 import {
+  confirmTotp,
   createCustomField,
   createWebhook,
   listAlertRules,
@@ -21,6 +23,7 @@ import {
   reportAgentCommandResult,
   sendAgentHeartbeat,
   setDeviceCustomField,
+  setupTotp,
   testWebhook,
   webhooks,
 } from '@meridian/sdk';
@@ -29,7 +32,7 @@ import { freePort } from '../test/support/postgres';
 import { ADMIN, ok } from '../test/support/server';
 import { useTestServer } from '../test/support/use-test-server';
 import { startReceiver } from '../test/support/webhook-receiver';
-import { addSite } from '../test/support/world';
+import { addMember, addSite } from '../test/support/world';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -343,4 +346,42 @@ describe('examples', () => {
       '',
     ]);
   }, 30_000);
+});
+
+// A server of its own: the example's authenticator reads the real time, so the server's clock must
+// not have been moved forward by the tests above.
+describe('sign-in-with-mfa.ts', () => {
+  const fresh = useTestServer();
+
+  it('signs in with the password, completes the mfa_required challenge with a TOTP code and reads me', async () => {
+    const member = await addMember(fresh, 'operator', []);
+    const { secret } = ok(await setupTotp({ client: member.client }));
+    // Confirmed with the previous step's code (within the accepted drift), so that the code the
+    // example computes, of this step or the next, is not one already used.
+    const previous = new TOTP({ secret: Secret.fromBase32(secret) }).generate({
+      timestamp: fresh.clock.now().getTime() - 30_000,
+    });
+    ok(await confirmTotp({ client: member.client, body: { code: previous } }));
+    const env = {
+      ...process.env,
+      MERIDIAN_URL: fresh.url,
+      MERIDIAN_USERNAME: member.user.username,
+      MERIDIAN_PASSWORD: member.password,
+    };
+    const { stdout } = await run(TSX, [example('sign-in-with-mfa.ts')], {
+      env: { ...env, MERIDIAN_TOTP_SECRET: secret },
+    });
+    expect(stdout.split('\n')).toEqual([
+      expect.stringMatching(/^password accepted; a second factor is due before \d{4}-\d\d-\d\dT/),
+      `signed in as ${member.user.username} (MFA on)`,
+      '',
+    ]);
+    const wrongSecret = new Secret().base32;
+    await expect(
+      run(TSX, [example('sign-in-with-mfa.ts')], { env: { ...env, MERIDIAN_TOTP_SECRET: wrongSecret } }),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^Sign-in failed: 401 invalid_mfa_code/),
+    });
+  });
 });
