@@ -4,9 +4,12 @@
  * and every way a ceremony is refused — a challenge made up, used, expired, someone else's or of
  * the other ceremony; another origin; a credential registered twice; an unknown passkey; a
  * signature counter that goes backwards; a disabled user; an API token instead of a session.
+ * A passkey satisfies MFA: it signs a user with MFA on in at once, and completes a password
+ * sign-in's `mfa_required` challenge (only the challenged user's passkey, and only once).
  * The relying party ID and origins come from the settings. The browser ceremonies are in
  * passkeys-browser.test.ts.
  */
+import { Secret, TOTP } from 'otpauth';
 import { describe, expect, it } from 'vitest';
 import {
   type Client,
@@ -17,6 +20,11 @@ import {
   getCurrentUser,
   getUser,
   listPasskeys,
+  login,
+  type MfaRequiredProblem,
+  setupTotp,
+  confirmTotp,
+  verifyMfa,
   updatePasskey,
   updateUser,
   verifyPasskeyAuthentication,
@@ -27,20 +35,46 @@ import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './support/aut
 import { expectProblem } from './support/problem';
 import { ok, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
-import { addMember, unique } from './support/world';
+import { addMember, type Member, unique } from './support/world';
 
 /** How long a ceremony's challenge stays good (the options' `timeout`). */
 const CEREMONY_MS = 5 * 60 * 1000;
 
-/** Signs in with the authenticator's newest passkey (or as `options` alter its answer). */
+/**
+ * Signs in with the authenticator's newest passkey (or as `options` alter its answer), completing
+ * the MFA challenge `mfaChallenge` when one is given.
+ */
 async function signInWith(
   t: TestServer,
   authenticator: SoftwareAuthenticator,
   options: Parameters<SoftwareAuthenticator['authenticate']>[1] = {},
+  mfaChallenge?: string,
 ) {
   const challenge = ok(await createPasskeyAuthenticationOptions({ client: t.client() }));
   const credential = authenticator.authenticate(challenge, options);
-  return verifyPasskeyAuthentication({ client: t.client(), body: { credential } });
+  const body = mfaChallenge === undefined ? { credential } : { credential, mfa_challenge: mfaChallenge };
+  return verifyPasskeyAuthentication({ client: t.client(), body });
+}
+
+/** A new operator with MFA on (TOTP set up and confirmed) and a passkey: the app's TOTP. */
+async function mfaMemberWithPasskey(t: TestServer) {
+  const member = await addMember(t, 'operator', []);
+  const setup = ok(await setupTotp({ client: member.client }));
+  const totp = new TOTP({ secret: Secret.fromBase32(setup.secret) });
+  const code = totp.generate({ timestamp: t.clock.now().getTime() });
+  ok(await confirmTotp({ client: member.client, body: { code } }));
+  const authenticator = new SoftwareAuthenticator(ownOrigin(t));
+  await registerPasskey(member.client, authenticator);
+  return { ...member, totp, authenticator };
+}
+
+/** Signs `member` in with the password: the `mfa_required` answer's challenge token. */
+async function passwordChallenge(t: TestServer, member: Member): Promise<string> {
+  const result = await login({
+    client: t.client(),
+    body: { username: member.user.username, password: member.password },
+  });
+  return (expectProblem(result, 401, 'mfa_required') as MfaRequiredProblem).mfa_challenge!.token;
 }
 
 describe('passkeys', () => {
@@ -244,6 +278,61 @@ describe('passkeys', () => {
 
     ok(await updateUser({ client: t.admin, path: { user_id: member.user.id }, body: { disabled: true } }));
     expectProblem(await signInWith(t, authenticator), 401, 'invalid_credentials');
+  });
+
+  it('signs a user with MFA on in at once, without the mfa_required step', async () => {
+    const member = await mfaMemberWithPasskey(t);
+    expect(ok(await getUser({ client: t.admin, path: { user_id: member.user.id } })).mfa_enabled).toBe(true);
+    const signedIn = ok(await signInWith(t, member.authenticator));
+    expect(signedIn.user.id).toBe(member.user.id);
+    expect(ok(await getCurrentUser({ client: t.client(signedIn.token) })).user.id).toBe(member.user.id);
+  });
+
+  it("completes a password sign-in's mfa_required challenge with the user's passkey, once", async () => {
+    const member = await mfaMemberWithPasskey(t);
+    const token = await passwordChallenge(t, member);
+    const completed = await signInWith(t, member.authenticator, {}, token);
+    const signedIn = ok(completed);
+    expect(signedIn.user.id).toBe(member.user.id);
+    expect(completed.response.headers.getSetCookie().length).toBe(2);
+    expect(ok(await getCurrentUser({ client: t.client(signedIn.token) })).user.id).toBe(member.user.id);
+
+    // The challenge is used up: neither a passkey nor a code completes it again.
+    expectProblem(await signInWith(t, member.authenticator, {}, token), 401, 'mfa_challenge_invalid');
+    const code = member.totp.generate({ timestamp: t.clock.now().getTime() + 30_000 });
+    await t.clock.advance(30_000);
+    expectProblem(
+      await verifyMfa({ client: t.client(), body: { challenge_token: token, code } }),
+      401,
+      'mfa_challenge_invalid',
+    );
+    // A code completes a challenge the passkey did not (the challenge was good for the code too).
+    const fresh = await passwordChallenge(t, member);
+    ok(await verifyMfa({ client: t.client(), body: { challenge_token: fresh, code } }));
+  });
+
+  it("refuses another user's passkey for a challenge, as a wrong factor, and a made-up challenge", async () => {
+    const member = await mfaMemberWithPasskey(t);
+    const other = await addMember(t, 'viewer', []);
+    const othersAuthenticator = new SoftwareAuthenticator(ownOrigin(t));
+    await registerPasskey(other.client, othersAuthenticator);
+    const token = await passwordChallenge(t, member);
+
+    const refused = await signInWith(t, othersAuthenticator, {}, token);
+    expectProblem(refused, 401, 'passkey_user_mismatch');
+    expect(refused.response.headers.getSetCookie()).toEqual([]);
+    // It counts against the challenge: four more wrong passkeys end it.
+    for (let attempt = 2; attempt <= 5; attempt++)
+      expectProblem(await signInWith(t, othersAuthenticator, {}, token), 401, 'passkey_user_mismatch');
+    expectProblem(await signInWith(t, member.authenticator, {}, token), 401, 'mfa_challenge_invalid');
+
+    // The right passkey completes a challenge after a wrong one.
+    const next = await passwordChallenge(t, member);
+    expectProblem(await signInWith(t, othersAuthenticator, {}, next), 401, 'passkey_user_mismatch');
+    expect(ok(await signInWith(t, member.authenticator, {}, next)).user.id).toBe(member.user.id);
+
+    const madeUp = `mmc_${'A'.repeat(43)}`;
+    expectProblem(await signInWith(t, member.authenticator, {}, madeUp), 401, 'mfa_challenge_invalid');
   });
 
   it('needs a session, not an API token, to manage passkeys', async () => {

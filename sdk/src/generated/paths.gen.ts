@@ -499,7 +499,12 @@ export interface paths {
      *     the allowed origins and the passkey's public key and signature counter, and signs its user
      *     in as `POST /v1/auth/login` does: the same session body and cookies. A passkey verifies the
      *     user (PIN, fingerprint) on a device they hold, so it satisfies multi-factor authentication:
-     *     no `mfa_required` step follows. An unknown, used or expired challenge is
+     *     no `mfa_required` step follows. A sign-in that already answered `401 mfa_required` (a
+     *     password, say) can be completed with a passkey instead of a code: send its
+     *     `mfa_challenge.token` as `mfa_challenge`. The passkey must then be the challenged user's
+     *     (`401 passkey_user_mismatch`, which counts against the challenge as a wrong code does), the
+     *     challenge is used up, and an unknown, used or expired one is `401 mfa_challenge_invalid`.
+     *     An unknown, used or expired passkey challenge is
      *     `401 passkey_challenge_invalid`, a passkey Meridian does not know (deleted, or never
      *     registered here) `401 passkey_unknown`, a response that does not verify (another origin, a
      *     bad signature, a counter that went backwards) `401 passkey_verification_failed`, and a
@@ -4881,7 +4886,8 @@ export interface components {
      * MfaRequiredProblem
      * @description A failed sign-in as a problem document. When the password was right but the user has MFA
      *     on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
-     *     `POST /v1/auth/mfa/verify`.
+     *     `POST /v1/auth/mfa/verify` (a code), or with one of the user's passkeys at
+     *     `POST /v1/auth/passkeys/authentication/verify` (as its `mfa_challenge`).
      */
     MfaRequiredProblem: components['schemas']['Problem'] & {
       mfa_challenge?: components['schemas']['MfaChallenge'];
@@ -5225,6 +5231,13 @@ export interface components {
     /** PasskeyAuthentication */
     PasskeyAuthentication: {
       credential: components['schemas']['PasskeyAuthenticationCredential'];
+      /**
+       * @description The `mfa_challenge.token` of a sign-in's `mfa_required` answer, to complete that sign-in with
+       *     the passkey instead of a code: the passkey must be the challenged user's
+       *     (`401 passkey_user_mismatch` otherwise, which counts against the challenge as a wrong code
+       *     does), and the challenge is used up. Without it the passkey signs its user in by itself.
+       */
+      mfa_challenge?: string;
     };
     /**
      * PasskeyCredentialDescriptor
@@ -11064,23 +11077,6 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /**
-         * @example {
-         *       "credential": {
-         *         "id": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
-         *         "rawId": "cO3q3sjD3c0txTFK2uIOxd-QDCxAJw2IHw2dD7r2d6U",
-         *         "response": {
-         *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
-         *           "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
-         *           "signature": "MEUCIQDKa8xjPQ2QsLf2Ea6ZyB0o",
-         *           "userHandle": "dXNyXzAxSkJaM1Y0SzdNMlE4UjVUNlc5WDBZMUFC"
-         *         },
-         *         "authenticatorAttachment": "platform",
-         *         "clientExtensionResults": {},
-         *         "type": "public-key"
-         *       }
-         *     }
-         */
         'application/json': components['schemas']['PasskeyAuthentication'];
       };
     };
@@ -11136,7 +11132,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
-      /** @description The challenge, the passkey or its signature is not good, or the user is disabled (see `code`). */
+      /** @description The challenge, the passkey or its signature is not good, or the user is disabled, or the MFA challenge sent is not good or is another user's (see `code`). */
       401: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
@@ -11149,16 +11145,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "type": "/docs/guides/errors#passkey_unknown",
-           *       "title": "Authentication required",
-           *       "status": 401,
-           *       "code": "passkey_unknown",
-           *       "detail": "This passkey is not registered with Meridian (it may have been deleted).",
-           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-           *     }
-           */
           'application/problem+json': components['schemas']['Problem'];
         };
       };

@@ -1189,7 +1189,12 @@ export const createPasskeyAuthenticationOptions = <ThrowOnError extends boolean 
  * the allowed origins and the passkey's public key and signature counter, and signs its user
  * in as `POST /v1/auth/login` does: the same session body and cookies. A passkey verifies the
  * user (PIN, fingerprint) on a device they hold, so it satisfies multi-factor authentication:
- * no `mfa_required` step follows. An unknown, used or expired challenge is
+ * no `mfa_required` step follows. A sign-in that already answered `401 mfa_required` (a
+ * password, say) can be completed with a passkey instead of a code: send its
+ * `mfa_challenge.token` as `mfa_challenge`. The passkey must then be the challenged user's
+ * (`401 passkey_user_mismatch`, which counts against the challenge as a wrong code does), the
+ * challenge is used up, and an unknown, used or expired one is `401 mfa_challenge_invalid`.
+ * An unknown, used or expired passkey challenge is
  * `401 passkey_challenge_invalid`, a passkey Meridian does not know (deleted, or never
  * registered here) `401 passkey_unknown`, a response that does not verify (another origin, a
  * bad signature, a counter that went backwards) `401 passkey_verification_failed`, and a

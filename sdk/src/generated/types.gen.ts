@@ -345,7 +345,8 @@ export type MfaChallenge = {
  *
  * A failed sign-in as a problem document. When the password was right but the user has MFA
  * on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
- * `POST /v1/auth/mfa/verify`.
+ * `POST /v1/auth/mfa/verify` (a code), or with one of the user's passkeys at
+ * `POST /v1/auth/passkeys/authentication/verify` (as its `mfa_challenge`).
  *
  */
 export type MfaRequiredProblem = Problem & {
@@ -788,6 +789,14 @@ export type PasskeyAuthenticationCredential = {
  */
 export type PasskeyAuthentication = {
   credential: PasskeyAuthenticationCredential;
+  /**
+   * The `mfa_challenge.token` of a sign-in's `mfa_required` answer, to complete that sign-in with
+   * the passkey instead of a code: the passkey must be the challenged user's
+   * (`401 passkey_user_mismatch` otherwise, which counts against the challenge as a wrong code
+   * does), and the challenge is used up. Without it the passkey signs its user in by itself.
+   *
+   */
+  mfa_challenge?: string;
 };
 
 /**
@@ -7195,7 +7204,7 @@ export type VerifyPasskeyAuthenticationErrors = {
    */
   400: Problem;
   /**
-   * The challenge, the passkey or its signature is not good, or the user is disabled (see `code`).
+   * The challenge, the passkey or its signature is not good, or the user is disabled, or the MFA challenge sent is not good or is another user's (see `code`).
    */
   401: Problem;
   /**

@@ -219,7 +219,8 @@ export const zMfaChallenge = z.object({
  *
  * A failed sign-in as a problem document. When the password was right but the user has MFA
  * on, `code` is `mfa_required` and `mfa_challenge` holds the challenge to complete with
- * `POST /v1/auth/mfa/verify`.
+ * `POST /v1/auth/mfa/verify` (a code), or with one of the user's passkeys at
+ * `POST /v1/auth/passkeys/authentication/verify` (as its `mfa_challenge`).
  *
  */
 export const zMfaRequiredProblem = zProblem.and(
@@ -598,6 +599,11 @@ export const zPasskeyAuthenticationCredential = z.object({
  */
 export const zPasskeyAuthentication = z.object({
   credential: zPasskeyAuthenticationCredential,
+  mfa_challenge: z
+    .string()
+    .max(47)
+    .regex(/^mmc_[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Sign-ins waiting for their second factor. A user with MFA on whose password (or directory
  * credentials) were right gets a challenge instead of a session: a `mmc_` token that only
- * POST /v1/auth/mfa/verify takes (authenticate.ts refuses it everywhere else), once, for five
- * minutes and five wrong codes. Only its hash is stored.
+ * POST /v1/auth/mfa/verify (with a code) and POST /v1/auth/passkeys/authentication/verify (with the
+ * user's passkey) take (authenticate.ts refuses it everywhere else), once, for five minutes and
+ * five wrong factors. Only its hash is stored.
  */
 import type { AppContext } from '../context';
 import { ApiError, problems } from '../http/problem';
@@ -43,7 +44,7 @@ export async function mfaRequired(
     401,
     'mfa_required',
     'Authentication required',
-    'The password is right, and this account also needs a second factor: send mfa_challenge.token with a code of your authenticator app (or a recovery code) to POST /v1/auth/mfa/verify.',
+    'The password is right, and this account also needs a second factor: send mfa_challenge.token with a code of your authenticator app (or a recovery code) to POST /v1/auth/mfa/verify, or as mfa_challenge with your passkey to POST /v1/auth/passkeys/authentication/verify.',
     undefined,
     {},
     { mfa_challenge: { token, expires_at: expiresAt } },
@@ -58,13 +59,18 @@ const challengeInvalid = () =>
 
 /**
  * Completes the challenge `token` when `prove(user)` accepts the second factor: returns its user
- * (still active) and how they signed in, and ends the challenge. A wrong factor counts against the challenge (401
- * invalid_mfa_code), and the last allowed one ends it.
+ * (still active) and how they signed in, and ends the challenge. A wrong factor counts against the challenge
+ * (`wrongFactor`, by default 401 invalid_mfa_code), and the last allowed one ends it.
  */
 export async function completeChallenge(
   context: AppContext,
   token: string,
   prove: (user: UserRow) => Promise<boolean>,
+  wrongFactor: () => ApiError = () =>
+    problems.unauthenticated(
+      'invalid_mfa_code',
+      'The code is wrong, or was used before: wait for the next one (or use a recovery code).',
+    ),
 ): Promise<{ user: UserRow; method: SignInMethod }> {
   const { db } = context;
   const challenge = await db
@@ -93,10 +99,7 @@ export async function completeChallenge(
       .executeTakeFirst();
     if (!failed || failed.failed_attempts >= MAX_FAILED_ATTEMPTS)
       await db.deleteFrom('mfa_challenges').where('id', '=', challenge.id).execute();
-    throw problems.unauthenticated(
-      'invalid_mfa_code',
-      'The code is wrong, or was used before: wait for the next one (or use a recovery code).',
-    );
+    throw wrongFactor();
   }
   // Whoever deletes it completes it: the same challenge completed twice at once gives one session.
   const ended = await db.deleteFrom('mfa_challenges').where('id', '=', challenge.id).executeTakeFirst();

@@ -26,6 +26,7 @@ import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
 import type { PasskeyRow } from '../store/schema';
 import { requireSession } from './auth-handlers';
+import { completeChallenge } from './mfa-challenges';
 import { CEREMONY_TIMEOUT_MS, issueChallenge, useChallenge } from './passkey-challenges';
 import { completeSignIn } from './sign-in';
 
@@ -227,13 +228,21 @@ export function passkeysHandlers(context: AppContext) {
         .where('id', '=', passkey.user_id)
         .executeTakeFirstOrThrow();
       if (user.disabled) throw problems.unauthenticated('invalid_credentials', 'This account is disabled.');
-      const signedIn = await completeSignIn(context, {
-        req,
-        res,
-        user,
-        method: 'passkey',
-        mfaSatisfied: true,
-      });
+      // Completing a sign-in that waits for its second factor: the passkey must be the challenged user's.
+      const { method } =
+        body.mfa_challenge === undefined
+          ? { method: 'passkey' as const }
+          : await completeChallenge(
+              context,
+              body.mfa_challenge,
+              async (challenged) => challenged.id === user.id,
+              () =>
+                problems.unauthenticated(
+                  'passkey_user_mismatch',
+                  'This passkey belongs to another user than the one the MFA challenge is for.',
+                ),
+            );
+      const signedIn = await completeSignIn(context, { req, res, user, method, mfaSatisfied: true });
       return { status: 200, body: signedIn };
     },
 

@@ -2055,7 +2055,10 @@ export const PasskeyAuthenticationCredential = z
   })
   .meta({ id: 'PasskeyAuthenticationCredential' });
 export const PasskeyAuthentication = z
-  .strictObject({ credential: PasskeyAuthenticationCredential })
+  .strictObject({
+    credential: PasskeyAuthenticationCredential,
+    mfa_challenge: z.string().max(47).regex(new RegExp('^mmc_[A-Za-z0-9_-]{43}$')).optional(),
+  })
   .meta({ id: 'PasskeyAuthentication' });
 export const RelyingPartyId = z.string().max(253).meta({ id: 'RelyingPartyId' });
 export const PasskeyAuthenticationOptions = z
