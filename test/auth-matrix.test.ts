@@ -33,7 +33,7 @@ import { ADMIN, ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { operationById, specOperations, type SpecOperation } from './support/spec';
 import { useTestServer } from './support/use-test-server';
-import { addMemberWith, unique } from './support/world';
+import { addMemberWith, type Member, unique } from './support/world';
 
 const ALL_SCOPES = [
   'users:read',
@@ -508,6 +508,54 @@ describe('a sign-in waiting for its second factor', () => {
       body: { challenge_token: challengeToken, code: code() },
     });
     expect(ok(verified)).toMatchObject({ user: { username } });
+  });
+});
+
+describe('a user whose role requires MFA and who has not enrolled', () => {
+  /** What they may still do (server-stub/src/http/authenticate.ts): enrol, see who they are, sign out. */
+  const allowed = new Set(['setupTotp', 'confirmTotp', 'getCurrentUser', 'logout', 'listSessions']);
+  let member: Member;
+  let apiToken = '';
+
+  beforeAll(async () => {
+    const role = ok(
+      await createRole({ client: t.admin, body: { name: unique('mfa enforced'), scopes: [...ALL_SCOPES] } }),
+    );
+    member = await addMemberWith(t, 'mfa-enforced', {
+      role_bindings: [{ role_id: role.id, site_ids: null }],
+    });
+    // A token made before the role required MFA: it is refused as well once it does.
+    apiToken = ok(
+      await createApiToken({
+        client: member.client,
+        body: { name: unique('token'), scopes: ['devices:read'] },
+      }),
+    ).token;
+    ok(await updateRole({ client: t.admin, path: { role_id: role.id }, body: { require_mfa: true } }));
+  });
+
+  const refused = secured.filter((op) => !allowed.has(op.operationId));
+  describe.each(refused.map((op) => [op.operationId, op] as const))('%s', (_name, operation) => {
+    it('is 403 mfa_enrollment_required with their session', () =>
+      expectRefused(operation, 403, 'mfa_enrollment_required', call(operation, member.session)));
+  });
+
+  it('refuses their API token too, and lets everything work once they have enrolled', async () => {
+    const { deviceA } = t.world;
+    const readDevice = (client: Client) => getDevice({ client, path: { device_id: deviceA.id } });
+    expectProblem(await readDevice(t.client(apiToken)), 403, 'mfa_enrollment_required');
+    expect(ok(await getCurrentUser({ client: member.client })).user.mfa_enabled).toBe(false);
+    expect(ok(await callOperation('listSessions', member.client, {}))).toMatchObject({
+      data: [{ current: true }],
+    });
+    const { secret } = ok(await callOperation('setupTotp', member.client, {})) as { secret: string };
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate({
+      timestamp: t.clock.now().getTime(),
+    });
+    ok(await callOperation('confirmTotp', member.client, { body: { code } }));
+    expect(ok(await readDevice(member.client)).id).toBe(deviceA.id);
+    expect(ok(await readDevice(t.client(apiToken))).id).toBe(deviceA.id);
+    ok(await callOperation('logout', member.client, {}));
   });
 });
 

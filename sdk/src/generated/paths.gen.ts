@@ -9477,7 +9477,7 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing). */
+    /** @description The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing. */
     Forbidden: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
@@ -10080,6 +10080,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -10929,6 +10930,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       422: components['responses']['UnprocessableEntity'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];

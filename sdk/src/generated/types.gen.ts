@@ -6296,6 +6296,10 @@ export type GetVersionErrors = {
    */
   401: Problem;
   /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
    * Too many requests; wait for `Retry-After` seconds.
    */
   429: Problem;
@@ -6333,7 +6337,7 @@ export type GetMetricsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6419,7 +6423,7 @@ export type LogoutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6501,7 +6505,7 @@ export type ChangePasswordErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6554,7 +6558,7 @@ export type SetupTotpErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6603,7 +6607,7 @@ export type ConfirmTotpErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6660,7 +6664,7 @@ export type DisableTotpErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6762,7 +6766,7 @@ export type RegenerateRecoveryCodesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6871,7 +6875,7 @@ export type RevokeSessionErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -6916,7 +6920,7 @@ export type RevokeOtherSessionsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7016,6 +7020,10 @@ export type ListPasskeysErrors = {
    */
   401: Problem;
   /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
    * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
    */
   422: Problem;
@@ -7062,7 +7070,7 @@ export type DeletePasskeyErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7116,7 +7124,7 @@ export type UpdatePasskeyErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7255,7 +7263,7 @@ export type CreatePasskeyRegistrationOptionsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7302,7 +7310,7 @@ export type VerifyPasskeyRegistrationErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7574,7 +7582,7 @@ export type ListUsersErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7624,7 +7632,7 @@ export type CreateUserErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7686,7 +7694,7 @@ export type DeleteUserErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7740,7 +7748,7 @@ export type GetUserErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7798,7 +7806,7 @@ export type UpdateUserErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7864,7 +7872,7 @@ export type ResetUserPasswordErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7922,7 +7930,7 @@ export type ResetUserMfaErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -7972,7 +7980,7 @@ export type RevokeUserSessionsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8022,7 +8030,7 @@ export type UnlockUserErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8081,7 +8089,7 @@ export type CreatePasswordResetTokenErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8153,7 +8161,7 @@ export type ListIdentityProvidersErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8204,7 +8212,7 @@ export type CreateIdentityProviderErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8267,7 +8275,7 @@ export type DeleteIdentityProviderErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8318,7 +8326,7 @@ export type GetIdentityProviderErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8376,7 +8384,7 @@ export type UpdateIdentityProviderErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8443,7 +8451,7 @@ export type TestIdentityProviderErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8497,7 +8505,7 @@ export type ListRolesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8547,7 +8555,7 @@ export type CreateRoleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8609,7 +8617,7 @@ export type DeleteRoleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8663,7 +8671,7 @@ export type GetRoleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8721,7 +8729,7 @@ export type UpdateRoleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8795,7 +8803,7 @@ export type ListApiTokensErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8845,7 +8853,7 @@ export type CreateApiTokenErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8907,7 +8915,7 @@ export type RevokeApiTokenErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -8957,7 +8965,7 @@ export type GetApiTokenErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9015,7 +9023,7 @@ export type ListSitesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9065,7 +9073,7 @@ export type CreateSiteErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9127,7 +9135,7 @@ export type DeleteSiteErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9181,7 +9189,7 @@ export type GetSiteErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9239,7 +9247,7 @@ export type UpdateSiteErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9364,7 +9372,7 @@ export type ListDevicesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9418,7 +9426,7 @@ export type RegisterDeviceErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9480,7 +9488,7 @@ export type GetDeviceStatsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9526,7 +9534,7 @@ export type DeleteDeviceErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9576,7 +9584,7 @@ export type GetDeviceErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9634,7 +9642,7 @@ export type UpdateDeviceErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9700,7 +9708,7 @@ export type RevokeDeviceCredentialsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9760,7 +9768,7 @@ export type ListDeviceCredentialsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9815,7 +9823,7 @@ export type RevokeDeviceCredentialErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9870,7 +9878,7 @@ export type IssueDeviceRegistrationTokenErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9926,7 +9934,7 @@ export type RevokeSiteDeviceCredentialsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -9999,7 +10007,7 @@ export type GetDeviceMetricsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10053,7 +10061,7 @@ export type GetDeviceInventoryErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10112,7 +10120,7 @@ export type ListLiveProcessesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10181,7 +10189,7 @@ export type TerminateLiveProcessErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10250,7 +10258,7 @@ export type RunServiceActionErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10330,7 +10338,7 @@ export type ListInstallersErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10380,7 +10388,7 @@ export type CreateInstallerErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10444,7 +10452,7 @@ export type DeleteInstallerErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10494,7 +10502,7 @@ export type GetInstallerErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10544,7 +10552,7 @@ export type ListDeviceScreenshotsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10595,7 +10603,7 @@ export type GetLatestDeviceScreenshotErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10651,7 +10659,7 @@ export type DeleteDeviceCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10706,7 +10714,7 @@ export type SetDeviceCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10777,7 +10785,7 @@ export type ListMonitoredProcessesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10837,7 +10845,7 @@ export type CreateMonitoredProcessErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10908,7 +10916,7 @@ export type DeleteMonitoredProcessErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -10963,7 +10971,7 @@ export type GetMonitoredProcessErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11025,7 +11033,7 @@ export type UpdateMonitoredProcessErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11108,7 +11116,7 @@ export type ListDeviceFiltersErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11158,7 +11166,7 @@ export type CreateDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11215,7 +11223,7 @@ export type PreviewDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11273,7 +11281,7 @@ export type DeleteDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11327,7 +11335,7 @@ export type GetDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11385,7 +11393,7 @@ export type UpdateDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11451,7 +11459,7 @@ export type GetDeviceFilterUsageErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11510,7 +11518,7 @@ export type CloneDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11576,7 +11584,7 @@ export type ArchiveDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11626,7 +11634,7 @@ export type UnarchiveDeviceFilterErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11685,7 +11693,7 @@ export type ListDeviceViewsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11735,7 +11743,7 @@ export type CreateDeviceViewErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11797,7 +11805,7 @@ export type DeleteDeviceViewErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11847,7 +11855,7 @@ export type GetDeviceViewErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11905,7 +11913,7 @@ export type UpdateDeviceViewErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -11975,7 +11983,7 @@ export type ListCustomFieldsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12025,7 +12033,7 @@ export type CreateCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12087,7 +12095,7 @@ export type DeleteCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12141,7 +12149,7 @@ export type GetCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12199,7 +12207,7 @@ export type UpdateCustomFieldErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12282,7 +12290,7 @@ export type ListEnrollmentCodesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12341,7 +12349,7 @@ export type CreateEnrollmentCodeErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12411,7 +12419,7 @@ export type RevokeEnrollmentCodeErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12473,7 +12481,7 @@ export type ListEnrollmentRequestsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12520,7 +12528,7 @@ export type GetEnrollmentRequestErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12570,7 +12578,7 @@ export type ApproveEnrollmentRequestErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -12638,7 +12646,7 @@ export type DenyEnrollmentRequestErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13078,7 +13086,7 @@ export type ListDeviceTypesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13124,7 +13132,7 @@ export type GetDeviceTypeErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13194,7 +13202,7 @@ export type ListCommandsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13249,7 +13257,7 @@ export type CreateCommandErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13318,7 +13326,7 @@ export type GetCommandErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13368,7 +13376,7 @@ export type CancelCommandErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13422,7 +13430,7 @@ export type ClearPendingCommandsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13480,7 +13488,7 @@ export type ListScriptsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13530,7 +13538,7 @@ export type CreateScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13596,7 +13604,7 @@ export type ImportScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13658,7 +13666,7 @@ export type DeleteScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13708,7 +13716,7 @@ export type GetScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13766,7 +13774,7 @@ export type UpdateScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13841,7 +13849,7 @@ export type ListScriptVersionsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13895,7 +13903,7 @@ export type GetScriptVersionErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -13954,7 +13962,7 @@ export type CloneScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14020,7 +14028,7 @@ export type ExportScriptErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14090,7 +14098,7 @@ export type ListJobsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14145,7 +14153,7 @@ export type CreateJobErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14218,7 +14226,7 @@ export type GetJobErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14281,7 +14289,7 @@ export type ListJobTargetsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14331,7 +14339,7 @@ export type CancelJobErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14385,7 +14393,7 @@ export type RetryJobErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14447,7 +14455,7 @@ export type ListSchedulesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14497,7 +14505,7 @@ export type CreateScheduleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14564,7 +14572,7 @@ export type DeleteScheduleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14614,7 +14622,7 @@ export type GetScheduleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14672,7 +14680,7 @@ export type UpdateScheduleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14743,7 +14751,7 @@ export type RunScheduleNowErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14808,7 +14816,7 @@ export type ListScheduleRunsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14886,7 +14894,7 @@ export type ListEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14946,7 +14954,7 @@ export type StreamEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -14996,7 +15004,7 @@ export type SimulateEventErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15053,7 +15061,7 @@ export type AcknowledgeEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15115,7 +15123,7 @@ export type CountUnacknowledgedEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15163,7 +15171,7 @@ export type GetEventErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15213,7 +15221,7 @@ export type AcknowledgeEventErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15291,7 +15299,7 @@ export type ListAuditEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15357,7 +15365,7 @@ export type ExportAuditEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15415,7 +15423,7 @@ export type VerifyAuditEventsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15465,7 +15473,7 @@ export type GetAuditEventErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15519,7 +15527,7 @@ export type ListWebhooksErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15569,7 +15577,7 @@ export type CreateWebhookErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15631,7 +15639,7 @@ export type DeleteWebhookErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15681,7 +15689,7 @@ export type GetWebhookErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15739,7 +15747,7 @@ export type UpdateWebhookErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15805,7 +15813,7 @@ export type RotateWebhookSecretErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15855,7 +15863,7 @@ export type TestWebhookErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15918,7 +15926,7 @@ export type ListWebhookDeliveriesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -15973,7 +15981,7 @@ export type RetryWebhookDeliveryErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16031,7 +16039,7 @@ export type ListNotificationChannelsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16083,7 +16091,7 @@ export type CreateNotificationChannelErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16147,7 +16155,7 @@ export type DeleteNotificationChannelErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16199,7 +16207,7 @@ export type GetNotificationChannelErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16258,7 +16266,7 @@ export type UpdateNotificationChannelErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16326,7 +16334,7 @@ export type TestNotificationChannelErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16393,7 +16401,7 @@ export type ListNotificationsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16640,7 +16648,7 @@ export type ListAlertRulesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16690,7 +16698,7 @@ export type CreateAlertRuleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16747,7 +16755,7 @@ export type PreviewAlertRuleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16805,7 +16813,7 @@ export type DeleteAlertRuleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16855,7 +16863,7 @@ export type GetAlertRuleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -16913,7 +16921,7 @@ export type UpdateAlertRuleErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17011,7 +17019,7 @@ export type ListIncidentsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17056,7 +17064,7 @@ export type AcknowledgeIncidentsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17109,7 +17117,7 @@ export type ResolveIncidentsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17167,7 +17175,7 @@ export type GetIncidentErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17217,7 +17225,7 @@ export type AcknowledgeIncidentErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17271,7 +17279,7 @@ export type UnacknowledgeIncidentErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17326,7 +17334,7 @@ export type ResolveIncidentErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17389,7 +17397,7 @@ export type AddIncidentNoteErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17464,7 +17472,7 @@ export type GetIncidentTimelineErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17522,7 +17530,7 @@ export type ListAgentReleasesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17572,7 +17580,7 @@ export type CreateAgentReleaseErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17634,7 +17642,7 @@ export type DeleteAgentReleaseErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17684,7 +17692,7 @@ export type GetAgentReleaseErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17747,7 +17755,7 @@ export type AddAgentReleaseArtifactErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17828,7 +17836,7 @@ export type DownloadAgentReleaseArtifactErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17896,7 +17904,7 @@ export type ListRolloutsErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -17946,7 +17954,7 @@ export type CreateRolloutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -18008,7 +18016,7 @@ export type GetRolloutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -18071,7 +18079,7 @@ export type ListRolloutDevicesErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -18121,7 +18129,7 @@ export type PauseRolloutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -18175,7 +18183,7 @@ export type ResumeRolloutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**
@@ -18229,7 +18237,7 @@ export type CancelRolloutErrors = {
    */
   401: Problem;
   /**
-   * The credentials are valid but lack a scope this operation needs (or, with a session cookie, the CSRF token is missing).
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
    */
   403: Problem;
   /**

@@ -2700,7 +2700,7 @@ export const contract = c.router(
         path: '/v1/version',
         summary: "Get the server's version",
         query: z.strictObject({}),
-        responses: { 200: Version, 400: problem, 401: problem, 429: problem, 500: problem },
+        responses: { 200: Version, 400: problem, 401: problem, 403: problem, 429: problem, 500: problem },
         metadata: {
           operationId: 'getVersion',
           tag: 'Meta',
@@ -3096,7 +3096,15 @@ export const contract = c.router(
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z.string().max(200).optional(),
         }),
-        responses: { 200: PasskeyList, 400: problem, 401: problem, 422: problem, 429: problem, 500: problem },
+        responses: {
+          200: PasskeyList,
+          400: problem,
+          401: problem,
+          403: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
         metadata: {
           operationId: 'listPasskeys',
           tag: 'Passkeys',

@@ -9,7 +9,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { accessOf, reachOf, tokenAccess } from '../access/role-bindings';
-import type { Scope } from '../access/roles';
+import { rolesRequireMfa, type Scope } from '../access/roles';
 import { hashSecret, safeEqual } from '../auth/secrets';
 import { sessionEndsAt } from '../auth/sessions';
 import type { AppContext } from '../context';
@@ -25,6 +25,17 @@ export const CSRF_COOKIE = 'meridian_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** last_used_at is a hint, not an audit trail: write it at most once a minute per token or session. */
 const LAST_USED_GRANULARITY_MS = 60_000;
+/**
+ * What a user who must enrol in MFA (a role of theirs has require_mfa) may still do until they
+ * have: enrol, see who they are, look at their sessions and sign out.
+ */
+const ALLOWED_BEFORE_MFA_ENROLMENT = new Set([
+  'setupTotp',
+  'confirmTotp',
+  'getCurrentUser',
+  'logout',
+  'listSessions',
+]);
 
 /**
  * Sessions and API tokens verified in the last few seconds, by the hash of the secret
@@ -80,6 +91,11 @@ async function activeUser(context: AppContext, userId: string): Promise<UserRow>
   return user;
 }
 
+/** Whether a role of the user requires MFA and they have not turned it on yet. */
+async function mfaEnrollmentRequired(context: AppContext, user: UserRow): Promise<boolean> {
+  return user.mfa_enabled_at === null && (await rolesRequireMfa(context, user.id));
+}
+
 /** A session cookie on an unsafe method must come with its CSRF token in X-CSRF-Token. */
 function checkCsrf(req: Request, via: 'bearer' | 'cookie', csrfToken: string): void {
   if (via === 'bearer' || SAFE_METHODS.has(req.method)) return;
@@ -133,6 +149,7 @@ async function fromSession(
     apiTokenId: null,
     ...reachOf(access),
     access,
+    mfaEnrollmentRequired: await mfaEnrollmentRequired(context, user),
   };
   const lastUsedAt = await markUsed(context, 'sessions', session.id, session.last_used_at);
   verifiedCredentials(context).set(
@@ -196,6 +213,7 @@ async function fromApiToken(context: AppContext, token: string): Promise<Princip
     apiTokenId: row.id,
     ...reachOf(access),
     access,
+    mfaEnrollmentRequired: await mfaEnrollmentRequired(context, user),
   };
   verifiedCredentials(context).set(
     hash,
@@ -272,6 +290,12 @@ export function authenticate(context: AppContext): RequestHandler {
       // Known even when refused below: the request counts against this principal's rate limit.
       // Its sites are those where it holds every scope the operation needs (principal.ts).
       req.principal = forOperation(principal, metadata.scopes as Scope[]);
+      if (principal.mfaEnrollmentRequired && !ALLOWED_BEFORE_MFA_ENROLMENT.has(metadata.operationId)) {
+        throw problems.forbidden(
+          'mfa_enrollment_required',
+          'A role of yours requires multi-factor authentication: enrol first (POST /v1/auth/mfa/totp/setup, then …/totp/confirm with a code).',
+        );
+      }
       const missing = metadata.scopes.filter((scope) => !principal.scopes.has(scope as Scope));
       if (missing.length > 0) {
         throw problems.forbidden(

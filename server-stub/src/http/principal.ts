@@ -35,6 +35,11 @@ export interface Principal {
    */
   siteIds: readonly string[] | null;
   access: Access;
+  /**
+   * A role of the user requires MFA and they have not enrolled: authenticate.ts refuses all but
+   * enrolment (and seeing who they are, their sessions, signing out) with 403 mfa_enrollment_required.
+   */
+  mfaEnrollmentRequired: boolean;
 }
 
 /** The device whose agent is calling an agent route, worked out once by authenticate.ts. */
