@@ -10166,7 +10166,8 @@ export interface operations {
         /**
          * @example {
          *       "username": "alice.ops",
-         *       "password": "correct-horse-battery-staple"
+         *       "password": "correct-horse-battery-staple",
+         *       "remember_me": false
          *     }
          */
         'application/json': components['schemas']['LoginRequest'];
@@ -24199,7 +24200,8 @@ export interface operations {
          *       },
          *       "batch_percent": 20,
          *       "failure_threshold": 2,
-         *       "batch_interval_seconds": 600
+         *       "batch_interval_seconds": 600,
+         *       "device_timeout_seconds": 3600
          *     }
          */
         'application/json': components['schemas']['RolloutCreate'];

@@ -1769,7 +1769,7 @@ export const zInstallerId = z
 export const zInstallerUrl = z
   .url()
   .max(2000)
-  .regex(/^https?:\/\//);
+  .regex(/^https?:[\/][\/]/);
 
 /**
  * Sha256Hex

@@ -1626,7 +1626,11 @@ export const InstallerId = z
   .max(30)
   .regex(new RegExp('^ins_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'InstallerId' });
-export const InstallerUrl = z.url().max(2000).regex(new RegExp('^https?://')).meta({ id: 'InstallerUrl' });
+export const InstallerUrl = z
+  .url()
+  .max(2000)
+  .regex(new RegExp('^https?:[/][/]'))
+  .meta({ id: 'InstallerUrl' });
 export const SoftwareDetection = z
   .strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100).optional() })
   .meta({ id: 'SoftwareDetection' });
