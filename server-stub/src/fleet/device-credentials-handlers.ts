@@ -25,12 +25,13 @@ const s = initServer();
 export const REGISTRATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** A new registration token for a device: the secret, its hash and when it expires. */
-export function newRegistrationToken(context: AppContext) {
+/** A one-time registration token issued at `now`, good for 7 days from then. */
+export function newRegistrationToken(now: Date) {
   const token = newSecret('mrt');
   return {
     token,
     hash: hashSecret(token),
-    expiresAt: new Date(context.now().getTime() + REGISTRATION_TTL_MS).toISOString(),
+    expiresAt: new Date(now.getTime() + REGISTRATION_TTL_MS).toISOString(),
   };
 }
 
@@ -157,7 +158,7 @@ export function deviceCredentialRoutes(context: AppContext) {
       contract.devices.issueDeviceRegistrationToken,
       async ({ params, req }) => {
         const device = await findVisibleDevice(context, principalOf(req), params.device_id);
-        const registration = newRegistrationToken(context);
+        const registration = newRegistrationToken(context.now());
         // Only while no agent has enrolled as the device: the claim and the check are one write.
         const issued = await db
           .updateTable('devices')

@@ -70,7 +70,8 @@ export function devicesHandlers(context: AppContext) {
       await assertUsableSite(context, principalOf(req), body.site_id);
       assertDeviceType(body.device_type);
       const now = context.now();
-      const registration = newRegistrationToken(context);
+      // The same instant as created_at: the token is good for exactly 7 days from the registration.
+      const registration = newRegistrationToken(now);
       const row: DeviceRow = {
         id: newId('dev'),
         site_id: body.site_id,
