@@ -34,6 +34,7 @@ describe('a wrong value stops the start', () => {
       MERIDIAN_METRICS_PORT: '70000',
       MERIDIAN_WEBHOOKS_ALLOW_PRIVATE: 'yes',
       MERIDIAN_CORS_ORIGINS: 'https://console.example.com,https://example.com/path',
+      MERIDIAN_PUBLIC_URL: "https://meridian.example.com/x';reboot;'",
       NODE_ENV: 'staging',
     });
     expect(code).toBe(1);
@@ -49,6 +50,9 @@ describe('a wrong value stops the start', () => {
     expect(stderr).toContain('MERIDIAN_WEBHOOKS_ALLOW_PRIVATE must be true or false');
     expect(stderr).toContain('MERIDIAN_CORS_ORIGINS must list origins');
     expect(stderr).toContain('not https://example.com/path');
+    expect(stderr).toContain(
+      'MERIDIAN_PUBLIC_URL must be the http:// or https:// URL agents reach Meridian at',
+    );
     expect(stderr).toContain('NODE_ENV must be production, development or test');
     expect(stderr).not.toMatch(/^\s+at /m); // a message, not a stack trace
   });
@@ -91,6 +95,7 @@ describe('good values', () => {
         MERIDIAN_METRICS_PORT: '9464',
         MERIDIAN_SHUTDOWN_GRACE_SECONDS: '30',
         MERIDIAN_HEARTBEAT_INTERVAL_SECONDS: '15',
+        MERIDIAN_PUBLIC_URL: 'https://meridian.example.com/fleet/',
       }),
     );
     expect(options).toMatchObject({
@@ -103,6 +108,7 @@ describe('good values', () => {
       shutdownGraceSeconds: 30,
       webhooks: { allowPrivateTargets: false, secretsKey: 'w'.repeat(32) },
       fleet: { heartbeatIntervalSeconds: 15 },
+      publicUrl: 'https://meridian.example.com/fleet',
     });
     expect(readConfig({ MERIDIAN_TRUST_PROXY: 'true' }).MERIDIAN_TRUST_PROXY).toBe(true);
     expect(readConfig({ MERIDIAN_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).MERIDIAN_TRUST_PROXY).toBe(

@@ -43,6 +43,19 @@ const poll = async (pending: { request_id: string; poll_token: string }) =>
     }),
   );
 
+describe('behind a proxy (MERIDIAN_PUBLIC_URL)', () => {
+  const behind = useTestServer({ publicUrl: 'https://meridian.example.com/fleet' });
+
+  it("writes the public URL into the install commands, not the request's host", async () => {
+    const site = await addSite(behind);
+    const { install_commands } = ok(
+      await createEnrollmentCode({ client: behind.admin, path: { site_id: site.id }, body: {} }),
+    );
+    for (const install of install_commands)
+      expect(install.command).toContain("--server 'https://meridian.example.com/fleet'");
+  });
+});
+
 describe('enrolment codes', () => {
   it('creates a code shown once, with install commands for each platform pointing at this server', async () => {
     const site = await addSite(t);

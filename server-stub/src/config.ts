@@ -114,8 +114,9 @@ export const configSchema = z
     MERIDIAN_ARTIFACT_MAX_BYTES: wholeNumber(1, 1024 ** 4, 'bytes').optional(),
     MERIDIAN_PUBLIC_URL: z
       .string()
-      .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), {
-        error: 'must be the http:// or https:// URL agents reach Meridian at',
+      // It is written into shell and PowerShell commands: a plain URL, no quotes, query or fragment.
+      .refine((url) => /^https?:[/][/][A-Za-z0-9.:[\]/_~%-]+$/.test(url) && URL.canParse(url), {
+        error: 'must be the http:// or https:// URL agents reach Meridian at (no query, quotes or spaces)',
       })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),

@@ -1,9 +1,9 @@
-import type { Request } from 'express';
 import { initServer } from '@ts-rest/express';
 import { isoAfter, type AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
 import { paginate } from '../http/pagination';
+import { serverUrl } from '../http/server-url';
 import { principalOf } from '../http/principal';
 import { problems } from '../http/problem';
 import { newId } from '../store/ids';
@@ -16,17 +16,6 @@ const DEFAULT_TTL_SECONDS = 7 * 24 * 60 * 60;
 const MAX_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 /** Enough of the code to recognise it in a list; far too little to guess the rest. */
 const PREFIX_LENGTH = 9;
-
-/**
- * The server URL to put in install commands: the one the operator reached us at, unless the
- * Host header holds anything but a host name and port (it ends up in a shell command).
- */
-function serverUrl(req: Request): string {
-  const host = req.get('host') ?? '';
-  return /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)
-    ? `${req.protocol}://${host}`
-    : 'http://localhost:8080';
-}
 
 function installCommands(server: string, code: string) {
   const args = `enroll --server '${server}' --code '${code}'`;
@@ -97,7 +86,7 @@ export function enrollmentCodesHandlers(context: AppContext) {
         body: {
           enrollment_code: toEnrollmentCode(row, now.toISOString()),
           code,
-          install_commands: installCommands(serverUrl(req), code),
+          install_commands: installCommands(serverUrl(context, req), code),
         },
       };
     },
