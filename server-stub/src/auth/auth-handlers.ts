@@ -6,7 +6,7 @@ import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { clearSessionCookies } from './sessions';
-import { clearFailures, lockedUntil, recordFailure } from './lockout';
+import { accountLocked, clearFailures, lockedUntil, recordFailure } from './lockout';
 import { sessionRoutes } from './sessions-handlers';
 import { completeSignIn } from './sign-in';
 import { forgetOperatorCredentials } from '../http/authenticate';
@@ -38,12 +38,7 @@ export function authHandlers(context: AppContext) {
       // kept per username either way, and a password is always checked (auth/lockout.ts).
       const locked = await lockedUntil(context, body.username);
       const valid = await verifyPassword(body.password, user?.password_hash ?? (await decoyHash));
-      if (locked !== null) {
-        throw problems.unauthenticated(
-          'account_locked',
-          'Too many failed sign-ins: this account is locked for a while, or until an admin unlocks it.',
-        );
-      }
+      if (locked !== null) throw accountLocked();
       if (!user || !valid || user.disabled) {
         await recordFailure(context, body.username);
         throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');

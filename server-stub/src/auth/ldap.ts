@@ -11,6 +11,7 @@ import type { AppContext } from '../context';
 import { ApiError, problems } from '../http/problem';
 import type { IdentityProviderRow } from '../store/schema';
 import type { ExternalIdentity } from './external-sign-in';
+import { clearFailures, recordFailure, refuseIfLocked } from './lockout';
 
 const TIMEOUT_MS = 10_000;
 
@@ -79,7 +80,9 @@ const all = (entry: Entry, attribute: string): string[] => {
 
 /**
  * Who the directory says `username` is, once their password binds; a 401 for an unknown user and
- * for a wrong password alike, a 502 when the directory or the service account fails.
+ * for a wrong password alike, counted toward the username's lockout as a wrong Meridian password
+ * is (auth/lockout.ts); a locked username is refused before the directory is asked. A 502 when
+ * the directory or the service account fails.
  */
 export async function authenticateWithDirectory(
   context: AppContext,
@@ -87,8 +90,24 @@ export async function authenticateWithDirectory(
   username: string,
   password: string,
 ): Promise<ExternalIdentity> {
+  await refuseIfLocked(context, username);
+  const identity = await bindAsUser(context, provider, username, password);
+  if (identity === null) {
+    await recordFailure(context, username);
+    throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
+  }
+  await clearFailures(context, username);
+  return identity;
+}
+
+/** The directory's entry of `username` if `password` binds as it, else null (unknown, ambiguous, wrong). */
+async function bindAsUser(
+  context: AppContext,
+  provider: IdentityProviderRow,
+  username: string,
+  password: string,
+): Promise<ExternalIdentity | null> {
   const settings = ldapConfig(provider);
-  const refused = problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
   let client: Client;
   try {
     client = await connect(context, provider);
@@ -108,12 +127,12 @@ export async function authenticateWithDirectory(
       throw unreachable(provider, error);
     }
     // Unknown, or ambiguous: either way nobody to bind as.
-    if (entries.length !== 1) throw refused;
+    if (entries.length !== 1) return null;
     const entry = entries[0]!;
     try {
       await client.bind(entry.dn, password);
     } catch (error) {
-      if (error instanceof InvalidCredentialsError) throw refused;
+      if (error instanceof InvalidCredentialsError) return null;
       throw unreachable(provider, error);
     }
     const login = first(entry, 'uid') ?? first(entry, 'sAMAccountName') ?? username;

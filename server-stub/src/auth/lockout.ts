@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { AppContext } from '../context';
+import { problems } from '../http/problem';
 
 const keyOf = (username: string): string => createHash('sha256').update(username.toLowerCase()).digest('hex');
 
@@ -28,7 +29,22 @@ export async function lockedUntil(context: AppContext, username: string): Promis
   return until !== null && until > context.now().toISOString() ? until : null;
 }
 
-/** Counts a failed sign-in of `username`; the one that reaches the threshold locks it. */
+/** The answer to every sign-in of a locked username, whatever it proved. */
+export const accountLocked = () =>
+  problems.unauthenticated(
+    'account_locked',
+    'Too many failed sign-ins: this account is locked for a while, or until an admin unlocks it.',
+  );
+
+/** Refuses (401 account_locked) a sign-in of `username` while it is locked. */
+export async function refuseIfLocked(context: AppContext, username: string): Promise<void> {
+  if ((await lockedUntil(context, username)) !== null) throw accountLocked();
+}
+
+/**
+ * Counts a failed sign-in of `username` (a wrong password, directory password or passkey); the
+ * one that reaches the threshold locks it. Failures while it is locked do not lengthen the lock.
+ */
 export async function recordFailure(context: AppContext, username: string): Promise<void> {
   const { threshold, windowMinutes, lockMinutes } = context.lockout;
   const now = context.now();
@@ -41,14 +57,22 @@ export async function recordFailure(context: AppContext, username: string): Prom
     .insertInto('login_failures')
     .values({ username_hash: key, failures: 1, window_started_at: nowIso, locked_until: null })
     .onConflict((oc) =>
-      oc.column('username_hash').doUpdateSet({
-        failures: sql`CASE WHEN ${expired} THEN 1 ELSE login_failures.failures + 1 END`,
-        window_started_at: sql`CASE WHEN ${expired} THEN ${nowIso} ELSE login_failures.window_started_at END`,
-      }),
+      oc
+        .column('username_hash')
+        .doUpdateSet({
+          failures: sql`CASE WHEN ${expired} THEN 1 ELSE login_failures.failures + 1 END`,
+          window_started_at: sql`CASE WHEN ${expired} THEN ${nowIso} ELSE login_failures.window_started_at END`,
+        })
+        .where((eb) =>
+          eb.or([
+            eb('login_failures.locked_until', 'is', null),
+            eb('login_failures.locked_until', '<=', nowIso),
+          ]),
+        ),
     )
     .returning('failures')
-    .executeTakeFirstOrThrow();
-  if (counted.failures < threshold) return;
+    .executeTakeFirst();
+  if (counted === undefined || counted.failures < threshold) return;
   const until = new Date(now.getTime() + lockMinutes * 60_000).toISOString();
   await context.db
     .updateTable('login_failures')

@@ -26,6 +26,7 @@ import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
 import type { PasskeyRow } from '../store/schema';
 import { requireSession } from './auth-handlers';
+import { recordFailure } from './lockout';
 import { completeChallenge } from './mfa-challenges';
 import { CEREMONY_TIMEOUT_MS, issueChallenge, useChallenge } from './passkey-challenges';
 import { completeSignIn } from './sign-in';
@@ -192,10 +193,20 @@ export function passkeysHandlers(context: AppContext) {
           'passkey_unknown',
           'This passkey is not registered with Meridian (it may have been deleted).',
         );
+      const user = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', passkey.user_id)
+        .executeTakeFirstOrThrow();
+      // A known passkey that does not verify is a failed sign-in of its user, as a wrong password is.
+      const failed = async (error: unknown) => {
+        await recordFailure(context, user.username);
+        return verificationFailed(401, error);
+      };
       // A discoverable credential names its user: it must be the passkey's.
       const { userHandle } = credential.response;
       if (userHandle !== undefined && userHandle !== isoBase64URL.fromUTF8String(passkey.user_id))
-        throw verificationFailed(401, new Error('the user handle names another user than the passkey does'));
+        throw await failed(new Error('the user handle names another user than the passkey does'));
       const verification = await verifyAuthenticationResponse({
         response: credential,
         expectedChallenge: challenge,
@@ -208,10 +219,10 @@ export function passkeysHandlers(context: AppContext) {
           transports: transportsOf(passkey),
         },
         requireUserVerification: true,
-      }).catch((error: unknown) => {
-        throw verificationFailed(401, error);
+      }).catch(async (error: unknown) => {
+        throw await failed(error);
       });
-      if (!verification.verified) throw verificationFailed(401, undefined);
+      if (!verification.verified) throw await failed(undefined);
       const { newCounter, credentialBackedUp } = verification.authenticationInfo;
       await db
         .updateTable('passkeys')
@@ -222,11 +233,6 @@ export function passkeysHandlers(context: AppContext) {
         })
         .where('id', '=', passkey.id)
         .execute();
-      const user = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('id', '=', passkey.user_id)
-        .executeTakeFirstOrThrow();
       if (user.disabled) throw problems.unauthenticated('invalid_credentials', 'This account is disabled.');
       // Completing a sign-in that waits for its second factor: the passkey must be the challenged user's.
       const { method } =

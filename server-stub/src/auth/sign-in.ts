@@ -3,6 +3,7 @@ import { presentUser } from '../access/users-store';
 import type { AppContext } from '../context';
 import { forgetOperatorCredentials } from '../http/authenticate';
 import type { UserRow } from '../store/schema';
+import { refuseIfLocked } from './lockout';
 import { mfaRequired } from './mfa-challenges';
 import { createSession, setSessionCookies } from './sessions';
 
@@ -12,7 +13,7 @@ export type SignInMethod = 'password' | 'passkey' | 'oidc' | 'ldap';
 export interface SignIn {
   req: Request;
   res: Response;
-  /** The user, already authenticated by `method` (and found neither disabled nor locked). */
+  /** The user, already authenticated by `method` (and found not disabled). */
   user: UserRow;
   method: SignInMethod;
   /** Asked for a long session without an idle timeout (`remember_me`, auth/sessions.ts). */
@@ -25,13 +26,16 @@ export interface SignIn {
 }
 
 /**
- * The one way every kind of sign-in ends: a new session, its cookies set, the user's last sign-in
- * recorded, and the body of a successful sign-in. A user with MFA on gets no session unless the
- * sign-in proved a second factor (`mfaSatisfied`): it throws the `401 mfa_required` problem with a
- * challenge instead, which POST /v1/auth/mfa/verify completes (with `mfaSatisfied`).
+ * The one way every kind of sign-in ends: a locked account refused (401 account_locked), else a
+ * new session, its cookies set, the user's last sign-in recorded, and the body of a successful
+ * sign-in. A user with MFA on gets no session unless the sign-in proved a second factor
+ * (`mfaSatisfied`): it throws the `401 mfa_required` problem with a challenge instead, which
+ * POST /v1/auth/mfa/verify completes (with `mfaSatisfied`).
  */
 export async function completeSignIn(context: AppContext, signIn: SignIn) {
   const { req, res, user } = signIn;
+  // However they proved who they are (a passkey, a provider, a challenge begun before the lock).
+  await refuseIfLocked(context, user.username);
   if (user.mfa_enabled_at !== null && !signIn.mfaSatisfied)
     throw await mfaRequired(context, user.id, signIn.method);
   const session = await createSession(context, user.id, { req, rememberMe: signIn.rememberMe });
