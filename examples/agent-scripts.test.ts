@@ -5,66 +5,46 @@
  * that outlives its timeout is killed with its children; an agent started without
  * --allow-shell refuses to run scripts.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Meridian, type Script } from '@meridian/sdk';
 import { checkedFetch } from '../test/support/checked-fetch';
+import {
+  type ReferenceAgent,
+  startReferenceAgent,
+  stopReferenceAgent,
+} from '../test/support/reference-agent';
 import { useTestServer } from '../test/support/use-test-server';
-
-const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-const AGENT = fileURLToPath(new URL('./agent/agent.ts', import.meta.url));
 
 const t = useTestServer();
 let operator: Meridian;
 let scratch: string;
-let running: ChildProcessWithoutNullStreams | undefined;
+let running: ReferenceAgent | undefined;
 
 /**
  * Starts the reference agent of this machine (enrolled on a new site the first time; a restart
  * resumes with its saved credentials); resolves with its device once it waits for commands.
  */
 async function startAgent(flags: string[]): Promise<string> {
-  const state = join(scratch, 'credentials.json');
-  const enrollment = existsSync(state)
-    ? {}
-    : {
-        MERIDIAN_ENROLL_CODE: (
-          await operator.enrollmentCodes.create((await operator.sites.create({ name: 'Scripts' })).id, {
-            auto_approve: true,
-            max_uses: 1,
-          })
-        ).code,
-      };
-  const agent = spawn(TSX, [AGENT, '--state', state, '--for', '60', ...flags], {
-    env: { ...process.env, MERIDIAN_URL: t.url, ...enrollment },
+  running = await startReferenceAgent({
+    url: t.url,
+    state: join(scratch, 'credentials.json'),
+    flags,
+    enrollmentCode: async () =>
+      (
+        await operator.enrollmentCodes.create((await operator.sites.create({ name: 'Scripts' })).id, {
+          auto_approve: true,
+          max_uses: 1,
+        })
+      ).code,
   });
-  running = agent;
-  await new Promise<void>((resolve, reject) => {
-    let stdout = '';
-    agent.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('online; waiting for commands')) resolve();
-    });
-    agent.once('exit', (code) =>
-      reject(new Error(`the agent exited (${code}) before it was online: ${stdout}`)),
-    );
-  });
-  return (JSON.parse(readFileSync(state, 'utf8')) as { device_id: string }).device_id;
+  return running.deviceId;
 }
 
 /** Stops the running agent and waits for it to exit. */
-async function stopAgent(): Promise<void> {
-  const agent = running;
-  running = undefined;
-  if (!agent || agent.exitCode !== null) return;
-  const exited = new Promise((resolve) => agent.once('exit', resolve));
-  agent.kill('SIGTERM');
-  await exited;
-}
+const stopAgent = () => stopReferenceAgent(running);
 
 /** Runs one version of a library script on the device as a `run_script` command and waits for it. */
 const runScript = (deviceId: string, script: Script, parameters: Record<string, string | number>) =>

@@ -4,7 +4,7 @@
  * change the machine (reboot, restarting things, shell commands) are simulated and say so in their
  * output, unless `allowShell` lets `run_shell` run for real; `run_script` runs sh and bash scripts
  * only with `allowShell` (run-script.ts); terminating processes and service actions likewise
- * (live-state.ts).
+ * (live-state.ts), and uninstalling software with an installer script (uninstall-software.ts).
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { CommandHandler } from '@meridian/sdk';
 import { liveStateHandlers } from './live-state';
 import { runScript } from './run-script';
+import { uninstallSoftware } from './uninstall-software';
 
 const run = promisify(execFile);
 
@@ -72,5 +73,6 @@ export function handlers(config: {
       simulated(`stop ${String(command.params.process_name)}`)(command, context),
     ...liveStateHandlers(config),
     take_screenshot: simulated('take a screenshot'),
+    uninstall_software: uninstallSoftware(config),
   };
 }

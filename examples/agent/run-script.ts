@@ -33,16 +33,16 @@ const parameterEnvironment = (parameters: RunScriptParams['parameters'] = {}) =>
     ]),
   );
 
-/** Runs `file` with `interpreter`, killing its process group after `timeoutMs` or on `signal`. */
-function runFile(
+/** Runs `file` (with `args`) by `interpreter`, killing its process group after `timeoutMs` or on `signal`. */
+export function runFile(
   interpreter: string,
-  file: string,
+  [file, ...args]: [string, ...string[]],
   env: Record<string, string>,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; aborted: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(interpreter, [file], {
+    const child = spawn(interpreter, [file, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -100,7 +100,7 @@ export function runScript(config: { allowShell: boolean }): CommandHandler {
       await writeFile(file, params.body, { mode: 0o700 });
       const ran = await runFile(
         interpreter,
-        file,
+        [file],
         parameterEnvironment(params.parameters),
         timeoutSeconds * 1000,
         context.signal,

@@ -15,6 +15,8 @@ interface CommandSpec {
   description: string;
   params?: Record<string, JsonSchema>;
   required?: string[];
+  /** Params that need others beside them (JSON Schema `dependentRequired`). */
+  dependentRequired?: Record<string, string[]>;
   timeout?: number;
 }
 
@@ -91,6 +93,29 @@ const MACHINE: Record<string, CommandSpec> = {
     params: { pid: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
     required: ['pid'],
     timeout: 60,
+  },
+  uninstall_software: {
+    description:
+      'Uninstalls the software named `name` (with `version` and `publisher` when given: the entry as the ' +
+      "device's inventory shows it). With `url` and `sha256` (an installer's, from `/v1/installers`) the agent " +
+      'downloads that file, refuses it unless its SHA-256 matches, and runs it with `arguments`, the silent ' +
+      "uninstall arguments; without, it runs the platform's own uninstaller of that entry (on Windows its " +
+      'registered quiet uninstall command) with `arguments` added. Succeeds when the uninstaller exits 0; ' +
+      'fails, saying why in `error`, when the software is not installed, the download does not match, or the ' +
+      'uninstaller fails (`exit_code`). The agent then reports its inventory again. ' +
+      '`POST /v1/devices/{device_id}/software/{software_id}/uninstall` and uninstall deployments send it.',
+    params: {
+      name: text(200),
+      version: text(100),
+      publisher: text(200),
+      arguments: { type: 'array', maxItems: 50, items: text(1000, 0) },
+      url: { type: 'string', maxLength: 2000, pattern: '^https?://' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      installer_id: { type: 'string', pattern: '^ins_[0-9A-HJKMNP-TV-Z]{26}$' },
+    },
+    required: ['name'],
+    dependentRequired: { url: ['sha256'], sha256: ['url'] },
+    timeout: 1800,
   },
   ...Object.fromEntries(
     (['start', 'stop', 'restart'] as const).map((action) => [
@@ -238,6 +263,7 @@ const paramsSchema = (spec: CommandSpec): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
   ...(spec.required ? { required: spec.required } : {}),
+  ...(spec.dependentRequired ? { dependentRequired: spec.dependentRequired } : {}),
   properties: spec.params ?? {},
 });
 

@@ -1,0 +1,101 @@
+/**
+ * The reference agent's `uninstall_software` command. Uninstalling changes the machine, so it is
+ * refused unless the agent was started with `--allow-shell`. The reference agent has no platform
+ * uninstaller of its own: it uninstalls with the installer the command names (`url` and
+ * `sha256`), a shell script it downloads, checks against its SHA-256 and runs with `sh` and the
+ * command's `arguments` (the installer's silent uninstall arguments).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
+import type { CommandHandler, CommandResult } from '@meridian/sdk';
+import { runFile } from './run-script';
+
+/** How long the uninstaller may run (the command's own timeout ends it sooner). */
+const UNINSTALL_TIMEOUT_MS = 30 * 60 * 1000;
+
+interface UninstallParams {
+  name: string;
+  version?: string;
+  arguments?: string[];
+  url?: string;
+  sha256?: string;
+}
+
+/** Downloads `url` into `file`, answering the SHA-256 (lowercase hex) of what arrived. */
+export async function download(url: string, file: string, signal: AbortSignal): Promise<string> {
+  const response = await fetch(url, { signal });
+  if (!response.ok || !response.body) throw new Error(`GET ${url} answered ${response.status}.`);
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(
+    Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
+    hashing,
+    createWriteStream(file, { mode: 0o700 }),
+    { signal },
+  );
+  return hash.digest('hex');
+}
+
+export function uninstallSoftware(config: { allowShell: boolean }): CommandHandler {
+  return async (command, context): Promise<CommandResult> => {
+    const params = command.params as unknown as UninstallParams;
+    const what = `${params.name}${params.version ? ` ${params.version}` : ''}`;
+    if (!config.allowShell)
+      return {
+        status: 'failed',
+        error: `This agent does not uninstall software: start it with --allow-shell to let it uninstall ${what}.`,
+      };
+    if (!params.url || !params.sha256)
+      return {
+        status: 'failed',
+        error: `The reference agent uninstalls only with an installer script (url and sha256); ${what} has none.`,
+      };
+    const directory = await mkdtemp(join(tmpdir(), 'meridian-uninstall-'));
+    try {
+      const file = join(directory, 'installer.sh');
+      await context.progress({ percent: 10, message: 'downloading the installer' });
+      const sha256 = await download(params.url, file, context.signal);
+      if (sha256 !== params.sha256)
+        return {
+          status: 'failed',
+          error: `The installer's SHA-256 is ${sha256}, not ${params.sha256}: not run.`,
+        };
+      await context.progress({ percent: 50, message: `uninstalling ${what}` });
+      const ran = await runFile(
+        '/bin/sh',
+        [file, ...(params.arguments ?? [])],
+        {},
+        UNINSTALL_TIMEOUT_MS,
+        context.signal,
+      );
+      const output = { stdout: ran.stdout, stderr: ran.stderr };
+      if (ran.timedOut || ran.aborted)
+        return {
+          ...output,
+          status: 'failed',
+          error: `The uninstaller of ${what} was killed before it ended.`,
+        };
+      if (ran.code !== 0)
+        return {
+          ...output,
+          exit_code: ran.code ?? 1,
+          status: 'failed',
+          error: `The uninstaller of ${what} exited with ${ran.code}.`,
+        };
+      return { ...output, exit_code: 0 };
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  };
+}
