@@ -5357,6 +5357,12 @@ export interface components {
       username: string;
       /** @description The directory password. */
       password: string;
+      /**
+       * @description Keep this session for days (MERIDIAN_SESSION_REMEMBER_DAYS, 30 by default) without an idle
+       *     timeout, as `remember_me` of `POST /v1/auth/login` does.
+       * @default false
+       */
+      remember_me: boolean;
     };
     /** UserList */
     UserList: {
@@ -11489,7 +11495,8 @@ export interface operations {
         /**
          * @example {
          *       "username": "grace",
-         *       "password": "correct-horse-battery-staple"
+         *       "password": "correct-horse-battery-staple",
+         *       "remember_me": false
          *     }
          */
         'application/json': components['schemas']['LdapLoginRequest'];

@@ -939,6 +939,12 @@ export type LdapLoginRequest = {
    * The directory password.
    */
   password: string;
+  /**
+   * Keep this session for days (MERIDIAN_SESSION_REMEMBER_DAYS, 30 by default) without an idle
+   * timeout, as `remember_me` of `POST /v1/auth/login` does.
+   *
+   */
+  remember_me?: boolean;
 };
 
 /**

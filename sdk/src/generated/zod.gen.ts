@@ -724,6 +724,7 @@ export const zOidcAuthorization = z.object({
 export const zLdapLoginRequest = z.object({
   username: z.string().min(1).max(256),
   password: z.string().min(1).max(1000),
+  remember_me: z.boolean().optional().default(false),
 });
 
 /**

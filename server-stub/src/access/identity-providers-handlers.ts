@@ -108,7 +108,11 @@ export function identityProvidersHandlers(context: AppContext) {
     ldapLogin: async ({ params, body, req, res }) => {
       const row = await signInProvider(context, params.provider_id, 'ldap');
       const identity = await authenticateWithDirectory(context, row, body.username, body.password);
-      return { status: 200, body: await signInExternalUser(context, { req, res, provider: row, identity }) };
+      const rememberMe = body.remember_me;
+      return {
+        status: 200,
+        body: await signInExternalUser(context, { req, res, provider: row, identity, rememberMe }),
+      };
     },
   });
 }

@@ -142,10 +142,18 @@ export async function signInExternalUser(
     res,
     provider,
     identity,
-  }: { req: Request; res: Response; provider: IdentityProviderRow; identity: ExternalIdentity },
+    rememberMe,
+  }: {
+    req: Request;
+    res: Response;
+    provider: IdentityProviderRow;
+    identity: ExternalIdentity;
+    /** Asked for a long session (`remember_me` of an LDAP sign-in). */
+    rememberMe?: boolean | undefined;
+  },
 ) {
   checkDomain(provider, identity);
   const bindings = await mappedBindings(context, provider, identity);
   const user = await findOrCreateUser(context, provider, identity, bindings);
-  return completeSignIn(context, { req, res, user, method: provider.kind });
+  return completeSignIn(context, { req, res, user, method: provider.kind, rememberMe });
 }

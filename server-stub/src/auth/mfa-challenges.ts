@@ -20,6 +20,7 @@ export async function mfaRequired(
   context: AppContext,
   userId: string,
   method: SignInMethod,
+  rememberMe: boolean,
 ): Promise<ApiError> {
   const token = newSecret('mmc');
   const now = context.now();
@@ -36,6 +37,7 @@ export async function mfaRequired(
       user_id: userId,
       token_hash: hashSecret(token),
       method,
+      remember_me: rememberMe ? 1 : 0,
       created_at: now.toISOString(),
       expires_at: expiresAt,
     })
@@ -44,7 +46,7 @@ export async function mfaRequired(
     401,
     'mfa_required',
     'Authentication required',
-    'The password is right, and this account also needs a second factor: send mfa_challenge.token with a code of your authenticator app (or a recovery code) to POST /v1/auth/mfa/verify, or as mfa_challenge with your passkey to POST /v1/auth/passkeys/authentication/verify.',
+    `${method === 'oidc' ? 'The identity provider vouched for you' : 'The password is right'}, and this account also needs a second factor: send mfa_challenge.token with a code of your authenticator app (or a recovery code) to POST /v1/auth/mfa/verify, or as mfa_challenge with your passkey to POST /v1/auth/passkeys/authentication/verify.`,
     undefined,
     {},
     { mfa_challenge: { token, expires_at: expiresAt } },
@@ -59,7 +61,7 @@ const challengeInvalid = () =>
 
 /**
  * Completes the challenge `token` when `prove(user)` accepts the second factor: returns its user
- * (still active) and how they signed in, and ends the challenge. A wrong factor counts against the challenge
+ * (still active), how they signed in and whether they asked to be remembered, and ends the challenge. A wrong factor counts against the challenge
  * (`wrongFactor`, by default 401 invalid_mfa_code), and the last allowed one ends it.
  */
 export async function completeChallenge(
@@ -71,7 +73,7 @@ export async function completeChallenge(
       'invalid_mfa_code',
       'The code is wrong, or was used before: wait for the next one (or use a recovery code).',
     ),
-): Promise<{ user: UserRow; method: SignInMethod }> {
+): Promise<{ user: UserRow; method: SignInMethod; rememberMe: boolean }> {
   const { db } = context;
   const challenge = await db
     .selectFrom('mfa_challenges')
@@ -104,5 +106,5 @@ export async function completeChallenge(
   // Whoever deletes it completes it: the same challenge completed twice at once gives one session.
   const ended = await db.deleteFrom('mfa_challenges').where('id', '=', challenge.id).executeTakeFirst();
   if (ended.numDeletedRows === 0n) throw challengeInvalid();
-  return { user, method: challenge.method as SignInMethod };
+  return { user, method: challenge.method as SignInMethod, rememberMe: challenge.remember_me === 1 };
 }

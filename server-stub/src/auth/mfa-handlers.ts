@@ -101,14 +101,17 @@ export function mfaHandlers(context: AppContext) {
     },
 
     verifyMfa: async ({ body, req, res }) => {
-      const { user, method } = await completeChallenge(context, body.challenge_token, (candidate) =>
-        body.code !== undefined
-          ? acceptTotpCode(context, candidate.id, body.code)
-          : useRecoveryCode(context, candidate.id, body.recovery_code!),
+      const { user, method, rememberMe } = await completeChallenge(
+        context,
+        body.challenge_token,
+        (candidate) =>
+          body.code !== undefined
+            ? acceptTotpCode(context, candidate.id, body.code)
+            : useRecoveryCode(context, candidate.id, body.recovery_code!),
       );
       return {
         status: 200,
-        body: await completeSignIn(context, { req, res, user, method, mfaSatisfied: true }),
+        body: await completeSignIn(context, { req, res, user, method, rememberMe, mfaSatisfied: true }),
       };
     },
 

@@ -235,9 +235,9 @@ export function passkeysHandlers(context: AppContext) {
         .execute();
       if (user.disabled) throw problems.unauthenticated('invalid_credentials', 'This account is disabled.');
       // Completing a sign-in that waits for its second factor: the passkey must be the challenged user's.
-      const { method } =
+      const { method, rememberMe } =
         body.mfa_challenge === undefined
-          ? { method: 'passkey' as const }
+          ? { method: 'passkey' as const, rememberMe: false }
           : await completeChallenge(
               context,
               body.mfa_challenge,
@@ -248,7 +248,14 @@ export function passkeysHandlers(context: AppContext) {
                   'This passkey belongs to another user than the one the MFA challenge is for.',
                 ),
             );
-      const signedIn = await completeSignIn(context, { req, res, user, method, mfaSatisfied: true });
+      const signedIn = await completeSignIn(context, {
+        req,
+        res,
+        user,
+        method,
+        rememberMe,
+        mfaSatisfied: true,
+      });
       return { status: 200, body: signedIn };
     },
 

@@ -37,7 +37,7 @@ export async function completeSignIn(context: AppContext, signIn: SignIn) {
   // However they proved who they are (a passkey, a provider, a challenge begun before the lock).
   await refuseIfLocked(context, user.username);
   if (user.mfa_enabled_at !== null && !signIn.mfaSatisfied)
-    throw await mfaRequired(context, user.id, signIn.method);
+    throw await mfaRequired(context, user.id, signIn.method, signIn.rememberMe === true);
   const session = await createSession(context, user.id, { req, rememberMe: signIn.rememberMe });
   const now = context.now().toISOString();
   await context.db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();

@@ -1817,7 +1817,11 @@ export const JobTargetList = z
   .meta({ id: 'JobTargetList' });
 export const JpegImage = z.string().max(2097152).meta({ id: 'JpegImage' });
 export const LdapLoginRequest = z
-  .strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).max(1000) })
+  .strictObject({
+    username: z.string().min(1).max(256),
+    password: z.string().min(1).max(1000),
+    remember_me: z.boolean().optional(),
+  })
   .meta({ id: 'LdapLoginRequest' });
 export const LiveProcess = z
   .object({

@@ -47,6 +47,7 @@ import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
 import * as software from './migrations/033-software';
+import * as mfaChallengeRememberMe from './migrations/035-mfa-challenge-remember-me';
 import * as sessionsLockoutRecovery from './migrations/029-sessions-lockout-recovery';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
@@ -94,6 +95,7 @@ export const migrations: Record<string, Migration> = {
   '032-agent-lifecycle': agentLifecycle,
   '033-live-state': liveState,
   '033-software': software,
+  '035-mfa-challenge-remember-me': mfaChallengeRememberMe,
   '029-sessions-lockout-recovery': sessionsLockoutRecovery,
 };
 

@@ -107,6 +107,8 @@ export interface MfaChallengesTable {
   token_hash: string;
   /** How the user signed in before the second factor (auth/sign-in.ts SignInMethod). */
   method: string;
+  /** The sign-in asked for `remember_me` (1), which the session completing it gets. */
+  remember_me: Generated<number>;
   failed_attempts: Generated<number>;
   created_at: string;
   expires_at: string;
