@@ -73,7 +73,8 @@ export interface ServerOptions {
   fleet?: Partial<FleetSettings>;
   /**
    * Webhooks: whether loopback and private targets are allowed (not by default), the key that
-   * encrypts their secrets (a random one per process by default, fine for throwaway servers), and
+   * encrypts their secrets and every other sealed secret (required with PostgreSQL; otherwise a random
+   * one per process by default, fine for throwaway servers), and
    * how long endpoints have to answer (10 s).
    */
   webhooks?: Partial<WebhookSettings>;
@@ -159,6 +160,12 @@ export const VERSION = '0.1.0';
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { db, engine, pool } = openDatabase(options.database);
+  // Instances open what the others sealed (webhook and TOTP secrets, identity providers' secrets,
+  // OIDC sign-in cookies): one key for all of them, never one made up by each process.
+  if (engine === 'postgres' && options.webhooks?.secretsKey === undefined)
+    throw new Error(
+      'MERIDIAN_WEBHOOK_SECRETS_KEY is required with PostgreSQL: every instance opens the secrets the others sealed with it',
+    );
   const timers = options.timers ?? realTimers;
   await migrateToLatest(db);
   const auditKey = resolveAuditKey(options.auditKey, options.database, engine);

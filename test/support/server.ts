@@ -99,11 +99,16 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     validateResponses: true,
     now: clock.now,
     timers: clock.timers,
-    // Tests' webhook receivers listen on 127.0.0.1; test/webhooks.test.ts proves the refusal without this.
-    webhooks: { allowPrivateTargets: true },
     // Quiet unless a test asks for the logs (test/logging.test.ts gives a level and a destination).
     logLevel: 'silent',
     ...options,
+    webhooks: {
+      // Tests' webhook receivers listen on 127.0.0.1; test/webhooks.test.ts proves the refusal without this.
+      allowPrivateTargets: true,
+      // Required on PostgreSQL; the same for every test server, as for every instance of one deployment.
+      secretsKey: 'meridian-test-secrets-key-0123456789abcdef',
+      ...options.webhooks,
+    },
   });
   const client = (token?: string, headers?: Record<string, string>): Client =>
     createMeridianClient({

@@ -56,7 +56,8 @@ export function rolesHandlers(context: AppContext) {
           ...(body.require_mfa === undefined ? {} : { require_mfa: body.require_mfa ? 1 : 0 }),
         };
       },
-      async () => forgetOperatorCredentials(context),
+      undefined,
+      () => forgetOperatorCredentials(context),
     ),
 
     deleteRole: async ({ params }) => {

@@ -139,8 +139,8 @@ export function usersHandlers(context: AppContext) {
         const bindings = settledBindings.get(args);
         if (bindings) await replaceBindings(trx, current.id, bindings);
         if (body.disabled) await trx.deleteFrom('sessions').where('user_id', '=', current.id).execute();
-        forgetOperatorCredentials(context);
       },
+      () => forgetOperatorCredentials(context),
     ),
 
     deleteUser: async ({ params, req }) => {

@@ -48,15 +48,18 @@ interface Verified {
   csrfToken: string | null;
   lastUsedAt: string | null;
 }
-const verifiedCredentials = cachePerServer<Verified>();
+/** The signal that makes every instance forget the sessions and API tokens it verified. */
+const OPERATOR_CREDENTIALS_TOPIC = 'operator-credentials';
+const verifiedCredentials = cachePerServer<Verified>(OPERATOR_CREDENTIALS_TOPIC);
 
 /**
- * Forgets every verified session and API token on this instance: called by whatever ends a session,
- * revokes a token, or changes a user (role bindings, disabled, password, profile) or a role, or
- * deletes a user or a site, so that the next request sees the change.
+ * Forgets every verified session and API token, on this instance at once and on the others (on one
+ * PostgreSQL database) as soon as the signal reaches them: called, once the change is committed, by
+ * whatever ends a session, revokes a token, or changes a user (role bindings, disabled, password,
+ * profile) or a role, or deletes a user or a site, so that the next request sees the change.
  */
 export function forgetOperatorCredentials(context: AppContext): void {
-  verifiedCredentials(context).forget();
+  context.signals.notify(OPERATOR_CREDENTIALS_TOPIC);
 }
 
 /** A credential verified in the last few seconds, unless it has expired since. */

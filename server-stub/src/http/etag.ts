@@ -99,8 +99,9 @@ export type HandlerArgs<Route extends AppRoute> = ServerInferRequest<Route> &
 
 /**
  * The GET and the If-Match PATCH of a versioned resource, from how the resource is read (its
- * 404 included) and presented: `get` answers it with its ETag; `update(changes, alongside)` runs
- * `updateWithIfMatch` with the handler's own checks and answers the result with its new ETag.
+ * 404 included) and presented: `get` answers it with its ETag; `update(changes, alongside, committed)`
+ * runs `updateWithIfMatch` with the handler's own checks, calls `committed` once the change is
+ * committed (to forget what was cached of it), and answers the result with its new ETag.
  */
 export function versionedRoutes<
   Table extends VersionedTable,
@@ -125,17 +126,18 @@ export function versionedRoutes<
       <UpdateArgs extends Args & { headers: { 'if-match'?: string | undefined } }>(
         changes: (args: UpdateArgs, current: Row) => ReturnType<VersionedUpdate<Table, Row>['changes']>,
         alongside?: (trx: Kysely<Database>, args: UpdateArgs, current: Row) => Promise<void>,
+        committed?: () => void,
       ) =>
-      async (args: UpdateArgs) =>
-        answer(
-          args.res,
-          await updateWithIfMatch(context, {
-            table: resource.table,
-            ifMatch: args.headers['if-match'],
-            read: () => resource.read(args),
-            changes: (current) => changes(args, current),
-            ...(alongside ? { alongside: (trx, current) => alongside(trx, args, current) } : {}),
-          }),
-        ),
+      async (args: UpdateArgs) => {
+        const updated = await updateWithIfMatch<Table, Row>(context, {
+          table: resource.table,
+          ifMatch: args.headers['if-match'],
+          read: () => resource.read(args),
+          changes: (current) => changes(args, current),
+          ...(alongside ? { alongside: (trx, current) => alongside(trx, args, current) } : {}),
+        });
+        committed?.();
+        return answer(args.res, updated);
+      },
   };
 }

@@ -6,10 +6,13 @@
  * Bounds: at most `capacity` entries (the oldest goes first) and each one for `CREDENTIAL_CACHE_TTL_MS`
  * of the server's clock. On the instance where a credential is revoked, a session ends, a user is
  * disabled, changes role or sites, or a device is deleted or moved, the code that made the change
- * forgets the entries concerned at once; another instance (several on one PostgreSQL) may accept
- * such a credential for at most `CREDENTIAL_CACHE_TTL_MS` after the change. What was read from the
- * database before something was forgotten is not cached (`stamp`), so a read racing a revocation
- * cannot put the revoked credential back.
+ * (once it is committed) forgets the entries concerned at once. A cache made with a topic is
+ * forgotten whole by every notification of it (runtime/signals.ts), which reaches the other
+ * instances on one PostgreSQL database a moment later: the operators' credentials are forgotten
+ * that way everywhere. Another instance may accept a device's credential for at most
+ * `CREDENTIAL_CACHE_TTL_MS` after the change. What was read from the database before something was
+ * forgotten is not cached (`stamp`), so a read racing a revocation cannot put the revoked
+ * credential back.
  *
  * Each device's desired-configuration version is kept the same way (operations/processes-store.ts).
  */
@@ -62,14 +65,19 @@ export class CredentialCache<V> {
   }
 }
 
-/** One cache per server (context) and kind, made on first use. */
-export function cachePerServer<V>(): (context: AppContext) => CredentialCache<V> {
+/**
+ * One cache per server (context) and kind, made on first use; with a `topic`, each notification of
+ * it, on this instance or another, forgets the whole cache.
+ */
+export function cachePerServer<V>(topic?: string): (context: AppContext) => CredentialCache<V> {
   const caches = new WeakMap<AppContext, CredentialCache<V>>();
   return (context) => {
     let cache = caches.get(context);
     if (!cache) {
-      cache = new CredentialCache<V>(() => context.now());
-      caches.set(context, cache);
+      const made = new CredentialCache<V>(() => context.now());
+      if (topic !== undefined) context.signals.subscribe(topic, () => made.forget());
+      caches.set(context, made);
+      cache = made;
     }
     return cache;
   };
