@@ -7,7 +7,8 @@
  * use in all), and role bindings changed on one apply on the other at once, though it had just
  * verified the credential; an LDAP provider made on one signs users in (a real slapd) on the other;
  * an OpenID Connect sign-in started on one (a real provider, Chromium, behind a load balancer of the
- * test's) finishes on the other. The key that seals secrets must be given on PostgreSQL.
+ * test's) finishes on the other, and a provider changed on one is used as changed by the other.
+ * The key that seals secrets must be given on PostgreSQL.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,8 +34,10 @@ import {
   revokeSession,
   revokeUserSessions,
   setupTotp,
+  startOidcSignIn,
   unlockUser,
   updateDevice,
+  updateIdentityProvider,
   updateUser,
   verifyMfa,
   verifyPasskeyAuthentication,
@@ -437,4 +440,16 @@ describe('OpenID Connect sign-in (oidc-provider, in Chromium) on two instances',
     expect(me.body.user).toMatchObject({ username: 'hedy', role: 'viewer', source: 'oidc' });
     await context.close();
   }, 120_000);
+
+  it('starts sign-ins on one instance with the provider as the other changed it', async () => {
+    const start = () => startOidcSignIn({ client: second.client(), path: { provider_id: providerId } });
+    ok(await start());
+    const changed = await updateIdentityProvider({
+      client: t.admin,
+      path: { provider_id: providerId },
+      body: { oidc: { issuer: 'http://127.0.0.1:1', client_id: 'meridian', client_secret: CLIENT_SECRET } },
+    });
+    expect(changed.response.status).toBe(200);
+    expectProblem(await start(), 502, 'identity_provider_unreachable');
+  });
 });
