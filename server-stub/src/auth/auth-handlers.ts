@@ -6,7 +6,7 @@ import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { clearSessionCookies } from './sessions';
-import { accountLocked, clearFailures, lockedUntil, recordFailure } from './lockout';
+import { accountLocked, lockedUntil, recordFailure } from './lockout';
 import { sessionRoutes } from './sessions-handlers';
 import { completeSignIn } from './sign-in';
 import { forgetOperatorCredentials } from '../http/authenticate';
@@ -43,7 +43,6 @@ export function authHandlers(context: AppContext) {
         await recordFailure(context, body.username);
         throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
       }
-      await clearFailures(context, user.username);
       // A hash made with weaker parameters than configured is replaced while the password is at hand.
       if (needsRehash(user.password_hash, context.passwordCost)) {
         const passwordHash = await hashPassword(body.password, context.passwordCost);

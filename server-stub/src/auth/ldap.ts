@@ -11,7 +11,7 @@ import type { AppContext } from '../context';
 import { ApiError, problems } from '../http/problem';
 import type { IdentityProviderRow } from '../store/schema';
 import type { ExternalIdentity } from './external-sign-in';
-import { clearFailures, recordFailure, refuseIfLocked } from './lockout';
+import { recordFailure, refuseIfLocked } from './lockout';
 
 const TIMEOUT_MS = 10_000;
 
@@ -96,7 +96,6 @@ export async function authenticateWithDirectory(
     await recordFailure(context, username);
     throw problems.unauthenticated('invalid_credentials', 'The username or password is incorrect.');
   }
-  await clearFailures(context, username);
   return identity;
 }
 

@@ -9,6 +9,7 @@ import type { AppContext } from '../context';
 import { ApiError, problems } from '../http/problem';
 import { newId } from '../store/ids';
 import type { UserRow } from '../store/schema';
+import { recordFailure } from './lockout';
 import { hashSecret, newSecret } from './secrets';
 import type { SignInMethod } from './sign-in';
 
@@ -61,8 +62,9 @@ const challengeInvalid = () =>
 
 /**
  * Completes the challenge `token` when `prove(user)` accepts the second factor: returns its user
- * (still active), how they signed in and whether they asked to be remembered, and ends the challenge. A wrong factor counts against the challenge
- * (`wrongFactor`, by default 401 invalid_mfa_code), and the last allowed one ends it.
+ * (still active), how they signed in and whether they asked to be remembered, and ends the
+ * challenge. A wrong factor counts against the challenge (`wrongFactor`, by default 401
+ * invalid_mfa_code) and toward the user's lockout, and the last allowed one ends the challenge.
  */
 export async function completeChallenge(
   context: AppContext,
@@ -101,6 +103,8 @@ export async function completeChallenge(
       .executeTakeFirst();
     if (!failed || failed.failed_attempts >= MAX_FAILED_ATTEMPTS)
       await db.deleteFrom('mfa_challenges').where('id', '=', challenge.id).execute();
+    // Also a failed sign-in of the user: new challenges (the password is known) do not start afresh.
+    await recordFailure(context, user.username);
     throw wrongFactor();
   }
   // Whoever deletes it completes it: the same challenge completed twice at once gives one session.

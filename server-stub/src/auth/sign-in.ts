@@ -3,7 +3,7 @@ import { presentUser } from '../access/users-store';
 import type { AppContext } from '../context';
 import { forgetOperatorCredentials } from '../http/authenticate';
 import type { UserRow } from '../store/schema';
-import { refuseIfLocked } from './lockout';
+import { clearFailures, refuseIfLocked } from './lockout';
 import { mfaRequired } from './mfa-challenges';
 import { createSession, setSessionCookies } from './sessions';
 
@@ -27,8 +27,8 @@ export interface SignIn {
 
 /**
  * The one way every kind of sign-in ends: a locked account refused (401 account_locked), else a
- * new session, its cookies set, the user's last sign-in recorded, and the body of a successful
- * sign-in. A user with MFA on gets no session unless the sign-in proved a second factor
+ * new session, its cookies set, the user's failed sign-ins forgotten and last sign-in recorded,
+ * and the body of a successful sign-in. A user with MFA on gets no session unless the sign-in proved a second factor
  * (`mfaSatisfied`): it throws the `401 mfa_required` problem with a challenge instead, which
  * POST /v1/auth/mfa/verify completes (with `mfaSatisfied`).
  */
@@ -38,6 +38,8 @@ export async function completeSignIn(context: AppContext, signIn: SignIn) {
   await refuseIfLocked(context, user.username);
   if (user.mfa_enabled_at !== null && !signIn.mfaSatisfied)
     throw await mfaRequired(context, user.id, signIn.method, signIn.rememberMe === true);
+  // Only now, not when a password was right but a second factor is still due: wrong codes count.
+  await clearFailures(context, user.username);
   const session = await createSession(context, user.id, { req, rememberMe: signIn.rememberMe });
   const now = context.now().toISOString();
   await context.db.updateTable('users').set({ last_login_at: now }).where('id', '=', user.id).execute();

@@ -3,6 +3,15 @@ import { RequestValidationError } from '@ts-rest/express';
 import { ApiError, type FieldIssue, problemBody, problems } from './problem';
 import { queryParameterNames } from './route';
 
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The code of the problem the response answers (http/rate-limit.ts reads it). */
+      problemCode?: string;
+    }
+  }
+}
+
 type Issue = { code?: string; path: PropertyKey[]; message: string; keys?: string[] };
 
 function issuesOf(part: string, error: { issues?: readonly Issue[] } | null): FieldIssue[] {
@@ -66,6 +75,7 @@ function toApiError(error: unknown, req: Request): ApiError | undefined {
 }
 
 export function sendProblem(req: Request, res: Response, error: ApiError): void {
+  res.locals.problemCode = error.code;
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res
     .status(error.status)

@@ -144,9 +144,16 @@ export function apiRateLimit(counters: RateLimitCounters, requestsPerMinute: num
 }
 
 /**
+ * A sign-in whose password was right: it succeeded, or it waits for its second factor
+ * (`401 mfa_required`, whose wrong codes count toward the account's lockout instead).
+ */
+const passwordAccepted = (res: Response): boolean =>
+  res.statusCode < 400 || res.locals.problemCode === 'mfa_required';
+
+/**
  * Only failed sign-ins count, per address and per username; then 429 until the window passes.
  * Each sign-in counts when it arrives, so guesses sent in parallel cannot slip past the limit,
- * and one that succeeds gives its points back once answered.
+ * and one whose password was right gives its points back once answered.
  */
 export function loginRateLimit(counters: RateLimitCounters, failuresPerMinute: number): RequestHandler {
   const byAddress = counters.limiter('login-address', failuresPerMinute);
@@ -164,7 +171,7 @@ export function loginRateLimit(counters: RateLimitCounters, failuresPerMinute: n
     ],
     (_req, res, counted) =>
       res.once('finish', () => {
-        if (res.statusCode >= 400) return;
+        if (!passwordAccepted(res)) return;
         // Best effort: a point not given back only brings the limit one success closer.
         for (const [limiter, key] of counted) limiter.reward(key).catch(() => {});
       }),
