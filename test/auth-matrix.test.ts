@@ -196,6 +196,11 @@ const TARGETED = [
   'listLiveProcesses',
   'terminateLiveProcess',
   'runServiceAction',
+  'listDeviceSoftware',
+  'uninstallDeviceSoftware',
+  'listSoftwareBlockOverrides',
+  'createSoftwareBlockOverride',
+  'deleteSoftwareBlockOverride',
 ];
 
 const t = useTestServer({ world: true });

@@ -26,6 +26,7 @@ import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { liveStateHandlers } from './fleet/live-state-handlers';
 import { installersHandlers } from './lifecycle/installers-handlers';
+import { softwareHandlers } from './lifecycle/software-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
 import { sitesHandlers } from './fleet/sites-handlers';
@@ -79,5 +80,6 @@ export function createRouter(context: AppContext) {
     rollouts: rolloutsHandlers(context),
     liveState: liveStateHandlers(context),
     installers: installersHandlers(context),
+    software: softwareHandlers(context),
   });
 }

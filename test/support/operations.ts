@@ -151,6 +151,34 @@ export const validCalls: Record<string, ValidCall> = {
     query: { metric: 'cpu_percent', range: '1h', max_points: 60 },
   }),
   getDeviceInventory: (w) => ({ path: { device_id: w.agent.deviceId } }),
+  listDeviceSoftware: (w) => ({ path: { device_id: w.agent.deviceId } }),
+  uninstallDeviceSoftware: (w) => ({
+    path: { device_id: w.agent.deviceId, software_id: 'sw_4f1c9a2e7b3d5a60812c4e6b' },
+    query: { wait_seconds: 0 },
+  }),
+  listSoftwareBlockOverrides: (w) => ({ path: { device_id: w.agent.deviceId }, query: { limit: 10 } }),
+  createSoftwareBlockOverride: (w) => ({
+    path: { device_id: w.agent.deviceId },
+    body: { effect: 'exempt', block_entry_id: w.softwareBlockEntryId, reason: 'The world exemption' },
+  }),
+  deleteSoftwareBlockOverride: (w) => ({
+    path: { device_id: w.agent.deviceId, override_id: w.softwareBlockOverrideId },
+  }),
+  listSoftwareBlockEntries: () => ({ query: { limit: 10 } }),
+  createSoftwareBlockEntry: () => ({
+    body: {
+      name_pattern: 'World kiosk shell*',
+      publisher: 'Meridian',
+      version: '1.0.0',
+      reason: 'Kiosks need it',
+    },
+  }),
+  getSoftwareBlockEntry: (w) => ({ path: { block_entry_id: w.softwareBlockEntryId } }),
+  updateSoftwareBlockEntry: (w) => ({
+    path: { block_entry_id: w.softwareBlockEntryId },
+    body: { publisher: null, reason: 'The world agent stays, whoever publishes it' },
+  }),
+  deleteSoftwareBlockEntry: (w) => ({ path: { block_entry_id: w.softwareBlockEntryId } }),
   uploadAgentInventory: () => ({
     body: {
       hardware: {

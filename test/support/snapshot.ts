@@ -31,6 +31,8 @@ const TABLES = [
   'script_versions',
   'agent_releases',
   'agent_release_artifacts',
+  'software_block_entries',
+  'software_block_overrides',
 ] as const;
 
 export async function snapshot(t: TestServer): Promise<string> {

@@ -19,6 +19,8 @@ import {
   createEnrollmentCode,
   createMonitoredProcess,
   createSite,
+  createSoftwareBlockEntry,
+  createSoftwareBlockOverride,
   createNotificationChannel,
   createIdentityProvider,
   createWebhook,
@@ -113,6 +115,10 @@ export interface World {
   installerId: string;
   /** A custom role nobody holds (devices:read on its own). */
   roleId: string;
+  /** An entry of the software block list (World agent*). */
+  softwareBlockEntryId: string;
+  /** A block override of the agent's device (World show*). */
+  softwareBlockOverrideId: string;
 }
 
 let counter = 0;
@@ -350,6 +356,19 @@ export async function buildWorld(t: TestServer): Promise<World> {
       .id,
     roleId: ok(
       await createRole({ client: t.admin, body: { name: unique('role'), scopes: ['devices:read'] } }),
+    ).id,
+    softwareBlockEntryId: ok(
+      await createSoftwareBlockEntry({
+        client: t.admin,
+        body: { name_pattern: 'World agent*', reason: 'The world agent stays' },
+      }),
+    ).id,
+    softwareBlockOverrideId: ok(
+      await createSoftwareBlockOverride({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        body: { effect: 'block', name_pattern: 'World show*', reason: 'The world show runs' },
+      }),
     ).id,
     installerId: ok(
       await createInstaller({

@@ -1399,6 +1399,186 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/devices/{device_id}/software': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a device's installed software
+     * @description The software installed on the device, from its agent's last inventory, each entry with its
+     *     ID (for `POST …/software/{software_id}/uninstall`) and what keeps it from being
+     *     uninstalled (`uninstall_block`: an entry of the block list the device is not exempt from,
+     *     or one of the device's own blocks), `null` when nothing does.
+     */
+    get: operations['listDeviceSoftware'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/software/{software_id}/uninstall': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the installed software (see `GET /v1/devices/{device_id}/software`). */
+        software_id: components['schemas']['SoftwareId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Uninstall software from a device
+     * @description Sends the device's agent an `uninstall_software` command for this entry of its inventory
+     *     (its name, version and publisher). When an installer of `/v1/installers` for the device's
+     *     platform detects this software (its detection name, and version when it has one), the
+     *     command carries that installer (`installer_id`, `url`, `sha256`) and its
+     *     `uninstall_arguments`; otherwise the agent uses the platform's own uninstaller. Refused
+     *     with `409 software_uninstall_blocked` while the block list (or one of the device's own
+     *     blocks) protects the software. Like every command it is asynchronous: `202` with the
+     *     queued command, or pass `wait_seconds` to get `200` with the finished command; the agent
+     *     reports its inventory again afterwards.
+     */
+    post: operations['uninstallDeviceSoftware'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/software-block-overrides': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a device's software block overrides
+     * @description Lists how the device differs from the software block list, oldest first: the entries it
+     *     is exempt from (`exempt`) and the software it blocks of its own (`block`).
+     */
+    get: operations['listSoftwareBlockOverrides'];
+    put?: never;
+    /**
+     * Exempt a device from a block list entry, or block more on it
+     * @description `exempt` with `block_entry_id`: the entry no longer protects this device's software.
+     *     `block` with `name_pattern` (and optionally `publisher`, `version`): software matching it
+     *     cannot be uninstalled from this device, as if the block list had such an entry for it
+     *     alone. Any other combination, or a block list entry that does not exist, is
+     *     `422 invalid_block_override`.
+     */
+    post: operations['createSoftwareBlockOverride'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/devices/{device_id}/software-block-overrides/{override_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the device's software block override. */
+        override_id: components['parameters']['SoftwareBlockOverrideIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a device's software block override
+     * @description Removes the override; the device follows the block list as it stands again.
+     */
+    delete: operations['deleteSoftwareBlockOverride'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/software-block-list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the software block list
+     * @description Lists the entries of the software block list, oldest first, a page at a time: software
+     *     that must not be uninstalled from devices (`409 software_uninstall_blocked`), unless a
+     *     device is exempt from the entry.
+     */
+    get: operations['listSoftwareBlockEntries'];
+    put?: never;
+    /**
+     * Block software from being uninstalled
+     * @description Adds an entry to the software block list: the installed software whose name matches
+     *     `name_pattern` (ignoring case; `*` any run of characters, `?` one), and whose publisher
+     *     and version are these when given, cannot be uninstalled from any device
+     *     (`POST /v1/devices/{device_id}/software/{software_id}/uninstall` answers
+     *     `409 software_uninstall_blocked` with `reason`), except devices exempt from the entry.
+     */
+    post: operations['createSoftwareBlockEntry'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/software-block-list/{block_entry_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the block list entry. */
+        block_entry_id: components['parameters']['SoftwareBlockEntryIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a block list entry
+     * @description Returns one entry of the software block list.
+     */
+    get: operations['getSoftwareBlockEntry'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a block list entry
+     * @description Removes an entry from the block list, and with it the devices' exemptions from it: the
+     *     software it matched may be uninstalled again (unless another entry, or a device's own
+     *     block, matches it).
+     */
+    delete: operations['deleteSoftwareBlockEntry'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a block list entry
+     * @description Changes an entry's name pattern, publisher, version or reason; fields left out keep their
+     *     value, `null` clears `publisher` or `version`. Devices exempt from the entry stay exempt.
+     */
+    patch: operations['updateSoftwareBlockEntry'];
+    trace?: never;
+  };
   '/v1/devices/{device_id}/live-processes': {
     parameters: {
       query?: never;
@@ -6255,35 +6435,61 @@ export interface components {
       services: components['schemas']['SystemService'][];
     };
     /**
-     * LiveProcess
-     * @description One process running on the device when its agent listed them.
+     * SoftwareId
+     * @description The ID of an entry of a device's installed software, made from its name, version and
+     *     publisher: the same software has the same ID on every device that reports it.
+     * @example sw_4f1c9a2e7b3d5a60812c4e6b
      */
-    LiveProcess: {
+    SoftwareId: string;
+    /**
+     * SoftwareBlockEntryId
+     * @description The ID of an entry of the software block list (`sbe_` followed by a ULID).
+     * @example sbe_01JDB2C4E6G8J0K2M4P6R8T0V2
+     */
+    SoftwareBlockEntryId: string;
+    /**
+     * SoftwareBlockOverrideId
+     * @description The ID of a device's software block override (`sbo_` followed by a ULID).
+     * @example sbo_01JDB3D5F7H9K1M3P5R7T9V1X3
+     */
+    SoftwareBlockOverrideId: string;
+    /**
+     * SoftwareUninstallBlock
+     * @description What keeps a piece of software from being uninstalled from the device.
+     */
+    SoftwareUninstallBlock: {
       /**
-       * Format: int32
-       * @description The operating system's process ID.
+       * @description An entry of the block list (`block_list`) or one of the device's own overrides.
+       * @enum {string}
        */
-      pid: number;
-      /** Format: int32 */
-      parent_pid?: number;
-      /** @description The program's name (the executable's file name). */
+      source: 'block_list' | 'device_override';
+      /** @description The block list entry's or the override's ID. */
+      id: components['schemas']['SoftwareBlockEntryId'] | components['schemas']['SoftwareBlockOverrideId'];
+      reason: string;
+    };
+    /**
+     * DeviceSoftware
+     * @description One piece of software installed on a device, as its inventory shows it, and whether it may be uninstalled.
+     */
+    DeviceSoftware: {
+      id: components['schemas']['SoftwareId'];
       name: string;
-      /** @description The full command line, when the agent may read it (cut at 4000 characters). */
-      command_line?: string;
-      /** @description The account the process runs as. */
-      user?: string;
-      /**
-       * Format: double
-       * @description CPU use (100 is one core fully busy).
-       */
-      cpu_percent?: number;
-      /**
-       * Format: int64
-       * @description Resident memory.
-       */
-      memory_bytes?: number;
-      /** @description When the process started. */
-      started_at?: components['schemas']['Timestamp'];
+      version?: string;
+      publisher?: string;
+      /** @description The installation date (YYYY-MM-DD), when known. */
+      installed_on?: string;
+      /** @description What keeps it from being uninstalled, or `null` when it may be. */
+      uninstall_block: components['schemas']['SoftwareUninstallBlock'] | null;
+    };
+    /**
+     * DeviceSoftwareList
+     * @description The software installed on a device, from its agent's last inventory.
+     */
+    DeviceSoftwareList: {
+      device_id: components['schemas']['DeviceId'];
+      /** @description When the agent reported the inventory; `null` when it never has. */
+      reported_at: components['schemas']['Timestamp'] | null;
+      software: components['schemas']['DeviceSoftware'][];
     };
     /**
      * CommandId
@@ -6369,6 +6575,132 @@ export interface components {
       progress_percent: number | null;
       progress_message: string | null;
       result: components['schemas']['CommandResult'] | null;
+    };
+    /**
+     * SoftwareBlockOverrideEffect
+     * @description `exempt`: the device is exempt from one entry of the block list (`block_entry_id`); `block`:
+     *     the device blocks more software of its own (`name_pattern`, with `publisher` and `version`).
+     * @enum {string}
+     */
+    SoftwareBlockOverrideEffect: 'exempt' | 'block';
+    /**
+     * SoftwareNamePattern
+     * @description A software name as the inventory shows it, compared ignoring case; `*` stands for any run of
+     *     characters and `?` for one (`TouchDesigner*`, `*Antivirus*`).
+     * @example Meridian Agent*
+     */
+    SoftwareNamePattern: string;
+    /**
+     * SoftwareBlockOverride
+     * @description How one device differs from the software block list: exempt from one of its entries, or
+     *     blocking more software of its own.
+     */
+    SoftwareBlockOverride: {
+      id: components['schemas']['SoftwareBlockOverrideId'];
+      device_id: components['schemas']['DeviceId'];
+      effect: components['schemas']['SoftwareBlockOverrideEffect'];
+      /** @description The block list entry the device is exempt from (`exempt`), else `null`. */
+      block_entry_id: components['schemas']['SoftwareBlockEntryId'] | null;
+      /** @description The software the device blocks (`block`), else `null`. */
+      name_pattern: components['schemas']['SoftwareNamePattern'] | null;
+      publisher: string | null;
+      version: string | null;
+      reason: string;
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+    };
+    /** SoftwareBlockOverrideList */
+    SoftwareBlockOverrideList: {
+      data: components['schemas']['SoftwareBlockOverride'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * SoftwareBlockOverrideCreate
+     * @description `exempt` takes `block_entry_id` (and nothing of `name_pattern`, `publisher`, `version`);
+     *     `block` takes `name_pattern`, optionally `publisher` and `version` (and no `block_entry_id`).
+     *     Anything else is `422 invalid_block_override`.
+     */
+    SoftwareBlockOverrideCreate: {
+      effect: components['schemas']['SoftwareBlockOverrideEffect'];
+      block_entry_id?: components['schemas']['SoftwareBlockEntryId'];
+      name_pattern?: components['schemas']['SoftwareNamePattern'];
+      publisher?: string;
+      version?: string;
+      reason: string;
+    };
+    /**
+     * SoftwareBlockEntry
+     * @description Software that must not be uninstalled from devices: the installed software whose name matches
+     *     `name_pattern` (and whose publisher and version are these, when set). A device can be exempted
+     *     from an entry, or block more software of its own (its software block overrides).
+     */
+    SoftwareBlockEntry: {
+      id: components['schemas']['SoftwareBlockEntryId'];
+      name_pattern: components['schemas']['SoftwareNamePattern'];
+      /** @description Only software of this publisher (ignoring case), or `null` for any. */
+      publisher: string | null;
+      /** @description Only this version, or `null` for every version. */
+      version: string | null;
+      /** @description Why it must stay, shown when an uninstall is refused. */
+      reason: string;
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    /** SoftwareBlockEntryList */
+    SoftwareBlockEntryList: {
+      data: components['schemas']['SoftwareBlockEntry'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /** SoftwareBlockEntryCreate */
+    SoftwareBlockEntryCreate: {
+      name_pattern: components['schemas']['SoftwareNamePattern'];
+      /** @description Only software of this publisher (ignoring case). */
+      publisher?: string;
+      /** @description Only this version. */
+      version?: string;
+      reason: string;
+    };
+    /**
+     * SoftwareBlockEntryUpdate
+     * @description The fields to change; fields left out keep their value, `null` clears `publisher` or `version`.
+     */
+    SoftwareBlockEntryUpdate: {
+      name_pattern?: components['schemas']['SoftwareNamePattern'];
+      publisher?: string | null;
+      version?: string | null;
+      reason?: string;
+    };
+    /**
+     * LiveProcess
+     * @description One process running on the device when its agent listed them.
+     */
+    LiveProcess: {
+      /**
+       * Format: int32
+       * @description The operating system's process ID.
+       */
+      pid: number;
+      /** Format: int32 */
+      parent_pid?: number;
+      /** @description The program's name (the executable's file name). */
+      name: string;
+      /** @description The full command line, when the agent may read it (cut at 4000 characters). */
+      command_line?: string;
+      /** @description The account the process runs as. */
+      user?: string;
+      /**
+       * Format: double
+       * @description CPU use (100 is one core fully busy).
+       */
+      cpu_percent?: number;
+      /**
+       * Format: int64
+       * @description Resident memory.
+       */
+      memory_bytes?: number;
+      /** @description When the process started. */
+      started_at?: components['schemas']['Timestamp'];
     };
     /**
      * LiveProcessList
@@ -9861,6 +10193,10 @@ export interface components {
     DeviceIdPath: components['schemas']['DeviceId'];
     /** @description The ID of the device's agent token. */
     DeviceCredentialIdPath: components['schemas']['DeviceCredentialId'];
+    /** @description The ID of the device's software block override. */
+    SoftwareBlockOverrideIdPath: components['schemas']['SoftwareBlockOverrideId'];
+    /** @description The ID of the block list entry. */
+    SoftwareBlockEntryIdPath: components['schemas']['SoftwareBlockEntryId'];
     /** @description The ID of the installer. */
     InstallerIdPath: components['schemas']['InstallerId'];
     /** @description The key of the custom field. */
@@ -14371,6 +14707,705 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeviceSoftware: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The device's software. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "reported_at": "2026-11-02T10:00:00.000Z",
+           *       "software": [
+           *         {
+           *           "id": "sw_4f1c9a2e7b3d5a60812c4e6b",
+           *           "name": "TouchDesigner",
+           *           "version": "2023.11880",
+           *           "publisher": "Derivative",
+           *           "installed_on": "2026-10-01",
+           *           "uninstall_block": null
+           *         },
+           *         {
+           *           "id": "sw_0b6e2d8f4a1c7e3b5d9f0a2c",
+           *           "name": "Meridian Agent",
+           *           "version": "1.4.0",
+           *           "uninstall_block": {
+           *             "source": "block_list",
+           *             "id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *             "reason": "The agent manages the device; removing it loses the device."
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['DeviceSoftwareList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  uninstallDeviceSoftware: {
+    parameters: {
+      query?: {
+        /**
+         * @description Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the installed software (see `GET /v1/devices/{device_id}/software`). */
+        software_id: components['schemas']['SoftwareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The agent finished the command within `wait_seconds` (see `status` for how). */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Y",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "uninstall_software",
+           *       "params": {
+           *         "name": "TouchDesigner",
+           *         "version": "2023.11880",
+           *         "publisher": "Derivative",
+           *         "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *         "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+           *         "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *         "arguments": [
+           *           "/VERYSILENT"
+           *         ]
+           *       },
+           *       "status": "succeeded",
+           *       "timeout_seconds": 1800,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": "2026-11-02T10:00:00.412Z",
+           *       "started_at": "2026-11-02T10:00:00.420Z",
+           *       "finished_at": "2026-11-02T10:00:21.910Z",
+           *       "expires_at": "2026-11-02T10:30:00.000Z",
+           *       "progress_percent": 50,
+           *       "progress_message": "uninstalling TouchDesigner 2023.11880",
+           *       "result": {
+           *         "exit_code": 0,
+           *         "stdout": "",
+           *         "stderr": "",
+           *         "stdout_truncated": false,
+           *         "stderr_truncated": false,
+           *         "duration_ms": 21490,
+           *         "output": null,
+           *         "error": null
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      /** @description The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1Y",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *       "type": "uninstall_software",
+           *       "params": {
+           *         "name": "TouchDesigner",
+           *         "version": "2023.11880",
+           *         "publisher": "Derivative",
+           *         "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *         "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
+           *         "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *         "arguments": [
+           *           "/VERYSILENT"
+           *         ]
+           *       },
+           *       "status": "pending",
+           *       "timeout_seconds": 1800,
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "delivered_at": null,
+           *       "started_at": null,
+           *       "finished_at": null,
+           *       "expires_at": "2026-11-02T10:30:00.000Z",
+           *       "progress_percent": null,
+           *       "progress_message": null,
+           *       "result": null
+           *     }
+           */
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description The device does not exist (or lives on a site you cannot see), or its inventory has no software with this ID. */
+      404: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#not_found",
+           *       "title": "Not Found",
+           *       "status": 404,
+           *       "code": "not_found",
+           *       "detail": "No installed software on device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ with the ID sw_4f1c9a2e7b3d5a60812c4e6b exists, or you cannot see it.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description `software_uninstall_blocked`: the block list (an entry the device is not exempt from) or
+       *     one of the device's own blocks protects this software; `detail` gives the reason.
+       *     `software_uninstall_unsupported`: the device's type has no `uninstall_software` command
+       *     (see `GET /v1/device-types/{device_type}`).
+       */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#software_uninstall_blocked",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "software_uninstall_blocked",
+           *       "detail": "Meridian Agent 1.4.0 must not be uninstalled (block list entry sbe_01JDB2C4E6G8J0K2M4P6R8T0V2): The agent manages the device; removing it loses the device.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listSoftwareBlockOverrides: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of the device's overrides. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "sbo_01JDB3D5F7H9K1M3P5R7T9V1X3",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "effect": "exempt",
+           *           "block_entry_id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *           "name_pattern": null,
+           *           "publisher": null,
+           *           "version": null,
+           *           "reason": "Being decommissioned; the agent goes last.",
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-03T09:00:00.000Z"
+           *         },
+           *         {
+           *           "id": "sbo_01JDB3D5F7H9K1M3P5R7T9V1X4",
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "effect": "block",
+           *           "block_entry_id": null,
+           *           "name_pattern": "TouchDesigner*",
+           *           "publisher": "Derivative",
+           *           "version": null,
+           *           "reason": "The lobby show runs on it.",
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-03T09:05:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockOverrideList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createSoftwareBlockOverride: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SoftwareBlockOverrideCreate'];
+      };
+    };
+    responses: {
+      /** @description The new override. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sbo_01JDB3D5F7H9K1M3P5R7T9V1X3",
+           *       "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *       "effect": "exempt",
+           *       "block_entry_id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name_pattern": null,
+           *       "publisher": null,
+           *       "version": null,
+           *       "reason": "Being decommissioned; the agent goes last.",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-03T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockOverride'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /**
+       * @description `invalid_block_override`: `exempt` without `block_entry_id` (or with a name pattern,
+       *     publisher or version), `block` without `name_pattern` (or with `block_entry_id`), or a
+       *     block list entry that does not exist.
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#invalid_block_override",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "invalid_block_override",
+           *       "detail": "An exempt override names the block list entry it exempts the device from (block_entry_id).",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteSoftwareBlockOverride: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the device. */
+        device_id: components['parameters']['DeviceIdPath'];
+        /** @description The ID of the device's software block override. */
+        override_id: components['parameters']['SoftwareBlockOverrideIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listSoftwareBlockEntries: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of block list entries. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *           "name_pattern": "Meridian Agent*",
+           *           "publisher": null,
+           *           "version": null,
+           *           "reason": "The agent manages the device; removing it loses the device.",
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-02T09:00:00.000Z",
+           *           "updated_at": "2026-11-02T09:00:00.000Z"
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockEntryList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createSoftwareBlockEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name_pattern": "Meridian Agent*",
+         *       "reason": "The agent manages the device; removing it loses the device."
+         *     }
+         */
+        'application/json': components['schemas']['SoftwareBlockEntryCreate'];
+      };
+    };
+    responses: {
+      /** @description The new entry. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name_pattern": "Meridian Agent*",
+           *       "publisher": null,
+           *       "version": null,
+           *       "reason": "The agent manages the device; removing it loses the device.",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockEntry'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getSoftwareBlockEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the block list entry. */
+        block_entry_id: components['parameters']['SoftwareBlockEntryIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The entry. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name_pattern": "Meridian Agent*",
+           *       "publisher": null,
+           *       "version": null,
+           *       "reason": "The agent manages the device; removing it loses the device.",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockEntry'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  deleteSoftwareBlockEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the block list entry. */
+        block_entry_id: components['parameters']['SoftwareBlockEntryIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  updateSoftwareBlockEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the block list entry. */
+        block_entry_id: components['parameters']['SoftwareBlockEntryIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "version": null,
+         *       "reason": "Every version of the agent stays; removing it loses the device."
+         *     }
+         */
+        'application/json': components['schemas']['SoftwareBlockEntryUpdate'];
+      };
+    };
+    responses: {
+      /** @description The updated entry. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "sbe_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name_pattern": "Meridian Agent*",
+           *       "publisher": null,
+           *       "version": null,
+           *       "reason": "Every version of the agent stays; removing it loses the device.",
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z",
+           *       "updated_at": "2026-11-03T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['SoftwareBlockEntry'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -86,6 +86,10 @@ import type {
   CreateScriptResponse,
   CreateSiteData,
   CreateSiteResponse,
+  CreateSoftwareBlockEntryData,
+  CreateSoftwareBlockEntryResponse,
+  CreateSoftwareBlockOverrideData,
+  CreateSoftwareBlockOverrideResponse,
   CreateUserData,
   CreateUserResponse,
   CreateWebhookData,
@@ -122,6 +126,10 @@ import type {
   DeleteScriptResponse,
   DeleteSiteData,
   DeleteSiteResponse,
+  DeleteSoftwareBlockEntryData,
+  DeleteSoftwareBlockEntryResponse,
+  DeleteSoftwareBlockOverrideData,
+  DeleteSoftwareBlockOverrideResponse,
   DeleteUserData,
   DeleteUserResponse,
   DeleteWebhookData,
@@ -208,6 +216,8 @@ import type {
   GetScriptVersionResponse,
   GetSiteData,
   GetSiteResponse,
+  GetSoftwareBlockEntryData,
+  GetSoftwareBlockEntryResponse,
   GetUserData,
   GetUserResponse,
   GetVersionResponse,
@@ -237,6 +247,8 @@ import type {
   ListDeviceFiltersResponse,
   ListDeviceScreenshotsData,
   ListDeviceScreenshotsResponse,
+  ListDeviceSoftwareData,
+  ListDeviceSoftwareResponse,
   ListDeviceTypesResponse,
   ListDeviceViewsData,
   ListDeviceViewsResponse,
@@ -286,6 +298,10 @@ import type {
   ListSessionsResponse,
   ListSitesData,
   ListSitesResponse,
+  ListSoftwareBlockEntriesData,
+  ListSoftwareBlockEntriesResponse,
+  ListSoftwareBlockOverridesData,
+  ListSoftwareBlockOverridesResponse,
   ListUsersData,
   ListUsersResponse,
   ListWebhookDeliveriesData,
@@ -378,6 +394,8 @@ import type {
   UnacknowledgeIncidentResponse,
   UnarchiveDeviceFilterData,
   UnarchiveDeviceFilterResponse,
+  UninstallDeviceSoftwareData,
+  UninstallDeviceSoftwareResponse,
   UnlockUserData,
   UnlockUserResponse,
   UpdateAlertRuleData,
@@ -406,6 +424,8 @@ import type {
   UpdateScriptResponse,
   UpdateSiteData,
   UpdateSiteResponse,
+  UpdateSoftwareBlockEntryData,
+  UpdateSoftwareBlockEntryResponse,
   UpdateUserData,
   UpdateUserResponse,
   UpdateWebhookData,
@@ -560,6 +580,21 @@ export const routes = {
   listLiveProcesses: { route: 'GET /v1/devices/{device_id}/live-processes' },
   terminateLiveProcess: { route: 'POST /v1/devices/{device_id}/live-processes/{pid}/terminate' },
   runServiceAction: { route: 'POST /v1/devices/{device_id}/services/{service_name}/actions' },
+  listDeviceSoftware: { route: 'GET /v1/devices/{device_id}/software' },
+  uninstallDeviceSoftware: { route: 'POST /v1/devices/{device_id}/software/{software_id}/uninstall' },
+  listSoftwareBlockOverrides: {
+    route: 'GET /v1/devices/{device_id}/software-block-overrides',
+    paginated: true,
+  },
+  createSoftwareBlockOverride: { route: 'POST /v1/devices/{device_id}/software-block-overrides' },
+  deleteSoftwareBlockOverride: {
+    route: 'DELETE /v1/devices/{device_id}/software-block-overrides/{override_id}',
+  },
+  listSoftwareBlockEntries: { route: 'GET /v1/software-block-list', paginated: true },
+  createSoftwareBlockEntry: { route: 'POST /v1/software-block-list' },
+  getSoftwareBlockEntry: { route: 'GET /v1/software-block-list/{block_entry_id}' },
+  updateSoftwareBlockEntry: { route: 'PATCH /v1/software-block-list/{block_entry_id}' },
+  deleteSoftwareBlockEntry: { route: 'DELETE /v1/software-block-list/{block_entry_id}' },
   listInstallers: { route: 'GET /v1/installers', paginated: true },
   createInstaller: { route: 'POST /v1/installers', idempotencyKey: true },
   getInstaller: { route: 'GET /v1/installers/{installer_id}' },
@@ -3510,6 +3545,245 @@ export class LiveStateResource extends APIResource {
 }
 
 /**
+ * The software installed on each device (from its inventory), uninstalling it, and the
+ * block list of software that must not be uninstalled, with each device's overrides
+ * (exempt from an entry, or blocking more of its own).
+ */
+export class SoftwareResource extends APIResource {
+  /**
+   * List a device's installed software
+   *
+   * The software installed on the device, from its agent's last inventory, each entry with its
+   * ID (for `POST …/software/{software_id}/uninstall`) and what keeps it from being
+   * uninstalled (`uninstall_block`: an entry of the block list the device is not exempt from,
+   * or one of the device's own blocks), `null` when nothing does.
+   *
+   * `GET /v1/devices/{device_id}/software` (operation `listDeviceSoftware`).
+   *
+   * @param deviceId The ID of the device.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listInstalled(
+    deviceId: ListDeviceSoftwareData['path']['device_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<ListDeviceSoftwareResponse> {
+    return this._client._call(routes.listDeviceSoftware, { path: { device_id: deviceId }, options });
+  }
+
+  /**
+   * Uninstall software from a device
+   *
+   * Sends the device's agent an `uninstall_software` command for this entry of its inventory
+   * (its name, version and publisher). When an installer of `/v1/installers` for the device's
+   * platform detects this software (its detection name, and version when it has one), the
+   * command carries that installer (`installer_id`, `url`, `sha256`) and its
+   * `uninstall_arguments`; otherwise the agent uses the platform's own uninstaller. Refused
+   * with `409 software_uninstall_blocked` while the block list (or one of the device's own
+   * blocks) protects the software. Like every command it is asynchronous: `202` with the
+   * queued command, or pass `wait_seconds` to get `200` with the finished command; the agent
+   * reports its inventory again afterwards.
+   *
+   * `POST /v1/devices/{device_id}/software/{software_id}/uninstall` (operation `uninstallDeviceSoftware`).
+   *
+   * @param deviceId The ID of the device.
+   * @param softwareId The ID of the installed software (see `GET /v1/devices/{device_id}/software`).
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  uninstall(
+    deviceId: UninstallDeviceSoftwareData['path']['device_id'],
+    softwareId: UninstallDeviceSoftwareData['path']['software_id'],
+    query?: UninstallDeviceSoftwareData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UninstallDeviceSoftwareResponse> {
+    return this._client._call(routes.uninstallDeviceSoftware, {
+      path: { device_id: deviceId, software_id: softwareId },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * List a device's software block overrides
+   *
+   * Lists how the device differs from the software block list, oldest first: the entries it
+   * is exempt from (`exempt`) and the software it blocks of its own (`block`).
+   *
+   * `GET /v1/devices/{device_id}/software-block-overrides` (operation `listSoftwareBlockOverrides`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param deviceId The ID of the device.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listBlockOverrides(
+    deviceId: ListSoftwareBlockOverridesData['path']['device_id'],
+    query?: ListSoftwareBlockOverridesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListSoftwareBlockOverridesResponse['data'][number]> {
+    return this._client._list(routes.listSoftwareBlockOverrides, {
+      path: { device_id: deviceId },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Exempt a device from a block list entry, or block more on it
+   *
+   * `exempt` with `block_entry_id`: the entry no longer protects this device's software.
+   * `block` with `name_pattern` (and optionally `publisher`, `version`): software matching it
+   * cannot be uninstalled from this device, as if the block list had such an entry for it
+   * alone. Any other combination, or a block list entry that does not exist, is
+   * `422 invalid_block_override`.
+   *
+   * `POST /v1/devices/{device_id}/software-block-overrides` (operation `createSoftwareBlockOverride`).
+   *
+   * @param deviceId The ID of the device.
+   * @param body `exempt` takes `block_entry_id` (and nothing of `name_pattern`, `publisher`, `version`); `block` takes `name_pattern`, optionally `publisher` and `version` (and no `block_entry_id`). Anything else is `422 invalid_block_override`.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  createBlockOverride(
+    deviceId: CreateSoftwareBlockOverrideData['path']['device_id'],
+    body: CreateSoftwareBlockOverrideData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CreateSoftwareBlockOverrideResponse> {
+    return this._client._call(routes.createSoftwareBlockOverride, {
+      path: { device_id: deviceId },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Delete a device's software block override
+   *
+   * Removes the override; the device follows the block list as it stands again.
+   *
+   * `DELETE /v1/devices/{device_id}/software-block-overrides/{override_id}` (operation `deleteSoftwareBlockOverride`).
+   *
+   * @param deviceId The ID of the device.
+   * @param overrideId The ID of the device's software block override.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  deleteBlockOverride(
+    deviceId: DeleteSoftwareBlockOverrideData['path']['device_id'],
+    overrideId: DeleteSoftwareBlockOverrideData['path']['override_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteSoftwareBlockOverrideResponse> {
+    return this._client._call(routes.deleteSoftwareBlockOverride, {
+      path: { device_id: deviceId, override_id: overrideId },
+      options,
+    });
+  }
+
+  /**
+   * List the software block list
+   *
+   * Lists the entries of the software block list, oldest first, a page at a time: software
+   * that must not be uninstalled from devices (`409 software_uninstall_blocked`), unless a
+   * device is exempt from the entry.
+   *
+   * `GET /v1/software-block-list` (operation `listSoftwareBlockEntries`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listBlockEntries(
+    query?: ListSoftwareBlockEntriesData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListSoftwareBlockEntriesResponse['data'][number]> {
+    return this._client._list(routes.listSoftwareBlockEntries, { query, options });
+  }
+
+  /**
+   * Block software from being uninstalled
+   *
+   * Adds an entry to the software block list: the installed software whose name matches
+   * `name_pattern` (ignoring case; `*` any run of characters, `?` one), and whose publisher
+   * and version are these when given, cannot be uninstalled from any device
+   * (`POST /v1/devices/{device_id}/software/{software_id}/uninstall` answers
+   * `409 software_uninstall_blocked` with `reason`), except devices exempt from the entry.
+   *
+   * `POST /v1/software-block-list` (operation `createSoftwareBlockEntry`).
+   *
+   * @param body The request body.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  createBlockEntry(
+    body: CreateSoftwareBlockEntryData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CreateSoftwareBlockEntryResponse> {
+    return this._client._call(routes.createSoftwareBlockEntry, { body, options });
+  }
+
+  /**
+   * Get a block list entry
+   *
+   * Returns one entry of the software block list.
+   *
+   * `GET /v1/software-block-list/{block_entry_id}` (operation `getSoftwareBlockEntry`).
+   *
+   * @param blockEntryId The ID of the block list entry.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getBlockEntry(
+    blockEntryId: GetSoftwareBlockEntryData['path']['block_entry_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetSoftwareBlockEntryResponse> {
+    return this._client._call(routes.getSoftwareBlockEntry, {
+      path: { block_entry_id: blockEntryId },
+      options,
+    });
+  }
+
+  /**
+   * Update a block list entry
+   *
+   * Changes an entry's name pattern, publisher, version or reason; fields left out keep their
+   * value, `null` clears `publisher` or `version`. Devices exempt from the entry stay exempt.
+   *
+   * `PATCH /v1/software-block-list/{block_entry_id}` (operation `updateSoftwareBlockEntry`).
+   *
+   * @param blockEntryId The ID of the block list entry.
+   * @param body The fields to change; fields left out keep their value, `null` clears `publisher` or `version`.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  updateBlockEntry(
+    blockEntryId: UpdateSoftwareBlockEntryData['path']['block_entry_id'],
+    body: UpdateSoftwareBlockEntryData['body'],
+    options?: BaseRequestOptions,
+  ): APIPromise<UpdateSoftwareBlockEntryResponse> {
+    return this._client._call(routes.updateSoftwareBlockEntry, {
+      path: { block_entry_id: blockEntryId },
+      body,
+      options,
+    });
+  }
+
+  /**
+   * Delete a block list entry
+   *
+   * Removes an entry from the block list, and with it the devices' exemptions from it: the
+   * software it matched may be uninstalled again (unless another entry, or a device's own
+   * block, matches it).
+   *
+   * `DELETE /v1/software-block-list/{block_entry_id}` (operation `deleteSoftwareBlockEntry`).
+   *
+   * @param blockEntryId The ID of the block list entry.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  deleteBlockEntry(
+    blockEntryId: DeleteSoftwareBlockEntryData['path']['block_entry_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<DeleteSoftwareBlockEntryResponse> {
+    return this._client._call(routes.deleteSoftwareBlockEntry, {
+      path: { block_entry_id: blockEntryId },
+      options,
+    });
+  }
+}
+
+/**
  * Software as agents install it: one version for one platform, its download (URL and
  * SHA-256), the arguments that install and uninstall it silently, and how it shows in the
  * inventory once installed.
@@ -5315,6 +5589,12 @@ export interface Resources {
    */
   readonly liveState: LiveStateResource;
   /**
+   * The software installed on each device (from its inventory), uninstalling it, and the
+   * block list of software that must not be uninstalled, with each device's overrides
+   * (exempt from an entry, or blocking more of its own).
+   */
+  readonly software: SoftwareResource;
+  /**
    * Software as agents install it: one version for one platform, its download (URL and
    * SHA-256), the arguments that install and uninstall it silently, and how it shows in the
    * inventory once installed.
@@ -5408,6 +5688,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   jobs: JobsResource,
   schedules: SchedulesResource,
   liveState: LiveStateResource,
+  software: SoftwareResource,
   installers: InstallersResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,

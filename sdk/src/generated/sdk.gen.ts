@@ -117,6 +117,12 @@ import type {
   CreateSiteData,
   CreateSiteErrors,
   CreateSiteResponses,
+  CreateSoftwareBlockEntryData,
+  CreateSoftwareBlockEntryErrors,
+  CreateSoftwareBlockEntryResponses,
+  CreateSoftwareBlockOverrideData,
+  CreateSoftwareBlockOverrideErrors,
+  CreateSoftwareBlockOverrideResponses,
   CreateUserData,
   CreateUserErrors,
   CreateUserResponses,
@@ -171,6 +177,12 @@ import type {
   DeleteSiteData,
   DeleteSiteErrors,
   DeleteSiteResponses,
+  DeleteSoftwareBlockEntryData,
+  DeleteSoftwareBlockEntryErrors,
+  DeleteSoftwareBlockEntryResponses,
+  DeleteSoftwareBlockOverrideData,
+  DeleteSoftwareBlockOverrideErrors,
+  DeleteSoftwareBlockOverrideResponses,
   DeleteUserData,
   DeleteUserErrors,
   DeleteUserResponses,
@@ -306,6 +318,9 @@ import type {
   GetSiteData,
   GetSiteErrors,
   GetSiteResponses,
+  GetSoftwareBlockEntryData,
+  GetSoftwareBlockEntryErrors,
+  GetSoftwareBlockEntryResponses,
   GetUserData,
   GetUserErrors,
   GetUserResponses,
@@ -353,6 +368,9 @@ import type {
   ListDeviceScreenshotsResponses,
   ListDevicesData,
   ListDevicesErrors,
+  ListDeviceSoftwareData,
+  ListDeviceSoftwareErrors,
+  ListDeviceSoftwareResponses,
   ListDevicesResponses,
   ListDeviceTypesData,
   ListDeviceTypesErrors,
@@ -426,6 +444,12 @@ import type {
   ListSitesData,
   ListSitesErrors,
   ListSitesResponses,
+  ListSoftwareBlockEntriesData,
+  ListSoftwareBlockEntriesErrors,
+  ListSoftwareBlockEntriesResponses,
+  ListSoftwareBlockOverridesData,
+  ListSoftwareBlockOverridesErrors,
+  ListSoftwareBlockOverridesResponses,
   ListUsersData,
   ListUsersErrors,
   ListUsersResponses,
@@ -571,6 +595,9 @@ import type {
   UnarchiveDeviceFilterData,
   UnarchiveDeviceFilterErrors,
   UnarchiveDeviceFilterResponses,
+  UninstallDeviceSoftwareData,
+  UninstallDeviceSoftwareErrors,
+  UninstallDeviceSoftwareResponses,
   UnlockUserData,
   UnlockUserErrors,
   UnlockUserResponses,
@@ -613,6 +640,9 @@ import type {
   UpdateSiteData,
   UpdateSiteErrors,
   UpdateSiteResponses,
+  UpdateSoftwareBlockEntryData,
+  UpdateSoftwareBlockEntryErrors,
+  UpdateSoftwareBlockEntryResponses,
   UpdateUserData,
   UpdateUserErrors,
   UpdateUserResponses,
@@ -2462,6 +2492,293 @@ export const getDeviceInventory = <ThrowOnError extends boolean = false>(
     ],
     url: '/v1/devices/{device_id}/inventory',
     ...options,
+  });
+
+/**
+ * List a device's installed software
+ *
+ * The software installed on the device, from its agent's last inventory, each entry with its
+ * ID (for `POST …/software/{software_id}/uninstall`) and what keeps it from being
+ * uninstalled (`uninstall_block`: an entry of the block list the device is not exempt from,
+ * or one of the device's own blocks), `null` when nothing does.
+ *
+ */
+export const listDeviceSoftware = <ThrowOnError extends boolean = false>(
+  options: Options<ListDeviceSoftwareData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListDeviceSoftwareResponses, ListDeviceSoftwareErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/software',
+    ...options,
+  });
+
+/**
+ * Uninstall software from a device
+ *
+ * Sends the device's agent an `uninstall_software` command for this entry of its inventory
+ * (its name, version and publisher). When an installer of `/v1/installers` for the device's
+ * platform detects this software (its detection name, and version when it has one), the
+ * command carries that installer (`installer_id`, `url`, `sha256`) and its
+ * `uninstall_arguments`; otherwise the agent uses the platform's own uninstaller. Refused
+ * with `409 software_uninstall_blocked` while the block list (or one of the device's own
+ * blocks) protects the software. Like every command it is asynchronous: `202` with the
+ * queued command, or pass `wait_seconds` to get `200` with the finished command; the agent
+ * reports its inventory again afterwards.
+ *
+ */
+export const uninstallDeviceSoftware = <ThrowOnError extends boolean = false>(
+  options: Options<UninstallDeviceSoftwareData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    UninstallDeviceSoftwareResponses,
+    UninstallDeviceSoftwareErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/software/{software_id}/uninstall',
+    ...options,
+  });
+
+/**
+ * List a device's software block overrides
+ *
+ * Lists how the device differs from the software block list, oldest first: the entries it
+ * is exempt from (`exempt`) and the software it blocks of its own (`block`).
+ *
+ */
+export const listSoftwareBlockOverrides = <ThrowOnError extends boolean = false>(
+  options: Options<ListSoftwareBlockOverridesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<
+    ListSoftwareBlockOverridesResponses,
+    ListSoftwareBlockOverridesErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/software-block-overrides',
+    ...options,
+  });
+
+/**
+ * Exempt a device from a block list entry, or block more on it
+ *
+ * `exempt` with `block_entry_id`: the entry no longer protects this device's software.
+ * `block` with `name_pattern` (and optionally `publisher`, `version`): software matching it
+ * cannot be uninstalled from this device, as if the block list had such an entry for it
+ * alone. Any other combination, or a block list entry that does not exist, is
+ * `422 invalid_block_override`.
+ *
+ */
+export const createSoftwareBlockOverride = <ThrowOnError extends boolean = false>(
+  options: Options<CreateSoftwareBlockOverrideData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreateSoftwareBlockOverrideResponses,
+    CreateSoftwareBlockOverrideErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/software-block-overrides',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a device's software block override
+ *
+ * Removes the override; the device follows the block list as it stands again.
+ */
+export const deleteSoftwareBlockOverride = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteSoftwareBlockOverrideData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteSoftwareBlockOverrideResponses,
+    DeleteSoftwareBlockOverrideErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/devices/{device_id}/software-block-overrides/{override_id}',
+    ...options,
+  });
+
+/**
+ * List the software block list
+ *
+ * Lists the entries of the software block list, oldest first, a page at a time: software
+ * that must not be uninstalled from devices (`409 software_uninstall_blocked`), unless a
+ * device is exempt from the entry.
+ *
+ */
+export const listSoftwareBlockEntries = <ThrowOnError extends boolean = false>(
+  options?: Options<ListSoftwareBlockEntriesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<
+    ListSoftwareBlockEntriesResponses,
+    ListSoftwareBlockEntriesErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/software-block-list',
+    ...options,
+  });
+
+/**
+ * Block software from being uninstalled
+ *
+ * Adds an entry to the software block list: the installed software whose name matches
+ * `name_pattern` (ignoring case; `*` any run of characters, `?` one), and whose publisher
+ * and version are these when given, cannot be uninstalled from any device
+ * (`POST /v1/devices/{device_id}/software/{software_id}/uninstall` answers
+ * `409 software_uninstall_blocked` with `reason`), except devices exempt from the entry.
+ *
+ */
+export const createSoftwareBlockEntry = <ThrowOnError extends boolean = false>(
+  options: Options<CreateSoftwareBlockEntryData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    CreateSoftwareBlockEntryResponses,
+    CreateSoftwareBlockEntryErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/software-block-list',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a block list entry
+ *
+ * Removes an entry from the block list, and with it the devices' exemptions from it: the
+ * software it matched may be uninstalled again (unless another entry, or a device's own
+ * block, matches it).
+ *
+ */
+export const deleteSoftwareBlockEntry = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteSoftwareBlockEntryData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<
+    DeleteSoftwareBlockEntryResponses,
+    DeleteSoftwareBlockEntryErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/software-block-list/{block_entry_id}',
+    ...options,
+  });
+
+/**
+ * Get a block list entry
+ *
+ * Returns one entry of the software block list.
+ */
+export const getSoftwareBlockEntry = <ThrowOnError extends boolean = false>(
+  options: Options<GetSoftwareBlockEntryData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetSoftwareBlockEntryResponses, GetSoftwareBlockEntryErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/software-block-list/{block_entry_id}',
+    ...options,
+  });
+
+/**
+ * Update a block list entry
+ *
+ * Changes an entry's name pattern, publisher, version or reason; fields left out keep their
+ * value, `null` clears `publisher` or `version`. Devices exempt from the entry stay exempt.
+ *
+ */
+export const updateSoftwareBlockEntry = <ThrowOnError extends boolean = false>(
+  options: Options<UpdateSoftwareBlockEntryData, ThrowOnError>,
+) =>
+  (options.client ?? client).patch<
+    UpdateSoftwareBlockEntryResponses,
+    UpdateSoftwareBlockEntryErrors,
+    ThrowOnError
+  >({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/software-block-list/{block_entry_id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

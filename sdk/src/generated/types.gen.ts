@@ -2046,40 +2046,77 @@ export type Inventory = {
 };
 
 /**
- * LiveProcess
+ * SoftwareId
  *
- * One process running on the device when its agent listed them.
+ * The ID of an entry of a device's installed software, made from its name, version and
+ * publisher: the same software has the same ID on every device that reports it.
+ *
  */
-export type LiveProcess = {
+export type SoftwareId = string;
+
+/**
+ * SoftwareBlockEntryId
+ *
+ * The ID of an entry of the software block list (`sbe_` followed by a ULID).
+ */
+export type SoftwareBlockEntryId = string;
+
+/**
+ * SoftwareBlockOverrideId
+ *
+ * The ID of a device's software block override (`sbo_` followed by a ULID).
+ */
+export type SoftwareBlockOverrideId = string;
+
+/**
+ * SoftwareUninstallBlock
+ *
+ * What keeps a piece of software from being uninstalled from the device.
+ */
+export type SoftwareUninstallBlock = {
   /**
-   * The operating system's process ID.
+   * An entry of the block list (`block_list`) or one of the device's own overrides.
    */
-  pid: number;
-  parent_pid?: number;
+  source: 'block_list' | 'device_override';
   /**
-   * The program's name (the executable's file name).
+   * The block list entry's or the override's ID.
    */
+  id: SoftwareBlockEntryId | SoftwareBlockOverrideId;
+  reason: string;
+};
+
+/**
+ * DeviceSoftware
+ *
+ * One piece of software installed on a device, as its inventory shows it, and whether it may be uninstalled.
+ */
+export type DeviceSoftware = {
+  id: SoftwareId;
   name: string;
+  version?: string;
+  publisher?: string;
   /**
-   * The full command line, when the agent may read it (cut at 4000 characters).
+   * The installation date (YYYY-MM-DD), when known.
    */
-  command_line?: string;
+  installed_on?: string;
   /**
-   * The account the process runs as.
+   * What keeps it from being uninstalled, or `null` when it may be.
    */
-  user?: string;
+  uninstall_block: SoftwareUninstallBlock | null;
+};
+
+/**
+ * DeviceSoftwareList
+ *
+ * The software installed on a device, from its agent's last inventory.
+ */
+export type DeviceSoftwareList = {
+  device_id: DeviceId;
   /**
-   * CPU use (100 is one core fully busy).
+   * When the agent reported the inventory; `null` when it never has.
    */
-  cpu_percent?: number;
-  /**
-   * Resident memory.
-   */
-  memory_bytes?: number;
-  /**
-   * When the process started.
-   */
-  started_at?: Timestamp;
+  reported_at: Timestamp | null;
+  software: Array<DeviceSoftware>;
 };
 
 /**
@@ -2188,6 +2225,176 @@ export type Command = {
   progress_percent: number | null;
   progress_message: string | null;
   result: CommandResult | null;
+};
+
+/**
+ * SoftwareBlockOverrideEffect
+ *
+ * `exempt`: the device is exempt from one entry of the block list (`block_entry_id`); `block`:
+ * the device blocks more software of its own (`name_pattern`, with `publisher` and `version`).
+ *
+ */
+export type SoftwareBlockOverrideEffect = 'exempt' | 'block';
+
+/**
+ * SoftwareNamePattern
+ *
+ * A software name as the inventory shows it, compared ignoring case; `*` stands for any run of
+ * characters and `?` for one (`TouchDesigner*`, `*Antivirus*`).
+ *
+ */
+export type SoftwareNamePattern = string;
+
+/**
+ * SoftwareBlockOverride
+ *
+ * How one device differs from the software block list: exempt from one of its entries, or
+ * blocking more software of its own.
+ *
+ */
+export type SoftwareBlockOverride = {
+  id: SoftwareBlockOverrideId;
+  device_id: DeviceId;
+  effect: SoftwareBlockOverrideEffect;
+  /**
+   * The block list entry the device is exempt from (`exempt`), else `null`.
+   */
+  block_entry_id: SoftwareBlockEntryId | null;
+  /**
+   * The software the device blocks (`block`), else `null`.
+   */
+  name_pattern: SoftwareNamePattern | null;
+  publisher: string | null;
+  version: string | null;
+  reason: string;
+  created_by: UserId | null;
+  created_at: Timestamp;
+};
+
+/**
+ * SoftwareBlockOverrideList
+ */
+export type SoftwareBlockOverrideList = {
+  data: Array<SoftwareBlockOverride>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * SoftwareBlockOverrideCreate
+ *
+ * `exempt` takes `block_entry_id` (and nothing of `name_pattern`, `publisher`, `version`);
+ * `block` takes `name_pattern`, optionally `publisher` and `version` (and no `block_entry_id`).
+ * Anything else is `422 invalid_block_override`.
+ *
+ */
+export type SoftwareBlockOverrideCreate = {
+  effect: SoftwareBlockOverrideEffect;
+  block_entry_id?: SoftwareBlockEntryId;
+  name_pattern?: SoftwareNamePattern;
+  publisher?: string;
+  version?: string;
+  reason: string;
+};
+
+/**
+ * SoftwareBlockEntry
+ *
+ * Software that must not be uninstalled from devices: the installed software whose name matches
+ * `name_pattern` (and whose publisher and version are these, when set). A device can be exempted
+ * from an entry, or block more software of its own (its software block overrides).
+ *
+ */
+export type SoftwareBlockEntry = {
+  id: SoftwareBlockEntryId;
+  name_pattern: SoftwareNamePattern;
+  /**
+   * Only software of this publisher (ignoring case), or `null` for any.
+   */
+  publisher: string | null;
+  /**
+   * Only this version, or `null` for every version.
+   */
+  version: string | null;
+  /**
+   * Why it must stay, shown when an uninstall is refused.
+   */
+  reason: string;
+  created_by: UserId | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+/**
+ * SoftwareBlockEntryList
+ */
+export type SoftwareBlockEntryList = {
+  data: Array<SoftwareBlockEntry>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * SoftwareBlockEntryCreate
+ */
+export type SoftwareBlockEntryCreate = {
+  name_pattern: SoftwareNamePattern;
+  /**
+   * Only software of this publisher (ignoring case).
+   */
+  publisher?: string;
+  /**
+   * Only this version.
+   */
+  version?: string;
+  reason: string;
+};
+
+/**
+ * SoftwareBlockEntryUpdate
+ *
+ * The fields to change; fields left out keep their value, `null` clears `publisher` or `version`.
+ */
+export type SoftwareBlockEntryUpdate = {
+  name_pattern?: SoftwareNamePattern;
+  publisher?: string | null;
+  version?: string | null;
+  reason?: string;
+};
+
+/**
+ * LiveProcess
+ *
+ * One process running on the device when its agent listed them.
+ */
+export type LiveProcess = {
+  /**
+   * The operating system's process ID.
+   */
+  pid: number;
+  parent_pid?: number;
+  /**
+   * The program's name (the executable's file name).
+   */
+  name: string;
+  /**
+   * The full command line, when the agent may read it (cut at 4000 characters).
+   */
+  command_line?: string;
+  /**
+   * The account the process runs as.
+   */
+  user?: string;
+  /**
+   * CPU use (100 is one core fully busy).
+   */
+  cpu_percent?: number;
+  /**
+   * Resident memory.
+   */
+  memory_bytes?: number;
+  /**
+   * When the process started.
+   */
+  started_at?: Timestamp;
 };
 
 /**
@@ -6052,6 +6259,16 @@ export type DeviceIdPath = DeviceId;
  * The ID of the device's agent token.
  */
 export type DeviceCredentialIdPath = DeviceCredentialId;
+
+/**
+ * The ID of the device's software block override.
+ */
+export type SoftwareBlockOverrideIdPath = SoftwareBlockOverrideId;
+
+/**
+ * The ID of the block list entry.
+ */
+export type SoftwareBlockEntryIdPath = SoftwareBlockEntryId;
 
 /**
  * The ID of the installer.
@@ -10094,6 +10311,578 @@ export type GetDeviceInventoryResponses = {
 };
 
 export type GetDeviceInventoryResponse = GetDeviceInventoryResponses[keyof GetDeviceInventoryResponses];
+
+export type ListDeviceSoftwareData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/software';
+};
+
+export type ListDeviceSoftwareErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeviceSoftwareError = ListDeviceSoftwareErrors[keyof ListDeviceSoftwareErrors];
+
+export type ListDeviceSoftwareResponses = {
+  /**
+   * The device's software.
+   */
+  200: DeviceSoftwareList;
+};
+
+export type ListDeviceSoftwareResponse = ListDeviceSoftwareResponses[keyof ListDeviceSoftwareResponses];
+
+export type UninstallDeviceSoftwareData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The ID of the installed software (see `GET /v1/devices/{device_id}/software`).
+     */
+    software_id: SoftwareId;
+  };
+  query?: {
+    /**
+     * Wait up to this many seconds for the agent to finish the command before answering (default 0, no wait).
+     */
+    wait_seconds?: number;
+  };
+  url: '/v1/devices/{device_id}/software/{software_id}/uninstall';
+};
+
+export type UninstallDeviceSoftwareErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The device does not exist (or lives on a site you cannot see), or its inventory has no software with this ID.
+   */
+  404: Problem;
+  /**
+   * `software_uninstall_blocked`: the block list (an entry the device is not exempt from) or
+   * one of the device's own blocks protects this software; `detail` gives the reason.
+   * `software_uninstall_unsupported`: the device's type has no `uninstall_software` command
+   * (see `GET /v1/device-types/{device_type}`).
+   *
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UninstallDeviceSoftwareError = UninstallDeviceSoftwareErrors[keyof UninstallDeviceSoftwareErrors];
+
+export type UninstallDeviceSoftwareResponses = {
+  /**
+   * The agent finished the command within `wait_seconds` (see `status` for how).
+   */
+  200: Command;
+  /**
+   * The command is queued (or still running after `wait_seconds`); follow it with `GET /v1/commands/{command_id}`.
+   */
+  202: Command;
+};
+
+export type UninstallDeviceSoftwareResponse =
+  UninstallDeviceSoftwareResponses[keyof UninstallDeviceSoftwareResponses];
+
+export type ListSoftwareBlockOverridesData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/devices/{device_id}/software-block-overrides';
+};
+
+export type ListSoftwareBlockOverridesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListSoftwareBlockOverridesError =
+  ListSoftwareBlockOverridesErrors[keyof ListSoftwareBlockOverridesErrors];
+
+export type ListSoftwareBlockOverridesResponses = {
+  /**
+   * A page of the device's overrides.
+   */
+  200: SoftwareBlockOverrideList;
+};
+
+export type ListSoftwareBlockOverridesResponse =
+  ListSoftwareBlockOverridesResponses[keyof ListSoftwareBlockOverridesResponses];
+
+export type CreateSoftwareBlockOverrideData = {
+  body: SoftwareBlockOverrideCreate;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/software-block-overrides';
+};
+
+export type CreateSoftwareBlockOverrideErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * `invalid_block_override`: `exempt` without `block_entry_id` (or with a name pattern,
+   * publisher or version), `block` without `name_pattern` (or with `block_entry_id`), or a
+   * block list entry that does not exist.
+   *
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateSoftwareBlockOverrideError =
+  CreateSoftwareBlockOverrideErrors[keyof CreateSoftwareBlockOverrideErrors];
+
+export type CreateSoftwareBlockOverrideResponses = {
+  /**
+   * The new override.
+   */
+  201: SoftwareBlockOverride;
+};
+
+export type CreateSoftwareBlockOverrideResponse =
+  CreateSoftwareBlockOverrideResponses[keyof CreateSoftwareBlockOverrideResponses];
+
+export type DeleteSoftwareBlockOverrideData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the device.
+     */
+    device_id: DeviceId;
+    /**
+     * The ID of the device's software block override.
+     */
+    override_id: SoftwareBlockOverrideId;
+  };
+  query?: never;
+  url: '/v1/devices/{device_id}/software-block-overrides/{override_id}';
+};
+
+export type DeleteSoftwareBlockOverrideErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteSoftwareBlockOverrideError =
+  DeleteSoftwareBlockOverrideErrors[keyof DeleteSoftwareBlockOverrideErrors];
+
+export type DeleteSoftwareBlockOverrideResponses = {
+  /**
+   * Deleted.
+   */
+  204: void;
+};
+
+export type DeleteSoftwareBlockOverrideResponse =
+  DeleteSoftwareBlockOverrideResponses[keyof DeleteSoftwareBlockOverrideResponses];
+
+export type ListSoftwareBlockEntriesData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+  };
+  url: '/v1/software-block-list';
+};
+
+export type ListSoftwareBlockEntriesErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListSoftwareBlockEntriesError =
+  ListSoftwareBlockEntriesErrors[keyof ListSoftwareBlockEntriesErrors];
+
+export type ListSoftwareBlockEntriesResponses = {
+  /**
+   * A page of block list entries.
+   */
+  200: SoftwareBlockEntryList;
+};
+
+export type ListSoftwareBlockEntriesResponse =
+  ListSoftwareBlockEntriesResponses[keyof ListSoftwareBlockEntriesResponses];
+
+export type CreateSoftwareBlockEntryData = {
+  body: SoftwareBlockEntryCreate;
+  path?: never;
+  query?: never;
+  url: '/v1/software-block-list';
+};
+
+export type CreateSoftwareBlockEntryErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateSoftwareBlockEntryError =
+  CreateSoftwareBlockEntryErrors[keyof CreateSoftwareBlockEntryErrors];
+
+export type CreateSoftwareBlockEntryResponses = {
+  /**
+   * The new entry.
+   */
+  201: SoftwareBlockEntry;
+};
+
+export type CreateSoftwareBlockEntryResponse =
+  CreateSoftwareBlockEntryResponses[keyof CreateSoftwareBlockEntryResponses];
+
+export type DeleteSoftwareBlockEntryData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the block list entry.
+     */
+    block_entry_id: SoftwareBlockEntryId;
+  };
+  query?: never;
+  url: '/v1/software-block-list/{block_entry_id}';
+};
+
+export type DeleteSoftwareBlockEntryErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DeleteSoftwareBlockEntryError =
+  DeleteSoftwareBlockEntryErrors[keyof DeleteSoftwareBlockEntryErrors];
+
+export type DeleteSoftwareBlockEntryResponses = {
+  /**
+   * Deleted.
+   */
+  204: void;
+};
+
+export type DeleteSoftwareBlockEntryResponse =
+  DeleteSoftwareBlockEntryResponses[keyof DeleteSoftwareBlockEntryResponses];
+
+export type GetSoftwareBlockEntryData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the block list entry.
+     */
+    block_entry_id: SoftwareBlockEntryId;
+  };
+  query?: never;
+  url: '/v1/software-block-list/{block_entry_id}';
+};
+
+export type GetSoftwareBlockEntryErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetSoftwareBlockEntryError = GetSoftwareBlockEntryErrors[keyof GetSoftwareBlockEntryErrors];
+
+export type GetSoftwareBlockEntryResponses = {
+  /**
+   * The entry.
+   */
+  200: SoftwareBlockEntry;
+};
+
+export type GetSoftwareBlockEntryResponse =
+  GetSoftwareBlockEntryResponses[keyof GetSoftwareBlockEntryResponses];
+
+export type UpdateSoftwareBlockEntryData = {
+  body: SoftwareBlockEntryUpdate;
+  path: {
+    /**
+     * The ID of the block list entry.
+     */
+    block_entry_id: SoftwareBlockEntryId;
+  };
+  query?: never;
+  url: '/v1/software-block-list/{block_entry_id}';
+};
+
+export type UpdateSoftwareBlockEntryErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UpdateSoftwareBlockEntryError =
+  UpdateSoftwareBlockEntryErrors[keyof UpdateSoftwareBlockEntryErrors];
+
+export type UpdateSoftwareBlockEntryResponses = {
+  /**
+   * The updated entry.
+   */
+  200: SoftwareBlockEntry;
+};
+
+export type UpdateSoftwareBlockEntryResponse =
+  UpdateSoftwareBlockEntryResponses[keyof UpdateSoftwareBlockEntryResponses];
 
 export type ListLiveProcessesData = {
   body?: never;

@@ -1616,19 +1616,75 @@ export const zInventory = z.object({
 });
 
 /**
- * LiveProcess
+ * SoftwareId
  *
- * One process running on the device when its agent listed them.
+ * The ID of an entry of a device's installed software, made from its name, version and
+ * publisher: the same software has the same ID on every device that reports it.
+ *
  */
-export const zLiveProcess = z.object({
-  pid: z.int().gte(1).lte(2147483647),
-  parent_pid: z.int().gte(0).lte(2147483647).optional(),
-  name: z.string().min(1).max(260),
-  command_line: z.string().max(4000).optional(),
-  user: z.string().max(256).optional(),
-  cpu_percent: z.number().gte(0).lte(100000).optional(),
-  memory_bytes: z.int().gte(0).lte(9007199254740991).optional(),
-  started_at: zTimestamp.optional(),
+export const zSoftwareId = z
+  .string()
+  .max(27)
+  .regex(/^sw_[0-9a-f]{24}$/);
+
+/**
+ * SoftwareBlockEntryId
+ *
+ * The ID of an entry of the software block list (`sbe_` followed by a ULID).
+ */
+export const zSoftwareBlockEntryId = z
+  .string()
+  .max(30)
+  .regex(/^sbe_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * SoftwareBlockOverrideId
+ *
+ * The ID of a device's software block override (`sbo_` followed by a ULID).
+ */
+export const zSoftwareBlockOverrideId = z
+  .string()
+  .max(30)
+  .regex(/^sbo_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * SoftwareUninstallBlock
+ *
+ * What keeps a piece of software from being uninstalled from the device.
+ */
+export const zSoftwareUninstallBlock = z.object({
+  source: z.enum(['block_list', 'device_override']),
+  id: z.union([zSoftwareBlockEntryId, zSoftwareBlockOverrideId]),
+  reason: z.string().max(500),
+});
+
+/**
+ * DeviceSoftware
+ *
+ * One piece of software installed on a device, as its inventory shows it, and whether it may be uninstalled.
+ */
+export const zDeviceSoftware = z.object({
+  id: zSoftwareId,
+  name: z.string().min(1).max(200),
+  version: z.string().max(100).optional(),
+  publisher: z.string().max(200).optional(),
+  installed_on: z
+    .string()
+    .max(10)
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  uninstall_block: zSoftwareUninstallBlock.nullable(),
+});
+
+/**
+ * DeviceSoftwareList
+ *
+ * The software installed on a device, from its agent's last inventory.
+ */
+export const zDeviceSoftwareList = z.object({
+  device_id: zDeviceId,
+  reported_at: zTimestamp.nullable(),
+  software: z.array(zDeviceSoftware).max(1000),
 });
 
 /**
@@ -1722,6 +1778,134 @@ export const zCommand = z.object({
   progress_percent: z.int().gte(0).lte(100).nullable(),
   progress_message: z.string().max(500).nullable(),
   result: zCommandResult.nullable(),
+});
+
+/**
+ * SoftwareBlockOverrideEffect
+ *
+ * `exempt`: the device is exempt from one entry of the block list (`block_entry_id`); `block`:
+ * the device blocks more software of its own (`name_pattern`, with `publisher` and `version`).
+ *
+ */
+export const zSoftwareBlockOverrideEffect = z.enum(['exempt', 'block']);
+
+/**
+ * SoftwareNamePattern
+ *
+ * A software name as the inventory shows it, compared ignoring case; `*` stands for any run of
+ * characters and `?` for one (`TouchDesigner*`, `*Antivirus*`).
+ *
+ */
+export const zSoftwareNamePattern = z.string().min(1).max(200);
+
+/**
+ * SoftwareBlockOverride
+ *
+ * How one device differs from the software block list: exempt from one of its entries, or
+ * blocking more software of its own.
+ *
+ */
+export const zSoftwareBlockOverride = z.object({
+  id: zSoftwareBlockOverrideId,
+  device_id: zDeviceId,
+  effect: zSoftwareBlockOverrideEffect,
+  block_entry_id: zSoftwareBlockEntryId.nullable(),
+  name_pattern: zSoftwareNamePattern.nullable(),
+  publisher: z.string().min(1).max(200).nullable(),
+  version: z.string().min(1).max(100).nullable(),
+  reason: z.string().min(1).max(500),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+});
+
+/**
+ * SoftwareBlockOverrideList
+ */
+export const zSoftwareBlockOverrideList = z.object({
+  data: z.array(zSoftwareBlockOverride).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * SoftwareBlockOverrideCreate
+ *
+ * `exempt` takes `block_entry_id` (and nothing of `name_pattern`, `publisher`, `version`);
+ * `block` takes `name_pattern`, optionally `publisher` and `version` (and no `block_entry_id`).
+ * Anything else is `422 invalid_block_override`.
+ *
+ */
+export const zSoftwareBlockOverrideCreate = z.object({
+  effect: zSoftwareBlockOverrideEffect,
+  block_entry_id: zSoftwareBlockEntryId.optional(),
+  name_pattern: zSoftwareNamePattern.optional(),
+  publisher: z.string().min(1).max(200).optional(),
+  version: z.string().min(1).max(100).optional(),
+  reason: z.string().min(1).max(500),
+});
+
+/**
+ * SoftwareBlockEntry
+ *
+ * Software that must not be uninstalled from devices: the installed software whose name matches
+ * `name_pattern` (and whose publisher and version are these, when set). A device can be exempted
+ * from an entry, or block more software of its own (its software block overrides).
+ *
+ */
+export const zSoftwareBlockEntry = z.object({
+  id: zSoftwareBlockEntryId,
+  name_pattern: zSoftwareNamePattern,
+  publisher: z.string().min(1).max(200).nullable(),
+  version: z.string().min(1).max(100).nullable(),
+  reason: z.string().min(1).max(500),
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  updated_at: zTimestamp,
+});
+
+/**
+ * SoftwareBlockEntryList
+ */
+export const zSoftwareBlockEntryList = z.object({
+  data: z.array(zSoftwareBlockEntry).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * SoftwareBlockEntryCreate
+ */
+export const zSoftwareBlockEntryCreate = z.object({
+  name_pattern: zSoftwareNamePattern,
+  publisher: z.string().min(1).max(200).optional(),
+  version: z.string().min(1).max(100).optional(),
+  reason: z.string().min(1).max(500),
+});
+
+/**
+ * SoftwareBlockEntryUpdate
+ *
+ * The fields to change; fields left out keep their value, `null` clears `publisher` or `version`.
+ */
+export const zSoftwareBlockEntryUpdate = z.object({
+  name_pattern: zSoftwareNamePattern.optional(),
+  publisher: z.string().min(1).max(200).nullish(),
+  version: z.string().min(1).max(100).nullish(),
+  reason: z.string().min(1).max(500).optional(),
+});
+
+/**
+ * LiveProcess
+ *
+ * One process running on the device when its agent listed them.
+ */
+export const zLiveProcess = z.object({
+  pid: z.int().gte(1).lte(2147483647),
+  parent_pid: z.int().gte(0).lte(2147483647).optional(),
+  name: z.string().min(1).max(260),
+  command_line: z.string().max(4000).optional(),
+  user: z.string().max(256).optional(),
+  cpu_percent: z.number().gte(0).lte(100000).optional(),
+  memory_bytes: z.int().gte(0).lte(9007199254740991).optional(),
+  started_at: zTimestamp.optional(),
 });
 
 /**
@@ -4897,6 +5081,16 @@ export const zDeviceIdPath = zDeviceId;
 export const zDeviceCredentialIdPath = zDeviceCredentialId;
 
 /**
+ * The ID of the device's software block override.
+ */
+export const zSoftwareBlockOverrideIdPath = zSoftwareBlockOverrideId;
+
+/**
+ * The ID of the block list entry.
+ */
+export const zSoftwareBlockEntryIdPath = zSoftwareBlockEntryId;
+
+/**
  * The ID of the installer.
  */
 export const zInstallerIdPath = zInstallerId;
@@ -5742,6 +5936,110 @@ export const zGetDeviceInventoryPath = z.object({
  * The last reported inventory.
  */
 export const zGetDeviceInventoryResponse = zInventory;
+
+export const zListDeviceSoftwarePath = z.object({
+  device_id: zDeviceId,
+});
+
+/**
+ * The device's software.
+ */
+export const zListDeviceSoftwareResponse = zDeviceSoftwareList;
+
+export const zUninstallDeviceSoftwarePath = z.object({
+  device_id: zDeviceId,
+  software_id: zSoftwareId,
+});
+
+export const zUninstallDeviceSoftwareQuery = z.object({
+  wait_seconds: z.int().gte(0).lte(60).optional().default(0),
+});
+
+/**
+ * The agent finished the command within `wait_seconds` (see `status` for how).
+ */
+export const zUninstallDeviceSoftwareResponse = zCommand;
+
+export const zListSoftwareBlockOverridesPath = z.object({
+  device_id: zDeviceId,
+});
+
+export const zListSoftwareBlockOverridesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of the device's overrides.
+ */
+export const zListSoftwareBlockOverridesResponse = zSoftwareBlockOverrideList;
+
+export const zCreateSoftwareBlockOverrideBody = zSoftwareBlockOverrideCreate;
+
+export const zCreateSoftwareBlockOverridePath = z.object({
+  device_id: zDeviceId,
+});
+
+/**
+ * The new override.
+ */
+export const zCreateSoftwareBlockOverrideResponse = zSoftwareBlockOverride;
+
+export const zDeleteSoftwareBlockOverridePath = z.object({
+  device_id: zDeviceId,
+  override_id: zSoftwareBlockOverrideId,
+});
+
+/**
+ * Deleted.
+ */
+export const zDeleteSoftwareBlockOverrideResponse = z.void();
+
+export const zListSoftwareBlockEntriesQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * A page of block list entries.
+ */
+export const zListSoftwareBlockEntriesResponse = zSoftwareBlockEntryList;
+
+export const zCreateSoftwareBlockEntryBody = zSoftwareBlockEntryCreate;
+
+/**
+ * The new entry.
+ */
+export const zCreateSoftwareBlockEntryResponse = zSoftwareBlockEntry;
+
+export const zDeleteSoftwareBlockEntryPath = z.object({
+  block_entry_id: zSoftwareBlockEntryId,
+});
+
+/**
+ * Deleted.
+ */
+export const zDeleteSoftwareBlockEntryResponse = z.void();
+
+export const zGetSoftwareBlockEntryPath = z.object({
+  block_entry_id: zSoftwareBlockEntryId,
+});
+
+/**
+ * The entry.
+ */
+export const zGetSoftwareBlockEntryResponse = zSoftwareBlockEntry;
+
+export const zUpdateSoftwareBlockEntryBody = zSoftwareBlockEntryUpdate;
+
+export const zUpdateSoftwareBlockEntryPath = z.object({
+  block_entry_id: zSoftwareBlockEntryId,
+});
+
+/**
+ * The updated entry.
+ */
+export const zUpdateSoftwareBlockEntryResponse = zSoftwareBlockEntry;
 
 export const zListLiveProcessesPath = z.object({
   device_id: zDeviceId,

@@ -1117,6 +1117,45 @@ export const DeviceRegistrationToken = z
     registration_expires_at: Timestamp,
   })
   .meta({ id: 'DeviceRegistrationToken' });
+export const SoftwareId = z
+  .string()
+  .max(27)
+  .regex(new RegExp('^sw_[0-9a-f]{24}$'))
+  .meta({ id: 'SoftwareId' });
+export const SoftwareBlockEntryId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^sbe_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'SoftwareBlockEntryId' });
+export const SoftwareBlockOverrideId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^sbo_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'SoftwareBlockOverrideId' });
+export const SoftwareUninstallBlock = z
+  .strictObject({
+    source: z.enum(['block_list', 'device_override']),
+    id: z.union([SoftwareBlockEntryId, SoftwareBlockOverrideId]),
+    reason: z.string().max(500),
+  })
+  .meta({ id: 'SoftwareUninstallBlock' });
+export const DeviceSoftware = z
+  .object({
+    id: SoftwareId,
+    name: z.string().min(1).max(200),
+    version: z.string().max(100).optional(),
+    publisher: z.string().max(200).optional(),
+    installed_on: z.string().max(10).regex(new RegExp('^\\d{4}-\\d{2}-\\d{2}$')).optional(),
+    uninstall_block: SoftwareUninstallBlock.nullable(),
+  })
+  .meta({ id: 'DeviceSoftware' });
+export const DeviceSoftwareList = z
+  .object({
+    device_id: DeviceId,
+    reported_at: Timestamp.nullable(),
+    software: z.array(DeviceSoftware).max(1000),
+  })
+  .meta({ id: 'DeviceSoftwareList' });
 export const DeviceSort = z
   .enum(['name', '-name', 'last_seen_at', '-last_seen_at', 'status', '-status', 'created_at', '-created_at'])
   .meta({ id: 'DeviceSort' });
@@ -2524,6 +2563,69 @@ export const SiteUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'SiteUpdate' });
+export const SoftwareNamePattern = z.string().min(1).max(200).meta({ id: 'SoftwareNamePattern' });
+export const SoftwareBlockEntry = z
+  .object({
+    id: SoftwareBlockEntryId,
+    name_pattern: SoftwareNamePattern,
+    publisher: z.string().min(1).max(200).nullable(),
+    version: z.string().min(1).max(100).nullable(),
+    reason: z.string().min(1).max(500),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'SoftwareBlockEntry' });
+export const SoftwareBlockEntryCreate = z
+  .strictObject({
+    name_pattern: SoftwareNamePattern,
+    publisher: z.string().min(1).max(200).optional(),
+    version: z.string().min(1).max(100).optional(),
+    reason: z.string().min(1).max(500),
+  })
+  .meta({ id: 'SoftwareBlockEntryCreate' });
+export const SoftwareBlockEntryList = z
+  .object({ data: z.array(SoftwareBlockEntry).max(500), next_cursor: NextCursor })
+  .meta({ id: 'SoftwareBlockEntryList' });
+export const SoftwareBlockEntryUpdate = z
+  .strictObject({
+    name_pattern: SoftwareNamePattern.optional(),
+    publisher: z.string().min(1).max(200).nullable().optional(),
+    version: z.string().min(1).max(100).nullable().optional(),
+    reason: z.string().min(1).max(500).optional(),
+  })
+  .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
+  .meta({ id: 'SoftwareBlockEntryUpdate' });
+export const SoftwareBlockOverrideEffect = z
+  .enum(['exempt', 'block'])
+  .meta({ id: 'SoftwareBlockOverrideEffect' });
+export const SoftwareBlockOverride = z
+  .object({
+    id: SoftwareBlockOverrideId,
+    device_id: DeviceId,
+    effect: SoftwareBlockOverrideEffect,
+    block_entry_id: SoftwareBlockEntryId.nullable(),
+    name_pattern: SoftwareNamePattern.nullable(),
+    publisher: z.string().min(1).max(200).nullable(),
+    version: z.string().min(1).max(100).nullable(),
+    reason: z.string().min(1).max(500),
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'SoftwareBlockOverride' });
+export const SoftwareBlockOverrideCreate = z
+  .strictObject({
+    effect: SoftwareBlockOverrideEffect,
+    block_entry_id: SoftwareBlockEntryId.optional(),
+    name_pattern: SoftwareNamePattern.optional(),
+    publisher: z.string().min(1).max(200).optional(),
+    version: z.string().min(1).max(100).optional(),
+    reason: z.string().min(1).max(500),
+  })
+  .meta({ id: 'SoftwareBlockOverrideCreate' });
+export const SoftwareBlockOverrideList = z
+  .object({ data: z.array(SoftwareBlockOverride).max(500), next_cursor: NextCursor })
+  .meta({ id: 'SoftwareBlockOverrideList' });
 export const TotpConfirmation = z.strictObject({ code: TotpCode }).meta({ id: 'TotpConfirmation' });
 export const TotpSetup = z
   .object({ secret: z.string().max(64), otpauth_uri: z.url().max(500), qr_code_svg: z.string().max(100000) })
@@ -4557,6 +4659,273 @@ export const contract = c.router(
           idempotent: false,
           bodyTypes: [],
           scopes: ['devices:read'],
+        } as const,
+      },
+    },
+    software: {
+      listDeviceSoftware: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/software',
+        summary: "List a device's installed software",
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
+        responses: {
+          200: DeviceSoftwareList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeviceSoftware',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      uninstallDeviceSoftware: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/software/:software_id/uninstall',
+        summary: 'Uninstall software from a device',
+        pathParams: z.object({ device_id: DeviceId, software_id: SoftwareId }),
+        query: z.strictObject({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+        body: c.noBody(),
+        responses: {
+          200: Command,
+          202: Command,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'uninstallDeviceSoftware',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
+        } as const,
+      },
+      listSoftwareBlockOverrides: {
+        method: 'GET',
+        path: '/v1/devices/:device_id/software-block-overrides',
+        summary: "List a device's software block overrides",
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: SoftwareBlockOverrideList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listSoftwareBlockOverrides',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      createSoftwareBlockOverride: {
+        method: 'POST',
+        path: '/v1/devices/:device_id/software-block-overrides',
+        summary: 'Exempt a device from a block list entry, or block more on it',
+        pathParams: z.object({ device_id: DeviceId }),
+        query: z.strictObject({}),
+        body: SoftwareBlockOverrideCreate,
+        responses: {
+          201: SoftwareBlockOverride,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createSoftwareBlockOverride',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['software:write'],
+        } as const,
+      },
+      deleteSoftwareBlockOverride: {
+        method: 'DELETE',
+        path: '/v1/devices/:device_id/software-block-overrides/:override_id',
+        summary: "Delete a device's software block override",
+        pathParams: z.object({ device_id: DeviceId, override_id: SoftwareBlockOverrideId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteSoftwareBlockOverride',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
+        } as const,
+      },
+      listSoftwareBlockEntries: {
+        method: 'GET',
+        path: '/v1/software-block-list',
+        summary: 'List the software block list',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+        }),
+        responses: {
+          200: SoftwareBlockEntryList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listSoftwareBlockEntries',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      createSoftwareBlockEntry: {
+        method: 'POST',
+        path: '/v1/software-block-list',
+        summary: 'Block software from being uninstalled',
+        query: z.strictObject({}),
+        body: SoftwareBlockEntryCreate,
+        responses: {
+          201: SoftwareBlockEntry,
+          400: problem,
+          401: problem,
+          403: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createSoftwareBlockEntry',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['software:write'],
+        } as const,
+      },
+      getSoftwareBlockEntry: {
+        method: 'GET',
+        path: '/v1/software-block-list/:block_entry_id',
+        summary: 'Get a block list entry',
+        pathParams: z.object({ block_entry_id: SoftwareBlockEntryId }),
+        query: z.strictObject({}),
+        responses: {
+          200: SoftwareBlockEntry,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getSoftwareBlockEntry',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      updateSoftwareBlockEntry: {
+        method: 'PATCH',
+        path: '/v1/software-block-list/:block_entry_id',
+        summary: 'Update a block list entry',
+        pathParams: z.object({ block_entry_id: SoftwareBlockEntryId }),
+        query: z.strictObject({}),
+        body: SoftwareBlockEntryUpdate,
+        responses: {
+          200: SoftwareBlockEntry,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          413: problem,
+          415: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'updateSoftwareBlockEntry',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: ['application/json'],
+          scopes: ['software:write'],
+        } as const,
+      },
+      deleteSoftwareBlockEntry: {
+        method: 'DELETE',
+        path: '/v1/software-block-list/:block_entry_id',
+        summary: 'Delete a block list entry',
+        pathParams: z.object({ block_entry_id: SoftwareBlockEntryId }),
+        query: z.strictObject({}),
+        responses: {
+          204: c.noBody(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'deleteSoftwareBlockEntry',
+          tag: 'Software',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
         } as const,
       },
     },

@@ -48,6 +48,7 @@ import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
 import * as software from './migrations/033-software';
 import * as mfaChallengeRememberMe from './migrations/035-mfa-challenge-remember-me';
+import * as softwareBlockList from './migrations/038-software-block-list';
 import * as sessionsLockoutRecovery from './migrations/029-sessions-lockout-recovery';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
@@ -96,6 +97,7 @@ export const migrations: Record<string, Migration> = {
   '033-live-state': liveState,
   '033-software': software,
   '035-mfa-challenge-remember-me': mfaChallengeRememberMe,
+  '038-software-block-list': softwareBlockList,
   '029-sessions-lockout-recovery': sessionsLockoutRecovery,
 };
 

@@ -20,6 +20,8 @@ const ulid = monotonicFactory(pooledRandom);
 
 export type IdPrefix =
   | 'ins'
+  | 'sbe'
+  | 'sbo'
   | 'usr'
   | 'psk'
   | 'art'

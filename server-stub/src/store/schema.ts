@@ -474,6 +474,32 @@ export interface InstallersTable {
   created_at: string;
 }
 
+export interface SoftwareBlockEntriesTable {
+  id: string;
+  /** A glob (`*`, `?`) matched against the software's name, ignoring case. */
+  name_pattern: string;
+  publisher: string | null;
+  version: string | null;
+  reason: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SoftwareBlockOverridesTable {
+  id: string;
+  device_id: string;
+  /** `exempt` names `block_entry_id`; `block` has its own `name_pattern` (and publisher, version). */
+  effect: 'exempt' | 'block';
+  block_entry_id: string | null;
+  name_pattern: string | null;
+  publisher: string | null;
+  version: string | null;
+  reason: string;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface DeviceScreenshotsTable {
   id: string;
   device_id: string;
@@ -905,6 +931,8 @@ export interface Database {
   monitored_processes: MonitoredProcessesTable;
   process_states: ProcessStatesTable;
   installers: InstallersTable;
+  software_block_entries: SoftwareBlockEntriesTable;
+  software_block_overrides: SoftwareBlockOverridesTable;
   device_screenshots: DeviceScreenshotsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
