@@ -3,8 +3,12 @@
  * fresh in-memory server, and checks both its output and what it did to the server.
  */
 import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +17,8 @@ import {
   confirmTotp,
   createCustomField,
   createWebhook,
+  downloadAgentReleaseArtifact,
+  getAgentRelease,
   listAlertRules,
   listDevices,
   listNotificationChannels,
@@ -86,6 +92,37 @@ describe('examples', () => {
       'kiosk-2:linux',
       'kiosk-3:macos',
     ]);
+  });
+
+  it('upload-agent-release.ts creates the release once and uploads each build from disk with its SHA-256', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'meridian-build-'));
+    try {
+      const file = join(directory, 'meridian-agent');
+      const bytes = randomBytes(300_000);
+      await writeFile(file, bytes);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const upload = (platform: string) =>
+        run(TSX, [example('upload-agent-release.ts'), '9.8.7', platform, file, 'beta'], withToken());
+      const first = (await upload('linux-amd64')).stdout;
+      const id = /^release 9\.8\.7 \((rel_\w+), beta\)/.exec(first)?.[1];
+      expect(first).toBe(
+        `release 9.8.7 (${id}, beta): linux-amd64 meridian-agent-9.8.7-linux-amd64, 300000 bytes, sha256 ${sha256}\n`,
+      );
+      expect((await upload('linux-arm64')).stdout).toMatch(`release 9.8.7 (${id}, beta): linux-arm64 `);
+      const release = ok(await getAgentRelease({ client: t.admin, path: { release_id: id! } }));
+      expect(release.artifacts.map((artifact) => [artifact.platform, artifact.sha256])).toEqual([
+        ['linux-amd64', sha256],
+        ['linux-arm64', sha256],
+      ]);
+      const download = await downloadAgentReleaseArtifact({
+        client: t.admin,
+        path: { release_id: id!, platform: 'linux-arm64' },
+        parseAs: 'arrayBuffer',
+      });
+      expect(Buffer.from(download.data as unknown as ArrayBuffer).equals(bytes)).toBe(true);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('device-report.ts signs in with a password and counts devices per site and status', async () => {

@@ -6,7 +6,11 @@
  * both its output and what it did to the server are checked.
  */
 import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -303,6 +307,29 @@ const expectations: Record<string, () => Promise<void>> = {
       devices: (await everyDevice()).length,
     };
     expect(after).toEqual(before);
+  },
+
+  'files.ts': async () => {
+    const release = await admin.agentReleases.create({ version: '3.2.1' });
+    const directory = await mkdtemp(join(tmpdir(), 'meridian-files-'));
+    try {
+      const bytes = randomBytes(100_000);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await writeFile(join(directory, 'build'), bytes);
+      const copy = join(directory, 'copy');
+      const { stdout, stderr } = await runExample('files.ts', [release.id, join(directory, 'build'), copy]);
+      expect(stdout).toBe(`100000 bytes up twice; "sha256-${sha256}" down into ${copy}\n`);
+      expect((await readFile(copy)).equals(bytes)).toBe(true);
+      expect(
+        (await admin.agentReleases.get(release.id)).artifacts.map((a) => [a.platform, a.sha256]),
+      ).toEqual([
+        ['linux-amd64', sha256],
+        ['linux-arm64', sha256],
+      ]);
+      expect(stderr).toBe('');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   },
 
   'hooks-and-logging.ts': async () => {

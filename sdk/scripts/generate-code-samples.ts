@@ -175,12 +175,19 @@ function typescriptSample(
         ]
       : method.kind === 'stream'
         ? [`for await (const event of ${call}) {`, '  console.log(event);', '}']
-        : answers
-          ? [`const result = await ${call};`, 'console.log(result);']
-          : [`await ${call};`];
+        : method.kind === 'download'
+          ? [
+              `const response = await ${call};`,
+              '// The file goes to disk as it arrives, never whole in memory.',
+              `await writeFile('${fileFor('application/octet-stream')}', response.body!);`,
+            ]
+          : answers
+            ? [`const result = await ${call};`, 'console.log(result);']
+            : [`await ${call};`];
   return [
     "import Meridian from '@meridian/sdk';",
     ...(binary ? ["import { openAsBlob } from 'node:fs';"] : []),
+    ...(method.kind === 'download' ? ["import { writeFile } from 'node:fs/promises';"] : []),
     '',
     'const meridian = new Meridian({',
     `  baseUrl: process.env.MERIDIAN_URL ?? '${BASE_URL}',`,

@@ -73,8 +73,8 @@ export interface Method {
   args: Argument[];
   call: string;
   returns: string;
-  /** What a call gives: one result, a page promise to `for await` over, or an event stream. */
-  kind: 'call' | 'list' | 'stream';
+  /** What a call gives: one result, a page promise to `for await` over, an event stream, or a file's `Response`. */
+  kind: 'call' | 'list' | 'stream' | 'download';
   /** Types of types.gen.ts the signature needs besides the operation's own. */
   extraTypes: string[];
   doc: string[];
@@ -166,6 +166,13 @@ function streamDataType(located: LocatedOperation): string | undefined {
   return schema?.$ref?.split('/').pop() ?? schema?.title ?? 'unknown';
 }
 
+/** Whether an operation answers a file (`application/octet-stream`), which a call hands over as the unread `Response`. */
+function isDownload(located: LocatedOperation): boolean {
+  return Object.entries(located.responses).some(
+    ([status, response]) => status.startsWith('2') && 'application/octet-stream' in (response.content ?? {}),
+  );
+}
+
 /** Makes an optional argument followed by a required one required (`T | undefined`): TypeScript needs it. */
 function fixOptionality(args: Argument[]): Argument[] {
   let laterRequired = false;
@@ -211,6 +218,7 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
   );
   const paginated = isPaginated(spec, located, query);
   const streamed = streamDataType(located);
+  const download = isDownload(located);
   const body = located.requestBody;
   const bodyType = body ? Object.keys(body.content ?? {})[0] : undefined;
 
@@ -224,13 +232,12 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     const schema = Object.values(body.content ?? {})[0]?.schema;
     const described =
       body.description ?? (schema ? resolveRef<SchemaObject>(spec, schema).description : undefined);
-    // A JSON body that may instead be a file (an upload, or a link to it): hey-api types only the
-    // JSON; the method takes the file's bytes too, sent as they are (streamed, for a ReadableStream).
-    const content = body.content ?? {};
-    const orFile = 'application/json' in content && 'application/octet-stream' in content;
+    // A file (or a JSON body that may instead be a file: an upload, or a link to it): hey-api types
+    // a Blob or only the JSON; the method takes any Uploadable, streamed as it is read.
+    const orFile = Object.keys(body.content ?? {}).some((type) => type !== 'application/json');
     args.push({
       name: 'body',
-      type: `${data}['body']${orFile ? ' | Blob | ReadableStream<Uint8Array>' : ''}`,
+      type: `${data}['body']${orFile ? ' | Uploadable' : ''}`,
       optional: body.required !== true,
       doc: described?.trim().split('\n').join(' ') ?? 'The request body.',
     });
@@ -276,6 +283,7 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     ...(paginated ? ['paginated: true'] : []),
     ...(streamed ? ['stream: true'] : []),
     ...(bodyType !== undefined && bodyType !== 'application/json' ? [`contentType: '${bodyType}'`] : []),
+    ...(download ? ['download: true'] : []),
   ];
   const route = `${method.toUpperCase()} ${path}`;
   const name = operation['x-sdk-method'] ?? methodName(operationId, tag);
@@ -284,7 +292,7 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     '',
     ...textLines(operation.description),
     '',
-    `\`${route}\` (operation \`${operationId}\`).${paginated ? ' Await it for the first page, or `for await` over it for every item of every page.' : ''}${streamed ? ' `for await` over it for each event as it happens; it reconnects with `Last-Event-ID` if the connection drops.' : ''}`,
+    `\`${route}\` (operation \`${operationId}\`).${download ? ' Resolves to the `Response`, its body unread: stream it (`response.body`) rather than holding the file.' : ''}${paginated ? ' Await it for the first page, or `for await` over it for every item of every page.' : ''}${streamed ? ' `for await` over it for each event as it happens; it reconnects with `Last-Event-ID` if the connection drops.' : ''}`,
     '',
     ...fixOptionality(args).map((arg) => `@param ${arg.name} ${arg.doc}`.trimEnd()),
     ...(operation.deprecated ? ['@deprecated'] : []),
@@ -298,12 +306,14 @@ function buildMethod(spec: OpenApiDocument, located: LocatedOperation, typeNames
     call: streamed
       ? `this._client._stream<${streamed}>(routes.${operationId}, { ${callFields.join(', ')} })`
       : `this._client.${paginated ? '_list' : '_call'}(routes.${operationId}, { ${callFields.join(', ')} })`,
-    kind: streamed ? 'stream' : paginated ? 'list' : 'call',
+    kind: streamed ? 'stream' : paginated ? 'list' : download ? 'download' : 'call',
     returns: streamed
       ? `EventStream<${streamed}>`
       : paginated
         ? `PagePromise<${typeBase}Response['data'][number]>`
-        : `APIPromise<${typeBase}Response>`,
+        : download
+          ? 'APIPromise<Response>'
+          : `APIPromise<${typeBase}Response>`,
     extraTypes: streamed && streamed !== 'unknown' ? [streamed] : [],
     doc,
   };
@@ -384,6 +394,9 @@ function render(resources: Resource[]): string {
       : []),
     `import type { ${optionImports.join(', ')} } from '../meridian-client/request-options';`,
     "import { APIResource, type OperationClient, type Route } from '../meridian-client/resource';",
+    ...(methods.some((method) => method.args.some((arg) => arg.type.includes('Uploadable')))
+      ? ["import type { Uploadable } from '../meridian-client/uploads';"]
+      : []),
     `import type { ${typeImports.join(', ')} } from './types.gen';`,
     '',
     '/** Every operation of the spec by operationId: its route, and whether it takes Idempotency-Key, If-Match, a cursor. */',

@@ -22,6 +22,7 @@ import {
 } from './meridian-client/errors';
 import { Page, PagePromise, type PageBody } from './meridian-client/pagination';
 import { EventStream } from './meridian-client/streaming';
+import { iterableStream } from './meridian-client/uploads';
 import type { RequestOptions } from './meridian-client/request-options';
 import type { HttpMethod, OperationArgs, OperationClient, Route } from './meridian-client/resource';
 import {
@@ -85,12 +86,15 @@ export interface RawRequestOptions extends RequestOptions {
   query?: object;
   /**
    * A JSON-serialisable value, or a string/Blob/FormData/URLSearchParams/ArrayBuffer sent as is,
-   * or a `ReadableStream` of bytes streamed as is (sent once: never retried).
+   * or a `ReadableStream` or async iterable (e.g. a Node.js stream) of bytes, streamed as it is
+   * read (sent once: never retried).
    */
   body?: unknown;
 }
 
 const CSRF_COOKIE = 'meridian_csrf';
+const IN_NODE =
+  (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -106,6 +110,15 @@ interface Call {
   route: Route | undefined;
   /** Server-Sent Events: resolve with the response as soon as it starts, body unread. */
   stream?: boolean;
+}
+
+/**
+ * A file download (an `application/octet-stream` answer): the call resolves to the `Response`
+ * itself, its body unread, so the caller streams it (to a file, through a hash) instead of the
+ * client holding the whole file. A `304` (If-None-Match) resolves too: there is nothing to read.
+ */
+function isDownload(call: Call, path: string): boolean {
+  return (call.route ?? findRoute(call.method, path))?.download === true;
 }
 
 interface Outcome {
@@ -255,6 +268,7 @@ export class Meridian implements OperationClient {
     const streamed = body instanceof ReadableStream;
     const repeatable = !streamed && isSafeToRepeat(method, headers);
     const what = `${method} ${path}`;
+    const download = isDownload(call, path);
 
     for (let retry = 0; ; retry++) {
       if (options.signal?.aborted) throw new UserAbortError(options.signal.reason);
@@ -278,6 +292,8 @@ export class Meridian implements OperationClient {
 
       let failure: MeridianError;
       let retryAfterMs: number | undefined;
+      // A response handed over unread stays tied to the caller's signal, which can stop its body.
+      let handedOver = false;
       try {
         let response: Response;
         try {
@@ -290,6 +306,10 @@ export class Meridian implements OperationClient {
         if (request !== undefined) await this.#onResponse?.(response, request);
         const requestId = response.headers.get('request-id') ?? undefined;
         if (call.stream && response.ok) return { body: undefined, response, requestId };
+        if (download && (response.ok || response.status === 304)) {
+          handedOver = true;
+          return { body: response, response, requestId };
+        }
         let parsed: unknown;
         try {
           parsed = await readBody(response, method);
@@ -318,7 +338,7 @@ export class Meridian implements OperationClient {
         failure = error;
       } finally {
         clearTimeout(timer);
-        options.signal?.removeEventListener('abort', forwardAbort);
+        if (!handedOver) options.signal?.removeEventListener('abort', forwardAbort);
       }
 
       if (!repeatable || retry >= maxRetries) {
@@ -387,12 +407,24 @@ export class Meridian implements OperationClient {
         attemptHeaders.set('X-CSRF-Token', csrf);
       }
     }
+    // Node.js's fetch (undici) reads a Blob body whole into memory before sending it, but sends a
+    // stream as it is read: there a Blob (say, a 200 MB file from fs.openAsBlob) goes as a fresh
+    // stream at each attempt, with its length. Browsers send Blobs from disk, and most of them
+    // cannot stream a request body at all.
+    let sent = body;
+    if (body instanceof Blob && IN_NODE) {
+      sent = body.stream();
+      attemptHeaders = new Headers(attemptHeaders);
+      attemptHeaders.set('Content-Length', String(body.size));
+    }
     return {
       method,
       headers: attemptHeaders,
-      ...(body === undefined ? {} : { body }),
-      // fetch sends a stream only when told the response may come before the body is all sent.
-      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      ...(sent === undefined ? {} : { body: sent }),
+      // fetch sends a stream only when told the response may come before the body is all sent. A
+      // stream cannot follow a redirect anyway, and Node.js's fetch would otherwise keep a copy of
+      // everything sent, in case one came (its request clone tees the body).
+      ...(sent instanceof ReadableStream ? { duplex: 'half', redirect: 'error' } : {}),
       ...(this.credentials === 'cookie' ? { credentials: 'include' as const } : {}),
     } as RequestInit & { headers: Headers };
   }
@@ -464,11 +496,9 @@ function serializeBody(body: unknown): { body: BodyInit | undefined; contentType
   ) {
     return { body: body as BodyInit, contentType: undefined };
   }
-  // A Node.js stream or an async iterable would serialise to `{}`: refuse it before sending.
-  if (typeof (body as { pipe?: unknown }).pipe === 'function' || Symbol.asyncIterator in Object(body)) {
-    throw new TypeError(
-      'The body is a stream the SDK cannot send: pass a web ReadableStream (e.g. Readable.toWeb(stream)), a Blob or bytes.',
-    );
+  // A Node.js stream or another async iterable of bytes: streamed as it is read.
+  if (Symbol.asyncIterator in Object(body)) {
+    return { body: iterableStream(body as AsyncIterable<unknown>), contentType: undefined };
   }
   return { body: JSON.stringify(body), contentType: 'application/json' };
 }

@@ -55,6 +55,7 @@ export type {
   RequestOptions,
 } from './meridian-client/request-options';
 export type { HttpMethod, Route } from './meridian-client/resource';
+export type { Uploadable } from './meridian-client/uploads';
 export type { HeadersLike } from './internal/utils/headers';
 export type { Logger, LogLevel } from './internal/utils/log';
 export {

@@ -1,12 +1,12 @@
 /**
- * Request bodies that are not JSON values: a web `ReadableStream` is streamed as it is and sent
- * once (never retried, since it is gone after the first attempt); a stream the client cannot
- * send is refused with a TypeError before anything goes out, instead of being sent as `{}`.
+ * Request bodies that are not JSON values: a web `ReadableStream`, a Node.js stream or another
+ * async iterable of bytes is streamed as it is read and sent once (never retried, since it is
+ * gone after the first attempt); chunks that are not bytes fail the call instead of being sent.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { http } from 'msw';
-import { InternalServerError } from '../src/index';
+import { InternalServerError, MeridianError } from '../src/index';
 import { client, json, problem, server, url, useMsw } from './support/msw';
 
 useMsw();
@@ -82,23 +82,38 @@ describe('a ReadableStream body', () => {
   });
 });
 
-describe('a body the client cannot send', () => {
+describe('an async iterable body', () => {
   it.each([
-    ['a Node.js stream', () => Readable.from(['{"name":"Lisbon"}'])],
+    ['a Node.js stream', () => Readable.from(JPEG_CHUNKS.map((chunk) => Buffer.from(chunk)))],
     [
-      'an async iterable',
+      'an async generator',
       () =>
         (async function* () {
-          yield '{"name":"Lisbon"}';
+          for (const chunk of JPEG_CHUNKS) yield new Uint8Array(chunk);
         })(),
     ],
-  ])('%s is refused with a TypeError before anything is sent', async (_, body) => {
+  ])('%s is streamed as its bytes by the resource method', async (_, body) => {
+    const received = recordPosts('/v1/agent/screenshots', () => json({}, 201));
+    await client().agent.uploadScreenshot(body());
+    expect(received).toEqual([{ contentType: 'image/jpeg', bytes: JPEG_CHUNKS.flat() }]);
+  });
+
+  it('sends strings as UTF-8', async () => {
+    const received = recordPosts('/v1/sites', () => json({}, 201));
+    await client().request('POST', '/v1/sites', {
+      body: Readable.from(['{"name":', '"Lisboa ✓"}']),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(new TextDecoder().decode(new Uint8Array(received[0]!.bytes))).toBe('{"name":"Lisboa ✓"}');
+  });
+
+  it('fails the call, and is not sent as `{}`, when a chunk is not bytes', async () => {
     const received = recordPosts('/v1/sites', () => json({}, 201));
     const error = await client()
-      .request('POST', '/v1/sites', { body: body() })
+      .request('POST', '/v1/sites', { body: Readable.from([{ name: 'Lisbon' }]) })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as TypeError).message).toContain('Readable.toWeb');
-    expect(received).toHaveLength(0);
+    // The stream errors as it is read: fetch fails (MSW, reading it, answers 500 instead).
+    expect(error).toBeInstanceOf(MeridianError);
+    expect(received).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import type {
   IfMatchOption,
 } from '../meridian-client/request-options';
 import { APIResource, type OperationClient, type Route } from '../meridian-client/resource';
+import type { Uploadable } from '../meridian-client/uploads';
 import type {
   AcknowledgeEventData,
   AcknowledgeEventResponse,
@@ -139,9 +140,7 @@ import type {
   DisableTotpData,
   DisableTotpResponse,
   DownloadAgentReleaseArtifactData,
-  DownloadAgentReleaseArtifactResponse,
   DownloadAgentUpdateData,
-  DownloadAgentUpdateResponse,
   EnrollAgentData,
   EnrollAgentResponse,
   Event,
@@ -654,7 +653,10 @@ export const routes = {
     route: 'POST /v1/agent-releases/{release_id}/artifacts',
     contentType: 'application/octet-stream',
   },
-  downloadAgentReleaseArtifact: { route: 'GET /v1/agent-releases/{release_id}/artifacts/{platform}' },
+  downloadAgentReleaseArtifact: {
+    route: 'GET /v1/agent-releases/{release_id}/artifacts/{platform}',
+    download: true,
+  },
   listRollouts: { route: 'GET /v1/rollouts', paginated: true },
   createRollout: { route: 'POST /v1/rollouts', idempotencyKey: true },
   getRollout: { route: 'GET /v1/rollouts/{rollout_id}' },
@@ -673,7 +675,7 @@ export const routes = {
   uploadAgentInventory: { route: 'PUT /v1/agent/inventory' },
   getAgentConfig: { route: 'GET /v1/agent/config' },
   uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots', contentType: 'image/jpeg' },
-  downloadAgentUpdate: { route: 'GET /v1/agent/update/{platform}' },
+  downloadAgentUpdate: { route: 'GET /v1/agent/update/{platform}', download: true },
   reportAgentUpdateResult: { route: 'POST /v1/agent/update-result' },
 } as const satisfies Record<string, Route>;
 
@@ -4985,7 +4987,7 @@ export class AgentReleasesResource extends APIResource {
    */
   addArtifact(
     releaseId: AddAgentReleaseArtifactData['path']['release_id'],
-    body: AddAgentReleaseArtifactData['body'] | Blob | ReadableStream<Uint8Array>,
+    body: AddAgentReleaseArtifactData['body'] | Uploadable,
     query: AddAgentReleaseArtifactData['query'],
     options?: BaseRequestOptions,
   ): APIPromise<AddAgentReleaseArtifactResponse> {
@@ -5005,7 +5007,7 @@ export class AgentReleasesResource extends APIResource {
    * and `If-None-Match` with the ETag to skip a download you have (`304`). A build given by
    * URL answers `404 artifact_not_stored`: download it from its `url`. `releases:read`.
    *
-   * `GET /v1/agent-releases/{release_id}/artifacts/{platform}` (operation `downloadAgentReleaseArtifact`).
+   * `GET /v1/agent-releases/{release_id}/artifacts/{platform}` (operation `downloadAgentReleaseArtifact`). Resolves to the `Response`, its body unread: stream it (`response.body`) rather than holding the file.
    *
    * @param releaseId The ID of the agent release.
    * @param platform The platform of the build.
@@ -5015,7 +5017,7 @@ export class AgentReleasesResource extends APIResource {
     releaseId: DownloadAgentReleaseArtifactData['path']['release_id'],
     platform: DownloadAgentReleaseArtifactData['path']['platform'],
     options?: BaseRequestOptions,
-  ): APIPromise<DownloadAgentReleaseArtifactResponse> {
+  ): APIPromise<Response> {
     return this._client._call(routes.downloadAgentReleaseArtifact, {
       path: { release_id: releaseId, platform: platform },
       options,
@@ -5416,7 +5418,7 @@ export class AgentResource extends APIResource {
    * @param options Per-call options (timeout, retries, signal, headers).
    */
   uploadScreenshot(
-    body: UploadAgentScreenshotData['body'],
+    body: UploadAgentScreenshotData['body'] | Uploadable,
     options?: BaseRequestOptions,
   ): APIPromise<UploadAgentScreenshotResponse> {
     return this._client._call(routes.uploadAgentScreenshot, { body, options });
@@ -5431,7 +5433,7 @@ export class AgentResource extends APIResource {
    * `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. `404` when no rollout asks
    * this device to update, or the release has no stored build for the platform.
    *
-   * `GET /v1/agent/update/{platform}` (operation `downloadAgentUpdate`).
+   * `GET /v1/agent/update/{platform}` (operation `downloadAgentUpdate`). Resolves to the `Response`, its body unread: stream it (`response.body`) rather than holding the file.
    *
    * @param platform The platform of the build.
    * @param options Per-call options (timeout, retries, signal, headers). Send `Range` (header), `If-None-Match` (header) in `options.headers`.
@@ -5439,7 +5441,7 @@ export class AgentResource extends APIResource {
   downloadUpdate(
     platform: DownloadAgentUpdateData['path']['platform'],
     options?: BaseRequestOptions,
-  ): APIPromise<DownloadAgentUpdateResponse> {
+  ): APIPromise<Response> {
     return this._client._call(routes.downloadAgentUpdate, { path: { platform: platform }, options });
   }
 

@@ -26,7 +26,7 @@ export class APIPromise<T> extends Promise<T> {
     return this.#result;
   }
 
-  /** The raw `Response` (its body has already been read). */
+  /** The raw `Response` (its body already read, except a file download's: that one is the data). */
   asResponse(): Promise<Response> {
     return this.#result.then((result) => result.response);
   }

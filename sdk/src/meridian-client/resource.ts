@@ -23,6 +23,8 @@ export interface Route {
   readonly stream?: boolean;
   /** The media type of a body that is not JSON (e.g. `image/jpeg`), sent with binary bodies. */
   readonly contentType?: string;
+  /** The operation answers a file (`application/octet-stream`): the call resolves to the unread `Response`. */
+  readonly download?: boolean;
 }
 
 export interface OperationArgs {
