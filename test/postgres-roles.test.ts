@@ -5,14 +5,15 @@
  */
 import { type Kysely, Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRole, deleteRole, getRole, listRoles } from '@meridian/sdk';
+import { createRole, deleteRole, getRole, getUser, listRoles, updateUser } from '@meridian/sdk';
 import { BUILT_IN_ROLE_IDS } from '../server-stub/src/access/roles';
 import { migrations, openDatabase } from '../server-stub/src/store/database';
+import type { Database } from '../server-stub/src/store/schema';
 import { expectProblem } from './support/problem';
 import { startPostgres, type Postgres } from './support/postgres';
 import { ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
-import { addMemberWith, unique } from './support/world';
+import { addMember, addMemberWith, unique } from './support/world';
 
 let pg: Postgres;
 /** A database of its own for the migration (the server of the last test uses `postgres`). */
@@ -103,6 +104,16 @@ describe.each(['sqlite', 'postgres'] as const)('migration 026 on %s', (engine) =
   });
 });
 
+/** Resolves once a statement starting with `statement` waits for a lock another transaction holds. */
+async function waitingOnLock(db: Kysely<Database>, statement: string): Promise<void> {
+  for (;;) {
+    const waiting = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+      where wait_event_type = 'Lock' and starts_with(query, ${statement})`.execute(db);
+    if (Number(waiting.rows[0]!.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('the roles API on PostgreSQL', () => {
   const t = useTestServer(() => ({ database: pg.url }));
 
@@ -115,5 +126,57 @@ describe('the roles API on PostgreSQL', () => {
     const listed = ok(await listRoles({ client: t.admin, query: { limit: 500 } })).data;
     expect(listed.find((r) => r.id === BUILT_IN_ROLE_IDS.admin)!.user_count).toBe(1);
     expectProblem(await deleteRole({ client: t.admin, path: { role_id: role.id } }), 409, 'role_in_use');
+  });
+
+  it('answers 409 role_in_use, not 500, to a delete that finds no holder but races a binding being written', async () => {
+    const role = ok(
+      await createRole({ client: t.admin, body: { name: unique('raced role'), scopes: ['devices:read'] } }),
+    );
+    const member = await addMember(t, 'viewer', []);
+    const { db } = openDatabase(pg.url);
+    try {
+      let deleting!: ReturnType<typeof deleteRole>;
+      // Another writer binds the role and has not committed: the delete counts no holder, then
+      // waits on the role's row (the binding's foreign key holds a lock on it) until it commits.
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('role_bindings')
+          .values({ user_id: member.user.id, role_id: role.id, all_sites: 1 })
+          .execute();
+        deleting = deleteRole({ client: t.admin, path: { role_id: role.id } });
+        await waitingOnLock(db, 'delete from "roles"');
+      });
+      expectProblem(await deleting, 409, 'role_in_use');
+      expect(ok(await getRole({ client: t.admin, path: { role_id: role.id } })).user_count).toBe(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('answers 422 unknown_role, not 500, to bindings written while their role is being deleted', async () => {
+    const role = ok(
+      await createRole({ client: t.admin, body: { name: unique('deleted role'), scopes: ['devices:read'] } }),
+    );
+    const member = await addMember(t, 'viewer', []);
+    const { db } = openDatabase(pg.url);
+    try {
+      let binding!: ReturnType<typeof updateUser>;
+      // Another writer deletes the role and has not committed: the update still finds the role,
+      // then its binding waits on the role's row until the delete commits.
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('roles').where('id', '=', role.id).execute();
+        binding = updateUser({
+          client: t.admin,
+          path: { user_id: member.user.id },
+          body: { role_bindings: [{ role_id: role.id, site_ids: null }] },
+        });
+        await waitingOnLock(db, 'insert into "role_bindings"');
+      });
+      expectProblem(await binding, 422, 'unknown_role');
+      const unchanged = ok(await getUser({ client: t.admin, path: { user_id: member.user.id } }));
+      expect(unchanged.role_bindings).toEqual(member.user.role_bindings);
+    } finally {
+      await db.destroy();
+    }
   });
 });

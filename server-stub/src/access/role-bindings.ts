@@ -11,6 +11,7 @@ import type { AppContext } from '../context';
 import type { RoleBinding as RoleBindingSchema } from '../generated/contract.gen';
 import type { Access } from '../http/principal';
 import { problems } from '../http/problem';
+import { isForeignKeyViolation } from '../store/constraints';
 import type { Database } from '../store/schema';
 import { BUILT_IN_ROLE_IDS, ROLE_SCOPES, type Role, type Scope } from './roles';
 import { assertSitesExist } from './users-store';
@@ -112,6 +113,18 @@ export async function checkBindings(context: AppContext, bindings: readonly Role
   await assertSitesExist(context, namedSites(bindings));
 }
 
+/**
+ * A role or site checkBindings found that another request deleted before the bindings were
+ * written (their foreign keys refuse them): 422, as if it had been gone already.
+ */
+const deletedMeanwhile = (what: 'role' | 'site', ids: readonly string[]) => (error: unknown) => {
+  if (!isForeignKeyViolation(error)) throw error;
+  throw problems.unprocessable(
+    `unknown_${what}`,
+    `A ${what} of ${ids.join(', ')} was deleted while the role bindings were being written; check them and try again.`,
+  );
+};
+
 /** Replaces a user's bindings (in the caller's transaction); `users.role` is the caller's to set. */
 export async function replaceBindings(
   trx: Kysely<Database>,
@@ -129,11 +142,22 @@ export async function replaceBindings(
         all_sites: binding.site_ids === null ? 1 : 0,
       })),
     )
-    .execute();
+    .execute()
+    .catch(
+      deletedMeanwhile(
+        'role',
+        bindings.map((binding) => binding.role_id),
+      ),
+    );
   const sites = bindings.flatMap((binding) =>
     (binding.site_ids ?? []).map((site_id) => ({ user_id: userId, role_id: binding.role_id, site_id })),
   );
-  if (sites.length > 0) await trx.insertInto('role_binding_sites').values(sites).execute();
+  if (sites.length > 0)
+    await trx
+      .insertInto('role_binding_sites')
+      .values(sites)
+      .execute()
+      .catch(deletedMeanwhile('site', namedSites(bindings)));
 }
 
 /** What a user's bindings grant now, for authenticate.ts. */

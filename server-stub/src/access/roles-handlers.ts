@@ -6,6 +6,7 @@ import { forgetOperatorCredentials } from '../http/authenticate';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { problems } from '../http/problem';
+import { isForeignKeyViolation } from '../store/constraints';
 import { newId } from '../store/ids';
 import { assertNameFree, findRole, presentRole, presentRoles, refuseBuiltIn } from './roles-store';
 
@@ -68,12 +69,22 @@ export function rolesHandlers(context: AppContext) {
         .select((eb) => eb.fn.countAll<string | number>().as('users'))
         .where('role_id', '=', row.id)
         .executeTakeFirstOrThrow();
-      if (Number(holders.users) > 0)
-        throw problems.conflict(
+      const inUse = (holding: string) =>
+        problems.conflict(
           'role_in_use',
-          `${Number(holders.users)} user(s) hold the role ${row.name}; change their role_bindings first.`,
+          `${holding} the role ${row.name}; change their role_bindings first.`,
         );
-      await db.deleteFrom('roles').where('id', '=', row.id).execute();
+      if (Number(holders.users) > 0) throw inUse(`${Number(holders.users)} user(s) hold`);
+      // A binding written since the count (by another request, or instance) keeps the role too:
+      // its foreign key refuses the delete (ON DELETE RESTRICT; on PostgreSQL the delete waits
+      // for the binding's transaction first).
+      await db
+        .deleteFrom('roles')
+        .where('id', '=', row.id)
+        .execute()
+        .catch((error: unknown) => {
+          throw isForeignKeyViolation(error) ? inUse('A user was just given') : error;
+        });
       return { status: 204, body: undefined };
     },
   });
