@@ -96,14 +96,11 @@ const MACHINE: Record<string, CommandSpec> = {
   },
   uninstall_software: {
     description:
-      'Uninstalls the software named `name` (with `version` and `publisher` when given: the entry as the ' +
-      "device's inventory shows it). With `url` and `sha256` (an installer's, from `/v1/installers`) the agent " +
-      'downloads that file, refuses it unless its SHA-256 matches, and runs it with `arguments`, the silent ' +
-      "uninstall arguments; without, it runs the platform's own uninstaller of that entry (on Windows its " +
-      'registered quiet uninstall command) with `arguments` added. Succeeds when the uninstaller exits 0; ' +
-      'fails, saying why in `error`, when the software is not installed, the download does not match, or the ' +
-      'uninstaller fails (`exit_code`). The agent then reports its inventory again. ' +
-      '`POST /v1/devices/{device_id}/software/{software_id}/uninstall` and uninstall deployments send it.',
+      'Uninstalls the software `name` (`version`, `publisher`) as the inventory shows it: with `url` and ' +
+      "`sha256` (an installer's) the agent downloads it, checks its SHA-256 and runs it with `arguments`; " +
+      "without, it runs the platform's own uninstaller with them. Fails, saying why, when the software is " +
+      'not installed, the download does not match or the uninstaller fails; the agent then reports its ' +
+      'inventory again. See the software lifecycle guide.',
     params: {
       name: text(200),
       version: text(100),
