@@ -52,7 +52,7 @@ describe('behind a proxy (MERIDIAN_PUBLIC_URL)', () => {
       await createEnrollmentCode({ client: behind.admin, path: { site_id: site.id }, body: {} }),
     );
     for (const install of install_commands)
-      expect(install.command).toContain("--server 'https://meridian.example.com/fleet'");
+      expect(install.command).toMatch(/'https:[/][/]meridian\.example\.com[/]fleet[/]v1[/]agent[/]install\./);
   });
 });
 
@@ -81,8 +81,8 @@ describe('enrolment codes', () => {
     expect(data!.code.startsWith(data!.enrollment_code.code_prefix)).toBe(true);
     expect(data!.install_commands.map((c) => c.platform)).toEqual(['linux', 'macos', 'windows']);
     for (const install of data!.install_commands) {
-      expect(install.command).toContain(`--server '${t.url}'`);
-      expect(install.command).toContain(`--code '${data!.code}'`);
+      const script = install.platform === 'windows' ? 'install.ps1' : 'install.sh';
+      expect(install.command).toContain(`'${t.url}/v1/agent/${script}?code=${data!.code}'`);
     }
     const listed = ok(await listEnrollmentCodes({ client: t.admin, path: { site_id: site.id } }));
     expect(listed.data.map((c) => c.id)).toEqual([data!.enrollment_code.id]);

@@ -45,6 +45,15 @@ export function uploadBuild(
   });
 }
 
+/** Links a windows-amd64 build kept elsewhere to a release: its URL, and a SHA-256 of `hexPair` repeated. */
+export const linkBuild = (client: Client, releaseId: string, url: string, hexPair: string) =>
+  addAgentReleaseArtifact({
+    client,
+    path: { release_id: releaseId },
+    query: { platform: 'windows-amd64' },
+    body: { url, sha256: hexPair.repeat(32) },
+  });
+
 /** A release with a small uploaded linux-amd64 build. */
 export async function addReleaseWithBuild(t: TestServer): Promise<{ release: AgentRelease; bytes: Buffer }> {
   const release = await addRelease(t);

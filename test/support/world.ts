@@ -43,7 +43,7 @@ import {
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
 import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './authenticator';
-import { addRelease, addReleaseWithBuild, uploadBuild } from './releases';
+import { addRelease, addReleaseWithBuild, linkBuild, uploadBuild } from './releases';
 import { ok, type TestServer } from './server';
 
 export interface Member {
@@ -105,7 +105,7 @@ export interface World {
   jobId: string;
   /** A disabled schedule of site A (it never runs by itself): a weekly ping of a device of its own. */
   scheduleId: string;
-  /** An agent release with an uploaded linux-amd64 build. */
+  /** An agent release (stable) with an uploaded linux-amd64 build and a windows-amd64 build linked by URL. */
   releaseId: string;
   /** A running rollout of another release (its only build: linux-arm64) updating the agent's device. */
   rolloutId: string;
@@ -213,6 +213,13 @@ async function addIncident(t: TestServer, siteId: string, agent: Agent): Promise
   );
   await t.server.sweep();
   return ok(await listIncidents({ client: t.admin, query: { rule_id: rule.id } })).data[0]!.id;
+}
+
+/** The world's agent release: builds for the agent download and both install scripts. */
+async function addWorldRelease(t: TestServer): Promise<string> {
+  const { release } = await addReleaseWithBuild(t);
+  ok(await linkBuild(t.admin, release.id, 'https://downloads.example.com/meridian-agent.exe', 'cd'));
+  return release.id;
 }
 
 /**
@@ -394,7 +401,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     jobId: await addJob(t, siteA.id),
-    releaseId: (await addReleaseWithBuild(t)).release.id,
+    releaseId: await addWorldRelease(t),
     rolloutId: await addRollout(t, agent.deviceId),
     scheduleId: await addSchedule(t, siteA.id),
     commandId: command.data!.id,

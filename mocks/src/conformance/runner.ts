@@ -65,6 +65,9 @@ interface Sent {
   code?: string;
 }
 
+const requiresQuery = (operation: SpecOperation): boolean =>
+  operation.parameters.some((parameter) => parameter.in === 'query' && parameter.required === true);
+
 class Skip {
   constructor(readonly reason: string) {}
 }
@@ -293,6 +296,10 @@ export class ConformanceRun {
         // What only a signed-in session may do (one's own passkeys) answers an API token 422 session_required.
         if (this.apiToken && sent.status === 422 && sent.code === 'session_required')
           return this.expect(sent, '', () => true);
+        // A public operation taking a credential in its query (an install script's enrolment code) refuses
+        // the spec's example of it, and the runner has no real one.
+        if (operation.public && sent.status === 401 && requiresQuery(operation))
+          throw new Skip('it takes a credential in its query (an enrolment code) the runner does not have');
         return mustExist
           ? this.expect(sent, '2xx', (status) => status < 300)
           : this.expect(sent, '2xx, or 404 for what the server did not list', (s) => s < 300 || s === 404);

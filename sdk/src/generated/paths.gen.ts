@@ -4414,6 +4414,91 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/agent/downloads/{platform}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Download the agent
+     * @description Streams the agent build for `platform` of the newest release of the channel (`stable` unless
+     *     `channel` says otherwise) that has one, for the install scripts and for agents updating
+     *     themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
+     *     access token (`agentAuth`); a code that does not exist or no longer works is
+     *     `401 enrollment_code_refused`. The `ETag` is the file's SHA-256; `Range` (`206`, `416`
+     *     past the end), `If-Range` and `If-None-Match` (`304`) work as on
+     *     `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. A build kept elsewhere answers
+     *     `302` to its URL. No release of the channel with a build for the platform: `404
+     *     no_agent_release`.
+     */
+    get: operations['downloadAgent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/install.sh': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the install script (Linux, macOS)
+     * @description A POSIX shell script, rendered for this server's URL (`MERIDIAN_PUBLIC_URL`, else the URL
+     *     the request came to) and the enrolment code, that installs and enrols the agent:
+     *     `curl -fsSL '<server>/v1/agent/install.sh?code=<code>' | sudo sh`. It picks the build for
+     *     the machine (`uname`), downloads it, refuses it unless its SHA-256 is the one written into
+     *     the script, installs it as `meridian-agent` in `MERIDIAN_INSTALL_DIR` (`/usr/local/bin` by
+     *     default) and runs `meridian-agent enroll --server <server> --code <code>`. The enrolment
+     *     code's `install_commands` are these. A code that does not work is
+     *     `401 enrollment_code_refused`; a channel without builds for Linux or macOS is `404
+     *     no_agent_release`.
+     */
+    get: operations['getAgentInstallScript'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/install.ps1': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the install script (Windows)
+     * @description A PowerShell script, rendered for this server's URL and the enrolment code, that installs
+     *     and enrols the agent: `iwr -useb '<server>/v1/agent/install.ps1?code=<code>' | iex` in an
+     *     elevated PowerShell. It downloads the build for the machine's architecture, refuses it
+     *     unless its SHA-256 is the one written into the script, installs it as `meridian-agent.exe`
+     *     in `$env:MERIDIAN_INSTALL_DIR` (`$env:ProgramFiles\Meridian` by default) and runs
+     *     `meridian-agent.exe enroll --server <server> --code <code>`. A code that does not work is
+     *     `401 enrollment_code_refused`; a channel without Windows builds is `404 no_agent_release`.
+     */
+    get: operations['getAgentInstallPowerShellScript'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export interface webhooks {
   'device.enrolled': {
@@ -7450,7 +7535,9 @@ export interface components {
     };
     /**
      * InstallCommand
-     * @description A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+     * @description A command to paste into a terminal on the machine (as root, or in an elevated PowerShell): it
+     *     runs the install script (`GET /v1/agent/install.sh` or `install.ps1`), which downloads the agent,
+     *     checks its SHA-256, installs it and enrols the machine with the code.
      */
     InstallCommand: {
       platform: components['schemas']['Platform'];
@@ -10153,6 +10240,64 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /** @description The whole file. */
+    File: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+        ETag?: string;
+        /** @description `attachment; filename="<file_name>"`. */
+        'Content-Disposition'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        /** @example (the file's bytes) */
+        'application/octet-stream': components['schemas']['BinaryFile'];
+      };
+    };
+    /** @description The range asked for, with `Content-Range: bytes <first>-<last>/<size>`. */
+    FileRange: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+        ETag?: string;
+        /** @description `attachment; filename="<file_name>"`. */
+        'Content-Disposition'?: string;
+        /** @description `bytes <first>-<last>/<size>`. */
+        'Content-Range'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        /** @example (part of the file's bytes) */
+        'application/octet-stream': components['schemas']['BinaryFile'];
+      };
+    };
+    /** @description Not modified: the file is still the one `If-None-Match` named. */
+    NotModified: {
+      headers: {
+        'Request-Id': components['headers']['Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+        Vary: components['headers']['Vary'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content?: never;
+    };
   };
   parameters: {
     /**
@@ -10273,6 +10418,22 @@ export interface components {
     AgentPlatformPath: components['schemas']['AgentPlatform'];
     /** @description The ID of the rollout. */
     RolloutIdPath: components['schemas']['RolloutId'];
+    /**
+     * @description An enrolment code of the site the machine joins (`mec_…`), as `POST /v1/agent/enroll` takes it.
+     * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
+     */
+    EnrollmentCodeQuery: string;
+    /** @description The release channel to take the agent from (`stable` by default). */
+    ReleaseChannelQuery: components['schemas']['ReleaseChannel'];
+    /**
+     * @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+     * @example bytes=0-1048575
+     */
+    Range: string;
+    /** @description The ETag of the file you have part of: the range is sent only if the file is still that one. */
+    IfRange: string;
+    /** @description The ETag of the file you have; `304` when it is still the one. */
+    IfNoneMatch: string;
   };
   requestBodies: never;
   headers: {
@@ -18300,17 +18461,17 @@ export interface operations {
            *         {
            *           "platform": "linux",
            *           "shell": "sh",
-           *           "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+           *           "command": "curl -fsSL 'http://localhost:8080/v1/agent/install.sh?code=mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa' | sudo sh"
            *         },
            *         {
            *           "platform": "macos",
            *           "shell": "sh",
-           *           "command": "sudo meridian-agent enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+           *           "command": "curl -fsSL 'http://localhost:8080/v1/agent/install.sh?code=mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa' | sudo sh"
            *         },
            *         {
            *           "platform": "windows",
            *           "shell": "powershell",
-           *           "command": "& meridian-agent.exe enroll --server 'http://localhost:8080' --code 'mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa'"
+           *           "command": "iwr -useb 'http://localhost:8080/v1/agent/install.ps1?code=mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa' | iex"
            *         }
            *       ]
            *     }
@@ -25770,6 +25931,154 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  downloadAgent: {
+    parameters: {
+      query?: {
+        /**
+         * @description An enrolment code of the site the machine joins (`mec_…`), as `POST /v1/agent/enroll` takes it.
+         * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
+         */
+        code?: components['parameters']['EnrollmentCodeQuery'];
+        /** @description The release channel to take the agent from (`stable` by default). */
+        channel?: components['parameters']['ReleaseChannelQuery'];
+      };
+      header?: {
+        /**
+         * @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+         * @example bytes=0-1048575
+         */
+        Range?: components['parameters']['Range'];
+        /** @description The ETag of the file you have part of: the range is sent only if the file is still that one. */
+        'If-Range'?: components['parameters']['IfRange'];
+        /** @description The ETag of the file you have; `304` when it is still the one. */
+        'If-None-Match'?: components['parameters']['IfNoneMatch'];
+      };
+      path: {
+        /** @description The platform of the build. */
+        platform: components['parameters']['AgentPlatformPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: components['responses']['File'];
+      206: components['responses']['FileRange'];
+      /** @description The build is kept elsewhere: `Location` is its URL (check its SHA-256 after downloading). */
+      302: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description The URL of the build. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      304: components['responses']['NotModified'];
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
+      416: components['responses']['RangeNotSatisfiable'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getAgentInstallScript: {
+    parameters: {
+      query: {
+        /**
+         * @description An enrolment code of the site the machine joins (`mec_…`), written into the script.
+         * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
+         */
+        code: string;
+        /** @description The release channel to take the agent from (`stable` by default). */
+        channel?: components['parameters']['ReleaseChannelQuery'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The script. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example #!/bin/sh
+           *     # Installs the Meridian agent and enrols this machine.
+           *     set -eu
+           *     …
+           */
+          'text/x-shellscript': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getAgentInstallPowerShellScript: {
+    parameters: {
+      query: {
+        /**
+         * @description An enrolment code of the site the machine joins (`mec_…`), written into the script.
+         * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
+         */
+        code: string;
+        /** @description The release channel to take the agent from (`stable` by default). */
+        channel?: components['parameters']['ReleaseChannelQuery'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The script. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example # Installs the Meridian agent and enrols this machine.
+           *     $ErrorActionPreference = 'Stop'
+           *     …
+           */
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -139,6 +139,7 @@ import type {
   DenyEnrollmentRequestResponse,
   DisableTotpData,
   DisableTotpResponse,
+  DownloadAgentData,
   DownloadAgentReleaseArtifactData,
   DownloadAgentUpdateData,
   EnrollAgentData,
@@ -151,6 +152,10 @@ import type {
   FinishOidcSignInData,
   FinishOidcSignInResponse,
   GetAgentConfigResponse,
+  GetAgentInstallPowerShellScriptData,
+  GetAgentInstallPowerShellScriptResponse,
+  GetAgentInstallScriptData,
+  GetAgentInstallScriptResponse,
   GetAgentReleaseData,
   GetAgentReleaseResponse,
   GetAlertRuleData,
@@ -677,6 +682,9 @@ export const routes = {
   uploadAgentScreenshot: { route: 'POST /v1/agent/screenshots', contentType: 'image/jpeg' },
   downloadAgentUpdate: { route: 'GET /v1/agent/update/{platform}', download: true },
   reportAgentUpdateResult: { route: 'POST /v1/agent/update-result' },
+  downloadAgent: { route: 'GET /v1/agent/downloads/{platform}', download: true },
+  getAgentInstallScript: { route: 'GET /v1/agent/install.sh' },
+  getAgentInstallPowerShellScript: { route: 'GET /v1/agent/install.ps1' },
 } as const satisfies Record<string, Route>;
 
 /**
@@ -5463,6 +5471,81 @@ export class AgentResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<ReportAgentUpdateResultResponse> {
     return this._client._call(routes.reportAgentUpdateResult, { body, options });
+  }
+
+  /**
+   * Download the agent
+   *
+   * Streams the agent build for `platform` of the newest release of the channel (`stable` unless
+   * `channel` says otherwise) that has one, for the install scripts and for agents updating
+   * themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
+   * access token (`agentAuth`); a code that does not exist or no longer works is
+   * `401 enrollment_code_refused`. The `ETag` is the file's SHA-256; `Range` (`206`, `416`
+   * past the end), `If-Range` and `If-None-Match` (`304`) work as on
+   * `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. A build kept elsewhere answers
+   * `302` to its URL. No release of the channel with a build for the platform: `404
+   * no_agent_release`.
+   *
+   * `GET /v1/agent/downloads/{platform}` (operation `downloadAgent`). Resolves to the `Response`, its body unread: stream it (`response.body`) rather than holding the file.
+   *
+   * @param platform The platform of the build.
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers). Send `Range` (header), `If-Range` (header), `If-None-Match` (header) in `options.headers`.
+   */
+  download(
+    platform: DownloadAgentData['path']['platform'],
+    query?: DownloadAgentData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<Response> {
+    return this._client._call(routes.downloadAgent, { path: { platform: platform }, query, options });
+  }
+
+  /**
+   * Get the install script (Linux, macOS)
+   *
+   * A POSIX shell script, rendered for this server's URL (`MERIDIAN_PUBLIC_URL`, else the URL
+   * the request came to) and the enrolment code, that installs and enrols the agent:
+   * `curl -fsSL '<server>/v1/agent/install.sh?code=<code>' | sudo sh`. It picks the build for
+   * the machine (`uname`), downloads it, refuses it unless its SHA-256 is the one written into
+   * the script, installs it as `meridian-agent` in `MERIDIAN_INSTALL_DIR` (`/usr/local/bin` by
+   * default) and runs `meridian-agent enroll --server <server> --code <code>`. The enrolment
+   * code's `install_commands` are these. A code that does not work is
+   * `401 enrollment_code_refused`; a channel without builds for Linux or macOS is `404
+   * no_agent_release`.
+   *
+   * `GET /v1/agent/install.sh` (operation `getAgentInstallScript`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getInstallScript(
+    query: GetAgentInstallScriptData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetAgentInstallScriptResponse> {
+    return this._client._call(routes.getAgentInstallScript, { query, options });
+  }
+
+  /**
+   * Get the install script (Windows)
+   *
+   * A PowerShell script, rendered for this server's URL and the enrolment code, that installs
+   * and enrols the agent: `iwr -useb '<server>/v1/agent/install.ps1?code=<code>' | iex` in an
+   * elevated PowerShell. It downloads the build for the machine's architecture, refuses it
+   * unless its SHA-256 is the one written into the script, installs it as `meridian-agent.exe`
+   * in `$env:MERIDIAN_INSTALL_DIR` (`$env:ProgramFiles\Meridian` by default) and runs
+   * `meridian-agent.exe enroll --server <server> --code <code>`. A code that does not work is
+   * `401 enrollment_code_refused`; a channel without Windows builds is `404 no_agent_release`.
+   *
+   * `GET /v1/agent/install.ps1` (operation `getAgentInstallPowerShellScript`).
+   *
+   * @param query Query parameters.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  getInstallPowerShellScript(
+    query: GetAgentInstallPowerShellScriptData['query'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetAgentInstallPowerShellScriptResponse> {
+    return this._client._call(routes.getAgentInstallPowerShellScript, { query, options });
   }
 }
 

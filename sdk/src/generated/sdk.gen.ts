@@ -195,9 +195,12 @@ import type {
   DisableTotpData,
   DisableTotpErrors,
   DisableTotpResponses,
+  DownloadAgentData,
+  DownloadAgentErrors,
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactErrors,
   DownloadAgentReleaseArtifactResponses,
+  DownloadAgentResponses,
   DownloadAgentUpdateData,
   DownloadAgentUpdateErrors,
   DownloadAgentUpdateResponses,
@@ -216,6 +219,12 @@ import type {
   GetAgentConfigData,
   GetAgentConfigErrors,
   GetAgentConfigResponses,
+  GetAgentInstallPowerShellScriptData,
+  GetAgentInstallPowerShellScriptErrors,
+  GetAgentInstallPowerShellScriptResponses,
+  GetAgentInstallScriptData,
+  GetAgentInstallScriptErrors,
+  GetAgentInstallScriptResponses,
   GetAgentReleaseData,
   GetAgentReleaseErrors,
   GetAgentReleaseResponses,
@@ -6418,3 +6427,69 @@ export const reportAgentUpdateResult = <ThrowOnError extends boolean = false>(
       ...options.headers,
     },
   });
+
+/**
+ * Download the agent
+ *
+ * Streams the agent build for `platform` of the newest release of the channel (`stable` unless
+ * `channel` says otherwise) that has one, for the install scripts and for agents updating
+ * themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
+ * access token (`agentAuth`); a code that does not exist or no longer works is
+ * `401 enrollment_code_refused`. The `ETag` is the file's SHA-256; `Range` (`206`, `416`
+ * past the end), `If-Range` and `If-None-Match` (`304`) work as on
+ * `GET /v1/agent-releases/{release_id}/artifacts/{platform}`. A build kept elsewhere answers
+ * `302` to its URL. No release of the channel with a build for the platform: `404
+ * no_agent_release`.
+ *
+ */
+export const downloadAgent = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadAgentData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<DownloadAgentResponses, DownloadAgentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agent/downloads/{platform}',
+    ...options,
+  });
+
+/**
+ * Get the install script (Linux, macOS)
+ *
+ * A POSIX shell script, rendered for this server's URL (`MERIDIAN_PUBLIC_URL`, else the URL
+ * the request came to) and the enrolment code, that installs and enrols the agent:
+ * `curl -fsSL '<server>/v1/agent/install.sh?code=<code>' | sudo sh`. It picks the build for
+ * the machine (`uname`), downloads it, refuses it unless its SHA-256 is the one written into
+ * the script, installs it as `meridian-agent` in `MERIDIAN_INSTALL_DIR` (`/usr/local/bin` by
+ * default) and runs `meridian-agent enroll --server <server> --code <code>`. The enrolment
+ * code's `install_commands` are these. A code that does not work is
+ * `401 enrollment_code_refused`; a channel without builds for Linux or macOS is `404
+ * no_agent_release`.
+ *
+ */
+export const getAgentInstallScript = <ThrowOnError extends boolean = false>(
+  options: Options<GetAgentInstallScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetAgentInstallScriptResponses, GetAgentInstallScriptErrors, ThrowOnError>({
+    url: '/v1/agent/install.sh',
+    ...options,
+  });
+
+/**
+ * Get the install script (Windows)
+ *
+ * A PowerShell script, rendered for this server's URL and the enrolment code, that installs
+ * and enrols the agent: `iwr -useb '<server>/v1/agent/install.ps1?code=<code>' | iex` in an
+ * elevated PowerShell. It downloads the build for the machine's architecture, refuses it
+ * unless its SHA-256 is the one written into the script, installs it as `meridian-agent.exe`
+ * in `$env:MERIDIAN_INSTALL_DIR` (`$env:ProgramFiles\Meridian` by default) and runs
+ * `meridian-agent.exe enroll --server <server> --code <code>`. A code that does not work is
+ * `401 enrollment_code_refused`; a channel without Windows builds is `404 no_agent_release`.
+ *
+ */
+export const getAgentInstallPowerShellScript = <ThrowOnError extends boolean = false>(
+  options: Options<GetAgentInstallPowerShellScriptData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<
+    GetAgentInstallPowerShellScriptResponses,
+    GetAgentInstallPowerShellScriptErrors,
+    ThrowOnError
+  >({ url: '/v1/agent/install.ps1', ...options });

@@ -3300,7 +3300,10 @@ export type EnrollmentCodeCreate = {
 /**
  * InstallCommand
  *
- * A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+ * A command to paste into a terminal on the machine (as root, or in an elevated PowerShell): it
+ * runs the install script (`GET /v1/agent/install.sh` or `install.ps1`), which downloads the agent,
+ * checks its SHA-256, installs it and enrols the machine with the code.
+ *
  */
 export type InstallCommand = {
   platform: Platform;
@@ -6429,6 +6432,31 @@ export type AgentPlatformPath = AgentPlatform;
  * The ID of the rollout.
  */
 export type RolloutIdPath = RolloutId;
+
+/**
+ * An enrolment code of the site the machine joins (`mec_…`), as `POST /v1/agent/enroll` takes it.
+ */
+export type EnrollmentCodeQuery = string;
+
+/**
+ * The release channel to take the agent from (`stable` by default).
+ */
+export type ReleaseChannelQuery = ReleaseChannel;
+
+/**
+ * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+ */
+export type Range = string;
+
+/**
+ * The ETag of the file you have part of: the range is sent only if the file is still that one.
+ */
+export type IfRange = string;
+
+/**
+ * The ETag of the file you have; `304` when it is still the one.
+ */
+export type IfNoneMatch = string;
 
 export type GetHealthData = {
   body?: never;
@@ -19191,6 +19219,195 @@ export type ReportAgentUpdateResultResponses = {
 
 export type ReportAgentUpdateResultResponse =
   ReportAgentUpdateResultResponses[keyof ReportAgentUpdateResultResponses];
+
+export type DownloadAgentData = {
+  body?: never;
+  headers?: {
+    /**
+     * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+     */
+    Range?: string;
+    /**
+     * The ETag of the file you have part of: the range is sent only if the file is still that one.
+     */
+    'If-Range'?: string;
+    /**
+     * The ETag of the file you have; `304` when it is still the one.
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    /**
+     * The platform of the build.
+     */
+    platform: AgentPlatform;
+  };
+  query?: {
+    /**
+     * An enrolment code of the site the machine joins (`mec_…`), as `POST /v1/agent/enroll` takes it.
+     */
+    code?: string;
+    /**
+     * The release channel to take the agent from (`stable` by default).
+     */
+    channel?: ReleaseChannel;
+  };
+  url: '/v1/agent/downloads/{platform}';
+};
+
+export type DownloadAgentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The requested range starts past the end of the file; `Content-Range: bytes *<size>` gives its size.
+   */
+  416: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DownloadAgentError = DownloadAgentErrors[keyof DownloadAgentErrors];
+
+export type DownloadAgentResponses = {
+  /**
+   * The whole file.
+   */
+  200: BinaryFile;
+  /**
+   * The range asked for, with `Content-Range: bytes <first>-<last>/<size>`.
+   */
+  206: BinaryFile;
+};
+
+export type DownloadAgentResponse = DownloadAgentResponses[keyof DownloadAgentResponses];
+
+export type GetAgentInstallScriptData = {
+  body?: never;
+  path?: never;
+  query: {
+    /**
+     * An enrolment code of the site the machine joins (`mec_…`), written into the script.
+     */
+    code: string;
+    /**
+     * The release channel to take the agent from (`stable` by default).
+     */
+    channel?: ReleaseChannel;
+  };
+  url: '/v1/agent/install.sh';
+};
+
+export type GetAgentInstallScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetAgentInstallScriptError = GetAgentInstallScriptErrors[keyof GetAgentInstallScriptErrors];
+
+export type GetAgentInstallScriptResponses = {
+  /**
+   * The script.
+   */
+  200: string;
+};
+
+export type GetAgentInstallScriptResponse =
+  GetAgentInstallScriptResponses[keyof GetAgentInstallScriptResponses];
+
+export type GetAgentInstallPowerShellScriptData = {
+  body?: never;
+  path?: never;
+  query: {
+    /**
+     * An enrolment code of the site the machine joins (`mec_…`), written into the script.
+     */
+    code: string;
+    /**
+     * The release channel to take the agent from (`stable` by default).
+     */
+    channel?: ReleaseChannel;
+  };
+  url: '/v1/agent/install.ps1';
+};
+
+export type GetAgentInstallPowerShellScriptErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetAgentInstallPowerShellScriptError =
+  GetAgentInstallPowerShellScriptErrors[keyof GetAgentInstallPowerShellScriptErrors];
+
+export type GetAgentInstallPowerShellScriptResponses = {
+  /**
+   * The script.
+   */
+  200: string;
+};
+
+export type GetAgentInstallPowerShellScriptResponse =
+  GetAgentInstallPowerShellScriptResponses[keyof GetAgentInstallPowerShellScriptResponses];
 
 export type DeviceEnrolledWebhookPayload = WebhookEventPayload & {
   type: 'device.enrolled';

@@ -2717,7 +2717,10 @@ export const zEnrollmentCodeCreate = z.object({
 /**
  * InstallCommand
  *
- * A command to paste into a terminal on the machine, which enrols it with the code using the `meridian-agent` command.
+ * A command to paste into a terminal on the machine (as root, or in an elevated PowerShell): it
+ * runs the install script (`GET /v1/agent/install.sh` or `install.ps1`), which downloads the agent,
+ * checks its SHA-256, installs it and enrols the machine with the code.
+ *
  */
 export const zInstallCommand = z.object({
   platform: zPlatform,
@@ -5257,6 +5260,31 @@ export const zAgentPlatformPath = zAgentPlatform;
 export const zRolloutIdPath = zRolloutId;
 
 /**
+ * An enrolment code of the site the machine joins (`mec_…`), as `POST /v1/agent/enroll` takes it.
+ */
+export const zEnrollmentCodeQuery = z.string().min(1).max(100);
+
+/**
+ * The release channel to take the agent from (`stable` by default).
+ */
+export const zReleaseChannelQuery = zReleaseChannel;
+
+/**
+ * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+ */
+export const zRange = z.string().max(100);
+
+/**
+ * The ETag of the file you have part of: the range is sent only if the file is still that one.
+ */
+export const zIfRange = z.string().max(100);
+
+/**
+ * The ETag of the file you have; `304` when it is still the one.
+ */
+export const zIfNoneMatch = z.string().max(200);
+
+/**
  * The server is healthy.
  */
 export const zGetHealthResponse = zHealth;
@@ -7594,3 +7622,43 @@ export const zReportAgentUpdateResultBody = zAgentUpdateResult;
  * The device's state in the rollout, now final.
  */
 export const zReportAgentUpdateResultResponse = zRolloutDevice;
+
+export const zDownloadAgentHeaders = z.object({
+  Range: z.string().max(100).optional(),
+  'If-Range': z.string().max(100).optional(),
+  'If-None-Match': z.string().max(200).optional(),
+});
+
+export const zDownloadAgentPath = z.object({
+  platform: zAgentPlatform,
+});
+
+export const zDownloadAgentQuery = z.object({
+  code: z.string().min(1).max(100).optional(),
+  channel: zReleaseChannel.optional(),
+});
+
+/**
+ * The whole file.
+ */
+export const zDownloadAgentResponse = zBinaryFile;
+
+export const zGetAgentInstallScriptQuery = z.object({
+  code: z.string().min(1).max(100),
+  channel: zReleaseChannel.optional(),
+});
+
+/**
+ * The script.
+ */
+export const zGetAgentInstallScriptResponse = z.string().max(100000);
+
+export const zGetAgentInstallPowerShellScriptQuery = z.object({
+  code: z.string().min(1).max(100),
+  channel: zReleaseChannel.optional(),
+});
+
+/**
+ * The script.
+ */
+export const zGetAgentInstallPowerShellScriptResponse = z.string().max(100000);

@@ -10,6 +10,7 @@ import { agentInventoryRoutes } from './inventory-handlers';
 import { agentScreenshotRoutes } from '../fleet/screenshots-handlers';
 import { agentHeartbeatRoutes } from './heartbeat-handlers';
 import { agentRolloutRoutes } from '../lifecycle/rollouts-handlers';
+import { agentDownloadRoutes } from '../lifecycle/agent-downloads-handlers';
 
 export function agentHandlers(context: AppContext) {
   return initServer().router(contract.agent, {
@@ -21,5 +22,6 @@ export function agentHandlers(context: AppContext) {
     ...agentConfigRoutes(context),
     ...agentScreenshotRoutes(context),
     ...agentRolloutRoutes(context),
+    ...agentDownloadRoutes(context),
   });
 }

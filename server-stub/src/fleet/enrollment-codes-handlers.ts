@@ -17,12 +17,17 @@ const MAX_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 /** Enough of the code to recognise it in a list; far too little to guess the rest. */
 const PREFIX_LENGTH = 9;
 
+/** Commands running the install scripts (lifecycle/install-scripts.ts) rendered for this code. */
 function installCommands(server: string, code: string) {
-  const args = `enroll --server '${server}' --code '${code}'`;
+  const sh = `curl -fsSL '${server}/v1/agent/install.sh?code=${code}' | sudo sh`;
   return [
-    { platform: 'linux' as const, shell: 'sh' as const, command: `sudo meridian-agent ${args}` },
-    { platform: 'macos' as const, shell: 'sh' as const, command: `sudo meridian-agent ${args}` },
-    { platform: 'windows' as const, shell: 'powershell' as const, command: `& meridian-agent.exe ${args}` },
+    { platform: 'linux' as const, shell: 'sh' as const, command: sh },
+    { platform: 'macos' as const, shell: 'sh' as const, command: sh },
+    {
+      platform: 'windows' as const,
+      shell: 'powershell' as const,
+      command: `iwr -useb '${server}/v1/agent/install.ps1?code=${code}' | iex`,
+    },
   ];
 }
 

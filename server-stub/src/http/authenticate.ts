@@ -283,7 +283,13 @@ export function authenticate(context: AppContext): RequestHandler {
   return async (req, _res, next) => {
     try {
       const metadata = routeMetadata(req);
-      if (metadata.public) return next();
+      if (metadata.public) {
+        // Open to anyone, but taking a device's credentials too (the agent download): checked when
+        // sent, and operator credentials are refused there as on every agent route.
+        if (metadata.agent && (req.headers.authorization !== undefined || sessionCookie(req) !== undefined))
+          req.agent = await resolveAgent(context, req);
+        return next();
+      }
       if (metadata.agent) {
         req.agent = await resolveAgent(context, req);
         return next();
