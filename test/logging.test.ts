@@ -1,13 +1,19 @@
 /**
  * The server's logs, captured from the destination stream it is given: one JSON line per
  * request with its request ID (the Request-Id header), the principal, the operation, the status
- * and the duration; no password, session token, API token or agent token ever appears; and
- * `logLevel` decides what is written.
+ * and the duration; no password, session token, API token, agent token or enrolment code ever
+ * appears; and `logLevel` decides what is written.
  */
-import { createApiToken, getCurrentUser, login, sendAgentHeartbeat } from '@meridian/sdk';
+import {
+  createApiToken,
+  getAgentInstallScript,
+  getCurrentUser,
+  login,
+  sendAgentHeartbeat,
+} from '@meridian/sdk';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { addAgent } from './support/agents';
+import { addAgent, addCode } from './support/agents';
 import { expectProblem } from './support/problem';
 import { ADMIN, ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
@@ -98,6 +104,16 @@ describe('request logs', () => {
       expect(everything).not.toContain(secret);
     }
     expect(everything).not.toMatch(/authorization|cookie/i);
+  });
+
+  it("leave out a credential in the query: an install script's enrolment code", async () => {
+    const code = await addCode(t, (await addSite(t)).id);
+    const response = (await getAgentInstallScript({ client: t.client(), query: { code, channel: 'beta' } }))
+      .response;
+    expect(linesOf(log.lines, response.headers.get('Request-Id'))).toMatchObject([
+      { msg: 'GET /v1/agent/install.sh?code=[redacted]&channel=beta 404' },
+    ]);
+    expect(log.lines.join('\n')).not.toContain(code);
   });
 
   it('log requests that reached no operation too', async () => {

@@ -36,6 +36,12 @@ const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/** A query parameter holding a credential (an enrolment code, an OIDC authorization code) and its value. */
+const SECRET_QUERY = /([?&]code=)[^&#]*/g;
+
+/** The request's path and query as logged: a credential in the query is redacted. */
+const loggedUrl = (req: Request): string => req.originalUrl.replace(SECRET_QUERY, '$1[redacted]');
+
 export interface LoggerOptions {
   level: LogLevel;
   /** Where lines go: standard output by default (pretty-printed outside production). */
@@ -76,7 +82,7 @@ function principalFields(req: Request): Record<string, string | null> | undefine
 function requestFields(req: Request, res: Response): Record<string, unknown> {
   return {
     method: req.method,
-    path: req.originalUrl,
+    path: loggedUrl(req),
     operation_id: operationIdOf(req),
     principal: principalFields(req),
     status: res.statusCode,
@@ -95,8 +101,8 @@ export function requestLogging(logger: Logger): RequestHandler {
     quietReqLogger: true,
     quietResLogger: true,
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${(req as Request).originalUrl} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${(req as Request).originalUrl} ${res.statusCode}`,
+    customSuccessMessage: (req, res) => `${req.method} ${loggedUrl(req as Request)} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${loggedUrl(req as Request)} ${res.statusCode}`,
     customSuccessObject: (req, res, fields) => ({
       ...fields,
       ...requestFields(req as Request, res as Response),
