@@ -5,6 +5,7 @@
  * sites), given through the users API, either as `role_bindings` or as the released `role` and
  * `site_ids`, which stay meaningful both ways.
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
   createRole,
@@ -158,6 +159,45 @@ describe('roles', () => {
       }),
     );
     expect((await deleteRole({ client: t.admin, path: { role_id: role.id } })).response.status).toBe(204);
+  });
+
+  it('answers 409 role_in_use, not 500, when the role is bound after the holders were counted', async () => {
+    const role = await newRole();
+    const member = await addMemberWith(t, 'late-holder', { role: 'viewer', site_ids: [] });
+    const { db } = t.server.context;
+    // The interleaving forced: a binding lands between the delete's count of holders and its write.
+    await sql`create temp trigger bind_late before delete on roles when old.id = ${sql.lit(role.id)} begin
+      insert into role_bindings (user_id, role_id, all_sites) values (${sql.lit(member.user.id)}, old.id, 1); end`.execute(
+      db,
+    );
+    try {
+      expectProblem(await deleteRole({ client: t.admin, path: { role_id: role.id } }), 409, 'role_in_use');
+    } finally {
+      await sql`drop trigger bind_late`.execute(db);
+    }
+    expect(ok(await getRole({ client: t.admin, path: { role_id: role.id } })).id).toBe(role.id);
+  });
+
+  it('answers 422 unknown_role, not 500, when the role goes after the bindings were checked', async () => {
+    const role = await newRole();
+    const member = await addMemberWith(t, 'late-binding', { role: 'viewer', site_ids: [] });
+    const { db } = t.server.context;
+    // The interleaving forced: the role is deleted between the check of the bindings and their write.
+    await sql`create temp trigger unbind_late before insert on role_bindings when new.role_id = ${sql.lit(role.id)}
+      begin delete from roles where id = new.role_id; end`.execute(db);
+    try {
+      expectProblem(
+        await updateUser({
+          client: t.admin,
+          path: { user_id: member.user.id },
+          body: { role_bindings: [{ role_id: role.id, site_ids: null }] },
+        }),
+        422,
+        'unknown_role',
+      );
+    } finally {
+      await sql`drop trigger unbind_late`.execute(db);
+    }
   });
 });
 
