@@ -234,3 +234,22 @@ describe('GET /v1/agent/downloads/{platform}', () => {
     expectProblem(await download({ code, channel: 'nightly' }), 404, 'no_agent_release');
   });
 });
+
+describe('behind a proxy (MERIDIAN_PUBLIC_URL)', () => {
+  const behind = useTestServer({ publicUrl: 'https://meridian.example.com/fleet' });
+
+  it("renders the scripts for the public URL, not the request's host", async () => {
+    const release = await addRelease(behind);
+    ok(await uploadBuild(behind.admin, release.id, FAKE_AGENT, { platform: 'linux-amd64' }));
+    ok(await linkBuild(behind.admin, release.id, 'https://downloads.example.com/meridian-agent.exe', 'ab'));
+    const code = await addCode(behind, (await addSite(behind)).id);
+    const sh = ok(await getAgentInstallScript({ client: behind.client(), query: { code } }));
+    expect(sh).toContain("MERIDIAN_SERVER='https://meridian.example.com/fleet'");
+    expect(sh).toContain(
+      `url='https://meridian.example.com/fleet/v1/agent/downloads/linux-amd64?code=${code}'`,
+    );
+    const ps1 = ok(await getAgentInstallPowerShellScript({ client: behind.client(), query: { code } }));
+    expect(ps1).toContain("$server = 'https://meridian.example.com/fleet'");
+    expect(`${sh}${ps1}`).not.toContain(behind.url);
+  });
+});
