@@ -1,10 +1,10 @@
 /**
  * Rollouts with several instances: two servers on one PostgreSQL database advance the same
  * rollouts side by side (each on its own test clock, moved together), and each batch of each
- * rollout starts once.
+ * rollout starts once, with its events raised once.
  */
 import { describe, expect, it } from 'vitest';
-import { createRollout, getRollout } from '@meridian/sdk';
+import { createRollout, getRollout, listEvents } from '@meridian/sdk';
 import { usePostgresInstances } from './support/postgres';
 import { addRelease } from './support/releases';
 import { ok } from './support/server';
@@ -58,5 +58,13 @@ describe('two instances on one PostgreSQL database', () => {
         status: 'completed',
         counts: { failed: 3 },
       });
+    // Each step's event is raised once, by the instance that took the step.
+    const ids = new Set(rollouts.map((rollout) => rollout.id));
+    const raised = async (type: string) =>
+      ok(await listEvents({ client: second.admin, query: { type, limit: 500 } })).data.filter((event) =>
+        ids.has(event.data.rollout_id as string),
+      ).length;
+    expect(await raised('rollout.device_failed')).toBe(30);
+    expect(await raised('rollout.completed')).toBe(10);
   });
 });

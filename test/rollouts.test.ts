@@ -11,10 +11,12 @@ import {
   type AgentHeartbeatAck,
   cancelRollout,
   createRollout,
+  createWebhook,
   downloadAgentUpdate,
   getDevice,
   getRollout,
   getSite,
+  listEvents,
   listRolloutDevices,
   listRollouts,
   pauseRollout,
@@ -31,6 +33,8 @@ import { expectProblem } from './support/problem';
 import { addRelease, addReleaseWithBuild } from './support/releases';
 import { ok } from './support/server';
 import { useTestServer } from './support/use-test-server';
+import { startReceiver } from './support/webhook-receiver';
+import { expectDeclared } from './support/webhook-events';
 import { addSite } from './support/world';
 
 const t = useTestServer();
@@ -395,5 +399,99 @@ describe('release channels', () => {
       400,
       'validation_failed',
     );
+  });
+});
+
+describe('rollout events', () => {
+  it('raises each step once, delivered as the spec declares its webhook', async () => {
+    const receiver = await startReceiver();
+    try {
+      const types = [
+        'rollout.started',
+        'rollout.paused',
+        'rollout.resumed',
+        'rollout.completed',
+        'rollout.cancelled',
+        'rollout.device_failed',
+      ];
+      ok(await createWebhook({ client: t.admin, body: { url: receiver.url, event_types: types } }));
+      const site = await addSite(t);
+      const sims = await fleet(2, site.id);
+      sims[0]!.fails = true;
+      const first = await start({
+        name: 'Events',
+        release_id: (await addReleaseWithBuild(t)).release.id,
+        target: { site_ids: [site.id] },
+        batch_size: 1,
+        device_timeout_seconds: 60,
+      });
+      await follow(sims[0]!); // fails: the rollout pauses at its threshold of 1
+      ok(await resumeRollout({ client: t.admin, path: { rollout_id: first.id } }));
+      expect((await beat(sims[1]!)).agent_update?.rollout_id).toBe(first.id);
+      await t.clock.advance(61_000);
+      await t.server.advanceRollouts(); // the second device timed out: paused again
+      ok(await cancelRollout({ client: t.admin, path: { rollout_id: first.id } }));
+
+      const second = await start({
+        release_id: (await addReleaseWithBuild(t)).release.id,
+        target: { device_ids: [sims[1]!.agent.deviceId] },
+      });
+      ok(await pauseRollout({ client: t.admin, path: { rollout_id: second.id } }));
+      ok(await resumeRollout({ client: t.admin, path: { rollout_id: second.id } }));
+      await follow(sims[1]!);
+
+      // Rollouts of the tests before may time out too when the clock moves: only these two count.
+      const mine = [first.id, second.id];
+      const raised = ok(await listEvents({ client: t.admin, query: { limit: 500 } }))
+        .data.filter((event) => mine.includes(event.data.rollout_id as string))
+        .map((event) => ({
+          rollout: event.data.rollout_id === first.id ? 'first' : 'second',
+          type: event.type,
+          severity: event.severity,
+          site_id: event.site_id,
+          device_id: event.device_id,
+          pause_reason: event.data.pause_reason,
+          error: event.data.error,
+        }));
+      const rolloutWide = { site_id: null, device_id: null, error: undefined };
+      const failedOn = (sim: Simulated, error: string) => ({
+        type: 'rollout.device_failed',
+        severity: 'warning',
+        site_id: site.id,
+        device_id: sim.agent.deviceId,
+        pause_reason: null,
+        error,
+      });
+      const expected = [
+        { rollout: 'first', type: 'rollout.started', severity: 'info', pause_reason: null },
+        { rollout: 'first', ...failedOn(sims[0]!, 'exit code 3') },
+        { rollout: 'first', type: 'rollout.paused', severity: 'warning', pause_reason: 'failure_threshold' },
+        { rollout: 'first', type: 'rollout.resumed', severity: 'info', pause_reason: null },
+        { rollout: 'first', ...failedOn(sims[1]!, 'No outcome reported within 60 seconds.') },
+        { rollout: 'first', type: 'rollout.paused', severity: 'warning', pause_reason: 'failure_threshold' },
+        { rollout: 'first', type: 'rollout.cancelled', severity: 'info', pause_reason: null },
+        { rollout: 'second', type: 'rollout.started', severity: 'info', pause_reason: null },
+        { rollout: 'second', type: 'rollout.paused', severity: 'info', pause_reason: 'operator' },
+        { rollout: 'second', type: 'rollout.resumed', severity: 'info', pause_reason: null },
+        { rollout: 'second', type: 'rollout.completed', severity: 'info', pause_reason: null },
+      ].map((event) => ({ ...rolloutWide, ...event }));
+      const key = (e: { rollout: string; type: string; device_id: string | null; pause_reason: unknown }) =>
+        `${e.rollout} ${e.type} ${e.device_id} ${e.pause_reason}`;
+      const order = <T extends Parameters<typeof key>[0]>(list: readonly T[]) =>
+        [...list].sort((a, b) => key(a).localeCompare(key(b)));
+      expect(order(raised)).toEqual(order(expected));
+
+      await t.server.deliverWebhooks();
+      await receiver.waitFor(expected.length);
+      for (const request of receiver.received) expectDeclared(request.body);
+      const delivered = receiver.received.filter((request) =>
+        mine.includes(
+          (JSON.parse(request.body) as { data: { data: { rollout_id: string } } }).data.data.rollout_id,
+        ),
+      );
+      expect(delivered).toHaveLength(expected.length);
+    } finally {
+      await receiver.close();
+    }
   });
 });

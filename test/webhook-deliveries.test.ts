@@ -24,9 +24,9 @@ import { RETRY_DELAYS_SECONDS } from '../server-stub/src/integrate/webhook-deliv
 import { addAgent } from './support/agents';
 import { startPostgres, type Postgres } from './support/postgres';
 import { expectProblem } from './support/problem';
-import { schemaValidator } from './support/response-validator';
 import { ok, startTestServer, type TestServer } from './support/server';
 import { useTestServer } from './support/use-test-server';
+import { expectDeclared } from './support/webhook-events';
 import { addSite } from './support/world';
 import { startReceiver, type Receiver, type ReceivedWebhook } from './support/webhook-receiver';
 
@@ -42,14 +42,6 @@ const verifyWithLibrary = (secret: string, request: ReceivedWebhook) =>
     type: string;
     data: Record<string, unknown>;
   };
-
-/** A delivered body matches its event type's entry in the spec's `webhooks` section. */
-function expectDeclared(body: string): void {
-  const { type } = JSON.parse(body) as { type: string };
-  const entry = type.startsWith('agent.') ? 'agent.*' : type;
-  const validate = schemaValidator(`#/webhooks/${entry}/post/requestBody/content/application~1json/schema`);
-  expect(validate(JSON.parse(body)), JSON.stringify(validate.errors)).toBe(true);
-}
 
 describe('webhook deliveries', () => {
   const t = useTestServer();

@@ -121,6 +121,12 @@ describe('types', () => {
         case 'webhook.disabled':
           expectTypeOf(event.data.data.failing_since).toEqualTypeOf<string>();
           break;
+        case 'rollout.paused':
+          expectTypeOf(event.data.data.pause_reason).toEqualTypeOf<'operator' | 'failure_threshold' | null>();
+          break;
+        case 'rollout.device_failed':
+          expectTypeOf(event.data.data.device_id).toEqualTypeOf<string | undefined>();
+          break;
         default:
           // agent events stay apart from the types Meridian raises itself
           expectTypeOf(event.type).toEqualTypeOf<
@@ -136,6 +142,10 @@ describe('types', () => {
             | 'incident.acknowledged'
             | 'incident.resolved'
             | 'process.started'
+            | 'rollout.started'
+            | 'rollout.resumed'
+            | 'rollout.completed'
+            | 'rollout.cancelled'
           >();
       }
     };

@@ -4821,6 +4821,126 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  'rollout.started': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.started
+     * @description A rollout started. Someone created a rollout of an agent release; its first batch of devices is told to update.
+     */
+    post: operations['rolloutStarted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.paused': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.paused
+     * @description A rollout paused. An operator paused it (`pause_reason: operator`), or as many devices as its failure threshold failed (`failure_threshold`, severity `warning`); no further device is told to update.
+     */
+    post: operations['rolloutPaused'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.resumed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.resumed
+     * @description A paused rollout resumed. An operator resumed it; its failure threshold counts failures from here on.
+     */
+    post: operations['rolloutResumed'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.completed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.completed
+     * @description A rollout completed. Every device of its last batch has reported (or timed out).
+     */
+    post: operations['rolloutCompleted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.cancelled': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.cancelled
+     * @description A rollout was cancelled. An operator cancelled it; its devices that had not reported are `cancelled`.
+     */
+    post: operations['rolloutCancelled'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.device_failed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.device_failed
+     * @description A device failed to update. Its agent reported a failed update, or did not report within the rollout's `device_timeout_seconds` (severity `warning`); the event carries the device's site.
+     */
+    post: operations['rolloutDeviceFailed'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   'webhook.disabled': {
     parameters: {
       query?: never;
@@ -8561,7 +8681,9 @@ export interface components {
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
-     *     `job.started`, `job.finished`,
+     *     `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
+     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
+     *     timed out),
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
      *     `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
      *     stopped running, as its agent's heartbeat reports it).
@@ -9759,6 +9881,31 @@ export interface components {
       previous_state: components['schemas']['ProcessState'] | null;
       pid: number | null;
       restart_count: number | null;
+    };
+    /**
+     * RolloutEventData
+     * @description The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
+     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
+     *     the step, and for `rollout.device_failed` the device that failed and why.
+     */
+    RolloutEventData: {
+      rollout_id: components['schemas']['RolloutId'];
+      name: string;
+      release_id: components['schemas']['AgentReleaseId'];
+      version: components['schemas']['AgentVersion'];
+      status: components['schemas']['RolloutStatus'];
+      /** @description Why the rollout paused (`rollout.paused`); `null` otherwise. */
+      pause_reason: ('operator' | 'failure_threshold') | null;
+      /** Format: int32 */
+      current_batch: number;
+      /** Format: int32 */
+      batch_count: number;
+      /** @description `rollout.device_failed`: the device whose update failed. */
+      device_id?: components['schemas']['DeviceId'];
+      /** @description `rollout.device_failed`: the version the device ran before. */
+      from_version?: string | null;
+      /** @description `rollout.device_failed`: what the agent reported, or that it did not report in time. */
+      error?: string;
     };
     /**
      * AgentEventType
@@ -26607,6 +26754,186 @@ export interface operations {
             /** @constant */
             type: 'process.stopped';
             data: components['schemas']['ProcessStateChange'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutStarted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.started';
+          data: {
+            /** @constant */
+            type: 'rollout.started';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutPaused: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.paused';
+          data: {
+            /** @constant */
+            type: 'rollout.paused';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutResumed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.resumed';
+          data: {
+            /** @constant */
+            type: 'rollout.resumed';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutCompleted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.completed';
+          data: {
+            /** @constant */
+            type: 'rollout.completed';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutCancelled: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.cancelled';
+          data: {
+            /** @constant */
+            type: 'rollout.cancelled';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutDeviceFailed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.device_failed';
+          data: {
+            /** @constant */
+            type: 'rollout.device_failed';
+            data: components['schemas']['RolloutEventData'];
           };
         };
       };

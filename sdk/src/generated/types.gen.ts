@@ -21,6 +21,12 @@ export type Webhooks =
   | IncidentResolvedWebhookRequest
   | ProcessStartedWebhookRequest
   | ProcessStoppedWebhookRequest
+  | RolloutStartedWebhookRequest
+  | RolloutPausedWebhookRequest
+  | RolloutResumedWebhookRequest
+  | RolloutCompletedWebhookRequest
+  | RolloutCancelledWebhookRequest
+  | RolloutDeviceFailedWebhookRequest
   | WebhookDisabledWebhookRequest
   | AgentEventWebhookRequest
   | WebhookTestWebhookRequest;
@@ -4603,7 +4609,9 @@ export type ScheduleUpdate = {
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `job.started`, `job.finished`,
+ * `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
+ * timed out),
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
  * stopped running, as its agent's heartbeat reports it).
@@ -6093,6 +6101,40 @@ export type ProcessStateChange = {
   previous_state: ProcessState | null;
   pid: number | null;
   restart_count: number | null;
+};
+
+/**
+ * RolloutEventData
+ *
+ * The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
+ * the step, and for `rollout.device_failed` the device that failed and why.
+ *
+ */
+export type RolloutEventData = {
+  rollout_id: RolloutId;
+  name: string;
+  release_id: AgentReleaseId;
+  version: AgentVersion;
+  status: RolloutStatus;
+  /**
+   * Why the rollout paused (`rollout.paused`); `null` otherwise.
+   */
+  pause_reason: 'operator' | 'failure_threshold' | null;
+  current_batch: number;
+  batch_count: number;
+  /**
+   * `rollout.device_failed`: the device whose update failed.
+   */
+  device_id?: DeviceId;
+  /**
+   * `rollout.device_failed`: the version the device ran before.
+   */
+  from_version?: string | null;
+  /**
+   * `rollout.device_failed`: what the agent reported, or that it did not report in time.
+   */
+  error?: string;
 };
 
 /**
@@ -19708,6 +19750,96 @@ export type ProcessStoppedWebhookPayload = WebhookEventPayload & {
 export type ProcessStoppedWebhookRequest = {
   body: ProcessStoppedWebhookPayload;
   key: 'process.stopped';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutStartedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.started';
+  data: {
+    type: 'rollout.started';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutStartedWebhookRequest = {
+  body: RolloutStartedWebhookPayload;
+  key: 'rollout.started';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutPausedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.paused';
+  data: {
+    type: 'rollout.paused';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutPausedWebhookRequest = {
+  body: RolloutPausedWebhookPayload;
+  key: 'rollout.paused';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutResumedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.resumed';
+  data: {
+    type: 'rollout.resumed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutResumedWebhookRequest = {
+  body: RolloutResumedWebhookPayload;
+  key: 'rollout.resumed';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutCompletedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.completed';
+  data: {
+    type: 'rollout.completed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutCompletedWebhookRequest = {
+  body: RolloutCompletedWebhookPayload;
+  key: 'rollout.completed';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutCancelledWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.cancelled';
+  data: {
+    type: 'rollout.cancelled';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutCancelledWebhookRequest = {
+  body: RolloutCancelledWebhookPayload;
+  key: 'rollout.cancelled';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutDeviceFailedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.device_failed';
+  data: {
+    type: 'rollout.device_failed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutDeviceFailedWebhookRequest = {
+  body: RolloutDeviceFailedWebhookPayload;
+  key: 'rollout.device_failed';
   path?: never;
   query?: never;
 };

@@ -2326,6 +2326,21 @@ export const RolloutDevice = z
 export const RolloutDeviceList = z
   .object({ data: z.array(RolloutDevice).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutDeviceList' });
+export const RolloutEventData = z
+  .object({
+    rollout_id: RolloutId,
+    name: z.string().max(100),
+    release_id: AgentReleaseId,
+    version: AgentVersion,
+    status: RolloutStatus,
+    pause_reason: z.enum(['operator', 'failure_threshold']).nullable(),
+    current_batch: z.number().int().min(0).max(10000),
+    batch_count: z.number().int().min(0).max(10000),
+    device_id: DeviceId.optional(),
+    from_version: z.string().max(64).nullable().optional(),
+    error: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'RolloutEventData' });
 export const RolloutList = z
   .object({ data: z.array(Rollout).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutList' });

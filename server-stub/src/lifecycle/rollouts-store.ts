@@ -6,19 +6,22 @@
  * its failures reach the threshold it pauses itself; when a batch has finished (and its interval
  * passed) the next starts; after the last it completes. Every step is a conditional write on the
  * rollout's state as read (its status, its current batch), so of several instances advancing one
- * rollout at the same moment one takes each step and the others change nothing.
+ * rollout at the same moment one takes each step and the others change nothing. Each step raises
+ * its event (rollout.started, paused, resumed, completed, cancelled; rollout.device_failed) in the
+ * transaction that takes it, so it is raised once.
  */
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { AgentUpdate, Rollout, RolloutCreate, RolloutDevice } from '../generated/contract.gen';
 import { visibleSiteIds, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
+import { announceEvents, insertEvent } from '../observe/events-store';
 import { cachePerServer } from '../runtime/credential-cache';
 import { startWorker, type Worker } from '../runtime/worker';
 import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
-import type { RolloutDeviceRow, RolloutDeviceState, RolloutRow } from '../store/schema';
+import type { Database, RolloutDeviceRow, RolloutDeviceState, RolloutRow } from '../store/schema';
 import { insertChunked, MAX_JOB_TARGETS, resolveTargets } from '../operations/jobs-store';
 
 /** The channel of a device that follows none and whose site follows none. */
@@ -60,6 +63,85 @@ async function anyRunning(context: AppContext): Promise<boolean> {
 
 function rolloutsChanged(context: AppContext): void {
   runningRollouts(context).forget();
+}
+
+const STATUS_EVENTS = {
+  running: 'rollout.resumed',
+  paused: 'rollout.paused',
+  completed: 'rollout.completed',
+  cancelled: 'rollout.cancelled',
+} as const;
+
+/** The `data` of a rollout's events: the rollout as it is after the step. */
+const eventData = (rollout: RolloutRow) => ({
+  rollout_id: rollout.id,
+  name: rollout.name,
+  release_id: rollout.release_id,
+  version: rollout.version,
+  status: rollout.status,
+  pause_reason: rollout.pause_reason,
+  current_batch: rollout.current_batch,
+  batch_count: rollout.batch_count,
+});
+
+const titleOf = (rollout: RolloutRow): string =>
+  `Rollout ${rollout.name === '' ? rollout.id : JSON.stringify(rollout.name)} of ${rollout.version}`;
+
+/** Raises a rollout-wide event (no site: a rollout may span several) within `db`'s transaction. */
+function insertRolloutEvent(
+  db: Kysely<Database>,
+  context: AppContext,
+  rollout: RolloutRow,
+  type: 'rollout.started' | (typeof STATUS_EVENTS)[keyof typeof STATUS_EVENTS],
+  what: string,
+) {
+  return insertEvent(db, context, {
+    type,
+    severity: rollout.pause_reason === 'failure_threshold' ? 'warning' : 'info',
+    siteId: null,
+    deviceId: null,
+    message: `${titleOf(rollout)} ${what}.`,
+    data: eventData(rollout),
+  });
+}
+
+/** Raises `rollout.device_failed` for each of these devices (with its site) within `db`'s transaction. */
+async function insertDeviceFailures(
+  db: Kysely<Database>,
+  context: AppContext,
+  rollout: RolloutRow,
+  failed: readonly Pick<RolloutDeviceRow, 'device_id' | 'from_version' | 'error'>[],
+): Promise<void> {
+  for (let first = 0; first < failed.length; first += READ_CHUNK) {
+    const chunk = failed.slice(first, first + READ_CHUNK);
+    const sites = new Map(
+      (
+        await db
+          .selectFrom('devices')
+          .select(['id', 'site_id'])
+          .where(
+            'id',
+            'in',
+            chunk.map((row) => row.device_id),
+          )
+          .execute()
+      ).map((device) => [device.id, device.site_id]),
+    );
+    for (const row of chunk)
+      await insertEvent(db, context, {
+        type: 'rollout.device_failed',
+        severity: 'warning',
+        siteId: sites.get(row.device_id) ?? null,
+        deviceId: row.device_id,
+        message: `${titleOf(rollout)}: the device's update failed: ${row.error}`,
+        data: {
+          ...eventData(rollout),
+          device_id: row.device_id,
+          from_version: row.from_version,
+          error: row.error,
+        },
+      });
+  }
 }
 
 export const toRolloutDevice = (row: RolloutDeviceRow): z.infer<typeof RolloutDevice> => ({
@@ -247,26 +329,47 @@ export async function createRollout(
         .execute();
     await trx.insertInto('rollouts').values(rollout).execute();
     await insertChunked(trx, 'rollout_devices', rows);
+    await insertRolloutEvent(
+      trx,
+      context,
+      rollout,
+      'rollout.started',
+      `started (${eligible.length} devices)`,
+    );
   });
   rolloutsChanged(context);
+  announceEvents(context);
   return rollout;
 }
 
-/** Moves the rollout from one status to another, if it is in one of `from`; whether it was. */
+/**
+ * Moves the rollout from one status to another, if it is in one of `from`, with the status's event
+ * (and `within`, such as cancelling its devices) in the same transaction; whether it was.
+ */
 async function moveStatus(
   context: AppContext,
   rollout: RolloutRow,
   from: readonly RolloutRow['status'][],
-  fields: Partial<RolloutRow> & Pick<RolloutRow, 'status'>,
+  fields: Partial<RolloutRow> & { status: keyof typeof STATUS_EVENTS },
+  what: string,
+  within?: (trx: Kysely<Database>) => Promise<unknown>,
 ): Promise<boolean> {
-  const moved = await context.db
-    .updateTable('rollouts')
-    .set({ ...fields, updated_at: context.now().toISOString() })
-    .where('id', '=', rollout.id)
-    .where('status', 'in', from)
-    .executeTakeFirst();
-  if (Number(moved.numUpdatedRows) === 0) return false;
+  const changes = { pause_reason: null, ...fields, updated_at: context.now().toISOString() };
+  const moved = await context.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('rollouts')
+      .set(changes)
+      .where('id', '=', rollout.id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    await within?.(trx);
+    await insertRolloutEvent(trx, context, { ...rollout, ...changes }, STATUS_EVENTS[fields.status], what);
+    return true;
+  });
+  if (!moved) return false;
   rolloutsChanged(context);
+  announceEvents(context);
   return true;
 }
 
@@ -281,28 +384,44 @@ export async function advanceRollout(context: AppContext, id: string): Promise<v
     if (rollout.status !== 'running') return;
     const now = context.now();
     const nowIso = now.toISOString();
-    await context.db
-      .updateTable('rollout_devices')
-      .set({
-        state: 'failed',
-        error: `No outcome reported within ${rollout.device_timeout_seconds} seconds.`,
-        finished_at: nowIso,
-      })
-      .where('rollout_id', '=', id)
-      .where('state', '=', 'updating')
-      .where('deadline_at', '<=', nowIso)
-      .execute();
+    const timedOut = await context.db.transaction().execute(async (trx) => {
+      const failed = await trx
+        .updateTable('rollout_devices')
+        .set({
+          state: 'failed',
+          error: `No outcome reported within ${rollout.device_timeout_seconds} seconds.`,
+          finished_at: nowIso,
+        })
+        .where('rollout_id', '=', id)
+        .where('state', '=', 'updating')
+        .where('deadline_at', '<=', nowIso)
+        .returning(['device_id', 'from_version', 'error'])
+        .execute();
+      await insertDeviceFailures(trx, context, rollout, failed);
+      return failed.length;
+    });
+    if (timedOut > 0) announceEvents(context);
     const counts = (await countsOf(context, [id])).get(id)!;
-    if (counts.failed - rollout.failures_forgiven >= rollout.failure_threshold) {
-      await moveStatus(context, rollout, ['running'], {
-        status: 'paused',
-        pause_reason: 'failure_threshold',
-      });
+    const failures = counts.failed - rollout.failures_forgiven;
+    if (failures >= rollout.failure_threshold) {
+      await moveStatus(
+        context,
+        rollout,
+        ['running'],
+        { status: 'paused', pause_reason: 'failure_threshold' },
+        `paused itself: ${failures} devices failed, its threshold is ${rollout.failure_threshold}`,
+      );
       return;
     }
     if (counts.updating > 0) return;
     if (rollout.current_batch >= rollout.batch_count) {
-      await moveStatus(context, rollout, ['running'], { status: 'completed', finished_at: nowIso });
+      await moveStatus(
+        context,
+        rollout,
+        ['running'],
+        { status: 'completed', finished_at: nowIso },
+        `completed (${counts.succeeded} devices updated, ${counts.failed} failed)`,
+      );
       return;
     }
     if (rollout.batch_interval_seconds > 0 && rollout.next_batch_at === null) {
@@ -360,7 +479,15 @@ export function startRolloutWorker(context: AppContext): Worker {
 }
 
 export async function pauseRollout(context: AppContext, rollout: RolloutRow): Promise<void> {
-  if (!(await moveStatus(context, rollout, ['running'], { status: 'paused', pause_reason: 'operator' })))
+  if (
+    !(await moveStatus(
+      context,
+      rollout,
+      ['running'],
+      { status: 'paused', pause_reason: 'operator' },
+      'paused by an operator',
+    ))
+  )
     throw problems.conflict(
       'rollout_not_running',
       `Rollout ${rollout.id} is ${rollout.status}, not running.`,
@@ -369,11 +496,13 @@ export async function pauseRollout(context: AppContext, rollout: RolloutRow): Pr
 
 export async function resumeRollout(context: AppContext, rollout: RolloutRow): Promise<void> {
   const { failed } = (await countsOf(context, [rollout.id])).get(rollout.id)!;
-  const resumed = await moveStatus(context, rollout, ['paused'], {
-    status: 'running',
-    pause_reason: null,
-    failures_forgiven: failed,
-  });
+  const resumed = await moveStatus(
+    context,
+    rollout,
+    ['paused'],
+    { status: 'running', failures_forgiven: failed },
+    'resumed',
+  );
   if (!resumed)
     throw problems.conflict('rollout_not_paused', `Rollout ${rollout.id} is ${rollout.status}, not paused.`);
   await advanceRollout(context, rollout.id);
@@ -381,14 +510,22 @@ export async function resumeRollout(context: AppContext, rollout: RolloutRow): P
 
 export async function cancelRollout(context: AppContext, rollout: RolloutRow): Promise<void> {
   const now = context.now().toISOString();
-  if (!(await moveStatus(context, rollout, ['running', 'paused'], { status: 'cancelled', finished_at: now })))
+  const cancelled = await moveStatus(
+    context,
+    rollout,
+    ['running', 'paused'],
+    { status: 'cancelled', finished_at: now },
+    'cancelled',
+    (trx) =>
+      trx
+        .updateTable('rollout_devices')
+        .set({ state: 'cancelled', finished_at: now })
+        .where('rollout_id', '=', rollout.id)
+        .where('state', 'in', ['pending', 'updating'])
+        .execute(),
+  );
+  if (!cancelled)
     throw problems.conflict('rollout_finished', `Rollout ${rollout.id} has already ${rollout.status}.`);
-  await context.db
-    .updateTable('rollout_devices')
-    .set({ state: 'cancelled', finished_at: now })
-    .where('rollout_id', '=', rollout.id)
-    .where('state', 'in', ['pending', 'updating'])
-    .execute();
 }
 
 /**
@@ -471,20 +608,26 @@ export async function reportUpdate(
     error: report.outcome === 'failed' ? (report.error ?? 'The agent reported a failure.') : null,
     finished_at: now,
   } as const;
-  const recorded = await context.db
-    .updateTable('rollout_devices')
-    .set(fields)
-    .where('rollout_id', '=', rollout.id)
-    .where('device_id', '=', deviceId)
-    .where('state', '=', 'updating')
-    .executeTakeFirst();
-  if (Number(recorded.numUpdatedRows) === 0) throw notExpected();
-  if (report.outcome === 'succeeded')
-    await context.db
-      .updateTable('devices')
-      .set({ agent_version: report.version })
-      .where('id', '=', deviceId)
-      .execute();
+  const recorded = await context.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('rollout_devices')
+      .set(fields)
+      .where('rollout_id', '=', rollout.id)
+      .where('device_id', '=', deviceId)
+      .where('state', '=', 'updating')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    if (report.outcome === 'succeeded')
+      await trx
+        .updateTable('devices')
+        .set({ agent_version: report.version })
+        .where('id', '=', deviceId)
+        .execute();
+    else await insertDeviceFailures(trx, context, rollout, [{ ...row, ...fields }]);
+    return true;
+  });
+  if (!recorded) throw notExpected();
+  announceEvents(context);
   await advanceRollout(context, rollout.id);
   return { ...row, ...fields };
 }
