@@ -126,6 +126,7 @@ describe('identity providers', () => {
         client_id: 'meridian',
         scopes: ['openid', 'email', 'groups'],
         role_claim: 'groups',
+        trusted_amr: [],
       },
       ldap: null,
       allowed_domains: ['example.com'],

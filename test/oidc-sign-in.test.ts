@@ -5,7 +5,10 @@
  * session cookie works for GET /v1/auth/me), as a user created just in time with the role the
  * `groups` claim maps to and `source: oidc`. Then the JSON forms of both routes through the SDK,
  * and each refusal: an unknown or foreign flow (400), the provider's error and a replayed code
- * (401), a user outside the allowed domains (403), a username a local account holds (409).
+ * (401), a user outside the allowed domains (403), a username a local account holds (409). A user
+ * with MFA on in Meridian passes it after the callback: the browser lands with the challenge in the
+ * URL fragment (never in a URL a server sees) and completes it, a JSON client gets 401 mfa_required;
+ * unless the ID token's `amr` names a method the provider is trusted for (`trusted_amr`).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +20,15 @@ import {
   createUser,
   finishOidcSignIn,
   getCurrentUser,
+  type MfaRequiredProblem,
+  type Session,
+  setupTotp,
+  confirmTotp,
   startOidcSignIn,
+  updateIdentityProvider,
+  verifyMfa,
 } from '@meridian/sdk';
+import { Secret, TOTP } from 'otpauth';
 import { cookieHeader, cookiesOf } from './support/cookies';
 import { expectProblem } from './support/problem';
 import { launchChromium } from './support/programs';
@@ -30,10 +40,19 @@ const TIMEOUT_MS = 120_000;
 const CLIENT_SECRET = 'meridian-client-secret-at-the-provider';
 
 /** The provider's accounts: the development login form takes any password, the login names these. */
-const ACCOUNTS: Record<string, { email: string; name: string; groups: string[] }> = {
+const ACCOUNTS: Record<string, { email: string; name: string; groups: string[]; amr?: string[] }> = {
   ada: { email: 'ada@example.com', name: 'Ada Lovelace', groups: ['meridian-operators'] },
   eve: { email: 'eve@elsewhere.org', name: 'Eve Outsider', groups: ['meridian-operators'] },
   taken: { email: 'taken@example.com', name: 'Taken Name', groups: [] },
+  // Users who turn Meridian's MFA on: the provider checks only hopper's password, lamarr's OTP too.
+  hopper: { email: 'hopper@example.com', name: 'Grace Hopper', groups: [], amr: ['pwd'] },
+  lamarr: { email: 'lamarr@example.com', name: 'Hedy Lamarr', groups: [], amr: ['pwd', 'otp'] },
+};
+const OIDC_SETTINGS = {
+  client_id: 'meridian',
+  client_secret: CLIENT_SECRET,
+  scopes: ['openid', 'email', 'profile', 'groups'],
+  role_claim: 'groups',
 };
 
 const t = useTestServer();
@@ -64,13 +83,7 @@ beforeAll(async () => {
       body: {
         name: 'Test provider',
         kind: 'oidc',
-        oidc: {
-          issuer,
-          client_id: 'meridian',
-          client_secret: CLIENT_SECRET,
-          scopes: ['openid', 'email', 'profile', 'groups'],
-          role_claim: 'groups',
-        },
+        oidc: { issuer, ...OIDC_SETTINGS },
         allowed_domains: ['example.com'],
         role_mappings: [{ match: 'meridian-operators', role: 'operator' }],
         default_role: 'viewer',
@@ -87,6 +100,8 @@ beforeAll(async () => {
       },
     ],
     claims: {
+      // The login's authentication methods in every ID token, as providers that report them do.
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
       groups: ['groups'],
@@ -106,6 +121,14 @@ beforeAll(async () => {
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
   });
+  // The development login form records no authentication methods: the account's `amr` is added
+  // to the login, so the provider puts it in the ID token as after a real second factor.
+  const finished = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = (...[req, res, result, options]: Parameters<typeof finished>) => {
+    const { login } = result;
+    const amr = login && ACCOUNTS[login.accountId]?.amr;
+    return finished(req, res, login && amr ? { ...result, login: { ...login, amr } } : result, options);
+  };
   idp.on('request', provider.callback());
   browser = await launchChromium();
 }, TIMEOUT_MS);
@@ -261,6 +284,135 @@ describe('OpenID Connect sign-in', () => {
       );
       const clash = await authorize('taken');
       expectProblem(await finish(clash.callback, clash.cookie), 409, 'identity_conflict');
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('OpenID Connect sign-in of a user with MFA on', () => {
+  const STEP_MS = 30_000;
+  /** The user's authenticator app, by login. */
+  const apps = new Map<string, TOTP>();
+
+  /** The next step's code of the app (a code is accepted once, so each use moves a step on). */
+  async function nextCode(login: string): Promise<string> {
+    await t.clock.advance(STEP_MS);
+    return apps.get(login)!.generate({ timestamp: t.clock.now().getTime() });
+  }
+
+  /** Signs `login` in through the provider (JSON) and turns Meridian's MFA on for them. */
+  async function enrol(login: string): Promise<void> {
+    const { callback, cookie } = await authorize(login);
+    const client = t.client(ok(await finish(callback, cookie)).token);
+    const app = new TOTP({ secret: Secret.fromBase32(ok(await setupTotp({ client })).secret) });
+    apps.set(login, app);
+    ok(await confirmTotp({ client, body: { code: await nextCode(login) } }));
+  }
+
+  beforeAll(async () => {
+    await enrol('hopper');
+    await enrol('lamarr');
+  }, TIMEOUT_MS);
+
+  /** The JSON callback of `login`'s sign-in at the provider: the session, or the 401 mfa_required. */
+  async function signInAsJson(login: string) {
+    const { callback, cookie } = await authorize(login);
+    return finish(callback, cookie);
+  }
+
+  const challengeOf = (result: Awaited<ReturnType<typeof finish>>): string => {
+    const problem = expectProblem(result, 401, 'mfa_required') as MfaRequiredProblem;
+    expect(problem.detail).toMatch(/^The identity provider vouched for you/);
+    expect(Object.keys(cookiesOf(result.response))).not.toContain('meridian_session');
+    return problem.mfa_challenge!.token;
+  };
+
+  it(
+    'sends the browser back with the challenge in the URL fragment, and the page completes it with a code',
+    async () => {
+      const context = await newContext();
+      // Every URL the browser asks a server for, with the page it was asked from.
+      const sent: string[] = [];
+      context.on('request', (request) => sent.push(`${request.url()} ${request.headers().referer ?? ''}`));
+      const page = await signInAtProvider(
+        context,
+        `${t.url}/v1/auth/oidc/${providerId}/login?return_to=/docs`,
+        'hopper',
+      );
+      await page.waitForURL((url) => url.href.startsWith(`${t.url}/docs#`));
+      const fragment = new URLSearchParams(new URL(page.url()).hash.slice(1));
+      const token = fragment.get('mfa_challenge')!;
+      expect(token).toMatch(/^mmc_[\w-]{43}$/);
+      expect(Date.parse(fragment.get('expires_at')!)).toBeGreaterThan(t.clock.now().getTime());
+      // No session yet.
+      const cookies = await context.cookies(t.url);
+      expect(cookies.map((cookie) => cookie.name)).not.toContain('meridian_session');
+      const call = (path: string, body?: unknown) =>
+        page.evaluate(
+          async ({ path, body }) => {
+            const response = await fetch(path, {
+              method: body === undefined ? 'GET' : 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+            });
+            return { status: response.status, body: await response.json() };
+          },
+          { path, body },
+        );
+      expect((await call('/v1/auth/me')).status).toBe(401);
+      // The page reads the fragment and completes the challenge, as a sign-in page would.
+      const verified = await call('/v1/auth/mfa/verify', {
+        challenge_token: token,
+        code: await nextCode('hopper'),
+      });
+      expect(verified.status).toBe(200);
+      const me = await call('/v1/auth/me');
+      expect(me.status).toBe(200);
+      expect(me.body.user).toMatchObject({ username: 'hopper', source: 'oidc', mfa_enabled: true });
+      // The challenge never travelled in a URL or a Referer: no server (or its logs) saw it.
+      expect(sent.length).toBeGreaterThan(3);
+      expect(sent.filter((line) => line.includes(token))).toEqual([]);
+      await context.close();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'answers a JSON client 401 mfa_required; POST /v1/auth/mfa/verify gives the session',
+    async () => {
+      const token = challengeOf(await signInAsJson('hopper'));
+      const session: Session = ok(
+        await verifyMfa({
+          client: t.client(),
+          body: { challenge_token: token, code: await nextCode('hopper') },
+        }),
+      );
+      expect(session.user).toMatchObject({ username: 'hopper', source: 'oidc' });
+      expect(ok(await getCurrentUser({ client: t.client(session.token) })).user.id).toBe(session.user.id);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'takes the provider’s word for a second factor only when its amr is one the provider is trusted for',
+    async () => {
+      // lamarr's ID token says amr [pwd, otp], but the provider is not trusted for any method yet.
+      challengeOf(await signInAsJson('lamarr'));
+      const trust = (trusted_amr: string[]) =>
+        updateIdentityProvider({
+          client: t.admin,
+          path: { provider_id: providerId },
+          body: { oidc: { issuer, ...OIDC_SETTINGS, trusted_amr } },
+        });
+      expect(ok(await trust(['otp', 'hwk'])).oidc?.trusted_amr).toEqual(['otp', 'hwk']);
+      try {
+        const session = ok(await signInAsJson('lamarr'));
+        expect(session.user).toMatchObject({ username: 'lamarr', source: 'oidc', mfa_enabled: true });
+        // hopper's ID token names only a password: Meridian still asks.
+        challengeOf(await signInAsJson('hopper'));
+      } finally {
+        ok(await trust([]));
+      }
     },
     TIMEOUT_MS,
   );

@@ -3,7 +3,7 @@
  * test/oidc-sign-in.test.ts uses.
  */
 declare module 'oidc-provider' {
-  import type { RequestListener } from 'node:http';
+  import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
   interface Grant {
     addOIDCScope(scope: string): void;
@@ -23,12 +23,18 @@ declare module 'oidc-provider' {
     claims(): Record<string, unknown> | Promise<Record<string, unknown>>;
   }
 
+  /** What an interaction ends with: the login (with the authentication methods it used, `amr`), …. */
+  export interface InteractionResults {
+    login?: { accountId: string; amr?: string[]; acr?: string; remember?: boolean };
+    [prompt: string]: unknown;
+  }
+
   export default class Provider {
     constructor(
       issuer: string,
       configuration: {
         clients: Record<string, unknown>[];
-        claims?: Record<string, string[]>;
+        claims?: Record<string, string[] | null>;
         findAccount(ctx: KoaContextWithOIDC, id: string): Account | Promise<Account | undefined>;
         loadExistingGrant?(ctx: KoaContextWithOIDC): Promise<Grant | undefined>;
         features?: Record<string, unknown>;
@@ -40,5 +46,11 @@ declare module 'oidc-provider' {
       accountId: string;
     }) => Grant;
     callback(): RequestListener;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResults,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
   }
 }

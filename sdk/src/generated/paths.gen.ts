@@ -612,7 +612,16 @@ export interface paths {
      *     ID token and its `nonce`, and signs the user in: a user of this provider with the ID
      *     token's `sub` is found, or created just in time (`source: oidc`) with the roles the
      *     mappings give. The session cookies are set and the browser is sent to the `return_to` of
-     *     the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`). Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
+     *     the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`).
+     *
+     *     A user with MFA on in Meridian gets no session yet, unless the ID token's `amr` names a
+     *     method the provider's `trusted_amr` lists: a browser is sent to `return_to` with the
+     *     challenge in the URL fragment (`#mfa_challenge=mmc_…&expires_at=…`, which browsers never
+     *     send to a server, so it stays out of logs and `Referer` headers), a JSON client gets
+     *     `401 mfa_required` with `mfa_challenge`; either completes it with
+     *     `POST /v1/auth/mfa/verify` or a passkey.
+     *
+     *     Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
      *     provider or the token check refuses (`401 oidc_sign_in_failed`), a user outside the
      *     allowed domains, with no role, or disabled (`403 identity_not_allowed`), a username
      *     another account holds (`409 identity_conflict`).
@@ -4821,126 +4830,6 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
-  'rollout.started': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.started
-     * @description A rollout started. Someone created a rollout of an agent release; its first batch of devices is told to update.
-     */
-    post: operations['rolloutStarted'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  'rollout.paused': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.paused
-     * @description A rollout paused. An operator paused it (`pause_reason: operator`), or as many devices as its failure threshold failed (`failure_threshold`, severity `warning`); no further device is told to update.
-     */
-    post: operations['rolloutPaused'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  'rollout.resumed': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.resumed
-     * @description A paused rollout resumed. An operator resumed it; its failure threshold counts failures from here on.
-     */
-    post: operations['rolloutResumed'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  'rollout.completed': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.completed
-     * @description A rollout completed. Every device of its last batch has reported (or timed out).
-     */
-    post: operations['rolloutCompleted'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  'rollout.cancelled': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.cancelled
-     * @description A rollout was cancelled. An operator cancelled it; its devices that had not reported are `cancelled`.
-     */
-    post: operations['rolloutCancelled'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  'rollout.device_failed': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * rollout.device_failed
-     * @description A device failed to update. Its agent reported a failed update, or did not report within the rollout's `device_timeout_seconds` (severity `warning`); the event carries the device's site.
-     */
-    post: operations['rolloutDeviceFailed'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   'webhook.disabled': {
     parameters: {
       query?: never;
@@ -5869,6 +5758,18 @@ export interface components {
        * @example groups
        */
       role_claim: string | null;
+      /**
+       * @description The authentication methods (the ID token's `amr` claim, RFC 8176) Meridian takes as the
+       *     provider's proof of a second factor: a user with MFA on in Meridian whose ID token names one
+       *     of them gets a session at once; otherwise they complete Meridian's MFA challenge after the
+       *     callback. Empty: the provider's word is never enough.
+       * @example [
+       *       "mfa",
+       *       "otp",
+       *       "hwk"
+       *     ]
+       */
+      trusted_amr: string[];
     };
     /**
      * LdapSettings
@@ -6006,6 +5907,18 @@ export interface components {
        * @example groups
        */
       role_claim?: string | null;
+      /**
+       * @description The ID token `amr` values (RFC 8176, such as `mfa`, `otp`, `hwk`) that prove the provider
+       *     asked for a second factor, so Meridian does not ask for its own (default none: a user with
+       *     MFA on always completes Meridian's challenge after the callback). Only for a provider that
+       *     enforces what it reports.
+       * @example [
+       *       "mfa",
+       *       "otp",
+       *       "hwk"
+       *     ]
+       */
+      trusted_amr?: string[];
     };
     /**
      * LdapSettingsInput
@@ -8681,9 +8594,7 @@ export interface components {
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
-     *     `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
-     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
-     *     timed out),
+     *     `job.started`, `job.finished`,
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
      *     `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
      *     stopped running, as its agent's heartbeat reports it).
@@ -9883,31 +9794,6 @@ export interface components {
       restart_count: number | null;
     };
     /**
-     * RolloutEventData
-     * @description The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
-     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
-     *     the step, and for `rollout.device_failed` the device that failed and why.
-     */
-    RolloutEventData: {
-      rollout_id: components['schemas']['RolloutId'];
-      name: string;
-      release_id: components['schemas']['AgentReleaseId'];
-      version: components['schemas']['AgentVersion'];
-      status: components['schemas']['RolloutStatus'];
-      /** @description Why the rollout paused (`rollout.paused`); `null` otherwise. */
-      pause_reason: ('operator' | 'failure_threshold') | null;
-      /** Format: int32 */
-      current_batch: number;
-      /** Format: int32 */
-      batch_count: number;
-      /** @description `rollout.device_failed`: the device whose update failed. */
-      device_id?: components['schemas']['DeviceId'];
-      /** @description `rollout.device_failed`: the version the device ran before. */
-      from_version?: string | null;
-      /** @description `rollout.device_failed`: what the agent reported, or that it did not report in time. */
-      error?: string;
-    };
-    /**
      * AgentEventType
      * @description An event type an agent reported, `agent.<type>`.
      * @example agent.process_crash
@@ -10225,7 +10111,12 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID token signature, issuer, audience, nonce). */
+    /**
+     * @description The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID
+     *     token signature, issuer, audience, nonce): `oidc_sign_in_failed`. Or the user has MFA on in
+     *     Meridian and the provider did not vouch for a second factor: `mfa_required`, with the
+     *     `mfa_challenge` to complete with `POST /v1/auth/mfa/verify` or a passkey.
+     */
     OidcSignInFailed: {
       headers: {
         'Request-Id': components['headers']['Request-Id'];
@@ -10238,17 +10129,7 @@ export interface components {
         [name: string]: unknown;
       };
       content: {
-        /**
-         * @example {
-         *       "type": "/docs/guides/errors#oidc_sign_in_failed",
-         *       "title": "Authentication required",
-         *       "status": 401,
-         *       "code": "oidc_sign_in_failed",
-         *       "detail": "The provider answered access_denied: the user cancelled.",
-         *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
-         *     }
-         */
-        'application/problem+json': components['schemas']['Problem'];
+        'application/problem+json': components['schemas']['MfaRequiredProblem'];
       };
     };
     /** @description The identity provider vouched for the user, but Meridian does not let them in: their e-mail domain is not allowed, no role mapping matches and there is no default role, or their account is disabled. */
@@ -12096,7 +11977,11 @@ export interface operations {
           'application/json': components['schemas']['Session'];
         };
       };
-      /** @description Signed in, for a browser (`Accept` prefers `text/html`); to the `return_to` path of the login. */
+      /**
+       * @description For a browser (`Accept` prefers `text/html`): signed in, to the `return_to` path of the
+       *     login; or, when the user still has to pass Meridian's MFA, to that path with the
+       *     challenge in the fragment (`#mfa_challenge=mmc_…&expires_at=…`) and no session yet.
+       */
       302: {
         headers: {
           'Request-Id': components['headers']['Request-Id'];
@@ -12106,7 +11991,7 @@ export interface operations {
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
           'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-          /** @description The path to land on. */
+          /** @description The path to land on (with the MFA challenge in its fragment when one is pending). */
           Location?: string;
           /** @description The `meridian_session` (httpOnly) and `meridian_csrf` cookies; `meridian_oidc` cleared. */
           'Set-Cookie'?: string;
@@ -12906,7 +12791,8 @@ export interface operations {
            *               "profile",
            *               "groups"
            *             ],
-           *             "role_claim": "groups"
+           *             "role_claim": "groups",
+           *             "trusted_amr": []
            *           },
            *           "ldap": null,
            *           "allowed_domains": [
@@ -13015,7 +12901,8 @@ export interface operations {
            *           "profile",
            *           "groups"
            *         ],
-           *         "role_claim": "groups"
+           *         "role_claim": "groups",
+           *         "trusted_amr": []
            *       },
            *       "ldap": null,
            *       "allowed_domains": [
@@ -26754,186 +26641,6 @@ export interface operations {
             /** @constant */
             type: 'process.stopped';
             data: components['schemas']['ProcessStateChange'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutStarted: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.started';
-          data: {
-            /** @constant */
-            type: 'rollout.started';
-            data: components['schemas']['RolloutEventData'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutPaused: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.paused';
-          data: {
-            /** @constant */
-            type: 'rollout.paused';
-            data: components['schemas']['RolloutEventData'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutResumed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.resumed';
-          data: {
-            /** @constant */
-            type: 'rollout.resumed';
-            data: components['schemas']['RolloutEventData'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutCompleted: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.completed';
-          data: {
-            /** @constant */
-            type: 'rollout.completed';
-            data: components['schemas']['RolloutEventData'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutCancelled: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.cancelled';
-          data: {
-            /** @constant */
-            type: 'rollout.cancelled';
-            data: components['schemas']['RolloutEventData'];
-          };
-        };
-      };
-    };
-    responses: {
-      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  rolloutDeviceFailed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WebhookEventPayload'] & {
-          /** @constant */
-          type: 'rollout.device_failed';
-          data: {
-            /** @constant */
-            type: 'rollout.device_failed';
-            data: components['schemas']['RolloutEventData'];
           };
         };
       };

@@ -1510,7 +1510,16 @@ export class IdentityProvidersResource extends APIResource {
    * ID token and its `nonce`, and signs the user in: a user of this provider with the ID
    * token's `sub` is found, or created just in time (`source: oidc`) with the roles the
    * mappings give. The session cookies are set and the browser is sent to the `return_to` of
-   * the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`). Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
+   * the login (a client that asks for JSON gets the session as from `POST /v1/auth/login`).
+   *
+   * A user with MFA on in Meridian gets no session yet, unless the ID token's `amr` names a
+   * method the provider's `trusted_amr` lists: a browser is sent to `return_to` with the
+   * challenge in the URL fragment (`#mfa_challenge=mmc_…&expires_at=…`, which browsers never
+   * send to a server, so it stays out of logs and `Referer` headers), a JSON client gets
+   * `401 mfa_required` with `mfa_challenge`; either completes it with
+   * `POST /v1/auth/mfa/verify` or a passkey.
+   *
+   * Refused: an unknown or expired flow (`400 oidc_state_invalid`), an answer the
    * provider or the token check refuses (`401 oidc_sign_in_failed`), a user outside the
    * allowed domains, with no role, or disabled (`403 identity_not_allowed`), a username
    * another account holds (`409 identity_conflict`).

@@ -21,12 +21,6 @@ export type Webhooks =
   | IncidentResolvedWebhookRequest
   | ProcessStartedWebhookRequest
   | ProcessStoppedWebhookRequest
-  | RolloutStartedWebhookRequest
-  | RolloutPausedWebhookRequest
-  | RolloutResumedWebhookRequest
-  | RolloutCompletedWebhookRequest
-  | RolloutCancelledWebhookRequest
-  | RolloutDeviceFailedWebhookRequest
   | WebhookDisabledWebhookRequest
   | AgentEventWebhookRequest
   | WebhookTestWebhookRequest;
@@ -1095,6 +1089,14 @@ export type OidcSettings = {
    * The ID token or userinfo claim the role mappings match, or `null` to grant only `default_role`.
    */
   role_claim: string | null;
+  /**
+   * The authentication methods (the ID token's `amr` claim, RFC 8176) Meridian takes as the
+   * provider's proof of a second factor: a user with MFA on in Meridian whose ID token names one
+   * of them gets a session at once; otherwise they complete Meridian's MFA challenge after the
+   * callback. Empty: the provider's word is never enough.
+   *
+   */
+  trusted_amr: Array<string>;
 };
 
 /**
@@ -1244,6 +1246,14 @@ export type OidcSettingsInput = {
    * The ID token or userinfo claim the role mappings match (default `null`, only `default_role` is granted).
    */
   role_claim?: string | null;
+  /**
+   * The ID token `amr` values (RFC 8176, such as `mfa`, `otp`, `hwk`) that prove the provider
+   * asked for a second factor, so Meridian does not ask for its own (default none: a user with
+   * MFA on always completes Meridian's challenge after the callback). Only for a provider that
+   * enforces what it reports.
+   *
+   */
+  trusted_amr?: Array<string>;
 };
 
 /**
@@ -4609,9 +4619,7 @@ export type ScheduleUpdate = {
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
- * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
- * timed out),
+ * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
  * stopped running, as its agent's heartbeat reports it).
@@ -6101,40 +6109,6 @@ export type ProcessStateChange = {
   previous_state: ProcessState | null;
   pid: number | null;
   restart_count: number | null;
-};
-
-/**
- * RolloutEventData
- *
- * The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
- * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
- * the step, and for `rollout.device_failed` the device that failed and why.
- *
- */
-export type RolloutEventData = {
-  rollout_id: RolloutId;
-  name: string;
-  release_id: AgentReleaseId;
-  version: AgentVersion;
-  status: RolloutStatus;
-  /**
-   * Why the rollout paused (`rollout.paused`); `null` otherwise.
-   */
-  pause_reason: 'operator' | 'failure_threshold' | null;
-  current_batch: number;
-  batch_count: number;
-  /**
-   * `rollout.device_failed`: the device whose update failed.
-   */
-  device_id?: DeviceId;
-  /**
-   * `rollout.device_failed`: the version the device ran before.
-   */
-  from_version?: string | null;
-  /**
-   * `rollout.device_failed`: what the agent reported, or that it did not report in time.
-   */
-  error?: string;
 };
 
 /**
@@ -7737,9 +7711,13 @@ export type FinishOidcSignInErrors = {
    */
   400: Problem;
   /**
-   * The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID token signature, issuer, audience, nonce).
+   * The provider refused the sign-in, or its answer failed Meridian's checks (code exchange, ID
+   * token signature, issuer, audience, nonce): `oidc_sign_in_failed`. Or the user has MFA on in
+   * Meridian and the provider did not vouch for a second factor: `mfa_required`, with the
+   * `mfa_challenge` to complete with `POST /v1/auth/mfa/verify` or a passkey.
+   *
    */
-  401: Problem;
+  401: MfaRequiredProblem;
   /**
    * The identity provider vouched for the user, but Meridian does not let them in: their e-mail domain is not allowed, no role mapping matches and there is no default role, or their account is disabled.
    */
@@ -19750,96 +19728,6 @@ export type ProcessStoppedWebhookPayload = WebhookEventPayload & {
 export type ProcessStoppedWebhookRequest = {
   body: ProcessStoppedWebhookPayload;
   key: 'process.stopped';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutStartedWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.started';
-  data: {
-    type: 'rollout.started';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutStartedWebhookRequest = {
-  body: RolloutStartedWebhookPayload;
-  key: 'rollout.started';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutPausedWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.paused';
-  data: {
-    type: 'rollout.paused';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutPausedWebhookRequest = {
-  body: RolloutPausedWebhookPayload;
-  key: 'rollout.paused';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutResumedWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.resumed';
-  data: {
-    type: 'rollout.resumed';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutResumedWebhookRequest = {
-  body: RolloutResumedWebhookPayload;
-  key: 'rollout.resumed';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutCompletedWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.completed';
-  data: {
-    type: 'rollout.completed';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutCompletedWebhookRequest = {
-  body: RolloutCompletedWebhookPayload;
-  key: 'rollout.completed';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutCancelledWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.cancelled';
-  data: {
-    type: 'rollout.cancelled';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutCancelledWebhookRequest = {
-  body: RolloutCancelledWebhookPayload;
-  key: 'rollout.cancelled';
-  path?: never;
-  query?: never;
-};
-
-export type RolloutDeviceFailedWebhookPayload = WebhookEventPayload & {
-  type: 'rollout.device_failed';
-  data: {
-    type: 'rollout.device_failed';
-    data: RolloutEventData;
-  };
-};
-
-export type RolloutDeviceFailedWebhookRequest = {
-  body: RolloutDeviceFailedWebhookPayload;
-  key: 'rollout.device_failed';
   path?: never;
   query?: never;
 };

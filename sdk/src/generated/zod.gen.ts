@@ -851,6 +851,14 @@ export const zOidcSettings = z.object({
     .min(1)
     .max(20),
   role_claim: z.string().min(1).max(100).nullable(),
+  trusted_amr: z
+    .array(
+      z
+        .string()
+        .max(50)
+        .regex(/^[A-Za-z0-9_.:-]+$/),
+    )
+    .max(20),
 });
 
 /**
@@ -981,6 +989,15 @@ export const zOidcSettingsInput = z.object({
     .max(20)
     .optional(),
   role_claim: z.string().min(1).max(100).nullish(),
+  trusted_amr: z
+    .array(
+      z
+        .string()
+        .max(50)
+        .regex(/^[A-Za-z0-9_.:-]+$/),
+    )
+    .max(20)
+    .optional(),
 });
 
 /**
@@ -3745,9 +3762,7 @@ export const zScheduleUpdate = z.object({
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
- * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
- * timed out),
+ * `job.started`, `job.finished`,
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
  * stopped running, as its agent's heartbeat reports it).
@@ -4916,28 +4931,6 @@ export const zProcessStateChange = z.object({
   previous_state: zProcessState.nullable(),
   pid: z.int().gte(1).lte(2147483647).nullable(),
   restart_count: z.int().gte(0).lte(2147483647).nullable(),
-});
-
-/**
- * RolloutEventData
- *
- * The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
- * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
- * the step, and for `rollout.device_failed` the device that failed and why.
- *
- */
-export const zRolloutEventData = z.object({
-  rollout_id: zRolloutId,
-  name: z.string().max(100),
-  release_id: zAgentReleaseId,
-  version: zAgentVersion,
-  status: zRolloutStatus,
-  pause_reason: z.union([z.literal('operator'), z.literal('failure_threshold')]).nullable(),
-  current_batch: z.int().gte(0).lte(10000),
-  batch_count: z.int().gte(0).lte(10000),
-  device_id: zDeviceId.optional(),
-  from_version: z.string().max(64).nullish(),
-  error: z.string().max(2000).optional(),
 });
 
 /**

@@ -1,12 +1,20 @@
 import { initServer } from '@ts-rest/express';
 import { authenticateWithDirectory, testDirectory } from '../auth/ldap';
 import { signInExternalUser } from '../auth/external-sign-in';
-import { finishFlow, startFlow, testIssuer, wantsRedirect } from '../auth/oidc';
+import {
+  finishFlow,
+  type MfaChallenge,
+  startFlow,
+  testIssuer,
+  wantsRedirect,
+  withMfaChallenge,
+} from '../auth/oidc';
 import type { AppContext } from '../context';
 import { nowIso } from '../context';
 import { contract } from '../generated/contract.gen';
 import { type HandlerArgs, type RouteArgs, setEtag, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
+import { ApiError } from '../http/problem';
 import { newId } from '../store/ids';
 import {
   findIdentityProvider,
@@ -97,7 +105,20 @@ export function identityProvidersHandlers(context: AppContext) {
     finishOidcSignIn: async ({ params, query, req, res }) => {
       const row = await signInProvider(context, params.provider_id, 'oidc');
       const { identity, returnTo } = await finishFlow(context, { req, res, provider: row, query });
-      const session = await signInExternalUser(context, { req, res, provider: row, identity });
+      const session = await signInExternalUser(context, { req, res, provider: row, identity }).catch(
+        (error: unknown) => {
+          if (!(wantsRedirect(req) && error instanceof ApiError && error.code === 'mfa_required'))
+            throw error;
+          return error;
+        },
+      );
+      if (session instanceof ApiError) {
+        res.setHeader(
+          'Location',
+          withMfaChallenge(returnTo, session.extensions.mfa_challenge as MfaChallenge),
+        );
+        return { status: 302, body: undefined };
+      }
       if (wantsRedirect(req)) {
         res.setHeader('Location', returnTo);
         return { status: 302, body: undefined };

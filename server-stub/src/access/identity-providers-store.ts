@@ -35,7 +35,12 @@ const sealingKey = (context: AppContext): string =>
 export const openSecret = (context: AppContext, row: IdentityProviderRow): string | null =>
   row.secret === null ? null : unseal(sealingKey(context), row.secret);
 
-export const oidcConfig = (row: IdentityProviderRow): OidcConfig => JSON.parse(row.settings) as OidcConfig;
+/** The OIDC settings (`trusted_amr` empty for providers stored before it existed). */
+export const oidcConfig = (row: IdentityProviderRow): OidcConfig =>
+  ({
+    trusted_amr: [],
+    ...(JSON.parse(row.settings) as Partial<OidcConfig>),
+  }) as OidcConfig;
 export const ldapConfig = (row: IdentityProviderRow): LdapConfig => JSON.parse(row.settings) as LdapConfig;
 export const roleMappings = (row: IdentityProviderRow): RoleMapping[] =>
   JSON.parse(row.role_mappings) as RoleMapping[];
@@ -156,6 +161,7 @@ function oidcColumns(context: AppContext, input: z.infer<typeof OidcSettingsInpu
     client_id: settings.client_id,
     scopes: ['openid', ...(settings.scopes ?? ['email', 'profile']).filter((scope) => scope !== 'openid')],
     role_claim: settings.role_claim ?? null,
+    trusted_amr: settings.trusted_amr ?? [],
   };
   return { settings: JSON.stringify(config), secret: seal(sealingKey(context), client_secret) };
 }

@@ -26,6 +26,11 @@ export interface ExternalIdentity {
   displayName: string;
   /** What the role mappings match: the role claim's values (OIDC), the groups' DNs (LDAP). */
   memberships: string[];
+  /**
+   * The provider proved a second factor it is trusted to vouch for (an ID token `amr` value the
+   * OIDC provider's `trusted_amr` lists), so Meridian's own MFA is not asked for.
+   */
+  mfaVouched?: boolean;
 }
 
 /** Unusable as a password hash: an account of a provider never signs in with a Meridian password. */
@@ -155,5 +160,12 @@ export async function signInExternalUser(
   checkDomain(provider, identity);
   const bindings = await mappedBindings(context, provider, identity);
   const user = await findOrCreateUser(context, provider, identity, bindings);
-  return completeSignIn(context, { req, res, user, method: provider.kind, rememberMe });
+  return completeSignIn(context, {
+    req,
+    res,
+    user,
+    method: provider.kind,
+    rememberMe,
+    mfaSatisfied: identity.mfaVouched === true,
+  });
 }

@@ -168,6 +168,7 @@ export async function finishFlow(
     );
   const config = await discover(context, provider);
   let claims: Record<string, unknown>;
+  let amr: string[];
   try {
     const tokens = await oidc.authorizationCodeGrant(config, ownUrl(req, req.originalUrl), {
       pkceCodeVerifier: flow.verifier,
@@ -181,6 +182,8 @@ export async function finishFlow(
         ? {}
         : await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub);
     claims = { ...userInfo, ...idToken };
+    // How the user authenticated, from the signed ID token only (never the user info).
+    amr = claimValues(idToken.amr);
   } catch (error) {
     throw signInFailed(`The provider's answer was refused: ${messageOf(error)}`);
   }
@@ -190,7 +193,7 @@ export async function finishFlow(
     (typeof claims.preferred_username === 'string' && claims.preferred_username) ||
     email?.split('@')[0] ||
     subject;
-  const roleClaim = oidcConfig(provider).role_claim;
+  const { role_claim: roleClaim, trusted_amr: trustedAmr } = oidcConfig(provider);
   return {
     identity: {
       subject,
@@ -198,9 +201,29 @@ export async function finishFlow(
       email,
       displayName: typeof claims.name === 'string' ? claims.name : username,
       memberships: roleClaim === null ? [] : claimValues(claims[roleClaim]),
+      mfaVouched: amr.some((method) => trustedAmr.includes(method)),
     },
     returnTo: flow.return_to,
   };
+}
+
+export interface MfaChallenge {
+  token: string;
+  expires_at: string;
+}
+
+/**
+ * Where a browser whose sign-in waits for Meridian's second factor lands: `return_to` with the
+ * challenge in the fragment, which browsers never send to a server (so no log or `Referer` holds
+ * it); the page there completes it with POST /v1/auth/mfa/verify or a passkey.
+ */
+export function withMfaChallenge(returnTo: string, challenge: MfaChallenge): string {
+  const url = new URL(returnTo, 'http://return-to.invalid');
+  url.hash = new URLSearchParams({
+    mfa_challenge: challenge.token,
+    expires_at: challenge.expires_at,
+  }).toString();
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** Reads the issuer's discovery document: what failed, or null. */

@@ -1502,6 +1502,10 @@ export const OidcSettings = z
       .max(20)
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
     role_claim: z.string().min(1).max(100).nullable(),
+    trusted_amr: z
+      .array(z.string().max(50).regex(new RegExp('^[A-Za-z0-9_.:-]+$')))
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' }),
   })
   .meta({ id: 'OidcSettings' });
 export const IdentityProvider = z
@@ -1547,6 +1551,11 @@ export const OidcSettingsInput = z
       .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
       .optional(),
     role_claim: z.string().min(1).max(100).nullable().optional(),
+    trusted_amr: z
+      .array(z.string().max(50).regex(new RegExp('^[A-Za-z0-9_.:-]+$')))
+      .max(20)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
   })
   .meta({ id: 'OidcSettingsInput' });
 export const IdentityProviderCreate = z
@@ -2326,21 +2335,6 @@ export const RolloutDevice = z
 export const RolloutDeviceList = z
   .object({ data: z.array(RolloutDevice).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutDeviceList' });
-export const RolloutEventData = z
-  .object({
-    rollout_id: RolloutId,
-    name: z.string().max(100),
-    release_id: AgentReleaseId,
-    version: AgentVersion,
-    status: RolloutStatus,
-    pause_reason: z.enum(['operator', 'failure_threshold']).nullable(),
-    current_batch: z.number().int().min(0).max(10000),
-    batch_count: z.number().int().min(0).max(10000),
-    device_id: DeviceId.optional(),
-    from_version: z.string().max(64).nullable().optional(),
-    error: z.string().max(2000).optional(),
-  })
-  .meta({ id: 'RolloutEventData' });
 export const RolloutList = z
   .object({ data: z.array(Rollout).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutList' });
@@ -3435,7 +3429,7 @@ export const contract = c.router(
           200: Session,
           302: c.noBody(),
           400: problem,
-          401: problem,
+          401: c.otherResponse({ contentType: 'application/problem+json', body: MfaRequiredProblem }),
           403: problem,
           404: problem,
           409: problem,
