@@ -8,7 +8,8 @@
  * verified the credential; an LDAP provider made on one signs users in (a real slapd) on the other;
  * an OpenID Connect sign-in started on one (a real provider, Chromium, behind a load balancer of the
  * test's) finishes on the other, and a provider changed on one is used as changed by the other.
- * The key that seals secrets must be given on PostgreSQL.
+ * The key that seals secrets must be given on PostgreSQL, and instances starting at once on a fresh
+ * database all start, with one bootstrap admin.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,8 @@ import { startServer } from '@meridian/server';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Client,
   confirmTotp,
@@ -47,8 +49,10 @@ import { SoftwareAuthenticator } from './support/authenticator';
 import { usePostgresInstances } from './support/postgres';
 import { launchChromium } from './support/programs';
 import { expectProblem } from './support/problem';
-import { ok, type TestServer } from './support/server';
+import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
 import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapd, SUFFIX } from './support/slapd';
+import { hashPassword } from '../server-stub/src/auth/passwords';
+import { migrateToLatest, openDatabase } from '../server-stub/src/store/database';
 import { addDevice, addMember, addSite, apiToken, type Member, unique } from './support/world';
 
 /** The address of the load balancer both instances stand behind, as the browser sees it. */
@@ -92,6 +96,65 @@ describe('the key that seals secrets', () => {
     await expect(
       startServer({ database: 'postgres://meridian@127.0.0.1:1/meridian', auditKey: 'k'.repeat(32) }),
     ).rejects.toThrow(/MERIDIAN_WEBHOOK_SECRETS_KEY is required with PostgreSQL/);
+  });
+});
+
+describe('instances starting at once on a fresh database', () => {
+  it('starts the one that finds the bootstrap admin made by another while it hashed the password', async () => {
+    const { rows } = await sql<{ port: number }>`select inet_server_port() as port`.execute(
+      t.server.context.db,
+    );
+    await sql`create database bootstrap_race`.execute(t.server.context.db);
+    const url = `postgres://meridian@127.0.0.1:${rows[0]!.port}/bootstrap_race`;
+    const { db } = openDatabase(url);
+    try {
+      await migrateToLatest(db);
+      // The other instance: its admin inserted, not committed yet.
+      let commit!: () => void;
+      const committing = new Promise<void>((resolve) => {
+        commit = resolve;
+      });
+      const now = new Date().toISOString();
+      const other = db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('users')
+          .values({
+            id: 'usr_01M8S0000000000000000000AD',
+            username: ADMIN.username,
+            display_name: 'Administrator',
+            email: null,
+            role: 'admin',
+            disabled: 0,
+            password_hash: await hashPassword(ADMIN.password, 2 ** 10),
+            created_at: now,
+            updated_at: now,
+            last_login_at: null,
+          })
+          .execute();
+        await committing;
+      });
+      const starting = startTestServer({ database: url });
+      // This one found no user, and its insert now waits for the other's.
+      await vi.waitFor(
+        async () => {
+          const waiting = await sql<{ n: number }>`
+            select count(*)::int as n from pg_stat_activity
+            where datname = 'bootstrap_race' and wait_event_type = 'Lock'`.execute(db);
+          expect(waiting.rows[0]!.n).toBe(1);
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      commit();
+      await other;
+      const started = await starting;
+      expect(started.server.bootstrap).toBeNull();
+      await started.close();
+      expect(await db.selectFrom('users').select('username').execute()).toEqual([
+        { username: ADMIN.username },
+      ]);
+    } finally {
+      await db.destroy();
+    }
   });
 });
 
@@ -277,7 +340,8 @@ describe('directory sign-in (LDAP, a real slapd) on two instances', () => {
         `dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`,
         `dn: ou=groups,${SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n`,
         `dn: uid=grace,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: grace\ncn: Grace\nsn: Hopper\nmail: grace@example.com\nuserPassword: grace-directory-password\n`,
-        `dn: ${OPERATORS}\nobjectClass: groupOfNames\ncn: operators\nmember: uid=grace,${PEOPLE}\n`,
+        `dn: uid=linus,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: linus\ncn: Linus\nsn: Pauling\nmail: linus@example.com\nuserPassword: linus-directory-password\n`,
+        `dn: ${OPERATORS}\nobjectClass: groupOfNames\ncn: operators\nmember: uid=grace,${PEOPLE}\nmember: uid=linus,${PEOPLE}\n`,
       ].join('\n'),
     );
   }, 60_000);

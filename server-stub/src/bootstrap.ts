@@ -11,7 +11,9 @@ export interface BootstrapAdmin {
 
 /**
  * A fresh database gets one admin so someone can sign in: from the given credentials, or with
- * a generated password. A database that already has users is left alone.
+ * a generated password. A database that already has users is left alone, and so is one where
+ * another instance starting at the same time made the admin first (while this one hashed the
+ * password): the insert then does nothing, rather than fail the start on the taken username.
  */
 export async function ensureBootstrapAdmin(
   context: AppContext,
@@ -24,8 +26,8 @@ export async function ensureBootstrapAdmin(
   const now = context.now().toISOString();
   const id = newId('usr');
   const passwordHash = await hashPassword(password ?? generatedPassword!, context.passwordCost);
-  await context.db.transaction().execute(async (trx) => {
-    await trx
+  const made = await context.db.transaction().execute(async (trx) => {
+    const inserted = await trx
       .insertInto('users')
       .values({
         id,
@@ -39,8 +41,11 @@ export async function ensureBootstrapAdmin(
         updated_at: now,
         last_login_at: null,
       })
-      .execute();
+      .onConflict((conflict) => conflict.column('username').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
     await replaceBindings(trx, id, [bindingOfRole('admin', [])]);
+    return true;
   });
-  return { username: username.toLowerCase(), generatedPassword };
+  return made ? { username: username.toLowerCase(), generatedPassword } : null;
 }
