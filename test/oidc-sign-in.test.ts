@@ -35,6 +35,7 @@ import { launchChromium } from './support/programs';
 import { ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { useTestServer } from './support/use-test-server';
+import { clearFailures, recordFailure } from '../server-stub/src/auth/lockout';
 
 const TIMEOUT_MS = 120_000;
 const CLIENT_SECRET = 'meridian-client-secret-at-the-provider';
@@ -254,6 +255,24 @@ describe('OpenID Connect sign-in', () => {
     );
     expect(await snapshot(t)).toBe(before);
   });
+
+  it(
+    'refuses a locked account at the callback (401 account_locked), as every other way in',
+    async () => {
+      const first = await authorize('ada');
+      ok(await finish(first.callback, first.cookie));
+      // Locked as after too many failed sign-ins (here one, at a threshold of one).
+      const lockAtOnce = { threshold: 1, windowMinutes: 10, lockMinutes: 15 };
+      await recordFailure({ ...t.server.context, lockout: lockAtOnce }, 'ada');
+      try {
+        const locked = await authorize('ada');
+        expectProblem(await finish(locked.callback, locked.cookie), 401, 'account_locked');
+      } finally {
+        await clearFailures(t.server.context, 'ada');
+      }
+    },
+    TIMEOUT_MS,
+  );
 
   it('refuses the provider’s error answer (401)', async () => {
     const started = await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } });
