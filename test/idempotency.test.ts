@@ -32,6 +32,7 @@ it('covers the creating operations', () => {
     'createApiToken',
     'createCommand',
     'createCustomField',
+    'createDeployment',
     'createDeviceFilter',
     'createDeviceView',
     'createEnrollmentCode',

@@ -2,19 +2,21 @@
  * The reference agent: enrols this machine with a code, keeps its credentials in a state file
  * (so a restart resumes instead of enrolling again), heartbeats and runs commands until stopped.
  * With --run-processes it also runs the device's monitored processes (processes.ts) and reports
- * their state in each heartbeat; without it, it runs none and reports none.
+ * their state in each heartbeat; without it, it runs none and reports none. The software it installs
+ * (install_software, only with --allow-shell) is recorded in software.json beside the state file.
  *
  *   MERIDIAN_URL=http://localhost:8080 MERIDIAN_ENROLL_CODE=mec_… npx tsx examples/agent/agent.ts
  *   options: --state <file> (default ./data/agent-credentials.json)  --allow-shell  --run-processes
  *            --for <seconds>
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MeridianAgent, type AgentCredentials } from '@meridian/sdk';
 import { handlers } from './handlers';
 import { facts, fingerprint, heartbeat, inventory } from './machine';
 import { ProcessSupervisor } from './processes';
+import { SoftwareRegistry } from './software';
 
 const { values } = parseArgs({
   options: {
@@ -53,14 +55,16 @@ if (!saved) {
   console.log(`enrolling ${facts().hostname} …`);
   await agent.enroll({ code, fingerprint: fingerprint(), facts: facts() }, { signal: stop.signal });
 }
-await agent.uploadInventory(inventory());
+const software = new SoftwareRegistry(join(dirname(statePath), 'software.json'));
+const reportInventory = () => agent.uploadInventory(inventory(software.list()));
+await reportInventory();
 console.log(`device ${agent.deviceId}: online; waiting for commands (Ctrl-C to stop)`);
 
 const supervisor = values['run-processes'] ? new ProcessSupervisor() : undefined;
 await agent.run({
   signal: stop.signal,
   heartbeat: () => ({ ...heartbeat(), ...(supervisor ? { processes: supervisor.states() } : {}) }),
-  handlers: handlers({ allowShell: values['allow-shell']! }),
+  handlers: handlers({ allowShell: values['allow-shell']!, software, reportInventory }),
   onCommand: (command, outcome) => console.log(`${command.type} ${command.id}: ${outcome.status}`),
   onConfig: (config) => {
     supervisor?.apply(config.processes);

@@ -4,14 +4,17 @@
  * change the machine (reboot, restarting things, shell commands) are simulated and say so in their
  * output, unless `allowShell` lets `run_shell` run for real; `run_script` runs sh and bash scripts
  * only with `allowShell` (run-script.ts); terminating processes and service actions likewise
- * (live-state.ts), and uninstalling software with an installer script (uninstall-software.ts).
+ * (live-state.ts), installing software with an installer script (install-software.ts) and
+ * uninstalling it (uninstall-software.ts).
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import type { CommandHandler } from '@meridian/sdk';
+import { installSoftware } from './install-software';
 import { liveStateHandlers } from './live-state';
 import { runScript } from './run-script';
+import type { SoftwareRegistry } from './software';
 import { uninstallSoftware } from './uninstall-software';
 
 const run = promisify(execFile);
@@ -23,6 +26,8 @@ const simulated =
 export function handlers(config: {
   allowShell: boolean;
   heartbeatSeconds?: number;
+  software: SoftwareRegistry;
+  reportInventory: () => Promise<void>;
 }): Record<string, CommandHandler> {
   return {
     ping: async () => ({ stdout: 'pong\n' }),
@@ -73,6 +78,7 @@ export function handlers(config: {
       simulated(`stop ${String(command.params.process_name)}`)(command, context),
     ...liveStateHandlers(config),
     take_screenshot: simulated('take a screenshot'),
+    install_software: installSoftware(config),
     uninstall_software: uninstallSoftware(config),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { AgentFacts, AgentHeartbeat, InventoryReport, Platform } from '@meridian/sdk';
+import type { AgentFacts, AgentHeartbeat, InstalledSoftware, InventoryReport, Platform } from '@meridian/sdk';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -59,15 +59,18 @@ export function heartbeat(): AgentHeartbeat {
   };
 }
 
-/** What `os` can tell without extra tools: the hardware. Software and services need a package manager. */
-export function inventory(): InventoryReport {
+/**
+ * What `os` can tell without extra tools, the hardware, and the software the agent installed
+ * (software.ts). The rest of the software and services need a package manager.
+ */
+export function inventory(software: InstalledSoftware[]): InventoryReport {
   return {
     hardware: {
       cpu_model: (os.cpus()[0]?.model ?? 'unknown').slice(0, 200),
       cpu_cores: Math.max(1, os.cpus().length),
       memory_bytes: os.totalmem(),
     },
-    software: [],
+    software,
     services: [],
   };
 }

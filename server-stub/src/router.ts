@@ -26,6 +26,7 @@ import { deviceTypesHandlers } from './fleet/device-types-handlers';
 import { devicesHandlers } from './fleet/devices-handlers';
 import { liveStateHandlers } from './fleet/live-state-handlers';
 import { installersHandlers } from './lifecycle/installers-handlers';
+import { deploymentsHandlers } from './lifecycle/deployments-handlers';
 import { softwareHandlers } from './lifecycle/software-handlers';
 import { enrollmentCodesHandlers } from './fleet/enrollment-codes-handlers';
 import { enrollmentRequestsHandlers } from './fleet/enrollment-requests-handlers';
@@ -80,6 +81,7 @@ export function createRouter(context: AppContext) {
     rollouts: rolloutsHandlers(context),
     liveState: liveStateHandlers(context),
     installers: installersHandlers(context),
+    deployments: deploymentsHandlers(context),
     software: softwareHandlers(context),
   });
 }

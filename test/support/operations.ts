@@ -469,6 +469,25 @@ export const validCalls: Record<string, ValidCall> = {
     },
   }),
   getInstaller: (w) => ({ path: { installer_id: w.installerId } }),
+  listDeployments: (w) => ({
+    query: { limit: 10, state: 'running', installer_id: w.installerId, action: 'install' },
+  }),
+  createDeployment: (w) => ({
+    body: {
+      name: unique('deployment'),
+      installer_id: w.installerId,
+      action: 'install',
+      target: { device_ids: [w.deviceA.id] },
+      timeout_seconds: 3600,
+    },
+  }),
+  getDeployment: (w) => ({ path: { deployment_id: w.deploymentId } }),
+  listDeploymentTargets: (w) => ({
+    path: { deployment_id: w.deploymentId },
+    query: { limit: 10, state: 'pending' },
+  }),
+  cancelDeployment: (w) => ({ path: { deployment_id: w.deploymentId } }),
+  retryDeployment: (w) => ({ path: { deployment_id: w.deploymentId } }),
   deleteInstaller: (w) => ({ path: { installer_id: w.installerId } }),
   getAgentConfig: () => ({}),
   listAgentReleases: () => ({ query: { limit: 10, channel: 'stable' } }),

@@ -12,6 +12,7 @@ import {
   createCustomField,
   createDeviceView,
   createJob,
+  createDeployment,
   createSchedule,
   createScript,
   createInstaller,
@@ -113,6 +114,8 @@ export interface World {
   scriptId: string;
   /** An installer (a Linux shell-script installer at a URL nothing serves). */
   installerId: string;
+  /** A running deployment of site A: another installer for a device of its own that never answers (a day to finish). */
+  deploymentId: string;
   /** A custom role nobody holds (devices:read on its own). */
   roleId: string;
   /** An entry of the software block list (World agent*). */
@@ -243,6 +246,28 @@ async function addJob(t: TestServer, siteId: string): Promise<string> {
     await createJob({
       client: t.admin,
       body: { command: { type: 'ping' }, target: { device_ids: [device.id] }, timeout_seconds: 86_400 },
+    }),
+  ).id;
+}
+
+async function addDeployment(t: TestServer, siteId: string): Promise<string> {
+  const device = await addDevice(t, siteId);
+  const installer = ok(
+    await createInstaller({
+      client: t.admin,
+      body: {
+        name: unique('World signage player'),
+        version: '1.0.0',
+        platform: 'linux',
+        url: 'http://127.0.0.1:9/world-signage.sh',
+        sha256: '1'.repeat(64),
+      },
+    }),
+  );
+  return ok(
+    await createDeployment({
+      client: t.admin,
+      body: { installer_id: installer.id, target: { device_ids: [device.id] }, timeout_seconds: 86_400 },
     }),
   ).id;
 }
@@ -401,6 +426,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
       }),
     ).id,
     jobId: await addJob(t, siteA.id),
+    deploymentId: await addDeployment(t, siteA.id),
     releaseId: await addWorldRelease(t),
     rolloutId: await addRollout(t, agent.deviceId),
     scheduleId: await addSchedule(t, siteA.id),

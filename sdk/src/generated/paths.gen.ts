@@ -1732,6 +1732,144 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/deployments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List deployments
+     * @description Lists deployments, newest first, a page at a time, each with its state and the count of its
+     *     targets in each state. Narrow the list with `state`, `installer_id` and `action`; filters
+     *     combine with AND. Non-admins see the deployments whose every target is on one of their sites.
+     */
+    get: operations['listDeployments'];
+    put?: never;
+    /**
+     * Install or uninstall software on devices
+     * @description Starts a deployment of an installer on a `target`: a list of devices, every device of some
+     *     sites, or the devices a device filter (saved, `filter_id`, or written here, `filter`)
+     *     matches, resolved now among the devices you can see, as jobs take them. Each target device
+     *     whose platform is the installer's gets a command of its own — `install_software` (its
+     *     agent downloads the installer, checks its SHA-256, runs it with the install arguments) or
+     *     `uninstall_software` (with the uninstall arguments) — which its agent receives by its usual
+     *     long-poll; the others are `unsupported` and get nothing. The deployment runs as a job
+     *     (`job_id`, which raises `job.started` and `job.finished`).
+     *
+     *     Follow it with `GET /v1/deployments/{deployment_id}` and each device's stage (pending,
+     *     downloading, installing, succeeded, failed…) with `GET /v1/deployments/{deployment_id}/targets`.
+     */
+    post: operations['createDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/deployments/{deployment_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a deployment
+     * @description Returns one deployment with its state and the count of its targets in each state.
+     *     Deployments with a target on a site you cannot see answer `404`.
+     */
+    get: operations['getDeployment'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/deployments/{deployment_id}/targets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a deployment's targets and where each stands
+     * @description Lists the devices of a deployment in device ID order, a page at a time, each with its
+     *     state (the stage its agent reported while at work), progress, the installer's exit code,
+     *     the end of its output and its error. `state` narrows the list, for instance to the
+     *     `failed` ones.
+     */
+    get: operations['listDeploymentTargets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/deployments/{deployment_id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a deployment
+     * @description Cancels every target that has not started (`pending`: its agent has not picked its command
+     *     up yet); targets already downloading or installing finish as they will. The deployment ends
+     *     `cancelled` once nothing of it is left running. One that already finished answers
+     *     `409 deployment_finished`.
+     */
+    post: operations['cancelDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/deployments/{deployment_id}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Retry a deployment's failed targets
+     * @description Starts another attempt of a finished deployment on its `failed` targets, and only those:
+     *     each gets a new command (the deployment's `attempt` and the targets' `attempts` go up by
+     *     one) and the deployment is `running` again. A deployment still running answers
+     *     `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
+     */
+    post: operations['retryDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices/{device_id}/screenshots': {
     parameters: {
       query?: never;
@@ -4830,6 +4968,126 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  'rollout.started': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.started
+     * @description A rollout started. Someone created a rollout of an agent release; its first batch of devices is told to update.
+     */
+    post: operations['rolloutStarted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.paused': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.paused
+     * @description A rollout paused. An operator paused it (`pause_reason: operator`), or as many devices as its failure threshold failed (`failure_threshold`, severity `warning`); no further device is told to update.
+     */
+    post: operations['rolloutPaused'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.resumed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.resumed
+     * @description A paused rollout resumed. An operator resumed it; its failure threshold counts failures from here on.
+     */
+    post: operations['rolloutResumed'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.completed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.completed
+     * @description A rollout completed. Every device of its last batch has reported (or timed out).
+     */
+    post: operations['rolloutCompleted'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.cancelled': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.cancelled
+     * @description A rollout was cancelled. An operator cancelled it; its devices that had not reported are `cancelled`.
+     */
+    post: operations['rolloutCancelled'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'rollout.device_failed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * rollout.device_failed
+     * @description A device failed to update. Its agent reported a failed update, or did not report within the rollout's `device_timeout_seconds` (severity `warning`); the event carries the device's site.
+     */
+    post: operations['rolloutDeviceFailed'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   'webhook.disabled': {
     parameters: {
       query?: never;
@@ -6926,6 +7184,289 @@ export interface components {
       detection?: components['schemas']['SoftwareDetection'];
     };
     /**
+     * JobState
+     * @description `running`: at least one target's command has not finished. Once none is left:
+     *     `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+     *     or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+     * @enum {string}
+     */
+    JobState: 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
+    /**
+     * DeploymentAction
+     * @description `install`: each target downloads the installer, checks its SHA-256 and runs it with its
+     *     install arguments (an `install_software` command). `uninstall`: each target removes the
+     *     software with the installer's uninstall arguments (an `uninstall_software` command).
+     * @enum {string}
+     */
+    DeploymentAction: 'install' | 'uninstall';
+    /**
+     * DeploymentId
+     * @description The ID of a deployment (`dpl_` followed by a ULID).
+     * @example dpl_01JDB2C4E6G8J0K2M4P6R8T0V2
+     */
+    DeploymentId: string;
+    /**
+     * JobId
+     * @description The ID of a job (`job_` followed by a ULID).
+     * @example job_01JD9A2B4C6E8G0J2K4M6P8R0T
+     */
+    JobId: string;
+    /**
+     * DeviceFilterExpression
+     * @description A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+     *     least one child matches) or `not` (its child does not match), or a **condition**
+     *     `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+     *     1) and a filter holds at most 100 conditions.
+     *
+     *     Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+     *
+     *     | field | operators |
+     *     | --- | --- |
+     *     | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+     *     | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+     *     | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+     *     | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+     *     | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+     *     | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+     *
+     *     `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+     *     without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+     *     A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+     * @example {
+     *       "and": [
+     *         {
+     *           "field": "platform",
+     *           "op": "eq",
+     *           "value": "windows"
+     *         },
+     *         {
+     *           "field": "tags",
+     *           "op": "has",
+     *           "value": "kiosk"
+     *         },
+     *         {
+     *           "not": {
+     *             "field": "last_seen_at",
+     *             "op": "within_minutes",
+     *             "value": 1440
+     *           }
+     *         }
+     *       ]
+     *     }
+     * @example {
+     *       "or": [
+     *         {
+     *           "field": "agent_version",
+     *           "op": "lt",
+     *           "value": "2.4.0"
+     *         },
+     *         {
+     *           "field": "custom.warranty_until",
+     *           "op": "before",
+     *           "value": "2027-01-01"
+     *         }
+     *       ]
+     *     }
+     */
+    DeviceFilterExpression: {
+      /** @description Matches devices every child matches. */
+      and?: components['schemas']['DeviceFilterExpression'][];
+      /** @description Matches devices at least one child matches. */
+      or?: components['schemas']['DeviceFilterExpression'][];
+      /** @description Matches devices its child does not match. */
+      not?: components['schemas']['DeviceFilterExpression'];
+      /** @description The device field a condition tests, or `custom.<key>` for a custom field. */
+      field?: string;
+      op?: components['schemas']['DeviceFilterOperator'];
+      value?: components['schemas']['DeviceFilterValue'];
+    };
+    /**
+     * DeviceFilterOperator
+     * @description What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+     *     `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+     *     (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+     *     `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+     *     `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+     * @enum {string}
+     */
+    DeviceFilterOperator:
+      | 'eq'
+      | 'ne'
+      | 'in'
+      | 'not_in'
+      | 'contains'
+      | 'starts_with'
+      | 'ends_with'
+      | 'lt'
+      | 'lte'
+      | 'gt'
+      | 'gte'
+      | 'before'
+      | 'after'
+      | 'within_minutes'
+      | 'exists'
+      | 'has'
+      | 'has_any'
+      | 'has_all'
+      | 'has_none';
+    /**
+     * DeviceFilterValue
+     * @description The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+     *     number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+     *     custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+     *     strings or numbers.
+     */
+    DeviceFilterValue: string | number | boolean | (string | number)[];
+    /**
+     * JobTargetSelector
+     * @description Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
+     *     those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
+     *     and filters are resolved when the job starts, among the devices you can see. You must be able
+     *     to see every device and site you name.
+     * @example {
+     *       "device_ids": [
+     *         "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"
+     *       ]
+     *     }
+     */
+    JobTargetSelector: {
+      device_ids?: components['schemas']['DeviceId'][];
+      site_ids?: components['schemas']['SiteId'][];
+      filter_id?: components['schemas']['DeviceFilterId'];
+      filter?: components['schemas']['DeviceFilterExpression'];
+    };
+    /**
+     * DeploymentCounts
+     * @description How many of the deployment's targets are in each state; `total` is the number of targets.
+     */
+    DeploymentCounts: {
+      /** Format: int32 */
+      total: number;
+      /** Format: int32 */
+      pending: number;
+      /** Format: int32 */
+      downloading: number;
+      /** Format: int32 */
+      installing: number;
+      /** Format: int32 */
+      uninstalling: number;
+      /** Format: int32 */
+      succeeded: number;
+      /** Format: int32 */
+      failed: number;
+      /** Format: int32 */
+      cancelled: number;
+      /** Format: int32 */
+      unsupported: number;
+    };
+    /**
+     * Deployment
+     * @description An installer installed (or uninstalled) on devices. It runs as a job (`job_id`) of one
+     *     `install_software` or `uninstall_software` command per target device.
+     */
+    Deployment: {
+      id: components['schemas']['DeploymentId'];
+      name: string;
+      /** @description The installer deployed (it may have been deleted since). */
+      installer_id: components['schemas']['InstallerId'];
+      /** @description The installer's software name when the deployment started. */
+      software_name: string;
+      software_version: string;
+      platform: components['schemas']['Platform'];
+      action: components['schemas']['DeploymentAction'];
+      state: components['schemas']['JobState'];
+      job_id: components['schemas']['JobId'];
+      target: components['schemas']['JobTargetSelector'];
+      /** Format: int32 */
+      timeout_seconds: number;
+      /**
+       * Format: int32
+       * @description 1, plus one per retry.
+       */
+      attempt: number;
+      counts: components['schemas']['DeploymentCounts'];
+      created_by: components['schemas']['UserId'] | null;
+      created_at: components['schemas']['Timestamp'];
+      finished_at: components['schemas']['Timestamp'] | null;
+      cancelled_at: components['schemas']['Timestamp'] | null;
+    };
+    /** DeploymentList */
+    DeploymentList: {
+      data: components['schemas']['Deployment'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
+     * DeploymentCreate
+     * @description An installer to install (or uninstall) on devices.
+     */
+    DeploymentCreate: {
+      /** @description A label for the deployment (default the action and the installer's software and version). */
+      name?: string;
+      installer_id: components['schemas']['InstallerId'];
+      /** @default install */
+      action: components['schemas']['DeploymentAction'];
+      target: components['schemas']['JobTargetSelector'];
+      /**
+       * Format: int32
+       * @description Seconds within which each target must finish (download included), or it counts as failed.
+       * @default 3600
+       */
+      timeout_seconds: number;
+    };
+    /**
+     * DeploymentTargetState
+     * @description `pending`: its agent has not started yet. `downloading`, `installing`, `uninstalling`: its
+     *     agent is at work, at this stage (as it reports it). `succeeded` / `failed`: the agent
+     *     reported the outcome (a target whose command expired before it finished is `failed`).
+     *     `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
+     *     device cannot run it (the installer is for another platform, or its device type has no such
+     *     command), so nothing was sent to it.
+     * @enum {string}
+     */
+    DeploymentTargetState:
+      | 'pending'
+      | 'downloading'
+      | 'installing'
+      | 'uninstalling'
+      | 'succeeded'
+      | 'failed'
+      | 'cancelled'
+      | 'unsupported';
+    /**
+     * DeploymentTarget
+     * @description One device of a deployment, where it stands and how it went; output is the last 4 KiB of each stream.
+     */
+    DeploymentTarget: {
+      device_id: components['schemas']['DeviceId'];
+      device_name: string;
+      site_id: components['schemas']['SiteId'];
+      state: components['schemas']['DeploymentTargetState'];
+      /** @description How far along its current stage the agent last said it was. */
+      progress_percent: number | null;
+      progress_message: string | null;
+      /** @description The target's latest command; null when `unsupported`. */
+      command_id: components['schemas']['CommandId'] | null;
+      /**
+       * Format: int32
+       * @description How many commands the target has had (one more per retry that included it).
+       */
+      attempts: number;
+      /** @description The installer's exit code. */
+      exit_code: number | null;
+      stdout: string;
+      stderr: string;
+      output_truncated: boolean;
+      error: string | null;
+      unsupported_reason: string | null;
+      started_at: components['schemas']['Timestamp'] | null;
+      finished_at: components['schemas']['Timestamp'] | null;
+    };
+    /** DeploymentTargetList */
+    DeploymentTargetList: {
+      data: components['schemas']['DeploymentTarget'][];
+      next_cursor: components['schemas']['NextCursor'];
+    };
+    /**
      * ScreenshotId
      * @description The ID of a screenshot (`scr_` followed by a ULID).
      * @example scr_01JD6C8E2G4J6K8M0P2R4T6V8X
@@ -7110,112 +7651,6 @@ export interface components {
       /** Format: int32 */
       restart_delay_seconds?: number;
     };
-    /**
-     * DeviceFilterExpression
-     * @description A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
-     *     least one child matches) or `not` (its child does not match), or a **condition**
-     *     `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
-     *     1) and a filter holds at most 100 conditions.
-     *
-     *     Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
-     *
-     *     | field | operators |
-     *     | --- | --- |
-     *     | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
-     *     | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
-     *     | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
-     *     | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
-     *     | `tags` | `has`, `has_any`, `has_all`, `has_none` |
-     *     | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
-     *
-     *     `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
-     *     without a value (no hostname yet, never seen) is false, so `not` matches those devices.
-     *     A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
-     * @example {
-     *       "and": [
-     *         {
-     *           "field": "platform",
-     *           "op": "eq",
-     *           "value": "windows"
-     *         },
-     *         {
-     *           "field": "tags",
-     *           "op": "has",
-     *           "value": "kiosk"
-     *         },
-     *         {
-     *           "not": {
-     *             "field": "last_seen_at",
-     *             "op": "within_minutes",
-     *             "value": 1440
-     *           }
-     *         }
-     *       ]
-     *     }
-     * @example {
-     *       "or": [
-     *         {
-     *           "field": "agent_version",
-     *           "op": "lt",
-     *           "value": "2.4.0"
-     *         },
-     *         {
-     *           "field": "custom.warranty_until",
-     *           "op": "before",
-     *           "value": "2027-01-01"
-     *         }
-     *       ]
-     *     }
-     */
-    DeviceFilterExpression: {
-      /** @description Matches devices every child matches. */
-      and?: components['schemas']['DeviceFilterExpression'][];
-      /** @description Matches devices at least one child matches. */
-      or?: components['schemas']['DeviceFilterExpression'][];
-      /** @description Matches devices its child does not match. */
-      not?: components['schemas']['DeviceFilterExpression'];
-      /** @description The device field a condition tests, or `custom.<key>` for a custom field. */
-      field?: string;
-      op?: components['schemas']['DeviceFilterOperator'];
-      value?: components['schemas']['DeviceFilterValue'];
-    };
-    /**
-     * DeviceFilterOperator
-     * @description What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
-     *     `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
-     *     (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
-     *     `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
-     *     `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
-     * @enum {string}
-     */
-    DeviceFilterOperator:
-      | 'eq'
-      | 'ne'
-      | 'in'
-      | 'not_in'
-      | 'contains'
-      | 'starts_with'
-      | 'ends_with'
-      | 'lt'
-      | 'lte'
-      | 'gt'
-      | 'gte'
-      | 'before'
-      | 'after'
-      | 'within_minutes'
-      | 'exists'
-      | 'has'
-      | 'has_any'
-      | 'has_all'
-      | 'has_none';
-    /**
-     * DeviceFilterValue
-     * @description The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
-     *     number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
-     *     custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
-     *     strings or numbers.
-     */
-    DeviceFilterValue: string | number | boolean | (string | number)[];
     /**
      * DeviceFilter
      * @description A saved device filter: a named expression that jobs, schedules, saved views and alert rules can
@@ -7941,6 +8376,12 @@ export interface components {
       /** Format: int32 */
       percent?: number;
       message?: string;
+      /**
+       * @description The stage an `install_software` or `uninstall_software` command is at; deployments show it as
+       *     their target's state. `percent` and `message` then describe that stage.
+       * @enum {string}
+       */
+      stage?: 'downloading' | 'installing' | 'uninstalling';
     };
     /** AgentCommandState */
     AgentCommandState: {
@@ -8217,38 +8658,6 @@ export interface components {
     ScriptClone: {
       /** @description Default the original's name followed by ` (copy)`. */
       name?: components['schemas']['ScriptName'];
-    };
-    /**
-     * JobState
-     * @description `running`: at least one target's command has not finished. Once none is left:
-     *     `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
-     *     or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
-     * @enum {string}
-     */
-    JobState: 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
-    /**
-     * JobId
-     * @description The ID of a job (`job_` followed by a ULID).
-     * @example job_01JD9A2B4C6E8G0J2K4M6P8R0T
-     */
-    JobId: string;
-    /**
-     * JobTargetSelector
-     * @description Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
-     *     those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
-     *     and filters are resolved when the job starts, among the devices you can see. You must be able
-     *     to see every device and site you name.
-     * @example {
-     *       "device_ids": [
-     *         "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ"
-     *       ]
-     *     }
-     */
-    JobTargetSelector: {
-      device_ids?: components['schemas']['DeviceId'][];
-      site_ids?: components['schemas']['SiteId'][];
-      filter_id?: components['schemas']['DeviceFilterId'];
-      filter?: components['schemas']['DeviceFilterExpression'];
     };
     /**
      * JobCounts
@@ -8594,7 +9003,9 @@ export interface components {
      * @description What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
      *     `device.offline`, `device.degraded`, `device.credentials_revoked`,
      *     `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
-     *     `job.started`, `job.finished`,
+     *     `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
+     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
+     *     timed out),
      *     `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
      *     `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
      *     stopped running, as its agent's heartbeat reports it).
@@ -9794,6 +10205,31 @@ export interface components {
       restart_count: number | null;
     };
     /**
+     * RolloutEventData
+     * @description The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
+     *     `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
+     *     the step, and for `rollout.device_failed` the device that failed and why.
+     */
+    RolloutEventData: {
+      rollout_id: components['schemas']['RolloutId'];
+      name: string;
+      release_id: components['schemas']['AgentReleaseId'];
+      version: components['schemas']['AgentVersion'];
+      status: components['schemas']['RolloutStatus'];
+      /** @description Why the rollout paused (`rollout.paused`); `null` otherwise. */
+      pause_reason: ('operator' | 'failure_threshold') | null;
+      /** Format: int32 */
+      current_batch: number;
+      /** Format: int32 */
+      batch_count: number;
+      /** @description `rollout.device_failed`: the device whose update failed. */
+      device_id?: components['schemas']['DeviceId'];
+      /** @description `rollout.device_failed`: the version the device ran before. */
+      from_version?: string | null;
+      /** @description `rollout.device_failed`: what the agent reported, or that it did not report in time. */
+      error?: string;
+    };
+    /**
      * AgentEventType
      * @description An event type an agent reported, `agent.<type>`.
      * @example agent.process_crash
@@ -10372,6 +10808,8 @@ export interface components {
     SoftwareBlockEntryIdPath: components['schemas']['SoftwareBlockEntryId'];
     /** @description The ID of the installer. */
     InstallerIdPath: components['schemas']['InstallerId'];
+    /** @description The ID of the deployment. */
+    DeploymentIdPath: components['schemas']['DeploymentId'];
     /** @description The key of the custom field. */
     CustomFieldKeyPath: components['schemas']['CustomFieldKey'];
     /** @description The ID of the monitored process. */
@@ -16331,6 +16769,504 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeployments: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only deployments in this state. */
+        state?: components['schemas']['JobState'];
+        /** @description Only deployments of this installer. */
+        installer_id?: components['schemas']['InstallerId'];
+        /** @description Only deployments that install (or uninstall). */
+        action?: components['schemas']['DeploymentAction'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of deployments. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "id": "dpl_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *           "name": "Install TouchDesigner 2023.11880",
+           *           "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *           "software_name": "TouchDesigner",
+           *           "software_version": "2023.11880",
+           *           "platform": "windows",
+           *           "action": "install",
+           *           "state": "partially_failed",
+           *           "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *           "target": {
+           *             "site_ids": [
+           *               "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *             ]
+           *           },
+           *           "timeout_seconds": 3600,
+           *           "attempt": 1,
+           *           "counts": {
+           *             "total": 12,
+           *             "pending": 0,
+           *             "downloading": 0,
+           *             "installing": 0,
+           *             "uninstalling": 0,
+           *             "succeeded": 10,
+           *             "failed": 1,
+           *             "cancelled": 0,
+           *             "unsupported": 1
+           *           },
+           *           "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *           "created_at": "2026-11-02T10:00:00.000Z",
+           *           "finished_at": "2026-11-02T10:04:41.200Z",
+           *           "cancelled_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  createDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+         *     key within 24 hours replays the first response instead of creating a duplicate; reusing a
+         *     key with a different body is refused with `422`.
+         * @example 6f1c2a9e-4d1b-4b8e-9d0a-3f2e1c5b7a90
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Install TouchDesigner 2023.11880",
+         *       "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+         *       "action": "install",
+         *       "target": {
+         *         "site_ids": [
+         *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+         *         ]
+         *       },
+         *       "timeout_seconds": 3600
+         *     }
+         */
+        'application/json': components['schemas']['DeploymentCreate'];
+      };
+    };
+    responses: {
+      /** @description The deployment, started. */
+      201: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dpl_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "Install TouchDesigner 2023.11880",
+           *       "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "software_name": "TouchDesigner",
+           *       "software_version": "2023.11880",
+           *       "platform": "windows",
+           *       "action": "install",
+           *       "state": "running",
+           *       "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 3600,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 11,
+           *         "downloading": 0,
+           *         "installing": 0,
+           *         "uninstalling": 0,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "cancelled": 0,
+           *         "unsupported": 1
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": null,
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /**
+       * @description The deployment cannot start as asked: `unknown_installer` (no such installer),
+       *     `unknown_device` or `unknown_site` (no such device or site, or one you cannot see),
+       *     `unknown_device_filter` or `device_filter_archived` (the saved filter is missing or
+       *     archived), or `too_many_targets` (more than 10,000 devices).
+       */
+      422: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#unknown_installer",
+           *       "title": "Unprocessable request",
+           *       "status": 422,
+           *       "code": "unknown_installer",
+           *       "detail": "No installer ins_01JDA1B3C5E7G9J1K3M5P7R9T1 exists.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  getDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The deployment. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dpl_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "Install TouchDesigner 2023.11880",
+           *       "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "software_name": "TouchDesigner",
+           *       "software_version": "2023.11880",
+           *       "platform": "windows",
+           *       "action": "install",
+           *       "state": "partially_failed",
+           *       "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 3600,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 0,
+           *         "downloading": 0,
+           *         "installing": 0,
+           *         "uninstalling": 0,
+           *         "succeeded": 10,
+           *         "failed": 1,
+           *         "cancelled": 0,
+           *         "unsupported": 1
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": "2026-11-02T10:04:41.200Z",
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  listDeploymentTargets: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many items to return, from 1 to 500.
+         * @example 50
+         */
+        limit?: components['parameters']['Limit'];
+        /** @description The `next_cursor` of the previous page. Leave out for the first page. */
+        cursor?: components['parameters']['Cursor'];
+        /** @description Only targets in this state. */
+        state?: components['schemas']['DeploymentTargetState'];
+      };
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of targets. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "data": [
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4CZ",
+           *           "device_name": "Lobby kiosk 2",
+           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "state": "downloading",
+           *           "progress_percent": 40,
+           *           "progress_message": "120 of 300 MB",
+           *           "command_id": "cmd_01JD5C3E5G7J9K1M3P5R7T9V1X",
+           *           "attempts": 1,
+           *           "exit_code": null,
+           *           "stdout": "",
+           *           "stderr": "",
+           *           "output_truncated": false,
+           *           "error": null,
+           *           "unsupported_reason": null,
+           *           "started_at": "2026-11-02T10:00:01.020Z",
+           *           "finished_at": null
+           *         }
+           *       ],
+           *       "next_cursor": null
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentTargetList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  cancelDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The deployment, its pending targets cancelled. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dpl_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "Install TouchDesigner 2023.11880",
+           *       "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "software_name": "TouchDesigner",
+           *       "software_version": "2023.11880",
+           *       "platform": "windows",
+           *       "action": "install",
+           *       "state": "cancelled",
+           *       "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 3600,
+           *       "attempt": 1,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 0,
+           *         "downloading": 0,
+           *         "installing": 0,
+           *         "uninstalling": 0,
+           *         "succeeded": 0,
+           *         "failed": 0,
+           *         "cancelled": 11,
+           *         "unsupported": 1
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": "2026-11-02T10:00:05.000Z",
+           *       "cancelled_at": "2026-11-02T10:00:05.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  retryDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the deployment. */
+        deployment_id: components['parameters']['DeploymentIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The deployment, running again on its failed targets. */
+      202: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dpl_01JDB2C4E6G8J0K2M4P6R8T0V2",
+           *       "name": "Install TouchDesigner 2023.11880",
+           *       "installer_id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T1",
+           *       "software_name": "TouchDesigner",
+           *       "software_version": "2023.11880",
+           *       "platform": "windows",
+           *       "action": "install",
+           *       "state": "running",
+           *       "job_id": "job_01JD9A2B4C6E8G0J2K4M6P8R0T",
+           *       "target": {
+           *         "site_ids": [
+           *           "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+           *         ]
+           *       },
+           *       "timeout_seconds": 3600,
+           *       "attempt": 2,
+           *       "counts": {
+           *         "total": 12,
+           *         "pending": 1,
+           *         "downloading": 0,
+           *         "installing": 0,
+           *         "uninstalling": 0,
+           *         "succeeded": 10,
+           *         "failed": 0,
+           *         "cancelled": 0,
+           *         "unsupported": 1
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T10:00:00.000Z",
+           *       "finished_at": null,
+           *       "cancelled_at": null
+           *     }
+           */
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };
@@ -26641,6 +27577,186 @@ export interface operations {
             /** @constant */
             type: 'process.stopped';
             data: components['schemas']['ProcessStateChange'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutStarted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.started';
+          data: {
+            /** @constant */
+            type: 'rollout.started';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutPaused: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.paused';
+          data: {
+            /** @constant */
+            type: 'rollout.paused';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutResumed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.resumed';
+          data: {
+            /** @constant */
+            type: 'rollout.resumed';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutCompleted: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.completed';
+          data: {
+            /** @constant */
+            type: 'rollout.completed';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutCancelled: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.cancelled';
+          data: {
+            /** @constant */
+            type: 'rollout.cancelled';
+            data: components['schemas']['RolloutEventData'];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Received. Any 2xx answer within 10 seconds counts as delivered; anything else is retried. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  rolloutDeviceFailed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookEventPayload'] & {
+          /** @constant */
+          type: 'rollout.device_failed';
+          data: {
+            /** @constant */
+            type: 'rollout.device_failed';
+            data: components['schemas']['RolloutEventData'];
           };
         };
       };

@@ -31,6 +31,8 @@ import type {
   ArchiveDeviceFilterResponse,
   CancelCommandData,
   CancelCommandResponse,
+  CancelDeploymentData,
+  CancelDeploymentResponse,
   CancelJobData,
   CancelJobResponse,
   CancelRolloutData,
@@ -57,6 +59,8 @@ import type {
   CreateCommandResponse,
   CreateCustomFieldData,
   CreateCustomFieldResponse,
+  CreateDeploymentData,
+  CreateDeploymentResponse,
   CreateDeviceFilterData,
   CreateDeviceFilterResponse,
   CreateDeviceViewData,
@@ -169,6 +173,8 @@ import type {
   GetCurrentUserResponse,
   GetCustomFieldData,
   GetCustomFieldResponse,
+  GetDeploymentData,
+  GetDeploymentResponse,
   GetDeviceData,
   GetDeviceFilterData,
   GetDeviceFilterResponse,
@@ -245,6 +251,10 @@ import type {
   ListCommandsResponse,
   ListCustomFieldsData,
   ListCustomFieldsResponse,
+  ListDeploymentTargetsData,
+  ListDeploymentTargetsResponse,
+  ListDeploymentsData,
+  ListDeploymentsResponse,
   ListDeviceCredentialsData,
   ListDeviceCredentialsResponse,
   ListDeviceFiltersData,
@@ -349,6 +359,8 @@ import type {
   ResolveIncidentsResponse,
   ResumeRolloutData,
   ResumeRolloutResponse,
+  RetryDeploymentData,
+  RetryDeploymentResponse,
   RetryJobData,
   RetryJobResponse,
   RetryWebhookDeliveryData,
@@ -603,6 +615,12 @@ export const routes = {
   createInstaller: { route: 'POST /v1/installers', idempotencyKey: true },
   getInstaller: { route: 'GET /v1/installers/{installer_id}' },
   deleteInstaller: { route: 'DELETE /v1/installers/{installer_id}' },
+  listDeployments: { route: 'GET /v1/deployments', paginated: true },
+  createDeployment: { route: 'POST /v1/deployments', idempotencyKey: true },
+  getDeployment: { route: 'GET /v1/deployments/{deployment_id}' },
+  listDeploymentTargets: { route: 'GET /v1/deployments/{deployment_id}/targets', paginated: true },
+  cancelDeployment: { route: 'POST /v1/deployments/{deployment_id}/cancel' },
+  retryDeployment: { route: 'POST /v1/deployments/{deployment_id}/retry' },
   listMonitoredProcesses: { route: 'GET /v1/devices/{device_id}/processes', paginated: true },
   createMonitoredProcess: { route: 'POST /v1/devices/{device_id}/processes', idempotencyKey: true },
   getMonitoredProcess: { route: 'GET /v1/devices/{device_id}/processes/{process_id}' },
@@ -3882,6 +3900,144 @@ export class InstallersResource extends APIResource {
 }
 
 /**
+ * Installers installed or uninstalled on many devices (a list, whole sites or a filter's
+ * devices), each device's stage (pending, downloading, installing, succeeded, failed,
+ * cancelled) with its progress; cancel what has not started and retry what failed.
+ * Deployments run as jobs of `install_software` and `uninstall_software` commands.
+ */
+export class DeploymentsResource extends APIResource {
+  /**
+   * List deployments
+   *
+   * Lists deployments, newest first, a page at a time, each with its state and the count of its
+   * targets in each state. Narrow the list with `state`, `installer_id` and `action`; filters
+   * combine with AND. Non-admins see the deployments whose every target is on one of their sites.
+   *
+   * `GET /v1/deployments` (operation `listDeployments`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  list(
+    query?: ListDeploymentsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDeploymentsResponse['data'][number]> {
+    return this._client._list(routes.listDeployments, { query, options });
+  }
+
+  /**
+   * Install or uninstall software on devices
+   *
+   * Starts a deployment of an installer on a `target`: a list of devices, every device of some
+   * sites, or the devices a device filter (saved, `filter_id`, or written here, `filter`)
+   * matches, resolved now among the devices you can see, as jobs take them. Each target device
+   * whose platform is the installer's gets a command of its own — `install_software` (its
+   * agent downloads the installer, checks its SHA-256, runs it with the install arguments) or
+   * `uninstall_software` (with the uninstall arguments) — which its agent receives by its usual
+   * long-poll; the others are `unsupported` and get nothing. The deployment runs as a job
+   * (`job_id`, which raises `job.started` and `job.finished`).
+   *
+   * Follow it with `GET /v1/deployments/{deployment_id}` and each device's stage (pending,
+   * downloading, installing, succeeded, failed…) with `GET /v1/deployments/{deployment_id}/targets`.
+   *
+   * `POST /v1/deployments` (operation `createDeployment`).
+   *
+   * @param body An installer to install (or uninstall) on devices.
+   * @param options Per-call options (timeout, retries, signal, headers, idempotencyKey).
+   */
+  create(
+    body: CreateDeploymentData['body'],
+    options?: BaseRequestOptions & IdempotencyKeyOption,
+  ): APIPromise<CreateDeploymentResponse> {
+    return this._client._call(routes.createDeployment, { body, options });
+  }
+
+  /**
+   * Get a deployment
+   *
+   * Returns one deployment with its state and the count of its targets in each state.
+   * Deployments with a target on a site you cannot see answer `404`.
+   *
+   * `GET /v1/deployments/{deployment_id}` (operation `getDeployment`).
+   *
+   * @param deploymentId The ID of the deployment.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  get(
+    deploymentId: GetDeploymentData['path']['deployment_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<GetDeploymentResponse> {
+    return this._client._call(routes.getDeployment, { path: { deployment_id: deploymentId }, options });
+  }
+
+  /**
+   * List a deployment's targets and where each stands
+   *
+   * Lists the devices of a deployment in device ID order, a page at a time, each with its
+   * state (the stage its agent reported while at work), progress, the installer's exit code,
+   * the end of its output and its error. `state` narrows the list, for instance to the
+   * `failed` ones.
+   *
+   * `GET /v1/deployments/{deployment_id}/targets` (operation `listDeploymentTargets`). Await it for the first page, or `for await` over it for every item of every page.
+   *
+   * @param deploymentId The ID of the deployment.
+   * @param query Filters, and `limit` per page (the cursor is handled for you).
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  listTargets(
+    deploymentId: ListDeploymentTargetsData['path']['deployment_id'],
+    query?: ListDeploymentTargetsData['query'],
+    options?: BaseRequestOptions,
+  ): PagePromise<ListDeploymentTargetsResponse['data'][number]> {
+    return this._client._list(routes.listDeploymentTargets, {
+      path: { deployment_id: deploymentId },
+      query,
+      options,
+    });
+  }
+
+  /**
+   * Cancel a deployment
+   *
+   * Cancels every target that has not started (`pending`: its agent has not picked its command
+   * up yet); targets already downloading or installing finish as they will. The deployment ends
+   * `cancelled` once nothing of it is left running. One that already finished answers
+   * `409 deployment_finished`.
+   *
+   * `POST /v1/deployments/{deployment_id}/cancel` (operation `cancelDeployment`).
+   *
+   * @param deploymentId The ID of the deployment.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  cancel(
+    deploymentId: CancelDeploymentData['path']['deployment_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<CancelDeploymentResponse> {
+    return this._client._call(routes.cancelDeployment, { path: { deployment_id: deploymentId }, options });
+  }
+
+  /**
+   * Retry a deployment's failed targets
+   *
+   * Starts another attempt of a finished deployment on its `failed` targets, and only those:
+   * each gets a new command (the deployment's `attempt` and the targets' `attempts` go up by
+   * one) and the deployment is `running` again. A deployment still running answers
+   * `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
+   *
+   * `POST /v1/deployments/{deployment_id}/retry` (operation `retryDeployment`).
+   *
+   * @param deploymentId The ID of the deployment.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  retry(
+    deploymentId: RetryDeploymentData['path']['deployment_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<RetryDeploymentResponse> {
+    return this._client._call(routes.retryDeployment, { path: { deployment_id: deploymentId }, options });
+  }
+}
+
+/**
  * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
  * and restarts when they exit, reporting crashes as events. They reach the agent in its
  * desired configuration.
@@ -5695,6 +5851,13 @@ export interface Resources {
    */
   readonly installers: InstallersResource;
   /**
+   * Installers installed or uninstalled on many devices (a list, whole sites or a filter's
+   * devices), each device's stage (pending, downloading, installing, succeeded, failed,
+   * cancelled) with its progress; cancel what has not started and retry what failed.
+   * Deployments run as jobs of `install_software` and `uninstall_software` commands.
+   */
+  readonly deployments: DeploymentsResource;
+  /**
    * Programs a device's agent keeps running — always, on a weekly schedule, or not at all —
    * and restarts when they exit, reporting crashes as events. They reach the agent in its
    * desired configuration.
@@ -5784,6 +5947,7 @@ export const resources: { readonly [K in keyof Resources]: new (client: Operatio
   liveState: LiveStateResource,
   software: SoftwareResource,
   installers: InstallersResource,
+  deployments: DeploymentsResource,
   monitoredProcesses: MonitoredProcessesResource,
   events: EventsResource,
   alertRules: AlertRulesResource,

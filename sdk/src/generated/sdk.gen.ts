@@ -30,6 +30,9 @@ import type {
   CancelCommandData,
   CancelCommandErrors,
   CancelCommandResponses,
+  CancelDeploymentData,
+  CancelDeploymentErrors,
+  CancelDeploymentResponses,
   CancelJobData,
   CancelJobErrors,
   CancelJobResponses,
@@ -69,6 +72,9 @@ import type {
   CreateCustomFieldData,
   CreateCustomFieldErrors,
   CreateCustomFieldResponses,
+  CreateDeploymentData,
+  CreateDeploymentErrors,
+  CreateDeploymentResponses,
   CreateDeviceFilterData,
   CreateDeviceFilterErrors,
   CreateDeviceFilterResponses,
@@ -246,6 +252,9 @@ import type {
   GetCustomFieldData,
   GetCustomFieldErrors,
   GetCustomFieldResponses,
+  GetDeploymentData,
+  GetDeploymentErrors,
+  GetDeploymentResponses,
   GetDeviceData,
   GetDeviceErrors,
   GetDeviceFilterData,
@@ -366,6 +375,12 @@ import type {
   ListCustomFieldsData,
   ListCustomFieldsErrors,
   ListCustomFieldsResponses,
+  ListDeploymentsData,
+  ListDeploymentsErrors,
+  ListDeploymentsResponses,
+  ListDeploymentTargetsData,
+  ListDeploymentTargetsErrors,
+  ListDeploymentTargetsResponses,
   ListDeviceCredentialsData,
   ListDeviceCredentialsErrors,
   ListDeviceCredentialsResponses,
@@ -525,6 +540,9 @@ import type {
   ResumeRolloutData,
   ResumeRolloutErrors,
   ResumeRolloutResponses,
+  RetryDeploymentData,
+  RetryDeploymentErrors,
+  RetryDeploymentResponses,
   RetryJobData,
   RetryJobErrors,
   RetryJobResponses,
@@ -2977,6 +2995,164 @@ export const getInstaller = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/v1/installers/{installer_id}',
+    ...options,
+  });
+
+/**
+ * List deployments
+ *
+ * Lists deployments, newest first, a page at a time, each with its state and the count of its
+ * targets in each state. Narrow the list with `state`, `installer_id` and `action`; filters
+ * combine with AND. Non-admins see the deployments whose every target is on one of their sites.
+ *
+ */
+export const listDeployments = <ThrowOnError extends boolean = false>(
+  options?: Options<ListDeploymentsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ListDeploymentsResponses, ListDeploymentsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments',
+    ...options,
+  });
+
+/**
+ * Install or uninstall software on devices
+ *
+ * Starts a deployment of an installer on a `target`: a list of devices, every device of some
+ * sites, or the devices a device filter (saved, `filter_id`, or written here, `filter`)
+ * matches, resolved now among the devices you can see, as jobs take them. Each target device
+ * whose platform is the installer's gets a command of its own — `install_software` (its
+ * agent downloads the installer, checks its SHA-256, runs it with the install arguments) or
+ * `uninstall_software` (with the uninstall arguments) — which its agent receives by its usual
+ * long-poll; the others are `unsupported` and get nothing. The deployment runs as a job
+ * (`job_id`, which raises `job.started` and `job.finished`).
+ *
+ * Follow it with `GET /v1/deployments/{deployment_id}` and each device's stage (pending,
+ * downloading, installing, succeeded, failed…) with `GET /v1/deployments/{deployment_id}/targets`.
+ *
+ */
+export const createDeployment = <ThrowOnError extends boolean = false>(
+  options: Options<CreateDeploymentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateDeploymentResponses, CreateDeploymentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Get a deployment
+ *
+ * Returns one deployment with its state and the count of its targets in each state.
+ * Deployments with a target on a site you cannot see answer `404`.
+ *
+ */
+export const getDeployment = <ThrowOnError extends boolean = false>(
+  options: Options<GetDeploymentData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetDeploymentResponses, GetDeploymentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments/{deployment_id}',
+    ...options,
+  });
+
+/**
+ * List a deployment's targets and where each stands
+ *
+ * Lists the devices of a deployment in device ID order, a page at a time, each with its
+ * state (the stage its agent reported while at work), progress, the installer's exit code,
+ * the end of its output and its error. `state` narrows the list, for instance to the
+ * `failed` ones.
+ *
+ */
+export const listDeploymentTargets = <ThrowOnError extends boolean = false>(
+  options: Options<ListDeploymentTargetsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListDeploymentTargetsResponses, ListDeploymentTargetsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments/{deployment_id}/targets',
+    ...options,
+  });
+
+/**
+ * Cancel a deployment
+ *
+ * Cancels every target that has not started (`pending`: its agent has not picked its command
+ * up yet); targets already downloading or installing finish as they will. The deployment ends
+ * `cancelled` once nothing of it is left running. One that already finished answers
+ * `409 deployment_finished`.
+ *
+ */
+export const cancelDeployment = <ThrowOnError extends boolean = false>(
+  options: Options<CancelDeploymentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CancelDeploymentResponses, CancelDeploymentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments/{deployment_id}/cancel',
+    ...options,
+  });
+
+/**
+ * Retry a deployment's failed targets
+ *
+ * Starts another attempt of a finished deployment on its `failed` targets, and only those:
+ * each gets a new command (the deployment's `attempt` and the targets' `attempts` go up by
+ * one) and the deployment is `running` again. A deployment still running answers
+ * `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
+ *
+ */
+export const retryDeployment = <ThrowOnError extends boolean = false>(
+  options: Options<RetryDeploymentData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RetryDeploymentResponses, RetryDeploymentErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/deployments/{deployment_id}/retry',
     ...options,
   });
 

@@ -21,6 +21,12 @@ export type Webhooks =
   | IncidentResolvedWebhookRequest
   | ProcessStartedWebhookRequest
   | ProcessStoppedWebhookRequest
+  | RolloutStartedWebhookRequest
+  | RolloutPausedWebhookRequest
+  | RolloutResumedWebhookRequest
+  | RolloutCompletedWebhookRequest
+  | RolloutCancelledWebhookRequest
+  | RolloutDeviceFailedWebhookRequest
   | WebhookDisabledWebhookRequest
   | AgentEventWebhookRequest
   | WebhookTestWebhookRequest;
@@ -2550,6 +2556,288 @@ export type InstallerCreate = {
 };
 
 /**
+ * JobState
+ *
+ * `running`: at least one target's command has not finished. Once none is left:
+ * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+ * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+ *
+ */
+export type JobState = 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
+
+/**
+ * DeploymentAction
+ *
+ * `install`: each target downloads the installer, checks its SHA-256 and runs it with its
+ * install arguments (an `install_software` command). `uninstall`: each target removes the
+ * software with the installer's uninstall arguments (an `uninstall_software` command).
+ *
+ */
+export type DeploymentAction = 'install' | 'uninstall';
+
+/**
+ * DeploymentId
+ *
+ * The ID of a deployment (`dpl_` followed by a ULID).
+ */
+export type DeploymentId = string;
+
+/**
+ * JobId
+ *
+ * The ID of a job (`job_` followed by a ULID).
+ */
+export type JobId = string;
+
+/**
+ * DeviceFilterExpression
+ *
+ * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+ * least one child matches) or `not` (its child does not match), or a **condition**
+ * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+ * 1) and a filter holds at most 100 conditions.
+ *
+ * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+ *
+ * | field | operators |
+ * | --- | --- |
+ * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+ * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+ * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+ * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+ * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+ * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+ *
+ * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+ * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+ * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+ *
+ */
+export type DeviceFilterExpression = {
+  /**
+   * Matches devices every child matches.
+   */
+  and?: Array<DeviceFilterExpression>;
+  /**
+   * Matches devices at least one child matches.
+   */
+  or?: Array<DeviceFilterExpression>;
+  /**
+   * Matches devices its child does not match.
+   */
+  not?: DeviceFilterExpression;
+  /**
+   * The device field a condition tests, or `custom.<key>` for a custom field.
+   */
+  field?: string;
+  op?: DeviceFilterOperator;
+  value?: DeviceFilterValue;
+};
+
+/**
+ * DeviceFilterOperator
+ *
+ * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+ * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+ * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+ * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+ * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+ *
+ */
+export type DeviceFilterOperator =
+  | 'eq'
+  | 'ne'
+  | 'in'
+  | 'not_in'
+  | 'contains'
+  | 'starts_with'
+  | 'ends_with'
+  | 'lt'
+  | 'lte'
+  | 'gt'
+  | 'gte'
+  | 'before'
+  | 'after'
+  | 'within_minutes'
+  | 'exists'
+  | 'has'
+  | 'has_any'
+  | 'has_all'
+  | 'has_none';
+
+/**
+ * DeviceFilterValue
+ *
+ * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+ * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+ * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+ * strings or numbers.
+ *
+ */
+export type DeviceFilterValue = string | number | boolean | Array<string | number>;
+
+/**
+ * JobTargetSelector
+ *
+ * Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
+ * those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
+ * and filters are resolved when the job starts, among the devices you can see. You must be able
+ * to see every device and site you name.
+ *
+ */
+export type JobTargetSelector = {
+  device_ids?: Array<DeviceId>;
+  site_ids?: Array<SiteId>;
+  filter_id?: DeviceFilterId;
+  filter?: DeviceFilterExpression;
+};
+
+/**
+ * DeploymentCounts
+ *
+ * How many of the deployment's targets are in each state; `total` is the number of targets.
+ */
+export type DeploymentCounts = {
+  total: number;
+  pending: number;
+  downloading: number;
+  installing: number;
+  uninstalling: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  unsupported: number;
+};
+
+/**
+ * Deployment
+ *
+ * An installer installed (or uninstalled) on devices. It runs as a job (`job_id`) of one
+ * `install_software` or `uninstall_software` command per target device.
+ *
+ */
+export type Deployment = {
+  id: DeploymentId;
+  name: string;
+  /**
+   * The installer deployed (it may have been deleted since).
+   */
+  installer_id: InstallerId;
+  /**
+   * The installer's software name when the deployment started.
+   */
+  software_name: string;
+  software_version: string;
+  platform: Platform;
+  action: DeploymentAction;
+  state: JobState;
+  job_id: JobId;
+  target: JobTargetSelector;
+  timeout_seconds: number;
+  /**
+   * 1, plus one per retry.
+   */
+  attempt: number;
+  counts: DeploymentCounts;
+  created_by: UserId | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+};
+
+/**
+ * DeploymentList
+ */
+export type DeploymentList = {
+  data: Array<Deployment>;
+  next_cursor: NextCursor;
+};
+
+/**
+ * DeploymentCreate
+ *
+ * An installer to install (or uninstall) on devices.
+ */
+export type DeploymentCreate = {
+  /**
+   * A label for the deployment (default the action and the installer's software and version).
+   */
+  name?: string;
+  installer_id: InstallerId;
+  action?: DeploymentAction;
+  target: JobTargetSelector;
+  /**
+   * Seconds within which each target must finish (download included), or it counts as failed.
+   */
+  timeout_seconds?: number;
+};
+
+/**
+ * DeploymentTargetState
+ *
+ * `pending`: its agent has not started yet. `downloading`, `installing`, `uninstalling`: its
+ * agent is at work, at this stage (as it reports it). `succeeded` / `failed`: the agent
+ * reported the outcome (a target whose command expired before it finished is `failed`).
+ * `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
+ * device cannot run it (the installer is for another platform, or its device type has no such
+ * command), so nothing was sent to it.
+ *
+ */
+export type DeploymentTargetState =
+  | 'pending'
+  | 'downloading'
+  | 'installing'
+  | 'uninstalling'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'unsupported';
+
+/**
+ * DeploymentTarget
+ *
+ * One device of a deployment, where it stands and how it went; output is the last 4 KiB of each stream.
+ */
+export type DeploymentTarget = {
+  device_id: DeviceId;
+  device_name: string;
+  site_id: SiteId;
+  state: DeploymentTargetState;
+  /**
+   * How far along its current stage the agent last said it was.
+   */
+  progress_percent: number | null;
+  progress_message: string | null;
+  /**
+   * The target's latest command; null when `unsupported`.
+   */
+  command_id: CommandId | null;
+  /**
+   * How many commands the target has had (one more per retry that included it).
+   */
+  attempts: number;
+  /**
+   * The installer's exit code.
+   */
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  output_truncated: boolean;
+  error: string | null;
+  unsupported_reason: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+};
+
+/**
+ * DeploymentTargetList
+ */
+export type DeploymentTargetList = {
+  data: Array<DeploymentTarget>;
+  next_cursor: NextCursor;
+};
+
+/**
  * ScreenshotId
  *
  * The ID of a screenshot (`scr_` followed by a ULID).
@@ -2784,93 +3072,6 @@ export type MonitoredProcessUpdate = {
   schedules?: Array<ProcessSchedule>;
   restart_delay_seconds?: number;
 };
-
-/**
- * DeviceFilterExpression
- *
- * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
- * least one child matches) or `not` (its child does not match), or a **condition**
- * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
- * 1) and a filter holds at most 100 conditions.
- *
- * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
- *
- * | field | operators |
- * | --- | --- |
- * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
- * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
- * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
- * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
- * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
- * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
- *
- * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
- * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
- * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
- *
- */
-export type DeviceFilterExpression = {
-  /**
-   * Matches devices every child matches.
-   */
-  and?: Array<DeviceFilterExpression>;
-  /**
-   * Matches devices at least one child matches.
-   */
-  or?: Array<DeviceFilterExpression>;
-  /**
-   * Matches devices its child does not match.
-   */
-  not?: DeviceFilterExpression;
-  /**
-   * The device field a condition tests, or `custom.<key>` for a custom field.
-   */
-  field?: string;
-  op?: DeviceFilterOperator;
-  value?: DeviceFilterValue;
-};
-
-/**
- * DeviceFilterOperator
- *
- * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
- * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
- * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
- * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
- * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
- *
- */
-export type DeviceFilterOperator =
-  | 'eq'
-  | 'ne'
-  | 'in'
-  | 'not_in'
-  | 'contains'
-  | 'starts_with'
-  | 'ends_with'
-  | 'lt'
-  | 'lte'
-  | 'gt'
-  | 'gte'
-  | 'before'
-  | 'after'
-  | 'within_minutes'
-  | 'exists'
-  | 'has'
-  | 'has_any'
-  | 'has_all'
-  | 'has_none';
-
-/**
- * DeviceFilterValue
- *
- * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
- * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
- * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
- * strings or numbers.
- *
- */
-export type DeviceFilterValue = string | number | boolean | Array<string | number>;
 
 /**
  * DeviceFilter
@@ -3810,6 +4011,12 @@ export type AgentCommandBatch = {
 export type AgentCommandProgress = {
   percent?: number;
   message?: string;
+  /**
+   * The stage an `install_software` or `uninstall_software` command is at; deployments show it as
+   * their target's state. `percent` and `message` then describe that stage.
+   *
+   */
+  stage?: 'downloading' | 'installing' | 'uninstalling';
 };
 
 /**
@@ -4151,39 +4358,6 @@ export type ScriptClone = {
    * Default the original's name followed by ` (copy)`.
    */
   name?: ScriptName;
-};
-
-/**
- * JobState
- *
- * `running`: at least one target's command has not finished. Once none is left:
- * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
- * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
- *
- */
-export type JobState = 'running' | 'succeeded' | 'failed' | 'partially_failed' | 'cancelled';
-
-/**
- * JobId
- *
- * The ID of a job (`job_` followed by a ULID).
- */
-export type JobId = string;
-
-/**
- * JobTargetSelector
- *
- * Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
- * those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
- * and filters are resolved when the job starts, among the devices you can see. You must be able
- * to see every device and site you name.
- *
- */
-export type JobTargetSelector = {
-  device_ids?: Array<DeviceId>;
-  site_ids?: Array<SiteId>;
-  filter_id?: DeviceFilterId;
-  filter?: DeviceFilterExpression;
 };
 
 /**
@@ -4619,7 +4793,9 @@ export type ScheduleUpdate = {
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `job.started`, `job.finished`,
+ * `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
+ * timed out),
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
  * stopped running, as its agent's heartbeat reports it).
@@ -6112,6 +6288,40 @@ export type ProcessStateChange = {
 };
 
 /**
+ * RolloutEventData
+ *
+ * The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
+ * the step, and for `rollout.device_failed` the device that failed and why.
+ *
+ */
+export type RolloutEventData = {
+  rollout_id: RolloutId;
+  name: string;
+  release_id: AgentReleaseId;
+  version: AgentVersion;
+  status: RolloutStatus;
+  /**
+   * Why the rollout paused (`rollout.paused`); `null` otherwise.
+   */
+  pause_reason: 'operator' | 'failure_threshold' | null;
+  current_batch: number;
+  batch_count: number;
+  /**
+   * `rollout.device_failed`: the device whose update failed.
+   */
+  device_id?: DeviceId;
+  /**
+   * `rollout.device_failed`: the version the device ran before.
+   */
+  from_version?: string | null;
+  /**
+   * `rollout.device_failed`: what the agent reported, or that it did not report in time.
+   */
+  error?: string;
+};
+
+/**
  * AgentEventType
  *
  * An event type an agent reported, `agent.<type>`.
@@ -6293,6 +6503,11 @@ export type SoftwareBlockEntryIdPath = SoftwareBlockEntryId;
  * The ID of the installer.
  */
 export type InstallerIdPath = InstallerId;
+
+/**
+ * The ID of the deployment.
+ */
+export type DeploymentIdPath = DeploymentId;
 
 /**
  * The key of the custom field.
@@ -11372,6 +11587,360 @@ export type GetInstallerResponses = {
 };
 
 export type GetInstallerResponse = GetInstallerResponses[keyof GetInstallerResponses];
+
+export type ListDeploymentsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only deployments in this state.
+     */
+    state?: JobState;
+    /**
+     * Only deployments of this installer.
+     */
+    installer_id?: InstallerId;
+    /**
+     * Only deployments that install (or uninstall).
+     */
+    action?: DeploymentAction;
+  };
+  url: '/v1/deployments';
+};
+
+export type ListDeploymentsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeploymentsError = ListDeploymentsErrors[keyof ListDeploymentsErrors];
+
+export type ListDeploymentsResponses = {
+  /**
+   * A page of deployments.
+   */
+  200: DeploymentList;
+};
+
+export type ListDeploymentsResponse = ListDeploymentsResponses[keyof ListDeploymentsResponses];
+
+export type CreateDeploymentData = {
+  body: DeploymentCreate;
+  headers?: {
+    /**
+     * A unique string (a UUID is ideal) identifying this logical request. Retrying with the same
+     * key within 24 hours replays the first response instead of creating a duplicate; reusing a
+     * key with a different body is refused with `422`.
+     *
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/deployments';
+};
+
+export type CreateDeploymentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The deployment cannot start as asked: `unknown_installer` (no such installer),
+   * `unknown_device` or `unknown_site` (no such device or site, or one you cannot see),
+   * `unknown_device_filter` or `device_filter_archived` (the saved filter is missing or
+   * archived), or `too_many_targets` (more than 10,000 devices).
+   *
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CreateDeploymentError = CreateDeploymentErrors[keyof CreateDeploymentErrors];
+
+export type CreateDeploymentResponses = {
+  /**
+   * The deployment, started.
+   */
+  201: Deployment;
+};
+
+export type CreateDeploymentResponse = CreateDeploymentResponses[keyof CreateDeploymentResponses];
+
+export type GetDeploymentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the deployment.
+     */
+    deployment_id: DeploymentId;
+  };
+  query?: never;
+  url: '/v1/deployments/{deployment_id}';
+};
+
+export type GetDeploymentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type GetDeploymentError = GetDeploymentErrors[keyof GetDeploymentErrors];
+
+export type GetDeploymentResponses = {
+  /**
+   * The deployment.
+   */
+  200: Deployment;
+};
+
+export type GetDeploymentResponse = GetDeploymentResponses[keyof GetDeploymentResponses];
+
+export type ListDeploymentTargetsData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the deployment.
+     */
+    deployment_id: DeploymentId;
+  };
+  query?: {
+    /**
+     * How many items to return, from 1 to 500.
+     */
+    limit?: number;
+    /**
+     * The `next_cursor` of the previous page. Leave out for the first page.
+     */
+    cursor?: string;
+    /**
+     * Only targets in this state.
+     */
+    state?: DeploymentTargetState;
+  };
+  url: '/v1/deployments/{deployment_id}/targets';
+};
+
+export type ListDeploymentTargetsErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type ListDeploymentTargetsError = ListDeploymentTargetsErrors[keyof ListDeploymentTargetsErrors];
+
+export type ListDeploymentTargetsResponses = {
+  /**
+   * A page of targets.
+   */
+  200: DeploymentTargetList;
+};
+
+export type ListDeploymentTargetsResponse =
+  ListDeploymentTargetsResponses[keyof ListDeploymentTargetsResponses];
+
+export type CancelDeploymentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the deployment.
+     */
+    deployment_id: DeploymentId;
+  };
+  query?: never;
+  url: '/v1/deployments/{deployment_id}/cancel';
+};
+
+export type CancelDeploymentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type CancelDeploymentError = CancelDeploymentErrors[keyof CancelDeploymentErrors];
+
+export type CancelDeploymentResponses = {
+  /**
+   * The deployment, its pending targets cancelled.
+   */
+  200: Deployment;
+};
+
+export type CancelDeploymentResponse = CancelDeploymentResponses[keyof CancelDeploymentResponses];
+
+export type RetryDeploymentData = {
+  body?: never;
+  path: {
+    /**
+     * The ID of the deployment.
+     */
+    deployment_id: DeploymentId;
+  };
+  query?: never;
+  url: '/v1/deployments/{deployment_id}/retry';
+};
+
+export type RetryDeploymentErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The request conflicts with the current state (a duplicate name, a resource still in use, or a request with the same idempotency key still in progress).
+   */
+  409: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type RetryDeploymentError = RetryDeploymentErrors[keyof RetryDeploymentErrors];
+
+export type RetryDeploymentResponses = {
+  /**
+   * The deployment, running again on its failed targets.
+   */
+  202: Deployment;
+};
+
+export type RetryDeploymentResponse = RetryDeploymentResponses[keyof RetryDeploymentResponses];
 
 export type ListDeviceScreenshotsData = {
   body?: never;
@@ -19728,6 +20297,96 @@ export type ProcessStoppedWebhookPayload = WebhookEventPayload & {
 export type ProcessStoppedWebhookRequest = {
   body: ProcessStoppedWebhookPayload;
   key: 'process.stopped';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutStartedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.started';
+  data: {
+    type: 'rollout.started';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutStartedWebhookRequest = {
+  body: RolloutStartedWebhookPayload;
+  key: 'rollout.started';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutPausedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.paused';
+  data: {
+    type: 'rollout.paused';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutPausedWebhookRequest = {
+  body: RolloutPausedWebhookPayload;
+  key: 'rollout.paused';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutResumedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.resumed';
+  data: {
+    type: 'rollout.resumed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutResumedWebhookRequest = {
+  body: RolloutResumedWebhookPayload;
+  key: 'rollout.resumed';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutCompletedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.completed';
+  data: {
+    type: 'rollout.completed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutCompletedWebhookRequest = {
+  body: RolloutCompletedWebhookPayload;
+  key: 'rollout.completed';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutCancelledWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.cancelled';
+  data: {
+    type: 'rollout.cancelled';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutCancelledWebhookRequest = {
+  body: RolloutCancelledWebhookPayload;
+  key: 'rollout.cancelled';
+  path?: never;
+  query?: never;
+};
+
+export type RolloutDeviceFailedWebhookPayload = WebhookEventPayload & {
+  type: 'rollout.device_failed';
+  data: {
+    type: 'rollout.device_failed';
+    data: RolloutEventData;
+  };
+};
+
+export type RolloutDeviceFailedWebhookRequest = {
+  body: RolloutDeviceFailedWebhookPayload;
+  key: 'rollout.device_failed';
   path?: never;
   query?: never;
 };

@@ -2047,6 +2047,277 @@ export const zInstallerCreate = z.object({
 });
 
 /**
+ * JobState
+ *
+ * `running`: at least one target's command has not finished. Once none is left:
+ * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
+ * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
+ *
+ */
+export const zJobState = z.enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled']);
+
+/**
+ * DeploymentAction
+ *
+ * `install`: each target downloads the installer, checks its SHA-256 and runs it with its
+ * install arguments (an `install_software` command). `uninstall`: each target removes the
+ * software with the installer's uninstall arguments (an `uninstall_software` command).
+ *
+ */
+export const zDeploymentAction = z.enum(['install', 'uninstall']);
+
+/**
+ * DeploymentId
+ *
+ * The ID of a deployment (`dpl_` followed by a ULID).
+ */
+export const zDeploymentId = z
+  .string()
+  .max(30)
+  .regex(/^dpl_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * JobId
+ *
+ * The ID of a job (`job_` followed by a ULID).
+ */
+export const zJobId = z
+  .string()
+  .max(30)
+  .regex(/^job_[0-9A-HJKMNP-TV-Z]{26}$/);
+
+/**
+ * DeviceFilterOperator
+ *
+ * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
+ * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
+ * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
+ * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
+ * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
+ *
+ */
+export const zDeviceFilterOperator = z.enum([
+  'eq',
+  'ne',
+  'in',
+  'not_in',
+  'contains',
+  'starts_with',
+  'ends_with',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'before',
+  'after',
+  'within_minutes',
+  'exists',
+  'has',
+  'has_any',
+  'has_all',
+  'has_none',
+]);
+
+/**
+ * DeviceFilterValue
+ *
+ * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
+ * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
+ * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
+ * strings or numbers.
+ *
+ */
+export const zDeviceFilterValue = z.union([
+  z.string().min(1).max(200),
+  z.number().gte(-1000000000000000).lte(1000000000000000),
+  z.boolean(),
+  z
+    .array(z.union([z.string().min(1).max(200), z.number().gte(-1000000000000000).lte(1000000000000000)]))
+    .min(1)
+    .max(100),
+]);
+
+/**
+ * DeviceFilterExpression
+ *
+ * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
+ * least one child matches) or `not` (its child does not match), or a **condition**
+ * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
+ * 1) and a filter holds at most 100 conditions.
+ *
+ * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
+ *
+ * | field | operators |
+ * | --- | --- |
+ * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
+ * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
+ * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
+ * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
+ * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
+ * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
+ *
+ * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
+ * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
+ * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
+ *
+ */
+export const zDeviceFilterExpression = z.object({
+  and: z
+    .array(z.lazy((): any => zDeviceFilterExpression))
+    .min(1)
+    .max(100)
+    .optional(),
+  or: z
+    .array(z.lazy((): any => zDeviceFilterExpression))
+    .min(1)
+    .max(100)
+    .optional(),
+  not: z.lazy((): any => zDeviceFilterExpression).optional(),
+  field: z
+    .string()
+    .max(72)
+    .regex(/^([a-z_]{1,40}|custom\.[a-z][a-z0-9_]{0,63})$/)
+    .optional(),
+  op: zDeviceFilterOperator.optional(),
+  value: zDeviceFilterValue.optional(),
+});
+
+/**
+ * JobTargetSelector
+ *
+ * Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
+ * those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
+ * and filters are resolved when the job starts, among the devices you can see. You must be able
+ * to see every device and site you name.
+ *
+ */
+export const zJobTargetSelector = z.object({
+  device_ids: z.array(zDeviceId).min(1).max(1000).optional(),
+  site_ids: z.array(zSiteId).min(1).max(100).optional(),
+  filter_id: zDeviceFilterId.optional(),
+  filter: zDeviceFilterExpression.optional(),
+});
+
+/**
+ * DeploymentCounts
+ *
+ * How many of the deployment's targets are in each state; `total` is the number of targets.
+ */
+export const zDeploymentCounts = z.object({
+  total: z.int().gte(0).lte(1000000),
+  pending: z.int().gte(0).lte(1000000),
+  downloading: z.int().gte(0).lte(1000000),
+  installing: z.int().gte(0).lte(1000000),
+  uninstalling: z.int().gte(0).lte(1000000),
+  succeeded: z.int().gte(0).lte(1000000),
+  failed: z.int().gte(0).lte(1000000),
+  cancelled: z.int().gte(0).lte(1000000),
+  unsupported: z.int().gte(0).lte(1000000),
+});
+
+/**
+ * Deployment
+ *
+ * An installer installed (or uninstalled) on devices. It runs as a job (`job_id`) of one
+ * `install_software` or `uninstall_software` command per target device.
+ *
+ */
+export const zDeployment = z.object({
+  id: zDeploymentId,
+  name: z.string().max(200),
+  installer_id: zInstallerId,
+  software_name: z.string().max(200),
+  software_version: z.string().max(100),
+  platform: zPlatform,
+  action: zDeploymentAction,
+  state: zJobState,
+  job_id: zJobId,
+  target: zJobTargetSelector,
+  timeout_seconds: z.int().gte(60).lte(86400),
+  attempt: z.int().gte(1).lte(1000000),
+  counts: zDeploymentCounts,
+  created_by: zUserId.nullable(),
+  created_at: zTimestamp,
+  finished_at: zTimestamp.nullable(),
+  cancelled_at: zTimestamp.nullable(),
+});
+
+/**
+ * DeploymentList
+ */
+export const zDeploymentList = z.object({
+  data: z.array(zDeployment).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
+ * DeploymentCreate
+ *
+ * An installer to install (or uninstall) on devices.
+ */
+export const zDeploymentCreate = z.object({
+  name: z.string().min(1).max(200).optional(),
+  installer_id: zInstallerId,
+  action: zDeploymentAction.optional().default('install'),
+  target: zJobTargetSelector,
+  timeout_seconds: z.int().gte(60).lte(86400).optional().default(3600),
+});
+
+/**
+ * DeploymentTargetState
+ *
+ * `pending`: its agent has not started yet. `downloading`, `installing`, `uninstalling`: its
+ * agent is at work, at this stage (as it reports it). `succeeded` / `failed`: the agent
+ * reported the outcome (a target whose command expired before it finished is `failed`).
+ * `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
+ * device cannot run it (the installer is for another platform, or its device type has no such
+ * command), so nothing was sent to it.
+ *
+ */
+export const zDeploymentTargetState = z.enum([
+  'pending',
+  'downloading',
+  'installing',
+  'uninstalling',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'unsupported',
+]);
+
+/**
+ * DeploymentTarget
+ *
+ * One device of a deployment, where it stands and how it went; output is the last 4 KiB of each stream.
+ */
+export const zDeploymentTarget = z.object({
+  device_id: zDeviceId,
+  device_name: z.string().max(200),
+  site_id: zSiteId,
+  state: zDeploymentTargetState,
+  progress_percent: z.int().gte(0).lte(100).nullable(),
+  progress_message: z.string().max(500).nullable(),
+  command_id: zCommandId.nullable(),
+  attempts: z.int().gte(0).lte(1000000),
+  exit_code: z.int().gte(-2147483648).lte(2147483647).nullable(),
+  stdout: z.string().max(4096),
+  stderr: z.string().max(4096),
+  output_truncated: z.boolean(),
+  error: z.string().max(2000).nullable(),
+  unsupported_reason: z.string().max(500).nullable(),
+  started_at: zTimestamp.nullable(),
+  finished_at: zTimestamp.nullable(),
+});
+
+/**
+ * DeploymentTargetList
+ */
+export const zDeploymentTargetList = z.object({
+  data: z.array(zDeploymentTarget).max(500),
+  next_cursor: zNextCursor,
+});
+
+/**
  * ScreenshotId
  *
  * The ID of a screenshot (`scr_` followed by a ULID).
@@ -2255,102 +2526,6 @@ export const zMonitoredProcessUpdate = z.object({
   launch_mode: zLaunchMode.optional(),
   schedules: z.array(zProcessSchedule).max(20).optional(),
   restart_delay_seconds: z.int().gte(0).lte(3600).optional(),
-});
-
-/**
- * DeviceFilterOperator
- *
- * What a condition checks: `eq` / `ne` (equal or not), `in` / `not_in` (one of a list or none),
- * `contains` / `starts_with` / `ends_with` (text, ignoring case), `lt` / `lte` / `gt` / `gte`
- * (versions and numbers), `before` / `after` (times and dates; `after` includes the instant),
- * `within_minutes` (a time in the last N minutes), `exists` (`true`: the field has a value;
- * `false`: it has none), `has` / `has_any` / `has_all` / `has_none` (tags).
- *
- */
-export const zDeviceFilterOperator = z.enum([
-  'eq',
-  'ne',
-  'in',
-  'not_in',
-  'contains',
-  'starts_with',
-  'ends_with',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-  'before',
-  'after',
-  'within_minutes',
-  'exists',
-  'has',
-  'has_any',
-  'has_all',
-  'has_none',
-]);
-
-/**
- * DeviceFilterValue
- *
- * The operand of a condition: a string (text, version, RFC 3339 time, `YYYY-MM-DD` date, tag), a
- * number (number fields, and whole minutes for `within_minutes`), a boolean (`exists`, boolean
- * custom fields) or, for `in`, `not_in`, `has_any`, `has_all` and `has_none`, a list of 1 to 100
- * strings or numbers.
- *
- */
-export const zDeviceFilterValue = z.union([
-  z.string().min(1).max(200),
-  z.number().gte(-1000000000000000).lte(1000000000000000),
-  z.boolean(),
-  z
-    .array(z.union([z.string().min(1).max(200), z.number().gte(-1000000000000000).lte(1000000000000000)]))
-    .min(1)
-    .max(100),
-]);
-
-/**
- * DeviceFilterExpression
- *
- * A device filter: either a **group** with exactly one key, `and` (every child matches), `or` (at
- * least one child matches) or `not` (its child does not match), or a **condition**
- * `{ field, op, value }` on one device field. Groups nest at most 6 levels deep (the root is level
- * 1) and a filter holds at most 100 conditions.
- *
- * Fields and their operators (the filters guide, `/docs/guides/filters`, has every detail):
- *
- * | field | operators |
- * | --- | --- |
- * | `status`, `platform`, `device_type`, `site_id` | `eq`, `ne`, `in`, `not_in` |
- * | `name`, `hostname`, `os_name` | `eq`, `ne`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `exists` |
- * | `os_version`, `agent_version` | those of text (not `contains`, `ends_with`) and `lt`, `lte`, `gt`, `gte` (compared as versions: 2.10 > 2.9) |
- * | `last_seen_at`, `enrolled_at`, `created_at` | `before`, `after` (RFC 3339), `within_minutes`, `exists` |
- * | `tags` | `has`, `has_any`, `has_all`, `has_none` |
- * | `custom.<key>` | by the custom field's type: text (string, URL, enum), number, boolean, date (`YYYY-MM-DD`) |
- *
- * `contains`, `starts_with` and `ends_with` ignore case; `eq` does not. A condition on a field
- * without a value (no hostname yet, never seen) is false, so `not` matches those devices.
- * A bad filter is answered 400 `invalid_filter` with the JSON path of each bad node.
- *
- */
-export const zDeviceFilterExpression = z.object({
-  and: z
-    .array(z.lazy((): any => zDeviceFilterExpression))
-    .min(1)
-    .max(100)
-    .optional(),
-  or: z
-    .array(z.lazy((): any => zDeviceFilterExpression))
-    .min(1)
-    .max(100)
-    .optional(),
-  not: z.lazy((): any => zDeviceFilterExpression).optional(),
-  field: z
-    .string()
-    .max(72)
-    .regex(/^([a-z_]{1,40}|custom\.[a-z][a-z0-9_]{0,63})$/)
-    .optional(),
-  op: zDeviceFilterOperator.optional(),
-  value: zDeviceFilterValue.optional(),
 });
 
 /**
@@ -3106,6 +3281,7 @@ export const zAgentCommandBatch = z.object({
 export const zAgentCommandProgress = z.object({
   percent: z.int().gte(0).lte(100).optional(),
   message: z.string().max(500).optional(),
+  stage: z.enum(['downloading', 'installing', 'uninstalling']).optional(),
 });
 
 /**
@@ -3387,42 +3563,6 @@ export const zScriptVersionList = z.object({
  */
 export const zScriptClone = z.object({
   name: zScriptName.optional(),
-});
-
-/**
- * JobState
- *
- * `running`: at least one target's command has not finished. Once none is left:
- * `succeeded` (every target succeeded), `failed` (none did), `partially_failed` (some did),
- * or `cancelled` (someone cancelled the job). A retry makes a finished job `running` again.
- *
- */
-export const zJobState = z.enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled']);
-
-/**
- * JobId
- *
- * The ID of a job (`job_` followed by a ULID).
- */
-export const zJobId = z
-  .string()
-  .max(30)
-  .regex(/^job_[0-9A-HJKMNP-TV-Z]{26}$/);
-
-/**
- * JobTargetSelector
- *
- * Which devices the job runs on: give exactly one of `device_ids`, `site_ids` (every device of
- * those sites), `filter_id` (a saved device filter) or `filter` (a filter written here). Sites
- * and filters are resolved when the job starts, among the devices you can see. You must be able
- * to see every device and site you name.
- *
- */
-export const zJobTargetSelector = z.object({
-  device_ids: z.array(zDeviceId).min(1).max(1000).optional(),
-  site_ids: z.array(zSiteId).min(1).max(100).optional(),
-  filter_id: zDeviceFilterId.optional(),
-  filter: zDeviceFilterExpression.optional(),
 });
 
 /**
@@ -3762,7 +3902,9 @@ export const zScheduleUpdate = z.object({
  * What happened, as `area.what`. System events: `device.enrolled`, `device.online`,
  * `device.offline`, `device.degraded`, `device.credentials_revoked`,
  * `device.token_reuse_detected`, `enrollment.requested`, `command.failed`, `command.expired`,
- * `job.started`, `job.finished`,
+ * `job.started`, `job.finished`, `rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed` (an agent update failed or
+ * timed out),
  * `incident.opened` (also when an incident reopens: `data.reopened`), `incident.acknowledged`,
  * `incident.resolved`, `process.started` and `process.stopped` (a monitored process started or
  * stopped running, as its agent's heartbeat reports it).
@@ -4934,6 +5076,28 @@ export const zProcessStateChange = z.object({
 });
 
 /**
+ * RolloutEventData
+ *
+ * The `data` of a rollout's events (`rollout.started`, `rollout.paused`, `rollout.resumed`,
+ * `rollout.completed`, `rollout.cancelled`, `rollout.device_failed`): the rollout as it is after
+ * the step, and for `rollout.device_failed` the device that failed and why.
+ *
+ */
+export const zRolloutEventData = z.object({
+  rollout_id: zRolloutId,
+  name: z.string().max(100),
+  release_id: zAgentReleaseId,
+  version: zAgentVersion,
+  status: zRolloutStatus,
+  pause_reason: z.union([z.literal('operator'), z.literal('failure_threshold')]).nullable(),
+  current_batch: z.int().gte(0).lte(10000),
+  batch_count: z.int().gte(0).lte(10000),
+  device_id: zDeviceId.optional(),
+  from_version: z.string().max(64).nullish(),
+  error: z.string().max(2000).optional(),
+});
+
+/**
  * AgentEventType
  *
  * An event type an agent reported, `agent.<type>`.
@@ -5114,6 +5278,11 @@ export const zSoftwareBlockEntryIdPath = zSoftwareBlockEntryId;
  * The ID of the installer.
  */
 export const zInstallerIdPath = zInstallerId;
+
+/**
+ * The ID of the deployment.
+ */
+export const zDeploymentIdPath = zDeploymentId;
 
 /**
  * The key of the custom field.
@@ -6174,6 +6343,72 @@ export const zGetInstallerPath = z.object({
  * The installer.
  */
 export const zGetInstallerResponse = zInstaller;
+
+export const zListDeploymentsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zJobState.optional(),
+  installer_id: zInstallerId.optional(),
+  action: zDeploymentAction.optional(),
+});
+
+/**
+ * A page of deployments.
+ */
+export const zListDeploymentsResponse = zDeploymentList;
+
+export const zCreateDeploymentBody = zDeploymentCreate;
+
+export const zCreateDeploymentHeaders = z.object({
+  'Idempotency-Key': z.string().min(1).max(255).optional(),
+});
+
+/**
+ * The deployment, started.
+ */
+export const zCreateDeploymentResponse = zDeployment;
+
+export const zGetDeploymentPath = z.object({
+  deployment_id: zDeploymentId,
+});
+
+/**
+ * The deployment.
+ */
+export const zGetDeploymentResponse = zDeployment;
+
+export const zListDeploymentTargetsPath = z.object({
+  deployment_id: zDeploymentId,
+});
+
+export const zListDeploymentTargetsQuery = z.object({
+  limit: z.int().gte(1).lte(500).optional().default(50),
+  cursor: z.string().max(200).optional(),
+  state: zDeploymentTargetState.optional(),
+});
+
+/**
+ * A page of targets.
+ */
+export const zListDeploymentTargetsResponse = zDeploymentTargetList;
+
+export const zCancelDeploymentPath = z.object({
+  deployment_id: zDeploymentId,
+});
+
+/**
+ * The deployment, its pending targets cancelled.
+ */
+export const zCancelDeploymentResponse = zDeployment;
+
+export const zRetryDeploymentPath = z.object({
+  deployment_id: zDeploymentId,
+});
+
+/**
+ * The deployment, running again on its failed targets.
+ */
+export const zRetryDeploymentResponse = zDeployment;
 
 export const zListDeviceScreenshotsPath = z.object({
   device_id: zDeviceId,

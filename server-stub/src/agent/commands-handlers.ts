@@ -79,6 +79,7 @@ export function agentCommandRoutes(context: AppContext) {
           started_at: command.started_at ?? context.now().toISOString(),
           ...(body.percent === undefined ? {} : { progress_percent: body.percent }),
           ...(body.message === undefined ? {} : { progress_message: body.message }),
+          ...(body.stage === undefined ? {} : { progress_stage: body.stage }),
         });
         return { status: 200, body: { id: updated.id, status: updated.status } };
       },

@@ -94,6 +94,30 @@ const MACHINE: Record<string, CommandSpec> = {
     required: ['pid'],
     timeout: 60,
   },
+  install_software: {
+    description:
+      'Installs software: downloads the installer at `url`, refuses it unless its SHA-256 is `sha256`, and ' +
+      'runs it with `arguments` (its silent install arguments); reports its progress with the stage ' +
+      '`downloading`, then `installing`. Succeeds when the installer exits 0; fails, saying why in `error`, ' +
+      'when the download fails or does not match, or the installer fails (`exit_code`). The agent then ' +
+      'reports its inventory again, where the software shows as `detection` says. Deployments send it.',
+    params: {
+      installer_id: { type: 'string', pattern: '^ins_[0-9A-HJKMNP-TV-Z]{26}$' },
+      name: text(200),
+      version: text(100),
+      url: { type: 'string', maxLength: 2000, pattern: '^https?://' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      arguments: { type: 'array', maxItems: 50, items: text(1000, 0) },
+      detection: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: text(200), version: text(100) },
+      },
+    },
+    required: ['name', 'version', 'url', 'sha256'],
+    timeout: 3600,
+  },
   uninstall_software: {
     description:
       'Uninstalls the software `name` (`version`, `publisher`) as the inventory shows it: with `url` and ' +

@@ -73,6 +73,7 @@ export const AgentCommandProgress = z
   .strictObject({
     percent: z.number().int().min(0).max(100).optional(),
     message: z.string().max(500).optional(),
+    stage: z.enum(['downloading', 'installing', 'uninstalling']).optional(),
   })
   .meta({ id: 'AgentCommandProgress' });
 export const CommandStatus = z
@@ -912,6 +913,174 @@ export const CustomFieldUpdate = z
   })
   .refine((value) => Object.keys(value).length >= 1, { message: 'Send at least 1 field(s) to change' })
   .meta({ id: 'CustomFieldUpdate' });
+export const DeploymentAction = z.enum(['install', 'uninstall']).meta({ id: 'DeploymentAction' });
+export const DeploymentCounts = z
+  .object({
+    total: z.number().int().min(0).max(1000000),
+    pending: z.number().int().min(0).max(1000000),
+    downloading: z.number().int().min(0).max(1000000),
+    installing: z.number().int().min(0).max(1000000),
+    uninstalling: z.number().int().min(0).max(1000000),
+    succeeded: z.number().int().min(0).max(1000000),
+    failed: z.number().int().min(0).max(1000000),
+    cancelled: z.number().int().min(0).max(1000000),
+    unsupported: z.number().int().min(0).max(1000000),
+  })
+  .meta({ id: 'DeploymentCounts' });
+export const DeploymentId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^dpl_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'DeploymentId' });
+export const InstallerId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^ins_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'InstallerId' });
+export const JobId = z
+  .string()
+  .max(30)
+  .regex(new RegExp('^job_[0-9A-HJKMNP-TV-Z]{26}$'))
+  .meta({ id: 'JobId' });
+export const JobState = z
+  .enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled'])
+  .meta({ id: 'JobState' });
+export const DeviceFilterOperator = z
+  .enum([
+    'eq',
+    'ne',
+    'in',
+    'not_in',
+    'contains',
+    'starts_with',
+    'ends_with',
+    'lt',
+    'lte',
+    'gt',
+    'gte',
+    'before',
+    'after',
+    'within_minutes',
+    'exists',
+    'has',
+    'has_any',
+    'has_all',
+    'has_none',
+  ])
+  .meta({ id: 'DeviceFilterOperator' });
+export const DeviceFilterValue = z
+  .union([
+    z.string().min(1).max(200),
+    z.number().min(-1000000000000000).max(1000000000000000),
+    z.boolean(),
+    z
+      .array(z.union([z.string().min(1).max(200), z.number().min(-1000000000000000).max(1000000000000000)]))
+      .min(1)
+      .max(100),
+  ])
+  .meta({ id: 'DeviceFilterValue' });
+export const DeviceFilterExpression = z
+  .strictObject({
+    get and() {
+      return z.array(DeviceFilterExpression).min(1).max(100).optional();
+    },
+    get or() {
+      return z.array(DeviceFilterExpression).min(1).max(100).optional();
+    },
+    get not() {
+      return DeviceFilterExpression.optional();
+    },
+    field: z.string().max(72).regex(new RegExp('^([a-z_]{1,40}|custom\\.[a-z][a-z0-9_]{0,63})$')).optional(),
+    op: DeviceFilterOperator.optional(),
+    value: DeviceFilterValue.optional(),
+  })
+  .meta({ id: 'DeviceFilterExpression' });
+export const JobTargetSelector = z
+  .strictObject({
+    device_ids: z
+      .array(DeviceId)
+      .min(1)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    site_ids: z
+      .array(SiteId)
+      .min(1)
+      .max(100)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .optional(),
+    filter_id: DeviceFilterId.optional(),
+    filter: DeviceFilterExpression.optional(),
+  })
+  .meta({ id: 'JobTargetSelector' });
+export const Deployment = z
+  .object({
+    id: DeploymentId,
+    name: z.string().max(200),
+    installer_id: InstallerId,
+    software_name: z.string().max(200),
+    software_version: z.string().max(100),
+    platform: Platform,
+    action: DeploymentAction,
+    state: JobState,
+    job_id: JobId,
+    target: JobTargetSelector,
+    timeout_seconds: z.number().int().min(60).max(86400),
+    attempt: z.number().int().min(1).max(1000000),
+    counts: DeploymentCounts,
+    created_by: UserId.nullable(),
+    created_at: Timestamp,
+    finished_at: Timestamp.nullable(),
+    cancelled_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'Deployment' });
+export const DeploymentCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    installer_id: InstallerId,
+    action: DeploymentAction.optional(),
+    target: JobTargetSelector,
+    timeout_seconds: z.number().int().min(60).max(86400).optional(),
+  })
+  .meta({ id: 'DeploymentCreate' });
+export const DeploymentList = z
+  .object({ data: z.array(Deployment).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeploymentList' });
+export const DeploymentTargetState = z
+  .enum([
+    'pending',
+    'downloading',
+    'installing',
+    'uninstalling',
+    'succeeded',
+    'failed',
+    'cancelled',
+    'unsupported',
+  ])
+  .meta({ id: 'DeploymentTargetState' });
+export const DeploymentTarget = z
+  .object({
+    device_id: DeviceId,
+    device_name: z.string().max(200),
+    site_id: SiteId,
+    state: DeploymentTargetState,
+    progress_percent: z.number().int().min(0).max(100).nullable(),
+    progress_message: z.string().max(500).nullable(),
+    command_id: CommandId.nullable(),
+    attempts: z.number().int().min(0).max(1000000),
+    exit_code: z.number().int().min(-2147483648).max(2147483647).nullable(),
+    stdout: z.string().max(4096),
+    stderr: z.string().max(4096),
+    output_truncated: z.boolean(),
+    error: z.string().max(2000).nullable(),
+    unsupported_reason: z.string().max(500).nullable(),
+    started_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'DeploymentTarget' });
+export const DeploymentTargetList = z
+  .object({ data: z.array(DeploymentTarget).max(500), next_cursor: NextCursor })
+  .meta({ id: 'DeploymentTargetList' });
 export const Device = z
   .object({
     id: DeviceId,
@@ -988,56 +1157,6 @@ export const DeviceCustomFieldValue = z
 export const DeviceCustomFieldValueSet = z
   .strictObject({ value: CustomFieldValue })
   .meta({ id: 'DeviceCustomFieldValueSet' });
-export const DeviceFilterOperator = z
-  .enum([
-    'eq',
-    'ne',
-    'in',
-    'not_in',
-    'contains',
-    'starts_with',
-    'ends_with',
-    'lt',
-    'lte',
-    'gt',
-    'gte',
-    'before',
-    'after',
-    'within_minutes',
-    'exists',
-    'has',
-    'has_any',
-    'has_all',
-    'has_none',
-  ])
-  .meta({ id: 'DeviceFilterOperator' });
-export const DeviceFilterValue = z
-  .union([
-    z.string().min(1).max(200),
-    z.number().min(-1000000000000000).max(1000000000000000),
-    z.boolean(),
-    z
-      .array(z.union([z.string().min(1).max(200), z.number().min(-1000000000000000).max(1000000000000000)]))
-      .min(1)
-      .max(100),
-  ])
-  .meta({ id: 'DeviceFilterValue' });
-export const DeviceFilterExpression = z
-  .strictObject({
-    get and() {
-      return z.array(DeviceFilterExpression).min(1).max(100).optional();
-    },
-    get or() {
-      return z.array(DeviceFilterExpression).min(1).max(100).optional();
-    },
-    get not() {
-      return DeviceFilterExpression.optional();
-    },
-    field: z.string().max(72).regex(new RegExp('^([a-z_]{1,40}|custom\\.[a-z][a-z0-9_]{0,63})$')).optional(),
-    op: DeviceFilterOperator.optional(),
-    value: DeviceFilterValue.optional(),
-  })
-  .meta({ id: 'DeviceFilterExpression' });
 export const DeviceFilter = z
   .strictObject({
     id: DeviceFilterId,
@@ -1669,11 +1788,6 @@ export const InstalledSoftware = z
   })
   .meta({ id: 'InstalledSoftware' });
 export const InstallerArguments = z.array(z.string().max(1000)).max(50).meta({ id: 'InstallerArguments' });
-export const InstallerId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^ins_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'InstallerId' });
 export const InstallerUrl = z
   .url()
   .max(2000)
@@ -1749,32 +1863,6 @@ export const JobCounts = z
     unsupported: z.number().int().min(0).max(1000000),
   })
   .meta({ id: 'JobCounts' });
-export const JobId = z
-  .string()
-  .max(30)
-  .regex(new RegExp('^job_[0-9A-HJKMNP-TV-Z]{26}$'))
-  .meta({ id: 'JobId' });
-export const JobState = z
-  .enum(['running', 'succeeded', 'failed', 'partially_failed', 'cancelled'])
-  .meta({ id: 'JobState' });
-export const JobTargetSelector = z
-  .strictObject({
-    device_ids: z
-      .array(DeviceId)
-      .min(1)
-      .max(1000)
-      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
-      .optional(),
-    site_ids: z
-      .array(SiteId)
-      .min(1)
-      .max(100)
-      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
-      .optional(),
-    filter_id: DeviceFilterId.optional(),
-    filter: DeviceFilterExpression.optional(),
-  })
-  .meta({ id: 'JobTargetSelector' });
 export const ScriptId = z
   .string()
   .max(30)
@@ -2335,6 +2423,21 @@ export const RolloutDevice = z
 export const RolloutDeviceList = z
   .object({ data: z.array(RolloutDevice).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutDeviceList' });
+export const RolloutEventData = z
+  .object({
+    rollout_id: RolloutId,
+    name: z.string().max(100),
+    release_id: AgentReleaseId,
+    version: AgentVersion,
+    status: RolloutStatus,
+    pause_reason: z.enum(['operator', 'failure_threshold']).nullable(),
+    current_batch: z.number().int().min(0).max(10000),
+    batch_count: z.number().int().min(0).max(10000),
+    device_id: DeviceId.optional(),
+    from_version: z.string().max(64).nullable().optional(),
+    error: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'RolloutEventData' });
 export const RolloutList = z
   .object({ data: z.array(Rollout).max(500), next_cursor: NextCursor })
   .meta({ id: 'RolloutList' });
@@ -5132,6 +5235,174 @@ export const contract = c.router(
         metadata: {
           operationId: 'deleteInstaller',
           tag: 'Installers',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
+        } as const,
+      },
+    },
+    deployments: {
+      listDeployments: {
+        method: 'GET',
+        path: '/v1/deployments',
+        summary: 'List deployments',
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: JobState.optional(),
+          installer_id: InstallerId.optional(),
+          action: DeploymentAction.optional(),
+        }),
+        responses: {
+          200: DeploymentList,
+          400: problem,
+          401: problem,
+          403: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeployments',
+          tag: 'Deployments',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      createDeployment: {
+        method: 'POST',
+        path: '/v1/deployments',
+        summary: 'Install or uninstall software on devices',
+        query: z.strictObject({}),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+        body: DeploymentCreate,
+        responses: {
+          201: Deployment,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          415: problem,
+          422: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'createDeployment',
+          tag: 'Deployments',
+          public: false,
+          agent: false,
+          idempotent: true,
+          bodyTypes: ['application/json'],
+          scopes: ['software:write'],
+        } as const,
+      },
+      getDeployment: {
+        method: 'GET',
+        path: '/v1/deployments/:deployment_id',
+        summary: 'Get a deployment',
+        pathParams: z.object({ deployment_id: DeploymentId }),
+        query: z.strictObject({}),
+        responses: {
+          200: Deployment,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'getDeployment',
+          tag: 'Deployments',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      listDeploymentTargets: {
+        method: 'GET',
+        path: '/v1/deployments/:deployment_id/targets',
+        summary: "List a deployment's targets and where each stands",
+        pathParams: z.object({ deployment_id: DeploymentId }),
+        query: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          cursor: z.string().max(200).optional(),
+          state: DeploymentTargetState.optional(),
+        }),
+        responses: {
+          200: DeploymentTargetList,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'listDeploymentTargets',
+          tag: 'Deployments',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:read'],
+        } as const,
+      },
+      cancelDeployment: {
+        method: 'POST',
+        path: '/v1/deployments/:deployment_id/cancel',
+        summary: 'Cancel a deployment',
+        pathParams: z.object({ deployment_id: DeploymentId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          200: Deployment,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'cancelDeployment',
+          tag: 'Deployments',
+          public: false,
+          agent: false,
+          idempotent: false,
+          bodyTypes: [],
+          scopes: ['software:write'],
+        } as const,
+      },
+      retryDeployment: {
+        method: 'POST',
+        path: '/v1/deployments/:deployment_id/retry',
+        summary: "Retry a deployment's failed targets",
+        pathParams: z.object({ deployment_id: DeploymentId }),
+        query: z.strictObject({}),
+        body: c.noBody(),
+        responses: {
+          202: Deployment,
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+          429: problem,
+          500: problem,
+        },
+        metadata: {
+          operationId: 'retryDeployment',
+          tag: 'Deployments',
           public: false,
           agent: false,
           idempotent: false,

@@ -62,6 +62,7 @@ export function newCommandRow(
     expires_at: new Date(now.getTime() + command.timeoutSeconds * 1000).toISOString(),
     progress_percent: null,
     progress_message: null,
+    progress_stage: null,
     result: null,
     job_id: command.jobId ?? null,
   };

@@ -68,6 +68,11 @@ export interface JobRequest {
     filter?: unknown;
   };
   timeout_seconds?: number | undefined;
+  /**
+   * Only devices of this platform run it; the others are targets `unsupported`. Not part of
+   * `POST /v1/jobs`: a deployment's installer is for one platform.
+   */
+  platform?: DeviceRow['platform'];
 }
 
 /** Who starts a job: the user it runs as (null for none) and the sites they may act on (null: all). */
@@ -80,6 +85,14 @@ export interface JobOrigin {
    * claims its run here, so the claim and the job commit together (operations/schedules-store.ts).
    */
   within?: (trx: Kysely<Database>, job: JobRow) => Promise<void>;
+  /** Runs in the same transaction once the job, its targets and commands are written (a deployment's row). */
+  written?: (trx: Kysely<Database>, job: JobRow) => Promise<void>;
+}
+
+/** What a job is to the caller, for its 409s: a job, or a deployment running as one. */
+export interface JobSubject {
+  kind: 'job' | 'deployment';
+  id: string;
 }
 
 export type JobCounts = Record<JobTargetState | 'total', number>;
@@ -188,6 +201,17 @@ const lacksCommand = (type: string) => (device: TargetDevice) =>
   findCommandType(device.device_type, type)
     ? null
     : `Devices of type ${device.device_type} have no command ${type}.`;
+
+/** `action` limited to the devices of `platform`, when given. */
+function onPlatform(action: JobAction, platform: DeviceRow['platform'] | undefined): JobAction {
+  if (platform === undefined) return action;
+  return {
+    ...action,
+    unsupported: (device) =>
+      action.unsupported(device) ??
+      (device.platform === platform ? null : `It is for ${platform}, not ${device.platform}.`),
+  };
+}
 
 /** Checks what `request` runs (exactly one of command, script and inline_script). */
 async function resolveAction(context: AppContext, request: JobRequest): Promise<JobAction> {
@@ -367,7 +391,7 @@ function startingCounts(
  * one transaction; then wakes the agents. Throws the 400/422 problems of `POST /v1/jobs`.
  */
 export async function startJob(context: AppContext, origin: JobOrigin, request: JobRequest): Promise<JobRow> {
-  const action = await resolveAction(context, request);
+  const action = onPlatform(await resolveAction(context, request), request.platform);
   const devices = await resolveTargets(context, origin, request.target);
   if (devices.length > MAX_JOB_TARGETS)
     throw problems.unprocessable(
@@ -436,6 +460,7 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
     await trx.insertInto('jobs').values(job).execute();
     await insertChunked(trx, 'job_targets', targets);
     await insertChunked(trx, 'commands', commands);
+    await origin.written?.(trx, job);
     await insertEvent(trx, context, startedEvent(job, counts, await jobSiteId(trx, job.id)));
   });
   announceEvents(context);
@@ -515,8 +540,16 @@ export function startJobWorker(context: AppContext): Worker {
   });
 }
 
+/** "Job job_…" or "Deployment dpl_…", as problems name it. */
+const named = (subject: JobSubject): string =>
+  `${subject.kind === 'job' ? 'Job' : 'Deployment'} ${subject.id}`;
+
 /** Cancels the job's commands no agent has picked up, and marks it cancelled. 409 unless running. */
-export async function cancelJob(context: AppContext, job: JobRow): Promise<void> {
+export async function cancelJob(
+  context: AppContext,
+  job: JobRow,
+  subject: JobSubject = { kind: 'job', id: job.id },
+): Promise<void> {
   const now = context.now().toISOString();
   const marked = await context.db
     .updateTable('jobs')
@@ -525,7 +558,10 @@ export async function cancelJob(context: AppContext, job: JobRow): Promise<void>
     .where('state', '=', 'running')
     .executeTakeFirst();
   if (Number(marked.numUpdatedRows) === 0)
-    throw problems.conflict('job_finished', `Job ${job.id} has already finished; nothing is left to cancel.`);
+    throw problems.conflict(
+      `${subject.kind}_finished`,
+      `${named(subject)} has already finished; nothing is left to cancel.`,
+    );
   const cancelled = await context.db
     .updateTable('commands')
     .set({ status: 'cancelled', finished_at: now })
@@ -542,9 +578,16 @@ export async function cancelJob(context: AppContext, job: JobRow): Promise<void>
  * each, in one transaction with the job going back to running (only from the state and attempt
  * read, so two retries at once make one attempt). 409 while running or with nothing failed.
  */
-export async function retryJob(context: AppContext, job: JobRow): Promise<void> {
+export async function retryJob(
+  context: AppContext,
+  job: JobRow,
+  subject: JobSubject = { kind: 'job', id: job.id },
+): Promise<void> {
   if (job.state === 'running')
-    throw problems.conflict('job_running', `Job ${job.id} is still running; retry it once it has finished.`);
+    throw problems.conflict(
+      `${subject.kind}_running`,
+      `${named(subject)} is still running; retry it once it has finished.`,
+    );
   const failed = await context.db
     .selectFrom('job_targets as t')
     .innerJoin('commands as c', 'c.id', 't.command_id')
@@ -553,7 +596,10 @@ export async function retryJob(context: AppContext, job: JobRow): Promise<void> 
     .where('c.status', 'in', ['failed', 'expired'])
     .execute();
   if (failed.length === 0)
-    throw problems.conflict('no_failed_targets', `Job ${job.id} has no failed or expired target to retry.`);
+    throw problems.conflict(
+      'no_failed_targets',
+      `${named(subject)} has no failed or expired target to retry.`,
+    );
   const attempt = { ...job, attempt: job.attempt + 1, state: 'running' as const };
   const commands = failed.map((target) =>
     newCommandRow(context, {
@@ -587,7 +633,10 @@ export async function retryJob(context: AppContext, job: JobRow): Promise<void> 
     return true;
   });
   if (!retried)
-    throw problems.conflict('job_running', `Job ${job.id} was retried by someone else a moment ago.`);
+    throw problems.conflict(
+      `${subject.kind}_running`,
+      `${named(subject)} was retried by someone else a moment ago.`,
+    );
   announceEvents(context);
   for (const row of commands) context.signals.notify(deviceCommandsTopic(row.device_id));
 }
@@ -606,6 +655,9 @@ export function selectTargets(context: AppContext, jobId: string, state: JobTarg
       't.attempts',
       't.unsupported_reason',
       'c.status',
+      'c.progress_percent',
+      'c.progress_message',
+      'c.progress_stage',
       'c.result',
       'c.started_at',
       'c.delivered_at',

@@ -47,6 +47,7 @@ import * as identityProviders from './migrations/030-identity-providers';
 import * as agentLifecycle from './migrations/032-agent-lifecycle';
 import * as liveState from './migrations/033-live-state';
 import * as software from './migrations/033-software';
+import * as deployments from './migrations/037-deployments';
 import * as mfaChallengeRememberMe from './migrations/035-mfa-challenge-remember-me';
 import * as softwareBlockList from './migrations/038-software-block-list';
 import * as sessionsLockoutRecovery from './migrations/029-sessions-lockout-recovery';
@@ -96,6 +97,7 @@ export const migrations: Record<string, Migration> = {
   '032-agent-lifecycle': agentLifecycle,
   '033-live-state': liveState,
   '033-software': software,
+  '037-deployments': deployments,
   '035-mfa-challenge-remember-me': mfaChallengeRememberMe,
   '038-software-block-list': softwareBlockList,
   '029-sessions-lockout-recovery': sessionsLockoutRecovery,

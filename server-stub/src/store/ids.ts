@@ -20,6 +20,7 @@ const ulid = monotonicFactory(pooledRandom);
 
 export type IdPrefix =
   | 'ins'
+  | 'dpl'
   | 'sbe'
   | 'sbo'
   | 'usr'

@@ -341,6 +341,8 @@ export interface CommandsTable {
   expires_at: string;
   progress_percent: number | null;
   progress_message: string | null;
+  /** The stage an install or uninstall is at, as its agent reported it. */
+  progress_stage: 'downloading' | 'installing' | 'uninstalling' | null;
   /** JSON CommandResult once finished by the agent. */
   result: string | null;
   /** The job this command is one target of (null for a command sent on its own). */
@@ -498,6 +500,17 @@ export interface SoftwareBlockOverridesTable {
   reason: string;
   created_by: string | null;
   created_at: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  /** The job that runs it (its state, targets and commands). */
+  job_id: string;
+  installer_id: string;
+  software_name: string;
+  software_version: string;
+  platform: DevicesTable['platform'];
+  action: 'install' | 'uninstall';
 }
 
 export interface DeviceScreenshotsTable {
@@ -931,6 +944,7 @@ export interface Database {
   monitored_processes: MonitoredProcessesTable;
   process_states: ProcessStatesTable;
   installers: InstallersTable;
+  deployments: DeploymentsTable;
   software_block_entries: SoftwareBlockEntriesTable;
   software_block_overrides: SoftwareBlockOverridesTable;
   device_screenshots: DeviceScreenshotsTable;

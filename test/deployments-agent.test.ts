@@ -1,0 +1,164 @@
+/**
+ * A deployment installed by the reference agent for real: the agent (a separate process, started
+ * with --allow-shell) receives install_software, downloads a shell-script installer served by a
+ * local HTTP server, checks its SHA-256, runs it with the install arguments (it writes a file) and
+ * reports its inventory, where the software shows as the installer's detection rule names it; the
+ * deployment's target succeeds. An installer whose SHA-256 differs is not run; the same agent
+ * restarted without --allow-shell refuses, saying how to allow it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Deployment, Meridian } from '@meridian/sdk';
+import { checkedFetch } from './support/checked-fetch';
+import { type ReferenceAgent, startReferenceAgent, stopReferenceAgent } from './support/reference-agent';
+import { useTestServer } from './support/use-test-server';
+import { unique } from './support/world';
+
+/** A shell-script installer: `--into <directory>` writes the software there. */
+const INSTALLER = [
+  '#!/bin/sh',
+  'set -eu',
+  '[ "$#" -eq 2 ] && [ "$1" = --into ] || { echo "usage: $0 --into <directory>" >&2; exit 2; }',
+  'mkdir -p "$2"',
+  'echo "Lobby Show 2.1" > "$2/lobby-show.txt"',
+  'echo "installed into $2"',
+  '',
+].join('\n');
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const t = useTestServer();
+let operator: Meridian;
+let scratch: string;
+let files: Server;
+let installerUrl: string;
+let agent: ReferenceAgent | undefined;
+
+const start = async (flags: string[]) => {
+  agent = await startReferenceAgent({
+    url: t.url,
+    state: join(scratch, 'credentials.json'),
+    flags,
+    enrollmentCode: async () =>
+      (
+        await operator.enrollmentCodes.create(
+          (
+            await operator.sites.create({ name: unique('Deployments') })
+          ).id,
+          {
+            auto_approve: true,
+            max_uses: 1,
+          },
+        )
+      ).code,
+  });
+  return agent.deviceId;
+};
+
+/** Adds an installer of the script (with `sha`) installing into `directory`. */
+const addInstaller = (directory: string, sha = sha256(INSTALLER)) =>
+  operator.installers.create({
+    name: unique('Lobby Show'),
+    version: '2.1.0',
+    platform: 'linux',
+    url: installerUrl,
+    sha256: sha,
+    install_arguments: ['--into', directory],
+    detection: { name: 'Lobby Show', version: '2.1' },
+  });
+
+/** Deploys the installer to the device and waits for the agent to finish it. */
+async function deployTo(deviceId: string, installerId: string): Promise<Deployment> {
+  const deployment = await operator.deployments.create({
+    installer_id: installerId,
+    target: { device_ids: [deviceId] },
+  });
+  await expect
+    .poll(async () => (await operator.deployments.get(deployment.id)).state, {
+      timeout: 20_000,
+      interval: 100,
+    })
+    .not.toBe('running');
+  return operator.deployments.get(deployment.id);
+}
+
+const targetOf = async (deployment: Deployment) =>
+  (await operator.deployments.listTargets(deployment.id)).data[0]!;
+
+beforeAll(async () => {
+  operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
+  scratch = mkdtempSync(join(tmpdir(), 'meridian-deployments-'));
+  files = createServer((request, response) => {
+    if (request.url === '/lobby-show.sh') response.end(INSTALLER);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+  installerUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/lobby-show.sh`;
+});
+afterAll(async () => {
+  await stopReferenceAgent(agent);
+  await new Promise((resolve) => files.close(resolve));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('a deployment installed by the reference agent with --allow-shell', () => {
+  let device: string;
+  beforeAll(async () => {
+    device = await start(['--allow-shell']);
+  });
+  afterAll(() => stopReferenceAgent(agent));
+
+  it('downloads and checks the installer, runs it, and the inventory shows the software', async () => {
+    const into = join(scratch, 'installed');
+    const installer = await addInstaller(into);
+    const deployment = await deployTo(device, installer.id);
+    expect(deployment).toMatchObject({ state: 'succeeded', counts: { total: 1, succeeded: 1 } });
+    expect(await targetOf(deployment)).toMatchObject({
+      device_id: device,
+      state: 'succeeded',
+      exit_code: 0,
+      stdout: `installed into ${into}\n`,
+      error: null,
+      progress_message: `installing ${installer.name} 2.1.0`,
+    });
+    expect(readFileSync(join(into, 'lobby-show.txt'), 'utf8')).toBe('Lobby Show 2.1\n');
+    const inventory = await operator.devices.getInventory(device);
+    expect(inventory.software).toContainEqual({
+      name: 'Lobby Show',
+      version: '2.1',
+      installed_on: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
+  });
+
+  it('does not run an installer whose SHA-256 differs', async () => {
+    const into = join(scratch, 'tampered');
+    const installer = await addInstaller(into, sha256('another file'));
+    const deployment = await deployTo(device, installer.id);
+    expect(deployment.state).toBe('failed');
+    expect(await targetOf(deployment)).toMatchObject({
+      state: 'failed',
+      error: `The installer's SHA-256 is ${sha256(INSTALLER)}, not ${sha256('another file')}: not run.`,
+    });
+    expect(existsSync(into)).toBe(false);
+  });
+});
+
+describe('a deployment on the same agent restarted without --allow-shell', () => {
+  it('fails, saying how to allow it, and installs nothing', async () => {
+    const device = await start([]);
+    const into = join(scratch, 'refused');
+    const installer = await addInstaller(into);
+    const deployment = await deployTo(device, installer.id);
+    expect(deployment.state).toBe('failed');
+    expect(await targetOf(deployment)).toMatchObject({
+      state: 'failed',
+      exit_code: null,
+      error: `This agent does not install software: start it with --allow-shell to let it install ${installer.name} 2.1.0.`,
+    });
+    expect(existsSync(into)).toBe(false);
+  });
+});
