@@ -157,7 +157,7 @@ function softwareSuite(t: TestServer) {
         reported_at: expect.any(String),
         software: [
           {
-            id: expect.stringMatching(/^sw_[0-9a-f]{24}$/),
+            id: expect.stringMatching(/^sw_[0-9A-HJKMNP-TV-Z]{26}$/),
             ...AGENT,
             uninstall_block: { source: 'block_list', id: entry.id, reason: 'keep meridian agent*' },
           },
@@ -348,7 +348,7 @@ function softwareSuite(t: TestServer) {
       expectProblem(
         await uninstallDeviceSoftware({
           client: t.admin,
-          path: { device_id: agent.deviceId, software_id: `sw_${'0'.repeat(24)}` },
+          path: { device_id: agent.deviceId, software_id: `sw_${'0'.repeat(26)}` },
         }),
         404,
         'not_found',

@@ -153,7 +153,7 @@ export const validCalls: Record<string, ValidCall> = {
   getDeviceInventory: (w) => ({ path: { device_id: w.agent.deviceId } }),
   listDeviceSoftware: (w) => ({ path: { device_id: w.agent.deviceId } }),
   uninstallDeviceSoftware: (w) => ({
-    path: { device_id: w.agent.deviceId, software_id: 'sw_4f1c9a2e7b3d5a60812c4e6b' },
+    path: { device_id: w.agent.deviceId, software_id: 'sw_4F1C9A2E7B3D5A60812C4E6BQR' },
     query: { wait_seconds: 0 },
   }),
   listSoftwareBlockOverrides: (w) => ({ path: { device_id: w.agent.deviceId }, query: { limit: 10 } }),

@@ -17939,7 +17939,7 @@ export const mockOperations = {
         reported_at: '2026-11-02T10:00:00.000Z',
         software: [
           {
-            id: 'sw_4f1c9a2e7b3d5a60812c4e6b',
+            id: 'sw_4F1C9A2E7B3D5A60812C4E6BQR',
             name: 'TouchDesigner',
             version: '2023.11880',
             publisher: 'Derivative',
@@ -17947,7 +17947,7 @@ export const mockOperations = {
             uninstall_block: null,
           },
           {
-            id: 'sw_0b6e2d8f4a1c7e3b5d9f0a2c',
+            id: 'sw_0B6E2D8F4A1C7E3B5D9F0A2CXY',
             name: 'Meridian Agent',
             version: '1.4.0',
             uninstall_block: {
@@ -18188,7 +18188,7 @@ export const mockOperations = {
           status: 404,
           code: 'not_found',
           detail:
-            'No installed software on device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ with the ID sw_4f1c9a2e7b3d5a60812c4e6b exists, or you cannot see it.',
+            'No installed software on device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ with the ID sw_4F1C9A2E7B3D5A60812C4E6BQR exists, or you cannot see it.',
           request_id: 'req_01JD5B8QJ3W2N4P6R8T0V2X4Z6',
         },
       },

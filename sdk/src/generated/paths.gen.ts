@@ -6814,7 +6814,7 @@ export interface components {
      * SoftwareId
      * @description The ID of an entry of a device's installed software, made from its name, version and
      *     publisher: the same software has the same ID on every device that reports it.
-     * @example sw_4f1c9a2e7b3d5a60812c4e6b
+     * @example sw_4F1C9A2E7B3D5A60812C4E6BQR
      */
     SoftwareId: string;
     /**
@@ -15375,7 +15375,7 @@ export interface operations {
            *       "reported_at": "2026-11-02T10:00:00.000Z",
            *       "software": [
            *         {
-           *           "id": "sw_4f1c9a2e7b3d5a60812c4e6b",
+           *           "id": "sw_4F1C9A2E7B3D5A60812C4E6BQR",
            *           "name": "TouchDesigner",
            *           "version": "2023.11880",
            *           "publisher": "Derivative",
@@ -15383,7 +15383,7 @@ export interface operations {
            *           "uninstall_block": null
            *         },
            *         {
-           *           "id": "sw_0b6e2d8f4a1c7e3b5d9f0a2c",
+           *           "id": "sw_0B6E2D8F4A1C7E3B5D9F0A2CXY",
            *           "name": "Meridian Agent",
            *           "version": "1.4.0",
            *           "uninstall_block": {
@@ -15549,7 +15549,7 @@ export interface operations {
            *       "title": "Not Found",
            *       "status": 404,
            *       "code": "not_found",
-           *       "detail": "No installed software on device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ with the ID sw_4f1c9a2e7b3d5a60812c4e6b exists, or you cannot see it.",
+           *       "detail": "No installed software on device dev_01JD2M7T4X9K3QH5W8N6R2B4CZ with the ID sw_4F1C9A2E7B3D5A60812C4E6BQR exists, or you cannot see it.",
            *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
            *     }
            */

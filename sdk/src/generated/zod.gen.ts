@@ -1641,8 +1641,8 @@ export const zInventory = z.object({
  */
 export const zSoftwareId = z
   .string()
-  .max(27)
-  .regex(/^sw_[0-9a-f]{24}$/);
+  .max(29)
+  .regex(/^sw_[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /**
  * SoftwareBlockEntryId

@@ -1238,8 +1238,8 @@ export const DeviceRegistrationToken = z
   .meta({ id: 'DeviceRegistrationToken' });
 export const SoftwareId = z
   .string()
-  .max(27)
-  .regex(new RegExp('^sw_[0-9a-f]{24}$'))
+  .max(29)
+  .regex(new RegExp('^sw_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'SoftwareId' });
 export const SoftwareBlockEntryId = z
   .string()

@@ -52,12 +52,18 @@ const ruleMatches = (rule: Rule, software: Software): boolean =>
   (rule.publisher === null || rule.publisher.toLowerCase() === software.publisher?.toLowerCase()) &&
   (rule.version === null || rule.version === software.version);
 
-/** The ID of installed software: `sw_` and 24 hex digits of the SHA-256 of its name, version and publisher. */
-export const softwareId = (software: Software): string =>
-  `sw_${createHash('sha256')
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * The ID of installed software: `sw_` and 26 characters (Crockford base32, shaped like the other
+ * IDs) from the SHA-256 of its name, version and publisher, 5 bits of each of its first 26 bytes.
+ */
+export function softwareId(software: Software): string {
+  const digest = createHash('sha256')
     .update(JSON.stringify([software.name, software.version ?? null, software.publisher ?? null]))
-    .digest('hex')
-    .slice(0, 24)}`;
+    .digest();
+  return `sw_${[...digest.subarray(0, 26)].map((byte) => CROCKFORD[byte & 31]).join('')}`;
+}
 
 export interface DeviceBlockRules {
   /** The block list's entries, less those the device is exempt from. */
