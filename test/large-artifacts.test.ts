@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 const SIZE = 200 * MiB;
 const MEMORY_BOUND = 64 * MiB;
 
-const t = useTestServer();
+const t = useTestServer({ artifactMaxBytes: 2 * SIZE });
 
 /** Writes `size` random bytes to `file` one MiB at a time; resolves to their SHA-256. */
 async function writeRandomFile(file: string, size: number): Promise<string> {

@@ -489,6 +489,13 @@ export const validCalls: Record<string, ValidCall> = {
   cancelDeployment: (w) => ({ path: { deployment_id: w.deploymentId } }),
   retryDeployment: (w) => ({ path: { deployment_id: w.deploymentId } }),
   deleteInstaller: (w) => ({ path: { installer_id: w.installerId } }),
+  uploadInstallerArtifact: (w) => ({
+    path: { installer_id: w.uploadedInstaller.installer.id },
+    body: new Blob([w.uploadedInstaller.bytes as Uint8Array<ArrayBuffer>]),
+    bodySerializer: null,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  }),
+  downloadAgentInstaller: (w) => ({ path: { installer_id: w.uploadedInstaller.installer.id } }),
   getAgentConfig: () => ({}),
   listAgentReleases: () => ({ query: { limit: 10, channel: 'stable' } }),
   createAgentRelease: () => ({

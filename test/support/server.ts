@@ -94,6 +94,9 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     // test/lockout.test.ts set their own).
     sessions: { idleMinutes: 12 * 60 },
     lockout: { threshold: 1000 },
+    // Uploads past 2 MiB are refused, as images are (test/bad-input.test.ts sends 2.5 MiB to every
+    // operation with a body); test/large-artifacts.test.ts raises it for its 200 MB build.
+    artifactMaxBytes: 2 * 1024 * 1024,
     // Required on PostgreSQL; the same for every test server, as for every instance of one deployment.
     auditKey: 'meridian-test-audit-key-0123456789abcdef',
     validateResponses: true,

@@ -38,11 +38,13 @@ import {
   type AgentEnrollmentPending,
   type Client,
   type Device,
+  type Installer,
   type Site,
   type User,
   type UserCreate,
 } from '@meridian/sdk';
 import { addAgent, facts, newFingerprint, type Agent } from './agents';
+import { addUploadedInstaller } from './installers';
 import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './authenticator';
 import { addRelease, addReleaseWithBuild, linkBuild, uploadBuild } from './releases';
 import { ok, type TestServer } from './server';
@@ -116,6 +118,8 @@ export interface World {
   installerId: string;
   /** A running deployment of site A: another installer for a device of its own that never answers (a day to finish). */
   deploymentId: string;
+  /** An installer whose file (a small shell script) is uploaded to Meridian, and that file. */
+  uploadedInstaller: { installer: Installer; bytes: Buffer };
   /** A custom role nobody holds (devices:read on its own). */
   roleId: string;
   /** An entry of the software block list (World agent*). */
@@ -414,6 +418,7 @@ export async function buildWorld(t: TestServer): Promise<World> {
         },
       }),
     ).id,
+    uploadedInstaller: await addUploadedInstaller(t),
     scriptId: ok(
       await createScript({
         client: t.admin,

@@ -1697,6 +1697,10 @@ export interface paths {
      *     and its SHA-256, which agents check before they run it, the arguments that install and
      *     uninstall it silently, and how it shows in the inventory once installed (`detection`,
      *     by default its name and version). Deployments install and uninstall it on devices.
+     *
+     *     Leave `url` out to keep the file on Meridian: upload it next with
+     *     `POST /v1/installers/{installer_id}/artifact` (it must have this `sha256`); the
+     *     installer's `url` is then where agents download it from this server.
      */
     post: operations['createInstaller'];
     delete?: never;
@@ -1864,6 +1868,63 @@ export interface paths {
      *     `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
      */
     post: operations['retryDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/installers/{installer_id}/artifact': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload an installer's file
+     * @description Uploads the file of an installer created without a `url`, as the body with
+     *     `Content-Type: application/octet-stream`. It is streamed to storage as it arrives and must
+     *     have the installer's `sha256` (another is `422 sha256_mismatch`); it is limited to
+     *     `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload leaves
+     *     nothing stored. Agents then download it from the installer's `url`, on this server, with
+     *     their own credentials. Uploading again replaces the file (with the same content). An
+     *     installer given by `url` is `409 installer_not_uploaded`.
+     */
+    post: operations['uploadInstallerArtifact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/installers/{installer_id}/artifact': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Download an uploaded installer's file
+     * @description Streams the file of an installer uploaded to Meridian (its `url` points here), for an
+     *     agent installing or uninstalling it; check it against the installer's `sha256`. Send
+     *     `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`) and
+     *     `If-None-Match` with the ETag (`"sha256-<hex>"`) to skip a download you have (`304`).
+     *     `404 artifact_not_stored` while the file has not been uploaded, or when the installer is
+     *     downloaded from a `url` elsewhere.
+     */
+    get: operations['downloadAgentInstaller'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -7155,8 +7216,19 @@ export interface components {
       name: string;
       version: string;
       platform: components['schemas']['Platform'];
+      /**
+       * @description Where agents download the file: the URL given, or for an upload
+       *     `GET /v1/agent/installers/{installer_id}/artifact` on this server (with the agent's credentials).
+       */
       url: components['schemas']['InstallerUrl'];
       sha256: components['schemas']['Sha256Hex'];
+      /**
+       * @description `url`: downloaded from elsewhere; `upload`: the file is uploaded to Meridian.
+       * @enum {string}
+       */
+      source: 'url' | 'upload';
+      /** @description The uploaded file's size in bytes; null for a `url`, and until the file is uploaded. */
+      size_bytes: number | null;
       install_arguments: components['schemas']['InstallerArguments'];
       uninstall_arguments: components['schemas']['InstallerArguments'];
       detection: components['schemas']['SoftwareDetection'];
@@ -7174,7 +7246,12 @@ export interface components {
       name: string;
       version: string;
       platform: components['schemas']['Platform'];
-      url: components['schemas']['InstallerUrl'];
+      /**
+       * @description Where agents download the file. Leave it out to upload the file to Meridian instead
+       *     (`POST /v1/installers/{installer_id}/artifact`).
+       */
+      url?: components['schemas']['InstallerUrl'];
+      /** @description The file's SHA-256; an upload must have it. */
       sha256: components['schemas']['Sha256Hex'];
       /** @description Default none. */
       install_arguments?: components['schemas']['InstallerArguments'];
@@ -7466,6 +7543,12 @@ export interface components {
       data: components['schemas']['DeploymentTarget'][];
       next_cursor: components['schemas']['NextCursor'];
     };
+    /**
+     * BinaryFile
+     * Format: binary
+     * @description The file's bytes.
+     */
+    BinaryFile: string;
     /**
      * ScreenshotId
      * @description The ID of a screenshot (`scr_` followed by a ULID).
@@ -9999,12 +10082,6 @@ export interface components {
        */
       notes: string;
     };
-    /**
-     * BinaryFile
-     * Format: binary
-     * @description The file's bytes.
-     */
-    BinaryFile: string;
     /**
      * AgentReleaseArtifactLink
      * @description A build kept elsewhere (a CDN, a release page), given by its URL and SHA-256.
@@ -16537,6 +16614,8 @@ export interface operations {
            *           "platform": "windows",
            *           "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
            *           "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *           "source": "url",
+           *           "size_bytes": null,
            *           "install_arguments": [
            *             "/VERYSILENT",
            *             "/NORESTART"
@@ -16623,6 +16702,8 @@ export interface operations {
            *       "platform": "windows",
            *       "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
            *       "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *       "source": "url",
+           *       "size_bytes": null,
            *       "install_arguments": [
            *         "/VERYSILENT",
            *         "/NORESTART"
@@ -16713,6 +16794,8 @@ export interface operations {
            *       "platform": "windows",
            *       "url": "https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe",
            *       "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+           *       "source": "url",
+           *       "size_bytes": null,
            *       "install_arguments": [
            *         "/VERYSILENT",
            *         "/NORESTART"
@@ -17267,6 +17350,187 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  uploadInstallerArtifact: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /** @example (the installer's bytes) */
+        'application/octet-stream': components['schemas']['BinaryFile'];
+      };
+    };
+    responses: {
+      /** @description The installer, its file stored. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ins_01JDA1B3C5E7G9J1K3M5P7R9T2",
+           *       "name": "Kiosk shell",
+           *       "version": "4.2.0",
+           *       "platform": "linux",
+           *       "url": "https://meridian.example.com/v1/agent/installers/ins_01JDA1B3C5E7G9J1K3M5P7R9T2/artifact",
+           *       "sha256": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+           *       "source": "upload",
+           *       "size_bytes": 48213,
+           *       "install_arguments": [
+           *         "--silent"
+           *       ],
+           *       "uninstall_arguments": [
+           *         "--silent",
+           *         "--remove"
+           *       ],
+           *       "detection": {
+           *         "name": "Kiosk shell",
+           *         "version": "4.2.0"
+           *       },
+           *       "created_by": "usr_01JBZ3V4K7M2Q8R5T6W9X0Y1AB",
+           *       "created_at": "2026-11-02T09:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Installer'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description `installer_not_uploaded`: the installer is downloaded from its own `url`, not uploaded. */
+      409: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "/docs/guides/errors#installer_not_uploaded",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "installer_not_uploaded",
+           *       "detail": "Installer ins_01JDA1B3C5E7G9J1K3M5P7R9T1 is downloaded from https://downloads.example.com/touchdesigner/TouchDesigner.2023.11880.exe: it takes no upload.",
+           *       "request_id": "req_01JD5B8QJ3W2N4P6R8T0V2X4Z6"
+           *     }
+           */
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableEntity'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+    };
+  };
+  downloadAgentInstaller: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+         * @example bytes=0-1048575
+         */
+        Range?: string;
+        /** @description The ETag of the file you have; `304` when it is still the one. */
+        'If-None-Match'?: string;
+      };
+      path: {
+        /** @description The ID of the installer. */
+        installer_id: components['parameters']['InstallerIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The whole file. */
+      200: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (the installer's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description The range asked for, with `Content-Range: bytes <first>-<last>/<size>`. */
+      206: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          /** @description `"sha256-<hex>"`: the SHA-256 of the whole file. */
+          ETag?: string;
+          /** @description `attachment; filename="<file_name>"`. */
+          'Content-Disposition'?: string;
+          /** @description `bytes <first>-<last>/<size>`. */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (part of the installer's bytes) */
+          'application/octet-stream': components['schemas']['BinaryFile'];
+        };
+      };
+      /** @description Not modified: the file is still the one `If-None-Match` named. */
+      304: {
+        headers: {
+          'Request-Id': components['headers']['Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'Access-Control-Expose-Headers': components['headers']['Access-Control-Expose-Headers'];
+          Vary: components['headers']['Vary'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['AgentUnauthorized'];
+      404: components['responses']['NotFound'];
+      416: components['responses']['RangeNotSatisfiable'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
     };

@@ -144,6 +144,7 @@ import type {
   DisableTotpData,
   DisableTotpResponse,
   DownloadAgentData,
+  DownloadAgentInstallerData,
   DownloadAgentReleaseArtifactData,
   DownloadAgentUpdateData,
   EnrollAgentData,
@@ -450,6 +451,8 @@ import type {
   UploadAgentInventoryResponse,
   UploadAgentScreenshotData,
   UploadAgentScreenshotResponse,
+  UploadInstallerArtifactData,
+  UploadInstallerArtifactResponse,
   VerifyAuditEventsData,
   VerifyAuditEventsResponse,
   VerifyMfaData,
@@ -615,6 +618,10 @@ export const routes = {
   createInstaller: { route: 'POST /v1/installers', idempotencyKey: true },
   getInstaller: { route: 'GET /v1/installers/{installer_id}' },
   deleteInstaller: { route: 'DELETE /v1/installers/{installer_id}' },
+  uploadInstallerArtifact: {
+    route: 'POST /v1/installers/{installer_id}/artifact',
+    contentType: 'application/octet-stream',
+  },
   listDeployments: { route: 'GET /v1/deployments', paginated: true },
   createDeployment: { route: 'POST /v1/deployments', idempotencyKey: true },
   getDeployment: { route: 'GET /v1/deployments/{deployment_id}' },
@@ -687,6 +694,7 @@ export const routes = {
   pauseRollout: { route: 'POST /v1/rollouts/{rollout_id}/pause' },
   resumeRollout: { route: 'POST /v1/rollouts/{rollout_id}/resume' },
   cancelRollout: { route: 'POST /v1/rollouts/{rollout_id}/cancel' },
+  downloadAgentInstaller: { route: 'GET /v1/agent/installers/{installer_id}/artifact', download: true },
   enrollAgent: { route: 'POST /v1/agent/enroll' },
   pollAgentEnrollment: { route: 'POST /v1/agent/enroll/poll' },
   refreshAgentToken: { route: 'POST /v1/agent/token' },
@@ -3852,6 +3860,10 @@ export class InstallersResource extends APIResource {
    * uninstall it silently, and how it shows in the inventory once installed (`detection`,
    * by default its name and version). Deployments install and uninstall it on devices.
    *
+   * Leave `url` out to keep the file on Meridian: upload it next with
+   * `POST /v1/installers/{installer_id}/artifact` (it must have this `sha256`); the
+   * installer's `url` is then where agents download it from this server.
+   *
    * `POST /v1/installers` (operation `createInstaller`).
    *
    * @param body The request body.
@@ -3896,6 +3908,35 @@ export class InstallersResource extends APIResource {
     options?: BaseRequestOptions,
   ): APIPromise<DeleteInstallerResponse> {
     return this._client._call(routes.deleteInstaller, { path: { installer_id: installerId }, options });
+  }
+
+  /**
+   * Upload an installer's file
+   *
+   * Uploads the file of an installer created without a `url`, as the body with
+   * `Content-Type: application/octet-stream`. It is streamed to storage as it arrives and must
+   * have the installer's `sha256` (another is `422 sha256_mismatch`); it is limited to
+   * `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload leaves
+   * nothing stored. Agents then download it from the installer's `url`, on this server, with
+   * their own credentials. Uploading again replaces the file (with the same content). An
+   * installer given by `url` is `409 installer_not_uploaded`.
+   *
+   * `POST /v1/installers/{installer_id}/artifact` (operation `uploadInstallerArtifact`).
+   *
+   * @param installerId The ID of the installer.
+   * @param body The file's bytes.
+   * @param options Per-call options (timeout, retries, signal, headers).
+   */
+  uploadArtifact(
+    installerId: UploadInstallerArtifactData['path']['installer_id'],
+    body: UploadInstallerArtifactData['body'] | Uploadable,
+    options?: BaseRequestOptions,
+  ): APIPromise<UploadInstallerArtifactResponse> {
+    return this._client._call(routes.uploadInstallerArtifact, {
+      path: { installer_id: installerId },
+      body,
+      options,
+    });
   }
 }
 
@@ -5351,6 +5392,31 @@ export class RolloutsResource extends APIResource {
  * commands, report their progress and results, and report events of their machine.
  */
 export class AgentResource extends APIResource {
+  /**
+   * Download an uploaded installer's file
+   *
+   * Streams the file of an installer uploaded to Meridian (its `url` points here), for an
+   * agent installing or uninstalling it; check it against the installer's `sha256`. Send
+   * `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`) and
+   * `If-None-Match` with the ETag (`"sha256-<hex>"`) to skip a download you have (`304`).
+   * `404 artifact_not_stored` while the file has not been uploaded, or when the installer is
+   * downloaded from a `url` elsewhere.
+   *
+   * `GET /v1/agent/installers/{installer_id}/artifact` (operation `downloadAgentInstaller`). Resolves to the `Response`, its body unread: stream it (`response.body`) rather than holding the file.
+   *
+   * @param installerId The ID of the installer.
+   * @param options Per-call options (timeout, retries, signal, headers). Send `Range` (header), `If-None-Match` (header) in `options.headers`.
+   */
+  downloadInstaller(
+    installerId: DownloadAgentInstallerData['path']['installer_id'],
+    options?: BaseRequestOptions,
+  ): APIPromise<Response> {
+    return this._client._call(routes.downloadAgentInstaller, {
+      path: { installer_id: installerId },
+      options,
+    });
+  }
+
   /**
    * Enrol an agent
    *

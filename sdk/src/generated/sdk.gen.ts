@@ -203,6 +203,9 @@ import type {
   DisableTotpResponses,
   DownloadAgentData,
   DownloadAgentErrors,
+  DownloadAgentInstallerData,
+  DownloadAgentInstallerErrors,
+  DownloadAgentInstallerResponses,
   DownloadAgentReleaseArtifactData,
   DownloadAgentReleaseArtifactErrors,
   DownloadAgentReleaseArtifactResponses,
@@ -682,6 +685,9 @@ import type {
   UploadAgentScreenshotData,
   UploadAgentScreenshotErrors,
   UploadAgentScreenshotResponses,
+  UploadInstallerArtifactData,
+  UploadInstallerArtifactErrors,
+  UploadInstallerArtifactResponses,
   VerifyAuditEventsData,
   VerifyAuditEventsErrors,
   VerifyAuditEventsResponses,
@@ -2934,6 +2940,10 @@ export const listInstallers = <ThrowOnError extends boolean = false>(
  * uninstall it silently, and how it shows in the inventory once installed (`detection`,
  * by default its name and version). Deployments install and uninstall it on devices.
  *
+ * Leave `url` out to keep the file on Meridian: upload it next with
+ * `POST /v1/installers/{installer_id}/artifact` (it must have this `sha256`); the
+ * installer's `url` is then where agents download it from this server.
+ *
  */
 export const createInstaller = <ThrowOnError extends boolean = false>(
   options: Options<CreateInstallerData, ThrowOnError>,
@@ -3155,6 +3165,65 @@ export const retryDeployment = <ThrowOnError extends boolean = false>(
     url: '/v1/deployments/{deployment_id}/retry',
     ...options,
   });
+
+/**
+ * Upload an installer's file
+ *
+ * Uploads the file of an installer created without a `url`, as the body with
+ * `Content-Type: application/octet-stream`. It is streamed to storage as it arrives and must
+ * have the installer's `sha256` (another is `422 sha256_mismatch`); it is limited to
+ * `MERIDIAN_ARTIFACT_MAX_BYTES` (1 GiB by default; larger is `413`). A refused upload leaves
+ * nothing stored. Agents then download it from the installer's `url`, on this server, with
+ * their own credentials. Uploading again replaces the file (with the same content). An
+ * installer given by `url` is `409 installer_not_uploaded`.
+ *
+ */
+export const uploadInstallerArtifact = <ThrowOnError extends boolean = false>(
+  options: Options<UploadInstallerArtifactData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<
+    UploadInstallerArtifactResponses,
+    UploadInstallerArtifactErrors,
+    ThrowOnError
+  >({
+    bodySerializer: null,
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'meridian_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/v1/installers/{installer_id}/artifact',
+    ...options,
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Download an uploaded installer's file
+ *
+ * Streams the file of an installer uploaded to Meridian (its `url` points here), for an
+ * agent installing or uninstalling it; check it against the installer's `sha256`. Send
+ * `Range: bytes=<first>-<last>` for part of it (`206`; a range past the end is `416`) and
+ * `If-None-Match` with the ETag (`"sha256-<hex>"`) to skip a download you have (`304`).
+ * `404 artifact_not_stored` while the file has not been uploaded, or when the installer is
+ * downloaded from a `url` elsewhere.
+ *
+ */
+export const downloadAgentInstaller = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadAgentInstallerData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<DownloadAgentInstallerResponses, DownloadAgentInstallerErrors, ThrowOnError>(
+    {
+      security: [{ scheme: 'bearer', type: 'http' }],
+      url: '/v1/agent/installers/{installer_id}/artifact',
+      ...options,
+    },
+  );
 
 /**
  * List a device's screenshots

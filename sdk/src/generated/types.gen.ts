@@ -2512,8 +2512,21 @@ export type Installer = {
   name: string;
   version: string;
   platform: Platform;
+  /**
+   * Where agents download the file: the URL given, or for an upload
+   * `GET /v1/agent/installers/{installer_id}/artifact` on this server (with the agent's credentials).
+   *
+   */
   url: InstallerUrl;
   sha256: Sha256Hex;
+  /**
+   * `url`: downloaded from elsewhere; `upload`: the file is uploaded to Meridian.
+   */
+  source: 'url' | 'upload';
+  /**
+   * The uploaded file's size in bytes; null for a `url`, and until the file is uploaded.
+   */
+  size_bytes: number | null;
   install_arguments: InstallerArguments;
   uninstall_arguments: InstallerArguments;
   detection: SoftwareDetection;
@@ -2539,7 +2552,15 @@ export type InstallerCreate = {
   name: string;
   version: string;
   platform: Platform;
-  url: InstallerUrl;
+  /**
+   * Where agents download the file. Leave it out to upload the file to Meridian instead
+   * (`POST /v1/installers/{installer_id}/artifact`).
+   *
+   */
+  url?: InstallerUrl;
+  /**
+   * The file's SHA-256; an upload must have it.
+   */
   sha256: Sha256Hex;
   /**
    * Default none.
@@ -2836,6 +2857,13 @@ export type DeploymentTargetList = {
   data: Array<DeploymentTarget>;
   next_cursor: NextCursor;
 };
+
+/**
+ * BinaryFile
+ *
+ * The file's bytes.
+ */
+export type BinaryFile = Blob | File;
 
 /**
  * ScreenshotId
@@ -6047,13 +6075,6 @@ export type AgentReleaseCreate = {
    */
   notes?: string;
 };
-
-/**
- * BinaryFile
- *
- * The file's bytes.
- */
-export type BinaryFile = Blob | File;
 
 /**
  * AgentReleaseArtifactLink
@@ -11941,6 +11962,141 @@ export type RetryDeploymentResponses = {
 };
 
 export type RetryDeploymentResponse = RetryDeploymentResponses[keyof RetryDeploymentResponses];
+
+export type UploadInstallerArtifactData = {
+  body: BinaryFile;
+  path: {
+    /**
+     * The ID of the installer.
+     */
+    installer_id: InstallerId;
+  };
+  query?: never;
+  url: '/v1/installers/{installer_id}/artifact';
+};
+
+export type UploadInstallerArtifactErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * No valid credentials were sent: the token is missing, malformed, expired or revoked.
+   */
+  401: Problem;
+  /**
+   * The credentials are valid but lack a scope this operation needs, a role of the user requires MFA and they have not enrolled yet (mfa_enrollment_required), or, with a session cookie, the CSRF token is missing.
+   */
+  403: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * `installer_not_uploaded`: the installer is downloaded from its own `url`, not uploaded.
+   */
+  409: Problem;
+  /**
+   * The request body is larger than the server accepts.
+   */
+  413: Problem;
+  /**
+   * The request has a body that is not `application/json`.
+   */
+  415: Problem;
+  /**
+   * The request is well-formed but cannot be carried out as asked (see `code`); nothing was changed.
+   */
+  422: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type UploadInstallerArtifactError = UploadInstallerArtifactErrors[keyof UploadInstallerArtifactErrors];
+
+export type UploadInstallerArtifactResponses = {
+  /**
+   * The installer, its file stored.
+   */
+  200: Installer;
+};
+
+export type UploadInstallerArtifactResponse =
+  UploadInstallerArtifactResponses[keyof UploadInstallerArtifactResponses];
+
+export type DownloadAgentInstallerData = {
+  body?: never;
+  headers?: {
+    /**
+     * One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
+     */
+    Range?: string;
+    /**
+     * The ETag of the file you have; `304` when it is still the one.
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    /**
+     * The ID of the installer.
+     */
+    installer_id: InstallerId;
+  };
+  query?: never;
+  url: '/v1/agent/installers/{installer_id}/artifact';
+};
+
+export type DownloadAgentInstallerErrors = {
+  /**
+   * The request is malformed, does not match the schema, or has a query parameter the operation does not take. Nothing was changed.
+   */
+  400: Problem;
+  /**
+   * The device's access token is missing, malformed, unknown or expired (`token_expired`: refresh
+   * it), its credentials were revoked (`credentials_revoked`: enrol again), its device was
+   * deleted (`device_deleted`), or the credentials are an operator's (`agent_credentials_required`).
+   *
+   */
+  401: Problem;
+  /**
+   * The resource does not exist, or it lives on a site you cannot see.
+   */
+  404: Problem;
+  /**
+   * The requested range starts past the end of the file; `Content-Range: bytes *<size>` gives its size.
+   */
+  416: Problem;
+  /**
+   * Too many requests; wait for `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * An unexpected error on the server. Nothing is left half-done.
+   */
+  500: Problem;
+};
+
+export type DownloadAgentInstallerError = DownloadAgentInstallerErrors[keyof DownloadAgentInstallerErrors];
+
+export type DownloadAgentInstallerResponses = {
+  /**
+   * The whole file.
+   */
+  200: BinaryFile;
+  /**
+   * The range asked for, with `Content-Range: bytes <first>-<last>/<size>`.
+   */
+  206: BinaryFile;
+};
+
+export type DownloadAgentInstallerResponse =
+  DownloadAgentInstallerResponses[keyof DownloadAgentInstallerResponses];
 
 export type ListDeviceScreenshotsData = {
   body?: never;

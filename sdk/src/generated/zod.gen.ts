@@ -2017,6 +2017,8 @@ export const zInstaller = z.object({
   platform: zPlatform,
   url: zInstallerUrl,
   sha256: zSha256Hex,
+  source: z.enum(['url', 'upload']),
+  size_bytes: z.int().gte(1).lte(1099511627776).nullable(),
   install_arguments: zInstallerArguments,
   uninstall_arguments: zInstallerArguments,
   detection: zSoftwareDetection,
@@ -2039,7 +2041,7 @@ export const zInstallerCreate = z.object({
   name: z.string().min(1).max(200),
   version: z.string().min(1).max(100),
   platform: zPlatform,
-  url: zInstallerUrl,
+  url: zInstallerUrl.optional(),
   sha256: zSha256Hex,
   install_arguments: zInstallerArguments.optional(),
   uninstall_arguments: zInstallerArguments.optional(),
@@ -2316,6 +2318,13 @@ export const zDeploymentTargetList = z.object({
   data: z.array(zDeploymentTarget).max(500),
   next_cursor: zNextCursor,
 });
+
+/**
+ * BinaryFile
+ *
+ * The file's bytes.
+ */
+export const zBinaryFile = z.instanceof(Blob);
 
 /**
  * ScreenshotId
@@ -4896,13 +4905,6 @@ export const zAgentReleaseCreate = z.object({
 });
 
 /**
- * BinaryFile
- *
- * The file's bytes.
- */
-export const zBinaryFile = z.instanceof(Blob);
-
-/**
  * AgentReleaseArtifactLink
  *
  * A build kept elsewhere (a CDN, a release page), given by its URL and SHA-256.
@@ -6409,6 +6411,31 @@ export const zRetryDeploymentPath = z.object({
  * The deployment, running again on its failed targets.
  */
 export const zRetryDeploymentResponse = zDeployment;
+
+export const zUploadInstallerArtifactBody = zBinaryFile;
+
+export const zUploadInstallerArtifactPath = z.object({
+  installer_id: zInstallerId,
+});
+
+/**
+ * The installer, its file stored.
+ */
+export const zUploadInstallerArtifactResponse = zInstaller;
+
+export const zDownloadAgentInstallerHeaders = z.object({
+  Range: z.string().max(100).optional(),
+  'If-None-Match': z.string().max(200).optional(),
+});
+
+export const zDownloadAgentInstallerPath = z.object({
+  installer_id: zInstallerId,
+});
+
+/**
+ * The whole file.
+ */
+export const zDownloadAgentInstallerResponse = zBinaryFile;
 
 export const zListDeviceScreenshotsPath = z.object({
   device_id: zDeviceId,

@@ -11,6 +11,7 @@ import { agentScreenshotRoutes } from '../fleet/screenshots-handlers';
 import { agentHeartbeatRoutes } from './heartbeat-handlers';
 import { agentRolloutRoutes } from '../lifecycle/rollouts-handlers';
 import { agentDownloadRoutes } from '../lifecycle/agent-downloads-handlers';
+import { agentInstallerRoutes } from '../lifecycle/installers-handlers';
 
 export function agentHandlers(context: AppContext) {
   return initServer().router(contract.agent, {
@@ -23,5 +24,6 @@ export function agentHandlers(context: AppContext) {
     ...agentScreenshotRoutes(context),
     ...agentRolloutRoutes(context),
     ...agentDownloadRoutes(context),
+    ...agentInstallerRoutes(context),
   });
 }

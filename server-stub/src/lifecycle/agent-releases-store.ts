@@ -112,13 +112,24 @@ export async function latestBuild(
   return artifact && { release: await findRelease(context, row.id), artifact };
 }
 
-/** Deletes a stored file no release uses any more (after its last build was replaced or deleted). */
+/**
+ * Deletes a stored file no release build and no installer uses any more (after its last user was
+ * replaced or deleted): the blob store is content-addressed, so both may hold the same file.
+ */
 export async function releaseBlobIfUnused(context: AppContext, sha256: string): Promise<void> {
-  const used = await context.db
-    .selectFrom('agent_release_artifacts')
-    .select('id')
-    .where('sha256', '=', sha256)
-    .where('source', '=', 'upload')
-    .executeTakeFirst();
-  if (!used) await context.blobs.delete(sha256);
+  const [build, installer] = await Promise.all([
+    context.db
+      .selectFrom('agent_release_artifacts')
+      .select('id')
+      .where('sha256', '=', sha256)
+      .where('source', '=', 'upload')
+      .executeTakeFirst(),
+    context.db
+      .selectFrom('installers')
+      .select('id')
+      .where('sha256', '=', sha256)
+      .where('size_bytes', 'is not', null)
+      .executeTakeFirst(),
+  ]);
+  if (!build && !installer) await context.blobs.delete(sha256);
 }

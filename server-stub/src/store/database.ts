@@ -50,6 +50,7 @@ import * as software from './migrations/033-software';
 import * as deployments from './migrations/037-deployments';
 import * as mfaChallengeRememberMe from './migrations/035-mfa-challenge-remember-me';
 import * as softwareBlockList from './migrations/038-software-block-list';
+import * as installerUploads from './migrations/040-installer-uploads';
 import * as sessionsLockoutRecovery from './migrations/029-sessions-lockout-recovery';
 import type { Database } from './schema';
 import { cachedVersionKey } from './version-key';
@@ -100,6 +101,7 @@ export const migrations: Record<string, Migration> = {
   '037-deployments': deployments,
   '035-mfa-challenge-remember-me': mfaChallengeRememberMe,
   '038-software-block-list': softwareBlockList,
+  '040-installer-uploads': installerUploads,
   '029-sessions-lockout-recovery': sessionsLockoutRecovery,
 };
 

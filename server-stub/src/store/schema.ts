@@ -465,8 +465,13 @@ export interface InstallersTable {
   name_key: string;
   version: string;
   platform: DevicesTable['platform'];
+  /** For an upload, this server's agent download URL. */
   url: string;
   sha256: string;
+  /** `url`: agents download from `url` elsewhere; `upload`: the file is uploaded to Meridian. */
+  source: 'url' | 'upload';
+  /** The uploaded file's size, once it is stored (bigint: a string on PostgreSQL). */
+  size_bytes: string | number | null;
   /** JSON arrays of strings. */
   install_arguments: string;
   uninstall_arguments: string;
