@@ -1,6 +1,8 @@
 /**
  * The reference agent's `uninstall_software` command, run as a user runs the agent (a separate
- * process) against a fresh in-memory server: with --allow-shell it downloads the installer script
+ * process) against a fresh in-memory server: uninstalling an entry of its inventory
+ * (POST /v1/devices/{device_id}/software/{software_id}/uninstall) runs the installer that detects
+ * it and the inventory no longer lists it; with --allow-shell it downloads the installer script
  * the command names (served here by a local HTTP server), checks its SHA-256 and runs it with the
  * uninstall arguments, which removes what it installed; a download that does not match, an
  * uninstaller that fails and a command without an installer fail, saying why, and change nothing;
@@ -70,6 +72,8 @@ const uninstall = (deviceId: string, params: Record<string, unknown>) =>
 beforeAll(async () => {
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   scratch = mkdtempSync(join(tmpdir(), 'meridian-uninstall-'));
+  // The software the agent knows it has (examples/agent/software.ts), reported in its inventory.
+  writeFileSync(join(scratch, 'software.json'), JSON.stringify([{ name: 'Lobby Show', version: '1.2.0' }]));
   files = createServer((request, response) => {
     if (request.url === '/installer.sh') response.end(INSTALLER);
     else response.writeHead(404).end();
@@ -93,6 +97,25 @@ describe('uninstall_software on the reference agent with --allow-shell', () => {
     device = await startAgent(['--allow-shell']);
   });
   afterAll(stopAgent);
+
+  it('uninstalls from the inventory with the installer detecting it, which then no longer lists it', async () => {
+    await operator.installers.create({
+      name: 'Lobby Show',
+      version: '1.2.0',
+      platform: 'linux',
+      url: installerUrl,
+      sha256: INSTALLER_SHA256,
+      uninstall_arguments: ['--uninstall', installed],
+    });
+    const show = (await operator.software.listInstalled(device)).software.find(
+      (entry) => entry.name === 'Lobby Show',
+    )!;
+    expect(show).toMatchObject({ version: '1.2.0', uninstall_block: null });
+    const done = await operator.software.uninstall(device, show.id, { wait_seconds: 20 });
+    expect(done).toMatchObject({ type: 'uninstall_software', status: 'succeeded' });
+    expect(existsSync(installed)).toBe(false);
+    expect((await operator.software.listInstalled(device)).software).toEqual([]);
+  });
 
   it('downloads the installer, checks its SHA-256 and runs it with the uninstall arguments', async () => {
     const done = await uninstall(device, {

@@ -20,6 +20,13 @@ export class SoftwareRegistry {
       : [];
   }
 
+  /** Forgets the software named `name` (ignoring case). */
+  remove(name: string): void {
+    const others = this.list().filter((entry) => entry.name.toLowerCase() !== name.toLowerCase());
+    mkdirSync(dirname(this.#file), { recursive: true });
+    writeFileSync(this.#file, JSON.stringify(others, null, 2));
+  }
+
   /** Records `software`, replacing an entry of the same name (ignoring case). */
   add(software: InstalledSoftware): void {
     const others = this.list().filter((entry) => entry.name.toLowerCase() !== software.name.toLowerCase());

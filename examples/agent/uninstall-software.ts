@@ -3,7 +3,9 @@
  * refused unless the agent was started with `--allow-shell`. The reference agent has no platform
  * uninstaller of its own: it uninstalls with the installer the command names (`url` and
  * `sha256`), a shell script it downloads, checks against its SHA-256 and runs with `sh` and the
- * command's `arguments` (the installer's silent uninstall arguments).
+ * command's `arguments` (the installer's silent uninstall arguments). When that exits 0 it forgets
+ * the software (software.ts) and reports its inventory again, so the device's inventory no longer
+ * shows it.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -15,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import type { CommandHandler, CommandResult } from '@meridian/sdk';
 import { runFile } from './run-script';
+import type { SoftwareRegistry } from './software';
 
 /** How long the uninstaller may run (the command's own timeout ends it sooner). */
 const UNINSTALL_TIMEOUT_MS = 30 * 60 * 1000;
@@ -47,7 +50,11 @@ export async function download(url: string, file: string, signal: AbortSignal): 
   return hash.digest('hex');
 }
 
-export function uninstallSoftware(config: { allowShell: boolean }): CommandHandler {
+export function uninstallSoftware(config: {
+  allowShell: boolean;
+  software: SoftwareRegistry;
+  reportInventory: () => Promise<void>;
+}): CommandHandler {
   return async (command, context): Promise<CommandResult> => {
     const params = command.params as unknown as UninstallParams;
     const what = `${params.name}${params.version ? ` ${params.version}` : ''}`;
@@ -93,6 +100,8 @@ export function uninstallSoftware(config: { allowShell: boolean }): CommandHandl
           status: 'failed',
           error: `The uninstaller of ${what} exited with ${ran.code}.`,
         };
+      config.software.remove(params.name);
+      await config.reportInventory();
       return { ...output, exit_code: 0 };
     } finally {
       await rm(directory, { recursive: true, force: true });
