@@ -17,7 +17,7 @@ import { startServer } from '@meridian/server';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser } from 'playwright-core';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Client,
@@ -53,6 +53,8 @@ import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
 import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapd, SUFFIX } from './support/slapd';
 import { hashPassword } from '../server-stub/src/auth/passwords';
 import { migrateToLatest, openDatabase } from '../server-stub/src/store/database';
+import { newId } from '../server-stub/src/store/ids';
+import type { Database } from '../server-stub/src/store/schema';
 import { addDevice, addMember, addSite, apiToken, type Member, unique } from './support/world';
 
 /** The address of the load balancer both instances stand behind, as the browser sees it. */
@@ -99,6 +101,43 @@ describe('the key that seals secrets', () => {
   });
 });
 
+/**
+ * Waits (real time: for another process) until a statement on `database` waits for a lock, as an
+ * insert does for the same key inserted by a transaction not committed yet.
+ */
+const waitingOnALock = (db: Kysely<Database>, database: string) =>
+  vi.waitFor(
+    async () => {
+      const waiting = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = ${database} and wait_event_type = 'Lock'`.execute(db);
+      expect(waiting.rows[0]!.n).toBe(1);
+    },
+    { timeout: 20_000, interval: 20 },
+  );
+
+/**
+ * A transaction on `db` doing `write` (`written` once done), committed only when `commit` is
+ * called (`done` once committed): another request's write, caught half-way.
+ */
+async function heldOpen(db: Kysely<Database>, write: (trx: Kysely<Database>) => Promise<unknown>) {
+  let commit!: () => void;
+  const committing = new Promise<void>((resolve) => {
+    commit = resolve;
+  });
+  let written!: () => void;
+  const writing = new Promise<void>((resolve) => {
+    written = resolve;
+  });
+  const done = db.transaction().execute(async (trx) => {
+    await write(trx);
+    written();
+    await committing;
+  });
+  await Promise.race([writing, done]);
+  return { commit, done };
+}
+
 describe('instances starting at once on a fresh database', () => {
   it('starts the one that finds the bootstrap admin made by another while it hashed the password', async () => {
     const { rows } = await sql<{ port: number }>`select inet_server_port() as port`.execute(
@@ -110,16 +149,12 @@ describe('instances starting at once on a fresh database', () => {
     try {
       await migrateToLatest(db);
       // The other instance: its admin inserted, not committed yet.
-      let commit!: () => void;
-      const committing = new Promise<void>((resolve) => {
-        commit = resolve;
-      });
       const now = new Date().toISOString();
-      const other = db.transaction().execute(async (trx) => {
-        await trx
+      const other = await heldOpen(db, async (trx) =>
+        trx
           .insertInto('users')
           .values({
-            id: 'usr_01M8S0000000000000000000AD',
+            id: newId('usr'),
             username: ADMIN.username,
             display_name: 'Administrator',
             email: null,
@@ -130,22 +165,13 @@ describe('instances starting at once on a fresh database', () => {
             updated_at: now,
             last_login_at: null,
           })
-          .execute();
-        await committing;
-      });
+          .execute(),
+      );
       const starting = startTestServer({ database: url });
       // This one found no user, and its insert now waits for the other's.
-      await vi.waitFor(
-        async () => {
-          const waiting = await sql<{ n: number }>`
-            select count(*)::int as n from pg_stat_activity
-            where datname = 'bootstrap_race' and wait_event_type = 'Lock'`.execute(db);
-          expect(waiting.rows[0]!.n).toBe(1);
-        },
-        { timeout: 20_000, interval: 20 },
-      );
-      commit();
-      await other;
+      await waitingOnALock(db, 'bootstrap_race');
+      other.commit();
+      await other.done;
       const started = await starting;
       expect(started.server.bootstrap).toBeNull();
       await started.close();
@@ -376,6 +402,69 @@ describe('directory sign-in (LDAP, a real slapd) on two instances', () => {
     expect(again.user.id).toBe(first.user.id);
     expect(ok(await getCurrentUser({ client: t.client(first.token) })).user.id).toBe(first.user.id);
     expectProblem(await ldap(t, 'not-her-password'), 401, 'invalid_credentials');
+  });
+
+  it('signs a directory user in whose first sign-in another request is making at the same time: one user', async () => {
+    const provider = ok(
+      await createIdentityProvider({
+        client: second.admin,
+        body: {
+          name: unique('Directory'),
+          kind: 'ldap',
+          ldap: {
+            url: slapd.url,
+            bind_dn: ADMIN_DN,
+            bind_password: ADMIN_PASSWORD,
+            user_search_base: PEOPLE,
+          },
+          role_mappings: [{ match: OPERATORS, role: 'operator' }],
+        },
+      }),
+    );
+    const ldap = (at: TestServer) =>
+      ldapLogin({
+        client: at.client(),
+        path: { provider_id: provider.id },
+        body: { username: 'linus', password: 'linus-directory-password' },
+      });
+    // The other request: the just-in-time user inserted, not committed yet.
+    const now = new Date().toISOString();
+    const id = newId('usr');
+    const other = await heldOpen(t.server.context.db, (trx) =>
+      trx
+        .insertInto('users')
+        .values({
+          id,
+          username: 'linus',
+          display_name: 'Linus',
+          email: 'linus@example.com',
+          role: 'viewer',
+          disabled: 0,
+          password_hash: '!external',
+          created_at: now,
+          updated_at: now,
+          last_login_at: null,
+          source: 'ldap',
+          identity_provider_id: provider.id,
+          external_id: `uid=linus,${PEOPLE}`,
+        })
+        .execute(),
+    );
+    const signingIn = ldap(second);
+    await waitingOnALock(t.server.context.db, 'postgres');
+    other.commit();
+    await other.done;
+    expect(ok(await signingIn).user).toMatchObject({
+      id,
+      username: 'linus',
+      role: 'operator',
+      source: 'ldap',
+    });
+    // Signing in on both at once again and again: the same user each time.
+    for (let round = 0; round < 3; round++) {
+      const sessions = (await Promise.all([ldap(t), ldap(second)])).map((answer) => ok(answer));
+      expect(sessions.map((session) => session.user.id)).toEqual([id, id]);
+    }
   });
 });
 

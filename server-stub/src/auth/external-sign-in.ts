@@ -132,10 +132,19 @@ async function findOrCreateUser(
     identity_provider_id: provider.id,
     external_id: identity.subject,
   };
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('users').values(row).execute();
+  const created = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('users')
+      .values(row)
+      .onConflict((conflict) => conflict.doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
     await replaceBindings(trx, row.id, bindings);
+    return true;
   });
+  // The same user's first sign-in through another request (on this instance or another) made the
+  // account first: sign in to it (or, were the username someone else's meanwhile, refuse as above).
+  if (!created) return findOrCreateUser(context, provider, identity, bindings);
   return db.selectFrom('users').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
 }
 
