@@ -4,7 +4,8 @@
  * local HTTP server, checks its SHA-256, runs it with the install arguments (it writes a file) and
  * reports its inventory, where the software shows as the installer's detection rule names it; the
  * deployment's target succeeds. An installer whose SHA-256 differs is not run; the same agent
- * restarted without --allow-shell refuses, saying how to allow it.
+ * restarted without --allow-shell refuses, saying how to allow it. An uninstall deployment runs
+ * the installer with the uninstall arguments, which removes the file, and the inventory drops it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,11 +20,12 @@ import { type ReferenceAgent, startReferenceAgent, stopReferenceAgent } from './
 import { useTestServer } from './support/use-test-server';
 import { unique } from './support/world';
 
-/** A shell-script installer: `--into <directory>` writes the software there. */
+/** A shell-script installer: `--into <directory>` writes the software there, `--remove <directory>` removes it. */
 const INSTALLER = [
   '#!/bin/sh',
   'set -eu',
-  '[ "$#" -eq 2 ] && [ "$1" = --into ] || { echo "usage: $0 --into <directory>" >&2; exit 2; }',
+  '[ "$#" -eq 2 ] || { echo "usage: $0 --into|--remove <directory>" >&2; exit 2; }',
+  'if [ "$1" = --remove ]; then rm -r "$2"; echo "removed $2"; exit 0; fi',
   'mkdir -p "$2"',
   'echo "Lobby Show 2.1" > "$2/lobby-show.txt"',
   'echo "installed into $2"',
@@ -37,6 +39,8 @@ let scratch: string;
 let files: Server;
 let installerUrl: string;
 let agent: ReferenceAgent | undefined;
+/** The installer the first test installs (the next one uninstalls it). */
+let installed: string;
 
 const start = async (flags: string[]) => {
   agent = await startReferenceAgent({
@@ -68,13 +72,19 @@ const addInstaller = (directory: string, sha = sha256(INSTALLER)) =>
     url: installerUrl,
     sha256: sha,
     install_arguments: ['--into', directory],
+    uninstall_arguments: ['--remove', directory],
     detection: { name: 'Lobby Show', version: '2.1' },
   });
 
 /** Deploys the installer to the device and waits for the agent to finish it. */
-async function deployTo(deviceId: string, installerId: string): Promise<Deployment> {
+async function deployTo(
+  deviceId: string,
+  installerId: string,
+  action: 'install' | 'uninstall' = 'install',
+): Promise<Deployment> {
   const deployment = await operator.deployments.create({
     installer_id: installerId,
+    action,
     target: { device_ids: [deviceId] },
   });
   await expect
@@ -115,6 +125,7 @@ describe('a deployment installed by the reference agent with --allow-shell', () 
   it('downloads and checks the installer, runs it, and the inventory shows the software', async () => {
     const into = join(scratch, 'installed');
     const installer = await addInstaller(into);
+    installed = installer.id;
     const deployment = await deployTo(device, installer.id);
     expect(deployment).toMatchObject({ state: 'succeeded', counts: { total: 1, succeeded: 1 } });
     expect(await targetOf(deployment)).toMatchObject({
@@ -132,6 +143,21 @@ describe('a deployment installed by the reference agent with --allow-shell', () 
       version: '2.1',
       installed_on: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
     });
+  });
+
+  it('an uninstall deployment runs the installer with the uninstall arguments; the inventory drops it', async () => {
+    const into = join(scratch, 'installed');
+    const deployment = await deployTo(device, installed, 'uninstall');
+    expect(deployment).toMatchObject({ action: 'uninstall', state: 'succeeded' });
+    expect(await targetOf(deployment)).toMatchObject({
+      state: 'succeeded',
+      exit_code: 0,
+      stdout: `removed ${into}\n`,
+      progress_message: 'uninstalling Lobby Show 2.1',
+    });
+    expect(existsSync(into)).toBe(false);
+    const inventory = await operator.devices.getInventory(device);
+    expect(inventory.software.map((software) => software.name)).not.toContain('Lobby Show');
   });
 
   it('does not run an installer whose SHA-256 differs', async () => {
