@@ -8,7 +8,9 @@
  * (401), a user outside the allowed domains (403), a username a local account holds (409). A user
  * with MFA on in Meridian passes it after the callback: the browser lands with the challenge in the
  * URL fragment (never in a URL a server sees) and completes it, a JSON client gets 401 mfa_required;
- * unless the ID token's `amr` names a method the provider is trusted for (`trusted_amr`).
+ * unless the ID token's `amr` names a method the provider is trusted for (`trusted_amr`). The
+ * discovery document is read once for many sign-ins, again when the provider changes; behind a
+ * proxy (MERIDIAN_PUBLIC_URL) the redirect URI and the flow cookie's path are the public ones.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,6 +63,8 @@ let idp: Server;
 let issuer: string;
 let providerId: string;
 let browser: Browser;
+/** How many times the provider's discovery document was read. */
+let discoveryReads = 0;
 
 /** Every consent granted at once: the test is about Meridian, not the provider's consent screen. */
 async function grantEverything(ctx: KoaContextWithOIDC) {
@@ -76,6 +80,9 @@ async function grantEverything(ctx: KoaContextWithOIDC) {
 
 beforeAll(async () => {
   idp = createServer();
+  idp.on('request', (request) => {
+    if (request.url === '/.well-known/openid-configuration') discoveryReads++;
+  });
   await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
   providerId = ok(
@@ -435,4 +442,53 @@ describe('OpenID Connect sign-in of a user with MFA on', () => {
     },
     TIMEOUT_MS,
   );
+});
+
+describe('the discovery document and the redirect URI', () => {
+  const rename = async (name: string) =>
+    ok(await updateIdentityProvider({ client: t.admin, path: { provider_id: providerId }, body: { name } }));
+
+  it(
+    'reads the discovery document once for many sign-ins, and again when the provider changes',
+    async () => {
+      await rename('Test provider, renamed');
+      const before = discoveryReads;
+      for (let i = 0; i < 3; i++)
+        ok(await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } }));
+      const { callback, cookie } = await authorize('ada');
+      ok(await finish(callback, cookie));
+      expect(discoveryReads - before).toBe(1);
+      // Any change of the provider (its settings might have changed) reads it again, once.
+      await rename('Test provider');
+      ok(await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } }));
+      ok(await startOidcSignIn({ client: t.client(), path: { provider_id: providerId } }));
+      expect(discoveryReads - before).toBe(2);
+    },
+    TIMEOUT_MS,
+  );
+
+  describe('behind a proxy (MERIDIAN_PUBLIC_URL)', () => {
+    const behind = useTestServer({ publicUrl: 'https://meridian.example.com/fleet' });
+
+    it('sends the public callback URL as the redirect URI and scopes the flow cookie to its path', async () => {
+      const provider = ok(
+        await createIdentityProvider({
+          client: behind.admin,
+          body: {
+            name: 'Behind a proxy',
+            kind: 'oidc',
+            oidc: { issuer, ...OIDC_SETTINGS },
+            default_role: 'viewer',
+          },
+        }),
+      );
+      const started = await startOidcSignIn({ client: behind.client(), path: { provider_id: provider.id } });
+      expect(new URL(ok(started).authorization_url).searchParams.get('redirect_uri')).toBe(
+        `https://meridian.example.com/fleet/v1/auth/oidc/${provider.id}/callback`,
+      );
+      expect(started.response.headers.getSetCookie()).toEqual([
+        expect.stringContaining(`; Path=/fleet/v1/auth/oidc/${provider.id}/;`),
+      ]);
+    });
+  });
 });

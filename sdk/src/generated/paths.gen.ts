@@ -6055,7 +6055,7 @@ export interface components {
     OidcSettings: {
       /**
        * Format: uri
-       * @description The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+       * @description The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in and kept (an hour at most, until the provider changes). `https`,
        *     or `http` only on a loopback address.
        * @example https://login.example.com/realms/ops
        */
@@ -6202,7 +6202,7 @@ export interface components {
     OidcSettingsInput: {
       /**
        * Format: uri
-       * @description The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+       * @description The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in and kept (an hour at most, until the provider changes). `https`,
        *     or `http` only on a loopback address.
        * @example https://login.example.com/realms/ops
        */

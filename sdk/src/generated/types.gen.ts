@@ -1081,7 +1081,7 @@ export type PasswordResetTokenCreated = {
  */
 export type OidcSettings = {
   /**
-   * The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+   * The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in and kept (an hour at most, until the provider changes). `https`,
    * or `http` only on a loopback address.
    *
    */
@@ -1234,7 +1234,7 @@ export type IdentityProviderList = {
  */
 export type OidcSettingsInput = {
   /**
-   * The issuer URL; its `/.well-known/openid-configuration` is read at each sign-in. `https`,
+   * The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in and kept (an hour at most, until the provider changes). `https`,
    * or `http` only on a loopback address.
    *
    */

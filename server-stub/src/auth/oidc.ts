@@ -11,12 +11,14 @@ import type { AppContext } from '../context';
 import { isoAfter } from '../context';
 import { ApiError, problems } from '../http/problem';
 import { seal, unseal } from '../http/replay-seal';
+import { serverUrlOf } from '../http/server-url';
 import type { IdentityProviderRow } from '../store/schema';
 import type { ExternalIdentity } from './external-sign-in';
 
 const FLOW_COOKIE = 'meridian_oidc';
 const FLOW_SECONDS = 600;
 const TIMEOUT_SECONDS = 10;
+const DISCOVERY_MAX_AGE_MS = 60 * 60 * 1000;
 
 interface Flow {
   provider_id: string;
@@ -29,17 +31,19 @@ interface Flow {
 
 const sealingKey = (context: AppContext): string => `oidc-flow\0${context.webhooks.secretsKey}`;
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const cookiePath = (provider: IdentityProviderRow): string => `/v1/auth/oidc/${provider.id}/`;
+/**
+ * Where the provider's flow lives on this server as browsers reach it (MERIDIAN_PUBLIC_URL's, with
+ * its path prefix, when set): the callback is under it, and the flow cookie's path is its path.
+ */
+const flowUrl = (context: AppContext, req: Request, provider: IdentityProviderRow): URL =>
+  serverUrlOf(context, req, `/v1/auth/oidc/${provider.id}/`);
 
 /** Whether the caller is a browser navigating (it prefers HTML to JSON): it gets redirects. */
 export const wantsRedirect = (req: Request): boolean =>
   req.accepts(['application/json', 'text/html']) === 'text/html';
 
-/** This server's URL as the caller reached it (behind a proxy: as `trust proxy` lets Express see it). */
-const ownUrl = (req: Request, path: string): URL => new URL(path, `${req.protocol}://${req.get('host')}`);
-
-/** The provider's configuration, from its discovery document (read each time: keys and endpoints rotate). */
-export async function discover(
+/** The provider's configuration, read from its discovery document now. */
+async function readDiscovery(
   context: AppContext,
   provider: IdentityProviderRow,
 ): Promise<oidc.Configuration> {
@@ -67,6 +71,38 @@ export async function discover(
   }
 }
 
+interface CachedDiscovery {
+  /** The provider's row version it was read for: any change of the provider reads it again. */
+  version: number;
+  readAt: number;
+  configuration: Promise<oidc.Configuration>;
+}
+
+/** Each server's discovery documents, by provider. */
+const discoveries = new WeakMap<AppContext, Map<string, CachedDiscovery>>();
+
+/**
+ * The provider's configuration, from its discovery document as read at most once an hour per
+ * provider and instance, and again as soon as the provider changes (its row's version, read at
+ * each sign-in, so a change on another instance counts too). A failed read is not kept. The keys
+ * (JWKS) openid-client fetches itself, again when a token names a key it does not know.
+ */
+function discover(context: AppContext, provider: IdentityProviderRow): Promise<oidc.Configuration> {
+  const cache = discoveries.get(context) ?? new Map<string, CachedDiscovery>();
+  discoveries.set(context, cache);
+  const now = context.now().getTime();
+  const cached = cache.get(provider.id);
+  if (cached && cached.version === provider.version && now - cached.readAt < DISCOVERY_MAX_AGE_MS)
+    return cached.configuration;
+  const configuration = readDiscovery(context, provider);
+  const entry = { version: provider.version, readAt: now, configuration };
+  cache.set(provider.id, entry);
+  configuration.catch(() => {
+    if (cache.get(provider.id) === entry) cache.delete(provider.id);
+  });
+  return configuration;
+}
+
 /** Starts a flow: the authorization URL to send the browser to, and the flow cookie set. */
 export async function startFlow(
   context: AppContext,
@@ -87,7 +123,7 @@ export async function startFlow(
     expires_at: isoAfter(context, FLOW_SECONDS),
   };
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: ownUrl(req, `${cookiePath(provider)}callback`).href,
+    redirect_uri: new URL('callback', flowUrl(context, req, provider)).href,
     scope: oidcConfig(provider).scopes.join(' '),
     code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
     code_challenge_method: 'S256',
@@ -99,7 +135,7 @@ export async function startFlow(
     // Lax: the provider's redirect back is a top-level navigation from its site.
     sameSite: 'lax',
     secure: req.secure,
-    path: cookiePath(provider),
+    path: flowUrl(context, req, provider).pathname,
     maxAge: FLOW_SECONDS * 1000,
   });
   return { authorizationUrl: url.href, expiresAt: flow.expires_at };
@@ -161,7 +197,7 @@ export async function finishFlow(
   },
 ): Promise<{ identity: ExternalIdentity; returnTo: string }> {
   const flow = flowOf(context, req, provider, query.state);
-  res.clearCookie(FLOW_COOKIE, { path: cookiePath(provider) });
+  res.clearCookie(FLOW_COOKIE, { path: flowUrl(context, req, provider).pathname });
   if (query.error !== undefined)
     throw signInFailed(
       `The provider answered ${query.error}${query.error_description ? `: ${query.error_description}` : ''}.`,
@@ -170,7 +206,7 @@ export async function finishFlow(
   let claims: Record<string, unknown>;
   let amr: string[];
   try {
-    const tokens = await oidc.authorizationCodeGrant(config, ownUrl(req, req.originalUrl), {
+    const tokens = await oidc.authorizationCodeGrant(config, serverUrlOf(context, req, req.originalUrl), {
       pkceCodeVerifier: flow.verifier,
       expectedState: flow.state,
       expectedNonce: flow.nonce,
@@ -229,7 +265,7 @@ export function withMfaChallenge(returnTo: string, challenge: MfaChallenge): str
 /** Reads the issuer's discovery document: what failed, or null. */
 export async function testIssuer(context: AppContext, provider: IdentityProviderRow): Promise<string | null> {
   try {
-    await discover(context, provider);
+    await readDiscovery(context, provider);
     return null;
   } catch (error) {
     return messageOf(error);
