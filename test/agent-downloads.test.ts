@@ -21,6 +21,8 @@ import {
   getAgentInstallScript,
   listEnrollmentRequests,
   revokeEnrollmentCode,
+  updateDevice,
+  updateSite,
 } from '@meridian/sdk';
 import { addAgent, addCode, newFingerprint } from './support/agents';
 import { expectProblem } from './support/problem';
@@ -219,6 +221,34 @@ describe('GET /v1/agent/downloads/{platform}', () => {
     expect(response.headers.get('location')).toBe("https://downloads.example.com/it's/meridian-agent.exe");
   });
 
+  it("takes the channel the machine follows: its code's site's, a device's own, else its site's", async () => {
+    const site = await addSite(t);
+    ok(await updateSite({ client: t.admin, path: { site_id: site.id }, body: { channel: 'beta' } }));
+    const beta = Buffer.concat([FAKE_AGENT, Buffer.from('# the beta channel\n')]);
+    ok(await uploadBuild(t.admin, (await addRelease(t, 'beta')).id, beta, { platform: 'linux-amd64' }));
+    const betaCode = await addCode(t, site.id);
+    const bytes = async (result: Promise<{ data?: unknown }>) =>
+      Buffer.from((await result).data as ArrayBuffer);
+
+    const script = ok(await getAgentInstallScript({ client: t.client(), query: { code: betaCode } }));
+    expect(script).toContain(`sha256='${sha256(beta)}'`);
+    expect(script).toContain(`/v1/agent/downloads/linux-amd64?code=${betaCode}&channel=beta'`);
+    expect(await bytes(download({ code: betaCode }))).toEqual(beta);
+    expect(await bytes(download({ code: betaCode, channel: 'stable' }))).toEqual(FAKE_AGENT);
+
+    const agent = await addAgent(t, site.id);
+    const token = agent.credentials.access_token;
+    expect(await bytes(download({}, {}, token))).toEqual(beta);
+    ok(
+      await updateDevice({
+        client: t.admin,
+        path: { device_id: agent.deviceId },
+        body: { channel: 'stable' },
+      }),
+    );
+    expect(await bytes(download({}, {}, token))).toEqual(FAKE_AGENT);
+  });
+
   it("refuses a missing, unknown or revoked code, an operator's token, and a platform without builds", async () => {
     expectProblem(await download({}), 401, 'unauthenticated');
     expectProblem(await download({ code: 'mec_not-a-code' }), 401, 'enrollment_code_refused');
@@ -246,7 +276,7 @@ describe('behind a proxy (MERIDIAN_PUBLIC_URL)', () => {
     const sh = ok(await getAgentInstallScript({ client: behind.client(), query: { code } }));
     expect(sh).toContain("MERIDIAN_SERVER='https://meridian.example.com/fleet'");
     expect(sh).toContain(
-      `url='https://meridian.example.com/fleet/v1/agent/downloads/linux-amd64?code=${code}'`,
+      `url='https://meridian.example.com/fleet/v1/agent/downloads/linux-amd64?code=${code}&channel=stable'`,
     );
     const ps1 = ok(await getAgentInstallPowerShellScript({ client: behind.client(), query: { code } }));
     expect(ps1).toContain("$server = 'https://meridian.example.com/fleet'");

@@ -4634,9 +4634,10 @@ export interface paths {
     };
     /**
      * Download the agent
-     * @description Streams the agent build for `platform` of the newest release of the channel (`stable` unless
-     *     `channel` says otherwise) that has one, for the install scripts and for agents updating
-     *     themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
+     * @description Streams the agent build for `platform` of the newest release of the channel that has one:
+     *     `channel` when given, else the one the machine follows (with a device's token: the
+     *     device's own channel, else its site's; with a code: its site's; else `stable`), for the
+     *     install scripts and for agents reinstalling themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
      *     access token (`agentAuth`); a code that does not exist or no longer works is
      *     `401 enrollment_code_refused`. The `ETag` is the file's SHA-256; `Range` (`206`, `416`
      *     past the end), `If-Range` and `If-None-Match` (`304`) work as on
@@ -10966,7 +10967,7 @@ export interface components {
      * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
      */
     EnrollmentCodeQuery: string;
-    /** @description The release channel to take the agent from (`stable` by default). */
+    /** @description The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`). */
     ReleaseChannelQuery: components['schemas']['ReleaseChannel'];
     /**
      * @description One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<last n bytes>`.
@@ -27177,7 +27178,7 @@ export interface operations {
          * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
          */
         code?: components['parameters']['EnrollmentCodeQuery'];
-        /** @description The release channel to take the agent from (`stable` by default). */
+        /** @description The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`). */
         channel?: components['parameters']['ReleaseChannelQuery'];
       };
       header?: {
@@ -27234,7 +27235,7 @@ export interface operations {
          * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
          */
         code: string;
-        /** @description The release channel to take the agent from (`stable` by default). */
+        /** @description The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`). */
         channel?: components['parameters']['ReleaseChannelQuery'];
       };
       header?: never;
@@ -27280,7 +27281,7 @@ export interface operations {
          * @example mec_7QkP2xW9vB4nR8tZ1mC6yH3jL5dF0sGa
          */
         code: string;
-        /** @description The release channel to take the agent from (`stable` by default). */
+        /** @description The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`). */
         channel?: components['parameters']['ReleaseChannelQuery'];
       };
       header?: never;

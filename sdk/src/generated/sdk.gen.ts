@@ -6685,9 +6685,10 @@ export const reportAgentUpdateResult = <ThrowOnError extends boolean = false>(
 /**
  * Download the agent
  *
- * Streams the agent build for `platform` of the newest release of the channel (`stable` unless
- * `channel` says otherwise) that has one, for the install scripts and for agents updating
- * themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
+ * Streams the agent build for `platform` of the newest release of the channel that has one:
+ * `channel` when given, else the one the machine follows (with a device's token: the
+ * device's own channel, else its site's; with a code: its site's; else `stable`), for the
+ * install scripts and for agents reinstalling themselves. Send an enrolment code of the site the machine joins as `code`, or a device's
  * access token (`agentAuth`); a code that does not exist or no longer works is
  * `401 enrollment_code_refused`. The `ETag` is the file's SHA-256; `Range` (`206`, `416`
  * past the end), `If-Range` and `If-None-Match` (`304`) work as on

@@ -6691,7 +6691,7 @@ export type RolloutIdPath = RolloutId;
 export type EnrollmentCodeQuery = string;
 
 /**
- * The release channel to take the agent from (`stable` by default).
+ * The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`).
  */
 export type ReleaseChannelQuery = ReleaseChannel;
 
@@ -19993,7 +19993,7 @@ export type DownloadAgentData = {
      */
     code?: string;
     /**
-     * The release channel to take the agent from (`stable` by default).
+     * The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`).
      */
     channel?: ReleaseChannel;
   };
@@ -20054,7 +20054,7 @@ export type GetAgentInstallScriptData = {
      */
     code: string;
     /**
-     * The release channel to take the agent from (`stable` by default).
+     * The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`).
      */
     channel?: ReleaseChannel;
   };
@@ -20108,7 +20108,7 @@ export type GetAgentInstallPowerShellScriptData = {
      */
     code: string;
     /**
-     * The release channel to take the agent from (`stable` by default).
+     * The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`).
      */
     channel?: ReleaseChannel;
   };

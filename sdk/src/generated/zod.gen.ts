@@ -5453,7 +5453,7 @@ export const zRolloutIdPath = zRolloutId;
 export const zEnrollmentCodeQuery = z.string().min(1).max(100);
 
 /**
- * The release channel to take the agent from (`stable` by default).
+ * The release channel to take the agent from; by default the one the machine follows (its device's, else its site's, else `stable`).
  */
 export const zReleaseChannelQuery = zReleaseChannel;
 

@@ -14,12 +14,12 @@ import { serverUrl } from '../http/server-url';
 import { latestBuild, PLATFORMS, type Platform } from './agent-releases-store';
 import { sendBlob } from './blob-http';
 import { installPowerShellScript, installShellScript, type ScriptBuild } from './install-scripts';
+import { DEFAULT_CHANNEL } from './rollouts-store';
 
 const s = initServer();
-const DEFAULT_CHANNEL = 'stable';
 
-/** An enrolment code that works now (not revoked, expired or used up); 401 otherwise. */
-async function requireUsableCode(context: AppContext, code: string): Promise<void> {
+/** The site of an enrolment code that works now (not revoked, expired or used up); 401 otherwise. */
+async function usableCodeSite(context: AppContext, code: string): Promise<string> {
   const row = await context.db
     .selectFrom('enrollment_codes')
     .selectAll()
@@ -30,6 +30,34 @@ async function requireUsableCode(context: AppContext, code: string): Promise<voi
       'enrollment_code_refused',
       'This enrolment code does not exist, or it expired, was used up or was revoked; ask an operator for a new one.',
     );
+  return row.site_id;
+}
+
+/**
+ * The channel to take the agent from: the one asked for, else the one the machine follows — a
+ * device its own, else its site's; a machine joining with a code its site's — else stable.
+ */
+async function channelFor(
+  context: AppContext,
+  asked: string | undefined,
+  machine: { deviceId: string } | { siteId: string },
+): Promise<string> {
+  if (asked !== undefined) return asked;
+  if ('deviceId' in machine) {
+    const device = await context.db
+      .selectFrom('devices as d')
+      .innerJoin('sites as s', 's.id', 'd.site_id')
+      .select(['d.channel', 's.channel as site_channel'])
+      .where('d.id', '=', machine.deviceId)
+      .executeTakeFirst();
+    return device?.channel ?? device?.site_channel ?? DEFAULT_CHANNEL;
+  }
+  const site = await context.db
+    .selectFrom('sites')
+    .select('channel')
+    .where('id', '=', machine.siteId)
+    .executeTakeFirst();
+  return site?.channel ?? DEFAULT_CHANNEL;
 }
 
 const noRelease = (channel: string, what: string): ApiError =>
@@ -53,17 +81,23 @@ async function scriptBuilds(
     const found = await latestBuild(context, channel, platform);
     if (!found) continue;
     const { artifact } = found;
-    const query = new URLSearchParams({ code, ...(channel === DEFAULT_CHANNEL ? {} : { channel }) });
+    const query = new URLSearchParams({ code, channel });
     const url = artifact.url ?? `${server}/v1/agent/downloads/${platform}?${query}`;
     builds.push({ platform, url, sha256: artifact.sha256 });
   }
   return builds;
 }
 
+interface ScriptQuery {
+  code: string;
+  channel?: string | undefined;
+}
+
 export function agentDownloadRoutes(context: AppContext) {
   /** What a script for these operating systems says, or 404 when the channel has no build for them. */
-  async function script(req: Request, code: string, channel: string, systems: readonly string[]) {
-    await requireUsableCode(context, code);
+  async function script(req: Request, query: ScriptQuery, systems: readonly string[]) {
+    const { code } = query;
+    const channel = await channelFor(context, query.channel, { siteId: await usableCodeSite(context, code) });
     const server = serverUrl(context, req);
     const platforms = PLATFORMS.filter((platform) => systems.includes(platform.split('-')[0]!));
     const builds = await scriptBuilds(context, server, code, channel, platforms);
@@ -73,15 +107,16 @@ export function agentDownloadRoutes(context: AppContext) {
 
   return {
     downloadAgent: s.route(contract.agent.downloadAgent, async ({ params, query, req, res }) => {
-      if (!req.agent) {
-        if (query.code === undefined)
-          throw problems.unauthenticated(
-            'unauthenticated',
-            "Send an enrolment code as ?code=…, or the device's access token as Authorization: Bearer <token>.",
-          );
-        await requireUsableCode(context, query.code);
-      }
-      const channel = query.channel ?? DEFAULT_CHANNEL;
+      if (!req.agent && query.code === undefined)
+        throw problems.unauthenticated(
+          'unauthenticated',
+          "Send an enrolment code as ?code=…, or the device's access token as Authorization: Bearer <token>.",
+        );
+      const channel = await channelFor(
+        context,
+        query.channel,
+        req.agent ? { deviceId: req.agent.deviceId } : { siteId: await usableCodeSite(context, query.code!) },
+      );
       const found = await latestBuild(context, channel, params.platform);
       if (!found) throw noRelease(channel, params.platform);
       const { artifact } = found;
@@ -97,7 +132,7 @@ export function agentDownloadRoutes(context: AppContext) {
     }),
 
     getAgentInstallScript: s.route(contract.agent.getAgentInstallScript, async ({ query, req, res }) => {
-      const input = await script(req, query.code, query.channel ?? DEFAULT_CHANNEL, ['linux', 'macos']);
+      const input = await script(req, query, ['linux', 'macos']);
       res.setHeader('Content-Type', 'text/x-shellscript; charset=utf-8');
       return { status: 200, body: installShellScript(input) };
     }),
@@ -105,7 +140,7 @@ export function agentDownloadRoutes(context: AppContext) {
     getAgentInstallPowerShellScript: s.route(
       contract.agent.getAgentInstallPowerShellScript,
       async ({ query, req, res }) => {
-        const input = await script(req, query.code, query.channel ?? DEFAULT_CHANNEL, ['windows']);
+        const input = await script(req, query, ['windows']);
         res.setHeader('Content-Type', 'text/plain; charset=utf-8');
         return { status: 200, body: installPowerShellScript(input) };
       },
