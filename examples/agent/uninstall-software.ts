@@ -30,10 +30,13 @@ interface UninstallParams {
   sha256?: string;
 }
 
-/** Downloads `url` into `file`, answering the SHA-256 (lowercase hex) of what arrived. */
-export async function download(url: string, file: string, signal: AbortSignal): Promise<string> {
-  const response = await fetch(url, { signal });
-  if (!response.ok || !response.body) throw new Error(`GET ${url} answered ${response.status}.`);
+/**
+ * Downloads `from` (a URL, or a response whose body is unread) into `file`, answering the SHA-256
+ * (lowercase hex) of what arrived.
+ */
+export async function download(from: string | Response, file: string, signal: AbortSignal): Promise<string> {
+  const response = typeof from === 'string' ? await fetch(from, { signal }) : from;
+  if (!response.ok || !response.body) throw new Error(`GET ${response.url} answered ${response.status}.`);
   const hash = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {

@@ -21,6 +21,8 @@ import type {
   AgentEnrollmentStatus,
   AgentHeartbeat,
   AgentHeartbeatAck,
+  AgentPlatform,
+  AgentUpdateResult,
   InventoryReport,
   JpegImage,
 } from './generated/types.gen';
@@ -178,6 +180,19 @@ export class MeridianAgent {
   /** Uploads a JPEG screenshot (the server keeps the last 20). */
   async uploadScreenshot(image: JpegImage): Promise<void> {
     await this.#authenticated((client) => client.agent.uploadScreenshot(image));
+  }
+
+  /**
+   * Downloads this device's build of the update its heartbeat asked for
+   * (`GET /v1/agent/update/{platform}`): the `Response`, its body unread, to stream to a file.
+   */
+  downloadUpdate(platform: AgentPlatform, options: { signal?: AbortSignal } = {}): Promise<Response> {
+    return this.#authenticated((client) => client.agent.downloadUpdate(platform, options));
+  }
+
+  /** Reports how an update the heartbeat asked for went (`POST /v1/agent/update-result`). */
+  async reportUpdate(result: AgentUpdateResult): Promise<void> {
+    await this.#authenticated((client) => client.agent.reportUpdateResult(result));
   }
 
   /** Runs one command with its handler and reports the outcome. */
