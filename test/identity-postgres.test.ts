@@ -46,7 +46,7 @@ import {
   verifyPasskeyRegistration,
 } from '@meridian/sdk';
 import { SoftwareAuthenticator } from './support/authenticator';
-import { usePostgresInstances } from './support/postgres';
+import { heardBy, usePostgresInstances } from './support/postgres';
 import { launchChromium } from './support/programs';
 import { expectProblem } from './support/problem';
 import { ADMIN, ok, startTestServer, type TestServer } from './support/server';
@@ -75,23 +75,6 @@ const sessionAt = (at: TestServer, member: Member): Client => at.client(member.s
 
 const signIn = (at: TestServer, username: string, password: string) =>
   login({ client: at.client(), body: { username, password } });
-
-/**
- * Resolves once `to` has heard every signal `from` sent so far (runtime/shared-signals.ts: they
- * go out in order, and PostgreSQL delivers them in order): what `from` told the other instances
- * to forget is forgotten there. The credential cache's few seconds have not passed on either clock.
- */
-async function heardBy(from: TestServer, to: TestServer): Promise<void> {
-  const topic = unique('barrier');
-  const heard = new Promise<void>((resolve) => {
-    const stop = to.server.context.signals.subscribe(topic, () => {
-      stop();
-      resolve();
-    });
-  });
-  from.server.context.signals.notify(topic);
-  await heard;
-}
 
 describe('the key that seals secrets', () => {
   it('must be given on PostgreSQL: every instance opens what the others sealed (TOTP, directory passwords)', async () => {

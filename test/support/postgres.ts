@@ -14,6 +14,7 @@ import { postgresBin } from './programs';
 import type { ServerOptions } from '@meridian/server';
 import type { TestServer } from './server';
 import { useTestServer } from './use-test-server';
+import { unique } from './world';
 
 export interface Postgres {
   url: string;
@@ -94,4 +95,21 @@ export function usePostgresInstances(options: Partial<ServerOptions> = {}): [Tes
   const database = usePostgresDatabase();
   const start = () => ({ ...options, ...database() });
   return [useTestServer(start), useTestServer(start)];
+}
+
+/**
+ * Resolves once `to` has heard every signal `from` sent so far (runtime/shared-signals.ts: they
+ * go out in order, and PostgreSQL delivers them in order): what `from` told the other instances
+ * to forget is forgotten there. The credential cache's few seconds have not passed on either clock.
+ */
+export async function heardBy(from: TestServer, to: TestServer): Promise<void> {
+  const topic = unique('barrier');
+  const heard = new Promise<void>((resolve) => {
+    const stop = to.server.context.signals.subscribe(topic, () => {
+      stop();
+      resolve();
+    });
+  });
+  from.server.context.signals.notify(topic);
+  await heard;
 }

@@ -17,25 +17,20 @@ import type { AgentTokenRow, Database } from '../store/schema';
 
 export type Credentials = z.infer<typeof AgentCredentials>;
 
+const AGENT_CREDENTIALS_TOPIC = 'agent-credentials';
 /** Verified access tokens by hash (runtime/credential-cache.ts), each with its expiry. */
-const verifiedAccessTokens = cachePerServer<{ agent: AgentPrincipal; expiresAt: string }>();
+const verifiedAccessTokens = cachePerServer<{ agent: AgentPrincipal; expiresAt: string }>(
+  AGENT_CREDENTIALS_TOPIC,
+);
 
 /**
- * Forgets the verified access tokens of a device on this instance: called wherever its tokens are
- * revoked, and when it is deleted or moved to another site.
+ * Forgets every verified agent access token, on this instance at once and on the others (on one
+ * PostgreSQL database) as soon as the signal reaches them: called wherever a device's tokens are
+ * revoked, and when a device is deleted or moved to another site. Such changes are rare, and each
+ * agent's next request verifies its token in the database again.
  */
-export function forgetDeviceTokens(context: AppContext, deviceId: string): void {
-  verifiedAccessTokens(context).forget(({ agent }) => agent.deviceId === deviceId);
-}
-
-/** Forgets the verified access tokens of these devices on this instance. */
-export function forgetDevicesTokens(context: AppContext, deviceIds: ReadonlySet<string>): void {
-  verifiedAccessTokens(context).forget(({ agent }) => deviceIds.has(agent.deviceId));
-}
-
-/** Forgets one verified access token on this instance, by the hash of its secret. */
-export function forgetToken(context: AppContext, tokenHash: string): void {
-  verifiedAccessTokens(context).delete(tokenHash);
+export function forgetAgentCredentials(context: AppContext): void {
+  context.signals.notify(AGENT_CREDENTIALS_TOPIC);
 }
 
 /** Issues a new access and refresh token for the device. */
@@ -96,7 +91,7 @@ export async function revokeDeviceTokens(
     .where('device_id', '=', deviceId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  forgetDeviceTokens(context, deviceId);
+  forgetAgentCredentials(context);
   return Number(result.numUpdatedRows);
 }
 

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { AppContext } from '../context';
 import { contract, type DeviceCredential } from '../generated/contract.gen';
 import { hashSecret, newSecret } from '../auth/secrets';
-import { forgetDevicesTokens, forgetToken } from '../agent/credentials';
+import { forgetAgentCredentials } from '../agent/credentials';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
 import { problems } from '../http/problem';
@@ -95,7 +95,7 @@ export async function revokeCredentialsOf(
       });
     return [...perDevice.values()].reduce((sum, count) => sum + count, 0);
   });
-  forgetDevicesTokens(context, new Set(ids));
+  forgetAgentCredentials(context);
   announceEvents(context);
   return revoked;
 }
@@ -135,7 +135,7 @@ export function deviceCredentialRoutes(context: AppContext) {
         .executeTakeFirst();
       if (Number(revoked.numUpdatedRows) === 0)
         throw problems.conflict('credential_already_revoked', `Token ${token.id} is already revoked.`);
-      forgetToken(context, token.token_hash);
+      forgetAgentCredentials(context);
       return { status: 200, body: presentCredential(context, { ...token, revoked_at: now }) };
     }),
 

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
-import { forgetDeviceTokens } from '../agent/credentials';
+import { forgetAgentCredentials } from '../agent/credentials';
 import { type HandlerArgs, type RouteArgs, versionedRoutes } from '../http/etag';
 import { paginate } from '../http/pagination';
 import { principalOf, type Principal } from '../http/principal';
@@ -123,7 +123,7 @@ export function devicesHandlers(context: AppContext) {
       },
       // The agent's verified tokens name the device's site.
       async (_trx, { body }, current) => {
-        if (body.site_id !== undefined) forgetDeviceTokens(context, current.id);
+        if (body.site_id !== undefined) forgetAgentCredentials(context);
       },
     ),
 
@@ -132,7 +132,7 @@ export function devicesHandlers(context: AppContext) {
       // Deleting the row also deletes the registration token's hash: the agent can no longer use
       // it. The agent's token rows stay, so its next call is told `device_deleted`.
       await db.deleteFrom('devices').where('id', '=', device.id).execute();
-      forgetDeviceTokens(context, device.id);
+      forgetAgentCredentials(context);
       return { status: 204, body: undefined };
     },
 

@@ -8,9 +8,8 @@
  * disabled, changes role or sites, or a device is deleted or moved, the code that made the change
  * (once it is committed) forgets the entries concerned at once. A cache made with a topic is
  * forgotten whole by every notification of it (runtime/signals.ts), which reaches the other
- * instances on one PostgreSQL database a moment later: the operators' credentials are forgotten
- * that way everywhere. Another instance may accept a device's credential for at most
- * `CREDENTIAL_CACHE_TTL_MS` after the change. What was read from the database before something was
+ * instances on one PostgreSQL database a moment later: the operators' and the agents' credentials
+ * are forgotten that way everywhere. What was read from the database before something was
  * forgotten is not cached (`stamp`), so a read racing a revocation cannot put the revoked
  * credential back.
  *
