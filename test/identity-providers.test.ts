@@ -27,7 +27,7 @@ import { ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapd, SUFFIX } from './support/slapd';
 import { useTestServer } from './support/use-test-server';
-import { unique } from './support/world';
+import { addSite, unique } from './support/world';
 
 const PEOPLE = `ou=people,${SUFFIX}`;
 const OPERATORS = `cn=meridian-operators,ou=groups,${SUFFIX}`;
@@ -54,7 +54,8 @@ beforeAll(async () => {
       person('mallory', 'mallory@elsewhere.org', 'mallory-directory-password'),
       person('local-clash', 'clash@example.com', 'clash-directory-password'),
       person('tina', 'tina@example.com', 'tina-directory-password'),
-      group(OPERATORS, ['grace', 'mallory', 'local-clash', 'tina']),
+      person('ken', 'ken@example.com', 'ken-directory-password'),
+      group(OPERATORS, ['grace', 'mallory', 'local-clash', 'tina', 'ken']),
       group(ADMINS, ['alan']),
     ].join('\n'),
   );
@@ -283,6 +284,54 @@ describe('directory sign-in (LDAP, a real slapd)', () => {
         { role_id: VIEWER_ROLE, site_ids: null },
       ].sort((a, b) => a.role_id.localeCompare(b.role_id)),
     );
+  });
+
+  it('binds a role only on the sites its mappings name (their union), and refuses admin on sites and unknown sites (422)', async () => {
+    const [siteA, siteB] = [await addSite(t), await addSite(t)];
+    const sorted = (ids: string[]) => [...ids].sort();
+    const provider = await directory({
+      role_mappings: [
+        { match: OPERATORS, role: 'operator', site_ids: [siteA.id] },
+        { match: OPERATORS.toUpperCase(), role: 'operator', site_ids: [siteB.id] },
+        { match: OPERATORS, role: 'viewer', site_ids: [siteB.id] },
+      ],
+    });
+    const user = ok(await signIn(provider.id, 'ken', 'ken-directory-password')).user;
+    expect(user.role_bindings).toEqual(
+      [
+        { role_id: OPERATOR_ROLE, site_ids: sorted([siteA.id, siteB.id]) },
+        { role_id: VIEWER_ROLE, site_ids: [siteB.id] },
+      ].sort((a, b) => a.role_id.localeCompare(b.role_id)),
+    );
+    expect(
+      ok(await getIdentityProvider({ client: t.admin, path: { provider_id: provider.id } })).role_mappings[0],
+    ).toEqual({ match: OPERATORS, role: 'operator', site_ids: [siteA.id] });
+    const update = (role_mappings: { match: string; role: string; site_ids?: string[] | null }[]) =>
+      updateIdentityProvider({
+        client: t.admin,
+        path: { provider_id: provider.id },
+        body: { role_mappings },
+      });
+    expectProblem(
+      await update([{ match: ADMINS, role: 'admin', site_ids: [siteA.id] }]),
+      422,
+      'admin_role_all_sites',
+    );
+    expectProblem(
+      await update([{ match: OPERATORS, role: 'operator', site_ids: ['site_01JC0A1B2C3D4E5F6G7H8J9K0M'] }]),
+      422,
+      'unknown_site',
+    );
+    // One mapping on every site makes the role's binding every site's.
+    ok(
+      await update([
+        { match: OPERATORS, role: 'operator', site_ids: [siteA.id] },
+        { match: OPERATORS, role: 'operator', site_ids: null },
+      ]),
+    );
+    expect(ok(await signIn(provider.id, 'ken', 'ken-directory-password')).user.role_bindings).toEqual([
+      { role_id: OPERATOR_ROLE, site_ids: null },
+    ]);
   });
 
   it('answers a wrong password and an unknown user with the same 401, creating nobody', async () => {

@@ -10,7 +10,8 @@
  * URL fragment (never in a URL a server sees) and completes it, a JSON client gets 401 mfa_required;
  * unless the ID token's `amr` names a method the provider is trusted for (`trusted_amr`). The
  * discovery document is read once for many sign-ins, again when the provider changes; behind a
- * proxy (MERIDIAN_PUBLIC_URL) the redirect URI and the flow cookie's path are the public ones.
+ * proxy (MERIDIAN_PUBLIC_URL) the redirect URI and the flow cookie's path are the public ones. A
+ * role mapping limited to sites binds its role on those sites only.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,10 +38,13 @@ import { launchChromium } from './support/programs';
 import { ok } from './support/server';
 import { snapshot } from './support/snapshot';
 import { useTestServer } from './support/use-test-server';
+import { addSite } from './support/world';
 import { clearFailures, recordFailure } from '../server-stub/src/auth/lockout';
 
 const TIMEOUT_MS = 120_000;
 const CLIENT_SECRET = 'meridian-client-secret-at-the-provider';
+/** The built-in operator role (its fixed ID). */
+const OPERATOR_ROLE = 'rol_0000000000000000020PERAT0R';
 
 /** The provider's accounts: the development login form takes any password, the login names these. */
 const ACCOUNTS: Record<string, { email: string; name: string; groups: string[]; amr?: string[] }> = {
@@ -310,6 +314,31 @@ describe('OpenID Connect sign-in', () => {
       );
       const clash = await authorize('taken');
       expectProblem(await finish(clash.callback, clash.cookie), 409, 'identity_conflict');
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('role mappings limited to sites', () => {
+  it(
+    'binds the mapped role on the mapping’s sites only, from the next sign-in',
+    async () => {
+      const site = await addSite(t);
+      const mappings = (site_ids: string[] | null) =>
+        updateIdentityProvider({
+          client: t.admin,
+          path: { provider_id: providerId },
+          body: { role_mappings: [{ match: 'meridian-operators', role: 'operator', site_ids }] },
+        });
+      ok(await mappings([site.id]));
+      try {
+        const { callback, cookie } = await authorize('ada');
+        const session = ok(await finish(callback, cookie));
+        expect(session.user.role_bindings).toEqual([{ role_id: OPERATOR_ROLE, site_ids: [site.id] }]);
+        expect(session.user.site_ids).toEqual([site.id]);
+      } finally {
+        ok(await mappings(null));
+      }
     },
     TIMEOUT_MS,
   );

@@ -6140,7 +6140,8 @@ export interface components {
      * @description A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
      *     `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
      *     member of the group whose DN is `match` (compared case-insensitively, from the user's
-     *     `memberOf`). A user matching several mappings gets every role they name.
+     *     `memberOf`). A user matching several mappings gets every role they name, each on the union of
+     *     the mappings' sites.
      */
     IdentityProviderRoleMapping: {
       /**
@@ -6153,6 +6154,15 @@ export interface components {
        * @example operator
        */
       role: string;
+      /**
+       * @description The sites the role is bound on for these users, or `null` (the default) for every site
+       *     (present and future). The admin role is only ever bound on every site. Sites deleted since
+       *     are left out at sign-in.
+       * @example [
+       *       "site_01JC0A1B2C3D4E5F6G7H8J9K0M"
+       *     ]
+       */
+      site_ids?: components['schemas']['SiteId'][] | null;
     };
     /**
      * IdentityProviderRoleMappings

@@ -1156,7 +1156,8 @@ export type IdentityProviderAllowedDomains = Array<string>;
  * A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
  * `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
  * member of the group whose DN is `match` (compared case-insensitively, from the user's
- * `memberOf`). A user matching several mappings gets every role they name.
+ * `memberOf`). A user matching several mappings gets every role they name, each on the union of
+ * the mappings' sites.
  *
  */
 export type IdentityProviderRoleMapping = {
@@ -1168,6 +1169,13 @@ export type IdentityProviderRoleMapping = {
    * The name of the role to grant (`admin`, `operator`, `viewer` or a custom role).
    */
   role: string;
+  /**
+   * The sites the role is bound on for these users, or `null` (the default) for every site
+   * (present and future). The admin role is only ever bound on every site. Sites deleted since
+   * are left out at sign-in.
+   *
+   */
+  site_ids?: Array<SiteId> | null;
 };
 
 /**

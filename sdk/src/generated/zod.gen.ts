@@ -913,12 +913,14 @@ export const zIdentityProviderAllowedDomains = z
  * A role granted to the users the provider vouches for: an OIDC user whose `role_claim` holds
  * `match` (the claim's value, or one of its values when it is a list), an LDAP user who is a
  * member of the group whose DN is `match` (compared case-insensitively, from the user's
- * `memberOf`). A user matching several mappings gets every role they name.
+ * `memberOf`). A user matching several mappings gets every role they name, each on the union of
+ * the mappings' sites.
  *
  */
 export const zIdentityProviderRoleMapping = z.object({
   match: z.string().min(1).max(500),
   role: z.string().min(1).max(100),
+  site_ids: z.array(zSiteId).min(1).max(1000).nullish(),
 });
 
 /**

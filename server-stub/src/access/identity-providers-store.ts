@@ -17,6 +17,7 @@ import type {
 import { problems } from '../http/problem';
 import { seal, unseal } from '../http/replay-seal';
 import { oneOrNotFound } from '../store/found';
+import { assertSitesExist } from './users-store';
 import type { IdentityProviderRow } from '../store/schema';
 
 export type OidcConfig = z.infer<typeof OidcSettings>;
@@ -25,6 +26,8 @@ export type ProviderKind = IdentityProviderRow['kind'];
 export interface RoleMapping {
   match: string;
   role: string;
+  /** The sites the role is bound on; absent or null: every site. */
+  site_ids?: string[] | null;
 }
 
 /** Sealed under the webhook secrets key, with a label of their own. */
@@ -136,6 +139,15 @@ async function check(context: AppContext, kind: ProviderKind, body: Input, creat
     context,
     named.map((role) => role.name),
   );
+  const mappings = body.role_mappings ?? [];
+  const adminOnSites = mappings.findIndex((mapping) => mapping.role === 'admin' && mapping.site_ids);
+  if (adminOnSites >= 0)
+    throw problems.unprocessable(
+      'admin_role_all_sites',
+      'The admin role applies to every site: map it with site_ids null.',
+      [{ path: `/body/role_mappings/${adminOnSites}/site_ids`, message: 'admin on sites' }],
+    );
+  await assertSitesExist(context, [...new Set(mappings.flatMap((mapping) => mapping.site_ids ?? []))]);
   const unknownRoles = named
     .filter((role) => !known.has(role.name))
     .map((role) => ({ path: role.path, message: role.name }));

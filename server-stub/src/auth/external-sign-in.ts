@@ -37,8 +37,9 @@ export interface ExternalIdentity {
 const NO_PASSWORD = '!external';
 
 /**
- * The bindings the provider's mappings (or its default role) give: each role on every site.
- * Roles deleted since the mappings were written give nothing; no role at all is a 403.
+ * The bindings the provider's mappings (or its default role, on every site) give: each role
+ * matched on the union of its mappings' sites (every site when one of them says so), leaving out
+ * sites deleted since. Roles deleted since give nothing; no role at all is a 403.
  */
 async function mappedBindings(
   context: AppContext,
@@ -47,17 +48,41 @@ async function mappedBindings(
 ): Promise<RoleBinding[]> {
   const fold = (value: string) => (provider.kind === 'ldap' ? value.toLowerCase() : value);
   const held = new Set(identity.memberships.map(fold));
-  const names = roleMappings(provider)
-    .filter((mapping) => held.has(fold(mapping.match)))
-    .map((mapping) => mapping.role);
-  if (names.length === 0 && provider.default_role !== null) names.push(provider.default_role);
-  const roleIds = [...new Set((await rolesNamed(context, names)).values())].sort();
-  if (roleIds.length === 0)
+  const matched = roleMappings(provider).filter((mapping) => held.has(fold(mapping.match)));
+  if (matched.length === 0 && provider.default_role !== null)
+    matched.push({ match: '', role: provider.default_role });
+  const roleIds = await rolesNamed(
+    context,
+    matched.map((mapping) => mapping.role),
+  );
+  const sitesOf = new Map<string, Set<string> | null>();
+  for (const { role, site_ids } of matched) {
+    const roleId = roleIds.get(role);
+    if (roleId === undefined) continue;
+    const sites = sitesOf.has(roleId) ? sitesOf.get(roleId) : new Set<string>();
+    sitesOf.set(roleId, sites === null || !site_ids ? null : new Set([...sites!, ...site_ids]));
+  }
+  const named = [...sitesOf.values()].flatMap((sites) => [...(sites ?? [])]);
+  const existing = new Set(
+    named.length === 0
+      ? []
+      : (await context.db.selectFrom('sites').select('id').where('id', 'in', named).execute()).map(
+          (row) => row.id,
+        ),
+  );
+  const bindings = [...sitesOf]
+    .map(([roleId, sites]) => ({
+      role_id: roleId,
+      site_ids: sites === null ? null : [...sites].filter((id) => existing.has(id)).sort(),
+    }))
+    .filter((binding) => binding.site_ids === null || binding.site_ids.length > 0)
+    .sort((a, b) => a.role_id.localeCompare(b.role_id));
+  if (bindings.length === 0)
     throw problems.forbidden(
       'identity_not_allowed',
       `${identity.username} matches no role mapping of ${provider.name}, which gives no default role.`,
     );
-  return roleIds.map((roleId) => ({ role_id: roleId, site_ids: null }));
+  return bindings;
 }
 
 function checkDomain(provider: IdentityProviderRow, identity: ExternalIdentity): void {

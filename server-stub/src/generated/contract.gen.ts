@@ -1595,7 +1595,17 @@ export const IdentityProviderId = z
   .regex(new RegExp('^idp_[0-9A-HJKMNP-TV-Z]{26}$'))
   .meta({ id: 'IdentityProviderId' });
 export const IdentityProviderRoleMapping = z
-  .strictObject({ match: z.string().min(1).max(500), role: z.string().min(1).max(100) })
+  .strictObject({
+    match: z.string().min(1).max(500),
+    role: z.string().min(1).max(100),
+    site_ids: z
+      .array(SiteId)
+      .min(1)
+      .max(1000)
+      .refine((items) => new Set(items).size === items.length, { message: 'Items must be unique' })
+      .nullable()
+      .optional(),
+  })
   .meta({ id: 'IdentityProviderRoleMapping' });
 export const IdentityProviderRoleMappings = z
   .array(IdentityProviderRoleMapping)
