@@ -27,6 +27,7 @@ import {
   listSites,
   pollAgentCommands,
   reportAgentCommandResult,
+  reportAgentUpdateResult,
   sendAgentHeartbeat,
   setDeviceCustomField,
   setupTotp,
@@ -120,6 +121,54 @@ describe('examples', () => {
         parseAs: 'arrayBuffer',
       });
       expect(Buffer.from(download.data as unknown as ArrayBuffer).equals(bytes)).toBe(true);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('rollout.ts uploads a build, rolls it out to a site in batches and follows it to the end', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'meridian-build-'));
+    try {
+      const file = join(directory, 'meridian-agent');
+      await writeFile(file, randomBytes(4096));
+      const site = await addSite(t);
+      const agents = [];
+      for (let i = 0; i < 4; i++) agents.push(await addAgent(t, site.id));
+      const child = spawn(
+        TSX,
+        [example('rollout.ts'), '7.6.5', 'linux-amd64', file, site.id, '50'],
+        withToken(),
+      );
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      const exited = once(child, 'exit');
+      // The agents: each heartbeat that asks for an update is answered with a success.
+      while (child.exitCode === null) {
+        for (const agent of agents) {
+          const ack = ok(
+            await sendAgentHeartbeat({
+              client: agent.client,
+              body: { status: 'ok', agent_version: '1.0.0', uptime_seconds: 60 },
+            }),
+          );
+          if (ack.agent_update)
+            ok(
+              await reportAgentUpdateResult({
+                client: agent.client,
+                body: { rollout_id: ack.agent_update.rollout_id, outcome: 'succeeded', version: '7.6.5' },
+              }),
+            );
+        }
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 200))]);
+      }
+      const [code] = await exited;
+      expect(code, stdout).toBe(0);
+      const lines = stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^rollout rlo_\w+: 7\.6\.5 in 2 batches of 2$/);
+      expect(lines).toContain('batch 2/2: 4 updated, 0 updating, 0 waiting, 0 failed, 0 skipped');
+      expect(lines.at(-1)).toBe('rollout completed');
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
