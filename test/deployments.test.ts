@@ -4,6 +4,8 @@
  * reports (pending, downloading, installing, uninstalling, succeeded, failed, cancelled), devices
  * of another platform or device type are unsupported, cancel stops what has not started, retry
  * runs the failed again, lists filter and count, and operators see their sites' deployments only.
+ * An uninstall (as a job of uninstall_software) sends nothing to devices whose software block
+ * list protects the software, at the start or on retry, and says so in the target.
  * Agents here are driven by hand (poll, progress, result) on the test clock.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +13,14 @@ import {
   cancelDeployment,
   createDeployment,
   createInstaller,
+  createJob,
+  createSoftwareBlockEntry,
+  createSoftwareBlockOverride,
   getDeployment,
   getJob,
   listDeploymentTargets,
   listDeployments,
+  listJobTargets,
   pollAgentCommands,
   registerDevice,
   reportAgentCommandProgress,
@@ -307,6 +313,160 @@ describe('an uninstall deployment', () => {
     ]);
     await finish(agent, command, 'succeeded');
     expect(await targetsOf(deployment, 'succeeded')).toMatchObject([{ device_id: agent.deviceId }]);
+  });
+});
+
+describe('an uninstall deployment and the software block list', () => {
+  it('sends nothing to devices that block the software, saying why, not even on retry; an exempt device uninstalls', async () => {
+    const site = (await addSite(t)).id;
+    const [byEntry, byOwnBlock, exempt, failsThenBlocked, failsTwice] = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => addAgent(t, site)),
+    );
+    const software = unique('Kiosk shell');
+    const kiosk = ok(
+      await createInstaller({
+        client: t.admin,
+        body: {
+          name: software,
+          version: '2.0.0',
+          platform: 'linux',
+          url: 'https://downloads.example.com/kiosk-shell-2.0.0.sh',
+          sha256: 'd'.repeat(64),
+          uninstall_arguments: ['--remove'],
+          detection: { name: software },
+        },
+      }),
+    );
+    // The entry names a publisher and a version the installer's detection rule leaves open: it
+    // may remove that one, so the entry still blocks it.
+    const entry = ok(
+      await createSoftwareBlockEntry({
+        client: t.admin,
+        body: {
+          name_pattern: `${software.slice(0, 5)}*`,
+          publisher: 'Acme',
+          version: '2.0',
+          reason: 'Lobby screens',
+        },
+      }),
+    );
+    const override = (device: Agent, body: Parameters<typeof createSoftwareBlockOverride>[0]['body']) =>
+      createSoftwareBlockOverride({ client: t.admin, path: { device_id: device.deviceId }, body }).then(ok);
+    await override(exempt!, { effect: 'exempt', block_entry_id: entry.id, reason: 'Being replaced' });
+    await override(failsThenBlocked!, { effect: 'exempt', block_entry_id: entry.id, reason: 'Spare' });
+    await override(failsTwice!, { effect: 'exempt', block_entry_id: entry.id, reason: 'Spare' });
+    const ownBlock = await override(byOwnBlock!, {
+      effect: 'block',
+      name_pattern: software.toUpperCase(),
+      reason: 'Front desk',
+    });
+
+    const deployment = ok(
+      await createDeployment({
+        client: t.admin,
+        body: { installer_id: kiosk.id, action: 'uninstall', target: { site_ids: [site] } },
+      }),
+    );
+    expect(deployment.counts).toMatchObject({ total: 5, pending: 3, unsupported: 2 });
+    const blocked = await targetsOf(deployment, 'unsupported');
+    expect(Object.fromEntries(blocked.map((target) => [target.device_id, target]))).toEqual({
+      [byEntry!.deviceId]: expect.objectContaining({
+        command_id: null,
+        attempts: 0,
+        unsupported_reason: `software_blocked: ${software} must not be uninstalled (block list entry ${entry.id}): Lobby screens`,
+      }),
+      [byOwnBlock!.deviceId]: expect.objectContaining({
+        command_id: null,
+        unsupported_reason: `software_blocked: ${software} must not be uninstalled (device override ${ownBlock.id}): Front desk`,
+      }),
+    });
+    for (const agent of [byEntry!, byOwnBlock!])
+      expect(ok(await pollAgentCommands({ client: agent.client })).data).toEqual([]);
+
+    const [removed, first, second] = [
+      await take(exempt!),
+      await take(failsThenBlocked!),
+      await take(failsTwice!),
+    ];
+    expect(removed).toMatchObject({
+      type: 'uninstall_software',
+      params: { name: software, arguments: ['--remove'] },
+    });
+    await finish(exempt!, removed, 'succeeded');
+    await finish(failsThenBlocked!, first, 'failed');
+    await finish(failsTwice!, second, 'failed');
+    expect(await read(deployment)).toMatchObject({
+      state: 'partially_failed',
+      counts: { total: 5, succeeded: 1, failed: 2, unsupported: 2 },
+    });
+
+    // Blocked since it failed: the retry sends it nothing either, and it shows why.
+    const lateBlock = await override(failsThenBlocked!, {
+      effect: 'block',
+      name_pattern: software,
+      reason: 'Kept after all',
+    });
+    const retried = ok(await retryDeployment({ client: t.admin, path: { deployment_id: deployment.id } }));
+    expect(retried).toMatchObject({ attempt: 2, counts: { pending: 1, failed: 0, unsupported: 3 } });
+    expect((await take(failsTwice!)).type).toBe('uninstall_software');
+    for (const agent of [byEntry!, byOwnBlock!, failsThenBlocked!])
+      expect(ok(await pollAgentCommands({ client: agent.client })).data).toEqual([]);
+    expect(
+      (await targetsOf(deployment, 'unsupported')).find(
+        (target) => target.device_id === failsThenBlocked!.deviceId,
+      ),
+    ).toMatchObject({
+      command_id: null,
+      unsupported_reason: `software_blocked: ${software} must not be uninstalled (device override ${lateBlock.id}): Kept after all`,
+    });
+
+    // Installing is not uninstalling: the block list leaves install deployments alone.
+    const install = ok(
+      await createDeployment({
+        client: t.admin,
+        body: { installer_id: kiosk.id, target: { device_ids: [byEntry!.deviceId] } },
+      }),
+    );
+    expect(install.counts).toMatchObject({ total: 1, pending: 1, unsupported: 0 });
+  });
+});
+
+describe('a job of uninstall_software', () => {
+  it('keeps to the block list as deployments do', async () => {
+    const [blocked, free] = [await addAgent(t, siteB), await addAgent(t, siteB)];
+    const software = unique('Badge reader');
+    const entry = ok(
+      await createSoftwareBlockEntry({
+        client: t.admin,
+        body: { name_pattern: software, reason: 'Security' },
+      }),
+    );
+    ok(
+      await createSoftwareBlockOverride({
+        client: t.admin,
+        path: { device_id: free.deviceId },
+        body: { effect: 'exempt', block_entry_id: entry.id, reason: 'Replaced' },
+      }),
+    );
+    const job = ok(
+      await createJob({
+        client: t.admin,
+        body: {
+          command: { type: 'uninstall_software', params: { name: software, version: '3.1' } },
+          target: { device_ids: [blocked.deviceId, free.deviceId] },
+        },
+      }),
+    );
+    const targets = ok(await listJobTargets({ client: t.admin, path: { job_id: job.id } })).data;
+    expect(Object.fromEntries(targets.map((target) => [target.device_id, target.state]))).toEqual({
+      [blocked.deviceId]: 'unsupported',
+      [free.deviceId]: 'pending',
+    });
+    expect(targets.find((target) => target.device_id === blocked.deviceId)!.unsupported_reason).toBe(
+      `software_blocked: ${software} 3.1 must not be uninstalled (block list entry ${entry.id}): Security`,
+    );
+    expect(ok(await pollAgentCommands({ client: blocked.client })).data).toEqual([]);
+    expect((await take(free)).type).toBe('uninstall_software');
   });
 });
 

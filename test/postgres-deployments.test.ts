@@ -8,6 +8,8 @@ import {
   cancelDeployment,
   createDeployment,
   createInstaller,
+  createSoftwareBlockEntry,
+  createSoftwareBlockOverride,
   getDeployment,
   listDeploymentTargets,
   listDeployments,
@@ -126,5 +128,49 @@ describe('deployments on PostgreSQL', () => {
       }),
     );
     expect(running.data.map((d) => d.id)).toEqual([deployment.id]);
+  });
+
+  it('an uninstall deployment sends nothing to devices whose block list protects the software', async () => {
+    const site = (await addSite(t)).id;
+    const [blocked, exempt] = [await addAgent(t, site), await addAgent(t, site)];
+    const software = unique('Door controller');
+    const installer = ok(
+      await createInstaller({
+        client: t.admin,
+        body: {
+          name: software,
+          version: '1.0.0',
+          platform: 'linux',
+          url: 'https://downloads.example.com/door-controller-1.0.0.sh',
+          sha256: 'f'.repeat(64),
+          detection: { name: software, version: '1.0' },
+        },
+      }),
+    );
+    const entry = ok(
+      await createSoftwareBlockEntry({
+        client: t.admin,
+        body: { name_pattern: software.toLowerCase(), reason: 'Opens the doors' },
+      }),
+    );
+    ok(
+      await createSoftwareBlockOverride({
+        client: t.admin,
+        path: { device_id: exempt.deviceId },
+        body: { effect: 'exempt', block_entry_id: entry.id, reason: 'Decommissioned' },
+      }),
+    );
+    const deployment = ok(
+      await createDeployment({
+        client: t.admin,
+        body: { installer_id: installer.id, action: 'uninstall', target: { site_ids: [site] } },
+      }),
+    );
+    expect(deployment.counts).toMatchObject({ total: 2, pending: 1, unsupported: 1 });
+    expect(await targets(deployment, 'unsupported')).toEqual([blocked.deviceId]);
+    expect(ok(await pollAgentCommands({ client: blocked.client })).data).toEqual([]);
+    expect(ok(await pollAgentCommands({ client: exempt.client })).data).toMatchObject([
+      { type: 'uninstall_software', params: { name: software, version: '1.0' } },
+    ]);
   });
 });

@@ -1762,6 +1762,15 @@ export interface paths {
      *     long-poll; the others are `unsupported` and get nothing. The deployment runs as a job
      *     (`job_id`, which raises `job.started` and `job.finished`).
      *
+     *     An `uninstall` leaves alone the devices whose software block list protects the software:
+     *     the installer's detection rule (its name, and its version when it names one) is matched
+     *     against the block list's entries the device is not exempt from and the device's own
+     *     blocks, as `POST /v1/devices/{device_id}/software/{software_id}/uninstall` matches an
+     *     inventory entry; a block that names a version or a publisher the detection rule leaves
+     *     open still protects it. Such a target gets no command and is `unsupported`, its
+     *     `unsupported_reason` starting `software_blocked:` and naming the entry or override and
+     *     its reason; a device exempt from the entry (an `exempt` override) uninstalls as any other.
+     *
      *     Follow it with `GET /v1/deployments/{deployment_id}` and each device's stage (pending,
      *     downloading, installing, succeeded, failed…) with `GET /v1/deployments/{deployment_id}/targets`.
      */
@@ -1864,7 +1873,9 @@ export interface paths {
      * Retry a deployment's failed targets
      * @description Starts another attempt of a finished deployment on its `failed` targets, and only those:
      *     each gets a new command (the deployment's `attempt` and the targets' `attempts` go up by
-     *     one) and the deployment is `running` again. A deployment still running answers
+     *     one) and the deployment is `running` again. For an `uninstall`, a failed target whose
+     *     software block list protects the software by now gets no command: it becomes `unsupported`
+     *     (`software_blocked: …`), as at the start. A deployment still running answers
      *     `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
      */
     post: operations['retryDeployment'];
@@ -7508,7 +7519,8 @@ export interface components {
      *     reported the outcome (a target whose command expired before it finished is `failed`).
      *     `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
      *     device cannot run it (the installer is for another platform, or its device type has no such
-     *     command), so nothing was sent to it.
+     *     command) or, for an `uninstall`, its software block list protects the software, so nothing
+     *     was sent to it; `unsupported_reason` says which.
      * @enum {string}
      */
     DeploymentTargetState:
@@ -7545,6 +7557,11 @@ export interface components {
       stderr: string;
       output_truncated: boolean;
       error: string | null;
+      /**
+       * @description Why an `unsupported` target was sent nothing; null otherwise. It starts `software_blocked:`
+       *     when the device's software block list (an entry it is not exempt from, or its own block)
+       *     protects what an `uninstall` would remove, and names that entry or override and its reason.
+       */
       unsupported_reason: string | null;
       started_at: components['schemas']['Timestamp'] | null;
       finished_at: components['schemas']['Timestamp'] | null;
@@ -8918,6 +8935,11 @@ export interface components {
       /** @description Whether stdout or stderr was cut here (or by the agent); the command has the agent's full report. */
       output_truncated: boolean;
       error: string | null;
+      /**
+       * @description Why an `unsupported` target was sent nothing; null otherwise. An `uninstall_software`
+       *     command is not sent to a device whose software block list protects that software: the
+       *     reason then starts `software_blocked:`.
+       */
       unsupported_reason: string | null;
       started_at: components['schemas']['Timestamp'] | null;
       finished_at: components['schemas']['Timestamp'] | null;
@@ -17204,6 +17226,24 @@ export interface operations {
            *           "error": null,
            *           "unsupported_reason": null,
            *           "started_at": "2026-11-02T10:00:01.020Z",
+           *           "finished_at": null
+           *         },
+           *         {
+           *           "device_id": "dev_01JD2M7T4X9K3QH5W8N6R2B4D0",
+           *           "device_name": "Front desk kiosk",
+           *           "site_id": "site_01JC0A1B2C3D4E5F6G7H8J9K0M",
+           *           "state": "unsupported",
+           *           "progress_percent": null,
+           *           "progress_message": null,
+           *           "command_id": null,
+           *           "attempts": 0,
+           *           "exit_code": null,
+           *           "stdout": "",
+           *           "stderr": "",
+           *           "output_truncated": false,
+           *           "error": null,
+           *           "unsupported_reason": "software_blocked: TouchDesigner must not be uninstalled (block list entry sbe_01JDB2C4E6G8J0K2M4P6R8T0V2): Runs the lobby screens",
+           *           "started_at": null,
            *           "finished_at": null
            *         }
            *       ],

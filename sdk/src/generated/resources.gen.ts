@@ -3978,6 +3978,15 @@ export class DeploymentsResource extends APIResource {
    * long-poll; the others are `unsupported` and get nothing. The deployment runs as a job
    * (`job_id`, which raises `job.started` and `job.finished`).
    *
+   * An `uninstall` leaves alone the devices whose software block list protects the software:
+   * the installer's detection rule (its name, and its version when it names one) is matched
+   * against the block list's entries the device is not exempt from and the device's own
+   * blocks, as `POST /v1/devices/{device_id}/software/{software_id}/uninstall` matches an
+   * inventory entry; a block that names a version or a publisher the detection rule leaves
+   * open still protects it. Such a target gets no command and is `unsupported`, its
+   * `unsupported_reason` starting `software_blocked:` and naming the entry or override and
+   * its reason; a device exempt from the entry (an `exempt` override) uninstalls as any other.
+   *
    * Follow it with `GET /v1/deployments/{deployment_id}` and each device's stage (pending,
    * downloading, installing, succeeded, failed…) with `GET /v1/deployments/{deployment_id}/targets`.
    *
@@ -4062,7 +4071,9 @@ export class DeploymentsResource extends APIResource {
    *
    * Starts another attempt of a finished deployment on its `failed` targets, and only those:
    * each gets a new command (the deployment's `attempt` and the targets' `attempts` go up by
-   * one) and the deployment is `running` again. A deployment still running answers
+   * one) and the deployment is `running` again. For an `uninstall`, a failed target whose
+   * software block list protects the software by now gets no command: it becomes `unsupported`
+   * (`software_blocked: …`), as at the start. A deployment still running answers
    * `409 deployment_running`; one without a failed target answers `409 no_failed_targets`.
    *
    * `POST /v1/deployments/{deployment_id}/retry` (operation `retryDeployment`).

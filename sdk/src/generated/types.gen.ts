@@ -2809,7 +2809,8 @@ export type DeploymentCreate = {
  * reported the outcome (a target whose command expired before it finished is `failed`).
  * `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
  * device cannot run it (the installer is for another platform, or its device type has no such
- * command), so nothing was sent to it.
+ * command) or, for an `uninstall`, its software block list protects the software, so nothing
+ * was sent to it; `unsupported_reason` says which.
  *
  */
 export type DeploymentTargetState =
@@ -2853,6 +2854,12 @@ export type DeploymentTarget = {
   stderr: string;
   output_truncated: boolean;
   error: string | null;
+  /**
+   * Why an `unsupported` target was sent nothing; null otherwise. It starts `software_blocked:`
+   * when the device's software block list (an entry it is not exempt from, or its own block)
+   * protects what an `uninstall` would remove, and names that entry or override and its reason.
+   *
+   */
   unsupported_reason: string | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
@@ -4592,6 +4599,12 @@ export type JobTargetResult = {
    */
   output_truncated: boolean;
   error: string | null;
+  /**
+   * Why an `unsupported` target was sent nothing; null otherwise. An `uninstall_software`
+   * command is not sent to a device whose software block list protects that software: the
+   * reason then starts `software_blocked:`.
+   *
+   */
   unsupported_reason: string | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;

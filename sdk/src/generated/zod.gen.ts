@@ -2275,7 +2275,8 @@ export const zDeploymentCreate = z.object({
  * reported the outcome (a target whose command expired before it finished is `failed`).
  * `cancelled`: the deployment was cancelled before this target started. `unsupported`: the
  * device cannot run it (the installer is for another platform, or its device type has no such
- * command), so nothing was sent to it.
+ * command) or, for an `uninstall`, its software block list protects the software, so nothing
+ * was sent to it; `unsupported_reason` says which.
  *
  */
 export const zDeploymentTargetState = z.enum([

@@ -124,7 +124,8 @@ const MACHINE: Record<string, CommandSpec> = {
       "`sha256` (an installer's) the agent downloads it, checks its SHA-256 and runs it with `arguments`; " +
       "without, it runs the platform's own uninstaller with them. Fails, saying why, when the software is " +
       'not installed, the download does not match or the uninstaller fails; the agent then reports its ' +
-      'inventory again. See the software lifecycle guide.',
+      'inventory again. Jobs and deployments send it to no device whose software block list protects the ' +
+      'software (the target is unsupported, software_blocked). See the software lifecycle guide.',
     params: {
       name: text(200),
       version: text(100),

@@ -24,15 +24,12 @@ import { oneOrNotFound } from '../store/found';
 import { newId } from '../store/ids';
 import type { DeviceRow, SoftwareBlockEntriesTable, SoftwareBlockOverridesTable } from '../store/schema';
 import { toInstaller } from './installers-handlers';
-import { blockOf, blockRulesOf, softwareId } from './software-block-list';
+import { blockedMessage, blockOf, blockRulesOf, softwareId } from './software-block-list';
 
 const UNINSTALL = 'uninstall_software';
 
 const toEntry = (row: SoftwareBlockEntriesTable): z.infer<typeof SoftwareBlockEntry> => ({ ...row });
 const toOverride = (row: SoftwareBlockOverridesTable): z.infer<typeof SoftwareBlockOverride> => ({ ...row });
-
-const describe = (software: z.infer<typeof InstalledSoftware>) =>
-  `${software.name}${software.version ? ` ${software.version}` : ''}`;
 
 export function softwareHandlers(context: AppContext) {
   const { db } = context;
@@ -151,11 +148,7 @@ export function softwareHandlers(context: AppContext) {
       if (!software)
         throw problems.notFound(`installed software on device ${device.id} with the ID`, params.software_id);
       const block = blockOf(await blockRulesOf(context, device.id), software);
-      if (block)
-        throw problems.conflict(
-          'software_uninstall_blocked',
-          `${describe(software)} must not be uninstalled (${block.source === 'block_list' ? 'block list entry' : 'device override'} ${block.id}): ${block.reason}`,
-        );
+      if (block) throw problems.conflict('software_uninstall_blocked', blockedMessage(software, block));
       const installer = await installerDetecting(device, software);
       const params_ = {
         name: software.name,

@@ -35,6 +35,7 @@ import {
 import { startWorker, type Worker } from '../runtime/worker';
 import { loadScript, runScriptParams, scriptArgumentIssues } from './scripts-store';
 import { deviceFilterCondition } from '../fleet/device-filter-sql';
+import { uninstallRefusals } from '../lifecycle/software-block-list';
 import { savedFilterExpression } from '../fleet/device-filters-store';
 
 /** The most devices one job may target. */
@@ -50,6 +51,8 @@ type ScriptArguments = Record<string, string | number | boolean>;
 const ARGUMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** The command type scripts run as. */
 const RUN_SCRIPT = 'run_script';
+/** The command type the software block list keeps from devices. */
+const UNINSTALL_SOFTWARE = 'uninstall_software';
 
 /** What to run and where, as `POST /v1/jobs` takes it. */
 export interface JobRequest {
@@ -211,6 +214,21 @@ function onPlatform(action: JobAction, platform: DeviceRow['platform'] | undefin
       action.unsupported(device) ??
       (device.platform === platform ? null : `It is for ${platform}, not ${device.platform}.`),
   };
+}
+
+/**
+ * The devices of `deviceIds` that must not get a job's command, with why: those whose software
+ * block list (and overrides) protects what an `uninstall_software` command would remove.
+ */
+async function refusals(
+  context: AppContext,
+  commandType: string,
+  params: Record<string, unknown>,
+  deviceIds: readonly string[],
+): Promise<Map<string, string>> {
+  return commandType === UNINSTALL_SOFTWARE
+    ? uninstallRefusals(context, params, deviceIds)
+    : new Map<string, string>();
 }
 
 /** Checks what `request` runs (exactly one of command, script and inline_script). */
@@ -426,9 +444,15 @@ export async function startJob(context: AppContext, origin: JobOrigin, request: 
     finished_at: null,
     cancelled_at: null,
   };
+  const refused = await refusals(
+    context,
+    action.commandType,
+    params,
+    devices.map((device) => device.id),
+  );
   const commands: CommandRow[] = [];
   const targets: JobTargetRow[] = devices.map((device) => {
-    const reason = action.unsupported(device);
+    const reason = action.unsupported(device) ?? refused.get(device.id) ?? null;
     if (reason !== null)
       return {
         job_id: job.id,
@@ -600,17 +624,27 @@ export async function retryJob(
       'no_failed_targets',
       `${named(subject)} has no failed or expired target to retry.`,
     );
-  const attempt = { ...job, attempt: job.attempt + 1, state: 'running' as const };
-  const commands = failed.map((target) =>
-    newCommandRow(context, {
-      deviceId: target.device_id,
-      type: job.command_type,
-      params: JSON.parse(job.params) as Record<string, unknown>,
-      timeoutSeconds: job.timeout_seconds,
-      createdBy: job.created_by,
-      jobId: job.id,
-    }),
+  const params = JSON.parse(job.params) as Record<string, unknown>;
+  // Blocked since the last attempt: no command, and unsupported from now on, saying why.
+  const refused = await refusals(
+    context,
+    job.command_type,
+    params,
+    failed.map((target) => target.device_id),
   );
+  const attempt = { ...job, attempt: job.attempt + 1, state: 'running' as const };
+  const commands = failed
+    .filter((target) => !refused.has(target.device_id))
+    .map((target) =>
+      newCommandRow(context, {
+        deviceId: target.device_id,
+        type: job.command_type,
+        params,
+        timeoutSeconds: job.timeout_seconds,
+        createdBy: job.created_by,
+        jobId: job.id,
+      }),
+    );
   const retried = await context.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('jobs')
@@ -621,6 +655,13 @@ export async function retryJob(
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) return false;
     await insertChunked(trx, 'commands', commands);
+    for (const [deviceId, reason] of refused)
+      await trx
+        .updateTable('job_targets')
+        .set({ command_id: null, unsupported_reason: reason })
+        .where('job_id', '=', job.id)
+        .where('device_id', '=', deviceId)
+        .execute();
     for (const command of commands)
       await trx
         .updateTable('job_targets')
@@ -639,6 +680,7 @@ export async function retryJob(
     );
   announceEvents(context);
   for (const row of commands) context.signals.notify(deviceCommandsTopic(row.device_id));
+  if (commands.length === 0) await settleJobs(context, [job.id]);
 }
 
 /** A job's targets with their device and latest command, for `GET /v1/jobs/{id}/targets`. */
