@@ -5,11 +5,14 @@
  * reports its inventory, where the software shows as the installer's detection rule names it; the
  * deployment's target succeeds. An installer whose SHA-256 differs is not run; the same agent
  * restarted without --allow-shell refuses, saying how to allow it. An uninstall deployment runs
- * the installer with the uninstall arguments, which removes the file, and the inventory drops it.
+ * the installer with the uninstall arguments, which removes the file, and the inventory drops it;
+ * its target shows `downloading` while the agent downloads. The local server sees no Authorization
+ * header (it is another origin than Meridian's); an installer uploaded to Meridian, which the agent
+ * downloads from Meridian with its access token, is installed and uninstalled the same way.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +41,10 @@ let operator: Meridian;
 let scratch: string;
 let files: Server;
 let installerUrl: string;
+/** The headers of every request the local server received. */
+const received: IncomingHttpHeaders[] = [];
+/** While set, the local server answers the installer's request once it settles. */
+let holdDownloads: Promise<void> | undefined;
 let agent: ReferenceAgent | undefined;
 /** The installer the first test installs (the next one uninstalls it). */
 let installed: string;
@@ -82,11 +89,17 @@ async function deployTo(
   installerId: string,
   action: 'install' | 'uninstall' = 'install',
 ): Promise<Deployment> {
-  const deployment = await operator.deployments.create({
-    installer_id: installerId,
-    action,
-    target: { device_ids: [deviceId] },
-  });
+  return finished(
+    await operator.deployments.create({
+      installer_id: installerId,
+      action,
+      target: { device_ids: [deviceId] },
+    }),
+  );
+}
+
+/** The deployment once it no longer runs. */
+async function finished(deployment: Deployment): Promise<Deployment> {
   await expect
     .poll(async () => (await operator.deployments.get(deployment.id)).state, {
       timeout: 20_000,
@@ -103,8 +116,10 @@ beforeAll(async () => {
   operator = new Meridian({ baseUrl: t.url, token: t.adminToken, fetch: checkedFetch });
   scratch = mkdtempSync(join(tmpdir(), 'meridian-deployments-'));
   files = createServer((request, response) => {
-    if (request.url === '/lobby-show.sh') response.end(INSTALLER);
-    else response.writeHead(404).end();
+    received.push(request.headers);
+    if (request.url !== '/lobby-show.sh') response.writeHead(404).end();
+    else if (holdDownloads) holdDownloads.then(() => response.end(INSTALLER));
+    else response.end(INSTALLER);
   });
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   installerUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/lobby-show.sh`;
@@ -147,7 +162,25 @@ describe('a deployment installed by the reference agent with --allow-shell', () 
 
   it('an uninstall deployment runs the installer with the uninstall arguments; the inventory drops it', async () => {
     const into = join(scratch, 'installed');
-    const deployment = await deployTo(device, installed, 'uninstall');
+    let release = () => {};
+    holdDownloads = new Promise((resolve) => {
+      release = resolve;
+    });
+    const running = await operator.deployments.create({
+      installer_id: installed,
+      action: 'uninstall',
+      target: { device_ids: [device] },
+    });
+    try {
+      await expect
+        .poll(async () => (await targetOf(running)).state, { timeout: 20_000, interval: 100 })
+        .toBe('downloading');
+      expect(await targetOf(running)).toMatchObject({ progress_message: 'downloading the installer' });
+    } finally {
+      holdDownloads = undefined;
+      release();
+    }
+    const deployment = await finished(running);
     expect(deployment).toMatchObject({ action: 'uninstall', state: 'succeeded' });
     expect(await targetOf(deployment)).toMatchObject({
       state: 'succeeded',
@@ -158,6 +191,33 @@ describe('a deployment installed by the reference agent with --allow-shell', () 
     expect(existsSync(into)).toBe(false);
     const inventory = await operator.devices.getInventory(device);
     expect(inventory.software.map((software) => software.name)).not.toContain('Lobby Show');
+  });
+
+  it('sends its access token to no other host than Meridian', () => {
+    expect(received.length).toBeGreaterThanOrEqual(2);
+    for (const headers of received) expect(headers.authorization).toBeUndefined();
+  });
+
+  it('downloads an installer uploaded to Meridian with its access token, installs and uninstalls it', async () => {
+    const into = join(scratch, 'uploaded');
+    const script = INSTALLER.replace('Lobby Show 2.1', 'Lobby Show 2.2');
+    const installer = await operator.installers.create({
+      name: unique('Lobby Show'),
+      version: '2.2.0',
+      platform: 'linux',
+      sha256: sha256(script),
+      install_arguments: ['--into', into],
+      uninstall_arguments: ['--remove', into],
+      detection: { name: 'Lobby Show', version: '2.2' },
+    });
+    await operator.installers.uploadArtifact(installer.id, new Blob([script]));
+    expect(installer.url).toBe(`${t.url}/v1/agent/installers/${installer.id}/artifact`);
+    const install = await deployTo(device, installer.id);
+    expect(await targetOf(install)).toMatchObject({ state: 'succeeded', stdout: `installed into ${into}\n` });
+    expect(readFileSync(join(into, 'lobby-show.txt'), 'utf8')).toBe('Lobby Show 2.2\n');
+    const uninstall = await deployTo(device, installer.id, 'uninstall');
+    expect(await targetOf(uninstall)).toMatchObject({ state: 'succeeded', stdout: `removed ${into}\n` });
+    expect(existsSync(into)).toBe(false);
   });
 
   it('does not run an installer whose SHA-256 differs', async () => {

@@ -15,7 +15,7 @@ import { installSoftware } from './install-software';
 import { liveStateHandlers } from './live-state';
 import { runScript } from './run-script';
 import type { SoftwareRegistry } from './software';
-import { uninstallSoftware } from './uninstall-software';
+import { type Authorize, uninstallSoftware } from './uninstall-software';
 
 const run = promisify(execFile);
 
@@ -28,6 +28,8 @@ export function handlers(config: {
   heartbeatSeconds?: number;
   software: SoftwareRegistry;
   reportInventory: () => Promise<void>;
+  /** The headers an installer's download is sent with (the agent's token on its own server only). */
+  authorize: Authorize;
 }): Record<string, CommandHandler> {
   return {
     ping: async () => ({ stdout: 'pong\n' }),

@@ -1,7 +1,7 @@
 /**
  * The reference agent's `install_software` command. Installing changes the machine, so it is
  * refused unless the agent was started with `--allow-shell`. It downloads the installer (stage
- * `downloading`), refuses it unless its SHA-256 matches, and runs it with `sh` and the command's
+ * `downloading`; with the agent's access token when it is on Meridian, see uninstall-software.ts), refuses it unless its SHA-256 matches, and runs it with `sh` and the command's
  * `arguments` (stage `installing`): the reference agent runs shell-script installers. When the
  * installer exits 0 it records the software as the command's detection rule names it and reports
  * its inventory again, so the device's inventory shows it.
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { CommandHandler, CommandResult } from '@meridian/sdk';
 import { runFile } from './run-script';
 import type { SoftwareRegistry } from './software';
-import { download } from './uninstall-software';
+import { type Authorize, download } from './uninstall-software';
 
 /** How long the installer may run (the command's own timeout ends it sooner). */
 const INSTALL_TIMEOUT_MS = 60 * 60 * 1000;
@@ -30,6 +30,7 @@ export function installSoftware(config: {
   allowShell: boolean;
   software: SoftwareRegistry;
   reportInventory: () => Promise<void>;
+  authorize: Authorize;
 }): CommandHandler {
   return async (command, context): Promise<CommandResult> => {
     const params = command.params as unknown as InstallParams;
@@ -43,9 +44,11 @@ export function installSoftware(config: {
     try {
       const file = join(directory, 'installer.sh');
       await context.progress({ stage: 'downloading', percent: 0, message: `downloading ${params.url}` });
-      const sha256 = await download(params.url, file, context.signal).catch((error: unknown) => {
-        throw new Error(`The installer could not be downloaded: ${(error as Error).message}`);
-      });
+      const sha256 = await download(params.url, file, context.signal, config.authorize(params.url)).catch(
+        (error: unknown) => {
+          throw new Error(`The installer could not be downloaded: ${(error as Error).message}`);
+        },
+      );
       if (sha256 !== params.sha256)
         return {
           status: 'failed',

@@ -3,9 +3,9 @@
  * refused unless the agent was started with `--allow-shell`. The reference agent has no platform
  * uninstaller of its own: it uninstalls with the installer the command names (`url` and
  * `sha256`), a shell script it downloads, checks against its SHA-256 and runs with `sh` and the
- * command's `arguments` (the installer's silent uninstall arguments). When that exits 0 it forgets
- * the software (software.ts) and reports its inventory again, so the device's inventory no longer
- * shows it.
+ * command's `arguments` (the installer's silent uninstall arguments), reporting the stages a
+ * deployment shows (`downloading`, then `uninstalling`). When that exits 0 it forgets the software
+ * (software.ts) and reports its inventory again, so the device's inventory no longer shows it.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -30,12 +30,35 @@ interface UninstallParams {
   sha256?: string;
 }
 
+/** The headers a download from `url` is sent with. */
+export type Authorize = (url: string) => Record<string, string>;
+
 /**
- * Downloads `from` (a URL, or a response whose body is unread) into `file`, answering the SHA-256
- * (lowercase hex) of what arrived.
+ * The agent's access token (`Authorization: Bearer`) for a URL on the server it is enrolled with
+ * (`server`'s origin: scheme, host and port), as an installer uploaded to Meridian is
+ * (GET /v1/agent/installers/{id}/artifact); nothing for any other host. (A redirect to another
+ * origin drops the header: fetch does.)
  */
-export async function download(from: string | Response, file: string, signal: AbortSignal): Promise<string> {
-  const response = typeof from === 'string' ? await fetch(from, { signal }) : from;
+export const authorizeOn =
+  (server: string, accessToken: () => string | undefined): Authorize =>
+  (url): Record<string, string> => {
+    const token = accessToken();
+    return token !== undefined && new URL(url).origin === new URL(server).origin
+      ? { authorization: `Bearer ${token}` }
+      : {};
+  };
+
+/**
+ * Downloads `from` (a URL, fetched with `headers`, or a response whose body is unread) into `file`,
+ * answering the SHA-256 (lowercase hex) of what arrived.
+ */
+export async function download(
+  from: string | Response,
+  file: string,
+  signal: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const response = typeof from === 'string' ? await fetch(from, { signal, headers }) : from;
   if (!response.ok || !response.body) throw new Error(`GET ${response.url} answered ${response.status}.`);
   const hash = createHash('sha256');
   const hashing = new Transform({
@@ -57,6 +80,7 @@ export function uninstallSoftware(config: {
   allowShell: boolean;
   software: SoftwareRegistry;
   reportInventory: () => Promise<void>;
+  authorize: Authorize;
 }): CommandHandler {
   return async (command, context): Promise<CommandResult> => {
     const params = command.params as unknown as UninstallParams;
@@ -74,14 +98,14 @@ export function uninstallSoftware(config: {
     const directory = await mkdtemp(join(tmpdir(), 'meridian-uninstall-'));
     try {
       const file = join(directory, 'installer.sh');
-      await context.progress({ percent: 10, message: 'downloading the installer' });
-      const sha256 = await download(params.url, file, context.signal);
+      await context.progress({ stage: 'downloading', percent: 0, message: 'downloading the installer' });
+      const sha256 = await download(params.url, file, context.signal, config.authorize(params.url));
       if (sha256 !== params.sha256)
         return {
           status: 'failed',
           error: `The installer's SHA-256 is ${sha256}, not ${params.sha256}: not run.`,
         };
-      await context.progress({ percent: 50, message: `uninstalling ${what}` });
+      await context.progress({ stage: 'uninstalling', percent: 0, message: `uninstalling ${what}` });
       const ran = await runFile(
         '/bin/sh',
         [file, ...(params.arguments ?? [])],

@@ -16,10 +16,11 @@ export interface ReferenceAgent {
 
 /**
  * Starts the agent with its credentials in `state` (enrolling with `enrollmentCode()` when there
- * are none yet) and `flags`; resolves once it waits for commands.
+ * are none yet) and `flags`, on the server at `url` (without one: the server its state names);
+ * resolves once it waits for commands.
  */
 export async function startReferenceAgent(options: {
-  url: string;
+  url?: string;
   state: string;
   enrollmentCode: () => Promise<string>;
   flags?: string[];
