@@ -12,7 +12,14 @@ import { deref, specOperations } from './support/spec';
 
 const t = useTestServer({ world: true });
 
-const byId = specOperations.filter((op) => op.parameters.some((p) => p.in === 'path'));
+/**
+ * The agent download's only path parameter is a platform, a closed list with no well-formed value
+ * that is missing: its 404 (`no_agent_release`, no build in the channel) is in agent-downloads.test.ts.
+ */
+const NOTHING_MISSING = new Set(['downloadAgent']);
+const byId = specOperations.filter(
+  (op) => op.parameters.some((p) => p.in === 'path') && !NOTHING_MISSING.has(op.operationId),
+);
 /** Built-in catalogues, whose example ids exist by construction: a well-formed id that does not. */
 const MISSING: Record<string, string> = { device_type: 'no-such-device-type' };
 
