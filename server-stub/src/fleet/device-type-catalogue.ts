@@ -121,11 +121,10 @@ const MACHINE: Record<string, CommandSpec> = {
   uninstall_software: {
     description:
       'Uninstalls the software `name` (`version`, `publisher`) as the inventory shows it: with `url` and ' +
-      "`sha256` (an installer's) the agent downloads it, checks its SHA-256 and runs it with `arguments`; " +
-      "without, it runs the platform's own uninstaller with them. Fails, saying why, when the software is " +
-      'not installed, the download does not match or the uninstaller fails; the agent then reports its ' +
-      'inventory again. Jobs and deployments send it to no device whose software block list protects the ' +
-      'software (the target is unsupported, software_blocked). See the software lifecycle guide.',
+      "`sha256` the agent downloads the installer, checks it and runs it with `arguments`; without, the " +
+      "platform's own uninstaller. Fails, saying why, when the software is not installed, the download " +
+      'does not match or the uninstaller fails. Never sent where the block list protects the software ' +
+      '(unsupported, software_blocked). See the software lifecycle guide.',
     params: {
       name: text(200),
       version: text(100),
