@@ -121,7 +121,7 @@ const MACHINE: Record<string, CommandSpec> = {
   uninstall_software: {
     description:
       'Uninstalls the software `name` (`version`, `publisher`) as the inventory shows it: with `url` and ' +
-      "`sha256` the agent downloads the installer, checks it and runs it with `arguments`; without, the " +
+      '`sha256` the agent downloads the installer, checks it and runs it with `arguments`; without, the ' +
       "platform's own uninstaller. Fails, saying why, when the software is not installed, the download " +
       'does not match or the uninstaller fails. Never sent where the block list protects the software ' +
       '(unsupported, software_blocked). See the software lifecycle guide.',
