@@ -9,14 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import type { CommandHandler, CommandResult } from '@meridian/sdk';
-import { runFile } from './run-script';
+import { runInstallerScript } from './installer-script';
 import type { SoftwareRegistry } from './software';
 
 /** How long the uninstaller may run (the command's own timeout ends it sooner). */
@@ -95,43 +92,15 @@ export function uninstallSoftware(config: {
         status: 'failed',
         error: `The reference agent uninstalls only with an installer script (url and sha256); ${what} has none.`,
       };
-    const directory = await mkdtemp(join(tmpdir(), 'meridian-uninstall-'));
-    try {
-      const file = join(directory, 'installer.sh');
-      await context.progress({ stage: 'downloading', percent: 0, message: 'downloading the installer' });
-      const sha256 = await download(params.url, file, context.signal, config.authorize(params.url));
-      if (sha256 !== params.sha256)
-        return {
-          status: 'failed',
-          error: `The installer's SHA-256 is ${sha256}, not ${params.sha256}: not run.`,
-        };
-      await context.progress({ stage: 'uninstalling', percent: 0, message: `uninstalling ${what}` });
-      const ran = await runFile(
-        '/bin/sh',
-        [file, ...(params.arguments ?? [])],
-        {},
-        UNINSTALL_TIMEOUT_MS,
-        context.signal,
-      );
-      const output = { stdout: ran.stdout, stderr: ran.stderr };
-      if (ran.timedOut || ran.aborted)
-        return {
-          ...output,
-          status: 'failed',
-          error: `The uninstaller of ${what} was killed before it ended.`,
-        };
-      if (ran.code !== 0)
-        return {
-          ...output,
-          exit_code: ran.code ?? 1,
-          status: 'failed',
-          error: `The uninstaller of ${what} exited with ${ran.code}.`,
-        };
-      config.software.remove(params.name);
-      await config.reportInventory();
-      return { ...output, exit_code: 0 };
-    } finally {
-      await rm(directory, { recursive: true, force: true });
-    }
+    const ran = await runInstallerScript({ ...params, url: params.url, sha256: params.sha256 }, context, {
+      stage: 'uninstalling',
+      what,
+      timeoutMs: UNINSTALL_TIMEOUT_MS,
+      authorize: config.authorize,
+    });
+    if ('failed' in ran) return ran.failed;
+    config.software.remove(params.name);
+    await config.reportInventory();
+    return { ...ran.output, exit_code: 0 };
   };
 }
