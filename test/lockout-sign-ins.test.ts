@@ -23,23 +23,16 @@ import {
 import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './support/authenticator';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
-import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapd, SUFFIX } from './support/slapd';
+import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapdWithPerson, PEOPLE } from './support/slapd';
 import { useTestServer } from './support/use-test-server';
 import { addMember, unique } from './support/world';
 
 const MINUTE = 60_000;
-const PEOPLE = `ou=people,${SUFFIX}`;
 const t = useTestServer({ lockout: { threshold: 3, windowMinutes: 10, lockMinutes: 15 } });
 
 let slapd: Slapd;
 beforeAll(async () => {
-  slapd = await startSlapd();
-  slapd.add(
-    [
-      `dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`,
-      `dn: uid=lena,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: lena\ncn: Lena\nsn: Example\nuserPassword: lena-directory-password\n`,
-    ].join('\n'),
-  );
+  slapd = await startSlapdWithPerson('lena', 'lena-directory-password');
 }, 60_000);
 afterAll(() => slapd?.stop());
 

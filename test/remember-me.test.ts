@@ -21,23 +21,16 @@ import {
 import { ownOrigin, registerPasskey, SoftwareAuthenticator } from './support/authenticator';
 import { expectProblem } from './support/problem';
 import { ok } from './support/server';
-import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapd, SUFFIX } from './support/slapd';
+import { ADMIN_DN, ADMIN_PASSWORD, type Slapd, startSlapdWithPerson, PEOPLE } from './support/slapd';
 import { useTestServer } from './support/use-test-server';
 import { addMember } from './support/world';
 
 const HOUR = 3_600_000;
-const PEOPLE = `ou=people,${SUFFIX}`;
 const t = useTestServer({ sessions: { idleMinutes: 60, lifetimeHours: 12, rememberDays: 30 } });
 
 let slapd: Slapd;
 beforeAll(async () => {
-  slapd = await startSlapd();
-  slapd.add(
-    [
-      `dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`,
-      `dn: uid=rosa,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: rosa\ncn: Rosa\nsn: Example\nuserPassword: rosa-directory-password\n`,
-    ].join('\n'),
-  );
+  slapd = await startSlapdWithPerson('rosa', 'rosa-directory-password');
 }, 60_000);
 afterAll(() => slapd?.stop());
 

@@ -132,3 +132,18 @@ export async function startSlapd(): Promise<Slapd> {
     },
   };
 }
+
+/** Where the people of the directories the sign-in tests seed live. */
+export const PEOPLE = `ou=people,${SUFFIX}`;
+
+/** A throwaway slapd holding one person, `uid` with `password`, under PEOPLE. */
+export async function startSlapdWithPerson(uid: string, password: string): Promise<Slapd> {
+  const slapd = await startSlapd();
+  slapd.add(
+    [
+      `dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`,
+      `dn: uid=${uid},${PEOPLE}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: Example\nuserPassword: ${password}\n`,
+    ].join('\n'),
+  );
+  return slapd;
+}
