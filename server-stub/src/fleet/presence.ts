@@ -4,6 +4,7 @@
  * even with several instances: transitions are conditional updates, and only the instance whose
  * update changed the row writes the event.
  */
+import type { Updateable } from 'kysely';
 import type { z } from 'zod';
 import type { AppContext } from '../context';
 import type { AgentHeartbeat } from '../generated/contract.gen';
@@ -11,15 +12,35 @@ import { deviceDeleted } from '../agent/credentials';
 import { announceEvents, emitEvent, insertEvent } from '../observe/events-store';
 import { pendingCommands } from '../operations/commands-store';
 import { addMetricSample } from './metric-samples';
-import type { DeviceRow } from '../store/schema';
+import { inGroupCommit } from '../store/group-commit';
+import { reusableQuery } from '../store/reusable-query';
+import type { DeviceRow, DevicesTable } from '../store/schema';
 
 type Heartbeat = z.infer<typeof AgentHeartbeat>;
 
+type Reported = Partial<Updateable<DevicesTable>>;
+
+/** A heartbeat's update of its device while the status stays the same (see recordHeartbeat). */
+const updateWhileStatusStays = reusableQuery(
+  (
+    db,
+    { id, status, now, ...reported }: Reported & { id: string; status: DeviceRow['status']; now: string },
+  ) =>
+    db
+      .updateTable('devices')
+      .set(reported)
+      .where('id', '=', id)
+      .where('status', '=', status)
+      .returning((eb) => ['site_id', 'name', pendingCommands(eb, id, now).as('pending_commands')]),
+);
+
 /**
  * Records a heartbeat in one statement when the device's status does not change (the usual case):
- * the device row's update, which also answers how many commands wait for the device. The metric
- * sample is buffered (metric-samples.ts). Returns the device's new status, the time it was seen
- * and its pending commands.
+ * the device row's update, which also answers how many commands wait for the device, committed with
+ * the other heartbeats of the moment (store/group-commit.ts). That update leaves `status` out of
+ * what it sets: unchanged, it would still rewrite every index on status. The metric sample is
+ * buffered (metric-samples.ts). Returns the device's new status, the time it was seen and its
+ * pending commands.
  */
 export async function recordHeartbeat(
   context: AppContext,
@@ -28,8 +49,7 @@ export async function recordHeartbeat(
 ): Promise<{ status: DeviceRow['status']; seenAt: string; pendingCommands: number }> {
   const now = context.now().toISOString();
   const status = heartbeat.status === 'degraded' ? 'degraded' : 'online';
-  const reported = {
-    status,
+  const reported: Reported = {
     last_seen_at: now,
     agent_version: heartbeat.agent_version,
     uptime_seconds: heartbeat.uptime_seconds,
@@ -39,19 +59,23 @@ export async function recordHeartbeat(
     ...(heartbeat.timezone === undefined ? {} : { timezone: heartbeat.timezone }),
     ...(heartbeat.addresses === undefined ? {} : { addresses: JSON.stringify(heartbeat.addresses) }),
     ...(heartbeat.metrics === undefined ? {} : { metrics: JSON.stringify(heartbeat.metrics) }),
-  } as const;
+  };
   if (heartbeat.metrics !== undefined)
     addMetricSample(context, { device_id: deviceId, recorded_at: now, ...heartbeat.metrics });
   /** The update; `changing` picks the rows whose status differs from the new one (or is the same). */
   const update = (changing: boolean) =>
     context.db
       .updateTable('devices')
-      .set(reported)
+      .set(changing ? { ...reported, status } : reported)
       .where('id', '=', deviceId)
       .where('status', changing ? '!=' : '=', status)
       .returning((eb) => ['site_id', 'name', pendingCommands(eb, deviceId, now).as('pending_commands')])
       .executeTakeFirst();
-  const unchanged = await update(false);
+  const {
+    rows: [unchanged],
+  } = await inGroupCommit(context.db, deviceId, (trx) =>
+    updateWhileStatusStays(trx, { ...reported, id: deviceId, status, now }),
+  );
   if (unchanged) return { status, seenAt: now, pendingCommands: Number(unchanged.pending_commands) };
   // The status changes, unless another heartbeat changed it in between.
   const before = await update(true);

@@ -3,10 +3,12 @@
  * routes, then the fallbacks. Nothing here knows about individual operations.
  */
 import { readFileSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import { createExpressEndpoints, type TsRestExpressOptions } from '@ts-rest/express';
 import cookieParser from 'cookie-parser';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { createDocsRouter } from '@meridian/docs';
+import { heartbeatLane } from '../agent/heartbeat-lane';
 import type { AppContext } from '../context';
 import { contract } from '../generated/contract.gen';
 import { createRouter } from '../router';
@@ -56,17 +58,43 @@ function beforeValidation(
   return handlers as never;
 }
 
-export function createApp(context: AppContext): Express {
+/**
+ * What every request meets first, in order: its ID, its log line, its metrics, the security headers
+ * and CORS. Run once per request, by Express or before it by the heartbeat lane
+ * (agent/heartbeat-lane.ts), which marks the request `started` when it hands it on.
+ */
+function startRequest(context: AppContext): RequestHandler {
+  const steps: RequestHandler[] = [
+    requestId,
+    requestLogging(context.log),
+    context.metrics.countRequests,
+    apiSecurityHeaders,
+    crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]),
+  ];
+  return (req, res, next) => {
+    if (req.started) return next();
+    req.started = true;
+    let step = 0;
+    const nextStep = (error?: unknown): void => {
+      if (error !== undefined || step === steps.length) next(error);
+      else steps[step++]!(req, res, nextStep);
+    };
+    nextStep();
+  };
+}
+
+/**
+ * The server's request listener: the heartbeat lane, then Express with the shared HTTP concerns,
+ * the contract's routes and the fallbacks.
+ */
+export function createApp(context: AppContext): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   // ETags are ours: resource versions (http/etag.ts), not hashes of whatever body was sent.
   app.set('etag', false);
   app.set('trust proxy', context.trustProxy);
-  app.use(requestId);
-  app.use(requestLogging(context.log));
-  app.use(context.metrics.countRequests);
-  app.use(apiSecurityHeaders);
-  app.use(crossOrigin(context.corsOrigins, [...new Set(contractRoutes().map((route) => route.method))]));
+  const start = startRequest(context);
+  app.use(start);
   app.get('/openapi.json', serveSpec());
   app.use('/docs', docsSecurityHeaders, createDocsRouter());
   app.use((_req, res, next) => {
@@ -75,6 +103,8 @@ export function createApp(context: AppContext): Express {
   });
   app.use(cookieParser());
   app.use(jsonBody);
+  // A heartbeat the lane refused after reading its body: answered by the error handler.
+  app.use((req, _res, next) => next(req.laneError));
 
   const { counters, requestsPerMinute, loginFailuresPerMinute } = context.rateLimit;
   const limitRequests = apiRateLimit(counters, requestsPerMinute);
@@ -98,5 +128,5 @@ export function createApp(context: AppContext): Express {
   });
   app.use(limitRequests.byAddress, notFoundOrMethodNotAllowed(contractRoutes()));
   app.use(errorHandler);
-  return app;
+  return heartbeatLane(context, { startRequest: start, rateLimit: limitRequests, express: app });
 }

@@ -49,10 +49,13 @@ function fromValidation(error: RequestValidationError, req: Request): ApiError {
   return problems.validation(errors.slice(0, 100));
 }
 
+/** A body that is not JSON (or not an object or an array), as express.json and the heartbeat lane refuse it. */
+export const malformedJson = (): ApiError =>
+  problems.badRequest('malformed_json', 'The request body is not valid JSON.');
+
 /** body-parser's errors carry a `type`; map the ones a client can cause. */
 function fromBodyParser(error: { type?: string; status?: number }): ApiError | undefined {
-  if (error.type === 'entity.parse.failed')
-    return problems.badRequest('malformed_json', 'The request body is not valid JSON.');
+  if (error.type === 'entity.parse.failed') return malformedJson();
   if (error.type === 'entity.too.large') {
     // JSON bodies stop at 100 KB; images (screenshots) may be larger.
     const image = ((error as { limit?: number }).limit ?? 0) > 100 * 1024;

@@ -11,7 +11,8 @@ declare global {
   }
 }
 
-export const BODY_LIMIT = '100kb';
+/** JSON bodies: at most 100 KB (express.json's '100kb'). */
+export const JSON_BODY_LIMIT_BYTES = 100 * 1024;
 /** Images (screenshots) are the one kind of body that is not JSON. */
 export const IMAGE_TYPES = ['image/jpeg'];
 export const IMAGE_LIMIT = '2mb';
@@ -44,7 +45,7 @@ export const acceptedBody: RequestHandler = (req, _res, next) => {
 export const jsonBody: RequestHandler[] = [
   requireJson,
   express.json({
-    limit: BODY_LIMIT,
+    limit: JSON_BODY_LIMIT_BYTES,
     verify: (req, _res, buffer) => {
       (req as express.Request).rawBody = buffer;
     },

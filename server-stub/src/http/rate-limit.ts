@@ -16,6 +16,7 @@
  * `Date.now()`, as before), not on the context's clock.
  */
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type pg from 'pg';
@@ -27,7 +28,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { Timers } from '../runtime/timers';
 import { sendProblem } from './error-handler';
-import { problems } from './problem';
+import { type ApiError, problems } from './problem';
 
 const WINDOW_SECONDS = 60;
 /** How often PostgreSQL's counters of windows that have ended are deleted. */
@@ -79,26 +80,51 @@ export function rateLimitCounters(pool: pg.Pool | undefined, timers: Timers): Ra
   };
 }
 
-function announce(res: Response, limiter: RateLimiterAbstract, counted: RateLimiterRes): void {
+function announce(
+  res: Pick<ServerResponse, 'setHeader'>,
+  limiter: RateLimiterAbstract,
+  counted: RateLimiterRes,
+): void {
   res.setHeader('RateLimit-Limit', String(limiter.points));
   res.setHeader('RateLimit-Remaining', String(counted.remainingPoints));
   res.setHeader('RateLimit-Reset', String(Math.ceil(counted.msBeforeNext / 1000)));
 }
 
-/**
- * Counts the request against `key`, announcing what is left; past the limit, answers 429 and
- * resolves false. A store failure rejects (a 500, as for any database error).
- */
-async function count(limiter: RateLimiterAbstract, key: string, req: Request, res: Response) {
+/** Counts a request against `key`, announcing what is left; resolves with the refusal when the budget is spent. */
+async function consume(
+  limiter: RateLimiterAbstract,
+  key: string,
+  res: Pick<ServerResponse, 'setHeader'>,
+): Promise<RateLimiterRes | undefined> {
   try {
     announce(res, limiter, await limiter.consume(key));
-    return true;
+    return undefined;
   } catch (rejected) {
     if (!(rejected instanceof RateLimiterRes)) throw rejected;
-    announce(res, limiter, rejected);
-    sendProblem(req, res, problems.tooManyRequests(Math.max(1, Math.ceil(rejected.msBeforeNext / 1000))));
-    return false;
+    return rejected;
   }
+}
+
+/**
+ * Counts the request against `key`, announcing what is left; resolves with the 429 to answer when
+ * the budget is spent. A store failure rejects (a 500, as for any database error).
+ */
+async function spent(
+  limiter: RateLimiterAbstract,
+  key: string,
+  res: Pick<ServerResponse, 'setHeader'>,
+): Promise<ApiError | undefined> {
+  const refused = await consume(limiter, key, res);
+  if (!refused) return undefined;
+  announce(res, limiter, refused);
+  return problems.tooManyRequests(Math.max(1, Math.ceil(refused.msBeforeNext / 1000)));
+}
+
+/** Counts the request against `key` (see `spent`); past the limit, answers 429 and resolves false. */
+async function count(limiter: RateLimiterAbstract, key: string, req: Request, res: Response) {
+  const refusal = await spent(limiter, key, res);
+  if (refusal) sendProblem(req, res, refusal);
+  return refusal === undefined;
 }
 
 /** Counts the request against each limiter and key in turn; on (`next`) unless one is spent. */
@@ -119,9 +145,11 @@ function countAll(
 const clientAddress = (req: Request): string =>
   `address:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
 
+const deviceKey = (deviceId: string): string => `device:${deviceId}`;
+
 /** The authenticated caller's budget key, if the request authenticated. */
 function principalKey(req: Request): string | undefined {
-  if (req.agent) return `device:${req.agent.deviceId}`;
+  if (req.agent) return deviceKey(req.agent.deviceId);
   if (!req.principal) return undefined;
   return req.principal.apiTokenId ? `token:${req.principal.apiTokenId}` : `user:${req.principal.user.id}`;
 }
@@ -131,6 +159,11 @@ export interface ApiRateLimit {
   around(authenticate: RequestHandler): RequestHandler;
   /** Counts a request against its address (for requests no route answers). */
   byAddress: RequestHandler;
+  /**
+   * Counts a request of a device, announcing on `res` what is left; resolves with the 429 to
+   * answer when the device's budget is spent (agent/heartbeat-lane.ts).
+   */
+  countDevice(deviceId: string, res: Pick<ServerResponse, 'setHeader'>): Promise<ApiError | undefined>;
 }
 
 export function apiRateLimit(counters: RateLimitCounters, requestsPerMinute: number): ApiRateLimit {
@@ -140,6 +173,7 @@ export function apiRateLimit(counters: RateLimitCounters, requestsPerMinute: num
     around: (authenticate) => (req, res, next) =>
       authenticate(req, res, (error?: unknown) => byCaller(req, res, () => next(error))),
     byAddress: byCaller,
+    countDevice: (deviceId, res) => spent(limiter, deviceKey(deviceId), res),
   };
 }
 
