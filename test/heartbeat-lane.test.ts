@@ -113,6 +113,12 @@ describe('the heartbeat lane', () => {
       expect(linesOf(malformed)).toEqual([expect.objectContaining({ status: 400 })]);
       const scalar = await beat(agent, { body: '"ok"', headers });
       await expectProblem(scalar, 400, 'malformed_json');
+      // JSON's whitespace is space, tab and line breaks: not a no-break space, which trim() drops.
+      const spaced = await beat(agent, { body: `\u00a0${JSON.stringify(HEARTBEAT)}`, headers });
+      await expectProblem(spaced, 400, 'malformed_json');
+      // A UTF-8 byte order mark is dropped, as express.json drops it.
+      const marked = await beat(agent, { body: `\ufeff \n${JSON.stringify(HEARTBEAT)}`, headers });
+      expect(marked.status).toBe(200);
       const invalid = await beat(agent, {
         body: JSON.stringify({ ...HEARTBEAT, uptime_seconds: -1 }),
         headers,

@@ -75,9 +75,17 @@ function bodyOf(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** The body as JSON, as express.json parses it (strict: an object or an array), or undefined. */
-function parseJson(text: string): unknown {
-  const first = text.trimStart()[0];
+/** What JSON counts as whitespace before the first token (JavaScript's trim counts more). */
+const FIRST_TOKEN = /^[ \t\n\r]*(.)/s;
+
+/**
+ * The body as JSON, as express.json parses it (a leading byte order mark dropped; strict: an
+ * object or an array), or undefined.
+ */
+function parseJson(bytes: Buffer): unknown {
+  const decoded = bytes.toString('utf8');
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+  const first = FIRST_TOKEN.exec(text)?.[1];
   if (first !== '{' && first !== '[') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -113,7 +121,7 @@ export function heartbeatLane(context: AppContext, options: HeartbeatLaneOptions
     }
     const raw = await bodyOf(req);
     req.rawBody = raw;
-    req.body = parseJson(raw.toString('utf8'));
+    req.body = parseJson(raw);
     // Express's body parser leaves a body that was already read alone.
     (req as { _body?: boolean })._body = true;
     try {
