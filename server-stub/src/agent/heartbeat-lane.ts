@@ -25,6 +25,7 @@ import { contract } from '../generated/contract.gen';
 import { malformedJson } from '../http/error-handler';
 import { JSON_BODY_LIMIT_BYTES } from '../http/json-body';
 import type { ApiRateLimit } from '../http/rate-limit';
+import { noStore } from '../http/security-headers';
 import { authenticateAgent } from './credentials';
 import { agentHeartbeatRoutes } from './heartbeat-handlers';
 
@@ -119,12 +120,11 @@ export function heartbeatLane(context: AppContext, options: HeartbeatLaneOptions
     } catch {
       return options.express(req, res);
     }
-    const raw = await bodyOf(req);
-    req.rawBody = raw;
-    req.body = parseJson(raw);
     // Express's body parser leaves a body that was already read alone.
     (req as { _body?: boolean })._body = true;
     try {
+      req.rawBody = await bodyOf(req);
+      req.body = parseJson(req.rawBody);
       // In Express's order: the body is parsed before the request counts against the rate limit.
       if (req.body === undefined) throw malformedJson();
       const spent = await options.rateLimit.countDevice(req.agent.deviceId, res);
@@ -157,10 +157,7 @@ export function heartbeatLane(context: AppContext, options: HeartbeatLaneOptions
     req.originalUrl = req.url!;
     (req as { tsRestRoute?: unknown }).tsRestRoute = ROUTE;
     options.startRequest(req as Request, res as never, () => undefined);
-    res.setHeader('Cache-Control', 'no-store');
-    answer(req, res, token).catch((error: unknown) => {
-      req.laneError = error;
-      options.express(req, res);
-    });
+    noStore(req as Request, res as never, () => undefined);
+    void answer(req, res, token);
   };
 }

@@ -48,7 +48,7 @@ export async function recordHeartbeat(
   heartbeat: Heartbeat,
 ): Promise<{ status: DeviceRow['status']; seenAt: string; pendingCommands: number }> {
   const now = context.now().toISOString();
-  const status = heartbeat.status === 'degraded' ? 'degraded' : 'online';
+  const status: DeviceRow['status'] = heartbeat.status === 'degraded' ? 'degraded' : 'online';
   const reported: Reported = {
     last_seen_at: now,
     agent_version: heartbeat.agent_version,
@@ -62,25 +62,23 @@ export async function recordHeartbeat(
   };
   if (heartbeat.metrics !== undefined)
     addMetricSample(context, { device_id: deviceId, recorded_at: now, ...heartbeat.metrics });
-  /** The update; `changing` picks the rows whose status differs from the new one (or is the same). */
-  const update = (changing: boolean) =>
-    context.db
-      .updateTable('devices')
-      .set(changing ? { ...reported, status } : reported)
-      .where('id', '=', deviceId)
-      .where('status', changing ? '!=' : '=', status)
-      .returning((eb) => ['site_id', 'name', pendingCommands(eb, deviceId, now).as('pending_commands')])
-      .executeTakeFirst();
+  const values = { ...reported, id: deviceId, status, now };
   const {
     rows: [unchanged],
-  } = await inGroupCommit(context.db, deviceId, (trx) =>
-    updateWhileStatusStays(trx, { ...reported, id: deviceId, status, now }),
-  );
+  } = await inGroupCommit(context.db, deviceId, (trx) => updateWhileStatusStays(trx, values));
   if (unchanged) return { status, seenAt: now, pendingCommands: Number(unchanged.pending_commands) };
   // The status changes, unless another heartbeat changed it in between.
-  const before = await update(true);
+  const before = await context.db
+    .updateTable('devices')
+    .set({ ...reported, status })
+    .where('id', '=', deviceId)
+    .where('status', '!=', status)
+    .returning((eb) => ['site_id', 'name', pendingCommands(eb, deviceId, now).as('pending_commands')])
+    .executeTakeFirst();
   if (!before) {
-    const raced = await update(false);
+    const {
+      rows: [raced],
+    } = await updateWhileStatusStays(context.db, values);
     if (!raced) throw deviceDeleted();
     return { status, seenAt: now, pendingCommands: Number(raced.pending_commands) };
   }

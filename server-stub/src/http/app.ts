@@ -23,7 +23,7 @@ import { acceptedBody, jsonBody } from './json-body';
 import { apiRateLimit, loginRateLimit } from './rate-limit';
 import { requestId } from './request-id';
 import { routeMetadata } from './route';
-import { apiSecurityHeaders, docsSecurityHeaders } from './security-headers';
+import { apiSecurityHeaders, docsSecurityHeaders, noStore } from './security-headers';
 
 const SPEC_PATH = new URL('../../../openapi/dist/openapi.json', import.meta.url);
 
@@ -97,10 +97,7 @@ export function createApp(context: AppContext): RequestListener {
   app.use(start);
   app.get('/openapi.json', serveSpec());
   app.use('/docs', docsSecurityHeaders, createDocsRouter());
-  app.use((_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
+  app.use(noStore);
   app.use(cookieParser());
   app.use(jsonBody);
   // A heartbeat the lane refused after reading its body: answered by the error handler.

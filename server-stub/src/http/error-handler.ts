@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { RequestValidationError } from '@ts-rest/express';
+import { JSON_BODY_LIMIT_BYTES } from './json-body';
 import { ApiError, type FieldIssue, problemBody, problems } from './problem';
 import { queryParameterNames } from './route';
 
@@ -58,7 +59,7 @@ function fromBodyParser(error: { type?: string; status?: number }): ApiError | u
   if (error.type === 'entity.parse.failed') return malformedJson();
   if (error.type === 'entity.too.large') {
     // JSON bodies stop at 100 KB; images (screenshots) may be larger.
-    const image = ((error as { limit?: number }).limit ?? 0) > 100 * 1024;
+    const image = ((error as { limit?: number }).limit ?? 0) > JSON_BODY_LIMIT_BYTES;
     return image
       ? problems.payloadTooLarge('Images', '2 MiB')
       : problems.payloadTooLarge('Request bodies', '100 KB');

@@ -90,21 +90,6 @@ function announce(
   res.setHeader('RateLimit-Reset', String(Math.ceil(counted.msBeforeNext / 1000)));
 }
 
-/** Counts a request against `key`, announcing what is left; resolves with the refusal when the budget is spent. */
-async function consume(
-  limiter: RateLimiterAbstract,
-  key: string,
-  res: Pick<ServerResponse, 'setHeader'>,
-): Promise<RateLimiterRes | undefined> {
-  try {
-    announce(res, limiter, await limiter.consume(key));
-    return undefined;
-  } catch (rejected) {
-    if (!(rejected instanceof RateLimiterRes)) throw rejected;
-    return rejected;
-  }
-}
-
 /**
  * Counts the request against `key`, announcing what is left; resolves with the 429 to answer when
  * the budget is spent. A store failure rejects (a 500, as for any database error).
@@ -114,10 +99,14 @@ async function spent(
   key: string,
   res: Pick<ServerResponse, 'setHeader'>,
 ): Promise<ApiError | undefined> {
-  const refused = await consume(limiter, key, res);
-  if (!refused) return undefined;
-  announce(res, limiter, refused);
-  return problems.tooManyRequests(Math.max(1, Math.ceil(refused.msBeforeNext / 1000)));
+  try {
+    announce(res, limiter, await limiter.consume(key));
+    return undefined;
+  } catch (rejected) {
+    if (!(rejected instanceof RateLimiterRes)) throw rejected;
+    announce(res, limiter, rejected);
+    return problems.tooManyRequests(Math.max(1, Math.ceil(rejected.msBeforeNext / 1000)));
+  }
 }
 
 /** Counts the request against `key` (see `spent`); past the limit, answers 429 and resolves false. */

@@ -13,6 +13,7 @@
  * cannot set it. With no inline script allowed, only code from this origin can reach eval. Neither policy upgrades insecure requests: the server is often
  * reached over plain HTTP on a private network.
  */
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
 const NONE = ["'none'"];
@@ -44,3 +45,9 @@ export const docsSecurityHeaders = helmet.contentSecurityPolicy({
     frameAncestors: NONE,
   },
 });
+
+/** API answers are never kept by caches (mounted after the spec and the docs, which may be). */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
