@@ -16,10 +16,10 @@ import {
   APIConnectionError,
   APIError,
   MeridianError,
-  TimeoutError,
   UserAbortError,
   errorFromResponse,
 } from './meridian-client/errors';
+import { AttemptTimeout } from './meridian-client/attempt-timeout';
 import { Page, PagePromise, type PageBody } from './meridian-client/pagination';
 import { EventStream } from './meridian-client/streaming';
 import { iterableStream } from './meridian-client/uploads';
@@ -34,11 +34,16 @@ import {
 } from './meridian-client/retries';
 import { resources, routes, type Resources } from './generated/resources.gen';
 import { documentCookies, readCookie } from './internal/utils/cookies';
-import { mergeHeaders, type HeadersLike } from './internal/utils/headers';
-import { levelLogger, type Logger, type LogLevel } from './internal/utils/log';
+import {
+  lowerCaseHeaders,
+  mergeHeaders,
+  type HeaderRecord,
+  type HeadersLike,
+} from './internal/utils/headers';
+import { isLogged, levelLogger, type Logger, type LogLevel } from './internal/utils/log';
 import { parseRetryAfter } from './internal/utils/retry-after';
 import { sleep } from './internal/utils/sleep';
-import { buildUrl, fillPath } from './internal/utils/url';
+import { buildUrl, fillPath, trimBaseUrl } from './internal/utils/url';
 import { uuid } from './internal/utils/uuid';
 import { webhooks } from './webhooks';
 
@@ -58,6 +63,8 @@ export interface MeridianOptions {
   /**
    * Milliseconds to wait for each attempt before failing it with `TimeoutError`. Default 60 000
    * (60 s). An operation's `wait_seconds` (the time it may wait on the server) is added to it.
+   * On Node.js a call without a `signal` abandons the timed-out request rather than aborting it
+   * (see "Timeouts and cancelling" in the README).
    */
   timeout?: number;
   /** Retries of an attempt that failed in a way worth retrying (see README). Default 2; 0 turns retries off. */
@@ -121,12 +128,6 @@ function isDownload(call: Call, path: string): boolean {
   return (call.route ?? findRoute(call.method, path))?.download === true;
 }
 
-interface Outcome {
-  body: unknown;
-  response: Response;
-  requestId: string | undefined;
-}
-
 export interface Meridian extends Resources {}
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the generated resources are installed on the class in its constructor
@@ -138,13 +139,22 @@ export class Meridian implements OperationClient {
   readonly timeout: number;
   readonly maxRetries: number;
   readonly credentials: 'cookie' | undefined;
-  readonly #token: string | undefined;
+  /** The base URL without trailing slashes, as paths are appended to it. */
+  readonly #base: string;
+  /** What every request sends: Accept, Authorization and the `headers` option (its `null`s kept, to remove). */
+  readonly #defaultHeaders: Record<string, string | null>;
   readonly #fetch: Fetch;
-  readonly #headers: HeadersLike | undefined;
+  /**
+   * Whether each attempt gets an AbortSignal, aborted at its timeout: in a browser, or with a
+   * fetch of the caller's. Node.js's own fetch gets one only with a caller's signal (attempt-timeout.ts).
+   */
+  readonly #abortsAttempts: boolean;
   readonly #onRequest: MeridianOptions['onRequest'];
   readonly #onResponse: MeridianOptions['onResponse'];
   readonly #readCookies: () => string;
   readonly #log: Logger;
+  /** Whether requests and responses are logged (`logLevel: 'debug'`): their details are gathered only then. */
+  readonly #debugging: boolean;
   /**
    * Whether an attempt is made a `Request`: only for whoever is handed one (a given `fetch`,
    * `onRequest`, `onResponse`). Otherwise the global fetch gets the URL and the init, which
@@ -162,13 +172,19 @@ export class Meridian implements OperationClient {
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.credentials = options.credentials;
-    this.#token = options.token;
+    this.#base = trimBaseUrl(options.baseUrl);
+    this.#defaultHeaders = {
+      accept: 'application/json',
+      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+      ...lowerCaseHeaders(options.headers),
+    };
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#headers = options.headers;
+    this.#abortsAttempts = !IN_NODE || options.fetch !== undefined;
     this.#onRequest = options.onRequest;
     this.#onResponse = options.onResponse;
     this.#readCookies = options.readCookies ?? documentCookies;
     this.#log = levelLogger(options.logger ?? console, options.logLevel ?? 'warn');
+    this.#debugging = isLogged('debug', options.logLevel ?? 'warn');
     this.#handsOutRequests = Boolean(options.fetch ?? options.onRequest ?? options.onResponse);
     for (const [name, Resource] of Object.entries(resources)) {
       Object.defineProperty(this, name, { value: new Resource(this), enumerable: true });
@@ -191,14 +207,12 @@ export class Meridian implements OperationClient {
       options: requestOptions,
       route: undefined,
     };
-    return new APIPromise(this.#run(call).then((outcome) => asResponse(outcome.body as T, outcome)));
+    return new APIPromise(this.#run(call) as Promise<APIResponse<T>>);
   }
 
   /** Runs one operation of the route table; used by the generated resources, not meant to be called directly. */
   _call<T>(route: Route, args: OperationArgs): APIPromise<T> {
-    return new APIPromise(
-      this.#run(this.#callOf(route, args)).then((outcome) => asResponse(outcome.body as T, outcome)),
-    );
+    return new APIPromise(this.#run(this.#callOf(route, args)) as Promise<APIResponse<T>>);
   }
 
   /** Runs a paginated operation and wraps its body in a `Page`; used by the generated resources. */
@@ -209,8 +223,12 @@ export class Meridian implements OperationClient {
         query: { ...args.query, cursor },
         options: withoutIdempotencyKey(args.options),
       });
-    const result = this.#run(this.#callOf(route, args)).then((outcome) =>
-      asResponse(new Page<T>(outcome.body as PageBody<T>, outcome.response, fetchPage), outcome),
+    const result = this.#run(this.#callOf(route, args)).then(
+      ({ data, response, requestId }): APIResponse<Page<T>> => ({
+        data: new Page<T>(data as PageBody<T>, response, fetchPage),
+        response,
+        requestId,
+      }),
     );
     return new PagePromise(result);
   }
@@ -227,7 +245,7 @@ export class Meridian implements OperationClient {
       const call = this.#callOf(route, { ...args, options: { ...options, headers, signal } });
       return this.#run({ ...call, stream: true }).then((outcome) => outcome.response);
     };
-    const given = mergeHeaders(options.headers).get('last-event-id') ?? undefined;
+    const given = mergeHeaders(options.headers)['last-event-id'];
     return new EventStream<T>(open, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(given === undefined ? {} : { lastEventId: given }),
@@ -248,10 +266,10 @@ export class Meridian implements OperationClient {
   }
 
   /** The one request path: build, send, retry, parse, error. */
-  async #run(call: Call): Promise<Outcome> {
+  async #run(call: Call): Promise<APIResponse<unknown>> {
     const { method, options } = call;
     const path = fillPath(call.template, call.pathParams);
-    const url = buildUrl(this.baseUrl, path, call.query);
+    const url = buildUrl(this.#base, path, call.query);
     const serialized = serializeBody(call.body);
     const { body } = serialized;
     // A binary body carries no type of its own (unless a typed Blob): send the spec's.
@@ -270,25 +288,32 @@ export class Meridian implements OperationClient {
     const what = `${method} ${path}`;
     const download = isDownload(call, path);
 
+    const { signal } = options;
     for (let retry = 0; ; retry++) {
-      if (options.signal?.aborted) throw new UserAbortError(options.signal.reason);
+      if (signal?.aborted) throw new UserAbortError(signal.reason);
       const init = this.#initOf(method, headers, body);
-      // Awaited either way: an abort right after the call started, before this, still stops it.
-      const request = await (this.#handsOutRequests ? this.#requestOf(url, init) : undefined);
-      this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, {
-        url: request?.url ?? url,
-        headers: request?.headers ?? init.headers,
-        body: call.body,
-      });
+      const request = this.#handsOutRequests ? await this.#requestOf(url, init) : undefined;
+      // With a caller's signal, a tick passes before the request is sent: an abort right after the
+      // call started stops it unsent (the listener below sees the signal already aborted).
+      if (signal !== undefined && request === undefined) await undefined;
+      if (this.#debugging) {
+        this.#log.debug(`→ ${what}${retry > 0 ? ` (retry ${retry})` : ''}`, {
+          url: request?.url ?? url,
+          headers: request?.headers ?? init.headers,
+          body: call.body,
+        });
+      }
 
-      const started = Date.now();
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new TimeoutError(timeout, what)), timeout);
-      const forwardAbort = (): void => controller.abort(options.signal?.reason);
-      options.signal?.addEventListener('abort', forwardAbort, { once: true });
-      // A listener added to a signal that is already aborted never fires: an abort that came
-      // while the request was being built (e.g. in an async onRequest) must still stop it.
-      if (options.signal?.aborted) forwardAbort();
+      const started = this.#debugging ? Date.now() : 0;
+      const controller = signal !== undefined || this.#abortsAttempts ? new AbortController() : undefined;
+      const deadline = new AttemptTimeout(timeout, what, controller);
+      const forwardAbort = signal && controller && ((): void => controller.abort(signal.reason));
+      if (forwardAbort) {
+        signal.addEventListener('abort', forwardAbort, { once: true });
+        // A listener added to a signal that is already aborted never fires: an abort that came
+        // while the request was being built (e.g. in an async onRequest) must still stop it.
+        if (signal.aborted) forwardAbort();
+      }
 
       let failure: MeridianError;
       let retryAfterMs: number | undefined;
@@ -297,32 +322,35 @@ export class Meridian implements OperationClient {
       try {
         let response: Response;
         try {
-          response = await (request === undefined
-            ? globalThis.fetch(url, { ...init, signal: controller.signal })
-            : this.#fetch(request, { signal: controller.signal }));
+          const attemptSignal = controller && { signal: controller.signal };
+          const sent =
+            request === undefined
+              ? globalThis.fetch(url, attemptSignal ? { ...init, ...attemptSignal } : init)
+              : this.#fetch(request, attemptSignal);
+          response = await deadline.race(sent, cancelBody);
         } catch (error) {
-          throw this.#connectionError(error, controller.signal, options.signal, what);
+          throw this.#connectionError(error, deadline, signal, what);
         }
         if (request !== undefined) await this.#onResponse?.(response, request);
         const requestId = response.headers.get('request-id') ?? undefined;
-        if (call.stream && response.ok) return { body: undefined, response, requestId };
+        if (call.stream && response.ok) return { data: undefined, response, requestId };
         if (download && (response.ok || response.status === 304)) {
           handedOver = true;
-          return { body: response, response, requestId };
+          return { data: response, response, requestId };
         }
         let parsed: unknown;
         try {
-          parsed = await readBody(response, method);
+          parsed = await deadline.race(readBody(response, method));
         } catch (error) {
-          throw error instanceof MeridianError
-            ? error
-            : this.#connectionError(error, controller.signal, options.signal, what);
+          throw error instanceof MeridianError ? error : this.#connectionError(error, deadline, signal, what);
         }
-        this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, {
-          requestId,
-          headers: response.headers,
-        });
-        if (response.ok) return { body: parsed, response, requestId };
+        if (this.#debugging) {
+          this.#log.debug(`← ${response.status} ${what} in ${Date.now() - started} ms`, {
+            requestId,
+            headers: response.headers,
+          });
+        }
+        if (response.ok) return { data: parsed, response, requestId };
         const error = errorFromResponse(response.status, parsed, response.headers);
         // A replayed 5xx is the first attempt's own answer, kept by the server because that
         // attempt may have written before failing: asking again only replays it again.
@@ -337,8 +365,8 @@ export class Meridian implements OperationClient {
         if (!(error instanceof APIConnectionError)) throw error;
         failure = error;
       } finally {
-        clearTimeout(timer);
-        if (!handedOver) options.signal?.removeEventListener('abort', forwardAbort);
+        deadline.clear();
+        if (forwardAbort && !handedOver) signal.removeEventListener('abort', forwardAbort);
       }
 
       if (!repeatable || retry >= maxRetries) {
@@ -359,7 +387,7 @@ export class Meridian implements OperationClient {
       if (failure.requestId === undefined) this.#log.info(retrying);
       else this.#log.info(retrying, { requestId: failure.requestId });
       try {
-        await sleep(delay, options.signal);
+        await sleep(delay, signal);
       } catch (reason) {
         throw new UserAbortError(reason);
       }
@@ -367,23 +395,21 @@ export class Meridian implements OperationClient {
   }
 
   /** Headers of the call, fixed once: every retry sends the same `Idempotency-Key`. */
-  #headersOf(call: Call, path: string, contentType: string | undefined): Headers {
+  #headersOf(call: Call, path: string, contentType: string | undefined): HeaderRecord {
     const { method, options } = call;
     const headers = mergeHeaders(
-      { Accept: 'application/json' },
-      contentType === undefined ? undefined : { 'Content-Type': contentType },
-      this.#token === undefined ? undefined : { Authorization: `Bearer ${this.#token}` },
-      this.#headers,
+      contentType === undefined ? undefined : { 'content-type': contentType },
+      this.#defaultHeaders,
       options.headers,
     );
-    if (options.ifMatch !== undefined) headers.set('If-Match', options.ifMatch);
+    if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
     if (options.idempotencyKey !== undefined) {
-      headers.set('Idempotency-Key', options.idempotencyKey);
-    } else if (method === 'POST' && !headers.has('Idempotency-Key')) {
+      headers['idempotency-key'] = options.idempotencyKey;
+    } else if (method === 'POST' && headers['idempotency-key'] === undefined) {
       // Only where the server honours the key: there it makes a retry replay instead of
       // repeating the work. A path outside the spec (a newer server's operation) gets one too.
       const route = call.route ?? findRoute(method, path);
-      if (route === undefined || route.idempotencyKey === true) headers.set('Idempotency-Key', uuid());
+      if (route === undefined || route.idempotencyKey === true) headers['idempotency-key'] = uuid();
     }
     return headers;
   }
@@ -391,11 +417,15 @@ export class Meridian implements OperationClient {
   /** What one attempt sends: the call's headers (and the CSRF cookie's token), the body, cookies. */
   #initOf(
     method: HttpMethod,
-    headers: Headers,
+    headers: HeaderRecord,
     body: BodyInit | undefined,
-  ): RequestInit & { headers: Headers } {
+  ): RequestInit & { headers: HeaderRecord } {
     let attemptHeaders = headers;
-    if (this.credentials === 'cookie' && UNSAFE_METHODS.has(method) && !headers.has('X-CSRF-Token')) {
+    if (
+      this.credentials === 'cookie' &&
+      UNSAFE_METHODS.has(method) &&
+      headers['x-csrf-token'] === undefined
+    ) {
       const csrf = readCookie(this.#readCookies(), CSRF_COOKIE);
       if (csrf === undefined) {
         // Not a warning: signing in is itself an unsafe request made before the cookie exists.
@@ -403,8 +433,7 @@ export class Meridian implements OperationClient {
         this.#log.debug(`cookie mode: no ${CSRF_COOKIE} cookie to send as X-CSRF-Token on ${method}`);
       } else {
         // The cookie is read at each attempt: the call's own headers stay as they are.
-        attemptHeaders = new Headers(headers);
-        attemptHeaders.set('X-CSRF-Token', csrf);
+        attemptHeaders = { ...headers, 'x-csrf-token': csrf };
       }
     }
     // Node.js's fetch (undici) reads a Blob body whole into memory before sending it, but sends a
@@ -414,8 +443,7 @@ export class Meridian implements OperationClient {
     let sent = body;
     if (body instanceof Blob && IN_NODE) {
       sent = body.stream();
-      attemptHeaders = new Headers(attemptHeaders);
-      attemptHeaders.set('Content-Length', String(body.size));
+      attemptHeaders = { ...attemptHeaders, 'content-length': String(body.size) };
     }
     return {
       method,
@@ -426,7 +454,7 @@ export class Meridian implements OperationClient {
       // everything sent, in case one came (its request clone tees the body).
       ...(sent instanceof ReadableStream ? { duplex: 'half', redirect: 'error' } : {}),
       ...(this.credentials === 'cookie' ? { credentials: 'include' as const } : {}),
-    } as RequestInit & { headers: Headers };
+    } as RequestInit & { headers: HeaderRecord };
   }
 
   /** A fresh `Request` for one attempt (a body can only be sent once), passed through `onRequest`. */
@@ -437,19 +465,20 @@ export class Meridian implements OperationClient {
 
   #connectionError(
     error: unknown,
-    attempt: AbortSignal,
+    deadline: AttemptTimeout,
     caller: AbortSignal | undefined,
     what: string,
   ): MeridianError {
     if (caller?.aborted) return new UserAbortError(caller.reason);
-    if (attempt.aborted && attempt.reason instanceof TimeoutError) return attempt.reason;
+    if (deadline.expired !== undefined) return deadline.expired;
     const reason = error instanceof Error ? error.message : String(error);
     return new APIConnectionError(`${what}: could not reach ${this.baseUrl} (${reason})`, { cause: error });
   }
 }
 
-function asResponse<T>(data: T, outcome: Outcome): APIResponse<T> {
-  return { data, response: outcome.response, requestId: outcome.requestId };
+/** What an abandoned attempt does with an answer that came after its deadline: closes it unread. */
+function cancelBody(response: Response): void {
+  response.body?.cancel().catch(() => {});
 }
 
 function withoutIdempotencyKey(options: RequestOptions | undefined): RequestOptions | undefined {
@@ -465,12 +494,13 @@ async function readBody(response: Response, method: HttpMethod): Promise<unknown
     return undefined;
   }
   const type = response.headers.get('content-type') ?? '';
+  const json = /[/+]json\b/i.test(type);
   // Images and other binary answers stay bytes: decoding them as text would corrupt them.
   // NDJSON (an export) is text: one JSON document per line.
-  if (response.ok && type !== '' && !/[/+]json\b|^text\/|\/x-ndjson\b/i.test(type)) return response.blob();
+  if (response.ok && !json && type !== '' && !/^text\/|\/x-ndjson\b/i.test(type)) return response.blob();
   const text = await response.text();
   if (text === '') return undefined;
-  if (!/[/+]json\b/i.test(type)) return text;
+  if (!json) return text;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -9,6 +9,8 @@
  * The wait is `Retry-After` when the server sent one (seconds or an HTTP date, at most 60 s),
  * otherwise exponential backoff: 0.5 s · 2^n with ±25 % jitter, never more than 8 s.
  */
+import type { HeaderRecord } from '../internal/utils/headers';
+
 export const INITIAL_RETRY_DELAY_MS = 500;
 export const MAX_RETRY_DELAY_MS = 8_000;
 export const MAX_RETRY_AFTER_MS = 60_000;
@@ -18,8 +20,8 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 const RETRYABLE_CONFLICTS = new Set(['idempotency_request_in_progress']);
 
 /** Whether repeating this request cannot do the work twice. */
-export function isSafeToRepeat(method: string, headers: Headers): boolean {
-  return IDEMPOTENT_METHODS.has(method.toUpperCase()) || headers.has('idempotency-key');
+export function isSafeToRepeat(method: string, headers: HeaderRecord): boolean {
+  return IDEMPOTENT_METHODS.has(method.toUpperCase()) || headers['idempotency-key'] !== undefined;
 }
 
 /** Whether an error status is worth another attempt (the request itself must be safe to repeat). */

@@ -122,7 +122,7 @@ export function devicesHandlers(context: AppContext) {
         return { ...fields, ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }) };
       },
       // The agent's verified tokens name the device's site.
-      async (_trx, { body }, current) => {
+      async (_trx, { body }) => {
         if (body.site_id !== undefined) forgetAgentCredentials(context);
       },
     ),

@@ -12,10 +12,15 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, off: 4 };
 
+/** Whether a message of severity `method` is logged at `level`. */
+export function isLogged(method: Exclude<LogLevel, 'off'>, level: LogLevel): boolean {
+  return RANK[method] >= RANK[level];
+}
+
 /** A logger that drops messages below `level` and redacts secrets from what it passes on. */
 export function levelLogger(logger: Logger, level: LogLevel): Logger {
   const at = (method: Exclude<LogLevel, 'off'>) =>
-    RANK[method] < RANK[level]
+    !isLogged(method, level)
       ? () => {}
       : (message: string, ...rest: unknown[]) =>
           logger[method](`[meridian] ${message}`, ...rest.map((item) => redact(item)));
